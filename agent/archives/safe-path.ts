@@ -1,0 +1,263 @@
+/**
+ * The single safe-path module. Every entry name from every reader (tar, zip, loose files) passes
+ * through here before anything else looks at it, so one set of rules decides what a hostile
+ * name is. Restore drills rely on the same rules: a name that `normaliseEntryName` accepts and
+ * `EntryNameGuard` admits can be joined under a fresh directory without leaving it.
+ *
+ * Decisions (the ones a reader of a finding may wonder about):
+ * - Backslash is a literal character, as it is in tar and on Linux where drills restore (zip is
+ *   different: its reader turns `\` into `/` first, as Windows-made zips mean it). A name is still
+ *   rejected when reading `\` as a separator would make it absolute or give it a `..` part, so
+ *   it is hostile under neither reading.
+ * - Unicode: names are NFC-normalised. Two names that differ only in normalisation (composed
+ *   and decomposed `é`) collide; the second is flagged. Names decoded with U+FFFD (invalid UTF-8)
+ *   or holding unpaired surrogates are rejected: two different byte strings can decode to the
+ *   same text, so they cannot be told apart.
+ * - Case: names that differ only in case are distinct, as on Linux where drills restore. They are
+ *   neither flagged nor tracked (tracking would double the names kept per archive for a finding
+ *   no restore target needs).
+ * - Links are recorded, never followed. A symlink whose target is absolute or leaves the root is
+ *   still admitted (and flagged): the link itself is harmless data, and the manifest should show
+ *   it. Writing *through* a recorded symlink (`link/passwd`) is rejected. A hardlink must point at
+ *   an earlier non-directory entry inside the archive.
+ * - Devices, FIFOs and unknown entry types are rejected: a restore never creates them.
+ */
+import type { ArchiveLimits, ArchiveProblem, EntryType } from './entry-reader.js';
+
+/** The limits that apply to names. */
+export type PathLimits = Pick<ArchiveLimits, 'maxPathLength' | 'maxDepth'>;
+
+/** Outcome of `normaliseEntryName`. */
+export type NormalisedName =
+  | {
+      ok: true;
+      /** Relative, `/`-separated, NFC, no empty, `.` or `..` parts. */
+      path: string;
+      /** The same path before NFC; differs from `path` only for non-NFC names. */
+      beforeNfc: string;
+    }
+  | {
+      ok: false;
+      reason: string;
+      /** The name is the root itself (`.`, `./`): harmless for a directory entry (`tar -C dir .`). */
+      root?: true;
+    };
+
+// C0 and C1 control characters and DEL: NUL truncates names in C, newlines forge log lines.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const DRIVE_LETTER = /^[A-Za-z]:/;
+const MAX_SHOWN = 200;
+
+/** A name made safe to print inside quotes: control characters escaped, long names shortened. */
+export function displayName(name: string): string {
+  const escaped = name.replace(/[\u0000-\u001f\u007f-\u009f'\\]/g, (char) => {
+    if (char === "'" || char === '\\') return `\\${char}`;
+    return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+  return escaped.length > MAX_SHOWN ? `${escaped.slice(0, MAX_SHOWN)}…` : escaped;
+}
+
+/** `entry 'a/b'`, the way every problem detail names an entry. */
+export function entryLabel(name: string): string {
+  return `entry '${displayName(name)}'`;
+}
+
+function controlReason(name: string): string | null {
+  const match = CONTROL.exec(name);
+  if (!match) return null;
+  return `name contains control character U+${match[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Why the parts of a path are unsafe, or null. */
+function partsReason(parts: readonly string[]): string | null {
+  for (const part of parts) {
+    if (part === '..') return 'path escapes the archive root';
+    // Read with `\` as a separator (Windows), the same part must not climb out either.
+    if (part.includes('\\') && part.split('\\').includes('..')) {
+      return "path escapes the archive root when '\\' is read as a separator";
+    }
+  }
+  return null;
+}
+
+/**
+ * Turns a stored entry name into a safe relative path, or says why it cannot be one. Pure.
+ * Accepts `a/b`, `./a//b/`, `a/./b`; rejects absolute paths (`/x`, `\x`), `..` parts, drive
+ * letters (`C:`), control characters (NUL included), invalid UTF-8, empty names, and paths over
+ * the length or depth limit.
+ */
+export function normaliseEntryName(raw: string, limits: PathLimits): NormalisedName {
+  if (raw === '') return { ok: false, reason: 'name is empty' };
+  const control = controlReason(raw);
+  if (control) return { ok: false, reason: control };
+  if (raw.includes('\ufffd') || LONE_SURROGATE.test(raw)) {
+    return { ok: false, reason: 'name is not valid UTF-8 (it decodes with replacement characters)' };
+  }
+  if (raw.startsWith('/') || raw.startsWith('\\')) return { ok: false, reason: 'path is absolute' };
+
+  const parts = raw.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.length === 0) return { ok: false, reason: 'name has no path components', root: true };
+  if (DRIVE_LETTER.test(parts[0]!)) return { ok: false, reason: 'path starts with a Windows drive letter' };
+  const escape = partsReason(parts);
+  if (escape) return { ok: false, reason: escape };
+
+  const beforeNfc = parts.join('/');
+  const path = beforeNfc.normalize('NFC');
+  if (path !== beforeNfc) {
+    // NFC cannot make '/', '.' or controls today; check anyway so what is returned is what was checked.
+    const nfcParts = path.split('/');
+    if (nfcParts.some((part) => part === '' || part === '.') || partsReason(nfcParts) || controlReason(path)) {
+      return { ok: false, reason: 'name changes meaning under Unicode normalisation' };
+    }
+  }
+  if (path.length > limits.maxPathLength) {
+    return { ok: false, reason: `path is ${path.length} characters long; the limit is ${limits.maxPathLength}` };
+  }
+  if (parts.length > limits.maxDepth) {
+    return { ok: false, reason: `path has ${parts.length} components; the limit is ${limits.maxDepth}` };
+  }
+  return { ok: true, path, beforeNfc };
+}
+
+/** Why a symlink target would leave the root if followed from `linkPath`, or null. Pure. */
+export function symlinkTargetReason(linkPath: string, target: string): string | null {
+  if (target === '') return 'symlink target is empty';
+  const control = controlReason(target);
+  if (control) return `symlink target ${control.replace('name ', '')}`;
+  if (target.startsWith('/') || target.startsWith('\\') || DRIVE_LETTER.test(target)) return 'symlink target is absolute';
+  let depth = linkPath.split('/').length - 1; // the link's directory
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    depth += part === '..' ? -1 : 1;
+    if (depth < 0) return 'symlink target escapes the archive root';
+  }
+  return null;
+}
+
+/** What `EntryNameGuard.admit` decided. */
+export type Admission =
+  | {
+      ok: true;
+      path: string;
+      /** Admitted, but report this too (a symlink whose target is unsafe to follow). */
+      warning?: ArchiveProblem;
+    }
+  | {
+      ok: false;
+      /** Null for the root directory's own entry (`./` in `tar -C dir .`): skipped, not a problem. */
+      problem: ArchiveProblem | null;
+    };
+
+// What the guard remembers per path: enough to spot duplicates and writes through links.
+const IMPLICIT_DIRECTORY = 0;
+const DIRECTORY = 1;
+const NON_DIRECTORY = 2;
+const SYMLINK = 3;
+type Seen = typeof IMPLICIT_DIRECTORY | typeof DIRECTORY | typeof NON_DIRECTORY | typeof SYMLINK;
+
+const NEVER_RESTORED: Partial<Record<EntryType, string>> = {
+  device: 'device entries are never restored',
+  fifo: 'FIFO entries are never restored',
+  other: 'entries of this type are not supported and never restored',
+};
+
+/**
+ * Admits entries of one archive or snapshot, in order. Keeps one map entry per name and per
+ * implied parent directory (O(entries) memory, nothing per byte). One guard per archive.
+ */
+export class EntryNameGuard {
+  private readonly seen = new Map<string, Seen>();
+  /** Pre-NFC spelling of the (rare) names that were not NFC, to tell twins from duplicates. */
+  private readonly spelling = new Map<string, string>();
+
+  constructor(private readonly limits: PathLimits) {}
+
+  /**
+   * Normalises `rawName` and decides whether an entry of `type` may go to the visitor. An
+   * admitted entry is remembered; a refused one is not (so it cannot shadow later entries). The
+   * root directory's own entry is refused without a problem: there is nothing to restore.
+   */
+  admit(rawName: string, type: EntryType, linkTarget?: string): Admission {
+    const name = normaliseEntryName(rawName, this.limits);
+    if (!name.ok) {
+      if (name.root && type === 'directory') return { ok: false, problem: null };
+      return refuse(rawName, `${entryLabel(rawName)}: ${name.reason}`);
+    }
+    const { path, beforeNfc } = name;
+    const shown = entryLabel(path);
+
+    const never = NEVER_RESTORED[type];
+    if (never) return refuse(path, `${shown}: ${never}`);
+
+    const previous = this.seen.get(path);
+    if (previous !== undefined) {
+      if (previous === IMPLICIT_DIRECTORY && type !== 'directory') {
+        return refuse(path, `${shown}: earlier entries use this path as a directory`);
+      }
+      if (previous !== IMPLICIT_DIRECTORY) {
+        const earlier = this.spelling.get(path) ?? path;
+        return refuse(
+          path,
+          earlier === beforeNfc
+            ? `${shown}: duplicate of an earlier entry`
+            : `${shown}: collides with an earlier entry whose name differs only in Unicode normalisation`,
+        );
+      }
+    }
+
+    const parentProblem = this.parentProblem(path);
+    if (parentProblem) return refuse(path, `${shown}: ${parentProblem}`);
+
+    let warning: ArchiveProblem | undefined;
+    if (type === 'hardlink') {
+      const targetProblem = this.hardlinkProblem(linkTarget);
+      if (targetProblem) return refuse(path, `${shown}: ${targetProblem}`);
+    } else if (type === 'symlink' && linkTarget !== undefined) {
+      const reason = symlinkTargetReason(path, linkTarget);
+      if (reason) {
+        warning = {
+          kind: 'unsafe-entry',
+          path,
+          detail: `${shown}: ${reason} ('${displayName(linkTarget)}'); recorded, never followed`,
+        };
+      }
+    }
+
+    this.remember(path, beforeNfc, type);
+    return warning ? { ok: true, path, warning } : { ok: true, path };
+  }
+
+  private parentProblem(path: string): string | null {
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+      const parent = path.slice(0, slash);
+      const seen = this.seen.get(parent);
+      if (seen === SYMLINK) return `parent '${displayName(parent)}' is a symlink; the entry would be written through it`;
+      if (seen === NON_DIRECTORY) return `parent '${displayName(parent)}' is not a directory`;
+    }
+    return null;
+  }
+
+  private hardlinkProblem(linkTarget: string | undefined): string | null {
+    if (linkTarget === undefined || linkTarget === '') return 'hardlink has no target';
+    const target = normaliseEntryName(linkTarget, this.limits);
+    if (!target.ok) return `hardlink target '${displayName(linkTarget)}': ${target.reason}`;
+    const seen = this.seen.get(target.path);
+    if (seen === undefined) return `hardlink target '${displayName(linkTarget)}' is not an earlier entry of the archive`;
+    if (seen === DIRECTORY || seen === IMPLICIT_DIRECTORY) return `hardlink target '${displayName(linkTarget)}' is a directory`;
+    return null;
+  }
+
+  private remember(path: string, beforeNfc: string, type: EntryType): void {
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+      const parent = path.slice(0, slash);
+      if (!this.seen.has(parent)) this.seen.set(parent, IMPLICIT_DIRECTORY);
+    }
+    this.seen.set(path, type === 'directory' ? DIRECTORY : type === 'symlink' ? SYMLINK : NON_DIRECTORY);
+    if (beforeNfc !== path) this.spelling.set(path, beforeNfc);
+  }
+}
+
+function refuse(path: string, detail: string): Admission {
+  return { ok: false, problem: { kind: 'unsafe-entry', path, detail } };
+}

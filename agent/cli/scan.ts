@@ -1,0 +1,31 @@
+/** `vouch scan [SET...]`: integrity over every snapshot; records results; exit 3 on findings. */
+import type { Command } from 'commander';
+import { runScan, type ScanReport } from '../scan/scan-run.js';
+import { EXIT } from './exit-codes.js';
+import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
+import { printJson, printLines } from './output.js';
+import { terminalProgress } from './progress-bar.js';
+import { scanReportText } from './scan-report-text.js';
+
+/** Exit code for a finished scan: 1 if a set could not be scanned, 3 on any non-clean snapshot. */
+export function scanExitCode(report: ScanReport): number {
+  if (report.sets.some((set) => set.error)) return EXIT.runtime;
+  const findings = report.sets.some((set) => set.removed.length > 0 || set.snapshots.some((snapshot) => snapshot.verdict !== 'clean'));
+  return findings ? EXIT.findings : EXIT.ok;
+}
+
+/** Registers `scan`. */
+export function registerScan(program: Command): void {
+  program
+    .command('scan')
+    .description('verify every snapshot of the given sets (default: all) against its baseline and record the results')
+    .argument('[sets...]', 'set names from the policy')
+    .action(async (sets: string[], _options, command: Command) => {
+      const options = globalOptions(command);
+      const policy = await loadConfiguredPolicy(options);
+      const report = await runScan(policy, { stateDir: resolveStateDir(options, policy), sets, progress: terminalProgress() });
+      if (options.json) printJson(report);
+      else printLines(scanReportText(report));
+      process.exitCode = scanExitCode(report);
+    });
+}

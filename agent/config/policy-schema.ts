@@ -1,0 +1,141 @@
+/**
+ * The policy file's schema. It describes the file as written (durations and sizes are strings),
+ * so the same schema validates YAML and generates the editors' JSON Schema; `resolve-policy.ts`
+ * turns a valid file into runtime values. Objects are strict so a typo is an error, not a
+ * silently ignored key.
+ */
+import { z } from 'zod';
+import { parseByteSize } from './byte-size.js';
+import { parseDuration } from './duration.js';
+
+const duration = z
+  .string()
+  .refine((value) => parseDuration(value) !== null, { message: 'expected a duration such as 90m, 24h, 30d' })
+  .describe('A duration: a number followed by s, m, h, d or w (e.g. 24h, 30d, 1d12h).');
+
+const byteSize = z
+  .union([z.number().int().nonnegative(), z.string()])
+  .refine((value) => parseByteSize(value) !== null, { message: 'expected a size such as 512MiB or 10GB' })
+  .describe('A byte count, or a size with a unit (KiB, MiB, GiB, TiB, KB, MB, GB, TB).');
+
+const regex = z.string().refine(
+  (value) => {
+    try {
+      new RegExp(value, 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a valid regular expression' },
+);
+
+const cronExpression = z
+  .string()
+  .regex(/^\s*\S+(\s+\S+){4,5}\s*$/, 'expected a cron expression with 5 or 6 fields')
+  .describe('A cron expression (5 fields, or 6 with seconds).');
+
+const fsSource = z.strictObject({
+  path: z.string().min(1).describe('Directory that holds the snapshots (a mounted offline volume, NFS, USB disk…).'),
+});
+
+const s3Source = z.strictObject({
+  bucket: z.string().min(3).max(63),
+  prefix: z.string().default('').describe('Key prefix of the set, e.g. "orders/".'),
+  region: z.string().default('us-east-1'),
+  endpoint: z.url().optional().describe('S3-compatible endpoint (MinIO, Ceph, Wasabi…); omit for AWS.'),
+  forcePathStyle: z.boolean().default(false),
+  checksums: z
+    .enum(['when-supported', 'when-required'])
+    .default('when-supported')
+    .describe('SDK request/response checksum mode; some S3-compatible stores need when-required.'),
+  maxAttempts: z.number().int().min(1).max(20).default(5).describe('Attempts per request, first included.'),
+  connectTimeout: duration.default('5s'),
+  idleTimeout: duration.default('30s').describe('A read that receives no bytes for this long fails (and is retried).'),
+});
+
+const source = z
+  .strictObject({ fs: fsSource.optional(), s3: s3Source.optional() })
+  .superRefine((value, ctx) => {
+    const kinds = [value.fs, value.s3].filter(Boolean).length;
+    if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of fs or s3' });
+  })
+  .describe('Where the set lives: exactly one of fs or s3.');
+
+const snapshots = z.strictObject({
+  layout: z
+    .enum(['archive', 'directory'])
+    .describe('archive: one archive object per snapshot; directory: one directory (or prefix) of plain files per snapshot.'),
+  match: regex
+    .optional()
+    .describe(
+      'Regex on the archive name or directory name. A named group "time" gives the snapshot time; without it the object or directory modification time is used.',
+    ),
+});
+
+const integrity = z.strictObject({
+  algorithm: z.enum(['sha256', 'blake3']).default('sha256').describe('Entry digest; sha256 matches SHA256SUMS files.'),
+  rehash: z
+    .union([z.literal('always'), duration])
+    .default('always')
+    .describe('Re-read and re-hash unchanged snapshots when their last deep read is older than this ("always": every scan).'),
+  sums: z.boolean().default(true).describe('Also verify SHA256SUMS / B3SUMS files found beside or inside snapshots.'),
+});
+
+const limits = z.strictObject({
+  maxEntries: z.number().int().positive().optional(),
+  maxTotalBytes: byteSize.optional(),
+  maxEntryBytes: byteSize.optional(),
+  maxRatio: z.number().positive().optional(),
+  maxPathLength: z.number().int().positive().optional(),
+  maxDepth: z.number().int().positive().optional(),
+});
+
+const targets = z.strictObject({
+  rpo: duration.optional().describe('Recovery point objective: the newest clean snapshot must be younger than this.'),
+  rto: duration.optional().describe('Recovery time objective: a full restore must finish within this.'),
+});
+
+const schedule = z.strictObject({
+  scan: cronExpression.optional(),
+  drill: cronExpression.optional(),
+  timezone: z.string().default('UTC'),
+});
+
+const drill = z.strictObject({
+  pick: z.enum(['latest', 'last-clean', 'random']).default('last-clean'),
+  sample: z.string().regex(/^\d{1,3}(\.\d+)?%$/, 'expected a percentage such as 100%').default('100%'),
+  commands: z.array(z.string()).default([]),
+});
+
+const immutability = z.strictObject({
+  objectLock: z.enum(['compliance', 'governance', 'any', 'off']).optional(),
+  minRetention: duration.optional(),
+  versioning: z.enum(['required', 'optional']).optional(),
+});
+
+const setName = z.string().regex(/^[a-z0-9-]+$/, 'set names use a-z, 0-9 and -');
+
+const backupSet = z.strictObject({
+  source,
+  snapshots,
+  integrity: integrity.default({ algorithm: 'sha256', rehash: 'always', sums: true }),
+  limits: limits.optional().describe('Caps that stop a hostile or runaway archive.'),
+  targets: targets.optional(),
+  schedule: schedule.optional(),
+  drill: drill.optional(),
+  immutability: immutability.optional(),
+});
+
+/** The whole policy file. */
+export const policySchema = z
+  .strictObject({
+    state: z.string().optional().describe('State directory; --state and VOUCH_STATE override it.'),
+    sets: z.record(setName, backupSet).refine((sets) => Object.keys(sets).length > 0, { message: 'define at least one set' }),
+  })
+  .describe('vouch policy: backup sets to verify and how.');
+
+/** A policy file as parsed (defaults applied, strings not yet resolved). */
+export type PolicyFile = z.output<typeof policySchema>;
+/** One set as parsed. */
+export type BackupSetFile = PolicyFile['sets'][string];

@@ -1,0 +1,123 @@
+/** Turns a parsed policy file into the values the agent runs on (seconds, bytes, RegExps, absolute paths). */
+import path from 'node:path';
+import { DEFAULT_LIMITS, type ArchiveLimits } from '../archives/entry-reader.js';
+import { parseByteSize } from './byte-size.js';
+import { parseDuration } from './duration.js';
+import type { BackupSetFile, PolicyFile } from './policy-schema.js';
+
+/** Where a set's bytes live, as `createSource` takes it. */
+export type SourceSpec =
+  | { kind: 'fs'; path: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      prefix: string;
+      region: string;
+      endpoint?: string;
+      forcePathStyle: boolean;
+      checksums: 'when-supported' | 'when-required';
+      maxAttempts: number;
+      connectTimeoutMs: number;
+      idleTimeoutMs: number;
+    };
+
+/** Digest algorithms for entries. */
+export type DigestAlgorithm = 'sha256' | 'blake3';
+
+/** One backup set, ready to scan. */
+export interface SetPolicy {
+  name: string;
+  source: SourceSpec;
+  layout: 'archive' | 'directory';
+  /** Applied to the archive or directory name; its `time` group, if any, gives the snapshot time. */
+  match?: RegExp;
+  algorithm: DigestAlgorithm;
+  /** Re-hash unchanged snapshots whose last deep read is older than this; 0 = every scan. */
+  rehashSeconds: number;
+  verifySums: boolean;
+  limits: ArchiveLimits;
+  rpoSeconds?: number;
+  rtoSeconds?: number;
+  schedule?: { scan?: string; drill?: string; timezone: string };
+  drill?: { pick: 'latest' | 'last-clean' | 'random'; samplePercent: number; commands: string[] };
+  immutability?: { objectLock?: string; minRetentionSeconds?: number; versioning?: string };
+}
+
+/** A whole policy, ready to run. */
+export interface Policy {
+  /** Absolute path of the file it came from (or a description for embedded policies). */
+  file: string;
+  /** State directory from the file, absolute; flags and environment may override it. */
+  state?: string;
+  sets: SetPolicy[];
+}
+
+function seconds(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseDuration(value)!;
+}
+
+function resolveLimits(limits: BackupSetFile['limits']): ArchiveLimits {
+  const bytes = (value: string | number | undefined, fallback: number) =>
+    value === undefined ? fallback : parseByteSize(value)!;
+  return {
+    maxEntries: limits?.maxEntries ?? DEFAULT_LIMITS.maxEntries,
+    maxTotalBytes: bytes(limits?.maxTotalBytes, DEFAULT_LIMITS.maxTotalBytes),
+    maxEntryBytes: bytes(limits?.maxEntryBytes, DEFAULT_LIMITS.maxEntryBytes),
+    maxRatio: limits?.maxRatio ?? DEFAULT_LIMITS.maxRatio,
+    maxPathLength: limits?.maxPathLength ?? DEFAULT_LIMITS.maxPathLength,
+    maxDepth: limits?.maxDepth ?? DEFAULT_LIMITS.maxDepth,
+  };
+}
+
+function resolveSource(source: BackupSetFile['source'], baseDir: string): SourceSpec {
+  if (source.fs) return { kind: 'fs', path: path.resolve(baseDir, source.fs.path) };
+  const s3 = source.s3!;
+  return {
+    kind: 's3',
+    bucket: s3.bucket,
+    prefix: s3.prefix,
+    region: s3.region,
+    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+    forcePathStyle: s3.forcePathStyle,
+    checksums: s3.checksums,
+    maxAttempts: s3.maxAttempts,
+    connectTimeoutMs: seconds(s3.connectTimeout)! * 1000,
+    idleTimeoutMs: seconds(s3.idleTimeout)! * 1000,
+  };
+}
+
+/** Resolves a validated policy file; relative paths are taken from `baseDir` (the file's folder). */
+export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string): Policy {
+  const sets = Object.entries(parsed.sets).map(([name, set]): SetPolicy => ({
+    name,
+    source: resolveSource(set.source, baseDir),
+    layout: set.snapshots.layout,
+    ...(set.snapshots.match ? { match: new RegExp(set.snapshots.match, 'u') } : {}),
+    algorithm: set.integrity.algorithm,
+    rehashSeconds: set.integrity.rehash === 'always' ? 0 : seconds(set.integrity.rehash)!,
+    verifySums: set.integrity.sums,
+    limits: resolveLimits(set.limits),
+    rpoSeconds: seconds(set.targets?.rpo),
+    rtoSeconds: seconds(set.targets?.rto),
+    ...(set.schedule ? { schedule: set.schedule } : {}),
+    ...(set.drill
+      ? {
+          drill: {
+            pick: set.drill.pick,
+            samplePercent: Number.parseFloat(set.drill.sample),
+            commands: set.drill.commands,
+          },
+        }
+      : {}),
+    ...(set.immutability
+      ? {
+          immutability: {
+            objectLock: set.immutability.objectLock,
+            minRetentionSeconds: seconds(set.immutability.minRetention),
+            versioning: set.immutability.versioning,
+          },
+        }
+      : {}),
+  }));
+  return { file, ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}), sets };
+}

@@ -1,0 +1,62 @@
+/** Typed errors. Each names what failed so a message is actionable without a stack trace. */
+
+/** Base class: every error vouch raises on purpose. */
+export class VouchError extends Error {
+  override name = 'VouchError';
+}
+
+/** A policy or command-line problem: exit code 2. */
+export class ConfigError extends VouchError {
+  override name = 'ConfigError';
+  /** One line per problem, each starting with its path (`sets.orders.source.s3.bucket: required`). */
+  readonly problems: string[];
+  constructor(message: string, problems: string[] = [], options?: ErrorOptions) {
+    super(problems.length ? `${message}\n  ${problems.join('\n  ')}` : message, options);
+    this.problems = problems;
+  }
+}
+
+/** A failure reading one object of a backup source. `permanent` says retrying will not help. */
+export class SourceError extends VouchError {
+  override name = 'SourceError';
+  constructor(
+    readonly location: string,
+    readonly key: string,
+    message: string,
+    readonly permanent: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(`${location}: ${key}: ${message}`, options);
+  }
+}
+
+/** A failure tied to one entry of one snapshot of one set. */
+export class EntryError extends VouchError {
+  override name = 'EntryError';
+  constructor(
+    readonly set: string,
+    readonly snapshot: string,
+    readonly entry: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`set ${set}, snapshot ${snapshot}, entry ${entry}: ${message}`, options);
+  }
+}
+
+/** Another process holds the state directory. */
+export class StateLockedError extends VouchError {
+  override name = 'StateLockedError';
+}
+
+/** Message of an unknown thrown value, with its causes, on one line. */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (!parts.some((p) => p.includes(message))) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
+}

@@ -1,0 +1,52 @@
+/**
+ * Streaming digests. SHA-256 runs in OpenSSL (node:crypto); BLAKE3 in hash-wasm. Both hash a
+ * stream in one pass without holding it, and other consumers (content features) may see the
+ * same chunks through `ChunkSink`s.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { createBLAKE3 } from 'hash-wasm';
+import type { DigestAlgorithm } from '../config/resolve-policy.js';
+
+/** Something that wants to see every chunk of an entry exactly once. */
+export interface ChunkSink {
+  update(chunk: Uint8Array): void;
+}
+
+/** An incremental digest. */
+export interface Digester extends ChunkSink {
+  /** Lower-case hex; call once, after the last update. */
+  hex(): string;
+}
+
+/** A new digester for `algorithm`. */
+export async function createDigester(algorithm: DigestAlgorithm): Promise<Digester> {
+  if (algorithm === 'sha256') {
+    const hash = createHash('sha256');
+    return { update: (chunk) => void hash.update(chunk), hex: () => hash.digest('hex') };
+  }
+  const hasher = await createBLAKE3();
+  hasher.init();
+  return { update: (chunk) => void hasher.update(chunk), hex: () => hasher.digest('hex') };
+}
+
+/** Result of reading a stream to its end. */
+export interface StreamDigest {
+  digest: string;
+  bytes: number;
+}
+
+/**
+ * Reads `stream` to the end, feeding the digest and every extra sink. Rejects with the stream's
+ * error (the caller names the entry).
+ */
+export async function digestStream(stream: Readable, algorithm: DigestAlgorithm, sinks: ChunkSink[] = []): Promise<StreamDigest> {
+  const digester = await createDigester(algorithm);
+  let bytes = 0;
+  for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+    digester.update(chunk);
+    for (const sink of sinks) sink.update(chunk);
+    bytes += chunk.length;
+  }
+  return { digest: digester.hex(), bytes };
+}

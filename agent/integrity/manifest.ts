@@ -1,0 +1,43 @@
+/** Baseline manifests: what a snapshot held the first time vouch read it completely. */
+import type { EntryType } from '../archives/entry-reader.js';
+import type { DigestAlgorithm } from '../config/resolve-policy.js';
+
+/** Identity of the object a snapshot was read from (archive layout), as the store reported it. */
+export interface ObjectIdentity {
+  key: string;
+  size: number;
+  mtime: string;
+  etag?: string;
+  versionId?: string;
+  /** Digest of the whole object when it was read sequentially. */
+  digest?: string;
+}
+
+/** First line of a manifest. */
+export interface ManifestHeader {
+  format: 'vouch-manifest';
+  version: 1;
+  set: string;
+  snapshot: string;
+  /** Snapshot time (ISO-8601). */
+  snapshotTime: string;
+  layout: 'archive' | 'directory';
+  algorithm: DigestAlgorithm;
+  createdAt: string;
+  /** The archive object (archive layout only). */
+  object?: ObjectIdentity;
+}
+
+/** One entry of a manifest. */
+export interface ManifestEntry {
+  path: string;
+  type: EntryType;
+  size: number;
+  /** Content digest (files only). */
+  digest?: string;
+  linkTarget?: string;
+  /** Store identity of a plain object (directory layout). */
+  etag?: string;
+  versionId?: string;
+  mtime?: string;
+}

@@ -1,0 +1,126 @@
+/** Scans one backup set: list, discover snapshots, scan each oldest first, keep the index current. */
+import type { SetPolicy } from '../config/resolve-policy.js';
+import { describeError } from '../errors.js';
+import type { BackupSource, SourceObject } from '../sources/backup-source.js';
+import { discoverSnapshots } from '../sources/snapshot-discovery.js';
+import type { LedgerStore } from '../state/ledger-store.js';
+import { readSetIndex, writeSetIndex } from '../state/set-index.js';
+import type { Finding, FindingKind } from '../verdicts/findings.js';
+import { lastCleanSnapshot } from '../verdicts/last-clean.js';
+import type { Verdict } from '../verdicts/snapshot-verdict.js';
+import { silentProgress, type ScanProgress } from './progress.js';
+import { scanSnapshot } from './scan-snapshot.js';
+
+/** One snapshot in a scan report (the `--json` contract). */
+export interface SnapshotReport {
+  id: string;
+  time: string;
+  verdict: Verdict;
+  entries: number;
+  bytes: number;
+  findings: Finding[];
+  findingCounts: Partial<Record<FindingKind, number>>;
+  /** Findings counted but not listed (very large or hostile snapshots). */
+  findingsOmitted: number;
+  /** True when this scan read the snapshot's bytes; false when the metadata pass sufficed. */
+  deep: boolean;
+  complete: boolean;
+}
+
+/** One set in a scan report. */
+export interface SetReport {
+  name: string;
+  location: string;
+  lastClean: string | null;
+  snapshots: SnapshotReport[];
+  /** Baselined snapshots that are no longer in the store. */
+  removed: string[];
+  /** Discovery notes (skipped objects, unreadable times). */
+  notes: string[];
+  /** Set when the set could not be scanned at all (e.g. the store was unreachable). */
+  error?: string;
+}
+
+/** What a set scan needs. */
+export interface SetScanOptions {
+  stateDir: string;
+  ledger: LedgerStore;
+  createSource: (set: SetPolicy) => BackupSource;
+  progress?: ScanProgress;
+  now?: () => Date;
+}
+
+async function listAll(source: BackupSource): Promise<SourceObject[]> {
+  const objects: SourceObject[] = [];
+  for await (const object of source.list()) objects.push(object);
+  return objects;
+}
+
+/** Scans every snapshot of `set`; never throws for store or content problems (they land in the report). */
+export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {
+  const progress = options.progress ?? silentProgress;
+  const now = options.now ?? (() => new Date());
+  const source = options.createSource(set);
+  const report: SetReport = { name: set.name, location: source.location, lastClean: null, snapshots: [], removed: [], notes: [] };
+  try {
+    progress.status(`${set.name}: listing ${source.location}`);
+    const discovery = discoverSnapshots(await listAll(source), set);
+    report.notes.push(...discovery.notes);
+    const index = await readSetIndex(options.stateDir, set.name);
+    const sizeOf = (snapshot: (typeof discovery.snapshots)[number]) =>
+      snapshot.object?.size ?? snapshot.members!.reduce((sum, member) => sum + member.size, 0);
+    progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + sizeOf(snapshot), 0));
+
+    for (const snapshot of discovery.snapshots) {
+      progress.status(`${set.name}: ${snapshot.id}`);
+      let read = 0;
+      const result = await scanSnapshot(
+        {
+          set,
+          source,
+          stateDir: options.stateDir,
+          ledger: options.ledger,
+          previous: index.snapshots[snapshot.id],
+          now: now(),
+          progress: (bytes) => {
+            read += bytes;
+            progress.advance(bytes);
+          },
+        },
+        snapshot,
+      );
+      progress.advance(Math.max(0, sizeOf(snapshot) - read));
+      index.snapshots[snapshot.id] = result.state;
+      index.updatedAt = now().toISOString();
+      await writeSetIndex(options.stateDir, index);
+      const { state } = result;
+      report.snapshots.push({
+        id: state.id,
+        time: state.time,
+        verdict: state.verdict,
+        entries: state.entries,
+        bytes: state.bytes,
+        findings: state.findings,
+        findingCounts: state.findingCounts,
+        findingsOmitted: result.findingsOmitted,
+        deep: result.deep,
+        complete: state.complete,
+      });
+    }
+
+    const present = new Set(discovery.snapshots.map((snapshot) => snapshot.id));
+    for (const [id, state] of Object.entries(index.snapshots)) {
+      if (present.has(id)) continue;
+      report.removed.push(id);
+      await options.ledger.append('snapshot-removed', { set: set.name, snapshot: id, lastVerdict: state.verdict, baseline: state.baseline });
+      delete index.snapshots[id];
+    }
+    if (report.removed.length) await writeSetIndex(options.stateDir, index);
+    report.lastClean = lastCleanSnapshot(report.snapshots)?.id ?? null;
+  } catch (error) {
+    report.error = describeError(error);
+  } finally {
+    await source.close().catch(() => undefined);
+  }
+  return report;
+}

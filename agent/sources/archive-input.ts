@@ -1,0 +1,42 @@
+/** Adapts a source object to the ArchiveInput that entry readers consume. */
+import { Transform, type Readable } from 'node:stream';
+import type { ArchiveInput } from '../archives/entry-reader.js';
+import type { ChunkSink } from '../integrity/digest.js';
+import type { BackupSource, ObjectBody, SourceObject } from './backup-source.js';
+
+/** What the store said about the bytes it served (set once the first read opens). */
+export interface ServedIdentity {
+  etag?: string;
+  versionId?: string;
+}
+
+/**
+ * An ArchiveInput over `object`. Every sequential `open()` feeds `tap` (e.g. the whole-object
+ * digest) so the archive is hashed in the same pass that reads its entries.
+ */
+export function archiveInputFor(source: BackupSource, object: SourceObject, tap?: ChunkSink, served: ServedIdentity = {}): ArchiveInput {
+  const remember = (body: ObjectBody) => {
+    if (body.etag) served.etag = body.etag;
+    if (body.versionId) served.versionId = body.versionId;
+    return body.stream;
+  };
+  return {
+    name: `${source.location.replace(/\/$/, '')}/${object.key}`,
+    size: object.size,
+    async open(): Promise<Readable> {
+      const stream = remember(await source.open(object.key));
+      if (!tap) return stream;
+      const tapped = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          tap.update(chunk);
+          callback(null, chunk);
+        },
+      });
+      stream.on('error', (error) => tapped.destroy(error));
+      return stream.pipe(tapped);
+    },
+    async openRange(start: number, end: number): Promise<Readable> {
+      return remember(await source.open(object.key, { start, end }));
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * BackupSource: where a backup set's bytes live (a local/offline directory, an S3 bucket prefix).
+ * Keys are relative to the set's root, `/`-separated, never starting with `/`.
+ */
+import type { Readable } from 'node:stream';
+
+/** One object (file) in a source. */
+export interface SourceObject {
+  /** Key relative to the set root, `/`-separated. */
+  key: string;
+  size: number;
+  mtime: Date;
+  /** S3 ETag without quotes. */
+  etag?: string;
+  /** S3 version id when the listing or a read reported one. */
+  versionId?: string;
+  /** `symlink` and `other` only occur on filesystem sources; they are never followed or read. */
+  kind: 'file' | 'symlink' | 'other';
+  linkTarget?: string;
+}
+
+/** A byte range [start, end) of an object. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** An opened object body plus the identity the store reported for what it sent. */
+export interface ObjectBody {
+  stream: Readable;
+  etag?: string;
+  versionId?: string;
+}
+
+/** A store of backup objects. Implementations must be safe to use concurrently. */
+export interface BackupSource {
+  /** Printable location, e.g. `s3://backups/orders/` or `/mnt/offline/orders`. */
+  readonly location: string;
+  /**
+   * Every object under `prefix` (relative to the set root; `''` for all), recursively, in key
+   * order. Paged internally; never buffers the whole listing.
+   */
+  list(prefix?: string): AsyncIterable<SourceObject>;
+  /**
+   * Opens an object, or a range of it. The stream errors (never hangs) if the store stalls
+   * longer than the source's idle timeout. Throws SourceError; `permanent` says whether a retry
+   * could help.
+   */
+  open(key: string, range?: ByteRange): Promise<ObjectBody>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}

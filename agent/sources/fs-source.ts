@@ -1,0 +1,234 @@
+/**
+ * Filesystem source: a backup set in a local or offline directory (mounted USB disk, NFS export,
+ * air-gapped volume).
+ *
+ * Contract:
+ * - `list()` walks the tree lazily (one directory's names in memory at a time) and yields keys in
+ *   global key order (UTF-8 byte order, the order S3 lists in). It uses lstat: symlinks are
+ *   reported as `symlink` with their target and never followed; sockets, FIFOs and devices are
+ *   `other`; directories are descended into, not reported.
+ * - `open()` reads only regular files that really live under the root: the final component is
+ *   opened with O_NOFOLLOW (so a symlink is refused), the opened descriptor must be a regular file
+ *   (a FIFO or device is refused without blocking), and the file's real path must stay under the
+ *   root's real path (a symlinked directory pointing elsewhere is refused).
+ * - Every failure is a SourceError; `permanent` is true for ENOENT/EACCES/EISDIR-like problems
+ *   and false for I/O errors a retry could fix (EIO, EAGAIN, ESTALE, …).
+ */
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, opendir, readlink, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { SourceError, describeError } from '../errors.js';
+import type { BackupSource, ByteRange, ObjectBody, SourceObject } from './backup-source.js';
+import { withIdleTimeout } from './idle-timeout.js';
+
+/** Options of a filesystem source. */
+export interface FsSourceOptions {
+  /**
+   * A read that receives no bytes for this long fails (hung NFS/USB). Default 120 000 ms;
+   * 0 disables. Time the consumer spends not reading never counts.
+   */
+  idleTimeoutMs?: number;
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+/** lstat calls in flight per directory. */
+const STAT_BATCH = 32;
+/** Error codes where retrying cannot help. */
+const PERMANENT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENXIO', 'ENAMETOOLONG', 'EINVAL', 'EROFS']);
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/** Splits a key or prefix into path segments, refusing anything that could leave the root. */
+function keySegments(key: string): string[] | undefined {
+  if (key.includes('\0') || key.startsWith('/')) return undefined;
+  const segments = key.split('/');
+  for (const segment of segments) {
+    if (segment === '' || segment === '.' || segment === '..') return undefined;
+    if (process.platform === 'win32' && /[\\:]/.test(segment)) return undefined;
+  }
+  return segments;
+}
+
+interface DirectoryEntry {
+  name: string;
+  isDirectory: boolean;
+  /** Sort key: the name as UTF-8, with `/` appended for directories so children sort in place. */
+  order: Buffer;
+}
+
+/** Creates a source over the directory `root` (resolved against the working directory). */
+export function createFsSource(root: string, options: FsSourceOptions = {}): BackupSource {
+  const rootPath = path.resolve(root);
+  const location = rootPath;
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  let realRoot: string | undefined;
+
+  const fail = (key: string, action: string, error: unknown): SourceError => {
+    if (error instanceof SourceError) return error;
+    const code = errorCode(error);
+    return new SourceError(location, key, `${action}: ${describeError(error)}`, code !== undefined && PERMANENT_CODES.has(code), { cause: error });
+  };
+
+  /** The root's real path; a missing or non-directory root is a clear, permanent error. */
+  const resolveRoot = async (): Promise<string> => {
+    if (realRoot !== undefined) return realRoot;
+    let stats: Stats;
+    try {
+      stats = await stat(rootPath);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        throw new SourceError(location, '.', `backup root ${rootPath} does not exist (volume not mounted?)`, true, { cause: error });
+      }
+      throw fail('.', `cannot access backup root ${rootPath}`, error);
+    }
+    if (!stats.isDirectory()) throw new SourceError(location, '.', `backup root ${rootPath} is not a directory`, true);
+    realRoot = await realpath(rootPath).catch((error: unknown) => {
+      throw fail('.', `cannot resolve backup root ${rootPath}`, error);
+    });
+    return realRoot;
+  };
+
+  /** The names in one directory, in key order. Unknown dirent types are resolved with lstat. */
+  const readDirectory = async (directory: string, dirKey: string, namePrefix: string): Promise<DirectoryEntry[] | undefined> => {
+    const entries: DirectoryEntry[] = [];
+    try {
+      const handle = await opendir(directory, { bufferSize: 128 });
+      for await (const dirent of handle) {
+        if (!dirent.name.startsWith(namePrefix)) continue;
+        let isDirectory = dirent.isDirectory();
+        const known = isDirectory || dirent.isFile() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice();
+        if (!known) {
+          const stats = await lstat(path.join(directory, dirent.name)).catch(() => undefined);
+          isDirectory = stats?.isDirectory() ?? false;
+        }
+        entries.push({ name: dirent.name, isDirectory, order: Buffer.from(isDirectory ? `${dirent.name}/` : dirent.name) });
+      }
+    } catch (error) {
+      // A directory that vanished mid-walk (or a prefix that names none) lists as empty, like S3.
+      if (dirKey !== '' && (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR')) return undefined;
+      throw fail(dirKey === '' ? '.' : `${dirKey}/`, 'cannot list directory', error);
+    }
+    return entries.sort((a, b) => Buffer.compare(a.order, b.order)); // UTF-8 byte order, as S3 lists
+  };
+
+  const describeEntry = async (absolute: string, key: string, stats: Stats): Promise<SourceObject | undefined> => {
+    const base = { key, size: stats.size, mtime: stats.mtime };
+    if (stats.isFile()) return { ...base, kind: 'file' };
+    if (stats.isSymbolicLink()) {
+      try {
+        return { ...base, kind: 'symlink', linkTarget: await readlink(absolute) };
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') return undefined;
+        throw fail(key, 'cannot read symlink', error);
+      }
+    }
+    return { ...base, kind: 'other' };
+  };
+
+  async function* walk(directory: string, dirKey: string, namePrefix: string): AsyncGenerator<SourceObject> {
+    const entries = await readDirectory(directory, dirKey, namePrefix);
+    if (!entries) return;
+    for (let start = 0; start < entries.length; start += STAT_BATCH) {
+      const batch = entries.slice(start, start + STAT_BATCH);
+      const stats = await Promise.all(
+        batch.map(async (entry) => {
+          const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+          try {
+            return await lstat(path.join(directory, entry.name));
+          } catch (error) {
+            if (errorCode(error) === 'ENOENT') return undefined; // deleted since the directory was read
+            throw fail(key, 'cannot stat', error);
+          }
+        }),
+      );
+      for (const [index, entry] of batch.entries()) {
+        const entryStats = stats[index];
+        if (!entryStats) continue;
+        const absolute = path.join(directory, entry.name);
+        const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+        if (entryStats.isDirectory()) {
+          yield* walk(absolute, key, '');
+        } else {
+          const object = await describeEntry(absolute, key, entryStats);
+          if (object) yield object;
+        }
+      }
+    }
+  }
+
+  return {
+    location,
+
+    async *list(prefix = ''): AsyncIterable<SourceObject> {
+      const realBase = await resolveRoot();
+      const slash = prefix.lastIndexOf('/');
+      const directoryPart = prefix.slice(0, slash + 1);
+      const namePrefix = prefix.slice(slash + 1);
+      const segments = directoryPart === '' ? [] : keySegments(directoryPart.slice(0, -1));
+      if (!segments || namePrefix.includes('\0')) throw new SourceError(location, prefix, 'invalid prefix', true);
+      const directory = path.join(rootPath, ...segments);
+      if (segments.length > 0) {
+        // Never list through a symlinked directory: the full listing reports it as a symlink.
+        const real = await realpath(directory).catch(() => undefined);
+        if (real !== path.join(realBase, ...segments)) return;
+      }
+      yield* walk(directory, segments.join('/'), namePrefix);
+    },
+
+    async open(key: string, range?: ByteRange): Promise<ObjectBody> {
+      if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.end >= range.start)) {
+        throw new SourceError(location, key, `invalid range [${range.start}, ${range.end})`, true);
+      }
+      const segments = keySegments(key);
+      if (!segments) throw new SourceError(location, key, 'invalid key (absolute, empty segment or "..")', true);
+      const realBase = await resolveRoot();
+      const absolute = path.join(rootPath, ...segments);
+
+      let handle;
+      try {
+        handle = await open(absolute, OPEN_FLAGS);
+      } catch (error) {
+        if (errorCode(error) === 'ELOOP') throw new SourceError(location, key, 'is a symlink; symlinks are never followed', true, { cause: error });
+        if (errorCode(error) === 'ENXIO') throw new SourceError(location, key, 'not a regular file (socket)', true, { cause: error });
+        throw fail(key, 'cannot open', error);
+      }
+      try {
+        const opened = await handle.stat();
+        if (!opened.isFile()) throw new SourceError(location, key, 'not a regular file', true);
+        const real = await realpath(absolute);
+        if (!isInside(real, realBase)) throw new SourceError(location, key, `resolves to ${real}, outside the backup root ${realBase}`, true);
+        const current = await stat(real);
+        if (current.ino !== opened.ino || current.dev !== opened.dev) throw new SourceError(location, key, 'file changed while it was being opened', false);
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw fail(key, 'cannot open', error);
+      }
+
+      if (range && range.end === range.start) {
+        await handle.close().catch(() => undefined);
+        return { stream: Readable.from([], { objectMode: false }) };
+      }
+      const raw = handle.createReadStream(range ? { start: range.start, end: range.end - 1 } : {});
+      return {
+        stream: withIdleTimeout(raw, idleTimeoutMs, (message, cause) =>
+          cause === undefined ? new SourceError(location, key, message, false) : fail(key, 'read failed', cause),
+        ),
+      };
+    },
+
+    async close(): Promise<void> {
+      // Nothing is held open between calls.
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Crash-safe file replacement: write a temp file in the same directory, fsync it, rename it over
+ * the target, fsync the directory. A crash at any point leaves either the old or the new file,
+ * never a torn one.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** fsyncs a directory so a rename inside it survives power loss. */
+export async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function tempPathFor(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+async function commit(temp: string, target: string): Promise<void> {
+  await rename(temp, target);
+  await syncDirectory(path.dirname(target));
+}
+
+/** Atomically replaces `target` with `data` (mode defaults to 0644). */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  await mkdir(path.dirname(target), { recursive: true });
+  const temp = tempPathFor(target);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  await commit(temp, target);
+}
+
+/** Atomically replaces `target` with everything `source` produces (for large, streamed files). */
+export async function writeStreamAtomic(target: string, source: Readable, mode = 0o644): Promise<void> {
+  await mkdir(path.dirname(target), { recursive: true });
+  const temp = tempPathFor(target);
+  try {
+    await pipeline(source, createWriteStream(temp, { flags: 'wx', mode }));
+    const handle = await open(temp, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await commit(temp, target);
+}

@@ -1,0 +1,63 @@
+/**
+ * Per-set index of the latest result for each snapshot: `sets/SET.json`. A cache of what the
+ * ledger records, rewritten atomically after each snapshot so `last-clean`, metrics and the API
+ * answer without replaying the ledger.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ObjectIdentity } from '../integrity/manifest.js';
+import type { Finding, FindingKind } from '../verdicts/findings.js';
+import type { Verdict } from '../verdicts/snapshot-verdict.js';
+import { writeFileAtomic } from './atomic-write.js';
+
+/** Latest known state of one snapshot. */
+export interface SnapshotState {
+  id: string;
+  time: string;
+  verdict: Verdict;
+  /** False when the last scan did not read everything. */
+  complete: boolean;
+  entries: number;
+  bytes: number;
+  /** Up to MAX_STORED_FINDINGS findings; `findingCounts` counts them all. */
+  findings: Finding[];
+  findingCounts: Partial<Record<FindingKind, number>>;
+  /** Archive layout: the object as last seen. */
+  object?: ObjectIdentity;
+  /** Directory layout: member count and bytes as last listed, for the cheap pass. */
+  listing?: { objects: number; bytes: number; fingerprint: string };
+  lastScan: string;
+  lastDeepScan?: string;
+  baseline?: { sha256: string; entries: number; createdAt: string };
+  /** Ledger seq of the record that holds this result. */
+  ledgerSeq?: number;
+}
+
+/** A set's index. */
+export interface SetIndex {
+  set: string;
+  updatedAt: string;
+  snapshots: Record<string, SnapshotState>;
+}
+
+/** Findings kept per snapshot in the index and ledger; the rest are counted. */
+export const MAX_STORED_FINDINGS = 1000;
+
+function indexPath(stateDir: string, set: string): string {
+  return path.join(stateDir, 'sets', `${set}.json`);
+}
+
+/** Reads a set's index (empty when the set was never scanned). */
+export async function readSetIndex(stateDir: string, set: string): Promise<SetIndex> {
+  try {
+    return JSON.parse(await readFile(indexPath(stateDir, set), 'utf8')) as SetIndex;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { set, updatedAt: new Date(0).toISOString(), snapshots: {} };
+    throw new Error(`state index for set ${set} is unreadable`, { cause: error });
+  }
+}
+
+/** Atomically writes a set's index. */
+export async function writeSetIndex(stateDir: string, index: SetIndex): Promise<void> {
+  await writeFileAtomic(indexPath(stateDir, index.set), `${JSON.stringify(index, null, 1)}\n`);
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs the Debian packages vouch's tests (or benchmarks) need, when any is missing.
+# Usage: scripts/system-deps.sh [bench]
+# Fast when everything is present: it only checks for the commands.
+set -eu
+
+need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils"
+if [ "${1:-}" = "bench" ]; then
+  need="$need sha256sum:coreutils b3sum:b3sum /usr/bin/time:time"
+fi
+
+missing=""
+for pair in $need; do
+  cmd=${pair%%:*}
+  pkg=${pair#*:}
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "$cmd" ]; then
+    missing="$missing $pkg"
+  fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "vouch: installing Debian packages:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "vouch: run as root, or install:$missing" >&2
+    exit 1
+  fi
+else
+  SUDO=""
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

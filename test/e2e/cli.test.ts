@@ -1,0 +1,63 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
+import { runCli } from '../helpers/cli.js';
+
+describe('vouch command line', () => {
+  it('documents every command and the exit codes in --help', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).toBe(0);
+    for (const command of ['scan', 'inspect', 'policy', 'demo']) expect(stdout).toContain(command);
+    expect(stdout).toContain('Exit codes: 0 clean/passed, 1 runtime error, 2 usage or policy error, 3 findings, 130 interrupted.');
+  });
+
+  it('exits 2 with every policy problem named by path', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-'));
+    const file = path.join(dir, 'bad.yaml');
+    await writeFile(file, 'sets:\n  orders:\n    source: { s3: {} }\n    snapshots: { layout: tape }\n');
+    const { code, stderr } = await runCli(['policy', 'check', file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('sets.orders.source.s3.bucket: required');
+    expect(stderr).toMatch(/sets\.orders\.snapshots\.layout: .*"archive"/);
+  });
+
+  it('prints a JSON error document with --json on a policy error', async () => {
+    const { code, stdout } = await runCli(['--json', '--config', '/nonexistent/vouch.yaml', 'scan']);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout).error).toMatch(/cannot read policy \/nonexistent\/vouch.yaml: ENOENT/);
+  });
+
+  it('exits 2 on an unknown set name', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-'));
+    const file = path.join(dir, 'vouch.yaml');
+    await writeFile(file, `sets:\n  orders:\n    source: { fs: { path: ${dir} } }\n    snapshots: { layout: archive }\n`);
+    const { code, stderr } = await runCli(['--config', file, '--state', path.join(dir, 'state'), 'scan', 'ordres']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown set: ordres (policy has: orders)');
+  });
+
+  it('scans an offline volume: exit 0 when clean, no progress bar when stderr is not a terminal', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-'));
+    await writeFile(path.join(dir, 'orders-20251019.tar.gz'), await buildTarGz(sampleFiles(1)));
+    const file = path.join(dir, 'vouch.yaml');
+    await writeFile(file, `state: ./state\nsets:\n  orders:\n    source: { fs: { path: . } }\n    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8})' }\n`);
+    const { code, stdout, stderr } = await runCli(['--config', file, 'scan']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/orders-20251019 +clean +4/);
+    expect(stdout).toContain('last clean: orders-20251019');
+  });
+
+  it('inspects an archive on disk, listing members with digests', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-'));
+    const archive = path.join(dir, 'snap.tar.gz');
+    await writeFile(archive, await buildTarGz([{ path: 'a.txt', data: 'hello\n' }]));
+    const { code, stdout } = await runCli(['--json', 'inspect', archive]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).files).toEqual([
+      { path: `${archive}!a.txt`, type: 'file', size: 6, sha256: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03' },
+    ]);
+  });
+});

@@ -1,0 +1,113 @@
+import { appendFile, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createChainChecker, type LedgerRecord } from '../../agent/evidence/ledger-record.js';
+import { StateLockedError } from '../../agent/errors.js';
+import { openLedger, readLedger } from '../../agent/state/ledger-store.js';
+import { createManifestWriter, loadManifest, manifestPath } from '../../agent/state/manifest-store.js';
+import { acquireStateLock } from '../../agent/state/state-lock.js';
+
+const tempState = () => mkdtemp(path.join(tmpdir(), 'vouch-state-'));
+
+async function allRecords(dir: string): Promise<LedgerRecord[]> {
+  const records: LedgerRecord[] = [];
+  for await (const record of readLedger(dir)) records.push(record!);
+  return records;
+}
+
+function firstBreak(records: LedgerRecord[]) {
+  const checker = createChainChecker();
+  for (const [index, record] of records.entries()) {
+    const problem = checker.check(record, index + 1);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+describe('ledger', () => {
+  it('chains records across reopenings and verifies', async () => {
+    const dir = await tempState();
+    let ledger = await openLedger(dir);
+    await ledger.append('scan-run', { n: 1 });
+    await ledger.close();
+    ledger = await openLedger(dir);
+    await Promise.all([ledger.append('snapshot-scan', { n: 2 }), ledger.append('snapshot-scan', { n: 3 })]);
+    await ledger.close();
+    const records = await allRecords(dir);
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(firstBreak(records)).toBeNull();
+  });
+
+  it('names the first edited, dropped, reordered or replayed record', async () => {
+    const dir = await tempState();
+    const ledger = await openLedger(dir);
+    for (let n = 1; n <= 4; n++) await ledger.append('snapshot-scan', { n });
+    await ledger.close();
+    const records = await allRecords(dir);
+    expect(firstBreak([records[0]!, { ...records[1]!, data: { n: 99 } }, ...records.slice(2)])).toMatchObject({ seq: 2, problem: 'edited' });
+    expect(firstBreak([records[0]!, records[2]!, records[3]!])).toMatchObject({ seq: 3, problem: 'dropped-or-reordered' });
+    expect(firstBreak([records[0]!, records[1]!, records[1]!])).toMatchObject({ seq: 2, problem: 'replayed' });
+  });
+
+  it('cuts a torn last line left by a crash mid-append and keeps chaining', async () => {
+    const dir = await tempState();
+    let ledger = await openLedger(dir);
+    await ledger.append('scan-run', { n: 1 });
+    await ledger.close();
+    const [segment] = await readdir(path.join(dir, 'ledger'));
+    await appendFile(path.join(dir, 'ledger', segment!), '{"v":1,"seq":2,"time":"2025-');
+    ledger = await openLedger(dir);
+    await ledger.append('scan-run', { n: 2 });
+    await ledger.close();
+    const records = await allRecords(dir);
+    expect(records.map((r) => r.seq)).toEqual([1, 2]);
+    expect(firstBreak(records)).toBeNull();
+  });
+});
+
+describe('state lock', () => {
+  it('lets one writer in and names the holder to the next', async () => {
+    const dir = await tempState();
+    const lock = await acquireStateLock(dir);
+    await expect(acquireStateLock(dir)).rejects.toThrow(StateLockedError);
+    await expect(acquireStateLock(dir)).rejects.toThrow(new RegExp(`pid ${process.pid}`));
+    await lock.release();
+    const again = await acquireStateLock(dir);
+    await again.release();
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const dir = await tempState();
+    const { hostname } = await import('node:os');
+    await writeFile(path.join(dir, 'lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: '2025-01-01T00:00:00Z' }));
+    const lock = await acquireStateLock(dir);
+    expect(JSON.parse(await readFile(path.join(dir, 'lock'), 'utf8')).pid).toBe(process.pid);
+    await lock.release();
+  });
+});
+
+describe('manifests', () => {
+  const header = { format: 'vouch-manifest' as const, version: 1 as const, set: 'orders', snapshot: 'nested/orders-1', snapshotTime: '2025-01-01T00:00:00.000Z', layout: 'archive' as const, algorithm: 'sha256' as const, createdAt: '2025-01-01T00:00:00.000Z' };
+
+  it('become visible only when committed, and read back entry for entry', async () => {
+    const dir = await tempState();
+    const writer = await createManifestWriter(dir, header);
+    await writer.add({ path: 'a.txt', type: 'file', size: 3, digest: 'ab' });
+    expect(await loadManifest(dir, 'orders', 'nested/orders-1')).toBeNull();
+    const written = await writer.commit();
+    expect(written.file).toBe(manifestPath(dir, 'orders', 'nested/orders-1'));
+    const loaded = await loadManifest(dir, 'orders', 'nested/orders-1');
+    expect(loaded!.header.snapshot).toBe('nested/orders-1');
+    expect([...loaded!.entries.values()]).toEqual([{ path: 'a.txt', type: 'file', size: 3, digest: 'ab' }]);
+    expect(loaded!.sha256).toBe(written.sha256);
+  });
+
+  it('leave nothing behind when aborted', async () => {
+    const dir = await tempState();
+    const writer = await createManifestWriter(dir, header);
+    await writer.add({ path: 'a.txt', type: 'file', size: 3, digest: 'ab' });
+    await writer.abort();
+    expect(await readdir(path.join(dir, 'manifests', 'orders'))).toEqual([]);
+  });
+});

@@ -1,0 +1,85 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../agent/config/load-policy.js';
+import { policyJsonSchema } from '../../agent/config/policy-json-schema.js';
+import { ConfigError } from '../../agent/errors.js';
+
+function problemsOf(text: string): string[] {
+  try {
+    parsePolicy(text, 'policy.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('policy was accepted');
+}
+
+describe('policy files', () => {
+  it('names every problem by its path, all at once', () => {
+    const problems = problemsOf(`
+sets:
+  orders:
+    source: { s3: { region: eu-west-1 } }
+    snapshots: { layout: archive, match: '(' }
+    targets: { rpo: 5x }
+    retention: 30d
+  Bad_Name:
+    source: { fs: { path: /x } }
+    snapshots: { layout: directory }
+`);
+    expect(problems).toContain('sets.orders.source.s3.bucket: required');
+    expect(problems).toContain('sets.orders.snapshots.match: not a valid regular expression');
+    expect(problems).toContain('sets.orders.targets.rpo: expected a duration such as 90m, 24h, 30d');
+    expect(problems).toContain('sets.orders.retention: unknown key');
+    expect(problems.some((p) => p.startsWith('sets.Bad_Name: invalid name'))).toBe(true);
+  });
+
+  it('requires exactly one source kind', () => {
+    expect(problemsOf(`sets:\n  a:\n    source: { fs: { path: /a }, s3: { bucket: abc } }\n    snapshots: { layout: archive }\n`)).toEqual([
+      'sets.a.source: set exactly one of fs or s3',
+    ]);
+  });
+
+  it('reports YAML syntax errors instead of schema noise', () => {
+    expect(problemsOf('sets: [unclosed\n')[0]).toMatch(/./);
+  });
+
+  it('resolves durations, sizes, regexes and relative paths against the policy file', () => {
+    const policy = parsePolicy(
+      `state: ./state
+sets:
+  orders:
+    source: { fs: { path: ./backups } }
+    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8}T\\d{6}Z)\\.tar\\.gz$' }
+    integrity: { rehash: 7d }
+    limits: { maxEntryBytes: 10GiB }
+    targets: { rpo: 24h, rto: 2h }
+`,
+      '/etc/vouch/policy.yaml',
+    );
+    const [set] = policy.sets;
+    expect(policy.state).toBe('/etc/vouch/state');
+    expect(set!.source).toEqual({ kind: 'fs', path: '/etc/vouch/backups' });
+    expect(set!.match!.exec('orders-20251019T000000Z.tar.gz')?.groups?.time).toBe('20251019T000000Z');
+    expect(set!.rehashSeconds).toBe(7 * 86_400);
+    expect(set!.limits.maxEntryBytes).toBe(10 * 2 ** 30);
+    expect([set!.rpoSeconds, set!.rtoSeconds]).toEqual([86_400, 7200]);
+    expect(set!.algorithm).toBe('sha256');
+  });
+
+  it('accepts every example policy shipped in policies/', () => {
+    const dir = path.resolve('policies');
+    const examples = readdirSync(dir).filter((name) => name.endsWith('.yaml'));
+    expect(examples.length).toBeGreaterThan(0);
+    for (const name of examples) {
+      const policy = parsePolicy(readFileSync(path.join(dir, name), 'utf8'), path.join(dir, name));
+      expect(policy.sets.length, name).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps the committed JSON Schema in step with the zod schema (run `npm run schema` after changing it)', () => {
+    const committed = JSON.parse(readFileSync('policies/vouch-policy.schema.json', 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(policyJsonSchema())));
+  });
+});

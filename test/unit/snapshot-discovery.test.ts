@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { SourceObject } from '../../agent/sources/backup-source.js';
+import { discoverSnapshots } from '../../agent/sources/snapshot-discovery.js';
+import { parseSnapshotTime } from '../../agent/sources/snapshot-time.js';
+
+const object = (key: string, mtime = '2025-01-01T00:00:00Z', size = 10): SourceObject => ({ key, size, mtime: new Date(mtime), kind: 'file' });
+
+describe('snapshot times', () => {
+  it.each([
+    ['20251019T000000Z', '2025-10-19T00:00:00.000Z'],
+    ['20251019T0130Z', '2025-10-19T01:30:00.000Z'],
+    ['2025-10-19T00:00:00Z', '2025-10-19T00:00:00.000Z'],
+    ['2025-10-19T02:00:00+02:00', '2025-10-19T00:00:00.000Z'],
+    ['20251019', '2025-10-19T00:00:00.000Z'],
+    ['2025-10-19', '2025-10-19T00:00:00.000Z'],
+    ['2025-10-19_03-15-00', '2025-10-19T03:15:00.000Z'],
+  ])('reads %s', (text, iso) => {
+    expect(parseSnapshotTime(text)?.toISOString()).toBe(iso);
+  });
+
+  it.each(['2025-13-01', 'yesterday', '2025101'])('rejects %s', (text) => {
+    expect(parseSnapshotTime(text)).toBeNull();
+  });
+});
+
+describe('snapshot discovery', () => {
+  it('finds one snapshot per archive, timed by the named group, oldest first, with checksum lists', () => {
+    const { snapshots, notes } = discoverSnapshots(
+      [
+        object('orders-20251020T000000Z.tar.gz'),
+        object('orders-20251019T000000Z.tar.gz'),
+        object('orders-20251019T000000Z.tar.gz.sha256'),
+        object('SHA256SUMS'),
+        object('orders-2025xx.tar.gz'),
+        object('unrelated.txt'),
+      ],
+      { layout: 'archive', match: /^orders-(?<time>\d{8}T\d{6}Z)\.tar\.gz$/u },
+    );
+    expect(snapshots.map((s) => [s.id, s.time.toISOString(), s.format])).toEqual([
+      ['orders-20251019T000000Z', '2025-10-19T00:00:00.000Z', 'tar.gz'],
+      ['orders-20251020T000000Z', '2025-10-20T00:00:00.000Z', 'tar.gz'],
+    ]);
+    expect(snapshots[0]!.sums.map((s) => s.key).sort()).toEqual(['SHA256SUMS', 'orders-20251019T000000Z.tar.gz.sha256']);
+    expect(notes).toEqual([]);
+  });
+
+  it('falls back to the object time without a time group and skips non-archives', () => {
+    const { snapshots } = discoverSnapshots([object('b.zip', '2025-02-01T00:00:00Z'), object('a.tar.zst', '2025-03-01T00:00:00Z'), object('notes.txt')], {
+      layout: 'archive',
+    });
+    expect(snapshots.map((s) => [s.id, s.timeSource, s.format])).toEqual([
+      ['b', 'mtime', 'zip'],
+      ['a', 'mtime', 'tar.zst'],
+    ]);
+  });
+
+  it('groups directory snapshots by their top-level folder and notes unreadable times', () => {
+    const { snapshots, notes } = discoverSnapshots(
+      [object('2025-10-19/db.sql'), object('2025-10-19/SHA256SUMS'), object('2025-10-18/db.sql', '2025-10-18T05:00:00Z'), object('loose.txt'), object('2025-99-99/x')],
+      { layout: 'directory', match: /^(?<time>[\d-]+)$/u },
+    );
+    expect(snapshots.map((s) => [s.id, s.members!.length])).toEqual([
+      ['2025-99-99', 1],
+      ['2025-10-18', 1],
+      ['2025-10-19', 2],
+    ]);
+    expect(snapshots[2]!.sums).toEqual([{ key: '2025-10-19/SHA256SUMS', algorithm: 'sha256', scope: 'entries' }]);
+    expect(notes).toEqual(['2025-99-99: time "2025-99-99" not understood; using its modification time']);
+  });
+});
