@@ -24,24 +24,32 @@ export interface PlainObject {
 const TYPES: Record<PlainObject['kind'], EntryType> = { file: 'file', symlink: 'symlink', other: 'other' };
 
 /**
- * Reads `objects` in order, opening each file with `openObject(key)`. Never throws for bad
- * content or failed reads: those are problems; a failed listing stops the read (incomplete).
+ * Reads `objects`, opening each file with `openObject(key)`. Entries are admitted (named, checked,
+ * counted) in listing order; up to `concurrency` of them are read at once, so the visitor's
+ * `entry()` calls may overlap (each still gets its own body, consumed to its end). Never throws
+ * for bad content or failed reads: those are problems; a failed listing stops the read
+ * (incomplete).
  */
 export async function readPlainEntries(
   objects: AsyncIterable<PlainObject>,
   openObject: (key: string) => Promise<Readable>,
   visitor: EntryVisitor,
   limits: ArchiveLimits,
+  concurrency = 1,
 ): Promise<ReadSummary> {
   const session = new ReadSession(visitor, limits, 'skip');
+  const running = new Set<Promise<void>>();
   try {
     for await (const object of objects) {
-      await readObject(object, openObject, session);
       if (session.stopped) break;
+      const reading = readObject(object, openObject, session).finally(() => running.delete(reading));
+      running.add(reading);
+      if (running.size >= Math.max(1, concurrency)) await Promise.race(running);
     }
   } catch (error) {
     session.stop(problem('read-error', '', `listing the snapshot failed: ${describeError(error)}`));
   }
+  await Promise.all(running);
   return session.finish();
 }
 

@@ -1,6 +1,5 @@
 /** `vouch demo`: build the demo estate on an embedded S3 server, run the loop, print the outcome. */
 import type { Command } from 'commander';
-import { runDemo } from '../demo/run-demo.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions } from './global-options.js';
 import { printJson, printLines } from './output.js';
@@ -14,6 +13,8 @@ export function registerDemo(program: Command): void {
     .description('run the whole loop on a demo estate (embedded S3 server, offline volume, one tampered snapshot); needs no configuration')
     .action(async (_options, command: Command) => {
       const options = globalOptions(command);
+      // Loaded on demand: the embedded S3 server and estate generator are only for the demo.
+      const { runDemo } = await import('../demo/run-demo.js');
       const result = await runDemo({ ...(options.state ? { stateDir: options.state } : {}), progress: terminalProgress() });
       if (options.json) {
         printJson({ stateDir: result.stateDir, policy: result.policyFile, tampered: result.tampered, caught: result.caught, ...result.afterTamper });

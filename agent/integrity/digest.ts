@@ -1,11 +1,9 @@
 /**
  * Streaming digests. SHA-256 runs in OpenSSL (node:crypto); BLAKE3 in hash-wasm. Both hash a
- * stream in one pass without holding it, and other consumers (content features) may see the
- * same chunks through `ChunkSink`s.
+ * stream in one pass without holding it.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { createBLAKE3 } from 'hash-wasm';
 import type { DigestAlgorithm } from '../config/resolve-policy.js';
 
 /** Something that wants to see every chunk of an entry exactly once. */
@@ -19,13 +17,18 @@ export interface Digester extends ChunkSink {
   hex(): string;
 }
 
+type Blake3Factory = () => Promise<{ init(): unknown; update(data: Uint8Array): unknown; digest(encoding: 'hex'): string }>;
+let blake3Factory: Promise<Blake3Factory> | null = null;
+
 /** A new digester for `algorithm`. */
 export async function createDigester(algorithm: DigestAlgorithm): Promise<Digester> {
   if (algorithm === 'sha256') {
     const hash = createHash('sha256');
     return { update: (chunk) => void hash.update(chunk), hex: () => hash.digest('hex') };
   }
-  const hasher = await createBLAKE3();
+  // Loaded on first use: the WebAssembly module costs start-up time that SHA-256 runs never need.
+  blake3Factory ??= import('hash-wasm').then((module) => module.createBLAKE3 as Blake3Factory);
+  const hasher = await (await blake3Factory)();
   hasher.init();
   return { update: (chunk) => void hasher.update(chunk), hex: () => hasher.digest('hex') };
 }
@@ -37,8 +40,9 @@ export interface StreamDigest {
 }
 
 /**
- * Reads `stream` to the end, feeding the digest and every extra sink. Rejects with the stream's
- * error (the caller names the entry).
+ * Reads `stream` to the end on this thread, feeding the digest and every extra sink. Rejects with
+ * the stream's error (the caller names the entry). Entry content goes through the analysis pool
+ * instead (scan/analyze-stream.ts); this serves whole objects and small reads.
  */
 export async function digestStream(stream: Readable, algorithm: DigestAlgorithm, sinks: ChunkSink[] = []): Promise<StreamDigest> {
   const digester = await createDigester(algorithm);

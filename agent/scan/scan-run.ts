@@ -25,7 +25,7 @@ export interface ScanRunOptions {
   /** Sets scanned at once. */
   concurrency?: number;
   /** Builds a set's source (tests inject fault-injecting sources here). */
-  createSource?: (set: SetPolicy) => BackupSource;
+  createSource?: (set: SetPolicy) => BackupSource | Promise<BackupSource>;
 }
 
 /** Picks the sets to scan; unknown names are a usage error. */

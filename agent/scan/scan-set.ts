@@ -45,9 +45,13 @@ export interface SetReport {
 export interface SetScanOptions {
   stateDir: string;
   ledger: LedgerStore;
-  createSource: (set: SetPolicy) => BackupSource;
+  createSource: (set: SetPolicy) => BackupSource | Promise<BackupSource>;
   progress?: ScanProgress;
   now?: () => Date;
+}
+
+function describeLocation(set: SetPolicy): string {
+  return set.source.kind === 'fs' ? set.source.path : `s3://${set.source.bucket}/${set.source.prefix}`;
 }
 
 async function listAll(source: BackupSource): Promise<SourceObject[]> {
@@ -60,9 +64,11 @@ async function listAll(source: BackupSource): Promise<SourceObject[]> {
 export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {
   const progress = options.progress ?? silentProgress;
   const now = options.now ?? (() => new Date());
-  const source = options.createSource(set);
-  const report: SetReport = { name: set.name, location: source.location, lastClean: null, snapshots: [], removed: [], notes: [] };
+  const report: SetReport = { name: set.name, location: describeLocation(set), lastClean: null, snapshots: [], removed: [], notes: [] };
+  let source: BackupSource | null = null;
   try {
+    source = await options.createSource(set);
+    report.location = source.location;
     progress.status(`${set.name}: listing ${source.location}`);
     const discovery = discoverSnapshots(await listAll(source), set);
     report.notes.push(...discovery.notes);
@@ -120,7 +126,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
   } catch (error) {
     report.error = describeError(error);
   } finally {
-    await source.close().catch(() => undefined);
+    await source?.close().catch(() => undefined);
   }
   return report;
 }

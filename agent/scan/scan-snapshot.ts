@@ -11,7 +11,7 @@ import { readPlainEntries } from '../archives/plain-reader.js';
 import { readerFor } from '../archives/registry.js';
 import type { DigestAlgorithm, SetPolicy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
-import { createDigester, digestStream, type ChunkSink, type Digester } from '../integrity/digest.js';
+import { createDigester, digestStream, type ChunkSink } from '../integrity/digest.js';
 import { addedEntry, entryDrift, missingEntry, objectDrift } from '../integrity/drift.js';
 import type { ManifestEntry, ManifestHeader, ObjectIdentity } from '../integrity/manifest.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
@@ -22,6 +22,7 @@ import { createManifestWriter, loadManifest, type ManifestWriter } from '../stat
 import type { SnapshotState } from '../state/set-index.js';
 import type { Finding } from '../verdicts/findings.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
+import { analyzeStream } from './analyze-stream.js';
 import { FindingsCollector } from './findings-collector.js';
 import { deepReadReason } from './deep-read-decision.js';
 import { checkSums, loadSumsTables, type SumsTable } from './sums-check.js';
@@ -74,18 +75,15 @@ function problemFinding(problem: ArchiveProblem): Finding {
   };
 }
 
+/**
+ * Files of a directory snapshot read at once: keeps every analysis worker busy and hides store
+ * latency (one S3 GET per file). Manifest lines are therefore in the order reads finished.
+ */
+const PARALLEL_FILE_READS = 4;
+
 /** A sink that counts bytes for progress. */
 function progressSink(progress: ((bytes: number) => void) | undefined): ChunkSink[] {
   return progress ? [{ update: (chunk) => progress(chunk.length) }] : [];
-}
-
-/** Digesters for checksum lists whose algorithm differs from the set's. */
-async function extraDigesters(tables: SumsTable[], algorithm: DigestAlgorithm): Promise<Map<DigestAlgorithm, Digester>> {
-  const extra = new Map<DigestAlgorithm, Digester>();
-  for (const table of tables) {
-    if (table.algorithm !== algorithm && !extra.has(table.algorithm)) extra.set(table.algorithm, await createDigester(table.algorithm));
-  }
-  return extra;
 }
 
 /** Scans one snapshot and records the result in the ledger. */
@@ -129,7 +127,6 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
   const sumsTables = set.verifySums ? await loadSumsTables(source, snapshot, collector) : [];
   const entryTables = sumsTables.filter((table) => table.scope === 'entries');
   const objectTables = sumsTables.filter((table) => table.scope === 'object');
-  const extra = await extraDigesters(entryTables, set.algorithm);
 
   const header: ManifestHeader = {
     format: 'vouch-manifest',
@@ -156,20 +153,20 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
   const membersByKey = new Map((snapshot.members ?? []).map((member) => [member.key.slice(snapshot.prefix!.length), member]));
   const entryDigests = new Map<string, Map<DigestAlgorithm, string>>();
 
+  // Checksum lists in another algorithm are checked from the same pass.
+  const extraAlgorithms = [...new Set(entryTables.map((table) => table.algorithm))].filter((other) => other !== algorithm);
   const visitor: EntryVisitor = {
     async entry(entry: ArchiveEntry, body: Readable | null) {
       let size = entry.size;
       let digest: string | undefined;
       if (body) {
-        const perEntryExtra = new Map<DigestAlgorithm, Digester>();
-        for (const extraAlgorithm of extra.keys()) perEntryExtra.set(extraAlgorithm, await createDigester(extraAlgorithm));
-        const sinks = [...perEntryExtra.values(), ...(snapshot.layout === 'directory' ? progressSink(ctx.progress) : [])];
-        const result = await digestStream(body, algorithm, sinks);
+        const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
+        const result = await analyzeStream(body, { algorithm, extraAlgorithms }, { sizeHint: entry.size, sinks });
         size = result.bytes;
         digest = result.digest;
         if (entryTables.length) {
           const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);
-          for (const [extraAlgorithm, digester] of perEntryExtra) digests.set(extraAlgorithm, digester.hex());
+          for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [DigestAlgorithm, string][]) digests.set(extraAlgorithm, extraDigest);
           entryDigests.set(entry.path, digests);
         }
       }
@@ -233,6 +230,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
         async (key) => (await source.open(snapshot.prefix + key)).stream,
         visitor,
         set.limits,
+        PARALLEL_FILE_READS,
       );
     }
   } catch (error) {

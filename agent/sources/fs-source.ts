@@ -22,6 +22,9 @@ import { SourceError, describeError } from '../errors.js';
 import type { BackupSource, ByteRange, ObjectBody, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 
+/** Bytes per read from a file. */
+const READ_CHUNK_BYTES = 2 ** 20;
+
 /** Options of a filesystem source. */
 export interface FsSourceOptions {
   /**
@@ -219,7 +222,8 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
         await handle.close().catch(() => undefined);
         return { stream: Readable.from([], { objectMode: false }) };
       }
-      const raw = handle.createReadStream(range ? { start: range.start, end: range.end - 1 } : {});
+      // 1 MiB reads: a quarter of the per-chunk overhead of the 64 KiB default at hashing speed.
+      const raw = handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
       return {
         stream: withIdleTimeout(raw, idleTimeoutMs, (message, cause) =>
           cause === undefined ? new SourceError(location, key, message, false) : fail(key, 'read failed', cause),

@@ -162,7 +162,7 @@ describe('fs source', () => {
 
   it('is built by createSource from either spec shape', async () => {
     for (const spec of [{ kind: 'fs' as const, path: root }, { fs: { path: root } }]) {
-      const source = createSource(spec);
+      const source = await createSource(spec);
       expect(source.location).toBe(root);
       expect((await listAll(source.list('snap-1/'))).length).toBe(2);
       await source.close();

@@ -176,7 +176,7 @@ describe('s3 source on embedded s3rver', () => {
 
   it('is built by createSource from a resolved policy spec plus credential overrides', async () => {
     const { credentials, ...connection } = s3.sourceOptions(BUCKET, 'set-a/');
-    const built = createSource(
+    const built = await createSource(
       {
         kind: 's3',
         bucket: BUCKET,

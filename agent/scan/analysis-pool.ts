@@ -1,0 +1,201 @@
+/**
+ * Runs entry analyses (digests, content features) in worker threads, so reading and
+ * decompressing on the main thread overlap with hashing on the other cores.
+ *
+ * Bytes cross to a worker through a fixed ring of shared-memory slots per worker: the main thread
+ * copies each chunk into a free slot (coalescing small chunks), the worker consumes it and frees
+ * it. Memory is therefore constant — RING_SLOTS × SLOT_BYTES per worker — whatever the entry
+ * size; when every slot is in use, `update()` waits (back-pressure reaches the reader).
+ * Transferring the chunks' own buffers instead was measured: it leaves freed chunks to a worker
+ * heap that rarely collects and tripled peak RSS.
+ *
+ * Workers start on first use, hold no event-loop reference while idle (a CLI run exits on its
+ * own), and a worker that dies fails its entries with an error instead of hanging them.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { WorkerMessageIn, WorkerMessageOut } from './analysis-protocol.js';
+import type { AnalysisRequest, AnalysisResult } from './entry-analysis.js';
+
+const SLOT_BYTES = 2 ** 20;
+const RING_SLOTS = 8;
+
+/** One entry's analysis running in a worker. */
+export interface PooledAnalysis {
+  /** Copies the chunk to the worker; resolves (or returns) once the caller may pass the next one. */
+  update(chunk: Uint8Array): Promise<void> | void;
+  /** The result once the worker has seen every byte. */
+  finish(): Promise<AnalysisResult>;
+  /** Abandons the analysis (its stream failed); the worker drops it. */
+  cancel(): void;
+}
+
+interface Pending {
+  resolve: (result: AnalysisResult) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * How to start the worker module: the built `.js` directly; from the TypeScript sources (tests,
+ * `tsx`), through tsx's loader registered inside the worker, which a test runner's own
+ * transform does not reach.
+ */
+function workerEntry(): [string | URL, { eval?: boolean }] {
+  const url = new URL(`./analysis-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+  if (url.pathname.endsWith('.js')) return [url, {}];
+  return [`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, { eval: true }];
+}
+
+class PoolWorker {
+  readonly worker: Worker;
+  readonly ring: Uint8Array;
+  readonly free: number[] = Array.from({ length: RING_SLOTS }, (_, slot) => slot);
+  readonly waiting: (() => void)[] = [];
+  readonly pending = new Map<number, Pending>();
+  /** Entries started and not yet finished or cancelled. */
+  active = 0;
+  dead: Error | null = null;
+
+  constructor(onDeath: (worker: PoolWorker) => void) {
+    const shared = new SharedArrayBuffer(SLOT_BYTES * RING_SLOTS);
+    this.ring = new Uint8Array(shared);
+    const [entry, options] = workerEntry();
+    this.worker = new Worker(entry, { ...options, workerData: { ring: shared, slotBytes: SLOT_BYTES } });
+    this.worker.on('message', (message: WorkerMessageOut) => this.receive(message));
+    this.worker.on('error', (error) => this.die(error, onDeath));
+    this.worker.on('exit', (code) => this.die(new Error(`analysis worker exited with code ${code}`), onDeath));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    this.worker.unref();
+  }
+
+  /** A free slot, waiting for one if all are in use. */
+  async slot(): Promise<number> {
+    while (this.free.length === 0) {
+      if (this.dead) throw this.dead;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    if (this.dead) throw this.dead;
+    return this.free.pop()!;
+  }
+
+  post(message: WorkerMessageIn): void {
+    if (this.dead) throw this.dead;
+    this.worker.postMessage(message);
+  }
+
+  begin(): void {
+    if (this.active++ === 0) this.worker.ref();
+  }
+
+  end(): void {
+    if (--this.active === 0) this.worker.unref();
+  }
+
+  private receive(message: WorkerMessageOut): void {
+    if (message.type === 'free') {
+      this.free.push(message.slot);
+      this.waiting.shift()?.();
+      return;
+    }
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    this.pending.delete(message.id);
+    if (message.type === 'result') pending.resolve(message.result);
+    else pending.reject(new Error(`entry analysis failed: ${message.message}`));
+  }
+
+  private die(error: Error, onDeath: (worker: PoolWorker) => void): void {
+    if (this.dead) return;
+    this.dead = new Error(`analysis worker failed: ${error.message}`, { cause: error });
+    for (const pending of this.pending.values()) pending.reject(this.dead);
+    this.pending.clear();
+    for (const wake of this.waiting.splice(0)) wake();
+    onDeath(this);
+  }
+}
+
+/** Workers shared by every scan in this process. */
+export class AnalysisPool {
+  private workers: PoolWorker[] = [];
+  private nextId = 1;
+
+  /** `size` workers; by default one per core (the main thread mostly waits on I/O). */
+  constructor(private readonly size = Math.max(1, Math.min(availableParallelism(), 8))) {}
+
+  /** Starts analysing one entry in the least busy worker. */
+  analyze(request: AnalysisRequest): PooledAnalysis {
+    const worker = this.pick();
+    const id = this.nextId++;
+    worker.begin();
+    worker.post({ type: 'start', id, request });
+    let filling: { slot: number; length: number } | null = null;
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      worker.end();
+    };
+    const flush = () => {
+      if (!filling) return;
+      worker.post({ type: 'chunk', id, slot: filling.slot, length: filling.length });
+      filling = null;
+    };
+    return {
+      async update(chunk) {
+        let offset = 0;
+        while (offset < chunk.length) {
+          filling ??= { slot: await worker.slot(), length: 0 };
+          const take = Math.min(chunk.length - offset, SLOT_BYTES - filling.length);
+          worker.ring.set(chunk.subarray(offset, offset + take), filling.slot * SLOT_BYTES + filling.length);
+          filling.length += take;
+          offset += take;
+          if (filling.length === SLOT_BYTES) flush();
+        }
+      },
+      finish() {
+        return new Promise<AnalysisResult>((resolve, reject) => {
+          try {
+            flush();
+            worker.pending.set(id, {
+              resolve: (result) => (close(), resolve(result)),
+              reject: (error) => (close(), reject(error)),
+            });
+            worker.post({ type: 'end', id });
+          } catch (error) {
+            close();
+            reject(error as Error);
+          }
+        });
+      },
+      cancel() {
+        if (closed) return;
+        if (filling) {
+          worker.free.push(filling.slot);
+          worker.waiting.shift()?.();
+          filling = null;
+        }
+        if (!worker.dead) worker.post({ type: 'cancel', id });
+        close();
+      },
+    };
+  }
+
+  private pick(): PoolWorker {
+    if (this.workers.length < this.size) {
+      const idle = this.workers.find((worker) => worker.active === 0);
+      if (idle) return idle;
+      const worker = new PoolWorker((dead) => (this.workers = this.workers.filter((w) => w !== dead)));
+      this.workers.push(worker);
+      return worker;
+    }
+    return this.workers.reduce((best, candidate) => (candidate.active < best.active ? candidate : best));
+  }
+}
+
+let shared: AnalysisPool | null = null;
+
+/** The process-wide pool. */
+export function analysisPool(): AnalysisPool {
+  shared ??= new AnalysisPool();
+  return shared;
+}

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Checks what the Dockerfile's runtime stage relies on, without a Docker engine: the built dist/
+# runs with production dependencies only (npm ci --omit=dev), as a non-root user would run it.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp "$root/package.json" "$root/package-lock.json" "$work/"
+cp -r "$root/dist" "$root/policies" "$work/"
+cd "$work"
+npm ci --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null
+node dist/agent/cli/main.js --version
+node dist/agent/cli/main.js policy check policies/s3-object-lock.yaml
+node dist/agent/cli/main.js --json demo --state "$work/state" > "$work/demo.json"
+node -e "const r=require('$work/demo.json'); if (!r.caught) { console.error('demo did not catch the tampering'); process.exit(1) } console.log('production install: demo caught', r.tampered)"
