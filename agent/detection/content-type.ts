@@ -1,0 +1,110 @@
+/**
+ * Content types vouch recognises, and the file-name extensions that claim them. A type is named
+ * by what the bytes are (magic and structure), never by the name alone; the extension and the
+ * type the same path had in the previous snapshot are what the bytes are checked against.
+ */
+
+/** Formats with a structure validator (see registry.ts). */
+export const VALIDATED_TYPES = [
+  'gzip',
+  'zip',
+  'png',
+  'jpeg',
+  'pdf',
+  'xz',
+  'zstd',
+  'bzip2',
+  'tar',
+  'sqlite',
+  'elf',
+  'mp4',
+  'text',
+] as const;
+
+/** Legitimately encrypted formats (allow-listed by header and structure). */
+export const ENCRYPTED_TYPES = ['openpgp', 'age', 'openssl-salted', '7z', 'luks'] as const;
+
+/** Every type a classification can name. `empty` is a zero-byte file; `unknown` has no recognised magic. */
+export type ContentType = (typeof VALIDATED_TYPES)[number] | (typeof ENCRYPTED_TYPES)[number] | 'empty' | 'unknown';
+
+/** Extensions (lower case, without the dot) that claim a type. Several may claim one type. */
+export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
+  gz: 'gzip',
+  tgz: 'gzip',
+  svgz: 'gzip',
+  zip: 'zip',
+  jar: 'zip',
+  war: 'zip',
+  ear: 'zip',
+  apk: 'zip',
+  whl: 'zip',
+  egg: 'zip',
+  docx: 'zip',
+  xlsx: 'zip',
+  pptx: 'zip',
+  odt: 'zip',
+  ods: 'zip',
+  odp: 'zip',
+  epub: 'zip',
+  png: 'png',
+  jpg: 'jpeg',
+  jpeg: 'jpeg',
+  pdf: 'pdf',
+  xz: 'xz',
+  txz: 'xz',
+  zst: 'zstd',
+  tzst: 'zstd',
+  bz2: 'bzip2',
+  tbz2: 'bzip2',
+  tar: 'tar',
+  sqlite: 'sqlite',
+  sqlite3: 'sqlite',
+  db: 'sqlite',
+  so: 'elf',
+  mp4: 'mp4',
+  m4a: 'mp4',
+  m4v: 'mp4',
+  mov: 'mp4',
+  txt: 'text',
+  csv: 'text',
+  tsv: 'text',
+  json: 'text',
+  xml: 'text',
+  html: 'text',
+  htm: 'text',
+  md: 'text',
+  sql: 'text',
+  yaml: 'text',
+  yml: 'text',
+  conf: 'text',
+  cfg: 'text',
+  ini: 'text',
+  log: 'text',
+  py: 'text',
+  js: 'text',
+  ts: 'text',
+  sh: 'text',
+  pl: 'text',
+  rb: 'text',
+  c: 'text',
+  h: 'text',
+  css: 'text',
+  svg: 'text',
+  gpg: 'openpgp',
+  pgp: 'openpgp',
+  asc: 'openpgp',
+  age: 'age',
+  '7z': '7z',
+};
+
+/** The extension of a path's last component (lower case, no dot), or '' when it has none. */
+export function extensionOf(path: string): string {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
+}
+
+/** The type a path's extension claims, or null. */
+export function typeClaimedBy(path: string): ContentType | null {
+  return EXTENSION_TYPES[extensionOf(path)] ?? null;
+}
