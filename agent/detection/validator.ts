@@ -69,6 +69,11 @@ export interface ValidatorDefinition {
    * starts the way this format must start. Must not match other registered formats' heads.
    */
   matches(head: Uint8Array): boolean;
+  /**
+   * One-time asynchronous set-up (loading a WebAssembly hasher, say), awaited once per thread
+   * before the first `create`. Optional.
+   */
+  prepare?(): Promise<void>;
   /** A validator for one entry of `size` bytes (the declared size; the stream may end early). */
   create(size: number, limits: ValidatorLimits): StructureValidator;
 }
