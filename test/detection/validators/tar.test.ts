@@ -116,7 +116,7 @@ describe('tar validator', () => {
   it('names the member whose header checksum broke', () => {
     const { bytes } = fixtures.find((f) => f.name === 'gnu-common-licenses')!;
     const damaged = Buffer.from(bytes);
-    damaged[512 + 10] ^= 0x20; // the second header: the first is the directory's, with no data
+    damaged[512 + 10] = damaged[512 + 10]! ^ 0x20; // the second header: the first is the directory's, with no data
     const verdict = validate(tarValidator, damaged);
     expect(verdict.status).toBe('invalid');
     expect(verdict.detail).toMatch(/checksum mismatch|unknown header|malformed/);

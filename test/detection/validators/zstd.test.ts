@@ -1,0 +1,152 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { zstdValidator } from '../../../agent/detection/validators/zstd.js';
+import { DEFAULT_VALIDATOR_LIMITS, type StructureVerdict, type ValidatorDefinition, type ValidatorLimits } from '../../../agent/detection/validator.js';
+import { findMachineFiles } from '../../helpers/machine-files.js';
+import { applyRansomware, type RansomwareMode } from '../../helpers/ransomware-modes.js';
+
+/** Feeds `bytes` in pieces of `chunk` bytes (or of seeded random sizes when `chunk` is 'random'). */
+function validate(definition: ValidatorDefinition, bytes: Uint8Array, chunk: number | 'random' = 64 * 1024, limits: ValidatorLimits = DEFAULT_VALIDATOR_LIMITS): StructureVerdict {
+  const validator = definition.create(bytes.length, limits);
+  let seed = 7;
+  for (let at = 0; at < bytes.length; ) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const size = chunk === 'random' ? 1 + (seed % 3000) : chunk;
+    validator.update(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return validator.finish();
+}
+
+const MODES: RansomwareMode[] = ['header-kept', 'intermittent-16-16', 'intermittent-64-192', 'chunks-3x10'];
+
+interface Fixture {
+  name: string;
+  bytes: Buffer;
+}
+
+const fixtures: Fixture[] = [];
+
+function zstd(input: Buffer, args: string[]): Buffer {
+  return execFileSync('zstd', ['-q', '-c', ...args], { input, maxBuffer: 1 << 30 });
+}
+
+/** Real inputs: licences and docs (text), programs (ELF), and Debian packages (already compressed, so raw blocks). */
+function realInputs(): { name: string; bytes: Buffer }[] {
+  const text = findMachineFiles({ name: () => true, roots: ['/usr/share/common-licenses'], limit: 8 });
+  const programs = findMachineFiles({ name: () => true, roots: ['/usr/bin'], minSize: 50_000, maxSize: 3_000_000, limit: 6 });
+  const packages = findMachineFiles({ name: (name) => name.endsWith('.deb'), roots: ['/var/cache/apt/archives'], minSize: 100_000, maxSize: 1_500_000, limit: 4 });
+  return [...text, ...programs, ...packages].map((file) => ({ name: file.path, bytes: readFileSync(file.path) }));
+}
+
+beforeAll(async () => {
+  await zstdValidator.prepare!();
+  const inputs = realInputs();
+  const settings = [['-3'], ['-1', '--no-check'], ['-19'], ['--ultra', '-22', '--no-content-size'], ['-5', '--long=24']];
+  inputs.forEach((input, i) => fixtures.push({ name: `${input.name} ${settings[i % settings.length]!.join(' ')}`, bytes: zstd(input.bytes, settings[i % settings.length]!) }));
+  // Several frames in one file (concatenated outputs), pzstd's skippable-frame framing, and an empty frame.
+  fixtures.push({ name: 'two frames', bytes: Buffer.concat([zstd(inputs[0]!.bytes, ['-3']), zstd(inputs[5]!.bytes, ['-9', '--no-check'])]) });
+  fixtures.push({ name: 'pzstd', bytes: execFileSync('pzstd', ['-q', '-c', '-p', '2', '-3'], { input: Buffer.concat([inputs[6]!.bytes, inputs[7]!.bytes]), maxBuffer: 1 << 30 }) });
+  fixtures.push({ name: 'empty content', bytes: zstd(Buffer.alloc(0), ['-3']) });
+}, 120_000);
+
+describe('zstd validator', () => {
+  it('has at least 20 real compressed files to test', () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('judges every intact file valid, decoded and checksummed to the end', () => {
+    for (const { name, bytes } of fixtures) {
+      expect(validate(zstdValidator, bytes), name).toMatchObject({ status: 'valid', checkedBytes: bytes.length });
+      expect(zstdValidator.matches(bytes.subarray(0, 64 * 1024)), name).toBe(true);
+    }
+  });
+
+  it('gives the same verdict for 1-byte, random and whole-file chunks', () => {
+    for (const { name, bytes } of [...fixtures.slice(0, 3), fixtures.find((f) => f.name === 'pzstd')!]) {
+      const whole = validate(zstdValidator, bytes, bytes.length);
+      expect(validate(zstdValidator, bytes, 1), name).toEqual(whole);
+      expect(validate(zstdValidator, bytes, 'random'), name).toEqual(whole);
+      const damaged = applyRansomware(bytes, 'intermittent-64-192', name);
+      bytes.copy(damaged, 0, 0, 64);
+      expect(validate(zstdValidator, damaged, 1), name).toEqual(validate(zstdValidator, damaged, damaged.length));
+    }
+  });
+
+  it.each(MODES)('judges every file damaged by %s invalid', (mode) => {
+    for (const { name, bytes } of fixtures) {
+      const damaged = applyRansomware(bytes, mode, name);
+      if (damaged.equals(bytes)) continue; // header-kept leaves a file of 64 bytes or less alone
+      expect(validate(zstdValidator, damaged).status, `${mode} ${name}`).toBe('invalid');
+    }
+  });
+
+  it.each(MODES)('judges %s invalid when the first 64 bytes survive, whenever the frame has a checksum', (mode) => {
+    // Without a content checksum, bytes changed inside raw blocks (incompressible input) cannot be
+    // seen by structure: only block headers and declared sizes are left to break. Those misses are
+    // counted and printed; every checksummed file must be caught.
+    let missed = 0;
+    for (const { name, bytes } of fixtures) {
+      if (bytes.length <= 64) continue;
+      const damaged = applyRansomware(bytes, mode, name);
+      bytes.copy(damaged, 0, 0, 64);
+      const status = validate(zstdValidator, damaged).status;
+      if (name.includes('--no-check')) missed += status === 'invalid' ? 0 : 1;
+      else expect(status, `${mode} ${name}`).toBe('invalid');
+    }
+    const unchecked = fixtures.filter((f) => f.name.includes('--no-check')).length;
+    console.info(`zstd ${mode} with the first 64 bytes kept: ${unchecked - missed}/${unchecked} files without checksums detected`);
+  });
+
+  it('judges truncated files invalid', () => {
+    for (const { name, bytes } of fixtures) {
+      for (const cut of [bytes.length - 1, Math.floor(bytes.length / 2), 7]) {
+        expect(validate(zstdValidator, bytes.subarray(0, cut)).status, `${name} cut at ${cut}`).toBe('invalid');
+      }
+    }
+  });
+
+  it('finds a changed byte in a raw block through the content checksum', () => {
+    const { bytes } = fixtures.find((f) => f.name.includes('.deb') && !f.name.includes('--no-check'))!;
+    const damaged = Buffer.from(bytes);
+    const at = Math.floor(bytes.length / 2);
+    damaged[at] = damaged[at]! ^ 1;
+    expect(validate(zstdValidator, damaged)).toMatchObject({ status: 'invalid', detail: 'content checksum mismatch in frame 1' });
+  });
+
+  it('keeps separate checksum state for validators fed in turn', () => {
+    const [a, b] = [fixtures[0]!.bytes, fixtures[2]!.bytes];
+    const [va, vb] = [zstdValidator.create(a.length, DEFAULT_VALIDATOR_LIMITS), zstdValidator.create(b.length, DEFAULT_VALIDATOR_LIMITS)];
+    for (let at = 0; at < Math.max(a.length, b.length); at += 1000) {
+      va.update(a.subarray(at, at + 1000));
+      vb.update(b.subarray(at, at + 1000));
+    }
+    expect([va.finish().status, vb.finish().status]).toEqual(['valid', 'valid']);
+  });
+
+  it('stops decoding at the caps and walks block headers to the end', () => {
+    const big = Buffer.concat(findMachineFiles({ name: () => true, roots: ['/usr/lib/x86_64-linux-gnu'], minSize: 1_000_000, maxSize: 8_000_000, limit: 6 }).map((f) => readFileSync(f.path)));
+    const compressed = zstd(big, ['-3']);
+    const limits = { maxDecodeBytes: 1 << 20, maxOutputBytes: 256 * 2 ** 20 };
+    const capped = validate(zstdValidator, compressed, 64 * 1024, limits);
+    expect(capped.status).toBe('valid');
+    expect(capped.checkedBytes).toBeGreaterThan(0);
+    expect(capped.checkedBytes).toBeLessThanOrEqual(1 << 20);
+    const outputCapped = validate(zstdValidator, compressed, 64 * 1024, { maxDecodeBytes: 2 ** 30, maxOutputBytes: 2 << 20 });
+    expect(outputCapped.status).toBe('valid');
+    expect(outputCapped.checkedBytes).toBeLessThan(compressed.length);
+    // Past the cap, the walk still finds damage that breaks the block chain, and a cut end.
+    const damaged = applyRansomware(compressed, 'intermittent-16-16', 'big');
+    compressed.copy(damaged, 0, 0, 2 << 20);
+    expect(validate(zstdValidator, damaged, 64 * 1024, limits).status).toBe('invalid');
+    expect(validate(zstdValidator, compressed.subarray(0, compressed.length - 100), 64 * 1024, limits).status).toBe('invalid');
+  });
+
+  it('rejects bytes after the last frame and does not claim other formats', () => {
+    const { bytes } = fixtures[0]!;
+    expect(validate(zstdValidator, Buffer.concat([bytes, Buffer.from('ransom footer')])).status).toBe('invalid');
+    expect(zstdValidator.matches(readFileSync('/usr/share/common-licenses/GPL-3'))).toBe(false);
+    expect(zstdValidator.matches(execFileSync('xz', ['-c'], { input: bytes }))).toBe(false);
+  });
+});
