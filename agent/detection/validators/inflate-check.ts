@@ -1,0 +1,278 @@
+/**
+ * Streaming, synchronous inflate for the validators whose formats carry deflate data (gzip
+ * members, zip members, PNG's IDAT stream, PDF Flate streams), with the decode caps of
+ * `ValidatorLimits` applied in one place.
+ *
+ * fflate's `Inflate` decodes synchronously, which the validators' `update(chunk)` contract
+ * needs (node:zlib's streaming inflaters are asynchronous). It does not say where a deflate
+ * stream ends, and every caller needs that: the gzip trailer, a zip data descriptor, the Adler-32
+ * of a zlib stream and a PDF's `endstream` all follow the last deflate block. fflate's own
+ * multi-member `Gunzip` finds it from the stream state (`s.f` final block seen, `s.l` no block in
+ * progress, `s.p` bit position in the unread input `p`); `deflateEnd` reads the same fields. The
+ * dependency is pinned to an exact version for that reason.
+ *
+ * fflate copies its 32 KiB window on every push, so tiny pushes (a validator fed 1-byte chunks)
+ * would cost 32 KiB each: input is staged until `STAGE_BYTES` have gathered. Large chunks go in
+ * as pieces of at most `PIECE_BYTES`, which bounds what one push can output (deflate expands at
+ * most ~1032:1) so the output cap stops a bomb early.
+ */
+import { crc32 } from 'node:zlib';
+import { Inflate } from 'fflate';
+import type { ValidatorLimits } from '../validator.js';
+
+/** Small pushes are gathered to this size before fflate sees them. */
+const STAGE_BYTES = 8 * 1024;
+/** Largest piece of input handed to fflate at once. */
+const PIECE_BYTES = 32 * 1024;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The compressed bytes all decompressions of one entry may consume together
+ * (`maxDecodeBytes`), and the output cap each one of them has (`maxOutputBytes`).
+ */
+export class DecodeBudget {
+  private used = 0;
+  constructor(readonly limits: ValidatorLimits) {}
+
+  /** Compressed bytes still allowed. */
+  get remaining(): number {
+    return Math.max(0, this.limits.maxDecodeBytes - this.used);
+  }
+
+  /** Takes up to `wanted` bytes of the budget; returns how many were granted. */
+  take(wanted: number): number {
+    const granted = Math.min(wanted, this.remaining);
+    this.used += granted;
+    return granted;
+  }
+
+  /** Returns bytes that were granted but not decoded (they followed the end of a stream). */
+  refund(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
+
+/** How the deflate data is wrapped. */
+export type DeflateWrapper = 'raw' | 'zlib';
+
+/** Options of one stream. */
+export interface StreamInflaterOptions {
+  /** `raw` (RFC 1951: gzip, zip) or `zlib` (RFC 1950: 2-byte header, Adler-32 trailer: PNG, PDF). */
+  wrapper: DeflateWrapper;
+  /**
+   * zlib only: check the Adler-32 trailer (PNG: libpng rejects a wrong one). When false the stream
+   * ends right after the deflate data and the trailer is the caller's (PDF: readers ignore it, so
+   * real files carry wrong or missing ones).
+   */
+  verifyAdler?: boolean;
+  /** Keep the CRC-32 of the output (`crc`), for gzip and zip. */
+  crc32?: boolean;
+  budget: DecodeBudget;
+}
+
+/**
+ * - `running`: every byte given so far was taken; the stream goes on.
+ * - `ended`: the stream ended (after its Adler-32 when verified); `push` returned what follows.
+ * - `capped`: a cap stopped decoding; `push` returned the bytes not taken.
+ * - `failed`: the data does not inflate (`failure` says why; `truncated` when it simply stopped).
+ */
+export type InflateState = 'running' | 'ended' | 'capped' | 'failed';
+
+/** Where fflate stopped, once its last block is complete: the unread bytes after the deflate stream, or null while it goes on. */
+function deflateEnd(inflate: Inflate): Uint8Array | null {
+  const internals = inflate as unknown as { s: { f?: number; l?: unknown; p?: number }; p: Uint8Array };
+  if (!internals.s.f || internals.s.l) return null;
+  return internals.p.subarray(((internals.s.p ?? 0) + 7) >> 3);
+}
+
+/** Adler-32 (RFC 1950) of `data`, continuing from `adler`. */
+export function adler32(data: Uint8Array, adler = 1): number {
+  let a = adler & 0xffff;
+  let b = adler >>> 16;
+  let i = 0;
+  while (i < data.length) {
+    // 5552 is the most bytes before `b` could exceed 2^32 (zlib's NMAX); numbers stay small integers.
+    const end = Math.min(i + 5552, data.length);
+    for (; i < end; i++) {
+      a += data[i]!;
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Whether a zlib header (RFC 1950) announces deflate without a preset dictionary; null when it is fine. */
+function zlibHeaderProblem(cmf: number, flg: number): string | null {
+  if ((cmf & 0x0f) !== 8 || cmf >> 4 > 7) return 'zlib header names no deflate method';
+  if (((cmf << 8) | flg) % 31 !== 0) return 'zlib header check bits are wrong';
+  if (flg & 0x20) return 'zlib stream needs a preset dictionary';
+  return null;
+}
+
+/**
+ * One deflate stream, fed in order by `push`. Every byte given is either taken or handed back
+ * (what follows the stream's end, or what a cap left undecoded), so a caller walking a container
+ * always knows where it is. Never throws: damaged data puts it in `failed`.
+ */
+export class StreamInflater {
+  state: InflateState = 'running';
+  /** For `failed`: what went wrong. */
+  failure = '';
+  /** For `failed`: the input stopped before the stream ended. */
+  truncated = false;
+  /** For `capped`: which cap. */
+  cappedBy: 'decode' | 'output' | null = null;
+  /** Compressed bytes that belong to the stream so far (when `ended`, its exact length). */
+  inputBytes = 0;
+  /** Bytes the stream decoded to. */
+  outputBytes = 0;
+  /** CRC-32 of the output, when asked for. */
+  crc = 0;
+
+  private phase: 'header' | 'deflate' | 'adler' = 'deflate';
+  /** zlib header or Adler-32 bytes gathered so far. */
+  private small: number[] = [];
+  private adler = 1;
+  private readonly stage = new Uint8Array(STAGE_BYTES);
+  private staged = 0;
+  private readonly inflate: Inflate;
+  private readonly maxOutput: number;
+
+  constructor(private readonly options: StreamInflaterOptions) {
+    if (options.wrapper === 'zlib') this.phase = 'header';
+    this.maxOutput = options.budget.limits.maxOutputBytes;
+    const wantCrc = options.crc32 === true;
+    const wantAdler = options.wrapper === 'zlib' && options.verifyAdler === true;
+    this.inflate = new Inflate((data) => {
+      this.outputBytes += data.length;
+      if (wantCrc) this.crc = crc32(data, this.crc);
+      if (wantAdler) this.adler = adler32(data, this.adler);
+    });
+  }
+
+  /**
+   * Feeds the next bytes. Returns the bytes the stream did not take: what follows its end
+   * (`ended`) or what was left undecoded (`capped`, `failed`); empty while `running`.
+   */
+  push(chunk: Uint8Array): Uint8Array {
+    if (this.state !== 'running') return chunk;
+    let data = chunk;
+    if (this.phase === 'header') {
+      data = this.gather(data, 2);
+      if (this.small.length < 2) return EMPTY;
+      const problem = zlibHeaderProblem(this.small[0]!, this.small[1]!);
+      if (problem) return this.fail(problem, data);
+      this.small = [];
+      this.phase = 'deflate';
+    }
+    if (this.phase === 'deflate') {
+      if (data.length === 0) return EMPTY;
+      if (this.staged + data.length < STAGE_BYTES) {
+        this.stage.set(data, this.staged);
+        this.staged += data.length;
+        this.inputBytes += data.length;
+        return EMPTY;
+      }
+      const input = this.staged > 0 ? concat(this.stage.subarray(0, this.staged), data) : data;
+      this.inputBytes += data.length;
+      this.staged = 0;
+      data = this.decode(input);
+      if (this.state !== 'running') return data;
+    }
+    if (this.phase === 'adler') return this.checkAdler(data);
+    return data;
+  }
+
+  /**
+   * The input is over: decodes what is staged and settles the state (a stream still running is
+   * `failed` and `truncated`). Returns the bytes after the stream's end, as `push` does.
+   */
+  end(): Uint8Array {
+    let rest: Uint8Array = EMPTY;
+    if (this.state === 'running' && this.phase === 'deflate' && this.staged > 0) {
+      const input = this.stage.slice(0, this.staged);
+      this.staged = 0;
+      rest = this.decode(input);
+    }
+    if (this.state === 'running' && this.phase === 'adler') rest = this.checkAdler(rest);
+    if (this.state === 'running') {
+      this.truncated = true;
+      this.fail(this.phase === 'header' ? 'zlib header is cut short' : this.phase === 'adler' ? 'Adler-32 trailer is cut short' : 'deflate data ends early', EMPTY);
+    }
+    return rest;
+  }
+
+  /** Decodes `input` piece by piece; returns what follows the stream's end or what a cap left. */
+  private decode(input: Uint8Array): Uint8Array {
+    const budget = this.options.budget;
+    for (let at = 0; at < input.length; ) {
+      const wanted = Math.min(PIECE_BYTES, input.length - at);
+      const granted = budget.take(wanted);
+      if (granted === 0) return this.cap('decode', input.subarray(at));
+      const piece = input.subarray(at, at + granted);
+      at += granted;
+      try {
+        this.inflate.push(piece);
+      } catch (error) {
+        return this.fail(`deflate data is damaged (${(error as Error).message})`, EMPTY);
+      }
+      const after = deflateEnd(this.inflate);
+      if (after !== null) {
+        // fflate keeps its unread bytes; they and the rest of the input follow the stream.
+        const rest = concat(after.slice(), input.subarray(at));
+        budget.refund(after.length);
+        this.inputBytes -= rest.length;
+        if (this.options.wrapper === 'zlib' && this.options.verifyAdler) {
+          this.phase = 'adler';
+          return rest;
+        }
+        this.state = 'ended';
+        return rest;
+      }
+      if (this.outputBytes > this.maxOutput) return this.cap('output', input.subarray(at));
+      if (granted < wanted) return this.cap('decode', input.subarray(at));
+    }
+    return EMPTY;
+  }
+
+  private checkAdler(data: Uint8Array): Uint8Array {
+    const rest = this.gather(data, 4);
+    if (this.small.length < 4) return EMPTY;
+    const stored = ((this.small[0]! << 24) | (this.small[1]! << 16) | (this.small[2]! << 8) | this.small[3]!) >>> 0;
+    if (stored !== this.adler) return this.fail('Adler-32 of the inflated data does not match', rest);
+    this.state = 'ended';
+    return rest;
+  }
+
+  /** Moves bytes from `data` into `small` until it holds `count`; returns the rest of `data`. */
+  private gather(data: Uint8Array, count: number): Uint8Array {
+    const take = Math.min(count - this.small.length, data.length);
+    for (let i = 0; i < take; i++) this.small.push(data[i]!);
+    this.inputBytes += take;
+    return data.subarray(take);
+  }
+
+  private cap(by: 'decode' | 'output', rest: Uint8Array): Uint8Array {
+    this.state = 'capped';
+    this.cappedBy = by;
+    this.inputBytes -= rest.length;
+    return rest;
+  }
+
+  private fail(failure: string, rest: Uint8Array): Uint8Array {
+    this.state = 'failed';
+    this.failure = failure;
+    return rest;
+  }
+}
