@@ -1,6 +1,7 @@
 /** `vouch demo`: build the demo estate on an embedded S3 server, run the loop, print the outcome. */
 import type { Command } from 'commander';
 import { EXIT } from './exit-codes.js';
+import { lastCleanForSet, lastCleanText } from './last-clean.js';
 import { globalOptions } from './global-options.js';
 import { printJson, printLines } from './output.js';
 import { terminalProgress } from './progress-bar.js';
@@ -10,24 +11,33 @@ import { scanReportText } from './scan-report-text.js';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run the whole loop on a demo estate (embedded S3 server, offline volume, one tampered snapshot); needs no configuration')
+    .description('run the whole loop on a demo estate (embedded S3 server, offline volume, a tampered snapshot and a ransomware-hit one); needs no configuration')
     .action(async (_options, command: Command) => {
       const options = globalOptions(command);
       // Loaded on demand: the embedded S3 server and estate generator are only for the demo.
       const { runDemo } = await import('../demo/run-demo.js');
       const result = await runDemo({ ...(options.state ? { stateDir: options.state } : {}), progress: terminalProgress() });
+      const lastClean = await lastCleanForSet(result.stateDir, 'orders');
       if (options.json) {
-        printJson({ stateDir: result.stateDir, policy: result.policyFile, tampered: result.tampered, caught: result.caught, ...result.afterTamper });
+        printJson({
+          stateDir: result.stateDir,
+          policy: result.policyFile,
+          tampered: result.tampered,
+          ransomware: result.ransomware,
+          caught: result.caught,
+          lastCleanReport: lastClean,
+          ...result.afterTamper,
+        });
       } else {
         printLines(scanReportText(result.afterTamper));
-        const orders = result.afterTamper.sets.find((set) => set.name === 'orders');
+        printLines(['', 'Which snapshot do we restore?  (vouch last-clean orders)', ...lastCleanText(lastClean)]);
         printLines([
           '',
           result.caught
-            ? `Result: ${result.tampered} was rewritten after its baseline (compromised); restore from ${orders?.lastClean ?? 'none'}, the last clean snapshot.`
+            ? `Result: ${result.tampered} was rewritten after its baseline and ${result.ransomware} holds the ransomware's work; restore from ${lastClean.lastClean?.id ?? 'none'}, the last clean snapshot.`
             : 'Result: the demo did not come out as expected — see the report above.',
           `State (ledger, manifests, per-set index) kept in ${result.stateDir}`,
-          `Look at an archive yourself: vouch inspect <file.tar.gz>; validate the demo policy: vouch policy check ${result.policyFile}`,
+          `Try: vouch --config ${result.policyFile} last-clean orders · vouch inspect <file> · vouch policy check ${result.policyFile}`,
         ]);
       }
       process.exitCode = result.caught ? EXIT.ok : EXIT.runtime;

@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { registerDemo } from './demo.js';
 import { EXIT } from './exit-codes.js';
 import { registerInspect } from './inspect.js';
+import { registerLastClean } from './last-clean.js';
 import { printJson } from './output.js';
 import { registerPolicy } from './policy-check.js';
 import { registerScan } from './scan.js';
@@ -27,6 +28,7 @@ function buildProgram(): Command {
     );
   registerScan(program);
   registerInspect(program);
+  registerLastClean(program);
   registerPolicy(program);
   registerDemo(program);
   return program;

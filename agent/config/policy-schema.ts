@@ -114,6 +114,32 @@ const immutability = z.strictObject({
   versioning: z.enum(['required', 'optional']).optional(),
 });
 
+const percentage = z.string().regex(/^\d{1,3}(\.\d+)?%$/, 'expected a percentage such as 1%');
+
+const detection = z.strictObject({
+  enabled: z.boolean().default(true).describe('Classify content (ransomware encryption, ransom notes, mass changes) while scanning.'),
+  compromisedFiles: z
+    .number()
+    .int()
+    .min(1)
+    .default(3)
+    .describe('A snapshot with at least this many strongly encrypted files is compromised (fewer: suspicious).'),
+  compromisedFraction: percentage
+    .default('1%')
+    .describe('…or with at least this share of its files strongly encrypted.'),
+  allow: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Glob patterns (picomatch) of entry paths that may legitimately hold encrypted content, e.g. "vault/**/*.kdbx".'),
+  massChange: z
+    .strictObject({
+      minFiles: z.number().int().min(1).default(20).describe('Changed, added and removed files needed before a change rate can be called mass change.'),
+      factor: z.number().min(1).default(5).describe('Mass change: this many times the set\'s median change rate…'),
+      floor: percentage.default('20%').describe('…and at least this share of the files.'),
+    })
+    .default({ minFiles: 20, factor: 5, floor: '20%' }),
+});
+
 const setName = z.string().regex(/^[a-z0-9-]+$/, 'set names use a-z, 0-9 and -');
 
 const backupSet = z.strictObject({
@@ -125,6 +151,7 @@ const backupSet = z.strictObject({
   schedule: schedule.optional(),
   drill: drill.optional(),
   immutability: immutability.optional(),
+  detection: detection.optional().describe('Ransomware detection settings (defaults shown).'),
 });
 
 /** The whole policy file. */

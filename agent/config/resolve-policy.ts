@@ -41,6 +41,41 @@ export interface SetPolicy {
   schedule?: { scan?: string; drill?: string; timezone: string };
   drill?: { pick: 'latest' | 'last-clean' | 'random'; samplePercent: number; commands: string[] };
   immutability?: { objectLock?: string; minRetentionSeconds?: number; versioning?: string };
+  detection: DetectionPolicy;
+}
+
+/** Detection settings of one set. */
+export interface DetectionPolicy {
+  enabled: boolean;
+  /** Strongly encrypted files that make a snapshot compromised… */
+  compromisedFiles: number;
+  /** …or this share of its files (0…1). */
+  compromisedFraction: number;
+  /** Glob patterns of paths allowed to hold encrypted content. */
+  allow: string[];
+  massChange: { minFiles: number; factor: number; floor: number };
+}
+
+/** Detection defaults (a set without a `detection` block). */
+export const DEFAULT_DETECTION: DetectionPolicy = {
+  enabled: true,
+  compromisedFiles: 3,
+  compromisedFraction: 0.01,
+  allow: [],
+  massChange: { minFiles: 20, factor: 5, floor: 0.2 },
+};
+
+const fraction = (percent: string) => Number.parseFloat(percent) / 100;
+
+function resolveDetection(detection: BackupSetFile['detection']): DetectionPolicy {
+  if (!detection) return DEFAULT_DETECTION;
+  return {
+    enabled: detection.enabled,
+    compromisedFiles: detection.compromisedFiles,
+    compromisedFraction: fraction(detection.compromisedFraction),
+    allow: detection.allow,
+    massChange: { minFiles: detection.massChange.minFiles, factor: detection.massChange.factor, floor: fraction(detection.massChange.floor) },
+  };
 }
 
 /** A whole policy, ready to run. */
@@ -118,6 +153,7 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
           },
         }
       : {}),
+    detection: resolveDetection(set.detection),
   }));
   return { file, ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}), sets };
 }

@@ -1,8 +1,10 @@
 /**
  * `vouch demo`: the whole loop on a demo estate with no configuration and no AWS account.
  * An embedded S3 server holds two weeks of nightly order-system backups (.tar.gz) and an offline
- * volume holds a week of plain-file snapshots; vouch records baselines, an intruder rewrites an
- * old archive, vouch scans again and reports what an operator needs.
+ * volume holds a week of plain-file snapshots; vouch records baselines. Then an intruder rewrites
+ * an old archive and ransomware hits the servers before the newest nightly backup, which captures
+ * the damage (encrypted and renamed files, files encrypted in place, a ransom note). vouch scans
+ * again and reports what an operator needs: both bad snapshots, why, and the last clean one.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
@@ -16,7 +18,7 @@ import { formatDuration } from '../config/duration.js';
 import { runScan, type ScanReport } from '../scan/scan-run.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { startEmbeddedS3 } from '../sources/embedded-s3.js';
-import { DEMO_DAYS, defaultDemoStart, demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, type DemoFile } from './estate.js';
+import { DEMO_DAYS, defaultDemoStart, demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit, type DemoFile } from './estate.js';
 
 /** Demo settings. */
 export interface DemoOptions {
@@ -35,12 +37,18 @@ export interface DemoResult {
   afterTamper: ScanReport;
   /** The snapshot the intruder rewrote. */
   tampered: string;
-  /** True when vouch caught the tampering and named the right last clean snapshot. */
+  /** The newest snapshot, taken after the ransomware hit. */
+  ransomware: string;
+  /** The snapshot vouch should name as the last clean one. */
+  expectedLastClean: string;
+  /** True when vouch caught the tampering and the ransomware and named the right last clean snapshot. */
   caught: boolean;
 }
 
 const BUCKET = 'kanda-backups';
 const TAMPERED_DAY = 4;
+/** The newest nightly backup is the one taken after the ransomware hit. */
+const HIT_DAY = DEMO_DAYS - 1;
 const OFFLINE_DAYS = 7;
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -101,15 +109,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   try {
     say(`vouch demo: embedded S3 at ${s3.endpoint}, state in ${stateDir}`);
     const sums: string[] = [];
-    for (let day = 0; day < DEMO_DAYS; day++) {
-      const archive = await packTarGz(await demoSnapshotFiles(day, { start }));
+    const putBackup = async (day: number, files: DemoFile[]) => {
+      const archive = await packTarGz(files);
       const name = demoSnapshotName(day, start);
       sums.push(`${sha256(archive)}  ${name}`);
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `orders/${name}`, Body: archive }));
-    }
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/SHA256SUMS', Body: `${sums.join('\n')}\n` }));
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/SHA256SUMS', Body: `${sums.join('\n')}\n` }));
+    };
+    for (let day = 0; day < HIT_DAY; day++) await putBackup(day, await demoSnapshotFiles(day, { start }));
     await writeOfflineVolume(offline, start);
-    say(`  wrote ${DEMO_DAYS} nightly .tar.gz backups to s3://${BUCKET}/orders/ and ${OFFLINE_DAYS} snapshots to an offline volume`);
+    say(`  wrote ${HIT_DAY} nightly .tar.gz backups to s3://${BUCKET}/orders/ and ${OFFLINE_DAYS} snapshots to an offline volume`);
 
     const policyFile = path.join(stateDir, 'vouch-demo.yaml');
     await writeFile(
@@ -142,18 +151,28 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const rewritten = await packTarGz(tamper(await demoSnapshotFiles(TAMPERED_DAY, { start })));
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `orders/${tamperedName}`, Body: rewritten }));
     say(`  an intruder rewrote ${tamperedName}: dropped orders from db/orders.sql and deleted an invoice`);
+    const hit = ransomwareHit(await demoSnapshotFiles(HIT_DAY, { start }));
+    await putBackup(HIT_DAY, hit);
+    const encrypted = hit.filter((file) => file.path.endsWith(RANSOM_EXTENSION)).length;
+    say(`  ransomware hit the servers before ${demoSnapshotName(HIT_DAY, start)}: ${encrypted} files encrypted and renamed *${RANSOM_EXTENSION}, databases and large files encrypted in place, ${RANSOM_NOTE} dropped`);
 
     started = Date.now();
     const afterTamper = await runScan(policy, { stateDir, ...(options.progress ? { progress: options.progress } : {}) });
     say(`  second scan finished in ${formatDuration((Date.now() - started) / 1000)}\n`);
-    const tampered = tamperedName.replace(/\.tar\.gz$/, '');
+    const id = (day: number) => demoSnapshotName(day, start).replace(/\.tar\.gz$/, '');
+    const tampered = id(TAMPERED_DAY);
+    const ransomware = id(HIT_DAY);
+    const expectedLastClean = id(HIT_DAY - 1);
     const orders = afterTamper.sets.find((set) => set.name === 'orders');
-    const hit = orders?.snapshots.find((snapshot) => snapshot.id === tampered);
+    const verdictOf = (snapshot: string) => orders?.snapshots.find((s) => s.id === snapshot)?.verdict;
     const caught =
-      hit?.verdict === 'compromised' &&
-      orders?.lastClean === demoSnapshotName(DEMO_DAYS - 1, start).replace(/\.tar\.gz$/, '') &&
-      afterTamper.sets.every((set) => !set.error);
-    return { stateDir, policyFile, baseline, afterTamper, tampered, caught };
+      verdictOf(tampered) === 'compromised' &&
+      verdictOf(ransomware) === 'compromised' &&
+      orders?.lastClean === expectedLastClean &&
+      afterTamper.sets.every((set) => !set.error) &&
+      // The offline copies were out of the attackers' reach: they must stay clean.
+      afterTamper.sets.filter((set) => set.name !== 'orders').every((set) => set.snapshots.every((s) => s.verdict === 'clean'));
+    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, expectedLastClean, caught };
   } finally {
     client.destroy();
     await s3.stop();

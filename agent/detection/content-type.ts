@@ -82,7 +82,6 @@ export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
   log: 'text',
   py: 'text',
   js: 'text',
-  ts: 'text',
   sh: 'text',
   pl: 'text',
   rb: 'text',

@@ -1,6 +1,7 @@
 /** Baseline manifests: what a snapshot held the first time vouch read it completely. */
 import type { EntryType } from '../archives/entry-reader.js';
 import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import type { ContentSummary } from '../detection/classify.js';
 
 /** Identity of the object a snapshot was read from (archive layout), as the store reported it. */
 export interface ObjectIdentity {
@@ -40,4 +41,6 @@ export interface ManifestEntry {
   etag?: string;
   versionId?: string;
   mtime?: string;
+  /** What detection judged the content to be (files only), for the next snapshot's history. */
+  content?: ContentSummary;
 }

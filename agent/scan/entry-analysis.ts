@@ -1,10 +1,13 @@
 /**
  * Everything vouch computes from one entry's bytes in its single streaming pass: the digest in
- * the set's algorithm plus any extra digests a checksum list needs. Pure and synchronous once
+ * the set's algorithm, any extra digests a checksum list needs, and detection's content
+ * measurements (content-probe.ts). Pure and synchronous once
  * created, so the same code runs on the main thread (small entries) and in the analysis workers
  * (large ones); the result is plain data that crosses a thread boundary unchanged.
  */
 import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import { ContentProbe, type ContentFeatures } from '../detection/content-probe.js';
+import { prepareValidators, VALIDATORS } from '../detection/registry.js';
 import { createDigester, type Digester } from '../integrity/digest.js';
 
 /** What to compute for one entry. Plain data: it is posted to workers. */
@@ -13,6 +16,8 @@ export interface AnalysisRequest {
   algorithm: DigestAlgorithm;
   /** More digests of the same bytes (a `B3SUMS` beside a SHA-256 set, say). */
   extraAlgorithms: DigestAlgorithm[];
+  /** Measure the content for detection; `size` is the declared size (plans the sampling). */
+  detect?: { size: number };
 }
 
 /** What one entry's bytes gave. Plain data. */
@@ -23,6 +28,8 @@ export interface AnalysisResult {
   extra: Partial<Record<DigestAlgorithm, string>>;
   /** Bytes seen. */
   bytes: number;
+  /** Detection's measurements, when requested. */
+  content?: ContentFeatures;
 }
 
 /** One entry's analysis in progress. */
@@ -32,6 +39,7 @@ export class EntryAnalysis {
   private constructor(
     private readonly main: Digester,
     private readonly extras: [DigestAlgorithm, Digester][],
+    private readonly probe: ContentProbe | null,
   ) {}
 
   /** Starts an analysis for `request`. */
@@ -40,13 +48,19 @@ export class EntryAnalysis {
     for (const algorithm of new Set(request.extraAlgorithms)) {
       if (algorithm !== request.algorithm) extras.push([algorithm, await createDigester(algorithm)]);
     }
-    return new EntryAnalysis(await createDigester(request.algorithm), extras);
+    let probe: ContentProbe | null = null;
+    if (request.detect) {
+      await prepareValidators();
+      probe = new ContentProbe(request.detect.size, VALIDATORS);
+    }
+    return new EntryAnalysis(await createDigester(request.algorithm), extras, probe);
   }
 
   /** Feeds the next chunk. */
   update(chunk: Uint8Array): void {
     this.main.update(chunk);
     for (const [, digester] of this.extras) digester.update(chunk);
+    this.probe?.update(chunk);
     this.bytes += chunk.length;
   }
 
@@ -55,6 +69,6 @@ export class EntryAnalysis {
     const main = this.main.hex();
     const extra: AnalysisResult['extra'] = {};
     for (const [algorithm, digester] of this.extras) extra[algorithm] = digester.hex();
-    return { digest: main, extra, bytes: this.bytes };
+    return { digest: main, extra, bytes: this.bytes, ...(this.probe ? { content: this.probe.finish() } : {}) };
   }
 }

@@ -6,6 +6,7 @@ import { discoverSnapshots } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
 import { readSetIndex, writeSetIndex } from '../state/set-index.js';
 import type { Finding, FindingKind } from '../verdicts/findings.js';
+import { loadManifest } from '../state/manifest-store.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import type { Verdict } from '../verdicts/snapshot-verdict.js';
 import { silentProgress, type ScanProgress } from './progress.js';
@@ -77,8 +78,10 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
       snapshot.object?.size ?? snapshot.members!.reduce((sum, member) => sum + member.size, 0);
     progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + sizeOf(snapshot), 0));
 
-    for (const snapshot of discovery.snapshots) {
+    for (const [position, snapshot] of discovery.snapshots.entries()) {
       progress.status(`${set.name}: ${snapshot.id}`);
+      const before = discovery.snapshots.slice(0, position);
+      const previousId = before.at(-1)?.id;
       let read = 0;
       const result = await scanSnapshot(
         {
@@ -88,6 +91,8 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
           ledger: options.ledger,
           previous: index.snapshots[snapshot.id],
           now: now(),
+          previousEntries: async () => (previousId ? ((await loadManifest(options.stateDir, set.name, previousId))?.entries ?? null) : null),
+          changeHistory: before.map((earlier) => index.snapshots[earlier.id]?.detection?.changeRate).filter((rate): rate is number => typeof rate === 'number'),
           progress: (bytes) => {
             read += bytes;
             progress.advance(bytes);

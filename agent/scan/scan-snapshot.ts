@@ -22,6 +22,8 @@ import { createManifestWriter, loadManifest, type ManifestWriter } from '../stat
 import type { SnapshotState } from '../state/set-index.js';
 import type { Finding } from '../verdicts/findings.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
+import type { ContentSummary } from '../detection/classify.js';
+import { SnapshotDetection } from '../detection/snapshot-detection.js';
 import { analyzeStream } from './analyze-stream.js';
 import { FindingsCollector } from './findings-collector.js';
 import { deepReadReason } from './deep-read-decision.js';
@@ -37,6 +39,13 @@ export interface SnapshotScanContext {
   now: Date;
   /** Called with the number of source bytes read, as they are read. */
   progress?: (bytes: number) => void;
+  /**
+   * The previous snapshot's baseline entries by path, for detection's history (loaded only when
+   * the snapshot is read); null when there is no previous snapshot with a baseline.
+   */
+  previousEntries?: () => Promise<ReadonlyMap<string, ManifestEntry> | null>;
+  /** The set's change rates of earlier snapshots, oldest first (mass-change baseline). */
+  changeHistory?: readonly number[];
 }
 
 /** A snapshot's result: its new state, whether bytes were read, and findings not kept in full. */
@@ -155,15 +164,28 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
 
   // Checksum lists in another algorithm are checked from the same pass.
   const extraAlgorithms = [...new Set(entryTables.map((table) => table.algorithm))].filter((other) => other !== algorithm);
+  const detection = set.detection.enabled ? new SnapshotDetection(set.detection, (await ctx.previousEntries?.()) ?? null, ctx.changeHistory) : null;
+  // Entries new at their path are written once detection has looked for renames (finish()).
+  const heldBack: ManifestEntry[] = [];
   const visitor: EntryVisitor = {
     async entry(entry: ArchiveEntry, body: Readable | null) {
       let size = entry.size;
       let digest: string | undefined;
+      let content: ContentSummary | undefined;
+      let newPath = false;
       if (body) {
         const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
-        const result = await analyzeStream(body, { algorithm, extraAlgorithms }, { sizeHint: entry.size, sinks });
+        // Members zip itself encrypted hold ciphertext by design: digests only.
+        const detect = detection && !entry.encrypted ? { size: entry.size } : undefined;
+        const result = await analyzeStream(body, { algorithm, extraAlgorithms, ...(detect ? { detect } : {}) }, { sizeHint: entry.size, sinks });
         size = result.bytes;
         digest = result.digest;
+        if (detection && result.content) {
+          const judged = detection.judge({ path: entry.path, size, digest, features: result.content });
+          for (const finding of judged.findings) collector.add(finding);
+          content = judged.classification.summary;
+          newPath = detection.isPending(entry.path);
+        }
         if (entryTables.length) {
           const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);
           for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [DigestAlgorithm, string][]) digests.set(extraAlgorithm, extraDigest);
@@ -180,6 +202,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
         ...(member?.etag ? { etag: member.etag } : {}),
         ...(member?.versionId ? { versionId: member.versionId } : {}),
         ...(member ? { mtime: member.mtime.toISOString() } : {}),
+        ...(content ? { content } : {}),
       };
       if (baselineEntries) {
         const before = baselineEntries.get(entry.path);
@@ -190,7 +213,8 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
           collector.add(addedEntry(current));
         }
       }
-      await writer?.add(current);
+      if (newPath) heldBack.push(current);
+      else await writer?.add(current);
     },
     problem(problem) {
       collector.add(problemFinding(problem));
@@ -239,6 +263,14 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
   }
 
   const complete = summary.complete && !(collector.counts['read-error'] ?? 0);
+  const detected = detection?.finish(complete);
+  if (detected) {
+    for (const finding of detected.findings) collector.add(finding);
+    for (const entry of heldBack) {
+      const renamed = detected.reclassified.get(entry.path);
+      await writer?.add(renamed ? { ...entry, content: renamed.summary } : entry);
+    }
+  }
   const currentObject: ObjectIdentity | undefined = listedObject
     ? {
         ...listedObject,
@@ -271,7 +303,12 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
     }
   }
 
-  const verdict = snapshotVerdict({ findingCounts: collector.counts, complete });
+  const verdict = snapshotVerdict({
+    findingCounts: collector.counts,
+    complete,
+    ...(detected ? { detection: detected.summary } : {}),
+    thresholds: { files: set.detection.compromisedFiles, fraction: set.detection.compromisedFraction },
+  });
   const state: SnapshotState = {
     id: snapshot.id,
     time: snapshot.time.toISOString(),
@@ -285,6 +322,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
     ...(listing ? { listing } : {}),
     lastScan: now.toISOString(),
     lastDeepScan: now.toISOString(),
+    ...(detected ? { detection: detected.summary } : {}),
     ...(baselineInfo ? { baseline: baselineInfo } : {}),
   };
   const record = await ctx.ledger.append('snapshot-scan', {
@@ -297,6 +335,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
     entries: state.entries,
     bytes: state.bytes,
     findingCounts: collector.counts,
+    ...(detected ? { detection: detected.summary } : {}),
     findings: collector.kept.slice(0, 100),
     findingsOmitted: collector.total - Math.min(collector.kept.length, 100),
     object: currentObject,

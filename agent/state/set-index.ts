@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import type { ObjectIdentity } from '../integrity/manifest.js';
 import type { Finding, FindingKind } from '../verdicts/findings.js';
 import type { Verdict } from '../verdicts/snapshot-verdict.js';
@@ -29,6 +30,8 @@ export interface SnapshotState {
   lastScan: string;
   lastDeepScan?: string;
   baseline?: { sha256: string; entries: number; createdAt: string };
+  /** Detection's counts from the last deep read (encrypted files, renames, change rate). */
+  detection?: DetectionSummary;
   /** Ledger seq of the record that holds this result. */
   ledgerSeq?: number;
 }

@@ -1,4 +1,8 @@
-/** Last-clean selection (pure). */
+/**
+ * Last-clean selection and the recovery lead's answer: which snapshot to restore, which one is
+ * proven restorable, and why every newer snapshot was rejected. Pure functions.
+ */
+import type { Finding, FindingKind } from './findings.js';
 import type { Verdict } from './snapshot-verdict.js';
 
 /** The newest snapshot whose verdict is clean, or null. */
@@ -9,4 +13,105 @@ export function lastCleanSnapshot<T extends { time: string; verdict: Verdict }>(
     if (!best || Date.parse(snapshot.time) >= Date.parse(best.time)) best = snapshot;
   }
   return best;
+}
+
+/** What last-clean needs of a snapshot's state. */
+export interface SnapshotFacts {
+  id: string;
+  time: string;
+  verdict: Verdict;
+  complete: boolean;
+  findings: Finding[];
+  findingCounts: Partial<Record<FindingKind, number>>;
+}
+
+/** What last-clean needs of a drill. */
+export interface DrillFacts {
+  snapshot: string | null;
+  outcome: 'passed' | 'failed' | 'aborted';
+  finishedAt: string;
+}
+
+/** One kind of finding that disqualified a snapshot, with examples. */
+export interface RejectionReason {
+  kind: FindingKind;
+  count: number;
+  examples: { path: string; detail: string }[];
+}
+
+/** A snapshot newer than the last clean one, and why it is not used. */
+export interface RejectedSnapshot {
+  id: string;
+  time: string;
+  verdict: Verdict;
+  reasons: RejectionReason[];
+}
+
+/** The answer to "which snapshot do we restore?". */
+export interface LastCleanReport {
+  lastClean: { id: string; time: string } | null;
+  /** Newest clean snapshot whose latest drill passed. */
+  lastRestorable: { id: string; time: string; drilledAt: string } | null;
+  /** Every snapshot newer than the last clean one (all of them when none is clean), newest first. */
+  rejected: RejectedSnapshot[];
+  /** Older snapshots that are not clean either (e.g. rewritten after a newer clean one was taken). */
+  olderNotClean: { id: string; time: string; verdict: Verdict }[];
+}
+
+/** Worst kinds first: what a recovery lead must read first. */
+const KIND_ORDER: readonly FindingKind[] = [
+  'ransom-note',
+  'encrypted',
+  'drift-modified',
+  'drift-truncated',
+  'drift-missing',
+  'drift-added',
+  'drift-object-changed',
+  'sums-mismatch',
+  'mass-change',
+  'extension-change',
+  'magic-mismatch',
+  'structure-invalid',
+  'immutability',
+  'unsafe-entry',
+  'read-error',
+];
+
+const EXAMPLES = 3;
+
+/** Findings grouped by kind, worst first, with counts and a few examples. */
+export function rejectionReasons(snapshot: SnapshotFacts): RejectionReason[] {
+  const reasons: RejectionReason[] = [];
+  for (const kind of KIND_ORDER) {
+    const count = snapshot.findingCounts[kind] ?? 0;
+    if (count === 0) continue;
+    const examples = snapshot.findings.filter((finding) => finding.kind === kind).slice(0, EXAMPLES).map(({ path, detail }) => ({ path, detail }));
+    reasons.push({ kind, count, examples });
+  }
+  if (!snapshot.complete && !reasons.some((reason) => reason.kind === 'read-error')) {
+    reasons.push({ kind: 'read-error', count: 1, examples: [{ path: '', detail: 'the snapshot was not read completely' }] });
+  }
+  return reasons;
+}
+
+/** Builds the last-clean report from a set's snapshots and drills (any order). */
+export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: readonly DrillFacts[]): LastCleanReport {
+  const byTime = [...snapshots].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+  const clean = lastCleanSnapshot(byTime);
+  const cutoff = clean ? Date.parse(clean.time) : -Infinity;
+  const latestDrill = new Map<string, DrillFacts>();
+  for (const drill of [...drills].sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt))) {
+    if (drill.snapshot && drill.outcome !== 'aborted') latestDrill.set(drill.snapshot, drill);
+  }
+  const restorable = byTime.find((snapshot) => snapshot.verdict === 'clean' && latestDrill.get(snapshot.id)?.outcome === 'passed');
+  return {
+    lastClean: clean ? { id: clean.id, time: clean.time } : null,
+    lastRestorable: restorable ? { id: restorable.id, time: restorable.time, drilledAt: latestDrill.get(restorable.id)!.finishedAt } : null,
+    rejected: byTime
+      .filter((snapshot) => Date.parse(snapshot.time) > cutoff && snapshot.verdict !== 'clean')
+      .map((snapshot) => ({ id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict, reasons: rejectionReasons(snapshot) })),
+    olderNotClean: byTime
+      .filter((snapshot) => Date.parse(snapshot.time) < cutoff && snapshot.verdict !== 'clean')
+      .map(({ id, time, verdict }) => ({ id, time, verdict })),
+  };
 }

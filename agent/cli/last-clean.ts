@@ -1,0 +1,84 @@
+/**
+ * `vouch last-clean SET`: the newest clean snapshot, the newest one a drill proved restorable,
+ * and why each newer snapshot was rejected — the recovery lead's one command. Reads the state
+ * directory only (no store access, no lock), so it answers in moments even mid-incident.
+ */
+import type { Command } from 'commander';
+import { selectSets } from '../scan/scan-run.js';
+import { readDrillIndex } from '../state/drill-index.js';
+import { readSetIndex } from '../state/set-index.js';
+import { lastCleanReport, type LastCleanReport } from '../verdicts/last-clean.js';
+import { EXIT } from './exit-codes.js';
+import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
+import { printJson, printLines } from './output.js';
+
+/** The `vouch last-clean --json` document. */
+export interface LastCleanDocument extends LastCleanReport {
+  set: string;
+  /** Snapshots known to the state directory. */
+  snapshots: number;
+}
+
+/** Builds the report for one set from the state directory. */
+export async function lastCleanForSet(stateDir: string, set: string): Promise<LastCleanDocument> {
+  const [index, drills] = await Promise.all([readSetIndex(stateDir, set), readDrillIndex(stateDir, set)]);
+  const snapshots = Object.values(index.snapshots);
+  return { set, snapshots: snapshots.length, ...lastCleanReport(snapshots, drills.drills) };
+}
+
+function ago(iso: string, now: Date): string {
+  const hours = (now.getTime() - Date.parse(iso)) / 3_600_000;
+  return hours < 48 ? `${Math.max(0, Math.round(hours))} h ago` : `${Math.round(hours / 24)} days ago`;
+}
+
+const shortTime = (iso: string) => iso.replace('T', ' ').replace(/:\d{2}(\.\d+)?Z$/, 'Z');
+
+/** The report as text. */
+export function lastCleanText(document: LastCleanDocument, now = new Date()): string[] {
+  const lines = [`${document.set}: ${document.snapshots} snapshot${document.snapshots === 1 ? '' : 's'} in state`];
+  if (document.snapshots === 0) return [...lines, '  never scanned: run `vouch scan` first'];
+  lines.push(
+    document.lastClean
+      ? `  last clean:      ${document.lastClean.id}  (${shortTime(document.lastClean.time)}, ${ago(document.lastClean.time, now)})`
+      : '  last clean:      none — no snapshot of this set is clean',
+  );
+  lines.push(
+    document.lastRestorable
+      ? `  last restorable: ${document.lastRestorable.id}  (drill passed ${shortTime(document.lastRestorable.drilledAt)})`
+      : '  last restorable: none — no clean snapshot has a passed drill (run `vouch drill`)',
+  );
+  if (document.rejected.length) {
+    lines.push(`  rejected (newer than the last clean snapshot):`);
+    for (const snapshot of document.rejected) {
+      lines.push(`    ${snapshot.id}  ${snapshot.verdict}  (${shortTime(snapshot.time)})`);
+      for (const reason of snapshot.reasons) {
+        lines.push(`      ${reason.count} × ${reason.kind}`);
+        for (const example of reason.examples) lines.push(`        ${example.path ? `${example.path}: ` : ''}${example.detail}`);
+      }
+    }
+  } else if (document.lastClean) {
+    lines.push('  the newest snapshot is the last clean one');
+  }
+  if (document.olderNotClean.length) {
+    lines.push(`  older snapshots that are not clean: ${document.olderNotClean.map((s) => `${s.id} (${s.verdict})`).join(', ')}`);
+  }
+  return lines;
+}
+
+/** Registers `last-clean`. */
+export function registerLastClean(program: Command): void {
+  program
+    .command('last-clean')
+    .description('name the newest clean snapshot, the newest restorable one, and why each newer snapshot was rejected')
+    .argument('<set>', 'set name from the policy')
+    .action(async (set: string, _options, command: Command) => {
+      const options = globalOptions(command);
+      const policy = await loadConfiguredPolicy(options);
+      selectSets(policy, [set]);
+      const document = await lastCleanForSet(resolveStateDir(options, policy), set);
+      if (options.json) printJson(document);
+      else printLines(lastCleanText(document));
+      // No clean snapshot at all, or rejected newer ones: a finding.
+      process.exitCode = document.lastClean && document.rejected.length === 0 ? EXIT.ok : EXIT.findings;
+    });
+}

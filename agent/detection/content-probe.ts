@@ -1,0 +1,170 @@
+/**
+ * The content probe: everything detection measures about one entry, in the scan's single pass
+ * over its bytes. It holds the first HEAD_BYTES to recognise the type by magic, then streams the
+ * entry through that type's structure validator and through the sampled byte statistics; small
+ * text files are also searched for ransom-note phrases. The result is plain data (it crosses
+ * from analysis workers) that classify.ts turns into a judgement.
+ */
+import { isUtf8 } from 'node:buffer';
+import { ByteSampler, type ByteStats } from './byte-statistics.js';
+import type { ContentType } from './content-type.js';
+import { encryptedFormatOf } from './encrypted-formats.js';
+import { ransomMarkers } from './ransom-note.js';
+import { DEFAULT_VALIDATOR_LIMITS, type StructureValidator, type StructureVerdict, type ValidatorDefinition, type ValidatorLimits } from './validator.js';
+
+/** Bytes held to recognise the type (and to look for ransom-note phrases). */
+export const HEAD_BYTES = 64 * 1024;
+/** Files larger than this are never taken for ransom notes (notes are a few KiB). */
+const NOTE_MAX_BYTES = 256 * 1024;
+
+/** What the probe measured. Plain data. */
+export interface ContentFeatures {
+  /** Type by magic and structure; `unknown` when nothing matched, `empty` for zero bytes. */
+  type: ContentType;
+  /** The type's validator verdict; null when the type has none. */
+  structure: StructureVerdict | null;
+  stats: ByteStats;
+  /** Ransom-note phrases found in a small text file (see ransom-note.ts). */
+  ransomMarkers: string[];
+  /** Bytes seen. */
+  bytes: number;
+}
+
+/** Measures one entry's content as it streams by. */
+export class ContentProbe {
+  private head: Uint8Array[] = [];
+  private headLength = 0;
+  private decided = false;
+  private type: ContentType = 'unknown';
+  private validator: StructureValidator | null = null;
+  private validatorFailure: string | null = null;
+  private readonly sampler: ByteSampler;
+  private bytes = 0;
+  private markers: string[] = [];
+
+  /**
+   * `size` is the declared size; `validators` are tried in order (see registry.ts), after the
+   * legitimately encrypted formats.
+   */
+  constructor(
+    private readonly size: number,
+    private readonly validators: readonly ValidatorDefinition[],
+    private readonly limits: ValidatorLimits = DEFAULT_VALIDATOR_LIMITS,
+  ) {
+    this.sampler = new ByteSampler(size);
+  }
+
+  /** Feeds the next chunk. */
+  update(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.bytes += chunk.length;
+    this.sampler.update(chunk);
+    if (this.decided) {
+      this.feed(chunk);
+      return;
+    }
+    this.head.push(chunk.slice());
+    this.headLength += chunk.length;
+    if (this.headLength >= HEAD_BYTES) this.decide();
+  }
+
+  /** The measurements; call once after the last chunk. */
+  finish(): ContentFeatures {
+    if (!this.decided) this.decide();
+    let structure: StructureVerdict | null = null;
+    if (this.validator) {
+      try {
+        structure = this.validator.finish();
+      } catch (error) {
+        this.validatorFailure ??= describe(error);
+      }
+    }
+    // A validator that breaks is a bug in vouch, not damage in the backup: never an 'invalid'.
+    if (this.validatorFailure) structure = { status: 'unsupported', detail: `validator failed: ${this.validatorFailure}`, checkedBytes: 0 };
+    return {
+      type: this.bytes === 0 ? 'empty' : this.type,
+      structure,
+      stats: this.sampler.finish(),
+      ransomMarkers: this.markers,
+      bytes: this.bytes,
+    };
+  }
+
+  private decide(): void {
+    this.decided = true;
+    const head = concat(this.head, this.headLength);
+    this.head = [];
+    const definition = identify(head, this.validators);
+    if (definition === null) {
+      this.type = encryptedFormatOf(head) ?? 'unknown';
+    } else {
+      this.type = definition.type;
+      try {
+        this.validator = definition.create(this.size, this.limits);
+      } catch (error) {
+        this.validatorFailure = describe(error);
+      }
+    }
+    if (this.size <= NOTE_MAX_BYTES && (this.type === 'text' || this.type === 'unknown') && looksLikeText(head)) {
+      this.markers = ransomMarkers(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
+    }
+    if (head.length > 0) this.feed(head);
+  }
+
+  private feed(chunk: Uint8Array): void {
+    if (!this.validator || this.validatorFailure) return;
+    try {
+      this.validator.update(chunk);
+    } catch (error) {
+      this.validatorFailure = describe(error);
+    }
+  }
+}
+
+/** The first validator whose magic matches, after ruling out legitimately encrypted formats. */
+export function identify(head: Uint8Array, validators: readonly ValidatorDefinition[]): ValidatorDefinition | null {
+  if (head.length === 0 || encryptedFormatOf(head) !== null) return null;
+  for (const definition of validators) {
+    try {
+      if (definition.matches(head)) return definition;
+    } catch {
+      // A matcher that throws claims nothing.
+    }
+  }
+  return null;
+}
+
+/** Mostly printable: notes come as UTF-8, UTF-16 is rare enough to ignore, HTML counts. */
+function looksLikeText(head: Uint8Array): boolean {
+  const sample = head.subarray(0, 4096);
+  if (sample.length === 0 || !isUtf8(sample.subarray(0, lastCompleteUtf8(sample)))) return false;
+  let control = 0;
+  for (const byte of sample) if (byte < 9 || (byte > 13 && byte < 32)) control++;
+  return control <= sample.length / 100;
+}
+
+/** Length of `bytes` without a UTF-8 sequence cut at its end. */
+function lastCompleteUtf8(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue;
+    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return need > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,220 @@
+/**
+ * Detection across one snapshot: judges each entry against the same path in the previous
+ * snapshot as the scan streams it, then — once every entry is seen — looks at the snapshot as a
+ * whole: files renamed with a new extension (paired with the files that disappeared, so a
+ * renamed file is judged against what it was), mass renames to one extension, ransom notes, and
+ * a change rate far above the set's own history.
+ *
+ * Memory: the previous snapshot's entries (a map the caller loaded) plus a compact record of the
+ * entries that are new at their path; decisions are the pure functions in classify.ts and below.
+ */
+import picomatch from 'picomatch';
+import type { DetectionPolicy } from '../config/resolve-policy.js';
+import type { ManifestEntry } from '../integrity/manifest.js';
+import type { Finding } from '../verdicts/findings.js';
+import { classify, type Classification, type PreviousContent } from './classify.js';
+import type { ContentFeatures } from './content-probe.js';
+import { extensionOf } from './content-type.js';
+import { isRansomNote } from './ransom-note.js';
+
+/** One file entry as detection sees it. */
+export interface DetectedEntry {
+  path: string;
+  size: number;
+  digest?: string;
+  features: ContentFeatures;
+}
+
+/** Counts the verdict and the metrics need. */
+export interface DetectionSummary {
+  /** Files classified. */
+  files: number;
+  encryptedStrong: number;
+  encryptedWeak: number;
+  ransomNotes: number;
+  renamed: number;
+  /** Files whose content changed, appeared or disappeared since the previous snapshot. */
+  changed: number;
+  /** `changed` over the larger of the two snapshots' file counts; null without a previous snapshot. */
+  changeRate: number | null;
+}
+
+/** A new entry kept for rename pairing (everything classify needs, nothing more). */
+interface Pending {
+  entry: DetectedEntry;
+  classification: Classification;
+}
+
+/** Renames are paired when the new size is within this of the old (footers, padding). */
+const RENAME_SIZE_SLACK = 1024 * 1024;
+/** New entries kept for pairing; past it renames are not looked for (bounded memory). */
+const MAX_PENDING = 200_000;
+/** Mass rename: at least this many files renamed to one extension… */
+const MASS_RENAME_FILES = 10;
+
+/** Findings for one classified entry. */
+export function entryFindings(path: string, classification: Classification): Finding[] {
+  const reasons = classification.reasons.length ? ` [${classification.reasons.join(', ')}]` : '';
+  if (classification.judgement === 'encrypted') {
+    return [{ kind: 'encrypted', path, severity: classification.strength === 'strong' ? 'critical' : 'warning', detail: `${classification.detail}${reasons}` }];
+  }
+  if (classification.judgement === 'damaged') {
+    const kind = classification.reasons.includes('magic-mismatch') ? 'magic-mismatch' : 'structure-invalid';
+    return [{ kind, path, severity: 'warning', detail: `${classification.detail}${reasons}` }];
+  }
+  return [];
+}
+
+/** The missing entry a new entry was renamed from, if any: `x.pdf` → `x.pdf.locked` or `x.locked`. */
+export function renameSource(path: string, size: number, missing: ReadonlyMap<string, ManifestEntry>): ManifestEntry | null {
+  const fits = (before: ManifestEntry) => before.type === 'file' && size >= before.size * 0.9 && size <= before.size + RENAME_SIZE_SLACK;
+  // Appended extension(s): strip one at a time.
+  for (let candidate = path, dot = candidate.lastIndexOf('.'); dot > candidate.lastIndexOf('/'); dot = candidate.lastIndexOf('.')) {
+    candidate = candidate.slice(0, dot);
+    const before = missing.get(candidate);
+    if (before && fits(before)) return before;
+  }
+  // Replaced extension: same directory and stem.
+  const ext = extensionOf(path);
+  if (ext) {
+    const stem = path.slice(0, -(ext.length + 1));
+    for (const [oldPath, before] of missing) {
+      const oldExt = extensionOf(oldPath);
+      if (oldExt && oldExt !== ext && oldPath.slice(0, -(oldExt.length + 1)) === stem && fits(before)) return before;
+    }
+  }
+  return null;
+}
+
+/** The mass-change finding for a snapshot, or null. Pure. */
+export function massChangeFinding(
+  summary: Pick<DetectionSummary, 'changed' | 'changeRate'>,
+  history: readonly number[],
+  policy: DetectionPolicy['massChange'],
+): Finding | null {
+  const { changed, changeRate } = summary;
+  if (changeRate === null || changed < policy.minFiles || changeRate < policy.floor) return null;
+  const sorted = [...history].sort((a, b) => a - b);
+  const median = sorted.length >= 3 ? sorted[Math.floor(sorted.length / 2)]! : null;
+  // With too little history to know the set's normal rate, only a majority change counts.
+  if (median === null ? changeRate < 0.5 : changeRate < policy.factor * median) return null;
+  const baseline = median === null ? 'no history yet' : `the set's median is ${(median * 100).toFixed(1)} %`;
+  return {
+    kind: 'mass-change',
+    path: '',
+    severity: 'warning',
+    detail: `${changed} files changed, appeared or disappeared since the previous snapshot (${(changeRate * 100).toFixed(1)} %; ${baseline})`,
+  };
+}
+
+/** Detection state for one snapshot scan. */
+export class SnapshotDetection {
+  private readonly allowed: (path: string) => boolean;
+  private readonly seen = new Set<string>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly summary: DetectionSummary = { files: 0, encryptedStrong: 0, encryptedWeak: 0, ransomNotes: 0, renamed: 0, changed: 0, changeRate: null };
+
+  /**
+   * `previous` holds the previous snapshot's entries by path (null when there is none);
+   * `history` the set's change rates of earlier snapshots.
+   */
+  constructor(
+    private readonly policy: DetectionPolicy,
+    private readonly previous: ReadonlyMap<string, ManifestEntry> | null,
+    private readonly history: readonly number[] = [],
+  ) {
+    const matchers = policy.allow.map((glob) => picomatch(glob, { dot: true }));
+    this.allowed = (path) => matchers.some((matches) => matches(path));
+  }
+
+  /**
+   * Judges one file as it is read: returns its classification (stored in the manifest) and its
+   * findings. A new path's judgement may still change when a rename is found (see `finish`).
+   */
+  judge(entry: DetectedEntry): { classification: Classification; findings: Finding[] } {
+    this.seen.add(entry.path);
+    this.summary.files++;
+    const before = this.previous?.get(entry.path);
+    const classification = classify({
+      path: entry.path,
+      features: entry.features,
+      ...(entry.digest !== undefined ? { digest: entry.digest } : {}),
+      previous: before ? previousContent(before) : null,
+      allowed: this.allowed(entry.path),
+    });
+    if (this.previous) {
+      if (!before) {
+        this.summary.changed++;
+        if (this.pending.size < MAX_PENDING) this.pending.set(entry.path, { entry, classification });
+      } else if (before.digest !== entry.digest || before.size !== entry.size) {
+        this.summary.changed++;
+      }
+    }
+    const findings: Finding[] = [];
+    // A note that persists from the previous snapshot still marks an unrecovered hit; a document
+    // that only looks like one is silenced with `detection.allow`.
+    if (!this.allowed(entry.path) && isRansomNote(entry.path, entry.features.ransomMarkers)) {
+      this.summary.ransomNotes++;
+      findings.push({ kind: 'ransom-note', path: entry.path, severity: 'critical', detail: `ransom note (${entry.features.ransomMarkers.join(', ')})` });
+    }
+    // New paths are reported in finish(), once it is known whether they are renames.
+    if (!this.previous || before) {
+      this.count(classification);
+      findings.push(...entryFindings(entry.path, classification));
+    }
+    return { classification, findings };
+  }
+
+  /** True when `path` was new at its path and its findings wait for `finish()` (renames). */
+  isPending(path: string): boolean {
+    return this.pending.has(path);
+  }
+
+  /** Snapshot-level findings once every entry was judged, and the counts for the verdict. */
+  finish(complete: boolean): { findings: Finding[]; summary: DetectionSummary; reclassified: Map<string, Classification> } {
+    const findings: Finding[] = [];
+    const reclassified = new Map<string, Classification>();
+    if (this.previous) {
+      const missing = new Map<string, ManifestEntry>();
+      for (const [path, entry] of this.previous) if (!this.seen.has(path) && entry.type === 'file') missing.set(path, entry);
+      const renamedTo = new Map<string, number>();
+      for (const [path, { entry, classification }] of this.pending) {
+        const source = renameSource(path, entry.size, missing);
+        let final = classification;
+        if (source) {
+          missing.delete(source.path);
+          this.summary.renamed++;
+          final = classify({ path, features: entry.features, ...(entry.digest !== undefined ? { digest: entry.digest } : {}), previous: previousContent(source), allowed: this.allowed(path) });
+          reclassified.set(path, final);
+          const ext = extensionOf(path) || '(none)';
+          renamedTo.set(ext, (renamedTo.get(ext) ?? 0) + 1);
+          findings.push({ kind: 'extension-change', path, severity: 'warning', detail: `renamed from ${source.path}` });
+        }
+        this.count(final);
+        findings.push(...entryFindings(path, final));
+      }
+      // Only a complete read knows which files are really gone.
+      if (complete) this.summary.changed += missing.size;
+      const total = Math.max(this.previous.size, this.summary.files);
+      this.summary.changeRate = complete && total > 0 ? Math.min(1, this.summary.changed / total) : null;
+      const renames = [...renamedTo].sort((a, b) => b[1] - a[1])[0];
+      if (renames && renames[1] >= MASS_RENAME_FILES && renames[1] >= this.summary.renamed / 2) {
+        findings.push({ kind: 'mass-change', path: '', severity: 'warning', detail: `${renames[1]} files renamed to *.${renames[0]}` });
+      }
+      const mass = massChangeFinding(this.summary, this.history, this.policy.massChange);
+      if (mass) findings.push(mass);
+    }
+    return { findings, summary: { ...this.summary }, reclassified };
+  }
+
+  private count(classification: Classification): void {
+    if (classification.judgement !== 'encrypted') return;
+    if (classification.strength === 'strong') this.summary.encryptedStrong++;
+    else this.summary.encryptedWeak++;
+  }
+}
+
+/** What classify needs of a previous manifest entry. */
+export function previousContent(entry: ManifestEntry): PreviousContent {
+  return { path: entry.path, size: entry.size, ...(entry.digest ? { digest: entry.digest } : {}), ...(entry.content ? { content: entry.content } : {}) };
+}
