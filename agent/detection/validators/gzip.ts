@@ -138,7 +138,8 @@ class GzipValidator implements StructureValidator {
 
   finish(): StructureVerdict {
     try {
-      if (this.phase === 'deflate') {
+      // Staged input may hold the rest of the file (all of it, for a small one fed in small chunks): member after member.
+      while (this.phase === 'deflate') {
         const rest = this.inflater!.end();
         if (this.settleInflater()) this.walk(rest);
       }

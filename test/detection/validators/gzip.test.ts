@@ -76,6 +76,12 @@ describe('gzip validator on real files', () => {
     expect(validate(gzipValidator, damaged)).toMatchObject({ status: 'invalid', detail: expect.stringContaining('member 2') });
   });
 
+  it('walks small concatenated members fed 1 byte at a time (all staged until the end)', () => {
+    const tiny = sample.filter((file) => file.bytes.length < 2048).slice(0, 3);
+    const joined = Buffer.concat(tiny.map((file) => file.bytes));
+    expect(validate(gzipValidator, joined, 1)).toMatchObject({ status: 'valid', parts: 3, checkedBytes: joined.length });
+  });
+
   it('checks every optional header field, including the header CRC', () => {
     const member = sample[0]!.bytes;
     expect(validate(gzipValidator, withFullHeader(member), 1)).toMatchObject({ status: 'valid', parts: 1 });
