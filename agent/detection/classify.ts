@@ -23,11 +23,14 @@
 import { looksRandom, RANDOM_CHI2_LIMIT, type ByteStats } from './byte-statistics.js';
 import { ENCRYPTED_TYPES, EXTENSION_TYPES, extensionOf, VALIDATED_TYPES, type ContentType } from './content-type.js';
 import type { ContentFeatures } from './content-probe.js';
+import { MAGIC_CATALOG, type CatalogType } from './magic-catalog.js';
 
 /** Statistics alone never decide on fewer bytes than this. */
 export const MIN_STATISTICS_BYTES = 64 * 1024;
 /** Chi-square at or above this over a large sample is unmistakably structured content. */
 const STRUCTURED_CHI2 = 10_000;
+/** Chi-square under this over a few hundred bytes: compressed or encrypted, not headers or text. */
+const NEAR_RANDOM_CHI2 = 4 * RANDOM_CHI2_LIMIT;
 /** A file that grew by at most this much while turning random "grew by a footer". */
 const MAX_FOOTER_BYTES = 64 * 1024;
 
@@ -87,7 +90,11 @@ export interface ClassifyInput {
   allowed?: boolean;
 }
 
-const WITH_MAGIC: ReadonlySet<ContentType> = new Set<ContentType>(VALIDATED_TYPES.filter((type) => type !== 'text' && type !== 'tar'));
+/** Types whose files start with a magic: when it is gone and random bytes stand there, the header was encrypted. */
+const WITH_MAGIC: ReadonlySet<ContentType> = new Set<ContentType>([
+  ...VALIDATED_TYPES.filter((type) => type !== 'text' && type !== 'tar'),
+  ...(Object.keys(MAGIC_CATALOG) as CatalogType[]),
+]);
 const LEGIT: ReadonlySet<ContentType> = new Set<ContentType>(ENCRYPTED_TYPES);
 /** Types with a legitimate fully encrypted variant that keeps the name (SQLCipher). */
 const OPAQUE_VARIANTS: ReadonlySet<ContentType> = new Set<ContentType>(['sqlite']);
@@ -126,10 +133,13 @@ const intact = (reasons: string[] = [], detail = 'intact'): Verdict => ({ judgem
 const legit = (reason: string, detail: string): Verdict => ({ judgement: 'legit-encrypted', strength: 'none', score: 0, reasons: [reason], detail });
 const encrypted = (strength: 'strong' | 'weak', score: number, reasons: string[], detail: string): Verdict => ({ judgement: 'encrypted', strength, score, reasons, detail });
 
-/** The periodic pattern whose "on" slots are uniform while the rest keep a strong bias, if any. */
-function periodicPattern(stats: ByteStats): string | null {
+/**
+ * The periodic pattern whose "on" slots are uniform while the rest keep a strong bias, if any.
+ * `minOnBytes`: 8 KiB on statistics alone; less when a structural fact (a lost magic) backs it.
+ */
+function periodicPattern(stats: ByteStats, minOnBytes = 8192): string | null {
   for (const pattern of stats.periodic) {
-    if (pattern.onBytes < 8192) continue;
+    if (pattern.onBytes < minOnBytes) continue;
     // The "off" bytes must be far from uniform: ten times the random limit at any sample size.
     if (looksRandom(pattern.onChi2, pattern.onBytes) && pattern.offChi2 > 10 * RANDOM_CHI2_LIMIT) {
       return `periodic-${pattern.on}-on-${pattern.period - pattern.on}-off`;
@@ -210,16 +220,35 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
     return encrypted('strong', history.includes('was-valid') ? 0.97 : 0.9, ['structure-invalid', ...history, ...supporting], describeStructure(features));
   }
 
-  // 2. Type: the promised magic is gone and random bytes stand where it should be.
+  // 2. Type: the promised magic is gone and random bytes stand where it should be — all of them
+  // (whole-file, first 4 KiB), the first few hundred (a chunk at the start), or one slot in
+  // every period (intermittent encryption starts at byte 0 too).
   if (type === 'unknown' && claim && (WITH_MAGIC.has(claim) || claim === 'text' || claim === 'tar')) {
-    const headRandom = looksRandom(stats.head.chi2, stats.head.bytes);
-    if (headRandom || (uniform(stats) && stats.sampledBytes >= 256)) {
+    const evidence = [
+      looksRandom(stats.head.chi2, stats.head.bytes) ? 'random-block-0' : null,
+      stats.prefixes.some((prefix) => looksRandom(prefix.chi2, prefix.bytes)) ? 'random-prefix' : null,
+      uniform(stats) && stats.sampledBytes >= 256 ? 'random-content' : null,
+      periodicPattern(stats, 512),
+    ].filter((reason): reason is string => reason !== null);
+    if (evidence.length > 0) {
       const source = claimedByHistory ? 'history' : 'extension';
-      const detail = `expected ${claim} (by ${source}), found random bytes${headRandom ? ' from the first byte' : ''}`;
+      const detail = `expected ${claim} (by ${source}), found ${evidence[0] === 'random-block-0' || evidence[0] === 'random-content' ? 'random bytes from the first byte' : evidence[0]!.startsWith('periodic') ? `an encrypted ${evidence[0]!.replace(/^periodic-/, '').replaceAll('-', ' ')} pattern` : 'random bytes at the start'}`;
       // SQLCipher databases are SQLite files encrypted by design, with no header left: a name
       // alone cannot tell them from a hit one.
-      if (!claimedByHistory && OPAQUE_VARIANTS.has(claim)) return encrypted('weak', 0.6, ['magic-mismatch', ...history], detail);
-      return encrypted('strong', 0.95, ['magic-mismatch', ...history], detail);
+      if (!claimedByHistory && OPAQUE_VARIANTS.has(claim)) return encrypted('weak', 0.6, ['magic-mismatch', ...evidence, ...history], detail);
+      return encrypted('strong', 0.95, ['magic-mismatch', ...evidence, ...history], detail);
+    }
+    // Compressed formats look nearly random when intact, so intermittent encryption leaves no
+    // statistical mark on them: a lost magic over near-random bytes is the evidence.
+    const prefixBelow = (limit: number) => stats.prefixes.some((prefix) => prefix.bytes >= 256 && prefix.chi2 < limit);
+    const nearRandom = prefixBelow(NEAR_RANDOM_CHI2);
+    // With history the type is known for a fact; half-encrypted headers of a compressed format
+    // stay well below what headers or text give.
+    if (claimedByHistory && prefixBelow(2 * NEAR_RANDOM_CHI2)) {
+      return encrypted('strong', 0.9, ['magic-mismatch', 'near-random-prefix', ...history], `was ${claimedByHistory} in the previous snapshot; its header is gone and near-random bytes stand there`);
+    }
+    if (nearRandom && !claimedByHistory && claim !== 'text') {
+      return encrypted('weak', 0.6, ['magic-mismatch', 'near-random-prefix'], `expected ${claim} (by extension), found no header and near-random bytes`);
     }
     if (claimedByHistory) {
       return { judgement: 'damaged', strength: 'weak', score: 0.5, reasons: ['magic-mismatch', ...history], detail: `was ${claimedByHistory} in the previous snapshot, no longer recognisable as one` };

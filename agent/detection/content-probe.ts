@@ -9,6 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { ByteSampler, type ByteStats } from './byte-statistics.js';
 import type { ContentType } from './content-type.js';
 import { encryptedFormatOf } from './encrypted-formats.js';
+import { catalogTypeOf } from './magic-catalog.js';
 import { ransomMarkers } from './ransom-note.js';
 import { DEFAULT_VALIDATOR_LIMITS, type StructureValidator, type StructureVerdict, type ValidatorDefinition, type ValidatorLimits } from './validator.js';
 
@@ -96,7 +97,7 @@ export class ContentProbe {
     this.head = [];
     const definition = identify(head, this.validators);
     if (definition === null) {
-      this.type = encryptedFormatOf(head) ?? 'unknown';
+      this.type = encryptedFormatOf(head) ?? catalogTypeOf(head) ?? 'unknown';
     } else {
       this.type = definition.type;
       try {

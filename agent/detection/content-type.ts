@@ -4,6 +4,8 @@
  * type the same path had in the previous snapshot are what the bytes are checked against.
  */
 
+import type { CatalogType } from './magic-catalog.js';
+
 /** Formats with a structure validator (see registry.ts). */
 export const VALIDATED_TYPES = [
   'gzip',
@@ -24,8 +26,12 @@ export const VALIDATED_TYPES = [
 /** Legitimately encrypted formats (allow-listed by header and structure). */
 export const ENCRYPTED_TYPES = ['openpgp', 'age', 'openssl-salted', '7z', 'luks'] as const;
 
-/** Every type a classification can name. `empty` is a zero-byte file; `unknown` has no recognised magic. */
-export type ContentType = (typeof VALIDATED_TYPES)[number] | (typeof ENCRYPTED_TYPES)[number] | 'empty' | 'unknown';
+/**
+ * Every type a classification can name: validated formats, legitimately encrypted ones, formats
+ * recognised by magic only (magic-catalog.ts), `empty` for a zero-byte file and `unknown` when
+ * no magic matched.
+ */
+export type ContentType = (typeof VALIDATED_TYPES)[number] | (typeof ENCRYPTED_TYPES)[number] | CatalogType | 'empty' | 'unknown';
 
 /** Extensions (lower case, without the dot) that claim a type. Several may claim one type. */
 export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
@@ -94,6 +100,54 @@ export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
   asc: 'openpgp',
   age: 'age',
   '7z': '7z',
+  gif: 'gif',
+  webp: 'webp',
+  bmp: 'bmp',
+  tif: 'tiff',
+  tiff: 'tiff',
+  ico: 'ico',
+  psd: 'psd',
+  heic: 'heif',
+  avif: 'heif',
+  mp3: 'mp3',
+  ogg: 'ogg',
+  oga: 'ogg',
+  flac: 'flac',
+  wav: 'wav',
+  avi: 'avi',
+  mkv: 'matroska',
+  webm: 'matroska',
+  rar: 'rar',
+  cab: 'cab',
+  doc: 'ole',
+  xls: 'ole',
+  ppt: 'ole',
+  msi: 'ole',
+  exe: 'pe',
+  dll: 'pe',
+  wasm: 'wasm',
+  woff: 'woff',
+  woff2: 'woff',
+  ttf: 'font',
+  otf: 'font',
+  lz4: 'lz4',
+  lz: 'lzip',
+  rtf: 'rtf',
+  ps: 'postscript',
+  eps: 'postscript',
+  djvu: 'djvu',
+  dex: 'dex',
+  class: 'java-class',
+  pack: 'git-pack',
+  pcap: 'pcap',
+  pcapng: 'pcap',
+  cpio: 'cpio',
+  deb: 'ar',
+  a: 'ar',
+  rpm: 'rpm',
+  pkl: 'python-pickle',
+  pickle: 'python-pickle',
+  kdbx: 'kdbx',
 };
 
 /** The extension of a path's last component (lower case, no dot), or '' when it has none. */

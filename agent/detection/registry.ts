@@ -4,9 +4,28 @@
  * on what the head looks like), so it comes last.
  */
 import type { ValidatorDefinition } from './validator.js';
+import { bzip2Validator } from './validators/bzip2.js';
+import { elfValidator } from './validators/elf.js';
+import { gzipValidator } from './validators/gzip.js';
+import { pngValidator } from './validators/png.js';
+import { sqliteValidator } from './validators/sqlite.js';
+import { tarValidator } from './validators/tar.js';
+import { xzValidator } from './validators/xz.js';
+import { zipValidator } from './validators/zip.js';
+import { zstdValidator } from './validators/zstd.js';
 
 /** Validators in matching order. */
-export const VALIDATORS: readonly ValidatorDefinition[] = [];
+export const VALIDATORS: readonly ValidatorDefinition[] = [
+  gzipValidator,
+  zipValidator,
+  pngValidator,
+  xzValidator,
+  zstdValidator,
+  bzip2Validator,
+  sqliteValidator,
+  elfValidator,
+  tarValidator,
+];
 
 let prepared: Promise<void> | null = null;
 

@@ -1,5 +1,6 @@
 /** Scans one backup set: list, discover snapshots, scan each oldest first, keep the index current. */
 import type { SetPolicy } from '../config/resolve-policy.js';
+import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import { describeError } from '../errors.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { discoverSnapshots } from '../sources/snapshot-discovery.js';
@@ -26,6 +27,8 @@ export interface SnapshotReport {
   /** True when this scan read the snapshot's bytes; false when the metadata pass sufficed. */
   deep: boolean;
   complete: boolean;
+  /** Detection's counts (encrypted files, renames, change rate), when detection ran. */
+  detection?: DetectionSummary;
 }
 
 /** One set in a scan report. */
@@ -116,6 +119,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
         findingsOmitted: result.findingsOmitted,
         deep: result.deep,
         complete: state.complete,
+        ...(state.detection ? { detection: state.detection } : {}),
       });
     }
 

@@ -1,0 +1,64 @@
+/**
+ * Formats vouch recognises by their magic bytes but does not validate: images, audio and video
+ * containers, fonts, executables, office and archive formats. Recognising them matters twice:
+ * a file that still starts with its magic was not encrypted from its first byte, and when the
+ * previous snapshot saw one of these at a path that now starts with random bytes, the header
+ * is gone (history-based magic mismatch).
+ */
+
+/** Recognised, unvalidated formats and their signatures (offset, bytes). */
+export const MAGIC_CATALOG = {
+  gif: [[0, 'GIF87a'], [0, 'GIF89a']],
+  webp: [[8, 'WEBP']],
+  wav: [[8, 'WAVE']],
+  avi: [[8, 'AVI ']],
+  bmp: [[0, 'BM']],
+  tiff: [[0, [0x49, 0x49, 0x2a, 0x00]], [0, [0x4d, 0x4d, 0x00, 0x2a]]],
+  ico: [[0, [0x00, 0x00, 0x01, 0x00]]],
+  psd: [[0, '8BPS']],
+  heif: [[4, 'ftypheic'], [4, 'ftypmif1'], [4, 'ftypavif']],
+  mp3: [[0, 'ID3']],
+  ogg: [[0, 'OggS']],
+  flac: [[0, 'fLaC']],
+  matroska: [[0, [0x1a, 0x45, 0xdf, 0xa3]]],
+  rar: [[0, 'Rar!\x1a\x07']],
+  cab: [[0, 'MSCF']],
+  ole: [[0, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]]],
+  pe: [[0, 'MZ']],
+  macho: [[0, [0xcf, 0xfa, 0xed, 0xfe]], [0, [0xce, 0xfa, 0xed, 0xfe]], [0, [0xca, 0xfe, 0xba, 0xbe]]],
+  wasm: [[0, [0x00, 0x61, 0x73, 0x6d]]],
+  woff: [[0, 'wOFF'], [0, 'wOF2']],
+  font: [[0, [0x00, 0x01, 0x00, 0x00, 0x00]], [0, 'OTTO'], [0, 'ttcf']],
+  lz4: [[0, [0x04, 0x22, 0x4d, 0x18]]],
+  lzip: [[0, 'LZIP']],
+  rtf: [[0, '{\\rtf']],
+  postscript: [[0, '%!PS']],
+  djvu: [[0, 'AT&TFORM']],
+  dex: [[0, 'dex\n']],
+  'java-class': [[0, [0xca, 0xfe, 0xba, 0xbe, 0x00]]],
+  'git-pack': [[0, 'PACK']],
+  'sqlite-wal': [[0, [0x37, 0x7f, 0x06, 0x82]], [0, [0x37, 0x7f, 0x06, 0x83]]],
+  pcap: [[0, [0xd4, 0xc3, 0xb2, 0xa1]], [0, [0xa1, 0xb2, 0xc3, 0xd4]], [0, [0x0a, 0x0d, 0x0d, 0x0a]]],
+  cpio: [[0, '070701'], [0, '070702'], [0, '070707']],
+  ar: [[0, '!<arch>\n']],
+  rpm: [[0, [0xed, 0xab, 0xee, 0xdb]]],
+  'python-pickle': [[0, [0x80, 0x04, 0x95]], [0, [0x80, 0x05, 0x95]]],
+  kdbx: [[0, [0x03, 0xd9, 0xa2, 0x9a]]],
+} as const satisfies Record<string, readonly (readonly [number, string | readonly number[]])[]>;
+
+/** A recognised, unvalidated format. */
+export type CatalogType = keyof typeof MAGIC_CATALOG;
+
+/** The catalogued format `head` starts with, or null. Java classes are tried before Mach-O fat binaries, which share CAFEBABE. */
+export function catalogTypeOf(head: Uint8Array): CatalogType | null {
+  const entries = Object.entries(MAGIC_CATALOG) as [CatalogType, readonly (readonly [number, string | readonly number[]])[]][];
+  entries.sort(([a], [b]) => (a === 'java-class' ? -1 : b === 'java-class' ? 1 : 0));
+  for (const [type, signatures] of entries) {
+    for (const [offset, signature] of signatures) {
+      const bytes = typeof signature === 'string' ? Array.from(signature, (c) => c.charCodeAt(0)) : signature;
+      if (head.length < offset + bytes.length) continue;
+      if (bytes.every((byte, i) => head[offset + i] === byte)) return type;
+    }
+  }
+  return null;
+}
