@@ -7,6 +7,7 @@ import type { ValidatorDefinition } from './validator.js';
 import { bzip2Validator } from './validators/bzip2.js';
 import { elfValidator } from './validators/elf.js';
 import { gzipValidator } from './validators/gzip.js';
+import { mp4Validator } from './validators/mp4.js';
 import { pngValidator } from './validators/png.js';
 import { sqliteValidator } from './validators/sqlite.js';
 import { tarValidator } from './validators/tar.js';
@@ -24,6 +25,7 @@ export const VALIDATORS: readonly ValidatorDefinition[] = [
   bzip2Validator,
   sqliteValidator,
   elfValidator,
+  mp4Validator,
   tarValidator,
 ];
 
