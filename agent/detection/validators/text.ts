@@ -1,0 +1,255 @@
+/**
+ * Plain text: UTF-8, or a legacy single-byte (or double-byte) encoding. Ciphertext dropped into
+ * text shows in two ways, and either makes the entry invalid:
+ *
+ * - Control bytes. About one random byte in ten is a C0 control other than the ones text uses
+ *   (\a \b \t \n \v \f \r ESC — troff uses BEL as a delimiter, man pages use backspace), DEL or
+ *   NUL; text in any encoding has next to none. A stray one is tolerated (a DOS ^Z, an odd
+ *   character in a changelog), but not two within 256 bytes, nor more than a couple per 64 KiB.
+ *   GNU info's node separators (0x1F before a newline or form feed), index cookies (NUL before
+ *   a backspace) and tag tables (DEL before a node offset) are that format's and do not count.
+ * - Broken UTF-8. Random bytes are invalid UTF-8 almost at once: a run of three or more stray
+ *   bytes (bytes that are not part of a valid UTF-8 character) is damage when the file is UTF-8
+ *   text (its valid multibyte characters outnumber its stray bytes) or ASCII text (it has only a
+ *   handful of stray bytes, all from the stretch). Stray bytes one at a time are what Latin-1
+ *   names in an otherwise UTF-8 changelog look like, and files full of stray bytes are legacy
+ *   encodings (Latin-1, CP1251, KOI8-R, Shift-JIS, Big5…), where only the control-byte rule can
+ *   judge — a control byte close to a stray byte is damage there too.
+ *
+ * UTF-16 and UTF-32 text (with a byte-order mark) is `unsupported`. No decoding, no caps: one
+ * pass over the bytes with a small state machine, carried across chunk boundaries.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+
+/** Two forbidden bytes closer than this are a random stretch, not a stray. */
+const CONTROL_SPACING = 256;
+/** Forbidden bytes allowed in all: this many, plus one more per CONTROL_ALLOWANCE_BYTES of text. */
+const CONTROL_ALLOWANCE = 2;
+const CONTROL_ALLOWANCE_BYTES = 64 * 1024;
+/** Consecutive stray bytes that are damage in UTF-8 text. */
+const STRAY_RUN = 3;
+/**
+ * A run of stray bytes in text with no more strays than this is a random stretch: legacy
+ * encodings whose words make such runs (Cyrillic, Greek, CJK) have them all through the file.
+ */
+const FEW_STRAYS = 16;
+
+/** Control bytes text uses: BEL, BS, TAB, LF, VT, FF, CR, ESC. */
+const TEXT_CONTROLS = new Set([0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1b]);
+/** 1 for bytes text does not contain: other C0 controls, NUL and DEL. */
+const FORBIDDEN = new Uint8Array(256);
+for (let byte = 0; byte < 0x20; byte++) FORBIDDEN[byte] = TEXT_CONTROLS.has(byte) ? 0 : 1;
+FORBIDDEN[0x7f] = 1;
+
+const INFO_SEPARATOR = 0x1f;
+const DOS_EOF = 0x1a;
+const DEL = 0x7f;
+/** A control byte this close to a stray (non-UTF-8) byte is part of a random stretch. */
+const STRAY_CONTROL_SPACING = 64;
+
+/** Where a forbidden byte (or stray run) was first found. */
+interface Finding {
+  detail: string;
+  offset: number;
+}
+
+class TextValidator implements StructureValidator {
+  private position = 0;
+  private failure: Finding | null = null;
+  /** Bytes fed when a failure stopped the checks. */
+  private stoppedAt: number | null = null;
+  private unsupported: string | null = null;
+
+  // Control bytes.
+  private controls = 0;
+  private lastControl = -Infinity;
+  /** A 0x1F, NUL or ^Z whose meaning depends on the next byte (or on being last). */
+  private pendingByte = -1;
+  private pendingAt = 0;
+
+  // UTF-8 state machine.
+  private need = 0;
+  private nextLow = 0x80;
+  private nextHigh = 0xbf;
+  private sequenceStart = 0;
+  private sequenceLength = 0;
+  private multibyte = 0;
+  private strays = 0;
+  private strayRun = 0;
+  private lastStray = -Infinity;
+  private firstStrayRun: Finding | null = null;
+
+  update(chunk: Uint8Array): void {
+    if (this.failure || this.unsupported) return;
+    if (this.position === 0 && chunk.length > 0) this.checkByteOrderMark(chunk);
+    if (this.unsupported) return;
+    const base = this.position;
+    this.position += chunk.length;
+    // Fast path: a chunk of whole UTF-8 characters without forbidden bytes needs only a count of
+    // its multibyte characters (their lead bytes), done natively and in one tight loop.
+    if (this.need === 0 && this.pendingByte < 0 && isUtf8(chunk)) {
+      const leads = countLeadsUnlessForbidden(chunk);
+      if (leads >= 0) {
+        this.multibyte += leads;
+        if (chunk.length > 0) this.strayRun = 0;
+        return;
+      }
+    }
+    for (let i = 0; i < chunk.length; i++) {
+      this.byte(chunk[i]!, base + i);
+      if (this.failure) {
+        this.stoppedAt = base + i + 1;
+        return;
+      }
+    }
+  }
+
+  finish(): StructureVerdict {
+    if (!this.failure && !this.unsupported) {
+      if (this.pendingByte >= 0 && !(this.pendingByte === DOS_EOF && this.pendingAt === this.position - 1)) this.forbidden(this.pendingByte, this.pendingAt);
+      this.pendingByte = -1;
+      if (this.need > 0) this.stray(this.sequenceStart, this.sequenceLength);
+      if (!this.failure && this.firstStrayRun && (this.multibyte > this.strays || this.strays <= FEW_STRAYS)) this.failure = this.firstStrayRun;
+    }
+    if (this.unsupported) return { status: 'unsupported', detail: this.unsupported, checkedBytes: this.position };
+    if (this.failure) return { status: 'invalid', detail: this.failure.detail, offset: this.failure.offset, checkedBytes: this.stoppedAt ?? this.position };
+    return { status: 'valid', checkedBytes: this.position };
+  }
+
+  private checkByteOrderMark(chunk: Uint8Array): void {
+    if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) this.unsupported = 'UTF-16/UTF-32 text is not checked';
+    else if (chunk[0] === 0 && chunk[1] === 0 && chunk[2] === 0xfe && chunk[3] === 0xff) this.unsupported = 'UTF-32 text is not checked';
+  }
+
+  private byte(byte: number, at: number): void {
+    if (this.pendingByte >= 0) this.resolvePending(byte);
+    if (this.need > 0) {
+      if (byte >= this.nextLow && byte <= this.nextHigh) {
+        this.nextLow = 0x80;
+        this.nextHigh = 0xbf;
+        this.sequenceLength++;
+        if (--this.need === 0) {
+          this.multibyte++;
+          this.strayRun = 0;
+        }
+        return;
+      }
+      // The sequence broke: its bytes are strays, and this byte starts afresh.
+      this.stray(this.sequenceStart, this.sequenceLength);
+      this.need = 0;
+    }
+    if (byte < 0x80) {
+      this.strayRun = 0;
+      if (FORBIDDEN[byte]) {
+        if (byte === INFO_SEPARATOR || byte === 0 || byte === DOS_EOF || byte === DEL) {
+          this.pendingByte = byte;
+          this.pendingAt = at;
+        } else {
+          this.forbidden(byte, at);
+        }
+      }
+      return;
+    }
+    this.sequenceStart = at;
+    this.sequenceLength = 1;
+    this.nextLow = 0x80;
+    this.nextHigh = 0xbf;
+    if (byte >= 0xc2 && byte <= 0xdf) this.need = 1;
+    else if (byte >= 0xe0 && byte <= 0xef) {
+      this.need = 2;
+      if (byte === 0xe0) this.nextLow = 0xa0;
+      if (byte === 0xed) this.nextHigh = 0x9f;
+    } else if (byte >= 0xf0 && byte <= 0xf4) {
+      this.need = 3;
+      if (byte === 0xf0) this.nextLow = 0x90;
+      if (byte === 0xf4) this.nextHigh = 0x8f;
+    } else {
+      this.stray(at, 1);
+    }
+  }
+
+  /**
+   * GNU info's node separators (0x1F before LF/FF), index cookies (NUL before BS) and tag-table
+   * entries (DEL before a node's offset) are format, not damage.
+   */
+  private resolvePending(next: number): void {
+    const byte = this.pendingByte;
+    this.pendingByte = -1;
+    const allowed = (byte === INFO_SEPARATOR && (next === 0x0a || next === 0x0c)) || (byte === 0 && next === 0x08) || (byte === DEL && next >= 0x30 && next <= 0x39);
+    if (!allowed) this.forbidden(byte, this.pendingAt);
+  }
+
+  private forbidden(byte: number, at: number): void {
+    this.controls++;
+    const close = at - this.lastControl < CONTROL_SPACING;
+    const nearStray = at - this.lastStray < STRAY_CONTROL_SPACING;
+    this.lastControl = at;
+    if (close || nearStray || this.controls > CONTROL_ALLOWANCE + Math.floor(at / CONTROL_ALLOWANCE_BYTES)) {
+      const name = byte === 0 ? 'NUL' : byte === DEL ? 'DEL' : `0x${byte.toString(16).padStart(2, '0')}`;
+      const where = close ? ' near another' : nearStray ? ' among invalid UTF-8' : '';
+      this.failure = { detail: `control bytes text does not contain (${name}${where})`, offset: at };
+    }
+  }
+
+  private stray(at: number, length: number): void {
+    this.strays += length;
+    this.strayRun += length;
+    this.lastStray = at + length - 1;
+    // Legacy encodings have stray bytes but no controls; random bytes have both, close together.
+    if (at - this.lastControl < STRAY_CONTROL_SPACING && !this.failure) {
+      this.failure = { detail: 'invalid UTF-8 among control bytes', offset: at };
+    }
+    if (this.strayRun >= STRAY_RUN && !this.firstStrayRun) this.firstStrayRun = { detail: 'invalid UTF-8 in UTF-8 text', offset: at + length - this.strayRun };
+  }
+}
+
+/** The number of UTF-8 lead bytes in a valid UTF-8 chunk, or -1 if it holds a forbidden byte. */
+function countLeadsUnlessForbidden(chunk: Uint8Array): number {
+  let leads = 0;
+  for (let i = 0; i < chunk.length; i++) {
+    const byte = chunk[i]!;
+    if (byte >= 0xc0) leads++;
+    else if (byte < 0x20 || byte === 0x7f) {
+      if (FORBIDDEN[byte]) return -1;
+    }
+  }
+  return leads;
+}
+
+/**
+ * Conservative: the head must be valid UTF-8 (an incomplete last character allowed when the
+ * head is cut from a longer entry), without NUL, with under 1 % other disallowed controls.
+ * Legacy 8-bit text is left to its extension; other formats are tried first by the registry.
+ */
+function looksLikeText(head: Uint8Array): boolean {
+  if (head.length === 0) return false;
+  let end = head.length;
+  if (head.length >= 64 * 1024) {
+    // Drop an incomplete trailing UTF-8 sequence: the entry goes on past the head.
+    for (let back = 1; back <= 3 && back <= head.length; back++) {
+      const byte = head[head.length - back]!;
+      if ((byte & 0xc0) === 0x80) continue;
+      if (byte >= 0xc0) end = head.length - back;
+      break;
+    }
+  }
+  const text = head.subarray(0, end);
+  if (!isUtf8(text)) return false;
+  let controls = 0;
+  for (let i = 0; i < text.length; i++) {
+    const byte = text[i]!;
+    if (byte === 0) return false;
+    if (FORBIDDEN[byte]) controls++;
+  }
+  return controls * 100 < text.length;
+}
+
+/** The plain-text validator. */
+export const textValidator: ValidatorDefinition = {
+  type: 'text',
+  matches: looksLikeText,
+  create(_size: number, _limits: ValidatorLimits): StructureValidator {
+    return new TextValidator();
+  },
+};
