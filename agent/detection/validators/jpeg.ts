@@ -1,0 +1,379 @@
+/**
+ * JPEG (ITU T.81 / JFIF / EXIF): the marker grammar, from SOI to EOI.
+ *
+ * - Marker segments follow one another with nothing between them (fill 0xFF bytes aside); their
+ *   lengths are walked. The segments that shape decoding are checked field by field: SOFn (size,
+ *   precision, components and sampling), DHT and DQT (tables fill the segment exactly), DRI, DAC,
+ *   DNL, and SOS (components that the frame has, spectral and approximation values). APPn and COM
+ *   payloads (EXIF, thumbnails, ICC, XMP) are skipped by their length.
+ * - Entropy-coded data after each SOS: a 0xFF byte must be followed by 0x00 (stuffing), a
+ *   restart marker RST0–7 in sequence (only when DRI set an interval), more 0xFF fill, or the
+ *   marker that ends the scan. Progressive and multi-scan images have several SOS, with tables
+ *   between them.
+ * - EOI after a frame and at least one scan.
+ *
+ * After EOI: another SOI starts another image, checked the same way (MPO stereo and multi-frame
+ * files). Anything else is accepted — camera makers append data after EOI (Samsung's SEFT
+ * trailer, Google/Samsung motion-photo MP4s, padding) and every decoder ignores it — with one
+ * exception: trailing data that itself ends with EOI is the rest of an image whose earlier EOI was
+ * forged by damage (random bytes hold FF D9 once in 65,536), so it is invalid.
+ * None of the real JPEGs on the development machine has trailing data, so this rule is what real
+ * camera files need, not what this machine's files showed.
+ *
+ * No decompression happens, so there are no caps to apply; the per-byte work is a native
+ * `indexOf(0xFF)` over entropy-coded data.
+ */
+import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+
+const SOI = 0xd8;
+const EOI = 0xd9;
+const SOS = 0xda;
+const DQT = 0xdb;
+const DNL = 0xdc;
+const DRI = 0xdd;
+const DHP = 0xde;
+const DHT = 0xc4;
+const DAC = 0xcc;
+const TEM = 0x01;
+const RST0 = 0xd0;
+const RST7 = 0xd7;
+/** JPEG-LS frame header: a different codec behind the same SOI, whose scans this grammar does not fit. */
+const SOF_JPEG_LS = 0xf7;
+
+/** Segments gathered whole for their field checks (all others are skipped by length). */
+const PARSED = new Set([DHT, DAC, DQT, DNL, DRI, SOS]);
+
+const isSof = (marker: number): boolean => marker >= 0xc0 && marker <= 0xcf && marker !== DHT && marker !== 0xc8 && marker !== DAC;
+const isRst = (marker: number): boolean => marker >= RST0 && marker <= RST7;
+/** Markers a segment with a length may carry: SOFn, DHT, DAC, SOS, DQT, DNL, DRI, DHP, EXP, APPn, JPGn, COM. */
+const hasLength = (marker: number): boolean => (marker >= 0xc0 && marker <= 0xcf) || (marker >= 0xda && marker <= 0xdf) || marker >= 0xe0;
+
+type Phase = 'soi' | 'marker' | 'length' | 'payload' | 'entropy' | 'after-eoi' | 'trailing' | 'decided';
+
+interface Component {
+  id: number;
+}
+
+class JpegValidator implements StructureValidator {
+  private phase: Phase = 'soi';
+  /** Offset of the first byte of the data the current step is given. */
+  private offset = 0;
+  private small: number[] = [];
+  /** Marker of the segment being read, and where its 0xFF is. */
+  private marker = 0;
+  private markerAt = 0;
+  /** Saw a 0xFF and wait for the marker byte (in the marker phase, or in entropy-coded data). */
+  private sawFf = false;
+  private payload = new Uint8Array(0);
+  private payloadFilled = 0;
+  private skipLeft = 0;
+  private components: Component[] | null = null;
+  private hierarchical = false;
+  private scans = 0;
+  private segments = 0;
+  private images = 0;
+  private restartInterval = 0;
+  private nextRestart = 0;
+  private trailingBytes = 0;
+  private trailingTail = 0;
+  private verdict: StructureVerdict | null = null;
+
+  update(chunk: Uint8Array): void {
+    if (this.verdict) return;
+    try {
+      let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      while (data.length > 0 && !this.verdict) {
+        const rest = this.step(data);
+        this.offset += data.length - rest.length;
+        data = rest;
+      }
+    } catch (error) {
+      this.invalid(`validator error: ${(error as Error).message}`, this.offset);
+    }
+  }
+
+  finish(): StructureVerdict {
+    if (this.verdict) return this.verdict;
+    if (this.phase === 'after-eoi' || this.phase === 'trailing') {
+      if (this.phase === 'trailing' && this.trailingTail === 0xffd9 && this.trailingBytes >= 2) {
+        return this.invalid('data after EOI ends with another EOI (the first was forged by damage)', this.offset - this.trailingBytes);
+      }
+      return { status: 'valid', checkedBytes: this.offset - this.trailingBytes, parts: this.segments };
+    }
+    const where = this.phase === 'entropy' ? `inside the entropy-coded data of scan ${this.scans}` : this.phase === 'soi' ? 'inside SOI' : 'inside a marker segment';
+    return this.invalid(`JPEG ends ${where}, before EOI`, this.offset);
+  }
+
+  private invalid(detail: string, offset: number): StructureVerdict {
+    this.verdict = { status: 'invalid', detail, offset, checkedBytes: offset, parts: this.segments };
+    this.phase = 'decided';
+    return this.verdict;
+  }
+
+  private unsupported(detail: string): void {
+    this.verdict = { status: 'unsupported', detail, checkedBytes: this.offset, parts: this.segments };
+    this.phase = 'decided';
+  }
+
+  private step(data: Buffer): Buffer {
+    switch (this.phase) {
+      case 'soi':
+        return this.readSoi(data);
+      case 'marker':
+        return this.readMarker(data);
+      case 'length':
+        return this.readLength(data);
+      case 'payload':
+        return this.readPayload(data);
+      case 'entropy':
+        return this.scanEntropy(data);
+      case 'after-eoi': {
+        // Another image (MPO, multi-frame) or trailing data.
+        if (data[0] === 0xff && this.small.length === 0) {
+          this.small.push(0xff);
+          return data.subarray(1);
+        }
+        if (this.small.length === 1 && data[0] === SOI) {
+          this.small = [];
+          this.startImage();
+          return data.subarray(1);
+        }
+        this.trailingBytes = this.small.length;
+        this.trailingTail = this.small.length ? 0xff : 0;
+        this.small = [];
+        this.phase = 'trailing';
+        return data;
+      }
+      case 'trailing':
+        this.trailingBytes += data.length;
+        this.trailingTail = data.length >= 2 ? (data[data.length - 2]! << 8) | data[data.length - 1]! : ((this.trailingTail << 8) | data[0]!) & 0xffff;
+        return data.subarray(data.length);
+      case 'decided':
+        return data.subarray(data.length);
+    }
+  }
+
+  private readSoi(data: Buffer): Buffer {
+    const take = Math.min(2 - this.small.length, data.length);
+    for (let i = 0; i < take; i++) this.small.push(data[i]!);
+    if (this.small.length < 2) return data.subarray(take);
+    if (this.small[0] !== 0xff || this.small[1] !== SOI) {
+      this.invalid('JPEG does not start with SOI', 0);
+      return data.subarray(take);
+    }
+    this.small = [];
+    this.startImage();
+    return data.subarray(take);
+  }
+
+  private startImage(): void {
+    this.images++;
+    this.components = null;
+    this.hierarchical = false;
+    this.scans = 0;
+    this.restartInterval = 0;
+    this.phase = 'marker';
+  }
+
+  /** Expects 0xFF (fill bytes allowed) then a marker byte. */
+  private readMarker(data: Buffer): Buffer {
+    let i = 0;
+    if (!this.sawFf) {
+      if (data[0] !== 0xff) {
+        this.invalid('bytes where a JPEG marker must be', this.offset);
+        return data;
+      }
+      this.sawFf = true;
+      this.markerAt = this.offset;
+      i = 1;
+    }
+    while (i < data.length && data[i] === 0xff) {
+      this.markerAt = this.offset + i;
+      i++;
+    }
+    if (i === data.length) return data.subarray(i);
+    this.sawFf = false;
+    this.onMarker(data[i]!, this.markerAt);
+    return data.subarray(i + 1);
+  }
+
+  /** A marker outside entropy-coded data (or one that ended a scan), with its 0xFF at `at`. */
+  private onMarker(marker: number, at: number): void {
+    this.marker = marker;
+    this.markerAt = at;
+    this.segments++;
+    if (marker === EOI) {
+      if (!this.components || this.scans === 0) return void this.invalid('EOI before any image data', at);
+      this.phase = 'after-eoi';
+      return;
+    }
+    if (marker === TEM) return;
+    if (marker === SOF_JPEG_LS) return void this.unsupported('JPEG-LS image');
+    if (marker === SOI) return void this.invalid('SOI inside an image', at);
+    if (isRst(marker)) return void this.invalid('restart marker outside entropy-coded data', at);
+    if (!hasLength(marker)) return void this.invalid(`reserved JPEG marker 0x${marker.toString(16)}`, at);
+    this.small = [];
+    this.phase = 'length';
+  }
+
+  private readLength(data: Buffer): Buffer {
+    const take = Math.min(2 - this.small.length, data.length);
+    for (let i = 0; i < take; i++) this.small.push(data[i]!);
+    if (this.small.length < 2) return data.subarray(take);
+    const length = (this.small[0]! << 8) | this.small[1]!;
+    this.small = [];
+    if (length < 2) {
+      this.invalid('marker segment length under 2', this.markerAt + 2);
+      return data.subarray(take);
+    }
+    const gatherWhole = PARSED.has(this.marker) || isSof(this.marker);
+    this.payload = gatherWhole ? new Uint8Array(length - 2) : this.payload;
+    this.payloadFilled = 0;
+    this.skipLeft = gatherWhole ? 0 : length - 2;
+    this.phase = 'payload';
+    if (length === 2) this.endSegment();
+    return data.subarray(take);
+  }
+
+  private readPayload(data: Buffer): Buffer {
+    if (this.skipLeft > 0) {
+      const take = Math.min(this.skipLeft, data.length);
+      this.skipLeft -= take;
+      if (this.skipLeft === 0) this.endSegment();
+      return data.subarray(take);
+    }
+    const take = Math.min(this.payload.length - this.payloadFilled, data.length);
+    this.payload.set(data.subarray(0, take), this.payloadFilled);
+    this.payloadFilled += take;
+    if (this.payloadFilled === this.payload.length) this.endSegment();
+    return data.subarray(take);
+  }
+
+  /** The segment's payload is read (gathered or skipped): check it, then go on. */
+  private endSegment(): void {
+    const problem = this.checkSegment(this.marker, this.skipLeft === 0 ? this.payload : new Uint8Array(0));
+    if (problem) return void this.invalid(problem, this.markerAt);
+    if (this.marker === SOS) {
+      this.scans++;
+      this.nextRestart = 0;
+      this.phase = 'entropy';
+      return;
+    }
+    this.phase = 'marker';
+  }
+
+  /** What is wrong with a parsed segment, or null. */
+  private checkSegment(marker: number, p: Uint8Array): string | null {
+    if (isSof(marker)) {
+      if (this.components && !this.hierarchical) return 'second frame header (SOF) in one image';
+      const count = p[5] ?? 0;
+      if (p.length !== 6 + 3 * count || count === 0) return 'SOF length does not match its component count';
+      const precision = p[0]!;
+      const width = (p[3]! << 8) | p[4]!;
+      if (precision < 2 || precision > 16 || width === 0) return 'SOF has an illegal precision or width';
+      const components: Component[] = [];
+      for (let c = 0; c < count; c++) {
+        const sampling = p[7 + 3 * c]!;
+        if (sampling >> 4 < 1 || sampling >> 4 > 4 || (sampling & 15) < 1 || (sampling & 15) > 4 || p[8 + 3 * c]! > 3) return 'SOF component has illegal sampling or table';
+        components.push({ id: p[6 + 3 * c]! });
+      }
+      this.components = components;
+      return null;
+    }
+    switch (marker) {
+      case DHT:
+        for (let at = 0; at < p.length; ) {
+          if (p.length - at < 17 || p[at]! >> 4 > 1 || (p[at]! & 15) > 3) return 'DHT table is malformed';
+          let symbols = 0;
+          for (let i = 1; i <= 16; i++) symbols += p[at + i]!;
+          if (symbols > 256 || at + 17 + symbols > p.length) return 'DHT table does not fit its segment';
+          at += 17 + symbols;
+        }
+        return p.length === 0 ? 'empty DHT segment' : null;
+      case DQT:
+        for (let at = 0; at < p.length; ) {
+          const precision = p[at]! >> 4;
+          if (precision > 1 || (p[at]! & 15) > 3) return 'DQT table is malformed';
+          at += 1 + 64 * (precision + 1);
+          if (at > p.length) return 'DQT table does not fit its segment';
+        }
+        return p.length === 0 ? 'empty DQT segment' : null;
+      case DRI:
+        if (p.length !== 2) return 'DRI segment has a wrong length';
+        this.restartInterval = (p[0]! << 8) | p[1]!;
+        return null;
+      case DNL:
+        return p.length === 2 ? null : 'DNL segment has a wrong length';
+      case DAC:
+        return p.length % 2 === 0 ? null : 'DAC segment has a wrong length';
+      case SOS: {
+        if (!this.components) return 'scan (SOS) before the frame header (SOF)';
+        const count = p[0] ?? 0;
+        if (count < 1 || count > 4 || p.length !== 4 + 2 * count) return 'SOS length does not match its component count';
+        for (let c = 0; c < count; c++) {
+          if (!this.components.some((component) => component.id === p[1 + 2 * c])) return 'SOS names a component the frame does not have';
+          if (p[2 + 2 * c]! >> 4 > 3 || (p[2 + 2 * c]! & 15) > 3) return 'SOS names an illegal table';
+        }
+        const spectralStart = p[1 + 2 * count]!;
+        const spectralEnd = p[2 + 2 * count]!;
+        if (spectralStart > 63 || spectralEnd > 63 || p[3 + 2 * count]! >> 4 > 13 || (p[3 + 2 * count]! & 15) > 13) return 'SOS has illegal spectral or approximation values';
+        return null;
+      }
+      case DHP:
+        this.hierarchical = true;
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  /** Entropy-coded data: finds each 0xFF and judges the byte after it. */
+  private scanEntropy(data: Buffer): Buffer {
+    let i = 0;
+    for (;;) {
+      if (!this.sawFf) {
+        const ff = data.indexOf(0xff, i);
+        if (ff < 0) return data.subarray(data.length);
+        this.sawFf = true;
+        this.markerAt = this.offset + ff;
+        i = ff + 1;
+      }
+      if (i >= data.length) return data.subarray(data.length);
+      const next = data[i]!;
+      if (next === 0xff) {
+        // Fill byte before a marker: the marker's 0xFF is the last one.
+        this.markerAt = this.offset + i;
+        i++;
+        continue;
+      }
+      this.sawFf = false;
+      i++;
+      if (next === 0x00) continue;
+      if (isRst(next)) {
+        if (this.restartInterval === 0) return this.failAt(data, 'restart marker in a scan without a restart interval');
+        if (next - RST0 !== this.nextRestart) return this.failAt(data, `restart marker RST${next - RST0} out of sequence (expected RST${this.nextRestart})`);
+        this.nextRestart = (this.nextRestart + 1) % 8;
+        continue;
+      }
+      // Any other marker ends the scan.
+      this.onMarker(next, this.markerAt);
+      return data.subarray(i);
+    }
+  }
+
+  private failAt(data: Buffer, detail: string): Buffer {
+    this.invalid(detail, this.markerAt);
+    return data.subarray(data.length);
+  }
+}
+
+/** JPEG: SOI followed by the 0xFF of a marker (JFIF, EXIF, raw DQT…). */
+export const jpegValidator: ValidatorDefinition = {
+  type: 'jpeg',
+  matches(head: Uint8Array): boolean {
+    return head.length >= 4 && head[0] === 0xff && head[1] === SOI && head[2] === 0xff && head[3] !== 0xff && head[3] !== 0x00;
+  },
+  create(_size: number, _limits: ValidatorLimits): StructureValidator {
+    return new JpegValidator();
+  },
+};
