@@ -2,7 +2,8 @@
  * ISO base media files (MP4, M4A/M4V, 3GP, QuickTime MOV): the top-level box chain from offset 0
  * — 32-bit sizes, 64-bit large sizes, size 0 only for a last box running to the end — must end
  * exactly at the end of the file; types are four printable characters; `ftyp` comes first (old
- * QuickTime files start with `moov`, `mdat`, `free`, `skip`, `wide` or `pnot`).
+ * QuickTime files start with `moov`, `mdat`, `free`, `skip`, `wide` or `pnot`, DASH segments
+ * with `styp`); and a `moov`, `moof` or `meta` box must be there, or nothing can be played.
  *
  * Metadata boxes (`moov`, `moof`, `mfra`, `meta`, `udta`) up to MAX_CONTAINER_BYTES are held and
  * walked to the bottom: children must chain exactly to their parent's end; full boxes with
@@ -21,8 +22,10 @@ const MAX_DEPTH = 32;
 const HELD_BOXES = new Set(['moov', 'moof', 'mfra', 'meta', 'udta']);
 /** Boxes whose payload is nothing but child boxes. */
 const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'dinf', 'edts', 'udta', 'mvex', 'moof', 'traf', 'mfra', 'tref', 'ilst', 'sinf', 'schi', 'gmhd', 'tapt', 'clip', 'matt', 'imap', 'rmra', 'rmda']);
-/** First boxes of files written without `ftyp` (QuickTime before ISO). */
-const LEGACY_FIRST = new Set(['moov', 'mdat', 'free', 'skip', 'wide', 'pnot']);
+/** First boxes of files written without `ftyp` (QuickTime before ISO), and of DASH media segments (`styp`). */
+const LEGACY_FIRST = new Set(['moov', 'mdat', 'free', 'skip', 'wide', 'pnot', 'styp']);
+/** A file holds media only with one of these at the top (movie, fragment, or HEIF-style metadata). */
+const METADATA_BOXES = new Set(['moov', 'moof', 'meta']);
 
 /** A failed check, thrown inside the validator and turned into the verdict. */
 class Damage extends Error {
@@ -269,6 +272,7 @@ class Mp4Validator implements StructureValidator {
   private heldFill = 0;
   private boxes = 0;
   private readonly media: [number, number][] = [];
+  private sawMetadata = false;
   private readonly findings: Findings = { tracks: [] };
   private failure: Damage | null = null;
 
@@ -287,6 +291,7 @@ class Mp4Validator implements StructureValidator {
         if (this.toEnd) this.boxDone();
         if (this.boxes === 0) throw new Damage('no complete box', this.position);
         if (this.remaining > 0 || this.headerFill > 0) throw new Damage(`file ends inside box '${this.boxType || '?'}'`, this.position);
+        if (!this.sawMetadata) throw new Damage('no movie, fragment or metadata box', this.position);
         checkChunks(this.findings.tracks, this.media, this.position);
       } catch (error) {
         this.failure = error instanceof Damage ? error : new Damage(`MP4 check failed: ${String(error)}`, this.position);
@@ -338,6 +343,7 @@ class Mp4Validator implements StructureValidator {
     this.headerFill = 0;
     this.headerNeed = 8;
     this.boxType = type;
+    if (METADATA_BOXES.has(type)) this.sawMetadata = true;
     this.toEnd = size === 0;
     if (size === 1) size = u64(h, 8);
     if (!this.toEnd && size < headerLength) throw new Damage(`box '${type}' size ${size} is smaller than its header`, this.boxStart);

@@ -4,29 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqliteValidator } from '../../../agent/detection/validators/sqlite.js';
-import { DEFAULT_VALIDATOR_LIMITS, type StructureVerdict, type ValidatorDefinition } from '../../../agent/detection/validator.js';
 import { findMachineFiles } from '../../helpers/machine-files.js';
-import { applyRansomware, type RansomwareMode } from '../../helpers/ransomware-modes.js';
+import { applyRansomware } from '../../helpers/ransomware-modes.js';
+import { DAMAGE_CASES, damageResults, describeResult, falsePositives, headOf, truncationPoints, validate, type LoadedFile } from '../../helpers/validator-harness.js';
 
-/** Feeds `bytes` in pieces of `chunk` bytes (or of seeded random sizes when `chunk` is 'random'). */
-function validate(definition: ValidatorDefinition, bytes: Uint8Array, chunk: number | 'random' = 64 * 1024): StructureVerdict {
-  const validator = definition.create(bytes.length, DEFAULT_VALIDATOR_LIMITS);
-  let seed = 7;
-  for (let at = 0; at < bytes.length; ) {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    const size = chunk === 'random' ? 1 + (seed % 3000) : chunk;
-    validator.update(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return validator.finish();
-}
-
-const MODES: RansomwareMode[] = ['header-kept', 'intermittent-16-16', 'intermittent-64-192', 'chunks-3x10'];
-
-interface Fixture {
-  name: string;
-  bytes: Buffer;
-}
+type Fixture = LoadedFile;
 
 let dir: string;
 const fixtures: Fixture[] = [];
@@ -58,7 +40,7 @@ INSERT INTO blobs(name, data) SELECT name, data FROM fsdir('/usr/share/doc/git')
 ${extra}
 `;
   execFileSync('sqlite3', [file], { input: script, stdio: ['pipe', 'pipe', 'pipe'] });
-  fixtures.push({ name, bytes: readFileSync(file) });
+  fixtures.push({ path: name, bytes: readFileSync(file) });
 }
 
 const DELETES = `DELETE FROM packages WHERE rowid % 3 = 0;
@@ -83,7 +65,7 @@ beforeAll(() => {
   buildDatabase('utf16', "PRAGMA encoding='UTF-16le'; PRAGMA page_size=4096;", DELETES);
   const empty = path.join(dir, 'empty.db');
   execFileSync('sqlite3', [empty, 'PRAGMA user_version=7;']);
-  fixtures.push({ name: 'empty', bytes: readFileSync(empty) });
+  fixtures.push({ path: 'empty', bytes: readFileSync(empty) });
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,52 +76,43 @@ describe('sqlite validator', () => {
   });
 
   it('judges every intact database valid, every page classified', () => {
-    for (const { name, bytes } of fixtures) {
+    expect(falsePositives(sqliteValidator, fixtures, 'varied')).toEqual([]);
+    for (const { path: name, bytes } of fixtures) {
       expect(validate(sqliteValidator, bytes), name).toMatchObject({ status: 'valid', checkedBytes: bytes.length });
-      expect(sqliteValidator.matches(bytes.subarray(0, 64 * 1024)), name).toBe(true);
+      expect(sqliteValidator.matches(headOf(bytes)), name).toBe(true);
     }
   });
 
   it('gives the same verdict for 1-byte, random and whole-file chunks', () => {
-    for (const { name, bytes } of fixtures.filter((f) => ['page-512-deletes', 'auto-vacuum-full', 'page-4096-deletes'].includes(f.name))) {
+    for (const { path: name, bytes } of fixtures.filter((f) => ['page-512-deletes', 'auto-vacuum-full', 'page-4096-deletes'].includes(f.path))) {
       const whole = validate(sqliteValidator, bytes, bytes.length);
       expect(validate(sqliteValidator, bytes, 1), name).toEqual(whole);
-      expect(validate(sqliteValidator, bytes, 'random'), name).toEqual(whole);
+      expect(validate(sqliteValidator, bytes, 'varied'), name).toEqual(whole);
       const damaged = applyRansomware(bytes, 'intermittent-64-192', name);
       bytes.copy(damaged, 0, 0, 100);
       expect(validate(sqliteValidator, damaged, 1), name).toEqual(validate(sqliteValidator, damaged, damaged.length));
     }
   });
 
-  it.each(MODES)('judges every database damaged by %s invalid', (mode) => {
-    for (const { name, bytes } of fixtures) {
-      expect(validate(sqliteValidator, applyRansomware(bytes, mode, name)).status, `${mode} ${name}`).toBe('invalid');
-    }
-  });
-
-  it.each(MODES)('judges %s invalid even when the 100-byte header survives', (mode) => {
-    // A one-page database is all header and unallocated space (which may hold anything): with
-    // the header restored, 64 on / 192 off only lands in that space. Every larger one must break.
-    for (const { name, bytes } of fixtures) {
-      const damaged = applyRansomware(bytes, mode, name);
-      bytes.copy(damaged, 0, 0, 100);
-      const status = validate(sqliteValidator, damaged).status;
-      if (name === 'empty') console.info(`sqlite ${mode} on a one-page database with the header kept: ${status}`);
-      else expect(status, `${mode} ${name}`).toBe('invalid');
-    }
+  it.each([...DAMAGE_CASES, ['intermittent-16-16', 100], ['intermittent-64-192', 100], ['chunks-3x10', 100]] as const)('judges every database damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
+    // A one-page database is all header and unallocated space (which may hold anything): with the
+    // header kept, 64 on / 192 off only lands in that space. Every larger database must break.
+    const result = damageResults(sqliteValidator, fixtures, mode, keepHead);
+    console.info(describeResult('sqlite', result));
+    expect(result.missed.filter((path) => path !== 'empty')).toEqual([]);
   });
 
   it('judges truncated databases invalid, also when cut at a page boundary', () => {
-    for (const { name, bytes } of fixtures) {
+    for (const { path: name, bytes } of fixtures) {
       const pageSize = bytes.readUInt16BE(16) === 1 ? 65536 : bytes.readUInt16BE(16);
-      const cuts = [bytes.length - 1, 99, ...(bytes.length > pageSize ? [bytes.length - pageSize] : [])];
+      const cuts = [...truncationPoints(bytes.length), 99, ...(bytes.length > pageSize ? [bytes.length - pageSize] : [])];
       for (const cut of cuts) expect(validate(sqliteValidator, bytes.subarray(0, cut)).status, `${name} cut at ${cut}`).toBe('invalid');
     }
   });
 
   it('finds one page of random bytes among intact ones', () => {
     // Without deletes: a free page may hold anything, random bytes included.
-    const { bytes } = fixtures.find((f) => f.name === 'page-4096')!;
+    const { bytes } = fixtures.find((f) => f.path === 'page-4096')!;
     for (const page of [2, Math.floor(bytes.length / 4096 / 2), bytes.length / 4096 - 1]) {
       const damaged = Buffer.from(bytes);
       applyRansomware(Buffer.alloc(4096), 'whole', `page-${page}`).copy(damaged, page * 4096);
@@ -149,7 +122,7 @@ describe('sqlite validator', () => {
   });
 
   it('names a damaged b-tree page', () => {
-    const { bytes } = fixtures.find((f) => f.name === 'page-1024')!;
+    const { bytes } = fixtures.find((f) => f.path === 'page-1024')!;
     const damaged = Buffer.from(bytes);
     damaged.writeUInt16BE(1023, 1024 + 3); // page 2: far more cells than fit
     expect(validate(sqliteValidator, damaged).detail).toMatch(/^page 2 is a damaged b-tree page/);
