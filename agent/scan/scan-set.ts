@@ -1,6 +1,7 @@
 /** Scans one backup set: list, discover snapshots, scan each oldest first, keep the index current. */
 import type { SetPolicy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
+import type { ImmutabilityAudit } from '../immutability/audit-result.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { discoverSnapshots } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
@@ -39,6 +40,10 @@ export interface SetReport {
   notes: string[];
   /** Set when the set could not be scanned at all (e.g. the store was unreachable). */
   error?: string;
+  /** True when a stop request ended the scan before every snapshot was scanned. */
+  interrupted?: boolean;
+  /** The immutability audit that followed the scan, when the policy asks for one. */
+  immutability?: ImmutabilityAudit;
 }
 
 /** What a set scan needs. */
@@ -48,6 +53,8 @@ export interface SetScanOptions {
   createSource: (set: SetPolicy) => BackupSource | Promise<BackupSource>;
   progress?: ScanProgress;
   now?: () => Date;
+  /** Checked before each snapshot: once aborted, the scan stops there (every finished snapshot is recorded). */
+  signal?: AbortSignal;
 }
 
 function describeLocation(set: SetPolicy): string {
@@ -78,6 +85,11 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + sizeOf(snapshot), 0));
 
     for (const snapshot of discovery.snapshots) {
+      if (options.signal?.aborted) {
+        report.interrupted = true;
+        report.notes.push('scan stopped before every snapshot was read (shutdown requested)');
+        break;
+      }
       progress.status(`${set.name}: ${snapshot.id}`);
       let read = 0;
       const result = await scanSnapshot(
@@ -115,7 +127,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     }
 
     const present = new Set(discovery.snapshots.map((snapshot) => snapshot.id));
-    for (const [id, state] of Object.entries(index.snapshots)) {
+    for (const [id, state] of report.interrupted ? [] : Object.entries(index.snapshots)) {
       if (present.has(id)) continue;
       report.removed.push(id);
       await options.ledger.append('snapshot-removed', { set: set.name, snapshot: id, lastVerdict: state.verdict, baseline: state.baseline });
