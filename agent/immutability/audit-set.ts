@@ -14,7 +14,7 @@ import { readSetIndex } from '../state/set-index.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { summariseChecks, type ImmutabilityAudit } from './audit-result.js';
 import { auditOfflineSet, type OfflineAuditContext } from './offline-audit.js';
-import { auditS3Set, type S3AuditContext } from './s3-audit.js';
+import type { S3AuditContext } from './s3-audit.js';
 
 /** Whether a set is audited: it declares immutability requirements or is a copy in a data set. */
 export function needsAudit(set: SetPolicy, datasetCopies: ReadonlySet<string>): boolean {
@@ -51,6 +51,8 @@ export async function auditSet(set: SetPolicy, options: AuditOptions): Promise<I
     }
     const index = await readSetIndex(options.stateDir, set.name);
     const focusSnapshot = lastCleanSnapshot(Object.values(index.snapshots))?.id ?? null;
+    // Loaded on first use, like the S3 source: offline-only runs never pay for the AWS SDK.
+    const { auditS3Set } = await import('./s3-audit.js');
     return await auditS3Set(set, { snapshots, focusSnapshot, now, ...(options.s3Client ? { createClient: options.s3Client } : {}) });
   } catch (error) {
     const location = set.source.kind === 'fs' ? set.source.path : `s3://${set.source.bucket}/${set.source.prefix}`;

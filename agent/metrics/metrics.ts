@@ -84,6 +84,9 @@ function createDrillTally() {
 export function createMetricsRegistry(sources: MetricsSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges *_total, which the naming rules (and `promtool check metrics`)
+  // reserve for counters; their information is in nodejs_active_* by type anyway.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const registers = [registry];
   const drillTally = createDrillTally();
 
