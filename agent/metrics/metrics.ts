@@ -228,7 +228,3 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   return registry;
 }
 
-/** Names of every vouch_ metric the registry exports (for dashboard and alert checks). */
-export async function exportedMetricNames(registry: Registry): Promise<string[]> {
-  return (await registry.getMetricsAsJSON()).map((metric) => metric.name).sort();
-}
