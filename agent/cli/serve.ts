@@ -39,39 +39,59 @@ export async function runServe(global: GlobalOptions, flags: ServeFlags, depende
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ConfigError(`--concurrency ${flags.concurrency}: expected 1 to 64`);
   const logger = createLogger();
-  const daemon: Daemon = await startDaemon({
-    configFile: global.config,
-    ...(global.state ? { stateOverride: global.state } : {}),
-    listen,
-    ...(token ? { token } : {}),
-    metricsAuth: flags.metricsAuth,
-    concurrency,
-    jitterMs: seconds('jitter', flags.jitter) * 1000,
-    shutdownTimeoutMs: seconds('shutdown-timeout', flags.shutdownTimeout) * 1000,
-    logger,
-    runDrill: dependencies.runDrill,
-  });
-  return waitForStop(daemon, logger);
+  const signals = trapSignals(logger);
+  try {
+    const daemon = await startDaemon({
+      configFile: global.config,
+      ...(global.state ? { stateOverride: global.state } : {}),
+      listen,
+      ...(token ? { token } : {}),
+      metricsAuth: flags.metricsAuth,
+      concurrency,
+      jitterMs: seconds('jitter', flags.jitter) * 1000,
+      shutdownTimeoutMs: seconds('shutdown-timeout', flags.shutdownTimeout) * 1000,
+      logger,
+      runDrill: dependencies.runDrill,
+    });
+    return await signals.attach(daemon);
+  } catch (error) {
+    signals.release();
+    throw error;
+  }
 }
 
-/** Handles SIGHUP (reload) and SIGTERM/SIGINT (graceful stop; a second one exits at once) until the daemon stops. */
-export function waitForStop(daemon: Daemon, logger: { warn(obj: object, msg: string): void }): Promise<number> {
-  // main.ts exits on the first SIGINT; a daemon must stop gracefully instead.
+/** Signal handling that is in place before the daemon starts, so no signal meets the default action (which kills). */
+export function trapSignals(logger: { warn(obj: object, msg: string): void }): { attach(daemon: Daemon): Promise<number>; release(): void } {
+  // main's SIGINT handler exits at once; a daemon must stop gracefully instead.
   process.removeAllListeners('SIGINT');
-  process.on('SIGHUP', () => void daemon.reload());
-  return new Promise((resolve) => {
-    let signals = 0;
-    const stop = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal }, 'second stop signal: exiting now');
-        process.exit(EXIT.runtime);
-      }
-      void daemon.stop().then((graceful) => resolve(graceful ? EXIT.ok : EXIT.runtime));
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  let daemon: Daemon | null = null;
+  let stopRequested = false;
+  let settle: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => (settle = resolve));
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      logger.warn({ signal }, 'second stop signal: exiting now');
+      process.exit(EXIT.runtime);
+    }
+    stopRequested = true;
+    if (daemon) void daemon.stop().then((graceful) => settle(graceful ? EXIT.ok : EXIT.runtime));
+  };
+  const reload = () => void daemon?.reload();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', reload);
+  return {
+    attach(started) {
+      daemon = started;
+      if (stopRequested) void started.stop().then((graceful) => settle(graceful ? EXIT.ok : EXIT.runtime));
+      return stopped;
+    },
+    release() {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      process.off('SIGHUP', reload);
+    },
+  };
 }
 
 /** `serve` flags as commander options (shared with `demo --serve`). */
