@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ const TOKEN = 'test-token-0123456789abcdef';
 async function offlineEstate(count: number, extraPolicy = ''): Promise<{ dir: string; config: string; state: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vouch-serve-'));
   const volume = path.join(dir, 'volume');
-  await import('node:fs/promises').then((fs) => fs.mkdir(volume));
+  await mkdir(volume);
   const archive = await buildTarGz(sampleFiles(1));
   for (let i = 0; i < count; i++) {
     const day = new Date(Date.UTC(2025, 0, 1) + i * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
@@ -141,7 +141,7 @@ describe('vouch serve: signals', () => {
       expect(reloaded.body.sets.map((set) => [set.name, set.schedule?.scan ?? null])).toEqual([['orders', '15 * * * *'], ['invoices', null]]);
     } finally {
       const code = await serve.stop();
-      expect({ code, signal: serve.child.signalCode, stderr: serve.stderr(), tail: serve.logs.slice(-3) }).toMatchObject({ code: 0 });
+      expect({ code, signal: serve.child.signalCode, stderr: serve.stderr() }).toMatchObject({ code: 0 });
     }
   });
 });
