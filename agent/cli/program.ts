@@ -29,7 +29,7 @@ export function buildProgram(dependencies: ServeDependencies = { runDrill: drill
   registerInspect(program);
   registerPolicy(program);
   registerServe(program, dependencies);
-  registerDemo(program);
+  registerDemo(program, dependencies);
   return program;
 }
 
