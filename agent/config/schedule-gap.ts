@@ -1,17 +1,24 @@
 /** How far apart a cron schedule's runs are, for "is the last run overdue" decisions. */
 import { createTask } from 'node-cron';
 
+// Metrics ask on every scrape; a schedule's gaps do not change (daylight-saving shifts aside).
+const gaps = new Map<string, number>();
+
 /**
  * The longest gap, in seconds, between the next `samples` runs of `expression` in `timezone`
  * (e.g. 604800 for a weekly schedule). The task is created only to ask for its run times and is
  * destroyed at once.
  */
 export function longestGapSeconds(expression: string, timezone: string, samples = 16): number {
+  const key = `${expression}\0${timezone}\0${samples}`;
+  const known = gaps.get(key);
+  if (known !== undefined) return known;
   const task = createTask(expression, () => undefined, { timezone });
   try {
     const runs = task.getNextRuns(samples);
     let gap = 0;
     for (let i = 1; i < runs.length; i++) gap = Math.max(gap, (runs[i]!.getTime() - runs[i - 1]!.getTime()) / 1000);
+    gaps.set(key, gap);
     return gap;
   } finally {
     void task.destroy();

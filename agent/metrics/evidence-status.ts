@@ -3,9 +3,11 @@
  * be swapped for full signature verification (`verifyLedger` from evidence/verify-ledger.ts)
  * without touching metrics, readiness or the API.
  *
- * Here it replays the hash chain (`readLedger` + the chain checker). A scrape must not re-read a
- * large ledger that has not changed, so the result is cached per state directory and reused
- * while the segment files' names, sizes and modification times stay the same.
+ * Here it replays the hash chain (`readLedger` + the chain checker). Verifying a large ledger
+ * takes seconds, which a scrape cannot wait for, so the result is cached per state directory:
+ * while the segment files' names, sizes and modification times stay the same it is reused; when
+ * they change, the previous result is returned and one re-verification starts in the background
+ * (the next call sees its result). Only the very first call waits.
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,7 +22,13 @@ export interface EvidenceStatus {
   keyFingerprints: string[];
 }
 
-const cache = new Map<string, { key: string; status: EvidenceStatus }>();
+interface CacheEntry {
+  key: string;
+  status: EvidenceStatus;
+  refreshing: Promise<void> | null;
+}
+
+const cache = new Map<string, CacheEntry>();
 
 async function ledgerFingerprint(stateDir: string): Promise<string> {
   const dir = path.join(stateDir, 'ledger');
@@ -46,12 +54,33 @@ async function replayChain(stateDir: string): Promise<EvidenceStatus> {
   return { ok: true, records: position, keyFingerprints: [] };
 }
 
+/** Options of `evidenceStatus`. */
+export interface EvidenceStatusOptions {
+  /** Wait for a re-verification of a changed ledger instead of answering from the previous one. */
+  fresh?: boolean;
+}
+
 /** Checks the evidence chain of a state directory (an empty ledger is intact). */
-export async function evidenceStatus(stateDir: string): Promise<EvidenceStatus> {
+export async function evidenceStatus(stateDir: string, options: EvidenceStatusOptions = {}): Promise<EvidenceStatus> {
   const key = await ledgerFingerprint(stateDir);
-  const cached = cache.get(stateDir);
-  if (cached?.key === key) return cached.status;
-  const status = await replayChain(stateDir);
-  cache.set(stateDir, { key, status });
-  return status;
+  const entry = cache.get(stateDir);
+  if (!entry) {
+    const status = await replayChain(stateDir);
+    cache.set(stateDir, { key, status, refreshing: null });
+    return status;
+  }
+  if (entry.key !== key && !entry.refreshing) {
+    entry.refreshing = replayChain(stateDir)
+      .then((status) => {
+        entry.status = status;
+        entry.key = key;
+      })
+      .catch((error: unknown) => {
+        entry.status = { ok: false, records: 0, firstBad: { seq: -1, problem: `ledger not readable: ${(error as Error).message}` }, keyFingerprints: [] };
+        entry.key = key;
+      })
+      .finally(() => (entry.refreshing = null));
+  }
+  if (options.fresh && entry.refreshing) await entry.refreshing;
+  return entry.status;
 }

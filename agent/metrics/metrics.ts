@@ -80,8 +80,25 @@ function createDrillTally() {
   };
 }
 
+/** How long one estate read serves the metrics of a scrape (they are collected one after another). */
+const SCRAPE_WINDOW_MS = 1000;
+
+/** One estate read shared by every metric of a scrape: concurrent and closely following calls reuse it. */
+function perScrape(load: () => Promise<EstateView>): () => Promise<EstateView> {
+  let current: { at: number; view: Promise<EstateView> } | null = null;
+  return () => {
+    if (!current || Date.now() - current.at > SCRAPE_WINDOW_MS) {
+      const view = load();
+      current = { at: Date.now(), view };
+      view.catch(() => (current = null));
+    }
+    return current.view;
+  };
+}
+
 /** Builds vouch's own registry with every metric (plus the Node.js process metrics). */
-export function createMetricsRegistry(sources: MetricsSources): Registry {
+export function createMetricsRegistry(input: MetricsSources): Registry {
+  const sources: MetricsSources = { ...input, estate: perScrape(input.estate) };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // prom-client names these gauges *_total, which the naming rules (and `promtool check metrics`)
@@ -207,7 +224,7 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
       },
     });
   };
-  taskCounter('vouch_task_runs_total', 'Scheduled and requested task runs started by this process.', (c) => c.runs);
+  taskCounter('vouch_task_runs_total', 'Scheduled and requested task runs that ended in this process (succeeded, failed or aborted).', (c) => c.runs);
   taskCounter('vouch_task_failures_total', 'Task runs that ended in an error (not findings: those are results).', (c) => c.failures);
   taskCounter('vouch_task_overlaps_total', 'Schedule slots skipped because the previous run of the task was still going.', (c) => c.overlaps);
   taskCounter('vouch_task_missed_total', 'Schedule slots that passed without firing (process paused or event loop blocked).', (c) => c.missed);
