@@ -45,6 +45,22 @@ describe('scheduler (real node-cron)', () => {
     expect(counters.runs).toBeGreaterThanOrEqual(1);
   });
 
+  it('counts slots missed while the event loop was blocked', async () => {
+    const logger = quiet();
+    const runner = createJobRunner(1, logger);
+    const scheduler = createScheduler({ runner, logger, jitterMs: 0, work: { scan: () => async () => ({}), drill: () => async () => ({}) } });
+    scheduler.apply(policyWith('* * * * * *'));
+    const until = Date.now() + 3500;
+    while (Date.now() < until) {
+      // a stuck process: no timers fire
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    scheduler.stop();
+    await runner.close(2000);
+    const counters = scheduler.stats().tasks.find((task) => task.task === 'scan')!.counters;
+    expect(counters.missed).toBeGreaterThanOrEqual(1);
+  });
+
   it('schedules in the policy time zone and replaces tasks on apply', () => {
     const logger = quiet();
     const runner = createJobRunner(1, logger);
