@@ -49,15 +49,10 @@ export interface DrillIndex {
   drills: DrillResult[];
 }
 
-/** Where a set's drill index lives. */
-export function drillIndexPath(stateDir: string, set: string): string {
-  return path.join(stateDir, 'drills', `${set}.json`);
-}
-
 /** Reads a set's drill index; an empty index when the set was never drilled. */
 export async function readDrillIndex(stateDir: string, set: string): Promise<DrillIndex> {
   try {
-    return JSON.parse(await readFile(drillIndexPath(stateDir, set), 'utf8')) as DrillIndex;
+    return JSON.parse(await readFile(path.join(stateDir, 'drills', `${set}.json`), 'utf8')) as DrillIndex;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { set, updatedAt: new Date(0).toISOString(), drills: [] };
     throw new Error(`drill index for set ${set} is unreadable`, { cause: error });
