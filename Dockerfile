@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
 # vouch: backup integrity and clean-restore verification agent.
 # Build:  docker build -t vouch .
-# Run:    docker run --rm -v /mnt/offline:/mnt/offline:ro -v vouch-state:/var/lib/vouch \
-#           -v $PWD/vouch.yaml:/etc/vouch/vouch.yaml:ro vouch scan
+# Run the daemon (see README "Docker"):
+#   docker run -d --name vouch -p 9740:9740 -e VOUCH_API_TOKEN=$(openssl rand -hex 32) \
+#     -v vouch-state:/var/lib/vouch -v $PWD/vouch.yaml:/etc/vouch/vouch.yaml:ro \
+#     -v /mnt/offline:/mnt/offline:ro vouch
+# One-off scan: docker run --rm ... vouch scan
 
 ARG NODE_VERSION=20
 
@@ -16,26 +19,35 @@ COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-# zstd/openssl are not needed at run time (decompression and hashing are in-process);
-# tini reaps children and forwards signals so SIGTERM reaches vouch.
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="vouch" \
+      org.opencontainers.image.description="Backup integrity and clean-restore verification agent: hash drift, ransomware damage, restore drills, evidence, Prometheus metrics." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.documentation="README.md"
+# tini reaps children and forwards signals, so SIGTERM reaches vouch and it stops gracefully;
+# bubblewrap is the sandbox restore drills run in; ca-certificates for S3 over TLS.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini ca-certificates \
+ && apt-get install -y --no-install-recommends tini bubblewrap ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     VOUCH_CONFIG=/etc/vouch/vouch.yaml \
     VOUCH_STATE=/var/lib/vouch \
+    VOUCH_LISTEN=0.0.0.0:9740 \
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 WORKDIR /opt/vouch
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY policies ./policies
+COPY dashboards ./dashboards
 RUN mkdir -p /var/lib/vouch /etc/vouch && chown node:node /var/lib/vouch
+# The image's own unprivileged user (uid 1000), never root.
 USER node
 VOLUME ["/var/lib/vouch"]
-# The process answering is the check until the daemon's /healthz lands: the CLI must start and
-# find its policy valid.
-HEALTHCHECK --interval=60s --timeout=10s --start-period=20s --retries=3 \
-  CMD ["node", "/opt/vouch/dist/agent/cli/main.js", "policy", "check", "/etc/vouch/vouch.yaml"]
+EXPOSE 9740
+# /healthz needs no token; the port follows VOUCH_LISTEN.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "const p=(process.env.VOUCH_LISTEN||'').split(':').pop()||'9740';fetch('http://127.0.0.1:'+p+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/vouch/dist/agent/cli/main.js"]
-CMD ["scan"]
+CMD ["serve"]

@@ -13,3 +13,16 @@ node dist/agent/cli/main.js --version
 node dist/agent/cli/main.js policy check policies/s3-object-lock.yaml
 node dist/agent/cli/main.js --json demo --state "$work/state" > "$work/demo.json"
 node -e "const r=require('$work/demo.json'); if (!r.caught) { console.error('demo did not catch the tampering'); process.exit(1) } console.log('production install: demo caught', r.tampered)"
+# The daemon the image runs: starts, answers /healthz and /metrics, stops on SIGTERM with exit 0.
+node dist/agent/cli/main.js --config "$work/state/vouch-demo.yaml" serve --listen 127.0.0.1:0 --jitter 0 > "$work/serve.log" &
+serve=$!
+url=""
+for _ in $(seq 1 100); do
+  url=$(sed -n 's/.*"url":"\(http:[^"]*\)".*/\1/p' "$work/serve.log" | head -n 1)
+  [ -n "$url" ] && break
+  sleep 0.2
+done
+[ -n "$url" ] || { echo "vouch serve did not start"; cat "$work/serve.log"; kill "$serve"; exit 1; }
+node -e "Promise.all(['/healthz','/metrics'].map(p=>fetch('$url'+p).then(r=>{if(!r.ok)throw new Error(p+' '+r.status)}))).then(()=>console.log('production install: vouch serve answers /healthz and /metrics'),e=>{console.error(e.message);process.exit(1)})"
+kill -TERM "$serve"
+wait "$serve"

@@ -1,5 +1,6 @@
 /** Human-readable form of a scan report: what an operator needs first, details after. */
 import { formatBytes } from '../config/byte-size.js';
+import { RULE_PARTS, type DatasetRuleReport } from '../immutability/rule-3-2-1-1-0.js';
 import type { ScanReport } from '../scan/scan-run.js';
 import type { SetReport } from '../scan/scan-set.js';
 import { table } from './output.js';
@@ -28,6 +29,14 @@ function setLines(set: SetReport): string[] {
   lines.push(`  last clean: ${set.lastClean ?? 'none'}`);
   for (const removed of set.removed) lines.push(`  removed from the store since its baseline: ${removed}`);
   for (const note of set.notes) lines.push(`  note: ${note}`);
+  if (set.immutability) {
+    const audit = set.immutability;
+    const verdict = audit.ok === null ? 'reported (no requirements)' : audit.ok ? 'holds' : 'DOES NOT HOLD';
+    lines.push(`  immutability ${verdict}${audit.protected ? ', copy protected' : ', copy not protected'}`);
+    for (const check of audit.checks) if (check.status !== 'pass') lines.push(`    ${check.status.padEnd(7)} ${check.check}: ${check.detail}`);
+    const objectFindings = audit.findings.filter((finding) => finding.path.startsWith('s3://') && finding.path.split('/').length > 3);
+    for (const finding of objectFindings.slice(0, FINDINGS_SHOWN)) lines.push(`    ${finding.path}: ${finding.detail}`);
+  }
   for (const snapshot of set.snapshots) {
     if (snapshot.verdict === 'clean') continue;
     const total = snapshot.findings.length + snapshot.findingsOmitted;
@@ -39,7 +48,18 @@ function setLines(set: SetReport): string[] {
   return lines;
 }
 
+function datasetLines(dataset: DatasetRuleReport): string[] {
+  const parts = RULE_PARTS.map((part) => {
+    const result = dataset.parts[part];
+    return `${part} ${result.count}${result.ok ? '' : ` (needs ${part === 'errors' ? '0' : `>= ${result.required}`})`}`;
+  });
+  return [`data set ${dataset.dataset}: 3-2-1-1-0 ${dataset.ok ? 'met' : 'NOT met'} — ${parts.join(', ')} [${dataset.copies.join(', ')}]`];
+}
+
 /** The whole report as lines. */
 export function scanReportText(report: ScanReport): string[] {
-  return report.sets.flatMap((set, index) => (index ? ['', ...setLines(set)] : setLines(set)));
+  const lines = report.sets.flatMap((set, index) => (index ? ['', ...setLines(set)] : setLines(set)));
+  if (report.datasets?.length) lines.push('', ...report.datasets.flatMap(datasetLines));
+  if (report.interrupted) lines.push('', 'scan interrupted: snapshots not reached keep their previous results');
+  return lines;
 }

@@ -4,6 +4,7 @@
  * turns a valid file into runtime values. Objects are strict so a typo is an error, not a
  * silently ignored key.
  */
+import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
@@ -33,7 +34,18 @@ const regex = z.string().refine(
 const cronExpression = z
   .string()
   .regex(/^\s*\S+(\s+\S+){4,5}\s*$/, 'expected a cron expression with 5 or 6 fields')
+  .refine((value) => validCron(value), { message: 'not a valid cron expression' })
   .describe('A cron expression (5 fields, or 6 with seconds).');
+
+/** True when the runtime's time-zone database knows `zone` (e.g. UTC, Europe/Berlin, Asia/Tokyo). */
+function knownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const fsSource = z.strictObject({
   path: z.string().min(1).describe('Directory that holds the snapshots (a mounted offline volume, NFS, USB disk…).'),
@@ -97,21 +109,40 @@ const targets = z.strictObject({
 });
 
 const schedule = z.strictObject({
-  scan: cronExpression.optional(),
-  drill: cronExpression.optional(),
-  timezone: z.string().default('UTC'),
+  scan: cronExpression.optional().describe('When `vouch serve` scans the set (and audits its immutability).'),
+  drill: cronExpression.optional().describe('When `vouch serve` runs a restore drill of the set.'),
+  timezone: z
+    .string()
+    .refine(knownTimeZone, { message: 'unknown time zone (use an IANA name such as UTC or Asia/Tokyo)' })
+    .default('UTC')
+    .describe('IANA time zone the cron expressions are read in.'),
 });
 
 const drill = z.strictObject({
   pick: z.enum(['latest', 'last-clean', 'random']).default('last-clean'),
   sample: z.string().regex(/^\d{1,3}(\.\d+)?%$/, 'expected a percentage such as 100%').default('100%'),
   commands: z.array(z.string()).default([]),
+  maxAge: duration
+    .optional()
+    .describe('A passed drill older than this makes the set not ready (default: the longest gap of the drill schedule plus 1h).'),
 });
 
 const immutability = z.strictObject({
-  objectLock: z.enum(['compliance', 'governance', 'any', 'off']).optional(),
-  minRetention: duration.optional(),
-  versioning: z.enum(['required', 'optional']).optional(),
+  objectLock: z
+    .enum(['compliance', 'governance', 'any', 'off'])
+    .optional()
+    .describe('S3: required Object Lock default mode of the bucket (any: either mode; off: not checked).'),
+  minRetention: duration.optional().describe('S3: objects must stay locked at least this long after their snapshot time.'),
+  versioning: z.enum(['required', 'optional']).optional().describe('S3: bucket versioning must be enabled.'),
+  sampleObjects: z
+    .number()
+    .int()
+    .positive()
+    .default(200)
+    .describe('S3: at most this many snapshot objects get per-object retention and legal-hold checks per audit (newest first, then a rotating sample).'),
+  maxAge: duration
+    .optional()
+    .describe('Offline sets: the newest copy must be younger than this (default: the set\'s RPO).'),
 });
 
 const percentage = z.string().regex(/^\d{1,3}(\.\d+)?%$/, 'expected a percentage such as 1%');
@@ -139,6 +170,15 @@ const detection = z.strictObject({
     })
     .default({ minFiles: 20, factor: 5, floor: '20%' }),
 });
+const storage = z
+  .strictObject({
+    media: z
+      .enum(['object-storage', 'disk', 'tape', 'optical', 'other'])
+      .optional()
+      .describe('Kind of media the copy lives on (default: object-storage for s3 sets, disk for fs sets).'),
+    offsite: z.boolean().default(false).describe('The copy is at another site than production.'),
+  })
+  .describe('Where this copy lives, for the 3-2-1-1-0 rule of the data sets it belongs to.');
 
 const setName = z.string().regex(/^[a-z0-9-]+$/, 'set names use a-z, 0-9 and -');
 
@@ -152,6 +192,11 @@ const backupSet = z.strictObject({
   drill: drill.optional(),
   immutability: immutability.optional(),
   detection: detection.optional().describe('Ransomware detection settings (defaults shown).'),
+  storage: storage.optional(),
+});
+
+const dataset = z.strictObject({
+  copies: z.array(setName).min(1).describe('Sets that hold copies of this data set (checked against the 3-2-1-1-0 rule).'),
 });
 
 /** The whole policy file. */
@@ -159,6 +204,27 @@ export const policySchema = z
   .strictObject({
     state: z.string().optional().describe('State directory; --state and VOUCH_STATE override it.'),
     sets: z.record(setName, backupSet).refine((sets) => Object.keys(sets).length > 0, { message: 'define at least one set' }),
+    datasets: z
+      .record(setName, dataset)
+      .optional()
+      .describe('Data sets whose copies live in several sets; vouch reports the 3-2-1-1-0 rule for each.'),
+  })
+  .superRefine((policy, ctx) => {
+    for (const [name, data] of Object.entries(policy.datasets ?? {})) {
+      data.copies.forEach((copy, index) => {
+        if (!Object.hasOwn(policy.sets, copy)) {
+          ctx.addIssue({ code: 'custom', path: ['datasets', name, 'copies', index], message: `no set named ${copy}` });
+        }
+      });
+    }
+    for (const [name, set] of Object.entries(policy.sets)) {
+      if (!set.source.fs || !set.immutability) continue;
+      for (const key of ['objectLock', 'minRetention', 'versioning'] as const) {
+        if (set.immutability[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['sets', name, 'immutability', key], message: 'applies to s3 sets only' });
+        }
+      }
+    }
   })
   .describe('vouch policy: backup sets to verify and how.');
 

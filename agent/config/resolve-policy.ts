@@ -39,8 +39,18 @@ export interface SetPolicy {
   rpoSeconds?: number;
   rtoSeconds?: number;
   schedule?: { scan?: string; drill?: string; timezone: string };
-  drill?: { pick: 'latest' | 'last-clean' | 'random'; samplePercent: number; commands: string[] };
-  immutability?: { objectLock?: string; minRetentionSeconds?: number; versioning?: string };
+  drill?: { pick: 'latest' | 'last-clean' | 'random'; samplePercent: number; commands: string[]; maxAgeSeconds?: number };
+  immutability?: {
+    objectLock?: 'compliance' | 'governance' | 'any' | 'off';
+    minRetentionSeconds?: number;
+    versioning?: 'required' | 'optional';
+    /** Snapshot objects whose retention and legal hold are read per audit. */
+    sampleObjects: number;
+    /** Offline sets: the newest copy must be younger than this. */
+    maxAgeSeconds?: number;
+  };
+  /** Where this copy lives (for the 3-2-1-1-0 rule). */
+  storage: { media: StorageMedia; offsite: boolean };
   detection: DetectionPolicy;
 }
 
@@ -78,6 +88,15 @@ function resolveDetection(detection: BackupSetFile['detection']): DetectionPolic
   };
 }
 
+/** Kinds of media a copy can live on. */
+export type StorageMedia = 'object-storage' | 'disk' | 'tape' | 'optical' | 'other';
+
+/** A data set whose copies live in several sets. */
+export interface DatasetPolicy {
+  name: string;
+  copies: string[];
+}
+
 /** A whole policy, ready to run. */
 export interface Policy {
   /** Absolute path of the file it came from (or a description for embedded policies). */
@@ -85,6 +104,8 @@ export interface Policy {
   /** State directory from the file, absolute; flags and environment may override it. */
   state?: string;
   sets: SetPolicy[];
+  /** Data sets declared across sets (empty when the policy declares none). */
+  datasets: DatasetPolicy[];
 }
 
 function seconds(value: string | undefined): number | undefined {
@@ -141,6 +162,7 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
             pick: set.drill.pick,
             samplePercent: Number.parseFloat(set.drill.sample),
             commands: set.drill.commands,
+            maxAgeSeconds: seconds(set.drill.maxAge),
           },
         }
       : {}),
@@ -150,10 +172,17 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
             objectLock: set.immutability.objectLock,
             minRetentionSeconds: seconds(set.immutability.minRetention),
             versioning: set.immutability.versioning,
+            sampleObjects: set.immutability.sampleObjects,
+            maxAgeSeconds: seconds(set.immutability.maxAge),
           },
         }
       : {}),
     detection: resolveDetection(set.detection),
+    storage: {
+      media: set.storage?.media ?? (set.source.s3 ? 'object-storage' : 'disk'),
+      offsite: set.storage?.offsite ?? false,
+    },
   }));
-  return { file, ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}), sets };
+  const datasets = Object.entries(parsed.datasets ?? {}).map(([name, data]) => ({ name, copies: data.copies }));
+  return { file, ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}), sets, datasets };
 }

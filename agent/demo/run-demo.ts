@@ -27,6 +27,8 @@ export interface DemoOptions {
   progress?: ScanProgress;
   /** Where narration goes (stderr by default, so `--json` stays one document on stdout). */
   say?: (line: string) => void;
+  /** Leave the embedded S3 server running (for `demo --serve`); the result's `stopStore` stops it. */
+  keepStore?: boolean;
 }
 
 /** What the demo did. */
@@ -43,6 +45,8 @@ export interface DemoResult {
   expectedLastClean: string;
   /** True when vouch caught the tampering and the ransomware and named the right last clean snapshot. */
   caught: boolean;
+  /** Stops the embedded S3 server (only with `keepStore`; otherwise it is already stopped). */
+  stopStore: () => Promise<void>;
 }
 
 const BUCKET = 'kanda-backups';
@@ -106,6 +110,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
   const client = s3.client();
+  let keep = false;
   try {
     say(`vouch demo: embedded S3 at ${s3.endpoint}, state in ${stateDir}`);
     const sums: string[] = [];
@@ -130,11 +135,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
             source: { s3: { bucket: BUCKET, prefix: 'orders/', endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, checksums: 'when-required' } },
             snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8}T\\d{6}Z)\\.tar\\.gz$' },
             targets: { rpo: '24h', rto: '2h' },
+            schedule: { scan: '*/10 * * * *', timezone: 'UTC' },
           },
           'invoices-offline': {
             source: { fs: { path: './demo-offline-volume' } },
             snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
             targets: { rpo: '36h' },
+            schedule: { scan: '*/10 * * * *', timezone: 'UTC' },
           },
         },
       })}`,
@@ -172,9 +179,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       afterTamper.sets.every((set) => !set.error) &&
       // The offline copies were out of the attackers' reach: they must stay clean.
       afterTamper.sets.filter((set) => set.name !== 'orders').every((set) => set.snapshots.every((s) => s.verdict === 'clean'));
-    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, expectedLastClean, caught };
+    keep = options.keepStore ?? false;
+    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, expectedLastClean, caught, stopStore: () => s3.stop() };
   } finally {
     client.destroy();
-    await s3.stop();
+    // A failed demo never leaves the store behind.
+    if (!keep) await s3.stop();
   }
 }

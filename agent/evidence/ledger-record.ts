@@ -11,7 +11,7 @@ import canonicalizeModule from 'canonicalize';
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 
 /** Kinds of facts the ledger records. */
-export type LedgerRecordType = 'scan-run' | 'snapshot-scan' | 'baseline' | 'snapshot-removed';
+export type LedgerRecordType = 'scan-run' | 'snapshot-scan' | 'baseline' | 'snapshot-removed' | 'immutability-audit';
 
 /** The `prev` of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -2,6 +2,7 @@
 import type { SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import { describeError } from '../errors.js';
+import type { ImmutabilityAudit } from '../immutability/audit-result.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { discoverSnapshots } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
@@ -43,6 +44,10 @@ export interface SetReport {
   notes: string[];
   /** Set when the set could not be scanned at all (e.g. the store was unreachable). */
   error?: string;
+  /** True when a stop request ended the scan before every snapshot was scanned. */
+  interrupted?: boolean;
+  /** The immutability audit that followed the scan, when the policy asks for one. */
+  immutability?: ImmutabilityAudit;
 }
 
 /** What a set scan needs. */
@@ -52,6 +57,8 @@ export interface SetScanOptions {
   createSource: (set: SetPolicy) => BackupSource | Promise<BackupSource>;
   progress?: ScanProgress;
   now?: () => Date;
+  /** Checked before each snapshot: once aborted, the scan stops there (every finished snapshot is recorded). */
+  signal?: AbortSignal;
 }
 
 function describeLocation(set: SetPolicy): string {
@@ -82,6 +89,11 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + sizeOf(snapshot), 0));
 
     for (const [position, snapshot] of discovery.snapshots.entries()) {
+      if (options.signal?.aborted) {
+        report.interrupted = true;
+        report.notes.push('scan stopped before every snapshot was read (shutdown requested)');
+        break;
+      }
       progress.status(`${set.name}: ${snapshot.id}`);
       const before = discovery.snapshots.slice(0, position);
       const previousId = before.at(-1)?.id;
@@ -124,7 +136,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     }
 
     const present = new Set(discovery.snapshots.map((snapshot) => snapshot.id));
-    for (const [id, state] of Object.entries(index.snapshots)) {
+    for (const [id, state] of report.interrupted ? [] : Object.entries(index.snapshots)) {
       if (present.has(id)) continue;
       report.removed.push(id);
       await options.ledger.append('snapshot-removed', { set: set.name, snapshot: id, lastVerdict: state.verdict, baseline: state.baseline });

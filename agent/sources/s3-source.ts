@@ -105,7 +105,8 @@ function rangeCorrection(range: ByteRange, contentRange: string | undefined): { 
   return { skip: range.start - servedStart, limit: range.end - range.start };
 }
 
-function normalisePrefix(prefix: string | undefined): string {
+/** A set prefix as stored keys start with it: no leading `/`, a trailing `/` unless empty. */
+export function normalisePrefix(prefix: string | undefined): string {
   const trimmed = (prefix ?? '').replace(/^\/+/, '');
   return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
 }

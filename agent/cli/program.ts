@@ -1,0 +1,64 @@
+/** The `vouch` program: global flags, one file per command, and the exit-code contract. */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, describeError, StateLockedError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { registerDemo } from './demo.js';
+import { EXIT } from './exit-codes.js';
+import { registerInspect } from './inspect.js';
+import { registerLastClean } from './last-clean.js';
+import { printJson } from './output.js';
+import { registerPolicy } from './policy-check.js';
+import { registerScan } from './scan.js';
+import { registerServe, type ServeDependencies } from './serve.js';
+import { drillsUnavailable } from '../daemon/drill-contract.js';
+
+/** Builds the command tree; `dependencies` wires the daemon's drill runner. */
+export function buildProgram(dependencies: ServeDependencies = { runDrill: drillsUnavailable }): Command {
+  const program = new Command('vouch')
+    .description('Backup integrity and clean-restore verification: hash drift, ransomware damage, restore drills, evidence.')
+    .version(VERSION)
+    .addOption(new Option('--config <file>', 'policy file').env('VOUCH_CONFIG').default('vouch.yaml'))
+    .addOption(new Option('--state <dir>', 'state directory (default: the policy\'s "state", else ./vouch-state)').env('VOUCH_STATE'))
+    .option('--json', 'print one JSON document on stdout (logs go to stderr)', false)
+    .showHelpAfterError()
+    .exitOverride()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 clean/passed, 1 runtime error, 2 usage or policy error, 3 findings, 130 interrupted.',
+    );
+  registerScan(program);
+  registerInspect(program);
+  registerLastClean(program);
+  registerPolicy(program);
+  registerServe(program, dependencies);
+  registerDemo(program, dependencies);
+  return program;
+}
+
+function fail(error: unknown, json: boolean): number {
+  const code = error instanceof ConfigError ? EXIT.usage : EXIT.runtime;
+  const message = error instanceof ConfigError || error instanceof StateLockedError ? error.message : describeError(error);
+  if (json) printJson({ error: message, ...(error instanceof ConfigError ? { problems: error.problems } : {}) });
+  process.stderr.write(`vouch: ${message}\n`);
+  return code;
+}
+
+/** Runs the CLI on `argv` and sets process.exitCode. */
+export async function runCli(argv: string[], dependencies?: ServeDependencies): Promise<void> {
+  const program = buildProgram(dependencies);
+  const json = argv.includes('--json');
+  process.once('SIGINT', () => {
+    process.stderr.write('\nvouch: interrupted\n');
+    process.exit(EXIT.interrupted);
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    process.exitCode = fail(error, json);
+  }
+}
+

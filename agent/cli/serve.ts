@@ -1,0 +1,118 @@
+/**
+ * `vouch serve`: run as a daemon (schedules, metrics, API). SIGTERM/SIGINT stop it gracefully
+ * within --shutdown-timeout (a second signal exits at once); SIGHUP reloads the policy.
+ */
+import { Option, type Command } from 'commander';
+import { parseDuration } from '../config/duration.js';
+import { startDaemon, type Daemon } from '../daemon/daemon.js';
+import { drillsUnavailable, type RunDrill } from '../daemon/drill-contract.js';
+import { DEFAULT_LISTEN, parseListen, requireTokenFor } from '../daemon/listen-address.js';
+import { createLogger } from '../daemon/logger.js';
+import { ConfigError } from '../errors.js';
+import { EXIT } from './exit-codes.js';
+import { globalOptions, type GlobalOptions } from './global-options.js';
+
+/** `serve` flags. */
+export interface ServeFlags {
+  listen: string;
+  metricsAuth: boolean;
+  concurrency: string;
+  jitter: string;
+  shutdownTimeout: string;
+}
+
+/** What `serve` is wired to (tests and the integrator inject the drill runner here). */
+export interface ServeDependencies {
+  runDrill: RunDrill;
+}
+
+function seconds(flag: string, value: string): number {
+  const parsed = /^\d+$/.test(value) ? Number(value) : parseDuration(value);
+  if (parsed === null) throw new ConfigError(`--${flag} ${value}: expected a duration such as 30s or 2m`);
+  return parsed;
+}
+
+/** Starts the daemon from parsed flags and keeps it running until a stop signal; resolves with the exit code. */
+export async function runServe(global: GlobalOptions, flags: ServeFlags, dependencies: ServeDependencies): Promise<number> {
+  const listen = parseListen(flags.listen);
+  const token = requireTokenFor(listen, process.env.VOUCH_API_TOKEN);
+  const concurrency = Number(flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ConfigError(`--concurrency ${flags.concurrency}: expected 1 to 64`);
+  const logger = createLogger();
+  const signals = trapSignals(logger);
+  try {
+    const daemon = await startDaemon({
+      configFile: global.config,
+      ...(global.state ? { stateOverride: global.state } : {}),
+      listen,
+      ...(token ? { token } : {}),
+      metricsAuth: flags.metricsAuth,
+      concurrency,
+      jitterMs: seconds('jitter', flags.jitter) * 1000,
+      shutdownTimeoutMs: seconds('shutdown-timeout', flags.shutdownTimeout) * 1000,
+      logger,
+      runDrill: dependencies.runDrill,
+    });
+    return await signals.attach(daemon);
+  } catch (error) {
+    signals.release();
+    throw error;
+  }
+}
+
+/** Signal handling that is in place before the daemon starts, so no signal meets the default action (which kills). */
+export function trapSignals(logger: { warn(obj: object, msg: string): void }): { attach(daemon: Daemon): Promise<number>; release(): void } {
+  // main's SIGINT handler exits at once; a daemon must stop gracefully instead.
+  process.removeAllListeners('SIGINT');
+  let daemon: Daemon | null = null;
+  let stopRequested = false;
+  let settle: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => (settle = resolve));
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopRequested) {
+      logger.warn({ signal }, 'second stop signal: exiting now');
+      process.exit(EXIT.runtime);
+    }
+    stopRequested = true;
+    if (daemon) void daemon.stop().then((graceful) => settle(graceful ? EXIT.ok : EXIT.runtime));
+  };
+  const reload = () => void daemon?.reload();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', reload);
+  return {
+    attach(started) {
+      daemon = started;
+      if (stopRequested) void started.stop().then((graceful) => settle(graceful ? EXIT.ok : EXIT.runtime));
+      return stopped;
+    },
+    release() {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      process.off('SIGHUP', reload);
+    },
+  };
+}
+
+/** `serve` flags as commander options (shared with `demo --serve`). */
+export function serveOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--listen <host:port>', 'address for metrics, health and the API (off loopback needs VOUCH_API_TOKEN)').env('VOUCH_LISTEN').default(DEFAULT_LISTEN))
+    .addOption(new Option('--metrics-auth', 'require the bearer token on /metrics too').env('VOUCH_METRICS_AUTH').default(false))
+    .addOption(new Option('--concurrency <n>', 'jobs (scans, drills) run at once').default('2'))
+    .addOption(new Option('--jitter <duration>', 'random delay of up to this before each scheduled run').default('30s'))
+    .addOption(new Option('--shutdown-timeout <duration>', 'how long a stop waits for running jobs to reach a safe point').default('30s'));
+}
+
+/** Registers `serve`. */
+export function registerServe(program: Command, dependencies: ServeDependencies = { runDrill: drillsUnavailable }): void {
+  serveOptions(program.command('serve'))
+    .description('run as a daemon: scheduled scans and drills, Prometheus /metrics, /healthz, /readyz and a JSON API')
+    .addHelpText(
+      'after',
+      '\nSignals: SIGHUP reloads the policy (an invalid one is rejected and the old one kept); SIGTERM/SIGINT stop gracefully.\nEnvironment: VOUCH_API_TOKEN (bearer token; required off loopback), VOUCH_LOG_LEVEL (info).',
+    )
+    .action(async (flags: ServeFlags, command: Command) => {
+      process.exitCode = await runServe(globalOptions(command), flags, dependencies);
+    });
+}

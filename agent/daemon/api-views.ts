@@ -1,0 +1,79 @@
+/** The JSON API's documents, built from the estate view (pure). Field names follow the `--json` contract: added, never renamed. */
+import type { SetView } from '../metrics/estate-view.js';
+import type { TaskKind } from '../metrics/metrics.js';
+import type { SnapshotState } from '../state/set-index.js';
+import { VERDICTS } from '../verdicts/snapshot-verdict.js';
+
+const newestFirst = (a: SnapshotState, b: SnapshotState) => Date.parse(b.time) - Date.parse(a.time);
+const brief = (snapshot: SnapshotState | null) => (snapshot ? { id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict } : null);
+
+function location(set: SetView): string {
+  const source = set.policy.source;
+  return source.kind === 'fs' ? source.path : `s3://${source.bucket}/${source.prefix}`;
+}
+
+/** A set's summary: readiness with reasons, headline snapshot, scan, drill and immutability facts. */
+export function setSummary(set: SetView, nextRuns: Partial<Record<TaskKind, string | null>>) {
+  const snapshots = set.state ? Object.values(set.state.index.snapshots) : [];
+  const counts = Object.fromEntries(VERDICTS.map((verdict) => [verdict, snapshots.filter((s) => s.verdict === verdict).length]));
+  const audit = set.state?.audit ?? null;
+  return {
+    name: set.policy.name,
+    location: location(set),
+    ready: set.readiness.ready,
+    readiness: set.readiness.checks,
+    ...(set.error ? { error: set.error } : {}),
+    lastClean: brief(set.lastClean),
+    newest: brief(set.newest),
+    snapshots: counts,
+    scan: set.state?.scan ?? null,
+    lastDrill: set.lastDrill
+      ? { id: set.lastDrill.id, snapshot: set.lastDrill.snapshot, outcome: set.lastDrill.outcome, finishedAt: set.lastDrill.finishedAt, durationSeconds: set.lastDrill.durationSeconds }
+      : null,
+    immutability: audit ? { ok: audit.ok, protected: audit.protected, auditedAt: audit.auditedAt, findings: audit.findings.length } : null,
+    targets: { rpoSeconds: set.policy.rpoSeconds ?? null, rtoSeconds: set.policy.rtoSeconds ?? null, drillMaxAgeSeconds: set.drillMaxAgeSeconds },
+    schedule: set.policy.schedule ? { ...set.policy.schedule, next: nextRuns } : null,
+  };
+}
+
+/** Snapshots newest first with verdicts and (capped) findings, optionally of one verdict. */
+export function snapshotList(set: SetView, options: { verdict?: string | undefined; findingsPerSnapshot: number }) {
+  const snapshots = set.state ? Object.values(set.state.index.snapshots).sort(newestFirst) : [];
+  return snapshots
+    .filter((snapshot) => options.verdict === undefined || snapshot.verdict === options.verdict)
+    .map((snapshot) => ({
+      id: snapshot.id,
+      time: snapshot.time,
+      verdict: snapshot.verdict,
+      complete: snapshot.complete,
+      entries: snapshot.entries,
+      bytes: snapshot.bytes,
+      lastScan: snapshot.lastScan,
+      findingCounts: snapshot.findingCounts,
+      findings: snapshot.findings.slice(0, options.findingsPerSnapshot),
+    }));
+}
+
+/**
+ * The recovery lead's answer: the last clean snapshot, the last restorable one (newest clean
+ * snapshot whose latest drill passed), and why each newer snapshot was rejected.
+ */
+export function lastCleanReport(set: SetView) {
+  const snapshots = set.state ? Object.values(set.state.index.snapshots).sort(newestFirst) : [];
+  const drills = set.state?.drills.drills ?? [];
+  const latestDrillOf = (id: string) => [...drills].reverse().find((drill) => drill.snapshot === id) ?? null;
+  const restorable = snapshots.find((snapshot) => snapshot.verdict === 'clean' && latestDrillOf(snapshot.id)?.outcome === 'passed') ?? null;
+  const lastCleanTime = set.lastClean ? Date.parse(set.lastClean.time) : -Infinity;
+  return {
+    set: set.policy.name,
+    lastClean: brief(set.lastClean),
+    lastRestorable: restorable ? { ...brief(restorable), drill: latestDrillOf(restorable.id)!.id } : null,
+    rejected: snapshots
+      .filter((snapshot) => Date.parse(snapshot.time) > lastCleanTime && snapshot.verdict !== 'clean')
+      .map((snapshot) => ({
+        ...brief(snapshot),
+        findingCounts: snapshot.findingCounts,
+        reasons: snapshot.findings.slice(0, 5).map((finding) => `${finding.kind}: ${finding.path}: ${finding.detail}`),
+      })),
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * `vouch serve`: the long-running agent. Loads the policy, schedules scans and drills, runs them
+ * with bounded concurrency, serves metrics, health and the JSON API, reloads the policy on
+ * request (a bad policy keeps the old one) and shuts down within a deadline.
+ */
+import { access, constants, mkdir, readdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { loadPolicy } from '../config/load-policy.js';
+import type { Policy, SetPolicy } from '../config/resolve-policy.js';
+import { ConfigError, describeError } from '../errors.js';
+import { loadEstateView, type EstateView } from '../metrics/estate-view.js';
+import { createMetricsRegistry, type TaskKind } from '../metrics/metrics.js';
+import type { ScanProgress } from '../scan/progress.js';
+import { scanWithLedger } from '../scan/scan-run.js';
+import type { RunDrill } from './drill-contract.js';
+import { createHttpApp } from './http-app.js';
+import { createJobRunner, type JobWork } from './job-runner.js';
+import type { ListenAddress } from './listen-address.js';
+import { createScheduler } from './scheduler.js';
+import { createStateAccess } from './state-access.js';
+
+/** Daemon settings. */
+export interface DaemonOptions {
+  /** Policy file (read at start and on every reload). */
+  configFile: string;
+  /** --state / VOUCH_STATE; else the policy's `state`, else ./vouch-state. */
+  stateOverride?: string;
+  listen: ListenAddress;
+  /** Bearer token (required off loopback; see listen-address.ts). */
+  token?: string;
+  metricsAuth: boolean;
+  /** Jobs run at once. */
+  concurrency: number;
+  /** Upper bound of the random delay before scheduled runs, ms. */
+  jitterMs: number;
+  /** How long shutdown waits for running jobs to reach a safe point. */
+  shutdownTimeoutMs: number;
+  logger: Logger;
+  /** The drill runner (injected: see drill-contract.ts). */
+  runDrill: RunDrill;
+  /** Largest request body; default 16 KiB. */
+  bodyLimitBytes?: number;
+  /** Per-request deadline; default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  /** `http://HOST:PORT` it listens on. */
+  url: string;
+  stateDir: string;
+  policy(): Policy;
+  /** Re-reads the policy file; false (and the old policy stays) when it is invalid. */
+  reload(): Promise<boolean>;
+  /** Stops scheduling, aborts jobs, waits for them up to the deadline, closes the server; true when every job ended in time. */
+  stop(): Promise<boolean>;
+}
+
+/** How long a scrape's or request's estate read is reused. */
+const ESTATE_TTL_MS = 1000;
+
+function resolveStateDir(policy: Policy, override: string | undefined): string {
+  return path.resolve(override ?? policy.state ?? 'vouch-state');
+}
+
+function loggingProgress(logger: Logger): ScanProgress {
+  return { addTotal() {}, advance() {}, status: (text) => logger.debug(text), stop() {} };
+}
+
+/** Starts the daemon. Policy problems throw ConfigError (exit 2) before anything is started. */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { logger } = options;
+  let policy = await loadPolicy(options.configFile);
+  const stateDir = resolveStateDir(policy, options.stateOverride);
+  await mkdir(stateDir, { recursive: true });
+  const stats = { reloads: 0, reloadFailures: 0, lastReloadSuccess: Date.now() / 1000 };
+
+  let cached: { at: number; view: Promise<EstateView> } | null = null;
+  const estate = () => {
+    if (!cached || Date.now() - cached.at > ESTATE_TTL_MS) {
+      const view = loadEstateView(policy, stateDir);
+      cached = { at: Date.now(), view };
+      view.catch(() => (cached = null));
+    }
+    return cached.view;
+  };
+
+  const runner = createJobRunner(options.concurrency, logger);
+  runner.onSettled = () => (cached = null);
+  const stateAccess = createStateAccess(stateDir);
+
+  const scanWork = (set: SetPolicy): JobWork => async ({ signal, logger: jobLogger }) => {
+    const report = await stateAccess.shared((ledger) =>
+      scanWithLedger(policy, ledger, { stateDir, sets: [set.name], signal, concurrency: 1, progress: loggingProgress(jobLogger) }),
+    );
+    const result = report.sets[0];
+    if (result?.error) throw new Error(result.error);
+    const verdicts: Record<string, number> = {};
+    for (const snapshot of result?.snapshots ?? []) verdicts[snapshot.verdict] = (verdicts[snapshot.verdict] ?? 0) + 1;
+    for (const snapshot of result?.snapshots ?? []) {
+      if (snapshot.verdict !== 'clean') jobLogger.warn({ snapshot: snapshot.id, verdict: snapshot.verdict, findingCounts: snapshot.findingCounts }, `snapshot ${snapshot.id} is ${snapshot.verdict}`);
+    }
+    return {
+      snapshots: result?.snapshots.length ?? 0,
+      verdicts,
+      lastClean: result?.lastClean ?? null,
+      ...(result?.immutability ? { immutabilityOk: result.immutability.ok } : {}),
+      ...(report.interrupted ? { interrupted: true } : {}),
+    };
+  };
+  const drillWork = (set: SetPolicy, snapshot?: string): JobWork => async ({ signal, logger: jobLogger }) => {
+    const result = await stateAccess.exclusive(() =>
+      options.runDrill(set, { stateDir, ...(snapshot ? { snapshot } : {}), signal, logger: jobLogger }),
+    );
+    const drillLogger = jobLogger.child({ drill: result.id, snapshot: result.snapshot });
+    (result.outcome === 'passed' ? drillLogger.info.bind(drillLogger) : drillLogger.warn.bind(drillLogger))(
+      { outcome: result.outcome, durationSeconds: result.durationSeconds, failures: result.failures.length },
+      `drill ${result.outcome}`,
+    );
+    return { drill: result.id, snapshot: result.snapshot, outcome: result.outcome, durationSeconds: result.durationSeconds };
+  };
+
+  const scheduler = createScheduler({ runner, logger, jitterMs: options.jitterMs, work: { scan: (set) => scanWork(set), drill: (set) => drillWork(set) } });
+  const registry = createMetricsRegistry({ estate, scheduler: () => scheduler.stats(), daemon: () => stats });
+
+  const setByName = (name: string) => {
+    const set = policy.sets.find((candidate) => candidate.name === name);
+    if (!set) throw new ConfigError(`no set named ${name}`);
+    return set;
+  };
+  const app = createHttpApp(
+    {
+      policy: () => policy,
+      estate,
+      async stateReadable() {
+        try {
+          await access(stateDir, constants.R_OK | constants.X_OK);
+          await readdir(stateDir);
+          return { ok: true, detail: stateDir };
+        } catch (error) {
+          return { ok: false, detail: `${stateDir}: ${describeError(error)}` };
+        }
+      },
+      registry,
+      runner,
+      scheduler,
+      trigger: (task: TaskKind, name, { snapshot }) => {
+        const set = setByName(name);
+        return runner.submit(task, name, 'api', task === 'scan' ? scanWork(set) : drillWork(set, snapshot));
+      },
+      logger,
+    },
+    {
+      ...(options.token ? { token: options.token } : {}),
+      metricsAuth: options.metricsAuth,
+      bodyLimitBytes: options.bodyLimitBytes ?? 16 * 1024,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    },
+  );
+
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    serverOptions: { requestTimeout: (options.requestTimeoutMs ?? 30_000) + 5000, headersTimeout: 10_000, keepAliveTimeout: 5000, maxHeaderSize: 16 * 1024 },
+  }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(new Error(`cannot listen on ${options.listen.host}:${options.listen.port}: ${describeError(error)}`, { cause: error })));
+    server.listen(options.listen.port, options.listen.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  scheduler.apply(policy);
+  logger.info(
+    { url, stateDir, policy: policy.file, sets: policy.sets.map((set) => set.name), auth: options.token ? (options.metricsAuth ? 'all but /healthz' : 'all but /healthz and /metrics') : 'none (loopback)' },
+    `vouch serve listening on ${url}`,
+  );
+
+  let stopping: Promise<boolean> | null = null;
+  return {
+    url,
+    stateDir,
+    policy: () => policy,
+    async reload() {
+      stats.reloads++;
+      try {
+        const next = await loadPolicy(options.configFile);
+        const nextState = resolveStateDir(next, options.stateOverride);
+        if (nextState !== stateDir) {
+          throw new ConfigError(`the state directory cannot change on reload (${stateDir} → ${nextState}); restart vouch serve instead`);
+        }
+        policy = next;
+        cached = null;
+        scheduler.apply(next);
+        stats.lastReloadSuccess = Date.now() / 1000;
+        logger.info({ policy: next.file, sets: next.sets.map((set) => set.name) }, 'policy reloaded');
+        return true;
+      } catch (error) {
+        stats.reloadFailures++;
+        logger.error(
+          { problems: error instanceof ConfigError ? error.problems : undefined, err: error },
+          `policy reload rejected; keeping the policy loaded at ${new Date(stats.lastReloadSuccess * 1000).toISOString()}: ${error instanceof ConfigError ? error.message.split('\n')[0] : describeError(error)}`,
+        );
+        return false;
+      }
+    },
+    stop() {
+      stopping ??= (async () => {
+        logger.info({ running: runner.running(), queued: runner.queued(), deadlineMs: options.shutdownTimeoutMs }, 'shutting down: no new jobs, stopping running ones at a safe point');
+        scheduler.stop();
+        const graceful = await runner.close(options.shutdownTimeoutMs);
+        if (!graceful) logger.error({ running: runner.jobs().filter((job) => job.status === 'running').map((job) => job.id) }, 'jobs did not stop in time; exiting anyway (state stays consistent: every write is atomic)');
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 2000).unref();
+        });
+        logger.info({ graceful }, 'stopped');
+        return graceful;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The restore-drill entry point the daemon calls (the contract with agent/drills/run-drill.ts):
+ * the scheduler and API receive it by injection, so the daemon never imports the drill runner.
+ */
+import type { Logger } from 'pino';
+import type { SetPolicy } from '../config/resolve-policy.js';
+import type { DrillResult } from '../state/drill-index.js';
+
+/** Options of one drill run. */
+export interface DrillOptions {
+  stateDir: string;
+  /** Snapshot id, or `latest`, `last-clean`, `random` (default: the policy's `drill.pick`). */
+  snapshot?: string;
+  signal?: AbortSignal;
+  now?: () => Date;
+  logger?: Logger;
+}
+
+/** Runs one restore drill of `set` and records it (ledger + `drills/SET.json`). */
+export type RunDrill = (set: SetPolicy, options: DrillOptions) => Promise<DrillResult>;
+
+/** Stand-in until the drill runner is wired in: every drill fails with a clear message. */
+export const drillsUnavailable: RunDrill = async (set) => {
+  throw new Error(`cannot drill set ${set.name}: restore drills are not available in this build of vouch`);
+};

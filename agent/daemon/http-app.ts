@@ -1,0 +1,149 @@
+/**
+ * The daemon's HTTP surface (hono): `/healthz`, `/readyz`, `/metrics` and the JSON API. Bodies
+ * are capped, every request has a deadline, and a configured bearer token guards everything but
+ * `/healthz` (and `/metrics` unless asked to).
+ */
+import { Hono, type Context } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { timeout } from 'hono/timeout';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Policy } from '../config/resolve-policy.js';
+import { describeError } from '../errors.js';
+import type { EstateView } from '../metrics/estate-view.js';
+import type { TaskKind } from '../metrics/metrics.js';
+import { lastCleanReport, setSummary, snapshotList } from './api-views.js';
+import { RunnerClosedError, type JobHandle, type JobRunner } from './job-runner.js';
+import type { Scheduler } from './scheduler.js';
+
+/** What the HTTP layer needs from the daemon. */
+export interface HttpContext {
+  policy(): Policy;
+  estate(): Promise<EstateView>;
+  /** Whether the state directory can be read now. */
+  stateReadable(): Promise<{ ok: boolean; detail: string }>;
+  registry: Registry;
+  runner: JobRunner;
+  scheduler: Scheduler;
+  /** Starts a job for a set now (API trigger). */
+  trigger(task: TaskKind, set: string, options: { snapshot?: string }): JobHandle;
+  logger: Logger;
+}
+
+/** HTTP settings. */
+export interface HttpOptions {
+  token?: string;
+  /** Also require the token on /metrics. */
+  metricsAuth: boolean;
+  /** Largest accepted request body. */
+  bodyLimitBytes: number;
+  /** Deadline per request. */
+  requestTimeoutMs: number;
+}
+
+const notFound = (c: Context, what: string) => c.json({ error: what }, 404);
+
+/** Builds the app. */
+export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
+  const app = new Hono();
+  if (options.token) {
+    const auth = bearerAuth({ token: options.token });
+    app.use('*', async (c, next) => {
+      if (c.req.path === '/healthz' || (c.req.path === '/metrics' && !options.metricsAuth)) return next();
+      return auth(c, next);
+    });
+  }
+  app.use('*', timeout(options.requestTimeoutMs, () => new HTTPException(503, { message: 'request took too long' })));
+  app.use('*', bodyLimit({ maxSize: options.bodyLimitBytes, onError: (c) => c.json({ error: `request body over ${options.bodyLimitBytes} bytes` }, 413) }));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    const state = await ctx.stateReadable();
+    const view = state.ok ? await ctx.estate() : null;
+    const checks = [
+      { check: 'policy', ok: true, detail: `${ctx.policy().file}: ${ctx.policy().sets.length} set(s)` },
+      { check: 'state', ok: state.ok, detail: state.detail },
+      {
+        check: 'evidence',
+        ok: view?.evidence.ok ?? false,
+        detail: view ? (view.evidence.ok ? `${view.evidence.records} records, chain intact` : `chain broken at seq ${view.evidence.firstBad?.seq}: ${view.evidence.firstBad?.problem}`) : 'state not readable',
+      },
+    ];
+    const ready = checks.every((check) => check.ok);
+    return c.json({ ready, checks }, ready ? 200 : 503);
+  });
+
+  app.get('/metrics', async (c) => c.body(await ctx.registry.metrics(), 200, { 'Content-Type': ctx.registry.contentType }));
+
+  const setOf = async (name: string) => (await ctx.estate()).sets.find((set) => set.policy.name === name);
+
+  app.get('/api/sets', async (c) => {
+    const view = await ctx.estate();
+    return c.json({ sets: view.sets.map((set) => setSummary(set, ctx.scheduler.nextRuns(set.policy.name))), datasets: view.datasets });
+  });
+  app.get('/api/sets/:set', async (c) => {
+    const set = await setOf(c.req.param('set'));
+    if (!set) return notFound(c, `no set named ${c.req.param('set')}`);
+    const view = await ctx.estate();
+    return c.json({ ...setSummary(set, ctx.scheduler.nextRuns(set.policy.name)), datasets: view.datasets.filter((d) => d.copies.includes(set.policy.name)) });
+  });
+  app.get('/api/sets/:set/snapshots', async (c) => {
+    const set = await setOf(c.req.param('set'));
+    if (!set) return notFound(c, `no set named ${c.req.param('set')}`);
+    const limit = Math.min(1000, Math.max(1, Number(c.req.query('findings') ?? 100) || 100));
+    return c.json({ set: set.policy.name, snapshots: snapshotList(set, { verdict: c.req.query('verdict'), findingsPerSnapshot: limit }) });
+  });
+  app.get('/api/sets/:set/last-clean', async (c) => {
+    const set = await setOf(c.req.param('set'));
+    if (!set) return notFound(c, `no set named ${c.req.param('set')}`);
+    return c.json(lastCleanReport(set));
+  });
+  app.get('/api/sets/:set/drills', async (c) => {
+    const set = await setOf(c.req.param('set'));
+    if (!set) return notFound(c, `no set named ${c.req.param('set')}`);
+    return c.json({ set: set.policy.name, drills: [...(set.state?.drills.drills ?? [])].reverse() });
+  });
+  app.get('/api/sets/:set/immutability', async (c) => {
+    const set = await setOf(c.req.param('set'));
+    if (!set) return notFound(c, `no set named ${c.req.param('set')}`);
+    return c.json({ set: set.policy.name, audit: set.state?.audit ?? null });
+  });
+  app.get('/api/datasets', async (c) => c.json({ datasets: (await ctx.estate()).datasets }));
+  app.get('/api/evidence', async (c) => c.json((await ctx.estate()).evidence));
+
+  for (const task of ['scan', 'drill'] as const) {
+    app.post(`/api/sets/:set/${task}`, async (c) => {
+      const name = c.req.param('set');
+      if (!ctx.policy().sets.some((set) => set.name === name)) return notFound(c, `no set named ${name}`);
+      let snapshot: string | undefined;
+      if (task === 'drill' && (c.req.header('content-length') ?? '0') !== '0') {
+        const body = (await c.req.json().catch(() => null)) as { snapshot?: unknown } | null;
+        if (!body || (body.snapshot !== undefined && typeof body.snapshot !== 'string')) return c.json({ error: 'expected a JSON body like {"snapshot": "last-clean"}' }, 400);
+        snapshot = body.snapshot as string | undefined;
+      }
+      try {
+        const handle = ctx.trigger(task, name, snapshot ? { snapshot } : {});
+        return c.json({ job: handle.record, alreadyRunning: handle.reused }, 202);
+      } catch (error) {
+        if (error instanceof RunnerClosedError) return c.json({ error: error.message }, 503);
+        throw error;
+      }
+    });
+  }
+  app.get('/api/jobs', (c) => c.json({ running: ctx.runner.running(), queued: ctx.runner.queued(), jobs: ctx.runner.jobs() }));
+  app.get('/api/jobs/:id', (c) => {
+    const job = ctx.runner.job(c.req.param('id'));
+    return job ? c.json(job) : notFound(c, `no job ${c.req.param('id')}`);
+  });
+
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
+    ctx.logger.error({ err: error, path: c.req.path }, 'request failed');
+    return c.json({ error: describeError(error) }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,45 @@
+/** The daemon's logger: pino JSON lines on stdout, credentials and tokens redacted wherever they appear. */
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+/** Paths pino replaces with `[redacted]`: any credential-like field at the top level or one object down. */
+export const REDACTED_PATHS = [
+  'authorization',
+  'token',
+  'apiToken',
+  'password',
+  'secretAccessKey',
+  'accessKeyId',
+  'sessionToken',
+  'credentials',
+  '*.authorization',
+  '*.token',
+  '*.apiToken',
+  '*.password',
+  '*.secretAccessKey',
+  '*.accessKeyId',
+  '*.sessionToken',
+  '*.credentials',
+  'req.headers.authorization',
+  'req.headers.cookie',
+];
+
+/** Logger settings. */
+export interface LoggerOptions {
+  level?: string;
+  /** Where lines go (default: stdout). */
+  destination?: DestinationStream;
+}
+
+/** Creates the root logger. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? process.env.VOUCH_LOG_LEVEL ?? 'info',
+      base: { service: 'vouch', pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}

@@ -1,0 +1,58 @@
+/**
+ * `/proc/self/mountinfo` parsing (pure): which mount holds a path and whether it is read-only.
+ * Format (proc(5)): `id parent major:minor root mountpoint mount-options [optional...] - fstype source super-options`,
+ * with spaces, tabs, newlines and backslashes in paths escaped as octal (`\040`).
+ */
+
+/** One mount. */
+export interface MountInfo {
+  mountPoint: string;
+  fsType: string;
+  source: string;
+  /** Per-mount options (`ro`, `nosuid`…). */
+  mountOptions: string[];
+  /** Superblock options. */
+  superOptions: string[];
+}
+
+function unescapeOctal(text: string): string {
+  return text.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+}
+
+/** Parses mountinfo text; malformed lines are skipped. Later lines shadow earlier ones on the same mount point. */
+export function parseMountInfo(text: string): MountInfo[] {
+  const mounts: MountInfo[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.trim().split(' ');
+    const separator = fields.indexOf('-', 6);
+    if (fields.length < 10 || separator < 0 || separator + 3 > fields.length) continue;
+    mounts.push({
+      mountPoint: unescapeOctal(fields[4]!),
+      mountOptions: fields[5]!.split(','),
+      fsType: fields[separator + 1]!,
+      source: unescapeOctal(fields[separator + 2]!),
+      superOptions: (fields[separator + 3] ?? '').split(','),
+    });
+  }
+  return mounts;
+}
+
+function contains(mountPoint: string, target: string): boolean {
+  if (mountPoint === '/') return target.startsWith('/');
+  return target === mountPoint || target.startsWith(`${mountPoint}/`);
+}
+
+/** The mount an absolute, symlink-free path lives on: the longest containing mount point, last mounted wins. */
+export function mountFor(mounts: readonly MountInfo[], target: string): MountInfo | null {
+  let best: MountInfo | null = null;
+  for (const mount of mounts) {
+    if (!contains(mount.mountPoint, target)) continue;
+    if (!best || mount.mountPoint.length >= best.mountPoint.length) best = mount;
+  }
+  return best;
+}
+
+/** Whether writes through this mount are refused (either the mount or its superblock is read-only). */
+export function isReadOnly(mount: MountInfo): boolean {
+  return mount.mountOptions.includes('ro') || mount.superOptions.includes('ro');
+}

@@ -1,0 +1,130 @@
+/**
+ * Immutability audit of an offline (filesystem) set: is the volume mounted read-only, or at least
+ * are its snapshot files and directories without write permission; and is the newest copy recent
+ * enough. File modes do not stop root, so only a read-only mount counts as strong protection; the
+ * check says which one held.
+ */
+import { readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { formatDuration } from '../config/duration.js';
+import type { SetPolicy } from '../config/resolve-policy.js';
+import type { Snapshot } from '../sources/snapshot-discovery.js';
+import { summariseChecks, type ImmutabilityAudit, type ImmutabilityCheck } from './audit-result.js';
+import { isReadOnly, mountFor, parseMountInfo } from './mountinfo.js';
+
+/** What an offline audit needs besides the set. */
+export interface OfflineAuditContext {
+  snapshots: readonly Snapshot[];
+  now: Date;
+  /** mountinfo text (tests inject it); default: /proc/self/mountinfo. */
+  mountInfo?: () => Promise<string>;
+}
+
+const WRITE_BITS = 0o222;
+/** Writable paths named in the check's detail. */
+const NAMED_PATHS = 5;
+
+async function readOnlyMountCheck(root: string, mountInfo: () => Promise<string>): Promise<ImmutabilityCheck & { readOnly: boolean }> {
+  const base = { check: 'read-only-mount', required: false };
+  let text: string;
+  try {
+    text = await mountInfo();
+  } catch (error) {
+    return { ...base, status: 'unknown', readOnly: false, detail: `mount table not readable: ${(error as Error).message}` };
+  }
+  const mount = mountFor(parseMountInfo(text), root);
+  if (!mount) return { ...base, status: 'unknown', readOnly: false, detail: `no mount found for ${root}` };
+  const readOnly = isReadOnly(mount);
+  return {
+    ...base,
+    status: readOnly ? 'pass' : 'info',
+    readOnly,
+    detail: `${root} is on ${mount.mountPoint} (${mount.fsType}), mounted ${readOnly ? 'read-only' : 'read-write'}`,
+  };
+}
+
+/** Paths (relative to the root) of the sampled snapshots' files and their directories that carry a write bit. */
+async function writablePaths(root: string, snapshots: readonly Snapshot[], budget: number): Promise<{ writable: string[]; checked: number }> {
+  const newestFirst = [...snapshots].reverse();
+  const keys: string[] = [];
+  for (const snapshot of newestFirst) {
+    if (snapshot.prefix) keys.push(snapshot.prefix.replace(/\/$/, ''));
+    for (const member of snapshot.object ? [snapshot.object] : (snapshot.members ?? [])) keys.push(member.key);
+    if (keys.length >= budget) break;
+  }
+  const writable: string[] = [];
+  const directories = new Set<string>(['.']);
+  for (const key of keys.slice(0, budget)) directories.add(path.posix.dirname(key));
+  const targets = [...new Set([...directories, ...keys.slice(0, budget)])];
+  for (const key of targets) {
+    const stats = await stat(path.join(root, key)).catch(() => null);
+    if (stats && (stats.mode & WRITE_BITS) !== 0) writable.push(key === '.' ? '(set root)' : key);
+  }
+  return { writable, checked: targets.length };
+}
+
+function newestCopyCheck(set: SetPolicy, snapshots: readonly Snapshot[], now: Date): ImmutabilityCheck & { ageSeconds: number | null } {
+  const maxAge = set.immutability?.maxAgeSeconds ?? set.rpoSeconds;
+  const base = { check: 'newest-copy-age', required: maxAge !== undefined };
+  const newest = snapshots.at(-1);
+  if (!newest) return { ...base, status: maxAge === undefined ? 'info' : 'fail', ageSeconds: null, detail: 'the volume holds no snapshots' };
+  const ageSeconds = Math.max(0, (now.getTime() - newest.time.getTime()) / 1000);
+  const text = `newest copy ${newest.id} is ${formatDuration(ageSeconds)} old`;
+  if (maxAge === undefined) return { ...base, status: 'info', ageSeconds, detail: text };
+  return {
+    ...base,
+    status: ageSeconds <= maxAge ? 'pass' : 'fail',
+    ageSeconds,
+    detail: `${text} (limit ${formatDuration(maxAge)})`,
+  };
+}
+
+/** Audits an offline set. */
+export async function auditOfflineSet(set: SetPolicy, context: OfflineAuditContext): Promise<ImmutabilityAudit> {
+  if (set.source.kind !== 'fs') throw new TypeError(`set ${set.name} is not a filesystem set`);
+  const root = await realpath(set.source.path);
+  const mount = await readOnlyMountCheck(root, context.mountInfo ?? (() => readFile('/proc/self/mountinfo', 'utf8')));
+  const budget = set.immutability?.sampleObjects ?? 200;
+  const required = set.immutability !== undefined;
+  let writeCheck: ImmutabilityCheck;
+  let protectedCopy = mount.readOnly;
+  if (mount.readOnly) {
+    writeCheck = { check: 'not-writable', required, status: 'pass', detail: 'the volume is mounted read-only' };
+  } else {
+    const { writable, checked } = await writablePaths(root, context.snapshots, budget);
+    protectedCopy = writable.length === 0;
+    writeCheck = writable.length
+      ? {
+          check: 'not-writable',
+          required,
+          status: 'fail',
+          detail: `mounted read-write and ${writable.length} of ${checked} checked paths are writable (${writable.slice(0, NAMED_PATHS).join(', ')}${writable.length > NAMED_PATHS ? ', …' : ''}); mount the volume read-only`,
+        }
+      : {
+          check: 'not-writable',
+          required,
+          status: 'pass',
+          detail: `mounted read-write, but none of ${checked} checked paths has a write permission (root can still write: prefer a read-only mount)`,
+        };
+  }
+  const age = newestCopyCheck(set, context.snapshots, context.now);
+  const checks: ImmutabilityCheck[] = [
+    { check: mount.check, required: mount.required, status: mount.status, detail: mount.detail },
+    writeCheck,
+    { check: age.check, required: age.required && required, status: age.status, detail: age.detail },
+  ];
+  const summary = summariseChecks(checks, required, root);
+  return {
+    set: set.name,
+    kind: 'fs',
+    auditedAt: context.now.toISOString(),
+    ok: summary.ok,
+    protected: protectedCopy,
+    checks,
+    findings: summary.findings,
+    objectsSampled: 0,
+    objectsTotal: context.snapshots.length,
+    retentionRemainingSeconds: null,
+    newestCopyAgeSeconds: age.ageSeconds,
+  };
+}

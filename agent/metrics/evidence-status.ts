@@ -1,0 +1,86 @@
+/**
+ * Evidence status: is the ledger's chain intact? The one place the daemon asks, so the check can
+ * be swapped for full signature verification (`verifyLedger` from evidence/verify-ledger.ts)
+ * without touching metrics, readiness or the API.
+ *
+ * Here it replays the hash chain (`readLedger` + the chain checker). Verifying a large ledger
+ * takes seconds, which a scrape cannot wait for, so the result is cached per state directory:
+ * while the segment files' names, sizes and modification times stay the same it is reused; when
+ * they change, the previous result is returned and one re-verification starts in the background
+ * (the next call sees its result). Only the very first call waits.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createChainChecker } from '../evidence/ledger-record.js';
+import { readLedger } from '../state/ledger-store.js';
+
+/** The shape `verifyLedger` returns (fields may be added). */
+export interface EvidenceStatus {
+  ok: boolean;
+  records: number;
+  firstBad?: { seq: number; problem: string };
+  keyFingerprints: string[];
+}
+
+interface CacheEntry {
+  key: string;
+  status: EvidenceStatus;
+  refreshing: Promise<void> | null;
+}
+
+const cache = new Map<string, CacheEntry>();
+
+async function ledgerFingerprint(stateDir: string): Promise<string> {
+  const dir = path.join(stateDir, 'ledger');
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.ndjson')).sort();
+  const parts = await Promise.all(
+    names.map(async (name) => {
+      const stats = await stat(path.join(dir, name));
+      return `${name}:${stats.size}:${stats.mtimeMs}`;
+    }),
+  );
+  return parts.join('|');
+}
+
+async function replayChain(stateDir: string): Promise<EvidenceStatus> {
+  const checker = createChainChecker();
+  let position = 0;
+  for await (const record of readLedger(stateDir)) {
+    position++;
+    if (record === null) return { ok: false, records: position - 1, firstBad: { seq: -1, problem: `record ${position} is not JSON` }, keyFingerprints: [] };
+    const broken = checker.check(record, position);
+    if (broken) return { ok: false, records: position - 1, firstBad: { seq: broken.seq, problem: `${broken.problem}: ${broken.detail}` }, keyFingerprints: [] };
+  }
+  return { ok: true, records: position, keyFingerprints: [] };
+}
+
+/** Options of `evidenceStatus`. */
+export interface EvidenceStatusOptions {
+  /** Wait for a re-verification of a changed ledger instead of answering from the previous one. */
+  fresh?: boolean;
+}
+
+/** Checks the evidence chain of a state directory (an empty ledger is intact). */
+export async function evidenceStatus(stateDir: string, options: EvidenceStatusOptions = {}): Promise<EvidenceStatus> {
+  const key = await ledgerFingerprint(stateDir);
+  const entry = cache.get(stateDir);
+  if (!entry) {
+    const status = await replayChain(stateDir);
+    cache.set(stateDir, { key, status, refreshing: null });
+    return status;
+  }
+  if (entry.key !== key && !entry.refreshing) {
+    entry.refreshing = replayChain(stateDir)
+      .then((status) => {
+        entry.status = status;
+        entry.key = key;
+      })
+      .catch((error: unknown) => {
+        entry.status = { ok: false, records: 0, firstBad: { seq: -1, problem: `ledger not readable: ${(error as Error).message}` }, keyFingerprints: [] };
+        entry.key = key;
+      })
+      .finally(() => (entry.refreshing = null));
+  }
+  if (options.fresh && entry.refreshing) await entry.refreshing;
+  return entry.status;
+}

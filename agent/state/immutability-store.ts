@@ -1,0 +1,27 @@
+/**
+ * The latest immutability audit per set: `immutability/SET.json`, a cache of the ledger's
+ * `immutability-audit` records for metrics, readiness and the API.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ImmutabilityAudit } from '../immutability/audit-result.js';
+import { writeFileAtomic } from './atomic-write.js';
+
+function auditPath(stateDir: string, set: string): string {
+  return path.join(stateDir, 'immutability', `${set}.json`);
+}
+
+/** The set's latest audit, or null when it was never audited. */
+export async function readImmutabilityAudit(stateDir: string, set: string): Promise<ImmutabilityAudit | null> {
+  try {
+    return JSON.parse(await readFile(auditPath(stateDir, set), 'utf8')) as ImmutabilityAudit;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`immutability audit for set ${set} is unreadable`, { cause: error });
+  }
+}
+
+/** Stores a set's latest audit (the caller holds the state lock). */
+export async function writeImmutabilityAudit(stateDir: string, audit: ImmutabilityAudit): Promise<void> {
+  await writeFileAtomic(auditPath(stateDir, audit.set), `${JSON.stringify(audit, null, 1)}\n`);
+}

@@ -1,0 +1,63 @@
+/**
+ * Per-set scan outcomes: `scans/SET.json`, rewritten atomically after each scan of the set. It
+ * holds what the set index cannot: when the last scan succeeded or failed, why, and the
+ * cumulative bytes verified, so metrics survive a restart of the agent.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
+
+/** A set's scan history summary. */
+export interface ScanStatus {
+  set: string;
+  /** ISO-8601 end of the last scan that listed and read the set without a store error. */
+  lastSuccess: string | null;
+  /** ISO-8601 end of the last scan attempt. */
+  lastAttempt: string | null;
+  /** The last attempt's error, null when it succeeded. */
+  lastError: string | null;
+  /** Scans that finished (success or not) and scans that failed. */
+  runs: number;
+  failures: number;
+  /** Entry bytes read and hashed by deep reads, over the life of the state directory. */
+  scannedBytesTotal: number;
+}
+
+function statusPath(stateDir: string, set: string): string {
+  return path.join(stateDir, 'scans', `${set}.json`);
+}
+
+/** Reads a set's scan status (zeros when the set was never scanned). */
+export async function readScanStatus(stateDir: string, set: string): Promise<ScanStatus> {
+  try {
+    return JSON.parse(await readFile(statusPath(stateDir, set), 'utf8')) as ScanStatus;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { set, lastSuccess: null, lastAttempt: null, lastError: null, runs: 0, failures: 0, scannedBytesTotal: 0 };
+    }
+    throw new Error(`scan status for set ${set} is unreadable`, { cause: error });
+  }
+}
+
+/** The outcome of one scan of a set. */
+export interface ScanOutcome {
+  finishedAt: string;
+  error: string | null;
+  scannedBytes: number;
+}
+
+/** Folds one scan outcome into the stored status (the caller holds the state lock). */
+export async function recordScanOutcome(stateDir: string, set: string, outcome: ScanOutcome): Promise<ScanStatus> {
+  const previous = await readScanStatus(stateDir, set);
+  const next: ScanStatus = {
+    set,
+    lastSuccess: outcome.error === null ? outcome.finishedAt : previous.lastSuccess,
+    lastAttempt: outcome.finishedAt,
+    lastError: outcome.error,
+    runs: previous.runs + 1,
+    failures: previous.failures + (outcome.error === null ? 0 : 1),
+    scannedBytesTotal: previous.scannedBytesTotal + outcome.scannedBytes,
+  };
+  await writeFileAtomic(statusPath(stateDir, set), `${JSON.stringify(next, null, 1)}\n`);
+  return next;
+}

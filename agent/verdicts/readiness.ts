@@ -1,0 +1,108 @@
+/**
+ * Set readiness (pure): a set is ready when its newest clean snapshot is within the RPO, its last
+ * drill passed within the drill interval and within the RTO, its immutability holds, and the
+ * evidence chain is intact. Checks the policy does not ask for are `not-applicable` and do not
+ * block readiness.
+ */
+import type { DrillResult } from '../state/drill-index.js';
+
+/** The readiness checks, in the order they are reported. */
+export const READINESS_CHECKS = ['rpo', 'drill', 'rto', 'immutability', 'evidence'] as const;
+/** One readiness check. */
+export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
+
+/** How one check came out. */
+export interface ReadinessCheck {
+  check: ReadinessCheckName;
+  status: 'pass' | 'fail' | 'not-applicable';
+  detail: string;
+}
+
+/** A set's readiness. */
+export interface Readiness {
+  ready: boolean;
+  checks: ReadinessCheck[];
+}
+
+/** The facts readiness is decided from. */
+export interface ReadinessInput {
+  now: Date;
+  rpoSeconds?: number;
+  rtoSeconds?: number;
+  /** ISO-8601 time of the newest clean snapshot, or null. */
+  newestCleanSnapshotTime: string | null;
+  /** How old the last passed drill may be; null when the policy schedules no drills. */
+  drillMaxAgeSeconds: number | null;
+  /** The most recent drill, whatever its outcome. */
+  lastDrill: DrillResult | null;
+  /** The policy declares immutability requirements. */
+  immutabilityRequired: boolean;
+  immutability: { ok: boolean | null; auditedAt: string } | null;
+  evidenceChainOk: boolean;
+}
+
+const age = (now: Date, iso: string) => (now.getTime() - Date.parse(iso)) / 1000;
+const hours = (seconds: number) => `${Math.round((seconds / 3600) * 10) / 10}h`;
+
+/** Seconds a full restore takes by the drill's measure: the projection when it was sampled, else its wall time. */
+export function drillRestoreSeconds(drill: Pick<DrillResult, 'projectedFullRestoreSeconds' | 'durationSeconds'>): number {
+  return drill.projectedFullRestoreSeconds ?? drill.durationSeconds;
+}
+
+function rpoCheck(input: ReadinessInput): ReadinessCheck {
+  if (input.newestCleanSnapshotTime === null) return { check: 'rpo', status: 'fail', detail: 'no clean snapshot' };
+  const seconds = age(input.now, input.newestCleanSnapshotTime);
+  if (input.rpoSeconds === undefined) return { check: 'rpo', status: 'pass', detail: `newest clean snapshot is ${hours(seconds)} old (no RPO target)` };
+  const within = seconds <= input.rpoSeconds;
+  return {
+    check: 'rpo',
+    status: within ? 'pass' : 'fail',
+    detail: `newest clean snapshot is ${hours(seconds)} old; RPO ${hours(input.rpoSeconds)}`,
+  };
+}
+
+function drillCheck(input: ReadinessInput): ReadinessCheck {
+  if (input.drillMaxAgeSeconds === null) return { check: 'drill', status: 'not-applicable', detail: 'the policy schedules no drills' };
+  const drill = input.lastDrill;
+  if (!drill) return { check: 'drill', status: 'fail', detail: 'no drill has run yet' };
+  if (drill.outcome !== 'passed') return { check: 'drill', status: 'fail', detail: `last drill ${drill.id} ${drill.outcome}` };
+  const seconds = age(input.now, drill.finishedAt);
+  if (seconds > input.drillMaxAgeSeconds) {
+    return { check: 'drill', status: 'fail', detail: `last drill passed ${hours(seconds)} ago; overdue after ${hours(input.drillMaxAgeSeconds)}` };
+  }
+  return { check: 'drill', status: 'pass', detail: `last drill ${drill.id} passed ${hours(seconds)} ago` };
+}
+
+function rtoCheck(input: ReadinessInput): ReadinessCheck {
+  if (input.rtoSeconds === undefined) return { check: 'rto', status: 'not-applicable', detail: 'no RTO target' };
+  const drill = input.lastDrill;
+  if (input.drillMaxAgeSeconds === null) return { check: 'rto', status: 'not-applicable', detail: 'no drills scheduled, so the RTO is unproven' };
+  if (!drill || drill.outcome !== 'passed') return { check: 'rto', status: 'fail', detail: 'no passed drill to measure the restore time' };
+  const seconds = drillRestoreSeconds(drill);
+  const within = drill.withinRto ?? seconds <= input.rtoSeconds;
+  return {
+    check: 'rto',
+    status: within ? 'pass' : 'fail',
+    detail: `full restore ${hours(seconds)}${drill.projectedFullRestoreSeconds !== null ? ' (projected from a sample)' : ''}; RTO ${hours(input.rtoSeconds)}`,
+  };
+}
+
+function immutabilityCheck(input: ReadinessInput): ReadinessCheck {
+  if (!input.immutabilityRequired) return { check: 'immutability', status: 'not-applicable', detail: 'the policy requires no immutability' };
+  if (!input.immutability) return { check: 'immutability', status: 'fail', detail: 'never audited' };
+  return input.immutability.ok
+    ? { check: 'immutability', status: 'pass', detail: `audit of ${input.immutability.auditedAt} passed` }
+    : { check: 'immutability', status: 'fail', detail: `audit of ${input.immutability.auditedAt} failed` };
+}
+
+function evidenceCheck(input: ReadinessInput): ReadinessCheck {
+  return input.evidenceChainOk
+    ? { check: 'evidence', status: 'pass', detail: 'evidence chain intact' }
+    : { check: 'evidence', status: 'fail', detail: 'evidence chain broken' };
+}
+
+/** Decides a set's readiness. */
+export function assessReadiness(input: ReadinessInput): Readiness {
+  const checks = [rpoCheck(input), drillCheck(input), rtoCheck(input), immutabilityCheck(input), evidenceCheck(input)];
+  return { ready: checks.every((check) => check.status !== 'fail'), checks };
+}

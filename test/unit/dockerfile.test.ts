@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+/** Dockerfile instructions with continuation lines joined (no Docker engine is needed to read them). */
+function instructions(text: string): { op: string; args: string; stage: number }[] {
+  const joined = text.replace(/\\\n/g, ' ').split('\n').filter((line) => line.trim() && !line.trim().startsWith('#'));
+  let stage = -1;
+  return joined.map((line) => {
+    const [, op, args] = /^\s*(\w+)\s+(.*)$/.exec(line)!;
+    if (op!.toUpperCase() === 'FROM') stage++;
+    return { op: op!.toUpperCase(), args: args!.trim(), stage };
+  });
+}
+
+describe('Dockerfile', () => {
+  const all = instructions(readFileSync('Dockerfile', 'utf8'));
+  const last = Math.max(...all.map((i) => i.stage));
+  const runtime = all.filter((i) => i.stage === last);
+  const one = (op: string) => runtime.filter((i) => i.op === op);
+
+  it('builds in one stage with npm ci and ships only the build output and production modules', () => {
+    expect(all.filter((i) => i.op === 'FROM').map((i) => i.args)).toEqual([expect.stringMatching(/ AS build$/), expect.stringMatching(/ AS runtime$/)]);
+    expect(all.some((i) => i.stage === 0 && i.op === 'RUN' && /npm ci\b/.test(i.args))).toBe(true);
+    expect(all.some((i) => i.stage === 0 && i.op === 'RUN' && /npm prune --omit=dev/.test(i.args))).toBe(true);
+    expect(one('COPY').filter((i) => i.args.startsWith('--from=build')).map((i) => i.args.split(' ')[1])).toEqual(['/src/package.json', '/src/node_modules', '/src/dist']);
+  });
+
+  it('runs serve as a non-root user under tini, with bubblewrap for drills', () => {
+    expect(one('USER').at(-1)!.args).not.toMatch(/^(root|0)(:|$)/);
+    expect(one('ENTRYPOINT')[0]!.args).toMatch(/^\["\/usr\/bin\/tini", "--", "node"/);
+    expect(one('CMD').at(-1)!.args).toBe('["serve"]');
+    expect(one('RUN').some((i) => /apt-get install .*\btini\b/.test(i.args) && /\bbubblewrap\b/.test(i.args))).toBe(true);
+  });
+
+  it('exposes the daemon port, checks /healthz and carries OCI labels', () => {
+    expect(one('EXPOSE').map((i) => i.args)).toEqual(['9740']);
+    expect(one('ENV').some((i) => /VOUCH_LISTEN=0\.0\.0\.0:9740/.test(i.args))).toBe(true);
+    expect(one('HEALTHCHECK')[0]!.args).toMatch(/\/healthz/);
+    const labels = one('LABEL').map((i) => i.args).join(' ');
+    for (const key of ['title', 'description', 'version', 'licenses']) expect(labels).toContain(`org.opencontainers.image.${key}=`);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { DrillResult } from '../../agent/state/drill-index.js';
+import { assessReadiness, type ReadinessInput } from '../../agent/verdicts/readiness.js';
+
+const now = new Date('2026-03-10T12:00:00Z');
+const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000).toISOString();
+
+function drill(overrides: Partial<DrillResult> = {}): DrillResult {
+  return {
+    id: 'orders-1', set: 'orders', snapshot: 'orders-a', snapshotTime: hoursAgo(30), pick: 'last-clean',
+    startedAt: hoursAgo(25), finishedAt: hoursAgo(24), outcome: 'passed',
+    phases: { fetch: 600, extract: 600, verify: 300, app: 100 }, durationSeconds: 1600,
+    rtoTargetSeconds: 7200, withinRto: true, sample: { fraction: 1, entries: 10, bytes: 100 }, projectedFullRestoreSeconds: null, failures: [],
+    ...overrides,
+  };
+}
+
+const ready: ReadinessInput = {
+  now, rpoSeconds: 86_400, rtoSeconds: 7200, newestCleanSnapshotTime: hoursAgo(10),
+  drillMaxAgeSeconds: 8 * 86_400, lastDrill: drill(), immutabilityRequired: true,
+  immutability: { ok: true, auditedAt: hoursAgo(1) }, evidenceChainOk: true,
+};
+const failed = (input: ReadinessInput) => assessReadiness(input).checks.filter((check) => check.status === 'fail').map((check) => check.check);
+
+describe('readiness (pure)', () => {
+  it('is ready when every check passes', () => {
+    expect(assessReadiness(ready)).toMatchObject({ ready: true });
+    expect(failed(ready)).toEqual([]);
+  });
+
+  it('is not ready when the newest clean snapshot is older than the RPO, or there is none', () => {
+    expect(failed({ ...ready, newestCleanSnapshotTime: hoursAgo(25) })).toEqual(['rpo']);
+    expect(failed({ ...ready, newestCleanSnapshotTime: null })).toEqual(['rpo']);
+    expect(assessReadiness({ ...ready, rpoSeconds: undefined, newestCleanSnapshotTime: hoursAgo(1000) }).ready).toBe(true);
+  });
+
+  it('is not ready when the last drill failed, is overdue, or never ran', () => {
+    expect(failed({ ...ready, lastDrill: drill({ outcome: 'failed' }) })).toEqual(['drill', 'rto']);
+    expect(failed({ ...ready, lastDrill: drill({ finishedAt: hoursAgo(24 * 9) }) })).toEqual(['drill']);
+    expect(failed({ ...ready, lastDrill: null })).toEqual(['drill', 'rto']);
+  });
+
+  it('is not ready when the restore took longer than the RTO, projected from a sample when sampled', () => {
+    expect(failed({ ...ready, lastDrill: drill({ durationSeconds: 9000, withinRto: null }) })).toEqual(['rto']);
+    expect(failed({ ...ready, lastDrill: drill({ durationSeconds: 600, projectedFullRestoreSeconds: 8000, withinRto: null }) })).toEqual(['rto']);
+    expect(failed({ ...ready, lastDrill: drill({ withinRto: false }) })).toEqual(['rto']);
+  });
+
+  it('is not ready when immutability does not hold or was never audited, or the evidence chain is broken', () => {
+    expect(failed({ ...ready, immutability: { ok: false, auditedAt: hoursAgo(1) } })).toEqual(['immutability']);
+    expect(failed({ ...ready, immutability: null })).toEqual(['immutability']);
+    expect(failed({ ...ready, evidenceChainOk: false })).toEqual(['evidence']);
+  });
+
+  it('does not require what the policy does not ask for', () => {
+    const result = assessReadiness({ ...ready, drillMaxAgeSeconds: null, lastDrill: null, rtoSeconds: undefined, immutabilityRequired: false, immutability: null });
+    expect(result.ready).toBe(true);
+    expect(result.checks.filter((check) => check.status === 'not-applicable').map((check) => check.check)).toEqual(['drill', 'rto', 'immutability']);
+  });
+});
