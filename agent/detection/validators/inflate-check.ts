@@ -163,7 +163,8 @@ export class StreamInflater {
 
   /**
    * Feeds the next bytes. Returns the bytes the stream did not take: what follows its end
-   * (`ended`) or what was left undecoded (`capped`, `failed`); empty while `running`.
+   * (`ended`), what was left undecoded (`capped`), or (`failed`) the input from the piece where
+   * decoding failed on; empty while `running`.
    */
   push(chunk: Uint8Array): Uint8Array {
     if (this.state !== 'running') return chunk;
@@ -172,7 +173,10 @@ export class StreamInflater {
       data = this.gather(data, 2);
       if (this.small.length < 2) return EMPTY;
       const problem = zlibHeaderProblem(this.small[0]!, this.small[1]!);
-      if (problem) return this.fail(problem, data);
+      if (problem) {
+        this.inputBytes -= 2;
+        return this.fail(problem, concat(Uint8Array.from(this.small), data));
+      }
       this.small = [];
       this.phase = 'deflate';
     }
@@ -221,12 +225,15 @@ export class StreamInflater {
       const granted = budget.take(wanted);
       if (granted === 0) return this.cap('decode', input.subarray(at));
       const piece = input.subarray(at, at + granted);
-      at += granted;
       try {
         this.inflate.push(piece);
       } catch (error) {
-        return this.fail(`deflate data is damaged (${(error as Error).message})`, EMPTY);
+        // Where in the piece decoding failed is unknown: the whole piece and what follows go back.
+        const rest = input.subarray(at);
+        this.inputBytes -= rest.length;
+        return this.fail(`deflate data is damaged (${(error as Error).message})`, rest);
       }
+      at += granted;
       const after = deflateEnd(this.inflate);
       if (after !== null) {
         // fflate keeps its unread bytes; they and the rest of the input follow the stream.
