@@ -4,7 +4,7 @@
 # Fast when everything is present: it only checks for the commands.
 set -eu
 
-need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils gpg:gnupg age:age 7zr:p7zip cryptsetup:cryptsetup-bin xz:xz-utils bzip2:bzip2 sqlite3:sqlite3 promtool:prometheus /usr/bin/prometheus:prometheus bwrap:bubblewrap"
+need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils gpg:gnupg age:age 7zr:p7zip cryptsetup:cryptsetup-bin xz:xz-utils bzip2:bzip2 sqlite3:sqlite3 promtool:prometheus /usr/bin/prometheus:prometheus bwrap:bubblewrap cjpeg:libjpeg-turbo-progs pngtopnm:netpbm 7zz:7zip qpdf:qpdf zip:zip"
 if [ "${1:-}" = "bench" ]; then
   need="$need sha256sum:coreutils b3sum:b3sum /usr/bin/time:time"
 fi
