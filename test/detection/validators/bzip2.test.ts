@@ -20,9 +20,9 @@ beforeAll(() => {
     fixtures.push({ path: file.path, bytes: readFileSync(file.path) });
   }
   const inputs = [
-    ...findMachineFiles({ name: () => true, roots: ['/usr/share/common-licenses'], limit: 5 }),
+    ...findMachineFiles({ name: () => true, roots: ['/usr/share/common-licenses'], limit: 8 }),
     ...findMachineFiles({ name: () => true, roots: ['/usr/bin'], minSize: 100_000, maxSize: 1_500_000, limit: 5 }),
-    ...findMachineFiles({ name: (name) => name.endsWith('.deb'), roots: ['/var/cache/apt/archives'], minSize: 100_000, maxSize: 400_000, limit: 3 }),
+    ...findMachineFiles({ name: (name) => name.endsWith('.gz'), roots: ['/usr/share/doc'], minSize: 100_000, maxSize: 400_000, limit: 3 }),
     ...findMachineFiles({ name: (name) => name.endsWith('.png'), roots: ['/usr/share'], minSize: 20_000, limit: 2 }),
   ];
   inputs.forEach((input, i) => fixtures.push({ path: `${input.path} -${(i % 9) + 1}`, bytes: bzip2(readFileSync(input.path), (i % 9) + 1) }));

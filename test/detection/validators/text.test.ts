@@ -22,7 +22,7 @@ beforeAll(() => {
   for (const file of findMachineFiles({ name: () => true, roots: ['/usr/share/common-licenses'], limit: 8 })) add(file.path, read(file.path));
   for (const file of findMachineFiles({ name: (n) => n.endsWith('.py'), roots: ['/usr/lib/python3', '/root/.pyenv/versions/3.12.1/lib/python3.12'], minSize: 2000, limit: 6 })) add(file.path, read(file.path));
   for (const file of findMachineFiles({ name: (n) => n.endsWith('.html'), roots: ['/usr/share/doc'], minSize: 2000, limit: 4 })) add(file.path, read(file.path));
-  for (const file of findMachineFiles({ name: (n) => n.endsWith('.1.gz'), roots: ['/usr/share/man/man1'], minSize: 3000, limit: 4 })) add(file.path, read(file.path));
+  for (const file of findMachineFiles({ name: (n) => n.endsWith('.1.gz'), roots: ['/usr/share/man/man1'], minSize: 3000, limit: 8 })) add(file.path, read(file.path));
   for (const file of findMachineFiles({ name: (n) => n.endsWith('.info.gz'), roots: ['/usr/share/info'], limit: 3 })) add(file.path, read(file.path));
   add('/usr/share/man/man1/bash.1.gz', read('/usr/share/man/man1/bash.1.gz')); // troff with BEL delimiters
   // Legacy encodings: Vim's tutor in Latin-1, CP1250, CP1251, KOI8-R, CP737, ISO-8859-9, EUC-JP, Shift-JIS, EUC-KR, Big5.

@@ -11,6 +11,19 @@ type Fixture = LoadedFile;
 
 const fixtures: Fixture[] = [];
 
+/** Members of a Debian package, which is an `ar` archive (read here: binutils' `ar` is not a test dependency). */
+function arMembers(archive: Buffer): { name: string; bytes: Buffer }[] {
+  const members: { name: string; bytes: Buffer }[] = [];
+  if (archive.toString('latin1', 0, 8) !== '!<arch>\n') return members;
+  for (let at = 8; at + 60 <= archive.length; ) {
+    const name = archive.toString('latin1', at, at + 16).trim().replace(/\/$/, '');
+    const size = Number(archive.toString('latin1', at + 48, at + 58).trim());
+    members.push({ name, bytes: archive.subarray(at + 60, at + 60 + size) });
+    at += 60 + size + (size % 2);
+  }
+  return members;
+}
+
 function xz(input: Buffer, args: string[]): Buffer {
   return execFileSync('xz', ['-q', '-c', ...args], { input, maxBuffer: 1 << 30 });
 }
@@ -21,8 +34,9 @@ beforeAll(() => {
     fixtures.push({ path: file.path, bytes: readFileSync(file.path) });
   }
   for (const deb of findMachineFiles({ name: (name) => name.endsWith('.deb'), roots: ['/var/cache/apt/archives'], maxSize: 3_000_000, limit: 6 })) {
-    const members = execFileSync('ar', ['t', deb.path], { encoding: 'utf8' }).split('\n').filter((m) => m.endsWith('.xz'));
-    for (const member of members) fixtures.push({ path: `${deb.path}:${member}`, bytes: execFileSync('ar', ['p', deb.path, member], { maxBuffer: 1 << 30 }) });
+    for (const member of arMembers(readFileSync(deb.path))) {
+      if (member.name.endsWith('.xz')) fixtures.push({ path: `${deb.path}:${member.name}`, bytes: Buffer.from(member.bytes) });
+    }
   }
   // The xz tool on real files, across presets, checks, filters, block sizes and streams.
   const text = readFileSync('/usr/share/common-licenses/GPL-3');
@@ -38,6 +52,10 @@ beforeAll(() => {
     ['empty', Buffer.alloc(0), []],
   ];
   for (const [name, input, args] of settings) fixtures.push({ path: name, bytes: xz(input, args) });
+  // Every preset on the machine's licences, so there are enough files even where no package cache exists.
+  findMachineFiles({ name: () => true, roots: ['/usr/share/common-licenses'], limit: 10 }).forEach((file, i) => {
+    fixtures.push({ path: `${file.path} -${i % 10}`, bytes: xz(readFileSync(file.path), [`-${i % 10}`]) });
+  });
   const streams = Buffer.concat([xz(text, ['-3']), Buffer.alloc(8), xz(program, ['-1', '--check=crc32'])]);
   fixtures.push({ path: 'two streams with padding', bytes: streams });
 }, 120_000);
