@@ -7,10 +7,13 @@ import type { ValidatorDefinition } from './validator.js';
 import { bzip2Validator } from './validators/bzip2.js';
 import { elfValidator } from './validators/elf.js';
 import { gzipValidator } from './validators/gzip.js';
+import { jpegValidator } from './validators/jpeg.js';
 import { mp4Validator } from './validators/mp4.js';
+import { pdfValidator } from './validators/pdf.js';
 import { pngValidator } from './validators/png.js';
 import { sqliteValidator } from './validators/sqlite.js';
 import { tarValidator } from './validators/tar.js';
+import { textValidator } from './validators/text.js';
 import { xzValidator } from './validators/xz.js';
 import { zipValidator } from './validators/zip.js';
 import { zstdValidator } from './validators/zstd.js';
@@ -20,6 +23,8 @@ export const VALIDATORS: readonly ValidatorDefinition[] = [
   gzipValidator,
   zipValidator,
   pngValidator,
+  jpegValidator,
+  pdfValidator,
   xzValidator,
   zstdValidator,
   bzip2Validator,
@@ -27,6 +32,7 @@ export const VALIDATORS: readonly ValidatorDefinition[] = [
   elfValidator,
   mp4Validator,
   tarValidator,
+  textValidator,
 ];
 
 let prepared: Promise<void> | null = null;
