@@ -27,6 +27,8 @@ import { jpegValidator } from './jpeg.js';
 const HEADER_WINDOW = 1024;
 /** Text kept from one chunk to the next so that no token is cut (tokens are short; whitespace between them rarely long). */
 const TEXT_CARRY = 256;
+/** Text looked at per step. */
+const TEXT_SLICE = 16 * 1024;
 /** Dictionary text kept per object (from `obj` to `stream`); longer dictionaries are not read for their filter. */
 const MAX_DICTIONARY = 64 * 1024;
 /** `endstream` must start within this many bytes of the deflate end (Adler-32, end-of-line, padding). */
@@ -138,12 +140,18 @@ class PdfValidator implements StructureValidator {
     }
   }
 
-  /** Finds tokens in the text between streams; returns the data after a `stream` keyword, or nothing. */
+  /**
+   * Finds tokens in the text between streams, a slice at a time (the text before the next stream
+   * is usually short, and the rest of a large chunk is stream data); returns what follows the
+   * slice, or the data after a `stream` keyword.
+   */
   private scanText(data: Buffer, atEnd: boolean): Buffer {
-    const buffer = this.carry.length > 0 ? Buffer.concat([this.carry, data]) : data;
+    const slice = data.subarray(0, TEXT_SLICE);
+    const carried = this.carry.length;
+    const buffer = carried > 0 ? Buffer.concat([this.carry, slice]) : slice;
     const bufferAt = this.offset - this.carry.length;
     const text = buffer.toString('latin1');
-    const limit = atEnd ? text.length : Math.max(0, text.length - TEXT_CARRY);
+    const limit = atEnd && slice.length === data.length ? text.length : Math.max(0, text.length - TEXT_CARRY);
     TOKENS.lastIndex = this.resumeAt;
     let dictionaryFrom = this.dictionary === null ? -1 : 0;
     let processedEnd = 0;
@@ -165,7 +173,7 @@ class PdfValidator implements StructureValidator {
         this.carry = new Uint8Array(0);
         this.resumeAt = 0;
         this.startStream(bufferAt + end);
-        return buffer.subarray(end);
+        return end >= carried ? data.subarray(end - carried) : Buffer.concat([buffer.subarray(end, carried), data]);
       } else if (token === 'xref') {
         this.xrefTargets.add(at);
       } else if (token === '/Encrypt') {
@@ -184,7 +192,7 @@ class PdfValidator implements StructureValidator {
     this.resumeAt = Math.max(0, processedEnd - limit);
     this.carry = Uint8Array.from(buffer.subarray(limit));
     if (this.headerAt === null && bufferAt + limit > HEADER_WINDOW + 5) this.invalid('no %PDF- header in the first 1024 bytes', 0);
-    return data.subarray(data.length);
+    return data.subarray(slice.length);
   }
 
   private appendDictionary(text: string): void {
