@@ -1,15 +1,17 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 import { runCli } from '../helpers/cli.js';
+import { applyRansomware } from '../helpers/ransomware-modes.js';
+import { ransomNote } from '../../agent/demo/ransomware.js';
 
 describe('vouch command line', () => {
   it('documents every command and the exit codes in --help', async () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
-    for (const command of ['scan', 'inspect', 'policy', 'serve', 'demo']) expect(stdout).toContain(command);
+    for (const command of ['scan', 'inspect', 'last-clean', 'policy', 'serve', 'demo']) expect(stdout).toContain(command);
     expect(stdout).toContain('Exit codes: 0 clean/passed, 1 runtime error, 2 usage or policy error, 3 findings, 130 interrupted.');
   });
 
@@ -50,14 +52,40 @@ describe('vouch command line', () => {
     expect(stdout).toContain('last clean: orders-20251019');
   });
 
-  it('inspects an archive on disk, listing members with digests', async () => {
+  it('inspects an archive on disk, classifying members with digests', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-'));
     const archive = path.join(dir, 'snap.tar.gz');
     await writeFile(archive, await buildTarGz([{ path: 'a.txt', data: 'hello\n' }]));
     const { code, stdout } = await runCli(['--json', 'inspect', archive]);
     expect(code).toBe(0);
     expect(JSON.parse(stdout).files).toEqual([
-      { path: `${archive}!a.txt`, type: 'file', size: 6, sha256: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03' },
+      {
+        path: `${archive}!a.txt`,
+        encrypted: false,
+        score: 0,
+        type: 'text',
+        reasons: ['structure-valid'],
+        detail: 'intact',
+        judgement: 'intact',
+        entryType: 'file',
+        size: 6,
+        sha256: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03',
+      },
     ]);
+  });
+
+  it('inspects a folder hit by ransomware: names the encrypted files and the note, exits 3', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-'));
+    const licence = await readFile('/usr/share/common-licenses/GPL-3');
+    await writeFile(path.join(dir, 'GPL-3.txt'), licence);
+    await writeFile(path.join(dir, 'GPL-2.txt.akira'), applyRansomware(await readFile('/usr/share/common-licenses/GPL-2'), 'footer', 'gpl2'));
+    await writeFile(path.join(dir, 'README_RESTORE_FILES.txt'), ransomNote(2));
+    const { code, stdout } = await runCli(['inspect', dir]);
+    expect(code).toBe(3);
+    const lines = stdout.split('\n');
+    expect(lines.find((line) => line.includes('GPL-2.txt.akira'))).toMatch(/^ENCRYPTED 0\.95 .*expected text \(by extension\)/);
+    expect(lines.find((line) => line.includes('README_RESTORE_FILES.txt'))).toMatch(/^RANSOM NOTE/);
+    expect(lines.find((line) => line.includes('GPL-3.txt'))).toMatch(/^intact +text/);
+    expect(stdout).toContain('3 entries, 2 flagged');
   });
 });
