@@ -71,7 +71,6 @@ class JpegValidator implements StructureValidator {
   private hierarchical = false;
   private scans = 0;
   private segments = 0;
-  private images = 0;
   private restartInterval = 0;
   private nextRestart = 0;
   private trailingBytes = 0;
@@ -167,7 +166,6 @@ class JpegValidator implements StructureValidator {
   }
 
   private startImage(): void {
-    this.images++;
     this.components = null;
     this.hierarchical = false;
     this.scans = 0;

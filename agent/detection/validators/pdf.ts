@@ -334,11 +334,17 @@ class PdfValidator implements StructureValidator {
   }
 }
 
-/** PDF: `%PDF-` and a version within the first 1024 bytes. */
+/**
+ * PDF: `%PDF-` and a version at the start, or within the first 1024 bytes after binary junk
+ * (readers accept both). A text file that merely mentions `%PDF-1.7` near its top is not claimed:
+ * judged as a PDF it would look damaged.
+ */
 export const pdfValidator: ValidatorDefinition = {
   type: 'pdf',
   matches(head: Uint8Array): boolean {
-    return /%PDF-\d\.\d/.test(Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, HEADER_WINDOW + 8)).toString('latin1'));
+    const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, HEADER_WINDOW + 8)).toString('latin1');
+    const at = text.search(/%PDF-\d\.\d/);
+    return at === 0 || (at > 0 && at <= HEADER_WINDOW && /[\0-\x08\x0e-\x1f]/.test(text.slice(0, at)));
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {
     return new PdfValidator(limits);

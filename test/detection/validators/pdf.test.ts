@@ -94,6 +94,16 @@ describe('pdf validator on real files', () => {
     }
   });
 
+  it('accepts leading binary junk before %PDF- (offsets count from the header) but does not claim text that mentions it', () => {
+    const file = shipped[0]!.bytes;
+    const junk = readFileSync(findByExtension(['.gz'], 1)[0]!.path).subarray(0, 300);
+    const prefixed = Buffer.concat([junk, file]);
+    expect(pdfValidator.matches(prefixed.subarray(0, 64 * 1024))).toBe(true);
+    expect(validate(pdfValidator, prefixed, 'varied').status).toBe('valid');
+    const note = Buffer.from('Notes on the format\nEvery file starts with %PDF-1.7 and ends with %%EOF.\n');
+    expect(pdfValidator.matches(note)).toBe(false);
+  });
+
   it('calls an encrypted PDF unsupported, not invalid', () => {
     expect(validate(pdfValidator, encrypted.bytes, 'varied')).toMatchObject({ status: 'unsupported', detail: 'PDF is encrypted (standard security handler)' });
   });
