@@ -96,6 +96,17 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
         snapshot,
       );
       progress.advance(Math.max(0, sizeOf(snapshot) - read));
+      const before = index.snapshots[snapshot.id]?.verdict;
+      if (before !== undefined && before !== result.state.verdict) {
+        await options.ledger.append('verdict-change', {
+          set: set.name,
+          snapshot: snapshot.id,
+          from: before,
+          to: result.state.verdict,
+          findingCounts: result.state.findingCounts,
+          scanSeq: result.state.ledgerSeq,
+        });
+      }
       index.snapshots[snapshot.id] = result.state;
       index.updatedAt = now().toISOString();
       await writeSetIndex(options.stateDir, index);
