@@ -6,8 +6,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, describeError, StateLockedError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerDemo } from './demo.js';
+import { registerDrill } from './drill.js';
+import { registerEvidence } from './evidence.js';
 import { EXIT } from './exit-codes.js';
 import { registerInspect } from './inspect.js';
+import { installInterruptHandlers } from './interrupt.js';
 import { printJson } from './output.js';
 import { registerPolicy } from './policy-check.js';
 import { registerScan } from './scan.js';
@@ -26,6 +29,8 @@ function buildProgram(): Command {
       '\nExit codes: 0 clean/passed, 1 runtime error, 2 usage or policy error, 3 findings, 130 interrupted.',
     );
   registerScan(program);
+  registerDrill(program);
+  registerEvidence(program);
   registerInspect(program);
   registerPolicy(program);
   registerDemo(program);
@@ -43,10 +48,7 @@ function fail(error: unknown, json: boolean): number {
 async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   const json = argv.includes('--json');
-  process.once('SIGINT', () => {
-    process.stderr.write('\nvouch: interrupted\n');
-    process.exit(EXIT.interrupted);
-  });
+  installInterruptHandlers();
   try {
     await program.parseAsync(argv);
   } catch (error) {
