@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { currentPublicKey, formatFingerprint } from '../evidence/signing-key.js';
 import { openLedger } from '../state/ledger-store.js';
-import { globalOptions, resolveStateDir } from './global-options.js';
+import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
 import { printJson } from './output.js';
 
 /** Registers `evidence export-key`. */
@@ -14,7 +14,7 @@ export function registerEvidenceExportKey(evidence: Command): void {
     .option('--out <file>', 'write the PEM to this file instead of stdout')
     .action(async (flags: { out?: string }, command: Command) => {
       const options = globalOptions(command);
-      const stateDir = resolveStateDir(options);
+      const stateDir = resolveStateDir(options, await loadOptionalPolicy(options));
       let key = await currentPublicKey(stateDir);
       if (!key) {
         // First run: opening the ledger generates the key (under the ledger's lock).

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { formatFingerprint } from '../evidence/signing-key.js';
 import { openLedger } from '../state/ledger-store.js';
-import { globalOptions, resolveStateDir } from './global-options.js';
+import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
 import { printJson, printLines } from './output.js';
 
 /** Registers `evidence rotate-key`. */
@@ -12,7 +12,7 @@ export function registerEvidenceRotateKey(evidence: Command): void {
     .description('generate a new signing key; a record signed by the old key introduces it, and the old private key is deleted')
     .action(async (_flags, command: Command) => {
       const options = globalOptions(command);
-      const ledger = await openLedger(resolveStateDir(options));
+      const ledger = await openLedger(resolveStateDir(options, await loadOptionalPolicy(options)));
       try {
         const rotation = await ledger.rotateKey();
         if (options.json) {

@@ -5,7 +5,7 @@ import { formatFingerprint } from '../evidence/signing-key.js';
 import { verifyLedger, type LedgerVerification } from '../evidence/verify-ledger.js';
 import { ConfigError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
-import { globalOptions, resolveStateDir } from './global-options.js';
+import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
 import { printJson, printLines } from './output.js';
 
 /** The verification as lines. */
@@ -49,7 +49,7 @@ export function registerEvidenceVerify(evidence: Command): void {
     .option('--no-manifests', 'skip re-hashing baseline manifests')
     .action(async (flags: { key?: string[]; manifests: boolean }, command: Command) => {
       const options = globalOptions(command);
-      const stateDir = resolveStateDir(options);
+      const stateDir = resolveStateDir(options, await loadOptionalPolicy(options));
       const trustedKeys = await readTrustedKeys(flags.key);
       const result = await verifyLedger(stateDir, { ...(trustedKeys ? { trustedKeys } : {}), checkManifests: flags.manifests });
       if (options.json) printJson({ stateDir, ...result });
