@@ -7,12 +7,13 @@
  * - files and directories only: symlinks are recorded, never created; a hardlink becomes a copy
  *   of the file it names, once that file was restored here; devices and FIFOs never get this far;
  * - every file is created exclusively (O_EXCL) and opened without following links;
- * - modes are 0755 or 0644 (0755 only when the archive marked the file executable), owners ignored;
+ * - modes are 0755 or 0644 (0755 only when the archive marked the file executable); the archive's
+ *   owners are ignored (everything belongs to vouch, or to the sandbox user when vouch is root);
  * - each path is checked to lie under the restore root before it is touched.
  * Sampling: entries the drill does not select are read past (or not read at all, where the format
  * allows) and only counted.
  */
-import { closeSync, constants, copyFileSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { chownSync, closeSync, constants, copyFileSync, fchmodSync, fchownSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArchiveEntry, ArchiveProblem, EntryVisitor } from '../archives/entry-reader.js';
@@ -43,6 +44,8 @@ export interface RestoreWriterOptions {
   progress?: (bytes: number) => void;
   /** Stops writing (each later entry fails at once). */
   signal?: AbortSignal;
+  /** Give every file and directory to this user (the sandbox user, when vouch runs as root). */
+  owner?: { uid: number; gid: number };
 }
 
 /** Problems kept in full; the rest are counted. */
@@ -121,6 +124,7 @@ export class RestoreWriter implements EntryVisitor {
     this.makeDirectory(path.dirname(dir));
     try {
       mkdirSync(dir, { mode: 0o755 });
+      if (this.options.owner) chownSync(dir, this.options.owner.uid, this.options.owner.gid);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
@@ -134,6 +138,7 @@ export class RestoreWriter implements EntryVisitor {
     const fd = openSync(target, CREATE_FLAGS, mode);
     try {
       fchmodSync(fd, mode); // exact, whatever the umask
+      if (this.options.owner) fchownSync(fd, this.options.owner.uid, this.options.owner.gid);
     } finally {
       closeSync(fd);
     }
@@ -169,6 +174,7 @@ export class RestoreWriter implements EntryVisitor {
     }
     this.makeDirectory(path.dirname(target));
     copyFileSync(this.targetOf(source.path), target, constants.COPYFILE_EXCL);
+    if (this.options.owner) chownSync(target, this.options.owner.uid, this.options.owner.gid);
     this.record({ path: entry.path, type: 'hardlink', size: source.size, digest: source.digest, linkTarget, materialised: true });
   }
 }

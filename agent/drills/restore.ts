@@ -44,6 +44,8 @@ export interface RestoreRequest {
   signal?: AbortSignal;
   /** Source bytes as they are read (progress bars). */
   progress?: (bytes: number) => void;
+  /** Owner of restored files (the sandbox user, when vouch runs as root). */
+  owner?: { uid: number; gid: number };
 }
 
 /** What a restore did. */
@@ -105,6 +107,7 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
     algorithm: request.algorithm,
     select: request.select,
     ...(signal ? { signal } : {}),
+    ...(request.owner ? { owner: request.owner } : {}),
   });
   let summary: ReadSummary = { entries: 0, bytes: 0, complete: false };
   let object: RestoreOutcome['object'] = null;

@@ -35,6 +35,7 @@ import { restoredFile } from './verifiers/restored-file.js';
 import { sampleSelector } from './sample.js';
 import { createSandbox } from './sandbox/create-sandbox.js';
 import { SandboxUnavailableError, type Sandbox } from './sandbox/sandbox.js';
+import { prepareBox, sandboxIdentity } from './sandbox/sandbox-identity.js';
 import { VERIFIERS } from './verifiers/registry.js';
 import type { VerifierContext, VerifierOutcome } from './verifiers/verifier.js';
 import { createWorkspace, removeWorkspace, updateMarker, type DrillWorkspace } from './workspace.js';
@@ -249,13 +250,16 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
     return buildReport(facts);
   };
 
+  const identity = sandboxIdentity();
   if (VERIFIERS.some((verifier) => verifier.sandboxed && verifier.enabled(drill))) {
     try {
+      await prepareBox(workspace.boxDir, [workspace.restoreDir, workspace.scratchDir], identity);
       facts.sandbox = createSandbox(drill.sandbox, {
         boxDir: workspace.boxDir,
         filesDir: workspace.filesDir,
         limits: drill.limits,
         env: { VOUCH_SET: set.name, VOUCH_DRILL: workspace.marker.id },
+        identity,
       });
     } catch (error) {
       if (!(error instanceof SandboxUnavailableError)) throw error;
@@ -300,6 +304,7 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
       timer,
       ...(signal ? { signal } : {}),
       ...(options.progress ? { progress: (bytes: number) => options.progress!.advance(bytes) } : {}),
+      ...(facts.sandbox && identity.dropFromRoot ? { owner: { uid: identity.uid, gid: identity.gid } } : {}),
     });
     facts.restore = restore;
     if (signal?.aborted) return finish();

@@ -11,7 +11,7 @@
  *
  * The whole directory is removed when the drill ends, passed or not.
  */
-import { mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import type { DrillPhaseSeconds, DrillResult } from '../state/drill-index.js';
@@ -54,9 +54,12 @@ const markerPath = (dir: string) => path.join(dir, 'drill.json');
 /** Creates a drill's directory (it must not exist yet) and its marker. */
 export async function createWorkspace(stateDir: string, marker: WorkspaceMarker): Promise<DrillWorkspace> {
   const setDir = path.join(workRoot(stateDir), marker.set);
-  await mkdir(setDir, { recursive: true, mode: 0o700 });
+  // Search-only for others: a sandbox user other than vouch's must reach box/, never list or read the rest.
+  await mkdir(setDir, { recursive: true, mode: 0o711 });
+  await chmod(setDir, 0o711);
   const dir = path.join(setDir, marker.id);
-  await mkdir(dir, { mode: 0o700 }); // fails if it exists: a drill never reuses a directory
+  await mkdir(dir, { mode: 0o711 }); // fails if it exists: a drill never reuses a directory
+  await chmod(dir, 0o711);
   await writeFileAtomic(markerPath(dir), `${JSON.stringify(marker)}\n`);
   const workspace: DrillWorkspace = {
     dir,

@@ -7,7 +7,8 @@
  *   /etc                                       a short allow-list of host files (dynamic linker
  *                                              cache, alternatives, time zone), read-only, plus
  *                                              generated passwd/group/hosts naming the sandbox user
- *   /proc, /dev                                fresh; /tmp and /dev/shm private and size-capped
+ *   /proc, /dev                                fresh; /tmp and /dev/shm private and size-capped;
+ *                                              the root and /dev themselves read-only
  *   /drill                                     the drill's fresh directory: restore/ (the
  *                                              restored tree) and scratch/ — the only writable place
  *   /vouch                                     the run's check scripts, read-only
@@ -21,8 +22,8 @@
  * bwrap dies with vouch (`--die-with-parent`) and the timeout kills bwrap, which takes the pid
  * namespace and so the whole process tree down.
  *
- * Run as root, bwrap maps the sandbox user to host root without capabilities (so the root-owned
- * box is writable and nothing else is); run as another user, to that user.
+ * Run by root, vouch starts bwrap through `setpriv` as an unprivileged user (sandbox-identity.ts):
+ * the kernel exempts host root from the process limit, so only that contains a fork bomb.
  */
 import { lstatSync, readlinkSync } from 'node:fs';
 import type { SandboxLimits } from '../../config/resolve-policy.js';
@@ -123,11 +124,21 @@ export function bwrapArguments(invocation: BwrapInvocation): string[] {
     '--size', String(invocation.limits.tmpBytes), '--tmpfs', '/tmp',
     '--size', String(invocation.limits.tmpBytes), '--tmpfs', '/dev/shm',
     '--bind', invocation.boxDir, '/drill',
+    // The root and /dev are bwrap's own tmpfs: read-only, so nothing but /drill, /tmp and /dev/shm takes writes.
+    '--remount-ro', '/dev',
+    '--remount-ro', '/',
     '--chdir', invocation.cwd,
   );
   for (const [name, value] of Object.entries(invocation.env)) args.push('--setenv', name, value);
   args.push('--', invocation.prlimit, ...prlimitArguments(invocation.limits), '--', ...invocation.argv);
   return args;
+}
+
+/** `setpriv …` arguments that run the rest as the identity's unprivileged user (vouch is root). */
+export function dropPrivileges(identity: { uid: number; gid: number }): string[] {
+  const setpriv = findExecutable('setpriv');
+  if (!setpriv) throw new SandboxUnavailableError(`setpriv is not installed: ${INSTALL_HINTS.setpriv}`);
+  return [setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', '--'];
 }
 
 /** A bubblewrap sandbox for one drill; throws SandboxUnavailableError (with how to install) when tools are missing. */
@@ -136,6 +147,7 @@ export function createBwrapSandbox(spec: SandboxSpec): Sandbox {
   if (!bwrap) throw new SandboxUnavailableError(`bwrap is not installed: ${INSTALL_HINTS.bwrap}; or set drill.sandbox: none in the policy to run drill commands unsandboxed`);
   const prlimit = findExecutable('prlimit');
   if (!prlimit) throw new SandboxUnavailableError(`prlimit is not installed: ${INSTALL_HINTS.prlimit}`);
+  const drop = spec.identity.dropFromRoot ? dropPrivileges(spec.identity) : [];
 
   const launch = (request: SandboxRequest) => {
     const files = request.files ?? [];
@@ -151,8 +163,8 @@ export function createBwrapSandbox(spec: SandboxSpec): Sandbox {
       prlimit,
     });
     return startProcess({
-      command: bwrap,
-      args,
+      command: drop[0] ?? bwrap,
+      args: drop.length ? [...drop.slice(1), bwrap, ...args] : args,
       env: {},
       dataFds: [...identityFiles().map((file) => file.data), ...files.map((file) => file.data)],
       ...(request.stdin !== undefined ? { stdin: request.stdin } : {}),

@@ -19,19 +19,30 @@ export const INSTALL_HINTS: Readonly<Record<string, string>> = {
 
 const found = new Map<string, string | null>();
 
-/** Absolute path of an executable named `name`, or null. */
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Absolute path of an executable named `name`, or null. `VOUCH_BWRAP`, `VOUCH_PRLIMIT`, … name a
+ * program in an unusual place (or, pointing nowhere, tell vouch there is none).
+ */
 export function findExecutable(name: string): string | null {
+  const override = process.env[`VOUCH_${name.toUpperCase()}`];
+  if (override !== undefined && override !== '') return executable(override) ? override : null;
   if (found.has(name)) return found.get(name)!;
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...FALLBACK_DIRS];
   let hit: string | null = null;
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
+    if (executable(candidate)) {
       hit = candidate;
       break;
-    } catch {
-      // not here
     }
   }
   found.set(name, hit);

@@ -10,6 +10,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { SandboxLimits } from '../../config/resolve-policy.js';
+import type { SandboxIdentity } from './sandbox-identity.js';
 
 /** A read-only file placed in the sandbox for one run (a policy's check script). */
 export interface SandboxFile {
@@ -81,6 +82,8 @@ export interface SandboxSpec {
   limits: SandboxLimits;
   /** VOUCH_SET, VOUCH_SNAPSHOT, … */
   env: Record<string, string>;
+  /** The host user sandboxed processes run as (see sandbox-identity.ts). */
+  identity: SandboxIdentity;
 }
 
 /** The sandbox's user, as commands see it (PostgreSQL refuses to run as root). */

@@ -1,14 +1,16 @@
 /**
  * `drill.sandbox: none`: the policy's explicit opt-out, for trusted backups on hosts without
- * bubblewrap. Commands run as vouch's own user on the real filesystem and network — only the
+ * bubblewrap. Commands run as vouch's own user (or uid 65534 when vouch is root, as in the
+ * sandbox) on the real filesystem and network — only the
  * cleared environment, the working directory, `prlimit` limits, the wall-clock timeout (which
  * kills the command's process group) and `setpriv --pdeathsig` (the command dies with vouch)
  * remain. A command that starts its own session escapes the group kill: that is what the sandbox
  * is for.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startProcess } from './sandbox-process.js';
+import { dropPrivileges } from './bwrap-sandbox.js';
 import { findExecutable, INSTALL_HINTS, prlimitArguments } from './host-tools.js';
 import { sandboxEnvironment, SandboxUnavailableError, type Sandbox, type SandboxPaths, type SandboxRequest, type SandboxSpec } from './sandbox.js';
 
@@ -33,10 +35,20 @@ export function createUnsandboxed(spec: SandboxSpec): Sandbox {
       }
     }
     await mkdir(path.join(paths.scratch, 'tmp'), { recursive: true });
+    if (spec.identity.dropFromRoot) await chown(path.join(paths.scratch, 'tmp'), spec.identity.uid, spec.identity.gid);
     const env = { ...sandboxEnvironment(paths, { ...spec.env, ...request.env }), TMPDIR: path.join(paths.scratch, 'tmp') };
     return startProcess({
       command: setpriv,
-      args: ['--pdeathsig', 'KILL', '--', prlimit, ...prlimitArguments(spec.limits), '--', ...request.argv],
+      args: [
+        ...(spec.identity.dropFromRoot ? dropPrivileges(spec.identity).slice(1, -1) : []),
+        '--pdeathsig',
+        'KILL',
+        '--',
+        prlimit,
+        ...prlimitArguments(spec.limits),
+        '--',
+        ...request.argv,
+      ],
       env,
       cwd: request.cwd ?? paths.restore,
       ...(request.stdin !== undefined ? { stdin: request.stdin } : {}),
