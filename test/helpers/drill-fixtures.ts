@@ -1,9 +1,9 @@
 /** Fixtures for drill tests: a temp root with an offline volume, a state directory and a policy. */
-import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { validatePolicy } from '../../agent/config/load-policy.js';
-import type { SetPolicy } from '../../agent/config/resolve-policy.js';
+import type { Policy, SetPolicy } from '../../agent/config/resolve-policy.js';
 
 /** A drill test's directories. */
 export interface DrillFixture {
@@ -12,24 +12,37 @@ export interface DrillFixture {
   state: string;
 }
 
-/** A fresh root with `volume/` and `state/`. */
+/**
+ * A fresh root with `volume/` and `state/`. The root is world-searchable like /var/lib: when the
+ * tests run as root, sandboxed commands run as another user that must reach the drill directory.
+ */
 export async function drillFixture(prefix = 'vouch-drill-'): Promise<DrillFixture> {
   const root = await mkdtemp(path.join(tmpdir(), prefix));
+  await chmod(root, 0o755);
   const volume = path.join(root, 'volume');
   await mkdir(volume);
   return { root, volume, state: path.join(root, 'state') };
 }
 
-/** The `orders` set over `volume` (archives named `orders-YYYYMMDD…`), with `drill` and any extra set keys. */
-export function ordersSet(fixture: DrillFixture, drill: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): SetPolicy {
+/** Options of `drillSet`. */
+export interface SetOptions {
+  name?: string;
+  drill?: Record<string, unknown>;
+  /** More set keys (targets, limits, snapshots…); `source` replaces the fs source over `volume`. */
+  extra?: Record<string, unknown>;
+}
+
+/** A set over `volume` (archives named `NAME-YYYYMMDD…`), as the policy file would give it. */
+export function drillSet(fixture: DrillFixture, options: SetOptions = {}): SetPolicy {
+  const name = options.name ?? 'orders';
   const policy = validatePolicy(
     {
       sets: {
-        orders: {
+        [name]: {
           source: { fs: { path: fixture.volume } },
-          snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8}(T\\d{6}Z)?)\\.(tar|tar\\.gz|tgz|tar\\.zst|zip)$' },
-          drill,
-          ...extra,
+          snapshots: { layout: 'archive', match: `^${name}-(?<time>\\d{8}(T\\d{6}Z)?)\\.(tar|tar\\.gz|tgz|tar\\.zst|zip)$` },
+          drill: options.drill ?? {},
+          ...options.extra,
         },
       },
     },
@@ -37,6 +50,11 @@ export function ordersSet(fixture: DrillFixture, drill: Record<string, unknown> 
     fixture.root,
   );
   return policy.sets[0]!;
+}
+
+/** A policy of the given sets (for runScan). */
+export function policyOf(...sets: SetPolicy[]): Policy {
+  return { file: 'test policy', sets };
 }
 
 /** Every path under `dir` (relative, sorted), not following links. */

@@ -36,6 +36,7 @@ export const commandsVerifier: Verifier = {
         argv = ['/bin/sh', '-c', command.run!];
       }
       const result = await sandbox!.run({ argv, files, timeoutSeconds: command.timeoutSeconds, ...(signal ? { signal } : {}) });
+      signal?.throwIfAborted();
       const failure = processFailure(result, command.expectExit, command.timeoutSeconds);
       if (failure) {
         failures.push({ path: command.name, detail: failure });

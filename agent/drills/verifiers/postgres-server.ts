@@ -52,8 +52,8 @@ export function findPostgres(root = '/usr/lib/postgresql'): PostgresBinaries | n
 
 /** A running throwaway server. */
 export interface ThrowawayServer {
-  /** Runs a client program (psql, pg_restore) of this installation against the server. */
-  client(program: 'psql' | 'pg_restore', args: string[], options: Omit<SandboxRequest, 'argv' | 'env'> & { role?: string; database?: string }): Promise<SandboxResult>;
+  /** Runs a client program (psql, pg_restore, pg_dump) of this installation against the server. */
+  client(program: 'psql' | 'pg_restore' | 'pg_dump', args: string[], options: Omit<SandboxRequest, 'argv' | 'env'> & { role?: string; database?: string }): Promise<SandboxResult>;
   /** Kills the server. */
   stop(): Promise<void>;
 }

@@ -126,6 +126,7 @@ async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, contex
       return 0;
     }
     const restoreFailure = await restoreDump(server, check, path.join(context.workspace.restoreDir, file.path), `${sandbox.paths.restore}/${file.path}`, context, left());
+    context.signal?.throwIfAborted();
     checks++;
     if (restoreFailure) {
       failures.push({ path: file.path, detail: restoreFailure });
@@ -139,6 +140,7 @@ async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, contex
         ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-F', FIELD, '-R', RECORD, '-P', `null=${NULL_MARK}`, '-c', assertion.sql],
         { role: RESTORE_ROLE, database: check.database, timeoutSeconds: left(), ...signal },
       );
+      context.signal?.throwIfAborted();
       const failure = processFailure(result, 0);
       const label = `${file.path}: ${assertion.name}`;
       if (failure) {

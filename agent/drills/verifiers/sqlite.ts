@@ -44,6 +44,7 @@ export const sqliteVerifier: Verifier = {
 
       const pragma = check.integrity === 'quick' ? 'PRAGMA quick_check' : 'PRAGMA integrity_check';
       const integrity = await run(pragma);
+      signal?.throwIfAborted();
       const integrityFailure = processFailure(integrity, 0, check.timeoutSeconds);
       let verdict: string | null = null;
       if (!integrityFailure) {
@@ -64,6 +65,7 @@ export const sqliteVerifier: Verifier = {
         signal?.throwIfAborted();
         checks++;
         const result = await run(assertion.sql);
+        signal?.throwIfAborted();
         const failure = processFailure(result, 0, check.timeoutSeconds);
         if (failure) {
           failures.push({ path: `${file.path}: ${assertion.name}`, detail: `query failed: ${failure}` });
