@@ -21,7 +21,8 @@ export function rtoText(report: Pick<DrillReport, 'rtoTargetSeconds' | 'withinRt
 
 /** The report as lines. */
 export function drillReportText(report: DrillReport): string[] {
-  const lines = [`drill ${report.id} of ${report.set}: ${report.outcome.toUpperCase()}`];
+  const overRto = report.outcome === 'passed' && report.withinRto === false ? ', but OVER the RTO' : '';
+  const lines = [`drill ${report.id} of ${report.set}: ${report.outcome.toUpperCase()}${overRto}`];
   const rows: string[][] = [];
   rows.push(['snapshot', report.snapshot ? `${report.snapshot} (${shortTime(report.snapshotTime!)}), ${report.pick}: ${report.pickReason}` : `none (${report.pickReason || report.pick})`]);
   if (report.restore) {

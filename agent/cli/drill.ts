@@ -1,4 +1,4 @@
-/** `vouch drill SET [--snapshot ID|latest|last-clean|random]`: run a restore drill now; exit 3 when it fails. */
+/** `vouch drill SET [--snapshot ID|latest|last-clean|random]`: run a restore drill now; exit 3 when it fails or misses the RTO. */
 import type { Command } from 'commander';
 import { runDrillReport } from '../drills/run-drill.js';
 import { selectSets } from '../scan/scan-run.js';
@@ -9,9 +9,10 @@ import { drillReportText } from './drill-report-text.js';
 import { printJson, printLines } from './output.js';
 import { terminalProgress } from './progress-bar.js';
 
-/** Exit code of a finished drill. */
-export function drillExitCode(outcome: 'passed' | 'failed' | 'aborted'): number {
-  return outcome === 'passed' ? EXIT.ok : outcome === 'aborted' ? EXIT.interrupted : EXIT.findings;
+/** Exit code of a finished drill: 3 when it failed or took longer than the RTO, 130 when interrupted. */
+export function drillExitCode(report: { outcome: 'passed' | 'failed' | 'aborted'; withinRto: boolean | null }): number {
+  if (report.outcome === 'aborted') return EXIT.interrupted;
+  return report.outcome === 'passed' && report.withinRto !== false ? EXIT.ok : EXIT.findings;
 }
 
 /** Registers `drill`. */
@@ -36,7 +37,7 @@ export function registerDrill(program: Command): void {
         });
         if (options.json) printJson(report);
         else printLines(drillReportText(report));
-        process.exitCode = drillExitCode(report.outcome);
+        process.exitCode = drillExitCode(report);
       } finally {
         release();
       }
