@@ -17,9 +17,13 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 # zstd/openssl are not needed at run time (decompression and hashing are in-process);
-# tini reaps children and forwards signals so SIGTERM reaches vouch.
+# tini reaps children and forwards signals so SIGTERM reaches vouch. Restore drills sandbox their
+# commands with bubblewrap and check SQLite databases with sqlite3; add postgresql to check
+# pg_dump backups: docker build --build-arg DRILL_TOOLS="bubblewrap sqlite3 postgresql" .
+# (bubblewrap needs user namespaces: run with --security-opt seccomp=unconfined, see the README.)
+ARG DRILL_TOOLS="bubblewrap sqlite3"
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini ca-certificates \
+ && apt-get install -y --no-install-recommends tini ca-certificates ${DRILL_TOOLS} \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     VOUCH_CONFIG=/etc/vouch/vouch.yaml \
@@ -30,6 +34,7 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY policies ./policies
+COPY restore-drills ./restore-drills
 RUN mkdir -p /var/lib/vouch /etc/vouch && chown node:node /var/lib/vouch
 USER node
 VOLUME ["/var/lib/vouch"]

@@ -48,8 +48,11 @@ export function evaluateAssertion(assertion: SqlAssertion, value: string | null,
   if (assertion.min !== undefined && number < assertion.min) return { ok: false, detail: `returned ${number}, expected ≥ ${assertion.min}` };
   if (assertion.max !== undefined && number > assertion.max) return { ok: false, detail: `returned ${number}, expected ≤ ${assertion.max}` };
   if (assertion.equals !== undefined) {
-    const equal = typeof assertion.equals === 'number' ? number === assertion.equals : text === assertion.equals;
-    if (!equal) return { ok: false, detail: `returned ${quoted(text)}, expected ${quoted(String(assertion.equals))}` };
+    if (typeof assertion.equals === 'number') {
+      if (number !== assertion.equals) return { ok: false, detail: `returned ${number}, expected ${assertion.equals}` };
+    } else if (text !== assertion.equals) {
+      return { ok: false, detail: `returned ${quoted(text)}, expected ${quoted(assertion.equals)}` };
+    }
   }
   if (assertion.matches && !assertion.matches.test(text)) return { ok: false, detail: `returned ${quoted(text)}, expected a match for /${assertion.matches.source}/` };
   if (assertion.withinSeconds !== undefined) {
