@@ -2,10 +2,12 @@
  * `vouch demo`: the whole loop on a demo estate with no configuration and no AWS account.
  * An embedded S3 server holds two weeks of nightly order-system backups (.tar.gz) and an offline
  * volume holds a week of plain-file snapshots; vouch records baselines, an intruder rewrites an
- * old archive, vouch scans again and reports what an operator needs.
+ * old archive, vouch scans again and reports what an operator needs, then restores the last clean
+ * snapshot in a restore drill (restore-drills/kanda-orders.yaml: the order book loaded into a
+ * throwaway PostgreSQL, the inventory database, exports and invoices checked) against the RTO.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -13,6 +15,10 @@ import { stringify } from 'yaml';
 import { loadPolicy } from '../config/load-policy.js';
 import { formatBytes } from '../config/byte-size.js';
 import { formatDuration } from '../config/duration.js';
+import type { DrillReport } from '../drills/drill-report.js';
+import { readyDrill } from '../drills/ready-drills.js';
+import { runDrillReport } from '../drills/run-drill.js';
+import { describeError } from '../errors.js';
 import { runScan, type ScanReport } from '../scan/scan-run.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { startEmbeddedS3 } from '../sources/embedded-s3.js';
@@ -37,6 +43,8 @@ export interface DemoResult {
   tampered: string;
   /** True when vouch caught the tampering and named the right last clean snapshot. */
   caught: boolean;
+  /** The restore drill of the last clean snapshot, or null when it could not be set up. */
+  drill: DrillReport | null;
 }
 
 const BUCKET = 'kanda-backups';
@@ -86,6 +94,8 @@ function counts(report: ScanReport): { snapshots: number; bytes: number; entries
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stateDir = path.resolve(options.stateDir ?? (await mkdtemp(path.join(tmpdir(), 'vouch-demo-'))));
+  // Run as root, drill commands run as another user, who must be able to reach the drill directory.
+  if (!options.stateDir) await chmod(stateDir, 0o711);
   await mkdir(stateDir, { recursive: true });
   const offline = path.join(stateDir, 'demo-offline-volume');
   await rm(offline, { recursive: true, force: true });
@@ -112,6 +122,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     say(`  wrote ${DEMO_DAYS} nightly .tar.gz backups to s3://${BUCKET}/orders/ and ${OFFLINE_DAYS} snapshots to an offline volume`);
 
     const policyFile = path.join(stateDir, 'vouch-demo.yaml');
+    const drill = await readyDrill('kanda-orders.yaml', 'orders');
     await writeFile(
       policyFile,
       `# Written by \`vouch demo\`. The embedded S3 server stops when the demo ends.\n${stringify({
@@ -121,6 +132,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
             source: { s3: { bucket: BUCKET, prefix: 'orders/', endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, checksums: 'when-required' } },
             snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8}T\\d{6}Z)\\.tar\\.gz$' },
             targets: { rpo: '24h', rto: '2h' },
+            drill,
           },
           'invoices-offline': {
             source: { fs: { path: './demo-offline-volume' } },
@@ -153,7 +165,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       hit?.verdict === 'compromised' &&
       orders?.lastClean === demoSnapshotName(DEMO_DAYS - 1, start).replace(/\.tar\.gz$/, '') &&
       afterTamper.sets.every((set) => !set.error);
-    return { stateDir, policyFile, baseline, afterTamper, tampered, caught };
+
+    let drillReport: DrillReport | null = null;
+    const ordersSet = policy.sets.find((set) => set.name === 'orders')!;
+    try {
+      say(`  restore drill: restoring the last clean snapshot of orders into a sandbox and checking it`);
+      drillReport = await runDrillReport(ordersSet, { stateDir });
+    } catch (error) {
+      say(`  restore drill could not run: ${describeError(error)}`);
+    }
+    return { stateDir, policyFile, baseline, afterTamper, tampered, caught, drill: drillReport };
   } finally {
     client.destroy();
     await s3.stop();
