@@ -120,8 +120,8 @@ describe('bwrap sandbox containment', () => {
   it('contains a fork bomb: the process limit stops it and the host keeps working', async () => {
     const token = `vouch-bomb-${randomBytes(4).toString('hex')}`;
     const bounded = await sandboxIn(path.join(root, 'bomb'), 'bwrap', { ...LIMITS, processes: 24 });
-    const limit = await bounded.run({ argv: ['/bin/sh', '-c', 'ulimit -u'], timeoutSeconds: 10 });
-    expect(limit.stdout.trim()).toBe('24');
+    const limit = await bounded.run({ argv: ['awk', '/^Max processes/ { print $3 }', '/proc/self/limits'], timeoutSeconds: 10 });
+    expect(limit.stdout.trim(), JSON.stringify(limit)).toBe('24');
     const result = await bounded.run({ argv: ['/bin/sh', '-c', `: ${token}; bomb() { bomb | bomb & }; bomb; sleep 1; echo still-bounded`], timeoutSeconds: 15 });
     expect(result.seconds).toBeLessThan(15);
     expect(result.stderr).toMatch(/Cannot fork|Resource temporarily unavailable/);

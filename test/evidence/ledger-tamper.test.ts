@@ -173,6 +173,24 @@ describe('evidence verify names the first bad record', () => {
   });
 });
 
+describe('ledgers from before signing', () => {
+  it('keeps verifying: unsigned records are covered by the chain of the first signed one', async () => {
+    const dir = await tempState();
+    const { nextRecord } = await import('../../agent/evidence/ledger-record.js');
+    const first = nextRecord(null, 'scan-run', { legacy: 1 });
+    const second = nextRecord(first, 'snapshot-scan', { legacy: 2 });
+    await mkdir(path.join(dir, 'ledger'), { recursive: true });
+    await writeFile(segment(dir), `${JSON.stringify(first)}\n${JSON.stringify(second)}\n`);
+    expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 1, problem: 'unsigned' });
+    const ledger = await openLedger(dir);
+    await ledger.append('scan-run', { signed: true });
+    await ledger.close();
+    expect(await verifyLedger(dir)).toMatchObject({ ok: true, records: 3, legacyUnsigned: 2 });
+    await rewrite(dir, (all) => [all[0]!.replace('"legacy":1', '"legacy":9'), ...all.slice(1)]);
+    expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 1, problem: 'edited' });
+  });
+});
+
 describe('crashes and key rotation', () => {
   it('a crash mid-append leaves a ledger that verifies, opens and keeps chaining', async () => {
     const dir = await ledgerWith(3);
