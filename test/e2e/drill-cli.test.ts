@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -109,6 +110,20 @@ describe('vouch drill', () => {
     ]);
     expect(drills[0]!.failures[0]!.detail).toMatch(/interrupted during the app phase/);
     expect(await listTree(path.join(fixture.state, 'drills', 'work'))).toEqual([]);
+  });
+});
+
+describe('vouch drill as an unprivileged user (how the Docker image runs it)', () => {
+  it('sandboxes with an unprivileged bwrap and passes', async () => {
+    await writePolicy("{ commands: ['test -s db/orders.sql && touch /drill/scratch/ok'], sqlite: [] }");
+    const uid = process.getuid?.() === 0 ? 65534 : undefined;
+    if (uid !== undefined) execFileSync('chown', ['-R', `${uid}:${uid}`, fixture.root]);
+    const env = { HOME: fixture.root };
+    expect((await runCli(['--config', config, 'scan'], env, 120_000, uid)).code).toBe(0);
+    const { code, stdout, stderr } = await runCli(['--config', config, '--json', 'drill', 'orders'], env, 120_000, uid);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ outcome: 'passed', sandbox: 'bwrap' });
   });
 });
 

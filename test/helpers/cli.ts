@@ -11,10 +11,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `vouch ARGS` with extra environment; bounded by `timeoutMs`. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+/** Runs `vouch ARGS` with extra environment; bounded by `timeoutMs`. `asUid` runs it as that user (the tests run as root). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, asUid?: number): Promise<CliResult> {
+  const command = [process.execPath, '--import', 'tsx', MAIN, ...args];
+  const [program, ...rest] = asUid === undefined ? command : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', '--', ...command];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    const child = spawn(program!, rest, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
