@@ -61,6 +61,19 @@ describe('restore drills', () => {
     expect(await workLeft()).toEqual([]);
   });
 
+  it('restores a directory snapshot of plain files', async () => {
+    for (const file of sampleFiles(3)) {
+      const target = path.join(fixture.volume, '2025-10-19', file.path);
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, file.data);
+    }
+    const set = drillSet(fixture, { extra: { snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } }, drill: { commands: ['test -s db/orders.sql && test -s images/logo.bin'] } });
+    await scan(set);
+    const report = await runDrillReport(set, { stateDir: fixture.state });
+    expect(report).toMatchObject({ outcome: 'passed', snapshot: '2025-10-19', sample: { entries: 4 } });
+    expect(report.verifiers.find((outcome) => outcome.verifier === 'digest')!.detail).toBe('all 4 entries match the baseline (sha256)');
+  });
+
   it('fails, naming each file, when the restored bytes differ from the baseline', async () => {
     await put('orders-20251017.tar.gz', sampleFiles(1));
     const set = drillSet(fixture);
