@@ -25,10 +25,14 @@ LABEL org.opencontainers.image.title="vouch" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.documentation="README.md"
-# tini reaps children and forwards signals, so SIGTERM reaches vouch and it stops gracefully;
-# bubblewrap is the sandbox restore drills run in; ca-certificates for S3 over TLS.
+# zstd/openssl are not needed at run time (decompression and hashing are in-process);
+# tini reaps children and forwards signals so SIGTERM reaches vouch. Restore drills sandbox their
+# commands with bubblewrap and check SQLite databases with sqlite3; add postgresql to check
+# pg_dump backups: docker build --build-arg DRILL_TOOLS="bubblewrap sqlite3 postgresql" .
+# (bubblewrap needs user namespaces: run with --security-opt seccomp=unconfined, see the README.)
+ARG DRILL_TOOLS="bubblewrap sqlite3"
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini bubblewrap ca-certificates \
+ && apt-get install -y --no-install-recommends tini ca-certificates ${DRILL_TOOLS} \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     VOUCH_CONFIG=/etc/vouch/vouch.yaml \
@@ -41,6 +45,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY policies ./policies
 COPY dashboards ./dashboards
+COPY restore-drills ./restore-drills
 RUN mkdir -p /var/lib/vouch /etc/vouch && chown node:node /var/lib/vouch
 # The image's own unprivileged user (uid 1000), never root.
 USER node

@@ -2,101 +2,12 @@
  * `npm run bench`: vouch scan throughput against the tools a user would compare it with, measured
  * in the same run on the same bytes, plus vouch's peak memory. Prints medians and ratios.
  *
- * Data set (generated once into bench-data/, ignored by git): VOUCH_BENCH_GIB GiB (default 1) of
- * plain files — a mix of incompressible, text-like and repetitive content in sizes from 4 KiB to
- * 256 MiB — and the same files as one .tar.gz.
+ * The data set and the measurement are bench-kit.ts's.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DATA = path.join(ROOT, 'bench-data');
-const CLI = path.join(ROOT, 'dist/agent/cli/main.js');
-const GIB = Number(process.env.VOUCH_BENCH_GIB ?? 1);
-const RUNS = Number(process.env.VOUCH_BENCH_RUNS ?? 3);
-const TOTAL = Math.round(GIB * 2 ** 30);
-
-interface Measurement {
-  seconds: number;
-  peakRssKiB: number;
-}
-
-function textLike(size: number, seed: number): Buffer {
-  const words = ['order', 'invoice', 'customer', 'total', 'shipped', 'pending', 'warehouse', 'pallet', 'ream', 'stapler', '\n'];
-  const parts: string[] = [];
-  let length = 0;
-  let x = seed;
-  while (length < size) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    const word = `${words[x % words.length]}${x % 997} `;
-    parts.push(word);
-    length += word.length;
-  }
-  return Buffer.from(parts.join('')).subarray(0, size);
-}
-
-function generate(): void {
-  const plain = path.join(DATA, 'plain', 'snap-20250101');
-  const marker = path.join(DATA, `.complete-${TOTAL}`);
-  if (existsSync(marker)) return;
-  rmSync(DATA, { recursive: true, force: true });
-  mkdirSync(plain, { recursive: true });
-  process.stderr.write(`generating ${GIB} GiB of bench data in ${DATA}…\n`);
-  const sizes = [256 * 2 ** 20, 64 * 2 ** 20, 16 * 2 ** 20, 2 ** 20, 64 * 2 ** 10, 4 * 2 ** 10];
-  let written = 0;
-  let index = 0;
-  while (written < TOTAL) {
-    const size = Math.min(sizes[index % sizes.length]!, TOTAL - written);
-    const kind = index % 3;
-    const data = kind === 0 ? randomBytes(size) : kind === 1 ? textLike(size, index) : Buffer.alloc(size, index & 0xff);
-    const dir = path.join(plain, `d${index % 8}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, `f${index}.bin`), data);
-    written += size;
-    index++;
-  }
-  mkdirSync(path.join(DATA, 'archives'), { recursive: true });
-  execFileSync('sh', ['-c', `tar -C "${plain}" -cf - . | gzip -1 > "${path.join(DATA, 'archives', 'snap-20250101.tar.gz')}"`]);
-  writeFileSync(marker, '');
-}
-
-function plainFiles(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const full = path.join(dir, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else out.push(full);
-    }
-  };
-  walk(path.join(DATA, 'plain'));
-  return out;
-}
-
-/** Runs a shell command under /usr/bin/time; returns wall seconds and peak RSS. */
-function measure(command: string): Measurement {
-  const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', command], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.status !== 0) throw new Error(`${command} failed (${result.status}): ${result.stderr.slice(-2000)}`);
-  const peakRssKiB = Number(result.stderr.trim().split('\n').pop());
-  return { seconds, peakRssKiB };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-function bench(name: string, command: () => string): { name: string; seconds: number; peakMiB: number } {
-  measure(command()); // warm the page cache and the binary
-  const runs = Array.from({ length: RUNS }, () => measure(command()));
-  return { name, seconds: median(runs.map((r) => r.seconds)), peakMiB: Math.max(...runs.map((r) => r.peakRssKiB)) / 1024 };
-}
+import { ARCHIVE, bench, CLI, DATA, generate, plainFiles, RUNS } from './bench-kit.js';
 
 function vouchScan(layout: 'directory' | 'archive', algorithm: 'sha256' | 'blake3'): () => string {
   const base = mkdtempSync(path.join(tmpdir(), 'vouch-bench-'));
@@ -112,7 +23,7 @@ generate();
 const files = plainFiles();
 const bytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
 const fileArgs = files.map((file) => JSON.stringify(file)).join(' ');
-const archive = JSON.stringify(path.join(DATA, 'archives', 'snap-20250101.tar.gz'));
+const archive = JSON.stringify(ARCHIVE);
 
 const results = [
   bench('openssl dgst -sha256 (plain files)', () => `openssl dgst -sha256 ${fileArgs} > /dev/null`),

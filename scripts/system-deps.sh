@@ -1,20 +1,33 @@
 #!/bin/sh
 # Installs the Debian packages vouch's tests (or benchmarks) need, when any is missing.
 # Usage: scripts/system-deps.sh [bench]
-# Fast when everything is present: it only checks for the commands.
+# Fast when everything is present: it only checks for the programs.
+#
+# Tests: zstd/openssl/tar/gzip (archives), pdftotext (printed report), bwrap (drill sandbox),
+# prlimit/setpriv (sandbox limits, privilege drop), initdb/postgres (PostgreSQL drill checks),
+# sqlite3 (SQLite drill checks), chromium (the auditor report rendered by a real browser).
 set -eu
 
-need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils gpg:gnupg age:age 7zr:p7zip cryptsetup:cryptsetup-bin xz:xz-utils bzip2:bzip2 sqlite3:sqlite3 promtool:prometheus /usr/bin/prometheus:prometheus bwrap:bubblewrap cjpeg:libjpeg-turbo-progs pngtopnm:netpbm 7zz:7zip qpdf:qpdf zip:zip"
+need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils gpg:gnupg age:age 7zr:p7zip cryptsetup:cryptsetup-bin xz:xz-utils bzip2:bzip2 sqlite3:sqlite3 promtool:prometheus /usr/bin/prometheus:prometheus bwrap:bubblewrap cjpeg:libjpeg-turbo-progs pngtopnm:netpbm 7zz:7zip qpdf:qpdf zip:zip prlimit:util-linux setpriv:util-linux /usr/bin/chromium:chromium /usr/lib/postgresql/*/bin/initdb:postgresql"
 if [ "${1:-}" = "bench" ]; then
-  need="$need sha256sum:coreutils b3sum:b3sum /usr/bin/time:time"
+  need="$need sha256sum:coreutils b3sum:b3sum /usr/bin/time:time brotli:brotli jpegtran:libjpeg-turbo-progs"
 fi
+
+# A program on PATH, or an executable path (globs allowed: /usr/lib/postgresql/*/bin/initdb).
+have() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  for candidate in $1; do
+    [ -x "$candidate" ] && return 0
+  done
+  return 1
+}
 
 missing=""
 for pair in $need; do
   cmd=${pair%%:*}
   pkg=${pair#*:}
-  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "$cmd" ]; then
-    missing="$missing $pkg"
+  if ! have "$cmd"; then
+    case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
   fi
 done
 

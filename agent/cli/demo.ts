@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { startDaemon } from '../daemon/daemon.js';
 import { DEFAULT_LISTEN, parseListen, requireTokenFor } from '../daemon/listen-address.js';
 import { createLogger } from '../daemon/logger.js';
+import type { DrillReport } from '../drills/drill-report.js';
+import { rtoText } from './drill-report-text.js';
 import { EXIT } from './exit-codes.js';
 import { lastCleanForSet, lastCleanText } from './last-clean.js';
 import { globalOptions } from './global-options.js';
@@ -10,6 +12,22 @@ import { printJson, printLines } from './output.js';
 import { terminalProgress } from './progress-bar.js';
 import { scanReportText } from './scan-report-text.js';
 import { serveOptions, trapSignals, type ServeDependencies, type ServeFlags } from './serve.js';
+
+/** What the demo's restore drill showed, in a few lines. */
+function drillLines(drill: DrillReport | null, stateDir: string): string[] {
+  if (!drill) return [];
+  const head = `Restore drill of ${drill.snapshot ?? 'orders'}: ${drill.outcome.toUpperCase()}`;
+  if (drill.outcome !== 'passed') {
+    const first = drill.failures[0];
+    return [`${head} — ${first ? `${first.verifier}: ${first.detail}` : 'see vouch drill orders'}`];
+  }
+  const { fetch, extract, verify, app } = drill.phases;
+  const checks = drill.verifiers.filter((outcome) => outcome.status === 'passed').map((outcome) => outcome.verifier).join(', ');
+  return [
+    `${head} — ${rtoText(drill)} (fetch ${fetch.toFixed(1)}s, extract ${extract.toFixed(1)}s, verify ${verify.toFixed(1)}s, app checks ${app.toFixed(1)}s); passed: ${checks}`,
+    `Signed evidence of all this: vouch --state ${stateDir} evidence verify; auditor report: vouch --state ${stateDir} evidence report --out report.html`,
+  ];
+}
 
 /** Registers `demo`. */
 export function registerDemo(program: Command, dependencies: ServeDependencies): void {
@@ -33,6 +51,7 @@ export function registerDemo(program: Command, dependencies: ServeDependencies):
           caught: result.caught,
           lastCleanReport: lastClean,
           ...result.afterTamper,
+          drill: result.drill,
         });
       } else {
         printLines(scanReportText(result.afterTamper));
@@ -42,6 +61,7 @@ export function registerDemo(program: Command, dependencies: ServeDependencies):
           result.caught
             ? `Result: ${result.tampered} was rewritten after its baseline and ${result.ransomware} holds the ransomware's work; restore from ${lastClean.lastClean?.id ?? 'none'}, the last clean snapshot.`
             : 'Result: the demo did not come out as expected — see the report above.',
+          ...drillLines(result.drill, result.stateDir),
           `State (ledger, manifests, per-set index) kept in ${result.stateDir}`,
           `Try: vouch --config ${result.policyFile} last-clean orders · vouch inspect <file> · vouch policy check ${result.policyFile}`,
         ]);

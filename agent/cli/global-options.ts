@@ -1,4 +1,5 @@
 /** Global flags shared by every command: --config, --state, --json (and their environment variables). */
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadPolicy } from '../config/load-policy.js';
@@ -26,4 +27,16 @@ export function resolveStateDir(options: GlobalOptions, policy?: Policy): string
 /** Loads the policy named by --config / VOUCH_CONFIG. */
 export function loadConfiguredPolicy(options: GlobalOptions): Promise<Policy> {
   return loadPolicy(options.config);
+}
+
+/**
+ * The policy when the command can work without one (evidence commands): loaded when the --config
+ * file exists, else undefined. A policy that exists but is invalid is still an error.
+ */
+export async function loadOptionalPolicy(options: GlobalOptions): Promise<Policy | undefined> {
+  const exists = await access(options.config).then(
+    () => true,
+    () => false,
+  );
+  return exists ? loadPolicy(options.config) : undefined;
 }

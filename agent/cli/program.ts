@@ -3,17 +3,26 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, describeError, StateLockedError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerDemo } from './demo.js';
+import { registerDrill } from './drill.js';
+import { registerEvidence } from './evidence.js';
 import { EXIT } from './exit-codes.js';
 import { registerInspect } from './inspect.js';
+import { installInterruptHandlers } from './interrupt.js';
 import { registerLastClean } from './last-clean.js';
 import { printJson } from './output.js';
 import { registerPolicy } from './policy-check.js';
 import { registerScan } from './scan.js';
 import { registerServe, type ServeDependencies } from './serve.js';
-import { drillsUnavailable } from '../daemon/drill-contract.js';
+import type { RunDrill } from '../daemon/drill-contract.js';
 
-/** Builds the command tree; `dependencies` wires the daemon's drill runner. */
-export function buildProgram(dependencies: ServeDependencies = { runDrill: drillsUnavailable }): Command {
+/**
+ * The real drill runner, loaded on first use: the sandbox, verifiers and report code are only
+ * needed when a drill actually runs.
+ */
+const runDrillOnDemand: RunDrill = async (set, options) => (await import('../drills/run-drill.js')).runDrill(set, options);
+
+/** Builds the command tree; `dependencies` wires the daemon's drill runner (tests inject fakes). */
+export function buildProgram(dependencies: ServeDependencies = { runDrill: runDrillOnDemand }): Command {
   const program = new Command('vouch')
     .description('Backup integrity and clean-restore verification: hash drift, ransomware damage, restore drills, evidence.')
     .version(VERSION)
@@ -27,6 +36,8 @@ export function buildProgram(dependencies: ServeDependencies = { runDrill: drill
       '\nExit codes: 0 clean/passed, 1 runtime error, 2 usage or policy error, 3 findings, 130 interrupted.',
     );
   registerScan(program);
+  registerDrill(program);
+  registerEvidence(program);
   registerInspect(program);
   registerLastClean(program);
   registerPolicy(program);
@@ -47,10 +58,7 @@ function fail(error: unknown, json: boolean): number {
 export async function runCli(argv: string[], dependencies?: ServeDependencies): Promise<void> {
   const program = buildProgram(dependencies);
   const json = argv.includes('--json');
-  process.once('SIGINT', () => {
-    process.stderr.write('\nvouch: interrupted\n');
-    process.exit(EXIT.interrupted);
-  });
+  installInterruptHandlers();
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { parseDuration } from '../config/duration.js';
 import { startDaemon, type Daemon } from '../daemon/daemon.js';
-import { drillsUnavailable, type RunDrill } from '../daemon/drill-contract.js';
+import type { RunDrill } from '../daemon/drill-contract.js';
 import { DEFAULT_LISTEN, parseListen, requireTokenFor } from '../daemon/listen-address.js';
 import { createLogger } from '../daemon/logger.js';
 import { ConfigError } from '../errors.js';
@@ -105,7 +105,7 @@ export function serveOptions(command: Command): Command {
 }
 
 /** Registers `serve`. */
-export function registerServe(program: Command, dependencies: ServeDependencies = { runDrill: drillsUnavailable }): void {
+export function registerServe(program: Command, dependencies: ServeDependencies): void {
   serveOptions(program.command('serve'))
     .description('run as a daemon: scheduled scans and drills, Prometheus /metrics, /healthz, /readyz and a JSON API')
     .addHelpText(

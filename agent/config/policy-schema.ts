@@ -118,10 +118,91 @@ const schedule = z.strictObject({
     .describe('IANA time zone the cron expressions are read in.'),
 });
 
-const drill = z.strictObject({
+const drillCommand = z.union([
+  z.string().min(1).describe('A shell command run with sh -c in the restored tree; must exit 0.'),
+  z
+    .strictObject({
+      name: z.string().optional().describe('Shown in results; defaults to the command.'),
+      run: z.string().min(1).optional().describe('Shell command (sh -c), run with the restored tree as working directory.'),
+      script: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('A script on this machine (relative to the policy file), mounted read-only in the sandbox and run with sh.'),
+      args: z.array(z.string()).default([]).describe('Arguments for the script.'),
+      expectExit: z.number().int().min(0).max(255).default(0),
+      expectOutput: regex.optional().describe('Regex the command\'s standard output must match.'),
+      timeout: duration.optional().describe('Wall-clock limit for this command (default: drill.timeout).'),
+    })
+    .refine((command) => (command.run === undefined) !== (command.script === undefined), { message: 'set exactly one of run or script' }),
+]);
+
+const sqlAssertion = z
+  .strictObject({
+    name: z.string().optional().describe('Shown when the assertion fails; defaults to the SQL.'),
+    sql: z.string().min(1).describe('A query returning one value (first column of the first row).'),
+    min: z.number().optional().describe('The value must be a number ≥ min.'),
+    max: z.number().optional().describe('The value must be a number ≤ max.'),
+    equals: z.union([z.number(), z.string()]).optional(),
+    matches: regex.optional().describe('The value (as text) must match this regex.'),
+    within: z
+      .union([z.literal('rpo'), duration])
+      .optional()
+      .describe('The value is a timestamp no older than this before the snapshot time ("rpo": the set\'s RPO target).'),
+  })
+  .refine(
+    (assertion) => [assertion.min, assertion.max, assertion.equals, assertion.matches, assertion.within].some((value) => value !== undefined),
+    { message: 'give at least one of min, max, equals, matches, within' },
+  );
+
+const postgresCheck = z.strictObject({
+  dump: z.string().min(1).describe('Path of the pg_dump output inside the restored snapshot, e.g. db/orders.sql.'),
+  format: z.enum(['auto', 'plain', 'custom']).default('auto').describe('auto: custom when the file starts with PGDMP, else plain SQL.'),
+  database: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case PostgreSQL identifier').default('restored'),
+  assertions: z.array(sqlAssertion).default([]),
+  timeout: duration.optional().describe('Wall-clock limit for the restore plus assertions (default: drill.timeout).'),
+});
+
+const sqliteCheck = z.strictObject({
+  path: z.string().min(1).describe('Path of the SQLite database inside the restored snapshot.'),
+  integrity: z.enum(['full', 'quick']).default('full').describe('PRAGMA integrity_check (full) or quick_check.'),
+  assertions: z.array(sqlAssertion).default([]),
+  timeout: duration.optional(),
+});
+
+const drillLimits = z.strictObject({
+  cpu: duration.default('30m').describe('CPU time per sandboxed process.'),
+  memory: byteSize.default('4GiB').describe('Address space per sandboxed process.'),
+  processes: z.number().int().min(16).default(512).describe('Processes in one sandbox.'),
+  fileSize: byteSize.default('64GiB').describe('Largest file a sandboxed process may write.'),
+  tmp: byteSize.default('512MiB').describe('Size of the sandbox\'s private /tmp (in memory).'),
+});
+
+/** A set's `drill` key (exported so an absent key resolves to the same defaults). */
+export const drillSchema = z.strictObject({
   pick: z.enum(['latest', 'last-clean', 'random']).default('last-clean'),
-  sample: z.string().regex(/^\d{1,3}(\.\d+)?%$/, 'expected a percentage such as 100%').default('100%'),
-  commands: z.array(z.string()).default([]),
+  window: duration.optional().describe('random: pick among snapshots no older than this (default: all).'),
+  sample: z
+    .string()
+    .regex(/^\d{1,3}(\.\d+)?%$/, 'expected a percentage such as 100%')
+    .refine((value) => Number.parseFloat(value) > 0 && Number.parseFloat(value) <= 100, { message: 'expected a percentage above 0% and at most 100%' })
+    .default('100%')
+    .describe('Restore and verify this share of the entries (chosen afresh each drill) and project the full restore time.'),
+  sandbox: z
+    .enum(['bwrap', 'none'])
+    .default('bwrap')
+    .describe('bwrap: commands and application checks run in a bubblewrap sandbox (no network, read-only host). none: run them unsandboxed — only for trusted backups on machines without bwrap.'),
+  timeout: duration.default('1h').describe('Default wall-clock limit of each command and application check.'),
+  limits: drillLimits.default({ cpu: '30m', memory: '4GiB', processes: 512, fileSize: '64GiB', tmp: '512MiB' }),
+  verify: z
+    .strictObject({
+      digests: z.boolean().default(true).describe('Compare restored files with the baseline manifest.'),
+      structure: z.boolean().default(true).describe('Run the content structure validators over restored files.'),
+    })
+    .default({ digests: true, structure: true }),
+  commands: z.array(drillCommand).default([]),
+  postgres: z.array(postgresCheck).default([]).describe('Restore pg_dump files into a throwaway server in the sandbox and run SQL assertions.'),
+  sqlite: z.array(sqliteCheck).default([]).describe('integrity_check plus SQL assertions on restored SQLite databases.'),
   maxAge: duration
     .optional()
     .describe('A passed drill older than this makes the set not ready (default: the longest gap of the drill schedule plus 1h).'),
@@ -189,7 +270,7 @@ const backupSet = z.strictObject({
   limits: limits.optional().describe('Caps that stop a hostile or runaway archive.'),
   targets: targets.optional(),
   schedule: schedule.optional(),
-  drill: drill.optional(),
+  drill: drillSchema.optional().describe('How restore drills of this set run.'),
   immutability: immutability.optional(),
   detection: detection.optional().describe('Ransomware detection settings (defaults shown).'),
   storage: storage.optional(),
@@ -232,3 +313,5 @@ export const policySchema = z
 export type PolicyFile = z.output<typeof policySchema>;
 /** One set as parsed. */
 export type BackupSetFile = PolicyFile['sets'][string];
+/** A set's `drill` key as parsed. */
+export type DrillFile = z.output<typeof drillSchema>;

@@ -1,9 +1,10 @@
 /** Turns a parsed policy file into the values the agent runs on (seconds, bytes, RegExps, absolute paths). */
 import path from 'node:path';
+import { ConfigError } from '../errors.js';
 import { DEFAULT_LIMITS, type ArchiveLimits } from '../archives/entry-reader.js';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
-import type { BackupSetFile, PolicyFile } from './policy-schema.js';
+import { drillSchema, type BackupSetFile, type DrillFile, type PolicyFile } from './policy-schema.js';
 
 /** Where a set's bytes live, as `createSource` takes it. */
 export type SourceSpec =
@@ -39,7 +40,8 @@ export interface SetPolicy {
   rpoSeconds?: number;
   rtoSeconds?: number;
   schedule?: { scan?: string; drill?: string; timezone: string };
-  drill?: { pick: 'latest' | 'last-clean' | 'random'; samplePercent: number; commands: string[]; maxAgeSeconds?: number };
+  /** How drills of this set run (defaults when the policy has no `drill`). */
+  drill: DrillPolicy;
   immutability?: {
     objectLock?: 'compliance' | 'governance' | 'any' | 'off';
     minRetentionSeconds?: number;
@@ -97,6 +99,57 @@ export interface DatasetPolicy {
   copies: string[];
 }
 
+/** One SQL assertion of an application check. */
+export interface SqlAssertion {
+  name: string;
+  sql: string;
+  min?: number;
+  max?: number;
+  equals?: number | string;
+  matches?: RegExp;
+  /** The value is a timestamp no older than this many seconds before the snapshot time. */
+  withinSeconds?: number;
+}
+
+/** A user command run in the sandbox. */
+export interface DrillCommand {
+  name: string;
+  /** `sh -c` text, or null when `script` is set. */
+  run: string | null;
+  /** Absolute path of a script on this machine, mounted read-only in the sandbox. */
+  script: string | null;
+  args: string[];
+  expectExit: number;
+  expectOutput?: RegExp;
+  timeoutSeconds: number;
+}
+
+/** Resource limits of every sandboxed process. */
+export interface SandboxLimits {
+  cpuSeconds: number;
+  memoryBytes: number;
+  processes: number;
+  fileSizeBytes: number;
+  tmpBytes: number;
+}
+
+/** How a set's drills run. */
+export interface DrillPolicy {
+  pick: 'latest' | 'last-clean' | 'random';
+  /** random: only snapshots younger than this. */
+  windowSeconds?: number;
+  samplePercent: number;
+  sandbox: 'bwrap' | 'none';
+  timeoutSeconds: number;
+  limits: SandboxLimits;
+  verify: { digests: boolean; structure: boolean };
+  commands: DrillCommand[];
+  postgres: { dump: string; format: 'auto' | 'plain' | 'custom'; database: string; assertions: SqlAssertion[]; timeoutSeconds: number }[];
+  sqlite: { path: string; integrity: 'full' | 'quick'; assertions: SqlAssertion[]; timeoutSeconds: number }[];
+  /** A passed drill older than this makes the set not ready (default: from the drill schedule). */
+  maxAgeSeconds?: number;
+}
+
 /** A whole policy, ready to run. */
 export interface Policy {
   /** Absolute path of the file it came from (or a description for embedded policies). */
@@ -142,6 +195,69 @@ function resolveSource(source: BackupSetFile['source'], baseDir: string): Source
   };
 }
 
+function resolveAssertion(assertion: DrillFile['sqlite'][number]['assertions'][number], rpoSeconds: number | undefined, set: string): SqlAssertion {
+  const within = assertion.within === 'rpo' ? rpoSeconds : seconds(assertion.within);
+  if (assertion.within === 'rpo' && rpoSeconds === undefined) {
+    throw new ConfigError(`sets.${set}.drill: assertion "${assertion.name ?? assertion.sql}" uses within: rpo, but sets.${set}.targets.rpo is not set`);
+  }
+  return {
+    name: assertion.name ?? assertion.sql.replace(/\s+/g, ' ').trim(),
+    sql: assertion.sql,
+    ...(assertion.min !== undefined ? { min: assertion.min } : {}),
+    ...(assertion.max !== undefined ? { max: assertion.max } : {}),
+    ...(assertion.equals !== undefined ? { equals: assertion.equals } : {}),
+    ...(assertion.matches !== undefined ? { matches: new RegExp(assertion.matches, 'u') } : {}),
+    ...(within !== undefined ? { withinSeconds: within } : {}),
+  };
+}
+
+function resolveDrill(drill: DrillFile, baseDir: string, rpoSeconds: number | undefined, set: string): DrillPolicy {
+  const timeoutSeconds = seconds(drill.timeout)!;
+  const commands = drill.commands.map((command): DrillCommand => {
+    if (typeof command === 'string') return { name: command, run: command, script: null, args: [], expectExit: 0, timeoutSeconds };
+    const script = command.script === undefined ? null : path.resolve(baseDir, command.script);
+    return {
+      name: command.name ?? command.run ?? [path.basename(script!), ...command.args].join(' '),
+      run: command.run ?? null,
+      script,
+      args: command.args,
+      expectExit: command.expectExit,
+      ...(command.expectOutput !== undefined ? { expectOutput: new RegExp(command.expectOutput, 'u') } : {}),
+      timeoutSeconds: seconds(command.timeout) ?? timeoutSeconds,
+    };
+  });
+  return {
+    pick: drill.pick,
+    ...(drill.window ? { windowSeconds: seconds(drill.window)! } : {}),
+    ...(drill.maxAge ? { maxAgeSeconds: seconds(drill.maxAge)! } : {}),
+    samplePercent: Number.parseFloat(drill.sample),
+    sandbox: drill.sandbox,
+    timeoutSeconds,
+    limits: {
+      cpuSeconds: seconds(drill.limits.cpu)!,
+      memoryBytes: parseByteSize(drill.limits.memory)!,
+      processes: drill.limits.processes,
+      fileSizeBytes: parseByteSize(drill.limits.fileSize)!,
+      tmpBytes: parseByteSize(drill.limits.tmp)!,
+    },
+    verify: drill.verify,
+    commands,
+    postgres: drill.postgres.map((check) => ({
+      dump: check.dump,
+      format: check.format,
+      database: check.database,
+      assertions: check.assertions.map((assertion) => resolveAssertion(assertion, rpoSeconds, set)),
+      timeoutSeconds: seconds(check.timeout) ?? timeoutSeconds,
+    })),
+    sqlite: drill.sqlite.map((check) => ({
+      path: check.path,
+      integrity: check.integrity,
+      assertions: check.assertions.map((assertion) => resolveAssertion(assertion, rpoSeconds, set)),
+      timeoutSeconds: seconds(check.timeout) ?? timeoutSeconds,
+    })),
+  };
+}
+
 /** Resolves a validated policy file; relative paths are taken from `baseDir` (the file's folder). */
 export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string): Policy {
   const sets = Object.entries(parsed.sets).map(([name, set]): SetPolicy => ({
@@ -156,16 +272,7 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     rpoSeconds: seconds(set.targets?.rpo),
     rtoSeconds: seconds(set.targets?.rto),
     ...(set.schedule ? { schedule: set.schedule } : {}),
-    ...(set.drill
-      ? {
-          drill: {
-            pick: set.drill.pick,
-            samplePercent: Number.parseFloat(set.drill.sample),
-            commands: set.drill.commands,
-            maxAgeSeconds: seconds(set.drill.maxAge),
-          },
-        }
-      : {}),
+    drill: resolveDrill(set.drill ?? drillSchema.parse({}), baseDir, seconds(set.targets?.rpo), name),
     ...(set.immutability
       ? {
           immutability: {

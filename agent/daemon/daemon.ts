@@ -11,6 +11,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { loadPolicy } from '../config/load-policy.js';
 import type { Policy, SetPolicy } from '../config/resolve-policy.js';
+import { recoverInterruptedDrills } from '../drills/recover-interrupted.js';
 import { ConfigError, describeError } from '../errors.js';
 import { loadEstateView, type EstateView } from '../metrics/estate-view.js';
 import { createMetricsRegistry, type TaskKind } from '../metrics/metrics.js';
@@ -77,6 +78,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let policy = await loadPolicy(options.configFile);
   const stateDir = resolveStateDir(policy, options.stateOverride);
   await mkdir(stateDir, { recursive: true });
+  // A drill killed with the previous daemon (SIGKILL, power loss) is recorded as aborted and its
+  // sandbox removed now, not only when that set's next drill starts.
+  for (const aborted of await recoverInterruptedDrills(stateDir, { logger }).catch((error: unknown) => {
+    logger.error({ err: error }, 'could not recover interrupted drills');
+    return [];
+  })) {
+    logger.warn({ set: aborted.set, drill: aborted.id }, `drill ${aborted.id} of ${aborted.set} was interrupted; recorded as aborted`);
+  }
   const stats = { reloads: 0, reloadFailures: 0, lastReloadSuccess: Date.now() / 1000 };
 
   let cached: { at: number; view: Promise<EstateView> } | null = null;

@@ -18,8 +18,3 @@ export interface DrillOptions {
 
 /** Runs one restore drill of `set` and records it (ledger + `drills/SET.json`). */
 export type RunDrill = (set: SetPolicy, options: DrillOptions) => Promise<DrillResult>;
-
-/** Stand-in until the drill runner is wired in: every drill fails with a clear message. */
-export const drillsUnavailable: RunDrill = async (set) => {
-  throw new Error(`cannot drill set ${set.name}: restore drills are not available in this build of vouch`);
-};

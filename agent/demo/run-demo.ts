@@ -4,10 +4,13 @@
  * volume holds a week of plain-file snapshots; vouch records baselines. Then an intruder rewrites
  * an old archive and ransomware hits the servers before the newest nightly backup, which captures
  * the damage (encrypted and renamed files, files encrypted in place, a ransom note). vouch scans
- * again and reports what an operator needs: both bad snapshots, why, and the last clean one.
+ * again and reports what an operator needs: both bad snapshots, why, and the last clean one —
+ * then restores that snapshot in a restore drill (restore-drills/kanda-orders.yaml: the order book
+ * loaded into a throwaway PostgreSQL, the inventory database, exports and invoices checked)
+ * against the RTO.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -15,6 +18,10 @@ import { stringify } from 'yaml';
 import { loadPolicy } from '../config/load-policy.js';
 import { formatBytes } from '../config/byte-size.js';
 import { formatDuration } from '../config/duration.js';
+import type { DrillReport } from '../drills/drill-report.js';
+import { readyDrill } from '../drills/ready-drills.js';
+import { runDrillReport } from '../drills/run-drill.js';
+import { describeError } from '../errors.js';
 import { runScan, type ScanReport } from '../scan/scan-run.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { startEmbeddedS3 } from '../sources/embedded-s3.js';
@@ -47,6 +54,8 @@ export interface DemoResult {
   caught: boolean;
   /** Stops the embedded S3 server (only with `keepStore`; otherwise it is already stopped). */
   stopStore: () => Promise<void>;
+  /** The restore drill of the last clean snapshot, or null when it could not be set up. */
+  drill: DrillReport | null;
 }
 
 const BUCKET = 'kanda-backups';
@@ -98,6 +107,8 @@ function counts(report: ScanReport): { snapshots: number; bytes: number; entries
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stateDir = path.resolve(options.stateDir ?? (await mkdtemp(path.join(tmpdir(), 'vouch-demo-'))));
+  // Run as root, drill commands run as another user, who must be able to reach the drill directory.
+  if (!options.stateDir) await chmod(stateDir, 0o711);
   await mkdir(stateDir, { recursive: true });
   const offline = path.join(stateDir, 'demo-offline-volume');
   await rm(offline, { recursive: true, force: true });
@@ -126,6 +137,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     say(`  wrote ${HIT_DAY} nightly .tar.gz backups to s3://${BUCKET}/orders/ and ${OFFLINE_DAYS} snapshots to an offline volume`);
 
     const policyFile = path.join(stateDir, 'vouch-demo.yaml');
+    const drill = await readyDrill('kanda-orders.yaml', 'orders');
     await writeFile(
       policyFile,
       `# Written by \`vouch demo\`. The embedded S3 server stops when the demo ends.\n${stringify({
@@ -136,6 +148,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
             snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8}T\\d{6}Z)\\.tar\\.gz$' },
             targets: { rpo: '24h', rto: '2h' },
             schedule: { scan: '*/10 * * * *', timezone: 'UTC' },
+            drill,
           },
           'invoices-offline': {
             source: { fs: { path: './demo-offline-volume' } },
@@ -179,8 +192,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       afterTamper.sets.every((set) => !set.error) &&
       // The offline copies were out of the attackers' reach: they must stay clean.
       afterTamper.sets.filter((set) => set.name !== 'orders').every((set) => set.snapshots.every((s) => s.verdict === 'clean'));
+
+    let drillReport: DrillReport | null = null;
+    const ordersSet = policy.sets.find((set) => set.name === 'orders')!;
+    try {
+      say(`  restore drill: restoring the last clean snapshot of orders into a sandbox and checking it`);
+      drillReport = await runDrillReport(ordersSet, { stateDir });
+    } catch (error) {
+      say(`  restore drill could not run: ${describeError(error)}`);
+    }
     keep = options.keepStore ?? false;
-    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, expectedLastClean, caught, stopStore: () => s3.stop() };
+    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, expectedLastClean, caught, drill: drillReport, stopStore: () => s3.stop() };
   } finally {
     client.destroy();
     // A failed demo never leaves the store behind.

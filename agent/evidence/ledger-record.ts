@@ -10,8 +10,20 @@ import canonicalizeModule from 'canonicalize';
 // import is the function itself.
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 
-/** Kinds of facts the ledger records. */
-export type LedgerRecordType = 'scan-run' | 'snapshot-scan' | 'baseline' | 'snapshot-removed' | 'immutability-audit';
+/**
+ * Kinds of facts the ledger records: scans (`scan-run`, `snapshot-scan`), baselines (a manifest
+ * bound to the chain by its SHA-256), verdict changes, restore drills, immutability audits and
+ * signing-key rotations.
+ */
+export type LedgerRecordType =
+  | 'scan-run'
+  | 'snapshot-scan'
+  | 'baseline'
+  | 'snapshot-removed'
+  | 'verdict-change'
+  | 'drill'
+  | 'immutability-audit'
+  | 'key-rotation';
 
 /** The `prev` of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -29,7 +41,7 @@ export interface LedgerRecord<T = unknown> {
   data: T;
   /** SHA-256 (hex) of the canonical record without hash/keyId/sig. */
   hash: string;
-  /** Signing key id and ed25519 signature over `hash` (base64), once signing is enabled. */
+  /** Signing key id and ed25519 signature over `hash` (base64); see record-signature.ts. */
   keyId?: string;
   sig?: string;
 }

@@ -1,9 +1,9 @@
 /**
- * Evidence status: is the ledger's chain intact? The one place the daemon asks, so the check can
- * be swapped for full signature verification (`verifyLedger` from evidence/verify-ledger.ts)
- * without touching metrics, readiness or the API.
+ * Evidence status: is the ledger intact — chain, ed25519 signatures, key rotations, signed head
+ * (`verifyLedger` from evidence/verify-ledger.ts)? The one place the daemon asks, for metrics,
+ * readiness and the API.
  *
- * Here it replays the hash chain (`readLedger` + the chain checker). Verifying a large ledger
+ * Verifying a large ledger
  * takes seconds, which a scrape cannot wait for, so the result is cached per state directory:
  * while the segment files' names, sizes and modification times stay the same it is reused; when
  * they change, the previous result is returned and one re-verification starts in the background
@@ -11,8 +11,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createChainChecker } from '../evidence/ledger-record.js';
-import { readLedger } from '../state/ledger-store.js';
+import { verifyLedger } from '../evidence/verify-ledger.js';
 
 /** The shape `verifyLedger` returns (fields may be added). */
 export interface EvidenceStatus {
@@ -43,15 +42,15 @@ async function ledgerFingerprint(stateDir: string): Promise<string> {
 }
 
 async function replayChain(stateDir: string): Promise<EvidenceStatus> {
-  const checker = createChainChecker();
-  let position = 0;
-  for await (const record of readLedger(stateDir)) {
-    position++;
-    if (record === null) return { ok: false, records: position - 1, firstBad: { seq: -1, problem: `record ${position} is not JSON` }, keyFingerprints: [] };
-    const broken = checker.check(record, position);
-    if (broken) return { ok: false, records: position - 1, firstBad: { seq: broken.seq, problem: `${broken.problem}: ${broken.detail}` }, keyFingerprints: [] };
-  }
-  return { ok: true, records: position, keyFingerprints: [] };
+  // Chain, signatures, key rotations and the signed head; manifests are re-hashed by `vouch
+  // evidence verify`, not on the daemon's schedule (they can be gigabytes).
+  const verification = await verifyLedger(stateDir, { checkManifests: false });
+  return {
+    ok: verification.ok,
+    records: verification.records,
+    ...(verification.firstBad ? { firstBad: { seq: verification.firstBad.seq, problem: `${verification.firstBad.problem}: ${verification.firstBad.detail}` } } : {}),
+    keyFingerprints: verification.keyFingerprints,
+  };
 }
 
 /** Options of `evidenceStatus`. */

@@ -14,6 +14,14 @@ const { ring: shared, slotBytes } = workerData as { ring: SharedArrayBuffer; slo
 const ring = new Uint8Array(shared);
 /** Per entry, the analysis once started; messages for an entry run strictly in order on it. */
 const sessions = new Map<number, Promise<EntryAnalysis | null>>();
+/** Entries whose start failed: `end` must answer `failed` again (the first may have come before anyone waited). */
+const startFailures = new Map<number, string>();
+/** Entries cancelled while steps for them were still queued: those steps must not touch their copy. */
+const cancelled = new Set<number>();
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 function send(message: WorkerMessageOut): void {
   port.postMessage(message);
@@ -23,7 +31,8 @@ function start(id: number, request: AnalysisRequest): void {
   sessions.set(
     id,
     EntryAnalysis.start(request).catch((error: unknown) => {
-      send({ type: 'failed', id, message: error instanceof Error ? error.message : String(error) });
+      startFailures.set(id, messageOf(error));
+      send({ type: 'failed', id, message: messageOf(error) });
       return null;
     }),
   );
@@ -35,7 +44,7 @@ function then(id: number, step: (analysis: EntryAnalysis) => void): void {
   sessions.set(
     id,
     session.then((analysis) => {
-      if (analysis) step(analysis);
+      if (analysis && !cancelled.has(id)) step(analysis);
       return analysis;
     }),
   );
@@ -56,15 +65,34 @@ port.on('message', (message: WorkerMessageIn) => {
       return;
     }
     case 'end': {
-      const session = sessions.get(message.id);
-      sessions.delete(message.id);
+      const { id } = message;
+      const session = sessions.get(id);
+      sessions.delete(id);
       void session?.then((analysis) => {
-        if (analysis) send({ type: 'result', id: message.id, result: analysis.finish() });
+        if (!analysis) {
+          send({ type: 'failed', id, message: startFailures.get(id) ?? 'analysis did not start' });
+          startFailures.delete(id);
+          return;
+        }
+        try {
+          send({ type: 'result', id, result: analysis.finish() });
+        } catch (error) {
+          send({ type: 'failed', id, message: messageOf(error) });
+        }
       });
       return;
     }
-    case 'cancel':
-      sessions.delete(message.id);
+    case 'cancel': {
+      const { id } = message;
+      const session = sessions.get(id);
+      sessions.delete(id);
+      startFailures.delete(id);
+      cancelled.add(id);
+      void session?.then((analysis) => {
+        analysis?.cancel();
+        cancelled.delete(id);
+      });
       return;
+    }
   }
 });

@@ -1,7 +1,8 @@
 /**
  * Reads one entry's stream to its end and analyses it: inline for small entries, in the analysis
- * pool for large ones so that reading and analysing overlap. Rejects with the stream's error
- * (the caller names the entry); a failed stream never leaves work behind in a worker.
+ * pool for large ones so that reading and analysing (and a restore's writing) overlap. Rejects with
+ * the stream's error (the caller names the entry); a failed stream never leaves work behind in a
+ * worker or a file open.
  */
 import type { Readable } from 'node:stream';
 import type { ChunkSink } from '../integrity/digest.js';
@@ -36,9 +37,14 @@ export async function analyzeStream(stream: Readable, request: AnalysisRequest, 
     return analysis.finish();
   }
   const analysis = await EntryAnalysis.start(request);
-  for await (const chunk of stream as AsyncIterable<Uint8Array>) {
-    for (const sink of sinks) sink.update(chunk);
-    analysis.update(chunk);
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      for (const sink of sinks) sink.update(chunk);
+      analysis.update(chunk);
+    }
+  } catch (error) {
+    analysis.cancel();
+    throw error;
   }
   return analysis.finish();
 }

@@ -1,13 +1,17 @@
 /**
  * Everything vouch computes from one entry's bytes in its single streaming pass: the digest in
- * the set's algorithm, any extra digests a checksum list needs, and detection's content
- * measurements (content-probe.ts). Pure and synchronous once
- * created, so the same code runs on the main thread (small entries) and in the analysis workers
- * (large ones); the result is plain data that crosses a thread boundary unchanged.
+ * the set's algorithm, any extra digests a checksum list needs, detection's content
+ * measurements (content-probe.ts) — and, for a restore drill, the copy of the bytes into the
+ * restored file, so restoring and verifying are one pass too.
+ * Synchronous once created, so the same code runs on the main thread (small entries) and in the
+ * analysis workers (large ones); requests and results are plain data that cross a thread boundary
+ * unchanged.
  */
+import { closeSync, constants, futimesSync, openSync, writeSync } from 'node:fs';
 import type { DigestAlgorithm } from '../config/resolve-policy.js';
 import { ContentProbe, type ContentFeatures } from '../detection/content-probe.js';
 import { prepareValidators, VALIDATORS } from '../detection/registry.js';
+import { describeError } from '../errors.js';
 import { createDigester, type Digester } from '../integrity/digest.js';
 
 /** What to compute for one entry. Plain data: it is posted to workers. */
@@ -16,8 +20,26 @@ export interface AnalysisRequest {
   algorithm: DigestAlgorithm;
   /** More digests of the same bytes (a `B3SUMS` beside a SHA-256 set, say). */
   extraAlgorithms: DigestAlgorithm[];
+  /** Also write every byte to this file, which the caller created empty (restore drills). */
+  copyTo?: CopyTarget;
   /** Measure the content for detection; `size` is the declared size (plans the sampling). */
   detect?: { size: number };
+}
+
+/**
+ * Where a restore writes an entry. The file is opened here, by whichever thread analyses the
+ * entry, so no file descriptor is ever shared between threads. It must be a regular file the
+ * caller just created: it is opened without following links and written from offset 0.
+ */
+export interface CopyTarget {
+  path: string;
+  /** Modification time to set once written (ms since the epoch). */
+  mtimeMs?: number;
+}
+
+/** Writes all of `chunk` to `fd` (writeSync may write less than asked). */
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let offset = 0; offset < chunk.length; ) offset += writeSync(fd, chunk, offset, chunk.length - offset);
 }
 
 /** What one entry's bytes gave. Plain data. */
@@ -35,14 +57,19 @@ export interface AnalysisResult {
 /** One entry's analysis in progress. */
 export class EntryAnalysis {
   private bytes = 0;
+  private copyFd: number | null = null;
+  private copyError: unknown = null;
 
   private constructor(
     private readonly main: Digester,
     private readonly extras: [DigestAlgorithm, Digester][],
+    private readonly copyTo: CopyTarget | undefined,
     private readonly probe: ContentProbe | null,
-  ) {}
+  ) {
+    if (copyTo) this.copyFd = openSync(copyTo.path, constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0));
+  }
 
-  /** Starts an analysis for `request`. */
+  /** Starts an analysis for `request`; throws when the copy target cannot be opened. */
   static async start(request: AnalysisRequest): Promise<EntryAnalysis> {
     const extras: [DigestAlgorithm, Digester][] = [];
     for (const algorithm of new Set(request.extraAlgorithms)) {
@@ -53,22 +80,56 @@ export class EntryAnalysis {
       await prepareValidators();
       probe = new ContentProbe(request.detect.size, VALIDATORS);
     }
-    return new EntryAnalysis(await createDigester(request.algorithm), extras, probe);
+    return new EntryAnalysis(await createDigester(request.algorithm), extras, request.copyTo, probe);
   }
 
-  /** Feeds the next chunk. */
+  /** Feeds the next chunk. Never throws: a failed copy is reported by `finish()`. */
   update(chunk: Uint8Array): void {
     this.main.update(chunk);
     for (const [, digester] of this.extras) digester.update(chunk);
     this.probe?.update(chunk);
     this.bytes += chunk.length;
+    if (this.copyFd !== null && this.copyError === null) {
+      try {
+        writeAll(this.copyFd, chunk);
+      } catch (error) {
+        this.copyError = error;
+      }
+    }
   }
 
-  /** The result; call once, after the last chunk. */
+  /** The result; call once, after the last chunk. Throws when the copy could not be written. */
   finish(): AnalysisResult {
+    this.closeCopy(true);
+    if (this.copyError !== null) throw new Error(`writing the restored file failed: ${describeError(this.copyError)}`, { cause: this.copyError });
     const main = this.main.hex();
     const extra: AnalysisResult['extra'] = {};
     for (const [algorithm, digester] of this.extras) extra[algorithm] = digester.hex();
     return { digest: main, extra, bytes: this.bytes, ...(this.probe ? { content: this.probe.finish() } : {}) };
+  }
+
+  /** Abandons the analysis: closes the copy (the caller discards the partial file). */
+  cancel(): void {
+    this.closeCopy(false);
+  }
+
+  private closeCopy(complete: boolean): void {
+    if (this.copyFd === null) return;
+    const fd = this.copyFd;
+    this.copyFd = null;
+    try {
+      if (complete && this.copyError === null && this.copyTo?.mtimeMs !== undefined) {
+        const seconds = this.copyTo.mtimeMs / 1000;
+        futimesSync(fd, seconds, seconds);
+      }
+    } catch (error) {
+      this.copyError ??= error;
+    } finally {
+      try {
+        closeSync(fd);
+      } catch (error) {
+        this.copyError ??= error;
+      }
+    }
   }
 }

@@ -95,8 +95,8 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
         break;
       }
       progress.status(`${set.name}: ${snapshot.id}`);
-      const before = discovery.snapshots.slice(0, position);
-      const previousId = before.at(-1)?.id;
+      const earlierSnapshots = discovery.snapshots.slice(0, position);
+      const previousId = earlierSnapshots.at(-1)?.id;
       let read = 0;
       const result = await scanSnapshot(
         {
@@ -107,7 +107,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
           previous: index.snapshots[snapshot.id],
           now: now(),
           previousEntries: async () => (previousId ? ((await loadManifest(options.stateDir, set.name, previousId))?.entries ?? null) : null),
-          changeHistory: before.map((earlier) => index.snapshots[earlier.id]?.detection?.changeRate).filter((rate): rate is number => typeof rate === 'number'),
+          changeHistory: earlierSnapshots.map((earlier) => index.snapshots[earlier.id]?.detection?.changeRate).filter((rate): rate is number => typeof rate === 'number'),
           progress: (bytes) => {
             read += bytes;
             progress.advance(bytes);
@@ -116,6 +116,17 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
         snapshot,
       );
       progress.advance(Math.max(0, sizeOf(snapshot) - read));
+      const verdictBefore = index.snapshots[snapshot.id]?.verdict;
+      if (verdictBefore !== undefined && verdictBefore !== result.state.verdict) {
+        await options.ledger.append('verdict-change', {
+          set: set.name,
+          snapshot: snapshot.id,
+          from: verdictBefore,
+          to: result.state.verdict,
+          findingCounts: result.state.findingCounts,
+          scanSeq: result.state.ledgerSeq,
+        });
+      }
       index.snapshots[snapshot.id] = result.state;
       index.updatedAt = now().toISOString();
       await writeSetIndex(options.stateDir, index);

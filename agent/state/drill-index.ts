@@ -1,60 +1,60 @@
 /**
- * Restore-drill results on disk: `drills/SET.json`, a cache of the ledger's `drill` records,
- * rewritten atomically after every drill by the drill runner. Metrics, readiness and the API read
- * it; this module only reads (the shape is the contract between the drill and daemon work).
+ * Per-set index of recent drills: `STATE/drills/SET.json`, rewritten atomically after every drill.
+ * A cache of the ledger's `drill` records, so metrics, the API and the report answer without
+ * replaying the ledger. (Contract with the daemon/metrics work: see the drill contract.)
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
 
-/** Seconds spent in each drill phase (0 when a phase did not run). */
-export interface DrillPhaseSeconds {
-  fetch: number;
-  extract: number;
-  verify: number;
-  app: number;
-}
+/** Seconds per drill phase (0 when a phase did not run). */
+export interface DrillPhaseSeconds { fetch: number; extract: number; verify: number; app: number }
 
-/** One restore drill's outcome. */
+/** One drill's outcome. */
 export interface DrillResult {
-  /** Unique drill id, e.g. `orders-20261124T223000Z-1a2b`. */
-  id: string;
+  id: string;                    // unique drill id, e.g. `orders-20261124T223000Z-1a2b`
   set: string;
-  /** Null when no snapshot could be picked. */
-  snapshot: string | null;
-  /** ISO-8601. */
-  snapshotTime: string | null;
+  snapshot: string | null;       // null when no snapshot could be picked
+  snapshotTime: string | null;   // ISO-8601
   pick: 'latest' | 'last-clean' | 'random' | 'explicit';
-  /** ISO-8601. */
-  startedAt: string;
-  /** ISO-8601. */
-  finishedAt: string;
+  startedAt: string;             // ISO-8601
+  finishedAt: string;            // ISO-8601
   outcome: 'passed' | 'failed' | 'aborted';
-  phases: DrillPhaseSeconds;
-  /** Wall time of the whole drill. */
-  durationSeconds: number;
+  phases: DrillPhaseSeconds;     // seconds per phase (0 when a phase did not run)
+  durationSeconds: number;       // wall time of the whole drill
   rtoTargetSeconds: number | null;
-  /** Null when there is no RTO target. */
-  withinRto: boolean | null;
+  withinRto: boolean | null;     // null when no RTO target
   sample: { fraction: number; entries: number; bytes: number };
-  /** From measured throughput when only a sample was restored. */
-  projectedFullRestoreSeconds: number | null;
+  projectedFullRestoreSeconds: number | null;  // from measured throughput when sampled
   failures: { verifier: string; path?: string; detail: string }[];
   ledgerSeq?: number;
 }
 
-/** A set's drill results, oldest first, at most 200. */
-export interface DrillIndex {
-  set: string;
-  updatedAt: string;
-  drills: DrillResult[];
+/** A set's recent drills. */
+export interface DrillIndex { set: string; updatedAt: string; drills: DrillResult[] /* oldest first, at most 200 */ }
+
+/** Drills kept per set in the index (the ledger keeps them all). */
+export const MAX_INDEXED_DRILLS = 200;
+
+function indexPath(stateDir: string, set: string): string {
+  return path.join(stateDir, 'drills', `${set}.json`);
 }
 
-/** Reads a set's drill index; an empty index when the set was never drilled. */
+/** Reads a set's drill index; an empty index when the set never had a drill. */
 export async function readDrillIndex(stateDir: string, set: string): Promise<DrillIndex> {
   try {
-    return JSON.parse(await readFile(path.join(stateDir, 'drills', `${set}.json`), 'utf8')) as DrillIndex;
+    return JSON.parse(await readFile(indexPath(stateDir, set), 'utf8')) as DrillIndex;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { set, updatedAt: new Date(0).toISOString(), drills: [] };
     throw new Error(`drill index for set ${set} is unreadable`, { cause: error });
   }
+}
+
+/** Adds a drill to its set's index (dropping the oldest past MAX_INDEXED_DRILLS) and writes it atomically. */
+export async function addToDrillIndex(stateDir: string, result: DrillResult, now = new Date()): Promise<DrillIndex> {
+  const index = await readDrillIndex(stateDir, result.set);
+  const drills = [...index.drills.filter((drill) => drill.id !== result.id), result].slice(-MAX_INDEXED_DRILLS);
+  const updated: DrillIndex = { set: result.set, updatedAt: now.toISOString(), drills };
+  await writeFileAtomic(indexPath(stateDir, result.set), `${JSON.stringify(updated, null, 1)}\n`);
+  return updated;
 }

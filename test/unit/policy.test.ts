@@ -68,6 +68,72 @@ sets:
     expect(set!.algorithm).toBe('sha256');
   });
 
+  it('resolves drill definitions: commands, scripts, application checks, limits and defaults', () => {
+    const policy = parsePolicy(
+      `sets:
+  orders:
+    source: { fs: { path: ./backups } }
+    snapshots: { layout: archive }
+    targets: { rpo: 24h }
+    drill:
+      pick: random
+      window: 30d
+      sample: 12.5%
+      timeout: 10m
+      limits: { memory: 1GiB, processes: 128 }
+      commands:
+        - 'test -s db/orders.sql'
+        - { script: ./checks/rows.sh, args: [exports], expectOutput: '^ok', timeout: 30s }
+      postgres:
+        - dump: db/orders.sql
+          assertions:
+            - { sql: 'select count(*) from orders', min: 1000 }
+            - { name: fresh, sql: 'select max(ordered_at) from orders', within: rpo }
+      sqlite:
+        - { path: db/inventory.sqlite, integrity: quick }
+  plain:
+    source: { fs: { path: ./plain } }
+    snapshots: { layout: directory }
+`,
+      '/etc/vouch/policy.yaml',
+    );
+    const [orders, plain] = policy.sets;
+    expect(orders!.drill).toMatchObject({ pick: 'random', windowSeconds: 30 * 86_400, samplePercent: 12.5, sandbox: 'bwrap', timeoutSeconds: 600 });
+    expect(orders!.drill.limits).toMatchObject({ memoryBytes: 2 ** 30, processes: 128, cpuSeconds: 1800 });
+    expect(orders!.drill.commands).toEqual([
+      { name: 'test -s db/orders.sql', run: 'test -s db/orders.sql', script: null, args: [], expectExit: 0, timeoutSeconds: 600 },
+      { name: 'rows.sh exports', run: null, script: '/etc/vouch/checks/rows.sh', args: ['exports'], expectExit: 0, expectOutput: /^ok/u, timeoutSeconds: 30 },
+    ]);
+    expect(orders!.drill.postgres[0]!.assertions).toEqual([
+      { name: 'select count(*) from orders', sql: 'select count(*) from orders', min: 1000 },
+      { name: 'fresh', sql: 'select max(ordered_at) from orders', withinSeconds: 86_400 },
+    ]);
+    expect(orders!.drill.sqlite[0]).toMatchObject({ path: 'db/inventory.sqlite', integrity: 'quick', assertions: [] });
+    expect(plain!.drill).toMatchObject({ pick: 'last-clean', samplePercent: 100, sandbox: 'bwrap', commands: [], postgres: [], sqlite: [], verify: { digests: true, structure: true } });
+  });
+
+  it('rejects drill definitions that cannot work, by path', () => {
+    const problems = problemsOf(`
+sets:
+  orders:
+    source: { fs: { path: /x } }
+    snapshots: { layout: archive }
+    drill:
+      sample: 150%
+      sandbox: docker
+      commands: [{ run: 'true', script: ./x.sh }]
+      postgres: [{ dump: db/x.sql, database: Bad-Name, assertions: [{ sql: 'select 1' }] }]
+`);
+    expect(problems).toContain('sets.orders.drill.sample: expected a percentage above 0% and at most 100%');
+    expect(problems.some((p) => p.startsWith('sets.orders.drill.sandbox:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('sets.orders.drill.commands[0]'))).toBe(true);
+    expect(problems).toContain('sets.orders.drill.postgres[0].database: a lower-case PostgreSQL identifier');
+    expect(problems).toContain('sets.orders.drill.postgres[0].assertions[0]: give at least one of min, max, equals, matches, within');
+    expect(() => parsePolicy(`sets:\n  o:\n    source: { fs: { path: /x } }\n    snapshots: { layout: archive }\n    drill: { sqlite: [{ path: a.db, assertions: [{ sql: 'select 1', within: rpo }] }] }\n`, 'p.yaml')).toThrow(
+      /sets\.o\.drill: assertion "select 1" uses within: rpo, but sets\.o\.targets\.rpo is not set/,
+    );
+  });
+
   it('accepts every example policy shipped in policies/', () => {
     const dir = path.resolve('policies');
     const examples = readdirSync(dir).filter((name) => name.endsWith('.yaml'));

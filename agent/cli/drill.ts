@@ -1,0 +1,45 @@
+/** `vouch drill SET [--snapshot ID|latest|last-clean|random]`: run a restore drill now; exit 3 when it fails or misses the RTO. */
+import type { Command } from 'commander';
+import { runDrillReport } from '../drills/run-drill.js';
+import { selectSets } from '../scan/scan-run.js';
+import { EXIT } from './exit-codes.js';
+import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
+import { takeOverInterrupts } from './interrupt.js';
+import { drillReportText } from './drill-report-text.js';
+import { printJson, printLines } from './output.js';
+import { terminalProgress } from './progress-bar.js';
+
+/** Exit code of a finished drill: 3 when it failed or took longer than the RTO, 130 when interrupted. */
+export function drillExitCode(report: { outcome: 'passed' | 'failed' | 'aborted'; withinRto: boolean | null }): number {
+  if (report.outcome === 'aborted') return EXIT.interrupted;
+  return report.outcome === 'passed' && report.withinRto !== false ? EXIT.ok : EXIT.findings;
+}
+
+/** Registers `drill`. */
+export function registerDrill(program: Command): void {
+  program
+    .command('drill')
+    .description('restore a snapshot into a fresh sandbox, verify it (digests, structure, application checks), time each phase and record the result')
+    .argument('<set>', 'set name from the policy')
+    .option('--snapshot <id>', 'snapshot id, or latest | last-clean | random (default: the policy\'s drill.pick)')
+    .action(async (name: string, flags: { snapshot?: string }, command: Command) => {
+      const options = globalOptions(command);
+      const policy = await loadConfiguredPolicy(options);
+      const [set] = selectSets(policy, [name]);
+      const controller = new AbortController();
+      const release = takeOverInterrupts((signal) => controller.abort(new Error(`received ${signal}`)));
+      try {
+        const report = await runDrillReport(set!, {
+          stateDir: resolveStateDir(options, policy),
+          ...(flags.snapshot ? { snapshot: flags.snapshot } : {}),
+          signal: controller.signal,
+          progress: terminalProgress(),
+        });
+        if (options.json) printJson(report);
+        else printLines(drillReportText(report));
+        process.exitCode = drillExitCode(report);
+      } finally {
+        release();
+      }
+    });
+}

@@ -1,0 +1,73 @@
+/**
+ * Which snapshot a drill restores (pure): `latest`, `last-clean` (the newest snapshot whose
+ * verdict is clean, as `vouch last-clean` names it), `random` (uniformly among the snapshots of
+ * the policy's window, as AWS Backup restore testing does), or an explicit id.
+ */
+import type { Snapshot } from '../sources/snapshot-discovery.js';
+import type { DrillResult } from '../state/drill-index.js';
+import { lastCleanSnapshot } from '../verdicts/last-clean.js';
+import type { Verdict } from '../verdicts/snapshot-verdict.js';
+import { formatDuration } from '../config/duration.js';
+
+/** The pick rules a request may name instead of a snapshot id. */
+export const PICK_RULES = ['latest', 'last-clean', 'random'] as const;
+
+/** What to restore: a pick rule or a snapshot id. */
+export type SnapshotRequest = 'latest' | 'last-clean' | 'random' | (string & {});
+
+/** What `pickSnapshot` decides from. */
+export interface PickInput {
+  /** Snapshots in the store, oldest first. */
+  snapshots: readonly Snapshot[];
+  /** The latest scan verdict of a snapshot, if it was scanned. */
+  verdictOf: (id: string) => Verdict | undefined;
+  request: SnapshotRequest;
+  /** `random`: only snapshots younger than this. */
+  windowSeconds?: number;
+  now: Date;
+  /** A number in [0, 1). */
+  random: () => number;
+}
+
+/** The decision, with a sentence saying why (or why nothing could be picked). */
+export type PickOutcome =
+  | { snapshot: Snapshot; pick: DrillResult['pick']; reason: string }
+  | { snapshot: null; pick: DrillResult['pick']; reason: string };
+
+/** The kind of pick a request is. */
+export function pickKind(request: SnapshotRequest): DrillResult['pick'] {
+  const rules: readonly string[] = PICK_RULES;
+  return rules.includes(request) ? (request as (typeof PICK_RULES)[number]) : 'explicit';
+}
+
+/** Picks the snapshot to drill. */
+export function pickSnapshot(input: PickInput): PickOutcome {
+  const { snapshots, request } = input;
+  const pick = pickKind(request);
+  if (snapshots.length === 0) return { snapshot: null, pick, reason: 'the store holds no snapshots of this set' };
+  switch (pick) {
+    case 'latest': {
+      const snapshot = snapshots.at(-1)!;
+      return { snapshot, pick, reason: `newest of ${snapshots.length} snapshots` };
+    }
+    case 'last-clean': {
+      const judged = snapshots.map((snapshot) => ({ snapshot, time: snapshot.time.toISOString(), verdict: input.verdictOf(snapshot.id) ?? ('unverified' as const) }));
+      const best = lastCleanSnapshot(judged);
+      if (!best) return { snapshot: null, pick, reason: `none of ${snapshots.length} snapshots has a clean verdict yet (run vouch scan first)` };
+      return { snapshot: best.snapshot, pick, reason: 'newest snapshot with a clean verdict' };
+    }
+    case 'random': {
+      const since = input.windowSeconds === undefined ? null : input.now.getTime() - input.windowSeconds * 1000;
+      const pool = since === null ? snapshots : snapshots.filter((snapshot) => snapshot.time.getTime() >= since);
+      const window = input.windowSeconds === undefined ? '' : ` of the last ${formatDuration(input.windowSeconds)}`;
+      if (pool.length === 0) return { snapshot: null, pick, reason: `no snapshot${window}` };
+      const snapshot = pool[Math.min(pool.length - 1, Math.floor(input.random() * pool.length))]!;
+      return { snapshot, pick, reason: `picked at random among ${pool.length} snapshots${window}` };
+    }
+    default: {
+      const snapshot = snapshots.find((candidate) => candidate.id === request);
+      if (!snapshot) return { snapshot: null, pick, reason: `no snapshot has the id ${request} (newest: ${snapshots.at(-1)!.id})` };
+      return { snapshot, pick, reason: 'asked for by id' };
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/** Records a finished (or aborted) drill: a signed `drill` record in the ledger, then the per-set index. */
+import { openLedger } from '../state/ledger-store.js';
+import { addToDrillIndex } from '../state/drill-index.js';
+import { toDrillResult, type DrillReport } from './drill-report.js';
+
+/** Appends the report to the ledger and the index; returns it with its `ledgerSeq`. */
+export async function recordDrill(stateDir: string, report: DrillReport, now = new Date()): Promise<DrillReport> {
+  const ledger = await openLedger(stateDir);
+  let recorded: DrillReport;
+  try {
+    const record = await ledger.append('drill', report);
+    recorded = { ...report, ledgerSeq: record.seq };
+  } finally {
+    await ledger.close();
+  }
+  await addToDrillIndex(stateDir, toDrillResult(recorded), now);
+  return recorded;
+}

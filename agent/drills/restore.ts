@@ -1,0 +1,174 @@
+/**
+ * Restores one snapshot (or a sample of it) into a drill's restore directory.
+ *
+ * fetch    archive snapshots in a remote store (S3) are downloaded into the drill's directory
+ *          first, hashed as they arrive: the fetch phase is the transfer a real restore pays.
+ *          Offline volumes and directory snapshots are read where they are (fetch = 0).
+ * extract  the archive (or the directory's files) goes through the same safe entry readers as a
+ *          scan into a RestoreWriter, which writes and hashes each file in one pass.
+ *
+ * Never throws for bad backup content: a hostile or damaged snapshot comes back as problems and
+ * `complete: false`. An abort destroys every open stream and stops at the next entry.
+ */
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ArchiveInput, ArchiveProblem, ReadSummary } from '../archives/entry-reader.js';
+import { readPlainEntries } from '../archives/plain-reader.js';
+import { readerFor } from '../archives/registry.js';
+import type { DigestAlgorithm, SetPolicy } from '../config/resolve-policy.js';
+import { describeError } from '../errors.js';
+import { createDigester, type ChunkSink } from '../integrity/digest.js';
+import { archiveInputFor } from '../sources/archive-input.js';
+import type { BackupSource } from '../sources/backup-source.js';
+import { createFsSource } from '../sources/fs-source.js';
+import type { Snapshot } from '../sources/snapshot-discovery.js';
+import type { PhaseTimer } from './phase-timer.js';
+import { RestoreWriter, type RestoredEntry } from './restore-writer.js';
+import type { DrillWorkspace } from './workspace.js';
+
+/** Files of a directory snapshot restored at once (hides per-object store latency). */
+const PARALLEL_FILE_READS = 4;
+
+/** What a restore needs. */
+export interface RestoreRequest {
+  set: SetPolicy;
+  source: BackupSource;
+  snapshot: Snapshot;
+  workspace: DrillWorkspace;
+  /** Digest algorithm: the baseline's, so restored files compare with it. */
+  algorithm: DigestAlgorithm;
+  select: (path: string) => boolean;
+  timer: PhaseTimer;
+  signal?: AbortSignal;
+  /** Source bytes as they are read (progress bars). */
+  progress?: (bytes: number) => void;
+  /** Owner of restored files (the sandbox user, when vouch runs as root). */
+  owner?: { uid: number; gid: number };
+}
+
+/** What a restore did. */
+export interface RestoreOutcome {
+  entries: Map<string, RestoredEntry>;
+  /** Entries and content bytes the snapshot holds (what a full restore writes). */
+  seen: { entries: number; bytes: number };
+  /** Entries and bytes this drill restored. */
+  restored: { entries: number; bytes: number };
+  /** Problems (unsafe entries, read errors), the first 200 in full. */
+  problems: ArchiveProblem[];
+  problemCount: number;
+  /** False when the reader had to stop early. */
+  complete: boolean;
+  /** The archive object as read: bytes and digest (in `algorithm`), when it was read sequentially. */
+  object: { bytes: number; digest: string | null } | null;
+}
+
+/** Wraps an input so that an abort destroys every stream it opened. */
+function abortable(input: ArchiveInput, signal: AbortSignal | undefined): ArchiveInput {
+  if (!signal) return input;
+  const guard = async (open: () => Promise<Readable>): Promise<Readable> => {
+    signal.throwIfAborted();
+    const stream = await open();
+    const onAbort = () => stream.destroy(new Error('drill aborted'));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', onAbort));
+    return stream;
+  };
+  return { ...input, open: () => guard(() => input.open()), openRange: (start, end) => guard(() => input.openRange(start, end)) };
+}
+
+/** Downloads a remote archive into the drill's fetch directory, hashing it on the way. */
+async function fetchArchive(request: RestoreRequest, digest: ChunkSink): Promise<{ dir: string; name: string; bytes: number }> {
+  const object = request.snapshot.object!;
+  const name = path.basename(object.key);
+  const body = await request.source.open(object.key);
+  let bytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      digest.update(chunk);
+      bytes += chunk.length;
+      request.progress?.(chunk.length);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(body.stream, tap, createWriteStream(path.join(request.workspace.fetchDir, name), { flags: 'wx', mode: 0o600 }), {
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  return { dir: request.workspace.fetchDir, name, bytes };
+}
+
+/** Restores `request.snapshot`; timings go to `request.timer` (fetch, extract). */
+export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreOutcome> {
+  const { snapshot, set, signal } = request;
+  const writer = new RestoreWriter({
+    root: request.workspace.restoreDir,
+    algorithm: request.algorithm,
+    select: request.select,
+    ...(signal ? { signal } : {}),
+    ...(request.owner ? { owner: request.owner } : {}),
+  });
+  let summary: ReadSummary = { entries: 0, bytes: 0, complete: false };
+  let object: RestoreOutcome['object'] = null;
+  try {
+    if (snapshot.layout === 'archive') {
+      const digester = await createDigester(request.algorithm);
+      let input: ArchiveInput;
+      let objectBytes = 0;
+      if (set.source.kind === 's3') {
+        const fetched = await request.timer.time('fetch', () => fetchArchive(request, digester));
+        objectBytes = fetched.bytes;
+        const local = createFsSource(fetched.dir);
+        input = archiveInputFor(local, { ...snapshot.object!, key: fetched.name, size: fetched.bytes });
+      } else {
+        // Read in place; tar family objects are hashed in the same sequential pass.
+        const tap: ChunkSink | undefined =
+          snapshot.format === 'zip'
+            ? undefined
+            : {
+                update: (chunk) => {
+                  digester.update(chunk);
+                  objectBytes += chunk.length;
+                  request.progress?.(chunk.length);
+                },
+              };
+        input = archiveInputFor(request.source, snapshot.object!, tap);
+      }
+      summary = await request.timer.time('extract', () => readerFor(snapshot.format!).read(abortable(input, signal), writer, set.limits));
+      const sequential = set.source.kind === 's3' || snapshot.format !== 'zip';
+      object = { bytes: objectBytes || snapshot.object!.size, digest: sequential && objectBytes === snapshot.object!.size ? digester.hex() : null };
+    } else {
+      const prefix = snapshot.prefix!;
+      const members = (async function* () {
+        for (const member of snapshot.members ?? []) yield { ...member, key: member.key.slice(prefix.length) };
+      })();
+      summary = await request.timer.time('extract', () =>
+        readPlainEntries(
+          members,
+          async (key) => {
+            signal?.throwIfAborted();
+            const stream = (await request.source.open(prefix + key)).stream;
+            if (request.progress) stream.on('data', (chunk: Buffer) => request.progress!(chunk.length));
+            return stream;
+          },
+          writer,
+          set.limits,
+          PARALLEL_FILE_READS,
+        ),
+      );
+    }
+  } catch (error) {
+    writer.problem({ kind: 'read-error', path: snapshot.object?.key ?? snapshot.id, detail: describeError(error) });
+    summary = { ...summary, complete: false };
+  }
+  return {
+    entries: writer.entries,
+    seen: writer.seen,
+    restored: writer.restored,
+    problems: writer.problems,
+    problemCount: writer.problemCount,
+    complete: summary.complete,
+    object,
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * Gathers what the auditor report shows, from the state directory alone (so an auditor can run it
+ * on a copy): the ledger's drill, scan and verdict-change records in the period, each set's current
+ * verdicts and last clean snapshot, and the chain's verification. Targets come from the drill
+ * records, or from the policy when one is given.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { DrillReport } from '../drills/drill-report.js';
+import { readLedger } from '../state/ledger-store.js';
+import { readSetIndex } from '../state/set-index.js';
+import { lastCleanSnapshot } from '../verdicts/last-clean.js';
+import { VERDICTS, type Verdict } from '../verdicts/snapshot-verdict.js';
+import type { LedgerVerification } from './verify-ledger.js';
+
+/** One drill as the report shows it. */
+export type ReportDrill = DrillReport & { seq: number };
+
+/** A snapshot newer than the last clean one, and why it was not clean. */
+export interface RejectedSnapshot {
+  id: string;
+  time: string;
+  verdict: Verdict;
+  reasons: string[];
+}
+
+/** One set's evidence in the period. */
+export interface SetEvidence {
+  name: string;
+  rpoTargetSeconds: number | null;
+  rtoTargetSeconds: number | null;
+  lastClean: { id: string; time: string } | null;
+  newest: { id: string; time: string } | null;
+  /** Age of the last clean snapshot at report time, and the widest gap between clean snapshots in the period. */
+  rpo: { ageSeconds: number | null; worstGapSeconds: number | null };
+  verdicts: Record<Verdict, number>;
+  rejected: RejectedSnapshot[];
+  scans: { records: number; deep: number; last: string | null };
+  verdictChanges: { seq: number; time: string; snapshot: string; from: Verdict; to: Verdict }[];
+  drills: ReportDrill[];
+}
+
+/** Everything the report renders. */
+export interface ReportData {
+  generatedAt: string;
+  since: string | null;
+  stateDir: string;
+  verification: LedgerVerification;
+  sets: SetEvidence[];
+}
+
+/** Options of `gatherReportData`. */
+export interface GatherOptions {
+  stateDir: string;
+  verification: LedgerVerification;
+  since?: Date;
+  now?: Date;
+  /** Targets by set, from the policy (override what drill records say). */
+  targets?: Map<string, { rpoSeconds?: number; rtoSeconds?: number }>;
+}
+
+async function namesIn(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((name) => name.endsWith('.json') && !name.startsWith('.')).map((name) => name.slice(0, -'.json'.length));
+}
+
+function emptySet(name: string): SetEvidence {
+  return {
+    name,
+    rpoTargetSeconds: null,
+    rtoTargetSeconds: null,
+    lastClean: null,
+    newest: null,
+    rpo: { ageSeconds: null, worstGapSeconds: null },
+    verdicts: Object.fromEntries(VERDICTS.map((verdict) => [verdict, 0])) as Record<Verdict, number>,
+    rejected: [],
+    scans: { records: 0, deep: 0, last: null },
+    verdictChanges: [],
+    drills: [],
+  };
+}
+
+/**
+ * Worst gap between consecutive clean snapshots in [since, now] (the last one to `now` included):
+ * the most data a restore from the newest clean snapshot could have lost at any moment. Pure.
+ */
+export function worstCleanGap(cleanTimes: readonly number[], since: number | null, now: number): number | null {
+  const sorted = [...cleanTimes].sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  let worst = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const end = i + 1 < sorted.length ? sorted[i + 1]! : now;
+    if (since !== null && end < since) continue;
+    worst = Math.max(worst, end - sorted[i]!);
+  }
+  return worst / 1000;
+}
+
+/** Reads the state and ledger into ReportData. */
+export async function gatherReportData(options: GatherOptions): Promise<ReportData> {
+  const now = options.now ?? new Date();
+  const since = options.since?.getTime() ?? null;
+  const sets = new Map<string, SetEvidence>();
+  const setOf = (name: string) => {
+    let set = sets.get(name);
+    if (!set) sets.set(name, (set = emptySet(name)));
+    return set;
+  };
+  for (const name of await namesIn(path.join(options.stateDir, 'sets'))) setOf(name);
+  for (const name of await namesIn(path.join(options.stateDir, 'drills'))) setOf(name);
+
+  for await (const record of readLedger(options.stateDir)) {
+    if (!record || typeof record.data !== 'object' || record.data === null) continue;
+    const data = record.data as { set?: unknown };
+    if (typeof data.set !== 'string') continue;
+    const inPeriod = since === null || Date.parse(record.time) >= since;
+    const set = setOf(data.set);
+    if (record.type === 'drill') {
+      const drill = record.data as DrillReport;
+      set.rtoTargetSeconds = drill.rtoTargetSeconds ?? set.rtoTargetSeconds;
+      set.rpoTargetSeconds = drill.rpoTargetSeconds ?? set.rpoTargetSeconds;
+      if (inPeriod) set.drills.push({ ...drill, seq: record.seq });
+    } else if (record.type === 'snapshot-scan' && inPeriod) {
+      set.scans.records++;
+      if ((record.data as { deep?: unknown }).deep) set.scans.deep++;
+      set.scans.last = record.time;
+    } else if (record.type === 'verdict-change' && inPeriod) {
+      const change = record.data as { snapshot: string; from: Verdict; to: Verdict };
+      set.verdictChanges.push({ seq: record.seq, time: record.time, snapshot: change.snapshot, from: change.from, to: change.to });
+    }
+  }
+
+  for (const set of sets.values()) {
+    const target = options.targets?.get(set.name);
+    if (target?.rpoSeconds !== undefined) set.rpoTargetSeconds = target.rpoSeconds;
+    if (target?.rtoSeconds !== undefined) set.rtoTargetSeconds = target.rtoSeconds;
+    const index = await readSetIndex(options.stateDir, set.name);
+    const snapshots = Object.values(index.snapshots).sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+    for (const snapshot of snapshots) set.verdicts[snapshot.verdict]++;
+    const newest = snapshots.at(-1);
+    if (newest) set.newest = { id: newest.id, time: newest.time };
+    const clean = lastCleanSnapshot(snapshots);
+    if (clean) {
+      set.lastClean = { id: clean.id, time: clean.time };
+      set.rpo.ageSeconds = Math.max(0, (now.getTime() - Date.parse(clean.time)) / 1000);
+    }
+    set.rpo.worstGapSeconds = worstCleanGap(
+      snapshots.filter((snapshot) => snapshot.verdict === 'clean').map((snapshot) => Date.parse(snapshot.time)),
+      since,
+      now.getTime(),
+    );
+    const cleanTime = clean ? Date.parse(clean.time) : Number.NEGATIVE_INFINITY;
+    set.rejected = snapshots
+      .filter((snapshot) => snapshot.verdict !== 'clean' && Date.parse(snapshot.time) > cleanTime)
+      .map((snapshot) => ({
+        id: snapshot.id,
+        time: snapshot.time,
+        verdict: snapshot.verdict,
+        reasons: snapshot.findings.slice(0, 3).map((finding) => `${finding.kind} ${finding.path}: ${finding.detail}`),
+      }));
+  }
+  return {
+    generatedAt: now.toISOString(),
+    since: options.since?.toISOString() ?? null,
+    stateDir: options.stateDir,
+    verification: options.verification,
+    sets: [...sets.values()].sort((a, b) => a.name.localeCompare(b.name)),
+  };
+}

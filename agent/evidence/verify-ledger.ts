@@ -1,0 +1,313 @@
+/**
+ * Offline verification of a state directory's evidence: the hash chain, every record's ed25519
+ * signature, key rotations, the signed head, and the baseline manifests the chain binds by digest.
+ * Needs no lock and writes nothing, so it runs against a live agent's state or a copy an auditor
+ * was given.
+ *
+ * Trust: by default every public key in `STATE/keys/public/` is trusted (the state's own view).
+ * An auditor pins the key they were given (`trustedKeys`, `vouch evidence verify --key FILE`):
+ * then only it, and keys it introduced through signed rotation records, are trusted — a ledger
+ * rewritten and re-signed with a key planted in the state directory fails.
+ *
+ * On failure the result names the first bad record and the problem. Seq numbers are the records'
+ * own; for a dropped record it is the missing seq, for a reordered one the record found out of
+ * place.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { createChainChecker, type LedgerRecord } from './ledger-record.js';
+import { headSignatureValid, recordSignatureValid, type LedgerHead } from './record-signature.js';
+import { describePublicKey, storedPublicKeys, type PublicKeyInfo } from './signing-key.js';
+import { readHead, segmentFiles } from '../state/ledger-store.js';
+
+/** What can be wrong with evidence. */
+export type LedgerProblem =
+  | 'edited'
+  | 'dropped'
+  | 'reordered'
+  | 'replayed'
+  | 'broken-link'
+  | 'malformed'
+  | 'unsigned'
+  | 'bad-signature'
+  | 'unknown-key'
+  | 'truncated'
+  | 'head-missing'
+  | 'head-mismatch'
+  | 'manifest-changed'
+  | 'manifest-missing';
+
+/** The first bad record (or head, or manifest). */
+export interface BadRecord {
+  seq: number;
+  problem: LedgerProblem;
+  /** One sentence: what is wrong and what was expected. */
+  detail: string;
+  /** Where it is stored: segment file name and 1-based line, when it is a stored record. */
+  segment?: string;
+  line?: number;
+}
+
+/** Result of `verifyLedger`. */
+export interface LedgerVerification {
+  ok: boolean;
+  /** Complete records read (a torn last line is not counted). */
+  records: number;
+  firstBad?: BadRecord;
+  /** Fingerprints (SHA-256 of SPKI, hex) of the keys that signed records, in order of first use. */
+  keyFingerprints: string[];
+  /** Where trust came from: pinned keys, or the state directory's own `keys/public/`. */
+  trust: 'pinned' | 'state';
+  /** Unsigned records written before signing existed, covered by the chain of the first signed record. */
+  legacyUnsigned: number;
+  /** The last line was cut by a crash mid-append (it is ignored; the next append removes it). */
+  tornTail: boolean;
+  /** The signed head as found. */
+  head: Omit<LedgerHead, 'sig' | 'v'> | null;
+  /** Baseline manifests checked against the digests the chain records, and any that differ. */
+  manifests: { checked: number; problems: BadRecord[] };
+}
+
+/** Options of `verifyLedger`. */
+export interface VerifyLedgerOptions {
+  /** PEM public keys to trust instead of `keys/public/` (an auditor's pinned key). */
+  trustedKeys?: string[];
+  /** Hash every baseline manifest the chain names (default true; metrics pass false for speed). */
+  checkManifests?: boolean;
+}
+
+interface StoredLine {
+  text: string;
+  segment: string;
+  line: number;
+  /** False for a last line without its newline (a crash mid-append). */
+  complete: boolean;
+}
+
+/** Every line of every segment, in order, saying whether the very last one was finished. */
+async function* storedLines(stateDir: string): AsyncGenerator<StoredLine> {
+  const files = await segmentFiles(stateDir);
+  for (const [index, file] of files.entries()) {
+    const segment = path.basename(file);
+    let pending = '';
+    let line = 0;
+    for await (const chunk of createReadStream(file, 'utf8')) {
+      pending += chunk as string;
+      let newline = pending.indexOf('\n');
+      while (newline !== -1) {
+        line++;
+        const text = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (text.length) yield { text, segment, line, complete: true };
+        newline = pending.indexOf('\n');
+      }
+    }
+    if (pending.length) yield { text: pending, segment, line: line + 1, complete: index < files.length - 1 };
+  }
+}
+
+function parse(text: string): LedgerRecord | null {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as LedgerRecord) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function fileSha256(file: string): Promise<string | null> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return hash.digest('hex');
+}
+
+/** Key trust while walking the chain: trusted keys, and keys retired by a rotation. */
+class KeyTrust {
+  private readonly retiredAt = new Map<string, number>();
+  readonly used: string[] = [];
+
+  constructor(private readonly trusted: Map<string, PublicKeyInfo>) {}
+
+  /** The key for a record signed by `keyId` at `seq`, or why it cannot be used. */
+  lookup(keyId: string): PublicKeyInfo | string {
+    const retired = this.retiredAt.get(keyId);
+    if (retired !== undefined) return `signed by key ${keyId}, which was retired by the rotation at seq ${retired}`;
+    const key = this.trusted.get(keyId);
+    if (!key) return `signed by key ${keyId}, which is not among the trusted keys (${[...this.trusted.keys()].join(', ') || 'none'})`;
+    if (!this.used.includes(key.fingerprint)) this.used.push(key.fingerprint);
+    return key;
+  }
+
+  /** Applies a verified rotation record; returns why it is malformed, or null. */
+  rotate(record: LedgerRecord): string | null {
+    const data = record.data as { previousKeyId?: unknown; keyId?: unknown; publicKey?: unknown };
+    if (typeof data?.publicKey !== 'string' || typeof data.keyId !== 'string') return 'key rotation record lacks keyId/publicKey';
+    let introduced: PublicKeyInfo;
+    try {
+      introduced = describePublicKey(data.publicKey);
+    } catch {
+      return 'key rotation record holds no ed25519 public key';
+    }
+    if (introduced.keyId !== data.keyId) return `key rotation names key ${data.keyId} but holds key ${introduced.keyId}`;
+    if (data.previousKeyId !== record.keyId) return `key rotation is signed by ${record.keyId} but names ${String(data.previousKeyId)} as the previous key`;
+    this.trusted.set(introduced.keyId, introduced);
+    this.retiredAt.set(record.keyId!, record.seq);
+    return null;
+  }
+}
+
+/** Verifies the evidence in `stateDir` (see the module comment). Never throws for bad evidence. */
+export async function verifyLedger(stateDir: string, options: VerifyLedgerOptions = {}): Promise<LedgerVerification> {
+  const pinned = options.trustedKeys?.length ? options.trustedKeys.map((pem) => describePublicKey(pem)) : null;
+  const trust = new KeyTrust(pinned ? new Map(pinned.map((key) => [key.keyId, key])) : await storedPublicKeys(stateDir));
+  let head: LedgerHead | null = null;
+  let headUnreadable = false;
+  try {
+    head = await readHead(stateDir);
+  } catch {
+    headUnreadable = true;
+  }
+
+  // First pass: which seqs exist, to tell a dropped record from a reordered one.
+  const present = new Set<number>();
+  for await (const stored of storedLines(stateDir)) {
+    const seq = stored.complete ? parse(stored.text)?.seq : undefined;
+    if (typeof seq === 'number') present.add(seq);
+  }
+
+  const result: LedgerVerification = {
+    ok: false,
+    records: 0,
+    keyFingerprints: [],
+    trust: pinned ? 'pinned' : 'state',
+    legacyUnsigned: 0,
+    tornTail: false,
+    head: head ? { seq: head.seq, hash: head.hash, time: head.time, keyId: head.keyId } : null,
+    manifests: { checked: 0, problems: [] },
+  };
+  const checker = createChainChecker();
+  const baselines: { seq: number; manifest: string; sha256: string }[] = [];
+  let signed = 0;
+  let hashAtHead: string | null = null;
+  let position = 0;
+  let firstBad: BadRecord | undefined;
+
+  for await (const stored of storedLines(stateDir)) {
+    if (!stored.complete) {
+      result.tornTail = true;
+      break;
+    }
+    position++;
+    const at = { segment: stored.segment, line: stored.line };
+    const record = parse(stored.text);
+    if (!record) {
+      firstBad = { seq: (checker.head()?.seq ?? 0) + 1, problem: 'malformed', detail: 'line is not a JSON record', ...at };
+      break;
+    }
+    result.records++;
+    const broken = checker.check(record, position);
+    if (broken) {
+      let problem: LedgerProblem = broken.problem === 'dropped-or-reordered' ? 'reordered' : broken.problem;
+      let seq = broken.seq;
+      let detail = broken.detail;
+      if (broken.problem === 'dropped-or-reordered') {
+        const expected = (checker.head()?.seq ?? 0) + 1;
+        if (record.seq > expected && !present.has(expected)) {
+          problem = 'dropped';
+          seq = expected;
+          detail = `record ${expected} is missing: record ${record.seq} follows record ${expected - 1}`;
+        } else {
+          detail = `record ${record.seq} is stored where record ${expected} belongs`;
+        }
+      }
+      firstBad = { seq, problem, detail, ...at };
+      break;
+    }
+    if (record.keyId === undefined && record.sig === undefined) {
+      if (signed > 0) {
+        firstBad = { seq: record.seq, problem: 'unsigned', detail: 'record carries no signature, but earlier records are signed', ...at };
+        break;
+      }
+      result.legacyUnsigned++;
+    } else {
+      const key = trust.lookup(String(record.keyId));
+      if (typeof key === 'string') {
+        firstBad = { seq: record.seq, problem: 'unknown-key', detail: key, ...at };
+        break;
+      }
+      if (!recordSignatureValid(record, key.key)) {
+        firstBad = { seq: record.seq, problem: 'bad-signature', detail: `signature does not verify with key ${key.keyId}`, ...at };
+        break;
+      }
+      signed++;
+      if (record.type === 'key-rotation') {
+        const malformed = trust.rotate(record);
+        if (malformed) {
+          firstBad = { seq: record.seq, problem: 'malformed', detail: malformed, ...at };
+          break;
+        }
+      }
+    }
+    if (record.type === 'baseline') {
+      const data = record.data as { manifest?: unknown; sha256?: unknown };
+      if (typeof data?.manifest === 'string' && typeof data.sha256 === 'string') baselines.push({ seq: record.seq, manifest: data.manifest, sha256: data.sha256 });
+    }
+    if (head && record.seq === head.seq) hashAtHead = record.hash;
+  }
+  result.keyFingerprints = trust.used;
+
+  const last = checker.head();
+  if (!firstBad && result.records > 0 && signed === 0) {
+    firstBad = { seq: 1, problem: 'unsigned', detail: 'no record is signed, so nothing proves who wrote the ledger' };
+  }
+  if (!firstBad && headUnreadable) {
+    firstBad = { seq: last?.seq ?? 0, problem: 'head-mismatch', detail: 'ledger/head.json is not valid JSON' };
+  } else if (!firstBad && signed > 0 && !head) {
+    firstBad = { seq: last?.seq ?? 0, problem: 'head-missing', detail: 'ledger/head.json is missing: nothing shows whether records were cut off the end' };
+  } else if (!firstBad && head) {
+    const key = trust.lookup(head.keyId);
+    if (typeof key === 'string') {
+      firstBad = { seq: head.seq, problem: 'unknown-key', detail: `signed head: ${key}` };
+    } else if (!headSignatureValid(head, key.key)) {
+      firstBad = { seq: head.seq, problem: 'bad-signature', detail: `signed head: signature does not verify with key ${key.keyId}` };
+    } else if (head.seq > (last?.seq ?? 0)) {
+      const from = (last?.seq ?? 0) + 1;
+      firstBad = {
+        seq: from,
+        problem: 'truncated',
+        detail: `the signed head (written ${head.time}) records seq ${head.seq}, but the ledger ends at seq ${last?.seq ?? 0}: records ${from}–${head.seq} were cut off`,
+      };
+    } else if (hashAtHead !== head.hash) {
+      firstBad = { seq: head.seq, problem: 'head-mismatch', detail: `record ${head.seq} is not the one the signed head (written ${head.time}) recorded` };
+    }
+  }
+
+  if (options.checkManifests ?? true) {
+    const root = path.resolve(stateDir);
+    for (const baseline of baselines) {
+      const file = path.resolve(root, baseline.manifest);
+      if (!file.startsWith(root + path.sep)) continue;
+      result.manifests.checked++;
+      const digest = await fileSha256(file);
+      if (digest === null) {
+        result.manifests.problems.push({ seq: baseline.seq, problem: 'manifest-missing', detail: `manifest ${baseline.manifest} bound by record ${baseline.seq} is missing` });
+      } else if (digest !== baseline.sha256) {
+        result.manifests.problems.push({
+          seq: baseline.seq,
+          problem: 'manifest-changed',
+          detail: `manifest ${baseline.manifest} has SHA-256 ${digest.slice(0, 16)}…, record ${baseline.seq} bound ${baseline.sha256.slice(0, 16)}…`,
+        });
+      }
+    }
+  }
+  firstBad ??= result.manifests.problems[0];
+  if (firstBad) result.firstBad = firstBad;
+  result.ok = !firstBad;
+  return result;
+}
