@@ -4,6 +4,7 @@
  * real files damaged by the ransomware modes that keep a format's magic in place.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { applyRansomware, type RansomwareMode } from './ransomware-modes.js';
 import type { MachineFile } from './machine-files.js';
 import { DEFAULT_VALIDATOR_LIMITS, type StructureVerdict, type ValidatorDefinition, type ValidatorLimits } from '../../agent/detection/validator.js';
@@ -82,7 +83,8 @@ export interface ModeResult {
 export function damageResults(definition: ValidatorDefinition, files: LoadedFile[], mode: RansomwareMode, keepHead = 0): ModeResult {
   const result: ModeResult = { mode, keepHead, files: files.length, unchanged: 0, invalid: 0, magicLost: 0, missed: [], unsupported: [] };
   for (const file of files) {
-    const damaged = applyRansomware(file.bytes, mode, file.path);
+    // Keyed by name and size, not by the full path: files made in a fresh temp directory get the same damage in every run.
+    const damaged = applyRansomware(file.bytes, mode, `${path.basename(file.path)}:${file.bytes.length}`);
     file.bytes.copy(damaged, 0, 0, Math.min(keepHead, file.bytes.length));
     if (damaged.equals(file.bytes)) {
       // Too short to reach a damaged byte past the kept head: nothing to detect.

@@ -191,11 +191,26 @@ export class StreamInflater {
       const input = this.staged > 0 ? concat(this.stage.subarray(0, this.staged), data) : data;
       this.inputBytes += data.length;
       this.staged = 0;
-      data = this.decode(input);
-      if (this.state !== 'running') return data;
+      return this.afterDecode(this.decode(input));
     }
-    if (this.phase === 'adler') return this.checkAdler(data);
-    return data;
+    return this.phase === 'adler' ? this.checkAdler(data) : data;
+  }
+
+  /** After decoding: the Adler-32 trailer follows the deflate end when it is verified. */
+  private afterDecode(rest: Uint8Array): Uint8Array {
+    return this.state === 'running' && this.phase === 'adler' ? this.checkAdler(rest) : rest;
+  }
+
+  /**
+   * Decodes what is staged now rather than when more arrives, so that damage is found at the
+   * same point whatever the chunking (PNG checks each IDAT chunk's CRC before its image data).
+   * Returns what follows the stream's end, as `push` does.
+   */
+  flush(): Uint8Array {
+    if (this.state !== 'running' || this.phase !== 'deflate' || this.staged === 0) return EMPTY;
+    const input = this.stage.slice(0, this.staged);
+    this.staged = 0;
+    return this.afterDecode(this.decode(input));
   }
 
   /**

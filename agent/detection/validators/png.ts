@@ -201,11 +201,13 @@ class PngValidator implements StructureValidator {
   /** Feeds image data; bytes after the end of the zlib stream are ignored (libpng only warns about them). */
   private inflate(piece: Uint8Array): void {
     const inflater = this.inflater!;
-    if (inflater.state !== 'running') return;
-    inflater.push(piece);
-    this.settleInflater();
+    if (inflater.state === 'running') inflater.push(piece);
   }
 
+  /**
+   * Judges the image data so far; called once a chunk's CRC held, so that a damaged chunk is
+   * reported as a CRC mismatch however the file was chunked.
+   */
   private settleInflater(): boolean {
     const inflater = this.inflater!;
     if (inflater.state === 'failed') {
@@ -235,6 +237,10 @@ class PngValidator implements StructureValidator {
     const stored = ((s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!) >>> 0;
     this.small = [];
     if (stored !== this.crc >>> 0) return void this.invalid(`CRC-32 mismatch in chunk ${this.chunkType}`, this.chunkStart);
+    if (this.chunkType === 'IDAT' && this.inflater) {
+      this.inflater.flush();
+      if (!this.settleInflater()) return;
+    }
     this.chunks++;
     if (this.chunkType === 'IHDR' && !this.checkHeader()) return;
     if (this.chunkType === 'IEND') {
