@@ -314,10 +314,11 @@ export const tarValidator: ValidatorDefinition = {
   matches(head: Uint8Array): boolean {
     if (head.length < BLOCK) return false;
     const header = head.subarray(0, BLOCK);
-    if (isZeroBlock(header) || !checksumMatches(header)) return false;
     const magic = magicKind(header);
+    // The ustar magic alone (a damaged header behind it is the validator's to report); v7
+    // archives have none, so they must also have a valid checksum, a printable name and octal fields.
     if (magic === 'posix' || magic === 'gnu') return true;
-    // v7 archives have no magic: also ask for a NUL-terminated printable name and octal fields.
+    if (isZeroBlock(header) || !checksumMatches(header)) return false;
     if (magic !== 'v7' || header[0] === 0) return false;
     const nameEnd = header.indexOf(0);
     if (nameEnd < 0 || nameEnd > 100 || !header.subarray(0, nameEnd).every((byte) => byte >= 0x20 && byte < 0x7f)) return false;
