@@ -158,10 +158,8 @@ interface Capture {
 class ElfValidator implements StructureValidator {
   private readonly head = new Uint8Array(MAX_HEAD_BYTES);
   private headFill = 0;
-  /** The last bytes seen: tail[0] is at `tailStart`. Holds up to 2 × MAX_TAIL_BYTES before sliding. */
-  private tail = new Uint8Array(2 * MAX_TAIL_BYTES);
-  private tailFill = 0;
-  private tailStart = 0;
+  /** A ring of the last MAX_TAIL_BYTES bytes: byte `i` of the file is at `i % MAX_TAIL_BYTES` while it is among them. */
+  private readonly tail = new Uint8Array(MAX_TAIL_BYTES);
   private position = 0;
   private readonly captures: Capture[] = [];
   private header: FileHeader | null = null;
@@ -222,20 +220,22 @@ class ElfValidator implements StructureValidator {
   }
 
   private appendTail(chunk: Uint8Array): void {
-    if (chunk.length >= MAX_TAIL_BYTES) {
-      this.tail.set(chunk.subarray(chunk.length - MAX_TAIL_BYTES), 0);
-      this.tailFill = MAX_TAIL_BYTES;
-      this.tailStart = this.position + chunk.length - MAX_TAIL_BYTES;
-      return;
-    }
-    if (this.tailFill + chunk.length > this.tail.length) {
-      const drop = this.tailFill + chunk.length - MAX_TAIL_BYTES;
-      this.tail.copyWithin(0, drop, this.tailFill);
-      this.tailFill -= drop;
-      this.tailStart += drop;
-    }
-    this.tail.set(chunk, this.tailFill);
-    this.tailFill += chunk.length;
+    const piece = chunk.length > MAX_TAIL_BYTES ? chunk.subarray(chunk.length - MAX_TAIL_BYTES) : chunk;
+    const at = (this.position + chunk.length - piece.length) % MAX_TAIL_BYTES;
+    const first = Math.min(piece.length, MAX_TAIL_BYTES - at);
+    this.tail.set(piece.subarray(0, first), at);
+    this.tail.set(piece.subarray(first), 0);
+  }
+
+  /** Bytes [start, end) from the tail ring, if they are all still in it. */
+  private fromTail(start: number, end: number): Uint8Array | null {
+    if (start < this.position - MAX_TAIL_BYTES) return null;
+    const out = new Uint8Array(end - start);
+    const at = start % MAX_TAIL_BYTES;
+    const first = Math.min(out.length, MAX_TAIL_BYTES - at);
+    out.set(this.tail.subarray(at, at + first), 0);
+    out.set(this.tail.subarray(0, out.length - first), first);
+    return out;
   }
 
   /** Starts copying [start, start + length) out of the stream, if it is still ahead and not too long. */
@@ -263,7 +263,8 @@ class ElfValidator implements StructureValidator {
     const end = start + length;
     if (end > this.position || start < 0 || length < 0) return null;
     if (end <= this.headFill) return this.head.subarray(start, end);
-    if (start >= this.tailStart && end <= this.tailStart + this.tailFill) return this.tail.subarray(start - this.tailStart, end - this.tailStart);
+    const tail = this.fromTail(start, end);
+    if (tail) return tail;
     for (const capture of this.captures) {
       if (start >= capture.start && end <= capture.end && capture.end <= this.position) return capture.data.subarray(start - capture.start, end - capture.start);
     }
