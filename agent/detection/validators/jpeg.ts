@@ -206,7 +206,10 @@ class JpegValidator implements StructureValidator {
       return;
     }
     if (marker === TEM) return;
-    if (marker === SOF_JPEG_LS) return void this.unsupported('JPEG-LS image');
+    // Only as the frame header: the same marker anywhere else is damage, not another codec.
+    if (marker === SOF_JPEG_LS && !this.components) return void this.unsupported('JPEG-LS image');
+    // JPGn extension markers: libjpeg rejects them, and after a frame they are damage.
+    if (marker >= 0xf0 && marker <= 0xfd && this.components) return void this.invalid(`JPEG extension marker 0x${marker.toString(16)} inside an image`, at);
     if (marker === SOI) return void this.invalid('SOI inside an image', at);
     if (isRst(marker)) return void this.invalid('restart marker outside entropy-coded data', at);
     if (!hasLength(marker)) return void this.invalid(`reserved JPEG marker 0x${marker.toString(16)}`, at);

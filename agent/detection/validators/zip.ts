@@ -17,7 +17,11 @@
  * Members encrypted by zip itself (flag bit 0, or AES, method 99) are counted in
  * `encryptedMembers` and their bytes skipped: legitimate encryption, never ransomware. Archives
  * that do not start with a local header (self-extracting, spanned) are not claimed by
- * `matches`; an encrypted central directory or a multi-disk archive is `unsupported`.
+ * `matches`, and neither are the pieces of a split archive (the first starts with the spanning
+ * signature, the others mid-member); so disk numbers other than 0 in an archive that does start
+ * with a local header are damage. An archive whose central directory is encrypted (PKWARE SES,
+ * local headers masked from the first one on) is `unsupported`; the masking flag on a later
+ * header only is damage.
  *
  * Caps: past `maxDecodeBytes` (or a member's `maxOutputBytes`) members are walked without
  * inflating; `checkedBytes` is where that began. Up to `MAX_TRACKED_MEMBERS` members are kept
@@ -71,6 +75,8 @@ interface Member {
   nameCrc: number;
   nameLength: number;
   method: number;
+  /** General-purpose flags that say the member is encrypted (bits 0 and 6). */
+  encryptionFlags: number;
   crc: number;
   compressedSize: number;
   size: number;
@@ -178,6 +184,8 @@ class ZipValidator implements StructureValidator {
   private readonly members = new Map<number, Member>();
   private memberCount = 0;
   private tracking = true;
+  /** The first local header had its fields masked (central directory encryption). */
+  private masked = false;
   private current: Current | null = null;
   private checkedParts = 0;
   private encryptedMembers = 0;
@@ -320,6 +328,7 @@ class ZipValidator implements StructureValidator {
         this.phase = 'end';
         return rest;
       case ARCHIVE_EXTRA_DATA_SIGNATURE:
+        if (!this.masked) throw new Fail('invalid', 'archive extra data record in an archive without encrypted central directory', this.recordStart);
         throw new Fail('unsupported', 'zip central directory is encrypted', this.recordStart);
       default:
         if (this.memberCount > 0 && this.centralStart === null && this.signingBlockSize < 0) {
@@ -352,7 +361,11 @@ class ZipValidator implements StructureValidator {
     const extra = readExtra(h.subarray(LOCAL_FIXED + nameLength, this.heldLength), { size: size === U32, compressed: compressed === U32, offset: false });
     if (size === U32) size = extra.size ?? null;
     if (compressed === U32) compressed = extra.compressed ?? null;
-    if (flags & FLAG_MASKED_HEADERS) throw new Fail('unsupported', 'zip local headers are masked (central directory encryption)', at);
+    if (flags & FLAG_MASKED_HEADERS) {
+      if (this.memberCount > 0) throw new Fail('invalid', `zip member ${this.memberCount + 1} claims masked headers that earlier members do not have`, at);
+      this.masked = true;
+      throw new Fail('unsupported', 'zip local headers are masked (central directory encryption)', at);
+    }
     const hasDescriptor = (flags & FLAG_DESCRIPTOR) !== 0;
     // With a descriptor, writers leave the header's sizes zero; non-zero ones are real (some writers fill both).
     if (hasDescriptor && compressed === 0) {
@@ -376,7 +389,7 @@ class ZipValidator implements StructureValidator {
       mode = compressed === null ? 'scan' : 'skip';
     }
     this.current = {
-      member: { offset: at, nameCrc: crc32(h.subarray(LOCAL_FIXED, LOCAL_FIXED + nameLength)), nameLength, method, crc: declaredCrc, compressedSize: 0, size: size ?? 0, listed: false },
+      member: { offset: at, nameCrc: crc32(h.subarray(LOCAL_FIXED, LOCAL_FIXED + nameLength)), nameLength, method, encryptionFlags: flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION), crc: declaredCrc, compressedSize: 0, size: size ?? 0, listed: false },
       index: this.memberCount,
       flags,
       mode,
@@ -638,7 +651,7 @@ class ZipValidator implements StructureValidator {
     if (size === U32 && extra.size !== undefined) size = extra.size;
     if (compressed === U32 && extra.compressed !== undefined) compressed = extra.compressed;
     if (offset === U32 && extra.offset !== undefined) offset = extra.offset;
-    if (disk !== 0 && disk !== 0xffff) throw new Fail('unsupported', 'multi-disk zip archive', at);
+    if (disk !== 0 && disk !== 0xffff) throw new Fail('invalid', `central directory entry ${entry} names disk ${disk}`, at);
     const member = this.members.get(offset);
     if (!member) {
       if (!this.tracking) return;
@@ -648,6 +661,8 @@ class ZipValidator implements StructureValidator {
     member.listed = true;
     if (nameLength !== member.nameLength || crc32(h.subarray(CENTRAL_FIXED, CENTRAL_FIXED + nameLength)) !== member.nameCrc) throw new Fail('invalid', `central directory entry ${entry}: name differs from its local header`, at);
     if (u16(h, 10) !== member.method) throw new Fail('invalid', `central directory entry ${entry}: method differs from its local header`, at);
+    // An encryption flag set on one side only would have let damage skip the member's checks.
+    if ((u16(h, 8) & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== member.encryptionFlags) throw new Fail('invalid', `central directory entry ${entry}: encryption flags differ from its local header`, at);
     if (u32(h, 16) !== member.crc) throw new Fail('invalid', `central directory entry ${entry}: CRC-32 differs from its member`, at);
     if (compressed !== member.compressedSize || size !== member.size) throw new Fail('invalid', `central directory entry ${entry}: sizes differ from its member`, at);
   }
@@ -674,7 +689,7 @@ class ZipValidator implements StructureValidator {
     rest = this.gather(rest, total);
     if (rest === null) return EMPTY;
     const h = this.held;
-    if (u32(h, 16) !== 0 || u32(h, 20) !== 0) throw new Fail('unsupported', 'multi-disk zip archive', this.recordStart);
+    if (u32(h, 16) !== 0 || u32(h, 20) !== 0) throw new Fail('invalid', 'ZIP64 end record names a disk other than 0', this.recordStart);
     this.zip64 = { entries: u64(h, 32), size: u64(h, 40), offset: u64(h, 48) };
     this.checkDirectoryTotals(this.zip64, null, this.recordStart);
     this.next('signature');
@@ -694,7 +709,7 @@ class ZipValidator implements StructureValidator {
     if (rest === null) return EMPTY;
     const h = this.held;
     const at = this.recordStart;
-    if (u16(h, 4) !== 0 || u16(h, 6) !== 0) throw new Fail('unsupported', 'multi-disk zip archive', at);
+    if (u16(h, 4) !== 0 || u16(h, 6) !== 0) throw new Fail('invalid', 'end of central directory names a disk other than 0', at);
     const entries = u16(h, 10);
     const size = u32(h, 12);
     const offset = u32(h, 16);

@@ -98,7 +98,7 @@ describe('zip validator on real files', () => {
 
   it.each(DAMAGE_CASES)('judges every archive damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
     const result = damageResults(zipValidator, sample, mode, keepHead);
-    console.log(describeResult('zip', result));
+    console.log(describeResult('zip', result), result.unsupported);
     // Member data is CRC-checked, and headers, the central directory and the end record are compared with one another.
     expect(result.missed).toEqual([]);
     expect(result.invalid).toBe(result.files);
@@ -161,6 +161,16 @@ describe('zip validator on archives written by real tools', () => {
     const centralOffset = bytes.readUInt32LE(bytes.length - 22 + 16);
     bytes.writeUInt32LE(bytes.readUInt32LE(centralOffset + 16) ^ 1, centralOffset + 16);
     expect(validate(zipValidator, bytes)).toMatchObject({ status: 'invalid', detail: 'central directory entry 1: CRC-32 differs from its member', offset: centralOffset });
+  });
+
+  it('rejects a local header whose encryption flag the central directory does not share (damage must not skip checks)', () => {
+    const bytes = Buffer.from(made['Info-ZIP, stored and deflated']!);
+    const second = bytes.indexOf(Buffer.from([0x50, 0x4b, 3, 4]), 4);
+    bytes[second + 6]! |= 0x01;
+    expect(validate(zipValidator, bytes)).toMatchObject({ status: 'invalid', detail: expect.stringContaining('encryption flags differ') });
+    const masked = Buffer.from(made['Info-ZIP, stored and deflated']!);
+    masked[second + 7]! |= 0x20;
+    expect(validate(zipValidator, masked).status).toBe('invalid');
   });
 
   it('rejects data appended after the end record', () => {
