@@ -70,6 +70,8 @@ describe('ready drill definitions in restore-drills/', () => {
     const failed = await runDrillReport(set!, { stateDir: fixture.state, snapshot: 'orders-20261105T020000Z' });
     expect(failed.outcome).toBe('failed');
     expect(failed.failures).toEqual([
+      // The damaged invoice is named twice: by detection's PDF validator and by the drill's script.
+      { verifier: 'structure', path: expect.stringMatching(/^invoices\/INV-\d+\.pdf$/), detail: expect.stringMatching(/^pdf: no startxref/) },
       { verifier: 'postgres', path: 'db/orders.sql: order numbers have no gaps', detail: expect.stringMatching(/^returned [1-9]\d*, expected 0$/) },
       { verifier: 'commands', path: 'invoices are whole PDFs', detail: expect.stringMatching(/^exited with 1, expected 0: invoices\/INV-\d+\.pdf: no startxref\/%%EOF trailer/) },
     ]);

@@ -48,7 +48,7 @@ describe('restore drills', () => {
     expect(report.phases.extract).toBeGreaterThan(0);
     expect(report.phases.fetch).toBe(0); // an offline volume is read in place
     expect(report.verifiers.find((outcome) => outcome.verifier === 'digest')).toMatchObject({ status: 'passed', detail: 'all 4 entries match the baseline (sha256)' });
-    expect(report.verifiers.find((outcome) => outcome.verifier === 'structure')?.status).toBe('skipped');
+    expect(report.verifiers.find((outcome) => outcome.verifier === 'structure')?.status).toBe('passed');
 
     const index = await readDrillIndex(fixture.state, 'orders');
     expect(index.drills).toHaveLength(1);

@@ -29,7 +29,9 @@ describe('Dockerfile', () => {
     expect(one('USER').at(-1)!.args).not.toMatch(/^(root|0)(:|$)/);
     expect(one('ENTRYPOINT')[0]!.args).toMatch(/^\["\/usr\/bin\/tini", "--", "node"/);
     expect(one('CMD').at(-1)!.args).toBe('["serve"]');
-    expect(one('RUN').some((i) => /apt-get install .*\btini\b/.test(i.args) && /\bbubblewrap\b/.test(i.args))).toBe(true);
+    // bubblewrap comes in directly or through the DRILL_TOOLS build argument the RUN installs.
+    const drillTools = one('ARG').find((i) => i.args.startsWith('DRILL_TOOLS='))?.args ?? '';
+    expect(one('RUN').some((i) => /apt-get install .*\btini\b/.test(i.args) && (/\bbubblewrap\b/.test(i.args) || (/\$\{DRILL_TOOLS\}/.test(i.args) && /\bbubblewrap\b/.test(drillTools))))).toBe(true);
   });
 
   it('exposes the daemon port, checks /healthz and carries OCI labels', () => {
