@@ -24,6 +24,7 @@
  * `indexOf(0xFF)` over entropy-coded data.
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { DecodeBudget } from './inflate-check.js';
 
 const SOI = 0xd8;
 const EOI = 0xd9;
@@ -48,11 +49,235 @@ const isRst = (marker: number): boolean => marker >= RST0 && marker <= RST7;
 /** Markers a segment with a length may carry: SOFn, DHT, DAC, SOS, DQT, DNL, DRI, DHP, EXP, APPn, JPGn, COM. */
 const hasLength = (marker: number): boolean => (marker >= 0xc0 && marker <= 0xcf) || (marker >= 0xda && marker <= 0xdf) || marker >= 0xe0;
 
+/** A Huffman table (ITU T.81 annex C) for decoding: a 9-bit lookup, then code lengths 10–16. */
+interface HuffmanTable {
+  /** For each 9-bit prefix: (code length << 8) | symbol, or 0 when the code is longer. */
+  fast: Uint16Array;
+  /** Largest code of each length (index 1–16), -1 when none. */
+  maxCode: Int32Array;
+  /** Index in `symbols` of the first code of each length, minus that code. */
+  offset: Int32Array;
+  symbols: Uint8Array;
+}
+
+const FAST_BITS = 9;
+
+/** Builds a table from a DHT entry's 16 counts and symbols; null when the counts oversubscribe the code space. */
+function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array): HuffmanTable | null {
+  const fast = new Uint16Array(1 << FAST_BITS);
+  const maxCode = new Int32Array(18).fill(-1);
+  const offset = new Int32Array(18);
+  let code = 0;
+  let index = 0;
+  for (let length = 1; length <= 16; length++) {
+    const count = counts[length - 1]!;
+    offset[length] = index - code;
+    for (let i = 0; i < count; i++, code++, index++) {
+      if (code >= 1 << length) return null;
+      if (length <= FAST_BITS) {
+        const shift = FAST_BITS - length;
+        for (let fill = 0; fill < 1 << shift; fill++) fast[(code << shift) | fill] = (length << 8) | symbols[index]!;
+      }
+    }
+    if (count > 0) maxCode[length] = code - 1;
+    code <<= 1;
+  }
+  // Decoding continues past 16 bits only on a code no table has.
+  maxCode[17] = 0x7fffffff;
+  return { fast, maxCode, offset, symbols };
+}
+
+/** One component of a scan, as the entropy decoder walks it. */
+interface ScanComponent {
+  dc: HuffmanTable;
+  ac: HuffmanTable;
+  /** Blocks of this component in one MCU. */
+  blocks: number;
+}
+
+/** Bytes buffered before MCUs are decoded: more than the largest MCU can take (10 blocks × 64 × 30 bits). */
+const MCU_MARGIN = 4096;
+
+/**
+ * Decodes the Huffman-coded blocks of one sequential scan (SOF0/SOF1) without computing pixels:
+ * every code must be in its table, every block's coefficients must stop within 64, and each
+ * restart interval and the scan must hold exactly the MCUs the frame size implies. Ciphertext
+ * fails this within a few blocks even where no 0xFF byte happens to land.
+ *
+ * Fed the unstuffed entropy-coded bytes of each restart interval; MCUs are decoded once enough
+ * bytes are buffered that none can run short, the rest when the interval ends.
+ */
+class HuffmanScanCheck {
+  private queue = new Uint8Array(2 * MCU_MARGIN);
+  private head = 0;
+  private tail = 0;
+  private bits = 0;
+  private bitCount = 0;
+  /** Padding bits (read as 1s past the end of the interval's data) at the low end of `bits`. */
+  private padBits = 0;
+  /** A code took padding bits: the interval's data is too short. */
+  private overran = false;
+  private atIntervalEnd = false;
+  private decoded = 0;
+  private decodedInInterval = 0;
+  problem: string | null = null;
+
+  constructor(
+    private readonly components: ScanComponent[],
+    private readonly totalMcus: number,
+    private readonly restartInterval: number,
+    private readonly maxDcBits: number,
+    private readonly maxAcBits: number,
+  ) {}
+
+  /** Entropy-coded bytes (stuffing removed) of the current interval. */
+  push(data: Uint8Array): void {
+    if (this.problem || data.length === 0) return;
+    if (this.tail + data.length > this.queue.length) {
+      const live = this.tail - this.head;
+      const grown = live + data.length > this.queue.length ? new Uint8Array(Math.max(2 * this.queue.length, live + data.length + MCU_MARGIN)) : this.queue;
+      grown.set(this.queue.subarray(this.head, this.tail), 0);
+      this.queue = grown;
+      this.tail = live;
+      this.head = 0;
+    }
+    this.queue.set(data, this.tail);
+    this.tail += data.length;
+    while (!this.problem && this.tail - this.head > MCU_MARGIN && this.mcusLeftInInterval() > 0) this.decodeMcu();
+  }
+
+  /** A restart marker: the interval must be complete. */
+  restart(): void {
+    this.endInterval();
+    if (!this.problem && this.decoded >= this.totalMcus) this.problem = 'restart marker after the last MCU of the scan';
+    this.atIntervalEnd = false;
+    this.decodedInInterval = 0;
+    this.bits = 0;
+    this.bitCount = 0;
+    this.padBits = 0;
+    this.overran = false;
+  }
+
+  /** The marker that ends the scan: every MCU must be there. */
+  end(): void {
+    this.endInterval();
+    if (!this.problem && this.decoded < this.totalMcus) this.problem = `scan ends after ${this.decoded} of ${this.totalMcus} MCUs`;
+  }
+
+  private mcusLeftInInterval(): number {
+    const left = this.totalMcus - this.decoded;
+    return this.restartInterval > 0 ? Math.min(left, this.restartInterval - this.decodedInInterval) : left;
+  }
+
+  private endInterval(): void {
+    this.atIntervalEnd = true;
+    while (!this.problem && this.mcusLeftInInterval() > 0) this.decodeMcu();
+    this.head = this.tail;
+  }
+
+  private decodeMcu(): void {
+    for (const component of this.components) {
+      for (let block = 0; block < component.blocks && !this.problem; block++) this.decodeBlock(component);
+    }
+    if (this.overran && !this.problem) this.problem = 'entropy-coded data ends inside an MCU';
+    this.decoded++;
+    this.decodedInInterval++;
+  }
+
+  private decodeBlock(component: ScanComponent): void {
+    const dc = this.decodeSymbol(component.dc);
+    if (dc < 0) return;
+    if (dc > this.maxDcBits) return void (this.problem = 'DC difference out of range');
+    this.skipBits(dc);
+    for (let k = 1; k < 64; ) {
+      const rs = this.decodeSymbol(component.ac);
+      if (rs < 0) return;
+      const run = rs >> 4;
+      const size = rs & 15;
+      if (size === 0) {
+        if (run !== 15) return;
+        k += 16;
+        if (k > 64) return void (this.problem = 'AC coefficients run past the block');
+        continue;
+      }
+      if (size > this.maxAcBits) return void (this.problem = 'AC coefficient out of range');
+      k += run;
+      if (k > 63) return void (this.problem = 'AC coefficients run past the block');
+      this.skipBits(size);
+      k++;
+    }
+  }
+
+  /** Makes at least 25 bits available; past the interval's data, 1s (the padding's value). */
+  private fill(): void {
+    while (this.bitCount <= 24) {
+      let byte = 0xff;
+      if (this.head < this.tail) byte = this.queue[this.head++]!;
+      else if (this.atIntervalEnd) this.padBits += 8;
+      this.bits = ((this.bits << 8) | byte) >>> 0;
+      this.bitCount += 8;
+    }
+  }
+
+  private peek(count: number): number {
+    return (this.bits >>> (this.bitCount - count)) & ((1 << count) - 1);
+  }
+
+  private skipBits(count: number): void {
+    if (count === 0) return;
+    this.fill();
+    this.consume(count);
+  }
+
+  private consume(count: number): void {
+    this.bitCount -= count;
+    this.bits = this.bitCount === 0 ? 0 : (this.bits & (0xffffffff >>> (32 - this.bitCount))) >>> 0;
+    if (this.bitCount < this.padBits) {
+      this.overran = true;
+      this.padBits = this.bitCount;
+    }
+  }
+
+  /** The next symbol, or -1 (with `problem` set) on a code the table does not have. */
+  private decodeSymbol(table: HuffmanTable): number {
+    this.fill();
+    const entry = table.fast[this.peek(FAST_BITS)]!;
+    if (entry !== 0) {
+      this.consume(entry >> 8);
+      return entry & 0xff;
+    }
+    for (let length = FAST_BITS + 1; length <= 16; length++) {
+      const code = this.peek(length);
+      if (code <= table.maxCode[length]!) {
+        this.consume(length);
+        return table.symbols[table.offset[length]! + code]!;
+      }
+    }
+    this.problem = 'Huffman code not in its table';
+    return -1;
+  }
+}
+
 type Phase = 'soi' | 'marker' | 'length' | 'payload' | 'entropy' | 'after-eoi' | 'trailing' | 'decided';
 
 interface Component {
   id: number;
+  h: number;
+  v: number;
 }
+
+/** The frame header (SOFn) of the image being walked. */
+interface Frame {
+  marker: number;
+  precision: number;
+  width: number;
+  height: number;
+  components: Component[];
+}
+
+/** Sequential Huffman frames (baseline and extended), whose scans are decoded. */
+const SEQUENTIAL_HUFFMAN = new Set([0xc0, 0xc1]);
+const FF_BYTE = new Uint8Array([0xff]);
 
 class JpegValidator implements StructureValidator {
   private phase: Phase = 'soi';
@@ -68,6 +293,13 @@ class JpegValidator implements StructureValidator {
   private payloadFilled = 0;
   private skipLeft = 0;
   private components: Component[] | null = null;
+  private frame: Frame | null = null;
+  /** Huffman tables by class (DC 0–3, AC 4–7). */
+  private tables: (HuffmanTable | null)[] = new Array<HuffmanTable | null>(8).fill(null);
+  /** The Huffman decoder of the current scan, when it is a sequential Huffman scan within the budget. */
+  private huffman: HuffmanScanCheck | null = null;
+  private scanAt = 0;
+  private uncheckedFrom: number | null = null;
   private hierarchical = false;
   private scans = 0;
   private segments = 0;
@@ -76,6 +308,8 @@ class JpegValidator implements StructureValidator {
   private trailingBytes = 0;
   private trailingTail = 0;
   private verdict: StructureVerdict | null = null;
+
+  constructor(private readonly budget: DecodeBudget) {}
 
   update(chunk: Uint8Array): void {
     if (this.verdict) return;
@@ -97,7 +331,7 @@ class JpegValidator implements StructureValidator {
       if (this.phase === 'trailing' && this.trailingTail === 0xffd9 && this.trailingBytes >= 2) {
         return this.invalid('data after EOI ends with another EOI (the first was forged by damage)', this.offset - this.trailingBytes);
       }
-      return { status: 'valid', checkedBytes: this.offset - this.trailingBytes, parts: this.segments };
+      return { status: 'valid', checkedBytes: this.uncheckedFrom ?? this.offset - this.trailingBytes, parts: this.segments };
     }
     const where = this.phase === 'entropy' ? `inside the entropy-coded data of scan ${this.scans}` : this.phase === 'soi' ? 'inside SOI' : 'inside a marker segment';
     return this.invalid(`JPEG ends ${where}, before EOI`, this.offset);
@@ -167,6 +401,8 @@ class JpegValidator implements StructureValidator {
 
   private startImage(): void {
     this.components = null;
+    this.frame = null;
+    this.tables.fill(null);
     this.hierarchical = false;
     this.scans = 0;
     this.restartInterval = 0;
@@ -256,6 +492,7 @@ class JpegValidator implements StructureValidator {
     if (problem) return void this.invalid(problem, this.markerAt);
     if (this.marker === SOS) {
       this.scans++;
+      this.scanAt = this.markerAt;
       this.nextRestart = 0;
       this.phase = 'entropy';
       return;
@@ -276,9 +513,10 @@ class JpegValidator implements StructureValidator {
       for (let c = 0; c < count; c++) {
         const sampling = p[7 + 3 * c]!;
         if (sampling >> 4 < 1 || sampling >> 4 > 4 || (sampling & 15) < 1 || (sampling & 15) > 4 || p[8 + 3 * c]! > 3) return 'SOF component has illegal sampling or table';
-        components.push({ id: p[6 + 3 * c]! });
+        components.push({ id: p[6 + 3 * c]!, h: sampling >> 4, v: sampling & 15 });
       }
       this.components = components;
+      this.frame = { marker, precision, width, height: (p[1]! << 8) | p[2]!, components };
       return null;
     }
     switch (marker) {
@@ -288,6 +526,9 @@ class JpegValidator implements StructureValidator {
           let symbols = 0;
           for (let i = 1; i <= 16; i++) symbols += p[at + i]!;
           if (symbols > 256 || at + 17 + symbols > p.length) return 'DHT table does not fit its segment';
+          const table = buildHuffmanTable(p.subarray(at + 1, at + 17), p.subarray(at + 17, at + 17 + symbols));
+          if (!table) return 'DHT table has more codes than its lengths allow';
+          this.tables[(p[at]! >> 4) * 4 + (p[at]! & 15)] = table;
           at += 17 + symbols;
         }
         return p.length === 0 ? 'empty DHT segment' : null;
@@ -318,7 +559,7 @@ class JpegValidator implements StructureValidator {
         const spectralStart = p[1 + 2 * count]!;
         const spectralEnd = p[2 + 2 * count]!;
         if (spectralStart > 63 || spectralEnd > 63 || p[3 + 2 * count]! >> 4 > 13 || (p[3 + 2 * count]! & 15) > 13) return 'SOS has illegal spectral or approximation values';
-        return null;
+        return this.prepareHuffmanCheck(p, count);
       }
       case DHP:
         this.hierarchical = true;
@@ -328,12 +569,61 @@ class JpegValidator implements StructureValidator {
     }
   }
 
+  /**
+   * Sets up decoding of a sequential Huffman scan (progressive, arithmetic-coded, lossless and
+   * DNL-sized scans keep to the marker grammar); a problem when it names an undefined table.
+   */
+  private prepareHuffmanCheck(p: Uint8Array, count: number): string | null {
+    this.huffman = null;
+    const frame = this.frame;
+    if (!frame || !SEQUENTIAL_HUFFMAN.has(frame.marker) || frame.height === 0 || (frame.precision !== 8 && frame.precision !== 12)) return null;
+    const hMax = Math.max(...frame.components.map((c) => c.h));
+    const vMax = Math.max(...frame.components.map((c) => c.v));
+    const components: ScanComponent[] = [];
+    for (let c = 0; c < count; c++) {
+      const component = frame.components.find((candidate) => candidate.id === p[1 + 2 * c])!;
+      const dc = this.tables[p[2 + 2 * c]! >> 4];
+      const ac = this.tables[4 + (p[2 + 2 * c]! & 15)];
+      if (!dc || !ac) return 'SOS uses a Huffman table that was not defined';
+      components.push({ dc, ac, blocks: count === 1 ? 1 : component.h * component.v });
+    }
+    let mcus: number;
+    if (count === 1) {
+      const only = frame.components.find((candidate) => candidate.id === p[1])!;
+      mcus = Math.ceil(Math.ceil((frame.width * only.h) / hMax) / 8) * Math.ceil(Math.ceil((frame.height * only.v) / vMax) / 8);
+    } else {
+      mcus = Math.ceil(frame.width / (8 * hMax)) * Math.ceil(frame.height / (8 * vMax));
+    }
+    const twelveBit = frame.precision === 12;
+    this.huffman = new HuffmanScanCheck(components, mcus, this.restartInterval, twelveBit ? 15 : 11, twelveBit ? 14 : 10);
+    return null;
+  }
+
+  /** Hands entropy-coded bytes to the scan's decoder, within the decode budget. */
+  private decodeEntropy(bytes: Uint8Array): void {
+    const huffman = this.huffman;
+    if (!huffman || bytes.length === 0) return;
+    if (this.budget.take(bytes.length) < bytes.length) {
+      this.uncheckedFrom ??= this.scanAt;
+      this.huffman = null;
+      return;
+    }
+    huffman.push(bytes);
+    this.judgeHuffman();
+  }
+
+  private judgeHuffman(): void {
+    if (this.huffman?.problem) this.invalid(`scan ${this.scans}: ${this.huffman.problem}`, this.scanAt);
+  }
+
   /** Entropy-coded data: finds each 0xFF and judges the byte after it. */
   private scanEntropy(data: Buffer): Buffer {
     let i = 0;
     for (;;) {
       if (!this.sawFf) {
         const ff = data.indexOf(0xff, i);
+        this.decodeEntropy(data.subarray(i, ff < 0 ? data.length : ff));
+        if (this.verdict) return data.subarray(data.length);
         if (ff < 0) return data.subarray(data.length);
         this.sawFf = true;
         this.markerAt = this.offset + ff;
@@ -349,14 +639,25 @@ class JpegValidator implements StructureValidator {
       }
       this.sawFf = false;
       i++;
-      if (next === 0x00) continue;
+      if (next === 0x00) {
+        this.decodeEntropy(FF_BYTE);
+        if (this.verdict) return data.subarray(data.length);
+        continue;
+      }
       if (isRst(next)) {
         if (this.restartInterval === 0) return this.failAt(data, 'restart marker in a scan without a restart interval');
         if (next - RST0 !== this.nextRestart) return this.failAt(data, `restart marker RST${next - RST0} out of sequence (expected RST${this.nextRestart})`);
         this.nextRestart = (this.nextRestart + 1) % 8;
+        this.huffman?.restart();
+        this.judgeHuffman();
+        if (this.verdict) return data.subarray(data.length);
         continue;
       }
       // Any other marker ends the scan.
+      this.huffman?.end();
+      this.judgeHuffman();
+      this.huffman = null;
+      if (this.verdict) return data.subarray(data.length);
       this.onMarker(next, this.markerAt);
       return data.subarray(i);
     }
@@ -374,7 +675,7 @@ export const jpegValidator: ValidatorDefinition = {
   matches(head: Uint8Array): boolean {
     return head.length >= 4 && head[0] === 0xff && head[1] === SOI && head[2] === 0xff && head[3] !== 0xff && head[3] !== 0x00;
   },
-  create(_size: number, _limits: ValidatorLimits): StructureValidator {
-    return new JpegValidator();
+  create(_size: number, limits: ValidatorLimits): StructureValidator {
+    return new JpegValidator(new DecodeBudget(limits));
   },
 };

@@ -88,10 +88,10 @@ describe('jpeg validator on real files', () => {
   it.each(DAMAGE_CASES)('judges JPEGs damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
     const result = damageResults(jpegValidator, all, mode, keepHead);
     console.log(describeResult('jpeg', result), result.missed);
-    // Entropy-coded data is checked only where a 0xFF lands in it (one byte in 256 of
-    // ciphertext), so damage that stays inside it can pass: 64-byte runs every 256 bytes with
-    // the markers at both ends left intact miss in about 3 % of files here. Every other case
-    // reaches a marker segment, a restart marker or EOI and is always caught.
+    // Sequential Huffman scans are decoded, so damage anywhere in them is found. Progressive,
+    // arithmetic-coded and lossless scans are checked only where a 0xFF lands (one byte in 256
+    // of ciphertext): 64-byte runs every 256 bytes that stay inside such a scan can pass (one
+    // arithmetic-coded file here). Every other case reaches a marker segment or EOI.
     const floor = mode === 'intermittent-64-192' && keepHead > 0 ? 0.95 : 1;
     expect(result.invalid / result.files).toBeGreaterThanOrEqual(floor);
   });
@@ -126,12 +126,30 @@ describe('jpeg validator on real files', () => {
   });
 
   it('rejects trailing data that ends with EOI (the rest of an image after a forged EOI)', () => {
-    const file = made.find((f) => f.path.includes('baseline'))!.bytes;
+    // Arithmetic-coded scans are not entropy-decoded: the trailing-data rule is what catches this.
+    const file = made.find((f) => f.path.endsWith('-arithmetic.jpg'))!.bytes;
     const forged = Buffer.from(file);
     const at = forged.length >> 1;
     forged[at] = 0xff;
     forged[at + 1] = 0xd9;
-    expect(validate(jpegValidator, forged)).toMatchObject({ status: 'invalid', offset: at + 2 });
+    expect(validate(jpegValidator, forged)).toMatchObject({ status: 'invalid', offset: at + 2, detail: expect.stringContaining('ends with another EOI') });
+  });
+
+  it('decodes sequential Huffman scans: a forged EOI leaves the scan short of MCUs', () => {
+    const file = made.find((f) => f.path.endsWith('-baseline.jpg'))!.bytes;
+    const forged = Buffer.from(file);
+    const at = forged.length >> 1;
+    forged[at] = 0xff;
+    forged[at + 1] = 0xd9;
+    expect(validate(jpegValidator, forged, 'varied')).toMatchObject({ status: 'invalid', detail: expect.stringMatching(/MCUs|Huffman|coefficient|range|ends inside/) });
+  });
+
+  it('finds ciphertext in entropy-coded data even where no 0xFF lands in it', () => {
+    const file = made.find((f) => f.path.endsWith('-baseline.jpg'))!.bytes;
+    const damaged = Buffer.from(file);
+    const at = damaged.length >> 1;
+    for (let i = at; i < at + 16; i++) damaged[i] = (i * 37 + 11) & 0x7f; // no 0xFF byte
+    expect(validate(jpegValidator, damaged).status).toBe('invalid');
   });
 
   it('rejects restart markers out of sequence', () => {
