@@ -30,6 +30,17 @@ export class SourceError extends VouchError {
   }
 }
 
+/**
+ * The object is no longer the version a read was pinned to (`ifMatch`): it was overwritten or
+ * deleted between the listing and the read, or between two parts of one read. Permanent.
+ */
+export class ObjectChangedError extends SourceError {
+  override name = 'ObjectChangedError';
+  constructor(location: string, key: string, message: string, options?: ErrorOptions) {
+    super(location, key, message, true, options);
+  }
+}
+
 /** A failure tied to one entry of one snapshot of one set. */
 export class EntryError extends VouchError {
   override name = 'EntryError';

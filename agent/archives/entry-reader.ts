@@ -31,6 +31,9 @@ export interface ArchiveEntry {
    * cover the stored bytes, and content checks must not take them for ransomware.
    */
   encrypted?: boolean;
+  /** Plain objects of a directory snapshot: the store's ETag and VersionId, recorded in the manifest. */
+  etag?: string;
+  versionId?: string;
 }
 
 /** A problem with one entry or with the archive as a whole (then `path` is `''`). */

@@ -19,12 +19,16 @@ export interface PlainObject {
   kind: 'file' | 'symlink' | 'other';
   linkTarget?: string;
   mtime: Date;
+  /** Store identity, passed on to the entry (and `validator` to `openObject`, to pin the read). */
+  etag?: string;
+  versionId?: string;
+  validator?: string;
 }
 
 const TYPES: Record<PlainObject['kind'], EntryType> = { file: 'file', symlink: 'symlink', other: 'other' };
 
 /**
- * Reads `objects`, opening each file with `openObject(key)`. Entries are admitted (named, checked,
+ * Reads `objects`, opening each file with `openObject(key, object)`. Entries are admitted (named, checked,
  * counted) in listing order; up to `concurrency` of them are read at once, so the visitor's
  * `entry()` calls may overlap (each still gets its own body, consumed to its end). Never throws
  * for bad content or failed reads: those are problems; a failed listing stops the read
@@ -32,7 +36,7 @@ const TYPES: Record<PlainObject['kind'], EntryType> = { file: 'file', symlink: '
  */
 export async function readPlainEntries(
   objects: AsyncIterable<PlainObject>,
-  openObject: (key: string) => Promise<Readable>,
+  openObject: (key: string, object: PlainObject) => Promise<Readable>,
   visitor: EntryVisitor,
   limits: ArchiveLimits,
   concurrency = 1,
@@ -59,7 +63,7 @@ function typeOf(object: PlainObject): EntryType {
   return TYPES[object.kind];
 }
 
-async function readObject(object: PlainObject, openObject: (key: string) => Promise<Readable>, session: ReadSession): Promise<void> {
+async function readObject(object: PlainObject, openObject: (key: string, object: PlainObject) => Promise<Readable>, session: ReadSession): Promise<void> {
   const type = typeOf(object);
   const entry = session.admit({
     rawName: object.key,
@@ -67,6 +71,8 @@ async function readObject(object: PlainObject, openObject: (key: string) => Prom
     size: type === 'file' ? object.size : 0,
     mtime: object.mtime,
     ...(type === 'symlink' && object.linkTarget !== undefined ? { linkTarget: object.linkTarget } : {}),
+    ...(object.etag !== undefined ? { etag: object.etag } : {}),
+    ...(object.versionId !== undefined ? { versionId: object.versionId } : {}),
   });
   if (!entry) return;
   if (entry.type !== 'file') {
@@ -75,7 +81,7 @@ async function readObject(object: PlainObject, openObject: (key: string) => Prom
   }
   let stream: Readable;
   try {
-    stream = await openObject(object.key);
+    stream = await openObject(object.key, object);
   } catch (error) {
     session.report(problem('read-error', entry.path, `${entryLabel(entry.path)}: cannot open: ${describeError(error)}`));
     return;

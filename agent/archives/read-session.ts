@@ -22,6 +22,9 @@ export interface EntryHeader {
   linkTarget?: string;
   /** The body will be the stored, encrypted bytes (see `ArchiveEntry.encrypted`). */
   encrypted?: boolean;
+  /** Store identity of a plain object (see `ArchiveEntry.etag`). */
+  etag?: string;
+  versionId?: string;
 }
 
 /** What to do with an entry whose declared size is over `maxEntryBytes`. */
@@ -147,6 +150,8 @@ export class ReadSession {
     if (header.mtime !== undefined && !Number.isNaN(header.mtime.getTime())) entry.mtime = header.mtime;
     if (header.linkTarget !== undefined && (header.type === 'symlink' || header.type === 'hardlink')) entry.linkTarget = header.linkTarget;
     if (header.encrypted && header.type === 'file') entry.encrypted = true;
+    if (header.etag !== undefined) entry.etag = header.etag;
+    if (header.versionId !== undefined) entry.versionId = header.versionId;
     return entry;
   }
 

@@ -47,8 +47,18 @@ function knownTimeZone(zone: string): boolean {
   }
 }
 
+const storeConcurrency = (fallback: number) =>
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(fallback)
+    .describe('Objects read at once from this store, across every set that reads it (the smallest setting of those sets wins).');
+
 const fsSource = z.strictObject({
   path: z.string().min(1).describe('Directory that holds the snapshots (a mounted offline volume, NFS, USB disk…).'),
+  concurrency: storeConcurrency(8),
 });
 
 const s3Source = z.strictObject({
@@ -63,7 +73,8 @@ const s3Source = z.strictObject({
     .describe('SDK request/response checksum mode; some S3-compatible stores need when-required.'),
   maxAttempts: z.number().int().min(1).max(20).default(5).describe('Attempts per request, first included.'),
   connectTimeout: duration.default('5s'),
-  idleTimeout: duration.default('30s').describe('A read that receives no bytes for this long fails (and is retried).'),
+  idleTimeout: duration.default('30s').describe('A read that receives no bytes for this long fails (and is resumed where it stopped).'),
+  concurrency: storeConcurrency(16),
 });
 
 const source = z
@@ -92,6 +103,15 @@ const integrity = z.strictObject({
     .default('always')
     .describe('Re-read and re-hash unchanged snapshots when their last deep read is older than this ("always": every scan).'),
   sums: z.boolean().default(true).describe('Also verify SHA256SUMS / B3SUMS files found beside or inside snapshots.'),
+  sample: z
+    .strictObject({
+      window: duration.describe('Every byte of the set is re-read at least once within this window (e.g. 30d).'),
+      dailyBytes: byteSize.describe('Re-reading unchanged snapshots reads at most this many bytes from the store per 24 hours (the egress budget).'),
+    })
+    .optional()
+    .describe(
+      'Sampled verification for estates too large to re-read every scan: unchanged snapshots (same size, ETag/VersionId, mtime) are re-read in a rotation that covers every byte within `window` while staying within `dailyBytes`; new and changed snapshots are always read. Replaces `rehash`.',
+    ),
 });
 
 const limits = z.strictObject({
@@ -266,6 +286,13 @@ const setName = z.string().regex(/^[a-z0-9-]+$/, 'set names use a-z, 0-9 and -')
 const backupSet = z.strictObject({
   source,
   snapshots,
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('Files of one directory snapshot read and analysed at once (archives are read one stream at a time).'),
   integrity: integrity.default({ algorithm: 'sha256', rehash: 'always', sums: true }),
   limits: limits.optional().describe('Caps that stop a hostile or runaway archive.'),
   targets: targets.optional(),
@@ -284,6 +311,16 @@ const dataset = z.strictObject({
 export const policySchema = z
   .strictObject({
     state: z.string().optional().describe('State directory; --state and VOUCH_STATE override it.'),
+    concurrency: z
+      .strictObject({
+        sets: z.number().int().min(1).max(64).default(2).describe('Sets one scan reads at once.'),
+        workers: z
+          .union([z.literal('auto'), z.number().int().min(1).max(64)])
+          .default('auto')
+          .describe('Analysis worker threads (digests, content features): auto = one per core, at most 8.'),
+      })
+      .optional()
+      .describe('How much of the machine a scan uses.'),
     sets: z.record(setName, backupSet).refine((sets) => Object.keys(sets).length > 0, { message: 'define at least one set' }),
     datasets: z
       .record(setName, dataset)
@@ -299,6 +336,9 @@ export const policySchema = z
       });
     }
     for (const [name, set] of Object.entries(policy.sets)) {
+      if (set.integrity.sample && set.integrity.rehash !== 'always') {
+        ctx.addIssue({ code: 'custom', path: ['sets', name, 'integrity', 'rehash'], message: 'set either rehash or sample: sampling decides when unchanged snapshots are re-read' });
+      }
       if (!set.source.fs || !set.immutability) continue;
       for (const key of ['objectLock', 'minRetention', 'versioning'] as const) {
         if (set.immutability[key] !== undefined) {

@@ -8,9 +8,11 @@ import { drillSchema, type BackupSetFile, type DrillFile, type PolicyFile } from
 
 /** Where a set's bytes live, as `createSource` takes it. */
 export type SourceSpec =
-  | { kind: 'fs'; path: string }
+  | { kind: 'fs'; path: string; /** Objects read at once from this store. */ concurrency?: number }
   | {
       kind: 's3';
+      /** Objects read at once from this store (across sets). */
+      concurrency?: number;
       bucket: string;
       prefix: string;
       region: string;
@@ -35,6 +37,10 @@ export interface SetPolicy {
   algorithm: DigestAlgorithm;
   /** Re-hash unchanged snapshots whose last deep read is older than this; 0 = every scan. */
   rehashSeconds: number;
+  /** Sampled verification (replaces rehash): every byte re-read within the window, within the daily budget. */
+  sample?: { windowSeconds: number; dailyBytes: number };
+  /** Files of one directory snapshot read at once. */
+  readConcurrency: number;
   verifySums: boolean;
   limits: ArchiveLimits;
   rpoSeconds?: number;
@@ -159,7 +165,14 @@ export interface Policy {
   sets: SetPolicy[];
   /** Data sets declared across sets (empty when the policy declares none). */
   datasets: DatasetPolicy[];
+  /** How much of the machine a scan uses. */
+  concurrency: { sets: number; /** Analysis threads; null = one per core (at most 8). */ workers: number | null };
 }
+
+/** Scan concurrency when the policy says nothing. */
+export const DEFAULT_CONCURRENCY: Policy['concurrency'] = { sets: 2, workers: null };
+/** Files of a directory snapshot read at once when a set says nothing. */
+export const DEFAULT_READ_CONCURRENCY = 4;
 
 function seconds(value: string | undefined): number | undefined {
   return value === undefined ? undefined : parseDuration(value)!;
@@ -179,10 +192,11 @@ function resolveLimits(limits: BackupSetFile['limits']): ArchiveLimits {
 }
 
 function resolveSource(source: BackupSetFile['source'], baseDir: string): SourceSpec {
-  if (source.fs) return { kind: 'fs', path: path.resolve(baseDir, source.fs.path) };
+  if (source.fs) return { kind: 'fs', path: path.resolve(baseDir, source.fs.path), concurrency: source.fs.concurrency };
   const s3 = source.s3!;
   return {
     kind: 's3',
+    concurrency: s3.concurrency,
     bucket: s3.bucket,
     prefix: s3.prefix,
     region: s3.region,
@@ -267,6 +281,10 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     ...(set.snapshots.match ? { match: new RegExp(set.snapshots.match, 'u') } : {}),
     algorithm: set.integrity.algorithm,
     rehashSeconds: set.integrity.rehash === 'always' ? 0 : seconds(set.integrity.rehash)!,
+    ...(set.integrity.sample
+      ? { sample: { windowSeconds: seconds(set.integrity.sample.window)!, dailyBytes: parseByteSize(set.integrity.sample.dailyBytes)! } }
+      : {}),
+    readConcurrency: set.concurrency,
     verifySums: set.integrity.sums,
     limits: resolveLimits(set.limits),
     rpoSeconds: seconds(set.targets?.rpo),
@@ -291,5 +309,8 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     },
   }));
   const datasets = Object.entries(parsed.datasets ?? {}).map(([name, data]) => ({ name, copies: data.copies }));
-  return { file, ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}), sets, datasets };
+  const concurrency = parsed.concurrency
+    ? { sets: parsed.concurrency.sets, workers: parsed.concurrency.workers === 'auto' ? null : parsed.concurrency.workers }
+    : DEFAULT_CONCURRENCY;
+  return { file, ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}), sets, datasets, concurrency };
 }

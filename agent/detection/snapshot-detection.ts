@@ -7,6 +7,9 @@
  *
  * Memory: the previous snapshot's entries (a map the caller loaded) plus a compact record of the
  * entries that are new at their path; decisions are the pure functions in classify.ts and below.
+ * A scan of a very large snapshot streams the previous snapshot instead of handing over a map
+ * (`previous: 'streamed'`): it passes each entry's previous version to `judge` and the files that
+ * disappeared to `finish`, and detection keeps no per-path state beyond the pending renames.
  */
 import picomatch from 'picomatch';
 import type { DetectionPolicy } from '../config/resolve-policy.js';
@@ -39,6 +42,22 @@ export interface DetectionSummary {
   changeRate: number | null;
 }
 
+/** The previous snapshot's files that are not in this one, as a streaming caller found them. */
+export interface GoneFiles {
+  /** The files (or the first of them, when there are very many), in any order. */
+  files: Iterable<ManifestEntry>;
+  /** How many there are in all. */
+  count: number;
+  /** Entries the previous snapshot had in all (any type). */
+  previousEntries: number;
+}
+
+/** Options of SnapshotDetection. */
+export interface SnapshotDetectionOptions {
+  /** New-at-path entries kept for rename pairing (each holds its content features, ~1 KB). */
+  maxPending?: number;
+}
+
 /** A new entry kept for rename pairing (everything classify needs, nothing more). */
 interface Pending {
   entry: DetectedEntry;
@@ -65,8 +84,31 @@ export function entryFindings(path: string, classification: Classification): Fin
   return [];
 }
 
-/** The missing entry a new entry was renamed from, if any: `x.pdf` → `x.pdf.locked` or `x.locked`. */
-export function renameSource(path: string, size: number, missing: ReadonlyMap<string, ManifestEntry>): ManifestEntry | null {
+/** The path without its last extension: what a replaced-extension rename keeps. */
+function stemOf(path: string): string | null {
+  const ext = extensionOf(path);
+  return ext ? path.slice(0, -(ext.length + 1)) : null;
+}
+
+/** Missing entries by stem, for `renameSource` over many missing files (instead of a scan of all of them). */
+export function stemIndex(missing: ReadonlyMap<string, ManifestEntry>): Map<string, ManifestEntry[]> {
+  const stems = new Map<string, ManifestEntry[]>();
+  for (const [path, entry] of missing) {
+    const stem = stemOf(path);
+    if (stem === null) continue;
+    const list = stems.get(stem);
+    if (list) list.push(entry);
+    else stems.set(stem, [entry]);
+  }
+  return stems;
+}
+
+/**
+ * The missing entry a new entry was renamed from, if any: `x.pdf` → `x.pdf.locked` or `x.locked`.
+ * `stems` (from `stemIndex(missing)`, kept in step with deletions from `missing` or not) makes the
+ * replaced-extension search a lookup instead of a scan.
+ */
+export function renameSource(path: string, size: number, missing: ReadonlyMap<string, ManifestEntry>, stems?: ReadonlyMap<string, readonly ManifestEntry[]>): ManifestEntry | null {
   const fits = (before: ManifestEntry) => before.type === 'file' && size >= before.size * 0.9 && size <= before.size + RENAME_SIZE_SLACK;
   // Appended extension(s): strip one at a time.
   for (let candidate = path, dot = candidate.lastIndexOf('.'); dot > candidate.lastIndexOf('/'); dot = candidate.lastIndexOf('.')) {
@@ -76,7 +118,11 @@ export function renameSource(path: string, size: number, missing: ReadonlyMap<st
   }
   // Replaced extension: same directory and stem.
   const ext = extensionOf(path);
-  if (ext) {
+  if (ext && stems) {
+    for (const before of stems.get(path.slice(0, -(ext.length + 1))) ?? []) {
+      if (missing.has(before.path) && extensionOf(before.path) !== ext && fits(before)) return before;
+    }
+  } else if (ext) {
     const stem = path.slice(0, -(ext.length + 1));
     for (const [oldPath, before] of missing) {
       const oldExt = extensionOf(oldPath);
@@ -112,29 +158,40 @@ export class SnapshotDetection {
   private readonly allowed: (path: string) => boolean;
   private readonly seen = new Set<string>();
   private readonly pending = new Map<string, Pending>();
+  /** The previous snapshot as a map (looked up here), or null when streamed or absent. */
+  private readonly previousMap: ReadonlyMap<string, ManifestEntry> | null;
+  /** Whether there is a previous snapshot (as a map or streamed by the caller). */
+  private readonly hasPrevious: boolean;
+  private readonly maxPending: number;
   private readonly summary: DetectionSummary = { files: 0, encryptedStrong: 0, encryptedWeak: 0, ransomNotes: 0, renamed: 0, changed: 0, changeRate: null };
 
   /**
-   * `previous` holds the previous snapshot's entries by path (null when there is none);
-   * `history` the set's change rates of earlier snapshots.
+   * `previous` holds the previous snapshot's entries by path, or `'streamed'` when the caller
+   * streams it (null when there is none); `history` the set's change rates of earlier snapshots.
    */
   constructor(
     private readonly policy: DetectionPolicy,
-    private readonly previous: ReadonlyMap<string, ManifestEntry> | null,
+    previous: ReadonlyMap<string, ManifestEntry> | 'streamed' | null,
     private readonly history: readonly number[] = [],
+    options: SnapshotDetectionOptions = {},
   ) {
     const matchers = policy.allow.map((glob) => picomatch(glob, { dot: true }));
     this.allowed = (path) => matchers.some((matches) => matches(path));
+    this.previousMap = previous === 'streamed' ? null : previous;
+    this.hasPrevious = previous !== null;
+    this.maxPending = options.maxPending ?? MAX_PENDING;
   }
 
   /**
    * Judges one file as it is read: returns its classification (stored in the manifest) and its
    * findings. A new path's judgement may still change when a rename is found (see `finish`).
+   * A streaming caller passes the previous snapshot's entry at this path (null: none).
    */
-  judge(entry: DetectedEntry): { classification: Classification; findings: Finding[] } {
-    this.seen.add(entry.path);
+  judge(entry: DetectedEntry, previousEntry?: ManifestEntry | null): { classification: Classification; findings: Finding[] } {
+    if (this.previousMap) this.seen.add(entry.path);
     this.summary.files++;
-    const before = this.previous?.get(entry.path);
+    const before = this.previousMap ? this.previousMap.get(entry.path) : (previousEntry ?? undefined);
+    const hasPrevious = this.hasPrevious;
     const classification = classify({
       path: entry.path,
       features: entry.features,
@@ -142,10 +199,10 @@ export class SnapshotDetection {
       previous: before ? previousContent(before) : null,
       allowed: this.allowed(entry.path),
     });
-    if (this.previous) {
+    if (hasPrevious) {
       if (!before) {
         this.summary.changed++;
-        if (this.pending.size < MAX_PENDING) this.pending.set(entry.path, { entry, classification });
+        if (this.pending.size < this.maxPending) this.pending.set(entry.path, { entry, classification });
       } else if (before.digest !== entry.digest || before.size !== entry.size) {
         this.summary.changed++;
       }
@@ -158,7 +215,7 @@ export class SnapshotDetection {
       findings.push({ kind: 'ransom-note', path: entry.path, severity: 'critical', detail: `ransom note (${entry.features.ransomMarkers.join(', ')})` });
     }
     // New paths are reported in finish(), once it is known whether they are renames.
-    if (!this.previous || before) {
+    if (!hasPrevious || before || !this.pending.has(entry.path)) {
       this.count(classification);
       findings.push(...entryFindings(entry.path, classification));
     }
@@ -170,16 +227,26 @@ export class SnapshotDetection {
     return this.pending.has(path);
   }
 
-  /** Snapshot-level findings once every entry was judged, and the counts for the verdict. */
-  finish(complete: boolean): { findings: Finding[]; summary: DetectionSummary; reclassified: Map<string, Classification> } {
+  /**
+   * Snapshot-level findings once every entry was judged, and the counts for the verdict. A
+   * streaming caller passes the previous snapshot's files that are gone (`gone`).
+   */
+  finish(complete: boolean, gone?: GoneFiles): { findings: Finding[]; summary: DetectionSummary; reclassified: Map<string, Classification> } {
     const findings: Finding[] = [];
     const reclassified = new Map<string, Classification>();
-    if (this.previous) {
+    if (this.hasPrevious) {
       const missing = new Map<string, ManifestEntry>();
-      for (const [path, entry] of this.previous) if (!this.seen.has(path) && entry.type === 'file') missing.set(path, entry);
+      if (this.previousMap) {
+        for (const [path, entry] of this.previousMap) if (!this.seen.has(path) && entry.type === 'file') missing.set(path, entry);
+      } else {
+        for (const entry of gone?.files ?? []) if (entry.type === 'file') missing.set(entry.path, entry);
+      }
+      // Gone files beyond those handed over are counted, never paired.
+      const unheld = this.previousMap ? 0 : Math.max(0, (gone?.count ?? 0) - missing.size);
+      const stems = stemIndex(missing);
       const renamedTo = new Map<string, number>();
       for (const [path, { entry, classification }] of this.pending) {
-        const source = renameSource(path, entry.size, missing);
+        const source = renameSource(path, entry.size, missing, stems);
         let final = classification;
         if (source) {
           missing.delete(source.path);
@@ -194,8 +261,8 @@ export class SnapshotDetection {
         findings.push(...entryFindings(path, final));
       }
       // Only a complete read knows which files are really gone.
-      if (complete) this.summary.changed += missing.size;
-      const total = Math.max(this.previous.size, this.summary.files);
+      if (complete) this.summary.changed += missing.size + unheld;
+      const total = Math.max(this.previousMap ? this.previousMap.size : (gone?.previousEntries ?? 0), this.summary.files);
       this.summary.changeRate = complete && total > 0 ? Math.min(1, this.summary.changed / total) : null;
       const renames = [...renamedTo].sort((a, b) => b[1] - a[1])[0];
       if (renames && renames[1] >= MASS_RENAME_FILES && renames[1] >= this.summary.renamed / 2) {

@@ -20,7 +20,7 @@ import { readerFor } from '../archives/registry.js';
 import type { DigestAlgorithm, SetPolicy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
 import { createDigester, type ChunkSink } from '../integrity/digest.js';
-import { archiveInputFor } from '../sources/archive-input.js';
+import { abortableInput, archiveInputFor } from '../sources/archive-input.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import { createFsSource } from '../sources/fs-source.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
@@ -64,26 +64,11 @@ export interface RestoreOutcome {
   object: { bytes: number; digest: string | null } | null;
 }
 
-/** Wraps an input so that an abort destroys every stream it opened. */
-function abortable(input: ArchiveInput, signal: AbortSignal | undefined): ArchiveInput {
-  if (!signal) return input;
-  const guard = async (open: () => Promise<Readable>): Promise<Readable> => {
-    signal.throwIfAborted();
-    const stream = await open();
-    const onAbort = () => stream.destroy(new Error('drill aborted'));
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    stream.once('close', () => signal.removeEventListener('abort', onAbort));
-    return stream;
-  };
-  return { ...input, open: () => guard(() => input.open()), openRange: (start, end) => guard(() => input.openRange(start, end)) };
-}
-
 /** Downloads a remote archive into the drill's fetch directory, hashing it on the way. */
 async function fetchArchive(request: RestoreRequest, digest: ChunkSink): Promise<{ dir: string; name: string; bytes: number }> {
   const object = request.snapshot.object!;
   const name = path.basename(object.key);
-  const body = await request.source.open(object.key);
+  const body = await request.source.open(object.key, undefined, object.validator !== undefined ? { ifMatch: object.validator } : {});
   let bytes = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -120,7 +105,8 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
         const fetched = await request.timer.time('fetch', () => fetchArchive(request, digester));
         objectBytes = fetched.bytes;
         const local = createFsSource(fetched.dir);
-        input = archiveInputFor(local, { ...snapshot.object!, key: fetched.name, size: fetched.bytes });
+        const { validator: _remote, ...listed } = snapshot.object!;
+        input = archiveInputFor(local, { ...listed, key: fetched.name, size: fetched.bytes });
       } else {
         // Read in place; tar family objects are hashed in the same sequential pass.
         const tap: ChunkSink | undefined =
@@ -135,20 +121,23 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
               };
         input = archiveInputFor(request.source, snapshot.object!, tap);
       }
-      summary = await request.timer.time('extract', () => readerFor(snapshot.format!).read(abortable(input, signal), writer, set.limits));
+      summary = await request.timer.time('extract', () => readerFor(snapshot.format!).read(abortableInput(input, signal), writer, set.limits));
       const sequential = set.source.kind === 's3' || snapshot.format !== 'zip';
       object = { bytes: objectBytes || snapshot.object!.size, digest: sequential && objectBytes === snapshot.object!.size ? digester.hex() : null };
     } else {
       const prefix = snapshot.prefix!;
       const members = (async function* () {
-        for (const member of snapshot.members ?? []) yield { ...member, key: member.key.slice(prefix.length) };
+        for await (const member of request.source.list(prefix)) {
+          if (signal?.aborted) return;
+          yield { ...member, key: member.key.slice(prefix.length) };
+        }
       })();
       summary = await request.timer.time('extract', () =>
         readPlainEntries(
           members,
-          async (key) => {
+          async (key, member) => {
             signal?.throwIfAborted();
-            const stream = (await request.source.open(prefix + key)).stream;
+            const stream = (await request.source.open(prefix + key, undefined, member.validator !== undefined ? { ifMatch: member.validator } : {})).stream;
             if (request.progress) stream.on('data', (chunk: Buffer) => request.progress!(chunk.length));
             return stream;
           },

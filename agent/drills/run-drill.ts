@@ -18,9 +18,9 @@ import { hostname } from 'node:os';
 import type { SetPolicy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
 import type { ScanProgress } from '../scan/progress.js';
-import type { BackupSource, SourceObject } from '../sources/backup-source.js';
+import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
-import { discoverSnapshots, type Snapshot } from '../sources/snapshot-discovery.js';
+import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { DrillPhaseSeconds, DrillResult } from '../state/drill-index.js';
 import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
 import { readSetIndex } from '../state/set-index.js';
@@ -66,12 +66,6 @@ function compactTime(date: Date): string {
 /** A drill id: `SET-YYYYMMDDTHHMMSSZ-xxxx`. */
 export function drillId(set: string, startedAt: Date): string {
   return `${set}-${compactTime(startedAt)}-${randomBytes(2).toString('hex')}`;
-}
-
-async function listAll(source: BackupSource): Promise<SourceObject[]> {
-  const objects: SourceObject[] = [];
-  for await (const object of source.list()) objects.push(object);
-  return objects;
 }
 
 /** Files application checks read: a sampled drill always restores them. */
@@ -272,8 +266,7 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
   let source: BackupSource | null = null;
   try {
     source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source)))(set);
-    const [listing, index] = await Promise.all([listAll(source), readSetIndex(options.stateDir, set.name)]);
-    const discovery = discoverSnapshots(listing, set);
+    const [discovery, index] = await Promise.all([discoverFromListing(source.list(), set), readSetIndex(options.stateDir, set.name)]);
     const picked = pickSnapshot({
       snapshots: discovery.snapshots,
       verdictOf: (snapshotId) => index.snapshots[snapshotId]?.verdict,
@@ -290,7 +283,7 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
     const snapshot = picked.snapshot;
     facts.snapshot = snapshot;
     await updateMarker(workspace, { snapshot: snapshot.id, snapshotTime: snapshot.time.toISOString() });
-    options.progress?.addTotal(snapshot.object?.size ?? (snapshot.members ?? []).reduce((sum, member) => sum + member.size, 0));
+    options.progress?.addTotal(snapshotBytes(snapshot));
     options.progress?.status(`${set.name}: restoring ${snapshot.id}`);
 
     const baseline: LoadedManifest | null = await loadManifest(options.stateDir, set.name, snapshot.id);

@@ -11,12 +11,13 @@ import canonicalizeModule from 'canonicalize';
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 
 /**
- * Kinds of facts the ledger records: scans (`scan-run`, `snapshot-scan`), baselines (a manifest
- * bound to the chain by its SHA-256), verdict changes, restore drills, immutability audits and
- * signing-key rotations.
+ * Kinds of facts the ledger records: scans (`scan-run`, `snapshot-scan`, and `scan-aborted` for
+ * a scan whose process died mid-way), baselines (a manifest bound to the chain by its SHA-256),
+ * verdict changes, restore drills, immutability audits and signing-key rotations.
  */
 export type LedgerRecordType =
   | 'scan-run'
+  | 'scan-aborted'
   | 'snapshot-scan'
   | 'baseline'
   | 'snapshot-removed'

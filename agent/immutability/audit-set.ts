@@ -5,9 +5,9 @@
  */
 import type { SetPolicy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
-import type { BackupSource, SourceObject } from '../sources/backup-source.js';
+import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
-import { discoverSnapshots, type Snapshot } from '../sources/snapshot-discovery.js';
+import { discoverFromListing, type Snapshot } from '../sources/snapshot-discovery.js';
 import { writeImmutabilityAudit } from '../state/immutability-store.js';
 import type { LedgerStore } from '../state/ledger-store.js';
 import { readSetIndex } from '../state/set-index.js';
@@ -33,9 +33,7 @@ export interface AuditOptions {
 async function listSnapshots(set: SetPolicy, options: AuditOptions): Promise<Snapshot[]> {
   const source = await (options.createSource ?? ((s: SetPolicy) => createSource(s.source)))(set);
   try {
-    const objects: SourceObject[] = [];
-    for await (const object of source.list()) objects.push(object);
-    return discoverSnapshots(objects, set).snapshots;
+    return (await discoverFromListing(source.list(), set)).snapshots;
   } finally {
     await source.close().catch(() => undefined);
   }

@@ -49,7 +49,7 @@ async function writablePaths(root: string, snapshots: readonly Snapshot[], budge
   const keys: string[] = [];
   for (const snapshot of newestFirst) {
     if (snapshot.prefix) keys.push(snapshot.prefix.replace(/\/$/, ''));
-    for (const member of snapshot.object ? [snapshot.object] : (snapshot.members ?? [])) keys.push(member.key);
+    for (const member of snapshot.object ? [snapshot.object] : (snapshot.memberSample ?? [])) keys.push(member.key);
     if (keys.length >= budget) break;
   }
   const writable: string[] = [];

@@ -17,7 +17,8 @@ export interface ObjectIdentity {
 /** First line of a manifest. */
 export interface ManifestHeader {
   format: 'vouch-manifest';
-  version: 1;
+  /** 1: entries in read order, one gzip member; 2: sorted by path, block gzip (manifest-store.ts). */
+  version: 1 | 2;
   set: string;
   snapshot: string;
   /** Snapshot time (ISO-8601). */

@@ -120,7 +120,12 @@ export class AnalysisPool {
   private nextId = 1;
 
   /** `size` workers; by default one per core (the main thread mostly waits on I/O). */
-  constructor(private readonly size = Math.max(1, Math.min(availableParallelism(), 8))) {}
+  constructor(private size = Math.max(1, Math.min(availableParallelism(), 8))) {}
+
+  /** Changes how many workers new entries may be spread over. */
+  resize(size: number): void {
+    this.size = Math.max(1, size);
+  }
 
   /** Starts analysing one entry in the least busy worker. */
   analyze(request: AnalysisRequest): PooledAnalysis {
@@ -193,9 +198,24 @@ export class AnalysisPool {
 }
 
 let shared: AnalysisPool | null = null;
+let configuredSize: number | null = null;
+
+/** Workers for the process-wide pool by default: one per core, at most 8. */
+export function defaultPoolSize(): number {
+  return Math.max(1, Math.min(availableParallelism(), 8));
+}
+
+/**
+ * Sets the process-wide pool's size (null: one per core, at most 8). Takes effect for workers
+ * started from now on: a pool that already has more keeps them until they exit.
+ */
+export function configureAnalysisPool(workers: number | null): void {
+  configuredSize = workers;
+  shared?.resize(workers ?? defaultPoolSize());
+}
 
 /** The process-wide pool. */
 export function analysisPool(): AnalysisPool {
-  shared ??= new AnalysisPool();
+  shared ??= new AnalysisPool(configuredSize ?? defaultPoolSize());
   return shared;
 }

@@ -11,15 +11,20 @@ export interface DeepReadFacts {
   object?: ObjectIdentity;
   /** Directory layout: fingerprint of the listing now. */
   listingFingerprint?: string;
-  /** 0 = re-hash on every scan. */
+  /** 0 = re-hash on every scan; Infinity = never by age (sampled verification decides). */
   rehashSeconds: number;
   now: Date;
+  /**
+   * The run an interrupted scan left to resume: a snapshot it already read (unchanged since)
+   * is not read again by the run that continues it.
+   */
+  resumingRun?: string;
 }
 
 /**
  * A reason to read the snapshot's bytes, or null when the cheap metadata pass suffices: it has a
- * baseline, the last read was complete and recent enough, and the store reports the same
- * objects (size, ETag, VersionId, mtime) as then.
+ * baseline, the last read was complete and recent enough (or made by the interrupted run being
+ * resumed), and the store reports the same objects (size, ETag, VersionId, mtime) as then.
  */
 export function deepReadReason(facts: DeepReadFacts): string | null {
   const { previous } = facts;
@@ -31,6 +36,7 @@ export function deepReadReason(facts: DeepReadFacts): string | null {
     if (changes.length) return `object changed (${changes.join(', ')})`;
   }
   if (facts.listingFingerprint && previous.listing?.fingerprint !== facts.listingFingerprint) return 'listing changed';
+  if (facts.resumingRun !== undefined && previous.runId === facts.resumingRun) return null;
   if (facts.rehashSeconds === 0) return 'policy re-hashes on every scan';
   const age = (facts.now.getTime() - Date.parse(previous.lastDeepScan)) / 1000;
   if (age >= facts.rehashSeconds) return `last full read ${Math.round(age / 3600)}h ago`;

@@ -2,8 +2,19 @@
  * One `vouch scan`: takes the state lock, scans the chosen sets, audits their immutability,
  * records the run in the ledger. The daemon, which holds the lock across jobs, calls
  * `scanWithLedger` with its own ledger.
+ *
+ * Crash safety and resume: each run leaves a marker (`scans/runs/ID.json`, scan-marker.ts) while
+ * it runs. A run that finds the marker of a run that died (SIGKILL, power loss) records that run
+ * as `scan-aborted` in the ledger, with the snapshot it was reading; and a run that finds the
+ * marker of an interrupted or dead run from the last 24 hours continues it: snapshots that run
+ * already read are not read again (when unchanged), the partially read one and the rest are.
+ * Temporary files of dead runs are removed. An abort (SIGINT, SIGTERM) stops the read in
+ * progress at once — nothing half-read is recorded — and marks the run interrupted.
  */
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Policy, SetPolicy } from '../config/resolve-policy.js';
 import { ConfigError } from '../errors.js';
 import { auditSet, needsAudit, recordAudit, type AuditOptions } from '../immutability/audit-set.js';
@@ -15,6 +26,9 @@ import { openLedger, type LedgerStore } from '../state/ledger-store.js';
 import { recordScanOutcome } from '../state/scan-status.js';
 import { loadSetState } from '../state/set-state.js';
 import { acquireStateLock } from '../state/state-lock.js';
+import { clearScanMarker, listScanMarkers, writeScanMarker, type ScanMarker } from '../state/scan-marker.js';
+import { ownerIsDead } from '../state/lock-file.js';
+import { configureAnalysisPool } from './analysis-pool.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { scanSet, type SetReport } from './scan-set.js';
 
@@ -35,8 +49,12 @@ export interface ScanRunOptions {
   /** Set names to scan; all when empty. */
   sets?: string[];
   progress?: ScanProgress;
-  /** Sets scanned at once. */
+  /** Sets scanned at once (default: the policy's `concurrency.sets`). */
   concurrency?: number;
+  /** Start afresh instead of continuing an interrupted run. */
+  fresh?: boolean;
+  /** Retry backoff (tests shorten it). */
+  retryDelays?: { baseDelayMs: number; maxDelayMs: number };
   /** Builds a set's source (tests inject fault-injecting sources here). */
   createSource?: (set: SetPolicy) => BackupSource | Promise<BackupSource>;
   /** Stops the scan at the next safe point (between snapshots). */
@@ -61,16 +79,131 @@ function scannedBytes(report: SetReport): number {
   return report.snapshots.reduce((sum, snapshot) => sum + (snapshot.deep ? snapshot.bytes : 0), 0);
 }
 
+/** An interrupted or dead run is continued by the next run only this long after it started. */
+export const RESUME_WINDOW_MS = 24 * 3_600_000;
+
+/** Runs of this process that are going now: their markers are live even though the pid is. */
+const liveRuns = new Set<string>();
+
+/** What one run knows about the runs before it. */
+interface RunContext {
+  marker: ScanMarker;
+  /** Per set, the run id snapshots are recorded under (a continued run keeps its id). */
+  runIds: Map<string, string>;
+  /** Per set, the run this one continues. */
+  resuming: Map<string, string>;
+  tempDir: string;
+}
+
+function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Whether a marker belongs to no running scan (its process is gone, or it is this process and the run ended). */
+function isStale(marker: ScanMarker): boolean {
+  if (marker.pid === process.pid && marker.host === hostname()) return !liveRuns.has(marker.id);
+  return ownerIsDead({ pid: marker.pid, host: marker.host, since: marker.startedAt });
+}
+
+/** Removes temporary files no live run owns: spool folders and unfinished manifests. */
+async function removeLeftovers(stateDir: string): Promise<void> {
+  const tmp = path.join(stateDir, 'tmp');
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    const match = /^scan-(\d+)-(.+)$/.exec(name);
+    if (!match) continue;
+    const [, pid, id] = match;
+    const mine = Number(pid) === process.pid;
+    if ((mine && !liveRuns.has(id!)) || (!mine && ownerIsDead({ pid: Number(pid), host: hostname(), since: '' }))) {
+      await rm(path.join(tmp, name), { recursive: true, force: true });
+    }
+  }
+  const manifests = path.join(stateDir, 'manifests');
+  for (const set of await readdir(manifests).catch(() => [] as string[])) {
+    for (const name of await readdir(path.join(manifests, set)).catch(() => [] as string[])) {
+      const match = /\.(\d+)\.tmp$/.exec(name);
+      if (match && Number(match[1]) !== process.pid && ownerIsDead({ pid: Number(match[1]), host: hostname(), since: '' })) {
+        await rm(path.join(manifests, set, name), { force: true });
+      }
+    }
+  }
+}
+
+/**
+ * Starts a run: records runs that died as aborted, decides which to continue, removes their
+ * leftovers, writes this run's marker. The caller holds the state lock (or is the daemon).
+ */
+async function beginRun(stateDir: string, ledger: LedgerStore, sets: readonly SetPolicy[], options: ScanRunOptions): Promise<RunContext> {
+  const now = Date.now();
+  const resuming = new Map<string, string>();
+  for (const stale of (await listScanMarkers(stateDir)).filter(isStale)) {
+    const names = Object.keys(stale.sets);
+    if (!names.some((name) => sets.some((set) => set.name === name))) continue;
+    if (stale.status === 'running') {
+      await ledger.append('scan-aborted', {
+        runId: stale.id,
+        startedAt: stale.startedAt,
+        pid: stale.pid,
+        host: stale.host,
+        sets: names,
+        ...(stale.current ? { reading: stale.current } : {}),
+        detail: `process ${stale.pid} on ${stale.host} ended without finishing the scan${stale.current ? ` while reading ${stale.current.set}/${stale.current.snapshot}` : ''}; nothing it was reading was recorded`,
+      });
+    }
+    if (!options.fresh && now - Date.parse(stale.startedAt) < RESUME_WINDOW_MS) {
+      for (const [name, runId] of Object.entries(stale.sets)) if (!resuming.has(name)) resuming.set(name, runId);
+    }
+    await clearScanMarker(stateDir, stale.id);
+  }
+  await removeLeftovers(stateDir);
+  const id = newRunId();
+  liveRuns.add(id);
+  const runIds = new Map(sets.map((set) => [set.name, resuming.get(set.name) ?? id]));
+  const marker: ScanMarker = {
+    id,
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date(now).toISOString(),
+    sets: Object.fromEntries(runIds),
+    status: 'running',
+  };
+  await writeScanMarker(stateDir, marker);
+  const tempDir = path.join(stateDir, 'tmp', `scan-${process.pid}-${id}`);
+  await mkdir(tempDir, { recursive: true });
+  return { marker, runIds, resuming, tempDir };
+}
+
+/** Ends a run: an interrupted run keeps its marker (the next run continues it), a finished one removes it. */
+async function endRun(stateDir: string, run: RunContext, interrupted: boolean): Promise<void> {
+  liveRuns.delete(run.marker.id);
+  await rm(run.tempDir, { recursive: true, force: true }).catch(() => undefined);
+  if (interrupted) {
+    const { current: _current, ...rest } = run.marker;
+    await writeScanMarker(stateDir, { ...rest, status: 'interrupted' });
+  } else {
+    await clearScanMarker(stateDir, run.marker.id);
+  }
+}
+
 /** Scans one set, audits it when the policy asks, and records its outcome (the caller holds the lock). */
-async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore, options: ScanRunOptions, copies: ReadonlySet<string>): Promise<SetReport> {
+async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore, options: ScanRunOptions, copies: ReadonlySet<string>, run: RunContext): Promise<SetReport> {
   const makeSource = options.createSource ?? ((s: SetPolicy) => createSource(s.source));
+  const resumingRun = run.resuming.get(set.name);
   const report = await scanSet(set, {
     stateDir: options.stateDir,
     ledger,
     createSource: makeSource,
+    tempDir: run.tempDir,
     progress: options.progress ?? silentProgress,
+    runId: run.runIds.get(set.name)!,
+    ...(resumingRun ? { resumingRun } : {}),
+    beforeDeepRead: async (name, snapshot) => {
+      run.marker.current = { set: name, snapshot, since: new Date().toISOString() };
+      await writeScanMarker(options.stateDir, run.marker);
+    },
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.retryDelays ? { retryDelays: options.retryDelays } : {}),
   });
+  if (resumingRun) report.notes.push(`continued the interrupted scan run ${resumingRun}: snapshots it had read were not read again`);
   if (!report.interrupted && needsAudit(set, copies)) {
     options.progress?.status(`${set.name}: immutability audit`);
     const audit = await auditSet(set, { stateDir: options.stateDir, createSource: makeSource, ...options.audit });
@@ -87,20 +220,29 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
 export async function scanWithLedger(policy: Policy, ledger: LedgerStore, options: ScanRunOptions): Promise<ScanReport> {
   const sets = selectSets(policy, options.sets);
   const copies = new Set(policy.datasets.flatMap((dataset) => dataset.copies));
+  configureAnalysisPool(policy.concurrency.workers);
   const startedAt = new Date().toISOString();
+  const run = await beginRun(options.stateDir, ledger, sets, options);
   const reports: SetReport[] = new Array(sets.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < sets.length && !options.signal?.aborted) {
-      const index = next++;
-      reports[index] = await scanAndAudit(policy, sets[index]!, ledger, options, copies);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 2, sets.length) }, worker));
+  let interrupted = false;
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (next < sets.length && !options.signal?.aborted) {
+        const index = next++;
+        reports[index] = await scanAndAudit(policy, sets[index]!, ledger, options, copies, run);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? policy.concurrency.sets, sets.length) }, worker));
+  } finally {
+    interrupted = reports.filter(Boolean).length < sets.length || reports.some((report) => report?.interrupted);
+    await endRun(options.stateDir, run, interrupted);
+  }
   const done = reports.filter(Boolean);
-  const interrupted = done.length < sets.length || done.some((report) => report.interrupted);
   const finishedAt = new Date().toISOString();
   await ledger.append('scan-run', {
+    runId: run.marker.id,
+    ...(run.resuming.size ? { continues: Object.fromEntries(run.resuming) } : {}),
     sets: done.map((report) => ({
       name: report.name,
       lastClean: report.lastClean,

@@ -1,18 +1,30 @@
-/** Scans one backup set: list, discover snapshots, scan each oldest first, keep the index current. */
+/**
+ * Scans one backup set: list (streamed), discover snapshots, decide which to read — changed or
+ * new ones always, unchanged ones per `rehash` or the sampling plan — scan each oldest first,
+ * keep the index current.
+ *
+ * Every read of the store goes through the set's decorated source (read limit shared per store,
+ * retries, resumable bodies); the faults it reports are tallied per snapshot.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import { describeError } from '../errors.js';
 import type { ImmutabilityAudit } from '../immutability/audit-result.js';
-import type { BackupSource, SourceObject } from '../sources/backup-source.js';
-import { discoverSnapshots } from '../sources/snapshot-discovery.js';
+import type { BackupSource } from '../sources/backup-source.js';
+import { decorateSource, type SourceFault } from '../sources/create-source.js';
+import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
-import { readSetIndex, writeSetIndex } from '../state/set-index.js';
+import { manifestPath, openManifest } from '../state/manifest-store.js';
+import { readSetIndex, writeSetIndex, type SetIndex, type SnapshotState } from '../state/set-index.js';
 import type { Finding, FindingKind } from '../verdicts/findings.js';
-import { loadManifest } from '../state/manifest-store.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import type { Verdict } from '../verdicts/snapshot-verdict.js';
+import { deepReadReason } from './deep-read-decision.js';
 import { silentProgress, type ScanProgress } from './progress.js';
-import { scanSnapshot } from './scan-snapshot.js';
+import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
+import { emptyFaults, ScanAbortedError, scanSnapshot, type FaultTally } from './scan-snapshot.js';
 
 /** One snapshot in a scan report (the `--json` contract). */
 export interface SnapshotReport {
@@ -27,9 +39,29 @@ export interface SnapshotReport {
   findingsOmitted: number;
   /** True when this scan read the snapshot's bytes; false when the metadata pass sufficed. */
   deep: boolean;
+  /** Why it was read (`no baseline yet`, `object changed (…)`, `sampled: …`), when it was. */
+  reason?: string;
   complete: boolean;
   /** Detection's counts (encrypted files, renames, change rate), when detection ran. */
   detection?: DetectionSummary;
+  /** What the store did during the read: transient faults retried or resumed, reads given up. */
+  faults?: FaultTally;
+}
+
+/** The sampling plan a set scan followed (sets with `integrity.sample`). */
+export interface SamplingReport {
+  /** Unchanged snapshots that could be re-read. */
+  candidates: number;
+  /** Of those, re-read by this scan. */
+  sampled: number;
+  /** Bytes those re-reads cost. */
+  bytes: number;
+  /** Bytes per day a full cycle within the window needs. */
+  neededPerDay: number;
+  /** False when the daily budget cannot keep every byte inside the window. */
+  feasible: boolean;
+  /** Snapshots whose last complete read is older than the window. */
+  overdue: number;
 }
 
 /** One set in a scan report. */
@@ -40,7 +72,7 @@ export interface SetReport {
   snapshots: SnapshotReport[];
   /** Baselined snapshots that are no longer in the store. */
   removed: string[];
-  /** Discovery notes (skipped objects, unreadable times). */
+  /** Discovery notes (skipped objects, unreadable times), store faults. */
   notes: string[];
   /** Set when the set could not be scanned at all (e.g. the store was unreachable). */
   error?: string;
@@ -48,6 +80,8 @@ export interface SetReport {
   interrupted?: boolean;
   /** The immutability audit that followed the scan, when the policy asks for one. */
   immutability?: ImmutabilityAudit;
+  /** The sampling plan, when the set samples. */
+  sampling?: SamplingReport;
 }
 
 /** What a set scan needs. */
@@ -55,20 +89,83 @@ export interface SetScanOptions {
   stateDir: string;
   ledger: LedgerStore;
   createSource: (set: SetPolicy) => BackupSource | Promise<BackupSource>;
+  /** Where snapshot scans put temporary files (a run-private folder under the state directory). */
+  tempDir: string;
   progress?: ScanProgress;
   now?: () => Date;
-  /** Checked before each snapshot: once aborted, the scan stops there (every finished snapshot is recorded). */
+  /** Once aborted, the scan stops: a read in progress is abandoned (nothing recorded for it), every finished snapshot is recorded. */
   signal?: AbortSignal;
+  /** This run's id, recorded with each snapshot it reads. */
+  runId?: string;
+  /** An interrupted run this one continues: snapshots it already read are not read again. */
+  resumingRun?: string;
+  /** Called before a snapshot is read in full (the run marker names it, so a crash report can). */
+  beforeDeepRead?: (set: string, snapshot: string) => Promise<void>;
+  /** Retry backoff (tests shorten it). */
+  retryDelays?: { baseDelayMs: number; maxDelayMs: number };
 }
+
+/** Cheap-pass results are written to the index at least this often (deep reads: after each one). */
+const INDEX_FLUSH_MS = 2_000;
+/** Faults described per snapshot. */
+const FAULT_EXAMPLES = 5;
 
 function describeLocation(set: SetPolicy): string {
   return set.source.kind === 'fs' ? set.source.path : `s3://${set.source.bucket}/${set.source.prefix}`;
 }
 
-async function listAll(source: BackupSource): Promise<SourceObject[]> {
-  const objects: SourceObject[] = [];
-  for await (const object of source.list()) objects.push(object);
-  return objects;
+/** Bytes deep reads of this set took from the store since midnight UTC (from the index's last reads). */
+function spentToday(index: SetIndex, now: Date): number {
+  const start = dayStart(now.getTime());
+  let bytes = 0;
+  for (const state of Object.values(index.snapshots)) {
+    if (state.lastDeepScan && Date.parse(state.lastDeepScan) >= start) bytes += state.object?.size ?? state.listing?.bytes ?? state.bytes;
+  }
+  return bytes;
+}
+
+/** Why each snapshot is read (null: the cheap pass), with the sampling plan applied (pure apart from the plan). */
+export function readDecisions(
+  set: SetPolicy,
+  snapshots: readonly Snapshot[],
+  index: SetIndex,
+  now: Date,
+  resumingRun: string | undefined,
+  hasBaseline: (id: string) => boolean,
+): { reasons: Map<string, string | null>; plan: SamplePlan | null; candidates: number } {
+  const reasons = new Map<string, string | null>();
+  const candidates: { id: string; bytes: number; lastVerified: number }[] = [];
+  for (const snapshot of snapshots) {
+    const previous = index.snapshots[snapshot.id];
+    const reason = deepReadReason({
+      hasBaseline: hasBaseline(snapshot.id),
+      previous,
+      ...(snapshot.object ? { object: identity(snapshot) } : {}),
+      ...(snapshot.listing ? { listingFingerprint: snapshot.listing.fingerprint } : {}),
+      rehashSeconds: set.sample ? Number.POSITIVE_INFINITY : set.rehashSeconds,
+      now,
+      ...(resumingRun !== undefined ? { resumingRun } : {}),
+    });
+    reasons.set(snapshot.id, reason);
+    if (reason === null && set.sample && previous?.lastDeepScan && previous.runId !== resumingRun) {
+      candidates.push({ id: snapshot.id, bytes: snapshotBytes(snapshot), lastVerified: Date.parse(previous.lastDeepScan) });
+    }
+  }
+  if (!set.sample) return { reasons, plan: null, candidates: 0 };
+  const plan = planSample({ candidates, now: now.getTime(), spentToday: spentToday(index, now), policy: set.sample });
+  for (const { id, reason } of plan.read) reasons.set(id, reason);
+  return { reasons, plan, candidates: candidates.length };
+}
+
+function identity(snapshot: Snapshot) {
+  const object = snapshot.object!;
+  return {
+    key: object.key,
+    size: object.size,
+    mtime: object.mtime.toISOString(),
+    ...(object.etag ? { etag: object.etag } : {}),
+    ...(object.versionId ? { versionId: object.versionId } : {}),
+  };
 }
 
 /** Scans every snapshot of `set`; never throws for store or content problems (they land in the report). */
@@ -77,74 +174,127 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
   const now = options.now ?? (() => new Date());
   const report: SetReport = { name: set.name, location: describeLocation(set), lastClean: null, snapshots: [], removed: [], notes: [] };
   let source: BackupSource | null = null;
+  let tally: FaultTally = emptyFaults();
+  const onFault = (fault: SourceFault) => {
+    if (fault.action === 'gave-up') tally.gaveUp++;
+    else tally.transient++;
+    if (fault.action === 'resumed') tally.resumed++;
+    if (tally.examples.length < FAULT_EXAMPLES) tally.examples.push(`${fault.action} (${fault.transient ? 'transient' : 'permanent'}): ${fault.detail}`);
+  };
   try {
-    source = await options.createSource(set);
+    source = decorateSource(set.source, await options.createSource(set), { onFault, ...(options.retryDelays ?? {}) });
     report.location = source.location;
     progress.status(`${set.name}: listing ${source.location}`);
-    const discovery = discoverSnapshots(await listAll(source), set);
+    const discovery = await discoverFromListing(source.list(), set);
     report.notes.push(...discovery.notes);
+    if (tally.transient + tally.gaveUp > 0) report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
     const index = await readSetIndex(options.stateDir, set.name);
-    const sizeOf = (snapshot: (typeof discovery.snapshots)[number]) =>
-      snapshot.object?.size ?? snapshot.members!.reduce((sum, member) => sum + member.size, 0);
-    progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + sizeOf(snapshot), 0));
+    progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + snapshotBytes(snapshot), 0));
+    const startedAt = now();
+    const manifests = new Set(await readdir(path.dirname(manifestPath(options.stateDir, set.name, 'x'))).catch(() => [] as string[]));
+    const { reasons, plan, candidates } = readDecisions(set, discovery.snapshots, index, startedAt, options.resumingRun, (id) =>
+      manifests.has(path.basename(manifestPath(options.stateDir, set.name, id))),
+    );
+    if (plan) {
+      report.sampling = { candidates, sampled: plan.read.length, bytes: plan.bytes, neededPerDay: Math.round(plan.neededPerDay), feasible: plan.feasible, overdue: plan.overdue };
+      if (!plan.feasible) {
+        report.notes.push(
+          `sampling cannot keep every byte within ${set.sample!.windowSeconds / 86_400}d: the unchanged snapshots need ${formatBytes(plan.neededPerDay)}/day (plus room for the largest one), the budget is ${formatBytes(set.sample!.dailyBytes)}/day`,
+        );
+      }
+    }
 
-    for (const [position, snapshot] of discovery.snapshots.entries()) {
-      if (options.signal?.aborted) {
-        report.interrupted = true;
-        report.notes.push('scan stopped before every snapshot was read (shutdown requested)');
-        break;
-      }
-      progress.status(`${set.name}: ${snapshot.id}`);
-      const earlierSnapshots = discovery.snapshots.slice(0, position);
-      const previousId = earlierSnapshots.at(-1)?.id;
-      let read = 0;
-      const result = await scanSnapshot(
-        {
-          set,
-          source,
-          stateDir: options.stateDir,
-          ledger: options.ledger,
-          previous: index.snapshots[snapshot.id],
-          now: now(),
-          previousEntries: async () => (previousId ? ((await loadManifest(options.stateDir, set.name, previousId))?.entries ?? null) : null),
-          changeHistory: earlierSnapshots.map((earlier) => index.snapshots[earlier.id]?.detection?.changeRate).filter((rate): rate is number => typeof rate === 'number'),
-          progress: (bytes) => {
-            read += bytes;
-            progress.advance(bytes);
-          },
-        },
-        snapshot,
-      );
-      progress.advance(Math.max(0, sizeOf(snapshot) - read));
-      const verdictBefore = index.snapshots[snapshot.id]?.verdict;
-      if (verdictBefore !== undefined && verdictBefore !== result.state.verdict) {
-        await options.ledger.append('verdict-change', {
-          set: set.name,
-          snapshot: snapshot.id,
-          from: verdictBefore,
-          to: result.state.verdict,
-          findingCounts: result.state.findingCounts,
-          scanSeq: result.state.ledgerSeq,
-        });
-      }
-      index.snapshots[snapshot.id] = result.state;
+    let lastFlush = Date.now();
+    let unflushed = false;
+    const flush = async () => {
+      if (!unflushed) return;
       index.updatedAt = now().toISOString();
       await writeSetIndex(options.stateDir, index);
-      const { state } = result;
-      report.snapshots.push({
-        id: state.id,
-        time: state.time,
-        verdict: state.verdict,
-        entries: state.entries,
-        bytes: state.bytes,
-        findings: state.findings,
-        findingCounts: state.findingCounts,
-        findingsOmitted: result.findingsOmitted,
-        deep: result.deep,
-        complete: state.complete,
-        ...(state.detection ? { detection: state.detection } : {}),
-      });
+      unflushed = false;
+      lastFlush = Date.now();
+    };
+    try {
+      for (const [position, snapshot] of discovery.snapshots.entries()) {
+        if (options.signal?.aborted) {
+          report.interrupted = true;
+          break;
+        }
+        progress.status(`${set.name}: ${snapshot.id}`);
+        const earlierSnapshots = discovery.snapshots.slice(0, position);
+        const previousId = earlierSnapshots.at(-1)?.id;
+        const reason = reasons.get(snapshot.id) ?? null;
+        const deep = reason !== null || !index.snapshots[snapshot.id];
+        if (deep) await options.beforeDeepRead?.(set.name, snapshot.id);
+        tally = emptyFaults();
+        let read = 0;
+        let result;
+        try {
+          result = await scanSnapshot(
+            {
+              set,
+              source,
+              stateDir: options.stateDir,
+              ledger: options.ledger,
+              previous: index.snapshots[snapshot.id],
+              now: now(),
+              tempDir: options.tempDir,
+              previousManifest: async () => (previousId ? openManifest(options.stateDir, set.name, previousId) : null),
+              changeHistory: earlierSnapshots.map((earlier) => index.snapshots[earlier.id]?.detection?.changeRate).filter((rate): rate is number => typeof rate === 'number'),
+              progress: (bytes) => {
+                read += bytes;
+                progress.advance(bytes);
+              },
+              ...(options.signal ? { signal: options.signal } : {}),
+              ...(options.runId ? { runId: options.runId } : {}),
+              faults: tally,
+            },
+            snapshot,
+            reason,
+          );
+        } catch (error) {
+          if (error instanceof ScanAbortedError) {
+            report.interrupted = true;
+            report.notes.push(`${error.message}; it will be read again from the start`);
+            break;
+          }
+          throw error;
+        }
+        progress.advance(Math.max(0, snapshotBytes(snapshot) - read));
+        const verdictBefore = index.snapshots[snapshot.id]?.verdict;
+        if (verdictBefore !== undefined && verdictBefore !== result.state.verdict) {
+          await options.ledger.append('verdict-change', {
+            set: set.name,
+            snapshot: snapshot.id,
+            from: verdictBefore,
+            to: result.state.verdict,
+            findingCounts: result.state.findingCounts,
+            scanSeq: result.state.ledgerSeq,
+          });
+        }
+        index.snapshots[snapshot.id] = result.state;
+        unflushed = true;
+        if (result.deep || Date.now() - lastFlush >= INDEX_FLUSH_MS) await flush();
+        const { state } = result;
+        report.snapshots.push({
+          id: state.id,
+          time: state.time,
+          verdict: state.verdict,
+          entries: state.entries,
+          bytes: state.bytes,
+          findings: state.findings,
+          findingCounts: state.findingCounts,
+          findingsOmitted: result.findingsOmitted,
+          deep: result.deep,
+          ...(result.deepReason ? { reason: result.deepReason } : {}),
+          complete: state.complete,
+          ...(state.detection ? { detection: state.detection } : {}),
+          ...(result.deep && tally.transient + tally.gaveUp > 0 ? { faults: { ...tally, examples: [...tally.examples] } } : {}),
+        });
+      }
+    } finally {
+      await flush();
     }
+    if (report.interrupted) report.notes.push('scan stopped before every snapshot was read (stop requested); the next scan resumes from here');
 
     const present = new Set(discovery.snapshots.map((snapshot) => snapshot.id));
     for (const [id, state] of report.interrupted ? [] : Object.entries(index.snapshots)) {
@@ -162,3 +312,17 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
   }
   return report;
 }
+
+/** Bytes as a short human string (for notes). */
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value >= 100 || unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+export type { SnapshotState };

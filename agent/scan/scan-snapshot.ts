@@ -1,33 +1,60 @@
 /**
- * Scans one snapshot: decides between the cheap metadata pass and a deep read; a deep read
- * streams every entry once (digest, plus any other sinks), compares with the baseline, checks
- * checksum lists, writes the baseline on the first complete read, and records the result in the
- * ledger. Never throws for bad backup content: every problem becomes a finding.
+ * Scans one snapshot: the cheap metadata pass, or a deep read that streams every entry once
+ * (digest, content features, any other sinks), compares with the baseline, checks checksum
+ * lists, writes the baseline on the first complete read, and records the result in the ledger.
+ * Never throws for bad backup content: every problem becomes a finding.
+ *
+ * Memory is bounded whatever the snapshot's size: entries go to an EntrySpool (sorted runs on
+ * disk past a bound); once the read ends, the spool is merge-joined in path order with the
+ * previous snapshot's manifest (files that disappeared, for detection) and then with the
+ * baseline (drift) or into the new baseline. Detection looks each entry's history up in the
+ * previous manifest one block at a time.
+ *
+ * A stop request (`signal`) aborts the read at once: nothing is recorded for the snapshot and no
+ * baseline is written, so the next scan reads it again from the start.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ArchiveEntry, ArchiveProblem, EntryVisitor, ReadSummary } from '../archives/entry-reader.js';
+import type { ArchiveEntry, ArchiveInput, ArchiveProblem, EntryVisitor, ReadSummary } from '../archives/entry-reader.js';
 import { readPlainEntries } from '../archives/plain-reader.js';
 import { readerFor } from '../archives/registry.js';
 import type { DigestAlgorithm, SetPolicy } from '../config/resolve-policy.js';
-import { describeError } from '../errors.js';
+import type { ContentSummary } from '../detection/classify.js';
+import { SnapshotDetection, type DetectionSummary, type GoneFiles } from '../detection/snapshot-detection.js';
+import { describeError, ObjectChangedError } from '../errors.js';
 import { createDigester, digestStream, type ChunkSink } from '../integrity/digest.js';
 import { addedEntry, entryDrift, missingEntry, objectDrift } from '../integrity/drift.js';
 import type { ManifestEntry, ManifestHeader, ObjectIdentity } from '../integrity/manifest.js';
+import { joinByPath } from '../integrity/path-join.js';
+import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
-import { archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
-import type { Snapshot, SumsReference } from '../sources/snapshot-discovery.js';
+import { addToFingerprint, type ListingSummary, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
-import { createManifestWriter, loadManifest, type ManifestWriter } from '../state/manifest-store.js';
+import { createManifestWriter, openManifest, type ManifestReader, type ManifestWriter } from '../state/manifest-store.js';
 import type { SnapshotState } from '../state/set-index.js';
 import type { Finding } from '../verdicts/findings.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
-import type { ContentSummary } from '../detection/classify.js';
-import { SnapshotDetection } from '../detection/snapshot-detection.js';
 import { analyzeStream } from './analyze-stream.js';
+import { EntrySpool } from './entry-spool.js';
 import { FindingsCollector } from './findings-collector.js';
-import { deepReadReason } from './deep-read-decision.js';
-import { checkSums, loadSumsTables, type SumsTable } from './sums-check.js';
+import { checkSums, loadSumsTables } from './sums-check.js';
+
+/** What the store did while a snapshot was read (see retrying-source.ts). */
+export interface FaultTally {
+  /** Transient faults retried or resumed: the read went on. */
+  transient: number;
+  /** Bodies continued from where they broke (Range + If-Match). */
+  resumed: number;
+  /** Reads given up (after retries, or at once for permanent errors). */
+  gaveUp: number;
+  /** The first few faults, one line each. */
+  examples: string[];
+}
+
+/** An empty tally. */
+export function emptyFaults(): FaultTally {
+  return { transient: 0, resumed: 0, gaveUp: 0, examples: [] };
+}
 
 /** Everything a snapshot scan needs from its set scan. */
 export interface SnapshotScanContext {
@@ -37,15 +64,23 @@ export interface SnapshotScanContext {
   ledger: LedgerStore;
   previous: SnapshotState | undefined;
   now: Date;
+  /** Where spools put their runs (a scan-private folder under the state directory). */
+  tempDir: string;
   /** Called with the number of source bytes read, as they are read. */
   progress?: (bytes: number) => void;
   /**
-   * The previous snapshot's baseline entries by path, for detection's history (loaded only when
-   * the snapshot is read); null when there is no previous snapshot with a baseline.
+   * The previous snapshot's baseline manifest, for detection's history (opened only when the
+   * snapshot is read); null when there is no previous snapshot with a baseline.
    */
-  previousEntries?: () => Promise<ReadonlyMap<string, ManifestEntry> | null>;
+  previousManifest?: () => Promise<ManifestReader | null>;
   /** The set's change rates of earlier snapshots, oldest first (mass-change baseline). */
   changeHistory?: readonly number[];
+  /** Aborts a deep read at once (nothing is recorded for the snapshot). */
+  signal?: AbortSignal;
+  /** The scan run this result belongs to (recorded, so an interrupted run can be resumed). */
+  runId?: string;
+  /** The store's faults during this snapshot's read, filled in by the set scan's source wrapper. */
+  faults?: FaultTally;
 }
 
 /** A snapshot's result: its new state, whether bytes were read, and findings not kept in full. */
@@ -55,6 +90,11 @@ export interface SnapshotScanResult {
   deepReason: string | null;
   findingsOmitted: number;
 }
+
+/** New-at-path entries detection keeps for rename pairing during a scan (bounded memory). */
+const MAX_PENDING_RENAMES = 50_000;
+/** Files that disappeared since the previous snapshot handed to detection for pairing; the rest are counted. */
+const MAX_GONE_HELD = 100_000;
 
 function identityOf(object: SourceObject): ObjectIdentity {
   return {
@@ -66,15 +106,6 @@ function identityOf(object: SourceObject): ObjectIdentity {
   };
 }
 
-/** Fingerprint of a directory snapshot's listing: any added, removed or rewritten object changes it. */
-export function listingFingerprint(members: readonly SourceObject[]): string {
-  const hash = createHash('sha256');
-  for (const member of [...members].sort((a, b) => (a.key < b.key ? -1 : 1))) {
-    hash.update(`${member.key}\0${member.kind}\0${member.size}\0${member.etag ?? ''}\0${member.versionId ?? ''}\0${member.mtime.toISOString()}\n`);
-  }
-  return hash.digest('hex');
-}
-
 function problemFinding(problem: ArchiveProblem): Finding {
   return {
     kind: problem.kind,
@@ -84,211 +115,238 @@ function problemFinding(problem: ArchiveProblem): Finding {
   };
 }
 
-/**
- * Files of a directory snapshot read at once: keeps every analysis worker busy and hides store
- * latency (one S3 GET per file). Manifest lines are therefore in the order reads finished.
- */
-const PARALLEL_FILE_READS = 4;
-
 /** A sink that counts bytes for progress. */
 function progressSink(progress: ((bytes: number) => void) | undefined): ChunkSink[] {
   return progress ? [{ update: (chunk) => progress(chunk.length) }] : [];
 }
 
-/** Scans one snapshot and records the result in the ledger. */
-export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot): Promise<SnapshotScanResult> {
-  const { set, source, stateDir, previous, now } = ctx;
-  const baseline = await loadManifest(stateDir, set.name, snapshot.id);
-  const listedObject = snapshot.object ? identityOf(snapshot.object) : undefined;
-  const listing = snapshot.members
-    ? {
-        objects: snapshot.members.length,
-        bytes: snapshot.members.reduce((sum, member) => sum + member.size, 0),
-        fingerprint: listingFingerprint(snapshot.members),
-      }
-    : undefined;
-  const reason = deepReadReason({
-    hasBaseline: baseline !== null,
-    previous,
-    ...(listedObject ? { object: listedObject } : {}),
-    ...(listing ? { listingFingerprint: listing.fingerprint } : {}),
-    rehashSeconds: set.rehashSeconds,
-    now,
-  });
+/** Thrown out of a read that a stop request ended. */
+export class ScanAbortedError extends Error {
+  override name = 'ScanAbortedError';
+}
 
-  if (reason === null && previous) {
-    const state: SnapshotState = { ...previous, time: snapshot.time.toISOString(), lastScan: now.toISOString() };
-    const record = await ctx.ledger.append('snapshot-scan', {
+/** The cheap pass: the store reports the same objects as the last complete read; record that. */
+async function cheapPass(ctx: SnapshotScanContext, snapshot: Snapshot): Promise<SnapshotScanResult> {
+  const previous = ctx.previous!;
+  const state: SnapshotState = { ...previous, time: snapshot.time.toISOString(), lastScan: ctx.now.toISOString(), ...(ctx.runId ? { runId: ctx.runId } : {}) };
+  const record = await ctx.ledger.append('snapshot-scan', {
+    set: ctx.set.name,
+    snapshot: snapshot.id,
+    deep: false,
+    verdict: state.verdict,
+    entries: state.entries,
+    bytes: state.bytes,
+    findingCounts: state.findingCounts,
+    object: snapshot.object ? identityOf(snapshot.object) : undefined,
+    listing: snapshot.listing,
+  });
+  return { state: { ...state, ledgerSeq: record.seq }, deep: false, deepReason: null, findingsOmitted: 0 };
+}
+
+/** Streams a directory snapshot's members from the store, fingerprinting the listing as it goes. */
+function streamMembers(source: BackupSource, prefix: string, signal: AbortSignal | undefined, listing: { objects: number; bytes: number; hash: ReturnType<typeof createHash> }) {
+  return (async function* () {
+    for await (const member of source.list(prefix)) {
+      if (signal?.aborted) return;
+      listing.objects++;
+      listing.bytes += member.size;
+      addToFingerprint(listing.hash, member);
+      yield { ...member, key: member.key.slice(prefix.length) };
+    }
+  })();
+}
+
+/**
+ * Scans one snapshot and records the result in the ledger: the cheap pass when `reason` is null
+ * and the snapshot has a state, otherwise a deep read. Throws ScanAbortedError when `ctx.signal`
+ * stopped the read (nothing recorded).
+ */
+export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot, reason: string | null): Promise<SnapshotScanResult> {
+  if (reason === null && ctx.previous) return cheapPass(ctx, snapshot);
+  const { set, source, stateDir, now, signal } = ctx;
+  const baseline = await openManifest(stateDir, set.name, snapshot.id);
+  const history = set.detection.enabled ? ((await ctx.previousManifest?.()) ?? null) : null;
+  const spool = new EntrySpool(ctx.tempDir);
+  let writer: ManifestWriter | null = null;
+  try {
+    const collector = new FindingsCollector();
+    const sumsTables = set.verifySums ? await loadSumsTables(source, snapshot, collector) : [];
+    const entryTables = sumsTables.filter((table) => table.scope === 'entries');
+    const objectTables = sumsTables.filter((table) => table.scope === 'object');
+    const listedObject = snapshot.object ? identityOf(snapshot.object) : undefined;
+
+    if (baseline && baseline.header.algorithm !== set.algorithm) {
+      collector.add({
+        kind: 'read-error',
+        path: snapshot.id,
+        severity: 'warning',
+        detail: `baseline uses ${baseline.header.algorithm} but the policy now says ${set.algorithm}; digests are compared in ${baseline.header.algorithm}`,
+      });
+    }
+    const algorithm = baseline?.header.algorithm ?? set.algorithm;
+    // Only checksum lists of entries need per-entry digests kept (one map entry per listed file).
+    const entryDigests = new Map<string, Map<DigestAlgorithm, string>>();
+    const extraAlgorithms = [...new Set(entryTables.map((table) => table.algorithm))].filter((other) => other !== algorithm);
+    const detection = set.detection.enabled
+      ? new SnapshotDetection(set.detection, history ? 'streamed' : null, ctx.changeHistory, { maxPending: MAX_PENDING_RENAMES })
+      : null;
+
+    const visitor: EntryVisitor = {
+      async entry(entry: ArchiveEntry, body: Readable | null) {
+        let size = entry.size;
+        let digest: string | undefined;
+        let content: ContentSummary | undefined;
+        if (body) {
+          const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
+          // Members zip itself encrypted hold ciphertext by design: digests only.
+          const detect = detection && !entry.encrypted ? { size: entry.size } : undefined;
+          const result = await analyzeStream(body, { algorithm, extraAlgorithms, ...(detect ? { detect } : {}) }, { sizeHint: entry.size, sinks });
+          size = result.bytes;
+          digest = result.digest;
+          if (detection && result.content) {
+            const before = history ? ((await history.get(entry.path)) ?? null) : null;
+            const judged = detection.judge({ path: entry.path, size, digest, features: result.content }, before);
+            for (const finding of judged.findings) collector.add(finding);
+            content = judged.classification.summary;
+          }
+          if (entryTables.length) {
+            const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);
+            for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [DigestAlgorithm, string][]) digests.set(extraAlgorithm, extraDigest);
+            entryDigests.set(entry.path, digests);
+          }
+        }
+        await spool.add({
+          path: entry.path,
+          type: entry.type,
+          size,
+          ...(digest ? { digest } : {}),
+          ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
+          ...(entry.etag ? { etag: entry.etag } : {}),
+          ...(entry.versionId ? { versionId: entry.versionId } : {}),
+          ...(snapshot.layout === 'directory' && entry.mtime ? { mtime: entry.mtime.toISOString() } : {}),
+          ...(content ? { content } : {}),
+        });
+      },
+      problem(problem) {
+        collector.add(problemFinding(problem));
+      },
+    };
+
+    // ---- read ----
+    const objectAlgorithm = objectTables[0]?.algorithm ?? algorithm;
+    const objectDigester = snapshot.object ? await createDigester(objectAlgorithm) : null;
+    let objectBytes = 0;
+    const served: ServedIdentity = {};
+    let changedUnderUs: ObjectChangedError | null = null;
+    const readListing = { objects: 0, bytes: 0, hash: createHash('sha256') };
+    let summary: ReadSummary = { entries: 0, bytes: 0, complete: false };
+    try {
+      if (snapshot.layout === 'archive') {
+        const object = snapshot.object!;
+        const tap: ChunkSink = {
+          update(chunk) {
+            objectDigester!.update(chunk);
+            objectBytes += chunk.length;
+            ctx.progress?.(chunk.length);
+          },
+        };
+        const pinned = archiveInputFor(source, object, tap, served);
+        const watched: ArchiveInput = {
+          ...pinned,
+          open: () => pinned.open().catch((error: unknown) => Promise.reject(noteChange(error))),
+          openRange: (start, end) => pinned.openRange(start, end).catch((error: unknown) => Promise.reject(noteChange(error))),
+        };
+        const noteChange = (error: unknown) => {
+          if (error instanceof ObjectChangedError) changedUnderUs ??= error;
+          return error;
+        };
+        summary = await readerFor(snapshot.format!).read(abortableInput(watched, signal), visitor, set.limits);
+        if (snapshot.format === 'zip' && !signal?.aborted) {
+          ctx.progress?.(object.size);
+          if (objectTables.length && summary.complete) {
+            const body = await source.open(object.key, undefined, object.validator !== undefined ? { ifMatch: object.validator } : {});
+            objectBytes = (await digestStream(body.stream, objectAlgorithm, [objectDigester!])).bytes;
+          }
+        }
+      } else {
+        const prefix = snapshot.prefix!;
+        summary = await readPlainEntries(
+          streamMembers(source, prefix, signal, readListing),
+          async (key, member) => {
+            signal?.throwIfAborted();
+            return (await source.open(prefix + key, undefined, member.validator !== undefined ? { ifMatch: member.validator } : {})).stream;
+          },
+          visitor,
+          set.limits,
+          set.readConcurrency,
+        );
+      }
+    } catch (error) {
+      if (!signal?.aborted) collector.add({ kind: 'read-error', path: snapshot.object?.key ?? snapshot.id, severity: 'critical', detail: describeError(error) });
+      summary = { ...summary, complete: false };
+    }
+    if (signal?.aborted) throw new ScanAbortedError(`scan of ${snapshot.id} stopped: ${describeError(signal.reason ?? 'aborted')}`);
+
+    const complete = summary.complete && !(collector.counts['read-error'] ?? 0);
+    const changed = changedUnderUs as ObjectChangedError | null;
+    if (changed && baseline?.header.object) {
+      collector.add({
+        kind: 'drift-object-changed',
+        path: snapshot.object!.key,
+        severity: 'critical',
+        detail: `object rewritten after its baseline: the store no longer holds the listed version (${changed.message.replace(/^.*?: /, '')})`,
+      });
+    }
+
+    // ---- after the read: history, then drift or the new baseline, in path order ----
+    const detected = detection ? await finishDetection(detection, complete, spool, history, collector) : null;
+    const reclassified = detected?.reclassified ?? new Map<string, ContentSummary>();
+    const header: ManifestHeader = {
+      format: 'vouch-manifest',
+      version: 2,
       set: set.name,
       snapshot: snapshot.id,
-      deep: false,
-      verdict: state.verdict,
-      entries: state.entries,
-      bytes: state.bytes,
-      findingCounts: state.findingCounts,
-      object: listedObject,
-      listing,
-    });
-    return { state: { ...state, ledgerSeq: record.seq }, deep: false, deepReason: null, findingsOmitted: 0 };
-  }
-
-  const collector = new FindingsCollector();
-  const sumsTables = set.verifySums ? await loadSumsTables(source, snapshot, collector) : [];
-  const entryTables = sumsTables.filter((table) => table.scope === 'entries');
-  const objectTables = sumsTables.filter((table) => table.scope === 'object');
-
-  const header: ManifestHeader = {
-    format: 'vouch-manifest',
-    version: 1,
-    set: set.name,
-    snapshot: snapshot.id,
-    snapshotTime: snapshot.time.toISOString(),
-    layout: snapshot.layout,
-    algorithm: set.algorithm,
-    createdAt: now.toISOString(),
-    ...(listedObject ? { object: listedObject } : {}),
-  };
-  const writer: ManifestWriter | null = baseline ? null : await createManifestWriter(stateDir, header);
-  const baselineEntries = baseline?.entries;
-  if (baseline && baseline.header.algorithm !== set.algorithm) {
-    collector.add({
-      kind: 'read-error',
-      path: snapshot.id,
-      severity: 'warning',
-      detail: `baseline uses ${baseline.header.algorithm} but the policy now says ${set.algorithm}; digests are compared in ${baseline.header.algorithm}`,
-    });
-  }
-  const algorithm = baseline?.header.algorithm ?? set.algorithm;
-  const membersByKey = new Map((snapshot.members ?? []).map((member) => [member.key.slice(snapshot.prefix!.length), member]));
-  const entryDigests = new Map<string, Map<DigestAlgorithm, string>>();
-
-  // Checksum lists in another algorithm are checked from the same pass.
-  const extraAlgorithms = [...new Set(entryTables.map((table) => table.algorithm))].filter((other) => other !== algorithm);
-  const detection = set.detection.enabled ? new SnapshotDetection(set.detection, (await ctx.previousEntries?.()) ?? null, ctx.changeHistory) : null;
-  // Entries new at their path are written once detection has looked for renames (finish()).
-  const heldBack: ManifestEntry[] = [];
-  const visitor: EntryVisitor = {
-    async entry(entry: ArchiveEntry, body: Readable | null) {
-      let size = entry.size;
-      let digest: string | undefined;
-      let content: ContentSummary | undefined;
-      let newPath = false;
-      if (body) {
-        const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
-        // Members zip itself encrypted hold ciphertext by design: digests only.
-        const detect = detection && !entry.encrypted ? { size: entry.size } : undefined;
-        const result = await analyzeStream(body, { algorithm, extraAlgorithms, ...(detect ? { detect } : {}) }, { sizeHint: entry.size, sinks });
-        size = result.bytes;
-        digest = result.digest;
-        if (detection && result.content) {
-          const judged = detection.judge({ path: entry.path, size, digest, features: result.content });
-          for (const finding of judged.findings) collector.add(finding);
-          content = judged.classification.summary;
-          newPath = detection.isPending(entry.path);
-        }
-        if (entryTables.length) {
-          const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);
-          for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [DigestAlgorithm, string][]) digests.set(extraAlgorithm, extraDigest);
-          entryDigests.set(entry.path, digests);
-        }
+      snapshotTime: snapshot.time.toISOString(),
+      layout: snapshot.layout,
+      algorithm: set.algorithm,
+      createdAt: now.toISOString(),
+      ...(listedObject ? { object: listedObject } : {}),
+    };
+    if (baseline) {
+      for await (const joined of joinByPath(spool.sorted(), baseline.entries())) {
+        if (joined.left && joined.right) collector.add(entryDrift(joined.right, joined.left));
+        else if (joined.left) collector.add(addedEntry(joined.left));
+        else if (joined.right && complete) collector.add(missingEntry(joined.right));
       }
-      const member = membersByKey.get(entry.path);
-      const current: ManifestEntry = {
-        path: entry.path,
-        type: entry.type,
-        size,
-        ...(digest ? { digest } : {}),
-        ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
-        ...(member?.etag ? { etag: member.etag } : {}),
-        ...(member?.versionId ? { versionId: member.versionId } : {}),
-        ...(member ? { mtime: member.mtime.toISOString() } : {}),
-        ...(content ? { content } : {}),
-      };
-      if (baselineEntries) {
-        const before = baselineEntries.get(entry.path);
-        if (before) {
-          collector.add(entryDrift(before, current));
-          baselineEntries.delete(entry.path);
-        } else {
-          collector.add(addedEntry(current));
-        }
+    } else if (complete) {
+      writer = await createManifestWriter(stateDir, header);
+      for await (const entry of spool.sorted()) {
+        const renamed = reclassified.get(entry.path);
+        await writer.add(renamed ? { ...entry, content: renamed } : entry);
       }
-      if (newPath) heldBack.push(current);
-      else await writer?.add(current);
-    },
-    problem(problem) {
-      collector.add(problemFinding(problem));
-    },
-  };
-
-  const objectAlgorithm = objectTables[0]?.algorithm ?? algorithm;
-  const objectDigester = snapshot.object ? await createDigester(objectAlgorithm) : null;
-  let objectBytes = 0;
-  const served: ServedIdentity = {};
-  let summary: ReadSummary = { entries: 0, bytes: 0, complete: false };
-  try {
-    if (snapshot.layout === 'archive') {
-      const object = snapshot.object!;
-      const tap: ChunkSink = {
-        update(chunk) {
-          objectDigester!.update(chunk);
-          objectBytes += chunk.length;
-          ctx.progress?.(chunk.length);
-        },
-      };
-      const input = archiveInputFor(source, object, tap, served);
-      summary = await readerFor(snapshot.format!).read(input, visitor, set.limits);
-      if (snapshot.format === 'zip') {
-        ctx.progress?.(object.size);
-        if (objectTables.length && summary.complete) {
-          const body = await source.open(object.key);
-          objectBytes = (await digestStream(body.stream, objectAlgorithm, [objectDigester!])).bytes;
-        }
-      }
-    } else {
-      const members = (async function* () {
-        for (const [key, member] of membersByKey) yield { ...member, key };
-      })();
-      summary = await readPlainEntries(
-        members,
-        async (key) => (await source.open(snapshot.prefix + key)).stream,
-        visitor,
-        set.limits,
-        PARALLEL_FILE_READS,
-      );
     }
-  } catch (error) {
-    collector.add({ kind: 'read-error', path: snapshot.object?.key ?? snapshot.id, severity: 'critical', detail: describeError(error) });
-    summary = { ...summary, complete: false };
-  }
 
-  const complete = summary.complete && !(collector.counts['read-error'] ?? 0);
-  const detected = detection?.finish(complete);
-  if (detected) {
-    for (const finding of detected.findings) collector.add(finding);
-    for (const entry of heldBack) {
-      const renamed = detected.reclassified.get(entry.path);
-      await writer?.add(renamed ? { ...entry, content: renamed.summary } : entry);
-    }
-  }
-  const currentObject: ObjectIdentity | undefined = listedObject
-    ? {
-        ...listedObject,
-        ...(served.etag ? { etag: served.etag } : {}),
-        ...(served.versionId ? { versionId: served.versionId } : {}),
-        ...(objectDigester && objectBytes === listedObject.size && (complete || snapshot.format !== 'zip') ? { digest: objectDigester.hex() } : {}),
-      }
-    : undefined;
-  if (baseline?.header.object && currentObject) collector.add(objectDrift(baseline.header.object, currentObject));
-  if (baselineEntries && complete) for (const missing of baselineEntries.values()) collector.add(missingEntry(missing));
-  for (const finding of checkSums(sumsTables, { snapshot, objectDigest: currentObject?.digest, objectAlgorithm, entryDigests, complete })) {
-    collector.add(finding);
-  }
+    const currentObject: ObjectIdentity | undefined = listedObject
+      ? {
+          ...listedObject,
+          ...(served.etag ? { etag: served.etag } : {}),
+          ...(served.versionId ? { versionId: served.versionId } : {}),
+          ...(objectDigester && objectBytes === listedObject.size && (complete || snapshot.format !== 'zip') ? { digest: objectDigester.hex() } : {}),
+        }
+      : undefined;
+    if (baseline?.header.object && currentObject && !changed) collector.add(objectDrift(baseline.header.object, currentObject));
+    for (const finding of checkSums(sumsTables, { snapshot, objectDigest: currentObject?.digest, objectAlgorithm, entryDigests, complete })) collector.add(finding);
 
-  let baselineInfo = previous?.baseline;
-  if (writer) {
-    if (complete) {
+    const listing: ListingSummary | undefined =
+      snapshot.layout === 'directory'
+        ? complete
+          ? { objects: readListing.objects, bytes: readListing.bytes, fingerprint: readListing.hash.digest('hex') }
+          : snapshot.listing
+        : undefined;
+    let baselineInfo = ctx.previous?.baseline;
+    if (writer) {
       const written = await writer.commit();
+      writer = null;
       baselineInfo = { sha256: written.sha256, entries: written.entries, createdAt: now.toISOString() };
       await ctx.ledger.append('baseline', {
         set: set.name,
@@ -298,49 +356,86 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
         entries: written.entries,
         object: currentObject,
       });
-    } else {
-      await writer.abort();
     }
-  }
 
-  const verdict = snapshotVerdict({
-    findingCounts: collector.counts,
-    complete,
-    ...(detected ? { detection: detected.summary } : {}),
-    thresholds: { files: set.detection.compromisedFiles, fraction: set.detection.compromisedFraction },
-  });
-  const state: SnapshotState = {
-    id: snapshot.id,
-    time: snapshot.time.toISOString(),
-    verdict,
-    complete,
-    entries: summary.entries,
-    bytes: summary.bytes,
-    findings: collector.kept,
-    findingCounts: collector.counts,
-    ...(currentObject ? { object: currentObject } : {}),
-    ...(listing ? { listing } : {}),
-    lastScan: now.toISOString(),
-    lastDeepScan: now.toISOString(),
-    ...(detected ? { detection: detected.summary } : {}),
-    ...(baselineInfo ? { baseline: baselineInfo } : {}),
-  };
-  const record = await ctx.ledger.append('snapshot-scan', {
-    set: set.name,
-    snapshot: snapshot.id,
-    deep: true,
-    reason,
-    verdict,
-    complete,
-    entries: state.entries,
-    bytes: state.bytes,
-    findingCounts: collector.counts,
-    ...(detected ? { detection: detected.summary } : {}),
-    findings: collector.kept.slice(0, 100),
-    findingsOmitted: collector.total - Math.min(collector.kept.length, 100),
-    object: currentObject,
-    listing,
-    baseline: baselineInfo,
-  });
-  return { state: { ...state, ledgerSeq: record.seq }, deep: true, deepReason: reason, findingsOmitted: collector.omitted };
+    const verdict = snapshotVerdict({
+      findingCounts: collector.counts,
+      complete,
+      ...(detected ? { detection: detected.summary } : {}),
+      thresholds: { files: set.detection.compromisedFiles, fraction: set.detection.compromisedFraction },
+    });
+    const faults = ctx.faults && ctx.faults.transient + ctx.faults.gaveUp > 0 ? { ...ctx.faults, examples: [...ctx.faults.examples] } : undefined;
+    const state: SnapshotState = {
+      id: snapshot.id,
+      time: snapshot.time.toISOString(),
+      verdict,
+      complete,
+      entries: summary.entries,
+      bytes: summary.bytes,
+      findings: collector.kept,
+      findingCounts: collector.counts,
+      ...(currentObject ? { object: currentObject } : {}),
+      ...(listing ? { listing } : {}),
+      lastScan: now.toISOString(),
+      lastDeepScan: now.toISOString(),
+      ...(detected ? { detection: detected.summary } : {}),
+      ...(baselineInfo ? { baseline: baselineInfo } : {}),
+      ...(ctx.runId ? { runId: ctx.runId } : {}),
+      ...(faults ? { faults } : {}),
+    };
+    const record = await ctx.ledger.append('snapshot-scan', {
+      set: set.name,
+      snapshot: snapshot.id,
+      deep: true,
+      reason,
+      verdict,
+      complete,
+      entries: state.entries,
+      bytes: state.bytes,
+      findingCounts: collector.counts,
+      ...(detected ? { detection: detected.summary } : {}),
+      findings: collector.kept.slice(0, 100),
+      findingsOmitted: collector.total - Math.min(collector.kept.length, 100),
+      object: currentObject,
+      listing,
+      baseline: baselineInfo,
+      ...(faults ? { faults } : {}),
+    });
+    return { state: { ...state, ledgerSeq: record.seq }, deep: true, deepReason: reason, findingsOmitted: collector.omitted };
+  } finally {
+    await writer?.abort();
+    await spool.dispose();
+    await baseline?.close();
+    await history?.close();
+  }
+}
+
+/**
+ * Finishes detection: finds the previous snapshot's files that are gone by merge-joining the
+ * spool with the previous manifest, hands detection (up to MAX_GONE_HELD of) them, adds its
+ * snapshot-level findings and returns the new judgements of renamed files.
+ */
+async function finishDetection(
+  detection: SnapshotDetection,
+  complete: boolean,
+  spool: EntrySpool,
+  history: ManifestReader | null,
+  collector: FindingsCollector,
+): Promise<{ summary: DetectionSummary; reclassified: Map<string, ContentSummary> }> {
+  let gone: GoneFiles | undefined;
+  if (history) {
+    const files: ManifestEntry[] = [];
+    let count = 0;
+    let previousEntries = 0;
+    for await (const joined of joinByPath(spool.sorted(), history.entries())) {
+      if (joined.right) previousEntries++;
+      if (joined.left || joined.right?.type !== 'file') continue;
+      count++;
+      if (files.length < MAX_GONE_HELD) files.push(joined.right);
+    }
+    gone = { files, count, previousEntries };
+  }
+  const detected = detection.finish(complete, gone);
+  for (const finding of detected.findings) collector.add(finding);
+  return { summary: detected.summary, reclassified: new Map([...detected.reclassified].map(([path, classification]) => [path, classification.summary])) };
 }

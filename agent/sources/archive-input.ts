@@ -12,9 +12,12 @@ export interface ServedIdentity {
 
 /**
  * An ArchiveInput over `object`. Every sequential `open()` feeds `tap` (e.g. the whole-object
- * digest) so the archive is hashed in the same pass that reads its entries.
+ * digest) so the archive is hashed in the same pass that reads its entries. Every read is pinned
+ * to the listed version (`ifMatch` its validator): a zip's central directory and members, or a
+ * resumed body, never come from two versions of the object.
  */
 export function archiveInputFor(source: BackupSource, object: SourceObject, tap?: ChunkSink, served: ServedIdentity = {}): ArchiveInput {
+  const pin = object.validator !== undefined ? { ifMatch: object.validator } : {};
   const remember = (body: ObjectBody) => {
     if (body.etag) served.etag = body.etag;
     if (body.versionId) served.versionId = body.versionId;
@@ -24,7 +27,7 @@ export function archiveInputFor(source: BackupSource, object: SourceObject, tap?
     name: `${source.location.replace(/\/$/, '')}/${object.key}`,
     size: object.size,
     async open(): Promise<Readable> {
-      const stream = remember(await source.open(object.key));
+      const stream = remember(await source.open(object.key, undefined, pin));
       if (!tap) return stream;
       const tapped = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
@@ -36,7 +39,22 @@ export function archiveInputFor(source: BackupSource, object: SourceObject, tap?
       return stream.pipe(tapped);
     },
     async openRange(start: number, end: number): Promise<Readable> {
-      return remember(await source.open(object.key, { start, end }));
+      return remember(await source.open(object.key, { start, end }, pin));
     },
   };
+}
+
+/** Wraps an input so that an abort destroys every stream it opened and refuses new ones. */
+export function abortableInput(input: ArchiveInput, signal: AbortSignal | undefined): ArchiveInput {
+  if (!signal) return input;
+  const guard = async (open: () => Promise<Readable>): Promise<Readable> => {
+    signal.throwIfAborted();
+    const stream = await open();
+    const onAbort = () => stream.destroy(new Error('read aborted'));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', onAbort));
+    return stream;
+  };
+  return { ...input, open: () => guard(() => input.open()), openRange: (start, end) => guard(() => input.openRange(start, end)) };
 }

@@ -17,6 +17,11 @@ export interface SourceObject {
   /** `symlink` and `other` only occur on filesystem sources; they are never followed or read. */
   kind: 'file' | 'symlink' | 'other';
   linkTarget?: string;
+  /**
+   * Opaque token naming this version of the object (S3: its ETag; filesystem: device, inode,
+   * size and modification time). Passed back as `ifMatch`, it pins a read to this version.
+   */
+  validator?: string;
 }
 
 /** A byte range [start, end) of an object. */
@@ -30,6 +35,24 @@ export interface ObjectBody {
   stream: Readable;
   etag?: string;
   versionId?: string;
+  /** The served version's validator (see SourceObject.validator), for pinning later reads. */
+  validator?: string;
+  /** The whole object's size as the store reported it (not the range's), when it did. */
+  size?: number;
+  /**
+   * Transient failures the source already retried itself before this body arrived (the S3
+   * SDK's own attempts), one line each, so they can be reported.
+   */
+  retried?: string[];
+}
+
+/** Conditions on a read. */
+export interface OpenOptions {
+  /**
+   * Serve the object only while it is still this version (a `validator` from the listing or an
+   * earlier read); otherwise fail with ObjectChangedError. Bytes of two versions are never mixed.
+   */
+  ifMatch?: string;
 }
 
 /** A store of backup objects. Implementations must be safe to use concurrently. */
@@ -44,9 +67,10 @@ export interface BackupSource {
   /**
    * Opens an object, or a range of it. The stream errors (never hangs) if the store stalls
    * longer than the source's idle timeout. Throws SourceError; `permanent` says whether a retry
-   * could help.
+   * could help; ObjectChangedError when `options.ifMatch` no longer names the stored version.
+   * Must be idempotent: opening the same key and range twice yields the same bytes.
    */
-  open(key: string, range?: ByteRange): Promise<ObjectBody>;
+  open(key: string, range?: ByteRange, options?: OpenOptions): Promise<ObjectBody>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -6,6 +6,8 @@ import type { SourceSpec } from '../config/resolve-policy.js';
 import { ConfigError } from '../errors.js';
 import type { BackupSource } from './backup-source.js';
 import { createFsSource, type FsSourceOptions } from './fs-source.js';
+import { storeLimiter, withReadLimit } from './limited-source.js';
+import { withRetries, type RetryOptions, type SourceFault } from './retrying-source.js';
 import type { S3SourceOptions } from './s3-source.js';
 
 /** Per-kind settings applied on top of the spec (credentials for the embedded store, test page sizes, timeouts). */
@@ -39,3 +41,33 @@ export async function createSource(input: SourceInput, overrides: SourceOverride
   const factory = FACTORIES[kind as Kind] as (spec: unknown, overrides: SourceOverrides) => Promise<BackupSource>;
   return factory(spec, overrides);
 }
+
+/** Objects read at once from one store when the policy does not say. */
+export const DEFAULT_STORE_CONCURRENCY = { fs: 8, s3: 16 } as const;
+
+/** The name of the store a spec reads (sets on one store share its read limit). */
+export function storeName(spec: SourceSpec): string {
+  return spec.kind === 's3' ? `s3 ${spec.endpoint ?? 'aws'} ${spec.region} ${spec.bucket}` : `fs ${spec.path}`;
+}
+
+/**
+ * How persistent reads of a store are. S3 requests are already retried by the SDK (`maxAttempts`,
+ * with its backoff and retry quota), so the wrapper adds no second round of request retries; it
+ * resumes bodies that break part-way (up to `maxAttempts` times). Filesystem reads (NFS, USB) get
+ * three attempts and three resumes.
+ */
+export function retryPolicyFor(spec: SourceSpec): Pick<RetryOptions, 'openAttempts' | 'resumes'> {
+  return spec.kind === 's3' ? { openAttempts: 1, resumes: spec.maxAttempts } : { openAttempts: 3, resumes: 3 };
+}
+
+/**
+ * Decorates a set's source the way every reader of it needs: a read limit shared by all sets on
+ * the same store (limited-source.ts), then retries and resumable bodies (retrying-source.ts)
+ * reporting each fault to `onFault`.
+ */
+export function decorateSource(spec: SourceSpec, source: BackupSource, options: Omit<RetryOptions, 'openAttempts' | 'resumes'> = {}): BackupSource {
+  const limit = spec.concurrency ?? DEFAULT_STORE_CONCURRENCY[spec.kind];
+  return withRetries(withReadLimit(source, storeLimiter(storeName(spec), limit)), { ...retryPolicyFor(spec), ...options });
+}
+
+export type { SourceFault };

@@ -11,6 +11,8 @@
  * - Its ListObjectsV2 continuation tokens use DES, missing from OpenSSL 3: on Node >= 17 every
  *   listing past one page fails with 500 InternalError. Its listing order follows its on-disk
  *   layout, not key bytes. Both are fixed here by `installListObjectsV2` (s3rver-list-v2.ts).
+ * - It ignores `If-Match` on GetObject: `installConditionalGet` (s3rver-conditional-get.ts)
+ *   answers 412 PreconditionFailed as S3 does.
  * - `Range: bytes=0-0` returns the whole object (it treats end 0 as "no end"); the S3 source
  *   trims any over-long range itself.
  * - Timestamps have one-second resolution; ETags are the MD5 of the body.
@@ -24,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createS3Client, type S3StaticCredentials } from './s3-client.js';
 import type { S3SourceOptions } from './s3-source.js';
+import { installConditionalGet } from './s3rver-conditional-get.js';
 import { installListObjectsV2 } from './s3rver-list-v2.js';
 
 /** Options for the embedded server. */
@@ -78,6 +81,7 @@ function loadS3rver(): S3rverConstructor {
     throw new Error('the embedded S3 server needs the "s3rver" package (npm i -E s3rver@3.7.1)', { cause: error });
   }
   installListObjectsV2(requireHere);
+  installConditionalGet(requireHere);
   return S3rver;
 }
 

@@ -11,6 +11,8 @@
  *   opened with O_NOFOLLOW (so a symlink is refused), the opened descriptor must be a regular file
  *   (a FIFO or device is refused without blocking), and the file's real path must stay under the
  *   root's real path (a symlinked directory pointing elsewhere is refused).
+ * - A file's validator is its device, inode, size and modification time: `open()` with `ifMatch`
+ *   refuses (ObjectChangedError) a file that was replaced or rewritten since it was listed.
  * - Every failure is a SourceError; `permanent` is true for ENOENT/EACCES/EISDIR-like problems
  *   and false for I/O errors a retry could fix (EIO, EAGAIN, ESTALE, …).
  */
@@ -18,8 +20,8 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, open, opendir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { SourceError, describeError } from '../errors.js';
-import type { BackupSource, ByteRange, ObjectBody, SourceObject } from './backup-source.js';
+import { ObjectChangedError, SourceError, describeError } from '../errors.js';
+import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 
 /** Bytes per read from a file. */
@@ -49,6 +51,11 @@ function errorCode(error: unknown): string | undefined {
 function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/** The version token of a file: what changes when it is replaced or rewritten. */
+function fileValidator(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${Math.round(stats.mtimeMs * 1000)}`;
 }
 
 /** Splits a key or prefix into path segments, refusing anything that could leave the root. */
@@ -127,7 +134,7 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
 
   const describeEntry = async (absolute: string, key: string, stats: Stats): Promise<SourceObject | undefined> => {
     const base = { key, size: stats.size, mtime: stats.mtime };
-    if (stats.isFile()) return { ...base, kind: 'file' };
+    if (stats.isFile()) return { ...base, kind: 'file', validator: fileValidator(stats) };
     if (stats.isSymbolicLink()) {
       try {
         return { ...base, kind: 'symlink', linkTarget: await readlink(absolute) };
@@ -189,7 +196,7 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
       yield* walk(directory, segments.join('/'), namePrefix);
     },
 
-    async open(key: string, range?: ByteRange): Promise<ObjectBody> {
+    async open(key: string, range?: ByteRange, options: OpenOptions = {}): Promise<ObjectBody> {
       if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.end >= range.start)) {
         throw new SourceError(location, key, `invalid range [${range.start}, ${range.end})`, true);
       }
@@ -199,6 +206,8 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
       const absolute = path.join(rootPath, ...segments);
 
       let handle;
+      let validator: string;
+      let size: number;
       try {
         handle = await open(absolute, OPEN_FLAGS);
       } catch (error) {
@@ -213,6 +222,11 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
         if (!isInside(real, realBase)) throw new SourceError(location, key, `resolves to ${real}, outside the backup root ${realBase}`, true);
         const current = await stat(real);
         if (current.ino !== opened.ino || current.dev !== opened.dev) throw new SourceError(location, key, 'file changed while it was being opened', false);
+        validator = fileValidator(opened);
+        size = opened.size;
+        if (options.ifMatch !== undefined && options.ifMatch !== validator) {
+          throw new ObjectChangedError(location, key, 'the file was replaced or rewritten since it was listed (inode, size or modification time differ)');
+        }
       } catch (error) {
         await handle.close().catch(() => undefined);
         throw fail(key, 'cannot open', error);
@@ -220,7 +234,7 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
 
       if (range && range.end === range.start) {
         await handle.close().catch(() => undefined);
-        return { stream: Readable.from([], { objectMode: false }) };
+        return { stream: Readable.from([], { objectMode: false }), validator, size };
       }
       // 1 MiB reads: a quarter of the per-chunk overhead of the 64 KiB default at hashing speed.
       const raw = handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
@@ -228,6 +242,8 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
         stream: withIdleTimeout(raw, idleTimeoutMs, (message, cause) =>
           cause === undefined ? new SourceError(location, key, message, false) : fail(key, 'read failed', cause),
         ),
+        validator,
+        size,
       };
     },
 

@@ -10,8 +10,10 @@
  * - `list()` pages through ListObjectsV2 (never buffering the listing) and yields keys relative to
  *   the set prefix, in the store's (UTF-8 byte) order, with size, mtime and quote-less ETag.
  *   Zero-byte "folder marker" keys ending in `/` are skipped.
- * - `open()` issues one GetObject (ranged when asked) and returns the body wrapped in an idle
- *   timeout, plus the ETag and VersionId the store reported for what it sent.
+ * - `open()` issues one GetObject (ranged when asked; with If-Match when pinned to a version) and
+ *   returns the body wrapped in an idle timeout, plus the ETag and VersionId the store reported
+ *   for what it sent, the object's total size, and the failed attempts the SDK retried.
+ *   The validator of an S3 object is its ETag; a 412 answer is an ObjectChangedError.
  * - Failures are SourceErrors naming the key and the store's message: missing key/bucket, access
  *   denied, bad range and other 4xx are permanent; throttling, 5xx, timeouts and network errors
  *   are not.
@@ -20,8 +22,8 @@
  */
 import { GetObjectCommand, paginateListObjectsV2, type GetObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { SourceError } from '../errors.js';
-import type { BackupSource, ByteRange, ObjectBody, SourceObject } from './backup-source.js';
+import { ObjectChangedError, SourceError } from '../errors.js';
+import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 import { classifyS3Error, createS3Client, quietRawResponse, S3_CONNECTION_DEFAULTS, type S3ConnectionOptions } from './s3-client.js';
 
@@ -111,6 +113,34 @@ export function normalisePrefix(prefix: string | undefined): string {
   return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
 }
 
+/** The object's total size from Content-Range (`bytes a-b/total`), or the body length of a whole-object answer. */
+function totalSize(contentRange: string | undefined, contentLength: number | undefined, ranged: boolean): number | undefined {
+  const total = /\/(\d+)$/.exec(contentRange ?? '')?.[1];
+  if (total !== undefined) return Number(total);
+  return ranged ? undefined : contentLength;
+}
+
+/**
+ * Records every failed attempt of one command as the SDK's retry loop makes it (the deserialize
+ * step runs once per attempt, inside the retry middleware), so retried faults can be reported
+ * even when the command finally succeeds.
+ */
+function recordAttemptErrors(command: GetObjectCommand, errors: string[]): GetObjectCommand {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        quietRawResponse(error);
+        errors.push(classifyS3Error(error).detail);
+        throw error;
+      }
+    },
+    { step: 'deserialize', name: 'vouchAttemptErrors', priority: 'high' },
+  );
+  return command;
+}
+
 /** Creates a source over `s3://bucket/prefix`. `close()` destroys its client. */
 export function createS3Source(options: S3SourceOptions): BackupSource {
   const bucket = options.bucket;
@@ -125,6 +155,10 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
     if (error instanceof SourceError) return error;
     quietRawResponse(error);
     const { permanent, detail } = classifyS3Error(error);
+    const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+    if ((error as { name?: string } | null)?.name === 'PreconditionFailed' || status === 412) {
+      return new ObjectChangedError(location, key, `${operation}: the object is no longer the version this read started on (${detail})`, { cause: error });
+    }
     return new SourceError(location, key, `${operation} failed: ${detail}`, permanent, { cause: error });
   };
 
@@ -141,7 +175,7 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
             const size = item.Size ?? 0;
             if (key === '' || (key.endsWith('/') && size === 0)) continue;
             const etag = stripQuotes(item.ETag);
-            yield { key, size, mtime: item.LastModified ?? new Date(0), ...(etag ? { etag } : {}), kind: 'file' };
+            yield { key, size, mtime: item.LastModified ?? new Date(0), ...(etag ? { etag, validator: etag } : {}), kind: 'file' };
           }
         }
       } catch (error) {
@@ -149,7 +183,7 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
       }
     },
 
-    async open(key: string, range?: ByteRange): Promise<ObjectBody> {
+    async open(key: string, range?: ByteRange, options: OpenOptions = {}): Promise<ObjectBody> {
       if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.end >= range.start)) {
         throw new SourceError(location, key, `invalid range [${range.start}, ${range.end})`, true);
       }
@@ -157,9 +191,11 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
       if (range && range.end === range.start) return { stream: Readable.from([], { objectMode: false }) };
       const input: GetObjectCommandInput = { Bucket: bucket, Key: base + key };
       if (range) input.Range = `bytes=${range.start}-${range.end - 1}`;
+      if (options.ifMatch !== undefined) input.IfMatch = `"${options.ifMatch}"`;
+      const retried: string[] = [];
       let output;
       try {
-        output = await client.send(new GetObjectCommand(input));
+        output = await client.send(recordAttemptErrors(new GetObjectCommand(input), retried));
       } catch (error) {
         throw fail(key, 'GetObject', error);
       }
@@ -179,10 +215,13 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
           : new SourceError(location, key, `GetObject body failed: ${classifyS3Error(cause).detail}`, false, { cause }),
       );
       const etag = stripQuotes(output.ETag);
+      const size = totalSize(output.ContentRange, output.ContentLength, range !== undefined);
       return {
         stream: correction ? sliceStream(guarded, correction.skip, correction.limit) : guarded,
-        ...(etag ? { etag } : {}),
+        ...(etag ? { etag, validator: etag } : {}),
         ...(output.VersionId ? { versionId: output.VersionId } : {}),
+        ...(size !== undefined ? { size } : {}),
+        ...(retried.length ? { retried } : {}),
       };
     },
 

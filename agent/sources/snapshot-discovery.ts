@@ -1,7 +1,12 @@
 /**
  * Snapshot discovery: turns a set's object listing into snapshots, per the policy's layout.
- * Pure: give it the listing, get snapshots in time order plus what was skipped and why.
+ * Given the listing (in key order, as every source lists), it returns snapshots in time order
+ * plus what was skipped and why. Directory snapshots are summarised as the listing streams by —
+ * member count, bytes, a fingerprint of the listing, checksum lists, a small sample of members —
+ * so a set of a thousand snapshots of a million files each is discovered in constant memory; a
+ * scan lists a snapshot's prefix again when it reads it.
  */
+import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path/posix';
 import type { ArchiveFormat } from '../archives/entry-reader.js';
 import { formatOf } from '../archives/registry.js';
@@ -18,6 +23,14 @@ export interface SumsReference {
   scope: 'object' | 'entries';
 }
 
+/** What the listing said about a directory snapshot's members (its cheap-pass identity). */
+export interface ListingSummary {
+  objects: number;
+  bytes: number;
+  /** SHA-256 over every member's key, kind, size, ETag, VersionId and mtime, in key order. */
+  fingerprint: string;
+}
+
 /** One snapshot of a set. */
 export interface Snapshot {
   /** Stable id: archive key without its archive extension, or the directory name. */
@@ -29,9 +42,12 @@ export interface Snapshot {
   /** The archive object (archive layout). */
   object?: SourceObject;
   format?: Exclude<ArchiveFormat, 'plain'>;
-  /** Directory layout: the prefix (`name/`) and its objects, keys relative to the set root. */
+  /** Directory layout: the prefix (`name/`); `source.list(prefix)` streams its members. */
   prefix?: string;
-  members?: SourceObject[];
+  /** Directory layout: what the listing held. */
+  listing?: ListingSummary;
+  /** Directory layout: the first few members (keys relative to the set root), for audits that sample objects. */
+  memberSample?: SourceObject[];
   sums: SumsReference[];
 }
 
@@ -106,34 +122,106 @@ function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRule
   return snapshots;
 }
 
-function discoverDirectories(objects: readonly SourceObject[], rules: DiscoveryRules, notes: string[]): Snapshot[] {
-  const groups = new Map<string, SourceObject[]>();
-  for (const object of objects) {
-    const slash = object.key.indexOf('/');
-    if (slash < 0) continue; // a loose file at the set root belongs to no snapshot
-    const dir = object.key.slice(0, slash);
-    const members = groups.get(dir);
-    if (members) members.push(object);
-    else groups.set(dir, [object]);
-  }
-  const snapshots: Snapshot[] = [];
-  for (const [dir, members] of groups) {
-    if (rules.match && !rules.match.test(dir)) continue;
-    const newest = members.reduce((max, member) => (member.mtime > max ? member.mtime : max), new Date(0));
-    const sums: SumsReference[] = [];
-    for (const member of members) {
-      const algorithm = SUMS_FILES[member.key.slice(dir.length + 1)];
-      if (algorithm) sums.push({ key: member.key, algorithm, scope: 'entries' });
-    }
-    snapshots.push({ id: dir, ...snapshotTime(dir, rules.match, newest, notes), layout: 'directory', prefix: `${dir}/`, members, sums });
-  }
-  return snapshots;
+/** Members of a directory snapshot kept for audits that sample objects. */
+export const MEMBER_SAMPLE = 32;
+
+/** Folds one listed member into a listing fingerprint (callers feed members in key order). */
+export function addToFingerprint(hash: Hash, member: SourceObject): void {
+  hash.update(`${member.key}\0${member.kind}\0${member.size}\0${member.etag ?? ''}\0${member.versionId ?? ''}\0${member.mtime.toISOString()}\n`);
 }
 
-/** Finds the snapshots in a set's listing, oldest first. */
+/** The directory snapshot being summarised while its members stream by. */
+interface DirectoryGroup {
+  dir: string;
+  objects: number;
+  bytes: number;
+  newest: Date;
+  hash: Hash;
+  sample: SourceObject[];
+  sums: SumsReference[];
+}
+
+/**
+ * Discovers snapshots incrementally: `add()` every listed object in key order, then `finish()`.
+ * Memory: the archive layout keeps the listing (one object per snapshot plus checksum lists);
+ * the directory layout keeps one summary per snapshot, never its members.
+ */
+export class SnapshotDiscoverer {
+  private readonly notes: string[] = [];
+  private readonly objects: SourceObject[] = [];
+  private readonly snapshots: Snapshot[] = [];
+  private readonly seenDirs = new Set<string>();
+  private group: DirectoryGroup | null = null;
+
+  constructor(private readonly rules: DiscoveryRules) {}
+
+  /** Takes the next listed object. Throws when a directory's members do not arrive together (listing out of key order). */
+  add(object: SourceObject): void {
+    if (this.rules.layout === 'archive') {
+      this.objects.push(object);
+      return;
+    }
+    const slash = object.key.indexOf('/');
+    if (slash < 0) return; // a loose file at the set root belongs to no snapshot
+    const dir = object.key.slice(0, slash);
+    if (this.group?.dir !== dir) {
+      this.closeGroup();
+      if (this.seenDirs.has(dir)) throw new Error(`the store listed keys out of order: ${dir}/ appeared twice`);
+      this.seenDirs.add(dir);
+      this.group = { dir, objects: 0, bytes: 0, newest: new Date(0), hash: createHash('sha256'), sample: [], sums: [] };
+    }
+    const group = this.group;
+    group.objects++;
+    group.bytes += object.size;
+    if (object.mtime > group.newest) group.newest = object.mtime;
+    addToFingerprint(group.hash, object);
+    if (group.sample.length < MEMBER_SAMPLE) group.sample.push(object);
+    const algorithm = SUMS_FILES[object.key.slice(dir.length + 1)];
+    if (algorithm) group.sums.push({ key: object.key, algorithm, scope: 'entries' });
+  }
+
+  /** The snapshots found, oldest first, and the notes. */
+  finish(): Discovery {
+    if (this.rules.layout === 'archive') this.snapshots.push(...discoverArchives(this.objects, this.rules, this.notes));
+    else this.closeGroup();
+    return { snapshots: [...this.snapshots].sort(byTime), notes: [...this.notes] };
+  }
+
+  private closeGroup(): void {
+    const group = this.group;
+    this.group = null;
+    if (!group || (this.rules.match && !this.rules.match.test(group.dir))) return;
+    this.snapshots.push({
+      id: group.dir,
+      ...snapshotTime(group.dir, this.rules.match, group.newest, this.notes),
+      layout: 'directory',
+      prefix: `${group.dir}/`,
+      listing: { objects: group.objects, bytes: group.bytes, fingerprint: group.hash.digest('hex') },
+      memberSample: group.sample,
+      sums: group.sums,
+    });
+  }
+}
+
+function byKeyBytes(a: SourceObject, b: SourceObject): number {
+  return Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
+}
+
+/** Finds the snapshots in a set's listing (any order), oldest first. */
 export function discoverSnapshots(objects: readonly SourceObject[], rules: DiscoveryRules): Discovery {
-  const notes: string[] = [];
-  const snapshots =
-    rules.layout === 'archive' ? discoverArchives(objects, rules, notes) : discoverDirectories(objects, rules, notes);
-  return { snapshots: snapshots.sort(byTime), notes };
+  const discoverer = new SnapshotDiscoverer(rules);
+  for (const object of rules.layout === 'directory' ? [...objects].sort(byKeyBytes) : objects) discoverer.add(object);
+  return discoverer.finish();
+}
+
+/** Finds the snapshots in a listing as a source streams it (key order), oldest first. */
+export async function discoverFromListing(objects: AsyncIterable<SourceObject>, rules: DiscoveryRules): Promise<Discovery> {
+  const discoverer = new SnapshotDiscoverer(rules);
+  for await (const object of objects) discoverer.add(object);
+  return discoverer.finish();
+}
+
+/** Bytes a snapshot's read covers: its archive object, or its listed members. */
+export function snapshotBytes(snapshot: Snapshot): number {
+  return snapshot.object?.size ?? snapshot.listing?.bytes ?? 0;
 }

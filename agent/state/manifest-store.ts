@@ -2,16 +2,31 @@
  * Baseline manifests on disk: `manifests/SET/SNAPSHOT.ndjson.gz`, a header line then one line
  * per entry. Written through a temp file and renamed only when complete, so a crash never leaves
  * a partial baseline; once written a manifest is never changed.
+ *
+ * Format 2 (written now) keeps entries sorted by path (`comparePaths`) in block gzip
+ * (block-gzip.ts): every few hundred entries start a new gzip member whose header names its
+ * first path. It is still one ordinary `.ndjson.gz` to any gzip tool, and it lets vouch stream a
+ * manifest in path order (merge-joins against a scan, constant memory) or look one path up by
+ * inflating a single block. Format 1 manifests (unsorted, one member) are still read: they are
+ * loaded into memory and sorted, as before.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { finished } from 'node:stream/promises';
-import { createGunzip, createGzip, type Gzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import type { ManifestEntry, ManifestHeader } from '../integrity/manifest.js';
+import { comparePaths } from '../integrity/path-order.js';
 import { syncDirectory } from './atomic-write.js';
+import { encodeBlock, listBlocks, readBlock, type BlockInfo } from './block-gzip.js';
+
+/** Entries per block: small enough that a lookup inflates little, large enough to compress well. */
+const BLOCK_ENTRIES = 512;
+/** …or this many bytes of lines, whichever comes first. */
+const BLOCK_BYTES = 256 * 1024;
+/** Blocks kept parsed per open manifest (a lookup's working set: ~16k entries). */
+const CACHED_BLOCKS = 32;
 
 /** File-name-safe form of a snapshot id (ids may contain `/` on nested prefixes). */
 export function snapshotFileName(snapshot: string): string {
@@ -25,6 +40,7 @@ export function manifestPath(stateDir: string, set: string, snapshot: string): s
 
 /** Streams a manifest to disk; nothing is visible until `commit()`. */
 export interface ManifestWriter {
+  /** Adds the next entry; entries must come in path order (`comparePaths`), each path once. */
   add(entry: ManifestEntry): Promise<void>;
   /** Finishes, fsyncs and renames into place; returns the file's SHA-256 and entry count. */
   commit(): Promise<{ file: string; sha256: string; entries: number }>;
@@ -32,51 +48,205 @@ export interface ManifestWriter {
   abort(): Promise<void>;
 }
 
-/** Starts writing a manifest for `header.set`/`header.snapshot`. */
-export async function createManifestWriter(stateDir: string, header: ManifestHeader): Promise<ManifestWriter> {
+/** The header as a manifest of this version records it. */
+export type ManifestHeaderInput = Omit<ManifestHeader, 'version'> & { version?: ManifestHeader['version'] };
+
+/** Starts writing a (format 2) manifest for `header.set`/`header.snapshot`. */
+export async function createManifestWriter(stateDir: string, header: ManifestHeaderInput): Promise<ManifestWriter> {
   const target = manifestPath(stateDir, header.set, header.snapshot);
   await mkdir(path.dirname(target), { recursive: true });
   const temp = `${target}.${process.pid}.tmp`;
-  const gzip: Gzip = createGzip({ level: 6 });
-  const out: WriteStream = createWriteStream(temp, { mode: 0o644 });
+  const out = await open(temp, 'w', 0o644);
   const fileHash = createHash('sha256');
-  gzip.on('data', (chunk: Buffer) => fileHash.update(chunk));
-  gzip.pipe(out);
-  let failure: Error | null = null;
-  gzip.on('error', (error) => (failure ??= error));
-  out.on('error', (error) => (failure ??= error));
   let entries = 0;
+  let lines: string[] = [];
+  let lineBytes = 0;
+  let firstPath: string | null = null;
+  let lastPath: string | null = null;
+  let closed = false;
 
-  const write = (line: string) =>
-    new Promise<void>((resolve, reject) => {
-      if (failure) return reject(failure);
-      if (gzip.write(line)) resolve();
-      else gzip.once('drain', resolve);
-    });
-  await write(`${JSON.stringify(header)}\n`);
+  const writeMember = async (member: Buffer) => {
+    fileHash.update(member);
+    for (let offset = 0; offset < member.length; ) offset += (await out.write(member, offset)).bytesWritten;
+  };
+  const flush = async () => {
+    if (lines.length === 0) return;
+    const block = Buffer.from(lines.join(''), 'utf8');
+    const label = firstPath;
+    lines = [];
+    lineBytes = 0;
+    firstPath = null;
+    await writeMember(await encodeBlock(block, label));
+  };
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await out.close();
+  };
+  try {
+    await writeMember(await encodeBlock(Buffer.from(`${JSON.stringify({ ...header, version: 2 })}\n`, 'utf8'), null));
+  } catch (error) {
+    await close();
+    await rm(temp, { force: true });
+    throw error;
+  }
 
   return {
     async add(entry) {
+      if (lastPath !== null && comparePaths(lastPath, entry.path) >= 0) {
+        throw new Error(`manifest entries must come in path order, each once: '${entry.path}' after '${lastPath}'`);
+      }
+      lastPath = entry.path;
       entries++;
-      await write(`${JSON.stringify(entry)}\n`);
+      const line = `${JSON.stringify(entry)}\n`;
+      firstPath ??= entry.path;
+      lines.push(line);
+      lineBytes += line.length;
+      if (lines.length >= BLOCK_ENTRIES || lineBytes >= BLOCK_BYTES) await flush();
     },
     async commit() {
-      gzip.end();
-      await finished(out);
-      if (failure) throw failure;
-      const handle = await open(temp, 'r+');
-      await handle.sync();
-      await handle.close();
+      await flush();
+      await out.sync();
+      await close();
       await rename(temp, target);
       await syncDirectory(path.dirname(target));
       return { file: target, sha256: fileHash.digest('hex'), entries };
     },
     async abort() {
-      gzip.destroy();
-      out.destroy();
+      await close().catch(() => undefined);
       await rm(temp, { force: true });
     },
   };
+}
+
+/** A stored manifest opened for reading. */
+export interface ManifestReader {
+  header: ManifestHeader;
+  /** Every entry in path order, streamed (format 2: one block in memory at a time). */
+  entries(): AsyncIterable<ManifestEntry>;
+  /** The entry at `path`, if any (format 2: inflates at most one block; recent blocks are cached). */
+  get(path: string): Promise<ManifestEntry | undefined>;
+  close(): Promise<void>;
+}
+
+/** Parses one block's lines. */
+function parseLines(text: string): ManifestEntry[] {
+  const out: ManifestEntry[] = [];
+  for (const line of text.split('\n')) if (line) out.push(JSON.parse(line) as ManifestEntry);
+  return out;
+}
+
+/** The index of the last block whose first path is ≤ `target` (blocks[0] is the header). */
+function blockFor(blocks: readonly BlockInfo[], target: string): number {
+  let low = 1;
+  let high = blocks.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    if (comparePaths(blocks[middle]!.label ?? '', target) <= 0) {
+      found = middle;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return found;
+}
+
+/** Binary search of a sorted entry array. */
+function findEntry(entries: readonly ManifestEntry[], target: string): ManifestEntry | undefined {
+  let low = 0;
+  let high = entries.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const order = comparePaths(entries[middle]!.path, target);
+    if (order === 0) return entries[middle];
+    if (order < 0) low = middle + 1;
+    else high = middle - 1;
+  }
+  return undefined;
+}
+
+async function openBlocked(file: string, handle: FileHandle): Promise<ManifestReader> {
+  const blocks = await listBlocks(handle);
+  if (blocks.length === 0) throw new Error(`${file}: empty manifest`);
+  const header = JSON.parse((await readBlock(handle, blocks[0]!)).toString('utf8').trim()) as ManifestHeader;
+  if (header.format !== 'vouch-manifest') throw new Error(`${file}: not a vouch manifest`);
+  const cache = new Map<number, Promise<ManifestEntry[]>>();
+  const load = (index: number): Promise<ManifestEntry[]> => {
+    const hit = cache.get(index);
+    if (hit) {
+      cache.delete(index); // re-insert: Map order is the LRU order
+      cache.set(index, hit);
+      return hit;
+    }
+    const parsed = readBlock(handle, blocks[index]!).then((data) => parseLines(data.toString('utf8')));
+    cache.set(index, parsed);
+    parsed.catch(() => cache.delete(index));
+    if (cache.size > CACHED_BLOCKS) cache.delete(cache.keys().next().value!);
+    return parsed;
+  };
+  return {
+    header,
+    async *entries() {
+      for (let index = 1; index < blocks.length; index++) {
+        yield* parseLines((await readBlock(handle, blocks[index]!)).toString('utf8'));
+      }
+    },
+    async get(target) {
+      const index = blockFor(blocks, target);
+      return index < 0 ? undefined : findEntry(await load(index), target);
+    },
+    close: () => handle.close(),
+  };
+}
+
+/** Reads a format 1 manifest (one gzip member, entries in read order) whole, sorted. */
+async function openLegacy(file: string): Promise<ManifestReader> {
+  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+  let header: ManifestHeader | null = null;
+  const byPath = new Map<string, ManifestEntry>();
+  for await (const line of lines) {
+    if (!line) continue;
+    if (!header) header = JSON.parse(line) as ManifestHeader;
+    else {
+      const entry = JSON.parse(line) as ManifestEntry;
+      byPath.set(entry.path, entry);
+    }
+  }
+  if (!header || header.format !== 'vouch-manifest') throw new Error(`${file}: not a vouch manifest`);
+  const sorted = [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+  return {
+    header,
+    async *entries() {
+      yield* sorted;
+    },
+    get: async (target) => byPath.get(target),
+    close: async () => undefined,
+  };
+}
+
+/** Opens a snapshot's manifest, or returns null when the snapshot has none yet. */
+export async function openManifest(stateDir: string, set: string, snapshot: string): Promise<ManifestReader | null> {
+  const file = manifestPath(stateDir, set, snapshot);
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const magic = Buffer.alloc(16);
+    await handle.read(magic, 0, 16, 0);
+    const blocked = magic[0] === 0x1f && magic[1] === 0x8b && (magic[3]! & 4) !== 0 && magic.toString('latin1', 12, 14) === 'VB';
+    if (blocked) return await openBlocked(file, handle);
+    await handle.close();
+    return await openLegacy(file);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw new Error(`manifest ${file} is unreadable: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** A manifest read back whole: header plus entries by path. */
@@ -86,30 +256,24 @@ export interface LoadedManifest {
   sha256: string;
 }
 
-/** Loads a baseline manifest, or null when the snapshot has none yet. */
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Loads a whole baseline manifest into memory, or null when the snapshot has none yet. For
+ * drills and small tools; scans stream manifests with `openManifest` instead.
+ */
 export async function loadManifest(stateDir: string, set: string, snapshot: string): Promise<LoadedManifest | null> {
-  const file = manifestPath(stateDir, set, snapshot);
-  const raw = createReadStream(file);
-  const opened = await new Promise<boolean>((resolve, reject) => {
-    raw.once('open', () => resolve(true));
-    raw.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? resolve(false) : reject(error)));
-  });
-  if (!opened) return null;
-  const fileHash = createHash('sha256');
-  raw.on('data', (chunk) => fileHash.update(chunk));
-  const gunzip = createGunzip();
-  raw.on('error', (error) => gunzip.destroy(error));
-  const lines = createInterface({ input: raw.pipe(gunzip), crlfDelay: Infinity });
-  let header: ManifestHeader | null = null;
-  const entries = new Map<string, ManifestEntry>();
-  for await (const line of lines) {
-    if (!line) continue;
-    if (!header) header = JSON.parse(line) as ManifestHeader;
-    else {
-      const entry = JSON.parse(line) as ManifestEntry;
-      entries.set(entry.path, entry);
-    }
+  const reader = await openManifest(stateDir, set, snapshot);
+  if (!reader) return null;
+  try {
+    const entries = new Map<string, ManifestEntry>();
+    for await (const entry of reader.entries()) entries.set(entry.path, entry);
+    return { header: reader.header, entries, sha256: await fileSha256(manifestPath(stateDir, set, snapshot)) };
+  } finally {
+    await reader.close();
   }
-  if (!header || header.format !== 'vouch-manifest') throw new Error(`${file}: not a vouch manifest`);
-  return { header, entries, sha256: fileHash.digest('hex') };
 }

@@ -34,6 +34,10 @@ export interface SnapshotState {
   detection?: DetectionSummary;
   /** Ledger seq of the record that holds this result. */
   ledgerSeq?: number;
+  /** The scan run that produced this result (an interrupted run resumes by it). */
+  runId?: string;
+  /** What the store did during the last deep read: retried and resumed faults, reads given up. */
+  faults?: { transient: number; resumed: number; gaveUp: number; examples: string[] };
 }
 
 /** A set's index. */

@@ -10,12 +10,13 @@ describe('daemon state access', () => {
   it('holds the state lock only while jobs write, so a CLI run in between works and one during a job is refused', async () => {
     const state = await mkdtemp(path.join(tmpdir(), 'vouch-access-'));
     const access = createStateAccess(state);
-    let release!: () => void;
+    let release: (() => void) | undefined;
     const job = access.shared(async (ledger) => {
       await ledger.append('scan-run', { sets: [] });
       await new Promise<void>((resolve) => (release = resolve));
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Wait for the job to be inside its work (a loaded machine can take a while to append).
+    while (!release) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(access.holdsLock()).toBe(true);
     await expect(acquireStateLock(state)).rejects.toThrow(StateLockedError);
     await expect(acquireStateLock(state)).rejects.toThrow(/is in use by pid \d+/);

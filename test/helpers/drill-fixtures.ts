@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { validatePolicy } from '../../agent/config/load-policy.js';
-import type { Policy, SetPolicy } from '../../agent/config/resolve-policy.js';
+import { DEFAULT_CONCURRENCY, type Policy, type SetPolicy } from '../../agent/config/resolve-policy.js';
 
 /** A drill test's directories. */
 export interface DrillFixture {
@@ -54,7 +54,7 @@ export function drillSet(fixture: DrillFixture, options: SetOptions = {}): SetPo
 
 /** A policy of the given sets (for runScan). */
 export function policyOf(...sets: SetPolicy[]): Policy {
-  return { file: 'test policy', sets, datasets: [] };
+  return { file: 'test policy', sets, datasets: [], concurrency: DEFAULT_CONCURRENCY };
 }
 
 /** Every path under `dir` (relative, sorted), not following links. */

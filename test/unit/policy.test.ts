@@ -60,7 +60,7 @@ sets:
     );
     const [set] = policy.sets;
     expect(policy.state).toBe('/etc/vouch/state');
-    expect(set!.source).toEqual({ kind: 'fs', path: '/etc/vouch/backups' });
+    expect(set!.source).toEqual({ kind: 'fs', path: '/etc/vouch/backups', concurrency: 8 });
     expect(set!.match!.exec('orders-20251019T000000Z.tar.gz')?.groups?.time).toBe('20251019T000000Z');
     expect(set!.rehashSeconds).toBe(7 * 86_400);
     expect(set!.limits.maxEntryBytes).toBe(10 * 2 ** 30);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SourceObject } from '../../agent/sources/backup-source.js';
-import { discoverSnapshots } from '../../agent/sources/snapshot-discovery.js';
+import { discoverFromListing, discoverSnapshots, MEMBER_SAMPLE } from '../../agent/sources/snapshot-discovery.js';
 import { parseSnapshotTime } from '../../agent/sources/snapshot-time.js';
 
 const object = (key: string, mtime = '2025-01-01T00:00:00Z', size = 10): SourceObject => ({ key, size, mtime: new Date(mtime), kind: 'file' });
@@ -24,6 +24,31 @@ describe('snapshot times', () => {
 });
 
 describe('snapshot discovery', () => {
+  it('summarises directory snapshots from a streamed listing without keeping their members', async () => {
+    async function* listing() {
+      for (let day = 1; day <= 3; day++) for (let file = 0; file < 500; file++) yield object(`2025-10-0${day}/f${String(file).padStart(4, '0')}`);
+    }
+    const { snapshots } = await discoverFromListing(listing(), { layout: 'directory', match: /^(?<time>[\d-]+)$/u });
+    expect(snapshots.map((s) => [s.id, s.listing!.objects, s.memberSample!.length])).toEqual([
+      ['2025-10-01', 500, MEMBER_SAMPLE],
+      ['2025-10-02', 500, MEMBER_SAMPLE],
+      ['2025-10-03', 500, MEMBER_SAMPLE],
+    ]);
+    // The same members give the same fingerprint; another size changes it.
+    expect(snapshots[0]!.listing!.fingerprint).not.toBe(snapshots[1]!.listing!.fingerprint);
+    const again = await discoverFromListing(listing(), { layout: 'directory' });
+    expect(again.snapshots[0]!.listing).toEqual(snapshots[0]!.listing);
+  });
+
+  it('refuses a listing whose directories come out of key order', async () => {
+    async function* listing() {
+      yield object('a/1');
+      yield object('b/1');
+      yield object('a/2');
+    }
+    await expect(discoverFromListing(listing(), { layout: 'directory' })).rejects.toThrow(/out of order: a\/ appeared twice/);
+  });
+
   it('finds one snapshot per archive, timed by the named group, oldest first, with checksum lists', () => {
     const { snapshots, notes } = discoverSnapshots(
       [
@@ -59,12 +84,13 @@ describe('snapshot discovery', () => {
       [object('2025-10-19/db.sql'), object('2025-10-19/SHA256SUMS'), object('2025-10-18/db.sql', '2025-10-18T05:00:00Z'), object('loose.txt'), object('2025-99-99/x')],
       { layout: 'directory', match: /^(?<time>[\d-]+)$/u },
     );
-    expect(snapshots.map((s) => [s.id, s.members!.length])).toEqual([
+    expect(snapshots.map((s) => [s.id, s.listing!.objects])).toEqual([
       ['2025-99-99', 1],
       ['2025-10-18', 1],
       ['2025-10-19', 2],
     ]);
     expect(snapshots[2]!.sums).toEqual([{ key: '2025-10-19/SHA256SUMS', algorithm: 'sha256', scope: 'entries' }]);
+    expect(snapshots[2]!.memberSample!.map((m) => m.key)).toEqual(['2025-10-19/SHA256SUMS', '2025-10-19/db.sql']);
     expect(notes).toEqual(['2025-99-99: time "2025-99-99" not understood; using its modification time']);
   });
 });

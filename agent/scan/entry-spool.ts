@@ -1,0 +1,153 @@
+/**
+ * Puts a snapshot's entries in path order with bounded memory — an external merge sort. Entries
+ * stay in memory up to `runEntries`; past that, each full buffer is sorted and written to a
+ * temporary run file (gzip NDJSON in `dir`), and `sorted()` merges the runs with one entry per
+ * run in memory. A snapshot of a million entries costs a few runs on disk, not a million objects
+ * in memory; a small one never touches the disk.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { createGunzip, gzip } from 'node:zlib';
+import type { ManifestEntry } from '../integrity/manifest.js';
+import { comparePaths } from '../integrity/path-order.js';
+
+const gzipAsync = promisify(gzip);
+
+/** Entries held in memory before a run is written (≈ 25 MB of entries). */
+export const RUN_ENTRIES = 50_000;
+
+const byPath = (a: ManifestEntry, b: ManifestEntry) => comparePaths(a.path, b.path);
+
+/** Reads one run file back in order. */
+async function* readRun(file: string): AsyncGenerator<ManifestEntry> {
+  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+  for await (const line of lines) if (line) yield JSON.parse(line) as ManifestEntry;
+}
+
+/** A min-heap of run heads, ordered by path (ties by run number, so the merge is stable). */
+class RunHeap {
+  private readonly items: { entry: ManifestEntry; run: number }[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(item: { entry: ManifestEntry; run: number }): void {
+    const items = this.items;
+    items.push(item);
+    for (let child = items.length - 1; child > 0; ) {
+      const parent = (child - 1) >> 1;
+      if (this.less(items[parent]!, items[child]!)) break;
+      [items[parent], items[child]] = [items[child]!, items[parent]!];
+      child = parent;
+    }
+  }
+
+  pop(): { entry: ManifestEntry; run: number } {
+    const items = this.items;
+    const top = items[0]!;
+    const last = items.pop()!;
+    if (items.length > 0) {
+      items[0] = last;
+      for (let parent = 0; ; ) {
+        const left = 2 * parent + 1;
+        const right = left + 1;
+        let smallest = parent;
+        if (left < items.length && this.less(items[left]!, items[smallest]!)) smallest = left;
+        if (right < items.length && this.less(items[right]!, items[smallest]!)) smallest = right;
+        if (smallest === parent) break;
+        [items[parent], items[smallest]] = [items[smallest]!, items[parent]!];
+        parent = smallest;
+      }
+    }
+    return top;
+  }
+
+  private less(a: { entry: ManifestEntry; run: number }, b: { entry: ManifestEntry; run: number }): boolean {
+    const order = comparePaths(a.entry.path, b.entry.path);
+    return order < 0 || (order === 0 && a.run < b.run);
+  }
+}
+
+/** A snapshot's entries, to be read back in path order. */
+export class EntrySpool {
+  private buffer: ManifestEntry[] = [];
+  private readonly runs: string[] = [];
+  private count = 0;
+  private readonly dir: string;
+  private writing: Promise<void> = Promise.resolve();
+
+  /** Run files go in a fresh folder under `tempRoot` (removed by `dispose()`). */
+  constructor(
+    tempRoot: string,
+    private readonly runEntries = RUN_ENTRIES,
+  ) {
+    this.dir = path.join(tempRoot, `spool-${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /** Entries added. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds an entry (any order); resolves once memory is back under the bound. */
+  async add(entry: ManifestEntry): Promise<void> {
+    this.buffer.push(entry);
+    this.count++;
+    if (this.buffer.length >= this.runEntries) await this.spill();
+  }
+
+  /** Every entry in path order; may be called again (the runs stay until `dispose()`). */
+  async *sorted(): AsyncGenerator<ManifestEntry> {
+    await this.writing;
+    this.buffer.sort(byPath);
+    if (this.runs.length === 0) {
+      yield* this.buffer;
+      return;
+    }
+    const sources: AsyncIterator<ManifestEntry>[] = [...this.runs.map((file) => readRun(file)), (async function* (held) {
+      yield* held;
+    })(this.buffer)].map((iterable) => iterable[Symbol.asyncIterator]());
+    const heap = new RunHeap();
+    try {
+      for (const [run, source] of sources.entries()) {
+        const first = await source.next();
+        if (!first.done) heap.push({ entry: first.value, run });
+      }
+      while (heap.size > 0) {
+        const { entry, run } = heap.pop();
+        yield entry;
+        const next = await sources[run]!.next();
+        if (!next.done) heap.push({ entry: next.value, run });
+      }
+    } finally {
+      await Promise.all(sources.map((source) => source.return?.()));
+    }
+  }
+
+  /** Removes the run files. */
+  async dispose(): Promise<void> {
+    await this.writing.catch(() => undefined);
+    this.buffer = [];
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async spill(): Promise<void> {
+    const held = this.buffer.sort(byPath);
+    this.buffer = [];
+    const file = path.join(this.dir, `run-${String(this.runs.length).padStart(5, '0')}.ndjson.gz`);
+    this.runs.push(file);
+    const previous = this.writing;
+    // One run is compressed while the next fills; wait for the one before so at most two exist in memory.
+    this.writing = (async () => {
+      await previous;
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(file, await gzipAsync(held.map((entry) => `${JSON.stringify(entry)}\n`).join(''), { level: 1 }));
+    })();
+    await previous;
+  }
+}
