@@ -27,6 +27,17 @@ function setLines(set: SetReport): string[] {
   }
   lines.push(...table(rows).map((row) => `  ${row}`));
   lines.push(`  last clean: ${set.lastClean ?? 'none'}`);
+  if (set.sampling) {
+    const sampling = set.sampling;
+    lines.push(
+      `  sampling: re-read ${sampling.sampled} of ${sampling.candidates} unchanged snapshots (${formatBytes(sampling.bytes)}); the window needs ${formatBytes(sampling.neededPerDay)}/day${sampling.overdue ? `; ${sampling.overdue} past the window` : ''}`,
+    );
+  }
+  for (const snapshot of set.snapshots) {
+    if (!snapshot.faults) continue;
+    const { transient, resumed, gaveUp } = snapshot.faults;
+    lines.push(`  store faults reading ${snapshot.id}: ${transient} transient (${resumed} resumed), ${gaveUp} given up`);
+  }
   for (const removed of set.removed) lines.push(`  removed from the store since its baseline: ${removed}`);
   for (const note of set.notes) lines.push(`  note: ${note}`);
   if (set.immutability) {

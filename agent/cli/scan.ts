@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { runScan, type ScanReport } from '../scan/scan-run.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
+import { takeOverInterrupts } from './interrupt.js';
 import { printJson, printLines } from './output.js';
 import { terminalProgress } from './progress-bar.js';
 import { scanReportText } from './scan-report-text.js';
@@ -27,12 +28,29 @@ export function registerScan(program: Command): void {
     .command('scan')
     .description('verify every snapshot of the given sets (default: all) against its baseline and record the results')
     .argument('[sets...]', 'set names from the policy')
-    .action(async (sets: string[], _options, command: Command) => {
+    .option('--fresh', 'start a new run instead of continuing one that was interrupted (Ctrl-C, a crash) in the last 24 hours')
+    .addHelpText(
+      'after',
+      '\nCtrl-C or SIGTERM stops the read in progress at once (nothing half-read is recorded) and exits 130;\nthe next scan continues from there: snapshots already read by the interrupted run are not read again.',
+    )
+    .action(async (sets: string[], flags: { fresh?: boolean }, command: Command) => {
       const options = globalOptions(command);
       const policy = await loadConfiguredPolicy(options);
-      const report = await runScan(policy, { stateDir: resolveStateDir(options, policy), sets, progress: terminalProgress() });
-      if (options.json) printJson(report);
-      else printLines(scanReportText(report));
-      process.exitCode = scanExitCode(report);
+      const controller = new AbortController();
+      const release = takeOverInterrupts((signal) => controller.abort(new Error(`received ${signal}`)));
+      try {
+        const report = await runScan(policy, {
+          stateDir: resolveStateDir(options, policy),
+          sets,
+          progress: terminalProgress(),
+          signal: controller.signal,
+          ...(flags.fresh ? { fresh: true } : {}),
+        });
+        if (options.json) printJson(report);
+        else printLines(scanReportText(report));
+        process.exitCode = scanExitCode(report);
+      } finally {
+        release();
+      }
     });
 }

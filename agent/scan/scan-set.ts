@@ -8,6 +8,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { formatBytes } from '../config/byte-size.js';
 import type { SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import { describeError } from '../errors.js';
@@ -311,18 +312,6 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     await source?.close().catch(() => undefined);
   }
   return report;
-}
-
-/** Bytes as a short human string (for notes). */
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value >= 100 || unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
 export type { SnapshotState };

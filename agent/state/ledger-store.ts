@@ -113,16 +113,21 @@ async function repairTail(file: string): Promise<string | null> {
   if (size === 0) return null;
   const handle = await open(file, 'r');
   try {
-    const window = Math.min(size, 1 << 20);
-    const buffer = Buffer.alloc(window);
-    await handle.read(buffer, 0, window, size - window);
-    const text = buffer.toString('utf8');
-    const lastNewline = text.lastIndexOf('\n');
-    if (lastNewline !== text.length - 1) {
-      await truncate(file, size - window + Buffer.byteLength(text.slice(0, lastNewline + 1)));
+    // Read backwards from the end, doubling the window until it holds the whole last complete
+    // line (a record can be larger than any fixed window).
+    for (let window = Math.min(size, 1 << 20); ; window = Math.min(size, window * 2)) {
+      const buffer = Buffer.alloc(window);
+      await handle.read(buffer, 0, window, size - window);
+      const lastNewline = buffer.lastIndexOf(0x0a);
+      const lineStart = lastNewline < 0 ? -1 : buffer.lastIndexOf(0x0a, lastNewline - 1);
+      if (lineStart < 0 && window < size) continue;
+      if (lastNewline !== buffer.length - 1) {
+        await truncate(file, size - window + lastNewline + 1);
+      }
+      if (lastNewline < 0) return null;
+      const line = buffer.toString('utf8', lineStart + 1, lastNewline).trim();
+      return line.length ? line : null;
     }
-    const complete = text.slice(0, lastNewline + 1).trimEnd();
-    return complete.length ? complete.slice(complete.lastIndexOf('\n') + 1) : null;
   } finally {
     await handle.close();
   }
