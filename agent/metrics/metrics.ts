@@ -10,6 +10,8 @@ import { RULE_PARTS } from '../immutability/rule-3-2-1-1-0.js';
 import type { DrillPhaseSeconds } from '../state/drill-index.js';
 import { FINDING_KINDS } from '../verdicts/findings.js';
 import { drillRestoreSeconds } from '../verdicts/readiness.js';
+import { coverageWindowSeconds, verificationCoverage, type Coverage } from '../verdicts/verification-coverage.js';
+import { longestGapSeconds } from '../config/schedule-gap.js';
 import { VERDICTS } from '../verdicts/snapshot-verdict.js';
 import { VERSION } from '../version.js';
 import type { EstateView, SetView } from './estate-view.js';
@@ -78,6 +80,18 @@ function createDrillTally() {
     totals.set(set, total);
     return total;
   };
+}
+
+/** A set's verification coverage within its window at `now` (null when the set promises no window). */
+function coverageOf(view: SetView, now: Date): (Coverage & { windowSeconds: number }) | null {
+  const windowSeconds = coverageWindowSeconds(view.policy, longestGapSeconds);
+  if (windowSeconds === null || !view.state) return null;
+  const facts = Object.values(view.state.index.snapshots).map((snapshot) => ({
+    time: snapshot.time,
+    bytes: snapshot.object?.size ?? snapshot.listing?.bytes ?? snapshot.bytes,
+    ...(snapshot.lastVerified ? { lastVerified: snapshot.lastVerified } : snapshot.complete && snapshot.lastDeepScan ? { lastVerified: snapshot.lastDeepScan } : {}),
+  }));
+  return { ...verificationCoverage(facts, windowSeconds, now), windowSeconds };
 }
 
 /** How long one estate read serves the metrics of a scrape (they are collected one after another). */
@@ -180,6 +194,23 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
   estateCounter('vouch_scans_total', 'Scans of the set recorded in the state directory.', (set) => set.state?.scan.runs ?? null);
   estateCounter('vouch_scan_failures_total', 'Scans of the set that failed (store unreachable, listing failed).', (set) => set.state?.scan.failures ?? null);
   estateCounter('vouch_scanned_bytes_total', 'Entry bytes read and hashed by deep reads of the set.', (set) => set.state?.scan.scannedBytesTotal ?? null);
+  estateCounter('vouch_source_retries_total', 'Store faults (throttling, 5xx, timeouts, resets, stalls) that were retried or resumed while reading the set.', (set) => (set.state ? (set.state.scan.transientFaultsTotal ?? 0) : null));
+  estateCounter('vouch_source_read_failures_total', 'Reads of the set\'s store given up: permanent errors, or transient ones after every retry.', (set) => (set.state ? (set.state.scan.readFailuresTotal ?? 0) : null));
+
+  /** A per-set gauge from the set's verification coverage at the estate's time. */
+  const coverageGauge = (name: string, help: string, value: (coverage: Coverage & { windowSeconds: number }) => number | null) =>
+    estateGauge(name, help, ['set'], (gauge, view) => {
+      for (const set of view.sets) {
+        const coverage = coverageOf(set, view.at);
+        const v = coverage ? value(coverage) : null;
+        if (v !== null) gauge.set({ set: set.policy.name }, v);
+      }
+    });
+  coverageGauge('vouch_verification_window_seconds', 'Window within which every byte of the set is to be read: the sampling window, the rehash interval, or the scan schedule\'s gap plus an hour.', (c) => c.windowSeconds);
+  coverageGauge('vouch_verification_coverage_ratio', 'Share of the set\'s bytes read completely within the verification window.', (c) => c.ratio);
+  coverageGauge('vouch_verification_oldest_age_seconds', 'Seconds since the least recently verified snapshot of the set was last read completely.', (c) => c.oldestVerifiedAgeSeconds);
+  coverageGauge('vouch_unverified_oldest_byte_age_seconds', 'Age of the oldest byte of the set that no scan has read completely (0 when every byte was read).', (c) => c.oldestUnverifiedAgeSeconds);
+  setGauge('vouch_verification_daily_budget_bytes', 'Bytes per day sampled verification may re-read from the set\'s store.', (set) => set.policy.sample?.dailyBytes ?? null);
 
   setGauge('vouch_drill_last_success_timestamp_seconds', 'End of the last restore drill that passed.', (set) => (set.lastPassedDrill ? seconds(set.lastPassedDrill.finishedAt) : null));
   setGauge('vouch_drill_last_passed', '1 when the most recent restore drill passed, 0 when it failed or was aborted.', (set) => (set.lastDrill ? (set.lastDrill.outcome === 'passed' ? 1 : 0) : null));

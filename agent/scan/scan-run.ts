@@ -53,6 +53,8 @@ export interface ScanRunOptions {
   concurrency?: number;
   /** Start afresh instead of continuing an interrupted run. */
   fresh?: boolean;
+  /** The clock (tests simulate days of scans). */
+  now?: () => Date;
   /** Retry backoff (tests shorten it). */
   retryDelays?: { baseDelayMs: number; maxDelayMs: number };
   /** Builds a set's source (tests inject fault-injecting sources here). */
@@ -202,6 +204,7 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
     },
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.retryDelays ? { retryDelays: options.retryDelays } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   if (resumingRun) report.notes.push(`continued the interrupted scan run ${resumingRun}: snapshots it had read were not read again`);
   if (!report.interrupted && needsAudit(set, copies)) {
@@ -211,7 +214,8 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
     report.immutability = audit;
   }
   if (!report.interrupted) {
-    await recordScanOutcome(options.stateDir, set.name, { finishedAt: new Date().toISOString(), error: report.error ?? null, scannedBytes: scannedBytes(report) });
+    const faults = report.snapshots.reduce((sum, snapshot) => ({ transient: sum.transient + (snapshot.faults?.transient ?? 0), gaveUp: sum.gaveUp + (snapshot.faults?.gaveUp ?? 0) }), { transient: 0, gaveUp: 0 });
+    await recordScanOutcome(options.stateDir, set.name, { finishedAt: new Date().toISOString(), error: report.error ?? null, scannedBytes: scannedBytes(report), faults });
   }
   return report;
 }

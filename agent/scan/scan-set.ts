@@ -148,8 +148,9 @@ export function readDecisions(
       ...(resumingRun !== undefined ? { resumingRun } : {}),
     });
     reasons.set(snapshot.id, reason);
-    if (reason === null && set.sample && previous?.lastDeepScan && previous.runId !== resumingRun) {
-      candidates.push({ id: snapshot.id, bytes: snapshotBytes(snapshot), lastVerified: Date.parse(previous.lastDeepScan) });
+    const verified = previous?.lastVerified ?? previous?.lastDeepScan;
+    if (reason === null && set.sample && verified && !(resumingRun !== undefined && previous?.runId === resumingRun)) {
+      candidates.push({ id: snapshot.id, bytes: snapshotBytes(snapshot), lastVerified: Date.parse(verified) });
     }
   }
   if (!set.sample) return { reasons, plan: null, candidates: 0 };

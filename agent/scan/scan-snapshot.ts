@@ -120,6 +120,11 @@ function progressSink(progress: ((bytes: number) => void) | undefined): ChunkSin
   return progress ? [{ update: (chunk) => progress(chunk.length) }] : [];
 }
 
+/** When the snapshot was last read completely, by the state before this scan. */
+function previouslyVerified(previous: SnapshotState | undefined): string | undefined {
+  return previous?.lastVerified ?? (previous?.complete ? previous.lastDeepScan : undefined);
+}
+
 /** Thrown out of a read that a stop request ended. */
 export class ScanAbortedError extends Error {
   override name = 'ScanAbortedError';
@@ -378,6 +383,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       ...(listing ? { listing } : {}),
       lastScan: now.toISOString(),
       lastDeepScan: now.toISOString(),
+      ...(complete ? { lastVerified: now.toISOString() } : previouslyVerified(ctx.previous) ? { lastVerified: previouslyVerified(ctx.previous)! } : {}),
       ...(detected ? { detection: detected.summary } : {}),
       ...(baselineInfo ? { baseline: baselineInfo } : {}),
       ...(ctx.runId ? { runId: ctx.runId } : {}),

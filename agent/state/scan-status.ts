@@ -21,6 +21,10 @@ export interface ScanStatus {
   failures: number;
   /** Entry bytes read and hashed by deep reads, over the life of the state directory. */
   scannedBytesTotal: number;
+  /** Store faults that were retried or resumed (the read went on), over the life of the state directory. */
+  transientFaultsTotal?: number;
+  /** Reads of the store that were given up (after retries, or at once for permanent errors). */
+  readFailuresTotal?: number;
 }
 
 function statusPath(stateDir: string, set: string): string {
@@ -44,6 +48,8 @@ export interface ScanOutcome {
   finishedAt: string;
   error: string | null;
   scannedBytes: number;
+  /** Store faults during the scan. */
+  faults?: { transient: number; gaveUp: number };
 }
 
 /** Folds one scan outcome into the stored status (the caller holds the state lock). */
@@ -57,6 +63,8 @@ export async function recordScanOutcome(stateDir: string, set: string, outcome: 
     runs: previous.runs + 1,
     failures: previous.failures + (outcome.error === null ? 0 : 1),
     scannedBytesTotal: previous.scannedBytesTotal + outcome.scannedBytes,
+    transientFaultsTotal: (previous.transientFaultsTotal ?? 0) + (outcome.faults?.transient ?? 0),
+    readFailuresTotal: (previous.readFailuresTotal ?? 0) + (outcome.faults?.gaveUp ?? 0),
   };
   await writeFileAtomic(statusPath(stateDir, set), `${JSON.stringify(next, null, 1)}\n`);
   return next;

@@ -29,6 +29,8 @@ export interface SnapshotState {
   listing?: { objects: number; bytes: number; fingerprint: string };
   lastScan: string;
   lastDeepScan?: string;
+  /** When a scan last read it completely (kept when a later read was not complete). */
+  lastVerified?: string;
   baseline?: { sha256: string; entries: number; createdAt: string };
   /** Detection's counts from the last deep read (encrypted files, renames, change rate). */
   detection?: DetectionSummary;
