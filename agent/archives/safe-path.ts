@@ -162,12 +162,89 @@ const NEVER_RESTORED: Partial<Record<EntryType, string>> = {
   other: 'entries of this type are not supported and never restored',
 };
 
+/** Non-NFC spellings remembered (for the twin-or-duplicate wording only); past it, twins read as duplicates. */
+const MAX_SPELLINGS = 100_000;
+
 /**
- * Admits entries of one archive or snapshot, in order. Keeps one map entry per name and per
- * implied parent directory (O(entries) memory, nothing per byte). One guard per archive.
+ * What the guard has seen, by path, kept as 64-bit fingerprints in an open-addressing table:
+ * about 20 bytes per path whatever its length, so a snapshot of millions of entries does not
+ * hold their names. Two hashes with per-process random seeds make a false match (read as a
+ * duplicate) vanishingly rare and impossible to aim at.
+ */
+class PathFingerprints {
+  private static readonly seeds = [Math.floor(Math.random() * 2 ** 32) >>> 0, Math.floor(Math.random() * 2 ** 32) >>> 0];
+  private high = new Uint32Array(1024);
+  private low = new Uint32Array(1024);
+  /** 0: empty slot; otherwise the Seen value + 1. */
+  private kinds = new Uint8Array(1024);
+  private count = 0;
+
+  get(path: string): Seen | undefined {
+    const [high, low] = PathFingerprints.hash(path);
+    const slot = this.find(high, low);
+    const kind = this.kinds[slot]!;
+    return kind === 0 ? undefined : ((kind - 1) as Seen);
+  }
+
+  has(path: string): boolean {
+    return this.get(path) !== undefined;
+  }
+
+  set(path: string, seen: Seen): void {
+    if ((this.count + 1) * 2 > this.kinds.length) this.grow();
+    const [high, low] = PathFingerprints.hash(path);
+    const slot = this.find(high, low);
+    if (this.kinds[slot] === 0) this.count++;
+    this.high[slot] = high;
+    this.low[slot] = low;
+    this.kinds[slot] = seen + 1;
+  }
+
+  /** The slot holding this fingerprint, or the empty slot where it would go (linear probing). */
+  private find(high: number, low: number): number {
+    const mask = this.kinds.length - 1;
+    for (let slot = (low ^ high) & mask; ; slot = (slot + 1) & mask) {
+      if (this.kinds[slot] === 0 || (this.high[slot] === high && this.low[slot] === low)) return slot;
+    }
+  }
+
+  private grow(): void {
+    const { high, low, kinds } = this;
+    this.high = new Uint32Array(kinds.length * 2);
+    this.low = new Uint32Array(kinds.length * 2);
+    this.kinds = new Uint8Array(kinds.length * 2);
+    for (let slot = 0; slot < kinds.length; slot++) {
+      if (kinds[slot] === 0) continue;
+      const target = this.find(high[slot]!, low[slot]!);
+      this.high[target] = high[slot]!;
+      this.low[target] = low[slot]!;
+      this.kinds[target] = kinds[slot]!;
+    }
+  }
+
+  /** Two independent 32-bit hashes (multiply-xorshift over the UTF-16 code units). */
+  private static hash(text: string): [number, number] {
+    let a = PathFingerprints.seeds[0]! ^ text.length;
+    let b = PathFingerprints.seeds[1]! ^ Math.imul(text.length, 0x9e3779b1);
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      a = Math.imul(a ^ code, 0x85ebca6b);
+      a ^= a >>> 13;
+      b = Math.imul(b ^ code, 0xc2b2ae35);
+      b ^= b >>> 16;
+    }
+    a = Math.imul(a ^ (a >>> 16), 0x7feb352d);
+    b = Math.imul(b ^ (b >>> 15), 0x846ca68b);
+    return [(a ^ (a >>> 15)) >>> 0, (b ^ (b >>> 13)) >>> 0];
+  }
+}
+
+/**
+ * Admits entries of one archive or snapshot, in order. Remembers each name and implied parent
+ * directory as a fingerprint (about 20 bytes each, nothing per byte). One guard per archive.
  */
 export class EntryNameGuard {
-  private readonly seen = new Map<string, Seen>();
+  private readonly seen = new PathFingerprints();
   /** Pre-NFC spelling of the (rare) names that were not NFC, to tell twins from duplicates. */
   private readonly spelling = new Map<string, string>();
 
@@ -254,7 +331,7 @@ export class EntryNameGuard {
       if (!this.seen.has(parent)) this.seen.set(parent, IMPLICIT_DIRECTORY);
     }
     this.seen.set(path, type === 'directory' ? DIRECTORY : type === 'symlink' ? SYMLINK : NON_DIRECTORY);
-    if (beforeNfc !== path) this.spelling.set(path, beforeNfc);
+    if (beforeNfc !== path && this.spelling.size < MAX_SPELLINGS) this.spelling.set(path, beforeNfc);
   }
 }
 

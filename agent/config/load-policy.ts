@@ -51,7 +51,14 @@ export function parsePolicy(text: string, file: string): Policy {
       document.errors.map((error) => error.message.split('\n')[0]!),
     );
   }
-  return validatePolicy(document.toJS(), file, path.dirname(path.resolve(file)));
+  let value: unknown;
+  try {
+    // Building values can still fail on what parsed (an alias to an anchor that is not there, say).
+    value = document.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid YAML`, [(error as Error).message.split('\n')[0]!], { cause: error });
+  }
+  return validatePolicy(value, file, path.dirname(path.resolve(file)));
 }
 
 /** Reads, parses and validates a policy file. */

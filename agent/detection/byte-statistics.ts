@@ -129,16 +129,39 @@ export function sampledWindows(size: number): (index: number) => boolean {
   return (index) => chosen.has(index);
 }
 
+/** A sampler's histograms: total, periodic total, one per periodic pattern, and a scratch one (Float64); window, head and one per prefix (Uint32). */
+const FLOAT_HISTOGRAMS = 3 + PERIODIC_PATTERNS.length;
+const UINT_HISTOGRAMS = 2 + PREFIX_LENGTHS.length;
+const HISTOGRAM_BYTES = 256 * (FLOAT_HISTOGRAMS * 8 + UINT_HISTOGRAMS * 4);
+/**
+ * Histogram memory of finished samplers, reused: a scan of a million small files would otherwise
+ * allocate and free gigabytes of short-lived typed arrays, which the allocator does not give back.
+ */
+const spareHistograms: ArrayBuffer[] = [];
+const MAX_SPARE = 32;
+
+function histogramMemory(): ArrayBuffer {
+  const reused = spareHistograms.pop();
+  if (!reused) return new ArrayBuffer(HISTOGRAM_BYTES);
+  new Uint8Array(reused).fill(0);
+  return reused;
+}
+
 /** Streams an entry's bytes into sampled-window statistics. */
 export class ByteSampler {
   private readonly selected: (index: number) => boolean;
-  private readonly total = new Float64Array(256);
-  private readonly window = new Uint32Array(256);
-  private readonly head = new Uint32Array(256);
-  private readonly prefixes = PREFIX_LENGTHS.map(() => new Uint32Array(256));
-  private readonly periodicOn: Float64Array[] = PERIODIC_PATTERNS.map(() => new Float64Array(256));
+  private readonly memory = histogramMemory();
+  private readonly total = new Float64Array(this.memory, 0, 256);
+  private readonly window = new Uint32Array(this.memory, FLOAT_HISTOGRAMS * 2048, 256);
+  private readonly head = new Uint32Array(this.memory, FLOAT_HISTOGRAMS * 2048 + 1024, 256);
+  private readonly prefixes = PREFIX_LENGTHS.map((_, i) => new Uint32Array(this.memory, FLOAT_HISTOGRAMS * 2048 + (2 + i) * 1024, 256));
+  private readonly periodicOn: Float64Array[] = PERIODIC_PATTERNS.map((_, i) => new Float64Array(this.memory, (2 + i) * 2048, 256));
   /** Histogram of the bytes the periodic counts covered. */
-  private readonly periodicTotal = new Float64Array(256);
+  private readonly periodicTotal = new Float64Array(this.memory, 2048, 256);
+  /** Set once finish() gave the memory back. */
+  private released = false;
+  /** Scratch space for finish(). */
+  private readonly scratch = new Float64Array(this.memory, (FLOAT_HISTOGRAMS - 1) * 2048, 256);
   private periodicBytes = 0;
   private headBytes = 0;
   private offset = 0;
@@ -169,12 +192,12 @@ export class ByteSampler {
     }
   }
 
-  /** The statistics; call once after the last chunk. */
+  /** The statistics; call once after the last chunk (the sampler's memory is reused afterwards). */
   finish(): ByteStats {
     // A partial last window still counts toward the totals, just not as a window of its own.
     if (this.windowFill > 0) this.mergeWindow(false, -1);
     const sorted = [...this.structuredChi2].sort((a, b) => a - b);
-    return {
+    const stats: ByteStats = {
       sampledBytes: this.sampled,
       windows: this.windows,
       randomWindows: this.randomWindows,
@@ -188,11 +211,15 @@ export class ByteSampler {
       randomRuns: this.runs,
       periodic: PERIODIC_PATTERNS.map(([period, on], i) => {
         const onHistogram = this.periodicOn[i]!;
-        const offHistogram = this.periodicTotal.map((count, byte) => count - onHistogram[byte]!);
+        const offHistogram = this.scratch;
+        for (let byte = 0; byte < 256; byte++) offHistogram[byte] = this.periodicTotal[byte]! - onHistogram[byte]!;
         const onBytes = sum(onHistogram);
         return { period, on, onChi2: chiSquare(onHistogram, onBytes), offChi2: chiSquare(offHistogram, this.periodicBytes - onBytes), onBytes };
       }),
     };
+    if (!this.released && spareHistograms.length < MAX_SPARE) spareHistograms.push(this.memory);
+    this.released = true;
+    return stats;
   }
 
   private countHead(chunk: Uint8Array, at: number, take: number): void {

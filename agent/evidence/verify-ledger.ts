@@ -285,6 +285,14 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
       };
     } else if (hashAtHead !== head.hash) {
       firstBad = { seq: head.seq, problem: 'head-mismatch', detail: `record ${head.seq} is not the one the signed head (written ${head.time}) recorded` };
+    } else if ((last?.seq ?? 0) - head.seq > 1) {
+      // Every append rewrites the head right after its record; a crash in between leaves it one
+      // behind, never more. An older head put back would hide records cut off the end.
+      firstBad = {
+        seq: head.seq + 1,
+        problem: 'head-mismatch',
+        detail: `the signed head (written ${head.time}) records seq ${head.seq}, but the ledger goes on to seq ${last?.seq ?? 0}: an append leaves it at most one behind, so an older head was put back`,
+      };
     }
   }
 

@@ -17,10 +17,13 @@ import { comparePaths } from '../integrity/path-order.js';
 
 const gzipAsync = promisify(gzip);
 
-/** Entries held in memory before a run is written (≈ 25 MB of entries). */
-export const RUN_ENTRIES = 50_000;
+/** Entries held in memory before a run is written (≈ 10 MB of entries). */
+export const RUN_ENTRIES = 20_000;
 
-const byPath = (a: ManifestEntry, b: ManifestEntry) => comparePaths(a.path, b.path);
+/** An entry held in memory: its path and its JSON line (compact: two strings, no object graph). */
+type Held = [path: string, line: string];
+
+const byPath = (a: Held, b: Held) => comparePaths(a[0], b[0]);
 
 /** Reads one run file back in order. */
 async function* readRun(file: string): AsyncGenerator<ManifestEntry> {
@@ -75,7 +78,7 @@ class RunHeap {
 
 /** A snapshot's entries, to be read back in path order. */
 export class EntrySpool {
-  private buffer: ManifestEntry[] = [];
+  private buffer: Held[] = [];
   private readonly runs: string[] = [];
   private count = 0;
   private readonly dir: string;
@@ -96,7 +99,7 @@ export class EntrySpool {
 
   /** Adds an entry (any order); resolves once memory is back under the bound. */
   async add(entry: ManifestEntry): Promise<void> {
-    this.buffer.push(entry);
+    this.buffer.push([entry.path, JSON.stringify(entry)]);
     this.count++;
     if (this.buffer.length >= this.runEntries) await this.spill();
   }
@@ -105,13 +108,14 @@ export class EntrySpool {
   async *sorted(): AsyncGenerator<ManifestEntry> {
     await this.writing;
     this.buffer.sort(byPath);
+    const inMemory = (async function* (held: Held[]) {
+      for (const [, line] of held) yield JSON.parse(line) as ManifestEntry;
+    })(this.buffer);
     if (this.runs.length === 0) {
-      yield* this.buffer;
+      yield* inMemory;
       return;
     }
-    const sources: AsyncIterator<ManifestEntry>[] = [...this.runs.map((file) => readRun(file)), (async function* (held) {
-      yield* held;
-    })(this.buffer)].map((iterable) => iterable[Symbol.asyncIterator]());
+    const sources: AsyncIterator<ManifestEntry>[] = [...this.runs.map((file) => readRun(file)), inMemory].map((iterable) => iterable[Symbol.asyncIterator]());
     const heap = new RunHeap();
     try {
       for (const [run, source] of sources.entries()) {
@@ -146,7 +150,7 @@ export class EntrySpool {
     this.writing = (async () => {
       await previous;
       await mkdir(this.dir, { recursive: true });
-      await writeFile(file, await gzipAsync(held.map((entry) => `${JSON.stringify(entry)}\n`).join(''), { level: 1 }));
+      await writeFile(file, await gzipAsync(held.map(([, line]) => `${line}\n`).join(''), { level: 1 }));
     })();
     await previous;
   }

@@ -21,12 +21,15 @@ import { comparePaths } from '../integrity/path-order.js';
 import { syncDirectory } from './atomic-write.js';
 import { encodeBlock, listBlocks, readBlock, type BlockInfo } from './block-gzip.js';
 
-/** Entries per block: small enough that a lookup inflates little, large enough to compress well. */
-const BLOCK_ENTRIES = 512;
+/**
+ * Entries per block: small, so a lookup that misses the cache inflates a few KiB (an archive's
+ * order can jump all over the sorted manifest), large enough to compress well.
+ */
+const BLOCK_ENTRIES = 64;
 /** …or this many bytes of lines, whichever comes first. */
-const BLOCK_BYTES = 256 * 1024;
+const BLOCK_BYTES = 32 * 1024;
 /** Blocks kept parsed per open manifest (a lookup's working set: ~16k entries). */
-const CACHED_BLOCKS = 32;
+const CACHED_BLOCKS = 256;
 
 /** File-name-safe form of a snapshot id (ids may contain `/` on nested prefixes). */
 export function snapshotFileName(snapshot: string): string {

@@ -202,6 +202,17 @@ describe('crashes and key rotation', () => {
     expect(await verifyLedger(dir)).toMatchObject({ ok: true, records: 4, tornTail: false });
   });
 
+  it('head-mismatch: an older signed head put back (which would hide records cut off the end)', async () => {
+    const dir = await ledgerWith(3);
+    const older = await readFile(headPath(dir), 'utf8');
+    const ledger = await openLedger(dir);
+    await ledger.append('scan-run', { n: 4 });
+    await ledger.append('scan-run', { n: 5 });
+    await ledger.close();
+    await writeFile(headPath(dir), older);
+    expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 4, problem: 'head-mismatch', detail: expect.stringContaining('an older head was put back') });
+  });
+
   it('a crash between a record and its head: the next open brings the head up to date', async () => {
     const dir = await ledgerWith(3);
     const oldHead = await readFile(headPath(dir), 'utf8');

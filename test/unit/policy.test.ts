@@ -41,6 +41,11 @@ sets:
     ]);
   });
 
+  it('refuses an alias to an anchor that is not there with a ConfigError (found by the policy fuzzer)', () => {
+    expect(() => parsePolicy('<<: *a\nsets: {}\n', 'p.yaml')).toThrow(ConfigError);
+    expect(() => parsePolicy('<<: *a\nsets: {}\n', 'p.yaml')).toThrow(/not valid YAML/);
+  });
+
   it('reports YAML syntax errors instead of schema noise', () => {
     expect(problemsOf('sets: [unclosed\n')[0]).toMatch(/./);
   });
