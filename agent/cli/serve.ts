@@ -8,6 +8,7 @@ import { startDaemon, type Daemon } from '../daemon/daemon.js';
 import type { RunDrill } from '../daemon/drill-contract.js';
 import { DEFAULT_LISTEN, parseListen, requireTokenFor } from '../daemon/listen-address.js';
 import { createLogger } from '../daemon/logger.js';
+import { parseShard, parseTasks } from '../daemon/shard.js';
 import { ConfigError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, type GlobalOptions } from './global-options.js';
@@ -19,6 +20,8 @@ export interface ServeFlags {
   concurrency: string;
   jitter: string;
   shutdownTimeout: string;
+  shard?: string;
+  tasks: string;
 }
 
 /** What `serve` is wired to (tests and the integrator inject the drill runner here). */
@@ -38,6 +41,8 @@ export async function runServe(global: GlobalOptions, flags: ServeFlags, depende
   const token = requireTokenFor(listen, process.env.VOUCH_API_TOKEN);
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ConfigError(`--concurrency ${flags.concurrency}: expected 1 to 64`);
+  const shard = flags.shard ? parseShard(flags.shard) : undefined;
+  const tasks = parseTasks(flags.tasks);
   const logger = createLogger();
   const signals = trapSignals(logger);
   try {
@@ -52,6 +57,8 @@ export async function runServe(global: GlobalOptions, flags: ServeFlags, depende
       shutdownTimeoutMs: seconds('shutdown-timeout', flags.shutdownTimeout) * 1000,
       logger,
       runDrill: dependencies.runDrill,
+      ...(shard ? { shard } : {}),
+      tasks,
     });
     return await signals.attach(daemon);
   } catch (error) {
@@ -101,7 +108,9 @@ export function serveOptions(command: Command): Command {
     .addOption(new Option('--metrics-auth', 'require the bearer token on /metrics too').env('VOUCH_METRICS_AUTH').default(false))
     .addOption(new Option('--concurrency <n>', 'jobs (scans, drills) run at once').default('2'))
     .addOption(new Option('--jitter <duration>', 'random delay of up to this before each scheduled run').default('30s'))
-    .addOption(new Option('--shutdown-timeout <duration>', 'how long a stop waits for running jobs to reach a safe point').default('30s'));
+    .addOption(new Option('--shutdown-timeout <duration>', 'how long a stop waits for running jobs to reach a safe point').default('30s'))
+    .addOption(new Option('--shard <index/count>', 'run only the sets this replica owns among COUNT (INDEX, or "ordinal" for a StatefulSet pod\'s)').env('VOUCH_SHARD'))
+    .addOption(new Option('--tasks <list>', 'scheduled tasks this agent runs: scan, drill or both (drills can run as Kubernetes Jobs)').env('VOUCH_TASKS').default('scan,drill'));
 }
 
 /** Registers `serve`. */

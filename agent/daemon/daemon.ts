@@ -22,6 +22,7 @@ import { createHttpApp } from './http-app.js';
 import { createJobRunner, type JobWork } from './job-runner.js';
 import type { ListenAddress } from './listen-address.js';
 import { createScheduler } from './scheduler.js';
+import { shardPolicy, type Shard } from './shard.js';
 import { createStateAccess } from './state-access.js';
 
 /** Daemon settings. */
@@ -47,6 +48,10 @@ export interface DaemonOptions {
   bodyLimitBytes?: number;
   /** Per-request deadline; default 30 s. */
   requestTimeoutMs?: number;
+  /** Run only the sets this replica's shard owns (see shard.ts). */
+  shard?: Shard;
+  /** Task kinds to schedule (default both). */
+  tasks?: ReadonlySet<TaskKind>;
 }
 
 /** A running daemon. */
@@ -75,7 +80,11 @@ function loggingProgress(logger: Logger): ScanProgress {
 /** Starts the daemon. Policy problems throw ConfigError (exit 2) before anything is started. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { logger } = options;
-  let policy = await loadPolicy(options.configFile);
+  const load = async () => {
+    const loaded = await loadPolicy(options.configFile);
+    return options.shard ? shardPolicy(loaded, options.shard) : loaded;
+  };
+  let policy = await load();
   const stateDir = resolveStateDir(policy, options.stateOverride);
   await mkdir(stateDir, { recursive: true });
   // A drill killed with the previous daemon (SIGKILL, power loss) is recorded as aborted and its
@@ -133,7 +142,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return { drill: result.id, snapshot: result.snapshot, outcome: result.outcome, durationSeconds: result.durationSeconds };
   };
 
-  const scheduler = createScheduler({ runner, logger, jitterMs: options.jitterMs, work: { scan: (set) => scanWork(set), drill: (set) => drillWork(set) } });
+  const scheduler = createScheduler({
+    runner,
+    logger,
+    jitterMs: options.jitterMs,
+    work: { scan: (set) => scanWork(set), drill: (set) => drillWork(set) },
+    ...(options.tasks ? { kinds: [...options.tasks] } : {}),
+  });
   const registry = createMetricsRegistry({ estate, scheduler: () => scheduler.stats(), daemon: () => stats });
 
   const setByName = (name: string) => {
@@ -196,7 +211,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     async reload() {
       stats.reloads++;
       try {
-        const next = await loadPolicy(options.configFile);
+        const next = await load();
         const nextState = resolveStateDir(next, options.stateOverride);
         if (nextState !== stateDir) {
           throw new ConfigError(`the state directory cannot change on reload (${stateDir} → ${nextState}); restart vouch serve instead`);

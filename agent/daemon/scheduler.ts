@@ -21,6 +21,8 @@ export interface SchedulerOptions {
   logger: Logger;
   /** Upper bound of the random delay before a scheduled run starts, in ms (spreads load across agents and sets). */
   jitterMs: number;
+  /** Task kinds this agent schedules (default both; drills may run as Kubernetes Jobs instead). */
+  kinds?: readonly TaskKind[];
 }
 
 /** The running schedule. */
@@ -100,7 +102,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       for (const key of [...counters.keys()]) if (!names.has(counters.get(key)!.set)) counters.delete(key);
       for (const set of policy.sets) {
         const zone = set.schedule?.timezone ?? 'UTC';
-        for (const kind of ['scan', 'drill'] as const) {
+        for (const kind of options.kinds ?? (['scan', 'drill'] as const)) {
           const expression = set.schedule?.[kind];
           if (!expression) continue;
           tasks.push({ set: set.name, kind, task: schedule(set, kind, expression, zone) });
