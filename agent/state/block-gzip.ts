@@ -8,7 +8,8 @@
  * Member layout: 1f 8b 08 04 00000000 00 ff | XLEN | 'V' 'B' 04 00 <u32 member length>
  * [| 'V' 'L' <u16 n> <n label bytes>] | raw deflate | CRC-32 | ISIZE.
  */
-import { crc32, deflateRaw, inflateRaw } from 'node:zlib';
+import { readSync } from 'node:fs';
+import { crc32, deflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { FileHandle } from 'node:fs/promises';
 
@@ -108,6 +109,28 @@ export async function readBlock(handle: FileHandle, block: BlockInfo): Promise<B
   if (member.length !== block.length) throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
   const headerLength = FIXED_HEADER + member.readUInt16LE(10);
   const data = await inflateRawAsync(member.subarray(headerLength, member.length - 8));
+  if (crc32(data) !== member.readUInt32LE(member.length - 8) || (data.length >>> 0) !== member.readUInt32LE(member.length - 4)) {
+    throw new BlockFormatError(`block at byte ${block.offset} fails its CRC-32`);
+  }
+  return data;
+}
+
+/**
+ * Inflates one block synchronously. For lookups: a block is a few KiB, and a scan waits on each
+ * lookup before the next entry anyway, so two thread-pool round trips per lookup would only add
+ * latency (a million of them add up to minutes).
+ */
+export function readBlockSync(fd: number, block: BlockInfo): Buffer {
+  const member = Buffer.alloc(block.length);
+  let read = 0;
+  while (read < block.length) {
+    const got = readSync(fd, member, read, block.length - read, block.offset + read);
+    if (got === 0) break;
+    read += got;
+  }
+  if (read !== block.length) throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
+  const headerLength = FIXED_HEADER + member.readUInt16LE(10);
+  const data = inflateRawSync(member.subarray(headerLength, member.length - 8));
   if (crc32(data) !== member.readUInt32LE(member.length - 8) || (data.length >>> 0) !== member.readUInt32LE(member.length - 4)) {
     throw new BlockFormatError(`block at byte ${block.offset} fails its CRC-32`);
   }

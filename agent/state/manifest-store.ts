@@ -19,7 +19,7 @@ import { createGunzip } from 'node:zlib';
 import type { ManifestEntry, ManifestHeader } from '../integrity/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
 import { syncDirectory } from './atomic-write.js';
-import { encodeBlock, listBlocks, readBlock, type BlockInfo } from './block-gzip.js';
+import { encodeBlock, listBlocks, readBlock, readBlockSync, type BlockInfo } from './block-gzip.js';
 
 /**
  * Entries per block: small, so a lookup that misses the cache inflates a few KiB (an archive's
@@ -175,17 +175,16 @@ async function openBlocked(file: string, handle: FileHandle): Promise<ManifestRe
   if (blocks.length === 0) throw new Error(`${file}: empty manifest`);
   const header = JSON.parse((await readBlock(handle, blocks[0]!)).toString('utf8').trim()) as ManifestHeader;
   if (header.format !== 'vouch-manifest') throw new Error(`${file}: not a vouch manifest`);
-  const cache = new Map<number, Promise<ManifestEntry[]>>();
-  const load = (index: number): Promise<ManifestEntry[]> => {
+  const cache = new Map<number, ManifestEntry[]>();
+  const load = (index: number): ManifestEntry[] => {
     const hit = cache.get(index);
     if (hit) {
       cache.delete(index); // re-insert: Map order is the LRU order
       cache.set(index, hit);
       return hit;
     }
-    const parsed = readBlock(handle, blocks[index]!).then((data) => parseLines(data.toString('utf8')));
+    const parsed = parseLines(readBlockSync(handle.fd, blocks[index]!).toString('utf8'));
     cache.set(index, parsed);
-    parsed.catch(() => cache.delete(index));
     if (cache.size > CACHED_BLOCKS) cache.delete(cache.keys().next().value!);
     return parsed;
   };
@@ -198,7 +197,7 @@ async function openBlocked(file: string, handle: FileHandle): Promise<ManifestRe
     },
     async get(target) {
       const index = blockFor(blocks, target);
-      return index < 0 ? undefined : findEntry(await load(index), target);
+      return index < 0 ? undefined : findEntry(load(index), target);
     },
     close: () => handle.close(),
   };
