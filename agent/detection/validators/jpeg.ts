@@ -214,7 +214,8 @@ class HuffmanScanCheck {
       let byte = 0xff;
       if (this.head < this.tail) byte = this.queue[this.head++]!;
       else if (this.atIntervalEnd) this.padBits += 8;
-      this.bits = ((this.bits << 8) | byte) >>> 0;
+      // Bits above `bitCount` are stale; `peek` masks them and the shifts push them out.
+      this.bits = (this.bits << 8) | byte;
       this.bitCount += 8;
     }
   }
@@ -231,7 +232,6 @@ class HuffmanScanCheck {
 
   private consume(count: number): void {
     this.bitCount -= count;
-    this.bits = this.bitCount === 0 ? 0 : (this.bits & (0xffffffff >>> (32 - this.bitCount))) >>> 0;
     if (this.bitCount < this.padBits) {
       this.overran = true;
       this.padBits = this.bitCount;

@@ -152,6 +152,17 @@ describe('jpeg validator on real files', () => {
     expect(validate(jpegValidator, damaged).status).toBe('invalid');
   });
 
+  it('stops decoding scans at the decode budget and keeps to the marker grammar after it', () => {
+    const file = made.filter((f) => f.path.endsWith('-baseline.jpg')).reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a)).bytes;
+    const limits = { maxDecodeBytes: 1024, maxOutputBytes: 2 ** 30 };
+    const verdict = validate(jpegValidator, file, 'varied', limits);
+    expect(verdict.status).toBe('valid');
+    expect(verdict.checkedBytes).toBeLessThan(file.length);
+    const damaged = Buffer.from(file);
+    damaged.fill(0, damaged.length - 2); // EOI gone
+    expect(validate(jpegValidator, damaged, 4096, limits).status).toBe('invalid');
+  });
+
   it('rejects restart markers out of sequence', () => {
     const file = made.find((f) => f.path.endsWith('restart-every-row.jpg'))!.bytes;
     const first = file.indexOf(Buffer.from([0xff, 0xd0]));
