@@ -28,7 +28,8 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * The compressed bytes all decompressions of one entry may consume together
- * (`maxDecodeBytes`), and the output cap each one of them has (`maxOutputBytes`).
+ * (`maxDecodeBytes`), and the output cap each one of them has (`maxOutputBytes`). JPEG's
+ * Huffman scan decoding draws on it too.
  */
 export class DecodeBudget {
   private used = 0;
