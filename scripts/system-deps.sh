@@ -8,7 +8,7 @@
 # sqlite3 (SQLite drill checks), chromium (the auditor report rendered by a real browser).
 set -eu
 
-need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils gpg:gnupg age:age 7zr:p7zip cryptsetup:cryptsetup-bin xz:xz-utils bzip2:bzip2 sqlite3:sqlite3 promtool:prometheus /usr/bin/prometheus:prometheus bwrap:bubblewrap cjpeg:libjpeg-turbo-progs pngtopnm:netpbm 7zz:7zip qpdf:qpdf zip:zip jar:openjdk-17-jdk-headless prlimit:util-linux setpriv:util-linux /usr/bin/chromium:chromium /usr/lib/postgresql/*/bin/initdb:postgresql"
+need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils gpg:gnupg age:age 7zr:p7zip cryptsetup:cryptsetup-bin xz:xz-utils bzip2:bzip2 sqlite3:sqlite3 promtool:prometheus /usr/bin/prometheus:prometheus bwrap:bubblewrap cjpeg:libjpeg-turbo-progs pngtopnm:netpbm 7zz:7zip qpdf:qpdf zip:zip brotli:brotli jar:openjdk-17-jdk-headless prlimit:util-linux setpriv:util-linux /usr/bin/chromium:chromium /usr/lib/postgresql/*/bin/initdb:postgresql"
 if [ "${1:-}" = "bench" ]; then
   need="$need sha256sum:coreutils b3sum:b3sum /usr/bin/time:time brotli:brotli jpegtran:libjpeg-turbo-progs"
 fi

@@ -22,7 +22,7 @@ import { createManifestWriter, loadManifest, type ManifestWriter } from '../stat
 import type { SnapshotState } from '../state/set-index.js';
 import type { Finding } from '../verdicts/findings.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
-import type { ContentSummary } from '../detection/classify.js';
+import { claimedType, type ContentSummary } from '../detection/classify.js';
 import { SnapshotDetection } from '../detection/snapshot-detection.js';
 import { analyzeStream } from './analyze-stream.js';
 import { FindingsCollector } from './findings-collector.js';
@@ -176,7 +176,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot)
       if (body) {
         const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
         // Members zip itself encrypted hold ciphertext by design: digests only.
-        const detect = detection && !entry.encrypted ? { size: entry.size } : undefined;
+        const detect = detection && !entry.encrypted ? { size: entry.size, claim: claimedType(entry.path) } : undefined;
         const result = await analyzeStream(body, { algorithm, extraAlgorithms, ...(detect ? { detect } : {}) }, { sizeHint: entry.size, sinks });
         size = result.bytes;
         digest = result.digest;
