@@ -19,6 +19,7 @@
 import { crc32 } from 'node:zlib';
 import { Inflate } from 'fflate';
 import type { ValidatorLimits } from '../validator.js';
+import { concatBytes, u32be } from './bytes.js';
 
 /** Small pushes are gathered to this size before fflate sees them. */
 const STAGE_BYTES = 8 * 1024;
@@ -104,15 +105,6 @@ export function adler32(data: Uint8Array, adler = 1): number {
   return ((b << 16) | a) >>> 0;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /** Whether a zlib header (RFC 1950) announces deflate without a preset dictionary; null when it is fine. */
 function zlibHeaderProblem(cmf: number, flg: number): string | null {
   if ((cmf & 0x0f) !== 8 || cmf >> 4 > 7) return 'zlib header names no deflate method';
@@ -176,7 +168,7 @@ export class StreamInflater {
       const problem = zlibHeaderProblem(this.small[0]!, this.small[1]!);
       if (problem) {
         this.inputBytes -= 2;
-        return this.fail(problem, concat(Uint8Array.from(this.small), data));
+        return this.fail(problem, concatBytes(Uint8Array.from(this.small), data));
       }
       this.small = [];
       this.phase = 'deflate';
@@ -189,7 +181,7 @@ export class StreamInflater {
         this.inputBytes += data.length;
         return EMPTY;
       }
-      const input = this.staged > 0 ? concat(this.stage.subarray(0, this.staged), data) : data;
+      const input = this.staged > 0 ? concatBytes(this.stage.subarray(0, this.staged), data) : data;
       this.inputBytes += data.length;
       this.staged = 0;
       return this.afterDecode(this.decode(input));
@@ -253,7 +245,7 @@ export class StreamInflater {
       const after = deflateEnd(this.inflate);
       if (after !== null) {
         // fflate keeps its unread bytes; they and the rest of the input follow the stream.
-        const rest = concat(after.slice(), input.subarray(at));
+        const rest = concatBytes(after.slice(), input.subarray(at));
         budget.refund(after.length);
         this.inputBytes -= rest.length;
         if (this.options.wrapper === 'zlib' && this.options.verifyAdler) {
@@ -272,7 +264,7 @@ export class StreamInflater {
   private checkAdler(data: Uint8Array): Uint8Array {
     const rest = this.gather(data, 4);
     if (this.small.length < 4) return EMPTY;
-    const stored = ((this.small[0]! << 24) | (this.small[1]! << 16) | (this.small[2]! << 8) | this.small[3]!) >>> 0;
+    const stored = u32be(this.small, 0);
     if (stored !== this.adler) return this.fail('Adler-32 of the inflated data does not match', rest);
     this.state = 'ended';
     return rest;

@@ -21,6 +21,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
 /** Two forbidden bytes closer than this are a random stretch, not a stray. */
 const CONTROL_SPACING = 256;
@@ -54,12 +55,12 @@ interface Finding {
   offset: number;
 }
 
-class TextValidator implements StructureValidator {
+class TextValidator implements FormatWalk {
   private position = 0;
+  /** The first forbidden byte or stray run that is damage, once found. */
   private failure: Finding | null = null;
   /** Bytes fed when a failure stopped the checks. */
   private stoppedAt: number | null = null;
-  private unsupported: string | null = null;
 
   // Control bytes.
   private controls = 0;
@@ -81,9 +82,7 @@ class TextValidator implements StructureValidator {
   private firstStrayRun: Finding | null = null;
 
   update(chunk: Uint8Array): void {
-    if (this.failure || this.unsupported) return;
-    if (this.position === 0 && chunk.length > 0) this.checkByteOrderMark(chunk);
-    if (this.unsupported) return;
+    if (this.position === 0 && chunk.length > 0) checkByteOrderMark(chunk);
     const base = this.position;
     this.position += chunk.length;
     // Fast path: a chunk of whole UTF-8 characters without forbidden bytes needs only a count of
@@ -100,26 +99,22 @@ class TextValidator implements StructureValidator {
       this.byte(chunk[i]!, base + i);
       if (this.failure) {
         this.stoppedAt = base + i + 1;
-        return;
+        throw new Damage(this.failure.detail, this.failure.offset);
       }
     }
   }
 
   finish(): StructureVerdict {
-    if (!this.failure && !this.unsupported) {
-      if (this.pendingByte >= 0 && !(this.pendingByte === DOS_EOF && this.pendingAt === this.position - 1)) this.forbidden(this.pendingByte, this.pendingAt);
-      this.pendingByte = -1;
-      if (this.need > 0) this.stray(this.sequenceStart, this.sequenceLength);
-      if (!this.failure && this.firstStrayRun && (this.multibyte > this.strays || this.strays <= FEW_STRAYS)) this.failure = this.firstStrayRun;
-    }
-    if (this.unsupported) return { status: 'unsupported', detail: this.unsupported, checkedBytes: this.position };
-    if (this.failure) return { status: 'invalid', detail: this.failure.detail, offset: this.failure.offset, checkedBytes: this.stoppedAt ?? this.position };
+    if (this.pendingByte >= 0 && !(this.pendingByte === DOS_EOF && this.pendingAt === this.position - 1)) this.forbidden(this.pendingByte, this.pendingAt);
+    this.pendingByte = -1;
+    if (this.need > 0) this.stray(this.sequenceStart, this.sequenceLength);
+    if (!this.failure && this.firstStrayRun && (this.multibyte > this.strays || this.strays <= FEW_STRAYS)) this.failure = this.firstStrayRun;
+    if (this.failure) throw new Damage(this.failure.detail, this.failure.offset);
     return { status: 'valid', checkedBytes: this.position };
   }
 
-  private checkByteOrderMark(chunk: Uint8Array): void {
-    if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) this.unsupported = 'UTF-16/UTF-32 text is not checked';
-    else if (chunk[0] === 0 && chunk[1] === 0 && chunk[2] === 0xfe && chunk[3] === 0xff) this.unsupported = 'UTF-32 text is not checked';
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, this.stoppedAt ?? this.position);
   }
 
   private byte(byte: number, at: number): void {
@@ -204,6 +199,12 @@ class TextValidator implements StructureValidator {
   }
 }
 
+/** Text with a UTF-16 or UTF-32 byte-order mark is not checked. */
+function checkByteOrderMark(chunk: Uint8Array): void {
+  if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) throw new Unsupported('UTF-16/UTF-32 text is not checked');
+  if (chunk[0] === 0 && chunk[1] === 0 && chunk[2] === 0xfe && chunk[3] === 0xff) throw new Unsupported('UTF-32 text is not checked');
+}
+
 /** The number of UTF-8 lead bytes in a valid UTF-8 chunk, or -1 if it holds a forbidden byte. */
 function countLeadsUnlessForbidden(chunk: Uint8Array): number {
   let leads = 0;
@@ -250,6 +251,6 @@ export const textValidator: ValidatorDefinition = {
   type: 'text',
   matches: looksLikeText,
   create(_size: number, _limits: ValidatorLimits): StructureValidator {
-    return new TextValidator();
+    return guardedValidator(new TextValidator());
   },
 };
