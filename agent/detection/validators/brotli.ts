@@ -10,8 +10,9 @@
  */
 import { brotliDecompressSync } from 'node:zlib';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
-class BrotliValidator implements StructureValidator {
+class BrotliValidator implements FormatWalk {
   private readonly chunks: Uint8Array[] = [];
   private held = 0;
   private tooLarge = false;
@@ -19,11 +20,10 @@ class BrotliValidator implements StructureValidator {
   constructor(private readonly limits: ValidatorLimits) {}
 
   update(chunk: Uint8Array): void {
-    if (this.tooLarge) return;
     if (this.held + chunk.length > this.limits.maxDecodeBytes) {
       this.tooLarge = true;
       this.chunks.length = 0;
-      return;
+      throw new Unsupported(`brotli stream over the ${this.limits.maxDecodeBytes}-byte decode cap was not checked`);
     }
     // Copied: the caller's chunk may be a view into reused memory.
     this.chunks.push(chunk.slice());
@@ -31,7 +31,6 @@ class BrotliValidator implements StructureValidator {
   }
 
   finish(): StructureVerdict {
-    if (this.tooLarge) return { status: 'unsupported', detail: `brotli stream over the ${this.limits.maxDecodeBytes}-byte decode cap was not checked`, checkedBytes: 0 };
     const data = Buffer.concat(this.chunks);
     try {
       brotliDecompressSync(data, { maxOutputLength: this.limits.maxOutputBytes });
@@ -42,8 +41,14 @@ class BrotliValidator implements StructureValidator {
       if (code === 'ERR_BUFFER_TOO_LARGE' || (error as RangeError).name === 'RangeError') {
         return { status: 'valid', checkedBytes: 0, detail: 'decoded up to the output cap' };
       }
-      return { status: 'invalid', detail: `brotli stream does not decode: ${(error as Error).message}`, offset: 0, checkedBytes: data.length };
+      // zlib reports bad data with a code (Z_BUF_ERROR, ERR__ERROR_FORMAT_…); anything else is not about the bytes.
+      if (typeof code !== 'string') throw error;
+      throw new Damage(`brotli stream does not decode: ${(error as Error).message}`, 0, { cause: error });
     }
+  }
+
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, this.tooLarge ? 0 : this.held);
   }
 }
 
@@ -52,6 +57,6 @@ export const brotliValidator: ValidatorDefinition = {
   type: 'brotli',
   // No magic: never claimed by head.
   matches: () => false,
-  create: (_size, limits) => new BrotliValidator(limits),
+  create: (_size, limits) => guardedValidator(new BrotliValidator(limits)),
 };
 
