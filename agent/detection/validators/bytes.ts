@@ -41,3 +41,43 @@ export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(b, a.length);
   return out;
 }
+
+/**
+ * A fixed-size field (a header, a size, a CRC) gathered from chunks that may cut it anywhere.
+ * `need` may grow while it is gathered, for headers whose first bytes give their length.
+ */
+export class Field {
+  readonly bytes: Uint8Array;
+  /** Bytes gathered so far. */
+  filled = 0;
+  /** Entry offset of the field's first byte. */
+  start = 0;
+
+  constructor(
+    capacity: number,
+    /** Bytes the field has when complete. */
+    public need: number,
+  ) {
+    this.bytes = new Uint8Array(capacity);
+  }
+
+  /** Starts gathering the next field, of `need` bytes. */
+  expect(need: number): void {
+    this.filled = 0;
+    this.need = need;
+  }
+
+  /** Copies what the field still needs from `chunk` at `at`, which is entry offset `position`; returns how many bytes it took. */
+  take(chunk: Uint8Array, at: number, position: number): number {
+    const take = Math.min(this.need - this.filled, chunk.length - at);
+    if (this.filled === 0) this.start = position;
+    this.bytes.set(chunk.subarray(at, at + take), this.filled);
+    this.filled += take;
+    return take;
+  }
+
+  /** The field holds all `need` bytes. */
+  get complete(): boolean {
+    return this.filled === this.need;
+  }
+}

@@ -13,7 +13,7 @@
  * output with no checkable grammar here: encryption confined to it is left to statistics.
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
-import { u32be as u32, u64be as u64 } from './bytes.js';
+import { Field, u32be as u32, u64be as u64 } from './bytes.js';
 import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
 /** Metadata boxes are held whole up to this size (a feature film's `moov` is a few MB). */
@@ -244,10 +244,8 @@ function checkChunks(tracks: SampleTables[], media: [number, number][], fileSize
 
 class Mp4Validator implements FormatWalk {
   private position = 0;
-  private readonly header = new Uint8Array(16);
-  private headerFill = 0;
-  private headerNeed = 8;
-  private boxStart = 0;
+  /** The current top-level box's header: 8 bytes, or 16 with a large size. */
+  private readonly header = new Field(16, 8);
   private boxType = '';
   /** Payload bytes of the current top-level box still to come. */
   private remaining = 0;
@@ -276,20 +274,17 @@ class Mp4Validator implements FormatWalk {
         }
         continue;
       }
-      const take = Math.min(this.headerNeed - this.headerFill, chunk.length - at);
-      if (this.headerFill === 0) this.boxStart = this.position;
-      this.header.set(chunk.subarray(at, at + take), this.headerFill);
-      this.headerFill += take;
+      const take = this.header.take(chunk, at, this.position);
       at += take;
       this.position += take;
-      if (this.headerFill === this.headerNeed) this.boxHeader();
+      if (this.header.complete) this.boxHeader();
     }
   }
 
   finish(): StructureVerdict {
     if (this.toEnd) this.boxDone();
     if (this.boxes === 0) throw new Damage('no complete box', this.position);
-    if (this.remaining > 0 || this.headerFill > 0) throw new Damage(`file ends inside box '${this.boxType || '?'}'`, this.position);
+    if (this.remaining > 0 || this.header.filled > 0) throw new Damage(`file ends inside box '${this.boxType || '?'}'`, this.position);
     if (!this.sawMetadata) throw new Damage('no movie, fragment or metadata box', this.position);
     checkChunks(this.findings.tracks, this.media, this.position);
     return { status: 'valid', checkedBytes: this.position, parts: this.boxes };
@@ -300,24 +295,23 @@ class Mp4Validator implements FormatWalk {
   }
 
   private boxHeader(): void {
-    const h = this.header;
+    const h = this.header.bytes;
     let size = u32(h, 0);
-    if (size === 1 && this.headerNeed === 8) {
-      this.headerNeed = 16;
+    if (size === 1 && this.header.need === 8) {
+      this.header.need = 16;
       return;
     }
-    if (!isBoxType(h, 4, false)) throw new Damage(`box at ${this.boxStart} has an unprintable type`, this.boxStart + 4);
+    if (!isBoxType(h, 4, false)) throw new Damage(`box at ${this.header.start} has an unprintable type`, this.header.start + 4);
     const type = typeName(h, 4);
     if (this.boxes === 0 && type !== 'ftyp' && !LEGACY_FIRST.has(type)) throw new Damage(`first box is '${type}', not 'ftyp'`, 4);
-    if (this.boxes > 0 && type === 'ftyp') throw new Damage("a second 'ftyp' box", this.boxStart);
-    const headerLength = this.headerNeed;
-    this.headerFill = 0;
-    this.headerNeed = 8;
+    if (this.boxes > 0 && type === 'ftyp') throw new Damage("a second 'ftyp' box", this.header.start);
+    const headerLength = this.header.need;
+    this.header.expect(8);
     this.boxType = type;
     if (METADATA_BOXES.has(type)) this.sawMetadata = true;
     this.toEnd = size === 0;
     if (size === 1) size = u64(h, 8);
-    if (!this.toEnd && size < headerLength) throw new Damage(`box '${type}' size ${size} is smaller than its header`, this.boxStart);
+    if (!this.toEnd && size < headerLength) throw new Damage(`box '${type}' size ${size} is smaller than its header`, this.header.start);
     this.remaining = this.toEnd ? 0 : size - headerLength;
     const holds = type === 'ftyp' || HELD_BOXES.has(type);
     this.held = holds && !this.toEnd && this.remaining <= MAX_CONTAINER_BYTES ? new Uint8Array(this.remaining) : null;
@@ -328,7 +322,7 @@ class Mp4Validator implements FormatWalk {
   private boxDone(): void {
     const type = this.boxType;
     this.boxes += 1;
-    if (type === 'mdat') this.media.push([this.boxStart, this.position]);
+    if (type === 'mdat') this.media.push([this.header.start, this.position]);
     const held = this.held;
     this.held = null;
     if (!held) return;

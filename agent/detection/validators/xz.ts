@@ -22,7 +22,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
-import { u32le } from './bytes.js';
+import { Field, u32le } from './bytes.js';
 import { Damage, guardedValidator, Malformed, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
 const HEADER_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
@@ -61,10 +61,7 @@ type Phase =
 
 class XzValidator implements FormatWalk {
   private phase: Phase = 'stream-header';
-  private readonly field = new Uint8Array(1024);
-  private fieldLength = 0;
-  private fieldNeed = 12;
-  private fieldStart = 0;
+  private readonly field = new Field(1024, 12);
   private position = 0;
   private streams = 0;
   private blocks = 0;
@@ -143,13 +140,10 @@ class XzValidator implements FormatWalk {
           break;
         }
         default: {
-          const take = Math.min(this.fieldNeed - this.fieldLength, chunk.length - at);
-          if (this.fieldLength === 0) this.fieldStart = this.position;
-          this.field.set(chunk.subarray(at, at + take), this.fieldLength);
-          this.fieldLength += take;
+          const take = this.field.take(chunk, at, this.position);
           at += take;
           this.position += take;
-          if (this.fieldLength === this.fieldNeed) this.fieldDone();
+          if (this.field.complete) this.fieldDone();
         }
       }
     }
@@ -167,8 +161,7 @@ class XzValidator implements FormatWalk {
 
   private expect(phase: Phase, bytes: number): void {
     this.phase = phase;
-    this.fieldLength = 0;
-    this.fieldNeed = bytes;
+    this.field.expect(bytes);
   }
 
   private fieldDone(): void {
@@ -176,11 +169,11 @@ class XzValidator implements FormatWalk {
       case 'stream-header':
         return this.streamHeader();
       case 'block-or-index': {
-        const first = this.field[0]!;
+        const first = this.field.bytes[0]!;
         if (first === 0) return this.startIndex();
         this.blockHeaderSize = (first + 1) * 4;
         this.phase = 'block-header';
-        this.fieldNeed = this.blockHeaderSize;
+        this.field.need = this.blockHeaderSize;
         return;
       }
       case 'block-header':
@@ -199,10 +192,10 @@ class XzValidator implements FormatWalk {
   }
 
   private streamHeader(): void {
-    const f = this.field;
-    if (!HEADER_MAGIC.every((byte, i) => f[i] === byte)) throw new Damage(this.streams === 0 ? 'not an xz stream header' : `bad magic in stream ${this.streams + 1}`, this.fieldStart);
-    if (f[6] !== 0 || (f[7]! & 0xf0) !== 0) throw new Damage('reserved stream flags are set', this.fieldStart + 6);
-    if (crc32(f.subarray(6, 8)) !== u32le(f, 8)) throw new Damage('stream header CRC-32 mismatch', this.fieldStart + 8);
+    const f = this.field.bytes;
+    if (!HEADER_MAGIC.every((byte, i) => f[i] === byte)) throw new Damage(this.streams === 0 ? 'not an xz stream header' : `bad magic in stream ${this.streams + 1}`, this.field.start);
+    if (f[6] !== 0 || (f[7]! & 0xf0) !== 0) throw new Damage('reserved stream flags are set', this.field.start + 6);
+    if (crc32(f.subarray(6, 8)) !== u32le(f, 8)) throw new Damage('stream header CRC-32 mismatch', this.field.start + 8);
     this.streamFlags = f[7]!;
     this.checkSize = CHECK_SIZES[f[7]!]!;
     this.blockRecordsCrc = 0;
@@ -212,8 +205,8 @@ class XzValidator implements FormatWalk {
   }
 
   private blockHeader(): void {
-    const f = this.field;
-    const start = this.fieldStart;
+    const f = this.field.bytes;
+    const start = this.field.start;
     const size = this.blockHeaderSize;
     if (crc32(f.subarray(0, size - 4)) !== u32le(f, size - 4)) throw new Damage(`block ${this.blocks + 1} header CRC-32 mismatch`, start + size - 4);
     const flags = f[1]!;
@@ -249,8 +242,8 @@ class XzValidator implements FormatWalk {
   }
 
   private chunkControl(): void {
-    const control = this.field[0]!;
-    const at = this.fieldStart;
+    const control = this.field.bytes[0]!;
+    const at = this.field.start;
     if (control === 0) return this.blockDataEnd();
     if (control >= 0xe0 || control === 1) {
       this.needProperties = true;
@@ -264,26 +257,26 @@ class XzValidator implements FormatWalk {
       else if (this.needProperties) throw new Damage(`LZMA2 chunk without the properties it needs (control 0x${control.toString(16)})`, at);
       this.chunkIsLzma = true;
       this.phase = 'chunk-header';
-      this.fieldNeed = reset >= 2 ? 6 : 5;
+      this.field.need = reset >= 2 ? 6 : 5;
       return;
     }
     if (control > 2) throw new Damage(`invalid LZMA2 control byte 0x${control.toString(16)}`, at);
     this.chunkIsLzma = false;
     this.phase = 'chunk-header';
-    this.fieldNeed = 3;
+    this.field.need = 3;
   }
 
   private chunkHeader(): void {
-    const f = this.field;
+    const f = this.field.bytes;
     if (this.chunkIsLzma) {
       this.uncompressed += ((f[0]! & 0x1f) << 16) + ((f[1]! << 8) | f[2]!) + 1;
       const packed = ((f[3]! << 8) | f[4]!) + 1;
       // lc + lp <= 4 and pb <= 4 (LZMA2 restricts LZMA's lc/lp/pb): properties byte under 225 with lc + lp <= 4.
-      if (this.fieldNeed === 6) {
+      if (this.field.need === 6) {
         const properties = f[5]!;
         const lc = properties % 9;
         const lp = Math.floor(properties / 9) % 5;
-        if (properties >= 225 || lc + lp > 4) throw new Damage(`invalid LZMA2 properties byte 0x${properties.toString(16)}`, this.fieldStart + 5);
+        if (properties >= 225 || lc + lp > 4) throw new Damage(`invalid LZMA2 properties byte 0x${properties.toString(16)}`, this.field.start + 5);
       }
       this.remaining = packed;
       this.expect('chunk-first-byte', 1);
@@ -297,7 +290,7 @@ class XzValidator implements FormatWalk {
 
   /** Every LZMA chunk starts a new range coder, whose first byte is always zero. */
   private chunkFirstByte(): void {
-    if (this.field[0] !== 0) throw new Damage('LZMA chunk data does not start with the zero byte of a new range coder', this.fieldStart);
+    if (this.field.bytes[0] !== 0) throw new Damage('LZMA chunk data does not start with the zero byte of a new range coder', this.field.start);
     this.remaining -= 1;
     if (this.remaining > 0) this.phase = 'chunk-data';
     else this.expect('chunk-control', 1);
@@ -334,7 +327,7 @@ class XzValidator implements FormatWalk {
 
   private startIndex(): void {
     this.phase = 'index';
-    this.indexStart = this.fieldStart;
+    this.indexStart = this.field.start;
     this.indexCrc = crc32(Uint8Array.of(0));
     this.indexRecordsCrc = 0;
     this.indexRecords = -1;
@@ -412,8 +405,8 @@ class XzValidator implements FormatWalk {
   }
 
   private streamFooter(): void {
-    const f = this.field;
-    const start = this.fieldStart;
+    const f = this.field.bytes;
+    const start = this.field.start;
     if (f[10] !== 0x59 || f[11] !== 0x5a) throw new Damage('stream footer magic is not YZ', start + 10);
     if (crc32(f.subarray(4, 10)) !== u32le(f, 0)) throw new Damage('stream footer CRC-32 mismatch', start);
     if (f[8] !== 0 || f[9] !== this.streamFlags) throw new Damage('stream footer flags differ from the header', start + 8);
