@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { textValidator } from '../../../agent/detection/validators/text.js';
 import { findMachineFiles } from '../../helpers/machine-files.js';
 import { applyRansomware } from '../../helpers/ransomware-modes.js';
-import { DAMAGE_CASES, damageResults, describeResult, falsePositives, headOf, validate, type LoadedFile } from '../../helpers/validator-harness.js';
+import { chunkingDisagreements, DAMAGE_CASES, damagedCopy, damageResults, describeResult, falsePositives, unclaimed, validate, verdictsOf, type LoadedFile } from '../../helpers/validator-harness.js';
 
 interface Fixture extends LoadedFile {
   utf8: boolean;
@@ -48,11 +48,11 @@ describe('text validator', () => {
 
   it('judges every intact text valid, in every encoding', () => {
     expect(falsePositives(textValidator, fixtures, 'varied')).toEqual([]);
-    for (const { path: name, bytes } of fixtures) expect(validate(textValidator, bytes), name).toEqual({ status: 'valid', checkedBytes: bytes.length });
+    expect(verdictsOf(textValidator, fixtures)).toEqual(fixtures.map((f) => ({ path: f.path, size: f.bytes.length, verdict: { status: 'valid', checkedBytes: f.bytes.length } })));
   });
 
   it('claims UTF-8 text by its head, and no legacy, binary or random bytes', () => {
-    for (const { path: name, bytes, utf8 } of fixtures) if (utf8) expect(textValidator.matches(headOf(bytes)), name).toBe(true);
+    expect(unclaimed(textValidator, fixtures.filter((f) => f.utf8))).toEqual([]);
     expect(textValidator.matches(readFileSync('/usr/share/vim/vim90/tutor/tutor.ru.cp1251'))).toBe(false);
     expect(textValidator.matches(readFileSync('/bin/ls').subarray(0, 65536))).toBe(false);
     expect(textValidator.matches(applyRansomware(Buffer.alloc(4096, 0x61), 'whole', 'a'))).toBe(false);
@@ -63,14 +63,9 @@ describe('text validator', () => {
   });
 
   it('gives the same verdict for 1-byte, random and whole-file chunks', () => {
-    for (const { path: name, bytes } of fixtures.filter((_, i) => i % 5 === 0)) {
-      const whole = validate(textValidator, bytes, bytes.length);
-      expect(validate(textValidator, bytes, 1), name).toEqual(whole);
-      expect(validate(textValidator, bytes, 'varied'), name).toEqual(whole);
-      const damaged = applyRansomware(bytes, 'intermittent-16-16', name);
-      bytes.copy(damaged, 0, 0, 64);
-      expect(validate(textValidator, damaged, 1), name).toEqual(validate(textValidator, damaged, damaged.length));
-    }
+    const files = fixtures.filter((_, i) => i % 5 === 0);
+    expect(chunkingDisagreements(textValidator, files)).toEqual([]);
+    expect(chunkingDisagreements(textValidator, files.map((file) => damagedCopy(file, 'intermittent-16-16', 64)), [1])).toEqual([]);
   });
 
   it.each([...DAMAGE_CASES, ['header-kept', 4096], ['intermittent-16-16', 4096], ['chunks-3x10', 4096]] as const)('judges every text damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
