@@ -68,7 +68,7 @@ export async function evidenceStatus(stateDir: string, options: EvidenceStatusOp
     cache.set(stateDir, { key, status, refreshing: null });
     return status;
   }
-  if (entry.key !== key && !entry.refreshing) {
+  const refresh = () => {
     entry.refreshing = replayChain(stateDir)
       .then((status) => {
         entry.status = status;
@@ -79,7 +79,13 @@ export async function evidenceStatus(stateDir: string, options: EvidenceStatusOp
         entry.key = key;
       })
       .finally(() => (entry.refreshing = null));
+  };
+  if (entry.key !== key && !entry.refreshing) refresh();
+  // A re-verification that started before the ledger's latest change answers for an older
+  // ledger: wait for it, then verify again.
+  while (options.fresh && entry.refreshing) {
+    await entry.refreshing;
+    if (entry.key !== key && !entry.refreshing) refresh();
   }
-  if (options.fresh && entry.refreshing) await entry.refreshing;
   return entry.status;
 }

@@ -93,9 +93,14 @@ const pageHeaders: MiddlewareHandler = secureHeaders({
     frameAncestors: ["'none'"],
     baseUri: ["'none'"],
   },
-  referrerPolicy: 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on form posts,
+  // and the sign-in form's CSRF check needs the real origin (plain HTTP gets no Sec-Fetch-Site).
+  referrerPolicy: 'same-origin',
   xFrameOptions: 'DENY',
+  // vouch serves plain HTTP, where browsers ignore these and complain in the console.
   strictTransportSecurity: false,
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
 });
 
 const noStore: MiddlewareHandler = async (c, next) => {

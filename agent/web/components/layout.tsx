@@ -44,7 +44,7 @@ export const Layout: FC<LayoutProps> = ({ frame, title, nav, live = true, pendin
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>{`${title} — vouch`}</title>
         <link rel="icon" type="image/svg+xml" href={assetUrl(frame.assets, 'favicon.svg')} />
         <link rel="stylesheet" href={assetUrl(frame.assets, 'console.css')} />

@@ -84,8 +84,8 @@ function pageHref(filter: { set: string; kind: string }, page: number): string {
   return `/evidence${query ? `?${query}` : ''}#records-title`;
 }
 
-const Pager: FC<{ props: EvidencePageProps }> = ({ props }) => (
-  <nav class="pager" aria-label="Record pages">
+const Pager: FC<{ props: EvidencePageProps; where: string }> = ({ props, where }) => (
+  <nav class="pager" aria-label={`Record pages (${where})`}>
     {props.page > 1 ? <a href={pageHref(props.filter, props.page - 1)} rel="prev">← Newer</a> : <span class="small">← Newer</span>}
     <span>
       page {count(props.page)} of {count(props.pages)}
@@ -194,7 +194,7 @@ export const EvidencePage: FC<EvidencePageProps> = (props) => {
           {plural(props.total, 'record')}
           {filter.set || filter.kind ? ' match' : ''}, newest first.
         </p>
-        {props.pages > 1 ? <Pager props={props} /> : null}
+        {props.pages > 1 ? <Pager props={props} where="above the records" /> : null}
         {records.length ? (
           <div class="scroll">
             <table class="records">
@@ -258,7 +258,7 @@ export const EvidencePage: FC<EvidencePageProps> = (props) => {
         ) : (
           <p>No records{filter.set || filter.kind ? ' match this filter' : ' yet'}.</p>
         )}
-        {props.pages > 1 ? <Pager props={props} /> : null}
+        {props.pages > 1 ? <Pager props={props} where="below the records" /> : null}
       </section>
     </Layout>
   );
