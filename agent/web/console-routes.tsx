@@ -108,6 +108,15 @@ const noStore: MiddlewareHandler = async (c, next) => {
   c.header('Cache-Control', 'no-store');
 };
 
+/** The peer's address (unknown when the request did not come through a socket, e.g. in tests). */
+function remoteAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Waits at most `ms` for `promise`; null when it took longer. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
@@ -153,7 +162,7 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     if (!options.token) return c.redirect('/', 303);
     const body = await c.req.parseBody();
     const next = safeNext(body.next);
-    const address = getConnInfo(c).remote.address ?? 'unknown';
+    const address = remoteAddress(c);
     const wait = options.throttle.retryAfter(address);
     if (wait > 0) {
       c.header('Retry-After', String(wait));
