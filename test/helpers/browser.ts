@@ -1,15 +1,9 @@
 /** Headless Debian Chromium through playwright-core, and what every browser test checks on a page. */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
-/** The flags the tests run Chromium with (no downloads, no background traffic). */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** Starts the machine's Chromium. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-}
+export { CHROMIUM_ARGS, launchChromium } from '../../bench/chromium.js';
 
 /** What went wrong on a page: console errors, uncaught exceptions, failed requests, HTTP errors. */
 export interface PageProblems {
