@@ -151,6 +151,10 @@ describe('web console on the demo estate', () => {
 
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'set');
+    // The top of the page as the README shows it (agent/web/console-set.png is a copy).
+    await page.setViewportSize({ width: 1100, height: 860 });
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-set-top.png') });
     expectNoProblems(problems);
     await page.close();
   });
