@@ -5,6 +5,7 @@
  * last clean one. Every page is checked for console errors, failed requests and accessibility
  * violations, and kept as a screenshot in test-artifacts/.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
@@ -155,6 +156,23 @@ describe('web console on the demo estate', () => {
     await page.setViewportSize({ width: 1100, height: 860 });
     await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-set-top.png') });
+    expectNoProblems(problems);
+    await page.close();
+  });
+
+  it('prints the set page with every collapsed section open and without the controls', async () => {
+    const { page, problems } = await open();
+    await page.goto(`${serve.url}/sets/orders`, { waitUntil: 'load' });
+    // The 106 renamed files of the hit snapshot are a collapsed section on screen.
+    expect(await page.locator(`section[data-snapshot="${demo.ransomware}"] details[data-subgroup]:not([open])`).count()).toBeGreaterThan(0);
+    const pdf = path.join(ARTIFACTS, 'console-set.pdf');
+    await page.pdf({ path: pdf, format: 'A4', landscape: true });
+    const printed = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
+    expect(printed).toContain('Which snapshot to restore');
+    expect(printed).toContain(demo.expectedLastClean);
+    expect(printed).toMatch(/renamed from\s+images\/product-\d+\.png/);
+    expect(printed).not.toContain('Filter affected paths');
+    expect(printed).not.toContain('Sign out');
     expectNoProblems(problems);
     await page.close();
   });

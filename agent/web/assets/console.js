@@ -66,9 +66,7 @@ function captureState() {
   }
   /** @type {Map<string, boolean>} */
   const open = new Map();
-  document.querySelectorAll('main details').forEach((details, index) => {
-    open.set(details.id || `#${index}`, /** @type {HTMLDetailsElement} */ (details).open);
-  });
+  for (const details of document.querySelectorAll('main details[id]')) open.set(details.id, /** @type {HTMLDetailsElement} */ (details).open);
   const focused = document.activeElement && document.activeElement.id ? document.activeElement.id : null;
   return { values, open, focused };
 }
@@ -79,10 +77,10 @@ function restoreState(state) {
     const field = /** @type {HTMLInputElement | HTMLSelectElement | null} */ (document.getElementById(id));
     if (field) field.value = value;
   }
-  document.querySelectorAll('main details').forEach((details, index) => {
-    const open = state.open.get(details.id || `#${index}`);
+  for (const details of document.querySelectorAll('main details[id]')) {
+    const open = state.open.get(details.id);
     if (open !== undefined) /** @type {HTMLDetailsElement} */ (details).open = open;
-  });
+  }
   if (state.focused) document.getElementById(state.focused)?.focus({ preventScroll: true });
   reveal(document);
   applyAllFilters();

@@ -116,11 +116,11 @@ export const SnapshotFindings: FC<SnapshotFindingsProps> = ({ set, snapshot, lev
               {group.title} <span class="count">{count(group.total)}</span>
               {shown < group.total ? <span class="small"> ({count(shown)} listed)</span> : null}
             </Heading>
-            {group.subgroups.map((subgroup) => {
+            {group.subgroups.map((subgroup, position) => {
               // The explanation most paths share is said once; rows then show only what differs.
               const common = commonDetail(subgroup.findings);
               return (
-                <details open={subgroup.findings.length <= OPEN_ROWS} data-subgroup="">
+                <details open={subgroup.findings.length <= OPEN_ROWS} data-subgroup="" id={`${anchor}-${group.id}-${position}`}>
                   <summary>
                     {subgroup.title} — <span data-count="">{plural(subgroup.findings.length, 'path')}</span>
                   </summary>

@@ -240,7 +240,7 @@ export const EvidencePage: FC<EvidencePageProps> = (props) => {
                       <td>{recordSubject(record)}</td>
                       <td>
                         {stored.raw.length <= INLINE_RECORD_BYTES ? (
-                          <details>
+                          <details id={`record-${stored.position}-json`}>
                             <summary>record JSON</summary>
                             <pre>{record ? JSON.stringify(record, null, 2) : stored.raw}</pre>
                           </details>

@@ -318,7 +318,7 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
 
       <section aria-labelledby="snapshots-title">
         <h2 id="snapshots-title">All snapshots</h2>
-        <details open={snapshots.length <= 40}>
+        <details open={snapshots.length <= 40} id="all-snapshots">
           <summary>{plural(snapshots.length, 'snapshot')}, newest first</summary>
           <div class="scroll">
             <table class="snapshots">
