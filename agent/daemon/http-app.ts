@@ -13,7 +13,7 @@ import type { Policy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
 import type { EstateView } from '../metrics/estate-view.js';
 import type { TaskKind } from '../metrics/metrics.js';
-import { registerConsole, wantsHtml } from '../web/console-routes.js';
+import { registerConsole, REPORT_PATH, wantsHtml } from '../web/console-routes.js';
 import { createLoginThrottle } from '../web/login-throttle.js';
 import { createSessionStore } from '../web/sessions.js';
 import { accessControl } from './access-control.js';
@@ -50,6 +50,9 @@ export interface HttpOptions {
 
 const notFound = (c: Context, what: string) => c.json({ error: what }, 404);
 
+/** How long generating the auditor report may take. */
+const REPORT_TIMEOUT_MS = 5 * 60_000;
+
 /** How long a console session lasts after signing in. */
 const SESSION_TTL_MS = 12 * 3_600_000;
 
@@ -58,7 +61,11 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
   const app = new Hono();
   const sessions = createSessionStore({ ttlMs: SESSION_TTL_MS, max: 1000 });
   app.use('*', accessControl({ ...(options.token ? { token: options.token } : {}), metricsAuth: options.metricsAuth, sessions }));
-  app.use('*', timeout(options.requestTimeoutMs, () => new HTTPException(503, { message: 'request took too long' })));
+  const tooLong = () => new HTTPException(503, { message: 'request took too long' });
+  const deadline = timeout(options.requestTimeoutMs, tooLong);
+  // The auditor report verifies and reads the whole ledger: on a large one that takes a while.
+  const reportDeadline = timeout(Math.max(options.requestTimeoutMs, REPORT_TIMEOUT_MS), tooLong);
+  app.use('*', (c, next) => (c.req.path === REPORT_PATH ? reportDeadline : deadline)(c, next));
   app.use('*', bodyLimit({ maxSize: options.bodyLimitBytes, onError: (c) => c.json({ error: `request body over ${options.bodyLimitBytes} bytes` }, 413) }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

@@ -57,6 +57,9 @@ export interface ConsoleOptions {
   verifyWaitMs?: number;
 }
 
+/** Where the auditor report is downloaded (it may take longer than other requests). */
+export const REPORT_PATH = '/evidence/report';
+
 /** Records per page on the evidence page. */
 export const RECORDS_PER_PAGE = 50;
 
@@ -293,7 +296,7 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     );
   });
 
-  app.get('/evidence/report', async (c) => {
+  app.get(REPORT_PATH, async (c) => {
     const period = c.req.query('since') ?? 'all';
     if (!REPORT_PERIODS.some((option) => option.value === period)) return c.json({ error: `since: expected one of ${REPORT_PERIODS.map((option) => option.value).join(', ')}` }, 400);
     const back = period === 'all' ? null : parseDuration(period);

@@ -88,6 +88,13 @@ describe('web console on the demo estate', () => {
     expect(await page.getByRole('main').count()).toBe(1);
     expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(1);
     expect(await page.locator('h1').count()).toBe(1);
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent.trim()')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement.id')).toBe('main');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.getAttribute("href")')).toBe('/sets/orders');
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'overview');
     expectNoProblems(problems);
