@@ -40,7 +40,10 @@ async function writeIndex(set: string, snapshots: SnapshotState[]): Promise<void
 
 function app(token?: string) {
   const policy = validatePolicy(
-    { sets: Object.fromEntries(['alpha', 'beta', 'gamma'].map((name) => [name, { source: { fs: { path: '/nonexistent' } }, snapshots: { layout: 'archive' }, targets: { rpo: '24h' } }])) },
+    {
+      sets: Object.fromEntries(['alpha', 'beta', 'gamma'].map((name) => [name, { source: { fs: { path: '/nonexistent' } }, snapshots: { layout: 'archive' }, targets: { rpo: '24h' } }])),
+      datasets: { orders: { copies: ['alpha', 'beta'] } },
+    },
     'test policy',
     state,
   );
@@ -72,13 +75,12 @@ beforeAll(async () => {
   state = await mkdtemp(path.join(tmpdir(), 'vouch-console-http-'));
   await mkdir(path.join(state, 'sets'), { recursive: true });
   await writeIndex('alpha', [snapshot('alpha-1', 30, 'clean'), snapshot('nested/alpha-2', 2, 'clean')]);
-  await writeIndex('beta', [
-    snapshot('beta-1', 50, 'clean'),
-    snapshot('beta-2', 3, 'compromised', [
+  const hit = snapshot('beta-2', 3, 'compromised', [
       { kind: 'encrypted', path: HOSTILE, severity: 'critical', detail: 'expected pdf (by history), found random bytes from the first byte [magic-mismatch, random-content]' },
       { kind: 'ransom-note', path: 'README</td><script>globalThis.pwned=1</script>', severity: 'critical', detail: 'ransom note (onion-link)' },
-    ]),
   ]);
+  hit.findingCounts.encrypted = 2500; // the index kept only some of them
+  await writeIndex('beta', [snapshot('beta-1', 50, 'clean'), hit]);
   await writeFile(path.join(state, 'sets', 'gamma.json'), '{ not json');
   const now = new Date().toISOString();
   const writer = await createManifestWriter(state, { format: 'vouch-manifest', version: 1, set: 'alpha', snapshot: 'nested/alpha-2', snapshotTime: now, layout: 'directory', algorithm: 'sha256', createdAt: now });
@@ -96,6 +98,8 @@ describe('console pages over HTTP', () => {
     expect(body).toMatch(/<tr data-set="beta" data-ready="false"/);
     expect(body).toMatch(/<tr data-set="alpha" data-ready="true"/);
     expect(body).toContain('state unreadable');
+    // The data set's 3-2-1-1-0 rule: two copies, never audited, one with a compromised snapshot.
+    expect(body).toMatch(/<th scope="row">orders<\/th><td><a href="\/sets\/alpha">alpha<\/a>, <a href="\/sets\/beta">beta<\/a><\/td><td><span class="badge bad">broken<\/span>/);
   });
 
   it('escapes names that come from backups: a hostile path is shown as text, never markup', async () => {
@@ -104,6 +108,8 @@ describe('console pages over HTTP', () => {
     expect(body).not.toContain('<img src=x');
     expect(body).not.toContain('<script>globalThis');
     expect(body).toContain('README&lt;/td&gt;&lt;script&gt;');
+    expect(body).toContain('2 findings are listed; 2,499 more were counted but not kept');
+    expect(body).toMatch(/Encrypted files <span class="count">2,500<\/span><span class="small"> \(1 listed\)<\/span>/);
   });
 
   it('serves pages with a strict Content-Security-Policy and no caching', async () => {
