@@ -6,8 +6,8 @@
  * violations, and kept as a screenshot in test-artifacts/.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -29,8 +29,6 @@ let serve: ServeProcess;
 let browser: Browser;
 
 beforeAll(async () => {
-  const { mkdtemp, chmod } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
   const state = await mkdtemp(path.join(tmpdir(), 'vouch-console-'));
   await chmod(state, 0o711); // the demo's drill runs its checks as another user
   demo = await runDemo({ stateDir: state, keepStore: true, say: () => undefined });
