@@ -145,6 +145,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     {
       policy: () => policy,
       estate,
+      stateDir,
       async stateReadable() {
         try {
           await access(stateDir, constants.R_OK | constants.X_OK);
