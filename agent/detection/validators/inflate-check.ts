@@ -3,27 +3,29 @@
  * members, zip members, PNG's IDAT stream, PDF Flate streams), with the decode caps of
  * `ValidatorLimits` applied in one place.
  *
- * fflate's `Inflate` decodes synchronously, which the validators' `update(chunk)` contract
- * needs (node:zlib's streaming inflaters are asynchronous). It does not say where a deflate
- * stream ends, and every caller needs that: the gzip trailer, a zip data descriptor, the Adler-32
- * of a zlib stream and a PDF's `endstream` all follow the last deflate block. fflate's own
- * multi-member `Gunzip` finds it from the stream state (`s.f` final block seen, `s.l` no block in
- * progress, `s.p` bit position in the unread input `p`); `deflateEnd` reads the same fields. The
- * dependency is pinned to an exact version for that reason.
+ * The validators only need what the output amounts to — its length, its CRC-32 or Adler-32 —
+ * never the output itself, so deflate-decoder.ts decodes into a reused buffer and this module
+ * keeps running sums of what passes through. Decoding is synchronous, which the validators'
+ * `update(chunk)` contract needs (node:zlib's streaming inflaters are asynchronous), and it says
+ * where a deflate stream ends, which every caller needs: the gzip trailer, a zip data
+ * descriptor, the Adler-32 of a zlib stream and a PDF's `endstream` all follow the last deflate
+ * block.
  *
- * fflate copies its 32 KiB window on every push, so tiny pushes (a validator fed 1-byte chunks)
- * would cost 32 KiB each: input is staged until `STAGE_BYTES` have gathered. Large chunks go in
- * as pieces of at most `PIECE_BYTES`, which bounds what one push can output (deflate expands at
- * most ~1032:1) so the output cap stops a bomb early.
+ * Input is handed to the decoder in the pieces fflate's streaming `Inflate` was handed before
+ * (the decoder follows fflate's decoding rules, and where a damaged stream fails can depend on
+ * where a piece ends): tiny pushes (a validator fed 1-byte chunks) are staged until
+ * `STAGE_BYTES` have gathered, and large chunks go in as pieces of at most `PIECE_BYTES`, which
+ * bounds what one push can output (deflate expands at most ~1032:1) so the output cap stops a
+ * bomb early.
  */
 import { crc32 } from 'node:zlib';
-import { Inflate } from 'fflate';
 import type { ValidatorLimits } from '../validator.js';
 import { concatBytes, u32be } from './bytes.js';
+import { DeflateDecoder } from './deflate-decoder.js';
 
-/** Small pushes are gathered to this size before fflate sees them. */
+/** Small pushes are gathered to this size before the decoder sees them. */
 const STAGE_BYTES = 8 * 1024;
-/** Largest piece of input handed to fflate at once. */
+/** Largest piece of input handed to the decoder at once. */
 const PIECE_BYTES = 32 * 1024;
 const EMPTY = new Uint8Array(0);
 
@@ -80,13 +82,6 @@ export interface StreamInflaterOptions {
  */
 export type InflateState = 'running' | 'ended' | 'capped' | 'failed';
 
-/** Where fflate stopped, once its last block is complete: the unread bytes after the deflate stream, or null while it goes on. */
-function deflateEnd(inflate: Inflate): Uint8Array | null {
-  const internals = inflate as unknown as { s: { f?: number; l?: unknown; p?: number }; p: Uint8Array };
-  if (!internals.s.f || internals.s.l) return null;
-  return internals.p.subarray(((internals.s.p ?? 0) + 7) >> 3);
-}
-
 /** Adler-32 (RFC 1950) of `data`, continuing from `adler`. */
 export function adler32(data: Uint8Array, adler = 1): number {
   let a = adler & 0xffff;
@@ -137,21 +132,24 @@ export class StreamInflater {
   /** zlib header or Adler-32 bytes gathered so far. */
   private small: number[] = [];
   private adler = 1;
-  private readonly stage = new Uint8Array(STAGE_BYTES);
+  /** Staged input: grown to what small pushes need (a short member never needs STAGE_BYTES). */
+  private stage: Uint8Array = EMPTY;
   private staged = 0;
-  private readonly inflate: Inflate;
+  private decoder: DeflateDecoder | null = null;
   private readonly maxOutput: number;
+  private readonly wantCrc: boolean;
+  private readonly wantAdler: boolean;
+  // Sums over the output of the piece being decoded, kept only once the piece decodes (a piece
+  // that fails adds nothing, as with fflate).
+  private pieceBytes = 0;
+  private pieceCrc = 0;
+  private pieceAdler = 1;
 
   constructor(private readonly options: StreamInflaterOptions) {
     if (options.wrapper === 'zlib') this.phase = 'header';
     this.maxOutput = options.budget.limits.maxOutputBytes;
-    const wantCrc = options.crc32 === true;
-    const wantAdler = options.wrapper === 'zlib' && options.verifyAdler === true;
-    this.inflate = new Inflate((data) => {
-      this.outputBytes += data.length;
-      if (wantCrc) this.crc = crc32(data, this.crc);
-      if (wantAdler) this.adler = adler32(data, this.adler);
-    });
+    this.wantCrc = options.crc32 === true;
+    this.wantAdler = options.wrapper === 'zlib' && options.verifyAdler === true;
   }
 
   /**
@@ -176,6 +174,11 @@ export class StreamInflater {
     if (this.phase === 'deflate') {
       if (data.length === 0) return EMPTY;
       if (this.staged + data.length < STAGE_BYTES) {
+        if (this.staged + data.length > this.stage.length) {
+          const grown = new Uint8Array(Math.min(STAGE_BYTES, Math.max(2 * this.stage.length, 64, this.staged + data.length)));
+          grown.set(this.stage.subarray(0, this.staged));
+          this.stage = grown;
+        }
         this.stage.set(data, this.staged);
         this.staged += data.length;
         this.inputBytes += data.length;
@@ -234,7 +237,7 @@ export class StreamInflater {
       if (granted === 0) return this.cap('decode', input.subarray(at));
       const piece = input.subarray(at, at + granted);
       try {
-        this.inflate.push(piece);
+        this.decodePiece(piece);
       } catch (error) {
         // Where in the piece decoding failed is unknown: the whole piece and what follows go back.
         const rest = input.subarray(at);
@@ -242,12 +245,13 @@ export class StreamInflater {
         return this.fail(`deflate data is damaged (${(error as Error).message})`, rest);
       }
       at += granted;
-      const after = deflateEnd(this.inflate);
+      const after = this.decoder!.ended();
       if (after !== null) {
-        // fflate keeps its unread bytes; they and the rest of the input follow the stream.
+        // The decoder keeps its unread bytes; they and the rest of the input follow the stream.
         const rest = concatBytes(after.slice(), input.subarray(at));
         budget.refund(after.length);
         this.inputBytes -= rest.length;
+        this.releaseDecoder();
         if (this.options.wrapper === 'zlib' && this.options.verifyAdler) {
           this.phase = 'adler';
           return rest;
@@ -259,6 +263,28 @@ export class StreamInflater {
       if (granted < wanted) return this.cap('decode', input.subarray(at));
     }
     return EMPTY;
+  }
+
+  /** Decodes one piece; its output counts once it decoded. Throws when the data does not decode. */
+  private decodePiece(piece: Uint8Array): void {
+    this.decoder ??= new DeflateDecoder((output) => {
+      this.pieceBytes += output.length;
+      if (this.wantCrc) this.pieceCrc = crc32(output, this.pieceCrc);
+      if (this.wantAdler) this.pieceAdler = adler32(output, this.pieceAdler);
+    });
+    this.pieceBytes = 0;
+    this.pieceCrc = this.crc;
+    this.pieceAdler = this.adler;
+    this.decoder.push(piece);
+    this.outputBytes += this.pieceBytes;
+    this.crc = this.pieceCrc;
+    this.adler = this.pieceAdler;
+  }
+
+  /** The stream is done with its decoder (ended, capped or failed): its memory serves the next stream. */
+  private releaseDecoder(): void {
+    this.decoder?.release();
+    this.decoder = null;
   }
 
   private checkAdler(data: Uint8Array): Uint8Array {
@@ -279,6 +305,7 @@ export class StreamInflater {
   }
 
   private cap(by: 'decode' | 'output', rest: Uint8Array): Uint8Array {
+    this.releaseDecoder();
     this.state = 'capped';
     this.cappedBy = by;
     this.inputBytes -= rest.length;
@@ -286,6 +313,7 @@ export class StreamInflater {
   }
 
   private fail(failure: string, rest: Uint8Array): Uint8Array {
+    this.releaseDecoder();
     this.state = 'failed';
     this.failure = failure;
     return rest;
