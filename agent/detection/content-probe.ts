@@ -151,7 +151,10 @@ function looksLikeText(head: Uint8Array): boolean {
   const sample = head.subarray(0, 4096);
   if (sample.length === 0 || !isUtf8(sample.subarray(0, lastCompleteUtf8(sample)))) return false;
   let control = 0;
-  for (const byte of sample) if (byte < 9 || (byte > 13 && byte < 32)) control++;
+  for (let i = 0; i < sample.length; i++) {
+    const byte = sample[i]!;
+    if (byte < 9 || (byte > 13 && byte < 32)) control++;
+  }
   return control <= sample.length / 100;
 }
 

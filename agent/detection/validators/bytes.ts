@@ -32,10 +32,14 @@ export function u64be(b: Bytes, at: number): number {
   return u32be(b, at) * 2 ** 32 + u32be(b, at + 4);
 }
 
-/** `a` then `b`; one of them itself (not a copy) when the other is empty. */
+/**
+ * `a` then `b`; one of them itself (not a copy) when the other is empty, and one view of both
+ * (not a copy) when `b` follows `a` in the same memory, as the rest of a chunk follows a part of it.
+ */
 export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
+  if (a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset) return new Uint8Array(a.buffer, a.byteOffset, a.length + b.length);
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);

@@ -18,7 +18,7 @@
  * bounds what one push can output (deflate expands at most ~1032:1) so the output cap stops a
  * bomb early.
  */
-import { crc32 } from 'node:zlib';
+import { crc32, inflateRawSync } from 'node:zlib';
 import type { ValidatorLimits } from '../validator.js';
 import { concatBytes, u32be } from './bytes.js';
 import { DeflateDecoder } from './deflate-decoder.js';
@@ -27,6 +27,10 @@ import { DeflateDecoder } from './deflate-decoder.js';
 const STAGE_BYTES = 8 * 1024;
 /** Largest piece of input handed to the decoder at once. */
 const PIECE_BYTES = 32 * 1024;
+/** A stream's first decode of at least this many bytes is tried with node:zlib (below it, setting zlib up costs what it saves). */
+const NATIVE_MIN_INPUT = 1024;
+/** Output node:zlib may produce (held whole) before the attempt is abandoned for the streaming decoder. */
+const NATIVE_MAX_OUTPUT = 8 * 2 ** 20;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -72,6 +76,8 @@ export interface StreamInflaterOptions {
   /** Keep the CRC-32 of the output (`crc`), for gzip and zip. */
   crc32?: boolean;
   budget: DecodeBudget;
+  /** Try node:zlib on a stream that arrives whole (the default); false decodes in JavaScript only (tests compare the two). */
+  native?: boolean;
 }
 
 /**
@@ -144,12 +150,14 @@ export class StreamInflater {
   private pieceBytes = 0;
   private pieceCrc = 0;
   private pieceAdler = 1;
+  private nativeTried: boolean;
 
   constructor(private readonly options: StreamInflaterOptions) {
     if (options.wrapper === 'zlib') this.phase = 'header';
     this.maxOutput = options.budget.limits.maxOutputBytes;
     this.wantCrc = options.crc32 === true;
     this.wantAdler = options.wrapper === 'zlib' && options.verifyAdler === true;
+    this.nativeTried = options.native === false;
   }
 
   /**
@@ -230,6 +238,8 @@ export class StreamInflater {
 
   /** Decodes `input` piece by piece; returns what follows the stream's end or what a cap left. */
   private decode(input: Uint8Array): Uint8Array {
+    const whole = this.decodeWhole(input);
+    if (whole !== null) return whole;
     const budget = this.options.budget;
     for (let at = 0; at < input.length; ) {
       const wanted = Math.min(PIECE_BYTES, input.length - at);
@@ -247,22 +257,59 @@ export class StreamInflater {
       at += granted;
       const after = this.decoder!.ended();
       if (after !== null) {
-        // The decoder keeps its unread bytes; they and the rest of the input follow the stream.
-        const rest = concatBytes(after.slice(), input.subarray(at));
+        // The decoder's unread bytes and the rest of the input follow the stream; the unread ones
+        // are the end of this piece unless the stream ended within input it kept from before.
+        const rest = after.length <= granted ? input.subarray(at - after.length) : concatBytes(after.slice(), input.subarray(at));
         budget.refund(after.length);
-        this.inputBytes -= rest.length;
         this.releaseDecoder();
-        if (this.options.wrapper === 'zlib' && this.options.verifyAdler) {
-          this.phase = 'adler';
-          return rest;
-        }
-        this.state = 'ended';
-        return rest;
+        return this.deflateEnded(rest);
       }
       if (this.outputBytes > this.maxOutput) return this.cap('output', input.subarray(at));
       if (granted < wanted) return this.cap('decode', input.subarray(at));
     }
     return EMPTY;
+  }
+
+  /** The deflate data ended; `rest` follows it: the Adler-32 trailer when verified, else whatever the caller has after the stream. */
+  private deflateEnded(rest: Uint8Array): Uint8Array {
+    this.inputBytes -= rest.length;
+    if (this.options.wrapper === 'zlib' && this.options.verifyAdler) {
+      this.phase = 'adler';
+      return rest;
+    }
+    this.state = 'ended';
+    return rest;
+  }
+
+  /**
+   * The stream's first decode, when `input` holds the whole deflate stream: node:zlib decodes it,
+   * several times faster than JavaScript can. It is taken only where it agrees with the streaming
+   * decoder by construction: zlib accepts a subset of what fflate's rules accept and decodes it to
+   * the same bytes, ending at the same byte; and the stream fits the decode budget and the output
+   * cap, so piece by piece no cap would have stopped it either. Anything else — zlib rejects the
+   * data, the input ends first, a cap would apply — returns null, and the streaming decoder decodes
+   * `input` as if zlib had not been asked. Returns what follows the stream.
+   */
+  private decodeWhole(input: Uint8Array): Uint8Array | null {
+    if (this.nativeTried || this.decoder || input.length < NATIVE_MIN_INPUT) return null;
+    this.nativeTried = true;
+    const budget = this.options.budget;
+    let output: Buffer;
+    let consumed: number;
+    try {
+      const limit = Math.min(NATIVE_MAX_OUTPUT, this.maxOutput);
+      const result = inflateRawSync(input, { info: true, maxOutputLength: Math.max(1, limit), chunkSize: Math.min(limit, Math.max(64 * 1024, input.length * 4)) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      output = result.buffer;
+      consumed = result.engine.bytesWritten;
+    } catch {
+      return null;
+    }
+    if (consumed > budget.remaining || output.length > this.maxOutput) return null;
+    budget.take(consumed);
+    this.outputBytes += output.length;
+    if (this.wantCrc) this.crc = crc32(output, this.crc);
+    if (this.wantAdler) this.adler = adler32(output, this.adler);
+    return this.deflateEnded(input.subarray(consumed));
   }
 
   /** Decodes one piece; its output counts once it decoded. Throws when the data does not decode. */

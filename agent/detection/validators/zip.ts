@@ -492,10 +492,12 @@ class ZipValidator extends StepWalk implements FormatWalk {
     this.takeDescriptor(found);
     this.track(current.member);
     this.current = null;
-    // The bytes gathered past the descriptor start the next record.
-    const spare = this.held.slice(found.length, this.heldLength);
+    // The bytes gathered past the descriptor start the next record: still in `data` when the
+    // descriptor ended there (nearly always), else held from earlier chunks ahead of all of `data`.
+    const spareInData = found.length - have;
+    const spare = spareInData < 0 ? this.held.slice(found.length, have) : null;
     this.next('signature');
-    return concatBytes(spare, data.subarray(used));
+    return spare ? concatBytes(spare, data) : data.subarray(spareInData);
   }
 
   /**

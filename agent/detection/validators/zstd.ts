@@ -69,6 +69,13 @@ class SharedHasher {
 
 let sharedHasher: SharedHasher | null = null;
 
+/**
+ * hash-wasm's build of XXH64 alone (its package, pinned, ships one per algorithm): loading the
+ * whole package parses every algorithm's WebAssembly, tens of milliseconds in each thread that
+ * detects, before its first entry. A variable, so that TypeScript does not look for its types.
+ */
+const XXHASH64_BUILD: string = 'hash-wasm/dist/xxhash64.umd.min.js';
+
 /** Decodes what the frame walk hands over, block by block, within the caps. */
 class ZstdValidator implements FormatWalk, ZstdFrameSink {
   private readonly walker = new ZstdFrameWalker(this);
@@ -222,7 +229,7 @@ export const zstdValidator: ValidatorDefinition = {
   matches: startsLikeZstd,
   async prepare(): Promise<void> {
     if (sharedHasher) return;
-    const { createXXHash64 } = await import('hash-wasm');
+    const { createXXHash64 } = ((await import(XXHASH64_BUILD)) as { default: Pick<typeof import('hash-wasm'), 'createXXHash64'> }).default;
     sharedHasher ??= new SharedHasher(await createXXHash64());
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {

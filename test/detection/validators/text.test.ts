@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { textValidator } from '../../../agent/detection/validators/text.js';
+import { cleanUtf8Leads, textValidator } from '../../../agent/detection/validators/text.js';
 import { findMachineFiles } from '../../helpers/machine-files.js';
 import { applyRansomware } from '../../helpers/ransomware-modes.js';
 import { chunkingDisagreements, DAMAGE_CASES, damagedCopy, damageResults, describeResult, falsePositives, unclaimed, validate, verdictsOf, type LoadedFile } from '../../helpers/validator-harness.js';
@@ -107,5 +107,43 @@ describe('text validator', () => {
     text[200] = 0x01;
     text[230] = 0x02;
     expect(validate(textValidator, text)).toMatchObject({ status: 'invalid', offset: 230, detail: 'control bytes text does not contain (0x02 near another)' });
+  });
+
+  it('finds every control byte text does not contain, in every lane of a word, however the chunk is aligned', () => {
+    // Text uses BEL, BS, TAB, LF, VT, FF, CR and ESC; every other C0 control, and DEL, is foreign to it.
+    const allowed = new Set([0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1b]);
+    const wrong: string[] = [];
+    const backing = new Uint8Array(200);
+    for (let byte = 0; byte < 0x80; byte++) {
+      const foreign = (byte < 0x20 && !allowed.has(byte)) || byte === 0x7f;
+      for (let align = 0; align < 4; align++) {
+        for (let lane = 0; lane < 8; lane++) {
+          const chunk = backing.subarray(align, align + 100).fill(0x61);
+          chunk[40 + lane] = byte;
+          if ((cleanUtf8Leads(chunk, 0, chunk.length) < 0) !== foreign) wrong.push(`byte 0x${byte.toString(16)} at ${40 + lane} of a chunk at offset ${align}`);
+          // Two of them close together are damage to the validator too.
+          chunk[60 + lane] = byte;
+          if ((validate(textValidator, chunk, chunk.length).status === 'invalid') !== foreign) wrong.push(`two 0x${byte.toString(16)} bytes, chunk at offset ${align}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('counts multibyte characters in every lane of a word, so UTF-8 and stray bytes are weighed alike in any chunking', () => {
+    const characters = ['é', 'ж', '中', '😀'];
+    const wrong: string[] = [];
+    for (const character of characters) {
+      for (let lead = 0; lead < 9; lead++) {
+        const text = Buffer.from(`${'a'.repeat(lead)}${character.repeat(5)}abc${character}${'z'.repeat(9)}`);
+        for (let align = 0; align < 4; align++) {
+          const backing = new Uint8Array(text.length + 4);
+          backing.set(text, align);
+          if (cleanUtf8Leads(backing, align, align + text.length) !== 6) wrong.push(`${character} after ${lead} bytes at offset ${align}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(cleanUtf8Leads(Buffer.from('caf\xc3', 'latin1'), 0, 4)).toBe(-1);
   });
 });
