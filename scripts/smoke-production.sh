@@ -16,7 +16,8 @@ node dist/agent/cli/main.js policy check policies/s3-object-lock.yaml
 node dist/agent/cli/main.js --json demo --state "$work/state" > "$work/demo.json"
 node -e "const r=require('$work/demo.json'); if (!r.caught) { console.error('demo did not catch the tampering'); process.exit(1) } if (!r.drill || r.drill.outcome !== 'passed') { console.error('demo restore drill did not pass:', JSON.stringify(r.drill && r.drill.failures)); process.exit(1) } console.log('production install: demo caught', r.tampered, 'and drilled', r.drill.snapshot)"
 node dist/agent/cli/main.js --state "$work/state" evidence verify
-# The daemon the image runs: starts, answers /healthz and /metrics, stops on SIGTERM with exit 0.
+# The daemon the image runs: starts, answers /healthz, /metrics and the web console (whose assets the
+# build copies into dist/), stops on SIGTERM with exit 0.
 node dist/agent/cli/main.js --config "$work/state/vouch-demo.yaml" serve --listen 127.0.0.1:0 --jitter 0 > "$work/serve.log" &
 serve=$!
 url=""
@@ -26,6 +27,6 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 [ -n "$url" ] || { echo "vouch serve did not start"; cat "$work/serve.log"; kill "$serve"; exit 1; }
-node -e "Promise.all(['/healthz','/metrics'].map(p=>fetch('$url'+p).then(r=>{if(!r.ok)throw new Error(p+' '+r.status)}))).then(()=>console.log('production install: vouch serve answers /healthz and /metrics'),e=>{console.error(e.message);process.exit(1)})"
+node -e "Promise.all(['/healthz','/metrics','/','/assets/console.js','/assets/console.css'].map(p=>fetch('$url'+p,{headers:{accept:'text/html'}}).then(r=>{if(!r.ok)throw new Error(p+' '+r.status)}))).then(()=>console.log('production install: vouch serve answers /healthz, /metrics and the web console'),e=>{console.error(e.message);process.exit(1)})"
 kill -TERM "$serve"
 wait "$serve"

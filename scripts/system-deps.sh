@@ -1,14 +1,20 @@
 #!/bin/sh
-# Installs the Debian packages vouch's tests (or benchmarks) need, when any is missing.
-# Usage: scripts/system-deps.sh [bench]
+# Installs the Debian packages vouch's tests (or benchmarks, or the demo) need, when any is missing.
+# Usage: scripts/system-deps.sh [bench|demo]
 # Fast when everything is present: it only checks for the programs.
 #
-# Tests: zstd/openssl/tar/gzip (archives), pdftotext (printed report), bwrap (drill sandbox),
-# prlimit/setpriv (sandbox limits, privilege drop), initdb/postgres (PostgreSQL drill checks),
-# sqlite3 (SQLite drill checks), chromium (the auditor report rendered by a real browser).
+# Demo (restore drills): bwrap (sandbox), prlimit/setpriv (limits, privilege drop),
+# initdb/postgres (PostgreSQL checks), sqlite3 (SQLite checks).
+# Tests, besides: zstd/openssl/tar/gzip/xz/bzip2 (archives), real files and real encryption tools
+# for detection (gnupg, age, p7zip/7zip, cryptsetup, brotli, netpbm, libjpeg-turbo, qpdf, zip, the
+# JDK's jar), pdftotext (printed report), chromium (report and web console in a real browser),
+# prometheus (promtool, and a real server for alert tests).
 set -eu
 
-need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils gpg:gnupg age:age 7zr:p7zip cryptsetup:cryptsetup-bin xz:xz-utils bzip2:bzip2 sqlite3:sqlite3 promtool:prometheus /usr/bin/prometheus:prometheus bwrap:bubblewrap cjpeg:libjpeg-turbo-progs pngtopnm:netpbm 7zz:7zip qpdf:qpdf zip:zip prlimit:util-linux setpriv:util-linux /usr/bin/chromium:chromium /usr/lib/postgresql/*/bin/initdb:postgresql"
+need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils gpg:gnupg age:age 7zr:p7zip cryptsetup:cryptsetup-bin xz:xz-utils bzip2:bzip2 sqlite3:sqlite3 promtool:prometheus /usr/bin/prometheus:prometheus bwrap:bubblewrap cjpeg:libjpeg-turbo-progs pngtopnm:netpbm 7zz:7zip qpdf:qpdf zip:zip brotli:brotli jar:openjdk-17-jdk-headless prlimit:util-linux setpriv:util-linux /usr/bin/chromium:chromium /usr/lib/postgresql/*/bin/initdb:postgresql"
+if [ "${1:-}" = "demo" ]; then
+  need="bwrap:bubblewrap prlimit:util-linux setpriv:util-linux sqlite3:sqlite3 /usr/lib/postgresql/*/bin/initdb:postgresql"
+fi
 if [ "${1:-}" = "bench" ]; then
   need="$need sha256sum:coreutils b3sum:b3sum /usr/bin/time:time brotli:brotli jpegtran:libjpeg-turbo-progs restic:restic taskset:util-linux"
 fi

@@ -11,29 +11,21 @@
  * last member that do not start a new one are ignored, as gzip and zlib do.
  *
  * zstd: decoded by fzstd (pure JS), which neither checks content checksums nor bounds the window
- * it allocates, so frames are walked here first: window sizes are capped (`ZSTD_MAX_WINDOW`, the
- * zstd CLI's default), checksums are verified with XXH64, and blocks go in one at a time so
- * output comes out in pieces of at most 128 KiB. fzstd also shifts its whole window after every
- * block, so a stream of tiny blocks under a large window costs far more time than its size
- * suggests: that work is budgeted (`ZSTD_WORK_FACTOR`).
+ * it allocates, so frames are walked first (zstd-frame.ts, the walk the detection validator uses
+ * too): window sizes are capped (`ZSTD_MAX_WINDOW`, the zstd CLI's default), checksums are
+ * verified with XXH64, and blocks go in one at a time so output comes out in pieces of at most
+ * 128 KiB. fzstd also shifts its whole window after every block, so a stream of tiny blocks under
+ * a large window costs far more time than its size suggests: that work is budgeted
+ * (`ZSTD_WORK_FACTOR`).
  */
 import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import type { IHasher } from 'hash-wasm';
 import { VouchError } from '../errors.js';
+import { ZSTD_MAX_WINDOW, ZstdFrameWalker, zstdChecksumMatches, zstdWorkExceeded, type ZstdBlockHeader, type ZstdFrameHeader, type ZstdFrameSink } from './zstd-frame.js';
 
 /** Compressions the tar family uses. */
 export type Compression = 'gzip' | 'zstd';
-
-/** Largest zstd window accepted (as `zstd -d` without `--memory`): 128 MiB. */
-export const ZSTD_MAX_WINDOW = 128 * 1024 * 1024;
-
-/**
- * Window bytes fzstd may shift per byte of output (plus a fixed allowance). Real streams emit
- * 128 KiB blocks, so even a 128 MiB window needs 1024; a stream of 1-byte blocks needs 2^27.
- */
-export const ZSTD_WORK_FACTOR = 2048;
-const ZSTD_WORK_ALLOWANCE = 2 * 1024 ** 3;
 
 /** Corrupt or truncated compressed data. */
 export class DecompressError extends VouchError {
@@ -42,8 +34,9 @@ export class DecompressError extends VouchError {
     message: string,
     /** True when the data simply stops early (a cut object), false when it is damaged. */
     readonly truncated: boolean,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -270,24 +263,9 @@ export async function* zstdDecompress(chunks: AsyncIterable<Buffer>): AsyncGener
   frames.end();
 }
 
-const ZSTD_MAGIC = 0xfd2fb528;
-const SKIPPABLE_MAGIC = 0x184d2a50;
-const MAX_BLOCK = 128 * 1024;
-const DICTIONARY_ID_BYTES = [0, 1, 2, 4] as const;
-const CONTENT_SIZE_BYTES = [0, 2, 4, 8] as const;
-
-type Phase = 'magic' | 'frame-header' | 'block-header' | 'block-body' | 'checksum' | 'skip-size' | 'skip-body';
-
-/** Walks zstd frame structure (RFC 8878) and drives one fzstd decoder per frame. */
-class ZstdFrames {
-  private phase: Phase = 'magic';
-  private readonly field = Buffer.alloc(18);
-  private fieldLength = 0;
-  private fieldNeed = 4;
-  private remaining = 0;
-  private lastBlock = false;
-  private checksummed = false;
-  private frames = 0;
+/** Drives one fzstd decoder per frame over the walk of zstd-frame.ts, checking windows, work and checksums. */
+class ZstdFrames implements ZstdFrameSink {
+  private readonly walker = new ZstdFrameWalker(this);
   private window = 0;
   private work = 0;
   private produced = 0;
@@ -297,120 +275,25 @@ class ZstdFrames {
   constructor(private readonly hasher: IHasher) {}
 
   *feed(chunk: Buffer): Generator<Buffer> {
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.phase === 'block-body' || this.phase === 'skip-body') {
-        const take = Math.min(this.remaining, chunk.length - at);
-        if (this.phase === 'block-body') this.push(chunk.subarray(at, at + take));
-        at += take;
-        this.remaining -= take;
-        if (this.remaining === 0) {
-          if (this.phase === 'skip-body') this.expect('magic', 4);
-          else this.blockDone();
-        }
-      } else {
-        const take = Math.min(this.fieldNeed - this.fieldLength, chunk.length - at);
-        chunk.copy(this.field, this.fieldLength, at, at + take);
-        this.fieldLength += take;
-        at += take;
-        if (this.fieldLength === this.fieldNeed) this.fieldDone();
-      }
-      yield* this.drain();
+    // A step at a time, passing output on after each: a block's output at most is ever held.
+    for (let at = 0; at < chunk.length; ) {
+      at = this.walker.step(chunk, at);
+      while (this.output.length > 0) yield this.output.shift()!;
     }
   }
 
   end(): void {
-    if (this.phase === 'magic' && this.fieldLength === 0 && this.frames > 0) return;
-    throw new DecompressError(this.frames === 0 && this.fieldLength === 0 ? 'zstd data is empty' : 'zstd data ends inside a frame', true);
+    const walker = this.walker;
+    if (walker.betweenFrames && walker.frames > 0) return;
+    throw new DecompressError(walker.betweenFrames ? 'zstd data is empty' : 'zstd data ends inside a frame', true);
   }
 
-  private *drain(): Generator<Buffer> {
-    while (this.output.length > 0) yield this.output.shift()!;
-  }
-
-  private expect(phase: Phase, bytes: number): void {
-    this.phase = phase;
-    this.fieldLength = 0;
-    this.fieldNeed = bytes;
-  }
-
-  private fieldDone(): void {
-    const field = this.field;
-    switch (this.phase) {
-      case 'magic': {
-        const magic = field.readUInt32LE(0);
-        if (magic === ZSTD_MAGIC) {
-          this.phase = 'frame-header';
-          this.fieldNeed = 5;
-        } else if ((magic & 0xfffffff0) >>> 0 === SKIPPABLE_MAGIC) {
-          this.expect('skip-size', 4);
-        } else {
-          throw new DecompressError(`zstd data is corrupt: unknown frame magic 0x${magic.toString(16)} after ${this.frames} frame(s)`, false);
-        }
-        return;
-      }
-      case 'frame-header': {
-        const descriptor = field[4]!;
-        const singleSegment = (descriptor >> 5) & 1;
-        const headerLength = 5 + (singleSegment ? 0 : 1) + DICTIONARY_ID_BYTES[descriptor & 3]! + (CONTENT_SIZE_BYTES[descriptor >> 6]! || singleSegment);
-        if (this.fieldNeed < headerLength) {
-          this.fieldNeed = headerLength;
-          return;
-        }
-        this.startFrame(descriptor);
-        return;
-      }
-      case 'block-header': {
-        const header = field[0]! | (field[1]! << 8) | (field[2]! << 16);
-        const type = (header >> 1) & 3;
-        const size = header >>> 3;
-        if (type === 3) throw new DecompressError('zstd data is corrupt: reserved block type', false);
-        if (size > MAX_BLOCK) throw new DecompressError(`zstd data is corrupt: block of ${size} bytes is over 128 KiB`, false);
-        this.push(Buffer.from(field.subarray(0, 3)));
-        this.lastBlock = (header & 1) === 1;
-        this.phase = 'block-body';
-        this.remaining = type === 1 ? 1 : size;
-        if (this.remaining === 0) this.blockDone();
-        return;
-      }
-      case 'checksum':
-        this.endFrame(Buffer.from(field.subarray(0, 4)));
-        return;
-      case 'skip-size':
-        this.phase = 'skip-body';
-        this.remaining = field.readUInt32LE(0);
-        if (this.remaining === 0) this.expect('magic', 4);
-        return;
-      default:
-        throw new Error(`zstd walker: unexpected phase ${this.phase}`);
+  frameHeader(header: ZstdFrameHeader): void {
+    if (header.dictionary !== 0) throw new DecompressError(`zstd frame needs dictionary ${header.dictionary}, which vouch does not have`, false);
+    if (header.window > ZSTD_MAX_WINDOW) {
+      throw new DecompressError(`zstd frame needs a ${header.window}-byte window, over the ${ZSTD_MAX_WINDOW}-byte limit`, false);
     }
-  }
-
-  private startFrame(descriptor: number): void {
-    const field = this.field;
-    if (descriptor & 8) throw new DecompressError('zstd data is corrupt: reserved frame header bit is set', false);
-    const singleSegment = (descriptor >> 5) & 1;
-    let at = 5;
-    let window = 0;
-    if (!singleSegment) {
-      const exponent = field[at]! >> 3;
-      const base = 2 ** (10 + exponent);
-      window = base + (base / 8) * (field[at]! & 7);
-      at += 1;
-    }
-    const dictionaryBytes = DICTIONARY_ID_BYTES[descriptor & 3]!;
-    const dictionary = dictionaryBytes ? field.readUIntLE(at, dictionaryBytes) : 0;
-    at += dictionaryBytes;
-    if (dictionary !== 0) throw new DecompressError(`zstd frame needs dictionary ${dictionary}, which vouch does not have`, false);
-    if (singleSegment) {
-      const sizeBytes = CONTENT_SIZE_BYTES[descriptor >> 6]! || 1;
-      window = sizeBytes === 8 ? Number(field.readBigUInt64LE(at)) : field.readUIntLE(at, sizeBytes) + (sizeBytes === 2 ? 256 : 0);
-    }
-    if (window > ZSTD_MAX_WINDOW) {
-      throw new DecompressError(`zstd frame needs a ${window}-byte window, over the ${ZSTD_MAX_WINDOW}-byte limit`, false);
-    }
-    this.checksummed = (descriptor & 4) !== 0;
-    this.window = window;
+    this.window = header.window;
     this.hasher.init();
     this.decoder = new Decompress((data) => {
       if (data.length === 0) return;
@@ -418,40 +301,42 @@ class ZstdFrames {
       this.hasher.update(data);
       this.output.push(Buffer.from(data));
     });
-    this.push(Buffer.from(field.subarray(0, this.fieldNeed)));
-    this.expect('block-header', 3);
+    // fzstd may keep what it is given until a block is complete: the walker's views are copied.
+    this.push(Buffer.from(header.bytes));
   }
 
-  private blockDone(): void {
+  blockHeader(block: ZstdBlockHeader): void {
+    this.push(Buffer.from(block.bytes));
+  }
+
+  blockContent(bytes: Uint8Array): void {
+    this.push(bytes);
+  }
+
+  blockEnd(): void {
     this.work += this.window;
-    if (this.work > this.produced * ZSTD_WORK_FACTOR + ZSTD_WORK_ALLOWANCE) {
+    if (zstdWorkExceeded(this.work, this.produced)) {
       throw new DecompressError(`zstd data is hostile: its blocks are too small for its ${this.window}-byte window (decoding would shift ${this.work} bytes for ${this.produced} bytes of output)`, false);
     }
-    if (!this.lastBlock) this.expect('block-header', 3);
-    else if (this.checksummed) this.expect('checksum', 4);
-    else this.endFrame(null);
   }
 
-  private endFrame(checksum: Buffer | null): void {
-    this.push(checksum ?? Buffer.alloc(0), true);
+  frameEnd(checksum: Uint8Array | null): void {
+    this.push(checksum ? Buffer.from(checksum) : Buffer.alloc(0), true);
     this.decoder = null;
-    this.frames += 1;
-    if (checksum) {
-      const digest = this.hasher.digest('binary');
-      // The frame stores the low 32 bits of XXH64, little-endian; hash-wasm gives it big-endian.
-      const expected = Buffer.from([digest[7]!, digest[6]!, digest[5]!, digest[4]!]);
-      if (!expected.equals(checksum)) {
-        throw new DecompressError(`zstd data is corrupt: content checksum mismatch in frame ${this.frames}`, false);
-      }
+    if (checksum && !zstdChecksumMatches(this.hasher.digest('binary'), checksum)) {
+      throw new DecompressError(`zstd data is corrupt: content checksum mismatch in frame ${this.walker.frames + 1}`, false);
     }
-    this.expect('magic', 4);
   }
 
-  private push(bytes: Buffer, final = false): void {
+  damaged(message: string): Error {
+    return new DecompressError(`zstd data is corrupt: ${message}`, false);
+  }
+
+  private push(bytes: Uint8Array, final = false): void {
     try {
       this.decoder!.push(bytes, final);
     } catch (error) {
-      throw new DecompressError(`zstd data is corrupt: ${error instanceof Error ? error.message : String(error)}`, false);
+      throw new DecompressError(`zstd data is corrupt: ${error instanceof Error ? error.message : String(error)}`, false, { cause: error });
     }
   }
 }

@@ -88,6 +88,7 @@ export function registerDemo(program: Command, dependencies: ServeDependencies):
         const banner = [
           '',
           `vouch serve is running on the demo estate: ${daemon.url}/metrics, ${daemon.url}/api/sets, ${daemon.url}/api/sets/orders/last-clean`,
+          `Web console: ${daemon.url}/  (the ransomware-hit set: ${daemon.url}/sets/orders)`,
           `Trigger a scan: curl -X POST ${daemon.url}/api/sets/orders/scan   ·   Stop with Ctrl-C.`,
         ];
         // With --json, stdout holds only the JSON document.

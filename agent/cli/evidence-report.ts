@@ -2,14 +2,13 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../config/duration.js';
 import { ConfigError } from '../errors.js';
-import { gatherReportData } from '../evidence/report-data.js';
+import { gatherReportData, targetsFromPolicy } from '../evidence/report-data.js';
 import { renderReportHtml } from '../evidence/report-html.js';
 import { verifyLedger } from '../evidence/verify-ledger.js';
 import { parseSnapshotTime } from '../sources/snapshot-time.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
-import type { Policy } from '../config/resolve-policy.js';
 import { readTrustedKeys } from './evidence-verify.js';
 import { printJson, printLines } from './output.js';
 
@@ -20,11 +19,6 @@ export function parseSince(text: string, now = new Date()): Date {
   const date = parseSnapshotTime(text);
   if (!date) throw new ConfigError(`--since: expected a date such as 2025-10-01 or a duration such as 90d, got "${text}"`);
   return date;
-}
-
-function policyTargets(policy: Policy | undefined): Map<string, { rpoSeconds?: number; rtoSeconds?: number }> | undefined {
-  if (!policy) return undefined;
-  return new Map(policy.sets.map((set) => [set.name, { ...(set.rpoSeconds !== undefined ? { rpoSeconds: set.rpoSeconds } : {}), ...(set.rtoSeconds !== undefined ? { rtoSeconds: set.rtoSeconds } : {}) }]));
 }
 
 /** Registers `evidence report`. */
@@ -42,7 +36,7 @@ export function registerEvidenceReport(evidence: Command): void {
       const since = flags.since ? parseSince(flags.since) : undefined;
       const trustedKeys = await readTrustedKeys(flags.key);
       const verification = await verifyLedger(stateDir, trustedKeys ? { trustedKeys } : {});
-      const targets = policyTargets(policy);
+      const targets = policy ? targetsFromPolicy(policy) : undefined;
       const data = await gatherReportData({ stateDir, verification, ...(since ? { since } : {}), ...(targets ? { targets } : {}) });
       await writeFileAtomic(flags.out, renderReportHtml(data));
       const drills = data.sets.reduce((sum, set) => sum + set.drills.length, 0);

@@ -13,7 +13,7 @@ import { readPlainEntries } from '../archives/plain-reader.js';
 import { formatOf, readerFor } from '../archives/registry.js';
 import { formatBytes } from '../config/byte-size.js';
 import { describeError } from '../errors.js';
-import { classify, type Judgement } from '../detection/classify.js';
+import { claimedType, classify, type Judgement } from '../detection/classify.js';
 import { isRansomNote } from '../detection/ransom-note.js';
 import { analyzeStream } from '../scan/analyze-stream.js';
 import { archiveInputFor } from '../sources/archive-input.js';
@@ -58,7 +58,7 @@ function collector(report: InspectReport, container: string, prefix: string): En
       const file: InspectedFile = { path, encrypted: false, score: 0, type: entry.type, reasons: [], detail: entry.type, entryType: entry.type, size: entry.size };
       if (entry.linkTarget !== undefined) file.linkTarget = entry.linkTarget;
       if (body) {
-        const detect = entry.encrypted ? undefined : { size: entry.size };
+        const detect = entry.encrypted ? undefined : { size: entry.size, claim: claimedType(entry.path) };
         const result = await analyzeStream(body, { algorithm: 'sha256', extraAlgorithms: [], ...(detect ? { detect } : {}) }, { sizeHint: entry.size });
         file.sha256 = result.digest;
         file.size = result.bytes;

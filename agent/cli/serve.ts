@@ -116,10 +116,10 @@ export function serveOptions(command: Command): Command {
 /** Registers `serve`. */
 export function registerServe(program: Command, dependencies: ServeDependencies): void {
   serveOptions(program.command('serve'))
-    .description('run as a daemon: scheduled scans and drills, Prometheus /metrics, /healthz, /readyz and a JSON API')
+    .description('run as a daemon: scheduled scans and drills, Prometheus /metrics, /healthz, /readyz, a JSON API and the web console (/)')
     .addHelpText(
       'after',
-      '\nSignals: SIGHUP reloads the policy (an invalid one is rejected and the old one kept); SIGTERM/SIGINT stop gracefully.\nEnvironment: VOUCH_API_TOKEN (bearer token; required off loopback), VOUCH_LOG_LEVEL (info).',
+      '\nSignals: SIGHUP reloads the policy (an invalid one is rejected and the old one kept); SIGTERM/SIGINT stop gracefully.\nEnvironment: VOUCH_API_TOKEN (bearer token; required off loopback; browsers sign in to the console with it), VOUCH_LOG_LEVEL (info).',
     )
     .action(async (flags: ServeFlags, command: Command) => {
       process.exitCode = await runServe(globalOptions(command), flags, dependencies);

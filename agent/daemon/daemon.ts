@@ -14,6 +14,7 @@ import type { Policy, SetPolicy } from '../config/resolve-policy.js';
 import { recoverInterruptedDrills } from '../drills/recover-interrupted.js';
 import { ConfigError, describeError } from '../errors.js';
 import { loadEstateView, type EstateView } from '../metrics/estate-view.js';
+import { evidenceStatus, type EvidenceStatus } from '../metrics/evidence-status.js';
 import { createMetricsRegistry, type TaskKind } from '../metrics/metrics.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { scanWithLedger } from '../scan/scan-run.js';
@@ -97,12 +98,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
   const stats = { reloads: 0, reloadFailures: 0, lastReloadSuccess: Date.now() / 1000 };
 
-  let cached: { at: number; view: Promise<EstateView> } | null = null;
-  const estate = () => {
-    if (!cached || Date.now() - cached.at > ESTATE_TTL_MS) {
+  let cached: { at: number; evidence: EvidenceStatus | null; view: Promise<EstateView> } | null = null;
+  const estate = async () => {
+    // The evidence status is cached on its own (by the ledger's files); a view built from an older
+    // status is not reused, so a page never says "intact" after another page said "broken".
+    const evidence = await evidenceStatus(stateDir).catch(() => null);
+    if (!cached || Date.now() - cached.at > ESTATE_TTL_MS || cached.evidence !== evidence) {
       const view = loadEstateView(policy, stateDir);
-      cached = { at: Date.now(), view };
-      view.catch(() => (cached = null));
+      const entry = { at: Date.now(), evidence, view };
+      cached = entry;
+      view.catch(() => {
+        if (cached === entry) cached = null;
+      });
     }
     return cached.view;
   };
@@ -160,6 +167,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     {
       policy: () => policy,
       estate,
+      stateDir,
       async stateReadable() {
         try {
           await access(stateDir, constants.R_OK | constants.X_OK);

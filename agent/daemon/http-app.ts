@@ -1,10 +1,9 @@
 /**
- * The daemon's HTTP surface (hono): `/healthz`, `/readyz`, `/metrics` and the JSON API. Bodies
- * are capped, every request has a deadline, and a configured bearer token guards everything but
- * `/healthz` (and `/metrics` unless asked to).
+ * The daemon's HTTP surface (hono): `/healthz`, `/readyz`, `/metrics`, the JSON API and the web
+ * console. Bodies are capped, every request has a deadline, and a configured bearer token guards
+ * everything but `/healthz` (and `/metrics` unless asked to); see access-control.ts.
  */
 import { Hono, type Context } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { timeout } from 'hono/timeout';
@@ -14,6 +13,10 @@ import type { Policy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
 import type { EstateView } from '../metrics/estate-view.js';
 import type { TaskKind } from '../metrics/metrics.js';
+import { registerConsole, REPORT_PATH, wantsHtml } from '../web/console-routes.js';
+import { createLoginThrottle } from '../web/login-throttle.js';
+import { createSessionStore } from '../web/sessions.js';
+import { accessControl } from './access-control.js';
 import { lastCleanReport, setSummary, snapshotList } from './api-views.js';
 import { RunnerClosedError, type JobHandle, type JobRunner } from './job-runner.js';
 import type { Scheduler } from './scheduler.js';
@@ -22,6 +25,8 @@ import type { Scheduler } from './scheduler.js';
 export interface HttpContext {
   policy(): Policy;
   estate(): Promise<EstateView>;
+  /** The state directory (the console reads the ledger and manifests from it). */
+  stateDir: string;
   /** Whether the state directory can be read now. */
   stateReadable(): Promise<{ ok: boolean; detail: string }>;
   registry: Registry;
@@ -45,17 +50,22 @@ export interface HttpOptions {
 
 const notFound = (c: Context, what: string) => c.json({ error: what }, 404);
 
+/** How long generating the auditor report may take. */
+const REPORT_TIMEOUT_MS = 5 * 60_000;
+
+/** How long a console session lasts after signing in. */
+const SESSION_TTL_MS = 12 * 3_600_000;
+
 /** Builds the app. */
 export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
   const app = new Hono();
-  if (options.token) {
-    const auth = bearerAuth({ token: options.token });
-    app.use('*', async (c, next) => {
-      if (c.req.path === '/healthz' || (c.req.path === '/metrics' && !options.metricsAuth)) return next();
-      return auth(c, next);
-    });
-  }
-  app.use('*', timeout(options.requestTimeoutMs, () => new HTTPException(503, { message: 'request took too long' })));
+  const sessions = createSessionStore({ ttlMs: SESSION_TTL_MS, max: 1000 });
+  app.use('*', accessControl({ ...(options.token ? { token: options.token } : {}), metricsAuth: options.metricsAuth, sessions }));
+  const tooLong = () => new HTTPException(503, { message: 'request took too long' });
+  const deadline = timeout(options.requestTimeoutMs, tooLong);
+  // The auditor report verifies and reads the whole ledger: on a large one that takes a while.
+  const reportDeadline = timeout(Math.max(options.requestTimeoutMs, REPORT_TIMEOUT_MS), tooLong);
+  app.use('*', (c, next) => (c.req.path === REPORT_PATH ? reportDeadline : deadline)(c, next));
   app.use('*', bodyLimit({ maxSize: options.bodyLimitBytes, onError: (c) => c.json({ error: `request body over ${options.bodyLimitBytes} bytes` }, 413) }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -139,7 +149,14 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
     return job ? c.json(job) : notFound(c, `no job ${c.req.param('id')}`);
   });
 
-  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  const web = registerConsole(app, ctx, {
+    ...(options.token ? { token: options.token } : {}),
+    sessions,
+    sessionTtlMs: SESSION_TTL_MS,
+    throttle: createLoginThrottle({ maxFailures: 10, windowMs: 5 * 60_000, maxAddresses: 10_000 }),
+  });
+
+  app.notFound((c) => (c.req.method === 'GET' && wantsHtml(c) && !c.req.path.startsWith('/api/') ? web.notFound(c) : c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404)));
   app.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
     ctx.logger.error({ err: error, path: c.req.path }, 'request failed');

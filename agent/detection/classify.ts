@@ -274,8 +274,12 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
     }
     return encrypted('weak', 0.6, ['random-content', ...history], `uniformly random content (chi-square ${Math.round(stats.chi2)} over ${stats.sampledBytes} bytes) with no known format and no history`);
   }
-  if (history.some((reason) => reason.startsWith('type-changed'))) {
-    return { judgement: 'damaged', strength: 'weak', score: 0.4, reasons: history, detail: `${history.join(', ')}` };
+  // A format vouch recognises but cannot validate (fonts, GIF, .deb…): uniform bytes where the
+  // previous snapshot held structured data mean everything after the magic was encrypted.
+  if (type !== 'unknown' && type !== 'text' && structure === null && history.includes('chi2-collapsed')) {
+    return encrypted('strong', 0.9, ['random-content', ...history], `${type} header intact but the content became uniformly random (chi-square ${Math.round(stats.chi2)} over ${stats.sampledBytes} bytes; the previous snapshot's was ${before!.chi2})`);
   }
-  return intact(structure?.status === 'valid' ? ['structure-valid'] : []);
+  // A file that became another valid, recognised format (compressed in place, re-encoded) is a
+  // change, not damage.
+  return intact(structure?.status === 'valid' ? ['structure-valid', ...history.filter((reason) => reason.startsWith('type-changed'))] : []);
 }

@@ -42,15 +42,19 @@ export class ContentProbe {
   private readonly sampler: ByteSampler;
   private bytes = 0;
   private markers: string[] = [];
+  /** The validator runs because the name claims its format, not because its magic matched. */
+  private byClaim = false;
 
   /**
    * `size` is the declared size; `validators` are tried in order (see registry.ts), after the
-   * legitimately encrypted formats.
+   * legitimately encrypted formats. `claimed` is the validator of a magic-less format the
+   * entry's name claims (brotli for `.br`), run only when nothing else matches.
    */
   constructor(
     private readonly size: number,
     private readonly validators: readonly ValidatorDefinition[],
     private readonly limits: ValidatorLimits = DEFAULT_VALIDATOR_LIMITS,
+    private readonly claimed: ValidatorDefinition | null = null,
   ) {
     this.sampler = new ByteSampler(size);
   }
@@ -82,6 +86,8 @@ export class ContentProbe {
     }
     // A validator that breaks is a bug in vouch, not damage in the backup: never an 'invalid'.
     if (this.validatorFailure) structure = { status: 'unsupported', detail: `validator failed: ${this.validatorFailure}`, checkedBytes: 0 };
+    // A format recognised only by its name is that format only if it validates.
+    if (this.byClaim && structure?.status !== 'valid') this.type = 'unknown';
     return {
       type: this.bytes === 0 ? 'empty' : this.type,
       structure,
@@ -95,9 +101,14 @@ export class ContentProbe {
     this.decided = true;
     const head = concat(this.head, this.headLength);
     this.head = [];
-    const definition = identify(head, this.validators);
+    let definition = identify(head, this.validators);
+    const named = definition === null ? (encryptedFormatOf(head) ?? catalogTypeOf(head)) : null;
+    if (definition === null && named === null && this.claimed && head.length > 0) {
+      definition = this.claimed;
+      this.byClaim = true;
+    }
     if (definition === null) {
-      this.type = encryptedFormatOf(head) ?? catalogTypeOf(head) ?? 'unknown';
+      this.type = named ?? 'unknown';
     } else {
       this.type = definition.type;
       try {
@@ -140,7 +151,10 @@ function looksLikeText(head: Uint8Array): boolean {
   const sample = head.subarray(0, 4096);
   if (sample.length === 0 || !isUtf8(sample.subarray(0, lastCompleteUtf8(sample)))) return false;
   let control = 0;
-  for (const byte of sample) if (byte < 9 || (byte > 13 && byte < 32)) control++;
+  for (let i = 0; i < sample.length; i++) {
+    const byte = sample[i]!;
+    if (byte < 9 || (byte > 13 && byte < 32)) control++;
+  }
   return control <= sample.length / 100;
 }
 

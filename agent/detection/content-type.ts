@@ -23,6 +23,9 @@ export const VALIDATED_TYPES = [
   'text',
 ] as const;
 
+/** Formats with no magic, validated only when a name claims them (see registry.ts). */
+export const CLAIMED_ONLY_TYPES = ['brotli'] as const;
+
 /** Legitimately encrypted formats (allow-listed by header and structure). */
 export const ENCRYPTED_TYPES = ['openpgp', 'age', 'openssl-salted', '7z', 'luks'] as const;
 
@@ -31,7 +34,13 @@ export const ENCRYPTED_TYPES = ['openpgp', 'age', 'openssl-salted', '7z', 'luks'
  * recognised by magic only (magic-catalog.ts), `empty` for a zero-byte file and `unknown` when
  * no magic matched.
  */
-export type ContentType = (typeof VALIDATED_TYPES)[number] | (typeof ENCRYPTED_TYPES)[number] | CatalogType | 'empty' | 'unknown';
+export type ContentType =
+  | (typeof VALIDATED_TYPES)[number]
+  | (typeof CLAIMED_ONLY_TYPES)[number]
+  | (typeof ENCRYPTED_TYPES)[number]
+  | CatalogType
+  | 'empty'
+  | 'unknown';
 
 /** Extensions (lower case, without the dot) that claim a type. Several may claim one type. */
 export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
@@ -71,6 +80,7 @@ export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
   m4a: 'mp4',
   m4v: 'mp4',
   mov: 'mp4',
+  br: 'brotli',
   txt: 'text',
   csv: 'text',
   tsv: 'text',
@@ -95,6 +105,90 @@ export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
   h: 'text',
   css: 'text',
   svg: 'text',
+  rst: 'text',
+  tex: 'text',
+  adoc: 'text',
+  asciidoc: 'text',
+  org: 'text',
+  toml: 'text',
+  properties: 'text',
+  gradle: 'text',
+  java: 'text',
+  go: 'text',
+  rs: 'text',
+  cpp: 'text',
+  hpp: 'text',
+  cc: 'text',
+  cxx: 'text',
+  kt: 'text',
+  swift: 'text',
+  php: 'text',
+  lua: 'text',
+  r: 'text',
+  ps1: 'text',
+  bat: 'text',
+  cmd: 'text',
+  pm: 'text',
+  tcl: 'text',
+  el: 'text',
+  vim: 'text',
+  diff: 'text',
+  patch: 'text',
+  po: 'text',
+  pot: 'text',
+  mk: 'text',
+  cmake: 'text',
+  'in': 'text',
+  am: 'text',
+  ac: 'text',
+  m4: 'text',
+  awk: 'text',
+  sed: 'text',
+  bash: 'text',
+  zsh: 'text',
+  fish: 'text',
+  csh: 'text',
+  xsl: 'text',
+  xslt: 'text',
+  xsd: 'text',
+  dtd: 'text',
+  rss: 'text',
+  atom: 'text',
+  jsonl: 'text',
+  ndjson: 'text',
+  geojson: 'text',
+  tsx: 'text',
+  jsx: 'text',
+  mjs: 'text',
+  cjs: 'text',
+  scss: 'text',
+  sass: 'text',
+  less: 'text',
+  vue: 'text',
+  svelte: 'text',
+  erb: 'text',
+  haml: 'text',
+  twig: 'text',
+  tpl: 'text',
+  j2: 'text',
+  graphql: 'text',
+  proto: 'text',
+  thrift: 'text',
+  avsc: 'text',
+  ldif: 'text',
+  vcf: 'text',
+  ics: 'text',
+  eml: 'text',
+  mbox: 'text',
+  srt: 'text',
+  vtt: 'text',
+  bib: 'text',
+  nfo: 'text',
+  service: 'text',
+  desktop: 'text',
+  rules: 'text',
+  repo: 'text',
+  list: 'text',
   gpg: 'openpgp',
   pgp: 'openpgp',
   asc: 'openpgp',

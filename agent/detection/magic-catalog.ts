@@ -49,6 +49,19 @@ export const MAGIC_CATALOG = {
 /** A recognised, unvalidated format. */
 export type CatalogType = keyof typeof MAGIC_CATALOG;
 
+/**
+ * Extra structure for two-byte magics, which one random header in 65,536 starts with: a PE file's
+ * DOS header points at its `PE\0\0` signature; a BMP's reserved header bytes are zero.
+ */
+const CONFIRM: Partial<Record<CatalogType, (head: Uint8Array) => boolean>> = {
+  pe: (head) => {
+    if (head.length < 0x40) return false;
+    const offset = head[0x3c]! | (head[0x3d]! << 8) | (head[0x3e]! << 16) | (head[0x3f]! << 24);
+    return offset >= 0x40 && offset + 4 <= head.length && head[offset] === 0x50 && head[offset + 1] === 0x45 && head[offset + 2] === 0 && head[offset + 3] === 0;
+  },
+  bmp: (head) => head.length >= 18 && head[6] === 0 && head[7] === 0 && head[8] === 0 && head[9] === 0 && [12, 40, 52, 56, 64, 108, 124].includes(head[14]! | (head[15]! << 8)),
+};
+
 /** The catalogued format `head` starts with, or null. Java classes are tried before Mach-O fat binaries, which share CAFEBABE. */
 export function catalogTypeOf(head: Uint8Array): CatalogType | null {
   const entries = Object.entries(MAGIC_CATALOG) as [CatalogType, readonly (readonly [number, string | readonly number[]])[]][];
@@ -57,7 +70,7 @@ export function catalogTypeOf(head: Uint8Array): CatalogType | null {
     for (const [offset, signature] of signatures) {
       const bytes = typeof signature === 'string' ? Array.from(signature, (c) => c.charCodeAt(0)) : signature;
       if (head.length < offset + bytes.length) continue;
-      if (bytes.every((byte, i) => head[offset + i] === byte)) return type;
+      if (bytes.every((byte, i) => head[offset + i] === byte) && (CONFIRM[type]?.(head) ?? true)) return type;
     }
   }
   return null;

@@ -3,7 +3,9 @@
  * validators/; adding a format is that file plus one line here. `text` has no magic (it matches
  * on what the head looks like), so it comes last.
  */
+import type { ContentType } from './content-type.js';
 import type { ValidatorDefinition } from './validator.js';
+import { brotliValidator } from './validators/brotli.js';
 import { bzip2Validator } from './validators/bzip2.js';
 import { elfValidator } from './validators/elf.js';
 import { gzipValidator } from './validators/gzip.js';
@@ -18,27 +20,34 @@ import { xzValidator } from './validators/xz.js';
 import { zipValidator } from './validators/zip.js';
 import { zstdValidator } from './validators/zstd.js';
 
-/** Validators in matching order. */
+/**
+ * Validators in matching order: formats with a fixed magic at offset 0 first; PDF (whose header
+ * may follow junk) after them, so a compressed PDF is the compressor's; tar (magic at 257) and
+ * text (no magic) last.
+ */
 export const VALIDATORS: readonly ValidatorDefinition[] = [
   gzipValidator,
   zipValidator,
   pngValidator,
   jpegValidator,
-  pdfValidator,
   xzValidator,
   zstdValidator,
   bzip2Validator,
   sqliteValidator,
   elfValidator,
   mp4Validator,
+  pdfValidator,
   tarValidator,
   textValidator,
 ];
+
+/** Validators of formats with no magic, run when an entry's name claims them and nothing matched. */
+export const CLAIMED_VALIDATORS: Readonly<Partial<Record<ContentType, ValidatorDefinition>>> = { brotli: brotliValidator };
 
 let prepared: Promise<void> | null = null;
 
 /** Runs every validator's one-time set-up (once per thread). */
 export function prepareValidators(): Promise<void> {
-  prepared ??= Promise.all(VALIDATORS.map((definition) => definition.prepare?.())).then(() => undefined);
+  prepared ??= Promise.all([...VALIDATORS, ...Object.values(CLAIMED_VALIDATORS)].map((definition) => definition.prepare?.())).then(() => undefined);
   return prepared;
 }

@@ -6,6 +6,9 @@
  *
  * Validators are streaming and synchronous: they see each chunk once, in order, keep bounded
  * state (never the whole entry), and never throw — bad bytes are a verdict, not an exception.
+ * validators/validator-kit.ts holds the guard every validator runs under: a `Damage` is an
+ * `invalid` verdict, an `Unsupported` an `unsupported` one, and any other exception (a bug in
+ * vouch, not damage in the backup) is `unsupported` too, never `invalid`.
  * They run inside the one streaming pass that also computes the digest, on the main thread or in
  * an analysis worker, so they must not do I/O and must stay within their caps.
  */

@@ -6,6 +6,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { Policy } from '../config/resolve-policy.js';
 import type { DrillReport } from '../drills/drill-report.js';
 import { readLedger } from '../state/ledger-store.js';
 import { readSetIndex } from '../state/set-index.js';
@@ -57,6 +58,16 @@ export interface GatherOptions {
   now?: Date;
   /** Targets by set, from the policy (override what drill records say). */
   targets?: Map<string, { rpoSeconds?: number; rtoSeconds?: number }>;
+}
+
+/** Each set's RPO and RTO targets from a policy (the report prefers them to what drill records say). */
+export function targetsFromPolicy(policy: Policy): Map<string, { rpoSeconds?: number; rtoSeconds?: number }> {
+  return new Map(
+    policy.sets.map((set) => [
+      set.name,
+      { ...(set.rpoSeconds !== undefined ? { rpoSeconds: set.rpoSeconds } : {}), ...(set.rtoSeconds !== undefined ? { rtoSeconds: set.rtoSeconds } : {}) },
+    ]),
+  );
 }
 
 async function namesIn(dir: string): Promise<string[]> {

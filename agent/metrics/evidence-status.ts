@@ -7,7 +7,8 @@
  * takes seconds, which a scrape cannot wait for, so the result is cached per state directory:
  * while the segment files' names, sizes and modification times stay the same it is reused; when
  * they change, the previous result is returned and one re-verification starts in the background
- * (the next call sees its result). Only the very first call waits.
+ * (the next call sees its result). Only the very first verification is waited for (by every caller
+ * that arrives while it runs).
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,6 +29,8 @@ interface CacheEntry {
 }
 
 const cache = new Map<string, CacheEntry>();
+/** First verifications under way, so callers arriving meanwhile share one instead of starting their own. */
+const firstRuns = new Map<string, Promise<EvidenceStatus>>();
 
 async function ledgerFingerprint(stateDir: string): Promise<string> {
   const dir = path.join(stateDir, 'ledger');
@@ -64,11 +67,19 @@ export async function evidenceStatus(stateDir: string, options: EvidenceStatusOp
   const key = await ledgerFingerprint(stateDir);
   const entry = cache.get(stateDir);
   if (!entry) {
-    const status = await replayChain(stateDir);
-    cache.set(stateDir, { key, status, refreshing: null });
-    return status;
+    let first = firstRuns.get(stateDir);
+    if (!first) {
+      first = replayChain(stateDir)
+        .then((status) => {
+          cache.set(stateDir, { key, status, refreshing: null });
+          return status;
+        })
+        .finally(() => firstRuns.delete(stateDir));
+      firstRuns.set(stateDir, first);
+    }
+    return first;
   }
-  if (entry.key !== key && !entry.refreshing) {
+  const refresh = () => {
     entry.refreshing = replayChain(stateDir)
       .then((status) => {
         entry.status = status;
@@ -79,7 +90,13 @@ export async function evidenceStatus(stateDir: string, options: EvidenceStatusOp
         entry.key = key;
       })
       .finally(() => (entry.refreshing = null));
+  };
+  if (entry.key !== key && !entry.refreshing) refresh();
+  // A re-verification that started before the ledger's latest change answers for an older
+  // ledger: wait for it, then verify again.
+  while (options.fresh && entry.refreshing) {
+    await entry.refreshing;
+    if (entry.key !== key && !entry.refreshing) refresh();
   }
-  if (options.fresh && entry.refreshing) await entry.refreshing;
   return entry.status;
 }

@@ -10,7 +10,9 @@
 import { closeSync, constants, futimesSync, openSync, writeSync } from 'node:fs';
 import type { DigestAlgorithm } from '../config/resolve-policy.js';
 import { ContentProbe, type ContentFeatures } from '../detection/content-probe.js';
-import { prepareValidators, VALIDATORS } from '../detection/registry.js';
+import type { ContentType } from '../detection/content-type.js';
+import { CLAIMED_VALIDATORS, prepareValidators, VALIDATORS } from '../detection/registry.js';
+import { DEFAULT_VALIDATOR_LIMITS } from '../detection/validator.js';
 import { describeError } from '../errors.js';
 import { createDigester, type Digester } from '../integrity/digest.js';
 
@@ -22,8 +24,11 @@ export interface AnalysisRequest {
   extraAlgorithms: DigestAlgorithm[];
   /** Also write every byte to this file, which the caller created empty (restore drills). */
   copyTo?: CopyTarget;
-  /** Measure the content for detection; `size` is the declared size (plans the sampling). */
-  detect?: { size: number };
+  /**
+   * Measure the content for detection; `size` is the declared size (plans the sampling), `claim`
+   * the type the entry's name claims (it selects validators of magic-less formats).
+   */
+  detect?: { size: number; claim?: ContentType | null };
 }
 
 /**
@@ -78,7 +83,8 @@ export class EntryAnalysis {
     let probe: ContentProbe | null = null;
     if (request.detect) {
       await prepareValidators();
-      probe = new ContentProbe(request.detect.size, VALIDATORS);
+      const claimed = request.detect.claim ? (CLAIMED_VALIDATORS[request.detect.claim] ?? null) : null;
+      probe = new ContentProbe(request.detect.size, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claimed);
     }
     return new EntryAnalysis(await createDigester(request.algorithm), extras, request.copyTo, probe);
   }

@@ -19,7 +19,7 @@ import type { ArchiveEntry, ArchiveInput, ArchiveProblem, EntryVisitor, ReadSumm
 import { readPlainEntries } from '../archives/plain-reader.js';
 import { readerFor } from '../archives/registry.js';
 import type { DigestAlgorithm, SetPolicy } from '../config/resolve-policy.js';
-import type { ContentSummary } from '../detection/classify.js';
+import { claimedType, type ContentSummary } from '../detection/classify.js';
 import { SnapshotDetection, type DetectionSummary, type GoneFiles } from '../detection/snapshot-detection.js';
 import { describeError, ObjectChangedError } from '../errors.js';
 import { createDigester, digestStream, type ChunkSink } from '../integrity/digest.js';
@@ -204,7 +204,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
         if (body) {
           const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
           // Members zip itself encrypted hold ciphertext by design: digests only.
-          const detect = detection && !entry.encrypted ? { size: entry.size } : undefined;
+          const detect = detection && !entry.encrypted ? { size: entry.size, claim: claimedType(entry.path) } : undefined;
           const result = await analyzeStream(body, { algorithm, extraAlgorithms, ...(detect ? { detect } : {}) }, { sizeHint: entry.size, sinks });
           size = result.bytes;
           digest = result.digest;

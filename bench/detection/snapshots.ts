@@ -112,7 +112,13 @@ function buildHistory(base: string, corpus: Corpus, negatives: Negatives, fracti
   const deleted = new Set(others.slice(0, Math.ceil(corpus.files.length * DELETED_SHARE)).map((f) => f.path));
   // New files: a few of each negative kind; every other one replaces its original (as `gpg`
   // followed by `rm`, or `xz file`, would).
-  const added = NEGATIVE_KINDS.flatMap((kind) => negatives.files.filter((n) => n.kind === kind && !deleted.has(n.source.path) && !edited.has(n.source.path) && !updated.has(n.source.path)).slice(0, NEW_NEGATIVES_PER_KIND));
+  const added = NEGATIVE_KINDS.flatMap((kind) =>
+    mixedOrder(
+      negatives.files.filter((n) => n.kind === kind && !deleted.has(n.source.path) && !edited.has(n.source.path) && !updated.has(n.source.path)),
+      (n) => n.path,
+      'snapshot-new',
+    ).slice(0, NEW_NEGATIVES_PER_KIND),
+  );
   const replaced = new Set(added.filter((_, i) => i % 2 === 0 && added[i]!.path !== added[i]!.source.path).map((n) => n.source.path));
   const untouched = corpus.files.filter((f) => !edited.has(f.path) && !updated.has(f.path) && !deleted.has(f.path) && !replaced.has(f.path) && !added.some((n) => n.path === f.path));
   const hits = pickHits(untouched, fraction, corpus.files.length);

@@ -97,6 +97,41 @@ describe('legitimately encrypted files made by real tools', () => {
   });
 });
 
+describe('formats without a usable magic, and changes of format', () => {
+  it('decodes .br files (brotli has no magic): intact ones are intact, encrypted ones are not', () => {
+    const source = path.join(dir, 'GPL-3.txt');
+    writeFileSync(source, text);
+    execFileSync('brotli', ['-f', '-o', path.join(dir, 'GPL-3.txt.br'), source]);
+    const compressed = readFileSync(path.join(dir, 'GPL-3.txt.br'));
+    expect(classifyBytes('site/GPL-3.txt.br', compressed)).toMatchObject({ encrypted: false, type: 'brotli', judgement: 'intact' });
+    expect(classifyBytes('site/GPL-3.txt.br', compressed, { path: 'site/GPL-3.txt', data: text })).toMatchObject({ encrypted: false, type: 'brotli' });
+    const hit = classifyBytes('site/GPL-3.txt.br', applyRansomware(compressed, 'whole', 'br'));
+    expect(hit).toMatchObject({ encrypted: true, strength: 'strong' });
+    expect(hit.reasons[0]).toBe('structure-invalid');
+  });
+
+  it('does not take random bytes that start with MZ for a Windows executable', () => {
+    const hit = applyRansomware(library, 'whole', 'mz');
+    hit[0] = 0x4d;
+    hit[1] = 0x5a;
+    expect(classifyBytes('bin/tool.exe', hit).type).toBe('unknown');
+  });
+
+  it('calls a file recompressed in place into another valid format intact', () => {
+    const gz = readFileSync(findByExtension(['.gz'], 1, { minSize: 20_000 })[0]!.path);
+    expect(classifyBytes('docs/manual', gz, { data: text })).toMatchObject({ encrypted: false, judgement: 'intact' });
+  });
+
+  it('catches a font encrypted after its header: the content became uniform where it was structured', () => {
+    const font = findMachineFiles({ name: (name) => /\.(ttf|otf)$/.test(name), limit: 1, minSize: 100_000 })[0];
+    expect(font, 'a TrueType/OpenType font on this machine').toBeDefined();
+    const data = readFileSync(font!.path);
+    const hit = classifyBytes('fonts/face.ttf', applyRansomware(data, 'header-kept', 'font'), { data });
+    expect(hit).toMatchObject({ encrypted: true, strength: 'strong' });
+    expect(hit.reasons).toContain('chi2-collapsed');
+  });
+});
+
 describe('intact real files', () => {
   it('calls none of 300 real files of mixed types encrypted', () => {
     const files = [

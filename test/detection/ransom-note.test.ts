@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { hasRansomNoteName, isRansomNote, ransomMarkers } from '../../agent/detection/ransom-note.js';
+import { hasRansomNoteName, isRansomNote, MARKERS, ransomMarkers } from '../../agent/detection/ransom-note.js';
 import { ransomNote } from '../../agent/demo/ransomware.js';
 import { findMachineFiles } from '../helpers/machine-files.js';
 
@@ -45,5 +45,56 @@ describe('ransom notes', () => {
       return isRansomNote(file.path, ransomMarkers(data.subarray(0, 64 * 1024).toString('utf8')));
     });
     expect(flagged.map((file) => file.path)).toEqual([]);
+  });
+});
+
+describe('ransom note markers', () => {
+  /** Every marker whose pattern matches, found the slow way: each pattern over the whole text. */
+  const everyPattern = (text: string): string[] => {
+    const lower = text.toLowerCase();
+    return MARKERS.filter(({ pattern }) => pattern.test(lower)).map(({ name }) => name);
+  };
+
+  it('finds the same markers as running every pattern, however the words overlap', () => {
+    const phrases = [
+      'your key: 0123456789abcdef',
+      'your keyyour key = abcdefgh-1234',
+      'unique identifier 7f3a9c21',
+      'personal id:x1y2z3w4q5',
+      'price will double',
+      'price increase',
+      'data will be published on our blog',
+      'leaked files',
+      'sold data',
+      'do not try to decrypt',
+      'do not do not rename',
+      'how to recover files',
+      'how to restore your files',
+      'decryptor tool',
+      'decryption key',
+      'pay in bitcoin',
+      'payment in xmr',
+      'btc wallet',
+      'cryptocurrency amount',
+      'tor browser',
+      'torbrowser',
+      'torproject.org',
+      'abcdefghij234567.onion',
+      'abcdefghij234567abcdefghij234567abcdefghij234567abcdefgh.onion',
+      'all your documents have been encrypted',
+      'your data were locked',
+      'files are encrypted',
+    ];
+    const texts: string[] = [...NOTES.map(([, text]) => text)];
+    // Phrases alone, run together without separators, and overlapping by one word.
+    for (const phrase of phrases) texts.push(phrase, phrase.toUpperCase(), `x${phrase}y`);
+    for (let i = 0; i < phrases.length; i++) {
+      for (let j = 0; j < phrases.length; j++) {
+        texts.push(`${phrases[i]}${phrases[j]}`, `${phrases[i]} ${phrases[j]}`, `${phrases[i]!.slice(0, -3)}${phrases[j]}`);
+      }
+    }
+    for (const text of texts) expect(ransomMarkers(text), text).toEqual(everyPattern(text));
+    // Every marker is reached.
+    expect(new Set(texts.flatMap(ransomMarkers))).toEqual(new Set(MARKERS.map(({ name }) => name)));
   });
 });

@@ -1,11 +1,17 @@
 /** Runs detection on bytes in memory, the way a scan does (probe in odd-sized chunks, then classify). */
 import { classify, type Classification, type PreviousContent } from '../../agent/detection/classify.js';
+import { claimedType } from '../../agent/detection/classify.js';
 import { ContentProbe, type ContentFeatures } from '../../agent/detection/content-probe.js';
-import { VALIDATORS } from '../../agent/detection/registry.js';
+import { CLAIMED_VALIDATORS, VALIDATORS } from '../../agent/detection/registry.js';
+import { DEFAULT_VALIDATOR_LIMITS } from '../../agent/detection/validator.js';
 
-/** The probe's features for `data`, fed in chunks of `chunk` bytes (odd by default, to cross every boundary). */
-export function featuresOf(data: Uint8Array, chunk = 65_537): ContentFeatures {
-  const probe = new ContentProbe(data.length, VALIDATORS);
+/**
+ * The probe's features for `data`, fed in chunks of `chunk` bytes (odd by default, to cross every
+ * boundary); `path` selects validators of magic-less formats its name claims, as scans do.
+ */
+export function featuresOf(data: Uint8Array, chunk = 65_537, path?: string): ContentFeatures {
+  const claim = path ? claimedType(path) : null;
+  const probe = new ContentProbe(data.length, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null);
   for (let at = 0; at < data.length; at += chunk) probe.update(data.subarray(at, at + chunk));
   return probe.finish();
 }
@@ -14,8 +20,8 @@ export function featuresOf(data: Uint8Array, chunk = 65_537): ContentFeatures {
 export function classifyBytes(path: string, data: Uint8Array, previous?: { path?: string; data: Uint8Array }): Classification {
   let before: PreviousContent | null = null;
   if (previous) {
-    const earlier = classify({ path: previous.path ?? path, features: featuresOf(previous.data) });
+    const earlier = classify({ path: previous.path ?? path, features: featuresOf(previous.data, undefined, previous.path ?? path) });
     before = { path: previous.path ?? path, size: previous.data.length, content: earlier.summary };
   }
-  return classify({ path, features: featuresOf(data), previous: before });
+  return classify({ path, features: featuresOf(data, undefined, path), previous: before });
 }

@@ -51,8 +51,9 @@ export function applyRansomware(data: Buffer, mode: RansomwareMode, fileId: stri
       return out;
     case 'footer': {
       xorRange(out, stream, 0, out.length);
-      const blob = createHash('sha512').update(`footer:${seed}:${fileId}`).digest();
-      return Buffer.concat([out, ...Array.from({ length: 8 }, () => blob)]);
+      // A 512-byte key blob: RSA-wrapped keys look random, so a keystream stands in for one.
+      const blob = keystream(512, `footer:${fileId}`, cipher, seed);
+      return Buffer.concat([out, blob]);
     }
     case 'first-4k':
       xorRange(out, stream, 0, 4096);

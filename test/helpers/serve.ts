@@ -1,8 +1,12 @@
-/** Starts `vouch serve` as a child process (with the fake drill runner) and talks to it. */
+/**
+ * Starts `vouch serve` as a child process and talks to it: with the fake drill runner by default
+ * (scheduler and API tests), or the real one (`realDrills`: bubblewrap restores).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('./serve-entry.ts', import.meta.url));
+const REAL_ENTRY = fileURLToPath(new URL('../../agent/cli/main.ts', import.meta.url));
 
 /** A running `vouch serve`. */
 export interface ServeProcess {
@@ -20,8 +24,8 @@ export interface ServeProcess {
 }
 
 /** Runs `vouch GLOBAL... serve ARGS...`; resolves once it listens, rejects if it exits first. */
-export function startServe(globalArgs: string[], serveArgs: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...globalArgs, 'serve', '--jitter', '0', ...serveArgs], {
+export function startServe(globalArgs: string[], serveArgs: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, options: { realDrills?: boolean } = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.realDrills ? REAL_ENTRY : ENTRY, ...globalArgs, 'serve', '--jitter', '0', ...serveArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

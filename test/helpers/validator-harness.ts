@@ -1,10 +1,13 @@
 /**
  * Drives structure validators over whole buffers for tests: in chunks of a chosen size (down to
  * 1 byte, or varied sizes from a seeded sequence so chunk boundaries land anywhere), and over
- * real files damaged by the ransomware modes that keep a format's magic in place.
+ * real files damaged by the ransomware modes that keep a format's magic in place, or cut short.
+ * The checks every validator test makes return what failed (empty when nothing did), so a test
+ * asserts `toEqual([])` and a failure names the files.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { applyRansomware, type RansomwareMode } from './ransomware-modes.js';
 import type { MachineFile } from './machine-files.js';
 import { DEFAULT_VALIDATOR_LIMITS, type StructureVerdict, type ValidatorDefinition, type ValidatorLimits } from '../../agent/detection/validator.js';
@@ -51,9 +54,119 @@ export function loadFiles(found: MachineFile[]): LoadedFile[] {
   return found.map((file) => ({ path: file.path, bytes: readFileSync(file.path) }));
 }
 
+/** A file's verdict. */
+export interface FileVerdict {
+  path: string;
+  size: number;
+  verdict: StructureVerdict;
+}
+
+/** Each file's verdict, fed in `chunking`. */
+export function verdictsOf(definition: ValidatorDefinition, files: LoadedFile[], chunking: Chunking = 64 * 1024): FileVerdict[] {
+  return files.map((file) => ({ path: file.path, size: file.bytes.length, verdict: validate(definition, file.bytes, chunking) }));
+}
+
+/** Judged `valid` with every byte checked. */
+export function fullyValid(result: FileVerdict): boolean {
+  return result.verdict.status === 'valid' && result.verdict.checkedBytes === result.size;
+}
+
 /** Files whose verdict is not `valid`, with the verdict (empty when all are valid). */
 export function falsePositives(definition: ValidatorDefinition, files: LoadedFile[], chunking: Chunking = 64 * 1024): { path: string; verdict: StructureVerdict }[] {
-  return files.map((file) => ({ path: file.path, verdict: validate(definition, file.bytes, chunking) })).filter((result) => result.verdict.status !== 'valid');
+  return verdictsOf(definition, files, chunking)
+    .filter((result) => result.verdict.status !== 'valid')
+    .map(({ path, verdict }) => ({ path, verdict }));
+}
+
+/** Files whose head `definition.matches` does not claim (empty when it claims them all). */
+export function unclaimed(definition: ValidatorDefinition, files: LoadedFile[]): string[] {
+  return files.filter((file) => !definition.matches(headOf(file.bytes))).map((file) => file.path);
+}
+
+/** Something wrong with an intact file. */
+export interface IntactProblem {
+  path: string;
+  problem: 'not valid in varied chunks' | 'not checked to the end' | 'no parts counted' | 'head not claimed';
+  verdict?: StructureVerdict;
+}
+
+/**
+ * What is wrong with intact files (empty when nothing is): each must be `valid` fed in varied
+ * chunks and, in 64 KiB chunks, `valid` with every byte checked (and, with `countsParts`, some
+ * parts counted), and its head must be claimed by `matches`.
+ */
+export function intactProblems(definition: ValidatorDefinition, files: LoadedFile[], options: { countsParts?: boolean } = {}): IntactProblem[] {
+  const problems: IntactProblem[] = falsePositives(definition, files, 'varied').map(({ path, verdict }) => ({ path, problem: 'not valid in varied chunks', verdict }));
+  for (const result of verdictsOf(definition, files)) {
+    if (!fullyValid(result)) problems.push({ path: result.path, problem: 'not checked to the end', verdict: result.verdict });
+    else if (options.countsParts && !result.verdict.parts) problems.push({ path: result.path, problem: 'no parts counted', verdict: result.verdict });
+  }
+  for (const path of unclaimed(definition, files)) problems.push({ path, problem: 'head not claimed' });
+  return problems;
+}
+
+/** A verdict that changed with the chunking. */
+export interface ChunkingDisagreement {
+  path: string;
+  chunking: Chunking;
+  verdict: StructureVerdict;
+  /** The verdict with the whole file in one chunk. */
+  whole: StructureVerdict;
+}
+
+/**
+ * Verdicts that differ from the whole-file verdict when the same bytes are fed in each of
+ * `chunkings` (empty when where chunks break makes no difference, as it must not).
+ */
+export function chunkingDisagreements(definition: ValidatorDefinition, files: LoadedFile[], chunkings: Chunking[] = [1, 'varied']): ChunkingDisagreement[] {
+  const found: ChunkingDisagreement[] = [];
+  for (const file of files) {
+    const whole = validate(definition, file.bytes, Math.max(1, file.bytes.length));
+    for (const chunking of chunkings) {
+      const verdict = validate(definition, file.bytes, chunking);
+      if (!isDeepStrictEqual(verdict, whole)) found.push({ path: file.path, chunking, verdict, whole });
+    }
+  }
+  return found;
+}
+
+/** A cut the validator did not judge `invalid`. */
+export interface MissedTruncation {
+  path: string;
+  size: number;
+  cut: number;
+  verdict: StructureVerdict;
+}
+
+/** Files cut at each of `cuts(bytes)` that are not judged `invalid` (empty when every cut is found). */
+export function missedTruncations(definition: ValidatorDefinition, files: LoadedFile[], cuts: (bytes: Buffer) => number[] = (bytes) => truncationPoints(bytes.length)): MissedTruncation[] {
+  const missed: MissedTruncation[] = [];
+  for (const file of files) {
+    for (const cut of cuts(file.bytes)) {
+      const verdict = validate(definition, file.bytes.subarray(0, cut));
+      if (verdict.status !== 'invalid') missed.push({ path: file.path, size: file.bytes.length, cut, verdict });
+    }
+  }
+  return missed;
+}
+
+/** `file` with `length` bytes in its middle overwritten by `value`: one small stretch of damage. */
+export function overwritten(file: LoadedFile, length: number, value: number): LoadedFile {
+  const bytes = Buffer.from(file.bytes);
+  const at = bytes.length >> 1;
+  bytes.fill(value, at, at + length);
+  return { path: `${file.path} (${length} bytes overwritten at ${at})`, bytes };
+}
+
+/**
+ * `file` as `mode` damages it, with its first `keepHead` bytes put back (see `damageResults`).
+ * Keyed by name and size, not by the full path: files made in a fresh temp directory get the same
+ * damage in every run.
+ */
+export function damagedCopy(file: LoadedFile, mode: RansomwareMode, keepHead = 0): LoadedFile {
+  const bytes = applyRansomware(file.bytes, mode, `${path.basename(file.path)}:${file.bytes.length}`);
+  file.bytes.copy(bytes, 0, 0, Math.min(keepHead, file.bytes.length));
+  return { path: `${file.path} (${mode}${keepHead > 0 ? `, first ${keepHead} bytes kept` : ''})`, bytes };
 }
 
 /** How one ransomware mode fared against a validator. */
@@ -83,17 +196,15 @@ export interface ModeResult {
 export function damageResults(definition: ValidatorDefinition, files: LoadedFile[], mode: RansomwareMode, keepHead = 0): ModeResult {
   const result: ModeResult = { mode, keepHead, files: files.length, unchanged: 0, invalid: 0, magicLost: 0, missed: [], unsupported: [] };
   for (const file of files) {
-    // Keyed by name and size, not by the full path: files made in a fresh temp directory get the same damage in every run.
-    const damaged = applyRansomware(file.bytes, mode, `${path.basename(file.path)}:${file.bytes.length}`);
-    file.bytes.copy(damaged, 0, 0, Math.min(keepHead, file.bytes.length));
-    if (damaged.equals(file.bytes)) {
+    const { bytes } = damagedCopy(file, mode, keepHead);
+    if (bytes.equals(file.bytes)) {
       // Too short to reach a damaged byte past the kept head: nothing to detect.
       result.files--;
       result.unchanged++;
       continue;
     }
-    if (!definition.matches(headOf(damaged))) result.magicLost++;
-    const verdict = validate(definition, damaged);
+    if (!definition.matches(headOf(bytes))) result.magicLost++;
+    const verdict = validate(definition, bytes);
     if (verdict.status === 'invalid') result.invalid++;
     else if (verdict.status === 'valid') result.missed.push(file.path);
     else result.unsupported.push(file.path);

@@ -15,6 +15,7 @@
  * bytes are buffered (at most ~2.3 MB by the format) and decoded once they are all there.
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
 const BLOCK_MAGIC_HI = 0x314159;
 const BLOCK_MAGIC_LO = 0x265359;
@@ -39,16 +40,6 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
-/** A failed check, thrown inside the validator and turned into the verdict. */
-class Damage extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
-  }
-}
-
 /** The bytes buffered so far end before the step being parsed does (or a cap stops it). */
 class NeedMore extends Error {
   constructor(readonly cap: boolean) {
@@ -57,9 +48,6 @@ class NeedMore extends Error {
 }
 const NEED_MORE = new NeedMore(false);
 const CAP_REACHED = new NeedMore(true);
-
-/** A variant this validator does not check. */
-class Unsupported extends Error {}
 
 /** MSB-first bit reader over the buffered bytes; `end` is in bits. Throws NEED_MORE past it. */
 class BitReader {
@@ -336,7 +324,7 @@ const SEARCH_PATTERNS = (() => {
 
 type Phase = 'stream-header' | 'block-or-end' | 'scan' | 'after-stream';
 
-class Bzip2Validator implements StructureValidator {
+class Bzip2Validator implements FormatWalk {
   private readonly reader = new BitReader();
   /** Buffered input; `reader.buf` views it. `base` is the entry offset of buf[0]. */
   private buf = new Uint8Array(64 * 1024);
@@ -344,8 +332,6 @@ class Bzip2Validator implements StructureValidator {
   private base = 0;
   private phase: Phase = 'stream-header';
   private waitFor = 0;
-  private failure: Damage | null = null;
-  private unsupported: string | null = null;
   private work: Workspace | null = null;
   private level = 0;
   private combinedCrc = 0;
@@ -359,17 +345,17 @@ class Bzip2Validator implements StructureValidator {
   constructor(private readonly limits: ValidatorLimits) {}
 
   update(chunk: Uint8Array): void {
-    if (this.failure || this.unsupported) return;
     this.append(chunk);
     if (this.fill - (this.reader.pos >>> 3) >= this.waitFor) this.run(false);
   }
 
   finish(): StructureVerdict {
-    if (!this.failure && !this.unsupported) this.run(true);
-    const parts = this.blocks;
-    if (this.failure) return { status: 'invalid', detail: this.failure.message, offset: this.failure.offset, checkedBytes: Math.min(this.checkedTo, this.failure.offset), parts };
-    if (this.unsupported) return { status: 'unsupported', detail: this.unsupported, checkedBytes: this.checkedTo, parts };
-    return { status: 'valid', checkedBytes: this.decoding ? this.base + this.fill : this.checkedTo, parts };
+    this.run(true);
+    return { status: 'valid', checkedBytes: this.decoding ? this.base + this.fill : this.checkedTo, parts: this.blocks };
+  }
+
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, stop.status === 'invalid' ? Math.min(this.checkedTo, stop.offset) : this.checkedTo, { parts: this.blocks });
   }
 
   private append(chunk: Uint8Array): void {
@@ -402,27 +388,17 @@ class Bzip2Validator implements StructureValidator {
       try {
         if (!this.step(final)) return;
       } catch (error) {
+        if (!(error instanceof NeedMore)) throw error;
         r.pos = start;
-        if (error instanceof NeedMore) {
-          if (error.cap) {
-            this.stopDecoding();
-            continue;
-          }
-          const available = this.fill - (start >>> 3);
-          if (final) {
-            this.failure = new Damage(this.phase === 'after-stream' ? 'bytes after the end of the stream' : `data ends inside ${this.describePhase()}`, this.base + this.fill);
-            return;
-          }
-          if (available > MAX_BLOCK_BYTES) {
-            this.failure = new Damage('block is longer than any bzip2 block can be', this.base + (start >>> 3));
-            return;
-          }
-          // Try again once a good deal more is buffered, so a block is not re-decoded for every small chunk.
-          this.waitFor = available + Math.max(4096, Math.min(256 * 1024, available));
-          return;
+        if (error.cap) {
+          this.stopDecoding();
+          continue;
         }
-        if (error instanceof Unsupported) this.unsupported = error.message;
-        else this.failure = error instanceof Damage ? error : new Damage(`bzip2 check failed: ${String(error)}`, this.base + (start >>> 3));
+        const available = this.fill - (start >>> 3);
+        if (final) throw new Damage(this.phase === 'after-stream' ? 'bytes after the end of the stream' : `data ends inside ${this.describePhase()}`, this.base + this.fill);
+        if (available > MAX_BLOCK_BYTES) throw new Damage('block is longer than any bzip2 block can be', this.base + (start >>> 3));
+        // Try again once a good deal more is buffered, so a block is not re-decoded for every small chunk.
+        this.waitFor = available + Math.max(4096, Math.min(256 * 1024, available));
         return;
       }
       this.waitFor = 0;
@@ -571,6 +547,6 @@ export const bzip2Validator: ValidatorDefinition = {
     return magic === '314159265359' || magic === '177245385090';
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {
-    return new Bzip2Validator(limits);
+    return guardedValidator(new Bzip2Validator(limits));
   },
 };

@@ -16,6 +16,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
 const MAX_HEAD_BYTES = 1024 * 1024;
 const MAX_TAIL_BYTES = 1024 * 1024;
@@ -45,16 +46,6 @@ const SHF_COMPRESSED = 0x800;
 const SHF_UNDEFINED_BITS = 0x000ff008;
 const SHN_LORESERVE = 0xff00;
 const SHN_XINDEX = 0xffff;
-
-/** A failed check, thrown inside the validator and turned into the verdict. */
-class Damage extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
-  }
-}
 
 /** Field reader for one class and byte order. */
 class Fields {
@@ -155,7 +146,7 @@ interface Capture {
   data: Uint8Array;
 }
 
-class ElfValidator implements StructureValidator {
+class ElfValidator implements FormatWalk {
   private readonly head = new Uint8Array(MAX_HEAD_BYTES);
   private headFill = 0;
   /** A ring of the last MAX_TAIL_BYTES bytes: byte `i` of the file is at `i % MAX_TAIL_BYTES` while it is among them. */
@@ -164,31 +155,9 @@ class ElfValidator implements StructureValidator {
   private readonly captures: Capture[] = [];
   private header: FileHeader | null = null;
   private segmentsRequested = false;
-  private failure: Damage | null = null;
   private parts = 0;
 
   update(chunk: Uint8Array): void {
-    if (this.failure) return;
-    try {
-      this.consume(chunk);
-    } catch (error) {
-      this.failure = error instanceof Damage ? error : new Damage(`ELF check failed: ${String(error)}`, this.position);
-    }
-  }
-
-  finish(): StructureVerdict {
-    if (!this.failure) {
-      try {
-        this.checkAll();
-      } catch (error) {
-        this.failure = error instanceof Damage ? error : new Damage(`ELF check failed: ${String(error)}`, this.position);
-      }
-    }
-    if (this.failure) return { status: 'invalid', detail: this.failure.message, offset: this.failure.offset, checkedBytes: this.position, parts: this.parts };
-    return { status: 'valid', checkedBytes: this.position, parts: this.parts };
-  }
-
-  private consume(chunk: Uint8Array): void {
     const start = this.position;
     if (this.headFill < MAX_HEAD_BYTES) {
       const take = Math.min(MAX_HEAD_BYTES - this.headFill, chunk.length);
@@ -217,6 +186,15 @@ class ElfValidator implements StructureValidator {
       const table = this.bytes(this.header.phoff, this.header.phnum * this.header.phentsize);
       if (table) this.requestSegments(table);
     }
+  }
+
+  finish(): StructureVerdict {
+    this.checkAll();
+    return { status: 'valid', checkedBytes: this.position, parts: this.parts };
+  }
+
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, this.position, { parts: this.parts });
   }
 
   private appendTail(chunk: Uint8Array): void {
@@ -578,6 +556,6 @@ export const elfValidator: ValidatorDefinition = {
     return head.length >= 20 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46 && (head[4] === 1 || head[4] === 2) && (head[5] === 1 || head[5] === 2) && head[6] === 1;
   },
   create(_size: number, _limits: ValidatorLimits): StructureValidator {
-    return new ElfValidator();
+    return guardedValidator(new ElfValidator());
   },
 };

@@ -10,7 +10,9 @@
  */
 import { crc32 } from 'node:zlib';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { u16le, u32le } from './bytes.js';
 import { DecodeBudget, StreamInflater } from './inflate-check.js';
+import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
 const FTEXT_RESERVED = 0xe0;
 const FHCRC = 0x02;
@@ -47,7 +49,7 @@ class GzipHeaderReader {
         case 'xlen':
           used += this.gather(data.subarray(used), 2);
           if (this.fields.length === 2) {
-            this.extraLeft = this.fields[0]! | (this.fields[1]! << 8);
+            this.extraLeft = u16le(this.fields, 0);
             this.fields = [];
             this.step = 'extra';
           }
@@ -69,7 +71,7 @@ class GzipHeaderReader {
         case 'hcrc':
           used += this.gather(data.subarray(used), 2);
           if (this.fields.length === 2) {
-            const stored = this.fields[0]! | (this.fields[1]! << 8);
+            const stored = u16le(this.fields, 0);
             if (stored !== (this.crc & 0xffff)) this.problem = { detail: 'gzip header CRC-16 mismatch', at: this.length + used - 2 };
             this.step = 'done';
           }
@@ -107,9 +109,9 @@ class GzipHeaderReader {
   }
 }
 
-type Phase = 'header' | 'deflate' | 'trailer' | 'padding' | 'capped' | 'decided';
+type Phase = 'header' | 'deflate' | 'trailer' | 'padding' | 'capped';
 
-class GzipValidator implements StructureValidator {
+class GzipValidator implements FormatWalk {
   private phase: Phase = 'header';
   /** Absolute offset of the next byte `update` will look at. */
   private offset = 0;
@@ -120,50 +122,41 @@ class GzipValidator implements StructureValidator {
   private inflater: StreamInflater | null = null;
   private trailer: number[] = [];
   private checkedBytes = 0;
-  private verdict: StructureVerdict | null = null;
-  private readonly budget: DecodeBudget;
 
-  constructor(limits: ValidatorLimits) {
-    this.budget = new DecodeBudget(limits);
-  }
+  constructor(private readonly budget: DecodeBudget) {}
 
   update(chunk: Uint8Array): void {
-    if (this.phase === 'decided' || this.phase === 'capped') return;
-    try {
-      this.walk(chunk);
-    } catch (error) {
-      this.decide('invalid', `validator error: ${(error as Error).message}`, this.offset);
-    }
+    if (this.phase === 'capped') return;
+    this.walk(chunk);
   }
 
   finish(): StructureVerdict {
-    try {
-      // Staged input may hold the rest of the file (all of it, for a small one fed in small chunks): member after member.
-      while (this.phase === 'deflate') {
-        const rest = this.inflater!.end();
-        if (this.settleInflater()) this.walk(rest);
-      }
-    } catch (error) {
-      this.decide('invalid', `validator error: ${(error as Error).message}`, this.offset);
+    // Staged input may hold the rest of the file (all of it, for a small one fed in small chunks): member after member.
+    while (this.phase === 'deflate') {
+      const rest = this.inflater!.end();
+      if (this.settleInflater()) this.walk(rest);
     }
-    if (this.verdict) return this.verdict;
     switch (this.phase) {
       case 'capped':
         return { status: 'valid', checkedBytes: this.checkedBytes, parts: this.members };
       case 'header':
         if (this.header.length === 0 && this.members > 0) break;
-        return this.decided('invalid', this.members === 0 && this.header.length === 0 ? 'gzip data is empty' : `gzip data ends inside the header of member ${this.members + 1}`, this.offset);
+        throw new Damage(this.members === 0 && this.header.length === 0 ? 'gzip data is empty' : `gzip data ends inside the header of member ${this.members + 1}`, this.offset);
       case 'trailer':
-        return this.decided('invalid', `gzip data ends inside the trailer of member ${this.members + 1}`, this.offset);
+        throw new Damage(`gzip data ends inside the trailer of member ${this.members + 1}`, this.offset);
       default:
         break;
     }
     return { status: 'valid', checkedBytes: this.offset, parts: this.members };
   }
 
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, stop.offset ?? this.offset, { parts: this.members });
+  }
+
   /** Runs the member state machine over `data`. */
   private walk(data: Uint8Array): void {
-    while (data.length > 0 && this.phase !== 'decided' && this.phase !== 'capped') {
+    while (data.length > 0 && this.phase !== 'capped') {
       switch (this.phase) {
         case 'header': {
           if (this.header.length === 0 && this.members > 0 && data[0] === 0) {
@@ -174,8 +167,7 @@ class GzipValidator implements StructureValidator {
           const problem = this.header.problem;
           if (problem) {
             const detail = this.members > 0 && problem.at < 2 ? `data after gzip member ${this.members} is neither a member nor zero padding` : problem.detail;
-            this.decide('invalid', detail, this.memberStart + problem.at);
-            return;
+            throw new Damage(detail, this.memberStart + problem.at);
           }
           this.offset += used;
           data = data.subarray(used);
@@ -203,10 +195,7 @@ class GzipValidator implements StructureValidator {
         }
         case 'padding': {
           const nonZero = data.findIndex((byte) => byte !== 0);
-          if (nonZero >= 0) {
-            this.decide('invalid', `data after gzip member ${this.members} is neither a member nor zero padding`, this.offset + nonZero);
-            return;
-          }
+          if (nonZero >= 0) throw new Damage(`data after gzip member ${this.members} is neither a member nor zero padding`, this.offset + nonZero);
           this.offset += data.length;
           data = data.subarray(data.length);
           break;
@@ -230,35 +219,23 @@ class GzipValidator implements StructureValidator {
         this.phase = 'capped';
         return false;
       case 'failed':
-        this.decide('invalid', inflater.truncated ? `gzip member ${this.members + 1} is cut short` : `gzip member ${this.members + 1}: ${inflater.failure}`, this.dataStart);
-        return false;
+        throw new Damage(inflater.truncated ? `gzip member ${this.members + 1} is cut short` : `gzip member ${this.members + 1}: ${inflater.failure}`, this.dataStart);
     }
   }
 
   private checkTrailer(): void {
-    const t = this.trailer;
-    const crc = (t[0]! | (t[1]! << 8) | (t[2]! << 16) | (t[3]! << 24)) >>> 0;
-    const isize = (t[4]! | (t[5]! << 8) | (t[6]! << 16) | (t[7]! << 24)) >>> 0;
+    const crc = u32le(this.trailer, 0);
+    const isize = u32le(this.trailer, 4);
     const inflater = this.inflater!;
     const at = this.offset - TRAILER_BYTES;
-    if (crc !== inflater.crc) return this.decide('invalid', `CRC-32 mismatch in gzip member ${this.members + 1}`, at);
-    if (isize !== inflater.outputBytes % 2 ** 32) return this.decide('invalid', `ISIZE mismatch in gzip member ${this.members + 1}`, at + 4);
+    if (crc !== inflater.crc) throw new Damage(`CRC-32 mismatch in gzip member ${this.members + 1}`, at);
+    if (isize !== inflater.outputBytes % 2 ** 32) throw new Damage(`ISIZE mismatch in gzip member ${this.members + 1}`, at + 4);
     this.members++;
     this.trailer = [];
     this.inflater = null;
     this.header = new GzipHeaderReader();
     this.memberStart = this.offset;
     this.phase = 'header';
-  }
-
-  private decide(status: 'invalid', detail: string, offset: number): void {
-    this.verdict = { status, detail, offset, checkedBytes: offset, parts: this.members };
-    this.phase = 'decided';
-  }
-
-  private decided(status: 'invalid', detail: string, offset: number): StructureVerdict {
-    this.decide(status, detail, offset);
-    return this.verdict!;
   }
 }
 
@@ -269,6 +246,6 @@ export const gzipValidator: ValidatorDefinition = {
     return head.length >= 4 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 8 && (head[3]! & FTEXT_RESERVED) === 0;
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {
-    return new GzipValidator(limits);
+    return guardedValidator(new GzipValidator(new DecodeBudget(limits)));
   },
 };

@@ -3,32 +3,40 @@
  * members, zip members, PNG's IDAT stream, PDF Flate streams), with the decode caps of
  * `ValidatorLimits` applied in one place.
  *
- * fflate's `Inflate` decodes synchronously, which the validators' `update(chunk)` contract
- * needs (node:zlib's streaming inflaters are asynchronous). It does not say where a deflate
- * stream ends, and every caller needs that: the gzip trailer, a zip data descriptor, the Adler-32
- * of a zlib stream and a PDF's `endstream` all follow the last deflate block. fflate's own
- * multi-member `Gunzip` finds it from the stream state (`s.f` final block seen, `s.l` no block in
- * progress, `s.p` bit position in the unread input `p`); `deflateEnd` reads the same fields. The
- * dependency is pinned to an exact version for that reason.
+ * The validators only need what the output amounts to — its length, its CRC-32 or Adler-32 —
+ * never the output itself, so deflate-decoder.ts decodes into a reused buffer and this module
+ * keeps running sums of what passes through. Decoding is synchronous, which the validators'
+ * `update(chunk)` contract needs (node:zlib's streaming inflaters are asynchronous), and it says
+ * where a deflate stream ends, which every caller needs: the gzip trailer, a zip data
+ * descriptor, the Adler-32 of a zlib stream and a PDF's `endstream` all follow the last deflate
+ * block.
  *
- * fflate copies its 32 KiB window on every push, so tiny pushes (a validator fed 1-byte chunks)
- * would cost 32 KiB each: input is staged until `STAGE_BYTES` have gathered. Large chunks go in
- * as pieces of at most `PIECE_BYTES`, which bounds what one push can output (deflate expands at
- * most ~1032:1) so the output cap stops a bomb early.
+ * Input is handed to the decoder in the pieces fflate's streaming `Inflate` was handed before
+ * (the decoder follows fflate's decoding rules, and where a damaged stream fails can depend on
+ * where a piece ends): tiny pushes (a validator fed 1-byte chunks) are staged until
+ * `STAGE_BYTES` have gathered, and large chunks go in as pieces of at most `PIECE_BYTES`, which
+ * bounds what one push can output (deflate expands at most ~1032:1) so the output cap stops a
+ * bomb early.
  */
-import { crc32 } from 'node:zlib';
-import { Inflate } from 'fflate';
+import { crc32, inflateRawSync } from 'node:zlib';
 import type { ValidatorLimits } from '../validator.js';
+import { concatBytes, u32be } from './bytes.js';
+import { DeflateDecoder } from './deflate-decoder.js';
 
-/** Small pushes are gathered to this size before fflate sees them. */
+/** Small pushes are gathered to this size before the decoder sees them. */
 const STAGE_BYTES = 8 * 1024;
-/** Largest piece of input handed to fflate at once. */
+/** Largest piece of input handed to the decoder at once. */
 const PIECE_BYTES = 32 * 1024;
+/** A stream's first decode of at least this many bytes is tried with node:zlib (below it, setting zlib up costs what it saves). */
+const NATIVE_MIN_INPUT = 1024;
+/** Output node:zlib may produce (held whole) before the attempt is abandoned for the streaming decoder. */
+const NATIVE_MAX_OUTPUT = 8 * 2 ** 20;
 const EMPTY = new Uint8Array(0);
 
 /**
  * The compressed bytes all decompressions of one entry may consume together
- * (`maxDecodeBytes`), and the output cap each one of them has (`maxOutputBytes`).
+ * (`maxDecodeBytes`), and the output cap each one of them has (`maxOutputBytes`). JPEG's
+ * Huffman scan decoding draws on it too.
  */
 export class DecodeBudget {
   private used = 0;
@@ -68,6 +76,8 @@ export interface StreamInflaterOptions {
   /** Keep the CRC-32 of the output (`crc`), for gzip and zip. */
   crc32?: boolean;
   budget: DecodeBudget;
+  /** Try node:zlib on a stream that arrives whole (the default); false decodes in JavaScript only (tests compare the two). */
+  native?: boolean;
 }
 
 /**
@@ -77,13 +87,6 @@ export interface StreamInflaterOptions {
  * - `failed`: the data does not inflate (`failure` says why; `truncated` when it simply stopped).
  */
 export type InflateState = 'running' | 'ended' | 'capped' | 'failed';
-
-/** Where fflate stopped, once its last block is complete: the unread bytes after the deflate stream, or null while it goes on. */
-function deflateEnd(inflate: Inflate): Uint8Array | null {
-  const internals = inflate as unknown as { s: { f?: number; l?: unknown; p?: number }; p: Uint8Array };
-  if (!internals.s.f || internals.s.l) return null;
-  return internals.p.subarray(((internals.s.p ?? 0) + 7) >> 3);
-}
 
 /** Adler-32 (RFC 1950) of `data`, continuing from `adler`. */
 export function adler32(data: Uint8Array, adler = 1): number {
@@ -101,15 +104,6 @@ export function adler32(data: Uint8Array, adler = 1): number {
     b %= 65521;
   }
   return ((b << 16) | a) >>> 0;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Whether a zlib header (RFC 1950) announces deflate without a preset dictionary; null when it is fine. */
@@ -144,21 +138,26 @@ export class StreamInflater {
   /** zlib header or Adler-32 bytes gathered so far. */
   private small: number[] = [];
   private adler = 1;
-  private readonly stage = new Uint8Array(STAGE_BYTES);
+  /** Staged input: grown to what small pushes need (a short member never needs STAGE_BYTES). */
+  private stage: Uint8Array = EMPTY;
   private staged = 0;
-  private readonly inflate: Inflate;
+  private decoder: DeflateDecoder | null = null;
   private readonly maxOutput: number;
+  private readonly wantCrc: boolean;
+  private readonly wantAdler: boolean;
+  // Sums over the output of the piece being decoded, kept only once the piece decodes (a piece
+  // that fails adds nothing, as with fflate).
+  private pieceBytes = 0;
+  private pieceCrc = 0;
+  private pieceAdler = 1;
+  private nativeTried: boolean;
 
   constructor(private readonly options: StreamInflaterOptions) {
     if (options.wrapper === 'zlib') this.phase = 'header';
     this.maxOutput = options.budget.limits.maxOutputBytes;
-    const wantCrc = options.crc32 === true;
-    const wantAdler = options.wrapper === 'zlib' && options.verifyAdler === true;
-    this.inflate = new Inflate((data) => {
-      this.outputBytes += data.length;
-      if (wantCrc) this.crc = crc32(data, this.crc);
-      if (wantAdler) this.adler = adler32(data, this.adler);
-    });
+    this.wantCrc = options.crc32 === true;
+    this.wantAdler = options.wrapper === 'zlib' && options.verifyAdler === true;
+    this.nativeTried = options.native === false;
   }
 
   /**
@@ -175,7 +174,7 @@ export class StreamInflater {
       const problem = zlibHeaderProblem(this.small[0]!, this.small[1]!);
       if (problem) {
         this.inputBytes -= 2;
-        return this.fail(problem, concat(Uint8Array.from(this.small), data));
+        return this.fail(problem, concatBytes(Uint8Array.from(this.small), data));
       }
       this.small = [];
       this.phase = 'deflate';
@@ -183,12 +182,17 @@ export class StreamInflater {
     if (this.phase === 'deflate') {
       if (data.length === 0) return EMPTY;
       if (this.staged + data.length < STAGE_BYTES) {
+        if (this.staged + data.length > this.stage.length) {
+          const grown = new Uint8Array(Math.min(STAGE_BYTES, Math.max(2 * this.stage.length, 64, this.staged + data.length)));
+          grown.set(this.stage.subarray(0, this.staged));
+          this.stage = grown;
+        }
         this.stage.set(data, this.staged);
         this.staged += data.length;
         this.inputBytes += data.length;
         return EMPTY;
       }
-      const input = this.staged > 0 ? concat(this.stage.subarray(0, this.staged), data) : data;
+      const input = this.staged > 0 ? concatBytes(this.stage.subarray(0, this.staged), data) : data;
       this.inputBytes += data.length;
       this.staged = 0;
       return this.afterDecode(this.decode(input));
@@ -234,6 +238,8 @@ export class StreamInflater {
 
   /** Decodes `input` piece by piece; returns what follows the stream's end or what a cap left. */
   private decode(input: Uint8Array): Uint8Array {
+    const whole = this.decodeWhole(input);
+    if (whole !== null) return whole;
     const budget = this.options.budget;
     for (let at = 0; at < input.length; ) {
       const wanted = Math.min(PIECE_BYTES, input.length - at);
@@ -241,7 +247,7 @@ export class StreamInflater {
       if (granted === 0) return this.cap('decode', input.subarray(at));
       const piece = input.subarray(at, at + granted);
       try {
-        this.inflate.push(piece);
+        this.decodePiece(piece);
       } catch (error) {
         // Where in the piece decoding failed is unknown: the whole piece and what follows go back.
         const rest = input.subarray(at);
@@ -249,18 +255,14 @@ export class StreamInflater {
         return this.fail(`deflate data is damaged (${(error as Error).message})`, rest);
       }
       at += granted;
-      const after = deflateEnd(this.inflate);
+      const after = this.decoder!.ended();
       if (after !== null) {
-        // fflate keeps its unread bytes; they and the rest of the input follow the stream.
-        const rest = concat(after.slice(), input.subarray(at));
+        // The decoder's unread bytes and the rest of the input follow the stream; the unread ones
+        // are the end of this piece unless the stream ended within input it kept from before.
+        const rest = after.length <= granted ? input.subarray(at - after.length) : concatBytes(after.slice(), input.subarray(at));
         budget.refund(after.length);
-        this.inputBytes -= rest.length;
-        if (this.options.wrapper === 'zlib' && this.options.verifyAdler) {
-          this.phase = 'adler';
-          return rest;
-        }
-        this.state = 'ended';
-        return rest;
+        this.releaseDecoder();
+        return this.deflateEnded(rest);
       }
       if (this.outputBytes > this.maxOutput) return this.cap('output', input.subarray(at));
       if (granted < wanted) return this.cap('decode', input.subarray(at));
@@ -268,10 +270,74 @@ export class StreamInflater {
     return EMPTY;
   }
 
+  /** The deflate data ended; `rest` follows it: the Adler-32 trailer when verified, else whatever the caller has after the stream. */
+  private deflateEnded(rest: Uint8Array): Uint8Array {
+    this.inputBytes -= rest.length;
+    if (this.options.wrapper === 'zlib' && this.options.verifyAdler) {
+      this.phase = 'adler';
+      return rest;
+    }
+    this.state = 'ended';
+    return rest;
+  }
+
+  /**
+   * The stream's first decode, when `input` holds the whole deflate stream: node:zlib decodes it,
+   * several times faster than JavaScript can. It is taken only where it agrees with the streaming
+   * decoder by construction: zlib accepts a subset of what fflate's rules accept and decodes it to
+   * the same bytes, ending at the same byte; and the stream fits the decode budget and the output
+   * cap, so piece by piece no cap would have stopped it either. Anything else — zlib rejects the
+   * data, the input ends first, a cap would apply — returns null, and the streaming decoder decodes
+   * `input` as if zlib had not been asked. Returns what follows the stream.
+   */
+  private decodeWhole(input: Uint8Array): Uint8Array | null {
+    if (this.nativeTried || this.decoder || input.length < NATIVE_MIN_INPUT) return null;
+    this.nativeTried = true;
+    const budget = this.options.budget;
+    let output: Buffer;
+    let consumed: number;
+    try {
+      const limit = Math.min(NATIVE_MAX_OUTPUT, this.maxOutput);
+      const result = inflateRawSync(input, { info: true, maxOutputLength: Math.max(1, limit), chunkSize: Math.min(limit, Math.max(64 * 1024, input.length * 4)) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      output = result.buffer;
+      consumed = result.engine.bytesWritten;
+    } catch {
+      return null;
+    }
+    if (consumed > budget.remaining || output.length > this.maxOutput) return null;
+    budget.take(consumed);
+    this.outputBytes += output.length;
+    if (this.wantCrc) this.crc = crc32(output, this.crc);
+    if (this.wantAdler) this.adler = adler32(output, this.adler);
+    return this.deflateEnded(input.subarray(consumed));
+  }
+
+  /** Decodes one piece; its output counts once it decoded. Throws when the data does not decode. */
+  private decodePiece(piece: Uint8Array): void {
+    this.decoder ??= new DeflateDecoder((output) => {
+      this.pieceBytes += output.length;
+      if (this.wantCrc) this.pieceCrc = crc32(output, this.pieceCrc);
+      if (this.wantAdler) this.pieceAdler = adler32(output, this.pieceAdler);
+    });
+    this.pieceBytes = 0;
+    this.pieceCrc = this.crc;
+    this.pieceAdler = this.adler;
+    this.decoder.push(piece);
+    this.outputBytes += this.pieceBytes;
+    this.crc = this.pieceCrc;
+    this.adler = this.pieceAdler;
+  }
+
+  /** The stream is done with its decoder (ended, capped or failed): its memory serves the next stream. */
+  private releaseDecoder(): void {
+    this.decoder?.release();
+    this.decoder = null;
+  }
+
   private checkAdler(data: Uint8Array): Uint8Array {
     const rest = this.gather(data, 4);
     if (this.small.length < 4) return EMPTY;
-    const stored = ((this.small[0]! << 24) | (this.small[1]! << 16) | (this.small[2]! << 8) | this.small[3]!) >>> 0;
+    const stored = u32be(this.small, 0);
     if (stored !== this.adler) return this.fail('Adler-32 of the inflated data does not match', rest);
     this.state = 'ended';
     return rest;
@@ -286,6 +352,7 @@ export class StreamInflater {
   }
 
   private cap(by: 'decode' | 'output', rest: Uint8Array): Uint8Array {
+    this.releaseDecoder();
     this.state = 'capped';
     this.cappedBy = by;
     this.inputBytes -= rest.length;
@@ -293,6 +360,7 @@ export class StreamInflater {
   }
 
   private fail(failure: string, rest: Uint8Array): Uint8Array {
+    this.releaseDecoder();
     this.state = 'failed';
     this.failure = failure;
     return rest;

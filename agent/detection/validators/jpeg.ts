@@ -25,6 +25,7 @@
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
 import { DecodeBudget } from './inflate-check.js';
+import { Damage, guardedValidator, StepWalk, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
 const SOI = 0xd8;
 const EOI = 0xd9;
@@ -214,7 +215,8 @@ class HuffmanScanCheck {
       let byte = 0xff;
       if (this.head < this.tail) byte = this.queue[this.head++]!;
       else if (this.atIntervalEnd) this.padBits += 8;
-      this.bits = ((this.bits << 8) | byte) >>> 0;
+      // Bits above `bitCount` are stale; `peek` masks them and the shifts push them out.
+      this.bits = (this.bits << 8) | byte;
       this.bitCount += 8;
     }
   }
@@ -231,7 +233,6 @@ class HuffmanScanCheck {
 
   private consume(count: number): void {
     this.bitCount -= count;
-    this.bits = this.bitCount === 0 ? 0 : (this.bits & (0xffffffff >>> (32 - this.bitCount))) >>> 0;
     if (this.bitCount < this.padBits) {
       this.overran = true;
       this.padBits = this.bitCount;
@@ -258,7 +259,7 @@ class HuffmanScanCheck {
   }
 }
 
-type Phase = 'soi' | 'marker' | 'length' | 'payload' | 'entropy' | 'after-eoi' | 'trailing' | 'decided';
+type Phase = 'soi' | 'marker' | 'length' | 'payload' | 'entropy' | 'after-eoi' | 'trailing';
 
 interface Component {
   id: number;
@@ -279,10 +280,8 @@ interface Frame {
 const SEQUENTIAL_HUFFMAN = new Set([0xc0, 0xc1]);
 const FF_BYTE = new Uint8Array([0xff]);
 
-class JpegValidator implements StructureValidator {
+class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
   private phase: Phase = 'soi';
-  /** Offset of the first byte of the data the current step is given. */
-  private offset = 0;
   private small: number[] = [];
   /** Marker of the segment being read, and where its 0xFF is. */
   private marker = 0;
@@ -307,48 +306,31 @@ class JpegValidator implements StructureValidator {
   private nextRestart = 0;
   private trailingBytes = 0;
   private trailingTail = 0;
-  private verdict: StructureVerdict | null = null;
 
-  constructor(private readonly budget: DecodeBudget) {}
+  constructor(private readonly budget: DecodeBudget) {
+    super();
+  }
 
   update(chunk: Uint8Array): void {
-    if (this.verdict) return;
-    try {
-      let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-      while (data.length > 0 && !this.verdict) {
-        const rest = this.step(data);
-        this.offset += data.length - rest.length;
-        data = rest;
-      }
-    } catch (error) {
-      this.invalid(`validator error: ${(error as Error).message}`, this.offset);
-    }
+    this.walkSteps(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
   }
 
   finish(): StructureVerdict {
-    if (this.verdict) return this.verdict;
     if (this.phase === 'after-eoi' || this.phase === 'trailing') {
       if (this.phase === 'trailing' && this.trailingTail === 0xffd9 && this.trailingBytes >= 2) {
-        return this.invalid('data after EOI ends with another EOI (the first was forged by damage)', this.offset - this.trailingBytes);
+        throw new Damage('data after EOI ends with another EOI (the first was forged by damage)', this.offset - this.trailingBytes);
       }
       return { status: 'valid', checkedBytes: this.uncheckedFrom ?? this.offset - this.trailingBytes, parts: this.segments };
     }
     const where = this.phase === 'entropy' ? `inside the entropy-coded data of scan ${this.scans}` : this.phase === 'soi' ? 'inside SOI' : 'inside a marker segment';
-    return this.invalid(`JPEG ends ${where}, before EOI`, this.offset);
+    throw new Damage(`JPEG ends ${where}, before EOI`, this.offset);
   }
 
-  private invalid(detail: string, offset: number): StructureVerdict {
-    this.verdict = { status: 'invalid', detail, offset, checkedBytes: offset, parts: this.segments };
-    this.phase = 'decided';
-    return this.verdict;
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, stop.offset ?? this.offset, { parts: this.segments });
   }
 
-  private unsupported(detail: string): void {
-    this.verdict = { status: 'unsupported', detail, checkedBytes: this.offset, parts: this.segments };
-    this.phase = 'decided';
-  }
-
-  private step(data: Buffer): Buffer {
+  protected step(data: Buffer): Buffer {
     switch (this.phase) {
       case 'soi':
         return this.readSoi(data);
@@ -381,8 +363,6 @@ class JpegValidator implements StructureValidator {
         this.trailingBytes += data.length;
         this.trailingTail = data.length >= 2 ? (data[data.length - 2]! << 8) | data[data.length - 1]! : ((this.trailingTail << 8) | data[0]!) & 0xffff;
         return data.subarray(data.length);
-      case 'decided':
-        return data.subarray(data.length);
     }
   }
 
@@ -390,10 +370,7 @@ class JpegValidator implements StructureValidator {
     const take = Math.min(2 - this.small.length, data.length);
     for (let i = 0; i < take; i++) this.small.push(data[i]!);
     if (this.small.length < 2) return data.subarray(take);
-    if (this.small[0] !== 0xff || this.small[1] !== SOI) {
-      this.invalid('JPEG does not start with SOI', 0);
-      return data.subarray(take);
-    }
+    if (this.small[0] !== 0xff || this.small[1] !== SOI) throw new Damage('JPEG does not start with SOI', 0);
     this.small = [];
     this.startImage();
     return data.subarray(take);
@@ -413,10 +390,7 @@ class JpegValidator implements StructureValidator {
   private readMarker(data: Buffer): Buffer {
     let i = 0;
     if (!this.sawFf) {
-      if (data[0] !== 0xff) {
-        this.invalid('bytes where a JPEG marker must be', this.offset);
-        return data;
-      }
+      if (data[0] !== 0xff) throw new Damage('bytes where a JPEG marker must be', this.offset);
       this.sawFf = true;
       this.markerAt = this.offset;
       i = 1;
@@ -437,18 +411,18 @@ class JpegValidator implements StructureValidator {
     this.markerAt = at;
     this.segments++;
     if (marker === EOI) {
-      if (!this.components || this.scans === 0) return void this.invalid('EOI before any image data', at);
+      if (!this.components || this.scans === 0) throw new Damage('EOI before any image data', at);
       this.phase = 'after-eoi';
       return;
     }
     if (marker === TEM) return;
     // Only as the frame header: the same marker anywhere else is damage, not another codec.
-    if (marker === SOF_JPEG_LS && !this.components) return void this.unsupported('JPEG-LS image');
+    if (marker === SOF_JPEG_LS && !this.components) throw new Unsupported('JPEG-LS image');
     // JPGn extension markers: libjpeg rejects them, and after a frame they are damage.
-    if (marker >= 0xf0 && marker <= 0xfd && this.components) return void this.invalid(`JPEG extension marker 0x${marker.toString(16)} inside an image`, at);
-    if (marker === SOI) return void this.invalid('SOI inside an image', at);
-    if (isRst(marker)) return void this.invalid('restart marker outside entropy-coded data', at);
-    if (!hasLength(marker)) return void this.invalid(`reserved JPEG marker 0x${marker.toString(16)}`, at);
+    if (marker >= 0xf0 && marker <= 0xfd && this.components) throw new Damage(`JPEG extension marker 0x${marker.toString(16)} inside an image`, at);
+    if (marker === SOI) throw new Damage('SOI inside an image', at);
+    if (isRst(marker)) throw new Damage('restart marker outside entropy-coded data', at);
+    if (!hasLength(marker)) throw new Damage(`reserved JPEG marker 0x${marker.toString(16)}`, at);
     this.small = [];
     this.phase = 'length';
   }
@@ -459,10 +433,7 @@ class JpegValidator implements StructureValidator {
     if (this.small.length < 2) return data.subarray(take);
     const length = (this.small[0]! << 8) | this.small[1]!;
     this.small = [];
-    if (length < 2) {
-      this.invalid('marker segment length under 2', this.markerAt + 2);
-      return data.subarray(take);
-    }
+    if (length < 2) throw new Damage('marker segment length under 2', this.markerAt + 2);
     const gatherWhole = PARSED.has(this.marker) || isSof(this.marker);
     this.payload = gatherWhole ? new Uint8Array(length - 2) : this.payload;
     this.payloadFilled = 0;
@@ -489,7 +460,7 @@ class JpegValidator implements StructureValidator {
   /** The segment's payload is read (gathered or skipped): check it, then go on. */
   private endSegment(): void {
     const problem = this.checkSegment(this.marker, this.skipLeft === 0 ? this.payload : new Uint8Array(0));
-    if (problem) return void this.invalid(problem, this.markerAt);
+    if (problem) throw new Damage(problem, this.markerAt);
     if (this.marker === SOS) {
       this.scans++;
       this.scanAt = this.markerAt;
@@ -613,7 +584,7 @@ class JpegValidator implements StructureValidator {
   }
 
   private judgeHuffman(): void {
-    if (this.huffman?.problem) this.invalid(`scan ${this.scans}: ${this.huffman.problem}`, this.scanAt);
+    if (this.huffman?.problem) throw new Damage(`scan ${this.scans}: ${this.huffman.problem}`, this.scanAt);
   }
 
   /** Entropy-coded data: finds each 0xFF and judges the byte after it. */
@@ -623,7 +594,6 @@ class JpegValidator implements StructureValidator {
       if (!this.sawFf) {
         const ff = data.indexOf(0xff, i);
         this.decodeEntropy(data.subarray(i, ff < 0 ? data.length : ff));
-        if (this.verdict) return data.subarray(data.length);
         if (ff < 0) return data.subarray(data.length);
         this.sawFf = true;
         this.markerAt = this.offset + ff;
@@ -641,31 +611,23 @@ class JpegValidator implements StructureValidator {
       i++;
       if (next === 0x00) {
         this.decodeEntropy(FF_BYTE);
-        if (this.verdict) return data.subarray(data.length);
         continue;
       }
       if (isRst(next)) {
-        if (this.restartInterval === 0) return this.failAt(data, 'restart marker in a scan without a restart interval');
-        if (next - RST0 !== this.nextRestart) return this.failAt(data, `restart marker RST${next - RST0} out of sequence (expected RST${this.nextRestart})`);
+        if (this.restartInterval === 0) throw new Damage('restart marker in a scan without a restart interval', this.markerAt);
+        if (next - RST0 !== this.nextRestart) throw new Damage(`restart marker RST${next - RST0} out of sequence (expected RST${this.nextRestart})`, this.markerAt);
         this.nextRestart = (this.nextRestart + 1) % 8;
         this.huffman?.restart();
         this.judgeHuffman();
-        if (this.verdict) return data.subarray(data.length);
         continue;
       }
       // Any other marker ends the scan.
       this.huffman?.end();
       this.judgeHuffman();
       this.huffman = null;
-      if (this.verdict) return data.subarray(data.length);
       this.onMarker(next, this.markerAt);
       return data.subarray(i);
     }
-  }
-
-  private failAt(data: Buffer, detail: string): Buffer {
-    this.invalid(detail, this.markerAt);
-    return data.subarray(data.length);
   }
 }
 
@@ -676,6 +638,6 @@ export const jpegValidator: ValidatorDefinition = {
     return head.length >= 4 && head[0] === 0xff && head[1] === SOI && head[2] === 0xff && head[3] !== 0xff && head[3] !== 0x00;
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {
-    return new JpegValidator(new DecodeBudget(limits));
+    return guardedValidator(new JpegValidator(new DecodeBudget(limits)));
   },
 };

@@ -13,6 +13,8 @@
  * output with no checkable grammar here: encryption confined to it is left to statistics.
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { Field, u32be as u32, u64be as u64 } from './bytes.js';
+import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
 /** Metadata boxes are held whole up to this size (a feature film's `moov` is a few MB). */
 const MAX_CONTAINER_BYTES = 16 * 1024 * 1024;
@@ -26,24 +28,6 @@ const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'dinf', 'edt
 const LEGACY_FIRST = new Set(['moov', 'mdat', 'free', 'skip', 'wide', 'pnot', 'styp']);
 /** A file holds media only with one of these at the top (movie, fragment, or HEIF-style metadata). */
 const METADATA_BOXES = new Set(['moov', 'moof', 'meta']);
-
-/** A failed check, thrown inside the validator and turned into the verdict. */
-class Damage extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
-  }
-}
-
-function u32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-function u64(b: Uint8Array, at: number): number {
-  return u32(b, at) * 2 ** 32 + u32(b, at + 4);
-}
 
 /** Box types are four printable ASCII characters; iTunes metadata items may start with © (0xA9). */
 function isBoxType(b: Uint8Array, at: number, nested: boolean): boolean {
@@ -258,12 +242,10 @@ function checkChunks(tracks: SampleTables[], media: [number, number][], fileSize
   });
 }
 
-class Mp4Validator implements StructureValidator {
+class Mp4Validator implements FormatWalk {
   private position = 0;
-  private readonly header = new Uint8Array(16);
-  private headerFill = 0;
-  private headerNeed = 8;
-  private boxStart = 0;
+  /** The current top-level box's header: 8 bytes, or 16 with a large size. */
+  private readonly header = new Field(16, 8);
   private boxType = '';
   /** Payload bytes of the current top-level box still to come. */
   private remaining = 0;
@@ -274,34 +256,8 @@ class Mp4Validator implements StructureValidator {
   private readonly media: [number, number][] = [];
   private sawMetadata = false;
   private readonly findings: Findings = { tracks: [] };
-  private failure: Damage | null = null;
 
   update(chunk: Uint8Array): void {
-    if (this.failure) return;
-    try {
-      this.consume(chunk);
-    } catch (error) {
-      this.failure = error instanceof Damage ? error : new Damage(`MP4 check failed: ${String(error)}`, this.position);
-    }
-  }
-
-  finish(): StructureVerdict {
-    if (!this.failure) {
-      try {
-        if (this.toEnd) this.boxDone();
-        if (this.boxes === 0) throw new Damage('no complete box', this.position);
-        if (this.remaining > 0 || this.headerFill > 0) throw new Damage(`file ends inside box '${this.boxType || '?'}'`, this.position);
-        if (!this.sawMetadata) throw new Damage('no movie, fragment or metadata box', this.position);
-        checkChunks(this.findings.tracks, this.media, this.position);
-      } catch (error) {
-        this.failure = error instanceof Damage ? error : new Damage(`MP4 check failed: ${String(error)}`, this.position);
-      }
-    }
-    if (this.failure) return { status: 'invalid', detail: this.failure.message, offset: this.failure.offset, checkedBytes: this.position, parts: this.boxes };
-    return { status: 'valid', checkedBytes: this.position, parts: this.boxes };
-  }
-
-  private consume(chunk: Uint8Array): void {
     let at = 0;
     while (at < chunk.length) {
       if (this.remaining > 0 || this.toEnd) {
@@ -318,35 +274,44 @@ class Mp4Validator implements StructureValidator {
         }
         continue;
       }
-      const take = Math.min(this.headerNeed - this.headerFill, chunk.length - at);
-      if (this.headerFill === 0) this.boxStart = this.position;
-      this.header.set(chunk.subarray(at, at + take), this.headerFill);
-      this.headerFill += take;
+      const take = this.header.take(chunk, at, this.position);
       at += take;
       this.position += take;
-      if (this.headerFill === this.headerNeed) this.boxHeader();
+      if (this.header.complete) this.boxHeader();
     }
   }
 
+  finish(): StructureVerdict {
+    if (this.toEnd) this.boxDone();
+    if (this.boxes === 0) throw new Damage('no complete box', this.position);
+    if (this.remaining > 0 || this.header.filled > 0) throw new Damage(`file ends inside box '${this.boxType || '?'}'`, this.position);
+    if (!this.sawMetadata) throw new Damage('no movie, fragment or metadata box', this.position);
+    checkChunks(this.findings.tracks, this.media, this.position);
+    return { status: 'valid', checkedBytes: this.position, parts: this.boxes };
+  }
+
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, this.position, { parts: this.boxes });
+  }
+
   private boxHeader(): void {
-    const h = this.header;
+    const h = this.header.bytes;
     let size = u32(h, 0);
-    if (size === 1 && this.headerNeed === 8) {
-      this.headerNeed = 16;
+    if (size === 1 && this.header.need === 8) {
+      this.header.need = 16;
       return;
     }
-    if (!isBoxType(h, 4, false)) throw new Damage(`box at ${this.boxStart} has an unprintable type`, this.boxStart + 4);
+    if (!isBoxType(h, 4, false)) throw new Damage(`box at ${this.header.start} has an unprintable type`, this.header.start + 4);
     const type = typeName(h, 4);
     if (this.boxes === 0 && type !== 'ftyp' && !LEGACY_FIRST.has(type)) throw new Damage(`first box is '${type}', not 'ftyp'`, 4);
-    if (this.boxes > 0 && type === 'ftyp') throw new Damage("a second 'ftyp' box", this.boxStart);
-    const headerLength = this.headerNeed;
-    this.headerFill = 0;
-    this.headerNeed = 8;
+    if (this.boxes > 0 && type === 'ftyp') throw new Damage("a second 'ftyp' box", this.header.start);
+    const headerLength = this.header.need;
+    this.header.expect(8);
     this.boxType = type;
     if (METADATA_BOXES.has(type)) this.sawMetadata = true;
     this.toEnd = size === 0;
     if (size === 1) size = u64(h, 8);
-    if (!this.toEnd && size < headerLength) throw new Damage(`box '${type}' size ${size} is smaller than its header`, this.boxStart);
+    if (!this.toEnd && size < headerLength) throw new Damage(`box '${type}' size ${size} is smaller than its header`, this.header.start);
     this.remaining = this.toEnd ? 0 : size - headerLength;
     const holds = type === 'ftyp' || HELD_BOXES.has(type);
     this.held = holds && !this.toEnd && this.remaining <= MAX_CONTAINER_BYTES ? new Uint8Array(this.remaining) : null;
@@ -357,7 +322,7 @@ class Mp4Validator implements StructureValidator {
   private boxDone(): void {
     const type = this.boxType;
     this.boxes += 1;
-    if (type === 'mdat') this.media.push([this.boxStart, this.position]);
+    if (type === 'mdat') this.media.push([this.header.start, this.position]);
     const held = this.held;
     this.held = null;
     if (!held) return;
@@ -385,6 +350,6 @@ export const mp4Validator: ValidatorDefinition = {
     return isBoxType(head, size + 4, false);
   },
   create(_size: number, _limits: ValidatorLimits): StructureValidator {
-    return new Mp4Validator();
+    return guardedValidator(new Mp4Validator());
   },
 };

@@ -22,6 +22,7 @@
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
 import { DecodeBudget, StreamInflater } from './inflate-check.js';
 import { jpegValidator } from './jpeg.js';
+import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
 /** `%PDF-` may start this far into the file. */
 const HEADER_WINDOW = 1024;
@@ -57,9 +58,9 @@ interface Failure {
   offset: number;
 }
 
-type Phase = 'text' | 'flate' | 'after-flate' | 'skip' | 'decided';
+type Phase = 'text' | 'flate' | 'after-flate' | 'skip';
 
-class PdfValidator implements StructureValidator {
+class PdfValidator implements FormatWalk {
   private phase: Phase = 'text';
   /** Offset of the first byte of the data the current step is given. */
   private offset = 0;
@@ -84,45 +85,29 @@ class PdfValidator implements StructureValidator {
   private streamHead: number[] = [];
   private window: number[] = [];
   private uncheckedFrom: number | null = null;
-  private verdict: StructureVerdict | null = null;
-  private readonly budget: DecodeBudget;
 
-  constructor(limits: ValidatorLimits) {
-    this.budget = new DecodeBudget(limits);
-  }
+  constructor(private readonly budget: DecodeBudget) {}
 
   update(chunk: Uint8Array): void {
-    if (this.verdict) return;
-    try {
-      this.walk(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), false);
-    } catch (error) {
-      this.invalid(`validator error: ${(error as Error).message}`, this.offset);
-    }
+    this.walk(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), false);
   }
 
   finish(): StructureVerdict {
-    if (this.verdict) return this.verdict;
-    try {
-      this.settleAtEnd();
-    } catch (error) {
-      this.invalid(`validator error: ${(error as Error).message}`, this.offset);
-    }
-    return this.verdict ?? this.judge();
+    this.settleAtEnd();
+    return this.judge();
+  }
+
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, stop.offset ?? this.offset, { parts: this.streams });
   }
 
   private walk(data: Buffer, atEnd: boolean): void {
-    while ((data.length > 0 || (atEnd && this.phase === 'text' && this.carry.length > 0)) && !this.verdict) {
+    while (data.length > 0 || (atEnd && this.phase === 'text' && this.carry.length > 0)) {
       const rest = this.step(data, atEnd);
       this.offset += data.length - rest.length;
       if (rest.length === 0 && data.length === 0) break;
       data = rest;
     }
-  }
-
-  private invalid(detail: string, offset: number): StructureVerdict {
-    this.verdict = { status: 'invalid', detail, offset, checkedBytes: offset, parts: this.streams };
-    this.phase = 'decided';
-    return this.verdict;
   }
 
   private step(data: Buffer, atEnd: boolean): Buffer {
@@ -135,8 +120,6 @@ class PdfValidator implements StructureValidator {
         return this.findEndstreamAfterFlate(data, atEnd);
       case 'skip':
         return this.skipStream(data);
-      case 'decided':
-        return data.subarray(data.length);
     }
   }
 
@@ -191,7 +174,7 @@ class PdfValidator implements StructureValidator {
     // A token that started before the limit may have run past it: do not find its tail again.
     this.resumeAt = Math.max(0, processedEnd - limit);
     this.carry = Uint8Array.from(buffer.subarray(limit));
-    if (this.headerAt === null && bufferAt + limit > HEADER_WINDOW + 5) this.invalid('no %PDF- header in the first 1024 bytes', 0);
+    if (this.headerAt === null && bufferAt + limit > HEADER_WINDOW + 5) throw new Damage('no %PDF- header in the first 1024 bytes', 0);
     return data.subarray(slice.length);
   }
 
@@ -309,26 +292,25 @@ class PdfValidator implements StructureValidator {
   /** Input is over: drain what is staged or carried, then the file must end in text. */
   private settleAtEnd(): void {
     // Staged input may hold the rest of the file (all of it, for a small one fed in small chunks): stream after stream.
-    while (!this.verdict && (this.phase === 'flate' || this.phase === 'after-flate')) {
+    while (this.phase === 'flate' || this.phase === 'after-flate') {
       const rest = this.phase === 'flate' ? this.settleInflater(this.inflater!.end()) : this.findEndstreamAfterFlate(Buffer.alloc(0), true);
       this.offset -= rest.length;
       this.walk(rest, true);
     }
     if (this.phase === 'text') this.walk(Buffer.alloc(0), true);
-    if (this.verdict) return;
-    if (this.phase !== 'text') return void this.invalid(`PDF ends inside stream ${this.streams}`, this.offset);
-    if (this.headerAt === null) return void this.invalid('no %PDF- header in the first 1024 bytes', 0);
+    if (this.phase !== 'text') throw new Damage(`PDF ends inside stream ${this.streams}`, this.offset);
+    if (this.headerAt === null) throw new Damage('no %PDF- header in the first 1024 bytes', 0);
   }
 
   /** The verdict once the whole file was walked in text. */
   private judge(): StructureVerdict {
     const end = this.offset;
-    if (this.startxref === null) return this.invalid('no startxref', end);
-    if (this.eofAt === null || this.eofAt < this.startxrefAt) return this.invalid('no %%EOF after startxref', this.startxrefAt);
-    if (this.failure && !this.encrypted) return this.invalid(this.failure.detail, this.failure.offset);
+    if (this.startxref === null) throw new Damage('no startxref', end);
+    if (this.eofAt === null || this.eofAt < this.startxrefAt) throw new Damage('no %%EOF after startxref', this.startxrefAt);
+    if (this.failure && !this.encrypted) throw new Damage(this.failure.detail, this.failure.offset);
     const header = this.headerAt ?? 0;
     const target = [this.startxref, this.startxref + header].some((at) => [0, 1, 2, 3, 4].some((ahead) => this.xrefTargets.has(at + ahead)));
-    if (!target) return this.invalid(`startxref ${this.startxref} points at no cross-reference section`, this.startxrefAt);
+    if (!target) throw new Damage(`startxref ${this.startxref} points at no cross-reference section`, this.startxrefAt);
     if (this.encrypted) return { status: 'unsupported', detail: 'PDF is encrypted (standard security handler)', checkedBytes: end, parts: this.streams };
     return { status: 'valid', checkedBytes: this.uncheckedFrom ?? end, parts: this.streams };
   }
@@ -347,6 +329,6 @@ export const pdfValidator: ValidatorDefinition = {
     return at === 0 || (at > 0 && at <= HEADER_WINDOW && /[\0-\x08\x0e-\x1f]/.test(text.slice(0, at)));
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {
-    return new PdfValidator(limits);
+    return guardedValidator(new PdfValidator(new DecodeBudget(limits)));
   },
 };

@@ -17,7 +17,9 @@
  */
 import { crc32 } from 'node:zlib';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { u32be } from './bytes.js';
 import { DecodeBudget, StreamInflater } from './inflate-check.js';
+import { Damage, guardedValidator, StepWalk, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const MAX_CHUNK_LENGTH = 2 ** 31 - 1;
@@ -56,12 +58,10 @@ export function expectedImageBytes(width: number, height: number, bpp: number, i
 
 const isLetter = (byte: number): boolean => (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a);
 
-type Phase = 'signature' | 'header' | 'data' | 'crc' | 'trailing' | 'decided';
+type Phase = 'signature' | 'header' | 'data' | 'crc' | 'trailing';
 
-class PngValidator implements StructureValidator {
+class PngValidator extends StepWalk implements FormatWalk {
   private phase: Phase = 'signature';
-  /** Offset of the first byte of the data the current step is given. */
-  private offset = 0;
   private small: number[] = [];
   private chunks = 0;
   private chunkStart = 0;
@@ -75,45 +75,25 @@ class PngValidator implements StructureValidator {
   private inflater: StreamInflater | null = null;
   private idatStart = 0;
   private uncheckedFrom: number | null = null;
-  private verdict: StructureVerdict | null = null;
-  private readonly budget: DecodeBudget;
 
-  constructor(limits: ValidatorLimits) {
-    this.budget = new DecodeBudget(limits);
+  constructor(private readonly budget: DecodeBudget) {
+    super();
   }
 
   update(chunk: Uint8Array): void {
-    if (this.verdict) return;
-    try {
-      let data = chunk;
-      while (data.length > 0 && !this.verdict) {
-        const rest = this.step(data);
-        this.offset += data.length - rest.length;
-        data = rest;
-      }
-    } catch (error) {
-      this.invalid(`validator error: ${(error as Error).message}`, this.offset);
-    }
+    this.walkSteps(chunk);
   }
 
   finish(): StructureVerdict {
-    if (this.verdict) return this.verdict;
     if (this.phase !== 'trailing') {
       const where = this.phase === 'signature' ? 'inside the signature' : this.chunks === 0 ? 'before IHDR' : `inside chunk ${this.chunks + 1}${this.chunkType ? ` (${this.chunkType})` : ''}`;
-      return this.invalid(`PNG ends ${where}, before IEND`, this.offset);
+      throw new Damage(`PNG ends ${where}, before IEND`, this.offset);
     }
     return { status: 'valid', checkedBytes: this.uncheckedFrom ?? this.offset, parts: this.chunks };
   }
 
-  private invalid(detail: string, offset: number): StructureVerdict {
-    this.verdict = { status: 'invalid', detail, offset, checkedBytes: offset, parts: this.chunks };
-    this.phase = 'decided';
-    return this.verdict;
-  }
-
-  private unsupported(detail: string): void {
-    this.verdict = { status: 'unsupported', detail, checkedBytes: this.offset, parts: this.chunks };
-    this.phase = 'decided';
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, stop.offset ?? this.offset, { parts: this.chunks });
   }
 
   /** Moves bytes into `small` until it holds `count`; returns the rest. */
@@ -123,15 +103,12 @@ class PngValidator implements StructureValidator {
     return data.subarray(take);
   }
 
-  private step(data: Uint8Array): Uint8Array {
+  protected step(data: Uint8Array): Uint8Array {
     switch (this.phase) {
       case 'signature': {
         const rest = this.gather(data, SIGNATURE.length);
         if (this.small.length < SIGNATURE.length) return rest;
-        if (this.small.some((byte, i) => byte !== SIGNATURE[i])) {
-          this.invalid('PNG signature is damaged', 0);
-          return rest;
-        }
+        if (this.small.some((byte, i) => byte !== SIGNATURE[i])) throw new Damage('PNG signature is damaged', 0);
         this.small = [];
         this.phase = 'header';
         return rest;
@@ -151,37 +128,35 @@ class PngValidator implements StructureValidator {
       }
       case 'trailing':
         return data.subarray(data.length);
-      case 'decided':
-        return data.subarray(data.length);
     }
   }
 
   private startChunk(): void {
     const s = this.small;
-    const length = ((s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!) >>> 0;
+    const length = u32be(s, 0);
     const typeBytes = s.slice(4, 8);
     this.small = [];
-    if (length > MAX_CHUNK_LENGTH) return void this.invalid(`PNG chunk ${this.chunks + 1} length is over 2^31`, this.chunkStart);
-    if (!typeBytes.every(isLetter)) return void this.invalid(`PNG chunk ${this.chunks + 1} type is not four letters`, this.chunkStart + 4);
+    if (length > MAX_CHUNK_LENGTH) throw new Damage(`PNG chunk ${this.chunks + 1} length is over 2^31`, this.chunkStart);
+    if (!typeBytes.every(isLetter)) throw new Damage(`PNG chunk ${this.chunks + 1} type is not four letters`, this.chunkStart + 4);
     const type = String.fromCharCode(...typeBytes);
     this.chunkType = type;
     if (this.chunks === 0 && type !== 'IHDR') {
-      if (type === 'CgBI') return this.unsupported('Apple CgBI PNG (raw deflate, not standard PNG)');
-      return void this.invalid('PNG does not start with IHDR', this.chunkStart);
+      if (type === 'CgBI') throw new Unsupported('Apple CgBI PNG (raw deflate, not standard PNG)');
+      throw new Damage('PNG does not start with IHDR', this.chunkStart);
     }
-    if (type === 'IHDR' && (this.chunks > 0 || length !== IHDR_LENGTH)) return void this.invalid(this.chunks > 0 ? 'second IHDR chunk' : 'IHDR chunk has a wrong length', this.chunkStart);
+    if (type === 'IHDR' && (this.chunks > 0 || length !== IHDR_LENGTH)) throw new Damage(this.chunks > 0 ? 'second IHDR chunk' : 'IHDR chunk has a wrong length', this.chunkStart);
     if (type === 'IDAT') {
-      if (this.idatState === 'after') return void this.invalid('IDAT chunks are not consecutive', this.chunkStart);
+      if (this.idatState === 'after') throw new Damage('IDAT chunks are not consecutive', this.chunkStart);
       if (this.idatState === 'before') {
         this.idatState = 'inside';
         this.idatStart = this.chunkStart + 8;
         if (this.budget.remaining > 0) this.inflater = new StreamInflater({ wrapper: 'zlib', verifyAdler: true, budget: this.budget });
         else this.uncheckedFrom ??= this.idatStart;
       }
-    } else if (this.idatState === 'inside' && !this.endImageData()) {
-      return;
+    } else if (this.idatState === 'inside') {
+      this.endImageData();
     }
-    if (type === 'IEND' && length !== 0) return void this.invalid('IEND chunk has data', this.chunkStart);
+    if (type === 'IEND' && length !== 0) throw new Damage('IEND chunk has data', this.chunkStart);
     this.crc = crc32(Buffer.from(typeBytes));
     this.chunkLeft = length;
     this.phase = length > 0 ? 'data' : 'crc';
@@ -208,61 +183,52 @@ class PngValidator implements StructureValidator {
    * Judges the image data so far; called once a chunk's CRC held, so that a damaged chunk is
    * reported as a CRC mismatch however the file was chunked.
    */
-  private settleInflater(): boolean {
+  private settleInflater(): void {
     const inflater = this.inflater!;
-    if (inflater.state === 'failed') {
-      this.invalid(inflater.truncated ? 'image data ends before its zlib stream does' : `image data: ${inflater.failure}`, this.idatStart);
-      return false;
-    }
+    if (inflater.state === 'failed') throw new Damage(inflater.truncated ? 'image data ends before its zlib stream does' : `image data: ${inflater.failure}`, this.idatStart);
     if (inflater.state === 'capped') this.uncheckedFrom ??= this.chunkStart;
-    return true;
   }
 
   /** The IDAT run is over: the zlib stream must have ended (unless capped) with all the image's bytes. */
-  private endImageData(): boolean {
+  private endImageData(): void {
     this.idatState = 'after';
     const inflater = this.inflater;
-    if (!inflater) return true;
+    if (!inflater) return;
     if (inflater.state === 'running') inflater.end();
-    if (!this.settleInflater()) return false;
+    this.settleInflater();
     if (inflater.state === 'ended' && inflater.outputBytes < this.expectedBytes) {
-      this.invalid(`image data inflates to ${inflater.outputBytes} bytes, IHDR needs ${this.expectedBytes}`, this.idatStart);
-      return false;
+      throw new Damage(`image data inflates to ${inflater.outputBytes} bytes, IHDR needs ${this.expectedBytes}`, this.idatStart);
     }
-    return true;
   }
 
   private endChunk(): void {
-    const s = this.small;
-    const stored = ((s[0]! << 24) | (s[1]! << 16) | (s[2]! << 8) | s[3]!) >>> 0;
+    const stored = u32be(this.small, 0);
     this.small = [];
-    if (stored !== this.crc >>> 0) return void this.invalid(`CRC-32 mismatch in chunk ${this.chunkType}`, this.chunkStart);
+    if (stored !== this.crc >>> 0) throw new Damage(`CRC-32 mismatch in chunk ${this.chunkType}`, this.chunkStart);
     if (this.chunkType === 'IDAT' && this.inflater) {
       this.inflater.flush();
-      if (!this.settleInflater()) return;
+      this.settleInflater();
     }
     this.chunks++;
-    if (this.chunkType === 'IHDR' && !this.checkHeader()) return;
+    if (this.chunkType === 'IHDR') this.checkHeader();
     if (this.chunkType === 'IEND') {
-      if (this.idatState === 'before') return void this.invalid('PNG has no image data', this.chunkStart);
+      if (this.idatState === 'before') throw new Damage('PNG has no image data', this.chunkStart);
       this.phase = 'trailing';
       return;
     }
     this.phase = 'header';
   }
 
-  private checkHeader(): boolean {
+  private checkHeader(): void {
     const h = this.ihdr;
-    const width = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
-    const height = ((h[4]! << 24) | (h[5]! << 16) | (h[6]! << 8) | h[7]!) >>> 0;
+    const width = u32be(h, 0);
+    const height = u32be(h, 4);
     const [depth, colorType, compression, filter, interlace] = h.slice(8) as [number, number, number, number, number];
     const bpp = bitsPerPixel(colorType, depth);
     if (width === 0 || height === 0 || width > MAX_CHUNK_LENGTH || height > MAX_CHUNK_LENGTH || bpp === null || compression !== 0 || filter !== 0 || interlace > 1) {
-      this.invalid('IHDR has illegal values', this.chunkStart + 8);
-      return false;
+      throw new Damage('IHDR has illegal values', this.chunkStart + 8);
     }
     this.expectedBytes = expectedImageBytes(width, height, bpp, interlace === 1);
-    return true;
   }
 }
 
@@ -273,6 +239,6 @@ export const pngValidator: ValidatorDefinition = {
     return head.length >= 16 && SIGNATURE.every((byte, i) => head[i] === byte);
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {
-    return new PngValidator(limits);
+    return guardedValidator(new PngValidator(new DecodeBudget(limits)));
   },
 };

@@ -22,6 +22,8 @@
  * overflow pages. WAL and rollback-journal files are other formats, not handled here.
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { u32be as readU32 } from './bytes.js';
+import { Damage, guardedValidator, Malformed, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const HEADER_SIZE = 100;
@@ -42,16 +44,6 @@ const enum PageClass {
   Free = 5,
 }
 
-/** A failed check, thrown inside the validator and turned into the verdict. */
-class Damage extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
-  }
-}
-
 /** The database header fields the page checks need. */
 interface Header {
   pageSize: number;
@@ -63,25 +55,25 @@ interface Header {
   autoVacuum: boolean;
 }
 
-/** Parses and checks the first 100 bytes; throws a description. */
+/** Parses and checks the first 100 bytes; throws `Malformed` saying what is wrong. */
 export function parseHeader(h: Uint8Array): Header {
-  if (!MAGIC.equals(h.subarray(0, 16))) throw new Error('not an SQLite 3 database header');
+  if (!MAGIC.equals(h.subarray(0, 16))) throw new Malformed('not an SQLite 3 database header');
   const raw = (h[16]! << 8) | h[17]!;
   const pageSize = raw === 1 ? 65536 : raw;
-  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) throw new Error(`invalid page size ${raw}`);
-  if (h[18]! < 1 || h[18]! > 2 || h[19]! < 1 || h[19]! > 2) throw new Error(`unknown file format versions ${h[18]}/${h[19]}`);
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) throw new Malformed(`invalid page size ${raw}`);
+  if (h[18]! < 1 || h[18]! > 2 || h[19]! < 1 || h[19]! > 2) throw new Malformed(`unknown file format versions ${h[18]}/${h[19]}`);
   const usable = pageSize - h[20]!;
-  if (usable < 480) throw new Error(`${h[20]} reserved bytes leave too little of a ${pageSize}-byte page`);
-  if (h[21] !== 64 || h[22] !== 32 || h[23] !== 32) throw new Error('payload fractions are not 64/32/32');
+  if (usable < 480) throw new Malformed(`${h[20]} reserved bytes leave too little of a ${pageSize}-byte page`);
+  if (h[21] !== 64 || h[22] !== 32 || h[23] !== 32) throw new Malformed('payload fractions are not 64/32/32');
   const view = Buffer.from(h.buffer, h.byteOffset, HEADER_SIZE);
   const changeCounter = view.readUInt32BE(24);
   const headerPages = view.readUInt32BE(28);
   const validFor = view.readUInt32BE(92);
   const schemaFormat = view.readUInt32BE(44);
-  if (schemaFormat > 4) throw new Error(`unknown schema format ${schemaFormat}`);
+  if (schemaFormat > 4) throw new Malformed(`unknown schema format ${schemaFormat}`);
   const encoding = view.readUInt32BE(56);
-  if (encoding > 3) throw new Error(`unknown text encoding ${encoding}`);
-  for (let i = 72; i < 92; i++) if (h[i] !== 0) throw new Error('reserved header bytes 72–91 are not zero');
+  if (encoding > 3) throw new Malformed(`unknown text encoding ${encoding}`);
+  for (let i = 72; i < 92; i++) if (h[i] !== 0) throw new Malformed('reserved header bytes 72–91 are not zero');
   return {
     pageSize,
     usable,
@@ -117,7 +109,7 @@ interface OverflowNeed {
 
 /**
  * Checks one b-tree page as SQLite's btreeInitPage/btreeComputeFreeSpace/cell-size checks do,
- * plus record headers. Returns the overflow chains its cells need; throws a description.
+ * plus record headers. Returns the overflow chains its cells need; throws `Malformed` saying what is wrong.
  */
 export function checkBTreePage(page: Uint8Array, headerAt: number, usable: number, maxPage: number): OverflowNeed[] {
   const type = page[headerAt]!;
@@ -127,32 +119,32 @@ export function checkBTreePage(page: Uint8Array, headerAt: number, usable: numbe
   const cellCount = (page[headerAt + 3]! << 8) | page[headerAt + 4]!;
   const top = ((page[headerAt + 5]! << 8) | page[headerAt + 6]!) || 65536;
   const pointersEnd = headerAt + headerSize + 2 * cellCount;
-  if (cellCount > Math.floor((page.length - 8) / 6)) throw new Error(`${cellCount} cells cannot fit a page`);
-  if (top > usable || top < pointersEnd) throw new Error(`cell content area at ${top} is outside ${pointersEnd}..${usable}`);
+  if (cellCount > Math.floor((page.length - 8) / 6)) throw new Malformed(`${cellCount} cells cannot fit a page`);
+  if (top > usable || top < pointersEnd) throw new Malformed(`cell content area at ${top} is outside ${pointersEnd}..${usable}`);
   if (interior) {
     const right = readU32(page, headerAt + 8);
-    if (right < 2 || right > maxPage) throw new Error(`right child page ${right} is outside the file`);
+    if (right < 2 || right > maxPage) throw new Malformed(`right child page ${right} is outside the file`);
   }
 
   // Free space: the freeblock chain, in ascending order inside the content area.
   let free = page[headerAt + 7]! + top;
   let block = (page[headerAt + 1]! << 8) | page[headerAt + 2]!;
   if (block > 0) {
-    if (block < top) throw new Error(`freeblock at ${block} is before the cell content area`);
+    if (block < top) throw new Malformed(`freeblock at ${block} is before the cell content area`);
     for (let blocks = 0; ; blocks++) {
-      if (block > usable - 4 || blocks > usable / 4) throw new Error(`freeblock at ${block} is outside the page`);
+      if (block > usable - 4 || blocks > usable / 4) throw new Malformed(`freeblock at ${block} is outside the page`);
       const next = (page[block]! << 8) | page[block + 1]!;
       const size = (page[block + 2]! << 8) | page[block + 3]!;
       free += size;
       if (next === 0) {
-        if (block + size > usable) throw new Error(`freeblock at ${block} runs past the page`);
+        if (block + size > usable) throw new Malformed(`freeblock at ${block} runs past the page`);
         break;
       }
-      if (next <= block + size + 3) throw new Error(`freeblocks at ${block} and ${next} overlap or are out of order`);
+      if (next <= block + size + 3) throw new Malformed(`freeblocks at ${block} and ${next} overlap or are out of order`);
       block = next;
     }
   }
-  if (free > usable || free < pointersEnd) throw new Error('free space does not add up');
+  if (free > usable || free < pointersEnd) throw new Malformed('free space does not add up');
 
   // Cells: SQLite's maxLocal/minLocal payload split decides what is on the page.
   const maxLocal = table ? usable - 35 : Math.floor(((usable - 12) * 64) / 255) - 23;
@@ -160,16 +152,16 @@ export function checkBTreePage(page: Uint8Array, headerAt: number, usable: numbe
   const needs: OverflowNeed[] = [];
   for (let i = 0; i < cellCount; i++) {
     const cell = (page[headerAt + headerSize + 2 * i]! << 8) | page[headerAt + headerSize + 2 * i + 1]!;
-    if (cell < top || cell > usable - 4) throw new Error(`cell ${i} pointer ${cell} is outside the cell content area`);
+    if (cell < top || cell > usable - 4) throw new Malformed(`cell ${i} pointer ${cell} is outside the cell content area`);
     let at = cell;
     if (interior) {
       const child = readU32(page, at);
-      if (child < 2 || child > maxPage) throw new Error(`cell ${i} child page ${child} is outside the file`);
+      if (child < 2 || child > maxPage) throw new Malformed(`cell ${i} child page ${child} is outside the file`);
       at += 4;
     }
     if (type === 5) {
       const rowid = varint(page, at);
-      if (at + rowid.length > usable) throw new Error(`cell ${i} runs past the page`);
+      if (at + rowid.length > usable) throw new Malformed(`cell ${i} runs past the page`);
       continue;
     }
     const payload = varint(page, at);
@@ -184,11 +176,11 @@ export function checkBTreePage(page: Uint8Array, headerAt: number, usable: numbe
       overflow = Math.ceil((size - local) / (usable - 4));
     }
     const end = at + local + (overflow ? 4 : 0);
-    if (end > usable) throw new Error(`cell ${i} runs past the page`);
+    if (end > usable) throw new Malformed(`cell ${i} runs past the page`);
     checkRecordHeader(page, at, local, size, i);
     if (overflow) {
       const first = readU32(page, at + local);
-      if (first < 2 || first > maxPage) throw new Error(`cell ${i} overflow page ${first} is outside the file`);
+      if (first < 2 || first > maxPage) throw new Malformed(`cell ${i} overflow page ${first} is outside the file`);
       needs.push({ first, pages: overflow });
     }
   }
@@ -199,7 +191,7 @@ export function checkBTreePage(page: Uint8Array, headerAt: number, usable: numbe
 function checkRecordHeader(page: Uint8Array, at: number, local: number, payloadSize: number, cell: number): void {
   if (payloadSize === 0) return;
   const headerLength = varint(page, at);
-  if (headerLength.value < headerLength.length || headerLength.value > payloadSize) throw new Error(`cell ${cell} record header size ${headerLength.value} is impossible`);
+  if (headerLength.value < headerLength.length || headerLength.value > payloadSize) throw new Malformed(`cell ${cell} record header size ${headerLength.value} is impossible`);
   // A header that spills to overflow pages cannot be read here (only records with thousands of columns).
   if (headerLength.value > local) return;
   let content = 0;
@@ -208,16 +200,12 @@ function checkRecordHeader(page: Uint8Array, at: number, local: number, payloadS
     const type = varint(page, at + offset);
     offset += type.length;
     const size = serialTypeSize(type.value);
-    if (size < 0) throw new Error(`cell ${cell} uses reserved serial type ${type.value}`);
+    if (size < 0) throw new Malformed(`cell ${cell} uses reserved serial type ${type.value}`);
     content += size;
   }
   if (offset !== headerLength.value || headerLength.value + content !== payloadSize) {
-    throw new Error(`cell ${cell} record of ${payloadSize} bytes has a header describing ${headerLength.value + content}`);
+    throw new Malformed(`cell ${cell} record of ${payloadSize} bytes has a header describing ${headerLength.value + content}`);
   }
-}
-
-function readU32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 /** Growable array of unsigned 32-bit numbers. */
@@ -235,13 +223,12 @@ class U32List {
   }
 }
 
-class SqliteValidator implements StructureValidator {
+class SqliteValidator implements FormatWalk {
   private readonly page: Uint8Array = new Uint8Array(65536);
   private fill = 0;
   private position = 0;
   private header: Header | null = null;
   private pageNumber = 0;
-  private failure: Damage | null = null;
   private maxPage = 0xffffffff;
   private lockBytePage = 0;
 
@@ -260,28 +247,6 @@ class SqliteValidator implements StructureValidator {
   constructor(private readonly declaredSize: number) {}
 
   update(chunk: Uint8Array): void {
-    if (this.failure) return;
-    try {
-      this.consume(chunk);
-    } catch (error) {
-      this.failure = error instanceof Damage ? error : new Damage(`sqlite check failed: ${String(error)}`, this.position);
-    }
-  }
-
-  finish(): StructureVerdict {
-    if (!this.failure) {
-      try {
-        this.finalChecks();
-      } catch (error) {
-        this.failure = error instanceof Damage ? error : new Damage(`sqlite check failed: ${String(error)}`, this.position);
-      }
-    }
-    const parts = this.btreePages;
-    if (this.failure) return { status: 'invalid', detail: this.failure.message, offset: this.failure.offset, checkedBytes: this.position, parts };
-    return { status: 'valid', checkedBytes: this.position, parts };
-  }
-
-  private consume(chunk: Uint8Array): void {
     let at = 0;
     while (at < chunk.length) {
       if (!this.header) {
@@ -313,12 +278,22 @@ class SqliteValidator implements StructureValidator {
     }
   }
 
+  finish(): StructureVerdict {
+    this.finalChecks();
+    return { status: 'valid', checkedBytes: this.position, parts: this.btreePages };
+  }
+
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, this.position, { parts: this.btreePages });
+  }
+
   private start(): void {
     let header: Header;
     try {
       header = parseHeader(this.page);
     } catch (error) {
-      throw new Damage(error instanceof Error ? error.message : String(error), 0);
+      if (!(error instanceof Malformed)) throw error;
+      throw new Damage(error.message, 0, { cause: error });
     }
     this.header = header;
     if (header.pageCount !== null) this.maxPage = header.pageCount;
@@ -341,10 +316,16 @@ class SqliteValidator implements StructureValidator {
     }
     const headerAt = number === 1 ? HEADER_SIZE : 0;
     const type = page[headerAt]!;
-    let reason: string;
+    let reason = `page ${number} is not a b-tree, freelist, overflow or pointer-map page`;
     if (type === 2 || type === 5 || type === 10 || type === 13) {
+      let needs: OverflowNeed[] | null = null;
       try {
-        const needs = checkBTreePage(page, headerAt, header.usable, this.maxPage);
+        needs = checkBTreePage(page, headerAt, header.usable, this.maxPage);
+      } catch (error) {
+        if (!(error instanceof Malformed)) throw error;
+        reason = `page ${number} is a damaged b-tree page: ${error.message}`;
+      }
+      if (needs) {
         this.btreePages += 1;
         this.classify(number, PageClass.BTree);
         for (const need of needs) {
@@ -356,11 +337,7 @@ class SqliteValidator implements StructureValidator {
           }
         }
         return;
-      } catch (error) {
-        reason = `page ${number} is a damaged b-tree page: ${error instanceof Error ? error.message : String(error)}`;
       }
-    } else {
-      reason = `page ${number} is not a b-tree, freelist, overflow or pointer-map page`;
     }
     // Page 1 is always the schema table's root: it cannot be free or overflow.
     if (number === 1) throw new Damage(type === 5 || type === 13 ? reason : 'page 1 is not the schema b-tree', headerAt);
@@ -502,6 +479,6 @@ export const sqliteValidator: ValidatorDefinition = {
     return head.length >= 16 && MAGIC.equals(head.subarray(0, 16));
   },
   create(size: number, _limits: ValidatorLimits): StructureValidator {
-    return new SqliteValidator(size);
+    return guardedValidator(new SqliteValidator(size));
   },
 };

@@ -10,6 +10,7 @@
  * padding at the end, which covers at least 1 KiB of every archive.
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { Damage, guardedValidator, Malformed, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
 const BLOCK = 512;
 /** PAX extended headers are parsed in memory up to this size (real ones are a few hundred bytes). */
@@ -91,7 +92,7 @@ function isZeroBlock(block: Uint8Array): boolean {
 
 /**
  * Parses PAX extended-header records (`<len> <key>=<value>\n`, `len` counting the whole record)
- * and returns the `size` override, if any. Throws a description when the records do not chain
+ * and returns the `size` override, if any. Throws `Malformed` when the records do not chain
  * exactly over the data.
  */
 export function parsePaxRecords(data: Uint8Array): { size: number | null } {
@@ -104,15 +105,15 @@ export function parsePaxRecords(data: Uint8Array): { size: number | null } {
     let i = at;
     while (i < data.length && data[i]! >= 0x30 && data[i]! <= 0x39 && i - at < 12) length = length * 10 + (data[i++]! - 0x30);
     if (i === at || data[i] !== 0x20 || length <= i - at + 1 || at + length > data.length || data[at + length - 1] !== 0x0a) {
-      throw new Error(`malformed PAX record at byte ${at} of the extended header`);
+      throw new Malformed(`malformed PAX record at byte ${at} of the extended header`);
     }
     const record = data.subarray(i + 1, at + length - 1);
     const equals = record.indexOf(0x3d);
-    if (equals <= 0) throw new Error(`PAX record without key=value at byte ${at} of the extended header`);
+    if (equals <= 0) throw new Malformed(`PAX record without key=value at byte ${at} of the extended header`);
     const key = Buffer.from(record.subarray(0, equals)).toString('latin1');
     if (key === 'size') {
       const text = Buffer.from(record.subarray(equals + 1)).toString('latin1');
-      if (!/^\d{1,16}$/.test(text)) throw new Error(`PAX size record '${text.slice(0, 20)}' is not a number`);
+      if (!/^\d{1,16}$/.test(text)) throw new Malformed(`PAX size record '${text.slice(0, 20)}' is not a number`);
       size = Number(text);
     }
     at += length;
@@ -120,19 +121,9 @@ export function parsePaxRecords(data: Uint8Array): { size: number | null } {
   return { size };
 }
 
-/** A failed check, thrown inside the validator and turned into the verdict. */
-class Damage extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
-  }
-}
-
 type Phase = 'header' | 'sparse-extension' | 'data' | 'pax' | 'end';
 
-class TarValidator implements StructureValidator {
+class TarValidator implements FormatWalk {
   private phase: Phase = 'header';
   private readonly block = new Uint8Array(BLOCK);
   private blockFill = 0;
@@ -147,42 +138,8 @@ class TarValidator implements StructureValidator {
   private sizeOverride: number | null = null;
   private members = 0;
   private headerOffset = 0;
-  private failure: Damage | null = null;
 
   update(chunk: Uint8Array): void {
-    if (this.failure) return;
-    try {
-      this.consume(chunk);
-    } catch (error) {
-      this.failure = error instanceof Damage ? error : new Damage(`tar check failed: ${String(error)}`, this.position);
-    }
-  }
-
-  finish(): StructureVerdict {
-    if (this.failure) return { status: 'invalid', detail: this.failure.message, offset: this.failure.offset, checkedBytes: this.position, parts: this.members };
-    const end = this.endProblem();
-    if (end) return { status: 'invalid', detail: end, offset: this.position, checkedBytes: this.position, parts: this.members };
-    return { status: 'valid', checkedBytes: this.position, parts: this.members };
-  }
-
-  private endProblem(): string | null {
-    // tar writes whole blocks: a partial one, even of zeros, is a cut file.
-    if (this.blockFill !== 0) {
-      return `archive ends inside a 512-byte block (${this.position} bytes)`;
-    }
-    switch (this.phase) {
-      case 'end':
-        return null;
-      case 'header':
-        return this.members === 0 ? 'archive is empty' : 'archive ends without its end-of-archive blocks';
-      case 'data':
-        return `archive ends inside member ${this.members} data (${this.remaining} bytes missing)`;
-      default:
-        return `archive ends inside the headers of member ${this.members + 1}`;
-    }
-  }
-
-  private consume(chunk: Uint8Array): void {
     let at = 0;
     while (at < chunk.length) {
       if (this.phase === 'data') {
@@ -224,6 +181,33 @@ class TarValidator implements StructureValidator {
         if (this.phase === 'header') this.header();
         else this.sparseExtension();
       }
+    }
+  }
+
+  finish(): StructureVerdict {
+    const end = this.endProblem();
+    if (end) throw new Damage(end, this.position);
+    return { status: 'valid', checkedBytes: this.position, parts: this.members };
+  }
+
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, this.position, { parts: this.members });
+  }
+
+  private endProblem(): string | null {
+    // tar writes whole blocks: a partial one, even of zeros, is a cut file.
+    if (this.blockFill !== 0) {
+      return `archive ends inside a 512-byte block (${this.position} bytes)`;
+    }
+    switch (this.phase) {
+      case 'end':
+        return null;
+      case 'header':
+        return this.members === 0 ? 'archive is empty' : 'archive ends without its end-of-archive blocks';
+      case 'data':
+        return `archive ends inside member ${this.members} data (${this.remaining} bytes missing)`;
+      default:
+        return `archive ends inside the headers of member ${this.members + 1}`;
     }
   }
 
@@ -282,7 +266,8 @@ class TarValidator implements StructureValidator {
     try {
       ({ size } = parsePaxRecords(this.paxData!));
     } catch (error) {
-      throw new Damage(error instanceof Error ? error.message : String(error), this.position - padded(this.paxData!.length));
+      if (!(error instanceof Malformed)) throw error;
+      throw new Damage(error.message, this.position - padded(this.paxData!.length), { cause: error });
     }
     if (this.paxType === 'x' && size !== null) this.sizeOverride = size;
     this.paxData = null;
@@ -325,6 +310,6 @@ export const tarValidator: ValidatorDefinition = {
     return [100, 108, 116, 136].every((at) => parseOctal(header, at, 8 + (at === 136 ? 4 : 0)) !== null) && parseSize(header) !== null;
   },
   create(_size: number, _limits: ValidatorLimits): StructureValidator {
-    return new TarValidator();
+    return guardedValidator(new TarValidator());
   },
 };

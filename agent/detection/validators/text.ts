@@ -19,8 +19,9 @@
  * UTF-16 and UTF-32 text (with a byte-order mark) is `unsupported`. No decoding, no caps: one
  * pass over the bytes with a small state machine, carried across chunk boundaries.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
 /** Two forbidden bytes closer than this are a random stretch, not a stray. */
 const CONTROL_SPACING = 256;
@@ -54,12 +55,12 @@ interface Finding {
   offset: number;
 }
 
-class TextValidator implements StructureValidator {
+class TextValidator implements FormatWalk {
   private position = 0;
+  /** The first forbidden byte or stray run that is damage, once found. */
   private failure: Finding | null = null;
   /** Bytes fed when a failure stopped the checks. */
   private stoppedAt: number | null = null;
-  private unsupported: string | null = null;
 
   // Control bytes.
   private controls = 0;
@@ -81,45 +82,65 @@ class TextValidator implements StructureValidator {
   private firstStrayRun: Finding | null = null;
 
   update(chunk: Uint8Array): void {
-    if (this.failure || this.unsupported) return;
-    if (this.position === 0 && chunk.length > 0) this.checkByteOrderMark(chunk);
-    if (this.unsupported) return;
+    if (this.position === 0 && chunk.length > 0) checkByteOrderMark(chunk);
     const base = this.position;
     this.position += chunk.length;
-    // Fast path: a chunk of whole UTF-8 characters without forbidden bytes needs only a count of
-    // its multibyte characters (their lead bytes), done natively and in one tight loop.
-    if (this.need === 0 && this.pendingByte < 0 && isUtf8(chunk)) {
-      const leads = countLeadsUnlessForbidden(chunk);
+    let i = 0;
+    // A character or a pending control byte carried over from the previous chunk is settled byte by byte.
+    for (; i < chunk.length && (this.need > 0 || this.pendingByte >= 0); i++) this.step(chunk[i]!, base + i);
+    // Fast path: a stretch of whole UTF-8 characters without forbidden bytes needs only a count of
+    // its multibyte characters (their lead bytes), done natively and a word at a time. A character
+    // cut by the chunk's end is left to the byte-by-byte walk below.
+    const end = completeUtf8End(chunk, i);
+    if (end > i) {
+      const leads = cleanUtf8Leads(chunk, i, end);
       if (leads >= 0) {
         this.multibyte += leads;
-        if (chunk.length > 0) this.strayRun = 0;
-        return;
+        this.strayRun = 0;
+        i = end;
       }
     }
-    for (let i = 0; i < chunk.length; i++) {
-      this.byte(chunk[i]!, base + i);
-      if (this.failure) {
-        this.stoppedAt = base + i + 1;
-        return;
+    this.walk(chunk, i, base);
+  }
+
+  /** The byte-by-byte walk of `chunk[from..]`; throws once it completes damage. */
+  private walk(chunk: Uint8Array, from: number, base: number): void {
+    for (let i = from; i < chunk.length; ) {
+      if (this.need === 0 && this.pendingByte < 0) {
+        // Between characters, a run of ASCII that text allows changes nothing but the stray run.
+        let next = i;
+        while (next < chunk.length && chunk[next]! < 0x80 && !FORBIDDEN[chunk[next]!]) next++;
+        if (next > i) {
+          this.strayRun = 0;
+          i = next;
+          continue;
+        }
       }
+      this.step(chunk[i]!, base + i);
+      i++;
     }
   }
 
   finish(): StructureVerdict {
-    if (!this.failure && !this.unsupported) {
-      if (this.pendingByte >= 0 && !(this.pendingByte === DOS_EOF && this.pendingAt === this.position - 1)) this.forbidden(this.pendingByte, this.pendingAt);
-      this.pendingByte = -1;
-      if (this.need > 0) this.stray(this.sequenceStart, this.sequenceLength);
-      if (!this.failure && this.firstStrayRun && (this.multibyte > this.strays || this.strays <= FEW_STRAYS)) this.failure = this.firstStrayRun;
-    }
-    if (this.unsupported) return { status: 'unsupported', detail: this.unsupported, checkedBytes: this.position };
-    if (this.failure) return { status: 'invalid', detail: this.failure.detail, offset: this.failure.offset, checkedBytes: this.stoppedAt ?? this.position };
+    if (this.pendingByte >= 0 && !(this.pendingByte === DOS_EOF && this.pendingAt === this.position - 1)) this.forbidden(this.pendingByte, this.pendingAt);
+    this.pendingByte = -1;
+    if (this.need > 0) this.stray(this.sequenceStart, this.sequenceLength);
+    if (!this.failure && this.firstStrayRun && (this.multibyte > this.strays || this.strays <= FEW_STRAYS)) this.failure = this.firstStrayRun;
+    if (this.failure) throw new Damage(this.failure.detail, this.failure.offset);
     return { status: 'valid', checkedBytes: this.position };
   }
 
-  private checkByteOrderMark(chunk: Uint8Array): void {
-    if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) this.unsupported = 'UTF-16/UTF-32 text is not checked';
-    else if (chunk[0] === 0 && chunk[1] === 0 && chunk[2] === 0xfe && chunk[3] === 0xff) this.unsupported = 'UTF-32 text is not checked';
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, this.stoppedAt ?? this.position);
+  }
+
+  /** Walks one byte; throws once it completes damage. */
+  private step(byte: number, at: number): void {
+    this.byte(byte, at);
+    if (this.failure) {
+      this.stoppedAt = at + 1;
+      throw new Damage(this.failure.detail, this.failure.offset);
+    }
   }
 
   private byte(byte: number, at: number): void {
@@ -204,15 +225,89 @@ class TextValidator implements StructureValidator {
   }
 }
 
-/** The number of UTF-8 lead bytes in a valid UTF-8 chunk, or -1 if it holds a forbidden byte. */
-function countLeadsUnlessForbidden(chunk: Uint8Array): number {
+/** Text with a UTF-16 or UTF-32 byte-order mark is not checked. */
+function checkByteOrderMark(chunk: Uint8Array): void {
+  if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) throw new Unsupported('UTF-16/UTF-32 text is not checked');
+  if (chunk[0] === 0 && chunk[1] === 0 && chunk[2] === 0xfe && chunk[3] === 0xff) throw new Unsupported('UTF-32 text is not checked');
+}
+
+/**
+ * Where `chunk[from..]` stops holding whole characters: its length, or the start of a multibyte
+ * sequence that the chunk's end cuts short (valid or not, the byte-by-byte walk judges it).
+ */
+function completeUtf8End(chunk: Uint8Array, from: number): number {
+  const length = chunk.length;
+  for (let back = 1; back <= 3 && length - back >= from; back++) {
+    const byte = chunk[length - back]!;
+    if (byte < 0x80) return length;
+    if (byte >= 0xc0) return (byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2) > back ? length - back : length;
+  }
+  return length;
+}
+
+// The forbidden bytes as ranges, for testing four bytes at once: below 0x07, 0x0e–0x1a, 0x1c–0x1f
+// and 0x7f — FORBIDDEN, which a test holds this scan to for every byte in every lane.
+const LOW_7 = 0x7f7f7f7f;
+const HIGH = 0x80808080;
+/** Added to a byte below 0x80, sets its high bit when the byte is at least n: 0x80 - n in every lane. */
+const AT_LEAST_7 = 0x79797979;
+const AT_LEAST_14 = 0x72727272;
+const AT_LEAST_27 = 0x65656565;
+const AT_LEAST_28 = 0x64646464;
+const AT_LEAST_32 = 0x60606060;
+const AT_LEAST_127 = 0x01010101;
+
+/** High bit set in each lane of `word` (4 bytes) that holds a forbidden byte. */
+function forbiddenLanes(word: number): number {
+  const low = word & LOW_7;
+  const at7 = low + AT_LEAST_7;
+  const at14 = low + AT_LEAST_14;
+  const at27 = low + AT_LEAST_27;
+  const at28 = low + AT_LEAST_28;
+  const at32 = low + AT_LEAST_32;
+  const at127 = low + AT_LEAST_127;
+  return (~at7 | (at14 & ~at27) | (at28 & ~at32) | at127) & ~word & HIGH;
+}
+
+/**
+ * The number of UTF-8 lead bytes (multibyte characters) in `chunk[from..to)`, or -1 when it is
+ * not valid UTF-8 or holds a forbidden byte. Validity is checked natively; forbidden bytes and
+ * lead bytes are found four at a time.
+ */
+export function cleanUtf8Leads(chunk: Uint8Array, from: number, to: number): number {
+  const view = chunk.subarray(from, to);
+  if (!isUtf8(view)) return -1;
+  const ascii = isAscii(view);
   let leads = 0;
-  for (let i = 0; i < chunk.length; i++) {
+  let i = from;
+  const misaligned = (chunk.byteOffset + i) & 3;
+  const alignedAt = misaligned ? Math.min(to, i + 4 - misaligned) : i;
+  for (; i < alignedAt; i++) {
     const byte = chunk[i]!;
     if (byte >= 0xc0) leads++;
-    else if (byte < 0x20 || byte === 0x7f) {
-      if (FORBIDDEN[byte]) return -1;
+    else if (FORBIDDEN[byte]) return -1;
+  }
+  const words = (to - i) >>> 2;
+  if (words > 0) {
+    const view32 = new Uint32Array(chunk.buffer, chunk.byteOffset + i, words);
+    let forbidden = 0;
+    if (ascii) {
+      for (let w = 0; w < words; w++) forbidden |= forbiddenLanes(view32[w]!);
+    } else {
+      for (let w = 0; w < words; w++) {
+        const word = view32[w]!;
+        forbidden |= forbiddenLanes(word);
+        // Lead bytes have their top two bits set; sum the four lanes' flags in the top byte.
+        leads += Math.imul(((word & (word << 1) & HIGH) >>> 7), 0x01010101) >>> 24;
+      }
     }
+    if (forbidden !== 0) return -1;
+    i += words * 4;
+  }
+  for (; i < to; i++) {
+    const byte = chunk[i]!;
+    if (byte >= 0xc0) leads++;
+    else if (FORBIDDEN[byte]) return -1;
   }
   return leads;
 }
@@ -235,6 +330,8 @@ function looksLikeText(head: Uint8Array): boolean {
     }
   }
   const text = head.subarray(0, end);
+  // Most text has no disallowed control at all: that is checked word-wise.
+  if (cleanUtf8Leads(text, 0, text.length) >= 0) return true;
   if (!isUtf8(text)) return false;
   let controls = 0;
   for (let i = 0; i < text.length; i++) {
@@ -250,6 +347,6 @@ export const textValidator: ValidatorDefinition = {
   type: 'text',
   matches: looksLikeText,
   create(_size: number, _limits: ValidatorLimits): StructureValidator {
-    return new TextValidator();
+    return guardedValidator(new TextValidator());
   },
 };

@@ -22,35 +22,27 @@
  */
 import { crc32 } from 'node:zlib';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { Field, u32le } from './bytes.js';
+import { Damage, guardedValidator, Malformed, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
 const HEADER_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 const LZMA2_FILTER = 0x21;
 /** Check field sizes by check ID (xz format 3.4). */
 const CHECK_SIZES = [0, 4, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64];
 
-/** A failed check, thrown inside the validator and turned into the verdict. */
-class Damage extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
-  }
-}
-
-/** Reads a multibyte integer (xz format 1.2) from `bytes` at `at`; throws a description when malformed. */
+/** Reads a multibyte integer (xz format 1.2) from `bytes` at `at`; throws `Malformed` when it is. */
 function readVli(bytes: Uint8Array, at: number, end: number): { value: number; next: number } {
   let value = 0;
   for (let i = 0; i < 9; i++) {
-    if (at + i >= end) throw new Error('integer runs past its field');
+    if (at + i >= end) throw new Malformed('integer runs past its field');
     const byte = bytes[at + i]!;
     value += (byte & 0x7f) * 2 ** (7 * i);
     if ((byte & 0x80) === 0) {
-      if (byte === 0 && i > 0) throw new Error('integer is not minimally encoded');
+      if (byte === 0 && i > 0) throw new Malformed('integer is not minimally encoded');
       return { value, next: at + i + 1 };
     }
   }
-  throw new Error('integer is longer than 9 bytes');
+  throw new Malformed('integer is longer than 9 bytes');
 }
 
 type Phase =
@@ -67,15 +59,10 @@ type Phase =
   | 'stream-footer'
   | 'stream-padding';
 
-class XzValidator implements StructureValidator {
+class XzValidator implements FormatWalk {
   private phase: Phase = 'stream-header';
-  private readonly field = new Uint8Array(1024);
-  private fieldLength = 0;
-  private fieldNeed = 12;
-  private fieldStart = 0;
+  private readonly field = new Field(1024, 12);
   private position = 0;
-  private failure: Damage | null = null;
-  private unsupported: string | null = null;
   private streams = 0;
   private blocks = 0;
 
@@ -112,27 +99,6 @@ class XzValidator implements StructureValidator {
   private streamPadding = 0;
 
   update(chunk: Uint8Array): void {
-    if (this.failure || this.unsupported) return;
-    try {
-      this.consume(chunk);
-    } catch (error) {
-      if (error instanceof Unsupported) this.unsupported = error.message;
-      else this.failure = error instanceof Damage ? error : new Damage(`xz check failed: ${String(error)}`, this.position);
-    }
-  }
-
-  finish(): StructureVerdict {
-    const parts = this.blocks;
-    if (this.failure) return { status: 'invalid', detail: this.failure.message, offset: this.failure.offset, checkedBytes: this.failure.offset, parts };
-    if (this.unsupported) return { status: 'unsupported', detail: this.unsupported, checkedBytes: this.position, parts };
-    if (this.phase !== 'stream-padding') {
-      return { status: 'invalid', detail: this.streams === 0 && this.phase === 'stream-header' ? 'no complete stream header' : `data ends inside stream ${this.streams + 1}`, offset: this.position, checkedBytes: this.position, parts };
-    }
-    if (this.streamPadding % 4 !== 0) return { status: 'invalid', detail: 'stream padding is not a multiple of 4 bytes', offset: this.position, checkedBytes: this.position, parts };
-    return { status: 'valid', checkedBytes: this.position, parts };
-  }
-
-  private consume(chunk: Uint8Array): void {
     let at = 0;
     while (at < chunk.length) {
       switch (this.phase) {
@@ -174,22 +140,28 @@ class XzValidator implements StructureValidator {
           break;
         }
         default: {
-          const take = Math.min(this.fieldNeed - this.fieldLength, chunk.length - at);
-          if (this.fieldLength === 0) this.fieldStart = this.position;
-          this.field.set(chunk.subarray(at, at + take), this.fieldLength);
-          this.fieldLength += take;
+          const take = this.field.take(chunk, at, this.position);
           at += take;
           this.position += take;
-          if (this.fieldLength === this.fieldNeed) this.fieldDone();
+          if (this.field.complete) this.fieldDone();
         }
       }
     }
   }
 
+  finish(): StructureVerdict {
+    if (this.phase !== 'stream-padding') throw new Damage(this.streams === 0 && this.phase === 'stream-header' ? 'no complete stream header' : `data ends inside stream ${this.streams + 1}`, this.position);
+    if (this.streamPadding % 4 !== 0) throw new Damage('stream padding is not a multiple of 4 bytes', this.position);
+    return { status: 'valid', checkedBytes: this.position, parts: this.blocks };
+  }
+
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, stop.status === 'invalid' ? stop.offset : this.position, { parts: this.blocks });
+  }
+
   private expect(phase: Phase, bytes: number): void {
     this.phase = phase;
-    this.fieldLength = 0;
-    this.fieldNeed = bytes;
+    this.field.expect(bytes);
   }
 
   private fieldDone(): void {
@@ -197,11 +169,11 @@ class XzValidator implements StructureValidator {
       case 'stream-header':
         return this.streamHeader();
       case 'block-or-index': {
-        const first = this.field[0]!;
+        const first = this.field.bytes[0]!;
         if (first === 0) return this.startIndex();
         this.blockHeaderSize = (first + 1) * 4;
         this.phase = 'block-header';
-        this.fieldNeed = this.blockHeaderSize;
+        this.field.need = this.blockHeaderSize;
         return;
       }
       case 'block-header':
@@ -220,10 +192,10 @@ class XzValidator implements StructureValidator {
   }
 
   private streamHeader(): void {
-    const f = this.field;
-    if (!HEADER_MAGIC.every((byte, i) => f[i] === byte)) throw new Damage(this.streams === 0 ? 'not an xz stream header' : `bad magic in stream ${this.streams + 1}`, this.fieldStart);
-    if (f[6] !== 0 || (f[7]! & 0xf0) !== 0) throw new Damage('reserved stream flags are set', this.fieldStart + 6);
-    if (crc32(f.subarray(6, 8)) !== readU32(f, 8)) throw new Damage('stream header CRC-32 mismatch', this.fieldStart + 8);
+    const f = this.field.bytes;
+    if (!HEADER_MAGIC.every((byte, i) => f[i] === byte)) throw new Damage(this.streams === 0 ? 'not an xz stream header' : `bad magic in stream ${this.streams + 1}`, this.field.start);
+    if (f[6] !== 0 || (f[7]! & 0xf0) !== 0) throw new Damage('reserved stream flags are set', this.field.start + 6);
+    if (crc32(f.subarray(6, 8)) !== u32le(f, 8)) throw new Damage('stream header CRC-32 mismatch', this.field.start + 8);
     this.streamFlags = f[7]!;
     this.checkSize = CHECK_SIZES[f[7]!]!;
     this.blockRecordsCrc = 0;
@@ -233,10 +205,10 @@ class XzValidator implements StructureValidator {
   }
 
   private blockHeader(): void {
-    const f = this.field;
-    const start = this.fieldStart;
+    const f = this.field.bytes;
+    const start = this.field.start;
     const size = this.blockHeaderSize;
-    if (crc32(f.subarray(0, size - 4)) !== readU32(f, size - 4)) throw new Damage(`block ${this.blocks + 1} header CRC-32 mismatch`, start + size - 4);
+    if (crc32(f.subarray(0, size - 4)) !== u32le(f, size - 4)) throw new Damage(`block ${this.blocks + 1} header CRC-32 mismatch`, start + size - 4);
     const flags = f[1]!;
     if (flags & 0x3c) throw new Damage(`reserved block flags are set in block ${this.blocks + 1}`, start + 1);
     const end = size - 4;
@@ -246,21 +218,21 @@ class XzValidator implements StructureValidator {
       this.declaredUncompressed = null;
       if (flags & 0x40) ({ value: this.declaredCompressed, next: at } = readVli(f, at, end));
       if (flags & 0x80) ({ value: this.declaredUncompressed, next: at } = readVli(f, at, end));
-      if (this.declaredCompressed === 0) throw new Error('compressed size is zero');
+      if (this.declaredCompressed === 0) throw new Malformed('compressed size is zero');
       let lastFilter = -1;
       for (let i = 0; i <= (flags & 3); i++) {
         const id = readVli(f, at, end);
         const propertiesSize = readVli(f, id.next, end);
         at = propertiesSize.next + propertiesSize.value;
-        if (at > end) throw new Error('filter properties run past the header');
+        if (at > end) throw new Malformed('filter properties run past the header');
         lastFilter = id.value;
-        if (id.value === LZMA2_FILTER && (propertiesSize.value !== 1 || f[propertiesSize.next]! > 40)) throw new Error('bad LZMA2 properties');
+        if (id.value === LZMA2_FILTER && (propertiesSize.value !== 1 || f[propertiesSize.next]! > 40)) throw new Malformed('bad LZMA2 properties');
       }
-      for (; at < end; at++) if (f[at] !== 0) throw new Error('non-zero header padding');
+      for (; at < end; at++) if (f[at] !== 0) throw new Malformed('non-zero header padding');
       if (lastFilter !== LZMA2_FILTER) throw new Unsupported(`block ${this.blocks + 1} ends its filter chain with filter 0x${lastFilter.toString(16)}, not LZMA2`);
     } catch (error) {
-      if (error instanceof Unsupported) throw error;
-      throw new Damage(`malformed block ${this.blocks + 1} header: ${error instanceof Error ? error.message : String(error)}`, start);
+      if (!(error instanceof Malformed)) throw error;
+      throw new Damage(`malformed block ${this.blocks + 1} header: ${error.message}`, start, { cause: error });
     }
     this.blockDataStart = this.position;
     this.uncompressed = 0;
@@ -270,8 +242,8 @@ class XzValidator implements StructureValidator {
   }
 
   private chunkControl(): void {
-    const control = this.field[0]!;
-    const at = this.fieldStart;
+    const control = this.field.bytes[0]!;
+    const at = this.field.start;
     if (control === 0) return this.blockDataEnd();
     if (control >= 0xe0 || control === 1) {
       this.needProperties = true;
@@ -285,26 +257,26 @@ class XzValidator implements StructureValidator {
       else if (this.needProperties) throw new Damage(`LZMA2 chunk without the properties it needs (control 0x${control.toString(16)})`, at);
       this.chunkIsLzma = true;
       this.phase = 'chunk-header';
-      this.fieldNeed = reset >= 2 ? 6 : 5;
+      this.field.need = reset >= 2 ? 6 : 5;
       return;
     }
     if (control > 2) throw new Damage(`invalid LZMA2 control byte 0x${control.toString(16)}`, at);
     this.chunkIsLzma = false;
     this.phase = 'chunk-header';
-    this.fieldNeed = 3;
+    this.field.need = 3;
   }
 
   private chunkHeader(): void {
-    const f = this.field;
+    const f = this.field.bytes;
     if (this.chunkIsLzma) {
       this.uncompressed += ((f[0]! & 0x1f) << 16) + ((f[1]! << 8) | f[2]!) + 1;
       const packed = ((f[3]! << 8) | f[4]!) + 1;
       // lc + lp <= 4 and pb <= 4 (LZMA2 restricts LZMA's lc/lp/pb): properties byte under 225 with lc + lp <= 4.
-      if (this.fieldNeed === 6) {
+      if (this.field.need === 6) {
         const properties = f[5]!;
         const lc = properties % 9;
         const lp = Math.floor(properties / 9) % 5;
-        if (properties >= 225 || lc + lp > 4) throw new Damage(`invalid LZMA2 properties byte 0x${properties.toString(16)}`, this.fieldStart + 5);
+        if (properties >= 225 || lc + lp > 4) throw new Damage(`invalid LZMA2 properties byte 0x${properties.toString(16)}`, this.field.start + 5);
       }
       this.remaining = packed;
       this.expect('chunk-first-byte', 1);
@@ -318,7 +290,7 @@ class XzValidator implements StructureValidator {
 
   /** Every LZMA chunk starts a new range coder, whose first byte is always zero. */
   private chunkFirstByte(): void {
-    if (this.field[0] !== 0) throw new Damage('LZMA chunk data does not start with the zero byte of a new range coder', this.fieldStart);
+    if (this.field.bytes[0] !== 0) throw new Damage('LZMA chunk data does not start with the zero byte of a new range coder', this.field.start);
     this.remaining -= 1;
     if (this.remaining > 0) this.phase = 'chunk-data';
     else this.expect('chunk-control', 1);
@@ -355,7 +327,7 @@ class XzValidator implements StructureValidator {
 
   private startIndex(): void {
     this.phase = 'index';
-    this.indexStart = this.fieldStart;
+    this.indexStart = this.field.start;
     this.indexCrc = crc32(Uint8Array.of(0));
     this.indexRecordsCrc = 0;
     this.indexRecords = -1;
@@ -433,12 +405,12 @@ class XzValidator implements StructureValidator {
   }
 
   private streamFooter(): void {
-    const f = this.field;
-    const start = this.fieldStart;
+    const f = this.field.bytes;
+    const start = this.field.start;
     if (f[10] !== 0x59 || f[11] !== 0x5a) throw new Damage('stream footer magic is not YZ', start + 10);
-    if (crc32(f.subarray(4, 10)) !== readU32(f, 0)) throw new Damage('stream footer CRC-32 mismatch', start);
+    if (crc32(f.subarray(4, 10)) !== u32le(f, 0)) throw new Damage('stream footer CRC-32 mismatch', start);
     if (f[8] !== 0 || f[9] !== this.streamFlags) throw new Damage('stream footer flags differ from the header', start + 8);
-    const indexSize = (readU32(f, 4) + 1) * 4;
+    const indexSize = (u32le(f, 4) + 1) * 4;
     if (indexSize !== start - this.indexStart) throw new Damage(`stream footer's backward size ${indexSize} is not the index size ${start - this.indexStart}`, start + 4);
     this.streams += 1;
     this.phase = 'stream-padding';
@@ -454,13 +426,6 @@ function recordBytes(unpadded: number, uncompressed: number): Uint8Array {
   return bytes;
 }
 
-function readU32(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
-}
-
-/** A variant the walk cannot follow. */
-class Unsupported extends Error {}
-
 /** The xz validator. */
 export const xzValidator: ValidatorDefinition = {
   type: 'xz',
@@ -469,6 +434,6 @@ export const xzValidator: ValidatorDefinition = {
     return head.length >= 6 && HEADER_MAGIC.every((byte, i) => head[i] === byte);
   },
   create(_size: number, _limits: ValidatorLimits): StructureValidator {
-    return new XzValidator();
+    return guardedValidator(new XzValidator());
   },
 };

@@ -30,7 +30,9 @@
  */
 import { crc32 } from 'node:zlib';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import { concatBytes, u16le as u16, u32le as u32, u64le as u64 } from './bytes.js';
 import { DecodeBudget, StreamInflater } from './inflate-check.js';
+import { Damage, guardedValidator, StepWalk, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
 const LOCAL_SIGNATURE = 0x04034b50;
 const CENTRAL_SIGNATURE = 0x02014b50;
@@ -118,21 +120,6 @@ interface DescriptorFields {
   length: number;
 }
 
-/** Ends the walk with a verdict (thrown inside the validator only, never out of it). */
-class Fail extends Error {
-  constructor(
-    readonly status: 'invalid' | 'unsupported',
-    readonly detail: string,
-    readonly at: number,
-  ) {
-    super(detail);
-  }
-}
-
-const u16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
-const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-const u64 = (b: Uint8Array, at: number): number => u32(b, at) + u32(b, at + 4) * 2 ** 32;
-
 /** ZIP64 extended information (0x0001) and AES (0x9901) from an extra field; lenient about padding that is not id/size records (zipalign). */
 function readExtra(extra: Uint8Array, wants: { size: boolean; compressed: boolean; offset: boolean }): { size?: number; compressed?: number; offset?: number; aes: boolean } {
   const found: { size?: number; compressed?: number; offset?: number; aes: boolean } = { aes: false };
@@ -154,17 +141,7 @@ function readExtra(extra: Uint8Array, wants: { size: boolean; compressed: boolea
   return found;
 }
 
-type Phase = 'signature' | 'local' | 'data' | 'descriptor' | 'signing-block' | 'central' | 'digital-signature' | 'zip64-end' | 'zip64-locator' | 'end' | 'skip' | 'done' | 'stopped';
-
-/** Joins what a step hands back with what follows it (one side is usually empty). */
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
+type Phase = 'signature' | 'local' | 'data' | 'descriptor' | 'signing-block' | 'central' | 'digital-signature' | 'zip64-end' | 'zip64-locator' | 'end' | 'skip' | 'done';
 
 const EMPTY = new Uint8Array(0);
 
@@ -173,10 +150,8 @@ const EMPTY = new Uint8Array(0);
  * walked; `offset` then moves by what the step consumed, so a step that hands back bytes it had
  * held (an inflater's staged input, a descriptor's spare bytes, a scan's carry) moves it back.
  */
-class ZipValidator implements StructureValidator {
+class ZipValidator extends StepWalk implements FormatWalk {
   private phase: Phase = 'signature';
-  /** Offset of the first byte of the data the current step is given. */
-  private offset = 0;
   /** Offset of the record being gathered. */
   private recordStart = 0;
   private held = new Uint8Array(256);
@@ -199,48 +174,25 @@ class ZipValidator implements StructureValidator {
   private skipLeft = 0;
   private afterSkip: Phase = 'done';
   private signingBlockSize = -1;
-  private verdict: StructureVerdict | null = null;
-  private readonly budget: DecodeBudget;
 
-  constructor(limits: ValidatorLimits) {
-    this.budget = new DecodeBudget(limits);
+  constructor(private readonly budget: DecodeBudget) {
+    super();
   }
 
   update(chunk: Uint8Array): void {
-    if (this.verdict) return;
-    try {
-      this.walk(chunk);
-    } catch (error) {
-      this.fail(error);
-    }
+    this.walkSteps(chunk);
   }
 
   finish(): StructureVerdict {
-    if (!this.verdict) {
-      try {
-        this.settleAtEnd();
-      } catch (error) {
-        this.fail(error);
-      }
-    }
-    return this.verdict ?? { status: 'valid', checkedBytes: this.uncheckedFrom ?? this.offset, parts: this.checkedParts, encryptedMembers: this.encryptedMembers };
+    this.settleAtEnd();
+    return { status: 'valid', checkedBytes: this.uncheckedFrom ?? this.offset, parts: this.checkedParts, encryptedMembers: this.encryptedMembers };
   }
 
-  private walk(data: Uint8Array): void {
-    while (data.length > 0 && !this.verdict) {
-      const rest = this.step(data);
-      this.offset += data.length - rest.length;
-      data = rest;
-    }
+  stopped(stop: Stop): StructureVerdict {
+    return stopVerdict(stop, stop.offset ?? this.offset, { parts: this.checkedParts, encryptedMembers: this.encryptedMembers });
   }
 
-  private fail(error: unknown): void {
-    const failure = error instanceof Fail ? error : new Fail('invalid', `validator error: ${(error as Error).message}`, this.offset);
-    this.verdict = { status: failure.status, detail: failure.detail, offset: failure.at, checkedBytes: failure.at, parts: this.checkedParts, encryptedMembers: this.encryptedMembers };
-    this.phase = 'stopped';
-  }
-
-  private step(data: Uint8Array): Uint8Array {
+  protected step(data: Uint8Array): Uint8Array {
     switch (this.phase) {
       case 'signature':
         return this.readSignature(data);
@@ -265,9 +217,7 @@ class ZipValidator implements StructureValidator {
       case 'skip':
         return this.skip(data);
       case 'done':
-        throw new Fail('invalid', 'data after the end of central directory record', this.offset);
-      case 'stopped':
-        return EMPTY;
+        throw new Damage('data after the end of central directory record', this.offset);
     }
   }
 
@@ -307,7 +257,7 @@ class ZipValidator implements StructureValidator {
     const signature = u32(this.held, 0);
     switch (signature) {
       case LOCAL_SIGNATURE:
-        if (this.centralStart !== null) throw new Fail('invalid', 'local file header after the central directory', this.recordStart);
+        if (this.centralStart !== null) throw new Damage('local file header after the central directory', this.recordStart);
         this.phase = 'local';
         return rest;
       case CENTRAL_SIGNATURE:
@@ -328,15 +278,15 @@ class ZipValidator implements StructureValidator {
         this.phase = 'end';
         return rest;
       case ARCHIVE_EXTRA_DATA_SIGNATURE:
-        if (!this.masked) throw new Fail('invalid', 'archive extra data record in an archive without encrypted central directory', this.recordStart);
-        throw new Fail('unsupported', 'zip central directory is encrypted', this.recordStart);
+        if (!this.masked) throw new Damage('archive extra data record in an archive without encrypted central directory', this.recordStart);
+        throw new Unsupported('zip central directory is encrypted', this.recordStart);
       default:
         if (this.memberCount > 0 && this.centralStart === null && this.signingBlockSize < 0) {
           // An APK Signing Block: the 4 bytes read are the low half of its 8-byte size.
           this.phase = 'signing-block';
           return rest;
         }
-        throw new Fail('invalid', `no zip record where one must start (signature ${signature.toString(16).padStart(8, '0')})`, this.recordStart);
+        throw new Damage(`no zip record where one must start (signature ${signature.toString(16).padStart(8, '0')})`, this.recordStart);
     }
   }
 
@@ -362,9 +312,9 @@ class ZipValidator implements StructureValidator {
     if (size === U32) size = extra.size ?? null;
     if (compressed === U32) compressed = extra.compressed ?? null;
     if (flags & FLAG_MASKED_HEADERS) {
-      if (this.memberCount > 0) throw new Fail('invalid', `zip member ${this.memberCount + 1} claims masked headers that earlier members do not have`, at);
+      if (this.memberCount > 0) throw new Damage(`zip member ${this.memberCount + 1} claims masked headers that earlier members do not have`, at);
       this.masked = true;
-      throw new Fail('unsupported', 'zip local headers are masked (central directory encryption)', at);
+      throw new Unsupported('zip local headers are masked (central directory encryption)', at);
     }
     const hasDescriptor = (flags & FLAG_DESCRIPTOR) !== 0;
     // With a descriptor, writers leave the header's sizes zero; non-zero ones are real (some writers fill both).
@@ -372,14 +322,14 @@ class ZipValidator implements StructureValidator {
       compressed = null;
       size = null;
     }
-    if (compressed === null && !hasDescriptor) throw new Fail('invalid', `zip member ${this.memberCount + 1} has no compressed size`, at);
+    if (compressed === null && !hasDescriptor) throw new Damage(`zip member ${this.memberCount + 1} has no compressed size`, at);
     const encrypted = (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0 || method === METHOD_AES || extra.aes;
     let mode: DataMode;
     if (encrypted) {
       this.encryptedMembers++;
       mode = compressed === null ? 'scan' : 'skip';
     } else if (method === METHOD_STORED) {
-      if (compressed !== null && size !== null && compressed !== size) throw new Fail('invalid', `stored zip member ${this.memberCount + 1} has different sizes`, at);
+      if (compressed !== null && size !== null && compressed !== size) throw new Damage(`stored zip member ${this.memberCount + 1} has different sizes`, at);
       mode = compressed === null ? 'scan' : 'crc';
     } else if (method === METHOD_DEFLATED && this.budget.remaining > 0) {
       mode = 'inflate';
@@ -448,17 +398,17 @@ class ZipValidator implements StructureValidator {
       case 'running':
         return after;
       case 'failed':
-        throw new Fail('invalid', inflater.truncated && known !== null ? `zip member ${current.index + 1}: deflate data runs past its compressed size` : `zip member ${current.index + 1}: ${inflater.failure}`, current.dataStart);
+        throw new Damage(inflater.truncated && known !== null ? `zip member ${current.index + 1}: deflate data runs past its compressed size` : `zip member ${current.index + 1}: ${inflater.failure}`, current.dataStart);
       case 'capped':
         // The rest of this member is walked without inflating: to its size, or to its descriptor.
         this.uncheckedFrom ??= current.dataStart + inflater.inputBytes;
         current.mode = known === null ? 'scan' : 'skip';
         current.checked = false;
-        return join(rest, after);
+        return concatBytes(rest, after);
       case 'ended':
-        if (known !== null && current.walked !== known) throw new Fail('invalid', `zip member ${current.index + 1}: deflate data ends before its compressed size`, current.dataStart + current.walked);
+        if (known !== null && current.walked !== known) throw new Damage(`zip member ${current.index + 1}: deflate data ends before its compressed size`, current.dataStart + current.walked);
         this.endData(null);
-        return join(rest, after);
+        return concatBytes(rest, after);
     }
   }
 
@@ -471,8 +421,8 @@ class ZipValidator implements StructureValidator {
     if (current.checked) {
       member.crc = current.inflater ? current.inflater.crc : current.crc;
       member.size = current.inflater ? current.inflater.outputBytes : current.walked;
-      if (current.declaredSize !== null && current.declaredSize !== member.size) throw new Fail('invalid', `zip member ${index}: size differs from its header`, current.dataStart);
-      if ((current.flags & FLAG_DESCRIPTOR) === 0 && current.declaredCrc !== member.crc) throw new Fail('invalid', `CRC-32 mismatch in zip member ${index}`, current.dataStart);
+      if (current.declaredSize !== null && current.declaredSize !== member.size) throw new Damage(`zip member ${index}: size differs from its header`, current.dataStart);
+      if ((current.flags & FLAG_DESCRIPTOR) === 0 && current.declaredCrc !== member.crc) throw new Damage(`CRC-32 mismatch in zip member ${index}`, current.dataStart);
       this.checkedParts++;
     }
     if (descriptor) this.takeDescriptor(descriptor);
@@ -538,14 +488,16 @@ class ZipValidator implements StructureValidator {
     const bytes = this.held.subarray(0, this.heldLength);
     const signed = u32(bytes, 0) === DESCRIPTOR_SIGNATURE;
     const found = (signed && this.descriptorFits(bytes, true, current, false)) || this.descriptorFits(bytes, false, current, false);
-    if (!found) throw new Fail('invalid', `zip member ${current.index + 1}: data descriptor does not match its data`, this.recordStart);
+    if (!found) throw new Damage(`zip member ${current.index + 1}: data descriptor does not match its data`, this.recordStart);
     this.takeDescriptor(found);
     this.track(current.member);
     this.current = null;
-    // The bytes gathered past the descriptor start the next record.
-    const spare = this.held.slice(found.length, this.heldLength);
+    // The bytes gathered past the descriptor start the next record: still in `data` when the
+    // descriptor ended there (nearly always), else held from earlier chunks ahead of all of `data`.
+    const spareInData = found.length - have;
+    const spare = spareInData < 0 ? this.held.slice(found.length, have) : null;
     this.next('signature');
-    return join(spare, data.subarray(used));
+    return spare ? concatBytes(spare, data) : data.subarray(spareInData);
   }
 
   /**
@@ -606,7 +558,7 @@ class ZipValidator implements StructureValidator {
       const rest = this.gather(data, 8);
       if (rest === null) return EMPTY;
       this.signingBlockSize = u64(this.held, 0);
-      if (this.signingBlockSize < 32 || this.signingBlockSize > 2 ** 40) throw new Fail('invalid', 'no zip record where one must start (nor an APK Signing Block)', this.recordStart);
+      if (this.signingBlockSize < 32 || this.signingBlockSize > 2 ** 40) throw new Damage('no zip record where one must start (nor an APK Signing Block)', this.recordStart);
       this.skipLeft = this.signingBlockSize - 24;
       return rest;
     }
@@ -619,7 +571,7 @@ class ZipValidator implements StructureValidator {
     const rest = this.gather(data, 24);
     if (rest === null) return EMPTY;
     if (u64(this.held, 0) !== this.signingBlockSize || !Buffer.from(this.held.subarray(8, 24)).equals(APK_SIGNING_MAGIC)) {
-      throw new Fail('invalid', 'APK Signing Block is damaged', this.recordStart);
+      throw new Damage('APK Signing Block is damaged', this.recordStart);
     }
     this.next('signature');
     return rest;
@@ -651,20 +603,20 @@ class ZipValidator implements StructureValidator {
     if (size === U32 && extra.size !== undefined) size = extra.size;
     if (compressed === U32 && extra.compressed !== undefined) compressed = extra.compressed;
     if (offset === U32 && extra.offset !== undefined) offset = extra.offset;
-    if (disk !== 0 && disk !== 0xffff) throw new Fail('invalid', `central directory entry ${entry} names disk ${disk}`, at);
+    if (disk !== 0 && disk !== 0xffff) throw new Damage(`central directory entry ${entry} names disk ${disk}`, at);
     const member = this.members.get(offset);
     if (!member) {
       if (!this.tracking) return;
-      throw new Fail('invalid', `central directory entry ${entry} points at no local header (offset ${offset})`, at);
+      throw new Damage(`central directory entry ${entry} points at no local header (offset ${offset})`, at);
     }
-    if (member.listed) throw new Fail('invalid', `central directory entry ${entry} lists a member twice`, at);
+    if (member.listed) throw new Damage(`central directory entry ${entry} lists a member twice`, at);
     member.listed = true;
-    if (nameLength !== member.nameLength || crc32(h.subarray(CENTRAL_FIXED, CENTRAL_FIXED + nameLength)) !== member.nameCrc) throw new Fail('invalid', `central directory entry ${entry}: name differs from its local header`, at);
-    if (u16(h, 10) !== member.method) throw new Fail('invalid', `central directory entry ${entry}: method differs from its local header`, at);
+    if (nameLength !== member.nameLength || crc32(h.subarray(CENTRAL_FIXED, CENTRAL_FIXED + nameLength)) !== member.nameCrc) throw new Damage(`central directory entry ${entry}: name differs from its local header`, at);
+    if (u16(h, 10) !== member.method) throw new Damage(`central directory entry ${entry}: method differs from its local header`, at);
     // An encryption flag set on one side only would have let damage skip the member's checks.
-    if ((u16(h, 8) & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== member.encryptionFlags) throw new Fail('invalid', `central directory entry ${entry}: encryption flags differ from its local header`, at);
-    if (u32(h, 16) !== member.crc) throw new Fail('invalid', `central directory entry ${entry}: CRC-32 differs from its member`, at);
-    if (compressed !== member.compressedSize || size !== member.size) throw new Fail('invalid', `central directory entry ${entry}: sizes differ from its member`, at);
+    if ((u16(h, 8) & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== member.encryptionFlags) throw new Damage(`central directory entry ${entry}: encryption flags differ from its local header`, at);
+    if (u32(h, 16) !== member.crc) throw new Damage(`central directory entry ${entry}: CRC-32 differs from its member`, at);
+    if (compressed !== member.compressedSize || size !== member.size) throw new Damage(`central directory entry ${entry}: sizes differ from its member`, at);
   }
 
   private readDigitalSignature(data: Uint8Array): Uint8Array {
@@ -685,11 +637,11 @@ class ZipValidator implements StructureValidator {
     let rest = this.gather(data, 12);
     if (rest === null) return EMPTY;
     const total = 12 + u64(this.held, 4);
-    if (total < ZIP64_END_FIXED || total > 1024 * 1024) throw new Fail('invalid', 'ZIP64 end of central directory record has a wrong size', this.recordStart);
+    if (total < ZIP64_END_FIXED || total > 1024 * 1024) throw new Damage('ZIP64 end of central directory record has a wrong size', this.recordStart);
     rest = this.gather(rest, total);
     if (rest === null) return EMPTY;
     const h = this.held;
-    if (u32(h, 16) !== 0 || u32(h, 20) !== 0) throw new Fail('invalid', 'ZIP64 end record names a disk other than 0', this.recordStart);
+    if (u32(h, 16) !== 0 || u32(h, 20) !== 0) throw new Damage('ZIP64 end record names a disk other than 0', this.recordStart);
     this.zip64 = { entries: u64(h, 32), size: u64(h, 40), offset: u64(h, 48) };
     this.checkDirectoryTotals(this.zip64, null, this.recordStart);
     this.next('signature');
@@ -699,7 +651,7 @@ class ZipValidator implements StructureValidator {
   private readZip64Locator(data: Uint8Array): Uint8Array {
     const rest = this.gather(data, ZIP64_LOCATOR_BYTES);
     if (rest === null) return EMPTY;
-    if (this.zip64EndAt === null || u64(this.held, 8) !== this.zip64EndAt) throw new Fail('invalid', 'ZIP64 locator does not point at the ZIP64 end record', this.recordStart);
+    if (this.zip64EndAt === null || u64(this.held, 8) !== this.zip64EndAt) throw new Damage('ZIP64 locator does not point at the ZIP64 end record', this.recordStart);
     this.next('signature');
     return rest;
   }
@@ -709,7 +661,7 @@ class ZipValidator implements StructureValidator {
     if (rest === null) return EMPTY;
     const h = this.held;
     const at = this.recordStart;
-    if (u16(h, 4) !== 0 || u16(h, 6) !== 0) throw new Fail('invalid', 'end of central directory names a disk other than 0', at);
+    if (u16(h, 4) !== 0 || u16(h, 6) !== 0) throw new Damage('end of central directory names a disk other than 0', at);
     const entries = u16(h, 10);
     const size = u32(h, 12);
     const offset = u32(h, 16);
@@ -732,10 +684,10 @@ class ZipValidator implements StructureValidator {
     const start = this.centralStart ?? at;
     const size = this.centralStart === null ? 0 : this.centralEnd - this.centralStart;
     const entries = modulo ? this.centralEntries % modulo.entries : this.centralEntries;
-    if (stated.entries !== entries) throw new Fail('invalid', `end of central directory counts ${stated.entries} entries, the directory has ${this.centralEntries}`, at);
+    if (stated.entries !== entries) throw new Damage(`end of central directory counts ${stated.entries} entries, the directory has ${this.centralEntries}`, at);
     const same = (a: number, b: number): boolean => (modulo ? a % modulo.bytes === b % modulo.bytes : a === b);
-    if (!same(stated.size, size) || !same(stated.offset, start)) throw new Fail('invalid', 'end of central directory does not match where the directory is', at);
-    if (this.tracking && this.centralEntries !== this.memberCount) throw new Fail('invalid', `central directory lists ${this.centralEntries} entries for ${this.memberCount} local members`, at);
+    if (!same(stated.size, size) || !same(stated.offset, start)) throw new Damage('end of central directory does not match where the directory is', at);
+    if (this.tracking && this.centralEntries !== this.memberCount) throw new Damage(`central directory lists ${this.centralEntries} entries for ${this.memberCount} local members`, at);
   }
 
   /** Input is over: only a complete archive (end record and comment walked) is valid. */
@@ -743,25 +695,25 @@ class ZipValidator implements StructureValidator {
     // Bytes still staged in an inflater, or carried by a descriptor scan, may hold the rest of the
     // archive (all of it, for a small one fed in small chunks): walk them, member after member.
     let scanned: Current | null = null;
-    while (!this.verdict && this.phase === 'data' && this.current !== scanned) {
+    while (this.phase === 'data' && this.current !== scanned) {
       const current: Current = this.current!;
       let rest: Uint8Array;
       if (current.mode === 'inflate') {
         const inflater = current.inflater!;
         rest = inflater.end();
-        if (inflater.state === 'failed') throw new Fail('invalid', `zip archive ends inside the data of member ${current.index + 1}`, this.offset);
+        if (inflater.state === 'failed') throw new Damage(`zip archive ends inside the data of member ${current.index + 1}`, this.offset);
         rest = this.settleInflater(current, rest, EMPTY);
       } else if (current.mode === 'scan') {
         scanned = current;
         rest = this.scanForDescriptor(EMPTY, current, true);
       } else break;
       this.offset -= rest.length;
-      this.walk(rest);
+      this.walkSteps(rest);
     }
-    if (this.verdict || this.phase === 'done') return;
+    if (this.phase === 'done') return;
     const current = this.current;
     const where = this.phase === 'data' ? `inside the data of member ${current!.index + 1}${current!.mode === 'scan' ? ' (no data descriptor fits it)' : ''}` : this.phase === 'signature' && this.heldLength === 0 ? 'before its end of central directory record' : `inside a ${this.phase} record`;
-    throw new Fail('invalid', `zip archive ends ${where}`, this.offset);
+    throw new Damage(`zip archive ends ${where}`, this.offset);
   }
 }
 
@@ -774,6 +726,6 @@ export const zipValidator: ValidatorDefinition = {
     return head[2] === 5 && head[3] === 6 && head.length >= END_FIXED;
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {
-    return new ZipValidator(limits);
+    return guardedValidator(new ZipValidator(new DecodeBudget(limits)));
   },
 };

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegValidator } from '../../../agent/detection/validators/jpeg.js';
 import { findByExtension, findMachineFiles, MACHINE_ROOTS } from '../../helpers/machine-files.js';
-import { DAMAGE_CASES, damageResults, describeResult, falsePositives, loadFiles, truncationPoints, validate, type LoadedFile } from '../../helpers/validator-harness.js';
+import { chunkingDisagreements, DAMAGE_CASES, damageResults, describeResult, falsePositives, loadFiles, missedTruncations, overwritten, validate, type LoadedFile } from '../../helpers/validator-harness.js';
 
 const PDFS = ['/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf', '/usr/share/doc/libtasn1-doc/libtasn1.pdf'];
 
@@ -97,21 +97,12 @@ describe('jpeg validator on real files', () => {
   });
 
   it('judges truncated JPEGs invalid', () => {
-    for (const file of all) {
-      for (const at of truncationPoints(file.bytes.length)) {
-        expect(validate(jpegValidator, file.bytes.subarray(0, at)).status, `${file.path} cut at ${at}`).toBe('invalid');
-      }
-    }
+    expect(missedTruncations(jpegValidator, all)).toEqual([]);
   });
 
   it('gives the same verdict fed 1 byte at a time as in one chunk', () => {
-    for (const file of all.filter((f) => f.bytes.length < 120 * 1024)) {
-      const damaged = Buffer.from(file.bytes);
-      damaged.fill(0xff, damaged.length >> 1, (damaged.length >> 1) + 2);
-      for (const bytes of [file.bytes, damaged]) {
-        expect(validate(jpegValidator, bytes, 1), file.path).toEqual(validate(jpegValidator, bytes, bytes.length));
-      }
-    }
+    const files = all.filter((f) => f.bytes.length < 120 * 1024);
+    expect(chunkingDisagreements(jpegValidator, files.flatMap((file) => [file, overwritten(file, 2, 0xff)]), [1])).toEqual([]);
   });
 
   it('checks every image of a multi-image file and accepts other trailing data', () => {
@@ -150,6 +141,17 @@ describe('jpeg validator on real files', () => {
     const at = damaged.length >> 1;
     for (let i = at; i < at + 16; i++) damaged[i] = (i * 37 + 11) & 0x7f; // no 0xFF byte
     expect(validate(jpegValidator, damaged).status).toBe('invalid');
+  });
+
+  it('stops decoding scans at the decode budget and keeps to the marker grammar after it', () => {
+    const file = made.filter((f) => f.path.endsWith('-baseline.jpg')).reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a)).bytes;
+    const limits = { maxDecodeBytes: 1024, maxOutputBytes: 2 ** 30 };
+    const verdict = validate(jpegValidator, file, 'varied', limits);
+    expect(verdict.status).toBe('valid');
+    expect(verdict.checkedBytes).toBeLessThan(file.length);
+    const damaged = Buffer.from(file);
+    damaged.fill(0, damaged.length - 2); // EOI gone
+    expect(validate(jpegValidator, damaged, 4096, limits).status).toBe('invalid');
   });
 
   it('rejects restart markers out of sequence', () => {

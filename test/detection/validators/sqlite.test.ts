@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqliteValidator } from '../../../agent/detection/validators/sqlite.js';
 import { findMachineFiles } from '../../helpers/machine-files.js';
 import { applyRansomware } from '../../helpers/ransomware-modes.js';
-import { DAMAGE_CASES, damageResults, describeResult, falsePositives, headOf, truncationPoints, validate, type LoadedFile } from '../../helpers/validator-harness.js';
+import { chunkingDisagreements, DAMAGE_CASES, damagedCopy, damageResults, describeResult, intactProblems, missedTruncations, truncationPoints, validate, type LoadedFile } from '../../helpers/validator-harness.js';
 
 type Fixture = LoadedFile;
 
@@ -76,22 +76,13 @@ describe('sqlite validator', () => {
   });
 
   it('judges every intact database valid, every page classified', () => {
-    expect(falsePositives(sqliteValidator, fixtures, 'varied')).toEqual([]);
-    for (const { path: name, bytes } of fixtures) {
-      expect(validate(sqliteValidator, bytes), name).toMatchObject({ status: 'valid', checkedBytes: bytes.length });
-      expect(sqliteValidator.matches(headOf(bytes)), name).toBe(true);
-    }
+    expect(intactProblems(sqliteValidator, fixtures)).toEqual([]);
   });
 
   it('gives the same verdict for 1-byte, random and whole-file chunks', () => {
-    for (const { path: name, bytes } of fixtures.filter((f) => ['page-512-deletes', 'auto-vacuum-full', 'page-4096-deletes'].includes(f.path))) {
-      const whole = validate(sqliteValidator, bytes, bytes.length);
-      expect(validate(sqliteValidator, bytes, 1), name).toEqual(whole);
-      expect(validate(sqliteValidator, bytes, 'varied'), name).toEqual(whole);
-      const damaged = applyRansomware(bytes, 'intermittent-64-192', name);
-      bytes.copy(damaged, 0, 0, 100);
-      expect(validate(sqliteValidator, damaged, 1), name).toEqual(validate(sqliteValidator, damaged, damaged.length));
-    }
+    const files = fixtures.filter((f) => ['page-512-deletes', 'auto-vacuum-full', 'page-4096-deletes'].includes(f.path));
+    expect(chunkingDisagreements(sqliteValidator, files)).toEqual([]);
+    expect(chunkingDisagreements(sqliteValidator, files.map((file) => damagedCopy(file, 'intermittent-64-192', 100)), [1])).toEqual([]);
   });
 
   it.each([...DAMAGE_CASES, ['intermittent-16-16', 100], ['intermittent-64-192', 100], ['chunks-3x10', 100]] as const)('judges every database damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
@@ -103,11 +94,11 @@ describe('sqlite validator', () => {
   });
 
   it('judges truncated databases invalid, also when cut at a page boundary', () => {
-    for (const { path: name, bytes } of fixtures) {
+    const cuts = (bytes: Buffer): number[] => {
       const pageSize = bytes.readUInt16BE(16) === 1 ? 65536 : bytes.readUInt16BE(16);
-      const cuts = [...truncationPoints(bytes.length), 99, ...(bytes.length > pageSize ? [bytes.length - pageSize] : [])];
-      for (const cut of cuts) expect(validate(sqliteValidator, bytes.subarray(0, cut)).status, `${name} cut at ${cut}`).toBe('invalid');
-    }
+      return [...truncationPoints(bytes.length), 99, ...(bytes.length > pageSize ? [bytes.length - pageSize] : [])];
+    };
+    expect(missedTruncations(sqliteValidator, fixtures, cuts)).toEqual([]);
   });
 
   it('finds one page of random bytes among intact ones', () => {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { textValidator } from '../../../agent/detection/validators/text.js';
+import { cleanUtf8Leads, textValidator } from '../../../agent/detection/validators/text.js';
 import { findMachineFiles } from '../../helpers/machine-files.js';
 import { applyRansomware } from '../../helpers/ransomware-modes.js';
-import { DAMAGE_CASES, damageResults, describeResult, falsePositives, headOf, validate, type LoadedFile } from '../../helpers/validator-harness.js';
+import { chunkingDisagreements, DAMAGE_CASES, damagedCopy, damageResults, describeResult, falsePositives, unclaimed, validate, verdictsOf, type LoadedFile } from '../../helpers/validator-harness.js';
 
 interface Fixture extends LoadedFile {
   utf8: boolean;
@@ -48,11 +48,11 @@ describe('text validator', () => {
 
   it('judges every intact text valid, in every encoding', () => {
     expect(falsePositives(textValidator, fixtures, 'varied')).toEqual([]);
-    for (const { path: name, bytes } of fixtures) expect(validate(textValidator, bytes), name).toEqual({ status: 'valid', checkedBytes: bytes.length });
+    expect(verdictsOf(textValidator, fixtures)).toEqual(fixtures.map((f) => ({ path: f.path, size: f.bytes.length, verdict: { status: 'valid', checkedBytes: f.bytes.length } })));
   });
 
   it('claims UTF-8 text by its head, and no legacy, binary or random bytes', () => {
-    for (const { path: name, bytes, utf8 } of fixtures) if (utf8) expect(textValidator.matches(headOf(bytes)), name).toBe(true);
+    expect(unclaimed(textValidator, fixtures.filter((f) => f.utf8))).toEqual([]);
     expect(textValidator.matches(readFileSync('/usr/share/vim/vim90/tutor/tutor.ru.cp1251'))).toBe(false);
     expect(textValidator.matches(readFileSync('/bin/ls').subarray(0, 65536))).toBe(false);
     expect(textValidator.matches(applyRansomware(Buffer.alloc(4096, 0x61), 'whole', 'a'))).toBe(false);
@@ -63,14 +63,9 @@ describe('text validator', () => {
   });
 
   it('gives the same verdict for 1-byte, random and whole-file chunks', () => {
-    for (const { path: name, bytes } of fixtures.filter((_, i) => i % 5 === 0)) {
-      const whole = validate(textValidator, bytes, bytes.length);
-      expect(validate(textValidator, bytes, 1), name).toEqual(whole);
-      expect(validate(textValidator, bytes, 'varied'), name).toEqual(whole);
-      const damaged = applyRansomware(bytes, 'intermittent-16-16', name);
-      bytes.copy(damaged, 0, 0, 64);
-      expect(validate(textValidator, damaged, 1), name).toEqual(validate(textValidator, damaged, damaged.length));
-    }
+    const files = fixtures.filter((_, i) => i % 5 === 0);
+    expect(chunkingDisagreements(textValidator, files)).toEqual([]);
+    expect(chunkingDisagreements(textValidator, files.map((file) => damagedCopy(file, 'intermittent-16-16', 64)), [1])).toEqual([]);
   });
 
   it.each([...DAMAGE_CASES, ['header-kept', 4096], ['intermittent-16-16', 4096], ['chunks-3x10', 4096]] as const)('judges every text damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
@@ -112,5 +107,43 @@ describe('text validator', () => {
     text[200] = 0x01;
     text[230] = 0x02;
     expect(validate(textValidator, text)).toMatchObject({ status: 'invalid', offset: 230, detail: 'control bytes text does not contain (0x02 near another)' });
+  });
+
+  it('finds every control byte text does not contain, in every lane of a word, however the chunk is aligned', () => {
+    // Text uses BEL, BS, TAB, LF, VT, FF, CR and ESC; every other C0 control, and DEL, is foreign to it.
+    const allowed = new Set([0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1b]);
+    const wrong: string[] = [];
+    const backing = new Uint8Array(200);
+    for (let byte = 0; byte < 0x80; byte++) {
+      const foreign = (byte < 0x20 && !allowed.has(byte)) || byte === 0x7f;
+      for (let align = 0; align < 4; align++) {
+        for (let lane = 0; lane < 8; lane++) {
+          const chunk = backing.subarray(align, align + 100).fill(0x61);
+          chunk[40 + lane] = byte;
+          if ((cleanUtf8Leads(chunk, 0, chunk.length) < 0) !== foreign) wrong.push(`byte 0x${byte.toString(16)} at ${40 + lane} of a chunk at offset ${align}`);
+          // Two of them close together are damage to the validator too.
+          chunk[60 + lane] = byte;
+          if ((validate(textValidator, chunk, chunk.length).status === 'invalid') !== foreign) wrong.push(`two 0x${byte.toString(16)} bytes, chunk at offset ${align}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('counts multibyte characters in every lane of a word, so UTF-8 and stray bytes are weighed alike in any chunking', () => {
+    const characters = ['é', 'ж', '中', '😀'];
+    const wrong: string[] = [];
+    for (const character of characters) {
+      for (let lead = 0; lead < 9; lead++) {
+        const text = Buffer.from(`${'a'.repeat(lead)}${character.repeat(5)}abc${character}${'z'.repeat(9)}`);
+        for (let align = 0; align < 4; align++) {
+          const backing = new Uint8Array(text.length + 4);
+          backing.set(text, align);
+          if (cleanUtf8Leads(backing, align, align + text.length) !== 6) wrong.push(`${character} after ${lead} bytes at offset ${align}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(cleanUtf8Leads(Buffer.from('caf\xc3', 'latin1'), 0, 4)).toBe(-1);
   });
 });

@@ -1,0 +1,370 @@
+/**
+ * A set's page, for the recovery lead: readiness, which snapshot to restore (last clean, last
+ * restorable) and why newer ones were rejected, the snapshot timeline, each rejected snapshot's
+ * findings, the drill history against the RTO, the immutability audit, and every snapshot with
+ * downloads of its manifest and evidence records.
+ */
+import type { FC } from 'hono/jsx';
+import { formatBytes } from '../../config/byte-size.js';
+import type { SetView } from '../../metrics/estate-view.js';
+import type { TaskKind } from '../../metrics/metrics.js';
+import type { SnapshotState } from '../../state/set-index.js';
+import type { LastCleanReport } from '../../verdicts/last-clean.js';
+import { drillRestoreSeconds } from '../../verdicts/readiness.js';
+import { Badge, snapshotAnchor, snapshotHref, Time, TimeAgo, VerdictBadge } from '../components/common.js';
+import { Layout, type PageFrame } from '../components/layout.js';
+import { PhaseBar } from '../components/phase-bar.js';
+import { SnapshotDownloads, SnapshotFindings } from '../components/snapshot-findings.js';
+import { TimelineSvg } from '../components/timeline-svg.js';
+import { count, duration, plural } from '../format.js';
+import { setLocation } from '../overview-rows.js';
+import { layoutTimeline } from '../timeline.js';
+
+/** Rejected snapshots whose findings the set page lists in full (older ones link to their own page). */
+export const DETAILED_REJECTED = 10;
+/** Drill failures listed per drill. */
+const FAILURES_SHOWN = 5;
+
+/** Props. */
+export interface SetPageProps {
+  frame: PageFrame;
+  set: SetView;
+  report: LastCleanReport;
+  nextRuns: Partial<Record<TaskKind, string | null>>;
+}
+
+const STATUS_TONE = { pass: 'ok', fail: 'bad', 'not-applicable': 'muted' } as const;
+const STATUS_TEXT = { pass: 'pass', fail: 'fail', 'not-applicable': 'n/a' } as const;
+
+const newestFirst = (a: SnapshotState, b: SnapshotState) => Date.parse(b.time) - Date.parse(a.time);
+
+function timelineCaption(snapshots: readonly SnapshotState[], report: LastCleanReport): string {
+  if (snapshots.length === 0) return 'No snapshots recorded yet.';
+  const sorted = [...snapshots].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  const counts = new Map<string, number>();
+  for (const snapshot of snapshots) counts.set(snapshot.verdict, (counts.get(snapshot.verdict) ?? 0) + 1);
+  const verdicts = [...counts.entries()].map(([verdict, n]) => `${n} ${verdict}`).join(', ');
+  return `${plural(snapshots.length, 'snapshot')} from ${sorted[0]!.time.slice(0, 10)} to ${sorted.at(-1)!.time.slice(0, 10)}: ${verdicts}. Last clean: ${report.lastClean?.id ?? 'none'}; last restorable: ${report.lastRestorable?.id ?? 'none'}.`;
+}
+
+/** The set page. */
+export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
+  const name = set.policy.name;
+  const snapshots = set.state ? Object.values(set.state.index.snapshots).sort(newestFirst) : [];
+  const rejected = snapshots.filter((snapshot) => snapshot.verdict !== 'clean');
+  const detailed = rejected.slice(0, DETAILED_REJECTED);
+  const detailedIds = new Set(detailed.map((snapshot) => snapshot.id));
+  const lastCleanTime = report.lastClean ? Date.parse(report.lastClean.time) : -Infinity;
+  const drills = [...(set.state?.drills.drills ?? [])].reverse();
+  const audit = set.state?.audit ?? null;
+  const rto = set.policy.rtoSeconds ?? null;
+  const timeline = layoutTimeline(snapshots, { lastClean: report.lastClean?.id ?? null, lastRestorable: report.lastRestorable?.id ?? null });
+  const marks = (id: string) => [id === report.lastClean?.id ? 'last clean' : null, id === report.lastRestorable?.id ? 'last restorable' : null].filter(Boolean).join(', ');
+  return (
+    <Layout frame={frame} title={`Set ${name}`} nav={null}>
+      <nav aria-label="Breadcrumb" class="crumbs">
+        <a href="/">Overview</a> › {name}
+      </nav>
+      <h1>
+        Set <code>{name}</code> {set.error ? <Badge tone="bad">state unreadable</Badge> : set.readiness.ready ? <Badge tone="ok">ready</Badge> : <Badge tone="bad">not ready</Badge>}
+      </h1>
+      <p class="lead">
+        {setLocation(set)} · RPO {duration(set.policy.rpoSeconds)} · RTO {duration(rto)}
+        {nextRuns.scan ? (
+          <>
+            {' '}
+            · next scan <Time iso={nextRuns.scan} />
+          </>
+        ) : null}
+        {nextRuns.drill ? (
+          <>
+            {' '}
+            · next drill <Time iso={nextRuns.drill} />
+          </>
+        ) : null}
+        {set.state?.scan.lastSuccess ? (
+          <>
+            {' '}
+            · last scan <span data-last-scan={set.state.scan.lastSuccess}><TimeAgo iso={set.state.scan.lastSuccess} now={frame.now} /></span>
+          </>
+        ) : null}
+      </p>
+      {set.error ? (
+        <p class="alert bad" role="alert">
+          {set.error}
+        </p>
+      ) : null}
+      {set.state?.scan.lastError ? (
+        <p class="alert warn">
+          The last scan failed: {set.state.scan.lastError}
+        </p>
+      ) : null}
+
+      <section aria-labelledby="readiness-title">
+        <h2 id="readiness-title">Readiness</h2>
+        <ul class="checks">
+          {set.readiness.checks.map((check) => (
+            <li data-check={check.check}>
+              <Badge tone={STATUS_TONE[check.status]}>{STATUS_TEXT[check.status]}</Badge> <b>{check.check}</b>: {check.detail}
+            </li>
+          ))}
+        </ul>
+      </section>
+
+      <section aria-labelledby="restore-title" class="restore">
+        <h2 id="restore-title">Which snapshot to restore</h2>
+        <dl class="facts">
+          <dt>Last clean snapshot</dt>
+          <dd data-last-clean={report.lastClean?.id ?? ''}>
+            {report.lastClean ? (
+              <>
+                <a href={snapshotHref(name, report.lastClean.id)}>
+                  <code>{report.lastClean.id}</code>
+                </a>{' '}
+                taken <TimeAgo iso={report.lastClean.time} now={frame.now} />
+              </>
+            ) : (
+              <Badge tone="bad">none: no snapshot of this set is clean</Badge>
+            )}
+          </dd>
+          <dt>Last restorable snapshot</dt>
+          <dd data-last-restorable={report.lastRestorable?.id ?? ''}>
+            {report.lastRestorable ? (
+              <>
+                <a href={snapshotHref(name, report.lastRestorable.id)}>
+                  <code>{report.lastRestorable.id}</code>
+                </a>{' '}
+                — a restore drill passed <TimeAgo iso={report.lastRestorable.drilledAt} now={frame.now} />
+              </>
+            ) : (
+              <Badge tone="warn">none: no clean snapshot has a passed drill</Badge>
+            )}
+          </dd>
+          <dt>Newer snapshots rejected</dt>
+          <dd>
+            {report.rejected.length ? (
+              <ul class="plain">
+                {report.rejected.map((snapshot) => (
+                  <li>
+                    <a href={detailedIds.has(snapshot.id) ? `#${snapshotAnchor(snapshot.id)}` : snapshotHref(name, snapshot.id)}>
+                      <code>{snapshot.id}</code>
+                    </a>{' '}
+                    <VerdictBadge verdict={snapshot.verdict} />{' '}
+                    <span class="small">{snapshot.reasons.map((reason) => `${count(reason.count)} × ${reason.kind}`).join(', ')}</span>
+                  </li>
+                ))}
+              </ul>
+            ) : report.lastClean ? (
+              'none: the newest snapshot is the last clean one'
+            ) : (
+              '—'
+            )}
+          </dd>
+          {report.olderNotClean.length ? (
+            <>
+              <dt>Older snapshots not clean</dt>
+              <dd>{report.olderNotClean.map((snapshot) => `${snapshot.id} (${snapshot.verdict})`).join(', ')}</dd>
+            </>
+          ) : null}
+        </dl>
+      </section>
+
+      <section aria-labelledby="timeline-title">
+        <h2 id="timeline-title">Snapshots over time</h2>
+        <TimelineSvg
+          layout={timeline}
+          caption={timelineCaption(snapshots, report)}
+          href={(id) => {
+            const snapshot = set.state?.index.snapshots[id];
+            if (!snapshot || snapshot.verdict === 'clean') return snapshotHref(name, id);
+            return detailedIds.has(id) ? `#${snapshotAnchor(id)}` : snapshotHref(name, id);
+          }}
+        />
+      </section>
+
+      <section aria-labelledby="rejected-title">
+        <h2 id="rejected-title">Rejected snapshots</h2>
+        {rejected.length === 0 ? <p>Every snapshot is clean.</p> : null}
+        {rejected.length > detailed.length ? (
+          <p class="note">
+            The newest {detailed.length} of {rejected.length} rejected snapshots are shown in full; the others are in the snapshot list below, each with its own page.
+          </p>
+        ) : null}
+        {detailed.map((snapshot) => (
+          <SnapshotFindings
+            set={name}
+            snapshot={snapshot}
+            level={3}
+            relation={Date.parse(snapshot.time) > lastCleanTime ? 'newer than the last clean snapshot' : 'older than the last clean snapshot'}
+          />
+        ))}
+      </section>
+
+      <section aria-labelledby="drills-title">
+        <h2 id="drills-title">Restore drills</h2>
+        {drills.length === 0 ? (
+          <p>No restore drill has run{set.policy.schedule?.drill ? '' : ' (the policy schedules none)'}.</p>
+        ) : (
+          <div class="scroll">
+            <table class="drills">
+              <caption>{plural(drills.length, 'drill')}, newest first; phase timings against the RTO.</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Started</th>
+                  <th scope="col">Snapshot</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Phases</th>
+                  <th scope="col">Restore vs RTO</th>
+                  <th scope="col">Restored</th>
+                </tr>
+              </thead>
+              <tbody>
+                {drills.map((drill) => {
+                  const restore = drillRestoreSeconds(drill);
+                  const target = drill.rtoTargetSeconds ?? rto;
+                  return (
+                    <tr data-drill={drill.id} class={drill.outcome}>
+                      <td>
+                        <Time iso={drill.startedAt} />
+                        <div class="small">{drill.id}</div>
+                      </td>
+                      <td>
+                        {drill.snapshot ? <code>{drill.snapshot}</code> : <span class="small">none picked</span>}
+                        <div class="small">pick: {drill.pick}</div>
+                      </td>
+                      <td>
+                        <Badge tone={drill.outcome === 'passed' ? 'ok' : drill.outcome === 'failed' ? 'bad' : 'warn'}>{drill.outcome}</Badge>
+                        {drill.failures.length ? (
+                          <ul class="reasons">
+                            {drill.failures.slice(0, FAILURES_SHOWN).map((failure) => (
+                              <li>
+                                <b>{failure.verifier}</b>
+                                {failure.path ? (
+                                  <>
+                                    {' '}
+                                    <code>{failure.path}</code>
+                                  </>
+                                ) : null}
+                                : {failure.detail}
+                              </li>
+                            ))}
+                            {drill.failures.length > FAILURES_SHOWN ? <li>… and {drill.failures.length - FAILURES_SHOWN} more (see the evidence records)</li> : null}
+                          </ul>
+                        ) : null}
+                      </td>
+                      <td>
+                        <PhaseBar phases={drill.phases} restoreSeconds={restore} rtoSeconds={target} />
+                      </td>
+                      <td>
+                        {duration(restore)}
+                        {drill.projectedFullRestoreSeconds !== null ? ' (projected from a sample)' : ''}
+                        {target ? (
+                          <>
+                            {' '}
+                            of {duration(target)} {drill.withinRto === false ? <Badge tone="bad">over RTO</Badge> : drill.withinRto ? <Badge tone="ok">within RTO</Badge> : null}
+                          </>
+                        ) : null}
+                      </td>
+                      <td class="small">
+                        {drill.sample.fraction < 1 ? `${Math.round(drill.sample.fraction * 1000) / 10}% sample: ` : ''}
+                        {plural(drill.sample.entries, 'entry', 'entries')}, {formatBytes(drill.sample.bytes)}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <section aria-labelledby="immutability-title">
+        <h2 id="immutability-title">Immutability</h2>
+        {!audit ? (
+          <p>{set.policy.immutability ? 'Never audited: the next scan audits it.' : 'The policy requires no immutability of this set, and it was never audited.'}</p>
+        ) : (
+          <>
+            <p>
+              {audit.ok === null ? <Badge tone="muted">nothing required</Badge> : audit.ok ? <Badge tone="ok">holds</Badge> : <Badge tone="bad">failed</Badge>}{' '}
+              {audit.protected ? 'The copy is protected against rewrites.' : 'The copy is not protected against rewrites.'} Audited <TimeAgo iso={audit.auditedAt} now={frame.now} />
+              {audit.objectsTotal ? `; per-object retention read for ${audit.objectsSampled} of ${audit.objectsTotal} objects` : ''}.
+            </p>
+            <table class="checks-table">
+              <thead>
+                <tr>
+                  <th scope="col">Check</th>
+                  <th scope="col">Result</th>
+                  <th scope="col">Detail</th>
+                </tr>
+              </thead>
+              <tbody>
+                {audit.checks.map((check) => (
+                  <tr>
+                    <td>
+                      {check.check}
+                      {check.required ? '' : <span class="small"> (informational)</span>}
+                    </td>
+                    <td>
+                      <Badge tone={check.status === 'pass' ? 'ok' : check.status === 'fail' ? 'bad' : check.status === 'unknown' ? 'warn' : 'muted'}>{check.status}</Badge>
+                    </td>
+                    <td>{check.detail}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </section>
+
+      <section aria-labelledby="snapshots-title">
+        <h2 id="snapshots-title">All snapshots</h2>
+        <details open={snapshots.length <= 40} id="all-snapshots">
+          <summary>{plural(snapshots.length, 'snapshot')}, newest first</summary>
+          <div class="scroll">
+            <table class="snapshots">
+              <thead>
+                <tr>
+                  <th scope="col">Taken</th>
+                  <th scope="col">Snapshot</th>
+                  <th scope="col">Verdict</th>
+                  <th scope="col">Entries</th>
+                  <th scope="col">Size</th>
+                  <th scope="col">Findings</th>
+                  <th scope="col">Download</th>
+                </tr>
+              </thead>
+              <tbody>
+                {snapshots.map((snapshot) => {
+                  const findings = Object.values(snapshot.findingCounts).reduce((sum, n) => sum + (n ?? 0), 0);
+                  const mark = marks(snapshot.id);
+                  return (
+                    <tr data-snapshot={snapshot.id} class={snapshot.verdict}>
+                      <td>
+                        <Time iso={snapshot.time} />
+                      </td>
+                      <td>
+                        <a href={snapshotHref(name, snapshot.id)}>
+                          <code>{snapshot.id}</code>
+                        </a>
+                        {mark ? <div class="mark">{mark}</div> : null}
+                      </td>
+                      <td>
+                        <VerdictBadge verdict={snapshot.verdict} />
+                      </td>
+                      <td class="num">{count(snapshot.entries)}</td>
+                      <td class="num">{formatBytes(snapshot.bytes)}</td>
+                      <td class="num">{count(findings)}</td>
+                      <td>
+                        <SnapshotDownloads set={name} snapshot={snapshot} />
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        </details>
+      </section>
+    </Layout>
+  );
+};
