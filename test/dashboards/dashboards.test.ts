@@ -41,7 +41,7 @@ describe('Prometheus alert rules', () => {
 
   it('cover the required conditions with CamelCase names, a severity and summary/description/runbook annotations', () => {
     const names = rules.map((rule) => rule.alert);
-    for (const required of ['VouchSnapshotCompromised', 'VouchHashDrift', 'VouchDrillFailed', 'VouchDrillOverdue', 'VouchRPOBreached', 'VouchRTOBreached', 'VouchImmutabilityWeak', 'VouchEvidenceChainBroken', 'VouchAgentDown', 'VouchAgentAbsent']) {
+    for (const required of ['VouchSnapshotCompromised', 'VouchHashDrift', 'VouchDrillFailed', 'VouchDrillOverdue', 'VouchRPOBreached', 'VouchRTOBreached', 'VouchImmutabilityWeak', 'VouchEvidenceChainBroken', 'VouchVerificationOverdue', 'VouchAgentDown', 'VouchAgentAbsent']) {
       expect(names).toContain(required);
     }
     for (const rule of rules) {
