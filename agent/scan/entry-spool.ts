@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { createGunzip, gzip } from 'node:zlib';
 import type { ManifestEntry } from '../integrity/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
+import { holdCompactHeap } from './heap-growth.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -83,6 +84,8 @@ export class EntrySpool {
   private count = 0;
   private readonly dir: string;
   private writing: Promise<void> = Promise.resolve();
+  /** Set once the spool spills: a snapshot this large keeps the heap compact until disposed. */
+  private releaseHeap: (() => void) | null = null;
 
   /** Run files go in a fresh folder under `tempRoot` (removed by `dispose()`). */
   constructor(
@@ -137,10 +140,13 @@ export class EntrySpool {
   async dispose(): Promise<void> {
     await this.writing.catch(() => undefined);
     this.buffer = [];
+    this.releaseHeap?.();
+    this.releaseHeap = null;
     await rm(this.dir, { recursive: true, force: true });
   }
 
   private async spill(): Promise<void> {
+    this.releaseHeap ??= holdCompactHeap();
     const held = this.buffer.sort(byPath);
     this.buffer = [];
     const file = path.join(this.dir, `run-${String(this.runs.length).padStart(5, '0')}.ndjson.gz`);
