@@ -21,7 +21,7 @@
  * compromised verdict) and `weak` when only statistics do (it makes a snapshot suspicious).
  */
 import { looksRandom, RANDOM_CHI2_LIMIT, type ByteStats } from './byte-statistics.js';
-import { ENCRYPTED_TYPES, EXTENSION_TYPES, extensionOf, VALIDATED_TYPES, type ContentType } from './content-type.js';
+import { ENCRYPTED_TYPES, extensionOf, typeClaimedBy, VALIDATED_TYPES, type ContentType } from './content-type.js';
 import type { ContentFeatures } from './content-probe.js';
 import { MAGIC_CATALOG, type CatalogType } from './magic-catalog.js';
 
@@ -104,10 +104,11 @@ const OPAQUE_VARIANTS: ReadonlySet<ContentType> = new Set<ContentType>(['sqlite'
  * the extension before an unknown one.
  */
 export function claimedType(path: string): ContentType | null {
+  const own = typeClaimedBy(path);
+  if (own) return own;
   const outer = extensionOf(path);
-  if (EXTENSION_TYPES[outer]) return EXTENSION_TYPES[outer]!;
   if (!outer) return null;
-  return EXTENSION_TYPES[extensionOf(path.slice(0, -(outer.length + 1)))] ?? null;
+  return typeClaimedBy(path.slice(0, -(outer.length + 1)));
 }
 
 function summary(features: ContentFeatures, judgement: Judgement, strength: Strength): ContentSummary {

@@ -251,7 +251,10 @@ export function extensionOf(path: string): string {
   return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
 }
 
-/** The type a path's extension claims, or null. */
+/** A versioned shared library's name (`libgbm.so.1.0.0`), whose last "extension" is a number. */
+const VERSIONED_LIBRARY = /\.so(?:\.\d+)+$/i;
+
+/** The type a path's extension claims (a versioned shared library claims ELF), or null. */
 export function typeClaimedBy(path: string): ContentType | null {
-  return EXTENSION_TYPES[extensionOf(path)] ?? null;
+  return EXTENSION_TYPES[extensionOf(path)] ?? (VERSIONED_LIBRARY.test(path) ? 'elf' : null);
 }

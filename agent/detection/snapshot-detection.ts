@@ -17,7 +17,7 @@ import type { ManifestEntry } from '../integrity/manifest.js';
 import type { Finding } from '../verdicts/findings.js';
 import { classify, type Classification, type PreviousContent } from './classify.js';
 import type { ContentFeatures } from './content-probe.js';
-import { extensionOf } from './content-type.js';
+import { extensionOf, typeClaimedBy } from './content-type.js';
 import { isRansomNote } from './ransom-note.js';
 
 /** One file entry as detection sees it. */
@@ -253,9 +253,14 @@ export class SnapshotDetection {
           this.summary.renamed++;
           final = classify({ path, features: entry.features, ...(entry.digest !== undefined ? { digest: entry.digest } : {}), previous: previousContent(source), allowed: this.allowed(path) });
           reclassified.set(path, final);
-          const ext = extensionOf(path) || '(none)';
-          renamedTo.set(ext, (renamedTo.get(ext) ?? 0) + 1);
-          findings.push({ kind: 'extension-change', path, severity: 'warning', detail: `renamed from ${source.path}` });
+          // `app.log.1` → `app.log.1.gz` whose bytes are a valid gzip (logrotate, `xz file`) is
+          // explained by its new name; a rename to a name that promises nothing the bytes prove
+          // (`.akira`, `.locked`, or `.gpg`) is what ransomware does, and is reported.
+          if (!renameExplained(path, final)) {
+            const ext = extensionOf(path) || '(none)';
+            renamedTo.set(ext, (renamedTo.get(ext) ?? 0) + 1);
+            findings.push({ kind: 'extension-change', path, severity: 'warning', detail: `renamed from ${source.path}` });
+          }
         }
         this.count(final);
         findings.push(...entryFindings(path, final));
@@ -284,4 +289,9 @@ export class SnapshotDetection {
 /** What classify needs of a previous manifest entry. */
 export function previousContent(entry: ManifestEntry): PreviousContent {
   return { path: entry.path, size: entry.size, ...(entry.digest ? { digest: entry.digest } : {}), ...(entry.content ? { content: entry.content } : {}) };
+}
+
+/** A rename is explained when the new name's own extension claims a format the bytes prove: valid structure, not encrypted. */
+function renameExplained(path: string, classification: Classification): boolean {
+  return !classification.encrypted && classification.summary.structure === 'valid' && typeClaimedBy(path) === classification.type;
 }

@@ -79,10 +79,10 @@ function originalEntry(relative: string, data: Buffer, features: ContentFeatures
   return { path: relative, type: 'file', size: data.length, digest, content };
 }
 
-/** The probe's features for `data`, and the seconds they took. */
-function probe(data: Buffer): { features: ContentFeatures; probeSeconds: number } {
+/** The probe's features for `data` stored at `relative` (its name may claim a magic-less format, as in a scan), and the seconds they took. */
+function probe(data: Buffer, relative: string): { features: ContentFeatures; probeSeconds: number } {
   const started = performance.now();
-  const features = featuresOf(data);
+  const features = featuresOf(data, undefined, relative);
   return { features, probeSeconds: (performance.now() - started) / 1000 };
 }
 
@@ -90,7 +90,7 @@ function probe(data: Buffer): { features: ContentFeatures; probeSeconds: number 
  * Classifies `data` at `relative` without history and with the original as history (paired by
  * the scan's rule when the path changed); `probed` when the features are already measured.
  */
-function judgeBoth(relative: string, data: Buffer, original: Original, probed = probe(data)): Pick<CaseResult, 'withHistory' | 'withoutHistory' | 'paired' | 'probeSeconds'> {
+function judgeBoth(relative: string, data: Buffer, original: Original, probed = probe(data, relative)): Pick<CaseResult, 'withHistory' | 'withoutHistory' | 'paired' | 'probeSeconds'> {
   const { features, probeSeconds } = probed;
   const digest = sha256(data);
   const before = relative === original.path ? original : renameSource(relative, data.length, new Map([[original.path, original]]));
@@ -126,7 +126,7 @@ export interface CorpusMeasurement {
 function measureFile(corpus: Corpus, index: number): FileMeasurement {
   const file = corpus.files[index]!;
   const data = readFileSync(path.join(corpus.root, file.path));
-  const probed = probe(data);
+  const probed = probe(data, file.path);
   const original = originalEntry(file.path, data, probed.features);
   const base = { type: file.type, origin: file.origin };
   const cases: CaseResult[] = [{ ...base, scenario: 'intact', path: file.path, size: data.length, ...judgeBoth(file.path, data, original, probed) }];

@@ -28,6 +28,15 @@ describe('classifying real files hit by real ciphers', () => {
     expect(result).toMatchObject({ encrypted: true, strength: 'strong' });
   });
 
+  it('reads a versioned shared library name (libfoo.so.1.2.3) as a promise of ELF, renamed or not', () => {
+    const small = applyRansomware(library.subarray(0, 40_000), 'whole', 'versioned');
+    expect(classifyBytes('lib/libfoo.so.1.2.3', small)).toMatchObject({ encrypted: true, strength: 'strong' });
+    expect(classifyBytes('lib/libfoo.so.1.2.3.akira', small)).toMatchObject({ encrypted: true, strength: 'strong' });
+    expect(classifyBytes('lib/libfoo.so.1.2.3', library)).toMatchObject({ encrypted: false });
+    // A version number alone promises nothing.
+    expect(classifyBytes('lib/release.1.2.3', small)).toMatchObject({ encrypted: false });
+  });
+
   it('catches LockBit-style first-4-KiB encryption of a library', () => {
     expect(classifyBytes('lib/libfoo.so', applyRansomware(library, 'first-4k', 'lib'))).toMatchObject({ encrypted: true, strength: 'strong' });
   });

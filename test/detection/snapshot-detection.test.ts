@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DETECTION } from '../../agent/config/resolve-policy.js';
 import { massChangeFinding, renameSource, SnapshotDetection } from '../../agent/detection/snapshot-detection.js';
@@ -78,6 +79,25 @@ describe('snapshot detection', () => {
     expect(detection.judge({ path: 'HOW_TO_DECRYPT.txt', size: note.length, features: featuresOf(note) }).findings).toMatchObject([{ kind: 'ransom-note', severity: 'critical' }]);
     const allowing = new SnapshotDetection({ ...DEFAULT_DETECTION, allow: ['security-training/**'] }, null);
     expect(allowing.judge({ path: 'security-training/HOW_TO_DECRYPT.txt', size: note.length, features: featuresOf(note) }).findings).toEqual([]);
+  });
+
+  it('takes compression in place (img.png → img.png.gz, as gzip FILE does) for what it is, and still reports a rename its bytes do not explain', () => {
+    // An already compressed file keeps its size when gzipped again, so the scan pairs the two.
+    const image = readFileSync(findByExtension(['.png', '.jpg'], 1, { minSize: 20_000, maxSize: 2 ** 20 })[0]!.path);
+    const compressed = gzipSync(image);
+    const before = new SnapshotDetection(DEFAULT_DETECTION, null);
+    const previous = new Map<string, ManifestEntry>();
+    for (let i = 0; i < 12; i++) {
+      const path = `img/photo-${i}.png`;
+      previous.set(path, { ...entry(path, image.length, `p${i}`), content: before.judge({ path, size: image.length, digest: `p${i}`, features: featuresOf(image) }).classification.summary });
+    }
+    const detection = new SnapshotDetection(DEFAULT_DETECTION, previous);
+    for (let i = 0; i < 11; i++) detection.judge({ path: `img/photo-${i}.png.gz`, size: compressed.length, digest: `g${i}`, features: featuresOf(compressed) });
+    // The same valid gzip under a name that claims nothing is a rename ransomware would make.
+    detection.judge({ path: 'img/photo-11.png.akira', size: compressed.length, digest: 'g11', features: featuresOf(compressed) });
+    const { findings, summary } = detection.finish(true);
+    expect(summary.renamed).toBe(12);
+    expect(findings.map((f) => [f.kind, f.path])).toEqual([['extension-change', 'img/photo-11.png.akira']]);
   });
 
   it('flags a mass rename to one extension', () => {
