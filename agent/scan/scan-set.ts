@@ -25,7 +25,7 @@ import type { Verdict } from '../verdicts/snapshot-verdict.js';
 import { deepReadReason } from './deep-read-decision.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
-import { emptyFaults, ScanAbortedError, scanSnapshot, type FaultTally } from './scan-snapshot.js';
+import { emptyFaults, identityOf, ScanAbortedError, scanSnapshot, type FaultTally } from './scan-snapshot.js';
 
 /** One snapshot in a scan report (the `--json` contract). */
 export interface SnapshotReport {
@@ -141,7 +141,7 @@ export function readDecisions(
     const reason = deepReadReason({
       hasBaseline: hasBaseline(snapshot.id),
       previous,
-      ...(snapshot.object ? { object: identity(snapshot) } : {}),
+      ...(snapshot.object ? { object: identityOf(snapshot.object) } : {}),
       ...(snapshot.listing ? { listingFingerprint: snapshot.listing.fingerprint } : {}),
       rehashSeconds: set.sample ? Number.POSITIVE_INFINITY : set.rehashSeconds,
       now,
@@ -159,16 +159,6 @@ export function readDecisions(
   return { reasons, plan, candidates: candidates.length };
 }
 
-function identity(snapshot: Snapshot) {
-  const object = snapshot.object!;
-  return {
-    key: object.key,
-    size: object.size,
-    mtime: object.mtime.toISOString(),
-    ...(object.etag ? { etag: object.etag } : {}),
-    ...(object.versionId ? { versionId: object.versionId } : {}),
-  };
-}
 
 /** Scans every snapshot of `set`; never throws for store or content problems (they land in the report). */
 export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {

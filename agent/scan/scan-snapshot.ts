@@ -96,7 +96,8 @@ const MAX_PENDING_RENAMES = 50_000;
 /** Files that disappeared since the previous snapshot handed to detection for pairing; the rest are counted. */
 const MAX_GONE_HELD = 100_000;
 
-function identityOf(object: SourceObject): ObjectIdentity {
+/** What the state records of a snapshot's archive object (the fields that must never change). */
+export function identityOf(object: SourceObject): ObjectIdentity {
   return {
     key: object.key,
     size: object.size,

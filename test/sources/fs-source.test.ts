@@ -2,18 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError } from '../../agent/errors.js';
 import type { SourceObject } from '../../agent/sources/backup-source.js';
 import { createSource } from '../../agent/sources/create-source.js';
 import { createFsSource } from '../../agent/sources/fs-source.js';
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+import { readAll } from '../helpers/source-reads.js';
 
 async function listAll(iterable: AsyncIterable<SourceObject>): Promise<SourceObject[]> {
   const objects: SourceObject[] = [];

@@ -6,14 +6,14 @@
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ObjectChangedError, SourceError } from '../../agent/errors.js';
+import { ObjectChangedError } from '../../agent/errors.js';
 import type { BackupSource, SourceObject } from '../../agent/sources/backup-source.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
 import { withRetries, type SourceFault } from '../../agent/sources/retrying-source.js';
 import { createS3Source } from '../../agent/sources/s3-source.js';
 import { startFaultyS3Proxy, type FaultyS3Proxy } from '../helpers/faulty-s3-proxy.js';
+import { readAll, sourceFailure } from '../helpers/source-reads.js';
 
 const BODY = randomBytes(3 * 2 ** 20 + 17);
 const KEY = 'snapshots/big.bin';
@@ -24,21 +24,6 @@ let admin: S3Client;
 let proxy: FaultyS3Proxy;
 let faults: SourceFault[];
 let source: BackupSource;
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function failure(promise: Promise<unknown>): Promise<SourceError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SourceError);
-  return error as SourceError;
-}
 
 async function listed(key: string): Promise<SourceObject> {
   for await (const object of source.list()) if (object.key === key) return object;
@@ -103,7 +88,7 @@ describe('transient faults are retried with backoff and reported as transient', 
 
   it('gives up after every attempt on a store that keeps failing, saying it was transient', async () => {
     proxy.inject(KEY, { kind: 'error', status: 500, code: 'InternalError' }, 10);
-    const error = await failure(source.open(KEY));
+    const error = await sourceFailure(source.open(KEY));
     expect(error.permanent).toBe(false);
     expect(error.message).toMatch(/InternalError \(HTTP 500\) after 4 attempts \(transient, gave up after 1 try with backoff\)/);
     expect(proxy.gets(KEY)).toHaveLength(4);
@@ -149,7 +134,7 @@ describe('a body that breaks part-way is resumed from where it stopped, pinned w
     const body = await source.open(KEY);
     // The next GET (the resume) finds a new version in its place.
     proxy.inject(KEY, { kind: 'hook', run: async () => void (await admin.send(new PutObjectCommand({ Bucket: 'faults', Key: KEY, Body: Buffer.from('rewritten') }))) });
-    const error = await failure(readAll(body.stream));
+    const error = await sourceFailure(readAll(body.stream));
     expect(error).toBeInstanceOf(ObjectChangedError);
     expect(error.permanent).toBe(true);
     expect(error.message).toMatch(/no longer the version this read started on .*\(permanent, not retried\)/);
@@ -163,7 +148,7 @@ describe('permanent errors are not retried', () => {
     [404, 'NoSuchKey'],
   ])('HTTP %i %s', async (status, code) => {
     proxy.inject(KEY, { kind: 'error', status, code });
-    const error = await failure(source.open(KEY));
+    const error = await sourceFailure(source.open(KEY));
     expect(error.permanent).toBe(true);
     expect(error.message).toContain(`${code} (HTTP ${status})`);
     expect(error.message).toContain('(permanent, not retried)');
@@ -174,7 +159,7 @@ describe('permanent errors are not retried', () => {
   it('an object overwritten between the listing and the read', async () => {
     const object = await listed(KEY);
     proxy.inject(KEY, { kind: 'hook', run: async () => void (await admin.send(new PutObjectCommand({ Bucket: 'faults', Key: KEY, Body: Buffer.from('new version') }))) });
-    const error = await failure(source.open(KEY, undefined, { ifMatch: object.validator! }));
+    const error = await sourceFailure(source.open(KEY, undefined, { ifMatch: object.validator! }));
     expect(error).toBeInstanceOf(ObjectChangedError);
     expect(proxy.gets(KEY)).toMatchObject([{ status: 412, ifMatch: `"${object.etag}"` }]);
   });

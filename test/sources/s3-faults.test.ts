@@ -4,10 +4,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SourceError } from '../../agent/errors.js';
 import { createS3Source, type S3SourceOptions } from '../../agent/sources/s3-source.js';
+import { readAll, sourceFailure } from '../helpers/source-reads.js';
 
 const BODY = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
 const IDLE_MS = 300;
@@ -22,21 +21,6 @@ function s3Error(res: ServerResponse, status: number, code: string, message: str
 function sendObject(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length, etag: '"feedface"', 'x-amz-version-id': 'v-1' });
   res.end(BODY);
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SourceError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SourceError);
-  return error as SourceError;
 }
 
 describe('s3 source against a misbehaving store', () => {
@@ -105,7 +89,7 @@ describe('s3 source against a misbehaving store', () => {
       const body = await s3.open('stall-body');
       expect(body.etag).toBe('stalled');
       const started = Date.now();
-      const error = await rejection(readAll(body.stream));
+      const error = await sourceFailure(readAll(body.stream));
       const elapsed = Date.now() - started;
       expect(error.permanent).toBe(false);
       expect(error.key).toBe('stall-body');
@@ -141,7 +125,7 @@ describe('s3 source against a misbehaving store', () => {
     const s3 = source({ maxAttempts: 2 });
     try {
       const started = Date.now();
-      const error = await rejection(s3.open('stall-headers'));
+      const error = await sourceFailure(s3.open('stall-headers'));
       expect(error.permanent).toBe(false);
       expect(error.message).toContain('stall-headers');
       expect(hits.get('stall-headers')).toBe(2);
@@ -168,7 +152,7 @@ describe('s3 source against a misbehaving store', () => {
   it('gives up on a store that always answers 500: not permanent, after every attempt', async () => {
     const s3 = source({ maxAttempts: 3 });
     try {
-      const error = await rejection(s3.open('always-500'));
+      const error = await sourceFailure(s3.open('always-500'));
       expect(error.permanent).toBe(false);
       expect(error.message).toMatch(/InternalError \(HTTP 500\) after 3 attempts/);
       expect(error.message).toContain('always-500');
@@ -181,7 +165,7 @@ describe('s3 source against a misbehaving store', () => {
   it('does not retry AccessDenied, and marks it permanent', async () => {
     const s3 = source({ maxAttempts: 3 });
     try {
-      const error = await rejection(s3.open('denied'));
+      const error = await sourceFailure(s3.open('denied'));
       expect(error.permanent).toBe(true);
       expect(error.message).toMatch(/AccessDenied \(HTTP 403\)/);
       expect(hits.get('denied')).toBe(1);
@@ -209,7 +193,7 @@ describe('s3 source against a misbehaving store', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const s3 = source({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 1 });
     try {
-      const error = await rejection(s3.open('anything'));
+      const error = await sourceFailure(s3.open('anything'));
       expect(error.permanent).toBe(false);
       expect(error.message).toMatch(/ECONNREFUSED/);
     } finally {

@@ -9,15 +9,10 @@ import type { BackupSource, SourceObject } from '../../agent/sources/backup-sour
 import { createSource } from '../../agent/sources/create-source.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
 import { createS3Source } from '../../agent/sources/s3-source.js';
+import { readAll } from '../helpers/source-reads.js';
 
 const BUCKET = 'backups';
 const MANY = 1100;
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function listAll(iterable: AsyncIterable<SourceObject>): Promise<SourceObject[]> {
   const objects: SourceObject[] = [];
