@@ -1,8 +1,6 @@
 /** `vouch demo [--serve]`: build the demo estate on an embedded S3 server, run the loop, print the outcome; `--serve` keeps the daemon up. */
 import type { Command } from 'commander';
-import { startDaemon } from '../daemon/daemon.js';
 import { DEFAULT_LISTEN, parseListen, requireTokenFor } from '../daemon/listen-address.js';
-import { createLogger } from '../daemon/logger.js';
 import type { DrillReport } from '../drills/drill-report.js';
 import { rtoText } from './drill-report-text.js';
 import { EXIT } from './exit-codes.js';
@@ -70,6 +68,7 @@ export function registerDemo(program: Command, dependencies: ServeDependencies):
         process.exitCode = result.caught ? EXIT.ok : EXIT.runtime;
         return;
       }
+      const [{ startDaemon }, { createLogger }] = await Promise.all([import('../daemon/daemon.js'), import('../daemon/logger.js')]);
       const logger = createLogger({ level: process.env.VOUCH_LOG_LEVEL ?? 'warn' });
       const signals = trapSignals(logger);
       try {

@@ -1,6 +1,5 @@
 /** `vouch drill SET [--snapshot ID|latest|last-clean|random]`: run a restore drill now; exit 3 when it fails or misses the RTO. */
 import type { Command } from 'commander';
-import { runDrillReport } from '../drills/run-drill.js';
 import { selectSets } from '../scan/scan-run.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
@@ -29,6 +28,7 @@ export function registerDrill(program: Command): void {
       const controller = new AbortController();
       const release = takeOverInterrupts((signal) => controller.abort(new Error(`received ${signal}`)));
       try {
+        const { runDrillReport } = await import('../drills/run-drill.js');
         const report = await runDrillReport(set!, {
           stateDir: resolveStateDir(options, policy),
           ...(flags.snapshot ? { snapshot: flags.snapshot } : {}),

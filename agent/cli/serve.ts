@@ -4,10 +4,9 @@
  */
 import { Option, type Command } from 'commander';
 import { parseDuration } from '../config/duration.js';
-import { startDaemon, type Daemon } from '../daemon/daemon.js';
+import type { Daemon } from '../daemon/daemon.js';
 import type { RunDrill } from '../daemon/drill-contract.js';
 import { DEFAULT_LISTEN, parseListen, requireTokenFor } from '../daemon/listen-address.js';
-import { createLogger } from '../daemon/logger.js';
 import { parseShard, parseTasks } from '../daemon/shard.js';
 import { ConfigError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
@@ -43,6 +42,9 @@ export async function runServe(global: GlobalOptions, flags: ServeFlags, depende
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ConfigError(`--concurrency ${flags.concurrency}: expected 1 to 64`);
   const shard = flags.shard ? parseShard(flags.shard) : undefined;
   const tasks = parseTasks(flags.tasks);
+  // The daemon (HTTP, metrics, scheduler, web console) loads only when it runs: every other
+  // command starts faster without it.
+  const [{ startDaemon }, { createLogger }] = await Promise.all([import('../daemon/daemon.js'), import('../daemon/logger.js')]);
   const logger = createLogger();
   const signals = trapSignals(logger);
   try {
