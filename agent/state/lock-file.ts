@@ -3,10 +3,16 @@
  * host and a random token; a lock whose process is gone on this host is stale and taken over, so
  * a killed agent never blocks the next. A live holder — another process, or another user in this
  * process — is waited for (`waitMs`) or reported.
+ *
+ * A lock file never exists without its owner: the owner is written to a private file first and
+ * hard-linked into place (link fails when the lock exists), so a process killed while taking a
+ * lock leaves at most its private file behind, never an empty lock that looks held forever.
+ * (Where hard links are not supported, the file is created exclusively and then written; an
+ * unreadable lock older than UNREADABLE_STALE_MS is then taken for a writer that died.)
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateLockedError } from '../errors.js';
@@ -39,6 +45,10 @@ export interface LockFileOptions {
 }
 
 const POLL_MS = 25;
+/** An unreadable lock file this old is a writer's that died between creating and writing it. */
+const UNREADABLE_STALE_MS = 10_000;
+/** Private owner files this old are leftovers of processes killed while taking a lock. */
+const LEFTOVER_MS = 60_000;
 
 /** True when a process with `pid` exists on this host (EPERM: exists, not ours). */
 export function processAlive(pid: number): boolean {
@@ -64,19 +74,55 @@ export function ownerIsDead(owner: LockOwner | null): boolean {
   return owner !== null && owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid);
 }
 
-async function tryCreate(file: string, owner: LockOwner): Promise<boolean> {
+async function writeOwner(file: string, owner: LockOwner, flags: 'wx'): Promise<void> {
+  const handle = await open(file, flags, 0o644);
   try {
-    const handle = await open(file, 'wx', 0o644);
+    await handle.writeFile(JSON.stringify(owner));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Creates the lock file holding `owner`, atomically; false when it already exists. */
+async function tryCreate(file: string, owner: LockOwner): Promise<boolean> {
+  const own = `${file}.owner-${owner.token}`;
+  try {
+    await writeOwner(own, owner, 'wx');
     try {
-      await handle.writeFile(JSON.stringify(owner));
-      await handle.sync();
+      await link(own, file);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
     } finally {
-      await handle.close();
+      await rm(own, { force: true });
     }
+    // No hard links here: create exclusively, then write (see UNREADABLE_STALE_MS).
+    await writeOwner(file, owner, 'wx');
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
+  }
+}
+
+/** True when the lock file cannot be read and is older than any live writer would leave it. */
+async function unreadableAndOld(file: string): Promise<boolean> {
+  const stats = await stat(file).catch(() => null);
+  return stats !== null && Date.now() - stats.mtimeMs > UNREADABLE_STALE_MS;
+}
+
+/** Removes private owner files that processes killed while taking a lock left beside `file`. */
+async function sweepLeftovers(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.owner-`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const stats = await stat(path.join(dir, name)).catch(() => null);
+    if (stats && Date.now() - stats.mtimeMs > LEFTOVER_MS) await rm(path.join(dir, name), { force: true });
   }
 }
 
@@ -112,8 +158,10 @@ export async function acquireLockFile(file: string, options: LockFileOptions): P
       };
     }
     const owner = await readLockOwner(file);
-    // An unreadable lock file may be one being written right now; only a dead owner is stale.
-    if (ownerIsDead(owner)) {
+    // An unreadable lock file may be one being written right now; only a dead owner, or one
+    // that never finished writing, is stale.
+    if (ownerIsDead(owner) || (owner === null && (await unreadableAndOld(file)))) {
+      await sweepLeftovers(file);
       // Rename first so two contenders cannot both delete and re-create the stale lock.
       const aside = `${file}.stale-${me.token}`;
       await rename(file, aside).catch(() => undefined);

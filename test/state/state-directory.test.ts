@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -83,6 +83,29 @@ describe('state lock', () => {
     await writeFile(path.join(dir, 'lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: '2025-01-01T00:00:00Z' }));
     const lock = await acquireStateLock(dir);
     expect(JSON.parse(await readFile(path.join(dir, 'lock'), 'utf8')).pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('never leaves a lock file without its owner, nor its private owner file', async () => {
+    const dir = await tempState();
+    const lock = await acquireStateLock(dir);
+    expect(JSON.parse(await readFile(path.join(dir, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid, host: expect.any(String) });
+    expect((await readdir(dir)).filter((name) => name.startsWith('lock.'))).toEqual([]);
+    await lock.release();
+  });
+
+  it('takes over an empty lock file left by a writer killed while taking it, once it is old, and sweeps such leftovers', async () => {
+    const dir = await tempState();
+    const old = new Date(Date.now() - 120_000);
+    await writeFile(path.join(dir, 'lock'), '');
+    // Fresh, it may be a lock being written this instant: held.
+    await expect(acquireStateLock(dir)).rejects.toThrow(StateLockedError);
+    await utimes(path.join(dir, 'lock'), old, old);
+    await writeFile(path.join(dir, 'lock.owner-deadbeef'), '{"pid":1}');
+    await utimes(path.join(dir, 'lock.owner-deadbeef'), old, old);
+    const lock = await acquireStateLock(dir);
+    expect(JSON.parse(await readFile(path.join(dir, 'lock'), 'utf8')).pid).toBe(process.pid);
+    expect((await readdir(dir)).filter((name) => name.startsWith('lock.'))).toEqual([]);
     await lock.release();
   });
 });
