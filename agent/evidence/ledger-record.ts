@@ -47,6 +47,16 @@ export interface LedgerRecord<T = unknown> {
   sig?: string;
 }
 
+/** One ledger line as a record: an object, or null for anything else (not JSON, an array, a scalar). */
+export function parseRecordLine(text: string): LedgerRecord | null {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as LedgerRecord) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** RFC 8785 canonical JSON of a value. */
 export function canonicalJson(value: unknown): string {
   const text = canonicalize(value);

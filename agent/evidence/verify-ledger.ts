@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { createChainChecker, type LedgerRecord } from './ledger-record.js';
+import { createChainChecker, parseRecordLine, type LedgerRecord } from './ledger-record.js';
 import { headSignatureValid, recordSignatureValid, type LedgerHead } from './record-signature.js';
 import { describePublicKey, storedPublicKeys, type PublicKeyInfo } from './signing-key.js';
 import { readHead, segmentFiles } from '../state/ledger-store.js';
@@ -107,15 +107,6 @@ async function* storedLines(stateDir: string): AsyncGenerator<StoredLine> {
   }
 }
 
-function parse(text: string): LedgerRecord | null {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as LedgerRecord) : null;
-  } catch {
-    return null;
-  }
-}
-
 async function fileSha256(file: string): Promise<string | null> {
   const hash = createHash('sha256');
   try {
@@ -177,7 +168,7 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
   // First pass: which seqs exist, to tell a dropped record from a reordered one.
   const present = new Set<number>();
   for await (const stored of storedLines(stateDir)) {
-    const seq = stored.complete ? parse(stored.text)?.seq : undefined;
+    const seq = stored.complete ? parseRecordLine(stored.text)?.seq : undefined;
     if (typeof seq === 'number') present.add(seq);
   }
 
@@ -205,7 +196,7 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
     }
     position++;
     const at = { segment: stored.segment, line: stored.line };
-    const record = parse(stored.text);
+    const record = parseRecordLine(stored.text);
     if (!record) {
       firstBad = { seq: (checker.head()?.seq ?? 0) + 1, problem: 'malformed', detail: 'line is not a JSON record', ...at };
       break;

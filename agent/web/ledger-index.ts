@@ -13,7 +13,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { LedgerRecord } from '../evidence/ledger-record.js';
+import { parseRecordLine, type LedgerRecord } from '../evidence/ledger-record.js';
 import { segmentFiles } from '../state/ledger-store.js';
 
 /** Which records to show. Unset fields match everything. */
@@ -127,15 +127,6 @@ interface SegmentState {
 
 const NEWLINE = 0x0a;
 
-function parse(text: string): LedgerRecord | null {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as LedgerRecord) : null;
-  } catch {
-    return null;
-  }
-}
-
 class Index implements LedgerIndex {
   private columns = new Columns();
   private kindNames = new Interned();
@@ -233,7 +224,7 @@ class Index implements LedgerIndex {
   }
 
   private add(segment: number, offset: number, raw: string): void {
-    const record = parse(raw);
+    const record = parseRecordLine(raw);
     const data = record && typeof record.data === 'object' && record.data !== null ? (record.data as { set?: unknown; snapshot?: unknown }) : {};
     this.columns.push(
       segment,
@@ -335,7 +326,7 @@ class Index implements LedgerIndex {
         const buffer = Buffer.alloc(this.columns.bytes[position]!);
         await handle.read(buffer, 0, buffer.length, this.columns.offset[position]!);
         const raw = buffer.toString('utf8');
-        out.push({ position, seq: this.columns.seq[position]!, segment: path.basename(this.segments[segment]!.file), raw, record: parse(raw) });
+        out.push({ position, seq: this.columns.seq[position]!, segment: path.basename(this.segments[segment]!.file), raw, record: parseRecordLine(raw) });
       }
       return out;
     } finally {

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import type { SandboxResult } from './sandbox.js';
 
 /** Bytes of stdout kept (from the start: what expected-output checks match against). */
 export const STDOUT_KEEP_BYTES = 4 * 2 ** 20;
@@ -15,19 +16,8 @@ export const STDERR_KEEP_BYTES = 64 * 1024;
 /** After the process exits, how long to wait for its output pipes to close. */
 const CLOSE_GRACE_MS = 2000;
 
-/** How a process ended. */
-export interface ProcessOutcome {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  /** Killed by the wall-clock timeout. */
-  timedOut: boolean;
-  /** Killed because the drill was aborted. */
-  aborted: boolean;
-  stdout: string;
-  stdoutTruncated: boolean;
-  stderr: string;
-  seconds: number;
-}
+/** How a process ended: what a sandbox reports for it. */
+export type ProcessOutcome = SandboxResult;
 
 /** What to run. */
 export interface ProcessSpec {

@@ -40,7 +40,9 @@ export interface SandboxRequest {
 export interface SandboxResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /** Killed by the wall-clock timeout. */
   timedOut: boolean;
+  /** Killed because the drill was aborted. */
   aborted: boolean;
   stdout: string;
   stdoutTruncated: boolean;
