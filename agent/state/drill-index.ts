@@ -3,9 +3,9 @@
  * A cache of the ledger's `drill` records, so metrics, the API and the report answer without
  * replaying the ledger. (Contract with the daemon/metrics work: see the drill contract.)
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import { readJsonFile } from './json-file.js';
 
 /** Seconds per drill phase (0 when a phase did not run). */
 export interface DrillPhaseSeconds { fetch: number; extract: number; verify: number; app: number }
@@ -42,12 +42,7 @@ function indexPath(stateDir: string, set: string): string {
 
 /** Reads a set's drill index; an empty index when the set never had a drill. */
 export async function readDrillIndex(stateDir: string, set: string): Promise<DrillIndex> {
-  try {
-    return JSON.parse(await readFile(indexPath(stateDir, set), 'utf8')) as DrillIndex;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { set, updatedAt: new Date(0).toISOString(), drills: [] };
-    throw new Error(`drill index for set ${set} is unreadable`, { cause: error });
-  }
+  return readJsonFile<DrillIndex>(indexPath(stateDir, set), () => ({ set, updatedAt: new Date(0).toISOString(), drills: [] }), `drill index for set ${set}`);
 }
 
 /** Adds a drill to its set's index (dropping the oldest past MAX_INDEXED_DRILLS) and writes it atomically. */

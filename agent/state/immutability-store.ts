@@ -2,10 +2,10 @@
  * The latest immutability audit per set: `immutability/SET.json`, a cache of the ledger's
  * `immutability-audit` records for metrics, readiness and the API.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImmutabilityAudit } from '../immutability/audit-result.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { readJsonFile } from './json-file.js';
 
 function auditPath(stateDir: string, set: string): string {
   return path.join(stateDir, 'immutability', `${set}.json`);
@@ -13,12 +13,7 @@ function auditPath(stateDir: string, set: string): string {
 
 /** The set's latest audit, or null when it was never audited. */
 export async function readImmutabilityAudit(stateDir: string, set: string): Promise<ImmutabilityAudit | null> {
-  try {
-    return JSON.parse(await readFile(auditPath(stateDir, set), 'utf8')) as ImmutabilityAudit;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`immutability audit for set ${set} is unreadable`, { cause: error });
-  }
+  return readJsonFile<ImmutabilityAudit, null>(auditPath(stateDir, set), () => null, `immutability audit for set ${set}`);
 }
 
 /** Stores a set's latest audit (the caller holds the state lock). */

@@ -3,9 +3,9 @@
  * holds what the set index cannot: when the last scan succeeded or failed, why, and the
  * cumulative bytes verified, so metrics survive a restart of the agent.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import { readJsonFile } from './json-file.js';
 
 /** A set's scan history summary. */
 export interface ScanStatus {
@@ -33,14 +33,11 @@ function statusPath(stateDir: string, set: string): string {
 
 /** Reads a set's scan status (zeros when the set was never scanned). */
 export async function readScanStatus(stateDir: string, set: string): Promise<ScanStatus> {
-  try {
-    return JSON.parse(await readFile(statusPath(stateDir, set), 'utf8')) as ScanStatus;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { set, lastSuccess: null, lastAttempt: null, lastError: null, runs: 0, failures: 0, scannedBytesTotal: 0 };
-    }
-    throw new Error(`scan status for set ${set} is unreadable`, { cause: error });
-  }
+  return readJsonFile<ScanStatus>(
+    statusPath(stateDir, set),
+    () => ({ set, lastSuccess: null, lastAttempt: null, lastError: null, runs: 0, failures: 0, scannedBytesTotal: 0 }),
+    `scan status for set ${set}`,
+  );
 }
 
 /** The outcome of one scan of a set. */

@@ -3,13 +3,13 @@
  * ledger records, rewritten atomically after each snapshot so `last-clean`, metrics and the API
  * answer without replaying the ledger.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import type { ObjectIdentity } from '../integrity/manifest.js';
 import type { Finding, FindingKind } from '../verdicts/findings.js';
 import type { Verdict } from '../verdicts/snapshot-verdict.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { readJsonFile } from './json-file.js';
 
 /** Latest known state of one snapshot. */
 export interface SnapshotState {
@@ -58,12 +58,7 @@ function indexPath(stateDir: string, set: string): string {
 
 /** Reads a set's index (empty when the set was never scanned). */
 export async function readSetIndex(stateDir: string, set: string): Promise<SetIndex> {
-  try {
-    return JSON.parse(await readFile(indexPath(stateDir, set), 'utf8')) as SetIndex;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { set, updatedAt: new Date(0).toISOString(), snapshots: {} };
-    throw new Error(`state index for set ${set} is unreadable`, { cause: error });
-  }
+  return readJsonFile<SetIndex>(indexPath(stateDir, set), () => ({ set, updatedAt: new Date(0).toISOString(), snapshots: {} }), `state index for set ${set}`);
 }
 
 /** Atomically writes a set's index. */
