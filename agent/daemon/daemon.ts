@@ -104,7 +104,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // status is not reused, so a page never says "intact" after another page said "broken".
     const evidence = await evidenceStatus(stateDir).catch(() => null);
     if (!cached || Date.now() - cached.at > ESTATE_TTL_MS || cached.evidence !== evidence) {
-      const view = loadEstateView(policy, stateDir);
+      const view = loadEstateView(policy, stateDir, new Date(), evidence ?? undefined);
       const entry = { at: Date.now(), evidence, view };
       cached = entry;
       view.catch(() => {

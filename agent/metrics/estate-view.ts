@@ -74,11 +74,16 @@ function setView(set: SetPolicy, state: SetState | null, error: string | undefin
   };
 }
 
-/** Reads the estate's state for `policy`. A set whose state is unreadable is reported not ready with the error. */
-export async function loadEstateView(policy: Policy, stateDir: string, now = new Date()): Promise<EstateView> {
-  const evidence = await evidenceStatus(stateDir).catch(
-    (error): EvidenceStatus => ({ ok: false, records: 0, firstBad: { seq: -1, problem: describeError(error) }, keyFingerprints: [] }),
-  );
+/**
+ * Reads the estate's state for `policy`. A set whose state is unreadable is reported not ready
+ * with the error. `known` is the evidence status when the caller already has it.
+ */
+export async function loadEstateView(policy: Policy, stateDir: string, now = new Date(), known?: EvidenceStatus): Promise<EstateView> {
+  const evidence =
+    known ??
+    (await evidenceStatus(stateDir).catch(
+      (error): EvidenceStatus => ({ ok: false, records: 0, firstBad: { seq: -1, problem: describeError(error) }, keyFingerprints: [] }),
+    ));
   const loaded = await Promise.all(
     policy.sets.map(async (set) => {
       try {
