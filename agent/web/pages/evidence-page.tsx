@@ -84,6 +84,21 @@ function pageHref(filter: { set: string; kind: string }, page: number): string {
   return `/evidence${query ? `?${query}` : ''}#records-title`;
 }
 
+/** A labelled filter of the records: every value, and an empty one for all. */
+const FilterSelect: FC<{ name: string; label: string; all: string; values: readonly string[]; selected: string }> = ({ name, label, all, values, selected }) => (
+  <>
+    <label for={`filter-${name}`}>{label}</label>
+    <select id={`filter-${name}`} name={name}>
+      <option value="">{all}</option>
+      {values.map((value) => (
+        <option value={value} selected={value === selected}>
+          {value}
+        </option>
+      ))}
+    </select>
+  </>
+);
+
 const Pager: FC<{ props: EvidencePageProps; where: string }> = ({ props, where }) => (
   <nav class="pager" aria-label={`Record pages (${where})`}>
     {props.page > 1 ? <a href={pageHref(props.filter, props.page - 1)} rel="prev">← Newer</a> : <span class="small">← Newer</span>}
@@ -170,24 +185,8 @@ export const EvidencePage: FC<EvidencePageProps> = (props) => {
       <section aria-labelledby="records-title">
         <h2 id="records-title">Records</h2>
         <form method="get" action="/evidence#records-title" class="inline filters">
-          <label for="filter-set">Set</label>
-          <select id="filter-set" name="set">
-            <option value="">all sets</option>
-            {props.sets.map((set) => (
-              <option value={set} selected={set === filter.set}>
-                {set}
-              </option>
-            ))}
-          </select>
-          <label for="filter-kind">Kind</label>
-          <select id="filter-kind" name="kind">
-            <option value="">all kinds</option>
-            {props.kinds.map((kind) => (
-              <option value={kind} selected={kind === filter.kind}>
-                {kind}
-              </option>
-            ))}
-          </select>
+          <FilterSelect name="set" label="Set" all="all sets" values={props.sets} selected={filter.set} />
+          <FilterSelect name="kind" label="Kind" all="all kinds" values={props.kinds} selected={filter.kind} />
           <button type="submit">Filter</button>
         </form>
         <p data-record-count="">
