@@ -11,9 +11,10 @@ import { EXIT } from './exit-codes.js';
 import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
 import { readTrustedKeys } from './evidence-verify.js';
 import { printJson, printLines } from './output.js';
+import { now as clockNow } from '../clock.js';
 
 /** `--since`: a date or time (2025-10-01, 2025-10-01T00:00:00Z) or a duration back from now (90d). */
-export function parseSince(text: string, now = new Date()): Date {
+export function parseSince(text: string, now = clockNow()): Date {
   const back = parseDuration(text);
   if (back !== null) return new Date(now.getTime() - back * 1000);
   const date = parseSnapshotTime(text);

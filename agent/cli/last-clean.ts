@@ -11,6 +11,7 @@ import { lastCleanReport, type LastCleanReport } from '../verdicts/last-clean.js
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
 import { printJson, printLines } from './output.js';
+import { now as clockNow } from '../clock.js';
 
 /** The `vouch last-clean --json` document. */
 export interface LastCleanDocument extends LastCleanReport {
@@ -34,7 +35,7 @@ function ago(iso: string, now: Date): string {
 const shortTime = (iso: string) => iso.replace('T', ' ').replace(/:\d{2}(\.\d+)?Z$/, 'Z');
 
 /** The report as text. */
-export function lastCleanText(document: LastCleanDocument, now = new Date()): string[] {
+export function lastCleanText(document: LastCleanDocument, now = clockNow()): string[] {
   const lines = [`${document.set}: ${document.snapshots} snapshot${document.snapshots === 1 ? '' : 's'} in state`];
   if (document.snapshots === 0) return [...lines, '  never scanned: run `vouch scan` first'];
   lines.push(

@@ -1,5 +1,6 @@
 /** The `vouch` program: global flags, one file per command, and the exit-code contract. */
 import { Command, CommanderError, Option } from 'commander';
+import { now } from '../clock.js';
 import { ConfigError, describeError, StateLockedError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerDemo } from './demo.js';
@@ -60,6 +61,7 @@ export async function runCli(argv: string[], dependencies?: ServeDependencies): 
   const json = argv.includes('--json');
   installInterruptHandlers();
   try {
+    now(); // a malformed VOUCH_NOW is a usage error before any command starts
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {

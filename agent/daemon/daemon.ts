@@ -25,6 +25,7 @@ import type { ListenAddress } from './listen-address.js';
 import { createScheduler } from './scheduler.js';
 import { shardPolicy, type Shard } from './shard.js';
 import { createStateAccess } from './state-access.js';
+import { now, nowMs } from '../clock.js';
 
 /** Daemon settings. */
 export interface DaemonOptions {
@@ -96,7 +97,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   })) {
     logger.warn({ set: aborted.set, drill: aborted.id }, `drill ${aborted.id} of ${aborted.set} was interrupted; recorded as aborted`);
   }
-  const stats = { reloads: 0, reloadFailures: 0, lastReloadSuccess: Date.now() / 1000 };
+  const stats = { reloads: 0, reloadFailures: 0, lastReloadSuccess: nowMs() / 1000 };
 
   let cached: { at: number; evidence: EvidenceStatus | null; view: Promise<EstateView> } | null = null;
   const estate = async () => {
@@ -104,7 +105,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // status is not reused, so a page never says "intact" after another page said "broken".
     const evidence = await evidenceStatus(stateDir).catch(() => null);
     if (!cached || Date.now() - cached.at > ESTATE_TTL_MS || cached.evidence !== evidence) {
-      const view = loadEstateView(policy, stateDir, new Date(), evidence ?? undefined);
+      const view = loadEstateView(policy, stateDir, now(), evidence ?? undefined);
       const entry = { at: Date.now(), evidence, view };
       cached = entry;
       view.catch(() => {
@@ -227,7 +228,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         policy = next;
         cached = null;
         scheduler.apply(next);
-        stats.lastReloadSuccess = Date.now() / 1000;
+        stats.lastReloadSuccess = nowMs() / 1000;
         logger.info({ policy: next.file, sets: next.sets.map((set) => set.name) }, 'policy reloaded');
         return true;
       } catch (error) {

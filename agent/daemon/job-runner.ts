@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import type { TaskKind } from '../metrics/metrics.js';
+import { now } from '../clock.js';
 
 /** Why a job started. */
 export type JobTrigger = 'schedule' | 'api' | 'startup';
@@ -94,12 +95,12 @@ export function createJobRunner(concurrency: number, logger: Logger): JobRunner 
       if (existing) return { ...existing, reused: true };
       if (closed) throw new RunnerClosedError('vouch is shutting down and takes no new jobs');
       const record: JobRecord = {
-        id: `${task}-${set}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z-${randomBytes(2).toString('hex')}`,
+        id: `${task}-${set}-${now().toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z-${randomBytes(2).toString('hex')}`,
         task,
         set,
         trigger,
         status: 'queued',
-        queuedAt: new Date().toISOString(),
+        queuedAt: now().toISOString(),
       };
       remember(record);
       const jobLogger = logger.child({ job: record.id, task, set });
@@ -111,7 +112,7 @@ export function createJobRunner(concurrency: number, logger: Logger): JobRunner 
             return record;
           }
           record.status = 'running';
-          record.startedAt = new Date().toISOString();
+          record.startedAt = now().toISOString();
           jobLogger.info({ trigger }, `${task} started`);
           try {
             record.result = await work({ signal: controller.signal, logger: jobLogger, job: record });
@@ -124,7 +125,7 @@ export function createJobRunner(concurrency: number, logger: Logger): JobRunner 
           }
           return record;
         } finally {
-          record.finishedAt = new Date().toISOString();
+          record.finishedAt = now().toISOString();
           active.delete(key);
           freeSlot();
           runner.onSettled?.(record);

@@ -17,6 +17,7 @@ import { renderPgDump } from './pg-dump.js';
 import { Random } from './prng.js';
 import { renderProductImage } from './product-image.js';
 import { buildInventoryDb } from './sqlite.js';
+import { now as clockNow } from '../clock.js';
 
 export { RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit } from './ransomware.js';
 
@@ -42,7 +43,7 @@ const FIRST_IMAGES = 12;
 const FIRST_ORDER_ID = 100_001;
 
 /** Today's UTC midnight minus 13 days, so the newest of 14 daily backups is today's. */
-export function defaultDemoStart(now = new Date()): Date {
+export function defaultDemoStart(now = clockNow()): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (DEMO_DAYS - 1) * DAY_MS);
 }
 

@@ -25,7 +25,9 @@ import { describeError } from '../errors.js';
 import { runScan, type ScanReport } from '../scan/scan-run.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { startEmbeddedS3 } from '../sources/embedded-s3.js';
+import { now as clockNow } from '../clock.js';
 import { DEMO_DAYS, defaultDemoStart, demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit, type DemoFile } from './estate.js';
+import { ransomTreatment } from './ransomware.js';
 
 /** Demo settings. */
 export interface DemoOptions {
@@ -48,6 +50,8 @@ export interface DemoResult {
   tampered: string;
   /** The newest snapshot, taken after the ransomware hit. */
   ransomware: string;
+  /** What the ransomware did to that snapshot's files (the ground truth detection is measured against). */
+  hit: RansomwareHitSummary;
   /** The snapshot vouch should name as the last clean one. */
   expectedLastClean: string;
   /** True when vouch caught the tampering and the ransomware and named the right last clean snapshot. */
@@ -56,6 +60,16 @@ export interface DemoResult {
   stopStore: () => Promise<void>;
   /** The restore drill of the last clean snapshot, or null when it could not be set up. */
   drill: DrillReport | null;
+}
+
+/** Paths in the hit snapshot, by what the ransomware did to them. */
+export interface RansomwareHitSummary {
+  /** Encrypted whole and renamed `*.kandalock`. */
+  renamed: string[];
+  /** Encrypted in place, 16 bytes on and 16 off (databases and large files). */
+  inPlace: string[];
+  /** The ransom note. */
+  note: string;
 }
 
 const BUCKET = 'kanda-backups';
@@ -113,7 +127,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const offline = path.join(stateDir, 'demo-offline-volume');
   await rm(offline, { recursive: true, force: true });
   // The newest backup is today's 02:00Z one — or yesterday's, before 02:00Z, so none is in the future.
-  const now = new Date();
+  const now = clockNow();
   const start = new Date(defaultDemoStart(now).getTime() - (demoBackupTime(DEMO_DAYS - 1) > now ? 86_400_000 : 0));
   const s3 = await startEmbeddedS3({ buckets: [BUCKET] });
   // The embedded store's fixed credentials reach the S3 source through the SDK's default chain,
@@ -171,10 +185,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const rewritten = await packTarGz(tamper(await demoSnapshotFiles(TAMPERED_DAY, { start })));
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `orders/${tamperedName}`, Body: rewritten }));
     say(`  an intruder rewrote ${tamperedName}: dropped orders from db/orders.sql and deleted an invoice`);
-    const hit = ransomwareHit(await demoSnapshotFiles(HIT_DAY, { start }));
-    await putBackup(HIT_DAY, hit);
-    const encrypted = hit.filter((file) => file.path.endsWith(RANSOM_EXTENSION)).length;
-    say(`  ransomware hit the servers before ${demoSnapshotName(HIT_DAY, start)}: ${encrypted} files encrypted and renamed *${RANSOM_EXTENSION}, databases and large files encrypted in place, ${RANSOM_NOTE} dropped`);
+    const beforeHit = await demoSnapshotFiles(HIT_DAY, { start });
+    await putBackup(HIT_DAY, ransomwareHit(beforeHit));
+    const hit: RansomwareHitSummary = {
+      renamed: beforeHit.filter((file) => ransomTreatment(file) === 'full').map((file) => `${file.path}${RANSOM_EXTENSION}`),
+      inPlace: beforeHit.filter((file) => ransomTreatment(file) === 'intermittent').map((file) => file.path),
+      note: RANSOM_NOTE,
+    };
+    say(`  ransomware hit the servers before ${demoSnapshotName(HIT_DAY, start)}: ${hit.renamed.length} files encrypted and renamed *${RANSOM_EXTENSION}, ${hit.inPlace.length} databases and large files encrypted in place, ${RANSOM_NOTE} dropped`);
 
     started = Date.now();
     const afterTamper = await runScan(policy, { stateDir, ...(options.progress ? { progress: options.progress } : {}) });
@@ -202,7 +220,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       say(`  restore drill could not run: ${describeError(error)}`);
     }
     keep = options.keepStore ?? false;
-    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, expectedLastClean, caught, drill: drillReport, stopStore: () => s3.stop() };
+    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, hit, expectedLastClean, caught, drill: drillReport, stopStore: () => s3.stop() };
   } finally {
     client.destroy();
     // A failed demo never leaves the store behind.

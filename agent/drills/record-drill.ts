@@ -2,9 +2,10 @@
 import { openLedger } from '../state/ledger-store.js';
 import { addToDrillIndex } from '../state/drill-index.js';
 import { toDrillResult, type DrillReport } from './drill-report.js';
+import { now as clockNow } from '../clock.js';
 
 /** Appends the report to the ledger and the index; returns it with its `ledgerSeq`. */
-export async function recordDrill(stateDir: string, report: DrillReport, now = new Date()): Promise<DrillReport> {
+export async function recordDrill(stateDir: string, report: DrillReport, now = clockNow()): Promise<DrillReport> {
   const ledger = await openLedger(stateDir);
   let recorded: DrillReport;
   try {

@@ -12,6 +12,7 @@ import { acquireDrillLock } from './drill-lock.js';
 import type { DrillReport } from './drill-report.js';
 import { recordDrill } from './record-drill.js';
 import { listWorkspaces, removeWorkspace, type LeftoverWorkspace, type WorkspaceMarker } from './workspace.js';
+import { now as clockNow } from '../clock.js';
 
 /** Options of `recoverInterruptedDrills`. */
 export interface RecoverOptions {
@@ -70,7 +71,7 @@ async function recover(stateDir: string, leftover: LeftoverWorkspace, now: Date,
 
 /** Records and removes every interrupted drill no live process owns; returns the records written. */
 export async function recoverInterruptedDrills(stateDir: string, options: RecoverOptions = {}): Promise<DrillResult[]> {
-  const now = (options.now ?? (() => new Date()))();
+  const now = (options.now ?? clockNow)();
   const recovered: DrillResult[] = [];
   const leftovers = await listWorkspaces(stateDir);
   const sets = [...new Set(leftovers.map((leftover) => leftover.set))];

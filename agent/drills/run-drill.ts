@@ -39,6 +39,7 @@ import { prepareBox, sandboxIdentity } from './sandbox/sandbox-identity.js';
 import { VERIFIERS } from './verifiers/registry.js';
 import type { VerifierContext, VerifierOutcome } from './verifiers/verifier.js';
 import { createWorkspace, removeWorkspace, updateMarker, type DrillWorkspace } from './workspace.js';
+import { now as clockNow } from '../clock.js';
 
 /** Options of a drill (contract with the daemon: stateDir, snapshot, signal, now, logger). */
 export interface DrillOptions {
@@ -177,7 +178,7 @@ async function runVerifiers(context: VerifierContext, timer: PhaseTimer, restore
 
 /** Runs one drill and returns its full report (see the module comment). */
 export async function runDrillReport(set: SetPolicy, options: DrillOptions): Promise<DrillReport> {
-  const now = options.now ?? (() => new Date());
+  const now = options.now ?? clockNow;
   const { stateDir, signal, logger } = options;
   const startedAt = now();
   const id = drillId(set.name, startedAt);

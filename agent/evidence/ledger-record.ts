@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
+import { now as clockNow } from '../clock.js';
 
 // The package is CommonJS whose typings claim an ES default export; at run time the default
 // import is the function itself.
@@ -71,7 +72,7 @@ export function recordHash(record: Omit<LedgerRecord, 'hash' | 'keyId' | 'sig'>)
 }
 
 /** Builds the next record of a chain. */
-export function nextRecord<T>(head: { seq: number; hash: string } | null, type: LedgerRecordType, data: T, now = new Date()): LedgerRecord<T> {
+export function nextRecord<T>(head: { seq: number; hash: string } | null, type: LedgerRecordType, data: T, now = clockNow()): LedgerRecord<T> {
   const body = { v: 1 as const, seq: (head?.seq ?? 0) + 1, time: now.toISOString(), type, prev: head?.hash ?? GENESIS_HASH, data };
   return { ...body, hash: recordHash(body) };
 }

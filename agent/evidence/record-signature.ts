@@ -7,6 +7,7 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson, type LedgerRecord } from './ledger-record.js';
 import type { SigningKey } from './signing-key.js';
+import { now as clockNow } from '../clock.js';
 
 const RECORD_DOMAIN = 'vouch-ledger-record/v1\n';
 const HEAD_DOMAIN = 'vouch-ledger-head/v1\n';
@@ -46,7 +47,7 @@ export function recordSignatureValid(record: Pick<LedgerRecord, 'hash' | 'sig'>,
 }
 
 /** A signed head for the record `{seq, hash}`. */
-export function signHead(head: { seq: number; hash: string }, key: SigningKey, now = new Date()): LedgerHead {
+export function signHead(head: { seq: number; hash: string }, key: SigningKey, now = clockNow()): LedgerHead {
   const body = { seq: head.seq, hash: head.hash, time: now.toISOString() };
   return { v: 1, ...body, keyId: key.keyId, sig: sign(null, headMessage(body), key.privateKey).toString('base64') };
 }

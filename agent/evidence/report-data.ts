@@ -13,6 +13,7 @@ import { readSetIndex } from '../state/set-index.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { VERDICTS, type Verdict } from '../verdicts/snapshot-verdict.js';
 import type { LedgerVerification } from './verify-ledger.js';
+import { now as clockNow } from '../clock.js';
 
 /** One drill as the report shows it. */
 export type ReportDrill = DrillReport & { seq: number };
@@ -109,7 +110,7 @@ export function worstCleanGap(cleanTimes: readonly number[], since: number | nul
 
 /** Reads the state and ledger into ReportData. */
 export async function gatherReportData(options: GatherOptions): Promise<ReportData> {
-  const now = options.now ?? new Date();
+  const now = options.now ?? clockNow();
   const since = options.since?.getTime() ?? null;
   const sets = new Map<string, SetEvidence>();
   const setOf = (name: string) => {

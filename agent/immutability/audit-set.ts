@@ -15,6 +15,7 @@ import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { summariseChecks, type ImmutabilityAudit } from './audit-result.js';
 import { auditOfflineSet, type OfflineAuditContext } from './offline-audit.js';
 import type { S3AuditContext } from './s3-audit.js';
+import { now as clockNow } from '../clock.js';
 
 /** Whether a set is audited: it declares immutability requirements or is a copy in a data set. */
 export function needsAudit(set: SetPolicy, datasetCopies: ReadonlySet<string>): boolean {
@@ -41,7 +42,7 @@ async function listSnapshots(set: SetPolicy, options: AuditOptions): Promise<Sna
 
 /** Audits one set (no recording). */
 export async function auditSet(set: SetPolicy, options: AuditOptions): Promise<ImmutabilityAudit> {
-  const now = (options.now ?? (() => new Date()))();
+  const now = (options.now ?? clockNow)();
   try {
     const snapshots = await listSnapshots(set, options);
     if (set.source.kind === 'fs') {

@@ -14,6 +14,7 @@ import { loadSetState, type SetState } from '../state/set-state.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { assessReadiness, type Readiness } from '../verdicts/readiness.js';
 import { evidenceStatus, type EvidenceStatus } from './evidence-status.js';
+import { now as clockNow } from '../clock.js';
 
 /** One set as reported. */
 export interface SetView {
@@ -78,7 +79,7 @@ function setView(set: SetPolicy, state: SetState | null, error: string | undefin
  * Reads the estate's state for `policy`. A set whose state is unreadable is reported not ready
  * with the error. `known` is the evidence status when the caller already has it.
  */
-export async function loadEstateView(policy: Policy, stateDir: string, now = new Date(), known?: EvidenceStatus): Promise<EstateView> {
+export async function loadEstateView(policy: Policy, stateDir: string, now = clockNow(), known?: EvidenceStatus): Promise<EstateView> {
   const evidence =
     known ??
     (await evidenceStatus(stateDir).catch(

@@ -31,6 +31,7 @@ import { ownerIsDead } from '../state/lock-file.js';
 import { configureAnalysisPool } from './analysis-pool.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { scanSet, type SetReport } from './scan-set.js';
+import { now } from '../clock.js';
 
 /** The `vouch scan --json` document. */
 export interface ScanReport {
@@ -98,7 +99,7 @@ interface RunContext {
 }
 
 function newRunId(): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;
+  return `${now().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Whether a marker belongs to no running scan (its process is gone, or it is this process and the run ended). */
@@ -199,7 +200,7 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
     runId: run.runIds.get(set.name)!,
     ...(resumingRun ? { resumingRun } : {}),
     beforeDeepRead: async (name, snapshot) => {
-      run.marker.current = { set: name, snapshot, since: new Date().toISOString() };
+      run.marker.current = { set: name, snapshot, since: now().toISOString() };
       await writeScanMarker(options.stateDir, run.marker);
     },
     ...(options.signal ? { signal: options.signal } : {}),
@@ -215,7 +216,7 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
   }
   if (!report.interrupted) {
     const faults = report.snapshots.reduce((sum, snapshot) => ({ transient: sum.transient + (snapshot.faults?.transient ?? 0), gaveUp: sum.gaveUp + (snapshot.faults?.gaveUp ?? 0) }), { transient: 0, gaveUp: 0 });
-    await recordScanOutcome(options.stateDir, set.name, { finishedAt: new Date().toISOString(), error: report.error ?? null, scannedBytes: scannedBytes(report), faults });
+    await recordScanOutcome(options.stateDir, set.name, { finishedAt: now().toISOString(), error: report.error ?? null, scannedBytes: scannedBytes(report), faults });
   }
   return report;
 }
@@ -225,7 +226,7 @@ export async function scanWithLedger(policy: Policy, ledger: LedgerStore, option
   const sets = selectSets(policy, options.sets);
   const copies = new Set(policy.datasets.flatMap((dataset) => dataset.copies));
   configureAnalysisPool(policy.concurrency.workers);
-  const startedAt = new Date().toISOString();
+  const startedAt = now().toISOString();
   const run = await beginRun(options.stateDir, ledger, sets, options);
   const reports: SetReport[] = new Array(sets.length);
   let interrupted = false;
@@ -243,7 +244,7 @@ export async function scanWithLedger(policy: Policy, ledger: LedgerStore, option
     await endRun(options.stateDir, run, interrupted);
   }
   const done = reports.filter(Boolean);
-  const finishedAt = new Date().toISOString();
+  const finishedAt = now().toISOString();
   await ledger.append('scan-run', {
     runId: run.marker.id,
     ...(run.resuming.size ? { continues: Object.fromEntries(run.resuming) } : {}),

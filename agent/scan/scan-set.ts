@@ -26,6 +26,7 @@ import { deepReadReason } from './deep-read-decision.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
 import { emptyFaults, identityOf, ScanAbortedError, scanSnapshot, type FaultTally } from './scan-snapshot.js';
+import { now as clockNow } from '../clock.js';
 
 /** One snapshot in a scan report (the `--json` contract). */
 export interface SnapshotReport {
@@ -163,7 +164,7 @@ export function readDecisions(
 /** Scans every snapshot of `set`; never throws for store or content problems (they land in the report). */
 export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {
   const progress = options.progress ?? silentProgress;
-  const now = options.now ?? (() => new Date());
+  const now = options.now ?? clockNow;
   const report: SetReport = { name: set.name, location: describeLocation(set), lastClean: null, snapshots: [], removed: [], notes: [] };
   let source: BackupSource | null = null;
   let tally: FaultTally = emptyFaults();

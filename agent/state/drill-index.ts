@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { readJsonFile } from './json-file.js';
+import { now as clockNow } from '../clock.js';
 
 /** Seconds per drill phase (0 when a phase did not run). */
 export interface DrillPhaseSeconds { fetch: number; extract: number; verify: number; app: number }
@@ -46,7 +47,7 @@ export async function readDrillIndex(stateDir: string, set: string): Promise<Dri
 }
 
 /** Adds a drill to its set's index (dropping the oldest past MAX_INDEXED_DRILLS) and writes it atomically. */
-export async function addToDrillIndex(stateDir: string, result: DrillResult, now = new Date()): Promise<DrillIndex> {
+export async function addToDrillIndex(stateDir: string, result: DrillResult, now = clockNow()): Promise<DrillIndex> {
   const index = await readDrillIndex(stateDir, result.set);
   const drills = [...index.drills.filter((drill) => drill.id !== result.id), result].slice(-MAX_INDEXED_DRILLS);
   const updated: DrillIndex = { set: result.set, updatedAt: now.toISOString(), drills };

@@ -16,6 +16,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateLockedError } from '../errors.js';
+import { now } from '../clock.js';
 
 /** A held lock; `release()` is idempotent and only ever removes this holder's own file. */
 export interface LockFile {
@@ -140,7 +141,7 @@ export async function acquireLockFile(file: string, options: LockFileOptions): P
   const me: LockOwner = {
     pid: process.pid,
     host: hostname(),
-    since: new Date().toISOString(),
+    since: now().toISOString(),
     token: randomBytes(8).toString('hex'),
     ...(options.purpose ? { purpose: options.purpose } : {}),
   };

@@ -36,6 +36,7 @@ import { OverviewPage } from './pages/overview-page.js';
 import { SetPage } from './pages/set-page.js';
 import { SnapshotPage } from './pages/snapshot-page.js';
 import { SESSION_COOKIE, tokenMatches, type SessionStore } from './sessions.js';
+import { now, nowMs } from '../clock.js';
 
 /** What the console reads from the daemon. */
 export interface ConsoleContext {
@@ -83,7 +84,7 @@ function attachment(name: string): string {
   return `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"`;
 }
 
-const compactNow = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const compactNow = () => now().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 
 const pageHeaders: MiddlewareHandler = secureHeaders({
   contentSecurityPolicy: {
@@ -138,7 +139,7 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
 
   const frame = (c: Context): PageFrame => ({
     assets,
-    now: new Date(),
+    now: now(),
     signedIn: Boolean(options.token) && options.sessions.valid(getCookie(c, SESSION_COOKIE)),
     jobs: ctx.runner.jobs(),
   });
@@ -250,7 +251,7 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     const document = {
       set: found.set.policy.name,
       snapshot: found.snapshot.id,
-      generatedAt: new Date().toISOString(),
+      generatedAt: now().toISOString(),
       chain: { ok: chain.ok, records: chain.records, firstBad: chain.firstBad ?? null, keyFingerprints: chain.keyFingerprints },
       records: records.map((stored) => stored.record ?? { malformed: stored.raw, segment: stored.segment }),
     };
@@ -300,7 +301,7 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     const period = c.req.query('since') ?? 'all';
     if (!REPORT_PERIODS.some((option) => option.value === period)) return c.json({ error: `since: expected one of ${REPORT_PERIODS.map((option) => option.value).join(', ')}` }, 400);
     const back = period === 'all' ? null : parseDuration(period);
-    const since = back === null ? undefined : new Date(Date.now() - back * 1000);
+    const since = back === null ? undefined : new Date(nowMs() - back * 1000);
     const verification = await verifyLedger(ctx.stateDir);
     const data = await gatherReportData({ stateDir: ctx.stateDir, verification, targets: targetsFromPolicy(ctx.policy()), ...(since ? { since } : {}) });
     return c.body(renderReportHtml(data), 200, {

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DemoFile } from '../../agent/demo/estate.js';
 import { DEMO_DAYS, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit } from '../../agent/demo/estate.js';
 import { crc32 } from '../../agent/demo/png.js';
+import { now } from '../../agent/clock.js';
 
 const start = new Date('2026-11-01T00:00:00Z');
 const byPath = (files: readonly DemoFile[]) => new Map(files.map((file) => [file.path, file]));
@@ -81,7 +82,7 @@ describe('demo estate', () => {
     expect(demoSnapshotName(13, start)).toBe('orders-20261114T020000Z.tar.gz');
     expect(demoSnapshotName(2, new Date('2026-11-01T17:45:00Z'))).toBe('orders-20261103T020000Z.tar.gz');
     expect(demoSnapshotName(5)).toMatch(/^orders-(?<time>\d{8}T\d{6}Z)\.tar\.gz$/);
-    const today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+    const today = now().toISOString().slice(0, 10).replace(/-/g, '');
     expect(demoSnapshotName(DEMO_DAYS - 1)).toBe(`orders-${today}T020000Z.tar.gz`);
     expect(() => demoSnapshotName(-1)).toThrow(RangeError);
   });

@@ -5,6 +5,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, ransomwareHit } from '../../agent/demo/estate.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { now } from '../../agent/clock.js';
 
 /** The estate: `days` nightly archives in s3://BUCKET/orders/. */
 export interface S3Estate {
@@ -29,8 +30,8 @@ export async function startS3Estate(days = 5): Promise<S3Estate> {
   const bucket = 'kanda-backups';
   const s3 = await startEmbeddedS3({ buckets: [bucket] });
   const client = s3.client();
-  const now = new Date();
-  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - days * 86_400_000);
+  const today = now();
+  const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) - days * 86_400_000);
   for (let day = 0; day < days; day++) {
     const body = await packTarGz(await demoSnapshotFiles(day, { start }));
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: `orders/${demoSnapshotName(day, start)}`, Body: body }));

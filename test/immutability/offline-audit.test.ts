@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../agent/config/load-policy.js';
 import { auditSet } from '../../agent/immutability/audit-set.js';
 import { isReadOnly, mountFor, parseMountInfo } from '../../agent/immutability/mountinfo.js';
+import { nowMs } from '../../agent/clock.js';
 
 const run = promisify(execFile);
 
@@ -31,7 +32,7 @@ describe('mountinfo', () => {
 
 async function volume(): Promise<{ dir: string; policyFile: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vouch-offline-'));
-  const snapshotDir = path.join(dir, 'volume', new Date(Date.now() - 3_600_000).toISOString().slice(0, 10));
+  const snapshotDir = path.join(dir, 'volume', new Date(nowMs() - 3_600_000).toISOString().slice(0, 10));
   await mkdir(snapshotDir, { recursive: true });
   await writeFile(path.join(snapshotDir, 'invoice.pdf'), '%PDF-1.4 demo');
   const policyFile = path.join(dir, 'vouch.yaml');

@@ -19,6 +19,7 @@ import { createManifestWriter } from '../../agent/state/manifest-store.js';
 import type { SetIndex, SnapshotState } from '../../agent/state/set-index.js';
 import type { Finding } from '../../agent/verdicts/findings.js';
 import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
+import { now, nowMs } from '../../agent/clock.js';
 
 const TOKEN = 'http-test-token-0123456789abcdef';
 const HOSTILE = '<img src=x onerror="globalThis.pwned=1">.pdf';
@@ -29,12 +30,12 @@ let state: string;
 function snapshot(id: string, hoursAgo: number, verdict: Verdict, findings: Finding[] = []): SnapshotState {
   const findingCounts: Partial<Record<Finding['kind'], number>> = {};
   for (const finding of findings) findingCounts[finding.kind] = (findingCounts[finding.kind] ?? 0) + 1;
-  const time = new Date(Date.now() - hoursAgo * HOUR).toISOString();
+  const time = new Date(nowMs() - hoursAgo * HOUR).toISOString();
   return { id, time, verdict, complete: true, entries: 10, bytes: 1000, findings, findingCounts, lastScan: time };
 }
 
 async function writeIndex(set: string, snapshots: SnapshotState[]): Promise<void> {
-  const index: SetIndex = { set, updatedAt: new Date().toISOString(), snapshots: Object.fromEntries(snapshots.map((s) => [s.id, s])) };
+  const index: SetIndex = { set, updatedAt: now().toISOString(), snapshots: Object.fromEntries(snapshots.map((s) => [s.id, s])) };
   await writeFile(path.join(state, 'sets', `${set}.json`), JSON.stringify(index));
 }
 
@@ -82,8 +83,8 @@ beforeAll(async () => {
   hit.findingCounts.encrypted = 2500; // the index kept only some of them
   await writeIndex('beta', [snapshot('beta-1', 50, 'clean'), hit]);
   await writeFile(path.join(state, 'sets', 'gamma.json'), '{ not json');
-  const now = new Date().toISOString();
-  const writer = await createManifestWriter(state, { format: 'vouch-manifest', version: 1, set: 'alpha', snapshot: 'nested/alpha-2', snapshotTime: now, layout: 'directory', algorithm: 'sha256', createdAt: now });
+  const at = now().toISOString();
+  const writer = await createManifestWriter(state, { format: 'vouch-manifest', version: 1, set: 'alpha', snapshot: 'nested/alpha-2', snapshotTime: at, layout: 'directory', algorithm: 'sha256', createdAt: at });
   await writer.add({ path: 'db/orders.sql', type: 'file', size: 3, digest: 'abc' });
   await writer.commit();
 });
