@@ -10,6 +10,14 @@
  *
  * Dictionary frames cannot be decoded without their dictionary, and frames whose window is over
  * `ZSTD_MAX_WINDOW` are not decoded (memory): both are walked, not decoded.
+ *
+ * fzstd shifts its whole window buffer once per block, so decoding costs blocks × window — for a
+ * small file compressed with a large window and no content size (`zstd --ultra -22`, `--long`,
+ * `tar | zstd` streams) that is gigabytes of copying, and the work cap would stop decoding after
+ * a few blocks. The decoder is therefore told the smallest window the frame can need so far: the
+ * content size when the header gives it, else 8 MiB, widened (×4, up to the declared window) by
+ * decoding the frame again from its start just before its output could outgrow it. No match can
+ * reach further back than the output so far, so the smaller window never changes what decodes.
  */
 import { Decompress } from 'fzstd';
 import type { IHasher } from 'hash-wasm';
@@ -20,6 +28,21 @@ import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } fro
 
 /** Largest block content, and so the buffer a block is gathered in. */
 const MAX_BLOCK = 128 * 1024;
+/** The window a frame without a content size is first decoded with (when it declares a larger one). */
+const FIRST_DECODE_WINDOW = 8 * 1024 * 1024;
+/** Log2 of the smallest window a window descriptor can state. */
+const MIN_WINDOW_LOG = 10;
+
+/** Whether the frame header (magic included) sets Single_Segment_flag: no window descriptor, the window is the content size. */
+function singleSegment(header: Uint8Array): boolean {
+  return (header[4]! & 0x20) !== 0;
+}
+
+/** The smallest power-of-two window of at least `bytes` that a window descriptor can state, and its descriptor byte. */
+function descriptorFor(bytes: number): { window: number; descriptor: number } {
+  const log = Math.max(MIN_WINDOW_LOG, Math.ceil(Math.log2(Math.max(1, bytes))));
+  return { window: 2 ** log, descriptor: (log - MIN_WINDOW_LOG) << 3 };
+}
 
 /**
  * One XXH64 instance serves every validator on a thread: hash-wasm creates hashers
@@ -97,6 +120,12 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
   private produced = 0;
   private frameProduced = 0;
   private window = 0;
+  /** The window the decoder was told (≤ `window`, see the module comment). */
+  private decodeWindow = 0;
+  /** The frame's input so far (header and whole blocks), kept while the decoder's window may still have to grow. */
+  private frameInputs: Uint8Array[] | null = null;
+  /** The frame's own window descriptor byte. */
+  private declaredDescriptor = 0;
   private work = 0;
 
   constructor(private readonly limits: ValidatorLimits) {}
@@ -141,14 +170,54 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
     if (this.decoding && (header.dictionary !== 0 || header.window > ZSTD_MAX_WINDOW)) this.stopDecoding(at);
     if (this.decoding) {
       this.frameHeaderBytes = header.bytes.slice();
-      this.decoder = new Decompress((data) => {
-        if (data.length === 0) return;
-        this.produced += data.length;
-        this.frameProduced += data.length;
-        if (this.checksummed) sharedHasher?.update(this, data);
-      });
-      sharedHasher?.reset(this);
+      this.decodeWindow = header.window;
+      this.frameInputs = null;
+      if (!singleSegment(this.frameHeaderBytes)) {
+        const needed = descriptorFor(Math.min(header.window, header.contentSize ?? FIRST_DECODE_WINDOW));
+        if (needed.window < header.window) {
+          this.declaredDescriptor = this.frameHeaderBytes[5]!;
+          this.frameHeaderBytes[5] = needed.descriptor;
+          this.decodeWindow = needed.window;
+          // With a content size the output can never outgrow it (more output is damage, caught below).
+          if (header.contentSize === null) this.frameInputs = [];
+        }
+      }
+      this.startDecoder();
       if (this.block.length === 0) this.block = new Uint8Array(3 + MAX_BLOCK);
+    }
+  }
+
+  /** A fresh decoder (and content hash) for the frame being walked. */
+  private startDecoder(): void {
+    this.decoder = new Decompress((data) => {
+      if (data.length === 0) return;
+      this.produced += data.length;
+      this.frameProduced += data.length;
+      if (this.checksummed) sharedHasher?.update(this, data);
+    });
+    sharedHasher?.reset(this);
+  }
+
+  /** Decodes the frame again from its start with a 4× window (at most the declared one). */
+  private widenWindow(): void {
+    const inputs = this.frameInputs!;
+    const wider = descriptorFor(Math.min(this.window, this.decodeWindow * 4));
+    const header = inputs[0]!;
+    if (wider.window >= this.window) {
+      // The declared window at last: nothing can outgrow it, so nothing more is kept.
+      header[5] = this.declaredDescriptor;
+      this.decodeWindow = this.window;
+      this.frameInputs = null;
+    } else {
+      header[5] = wider.descriptor;
+      this.decodeWindow = wider.window;
+    }
+    this.produced -= this.frameProduced;
+    this.frameProduced = 0;
+    this.startDecoder();
+    for (const input of inputs) {
+      this.decoder!.push(input, false);
+      this.work += this.decodeWindow;
     }
   }
 
@@ -179,6 +248,9 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
     this.frameHeaderBytes = null;
     this.decodedInput += input.length;
     try {
+      if (this.frameInputs && this.frameProduced + MAX_BLOCK > this.decodeWindow) this.widenWindow();
+      // `block` is reused for the next block: a kept input must be a copy (the header's already is).
+      this.frameInputs?.push(input === block ? block.slice() : input);
       // Whole blocks only: fzstd then decodes at once and keeps no reference to `input`.
       this.decoder!.push(input, false);
     } catch (error) {
@@ -187,7 +259,7 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
     if (this.contentSize !== null && this.frameProduced > this.contentSize) {
       throw new Damage(`frame decodes to more than its declared ${this.contentSize} bytes`, blockStart);
     }
-    this.work += this.window;
+    this.work += this.decodeWindow;
     if (this.produced > this.limits.maxOutputBytes || zstdWorkExceeded(this.work, this.produced)) this.stopDecoding(position);
   }
 
@@ -210,6 +282,7 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
       throw new Damage(`frame's raw blocks hold more than its declared ${this.contentSize} bytes`, end);
     }
     this.decoder = null;
+    this.frameInputs = null;
   }
 
   /** Decoding ends for the rest of the entry; the walk goes on. */
@@ -217,6 +290,7 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
     this.decoding = false;
     this.decoder = null;
     this.frameHeaderBytes = null;
+    this.frameInputs = null;
     this.decodeStoppedAt ??= at;
     this.block = new Uint8Array(0);
     sharedHasher?.release(this);

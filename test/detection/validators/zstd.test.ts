@@ -99,6 +99,26 @@ describe('zstd validator', () => {
     expect(validate(zstdValidator, compressed.subarray(0, compressed.length - 100), 64 * 1024, limits).status).toBe('invalid');
   });
 
+  it('checks to the end a frame whose declared window dwarfs its content (--ultra -22, no content size), for every real input', () => {
+    // zstd 1.5's block splitter cuts such frames into many small blocks; decoding each against a
+    // 128 MiB window buffer would cost gigabytes of copying and stop at the work cap.
+    const programs = findMachineFiles({ name: () => true, roots: ['/usr/bin'], minSize: 300_000, maxSize: 2_000_000, limit: 4 });
+    const frames = programs.map((file) => ({ path: `${file.path} --ultra -22 --no-content-size`, bytes: zstd(readFileSync(file.path), ['--ultra', '-22', '--no-content-size']) }));
+    expect(intactProblems(zstdValidator, frames)).toEqual([]);
+  }, 180_000);
+
+  it('widens the decode window as a frame without a content size outgrows it, and still finds a changed byte near its end', () => {
+    // ~20 MB of real programs and libraries, streamed (no content size) with a 128 MiB window: the
+    // decoder starts at 8 MiB and decodes the frame again at 32 MiB once the output nears 8 MiB.
+    const big = Buffer.concat(findMachineFiles({ name: () => true, roots: ['/usr/lib/x86_64-linux-gnu', '/usr/bin'], minSize: 500_000, maxSize: 6_000_000, limit: 40 }).map((f) => readFileSync(f.path))).subarray(0, 20_000_000);
+    expect(big.length).toBeGreaterThan(10_000_000);
+    const compressed = zstd(big, ['-3', '--long=27', '--no-content-size']);
+    expect(validate(zstdValidator, compressed)).toMatchObject({ status: 'valid', checkedBytes: compressed.length, parts: 1 });
+    const damaged = Buffer.from(compressed);
+    damaged[compressed.length - 2000] = damaged[compressed.length - 2000]! ^ 0x10;
+    expect(validate(zstdValidator, damaged).status).toBe('invalid');
+  });
+
   it('rejects bytes after the last frame and does not claim other formats', () => {
     const { bytes } = fixtures[0]!;
     expect(validate(zstdValidator, Buffer.concat([bytes, Buffer.from('ransom footer')])).status).toBe('invalid');
