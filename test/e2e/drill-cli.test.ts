@@ -81,7 +81,9 @@ describe('vouch drill', () => {
     const { code, stderr } = await result;
     expect(code).toBe(130);
     expect(stderr).toContain('SIGTERM: stopping');
-    expect(await processesMentioning(token)).toEqual([]);
+    // The kernel tears down the sandbox's PID namespace after its init dies; on a loaded machine
+    // the last processes can take a moment to go.
+    await waitFor(async () => (await processesMentioning(token)).length === 0, 'the sandbox to be killed');
     expect(await listTree(path.join(fixture.state, 'drills', 'work'))).toEqual([]);
     expect((await readDrillIndex(fixture.state, 'orders')).drills.at(-1)).toMatchObject({ outcome: 'aborted' });
   });

@@ -1,8 +1,45 @@
 /** Runs the real CLI (TypeScript source through tsx) as a child process. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../../agent/cli/main.ts', import.meta.url));
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
+/** What running the CLI from source reads: the code, its packages, and the files it loads at run time. */
+const RUNTIME = ['agent', 'node_modules', 'package.json', 'tsconfig.json', 'restore-drills', 'policies'];
+
+let readableCopy: string | undefined;
+
+/**
+ * The CLI's entry point in a copy of the checkout that every user can read. Where the checkout
+ * lives is the host's business (a clone inside a 0700 directory is common); a test that runs the
+ * CLI as another user gives that user its own copy instead. Hard links where the file system
+ * allows (no bytes copied), a real copy otherwise; removed when the test process exits.
+ */
+function readableCheckout(): string {
+  if (!readableCopy) {
+    const root = mkdtempSync(path.join(tmpdir(), 'vouch-checkout-'));
+    chmodSync(root, 0o755);
+    for (const name of RUNTIME) {
+      const from = path.join(CHECKOUT, name);
+      try {
+        execFileSync('cp', ['-al', from, root], { stdio: 'ignore' });
+      } catch {
+        execFileSync('cp', ['-a', from, root], { stdio: 'ignore' });
+      }
+    }
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+    readableCopy = root;
+  }
+  return readableCopy;
+}
+
+/** `node` arguments that run the CLI's source from `root` (tsx resolved there too, not from the working directory). */
+function cliCommand(root: string): string[] {
+  const loader = pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href;
+  return [process.execPath, '--import', loader, path.join(root, 'agent/cli/main.ts')];
+}
 
 /** What a CLI run printed and returned. */
 export interface CliResult {
@@ -11,13 +48,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `vouch ARGS` with extra environment; bounded by `timeoutMs`. `asUid` runs it as that user (the tests run as root). */
+/**
+ * Runs `vouch ARGS` with extra environment; bounded by `timeoutMs`. `asUid` runs it as that user
+ * (the tests run as root), from a copy of the checkout that user can read.
+ */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, asUid?: number): Promise<CliResult> {
-  const command = [process.execPath, '--import', 'tsx', MAIN, ...args];
+  const root = asUid === undefined ? CHECKOUT : readableCheckout();
+  const command = [...cliCommand(root), ...args];
   const [program, ...rest] = asUid === undefined ? command : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', '--', ...command];
   return new Promise((resolve, reject) => {
     const child = spawn(program!, rest, {
       env: { ...process.env, ...env },
+      // The other user may not be able to enter the test's working directory either.
+      ...(asUid === undefined ? {} : { cwd: root }),
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
     });
@@ -32,7 +75,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 
 /** Starts `vouch ARGS` and returns the process (for tests that signal it); output is collected. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [node, ...rest] = cliCommand(CHECKOUT);
+  const child = spawn(node!, [...rest, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
