@@ -7,7 +7,7 @@
 #     -v /mnt/offline:/mnt/offline:ro vouch
 # One-off scan: docker run --rm ... vouch scan
 
-ARG NODE_VERSION=20
+ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src

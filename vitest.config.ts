@@ -1,12 +1,17 @@
 import { defineConfig } from 'vitest/config';
+import { UNIT_TESTS } from './test/tiers.js';
+
+const tier = (name: string, include: string[], exclude: string[] = []) => ({ extends: true as const, test: { name, include, exclude } });
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/clock.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores on CI machines: forks keep native handles (s3rver, child processes) isolated.
     pool: 'forks',
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // Together the two tiers are every test file; `--project unit` is the inner loop (test/tiers.ts).
+    projects: [tier('unit', UNIT_TESTS), tier('system', ['test/**/*.test.ts'], UNIT_TESTS)],
   },
 });

@@ -34,6 +34,15 @@ describe('Dockerfile', () => {
     expect(one('RUN').some((i) => /apt-get install .*\btini\b/.test(i.args) && (/\bbubblewrap\b/.test(i.args) || (/\$\{DRILL_TOOLS\}/.test(i.args) && /\bbubblewrap\b/.test(drillTools))))).toBe(true);
   });
 
+  it('builds on a Node.js LTS release that CI tests and engines allows', () => {
+    const version = all.find((i) => i.op === 'ARG' && i.args.startsWith('NODE_VERSION='))!.args.split('=')[1]!;
+    expect(all.filter((i) => i.op === 'FROM').every((i) => i.args.startsWith('node:${NODE_VERSION}-'))).toBe(true);
+    expect(Number(version) % 2).toBe(0); // even majors are the LTS lines
+    expect(readFileSync('.ci/run', 'utf8')).toMatch(new RegExp(`with-node\\.sh (\\S+ )?${version}\\b|for major in [\\d ]*\\b${version}\\b`));
+    const engines = (JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } }).engines.node;
+    expect(engines).toMatch(new RegExp(`\\^${version}\\b|>=(\\d+)`));
+  });
+
   it('exposes the daemon port, checks /healthz and carries OCI labels', () => {
     expect(one('EXPOSE').map((i) => i.args)).toEqual(['9740']);
     expect(one('ENV').some((i) => /VOUCH_LISTEN=0\.0\.0\.0:9740/.test(i.args))).toBe(true);
