@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, describeError, StateLockedError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerAccept } from './accept.js';
 import { registerDemo } from './demo.js';
 import { registerDrill } from './drill.js';
 import { registerEvidence } from './evidence.js';
@@ -40,6 +41,7 @@ export function buildProgram(dependencies: ServeDependencies = { runDrill: runDr
   registerEvidence(program);
   registerInspect(program);
   registerLastClean(program);
+  registerAccept(program);
   registerPolicy(program);
   registerServe(program, dependencies);
   registerDemo(program, dependencies);
