@@ -188,14 +188,7 @@ async function endRun(stateDir: string, run: RunContext, interrupted: boolean): 
 }
 
 /** Scans one set, audits it when the policy asks, and records its outcome (the caller holds the lock). */
-async function scanAndAudit(
-  set: SetPolicy,
-  ledger: LedgerStore,
-  options: ScanRunOptions,
-  copies: ReadonlySet<string>,
-  run: RunContext,
-  acceptances: AcceptanceIndex,
-): Promise<SetReport> {
+async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore, options: ScanRunOptions, copies: ReadonlySet<string>, run: RunContext, acceptances: AcceptanceIndex): Promise<SetReport> {
   const makeSource = options.createSource ?? ((s: SetPolicy) => createSource(s.source));
   const resumingRun = run.resuming.get(set.name);
   const report = await scanSet(set, {
@@ -245,7 +238,7 @@ export async function scanWithLedger(policy: Policy, ledger: LedgerStore, option
     const worker = async () => {
       while (next < sets.length && !options.signal?.aborted) {
         const index = next++;
-        reports[index] = await scanAndAudit(sets[index]!, ledger, options, copies, run, acceptances);
+        reports[index] = await scanAndAudit(policy, sets[index]!, ledger, options, copies, run, acceptances);
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency ?? policy.concurrency.sets, sets.length) }, worker));

@@ -34,7 +34,7 @@ export interface SnapshotReport {
   time: string;
   /** From the findings that count: accepted findings (`vouch accept`) do not. */
   verdict: Verdict;
-  /** The scan's own verdict, when accepted findings changed it (or could have: present whenever any finding is accepted). */
+  /** The scan's own verdict, from every finding; present whenever a finding is accepted. */
   verdictBeforeAcceptance?: Verdict;
   entries: number;
   bytes: number;

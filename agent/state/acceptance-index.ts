@@ -35,6 +35,9 @@ export interface AcceptanceIndex {
 
 const empty = (): AcceptanceIndex => ({ ledger: null, sets: {} });
 
+/** Bytes every triage record line holds (its type); a cheap test before decoding, parsing decides. */
+const MARKERS = [...TRIAGE_RECORD_TYPES].map((type) => Buffer.from(`"${type}"`));
+
 function indexPath(stateDir: string): string {
   return path.join(stateDir, 'acceptances.json');
 }
@@ -49,8 +52,12 @@ export function acceptancesOf(index: AcceptanceIndex, set: string): Acceptance[]
   return index.sets[set] ?? [];
 }
 
-/** Complete ledger lines after `from`, each with the position just past it. */
-async function* linesAfter(files: readonly string[], from: LedgerPosition | null): AsyncGenerator<{ text: string; end: LedgerPosition }> {
+/**
+ * Triage record lines after `from`, in order, each with the position just past it; the position
+ * past the last complete line comes last (`line: null`). Chunks without a triage record type in
+ * them are skipped without being split into lines (most of a ledger is scans).
+ */
+async function* triageLinesAfter(files: readonly string[], from: LedgerPosition | null): AsyncGenerator<{ line: Buffer | null; end: LedgerPosition }> {
   const first = from ? files.findIndex((file) => path.basename(file) === from.segment) : 0;
   for (const [position, file] of files.slice(first).entries()) {
     const segment = path.basename(file);
@@ -58,16 +65,22 @@ async function* linesAfter(files: readonly string[], from: LedgerPosition | null
     let pending: Buffer = Buffer.alloc(0);
     for await (const chunk of createReadStream(file, { start: offset })) {
       pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
-      let newline = pending.indexOf(0x0a);
-      while (newline !== -1) {
-        const text = pending.toString('utf8', 0, newline);
-        offset += newline + 1;
-        pending = pending.subarray(newline + 1);
-        yield { text, end: { segment, offset } };
-        newline = pending.indexOf(0x0a);
+      const complete = pending.lastIndexOf(0x0a) + 1;
+      if (complete === 0) continue;
+      const lines = pending.subarray(0, complete);
+      if (MARKERS.some((marker) => lines.includes(marker))) {
+        for (let start = 0; start < complete; ) {
+          const newline = lines.indexOf(0x0a, start);
+          const line = lines.subarray(start, newline);
+          if (MARKERS.some((marker) => line.includes(marker))) yield { line, end: { segment, offset: offset + newline + 1 } };
+          start = newline + 1;
+        }
       }
+      offset += complete;
+      pending = pending.subarray(complete);
     }
     // A torn last line (a crash mid-append) is read once it is complete.
+    yield { line: null, end: { segment, offset } };
   }
 }
 
@@ -77,9 +90,6 @@ async function stillThere(files: readonly string[], position: LedgerPosition): P
   if (!file) return false;
   return (await stat(file)).size >= position.offset;
 }
-
-/** Might this line be a triage record? (A cheap test before parsing; parsing decides.) */
-const mayBeTriage = (text: string) => [...TRIAGE_RECORD_TYPES].some((type) => text.includes(`"${type}"`));
 
 /**
  * The index brought up to date with the ledger; written back when `persist` (the caller holds
@@ -91,11 +101,11 @@ export async function syncAcceptanceIndex(stateDir: string, options: { persist: 
   const stored = await readAcceptanceIndex(stateDir);
   const index = stored.ledger && (await stillThere(files, stored.ledger)) ? stored : empty();
   let moved = index !== stored;
-  for await (const { text, end } of linesAfter(files, index.ledger)) {
+  for await (const { line, end } of triageLinesAfter(files, index.ledger)) {
+    moved ||= end.segment !== index.ledger?.segment || end.offset !== index.ledger.offset;
     index.ledger = end;
-    moved = true;
-    if (!mayBeTriage(text)) continue;
-    const record = parseRecordLine(text);
+    if (!line) continue;
+    const record = parseRecordLine(line.toString('utf8'));
     if (!record || !TRIAGE_RECORD_TYPES.has(record.type)) continue;
     const set = (record.data as { set?: unknown } | null)?.set;
     if (typeof set !== 'string') continue;

@@ -84,7 +84,9 @@ function nothingToAccept(set: string, selection: AcceptanceSelection, result: Se
     const kinds = [...new Set(result.unacceptable.map(({ finding }) => finding.kind))];
     problems.push(`${result.unacceptable.length} matching finding(s) are ${kinds.join(', ')}, which is never accepted: ${kinds.map((kind) => UNACCEPTABLE_KINDS.get(kind)).join('; ')}`);
   }
-  if (problems.length === 0) {
+  if (selection.kind === 'immutability') {
+    problems.push('immutability findings come from the audit of the bucket or volume, not from a snapshot: answer them in the policy (`immutability:`), not by accepting');
+  } else if (problems.length === 0) {
     const open = locatedFindings(index).filter(({ snapshot, finding }) => !finding.accepted && (selection.snapshot === undefined || snapshot === selection.snapshot));
     problems.push(
       open.length
@@ -101,10 +103,13 @@ function nothingToAccept(set: string, selection: AcceptanceSelection, result: Se
 /** Notes on what the acceptance could not look at. */
 function coverageNotes(index: SetIndex, selection: AcceptanceSelection, result: SelectionResult): string[] {
   const notes: string[] = [];
-  for (const [id, state] of Object.entries(index.snapshots)) {
-    if (selection.snapshot !== undefined && id !== selection.snapshot) continue;
-    const unlisted = unlistedFindings(state);
-    if (unlisted > 0) notes.push(`snapshot ${id}: ${unlisted} findings were counted but not kept (the index keeps the first ones); they could not be examined and still count`);
+  const unlisted = Object.entries(index.snapshots)
+    .filter(([id]) => selection.snapshot === undefined || id === selection.snapshot)
+    .map(([id, state]) => `${id} (${unlistedFindings(state)})`)
+    .filter((entry) => !entry.endsWith(' (0)'));
+  if (unlisted.length) {
+    const named = unlisted.length > EXAMPLES ? `${unlisted.slice(0, EXAMPLES).join(', ')} and ${unlisted.length - EXAMPLES} more` : unlisted.join(', ');
+    notes.push(`findings counted but not kept in the index (it keeps the first ones of a snapshot) could not be examined and still count: ${named}`);
   }
   if (result.alreadyAccepted.length) notes.push(`${result.alreadyAccepted.length} matching finding(s) were already accepted and are left with their acceptance`);
   if (result.unacceptable.length) notes.push(`${result.unacceptable.length} matching read error(s) are never accepted: a snapshot that was not read completely is never clean`);
