@@ -112,9 +112,11 @@ export function acceptanceMatcher(acceptances: readonly Acceptance[]): Acceptanc
       if (UNACCEPTABLE_KINDS.has(finding.kind)) return null;
       for (const { acceptance, covered } of byKey.get(keyOf(finding.kind, finding.path)) ?? []) {
         if (acceptance.selection.snapshot !== undefined && acceptance.selection.snapshot !== snapshot) continue;
+        // A finding about the set is covered by one accepted as such, a snapshot's by a snapshot's.
         if ((snapshot === null) !== (covered.snapshots.length === 0)) continue;
-        if (covered.contentId !== undefined ? finding.contentId !== covered.contentId : snapshot !== null && !covered.snapshots.includes(snapshot)) continue;
-        return acceptance;
+        // The same bytes; without an identity, the same snapshot (or the set itself).
+        const same = covered.contentId !== undefined ? finding.contentId === covered.contentId : snapshot === null || covered.snapshots.includes(snapshot);
+        if (same) return acceptance;
       }
       return null;
     },
