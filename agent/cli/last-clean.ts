@@ -63,6 +63,15 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
   if (document.olderNotClean.length) {
     lines.push(`  older snapshots that are not clean: ${document.olderNotClean.map((s) => `${s.id} (${s.verdict})`).join(', ')}`);
   }
+  if (document.accepted.length) {
+    lines.push('  accepted findings (known and harmless, not counted; `vouch accept --list`):');
+    for (const snapshot of document.accepted) {
+      const counts = Object.entries(snapshot.counts).map(([kind, n]) => `${n} × ${kind}`).join(', ');
+      const changed = snapshot.verdictBeforeAcceptance !== snapshot.verdict ? `, ${snapshot.verdictBeforeAcceptance} without them` : '';
+      lines.push(`    ${snapshot.id}  ${snapshot.verdict}${changed}: ${counts}`);
+      for (const acceptance of snapshot.acceptances) lines.push(`      acceptance ${acceptance.id} by ${acceptance.by} (${shortTime(acceptance.at)}): ${acceptance.reason}`);
+    }
+  }
   return lines;
 }
 

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { now } from '../clock.js';
 import { ConfigError, describeError, StateLockedError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerAccept } from './accept.js';
 import { registerDemo } from './demo.js';
 import { registerDrill } from './drill.js';
 import { registerEvidence } from './evidence.js';
@@ -41,6 +42,7 @@ export function buildProgram(dependencies: ServeDependencies = { runDrill: runDr
   registerEvidence(program);
   registerInspect(program);
   registerLastClean(program);
+  registerAccept(program);
   registerPolicy(program);
   registerServe(program, dependencies);
   registerDemo(program, dependencies);

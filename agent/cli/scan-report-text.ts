@@ -2,7 +2,8 @@
 import { formatBytes } from '../config/byte-size.js';
 import { RULE_PARTS, type DatasetRuleReport } from '../immutability/rule-3-2-1-1-0.js';
 import type { ScanReport } from '../scan/scan-run.js';
-import type { SetReport } from '../scan/scan-set.js';
+import type { SetReport, SnapshotReport } from '../scan/scan-set.js';
+import { acceptedBy, countingFindings } from '../verdicts/acceptance.js';
 import { table } from './output.js';
 
 const FINDINGS_SHOWN = 8;
@@ -48,13 +49,30 @@ function setLines(set: SetReport): string[] {
     const objectFindings = audit.findings.filter((finding) => finding.path.startsWith('s3://') && finding.path.split('/').length > 3);
     for (const finding of objectFindings.slice(0, FINDINGS_SHOWN)) lines.push(`    ${finding.path}: ${finding.detail}`);
   }
-  for (const snapshot of set.snapshots) {
-    if (snapshot.verdict === 'clean') continue;
-    const total = snapshot.findings.length + snapshot.findingsOmitted;
+  for (const snapshot of set.snapshots) lines.push(...snapshotFindingLines(snapshot));
+  return lines;
+}
+
+/** A snapshot's findings that count (when it is not clean), then its accepted ones, marked. */
+function snapshotFindingLines(snapshot: SnapshotReport): string[] {
+  const lines: string[] = [];
+  const counting = countingFindings(snapshot.findings);
+  const accepted = snapshot.findings.filter((finding) => finding.accepted);
+  if (snapshot.verdict !== 'clean') {
+    const total = counting.length + snapshot.findingsOmitted;
     lines.push(`  ${snapshot.id} is ${snapshot.verdict}: ${total} finding${total === 1 ? '' : 's'}${snapshot.complete ? '' : ' (not fully read)'}`);
-    const shown = table(snapshot.findings.slice(0, FINDINGS_SHOWN).map((finding) => [finding.kind, finding.path, finding.detail]));
-    lines.push(...shown.map((row) => `    ${row}`));
+    lines.push(...table(counting.slice(0, FINDINGS_SHOWN).map((finding) => [finding.kind, finding.path, finding.detail])).map((row) => `    ${row}`));
     if (total > FINDINGS_SHOWN) lines.push(`    … and ${total - FINDINGS_SHOWN} more (--json lists up to 1000)`);
+  }
+  if (accepted.length) {
+    const before = snapshot.verdictBeforeAcceptance && snapshot.verdictBeforeAcceptance !== snapshot.verdict ? `; without them it would be ${snapshot.verdictBeforeAcceptance}` : '';
+    lines.push(`  ${snapshot.id}: ${accepted.length} accepted finding${accepted.length === 1 ? '' : 's'} (known and harmless, not counted${before})`);
+    for (const { acceptance, findings } of acceptedBy(accepted)) {
+      lines.push(`    acceptance ${acceptance.id} by ${acceptance.by}, ${findings} finding${findings === 1 ? '' : 's'}: ${acceptance.reason}`);
+    }
+    const rows = accepted.slice(0, FINDINGS_SHOWN).map((finding) => [`accepted (${finding.accepted!.id})`, finding.kind, finding.path]);
+    lines.push(...table(rows).map((row) => `    ${row}`));
+    if (accepted.length > FINDINGS_SHOWN) lines.push(`    … and ${accepted.length - FINDINGS_SHOWN} more (--json lists them)`);
   }
   return lines;
 }

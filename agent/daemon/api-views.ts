@@ -2,6 +2,9 @@
 import type { SetView } from '../metrics/estate-view.js';
 import type { TaskKind } from '../metrics/metrics.js';
 import type { SnapshotState } from '../state/set-index.js';
+import { listAcceptances } from '../triage/acceptance-listing.js';
+import { countingFindings } from '../verdicts/acceptance.js';
+import { acceptedFindings } from '../verdicts/last-clean.js';
 import { VERDICTS } from '../verdicts/snapshot-verdict.js';
 
 const newestFirst = (a: SnapshotState, b: SnapshotState) => Date.parse(b.time) - Date.parse(a.time);
@@ -31,6 +34,10 @@ export function setSummary(set: SetView, nextRuns: Partial<Record<TaskKind, stri
       ? { id: set.lastDrill.id, snapshot: set.lastDrill.snapshot, outcome: set.lastDrill.outcome, finishedAt: set.lastDrill.finishedAt, durationSeconds: set.lastDrill.durationSeconds }
       : null,
     immutability: audit ? { ok: audit.ok, protected: audit.protected, auditedAt: audit.auditedAt, findings: audit.findings.length } : null,
+    acceptances: {
+      inForce: (set.state?.acceptances ?? []).filter((acceptance) => !acceptance.revoked).length,
+      acceptedFindings: snapshots.reduce((sum, snapshot) => sum + Object.values(snapshot.acceptedCounts ?? {}).reduce((n, count) => n + (count ?? 0), 0), 0),
+    },
     targets: { rpoSeconds: set.policy.rpoSeconds ?? null, rtoSeconds: set.policy.rtoSeconds ?? null, drillMaxAgeSeconds: set.drillMaxAgeSeconds },
     schedule: set.policy.schedule ? { ...set.policy.schedule, next: nextRuns } : null,
   };
@@ -45,11 +52,13 @@ export function snapshotList(set: SetView, options: { verdict?: string | undefin
       id: snapshot.id,
       time: snapshot.time,
       verdict: snapshot.verdict,
+      ...(snapshot.verdictBeforeAcceptance ? { verdictBeforeAcceptance: snapshot.verdictBeforeAcceptance } : {}),
       complete: snapshot.complete,
       entries: snapshot.entries,
       bytes: snapshot.bytes,
       lastScan: snapshot.lastScan,
       findingCounts: snapshot.findingCounts,
+      ...(snapshot.acceptedCounts ? { acceptedCounts: snapshot.acceptedCounts } : {}),
       findings: snapshot.findings.slice(0, options.findingsPerSnapshot),
     }));
 }
@@ -73,7 +82,19 @@ export function lastCleanReport(set: SetView) {
       .map((snapshot) => ({
         ...brief(snapshot),
         findingCounts: snapshot.findingCounts,
-        reasons: snapshot.findings.slice(0, 5).map((finding) => `${finding.kind}: ${finding.path}: ${finding.detail}`),
+        ...(snapshot.acceptedCounts ? { acceptedCounts: snapshot.acceptedCounts } : {}),
+        reasons: countingFindings(snapshot.findings)
+          .slice(0, 5)
+          .map((finding) => `${finding.kind}: ${finding.path}: ${finding.detail}`),
       })),
+    accepted: acceptedFindings(snapshots),
+  };
+}
+
+/** The set's acceptances, newest first, each with what it covers in the stored results now. */
+export function acceptanceList(set: SetView) {
+  return {
+    set: set.policy.name,
+    acceptances: set.state ? listAcceptances(set.state.index, set.state.acceptances) : [],
   };
 }

@@ -17,7 +17,7 @@ import { registerConsole, REPORT_PATH, wantsHtml } from '../web/console-routes.j
 import { createLoginThrottle } from '../web/login-throttle.js';
 import { createSessionStore } from '../web/sessions.js';
 import { accessControl } from './access-control.js';
-import { lastCleanReport, setSummary, snapshotList } from './api-views.js';
+import { acceptanceList, lastCleanReport, setSummary, snapshotList } from './api-views.js';
 import { RunnerClosedError, type JobHandle, type JobRunner } from './job-runner.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -110,6 +110,11 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
     const set = await setOf(c.req.param('set'));
     if (!set) return notFound(c, `no set named ${c.req.param('set')}`);
     return c.json(lastCleanReport(set));
+  });
+  app.get('/api/sets/:set/acceptances', async (c) => {
+    const set = await setOf(c.req.param('set'));
+    if (!set) return notFound(c, `no set named ${c.req.param('set')}`);
+    return c.json(acceptanceList(set));
   });
   app.get('/api/sets/:set/drills', async (c) => {
     const set = await setOf(c.req.param('set'));

@@ -14,7 +14,8 @@ const canonicalize = canonicalizeModule as unknown as (input: unknown) => string
 /**
  * Kinds of facts the ledger records: scans (`scan-run`, `snapshot-scan`, and `scan-aborted` for
  * a scan whose process died mid-way), baselines (a manifest bound to the chain by its SHA-256),
- * verdict changes, restore drills, immutability audits and signing-key rotations.
+ * verdict changes, restore drills, immutability audits, signing-key rotations, and triage
+ * (`finding-acceptance`, `acceptance-revocation`: see acceptance-records.ts).
  */
 export type LedgerRecordType =
   | 'scan-run'
@@ -25,7 +26,9 @@ export type LedgerRecordType =
   | 'verdict-change'
   | 'drill'
   | 'immutability-audit'
-  | 'key-rotation';
+  | 'key-rotation'
+  | 'finding-acceptance'
+  | 'acceptance-revocation';
 
 /** The `prev` of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -1,8 +1,9 @@
 /**
  * Gathers what the auditor report shows, from the state directory alone (so an auditor can run it
- * on a copy): the ledger's drill, scan and verdict-change records in the period, each set's current
- * verdicts and last clean snapshot, and the chain's verification. Targets come from the drill
- * records, or from the policy when one is given.
+ * on a copy): the ledger's drill, scan and verdict-change records in the period, the acceptances
+ * of findings (folded from the ledger: who, when, why, what), each set's current verdicts and last
+ * clean snapshot, and the chain's verification. Targets come from the drill records, or from the
+ * policy when one is given.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,8 +11,11 @@ import type { Policy } from '../config/resolve-policy.js';
 import type { DrillReport } from '../drills/drill-report.js';
 import { readLedger } from '../state/ledger-store.js';
 import { readSetIndex } from '../state/set-index.js';
+import { listAcceptances, type AcceptanceListing } from '../triage/acceptance-listing.js';
+import { countingFindings, type Acceptance } from '../verdicts/acceptance.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { VERDICTS, type Verdict } from '../verdicts/snapshot-verdict.js';
+import { foldAcceptance, TRIAGE_RECORD_TYPES, type AcceptanceRecordData } from './acceptance-records.js';
 import type { LedgerVerification } from './verify-ledger.js';
 import { now as clockNow } from '../clock.js';
 
@@ -38,8 +42,17 @@ export interface SetEvidence {
   verdicts: Record<Verdict, number>;
   rejected: RejectedSnapshot[];
   scans: { records: number; deep: number; last: string | null };
-  verdictChanges: { seq: number; time: string; snapshot: string; from: Verdict; to: Verdict }[];
+  /** `cause`: the triage record that made the change, when one did. */
+  verdictChanges: { seq: number; time: string; snapshot: string; from: Verdict; to: Verdict; cause?: string }[];
   drills: ReportDrill[];
+  /** Acceptances in force now, and those made or revoked in the period, newest first. */
+  acceptances: ReportAcceptance[];
+}
+
+/** One acceptance as the report shows it: who, when, why, what it covered, its effect, whether it still holds. */
+export interface ReportAcceptance extends AcceptanceListing {
+  /** Verdicts it changed when it was made. */
+  verdicts: AcceptanceRecordData['verdicts'];
 }
 
 /** Everything the report renders. */
@@ -89,6 +102,7 @@ function emptySet(name: string): SetEvidence {
     scans: { records: 0, deep: 0, last: null },
     verdictChanges: [],
     drills: [],
+    acceptances: [],
   };
 }
 
@@ -120,6 +134,8 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
   };
   for (const name of await namesIn(path.join(options.stateDir, 'sets'))) setOf(name);
   for (const name of await namesIn(path.join(options.stateDir, 'drills'))) setOf(name);
+  const acceptances = new Map<string, Acceptance[]>();
+  const effects = new Map<number, AcceptanceRecordData['verdicts']>();
 
   for await (const record of readLedger(options.stateDir)) {
     if (!record || typeof record.data !== 'object' || record.data === null) continue;
@@ -137,8 +153,12 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
       if ((record.data as { deep?: unknown }).deep) set.scans.deep++;
       set.scans.last = record.time;
     } else if (record.type === 'verdict-change' && inPeriod) {
-      const change = record.data as { snapshot: string; from: Verdict; to: Verdict };
-      set.verdictChanges.push({ seq: record.seq, time: record.time, snapshot: change.snapshot, from: change.from, to: change.to });
+      const change = record.data as { snapshot: string; from: Verdict; to: Verdict; acceptance?: number; revocation?: number };
+      const cause = change.acceptance !== undefined ? `acceptance ${change.acceptance}` : change.revocation !== undefined ? `revocation ${change.revocation}` : undefined;
+      set.verdictChanges.push({ seq: record.seq, time: record.time, snapshot: change.snapshot, from: change.from, to: change.to, ...(cause ? { cause } : {}) });
+    } else if (TRIAGE_RECORD_TYPES.has(record.type)) {
+      acceptances.set(data.set, foldAcceptance(acceptances.get(data.set) ?? [], record, data.set));
+      if (record.type === 'finding-acceptance') effects.set(record.seq, (record.data as AcceptanceRecordData).verdicts ?? []);
     }
   }
 
@@ -168,8 +188,14 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
         id: snapshot.id,
         time: snapshot.time,
         verdict: snapshot.verdict,
-        reasons: snapshot.findings.slice(0, 3).map((finding) => `${finding.kind} ${finding.path}: ${finding.detail}`),
+        reasons: countingFindings(snapshot.findings)
+          .slice(0, 3)
+          .map((finding) => `${finding.kind} ${finding.path}: ${finding.detail}`),
       }));
+    const inPeriod = (iso: string | undefined) => iso !== undefined && (since === null || Date.parse(iso) >= since);
+    set.acceptances = listAcceptances(index, acceptances.get(set.name) ?? [])
+      .filter((acceptance) => !acceptance.revoked || inPeriod(acceptance.at) || inPeriod(acceptance.revoked.at))
+      .map((acceptance) => ({ ...acceptance, verdicts: effects.get(acceptance.id) ?? [] }));
   }
   return {
     generatedAt: now.toISOString(),

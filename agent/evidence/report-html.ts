@@ -6,7 +6,7 @@
 import { formatBytes } from '../config/byte-size.js';
 import { formatDuration } from '../config/duration.js';
 import { CONTROLS, controlsServedBy, type Control } from './controls.js';
-import type { ReportData, ReportDrill, SetEvidence } from './report-data.js';
+import type { ReportAcceptance, ReportData, ReportDrill, SetEvidence } from './report-data.js';
 import { formatFingerprint } from './signing-key.js';
 
 /** HTML-escapes text for element content and attribute values. */
@@ -102,10 +102,40 @@ function summaryTable(data: ReportData): string {
   <td>${set.lastClean ? `<code>${e(set.lastClean.id)}</code><div class="small">${when(set.lastClean.time)}</div>` : badge('bad', 'none')}</td>
   <td>${rpoCell(set)}</td>
   <td>${drillSummary(set)}</td>
-  <td class="small">${Object.entries(set.verdicts).filter(([, n]) => n > 0).map(([verdict, n]) => `${n} ${e(verdict)}`).join(', ') || '—'}</td></tr>`,
+  <td class="small">${Object.entries(set.verdicts).filter(([, n]) => n > 0).map(([verdict, n]) => `${n} ${e(verdict)}`).join(', ') || '—'}${acceptedNote(set)}</td></tr>`,
     )
     .join('\n');
   return `<table class="summary"><thead><tr><th>Set</th><th>Last clean snapshot</th><th>RPO achieved</th><th>Restore drills</th><th>Snapshot verdicts</th></tr></thead><tbody>${rows || '<tr><td colspan="5">No sets in this state directory.</td></tr>'}</tbody></table>`;
+}
+
+/** How many findings of a set are accepted now, for the summary. */
+function acceptedNote(set: SetEvidence): string {
+  const findings = set.acceptances.reduce((sum, acceptance) => sum + acceptance.now.findings, 0);
+  return findings ? `<div>${findings} finding${findings === 1 ? '' : 's'} accepted (<a href="#accepted-${e(set.name)}">who and why</a>)</div>` : '';
+}
+
+function acceptanceRow(acceptance: ReportAcceptance): string {
+  const kinds = new Map<string, number>();
+  const snapshots = new Set<string>();
+  for (const item of acceptance.findings) {
+    kinds.set(item.kind, (kinds.get(item.kind) ?? 0) + Math.max(1, item.snapshots.length));
+    for (const snapshot of item.snapshots) snapshots.add(snapshot);
+  }
+  const selection = [`path ${acceptance.selection.path}`, acceptance.selection.kind ? `kind ${acceptance.selection.kind}` : '', acceptance.selection.snapshot ? `snapshot ${acceptance.selection.snapshot}` : ''].filter(Boolean).join(', ');
+  const what = `${[...kinds].map(([kind, n]) => `${n} × ${kind}`).join(', ')}<div class="small">${e(selection)}; seen in ${snapshots.size ? [...snapshots].map((id) => `<code>${e(id)}</code>`).join(', ') : 'the set itself'}</div>`;
+  const effect = acceptance.verdicts.length ? acceptance.verdicts.map((change) => `<code>${e(change.snapshot)}</code> ${e(change.from)} → ${e(change.to)}`).join('<br>') : 'no verdict changed';
+  const status = acceptance.revoked
+    ? `${badge('none', 'revoked')}<div class="small">by ${e(acceptance.revoked.by)}, ${when(acceptance.revoked.at)} (record ${acceptance.revoked.id})${acceptance.revoked.reason ? `: ${e(acceptance.revoked.reason)}` : ''}</div>`
+    : `${badge('warn', 'in force')}<div class="small">covers ${acceptance.now.findings} finding${acceptance.now.findings === 1 ? '' : 's'} now</div>`;
+  return `<tr class="acceptance" data-acceptance="${acceptance.id}"><td class="num">${acceptance.id}</td><td>${when(acceptance.at)}</td><td>${e(acceptance.by)}</td><td>${e(acceptance.reason)}</td><td>${what}</td><td class="small">${effect}</td><td>${status}</td></tr>`;
+}
+
+/** The set's accepted findings: who accepted what, when and why, and what it changed. */
+function acceptanceSection(set: SetEvidence): string {
+  if (set.acceptances.length === 0) return '';
+  return `<h3 id="accepted-${e(set.name)}">Accepted findings</h3>
+<p class="small">Findings a person examined and accepted as known and harmless (<code>vouch accept</code>). They stay in the evidence but do not count toward verdicts, the last clean snapshot, readiness or alerts; a file that changes again is judged again.</p>
+<table class="acceptances"><thead><tr><th>Record</th><th>Accepted</th><th>By</th><th>Why</th><th>What</th><th>Verdicts changed</th><th>Status</th></tr></thead><tbody>${set.acceptances.map(acceptanceRow).join('')}</tbody></table>`;
 }
 
 function controlEvidence(control: Control, data: ReportData): string {
@@ -151,7 +181,7 @@ function setSection(set: SetEvidence): string {
     : '';
   const changes = set.verdictChanges.length
     ? `<h3>Verdict changes</h3><table><thead><tr><th>Record</th><th>Time</th><th>Snapshot</th><th>Change</th></tr></thead><tbody>${set.verdictChanges
-        .map((change) => `<tr><td class="num">${change.seq}</td><td>${when(change.time)}</td><td><code>${e(change.snapshot)}</code></td><td>${e(change.from)} → ${e(change.to)}</td></tr>`)
+        .map((change) => `<tr><td class="num">${change.seq}</td><td>${when(change.time)}</td><td><code>${e(change.snapshot)}</code></td><td>${e(change.from)} → ${e(change.to)}${change.cause ? `<div class="small">by ${e(change.cause)}</div>` : ''}</td></tr>`)
         .join('')}</tbody></table>`
     : '';
   const drills = set.drills.length
@@ -169,6 +199,7 @@ function setSection(set: SetEvidence): string {
 <h3>Restore drills</h3>
 ${drills}
 ${rejected}
+${acceptanceSection(set)}
 ${changes}
 </section>`;
 }

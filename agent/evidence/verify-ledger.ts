@@ -1,6 +1,8 @@
 /**
  * Offline verification of a state directory's evidence: the hash chain, every record's ed25519
- * signature, key rotations, the signed head, and the baseline manifests the chain binds by digest.
+ * signature, key rotations, the signed head, the baseline manifests the chain binds by digest,
+ * and triage records (an acceptance is well formed and a revocation revokes an earlier acceptance
+ * of its set, once).
  * Needs no lock and writes nothing, so it runs against a live agent's state or a copy an auditor
  * was given.
  *
@@ -16,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
+import { createTriageChecker } from './acceptance-records.js';
 import { createChainChecker, parseRecordLine, type LedgerRecord } from './ledger-record.js';
 import { headSignatureValid, recordSignatureValid, type LedgerHead } from './record-signature.js';
 import { describePublicKey, storedPublicKeys, type PublicKeyInfo } from './signing-key.js';
@@ -183,6 +186,7 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
     manifests: { checked: 0, problems: [] },
   };
   const checker = createChainChecker();
+  const triage = createTriageChecker();
   const baselines: { seq: number; manifest: string; sha256: string }[] = [];
   let signed = 0;
   let hashAtHead: string | null = null;
@@ -244,6 +248,11 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
           break;
         }
       }
+    }
+    const triageProblem = triage.check(record);
+    if (triageProblem) {
+      firstBad = { seq: record.seq, problem: 'malformed', detail: triageProblem, ...at };
+      break;
     }
     if (record.type === 'baseline') {
       const data = record.data as { manifest?: unknown; sha256?: unknown };

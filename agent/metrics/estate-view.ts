@@ -10,6 +10,7 @@ import { datasetReports } from '../immutability/dataset-report.js';
 import type { DatasetRuleReport } from '../immutability/rule-3-2-1-1-0.js';
 import type { DrillResult } from '../state/drill-index.js';
 import type { SnapshotState } from '../state/set-index.js';
+import { readAcceptanceIndex } from '../state/acceptance-index.js';
 import { loadSetState, type SetState } from '../state/set-state.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { assessReadiness, type Readiness } from '../verdicts/readiness.js';
@@ -85,10 +86,12 @@ export async function loadEstateView(policy: Policy, stateDir: string, now = clo
     (await evidenceStatus(stateDir).catch(
       (error): EvidenceStatus => ({ ok: false, records: 0, firstBad: { seq: -1, problem: describeError(error) }, keyFingerprints: [] }),
     ));
+  const acceptances = readAcceptanceIndex(stateDir);
+  acceptances.catch(() => undefined); // each set reports it when it cannot be read
   const loaded = await Promise.all(
     policy.sets.map(async (set) => {
       try {
-        return { set, state: await loadSetState(stateDir, set.name), error: undefined };
+        return { set, state: await loadSetState(stateDir, set.name, acceptances), error: undefined };
       } catch (error) {
         return { set, state: null, error: describeError(error) };
       }

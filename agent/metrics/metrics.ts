@@ -8,7 +8,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { RULE_PARTS } from '../immutability/rule-3-2-1-1-0.js';
 import type { DrillPhaseSeconds } from '../state/drill-index.js';
-import { FINDING_KINDS } from '../verdicts/findings.js';
+import type { SnapshotState } from '../state/set-index.js';
+import { countingCounts } from '../verdicts/acceptance.js';
+import { FINDING_KINDS, type FindingKind } from '../verdicts/findings.js';
 import { drillRestoreSeconds } from '../verdicts/readiness.js';
 import { coverageWindowSeconds, verificationCoverage, type Coverage } from '../verdicts/verification-coverage.js';
 import { longestGapSeconds } from '../config/schedule-gap.js';
@@ -180,16 +182,20 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
       for (const verdict of VERDICTS) gauge.set({ set: set.policy.name, verdict }, counts[verdict]!);
     }
   });
-  estateGauge('vouch_findings', 'Findings of the latest scan of every snapshot, per kind.', ['set', 'kind'], (gauge, view) => {
-    for (const set of view.sets) {
-      if (!set.state) continue;
-      const counts = new Map<string, number>(FINDING_KINDS.map((kind) => [kind, 0]));
-      for (const snapshot of Object.values(set.state.index.snapshots)) {
-        for (const [kind, count] of Object.entries(snapshot.findingCounts)) if (counts.has(kind)) counts.set(kind, counts.get(kind)! + (count ?? 0));
+  /** A per-set, per-kind gauge summing each snapshot's counts of one sort. */
+  const findingGauge = (name: string, help: string, countsOf: (snapshot: SnapshotState) => Partial<Record<FindingKind, number>> | undefined) =>
+    estateGauge(name, help, ['set', 'kind'], (gauge, view) => {
+      for (const set of view.sets) {
+        if (!set.state) continue;
+        const counts = new Map<string, number>(FINDING_KINDS.map((kind) => [kind, 0]));
+        for (const snapshot of Object.values(set.state.index.snapshots)) {
+          for (const [kind, count] of Object.entries(countsOf(snapshot) ?? {})) if (counts.has(kind)) counts.set(kind, counts.get(kind)! + (count ?? 0));
+        }
+        for (const [kind, count] of counts) gauge.set({ set: set.policy.name, kind }, count);
       }
-      for (const [kind, count] of counts) gauge.set({ set: set.policy.name, kind }, count);
-    }
-  });
+    });
+  findingGauge('vouch_findings', 'Findings of the latest scan of every snapshot that count, per kind (accepted findings do not).', countingCounts);
+  findingGauge('vouch_findings_accepted', 'Findings of the latest scan of every snapshot accepted as known and harmless (vouch accept), per kind.', (snapshot) => snapshot.acceptedCounts);
   setGauge('vouch_scan_last_success_timestamp_seconds', 'End of the last scan that read the set without a store error.', (set) => (set.state?.scan.lastSuccess ? seconds(set.state.scan.lastSuccess) : null));
   estateCounter('vouch_scans_total', 'Scans of the set recorded in the state directory.', (set) => set.state?.scan.runs ?? null);
   estateCounter('vouch_scan_failures_total', 'Scans of the set that failed (store unreachable, listing failed).', (set) => set.state?.scan.failures ?? null);

@@ -22,6 +22,7 @@ import { datasetReports } from '../immutability/dataset-report.js';
 import type { DatasetRuleReport } from '../immutability/rule-3-2-1-1-0.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
+import { acceptancesOf, syncAcceptanceIndex, type AcceptanceIndex } from '../state/acceptance-index.js';
 import { openLedger, type LedgerStore } from '../state/ledger-store.js';
 import { recordScanOutcome } from '../state/scan-status.js';
 import { loadSetState } from '../state/set-state.js';
@@ -188,12 +189,13 @@ async function endRun(stateDir: string, run: RunContext, interrupted: boolean): 
 }
 
 /** Scans one set, audits it when the policy asks, and records its outcome (the caller holds the lock). */
-async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore, options: ScanRunOptions, copies: ReadonlySet<string>, run: RunContext): Promise<SetReport> {
+async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore, options: ScanRunOptions, copies: ReadonlySet<string>, run: RunContext, acceptances: AcceptanceIndex): Promise<SetReport> {
   const makeSource = options.createSource ?? ((s: SetPolicy) => createSource(s.source));
   const resumingRun = run.resuming.get(set.name);
   const report = await scanSet(set, {
     stateDir: options.stateDir,
     ledger,
+    acceptances: acceptancesOf(acceptances, set.name),
     createSource: makeSource,
     tempDir: run.tempDir,
     progress: options.progress ?? silentProgress,
@@ -228,6 +230,8 @@ export async function scanWithLedger(policy: Policy, ledger: LedgerStore, option
   configureAnalysisPool(policy.concurrency.workers);
   const startedAt = now().toISOString();
   const run = await beginRun(options.stateDir, ledger, sets, options);
+  // Acceptances are read once per run, brought up to date with the ledger (we hold the lock).
+  const acceptances = await syncAcceptanceIndex(options.stateDir, { persist: true });
   const reports: SetReport[] = new Array(sets.length);
   let interrupted = false;
   try {
@@ -235,7 +239,7 @@ export async function scanWithLedger(policy: Policy, ledger: LedgerStore, option
     const worker = async () => {
       while (next < sets.length && !options.signal?.aborted) {
         const index = next++;
-        reports[index] = await scanAndAudit(policy, sets[index]!, ledger, options, copies, run);
+        reports[index] = await scanAndAudit(policy, sets[index]!, ledger, options, copies, run, acceptances);
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency ?? policy.concurrency.sets, sets.length) }, worker));

@@ -19,6 +19,7 @@ import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/sn
 import type { LedgerStore } from '../state/ledger-store.js';
 import { manifestPath, openManifest } from '../state/manifest-store.js';
 import { readSetIndex, writeSetIndex, type SetIndex, type SnapshotState } from '../state/set-index.js';
+import { acceptanceMatcher, markSetFindings, type Acceptance } from '../verdicts/acceptance.js';
 import type { Finding, FindingKind } from '../verdicts/findings.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import type { Verdict } from '../verdicts/snapshot-verdict.js';
@@ -32,11 +33,17 @@ import { now as clockNow } from '../clock.js';
 export interface SnapshotReport {
   id: string;
   time: string;
+  /** From the findings that count: accepted findings (`vouch accept`) do not. */
   verdict: Verdict;
+  /** The scan's own verdict, from every finding; present whenever a finding is accepted. */
+  verdictBeforeAcceptance?: Verdict;
   entries: number;
   bytes: number;
+  /** Accepted ones carry `accepted` (who, when, why, the acceptance's id). */
   findings: Finding[];
   findingCounts: Partial<Record<FindingKind, number>>;
+  /** Of `findingCounts`, the accepted findings (absent: none). */
+  acceptedCounts?: Partial<Record<FindingKind, number>>;
   /** Findings counted but not listed (very large or hostile snapshots). */
   findingsOmitted: number;
   /** True when this scan read the snapshot's bytes; false when the metadata pass sufficed. */
@@ -105,6 +112,8 @@ export interface SetScanOptions {
   beforeDeepRead?: (set: string, snapshot: string) => Promise<void>;
   /** Retry backoff (tests shorten it). */
   retryDelays?: { baseDelayMs: number; maxDelayMs: number };
+  /** The set's acceptances (from the ledger, state/acceptance-index.ts); findings they cover do not count. */
+  acceptances?: readonly Acceptance[];
 }
 
 /** Cheap-pass results are written to the index at least this often (deep reads: after each one). */
@@ -165,6 +174,7 @@ export function readDecisions(
 export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {
   const progress = options.progress ?? silentProgress;
   const now = options.now ?? clockNow;
+  const acceptances = acceptanceMatcher(options.acceptances ?? []);
   const report: SetReport = { name: set.name, location: describeLocation(set), lastClean: null, snapshots: [], removed: [], notes: [] };
   let source: BackupSource | null = null;
   let tally: FaultTally = emptyFaults();
@@ -240,6 +250,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
               ...(options.signal ? { signal: options.signal } : {}),
               ...(options.runId ? { runId: options.runId } : {}),
               faults: tally,
+              acceptances,
             },
             snapshot,
             reason,
@@ -272,10 +283,12 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
           id: state.id,
           time: state.time,
           verdict: state.verdict,
+          ...(state.verdictBeforeAcceptance ? { verdictBeforeAcceptance: state.verdictBeforeAcceptance } : {}),
           entries: state.entries,
           bytes: state.bytes,
           findings: state.findings,
           findingCounts: state.findingCounts,
+          ...(state.acceptedCounts ? { acceptedCounts: state.acceptedCounts } : {}),
           findingsOmitted: result.findingsOmitted,
           deep: result.deep,
           ...(result.deepReason ? { reason: result.deepReason } : {}),
@@ -296,7 +309,8 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
       await options.ledger.append('snapshot-removed', { set: set.name, snapshot: id, lastVerdict: state.verdict, baseline: state.baseline });
       delete index.snapshots[id];
     }
-    if (report.removed.length) await writeSetIndex(options.stateDir, index);
+    if (index.setFindings?.length) index.setFindings = markSetFindings(index.setFindings, acceptances);
+    if (report.removed.length || index.setFindings?.length) await writeSetIndex(options.stateDir, index);
     report.lastClean = lastCleanSnapshot(report.snapshots)?.id ?? null;
   } catch (error) {
     report.error = describeError(error);

@@ -32,10 +32,12 @@ import { addToFingerprint, type ListingSummary, type Snapshot } from '../sources
 import type { LedgerStore } from '../state/ledger-store.js';
 import { createManifestWriter, openManifest, type ManifestReader, type ManifestWriter } from '../state/manifest-store.js';
 import type { SnapshotState } from '../state/set-index.js';
+import { withAcceptances, type AcceptanceMatcher } from '../verdicts/acceptance.js';
 import type { Finding } from '../verdicts/findings.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
 import { analyzeStream } from './analyze-stream.js';
 import { EntrySpool } from './entry-spool.js';
+import { attachContentIds } from './finding-identity.js';
 import { FindingsCollector } from './findings-collector.js';
 import { checkSums, loadSumsTables } from './sums-check.js';
 
@@ -81,6 +83,8 @@ export interface SnapshotScanContext {
   runId?: string;
   /** The store's faults during this snapshot's read, filled in by the set scan's source wrapper. */
   faults?: FaultTally;
+  /** The set's acceptances in force: findings they cover stay listed but do not count toward the verdict. */
+  acceptances?: AcceptanceMatcher;
 }
 
 /** A snapshot's result: its new state, whether bytes were read, and findings not kept in full. */
@@ -134,12 +138,13 @@ export class ScanAbortedError extends Error {
 /** The cheap pass: the store reports the same objects as the last complete read; record that. */
 async function cheapPass(ctx: SnapshotScanContext, snapshot: Snapshot): Promise<SnapshotScanResult> {
   const previous = ctx.previous!;
-  const state: SnapshotState = { ...previous, time: snapshot.time.toISOString(), lastScan: ctx.now.toISOString(), ...(ctx.runId ? { runId: ctx.runId } : {}) };
+  const state = applySetAcceptances(ctx, { ...previous, time: snapshot.time.toISOString(), lastScan: ctx.now.toISOString(), ...(ctx.runId ? { runId: ctx.runId } : {}) });
   const record = await ctx.ledger.append('snapshot-scan', {
     set: ctx.set.name,
     snapshot: snapshot.id,
     deep: false,
     verdict: state.verdict,
+    ...acceptanceFacts(state),
     entries: state.entries,
     bytes: state.bytes,
     findingCounts: state.findingCounts,
@@ -147,6 +152,17 @@ async function cheapPass(ctx: SnapshotScanContext, snapshot: Snapshot): Promise<
     listing: snapshot.listing,
   });
   return { state: { ...state, ledgerSeq: record.seq }, deep: false, deepReason: null, findingsOmitted: 0 };
+}
+
+/** The state with the set's acceptances applied (unchanged without any). */
+function applySetAcceptances(ctx: SnapshotScanContext, state: SnapshotState): SnapshotState {
+  if (!ctx.acceptances) return state;
+  return withAcceptances(state, state.id, ctx.acceptances, { files: ctx.set.detection.compromisedFiles, fraction: ctx.set.detection.compromisedFraction });
+}
+
+/** What a scan record says about acceptances: the scan's own verdict and the accepted findings, when any. */
+function acceptanceFacts(state: SnapshotState): Partial<Pick<SnapshotState, 'verdictBeforeAcceptance' | 'acceptedCounts'>> {
+  return state.verdictBeforeAcceptance ? { verdictBeforeAcceptance: state.verdictBeforeAcceptance, acceptedCounts: state.acceptedCounts! } : {};
 }
 
 /** Streams a directory snapshot's members from the store, fingerprinting the listing as it goes. */
@@ -342,6 +358,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       : undefined;
     if (baseline?.header.object && currentObject && !changed) collector.add(objectDrift(baseline.header.object, currentObject));
     for (const finding of checkSums(sumsTables, { snapshot, objectDigest: currentObject?.digest, objectAlgorithm, entryDigests, complete })) collector.add(finding);
+    await attachContentIds(collector.kept, () => spool.sorted(), algorithm, currentObject ? { key: currentObject.key, ...(currentObject.digest ? { contentId: `${objectAlgorithm}:${currentObject.digest}` } : {}) } : undefined);
 
     const listing: ListingSummary | undefined =
       snapshot.layout === 'directory'
@@ -371,7 +388,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       thresholds: { files: set.detection.compromisedFiles, fraction: set.detection.compromisedFraction },
     });
     const faults = ctx.faults && ctx.faults.transient + ctx.faults.gaveUp > 0 ? { ...ctx.faults, examples: [...ctx.faults.examples] } : undefined;
-    const state: SnapshotState = {
+    const state: SnapshotState = applySetAcceptances(ctx, {
       id: snapshot.id,
       time: snapshot.time.toISOString(),
       verdict,
@@ -389,19 +406,20 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       ...(baselineInfo ? { baseline: baselineInfo } : {}),
       ...(ctx.runId ? { runId: ctx.runId } : {}),
       ...(faults ? { faults } : {}),
-    };
+    });
     const record = await ctx.ledger.append('snapshot-scan', {
       set: set.name,
       snapshot: snapshot.id,
       deep: true,
       reason,
-      verdict,
+      verdict: state.verdict,
+      ...acceptanceFacts(state),
       complete,
       entries: state.entries,
       bytes: state.bytes,
       findingCounts: collector.counts,
       ...(detected ? { detection: detected.summary } : {}),
-      findings: collector.kept.slice(0, 100),
+      findings: state.findings.slice(0, 100),
       findingsOmitted: collector.total - Math.min(collector.kept.length, 100),
       object: currentObject,
       listing,

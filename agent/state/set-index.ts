@@ -15,14 +15,19 @@ import { readJsonFile } from './json-file.js';
 export interface SnapshotState {
   id: string;
   time: string;
+  /** The verdict from the findings that count (accepted findings do not). */
   verdict: Verdict;
+  /** The scan's own verdict, present while accepted findings changed what counts (verdicts/acceptance.ts). */
+  verdictBeforeAcceptance?: Verdict;
   /** False when the last scan did not read everything. */
   complete: boolean;
   entries: number;
   bytes: number;
-  /** Up to MAX_STORED_FINDINGS findings; `findingCounts` counts them all. */
+  /** Up to MAX_STORED_FINDINGS findings; `findingCounts` counts them all. Accepted ones carry `accepted`. */
   findings: Finding[];
   findingCounts: Partial<Record<FindingKind, number>>;
+  /** Of `findingCounts`, the findings accepted as known and harmless (absent: none). */
+  acceptedCounts?: Partial<Record<FindingKind, number>>;
   /** Archive layout: the object as last seen. */
   object?: ObjectIdentity;
   /** Directory layout: member count and bytes as last listed, for the cheap pass. */
@@ -47,10 +52,22 @@ export interface SetIndex {
   set: string;
   updatedAt: string;
   snapshots: Record<string, SnapshotState>;
+  /**
+   * Findings about the set rather than one snapshot's content (e.g. a baselined snapshot that
+   * left the store), written by scans. Accepted like snapshot findings, with `snapshot: null`
+   * (verdicts/acceptance.ts); they stay until accepted.
+   */
+  setFindings?: Finding[];
 }
 
 /** Findings kept per snapshot in the index and ledger; the rest are counted. */
 export const MAX_STORED_FINDINGS = 1000;
+
+/** Findings counted but not listed: the index keeps only the first MAX_STORED_FINDINGS of a snapshot. */
+export function unlistedFindings(snapshot: { findings: readonly Finding[]; findingCounts: Partial<Record<FindingKind, number>> }): number {
+  const total = Object.values(snapshot.findingCounts).reduce((sum, count) => sum + (count ?? 0), 0);
+  return Math.max(0, total - snapshot.findings.length);
+}
 
 function indexPath(stateDir: string, set: string): string {
   return path.join(stateDir, 'sets', `${set}.json`);

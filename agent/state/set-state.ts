@@ -1,5 +1,7 @@
 /** Everything the state directory knows about one set, read in one go (for metrics, readiness, the API). */
 import type { ImmutabilityAudit } from '../immutability/audit-result.js';
+import type { Acceptance } from '../verdicts/acceptance.js';
+import { acceptancesOf, readAcceptanceIndex, type AcceptanceIndex } from './acceptance-index.js';
 import { readDrillIndex, type DrillIndex } from './drill-index.js';
 import { readImmutabilityAudit } from './immutability-store.js';
 import { readScanStatus, type ScanStatus } from './scan-status.js';
@@ -12,15 +14,21 @@ export interface SetState {
   scan: ScanStatus;
   drills: DrillIndex;
   audit: ImmutabilityAudit | null;
+  /** The set's acceptances (revoked ones included), oldest first. */
+  acceptances: Acceptance[];
 }
 
-/** Reads a set's state; missing files read as empty. Throws when a file exists but is unreadable. */
-export async function loadSetState(stateDir: string, set: string): Promise<SetState> {
-  const [index, scan, drills, audit] = await Promise.all([
+/**
+ * Reads a set's state; missing files read as empty. Throws when a file exists but is unreadable.
+ * `acceptances` is the acceptance index when the caller already read it (one read for many sets).
+ */
+export async function loadSetState(stateDir: string, set: string, acceptances?: Promise<AcceptanceIndex>): Promise<SetState> {
+  const [index, scan, drills, audit, accepted] = await Promise.all([
     readSetIndex(stateDir, set),
     readScanStatus(stateDir, set),
     readDrillIndex(stateDir, set),
     readImmutabilityAudit(stateDir, set),
+    acceptances ?? readAcceptanceIndex(stateDir),
   ]);
-  return { name: set, index, scan, drills, audit };
+  return { name: set, index, scan, drills, audit, acceptances: acceptancesOf(accepted, set) };
 }

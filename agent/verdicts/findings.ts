@@ -36,6 +36,25 @@ export interface Finding {
   severity: Severity;
   /** One sentence a human can act on. */
   detail: string;
+  /**
+   * What the finding is about, as the scan read it: `ALGORITHM:HEX` of a file's bytes (the set's
+   * digest algorithm), `link:TARGET` for a link. Absent when nothing was read at the path (a
+   * missing file, a finding about the whole snapshot, a name that was refused). Acceptances
+   * match on it, so a file that changes again is judged again.
+   */
+  contentId?: string;
+  /** Set when a person accepted this finding as known and harmless (`vouch accept`): it stays listed but no longer counts. */
+  accepted?: AcceptanceMark;
+}
+
+/** Who accepted a finding, when and why: the `finding-acceptance` ledger record that covers it. */
+export interface AcceptanceMark {
+  /** The acceptance's id: the ledger seq of its `finding-acceptance` record. */
+  id: number;
+  by: string;
+  /** ISO-8601 time of the acceptance. */
+  at: string;
+  reason: string;
 }
 
 /** Drift kinds: any of them in an immutable snapshot means it was changed after it was taken. */

@@ -2,7 +2,8 @@
  * Last-clean selection and the recovery lead's answer: which snapshot to restore, which one is
  * proven restorable, and why every newer snapshot was rejected. Pure functions.
  */
-import type { Finding, FindingKind } from './findings.js';
+import { acceptedBy, countingCounts, countingFindings } from './acceptance.js';
+import type { AcceptanceMark, Finding, FindingKind } from './findings.js';
 import type { Verdict } from './snapshot-verdict.js';
 
 /** The newest snapshot whose verdict is clean, or null. */
@@ -23,6 +24,9 @@ export interface SnapshotFacts {
   complete: boolean;
   findings: Finding[];
   findingCounts: Partial<Record<FindingKind, number>>;
+  /** Of `findingCounts`, the accepted findings (they do not count). */
+  acceptedCounts?: Partial<Record<FindingKind, number>>;
+  verdictBeforeAcceptance?: Verdict;
 }
 
 /** What last-clean needs of a drill. */
@@ -47,6 +51,18 @@ export interface RejectedSnapshot {
   reasons: RejectionReason[];
 }
 
+/** A snapshot with accepted findings: they do not count, but the recovery lead sees them and who accepted them. */
+export interface AcceptedFindings {
+  id: string;
+  time: string;
+  verdict: Verdict;
+  /** The scan's own verdict, when accepting changed it. */
+  verdictBeforeAcceptance: Verdict;
+  /** Accepted findings, by kind. */
+  counts: Partial<Record<FindingKind, number>>;
+  acceptances: (AcceptanceMark & { findings: number })[];
+}
+
 /** The answer to "which snapshot do we restore?". */
 export interface LastCleanReport {
   lastClean: { id: string; time: string } | null;
@@ -56,6 +72,8 @@ export interface LastCleanReport {
   rejected: RejectedSnapshot[];
   /** Older snapshots that are not clean either (e.g. rewritten after a newer clean one was taken). */
   olderNotClean: { id: string; time: string; verdict: Verdict }[];
+  /** Snapshots with accepted findings (known and harmless, not counted), newest first. */
+  accepted: AcceptedFindings[];
 }
 
 /** Worst kinds first: what a recovery lead must read first. */
@@ -79,19 +97,36 @@ const KIND_ORDER: readonly FindingKind[] = [
 
 const EXAMPLES = 3;
 
-/** Findings grouped by kind, worst first, with counts and a few examples. */
+/** Findings that count grouped by kind, worst first, with counts and a few examples. */
 export function rejectionReasons(snapshot: SnapshotFacts): RejectionReason[] {
   const reasons: RejectionReason[] = [];
+  const counts = countingCounts(snapshot);
+  const findings = countingFindings(snapshot.findings);
   for (const kind of KIND_ORDER) {
-    const count = snapshot.findingCounts[kind] ?? 0;
+    const count = counts[kind] ?? 0;
     if (count === 0) continue;
-    const examples = snapshot.findings.filter((finding) => finding.kind === kind).slice(0, EXAMPLES).map(({ path, detail }) => ({ path, detail }));
+    const examples = findings.filter((finding) => finding.kind === kind).slice(0, EXAMPLES).map(({ path, detail }) => ({ path, detail }));
     reasons.push({ kind, count, examples });
   }
   if (!snapshot.complete && !reasons.some((reason) => reason.kind === 'read-error')) {
     reasons.push({ kind: 'read-error', count: 1, examples: [{ path: '', detail: 'the snapshot was not read completely' }] });
   }
   return reasons;
+}
+
+/** Snapshots with accepted findings, newest first (`snapshots` in any order). */
+export function acceptedFindings(snapshots: readonly SnapshotFacts[]): AcceptedFindings[] {
+  return snapshots
+    .filter((snapshot) => snapshot.acceptedCounts)
+    .sort((a, b) => Date.parse(b.time) - Date.parse(a.time))
+    .map((snapshot) => ({
+      id: snapshot.id,
+      time: snapshot.time,
+      verdict: snapshot.verdict,
+      verdictBeforeAcceptance: snapshot.verdictBeforeAcceptance ?? snapshot.verdict,
+      counts: snapshot.acceptedCounts!,
+      acceptances: acceptedBy(snapshot.findings).map(({ acceptance, findings }) => ({ ...acceptance, findings })),
+    }));
 }
 
 /** Builds the last-clean report from a set's snapshots and drills (any order). */
@@ -113,5 +148,6 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
     olderNotClean: byTime
       .filter((snapshot) => Date.parse(snapshot.time) < cutoff && snapshot.verdict !== 'clean')
       .map(({ id, time, verdict }) => ({ id, time, verdict })),
+    accepted: acceptedFindings(byTime),
   };
 }

@@ -1,10 +1,13 @@
 /**
  * A rejected snapshot's findings grouped the way a recovery lead reads them (pure): ransom notes,
  * encrypted files by file type and how they were encrypted, drift, renames and mass changes,
- * damaged files, immutability, unsafe entries and read errors. Counts come from the snapshot's
- * `findingCounts` (every finding); the listed findings are the ones the index keeps (at most
+ * damaged files, immutability, unsafe entries and read errors; last, the findings accepted as
+ * known and harmless, by acceptance. Counts come from the snapshot's `findingCounts` (every
+ * finding) less the accepted ones; the listed findings are the ones the index keeps (at most
  * MAX_STORED_FINDINGS), so a group can say how many of its findings are not listed.
  */
+import { unlistedFindings } from '../state/set-index.js';
+import { acceptedBy, countingCounts, countingFindings } from '../verdicts/acceptance.js';
 import type { Finding, FindingKind } from '../verdicts/findings.js';
 
 /** One listed bunch of findings inside a group (e.g. "pdf · whole file encrypted"). */
@@ -28,6 +31,7 @@ export interface FindingGroup {
 export interface GroupInput {
   findings: readonly Finding[];
   findingCounts: Partial<Record<FindingKind, number>>;
+  acceptedCounts?: Partial<Record<FindingKind, number>>;
   complete: boolean;
 }
 
@@ -130,12 +134,14 @@ function subgroupsOf(id: string, findings: readonly Finding[]): FindingSubgroup[
   return bySize(buckets);
 }
 
-/** Groups a snapshot's findings, worst first; groups with no findings are left out. */
+/** Groups a snapshot's findings, worst first, accepted ones last; groups with no findings are left out. */
 export function groupFindings(snapshot: GroupInput): FindingGroup[] {
   const groups: FindingGroup[] = [];
+  const counts = countingCounts(snapshot);
+  const counting = countingFindings(snapshot.findings);
   for (const group of GROUPS) {
-    const total = group.kinds.reduce((sum, kind) => sum + (snapshot.findingCounts[kind] ?? 0), 0);
-    const listed = snapshot.findings.filter((finding) => group.kinds.includes(finding.kind));
+    const total = group.kinds.reduce((sum, kind) => sum + (counts[kind] ?? 0), 0);
+    const listed = counting.filter((finding) => group.kinds.includes(finding.kind));
     if (total === 0 && listed.length === 0) continue;
     groups.push({ id: group.id, title: group.title, total: Math.max(total, listed.length), subgroups: subgroupsOf(group.id, listed) });
   }
@@ -147,11 +153,23 @@ export function groupFindings(snapshot: GroupInput): FindingGroup[] {
       subgroups: [{ title: 'read error', findings: [{ kind: 'read-error', path: '', severity: 'warning', detail: 'the last scan did not read the whole snapshot' }] }],
     });
   }
+  const accepted = snapshot.findings.filter((finding) => finding.accepted);
+  if (accepted.length) {
+    groups.push({
+      id: ACCEPTED_GROUP,
+      title: 'Accepted as known and harmless (not counted)',
+      total: accepted.length,
+      subgroups: acceptedBy(accepted).map(({ acceptance }) => ({
+        title: `acceptance ${acceptance.id} by ${acceptance.by}: ${acceptance.reason}`,
+        findings: accepted.filter((finding) => finding.accepted!.id === acceptance.id),
+      })),
+    });
+  }
   return groups;
 }
 
+/** The id of the group of accepted findings. */
+export const ACCEPTED_GROUP = 'accepted';
+
 /** Findings counted but not listed: the index keeps only the first ones of a snapshot. */
-export function omittedFindings(snapshot: Pick<GroupInput, 'findings' | 'findingCounts'>): number {
-  const total = Object.values(snapshot.findingCounts).reduce((sum, value) => sum + (value ?? 0), 0);
-  return Math.max(0, total - snapshot.findings.length);
-}
+export const omittedFindings = unlistedFindings;

@@ -11,7 +11,7 @@ describe('vouch command line', () => {
   it('documents every command and the exit codes in --help', async () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
-    for (const command of ['scan', 'inspect', 'last-clean', 'policy', 'serve', 'demo']) expect(stdout).toContain(command);
+    for (const command of ['scan', 'inspect', 'last-clean', 'accept', 'policy', 'serve', 'demo']) expect(stdout).toContain(command);
     expect(stdout).toContain('Exit codes: 0 clean/passed, 1 runtime error, 2 usage or policy error, 3 findings, 130 interrupted.');
   });
 

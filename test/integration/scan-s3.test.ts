@@ -98,7 +98,12 @@ describe('scanning S3 (real s3rver, real SDK)', () => {
     expect(json.sets[0].lastClean).toBe('orders-20251018T020000Z');
     const newest = json.sets[0].snapshots[2];
     expect(newest).toMatchObject({ id: 'orders-20251019T020000Z', verdict: 'compromised', entries: 4 });
-    for (const finding of newest.findings) expect(Object.keys(finding).sort()).toEqual(['detail', 'kind', 'path', 'severity']);
+    // The documented fields; `contentId` when bytes were read at the path, `accepted` only for accepted findings.
+    for (const finding of newest.findings) {
+      const keys = Object.keys(finding).filter((key) => key !== 'contentId');
+      expect(keys.sort()).toEqual(['detail', 'kind', 'path', 'severity']);
+      if (finding.kind === 'drift-modified') expect(finding.contentId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    }
   });
 
   it('reports an unreachable store as a set error, not a crash', async () => {

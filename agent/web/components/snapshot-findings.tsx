@@ -7,7 +7,7 @@ import { formatBytes } from '../../config/byte-size.js';
 import type { SnapshotState } from '../../state/set-index.js';
 import { MAX_STORED_FINDINGS } from '../../state/set-index.js';
 import type { Finding } from '../../verdicts/findings.js';
-import { findingReasons, findingSummary, groupFindings, omittedFindings, type FindingGroup } from '../finding-groups.js';
+import { ACCEPTED_GROUP, findingReasons, findingSummary, groupFindings, omittedFindings, type FindingGroup } from '../finding-groups.js';
 import { count, plural } from '../format.js';
 import { snapshotAnchor, snapshotHref, Time, VerdictBadge } from './common.js';
 
@@ -96,6 +96,11 @@ export const SnapshotFindings: FC<SnapshotFindingsProps> = ({ set, snapshot, lev
         {relation ? ` — ${relation}` : ''}. {plural(snapshot.entries, 'entry', 'entries')}, {formatBytes(snapshot.bytes)}; last scanned <Time iso={snapshot.lastScan} />. Download: <SnapshotDownloads set={set} snapshot={snapshot} />
       </p>
       {groups.length ? <p class="group-summary">{groupSummary(groups)}</p> : <p>No findings.</p>}
+      {snapshot.verdictBeforeAcceptance && snapshot.verdictBeforeAcceptance !== snapshot.verdict ? (
+        <p class="note" data-verdict-before-acceptance={snapshot.verdictBeforeAcceptance}>
+          Without its accepted findings this snapshot would be <VerdictBadge verdict={snapshot.verdictBeforeAcceptance} />: a person accepted them as known and harmless (below), so they do not count.
+        </p>
+      ) : null}
       {omitted > 0 ? (
         <p class="note">
           {count(listed)} findings are listed; {count(omitted)} more were counted but not kept (vouch keeps the first {count(MAX_STORED_FINDINGS)} per snapshot). The totals above count them all.
@@ -134,11 +139,17 @@ export const SnapshotFindings: FC<SnapshotFindingsProps> = ({ set, snapshot, lev
                     </thead>
                     <tbody>
                       {subgroup.findings.map((finding) => (
-                        <tr data-path={finding.path} class={finding.severity}>
+                        <tr data-path={finding.path} class={finding.accepted ? 'accepted' : finding.severity} data-accepted={finding.accepted ? String(finding.accepted.id) : undefined}>
                           <td>
                             <code>{finding.path || '(the snapshot)'}</code>
                           </td>
-                          <td>{common && finding.detail === common.detail ? <span class="small">as above</span> : <Evidence detail={finding.detail} />}</td>
+                          <td>
+                            {common && finding.detail === common.detail ? (
+                              <span class="small">as above</span>
+                            ) : (
+                              <Evidence detail={finding.detail} prefix={group.id === ACCEPTED_GROUP ? `${finding.kind}: ` : undefined} />
+                            )}
+                          </td>
                         </tr>
                       ))}
                     </tbody>

@@ -55,11 +55,11 @@ export function recordSubject(record: LedgerRecord | null): string {
   const text = (key: string) => (typeof data[key] === 'string' || typeof data[key] === 'number' || typeof data[key] === 'boolean' ? String(data[key]) : null);
   switch (record.type) {
     case 'snapshot-scan':
-      return `${text('verdict') ?? '?'}${data.deep ? ', full read' : ', metadata only'}${typeof data.entries === 'number' ? `, ${count(data.entries)} entries` : ''}`;
+      return `${text('verdict') ?? '?'}${text('verdictBeforeAcceptance') ? ` (${text('verdictBeforeAcceptance')} without accepted findings)` : ''}${data.deep ? ', full read' : ', metadata only'}${typeof data.entries === 'number' ? `, ${count(data.entries)} entries` : ''}`;
     case 'baseline':
       return `manifest ${text('manifest') ?? '?'} (${text('entries') ?? '?'} entries)`;
     case 'verdict-change':
-      return `${text('from') ?? '?'} → ${text('to') ?? '?'}`;
+      return `${text('from') ?? '?'} → ${text('to') ?? '?'}${text('acceptance') ? ` (acceptance ${text('acceptance')})` : text('revocation') ? ` (revocation ${text('revocation')})` : ''}`;
     case 'drill':
       return `${text('outcome') ?? '?'} in ${typeof data.durationSeconds === 'number' ? `${data.durationSeconds}s` : '?'}${data.withinRto === false ? ', over the RTO' : ''}`;
     case 'immutability-audit':
@@ -70,6 +70,10 @@ export function recordSubject(record: LedgerRecord | null): string {
       return `key ${text('previousKeyId') ?? '?'} → ${text('keyId') ?? '?'}`;
     case 'snapshot-removed':
       return `was ${text('lastVerdict') ?? '?'}`;
+    case 'finding-acceptance':
+      return `${typeof data.count === 'number' ? plural(data.count, 'finding') : 'findings'} accepted by ${text('by') ?? '?'}: ${text('reason') ?? ''}`;
+    case 'acceptance-revocation':
+      return `acceptance ${text('acceptance') ?? '?'} revoked by ${text('by') ?? '?'}${text('reason') ? `: ${text('reason')}` : ''}`;
     default:
       return '';
   }

@@ -9,6 +9,9 @@ import { formatBytes } from '../../config/byte-size.js';
 import type { SetView } from '../../metrics/estate-view.js';
 import type { TaskKind } from '../../metrics/metrics.js';
 import type { SnapshotState } from '../../state/set-index.js';
+import { describeSelection } from '../../triage/accept-findings.js';
+import { listAcceptances, type AcceptanceListing } from '../../triage/acceptance-listing.js';
+import { countingCounts } from '../../verdicts/acceptance.js';
 import type { LastCleanReport } from '../../verdicts/last-clean.js';
 import { drillRestoreSeconds } from '../../verdicts/readiness.js';
 import { Badge, snapshotAnchor, snapshotHref, Time, TimeAgo, VerdictBadge } from '../components/common.js';
@@ -46,6 +49,84 @@ function timelineCaption(snapshots: readonly SnapshotState[], report: LastCleanR
   const verdicts = [...counts.entries()].map(([verdict, n]) => `${n} ${verdict}`).join(', ');
   return `${plural(snapshots.length, 'snapshot')} from ${sorted[0]!.time.slice(0, 10)} to ${sorted.at(-1)!.time.slice(0, 10)}: ${verdicts}. Last clean: ${report.lastClean?.id ?? 'none'}; last restorable: ${report.lastRestorable?.id ?? 'none'}.`;
 }
+
+const total = (counts: Partial<Record<string, number>>) => Object.values(counts).reduce((sum: number, n) => sum + (n ?? 0), 0);
+
+/** The set's acceptances: who accepted which findings and why, and what each covers now. */
+const Acceptances: FC<{ set: string; acceptances: readonly AcceptanceListing[]; now: Date }> = ({ set, acceptances, now }) => (
+  <section aria-labelledby="accepted-title">
+    <h2 id="accepted-title">Accepted findings</h2>
+    {acceptances.length === 0 ? (
+      <p>
+        No findings were accepted. Findings a person has examined and judged harmless can be accepted with <code>vouch accept {set} --path GLOB --reason TEXT</code>: they stay listed but stop counting.
+      </p>
+    ) : (
+      <div class="scroll">
+        <table class="acceptances">
+          <caption>
+            {plural(acceptances.length, 'acceptance')}, newest first: accepted findings stay listed, marked, but do not count toward verdicts, readiness, metrics or alerts. Each is a signed ledger record (
+            <a href={`/evidence?set=${encodeURIComponent(set)}&kind=finding-acceptance`}>records</a>).
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Acceptance</th>
+              <th scope="col">By</th>
+              <th scope="col">Why</th>
+              <th scope="col">Selection</th>
+              <th scope="col">Covers now</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {acceptances.map((acceptance) => (
+              <tr data-acceptance={String(acceptance.id)} class={acceptance.inForce ? 'in-force' : 'revoked'}>
+                <td>
+                  record {acceptance.id}
+                  <div class="small">
+                    <TimeAgo iso={acceptance.at} now={now} />
+                  </div>
+                </td>
+                <td>{acceptance.by}</td>
+                <td>{acceptance.reason}</td>
+                <td>
+                  <code>{describeSelection(acceptance.selection)}</code>
+                  <div class="small">{plural(acceptance.count, 'finding')} when accepted</div>
+                </td>
+                <td>
+                  {plural(acceptance.now.findings, 'finding')}
+                  {acceptance.now.snapshots.length ? (
+                    <div class="small">
+                      {acceptance.now.snapshots.map((id, position) => (
+                        <>
+                          {position ? ', ' : ''}
+                          <a href={snapshotHref(set, id)}>
+                            <code>{id}</code>
+                          </a>
+                        </>
+                      ))}
+                    </div>
+                  ) : null}
+                </td>
+                <td>
+                  {acceptance.revoked ? (
+                    <>
+                      <Badge tone="muted">revoked</Badge>
+                      <div class="small">
+                        by {acceptance.revoked.by}, <TimeAgo iso={acceptance.revoked.at} now={now} /> (record {acceptance.revoked.id}){acceptance.revoked.reason ? `: ${acceptance.revoked.reason}` : ''}
+                      </div>
+                    </>
+                  ) : (
+                    <Badge tone="ok">in force</Badge>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    )}
+  </section>
+);
 
 /** The set page. */
 export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
@@ -200,6 +281,8 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
         ))}
       </section>
 
+      <Acceptances set={name} acceptances={set.state ? listAcceptances(set.state.index, set.state.acceptances) : []} now={frame.now} />
+
       <section aria-labelledby="drills-title">
         <h2 id="drills-title">Restore drills</h2>
         {drills.length === 0 ? (
@@ -335,7 +418,8 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
               </thead>
               <tbody>
                 {snapshots.map((snapshot) => {
-                  const findings = Object.values(snapshot.findingCounts).reduce((sum, n) => sum + (n ?? 0), 0);
+                  const findings = total(countingCounts(snapshot));
+                  const accepted = total(snapshot.acceptedCounts ?? {});
                   const mark = marks(snapshot.id);
                   return (
                     <tr data-snapshot={snapshot.id} class={snapshot.verdict}>
@@ -353,7 +437,10 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
                       </td>
                       <td class="num">{count(snapshot.entries)}</td>
                       <td class="num">{formatBytes(snapshot.bytes)}</td>
-                      <td class="num">{count(findings)}</td>
+                      <td class="num">
+                        {count(findings)}
+                        {accepted ? <div class="small">+{count(accepted)} accepted</div> : null}
+                      </td>
                       <td>
                         <SnapshotDownloads set={name} snapshot={snapshot} />
                       </td>

@@ -1,0 +1,116 @@
+/**
+ * `STATE/acceptances.json`: every set's acceptances as folded from the ledger's triage records,
+ * and how far into the ledger that fold has read. A cache: the ledger is the source of truth.
+ *
+ * Writers (`vouch accept`, scans; they hold the state lock) bring it up to date with
+ * `syncAcceptanceIndex`, which reads only the ledger lines after the stored position — so a
+ * crash between an acceptance's record and this file's rewrite loses nothing, and a missing or
+ * outdated file is rebuilt from the whole ledger. Readers (the daemon, the report) read the file.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { foldAcceptance, TRIAGE_RECORD_TYPES } from '../evidence/acceptance-records.js';
+import { parseRecordLine } from '../evidence/ledger-record.js';
+import type { Acceptance } from '../verdicts/acceptance.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { readJsonFile } from './json-file.js';
+import { segmentFiles } from './ledger-store.js';
+
+/** Where a fold of the ledger stopped: just past the last complete line it read. */
+export interface LedgerPosition {
+  /** Segment file name (`00000001.ndjson`). */
+  segment: string;
+  /** Byte offset in it. */
+  offset: number;
+}
+
+/** The file's content. */
+export interface AcceptanceIndex {
+  /** Null: nothing read yet. */
+  ledger: LedgerPosition | null;
+  /** Per set, its acceptances (revoked ones included), oldest first. */
+  sets: Record<string, Acceptance[]>;
+}
+
+const empty = (): AcceptanceIndex => ({ ledger: null, sets: {} });
+
+/** Bytes every triage record line holds (its type); a cheap test before decoding, parsing decides. */
+const MARKERS = [...TRIAGE_RECORD_TYPES].map((type) => Buffer.from(`"${type}"`));
+
+function indexPath(stateDir: string): string {
+  return path.join(stateDir, 'acceptances.json');
+}
+
+/** The stored index as it is (readers; an absent file is empty). */
+export async function readAcceptanceIndex(stateDir: string): Promise<AcceptanceIndex> {
+  return readJsonFile<AcceptanceIndex>(indexPath(stateDir), empty, 'acceptance index');
+}
+
+/** A set's acceptances in an index, oldest first. */
+export function acceptancesOf(index: AcceptanceIndex, set: string): Acceptance[] {
+  return index.sets[set] ?? [];
+}
+
+/**
+ * Triage record lines after `from`, in order, each with the position just past it; the position
+ * past the last complete line comes last (`line: null`). Chunks without a triage record type in
+ * them are skipped without being split into lines (most of a ledger is scans).
+ */
+async function* triageLinesAfter(files: readonly string[], from: LedgerPosition | null): AsyncGenerator<{ line: Buffer | null; end: LedgerPosition }> {
+  const first = from ? files.findIndex((file) => path.basename(file) === from.segment) : 0;
+  for (const [position, file] of files.slice(first).entries()) {
+    const segment = path.basename(file);
+    let offset = position === 0 && from ? from.offset : 0;
+    let pending: Buffer = Buffer.alloc(0);
+    for await (const chunk of createReadStream(file, { start: offset })) {
+      pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+      const complete = pending.lastIndexOf(0x0a) + 1;
+      if (complete === 0) continue;
+      const lines = pending.subarray(0, complete);
+      if (MARKERS.some((marker) => lines.includes(marker))) {
+        for (let start = 0; start < complete; ) {
+          const newline = lines.indexOf(0x0a, start);
+          const line = lines.subarray(start, newline);
+          if (MARKERS.some((marker) => line.includes(marker))) yield { line, end: { segment, offset: offset + newline + 1 } };
+          start = newline + 1;
+        }
+      }
+      offset += complete;
+      pending = pending.subarray(complete);
+    }
+    // A torn last line (a crash mid-append) is read once it is complete.
+    yield { line: null, end: { segment, offset } };
+  }
+}
+
+/** True when the ledger still holds `position` (its segment exists and reaches that far). */
+async function stillThere(files: readonly string[], position: LedgerPosition): Promise<boolean> {
+  const file = files.find((candidate) => path.basename(candidate) === position.segment);
+  if (!file) return false;
+  return (await stat(file)).size >= position.offset;
+}
+
+/**
+ * The index brought up to date with the ledger; written back when `persist` (the caller holds
+ * the state lock) and anything was read. A ledger that no longer holds the stored position
+ * (replaced, cut) is folded again from the start.
+ */
+export async function syncAcceptanceIndex(stateDir: string, options: { persist: boolean }): Promise<AcceptanceIndex> {
+  const files = await segmentFiles(stateDir);
+  const stored = await readAcceptanceIndex(stateDir);
+  const index = stored.ledger && (await stillThere(files, stored.ledger)) ? stored : empty();
+  let moved = index !== stored;
+  for await (const { line, end } of triageLinesAfter(files, index.ledger)) {
+    moved ||= end.segment !== index.ledger?.segment || end.offset !== index.ledger.offset;
+    index.ledger = end;
+    if (!line) continue;
+    const record = parseRecordLine(line.toString('utf8'));
+    if (!record || !TRIAGE_RECORD_TYPES.has(record.type)) continue;
+    const set = (record.data as { set?: unknown } | null)?.set;
+    if (typeof set !== 'string') continue;
+    index.sets[set] = foldAcceptance(acceptancesOf(index, set), record, set);
+  }
+  if (moved && options.persist) await writeFileAtomic(indexPath(stateDir), `${JSON.stringify(index)}\n`);
+  return index;
+}
