@@ -44,6 +44,9 @@ export const VALIDATORS: readonly ValidatorDefinition[] = [
 /** Validators of formats with no magic, run when an entry's name claims them and nothing matched. */
 export const CLAIMED_VALIDATORS: Readonly<Partial<Record<ContentType, ValidatorDefinition>>> = { brotli: brotliValidator };
 
+/** Magic-less formats tried on an entry nothing recognised, when its head decodes as one (`sniff`). */
+export const SNIFFED_VALIDATORS: readonly ValidatorDefinition[] = [brotliValidator];
+
 let prepared: Promise<void> | null = null;
 
 /** Runs every validator's one-time set-up (once per thread). */

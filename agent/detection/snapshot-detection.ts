@@ -72,14 +72,15 @@ const MAX_PENDING = 200_000;
 const MASS_RENAME_FILES = 10;
 
 /** Findings for one classified entry. */
-export function entryFindings(path: string, classification: Classification): Finding[] {
+export function entryFindings(path: string, classification: Classification, size = 0): Finding[] {
   const reasons = classification.reasons.length ? ` [${classification.reasons.join(', ')}]` : '';
   if (classification.judgement === 'encrypted') {
     return [{ kind: 'encrypted', path, severity: classification.strength === 'strong' ? 'critical' : 'warning', detail: `${classification.detail}${reasons}` }];
   }
   if (classification.judgement === 'damaged') {
-    const kind = classification.reasons.includes('magic-mismatch') ? 'magic-mismatch' : 'structure-invalid';
-    return [{ kind, path, severity: 'warning', detail: `${classification.detail}${reasons}` }];
+    // Damage is not encryption: its own kind, critical when most of the file is unreadable.
+    const severity = size > 0 && (classification.unreadableBytes ?? 0) >= size / 2 ? 'critical' : 'warning';
+    return [{ kind: 'corrupted', path, severity, detail: `${classification.detail}${reasons}` }];
   }
   return [];
 }
@@ -217,7 +218,7 @@ export class SnapshotDetection {
     // New paths are reported in finish(), once it is known whether they are renames.
     if (!hasPrevious || before || !this.pending.has(entry.path)) {
       this.count(classification);
-      findings.push(...entryFindings(entry.path, classification));
+      findings.push(...entryFindings(entry.path, classification, entry.size));
     }
     return { classification, findings };
   }
@@ -263,7 +264,7 @@ export class SnapshotDetection {
           }
         }
         this.count(final);
-        findings.push(...entryFindings(path, final));
+        findings.push(...entryFindings(path, final, entry.size));
       }
       // Only a complete read knows which files are really gone.
       if (complete) this.summary.changed += missing.size + unheld;

@@ -1,6 +1,7 @@
 /**
- * Brotli (RFC 7932) has no magic bytes, so it is never recognised by its head: the probe runs
- * this validator when a file's name claims brotli (`.br`) and nothing else matched. Brotli
+ * Brotli (RFC 7932) has no magic bytes, so it is never recognised by its head alone: the probe
+ * runs this validator when a file's name claims brotli (`.br`) and nothing else matched, or when
+ * nothing recognised an entry and its head decodes as brotli so far (`sniff`). Brotli
  * output looks exactly like ciphertext, and web assets are routinely stored precompressed, so
  * without decoding, every `.br` file would look encrypted.
  *
@@ -11,6 +12,9 @@
 import { brotliDecompressSync } from 'node:zlib';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
 import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+
+/** Output a sniff decodes at most: enough to see the head decode, cheap for a bomb. */
+const SNIFF_OUTPUT_BYTES = 4 * 2 ** 20;
 
 class BrotliValidator implements FormatWalk {
   private readonly chunks: Uint8Array[] = [];
@@ -57,6 +61,17 @@ export const brotliValidator: ValidatorDefinition = {
   type: 'brotli',
   // No magic: never claimed by head.
   matches: () => false,
+  sniff: (head) => {
+    if (head.length < 16) return false;
+    try {
+      brotliDecompressSync(head, { maxOutputLength: SNIFF_OUTPUT_BYTES });
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Cut short by the head's end or by the output cap: it decoded as far as it went.
+      return code === 'Z_BUF_ERROR' || code === 'ERR_BUFFER_TOO_LARGE' || (error as RangeError).name === 'RangeError';
+    }
+  },
   create: (_size, limits) => guardedValidator(new BrotliValidator(limits)),
 };
 
