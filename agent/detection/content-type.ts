@@ -239,9 +239,11 @@ export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
   deb: 'ar',
   a: 'ar',
   rpm: 'rpm',
-  pkl: 'python-pickle',
-  pickle: 'python-pickle',
   kdbx: 'kdbx',
+  mo: 'gettext-mo',
+  gmo: 'gettext-mo',
+  pyc: 'pyc',
+  ttc: 'font',
 };
 
 /** The extension of a path's last component (lower case, no dot), or '' when it has none. */

@@ -44,6 +44,9 @@ export const MAGIC_CATALOG = {
   rpm: [[0, [0xed, 0xab, 0xee, 0xdb]]],
   'python-pickle': [[0, [0x80, 0x04, 0x95]], [0, [0x80, 0x05, 0x95]]],
   kdbx: [[0, [0x03, 0xd9, 0xa2, 0x9a]]],
+  'gettext-mo': [[0, [0xde, 0x12, 0x04, 0x95]], [0, [0x95, 0x04, 0x12, 0xde]]],
+  // CPython 3 bytecode: a two-byte magic whose high byte is 0x0d, then CR LF, then flags (PEP 552).
+  pyc: [[1, [0x0d, 0x0d, 0x0a]]],
 } as const satisfies Record<string, readonly (readonly [number, string | readonly number[]])[]>;
 
 /** A recognised, unvalidated format. */
@@ -59,6 +62,7 @@ const CONFIRM: Partial<Record<CatalogType, (head: Uint8Array) => boolean>> = {
     const offset = head[0x3c]! | (head[0x3d]! << 8) | (head[0x3e]! << 16) | (head[0x3f]! << 24);
     return offset >= 0x40 && offset + 4 <= head.length && head[offset] === 0x50 && head[offset + 1] === 0x45 && head[offset + 2] === 0 && head[offset + 3] === 0;
   },
+  pyc: (head) => head.length >= 16 && head[4]! <= 3 && head[5] === 0 && head[6] === 0 && head[7] === 0,
   bmp: (head) => head.length >= 18 && head[6] === 0 && head[7] === 0 && head[8] === 0 && head[9] === 0 && [12, 40, 52, 56, 64, 108, 124].includes(head[14]! | (head[15]! << 8)),
 };
 

@@ -66,6 +66,10 @@ interface Pending {
 
 /** Renames are paired when the new size is within this of the old (footers, padding). */
 const RENAME_SIZE_SLACK = 1024 * 1024;
+/** A container paired by rename may hold its predecessor compressed to this share of its size… */
+const CONTAINER_MIN_SHARE = 0.02;
+/** …or add up to this much (a LUKS2 header is 16 MiB). */
+const CONTAINER_SIZE_SLACK = 32 * 1024 * 1024;
 /** New entries kept for pairing; past it renames are not looked for (bounded memory). */
 const MAX_PENDING = 200_000;
 /** Mass rename: at least this many files renamed to one extension… */
@@ -109,8 +113,17 @@ export function stemIndex(missing: ReadonlyMap<string, ManifestEntry>): Map<stri
  * `stems` (from `stemIndex(missing)`, kept in step with deletions from `missing` or not) makes the
  * replaced-extension search a lookup instead of a scan.
  */
-export function renameSource(path: string, size: number, missing: ReadonlyMap<string, ManifestEntry>, stems?: ReadonlyMap<string, readonly ManifestEntry[]>): ManifestEntry | null {
-  const fits = (before: ManifestEntry) => before.type === 'file' && size >= before.size * 0.9 && size <= before.size + RENAME_SIZE_SLACK;
+export function renameSource(
+  path: string,
+  size: number,
+  missing: ReadonlyMap<string, ManifestEntry>,
+  stems?: ReadonlyMap<string, readonly ManifestEntry[]>,
+  container = false,
+): ManifestEntry | null {
+  // Containers compress what they hold (7-Zip, zip) or add a volume header (LUKS2: 16 MiB).
+  const fits = container
+    ? (before: ManifestEntry) => before.type === 'file' && size >= before.size * CONTAINER_MIN_SHARE && size <= before.size + CONTAINER_SIZE_SLACK
+    : (before: ManifestEntry) => before.type === 'file' && size >= before.size * 0.9 && size <= before.size + RENAME_SIZE_SLACK;
   // Appended extension(s): strip one at a time.
   for (let candidate = path, dot = candidate.lastIndexOf('.'); dot > candidate.lastIndexOf('/'); dot = candidate.lastIndexOf('.')) {
     candidate = candidate.slice(0, dot);
@@ -247,7 +260,7 @@ export class SnapshotDetection {
       const stems = stemIndex(missing);
       const renamedTo = new Map<string, number>();
       for (const [path, { entry, classification }] of this.pending) {
-        const source = renameSource(path, entry.size, missing, stems);
+        const source = renameSource(path, entry.size, missing, stems, classification.summary.container !== undefined);
         let final = classification;
         if (source) {
           missing.delete(source.path);
