@@ -21,6 +21,9 @@ export const VALIDATED_TYPES = [
   'elf',
   'mp4',
   'text',
+  'ar',
+  'font',
+  'pg-sql',
 ] as const;
 
 /** Formats with no magic, validated only when a name claims them (see registry.ts). */
@@ -244,6 +247,8 @@ export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
   gmo: 'gettext-mo',
   pyc: 'pyc',
   ttc: 'font',
+  // pg_dump -Fc output, as its documentation names it (`pg_dump -Fc mydb > db.dump`).
+  dump: 'pg-dump',
 };
 
 /** The extension of a path's last component (lower case, no dot), or '' when it has none. */

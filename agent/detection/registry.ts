@@ -5,13 +5,16 @@
  */
 import type { ContentType } from './content-type.js';
 import type { ValidatorDefinition } from './validator.js';
+import { arValidator } from './validators/ar.js';
 import { brotliValidator } from './validators/brotli.js';
 import { bzip2Validator } from './validators/bzip2.js';
 import { elfValidator } from './validators/elf.js';
+import { fontValidator } from './validators/font.js';
 import { gzipValidator } from './validators/gzip.js';
 import { jpegValidator } from './validators/jpeg.js';
 import { mp4Validator } from './validators/mp4.js';
 import { pdfValidator } from './validators/pdf.js';
+import { pgSqlValidator } from './validators/pg-sql.js';
 import { pngValidator } from './validators/png.js';
 import { sqliteValidator } from './validators/sqlite.js';
 import { tarValidator } from './validators/tar.js';
@@ -36,8 +39,11 @@ export const VALIDATORS: readonly ValidatorDefinition[] = [
   sqliteValidator,
   elfValidator,
   mp4Validator,
+  arValidator,
+  fontValidator,
   pdfValidator,
   tarValidator,
+  pgSqlValidator,
   textValidator,
 ];
 

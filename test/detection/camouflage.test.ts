@@ -131,3 +131,15 @@ describe('ransomware camouflaged in legitimate encryption containers', () => {
     expect(classifyBytes('invoices/INV-1.pdf', hit!)).toMatchObject({ encrypted: true, strength: 'weak' });
   });
 });
+
+describe('PostgreSQL plain dumps', () => {
+  it('reads a whole dump as valid and one cut short mid-statement as corrupted, not encrypted', async () => {
+    const { demoSnapshotFiles } = await import('../../agent/demo/estate.js');
+    const dump = (await demoSnapshotFiles(3, { start: new Date('2025-01-01T00:00:00Z') })).find((file) => file.path === 'db/orders.sql')!.data;
+    expect(featuresOf(dump).type).toBe('pg-sql');
+    expect(classifyBytes('db/orders.sql', dump)).toMatchObject({ encrypted: false, judgement: 'intact' });
+    const result = classifyBytes('db/orders.sql', dump.subarray(0, Math.floor(dump.length * 0.7)));
+    expect(result).toMatchObject({ encrypted: false, judgement: 'damaged' });
+    expect(result.reasons).toEqual(expect.arrayContaining(['structure-invalid', 'truncated']));
+  });
+});
