@@ -29,7 +29,8 @@ import { VALIDATORS } from '../../agent/detection/registry.js';
 import { ROOT } from '../bench-kit.js';
 import { loadOrBuildCorpus } from './corpus.js';
 import { measureFeatureCost } from './feature-cost.js';
-import { measureCorpus, measureNegatives } from './measure.js';
+import { loadOrBuildCamouflage } from './camouflage.js';
+import { measureCamouflage, measureCorpus, measureNegatives } from './measure.js';
 import { loadOrBuildNegatives } from './negatives.js';
 import { formatReport, type BenchResults } from './report.js';
 import { pickTrees, prepareDebianTree, realTrees, scanTree, type TreeResult } from './real-trees.js';
@@ -60,8 +61,10 @@ async function corpusPart(): Promise<void> {
   const corpus = await phase('corpus', () => loadOrBuildCorpus(DATA, { rebuild: REBUILD, log }));
   log(`${corpus.files.length} files${corpus.reused ? ' (reused; VOUCH_BENCH_DETECTION_REBUILD=1 rebuilds)' : ''}`);
   const negatives = await phase('negatives (gpg, age, openssl, xz, zstd, brotli)', () => loadOrBuildNegatives(DATA, corpus, { rebuild: REBUILD }));
+  const camouflage = await phase('camouflage (gpg, age, openssl enc, 7z, zip -P, cryptsetup, base64)', () => loadOrBuildCamouflage(DATA, corpus, { rebuild: REBUILD }));
   const measured = await phase(`classification (intact + 8 modes, with and without history; ${JOBS} processes)`, () => measureCorpus(corpus, { jobs: JOBS }));
   const negativeCases = await phase('classification of the negatives', () => measureNegatives(negatives, measured.originals));
+  const camouflageCases = await phase('classification of the camouflage, in place and renamed', () => measureCamouflage(camouflage, measured.originals));
   const histories = await phase('snapshot histories through runScan', () => runSnapshotHistories(corpus, negatives, mkdtempSync(path.join(tmpdir(), 'vouch-bench-detection-'))));
   const featureCost = FEATURE_COST ? await phase('feature cost (detection off vs on: scan benchmark data, corpus)', () => measureFeatureCost(corpus, { runs: RUNS, log })) : null;
 
@@ -70,6 +73,7 @@ async function corpusPart(): Promise<void> {
     validators: VALIDATORS.map((v) => v.type),
     cases: measured.cases,
     negatives: negativeCases,
+    camouflage: camouflageCases,
     histories,
     featureCost,
   };
