@@ -103,6 +103,12 @@ const WITH_MAGIC: ReadonlySet<ContentType> = new Set<ContentType>([
   ...(Object.keys(MAGIC_CATALOG) as CatalogType[]),
 ]);
 const LEGIT: ReadonlySet<ContentType> = new Set<ContentType>(ENCRYPTED_TYPES);
+/**
+ * Formats recognised by magic whose body is never uniformly random: bitmaps, PCM audio, message
+ * catalogues, bytecode, PostScript. (GIF, WOFF2, LZ4 and git packs compress their bodies; icons
+ * may hold PNGs.)
+ */
+const STRUCTURED_BODY: ReadonlySet<ContentType> = new Set<ContentType>(['bmp', 'wav', 'tiff', 'gettext-mo', 'pyc', 'java-class', 'postscript', 'wasm', 'pe', 'rtf', 'pcap', 'cpio', 'sqlite-wal']);
 /** Formats whose intact bytes look random (compressed throughout). */
 const COMPRESSED: ReadonlySet<ContentType> = new Set<ContentType>(['gzip', 'xz', 'zstd', 'bzip2', 'brotli']);
 /** Types with a legitimate fully encrypted variant that keeps the name (SQLCipher). */
@@ -250,7 +256,7 @@ function judgeContainer(path: string, container: string, previous: PreviousConte
   }
   if (before?.judgement === 'encrypted') return encrypted(before.strength === 'strong' ? 'strong' : 'weak', 0.8, ['encrypted-before', `container:${container}`], `${what}; the previous snapshot already judged this path encrypted`);
   if (before) return legit('encrypted-before', `${what}; the previous snapshot already held this path encrypted`);
-  const claim = claimedType(path);
+  const claim = APPLICATION_ENCRYPTED_EXTENSIONS.has(extensionOf(path)) ? null : claimedType(path);
   if (claim && claim !== 'text' && WITH_MAGIC.has(claim) && !CONTAINER_CLAIMS[container.split(':')[0]!]?.includes(claim)) {
     return encrypted('weak', 0.6, ['container-under-foreign-name', `container:${container}`], `expected ${claim} (by extension), found ${what}`);
   }
@@ -372,9 +378,12 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
 
   // 3. Statistics, backed by history where there is some.
   const enough = features.bytes >= MIN_STATISTICS_BYTES;
-  const periodic = periodicPattern(stats);
+  // A format whose body is never random, recognised by its intact magic: uniform slots of a
+  // periodic pattern, or a uniform body, are encryption at any size.
+  const structuredBody = STRUCTURED_BODY.has(type);
+  const periodic = periodicPattern(stats, structuredBody ? 512 : 8192);
   if (periodic) {
-    if (enough || wasStructured) return encrypted('strong', 0.9, [periodic, ...history], `bytes in a ${periodic.replace(/^periodic-/, '').replaceAll('-', ' ')} pattern are uniformly random, the rest are not`);
+    if (enough || wasStructured || structuredBody) return encrypted('strong', 0.9, [periodic, ...history], `bytes in a ${periodic.replace(/^periodic-/, '').replaceAll('-', ' ')} pattern are uniformly random, the rest are not`);
   }
   if (type === 'unknown' && randomFirstBlock(stats) && (enough || wasStructured)) {
     return encrypted('strong', 0.9, ['random-block-0', ...history], 'the first block is uniformly random while the rest is structured, and no known header is left');
@@ -388,6 +397,9 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
       return intact(['random-before'], 'uniformly random, as in the previous snapshot');
     }
     return encrypted('weak', 0.6, ['random-content', ...history], `uniformly random content (chi-square ${Math.round(stats.chi2)} over ${stats.sampledBytes} bytes) with no known format and no history`);
+  }
+  if (structuredBody && uniform(stats) && stats.sampledBytes >= MIN_CHI2_BYTES * 4) {
+    return encrypted('strong', 0.9, ['random-content', ...history], `${type} header intact but its body is uniformly random (chi-square ${Math.round(stats.chi2)} over ${stats.sampledBytes} bytes), which a ${type} body never is`);
   }
   // A format vouch recognises but cannot validate (fonts, GIF, .deb…): uniform bytes where the
   // previous snapshot held structured data mean everything after the magic was encrypted.

@@ -243,6 +243,8 @@ export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
   a: 'ar',
   rpm: 'rpm',
   kdbx: 'kdbx',
+  pkl: 'python-pickle',
+  pickle: 'python-pickle',
   mo: 'gettext-mo',
   gmo: 'gettext-mo',
   pyc: 'pyc',

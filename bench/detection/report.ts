@@ -294,10 +294,8 @@ function targets(results: BenchResults): Target[] {
   // Legitimate encryption is new content: a gpg/age/openssl file that replaced its plain original
   // (paired by rename) became encrypted, which is what camouflaged ransomware does — not a false positive.
   const legitNew = negatives.filter((c) => NEGATIVE_GROUP[c.scenario as NegativeKind] === 'legit-encrypted');
-  out.push({
-    label: 'false positives on legitimately encrypted new files = 0 (paired replacements count only without history)',
-    checks: { withHistory: falsePositiveCheck(legitNew.filter((c) => !c.paired), 'withHistory', 0), withoutHistory: falsePositiveCheck(legitNew, 'withoutHistory', 0) },
-  });
+  // New content has no predecessor, with or without earlier snapshots: judged as the first snapshot judges it.
+  out.push({ label: 'false positives on legitimately encrypted new files (no predecessor) = 0', checks: { both: falsePositiveCheck(legitNew, 'withoutHistory', 0) } });
   const recompressed = negatives.filter((c) => NEGATIVE_GROUP[c.scenario as NegativeKind] === 'recompressed');
   out.push({ label: 'false positives on recompressed files = 0', checks: bySetting((s) => falsePositiveCheck(recompressed, s, 0)) });
   for (const h of histories.filter((h) => h.expectation === 'compromised')) {
@@ -356,7 +354,7 @@ function targetsSection(results: BenchResults): string[] {
       continue;
     }
     lines.push(`${mark(t.checks.withHistory)}     ${mark(t.checks.withoutHistory)}     ${t.label}`);
-    lines.push(`                   with history:    ${t.checks.withHistory!.value}`, `                   without history: ${t.checks.withoutHistory!.value}`);
+    lines.push(`                   with history:    ${t.checks.withHistory?.value ?? '—'}`, `                   without history: ${t.checks.withoutHistory?.value ?? '— (no target)'}`);
   }
   const passed = all.filter((t) => (t.checks.both ?? t.checks.withHistory)!.pass).length;
   lines.push('', `headline (with history): ${passed} of ${all.length} targets met`);
