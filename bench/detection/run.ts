@@ -42,6 +42,8 @@ const REBUILD = process.env.VOUCH_BENCH_DETECTION_REBUILD === '1';
 const RUNS = Number(process.env.VOUCH_BENCH_RUNS ?? 3);
 const FEATURE_COST = process.env.VOUCH_BENCH_FEATURE_COST !== '0';
 const JOBS = Number(process.env.VOUCH_BENCH_DETECTION_JOBS ?? availableParallelism());
+/** Per-tree results; runs for different trees (VOUCH_BENCH_TREES) keep separate files. */
+const TREES_JSON = `trees${process.env.VOUCH_BENCH_TREES ? `-${process.env.VOUCH_BENCH_TREES.replace(/[^a-z0-9-]+/g, '_')}` : ''}.json`;
 const PARTS = new Set((process.env.VOUCH_BENCH_DETECTION_PARTS ?? 'corpus,trees').split(',').map((part) => part.trim()));
 
 const log = (message: string) => process.stderr.write(`[bench:detection] ${message}\n`);
@@ -87,10 +89,10 @@ async function treePart(): Promise<void> {
   for (const tree of trees) {
     await phase(`${tree.name}: prepare`, () => prepareDebianTree(tree, DATA, log));
     for (const layout of layouts) {
-      const result = await phase(`${tree.name} (${layout}): two nightly scans`, () => scanTree(tree, layout, path.join(DATA, 'tree-work')));
+      const result = await phase(`${tree.name} (${layout}): two nightly scans`, () => scanTree(tree, layout, path.join(DATA, `tree-work-${process.pid}`)));
       log(`${tree.name} (${layout}): ${result.first.verdict} / ${result.second.verdict}; encrypted ${result.first.encryptedStrong}+${result.first.encryptedWeak} / ${result.second.encryptedStrong}+${result.second.encryptedWeak}`);
       results.push(result);
-      writeFileSync(path.join(DATA, 'trees.json'), JSON.stringify(results, null, 1));
+      writeFileSync(path.join(DATA, TREES_JSON), JSON.stringify(results, null, 1));
     }
   }
   console.log(`\n== Real trees: intact real estates scanned as a user's backup sets (default policy), two nights each\n`);
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
   console.log(`\n== Run\n\n${phases.map(([name, s]) => `${name}: ${s.toFixed(1)} s`).join('\n')}`);
   console.log(`total: ${total.toFixed(1)} s; peak RSS of the benchmark process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   if (PARTS.has('corpus')) console.log(`per-case results: ${path.relative(ROOT, path.join(DATA, 'results.json'))}`);
-  if (PARTS.has('trees')) console.log(`per-tree results: ${path.relative(ROOT, path.join(DATA, 'trees.json'))}`);
+  if (PARTS.has('trees')) console.log(`per-tree results: ${path.relative(ROOT, path.join(DATA, TREES_JSON))}`);
 }
 
 await main();
