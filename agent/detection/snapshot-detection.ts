@@ -270,7 +270,8 @@ export class SnapshotDetection {
           // `app.log.1` → `app.log.1.gz` whose bytes are a valid gzip (logrotate, `xz file`) is
           // explained by its new name; a rename to a name that promises nothing the bytes prove
           // (`.akira`, `.locked`, or `.gpg`) is what ransomware does, and is reported.
-          if (!renameExplained(path, final)) {
+          // A path the policy allows to hold encryption was encrypted on purpose: renamed to say so.
+          if (!renameExplained(path, final) && !this.allowed(path)) {
             const ext = extensionOf(path) || '(none)';
             renamedTo.set(ext, (renamedTo.get(ext) ?? 0) + 1);
             findings.push({ kind: 'extension-change', path, severity: 'warning', detail: `renamed from ${source.path}` });

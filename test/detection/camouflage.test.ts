@@ -117,11 +117,16 @@ describe('ransomware camouflaged in legitimate encryption containers', () => {
     expect(summary.encryptedStrong).toBe(hits);
 
     // The same containers where the policy allows encryption on purpose.
-    const allowedPrevious = new Map<string, ManifestEntry>([['vault/GPL-3.txt', { ...previous.get(files[0]!)!, path: 'vault/GPL-3.txt' }]]);
+    const allowedPrevious = new Map<string, ManifestEntry>(['vault/GPL-3.txt', 'vault/notes.txt'].map((file) => [file, { ...previous.get(files[0]!)!, path: file }]));
     const allowed = new SnapshotDetection(policy, allowedPrevious);
     const judged = allowed.judge({ path: 'vault/GPL-3.txt', size: made.openpgp!.length, digest: 'x', features: featuresOf(made.openpgp!) });
     expect(judged.classification).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
-    expect(allowed.finish(true).summary.encryptedStrong).toBe(0);
+    // Renamed on purpose (gpg writes x.gpg, then the plain file is removed): no finding either.
+    allowed.judge({ path: 'vault/notes.txt.gpg', size: made.openpgp!.length, digest: 'y', features: featuresOf(made.openpgp!) });
+    const done = allowed.finish(true, undefined);
+    expect(done.summary.encryptedStrong).toBe(0);
+    expect(done.summary.renamed).toBe(1);
+    expect(done.findings).toEqual([]);
   });
 
   it('flags a container standing where the name promises another format, without history, as weak', () => {
