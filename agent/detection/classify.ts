@@ -109,8 +109,8 @@ const LEGIT: ReadonlySet<ContentType> = new Set<ContentType>(ENCRYPTED_TYPES);
  * may hold PNGs.)
  */
 const STRUCTURED_BODY: ReadonlySet<ContentType> = new Set<ContentType>(['bmp', 'wav', 'tiff', 'gettext-mo', 'pyc', 'java-class', 'postscript', 'wasm', 'pe', 'rtf', 'pcap', 'cpio', 'sqlite-wal']);
-/** Formats whose intact bytes look random (compressed throughout). */
-const COMPRESSED: ReadonlySet<ContentType> = new Set<ContentType>(['gzip', 'xz', 'zstd', 'bzip2', 'brotli']);
+/** Formats whose intact bytes look random (compressed throughout, or in large part: pg_dump -Fc). */
+const COMPRESSED: ReadonlySet<ContentType> = new Set<ContentType>(['gzip', 'xz', 'zstd', 'bzip2', 'brotli', 'pg-dump']);
 /** Types with a legitimate fully encrypted variant that keeps the name (SQLCipher). */
 const OPAQUE_VARIANTS: ReadonlySet<ContentType> = new Set<ContentType>(['sqlite']);
 

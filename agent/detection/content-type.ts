@@ -24,6 +24,7 @@ export const VALIDATED_TYPES = [
   'ar',
   'font',
   'pg-sql',
+  'pg-dump',
 ] as const;
 
 /** Formats with no magic, validated only when a name claims them (see registry.ts). */

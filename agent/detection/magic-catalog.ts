@@ -46,8 +46,6 @@ export const MAGIC_CATALOG = {
   'gettext-mo': [[0, [0xde, 0x12, 0x04, 0x95]], [0, [0x95, 0x04, 0x12, 0xde]]],
   // CPython 3 bytecode: a two-byte magic whose high byte is 0x0d, then CR LF, then flags (PEP 552).
   pyc: [[1, [0x0d, 0x0d, 0x0a]]],
-  // pg_dump's custom format (-Fc): PGDMP, archive version 1.x, 4-byte ints, 8-byte offsets, format 1.
-  'pg-dump': [[0, 'PGDMP\x01']],
 } as const satisfies Record<string, readonly (readonly [number, string | readonly number[]])[]>;
 
 /** A recognised, unvalidated format. */

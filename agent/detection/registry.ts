@@ -14,6 +14,7 @@ import { gzipValidator } from './validators/gzip.js';
 import { jpegValidator } from './validators/jpeg.js';
 import { mp4Validator } from './validators/mp4.js';
 import { pdfValidator } from './validators/pdf.js';
+import { pgDumpValidator } from './validators/pg-dump.js';
 import { pgSqlValidator } from './validators/pg-sql.js';
 import { pngValidator } from './validators/png.js';
 import { sqliteValidator } from './validators/sqlite.js';
@@ -41,6 +42,7 @@ export const VALIDATORS: readonly ValidatorDefinition[] = [
   mp4Validator,
   arValidator,
   fontValidator,
+  pgDumpValidator,
   pdfValidator,
   tarValidator,
   pgSqlValidator,
