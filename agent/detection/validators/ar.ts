@@ -2,7 +2,8 @@
  * Unix `ar` archives (Debian packages, static libraries): the `!<arch>\n` signature, then members,
  * each a 60-byte header — name, decimal mtime, uid, gid, octal mode and decimal size fields, the
  * `` `\n `` terminator — followed by its data and a newline pad to an even offset, to the very end
- * of the file. Member contents (a .deb's control.tar.xz and data.tar.xz) are not decoded: ransomware
+ * of the file (an archive of no members, the signature alone, is valid: glibc's stub libraries
+ * `librt.a`, `libdl.a`). Member contents (a .deb's control.tar.xz and data.tar.xz) are not decoded: ransomware
  * that keeps a package's first bytes (header-kept, intermittent) breaks the next member header,
  * and one that encrypts a whole member breaks the file's end.
  */
@@ -36,7 +37,7 @@ class ArWalk extends StepWalk implements FormatWalk {
     if (!this.signatureSeen) throw new Damage('ar data ends inside the signature', this.offset);
     if (this.inMember || this.dataLeft > 0) throw new Damage(`ar data ends inside member ${this.members + 1}`, this.offset);
     if (this.header.length > 0) throw new Damage(`ar data ends inside the header of member ${this.members + 1}`, this.offset);
-    if (this.members === 0) throw new Damage('ar archive has no members', this.offset);
+    // No members is a real archive: glibc ships librt.a, libdl.a… as just the signature.
     return { status: 'valid', checkedBytes: this.offset, parts: this.members };
   }
 
