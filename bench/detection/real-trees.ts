@@ -16,7 +16,7 @@
  * default all), VOUCH_BENCH_TREE_LAYOUTS the layouts (`directory,tar.gz`; default both).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { validatePolicy } from '../../agent/config/load-policy.js';
@@ -97,7 +97,7 @@ export function prepareDebianTree(tree: RealTree, data: string, log: (message: s
 
 function readText(file: string): string {
   try {
-    return spawnSync('cat', [file], { encoding: 'utf8' }).stdout;
+    return readFileSync(file, 'utf8');
   } catch {
     return '';
   }
@@ -155,11 +155,24 @@ function placeArchive(tree: string, file: string): void {
   if (result.status !== 0 && !existsSync(file)) throw new ToolError(`tar | gzip of ${tree} failed: ${result.stderr.toString().trim()}`);
 }
 
+/** Mount points under `dir`. */
+function mountsUnder(dir: string): string[] {
+  let table = '';
+  try {
+    table = readFileSync('/proc/self/mounts', 'utf8');
+  } catch {
+    return [];
+  }
+  return table
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((mount) => mount.startsWith(`${dir}/`));
+}
+
 /** Unmounts anything a killed earlier run left mounted under `dir`. */
 function unmountLeftovers(dir: string): void {
-  if (!existsSync(dir)) return;
-  const mounts = spawnSync('sh', ['-c', `grep -o " ${dir}/[^ ]*" /proc/self/mounts`], { encoding: 'utf8' }).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-  for (const mount of mounts.sort().reverse()) spawnSync('umount', [mount], { stdio: 'ignore' });
+  for (const mount of mountsUnder(dir).sort().reverse()) spawnSync('umount', [mount], { stdio: 'ignore' });
+  if (mountsUnder(dir).length > 0) throw new Error(`real-tree benchmark: cannot unmount ${mountsUnder(dir).join(', ')}; unmount them by hand`);
 }
 
 /** Scans one tree in one layout as a two-snapshot set under `work` (emptied first and after). */
@@ -194,6 +207,8 @@ export async function scanTree(tree: RealTree, layout: TreeLayout, work: string)
     return { tree: tree.name, label: tree.label, layout, first, second };
   } finally {
     for (const step of undo.reverse()) step();
+    // Never remove through a mount that would not come off: that is the live tree.
+    if (mountsUnder(work).length > 0) throw new Error(`real-tree benchmark: ${work} still has mounts (${mountsUnder(work).join(', ')}); unmount them by hand`);
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -217,12 +232,3 @@ function snapshotResult(snapshot: { id: string; verdict: Verdict; entries: numbe
 }
 
 const rank = (finding: Finding) => ({ critical: 0, warning: 1, info: 2 })[finding.severity];
-
-/** Size of a file or 0. */
-export function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
