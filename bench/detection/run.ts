@@ -42,8 +42,8 @@ const REBUILD = process.env.VOUCH_BENCH_DETECTION_REBUILD === '1';
 const RUNS = Number(process.env.VOUCH_BENCH_RUNS ?? 3);
 const FEATURE_COST = process.env.VOUCH_BENCH_FEATURE_COST !== '0';
 const JOBS = Number(process.env.VOUCH_BENCH_DETECTION_JOBS ?? availableParallelism());
-/** Per-tree results; runs for different trees (VOUCH_BENCH_TREES) keep separate files. */
-const TREES_JSON = `trees${process.env.VOUCH_BENCH_TREES ? `-${process.env.VOUCH_BENCH_TREES.replace(/[^a-z0-9-]+/g, '_')}` : ''}.json`;
+/** Per-tree results; runs of different trees or layouts (VOUCH_BENCH_TREES, VOUCH_BENCH_TREE_LAYOUTS) keep separate files. */
+const TREES_JSON = `trees${[process.env.VOUCH_BENCH_TREES, process.env.VOUCH_BENCH_TREE_LAYOUTS].filter(Boolean).map((pick) => `-${pick!.replace(/[^a-z0-9-]+/g, '_')}`).join('')}.json`;
 const PARTS = new Set((process.env.VOUCH_BENCH_DETECTION_PARTS ?? 'corpus,trees').split(',').map((part) => part.trim()));
 
 const log = (message: string) => process.stderr.write(`[bench:detection] ${message}\n`);
