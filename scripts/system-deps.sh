@@ -9,6 +9,9 @@
 # for detection (gnupg, age, p7zip/7zip, cryptsetup, brotli, netpbm, libjpeg-turbo, qpdf, zip, the
 # JDK's jar), pdftotext (printed report), chromium (report and web console in a real browser),
 # prometheus (promtool, and a real server for alert tests).
+# Benchmarks, besides: lz4, unzip and git derive corpus files; apt-get download + dpkg-deb unpack
+# the Debian packages the detection benchmark's real trees are made of; mount makes read-only
+# bind mounts of live trees (hard-link copies where mounting is not allowed).
 set -eu
 
 need="zstd:zstd openssl:openssl tar:tar gzip:gzip pdftotext:poppler-utils gpg:gnupg age:age 7zr:p7zip cryptsetup:cryptsetup-bin xz:xz-utils bzip2:bzip2 sqlite3:sqlite3 promtool:prometheus /usr/bin/prometheus:prometheus bwrap:bubblewrap cjpeg:libjpeg-turbo-progs pngtopnm:netpbm 7zz:7zip qpdf:qpdf zip:zip brotli:brotli jar:openjdk-17-jdk-headless prlimit:util-linux setpriv:util-linux /usr/bin/chromium:chromium /usr/lib/postgresql/*/bin/initdb:postgresql"
@@ -16,7 +19,7 @@ if [ "${1:-}" = "demo" ]; then
   need="bwrap:bubblewrap prlimit:util-linux setpriv:util-linux sqlite3:sqlite3 /usr/lib/postgresql/*/bin/initdb:postgresql"
 fi
 if [ "${1:-}" = "bench" ]; then
-  need="$need sha256sum:coreutils b3sum:b3sum /usr/bin/time:time brotli:brotli jpegtran:libjpeg-turbo-progs restic:restic taskset:util-linux"
+  need="$need sha256sum:coreutils b3sum:b3sum /usr/bin/time:time brotli:brotli jpegtran:libjpeg-turbo-progs restic:restic taskset:util-linux lz4:lz4 unzip:unzip git:git dpkg-deb:dpkg mount:mount base64:coreutils"
 fi
 
 # A program on PATH, or an executable path (globs allowed: /usr/lib/postgresql/*/bin/initdb).

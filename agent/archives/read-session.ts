@@ -139,7 +139,6 @@ export class ReadSession {
       if (admission.problem) this.report(admission.problem);
       return null;
     }
-    if (admission.warning) this.report(admission.warning);
     const entry: ArchiveEntry = {
       rawName: header.rawName,
       path: admission.path,

@@ -16,9 +16,11 @@
  * - Case: names that differ only in case are distinct, as on Linux where drills restore. They are
  *   neither flagged nor tracked (tracking would double the names kept per archive for a finding
  *   no restore target needs).
- * - Links are recorded, never followed. A symlink whose target is absolute or leaves the root is
- *   still admitted (and flagged): the link itself is harmless data, and the manifest should show
- *   it. Writing *through* a recorded symlink (`link/passwd`) is rejected. A hardlink must point at
+ * - Links are recorded, never followed. A symlink is admitted whatever its target: absolute
+ *   targets (`bin/awk -> /etc/alternatives/awk`) are in every filesystem backup, the link itself
+ *   is harmless data that the manifest records, and a restore never creates it. A link is a
+ *   hazard only where a restore would follow it: writing *through* a recorded symlink
+ *   (`link/passwd`) is rejected, and a hardlink (restored as a copy of its target) must point at
  *   an earlier non-directory entry inside the archive.
  * - Devices, FIFOs and unknown entry types are rejected: a restore never creates them.
  */
@@ -120,28 +122,11 @@ export function normaliseEntryName(raw: string, limits: PathLimits): NormalisedN
   return { ok: true, path, beforeNfc };
 }
 
-/** Why a symlink target would leave the root if followed from `linkPath`, or null. Pure. */
-export function symlinkTargetReason(linkPath: string, target: string): string | null {
-  if (target === '') return 'symlink target is empty';
-  const control = controlReason(target);
-  if (control) return `symlink target ${control.replace('name ', '')}`;
-  if (target.startsWith('/') || target.startsWith('\\') || DRIVE_LETTER.test(target)) return 'symlink target is absolute';
-  let depth = linkPath.split('/').length - 1; // the link's directory
-  for (const part of target.split('/')) {
-    if (part === '' || part === '.') continue;
-    depth += part === '..' ? -1 : 1;
-    if (depth < 0) return 'symlink target escapes the archive root';
-  }
-  return null;
-}
-
 /** What `EntryNameGuard.admit` decided. */
 export type Admission =
   | {
       ok: true;
       path: string;
-      /** Admitted, but report this too (a symlink whose target is unsafe to follow). */
-      warning?: ArchiveProblem;
     }
   | {
       ok: false;
@@ -286,23 +271,13 @@ export class EntryNameGuard {
     const parentProblem = this.parentProblem(path);
     if (parentProblem) return refuse(path, `${shown}: ${parentProblem}`);
 
-    let warning: ArchiveProblem | undefined;
     if (type === 'hardlink') {
       const targetProblem = this.hardlinkProblem(linkTarget);
       if (targetProblem) return refuse(path, `${shown}: ${targetProblem}`);
-    } else if (type === 'symlink' && linkTarget !== undefined) {
-      const reason = symlinkTargetReason(path, linkTarget);
-      if (reason) {
-        warning = {
-          kind: 'unsafe-entry',
-          path,
-          detail: `${shown}: ${reason} ('${displayName(linkTarget)}'); recorded, never followed`,
-        };
-      }
     }
 
     this.remember(path, beforeNfc, type);
-    return warning ? { ok: true, path, warning } : { ok: true, path };
+    return { ok: true, path };
   }
 
   private parentProblem(path: string): string | null {

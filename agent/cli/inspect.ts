@@ -37,6 +37,8 @@ export interface InspectedFile {
   /** One sentence. */
   detail: string;
   judgement?: Judgement;
+  /** The encryption container the content is in (`openpgp`, `zip-encrypted`, `base64`…), when it is in one. */
+  container?: string;
   /** A ransom note. */
   ransomNote?: boolean;
   entryType: EntryType;
@@ -65,6 +67,7 @@ function collector(report: InspectReport, container: string, prefix: string): En
         if (result.content) {
           const judged = classify({ path: entry.path, features: result.content });
           Object.assign(file, { encrypted: judged.encrypted, score: judged.score, type: judged.type, reasons: judged.reasons, detail: judged.detail, judgement: judged.judgement });
+          if (judged.summary.container) file.container = judged.summary.container;
           if (isRansomNote(entry.path, result.content.ransomMarkers)) {
             Object.assign(file, { ransomNote: true, reasons: ['ransom-note', ...file.reasons], detail: `ransom note (${result.content.ransomMarkers.join(', ')})` });
           }
@@ -110,7 +113,7 @@ export async function inspectPath(target: string, report: InspectReport): Promis
 export function inspectText(report: InspectReport): string[] {
   const flagged = (file: InspectedFile) => file.encrypted || file.ransomNote === true || file.judgement === 'damaged';
   const verdict = (file: InspectedFile) =>
-    file.ransomNote ? 'RANSOM NOTE' : file.encrypted ? `ENCRYPTED ${file.score.toFixed(2)}` : file.judgement === 'damaged' ? 'DAMAGED' : file.judgement === 'legit-encrypted' ? 'encrypted by design' : file.entryType === 'file' ? 'intact' : file.entryType;
+    file.ransomNote ? 'RANSOM NOTE' : file.encrypted ? `ENCRYPTED ${file.score.toFixed(2)}` : file.judgement === 'damaged' ? 'CORRUPTED' : file.judgement === 'legit-encrypted' ? 'encrypted by design' : file.entryType === 'file' ? 'intact' : file.entryType;
   const ordered = [...report.files.filter(flagged), ...report.files.filter((file) => !flagged(file))];
   const lines = table(ordered.map((file) => [verdict(file), file.type, formatBytes(file.size), file.path, flagged(file) || file.judgement === 'legit-encrypted' ? file.detail : '']));
   for (const problem of report.problems) lines.push(`${problem.kind}: ${problem.container}: ${problem.path ? `${problem.path}: ` : ''}${problem.detail}`);

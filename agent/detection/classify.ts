@@ -12,15 +12,18 @@
  * 3. Statistics: uniform bytes in the slots of an intermittent pattern while the others keep
  *    their bias; a random first block before structured content; a whole entry that is uniform.
  *    Never on their own below MIN_STATISTICS_BYTES.
- * 4. Allow-list: formats that are encrypted by design, paths the policy allows, and entries the
- *    previous snapshot already held legitimately encrypted.
+ * 4. Allow-list: encryption containers (OpenPGP, age, `openssl enc`, 7-Zip, LUKS, zip with
+ *    encrypted members, base64/hex-armoured ciphertext) are legitimate only where they are not a
+ *    change: new content with no predecessor, content the previous snapshot already held
+ *    encrypted, or a path the policy allows. A path whose previous version was plain and whose
+ *    content is now one of them *became encrypted*: strong evidence, whatever the container.
  * 5. History: the same path was valid and is now invalid; its chi-square collapsed to ≈255; its
  *    type changed; it grew by a footer.
  *
  * A judgement is `strong` when a structural or historical fact backs it (it counts toward a
  * compromised verdict) and `weak` when only statistics do (it makes a snapshot suspicious).
  */
-import { looksRandom, RANDOM_CHI2_LIMIT, type ByteStats } from './byte-statistics.js';
+import { looksRandom, MIN_CHI2_BYTES, RANDOM_CHI2_LIMIT, type ByteStats } from './byte-statistics.js';
 import { ENCRYPTED_TYPES, extensionOf, typeClaimedBy, VALIDATED_TYPES, type ContentType } from './content-type.js';
 import type { ContentFeatures } from './content-probe.js';
 import { MAGIC_CATALOG, type CatalogType } from './magic-catalog.js';
@@ -51,6 +54,8 @@ export interface ContentSummary {
   sampled: number;
   judgement: Judgement;
   strength: Strength;
+  /** The encryption container the content is in (see containerOf), when it is in one. */
+  container?: string;
 }
 
 /** One entry's classification. */
@@ -67,6 +72,8 @@ export interface Classification {
   reasons: string[];
   /** One sentence for a human. */
   detail: string;
+  /** For `damaged`: bytes that cannot be read as the format (0 when unknown, as for a file cut short). */
+  unreadableBytes?: number;
   /** What to store for the next snapshot. */
   summary: ContentSummary;
 }
@@ -96,6 +103,14 @@ const WITH_MAGIC: ReadonlySet<ContentType> = new Set<ContentType>([
   ...(Object.keys(MAGIC_CATALOG) as CatalogType[]),
 ]);
 const LEGIT: ReadonlySet<ContentType> = new Set<ContentType>(ENCRYPTED_TYPES);
+/**
+ * Formats recognised by magic whose body is never uniformly random: bitmaps, PCM audio, message
+ * catalogues, bytecode, PostScript. (GIF, WOFF2, LZ4 and git packs compress their bodies; icons
+ * may hold PNGs.)
+ */
+const STRUCTURED_BODY: ReadonlySet<ContentType> = new Set<ContentType>(['bmp', 'wav', 'tiff', 'gettext-mo', 'pyc', 'java-class', 'postscript', 'wasm', 'pe', 'rtf', 'pcap', 'cpio', 'sqlite-wal']);
+/** Formats whose intact bytes look random (compressed throughout, or in large part: pg_dump -Fc). */
+const COMPRESSED: ReadonlySet<ContentType> = new Set<ContentType>(['gzip', 'xz', 'zstd', 'bzip2', 'brotli', 'pg-dump']);
 /** Types with a legitimate fully encrypted variant that keeps the name (SQLCipher). */
 const OPAQUE_VARIANTS: ReadonlySet<ContentType> = new Set<ContentType>(['sqlite']);
 
@@ -112,6 +127,7 @@ export function claimedType(path: string): ContentType | null {
 }
 
 function summary(features: ContentFeatures, judgement: Judgement, strength: Strength): ContentSummary {
+  const container = containerOf(features);
   return {
     type: features.type,
     structure: features.structure?.status ?? 'none',
@@ -119,8 +135,41 @@ function summary(features: ContentFeatures, judgement: Judgement, strength: Stre
     sampled: features.stats.sampledBytes,
     judgement,
     strength,
+    ...(container ? { container } : {}),
   };
 }
+
+/**
+ * The encryption container an entry's content is in, or null: a legitimately encrypted format
+ * (`openpgp`, `age`, `openssl-salted`, `7z`, `luks`), a zip whose members are encrypted
+ * (`zip-encrypted`), or ciphertext armoured as text (`base64`, `hex`, or `base64:openssl-salted`
+ * for `openssl enc -a`). Pure.
+ */
+export function containerOf(features: ContentFeatures): string | null {
+  if (LEGIT.has(features.type)) return features.type;
+  if (features.type === 'zip' && (features.structure?.encryptedMembers ?? 0) > 0) return 'zip-encrypted';
+  if (features.armour) return features.armour.inner === 'random' ? features.armour.encoding : `${features.armour.encoding}:${features.armour.inner}`;
+  return null;
+}
+
+/** What a container is, for a person. */
+function describeContainer(container: string): string {
+  const [outer, inner] = container.split(':');
+  const names: Record<string, string> = {
+    openpgp: 'an OpenPGP (gpg) message',
+    age: 'an age-encrypted file',
+    'openssl-salted': 'an `openssl enc` (Salted__) file',
+    '7z': 'a 7-Zip archive',
+    luks: 'a LUKS volume',
+    'zip-encrypted': 'a zip with password-protected members',
+    base64: 'base64 text of ciphertext',
+    hex: 'hex text of ciphertext',
+  };
+  return inner ? `${outer} text of ${names[inner] ?? inner}` : (names[outer!] ?? outer!);
+}
+
+/** Extensions applications give the files they encrypt themselves (`openssl enc -out x.tar.enc`). */
+const APPLICATION_ENCRYPTED_EXTENSIONS: ReadonlySet<string> = new Set(['enc']);
 
 interface Verdict {
   judgement: Judgement;
@@ -128,8 +177,11 @@ interface Verdict {
   score: number;
   reasons: string[];
   detail: string;
+  unreadableBytes?: number;
 }
 
+/** Damaged, not encrypted; `unreadableBytes` says how much of it is lost (the finding's severity). */
+const damaged = (reasons: string[], detail: string, unreadableBytes: number): Verdict => ({ judgement: 'damaged', strength: 'weak', score: 0.5, reasons, detail, unreadableBytes });
 const intact = (reasons: string[] = [], detail = 'intact'): Verdict => ({ judgement: 'intact', strength: 'none', score: 0, reasons, detail });
 const legit = (reason: string, detail: string): Verdict => ({ judgement: 'legit-encrypted', strength: 'none', score: 0, reasons: [reason], detail });
 const encrypted = (strength: 'strong' | 'weak', score: number, reasons: string[], detail: string): Verdict => ({ judgement: 'encrypted', strength, score, reasons, detail });
@@ -161,10 +213,61 @@ function randomFirstBlock(stats: ByteStats): boolean {
 
 const uniform = (stats: ByteStats) => looksRandom(stats.chi2, stats.sampledBytes);
 
+/**
+ * Ciphertext-like bytes anywhere in the entry: a random stretch, a random start, uniform bytes
+ * throughout, or one slot of every period. Every ransomware mode leaves at least one; damage
+ * to a structured (uncompressed) format leaves none.
+ */
+function ciphertextEvidence(stats: ByteStats): string[] {
+  return [
+    stats.randomRuns.length > 0 ? 'random-run' : null,
+    looksRandom(stats.head.chi2, stats.head.bytes) ? 'random-block-0' : null,
+    stats.prefixes.some((prefix) => looksRandom(prefix.chi2, prefix.bytes)) ? 'random-prefix' : null,
+    uniform(stats) && stats.sampledBytes >= MIN_CHI2_BYTES ? 'random-content' : null,
+    periodicPattern(stats, 512),
+  ].filter((reason): reason is string => reason !== null);
+}
+
 function describeStructure(features: ContentFeatures): string {
   const s = features.structure!;
   return `${features.type} structure broken${s.offset !== undefined ? ` at byte ${s.offset}` : ''}${s.detail ? `: ${s.detail}` : ''}`;
 }
+
+/** True when the previous version was plain content: neither encrypted nor random-looking. */
+function wasPlain(before: ContentSummary): boolean {
+  if (before.judgement === 'encrypted' || before.judgement === 'legit-encrypted' || before.container || LEGIT.has(before.type)) return false;
+  if (before.type === 'empty') return false;
+  return !(before.type === 'unknown' && looksRandom(before.chi2, before.sampled));
+}
+
+/**
+ * Content in an encryption container. It became encrypted when the previous version (at this
+ * path, or the path it was renamed from) was plain: what Qlocker (7-Zip), VaultCrypt (GnuPG) and
+ * `openssl enc` scripts leave. New content in a container is legitimate; so is content that was
+ * encrypted before. Without history, a container standing where the name promises another format
+ * (`invoice.pdf` holding a gpg message) is suspicious, not proof.
+ */
+function judgeContainer(path: string, container: string, previous: PreviousContent | null): Verdict {
+  const before = previous?.content;
+  const what = describeContainer(container);
+  if (before && wasPlain(before)) {
+    const moved = previous!.path !== path ? ` (renamed from ${previous!.path})` : '';
+    return encrypted('strong', 0.95, ['became-encrypted', `container:${container}`], `became encrypted: was ${before.type} in the previous snapshot${moved}, now ${what}`);
+  }
+  if (before?.judgement === 'encrypted') return encrypted(before.strength === 'strong' ? 'strong' : 'weak', 0.8, ['encrypted-before', `container:${container}`], `${what}; the previous snapshot already judged this path encrypted`);
+  if (before) return legit('encrypted-before', `${what}; the previous snapshot already held this path encrypted`);
+  const claim = APPLICATION_ENCRYPTED_EXTENSIONS.has(extensionOf(path)) ? null : claimedType(path);
+  if (claim && claim !== 'text' && WITH_MAGIC.has(claim) && !CONTAINER_CLAIMS[container.split(':')[0]!]?.includes(claim)) {
+    return encrypted('weak', 0.6, ['container-under-foreign-name', `container:${container}`], `expected ${claim} (by extension), found ${what}`);
+  }
+  return legit(`allow-listed:${container}`, `${what}, new at this path`);
+}
+
+/** Types a name may claim for content in each container without it being out of place. */
+const CONTAINER_CLAIMS: Readonly<Record<string, readonly ContentType[]>> = {
+  'zip-encrypted': ['zip'],
+  '7z': ['7z'],
+};
 
 /** Classifies one entry. Pure. */
 export function classify(input: ClassifyInput): Classification {
@@ -178,6 +281,7 @@ export function classify(input: ClassifyInput): Classification {
     judgement: verdict.judgement,
     reasons: verdict.reasons,
     detail: verdict.detail,
+    ...(verdict.unreadableBytes !== undefined ? { unreadableBytes: verdict.unreadableBytes } : {}),
     summary: summary(features, verdict.judgement, verdict.strength),
   };
 }
@@ -187,13 +291,20 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
   const before = previous?.content;
   if (type === 'empty') return intact();
   if (allowed) return legit('allowed-by-policy', 'the policy allows encrypted content at this path');
-  if (LEGIT.has(type)) return legit(`allow-listed:${type}`, `${type} is encrypted by design`);
 
   // An unchanged file keeps its judgement: same bytes, same facts.
   if (before && previous?.digest !== undefined && previous.digest === digest && before.judgement !== 'intact') {
     const reasons = ['unchanged-since-previous', ...(before.judgement === 'encrypted' ? ['encrypted-before'] : [])];
     if (before.judgement === 'legit-encrypted') return legit('encrypted-before', 'unchanged since the previous snapshot, which held it legitimately encrypted');
     if (before.judgement === 'encrypted') return encrypted(before.strength === 'strong' ? 'strong' : 'weak', before.strength === 'strong' ? 0.9 : 0.6, reasons, 'unchanged since the previous snapshot, where it was already judged encrypted');
+  }
+
+  const container = containerOf(features);
+  if (container) return judgeContainer(path, container, previous ?? null);
+  // Named encrypted by its application (`fixture.tar.enc`) and new at its path: encrypted on
+  // purpose. Ransomware's `.enc` rename of a plain file is paired with that file, and judged so.
+  if (!before && APPLICATION_ENCRYPTED_EXTENSIONS.has(extensionOf(path)) && (type === 'unknown' || uniform(stats))) {
+    return legit(`named-encrypted:.${extensionOf(path)}`, `new content named as encrypted by its application (.${extensionOf(path)})`);
   }
 
   const history: string[] = [];
@@ -210,12 +321,21 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
     return legit('encrypted-before', 'the previous snapshot already held this path encrypted');
   }
 
-  // 1. Structure.
+  // 1. Structure. Broken structure is encryption only where ciphertext-like bytes are; without
+  // them it is damage (`corrupted`): a file cut short, a flipped bit, a bad sector.
   if (structure?.status === 'invalid') {
     const truncatedAtEnd = structure.offset !== undefined && structure.offset >= features.bytes - 1;
     const randomDamage = stats.randomRuns.length > 0 || periodicPattern(stats) !== null;
-    if (truncatedAtEnd && !randomDamage && !history.includes('was-valid')) {
-      return { judgement: 'damaged', strength: 'weak', score: 0.5, reasons: ['structure-invalid', 'truncated'], detail: `${describeStructure(features)} (the file ends early)` };
+    // Cut short: compressed formats look random throughout, so only a periodic pattern (never
+    // left by a short read) says otherwise for them.
+    if (truncatedAtEnd && periodicPattern(stats) === null && (!randomDamage || COMPRESSED.has(type))) {
+      return damaged(['structure-invalid', 'truncated'], `${describeStructure(features)} (the file ends early)`, 0);
+    }
+    if (structure.localized && periodicPattern(stats, 512) === null) {
+      return damaged(['structure-invalid', 'checksum-mismatch', ...history], `${describeStructure(features)} — damage, not encryption: the framing holds`, structure.localized.damagedBytes);
+    }
+    if (ciphertextEvidence(stats).length === 0) {
+      return damaged(['structure-invalid', 'no-ciphertext', ...history], `${describeStructure(features)} — damage, not encryption: no ciphertext-like bytes`, features.bytes - (structure.offset ?? 0));
     }
     const supporting = [periodicPattern(stats), randomFirstBlock(stats) ? 'random-block-0' : null].filter((r): r is string => r !== null);
     return encrypted('strong', history.includes('was-valid') ? 0.97 : 0.9, ['structure-invalid', ...history, ...supporting], describeStructure(features));
@@ -252,15 +372,18 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
       return encrypted('weak', 0.6, ['magic-mismatch', 'near-random-prefix'], `expected ${claim} (by extension), found no header and near-random bytes`);
     }
     if (claimedByHistory) {
-      return { judgement: 'damaged', strength: 'weak', score: 0.5, reasons: ['magic-mismatch', ...history], detail: `was ${claimedByHistory} in the previous snapshot, no longer recognisable as one` };
+      return damaged(['magic-mismatch', ...history], `was ${claimedByHistory} in the previous snapshot, no longer recognisable as one`, features.bytes);
     }
   }
 
   // 3. Statistics, backed by history where there is some.
   const enough = features.bytes >= MIN_STATISTICS_BYTES;
-  const periodic = periodicPattern(stats);
+  // A format whose body is never random, recognised by its intact magic: uniform slots of a
+  // periodic pattern, or a uniform body, are encryption at any size.
+  const structuredBody = STRUCTURED_BODY.has(type);
+  const periodic = periodicPattern(stats, structuredBody ? 512 : 8192);
   if (periodic) {
-    if (enough || wasStructured) return encrypted('strong', 0.9, [periodic, ...history], `bytes in a ${periodic.replace(/^periodic-/, '').replaceAll('-', ' ')} pattern are uniformly random, the rest are not`);
+    if (enough || wasStructured || structuredBody) return encrypted('strong', 0.9, [periodic, ...history], `bytes in a ${periodic.replace(/^periodic-/, '').replaceAll('-', ' ')} pattern are uniformly random, the rest are not`);
   }
   if (type === 'unknown' && randomFirstBlock(stats) && (enough || wasStructured)) {
     return encrypted('strong', 0.9, ['random-block-0', ...history], 'the first block is uniformly random while the rest is structured, and no known header is left');
@@ -274,6 +397,9 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
       return intact(['random-before'], 'uniformly random, as in the previous snapshot');
     }
     return encrypted('weak', 0.6, ['random-content', ...history], `uniformly random content (chi-square ${Math.round(stats.chi2)} over ${stats.sampledBytes} bytes) with no known format and no history`);
+  }
+  if (structuredBody && uniform(stats) && stats.sampledBytes >= MIN_CHI2_BYTES * 4) {
+    return encrypted('strong', 0.9, ['random-content', ...history], `${type} header intact but its body is uniformly random (chi-square ${Math.round(stats.chi2)} over ${stats.sampledBytes} bytes), which a ${type} body never is`);
   }
   // A format vouch recognises but cannot validate (fonts, GIF, .deb…): uniform bytes where the
   // previous snapshot held structured data mean everything after the magic was encrypted.

@@ -6,6 +6,7 @@
  * from analysis workers) that classify.ts turns into a judgement.
  */
 import { isUtf8 } from 'node:buffer';
+import { armourOf, type Armour } from './armour.js';
 import { ByteSampler, type ByteStats } from './byte-statistics.js';
 import type { ContentType } from './content-type.js';
 import { encryptedFormatOf } from './encrypted-formats.js';
@@ -29,6 +30,8 @@ export interface ContentFeatures {
   ransomMarkers: string[];
   /** Bytes seen. */
   bytes: number;
+  /** Set when the entry is ciphertext written as base64 or hex text (see armour.ts). */
+  armour?: Armour;
 }
 
 /** Measures one entry's content as it streams by. */
@@ -42,19 +45,24 @@ export class ContentProbe {
   private readonly sampler: ByteSampler;
   private bytes = 0;
   private markers: string[] = [];
+  private armour: Armour | null = null;
   /** The validator runs because the name claims its format, not because its magic matched. */
   private byClaim = false;
+  /** The validator runs on a guess (its format has no magic and the head decoded so far). */
+  private sniffed = false;
 
   /**
    * `size` is the declared size; `validators` are tried in order (see registry.ts), after the
    * legitimately encrypted formats. `claimed` is the validator of a magic-less format the
-   * entry's name claims (brotli for `.br`), run only when nothing else matches.
+   * entry's name claims (brotli for `.br`), run only when nothing else matches; `sniffable` the
+   * magic-less formats tried on a head nothing recognised (see ValidatorDefinition.sniff).
    */
   constructor(
     private readonly size: number,
     private readonly validators: readonly ValidatorDefinition[],
     private readonly limits: ValidatorLimits = DEFAULT_VALIDATOR_LIMITS,
     private readonly claimed: ValidatorDefinition | null = null,
+    private readonly sniffable: readonly ValidatorDefinition[] = [],
   ) {
     this.sampler = new ByteSampler(size);
   }
@@ -86,14 +94,17 @@ export class ContentProbe {
     }
     // A validator that breaks is a bug in vouch, not damage in the backup: never an 'invalid'.
     if (this.validatorFailure) structure = { status: 'unsupported', detail: `validator failed: ${this.validatorFailure}`, checkedBytes: 0 };
-    // A format recognised only by its name is that format only if it validates.
-    if (this.byClaim && structure?.status !== 'valid') this.type = 'unknown';
+    // A format recognised only by its name, or guessed, is that format only if it validates; a
+    // failed guess says nothing about the bytes.
+    if ((this.byClaim || this.sniffed) && structure?.status !== 'valid') this.type = 'unknown';
+    if (this.sniffed && structure?.status !== 'valid') structure = null;
     return {
       type: this.bytes === 0 ? 'empty' : this.type,
       structure,
       stats: this.sampler.finish(),
       ransomMarkers: this.markers,
       bytes: this.bytes,
+      ...(this.armour ? { armour: this.armour } : {}),
     };
   }
 
@@ -107,6 +118,11 @@ export class ContentProbe {
       definition = this.claimed;
       this.byClaim = true;
     }
+    // Compressed formats are binary: text is never guessed to be one.
+    if (definition === null && named === null && head.length > 0 && !looksLikeText(head)) {
+      definition = this.sniffable.find((candidate) => sniffs(candidate, head)) ?? null;
+      this.sniffed = definition !== null;
+    }
     if (definition === null) {
       this.type = named ?? 'unknown';
     } else {
@@ -117,8 +133,9 @@ export class ContentProbe {
         this.validatorFailure = describe(error);
       }
     }
-    if (this.size <= NOTE_MAX_BYTES && (this.type === 'text' || this.type === 'unknown') && looksLikeText(head)) {
-      this.markers = ransomMarkers(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
+    if ((this.type === 'text' || this.type === 'unknown') && looksLikeText(head)) {
+      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkers(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
+      this.armour = armourOf(head);
     }
     if (head.length > 0) this.feed(head);
   }
@@ -144,6 +161,14 @@ export function identify(head: Uint8Array, validators: readonly ValidatorDefinit
     }
   }
   return null;
+}
+
+function sniffs(definition: ValidatorDefinition, head: Uint8Array): boolean {
+  try {
+    return definition.sniff?.(head) ?? false;
+  } catch {
+    return false;
+  }
 }
 
 /** Mostly printable: notes come as UTF-8, UTF-16 is rare enough to ignore, HTML counts. */

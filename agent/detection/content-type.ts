@@ -21,6 +21,10 @@ export const VALIDATED_TYPES = [
   'elf',
   'mp4',
   'text',
+  'ar',
+  'font',
+  'pg-sql',
+  'pg-dump',
 ] as const;
 
 /** Formats with no magic, validated only when a name claims them (see registry.ts). */
@@ -239,9 +243,15 @@ export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
   deb: 'ar',
   a: 'ar',
   rpm: 'rpm',
+  kdbx: 'kdbx',
   pkl: 'python-pickle',
   pickle: 'python-pickle',
-  kdbx: 'kdbx',
+  mo: 'gettext-mo',
+  gmo: 'gettext-mo',
+  pyc: 'pyc',
+  ttc: 'font',
+  // pg_dump -Fc output, as its documentation names it (`pg_dump -Fc mydb > db.dump`).
+  dump: 'pg-dump',
 };
 
 /** The extension of a path's last component (lower case, no dot), or '' when it has none. */

@@ -5,13 +5,17 @@
  */
 import type { ContentType } from './content-type.js';
 import type { ValidatorDefinition } from './validator.js';
+import { arValidator } from './validators/ar.js';
 import { brotliValidator } from './validators/brotli.js';
 import { bzip2Validator } from './validators/bzip2.js';
 import { elfValidator } from './validators/elf.js';
+import { fontValidator } from './validators/font.js';
 import { gzipValidator } from './validators/gzip.js';
 import { jpegValidator } from './validators/jpeg.js';
 import { mp4Validator } from './validators/mp4.js';
 import { pdfValidator } from './validators/pdf.js';
+import { pgDumpValidator } from './validators/pg-dump.js';
+import { pgSqlValidator } from './validators/pg-sql.js';
 import { pngValidator } from './validators/png.js';
 import { sqliteValidator } from './validators/sqlite.js';
 import { tarValidator } from './validators/tar.js';
@@ -36,13 +40,20 @@ export const VALIDATORS: readonly ValidatorDefinition[] = [
   sqliteValidator,
   elfValidator,
   mp4Validator,
+  arValidator,
+  fontValidator,
+  pgDumpValidator,
   pdfValidator,
   tarValidator,
+  pgSqlValidator,
   textValidator,
 ];
 
 /** Validators of formats with no magic, run when an entry's name claims them and nothing matched. */
 export const CLAIMED_VALIDATORS: Readonly<Partial<Record<ContentType, ValidatorDefinition>>> = { brotli: brotliValidator };
+
+/** Magic-less formats tried on an entry nothing recognised, when its head decodes as one (`sniff`). */
+export const SNIFFED_VALIDATORS: readonly ValidatorDefinition[] = [brotliValidator];
 
 let prepared: Promise<void> | null = null;
 

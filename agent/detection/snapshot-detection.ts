@@ -66,20 +66,25 @@ interface Pending {
 
 /** Renames are paired when the new size is within this of the old (footers, padding). */
 const RENAME_SIZE_SLACK = 1024 * 1024;
+/** A container paired by rename may hold its predecessor compressed to this share of its size… */
+const CONTAINER_MIN_SHARE = 0.02;
+/** …or add up to this much (a LUKS2 header is 16 MiB). */
+const CONTAINER_SIZE_SLACK = 32 * 1024 * 1024;
 /** New entries kept for pairing; past it renames are not looked for (bounded memory). */
 const MAX_PENDING = 200_000;
 /** Mass rename: at least this many files renamed to one extension… */
 const MASS_RENAME_FILES = 10;
 
 /** Findings for one classified entry. */
-export function entryFindings(path: string, classification: Classification): Finding[] {
+export function entryFindings(path: string, classification: Classification, size = 0): Finding[] {
   const reasons = classification.reasons.length ? ` [${classification.reasons.join(', ')}]` : '';
   if (classification.judgement === 'encrypted') {
     return [{ kind: 'encrypted', path, severity: classification.strength === 'strong' ? 'critical' : 'warning', detail: `${classification.detail}${reasons}` }];
   }
   if (classification.judgement === 'damaged') {
-    const kind = classification.reasons.includes('magic-mismatch') ? 'magic-mismatch' : 'structure-invalid';
-    return [{ kind, path, severity: 'warning', detail: `${classification.detail}${reasons}` }];
+    // Damage is not encryption: its own kind, critical when most of the file is unreadable.
+    const severity = size > 0 && (classification.unreadableBytes ?? 0) >= size / 2 ? 'critical' : 'warning';
+    return [{ kind: 'corrupted', path, severity, detail: `${classification.detail}${reasons}` }];
   }
   return [];
 }
@@ -108,8 +113,17 @@ export function stemIndex(missing: ReadonlyMap<string, ManifestEntry>): Map<stri
  * `stems` (from `stemIndex(missing)`, kept in step with deletions from `missing` or not) makes the
  * replaced-extension search a lookup instead of a scan.
  */
-export function renameSource(path: string, size: number, missing: ReadonlyMap<string, ManifestEntry>, stems?: ReadonlyMap<string, readonly ManifestEntry[]>): ManifestEntry | null {
-  const fits = (before: ManifestEntry) => before.type === 'file' && size >= before.size * 0.9 && size <= before.size + RENAME_SIZE_SLACK;
+export function renameSource(
+  path: string,
+  size: number,
+  missing: ReadonlyMap<string, ManifestEntry>,
+  stems?: ReadonlyMap<string, readonly ManifestEntry[]>,
+  container = false,
+): ManifestEntry | null {
+  // Containers compress what they hold (7-Zip, zip) or add a volume header (LUKS2: 16 MiB).
+  const fits = container
+    ? (before: ManifestEntry) => before.type === 'file' && size >= before.size * CONTAINER_MIN_SHARE && size <= before.size + CONTAINER_SIZE_SLACK
+    : (before: ManifestEntry) => before.type === 'file' && size >= before.size * 0.9 && size <= before.size + RENAME_SIZE_SLACK;
   // Appended extension(s): strip one at a time.
   for (let candidate = path, dot = candidate.lastIndexOf('.'); dot > candidate.lastIndexOf('/'); dot = candidate.lastIndexOf('.')) {
     candidate = candidate.slice(0, dot);
@@ -217,7 +231,7 @@ export class SnapshotDetection {
     // New paths are reported in finish(), once it is known whether they are renames.
     if (!hasPrevious || before || !this.pending.has(entry.path)) {
       this.count(classification);
-      findings.push(...entryFindings(entry.path, classification));
+      findings.push(...entryFindings(entry.path, classification, entry.size));
     }
     return { classification, findings };
   }
@@ -246,7 +260,7 @@ export class SnapshotDetection {
       const stems = stemIndex(missing);
       const renamedTo = new Map<string, number>();
       for (const [path, { entry, classification }] of this.pending) {
-        const source = renameSource(path, entry.size, missing, stems);
+        const source = renameSource(path, entry.size, missing, stems, classification.summary.container !== undefined);
         let final = classification;
         if (source) {
           missing.delete(source.path);
@@ -256,14 +270,15 @@ export class SnapshotDetection {
           // `app.log.1` → `app.log.1.gz` whose bytes are a valid gzip (logrotate, `xz file`) is
           // explained by its new name; a rename to a name that promises nothing the bytes prove
           // (`.akira`, `.locked`, or `.gpg`) is what ransomware does, and is reported.
-          if (!renameExplained(path, final)) {
+          // A path the policy allows to hold encryption was encrypted on purpose: renamed to say so.
+          if (!renameExplained(path, final) && !this.allowed(path)) {
             const ext = extensionOf(path) || '(none)';
             renamedTo.set(ext, (renamedTo.get(ext) ?? 0) + 1);
             findings.push({ kind: 'extension-change', path, severity: 'warning', detail: `renamed from ${source.path}` });
           }
         }
         this.count(final);
-        findings.push(...entryFindings(path, final));
+        findings.push(...entryFindings(path, final, entry.size));
       }
       // Only a complete read knows which files are really gone.
       if (complete) this.summary.changed += missing.size + unheld;

@@ -36,6 +36,13 @@ export interface StructureVerdict {
   encryptedMembers?: number;
   /** Members or parts checked (zip members, PNG chunks, PDF streams, …), for the reasons line. */
   parts?: number;
+  /**
+   * For `invalid`: set when the format's framing held to the end and only checksums over some
+   * content failed (a PNG chunk's CRC, a gzip member's CRC-32): damage confined to `damagedBytes`
+   * bytes — bit rot, a bad sector — which encryption, breaking framing wherever it reaches, never
+   * leaves.
+   */
+  localized?: { damagedBytes: number };
 }
 
 /** One entry's validation in progress. */
@@ -72,6 +79,13 @@ export interface ValidatorDefinition {
    * starts the way this format must start. Must not match other registered formats' heads.
    */
   matches(head: Uint8Array): boolean;
+  /**
+   * Formats without a magic only: true when `head` could start this format (it decodes so far),
+   * so the probe may try the validator on an entry nothing else recognised, whatever its name
+   * (compressed data under a name vouch does not know, `jquery.min.js.brotli`). The format is
+   * then taken only if the whole entry validates; a failed guess is no evidence of anything.
+   */
+  sniff?(head: Uint8Array): boolean;
   /**
    * One-time asynchronous set-up (loading a WebAssembly hasher, say), awaited once per thread
    * before the first `create`. Optional.

@@ -11,7 +11,7 @@ import { closeSync, constants, futimesSync, openSync, writeSync } from 'node:fs'
 import type { DigestAlgorithm } from '../config/resolve-policy.js';
 import { ContentProbe, type ContentFeatures } from '../detection/content-probe.js';
 import type { ContentType } from '../detection/content-type.js';
-import { CLAIMED_VALIDATORS, prepareValidators, VALIDATORS } from '../detection/registry.js';
+import { CLAIMED_VALIDATORS, prepareValidators, SNIFFED_VALIDATORS, VALIDATORS } from '../detection/registry.js';
 import { DEFAULT_VALIDATOR_LIMITS } from '../detection/validator.js';
 import { describeError } from '../errors.js';
 import { createDigester, type Digester } from '../integrity/digest.js';
@@ -84,7 +84,7 @@ export class EntryAnalysis {
     if (request.detect) {
       await prepareValidators();
       const claimed = request.detect.claim ? (CLAIMED_VALIDATORS[request.detect.claim] ?? null) : null;
-      probe = new ContentProbe(request.detect.size, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claimed);
+      probe = new ContentProbe(request.detect.size, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claimed, SNIFFED_VALIDATORS);
     }
     return new EntryAnalysis(await createDigester(request.algorithm), extras, request.copyTo, probe);
   }

@@ -12,6 +12,7 @@ export const FINDING_KINDS = [
   'drift-object-changed',
   'sums-mismatch',
   'encrypted',
+  'corrupted',
   'structure-invalid',
   'magic-mismatch',
   'ransom-note',

@@ -80,6 +80,7 @@ export interface LastCleanReport {
 const KIND_ORDER: readonly FindingKind[] = [
   'ransom-note',
   'encrypted',
+  'corrupted',
   'drift-modified',
   'drift-truncated',
   'drift-missing',

@@ -30,7 +30,7 @@ export interface VerdictInput {
 export const DEFAULT_THRESHOLDS: EncryptionThresholds = { files: 3, fraction: 0.01 };
 
 /** Findings that make a snapshot suspicious when nothing worse applies. */
-const SUSPICIOUS_KINDS: readonly FindingKind[] = ['encrypted', 'structure-invalid', 'magic-mismatch', 'extension-change', 'mass-change', 'unsafe-entry', 'immutability'];
+const SUSPICIOUS_KINDS: readonly FindingKind[] = ['encrypted', 'corrupted', 'structure-invalid', 'magic-mismatch', 'extension-change', 'mass-change', 'unsafe-entry', 'immutability'];
 
 /**
  * The verdict, first rule that applies:
@@ -38,7 +38,7 @@ const SUSPICIOUS_KINDS: readonly FindingKind[] = ['encrypted', 'structure-invali
  * 2. strongly encrypted files at or over the thresholds → compromised (even if the read was
  *    incomplete: what was read is already enough);
  * 3. anything not read → unverified (never clean);
- * 4. fewer encrypted files, damaged or renamed files, mass change, unsafe entries, weak
+ * 4. fewer encrypted files, corrupted (damaged, not encrypted) or renamed files, mass change, unsafe entries, weak
  *    immutability → suspicious;
  * 5. otherwise clean.
  */

@@ -14,10 +14,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findMachineFiles, MACHINE_ROOTS, type MachineFile } from '../../test/helpers/machine-files.js';
+import { ROOT as REPOSITORY } from '../bench-kit.js';
+import { demoSnapshotFiles } from '../../agent/demo/estate.js';
 import { mixedOrder, runTool, sha256 } from './tools.js';
 
 /** What corpus files are, by construction (not by what the classifier says). */
-export const CORPUS_TYPES = ['text', 'gzip', 'xz', 'zstd', 'bzip2', 'zip', 'png', 'jpeg', 'pdf', 'elf', 'sqlite', 'tar', 'gif', 'woff2', 'deb', 'font'] as const;
+export const CORPUS_TYPES = [
+  'text', 'gzip', 'xz', 'zstd', 'bzip2', 'zip', 'png', 'jpeg', 'pdf', 'elf', 'sqlite', 'tar', 'gif', 'woff2', 'deb', 'font',
+  'mo', 'pyc', 'java-class', 'wasm', 'ico', 'bmp', 'tiff', 'wav', 'pe', 'static-lib', 'postscript', 'pg-sql', 'lz4', 'pickle', 'git-pack',
+] as const;
 
 /** One corpus type. */
 export type CorpusType = (typeof CORPUS_TYPES)[number];
@@ -40,6 +45,21 @@ export const QUOTAS: Readonly<Record<CorpusType, number>> = {
   woff2: 60,
   deb: 60,
   font: 40,
+  mo: 60,
+  pyc: 60,
+  'java-class': 60,
+  wasm: 40,
+  ico: 40,
+  bmp: 40,
+  tiff: 40,
+  wav: 40,
+  pe: 40,
+  'static-lib': 40,
+  postscript: 40,
+  'pg-sql': 30,
+  lz4: 40,
+  pickle: 40,
+  'git-pack': 20,
 };
 
 /** Size bounds of every corpus file: big enough to hold a format, small enough that a run stays short. */
@@ -65,9 +85,9 @@ export interface Corpus {
 }
 
 /** Bumped whenever what the builder makes changes, so an older corpus is rebuilt. */
-const CORPUS_VERSION = 1;
+const CORPUS_VERSION = 2;
 /** Where real files are looked for: the helpers' machine roots plus the toolchains' own trees. */
-const ROOTS = [...MACHINE_ROOTS, '/root/.pyenv', '/root/.rustup', '/root/.m2', '/root/.cargo'];
+const ROOTS = [...MACHINE_ROOTS, '/root/.pyenv', '/root/.rustup', '/root/.m2', '/root/.cargo', path.join(REPOSITORY, 'node_modules')];
 
 const TEXT_EXTENSIONS = ['txt', 'md', 'rst', 'html', 'htm', 'py', 'js', 'json', 'xml', 'csv', 'conf', 'c', 'h', 'css', 'sh', 'pl', 'rb', 'yaml', 'yml', 'ini', 'cfg', 'sql', 'svg', 'tsv', 'log'];
 
@@ -110,6 +130,21 @@ const RULES: Readonly<Record<CorpusType, RealRule>> = {
   woff2: { name: /\.woff2$/i, accepts: startsWith('wOF2') },
   deb: { name: /\.deb$/i, accepts: startsWith('!<arch>\ndebian-binary') },
   font: { name: /\.(ttf|otf)$/i, accepts: (data) => startsWith([0, 1, 0, 0])(data) || startsWith('OTTO')(data) },
+  mo: { name: /\.g?mo$/i, accepts: (data) => startsWith([0xde, 0x12, 0x04, 0x95])(data) || startsWith([0x95, 0x04, 0x12, 0xde])(data) },
+  pyc: { name: /\.pyc$/i, accepts: (data) => data[1] === 0x0d && data[2] === 0x0d && data[3] === 0x0a },
+  'java-class': { name: /\.class$/i, accepts: startsWith([0xca, 0xfe, 0xba, 0xbe]) },
+  wasm: { name: /\.wasm$/i, accepts: startsWith([0x00, 0x61, 0x73, 0x6d]) },
+  ico: { name: /\.ico$/i, accepts: startsWith([0x00, 0x00, 0x01, 0x00]) },
+  bmp: { name: /\.bmp$/i, accepts: startsWith('BM') },
+  tiff: { name: /\.tiff?$/i, accepts: (data) => startsWith([0x49, 0x49, 0x2a, 0x00])(data) || startsWith([0x4d, 0x4d, 0x00, 0x2a])(data) },
+  wav: { name: /\.wav$/i, accepts: (data) => startsWith('RIFF')(data) && data.subarray(8, 12).toString('latin1') === 'WAVE' },
+  pe: { name: /\.(exe|dll)$/i, accepts: startsWith('MZ') },
+  'static-lib': { name: /\.a$/, accepts: startsWith('!<arch>\n') },
+  postscript: { name: /\.(ps|eps)$/i, accepts: startsWith('%!PS') },
+  'pg-sql': { name: /\.sql$/i, accepts: startsWith('--\n-- PostgreSQL database dump\n') },
+  lz4: { name: /\.lz4$/i, accepts: startsWith([0x04, 0x22, 0x4d, 0x18]) },
+  pickle: { name: /\.(pkl|pickle)$/i, accepts: (data) => startsWith([0x80, 0x04, 0x95])(data) || startsWith([0x80, 0x05, 0x95])(data) },
+  'git-pack': { name: /\.pack$/i, accepts: startsWith('PACK') },
 };
 
 type Log = (message: string) => void;
@@ -408,8 +443,75 @@ function deriveJpeg(writer: CorpusWriter, realJpegs: readonly string[], pages: r
   }
 }
 
+/** Tops up java-class with the classes inside the real jars (unzip). */
+function deriveJavaClasses(writer: CorpusWriter, candidates: Map<CorpusType, MachineFile[]>): void {
+  const jars = candidates.get('zip')!.filter((file) => file.path.endsWith('.jar'));
+  for (const jar of mixedOrder(jars, (f) => f.path, 'derive:class')) {
+    if (writer.full('java-class')) return;
+    let members: string[];
+    try {
+      members = runTool('unzip', ['-Z1', jar.path]).toString('utf8').split('\n').filter((name) => name.endsWith('.class'));
+    } catch {
+      continue;
+    }
+    for (const member of mixedOrder(members, (m) => m, 'derive:class-member').slice(0, 3)) {
+      try {
+        writer.add('java-class', path.basename(member), runTool('unzip', ['-p', jar.path, member]), `unzip -p ${jar.path} ${member}`, true);
+      } catch {
+        // an unreadable member: the next one
+      }
+    }
+  }
+}
+
+/** Tops up lz4 with real text and ELF files compressed by the lz4 CLI. */
+function deriveLz4(writer: CorpusWriter, candidates: Map<CorpusType, MachineFile[]>): void {
+  const levels = [['-1'], ['-9'], ['-12'], ['--fast=3']];
+  let index = 0;
+  for (const { file, data } of rawMaterial(candidates, 'derive:lz4', MAX_FILE_BYTES)) {
+    if (writer.full('lz4')) return;
+    const args = levels[index++ % levels.length]!;
+    writer.add('lz4', `${path.basename(file.path)}.lz4`, runTool('lz4', [...args, '-c', '-q'], { input: data }), `lz4 ${args.join(' ')} of ${file.path}`, true);
+  }
+}
+
+/** Tops up pickle with real text files' lines pickled by CPython (protocols 4 and 5). */
+function derivePickle(writer: CorpusWriter, candidates: Map<CorpusType, MachineFile[]>): void {
+  const script = 'import sys, pickle; lines = sys.stdin.buffer.read().decode("utf-8", "replace").splitlines(); sys.stdout.buffer.write(pickle.dumps({"lines": lines, "words": {w: len(w) for l in lines for w in l.split()}}, protocol=int(sys.argv[1])))';
+  let index = 0;
+  for (const { file, data } of realFiles(candidates.get('text')!.filter((f) => f.size <= 512 * 1024), 'text', 'derive:pickle')) {
+    if (writer.full('pickle')) return;
+    const protocol = index++ % 2 === 0 ? '4' : '5';
+    writer.add('pickle', `${path.basename(file.path).replace(/\.[^.]*$/, '')}.pkl`, runTool('python3', ['-c', script, protocol], { input: data }), `python3 pickle.dumps(protocol=${protocol}) of ${file.path}`, true);
+  }
+}
+
+/** Tops up git-pack with packs of this repository's history (git pack-objects), a window of commits each. */
+function deriveGitPacks(writer: CorpusWriter): void {
+  let commits: string[];
+  try {
+    commits = runTool('git', ['-C', REPOSITORY, 'rev-list', '--max-count=400', 'HEAD']).toString('utf8').trim().split('\n');
+  } catch {
+    return;
+  }
+  for (let start = 0; start + 2 < commits.length && !writer.full('git-pack'); start += 20) {
+    const range = `${commits[start + 2]}..${commits[start]}`;
+    const pack = runTool('git', ['-C', REPOSITORY, 'pack-objects', '--revs', '--stdout', '-q'], { input: `${range}\n` });
+    writer.add('git-pack', `history-${start}.pack`, pack, `git pack-objects --revs ${range} of this repository`, true);
+  }
+}
+
+/** Tops up pg-sql with the demo estate's order database dumped in pg_dump's plain format, one per day. */
+async function derivePgSql(writer: CorpusWriter): Promise<void> {
+  for (let day = 0; !writer.full('pg-sql') && day < 30; day++) {
+    const files = await demoSnapshotFiles(day, { start: new Date('2025-01-01T00:00:00Z') });
+    const dump = files.find((file) => file.path.endsWith('.sql'));
+    if (dump) writer.add('pg-sql', `orders-day${day}.sql`, Buffer.from(dump.data), `vouch demo estate's pg_dump-format dump, day ${day}`, true);
+  }
+}
+
 /** Builds the corpus into `root` (emptied first). */
-function buildCorpus(root: string, log: Log): Corpus {
+async function buildCorpus(root: string, log: Log): Promise<Corpus> {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   const scratch = mkdtempSync(path.join(tmpdir(), 'vouch-corpus-'));
@@ -426,6 +528,11 @@ function buildCorpus(root: string, log: Log): Corpus {
     const pages = derivePdf(writer, realPdfs, scratch);
     const realJpegs = writer.files.filter((f) => f.type === 'jpeg' && !f.derived).map((f) => f.origin);
     deriveJpeg(writer, realJpegs, pages, scratch);
+    deriveJavaClasses(writer, candidates);
+    deriveLz4(writer, candidates);
+    derivePickle(writer, candidates);
+    deriveGitPacks(writer);
+    await derivePgSql(writer);
     return { root, files: writer.files };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -443,11 +550,11 @@ export function loadCorpus(dir: string): Corpus | null {
 }
 
 /** The corpus in `dir`: reused when a complete one of this version is there, built otherwise (or when `rebuild`). */
-export function loadOrBuildCorpus(dir: string, options: { rebuild?: boolean; log?: Log } = {}): Corpus & { reused: boolean } {
+export async function loadOrBuildCorpus(dir: string, options: { rebuild?: boolean; log?: Log } = {}): Promise<Corpus & { reused: boolean }> {
   const existing = options.rebuild ? null : loadCorpus(dir);
   if (existing) return { ...existing, reused: true };
   rmSync(manifestPath(dir), { force: true });
-  const corpus = buildCorpus(path.join(dir, 'corpus'), options.log ?? (() => {}));
+  const corpus = await buildCorpus(path.join(dir, 'corpus'), options.log ?? (() => {}));
   writeFileSync(manifestPath(dir), JSON.stringify(corpus.files, null, 1));
   return { ...corpus, reused: false };
 }

@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classify, type ClassifyInput, type Judgement, type Strength } from '../../agent/detection/classify.js';
+import { classify, containerOf, type ClassifyInput, type Judgement, type Strength } from '../../agent/detection/classify.js';
 import type { ContentFeatures } from '../../agent/detection/content-probe.js';
 import { prepareValidators } from '../../agent/detection/registry.js';
 import { previousContent, renameSource } from '../../agent/detection/snapshot-detection.js';
@@ -25,10 +25,11 @@ import { featuresOf } from '../../test/helpers/detect.js';
 import { applyRansomware, RANSOMWARE_MODES, type RansomwareCipher, type RansomwareMode } from '../../test/helpers/ransomware-modes.js';
 import type { Corpus, CorpusType } from './corpus.js';
 import { negativeFilePath, type NegativeKind, type Negatives } from './negatives.js';
+import { CAMOUFLAGE_EXTENSION, CAMOUFLAGE_PLACEMENTS, camouflageFilePath, camouflageScenario, type Camouflage, type CamouflageScenario } from './camouflage.js';
 import { sha256 } from './tools.js';
 
 /** What was done to a file before it was classified. */
-export type Scenario = 'intact' | RansomwareMode | NegativeKind;
+export type Scenario = 'intact' | RansomwareMode | NegativeKind | CamouflageScenario;
 
 /** The ciphers the modes are applied with, alternating over files and modes. */
 export const CIPHERS: readonly RansomwareCipher[] = ['aes-256-ctr', 'chacha20'];
@@ -93,7 +94,7 @@ function probe(data: Buffer, relative: string): { features: ContentFeatures; pro
 function judgeBoth(relative: string, data: Buffer, original: Original, probed = probe(data, relative)): Pick<CaseResult, 'withHistory' | 'withoutHistory' | 'paired' | 'probeSeconds'> {
   const { features, probeSeconds } = probed;
   const digest = sha256(data);
-  const before = relative === original.path ? original : renameSource(relative, data.length, new Map([[original.path, original]]));
+  const before = relative === original.path ? original : renameSource(relative, data.length, new Map([[original.path, original]]), undefined, containerOf(features) !== null);
   return {
     withoutHistory: judged({ path: relative, features, digest }),
     withHistory: judged({ path: relative, features, digest, previous: before ? previousContent(before) : null }),
@@ -183,6 +184,20 @@ export async function measureCorpus(corpus: Corpus, options: { jobs: number; pro
     }
   }
   return { originals: new Map(files.map((f) => [f.original.path, f.original])), cases: files.flatMap((f) => f.cases) };
+}
+
+/** Classifies each camouflaged file in place and renamed, with its corpus original as history. */
+export async function measureCamouflage(camouflage: Camouflage, originals: ReadonlyMap<string, Original>): Promise<CaseResult[]> {
+  await prepareValidators();
+  return camouflage.files.flatMap((file) => {
+    const data = readFileSync(camouflageFilePath(camouflage, file));
+    const original = originals.get(file.source.path);
+    if (!original) throw new Error(`camouflage ${file.container}/${file.source.path}: its source is not in the measured corpus`);
+    return CAMOUFLAGE_PLACEMENTS.map((placement) => {
+      const target = placement === 'in-place' ? file.source.path : file.source.path + CAMOUFLAGE_EXTENSION;
+      return { type: file.source.type, scenario: camouflageScenario(file.container, placement), path: target, origin: `${file.container} of ${file.source.origin}`, size: data.length, ...judgeBoth(target, data, original) };
+    });
+  });
 }
 
 /** Classifies each negative, with its corpus original as history where the scan would pair them. */

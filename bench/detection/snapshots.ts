@@ -3,8 +3,10 @@
  * directory snapshots built from the corpus (its files up to 512 KiB) — the first clean, the
  * next one a night later with ordinary churn (edited text files, a row added to some databases,
  * deleted files, new files that are legitimately encrypted or recompressed, some of them
- * replacing their original) plus the ransomware hit: that share of the files encrypted in the
- * benchmark's modes, cycled, with rename and footer files renamed. No ransom note is dropped:
+ * replacing their original — those that encrypt are under the policy's `detection.allow`, files
+ * encrypted on purpose) plus the ransomware hit: that share of the files encrypted in the
+ * benchmark's modes and camouflaged in legitimate containers (gpg, age, openssl enc, 7z, zip -P,
+ * LUKS, base64), cycled, with rename, footer and every other camouflaged file renamed. No ransom note is dropped:
  * the verdict must come from the encrypted files themselves. All sets are scanned by runScan
  * with the default detection policy on a fresh state directory, and each snapshot's verdict is
  * reported.
@@ -20,8 +22,9 @@ import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
 import { applyRansomware, RANSOMWARE_MODES, type RansomwareMode } from '../../test/helpers/ransomware-modes.js';
 import type { Corpus, CorpusFile } from './corpus.js';
 import { CIPHERS, RANSOM_EXTENSIONS } from './measure.js';
-import { NEGATIVE_KINDS, negativeFilePath, type Negatives } from './negatives.js';
+import { NEGATIVE_GROUP, NEGATIVE_KINDS, negativeFilePath, type Negatives } from './negatives.js';
 import { mixedOrder, runTool } from './tools.js';
+import { CAMOUFLAGE_CONTAINERS, CAMOUFLAGE_EXTENSION, createEncaser, type CamouflageContainer, type Encaser } from './camouflage.js';
 
 /** Shares of the files hit, one backup set each. */
 export const HIT_FRACTIONS = [0, 0.001, 0.01, 0.3] as const;
@@ -67,8 +70,12 @@ export interface HistoryResult {
   hitEncryptedStrong: number;
   hitEncrypted: number;
   /** Hit files it did not judge encrypted, with their mode. */
-  missedHits: { path: string; mode: RansomwareMode; judgement: string }[];
+  missedHits: { path: string; mode: HitMode; judgement: string }[];
 }
+
+/** How a hit file was hit: a ransomware mode, or a camouflage container. */
+export type HitMode = RansomwareMode | `camouflage:${CamouflageContainer}`;
+const HIT_MODES: readonly HitMode[] = [...RANSOMWARE_MODES, ...CAMOUFLAGE_CONTAINERS.map((container) => `camouflage:${container}` as const)];
 
 /** The expectation for `hit` of `files` under the default policy (≥ 3 files or ≥ 1 % → compromised). */
 export function expectationFor(hit: number, files: number): Expectation {
@@ -98,7 +105,7 @@ function pickHits(candidates: readonly CorpusFile[], fraction: number, total: nu
 }
 
 /** Writes one set's two snapshots under `base`; returns what the second one holds. */
-function buildHistory(base: string, corpus: Corpus, negatives: Negatives, fraction: number) {
+function buildHistory(base: string, corpus: Corpus, negatives: Negatives, fraction: number, encaser: Encaser) {
   const first = path.join(base, FIRST);
   const second = path.join(base, SECOND);
   for (const file of corpus.files) place(path.join(corpus.root, file.path), path.join(first, file.path));
@@ -122,12 +129,21 @@ function buildHistory(base: string, corpus: Corpus, negatives: Negatives, fracti
   const replaced = new Set(added.filter((_, i) => i % 2 === 0 && added[i]!.path !== added[i]!.source.path).map((n) => n.source.path));
   const untouched = corpus.files.filter((f) => !edited.has(f.path) && !updated.has(f.path) && !deleted.has(f.path) && !replaced.has(f.path) && !added.some((n) => n.path === f.path));
   const hits = pickHits(untouched, fraction, corpus.files.length);
-  const hitPaths = new Map<string, RansomwareMode>();
+  const hitPaths = new Map<string, HitMode>();
 
   hits.forEach((file, index) => {
-    const mode = RANSOMWARE_MODES[index % RANSOMWARE_MODES.length]!;
-    const data = applyRansomware(readFileSync(path.join(corpus.root, file.path)), mode, `${SECOND}/${file.path}`, CIPHERS[index % CIPHERS.length]!);
-    const target = mode === 'rename' || mode === 'footer' ? file.path + RANSOM_EXTENSIONS[index % RANSOM_EXTENSIONS.length] : file.path;
+    const mode = HIT_MODES[index % HIT_MODES.length]!;
+    const original = readFileSync(path.join(corpus.root, file.path));
+    let data: Buffer;
+    let target: string;
+    if (mode.startsWith('camouflage:')) {
+      data = encaser.encase(original, mode.slice('camouflage:'.length) as CamouflageContainer, `${SECOND}/${file.path}`);
+      target = Math.floor(index / HIT_MODES.length) % 2 === 0 ? file.path : file.path + CAMOUFLAGE_EXTENSION;
+    } else {
+      const ransomware = mode as RansomwareMode;
+      data = applyRansomware(original, ransomware, `${SECOND}/${file.path}`, CIPHERS[index % CIPHERS.length]!);
+      target = ransomware === 'rename' || ransomware === 'footer' ? file.path + RANSOM_EXTENSIONS[index % RANSOM_EXTENSIONS.length] : file.path;
+    }
     write(path.join(second, target), data);
     hitPaths.set(target, mode);
   });
@@ -143,7 +159,10 @@ function buildHistory(base: string, corpus: Corpus, negatives: Negatives, fracti
     } else if (!added.some((n) => n.path === file.path)) place(from, to);
   }
   for (const negative of added) place(negativeFilePath(negatives, negative), path.join(second, negative.path));
+  // Encryption on purpose that replaced its original: the policy allows it at those paths.
+  const allowed = added.filter((negative) => NEGATIVE_GROUP[negative.kind] === 'legit-encrypted' && replaced.has(negative.source.path)).map((negative) => negative.path);
   return {
+    allowed,
     hitPaths,
     files: corpus.files.length,
     churn: { edited: edited.size + updated.size, deleted: deleted.size, added: added.length, replaced: replaced.size },
@@ -173,9 +192,18 @@ async function scanHistories(fullCorpus: Corpus, allNegatives: Negatives, workDi
   const corpus = { root: fullCorpus.root, files: fullCorpus.files.filter((file) => file.size <= SNAPSHOT_MAX_FILE_BYTES) };
   const kept = new Set(corpus.files.map((file) => file.path));
   const negatives = { root: allNegatives.root, files: allNegatives.files.filter((negative) => kept.has(negative.source.path)) };
-  const built = HIT_FRACTIONS.map((fraction) => ({ fraction, name: setName(fraction), ...buildHistory(path.join(workDir, setName(fraction)), corpus, negatives, fraction) }));
+  const encaser = createEncaser();
+  let built;
+  try {
+    built = HIT_FRACTIONS.map((fraction) => ({ fraction, name: setName(fraction), ...buildHistory(path.join(workDir, setName(fraction)), corpus, negatives, fraction, encaser) }));
+  } finally {
+    encaser.close();
+  }
   const sets = Object.fromEntries(
-    built.map(({ name }) => [name, { source: { fs: { path: path.join(workDir, name) } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } }]),
+    built.map(({ name, allowed }) => [
+      name,
+      { source: { fs: { path: path.join(workDir, name) } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' }, ...(allowed.length ? { detection: { allow: allowed } } : {}) },
+    ]),
   );
   const policy = validatePolicy({ sets }, 'detection benchmark policy', workDir);
   const stateDir = path.join(workDir, 'state');

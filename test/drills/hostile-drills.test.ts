@@ -67,7 +67,6 @@ describe('drilling hostile archives', () => {
   it('names the entry and the reason', () => {
     expect(restoreFailures('traversal')).toMatch(/entry '\.\.\/\.\.\/etc\/cron\.d\/evil': path escapes the archive root/);
     expect(restoreFailures('absolute')).toMatch(/path is absolute/);
-    expect(restoreFailures('write-through-link')).toMatch(/symlink target is absolute/);
     expect(restoreFailures('write-through-link')).toMatch(new RegExp(`link/${escapee}.*parent 'link' is a symlink`));
     expect(restoreFailures('devices')).toMatch(/dev\/sda.*device entries are never restored/);
     expect(restoreFailures('devices')).toMatch(/fifo.*FIFO entries are never restored/);

@@ -60,7 +60,8 @@ describe('restore writer', () => {
     await zipReader.read(bufferInput('links.zip', zip), writer, DEFAULT_LIMITS);
     expect(await listTree(root)).toEqual(['docs/', 'docs/readme.txt']);
     expect(writer.entries.get('docs/link')).toMatchObject({ type: 'symlink', linkTarget: '/etc/shadow' });
-    expect(writer.problems.map((problem) => problem.detail).join('\n')).toMatch(/symlink target is absolute/);
+    // The link itself is harmless data, as in any filesystem backup: recorded, no problem.
+    expect(writer.problems).toEqual([]);
   });
 
   it('restores only the sampled entries and counts the rest', async () => {

@@ -2,7 +2,7 @@
 import { classify, type Classification, type PreviousContent } from '../../agent/detection/classify.js';
 import { claimedType } from '../../agent/detection/classify.js';
 import { ContentProbe, type ContentFeatures } from '../../agent/detection/content-probe.js';
-import { CLAIMED_VALIDATORS, VALIDATORS } from '../../agent/detection/registry.js';
+import { CLAIMED_VALIDATORS, SNIFFED_VALIDATORS, VALIDATORS } from '../../agent/detection/registry.js';
 import { DEFAULT_VALIDATOR_LIMITS } from '../../agent/detection/validator.js';
 
 /**
@@ -11,7 +11,7 @@ import { DEFAULT_VALIDATOR_LIMITS } from '../../agent/detection/validator.js';
  */
 export function featuresOf(data: Uint8Array, chunk = 65_537, path?: string): ContentFeatures {
   const claim = path ? claimedType(path) : null;
-  const probe = new ContentProbe(data.length, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null);
+  const probe = new ContentProbe(data.length, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null, SNIFFED_VALIDATORS);
   for (let at = 0; at < data.length; at += chunk) probe.update(data.subarray(at, at + chunk));
   return probe.finish();
 }

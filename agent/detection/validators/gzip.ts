@@ -219,7 +219,9 @@ class GzipValidator implements FormatWalk {
         this.phase = 'capped';
         return false;
       case 'failed':
-        throw new Damage(inflater.truncated ? `gzip member ${this.members + 1} is cut short` : `gzip member ${this.members + 1}: ${inflater.failure}`, this.dataStart);
+        // A member cut short is reported where the bytes end (a file cut short, not encrypted).
+        if (inflater.truncated) throw new Damage(`gzip member ${this.members + 1} is cut short`, this.dataStart + inflater.inputBytes);
+        throw new Damage(`gzip member ${this.members + 1}: ${inflater.failure}`, this.dataStart);
     }
   }
 
@@ -228,8 +230,11 @@ class GzipValidator implements FormatWalk {
     const isize = u32le(this.trailer, 4);
     const inflater = this.inflater!;
     const at = this.offset - TRAILER_BYTES;
-    if (crc !== inflater.crc) throw new Damage(`CRC-32 mismatch in gzip member ${this.members + 1}`, at);
-    if (isize !== inflater.outputBytes % 2 ** 32) throw new Damage(`ISIZE mismatch in gzip member ${this.members + 1}`, at + 4);
+    // The member inflated to its end, which encrypted deflate data never does: a checksum that
+    // still fails is damage confined to this member (a flipped bit).
+    const localized = { damagedBytes: this.offset - this.memberStart };
+    if (crc !== inflater.crc) throw new Damage(`CRC-32 mismatch in gzip member ${this.members + 1} (it inflates to its end)`, at, { localized });
+    if (isize !== inflater.outputBytes % 2 ** 32) throw new Damage(`ISIZE mismatch in gzip member ${this.members + 1} (it inflates to its end)`, at + 4, { localized });
     this.members++;
     this.trailer = [];
     this.inflater = null;

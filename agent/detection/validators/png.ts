@@ -60,6 +60,9 @@ const isLetter = (byte: number): boolean => (byte >= 0x41 && byte <= 0x5a) || (b
 
 type Phase = 'signature' | 'header' | 'data' | 'crc' | 'trailing';
 
+/** Chunks with a bad CRC beyond which damage is no longer bit rot. */
+const MAX_LOCALIZED_MISMATCHES = 2;
+
 class PngValidator extends StepWalk implements FormatWalk {
   private phase: Phase = 'signature';
   private small: number[] = [];
@@ -67,6 +70,7 @@ class PngValidator extends StepWalk implements FormatWalk {
   private chunkStart = 0;
   private chunkType = '';
   private chunkLeft = 0;
+  private chunkLength = 0;
   private crc = 0;
   /** IHDR data, gathered for its checks. */
   private ihdr: number[] = [];
@@ -75,6 +79,9 @@ class PngValidator extends StepWalk implements FormatWalk {
   private inflater: StreamInflater | null = null;
   private idatStart = 0;
   private uncheckedFrom: number | null = null;
+  /** Chunks whose CRC-32 failed while the chunk framing held (bit rot), and their bytes. */
+  private mismatches: { type: string; start: number }[] = [];
+  private mismatchedBytes = 0;
 
   constructor(private readonly budget: DecodeBudget) {
     super();
@@ -88,6 +95,11 @@ class PngValidator extends StepWalk implements FormatWalk {
     if (this.phase !== 'trailing') {
       const where = this.phase === 'signature' ? 'inside the signature' : this.chunks === 0 ? 'before IHDR' : `inside chunk ${this.chunks + 1}${this.chunkType ? ` (${this.chunkType})` : ''}`;
       throw new Damage(`PNG ends ${where}, before IEND`, this.offset);
+    }
+    const first = this.mismatches[0];
+    if (first) {
+      const more = this.mismatches.length > 1 ? ` (and ${this.mismatches.length - 1} more chunk${this.mismatches.length > 2 ? 's' : ''})` : '';
+      throw new Damage(`CRC-32 mismatch in chunk ${first.type}${more}; every chunk's framing holds to IEND`, first.start, { localized: { damagedBytes: this.mismatchedBytes } });
     }
     return { status: 'valid', checkedBytes: this.uncheckedFrom ?? this.offset, parts: this.chunks };
   }
@@ -159,6 +171,7 @@ class PngValidator extends StepWalk implements FormatWalk {
     if (type === 'IEND' && length !== 0) throw new Damage('IEND chunk has data', this.chunkStart);
     this.crc = crc32(Buffer.from(typeBytes));
     this.chunkLeft = length;
+    this.chunkLength = length;
     this.phase = length > 0 ? 'data' : 'crc';
   }
 
@@ -204,7 +217,17 @@ class PngValidator extends StepWalk implements FormatWalk {
   private endChunk(): void {
     const stored = u32be(this.small, 0);
     this.small = [];
-    if (stored !== this.crc >>> 0) throw new Damage(`CRC-32 mismatch in chunk ${this.chunkType}`, this.chunkStart);
+    if (stored !== this.crc >>> 0) {
+      // Encryption breaks the framing of the chunks after it; bit rot leaves it whole. Walk on
+      // to tell the two apart, without judging the damaged bytes (nor image data after them).
+      if (this.mismatches.length >= MAX_LOCALIZED_MISMATCHES || this.chunkType === 'IHDR') throw new Damage(`CRC-32 mismatch in chunk ${this.chunkType}`, this.mismatches[0]?.start ?? this.chunkStart);
+      this.mismatches.push({ type: this.chunkType, start: this.chunkStart });
+      this.mismatchedBytes += 12 + this.chunkLength;
+      if (this.chunkType === 'IDAT' && this.inflater) {
+        this.inflater = null;
+        this.uncheckedFrom ??= this.chunkStart;
+      }
+    }
     if (this.chunkType === 'IDAT' && this.inflater) {
       this.inflater.flush();
       this.settleInflater();

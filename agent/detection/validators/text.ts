@@ -2,10 +2,13 @@
  * Plain text: UTF-8, or a legacy single-byte (or double-byte) encoding. Ciphertext dropped into
  * text shows in two ways, and either makes the entry invalid:
  *
- * - Control bytes. About one random byte in ten is a C0 control other than the ones text uses
- *   (\a \b \t \n \v \f \r ESC — troff uses BEL as a delimiter, man pages use backspace), DEL or
- *   NUL; text in any encoding has next to none. A stray one is tolerated (a DOS ^Z, an odd
- *   character in a changelog), but not two within 256 bytes, nor more than a couple per 64 KiB.
+ * - Control bytes among invalid UTF-8. About one random byte in ten is a C0 control other than
+ *   the ones text uses (\a \b \t \n \v \f \r ESC — troff uses BEL as a delimiter, man pages use
+ *   backspace), DEL or NUL, and about half are bytes UTF-8 does not allow where they stand. Text
+ *   may hold control bytes on their own — vim macros and syntax files type ^V, ^R and ^W
+ *   literally, generated tables list every ASCII code up to DEL, a DOS file ends in ^Z — so
+ *   controls alone, however many, are not damage: two controls within 256 bytes with invalid
+ *   UTF-8 among them are (random bytes have both at once).
  *   GNU info's node separators (0x1F before a newline or form feed), index cookies (NUL before
  *   a backspace) and tag tables (DEL before a node offset) are that format's and do not count.
  * - Broken UTF-8. Random bytes are invalid UTF-8 almost at once: a run of three or more stray
@@ -23,11 +26,6 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
 import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
-/** Two forbidden bytes closer than this are a random stretch, not a stray. */
-const CONTROL_SPACING = 256;
-/** Forbidden bytes allowed in all: this many, plus one more per CONTROL_ALLOWANCE_BYTES of text. */
-const CONTROL_ALLOWANCE = 2;
-const CONTROL_ALLOWANCE_BYTES = 64 * 1024;
 /** Consecutive stray bytes that are damage in UTF-8 text. */
 const STRAY_RUN = 3;
 /**
@@ -63,7 +61,6 @@ class TextValidator implements FormatWalk {
   private stoppedAt: number | null = null;
 
   // Control bytes.
-  private controls = 0;
   private lastControl = -Infinity;
   /** A 0x1F, NUL or ^Z whose meaning depends on the next byte (or on being last). */
   private pendingByte = -1;
@@ -202,14 +199,10 @@ class TextValidator implements FormatWalk {
   }
 
   private forbidden(byte: number, at: number): void {
-    this.controls++;
-    const close = at - this.lastControl < CONTROL_SPACING;
-    const nearStray = at - this.lastStray < STRAY_CONTROL_SPACING;
     this.lastControl = at;
-    if (close || nearStray || this.controls > CONTROL_ALLOWANCE + Math.floor(at / CONTROL_ALLOWANCE_BYTES)) {
+    if (at - this.lastStray < STRAY_CONTROL_SPACING && !this.failure) {
       const name = byte === 0 ? 'NUL' : byte === DEL ? 'DEL' : `0x${byte.toString(16).padStart(2, '0')}`;
-      const where = close ? ' near another' : nearStray ? ' among invalid UTF-8' : '';
-      this.failure = { detail: `control bytes text does not contain (${name}${where})`, offset: at };
+      this.failure = { detail: `control bytes text does not contain (${name} among invalid UTF-8)`, offset: at };
     }
   }
 
@@ -217,7 +210,7 @@ class TextValidator implements FormatWalk {
     this.strays += length;
     this.strayRun += length;
     this.lastStray = at + length - 1;
-    // Legacy encodings have stray bytes but no controls; random bytes have both, close together.
+    // Legacy encodings have stray bytes but few controls; random bytes have both, close together.
     if (at - this.lastControl < STRAY_CONTROL_SPACING && !this.failure) {
       this.failure = { detail: 'invalid UTF-8 among control bytes', offset: at };
     }

@@ -16,10 +16,14 @@ export class Damage extends Error {
   constructor(
     message: string,
     readonly offset: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { localized?: { damagedBytes: number } },
   ) {
     super(message, options);
+    if (options?.localized) this.localized = options.localized;
   }
+
+  /** The framing held; only checksummed content failed (see StructureVerdict.localized). */
+  readonly localized?: { damagedBytes: number };
 }
 
 /** The entry uses a variant the walk cannot check (`offset`: where it showed, when that matters to the verdict). */
@@ -44,11 +48,11 @@ export class Malformed extends Error {
 }
 
 /** Why a walk ended early. */
-export type Stop = { status: 'invalid'; detail: string; offset: number } | { status: 'unsupported'; detail: string; offset?: number };
+export type Stop = { status: 'invalid'; detail: string; offset: number; localized?: { damagedBytes: number } } | { status: 'unsupported'; detail: string; offset?: number };
 
 /** What a value thrown by a walk means: `Damage` is invalid, `Unsupported` unsupported, anything else a failure of the validator (unsupported). */
 export function stopFor(error: unknown): Stop {
-  if (error instanceof Damage) return { status: 'invalid', detail: error.message, offset: error.offset };
+  if (error instanceof Damage) return { status: 'invalid', detail: error.message, offset: error.offset, ...(error.localized ? { localized: error.localized } : {}) };
   if (error instanceof Unsupported) return error.offset === undefined ? { status: 'unsupported', detail: error.message } : { status: 'unsupported', detail: error.message, offset: error.offset };
   return { status: 'unsupported', detail: `validator failed: ${error instanceof Error ? error.message : String(error)}` };
 }
