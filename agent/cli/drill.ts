@@ -32,6 +32,7 @@ export function registerDrill(program: Command): void {
         const report = await runDrillReport(set!, {
           stateDir: resolveStateDir(options, policy),
           ...(flags.snapshot ? { snapshot: flags.snapshot } : {}),
+          ...(policy.evidence?.anchor ? { anchor: policy.evidence.anchor } : {}),
           signal: controller.signal,
           progress: terminalProgress(),
         });

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { currentPublicKey, formatFingerprint } from '../evidence/signing-key.js';
 import { openLedger } from '../state/ledger-store.js';
+import { evidenceLedgerOptions } from './evidence-recovery.js';
 import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
 import { printJson } from './output.js';
 
@@ -14,11 +15,13 @@ export function registerEvidenceExportKey(evidence: Command): void {
     .option('--out <file>', 'write the PEM to this file instead of stdout')
     .action(async (flags: { out?: string }, command: Command) => {
       const options = globalOptions(command);
-      const stateDir = resolveStateDir(options, await loadOptionalPolicy(options));
+      const policy = await loadOptionalPolicy(options);
+      const stateDir = resolveStateDir(options, policy);
       let key = await currentPublicKey(stateDir);
       if (!key) {
-        // First run: opening the ledger generates the key (under the ledger's lock).
-        await (await openLedger(stateDir)).close();
+        // First run: opening the ledger generates the key (under the ledger's lock); a key lost
+        // from a signed ledger is refused there instead.
+        await (await openLedger(stateDir, evidenceLedgerOptions(policy))).close();
         key = (await currentPublicKey(stateDir))!;
       }
       if (flags.out) await writeFile(flags.out, key.pem, { mode: 0o644 });

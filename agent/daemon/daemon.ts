@@ -15,6 +15,7 @@ import { recoverInterruptedDrills } from '../drills/recover-interrupted.js';
 import { ConfigError, describeError } from '../errors.js';
 import { loadEstateView, type EstateView } from '../metrics/estate-view.js';
 import { evidenceStatus, type EvidenceStatus } from '../metrics/evidence-status.js';
+import { anchorOptions } from '../evidence/head-anchor.js';
 import { createMetricsRegistry, type TaskKind } from '../metrics/metrics.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { scanWithLedger } from '../scan/scan-run.js';
@@ -116,7 +117,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const runner = createJobRunner(options.concurrency, logger);
   runner.onSettled = () => (cached = null);
-  const stateAccess = createStateAccess(stateDir);
+  const stateAccess = createStateAccess(stateDir, () => anchorOptions(policy.evidence?.anchor));
 
   const scanWork = (set: SetPolicy): JobWork => async ({ signal, logger: jobLogger }) => {
     const report = await stateAccess.shared((ledger) =>
@@ -139,7 +140,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
   const drillWork = (set: SetPolicy, snapshot?: string): JobWork => async ({ signal, logger: jobLogger }) => {
     const result = await stateAccess.exclusive(() =>
-      options.runDrill(set, { stateDir, ...(snapshot ? { snapshot } : {}), signal, logger: jobLogger }),
+      options.runDrill(set, { stateDir, ...(snapshot ? { snapshot } : {}), signal, logger: jobLogger, ...(policy.evidence?.anchor ? { anchor: policy.evidence.anchor } : {}) }),
     );
     const drillLogger = jobLogger.child({ drill: result.id, snapshot: result.snapshot });
     (result.outcome === 'passed' ? drillLogger.info.bind(drillLogger) : drillLogger.warn.bind(drillLogger))(

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { SetPolicy } from '../config/resolve-policy.js';
+import type { AnchorSpec } from '../evidence/head-anchor.js';
 import type { DrillResult } from '../state/drill-index.js';
 
 /** Options of one drill run. */
@@ -14,6 +15,8 @@ export interface DrillOptions {
   signal?: AbortSignal;
   now?: () => Date;
   logger?: Logger;
+  /** Where the ledger's heads are anchored (policy `evidence.anchor`). */
+  anchor?: AnchorSpec;
 }
 
 /** Runs one restore drill of `set` and records it (ledger + `drills/SET.json`). */

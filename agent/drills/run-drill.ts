@@ -28,6 +28,8 @@ import { acquireDrillLock } from './drill-lock.js';
 import type { DrillReport } from './drill-report.js';
 import { PhaseTimer } from './phase-timer.js';
 import { pickKind, pickSnapshot, type SnapshotRequest } from './pick-snapshot.js';
+import { anchorOptions, type AnchorSpec } from '../evidence/head-anchor.js';
+import { openLedger } from '../state/ledger-store.js';
 import { recordDrill } from './record-drill.js';
 import { recoverInterruptedDrills } from './recover-interrupted.js';
 import { restoreSnapshot, type RestoreOutcome } from './restore.js';
@@ -54,6 +56,8 @@ export interface DrillOptions {
   progress?: ScanProgress;
   /** A number in [0, 1) for `random` picks. */
   random?: () => number;
+  /** Where the ledger's heads are anchored (policy `evidence.anchor`). */
+  anchor?: AnchorSpec;
 }
 
 /** Failures listed per drill; verifiers list up to 100 each. */
@@ -184,7 +188,9 @@ export async function runDrillReport(set: SetPolicy, options: DrillOptions): Pro
   const request: SnapshotRequest = options.snapshot ?? set.drill.pick;
   const lock = await acquireDrillLock(stateDir, set.name, `drill ${id}`);
   try {
-    await recoverInterruptedDrills(stateDir, { heldSet: set.name, now, ...(logger ? { logger } : {}) });
+    // Evidence that needs an operator stops the drill before it restores anything, not after.
+    await (await openLedger(stateDir, anchorOptions(options.anchor))).close();
+    await recoverInterruptedDrills(stateDir, { heldSet: set.name, now, ...(logger ? { logger } : {}), ...(options.anchor ? { anchor: options.anchor } : {}) });
     const workspace = await createWorkspace(stateDir, {
       id,
       set: set.name,
@@ -201,7 +207,7 @@ export async function runDrillReport(set: SetPolicy, options: DrillOptions): Pro
     } finally {
       await removeWorkspace(workspace.dir).catch((error: unknown) => logger?.error({ err: error, dir: workspace.dir }, 'could not remove the drill directory'));
     }
-    const recorded = await recordDrill(stateDir, report, now());
+    const recorded = await recordDrill(stateDir, report, now(), options.anchor);
     logger?.info({ drill: id, set: set.name, outcome: recorded.outcome, seconds: recorded.durationSeconds }, 'drill finished');
     return recorded;
   } finally {

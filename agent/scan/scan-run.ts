@@ -22,6 +22,7 @@ import { datasetReports } from '../immutability/dataset-report.js';
 import type { DatasetRuleReport } from '../immutability/rule-3-2-1-1-0.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
+import { anchorOptions } from '../evidence/head-anchor.js';
 import { openLedger, type LedgerStore } from '../state/ledger-store.js';
 import { recordScanOutcome } from '../state/scan-status.js';
 import { loadSetState } from '../state/set-state.js';
@@ -281,7 +282,7 @@ export async function runScan(policy: Policy, options: ScanRunOptions): Promise<
   selectSets(policy, options.sets);
   await mkdir(options.stateDir, { recursive: true });
   const lock = await acquireStateLock(options.stateDir);
-  const ledger = await openLedger(options.stateDir).catch(async (error) => {
+  const ledger = await openLedger(options.stateDir, anchorOptions(policy.evidence?.anchor)).catch(async (error) => {
     await lock.release();
     throw error;
   });
