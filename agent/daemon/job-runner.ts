@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import type { TaskKind } from '../metrics/metrics.js';
+import type { RequestedBy } from '../state/requested-by.js';
 
 /** Why a job started. */
 export type JobTrigger = 'schedule' | 'api' | 'startup';
@@ -18,6 +19,8 @@ export interface JobRecord {
   task: TaskKind;
   set: string;
   trigger: JobTrigger;
+  /** API jobs: who asked (how they authenticated, and from where). */
+  requestedBy?: RequestedBy;
   status: 'queued' | 'running' | 'succeeded' | 'failed' | 'aborted';
   queuedAt: string;
   startedAt?: string;
@@ -41,7 +44,7 @@ export interface JobHandle {
 /** The job runner. */
 export interface JobRunner {
   /** Submits a job, or returns the queued/running one for the same task and set. Throws once closed. */
-  submit(task: TaskKind, set: string, trigger: JobTrigger, work: JobWork): JobHandle;
+  submit(task: TaskKind, set: string, trigger: JobTrigger, work: JobWork, requestedBy?: RequestedBy): JobHandle;
   /** Recent jobs, newest first (at most 200), and the running/queued counts. */
   jobs(): JobRecord[];
   job(id: string): JobRecord | undefined;
@@ -88,7 +91,7 @@ export function createJobRunner(concurrency: number, logger: Logger): JobRunner 
   };
 
   const runner: JobRunner = {
-    submit(task, set, trigger, work) {
+    submit(task, set, trigger, work, requestedBy) {
       const key = `${task}:${set}`;
       const existing = active.get(key);
       if (existing) return { ...existing, reused: true };
@@ -98,11 +101,12 @@ export function createJobRunner(concurrency: number, logger: Logger): JobRunner 
         task,
         set,
         trigger,
+        ...(requestedBy ? { requestedBy } : {}),
         status: 'queued',
         queuedAt: new Date().toISOString(),
       };
       remember(record);
-      const jobLogger = logger.child({ job: record.id, task, set });
+      const jobLogger = logger.child({ job: record.id, task, set, ...(requestedBy?.caller ? { caller: requestedBy.caller, remote: requestedBy.address } : {}) });
       const done = (async () => {
         await slot();
         try {

@@ -29,6 +29,7 @@ import type { DrillReport } from './drill-report.js';
 import { PhaseTimer } from './phase-timer.js';
 import { pickKind, pickSnapshot, type SnapshotRequest } from './pick-snapshot.js';
 import { anchorOptions, type AnchorSpec } from '../evidence/head-anchor.js';
+import type { RequestedBy } from '../state/requested-by.js';
 import { openLedger } from '../state/ledger-store.js';
 import { recordDrill } from './record-drill.js';
 import { recoverInterruptedDrills } from './recover-interrupted.js';
@@ -58,6 +59,8 @@ export interface DrillOptions {
   random?: () => number;
   /** Where the ledger's heads are anchored (policy `evidence.anchor`). */
   anchor?: AnchorSpec;
+  /** Who asked for the drill (recorded in its ledger record; default: the command line). */
+  requestedBy?: RequestedBy;
 }
 
 /** Failures listed per drill; verifiers list up to 100 each. */
@@ -203,7 +206,7 @@ export async function runDrillReport(set: SetPolicy, options: DrillOptions): Pro
     });
     let report: DrillReport;
     try {
-      report = await execute(set, options, workspace, request, startedAt, now);
+      report = { ...(await execute(set, options, workspace, request, startedAt, now)), requestedBy: options.requestedBy ?? { trigger: 'cli' } };
     } finally {
       await removeWorkspace(workspace.dir).catch((error: unknown) => logger?.error({ err: error, dir: workspace.dir }, 'could not remove the drill directory'));
     }

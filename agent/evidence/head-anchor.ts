@@ -11,13 +11,11 @@
  * that cannot be reached does not stop appends — the ledger stays the record — but the failure is
  * reported (`problems()`), logged by the daemon and printed by the CLI.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describeError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
-import { createS3Client, type S3ConnectionOptions } from '../sources/s3-client.js';
+import type { S3ConnectionOptions } from '../sources/s3-client.js';
 import type { LedgerHead } from './record-signature.js';
 
 /** One anchored head, as its name gives it. */
@@ -44,19 +42,22 @@ export interface HeadAnchor {
 /** An anchor as the policy declares it. */
 export type AnchorSpec = { kind: 'directory'; path: string } | ({ kind: 's3'; bucket: string; prefix: string } & S3ConnectionOptions);
 
-const NAME = /^(\d{12})-([0-9a-f]{64})\.json$/;
+/** How anchored heads are named. */
+export const NAME = /^(\d{12})-([0-9a-f]{64})\.json$/;
 
 /** `000000000042-HASH.json`: sorts by seq, and says what it anchors without being read. */
 export function anchoredHeadName(head: Pick<LedgerHead, 'seq' | 'hash'>): string {
   return `${String(head.seq).padStart(12, '0')}-${head.hash}.json`;
 }
 
-function parseName(base: string, name: string): AnchoredHeadName | null {
+/** An anchored head's seq and hash from its file or key name. */
+export function parseName(base: string, name: string): AnchoredHeadName | null {
   const match = NAME.exec(base);
   return match ? { seq: Number(match[1]), hash: match[2]!, name } : null;
 }
 
-function parseHead(text: string): LedgerHead | null {
+/** An anchored head's content, or null when it is not a signed head. */
+export function parseHead(text: string): LedgerHead | null {
   try {
     const value = JSON.parse(text) as LedgerHead;
     return value && typeof value.seq === 'number' && typeof value.hash === 'string' && typeof value.sig === 'string' && typeof value.keyId === 'string' ? value : null;
@@ -65,7 +66,8 @@ function parseHead(text: string): LedgerHead | null {
   }
 }
 
-const bySeq = (a: AnchoredHeadName, b: AnchoredHeadName) => a.seq - b.seq || (a.hash < b.hash ? -1 : 1);
+/** Orders anchored heads by seq. */
+export const bySeq = (a: AnchoredHeadName, b: AnchoredHeadName) => a.seq - b.seq || (a.hash < b.hash ? -1 : 1);
 
 /** A directory anchor: `DIR/heads/NAME`, written atomically. */
 export function directoryAnchor(directory: string): HeadAnchor {
@@ -90,50 +92,25 @@ export function directoryAnchor(directory: string): HeadAnchor {
   };
 }
 
-/** An S3 anchor: `s3://BUCKET/PREFIXheads/NAME`. Object Lock on the bucket keeps them. */
-export function s3Anchor(spec: Extract<AnchorSpec, { kind: 's3' }>, client: S3Client = createS3Client(spec)): HeadAnchor {
-  const prefix = `${spec.prefix}heads/`;
+/**
+ * An S3 anchor (s3-head-anchor.ts), its SDK loaded on first use: commands that never anchor do
+ * not pay for loading it.
+ */
+function lazyS3Anchor(spec: Extract<AnchorSpec, { kind: 's3' }>): HeadAnchor {
+  let loaded: Promise<HeadAnchor> | null = null;
+  const anchor = () => (loaded ??= import('./s3-head-anchor.js').then((module) => module.s3Anchor(spec)));
   return {
     location: `s3://${spec.bucket}/${spec.prefix}`,
-    async put(head) {
-      const body = Buffer.from(`${JSON.stringify(head)}\n`);
-      // Content-MD5: buckets with Object Lock refuse writes without an integrity header.
-      await client.send(
-        new PutObjectCommand({
-          Bucket: spec.bucket,
-          Key: prefix + anchoredHeadName(head),
-          Body: body,
-          ContentType: 'application/json',
-          ContentMD5: createHash('md5').update(body).digest('base64'),
-        }),
-      );
-    },
-    async list() {
-      const found: AnchoredHeadName[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: spec.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-        for (const object of page.Contents ?? []) {
-          const parsed = object.Key ? parseName(object.Key.slice(prefix.length), object.Key) : null;
-          if (parsed) found.push(parsed);
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return found.sort(bySeq);
-    },
-    async get(entry) {
-      const object = await client.send(new GetObjectCommand({ Bucket: spec.bucket, Key: entry.name }));
-      return parseHead((await object.Body?.transformToString('utf8')) ?? '');
-    },
-    close() {
-      client.destroy();
-    },
+    put: async (head) => (await anchor()).put(head),
+    list: async () => (await anchor()).list(),
+    get: async (name) => (await anchor()).get(name),
+    close: () => void loaded?.then((opened) => opened.close()),
   };
 }
 
 /** The anchor for a spec. */
 export function createHeadAnchor(spec: AnchorSpec): HeadAnchor {
-  return spec.kind === 'directory' ? directoryAnchor(spec.path) : s3Anchor(spec);
+  return spec.kind === 'directory' ? directoryAnchor(spec.path) : lazyS3Anchor(spec);
 }
 
 /** Ledger options that anchor heads per the policy's `evidence.anchor` (none without one). The ledger store closes the anchor. */

@@ -23,6 +23,7 @@ import type { DatasetRuleReport } from '../immutability/rule-3-2-1-1-0.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
 import { anchorOptions } from '../evidence/head-anchor.js';
+import type { RequestedBy } from '../state/requested-by.js';
 import { openLedger, type LedgerStore } from '../state/ledger-store.js';
 import { recordScanOutcome } from '../state/scan-status.js';
 import { loadSetState } from '../state/set-state.js';
@@ -58,6 +59,8 @@ export interface ScanRunOptions {
   now?: () => Date;
   /** Retry backoff (tests shorten it). */
   retryDelays?: { baseDelayMs: number; maxDelayMs: number };
+  /** Who asked for the scan (recorded in the scan-run record; default: the command line). */
+  requestedBy?: RequestedBy;
   /** Builds a set's source (tests inject fault-injecting sources here). */
   createSource?: (set: SetPolicy) => BackupSource | Promise<BackupSource>;
   /** Stops the scan at the next safe point (between snapshots). */
@@ -247,6 +250,7 @@ export async function scanWithLedger(policy: Policy, ledger: LedgerStore, option
   const finishedAt = new Date().toISOString();
   await ledger.append('scan-run', {
     runId: run.marker.id,
+    requestedBy: options.requestedBy ?? { trigger: 'cli' },
     ...(run.resuming.size ? { continues: Object.fromEntries(run.resuming) } : {}),
     sets: done.map((report) => ({
       name: report.name,
