@@ -16,15 +16,21 @@
  * - encrypted members (traditional or AES) cannot be decrypted: their stored bytes are passed as
  *   the body with `encrypted: true`, so digests still pin them;
  * - unix symlinks (mode 0o120000) become `symlink` entries whose target is the member's content
- *   (at most 4 KiB), recorded and never followed.
+ *   (at most 4 KiB), recorded and never followed;
+ * - a member whose local header disagrees with its central directory record — another name,
+ *   method, CRC or size — is `unsafe-entry` and not read: Python's zipfile refuses such a member,
+ *   and streaming extractors, which read only local headers, would write the local name (a
+ *   `../../x` behind a harmless central `safe.txt`);
+ * - a stored member whose two sizes differ is a read-error for that member only (yauzl would
+ *   abort the whole archive); sizes are checked here as the data streams, with the CRC.
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import { fromRandomAccessReader, getFileNameLowLevel, RandomAccessReader, type Entry, type ZipFile } from 'yauzl';
+import { fromRandomAccessReader, getFileNameLowLevel, RandomAccessReader, type Entry, type LocalFileHeader, type ZipFile } from 'yauzl';
 import { describeError } from '../errors.js';
 import type { ArchiveInput, ArchiveLimits, EntryReader, EntryType, EntryVisitor, ReadSummary } from './entry-reader.js';
 import { problem, ReadSession, type EntryHeader } from './read-session.js';
-import { entryLabel } from './safe-path.js';
+import { displayName, entryLabel } from './safe-path.js';
 
 /** `.zip`. */
 export const zipReader: EntryReader = { format: 'zip', read: readZip };
@@ -48,7 +54,8 @@ async function readZip(input: ArchiveInput, visitor: EntryVisitor, limits: Archi
 
 function openZip(input: ArchiveInput): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
-    const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true, strictFileNames: false };
+    // Entry sizes are checked here (checkedData), per member: yauzl's check would abort the archive.
+    const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false, strictFileNames: false };
     fromRandomAccessReader(new InputRangeReader(input), input.size, options, (error, zip) => (error ? reject(error) : resolve(zip)));
   });
 }
@@ -166,19 +173,46 @@ function explainer(size: number): (error: Error) => string {
   };
 }
 
-/** Passes data through and fails at the end unless its CRC-32 is `expected`. */
-function crcChecked(expected: number): Transform {
+/** Passes data through and fails as soon as it runs past `size` bytes, or at the end unless it is exactly `size` bytes with CRC-32 `expected`. */
+function checkedData(expected: number, size: number): Transform {
   let crc = 0;
+  let bytes = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      if (bytes > size) {
+        callback(new Error('too many bytes in the stream'));
+        return;
+      }
       crc = crc32(chunk, crc);
       callback(null, chunk);
     },
     flush(callback) {
       const computed = crc >>> 0;
-      callback(computed === expected >>> 0 ? null : new Error(`CRC-32 mismatch (stored ${hex(expected)}, computed ${hex(computed)})`));
+      if (bytes < size) callback(new Error('not enough bytes in the stream'));
+      else callback(computed === expected >>> 0 ? null : new Error(`CRC-32 mismatch (stored ${hex(expected)}, computed ${hex(computed)})`));
     },
   });
+}
+
+const DATA_DESCRIPTOR = 0x8;
+const ZIP64_MARKER = 0xffffffff;
+
+/** How a member's local header disagrees with its central directory record, or null (pure). */
+export function localHeaderDisagreement(central: Entry, local: LocalFileHeader): string | null {
+  if (!local.fileName.equals(central.fileNameRaw)) {
+    return `its local header names it '${displayName(local.fileName.toString('utf8'))}': tools that read local headers (streaming extractors) would write that name`;
+  }
+  if (local.compressionMethod !== central.compressionMethod) {
+    return `its local header says compression method ${local.compressionMethod}, the central directory ${central.compressionMethod}`;
+  }
+  if ((local.generalPurposeBitFlag & DATA_DESCRIPTOR) !== 0) return null; // sizes and CRC follow the data
+  const differs = (a: number, b: number) => a !== ZIP64_MARKER && a !== b;
+  if (differs(local.uncompressedSize, central.uncompressedSize) || differs(local.compressedSize, central.compressedSize)) {
+    return `its local header declares ${local.uncompressedSize} bytes (${local.compressedSize} compressed), the central directory ${central.uncompressedSize} (${central.compressedSize} compressed)`;
+  }
+  if (local.crc32 !== central.crc32) return `its local header declares CRC-32 ${hex(local.crc32)}, the central directory ${hex(central.crc32)}`;
+  return null;
 }
 
 function hex(value: number): string {
@@ -241,6 +275,18 @@ class ZipRead {
   private async member(zipEntry: Entry): Promise<void> {
     const rawName = getFileNameLowLevel(zipEntry.generalPurposeBitFlag, zipEntry.fileNameRaw, zipEntry.extraFields, false);
     this.last = rawName;
+    let local: LocalFileHeader;
+    try {
+      local = await this.localHeader(zipEntry);
+    } catch (error) {
+      this.session.report(problem('read-error', rawName, `${entryLabel(rawName)}: cannot read its local header: ${describeError(error)}`));
+      return;
+    }
+    const disagreement = localHeaderDisagreement(zipEntry, local);
+    if (disagreement) {
+      this.session.report(problem('unsafe-entry', rawName, `${entryLabel(rawName)}: ${disagreement}; not read`));
+      return;
+    }
     const { type, mode } = typeOf(zipEntry, rawName);
     const encrypted = zipEntry.isEncrypted();
     const header: EntryHeader = {
@@ -269,6 +315,10 @@ class ZipRead {
       this.session.report(problem('read-error', entry.path, `${label}: compression method ${zipEntry.compressionMethod} (${method}) is not supported; not read`));
       return;
     }
+    if (!encrypted && zipEntry.compressionMethod === 0 && zipEntry.compressedSize !== zipEntry.uncompressedSize) {
+      this.session.report(problem('read-error', entry.path, `${label}: stored (uncompressed) data declares ${zipEntry.compressedSize} bytes stored but ${zipEntry.uncompressedSize} bytes of content; not read`));
+      return;
+    }
     if (!encrypted && this.session.ratioExceeded(zipEntry.uncompressedSize, zipEntry.compressedSize)) {
       this.session.report(
         problem(
@@ -292,18 +342,29 @@ class ZipRead {
     }
     let stream: Readable;
     try {
-      stream = await this.zip.openReadStreamPromise(zipEntry, encrypted ? { decodeFileData: false } : {});
+      stream = await this.openData(local.fileDataStart, zipEntry, !encrypted && zipEntry.compressionMethod === 8);
     } catch (error) {
       this.session.report(problem('read-error', entry.path, `${label}: cannot open its data: ${describeError(error)}`));
       return;
     }
     if (!encrypted) {
-      const checked = crcChecked(zipEntry.crc32);
+      const checked = checkedData(zipEntry.crc32, zipEntry.uncompressedSize);
       stream.on('error', (error) => checked.destroy(error));
       checked.on('close', () => stream.destroy());
       stream = stream.pipe(checked);
     }
     await this.session.visit(entry, { stream, abandon: 'destroy', sourceErrors: 'report', explain: explainer(entry.size) });
+  }
+
+  private localHeader(zipEntry: Entry): Promise<LocalFileHeader> {
+    return new Promise((resolve, reject) => this.zip.readLocalFileHeader(zipEntry, {}, (error, header) => (error ? reject(error) : resolve(header as LocalFileHeader))));
+  }
+
+  /** A member's data from where its local header ends (read once, above), inflated when `inflate`. */
+  private openData(fileDataStart: number, zipEntry: Entry, inflate: boolean): Promise<Readable> {
+    return new Promise((resolve, reject) =>
+      this.zip.openReadStreamLowLevel(fileDataStart, zipEntry.compressedSize, 0, zipEntry.compressedSize, inflate, zipEntry.uncompressedSize, (error, stream) => (error ? reject(error) : resolve(stream))),
+    );
   }
 
   /** A symlink member's target (its content), or null when it is reported as a problem. */
