@@ -23,7 +23,7 @@ import { createSource } from '../sources/create-source.js';
 import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { DrillPhaseSeconds, DrillResult } from '../state/drill-index.js';
 import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
-import { readSetIndex } from '../state/set-index.js';
+import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { acquireDrillLock } from './drill-lock.js';
 import type { DrillReport } from './drill-report.js';
 import { PhaseTimer } from './phase-timer.js';
@@ -275,7 +275,8 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
   let source: BackupSource | null = null;
   try {
     source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source)))(set);
-    const [discovery, index] = await Promise.all([discoverFromListing(source.list(), set), readSetIndex(options.stateDir, set.name)]);
+    const index = await readSetIndex(options.stateDir, set.name);
+    const discovery = await discoverFromListing(source.list(), { ...set, owners: snapshotOwners(index) });
     const picked = pickSnapshot({
       snapshots: discovery.snapshots,
       verdictOf: (snapshotId) => index.snapshots[snapshotId]?.verdict,

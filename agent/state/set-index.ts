@@ -61,6 +61,13 @@ export async function readSetIndex(stateDir: string, set: string): Promise<SetIn
   return readJsonFile<SetIndex>(indexPath(stateDir, set), () => ({ set, updatedAt: new Date(0).toISOString(), snapshots: {} }), `state index for set ${set}`);
 }
 
+/** The object key each archive snapshot was last read from, by id (discovery keeps these ids when names collide). */
+export function snapshotOwners(index: SetIndex): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const [id, state] of Object.entries(index.snapshots)) if (state.object?.key) owners.set(id, state.object.key);
+  return owners;
+}
+
 /** Atomically writes a set's index. */
 export async function writeSetIndex(stateDir: string, index: SetIndex): Promise<void> {
   await writeFileAtomic(indexPath(stateDir, index.set), `${JSON.stringify(index, null, 1)}\n`);
