@@ -5,7 +5,7 @@ import { currentPublicKey, formatFingerprint } from '../evidence/signing-key.js'
 import { openLedger } from '../state/ledger-store.js';
 import { evidenceLedgerOptions } from './evidence-recovery.js';
 import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
-import { printJson } from './output.js';
+import { printErrorLines, printJson } from './output.js';
 
 /** Registers `evidence export-key`. */
 export function registerEvidenceExportKey(evidence: Command): void {
@@ -27,6 +27,6 @@ export function registerEvidenceExportKey(evidence: Command): void {
       if (flags.out) await writeFile(flags.out, key.pem, { mode: 0o644 });
       if (options.json) printJson({ keyId: key.keyId, fingerprint: key.fingerprint, publicKey: key.pem, ...(flags.out ? { file: flags.out } : {}) });
       else if (!flags.out) process.stdout.write(key.pem);
-      process.stderr.write(`key ${key.keyId}, SHA-256 fingerprint ${formatFingerprint(key.fingerprint)}${flags.out ? `, written to ${flags.out}` : ''}\n`);
+      printErrorLines([`key ${key.keyId}, SHA-256 fingerprint ${formatFingerprint(key.fingerprint)}${flags.out ? `, written to ${flags.out}` : ''}`]);
     });
 }

@@ -187,6 +187,8 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
       for (const snapshot of Object.values(set.state.index.snapshots)) {
         for (const [kind, count] of Object.entries(snapshot.findingCounts)) if (counts.has(kind)) counts.set(kind, counts.get(kind)! + (count ?? 0));
       }
+      // A set whose last listing found no snapshot at all (a typo in match, backups stopped).
+      if (set.state.scan.snapshotsFound === 0) counts.set('no-snapshots', 1);
       for (const [kind, count] of counts) gauge.set({ set: set.policy.name, kind }, count);
     }
   });

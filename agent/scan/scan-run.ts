@@ -219,7 +219,13 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
   }
   if (!report.interrupted) {
     const faults = report.snapshots.reduce((sum, snapshot) => ({ transient: sum.transient + (snapshot.faults?.transient ?? 0), gaveUp: sum.gaveUp + (snapshot.faults?.gaveUp ?? 0) }), { transient: 0, gaveUp: 0 });
-    await recordScanOutcome(options.stateDir, set.name, { finishedAt: new Date().toISOString(), error: report.error ?? null, scannedBytes: scannedBytes(report), faults });
+    await recordScanOutcome(options.stateDir, set.name, {
+      finishedAt: new Date().toISOString(),
+      error: report.error ?? null,
+      scannedBytes: scannedBytes(report),
+      faults,
+      ...(report.error ? {} : { snapshotsFound: report.snapshots.length }),
+    });
   }
   return report;
 }

@@ -13,7 +13,7 @@ import type { SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import { describeError } from '../errors.js';
 import type { ImmutabilityAudit } from '../immutability/audit-result.js';
-import type { BackupSource } from '../sources/backup-source.js';
+import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { decorateSource, type SourceFault } from '../sources/create-source.js';
 import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
@@ -83,6 +83,8 @@ export interface SetReport {
   immutability?: ImmutabilityAudit;
   /** The sampling plan, when the set samples. */
   sampling?: SamplingReport;
+  /** Findings about the set itself: `no-snapshots` when the store holds nothing the policy's layout and match call a snapshot. */
+  findings?: Finding[];
 }
 
 /** What a set scan needs. */
@@ -160,6 +162,17 @@ export function readDecisions(
 }
 
 
+/** The finding for a set whose store holds no snapshot: cron and CI must not read that as success. */
+export function noSnapshotsFinding(set: SetPolicy, location: string, listed: number): Finding {
+  const match = set.match ? ` matching ${set.match.source}` : '';
+  return {
+    kind: 'no-snapshots',
+    path: location,
+    severity: 'critical',
+    detail: `no ${set.layout === 'archive' ? 'archive' : 'directory'} snapshot${match} at ${location} (${listed} object${listed === 1 ? '' : 's'} listed): a typo in snapshots.match or the location, or the backups stopped arriving`,
+  };
+}
+
 /** Scans every snapshot of `set`; never throws for store or content problems (they land in the report). */
 export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {
   const progress = options.progress ?? silentProgress;
@@ -178,8 +191,16 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     report.location = source.location;
     progress.status(`${set.name}: listing ${source.location}`);
     const index = await readSetIndex(options.stateDir, set.name);
-    const discovery = await discoverFromListing(source.list(), { ...set, owners: snapshotOwners(index) });
+    let listed = 0;
+    const counted = async function* (objects: AsyncIterable<SourceObject>) {
+      for await (const object of objects) {
+        listed++;
+        yield object;
+      }
+    };
+    const discovery = await discoverFromListing(counted(source.list()), { ...set, owners: snapshotOwners(index) });
     report.notes.push(...discovery.notes);
+    if (discovery.snapshots.length === 0) report.findings = [noSnapshotsFinding(set, report.location, listed)];
     if (tally.transient + tally.gaveUp > 0) report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
     progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + snapshotBytes(snapshot), 0));
     const startedAt = now();
