@@ -120,7 +120,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const runner = createJobRunner(options.concurrency, logger);
   runner.onSettled = () => (cached = null);
-  const stateAccess = createStateAccess(stateDir, () => anchorOptions(policy.evidence?.anchor));
+  const stateAccess = createStateAccess(stateDir, () => anchorOptions(policy.evidence?.anchor, (message) => logger.warn({ anchor: policy.evidence?.anchor?.kind }, message)));
 
   const scanWork = (set: SetPolicy, requestedBy: RequestedBy = { trigger: 'schedule' }): JobWork => async ({ signal, logger: jobLogger }) => {
     const report = await stateAccess.shared((ledger) =>

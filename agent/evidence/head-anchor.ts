@@ -13,6 +13,7 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { escapeUnprintable } from '../archives/safe-path.js';
 import { describeError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import type { S3ConnectionOptions } from '../sources/s3-client.js';
@@ -113,9 +114,17 @@ export function createHeadAnchor(spec: AnchorSpec): HeadAnchor {
   return spec.kind === 'directory' ? directoryAnchor(spec.path) : lazyS3Anchor(spec);
 }
 
-/** Ledger options that anchor heads per the policy's `evidence.anchor` (none without one). The ledger store closes the anchor. */
-export function anchorOptions(spec: AnchorSpec | undefined): { anchor?: HeadAnchor } {
-  return spec ? { anchor: createHeadAnchor(spec) } : {};
+/** Says a head could not be anchored: on stderr (escaped), for commands; the daemon logs instead. */
+export function warnOnStderr(message: string): void {
+  process.stderr.write(`vouch: warning: ${escapeUnprintable(message)}\n`);
+}
+
+/**
+ * Ledger options that anchor heads per the policy's `evidence.anchor` (none without one), with
+ * `onProblem` told of every head that could not be stored. The ledger store closes the anchor.
+ */
+export function anchorOptions(spec: AnchorSpec | undefined, onProblem: (message: string) => void = warnOnStderr): { anchor?: HeadAnchor; onAnchorProblem?: (message: string) => void } {
+  return spec ? { anchor: createHeadAnchor(spec), onAnchorProblem: onProblem } : {};
 }
 
 /**
@@ -128,7 +137,10 @@ export class AnchorPublisher {
   private readonly failures: string[] = [];
   private lastStored = 0;
 
-  constructor(readonly anchor: HeadAnchor) {}
+  constructor(
+    readonly anchor: HeadAnchor,
+    private readonly onProblem: (message: string) => void = () => {},
+  ) {}
 
   /** Hands over a head; returns at once. */
   publish(head: LedgerHead): void {
@@ -155,7 +167,9 @@ export class AnchorPublisher {
           await this.anchor.put(head);
           this.lastStored = Math.max(this.lastStored, head.seq);
         } catch (error) {
-          if (this.failures.length < 20) this.failures.push(`could not anchor the head at seq ${head.seq} in ${this.anchor.location}: ${describeError(error)}`);
+          const message = `could not anchor the head at seq ${head.seq} in ${this.anchor.location}: ${describeError(error)}`;
+          if (this.failures.length < 20) this.failures.push(message);
+          this.onProblem(message);
         }
       }
     } finally {

@@ -95,6 +95,8 @@ export interface RecoveryLedger {
 export interface LedgerOptions {
   /** Also store every signed head here (policy `evidence.anchor`); the store closes it. */
   anchor?: HeadAnchor;
+  /** Told of every head that could not be anchored (the append itself goes on). */
+  onAnchorProblem?: (message: string) => void;
 }
 
 /** The ledger needs an operator before anything more is written (the message says what to run). */
@@ -298,7 +300,7 @@ class LedgerWriter {
     options: LedgerOptions,
   ) {
     this.dir = ledgerDir(stateDir);
-    this.publisher = options.anchor ? new AnchorPublisher(options.anchor) : null;
+    this.publisher = options.anchor ? new AnchorPublisher(options.anchor, options.onAnchorProblem) : null;
   }
 
   head(): { seq: number; hash: string } | null {

@@ -167,6 +167,22 @@ describe('anchored heads', () => {
   });
 });
 
+describe('an anchor that cannot be reached', () => {
+  it('does not stop appends, and says so', async () => {
+    const dir = await tempDir();
+    const blocked = path.join(dir, 'not-a-directory');
+    await writeFile(blocked, 'a file where the anchor directory should be');
+    const problems: string[] = [];
+    const ledger = await openLedger(dir, { anchor: directoryAnchor(blocked), onAnchorProblem: (message) => problems.push(message) });
+    await ledger.append('scan-run', { n: 1 });
+    await ledger.close();
+    expect((await verifyLedger(dir)).ok).toBe(true);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0]).toMatch(/could not anchor the head at seq \d+ in .*not-a-directory/);
+    expect(ledger.anchorProblems()).toEqual(expect.arrayContaining([problems.at(-1)]));
+  });
+});
+
 describe('anchored heads in S3 (real s3rver, real SDK)', () => {
   it('each scan anchors its signed head; a truncation re-signed over is behind the anchor', async () => {
     const s3 = await startEmbeddedS3({ buckets: ['evidence'] });
