@@ -24,8 +24,8 @@
  * - a stored member whose two sizes differ is a read-error for that member only (yauzl would
  *   abort the whole archive); sizes are checked here as the data streams, with the CRC.
  */
-import { PassThrough, Transform, type Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { PassThrough, Readable, Transform } from 'node:stream';
+import { crc32, inflateRawSync } from 'node:zlib';
 import { fromRandomAccessReader, getFileNameLowLevel, RandomAccessReader, type Entry, type LocalFileHeader, type ZipFile } from 'yauzl';
 import { describeError } from '../errors.js';
 import type { ArchiveInput, ArchiveLimits, EntryReader, EntryType, EntryVisitor, ReadSummary } from './entry-reader.js';
@@ -37,41 +37,51 @@ export const zipReader: EntryReader = { format: 'zip', read: readZip };
 
 async function readZip(input: ArchiveInput, visitor: EntryVisitor, limits: ArchiveLimits): Promise<ReadSummary> {
   const session = new ReadSession(visitor, limits, 'skip');
+  const reader = new InputRangeReader(input);
   let zip: ZipFile;
   try {
-    zip = await openZip(input);
+    zip = await openZip(input, reader);
   } catch (error) {
     session.stop(problem('read-error', '', `not a readable zip archive: ${describeError(error)}`));
     return session.finish();
   }
   try {
-    await new ZipRead(zip, input, session).run();
+    await new ZipRead(zip, input, session, reader).run();
   } finally {
     zip.close();
   }
   return session.finish();
 }
 
-function openZip(input: ArchiveInput): Promise<ZipFile> {
+function openZip(input: ArchiveInput, reader: InputRangeReader): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
     // Entry sizes are checked here (checkedData), per member: yauzl's check would abort the archive.
     const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false, strictFileNames: false };
-    fromRandomAccessReader(new InputRangeReader(input), input.size, options, (error, zip) => (error ? reject(error) : resolve(zip)));
+    fromRandomAccessReader(reader, input.size, options, (error, zip) => (error ? reject(error) : resolve(zip)));
   });
 }
 
-/** Reads up to this size go through the read-ahead window. */
+/** Reads up to this size go through the read-ahead windows. */
 const SMALL_READ = 128 * 1024;
 /** Bytes fetched per window: one range request covers many central directory records. */
 const WINDOW = 256 * 1024;
+/**
+ * Windows kept: reading a zip alternates between the central directory (at the end) and each
+ * member's local header and data (from the start); with one window every member cost two fresh
+ * 256 KiB reads, with a few each region keeps its own.
+ */
+const WINDOWS = 4;
+
+type Window = { start: number; bytes: Buffer };
 
 /**
- * yauzl's view of an ArchiveInput: small reads (central directory records, local headers) are
- * served from a read-ahead window, so listing a zip over S3 costs a request per 256 KiB rather
- * than two per member; member data comes from the window when it lies inside, else its own range.
+ * yauzl's view of an ArchiveInput: small reads (central directory records, local headers, small
+ * members) are served from read-ahead windows, so listing a zip over S3 costs a request per
+ * 256 KiB rather than two per member; larger member data comes as its own range.
  */
 class InputRangeReader extends RandomAccessReader {
-  private window: { start: number; bytes: Buffer } | null = null;
+  /** Most recently used first. */
+  private windows: Window[] = [];
 
   constructor(private readonly input: ArchiveInput) {
     super();
@@ -79,8 +89,8 @@ class InputRangeReader extends RandomAccessReader {
 
   override _readStreamForRange(start: number, end: number): Readable {
     const out = new PassThrough();
-    const window = this.window;
-    if (window && start >= window.start && end <= window.start + window.bytes.length) {
+    const window = this.cached(start, end - start);
+    if (window) {
       // Small members right after their local header: already fetched with it.
       return out.end(window.bytes.subarray(start - window.start, end - window.start));
     }
@@ -113,9 +123,23 @@ class InputRangeReader extends RandomAccessReader {
     );
   }
 
-  private async windowFor(position: number, length: number): Promise<{ start: number; bytes: Buffer }> {
-    const cached = this.window;
-    if (cached && position >= cached.start && position + length <= cached.start + cached.bytes.length) return cached;
+  /** Bytes [start, end) of the object, through the windows (for reads up to SMALL_READ). */
+  async bytes(start: number, end: number): Promise<Buffer> {
+    const window = await this.windowFor(start, end - start);
+    return window.bytes.subarray(start - window.start, end - window.start);
+  }
+
+  private cached(position: number, length: number): Window | null {
+    const index = this.windows.findIndex((window) => position >= window.start && position + length <= window.start + window.bytes.length);
+    if (index < 0) return null;
+    const [window] = this.windows.splice(index, 1);
+    this.windows.unshift(window!);
+    return window!;
+  }
+
+  private async windowFor(position: number, length: number): Promise<Window> {
+    const cached = this.cached(position, length);
+    if (cached) return cached;
     const end = Math.min(this.input.size, position + Math.max(length, WINDOW));
     if (position + length > end) throw new Error(`read of ${length} bytes at ${position} is past the end of the object (${this.input.size} bytes)`);
     const stream = await this.input.openRange(position, end);
@@ -129,8 +153,10 @@ class InputRangeReader extends RandomAccessReader {
     }
     stream.destroy();
     if (got < end - position) throw new Error(`object ended after ${position + got} of ${this.input.size} bytes`);
-    this.window = { start: position, bytes: Buffer.concat(chunks) };
-    return this.window;
+    const window = { start: position, bytes: Buffer.concat(chunks) };
+    this.windows.unshift(window);
+    this.windows.length = Math.min(this.windows.length, WINDOWS);
+    return window;
   }
 }
 
@@ -230,6 +256,7 @@ class ZipRead {
     private readonly zip: ZipFile,
     private readonly input: ArchiveInput,
     private readonly session: ReadSession,
+    private readonly reader: InputRangeReader,
   ) {
     zip.on('entry', (entry: Entry) => this.settle((waiting) => waiting.resolve(entry)));
     zip.on('end', () => this.settle((waiting) => waiting.resolve(null)));
@@ -360,8 +387,26 @@ class ZipRead {
     return new Promise((resolve, reject) => this.zip.readLocalFileHeader(zipEntry, {}, (error, header) => (error ? reject(error) : resolve(header as LocalFileHeader))));
   }
 
-  /** A member's data from where its local header ends (read once, above), inflated when `inflate`. */
-  private openData(fileDataStart: number, zipEntry: Entry, inflate: boolean): Promise<Readable> {
+  /**
+   * A member's data from where its local header ends (read once, above), inflated when `inflate`.
+   * A small member is taken from the read-ahead window and inflated in one call: a zip of many
+   * small files then costs no more per member than a tar (no stream or inflater per member).
+   */
+  private async openData(fileDataStart: number, zipEntry: Entry, inflate: boolean): Promise<Readable> {
+    if (zipEntry.compressedSize <= SMALL_READ && zipEntry.uncompressedSize <= SMALL_READ) {
+      const stored = await this.reader.bytes(fileDataStart, fileDataStart + zipEntry.compressedSize);
+      if (!inflate) return Readable.from([stored], { objectMode: false });
+      let data: Buffer;
+      try {
+        // One byte more than declared is enough to tell "inflates beyond its declared size".
+        // An output chunk of the declared size, not zlib's 16 KiB default, for each small member.
+        data = inflateRawSync(stored, { maxOutputLength: zipEntry.uncompressedSize + 1, chunkSize: Math.max(64, zipEntry.uncompressedSize + 1) });
+      } catch (error) {
+        const failure = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? new Error('too many bytes in the stream') : (error as Error);
+        return new Readable({ read() { this.destroy(failure); } });
+      }
+      return Readable.from([data], { objectMode: false });
+    }
     return new Promise((resolve, reject) =>
       this.zip.openReadStreamLowLevel(fileDataStart, zipEntry.compressedSize, 0, zipEntry.compressedSize, inflate, zipEntry.uncompressedSize, (error, stream) => (error ? reject(error) : resolve(stream))),
     );
