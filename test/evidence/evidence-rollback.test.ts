@@ -43,9 +43,10 @@ const refusal = async (dir: string) => openLedger(dir).then(
   (error: unknown) => error,
 );
 
-/** A policy over an empty offline volume, so `vouch scan` is a real writer. */
+/** A policy over an offline volume of one small directory snapshot, so `vouch scan` is a real writer. */
 async function policyFor(dir: string, extra = ''): Promise<string> {
-  await mkdir(path.join(dir, 'volume'), { recursive: true });
+  await mkdir(path.join(dir, 'volume', '2025-01-01'), { recursive: true });
+  await writeFile(path.join(dir, 'volume', '2025-01-01', 'orders.csv'), 'id,total\n1,10\n');
   const file = path.join(dir, 'vouch.yaml');
   await writeFile(file, `${extra}sets:\n  orders:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: directory }\n`);
   return file;
