@@ -56,3 +56,18 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "const p=(process.env.VOUCH_LISTEN||'').split(':').pop()||'9740';fetch('http://127.0.0.1:'+p+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/vouch/dist/agent/cli/main.js"]
 CMD ["serve"]
+
+# Restore drills with application checks (vouch drill, or drill Jobs in Kubernetes: see
+# docs/kubernetes/drills.yaml): PostgreSQL for pg_dump restores, sqlite3, bubblewrap.
+#   docker build --target drills -t vouch-drills .
+#   docker run --rm --security-opt seccomp=unconfined -v vouch-state:/var/lib/vouch \
+#     -v "$PWD/vouch.yaml:/etc/vouch/vouch.yaml:ro" vouch-drills drill orders
+FROM runtime AS drills
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bubblewrap sqlite3 postgresql \
+ && rm -rf /var/lib/apt/lists/*
+USER node
+
+# `docker build .` builds the agent image above (the last stage is the default target).
+FROM runtime AS agent

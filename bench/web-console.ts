@@ -23,7 +23,7 @@ import type { DrillResult } from '../agent/state/drill-index.js';
 import type { ImmutabilityAudit } from '../agent/immutability/audit-result.js';
 import { nextRecord, type LedgerRecord, type LedgerRecordType } from '../agent/evidence/ledger-record.js';
 import { signHead, signRecord } from '../agent/evidence/record-signature.js';
-import { loadOrCreateSigningKey } from '../agent/evidence/signing-key.js';
+import { createSigningKey } from '../agent/evidence/signing-key.js';
 import type { SetIndex, SnapshotState } from '../agent/state/set-index.js';
 import type { Finding } from '../agent/verdicts/findings.js';
 import { CLI, median } from './bench-kit.js';
@@ -165,7 +165,7 @@ async function generate(state: string): Promise<{ policy: string; records: numbe
   const now = Date.now();
   const start = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate()) - (SNAPSHOTS - 1) * DAY - (new Date(now).getUTCHours() < 3 ? DAY : 0);
   for (const dir of ['sets', 'drills', 'scans', 'immutability', 'ledger']) mkdirSync(path.join(state, dir), { recursive: true });
-  const key = await loadOrCreateSigningKey(state);
+  const key = await createSigningKey(state);
   const out = createWriteStream(path.join(state, 'ledger', '00000001.ndjson'));
   let head: { seq: number; hash: string } | null = null;
   let ledgerBytes = 0;

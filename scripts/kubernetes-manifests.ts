@@ -5,10 +5,14 @@
  *
  * The layout (docs/scale-out.md explains it):
  * - namespace `vouch`: a StatefulSet of agent replicas, each `vouch serve --shard ordinal/N
- *   --tasks scan` with its own state folder on one shared (ReadWriteMany) volume;
- * - namespace `vouch-drills`: one CronJob per set running `vouch drill SET` against the state
- *   folder of the replica that owns the set, under a default deny-all NetworkPolicy with one
- *   narrow exception (egress to the object store, to fetch the archive).
+ *   --tasks scan` with its own state folder on one shared (ReadWriteMany) volume. They only scan,
+ *   so the namespace enforces Pod Security `restricted` and the pods run under the runtime's
+ *   default seccomp profile;
+ * - namespace `vouch-drills`: one CronJob per set running `vouch drill SET` (the `vouch-drills`
+ *   image: PostgreSQL, SQLite, bubblewrap) against the state folder of the replica that owns the
+ *   set, under a default deny-all NetworkPolicy with one narrow exception (egress to the object
+ *   store, to fetch the archive). bubblewrap needs user namespaces, which the default seccomp
+ *   profile refuses, so this namespace — holding nothing but drill Jobs — allows `privileged`.
  */
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
@@ -28,6 +32,8 @@ import { ownerOf } from '../agent/daemon/shard.js';
 /** Agent replicas; each owns the sets `ownerOf(…, REPLICAS)` gives it. */
 export const REPLICAS = 3;
 const IMAGE = 'vouch:0.1.0';
+/** The image built with `docker build --target drills` (PostgreSQL, SQLite and bubblewrap for application checks). */
+const DRILL_IMAGE = 'vouch-drills:0.1.0';
 const STATE = '/var/lib/vouch';
 const STORE_CIDR = '10.20.0.0/16'; // the object store's addresses: edit for your cluster
 const STORE_PORTS = [443, 9000];
@@ -52,8 +58,10 @@ ${['orders', 'invoices', 'hr', 'crm']
 const policy = parsePolicy(POLICY_YAML, '/etc/vouch/vouch.yaml');
 const labels = (component: string) => ({ 'app.kubernetes.io/name': 'vouch', 'app.kubernetes.io/component': component });
 
-/** bwrap needs user namespaces, which the runtime's default seccomp profile forbids without CAP_SYS_ADMIN. */
-const podSecurity: IPodSecurityContext = { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000, seccompProfile: { type: 'Unconfined' } };
+/** Scan-only agents: Pod Security `restricted` (non-root, no privilege escalation, no capabilities, RuntimeDefault seccomp). */
+const agentPodSecurity: IPodSecurityContext = { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
+/** Drill Jobs: bwrap needs user namespaces, which the runtime's default seccomp profile forbids without CAP_SYS_ADMIN. */
+const drillPodSecurity: IPodSecurityContext = { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000, seccompProfile: { type: 'Unconfined' } };
 
 function vouchContainer(name: string, args: string[], extra: Partial<IContainer> = {}): IContainer {
   return {
@@ -64,7 +72,7 @@ function vouchContainer(name: string, args: string[], extra: Partial<IContainer>
       { name: 'VOUCH_CONFIG', value: '/etc/vouch/vouch.yaml' },
       { name: 'AWS_REGION', value: 'eu-central-1' },
     ],
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
     ...extra,
     volumeMounts: [{ name: 'policy', mountPath: '/etc/vouch', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }, ...(extra.volumeMounts ?? [])],
   };
@@ -96,7 +104,7 @@ const storeEgress: INetworkPolicyEgressRule = { to: [{ ipBlock: { cidr: STORE_CI
 /** Namespace `vouch`: the sharded agents. */
 export function agentManifests() {
   return [
-    new Namespace({ metadata: { name: 'vouch', labels: { 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/warn': 'baseline' } } }),
+    new Namespace({ metadata: { name: 'vouch', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted' } } }),
     new ServiceAccount({ metadata: { name: 'vouch', namespace: 'vouch', labels: labels('agent') }, automountServiceAccountToken: false }),
     policyConfigMap('vouch'),
     ...sharedVolume('vouch', 'vouch-state-agents'),
@@ -115,7 +123,7 @@ export function agentManifests() {
           metadata: { labels: labels('agent'), annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9740' } },
           spec: {
             serviceAccountName: 'vouch',
-            securityContext: podSecurity,
+            securityContext: agentPodSecurity,
             terminationGracePeriodSeconds: 60,
             containers: [
               vouchContainer('vouch', ['serve', '--listen', '0.0.0.0:9740', '--shard', `ordinal/${REPLICAS}`, '--tasks', 'scan', '--shutdown-timeout', '45s'], {
@@ -128,7 +136,8 @@ export function agentManifests() {
                 ],
                 // Each replica's state is its own folder of the shared volume: vouch-0, vouch-1, …
                 volumeMounts: [{ name: 'state', mountPath: STATE, subPathExpr: '$(POD_NAME)' }],
-                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
+                // Ready when the policy is loaded, the state readable and the evidence chain intact.
+                readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 10 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 30, failureThreshold: 5 },
                 resources: { requests: { cpu: '2', memory: '512Mi' }, limits: { memory: '1Gi' } },
               }),
@@ -181,9 +190,10 @@ export function drillManifests() {
               spec: {
                 restartPolicy: 'Never',
                 automountServiceAccountToken: false,
-                securityContext: podSecurity,
+                securityContext: drillPodSecurity,
                 containers: [
                   vouchContainer('drill', ['--json', 'drill', set.name], {
+                    image: DRILL_IMAGE,
                     // The state folder of the replica that owns the set (see ownerOf in agent/daemon/shard.ts).
                     volumeMounts: [{ name: 'state', mountPath: STATE, subPath: `vouch-${owner}` }],
                     resources: { requests: { cpu: '2', memory: '1Gi' }, limits: { memory: '6Gi', 'ephemeral-storage': '20Gi' } },
@@ -202,6 +212,7 @@ export function drillManifests() {
     });
   });
   return [
+    // Only drill Jobs live here: bubblewrap's user namespaces need an Unconfined seccomp profile.
     new Namespace({ metadata: { name: 'vouch-drills', labels: { 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/warn': 'baseline' } } }),
     // Nothing in or out unless a policy below allows it.
     new NetworkPolicy({ metadata: { name: 'default-deny-all', namespace: 'vouch-drills' }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }),

@@ -248,6 +248,10 @@ class EntryBody {
         callback(error);
       },
     });
+    // A source error (a CRC or size found wrong at the end, a truncation) is kept in sourceError
+    // and reported by the session as a read-error for the entry; a visitor that already stopped
+    // reading must not turn it into an unhandled 'error' event that ends the process.
+    this.stream.on('error', () => {});
     source.on('data', (data: unknown) => {
       if (this.abandoned) return;
       const chunk = data as Buffer;

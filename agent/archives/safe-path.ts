@@ -51,12 +51,22 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const DRIVE_LETTER = /^[A-Za-z]:/;
 const MAX_SHOWN = 200;
 
-/** A name made safe to print inside quotes: control characters escaped, long names shortened. */
+/**
+ * What a terminal must never receive from data vouch did not write (entry names, object keys,
+ * store messages): C0 and C1 controls and DEL (ESC starts sequences that clear the screen or
+ * rewrite lines, CR and LF forge lines), line and paragraph separators, and the bidirectional
+ * overrides and isolates that reorder what is shown.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+
+/** `text` with every unprintable character as a `\uXXXX` escape: the one escape for human output (names in messages, every CLI printer). */
+export function escapeUnprintable(text: string): string {
+  return text.replace(UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A name made safe to print inside quotes: unprintable characters, quotes and backslashes escaped, long names shortened. */
 export function displayName(name: string): string {
-  const escaped = name.replace(/[\u0000-\u001f\u007f-\u009f'\\]/g, (char) => {
-    if (char === "'" || char === '\\') return `\\${char}`;
-    return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
+  const escaped = escapeUnprintable(name.replace(/['\\]/g, (char) => `\\${char}`));
   return escaped.length > MAX_SHOWN ? `${escaped.slice(0, MAX_SHOWN)}…` : escaped;
 }
 

@@ -4,7 +4,10 @@
  * bytes ─► count compressed bytes ─► decompress (gzip | zstd) ─► ratio cap ─► tar-stream ─► entries
  *
  * tar-stream parses ustar, GNU (long names) and PAX; whatever name it settles on (a PAX `path`
- * included) goes through the read session's name guard like any other. Caps are checked on each
+ * included) goes through the read session's name guard like any other. A PAX global header (`g`)
+ * applies to every member after it, as GNU tar applies it (tar-stream would apply it only to
+ * members with their own `x` header): a `path=../../x` there is what tar lists and restores for
+ * each following member, so that is what is judged. Caps are checked on each
  * header before its data is read. The decompressor is drained to its end even after the tar's
  * end-of-archive blocks, so a bad gzip CRC or zstd checksum in the trailer is still reported.
  * When the bytes stop early or are corrupt, everything before the damage is still visited and
@@ -90,9 +93,30 @@ function drain(stream: ByteSource): Promise<void> {
 
 const END_MARKER = 1024;
 
+/** tar-stream's extractor internals this reader relies on (tar-stream 3.x; pinned in package.json). */
+interface ExtractInternals {
+  _pax: Record<string, string> | null;
+  _paxGlobal: Record<string, string> | null;
+  _applyLongHeaders(): void;
+}
+
+/** An extractor that applies PAX global headers to every following member, as GNU tar does. */
+function createGnuCompatibleExtract(): Extract {
+  const extract = createExtract();
+  const internals = extract as unknown as ExtractInternals;
+  const apply = internals._applyLongHeaders;
+  if (typeof apply !== 'function' || !('_paxGlobal' in internals)) throw new Error('tar-stream changed: PAX global headers cannot be applied');
+  internals._applyLongHeaders = function applyWithGlobal(this: ExtractInternals) {
+    // A member with its own `x` header already got the global keys merged in by tar-stream.
+    if (this._paxGlobal && !this._pax) this._pax = { ...this._paxGlobal };
+    apply.call(this);
+  };
+  return extract;
+}
+
 /** One read of one tar object. */
 class TarRead {
-  private readonly extract: Extract = createExtract();
+  private readonly extract: Extract = createGnuCompatibleExtract();
   private readonly extractClosed: Promise<void>;
   private extractError: Error | null = null;
   private closed = false;

@@ -9,7 +9,7 @@ import { globalOptions } from './global-options.js';
 import { printJson, printLines } from './output.js';
 import { terminalProgress } from './progress-bar.js';
 import { scanReportText } from './scan-report-text.js';
-import { serveOptions, trapSignals, type ServeDependencies, type ServeFlags } from './serve.js';
+import { parseAllowedHosts, serveOptions, trapSignals, type ServeDependencies, type ServeFlags } from './serve.js';
 
 /** What the demo's restore drill showed, in a few lines. */
 function drillLines(drill: DrillReport | null, stateDir: string): string[] {
@@ -83,12 +83,13 @@ export function registerDemo(program: Command, dependencies: ServeDependencies):
           shutdownTimeoutMs: 30_000,
           logger,
           runDrill: dependencies.runDrill,
+          allowedHosts: parseAllowedHosts(flags.allowedHost),
         });
         const banner = [
           '',
           `vouch serve is running on the demo estate: ${daemon.url}/metrics, ${daemon.url}/api/sets, ${daemon.url}/api/sets/orders/last-clean`,
           `Web console: ${daemon.url}/  (the ransomware-hit set: ${daemon.url}/sets/orders)`,
-          `Trigger a scan: curl -X POST ${daemon.url}/api/sets/orders/scan   ·   Stop with Ctrl-C.`,
+          `Trigger a scan: curl -X POST -H 'Content-Type: application/json' ${daemon.url}/api/sets/orders/scan   ·   Stop with Ctrl-C.`,
         ];
         // With --json, stdout holds only the JSON document.
         if (options.json) process.stderr.write(`${banner.join('\n')}\n`);

@@ -20,7 +20,7 @@ export function registerDrill(program: Command): void {
     .command('drill')
     .description('restore a snapshot into a fresh sandbox, verify it (digests, structure, application checks), time each phase and record the result')
     .argument('<set>', 'set name from the policy')
-    .option('--snapshot <id>', 'snapshot id, or latest | last-clean | random (default: the policy\'s drill.pick)')
+    .option('--snapshot <id>', "snapshot id, or latest | last-clean | random (default: the policy's drill.pick); id:NAME for a snapshot named like a rule (id:latest)")
     .action(async (name: string, flags: { snapshot?: string }, command: Command) => {
       const options = globalOptions(command);
       const policy = await loadConfiguredPolicy(options);
@@ -32,6 +32,7 @@ export function registerDrill(program: Command): void {
         const report = await runDrillReport(set!, {
           stateDir: resolveStateDir(options, policy),
           ...(flags.snapshot ? { snapshot: flags.snapshot } : {}),
+          ...(policy.evidence?.anchor ? { anchor: policy.evidence.anchor } : {}),
           signal: controller.signal,
           progress: terminalProgress(),
         });

@@ -20,7 +20,7 @@ import { archiveInputFor } from '../sources/archive-input.js';
 import { createFsSource } from '../sources/fs-source.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions } from './global-options.js';
-import { printJson, printLines, table } from './output.js';
+import { createStreamWriter, isQuiet, terminalSafe } from './output.js';
 
 /** One inspected file or archive member. */
 export interface InspectedFile {
@@ -45,15 +45,50 @@ export interface InspectedFile {
   size: number;
   sha256?: string;
   linkTarget?: string;
+  /** Set when the entry could not be judged: it is unsafe (refused by the safe-path rules) or unreadable. */
+  problem?: ArchiveProblem['kind'];
 }
 
-/** The `vouch inspect --json` document. */
+/** The `vouch inspect --json` document (streamed: files as they are read). */
 export interface InspectReport {
   files: InspectedFile[];
+  /** Every problem, archive-wide ones included (the first MAX_PROBLEMS; entry problems are also in `files`). */
   problems: (ArchiveProblem & { container: string })[];
+  /** Problems past MAX_PROBLEMS, counted. */
+  problemsOmitted?: number;
 }
 
-function collector(report: InspectReport, container: string, prefix: string): EntryVisitor {
+/** Where inspected results go as they are found: the CLI prints them at once, tests collect them. */
+export interface InspectSink {
+  file(file: InspectedFile): void | Promise<void>;
+  problem(problem: ArchiveProblem & { container: string }): void | Promise<void>;
+}
+
+/** Problems kept for the closing list; the rest are counted. */
+export const MAX_PROBLEMS = 1000;
+
+/** Whether a result needs the responder's attention. */
+export function isFlagged(file: InspectedFile): boolean {
+  return file.encrypted || file.ransomNote === true || file.judgement === 'damaged' || file.problem !== undefined;
+}
+
+/** A problem with one entry as that entry's result, so every path has a result. */
+function problemResult(container: string, prefix: string, found: ArchiveProblem): InspectedFile {
+  return {
+    path: found.path ? `${prefix}${found.path}` : container,
+    encrypted: false,
+    score: 0,
+    type: found.kind,
+    reasons: [found.kind],
+    detail: found.detail,
+    problem: found.kind,
+    entryType: 'other',
+    size: 0,
+  };
+}
+
+function collector(sink: InspectSink, container: string, prefix: string): EntryVisitor {
+  const pending: Promise<void>[] = [];
   return {
     async entry(entry, body) {
       const path = `${prefix}${entry.path}`;
@@ -75,21 +110,40 @@ function collector(report: InspectReport, container: string, prefix: string): En
           Object.assign(file, { type: 'zip-encrypted-member', reasons: ['zip-encryption'], detail: 'stored encrypted by zip itself', judgement: 'legit-encrypted' });
         }
       }
-      report.files.push(file);
+      await Promise.all(pending.splice(0));
+      await sink.file(file);
     },
-    problem(problem) {
-      report.problems.push({ ...problem, container });
+    problem(found) {
+      // Problems arrive synchronously from the reader; their output is awaited with the next entry.
+      pending.push(
+        (async () => {
+          await sink.problem({ ...found, container });
+          if (found.path) await sink.file(problemResult(container, prefix, found));
+        })(),
+      );
     },
-  };
+    async settled() {
+      await Promise.all(pending.splice(0));
+    },
+  } as EntryVisitor & { settled(): Promise<void> };
 }
 
-/** Inspects one path on disk into `report`. */
-export async function inspectPath(target: string, report: InspectReport): Promise<void> {
+async function readWith(sink: InspectSink, container: string, prefix: string, read: (visitor: EntryVisitor) => Promise<unknown>): Promise<void> {
+  const visitor = collector(sink, container, prefix) as EntryVisitor & { settled(): Promise<void> };
+  try {
+    await read(visitor);
+  } finally {
+    await visitor.settled();
+  }
+}
+
+/** Inspects one path on disk, handing every result to `sink` as it is found. */
+export async function inspectPath(target: string, sink: InspectSink): Promise<void> {
   const absolute = path.resolve(target);
   const stats = await lstat(absolute);
   if (stats.isDirectory()) {
     const source = createFsSource(absolute);
-    await readPlainEntries(source.list(), async (key) => (await source.open(key)).stream, collector(report, target, `${target.replace(/\/$/, '')}/`), DEFAULT_LIMITS);
+    await readWith(sink, target, `${target.replace(/\/$/, '')}/`, (visitor) => readPlainEntries(source.list(), async (key) => (await source.open(key)).stream, visitor, DEFAULT_LIMITS));
     return;
   }
   const source = createFsSource(path.dirname(absolute));
@@ -97,7 +151,7 @@ export async function inspectPath(target: string, report: InspectReport): Promis
   const format = formatOf(key);
   if (format && stats.isFile()) {
     const object = { key, size: stats.size, mtime: stats.mtime, kind: 'file' as const };
-    await readerFor(format).read(archiveInputFor(source, object), collector(report, target, `${target}!`), DEFAULT_LIMITS);
+    await readWith(sink, target, `${target}!`, (visitor) => readerFor(format).read(archiveInputFor(source, object), visitor, DEFAULT_LIMITS));
     return;
   }
   const objects = (async function* () {
@@ -106,21 +160,58 @@ export async function inspectPath(target: string, report: InspectReport): Promis
   // The entry is named by its file name (the safe-path rules refuse absolute names); the report
   // shows it where the user pointed.
   const folder = target.slice(0, target.length - key.length);
-  await readPlainEntries(objects, async () => (await source.open(key)).stream, collector(report, target, folder), DEFAULT_LIMITS);
+  await readWith(sink, target, folder, (visitor) => readPlainEntries(objects, async () => (await source.open(key)).stream, visitor, DEFAULT_LIMITS));
 }
 
-/** The report as text: flagged files first, then the rest. */
-export function inspectText(report: InspectReport): string[] {
-  const flagged = (file: InspectedFile) => file.encrypted || file.ransomNote === true || file.judgement === 'damaged';
-  const verdict = (file: InspectedFile) =>
-    file.ransomNote ? 'RANSOM NOTE' : file.encrypted ? `ENCRYPTED ${file.score.toFixed(2)}` : file.judgement === 'damaged' ? 'CORRUPTED' : file.judgement === 'legit-encrypted' ? 'encrypted by design' : file.entryType === 'file' ? 'intact' : file.entryType;
-  const ordered = [...report.files.filter(flagged), ...report.files.filter((file) => !flagged(file))];
-  const lines = table(ordered.map((file) => [verdict(file), file.type, formatBytes(file.size), file.path, flagged(file) || file.judgement === 'legit-encrypted' ? file.detail : '']));
-  for (const problem of report.problems) lines.push(`${problem.kind}: ${problem.container}: ${problem.path ? `${problem.path}: ` : ''}${problem.detail}`);
-  const count = report.files.filter(flagged).length;
-  lines.push('', `${report.files.length} entr${report.files.length === 1 ? 'y' : 'ies'}, ${count} flagged`);
+/** Collects every result in memory (tests, and callers that want the whole report). */
+export async function inspectAll(targets: readonly string[]): Promise<InspectReport> {
+  const report: InspectReport = { files: [], problems: [] };
+  await inspectTargets(targets, { file: (file) => void report.files.push(file), problem: (found) => void report.problems.push(found) });
+  return report;
+}
+
+/** Inspects every target; a path that cannot be read at all is a result (and a problem) of its own. */
+export async function inspectTargets(targets: readonly string[], sink: InspectSink): Promise<void> {
+  for (const target of targets) {
+    try {
+      await inspectPath(target, sink);
+    } catch (error) {
+      const found = { container: target, kind: 'read-error' as const, path: '', detail: describeError(error) };
+      await sink.problem(found);
+      await sink.file(problemResult(target, '', found));
+    }
+  }
+}
+
+function verdictOf(file: InspectedFile): string {
+  if (file.problem) return file.problem === 'unsafe-entry' ? 'UNSAFE' : 'UNREADABLE';
+  if (file.ransomNote) return 'RANSOM NOTE';
+  if (file.encrypted) return `ENCRYPTED ${file.score.toFixed(2)}`;
+  if (file.judgement === 'damaged') return 'CORRUPTED';
+  if (file.judgement === 'legit-encrypted') return 'encrypted by design';
+  return file.entryType === 'file' ? 'intact' : file.entryType;
+}
+
+/** One result as a line of text (fixed columns, so lines can be printed as results arrive). */
+export function inspectLine(file: InspectedFile): string {
+  const detail = isFlagged(file) || file.judgement === 'legit-encrypted' ? `  ${file.detail}` : '';
+  return `${verdictOf(file).padEnd(19)} ${file.type.padEnd(20)} ${formatBytes(file.size).padStart(10)}  ${file.path}${detail}`.trimEnd();
+}
+
+/** Lines printed after the results: the flagged ones again (the first 200), the archive-wide problems, the counts. */
+export function inspectSummary(counts: { files: number; flagged: InspectedFile[]; flaggedTotal: number; archiveProblems: (ArchiveProblem & { container: string })[] }): string[] {
+  const lines: string[] = [];
+  if (counts.flaggedTotal) {
+    lines.push('', `flagged (${counts.flaggedTotal}):`);
+    for (const file of counts.flagged) lines.push(`  ${inspectLine(file)}`);
+    if (counts.flaggedTotal > counts.flagged.length) lines.push(`  … and ${counts.flaggedTotal - counts.flagged.length} more above`);
+  }
+  for (const found of counts.archiveProblems) lines.push(`${found.kind}: ${found.container}: ${found.detail}`);
+  lines.push('', `${counts.files} entr${counts.files === 1 ? 'y' : 'ies'}, ${counts.flaggedTotal} flagged`);
   return lines;
 }
+
+const FLAGGED_RECAP = 200;
 
 /** Registers `inspect`. */
 export function registerInspect(program: Command): void {
@@ -129,17 +220,35 @@ export function registerInspect(program: Command): void {
     .description('classify files, directories or archives on disk: ransomware-encrypted, damaged or intact, with reasons and SHA-256 digests')
     .argument('<paths...>', 'files, directories or archives (.tar, .tar.gz, .tgz, .tar.zst, .zip)')
     .action(async (paths: string[], _options, command: Command) => {
-      const report: InspectReport = { files: [], problems: [] };
-      for (const target of paths) {
-        try {
-          await inspectPath(target, report);
-        } catch (error) {
-          report.problems.push({ container: target, kind: 'read-error', path: target, detail: describeError(error) });
-        }
+      const json = globalOptions(command).json;
+      const out = createStreamWriter(process.stdout);
+      let files = 0;
+      let flaggedTotal = 0;
+      const flagged: InspectedFile[] = [];
+      const problems: (ArchiveProblem & { container: string })[] = [];
+      let problemsTotal = 0;
+      if (json) await out.write('{"files":[');
+      await inspectTargets(paths, {
+        async file(file) {
+          if (isFlagged(file)) {
+            flaggedTotal++;
+            if (flagged.length < FLAGGED_RECAP) flagged.push(file);
+          }
+          if (json) await out.write(`${files ? ',' : ''}\n${JSON.stringify(file)}`);
+          else if (!isQuiet()) await out.write(`${terminalSafe(inspectLine(file))}\n`);
+          files++;
+        },
+        problem(found) {
+          problemsTotal++;
+          if (problems.length < MAX_PROBLEMS) problems.push(found);
+        },
+      });
+      if (json) {
+        await out.write(`\n],"problems":${JSON.stringify(problems)}${problemsTotal > problems.length ? `,"problemsOmitted":${problemsTotal - problems.length}` : ''}}\n`);
+      } else if (!isQuiet()) {
+        const archiveProblems = problems.filter((found) => found.path === '');
+        for (const line of inspectSummary({ files, flagged, flaggedTotal, archiveProblems })) await out.write(`${terminalSafe(line)}\n`);
       }
-      if (globalOptions(command).json) printJson(report);
-      else printLines(inspectText(report));
-      const flagged = report.files.some((file) => file.encrypted || file.ransomNote || file.judgement === 'damaged');
-      process.exitCode = report.problems.length || flagged ? EXIT.findings : EXIT.ok;
+      process.exitCode = problemsTotal || flaggedTotal ? EXIT.findings : EXIT.ok;
     });
 }

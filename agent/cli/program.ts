@@ -11,7 +11,8 @@ import { EXIT } from './exit-codes.js';
 import { registerInspect } from './inspect.js';
 import { installInterruptHandlers } from './interrupt.js';
 import { registerLastClean } from './last-clean.js';
-import { printJson } from './output.js';
+import { exitQuietlyOnBrokenPipe, printErrorLines, printJson, setQuiet } from './output.js';
+import { logLevel } from '../daemon/log-level.js';
 import { registerPolicy } from './policy-check.js';
 import { registerScan } from './scan.js';
 import { registerServe, type ServeDependencies } from './serve.js';
@@ -31,6 +32,7 @@ export function buildProgram(dependencies: ServeDependencies = { runDrill: runDr
     .addOption(new Option('--config <file>', 'policy file').env('VOUCH_CONFIG').default('vouch.yaml'))
     .addOption(new Option('--state <dir>', 'state directory (default: the policy\'s "state", else ./vouch-state)').env('VOUCH_STATE'))
     .option('--json', 'print one JSON document on stdout (logs go to stderr)', false)
+    .option('-q, --quiet', 'print nothing but errors: the exit code says what was found (no report, no progress bar)', false)
     .showHelpAfterError()
     .exitOverride()
     .addHelpText(
@@ -53,7 +55,9 @@ function fail(error: unknown, json: boolean): number {
   const code = error instanceof ConfigError ? EXIT.usage : EXIT.runtime;
   const message = error instanceof ConfigError || error instanceof StateLockedError ? error.message : describeError(error);
   if (json) printJson({ error: message, ...(error instanceof ConfigError ? { problems: error.problems } : {}) });
-  process.stderr.write(`vouch: ${message}\n`);
+  // A policy error lists one problem per line; anything else is one line, whatever it quotes.
+  const lines = error instanceof ConfigError ? message.split('\n') : [message];
+  printErrorLines([`vouch: ${lines[0]}`, ...lines.slice(1)]);
   return code;
 }
 
@@ -61,7 +65,12 @@ function fail(error: unknown, json: boolean): number {
 export async function runCli(argv: string[], dependencies?: ServeDependencies): Promise<void> {
   const program = buildProgram(dependencies);
   const json = argv.includes('--json');
+  exitQuietlyOnBrokenPipe();
   installInterruptHandlers();
+  program.hook('preAction', (root) => {
+    setQuiet(Boolean(root.opts<{ quiet?: boolean }>().quiet));
+    if (process.env.VOUCH_LOG_LEVEL !== undefined) logLevel();
+  });
   try {
     now(); // a malformed VOUCH_NOW is a usage error before any command starts
     await program.parseAsync(argv);

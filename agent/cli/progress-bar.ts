@@ -2,10 +2,11 @@
 import cliProgress from 'cli-progress';
 import { formatBytes } from '../config/byte-size.js';
 import { silentProgress, type ScanProgress } from '../scan/progress.js';
+import { isQuiet, terminalSafe } from './output.js';
 
 /** Progress for a CLI command: a bar when stderr is a TTY, silence otherwise. */
 export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): ScanProgress {
-  if (!stream.isTTY) return silentProgress;
+  if (!stream.isTTY || isQuiet()) return silentProgress;
   const bar = new cliProgress.SingleBar(
     {
       stream,
@@ -42,7 +43,8 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): S
       render();
     },
     status(text) {
-      status = text.length > 50 ? `…${text.slice(-49)}` : text;
+      const safe = terminalSafe(text);
+      status = safe.length > 50 ? `…${safe.slice(-49)}` : safe;
       render();
     },
     stop() {

@@ -28,6 +28,7 @@ function setLines(set: SetReport): string[] {
   }
   lines.push(...table(rows).map((row) => `  ${row}`));
   lines.push(`  last clean: ${set.lastClean ?? 'none'}`);
+  for (const finding of set.findings ?? []) lines.push(`  ${finding.kind.toUpperCase()}: ${finding.detail}`);
   if (set.sampling) {
     const sampling = set.sampling;
     lines.push(

@@ -10,14 +10,19 @@ import { scanReportText } from './scan-report-text.js';
 
 /**
  * Exit code for a finished scan: 130 if it was interrupted, 1 if a set could not be scanned, 3 on
- * any non-clean snapshot, failed immutability audit or broken 3-2-1-1-0 rule.
+ * any non-clean snapshot, set finding (no snapshots at all), failed immutability audit or broken
+ * 3-2-1-1-0 rule.
  */
 export function scanExitCode(report: ScanReport): number {
   if (report.interrupted) return EXIT.interrupted;
   if (report.sets.some((set) => set.error)) return EXIT.runtime;
   const findings =
     report.sets.some(
-      (set) => set.removed.length > 0 || set.immutability?.ok === false || set.snapshots.some((snapshot) => snapshot.verdict !== 'clean'),
+      (set) =>
+        set.removed.length > 0 ||
+        (set.findings?.length ?? 0) > 0 ||
+        set.immutability?.ok === false ||
+        set.snapshots.some((snapshot) => snapshot.verdict !== 'clean'),
     ) || (report.datasets ?? []).some((dataset) => !dataset.ok);
   return findings ? EXIT.findings : EXIT.ok;
 }

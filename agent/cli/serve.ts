@@ -21,6 +21,7 @@ export interface ServeFlags {
   shutdownTimeout: string;
   shard?: string;
   tasks: string;
+  allowedHost?: string[];
 }
 
 /** What `serve` is wired to (tests and the integrator inject the drill runner here). */
@@ -61,12 +62,22 @@ export async function runServe(global: GlobalOptions, flags: ServeFlags, depende
       runDrill: dependencies.runDrill,
       ...(shard ? { shard } : {}),
       tasks,
+      allowedHosts: parseAllowedHosts(flags.allowedHost),
     });
     return await signals.attach(daemon);
   } catch (error) {
     signals.release();
     throw error;
   }
+}
+
+/** `--allowed-host` values (repeatable; env VOUCH_ALLOWED_HOSTS, comma-separated): bare host names, lower-cased. */
+export function parseAllowedHosts(values: readonly string[] | undefined): string[] {
+  const names = (values ?? []).flatMap((value) => value.split(',')).map((value) => value.trim().toLowerCase()).filter(Boolean);
+  for (const name of names) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(name)) throw new ConfigError(`--allowed-host ${name}: expected a host name such as vouch.example.com (no port, no scheme)`);
+  }
+  return names;
 }
 
 /** Signal handling that is in place before the daemon starts, so no signal meets the default action (which kills). */
@@ -112,6 +123,7 @@ export function serveOptions(command: Command): Command {
     .addOption(new Option('--jitter <duration>', 'random delay of up to this before each scheduled run').default('30s'))
     .addOption(new Option('--shutdown-timeout <duration>', 'how long a stop waits for running jobs to reach a safe point').default('30s'))
     .addOption(new Option('--shard <index/count>', 'run only the sets this replica owns among COUNT (INDEX, or "ordinal" for a StatefulSet pod\'s)').env('VOUCH_SHARD'))
+    .addOption(new Option('--allowed-host <name...>', 'host names browsers and clients may address this daemon by, besides its address and localhost (DNS-rebinding defence)').env('VOUCH_ALLOWED_HOSTS'))
     .addOption(new Option('--tasks <list>', 'scheduled tasks this agent runs: scan, drill or both (drills can run as Kubernetes Jobs)').env('VOUCH_TASKS').default('scan,drill'));
 }
 

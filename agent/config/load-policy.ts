@@ -2,7 +2,8 @@
  * Loads a policy: YAML text → schema validation → resolved values. Every problem is reported
  * with its path (`sets.orders.source.s3.bucket: required`), all at once.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -61,15 +62,39 @@ export function parsePolicy(text: string, file: string): Policy {
   return validatePolicy(value, file, path.dirname(path.resolve(file)));
 }
 
+/** The largest policy file read: real policies are a few KiB; anything near this is a mistake. */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+
+/**
+ * A policy file's text. Only a regular file is read — opened without blocking and checked on the
+ * open handle, so a FIFO or device never hangs the agent — and only up to MAX_POLICY_BYTES.
+ */
+async function readPolicyText(file: string): Promise<string> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? ' (name the policy with --config FILE or VOUCH_CONFIG; `vouch policy check FILE` validates one)' : '';
+    throw new ConfigError(`cannot read policy ${file}: ${code ?? error}${hint}`, [], { cause: error });
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      const what = stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device';
+      throw new ConfigError(`cannot read policy ${file}: it is ${what}, not a regular file`);
+    }
+    if (stats.size > MAX_POLICY_BYTES) throw new ConfigError(`cannot read policy ${file}: ${stats.size} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy`);
+    const buffer = Buffer.alloc(MAX_POLICY_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_POLICY_BYTES) throw new ConfigError(`cannot read policy ${file}: over the ${MAX_POLICY_BYTES}-byte limit for a policy`);
+    return buffer.toString('utf8', 0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads, parses and validates a policy file. */
 export async function loadPolicy(file: string): Promise<Policy> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read policy ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, [], {
-      cause: error,
-    });
-  }
-  return parsePolicy(text, path.resolve(file));
+  return parsePolicy(await readPolicyText(file), path.resolve(file));
 }

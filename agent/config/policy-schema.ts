@@ -307,6 +307,29 @@ const dataset = z.strictObject({
   copies: z.array(setName).min(1).describe('Sets that hold copies of this data set (checked against the 3-2-1-1-0 rule).'),
 });
 
+const evidenceSchema = z.strictObject({
+  anchor: z
+    .strictObject({
+      s3: z
+        .strictObject({
+          bucket: z.string().min(3).max(63),
+          prefix: z.string().default('').describe('Key prefix; heads go under PREFIXheads/.'),
+          region: z.string().default('us-east-1'),
+          endpoint: z.url().optional().describe('S3-compatible endpoint; omit for AWS.'),
+          forcePathStyle: z.boolean().default(false),
+          checksums: z.enum(['when-supported', 'when-required']).default('when-supported'),
+        })
+        .optional()
+        .describe('A bucket (ideally with Object Lock in compliance mode) the agent can write heads to but not delete them from.'),
+      dir: z.string().min(1).optional().describe('A directory on another volume (a WORM share); relative paths are from the policy file.'),
+    })
+    .superRefine((value, ctx) => {
+      if ([value.s3, value.dir].filter(Boolean).length !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of s3 or dir' });
+    })
+    .optional()
+    .describe('Where every signed ledger head is also stored, off this host, so records cut off the end cannot be hidden by a re-signed head; `vouch evidence verify --anchor` checks the ledger against it.'),
+});
+
 /** The whole policy file. */
 export const policySchema = z
   .strictObject({
@@ -321,6 +344,7 @@ export const policySchema = z
       })
       .optional()
       .describe('How much of the machine a scan uses.'),
+    evidence: evidenceSchema.optional().describe('Evidence ledger settings.'),
     sets: z.record(setName, backupSet).refine((sets) => Object.keys(sets).length > 0, { message: 'define at least one set' }),
     datasets: z
       .record(setName, dataset)

@@ -1,4 +1,5 @@
 /** Turns a parsed policy file into the values the agent runs on (seconds, bytes, RegExps, absolute paths). */
+import type { AnchorSpec } from '../evidence/head-anchor.js';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_LIMITS, type ArchiveLimits } from '../archives/entry-reader.js';
@@ -165,6 +166,8 @@ export interface Policy {
   sets: SetPolicy[];
   /** Data sets declared across sets (empty when the policy declares none). */
   datasets: DatasetPolicy[];
+  /** Evidence settings: where signed heads are anchored (absent: nowhere). */
+  evidence?: { anchor?: AnchorSpec };
   /** How much of the machine a scan uses. */
   concurrency: { sets: number; /** Analysis threads; null = one per core (at most 8). */ workers: number | null };
 }
@@ -312,5 +315,11 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
   const concurrency = parsed.concurrency
     ? { sets: parsed.concurrency.sets, workers: parsed.concurrency.workers === 'auto' ? null : parsed.concurrency.workers }
     : DEFAULT_CONCURRENCY;
-  return { file, ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}), sets, datasets, concurrency };
+  const anchor = parsed.evidence?.anchor;
+  const evidence = anchor?.dir
+    ? { anchor: { kind: 'directory' as const, path: path.resolve(baseDir, anchor.dir) } }
+    : anchor?.s3
+      ? { anchor: { kind: 's3' as const, ...anchor.s3 } }
+      : undefined;
+  return { file, ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}), ...(evidence ? { evidence } : {}), sets, datasets, concurrency };
 }

@@ -15,9 +15,11 @@ import { recoverInterruptedDrills } from '../drills/recover-interrupted.js';
 import { ConfigError, describeError } from '../errors.js';
 import { loadEstateView, type EstateView } from '../metrics/estate-view.js';
 import { evidenceStatus, type EvidenceStatus } from '../metrics/evidence-status.js';
+import { anchorOptions } from '../evidence/head-anchor.js';
 import { createMetricsRegistry, type TaskKind } from '../metrics/metrics.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { scanWithLedger } from '../scan/scan-run.js';
+import type { RequestedBy } from '../state/requested-by.js';
 import type { RunDrill } from './drill-contract.js';
 import { createHttpApp } from './http-app.js';
 import { createJobRunner, type JobWork } from './job-runner.js';
@@ -54,6 +56,8 @@ export interface DaemonOptions {
   shard?: Shard;
   /** Task kinds to schedule (default both). */
   tasks?: ReadonlySet<TaskKind>;
+  /** Host names requests may address the daemon by, besides its address and loopback (`--allowed-host`). */
+  allowedHosts?: readonly string[];
 }
 
 /** A running daemon. */
@@ -117,11 +121,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const runner = createJobRunner(options.concurrency, logger);
   runner.onSettled = () => (cached = null);
-  const stateAccess = createStateAccess(stateDir);
+  const stateAccess = createStateAccess(stateDir, () => anchorOptions(policy.evidence?.anchor, (message) => logger.warn({ anchor: policy.evidence?.anchor?.kind }, message)));
 
-  const scanWork = (set: SetPolicy): JobWork => async ({ signal, logger: jobLogger }) => {
+  const scanWork = (set: SetPolicy, requestedBy: RequestedBy = { trigger: 'schedule' }): JobWork => async ({ signal, logger: jobLogger }) => {
     const report = await stateAccess.shared((ledger) =>
-      scanWithLedger(policy, ledger, { stateDir, sets: [set.name], signal, concurrency: 1, progress: loggingProgress(jobLogger) }),
+      scanWithLedger(policy, ledger, { stateDir, sets: [set.name], signal, concurrency: 1, progress: loggingProgress(jobLogger), requestedBy }),
     );
     const result = report.sets[0];
     if (result?.error) throw new Error(result.error);
@@ -138,9 +142,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(report.interrupted ? { interrupted: true } : {}),
     };
   };
-  const drillWork = (set: SetPolicy, snapshot?: string): JobWork => async ({ signal, logger: jobLogger }) => {
+  const drillWork = (set: SetPolicy, snapshot?: string, requestedBy: RequestedBy = { trigger: 'schedule' }): JobWork => async ({ signal, logger: jobLogger }) => {
     const result = await stateAccess.exclusive(() =>
-      options.runDrill(set, { stateDir, ...(snapshot ? { snapshot } : {}), signal, logger: jobLogger }),
+      options.runDrill(set, { stateDir, ...(snapshot ? { snapshot } : {}), signal, logger: jobLogger, requestedBy, ...(policy.evidence?.anchor ? { anchor: policy.evidence.anchor } : {}) }),
     );
     const drillLogger = jobLogger.child({ drill: result.id, snapshot: result.snapshot });
     (result.outcome === 'passed' ? drillLogger.info.bind(drillLogger) : drillLogger.warn.bind(drillLogger))(
@@ -181,9 +185,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       registry,
       runner,
       scheduler,
-      trigger: (task: TaskKind, name, { snapshot }) => {
+      trigger: (task: TaskKind, name, { snapshot, requestedBy }) => {
         const set = setByName(name);
-        return runner.submit(task, name, 'api', task === 'scan' ? scanWork(set) : drillWork(set, snapshot));
+        return runner.submit(task, name, 'api', task === 'scan' ? scanWork(set, requestedBy) : drillWork(set, snapshot, requestedBy), requestedBy);
       },
       logger,
     },
@@ -191,6 +195,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(options.token ? { token: options.token } : {}),
       metricsAuth: options.metricsAuth,
       bodyLimitBytes: options.bodyLimitBytes ?? 16 * 1024,
+      listen: options.listen,
+      allowedHosts: options.allowedHosts ?? [],
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     },
   );

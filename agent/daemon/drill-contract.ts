@@ -4,6 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { SetPolicy } from '../config/resolve-policy.js';
+import type { AnchorSpec } from '../evidence/head-anchor.js';
+import type { RequestedBy } from '../state/requested-by.js';
 import type { DrillResult } from '../state/drill-index.js';
 
 /** Options of one drill run. */
@@ -14,6 +16,10 @@ export interface DrillOptions {
   signal?: AbortSignal;
   now?: () => Date;
   logger?: Logger;
+  /** Where the ledger's heads are anchored (policy `evidence.anchor`). */
+  anchor?: AnchorSpec;
+  /** Who asked for the drill (recorded in its ledger record). */
+  requestedBy?: RequestedBy;
 }
 
 /** Runs one restore drill of `set` and records it (ledger + `drills/SET.json`). */

@@ -1,7 +1,10 @@
 /**
  * The daemon's HTTP surface (hono): `/healthz`, `/readyz`, `/metrics`, the JSON API and the web
- * console. Bodies are capped, every request has a deadline, and a configured bearer token guards
- * everything but `/healthz` (and `/metrics` unless asked to); see access-control.ts.
+ * console. Every request is logged (method, path, status, duration, caller) and first passes the
+ * request guard (Host allow-list, state changes only as JSON from this origin or with the token,
+ * nosniff; request-guard.ts); bodies are capped, every request has a deadline, and a configured
+ * bearer token guards everything but `/healthz` (and `/metrics` unless asked to); see
+ * access-control.ts.
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -16,10 +19,13 @@ import type { TaskKind } from '../metrics/metrics.js';
 import { registerConsole, REPORT_PATH, wantsHtml } from '../web/console-routes.js';
 import { createLoginThrottle } from '../web/login-throttle.js';
 import { createSessionStore } from '../web/sessions.js';
-import { accessControl } from './access-control.js';
+import { accessControl, identifyCaller, remoteAddress } from './access-control.js';
 import { acceptanceList, lastCleanReport, setSummary, snapshotList } from './api-views.js';
 import { RunnerClosedError, type JobHandle, type JobRunner } from './job-runner.js';
+import type { ListenAddress } from './listen-address.js';
+import { requestGuard } from './request-guard.js';
 import type { Scheduler } from './scheduler.js';
+import type { RequestedBy } from '../state/requested-by.js';
 
 /** What the HTTP layer needs from the daemon. */
 export interface HttpContext {
@@ -32,8 +38,8 @@ export interface HttpContext {
   registry: Registry;
   runner: JobRunner;
   scheduler: Scheduler;
-  /** Starts a job for a set now (API trigger). */
-  trigger(task: TaskKind, set: string, options: { snapshot?: string }): JobHandle;
+  /** Starts a job for a set now (API trigger), on behalf of `requestedBy`. */
+  trigger(task: TaskKind, set: string, options: { snapshot?: string; requestedBy: RequestedBy }): JobHandle;
   logger: Logger;
 }
 
@@ -46,6 +52,10 @@ export interface HttpOptions {
   bodyLimitBytes: number;
   /** Deadline per request. */
   requestTimeoutMs: number;
+  /** Where the daemon listens (the Host allow-list starts from it). */
+  listen: ListenAddress;
+  /** Extra host names requests may address the daemon by (`--allowed-host`). */
+  allowedHosts: readonly string[];
 }
 
 const notFound = (c: Context, what: string) => c.json({ error: what }, 404);
@@ -60,6 +70,20 @@ const SESSION_TTL_MS = 12 * 3_600_000;
 export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
   const app = new Hono();
   const sessions = createSessionStore({ ttlMs: SESSION_TTL_MS, max: 1000 });
+  const callerOf = (c: Context) => identifyCaller(c, { ...(options.token ? { token: options.token } : {}), sessions });
+  // The access log: one line per request, refused ones included.
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      ctx.logger.info(
+        { method: c.req.method, path: c.req.path, status: c.res.status, durationMs: Math.round((performance.now() - started) * 10) / 10, caller: callerOf(c), remote: remoteAddress(c) },
+        'request',
+      );
+    }
+  });
+  app.use('*', requestGuard({ listen: options.listen, allowedHosts: options.allowedHosts }));
   app.use('*', accessControl({ ...(options.token ? { token: options.token } : {}), metricsAuth: options.metricsAuth, sessions }));
   const tooLong = () => new HTTPException(503, { message: 'request took too long' });
   const deadline = timeout(options.requestTimeoutMs, tooLong);
@@ -139,8 +163,10 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
         if (!body || (body.snapshot !== undefined && typeof body.snapshot !== 'string')) return c.json({ error: 'expected a JSON body like {"snapshot": "last-clean"}' }, 400);
         snapshot = body.snapshot as string | undefined;
       }
+      const caller = callerOf(c);
+      const requestedBy: RequestedBy = { trigger: 'api', ...(caller === 'none' ? {} : { caller }), address: remoteAddress(c) };
       try {
-        const handle = ctx.trigger(task, name, snapshot ? { snapshot } : {});
+        const handle = ctx.trigger(task, name, { ...(snapshot ? { snapshot } : {}), requestedBy });
         return c.json({ job: handle.record, alreadyRunning: handle.reused }, 202);
       } catch (error) {
         if (error instanceof RunnerClosedError) return c.json({ error: error.message }, 503);

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
 import type { TaskKind } from '../metrics/metrics.js';
 import { now } from '../clock.js';
+import type { RequestedBy } from '../state/requested-by.js';
 
 /** Why a job started. */
 export type JobTrigger = 'schedule' | 'api' | 'startup';
@@ -19,6 +20,8 @@ export interface JobRecord {
   task: TaskKind;
   set: string;
   trigger: JobTrigger;
+  /** API jobs: who asked (how they authenticated, and from where). */
+  requestedBy?: RequestedBy;
   status: 'queued' | 'running' | 'succeeded' | 'failed' | 'aborted';
   queuedAt: string;
   startedAt?: string;
@@ -42,7 +45,7 @@ export interface JobHandle {
 /** The job runner. */
 export interface JobRunner {
   /** Submits a job, or returns the queued/running one for the same task and set. Throws once closed. */
-  submit(task: TaskKind, set: string, trigger: JobTrigger, work: JobWork): JobHandle;
+  submit(task: TaskKind, set: string, trigger: JobTrigger, work: JobWork, requestedBy?: RequestedBy): JobHandle;
   /** Recent jobs, newest first (at most 200), and the running/queued counts. */
   jobs(): JobRecord[];
   job(id: string): JobRecord | undefined;
@@ -89,7 +92,7 @@ export function createJobRunner(concurrency: number, logger: Logger): JobRunner 
   };
 
   const runner: JobRunner = {
-    submit(task, set, trigger, work) {
+    submit(task, set, trigger, work, requestedBy) {
       const key = `${task}:${set}`;
       const existing = active.get(key);
       if (existing) return { ...existing, reused: true };
@@ -99,11 +102,12 @@ export function createJobRunner(concurrency: number, logger: Logger): JobRunner 
         task,
         set,
         trigger,
+        ...(requestedBy ? { requestedBy } : {}),
         status: 'queued',
         queuedAt: now().toISOString(),
       };
       remember(record);
-      const jobLogger = logger.child({ job: record.id, task, set });
+      const jobLogger = logger.child({ job: record.id, task, set, ...(requestedBy?.caller ? { caller: requestedBy.caller, remote: requestedBy.address } : {}) });
       const done = (async () => {
         await slot();
         try {

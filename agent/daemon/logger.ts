@@ -1,5 +1,6 @@
 /** The daemon's logger: pino JSON lines on stdout, credentials and tokens redacted wherever they appear. */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { logLevel } from './log-level.js';
 
 /** Paths pino replaces with `[redacted]`: any credential-like field at the top level or one object down. */
 export const REDACTED_PATHS = [
@@ -34,7 +35,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
-      level: options.level ?? process.env.VOUCH_LOG_LEVEL ?? 'info',
+      level: logLevel(options.level),
       base: { service: 'vouch', pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },

@@ -12,7 +12,7 @@
  *   holding no lock, after the shared jobs finish; new shared jobs wait for them.
  */
 import { mkdir } from 'node:fs/promises';
-import { openLedger, type LedgerStore } from '../state/ledger-store.js';
+import { openLedger, type LedgerOptions, type LedgerStore } from '../state/ledger-store.js';
 import { acquireStateLock, type StateLock } from '../state/state-lock.js';
 
 /** Access to one state directory for the daemon's jobs. */
@@ -30,8 +30,8 @@ interface Waiter {
   admit: () => void;
 }
 
-/** Creates the access controller for `stateDir`. */
-export function createStateAccess(stateDir: string): StateAccess {
+/** Creates the access controller for `stateDir`; `ledgerOptions` is asked each time the ledger is opened (the policy may have been reloaded). */
+export function createStateAccess(stateDir: string, ledgerOptions: () => LedgerOptions = () => ({})): StateAccess {
   let sharedUsers = 0;
   let exclusiveUser = false;
   const waiting: Waiter[] = [];
@@ -73,7 +73,7 @@ export function createStateAccess(stateDir: string): StateAccess {
     await mkdir(stateDir, { recursive: true });
     const lock = await acquireStateLock(stateDir);
     try {
-      return { lock, ledger: await openLedger(stateDir) };
+      return { lock, ledger: await openLedger(stateDir, ledgerOptions()) };
     } catch (error) {
       await lock.release();
       throw error;

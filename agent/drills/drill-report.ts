@@ -3,6 +3,7 @@
  * outcome, how the restore went, and notes. The ledger's `drill` record holds the whole report;
  * `vouch drill --json` prints it.
  */
+import type { RequestedBy } from '../state/requested-by.js';
 import type { DrillResult } from '../state/drill-index.js';
 import type { VerifierOutcome } from './verifiers/verifier.js';
 
@@ -27,6 +28,8 @@ export interface DrillReport extends DrillResult {
   sandbox: 'bwrap' | 'none' | null;
   rpoTargetSeconds: number | null;
   notes: string[];
+  /** Who asked for it: the command line, the daemon's schedule, or an API caller. */
+  requestedBy?: RequestedBy;
 }
 
 const RESULT_KEYS: readonly (keyof DrillResult)[] = [

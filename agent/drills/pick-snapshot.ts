@@ -1,7 +1,9 @@
 /**
  * Which snapshot a drill restores (pure): `latest`, `last-clean` (the newest snapshot whose
  * verdict is clean, as `vouch last-clean` names it), `random` (uniformly among the snapshots of
- * the policy's window, as AWS Backup restore testing does), or an explicit id.
+ * the policy's window, as AWS Backup restore testing does), or an explicit id. `id:NAME` always
+ * means the snapshot with id NAME, so a snapshot named `latest`, `random` or `last-clean` can be
+ * drilled too.
  */
 import type { Snapshot } from '../sources/snapshot-discovery.js';
 import type { DrillResult } from '../state/drill-index.js';
@@ -12,8 +14,17 @@ import { formatDuration } from '../config/duration.js';
 /** The pick rules a request may name instead of a snapshot id. */
 export const PICK_RULES = ['latest', 'last-clean', 'random'] as const;
 
-/** What to restore: a pick rule or a snapshot id. */
+/** What to restore: a pick rule, a snapshot id, or `id:` and a snapshot id. */
 export type SnapshotRequest = 'latest' | 'last-clean' | 'random' | (string & {});
+
+/** The prefix that makes a request an id whatever it spells. */
+export const ID_PREFIX = 'id:';
+
+/** The snapshot id a request names (`id:latest` → `latest`), or null for a pick rule. */
+export function requestedId(request: SnapshotRequest): string | null {
+  if (request.startsWith(ID_PREFIX)) return request.slice(ID_PREFIX.length);
+  return pickKind(request) === 'explicit' ? request : null;
+}
 
 /** What `pickSnapshot` decides from. */
 export interface PickInput {
@@ -37,7 +48,7 @@ export type PickOutcome =
 /** The kind of pick a request is. */
 export function pickKind(request: SnapshotRequest): DrillResult['pick'] {
   const rules: readonly string[] = PICK_RULES;
-  return rules.includes(request) ? (request as (typeof PICK_RULES)[number]) : 'explicit';
+  return rules.includes(request) && !request.startsWith(ID_PREFIX) ? (request as (typeof PICK_RULES)[number]) : 'explicit';
 }
 
 /** Picks the snapshot to drill. */
@@ -45,16 +56,18 @@ export function pickSnapshot(input: PickInput): PickOutcome {
   const { snapshots, request } = input;
   const pick = pickKind(request);
   if (snapshots.length === 0) return { snapshot: null, pick, reason: 'the store holds no snapshots of this set' };
+  // A snapshot that happens to be named like a rule: say how to ask for it.
+  const namesake = pick !== 'explicit' && snapshots.some((candidate) => candidate.id === request) ? ` (a snapshot is named ${request}: ask for it with ${ID_PREFIX}${request})` : '';
   switch (pick) {
     case 'latest': {
       const snapshot = snapshots.at(-1)!;
-      return { snapshot, pick, reason: `newest of ${snapshots.length} snapshots` };
+      return { snapshot, pick, reason: `newest of ${snapshots.length} snapshots${namesake}` };
     }
     case 'last-clean': {
       const judged = snapshots.map((snapshot) => ({ snapshot, time: snapshot.time.toISOString(), verdict: input.verdictOf(snapshot.id) ?? ('unverified' as const) }));
       const best = lastCleanSnapshot(judged);
       if (!best) return { snapshot: null, pick, reason: `none of ${snapshots.length} snapshots has a clean verdict yet (run vouch scan first)` };
-      return { snapshot: best.snapshot, pick, reason: 'newest snapshot with a clean verdict' };
+      return { snapshot: best.snapshot, pick, reason: `newest snapshot with a clean verdict${namesake}` };
     }
     case 'random': {
       const since = input.windowSeconds === undefined ? null : input.now.getTime() - input.windowSeconds * 1000;
@@ -62,11 +75,12 @@ export function pickSnapshot(input: PickInput): PickOutcome {
       const window = input.windowSeconds === undefined ? '' : ` of the last ${formatDuration(input.windowSeconds)}`;
       if (pool.length === 0) return { snapshot: null, pick, reason: `no snapshot${window}` };
       const snapshot = pool[Math.min(pool.length - 1, Math.floor(input.random() * pool.length))]!;
-      return { snapshot, pick, reason: `picked at random among ${pool.length} snapshots${window}` };
+      return { snapshot, pick, reason: `picked at random among ${pool.length} snapshots${window}${namesake}` };
     }
     default: {
-      const snapshot = snapshots.find((candidate) => candidate.id === request);
-      if (!snapshot) return { snapshot: null, pick, reason: `no snapshot has the id ${request} (newest: ${snapshots.at(-1)!.id})` };
+      const id = requestedId(request)!;
+      const snapshot = snapshots.find((candidate) => candidate.id === id);
+      if (!snapshot) return { snapshot: null, pick, reason: `no snapshot has the id ${id} (newest: ${snapshots.at(-1)!.id})` };
       return { snapshot, pick, reason: 'asked for by id' };
     }
   }

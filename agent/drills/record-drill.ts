@@ -1,12 +1,13 @@
 /** Records a finished (or aborted) drill: a signed `drill` record in the ledger, then the per-set index. */
+import { anchorOptions, type AnchorSpec } from '../evidence/head-anchor.js';
 import { openLedger } from '../state/ledger-store.js';
 import { addToDrillIndex } from '../state/drill-index.js';
 import { toDrillResult, type DrillReport } from './drill-report.js';
 import { now as clockNow } from '../clock.js';
 
-/** Appends the report to the ledger and the index; returns it with its `ledgerSeq`. */
-export async function recordDrill(stateDir: string, report: DrillReport, now = clockNow()): Promise<DrillReport> {
-  const ledger = await openLedger(stateDir);
+/** Appends the report to the ledger (anchoring its head per `anchor`) and the index; returns it with its `ledgerSeq`. */
+export async function recordDrill(stateDir: string, report: DrillReport, now = clockNow(), anchor?: AnchorSpec): Promise<DrillReport> {
+  const ledger = await openLedger(stateDir, anchorOptions(anchor));
   let recorded: DrillReport;
   try {
     const record = await ledger.append('drill', report);

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { DrillResult } from '../state/drill-index.js';
 import { acquireDrillLock } from './drill-lock.js';
 import type { DrillReport } from './drill-report.js';
+import type { AnchorSpec } from '../evidence/head-anchor.js';
 import { recordDrill } from './record-drill.js';
 import { listWorkspaces, removeWorkspace, type LeftoverWorkspace, type WorkspaceMarker } from './workspace.js';
 import { now as clockNow } from '../clock.js';
@@ -20,6 +21,8 @@ export interface RecoverOptions {
   heldSet?: string;
   now?: () => Date;
   logger?: Logger;
+  /** Where the ledger's heads are anchored (policy `evidence.anchor`). */
+  anchor?: AnchorSpec;
 }
 
 /** The aborted record for an interrupted drill's marker (pure). */
@@ -56,13 +59,13 @@ export function abortedReport(marker: WorkspaceMarker, lastSeen: Date, foundAt: 
   };
 }
 
-async function recover(stateDir: string, leftover: LeftoverWorkspace, now: Date, logger?: Logger): Promise<DrillResult | null> {
+async function recover(stateDir: string, leftover: LeftoverWorkspace, now: Date, logger?: Logger, anchor?: AnchorSpec): Promise<DrillResult | null> {
   let recorded: DrillResult | null = null;
   if (leftover.marker) {
     const lastSeen = await stat(path.join(leftover.dir, 'drill.json'))
       .then((stats) => stats.mtime)
       .catch(() => now);
-    recorded = await recordDrill(stateDir, abortedReport(leftover.marker, lastSeen, now), now);
+    recorded = await recordDrill(stateDir, abortedReport(leftover.marker, lastSeen, now), now, anchor);
     logger?.warn({ drill: leftover.marker.id, set: leftover.set }, 'recorded an interrupted drill as aborted');
   }
   await removeWorkspace(leftover.dir);
@@ -86,7 +89,7 @@ export async function recoverInterruptedDrills(stateDir: string, options: Recove
     }
     try {
       for (const leftover of leftovers.filter((candidate) => candidate.set === set)) {
-        const result = await recover(stateDir, leftover, now, options.logger);
+        const result = await recover(stateDir, leftover, now, options.logger, options.anchor);
         if (result) recovered.push(result);
       }
     } finally {

@@ -23,11 +23,14 @@ import { createSource } from '../sources/create-source.js';
 import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { DrillPhaseSeconds, DrillResult } from '../state/drill-index.js';
 import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
-import { readSetIndex } from '../state/set-index.js';
+import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { acquireDrillLock } from './drill-lock.js';
 import type { DrillReport } from './drill-report.js';
 import { PhaseTimer } from './phase-timer.js';
 import { pickKind, pickSnapshot, type SnapshotRequest } from './pick-snapshot.js';
+import { anchorOptions, type AnchorSpec } from '../evidence/head-anchor.js';
+import type { RequestedBy } from '../state/requested-by.js';
+import { openLedger } from '../state/ledger-store.js';
 import { recordDrill } from './record-drill.js';
 import { recoverInterruptedDrills } from './recover-interrupted.js';
 import { restoreSnapshot, type RestoreOutcome } from './restore.js';
@@ -55,6 +58,10 @@ export interface DrillOptions {
   progress?: ScanProgress;
   /** A number in [0, 1) for `random` picks. */
   random?: () => number;
+  /** Where the ledger's heads are anchored (policy `evidence.anchor`). */
+  anchor?: AnchorSpec;
+  /** Who asked for the drill (recorded in its ledger record; default: the command line). */
+  requestedBy?: RequestedBy;
 }
 
 /** Failures listed per drill; verifiers list up to 100 each. */
@@ -185,7 +192,9 @@ export async function runDrillReport(set: SetPolicy, options: DrillOptions): Pro
   const request: SnapshotRequest = options.snapshot ?? set.drill.pick;
   const lock = await acquireDrillLock(stateDir, set.name, `drill ${id}`);
   try {
-    await recoverInterruptedDrills(stateDir, { heldSet: set.name, now, ...(logger ? { logger } : {}) });
+    // Evidence that needs an operator stops the drill before it restores anything, not after.
+    await (await openLedger(stateDir, anchorOptions(options.anchor))).close();
+    await recoverInterruptedDrills(stateDir, { heldSet: set.name, now, ...(logger ? { logger } : {}), ...(options.anchor ? { anchor: options.anchor } : {}) });
     const workspace = await createWorkspace(stateDir, {
       id,
       set: set.name,
@@ -198,11 +207,11 @@ export async function runDrillReport(set: SetPolicy, options: DrillOptions): Pro
     });
     let report: DrillReport;
     try {
-      report = await execute(set, options, workspace, request, startedAt, now);
+      report = { ...(await execute(set, options, workspace, request, startedAt, now)), requestedBy: options.requestedBy ?? { trigger: 'cli' } };
     } finally {
       await removeWorkspace(workspace.dir).catch((error: unknown) => logger?.error({ err: error, dir: workspace.dir }, 'could not remove the drill directory'));
     }
-    const recorded = await recordDrill(stateDir, report, now());
+    const recorded = await recordDrill(stateDir, report, now(), options.anchor);
     logger?.info({ drill: id, set: set.name, outcome: recorded.outcome, seconds: recorded.durationSeconds }, 'drill finished');
     return recorded;
   } finally {
@@ -267,7 +276,8 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
   let source: BackupSource | null = null;
   try {
     source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source)))(set);
-    const [discovery, index] = await Promise.all([discoverFromListing(source.list(), set), readSetIndex(options.stateDir, set.name)]);
+    const index = await readSetIndex(options.stateDir, set.name);
+    const discovery = await discoverFromListing(source.list(), { ...set, owners: snapshotOwners(index) });
     const picked = pickSnapshot({
       snapshots: discovery.snapshots,
       verdictOf: (snapshotId) => index.snapshots[snapshotId]?.verdict,

@@ -14,8 +14,10 @@ const canonicalize = canonicalizeModule as unknown as (input: unknown) => string
 /**
  * Kinds of facts the ledger records: scans (`scan-run`, `snapshot-scan`, and `scan-aborted` for
  * a scan whose process died mid-way), baselines (a manifest bound to the chain by its SHA-256),
- * verdict changes, restore drills, immutability audits, signing-key rotations, and triage
- * (`finding-acceptance`, `acceptance-revocation`: see acceptance-records.ts).
+ * verdict changes, restore drills, immutability audits, signing-key rotations, triage
+ * (`finding-acceptance`, `acceptance-revocation`: see acceptance-records.ts); and the two
+ * recoveries an operator makes explicitly: a head signed anew over a ledger whose head was lost
+ * (`head-recovered`) and a lost signing key replaced (`key-replaced`, signed by the new key).
  */
 export type LedgerRecordType =
   | 'scan-run'
@@ -28,7 +30,9 @@ export type LedgerRecordType =
   | 'immutability-audit'
   | 'key-rotation'
   | 'finding-acceptance'
-  | 'acceptance-revocation';
+  | 'acceptance-revocation'
+  | 'head-recovered'
+  | 'key-replaced';
 
 /** The `prev` of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);

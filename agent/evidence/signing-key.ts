@@ -97,13 +97,27 @@ function generate(): SigningKey {
   return { ...describePublicKey(privateKey), privateKey };
 }
 
-/** The current signing key, generated (0600) with its public key on first use. Call under the append lock. */
-export async function loadOrCreateSigningKey(stateDir: string): Promise<SigningKey> {
+/** `STATE/keys/signing-key.pem`. */
+export function signingKeyPath(stateDir: string): string {
+  return privatePath(stateDir);
+}
+
+/** The current signing key, or null when `keys/signing-key.pem` does not exist. Call under the append lock. */
+export async function loadSigningKey(stateDir: string): Promise<SigningKey | null> {
   try {
     return await readPrivateKey(privatePath(stateDir));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
+}
+
+/**
+ * Generates the signing key (0600) and stores its public key. Only for a ledger that holds no
+ * signed record yet: once records are signed, a lost key is replaced through a signed record
+ * (`vouch evidence rotate-key --lost`), never silently. Call under the append lock.
+ */
+export async function createSigningKey(stateDir: string): Promise<SigningKey> {
   const key = generate();
   await writePublicKey(stateDir, key);
   await writePrivateKey(privatePath(stateDir), key.privateKey);

@@ -11,18 +11,24 @@
  * then only it, and keys it introduced through signed rotation records, are trusted — a ledger
  * rewritten and re-signed with a key planted in the state directory fails.
  *
- * On failure the result names the first bad record and the problem. Seq numbers are the records'
- * own; for a dropped record it is the missing seq, for a reordered one the record found out of
- * place.
+ * On failure the result names the first bad record and the problem, with its segment and line.
+ * Seq numbers are the records' own; for a dropped record it is the missing seq, for a reordered
+ * one the record found out of place. Each line must be byte for byte the canonical line of the
+ * record it holds (record-line.ts), so whitespace, escapes, line endings and duplicate keys are
+ * edits too. Time is linear in the ledger's size; memory is bounded by the longest line, and a
+ * line over the record limit is named without being buffered.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { createTriageChecker } from './acceptance-records.js';
-import { createChainChecker, parseRecordLine, type LedgerRecord } from './ledger-record.js';
+import { createChainChecker, GENESIS_HASH, parseRecordLine, type LedgerRecord } from './ledger-record.js';
 import { headSignatureValid, recordSignatureValid, type LedgerHead } from './record-signature.js';
+import { checkAgainstAnchor, type AnchorCheck } from './anchor-check.js';
+import type { HeadAnchor } from './head-anchor.js';
+import { MAX_RECORD_LINE_BYTES, nonCanonicalReason } from './record-line.js';
 import { describePublicKey, storedPublicKeys, type PublicKeyInfo } from './signing-key.js';
-import { readHead, segmentFiles } from '../state/ledger-store.js';
+import { readHeadFile, readStoredLines } from '../state/ledger-store.js';
 
 /** What can be wrong with evidence. */
 export type LedgerProblem =
@@ -32,14 +38,18 @@ export type LedgerProblem =
   | 'replayed'
   | 'broken-link'
   | 'malformed'
+  | 'non-canonical'
   | 'unsigned'
   | 'bad-signature'
   | 'unknown-key'
   | 'truncated'
   | 'head-missing'
+  | 'head-unreadable'
   | 'head-mismatch'
   | 'manifest-changed'
-  | 'manifest-missing';
+  | 'manifest-missing'
+  | 'behind-anchor'
+  | 'anchor-mismatch';
 
 /** The first bad record (or head, or manifest). */
 export interface BadRecord {
@@ -50,6 +60,17 @@ export interface BadRecord {
   /** Where it is stored: segment file name and 1-based line, when it is a stored record. */
   segment?: string;
   line?: number;
+  /** Set when the problem is with `ledger/head.json`, not a stored record (the chain itself verified). */
+  head?: true;
+}
+
+/** An explicit recovery an operator recorded (`vouch evidence recover-head`, `rotate-key --lost`). */
+export interface RecordedRecovery {
+  seq: number;
+  type: 'head-recovered' | 'key-replaced';
+  time: string;
+  /** What the recovery found, as it recorded it. */
+  detail: string;
 }
 
 /** Result of `verifyLedger`. */
@@ -70,6 +91,10 @@ export interface LedgerVerification {
   head: Omit<LedgerHead, 'sig' | 'v'> | null;
   /** Baseline manifests checked against the digests the chain records, and any that differ. */
   manifests: { checked: number; problems: BadRecord[] };
+  /** Recoveries recorded in the chain (they verify, but an auditor should read them). */
+  recoveries: RecordedRecovery[];
+  /** The check against anchored heads, when an anchor was given. */
+  anchor?: AnchorCheck;
 }
 
 /** Options of `verifyLedger`. */
@@ -78,36 +103,8 @@ export interface VerifyLedgerOptions {
   trustedKeys?: string[];
   /** Hash every baseline manifest the chain names (default true; metrics pass false for speed). */
   checkManifests?: boolean;
-}
-
-interface StoredLine {
-  text: string;
-  segment: string;
-  line: number;
-  /** False for a last line without its newline (a crash mid-append). */
-  complete: boolean;
-}
-
-/** Every line of every segment, in order, saying whether the very last one was finished. */
-async function* storedLines(stateDir: string): AsyncGenerator<StoredLine> {
-  const files = await segmentFiles(stateDir);
-  for (const [index, file] of files.entries()) {
-    const segment = path.basename(file);
-    let pending = '';
-    let line = 0;
-    for await (const chunk of createReadStream(file, 'utf8')) {
-      pending += chunk as string;
-      let newline = pending.indexOf('\n');
-      while (newline !== -1) {
-        line++;
-        const text = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        if (text.length) yield { text, segment, line, complete: true };
-        newline = pending.indexOf('\n');
-      }
-    }
-    if (pending.length) yield { text: pending, segment, line: line + 1, complete: index < files.length - 1 };
-  }
+  /** Also prove the ledger is not behind any head anchored here (the caller closes it). */
+  anchor?: HeadAnchor;
 }
 
 async function fileSha256(file: string): Promise<string | null> {
@@ -154,6 +151,31 @@ class KeyTrust {
     this.retiredAt.set(record.keyId!, record.seq);
     return null;
   }
+
+  /**
+   * Applies a verified `key-replaced` record (a lost key replaced; the record is signed by the new
+   * key itself, which must therefore already be trusted); returns why it is malformed, or null.
+   */
+  replace(record: LedgerRecord): string | null {
+    const data = record.data as { previousKeyId?: unknown; keyId?: unknown; publicKey?: unknown };
+    if (typeof data?.publicKey !== 'string' || data.keyId !== record.keyId) return 'key replacement record must name and hold the key that signs it';
+    try {
+      if (describePublicKey(data.publicKey).keyId !== record.keyId) return `key replacement names key ${record.keyId} but holds another key`;
+    } catch {
+      return 'key replacement record holds no ed25519 public key';
+    }
+    if (typeof data.previousKeyId === 'string' && data.previousKeyId !== record.keyId) this.retiredAt.set(data.previousKeyId, record.seq);
+    return null;
+  }
+}
+
+function recoveryDetail(record: LedgerRecord): string {
+  const data = (record.data ?? {}) as { found?: unknown; reason?: unknown; detail?: unknown; previousKeyId?: unknown; keyId?: unknown };
+  const parts: string[] = [];
+  if (typeof data.reason === 'string') parts.push(data.reason);
+  if (typeof data.detail === 'string') parts.push(data.detail);
+  if (record.type === 'key-replaced') parts.push(`key ${String(data.previousKeyId)} replaced by ${String(data.keyId)}`);
+  return parts.join(': ');
 }
 
 /** Verifies the evidence in `stateDir` (see the module comment). Never throws for bad evidence. */
@@ -161,17 +183,19 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
   const pinned = options.trustedKeys?.length ? options.trustedKeys.map((pem) => describePublicKey(pem)) : null;
   const trust = new KeyTrust(pinned ? new Map(pinned.map((key) => [key.keyId, key])) : await storedPublicKeys(stateDir));
   let head: LedgerHead | null = null;
-  let headUnreadable = false;
+  let headUnreadable: string | null = null;
   try {
-    head = await readHead(stateDir);
-  } catch {
-    headUnreadable = true;
+    const found = await readHeadFile(stateDir);
+    if (found.state === 'present') head = found.head;
+    else if (found.state === 'unreadable') headUnreadable = found.detail;
+  } catch (error) {
+    headUnreadable = (error as Error).message;
   }
 
   // First pass: which seqs exist, to tell a dropped record from a reordered one.
   const present = new Set<number>();
-  for await (const stored of storedLines(stateDir)) {
-    const seq = stored.complete ? parseRecordLine(stored.text)?.seq : undefined;
+  for await (const stored of readStoredLines(stateDir)) {
+    const seq = stored.complete && stored.bytes ? parseRecordLine(stored.bytes.toString('utf8'))?.seq : undefined;
     if (typeof seq === 'number') present.add(seq);
   }
 
@@ -184,6 +208,7 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
     tornTail: false,
     head: head ? { seq: head.seq, hash: head.hash, time: head.time, keyId: head.keyId } : null,
     manifests: { checked: 0, problems: [] },
+    recoveries: [],
   };
   const checker = createChainChecker();
   const triage = createTriageChecker();
@@ -193,16 +218,26 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
   let position = 0;
   let firstBad: BadRecord | undefined;
 
-  for await (const stored of storedLines(stateDir)) {
+  for await (const stored of readStoredLines(stateDir)) {
     if (!stored.complete) {
       result.tornTail = true;
       break;
     }
     position++;
     const at = { segment: stored.segment, line: stored.line };
-    const record = parseRecordLine(stored.text);
+    const expectedSeq = (checker.head()?.seq ?? 0) + 1;
+    if (!stored.bytes) {
+      firstBad = { seq: expectedSeq, problem: 'malformed', detail: `${stored.segment} line ${stored.line} is ${stored.length} bytes long, over the ${MAX_RECORD_LINE_BYTES}-byte limit of a ledger record`, ...at };
+      break;
+    }
+    const record = stored.bytes.length ? parseRecordLine(stored.bytes.toString('utf8')) : null;
     if (!record) {
-      firstBad = { seq: (checker.head()?.seq ?? 0) + 1, problem: 'malformed', detail: 'line is not a JSON record', ...at };
+      firstBad = { seq: expectedSeq, problem: 'malformed', detail: `${stored.segment} line ${stored.line} ${stored.bytes.length ? 'is not a JSON record' : 'is blank'}`, ...at };
+      break;
+    }
+    const nonCanonical = nonCanonicalReason(stored.bytes, record);
+    if (nonCanonical) {
+      firstBad = { seq: typeof record.seq === 'number' ? record.seq : expectedSeq, problem: 'non-canonical', detail: `${stored.segment} line ${stored.line}: ${nonCanonical}`, ...at };
       break;
     }
     result.records++;
@@ -233,7 +268,11 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
     } else {
       const key = trust.lookup(String(record.keyId));
       if (typeof key === 'string') {
-        firstBad = { seq: record.seq, problem: 'unknown-key', detail: key, ...at };
+        const replaced =
+          record.type === 'key-replaced'
+            ? `: this record declares the previous signing key lost and introduces key ${String(record.keyId)}, which only it vouches for — check the record and pin the new key (vouch evidence export-key) if you accept the replacement`
+            : '';
+        firstBad = { seq: record.seq, problem: 'unknown-key', detail: key + replaced, ...at };
         break;
       }
       if (!recordSignatureValid(record, key.key)) {
@@ -241,8 +280,8 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
         break;
       }
       signed++;
-      if (record.type === 'key-rotation') {
-        const malformed = trust.rotate(record);
+      if (record.type === 'key-rotation' || record.type === 'key-replaced') {
+        const malformed = record.type === 'key-rotation' ? trust.rotate(record) : trust.replace(record);
         if (malformed) {
           firstBad = { seq: record.seq, problem: 'malformed', detail: malformed, ...at };
           break;
@@ -254,37 +293,42 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
       firstBad = { seq: record.seq, problem: 'malformed', detail: triageProblem, ...at };
       break;
     }
+    if (record.type === 'head-recovered' || record.type === 'key-replaced') {
+      result.recoveries.push({ seq: record.seq, type: record.type, time: record.time, detail: recoveryDetail(record) });
+    }
     if (record.type === 'baseline') {
       const data = record.data as { manifest?: unknown; sha256?: unknown };
       if (typeof data?.manifest === 'string' && typeof data.sha256 === 'string') baselines.push({ seq: record.seq, manifest: data.manifest, sha256: data.sha256 });
     }
     if (head && record.seq === head.seq) hashAtHead = record.hash;
   }
+  if (head?.seq === 0) hashAtHead = GENESIS_HASH;
   result.keyFingerprints = trust.used;
 
   const last = checker.head();
   if (!firstBad && result.records > 0 && signed === 0) {
     firstBad = { seq: 1, problem: 'unsigned', detail: 'no record is signed, so nothing proves who wrote the ledger' };
   }
-  if (!firstBad && headUnreadable) {
-    firstBad = { seq: last?.seq ?? 0, problem: 'head-mismatch', detail: 'ledger/head.json is not valid JSON' };
+  if (!firstBad && headUnreadable !== null) {
+    firstBad = { seq: last?.seq ?? 0, problem: 'head-unreadable', detail: `ledger/head.json is unreadable (${headUnreadable}): nothing shows whether records were cut off the end`, head: true };
   } else if (!firstBad && signed > 0 && !head) {
-    firstBad = { seq: last?.seq ?? 0, problem: 'head-missing', detail: 'ledger/head.json is missing: nothing shows whether records were cut off the end' };
+    firstBad = { seq: last?.seq ?? 0, problem: 'head-missing', detail: 'ledger/head.json is missing: nothing shows whether records were cut off the end', head: true };
   } else if (!firstBad && head) {
     const key = trust.lookup(head.keyId);
     if (typeof key === 'string') {
-      firstBad = { seq: head.seq, problem: 'unknown-key', detail: `signed head: ${key}` };
+      firstBad = { seq: head.seq, problem: 'unknown-key', detail: `signed head: ${key}`, head: true };
     } else if (!headSignatureValid(head, key.key)) {
-      firstBad = { seq: head.seq, problem: 'bad-signature', detail: `signed head: signature does not verify with key ${key.keyId}` };
+      firstBad = { seq: head.seq, problem: 'bad-signature', detail: `signed head: signature does not verify with key ${key.keyId}`, head: true };
     } else if (head.seq > (last?.seq ?? 0)) {
       const from = (last?.seq ?? 0) + 1;
       firstBad = {
         seq: from,
         problem: 'truncated',
         detail: `the signed head (written ${head.time}) records seq ${head.seq}, but the ledger ends at seq ${last?.seq ?? 0}: records ${from}–${head.seq} were cut off`,
+        head: true,
       };
     } else if (hashAtHead !== head.hash) {
-      firstBad = { seq: head.seq, problem: 'head-mismatch', detail: `record ${head.seq} is not the one the signed head (written ${head.time}) recorded` };
+      firstBad = { seq: head.seq, problem: 'head-mismatch', detail: `record ${head.seq} is not the one the signed head (written ${head.time}) recorded`, head: true };
     } else if ((last?.seq ?? 0) - head.seq > 1) {
       // Every append rewrites the head right after its record; a crash in between leaves it one
       // behind, never more. An older head put back would hide records cut off the end.
@@ -292,6 +336,7 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
         seq: head.seq + 1,
         problem: 'head-mismatch',
         detail: `the signed head (written ${head.time}) records seq ${head.seq}, but the ledger goes on to seq ${last?.seq ?? 0}: an append leaves it at most one behind, so an older head was put back`,
+        head: true,
       };
     }
   }
@@ -313,6 +358,12 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
         });
       }
     }
+  }
+  if (options.anchor) {
+    const keys = await storedPublicKeys(stateDir);
+    for (const key of pinned ?? []) keys.set(key.keyId, key);
+    result.anchor = await checkAgainstAnchor(stateDir, options.anchor, keys);
+    firstBad ??= result.anchor.problems[0];
   }
   firstBad ??= result.manifests.problems[0];
   if (firstBad) result.firstBad = firstBad;

@@ -10,7 +10,7 @@ import { createSource } from '../sources/create-source.js';
 import { discoverFromListing, type Snapshot } from '../sources/snapshot-discovery.js';
 import { writeImmutabilityAudit } from '../state/immutability-store.js';
 import type { LedgerStore } from '../state/ledger-store.js';
-import { readSetIndex } from '../state/set-index.js';
+import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { summariseChecks, type ImmutabilityAudit } from './audit-result.js';
 import { auditOfflineSet, type OfflineAuditContext } from './offline-audit.js';
@@ -34,7 +34,8 @@ export interface AuditOptions {
 async function listSnapshots(set: SetPolicy, options: AuditOptions): Promise<Snapshot[]> {
   const source = await (options.createSource ?? ((s: SetPolicy) => createSource(s.source)))(set);
   try {
-    return (await discoverFromListing(source.list(), set)).snapshots;
+    const owners = snapshotOwners(await readSetIndex(options.stateDir, set.name));
+    return (await discoverFromListing(source.list(), { ...set, owners })).snapshots;
   } finally {
     await source.close().catch(() => undefined);
   }

@@ -6,6 +6,10 @@
 
 /** One mount. */
 export interface MountInfo {
+  /** The filesystem's device (`major:minor`): mounts with the same one show the same files. */
+  device: string;
+  /** The directory of that filesystem this mount shows (`/` for a whole filesystem, a subdirectory for a bind mount). */
+  root: string;
   mountPoint: string;
   fsType: string;
   source: string;
@@ -27,6 +31,8 @@ export function parseMountInfo(text: string): MountInfo[] {
     const separator = fields.indexOf('-', 6);
     if (fields.length < 10 || separator < 0 || separator + 3 > fields.length) continue;
     mounts.push({
+      device: fields[2]!,
+      root: unescapeOctal(fields[3]!),
       mountPoint: unescapeOctal(fields[4]!),
       mountOptions: fields[5]!.split(','),
       fsType: fields[separator + 1]!,
@@ -55,4 +61,33 @@ export function mountFor(mounts: readonly MountInfo[], target: string): MountInf
 /** Whether writes through this mount are refused (either the mount or its superblock is read-only). */
 export function isReadOnly(mount: MountInfo): boolean {
   return mount.mountOptions.includes('ro') || mount.superOptions.includes('ro');
+}
+
+function within(base: string, target: string): string | null {
+  if (base === '/') return target;
+  if (target === base) return '/';
+  return target.startsWith(`${base}/`) ? target.slice(base.length) : null;
+}
+
+/**
+ * Other paths through which the directory `target` (on `mount`) is writable: mounts of the same
+ * filesystem that are not read-only and show the same directory, at a path no other mount
+ * covers. A read-only bind mount of a directory that is still writable where it came from
+ * protects nothing against whoever can reach the original. Mounts this process cannot see (other
+ * mount namespaces, other hosts sharing the volume) are not found.
+ */
+export function writableAliases(mounts: readonly MountInfo[], target: string): string[] {
+  const mount = mountFor(mounts, target);
+  if (!mount) return [];
+  const inside = within(mount.mountPoint, target)!;
+  const onDevice = mount.root === '/' ? inside : inside === '/' ? mount.root : `${mount.root}${inside}`;
+  const aliases: string[] = [];
+  for (const other of mounts) {
+    if (other === mount || other.device !== mount.device || isReadOnly(other)) continue;
+    const rest = within(other.root, onDevice);
+    if (rest === null) continue;
+    const alias = other.mountPoint === '/' ? rest : rest === '/' ? other.mountPoint : `${other.mountPoint}${rest}`;
+    if (mountFor(mounts, alias) === other) aliases.push(alias);
+  }
+  return [...new Set(aliases)];
 }

@@ -10,7 +10,7 @@ import { formatDuration } from '../config/duration.js';
 import type { SetPolicy } from '../config/resolve-policy.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
 import { summariseChecks, type ImmutabilityAudit, type ImmutabilityCheck } from './audit-result.js';
-import { isReadOnly, mountFor, parseMountInfo } from './mountinfo.js';
+import { isReadOnly, mountFor, parseMountInfo, writableAliases } from './mountinfo.js';
 
 /** What an offline audit needs besides the set. */
 export interface OfflineAuditContext {
@@ -24,7 +24,7 @@ const WRITE_BITS = 0o222;
 /** Writable paths named in the check's detail. */
 const NAMED_PATHS = 5;
 
-async function readOnlyMountCheck(root: string, mountInfo: () => Promise<string>): Promise<ImmutabilityCheck & { readOnly: boolean }> {
+async function readOnlyMountCheck(root: string, mountInfo: () => Promise<string>, required: boolean): Promise<ImmutabilityCheck & { readOnly: boolean }> {
   const base = { check: 'read-only-mount', required: false };
   let text: string;
   try {
@@ -32,8 +32,19 @@ async function readOnlyMountCheck(root: string, mountInfo: () => Promise<string>
   } catch (error) {
     return { ...base, status: 'unknown', readOnly: false, detail: `mount table not readable: ${(error as Error).message}` };
   }
-  const mount = mountFor(parseMountInfo(text), root);
+  const mounts = parseMountInfo(text);
+  const mount = mountFor(mounts, root);
   if (!mount) return { ...base, status: 'unknown', readOnly: false, detail: `no mount found for ${root}` };
+  const aliases = isReadOnly(mount) ? writableAliases(mounts, root) : [];
+  if (aliases.length) {
+    return {
+      ...base,
+      required,
+      status: 'fail',
+      readOnly: false,
+      detail: `${root} is on ${mount.mountPoint} (${mount.fsType}), mounted read-only, but the same directory is writable through ${aliases.join(', ')} (a read-only bind mount of a writable directory protects nothing)`,
+    };
+  }
   const readOnly = isReadOnly(mount);
   return {
     ...base,
@@ -83,9 +94,9 @@ function newestCopyCheck(set: SetPolicy, snapshots: readonly Snapshot[], now: Da
 export async function auditOfflineSet(set: SetPolicy, context: OfflineAuditContext): Promise<ImmutabilityAudit> {
   if (set.source.kind !== 'fs') throw new TypeError(`set ${set.name} is not a filesystem set`);
   const root = await realpath(set.source.path);
-  const mount = await readOnlyMountCheck(root, context.mountInfo ?? (() => readFile('/proc/self/mountinfo', 'utf8')));
-  const budget = set.immutability?.sampleObjects ?? 200;
   const required = set.immutability !== undefined;
+  const mount = await readOnlyMountCheck(root, context.mountInfo ?? (() => readFile('/proc/self/mountinfo', 'utf8')), required);
+  const budget = set.immutability?.sampleObjects ?? 200;
   let writeCheck: ImmutabilityCheck;
   let protectedCopy = mount.readOnly;
   if (mount.readOnly) {

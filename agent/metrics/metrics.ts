@@ -183,7 +183,7 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
     }
   });
   /** A per-set, per-kind gauge summing each snapshot's counts of one sort. */
-  const findingGauge = (name: string, help: string, countsOf: (snapshot: SnapshotState) => Partial<Record<FindingKind, number>> | undefined) =>
+  const findingGauge = (name: string, help: string, countsOf: (snapshot: SnapshotState) => Partial<Record<FindingKind, number>> | undefined, countsNoSnapshots = false) =>
     estateGauge(name, help, ['set', 'kind'], (gauge, view) => {
       for (const set of view.sets) {
         if (!set.state) continue;
@@ -191,10 +191,12 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
         for (const snapshot of Object.values(set.state.index.snapshots)) {
           for (const [kind, count] of Object.entries(countsOf(snapshot) ?? {})) if (counts.has(kind)) counts.set(kind, counts.get(kind)! + (count ?? 0));
         }
+        // A set whose last listing found no snapshot at all (a typo in match, backups stopped).
+        if (countsNoSnapshots && set.state.scan.snapshotsFound === 0) counts.set('no-snapshots', 1);
         for (const [kind, count] of counts) gauge.set({ set: set.policy.name, kind }, count);
       }
     });
-  findingGauge('vouch_findings', 'Findings of the latest scan of every snapshot that count, per kind (accepted findings do not).', countingCounts);
+  findingGauge('vouch_findings', 'Findings of the latest scan of every snapshot that count, per kind (accepted findings do not).', countingCounts, true);
   findingGauge('vouch_findings_accepted', 'Findings of the latest scan of every snapshot accepted as known and harmless (vouch accept), per kind.', (snapshot) => snapshot.acceptedCounts);
   setGauge('vouch_scan_last_success_timestamp_seconds', 'End of the last scan that read the set without a store error.', (set) => (set.state?.scan.lastSuccess ? seconds(set.state.scan.lastSuccess) : null));
   estateCounter('vouch_scans_total', 'Scans of the set recorded in the state directory.', (set) => set.state?.scan.runs ?? null);

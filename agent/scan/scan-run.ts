@@ -23,6 +23,8 @@ import type { DatasetRuleReport } from '../immutability/rule-3-2-1-1-0.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
 import { acceptancesOf, syncAcceptanceIndex, type AcceptanceIndex } from '../state/acceptance-index.js';
+import { anchorOptions } from '../evidence/head-anchor.js';
+import type { RequestedBy } from '../state/requested-by.js';
 import { openLedger, type LedgerStore } from '../state/ledger-store.js';
 import { recordScanOutcome } from '../state/scan-status.js';
 import { loadSetState } from '../state/set-state.js';
@@ -59,6 +61,8 @@ export interface ScanRunOptions {
   now?: () => Date;
   /** Retry backoff (tests shorten it). */
   retryDelays?: { baseDelayMs: number; maxDelayMs: number };
+  /** Who asked for the scan (recorded in the scan-run record; default: the command line). */
+  requestedBy?: RequestedBy;
   /** Builds a set's source (tests inject fault-injecting sources here). */
   createSource?: (set: SetPolicy) => BackupSource | Promise<BackupSource>;
   /** Stops the scan at the next safe point (between snapshots). */
@@ -218,7 +222,13 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
   }
   if (!report.interrupted) {
     const faults = report.snapshots.reduce((sum, snapshot) => ({ transient: sum.transient + (snapshot.faults?.transient ?? 0), gaveUp: sum.gaveUp + (snapshot.faults?.gaveUp ?? 0) }), { transient: 0, gaveUp: 0 });
-    await recordScanOutcome(options.stateDir, set.name, { finishedAt: now().toISOString(), error: report.error ?? null, scannedBytes: scannedBytes(report), faults });
+    await recordScanOutcome(options.stateDir, set.name, {
+      finishedAt: now().toISOString(),
+      error: report.error ?? null,
+      scannedBytes: scannedBytes(report),
+      faults,
+      ...(report.error ? {} : { snapshotsFound: report.snapshots.length }),
+    });
   }
   return report;
 }
@@ -251,6 +261,7 @@ export async function scanWithLedger(policy: Policy, ledger: LedgerStore, option
   const finishedAt = now().toISOString();
   await ledger.append('scan-run', {
     runId: run.marker.id,
+    requestedBy: options.requestedBy ?? { trigger: 'cli' },
     ...(run.resuming.size ? { continues: Object.fromEntries(run.resuming) } : {}),
     sets: done.map((report) => ({
       name: report.name,
@@ -286,7 +297,7 @@ export async function runScan(policy: Policy, options: ScanRunOptions): Promise<
   selectSets(policy, options.sets);
   await mkdir(options.stateDir, { recursive: true });
   const lock = await acquireStateLock(options.stateDir);
-  const ledger = await openLedger(options.stateDir).catch(async (error) => {
+  const ledger = await openLedger(options.stateDir, anchorOptions(policy.evidence?.anchor)).catch(async (error) => {
     await lock.release();
     throw error;
   });

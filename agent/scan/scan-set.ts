@@ -13,12 +13,12 @@ import type { SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import { describeError } from '../errors.js';
 import type { ImmutabilityAudit } from '../immutability/audit-result.js';
-import type { BackupSource } from '../sources/backup-source.js';
+import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { decorateSource, type SourceFault } from '../sources/create-source.js';
 import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
 import { manifestPath, openManifest } from '../state/manifest-store.js';
-import { readSetIndex, writeSetIndex, type SetIndex, type SnapshotState } from '../state/set-index.js';
+import { readSetIndex, writeSetIndex, type SetIndex, type SnapshotState, snapshotOwners } from '../state/set-index.js';
 import { acceptanceMatcher, markSetFindings, type Acceptance } from '../verdicts/acceptance.js';
 import type { Finding, FindingKind } from '../verdicts/findings.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
@@ -91,6 +91,8 @@ export interface SetReport {
   immutability?: ImmutabilityAudit;
   /** The sampling plan, when the set samples. */
   sampling?: SamplingReport;
+  /** Findings about the set itself: `no-snapshots` when the store holds nothing the policy's layout and match call a snapshot. */
+  findings?: Finding[];
 }
 
 /** What a set scan needs. */
@@ -170,6 +172,17 @@ export function readDecisions(
 }
 
 
+/** The finding for a set whose store holds no snapshot: cron and CI must not read that as success. */
+export function noSnapshotsFinding(set: SetPolicy, location: string, listed: number): Finding {
+  const match = set.match ? ` matching ${set.match.source}` : '';
+  return {
+    kind: 'no-snapshots',
+    path: location,
+    severity: 'critical',
+    detail: `no ${set.layout === 'archive' ? 'archive' : 'directory'} snapshot${match} at ${location} (${listed} object${listed === 1 ? '' : 's'} listed): a typo in snapshots.match or the location, or the backups stopped arriving`,
+  };
+}
+
 /** Scans every snapshot of `set`; never throws for store or content problems (they land in the report). */
 export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {
   const progress = options.progress ?? silentProgress;
@@ -188,10 +201,18 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     source = decorateSource(set.source, await options.createSource(set), { onFault, ...(options.retryDelays ?? {}) });
     report.location = source.location;
     progress.status(`${set.name}: listing ${source.location}`);
-    const discovery = await discoverFromListing(source.list(), set);
-    report.notes.push(...discovery.notes);
-    if (tally.transient + tally.gaveUp > 0) report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
     const index = await readSetIndex(options.stateDir, set.name);
+    let listed = 0;
+    const counted = async function* (objects: AsyncIterable<SourceObject>) {
+      for await (const object of objects) {
+        listed++;
+        yield object;
+      }
+    };
+    const discovery = await discoverFromListing(counted(source.list()), { ...set, owners: snapshotOwners(index) });
+    report.notes.push(...discovery.notes);
+    if (discovery.snapshots.length === 0) report.findings = [noSnapshotsFinding(set, report.location, listed)];
+    if (tally.transient + tally.gaveUp > 0) report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
     progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + snapshotBytes(snapshot), 0));
     const startedAt = now();
     const manifests = new Set(await readdir(path.dirname(manifestPath(options.stateDir, set.name, 'x'))).catch(() => [] as string[]));

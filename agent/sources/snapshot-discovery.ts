@@ -33,7 +33,11 @@ export interface ListingSummary {
 
 /** One snapshot of a set. */
 export interface Snapshot {
-  /** Stable id: archive key without its archive extension, or the directory name. */
+  /**
+   * Stable id: archive key without its archive extension, or the directory name. When archives
+   * of several formats share a name (`X.tar`, `X.tar.gz`, `X.zip`), only the one the state
+   * already knows as `X` keeps that id; the others' ids keep their extension (`X.zip`).
+   */
   id: string;
   time: Date;
   /** Where the time came from. */
@@ -62,6 +66,11 @@ export interface Discovery {
 export interface DiscoveryRules {
   layout: 'archive' | 'directory';
   match?: RegExp;
+  /**
+   * Archive layout: the object key each known snapshot id was read from (from the set's state),
+   * so that when names collide the object that already had an id keeps it.
+   */
+  owners?: ReadonlyMap<string, string>;
 }
 
 function snapshotTime(name: string, match: RegExp | undefined, fallback: Date, notes: string[]): { time: Date; timeSource: 'name' | 'mtime' } {
@@ -119,7 +128,38 @@ function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRule
       sums,
     });
   }
-  return snapshots;
+  return uniqueIds(snapshots, rules.owners, notes);
+}
+
+/**
+ * Makes archive snapshot ids unique: archives that would share an id keep their extension in it,
+ * except the one the state already knows by that id. An archive whose id still collides is
+ * skipped with a note (nothing is ever judged against another archive's baseline).
+ */
+function uniqueIds(snapshots: Snapshot[], owners: ReadonlyMap<string, string> | undefined, notes: string[]): Snapshot[] {
+  const byId = new Map<string, Snapshot[]>();
+  for (const snapshot of snapshots) byId.set(snapshot.id, [...(byId.get(snapshot.id) ?? []), snapshot]);
+  const out: Snapshot[] = [];
+  const taken = new Set<string>();
+  for (const [id, group] of byId) {
+    if (group.length === 1) continue;
+    const keys = group.map((snapshot) => snapshot.object!.key);
+    for (const snapshot of group) {
+      const key = snapshot.object!.key;
+      if (owners?.get(id) === key) continue;
+      snapshot.id = key;
+      notes.push(`${keys.join(', ')} would all be snapshot ${id}: ${key} is snapshot ${key} (ids keep the extension when archive names collide)`);
+    }
+  }
+  for (const snapshot of snapshots) {
+    if (taken.has(snapshot.id)) {
+      notes.push(`${snapshot.object!.key}: skipped: its snapshot id ${snapshot.id} is already another archive's; rename one of them`);
+      continue;
+    }
+    taken.add(snapshot.id);
+    out.push(snapshot);
+  }
+  return out;
 }
 
 /** Members of a directory snapshot kept for audits that sample objects. */

@@ -43,7 +43,9 @@ function indexPath(stateDir: string, set: string): string {
 
 /** Reads a set's drill index; an empty index when the set never had a drill. */
 export async function readDrillIndex(stateDir: string, set: string): Promise<DrillIndex> {
-  return readJsonFile<DrillIndex>(indexPath(stateDir, set), () => ({ set, updatedAt: new Date(0).toISOString(), drills: [] }), `drill index for set ${set}`);
+  return readJsonFile<DrillIndex>(indexPath(stateDir, set), () => ({ set, updatedAt: new Date(0).toISOString(), drills: [] }), `drill index for set ${set}`, (value) =>
+    Array.isArray(value.drills) ? null : 'it has no "drills" list',
+  );
 }
 
 /** Adds a drill to its set's index (dropping the oldest past MAX_INDEXED_DRILLS) and writes it atomically. */

@@ -133,9 +133,9 @@ export interface ManifestReader {
 }
 
 /** Parses one block's lines. */
-function parseLines(text: string): ManifestEntry[] {
+function parseLines(file: string, text: string): ManifestEntry[] {
   const out: ManifestEntry[] = [];
-  for (const line of text.split('\n')) if (line) out.push(JSON.parse(line) as ManifestEntry);
+  for (const line of text.split('\n')) if (line) out.push(parseManifestLine<ManifestEntry>(file, line));
   return out;
 }
 
@@ -170,10 +170,19 @@ function findEntry(entries: readonly ManifestEntry[], target: string): ManifestE
   return undefined;
 }
 
+/** One manifest line as JSON; a line that is not names the manifest file. */
+function parseManifestLine<T>(file: string, line: string): T {
+  try {
+    return JSON.parse(line) as T;
+  } catch (error) {
+    throw new Error(`baseline manifest ${file} is corrupt: a line is not JSON (run \`vouch evidence verify\`: the ledger binds each manifest's digest)`, { cause: error });
+  }
+}
+
 async function openBlocked(file: string, handle: FileHandle): Promise<ManifestReader> {
   const blocks = await listBlocks(handle);
   if (blocks.length === 0) throw new Error(`${file}: empty manifest`);
-  const header = JSON.parse((await readBlock(handle, blocks[0]!)).toString('utf8').trim()) as ManifestHeader;
+  const header = parseManifestLine<ManifestHeader>(file, (await readBlock(handle, blocks[0]!)).toString('utf8').trim());
   if (header.format !== 'vouch-manifest') throw new Error(`${file}: not a vouch manifest`);
   const cache = new Map<number, ManifestEntry[]>();
   const load = (index: number): ManifestEntry[] => {
@@ -183,7 +192,7 @@ async function openBlocked(file: string, handle: FileHandle): Promise<ManifestRe
       cache.set(index, hit);
       return hit;
     }
-    const parsed = parseLines(readBlockSync(handle.fd, blocks[index]!).toString('utf8'));
+    const parsed = parseLines(file, readBlockSync(handle.fd, blocks[index]!).toString('utf8'));
     cache.set(index, parsed);
     if (cache.size > CACHED_BLOCKS) cache.delete(cache.keys().next().value!);
     return parsed;
@@ -192,7 +201,7 @@ async function openBlocked(file: string, handle: FileHandle): Promise<ManifestRe
     header,
     async *entries() {
       for (let index = 1; index < blocks.length; index++) {
-        yield* parseLines((await readBlock(handle, blocks[index]!)).toString('utf8'));
+        yield* parseLines(file, (await readBlock(handle, blocks[index]!)).toString('utf8'));
       }
     },
     async get(target) {
@@ -210,9 +219,9 @@ async function openLegacy(file: string): Promise<ManifestReader> {
   const byPath = new Map<string, ManifestEntry>();
   for await (const line of lines) {
     if (!line) continue;
-    if (!header) header = JSON.parse(line) as ManifestHeader;
+    if (!header) header = parseManifestLine<ManifestHeader>(file, line);
     else {
-      const entry = JSON.parse(line) as ManifestEntry;
+      const entry = parseManifestLine<ManifestEntry>(file, line);
       byPath.set(entry.path, entry);
     }
   }

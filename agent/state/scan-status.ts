@@ -25,6 +25,8 @@ export interface ScanStatus {
   transientFaultsTotal?: number;
   /** Reads of the store that were given up (after retries, or at once for permanent errors). */
   readFailuresTotal?: number;
+  /** Snapshots the last successful listing found (0: a `no-snapshots` finding). */
+  snapshotsFound?: number;
 }
 
 function statusPath(stateDir: string, set: string): string {
@@ -47,6 +49,8 @@ export interface ScanOutcome {
   scannedBytes: number;
   /** Store faults during the scan. */
   faults?: { transient: number; gaveUp: number };
+  /** Snapshots the listing found, when it succeeded. */
+  snapshotsFound?: number;
 }
 
 /** Folds one scan outcome into the stored status (the caller holds the state lock). */
@@ -62,6 +66,7 @@ export async function recordScanOutcome(stateDir: string, set: string, outcome: 
     scannedBytesTotal: previous.scannedBytesTotal + outcome.scannedBytes,
     transientFaultsTotal: (previous.transientFaultsTotal ?? 0) + (outcome.faults?.transient ?? 0),
     readFailuresTotal: (previous.readFailuresTotal ?? 0) + (outcome.faults?.gaveUp ?? 0),
+    ...(outcome.snapshotsFound !== undefined ? { snapshotsFound: outcome.snapshotsFound } : previous.snapshotsFound !== undefined ? { snapshotsFound: previous.snapshotsFound } : {}),
   };
   await writeFileAtomic(statusPath(stateDir, set), `${JSON.stringify(next, null, 1)}\n`);
   return next;

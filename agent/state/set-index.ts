@@ -75,7 +75,16 @@ function indexPath(stateDir: string, set: string): string {
 
 /** Reads a set's index (empty when the set was never scanned). */
 export async function readSetIndex(stateDir: string, set: string): Promise<SetIndex> {
-  return readJsonFile<SetIndex>(indexPath(stateDir, set), () => ({ set, updatedAt: new Date(0).toISOString(), snapshots: {} }), `state index for set ${set}`);
+  return readJsonFile<SetIndex>(indexPath(stateDir, set), () => ({ set, updatedAt: new Date(0).toISOString(), snapshots: {} }), `state index for set ${set}`, (value) =>
+    value.snapshots && typeof value.snapshots === 'object' && !Array.isArray(value.snapshots) ? null : 'it has no "snapshots" object',
+  );
+}
+
+/** The object key each archive snapshot was last read from, by id (discovery keeps these ids when names collide). */
+export function snapshotOwners(index: SetIndex): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const [id, state] of Object.entries(index.snapshots)) if (state.object?.key) owners.set(id, state.object.key);
+  return owners;
 }
 
 /** Atomically writes a set's index. */

@@ -21,6 +21,7 @@ export const FINDING_KINDS = [
   'immutability',
   'unsafe-entry',
   'read-error',
+  'no-snapshots',
 ] as const;
 
 /** One kind of finding. */

@@ -7,7 +7,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
@@ -15,6 +14,7 @@ import type { Child } from 'hono/jsx';
 import { secureHeaders } from 'hono/secure-headers';
 import { parseDuration } from '../config/duration.js';
 import type { Policy } from '../config/resolve-policy.js';
+import { remoteAddress } from '../daemon/access-control.js';
 import type { JobRunner } from '../daemon/job-runner.js';
 import type { Scheduler } from '../daemon/scheduler.js';
 import { gatherReportData, targetsFromPolicy } from '../evidence/report-data.js';
@@ -111,15 +111,6 @@ const noStore: MiddlewareHandler = async (c, next) => {
   await next();
   c.header('Cache-Control', 'no-store');
 };
-
-/** The peer's address (unknown when the request did not come through a socket, e.g. in tests). */
-function remoteAddress(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Waits at most `ms` for `promise`; null when it took longer. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {

@@ -53,6 +53,7 @@ const GROUPS: readonly { id: string; title: string; kinds: readonly FindingKind[
   { id: 'immutability', title: 'Immutability', kinds: ['immutability'] },
   { id: 'unsafe', title: 'Unsafe archive entries', kinds: ['unsafe-entry'] },
   { id: 'read-errors', title: 'Not read completely', kinds: ['read-error'] },
+  { id: 'no-snapshots', title: 'No snapshots', kinds: ['no-snapshots'] },
 ];
 
 const KIND_TITLES: Record<FindingKind, string> = {
@@ -72,6 +73,7 @@ const KIND_TITLES: Record<FindingKind, string> = {
   immutability: 'immutability check failed',
   'unsafe-entry': 'unsafe entry',
   'read-error': 'read error',
+  'no-snapshots': 'no snapshots found',
 };
 
 /** The reasons detection put in brackets at the end of a finding's detail. */

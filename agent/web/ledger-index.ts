@@ -14,6 +14,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parseRecordLine, type LedgerRecord } from '../evidence/ledger-record.js';
+import { MAX_RECORD_LINE_BYTES } from '../evidence/record-line.js';
 import { segmentFiles } from '../state/ledger-store.js';
 
 /** Which records to show. Unset fields match everything. */
@@ -203,39 +204,49 @@ class Index implements LedgerIndex {
     }
   }
 
+  /**
+   * Indexes the lines added since the last read, in time linear in their length: each chunk is
+   * searched once, and a line over the record limit is indexed as malformed without being kept.
+   */
   private async readSegment(segmentNumber: number, state: SegmentState, size: number): Promise<void> {
     if (size <= state.indexed) return;
-    let offset = state.indexed;
-    let pending: Buffer = Buffer.alloc(0);
-    for await (const chunk of createReadStream(state.file, { start: state.indexed, end: size - 1 })) {
-      let buffer = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+    let lineStart = state.indexed;
+    let parts: Buffer[] = [];
+    let length = 0;
+    let position = state.indexed;
+    for await (const chunk of createReadStream(state.file, { start: state.indexed, end: size - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
       let start = 0;
-      let newline = buffer.indexOf(NEWLINE, start);
-      while (newline !== -1) {
-        if (newline > start) this.add(segmentNumber, offset + start, buffer.toString('utf8', start, newline));
+      for (let newline = chunk.indexOf(NEWLINE, start); ; newline = chunk.indexOf(NEWLINE, start)) {
+        const piece = chunk.subarray(start, newline === -1 ? chunk.length : newline);
+        length += piece.length;
+        if (length <= MAX_RECORD_LINE_BYTES) parts.push(piece);
+        else parts = [];
+        if (newline === -1) break;
+        if (length > 0) this.add(segmentNumber, lineStart, length <= MAX_RECORD_LINE_BYTES ? Buffer.concat(parts, length).toString('utf8') : null, length);
+        lineStart = position + newline + 1;
+        parts = [];
+        length = 0;
         start = newline + 1;
-        newline = buffer.indexOf(NEWLINE, start);
       }
-      offset += start;
-      buffer = buffer.subarray(start);
-      pending = Buffer.from(buffer);
+      position += chunk.length;
     }
-    state.indexed = offset;
+    state.indexed = lineStart;
   }
 
-  private add(segment: number, offset: number, raw: string): void {
-    const record = parseRecordLine(raw);
+  /** Indexes one line; `raw` is null for a line over the record limit (`bytes` long). */
+  private add(segment: number, offset: number, raw: string | null, bytes: number): void {
+    const record = raw === null ? null : parseRecordLine(raw);
     const data = record && typeof record.data === 'object' && record.data !== null ? (record.data as { set?: unknown; snapshot?: unknown }) : {};
     this.columns.push(
       segment,
       offset,
-      Buffer.byteLength(raw),
+      bytes,
       typeof record?.seq === 'number' ? record.seq : Number.NaN,
       this.kindNames.id(record ? String(record.type) : 'malformed'),
       this.setNames.id(data.set),
       this.snapshotNames.id(data.snapshot),
     );
-    this.lastLine = { segment, offset, raw };
+    this.lastLine = { segment, offset, raw: raw ?? `(a line of ${bytes} bytes, over the record limit)` };
   }
 
   size(): number {

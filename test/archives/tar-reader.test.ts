@@ -484,3 +484,29 @@ describe('tar family: caps', () => {
     expect(summary.complete).toBe(false);
   });
 });
+
+describe('tar: agreeing with GNU tar', () => {
+  it('applies a PAX global header to every following member, as GNU tar lists and restores them, and judges that name', async () => {
+    const tar = tarArchive(paxHeader({ path: '../../x' }, 'g'), tarEntry({ name: 'ok.txt' }, Buffer.from('hello')), tarEntry({ name: 'two.txt' }, Buffer.from('again')));
+    // What GNU tar makes of the same bytes.
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-pax-global-'));
+    await writeFile(path.join(dir, 'g.tar'), tar);
+    expect(execFileSync('tar', ['-tf', path.join(dir, 'g.tar')], { encoding: 'utf8' }).trim().split('\n')).toEqual(['../../x', '../../x']);
+    const visitor = recordingVisitor();
+    const summary = await tarReader.read(bufferInput('g.tar', tar), visitor, DEFAULT_LIMITS);
+    expect(visitor.paths()).toEqual([]);
+    expect(visitor.problems.map((found) => [found.kind, found.path])).toEqual([
+      ['unsafe-entry', '../../x'],
+      ['unsafe-entry', '../../x'],
+    ]);
+    expect(summary.complete).toBe(true);
+  });
+
+  it('keeps a per-member PAX header over the global one, as tar does', async () => {
+    const tar = tarArchive(paxHeader({ path: 'global/name.txt' }, 'g'), paxHeader({ path: 'own.txt' }), tarEntry({ name: 'a.txt' }, Buffer.from('a')), tarEntry({ name: 'b.txt' }, Buffer.from('b')));
+    const visitor = recordingVisitor();
+    await tarReader.read(bufferInput('g.tar', tar), visitor, DEFAULT_LIMITS);
+    expect(visitor.paths()).toEqual(['own.txt', 'global/name.txt']);
+  });
+});
+

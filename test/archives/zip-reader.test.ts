@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type ArchiveInput, type ArchiveLimits } from '../../agent/archives/entry-reader.js';
 import { zipReader } from '../../agent/archives/zip-reader.js';
 import { bufferInput, recordingVisitor, sha256 } from '../helpers/buffer-input.js';
-import { centralFields, overlappingZip, patchBytes, patchCentral, storedBytes, zipArchive } from '../helpers/hostile-archives.js';
+import { centralFields, overlappingZip, patchBytes, patchCentral, patchMember, storedBytes, zipArchive } from '../helpers/hostile-archives.js';
 
 async function read(zip: Buffer, limits: Partial<ArchiveLimits> = {}, input: ArchiveInput = bufferInput('test.zip', zip)) {
   const visitor = recordingVisitor();
@@ -137,7 +137,7 @@ describe('zip: damaged members and caps', () => {
   const big = Buffer.from('x'.repeat(100_000));
 
   it('reports a member whose data inflates beyond its declared size, and reads the next one', async () => {
-    const zip = patchCentral(await zipArchive([{ name: 'liar.txt', data: big }, { name: 'next.txt', data: Buffer.from('next') }]), 0, { uncompressedSize: 10 });
+    const zip = patchMember(await zipArchive([{ name: 'liar.txt', data: big }, { name: 'next.txt', data: Buffer.from('next') }]), 0, { uncompressedSize: 10 });
     const { summary, visitor } = await read(zip);
     // Both were passed to the visitor; the recorder keeps only bodies it could read to the end.
     expect(visitor.count).toBe(2);
@@ -149,7 +149,7 @@ describe('zip: damaged members and caps', () => {
   it('reports a member whose CRC-32 does not match its data', async () => {
     const zip = await zipArchive([{ name: 'flipped.txt', data: big }]);
     const { crc32 } = centralFields(zip, 0);
-    const { visitor } = await read(patchCentral(zip, 0, { crc32: crc32 ^ 1 }));
+    const { visitor } = await read(patchMember(zip, 0, { crc32: crc32 ^ 1 }));
     expect(visitor.problems).toEqual([{ kind: 'read-error', path: 'flipped.txt', detail: expect.stringMatching(/^entry 'flipped\.txt': CRC-32 mismatch \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)$/) }]);
   });
 
@@ -163,15 +163,27 @@ describe('zip: damaged members and caps', () => {
     expect(summary.complete).toBe(true);
   });
 
-  it('stops an overlapping-member bomb once the archive declares more than maxRatio times its size', async () => {
+  it('refuses an overlapping-member bomb record by record: each points at a local header that names another member', async () => {
     const zip = overlappingZip(await zipArchive([{ name: 'm0_____', data: Buffer.alloc(2 * 1024 * 1024) }]), 1000);
     const { summary, visitor } = await read(zip, { maxRatio: 1500 });
-    // Read up to the cap (1500 × the object's size), not the 2 GiB the 1000 records claim.
-    expect(visitor.count).toBeLessThan(100);
-    expect(summary.bytes).toBeLessThanOrEqual(1500 * zip.length);
-    expect(visitor.problems).toHaveLength(1);
-    expect(visitor.problems[0]).toMatchObject({ kind: 'read-error', detail: expect.stringMatching(/^archive declares \d+ bytes of content in \d+ bytes, more than 1500× \(overlapping members\?\); stopped at entry 'm\d+_*'$/) });
-    expect(summary.complete).toBe(false);
+    // Only the record the local header really belongs to is read, not the 2 GiB the 1000 records claim.
+    expect(visitor.paths()).toEqual(['m0_____']);
+    expect(summary.bytes).toBe(2 * 1024 * 1024);
+    expect(visitor.problems).toHaveLength(999);
+    expect(visitor.problems[0]).toMatchObject({ kind: 'unsafe-entry', path: 'm1_____', detail: "entry 'm1_____': its local header names it 'm0_____': tools that read local headers (streaming extractors) would write that name; not read" });
+  });
+
+  it('a local header that disagrees with the central directory (name, size) is unsafe-entry, built byte by byte', async () => {
+    const zip = await zipArchive([{ name: 'safe.txt', data: Buffer.from('quarterly numbers\n') }, { name: 'next.txt', data: Buffer.from('next') }]);
+    // The local header says ../../../x (same length as safe.txt is not needed: only the name bytes change).
+    const { localHeader } = centralFields(zip, 0);
+    const hostile = Buffer.from(zip);
+    hostile.write('../x.txt', localHeader + 30, 'latin1'); // 8 bytes, as long as 'safe.txt'
+    const named = await read(hostile);
+    expect(named.visitor.paths()).toEqual(['next.txt']);
+    expect(named.visitor.problems).toEqual([{ kind: 'unsafe-entry', path: 'safe.txt', detail: "entry 'safe.txt': its local header names it '../x.txt': tools that read local headers (streaming extractors) would write that name; not read" }]);
+    const sized = await read(patchCentral(zip, 0, { uncompressedSize: 5 }));
+    expect(sized.visitor.problems[0]).toMatchObject({ kind: 'unsafe-entry', path: 'safe.txt', detail: expect.stringMatching(/local header declares 18 bytes .* the central directory 5/) });
   });
 
   it('passes the stored bytes of an encrypted member, marked encrypted', async () => {

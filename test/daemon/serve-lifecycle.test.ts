@@ -58,7 +58,7 @@ describe('vouch serve: start-up and access control', () => {
         expect((await fetch(`${serve.url}${route}`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status, route).toBe(401);
         expect((await fetch(`${serve.url}${route}`, { headers: auth })).status, route).toBe(200);
       }
-      expect((await fetch(`${serve.url}/api/sets/orders/scan`, { method: 'POST' })).status).toBe(401);
+      expect((await fetch(`${serve.url}/api/sets/orders/scan`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status).toBe(401);
       expect(await runJob(serve.url, 'orders', 'scan', auth)).toMatchObject({ status: 'succeeded' });
     } finally {
       expect(await serve.stop()).toBe(0);
@@ -88,7 +88,7 @@ describe('vouch serve: signals', () => {
   it('SIGTERM mid-scan stops at a safe point: state consistent, lock released, the next scan finishes the job', async () => {
     const { config, state } = await offlineEstate(300);
     const serve = await startServe(['--config', config], ['--listen', '127.0.0.1:0', '--shutdown-timeout', '20s']);
-    const started = await getJson<{ job: { id: string } }>(`${serve.url}/api/sets/orders/scan`, { method: 'POST' });
+    const started = await getJson<{ job: { id: string } }>(`${serve.url}/api/sets/orders/scan`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(started.status).toBe(202);
     // Wait until some snapshots are recorded, then stop.
     const deadline = Date.now() + 60_000;

@@ -20,6 +20,7 @@ import { parsePolicy } from '../../agent/config/load-policy.js';
 import { ownerOf, parseShard } from '../../agent/daemon/shard.js';
 import { REPLICAS } from '../../scripts/kubernetes-manifests.js';
 import { renderManifests } from '../../scripts/render-kubernetes.js';
+import { strictManifestProblems } from '../../scripts/strict-manifest-check.js';
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Namespace': Namespace,
@@ -67,6 +68,37 @@ describe('Kubernetes manifests', () => {
     expect(() => validate(statefulSet)).toThrow();
   });
 
+  it('carry no field the Kubernetes schema does not know: a readinessProbe typo is caught', () => {
+    const manifests = all();
+    expect(strictManifestProblems(manifests)).toEqual([]);
+    const typo = structuredClone(manifests.find((m) => m.kind === 'StatefulSet')!);
+    const container = typo.spec!.template.spec.containers[0];
+    container.readinesProbe = container.readinessProbe;
+    delete container.readinessProbe;
+    const problems = strictManifestProblems([typo]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^StatefulSet vouch: .*'"?readinesProbe"?' does not exist in type 'IContainer'/);
+  }, 60_000);
+
+  it('run scan-only agents under Pod Security restricted with RuntimeDefault seccomp and readiness on /readyz; drill Jobs alone in the namespace that allows bubblewrap', () => {
+    const manifests = all();
+    const namespaces = new Map(manifests.filter((m) => m.kind === 'Namespace').map((m) => [m.metadata.name, (m.metadata as unknown as { labels: Record<string, string> }).labels]));
+    expect(namespaces.get('vouch')!['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(namespaces.get('vouch-drills')!['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    const pods = (namespace: string) =>
+      manifests
+        .filter((m) => m.metadata.namespace === namespace && (m.kind === 'StatefulSet' || m.kind === 'CronJob'))
+        .map((m) => ({ kind: m.kind, spec: m.kind === 'CronJob' ? m.spec!.jobTemplate.spec.template.spec : m.spec!.template.spec }));
+    for (const { spec } of pods('vouch')) {
+      expect(restrictedViolations(spec)).toEqual([]);
+      expect(spec.containers[0].readinessProbe.httpGet.path).toBe('/readyz');
+    }
+    // Every workload of the privileged namespace is a drill Job on the drills image.
+    const drills = pods('vouch-drills');
+    expect(drills.every((pod) => pod.kind === 'CronJob' && pod.spec.containers[0].args.includes('drill') && /^vouch-drills:/.test(pod.spec.containers[0].image))).toBe(true);
+    expect(restrictedViolations(drills[0]!.spec)).toEqual(['seccompProfile Unconfined']);
+  });
+
   it('run sharded agents, one drill CronJob per set on its owner’s state, in a deny-all drills namespace', () => {
     const manifests = all();
     const policy = parsePolicy(manifests.find((m) => m.kind === 'ConfigMap')!.data!['vouch.yaml']!, '/etc/vouch/vouch.yaml');
@@ -95,3 +127,27 @@ describe('Kubernetes manifests', () => {
     expect(exceptions.every((m) => m.spec!.policyTypes.join() === 'Egress' && m.spec!.ingress === undefined)).toBe(true);
   });
 });
+
+/**
+ * What the Pod Security `restricted` profile refuses in a pod spec (kubernetes.io/docs/concepts/
+ * security/pod-security-standards): host namespaces, privileged or escalating containers, added
+ * capabilities, root, host paths, and a seccomp profile other than RuntimeDefault or Localhost.
+ */
+function restrictedViolations(spec: Record<string, any>): string[] {
+  const out: string[] = [];
+  if (spec.hostNetwork || spec.hostPID || spec.hostIPC) out.push('host namespaces');
+  const pod = spec.securityContext ?? {};
+  for (const volume of spec.volumes ?? []) if (volume.hostPath) out.push(`hostPath volume ${volume.name}`);
+  for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+    const context = container.securityContext ?? {};
+    if (context.privileged) out.push(`${container.name} privileged`);
+    if (context.allowPrivilegeEscalation !== false) out.push(`${container.name} may escalate`);
+    if (!(context.capabilities?.drop ?? []).includes('ALL')) out.push(`${container.name} keeps capabilities`);
+    if ((context.capabilities?.add ?? []).some((cap: string) => cap !== 'NET_BIND_SERVICE')) out.push(`${container.name} adds capabilities`);
+    if (!(context.runAsNonRoot ?? pod.runAsNonRoot)) out.push(`${container.name} may run as root`);
+    if ((context.runAsUser ?? pod.runAsUser) === 0) out.push(`${container.name} runs as uid 0`);
+    const seccomp = context.seccompProfile?.type ?? pod.seccompProfile?.type;
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') out.push(`seccompProfile ${seccomp ?? 'unset'}`);
+  }
+  return out;
+}

@@ -89,3 +89,26 @@ describe('vouch command line', () => {
     expect(stdout).toContain('3 entries, 2 flagged');
   });
 });
+
+describe('archives of several formats under one name', () => {
+  it('a .zip dropped beside a baselined .tar.gz is its own snapshot, not drift of the other', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-ids-'));
+    const volume = path.join(dir, 'volume');
+    const { mkdir } = await import('node:fs/promises');
+    const { buildZip } = await import('../helpers/build-archive.js');
+    await mkdir(volume);
+    await writeFile(path.join(volume, 'orders-20250101.tar.gz'), await buildTarGz(sampleFiles(1)));
+    const config = path.join(dir, 'vouch.yaml');
+    await writeFile(config, `state: ./state\nsets:\n  orders:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8})' }\n`);
+    expect((await runCli(['--config', config, 'scan'])).code).toBe(0);
+    await writeFile(path.join(volume, 'orders-20250101.zip'), await buildZip(sampleFiles(2)));
+    const { code, stdout } = await runCli(['--json', '--config', config, 'scan']);
+    const report = JSON.parse(stdout) as { sets: { snapshots: { id: string; verdict: string }[]; notes: string[] }[] };
+    expect(report.sets[0]!.snapshots.map((s) => [s.id, s.verdict])).toEqual([
+      ['orders-20250101', 'clean'],
+      ['orders-20250101.zip', 'clean'],
+    ]);
+    expect(report.sets[0]!.notes.join('\n')).toMatch(/orders-20250101\.zip is snapshot orders-20250101\.zip/);
+    expect(code).toBe(0);
+  });
+});

@@ -110,7 +110,7 @@ describe('evidence verify names the first bad record', () => {
     const dir = await ledgerWith(5);
     await rewrite(dir, (all) => all.slice(0, 3));
     await writeFile(headPath(dir), '');
-    expect((await verifyLedger(dir)).firstBad).toMatchObject({ problem: 'head-mismatch' });
+    expect((await verifyLedger(dir)).firstBad).toMatchObject({ problem: 'head-unreadable' });
     const { rm } = await import('node:fs/promises');
     await rm(headPath(dir));
     expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 3, problem: 'head-missing' });

@@ -70,8 +70,8 @@ export function tarEntry(spec: TarHeaderSpec, data: Buffer = Buffer.alloc(0)): B
   return Buffer.concat([tarHeader({ size: data.length, ...spec }), padded(data)]);
 }
 
-/** A PAX extended header ('x') whose records apply to the next entry. */
-export function paxHeader(records: Record<string, string>): Buffer {
+/** A PAX extended header: 'x' applies to the next entry, 'g' (global) to every entry after it. */
+export function paxHeader(records: Record<string, string>, type: 'x' | 'g' = 'x'): Buffer {
   let body = '';
   for (const [key, value] of Object.entries(records)) {
     const line = ` ${key}=${value}\n`;
@@ -79,7 +79,7 @@ export function paxHeader(records: Record<string, string>): Buffer {
     while (String(length).length + Buffer.byteLength(line) !== length) length += 1;
     body += `${length}${line}`;
   }
-  return tarEntry({ name: 'PaxHeaders/entry', type: 'x' }, Buffer.from(body, 'utf8'));
+  return tarEntry({ name: type === 'g' ? 'GlobalHead.0' : 'PaxHeaders/entry', type }, Buffer.from(body, 'utf8'));
 }
 
 /** The end-of-archive marker: two zero blocks. */
@@ -186,6 +186,15 @@ export function patchCentral(zip: Buffer, index: number, fields: { flags?: numbe
   if (fields.flags !== undefined) out.writeUInt16LE(fields.flags, at + 8);
   if (fields.crc32 !== undefined) out.writeUInt32LE(fields.crc32 >>> 0, at + 16);
   if (fields.uncompressedSize !== undefined) out.writeUInt32LE(fields.uncompressedSize, at + 24);
+  return out;
+}
+
+/** Changes the same fields in the `index`th member's local header and central record: a member whose two headers agree on a lie. */
+export function patchMember(zip: Buffer, index: number, fields: { crc32?: number; uncompressedSize?: number }): Buffer {
+  const out = patchCentral(zip, index, fields);
+  const { localHeader } = centralFields(out, index);
+  if (fields.crc32 !== undefined) out.writeUInt32LE(fields.crc32 >>> 0, localHeader + 14);
+  if (fields.uncompressedSize !== undefined) out.writeUInt32LE(fields.uncompressedSize, localHeader + 22);
   return out;
 }
 

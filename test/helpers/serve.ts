@@ -96,7 +96,7 @@ export async function getJson<T = Record<string, unknown>>(url: string, init: Re
 
 /** Triggers a job over the API and waits until it ends; returns the finished job record. */
 export async function runJob(base: string, set: string, task: 'scan' | 'drill', headers: Record<string, string> = {}, timeoutMs = 120_000): Promise<Record<string, unknown>> {
-  const started = await getJson<{ job: { id: string } }>(`${base}/api/sets/${set}/${task}`, { method: 'POST', headers });
+  const started = await getJson<{ job: { id: string } }>(`${base}/api/sets/${set}/${task}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } });
   if (started.status !== 202) throw new Error(`POST ${task} answered ${started.status}: ${JSON.stringify(started.body)}`);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

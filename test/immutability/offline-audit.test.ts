@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../agent/config/load-policy.js';
 import { auditSet } from '../../agent/immutability/audit-set.js';
-import { isReadOnly, mountFor, parseMountInfo } from '../../agent/immutability/mountinfo.js';
+import { isReadOnly, mountFor, parseMountInfo, writableAliases } from '../../agent/immutability/mountinfo.js';
 import { nowMs } from '../../agent/clock.js';
 
 const run = promisify(execFile);
@@ -76,6 +76,36 @@ describe('offline volume audit', () => {
     const audit = JSON.parse(stdout);
     expect(audit).toMatchObject({ ok: true, protected: true });
     expect(audit.checks.find((c: { check: string }) => c.check === 'read-only-mount')).toMatchObject({ status: 'pass' });
+  });
+
+  it('fails a read-only bind mount of a directory still writable through its original mount, naming that path (real mounts in a bubblewrap namespace)', async () => {
+    const { dir } = await volume();
+    const volumeDir = path.join(dir, 'volume');
+    const view = path.join(dir, 'view');
+    await mkdir(view);
+    // The policy audits the read-only view; the same files stay writable at volumeDir.
+    const policyFile = path.join(dir, 'view.yaml');
+    await writeFile(policyFile, (await readFile(path.join(dir, 'vouch.yaml'), 'utf8')).replace('./volume', './view'));
+    const script = fileURLToPath(new URL('../helpers/audit-entry.ts', import.meta.url));
+    const { stdout } = await run('bwrap', ['--dev-bind', '/', '/', '--ro-bind', volumeDir, view, '--', process.execPath, '--import', 'tsx', script, policyFile], { cwd: process.cwd() });
+    const audit = JSON.parse(stdout);
+    expect(audit).toMatchObject({ ok: false, protected: false });
+    const check = audit.checks.find((c: { check: string }) => c.check === 'read-only-mount');
+    expect(check).toMatchObject({ status: 'fail', required: true });
+    expect(check.detail).toContain(`mounted read-only, but the same directory is writable through ${volumeDir}`);
+  });
+
+  it('finds writable aliases from mountinfo: same device, a root that covers the directory, not shadowed', () => {
+    const mounts = parseMountInfo(
+      [
+        '22 1 8:17 / /srv rw,relatime - ext4 /dev/sdb1 rw',
+        '40 22 8:17 /backups /mnt/offline ro,relatime - ext4 /dev/sdb1 rw',
+        '41 22 8:17 /backups/orders /srv/backups/orders ro,relatime - ext4 /dev/sdb1 rw',
+      ].join('\n'),
+    );
+    // /srv/backups/orders is shadowed by its own read-only bind mount; /srv/backups/invoices is not.
+    expect(writableAliases(mounts, '/mnt/offline/orders')).toEqual([]);
+    expect(writableAliases(mounts, '/mnt/offline/invoices')).toEqual(['/srv/backups/invoices']);
   });
 
   it('fails when the newest offline copy is older than the allowed age', async () => {

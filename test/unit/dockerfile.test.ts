@@ -1,25 +1,35 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-/** Dockerfile instructions with continuation lines joined (no Docker engine is needed to read them). */
-function instructions(text: string): { op: string; args: string; stage: number }[] {
+/** Dockerfile instructions with continuation lines joined (no Docker engine is needed to read them), each with its stage's name. */
+function instructions(text: string): { op: string; args: string; stage: number; name: string }[] {
   const joined = text.replace(/\\\n/g, ' ').split('\n').filter((line) => line.trim() && !line.trim().startsWith('#'));
   let stage = -1;
+  let name = '';
   return joined.map((line) => {
     const [, op, args] = /^\s*(\w+)\s+(.*)$/.exec(line)!;
-    if (op!.toUpperCase() === 'FROM') stage++;
-    return { op: op!.toUpperCase(), args: args!.trim(), stage };
+    if (op!.toUpperCase() === 'FROM') {
+      stage++;
+      name = / AS (\S+)$/i.exec(args!.trim())?.[1] ?? '';
+    }
+    return { op: op!.toUpperCase(), args: args!.trim(), stage, name };
   });
 }
 
 describe('Dockerfile', () => {
   const all = instructions(readFileSync('Dockerfile', 'utf8'));
-  const last = Math.max(...all.map((i) => i.stage));
-  const runtime = all.filter((i) => i.stage === last);
+  const runtime = all.filter((i) => i.name === 'runtime');
   const one = (op: string) => runtime.filter((i) => i.op === op);
 
   it('builds in one stage with npm ci and ships only the build output and production modules', () => {
-    expect(all.filter((i) => i.op === 'FROM').map((i) => i.args)).toEqual([expect.stringMatching(/ AS build$/), expect.stringMatching(/ AS runtime$/)]);
+    expect(all.filter((i) => i.op === 'FROM').map((i) => i.args)).toEqual([
+      expect.stringMatching(/ AS build$/),
+      expect.stringMatching(/ AS runtime$/),
+      'runtime AS drills',
+      'runtime AS agent',
+    ]);
+    // `docker build .` builds the last stage: the agent image is the runtime, nothing added.
+    expect(all.filter((i) => i.name === 'agent').map((i) => i.op)).toEqual(['FROM']);
     expect(all.some((i) => i.stage === 0 && i.op === 'RUN' && /npm ci\b/.test(i.args))).toBe(true);
     expect(all.some((i) => i.stage === 0 && i.op === 'RUN' && /npm prune --omit=dev/.test(i.args))).toBe(true);
     expect(one('COPY').filter((i) => i.args.startsWith('--from=build')).map((i) => i.args.split(' ')[1])).toEqual(['/src/package.json', '/src/node_modules', '/src/dist']);
@@ -49,5 +59,12 @@ describe('Dockerfile', () => {
     expect(one('HEALTHCHECK')[0]!.args).toMatch(/\/healthz/);
     const labels = one('LABEL').map((i) => i.args).join(' ');
     for (const key of ['title', 'description', 'version', 'licenses']) expect(labels).toContain(`org.opencontainers.image.${key}=`);
+  });
+
+  it('has a drills target with PostgreSQL, SQLite and bubblewrap that still runs as the unprivileged user', () => {
+    const drills = all.filter((i) => i.name === 'drills');
+    const install = drills.find((i) => i.op === 'RUN' && /apt-get install/.test(i.args))!.args;
+    for (const tool of ['postgresql', 'sqlite3', 'bubblewrap']) expect(install).toMatch(new RegExp(`\\b${tool}\\b`));
+    expect(drills.filter((i) => i.op === 'USER').at(-1)!.args).toBe('node');
   });
 });

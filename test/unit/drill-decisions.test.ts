@@ -153,3 +153,13 @@ describe('plain dump filter', () => {
     expect(counts).toEqual({ droppedOwnership: 1, droppedPrivileges: 1, droppedFence: 0 });
   });
 });
+
+describe('snapshots named like pick rules', () => {
+  const named = [snapshot('latest', '2025-10-01T00:00:00Z'), snapshot('random', '2025-10-02T00:00:00Z'), snapshot('s3', '2025-10-19T00:00:00Z')];
+  it('drills them by id with id:NAME, and says so when the rule was meant', () => {
+    expect(pickSnapshot({ snapshots: named, verdictOf: () => 'clean', request: 'id:latest', now: new Date('2025-10-20T00:00:00Z'), random: () => 0 })).toMatchObject({ snapshot: { id: 'latest' }, pick: 'explicit' });
+    expect(pickSnapshot({ snapshots: named, verdictOf: () => 'clean', request: 'id:random', now: new Date('2025-10-20T00:00:00Z'), random: () => 0 })).toMatchObject({ snapshot: { id: 'random' }, pick: 'explicit' });
+    const rule = pickSnapshot({ snapshots: named, verdictOf: () => 'clean', request: 'latest', now: new Date('2025-10-20T00:00:00Z'), random: () => 0 });
+    expect(rule).toMatchObject({ snapshot: { id: 's3' }, pick: 'latest', reason: expect.stringContaining('ask for it with id:latest') });
+  });
+});

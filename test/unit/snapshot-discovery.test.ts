@@ -94,3 +94,23 @@ describe('snapshot discovery', () => {
     expect(notes).toEqual(['2025-99-99: time "2025-99-99" not understood; using its modification time']);
   });
 });
+
+describe('snapshot ids are unique across archive extensions', () => {
+  const listing = [object('orders-1.tar.gz', '2025-01-01T00:00:00Z'), object('orders-1.zip', '2025-01-02T00:00:00Z'), object('orders-1.tar', '2025-01-03T00:00:00Z'), object('orders-2.tar.gz', '2025-01-04T00:00:00Z')];
+
+  it('gives colliding archives ids with their extension, never one id for two objects', () => {
+    const { snapshots, notes } = discoverSnapshots(listing, { layout: 'archive' });
+    expect(snapshots.map((s) => [s.id, s.object!.key])).toEqual([
+      ['orders-1.tar.gz', 'orders-1.tar.gz'],
+      ['orders-1.zip', 'orders-1.zip'],
+      ['orders-1.tar', 'orders-1.tar'],
+      ['orders-2', 'orders-2.tar.gz'],
+    ]);
+    expect(notes[0]).toMatch(/orders-1\.tar\.gz, orders-1\.zip, orders-1\.tar would all be snapshot orders-1/);
+  });
+
+  it('lets the archive the state already knows by that id keep it: a newcomer beside it is judged on its own', () => {
+    const { snapshots } = discoverSnapshots(listing, { layout: 'archive', owners: new Map([['orders-1', 'orders-1.tar.gz']]) });
+    expect(snapshots.map((s) => s.id)).toEqual(['orders-1', 'orders-1.zip', 'orders-1.tar', 'orders-2']);
+  });
+});

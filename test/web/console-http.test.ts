@@ -65,7 +65,7 @@ function app(token?: string) {
       trigger: (task, set) => runner.submit(task, set, 'api', idle()),
       logger,
     },
-    { ...(token ? { token } : {}), metricsAuth: false, bodyLimitBytes: 16 * 1024, requestTimeoutMs: 30_000 },
+    { ...(token ? { token } : {}), metricsAuth: false, bodyLimitBytes: 16 * 1024, requestTimeoutMs: 30_000, listen: { host: '127.0.0.1', port: 9740, loopback: true }, allowedHosts: [] },
   );
 }
 
@@ -172,7 +172,7 @@ describe('console access with a token', () => {
     const cookie = setCookie.split(';')[0]!;
     expect((await guarded.request('/evidence', { headers: { ...html, cookie } })).status).toBe(200);
     expect((await guarded.request('/api/jobs', { headers: { cookie } })).status).toBe(200);
-    expect((await guarded.request('/api/sets/alpha/scan', { method: 'POST', headers: { cookie } })).status).toBe(401);
+    expect((await guarded.request('/api/sets/alpha/scan', { method: 'POST', headers: { cookie, 'content-type': 'application/json' } })).status).toBe(401);
     expect((await guarded.request('/api/sets/alpha/scan', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(202);
     const logout = await guarded.request('/logout', { method: 'POST', headers: { cookie, origin: ORIGIN } });
     expect(logout.status).toBe(303);

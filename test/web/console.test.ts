@@ -241,7 +241,7 @@ describe('web console on the demo estate', () => {
     await page.goto(`${serve.url}/sets/orders`, { waitUntil: 'load' });
     const before = await page.locator('[data-last-scan]').getAttribute('data-last-scan');
     await page.evaluate(() => ((globalThis as { notReloaded?: boolean }).notReloaded = true));
-    const started = await fetch(`${serve.url}/api/sets/orders/scan`, { method: 'POST' });
+    const started = await fetch(`${serve.url}/api/sets/orders/scan`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(started.status).toBe(202);
     // The tab becoming visible makes the page look for running jobs at once (as it does every few seconds).
     await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))");
@@ -362,7 +362,7 @@ describe('web console off loopback (bearer token required)', () => {
     expect(await page.evaluate('document.cookie')).toBe('');
     // The session reads (the page's own polling of /api/jobs works), but cannot start jobs.
     expect((await page.request.get(`${guarded.url}/api/jobs`)).status()).toBe(200);
-    expect((await page.request.post(`${guarded.url}/api/sets/orders/scan`)).status()).toBe(401);
+    expect((await page.request.post(`${guarded.url}/api/sets/orders/scan`, { data: {} })).status()).toBe(401);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login$/);

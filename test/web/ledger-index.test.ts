@@ -106,4 +106,17 @@ describe('ledger index', () => {
     await index.refresh();
     expect(index.size()).toBe(12);
   });
+
+  it('indexes a junk line over the record limit as malformed, without keeping it, and the records after it', async () => {
+    const dir = await ledger(4);
+    const lines = (await readFile(segment(dir), 'utf8')).split('\n').filter(Boolean);
+    await writeFile(segment(dir), `${lines.slice(0, 2).join('\n')}\n`);
+    await appendFile(segment(dir), Buffer.alloc(65 * 2 ** 20, 0x41));
+    await appendFile(segment(dir), `\n${lines.slice(2).join('\n')}\n`);
+    const index = ledgerIndex(dir);
+    await index.refresh();
+    expect(index.size()).toBe(5);
+    expect(index.kinds()).toContain('malformed');
+    expect(seqs((await index.page({}, 0, 2)).filter((record) => !Number.isNaN(record.seq)))).toEqual([4, 3]);
+  });
 });
