@@ -20,7 +20,7 @@ import { describeError } from '../errors.js';
 import type { ScanProgress } from '../scan/progress.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
-import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
+import { discoverSourceSnapshots, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { DrillPhaseSeconds, DrillResult } from '../state/drill-index.js';
 import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
 import { readSetIndex } from '../state/set-index.js';
@@ -265,8 +265,8 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
 
   let source: BackupSource | null = null;
   try {
-    source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source)))(set);
-    const [discovery, index] = await Promise.all([discoverFromListing(source.list(), set), readSetIndex(options.stateDir, set.name)]);
+    source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name })))(set);
+    const [discovery, index] = await Promise.all([discoverSourceSnapshots(source, set), readSetIndex(options.stateDir, set.name)]);
     const picked = pickSnapshot({
       snapshots: discovery.snapshots,
       verdictOf: (snapshotId) => index.snapshots[snapshotId]?.verdict,

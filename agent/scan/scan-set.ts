@@ -9,13 +9,13 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { formatBytes } from '../config/byte-size.js';
-import type { SetPolicy } from '../config/resolve-policy.js';
+import { describeSource, type SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import { describeError } from '../errors.js';
 import type { ImmutabilityAudit } from '../immutability/audit-result.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import { decorateSource, type SourceFault } from '../sources/create-source.js';
-import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
+import { discoverSourceSnapshots, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
 import { manifestPath, openManifest } from '../state/manifest-store.js';
 import { readSetIndex, writeSetIndex, type SetIndex, type SnapshotState } from '../state/set-index.js';
@@ -111,10 +111,6 @@ const INDEX_FLUSH_MS = 2_000;
 /** Faults described per snapshot. */
 const FAULT_EXAMPLES = 5;
 
-function describeLocation(set: SetPolicy): string {
-  return set.source.kind === 'fs' ? set.source.path : `s3://${set.source.bucket}/${set.source.prefix}`;
-}
-
 /** Bytes deep reads of this set took from the store since midnight UTC (from the index's last reads). */
 function spentToday(index: SetIndex, now: Date): number {
   const start = dayStart(now.getTime());
@@ -164,7 +160,7 @@ export function readDecisions(
 export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {
   const progress = options.progress ?? silentProgress;
   const now = options.now ?? (() => new Date());
-  const report: SetReport = { name: set.name, location: describeLocation(set), lastClean: null, snapshots: [], removed: [], notes: [] };
+  const report: SetReport = { name: set.name, location: describeSource(set.source), lastClean: null, snapshots: [], removed: [], notes: [] };
   let source: BackupSource | null = null;
   let tally: FaultTally = emptyFaults();
   const onFault = (fault: SourceFault) => {
@@ -177,7 +173,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     source = decorateSource(set.source, await options.createSource(set), { onFault, ...(options.retryDelays ?? {}) });
     report.location = source.location;
     progress.status(`${set.name}: listing ${source.location}`);
-    const discovery = await discoverFromListing(source.list(), set);
+    const discovery = await discoverSourceSnapshots(source, set);
     report.notes.push(...discovery.notes);
     if (tally.transient + tally.gaveUp > 0) report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
     const index = await readSetIndex(options.stateDir, set.name);
