@@ -85,7 +85,7 @@ export function parseSevenZipListing(text: string): SevenZipMember[] {
   const blocks = text.replace(/\r\n/g, '\n').split(/\n\n+/).filter((block) => block.trim() !== '');
   for (const block of blocks) {
     const fields = new Map<string, string>();
-    for (const line of block.split('\n')) {
+    for (const line of block.split('\n').filter((each) => each !== '')) {
       const match = FIELD.exec(line);
       if (!match) throw new SevenZipListingError(`unexpected line in 7-Zip's listing (${JSON.stringify(line.slice(0, 80))}): a member name with a line break?`);
       if (fields.has(match[1]!)) throw new SevenZipListingError(`field ${match[1]} appears twice for one member: a member name with a line break?`);
@@ -213,10 +213,13 @@ async function readSevenZip(input: ArchiveInput, visitor: EntryVisitor, limits: 
     const options = { env: sevenZipEnv(), stdin };
     let members: SevenZipMember[];
     try {
-      members = parseSevenZipListing((await runTool('7z', ['l', '-slt', '-ba', '-sccUTF-8', '--', copy.file], options)).toString('utf8'));
+      const listing = (await runTool('7z', ['l', '-slt', '-ba', '-sccUTF-8', '--', copy.file], options)).toString('utf8');
+      // 7-Zip prints its password prompt on stdout, before the listing.
+      members = parseSevenZipListing(listing.replace(/^\s*Enter password[^\n]*\n/, ''));
     } catch (error) {
       const said = toolMessage(error);
-      const locked = /encrypted archive|password/i.test(said);
+      // Without a password, 7-Zip's prompt for one reads end-of-file and it stops ("Break signaled").
+      const locked = error instanceof ToolFailedError && (/encrypted archive|password/i.test(said) || (password === null && /break signaled/i.test(said)));
       const detail = locked
         ? password === null
           ? `the archive's names are encrypted and the set has no snapshots.passwordFile (${said})`
@@ -250,6 +253,7 @@ async function extract(session: ReadSession, file: string, members: readonly Sev
     for (const member of members) {
       current = member;
       const carriesData = member.type !== 'directory' && member.size > 0;
+      const hasBody = member.type === 'file';
       if (carriesData && session.ratioExceeded(cursor.taken + member.size, archiveSize)) {
         session.stop(problem('read-error', member.path, `archive expands more than ${session.limits.maxRatio}× (${cursor.taken + member.size} bytes from ${input.size} bytes); stopped at ${entryLabel(member.path)}`));
         return;
@@ -273,7 +277,7 @@ async function extract(session: ReadSession, file: string, members: readonly Sev
       }
       const entry = session.admit(header);
       if (session.stopped) return;
-      if (!entry || !carriesData || member.type === 'symlink') {
+      if (!entry || !hasBody) {
         if (member.type !== 'symlink' && carriesData) for await (const _piece of cursor.take(member.size));
         if (entry) await session.visit(entry);
         continue;

@@ -33,8 +33,8 @@ const TRUNCATED = /unexpected end of input|ends unexpectedly|unfinished stream/i
 /** The tool's complaint without its program-name and error-number prefixes. */
 function complaint(stderr: string): string {
   return stderr
-    .replace(/^(xz|bzip2|lz4): (\(stdin\): )?/i, '')
-    .replace(/^Error \d+ : /, '')
+    .replace(/(^| \/ )(\S*\/)?(xz|bzip2|lz4): (\(stdin\): )?/gi, '$1')
+    .replace(/(^| \/ )Error \d+ : /g, '$1')
     .replace(/ \/ It is possible that the compressed file.*$/s, '')
     .trim();
 }
