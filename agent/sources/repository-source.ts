@@ -20,6 +20,13 @@ import { SourceError, VouchError } from '../errors.js';
 import { ToolFailedError, ToolMissingError, toolOutput, type ToolName, type ToolOptions } from '../tools/tool-process.js';
 import type { BackupSource, ByteRange, ObjectBody, RepositorySnapshot, SourceObject } from './backup-source.js';
 
+/**
+ * Bytes of a snapshot's tar stream read ahead of the scan, so the tool keeps decrypting and
+ * decompressing while vouch analyses the entries before (on 2 cores, both run at once instead of
+ * taking turns through a 64 KiB pipe).
+ */
+const READ_AHEAD_BYTES = 16 * 2 ** 20;
+
 /** Why a repository could not be read. */
 export type RepositoryProblem = 'missing-tool' | 'wrong-password' | 'no-password' | 'locked' | 'not-a-repository' | 'needs-confirmation' | 'failed';
 
@@ -128,7 +135,7 @@ export function repositorySource(repository: RepositoryTool): BackupSource {
           output.destroy();
         }
       }
-      return { stream: Readable.from(explained(), { objectMode: false, highWaterMark: 256 * 1024 }) };
+      return { stream: Readable.from(explained(), { objectMode: false, highWaterMark: READ_AHEAD_BYTES }) };
     },
     async close(): Promise<void> {
       // Every tool process ends with its read.
