@@ -84,6 +84,8 @@ export interface ArchiveInput {
   scratchDir?: string;
   /** A file whose first line is the password of encrypted archives (7z); never the password itself. */
   passwordFile?: string;
+  /** Once aborted, a reader stops the host tools it runs (streams from `open()` are stopped by the input itself). */
+  signal?: AbortSignal;
 }
 
 /** Caps that keep a hostile archive from exhausting memory, disk or time. */

@@ -246,6 +246,9 @@ async function readSevenZip(input: ArchiveInput, visitor: EntryVisitor, limits: 
 async function extract(session: ReadSession, file: string, members: readonly SevenZipMember[], options: { env: NodeJS.ProcessEnv; stdin: string }, input: ArchiveInput): Promise<void> {
   const stream = toolOutput('7z', ['x', '-so', '-sccUTF-8', '-bd', '--', file], options);
   stream.on('error', () => {}); // read through the cursor, which reports it
+  const abort = () => stream.destroy(new Error('read aborted'));
+  if (input.signal?.aborted) abort();
+  input.signal?.addEventListener('abort', abort, { once: true });
   const cursor = new StreamCursor(stream);
   const archiveSize = Math.max(input.size, 1);
   let current: SevenZipMember | null = null;
@@ -297,6 +300,7 @@ async function extract(session: ReadSession, file: string, members: readonly Sev
     const detail = at ? `${entryLabel(at.path)}: ${toolMessage(error)}` : toolMessage(error);
     session.stop(problem('read-error', at?.path ?? '', /wrong password/i.test(detail) ? `${detail} (check snapshots.passwordFile)` : detail));
   } finally {
+    input.signal?.removeEventListener('abort', abort);
     await cursor.close();
     stream.destroy();
   }

@@ -146,7 +146,7 @@ export function readDecisions(
     reasons.set(snapshot.id, reason);
     const verified = previous?.lastVerified ?? previous?.lastDeepScan;
     if (reason === null && set.sample && verified && !(resumingRun !== undefined && previous?.runId === resumingRun)) {
-      candidates.push({ id: snapshot.id, bytes: snapshotBytes(snapshot), lastVerified: Date.parse(verified) });
+      candidates.push({ id: snapshot.id, bytes: snapshotBytes(snapshot) || (previous?.bytes ?? 0), lastVerified: Date.parse(verified) });
     }
   }
   if (!set.sample) return { reasons, plan: null, candidates: 0 };
@@ -177,7 +177,9 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     report.notes.push(...discovery.notes);
     if (tally.transient + tally.gaveUp > 0) report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
     const index = await readSetIndex(options.stateDir, set.name);
-    progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + snapshotBytes(snapshot), 0));
+    // restic and borg snapshots have no size until read: the last read's bytes stand in.
+    const expectedBytes = (snapshot: Snapshot) => snapshotBytes(snapshot) || (index.snapshots[snapshot.id]?.bytes ?? 0);
+    progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + expectedBytes(snapshot), 0));
     const startedAt = now();
     const manifests = new Set(await readdir(path.dirname(manifestPath(options.stateDir, set.name, 'x'))).catch(() => [] as string[]));
     const { reasons, plan, candidates } = readDecisions(set, discovery.snapshots, index, startedAt, options.resumingRun, (id) =>
@@ -247,7 +249,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
           }
           throw error;
         }
-        progress.advance(Math.max(0, snapshotBytes(snapshot) - read));
+        progress.advance(Math.max(0, expectedBytes(snapshot) - read));
         const verdictBefore = index.snapshots[snapshot.id]?.verdict;
         if (verdictBefore !== undefined && verdictBefore !== result.state.verdict) {
           await options.ledger.append('verdict-change', {

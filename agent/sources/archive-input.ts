@@ -69,5 +69,6 @@ export function abortableInput(input: ArchiveInput, signal: AbortSignal | undefi
     open: () => guard(() => input.open()),
     openRange: (start, end) => guard(() => input.openRange(start, end)),
     ...(input.localFile ? { localFile: () => (signal.throwIfAborted(), input.localFile!()) } : {}),
+    signal,
   };
 }

@@ -237,6 +237,23 @@ describe('7z: encryption', () => {
   });
 });
 
+describe('7z: stopping', () => {
+  it('kills 7-Zip when the read is aborted (a stopped scan or drill)', async () => {
+    const archive = await make('abort', { 'a.txt': 'first', 'big.bin': randomBytes(8 * 1024 * 1024), 'z.txt': 'last' }, '-ms=off', '-mx=0');
+    const controller = new AbortController();
+    const visitor = recordingVisitor();
+    const original = visitor.entry.bind(visitor);
+    visitor.entry = async (entry, body) => {
+      if (entry.path === 'big.bin') controller.abort();
+      await original(entry, body);
+    };
+    const summary = await sevenZipReader.read({ ...bufferInput('test.7z', archive), signal: controller.signal }, visitor, DEFAULT_LIMITS);
+    expect(summary.complete).toBe(false);
+    expect(visitor.paths()).not.toContain('z.txt');
+    expect(visitor.problems.at(-1)).toMatchObject({ kind: 'read-error', detail: expect.stringMatching(/read aborted/) });
+  });
+});
+
 describe('7z: the tool', () => {
   it('says how to install 7-Zip when it is missing', async () => {
     const archive = await make('tool', { a: 'x' });
