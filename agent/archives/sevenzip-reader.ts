@@ -254,6 +254,8 @@ async function extract(session: ReadSession, file: string, members: readonly Sev
   let current: SevenZipMember | null = null;
   try {
     for (const member of members) {
+      // Checked per member too: an abort must stop the read even when 7-Zip's output is already buffered.
+      if (input.signal?.aborted) throw new Error('read aborted');
       current = member;
       const carriesData = member.type !== 'directory' && member.size > 0;
       const hasBody = member.type === 'file';

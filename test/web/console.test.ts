@@ -70,7 +70,7 @@ describe('web console on the demo estate', () => {
     const { page, problems } = await open();
     await page.goto(serve.url, { waitUntil: 'load' });
     expect(await page.title()).toBe('Overview — vouch');
-    await expect(page.locator('tr[data-set]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-set')))).resolves.toEqual(['orders', 'invoices-offline']);
+    await expect(page.locator('tr[data-set]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-set')))).resolves.toEqual(['orders', 'orders-restic', 'invoices-offline']);
     const orders = page.locator('tr[data-set="orders"]');
     expect(await orders.getAttribute('data-ready')).toBe('false');
     const ordersText = (await orders.textContent())!;
