@@ -25,14 +25,17 @@ LABEL org.opencontainers.image.title="vouch" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.documentation="README.md"
-# zstd/openssl are not needed at run time (decompression and hashing are in-process);
+# zstd/openssl are not needed at run time (gzip/zstd decompression and hashing are in-process);
 # tini reaps children and forwards signals so SIGTERM reaches vouch. Restore drills sandbox their
 # commands with bubblewrap and check SQLite databases with sqlite3; add postgresql to check
 # pg_dump backups: docker build --build-arg DRILL_TOOLS="bubblewrap sqlite3 postgresql" .
 # (bubblewrap needs user namespaces: run with --security-opt seccomp=unconfined, see the README.)
 ARG DRILL_TOOLS="bubblewrap sqlite3"
+# Sources read through host tools: restic and borg repositories, .tar.xz/.tar.bz2/.tar.lz4 and .7z
+# archives (leave out what you do not use: borgbackup brings Python).
+ARG SOURCE_TOOLS="restic borgbackup xz-utils bzip2 lz4 7zip"
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini ca-certificates ${DRILL_TOOLS} \
+ && apt-get install -y --no-install-recommends tini ca-certificates ${DRILL_TOOLS} ${SOURCE_TOOLS} \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     VOUCH_CONFIG=/etc/vouch/vouch.yaml \

@@ -22,10 +22,11 @@ import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import type { IHasher } from 'hash-wasm';
 import { VouchError } from '../errors.js';
+import { toolDecompressor, type ToolCompression } from './tool-decompress.js';
 import { ZSTD_MAX_WINDOW, ZstdFrameWalker, zstdChecksumMatches, zstdWorkExceeded, type ZstdBlockHeader, type ZstdFrameHeader, type ZstdFrameSink } from './zstd-frame.js';
 
-/** Compressions the tar family uses. */
-export type Compression = 'gzip' | 'zstd';
+/** Compressions the tar family uses (xz, bzip2 and lz4 through the host's tools: tool-decompress.ts). */
+export type Compression = 'gzip' | 'zstd' | ToolCompression;
 
 /** Corrupt or truncated compressed data. */
 export class DecompressError extends VouchError {
@@ -42,7 +43,9 @@ export class DecompressError extends VouchError {
 
 /** The decompressing pipeline stage for `compression`. */
 export function decompressor(compression: Compression): (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
-  return compression === 'gzip' ? gunzipDecompress : zstdDecompress;
+  if (compression === 'gzip') return gunzipDecompress;
+  if (compression === 'zstd') return zstdDecompress;
+  return toolDecompressor(compression);
 }
 
 /** Decompresses a gzip stream (one or more members). */

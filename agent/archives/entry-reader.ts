@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'fifo' | 'other';
 
 /** Archive formats vouch reads; `plain` means loose files (directory snapshots). */
-export type ArchiveFormat = 'plain' | 'tar' | 'tar.gz' | 'tar.zst' | 'zip';
+export type ArchiveFormat = 'plain' | 'tar' | 'tar.gz' | 'tar.zst' | 'tar.xz' | 'tar.bz2' | 'tar.lz4' | 'zip' | '7z';
 
 /** One entry's header, after the safe-path module has looked at its name. */
 export interface ArchiveEntry {
@@ -74,6 +74,18 @@ export interface ArchiveInput {
   open(): Promise<Readable>;
   /** A fresh stream of bytes [start, end) (zip central directory and members). */
   openRange(start: number, end: number): Promise<Readable>;
+  /**
+   * The object as a regular file on this machine (checked as `open()` checks it), for readers
+   * that hand the archive to a host tool needing random access (7-Zip); null or absent: the
+   * reader copies `open()` into `scratchDir` first.
+   */
+  localFile?(): Promise<string | null>;
+  /** Where a reader may put a temporary copy of the object (default: the OS temp directory). */
+  scratchDir?: string;
+  /** A file whose first line is the password of encrypted archives (7z); never the password itself. */
+  passwordFile?: string;
+  /** Once aborted, a reader stops the host tools it runs (streams from `open()` are stopped by the input itself). */
+  signal?: AbortSignal;
 }
 
 /** Caps that keep a hostile archive from exhausting memory, disk or time. */

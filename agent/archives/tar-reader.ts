@@ -1,7 +1,8 @@
 /**
- * Readers for `tar`, `tar.gz` (`.tgz`) and `tar.zst`: one sequential pass over the object.
+ * Readers for `tar`, `tar.gz` (`.tgz`), `tar.zst`, `tar.xz`, `tar.bz2` and `tar.lz4`: one
+ * sequential pass over the object.
  *
- * bytes ─► count compressed bytes ─► decompress (gzip | zstd) ─► ratio cap ─► tar-stream ─► entries
+ * bytes ─► count compressed bytes ─► decompress (gzip | zstd | xz | bzip2 | lz4) ─► ratio cap ─► tar-stream ─► entries
  *
  * tar-stream parses ustar, GNU (long names) and PAX; whatever name it settles on (a PAX `path`
  * included) goes through the read session's name guard like any other. A PAX global header (`g`)
@@ -23,9 +24,9 @@ import { problem, ReadSession, type ByteSource } from './read-session.js';
 import { displayName, entryLabel } from './safe-path.js';
 
 /** The tar family's formats. */
-export type TarFormat = 'tar' | 'tar.gz' | 'tar.zst';
+export type TarFormat = 'tar' | 'tar.gz' | 'tar.zst' | 'tar.xz' | 'tar.bz2' | 'tar.lz4';
 
-const COMPRESSION: Record<TarFormat, Compression | null> = { tar: null, 'tar.gz': 'gzip', 'tar.zst': 'zstd' };
+const COMPRESSION: Record<TarFormat, Compression | null> = { tar: null, 'tar.gz': 'gzip', 'tar.zst': 'zstd', 'tar.xz': 'xz', 'tar.bz2': 'bzip2', 'tar.lz4': 'lz4' };
 
 /** A reader for one of the tar family's formats. */
 export function createTarReader(format: TarFormat): EntryReader {
@@ -41,6 +42,12 @@ export const tarReader = createTarReader('tar');
 export const tarGzReader = createTarReader('tar.gz');
 /** `.tar.zst` and `.tzst`. */
 export const tarZstReader = createTarReader('tar.zst');
+/** `.tar.xz` and `.txz` (through xz). */
+export const tarXzReader = createTarReader('tar.xz');
+/** `.tar.bz2`, `.tbz2` and `.tbz` (through bzip2). */
+export const tarBz2Reader = createTarReader('tar.bz2');
+/** `.tar.lz4` (through lz4). */
+export const tarLz4Reader = createTarReader('tar.lz4');
 
 async function readTar(input: ArchiveInput, visitor: EntryVisitor, limits: ArchiveLimits, compression: Compression | null): Promise<ReadSummary> {
   const session = new ReadSession(visitor, limits, 'stop');

@@ -30,7 +30,7 @@ function drillLines(drill: DrillReport | null, stateDir: string): string[] {
 /** Registers `demo`. */
 export function registerDemo(program: Command, dependencies: ServeDependencies): void {
   serveOptions(program.command('demo'))
-    .description('run the whole loop on a demo estate (embedded S3 server, offline volume, a tampered snapshot and a ransomware-hit one); needs no configuration')
+    .description('run the whole loop on a demo estate (embedded S3 server, restic repository, offline volume, a tampered snapshot and ransomware-hit ones); needs no configuration')
     .option('--serve', 'then keep the embedded store and `vouch serve` running on the demo (metrics, API) until stopped', false)
     .action(async (flags: ServeFlags & { serve: boolean }, command: Command) => {
       const options = globalOptions(command);
@@ -47,6 +47,7 @@ export function registerDemo(program: Command, dependencies: ServeDependencies):
           tampered: result.tampered,
           ransomware: result.ransomware,
           caught: result.caught,
+          restic: result.restic,
           lastCleanReport: lastClean,
           ...result.afterTamper,
           drill: result.drill,
@@ -59,6 +60,9 @@ export function registerDemo(program: Command, dependencies: ServeDependencies):
           result.caught
             ? `Result: ${result.tampered} was rewritten after its baseline and ${result.ransomware} holds the ransomware's work; restore from ${lastClean.lastClean?.id ?? 'none'}, the last clean snapshot.`
             : 'Result: the demo did not come out as expected — see the report above.',
+          ...(result.caught && result.restic
+            ? [`In the restic repository, snapshot ${result.restic.ransomware} holds the same damage; the last clean restic snapshot is ${result.restic.expectedLastClean} (vouch last-clean ${result.restic.set}).`]
+            : []),
           ...drillLines(result.drill, result.stateDir),
           `State (ledger, manifests, per-set index) kept in ${result.stateDir}`,
           `Try: vouch --config ${result.policyFile} last-clean orders · vouch inspect <file> · vouch policy check ${result.policyFile}`,

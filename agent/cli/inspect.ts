@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_LIMITS, type ArchiveProblem, type EntryType, type EntryVisitor } from '../archives/entry-reader.js';
 import { readPlainEntries } from '../archives/plain-reader.js';
-import { formatOf, readerFor } from '../archives/registry.js';
+import { ARCHIVE_EXTENSIONS, formatOf, readerFor } from '../archives/registry.js';
 import { formatBytes } from '../config/byte-size.js';
 import { describeError } from '../errors.js';
 import { claimedType, classify, type Judgement } from '../detection/classify.js';
@@ -218,7 +218,7 @@ export function registerInspect(program: Command): void {
   program
     .command('inspect')
     .description('classify files, directories or archives on disk: ransomware-encrypted, damaged or intact, with reasons and SHA-256 digests')
-    .argument('<paths...>', 'files, directories or archives (.tar, .tar.gz, .tgz, .tar.zst, .zip)')
+    .argument('<paths...>', `files, directories or archives (${ARCHIVE_EXTENSIONS})`)
     .action(async (paths: string[], _options, command: Command) => {
       const json = globalOptions(command).json;
       const out = createStreamWriter(process.stdout);

@@ -77,13 +77,45 @@ const s3Source = z.strictObject({
   concurrency: storeConcurrency(16),
 });
 
+const repositoryLock = z
+  .boolean()
+  .default(true)
+  .describe('Take the repository\'s shared lock while reading (false: read without locking, for read-only or append-only repositories that refuse lock files).');
+
+const resticSource = z.strictObject({
+  repository: z
+    .string()
+    .min(1)
+    .describe('The repository as restic spells it: a path (relative paths are from the policy file), or s3:…, rest:…, sftp:…, b2:…, azure:…, gs:…, rclone:…'),
+  passwordFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('File holding the repository password (relative paths are from the policy file). Without it restic reads RESTIC_PASSWORD_FILE, RESTIC_PASSWORD or RESTIC_PASSWORD_COMMAND from vouch\'s environment. Never put the password itself in the policy.'),
+  host: z.string().min(1).optional().describe('Only snapshots of this host (restic --host).'),
+  paths: z.array(z.string().min(1)).default([]).describe('Only snapshots that include all of these backed-up paths (restic --path).'),
+  tags: z.array(z.string().min(1)).default([]).describe('Only snapshots that carry all of these tags (restic --tag).'),
+  lock: repositoryLock,
+});
+
+const borgSource = z.strictObject({
+  repository: z
+    .string()
+    .min(1)
+    .describe('The repository as borg spells it: a path (relative paths are from the policy file), ssh://user@host/path or user@host:path. The passphrase comes from BORG_PASSPHRASE or BORG_PASSCOMMAND in vouch\'s environment.'),
+  archives: z.string().min(1).optional().describe('Only archives whose names match this shell glob (borg --glob-archives), e.g. "orders-*".'),
+  lock: repositoryLock,
+});
+
+const SOURCE_KINDS = ['fs', 's3', 'restic', 'borg'] as const;
+
 const source = z
-  .strictObject({ fs: fsSource.optional(), s3: s3Source.optional() })
+  .strictObject({ fs: fsSource.optional(), s3: s3Source.optional(), restic: resticSource.optional(), borg: borgSource.optional() })
   .superRefine((value, ctx) => {
-    const kinds = [value.fs, value.s3].filter(Boolean).length;
-    if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of fs or s3' });
+    const kinds = SOURCE_KINDS.filter((kind) => value[kind] !== undefined).length;
+    if (kinds !== 1) ctx.addIssue({ code: 'custom', message: `set exactly one of ${SOURCE_KINDS.join(', ')}` });
   })
-  .describe('Where the set lives: exactly one of fs or s3.');
+  .describe('Where the set lives: exactly one of fs, s3 (snapshots as archives or directories), restic or borg (a backup tool\'s repository: each of its snapshots is one snapshot).');
 
 const snapshots = z.strictObject({
   layout: z
@@ -94,6 +126,11 @@ const snapshots = z.strictObject({
     .describe(
       'Regex on the archive name or directory name. A named group "time" gives the snapshot time; without it the object or directory modification time is used.',
     ),
+  passwordFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Encrypted .7z snapshots: a file whose first line is their password (relative paths are from the policy file). Never put the password itself in the policy.'),
 });
 
 const integrity = z.strictObject({
@@ -285,7 +322,7 @@ const setName = z.string().regex(/^[a-z0-9-]+$/, 'set names use a-z, 0-9 and -')
 
 const backupSet = z.strictObject({
   source,
-  snapshots,
+  snapshots: snapshots.optional().describe('How snapshots are laid out (fs and s3 sets; restic and borg sets list their own snapshots and take no snapshots block).'),
   concurrency: z
     .number()
     .int()
@@ -363,7 +400,15 @@ export const policySchema = z
       if (set.integrity.sample && set.integrity.rehash !== 'always') {
         ctx.addIssue({ code: 'custom', path: ['sets', name, 'integrity', 'rehash'], message: 'set either rehash or sample: sampling decides when unchanged snapshots are re-read' });
       }
-      if (!set.source.fs || !set.immutability) continue;
+      const repository = set.source.restic ? 'restic' : set.source.borg ? 'borg' : null;
+      if (repository && set.snapshots) {
+        ctx.addIssue({ code: 'custom', path: ['sets', name, 'snapshots'], message: `${repository} sets need no snapshots block: each ${repository} snapshot is one snapshot` });
+      }
+      if (!repository && !set.snapshots) ctx.addIssue({ code: 'custom', path: ['sets', name, 'snapshots'], message: 'required for fs and s3 sets (layout: archive or directory)' });
+      if (set.snapshots?.passwordFile && set.snapshots.layout !== 'archive') {
+        ctx.addIssue({ code: 'custom', path: ['sets', name, 'snapshots', 'passwordFile'], message: 'applies to archive snapshots (.7z) only' });
+      }
+      if (set.source.s3 || !set.immutability) continue;
       for (const key of ['objectLock', 'minRetention', 'versioning'] as const) {
         if (set.immutability[key] !== undefined) {
           ctx.addIssue({ code: 'custom', path: ['sets', name, 'immutability', key], message: 'applies to s3 sets only' });

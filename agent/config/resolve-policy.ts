@@ -23,7 +23,57 @@ export type SourceSpec =
       maxAttempts: number;
       connectTimeoutMs: number;
       idleTimeoutMs: number;
+    }
+  | {
+      kind: 'restic';
+      concurrency?: number;
+      /** As restic spells it; local paths absolute. */
+      repository: string;
+      /** Absolute path of the password file; absent: restic's own environment variables. */
+      passwordFile?: string;
+      host?: string;
+      paths: string[];
+      tags: string[];
+      lock: boolean;
+    }
+  | {
+      kind: 'borg';
+      concurrency?: number;
+      /** As borg spells it; local paths absolute. */
+      repository: string;
+      /** Shell glob of archive names (borg --glob-archives). */
+      archives?: string;
+      lock: boolean;
     };
+
+/** Where a set's snapshots are, for people: a path, `s3://bucket/prefix`, `restic:REPOSITORY`, `borg:REPOSITORY`. */
+export function describeSource(source: SourceSpec): string {
+  switch (source.kind) {
+    case 'fs':
+      return source.path;
+    case 's3':
+      return `s3://${source.bucket}/${source.prefix}`;
+    default:
+      return `${source.kind}:${source.repository}`;
+  }
+}
+
+/** Whether a repository string names a local directory (not `s3:…`, `rest:…`, `ssh://…`, `user@host:path`). */
+function isLocalRepository(repository: string): boolean {
+  return repository.startsWith('/') || repository.startsWith('.') || !/^[^/]*:/.test(repository);
+}
+
+/** A repository string with a local path made absolute (relative to the policy file), `local:` prefix dropped. */
+export function resolveRepository(repository: string, baseDir: string): string {
+  const plain = repository.startsWith('local:') ? repository.slice('local:'.length) : repository;
+  return isLocalRepository(plain) ? path.resolve(baseDir, plain) : repository;
+}
+
+/** The repository's directory on this machine, or null for remote repositories. */
+export function localRepositoryPath(source: SourceSpec): string | null {
+  if (source.kind !== 'restic' && source.kind !== 'borg') return null;
+  return path.isAbsolute(source.repository) ? source.repository : null;
+}
 
 /** Digest algorithms for entries. */
 export type DigestAlgorithm = 'sha256' | 'blake3';
@@ -42,6 +92,8 @@ export interface SetPolicy {
   sample?: { windowSeconds: number; dailyBytes: number };
   /** Files of one directory snapshot read at once. */
   readConcurrency: number;
+  /** Encrypted archive snapshots (.7z): the file holding their password. */
+  archivePasswordFile?: string;
   verifySums: boolean;
   limits: ArchiveLimits;
   rpoSeconds?: number;
@@ -196,6 +248,22 @@ function resolveLimits(limits: BackupSetFile['limits']): ArchiveLimits {
 
 function resolveSource(source: BackupSetFile['source'], baseDir: string): SourceSpec {
   if (source.fs) return { kind: 'fs', path: path.resolve(baseDir, source.fs.path), concurrency: source.fs.concurrency };
+  if (source.restic) {
+    const restic = source.restic;
+    return {
+      kind: 'restic',
+      repository: resolveRepository(restic.repository, baseDir),
+      ...(restic.passwordFile ? { passwordFile: path.resolve(baseDir, restic.passwordFile) } : {}),
+      ...(restic.host ? { host: restic.host } : {}),
+      paths: restic.paths,
+      tags: restic.tags,
+      lock: restic.lock,
+    };
+  }
+  if (source.borg) {
+    const borg = source.borg;
+    return { kind: 'borg', repository: resolveRepository(borg.repository, baseDir), ...(borg.archives ? { archives: borg.archives } : {}), lock: borg.lock };
+  }
   const s3 = source.s3!;
   return {
     kind: 's3',
@@ -275,13 +343,20 @@ function resolveDrill(drill: DrillFile, baseDir: string, rpoSeconds: number | un
   };
 }
 
+/** A restic repository on S3-like storage (s3:, b2:, azure:, gs:, swift:): object storage by default. */
+function remoteRepository(source: BackupSetFile['source']): boolean {
+  return source.restic !== undefined && /^(s3|b2|azure|gs|swift):/.test(source.restic.repository);
+}
+
 /** Resolves a validated policy file; relative paths are taken from `baseDir` (the file's folder). */
 export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string): Policy {
   const sets = Object.entries(parsed.sets).map(([name, set]): SetPolicy => ({
     name,
     source: resolveSource(set.source, baseDir),
-    layout: set.snapshots.layout,
-    ...(set.snapshots.match ? { match: new RegExp(set.snapshots.match, 'u') } : {}),
+    // restic and borg snapshots are read as one tar stream each (see sources/repository-source.ts).
+    layout: set.snapshots?.layout ?? 'archive',
+    ...(set.snapshots?.match ? { match: new RegExp(set.snapshots.match, 'u') } : {}),
+    ...(set.snapshots?.passwordFile ? { archivePasswordFile: path.resolve(baseDir, set.snapshots.passwordFile) } : {}),
     algorithm: set.integrity.algorithm,
     rehashSeconds: set.integrity.rehash === 'always' ? 0 : seconds(set.integrity.rehash)!,
     ...(set.integrity.sample
@@ -307,7 +382,7 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
       : {}),
     detection: resolveDetection(set.detection),
     storage: {
-      media: set.storage?.media ?? (set.source.s3 ? 'object-storage' : 'disk'),
+      media: set.storage?.media ?? (set.source.s3 || remoteRepository(set.source) ? 'object-storage' : 'disk'),
       offsite: set.storage?.offsite ?? false,
     },
   }));

@@ -1,4 +1,5 @@
 /** The JSON API's documents, built from the estate view (pure). Field names follow the `--json` contract: added, never renamed. */
+import { describeSource } from '../config/resolve-policy.js';
 import type { SetView } from '../metrics/estate-view.js';
 import type { TaskKind } from '../metrics/metrics.js';
 import type { SnapshotState } from '../state/set-index.js';
@@ -11,8 +12,7 @@ const newestFirst = (a: SnapshotState, b: SnapshotState) => Date.parse(b.time) -
 const brief = (snapshot: SnapshotState | null) => (snapshot ? { id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict } : null);
 
 function location(set: SetView): string {
-  const source = set.policy.source;
-  return source.kind === 'fs' ? source.path : `s3://${source.bucket}/${source.prefix}`;
+  return describeSource(set.policy.source);
 }
 
 /** A set's summary: readiness with reasons, headline snapshot, scan, drill and immutability facts. */

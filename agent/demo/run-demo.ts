@@ -1,10 +1,12 @@
 /**
  * `vouch demo`: the whole loop on a demo estate with no configuration and no AWS account.
- * An embedded S3 server holds two weeks of nightly order-system backups (.tar.gz) and an offline
- * volume holds a week of plain-file snapshots; vouch records baselines. Then an intruder rewrites
+ * An embedded S3 server holds two weeks of nightly order-system backups (.tar.gz), a restic
+ * repository the last nights of the same system, and an offline volume a week of plain-file
+ * snapshots; vouch records baselines. Then an intruder rewrites
  * an old archive and ransomware hits the servers before the newest nightly backup, which captures
  * the damage (encrypted and renamed files, files encrypted in place, a ransom note). vouch scans
- * again and reports what an operator needs: both bad snapshots, why, and the last clean one —
+ * again and reports what an operator needs: the bad snapshots (in S3 and in restic), why, and the
+ * last clean one —
  * then restores that snapshot in a restore drill (restore-drills/kanda-orders.yaml: the order book
  * loaded into a throwaway PostgreSQL, the inventory database, exports and invoices checked)
  * against the RTO.
@@ -26,6 +28,8 @@ import { runScan, type ScanReport } from '../scan/scan-run.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { startEmbeddedS3 } from '../sources/embedded-s3.js';
 import { now as clockNow } from '../clock.js';
+import { ToolMissingError } from '../tools/tool-process.js';
+import { initResticRepository, resticBackup, type ResticTarget } from './restic-repository.js';
 import { DEMO_DAYS, defaultDemoStart, demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit, type DemoFile } from './estate.js';
 import { ransomTreatment } from './ransomware.js';
 
@@ -38,6 +42,15 @@ export interface DemoOptions {
   say?: (line: string) => void;
   /** Leave the embedded S3 server running (for `demo --serve`); the result's `stopStore` stops it. */
   keepStore?: boolean;
+}
+
+/** The demo's restic repository: the same order system backed up by restic (null when restic is not installed). */
+export interface DemoRestic {
+  set: string;
+  /** The restic snapshot taken after the ransomware hit. */
+  ransomware: string;
+  /** The one vouch should name as the last clean restic snapshot. */
+  expectedLastClean: string;
 }
 
 /** What the demo did. */
@@ -60,6 +73,7 @@ export interface DemoResult {
   stopStore: () => Promise<void>;
   /** The restore drill of the last clean snapshot, or null when it could not be set up. */
   drill: DrillReport | null;
+  restic: DemoRestic | null;
 }
 
 /** Paths in the hit snapshot, by what the ransomware did to them. */
@@ -77,6 +91,9 @@ const TAMPERED_DAY = 4;
 /** The newest nightly backup is the one taken after the ransomware hit. */
 const HIT_DAY = DEMO_DAYS - 1;
 const OFFLINE_DAYS = 7;
+/** Nightly restic snapshots before the hit (fewer than the S3 history: each is a restic run). */
+const RESTIC_DAYS = 4;
+const RESTIC_SET = 'orders-restic';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -110,6 +127,28 @@ async function writeOfflineVolume(root: string, start: Date): Promise<void> {
     }
     await writeFile(path.join(dir, 'SHA256SUMS'), files.map((file) => `${sha256(file.data)}  ${file.path}\n`).join(''));
   }
+}
+
+/**
+ * The order system's restic repository: `RESTIC_DAYS` nightly snapshots before the hit, written
+ * by the real restic. Null (and the demo goes on without it) when restic is not installed.
+ */
+async function writeResticRepository(stateDir: string, start: Date, say: (line: string) => void): Promise<ResticTarget | null> {
+  const target = { repository: path.join(stateDir, 'demo-restic-repo'), passwordFile: path.join(stateDir, 'demo-restic.pw') };
+  await rm(target.repository, { recursive: true, force: true });
+  // A demo password, in a file only its owner reads: the policy names the file, never the password.
+  await writeFile(target.passwordFile, 'kanda-demo-restic\n', { mode: 0o600 });
+  try {
+    await initResticRepository(target);
+  } catch (error) {
+    if (!(error instanceof ToolMissingError)) throw error;
+    say(`  (restic is not installed: the restic part of the demo is skipped; ${error.message})`);
+    return null;
+  }
+  for (let day = HIT_DAY - RESTIC_DAYS; day < HIT_DAY; day++) {
+    await resticBackup(target, await demoSnapshotFiles(day, { start }), demoBackupTime(day, start), { host: 'kanda-db1', tags: ['nightly'] });
+  }
+  return target;
 }
 
 function counts(report: ScanReport): { snapshots: number; bytes: number; entries: number } {
@@ -148,7 +187,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     };
     for (let day = 0; day < HIT_DAY; day++) await putBackup(day, await demoSnapshotFiles(day, { start }));
     await writeOfflineVolume(offline, start);
-    say(`  wrote ${HIT_DAY} nightly .tar.gz backups to s3://${BUCKET}/orders/ and ${OFFLINE_DAYS} snapshots to an offline volume`);
+    const restic = await writeResticRepository(stateDir, start, say);
+    say(
+      `  wrote ${HIT_DAY} nightly .tar.gz backups to s3://${BUCKET}/orders/${restic ? `, ${RESTIC_DAYS} restic snapshots to a restic repository` : ''} and ${OFFLINE_DAYS} snapshots to an offline volume`,
+    );
 
     const policyFile = path.join(stateDir, 'vouch-demo.yaml');
     const drill = await readyDrill('kanda-orders.yaml', 'orders');
@@ -164,6 +206,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
             schedule: { scan: '*/10 * * * *', timezone: 'UTC' },
             drill,
           },
+          ...(restic
+            ? {
+                [RESTIC_SET]: {
+                  source: { restic: { repository: './demo-restic-repo', passwordFile: './demo-restic.pw', tags: ['nightly'] } },
+                  targets: { rpo: '24h', rto: '2h' },
+                  schedule: { scan: '*/10 * * * *', timezone: 'UTC' },
+                },
+              }
+            : {}),
           'invoices-offline': {
             source: { fs: { path: './demo-offline-volume' } },
             snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
@@ -186,7 +237,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `orders/${tamperedName}`, Body: rewritten }));
     say(`  an intruder rewrote ${tamperedName}: dropped orders from db/orders.sql and deleted an invoice`);
     const beforeHit = await demoSnapshotFiles(HIT_DAY, { start });
-    await putBackup(HIT_DAY, ransomwareHit(beforeHit));
+    const hitFiles = ransomwareHit(beforeHit);
+    await putBackup(HIT_DAY, hitFiles);
+    if (restic) await resticBackup(restic, hitFiles, demoBackupTime(HIT_DAY, start), { host: 'kanda-db1', tags: ['nightly'] });
     const hit: RansomwareHitSummary = {
       renamed: beforeHit.filter((file) => ransomTreatment(file) === 'full').map((file) => `${file.path}${RANSOM_EXTENSION}`),
       inPlace: beforeHit.filter((file) => ransomTreatment(file) === 'intermittent').map((file) => file.path),
@@ -203,13 +256,24 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const expectedLastClean = id(HIT_DAY - 1);
     const orders = afterTamper.sets.find((set) => set.name === 'orders');
     const verdictOf = (snapshot: string) => orders?.snapshots.find((s) => s.id === snapshot)?.verdict;
+    // restic names its snapshots itself: the newest is the one after the hit, the one before it the last clean.
+    const resticSet = afterTamper.sets.find((set) => set.name === RESTIC_SET);
+    const resticResult: DemoRestic | null =
+      restic && resticSet ? { set: RESTIC_SET, ransomware: resticSet.snapshots.at(-1)?.id ?? '', expectedLastClean: resticSet.snapshots.at(-2)?.id ?? '' } : null;
+    const resticCaught =
+      !restic ||
+      (resticSet !== undefined &&
+        resticSet.snapshots.length === RESTIC_DAYS + 1 &&
+        resticSet.snapshots.at(-1)?.verdict === 'compromised' &&
+        resticSet.lastClean === resticResult?.expectedLastClean);
     const caught =
       verdictOf(tampered) === 'compromised' &&
       verdictOf(ransomware) === 'compromised' &&
       orders?.lastClean === expectedLastClean &&
+      resticCaught &&
       afterTamper.sets.every((set) => !set.error) &&
       // The offline copies were out of the attackers' reach: they must stay clean.
-      afterTamper.sets.filter((set) => set.name !== 'orders').every((set) => set.snapshots.every((s) => s.verdict === 'clean'));
+      afterTamper.sets.filter((set) => set.name !== 'orders' && set.name !== RESTIC_SET).every((set) => set.snapshots.every((s) => s.verdict === 'clean'));
 
     let drillReport: DrillReport | null = null;
     const ordersSet = policy.sets.find((set) => set.name === 'orders')!;
@@ -220,7 +284,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       say(`  restore drill could not run: ${describeError(error)}`);
     }
     keep = options.keepStore ?? false;
-    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, hit, expectedLastClean, caught, drill: drillReport, stopStore: () => s3.stop() };
+    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, hit, expectedLastClean, caught, drill: drillReport, restic: resticResult, stopStore: () => s3.stop() };
   } finally {
     client.destroy();
     // A failed demo never leaves the store behind.

@@ -84,6 +84,11 @@ async function fetchArchive(request: RestoreRequest, digest: ChunkSink): Promise
   return { dir: request.workspace.fetchDir, name, bytes };
 }
 
+/** Where a reader may copy an archive (7z from a remote store), and the password of encrypted ones. */
+function archiveExtras(request: RestoreRequest): Pick<ArchiveInput, 'scratchDir' | 'passwordFile'> {
+  return { scratchDir: request.workspace.fetchDir, ...(request.set.archivePasswordFile ? { passwordFile: request.set.archivePasswordFile } : {}) };
+}
+
 /** Restores `request.snapshot`; timings go to `request.timer` (fetch, extract). */
 export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreOutcome> {
   const { snapshot, set, signal } = request;
@@ -106,7 +111,7 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
         objectBytes = fetched.bytes;
         const local = createFsSource(fetched.dir);
         const { validator: _remote, ...listed } = snapshot.object!;
-        input = archiveInputFor(local, { ...listed, key: fetched.name, size: fetched.bytes });
+        input = archiveInputFor(local, { ...listed, key: fetched.name, size: fetched.bytes }, undefined, {}, archiveExtras(request));
       } else {
         // Read in place; tar family objects are hashed in the same sequential pass.
         const tap: ChunkSink | undefined =
@@ -119,11 +124,11 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
                   request.progress?.(chunk.length);
                 },
               };
-        input = archiveInputFor(request.source, snapshot.object!, tap);
+        input = archiveInputFor(request.source, snapshot.object!, tap, {}, archiveExtras(request));
       }
       summary = await request.timer.time('extract', () => readerFor(snapshot.format!).read(abortableInput(input, signal), writer, set.limits));
       const sequential = set.source.kind === 's3' || snapshot.format !== 'zip';
-      object = { bytes: objectBytes || snapshot.object!.size, digest: sequential && objectBytes === snapshot.object!.size ? digester.hex() : null };
+      object = { bytes: objectBytes || snapshot.object!.size, digest: sequential && snapshot.object!.size > 0 && objectBytes === snapshot.object!.size ? digester.hex() : null };
     } else {
       const prefix = snapshot.prefix!;
       const members = (async function* () {

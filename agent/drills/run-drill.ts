@@ -20,7 +20,7 @@ import { describeError } from '../errors.js';
 import type { ScanProgress } from '../scan/progress.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
-import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
+import { discoverSourceSnapshots, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { DrillPhaseSeconds, DrillResult } from '../state/drill-index.js';
 import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
 import { readSetIndex, snapshotOwners } from '../state/set-index.js';
@@ -275,9 +275,9 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
 
   let source: BackupSource | null = null;
   try {
-    source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source)))(set);
+    source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name })))(set);
     const index = await readSetIndex(options.stateDir, set.name);
-    const discovery = await discoverFromListing(source.list(), { ...set, owners: snapshotOwners(index) });
+    const discovery = await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) });
     const picked = pickSnapshot({
       snapshots: discovery.snapshots,
       verdictOf: (snapshotId) => index.snapshots[snapshotId]?.verdict,

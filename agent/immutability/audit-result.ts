@@ -21,7 +21,8 @@ export interface ImmutabilityCheck {
 /** An audit of one set. */
 export interface ImmutabilityAudit {
   set: string;
-  kind: 's3' | 'fs';
+  /** The set's source kind (restic and borg: their repository). */
+  kind: 's3' | 'fs' | 'restic' | 'borg';
   /** ISO-8601. */
   auditedAt: string;
   /** Every required check passed; null when the policy requires nothing of this set. */

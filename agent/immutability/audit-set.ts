@@ -3,17 +3,18 @@
  * the state cache that metrics and the API read. A store that cannot be listed gives an audit
  * whose checks are `unknown` (so `ok` is false), never an exception.
  */
-import type { SetPolicy } from '../config/resolve-policy.js';
+import { describeSource, localRepositoryPath, type SetPolicy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
-import { discoverFromListing, type Snapshot } from '../sources/snapshot-discovery.js';
+import { discoverSourceSnapshots, type Snapshot } from '../sources/snapshot-discovery.js';
 import { writeImmutabilityAudit } from '../state/immutability-store.js';
 import type { LedgerStore } from '../state/ledger-store.js';
 import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { summariseChecks, type ImmutabilityAudit } from './audit-result.js';
 import { auditOfflineSet, type OfflineAuditContext } from './offline-audit.js';
+import { auditRemoteRepository } from './repository-audit.js';
 import type { S3AuditContext } from './s3-audit.js';
 import { now as clockNow } from '../clock.js';
 
@@ -32,10 +33,10 @@ export interface AuditOptions {
 }
 
 async function listSnapshots(set: SetPolicy, options: AuditOptions): Promise<Snapshot[]> {
-  const source = await (options.createSource ?? ((s: SetPolicy) => createSource(s.source)))(set);
+  const source = await (options.createSource ?? ((s: SetPolicy) => createSource(s.source, { set: s.name })))(set);
   try {
     const owners = snapshotOwners(await readSetIndex(options.stateDir, set.name));
-    return (await discoverFromListing(source.list(), { ...set, owners })).snapshots;
+    return (await discoverSourceSnapshots(source, { ...set, owners })).snapshots;
   } finally {
     await source.close().catch(() => undefined);
   }
@@ -46,16 +47,17 @@ export async function auditSet(set: SetPolicy, options: AuditOptions): Promise<I
   const now = (options.now ?? clockNow)();
   try {
     const snapshots = await listSnapshots(set, options);
-    if (set.source.kind === 'fs') {
+    if (set.source.kind === 'fs' || localRepositoryPath(set.source) !== null) {
       return await auditOfflineSet(set, { snapshots, now, ...(options.mountInfo ? { mountInfo: options.mountInfo } : {}) });
     }
+    if (set.source.kind !== 's3') return auditRemoteRepository(set, snapshots, now, describeSource(set.source));
     const index = await readSetIndex(options.stateDir, set.name);
     const focusSnapshot = lastCleanSnapshot(Object.values(index.snapshots))?.id ?? null;
     // Loaded on first use, like the S3 source: offline-only runs never pay for the AWS SDK.
     const { auditS3Set } = await import('./s3-audit.js');
     return await auditS3Set(set, { snapshots, focusSnapshot, now, ...(options.s3Client ? { createClient: options.s3Client } : {}) });
   } catch (error) {
-    const location = set.source.kind === 'fs' ? set.source.path : `s3://${set.source.bucket}/${set.source.prefix}`;
+    const location = describeSource(set.source);
     const checks = [{ check: 'audit', required: true, status: 'unknown' as const, detail: `could not audit ${location}: ${describeError(error)}` }];
     const summary = summariseChecks(checks, true, location);
     return {

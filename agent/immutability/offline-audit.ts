@@ -1,13 +1,15 @@
 /**
- * Immutability audit of an offline (filesystem) set: is the volume mounted read-only, or at least
- * are its snapshot files and directories without write permission; and is the newest copy recent
- * enough. File modes do not stop root, so only a read-only mount counts as strong protection; the
- * check says which one held.
+ * Immutability audit of an offline (filesystem) set, or of a restic or borg repository in a local
+ * directory: is the volume mounted read-only, or at least are the snapshot (or repository) files
+ * and directories without write permission; and is the newest copy recent enough. File modes do
+ * not stop root, so only a read-only mount counts as strong protection; the check says which one
+ * held. (restic makes its pack files read-only itself, but their directories stay writable, so
+ * `forget --prune` by whoever holds the password can still delete them: that is reported.)
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { opendir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDuration } from '../config/duration.js';
-import type { SetPolicy } from '../config/resolve-policy.js';
+import { localRepositoryPath, type SetPolicy } from '../config/resolve-policy.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
 import { summariseChecks, type ImmutabilityAudit, type ImmutabilityCheck } from './audit-result.js';
 import { isReadOnly, mountFor, parseMountInfo, writableAliases } from './mountinfo.js';
@@ -63,10 +65,32 @@ async function writablePaths(root: string, snapshots: readonly Snapshot[], budge
     for (const member of snapshot.object ? [snapshot.object] : (snapshot.memberSample ?? [])) keys.push(member.key);
     if (keys.length >= budget) break;
   }
+  return writableAmong(root, keys.slice(0, budget));
+}
+
+/** A repository's top-level entries and, breadth-first, up to `budget` paths below them (relative to `root`). */
+async function repositorySample(root: string, budget: number): Promise<string[]> {
+  const keys: string[] = [];
+  const queue = ['.'];
+  while (queue.length > 0 && keys.length < budget) {
+    const dir = queue.shift()!;
+    const handle = await opendir(path.join(root, dir)).catch(() => null);
+    if (!handle) continue;
+    for await (const entry of handle) {
+      const key = dir === '.' ? entry.name : `${dir}/${entry.name}`;
+      keys.push(key);
+      if (entry.isDirectory()) queue.push(key);
+      if (keys.length >= budget) break;
+    }
+  }
+  return keys;
+}
+
+/** Paths (relative to the root) among `keys` and their directories that carry a write bit. */
+async function writableAmong(root: string, keys: readonly string[]): Promise<{ writable: string[]; checked: number }> {
+  const directories = new Set<string>(['.', ...keys.map((key) => path.posix.dirname(key))]);
+  const targets = [...new Set([...directories, ...keys])];
   const writable: string[] = [];
-  const directories = new Set<string>(['.']);
-  for (const key of keys.slice(0, budget)) directories.add(path.posix.dirname(key));
-  const targets = [...new Set([...directories, ...keys.slice(0, budget)])];
   for (const key of targets) {
     const stats = await stat(path.join(root, key)).catch(() => null);
     if (stats && (stats.mode & WRITE_BITS) !== 0) writable.push(key === '.' ? '(set root)' : key);
@@ -74,7 +98,8 @@ async function writablePaths(root: string, snapshots: readonly Snapshot[], budge
   return { writable, checked: targets.length };
 }
 
-function newestCopyCheck(set: SetPolicy, snapshots: readonly Snapshot[], now: Date): ImmutabilityCheck & { ageSeconds: number | null } {
+/** The newest snapshot's age against `immutability.maxAge` (default: the RPO). */
+export function newestCopyCheck(set: SetPolicy, snapshots: readonly Snapshot[], now: Date): ImmutabilityCheck & { ageSeconds: number | null } {
   const maxAge = set.immutability?.maxAgeSeconds ?? set.rpoSeconds;
   const base = { check: 'newest-copy-age', required: maxAge !== undefined };
   const newest = snapshots.at(-1);
@@ -92,8 +117,9 @@ function newestCopyCheck(set: SetPolicy, snapshots: readonly Snapshot[], now: Da
 
 /** Audits an offline set. */
 export async function auditOfflineSet(set: SetPolicy, context: OfflineAuditContext): Promise<ImmutabilityAudit> {
-  if (set.source.kind !== 'fs') throw new TypeError(`set ${set.name} is not a filesystem set`);
-  const root = await realpath(set.source.path);
+  const directory = set.source.kind === 'fs' ? set.source.path : localRepositoryPath(set.source);
+  if (directory === null) throw new TypeError(`set ${set.name} is not on a local filesystem`);
+  const root = await realpath(directory);
   const required = set.immutability !== undefined;
   const mount = await readOnlyMountCheck(root, context.mountInfo ?? (() => readFile('/proc/self/mountinfo', 'utf8')), required);
   const budget = set.immutability?.sampleObjects ?? 200;
@@ -102,7 +128,8 @@ export async function auditOfflineSet(set: SetPolicy, context: OfflineAuditConte
   if (mount.readOnly) {
     writeCheck = { check: 'not-writable', required, status: 'pass', detail: 'the volume is mounted read-only' };
   } else {
-    const { writable, checked } = await writablePaths(root, context.snapshots, budget);
+    const { writable, checked } =
+      set.source.kind === 'fs' ? await writablePaths(root, context.snapshots, budget) : await writableAmong(root, await repositorySample(root, budget));
     protectedCopy = writable.length === 0;
     writeCheck = writable.length
       ? {
@@ -127,7 +154,7 @@ export async function auditOfflineSet(set: SetPolicy, context: OfflineAuditConte
   const summary = summariseChecks(checks, required, root);
   return {
     set: set.name,
-    kind: 'fs',
+    kind: set.source.kind === 'fs' ? 'fs' : set.source.kind,
     auditedAt: context.now.toISOString(),
     ok: summary.ok,
     protected: protectedCopy,

@@ -194,7 +194,7 @@ async function endRun(stateDir: string, run: RunContext, interrupted: boolean): 
 
 /** Scans one set, audits it when the policy asks, and records its outcome (the caller holds the lock). */
 async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore, options: ScanRunOptions, copies: ReadonlySet<string>, run: RunContext, acceptances: AcceptanceIndex): Promise<SetReport> {
-  const makeSource = options.createSource ?? ((s: SetPolicy) => createSource(s.source));
+  const makeSource = options.createSource ?? ((s: SetPolicy) => createSource(s.source, { set: s.name }));
   const resumingRun = run.resuming.get(set.name);
   const report = await scanSet(set, {
     stateDir: options.stateDir,

@@ -9,13 +9,13 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { formatBytes } from '../config/byte-size.js';
-import type { SetPolicy } from '../config/resolve-policy.js';
+import { describeSource, type SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../detection/snapshot-detection.js';
 import { describeError } from '../errors.js';
 import type { ImmutabilityAudit } from '../immutability/audit-result.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { decorateSource, type SourceFault } from '../sources/create-source.js';
-import { discoverFromListing, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
+import { discoverSourceSnapshots, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
 import { manifestPath, openManifest } from '../state/manifest-store.js';
 import { readSetIndex, writeSetIndex, type SetIndex, type SnapshotState, snapshotOwners } from '../state/set-index.js';
@@ -123,10 +123,6 @@ const INDEX_FLUSH_MS = 2_000;
 /** Faults described per snapshot. */
 const FAULT_EXAMPLES = 5;
 
-function describeLocation(set: SetPolicy): string {
-  return set.source.kind === 'fs' ? set.source.path : `s3://${set.source.bucket}/${set.source.prefix}`;
-}
-
 /** Bytes deep reads of this set took from the store since midnight UTC (from the index's last reads). */
 function spentToday(index: SetIndex, now: Date): number {
   const start = dayStart(now.getTime());
@@ -162,7 +158,7 @@ export function readDecisions(
     reasons.set(snapshot.id, reason);
     const verified = previous?.lastVerified ?? previous?.lastDeepScan;
     if (reason === null && set.sample && verified && !(resumingRun !== undefined && previous?.runId === resumingRun)) {
-      candidates.push({ id: snapshot.id, bytes: snapshotBytes(snapshot), lastVerified: Date.parse(verified) });
+      candidates.push({ id: snapshot.id, bytes: snapshotBytes(snapshot) || (previous?.bytes ?? 0), lastVerified: Date.parse(verified) });
     }
   }
   if (!set.sample) return { reasons, plan: null, candidates: 0 };
@@ -188,7 +184,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
   const progress = options.progress ?? silentProgress;
   const now = options.now ?? clockNow;
   const acceptances = acceptanceMatcher(options.acceptances ?? []);
-  const report: SetReport = { name: set.name, location: describeLocation(set), lastClean: null, snapshots: [], removed: [], notes: [] };
+  const report: SetReport = { name: set.name, location: describeSource(set.source), lastClean: null, snapshots: [], removed: [], notes: [] };
   let source: BackupSource | null = null;
   let tally: FaultTally = emptyFaults();
   const onFault = (fault: SourceFault) => {
@@ -209,11 +205,13 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
         yield object;
       }
     };
-    const discovery = await discoverFromListing(counted(source.list()), { ...set, owners: snapshotOwners(index) });
+    const discovery = await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) }, counted);
     report.notes.push(...discovery.notes);
     if (discovery.snapshots.length === 0) report.findings = [noSnapshotsFinding(set, report.location, listed)];
     if (tally.transient + tally.gaveUp > 0) report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
-    progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + snapshotBytes(snapshot), 0));
+    // restic and borg snapshots have no size until read: the last read's bytes stand in.
+    const expectedBytes = (snapshot: Snapshot) => snapshotBytes(snapshot) || (index.snapshots[snapshot.id]?.bytes ?? 0);
+    progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + expectedBytes(snapshot), 0));
     const startedAt = now();
     const manifests = new Set(await readdir(path.dirname(manifestPath(options.stateDir, set.name, 'x'))).catch(() => [] as string[]));
     const { reasons, plan, candidates } = readDecisions(set, discovery.snapshots, index, startedAt, options.resumingRun, (id) =>
@@ -284,7 +282,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
           }
           throw error;
         }
-        progress.advance(Math.max(0, snapshotBytes(snapshot) - read));
+        progress.advance(Math.max(0, expectedBytes(snapshot) - read));
         const verdictBefore = index.snapshots[snapshot.id]?.verdict;
         if (verdictBefore !== undefined && verdictBefore !== result.state.verdict) {
           await options.ledger.append('verdict-change', {

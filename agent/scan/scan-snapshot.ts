@@ -272,7 +272,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
             ctx.progress?.(chunk.length);
           },
         };
-        const pinned = archiveInputFor(source, object, tap, served);
+        const pinned = archiveInputFor(source, object, tap, served, { scratchDir: ctx.tempDir, ...(set.archivePasswordFile ? { passwordFile: set.archivePasswordFile } : {}) });
         const watched: ArchiveInput = {
           ...pinned,
           open: () => pinned.open().catch((error: unknown) => Promise.reject(noteChange(error))),
@@ -283,8 +283,9 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           return error;
         };
         summary = await readerFor(snapshot.format!).read(abortableInput(watched, signal), visitor, set.limits);
-        if (snapshot.format === 'zip' && !signal?.aborted) {
-          ctx.progress?.(object.size);
+        // Random-access formats (zip, a local 7z) are not read as one stream: no object digest came with them.
+        if (objectBytes < object.size && !signal?.aborted) {
+          ctx.progress?.(object.size - objectBytes);
           if (objectTables.length && summary.complete) {
             const body = await source.open(object.key, undefined, object.validator !== undefined ? { ifMatch: object.validator } : {});
             objectBytes = (await digestStream(body.stream, objectAlgorithm, [objectDigester!])).bytes;
@@ -353,7 +354,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           ...listedObject,
           ...(served.etag ? { etag: served.etag } : {}),
           ...(served.versionId ? { versionId: served.versionId } : {}),
-          ...(objectDigester && objectBytes === listedObject.size && (complete || snapshot.format !== 'zip') ? { digest: objectDigester.hex() } : {}),
+          ...(objectDigester && listedObject.size > 0 && objectBytes === listedObject.size && (complete || snapshot.format !== 'zip') ? { digest: objectDigester.hex() } : {}),
         }
       : undefined;
     if (baseline?.header.object && currentObject && !changed) collector.add(objectDrift(baseline.header.object, currentObject));

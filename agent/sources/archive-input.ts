@@ -16,7 +16,13 @@ export interface ServedIdentity {
  * to the listed version (`ifMatch` its validator): a zip's central directory and members, or a
  * resumed body, never come from two versions of the object.
  */
-export function archiveInputFor(source: BackupSource, object: SourceObject, tap?: ChunkSink, served: ServedIdentity = {}): ArchiveInput {
+export function archiveInputFor(
+  source: BackupSource,
+  object: SourceObject,
+  tap?: ChunkSink,
+  served: ServedIdentity = {},
+  extras: Pick<ArchiveInput, 'scratchDir' | 'passwordFile'> = {},
+): ArchiveInput {
   const pin = object.validator !== undefined ? { ifMatch: object.validator } : {};
   const remember = (body: ObjectBody) => {
     if (body.etag) served.etag = body.etag;
@@ -41,6 +47,8 @@ export function archiveInputFor(source: BackupSource, object: SourceObject, tap?
     async openRange(start: number, end: number): Promise<Readable> {
       return remember(await source.open(object.key, { start, end }, pin));
     },
+    ...(source.localPath ? { localFile: () => source.localPath!(object.key, pin) } : {}),
+    ...extras,
   };
 }
 
@@ -56,5 +64,11 @@ export function abortableInput(input: ArchiveInput, signal: AbortSignal | undefi
     stream.once('close', () => signal.removeEventListener('abort', onAbort));
     return stream;
   };
-  return { ...input, open: () => guard(() => input.open()), openRange: (start, end) => guard(() => input.openRange(start, end)) };
+  return {
+    ...input,
+    open: () => guard(() => input.open()),
+    openRange: (start, end) => guard(() => input.openRange(start, end)),
+    ...(input.localFile ? { localFile: () => (signal.throwIfAborted(), input.localFile!()) } : {}),
+    signal,
+  };
 }

@@ -24,6 +24,22 @@ export interface SourceObject {
   validator?: string;
 }
 
+/** One snapshot of a backup tool's repository (a restic snapshot, a borg archive). */
+export interface RepositorySnapshot {
+  /** vouch's id for it: restic's short id, the borg archive's name. */
+  id: string;
+  time: Date;
+  /**
+   * What `open()` takes (`key`) and the snapshot's identity: `etag` is the tool's own id (restic's
+   * snapshot id, a hash over its tree; borg's archive id), `size` 0 (unknown until read).
+   */
+  object: SourceObject;
+  /** Backed-up paths, host and tags, as the tool reports them (for reports). */
+  paths?: string[];
+  host?: string;
+  tags?: string[];
+}
+
 /** A byte range [start, end) of an object. */
 export interface ByteRange {
   start: number;
@@ -71,6 +87,19 @@ export interface BackupSource {
    * Must be idempotent: opening the same key and range twice yields the same bytes.
    */
   open(key: string, range?: ByteRange, options?: OpenOptions): Promise<ObjectBody>;
+  /**
+   * Sources whose objects are files on this machine: the absolute path of `key`, checked as
+   * `open()` checks it (a regular file under the root, not reached through a symlink, still the
+   * version `ifMatch` names), for host tools that need the file itself (7-Zip).
+   */
+  localPath?(key: string, options?: OpenOptions): Promise<string>;
+  /**
+   * Sources that are a backup tool's repository (restic, borg) know their snapshots: they list
+   * them here, oldest first, and `open(snapshot.object.key)` streams one snapshot as a tar.
+   * Object stores and directories have no such method: their snapshots are discovered from
+   * `list()` by the policy's layout.
+   */
+  snapshots?(): Promise<RepositorySnapshot[]>;
   /** Releases connections. */
   close(): Promise<void>;
 }

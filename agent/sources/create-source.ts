@@ -8,18 +8,25 @@ import type { BackupSource } from './backup-source.js';
 import { createFsSource, type FsSourceOptions } from './fs-source.js';
 import { storeLimiter, withReadLimit } from './limited-source.js';
 import { withRetries, type RetryOptions, type SourceFault } from './retrying-source.js';
+import type { BorgSourceOptions } from './borg-source.js';
+import type { ResticSourceOptions } from './restic-source.js';
 import type { S3SourceOptions } from './s3-source.js';
 
 /** Per-kind settings applied on top of the spec (credentials for the embedded store, test page sizes, timeouts). */
 export interface SourceOverrides {
   fs?: FsSourceOptions;
   s3?: Partial<S3SourceOptions>;
+  /** The set the source belongs to (backup tools' errors name it). */
+  set?: string;
 }
 
 const FACTORIES = {
   fs: async (spec: { path: string }, overrides: SourceOverrides) => createFsSource(spec.path, overrides.fs),
   // Loaded on first use: the AWS SDK costs ~150 ms of start-up that offline-only runs never need.
   s3: async (spec: S3SourceOptions, overrides: SourceOverrides) => (await import('./s3-source.js')).createS3Source({ ...spec, ...overrides.s3 }),
+  restic: async (spec: ResticSourceOptions, overrides: SourceOverrides) =>
+    (await import('./restic-source.js')).createResticSource({ ...spec, ...(overrides.set ? { set: overrides.set } : {}) }),
+  borg: async (spec: BorgSourceOptions, overrides: SourceOverrides) => (await import('./borg-source.js')).createBorgSource({ ...spec, ...(overrides.set ? { set: overrides.set } : {}) }),
 } satisfies Record<SourceSpec['kind'], (spec: never, overrides: SourceOverrides) => Promise<BackupSource>>;
 
 type Kind = keyof typeof FACTORIES;
@@ -42,22 +49,25 @@ export async function createSource(input: SourceInput, overrides: SourceOverride
   return factory(spec, overrides);
 }
 
-/** Objects read at once from one store when the policy does not say. */
-export const DEFAULT_STORE_CONCURRENCY = { fs: 8, s3: 16 } as const;
+/** Objects read at once from one store when the policy does not say (a restic or borg read is one tool process). */
+export const DEFAULT_STORE_CONCURRENCY = { fs: 8, s3: 16, restic: 2, borg: 1 } as const;
 
 /** The name of the store a spec reads (sets on one store share its read limit). */
 export function storeName(spec: SourceSpec): string {
-  return spec.kind === 's3' ? `s3 ${spec.endpoint ?? 'aws'} ${spec.region} ${spec.bucket}` : `fs ${spec.path}`;
+  if (spec.kind === 's3') return `s3 ${spec.endpoint ?? 'aws'} ${spec.region} ${spec.bucket}`;
+  return spec.kind === 'fs' ? `fs ${spec.path}` : `${spec.kind} ${spec.repository}`;
 }
 
 /**
  * How persistent reads of a store are. S3 requests are already retried by the SDK (`maxAttempts`,
  * with its backoff and retry quota), so the wrapper adds no second round of request retries; it
  * resumes bodies that break part-way (up to `maxAttempts` times). Filesystem reads (NFS, USB) get
- * three attempts and three resumes.
+ * three attempts and three resumes; restic and borg reads none.
  */
 export function retryPolicyFor(spec: SourceSpec): Pick<RetryOptions, 'openAttempts' | 'resumes'> {
-  return spec.kind === 's3' ? { openAttempts: 1, resumes: spec.maxAttempts } : { openAttempts: 3, resumes: 3 };
+  if (spec.kind === 's3') return { openAttempts: 1, resumes: spec.maxAttempts };
+  // restic and borg retry their own backends; a failed tool read is reported, not repeated.
+  return spec.kind === 'fs' ? { openAttempts: 3, resumes: 3 } : { openAttempts: 1, resumes: 0 };
 }
 
 /**

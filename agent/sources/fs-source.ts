@@ -17,7 +17,7 @@
  *   and false for I/O errors a retry could fix (EIO, EAGAIN, ESTALE, …).
  */
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, opendir, readlink, realpath, stat } from 'node:fs/promises';
+import { lstat, open, opendir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ObjectChangedError, SourceError, describeError } from '../errors.js';
@@ -181,6 +181,38 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     }
   }
 
+  /** Opens `key` with every check of the contract; the caller closes the handle. */
+  async function openChecked(key: string, options: OpenOptions): Promise<{ handle: FileHandle; real: string; validator: string; size: number }> {
+    const segments = keySegments(key);
+    if (!segments) throw new SourceError(location, key, 'invalid key (absolute, empty segment or "..")', true);
+    const realBase = await resolveRoot();
+    const absolute = path.join(rootPath, ...segments);
+    let handle;
+    try {
+      handle = await open(absolute, OPEN_FLAGS);
+    } catch (error) {
+      if (errorCode(error) === 'ELOOP') throw new SourceError(location, key, 'is a symlink; symlinks are never followed', true, { cause: error });
+      if (errorCode(error) === 'ENXIO') throw new SourceError(location, key, 'not a regular file (socket)', true, { cause: error });
+      throw fail(key, 'cannot open', error);
+    }
+    try {
+      const opened = await handle.stat();
+      if (!opened.isFile()) throw new SourceError(location, key, 'not a regular file', true);
+      const real = await realpath(absolute);
+      if (!isInside(real, realBase)) throw new SourceError(location, key, `resolves to ${real}, outside the backup root ${realBase}`, true);
+      const current = await stat(real);
+      if (current.ino !== opened.ino || current.dev !== opened.dev) throw new SourceError(location, key, 'file changed while it was being opened', false);
+      const validator = fileValidator(opened);
+      if (options.ifMatch !== undefined && options.ifMatch !== validator) {
+        throw new ObjectChangedError(location, key, 'the file was replaced or rewritten since it was listed (inode, size or modification time differ)');
+      }
+      return { handle, real, validator, size: opened.size };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw fail(key, 'cannot open', error);
+    }
+  }
+
   return {
     location,
 
@@ -204,37 +236,7 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
       if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.end >= range.start)) {
         throw new SourceError(location, key, `invalid range [${range.start}, ${range.end})`, true);
       }
-      const segments = keySegments(key);
-      if (!segments) throw new SourceError(location, key, 'invalid key (absolute, empty segment or "..")', true);
-      const realBase = await resolveRoot();
-      const absolute = path.join(rootPath, ...segments);
-
-      let handle;
-      let validator: string;
-      let size: number;
-      try {
-        handle = await open(absolute, OPEN_FLAGS);
-      } catch (error) {
-        if (errorCode(error) === 'ELOOP') throw new SourceError(location, key, 'is a symlink; symlinks are never followed', true, { cause: error });
-        if (errorCode(error) === 'ENXIO') throw new SourceError(location, key, 'not a regular file (socket)', true, { cause: error });
-        throw fail(key, 'cannot open', error);
-      }
-      try {
-        const opened = await handle.stat();
-        if (!opened.isFile()) throw new SourceError(location, key, 'not a regular file', true);
-        const real = await realpath(absolute);
-        if (!isInside(real, realBase)) throw new SourceError(location, key, `resolves to ${real}, outside the backup root ${realBase}`, true);
-        const current = await stat(real);
-        if (current.ino !== opened.ino || current.dev !== opened.dev) throw new SourceError(location, key, 'file changed while it was being opened', false);
-        validator = fileValidator(opened);
-        size = opened.size;
-        if (options.ifMatch !== undefined && options.ifMatch !== validator) {
-          throw new ObjectChangedError(location, key, 'the file was replaced or rewritten since it was listed (inode, size or modification time differ)');
-        }
-      } catch (error) {
-        await handle.close().catch(() => undefined);
-        throw fail(key, 'cannot open', error);
-      }
+      const { handle, validator, size } = await openChecked(key, options);
 
       if (range && range.end === range.start) {
         await handle.close().catch(() => undefined);
@@ -249,6 +251,12 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
         validator,
         size,
       };
+    },
+
+    async localPath(key: string, options: OpenOptions = {}): Promise<string> {
+      const { handle, real } = await openChecked(key, options);
+      await handle.close().catch(() => undefined);
+      return real;
     },
 
     async close(): Promise<void> {

@@ -10,7 +10,7 @@
  * `storeLimiter`, so the store sees the policy's limit, not one per set.
  */
 import { finished } from 'node:stream';
-import type { BackupSource } from './backup-source.js';
+import type { BackupSource, OpenOptions } from './backup-source.js';
 
 /** A counting semaphore with FIFO waiters. */
 export class ReadLimiter {
@@ -78,6 +78,8 @@ export function withReadLimit(source: BackupSource, limiter: ReadLimiter): Backu
   return {
     location: source.location,
     list: (prefix) => source.list(prefix),
+    ...(source.localPath ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) } : {}),
+    ...(source.snapshots ? { snapshots: () => source.snapshots!() } : {}),
     async open(key, range, options) {
       const { ready, leave } = join(key);
       try {

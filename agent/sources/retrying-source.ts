@@ -141,6 +141,8 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
   return {
     location: source.location,
     list: (prefix) => source.list(prefix),
+    ...(source.localPath ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) } : {}),
+    ...(source.snapshots ? { snapshots: () => source.snapshots!() } : {}),
     async open(key, range, conditions) {
       const body = await openWithRetries(key, range, conditions);
       const validator = conditions?.ifMatch ?? body.validator;

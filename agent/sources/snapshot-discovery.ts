@@ -9,10 +9,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path/posix';
 import type { ArchiveFormat } from '../archives/entry-reader.js';
-import { formatOf } from '../archives/registry.js';
+import { ARCHIVE_EXTENSIONS, archiveExtensionOf, formatOf } from '../archives/registry.js';
 import type { DigestAlgorithm } from '../config/resolve-policy.js';
 import { SIDECAR_SUFFIXES, SUMS_FILES } from '../integrity/sums-file.js';
-import type { SourceObject } from './backup-source.js';
+import type { BackupSource, SourceObject } from './backup-source.js';
 import { parseSnapshotTime } from './snapshot-time.js';
 
 /** A checksum list that vouches for a snapshot's object or entries. */
@@ -40,10 +40,10 @@ export interface Snapshot {
    */
   id: string;
   time: Date;
-  /** Where the time came from. */
-  timeSource: 'name' | 'mtime';
+  /** Where the time came from: the name's `time` group, the object's mtime, or the backup tool's repository. */
+  timeSource: 'name' | 'mtime' | 'repository';
   layout: 'archive' | 'directory';
-  /** The archive object (archive layout). */
+  /** The archive object (archive layout; for a restic or borg snapshot, the object `open()` streams as a tar). */
   object?: SourceObject;
   format?: Exclude<ArchiveFormat, 'plain'>;
   /** Directory layout: the prefix (`name/`); `source.list(prefix)` streams its members. */
@@ -82,12 +82,9 @@ function snapshotTime(name: string, match: RegExp | undefined, fallback: Date, n
   return { time: fallback, timeSource: 'mtime' };
 }
 
-function stripArchiveExtension(key: string, format: ArchiveFormat): string {
-  const lower = key.toLowerCase();
-  for (const extension of format === 'tar.gz' ? ['.tar.gz', '.tgz'] : format === 'tar.zst' ? ['.tar.zst', '.tzst'] : [`.${format}`]) {
-    if (lower.endsWith(extension)) return key.slice(0, key.length - extension.length);
-  }
-  return key;
+function stripArchiveExtension(key: string): string {
+  const found = archiveExtensionOf(key);
+  return found ? key.slice(0, key.length - found.extension.length) : key;
 }
 
 function byTime(a: Snapshot, b: Snapshot): number {
@@ -112,7 +109,7 @@ function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRule
     if (rules.match && !rules.match.test(name)) continue;
     const format = formatOf(name);
     if (!format) {
-      if (rules.match) notes.push(`${object.key}: matches the pattern but is not a supported archive (.tar, .tar.gz, .tgz, .tar.zst, .zip)`);
+      if (rules.match) notes.push(`${object.key}: matches the pattern but is not a supported archive (${ARCHIVE_EXTENSIONS})`);
       continue;
     }
     const sums = [...(sumsByDir.get(path.dirname(object.key)) ?? [])];
@@ -120,7 +117,7 @@ function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRule
       if (keys.has(object.key + suffix)) sums.push({ key: object.key + suffix, algorithm, scope: 'object' });
     }
     snapshots.push({
-      id: stripArchiveExtension(object.key, format),
+      id: stripArchiveExtension(object.key),
       ...snapshotTime(name, rules.match, object.mtime, notes),
       layout: 'archive',
       object,
@@ -259,6 +256,23 @@ export async function discoverFromListing(objects: AsyncIterable<SourceObject>, 
   const discoverer = new SnapshotDiscoverer(rules);
   for await (const object of objects) discoverer.add(object);
   return discoverer.finish();
+}
+
+/**
+ * The snapshots of a set's source: those a backup tool's repository lists itself (restic, borg:
+ * each one archive-layout snapshot read as a tar stream), else those the listing holds by the
+ * policy's layout.
+ */
+export async function discoverSourceSnapshots(
+  source: BackupSource,
+  rules: DiscoveryRules,
+  listing: (objects: AsyncIterable<SourceObject>) => AsyncIterable<SourceObject> = (objects) => objects,
+): Promise<Discovery> {
+  if (!source.snapshots) return discoverFromListing(listing(source.list()), rules);
+  const snapshots = (await source.snapshots()).map(
+    (snapshot): Snapshot => ({ id: snapshot.id, time: snapshot.time, timeSource: 'repository', layout: 'archive', object: snapshot.object, format: 'tar', sums: [] }),
+  );
+  return { snapshots: snapshots.sort(byTime), notes: [] };
 }
 
 /** Bytes a snapshot's read covers: its archive object, or its listed members. */

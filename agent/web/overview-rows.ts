@@ -3,6 +3,7 @@
  * checks that failed, newest snapshot age against the RPO, last clean snapshot, last drill
  * against the RTO, immutability, evidence — ordered problems first.
  */
+import { describeSource } from '../config/resolve-policy.js';
 import type { SetView } from '../metrics/estate-view.js';
 import type { DrillResult } from '../state/drill-index.js';
 import { drillRestoreSeconds, type ReadinessCheck } from '../verdicts/readiness.js';
@@ -36,8 +37,7 @@ export interface OverviewRow {
 
 /** Where a set's backups live, for display. */
 export function setLocation(set: SetView): string {
-  const source = set.policy.source;
-  return source.kind === 'fs' ? source.path : `s3://${source.bucket}/${source.prefix}`;
+  return describeSource(set.policy.source);
 }
 
 function immutabilityOf(set: SetView): OverviewRow['immutability'] {

@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -36,8 +37,29 @@ const HOSTILE: Record<string, () => Promise<Buffer> | Buffer> = {
   },
   'gzip-bomb': () => gzipSync(Buffer.alloc(64 * 2 ** 20)),
   'zip-traversal': async () => patchBytes(await zipArchive([{ name: 'XX/XX/evil.txt', data: Buffer.from('x') }]), 'XX/XX/', '../../'),
+  // The same rules through the host tools' formats.
+  'xz-traversal': () => execFileSync('xz', ['-c'], { input: tarArchive(tarEntry({ name: '../../etc/cron.d/evil' }, Buffer.from('* * * * * root sh\n'))) }),
+  'bz2-write-through-link': () => execFileSync('bzip2', ['-c'], { input: tarArchive(tarEntry({ name: 'link', type: '2', linkname: tmpdir() }), tarEntry({ name: `link/${escapee}` }, Buffer.from('x'))) }),
+  'xz-bomb': () => execFileSync('sh', ['-c', `head -c ${64 * 2 ** 20} /dev/zero | xz -c`], { maxBuffer: 2 ** 26 }),
+  '7z-absolute': async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-7z-src-'));
+    await writeFile(path.join(dir, escapee), 'escaped');
+    const archive = path.join(dir, 'a.7z');
+    execFileSync('7zz', ['a', '-bd', '-spf', archive, path.join(dir, escapee)], { stdio: 'ignore' });
+    const bytes = await readFile(archive);
+    await rm(dir, { recursive: true, force: true });
+    return bytes;
+  },
 };
-const EXTENSION: Record<string, string> = { 'bad-crc': '.tar.gz', 'gzip-bomb': '.tar.gz', 'zip-traversal': '.zip' };
+const EXTENSION: Record<string, string> = {
+  'bad-crc': '.tar.gz',
+  'gzip-bomb': '.tar.gz',
+  'zip-traversal': '.zip',
+  'xz-traversal': '.tar.xz',
+  'bz2-write-through-link': '.tar.bz2',
+  'xz-bomb': '.tar.xz',
+  '7z-absolute': '.7z',
+};
 const day = (index: number) => `202510${String(index + 10).padStart(2, '0')}`;
 
 beforeAll(async () => {
@@ -76,6 +98,10 @@ describe('drilling hostile archives', () => {
     expect(restoreFailures('bad-crc')).toMatch(/CRC/i);
     expect(restoreFailures('gzip-bomb')).toMatch(/expands more than 200×/);
     expect(restoreFailures('zip-traversal')).toMatch(/\.\.\/\.\.\/evil\.txt.*path escapes the archive root/);
+    expect(restoreFailures('xz-traversal')).toMatch(/entry '\.\.\/\.\.\/etc\/cron\.d\/evil': path escapes the archive root/);
+    expect(restoreFailures('bz2-write-through-link')).toMatch(new RegExp(`link/${escapee}.*parent 'link' is a symlink`));
+    expect(restoreFailures('xz-bomb')).toMatch(/xz data is corrupt|holds no tar data|expands more than 200×/);
+    expect(restoreFailures('7z-absolute')).toMatch(new RegExp(`${escapee}.*path is absolute`));
   });
 
   it('skips application checks when the restore could not finish', () => {

@@ -1,16 +1,21 @@
 /**
- * fast-check arbitraries for fuzzing archive handling: small archives (tar, tar.gz, zip) whose
+ * fast-check arbitraries for fuzzing archive handling: small archives (tar, tar.gz, zip; tar.xz,
+ * tar.bz2 and 7z made by the host's tools) whose
  * members carry ordinary and hostile names (traversal, absolute, links, devices, twins), and
  * byte-level mutations of them (bit flips, overwritten runs, truncation, insertions, repeated
  * slices) — the damage a broken disk, a bad transfer or an attacker does.
  */
-import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { buildZip } from './build-archive.js';
 import { tarArchive, tarEntry } from './hostile-archives.js';
 
-/** Archive formats the fuzzers build. */
-export type FuzzFormat = 'tar' | 'tar.gz' | 'zip';
+/** Archive formats the fuzzers build (the last three with the host's xz, bzip2 and 7-Zip). */
+export type FuzzFormat = 'tar' | 'tar.gz' | 'zip' | 'tar.xz' | 'tar.bz2' | '7z';
 
 /** One member of a generated archive. */
 export interface FuzzMember {
@@ -54,6 +59,7 @@ export const member: fc.Arbitrary<FuzzMember> = fc.record({
 
 /** Builds an archive of `members` (zip ignores non-file types and writes what yazl accepts). */
 export async function buildArchive(format: FuzzFormat, members: readonly FuzzMember[]): Promise<Buffer> {
+  if (format === '7z') return build7z(members);
   if (format === 'zip') {
     const files = members.filter((m) => m.type === '0' && !m.name.includes('\0') && !m.name.startsWith('/') && !m.name.includes('..') && !m.name.endsWith('/') && !m.name.includes('\\'));
     return buildZip(files.map((m) => ({ path: m.name, data: m.data })));
@@ -65,7 +71,30 @@ export async function buildArchive(format: FuzzFormat, members: readonly FuzzMem
       return tarEntry({ name, type: m.type, size: carriesData ? m.data.length : 0, ...(m.type === '1' || m.type === '2' ? { linkname: m.linkname ?? 'x' } : {}) }, carriesData ? m.data : Buffer.alloc(0));
     }),
   );
+  if (format === 'tar.xz') return execFileSync('xz', ['-c', '-0'], { input: tar });
+  if (format === 'tar.bz2') return execFileSync('bzip2', ['-c'], { input: tar });
   return format === 'tar.gz' ? gzipSync(tar) : tar;
+}
+
+/** A 7z of the members 7-Zip can take from disk (plain files with ordinary names), written by 7-Zip. */
+function build7z(members: readonly FuzzMember[]): Buffer {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vouch-fuzz-7z-'));
+  try {
+    const files = members.filter((m) => m.type === '0' && /^[\w.-]+(\/[\w.-]+)*$/.test(m.name) && !m.name.split('/').some((part) => part === '.' || part === '..'));
+    for (const [index, member] of (files.length ? files : [{ name: 'empty', data: Buffer.alloc(0) }]).entries()) {
+      const target = path.join(dir, 'in', member.name);
+      try {
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, member.data);
+      } catch {
+        writeFileSync(path.join(dir, 'in', `f${index}`), member.data); // a name that is a file and a folder at once
+      }
+    }
+    execFileSync('7zz', ['a', '-bd', '-mhc=off', path.join(dir, 'a.7z'), '.'], { cwd: path.join(dir, 'in'), stdio: 'ignore' });
+    return readFileSync(path.join(dir, 'a.7z'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** One byte-level mutation. */
@@ -103,6 +132,13 @@ export function mutate(bytes: Buffer, mutations: readonly Mutation[]): Buffer {
 /** A damaged archive: a format, its members, and 1–4 mutations. */
 export const damagedArchive = fc.record({
   format: fc.constantFrom<FuzzFormat>('tar', 'tar.gz', 'zip'),
+  members: fc.array(member, { minLength: 1, maxLength: 8 }),
+  mutations: fc.array(mutation, { minLength: 0, maxLength: 4 }),
+});
+
+/** A damaged archive of a format read through a host tool (xz, bzip2, 7-Zip): slower to build, fewer runs. */
+export const damagedToolArchive = fc.record({
+  format: fc.constantFrom<FuzzFormat>('tar.xz', 'tar.bz2', '7z'),
   members: fc.array(member, { minLength: 1, maxLength: 8 }),
   mutations: fc.array(mutation, { minLength: 0, maxLength: 4 }),
 });

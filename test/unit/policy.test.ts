@@ -37,8 +37,65 @@ sets:
 
   it('requires exactly one source kind', () => {
     expect(problemsOf(`sets:\n  a:\n    source: { fs: { path: /a }, s3: { bucket: abc } }\n    snapshots: { layout: archive }\n`)).toEqual([
-      'sets.a.source: set exactly one of fs or s3',
+      'sets.a.source: set exactly one of fs, s3, restic, borg',
     ]);
+  });
+
+  it('reads restic and borg sets without a snapshots block, resolving local repositories and password files against the policy file', () => {
+    const policy = parsePolicy(
+      `sets:
+  orders-restic:
+    source: { restic: { repository: ./restic-repo, passwordFile: ./restic.pw, host: db1, tags: [nightly], paths: [/srv/orders] } }
+  orders-s3-restic:
+    source: { restic: { repository: 's3:https://s3.example.com/backups/orders', lock: false } }
+  orders-borg:
+    source: { borg: { repository: ../borg-repo, archives: 'orders-*' } }
+  orders-borg-ssh:
+    source: { borg: { repository: 'backup@nas:orders' } }
+`,
+      '/etc/vouch/vouch.yaml',
+    );
+    const [restic, s3Restic, borg, borgSsh] = policy.sets;
+    expect(restic!.source).toEqual({ kind: 'restic', repository: '/etc/vouch/restic-repo', passwordFile: '/etc/vouch/restic.pw', host: 'db1', paths: ['/srv/orders'], tags: ['nightly'], lock: true });
+    expect(restic!.layout).toBe('archive');
+    expect(restic!.storage.media).toBe('disk');
+    expect(s3Restic!.source).toMatchObject({ kind: 'restic', repository: 's3:https://s3.example.com/backups/orders', lock: false });
+    expect(s3Restic!.storage.media).toBe('object-storage');
+    expect(borg!.source).toEqual({ kind: 'borg', repository: '/etc/borg-repo', archives: 'orders-*', lock: true });
+    expect(borgSsh!.source).toMatchObject({ kind: 'borg', repository: 'backup@nas:orders' });
+  });
+
+  it('refuses a snapshots block on restic and borg sets, and requires one on fs and s3 sets', () => {
+    expect(
+      problemsOf(`sets:
+  a:
+    source: { restic: { repository: /r } }
+    snapshots: { layout: archive }
+  b:
+    source: { fs: { path: /b } }
+  c:
+    source: { borg: { repository: /c } }
+    immutability: { objectLock: compliance }
+`),
+    ).toEqual([
+      'sets.a.snapshots: restic sets need no snapshots block: each restic snapshot is one snapshot',
+      'sets.b.snapshots: required for fs and s3 sets (layout: archive or directory)',
+      'sets.c.immutability.objectLock: applies to s3 sets only',
+    ]);
+  });
+
+  it('takes a password file for encrypted 7z snapshots, never the password', () => {
+    const policy = parsePolicy(`sets:
+  a:
+    source: { fs: { path: /a } }
+    snapshots: { layout: archive, passwordFile: ./7z.pw }
+`, '/etc/vouch/vouch.yaml');
+    expect(policy.sets[0]!.archivePasswordFile).toBe('/etc/vouch/7z.pw');
+    expect(problemsOf(`sets:
+  a:
+    source: { fs: { path: /a } }
+    snapshots: { layout: archive, password: secret }
+`)).toEqual(['sets.a.snapshots.password: unknown key']);
   });
 
   it('refuses an alias to an anchor that is not there with a ConfigError (found by the policy fuzzer)', () => {

@@ -70,7 +70,7 @@ describe('web console on the demo estate', () => {
     const { page, problems } = await open();
     await page.goto(serve.url, { waitUntil: 'load' });
     expect(await page.title()).toBe('Overview — vouch');
-    await expect(page.locator('tr[data-set]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-set')))).resolves.toEqual(['orders', 'invoices-offline']);
+    await expect(page.locator('tr[data-set]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-set')))).resolves.toEqual(['orders', 'orders-restic', 'invoices-offline']);
     const orders = page.locator('tr[data-set="orders"]');
     expect(await orders.getAttribute('data-ready')).toBe('false');
     const ordersText = (await orders.textContent())!;
@@ -80,7 +80,9 @@ describe('web console on the demo estate', () => {
     expect(ordersText).toMatch(/RPO: newest clean snapshot is [\d.]+h old; RPO 24h/);
     expect(ordersText).toContain('passed'); // the demo's drill of the last clean snapshot
     expect(await page.locator('tr[data-set="invoices-offline"]').getAttribute('data-ready')).toBe('true');
-    expect(await page.locator('.lead').textContent()).toMatch(/2 sets: 1 not ready · evidence chain intact \(\d+ records\)/);
+    // The demo's restic repository of the same system is not ready either: its newest snapshot is the hit one and it was never drilled.
+    expect(await page.locator('tr[data-set="orders-restic"]').getAttribute('data-ready')).toBe('false');
+    expect(await page.locator('.lead').textContent()).toMatch(/3 sets: 2 not ready · evidence chain intact \(\d+ records\)/);
     // Landmarks and headings.
     expect(await page.getByRole('banner').count()).toBe(1);
     expect(await page.getByRole('main').count()).toBe(1);

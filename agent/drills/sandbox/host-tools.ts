@@ -3,12 +3,9 @@
  * process, and the hard resource limits sandboxed processes inherit (a limit cannot be raised
  * past them, so requested limits are clamped instead of failing).
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { SandboxLimits } from '../../config/resolve-policy.js';
-
-/** Where to look besides PATH: vouch may run with a minimal PATH (cron, systemd). */
-const FALLBACK_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+import { findExecutable } from '../../tools/find-executable.js';
 
 /** What to tell a user who lacks a tool, by tool. */
 export const INSTALL_HINTS: Readonly<Record<string, string>> = {
@@ -17,37 +14,7 @@ export const INSTALL_HINTS: Readonly<Record<string, string>> = {
   setpriv: 'install util-linux (it provides setpriv)',
 };
 
-const found = new Map<string, string | null>();
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Absolute path of an executable named `name`, or null. `VOUCH_BWRAP`, `VOUCH_PRLIMIT`, … name a
- * program in an unusual place (or, pointing nowhere, tell vouch there is none).
- */
-export function findExecutable(name: string): string | null {
-  const override = process.env[`VOUCH_${name.toUpperCase()}`];
-  if (override !== undefined && override !== '') return executable(override) ? override : null;
-  if (found.has(name)) return found.get(name)!;
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...FALLBACK_DIRS];
-  let hit: string | null = null;
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    if (executable(candidate)) {
-      hit = candidate;
-      break;
-    }
-  }
-  found.set(name, hit);
-  return hit;
-}
+export { findExecutable };
 
 /** The `prlimit` resource names and the /proc/self/limits rows they correspond to. */
 const LIMIT_ROWS = {
