@@ -37,7 +37,7 @@ const ENDSTREAM_WINDOW = 64;
 const ENDSTREAM = Buffer.from('endstream');
 
 /** Tokens found in text between streams. */
-const TOKENS = /(?<![0-9])(\d+)[\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+obj(?![A-Za-z])|(?<![A-Za-z])xref(?![A-Za-z])|startxref[\0\t\n\f\r ]+(\d+)|\/Encrypt(?![A-Za-z])|(?<![A-Za-z])endobj(?![A-Za-z])|>>[\0\t\n\f\r ]*stream(\r\n|\n|\r)|%%EOF|%PDF-/g;
+const TOKENS = /(?<![0-9])(\d+)[\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+obj(?![A-Za-z])|(?<![A-Za-z])xref(?![A-Za-z])|startxref[\0\t\n\f\r ]+(\d+)|\/Encrypt(?![A-Za-z])|(?<![A-Za-z])endobj(?![A-Za-z])|(?<![A-Za-z])endstream(?![A-Za-z])|>>[\0\t\n\f\r ]*stream(\r\n|\n|\r)|%%EOF|%PDF-/g;
 
 /** What a stream dictionary asks for. */
 type StreamKind = 'flate' | 'dct' | 'other';
@@ -78,6 +78,10 @@ class PdfValidator implements FormatWalk {
   private encrypted = false;
   private failure: Failure | null = null;
   private streams = 0;
+  /** Between an `N G obj` header and its `endobj` or `stream`: a stream must open inside an object. */
+  private inObject = false;
+  /** The current stream's direct `/Length`, when its dictionary gives one: `endstream` before that is data. */
+  private streamLength: number | null = null;
   private streamStart = 0;
   private inflater: StreamInflater | null = null;
   private jpeg: StructureValidator | null = null;
@@ -143,6 +147,7 @@ class PdfValidator implements FormatWalk {
       const token = match[0];
       processedEnd = match.index + token.length;
       if (match[1] !== undefined) {
+        this.inObject = true;
         this.dictionary = '';
         this.dictionaryAt = at;
         dictionaryFrom = match.index;
@@ -152,6 +157,9 @@ class PdfValidator implements FormatWalk {
       } else if (match[3] !== undefined) {
         // `stream`: the data starts after the end-of-line.
         if (this.dictionary !== null && dictionaryFrom >= 0) this.appendDictionary(text.slice(dictionaryFrom, match.index + 2));
+        // Every stream is the data of an indirect object: one with no object header before it lost
+        // its header (and the dictionary that says how to check it).
+        if (!this.inObject) this.failure ??= { detail: `stream at byte ${at} belongs to no object (its object header is missing)`, offset: at };
         const end = match.index + token.length;
         this.carry = new Uint8Array(0);
         this.resumeAt = 0;
@@ -161,7 +169,12 @@ class PdfValidator implements FormatWalk {
         this.xrefTargets.add(at);
       } else if (token === '/Encrypt') {
         this.encrypted = true;
+      } else if (token === 'endstream') {
+        // Stream data is consumed to its `endstream` by the stream phases: one met in text ends a
+        // stream whose `stream` keyword was lost, so its data was read as text.
+        this.failure ??= { detail: `endstream at byte ${at} ends no stream (the stream's start is missing)`, offset: at };
       } else if (token === 'endobj') {
+        this.inObject = false;
         this.dictionary = null;
         dictionaryFrom = -1;
       } else if (token === '%%EOF') {
@@ -190,7 +203,10 @@ class PdfValidator implements FormatWalk {
     if (dictionary !== null && /\/Type[\0\t\n\f\r ]*\/XRef(?![A-Za-z])/.test(dictionary)) this.xrefTargets.add(this.dictionaryAt);
     if (dictionary !== null && /\/Encrypt(?![A-Za-z])/.test(dictionary)) this.encrypted = true;
     const kind = streamKind(dictionary);
+    const length = dictionary === null ? null : /\/Length[\0\t\n\f\r ]+(\d+)(?![\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+R)(?![0-9])/.exec(dictionary);
+    this.streamLength = length ? Number(length[1]) : null;
     this.dictionary = null;
+    this.inObject = false;
     const checking = !this.encrypted && this.failure === null;
     this.inflater = null;
     this.jpeg = null;
@@ -268,7 +284,10 @@ class PdfValidator implements FormatWalk {
   private skipStream(data: Buffer): Buffer {
     const carried = this.window.length;
     const buffer = carried > 0 ? Buffer.concat([Buffer.from(this.window), data]) : data;
-    const found = buffer.indexOf(ENDSTREAM);
+    const bufferAt = this.offset - carried;
+    // `endstream` inside the declared length is data (an uncompressed embedded PDF holds the word).
+    const from = this.streamLength === null ? 0 : Math.max(0, this.streamStart + this.streamLength - bufferAt);
+    const found = from >= buffer.length ? -1 : buffer.indexOf(ENDSTREAM, from);
     if (found >= 0) {
       this.jpeg?.update(buffer.subarray(0, found));
       this.endSkippedStream();
