@@ -156,6 +156,7 @@ describe('what a user is told when a repository cannot be read', () => {
   }, 120_000);
 
   const stop = async (child: ChildProcess) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
     await exited;
@@ -200,10 +201,19 @@ describe('what a user is told when a repository cannot be read', () => {
       await stop(holder);
     }
     // restic: a live `restic check` holds an exclusive lock (stopped, so it keeps holding it).
-    const check = spawn('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'check'], { stdio: 'ignore' });
+    // On a loaded machine the check may finish before it is stopped: start another until one is
+    // caught holding its lock (bounded).
+    const locks = path.join(restic.repository, 'locks');
+    let check = spawn('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'check', '--read-data'], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 100 && (await readdir(path.join(restic.repository, 'locks'))).length === 0; i++) await sleep(50);
-      check.kill('SIGSTOP');
+      for (let attempt = 0; attempt < 10; attempt++) {
+        for (let i = 0; i < 1500 && check.exitCode === null && (await readdir(locks)).length === 0; i++) await sleep(10);
+        check.kill('SIGSTOP');
+        if (check.exitCode === null && (await readdir(locks)).length > 0) break;
+        await stop(check);
+        check = spawn('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'check', '--read-data'], { stdio: 'ignore' });
+      }
+      expect((await readdir(locks)).length).toBeGreaterThan(0);
       expect(await errorOf(policyFor(restic))).toMatch(/^set files: restic:.*: the repository is locked by another process: restic failed .*locked exclusively.*; the next scan reads it again/);
       expect(await errorOf(policyFor(restic, { lock: false }))).toBeUndefined();
     } finally {
