@@ -44,3 +44,17 @@ export function drillReportText(report: DrillReport): string[] {
   }
   return lines;
 }
+
+/** A `drill --search` as lines: what was skipped, each drill's headline, and what was found. */
+export function drillSearchText(search: import('../drills/drill-search.js').DrillSearch): string[] {
+  const lines = [`drill search of ${search.set}: ${search.found ? `FOUND ${search.found} — the newest clean snapshot that restores` : 'NO clean snapshot passed a drill'}`];
+  for (const skipped of search.skipped) lines.push(`  skipped ${skipped.id}: its latest drill ${skipped.drill} failed (${shortTime(skipped.finishedAt)})`);
+  if (search.candidates.length === 0) lines.push('  no clean snapshot left to try (run vouch scan, or drill a snapshot by id to retry it)');
+  for (const report of search.drills) {
+    lines.push('');
+    lines.push(...drillReportText(report));
+  }
+  const untried = search.candidates.length - search.drills.length;
+  if (search.found && untried > 0) lines.push('', `  ${untried} older candidate${untried === 1 ? '' : 's'} not drilled: the search stops at the first pass`);
+  return lines;
+}

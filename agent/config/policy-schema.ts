@@ -262,7 +262,7 @@ export const drillSchema = z.strictObject({
   sqlite: z.array(sqliteCheck).default([]).describe('integrity_check plus SQL assertions on restored SQLite databases.'),
   maxAge: duration
     .optional()
-    .describe('A passed drill older than this makes the set not ready (default: the longest gap of the drill schedule plus 1h).'),
+    .describe('A passed drill older than this makes the set not ready (default: the longest gap of the drill schedule plus 1h; without a drill schedule, no age limit — but a set with a drill key always needs a passed drill to be ready).'),
 });
 
 const immutability = z.strictObject({

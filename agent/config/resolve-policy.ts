@@ -207,6 +207,11 @@ export interface DrillPolicy {
   sqlite: { path: string; integrity: 'full' | 'quick'; assertions: SqlAssertion[]; timeoutSeconds: number }[];
   /** A passed drill older than this makes the set not ready (default: from the drill schedule). */
   maxAgeSeconds?: number;
+  /**
+   * The policy declares drills for the set (a `drill` key or a drill schedule): readiness then
+   * requires a passed drill, scheduled or not (absent: false).
+   */
+  declared?: boolean;
 }
 
 /** A whole policy, ready to run. */
@@ -368,7 +373,7 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     rpoSeconds: seconds(set.targets?.rpo),
     rtoSeconds: seconds(set.targets?.rto),
     ...(set.schedule ? { schedule: set.schedule } : {}),
-    drill: resolveDrill(set.drill ?? drillSchema.parse({}), baseDir, seconds(set.targets?.rpo), name),
+    drill: { ...resolveDrill(set.drill ?? drillSchema.parse({}), baseDir, seconds(set.targets?.rpo), name), declared: set.drill !== undefined || set.schedule?.drill !== undefined },
     ...(set.immutability
       ? {
           immutability: {

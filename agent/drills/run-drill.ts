@@ -24,6 +24,7 @@ import { discoverSourceSnapshots, snapshotBytes, type Snapshot } from '../source
 import type { DrillPhaseSeconds, DrillResult } from '../state/drill-index.js';
 import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
 import { readSetIndex, snapshotOwners } from '../state/set-index.js';
+import { readDrillIndex } from '../state/drill-index.js';
 import { acquireDrillLock } from './drill-lock.js';
 import type { DrillReport } from './drill-report.js';
 import { PhaseTimer } from './phase-timer.js';
@@ -62,6 +63,8 @@ export interface DrillOptions {
   anchor?: AnchorSpec;
   /** Who asked for the drill (recorded in its ledger record; default: the command line). */
   requestedBy?: RequestedBy;
+  /** Record the pick as this rule with this reason (a `--search` drills candidates by id but picks them by a rule). */
+  pickAs?: { pick: DrillResult['pick']; reason: string };
 }
 
 /** Failures listed per drill; verifiers list up to 100 each. */
@@ -276,17 +279,19 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
   let source: BackupSource | null = null;
   try {
     source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name })))(set);
-    const index = await readSetIndex(options.stateDir, set.name);
+    const [index, drills] = await Promise.all([readSetIndex(options.stateDir, set.name), readDrillIndex(options.stateDir, set.name)]);
     const discovery = await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) });
     const picked = pickSnapshot({
       snapshots: discovery.snapshots,
       verdictOf: (snapshotId) => index.snapshots[snapshotId]?.verdict,
       request,
+      drills: drills.drills,
       ...(drill.windowSeconds !== undefined ? { windowSeconds: drill.windowSeconds } : {}),
       now: startedAt,
       random: options.random ?? (() => randomInt(0, 2 ** 31) / 2 ** 31),
     });
-    facts.pickReason = picked.reason;
+    facts.pickReason = options.pickAs && picked.snapshot ? options.pickAs.reason : picked.reason;
+    if (options.pickAs) facts.pick = options.pickAs.pick;
     if (!picked.snapshot) {
       facts.setupFailures.push({ verifier: 'pick', detail: `no snapshot to drill: ${picked.reason}` });
       return finish();
