@@ -19,6 +19,11 @@ import { runScan } from '../../agent/scan/scan-run.js';
 import { readLedger } from '../../agent/state/ledger-store.js';
 import { readSetIndex } from '../../agent/state/set-index.js';
 import { runCli } from '../helpers/cli.js';
+import { now } from '../../agent/clock.js';
+import { loadPlanInput } from '../../agent/recover/plan-input.js';
+import { planRecovery } from '../../agent/recover/recovery-plan.js';
+import { loadAssets } from '../../agent/web/assets.js';
+import { SnapshotPage } from '../../agent/web/pages/snapshot-page.js';
 import { drillFixture, drillSet, listTree, policyOf, type DrillFixture } from '../helpers/drill-fixtures.js';
 import { buildRealEstate, packWithTar, type Night } from '../helpers/real-estate.js';
 
@@ -164,4 +169,18 @@ describe('vouch recover after ransomware hit the newest snapshot (real openssl e
     const index = await readSetIndex(fixture.state, 'orders');
     expect(index.snapshots[newest.id]!.verdict).toBe('compromised');
   }, 120_000);
+
+  it("the console's snapshot page shows the same plan for the hit snapshot, and the commands", async () => {
+    const newest = nights[3]!;
+    const index = await readSetIndex(fixture.state, 'orders');
+    const plan = planRecovery('orders', await loadPlanInput(fixture.state, 'orders'));
+    const html = String(
+      await SnapshotPage({ frame: { assets: loadAssets(), now: now(), signedIn: false, jobs: [] }, set: 'orders', snapshot: index.snapshots[newest.id]!, relation: 'newer than the last clean snapshot', plan }),
+    );
+    for (const hit of IN_PLACE) expect(html).toContain(`data-replaced="${hit}"`);
+    expect(html).toContain(`data-lost="${newInvoice}"`);
+    expect(html).toContain('vouch recover orders --to DIR');
+    expect(html).toContain(`vouch recover orders --snapshot ${newest.id} --to DIR`);
+    expect(html).toMatch(new RegExp(`This snapshot supplies <span data-supplies="true">${plan.counts.fromNewest}</span>`));
+  });
 });
