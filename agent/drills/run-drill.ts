@@ -26,7 +26,7 @@ import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
 import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { readDrillIndex } from '../state/drill-index.js';
 import { acquireDrillLock } from './drill-lock.js';
-import type { DrillReport } from './drill-report.js';
+import { snapshotJudgement, type DrillReport, type SnapshotJudgement } from './drill-report.js';
 import { PhaseTimer } from './phase-timer.js';
 import { pickKind, pickSnapshot, type SnapshotRequest } from './pick-snapshot.js';
 import { anchorOptions, type AnchorSpec } from '../evidence/head-anchor.js';
@@ -102,6 +102,7 @@ interface DrillFacts {
   sandbox: Sandbox | null;
   fraction: number;
   notes: string[];
+  judgement: SnapshotJudgement | null;
 }
 
 /** The full-restore time a sampled drill projects from its measured throughput, or null. */
@@ -161,6 +162,7 @@ function buildReport(facts: DrillFacts): DrillReport {
     sandbox: facts.sandbox?.kind ?? null,
     rpoTargetSeconds: set.rpoSeconds ?? null,
     notes: facts.notes,
+    ...(facts.judgement ? { snapshotJudgement: facts.judgement } : {}),
   };
 }
 
@@ -248,6 +250,7 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
     sandbox: null,
     fraction,
     notes: [],
+    judgement: null,
   };
   const finish = () => {
     facts.finishedAt = now();
@@ -316,6 +319,7 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
       ...(facts.sandbox && identity.dropFromRoot ? { owner: { uid: identity.uid, gid: identity.gid } } : {}),
     });
     facts.restore = restore;
+    facts.judgement = snapshotJudgement(index.snapshots[snapshot.id], snapshot.id, (entryPath) => restore.entries.has(entryPath));
     if (signal?.aborted) return finish();
     const symlinks = [...restore.entries.values()].filter((entry) => entry.type === 'symlink').length;
     if (symlinks) facts.notes.push(`${symlinks} symbolic link${symlinks === 1 ? '' : 's'} recorded, not created (restores never create links)`);

@@ -183,4 +183,19 @@ describe('vouch recover after ransomware hit the newest snapshot (real openssl e
     expect(html).toContain(`vouch recover orders --snapshot ${newest.id} --to DIR`);
     expect(html).toMatch(new RegExp(`This snapshot supplies <span data-supplies="true">${plan.counts.fromNewest}</span>`));
   });
+
+  it('a drill of the hit snapshot says so first, in its report and record, and lists the restored files judged encrypted', async () => {
+    const newest = nights[3]!;
+    const cli = await runCli(['--config', config, 'drill', 'orders', '--snapshot', newest.id], {}, 120_000);
+    const lines = cli.stdout.split('\n');
+    expect(lines[0]).toMatch(/^drill orders-\S+ of orders: PASSED$/);
+    expect(lines[1]).toBe(`  WARNING: snapshot ${newest.id} is COMPROMISED by its scan: a passed drill proves it restores, not that its content is good — 5 restored files were judged encrypted or damaged`);
+    expect(cli.stdout).toContain('detection: restored files judged encrypted or damaged by the scan (6 findings):');
+    expect(cli.stdout).toMatch(new RegExp(`  ${IN_PLACE[0]}: encrypted: became encrypted`));
+    const drills = [];
+    for await (const record of readLedger(fixture.state)) if (record?.type === 'drill') drills.push(record);
+    const judgement = (drills.at(-1)!.data as { snapshotJudgement: { verdict: string; hitFiles: { path: string }[] } }).snapshotJudgement;
+    expect(judgement.verdict).toBe('compromised');
+    expect([...new Set(judgement.hitFiles.map((file) => file.path))].sort()).toEqual([...IN_PLACE, `${RENAMED}.locked`, NOTE, newInvoice].sort());
+  }, 120_000);
 });
