@@ -126,6 +126,11 @@ const snapshots = z.strictObject({
     .describe(
       'Regex on the archive name or directory name. A named group "time" gives the snapshot time; without it the object or directory modification time is used.',
     ),
+  timezone: z
+    .string()
+    .refine(knownTimeZone, { message: 'unknown time zone (use an IANA name such as UTC or Asia/Tokyo)' })
+    .optional()
+    .describe('IANA time zone of snapshot names whose time has no offset (2026-12-05, 20261205T020000): a backup job naming by local date in Tokyo says Asia/Tokyo. Default UTC; names with Z or +09:00 say their own.'),
   passwordFile: z
     .string()
     .min(1)

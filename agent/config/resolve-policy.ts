@@ -98,6 +98,8 @@ export interface SetPolicy {
   limits: ArchiveLimits;
   rpoSeconds?: number;
   rtoSeconds?: number;
+  /** IANA zone of snapshot name times without an offset (`snapshots.timezone`; absent: UTC). */
+  snapshotTimeZone?: string;
   schedule?: { scan?: string; drill?: string; timezone: string };
   /** How drills of this set run (defaults when the policy has no `drill`). */
   drill: DrillPolicy;
@@ -361,6 +363,7 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     // restic and borg snapshots are read as one tar stream each (see sources/repository-source.ts).
     layout: set.snapshots?.layout ?? 'archive',
     ...(set.snapshots?.match ? { match: new RegExp(set.snapshots.match, 'u') } : {}),
+    ...(set.snapshots?.timezone ? { snapshotTimeZone: set.snapshots.timezone } : {}),
     ...(set.snapshots?.passwordFile ? { archivePasswordFile: path.resolve(baseDir, set.snapshots.passwordFile) } : {}),
     algorithm: set.integrity.algorithm,
     rehashSeconds: set.integrity.rehash === 'always' ? 0 : seconds(set.integrity.rehash)!,
