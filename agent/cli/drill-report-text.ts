@@ -23,6 +23,8 @@ export function rtoText(report: Pick<DrillReport, 'rtoTargetSeconds' | 'withinRt
 export function drillReportText(report: DrillReport): string[] {
   const overRto = report.outcome === 'passed' && report.withinRto === false ? ', but OVER the RTO' : '';
   const lines = [`drill ${report.id} of ${report.set}: ${report.outcome.toUpperCase()}${overRto}`];
+  const judgement = report.snapshotJudgement;
+  if (judgement) lines.push(`  WARNING: ${judgement.warning}`);
   const rows: string[][] = [];
   rows.push(['snapshot', report.snapshot ? `${report.snapshot} (${shortTime(report.snapshotTime!)}), ${report.pick}: ${report.pickReason}` : `none (${report.pickReason || report.pick})`]);
   if (report.restore) {
@@ -34,6 +36,12 @@ export function drillReportText(report: DrillReport): string[] {
   rows.push(['rto', rtoText(report)]);
   if (report.sandbox) rows.push(['sandbox', report.sandbox === 'bwrap' ? 'bubblewrap (no network, read-only host)' : 'NONE (policy drill.sandbox: none)']);
   for (const [index, outcome] of report.verifiers.entries()) rows.push([index === 0 ? 'verifiers' : '', `${outcome.verifier} ${outcome.status}: ${outcome.detail}`]);
+  if (judgement?.hitFiles.length) {
+    const more = judgement.hitFilesOmitted ? ` (+${judgement.hitFilesOmitted} more)` : '';
+    rows.push(['', `detection: restored files judged encrypted or damaged by the scan (${judgement.hitFiles.length} findings${more}):`]);
+    for (const file of judgement.hitFiles.slice(0, FAILURES_SHOWN)) rows.push(['', `  ${file.path}: ${file.kind}: ${file.detail}`]);
+    if (judgement.hitFiles.length > FAILURES_SHOWN) rows.push(['', `  … and ${judgement.hitFiles.length - FAILURES_SHOWN} more (--json)`]);
+  }
   lines.push(...table(rows).map((row) => `  ${row}`));
   for (const note of report.notes) lines.push(`  note: ${note}`);
   if (report.failures.length) {
@@ -42,5 +50,19 @@ export function drillReportText(report: DrillReport): string[] {
     lines.push(...table(shown).map((row) => `    ${row}`));
     if (report.failures.length > FAILURES_SHOWN) lines.push(`    … and ${report.failures.length - FAILURES_SHOWN} more (--json lists them all)`);
   }
+  return lines;
+}
+
+/** A `drill --search` as lines: what was skipped, each drill's headline, and what was found. */
+export function drillSearchText(search: import('../drills/drill-search.js').DrillSearch): string[] {
+  const lines = [`drill search of ${search.set}: ${search.found ? `FOUND ${search.found} — the newest clean snapshot that restores` : 'NO clean snapshot passed a drill'}`];
+  for (const skipped of search.skipped) lines.push(`  skipped ${skipped.id}: its latest drill ${skipped.drill} failed (${shortTime(skipped.finishedAt)})`);
+  if (search.candidates.length === 0) lines.push('  no clean snapshot left to try (run vouch scan, or drill a snapshot by id to retry it)');
+  for (const report of search.drills) {
+    lines.push('');
+    lines.push(...drillReportText(report));
+  }
+  const untried = search.candidates.length - search.drills.length;
+  if (search.found && untried > 0) lines.push('', `  ${untried} older candidate${untried === 1 ? '' : 's'} not drilled: the search stops at the first pass`);
   return lines;
 }

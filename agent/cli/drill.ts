@@ -1,10 +1,15 @@
-/** `vouch drill SET [--snapshot ID|latest|last-clean|random]`: run a restore drill now; exit 3 when it fails or misses the RTO. */
+/**
+ * `vouch drill SET [--snapshot ID|latest|last-clean|random]`: run a restore drill now; exit 3 when
+ * it fails or misses the RTO. `--search`: drill clean snapshots newest first until one passes
+ * (each drill recorded); exit 0 when one passed within the RTO, 3 when none did.
+ */
 import type { Command } from 'commander';
 import { selectSets } from '../scan/scan-run.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
 import { takeOverInterrupts } from './interrupt.js';
-import { drillReportText } from './drill-report-text.js';
+import { drillReportText, drillSearchText } from './drill-report-text.js';
+import { ConfigError } from '../errors.js';
 import { printJson, printLines } from './output.js';
 import { terminalProgress } from './progress-bar.js';
 
@@ -21,13 +26,29 @@ export function registerDrill(program: Command): void {
     .description('restore a snapshot into a fresh sandbox, verify it (digests, structure, application checks), time each phase and record the result')
     .argument('<set>', 'set name from the policy')
     .option('--snapshot <id>', "snapshot id, or latest | last-clean | random (default: the policy's drill.pick); id:NAME for a snapshot named like a rule (id:latest)")
-    .action(async (name: string, flags: { snapshot?: string }, command: Command) => {
+    .option('--search', 'drill clean snapshots newest first (skipping those whose latest drill failed) until one passes; every drill is recorded. Exit 0 when one passed within the RTO, 3 when none did')
+    .action(async (name: string, flags: { snapshot?: string; search?: boolean }, command: Command) => {
       const options = globalOptions(command);
       const policy = await loadConfiguredPolicy(options);
       const [set] = selectSets(policy, [name]);
       const controller = new AbortController();
       const release = takeOverInterrupts((signal) => controller.abort(new Error(`received ${signal}`)));
       try {
+        if (flags.search) {
+          if (flags.snapshot) throw new ConfigError('--search picks the snapshots itself: give --snapshot or --search, not both');
+          const { runDrillSearch } = await import('../drills/drill-search.js');
+          const search = await runDrillSearch(set!, {
+            stateDir: resolveStateDir(options, policy),
+            ...(policy.evidence?.anchor ? { anchor: policy.evidence.anchor } : {}),
+            signal: controller.signal,
+            newProgress: terminalProgress,
+          });
+          if (options.json) printJson(search);
+          else printLines(drillSearchText(search));
+          const last = search.drills.at(-1);
+          process.exitCode = last?.outcome === 'aborted' ? EXIT.interrupted : search.found && last && drillExitCode(last) === EXIT.ok ? EXIT.ok : EXIT.findings;
+          return;
+        }
         const { runDrillReport } = await import('../drills/run-drill.js');
         const report = await runDrillReport(set!, {
           stateDir: resolveStateDir(options, policy),

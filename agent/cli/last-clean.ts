@@ -1,6 +1,9 @@
 /**
  * `vouch last-clean SET`: the newest clean snapshot, the newest one a drill proved restorable,
- * and why each newer snapshot was rejected — the recovery lead's one command. Reads the state
+ * the recommendation (the last restorable one, else the last clean one marked NOT DRILLED), clean
+ * snapshots a failed drill demoted, and why each newer snapshot was rejected — the recovery lead's
+ * one command. Exit 0 only when the newest snapshot is both clean and restorable (its latest
+ * drill passed); 3 otherwise. Reads the state
  * directory only (no store access, no lock), so it answers in moments even mid-incident.
  */
 import type { Command } from 'commander';
@@ -46,8 +49,25 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
   lines.push(
     document.lastRestorable
       ? `  last restorable: ${document.lastRestorable.id}  (drill passed ${shortTime(document.lastRestorable.drilledAt)})`
-      : '  last restorable: none — no clean snapshot has a passed drill (run `vouch drill`)',
+      : `  last restorable: none — no clean snapshot has a passed drill (run \`vouch drill ${document.set} --search\`)`,
   );
+  const recommendation = document.recommendation;
+  if (recommendation) {
+    const loud = recommendation.standing === 'restorable' ? '' : recommendation.standing === 'not-drilled' ? '  ** NOT DRILLED **' : '  ** DRILL FAILED **';
+    lines.push(`  restore:         ${recommendation.id}${loud}`);
+    lines.push(`                   ${recommendation.reason}`);
+    if (recommendation.standing !== 'restorable') lines.push(`                   prove it first: vouch drill ${document.set} --snapshot ${recommendation.id}  (or --search)`);
+  } else {
+    lines.push('  restore:         nothing — no snapshot of this set is clean (see `vouch recover --dry-run` for the newest intact version of each file)');
+  }
+  if (document.newest && !document.newest.cleanAndRestorable) {
+    const why = document.newest.verdict !== 'clean' ? document.newest.verdict : document.newest.standing === 'drill-failed' ? 'clean, but its latest drill failed' : 'clean, but not drilled yet';
+    lines.push(`  newest:          ${document.newest.id} is ${why}`);
+  }
+  for (const demoted of document.demoted) {
+    lines.push(`  demoted:         ${demoted.id}  clean, but drill ${demoted.drill.id ?? ''} failed (${shortTime(demoted.drill.finishedAt)})`);
+    for (const failure of demoted.failures) lines.push(`        ${failure.verifier}${failure.path ? ` ${failure.path}` : ''}: ${failure.detail}`);
+  }
   if (document.rejected.length) {
     lines.push(`  rejected (newer than the last clean snapshot):`);
     for (const snapshot of document.rejected) {
@@ -75,11 +95,16 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
   return lines;
 }
 
+/** 0 only when the newest snapshot is both clean and restorable (its latest drill passed); 3 otherwise. */
+export function lastCleanExitCode(report: Pick<LastCleanReport, 'newest'>): number {
+  return report.newest?.cleanAndRestorable ? EXIT.ok : EXIT.findings;
+}
+
 /** Registers `last-clean`. */
 export function registerLastClean(program: Command): void {
   program
     .command('last-clean')
-    .description('name the newest clean snapshot, the newest restorable one, and why each newer snapshot was rejected')
+    .description('name the newest clean snapshot, the newest restorable one (its latest drill passed), which one to restore, and why each newer snapshot was rejected; exit 0 only when the newest snapshot is both clean and restorable, 3 otherwise')
     .argument('<set>', 'set name from the policy')
     .action(async (set: string, _options, command: Command) => {
       const options = globalOptions(command);
@@ -88,7 +113,6 @@ export function registerLastClean(program: Command): void {
       const document = await lastCleanForSet(resolveStateDir(options, policy), set);
       if (options.json) printJson(document);
       else printLines(lastCleanText(document));
-      // No clean snapshot at all, or rejected newer ones: a finding.
-      process.exitCode = document.lastClean && document.rejected.length === 0 ? EXIT.ok : EXIT.findings;
+      process.exitCode = lastCleanExitCode(document);
     });
 }

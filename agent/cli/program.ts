@@ -11,6 +11,7 @@ import { EXIT } from './exit-codes.js';
 import { registerInspect } from './inspect.js';
 import { installInterruptHandlers } from './interrupt.js';
 import { registerLastClean } from './last-clean.js';
+import { registerRecover } from './recover.js';
 import { exitQuietlyOnBrokenPipe, printErrorLines, printJson, setQuiet } from './output.js';
 import { logLevel } from '../daemon/log-level.js';
 import { registerPolicy } from './policy-check.js';
@@ -44,6 +45,7 @@ export function buildProgram(dependencies: ServeDependencies = { runDrill: runDr
   registerEvidence(program);
   registerInspect(program);
   registerLastClean(program);
+  registerRecover(program);
   registerAccept(program);
   registerPolicy(program);
   registerServe(program, dependencies);

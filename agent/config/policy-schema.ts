@@ -126,6 +126,11 @@ const snapshots = z.strictObject({
     .describe(
       'Regex on the archive name or directory name. A named group "time" gives the snapshot time; without it the object or directory modification time is used.',
     ),
+  timezone: z
+    .string()
+    .refine(knownTimeZone, { message: 'unknown time zone (use an IANA name such as UTC or Asia/Tokyo)' })
+    .optional()
+    .describe('IANA time zone of snapshot names whose time has no offset (2026-12-05, 20261205T020000): a backup job naming by local date in Tokyo says Asia/Tokyo. Default UTC; names with Z or +09:00 say their own.'),
   passwordFile: z
     .string()
     .min(1)
@@ -262,7 +267,7 @@ export const drillSchema = z.strictObject({
   sqlite: z.array(sqliteCheck).default([]).describe('integrity_check plus SQL assertions on restored SQLite databases.'),
   maxAge: duration
     .optional()
-    .describe('A passed drill older than this makes the set not ready (default: the longest gap of the drill schedule plus 1h).'),
+    .describe('A passed drill older than this makes the set not ready (default: the longest gap of the drill schedule plus 1h; without a drill schedule, no age limit — but a set with a drill key always needs a passed drill to be ready).'),
 });
 
 const immutability = z.strictObject({

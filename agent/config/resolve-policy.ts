@@ -98,6 +98,8 @@ export interface SetPolicy {
   limits: ArchiveLimits;
   rpoSeconds?: number;
   rtoSeconds?: number;
+  /** IANA zone of snapshot name times without an offset (`snapshots.timezone`; absent: UTC). */
+  snapshotTimeZone?: string;
   schedule?: { scan?: string; drill?: string; timezone: string };
   /** How drills of this set run (defaults when the policy has no `drill`). */
   drill: DrillPolicy;
@@ -207,6 +209,11 @@ export interface DrillPolicy {
   sqlite: { path: string; integrity: 'full' | 'quick'; assertions: SqlAssertion[]; timeoutSeconds: number }[];
   /** A passed drill older than this makes the set not ready (default: from the drill schedule). */
   maxAgeSeconds?: number;
+  /**
+   * The policy declares drills for the set (a `drill` key or a drill schedule): readiness then
+   * requires a passed drill, scheduled or not (absent: false).
+   */
+  declared?: boolean;
 }
 
 /** A whole policy, ready to run. */
@@ -356,6 +363,7 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     // restic and borg snapshots are read as one tar stream each (see sources/repository-source.ts).
     layout: set.snapshots?.layout ?? 'archive',
     ...(set.snapshots?.match ? { match: new RegExp(set.snapshots.match, 'u') } : {}),
+    ...(set.snapshots?.timezone ? { snapshotTimeZone: set.snapshots.timezone } : {}),
     ...(set.snapshots?.passwordFile ? { archivePasswordFile: path.resolve(baseDir, set.snapshots.passwordFile) } : {}),
     algorithm: set.integrity.algorithm,
     rehashSeconds: set.integrity.rehash === 'always' ? 0 : seconds(set.integrity.rehash)!,
@@ -368,7 +376,7 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     rpoSeconds: seconds(set.targets?.rpo),
     rtoSeconds: seconds(set.targets?.rto),
     ...(set.schedule ? { schedule: set.schedule } : {}),
-    drill: resolveDrill(set.drill ?? drillSchema.parse({}), baseDir, seconds(set.targets?.rpo), name),
+    drill: { ...resolveDrill(set.drill ?? drillSchema.parse({}), baseDir, seconds(set.targets?.rpo), name), declared: set.drill !== undefined || set.schedule?.drill !== undefined },
     ...(set.immutability
       ? {
           immutability: {

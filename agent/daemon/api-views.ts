@@ -5,7 +5,7 @@ import type { TaskKind } from '../metrics/metrics.js';
 import type { SnapshotState } from '../state/set-index.js';
 import { listAcceptances } from '../triage/acceptance-listing.js';
 import { countingFindings } from '../verdicts/acceptance.js';
-import { acceptedFindings } from '../verdicts/last-clean.js';
+import { latestDrills, lastCleanReport as judgeLastClean } from '../verdicts/last-clean.js';
 import { VERDICTS } from '../verdicts/snapshot-verdict.js';
 
 const newestFirst = (a: SnapshotState, b: SnapshotState) => Date.parse(b.time) - Date.parse(a.time);
@@ -64,30 +64,35 @@ export function snapshotList(set: SetView, options: { verdict?: string | undefin
 }
 
 /**
- * The recovery lead's answer: the last clean snapshot, the last restorable one (newest clean
- * snapshot whose latest drill passed), and why each newer snapshot was rejected.
+ * The recovery lead's answer, as `vouch last-clean --json` gives it: the last clean snapshot, the
+ * last restorable one (newest clean snapshot whose latest drill passed), the recommendation (last
+ * restorable, else the last clean one marked not drilled), clean snapshots a failed drill demoted,
+ * the newest snapshot's standing, and why each newer snapshot was rejected.
  */
 export function lastCleanReport(set: SetView) {
   const snapshots = set.state ? Object.values(set.state.index.snapshots).sort(newestFirst) : [];
   const drills = set.state?.drills.drills ?? [];
-  const latestDrillOf = (id: string) => [...drills].reverse().find((drill) => drill.snapshot === id) ?? null;
-  const restorable = snapshots.find((snapshot) => snapshot.verdict === 'clean' && latestDrillOf(snapshot.id)?.outcome === 'passed') ?? null;
-  const lastCleanTime = set.lastClean ? Date.parse(set.lastClean.time) : -Infinity;
+  const report = judgeLastClean(snapshots, drills);
+  const latest = latestDrills(drills);
   return {
     set: set.policy.name,
+    snapshots: snapshots.length,
+    ...report,
     lastClean: brief(set.lastClean),
-    lastRestorable: restorable ? { ...brief(restorable), drill: latestDrillOf(restorable.id)!.id } : null,
-    rejected: snapshots
-      .filter((snapshot) => Date.parse(snapshot.time) > lastCleanTime && snapshot.verdict !== 'clean')
-      .map((snapshot) => ({
-        ...brief(snapshot),
+    lastRestorable: report.lastRestorable ? { ...report.lastRestorable, verdict: 'clean' as const, drill: latest.get(report.lastRestorable.id)!.id } : null,
+    rejected: report.rejected.map((rejected) => {
+      const snapshot = set.state!.index.snapshots[rejected.id]!;
+      return {
+        ...rejected,
         findingCounts: snapshot.findingCounts,
         ...(snapshot.acceptedCounts ? { acceptedCounts: snapshot.acceptedCounts } : {}),
+        // `reasons` stays the API's list of lines; `reasonsByKind` is `vouch last-clean --json`'s `reasons`.
+        reasonsByKind: rejected.reasons,
         reasons: countingFindings(snapshot.findings)
           .slice(0, 5)
           .map((finding) => `${finding.kind}: ${finding.path}: ${finding.detail}`),
-      })),
-    accepted: acceptedFindings(snapshots),
+      };
+    }),
   };
 }
 

@@ -107,7 +107,13 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
       },
     ];
     const ready = checks.every((check) => check.ok);
-    return c.json({ ready, checks }, ready ? 200 : 503);
+    // Detail only: the daemon is ready to serve whatever its sets' readiness (vouch_set_ready says that).
+    const sets = (view?.sets ?? []).map((set) => ({
+      set: set.policy.name,
+      ready: set.readiness.ready,
+      failing: set.readiness.checks.filter((check) => check.status === 'fail').map(({ check, detail }) => ({ check, detail })),
+    }));
+    return c.json({ ready, checks, sets }, ready ? 200 : 503);
   });
 
   app.get('/metrics', async (c) => c.body(await ctx.registry.metrics(), 200, { 'Content-Type': ctx.registry.contentType }));

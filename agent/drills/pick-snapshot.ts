@@ -1,13 +1,15 @@
 /**
  * Which snapshot a drill restores (pure): `latest`, `last-clean` (the newest snapshot whose
- * verdict is clean, as `vouch last-clean` names it), `random` (uniformly among the snapshots of
+ * verdict is clean and whose latest drill did not fail — a failed drill demotes a snapshot, so
+ * the next drill walks back to the next candidate; when every clean snapshot's latest drill
+ * failed, the one that failed longest ago is tried again), `random` (uniformly among the snapshots of
  * the policy's window, as AWS Backup restore testing does), or an explicit id. `id:NAME` always
  * means the snapshot with id NAME, so a snapshot named `latest`, `random` or `last-clean` can be
  * drilled too.
  */
 import type { Snapshot } from '../sources/snapshot-discovery.js';
 import type { DrillResult } from '../state/drill-index.js';
-import { lastCleanSnapshot } from '../verdicts/last-clean.js';
+import { drillStanding, latestDrills, type DrillFacts } from '../verdicts/last-clean.js';
 import type { Verdict } from '../verdicts/snapshot-verdict.js';
 import { formatDuration } from '../config/duration.js';
 
@@ -33,6 +35,8 @@ export interface PickInput {
   /** The latest scan verdict of a snapshot, if it was scanned. */
   verdictOf: (id: string) => Verdict | undefined;
   request: SnapshotRequest;
+  /** The set's recorded drills (any order): `last-clean` walks back past snapshots whose latest drill failed. */
+  drills?: readonly DrillFacts[];
   /** `random`: only snapshots younger than this. */
   windowSeconds?: number;
   now: Date;
@@ -64,10 +68,18 @@ export function pickSnapshot(input: PickInput): PickOutcome {
       return { snapshot, pick, reason: `newest of ${snapshots.length} snapshots${namesake}` };
     }
     case 'last-clean': {
-      const judged = snapshots.map((snapshot) => ({ snapshot, time: snapshot.time.toISOString(), verdict: input.verdictOf(snapshot.id) ?? ('unverified' as const) }));
-      const best = lastCleanSnapshot(judged);
-      if (!best) return { snapshot: null, pick, reason: `none of ${snapshots.length} snapshots has a clean verdict yet (run vouch scan first)` };
-      return { snapshot: best.snapshot, pick, reason: `newest snapshot with a clean verdict${namesake}` };
+      const clean = [...snapshots].reverse().filter((snapshot) => input.verdictOf(snapshot.id) === 'clean').sort((a, b) => b.time.getTime() - a.time.getTime());
+      if (clean.length === 0) return { snapshot: null, pick, reason: `none of ${snapshots.length} snapshots has a clean verdict yet (run vouch scan first)` };
+      const latest = latestDrills(input.drills ?? []);
+      const candidate = clean.findIndex((snapshot) => drillStanding(latest, snapshot.id) !== 'drill-failed');
+      if (candidate === 0) return { snapshot: clean[0]!, pick, reason: `newest snapshot with a clean verdict${namesake}` };
+      if (candidate > 0) {
+        const skipped = clean.slice(0, candidate).map((snapshot) => snapshot.id).join(', ');
+        return { snapshot: clean[candidate]!, pick, reason: `newest clean snapshot whose latest drill did not fail (walked back past ${skipped}: latest drill failed)${namesake}` };
+      }
+      // Every clean snapshot failed its latest drill: retry the one that failed longest ago.
+      const retry = [...clean].sort((a, b) => Date.parse(latest.get(a.id)!.finishedAt) - Date.parse(latest.get(b.id)!.finishedAt))[0]!;
+      return { snapshot: retry, pick, reason: `every clean snapshot's latest drill failed; trying again the one that failed longest ago${namesake}` };
     }
     case 'random': {
       const since = input.windowSeconds === undefined ? null : input.now.getTime() - input.windowSeconds * 1000;

@@ -1,5 +1,6 @@
 /**
- * Restores one snapshot (or a sample of it) into a drill's restore directory.
+ * Restores one snapshot (or a sample, or the files a recovery takes from it) into a drill's
+ * restore directory or a recovery's target directory.
  *
  * fetch    archive snapshots in a remote store (S3) are downloaded into the drill's directory
  *          first, hashed as they arrive: the fetch phase is the transfer a real restore pays.
@@ -36,7 +37,8 @@ export interface RestoreRequest {
   set: SetPolicy;
   source: BackupSource;
   snapshot: Snapshot;
-  workspace: DrillWorkspace;
+  /** Where files go (`restoreDir`: exists, written only by this restore) and remote archives are fetched to (`fetchDir`). */
+  workspace: Pick<DrillWorkspace, 'restoreDir' | 'fetchDir'>;
   /** Digest algorithm: the baseline's, so restored files compare with it. */
   algorithm: DigestAlgorithm;
   select: (path: string) => boolean;

@@ -24,8 +24,9 @@ import { discoverSourceSnapshots, snapshotBytes, type Snapshot } from '../source
 import type { DrillPhaseSeconds, DrillResult } from '../state/drill-index.js';
 import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
 import { readSetIndex, snapshotOwners } from '../state/set-index.js';
+import { readDrillIndex } from '../state/drill-index.js';
 import { acquireDrillLock } from './drill-lock.js';
-import type { DrillReport } from './drill-report.js';
+import { snapshotJudgement, type DrillReport, type SnapshotJudgement } from './drill-report.js';
 import { PhaseTimer } from './phase-timer.js';
 import { pickKind, pickSnapshot, type SnapshotRequest } from './pick-snapshot.js';
 import { anchorOptions, type AnchorSpec } from '../evidence/head-anchor.js';
@@ -62,6 +63,8 @@ export interface DrillOptions {
   anchor?: AnchorSpec;
   /** Who asked for the drill (recorded in its ledger record; default: the command line). */
   requestedBy?: RequestedBy;
+  /** Record the pick as this rule with this reason (a `--search` drills candidates by id but picks them by a rule). */
+  pickAs?: { pick: DrillResult['pick']; reason: string };
 }
 
 /** Failures listed per drill; verifiers list up to 100 each. */
@@ -99,6 +102,7 @@ interface DrillFacts {
   sandbox: Sandbox | null;
   fraction: number;
   notes: string[];
+  judgement: SnapshotJudgement | null;
 }
 
 /** The full-restore time a sampled drill projects from its measured throughput, or null. */
@@ -158,6 +162,7 @@ function buildReport(facts: DrillFacts): DrillReport {
     sandbox: facts.sandbox?.kind ?? null,
     rpoTargetSeconds: set.rpoSeconds ?? null,
     notes: facts.notes,
+    ...(facts.judgement ? { snapshotJudgement: facts.judgement } : {}),
   };
 }
 
@@ -245,6 +250,7 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
     sandbox: null,
     fraction,
     notes: [],
+    judgement: null,
   };
   const finish = () => {
     facts.finishedAt = now();
@@ -276,17 +282,19 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
   let source: BackupSource | null = null;
   try {
     source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name })))(set);
-    const index = await readSetIndex(options.stateDir, set.name);
+    const [index, drills] = await Promise.all([readSetIndex(options.stateDir, set.name), readDrillIndex(options.stateDir, set.name)]);
     const discovery = await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) });
     const picked = pickSnapshot({
       snapshots: discovery.snapshots,
       verdictOf: (snapshotId) => index.snapshots[snapshotId]?.verdict,
       request,
+      drills: drills.drills,
       ...(drill.windowSeconds !== undefined ? { windowSeconds: drill.windowSeconds } : {}),
       now: startedAt,
       random: options.random ?? (() => randomInt(0, 2 ** 31) / 2 ** 31),
     });
-    facts.pickReason = picked.reason;
+    facts.pickReason = options.pickAs && picked.snapshot ? options.pickAs.reason : picked.reason;
+    if (options.pickAs) facts.pick = options.pickAs.pick;
     if (!picked.snapshot) {
       facts.setupFailures.push({ verifier: 'pick', detail: `no snapshot to drill: ${picked.reason}` });
       return finish();
@@ -311,6 +319,7 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
       ...(facts.sandbox && identity.dropFromRoot ? { owner: { uid: identity.uid, gid: identity.gid } } : {}),
     });
     facts.restore = restore;
+    facts.judgement = snapshotJudgement(index.snapshots[snapshot.id], snapshot.id, (entryPath) => restore.entries.has(entryPath));
     if (signal?.aborted) return finish();
     const symlinks = [...restore.entries.values()].filter((entry) => entry.type === 'symlink').length;
     if (symlinks) facts.notes.push(`${symlinks} symbolic link${symlinks === 1 ? '' : 's'} recorded, not created (restores never create links)`);

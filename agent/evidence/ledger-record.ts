@@ -17,7 +17,8 @@ const canonicalize = canonicalizeModule as unknown as (input: unknown) => string
  * verdict changes, restore drills, immutability audits, signing-key rotations, triage
  * (`finding-acceptance`, `acceptance-revocation`: see acceptance-records.ts); and the two
  * recoveries an operator makes explicitly: a head signed anew over a ledger whose head was lost
- * (`head-recovered`) and a lost signing key replaced (`key-replaced`, signed by the new key).
+ * (`head-recovered`) and a lost signing key replaced (`key-replaced`, signed by the new key); and
+ * `vouch recover`'s plans (`recovery-plan`: which version of each file, what is lost, the outcome).
  */
 export type LedgerRecordType =
   | 'scan-run'
@@ -32,7 +33,8 @@ export type LedgerRecordType =
   | 'finding-acceptance'
   | 'acceptance-revocation'
   | 'head-recovered'
-  | 'key-replaced';
+  | 'key-replaced'
+  | 'recovery-plan';
 
 /** The `prev` of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);

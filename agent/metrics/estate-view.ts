@@ -57,6 +57,7 @@ function setView(set: SetPolicy, state: SetState | null, error: string | undefin
     ...(set.rtoSeconds !== undefined ? { rtoSeconds: set.rtoSeconds } : {}),
     newestCleanSnapshotTime: lastClean?.time ?? null,
     drillMaxAgeSeconds: maxAge,
+    drillsDeclared: set.drill.declared === true,
     lastDrill,
     immutabilityRequired: set.immutability !== undefined,
     immutability: state?.audit ? { ok: state.audit.ok, auditedAt: state.audit.auditedAt } : null,

@@ -71,12 +71,14 @@ export interface DiscoveryRules {
    * so that when names collide the object that already had an id keeps it.
    */
   owners?: ReadonlyMap<string, string>;
+  /** IANA zone for name times without an offset (policy `snapshots.timezone`; default UTC). */
+  snapshotTimeZone?: string;
 }
 
-function snapshotTime(name: string, match: RegExp | undefined, fallback: Date, notes: string[]): { time: Date; timeSource: 'name' | 'mtime' } {
+function snapshotTime(name: string, match: RegExp | undefined, fallback: Date, notes: string[], timeZone?: string): { time: Date; timeSource: 'name' | 'mtime' } {
   const text = match?.exec(name)?.groups?.time;
   if (text === undefined) return { time: fallback, timeSource: 'mtime' };
-  const parsed = parseSnapshotTime(text);
+  const parsed = parseSnapshotTime(text, timeZone);
   if (parsed) return { time: parsed, timeSource: 'name' };
   notes.push(`${name}: time "${text}" not understood; using its modification time`);
   return { time: fallback, timeSource: 'mtime' };
@@ -118,7 +120,7 @@ function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRule
     }
     snapshots.push({
       id: stripArchiveExtension(object.key),
-      ...snapshotTime(name, rules.match, object.mtime, notes),
+      ...snapshotTime(name, rules.match, object.mtime, notes, rules.snapshotTimeZone),
       layout: 'archive',
       object,
       format,
@@ -230,7 +232,7 @@ export class SnapshotDiscoverer {
     if (!group || (this.rules.match && !this.rules.match.test(group.dir))) return;
     this.snapshots.push({
       id: group.dir,
-      ...snapshotTime(group.dir, this.rules.match, group.newest, this.notes),
+      ...snapshotTime(group.dir, this.rules.match, group.newest, this.notes, this.rules.snapshotTimeZone),
       layout: 'directory',
       prefix: `${group.dir}/`,
       listing: { objects: group.objects, bytes: group.bytes, fingerprint: group.hash.digest('hex') },

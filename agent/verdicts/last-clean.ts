@@ -31,9 +31,34 @@ export interface SnapshotFacts {
 
 /** What last-clean needs of a drill. */
 export interface DrillFacts {
+  /** The drill's id (absent in older callers' facts). */
+  id?: string;
   snapshot: string | null;
   outcome: 'passed' | 'failed' | 'aborted';
   finishedAt: string;
+  /** Why it failed (the drill record's failures). */
+  failures?: { verifier: string; path?: string; detail: string }[];
+}
+
+/**
+ * Each snapshot's latest drill that ran to an outcome (aborted drills say nothing about the
+ * snapshot and are ignored), by snapshot id. `drills` in any order.
+ */
+export function latestDrills<T extends DrillFacts>(drills: readonly T[]): Map<string, T> {
+  const latest = new Map<string, T>();
+  for (const drill of [...drills].sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt))) {
+    if (drill.snapshot && drill.outcome !== 'aborted') latest.set(drill.snapshot, drill);
+  }
+  return latest;
+}
+
+/** What a drill proved about a snapshot: its latest drill passed, failed, or none ran. */
+export type DrillStanding = 'restorable' | 'drill-failed' | 'not-drilled';
+
+/** The standing of snapshot `id` from its latest drill. */
+export function drillStanding(latest: ReadonlyMap<string, DrillFacts>, id: string): DrillStanding {
+  const drill = latest.get(id);
+  return !drill ? 'not-drilled' : drill.outcome === 'passed' ? 'restorable' : 'drill-failed';
 }
 
 /** One kind of finding that disqualified a snapshot, with examples. */
@@ -63,11 +88,41 @@ export interface AcceptedFindings {
   acceptances: (AcceptanceMark & { findings: number })[];
 }
 
+/**
+ * The snapshot to restore: the last restorable one; else the newest clean snapshot no drill has
+ * tried (`not-drilled`: said loudly — nothing proves it restores); else the newest clean one,
+ * whose latest drill failed (`drill-failed`). Null when no snapshot is clean.
+ */
+export interface Recommendation {
+  id: string;
+  time: string;
+  standing: DrillStanding;
+  /** The latest drill of the recommended snapshot, when one ran. */
+  drill: { id: string | null; outcome: 'passed' | 'failed'; finishedAt: string } | null;
+  /** One sentence for the recovery lead. */
+  reason: string;
+}
+
+/** A clean snapshot whose latest drill failed: demoted, not recommended while a better one exists. */
+export interface DemotedSnapshot {
+  id: string;
+  time: string;
+  drill: { id: string | null; finishedAt: string };
+  /** The drill's first failures. */
+  failures: { verifier: string; path?: string; detail: string }[];
+}
+
 /** The answer to "which snapshot do we restore?". */
 export interface LastCleanReport {
   lastClean: { id: string; time: string } | null;
   /** Newest clean snapshot whose latest drill passed. */
   lastRestorable: { id: string; time: string; drilledAt: string } | null;
+  /** What to restore (see Recommendation). */
+  recommendation: Recommendation | null;
+  /** The newest snapshot, and whether it is both clean and restorable (the only state `last-clean` exits 0 in). */
+  newest: { id: string; time: string; verdict: Verdict; standing: DrillStanding; cleanAndRestorable: boolean } | null;
+  /** Clean snapshots whose latest drill failed, newest first. */
+  demoted: DemotedSnapshot[];
   /** Every snapshot newer than the last clean one (all of them when none is clean), newest first. */
   rejected: RejectedSnapshot[];
   /** Older snapshots that are not clean either (e.g. rewritten after a newer clean one was taken). */
@@ -135,14 +190,30 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
   const byTime = [...snapshots].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const clean = lastCleanSnapshot(byTime);
   const cutoff = clean ? Date.parse(clean.time) : -Infinity;
-  const latestDrill = new Map<string, DrillFacts>();
-  for (const drill of [...drills].sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt))) {
-    if (drill.snapshot && drill.outcome !== 'aborted') latestDrill.set(drill.snapshot, drill);
-  }
-  const restorable = byTime.find((snapshot) => snapshot.verdict === 'clean' && latestDrill.get(snapshot.id)?.outcome === 'passed');
+  const latestDrill = latestDrills(drills);
+  const standing = (id: string) => drillStanding(latestDrill, id);
+  const cleanOnes = byTime.filter((snapshot) => snapshot.verdict === 'clean');
+  const restorable = cleanOnes.find((snapshot) => standing(snapshot.id) === 'restorable');
+  const newest = byTime[0];
   return {
     lastClean: clean ? { id: clean.id, time: clean.time } : null,
     lastRestorable: restorable ? { id: restorable.id, time: restorable.time, drilledAt: latestDrill.get(restorable.id)!.finishedAt } : null,
+    recommendation: recommend(cleanOnes, latestDrill),
+    newest: newest
+      ? {
+          id: newest.id,
+          time: newest.time,
+          verdict: newest.verdict,
+          standing: standing(newest.id),
+          cleanAndRestorable: newest.verdict === 'clean' && standing(newest.id) === 'restorable',
+        }
+      : null,
+    demoted: cleanOnes
+      .filter((snapshot) => standing(snapshot.id) === 'drill-failed')
+      .map((snapshot) => {
+        const drill = latestDrill.get(snapshot.id)!;
+        return { id: snapshot.id, time: snapshot.time, drill: { id: drill.id ?? null, finishedAt: drill.finishedAt }, failures: (drill.failures ?? []).slice(0, EXAMPLES) };
+      }),
     rejected: byTime
       .filter((snapshot) => Date.parse(snapshot.time) > cutoff && snapshot.verdict !== 'clean')
       .map((snapshot) => ({ id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict, reasons: rejectionReasons(snapshot) })),
@@ -150,5 +221,47 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
       .filter((snapshot) => Date.parse(snapshot.time) < cutoff && snapshot.verdict !== 'clean')
       .map(({ id, time, verdict }) => ({ id, time, verdict })),
     accepted: acceptedFindings(byTime),
+  };
+}
+
+/** The recommendation from the clean snapshots (newest first) and each one's latest drill. */
+export function recommend(cleanNewestFirst: readonly { id: string; time: string }[], latest: ReadonlyMap<string, DrillFacts>): Recommendation | null {
+  const pick = (standing: DrillStanding) => cleanNewestFirst.find((snapshot) => drillStanding(latest, snapshot.id) === standing);
+  const drillOf = (id: string): Recommendation['drill'] => {
+    const drill = latest.get(id);
+    return drill && drill.outcome !== 'aborted' ? { id: drill.id ?? null, outcome: drill.outcome, finishedAt: drill.finishedAt } : null;
+  };
+  const restorable = pick('restorable');
+  if (restorable) {
+    const newerClean = cleanNewestFirst.findIndex((snapshot) => snapshot.id === restorable.id);
+    return {
+      id: restorable.id,
+      time: restorable.time,
+      standing: 'restorable',
+      drill: drillOf(restorable.id),
+      reason:
+        newerClean === 0
+          ? 'the newest clean snapshot, and a restore drill of it passed'
+          : `the newest clean snapshot a restore drill proved (${newerClean} newer clean snapshot${newerClean === 1 ? ' is' : 's are'} not drilled or failed a drill)`,
+    };
+  }
+  const undrilled = pick('not-drilled');
+  if (undrilled) {
+    return {
+      id: undrilled.id,
+      time: undrilled.time,
+      standing: 'not-drilled',
+      drill: null,
+      reason: 'NOT DRILLED: clean by its scan, but no restore drill has proved it restores (no clean snapshot has a passed drill)',
+    };
+  }
+  const failed = cleanNewestFirst[0];
+  if (!failed) return null;
+  return {
+    id: failed.id,
+    time: failed.time,
+    standing: 'drill-failed',
+    drill: drillOf(failed.id),
+    reason: 'DRILL FAILED: every clean snapshot\'s latest restore drill failed; this is the newest clean one — expect to repair the restore',
   };
 }

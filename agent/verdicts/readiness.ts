@@ -1,6 +1,8 @@
 /**
  * Set readiness (pure): a set is ready when its newest clean snapshot is within the RPO, its last
- * drill passed within the drill interval and within the RTO, its immutability holds, and the
+ * drill passed within the drill interval and within the RTO (whenever the policy declares drills
+ * for the set — a `drill` key or a drill schedule — scheduled or not: a set whose only drill
+ * failed is not ready), its immutability holds, and the
  * evidence chain is intact. Checks the policy does not ask for are `not-applicable` and do not
  * block readiness.
  */
@@ -31,8 +33,10 @@ export interface ReadinessInput {
   rtoSeconds?: number;
   /** ISO-8601 time of the newest clean snapshot, or null. */
   newestCleanSnapshotTime: string | null;
-  /** How old the last passed drill may be; null when the policy schedules no drills. */
+  /** How old the last passed drill may be; null when neither `drill.maxAge` nor a drill schedule bounds it. */
   drillMaxAgeSeconds: number | null;
+  /** The policy declares drills for the set: a passed drill is required even without a schedule or maxAge. */
+  drillsDeclared?: boolean;
   /** The most recent drill, whatever its outcome. */
   lastDrill: DrillResult | null;
   /** The policy declares immutability requirements. */
@@ -61,12 +65,18 @@ function rpoCheck(input: ReadinessInput): ReadinessCheck {
   };
 }
 
+/** Drills count toward readiness when the policy declares them or bounds their age. */
+function drillsRequired(input: ReadinessInput): boolean {
+  return input.drillMaxAgeSeconds !== null || input.drillsDeclared === true;
+}
+
 function drillCheck(input: ReadinessInput): ReadinessCheck {
-  if (input.drillMaxAgeSeconds === null) return { check: 'drill', status: 'not-applicable', detail: 'the policy schedules no drills' };
+  if (!drillsRequired(input)) return { check: 'drill', status: 'not-applicable', detail: 'the policy declares no drills' };
   const drill = input.lastDrill;
   if (!drill) return { check: 'drill', status: 'fail', detail: 'no drill has run yet' };
   if (drill.outcome !== 'passed') return { check: 'drill', status: 'fail', detail: `last drill ${drill.id} ${drill.outcome}` };
   const seconds = age(input.now, drill.finishedAt);
+  if (input.drillMaxAgeSeconds === null) return { check: 'drill', status: 'pass', detail: `last drill ${drill.id} passed ${hours(seconds)} ago (no drill.maxAge or drill schedule bounds its age)` };
   if (seconds > input.drillMaxAgeSeconds) {
     return { check: 'drill', status: 'fail', detail: `last drill passed ${hours(seconds)} ago; overdue after ${hours(input.drillMaxAgeSeconds)}` };
   }
@@ -76,7 +86,7 @@ function drillCheck(input: ReadinessInput): ReadinessCheck {
 function rtoCheck(input: ReadinessInput): ReadinessCheck {
   if (input.rtoSeconds === undefined) return { check: 'rto', status: 'not-applicable', detail: 'no RTO target' };
   const drill = input.lastDrill;
-  if (input.drillMaxAgeSeconds === null) return { check: 'rto', status: 'not-applicable', detail: 'no drills scheduled, so the RTO is unproven' };
+  if (!drillsRequired(input)) return { check: 'rto', status: 'not-applicable', detail: 'the policy declares no drills, so the RTO is unproven' };
   if (!drill || drill.outcome !== 'passed') return { check: 'rto', status: 'fail', detail: 'no passed drill to measure the restore time' };
   const seconds = drillRestoreSeconds(drill);
   const within = drill.withinRto ?? seconds <= input.rtoSeconds;

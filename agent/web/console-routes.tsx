@@ -25,6 +25,8 @@ import type { EstateView, SetView } from '../metrics/estate-view.js';
 import { evidenceStatus, type EvidenceStatus } from '../metrics/evidence-status.js';
 import { manifestPath, snapshotFileName } from '../state/manifest-store.js';
 import { lastCleanReport } from '../verdicts/last-clean.js';
+import { loadPlanInput } from '../recover/plan-input.js';
+import { planRecovery } from '../recover/recovery-plan.js';
 import { loadAssets } from './assets.js';
 import { htmlDocument, type PageFrame } from './components/layout.js';
 import { ledgerIndex } from './ledger-index.js';
@@ -215,7 +217,10 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
         : Date.parse(found.snapshot.time) > Date.parse(lastClean.time)
           ? 'newer than the last clean snapshot'
           : 'older than the last clean snapshot';
-    return page(c, <SnapshotPage frame={frame(c)} set={found.set.policy.name} snapshot={found.snapshot} relation={relation} />);
+    const plan = await loadPlanInput(ctx.stateDir, found.set.policy.name)
+      .then((input) => planRecovery(found.set.policy.name, input))
+      .catch(() => null);
+    return page(c, <SnapshotPage frame={frame(c)} set={found.set.policy.name} snapshot={found.snapshot} relation={relation} plan={plan} />);
   });
 
   app.get('/sets/:set/snapshots/:snapshot/manifest.ndjson.gz', async (c) => {

@@ -198,9 +198,16 @@ describe('vouch accept: triage on a real estate', () => {
     expect(text.stdout).toContain(`${D2}: 4 accepted findings (known and harmless, not counted; without them it would be compromised)`);
     expect(text.stdout).toMatch(/acceptance \d+ by alice@example\.com, 3 findings: exported by the password manager with its own encryption/);
 
-    const lastClean = await vouchJson<{ lastClean: { id: string }; rejected: unknown[]; accepted: { id: string; verdictBeforeAcceptance: string; acceptances: { by: string; reason: string }[] }[] }>('last-clean', 'docs');
-    expect(lastClean.code).toBe(0);
+    const lastClean = await vouchJson<{
+      lastClean: { id: string };
+      recommendation: { id: string; standing: string };
+      rejected: unknown[];
+      accepted: { id: string; verdictBeforeAcceptance: string; acceptances: { by: string; reason: string }[] }[];
+    }>('last-clean', 'docs');
+    // The newest snapshot is clean again, but no drill proved it: exit 3, recommended as not drilled.
+    expect(lastClean.code).toBe(3);
     expect(lastClean.body.lastClean.id).toBe(D3);
+    expect(lastClean.body.recommendation).toMatchObject({ id: D3, standing: 'not-drilled' });
     expect(lastClean.body.rejected).toEqual([]);
     expect(lastClean.body.accepted.map((snapshot) => [snapshot.id, snapshot.verdictBeforeAcceptance])).toEqual([
       [D3, 'compromised'],

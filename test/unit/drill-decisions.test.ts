@@ -26,6 +26,17 @@ describe('picking the snapshot to drill', () => {
     expect(pick({ request: 'last-clean', verdictOf: () => undefined })).toMatchObject({ snapshot: null, reason: expect.stringMatching(/none of 3 snapshots has a clean verdict/) });
   });
 
+  it('last-clean walks back past a clean snapshot whose latest drill failed, and retries the oldest failure when all failed', () => {
+    const failedS2 = [{ snapshot: 's2', outcome: 'failed' as const, finishedAt: '2025-10-19T05:00:00Z' }];
+    expect(pick({ request: 'last-clean', drills: failedS2 })).toMatchObject({ snapshot: { id: 's1' }, reason: expect.stringMatching(/walked back past s2: latest drill failed/) });
+    // A later pass of s2 promotes it again.
+    expect(pick({ request: 'last-clean', drills: [...failedS2, { snapshot: 's2', outcome: 'passed', finishedAt: '2025-10-19T06:00:00Z' }] }).snapshot?.id).toBe('s2');
+    // An aborted drill says nothing about the snapshot.
+    expect(pick({ request: 'last-clean', drills: [{ snapshot: 's2', outcome: 'aborted', finishedAt: '2025-10-19T06:00:00Z' }] }).snapshot?.id).toBe('s2');
+    const bothFailed = [...failedS2, { snapshot: 's1', outcome: 'failed' as const, finishedAt: '2025-10-19T07:00:00Z' }];
+    expect(pick({ request: 'last-clean', drills: bothFailed })).toMatchObject({ snapshot: { id: 's2' }, reason: expect.stringMatching(/every clean snapshot's latest drill failed/) });
+  });
+
   it('random draws uniformly within the window, and says when the window is empty', () => {
     expect(pick({ request: 'random', random: () => 0.999 }).snapshot?.id).toBe('s3');
     expect(pick({ request: 'random', random: () => 0 }).snapshot?.id).toBe('s1');

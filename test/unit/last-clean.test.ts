@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lastCleanReport, type DrillFacts, type SnapshotFacts } from '../../agent/verdicts/last-clean.js';
 import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
+import { lastCleanExitCode } from '../../agent/cli/last-clean.js';
 
 function snapshot(day: number, verdict: Verdict, extra: Partial<SnapshotFacts> = {}): SnapshotFacts {
   return { id: `s-${day}`, time: `2025-10-${String(day).padStart(2, '0')}T02:00:00Z`, verdict, complete: verdict !== 'unverified', findings: [], findingCounts: {}, ...extra };
@@ -57,5 +58,36 @@ describe('last clean snapshot', () => {
     const report = lastCleanReport([snapshot(2, 'clean'), snapshot(3, 'clean'), snapshot(4, 'clean')], drills);
     expect(report.lastClean?.id).toBe('s-4');
     expect(report.lastRestorable).toEqual({ id: 's-2', time: '2025-10-02T02:00:00Z', drilledAt: '2025-10-06T03:00:00Z' });
+  });
+
+  it('recommends the last restorable snapshot; a failed drill demotes a clean one; exit 0 only when the newest is clean and restorable', () => {
+    const snapshots = [snapshot(2, 'clean'), snapshot(3, 'clean'), snapshot(4, 'clean')];
+    const passed = (id: string, day: number): DrillFacts => ({ id: `d-${id}-${day}`, snapshot: id, outcome: 'passed', finishedAt: `2025-10-${String(day).padStart(2, '0')}T05:00:00Z` });
+    const failed = (id: string, day: number): DrillFacts => ({ ...passed(id, day), outcome: 'failed', failures: [{ verifier: 'postgres', path: 'db/orders.dump', detail: 'pg_restore failed' }] });
+
+    const allPassed = lastCleanReport(snapshots, [passed('s-4', 5)]);
+    expect(allPassed.recommendation).toMatchObject({ id: 's-4', standing: 'restorable', drill: { id: 'd-s-4-5', outcome: 'passed' } });
+    expect(allPassed.newest).toMatchObject({ id: 's-4', cleanAndRestorable: true });
+    expect(lastCleanExitCode(allPassed)).toBe(0);
+
+    const broken = lastCleanReport(snapshots, [passed('s-2', 4), passed('s-4', 5), failed('s-4', 6)]);
+    expect(broken.lastClean?.id).toBe('s-4');
+    expect(broken.lastRestorable?.id).toBe('s-2');
+    expect(broken.recommendation).toMatchObject({ id: 's-2', standing: 'restorable', reason: expect.stringMatching(/2 newer clean snapshots are not drilled or failed a drill/) });
+    expect(broken.demoted).toEqual([{ id: 's-4', time: '2025-10-04T02:00:00Z', drill: { id: 'd-s-4-6', finishedAt: '2025-10-06T05:00:00Z' }, failures: [{ verifier: 'postgres', path: 'db/orders.dump', detail: 'pg_restore failed' }] }]);
+    expect(broken.newest).toMatchObject({ id: 's-4', verdict: 'clean', standing: 'drill-failed', cleanAndRestorable: false });
+    expect(lastCleanExitCode(broken)).toBe(3);
+
+    const undrilled = lastCleanReport(snapshots, [failed('s-4', 6)]);
+    expect(undrilled.recommendation).toMatchObject({ id: 's-3', standing: 'not-drilled', drill: null, reason: expect.stringMatching(/^NOT DRILLED/) });
+    expect(lastCleanExitCode(undrilled)).toBe(3);
+
+    const allFailed = lastCleanReport([snapshot(4, 'clean')], [failed('s-4', 6)]);
+    expect(allFailed.recommendation).toMatchObject({ id: 's-4', standing: 'drill-failed', reason: expect.stringMatching(/^DRILL FAILED/) });
+
+    const hit = lastCleanReport([...snapshots, snapshot(5, 'compromised')], [passed('s-4', 5)]);
+    expect(hit.newest).toMatchObject({ id: 's-5', verdict: 'compromised', cleanAndRestorable: false });
+    expect(lastCleanExitCode(hit)).toBe(3);
+    expect(lastCleanReport([snapshot(1, 'compromised')], []).recommendation).toBeNull();
   });
 });

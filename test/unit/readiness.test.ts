@@ -34,6 +34,19 @@ describe('readiness (pure)', () => {
     expect(assessReadiness({ ...ready, rpoSeconds: undefined, newestCleanSnapshotTime: hoursAgo(1000) }).ready).toBe(true);
   });
 
+  it('requires a passed drill whenever the policy declares drills, even without a schedule or maxAge', () => {
+    const unscheduled = { ...ready, drillMaxAgeSeconds: null };
+    // Drills not declared: the drill and RTO checks do not apply.
+    expect(assessReadiness({ ...unscheduled, lastDrill: drill({ outcome: 'failed' }) }).ready).toBe(true);
+    const declared = { ...unscheduled, drillsDeclared: true };
+    expect(failed({ ...declared, lastDrill: drill({ outcome: 'failed' }) })).toEqual(['drill', 'rto']);
+    expect(failed({ ...declared, lastDrill: null })).toEqual(['drill', 'rto']);
+    expect(failed({ ...declared, lastDrill: drill({ withinRto: false, durationSeconds: 9000 }) })).toEqual(['rto']);
+    const passed = assessReadiness({ ...declared, lastDrill: drill({ finishedAt: hoursAgo(24 * 90) }) });
+    expect(passed.ready).toBe(true);
+    expect(passed.checks.find((check) => check.check === 'drill')!.detail).toMatch(/no drill\.maxAge or drill schedule bounds its age/);
+  });
+
   it('is not ready when the last drill failed, is overdue, or never ran', () => {
     expect(failed({ ...ready, lastDrill: drill({ outcome: 'failed' }) })).toEqual(['drill', 'rto']);
     expect(failed({ ...ready, lastDrill: drill({ finishedAt: hoursAgo(24 * 9) }) })).toEqual(['drill']);

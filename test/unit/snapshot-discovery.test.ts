@@ -23,6 +23,38 @@ describe('snapshot times', () => {
   });
 });
 
+describe('snapshot times in a time zone (snapshots.timezone)', () => {
+  it('reads names without an offset in the zone: a JST-named snapshot is not 9 h fresher than it is', () => {
+    expect(parseSnapshotTime('2026-12-05', 'Asia/Tokyo')?.toISOString()).toBe('2026-12-04T15:00:00.000Z');
+    expect(parseSnapshotTime('20261205T020000', 'Asia/Tokyo')?.toISOString()).toBe('2026-12-04T17:00:00.000Z');
+    expect(parseSnapshotTime('2026-12-05')?.toISOString()).toBe('2026-12-05T00:00:00.000Z');
+    // Names that say their own offset, and epochs, ignore the zone.
+    expect(parseSnapshotTime('20261205T020000Z', 'Asia/Tokyo')?.toISOString()).toBe('2026-12-05T02:00:00.000Z');
+    expect(parseSnapshotTime('2026-12-05T02:00:00+01:00', 'Asia/Tokyo')?.toISOString()).toBe('2026-12-05T01:00:00.000Z');
+    expect(parseSnapshotTime('1764900000', 'Asia/Tokyo')?.toISOString()).toBe(new Date(1764900000 * 1000).toISOString());
+  });
+
+  it('follows daylight saving: New York local names in winter and summer', () => {
+    expect(parseSnapshotTime('2026-01-15T02:00', 'America/New_York')?.toISOString()).toBe('2026-01-15T07:00:00.000Z');
+    expect(parseSnapshotTime('2026-07-15T02:00', 'America/New_York')?.toISOString()).toBe('2026-07-15T06:00:00.000Z');
+  });
+
+  it('discovery reads the set\'s zone from its rules', async () => {
+    const listing = async function* () {
+      yield object('orders-2026-12-05.tar.gz');
+    };
+    const { snapshots } = await discoverFromListing(listing(), { layout: 'archive', match: /^orders-(?<time>[\d-]+)\.tar\.gz$/u, snapshotTimeZone: 'Asia/Tokyo' });
+    expect(snapshots[0]!.time.toISOString()).toBe('2026-12-04T15:00:00.000Z');
+  });
+
+  it('the policy accepts an IANA zone under snapshots.timezone and refuses an unknown one', async () => {
+    const { validatePolicy } = await import('../../agent/config/load-policy.js');
+    const set = (timezone: string) => ({ sets: { orders: { source: { fs: { path: '/srv' } }, snapshots: { layout: 'archive', timezone } } } });
+    expect(validatePolicy(set('Asia/Tokyo'), 'test', '/').sets[0]!.snapshotTimeZone).toBe('Asia/Tokyo');
+    expect(() => validatePolicy(set('Mars/Olympus'), 'test', '/')).toThrow(/sets\.orders\.snapshots\.timezone: unknown time zone/);
+  });
+});
+
 describe('snapshot discovery', () => {
   it('summarises directory snapshots from a streamed listing without keeping their members', async () => {
     async function* listing() {

@@ -221,6 +221,49 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
               <Badge tone="warn">none: no clean snapshot has a passed drill</Badge>
             )}
           </dd>
+          <dt>Restore this</dt>
+          <dd data-recommendation={report.recommendation?.id ?? ''} data-standing={report.recommendation?.standing ?? ''}>
+            {report.recommendation ? (
+              <>
+                <a href={snapshotHref(name, report.recommendation.id)}>
+                  <code>{report.recommendation.id}</code>
+                </a>{' '}
+                {report.recommendation.standing === 'restorable' ? (
+                  <Badge tone="ok">restorable</Badge>
+                ) : report.recommendation.standing === 'not-drilled' ? (
+                  <Badge tone="bad">NOT DRILLED</Badge>
+                ) : (
+                  <Badge tone="bad">DRILL FAILED</Badge>
+                )}{' '}
+                <span class="small">{report.recommendation.reason}</span>
+                {report.recommendation.standing !== 'restorable' ? (
+                  <div class="small">
+                    Prove it first: <code>vouch drill {name} --snapshot {report.recommendation.id}</code> (or <code>--search</code>)
+                  </div>
+                ) : null}
+              </>
+            ) : (
+              <Badge tone="bad">nothing: no snapshot of this set is clean</Badge>
+            )}
+          </dd>
+          {report.demoted.length ? (
+            <>
+              <dt>Demoted by a failed drill</dt>
+              <dd data-demoted={report.demoted.map((snapshot) => snapshot.id).join(' ')}>
+                <ul class="plain">
+                  {report.demoted.map((snapshot) => (
+                    <li>
+                      <a href={snapshotHref(name, snapshot.id)}>
+                        <code>{snapshot.id}</code>
+                      </a>{' '}
+                      clean, but drill <code>{snapshot.drill.id ?? ''}</code> failed <TimeAgo iso={snapshot.drill.finishedAt} now={frame.now} />
+                      {snapshot.failures.length ? <span class="small">: {snapshot.failures.map((failure) => `${failure.verifier}${failure.path ? ` ${failure.path}` : ''}: ${failure.detail}`).join('; ')}</span> : null}
+                    </li>
+                  ))}
+                </ul>
+              </dd>
+            </>
+          ) : null}
           <dt>Newer snapshots rejected</dt>
           <dd>
             {report.rejected.length ? (

@@ -1,5 +1,6 @@
 /** One snapshot: its facts (baseline, object, detection counts), downloads and grouped findings. */
 import type { FC } from 'hono/jsx';
+import type { RecoveryPlan } from '../../recover/recovery-plan.js';
 import type { SnapshotState } from '../../state/set-index.js';
 import { setHref, Time, VerdictBadge } from '../components/common.js';
 import { Layout, type PageFrame } from '../components/layout.js';
@@ -13,10 +14,76 @@ export interface SnapshotPageProps {
   snapshot: SnapshotState;
   /** Its place relative to the last clean snapshot, in words. */
   relation: string;
+  /** The set's recovery plan (what `vouch recover --dry-run` prints), or null when it could not be made. */
+  plan?: RecoveryPlan | null;
 }
 
+/** Rows of the plan listed per section. */
+const PLAN_ROWS = 50;
+
+/** What the set's recovery plan says about this snapshot: the files it supplies, its files taken from elsewhere, the losses, the commands. */
+const RecoveryPlanSection: FC<{ set: string; snapshot: SnapshotState; plan: RecoveryPlan }> = ({ set, snapshot, plan }) => {
+  const supplied = plan.files.filter((file) => file.snapshot === snapshot.id);
+  const replaced = plan.files.filter((file) => file.rejected.some((rejection) => rejection.snapshot === snapshot.id));
+  const lostHere = plan.lost.filter((file) => file.versions.some((version) => version.snapshot === snapshot.id));
+  return (
+    <section aria-labelledby="recovery-title" data-recovery-plan>
+      <h2 id="recovery-title">Recovery plan</h2>
+      <p>
+        Each file's newest intact version across snapshots (the set's newest is <code>{plan.newest?.id ?? 'none'}</code>): {count(plan.counts.files)} files,{' '}
+        {count(plan.counts.fromOlder)} from older snapshots, {count(plan.counts.lost)} lost. This snapshot supplies <span data-supplies>{count(supplied.length)}</span> of them.
+      </p>
+      {replaced.length ? (
+        <>
+          <h3>Files of this snapshot rejected, taken from another version</h3>
+          <table>
+            <thead>
+              <tr>
+                <th>Path</th>
+                <th>Why rejected here</th>
+                <th>Taken from</th>
+              </tr>
+            </thead>
+            <tbody>
+              {replaced.slice(0, PLAN_ROWS).map((file) => (
+                <tr data-replaced={file.path}>
+                  <td>
+                    <code>{file.path}</code>
+                  </td>
+                  <td class="small">{file.rejected.find((rejection) => rejection.snapshot === snapshot.id)!.reason}</td>
+                  <td>
+                    <code>{file.snapshot}</code> (<Time iso={file.snapshotTime} />)
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
+      {lostHere.length ? (
+        <>
+          <h3>Lost: no intact version anywhere</h3>
+          <ul class="plain">
+            {lostHere.slice(0, PLAN_ROWS).map((file) => (
+              <li data-lost={file.path}>
+                <code>{file.path}</code> — data-loss window <Time iso={file.lossWindow.from} /> → <Time iso={file.lossWindow.to} />
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      <p>
+        See the whole plan: <code>vouch recover {set} --dry-run</code>. Restore it: <code>vouch recover {set} --to DIR</code>. This snapshot as it is:{' '}
+        <code>
+          vouch recover {set} --snapshot {snapshot.id} --to DIR
+        </code>
+      </p>
+    </section>
+  );
+};
+
 /** The snapshot page. */
-export const SnapshotPage: FC<SnapshotPageProps> = ({ frame, set, snapshot, relation }) => {
+export const SnapshotPage: FC<SnapshotPageProps> = ({ frame, set, snapshot, relation, plan }) => {
   const detection = snapshot.detection;
   return (
     <Layout frame={frame} title={`${snapshot.id} (${set})`} nav={null}>
@@ -81,6 +148,7 @@ export const SnapshotPage: FC<SnapshotPageProps> = ({ frame, set, snapshot, rela
           </>
         ) : null}
       </dl>
+      {plan ? <RecoveryPlanSection set={set} snapshot={snapshot} plan={plan} /> : null}
       <SnapshotFindings set={set} snapshot={snapshot} level={2} titled={false} />
     </Layout>
   );

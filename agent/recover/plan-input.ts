@@ -1,0 +1,41 @@
+/**
+ * What the recovery plan is decided from, read from the state directory: each snapshot's stored
+ * result (verdict, findings with acceptance marks) and its baseline manifest's regular files.
+ * No store access.
+ */
+import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import { loadManifest } from '../state/manifest-store.js';
+import { readSetIndex, unlistedFindings } from '../state/set-index.js';
+import type { PlanSnapshot } from './recovery-plan.js';
+
+/** A plan snapshot plus the digest algorithm of its baseline (restores hash with it). */
+export interface LoadedPlanSnapshot extends PlanSnapshot {
+  algorithm: DigestAlgorithm | null;
+}
+
+/** Reads every snapshot of `set` with its baseline's regular files. */
+export async function loadPlanInput(stateDir: string, set: string): Promise<LoadedPlanSnapshot[]> {
+  const index = await readSetIndex(stateDir, set);
+  const out: LoadedPlanSnapshot[] = [];
+  for (const snapshot of Object.values(index.snapshots)) {
+    const manifest = await loadManifest(stateDir, set, snapshot.id);
+    let baseline: Map<string, { size: number; digest: string }> | null = null;
+    if (manifest) {
+      baseline = new Map();
+      for (const entry of manifest.entries.values()) {
+        if (entry.type === 'file' && entry.digest !== undefined) baseline.set(entry.path, { size: entry.size, digest: entry.digest });
+      }
+    }
+    out.push({
+      id: snapshot.id,
+      time: snapshot.time,
+      verdict: snapshot.verdict,
+      complete: snapshot.complete,
+      findings: snapshot.findings,
+      unlisted: unlistedFindings(snapshot),
+      baseline,
+      algorithm: manifest?.header.algorithm ?? null,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { nextVersion, planRecovery, snapshotPlan, type PlanSnapshot } from '../../agent/recover/recovery-plan.js';
+import type { Finding } from '../../agent/verdicts/findings.js';
+import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
+
+const time = (day: number) => `2026-11-${String(day).padStart(2, '0')}T02:00:00.000Z`;
+function snapshot(day: number, verdict: Verdict, files: Record<string, string>, findings: Finding[] = [], extra: Partial<PlanSnapshot> = {}): PlanSnapshot {
+  return {
+    id: `s${day}`,
+    time: time(day),
+    verdict,
+    complete: true,
+    findings,
+    unlisted: 0,
+    baseline: new Map(Object.entries(files).map(([path, digest]) => [path, { size: digest.length, digest }])),
+    ...extra,
+  };
+}
+const encrypted = (path: string): Finding => ({ kind: 'encrypted', path, severity: 'critical', detail: 'became encrypted' });
+
+describe('recovery plan (pure)', () => {
+  it('takes each path from its newest intact version, says why newer ones were rejected, and the loss window', () => {
+    const plan = planRecovery('orders', [
+      snapshot(1, 'clean', { 'a.pdf': 'a1', 'b.sql': 'b1' }),
+      snapshot(2, 'clean', { 'a.pdf': 'a2', 'b.sql': 'b2' }),
+      snapshot(3, 'compromised', { 'a.pdf': 'x3', 'b.sql': 'b3', 'new.pdf': 'x3n' }, [encrypted('a.pdf'), encrypted('new.pdf')]),
+    ]);
+    expect(plan.files.map((file) => [file.path, file.snapshot, file.digest])).toEqual([
+      ['a.pdf', 's2', 'a2'],
+      ['b.sql', 's3', 'b3'],
+    ]);
+    expect(plan.files[0]).toMatchObject({ rejected: [{ snapshot: 's3', reason: 'encrypted: became encrypted' }], lossWindow: { from: time(2), to: time(3) } });
+    expect(plan.files[1]!.lossWindow).toBeNull();
+    expect(plan.lost).toEqual([{ path: 'new.pdf', versions: [{ snapshot: 's3', time: time(3), reason: 'encrypted: became encrypted' }], lossWindow: { from: time(3), to: time(3) } }]);
+    expect(plan.counts).toMatchObject({ files: 2, fromNewest: 1, fromOlder: 1, lost: 1 });
+  });
+
+  it('counts accepted findings as intact', () => {
+    const accepted: Finding = { ...encrypted('vault.kdbx'), accepted: { id: 7, by: 'alice', at: time(3), reason: 'encrypted by the app' } };
+    const plan = planRecovery('orders', [snapshot(2, 'clean', { 'vault.kdbx': 'v2' }), snapshot(3, 'clean', { 'vault.kdbx': 'v3' }, [accepted])]);
+    expect(plan.files).toMatchObject([{ path: 'vault.kdbx', snapshot: 's3' }]);
+  });
+
+  it('uses no version of a snapshot without a baseline, not read completely, or with unlisted findings', () => {
+    const plan = planRecovery('orders', [
+      snapshot(1, 'clean', { 'a.txt': 'a1' }),
+      snapshot(2, 'unverified', { 'a.txt': 'a2' }, [], { complete: false }),
+      snapshot(3, 'compromised', { 'a.txt': 'a3' }, [], { unlisted: 2400 }),
+      snapshot(4, 'suspicious', {}, [], { baseline: null }),
+    ]);
+    expect(plan.files).toMatchObject([{ path: 'a.txt', snapshot: 's1' }]);
+    expect(plan.files[0]!.rejected.map((rejection) => rejection.reason)).toEqual([
+      '2400 findings beyond those the state lists: which files are hit is not known',
+      'its last scan did not read it completely',
+    ]);
+    expect(plan.snapshots.filter((entry) => !entry.usable).map((entry) => entry.id)).toEqual(['s4', 's3', 's2']);
+  });
+
+  it('leaves out ransom notes and renamed copies of recovered files; a renamed copy whose original is lost is lost', () => {
+    const note: Finding = { kind: 'ransom-note', path: 'HOW_TO_DECRYPT.txt', severity: 'critical', detail: 'ransom note' };
+    const renamed = (to: string, from: string): Finding[] => [{ kind: 'extension-change', path: to, severity: 'warning', detail: `renamed from ${from}` }, encrypted(to)];
+    const plan = planRecovery('orders', [
+      snapshot(1, 'clean', { 'a.pdf': 'a1' }),
+      snapshot(2, 'compromised', { 'a.pdf.lock': 'x', 'HOW_TO_DECRYPT.txt': 'n', 'b.pdf.lock': 'y' }, [note, ...renamed('a.pdf.lock', 'a.pdf'), ...renamed('b.pdf.lock', 'b.pdf')]),
+    ]);
+    expect(plan.files.map((file) => [file.path, file.snapshot, file.inNewest])).toEqual([['a.pdf', 's1', false]]);
+    expect(plan.artifacts.map((artifact) => [artifact.path, artifact.kind])).toEqual([
+      ['HOW_TO_DECRYPT.txt', 'ransom-note'],
+      ['a.pdf.lock', 'renamed-copy'],
+    ]);
+    expect(plan.lost.map((file) => file.path)).toEqual(['b.pdf.lock']);
+  });
+
+  it('names the next older intact version for a file whose restore did not verify', () => {
+    const input = [snapshot(1, 'clean', { 'a.txt': 'a1' }), snapshot(2, 'suspicious', { 'a.txt': 'a2' }, [encrypted('a.txt')]), snapshot(3, 'clean', { 'a.txt': 'a3' })];
+    expect(nextVersion(input, 'a.txt', 's3')).toMatchObject({ snapshot: 's1', digest: 'a1' });
+    expect(nextVersion(input, 'a.txt', 's1')).toBeNull();
+  });
+
+  it('--snapshot: one snapshot as it is, its compromised files flagged; unknown or unbaselined snapshots refused', () => {
+    const input = [snapshot(3, 'compromised', { 'a.pdf': 'x', 'b.sql': 'b' }, [encrypted('a.pdf')]), snapshot(4, 'clean', {}, [], { baseline: null })];
+    const plan = snapshotPlan('orders', input, 's3');
+    expect(plan.files.map((file) => file.path)).toEqual(['a.pdf', 'b.sql']);
+    expect(plan.flagged).toEqual([{ path: 'a.pdf', reason: 'encrypted: became encrypted' }]);
+    expect(() => snapshotPlan('orders', input, 'nope')).toThrow(/has no snapshot nope/);
+    expect(() => snapshotPlan('orders', input, 's4')).toThrow(/no baseline/);
+  });
+});
