@@ -102,10 +102,16 @@ function summaryTable(data: ReportData): string {
   <td>${set.lastClean ? `<code>${e(set.lastClean.id)}</code><div class="small">${when(set.lastClean.time)}</div>` : badge('bad', 'none')}</td>
   <td>${rpoCell(set)}</td>
   <td>${drillSummary(set)}</td>
-  <td class="small">${Object.entries(set.verdicts).filter(([, n]) => n > 0).map(([verdict, n]) => `${n} ${e(verdict)}`).join(', ') || '—'}${acceptedNote(set)}</td></tr>`,
+  <td class="small">${Object.entries(set.verdicts).filter(([, n]) => n > 0).map(([verdict, n]) => `${n} ${e(verdict)}`).join(', ') || '—'}${storeNote(set)}${acceptedNote(set)}</td></tr>`,
     )
     .join('\n');
   return `<table class="summary"><thead><tr><th>Set</th><th>Last clean snapshot</th><th>RPO achieved</th><th>Restore drills</th><th>Snapshot verdicts</th></tr></thead><tbody>${rows || '<tr><td colspan="5">No sets in this state directory.</td></tr>'}</tbody></table>`;
+}
+
+/** Open findings about the store itself, for the summary. */
+function storeNote(set: SetEvidence): string {
+  const open = set.storeFindings.filter((finding) => !finding.accepted).length;
+  return open ? `<div>${badge('bad', `${open} store finding${open === 1 ? '' : 's'} open`)} (<a href="#store-${e(set.name)}">removed, replaced, beside</a>)</div>` : '';
 }
 
 /** How many findings of a set are accepted now, for the summary. */
@@ -128,6 +134,36 @@ function acceptanceRow(acceptance: ReportAcceptance): string {
     ? `${badge('none', 'revoked')}<div class="small">by ${e(acceptance.revoked.by)}, ${when(acceptance.revoked.at)} (record ${acceptance.revoked.id})${acceptance.revoked.reason ? `: ${e(acceptance.revoked.reason)}` : ''}</div>`
     : `${badge('warn', 'in force')}<div class="small">covers ${acceptance.now.findings} finding${acceptance.now.findings === 1 ? '' : 's'} now</div>`;
   return `<tr class="acceptance" data-acceptance="${acceptance.id}"><td class="num">${acceptance.id}</td><td>${when(acceptance.at)}</td><td>${e(acceptance.by)}</td><td>${e(acceptance.reason)}</td><td>${what}</td><td class="small">${effect}</td><td>${status}</td></tr>`;
+}
+
+/** Snapshots removed or replaced in the store and suspicious objects beside them: what is open, what was accepted, and every removal in the period. */
+function storeSection(set: SetEvidence): string {
+  if (set.storeFindings.length === 0 && set.removals.length === 0) return '';
+  const findings = set.storeFindings.length
+    ? `<table class="store-findings"><thead><tr><th>Record</th><th>Reported</th><th>Kind</th><th>What</th><th>Status</th></tr></thead><tbody>${set.storeFindings
+        .map(
+          (finding) =>
+            `<tr class="store-finding" data-kind="${e(finding.kind)}" data-accepted="${finding.accepted ? 'true' : 'false'}"><td class="num">${finding.seq ?? '—'}</td><td>${when(finding.time)}</td><td>${e(finding.kind)}</td><td><code>${e(finding.path)}</code><div class="small">${e(finding.detail)}</div></td><td>${
+              finding.accepted
+                ? `${badge('warn', 'accepted')}<div class="small">by ${e(finding.accepted.by)}, ${when(finding.accepted.at)} (record ${finding.accepted.id}): ${e(finding.accepted.reason)}</div>`
+                : badge('bad', 'open')
+            }</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  const removals = set.removals.length
+    ? `<table class="removals"><thead><tr><th>Record</th><th>Left the store</th><th>Snapshot</th><th>Last verdict</th><th>Judged</th></tr></thead><tbody>${set.removals
+        .map(
+          (removal) =>
+            `<tr class="removal"><td class="num">${removal.seq}</td><td>${when(removal.time)}</td><td><code>${e(removal.snapshot)}</code></td><td>${e(removal.lastVerdict ?? '—')}</td><td>${
+              removal.expected === true ? badge('none', 'pruned by retention') : removal.expected === false ? badge('bad', 'finding') : badge('none', 'not judged')
+            }</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  return `<h3 id="store-${e(set.name)}">Removed and replaced snapshots, objects beside them</h3>
+<p class="small">Snapshots vouch had recorded that left the store or were replaced under their name, and suspicious objects (ransom notes, encrypted-looking objects, mass new extensions) beside them. Each stays open until a person accepts it.</p>
+${findings}${removals ? `<p class="small">Snapshots that left the store in the period:</p>${removals}` : ''}`;
 }
 
 /** The set's accepted findings: who accepted what, when and why, and what it changed. */
@@ -199,6 +235,7 @@ function setSection(set: SetEvidence): string {
 <h3>Restore drills</h3>
 ${drills}
 ${rejected}
+${storeSection(set)}
 ${acceptanceSection(set)}
 ${changes}
 </section>`;

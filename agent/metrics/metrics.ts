@@ -9,8 +9,8 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { RULE_PARTS } from '../immutability/rule-3-2-1-1-0.js';
 import type { DrillPhaseSeconds } from '../state/drill-index.js';
 import type { SnapshotState } from '../state/set-index.js';
-import { countingCounts } from '../verdicts/acceptance.js';
-import { FINDING_KINDS, type FindingKind } from '../verdicts/findings.js';
+import { countingCounts, countingFindings } from '../verdicts/acceptance.js';
+import { FINDING_KINDS, type Finding, type FindingKind } from '../verdicts/findings.js';
 import { drillRestoreSeconds } from '../verdicts/readiness.js';
 import { coverageWindowSeconds, verificationCoverage, type Coverage } from '../verdicts/verification-coverage.js';
 import { longestGapSeconds } from '../config/schedule-gap.js';
@@ -183,7 +183,13 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
     }
   });
   /** A per-set, per-kind gauge summing each snapshot's counts of one sort. */
-  const findingGauge = (name: string, help: string, countsOf: (snapshot: SnapshotState) => Partial<Record<FindingKind, number>> | undefined, countsNoSnapshots = false) =>
+  const findingGauge = (
+    name: string,
+    help: string,
+    countsOf: (snapshot: SnapshotState) => Partial<Record<FindingKind, number>> | undefined,
+    countsSet: (finding: Finding) => boolean,
+    countsNoSnapshots = false,
+  ) =>
     estateGauge(name, help, ['set', 'kind'], (gauge, view) => {
       for (const set of view.sets) {
         if (!set.state) continue;
@@ -193,11 +199,21 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
         }
         // A set whose last listing found no snapshot at all (a typo in match, backups stopped).
         if (countsNoSnapshots && set.state.scan.snapshotsFound === 0) counts.set('no-snapshots', 1);
+        // Findings about the store itself (removed, replaced, foreign objects).
+        for (const finding of set.state.index.setFindings ?? []) {
+          if (countsSet(finding) && counts.has(finding.kind)) counts.set(finding.kind, counts.get(finding.kind)! + 1);
+        }
         for (const [kind, count] of counts) gauge.set({ set: set.policy.name, kind }, count);
       }
     });
-  findingGauge('vouch_findings', 'Findings of the latest scan of every snapshot that count, per kind (accepted findings do not).', countingCounts, true);
-  findingGauge('vouch_findings_accepted', 'Findings of the latest scan of every snapshot accepted as known and harmless (vouch accept), per kind.', (snapshot) => snapshot.acceptedCounts);
+  findingGauge('vouch_findings', 'Findings that count, per kind: of the latest scan of every snapshot, and about the store itself until accepted (accepted findings do not count).', countingCounts, (finding) => !finding.accepted, true);
+  findingGauge('vouch_findings_accepted', 'Findings accepted as known and harmless (vouch accept), per kind: of every snapshot, and about the store itself.', (snapshot) => snapshot.acceptedCounts, (finding) => finding.accepted !== undefined);
+  /** A per-set gauge counting the set's open (not accepted) store findings of one kind. */
+  const storeGauge = (name: string, help: string, kind: FindingKind) =>
+    setGauge(name, help, (set) => (set.state ? countingFindings(set.state.index.setFindings ?? []).filter((finding) => finding.kind === kind).length : null));
+  storeGauge('vouch_snapshots_removed', 'Snapshots that left the store (deleted or renamed, not pruned by snapshots.retention) and are not accepted yet.', 'snapshot-removed');
+  storeGauge('vouch_snapshots_replaced', 'Baselined snapshots replaced in the store with other bytes under the same name, not accepted yet.', 'snapshot-replaced');
+  storeGauge('vouch_foreign_objects', 'Suspicious objects beside the snapshots (ransom notes, encrypted-looking objects, mass new extensions), not accepted yet.', 'foreign-object');
   setGauge('vouch_scan_last_success_timestamp_seconds', 'End of the last scan that read the set without a store error.', (set) => (set.state?.scan.lastSuccess ? seconds(set.state.scan.lastSuccess) : null));
   estateCounter('vouch_scans_total', 'Scans of the set recorded in the state directory.', (set) => set.state?.scan.runs ?? null);
   estateCounter('vouch_scan_failures_total', 'Scans of the set that failed (store unreachable, listing failed).', (set) => set.state?.scan.failures ?? null);
