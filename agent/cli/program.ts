@@ -4,6 +4,7 @@ import { now } from '../clock.js';
 import { ConfigError, describeError, StateLockedError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAccept } from './accept.js';
+import { registerAlertRules } from './alert-rules.js';
 import { registerDemo } from './demo.js';
 import { registerDrill } from './drill.js';
 import { registerEvidence } from './evidence.js';
@@ -45,6 +46,7 @@ export function buildProgram(dependencies: ServeDependencies = { runDrill: runDr
   registerInspect(program);
   registerLastClean(program);
   registerAccept(program);
+  registerAlertRules(program);
   registerPolicy(program);
   registerServe(program, dependencies);
   registerDemo(program, dependencies);

@@ -186,6 +186,18 @@ export function noSnapshotsFinding(set: SetPolicy, location: string, listed: num
 }
 
 /**
+ * The state with `notCleanSince` carried over or started: kept while the snapshot stays not
+ * clean, set to `at` when it turns not clean (or arrives so), dropped when it is clean (pure).
+ */
+export function withNotCleanSince(state: SnapshotState, previous: SnapshotState | undefined, at: Date): SnapshotState {
+  const { notCleanSince: _dropped, ...rest } = state;
+  if (state.verdict === 'clean') return rest;
+  // A state from before this field: not clean since at least its baseline (never "new" on upgrade).
+  const since = previous && previous.verdict !== 'clean' ? (previous.notCleanSince ?? previous.baseline?.createdAt ?? previous.time) : undefined;
+  return { ...rest, notCleanSince: since ?? at.toISOString() };
+}
+
+/**
  * The first FOREIGN_HEAD_BYTES of each of `objects` (key → bytes); an object that cannot be read
  * is left out with a note (its name is still judged).
  */
@@ -321,7 +333,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
             scanSeq: result.state.ledgerSeq,
           });
         }
-        index.snapshots[snapshot.id] = result.state;
+        index.snapshots[snapshot.id] = withNotCleanSince(result.state, index.snapshots[snapshot.id], now());
         const replaced = replacementFinding(result.state);
         if (replaced) fresh.push(replaced);
         unflushed = true;
