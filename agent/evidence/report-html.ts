@@ -66,6 +66,16 @@ function drillRows(drills: readonly ReportDrill[]): string {
       const verifiers = (drill.verifiers ?? []).map((outcome) => `${outcome.verifier} ${outcome.status}`).join(', ');
       const failures = drill.failures.slice(0, FAILURES_PER_DRILL).map((failure) => `<li><b>${e(failure.verifier)}</b>${failure.path ? ` <code>${e(failure.path)}</code>` : ''}: ${e(failure.detail)}</li>`);
       if (drill.failures.length > FAILURES_PER_DRILL) failures.push(`<li>… and ${drill.failures.length - FAILURES_PER_DRILL} more (ledger record ${drill.seq})</li>`);
+      const assertions = (drill.verifiers ?? []).flatMap((outcome) => (outcome.assertions ?? []).map((assertion) => ({ verifier: outcome.verifier, ...assertion })));
+      const assertionRows = assertions
+        .map(
+          (assertion) =>
+            `<tr class="assertion" data-assertion="${e(assertion.name)}"><td>${e(assertion.verifier)}</td><td><code>${e(assertion.file)}</code></td><td><b>${e(assertion.name)}</b><div class="small"><code>${e(assertion.sql)}</code></div></td><td><code>${assertion.value === null ? '—' : e(assertion.value)}</code></td><td>${assertion.ok ? badge('ok', 'held') : badge('bad', 'failed')}${assertion.detail ? `<div class="small">${e(assertion.detail)}</div>` : ''}</td></tr>`,
+        )
+        .join('');
+      const assertionTable = assertionRows
+        ? `\n<tr class="assertions"><td></td><td colspan="7"><table><thead><tr><th>Verifier</th><th>File</th><th>Assertion</th><th>Returned</th><th>Result</th></tr></thead><tbody>${assertionRows}</tbody></table></td></tr>`
+        : '';
       return `<tr class="drill ${e(drill.outcome)}" data-drill="${e(drill.id)}">
   <td class="num">${drill.seq}</td>
   <td>${when(drill.startedAt)}<div class="small">${e(drill.id)}</div></td>
@@ -75,7 +85,7 @@ function drillRows(drills: readonly ReportDrill[]): string {
   <td>${rtoCell(drill)}</td>
   <td class="small">${e(restored)}${verifiers ? `<div>${e(verifiers)}</div>` : ''}</td>
   <td class="small">${drillControls(drill)}</td>
-</tr>${failures.length ? `\n<tr class="failures"><td></td><td colspan="7"><ul>${failures.join('')}</ul></td></tr>` : ''}`;
+</tr>${assertionTable}${failures.length ? `\n<tr class="failures"><td></td><td colspan="7"><ul>${failures.join('')}</ul></td></tr>` : ''}`;
     })
     .join('\n');
 }

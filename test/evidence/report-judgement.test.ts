@@ -70,7 +70,17 @@ function drill(id: string, outcome: 'passed' | 'failed', seq: number): ReportDri
     withinRto: outcome === 'passed' ? true : null,
     sample: { fraction: 1, entries: 10, bytes: 1000 },
     failures: outcome === 'failed' ? [{ verifier: 'postgres', path: 'db/orders.dump', detail: 'pg_restore: error: could not read input file: end of file' }] : [],
-    verifiers: [],
+    verifiers: [
+      {
+        verifier: 'postgres',
+        phase: 'app',
+        seconds: 40,
+        status: outcome,
+        detail: '',
+        failures: [],
+        assertions: [{ file: 'db/orders.dump', name: 'every order is there', sql: 'select count(*) from orders', value: outcome === 'passed' ? '3587' : '3261', ok: outcome === 'passed', ...(outcome === 'passed' ? {} : { detail: 'returned 3261, expected ≥ 3587' }) }],
+      },
+    ],
   } as unknown as ReportDrill;
 }
 
@@ -134,6 +144,12 @@ describe('the judged report in Chromium', () => {
     expect(await page.locator('tr.immutability-audit').count()).toBe(2);
     expect(await page.textContent('tr.key-rotation')).toContain('k1 → k2');
     expect(await page.locator('#sign-off table.sign-off tbody tr').count()).toBe(2);
+    // Each drill's assertions with the values they returned.
+    const assertion = (await page.textContent('#set-billing tr.assertion[data-assertion="every order is there"]'))!;
+    expect(assertion).toContain('select count(*) from orders');
+    expect(assertion).toContain('3261');
+    expect(assertion).toContain('returned 3261, expected ≥ 3587');
+    expect(await page.textContent('#set-orders tr.assertion')).toContain('3587');
     const pdf = await page.pdf({ format: 'A4', landscape: true });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     await page.close();
