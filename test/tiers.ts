@@ -46,6 +46,7 @@ export const DATE_SENSITIVE_TESTS = [
   'test/unit/drill-decisions.test.ts',
   'test/scan/sample-plan.test.ts',
   'test/integration/scan-sampled.test.ts',
+  'test/integration/destroyed-backups.test.ts',
   'test/daemon/scheduler.test.ts',
   'test/drills/run-drill.test.ts',
   'test/e2e/prometheus-alerts.test.ts',

@@ -10,6 +10,8 @@ import type { Command } from 'commander';
 import { selectSets } from '../scan/scan-run.js';
 import { readDrillIndex } from '../state/drill-index.js';
 import { readSetIndex } from '../state/set-index.js';
+import { countingFindings } from '../verdicts/acceptance.js';
+import type { Finding } from '../verdicts/findings.js';
 import { lastCleanReport, type LastCleanReport } from '../verdicts/last-clean.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
@@ -21,13 +23,38 @@ export interface LastCleanDocument extends LastCleanReport {
   set: string;
   /** Snapshots known to the state directory. */
   snapshots: number;
+  /**
+   * Findings about the store itself — snapshots removed or replaced, suspicious objects beside
+   * them — held until accepted (accepted ones carry `accepted` and do not count).
+   */
+  setFindings: Finding[];
+  /** Of `setFindings`, those not accepted: while any is open, last-clean does not exit 0. */
+  openSetFindings: number;
 }
 
 /** Builds the report for one set from the state directory. */
 export async function lastCleanForSet(stateDir: string, set: string): Promise<LastCleanDocument> {
   const [index, drills] = await Promise.all([readSetIndex(stateDir, set), readDrillIndex(stateDir, set)]);
   const snapshots = Object.values(index.snapshots);
-  return { set, snapshots: snapshots.length, ...lastCleanReport(snapshots, drills.drills) };
+  const setFindings = index.setFindings ?? [];
+  return { set, snapshots: snapshots.length, ...lastCleanReport(snapshots, drills.drills), setFindings, openSetFindings: countingFindings(setFindings).length };
+}
+
+/** The store-level findings as text: open ones first (what was destroyed), then accepted ones. */
+function setFindingLines(document: LastCleanDocument): string[] {
+  if (document.setFindings.length === 0) return [];
+  const lines: string[] = [];
+  const open = countingFindings(document.setFindings);
+  if (open.length) {
+    lines.push(`  THE STORE ITSELF WAS TOUCHED: ${open.length} open finding${open.length === 1 ? '' : 's'} (until accepted: \`vouch accept ${document.set} --kind KIND --path PATH --reason TEXT\`)`);
+    for (const finding of open) lines.push(`    ${finding.kind}  ${finding.path}: ${finding.detail}`);
+  }
+  const accepted = document.setFindings.filter((finding) => finding.accepted);
+  if (accepted.length) {
+    lines.push('  accepted findings about the store:');
+    for (const finding of accepted) lines.push(`    ${finding.kind}  ${finding.path}: accepted by ${finding.accepted!.by} (acceptance ${finding.accepted!.id}): ${finding.accepted!.reason}`);
+  }
+  return lines;
 }
 
 function ago(iso: string, now: Date): string {
@@ -40,7 +67,7 @@ const shortTime = (iso: string) => iso.replace('T', ' ').replace(/:\d{2}(\.\d+)?
 /** The report as text. */
 export function lastCleanText(document: LastCleanDocument, now = clockNow()): string[] {
   const lines = [`${document.set}: ${document.snapshots} snapshot${document.snapshots === 1 ? '' : 's'} in state`];
-  if (document.snapshots === 0) return [...lines, '  never scanned: run `vouch scan` first'];
+  if (document.snapshots === 0) return [...lines, ...(document.setFindings.length ? setFindingLines(document) : ['  never scanned: run `vouch scan` first'])];
   lines.push(
     document.lastClean
       ? `  last clean:      ${document.lastClean.id}  (${shortTime(document.lastClean.time)}, ${ago(document.lastClean.time, now)})`
@@ -80,6 +107,7 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
   } else if (document.lastClean) {
     lines.push('  the newest snapshot is the last clean one');
   }
+  lines.push(...setFindingLines(document));
   if (document.olderNotClean.length) {
     lines.push(`  older snapshots that are not clean: ${document.olderNotClean.map((s) => `${s.id} (${s.verdict})`).join(', ')}`);
   }
@@ -96,15 +124,16 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
 }
 
 /** 0 only when the newest snapshot is both clean and restorable (its latest drill passed); 3 otherwise. */
-export function lastCleanExitCode(report: Pick<LastCleanReport, 'newest'>): number {
-  return report.newest?.cleanAndRestorable ? EXIT.ok : EXIT.findings;
+export function lastCleanExitCode(report: Pick<LastCleanReport, 'newest'> & { openSetFindings?: number }): number {
+  // The store itself touched (a snapshot removed or replaced, foreign objects) is a finding too.
+  return report.newest?.cleanAndRestorable && !report.openSetFindings ? EXIT.ok : EXIT.findings;
 }
 
 /** Registers `last-clean`. */
 export function registerLastClean(program: Command): void {
   program
     .command('last-clean')
-    .description('name the newest clean snapshot, the newest restorable one (its latest drill passed), which one to restore, and why each newer snapshot was rejected; exit 0 only when the newest snapshot is both clean and restorable, 3 otherwise')
+    .description('name the newest clean snapshot, the newest restorable one (its latest drill passed), which one to restore, and why each newer snapshot was rejected; exit 0 only when the newest snapshot is both clean and restorable and no finding about the store (a snapshot removed or replaced, foreign objects) is open, 3 otherwise')
     .argument('<set>', 'set name from the policy')
     .action(async (set: string, _options, command: Command) => {
       const options = globalOptions(command);

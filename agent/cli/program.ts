@@ -4,6 +4,7 @@ import { now } from '../clock.js';
 import { ConfigError, describeError, StateLockedError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerAccept } from './accept.js';
+import { registerAlertRules } from './alert-rules.js';
 import { registerDemo } from './demo.js';
 import { registerDrill } from './drill.js';
 import { registerEvidence } from './evidence.js';
@@ -47,6 +48,7 @@ export function buildProgram(dependencies: ServeDependencies = { runDrill: runDr
   registerLastClean(program);
   registerRecover(program);
   registerAccept(program);
+  registerAlertRules(program);
   registerPolicy(program);
   registerServe(program, dependencies);
   registerDemo(program, dependencies);

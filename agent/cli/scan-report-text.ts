@@ -28,7 +28,12 @@ function setLines(set: SetReport): string[] {
   }
   lines.push(...table(rows).map((row) => `  ${row}`));
   lines.push(`  last clean: ${set.lastClean ?? 'none'}`);
-  for (const finding of set.findings ?? []) lines.push(`  ${finding.kind.toUpperCase()}: ${finding.detail}`);
+  for (const finding of set.findings ?? []) {
+    const accepted = finding.accepted ? ` (accepted by ${finding.accepted.by}, acceptance ${finding.accepted.id}: ${finding.accepted.reason})` : '';
+    lines.push(`  ${finding.kind.toUpperCase()}: ${finding.detail}${accepted}`);
+  }
+  const open = (set.findings ?? []).filter((finding) => !finding.accepted && finding.kind !== 'no-snapshots').length;
+  if (open) lines.push(`  ${open} finding${open === 1 ? '' : 's'} about the store itself stay until accepted: \`vouch accept ${set.name} --kind KIND --path PATH --reason TEXT\``);
   if (set.sampling) {
     const sampling = set.sampling;
     lines.push(
@@ -40,7 +45,7 @@ function setLines(set: SetReport): string[] {
     const { transient, resumed, gaveUp } = snapshot.faults;
     lines.push(`  store faults reading ${snapshot.id}: ${transient} transient (${resumed} resumed), ${gaveUp} given up`);
   }
-  for (const removed of set.removed) lines.push(`  removed from the store since its baseline: ${removed}`);
+  for (const removed of set.removed) lines.push(`  removed from the store: ${removed}`);
   for (const note of set.notes) lines.push(`  note: ${note}`);
   if (set.immutability) {
     const audit = set.immutability;

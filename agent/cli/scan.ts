@@ -1,6 +1,7 @@
 /** `vouch scan [SET...]`: integrity over every snapshot; records results; exit 3 on findings. */
 import type { Command } from 'commander';
 import { runScan, type ScanReport } from '../scan/scan-run.js';
+import { countingFindings } from '../verdicts/acceptance.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
 import { takeOverInterrupts } from './interrupt.js';
@@ -10,7 +11,8 @@ import { scanReportText } from './scan-report-text.js';
 
 /**
  * Exit code for a finished scan: 130 if it was interrupted, 1 if a set could not be scanned, 3 on
- * any non-clean snapshot, set finding (no snapshots at all), failed immutability audit or broken
+ * any non-clean snapshot, set finding that is not accepted (no snapshots at all, a snapshot removed
+ * or replaced in the store, a suspicious object beside the snapshots), failed immutability audit or broken
  * 3-2-1-1-0 rule.
  */
 export function scanExitCode(report: ScanReport): number {
@@ -19,8 +21,7 @@ export function scanExitCode(report: ScanReport): number {
   const findings =
     report.sets.some(
       (set) =>
-        set.removed.length > 0 ||
-        (set.findings?.length ?? 0) > 0 ||
+        countingFindings(set.findings ?? []).length > 0 ||
         set.immutability?.ok === false ||
         set.snapshots.some((snapshot) => snapshot.verdict !== 'clean'),
     ) || (report.datasets ?? []).some((dataset) => !dataset.ok);

@@ -136,6 +136,11 @@ const snapshots = z.strictObject({
     .min(1)
     .optional()
     .describe('Encrypted .7z snapshots: a file whose first line is their password (relative paths are from the policy file). Never put the password itself in the policy.'),
+  retention: duration
+    .optional()
+    .describe(
+      'How long the backup tool keeps snapshots. A snapshot that leaves the store older than this (by its snapshot time) was pruned: recorded, not a finding. Without it, every snapshot that leaves the store is a `snapshot-removed` finding until accepted.',
+    ),
 });
 
 const integrity = z.strictObject({

@@ -85,6 +85,8 @@ export interface SetPolicy {
   layout: 'archive' | 'directory';
   /** Applied to the archive or directory name; its `time` group, if any, gives the snapshot time. */
   match?: RegExp;
+  /** Snapshots older than this may leave the store (the backup tool's rotation) without a `snapshot-removed` finding. */
+  retentionSeconds?: number;
   algorithm: DigestAlgorithm;
   /** Re-hash unchanged snapshots whose last deep read is older than this; 0 = every scan. */
   rehashSeconds: number;
@@ -364,6 +366,7 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     layout: set.snapshots?.layout ?? 'archive',
     ...(set.snapshots?.match ? { match: new RegExp(set.snapshots.match, 'u') } : {}),
     ...(set.snapshots?.timezone ? { snapshotTimeZone: set.snapshots.timezone } : {}),
+    ...(set.snapshots?.retention ? { retentionSeconds: seconds(set.snapshots.retention)! } : {}),
     ...(set.snapshots?.passwordFile ? { archivePasswordFile: path.resolve(baseDir, set.snapshots.passwordFile) } : {}),
     algorithm: set.integrity.algorithm,
     rehashSeconds: set.integrity.rehash === 'always' ? 0 : seconds(set.integrity.rehash)!,

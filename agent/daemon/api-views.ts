@@ -34,6 +34,7 @@ export function setSummary(set: SetView, nextRuns: Partial<Record<TaskKind, stri
       ? { id: set.lastDrill.id, snapshot: set.lastDrill.snapshot, outcome: set.lastDrill.outcome, finishedAt: set.lastDrill.finishedAt, durationSeconds: set.lastDrill.durationSeconds }
       : null,
     immutability: audit ? { ok: audit.ok, protected: audit.protected, auditedAt: audit.auditedAt, findings: audit.findings.length } : null,
+    store: storeFindingCounts(set),
     acceptances: {
       inForce: (set.state?.acceptances ?? []).filter((acceptance) => !acceptance.revoked).length,
       acceptedFindings: snapshots.reduce((sum, snapshot) => sum + Object.values(snapshot.acceptedCounts ?? {}).reduce((n, count) => n + (count ?? 0), 0), 0),
@@ -93,7 +94,17 @@ export function lastCleanReport(set: SetView) {
           .map((finding) => `${finding.kind}: ${finding.path}: ${finding.detail}`),
       };
     }),
+    /** Findings about the store itself (removed, replaced, foreign objects); accepted ones carry `accepted`. */
+    setFindings: set.state?.index.setFindings ?? [],
+    openSetFindings: countingFindings(set.state?.index.setFindings ?? []).length,
   };
+}
+
+/** Open (not accepted) findings about the store itself, per kind. */
+export function storeFindingCounts(set: SetView): { removed: number; replaced: number; foreign: number } {
+  const open = countingFindings(set.state?.index.setFindings ?? []);
+  const count = (kind: string) => open.filter((finding) => finding.kind === kind).length;
+  return { removed: count('snapshot-removed'), replaced: count('snapshot-replaced'), foreign: count('foreign-object') };
 }
 
 /** The set's acceptances, newest first, each with what it covers in the stored results now. */

@@ -26,6 +26,7 @@ export type LedgerRecordType =
   | 'snapshot-scan'
   | 'baseline'
   | 'snapshot-removed'
+  | 'set-finding'
   | 'verdict-change'
   | 'drill'
   | 'immutability-audit'

@@ -13,11 +13,13 @@ import { readLedger } from '../state/ledger-store.js';
 import { readSetIndex } from '../state/set-index.js';
 import { listAcceptances, type AcceptanceListing } from '../triage/acceptance-listing.js';
 import { countingFindings, type Acceptance } from '../verdicts/acceptance.js';
+import type { Finding } from '../verdicts/findings.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { VERDICTS, type Verdict } from '../verdicts/snapshot-verdict.js';
 import { foldAcceptance, TRIAGE_RECORD_TYPES, type AcceptanceRecordData } from './acceptance-records.js';
 import type { LedgerVerification } from './verify-ledger.js';
 import { now as clockNow } from '../clock.js';
+import { VERSION } from '../version.js';
 
 /** One drill as the report shows it. */
 export type ReportDrill = DrillReport & { seq: number };
@@ -47,6 +49,12 @@ export interface SetEvidence {
   drills: ReportDrill[];
   /** Acceptances in force now, and those made or revoked in the period, newest first. */
   acceptances: ReportAcceptance[];
+  /** Snapshots that left the store in the period (`expected`: pruned by the set's retention; null: recorded before vouch judged that). */
+  removals: { seq: number; time: string; snapshot: string; lastVerdict: string | null; expected: boolean | null }[];
+  /** Immutability audits recorded in the period, oldest first. */
+  immutabilityAudits: { seq: number; time: string; kind: string; ok: boolean | null; protected: boolean | null; findings: number }[];
+  /** Findings about the store itself held now (removed, replaced, foreign objects), with the record that first reported each. */
+  storeFindings: (Finding & { seq: number | null; time: string | null })[];
 }
 
 /** One acceptance as the report shows it: who, when, why, what it covered, its effect, whether it still holds. */
@@ -62,6 +70,10 @@ export interface ReportData {
   stateDir: string;
   verification: LedgerVerification;
   sets: SetEvidence[];
+  /** Signing-key rotations in the period. */
+  keyRotations: { seq: number; time: string; type: string; previousKeyId: string | null; keyId: string | null; fingerprint: string | null }[];
+  /** The vouch version that made the report. */
+  version: string;
 }
 
 /** Options of `gatherReportData`. */
@@ -103,6 +115,9 @@ function emptySet(name: string): SetEvidence {
     verdictChanges: [],
     drills: [],
     acceptances: [],
+    removals: [],
+    storeFindings: [],
+    immutabilityAudits: [],
   };
 }
 
@@ -136,9 +151,18 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
   for (const name of await namesIn(path.join(options.stateDir, 'drills'))) setOf(name);
   const acceptances = new Map<string, Acceptance[]>();
   const effects = new Map<number, AcceptanceRecordData['verdicts']>();
+  /** First `set-finding` record of each set finding, by set and identity. */
+  const reported = new Map<string, { seq: number; time: string }>();
+  const identity = (set: string, finding: Pick<Finding, 'kind' | 'path' | 'contentId'>) => `${set}\u0000${finding.kind}\u0000${finding.path}\u0000${finding.contentId ?? ''}`;
 
+  const keyRotations: ReportData['keyRotations'] = [];
   for await (const record of readLedger(options.stateDir)) {
     if (!record || typeof record.data !== 'object' || record.data === null) continue;
+    if ((record.type === 'key-rotation' || record.type === 'key-replaced') && (since === null || Date.parse(record.time) >= since)) {
+      const rotation = record.data as { previousKeyId?: unknown; keyId?: unknown; fingerprint?: unknown };
+      const text = (value: unknown) => (typeof value === 'string' ? value : null);
+      keyRotations.push({ seq: record.seq, time: record.time, type: record.type, previousKeyId: text(rotation.previousKeyId), keyId: text(rotation.keyId), fingerprint: text(rotation.fingerprint) });
+    }
     const data = record.data as { set?: unknown };
     if (typeof data.set !== 'string') continue;
     const inPeriod = since === null || Date.parse(record.time) >= since;
@@ -156,6 +180,28 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
       const change = record.data as { snapshot: string; from: Verdict; to: Verdict; acceptance?: number; revocation?: number };
       const cause = change.acceptance !== undefined ? `acceptance ${change.acceptance}` : change.revocation !== undefined ? `revocation ${change.revocation}` : undefined;
       set.verdictChanges.push({ seq: record.seq, time: record.time, snapshot: change.snapshot, from: change.from, to: change.to, ...(cause ? { cause } : {}) });
+    } else if (record.type === 'immutability-audit' && inPeriod) {
+      const audit = record.data as { kind?: unknown; ok?: unknown; protected?: unknown; findings?: unknown };
+      set.immutabilityAudits.push({
+        seq: record.seq,
+        time: record.time,
+        kind: typeof audit.kind === 'string' ? audit.kind : '?',
+        ok: typeof audit.ok === 'boolean' ? audit.ok : null,
+        protected: typeof audit.protected === 'boolean' ? audit.protected : null,
+        findings: typeof audit.findings === 'number' ? audit.findings : 0,
+      });
+    } else if (record.type === 'snapshot-removed' && inPeriod) {
+      const removal = record.data as { snapshot: string; lastVerdict?: unknown; expected?: unknown };
+      set.removals.push({
+        seq: record.seq,
+        time: record.time,
+        snapshot: removal.snapshot,
+        lastVerdict: typeof removal.lastVerdict === 'string' ? removal.lastVerdict : null,
+        expected: typeof removal.expected === 'boolean' ? removal.expected : null,
+      });
+    } else if (record.type === 'set-finding') {
+      const finding = (record.data as { finding?: Finding }).finding;
+      if (finding && !reported.has(identity(data.set, finding))) reported.set(identity(data.set, finding), { seq: record.seq, time: record.time });
     } else if (TRIAGE_RECORD_TYPES.has(record.type)) {
       acceptances.set(data.set, foldAcceptance(acceptances.get(data.set) ?? [], record, data.set));
       if (record.type === 'finding-acceptance') effects.set(record.seq, (record.data as AcceptanceRecordData).verdicts ?? []);
@@ -192,6 +238,10 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
           .slice(0, 3)
           .map((finding) => `${finding.kind} ${finding.path}: ${finding.detail}`),
       }));
+    set.storeFindings = (index.setFindings ?? []).map((finding) => {
+      const first = reported.get(identity(set.name, finding));
+      return { ...finding, seq: first?.seq ?? null, time: first?.time ?? null };
+    });
     const inPeriod = (iso: string | undefined) => iso !== undefined && (since === null || Date.parse(iso) >= since);
     set.acceptances = listAcceptances(index, acceptances.get(set.name) ?? [])
       .filter((acceptance) => !acceptance.revoked || inPeriod(acceptance.at) || inPeriod(acceptance.revoked.at))
@@ -203,5 +253,7 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
     stateDir: options.stateDir,
     verification: options.verification,
     sets: [...sets.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    keyRotations,
+    version: VERSION,
   };
 }

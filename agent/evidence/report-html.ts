@@ -5,6 +5,7 @@
  */
 import { formatBytes } from '../config/byte-size.js';
 import { formatDuration } from '../config/duration.js';
+import { judgeControls, type ControlStatus, type SetOutcomes } from './control-judgement.js';
 import { CONTROLS, controlsServedBy, type Control } from './controls.js';
 import type { ReportAcceptance, ReportData, ReportDrill, SetEvidence } from './report-data.js';
 import { formatFingerprint } from './signing-key.js';
@@ -65,6 +66,16 @@ function drillRows(drills: readonly ReportDrill[]): string {
       const verifiers = (drill.verifiers ?? []).map((outcome) => `${outcome.verifier} ${outcome.status}`).join(', ');
       const failures = drill.failures.slice(0, FAILURES_PER_DRILL).map((failure) => `<li><b>${e(failure.verifier)}</b>${failure.path ? ` <code>${e(failure.path)}</code>` : ''}: ${e(failure.detail)}</li>`);
       if (drill.failures.length > FAILURES_PER_DRILL) failures.push(`<li>… and ${drill.failures.length - FAILURES_PER_DRILL} more (ledger record ${drill.seq})</li>`);
+      const assertions = (drill.verifiers ?? []).flatMap((outcome) => (outcome.assertions ?? []).map((assertion) => ({ verifier: outcome.verifier, ...assertion })));
+      const assertionRows = assertions
+        .map(
+          (assertion) =>
+            `<tr class="assertion" data-assertion="${e(assertion.name)}"><td>${e(assertion.verifier)}</td><td><code>${e(assertion.file)}</code></td><td><b>${e(assertion.name)}</b><div class="small"><code>${e(assertion.sql)}</code></div></td><td><code>${assertion.value === null ? '—' : e(assertion.value)}</code></td><td>${assertion.ok ? badge('ok', 'held') : badge('bad', 'failed')}${assertion.detail ? `<div class="small">${e(assertion.detail)}</div>` : ''}</td></tr>`,
+        )
+        .join('');
+      const assertionTable = assertionRows
+        ? `\n<tr class="assertions"><td></td><td colspan="7"><table><thead><tr><th>Verifier</th><th>File</th><th>Assertion</th><th>Returned</th><th>Result</th></tr></thead><tbody>${assertionRows}</tbody></table></td></tr>`
+        : '';
       return `<tr class="drill ${e(drill.outcome)}" data-drill="${e(drill.id)}">
   <td class="num">${drill.seq}</td>
   <td>${when(drill.startedAt)}<div class="small">${e(drill.id)}</div></td>
@@ -74,7 +85,7 @@ function drillRows(drills: readonly ReportDrill[]): string {
   <td>${rtoCell(drill)}</td>
   <td class="small">${e(restored)}${verifiers ? `<div>${e(verifiers)}</div>` : ''}</td>
   <td class="small">${drillControls(drill)}</td>
-</tr>${failures.length ? `\n<tr class="failures"><td></td><td colspan="7"><ul>${failures.join('')}</ul></td></tr>` : ''}`;
+</tr>${assertionTable}${failures.length ? `\n<tr class="failures"><td></td><td colspan="7"><ul>${failures.join('')}</ul></td></tr>` : ''}`;
     })
     .join('\n');
 }
@@ -102,10 +113,16 @@ function summaryTable(data: ReportData): string {
   <td>${set.lastClean ? `<code>${e(set.lastClean.id)}</code><div class="small">${when(set.lastClean.time)}</div>` : badge('bad', 'none')}</td>
   <td>${rpoCell(set)}</td>
   <td>${drillSummary(set)}</td>
-  <td class="small">${Object.entries(set.verdicts).filter(([, n]) => n > 0).map(([verdict, n]) => `${n} ${e(verdict)}`).join(', ') || '—'}${acceptedNote(set)}</td></tr>`,
+  <td class="small">${Object.entries(set.verdicts).filter(([, n]) => n > 0).map(([verdict, n]) => `${n} ${e(verdict)}`).join(', ') || '—'}${storeNote(set)}${acceptedNote(set)}</td></tr>`,
     )
     .join('\n');
   return `<table class="summary"><thead><tr><th>Set</th><th>Last clean snapshot</th><th>RPO achieved</th><th>Restore drills</th><th>Snapshot verdicts</th></tr></thead><tbody>${rows || '<tr><td colspan="5">No sets in this state directory.</td></tr>'}</tbody></table>`;
+}
+
+/** Open findings about the store itself, for the summary. */
+function storeNote(set: SetEvidence): string {
+  const open = set.storeFindings.filter((finding) => !finding.accepted).length;
+  return open ? `<div>${badge('bad', `${open} store finding${open === 1 ? '' : 's'} open`)} (<a href="#store-${e(set.name)}">removed, replaced, beside</a>)</div>` : '';
 }
 
 /** How many findings of a set are accepted now, for the summary. */
@@ -130,6 +147,36 @@ function acceptanceRow(acceptance: ReportAcceptance): string {
   return `<tr class="acceptance" data-acceptance="${acceptance.id}"><td class="num">${acceptance.id}</td><td>${when(acceptance.at)}</td><td>${e(acceptance.by)}</td><td>${e(acceptance.reason)}</td><td>${what}</td><td class="small">${effect}</td><td>${status}</td></tr>`;
 }
 
+/** Snapshots removed or replaced in the store and suspicious objects beside them: what is open, what was accepted, and every removal in the period. */
+function storeSection(set: SetEvidence): string {
+  if (set.storeFindings.length === 0 && set.removals.length === 0) return '';
+  const findings = set.storeFindings.length
+    ? `<table class="store-findings"><thead><tr><th>Record</th><th>Reported</th><th>Kind</th><th>What</th><th>Status</th></tr></thead><tbody>${set.storeFindings
+        .map(
+          (finding) =>
+            `<tr class="store-finding" data-kind="${e(finding.kind)}" data-accepted="${finding.accepted ? 'true' : 'false'}"><td class="num">${finding.seq ?? '—'}</td><td>${when(finding.time)}</td><td>${e(finding.kind)}</td><td><code>${e(finding.path)}</code><div class="small">${e(finding.detail)}</div></td><td>${
+              finding.accepted
+                ? `${badge('warn', 'accepted')}<div class="small">by ${e(finding.accepted.by)}, ${when(finding.accepted.at)} (record ${finding.accepted.id}): ${e(finding.accepted.reason)}</div>`
+                : badge('bad', 'open')
+            }</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  const removals = set.removals.length
+    ? `<table class="removals"><thead><tr><th>Record</th><th>Left the store</th><th>Snapshot</th><th>Last verdict</th><th>Judged</th></tr></thead><tbody>${set.removals
+        .map(
+          (removal) =>
+            `<tr class="removal"><td class="num">${removal.seq}</td><td>${when(removal.time)}</td><td><code>${e(removal.snapshot)}</code></td><td>${e(removal.lastVerdict ?? '—')}</td><td>${
+              removal.expected === true ? badge('none', 'pruned by retention') : removal.expected === false ? badge('bad', 'finding') : badge('none', 'not judged')
+            }</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  return `<h3 id="store-${e(set.name)}">Removed and replaced snapshots, objects beside them</h3>
+<p class="small">Snapshots vouch had recorded that left the store or were replaced under their name, and suspicious objects (ransom notes, encrypted-looking objects, mass new extensions) beside them. Each stays open until a person accepts it.</p>
+${findings}${removals ? `<p class="small">Snapshots that left the store in the period:</p>${removals}` : ''}`;
+}
+
 /** The set's accepted findings: who accepted what, when and why, and what it changed. */
 function acceptanceSection(set: SetEvidence): string {
   if (set.acceptances.length === 0) return '';
@@ -151,15 +198,79 @@ function controlEvidence(control: Control, data: ReportData): string {
   return e(parts.join('; '));
 }
 
-function controlsTable(data: ReportData): string {
-  const drills = data.sets.flatMap((set) => set.drills).length;
-  const scans = data.sets.reduce((sum, set) => sum + set.scans.records, 0);
-  const rows = CONTROLS.map((control) => {
-    const present = control.servedBy.some((kind) => (kind === 'scan' ? scans > 0 : kind === 'ledger' ? data.verification.records > 0 : drills > 0));
-    return `<tr><td><b>${e(control.id)}</b><div class="small">${e(control.framework)}</div></td><td><b>${e(control.title)}</b><div class="small">${e(control.requirement)}</div></td><td>${controlEvidence(control, data)}</td><td>${present ? badge('ok', 'evidence present') : badge('warn', 'no evidence in period')}</td></tr>`;
-  }).join('\n');
-  return `<table class="controls"><thead><tr><th>Control</th><th>Requirement</th><th>Evidence in this report</th><th>Status</th></tr></thead><tbody>${rows}</tbody></table>`;
+/** A set's outcomes, as the control judgement needs them. */
+export function setOutcomes(set: SetEvidence, data: ReportData): SetOutcomes {
+  return {
+    drills: set.drills.map((drill) => ({ outcome: drill.outcome, withinRto: drill.withinRto, sampled: drill.sample.fraction < 1 })),
+    scans: set.scans.records,
+    unverified: set.verdicts.unverified,
+    openStoreFindings: set.storeFindings.filter((finding) => !finding.accepted).length,
+    immutabilityAudits: set.immutabilityAudits,
+    acceptances: set.acceptances,
+    ledgerOk: data.verification.ok,
+  };
 }
+
+const STATUS_BADGE: Record<ControlStatus, [('ok' | 'bad' | 'warn'), string]> = { pass: ['ok', 'pass'], fail: ['bad', 'fail'], 'no-evidence': ['warn', 'no evidence'] };
+
+/** Controls × sets, each cell judged from the period's outcomes with the reasons. */
+function controlsTable(data: ReportData): string {
+  const judged = new Map(data.sets.map((set) => [set.name, judgeControls(setOutcomes(set, data))]));
+  const head = data.sets.map((set) => `<th>${e(set.name)}</th>`).join('');
+  const rows = CONTROLS.map((control) => {
+    const cells = data.sets
+      .map((set) => {
+        const judgement = judged.get(set.name)!.find((candidate) => candidate.control === control.id)!;
+        const [tone, text] = STATUS_BADGE[judgement.status];
+        return `<td class="control-status" data-control="${e(control.id)}" data-set="${e(set.name)}" data-status="${judgement.status}">${badge(tone, text)}<div class="small">${judgement.reasons.map(e).join('<br>')}</div></td>`;
+      })
+      .join('');
+    return `<tr><td><b>${e(control.id)}</b><div class="small">${e(control.framework)}</div></td><td><b>${e(control.title)}</b><div class="small">${e(control.requirement)}</div><div class="small">Evidence: ${controlEvidence(control, data)}</div></td>${cells || '<td>no sets</td>'}</tr>`;
+  }).join('\n');
+  return `<p class="small">Each control is judged per set from what happened in the period: <b>pass</b> when every kind of evidence it rests on held (a restore drill passed within the RTO; scans read every snapshot completely; no snapshot removed or replaced without an accepted reason; the last immutability audit held; every acceptance names who and why; the ledger verifies), <b>fail</b> when one did not, <b>no evidence</b> when one is missing.</p>
+<table class="controls"><thead><tr><th>Control</th><th>Requirement</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** What the report covers: period, sets, the vouch that made it, the signing keys. */
+function scopeBox(data: ReportData): string {
+  const keys = data.verification.keyFingerprints.map((fingerprint) => `<code>${e(formatFingerprint(fingerprint))}</code>`).join('<br>') || 'none';
+  return `<dl class="facts scope">
+<dt>Period</dt><dd>${data.since ? `${when(data.since)} to ${when(data.generatedAt)}` : `every record to ${when(data.generatedAt)}`}</dd>
+<dt>Sets</dt><dd>${data.sets.map((set) => `<code>${e(set.name)}</code>`).join(', ') || 'none'}</dd>
+<dt>vouch version</dt><dd><code>${e(data.version)}</code></dd>
+<dt>Signing key fingerprints</dt><dd>${keys}</dd>
+<dt>State directory</dt><dd><code>${e(data.stateDir)}</code></dd>
+</dl>`;
+}
+
+/** Signing-key rotations in the period. */
+function keyRotationSection(data: ReportData): string {
+  const rows = data.keyRotations
+    .map((rotation) => `<tr class="key-rotation"><td class="num">${rotation.seq}</td><td>${when(rotation.time)}</td><td>${e(rotation.type)}</td><td><code>${e(rotation.previousKeyId ?? '—')}</code> → <code>${e(rotation.keyId ?? '—')}</code></td><td><code>${e(rotation.fingerprint ? formatFingerprint(rotation.fingerprint) : '—')}</code></td></tr>`)
+    .join('');
+  return rows
+    ? `<table class="key-rotations"><thead><tr><th>Record</th><th>Time</th><th>Record type</th><th>Key</th><th>New key fingerprint</th></tr></thead><tbody>${rows}</tbody></table>`
+    : '<p>No signing-key rotation in the period.</p>';
+}
+
+/** A set's immutability audits in the period. */
+function immutabilitySection(set: SetEvidence): string {
+  if (set.immutabilityAudits.length === 0) return '<h3>Immutability audits</h3><p>No immutability audit in this period.</p>';
+  const rows = set.immutabilityAudits
+    .map(
+      (audit) =>
+        `<tr class="immutability-audit"><td class="num">${audit.seq}</td><td>${when(audit.time)}</td><td>${e(audit.kind)}</td><td>${audit.ok === null ? badge('none', 'nothing required') : audit.ok ? badge('ok', 'held') : badge('bad', 'did not hold')}</td><td>${audit.protected === null ? '—' : audit.protected ? 'protected' : 'not protected'}</td><td class="num">${audit.findings}</td></tr>`,
+    )
+    .join('');
+  return `<h3>Immutability audits</h3><table class="immutability"><thead><tr><th>Record</th><th>Audited</th><th>Kind</th><th>Result</th><th>Copy</th><th>Findings</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+const SIGN_OFF = `<section id="sign-off"><h2>Sign-off</h2>
+<p class="small">Reviewed against the controls above. Sign with the date of review; a fail or no-evidence judgement needs a remediation note.</p>
+<table class="sign-off"><thead><tr><th>Role</th><th>Name</th><th>Signature</th><th>Date</th><th>Notes</th></tr></thead><tbody>
+<tr><td>Backup owner</td><td></td><td></td><td></td><td></td></tr>
+<tr><td>Auditor</td><td></td><td></td><td></td><td></td></tr>
+</tbody></table></section>`;
 
 function chainBox(data: ReportData): string {
   const result = data.verification;
@@ -199,6 +310,8 @@ function setSection(set: SetEvidence): string {
 <h3>Restore drills</h3>
 ${drills}
 ${rejected}
+${immutabilitySection(set)}
+${storeSection(set)}
 ${acceptanceSection(set)}
 ${changes}
 </section>`;
@@ -227,6 +340,7 @@ td.phases { min-width: 220px; }
 .rto-mark { position: absolute; top: -3px; bottom: -3px; width: 2px; background: var(--bad); }
 .legend { font-size: 11px; color: var(--muted); }
 tr.failures td { background: #fff8f7; } tr.failures ul { margin: 0; padding-left: 18px; font-size: 12px; }
+table.sign-off td { height: 36px; }
 footer { margin-top: 32px; border-top: 1px solid var(--line); padding-top: 8px; }
 * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 @page { size: A4 landscape; margin: 12mm; }
@@ -255,6 +369,10 @@ export function renderReportHtml(data: ReportData): string {
 <h1>Backup evidence report</h1>
 <p class="meta">Generated ${when(data.generatedAt)} by vouch from <code>${e(data.stateDir)}</code>; period: ${period}. Every fact below is a signed record in the evidence ledger; the record number is given so each can be checked.</p>
 </header>
+<section id="scope">
+<h2>Scope</h2>
+${scopeBox(data)}
+</section>
 <section id="chain">
 <h2>Evidence chain</h2>
 ${chainBox(data)}
@@ -264,10 +382,15 @@ ${chainBox(data)}
 ${summaryTable(data)}
 </section>
 <section id="controls">
-<h2>Controls served</h2>
+<h2>Controls judged</h2>
 ${controlsTable(data)}
 </section>
+<section id="key-rotations">
+<h2>Signing-key rotations</h2>
+${keyRotationSection(data)}
+</section>
 ${data.sets.map(setSection).join('\n')}
+${SIGN_OFF}
 <footer class="small">
 <p>To check this evidence independently: obtain the public key from the operator (<code>vouch evidence export-key</code>), compare its fingerprint with the one above, then run <code>vouch evidence verify --key public.pem --state STATE</code> on a copy of the state directory. Verification is offline and names the first edited, dropped, reordered, replayed or wrongly signed record.</p>
 </footer>

@@ -5,12 +5,13 @@
  * scheduler. Labels are bounded: `set` and `dataset` (from the policy), `verdict`, `kind`,
  * `phase`, `check`, `part`, `task` (fixed lists) — never paths, ids or hashes.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric, type MetricType } from 'prom-client';
+import { SCAN_DURATION_BUCKETS } from '../state/scan-status.js';
 import { RULE_PARTS } from '../immutability/rule-3-2-1-1-0.js';
 import type { DrillPhaseSeconds } from '../state/drill-index.js';
 import type { SnapshotState } from '../state/set-index.js';
-import { countingCounts } from '../verdicts/acceptance.js';
-import { FINDING_KINDS, type FindingKind } from '../verdicts/findings.js';
+import { countingCounts, countingFindings } from '../verdicts/acceptance.js';
+import { FINDING_KINDS, type Finding, type FindingKind } from '../verdicts/findings.js';
 import { drillRestoreSeconds } from '../verdicts/readiness.js';
 import { coverageWindowSeconds, verificationCoverage, type Coverage } from '../verdicts/verification-coverage.js';
 import { longestGapSeconds } from '../config/schedule-gap.js';
@@ -94,6 +95,40 @@ function coverageOf(view: SetView, now: Date): (Coverage & { windowSeconds: numb
     ...(snapshot.lastVerified ? { lastVerified: snapshot.lastVerified } : snapshot.complete && snapshot.lastDeepScan ? { lastVerified: snapshot.lastDeepScan } : {}),
   }));
   return { ...verificationCoverage(facts, windowSeconds, now), windowSeconds };
+}
+
+/** Grace after a scan schedule's longest gap before a scan counts as overdue. */
+const SCAN_GRACE_SECONDS = 3600;
+
+/**
+ * `vouch_scan_duration_seconds{set}`: a histogram of scan wall times, kept cumulatively in each
+ * set's scan status (state/scan-status.ts) so it counts CLI and daemon scans alike and survives
+ * restarts; exposed as Prometheus histogram series at scrape time.
+ */
+function scanDurationHistogram(sources: MetricsSources): Metric {
+  const name = 'vouch_scan_duration_seconds';
+  const HELP = 'Wall time of scans of the set (listing, reads and audit), every finished scan since the state directory began.';
+  return {
+    name,
+    help: HELP,
+    type: 'histogram' as unknown as MetricType,
+    aggregator: 'sum',
+    async get() {
+      const view = await sources.estate();
+      const values: { value: number; labels: Record<string, string | number>; metricName: string }[] = [];
+      for (const set of view.sets) {
+        const histogram = set.state?.scan.durations;
+        if (!histogram) continue;
+        const labels = { set: set.policy.name };
+        SCAN_DURATION_BUCKETS.forEach((bound, i) => values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: bound }, value: histogram.counts[i] ?? 0 }));
+        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: histogram.count });
+        values.push({ metricName: `${name}_sum`, labels, value: histogram.sum });
+        values.push({ metricName: `${name}_count`, labels, value: histogram.count });
+      }
+      return { name, help: HELP, type: 'histogram' as unknown as MetricType, aggregator: 'sum', values };
+    },
+    reset() {},
+  } as unknown as Metric;
 }
 
 /** How long one estate read serves the metrics of a scrape (they are collected one after another). */
@@ -183,7 +218,13 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
     }
   });
   /** A per-set, per-kind gauge summing each snapshot's counts of one sort. */
-  const findingGauge = (name: string, help: string, countsOf: (snapshot: SnapshotState) => Partial<Record<FindingKind, number>> | undefined, countsNoSnapshots = false) =>
+  const findingGauge = (
+    name: string,
+    help: string,
+    countsOf: (snapshot: SnapshotState) => Partial<Record<FindingKind, number>> | undefined,
+    countsSet: (finding: Finding) => boolean,
+    countsNoSnapshots = false,
+  ) =>
     estateGauge(name, help, ['set', 'kind'], (gauge, view) => {
       for (const set of view.sets) {
         if (!set.state) continue;
@@ -193,12 +234,35 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
         }
         // A set whose last listing found no snapshot at all (a typo in match, backups stopped).
         if (countsNoSnapshots && set.state.scan.snapshotsFound === 0) counts.set('no-snapshots', 1);
+        // Findings about the store itself (removed, replaced, foreign objects).
+        for (const finding of set.state.index.setFindings ?? []) {
+          if (countsSet(finding) && counts.has(finding.kind)) counts.set(finding.kind, counts.get(finding.kind)! + 1);
+        }
         for (const [kind, count] of counts) gauge.set({ set: set.policy.name, kind }, count);
       }
     });
-  findingGauge('vouch_findings', 'Findings of the latest scan of every snapshot that count, per kind (accepted findings do not).', countingCounts, true);
-  findingGauge('vouch_findings_accepted', 'Findings of the latest scan of every snapshot accepted as known and harmless (vouch accept), per kind.', (snapshot) => snapshot.acceptedCounts);
+  findingGauge('vouch_findings', 'Findings that count, per kind: of the latest scan of every snapshot, and about the store itself until accepted (accepted findings do not count).', countingCounts, (finding) => !finding.accepted, true);
+  findingGauge('vouch_findings_accepted', 'Findings accepted as known and harmless (vouch accept), per kind: of every snapshot, and about the store itself.', (snapshot) => snapshot.acceptedCounts, (finding) => finding.accepted !== undefined);
+  /** A per-set gauge counting the set's open (not accepted) store findings of one kind. */
+  const storeGauge = (name: string, help: string, kind: FindingKind) =>
+    setGauge(name, help, (set) => (set.state ? countingFindings(set.state.index.setFindings ?? []).filter((finding) => finding.kind === kind).length : null));
+  storeGauge('vouch_snapshots_removed', 'Snapshots that left the store (deleted or renamed, not pruned by snapshots.retention) and are not accepted yet.', 'snapshot-removed');
+  storeGauge('vouch_snapshots_replaced', 'Baselined snapshots replaced in the store with other bytes under the same name, not accepted yet.', 'snapshot-replaced');
+  storeGauge('vouch_foreign_objects', 'Suspicious objects beside the snapshots (ransom notes, encrypted-looking objects, mass new extensions), not accepted yet.', 'foreign-object');
   setGauge('vouch_scan_last_success_timestamp_seconds', 'End of the last scan that read the set without a store error.', (set) => (set.state?.scan.lastSuccess ? seconds(set.state.scan.lastSuccess) : null));
+  setGauge('vouch_scan_last_attempt_timestamp_seconds', 'End of the last scan of the set that finished, whether it succeeded or failed.', (set) => (set.state?.scan.lastAttempt ? seconds(set.state.scan.lastAttempt) : null));
+  setGauge('vouch_scan_max_interval_seconds', 'How long after the last finished scan another one is due: the longest gap of the scan schedule plus an hour (sets with a scan schedule).', (set) =>
+    set.policy.schedule?.scan ? longestGapSeconds(set.policy.schedule.scan, set.policy.schedule.timezone) + SCAN_GRACE_SECONDS : null,
+  );
+  registry.registerMetric(scanDurationHistogram(sources));
+  setGauge('vouch_newest_compromise_timestamp_seconds', 'When the most recent snapshot that is still not clean turned so (was clean before, or arrived not clean), by the scan that found it; absent while every snapshot is clean or accepted.', (set) => {
+    let newest: number | null = null;
+    for (const snapshot of Object.values(set.state?.index.snapshots ?? {})) {
+      if (snapshot.verdict === 'clean' || !snapshot.notCleanSince) continue;
+      newest = Math.max(newest ?? 0, seconds(snapshot.notCleanSince));
+    }
+    return newest;
+  });
   estateCounter('vouch_scans_total', 'Scans of the set recorded in the state directory.', (set) => set.state?.scan.runs ?? null);
   estateCounter('vouch_scan_failures_total', 'Scans of the set that failed (store unreachable, listing failed).', (set) => set.state?.scan.failures ?? null);
   estateCounter('vouch_scanned_bytes_total', 'Entry bytes read and hashed by deep reads of the set.', (set) => set.state?.scan.scannedBytesTotal ?? null);

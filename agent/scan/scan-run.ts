@@ -196,6 +196,7 @@ async function endRun(stateDir: string, run: RunContext, interrupted: boolean): 
 async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore, options: ScanRunOptions, copies: ReadonlySet<string>, run: RunContext, acceptances: AcceptanceIndex): Promise<SetReport> {
   const makeSource = options.createSource ?? ((s: SetPolicy) => createSource(s.source, { set: s.name }));
   const resumingRun = run.resuming.get(set.name);
+  const started = performance.now();
   const report = await scanSet(set, {
     stateDir: options.stateDir,
     ledger,
@@ -228,6 +229,7 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
       scannedBytes: scannedBytes(report),
       faults,
       ...(report.error ? {} : { snapshotsFound: report.snapshots.length }),
+      durationSeconds: (performance.now() - started) / 1000,
     });
   }
   return report;

@@ -24,6 +24,8 @@ import type { Finding, FindingKind } from '../verdicts/findings.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import type { Verdict } from '../verdicts/snapshot-verdict.js';
 import { deepReadReason } from './deep-read-decision.js';
+import { FOREIGN_HEAD_BYTES, headsToRead, judgeForeignObjects } from './foreign-objects.js';
+import { judgeRemoval, mergeSetFindings, replacementFinding } from './set-findings.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
 import { emptyFaults, identityOf, ScanAbortedError, scanSnapshot, type FaultTally } from './scan-snapshot.js';
@@ -79,7 +81,7 @@ export interface SetReport {
   location: string;
   lastClean: string | null;
   snapshots: SnapshotReport[];
-  /** Baselined snapshots that are no longer in the store. */
+  /** Snapshots known to the state that are no longer in the store (pruned by retention or not). */
   removed: string[];
   /** Discovery notes (skipped objects, unreadable times), store faults. */
   notes: string[];
@@ -91,7 +93,11 @@ export interface SetReport {
   immutability?: ImmutabilityAudit;
   /** The sampling plan, when the set samples. */
   sampling?: SamplingReport;
-  /** Findings about the set itself: `no-snapshots` when the store holds nothing the policy's layout and match call a snapshot. */
+  /**
+   * Findings about the set itself: `no-snapshots` when the store holds nothing the policy's
+   * layout and match call a snapshot; `snapshot-removed`, `snapshot-replaced` and
+   * `foreign-object` ones held in the index until accepted (accepted ones carry `accepted`).
+   */
   findings?: Finding[];
 }
 
@@ -179,6 +185,37 @@ export function noSnapshotsFinding(set: SetPolicy, location: string, listed: num
   };
 }
 
+/**
+ * The state with `notCleanSince` carried over or started: kept while the snapshot stays not
+ * clean, set to `at` when it turns not clean (or arrives so), dropped when it is clean (pure).
+ */
+export function withNotCleanSince(state: SnapshotState, previous: SnapshotState | undefined, at: Date): SnapshotState {
+  const { notCleanSince: _dropped, ...rest } = state;
+  if (state.verdict === 'clean') return rest;
+  // A state from before this field: not clean since at least its baseline (never "new" on upgrade).
+  const since = previous && previous.verdict !== 'clean' ? (previous.notCleanSince ?? previous.baseline?.createdAt ?? previous.time) : undefined;
+  return { ...rest, notCleanSince: since ?? at.toISOString() };
+}
+
+/**
+ * The first FOREIGN_HEAD_BYTES of each of `objects` (key → bytes); an object that cannot be read
+ * is left out with a note (its name is still judged).
+ */
+async function readHeads(source: BackupSource, objects: readonly SourceObject[], notes: string[]): Promise<Map<string, Uint8Array>> {
+  const heads = new Map<string, Uint8Array>();
+  for (const object of objects) {
+    try {
+      const body = await source.open(object.key, { start: 0, end: Math.min(object.size, FOREIGN_HEAD_BYTES) });
+      const chunks: Buffer[] = [];
+      for await (const chunk of body.stream) chunks.push(chunk as Buffer);
+      heads.set(object.key, Buffer.concat(chunks));
+    } catch (error) {
+      notes.push(`${object.key}: could not read its first bytes to judge it: ${describeError(error)}`);
+    }
+  }
+  return heads;
+}
+
 /** Scans every snapshot of `set`; never throws for store or content problems (they land in the report). */
 export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {
   const progress = options.progress ?? silentProgress;
@@ -208,6 +245,8 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     const discovery = await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) }, counted);
     report.notes.push(...discovery.notes);
     if (discovery.snapshots.length === 0) report.findings = [noSnapshotsFinding(set, report.location, listed)];
+    const fresh: Finding[] = judgeForeignObjects(discovery.others, await readHeads(source, headsToRead(discovery.others), report.notes));
+    if (discovery.otherCount > discovery.others.length) report.notes.push(`${discovery.otherCount} files beside the snapshots; the first ${discovery.others.length} were judged for ransom notes and encrypted leftovers`);
     if (tally.transient + tally.gaveUp > 0) report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
     // restic and borg snapshots have no size until read: the last read's bytes stand in.
     const expectedBytes = (snapshot: Snapshot) => snapshotBytes(snapshot) || (index.snapshots[snapshot.id]?.bytes ?? 0);
@@ -294,7 +333,9 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
             scanSeq: result.state.ledgerSeq,
           });
         }
-        index.snapshots[snapshot.id] = result.state;
+        index.snapshots[snapshot.id] = withNotCleanSince(result.state, index.snapshots[snapshot.id], now());
+        const replaced = replacementFinding(result.state);
+        if (replaced) fresh.push(replaced);
         unflushed = true;
         if (result.deep || Date.now() - lastFlush >= INDEX_FLUSH_MS) await flush();
         const { state } = result;
@@ -325,11 +366,27 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     for (const [id, state] of report.interrupted ? [] : Object.entries(index.snapshots)) {
       if (present.has(id)) continue;
       report.removed.push(id);
-      await options.ledger.append('snapshot-removed', { set: set.name, snapshot: id, lastVerdict: state.verdict, baseline: state.baseline });
+      const removal = judgeRemoval(state, set.retentionSeconds, now());
+      if (removal.expected) report.notes.push(removal.note);
+      else fresh.push(removal.finding);
+      await options.ledger.append('snapshot-removed', {
+        set: set.name,
+        snapshot: id,
+        lastVerdict: state.verdict,
+        baseline: state.baseline,
+        ...(state.object ? { object: state.object } : {}),
+        expected: removal.expected,
+      });
       delete index.snapshots[id];
     }
-    if (index.setFindings?.length) index.setFindings = markSetFindings(index.setFindings, acceptances);
-    if (report.removed.length || index.setFindings?.length) await writeSetIndex(options.stateDir, index);
+    const held = index.setFindings ?? [];
+    const merged = mergeSetFindings(held, fresh);
+    for (const finding of merged.slice(held.length)) {
+      await options.ledger.append('set-finding', { set: set.name, finding });
+    }
+    if (merged.length) index.setFindings = markSetFindings(merged, acceptances);
+    if (merged.length) report.findings = [...(report.findings ?? []), ...index.setFindings!];
+    if (report.removed.length || merged.length) await writeSetIndex(options.stateDir, index);
     report.lastClean = lastCleanSnapshot(report.snapshots)?.id ?? null;
   } catch (error) {
     report.error = describeError(error);

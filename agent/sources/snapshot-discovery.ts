@@ -60,7 +60,18 @@ export interface Discovery {
   snapshots: Snapshot[];
   /** Human-readable notes about objects that were skipped or times that could not be read. */
   notes: string[];
+  /**
+   * Files listed beside the snapshots that belong to none (not a snapshot, checksum list or
+   * sidecar; in the directory layout, loose files at the set root), up to MAX_OTHER_OBJECTS —
+   * what scans judge for ransom notes and encrypted leftovers (scan/foreign-objects.ts).
+   */
+  others: SourceObject[];
+  /** How many such files there were in all (`others` keeps the first MAX_OTHER_OBJECTS). */
+  otherCount: number;
 }
+
+/** Files beside the snapshots that discovery keeps for judging; the rest are counted. */
+export const MAX_OTHER_OBJECTS = 10_000;
 
 /** The layout part of a set policy. */
 export interface DiscoveryRules {
@@ -93,7 +104,7 @@ function byTime(a: Snapshot, b: Snapshot): number {
   return a.time.getTime() - b.time.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRules, notes: string[]): Snapshot[] {
+function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRules, notes: string[], other: (object: SourceObject) => void): Snapshot[] {
   const sumsByDir = new Map<string, SumsReference[]>();
   const keys = new Set(objects.map((object) => object.key));
   for (const object of objects) {
@@ -108,10 +119,14 @@ function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRule
     if (object.kind !== 'file') continue;
     const name = path.basename(object.key);
     if (SUMS_FILES[name] || Object.keys(SIDECAR_SUFFIXES).some((suffix) => keys.has(object.key.slice(0, -suffix.length)) && object.key.endsWith(suffix))) continue;
-    if (rules.match && !rules.match.test(name)) continue;
+    if (rules.match && !rules.match.test(name)) {
+      other(object);
+      continue;
+    }
     const format = formatOf(name);
     if (!format) {
       if (rules.match) notes.push(`${object.key}: matches the pattern but is not a supported archive (${ARCHIVE_EXTENSIONS})`);
+      other(object);
       continue;
     }
     const sums = [...(sumsByDir.get(path.dirname(object.key)) ?? [])];
@@ -190,6 +205,8 @@ export class SnapshotDiscoverer {
   private readonly objects: SourceObject[] = [];
   private readonly snapshots: Snapshot[] = [];
   private readonly seenDirs = new Set<string>();
+  private readonly others: SourceObject[] = [];
+  private otherCount = 0;
   private group: DirectoryGroup | null = null;
 
   constructor(private readonly rules: DiscoveryRules) {}
@@ -201,7 +218,11 @@ export class SnapshotDiscoverer {
       return;
     }
     const slash = object.key.indexOf('/');
-    if (slash < 0) return; // a loose file at the set root belongs to no snapshot
+    if (slash < 0) {
+      // A loose file at the set root belongs to no snapshot.
+      if (object.kind === 'file') this.other(object);
+      return;
+    }
     const dir = object.key.slice(0, slash);
     if (this.group?.dir !== dir) {
       this.closeGroup();
@@ -221,9 +242,14 @@ export class SnapshotDiscoverer {
 
   /** The snapshots found, oldest first, and the notes. */
   finish(): Discovery {
-    if (this.rules.layout === 'archive') this.snapshots.push(...discoverArchives(this.objects, this.rules, this.notes));
+    if (this.rules.layout === 'archive') this.snapshots.push(...discoverArchives(this.objects, this.rules, this.notes, (object) => this.other(object)));
     else this.closeGroup();
-    return { snapshots: [...this.snapshots].sort(byTime), notes: [...this.notes] };
+    return { snapshots: [...this.snapshots].sort(byTime), notes: [...this.notes], others: [...this.others], otherCount: this.otherCount };
+  }
+
+  private other(object: SourceObject): void {
+    this.otherCount++;
+    if (this.others.length < MAX_OTHER_OBJECTS) this.others.push(object);
   }
 
   private closeGroup(): void {
@@ -274,7 +300,7 @@ export async function discoverSourceSnapshots(
   const snapshots = (await source.snapshots()).map(
     (snapshot): Snapshot => ({ id: snapshot.id, time: snapshot.time, timeSource: 'repository', layout: 'archive', object: snapshot.object, format: 'tar', sums: [] }),
   );
-  return { snapshots: snapshots.sort(byTime), notes: [] };
+  return { snapshots: snapshots.sort(byTime), notes: [], others: [], otherCount: 0 };
 }
 
 /** Bytes a snapshot's read covers: its archive object, or its listed members. */

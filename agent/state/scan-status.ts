@@ -27,6 +27,24 @@ export interface ScanStatus {
   readFailuresTotal?: number;
   /** Snapshots the last successful listing found (0: a `no-snapshots` finding). */
   snapshotsFound?: number;
+  /** How long scans of the set took (every finished attempt), cumulative over the life of the state directory. */
+  durations?: DurationHistogram;
+}
+
+/** Upper bounds (seconds) of the scan-duration histogram's buckets; `+Inf` is implied. */
+export const SCAN_DURATION_BUCKETS: readonly number[] = [1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+
+/** A cumulative histogram as Prometheus exposes it: `counts[i]` scans took at most SCAN_DURATION_BUCKETS[i] seconds. */
+export interface DurationHistogram {
+  counts: number[];
+  count: number;
+  sum: number;
+}
+
+/** `histogram` with one more observation of `seconds` (pure; a missing histogram starts empty). */
+export function observeDuration(histogram: DurationHistogram | undefined, seconds: number): DurationHistogram {
+  const counts = SCAN_DURATION_BUCKETS.map((bound, i) => (histogram?.counts[i] ?? 0) + (seconds <= bound ? 1 : 0));
+  return { counts, count: (histogram?.count ?? 0) + 1, sum: (histogram?.sum ?? 0) + seconds };
 }
 
 function statusPath(stateDir: string, set: string): string {
@@ -51,6 +69,8 @@ export interface ScanOutcome {
   faults?: { transient: number; gaveUp: number };
   /** Snapshots the listing found, when it succeeded. */
   snapshotsFound?: number;
+  /** Wall time of the scan of the set (listing, reads, audit). */
+  durationSeconds?: number;
 }
 
 /** Folds one scan outcome into the stored status (the caller holds the state lock). */
@@ -67,6 +87,7 @@ export async function recordScanOutcome(stateDir: string, set: string, outcome: 
     transientFaultsTotal: (previous.transientFaultsTotal ?? 0) + (outcome.faults?.transient ?? 0),
     readFailuresTotal: (previous.readFailuresTotal ?? 0) + (outcome.faults?.gaveUp ?? 0),
     ...(outcome.snapshotsFound !== undefined ? { snapshotsFound: outcome.snapshotsFound } : previous.snapshotsFound !== undefined ? { snapshotsFound: previous.snapshotsFound } : {}),
+    ...(outcome.durationSeconds !== undefined ? { durations: observeDuration(previous.durations, outcome.durationSeconds) } : previous.durations ? { durations: previous.durations } : {}),
   };
   await writeFileAtomic(statusPath(stateDir, set), `${JSON.stringify(next, null, 1)}\n`);
   return next;

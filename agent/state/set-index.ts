@@ -39,6 +39,11 @@ export interface SnapshotState {
   baseline?: { sha256: string; entries: number; createdAt: string };
   /** Detection's counts from the last deep read (encrypted files, renames, change rate). */
   detection?: DetectionSummary;
+  /**
+   * When a scan first found this snapshot not clean (it was clean before, or new): the start of
+   * the current stretch of not being clean; absent while clean. What "a new compromise" alerts on.
+   */
+  notCleanSince?: string;
   /** Ledger seq of the record that holds this result. */
   ledgerSeq?: number;
   /** The scan run that produced this result (an interrupted run resumes by it). */

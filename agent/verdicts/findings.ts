@@ -22,6 +22,9 @@ export const FINDING_KINDS = [
   'unsafe-entry',
   'read-error',
   'no-snapshots',
+  'snapshot-removed',
+  'snapshot-replaced',
+  'foreign-object',
 ] as const;
 
 /** One kind of finding. */
@@ -68,3 +71,10 @@ export const DRIFT_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
   'drift-object-changed',
   'sums-mismatch',
 ]);
+
+/**
+ * Kinds found about a set rather than inside one snapshot: a baselined snapshot that left the
+ * store or was replaced under its name, and suspicious objects beside the snapshots. They are
+ * kept in the set's index (`setFindings`) and stay, counted, until accepted (`vouch accept`).
+ */
+export const SET_FINDING_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['snapshot-removed', 'snapshot-replaced', 'foreign-object']);

@@ -54,6 +54,8 @@ const GROUPS: readonly { id: string; title: string; kinds: readonly FindingKind[
   { id: 'unsafe', title: 'Unsafe archive entries', kinds: ['unsafe-entry'] },
   { id: 'read-errors', title: 'Not read completely', kinds: ['read-error'] },
   { id: 'no-snapshots', title: 'No snapshots', kinds: ['no-snapshots'] },
+  { id: 'destroyed', title: 'Snapshots removed or replaced in the store', kinds: ['snapshot-removed', 'snapshot-replaced'] },
+  { id: 'foreign', title: 'Suspicious objects beside the snapshots', kinds: ['foreign-object'] },
 ];
 
 const KIND_TITLES: Record<FindingKind, string> = {
@@ -74,6 +76,9 @@ const KIND_TITLES: Record<FindingKind, string> = {
   'unsafe-entry': 'unsafe entry',
   'read-error': 'read error',
   'no-snapshots': 'no snapshots found',
+  'snapshot-removed': 'snapshot removed from the store',
+  'snapshot-replaced': 'snapshot replaced in the store',
+  'foreign-object': 'suspicious object beside the snapshots',
 };
 
 /** The reasons detection put in brackets at the end of a finding's detail. */

@@ -8,6 +8,7 @@ import type { SetView } from '../metrics/estate-view.js';
 import type { DrillResult } from '../state/drill-index.js';
 import { drillRestoreSeconds, type ReadinessCheck } from '../verdicts/readiness.js';
 import { VERDICTS, type Verdict } from '../verdicts/snapshot-verdict.js';
+import type { Finding } from '../verdicts/findings.js';
 import { ageSeconds } from './format.js';
 
 /** Immutability as the overview shows it. */
@@ -33,6 +34,8 @@ export interface OverviewRow {
   lastDrill: { id: string; outcome: DrillResult['outcome']; finishedAt: string; restoreSeconds: number; projected: boolean; withinRto: boolean | null } | null;
   immutability: { state: ImmutabilityState; auditedAt: string | null };
   evidenceOk: boolean;
+  /** Findings about the store itself (removed, replaced, foreign objects); accepted ones carry `accepted`. */
+  storeFindings: Finding[];
 }
 
 /** Where a set's backups live, for display. */
@@ -83,6 +86,7 @@ export function overviewRow(set: SetView, now: Date, evidenceOk: boolean): Overv
       : null,
     immutability: immutabilityOf(set),
     evidenceOk,
+    storeFindings: set.state?.index.setFindings ?? [],
   };
 }
 

@@ -3,6 +3,11 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { withRunbookBase } from '../../agent/metrics/alert-rules.js';
+import { runCli } from '../helpers/cli.js';
 import { exportedMetricNames, vouchMetricsIn } from '../helpers/metrics-names.js';
 
 const run = promisify(execFile);
@@ -41,7 +46,7 @@ describe('Prometheus alert rules', () => {
 
   it('cover the required conditions with CamelCase names, a severity and summary/description/runbook annotations', () => {
     const names = rules.map((rule) => rule.alert);
-    for (const required of ['VouchSnapshotCompromised', 'VouchHashDrift', 'VouchDrillFailed', 'VouchDrillOverdue', 'VouchRPOBreached', 'VouchRTOBreached', 'VouchImmutabilityWeak', 'VouchEvidenceChainBroken', 'VouchVerificationOverdue', 'VouchAgentDown', 'VouchAgentAbsent']) {
+    for (const required of ['VouchNewCompromise', 'VouchLastCleanMovedBack', 'VouchSnapshotSuspicious', 'VouchSnapshotUnverified', 'VouchSnapshotsRemoved', 'VouchSnapshotsReplaced', 'VouchForeignObjects', 'VouchScanFailing', 'VouchScanStalled', 'VouchSnapshotCompromised', 'VouchHashDrift', 'VouchDrillFailed', 'VouchDrillOverdue', 'VouchRPOBreached', 'VouchRTOBreached', 'VouchImmutabilityWeak', 'VouchEvidenceChainBroken', 'VouchVerificationOverdue', 'VouchAgentDown', 'VouchAgentAbsent']) {
       expect(names).toContain(required);
     }
     for (const rule of rules) {
@@ -52,6 +57,21 @@ describe('Prometheus alert rules', () => {
       expect(readFileSync('dashboards/RUNBOOK.md', 'utf8')).toContain(`## ${anchor}\n`);
     }
   });
+
+  it('point their runbook links at an absolute base with `vouch alert-rules --runbook-url`, and still pass their unit tests', async () => {
+    const base = 'https://wiki.example.com/ops/vouch-runbook';
+    const printed = await runCli(['alert-rules', '--runbook-url', base]);
+    expect(printed.code).toBe(0);
+    const absolute = (parse(printed.stdout) as { groups: { rules: Rule[] }[] }).groups.flatMap((group) => group.rules);
+    expect(absolute.map((rule) => rule.alert)).toEqual(rules.map((rule) => rule.alert));
+    for (const rule of absolute) expect(rule.annotations!.runbook_url).toMatch(/^https:\/\/wiki\.example\.com\/ops\/vouch-runbook#[a-z0-9-]+$/);
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-rules-'));
+    await writeFile(path.join(dir, 'vouch-alerts.yml'), printed.stdout);
+    await writeFile(path.join(dir, 'vouch-alerts.test.yml'), withRunbookBase(readFileSync(RULE_TESTS, 'utf8'), base));
+    const { stdout } = await run('promtool', ['test', 'rules', path.join(dir, 'vouch-alerts.test.yml')]);
+    expect(stdout).toContain('SUCCESS');
+    expect((await runCli(['alert-rules', '--runbook-url', 'RUNBOOK.md'])).code).toBe(2);
+  }, 60_000);
 
   it('only name metrics the agent exports', async () => {
     const exported = await exportedMetricNames();

@@ -113,6 +113,8 @@ describe('PostgreSQL check', () => {
     expect(report.outcome).toBe('failed');
     const expected = orderCount - Math.ceil(orderCount / 5);
     expect(failureLines(report)).toEqual([`postgres db/orders.sql: every order is there: returned ${expected}, expected ≥ ${orderCount}`]);
+    const kept = report.verifiers.find((outcome) => outcome.verifier === 'postgres')!.assertions!.find((assertion) => assertion.name === 'every order is there')!;
+    expect(kept).toMatchObject({ file: 'db/orders.sql', value: String(expected), ok: false, detail: `returned ${expected}, expected ≥ ${orderCount}` });
   }, 120_000);
 
   it('refuses what a hostile dump tries: psql shell escapes and server-side programs', async () => {
@@ -141,7 +143,15 @@ describe('SQLite check', () => {
       sqlite: [{ path: 'db/inventory.sqlite', assertions: [{ name: 'products', sql: 'select count(*) from products', min: 100 }, { sql: "select count(*) from stock where on_hand < 0", equals: 0 }] }],
     });
     expect(failureLines(report)).toEqual([]);
-    expect(report.verifiers.find((outcome) => outcome.verifier === 'sqlite')!.detail).toBe('3 SQLite checks passed');
+    const sqlite = report.verifiers.find((outcome) => outcome.verifier === 'sqlite')!;
+    expect(sqlite.detail).toBe('3 SQLite checks passed');
+    // The record keeps each assertion with the value it returned (the auditor report shows them).
+    expect(sqlite.assertions!.map(({ file, sql, value, ok }) => ({ file, sql, ok, value: value === null ? null : /^\d+$/.test(value) }))).toEqual([
+      { file: 'db/inventory.sqlite', sql: 'select count(*) from products', ok: true, value: true },
+      { file: 'db/inventory.sqlite', sql: 'select count(*) from stock where on_hand < 0', ok: true, value: true },
+    ]);
+    expect(sqlite.assertions![1]!.value).toBe('0');
+    expect(Number(sqlite.assertions![0]!.value)).toBeGreaterThanOrEqual(100);
   });
 
   it('fails a corrupted database on integrity_check and names a failed assertion', async () => {

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { startS3Estate, type S3Estate } from '../helpers/demo-estate-s3.js';
 import { getJson, runJob, startServe, type ServeProcess } from '../helpers/serve.js';
@@ -99,4 +100,23 @@ describe('a real Prometheus scraping vouch serve with the shipped alert rules', 
     const drift = (await alerts()).find((alert) => alert.labels.alertname === 'VouchHashDrift');
     expect(drift?.state).toBe('firing');
   });
+
+  it('fires VouchSnapshotsReplaced for the archive ransomware rewrote and VouchSnapshotsRemoved once an archive is deleted, with VouchNewCompromise', async () => {
+    const firing = async (name: string) => (await alerts()).find((alert) => alert.labels.alertname === name && alert.state === 'firing');
+    // The rewrite of the previous test is a replacement of a baselined archive: a finding about the store.
+    const replaced = await eventually(() => firing('VouchSnapshotsReplaced'), 60_000, 'VouchSnapshotsReplaced firing');
+    expect(replaced.labels).toMatchObject({ severity: 'critical', set: 'orders', job: 'vouch' });
+    expect(await firing('VouchNewCompromise')).toBeDefined();
+    expect(await firing('VouchSnapshotsRemoved')).toBeUndefined();
+
+    const client = estate.s3.client();
+    await client.send(new DeleteObjectCommand({ Bucket: estate.bucket, Key: `orders/${estate.snapshotId(0)}.tar.gz` }));
+    client.destroy();
+    expect(await runJob(serve.url, 'orders', 'scan')).toMatchObject({ status: 'succeeded' });
+    const removed = await eventually(() => firing('VouchSnapshotsRemoved'), 60_000, 'VouchSnapshotsRemoved firing');
+    expect(removed.labels).toMatchObject({ severity: 'critical', set: 'orders', job: 'vouch' });
+    const { body } = await getJson<{ data: { result: { value: [number, string] }[] } }>(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent('vouch_snapshots_removed{set="orders"}')}`);
+    expect(body.data.result[0]?.value[1]).toBe('1');
+  });
 });
+

@@ -11,7 +11,7 @@ export async function exportedMetricNames(): Promise<Set<string>> {
   return new Set((await registry.getMetricsAsJSON()).map((metric) => metric.name));
 }
 
-/** `vouch_*` identifiers in a PromQL expression. */
+/** `vouch_*` metric names in a PromQL expression (a histogram's `_bucket` series named by the histogram). */
 export function vouchMetricsIn(expr: string): string[] {
-  return [...expr.matchAll(/\bvouch_[a-z0-9_]+/g)].map((match) => match[0]);
+  return [...expr.matchAll(/\bvouch_[a-z0-9_]+/g)].map((match) => match[0].replace(/_bucket$/, ''));
 }

@@ -23,7 +23,7 @@ import { findPostgres, RESTORE_ROLE, ServerStartError, startThrowawayServer, typ
 import { processFailure } from './process-detail.js';
 import { restoredFile } from './restored-file.js';
 import { evaluateAssertion } from './sql-assertion.js';
-import { reportFrom, type Verifier, type VerifierContext, type VerifierFailure } from './verifier.js';
+import { assertionOutcome, reportFrom, type AssertionOutcome, type Verifier, type VerifierContext, type VerifierFailure } from './verifier.js';
 
 type PostgresCheck = DrillPolicy['postgres'][number];
 
@@ -96,7 +96,7 @@ async function restoreDump(server: ThrowawayServer, check: PostgresCheck, hostFi
   return failure ? `psql failed while loading the dump: ${failure}` : null;
 }
 
-async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, context: VerifierContext, index: number, failures: VerifierFailure[]): Promise<number> {
+async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, context: VerifierContext, index: number, failures: VerifierFailure[], assertions: AssertionOutcome[]): Promise<number> {
   const sandbox = context.sandbox!;
   const signal = context.signal ? { signal: context.signal } : {};
   const file = restoredFile(context.restore, check.dump);
@@ -145,10 +145,13 @@ async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, contex
       const label = `${file.path}: ${assertion.name}`;
       if (failure) {
         failures.push({ path: label, detail: `query failed: ${failure}` });
+        assertions.push(assertionOutcome(file.path, assertion, null, false, `query failed: ${failure}`));
         continue;
       }
-      const judged = evaluateAssertion(assertion, firstValueOfPsql(result.stdout), context.snapshot.time);
+      const value = firstValueOfPsql(result.stdout);
+      const judged = evaluateAssertion(assertion, value, context.snapshot.time);
       if (!judged.ok) failures.push({ path: label, detail: judged.detail });
+      assertions.push(assertionOutcome(file.path, assertion, value, judged.ok, judged.ok ? undefined : judged.detail));
     }
   } finally {
     await server.stop();
@@ -165,12 +168,14 @@ export const postgresVerifier: Verifier = {
     const binaries = findPostgres();
     if (!binaries) return reportFrom([{ detail: POSTGRES_HINT }], '', 'PostgreSQL checks could not run');
     const failures: VerifierFailure[] = [];
+    const assertions: AssertionOutcome[] = [];
     let checks = 0;
-    for (const [index, check] of context.drill.postgres.entries()) checks += await runCheck(check, binaries, context, index, failures);
-    return reportFrom(
+    for (const [index, check] of context.drill.postgres.entries()) checks += await runCheck(check, binaries, context, index, failures, assertions);
+    const report = reportFrom(
       failures,
       `${context.drill.postgres.length} dump${context.drill.postgres.length === 1 ? '' : 's'} restored into PostgreSQL ${binaries.major}; ${checks} checks passed`,
       `${failures.length} PostgreSQL check${failures.length === 1 ? '' : 's'} failed`,
     );
+    return assertions.length ? { ...report, assertions } : report;
   },
 };

@@ -8,7 +8,7 @@ import { findExecutable } from '../sandbox/host-tools.js';
 import { processFailure } from './process-detail.js';
 import { restoredFile } from './restored-file.js';
 import { evaluateAssertion } from './sql-assertion.js';
-import { reportFrom, type Verifier, type VerifierFailure } from './verifier.js';
+import { assertionOutcome, reportFrom, type AssertionOutcome, type Verifier, type VerifierFailure } from './verifier.js';
 
 const SQLITE_HINT = 'the sqlite3 command-line tool is not installed (Debian/Ubuntu: apt-get install sqlite3)';
 
@@ -30,6 +30,7 @@ export const sqliteVerifier: Verifier = {
   enabled: (drill) => drill.sqlite.length > 0,
   async run({ drill, sandbox, restore, snapshot, signal }) {
     const failures: VerifierFailure[] = [];
+    const assertions: AssertionOutcome[] = [];
     if (!findExecutable('sqlite3')) return reportFrom([{ detail: SQLITE_HINT }], '', 'SQLite checks could not run');
     let checks = 0;
     for (const check of drill.sqlite) {
@@ -69,6 +70,7 @@ export const sqliteVerifier: Verifier = {
         const failure = processFailure(result, 0, check.timeoutSeconds);
         if (failure) {
           failures.push({ path: `${file.path}: ${assertion.name}`, detail: `query failed: ${failure}` });
+          assertions.push(assertionOutcome(file.path, assertion, null, false, `query failed: ${failure}`));
           continue;
         }
         let value: string | null;
@@ -76,12 +78,15 @@ export const sqliteVerifier: Verifier = {
           value = firstValueOfJson(result.stdout);
         } catch {
           failures.push({ path: `${file.path}: ${assertion.name}`, detail: 'query output is not JSON' });
+          assertions.push(assertionOutcome(file.path, assertion, null, false, 'query output is not JSON'));
           continue;
         }
         const judged = evaluateAssertion(assertion, value, snapshot.time);
         if (!judged.ok) failures.push({ path: `${file.path}: ${assertion.name}`, detail: judged.detail });
+        assertions.push(assertionOutcome(file.path, assertion, value, judged.ok, judged.ok ? undefined : judged.detail));
       }
     }
-    return reportFrom(failures, `${checks} SQLite checks passed`, `${failures.length} SQLite check${failures.length === 1 ? '' : 's'} failed`);
+    const report = reportFrom(failures, `${checks} SQLite checks passed`, `${failures.length} SQLite check${failures.length === 1 ? '' : 's'} failed`);
+    return assertions.length ? { ...report, assertions } : report;
   },
 };

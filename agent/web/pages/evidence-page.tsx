@@ -69,7 +69,11 @@ export function recordSubject(record: LedgerRecord | null): string {
     case 'key-rotation':
       return `key ${text('previousKeyId') ?? '?'} → ${text('keyId') ?? '?'}`;
     case 'snapshot-removed':
-      return `was ${text('lastVerdict') ?? '?'}`;
+      return `was ${text('lastVerdict') ?? '?'}${data.expected === true ? ', pruned by retention' : data.expected === false ? ', a finding until accepted' : ''}`;
+    case 'set-finding': {
+      const finding = data.finding as { kind?: unknown; path?: unknown } | undefined;
+      return `${typeof finding?.kind === 'string' ? finding.kind : '?'}: ${typeof finding?.path === 'string' ? finding.path : '?'}`;
+    }
     case 'finding-acceptance':
       return `${typeof data.count === 'number' ? plural(data.count, 'finding') : 'findings'} accepted by ${text('by') ?? '?'}: ${text('reason') ?? ''}`;
     case 'acceptance-revocation':

@@ -4,6 +4,7 @@ import type { DatasetRuleReport } from '../../immutability/rule-3-2-1-1-0.js';
 import type { EvidenceStatus } from '../../metrics/evidence-status.js';
 import { Badge, setHref, TimeAgo, VerdictBadge } from '../components/common.js';
 import { Layout, type PageFrame } from '../components/layout.js';
+import { StoreBanner } from '../components/store-findings.js';
 import { duration, plural } from '../format.js';
 import type { OverviewRow } from '../overview-rows.js';
 
@@ -124,6 +125,9 @@ export const OverviewPage: FC<OverviewProps> = ({ frame, rows, evidence, dataset
           The evidence chain is broken{evidence.firstBad ? ` at record ${evidence.firstBad.seq}: ${evidence.firstBad.problem}` : ''}. <a href="/evidence">See the evidence page</a>.
         </p>
       ) : null}
+      {rows.map((row) => (
+        <StoreBanner set={row.name} findings={row.storeFindings} href={`${setHref(row.name)}#store-findings`} />
+      ))}
       {rows.length === 0 ? (
         <p>The policy declares no sets.</p>
       ) : (

@@ -17,6 +17,7 @@ import { drillRestoreSeconds } from '../../verdicts/readiness.js';
 import { Badge, snapshotAnchor, snapshotHref, Time, TimeAgo, VerdictBadge } from '../components/common.js';
 import { Layout, type PageFrame } from '../components/layout.js';
 import { PhaseBar } from '../components/phase-bar.js';
+import { StoreBanner, StoreFindings, storeFindingPhrase } from '../components/store-findings.js';
 import { SnapshotDownloads, SnapshotFindings } from '../components/snapshot-findings.js';
 import { TimelineSvg } from '../components/timeline-svg.js';
 import { count, duration, plural } from '../format.js';
@@ -139,6 +140,7 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
   const drills = [...(set.state?.drills.drills ?? [])].reverse();
   const audit = set.state?.audit ?? null;
   const rto = set.policy.rtoSeconds ?? null;
+  const storeFindings = set.state?.index.setFindings ?? [];
   const timeline = layoutTimeline(snapshots, { lastClean: report.lastClean?.id ?? null, lastRestorable: report.lastRestorable?.id ?? null });
   const marks = (id: string) => [id === report.lastClean?.id ? 'last clean' : null, id === report.lastRestorable?.id ? 'last restorable' : null].filter(Boolean).join(', ');
   return (
@@ -180,6 +182,7 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
           The last scan failed: {set.state.scan.lastError}
         </p>
       ) : null}
+      <StoreBanner set={name} findings={storeFindings} href="#store-findings" />
 
       <section aria-labelledby="readiness-title">
         <h2 id="readiness-title">Readiness</h2>
@@ -306,9 +309,17 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
         />
       </section>
 
+      <StoreFindings set={name} findings={storeFindings} />
+
       <section aria-labelledby="rejected-title">
         <h2 id="rejected-title">Rejected snapshots</h2>
-        {rejected.length === 0 ? <p>Every snapshot is clean.</p> : null}
+        {rejected.length === 0 ? (
+          storeFindingPhrase(storeFindings) ? (
+            <p>Every snapshot still in the store is clean, but the store itself was touched: {storeFindingPhrase(storeFindings)} (below).</p>
+          ) : (
+            <p>Every snapshot is clean.</p>
+          )
+        ) : null}
         {rejected.length > detailed.length ? (
           <p class="note">
             The newest {detailed.length} of {rejected.length} rejected snapshots are shown in full; the others are in the snapshot list below, each with its own page.
