@@ -188,6 +188,22 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     }
   }
 
+  /**
+   * The real path of the file `handle` has open. On Linux, /proc/self/fd names exactly the opened
+   * file (one call, and no window between opening and resolving); elsewhere, or without /proc,
+   * the path is resolved again and must still be the opened file.
+   */
+  async function openedRealPath(key: string, handle: FileHandle, absolute: string, opened: Stats): Promise<string> {
+    if (process.platform === 'linux') {
+      const linked = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+      if (linked !== undefined && linked.startsWith('/') && !linked.endsWith(' (deleted)')) return linked;
+    }
+    const real = await realpath(absolute);
+    const current = await stat(real);
+    if (current.ino !== opened.ino || current.dev !== opened.dev) throw new SourceError(location, key, 'file changed while it was being opened', false);
+    return real;
+  }
+
   /** Opens `key` with every check of the contract; the caller closes the handle. */
   async function openChecked(key: string, options: OpenOptions): Promise<{ handle: FileHandle; real: string; validator: string; size: number }> {
     const segments = keySegments(key);
@@ -205,10 +221,8 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     try {
       const opened = await handle.stat();
       if (!opened.isFile()) throw new SourceError(location, key, 'not a regular file', true);
-      const real = await realpath(absolute);
+      const real = await openedRealPath(key, handle, absolute, opened);
       if (!isInside(real, realBase)) throw new SourceError(location, key, `resolves to ${real}, outside the backup root ${realBase}`, true);
-      const current = await stat(real);
-      if (current.ino !== opened.ino || current.dev !== opened.dev) throw new SourceError(location, key, 'file changed while it was being opened', false);
       const validator = fileValidator(opened);
       if (options.ifMatch !== undefined && options.ifMatch !== validator) {
         throw new ObjectChangedError(location, key, 'the file was replaced or rewritten since it was listed (inode, size or modification time differ)');
