@@ -25,6 +25,8 @@ export const TOTAL = Math.round(GIB * 2 ** 30);
 export interface Measurement {
   seconds: number;
   peakRssKiB: number;
+  /** User + system CPU seconds of the command and its children (steadier than wall time on a shared machine). */
+  cpuSeconds: number;
 }
 
 function textLike(size: number, seed: number): Buffer {
@@ -95,14 +97,14 @@ export function plainFiles(): string[] {
   return out;
 }
 
-/** Runs a shell command under /usr/bin/time; returns wall seconds and peak RSS. */
+/** Runs a shell command under /usr/bin/time; returns wall seconds, peak RSS and CPU seconds. */
 export function measure(command: string): Measurement {
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', command], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const result = spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'sh', '-c', command], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== 0) throw new Error(`${command} failed (${result.status}): ${result.stderr.slice(-2000)}`);
-  const peakRssKiB = Number(result.stderr.trim().split('\n').pop());
-  return { seconds, peakRssKiB };
+  const [peak, user, system] = result.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { seconds, peakRssKiB: peak!, cpuSeconds: user! + system! };
 }
 
 /** The median of `values`. */

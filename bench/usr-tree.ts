@@ -48,9 +48,11 @@ function hashPoint(file: string): number {
   return createHash('sha256').update(file).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-/** The sample of `files` files of /usr (each at most `maxFileBytes`), made once. */
-export function usrTree(files: number, maxFileBytes = 64 * 2 ** 20, root = '/usr'): UsrTree {
-  const dir = path.join(DATA, `usr-tree-${files}`);
+/**
+ * The sample of `files` files of /usr (each at most `maxFileBytes`), made once into `dir` (default
+ * bench-data/usr-tree-N); a marker `dir.json` beside it says it is complete.
+ */
+export function usrTree(files: number, maxFileBytes = 64 * 2 ** 20, root = '/usr', dir = path.join(DATA, `usr-tree-${files}`)): UsrTree {
   const marker = `${dir}.json`;
   if (existsSync(marker) && existsSync(dir)) return JSON.parse(readFileSync(marker, 'utf8')) as UsrTree;
   rmSync(dir, { recursive: true, force: true });

@@ -3,11 +3,13 @@
  * worker's shared ring of slots, and hands each slot back as soon as it is consumed.
  *
  * Messages in (in order per entry): `start`, then `chunk` (a slot and a length), then `end` or
- * `cancel`. Messages out: `free` (a slot may be reused), `result`, `failed`.
+ * `cancel`; or, for whole small entries, one `batch` of many entries packed into one slot.
+ * Messages out: `free` (a slot may be reused), `result`, `failed`; `batch` (all its outcomes
+ * and the slot back in one message).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EntryAnalysis, type AnalysisRequest } from './entry-analysis.js';
-import type { WorkerMessageIn, WorkerMessageOut } from './analysis-protocol.js';
+import type { BatchItem, BatchOutcome, WorkerMessageIn, WorkerMessageOut } from './analysis-protocol.js';
 
 const port = parentPort!;
 const { ring: shared, slotBytes } = workerData as { ring: SharedArrayBuffer; slotBytes: number };
@@ -50,8 +52,32 @@ function then(id: number, step: (analysis: EntryAnalysis) => void): void {
   );
 }
 
+/** Analyses every entry of a batch in order, then answers once (results and the slot together). */
+async function runBatch(slot: number, items: BatchItem[]): Promise<void> {
+  const outcomes: BatchOutcome[] = [];
+  for (const item of items) {
+    try {
+      const analysis = await EntryAnalysis.start(item.request);
+      const start = slot * slotBytes + item.offset;
+      analysis.update(ring.subarray(start, start + item.length));
+      outcomes.push({ id: item.id, result: analysis.finish() });
+    } catch (error) {
+      outcomes.push({ id: item.id, message: messageOf(error) });
+    }
+  }
+  send({ type: 'batch', slot, outcomes });
+}
+
+/** Batches run one after another, so a later batch never overtakes an earlier one. */
+let batches: Promise<void> = Promise.resolve();
+
 port.on('message', (message: WorkerMessageIn) => {
   switch (message.type) {
+    case 'batch': {
+      const { slot, items } = message;
+      batches = batches.then(() => runBatch(slot, items));
+      return;
+    }
     case 'start':
       start(message.id, message.request);
       return;

@@ -1,12 +1,14 @@
 /**
- * Reads one entry's stream to its end and analyses it: inline for small entries, in the analysis
- * pool for large ones so that reading and analysing (and a restore's writing) overlap. Rejects with
+ * Reads one entry's stream to its end and analyses it in the analysis pool: a large entry streamed
+ * to a worker as it is read, so that reading and analysing (and a restore's writing) overlap; a
+ * small one gathered whole and sent in a batch with others (one message for many entries); a
+ * small restore (a file to write) inline on this thread. Rejects with
  * the stream's error (the caller names the entry); a failed stream never leaves work behind in a
  * worker or a file open.
  */
 import type { Readable } from 'node:stream';
 import type { ChunkSink } from '../integrity/digest.js';
-import { analysisPool } from './analysis-pool.js';
+import { analysisPool, WHOLE_MAX_BYTES, type PooledAnalysis } from './analysis-pool.js';
 import { EntryAnalysis, type AnalysisRequest, type AnalysisResult } from './entry-analysis.js';
 
 /** Entries at least this large (declared size) are analysed in a worker thread. */
@@ -36,6 +38,7 @@ export async function analyzeStream(stream: Readable, request: AnalysisRequest, 
     }
     return analysis.finish();
   }
+  if (!request.copyTo) return analyzeWhole(stream, request, sinks, options.sizeHint ?? 0);
   const analysis = await EntryAnalysis.start(request);
   try {
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
@@ -47,4 +50,42 @@ export async function analyzeStream(stream: Readable, request: AnalysisRequest, 
     throw error;
   }
   return analysis.finish();
+}
+
+/**
+ * A small entry: its bytes are copied into one buffer (readers may reuse their chunks) and
+ * analysed whole in a batch; if the stream turns out longer than a batch takes, it continues as a
+ * streamed analysis.
+ */
+async function analyzeWhole(stream: Readable, request: AnalysisRequest, sinks: ChunkSink[], sizeHint: number): Promise<AnalysisResult> {
+  let buffer = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 0), WHOLE_MAX_BYTES));
+  let length = 0;
+  let streamed: PooledAnalysis | null = null;
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      for (const sink of sinks) sink.update(chunk);
+      if (streamed) {
+        await streamed.update(chunk);
+        continue;
+      }
+      if (length + chunk.length > WHOLE_MAX_BYTES) {
+        streamed = analysisPool().analyze(request);
+        await streamed.update(buffer.subarray(0, length));
+        await streamed.update(chunk);
+        continue;
+      }
+      if (length + chunk.length > buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.min(Math.max(buffer.length * 2, length + chunk.length), WHOLE_MAX_BYTES));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      buffer.set(chunk, length);
+      length += chunk.length;
+    }
+  } catch (error) {
+    streamed?.cancel();
+    throw error;
+  }
+  if (streamed) return streamed.finish();
+  return analysisPool().analyzeWhole(request, buffer.subarray(0, length));
 }

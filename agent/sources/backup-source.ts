@@ -60,6 +60,11 @@ export interface ObjectBody {
    * SDK's own attempts), one line each, so they can be reported.
    */
   retried?: string[];
+  /**
+   * The stream's bytes are already in memory (a small local file read whole by `open()`): it
+   * cannot stall or fail part-way, so there is nothing to resume.
+   */
+  buffered?: boolean;
 }
 
 /** Conditions on a read. */

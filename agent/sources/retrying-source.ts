@@ -148,7 +148,7 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
       const validator = conditions?.ifMatch ?? body.validator;
       const start = range?.start ?? 0;
       const end = range ? Math.min(range.end, body.size ?? range.end) : body.size;
-      if (policy.resumes === 0 || validator === undefined || end === undefined || end <= start) return body;
+      if (body.buffered || policy.resumes === 0 || validator === undefined || end === undefined || end <= start) return body;
       return { ...body, stream: Readable.from(resumingBytes(key, body.stream, start, end, validator), { objectMode: false }) };
     },
     close: () => source.close(),

@@ -44,7 +44,26 @@ describe('analysis pool', () => {
     expect(results.map((r) => r.digest)).toEqual(inputs.map(sha256));
   });
 
-  it('analyses small entries inline with the same result', async () => {
+  it('analyses many small entries in shared batches without mixing their bytes, detection included', async () => {
+    const pool = new AnalysisPool(2);
+    const inputs = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? Buffer.from(`line ${i}\n`.repeat(i + 1)) : randomBytes((i * 997) % 70_000)));
+    const results = await Promise.all(inputs.map((data) => pool.analyzeWhole({ algorithm: 'sha256', extraAlgorithms: [], detect: { size: data.length } }, data)));
+    expect(results.map((r) => r.digest)).toEqual(inputs.map(sha256));
+    expect(results.map((r) => r.bytes)).toEqual(inputs.map((data) => data.length));
+    expect(results.filter((r, i) => i % 3 === 0).every((r) => r.content?.type === 'text')).toBe(true);
+  });
+
+  it('refuses a whole entry larger than a batch slot', async () => {
+    await expect(new AnalysisPool(1).analyzeWhole({ algorithm: 'sha256', extraAlgorithms: [] }, Buffer.alloc(2 ** 20 + 1))).rejects.toThrow(/at most/);
+  });
+
+  it('streams a small-declared entry that turns out larger than a batch takes', async () => {
+    const data = randomBytes(3 * 2 ** 20 + 5);
+    const result = await analyzeStream(chunked(data, [100_000]), { algorithm: 'sha256', extraAlgorithms: [] }, { sizeHint: 10 });
+    expect(result).toMatchObject({ digest: sha256(data), bytes: data.length });
+  });
+
+  it('analyses small entries (batched) with the same result', async () => {
     const data = randomBytes(POOLED_MIN_BYTES - 1);
     const result = await analyzeStream(chunked(data, [4096]), { algorithm: 'sha256', extraAlgorithms: [] }, { sizeHint: data.length });
     expect(result.digest).toBe(sha256(data));

@@ -110,6 +110,28 @@ describe('fs source', () => {
     expect((await readAll((await source.open('snap-1/deep/er/f.txt')).stream)).toString()).toBe('deep');
   });
 
+  it('serves a small file whole from memory (empty and rewritten ones too) and a large one as a stream', async () => {
+    const source = createFsSource(root);
+    const small = await source.open('data.bin');
+    expect(small.buffered).toBe(true);
+    expect(small.size).toBe(bytes.length);
+    const grown = path.join(root, 'grows.bin');
+    await writeFile(grown, bytes);
+    const listed = (await readAll((await source.open('grows.bin')).stream)).length;
+    await writeFile(grown, Buffer.concat([bytes, bytes, bytes]));
+    expect(listed).toBe(bytes.length);
+    expect((await readAll((await source.open('grows.bin')).stream)).equals(Buffer.concat([bytes, bytes, bytes]))).toBe(true);
+    const empty = path.join(root, 'empty.bin');
+    await writeFile(empty, '');
+    expect((await readAll((await source.open('empty.bin')).stream)).length).toBe(0);
+    const large = Buffer.alloc(2 ** 20 + 10, 7);
+    await writeFile(path.join(root, 'large.bin'), large);
+    const body = await source.open('large.bin');
+    expect(body.buffered).toBeUndefined();
+    expect((await readAll(body.stream)).equals(large)).toBe(true);
+    await Promise.all(['grows.bin', 'empty.bin', 'large.bin'].map((name) => rm(path.join(root, name))));
+  });
+
   it('refuses keys that leave the root, through a symlinked directory or `..`', async () => {
     const source = createFsSource(root);
     const viaSymlink = await sourceError(source.open('escape/secret.txt'));

@@ -19,7 +19,10 @@ import type { StructureValidator, StructureVerdict, ValidatorDefinition, Validat
 import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
 const MAX_HEAD_BYTES = 1024 * 1024;
-const MAX_TAIL_BYTES = 1024 * 1024;
+/** Equal to MAX_HEAD_BYTES: the tail ring starts as a copy of the head (see appendTail). */
+const MAX_TAIL_BYTES = MAX_HEAD_BYTES;
+/** The head buffer's first size; it doubles as bytes come, up to MAX_HEAD_BYTES. */
+const FIRST_HEAD_BYTES = 64 * 1024;
 /** Header tables and segments captured from the middle of the file are kept up to this size each. */
 const MAX_CAPTURE_BYTES = 1024 * 1024;
 
@@ -147,10 +150,18 @@ interface Capture {
 }
 
 class ElfValidator implements FormatWalk {
-  private readonly head = new Uint8Array(MAX_HEAD_BYTES);
+  /**
+   * The first bytes (up to MAX_HEAD_BYTES), in a buffer that grows as they come: most ELF files
+   * are small, and allocating 2 MiB per file cost more than validating it.
+   */
+  private head = new Uint8Array(FIRST_HEAD_BYTES);
   private headFill = 0;
-  /** A ring of the last MAX_TAIL_BYTES bytes: byte `i` of the file is at `i % MAX_TAIL_BYTES` while it is among them. */
-  private readonly tail = new Uint8Array(MAX_TAIL_BYTES);
+  /**
+   * A ring of the last MAX_TAIL_BYTES bytes: byte `i` of the file is at `i % MAX_TAIL_BYTES`
+   * while it is among them. Made only once the file outgrows the head (until then the head
+   * holds every byte).
+   */
+  private tail: Uint8Array | null = null;
   private position = 0;
   private readonly captures: Capture[] = [];
   private header: FileHeader | null = null;
@@ -161,6 +172,13 @@ class ElfValidator implements FormatWalk {
     const start = this.position;
     if (this.headFill < MAX_HEAD_BYTES) {
       const take = Math.min(MAX_HEAD_BYTES - this.headFill, chunk.length);
+      if (this.headFill + take > this.head.length) {
+        let capacity = this.head.length;
+        while (capacity < this.headFill + take) capacity *= 2;
+        const grown = new Uint8Array(Math.min(capacity, MAX_HEAD_BYTES));
+        grown.set(this.head.subarray(0, this.headFill));
+        this.head = grown;
+      }
       this.head.set(chunk.subarray(0, take), this.headFill);
       this.headFill += take;
     }
@@ -198,6 +216,12 @@ class ElfValidator implements FormatWalk {
   }
 
   private appendTail(chunk: Uint8Array): void {
+    if (!this.tail) {
+      if (this.position + chunk.length <= MAX_HEAD_BYTES) return;
+      // Every byte so far is in the head, at its own index (position ≤ MAX_TAIL_BYTES).
+      this.tail = new Uint8Array(MAX_TAIL_BYTES);
+      this.tail.set(this.head.subarray(0, this.position));
+    }
     const piece = chunk.length > MAX_TAIL_BYTES ? chunk.subarray(chunk.length - MAX_TAIL_BYTES) : chunk;
     const at = (this.position + chunk.length - piece.length) % MAX_TAIL_BYTES;
     const first = Math.min(piece.length, MAX_TAIL_BYTES - at);
@@ -207,7 +231,7 @@ class ElfValidator implements FormatWalk {
 
   /** Bytes [start, end) from the tail ring, if they are all still in it. */
   private fromTail(start: number, end: number): Uint8Array | null {
-    if (start < this.position - MAX_TAIL_BYTES) return null;
+    if (!this.tail || start < this.position - MAX_TAIL_BYTES) return null;
     const out = new Uint8Array(end - start);
     const at = start % MAX_TAIL_BYTES;
     const first = Math.min(out.length, MAX_TAIL_BYTES - at);
