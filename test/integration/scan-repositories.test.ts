@@ -202,16 +202,22 @@ describe('what a user is told when a repository cannot be read', () => {
     }
     // restic: a live `restic check` holds an exclusive lock (stopped, so it keeps holding it).
     // On a loaded machine the check may finish before it is stopped: start another until one is
-    // caught holding its lock (bounded).
+    // caught holding its lock (bounded). `unlock` first clears the stale lock a killed attempt left
+    // (restic ignores those), so the lock seen is the stopped check's own.
     const locks = path.join(restic.repository, 'locks');
-    let check = spawn('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'check', '--read-data'], { stdio: 'ignore' });
+    const startCheck = () => {
+      spawnSync('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'unlock'], { stdio: 'ignore' });
+      return spawn('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'check', '--read-data'], { stdio: 'ignore' });
+    };
+    let check = startCheck();
     try {
       for (let attempt = 0; attempt < 10; attempt++) {
         for (let i = 0; i < 1500 && check.exitCode === null && (await readdir(locks)).length === 0; i++) await sleep(10);
         check.kill('SIGSTOP');
-        if (check.exitCode === null && (await readdir(locks)).length > 0) break;
+        await sleep(300); // a check that finished before the signal has exited and removed its lock by now
+        if (check.exitCode === null && check.signalCode === null && (await readdir(locks)).length > 0) break;
         await stop(check);
-        check = spawn('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'check', '--read-data'], { stdio: 'ignore' });
+        check = startCheck();
       }
       expect((await readdir(locks)).length).toBeGreaterThan(0);
       expect(await errorOf(policyFor(restic))).toMatch(/^set files: restic:.*: the repository is locked by another process: restic failed .*locked exclusively.*; the next scan reads it again/);

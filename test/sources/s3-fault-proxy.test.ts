@@ -17,7 +17,8 @@ import { readAll, sourceFailure } from '../helpers/source-reads.js';
 
 const BODY = randomBytes(3 * 2 ** 20 + 17);
 const KEY = 'snapshots/big.bin';
-const IDLE_MS = 400;
+// Long enough that a loaded machine does not pause that long between chunks of a healthy body.
+const IDLE_MS = 1500;
 
 let s3: EmbeddedS3;
 let admin: S3Client;
