@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, type ArchiveProblem, type EntryType, type EntryVisitor 
 import { readPlainEntries } from '../archives/plain-reader.js';
 import { ARCHIVE_EXTENSIONS, formatOf, readerFor } from '../archives/registry.js';
 import { formatBytes } from '../config/byte-size.js';
-import { describeError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import { claimedType, classify, type Judgement } from '../detection/classify.js';
 import { isRansomNote } from '../detection/ransom-note.js';
 import { analyzeStream } from '../scan/analyze-stream.js';
@@ -221,6 +221,14 @@ export function registerInspect(program: Command): void {
     .argument('<paths...>', `files, directories or archives (${ARCHIVE_EXTENSIONS})`)
     .action(async (paths: string[], _options, command: Command) => {
       const json = globalOptions(command).json;
+      // A path that is not there is a mistake in the command (exit 2), not a finding about a file.
+      for (const target of paths) {
+        try {
+          await lstat(target);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError(`inspect: ${target}: no such file or directory`, [], { cause: error });
+        }
+      }
       const out = createStreamWriter(process.stdout);
       let files = 0;
       let flaggedTotal = 0;

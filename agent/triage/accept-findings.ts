@@ -57,6 +57,15 @@ export interface AcceptResult {
 export function requiredText(value: string | undefined, option: string, why: string): string {
   const text = value?.trim() ?? '';
   if (!text) throw new ConfigError(`${option} must not be empty: ${why}`);
+  return cappedText(text, option);
+}
+
+/** The longest `--reason`, `--by` or `--path` kept in a signed record: a paragraph, not a document (every listing and report repeats it). */
+export const MAX_TRIAGE_TEXT = 4000;
+
+/** `text` when it is at most MAX_TRIAGE_TEXT characters; ConfigError (exit 2) naming the option otherwise. Pure. */
+export function cappedText(text: string, option: string): string {
+  if (text.length > MAX_TRIAGE_TEXT) throw new ConfigError(`${option} is ${text.length} characters long; at most ${MAX_TRIAGE_TEXT} are kept in the evidence (point to a ticket or document for more)`);
   return text;
 }
 

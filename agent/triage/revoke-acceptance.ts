@@ -7,7 +7,7 @@ import type { RevocationRecordData, VerdictEffect } from '../evidence/acceptance
 import { ConfigError } from '../errors.js';
 import { readAcceptanceIndex } from '../state/acceptance-index.js';
 import type { Acceptance } from '../verdicts/acceptance.js';
-import { requiredText } from './accept-findings.js';
+import { cappedText, requiredText } from './accept-findings.js';
 import { withTriageSession } from './triage-session.js';
 
 /** What to revoke. */
@@ -39,7 +39,8 @@ function parseId(text: string): number {
 export async function revokeAcceptance(request: RevokeRequest): Promise<RevokeResult> {
   const id = parseId(request.id);
   const by = requiredText(request.by, '--by', 'name who revokes the acceptance');
-  const reason = request.reason?.trim();
+  const trimmed = request.reason?.trim();
+  const reason = trimmed === undefined ? undefined : cappedText(trimmed, '--reason');
   const set = request.set.name;
   return withTriageSession({ stateDir: request.stateDir, set: request.set }, async (session) => {
     const current = await session.acceptances();

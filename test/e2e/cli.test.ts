@@ -88,6 +88,14 @@ describe('vouch command line', () => {
     expect(lines.find((line) => line.includes('GPL-3.txt'))).toMatch(/^intact +text/);
     expect(stdout).toContain('3 entries, 2 flagged');
   });
+
+  it('calls a path that is not there a usage error (exit 2) naming it, once', async () => {
+    const missing = path.join(tmpdir(), 'vouch-cli-no-such-path', 'x.tar.gz');
+    const { code, stdout, stderr } = await runCli(['inspect', missing]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.split(missing).length - 1).toBe(1);
+  });
 });
 
 describe('archives of several formats under one name', () => {

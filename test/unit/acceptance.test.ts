@@ -229,3 +229,13 @@ describe('triage records in the ledger', () => {
     ).toEqual([null, null, 'acceptance 1 was already revoked by record 2']);
   });
 });
+
+describe('triage text limits', () => {
+  it('keeps a reason up to MAX_TRIAGE_TEXT characters and refuses a longer one, naming the option (exit 2)', async () => {
+    const { requiredText, MAX_TRIAGE_TEXT } = await import('../../agent/triage/accept-findings.js');
+    const { ConfigError } = await import('../../agent/errors.js');
+    expect(requiredText(`  ${'r'.repeat(MAX_TRIAGE_TEXT)}  `, '--reason', 'why')).toHaveLength(MAX_TRIAGE_TEXT);
+    expect(() => requiredText('r'.repeat(MAX_TRIAGE_TEXT + 1), '--reason', 'why')).toThrow(ConfigError);
+    expect(() => requiredText('r'.repeat(130_000), '--reason', 'why')).toThrow(/--reason is 130000 characters long; at most 4000/);
+  });
+});
