@@ -93,7 +93,11 @@ describe('destroyed backups on an offline volume', () => {
     const first = await runScan(policy, { stateDir: state });
     expect(first.sets[0]!.snapshots.map((snapshot) => snapshot.verdict)).toEqual(['clean', 'clean', 'clean', 'clean']);
     expect(first.sets[0]!.findings).toBeUndefined();
-    expect((await runCli(['--config', policyFile, 'last-clean', 'orders'])).code).toBe(0);
+    // Exit 3 only because no drill proved the snapshot yet: nothing is said about the store.
+    const untouched = await runCli(['--config', policyFile, 'last-clean', 'orders']);
+    expect(untouched.code).toBe(3);
+    expect(untouched.stdout).toContain('NOT DRILLED');
+    expect(untouched.stdout).not.toContain('THE STORE ITSELF WAS TOUCHED');
 
     // The attack: 18 and 20 encrypted and renamed (originals deleted), 19 encrypted in place, a note dropped.
     const original19 = await readFile(path.join(volume, 'orders-20251019.tar.gz'));
@@ -168,9 +172,15 @@ describe('destroyed backups on an offline volume', () => {
     expect(gauge(metrics, 'vouch_snapshots_removed')).toBe(0);
     expect(gauge(metrics, 'vouch_snapshots_replaced')).toBe(0);
     expect(gauge(metrics, 'vouch_foreign_objects')).toBe(5);
-    expect((await runCli(['--config', policyFile, 'last-clean', 'orders'])).code).toBe(3);
+    const partly = await runCli(['--config', policyFile, 'last-clean', 'orders']);
+    expect(partly.code).toBe(3);
+    expect(partly.stdout).toContain('THE STORE ITSELF WAS TOUCHED: 5 open findings');
     await acceptFindings({ stateDir: state, set, path: '**', kind: 'foreign-object', reason: 'IR-42: leftovers kept for forensics', by: 'bob' });
-    expect((await runCli(['--config', policyFile, 'last-clean', 'orders'])).code).toBe(0);
+    // Every store finding accepted: last-clean no longer says the store was touched (it still
+    // exits 3 because no drill proved the snapshot).
+    const settled = await runCli(['--config', policyFile, 'last-clean', 'orders']);
+    expect(settled.code).toBe(3);
+    expect(settled.stdout).not.toContain('THE STORE ITSELF WAS TOUCHED');
     const fourth = (await runScan(policy, { stateDir: state })).sets[0]!;
     expect(fourth.findings!.every((finding) => finding.accepted)).toBe(true);
     expect((await readSetIndex(state, 'orders')).setFindings).toHaveLength(8);

@@ -94,7 +94,9 @@ describe('web console on the demo estate', () => {
     await page.keyboard.press('Enter');
     expect(await page.evaluate('document.activeElement.id')).toBe('main');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate('document.activeElement.getAttribute("href")')).toBe('/sets/orders');
+    // The first thing after the skip link is the worst set: the demo rewrote one of its archives in
+    // the store (a snapshot-replaced banner), else its row.
+    expect(await page.evaluate('document.activeElement.getAttribute("href")')).toMatch(/^\/sets\/orders(#store-findings)?$/);
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'overview');
     expectNoProblems(problems);
@@ -278,7 +280,7 @@ describe('web console on the demo estate', () => {
       await expect(row.textContent()).resolves.toContain('first bad record');
       await screenshot(page, 'evidence-broken');
       await page.goto(serve.url, { waitUntil: 'load' });
-      expect(await page.locator('.alert.bad').textContent()).toContain(`The evidence chain is broken at record ${seq}`);
+      expect(await page.locator('.alert.bad', { hasText: 'evidence chain' }).textContent()).toContain(`The evidence chain is broken at record ${seq}`);
       expectNoProblems(problems);
     } finally {
       await writeFile(segment, original);
