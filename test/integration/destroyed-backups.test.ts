@@ -10,16 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadPolicy } from '../../agent/config/load-policy.js';
 import type { Policy } from '../../agent/config/resolve-policy.js';
-import { createHttpApp } from '../../agent/daemon/http-app.js';
-import { createJobRunner } from '../../agent/daemon/job-runner.js';
-import { createLogger } from '../../agent/daemon/logger.js';
-import { createScheduler } from '../../agent/daemon/scheduler.js';
 import { gatherReportData } from '../../agent/evidence/report-data.js';
 import { renderReportHtml } from '../../agent/evidence/report-html.js';
 import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
@@ -30,6 +25,7 @@ import { readSetIndex } from '../../agent/state/set-index.js';
 import { acceptFindings } from '../../agent/triage/accept-findings.js';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 import { runCli } from '../helpers/cli.js';
+import { createTestHttpApp } from '../helpers/http-app.js';
 import { startS3Estate } from '../helpers/demo-estate-s3.js';
 
 const NOTE = 'ALL YOUR FILES HAVE BEEN ENCRYPTED!\nYour backups are encrypted too. To decrypt your files pay 2 bitcoin to the wallet address below.\nDownload Tor Browser and open http://abcdefghijklmnop.onion\nDo not rename the files or try to decrypt them yourself.\n';
@@ -47,25 +43,7 @@ async function metricsOf(policy: Policy, state: string): Promise<string> {
 
 /** The console's set page as HTML, from the daemon's real app (no socket). */
 async function setPage(policy: Policy, state: string, set: string): Promise<string> {
-  const logger = createLogger({ destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  const runner = createJobRunner(1, logger);
-  const idle = () => async () => ({});
-  const scheduler = createScheduler({ runner, logger, jitterMs: 0, work: { scan: idle, drill: idle } });
-  const estate = () => loadEstateView(policy, state);
-  const app = createHttpApp(
-    {
-      policy: () => policy,
-      estate,
-      stateDir: state,
-      stateReadable: async () => ({ ok: true, detail: state }),
-      registry: createMetricsRegistry({ estate, scheduler: () => scheduler.stats(), daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }) }),
-      runner,
-      scheduler,
-      trigger: (task, name) => runner.submit(task, name, 'api', idle()),
-      logger,
-    },
-    { metricsAuth: false, bodyLimitBytes: 16 * 1024, requestTimeoutMs: 30_000, listen: { host: '127.0.0.1', port: 9740, loopback: true }, allowedHosts: [] },
-  );
+  const app = createTestHttpApp(policy, state);
   const response = await app.request(`/sets/${set}`, { headers: { accept: 'text/html' } });
   expect(response.status).toBe(200);
   return response.text();

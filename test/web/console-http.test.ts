@@ -5,21 +5,15 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../agent/config/load-policy.js';
-import { createHttpApp } from '../../agent/daemon/http-app.js';
-import { createJobRunner } from '../../agent/daemon/job-runner.js';
-import { createLogger } from '../../agent/daemon/logger.js';
-import { createScheduler } from '../../agent/daemon/scheduler.js';
-import { loadEstateView } from '../../agent/metrics/estate-view.js';
-import { createMetricsRegistry } from '../../agent/metrics/metrics.js';
 import { createManifestWriter } from '../../agent/state/manifest-store.js';
 import type { SetIndex, SnapshotState } from '../../agent/state/set-index.js';
 import type { Finding } from '../../agent/verdicts/findings.js';
 import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
 import { now, nowMs } from '../../agent/clock.js';
+import { createTestHttpApp } from '../helpers/http-app.js';
 
 const TOKEN = 'http-test-token-0123456789abcdef';
 const HOSTILE = '<img src=x onerror="globalThis.pwned=1">.pdf';
@@ -48,25 +42,7 @@ function app(token?: string) {
     'test policy',
     state,
   );
-  const logger = createLogger({ destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  const runner = createJobRunner(1, logger);
-  const idle = () => async () => ({});
-  const scheduler = createScheduler({ runner, logger, jitterMs: 0, work: { scan: idle, drill: idle } });
-  const estate = () => loadEstateView(policy, state);
-  return createHttpApp(
-    {
-      policy: () => policy,
-      estate,
-      stateDir: state,
-      stateReadable: async () => ({ ok: true, detail: state }),
-      registry: createMetricsRegistry({ estate, scheduler: () => scheduler.stats(), daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }) }),
-      runner,
-      scheduler,
-      trigger: (task, set) => runner.submit(task, set, 'api', idle()),
-      logger,
-    },
-    { ...(token ? { token } : {}), metricsAuth: false, bodyLimitBytes: 16 * 1024, requestTimeoutMs: 30_000, listen: { host: '127.0.0.1', port: 9740, loopback: true }, allowedHosts: [] },
-  );
+  return createTestHttpApp(policy, state, token);
 }
 
 const html = { accept: 'text/html' };
