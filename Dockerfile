@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # vouch: backup integrity and clean-restore verification agent.
 # Build:  docker build -t vouch .
-# Run the daemon (see README "Docker"):
+# Run the daemon (see docs/operations.md, "Docker"):
 #   docker run -d --name vouch -p 9740:9740 -e VOUCH_API_TOKEN=$(openssl rand -hex 32) \
 #     -v vouch-state:/var/lib/vouch -v $PWD/vouch.yaml:/etc/vouch/vouch.yaml:ro \
 #     -v /mnt/offline:/mnt/offline:ro vouch
@@ -29,7 +29,7 @@ LABEL org.opencontainers.image.title="vouch" \
 # tini reaps children and forwards signals so SIGTERM reaches vouch. Restore drills sandbox their
 # commands with bubblewrap and check SQLite databases with sqlite3; add postgresql to check
 # pg_dump backups: docker build --build-arg DRILL_TOOLS="bubblewrap sqlite3 postgresql" .
-# (bubblewrap needs user namespaces: run with --security-opt seccomp=unconfined, see the README.)
+# (bubblewrap needs user namespaces: run with --security-opt seccomp=unconfined, see docs/operations.md.)
 ARG DRILL_TOOLS="bubblewrap sqlite3"
 # Sources read through host tools: restic and borg repositories, .tar.xz/.tar.bz2/.tar.lz4 and .7z
 # archives (leave out what you do not use: borgbackup brings Python).

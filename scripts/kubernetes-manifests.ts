@@ -3,7 +3,7 @@
  * misspelt or misplaced field fails the typecheck, and every object is validated against the
  * Kubernetes OpenAPI schema when written and in the test). `npm run k8s` writes the YAML files.
  *
- * The layout (docs/scale-out.md explains it):
+ * The layout (docs/operations.md, "Past one machine", explains it):
  * - namespace `vouch`: a StatefulSet of agent replicas, each `vouch serve --shard ordinal/N
  *   --tasks scan` with its own state folder on one shared (ReadWriteMany) volume. They only scan,
  *   so the namespace enforces Pod Security `restricted` and the pods run under the runtime's

@@ -1,4 +1,4 @@
-/** Exit codes (documented in the README; part of the contract). */
+/** Exit codes (documented in docs/commands.md; part of the contract). */
 export const EXIT = {
   /** All clean / passed. */
   ok: 0,

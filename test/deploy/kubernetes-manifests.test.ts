@@ -1,7 +1,7 @@
 /**
  * The Kubernetes manifests in docs/kubernetes/: in step with their typed source, valid against
  * the Kubernetes OpenAPI schema (kubernetes-models' validators, checked here on the committed
- * YAML), and saying what docs/scale-out.md promises — agents sharded by the same function the
+ * YAML), and saying what docs/operations.md ("Past one machine") promises — agents sharded by the same function the
  * agent uses, one drill CronJob per set on its owner's state, a deny-all drills namespace.
  */
 import { readFileSync } from 'node:fs';
