@@ -61,16 +61,18 @@ export function headingAnchors(text: string): Set<string> {
   return anchors;
 }
 
-/** Every relative link in this Markdown text (code spans and fenced code are not links). */
+/** Every relative link in this Markdown text (code spans and fenced code are not links; a link's text may wrap lines). */
 export function relativeLinks(text: string): MarkdownLink[] {
+  const prose = new Map(proseLines(text).map(({ text: line, line: number }) => [number, line]));
+  // Fenced lines become empty, so offsets still map to line numbers; code spans become spaces.
+  // A code span may wrap lines but not cross a blank line (the end of a paragraph).
+  const lines = text.split('\n').map((_, index) => prose.get(index + 1) ?? '');
+  const flat = lines.join('\n').replace(/(`+)(?:(?!\n\s*\n)[\s\S])*?\1/g, (span) => span.replace(/[^\n]/g, ' '));
   const links: MarkdownLink[] = [];
-  for (const { text: raw, line } of proseLines(text)) {
-    const prose = raw.replace(/(`+)[\s\S]*?\1/g, '');
-    for (const match of prose.matchAll(/!?\[(?:[^\][]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
-      const target = match[1]!;
-      if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) continue;
-      links.push({ target, line });
-    }
+  for (const match of flat.matchAll(/!?\[(?:[^\][]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+    const target = match[1]!;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) continue;
+    links.push({ target, line: flat.slice(0, match.index).split('\n').length });
   }
   return links;
 }

@@ -66,13 +66,15 @@ describe('links in the README and docs/', () => {
       '```',
       '[in code](nowhere.md)',
       '```',
-      '[gone](docs/b.md) [bad anchor](docs/a.md#exit-code) [bad local](#bottom) [web](https://example.com/x#y)',
+      '[gone](docs/b.md) [bad anchor](docs/a.md#exit-code) [bad local](#bottom) [web](https://example.com/x#y) [a link',
+      'that wraps](docs/c.md)',
     ].join('\n');
     const read = (file: string) => (file === 'docs' ? '' : (files[file] ?? null));
     expect(brokenLinks('README.md', page, read)).toEqual([
       'README.md:6 docs/b.md — no such file',
       'README.md:6 docs/a.md#exit-code — no heading #exit-code in docs/a.md',
       'README.md:6 #bottom — no heading #bottom in README.md',
+      'README.md:6 docs/c.md — no such file',
     ]);
   });
 
