@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { validatePolicy } from '../agent/config/load-policy.js';
-import { nextRecord, type LedgerRecord } from '../agent/evidence/ledger-record.js';
+import { nextRecord, type LedgerRecord } from '../agent/ledger/ledger-record.js';
 import { evidenceStatus } from '../agent/metrics/evidence-status.js';
 import { loadEstateView } from '../agent/metrics/estate-view.js';
 import { createMetricsRegistry } from '../agent/metrics/metrics.js';

@@ -4,7 +4,7 @@ import { parseDuration } from '../config/duration.js';
 import { ConfigError } from '../errors.js';
 import { gatherReportData, targetsFromPolicy } from '../evidence/report-data.js';
 import { renderReportHtml } from '../evidence/report-html.js';
-import { verifyLedger } from '../evidence/verify-ledger.js';
+import { verifyLedger } from '../ledger/verify-ledger.js';
 import { parseSnapshotTime } from '../sources/snapshot-time.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { EXIT } from './exit-codes.js';

@@ -1,5 +1,5 @@
 /** Turns a parsed policy file into the values the agent runs on (seconds, bytes, RegExps, absolute paths). */
-import type { AnchorSpec } from '../evidence/head-anchor.js';
+import type { AnchorSpec } from '../ledger/head-anchor.js';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_LIMITS, type ArchiveLimits } from '../archives/entry-reader.js';

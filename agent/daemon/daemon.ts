@@ -15,7 +15,7 @@ import { recoverInterruptedDrills } from '../drills/recover-interrupted.js';
 import { ConfigError, describeError } from '../errors.js';
 import { loadEstateView, type EstateView } from '../metrics/estate-view.js';
 import { evidenceStatus, type EvidenceStatus } from '../metrics/evidence-status.js';
-import { anchorOptions } from '../evidence/head-anchor.js';
+import { anchorOptions } from '../ledger/head-anchor.js';
 import { createMetricsRegistry, type TaskKind } from '../metrics/metrics.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { scanWithLedger } from '../scan/scan-run.js';

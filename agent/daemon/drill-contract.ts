@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { SetPolicy } from '../config/resolve-policy.js';
-import type { AnchorSpec } from '../evidence/head-anchor.js';
+import type { AnchorSpec } from '../ledger/head-anchor.js';
 import type { RequestedBy } from '../state/requested-by.js';
 import type { DrillResult } from '../state/drill-index.js';
 

@@ -1,6 +1,6 @@
 /** Records a finished (or aborted) drill: a signed `drill` record in the ledger, then the per-set index. */
-import { anchorOptions, type AnchorSpec } from '../evidence/head-anchor.js';
-import { openLedger } from '../state/ledger-store.js';
+import { anchorOptions, type AnchorSpec } from '../ledger/head-anchor.js';
+import { openLedger } from '../ledger/ledger-store.js';
 import { addToDrillIndex } from '../state/drill-index.js';
 import { toDrillResult, type DrillReport } from './drill-report.js';
 import { now as clockNow } from '../clock.js';

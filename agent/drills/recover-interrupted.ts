@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { DrillResult } from '../state/drill-index.js';
 import { acquireDrillLock } from './drill-lock.js';
 import type { DrillReport } from './drill-report.js';
-import type { AnchorSpec } from '../evidence/head-anchor.js';
+import type { AnchorSpec } from '../ledger/head-anchor.js';
 import { recordDrill } from './record-drill.js';
 import { listWorkspaces, removeWorkspace, type LeftoverWorkspace, type WorkspaceMarker } from './workspace.js';
 import { now as clockNow } from '../clock.js';

@@ -9,7 +9,7 @@ import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
 import { discoverSourceSnapshots, type Snapshot } from '../sources/snapshot-discovery.js';
 import { writeImmutabilityAudit } from '../state/immutability-store.js';
-import type { LedgerStore } from '../state/ledger-store.js';
+import type { LedgerStore } from '../ledger/ledger-store.js';
 import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { summariseChecks, type ImmutabilityAudit } from './audit-result.js';

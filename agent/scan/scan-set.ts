@@ -16,7 +16,7 @@ import type { ImmutabilityAudit } from '../immutability/audit-result.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { decorateSource, type SourceFault } from '../sources/create-source.js';
 import { discoverSourceSnapshots, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
-import type { LedgerStore } from '../state/ledger-store.js';
+import type { LedgerStore } from '../ledger/ledger-store.js';
 import { manifestPath, openManifest } from '../state/manifest-store.js';
 import { readSetIndex, writeSetIndex, type SetIndex, type SnapshotState, snapshotOwners } from '../state/set-index.js';
 import { acceptanceMatcher, markSetFindings, type Acceptance } from '../verdicts/acceptance.js';

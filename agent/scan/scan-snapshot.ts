@@ -29,7 +29,7 @@ import { joinByPath } from '../integrity/path-join.js';
 import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { addToFingerprint, type ListingSummary, type Snapshot } from '../sources/snapshot-discovery.js';
-import type { LedgerStore } from '../state/ledger-store.js';
+import type { LedgerStore } from '../ledger/ledger-store.js';
 import { createManifestWriter, openManifest, type ManifestReader, type ManifestWriter } from '../state/manifest-store.js';
 import type { SnapshotState } from '../state/set-index.js';
 import { withAcceptances, type AcceptanceMatcher } from '../verdicts/acceptance.js';

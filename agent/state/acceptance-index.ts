@@ -10,12 +10,12 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { foldAcceptance, TRIAGE_RECORD_TYPES } from '../evidence/acceptance-records.js';
-import { parseRecordLine } from '../evidence/ledger-record.js';
+import { foldAcceptance, TRIAGE_RECORD_TYPES } from '../ledger/acceptance-records.js';
+import { parseRecordLine } from '../ledger/ledger-record.js';
 import type { Acceptance } from '../verdicts/acceptance.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { readJsonFile } from './json-file.js';
-import { segmentFiles } from './ledger-store.js';
+import { segmentFiles } from '../ledger/ledger-store.js';
 
 /** Where a fold of the ledger stopped: just past the last complete line it read. */
 export interface LedgerPosition {

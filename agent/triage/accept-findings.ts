@@ -9,7 +9,7 @@
  * a typo in a glob must never look like a successful triage.
  */
 import type { SetPolicy } from '../config/resolve-policy.js';
-import type { AcceptanceRecordData, VerdictEffect } from '../evidence/acceptance-records.js';
+import type { AcceptanceRecordData, VerdictEffect } from '../ledger/acceptance-records.js';
 import { ConfigError } from '../errors.js';
 import { unlistedFindings, type SetIndex } from '../state/set-index.js';
 import {

@@ -2,7 +2,7 @@
  * A set's stored results judged again with its acceptances (pure): every snapshot's findings
  * marked, its verdict from the findings that still count, and the verdicts that changed.
  */
-import type { VerdictEffect } from '../evidence/acceptance-records.js';
+import type { VerdictEffect } from '../ledger/acceptance-records.js';
 import type { SetIndex } from '../state/set-index.js';
 import { acceptanceMatcher, markSetFindings, withAcceptances, type Acceptance, type LocatedFinding } from '../verdicts/acceptance.js';
 import type { EncryptionThresholds } from '../verdicts/snapshot-verdict.js';

@@ -1,7 +1,7 @@
 /**
  * Triage (pure): which findings a person accepted as known and harmless, and what a snapshot's
  * verdict is once they stop counting. The ledger's `finding-acceptance` and
- * `acceptance-revocation` records are the source of truth (evidence/acceptance-records.ts folds
+ * `acceptance-revocation` records are the source of truth (ledger/acceptance-records.ts folds
  * them into `Acceptance`s); everything here is a function of those and of a snapshot's findings.
  *
  * What an acceptance covers — one rule, so a user can predict it:

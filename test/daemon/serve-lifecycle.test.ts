@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evidenceStatus } from '../../agent/metrics/evidence-status.js';
-import { readLedger } from '../../agent/state/ledger-store.js';
+import { readLedger } from '../../agent/ledger/ledger-store.js';
 import { manifestPath } from '../../agent/state/manifest-store.js';
 import { readSetIndex } from '../../agent/state/set-index.js';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';

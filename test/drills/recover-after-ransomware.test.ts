@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DemoFile } from '../../agent/demo/estate.js';
 import { findPostgres } from '../../agent/drills/verifiers/postgres-server.js';
 import { runScan } from '../../agent/scan/scan-run.js';
-import { readLedger } from '../../agent/state/ledger-store.js';
+import { readLedger } from '../../agent/ledger/ledger-store.js';
 import { readSetIndex } from '../../agent/state/set-index.js';
 import { runCli } from '../helpers/cli.js';
 import { now } from '../../agent/clock.js';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLedger } from '../../agent/state/ledger-store.js';
+import { readLedger } from '../../agent/ledger/ledger-store.js';
 import { readSetIndex, type SnapshotState } from '../../agent/state/set-index.js';
 import { accessibilityViolations, launchChromium, watchPage } from '../helpers/browser.js';
 import { runCli, type CliResult } from '../helpers/cli.js';

@@ -8,7 +8,7 @@ import type { DrillReport } from '../../agent/drills/drill-report.js';
 import { runDrillReport } from '../../agent/drills/run-drill.js';
 import { gatherReportData, worstCleanGap } from '../../agent/evidence/report-data.js';
 import { escapeHtml, renderReportHtml } from '../../agent/evidence/report-html.js';
-import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
+import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 import { runCli } from '../helpers/cli.js';

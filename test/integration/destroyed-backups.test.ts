@@ -17,7 +17,7 @@ import { loadPolicy } from '../../agent/config/load-policy.js';
 import type { Policy } from '../../agent/config/resolve-policy.js';
 import { gatherReportData } from '../../agent/evidence/report-data.js';
 import { renderReportHtml } from '../../agent/evidence/report-html.js';
-import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
+import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
 import { loadEstateView } from '../../agent/metrics/estate-view.js';
 import { createMetricsRegistry } from '../../agent/metrics/metrics.js';
 import { runScan } from '../../agent/scan/scan-run.js';

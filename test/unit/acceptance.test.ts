@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createTriageChecker, foldAcceptance } from '../../agent/evidence/acceptance-records.js';
-import { nextRecord, type LedgerRecord } from '../../agent/evidence/ledger-record.js';
+import { createTriageChecker, foldAcceptance } from '../../agent/ledger/acceptance-records.js';
+import { nextRecord, type LedgerRecord } from '../../agent/ledger/ledger-record.js';
 import { rejudgeSet } from '../../agent/triage/rejudge-set.js';
 import type { SetIndex, SnapshotState } from '../../agent/state/set-index.js';
 import {

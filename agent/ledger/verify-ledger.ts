@@ -28,7 +28,7 @@ import { checkAgainstAnchor, type AnchorCheck } from './anchor-check.js';
 import type { HeadAnchor } from './head-anchor.js';
 import { MAX_RECORD_LINE_BYTES, nonCanonicalReason } from './record-line.js';
 import { describePublicKey, storedPublicKeys, type PublicKeyInfo } from './signing-key.js';
-import { readHeadFile, readStoredLines } from '../state/ledger-store.js';
+import { readHeadFile, readStoredLines } from './ledger-store.js';
 
 /** What can be wrong with evidence. */
 export type LedgerProblem =
