@@ -19,13 +19,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { once } from 'node:events';
 import { stringify } from 'yaml';
-import type { DrillResult } from '../agent/state/drill-index.js';
-import type { ImmutabilityAudit } from '../agent/immutability/audit-result.js';
+import type { DrillResult } from '../agent/model/drill.js';
+import type { ImmutabilityAudit } from '../agent/model/immutability.js';
 import { nextRecord, type LedgerRecord, type LedgerRecordType } from '../agent/ledger/ledger-record.js';
 import { signHead, signRecord } from '../agent/ledger/record-signature.js';
 import { createSigningKey } from '../agent/ledger/signing-key.js';
-import type { SetIndex, SnapshotState } from '../agent/state/set-index.js';
-import type { Finding } from '../agent/verdicts/findings.js';
+import type { SetIndex, SnapshotState } from '../agent/model/snapshot-state.js';
+import type { Finding } from '../agent/model/findings.js';
 import { CLI, median } from './bench-kit.js';
 import { launchChromium } from './chromium.js';
 

@@ -11,7 +11,7 @@ import { acceptFindings, describeSelection, type AcceptResult } from '../triage/
 import { readAcceptanceList, type AcceptanceListDocument } from '../triage/acceptance-listing.js';
 import { revokeAcceptance, type RevokeResult } from '../triage/revoke-acceptance.js';
 import { currentUser } from '../triage/triage-session.js';
-import { FINDING_KINDS } from '../verdicts/findings.js';
+import { FINDING_KINDS } from '../model/findings.js';
 import type { VerdictEffect } from '../ledger/acceptance-records.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';

@@ -11,7 +11,7 @@ import { bearerAuth } from 'hono/bearer-auth';
 import { getCookie } from 'hono/cookie';
 import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { RequestedBy } from '../state/requested-by.js';
+import type { RequestedBy } from '../model/requested-by.js';
 import { isPublicConsolePath, wantsHtml } from '../web/console-routes.js';
 import { SESSION_COOKIE, tokenMatches, type SessionStore } from '../web/sessions.js';
 

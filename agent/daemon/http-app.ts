@@ -15,7 +15,7 @@ import type { Registry } from 'prom-client';
 import type { Policy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
 import type { EstateView } from '../metrics/estate-view.js';
-import type { TaskKind } from '../metrics/metrics.js';
+import type { TaskKind } from '../model/tasks.js';
 import { registerConsole, REPORT_PATH, wantsHtml } from '../web/console-routes.js';
 import { createLoginThrottle } from '../web/login-throttle.js';
 import { createSessionStore } from '../web/sessions.js';
@@ -25,7 +25,7 @@ import { RunnerClosedError, type JobHandle, type JobRunner } from './job-runner.
 import type { ListenAddress } from './listen-address.js';
 import { requestGuard } from './request-guard.js';
 import type { Scheduler } from './scheduler.js';
-import type { RequestedBy } from '../state/requested-by.js';
+import type { RequestedBy } from '../model/requested-by.js';
 
 /** What the HTTP layer needs from the daemon. */
 export interface HttpContext {

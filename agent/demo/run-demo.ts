@@ -20,7 +20,7 @@ import { stringify } from 'yaml';
 import { loadPolicy } from '../config/load-policy.js';
 import { formatBytes } from '../config/byte-size.js';
 import { formatDuration } from '../config/duration.js';
-import type { DrillReport } from '../drills/drill-report.js';
+import type { DrillReport } from '../model/drill.js';
 import { readyDrill } from '../drills/ready-drills.js';
 import { runDrillReport } from '../drills/run-drill.js';
 import { describeError } from '../errors.js';

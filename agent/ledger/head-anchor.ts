@@ -16,8 +16,8 @@ import path from 'node:path';
 import { escapeUnprintable } from '../archives/safe-path.js';
 import { describeError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
-import type { S3ConnectionOptions } from '../sources/s3-client.js';
 import type { LedgerHead } from './record-signature.js';
+import type { AnchorSpec } from '../model/anchor-spec.js';
 
 /** One anchored head, as its name gives it. */
 export interface AnchoredHeadName {
@@ -39,9 +39,6 @@ export interface HeadAnchor {
   get(name: AnchoredHeadName): Promise<LedgerHead | null>;
   close(): void;
 }
-
-/** An anchor as the policy declares it. */
-export type AnchorSpec = { kind: 'directory'; path: string } | ({ kind: 's3'; bucket: string; prefix: string } & S3ConnectionOptions);
 
 /** How anchored heads are named. */
 export const NAME = /^(\d{12})-([0-9a-f]{64})\.json$/;

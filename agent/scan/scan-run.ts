@@ -24,7 +24,7 @@ import type { BackupSource } from '../sources/backup-source.js';
 import { createSource } from '../sources/create-source.js';
 import { acceptancesOf, syncAcceptanceIndex, type AcceptanceIndex } from '../state/acceptance-index.js';
 import { anchorOptions } from '../ledger/head-anchor.js';
-import type { RequestedBy } from '../state/requested-by.js';
+import type { RequestedBy } from '../model/requested-by.js';
 import { openLedger, type LedgerStore } from '../ledger/ledger-store.js';
 import { recordScanOutcome } from '../state/scan-status.js';
 import { loadSetState } from '../state/set-state.js';

@@ -12,7 +12,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { foldAcceptance, TRIAGE_RECORD_TYPES } from '../ledger/acceptance-records.js';
 import { parseRecordLine } from '../ledger/ledger-record.js';
-import type { Acceptance } from '../verdicts/acceptance.js';
+import type { Acceptance } from '../model/acceptance.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { readJsonFile } from './json-file.js';
 import { segmentFiles } from '../ledger/ledger-store.js';

@@ -3,7 +3,7 @@
  * `immutability-audit` records for metrics, readiness and the API.
  */
 import path from 'node:path';
-import type { ImmutabilityAudit } from '../immutability/audit-result.js';
+import type { ImmutabilityAudit } from '../model/immutability.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { readJsonFile } from './json-file.js';
 

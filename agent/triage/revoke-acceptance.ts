@@ -6,7 +6,7 @@ import type { SetPolicy } from '../config/resolve-policy.js';
 import type { RevocationRecordData, VerdictEffect } from '../ledger/acceptance-records.js';
 import { ConfigError } from '../errors.js';
 import { readAcceptanceIndex } from '../state/acceptance-index.js';
-import type { Acceptance } from '../verdicts/acceptance.js';
+import type { Acceptance } from '../model/acceptance.js';
 import { cappedText, requiredText } from './accept-findings.js';
 import { withTriageSession } from './triage-session.js';
 

@@ -14,9 +14,10 @@ import type { LedgerRecord } from '../ledger/ledger-record.js';
 import { ConfigError } from '../errors.js';
 import { acceptancesOf, syncAcceptanceIndex } from '../state/acceptance-index.js';
 import { openLedger, type LedgerStore } from '../ledger/ledger-store.js';
-import { readSetIndex, writeSetIndex, type SetIndex } from '../state/set-index.js';
+import { readSetIndex, writeSetIndex } from '../state/set-index.js';
+import { type SetIndex } from '../model/snapshot-state.js';
 import { acquireStateLock } from '../state/state-lock.js';
-import type { Acceptance } from '../verdicts/acceptance.js';
+import type { Acceptance } from '../model/acceptance.js';
 import type { EncryptionThresholds } from '../verdicts/snapshot-verdict.js';
 import { rejudgeSet } from './rejudge-set.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DrillReport } from '../../agent/drills/drill-report.js';
+import type { DrillReport } from '../../agent/model/drill.js';
 import { runDrillReport } from '../../agent/drills/run-drill.js';
 import { gatherReportData, worstCleanGap } from '../../agent/evidence/report-data.js';
 import { escapeHtml, renderReportHtml } from '../../agent/evidence/report-html.js';
