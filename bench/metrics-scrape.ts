@@ -13,8 +13,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { validatePolicy } from '../agent/config/load-policy.js';
 import { nextRecord, type LedgerRecord } from '../agent/ledger/ledger-record.js';
-import { evidenceStatus } from '../agent/metrics/evidence-status.js';
-import { loadEstateView } from '../agent/metrics/estate-view.js';
+import { evidenceStatus } from '../agent/estate/evidence-status.js';
+import { loadEstateView } from '../agent/estate/estate-view.js';
 import { createMetricsRegistry } from '../agent/metrics/metrics.js';
 import type { SetIndex } from '../agent/model/snapshot-state.js';
 

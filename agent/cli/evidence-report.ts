@@ -6,7 +6,7 @@ import { gatherReportData, targetsFromPolicy } from '../evidence/report-data.js'
 import { renderReportHtml } from '../evidence/report-html.js';
 import { verifyLedger } from '../ledger/verify-ledger.js';
 import { parseSnapshotTime } from '../sources/snapshot-time.js';
-import { writeFileAtomic } from '../state/atomic-write.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
 import { readTrustedKeys } from './evidence-verify.js';

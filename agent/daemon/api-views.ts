@@ -1,6 +1,6 @@
 /** The JSON API's documents, built from the estate view (pure). Field names follow the `--json` contract: added, never renamed. */
 import { describeSource } from '../config/resolve-policy.js';
-import type { SetView } from '../metrics/estate-view.js';
+import type { SetView } from '../estate/estate-view.js';
 import type { TaskKind } from '../model/tasks.js';
 import type { SnapshotState } from '../model/snapshot-state.js';
 import { listAcceptances } from '../triage/acceptance-listing.js';

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Policy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
-import type { EstateView } from '../metrics/estate-view.js';
+import type { EstateView } from '../estate/estate-view.js';
 import type { TaskKind } from '../model/tasks.js';
 import { registerConsole, REPORT_PATH, wantsHtml } from '../web/console-routes.js';
 import { createLoginThrottle } from '../web/login-throttle.js';

@@ -15,7 +15,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { escapeUnprintable } from '../archives/safe-path.js';
 import { describeError } from '../errors.js';
-import { writeFileAtomic } from '../state/atomic-write.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { LedgerHead } from './record-signature.js';
 import type { AnchorSpec } from '../model/anchor-spec.js';
 

@@ -37,8 +37,8 @@ import {
   type SigningKey,
 } from './signing-key.js';
 import { VouchError } from '../errors.js';
-import { syncDirectory, writeFileAtomic } from '../state/atomic-write.js';
-import { acquireLockFile } from '../state/lock-file.js';
+import { syncDirectory, writeFileAtomic } from '../fs/atomic-write.js';
+import { acquireLockFile } from '../fs/lock-file.js';
 
 const SEGMENT = /^(\d{8})\.ndjson$/;
 const SEGMENT_MAX_BYTES = 64 * 2 ** 20;

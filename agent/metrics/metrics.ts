@@ -17,7 +17,7 @@ import { coverageWindowSeconds, verificationCoverage, type Coverage } from '../v
 import { longestGapSeconds } from '../config/schedule-gap.js';
 import { VERDICTS } from '../model/verdict.js';
 import { VERSION } from '../version.js';
-import type { EstateView, SetView } from './estate-view.js';
+import type { EstateView, SetView } from '../estate/estate-view.js';
 import type { TaskCounters, SchedulerStats } from '../model/tasks.js';
 
 /** Daemon facts that are not in the state directory. */

@@ -13,8 +13,8 @@ import path from 'node:path';
 import { foldAcceptance, TRIAGE_RECORD_TYPES } from '../ledger/acceptance-records.js';
 import { parseRecordLine } from '../ledger/ledger-record.js';
 import type { Acceptance } from '../model/acceptance.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { readJsonFile } from './json-file.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readJsonFile } from '../fs/json-file.js';
 import { segmentFiles } from '../ledger/ledger-store.js';
 
 /** Where a fold of the ledger stopped: just past the last complete line it read. */

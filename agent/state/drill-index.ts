@@ -4,8 +4,8 @@
  * replaying the ledger. (Contract with the daemon/metrics work: see the drill contract.)
  */
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
-import { readJsonFile } from './json-file.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readJsonFile } from '../fs/json-file.js';
 import { now as clockNow } from '../clock.js';
 import type { DrillResult, DrillIndex } from '../model/drill.js';
 

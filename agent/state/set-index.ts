@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import type { Finding, FindingKind } from '../model/findings.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { readJsonFile } from './json-file.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readJsonFile } from '../fs/json-file.js';
 import type { SetIndex } from '../model/snapshot-state.js';
 
 /** Findings kept per snapshot in the index and ledger; the rest are counted. */

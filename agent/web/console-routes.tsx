@@ -21,8 +21,8 @@ import { gatherReportData, targetsFromPolicy } from '../evidence/report-data.js'
 import { renderReportHtml } from '../evidence/report-html.js';
 import { storedPublicKeys } from '../ledger/signing-key.js';
 import { verifyLedger } from '../ledger/verify-ledger.js';
-import type { EstateView, SetView } from '../metrics/estate-view.js';
-import { evidenceStatus, type EvidenceStatus } from '../metrics/evidence-status.js';
+import type { EstateView, SetView } from '../estate/estate-view.js';
+import { evidenceStatus, type EvidenceStatus } from '../estate/evidence-status.js';
 import { manifestPath, snapshotFileName } from '../state/manifest-store.js';
 import { lastCleanReport } from '../verdicts/last-clean.js';
 import { loadPlanInput } from '../recover/plan-input.js';

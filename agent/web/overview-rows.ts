@@ -4,7 +4,7 @@
  * against the RTO, immutability, evidence — ordered problems first.
  */
 import { describeSource } from '../config/resolve-policy.js';
-import type { SetView } from '../metrics/estate-view.js';
+import type { SetView } from '../estate/estate-view.js';
 import type { DrillResult } from '../model/drill.js';
 import { drillRestoreSeconds, type ReadinessCheck } from '../verdicts/readiness.js';
 import { VERDICTS, type Verdict } from '../model/verdict.js';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evidenceStatus } from '../../agent/metrics/evidence-status.js';
+import { evidenceStatus } from '../../agent/estate/evidence-status.js';
 import { readLedger } from '../../agent/ledger/ledger-store.js';
 import { manifestPath } from '../../agent/state/manifest-store.js';
 import { readSetIndex } from '../../agent/state/set-index.js';

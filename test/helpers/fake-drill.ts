@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { DrillOptions, RunDrill } from '../../agent/daemon/drill-contract.js';
-import { writeFileAtomic } from '../../agent/state/atomic-write.js';
+import { writeFileAtomic } from '../../agent/fs/atomic-write.js';
 import { readDrillIndex } from '../../agent/state/drill-index.js';
 import { type DrillResult } from '../../agent/model/drill.js';
 import { readSetIndex } from '../../agent/state/set-index.js';

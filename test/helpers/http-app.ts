@@ -4,7 +4,7 @@ import { createHttpApp } from '../../agent/daemon/http-app.js';
 import { createJobRunner } from '../../agent/daemon/job-runner.js';
 import { createLogger } from '../../agent/daemon/logger.js';
 import { createScheduler } from '../../agent/daemon/scheduler.js';
-import { loadEstateView } from '../../agent/metrics/estate-view.js';
+import { loadEstateView } from '../../agent/estate/estate-view.js';
 import { createMetricsRegistry } from '../../agent/metrics/metrics.js';
 
 /**

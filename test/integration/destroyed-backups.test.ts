@@ -18,7 +18,7 @@ import type { Policy } from '../../agent/config/resolve-policy.js';
 import { gatherReportData } from '../../agent/evidence/report-data.js';
 import { renderReportHtml } from '../../agent/evidence/report-html.js';
 import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
-import { loadEstateView } from '../../agent/metrics/estate-view.js';
+import { loadEstateView } from '../../agent/estate/estate-view.js';
 import { createMetricsRegistry } from '../../agent/metrics/metrics.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { readSetIndex } from '../../agent/state/set-index.js';

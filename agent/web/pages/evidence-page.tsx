@@ -5,7 +5,7 @@
 import type { FC } from 'hono/jsx';
 import type { LedgerRecord } from '../../ledger/ledger-record.js';
 import { formatFingerprint } from '../../ledger/signing-key.js';
-import type { EvidenceStatus } from '../../metrics/evidence-status.js';
+import type { EvidenceStatus } from '../../estate/evidence-status.js';
 import { Badge, setHref, snapshotHref, Time } from '../components/common.js';
 import { Layout, type PageFrame } from '../components/layout.js';
 import { count, plural } from '../format.js';

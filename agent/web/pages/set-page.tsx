@@ -6,7 +6,7 @@
  */
 import type { FC } from 'hono/jsx';
 import { formatBytes } from '../../config/byte-size.js';
-import type { SetView } from '../../metrics/estate-view.js';
+import type { SetView } from '../../estate/estate-view.js';
 import type { TaskKind } from '../../model/tasks.js';
 import type { SnapshotState } from '../../model/snapshot-state.js';
 import { describeSelection } from '../../triage/accept-findings.js';

@@ -1,5 +1,5 @@
 /**
- * The estate as the daemon reports it: per set its stored state, readiness and headline facts;
+ * The estate read model, shared by metrics, the API and the console: per set its stored state, readiness and headline facts;
  * per data set the 3-2-1-1-0 rule; the evidence status. Read from the state directory on demand
  * (metrics collection, API requests); nothing is kept in memory between reads.
  */
