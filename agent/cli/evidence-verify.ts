@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Policy } from '../config/resolve-policy.js';
-import { createHeadAnchor, type HeadAnchor } from '../ledger/head-anchor.js';
+import { createHeadAnchor } from '../ledger/head-anchor.js';
+import { type HeadAnchor } from '../ledger/anchored-head.js';
 import { type AnchorSpec } from '../model/anchor-spec.js';
 import { formatFingerprint } from '../ledger/signing-key.js';
 import { verifyLedger, type LedgerVerification } from '../ledger/verify-ledger.js';

@@ -7,7 +7,7 @@
  */
 import { describeError } from '../errors.js';
 import { readLedger } from './ledger-store.js';
-import type { HeadAnchor } from './head-anchor.js';
+import type { HeadAnchor } from './anchored-head.js';
 import { headSignatureValid } from './record-signature.js';
 import type { PublicKeyInfo } from './signing-key.js';
 

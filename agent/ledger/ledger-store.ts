@@ -20,7 +20,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import { AnchorPublisher, type HeadAnchor } from './head-anchor.js';
+import { AnchorPublisher } from './head-anchor.js';
+import { type HeadAnchor } from './anchored-head.js';
 import { GENESIS_HASH, nextRecord, parseRecordLine, type LedgerRecord, type LedgerRecordType } from './ledger-record.js';
 import { headSignatureValid, signHead, signRecord, type LedgerHead } from './record-signature.js';
 import { MAX_RECORD_LINE_BYTES, recordLine } from './record-line.js';

@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { DemoFile } from '../../agent/demo/estate.js';
+import type { DemoFile } from '../../agent/demo/demo-file.js';
 import { findPostgres } from '../../agent/drills/verifiers/postgres-server.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { readLedger } from '../../agent/ledger/ledger-store.js';
