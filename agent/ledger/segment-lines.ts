@@ -1,9 +1,11 @@
 /**
  * The one reader of the ledger's on-disk line framing: a segment file is records, one per line,
  * each ending in `\n` (record-line.ts says what the bytes of a line must be; ledger-record.ts
- * parses one). The store, verification and the console's index all split segments here.
+ * parses one). The store, verification, the console's index and the acceptance index all split
+ * segments here.
  */
 import { createReadStream } from 'node:fs';
+import path from 'node:path';
 import { MAX_RECORD_LINE_BYTES } from './record-line.js';
 
 /** One line of a segment, as stored. */
@@ -49,4 +51,45 @@ export async function* readSegmentLines(file: string, start = 0, end?: number): 
     position += chunk.length;
   }
   if (length > 0) yield { bytes: length <= MAX_RECORD_LINE_BYTES ? Buffer.concat(parts, length) : null, length, offset: lineStart, terminated: false };
+}
+
+/** Where a reader of the ledger stopped: just past the last complete line it read. */
+export interface LedgerPosition {
+  /** Segment file name (`00000001.ndjson`). */
+  segment: string;
+  /** Byte offset in it. */
+  offset: number;
+}
+
+/**
+ * The complete lines of `files` (segments, oldest first) after `from` that contain one of
+ * `markers`, in order, each with the position just past it; the position past the last complete
+ * line of each segment comes last (`line: null`). Chunks holding no marker are skipped without
+ * being split into lines (the acceptance index looks for triage records; most of a ledger is scans).
+ */
+export async function* linesAfter(files: readonly string[], from: LedgerPosition | null, markers: readonly Buffer[]): AsyncGenerator<{ line: Buffer | null; end: LedgerPosition }> {
+  const first = from ? files.findIndex((file) => path.basename(file) === from.segment) : 0;
+  for (const [position, file] of files.slice(first).entries()) {
+    const segment = path.basename(file);
+    let offset = position === 0 && from ? from.offset : 0;
+    let pending: Buffer = Buffer.alloc(0);
+    for await (const chunk of createReadStream(file, { start: offset })) {
+      pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+      const complete = pending.lastIndexOf(0x0a) + 1;
+      if (complete === 0) continue;
+      const lines = pending.subarray(0, complete);
+      if (markers.some((marker) => lines.includes(marker))) {
+        for (let start = 0; start < complete; ) {
+          const newline = lines.indexOf(0x0a, start);
+          const line = lines.subarray(start, newline);
+          if (markers.some((marker) => line.includes(marker))) yield { line, end: { segment, offset: offset + newline + 1 } };
+          start = newline + 1;
+        }
+      }
+      offset += complete;
+      pending = pending.subarray(complete);
+    }
+    // A torn last line (a crash mid-append) is read once it is complete.
+    yield { line: null, end: { segment, offset } };
+  }
 }
