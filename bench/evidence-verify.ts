@@ -8,7 +8,7 @@
 import { closeSync, cpSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { openLedger } from '../agent/state/ledger-store.js';
+import { openLedger } from '../agent/ledger/ledger-store.js';
 import { bench, CLI, DATA } from './bench-kit.js';
 
 const SIZES_MIB = (process.env.VOUCH_BENCH_JUNK_MIB ?? '8,16,32,64,128,300').split(',').map(Number);

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { validatePolicy } from '../agent/config/load-policy.js';
-import { nextRecord, type LedgerRecord } from '../agent/evidence/ledger-record.js';
-import { evidenceStatus } from '../agent/metrics/evidence-status.js';
-import { loadEstateView } from '../agent/metrics/estate-view.js';
+import { nextRecord, type LedgerRecord } from '../agent/ledger/ledger-record.js';
+import { evidenceStatus } from '../agent/estate/evidence-status.js';
+import { loadEstateView } from '../agent/estate/estate-view.js';
 import { createMetricsRegistry } from '../agent/metrics/metrics.js';
-import type { SetIndex } from '../agent/state/set-index.js';
+import type { SetIndex } from '../agent/model/snapshot-state.js';
 
 const SETS = Number(process.env.VOUCH_BENCH_SETS ?? 50);
 const SNAPSHOTS = Number(process.env.VOUCH_BENCH_SNAPSHOTS ?? 400);

@@ -20,7 +20,6 @@ export const UNIT_TESTS = [
   'test/deploy/kubernetes-manifests.test.ts',
   'test/detection/validators/validator-kit.test.ts',
   'test/drills/restore-writer.test.ts',
-  'test/evidence/ledger-tamper.test.ts',
   // archive-readers.fuzz and hostile-drills also read .tar.xz, .tar.bz2 and .7z through the host's
   // xz, bzip2 and 7zz: system tier.
   'test/fuzz/ledger.fuzz.test.ts',
@@ -29,13 +28,14 @@ export const UNIT_TESTS = [
   'test/immutability/rule-3-2-1-1-0.test.ts',
   'test/immutability/s3-audit-mock.test.ts',
   'test/integration/scan-s3-faults.test.ts',
+  'test/ledger/ledger-index.test.ts',
+  'test/ledger/ledger-tamper.test.ts',
   'test/scan/*.test.ts',
   'test/sources/*.test.ts',
   'test/state/*.test.ts',
   'test/unit/*.test.ts',
   'test/web/console-http.test.ts',
   'test/web/finding-groups.test.ts',
-  'test/web/ledger-index.test.ts',
   'test/web/timeline.test.ts',
 ];
 

@@ -24,22 +24,10 @@ import type { IHasher } from 'hash-wasm';
 import { VouchError } from '../errors.js';
 import { toolDecompressor, type ToolCompression } from './tool-decompress.js';
 import { ZSTD_MAX_WINDOW, ZstdFrameWalker, zstdChecksumMatches, zstdWorkExceeded, type ZstdBlockHeader, type ZstdFrameHeader, type ZstdFrameSink } from './zstd-frame.js';
+import { DecompressError } from './decompress-error.js';
 
 /** Compressions the tar family uses (xz, bzip2 and lz4 through the host's tools: tool-decompress.ts). */
 export type Compression = 'gzip' | 'zstd' | ToolCompression;
-
-/** Corrupt or truncated compressed data. */
-export class DecompressError extends VouchError {
-  override name = 'DecompressError';
-  constructor(
-    message: string,
-    /** True when the data simply stops early (a cut object), false when it is damaged. */
-    readonly truncated: boolean,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
 
 /** The decompressing pipeline stage for `compression`. */
 export function decompressor(compression: Compression): (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {

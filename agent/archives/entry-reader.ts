@@ -4,9 +4,7 @@
  * can, or stop and say the read was incomplete.
  */
 import type { Readable } from 'node:stream';
-
-/** What an entry is. Only `file` entries have content. */
-export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'fifo' | 'other';
+import type { EntryType } from '../model/manifest.js';
 
 /** Archive formats vouch reads; `plain` means loose files (directory snapshots). */
 export type ArchiveFormat = 'plain' | 'tar' | 'tar.gz' | 'tar.zst' | 'tar.xz' | 'tar.bz2' | 'tar.lz4' | 'zip' | '7z';

@@ -7,7 +7,8 @@
  */
 import type { Readable } from 'node:stream';
 import { describeError } from '../errors.js';
-import type { ArchiveLimits, EntryType, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type { ArchiveLimits, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type { EntryType } from '../model/manifest.js';
 import { problem, ReadSession } from './read-session.js';
 import { entryLabel } from './safe-path.js';
 

@@ -5,7 +5,8 @@
  */
 import { Readable } from 'node:stream';
 import { describeError } from '../errors.js';
-import type { ArchiveEntry, ArchiveLimits, ArchiveProblem, EntryType, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type { ArchiveEntry, ArchiveLimits, ArchiveProblem, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type { EntryType } from '../model/manifest.js';
 import { entryLabel, EntryNameGuard, normaliseEntryName } from './safe-path.js';
 
 /** Output past which the ratio cap applies: small members legitimately compress very well. */

@@ -24,7 +24,8 @@
  *   an earlier non-directory entry inside the archive.
  * - Devices, FIFOs and unknown entry types are rejected: a restore never creates them.
  */
-import type { ArchiveLimits, ArchiveProblem, EntryType } from './entry-reader.js';
+import type { ArchiveLimits, ArchiveProblem } from './entry-reader.js';
+import type { EntryType } from '../model/manifest.js';
 
 /** The limits that apply to names. */
 export type PathLimits = Pick<ArchiveLimits, 'maxPathLength' | 'maxDepth'>;

@@ -27,7 +27,8 @@ import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import { describeError } from '../errors.js';
 import { runTool, toolOutput, ToolFailedError } from '../tools/tool-process.js';
-import type { ArchiveInput, ArchiveLimits, EntryReader, EntryType, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type { ArchiveInput, ArchiveLimits, EntryReader, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type { EntryType } from '../model/manifest.js';
 import { problem, ReadSession, type EntryHeader } from './read-session.js';
 import { entryLabel } from './safe-path.js';
 

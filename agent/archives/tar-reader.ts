@@ -18,8 +18,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as createExtract, type Extract, type Header } from 'tar-stream';
 import { describeError } from '../errors.js';
-import { decompressor, DecompressError, type Compression } from './decompress.js';
-import type { ArchiveInput, ArchiveLimits, EntryReader, EntryType, EntryVisitor, ReadSummary } from './entry-reader.js';
+import { decompressor, type Compression } from './decompress.js';
+import { DecompressError } from './decompress-error.js';
+import type { ArchiveInput, ArchiveLimits, EntryReader, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type { EntryType } from '../model/manifest.js';
 import { problem, ReadSession, type ByteSource } from './read-session.js';
 import { displayName, entryLabel } from './safe-path.js';
 

@@ -13,7 +13,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { startTool, ToolFailedError, type ToolName } from '../tools/tool-process.js';
-import { DecompressError } from './decompress.js';
+import { DecompressError } from './decompress-error.js';
 
 /** Compressions decoded by a host tool. */
 export type ToolCompression = 'xz' | 'bzip2' | 'lz4';

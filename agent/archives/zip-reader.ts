@@ -28,7 +28,8 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { fromRandomAccessReader, getFileNameLowLevel, RandomAccessReader, type Entry, type LocalFileHeader, type ZipFile } from 'yauzl';
 import { describeError } from '../errors.js';
-import type { ArchiveInput, ArchiveLimits, EntryReader, EntryType, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type { ArchiveInput, ArchiveLimits, EntryReader, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type { EntryType } from '../model/manifest.js';
 import { problem, ReadSession, type EntryHeader } from './read-session.js';
 import { displayName, entryLabel } from './safe-path.js';
 

@@ -11,8 +11,8 @@ import { acceptFindings, describeSelection, type AcceptResult } from '../triage/
 import { readAcceptanceList, type AcceptanceListDocument } from '../triage/acceptance-listing.js';
 import { revokeAcceptance, type RevokeResult } from '../triage/revoke-acceptance.js';
 import { currentUser } from '../triage/triage-session.js';
-import { FINDING_KINDS } from '../verdicts/findings.js';
-import type { VerdictEffect } from '../evidence/acceptance-records.js';
+import { FINDING_KINDS } from '../model/findings.js';
+import type { VerdictEffect } from '../ledger/acceptance-records.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';
 import { printJson, printLines, table } from './output.js';

@@ -1,7 +1,7 @@
 /** `vouch demo [--serve]`: build the demo estate on an embedded S3 server, run the loop, print the outcome; `--serve` keeps the daemon up. */
 import type { Command } from 'commander';
 import { DEFAULT_LISTEN, parseListen, requireTokenFor } from '../daemon/listen-address.js';
-import type { DrillReport } from '../drills/drill-report.js';
+import type { DrillReport } from '../model/drill.js';
 import { rtoText } from './drill-report-text.js';
 import { EXIT } from './exit-codes.js';
 import { lastCleanForSet, lastCleanText } from './last-clean.js';

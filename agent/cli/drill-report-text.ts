@@ -1,7 +1,7 @@
 /** Human-readable form of a drill report: the verdict first, then what a recovery lead asks next. */
 import { formatBytes } from '../config/byte-size.js';
 import { formatDuration } from '../config/duration.js';
-import type { DrillReport } from '../drills/drill-report.js';
+import type { DrillReport } from '../model/drill.js';
 import { table } from './output.js';
 
 const FAILURES_SHOWN = 12;

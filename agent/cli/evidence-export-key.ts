@@ -1,8 +1,8 @@
 /** `vouch evidence export-key [--out FILE]`: the public key auditors pin (PEM), with its fingerprint. */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { currentPublicKey, formatFingerprint } from '../evidence/signing-key.js';
-import { openLedger } from '../state/ledger-store.js';
+import { currentPublicKey, formatFingerprint } from '../ledger/signing-key.js';
+import { openLedger } from '../ledger/ledger-store.js';
 import { evidenceLedgerOptions } from './evidence-recovery.js';
 import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
 import { printErrorLines, printJson } from './output.js';

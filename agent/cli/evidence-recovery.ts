@@ -6,10 +6,10 @@
  * head or key would hide. Each writes a signed record of what it found before it writes a head.
  */
 import type { Policy } from '../config/resolve-policy.js';
-import { anchorOptions, createHeadAnchor } from '../evidence/head-anchor.js';
-import type { LedgerRecord } from '../evidence/ledger-record.js';
-import { verifyLedger, type LedgerVerification } from '../evidence/verify-ledger.js';
-import { EvidenceRecoveryError, openLedgerForRecovery, type KeyRotation, type LedgerCondition, type LedgerOptions } from '../state/ledger-store.js';
+import { anchorOptions, createHeadAnchor } from '../ledger/head-anchor.js';
+import type { LedgerRecord } from '../ledger/ledger-record.js';
+import { verifyLedger, type LedgerVerification } from '../ledger/verify-ledger.js';
+import { EvidenceRecoveryError, openLedgerForRecovery, type KeyRotation, type LedgerCondition, type LedgerOptions } from '../ledger/ledger-store.js';
 
 /** Ledger options for a command run under `policy` (anchors heads per `evidence.anchor`). */
 export function evidenceLedgerOptions(policy: Policy | undefined): LedgerOptions {

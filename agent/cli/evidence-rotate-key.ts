@@ -4,8 +4,8 @@
  * it signs itself (the old key cannot vouch for it), saying what was found.
  */
 import type { Command } from 'commander';
-import { formatFingerprint } from '../evidence/signing-key.js';
-import { openLedger, type KeyRotation } from '../state/ledger-store.js';
+import { formatFingerprint } from '../ledger/signing-key.js';
+import { openLedger, type KeyRotation } from '../ledger/ledger-store.js';
 import { evidenceLedgerOptions, recoverLostKey } from './evidence-recovery.js';
 import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';
 import { printJson, printLines } from './output.js';

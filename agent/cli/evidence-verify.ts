@@ -2,9 +2,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Policy } from '../config/resolve-policy.js';
-import { createHeadAnchor, type AnchorSpec, type HeadAnchor } from '../evidence/head-anchor.js';
-import { formatFingerprint } from '../evidence/signing-key.js';
-import { verifyLedger, type LedgerVerification } from '../evidence/verify-ledger.js';
+import { createHeadAnchor } from '../ledger/head-anchor.js';
+import { type HeadAnchor } from '../ledger/anchored-head.js';
+import { type AnchorSpec } from '../model/anchor-spec.js';
+import { formatFingerprint } from '../ledger/signing-key.js';
+import { verifyLedger, type LedgerVerification } from '../ledger/verify-ledger.js';
 import { ConfigError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadOptionalPolicy, resolveStateDir } from './global-options.js';

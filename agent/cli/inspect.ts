@@ -8,12 +8,14 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_LIMITS, type ArchiveProblem, type EntryType, type EntryVisitor } from '../archives/entry-reader.js';
+import { DEFAULT_LIMITS, type ArchiveProblem, type EntryVisitor } from '../archives/entry-reader.js';
+import { type EntryType } from '../model/manifest.js';
 import { readPlainEntries } from '../archives/plain-reader.js';
 import { ARCHIVE_EXTENSIONS, formatOf, readerFor } from '../archives/registry.js';
 import { formatBytes } from '../config/byte-size.js';
 import { ConfigError, describeError } from '../errors.js';
-import { claimedType, classify, type Judgement } from '../detection/classify.js';
+import { claimedType, classify } from '../detection/classify.js';
+import { type Judgement } from '../model/content.js';
 import { isRansomNote } from '../detection/ransom-note.js';
 import { analyzeStream } from '../scan/analyze-stream.js';
 import { archiveInputFor } from '../sources/archive-input.js';

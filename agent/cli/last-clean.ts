@@ -11,7 +11,7 @@ import { selectSets } from '../scan/scan-run.js';
 import { readDrillIndex } from '../state/drill-index.js';
 import { readSetIndex } from '../state/set-index.js';
 import { countingFindings } from '../verdicts/acceptance.js';
-import type { Finding } from '../verdicts/findings.js';
+import type { Finding } from '../model/findings.js';
 import { lastCleanReport, type LastCleanReport } from '../verdicts/last-clean.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, loadConfiguredPolicy, resolveStateDir } from './global-options.js';

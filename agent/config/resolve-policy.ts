@@ -1,11 +1,12 @@
 /** Turns a parsed policy file into the values the agent runs on (seconds, bytes, RegExps, absolute paths). */
-import type { AnchorSpec } from '../evidence/head-anchor.js';
+import type { AnchorSpec } from '../model/anchor-spec.js';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_LIMITS, type ArchiveLimits } from '../archives/entry-reader.js';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
 import { drillSchema, type BackupSetFile, type DrillFile, type PolicyFile } from './policy-schema.js';
+import type { DigestAlgorithm } from '../model/manifest.js';
 
 /** Where a set's bytes live, as `createSource` takes it. */
 export type SourceSpec =
@@ -74,9 +75,6 @@ export function localRepositoryPath(source: SourceSpec): string | null {
   if (source.kind !== 'restic' && source.kind !== 'borg') return null;
   return path.isAbsolute(source.repository) ? source.repository : null;
 }
-
-/** Digest algorithms for entries. */
-export type DigestAlgorithm = 'sha256' | 'blake3';
 
 /** One backup set, ready to scan. */
 export interface SetPolicy {

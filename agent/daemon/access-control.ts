@@ -10,8 +10,7 @@ import type { MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { getCookie } from 'hono/cookie';
 import type { Context } from 'hono';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import type { RequestedBy } from '../state/requested-by.js';
+import type { RequestedBy } from '../model/requested-by.js';
 import { isPublicConsolePath, wantsHtml } from '../web/console-routes.js';
 import { SESSION_COOKIE, tokenMatches, type SessionStore } from '../web/sessions.js';
 
@@ -29,15 +28,6 @@ export function identifyCaller(c: Context, options: Pick<AccessOptions, 'token' 
   if (authorization?.startsWith('Bearer ') && tokenMatches(authorization.slice(7), options.token)) return 'token';
   if (options.sessions.valid(getCookie(c, SESSION_COOKIE))) return 'session';
   return 'none';
-}
-
-/** The peer's address (unknown when the request did not come through a socket, e.g. in tests). */
-export function remoteAddress(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The access-control middleware. */

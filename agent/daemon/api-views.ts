@@ -1,12 +1,12 @@
 /** The JSON API's documents, built from the estate view (pure). Field names follow the `--json` contract: added, never renamed. */
 import { describeSource } from '../config/resolve-policy.js';
-import type { SetView } from '../metrics/estate-view.js';
-import type { TaskKind } from '../metrics/metrics.js';
-import type { SnapshotState } from '../state/set-index.js';
+import type { SetView } from '../estate/estate-view.js';
+import type { TaskKind } from '../model/tasks.js';
+import type { SnapshotState } from '../model/snapshot-state.js';
 import { listAcceptances } from '../triage/acceptance-listing.js';
 import { countingFindings } from '../verdicts/acceptance.js';
 import { latestDrills, lastCleanReport as judgeLastClean } from '../verdicts/last-clean.js';
-import { VERDICTS } from '../verdicts/snapshot-verdict.js';
+import { VERDICTS } from '../model/verdict.js';
 
 const newestFirst = (a: SnapshotState, b: SnapshotState) => Date.parse(b.time) - Date.parse(a.time);
 const brief = (snapshot: SnapshotState | null) => (snapshot ? { id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict } : null);

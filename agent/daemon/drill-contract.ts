@@ -4,9 +4,9 @@
  */
 import type { Logger } from 'pino';
 import type { SetPolicy } from '../config/resolve-policy.js';
-import type { AnchorSpec } from '../evidence/head-anchor.js';
-import type { RequestedBy } from '../state/requested-by.js';
-import type { DrillResult } from '../state/drill-index.js';
+import type { AnchorSpec } from '../model/anchor-spec.js';
+import type { RequestedBy } from '../model/requested-by.js';
+import type { DrillResult } from '../model/drill.js';
 
 /** Options of one drill run. */
 export interface DrillOptions {

@@ -14,18 +14,19 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Policy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
-import type { EstateView } from '../metrics/estate-view.js';
-import type { TaskKind } from '../metrics/metrics.js';
+import type { EstateView } from '../estate/estate-view.js';
+import type { TaskKind } from '../model/tasks.js';
 import { registerConsole, REPORT_PATH, wantsHtml } from '../web/console-routes.js';
 import { createLoginThrottle } from '../web/login-throttle.js';
 import { createSessionStore } from '../web/sessions.js';
-import { accessControl, identifyCaller, remoteAddress } from './access-control.js';
+import { accessControl, identifyCaller } from './access-control.js';
+import { remoteAddress } from '../web/remote-address.js';
 import { acceptanceList, lastCleanReport, setSummary, snapshotList } from './api-views.js';
-import { RunnerClosedError, type JobHandle, type JobRunner } from './job-runner.js';
+import { RunnerClosedError, type JobHandle, type JobRunner } from '../jobs/job-runner.js';
 import type { ListenAddress } from './listen-address.js';
 import { requestGuard } from './request-guard.js';
-import type { Scheduler } from './scheduler.js';
-import type { RequestedBy } from '../state/requested-by.js';
+import type { Scheduler } from '../jobs/scheduler.js';
+import type { RequestedBy } from '../model/requested-by.js';
 
 /** What the HTTP layer needs from the daemon. */
 export interface HttpContext {

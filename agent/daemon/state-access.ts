@@ -12,7 +12,7 @@
  *   holding no lock, after the shared jobs finish; new shared jobs wait for them.
  */
 import { mkdir } from 'node:fs/promises';
-import { openLedger, type LedgerOptions, type LedgerStore } from '../state/ledger-store.js';
+import { openLedger, type LedgerOptions, type LedgerStore } from '../ledger/ledger-store.js';
 import { acquireStateLock, type StateLock } from '../state/state-lock.js';
 
 /** Access to one state directory for the daemon's jobs. */

@@ -18,15 +18,9 @@ import { Random } from './prng.js';
 import { renderProductImage } from './product-image.js';
 import { buildInventoryDb } from './sqlite.js';
 import { now as clockNow } from '../clock.js';
+import type { DemoFile } from './demo-file.js';
 
 export { RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit } from './ransomware.js';
-
-/** One file of a snapshot. */
-export interface DemoFile {
-  path: string;
-  data: Buffer;
-  mtime: Date;
-}
 
 export interface DemoOptions {
   /** PRNG seed; the same seed, start and day always give the same files. */

@@ -7,7 +7,7 @@
  * Deterministic for a given seed, and the input files are never modified.
  */
 import { createCipheriv, createHash } from 'node:crypto';
-import type { DemoFile } from './estate.js';
+import type { DemoFile } from './demo-file.js';
 import { Random } from './prng.js';
 
 export const RANSOM_EXTENSION = '.kandalock';

@@ -20,7 +20,7 @@ import { stringify } from 'yaml';
 import { loadPolicy } from '../config/load-policy.js';
 import { formatBytes } from '../config/byte-size.js';
 import { formatDuration } from '../config/duration.js';
-import type { DrillReport } from '../drills/drill-report.js';
+import type { DrillReport } from '../model/drill.js';
 import { readyDrill } from '../drills/ready-drills.js';
 import { runDrillReport } from '../drills/run-drill.js';
 import { describeError } from '../errors.js';
@@ -30,7 +30,8 @@ import { startEmbeddedS3 } from '../sources/embedded-s3.js';
 import { now as clockNow } from '../clock.js';
 import { ToolMissingError } from '../tools/tool-process.js';
 import { initResticRepository, resticBackup, type ResticTarget } from './restic-repository.js';
-import { DEMO_DAYS, defaultDemoStart, demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit, type DemoFile } from './estate.js';
+import { DEMO_DAYS, defaultDemoStart, demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit } from './estate.js';
+import { type DemoFile } from './demo-file.js';
 import { ransomTreatment } from './ransomware.js';
 
 /** Demo settings. */

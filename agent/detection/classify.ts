@@ -27,6 +27,7 @@ import { looksRandom, MIN_CHI2_BYTES, RANDOM_CHI2_LIMIT, type ByteStats } from '
 import { ENCRYPTED_TYPES, extensionOf, typeClaimedBy, VALIDATED_TYPES, type ContentType } from './content-type.js';
 import type { ContentFeatures } from './content-probe.js';
 import { MAGIC_CATALOG, type CatalogType } from './magic-catalog.js';
+import type { Strength, Judgement, ContentSummary } from '../model/content.js';
 
 /** Statistics alone never decide on fewer bytes than this. */
 export const MIN_STATISTICS_BYTES = 64 * 1024;
@@ -36,27 +37,6 @@ const STRUCTURED_CHI2 = 10_000;
 const NEAR_RANDOM_CHI2 = 4 * RANDOM_CHI2_LIMIT;
 /** A file that grew by at most this much while turning random "grew by a footer". */
 const MAX_FOOTER_BYTES = 64 * 1024;
-
-/** How sure a judgement is. */
-export type Strength = 'strong' | 'weak' | 'none';
-
-/** What an entry's content is, as judged. Stored in manifests so the next snapshot has history. */
-export type Judgement = 'intact' | 'encrypted' | 'legit-encrypted' | 'damaged';
-
-/** The compact record of a classification kept in the manifest, for the next snapshot's history. */
-export interface ContentSummary {
-  type: ContentType;
-  /** Structure verdict status, or `none` when the type has no validator. */
-  structure: 'valid' | 'invalid' | 'unsupported' | 'none';
-  /** Chi-square over the sampled bytes, rounded. */
-  chi2: number;
-  /** Bytes the statistics sampled. */
-  sampled: number;
-  judgement: Judgement;
-  strength: Strength;
-  /** The encryption container the content is in (see containerOf), when it is in one. */
-  container?: string;
-}
 
 /** One entry's classification. */
 export interface Classification {
@@ -98,11 +78,11 @@ export interface ClassifyInput {
 }
 
 /** Types whose files start with a magic: when it is gone and random bytes stand there, the header was encrypted. */
-const WITH_MAGIC: ReadonlySet<ContentType> = new Set<ContentType>([
+const WITH_MAGIC: ReadonlySet<string> = new Set<ContentType>([
   ...VALIDATED_TYPES.filter((type) => type !== 'text' && type !== 'tar'),
   ...(Object.keys(MAGIC_CATALOG) as CatalogType[]),
 ]);
-const LEGIT: ReadonlySet<ContentType> = new Set<ContentType>(ENCRYPTED_TYPES);
+const LEGIT: ReadonlySet<string> = new Set<ContentType>(ENCRYPTED_TYPES);
 /**
  * Formats recognised by magic whose body is never uniformly random: bitmaps, PCM audio, message
  * catalogues, bytecode, PostScript. (GIF, WOFF2, LZ4 and git packs compress their bodies; icons
@@ -112,7 +92,7 @@ const STRUCTURED_BODY: ReadonlySet<ContentType> = new Set<ContentType>(['bmp', '
 /** Formats whose intact bytes look random (compressed throughout, or in large part: pg_dump -Fc). */
 const COMPRESSED: ReadonlySet<ContentType> = new Set<ContentType>(['gzip', 'xz', 'zstd', 'bzip2', 'brotli', 'pg-dump']);
 /** Types with a legitimate fully encrypted variant that keeps the name (SQLCipher). */
-const OPAQUE_VARIANTS: ReadonlySet<ContentType> = new Set<ContentType>(['sqlite']);
+const OPAQUE_VARIANTS: ReadonlySet<string> = new Set<ContentType>(['sqlite']);
 
 /**
  * The type an entry's name claims: its extension, or for a renamed file (`invoice.pdf.locked`)

@@ -13,12 +13,13 @@
  */
 import picomatch from 'picomatch';
 import type { DetectionPolicy } from '../config/resolve-policy.js';
-import type { ManifestEntry } from '../integrity/manifest.js';
-import type { Finding } from '../verdicts/findings.js';
+import type { ManifestEntry } from '../model/manifest.js';
+import type { Finding } from '../model/findings.js';
 import { classify, type Classification, type PreviousContent } from './classify.js';
 import type { ContentFeatures } from './content-probe.js';
 import { extensionOf, typeClaimedBy } from './content-type.js';
 import { isRansomNote } from './ransom-note.js';
+import type { DetectionSummary } from '../model/detection.js';
 
 /** One file entry as detection sees it. */
 export interface DetectedEntry {
@@ -26,20 +27,6 @@ export interface DetectedEntry {
   size: number;
   digest?: string;
   features: ContentFeatures;
-}
-
-/** Counts the verdict and the metrics need. */
-export interface DetectionSummary {
-  /** Files classified. */
-  files: number;
-  encryptedStrong: number;
-  encryptedWeak: number;
-  ransomNotes: number;
-  renamed: number;
-  /** Files whose content changed, appeared or disappeared since the previous snapshot. */
-  changed: number;
-  /** `changed` over the larger of the two snapshots' file counts; null without a previous snapshot. */
-  changeRate: number | null;
 }
 
 /** The previous snapshot's files that are not in this one, as a streaming caller found them. */

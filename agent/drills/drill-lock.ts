@@ -1,6 +1,6 @@
 /** One drill per set at a time, across processes: `STATE/drills/locks/SET.lock`. */
 import path from 'node:path';
-import { acquireLockFile, type LockFile } from '../state/lock-file.js';
+import { acquireLockFile, type LockFile } from '../fs/lock-file.js';
 
 /** Where a set's drill lock lives. */
 export function drillLockPath(stateDir: string, set: string): string {

@@ -3,53 +3,11 @@
  * outcome, how the restore went, and notes. The ledger's `drill` record holds the whole report;
  * `vouch drill --json` prints it.
  */
-import type { RequestedBy } from '../state/requested-by.js';
-import type { DrillResult } from '../state/drill-index.js';
-import type { VerifierOutcome } from './verifiers/verifier.js';
+import type { DrillResult } from '../model/drill.js';
 import { countingFindings } from '../verdicts/acceptance.js';
-import type { Finding, FindingKind } from '../verdicts/findings.js';
-import type { Verdict } from '../verdicts/snapshot-verdict.js';
-
-/** A drill's full report. */
-export interface DrillReport extends DrillResult {
-  /** Why this snapshot (or why none). */
-  pickReason: string;
-  verifiers: VerifierOutcome[];
-  restore: {
-    complete: boolean;
-    /** Entries and bytes the snapshot holds. */
-    entries: number;
-    bytes: number;
-    /** Unsafe or unreadable entries found while restoring. */
-    problems: number;
-    /** Links recorded, never created; hardlinks restored as copies of their target. */
-    symlinks: number;
-    hardlinksCopied: number;
-    /** The archive object's digest as read, when read sequentially. */
-    objectDigest: string | null;
-  } | null;
-  sandbox: 'bwrap' | 'none' | null;
-  rpoTargetSeconds: number | null;
-  notes: string[];
-  /** Who asked for it: the command line, the daemon's schedule, or an API caller. */
-  requestedBy?: RequestedBy;
-  /**
-   * Present when the drilled snapshot is not clean by its scan (or was never scanned): what the
-   * report and record say first, and the restored files detection judged encrypted or damaged
-   * (the verify phase's list). A drill proves a restore works; it does not make the content good.
-   */
-  snapshotJudgement?: SnapshotJudgement;
-}
-
-/** What the scan said of a drilled snapshot that is not clean. */
-export interface SnapshotJudgement {
-  /** The scan's verdict, or null when the snapshot was never scanned. */
-  verdict: Verdict | null;
-  warning: string;
-  /** Findings that count on restored files (encrypted, damaged, ransom notes, drift; a file may have several), first 200. */
-  hitFiles: { path: string; kind: FindingKind; detail: string }[];
-  hitFilesOmitted: number;
-}
+import type { Finding, FindingKind } from '../model/findings.js';
+import type { Verdict } from '../model/verdict.js';
+import type { SnapshotJudgement } from '../model/drill.js';
 
 /** Kinds that say a file's content is not what was backed up. */
 const CONTENT_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['encrypted', 'corrupted', 'structure-invalid', 'magic-mismatch', 'ransom-note', 'extension-change', 'drift-modified', 'drift-truncated', 'drift-added', 'sums-mismatch']);

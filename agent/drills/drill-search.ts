@@ -9,7 +9,7 @@ import type { ScanProgress } from '../scan/progress.js';
 import { readDrillIndex } from '../state/drill-index.js';
 import { readSetIndex } from '../state/set-index.js';
 import { drillStanding, latestDrills } from '../verdicts/last-clean.js';
-import type { DrillReport } from './drill-report.js';
+import type { DrillReport } from '../model/drill.js';
 import { runDrillReport, type DrillOptions } from './run-drill.js';
 
 /** What a search did. */

@@ -3,7 +3,7 @@
  * structure), app (user commands and application checks). A phase may be entered more than once
  * (several application checks); its seconds add up.
  */
-import type { DrillPhaseSeconds } from '../state/drill-index.js';
+import type { DrillPhaseSeconds } from '../model/drill.js';
 
 /** A drill phase. */
 export type DrillPhase = keyof DrillPhaseSeconds;

@@ -8,9 +8,9 @@
  * drilled too.
  */
 import type { Snapshot } from '../sources/snapshot-discovery.js';
-import type { DrillResult } from '../state/drill-index.js';
+import type { DrillResult } from '../model/drill.js';
 import { drillStanding, latestDrills, type DrillFacts } from '../verdicts/last-clean.js';
-import type { Verdict } from '../verdicts/snapshot-verdict.js';
+import type { Verdict } from '../model/verdict.js';
 import { formatDuration } from '../config/duration.js';
 
 /** The pick rules a request may name instead of a snapshot id. */

@@ -1,8 +1,10 @@
 /** Records a finished (or aborted) drill: a signed `drill` record in the ledger, then the per-set index. */
-import { anchorOptions, type AnchorSpec } from '../evidence/head-anchor.js';
-import { openLedger } from '../state/ledger-store.js';
+import { anchorOptions } from '../ledger/head-anchor.js';
+import { type AnchorSpec } from '../model/anchor-spec.js';
+import { openLedger } from '../ledger/ledger-store.js';
 import { addToDrillIndex } from '../state/drill-index.js';
-import { toDrillResult, type DrillReport } from './drill-report.js';
+import { toDrillResult } from './drill-report.js';
+import { type DrillReport } from '../model/drill.js';
 import { now as clockNow } from '../clock.js';
 
 /** Appends the report to the ledger (anchoring its head per `anchor`) and the index; returns it with its `ledgerSeq`. */

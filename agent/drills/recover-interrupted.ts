@@ -7,10 +7,10 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { DrillResult } from '../state/drill-index.js';
+import type { DrillResult } from '../model/drill.js';
 import { acquireDrillLock } from './drill-lock.js';
-import type { DrillReport } from './drill-report.js';
-import type { AnchorSpec } from '../evidence/head-anchor.js';
+import type { DrillReport } from '../model/drill.js';
+import type { AnchorSpec } from '../model/anchor-spec.js';
 import { recordDrill } from './record-drill.js';
 import { listWorkspaces, removeWorkspace, type LeftoverWorkspace, type WorkspaceMarker } from './workspace.js';
 import { now as clockNow } from '../clock.js';

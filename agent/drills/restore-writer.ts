@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArchiveEntry, ArchiveProblem, EntryVisitor } from '../archives/entry-reader.js';
 import { entryLabel, normaliseEntryName } from '../archives/safe-path.js';
-import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import type { DigestAlgorithm } from '../model/manifest.js';
 import { analyzeStream } from '../scan/analyze-stream.js';
 
 /** One entry as the restore left it. */

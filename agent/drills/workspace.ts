@@ -13,8 +13,8 @@
  */
 import { chmod, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../state/atomic-write.js';
-import type { DrillPhaseSeconds, DrillResult } from '../state/drill-index.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import type { DrillPhaseSeconds, DrillResult } from '../model/drill.js';
 import { removeTree } from './remove-tree.js';
 
 /** What the marker records, so an interrupted drill can be recorded as aborted. */

@@ -8,16 +8,17 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Policy } from '../config/resolve-policy.js';
-import type { DrillReport } from '../drills/drill-report.js';
-import { readLedger } from '../state/ledger-store.js';
+import type { DrillReport } from '../model/drill.js';
+import { readLedger } from '../ledger/ledger-store.js';
 import { readSetIndex } from '../state/set-index.js';
 import { listAcceptances, type AcceptanceListing } from '../triage/acceptance-listing.js';
-import { countingFindings, type Acceptance } from '../verdicts/acceptance.js';
-import type { Finding } from '../verdicts/findings.js';
+import { countingFindings } from '../verdicts/acceptance.js';
+import { type Acceptance } from '../model/acceptance.js';
+import type { Finding } from '../model/findings.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
-import { VERDICTS, type Verdict } from '../verdicts/snapshot-verdict.js';
-import { foldAcceptance, TRIAGE_RECORD_TYPES, type AcceptanceRecordData } from './acceptance-records.js';
-import type { LedgerVerification } from './verify-ledger.js';
+import { VERDICTS, type Verdict } from '../model/verdict.js';
+import { foldAcceptance, TRIAGE_RECORD_TYPES, type AcceptanceRecordData } from '../ledger/acceptance-records.js';
+import type { LedgerVerification } from '../ledger/verify-ledger.js';
 import { now as clockNow } from '../clock.js';
 import { VERSION } from '../version.js';
 

@@ -8,7 +8,7 @@ import { formatDuration } from '../config/duration.js';
 import { judgeControls, type ControlStatus, type SetOutcomes } from './control-judgement.js';
 import { CONTROLS, controlsServedBy, type Control } from './controls.js';
 import type { ReportAcceptance, ReportData, ReportDrill, SetEvidence } from './report-data.js';
-import { formatFingerprint } from './signing-key.js';
+import { formatFingerprint } from '../ledger/signing-key.js';
 
 /** HTML-escapes text for element content and attribute values. */
 export function escapeHtml(text: string): string {

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { formatDuration } from '../config/duration.js';
 import { localRepositoryPath, type SetPolicy } from '../config/resolve-policy.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
-import { summariseChecks, type ImmutabilityAudit, type ImmutabilityCheck } from './audit-result.js';
+import { summariseChecks } from './audit-result.js';
+import { type ImmutabilityAudit, type ImmutabilityCheck } from '../model/immutability.js';
 import { isReadOnly, mountFor, parseMountInfo, writableAliases } from './mountinfo.js';
 
 /** What an offline audit needs besides the set. */

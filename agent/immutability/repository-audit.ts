@@ -9,7 +9,8 @@
  */
 import type { SetPolicy } from '../config/resolve-policy.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
-import { summariseChecks, type ImmutabilityAudit, type ImmutabilityCheck } from './audit-result.js';
+import { summariseChecks } from './audit-result.js';
+import { type ImmutabilityAudit, type ImmutabilityCheck } from '../model/immutability.js';
 import { newestCopyCheck } from './offline-audit.js';
 
 /** The protection a remote repository relies on, and why vouch cannot see it (pure). */

@@ -4,7 +4,8 @@ import type { SetPolicy, SourceSpec } from '../config/resolve-policy.js';
 import { createS3Client } from '../sources/s3-client.js';
 import { normalisePrefix } from '../sources/s3-source.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
-import { summariseChecks, type ImmutabilityAudit } from './audit-result.js';
+import { summariseChecks } from './audit-result.js';
+import { type ImmutabilityAudit } from '../model/immutability.js';
 import { readBucketFacts, readObjectLockState } from './s3-facts.js';
 import { judgeS3, sampleObjects, type SampledObject } from './s3-rules.js';
 

@@ -5,8 +5,8 @@
  */
 import { formatDuration } from '../config/duration.js';
 import type { SetPolicy } from '../config/resolve-policy.js';
-import type { Finding } from '../verdicts/findings.js';
-import type { ImmutabilityCheck } from './audit-result.js';
+import type { Finding } from '../model/findings.js';
+import type { ImmutabilityCheck } from '../model/immutability.js';
 import type { LifecycleRuleFacts, ObjectLockState, S3BucketFacts } from './s3-facts.js';
 
 /** One sampled snapshot object and its lock state. */

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import type { DigestAlgorithm } from '../model/manifest.js';
 
 /** Something that wants to see every chunk of an entry exactly once. */
 export interface ChunkSink {

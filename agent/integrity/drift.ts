@@ -2,8 +2,8 @@
  * Drift: differences between a snapshot and its baseline. Backups are immutable, so every
  * difference is a finding. Pure functions; the scanner feeds them entries as it reads.
  */
-import type { Finding } from '../verdicts/findings.js';
-import type { ManifestEntry, ObjectIdentity } from './manifest.js';
+import type { Finding } from '../model/findings.js';
+import type { ManifestEntry, ObjectIdentity } from '../model/manifest.js';
 
 function shortDigest(digest: string | undefined): string {
   return digest ? digest.slice(0, 12) : 'none';

@@ -2,7 +2,7 @@
  * Checksum lists left by backup tools: `SHA256SUMS` / `B3SUMS` in GNU coreutils form
  * (`<hex>  name`, `<hex> *name`) or BSD form (`SHA256 (name) = <hex>`).
  */
-import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import type { DigestAlgorithm } from '../model/manifest.js';
 
 /** File names recognised as checksum lists, and the algorithm each uses. */
 export const SUMS_FILES: Readonly<Record<string, DigestAlgorithm>> = {

@@ -8,38 +8,17 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric, type MetricType } from 'prom-client';
 import { SCAN_DURATION_BUCKETS } from '../state/scan-status.js';
 import { RULE_PARTS } from '../immutability/rule-3-2-1-1-0.js';
-import type { DrillPhaseSeconds } from '../state/drill-index.js';
-import type { SnapshotState } from '../state/set-index.js';
+import type { DrillPhaseSeconds } from '../model/drill.js';
+import type { SnapshotState } from '../model/snapshot-state.js';
 import { countingCounts, countingFindings } from '../verdicts/acceptance.js';
-import { FINDING_KINDS, type Finding, type FindingKind } from '../verdicts/findings.js';
+import { FINDING_KINDS, type Finding, type FindingKind } from '../model/findings.js';
 import { drillRestoreSeconds } from '../verdicts/readiness.js';
 import { coverageWindowSeconds, verificationCoverage, type Coverage } from '../verdicts/verification-coverage.js';
 import { longestGapSeconds } from '../config/schedule-gap.js';
-import { VERDICTS } from '../verdicts/snapshot-verdict.js';
+import { VERDICTS } from '../model/verdict.js';
 import { VERSION } from '../version.js';
-import type { EstateView, SetView } from './estate-view.js';
-
-/** Scheduled task kinds (the `task` label). */
-export const TASK_KINDS = ['scan', 'drill'] as const;
-/** One scheduled task kind. */
-export type TaskKind = (typeof TASK_KINDS)[number];
-
-/** Counters of one (set, task) pair, kept by the scheduler. */
-export interface TaskCounters {
-  runs: number;
-  failures: number;
-  /** Schedule slots skipped because the previous run was still going. */
-  overlaps: number;
-  /** Schedule slots that passed without firing (process paused or event loop blocked). */
-  missed: number;
-}
-
-/** What the scheduler tells metrics. */
-export interface SchedulerStats {
-  tasks: { set: string; task: TaskKind; counters: TaskCounters }[];
-  running: number;
-  queued: number;
-}
+import type { EstateView, SetView } from '../estate/estate-view.js';
+import type { TaskCounters, SchedulerStats } from '../model/tasks.js';
 
 /** Daemon facts that are not in the state directory. */
 export interface DaemonStats {

@@ -3,7 +3,7 @@
  * result (verdict, findings with acceptance marks) and its baseline manifest's regular files.
  * No store access.
  */
-import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import type { DigestAlgorithm } from '../model/manifest.js';
 import { loadManifest } from '../state/manifest-store.js';
 import { readSetIndex, unlistedFindings } from '../state/set-index.js';
 import type { PlanSnapshot } from './recovery-plan.js';

@@ -19,8 +19,8 @@
  */
 import { ConfigError } from '../errors.js';
 import { countingFindings } from '../verdicts/acceptance.js';
-import type { Finding, FindingKind } from '../verdicts/findings.js';
-import type { Verdict } from '../verdicts/snapshot-verdict.js';
+import type { Finding, FindingKind } from '../model/findings.js';
+import type { Verdict } from '../model/verdict.js';
 
 /** What the plan needs of one snapshot. */
 export interface PlanSnapshot {

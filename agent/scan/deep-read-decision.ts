@@ -1,7 +1,7 @@
 /** Whether a snapshot needs its content re-read this scan, and why (pure). */
-import type { ObjectIdentity } from '../integrity/manifest.js';
+import type { ObjectIdentity } from '../model/manifest.js';
 import { objectIdentityChanges } from '../integrity/drift.js';
-import type { SnapshotState } from '../state/set-index.js';
+import type { SnapshotState } from '../model/snapshot-state.js';
 
 /** The facts the decision needs. */
 export interface DeepReadFacts {

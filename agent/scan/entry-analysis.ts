@@ -8,7 +8,7 @@
  * unchanged.
  */
 import { closeSync, constants, futimesSync, openSync, writeSync } from 'node:fs';
-import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import type { DigestAlgorithm } from '../model/manifest.js';
 import { ContentProbe, type ContentFeatures } from '../detection/content-probe.js';
 import type { ContentType } from '../detection/content-type.js';
 import { CLAIMED_VALIDATORS, prepareValidators, SNIFFED_VALIDATORS, VALIDATORS } from '../detection/registry.js';

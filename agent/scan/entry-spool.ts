@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { createGunzip, gzip } from 'node:zlib';
-import type { ManifestEntry } from '../integrity/manifest.js';
+import type { ManifestEntry } from '../model/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
 import { holdCompactHeap } from './heap-growth.js';
 

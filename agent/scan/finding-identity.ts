@@ -4,9 +4,9 @@
  * again is judged again (verdicts/acceptance.ts). One pass over the scan's entries in path order,
  * and only when there are findings to name.
  */
-import type { DigestAlgorithm } from '../config/resolve-policy.js';
-import type { ManifestEntry } from '../integrity/manifest.js';
-import type { Finding } from '../verdicts/findings.js';
+import type { DigestAlgorithm } from '../model/manifest.js';
+import type { ManifestEntry } from '../model/manifest.js';
+import type { Finding } from '../model/findings.js';
 
 /** The identity of what an entry holds: `ALGORITHM:HEX` for a file, `link:TARGET` for a link; undefined otherwise. */
 export function contentIdOf(entry: Pick<ManifestEntry, 'type' | 'digest' | 'linkTarget'>, algorithm: DigestAlgorithm): string | undefined {

@@ -1,6 +1,6 @@
 /** Collects a snapshot's findings: counts every one, keeps the first few hundred in full. */
 import { MAX_STORED_FINDINGS } from '../state/set-index.js';
-import type { Finding, FindingKind } from '../verdicts/findings.js';
+import type { Finding, FindingKind } from '../model/findings.js';
 
 /** Accumulates findings with bounded memory. */
 export class FindingsCollector {

@@ -14,7 +14,7 @@ import { catalogTypeOf } from '../detection/magic-catalog.js';
 import { hasRansomNoteName, isRansomNote, ransomMarkers } from '../detection/ransom-note.js';
 import { SIDECAR_SUFFIXES } from '../integrity/sums-file.js';
 import type { SourceObject } from '../sources/backup-source.js';
-import type { Finding } from '../verdicts/findings.js';
+import type { Finding } from '../model/findings.js';
 
 /** Bytes read from the start of a foreign object to judge its content. */
 export const FOREIGN_HEAD_BYTES = 64 * 1024;

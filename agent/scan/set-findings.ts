@@ -3,8 +3,8 @@
  * and a baselined archive replaced under its name. They are kept in the set's index and stay,
  * counted by last-clean, metrics, alerts and the report, until a person accepts them.
  */
-import type { SnapshotState } from '../state/set-index.js';
-import type { Finding } from '../verdicts/findings.js';
+import type { SnapshotState } from '../model/snapshot-state.js';
+import type { Finding } from '../model/findings.js';
 
 /** Why a snapshot that left the store is or is not a finding. */
 export type Removal = { expected: false; finding: Finding } | { expected: true; note: string };

@@ -1,11 +1,11 @@
 /** Verifies snapshots against checksum lists the backup tool left beside or inside them. */
 import path from 'node:path/posix';
-import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import type { DigestAlgorithm } from '../model/manifest.js';
 import { describeError } from '../errors.js';
 import { parseSumsFile } from '../integrity/sums-file.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import type { Snapshot, SumsReference } from '../sources/snapshot-discovery.js';
-import type { Finding } from '../verdicts/findings.js';
+import type { Finding } from '../model/findings.js';
 import type { FindingsCollector } from './findings-collector.js';
 
 /** A parsed checksum list. Key `*` holds a bare digest (a sidecar with no name). */

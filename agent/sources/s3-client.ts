@@ -5,41 +5,7 @@
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-
-/** Static credentials; for the embedded demo store and tests only. */
-export interface S3StaticCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
-
-/** How to reach a store: everything an S3Client needs, none of it about a bucket. */
-export interface S3ConnectionOptions {
-  /** Default: `us-east-1` with an `endpoint`, otherwise the SDK chain (AWS_REGION, profile). */
-  region?: string;
-  /** S3-compatible endpoint URL; omit for AWS. */
-  endpoint?: string;
-  /** Path-style URLs (`endpoint/bucket/key`); most S3-compatible stores need it. */
-  forcePathStyle?: boolean;
-  /** Attempts per request, the first included. Default 5. */
-  maxAttempts?: number;
-  /** SDK retry mode. Default `standard`. */
-  retryMode?: 'standard' | 'adaptive';
-  /** TCP connect timeout. Default 5 000 ms. */
-  connectTimeoutMs?: number;
-  /** A request or body that receives no bytes for this long fails. Default 30 000 ms. */
-  idleTimeoutMs?: number;
-  /**
-   * SDK request checksum calculation and response checksum validation. Default `when-supported`;
-   * S3-compatible stores that do not understand `aws-chunked` uploads or flexible checksums need
-   * `when-required`.
-   */
-  checksums?: 'when-required' | 'when-supported';
-  /** Omit to use the SDK default credential chain. */
-  credentials?: S3StaticCredentials;
-  /** Concurrent connections to the store. Default 32. */
-  maxSockets?: number;
-}
+import type { S3ConnectionOptions } from '../model/s3-connection.js';
 
 /** Connection defaults (also documented on S3ConnectionOptions). */
 export const S3_CONNECTION_DEFAULTS = {

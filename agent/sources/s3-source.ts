@@ -25,9 +25,9 @@ import { Readable } from 'node:stream';
 import { ObjectChangedError, SourceError } from '../errors.js';
 import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
-import { classifyS3Error, createS3Client, quietRawResponse, S3_CONNECTION_DEFAULTS, type S3ConnectionOptions } from './s3-client.js';
+import { classifyS3Error, createS3Client, quietRawResponse, S3_CONNECTION_DEFAULTS } from './s3-client.js';
+import { type S3ConnectionOptions } from '../model/s3-connection.js';
 
-export type { S3ConnectionOptions, S3StaticCredentials } from './s3-client.js';
 
 /** Options of an S3 source. */
 export interface S3SourceOptions extends S3ConnectionOptions {

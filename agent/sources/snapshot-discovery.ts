@@ -10,7 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path/posix';
 import type { ArchiveFormat } from '../archives/entry-reader.js';
 import { ARCHIVE_EXTENSIONS, archiveExtensionOf, formatOf } from '../archives/registry.js';
-import type { DigestAlgorithm } from '../config/resolve-policy.js';
+import type { DigestAlgorithm } from '../model/manifest.js';
 import { SIDECAR_SUFFIXES, SUMS_FILES } from '../integrity/sums-file.js';
 import type { BackupSource, SourceObject } from './backup-source.js';
 import { parseSnapshotTime } from './snapshot-time.js';

@@ -7,23 +7,15 @@
  * crash between an acceptance's record and this file's rewrite loses nothing, and a missing or
  * outdated file is rebuilt from the whole ledger. Readers (the daemon, the report) read the file.
  */
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { foldAcceptance, TRIAGE_RECORD_TYPES } from '../evidence/acceptance-records.js';
-import { parseRecordLine } from '../evidence/ledger-record.js';
-import type { Acceptance } from '../verdicts/acceptance.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { readJsonFile } from './json-file.js';
-import { segmentFiles } from './ledger-store.js';
-
-/** Where a fold of the ledger stopped: just past the last complete line it read. */
-export interface LedgerPosition {
-  /** Segment file name (`00000001.ndjson`). */
-  segment: string;
-  /** Byte offset in it. */
-  offset: number;
-}
+import { foldAcceptance, TRIAGE_RECORD_TYPES } from '../ledger/acceptance-records.js';
+import { parseRecordLine } from '../ledger/ledger-record.js';
+import type { Acceptance } from '../model/acceptance.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readJsonFile } from '../fs/json-file.js';
+import { segmentFiles } from '../ledger/ledger-store.js';
+import { linesAfter, type LedgerPosition } from '../ledger/segment-lines.js';
 
 /** The file's content. */
 export interface AcceptanceIndex {
@@ -52,38 +44,6 @@ export function acceptancesOf(index: AcceptanceIndex, set: string): Acceptance[]
   return index.sets[set] ?? [];
 }
 
-/**
- * Triage record lines after `from`, in order, each with the position just past it; the position
- * past the last complete line comes last (`line: null`). Chunks without a triage record type in
- * them are skipped without being split into lines (most of a ledger is scans).
- */
-async function* triageLinesAfter(files: readonly string[], from: LedgerPosition | null): AsyncGenerator<{ line: Buffer | null; end: LedgerPosition }> {
-  const first = from ? files.findIndex((file) => path.basename(file) === from.segment) : 0;
-  for (const [position, file] of files.slice(first).entries()) {
-    const segment = path.basename(file);
-    let offset = position === 0 && from ? from.offset : 0;
-    let pending: Buffer = Buffer.alloc(0);
-    for await (const chunk of createReadStream(file, { start: offset })) {
-      pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
-      const complete = pending.lastIndexOf(0x0a) + 1;
-      if (complete === 0) continue;
-      const lines = pending.subarray(0, complete);
-      if (MARKERS.some((marker) => lines.includes(marker))) {
-        for (let start = 0; start < complete; ) {
-          const newline = lines.indexOf(0x0a, start);
-          const line = lines.subarray(start, newline);
-          if (MARKERS.some((marker) => line.includes(marker))) yield { line, end: { segment, offset: offset + newline + 1 } };
-          start = newline + 1;
-        }
-      }
-      offset += complete;
-      pending = pending.subarray(complete);
-    }
-    // A torn last line (a crash mid-append) is read once it is complete.
-    yield { line: null, end: { segment, offset } };
-  }
-}
-
 /** True when the ledger still holds `position` (its segment exists and reaches that far). */
 async function stillThere(files: readonly string[], position: LedgerPosition): Promise<boolean> {
   const file = files.find((candidate) => path.basename(candidate) === position.segment);
@@ -101,7 +61,7 @@ export async function syncAcceptanceIndex(stateDir: string, options: { persist: 
   const stored = await readAcceptanceIndex(stateDir);
   const index = stored.ledger && (await stillThere(files, stored.ledger)) ? stored : empty();
   let moved = index !== stored;
-  for await (const { line, end } of triageLinesAfter(files, index.ledger)) {
+  for await (const { line, end } of linesAfter(files, index.ledger, MARKERS)) {
     moved ||= end.segment !== index.ledger?.segment || end.offset !== index.ledger.offset;
     index.ledger = end;
     if (!line) continue;

@@ -4,35 +4,10 @@
  * replaying the ledger. (Contract with the daemon/metrics work: see the drill contract.)
  */
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
-import { readJsonFile } from './json-file.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readJsonFile } from '../fs/json-file.js';
 import { now as clockNow } from '../clock.js';
-
-/** Seconds per drill phase (0 when a phase did not run). */
-export interface DrillPhaseSeconds { fetch: number; extract: number; verify: number; app: number }
-
-/** One drill's outcome. */
-export interface DrillResult {
-  id: string;                    // unique drill id, e.g. `orders-20261124T223000Z-1a2b`
-  set: string;
-  snapshot: string | null;       // null when no snapshot could be picked
-  snapshotTime: string | null;   // ISO-8601
-  pick: 'latest' | 'last-clean' | 'random' | 'explicit';
-  startedAt: string;             // ISO-8601
-  finishedAt: string;            // ISO-8601
-  outcome: 'passed' | 'failed' | 'aborted';
-  phases: DrillPhaseSeconds;     // seconds per phase (0 when a phase did not run)
-  durationSeconds: number;       // wall time of the whole drill
-  rtoTargetSeconds: number | null;
-  withinRto: boolean | null;     // null when no RTO target
-  sample: { fraction: number; entries: number; bytes: number };
-  projectedFullRestoreSeconds: number | null;  // from measured throughput when sampled
-  failures: { verifier: string; path?: string; detail: string }[];
-  ledgerSeq?: number;
-}
-
-/** A set's recent drills. */
-export interface DrillIndex { set: string; updatedAt: string; drills: DrillResult[] /* oldest first, at most 200 */ }
+import type { DrillResult, DrillIndex } from '../model/drill.js';
 
 /** Drills kept per set in the index (the ledger keeps them all). */
 export const MAX_INDEXED_DRILLS = 200;

@@ -3,9 +3,9 @@
  * `immutability-audit` records for metrics, readiness and the API.
  */
 import path from 'node:path';
-import type { ImmutabilityAudit } from '../immutability/audit-result.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { readJsonFile } from './json-file.js';
+import type { ImmutabilityAudit } from '../model/immutability.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readJsonFile } from '../fs/json-file.js';
 
 function auditPath(stateDir: string, set: string): string {
   return path.join(stateDir, 'immutability', `${set}.json`);

@@ -16,10 +16,10 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import type { ManifestEntry, ManifestHeader } from '../integrity/manifest.js';
+import type { ManifestEntry, ManifestHeader } from '../model/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
-import { syncDirectory } from './atomic-write.js';
-import { encodeBlock, listBlocks, readBlock, readBlockSync, type BlockInfo } from './block-gzip.js';
+import { syncDirectory } from '../fs/atomic-write.js';
+import { encodeBlock, listBlocks, readBlock, readBlockSync, type BlockInfo } from '../fs/block-gzip.js';
 
 /**
  * Entries per block: small, so a lookup that misses the cache inflates a few KiB (an archive's

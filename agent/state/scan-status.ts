@@ -4,8 +4,8 @@
  * cumulative bytes verified, so metrics survive a restart of the agent.
  */
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
-import { readJsonFile } from './json-file.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readJsonFile } from '../fs/json-file.js';
 
 /** A set's scan history summary. */
 export interface ScanStatus {

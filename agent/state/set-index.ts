@@ -4,66 +4,10 @@
  * answer without replaying the ledger.
  */
 import path from 'node:path';
-import type { DetectionSummary } from '../detection/snapshot-detection.js';
-import type { ObjectIdentity } from '../integrity/manifest.js';
-import type { Finding, FindingKind } from '../verdicts/findings.js';
-import type { Verdict } from '../verdicts/snapshot-verdict.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { readJsonFile } from './json-file.js';
-
-/** Latest known state of one snapshot. */
-export interface SnapshotState {
-  id: string;
-  time: string;
-  /** The verdict from the findings that count (accepted findings do not). */
-  verdict: Verdict;
-  /** The scan's own verdict, present while accepted findings changed what counts (verdicts/acceptance.ts). */
-  verdictBeforeAcceptance?: Verdict;
-  /** False when the last scan did not read everything. */
-  complete: boolean;
-  entries: number;
-  bytes: number;
-  /** Up to MAX_STORED_FINDINGS findings; `findingCounts` counts them all. Accepted ones carry `accepted`. */
-  findings: Finding[];
-  findingCounts: Partial<Record<FindingKind, number>>;
-  /** Of `findingCounts`, the findings accepted as known and harmless (absent: none). */
-  acceptedCounts?: Partial<Record<FindingKind, number>>;
-  /** Archive layout: the object as last seen. */
-  object?: ObjectIdentity;
-  /** Directory layout: member count and bytes as last listed, for the cheap pass. */
-  listing?: { objects: number; bytes: number; fingerprint: string };
-  lastScan: string;
-  lastDeepScan?: string;
-  /** When a scan last read it completely (kept when a later read was not complete). */
-  lastVerified?: string;
-  baseline?: { sha256: string; entries: number; createdAt: string };
-  /** Detection's counts from the last deep read (encrypted files, renames, change rate). */
-  detection?: DetectionSummary;
-  /**
-   * When a scan first found this snapshot not clean (it was clean before, or new): the start of
-   * the current stretch of not being clean; absent while clean. What "a new compromise" alerts on.
-   */
-  notCleanSince?: string;
-  /** Ledger seq of the record that holds this result. */
-  ledgerSeq?: number;
-  /** The scan run that produced this result (an interrupted run resumes by it). */
-  runId?: string;
-  /** What the store did during the last deep read: retried and resumed faults, reads given up. */
-  faults?: { transient: number; resumed: number; gaveUp: number; examples: string[] };
-}
-
-/** A set's index. */
-export interface SetIndex {
-  set: string;
-  updatedAt: string;
-  snapshots: Record<string, SnapshotState>;
-  /**
-   * Findings about the set rather than one snapshot's content (e.g. a baselined snapshot that
-   * left the store), written by scans. Accepted like snapshot findings, with `snapshot: null`
-   * (verdicts/acceptance.ts); they stay until accepted.
-   */
-  setFindings?: Finding[];
-}
+import type { Finding, FindingKind } from '../model/findings.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { readJsonFile } from '../fs/json-file.js';
+import type { SetIndex } from '../model/snapshot-state.js';
 
 /** Findings kept per snapshot in the index and ledger; the rest are counted. */
 export const MAX_STORED_FINDINGS = 1000;

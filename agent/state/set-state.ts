@@ -1,11 +1,13 @@
 /** Everything the state directory knows about one set, read in one go (for metrics, readiness, the API). */
-import type { ImmutabilityAudit } from '../immutability/audit-result.js';
-import type { Acceptance } from '../verdicts/acceptance.js';
+import type { ImmutabilityAudit } from '../model/immutability.js';
+import type { Acceptance } from '../model/acceptance.js';
 import { acceptancesOf, readAcceptanceIndex, type AcceptanceIndex } from './acceptance-index.js';
-import { readDrillIndex, type DrillIndex } from './drill-index.js';
+import { readDrillIndex } from './drill-index.js';
+import { type DrillIndex } from '../model/drill.js';
 import { readImmutabilityAudit } from './immutability-store.js';
 import { readScanStatus, type ScanStatus } from './scan-status.js';
-import { readSetIndex, type SetIndex } from './set-index.js';
+import { readSetIndex } from './set-index.js';
+import { type SetIndex } from '../model/snapshot-state.js';
 
 /** A set's stored state. */
 export interface SetState {

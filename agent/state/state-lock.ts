@@ -5,7 +5,7 @@
  * drills record results while a scan runs: see ledger-store.ts.)
  */
 import path from 'node:path';
-import { acquireLockFile, type LockFile } from './lock-file.js';
+import { acquireLockFile, type LockFile } from '../fs/lock-file.js';
 
 /** A held lock; `release()` is idempotent. */
 export type StateLock = LockFile;

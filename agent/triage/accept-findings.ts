@@ -9,21 +9,13 @@
  * a typo in a glob must never look like a successful triage.
  */
 import type { SetPolicy } from '../config/resolve-policy.js';
-import type { AcceptanceRecordData, VerdictEffect } from '../evidence/acceptance-records.js';
+import type { AcceptanceRecordData, VerdictEffect } from '../ledger/acceptance-records.js';
 import { ConfigError } from '../errors.js';
-import { unlistedFindings, type SetIndex } from '../state/set-index.js';
-import {
-  acceptanceMatcher,
-  coveredCount,
-  coverFindings,
-  MAX_COVERED_FINDINGS,
-  selectFindings,
-  UNACCEPTABLE_KINDS,
-  type Acceptance,
-  type AcceptanceSelection,
-  type SelectionResult,
-} from '../verdicts/acceptance.js';
-import { FINDING_KINDS, type FindingKind } from '../verdicts/findings.js';
+import { unlistedFindings } from '../state/set-index.js';
+import { type SetIndex } from '../model/snapshot-state.js';
+import { acceptanceMatcher, coveredCount, coverFindings, MAX_COVERED_FINDINGS, selectFindings, UNACCEPTABLE_KINDS, type SelectionResult } from '../verdicts/acceptance.js';
+import { type Acceptance, type AcceptanceSelection } from '../model/acceptance.js';
+import { FINDING_KINDS, type FindingKind } from '../model/findings.js';
 import { locatedFindings } from './rejudge-set.js';
 import { withTriageSession } from './triage-session.js';
 

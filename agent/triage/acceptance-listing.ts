@@ -5,8 +5,10 @@
  * reader the CLI uses.
  */
 import { acceptancesOf, syncAcceptanceIndex } from '../state/acceptance-index.js';
-import { readSetIndex, type SetIndex } from '../state/set-index.js';
-import { coveredCount, type Acceptance } from '../verdicts/acceptance.js';
+import { readSetIndex } from '../state/set-index.js';
+import { type SetIndex } from '../model/snapshot-state.js';
+import { coveredCount } from '../verdicts/acceptance.js';
+import { type Acceptance } from '../model/acceptance.js';
 
 /** One acceptance as listed. */
 export interface AcceptanceListing extends Acceptance {

@@ -2,9 +2,10 @@
  * A set's stored results judged again with its acceptances (pure): every snapshot's findings
  * marked, its verdict from the findings that still count, and the verdicts that changed.
  */
-import type { VerdictEffect } from '../evidence/acceptance-records.js';
-import type { SetIndex } from '../state/set-index.js';
-import { acceptanceMatcher, markSetFindings, withAcceptances, type Acceptance, type LocatedFinding } from '../verdicts/acceptance.js';
+import type { VerdictEffect } from '../ledger/acceptance-records.js';
+import type { SetIndex } from '../model/snapshot-state.js';
+import { acceptanceMatcher, markSetFindings, withAcceptances, type LocatedFinding } from '../verdicts/acceptance.js';
+import { type Acceptance } from '../model/acceptance.js';
 import type { EncryptionThresholds } from '../verdicts/snapshot-verdict.js';
 
 /** The index judged with `acceptances`, and the snapshots whose verdict changed (oldest first). */

@@ -3,10 +3,10 @@
  * record; the findings it covered count again and the set is judged again.
  */
 import type { SetPolicy } from '../config/resolve-policy.js';
-import type { RevocationRecordData, VerdictEffect } from '../evidence/acceptance-records.js';
+import type { RevocationRecordData, VerdictEffect } from '../ledger/acceptance-records.js';
 import { ConfigError } from '../errors.js';
 import { readAcceptanceIndex } from '../state/acceptance-index.js';
-import type { Acceptance } from '../verdicts/acceptance.js';
+import type { Acceptance } from '../model/acceptance.js';
 import { cappedText, requiredText } from './accept-findings.js';
 import { withTriageSession } from './triage-session.js';
 

@@ -1,7 +1,7 @@
 /**
  * Triage (pure): which findings a person accepted as known and harmless, and what a snapshot's
  * verdict is once they stop counting. The ledger's `finding-acceptance` and
- * `acceptance-revocation` records are the source of truth (evidence/acceptance-records.ts folds
+ * `acceptance-revocation` records are the source of truth (ledger/acceptance-records.ts folds
  * them into `Acceptance`s); everything here is a function of those and of a snapshot's findings.
  *
  * What an acceptance covers — one rule, so a user can predict it:
@@ -20,51 +20,10 @@
  * - a revoked acceptance covers nothing.
  */
 import picomatch from 'picomatch';
-import type { AcceptanceMark, Finding, FindingKind, Severity } from './findings.js';
-import { snapshotVerdict, type EncryptionThresholds, type Verdict } from './snapshot-verdict.js';
-
-/** What `vouch accept` was asked to cover. */
-export interface AcceptanceSelection {
-  /** Glob over finding paths (picomatch, dot files included); `**` also selects findings without a path. */
-  path: string;
-  kind?: FindingKind;
-  /** Only this snapshot; absent: every snapshot holding the same content. */
-  snapshot?: string;
-}
-
-/** One finding an acceptance covers, as it was when accepted, with the snapshots it was seen in. */
-export interface CoveredFinding {
-  path: string;
-  kind: FindingKind;
-  severity: Severity;
-  detail: string;
-  contentId?: string;
-  /** Snapshots it was seen in at acceptance; empty for a finding about the set itself. */
-  snapshots: string[];
-}
-
-/** A revocation: the acceptance stops covering anything from then on. */
-export interface Revocation {
-  /** Ledger seq of the `acceptance-revocation` record. */
-  id: number;
-  at: string;
-  by: string;
-  reason?: string;
-}
-
-/** One acceptance, as folded from the ledger. */
-export interface Acceptance {
-  /** Ledger seq of its `finding-acceptance` record. */
-  id: number;
-  set: string;
-  /** ISO-8601 time of the record. */
-  at: string;
-  by: string;
-  reason: string;
-  selection: AcceptanceSelection;
-  findings: CoveredFinding[];
-  revoked: Revocation | null;
-}
+import type { AcceptanceMark, Finding, FindingKind } from '../model/findings.js';
+import { snapshotVerdict, type EncryptionThresholds } from './snapshot-verdict.js';
+import type { Verdict } from '../model/verdict.js';
+import type { AcceptanceSelection, CoveredFinding, Acceptance } from '../model/acceptance.js';
 
 /** Kinds that can never be accepted, and why. */
 export const UNACCEPTABLE_KINDS: ReadonlyMap<FindingKind, string> = new Map([

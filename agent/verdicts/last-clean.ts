@@ -3,8 +3,8 @@
  * proven restorable, and why every newer snapshot was rejected. Pure functions.
  */
 import { acceptedBy, countingCounts, countingFindings } from './acceptance.js';
-import type { AcceptanceMark, Finding, FindingKind } from './findings.js';
-import type { Verdict } from './snapshot-verdict.js';
+import type { AcceptanceMark, Finding, FindingKind } from '../model/findings.js';
+import type { Verdict } from '../model/verdict.js';
 
 /** The newest snapshot whose verdict is clean, or null. */
 export function lastCleanSnapshot<T extends { time: string; verdict: Verdict }>(snapshots: readonly T[]): T | null {

@@ -6,7 +6,7 @@
  * evidence chain is intact. Checks the policy does not ask for are `not-applicable` and do not
  * block readiness.
  */
-import type { DrillResult } from '../state/drill-index.js';
+import type { DrillResult } from '../model/drill.js';
 
 /** The readiness checks, in the order they are reported. */
 export const READINESS_CHECKS = ['rpo', 'drill', 'rto', 'immutability', 'evidence'] as const;

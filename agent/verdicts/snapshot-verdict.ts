@@ -1,11 +1,6 @@
 /** Snapshot verdicts from findings: pure, so every rule is tested without I/O. */
-import { DRIFT_KINDS, type FindingKind } from './findings.js';
-
-/** What vouch concludes about one snapshot. */
-export type Verdict = 'clean' | 'suspicious' | 'compromised' | 'unverified';
-
-/** Every verdict, worst first. */
-export const VERDICTS: readonly Verdict[] = ['compromised', 'suspicious', 'unverified', 'clean'];
+import { DRIFT_KINDS, type FindingKind } from '../model/findings.js';
+import type { Verdict } from '../model/verdict.js';
 
 /** When encrypted files make a snapshot compromised rather than suspicious. */
 export interface EncryptionThresholds {

@@ -8,7 +8,7 @@
  */
 import { unlistedFindings } from '../state/set-index.js';
 import { acceptedBy, countingCounts, countingFindings } from '../verdicts/acceptance.js';
-import type { Finding, FindingKind } from '../verdicts/findings.js';
+import type { Finding, FindingKind } from '../model/findings.js';
 
 /** One listed bunch of findings inside a group (e.g. "pdf · whole file encrypted"). */
 export interface FindingSubgroup {

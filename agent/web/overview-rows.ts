@@ -4,11 +4,11 @@
  * against the RTO, immutability, evidence — ordered problems first.
  */
 import { describeSource } from '../config/resolve-policy.js';
-import type { SetView } from '../metrics/estate-view.js';
-import type { DrillResult } from '../state/drill-index.js';
+import type { SetView } from '../estate/estate-view.js';
+import type { DrillResult } from '../model/drill.js';
 import { drillRestoreSeconds, type ReadinessCheck } from '../verdicts/readiness.js';
-import { VERDICTS, type Verdict } from '../verdicts/snapshot-verdict.js';
-import type { Finding } from '../verdicts/findings.js';
+import { VERDICTS, type Verdict } from '../model/verdict.js';
+import type { Finding } from '../model/findings.js';
 import { ageSeconds } from './format.js';
 
 /** Immutability as the overview shows it. */

@@ -3,7 +3,7 @@
  * and colour by verdict (height too, so the chart reads without colour), date ticks, and markers
  * for the last clean and last restorable snapshots. The SVG component only draws what this returns.
  */
-import type { Verdict } from '../verdicts/snapshot-verdict.js';
+import type { Verdict } from '../model/verdict.js';
 
 /** A snapshot as the timeline needs it. */
 export interface TimelineSnapshot {

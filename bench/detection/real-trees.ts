@@ -21,8 +21,8 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { validatePolicy } from '../../agent/config/load-policy.js';
 import { runScan } from '../../agent/scan/scan-run.js';
-import type { Finding, FindingKind } from '../../agent/verdicts/findings.js';
-import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
+import type { Finding, FindingKind } from '../../agent/model/findings.js';
+import type { Verdict } from '../../agent/model/verdict.js';
 import { runTool, ToolError } from './tools.js';
 
 /** A tree the benchmark scans. */

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
+import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
 import { readDrillIndex } from '../../agent/state/drill-index.js';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 import { runCli, startCli } from '../helpers/cli.js';

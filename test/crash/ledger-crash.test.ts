@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
-import { openLedger, readLedger } from '../../agent/state/ledger-store.js';
+import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
+import { openLedger, readLedger } from '../../agent/ledger/ledger-store.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const APPENDER = fileURLToPath(new URL('../helpers/ledger-appender.ts', import.meta.url));

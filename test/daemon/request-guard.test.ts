@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostAllowed, hostName, stateChangeRefusal } from '../../agent/daemon/request-guard.js';
-import { readLedger } from '../../agent/state/ledger-store.js';
+import { readLedger } from '../../agent/ledger/ledger-store.js';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 import { getJson, runJob, startServe, type ServeProcess } from '../helpers/serve.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../agent/config/load-policy.js';
-import { createJobRunner } from '../../agent/daemon/job-runner.js';
+import { createJobRunner } from '../../agent/jobs/job-runner.js';
 import { createLogger } from '../../agent/daemon/logger.js';
-import { createScheduler } from '../../agent/daemon/scheduler.js';
+import { createScheduler } from '../../agent/jobs/scheduler.js';
 import { Writable } from 'node:stream';
 
 const quiet = () => createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });

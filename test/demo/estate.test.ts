@@ -4,7 +4,7 @@ import * as zlib from 'node:zlib';
 import initSqlJs from 'sql.js';
 import tarStream from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { DemoFile } from '../../agent/demo/estate.js';
+import type { DemoFile } from '../../agent/demo/demo-file.js';
 import { DEMO_DAYS, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit } from '../../agent/demo/estate.js';
 import { crc32 } from '../../agent/demo/png.js';
 import { now } from '../../agent/clock.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_DETECTION } from '../../agent/config/resolve-policy.js';
 import { classify } from '../../agent/detection/classify.js';
 import { SnapshotDetection } from '../../agent/detection/snapshot-detection.js';
-import type { ManifestEntry } from '../../agent/integrity/manifest.js';
+import type { ManifestEntry } from '../../agent/model/manifest.js';
 import { classifyBytes, featuresOf } from '../helpers/detect.js';
 import { findByExtension } from '../helpers/machine-files.js';
 

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DETECTION } from '../../agent/config/resolve-policy.js';
 import { massChangeFinding, renameSource, SnapshotDetection } from '../../agent/detection/snapshot-detection.js';
-import type { ManifestEntry } from '../../agent/integrity/manifest.js';
+import type { ManifestEntry } from '../../agent/model/manifest.js';
 import { ransomNote } from '../../agent/demo/ransomware.js';
 import { featuresOf } from '../helpers/detect.js';
 import { findByExtension } from '../helpers/machine-files.js';

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoSnapshotFiles } from '../../agent/demo/estate.js';
-import type { DrillReport } from '../../agent/drills/drill-report.js';
+import type { DrillReport } from '../../agent/model/drill.js';
 import { runDrillReport } from '../../agent/drills/run-drill.js';
 import { createSandbox } from '../../agent/drills/sandbox/create-sandbox.js';
 import { prepareBox, sandboxIdentity } from '../../agent/drills/sandbox/sandbox-identity.js';

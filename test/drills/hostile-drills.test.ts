@@ -7,7 +7,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runDrillReport } from '../../agent/drills/run-drill.js';
-import type { DrillReport } from '../../agent/drills/drill-report.js';
+import type { DrillReport } from '../../agent/model/drill.js';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 import { drillFixture, drillSet, listTree, type DrillFixture } from '../helpers/drill-fixtures.js';
 import { paxHeader, patchBytes, tarArchive, tarEntry, zipArchive } from '../helpers/hostile-archives.js';

@@ -15,7 +15,7 @@ import type { SetPolicy } from '../../agent/config/resolve-policy.js';
 import { runDrillSearch } from '../../agent/drills/drill-search.js';
 import { runDrillReport } from '../../agent/drills/run-drill.js';
 import { findPostgres } from '../../agent/drills/verifiers/postgres-server.js';
-import { loadEstateView } from '../../agent/metrics/estate-view.js';
+import { loadEstateView } from '../../agent/estate/estate-view.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { readDrillIndex } from '../../agent/state/drill-index.js';
 import { runCli } from '../helpers/cli.js';

@@ -8,11 +8,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDrillReport } from '../../agent/drills/run-drill.js';
 import { createWorkspace, updateMarker } from '../../agent/drills/workspace.js';
 import { StateLockedError } from '../../agent/errors.js';
-import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
+import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { startEmbeddedS3 } from '../../agent/sources/embedded-s3.js';
 import { readDrillIndex } from '../../agent/state/drill-index.js';
-import { readLedger } from '../../agent/state/ledger-store.js';
+import { readLedger } from '../../agent/ledger/ledger-store.js';
 import { buildTarGz, buildZip, sampleFiles, type FixtureFile } from '../helpers/build-archive.js';
 import { drillFixture, drillSet, listTree, policyOf, processesMentioning, type DrillFixture } from '../helpers/drill-fixtures.js';
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../agent/config/load-policy.js';
-import { loadEstateView } from '../../agent/metrics/estate-view.js';
+import { loadEstateView } from '../../agent/estate/estate-view.js';
 import { createMetricsRegistry } from '../../agent/metrics/metrics.js';
 import { gzipAll, tarArchive, tarEntry } from '../helpers/hostile-archives.js';
 import { runCli } from '../helpers/cli.js';

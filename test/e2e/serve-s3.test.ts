@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evidenceStatus } from '../../agent/metrics/evidence-status.js';
+import { evidenceStatus } from '../../agent/estate/evidence-status.js';
 import { readDrillIndex } from '../../agent/state/drill-index.js';
 import { readScanStatus } from '../../agent/state/scan-status.js';
 import { readSetIndex } from '../../agent/state/set-index.js';

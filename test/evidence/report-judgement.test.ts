@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import { judgeControls, type SetOutcomes } from '../../agent/evidence/control-judgement.js';
 import type { ReportData, ReportDrill, SetEvidence } from '../../agent/evidence/report-data.js';
 import { renderReportHtml } from '../../agent/evidence/report-html.js';
-import type { LedgerVerification } from '../../agent/evidence/verify-ledger.js';
+import type { LedgerVerification } from '../../agent/ledger/verify-ledger.js';
 import { launchChromium } from '../helpers/browser.js';
 
 const outcomes = (extra: Partial<SetOutcomes> = {}): SetOutcomes => ({

@@ -9,8 +9,8 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
-import { headPath, openLedger } from '../../agent/state/ledger-store.js';
+import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
+import { headPath, openLedger } from '../../agent/ledger/ledger-store.js';
 import { createManifestWriter } from '../../agent/state/manifest-store.js';
 import { fuzzParameters } from '../helpers/fuzz.js';
 

@@ -6,8 +6,9 @@
  */
 import path from 'node:path';
 import type { DrillOptions, RunDrill } from '../../agent/daemon/drill-contract.js';
-import { writeFileAtomic } from '../../agent/state/atomic-write.js';
-import { readDrillIndex, type DrillResult } from '../../agent/state/drill-index.js';
+import { writeFileAtomic } from '../../agent/fs/atomic-write.js';
+import { readDrillIndex } from '../../agent/state/drill-index.js';
+import { type DrillResult } from '../../agent/model/drill.js';
 import { readSetIndex } from '../../agent/state/set-index.js';
 import { acquireStateLock } from '../../agent/state/state-lock.js';
 import { lastCleanSnapshot } from '../../agent/verdicts/last-clean.js';

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import type { Policy } from '../../agent/config/resolve-policy.js';
 import { createHttpApp } from '../../agent/daemon/http-app.js';
-import { createJobRunner } from '../../agent/daemon/job-runner.js';
+import { createJobRunner } from '../../agent/jobs/job-runner.js';
 import { createLogger } from '../../agent/daemon/logger.js';
-import { createScheduler } from '../../agent/daemon/scheduler.js';
-import { loadEstateView } from '../../agent/metrics/estate-view.js';
+import { createScheduler } from '../../agent/jobs/scheduler.js';
+import { loadEstateView } from '../../agent/estate/estate-view.js';
 import { createMetricsRegistry } from '../../agent/metrics/metrics.js';
 
 /**

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../agent/config/load-policy.js';
 import type { Policy } from '../../agent/config/resolve-policy.js';
-import { loadEstateView } from '../../agent/metrics/estate-view.js';
+import { loadEstateView } from '../../agent/estate/estate-view.js';
 import { createMetricsRegistry } from '../../agent/metrics/metrics.js';
 import { runScan, type ScanReport } from '../../agent/scan/scan-run.js';
 import { readSetIndex } from '../../agent/state/set-index.js';

@@ -8,11 +8,11 @@
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AcceptanceRecordData } from '../../agent/evidence/acceptance-records.js';
-import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
+import type { AcceptanceRecordData } from '../../agent/ledger/acceptance-records.js';
+import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { acceptancesOf, readAcceptanceIndex, syncAcceptanceIndex } from '../../agent/state/acceptance-index.js';
-import { openLedger } from '../../agent/state/ledger-store.js';
+import { openLedger } from '../../agent/ledger/ledger-store.js';
 import { readSetIndex } from '../../agent/state/set-index.js';
 import { acceptFindings } from '../../agent/triage/accept-findings.js';
 import { coverFindings } from '../../agent/verdicts/acceptance.js';

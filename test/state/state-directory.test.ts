@@ -2,9 +2,9 @@ import { appendFile, mkdtemp, readFile, readdir, utimes, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createChainChecker, type LedgerRecord } from '../../agent/evidence/ledger-record.js';
+import { createChainChecker, type LedgerRecord } from '../../agent/ledger/ledger-record.js';
 import { StateLockedError } from '../../agent/errors.js';
-import { openLedger, readLedger } from '../../agent/state/ledger-store.js';
+import { openLedger, readLedger } from '../../agent/ledger/ledger-store.js';
 import { createManifestWriter, loadManifest, manifestPath } from '../../agent/state/manifest-store.js';
 import { acquireStateLock } from '../../agent/state/state-lock.js';
 

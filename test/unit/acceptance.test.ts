@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createTriageChecker, foldAcceptance } from '../../agent/evidence/acceptance-records.js';
-import { nextRecord, type LedgerRecord } from '../../agent/evidence/ledger-record.js';
+import { createTriageChecker, foldAcceptance } from '../../agent/ledger/acceptance-records.js';
+import { nextRecord, type LedgerRecord } from '../../agent/ledger/ledger-record.js';
 import { rejudgeSet } from '../../agent/triage/rejudge-set.js';
-import type { SetIndex, SnapshotState } from '../../agent/state/set-index.js';
-import {
-  acceptanceMatcher,
-  countingCounts,
-  coverFindings,
-  selectFindings,
-  withAcceptances,
-  type Acceptance,
-  type AcceptanceSelection,
-  type LocatedFinding,
-} from '../../agent/verdicts/acceptance.js';
-import type { Finding } from '../../agent/verdicts/findings.js';
+import type { SetIndex, SnapshotState } from '../../agent/model/snapshot-state.js';
+import { acceptanceMatcher, countingCounts, coverFindings, selectFindings, withAcceptances, type LocatedFinding } from '../../agent/verdicts/acceptance.js';
+import { type Acceptance, type AcceptanceSelection } from '../../agent/model/acceptance.js';
+import type { Finding } from '../../agent/model/findings.js';
 import { DEFAULT_THRESHOLDS } from '../../agent/verdicts/snapshot-verdict.js';
 
 const encrypted = (path: string, contentId?: string, severity: Finding['severity'] = 'critical'): Finding => ({

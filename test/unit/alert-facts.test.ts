@@ -8,8 +8,8 @@ import { ConfigError } from '../../agent/errors.js';
 import { withRunbookBase } from '../../agent/metrics/alert-rules.js';
 import { withNotCleanSince } from '../../agent/scan/scan-set.js';
 import { observeDuration, SCAN_DURATION_BUCKETS } from '../../agent/state/scan-status.js';
-import type { SnapshotState } from '../../agent/state/set-index.js';
-import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
+import type { SnapshotState } from '../../agent/model/snapshot-state.js';
+import type { Verdict } from '../../agent/model/verdict.js';
 
 const state = (verdict: Verdict, extra: Partial<SnapshotState> = {}): SnapshotState => ({
   id: 'orders-1',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { entryDrift, objectDrift } from '../../agent/integrity/drift.js';
 import { parseSumsFile } from '../../agent/integrity/sums-file.js';
 import { deepReadReason } from '../../agent/scan/deep-read-decision.js';
-import type { SnapshotState } from '../../agent/state/set-index.js';
+import type { SnapshotState } from '../../agent/model/snapshot-state.js';
 import { lastCleanSnapshot } from '../../agent/verdicts/last-clean.js';
 import { snapshotVerdict } from '../../agent/verdicts/snapshot-verdict.js';
 

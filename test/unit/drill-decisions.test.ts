@@ -8,7 +8,7 @@ import { firstValueOfPsql } from '../../agent/drills/verifiers/postgres.js';
 import { evaluateAssertion, parseDatabaseTime } from '../../agent/drills/verifiers/sql-assertion.js';
 import { firstValueOfJson } from '../../agent/drills/verifiers/sqlite.js';
 import type { Snapshot } from '../../agent/sources/snapshot-discovery.js';
-import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
+import type { Verdict } from '../../agent/model/verdict.js';
 
 const snapshot = (id: string, time: string): Snapshot => ({ id, time: new Date(time), timeSource: 'name', layout: 'archive', sums: [] });
 const SNAPSHOTS = [snapshot('s1', '2025-10-01T00:00:00Z'), snapshot('s2', '2025-10-10T00:00:00Z'), snapshot('s3', '2025-10-19T00:00:00Z')];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lastCleanReport, type DrillFacts, type SnapshotFacts } from '../../agent/verdicts/last-clean.js';
-import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
+import type { Verdict } from '../../agent/model/verdict.js';
 import { lastCleanExitCode } from '../../agent/cli/last-clean.js';
 
 function snapshot(day: number, verdict: Verdict, extra: Partial<SnapshotFacts> = {}): SnapshotFacts {

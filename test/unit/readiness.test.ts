@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DrillResult } from '../../agent/state/drill-index.js';
+import type { DrillResult } from '../../agent/model/drill.js';
 import { assessReadiness, type ReadinessInput } from '../../agent/verdicts/readiness.js';
 
 const now = new Date('2026-03-10T12:00:00Z');

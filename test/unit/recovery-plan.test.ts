@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nextVersion, planRecovery, snapshotPlan, type PlanSnapshot } from '../../agent/recover/recovery-plan.js';
-import type { Finding } from '../../agent/verdicts/findings.js';
-import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
+import type { Finding } from '../../agent/model/findings.js';
+import type { Verdict } from '../../agent/model/verdict.js';
 
 const time = (day: number) => `2026-11-${String(day).padStart(2, '0')}T02:00:00.000Z`;
 function snapshot(day: number, verdict: Verdict, files: Record<string, string>, findings: Finding[] = [], extra: Partial<PlanSnapshot> = {}): PlanSnapshot {

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { appendedExtension, headsToRead, judgeForeignObjects, MAX_FOREIGN_HEADS } from '../../agent/scan/foreign-objects.js';
 import { judgeRemoval, mergeSetFindings, replacementFinding } from '../../agent/scan/set-findings.js';
 import type { SourceObject } from '../../agent/sources/backup-source.js';
-import type { SnapshotState } from '../../agent/state/set-index.js';
-import type { Finding } from '../../agent/verdicts/findings.js';
+import type { SnapshotState } from '../../agent/model/snapshot-state.js';
+import type { Finding } from '../../agent/model/findings.js';
 
 const object = (key: string, size = 1000): SourceObject => ({ key, size, mtime: new Date('2026-01-02T00:00:00Z'), kind: 'file' });
 const NOTE = Buffer.from('All your files have been encrypted! To decrypt your files pay 0.5 bitcoin to the wallet address below. Download Tor Browser and visit abcdefghijklmnop.onion. Do not rename the files.');

@@ -9,9 +9,9 @@ import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../agent/config/load-policy.js';
 import { createManifestWriter } from '../../agent/state/manifest-store.js';
-import type { SetIndex, SnapshotState } from '../../agent/state/set-index.js';
-import type { Finding } from '../../agent/verdicts/findings.js';
-import type { Verdict } from '../../agent/verdicts/snapshot-verdict.js';
+import type { SetIndex, SnapshotState } from '../../agent/model/snapshot-state.js';
+import type { Finding } from '../../agent/model/findings.js';
+import type { Verdict } from '../../agent/model/verdict.js';
 import { now, nowMs } from '../../agent/clock.js';
 import { createTestHttpApp } from '../helpers/http-app.js';
 

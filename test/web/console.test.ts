@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { runDemo, type DemoResult } from '../../agent/demo/run-demo.js';
-import { currentPublicKey, formatFingerprint } from '../../agent/evidence/signing-key.js';
+import { currentPublicKey, formatFingerprint } from '../../agent/ledger/signing-key.js';
 import { readSetIndex } from '../../agent/state/set-index.js';
 import { accessibilityViolations, launchChromium, watchPage, type PageProblems } from '../helpers/browser.js';
 import { startServe, type ServeProcess } from '../helpers/serve.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../agent/verdicts/findings.js';
+import type { Finding } from '../../agent/model/findings.js';
 import { describeEncryption, findingReasons, findingSummary, groupFindings, omittedFindings } from '../../agent/web/finding-groups.js';
 
 const encrypted = (path: string, detail: string, severity: Finding['severity'] = 'critical'): Finding => ({ kind: 'encrypted', path, severity, detail });

@@ -29,16 +29,8 @@ import { lstatSync, readlinkSync } from 'node:fs';
 import type { SandboxLimits } from '../../config/resolve-policy.js';
 import { startProcess } from './sandbox-process.js';
 import { findExecutable, INSTALL_HINTS, prlimitArguments } from './host-tools.js';
-import {
-  SANDBOX_USER,
-  sandboxEnvironment,
-  SandboxUnavailableError,
-  type Sandbox,
-  type SandboxPaths,
-  type SandboxRequest,
-  type SandboxResult,
-  type SandboxSpec,
-} from './sandbox.js';
+import { sandboxEnvironment, type Sandbox, type SandboxPaths, type SandboxRequest, type SandboxResult, type SandboxSpec } from './sandbox.js';
+import { SANDBOX_USER, SandboxUnavailableError } from './sandbox-user.js';
 
 /** Paths as sandboxed commands see them. */
 export const BWRAP_PATHS: SandboxPaths = { restore: '/drill/restore', scratch: '/drill/scratch', files: '/vouch' };

@@ -8,7 +8,7 @@
  */
 import { chown, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { SANDBOX_USER, SandboxUnavailableError } from './sandbox.js';
+import { SANDBOX_USER, SandboxUnavailableError } from './sandbox-user.js';
 
 /** The host identity of sandboxed processes. */
 export interface SandboxIdentity {

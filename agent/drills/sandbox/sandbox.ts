@@ -11,6 +11,7 @@
 import type { Readable } from 'node:stream';
 import type { SandboxLimits } from '../../config/resolve-policy.js';
 import type { SandboxIdentity } from './sandbox-identity.js';
+import { SANDBOX_USER } from './sandbox-user.js';
 
 /** A read-only file placed in the sandbox for one run (a policy's check script). */
 export interface SandboxFile {
@@ -86,14 +87,6 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** The host user sandboxed processes run as (see sandbox-identity.ts). */
   identity: SandboxIdentity;
-}
-
-/** The sandbox's user, as commands see it (PostgreSQL refuses to run as root). */
-export const SANDBOX_USER = { name: 'vouch', uid: 65534, gid: 65534 } as const;
-
-/** Why a sandbox cannot be made: a missing tool, with how to install it. */
-export class SandboxUnavailableError extends Error {
-  override name = 'SandboxUnavailableError';
 }
 
 /** The base environment of every sandboxed process. */

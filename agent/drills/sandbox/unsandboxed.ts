@@ -12,7 +12,8 @@ import path from 'node:path';
 import { startProcess } from './sandbox-process.js';
 import { dropPrivileges } from './bwrap-sandbox.js';
 import { findExecutable, INSTALL_HINTS, prlimitArguments } from './host-tools.js';
-import { sandboxEnvironment, SandboxUnavailableError, type Sandbox, type SandboxPaths, type SandboxRequest, type SandboxSpec } from './sandbox.js';
+import { sandboxEnvironment, type Sandbox, type SandboxPaths, type SandboxRequest, type SandboxSpec } from './sandbox.js';
+import { SandboxUnavailableError } from './sandbox-user.js';
 
 /** An unsandboxed runner for one drill. */
 export function createUnsandboxed(spec: SandboxSpec): Sandbox {

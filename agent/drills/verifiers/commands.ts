@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError } from '../../errors.js';
 import { processFailure } from './process-detail.js';
-import { reportFrom, type Verifier, type VerifierFailure } from './verifier.js';
+import { reportFrom, type Verifier } from './verifier.js';
+import { type VerifierFailure } from '../../model/drill.js';
 
 export const commandsVerifier: Verifier = {
   name: 'commands',

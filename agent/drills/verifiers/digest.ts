@@ -5,8 +5,9 @@
  * is in the drill's report for auditors; entries are what a restore delivers, so they decide.)
  */
 import { entryDrift } from '../../integrity/drift.js';
-import type { ManifestEntry } from '../../integrity/manifest.js';
-import { reportFrom, type Verifier, type VerifierFailure } from './verifier.js';
+import type { ManifestEntry } from '../../model/manifest.js';
+import { reportFrom, type Verifier } from './verifier.js';
+import { type VerifierFailure } from '../../model/drill.js';
 
 /** The restored entry as a manifest entry, so the scan's drift rules judge it. */
 function asManifestEntry(restored: { path: string; type: string; size: number; digest?: string; linkTarget?: string }): ManifestEntry {

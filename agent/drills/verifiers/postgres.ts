@@ -23,7 +23,8 @@ import { findPostgres, RESTORE_ROLE, ServerStartError, startThrowawayServer, typ
 import { processFailure } from './process-detail.js';
 import { restoredFile } from './restored-file.js';
 import { evaluateAssertion } from './sql-assertion.js';
-import { assertionOutcome, reportFrom, type AssertionOutcome, type Verifier, type VerifierContext, type VerifierFailure } from './verifier.js';
+import { assertionOutcome, reportFrom, type Verifier, type VerifierContext } from './verifier.js';
+import { type AssertionOutcome, type VerifierFailure } from '../../model/drill.js';
 
 type PostgresCheck = DrillPolicy['postgres'][number];
 

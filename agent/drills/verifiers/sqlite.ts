@@ -8,7 +8,8 @@ import { findExecutable } from '../sandbox/host-tools.js';
 import { processFailure } from './process-detail.js';
 import { restoredFile } from './restored-file.js';
 import { evaluateAssertion } from './sql-assertion.js';
-import { assertionOutcome, reportFrom, type AssertionOutcome, type Verifier, type VerifierFailure } from './verifier.js';
+import { assertionOutcome, reportFrom, type Verifier } from './verifier.js';
+import { type AssertionOutcome, type VerifierFailure } from '../../model/drill.js';
 
 const SQLITE_HINT = 'the sqlite3 command-line tool is not installed (Debian/Ubuntu: apt-get install sqlite3)';
 

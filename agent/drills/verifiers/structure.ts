@@ -12,7 +12,8 @@ import path from 'node:path';
 import { DEFAULT_VALIDATOR_LIMITS } from '../../detection/validator.js';
 import { describeError } from '../../errors.js';
 import { findStructureValidator, prepareStructureValidators, structureValidatorCount } from './structure-validators.js';
-import { reportFrom, type Verifier, type VerifierFailure } from './verifier.js';
+import { reportFrom, type Verifier } from './verifier.js';
+import { type VerifierFailure } from '../../model/drill.js';
 
 const HEAD_BYTES = 64 * 1024;
 

@@ -10,6 +10,7 @@ import type { Snapshot } from '../../sources/snapshot-discovery.js';
 import type { RestoreOutcome } from '../restore.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { DrillWorkspace } from '../workspace.js';
+import type { VerifierFailure, VerifierReport, AssertionOutcome } from '../../model/drill.js';
 
 /** What a verifier may look at. */
 export interface VerifierContext {
@@ -27,51 +28,12 @@ export interface VerifierContext {
   signal?: AbortSignal;
 }
 
-/** One thing a verifier found wrong. */
-export interface VerifierFailure {
-  /** Restored path, assertion name or command the failure is about. */
-  path?: string;
-  detail: string;
-}
-
-/** What a verifier concluded. */
-export interface VerifierReport {
-  status: 'passed' | 'failed' | 'skipped';
-  /** One line: what was checked (or why nothing was). */
-  detail: string;
-  failures: VerifierFailure[];
-  /** Failures not listed in full. */
-  failuresOmitted?: number;
-  /** SQL assertions run (postgres, sqlite): each with the value the query returned, for the record and the auditor report. */
-  assertions?: AssertionOutcome[];
-}
-
-/** One SQL assertion as a drill ran it. */
-export interface AssertionOutcome {
-  /** The restored file it ran against. */
-  file: string;
-  name: string;
-  sql: string;
-  /** What the query returned (first value, at most MAX_ASSERTION_VALUE characters); null when it failed or returned NULL. */
-  value: string | null;
-  ok: boolean;
-  /** Why it failed (unmet expectation, or the query's error). */
-  detail?: string;
-}
-
 /** Characters of an assertion's returned value kept in the record. */
 export const MAX_ASSERTION_VALUE = 200;
 
 /** An assertion's outcome as recorded (value capped). */
 export function assertionOutcome(file: string, assertion: { name: string; sql: string }, value: string | null, ok: boolean, detail?: string): AssertionOutcome {
   return { file, name: assertion.name, sql: assertion.sql, value: value === null ? null : value.slice(0, MAX_ASSERTION_VALUE), ok, ...(detail !== undefined ? { detail } : {}) };
-}
-
-/** A verifier's report as the drill records it. */
-export interface VerifierOutcome extends VerifierReport {
-  verifier: string;
-  phase: 'verify' | 'app';
-  seconds: number;
 }
 
 /** One kind of check. */

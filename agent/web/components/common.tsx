@@ -1,6 +1,6 @@
 /** Small pieces every console page uses: status badges, times, links to sets and snapshots. */
 import type { Child, FC } from 'hono/jsx';
-import type { Verdict } from '../../verdicts/snapshot-verdict.js';
+import type { Verdict } from '../../model/verdict.js';
 import { ago, fullTime, shortTime } from '../format.js';
 
 /** How a status reads: each tone has its own colour, and the text always says it too. */

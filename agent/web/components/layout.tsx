@@ -1,6 +1,6 @@
 /** The frame of every console page: skip link, banner with navigation and job activity, main, footer. */
 import type { Child, FC } from 'hono/jsx';
-import type { JobRecord } from '../../daemon/job-runner.js';
+import type { JobRecord } from '../../jobs/job-runner.js';
 import { VERSION } from '../../version.js';
 import { assetUrl, type Assets } from '../assets.js';
 import { fullTime, shortTime } from '../format.js';

@@ -1,6 +1,6 @@
 /** A drill's phases as one stacked bar against its RTO (SVG attributes only: the page's CSP allows no inline styles). */
 import type { FC } from 'hono/jsx';
-import type { DrillPhaseSeconds } from '../../state/drill-index.js';
+import type { DrillPhaseSeconds } from '../../model/drill.js';
 import { duration } from '../format.js';
 
 const PHASES = ['fetch', 'extract', 'verify', 'app'] as const;

@@ -4,9 +4,9 @@
  */
 import type { Child, FC } from 'hono/jsx';
 import { formatBytes } from '../../config/byte-size.js';
-import type { SnapshotState } from '../../state/set-index.js';
+import type { SnapshotState } from '../../model/snapshot-state.js';
 import { MAX_STORED_FINDINGS } from '../../state/set-index.js';
-import type { Finding } from '../../verdicts/findings.js';
+import type { Finding } from '../../model/findings.js';
 import { ACCEPTED_GROUP, findingReasons, findingSummary, groupFindings, omittedFindings, type FindingGroup } from '../finding-groups.js';
 import { count, plural } from '../format.js';
 import { snapshotAnchor, snapshotHref, Time, VerdictBadge } from './common.js';

@@ -5,7 +5,7 @@
  */
 import type { FC } from 'hono/jsx';
 import { countingFindings } from '../../verdicts/acceptance.js';
-import type { Finding } from '../../verdicts/findings.js';
+import type { Finding } from '../../model/findings.js';
 import { plural } from '../format.js';
 import { Badge } from './common.js';
 

@@ -3,13 +3,13 @@
  * auditor report on demand, and the ledger's records filtered by set and kind, paged on the server.
  */
 import type { FC } from 'hono/jsx';
-import type { LedgerRecord } from '../../evidence/ledger-record.js';
-import { formatFingerprint } from '../../evidence/signing-key.js';
-import type { EvidenceStatus } from '../../metrics/evidence-status.js';
+import type { LedgerRecord } from '../../ledger/ledger-record.js';
+import { formatFingerprint } from '../../ledger/signing-key.js';
+import type { EvidenceStatus } from '../../estate/evidence-status.js';
 import { Badge, setHref, snapshotHref, Time } from '../components/common.js';
 import { Layout, type PageFrame } from '../components/layout.js';
 import { count, plural } from '../format.js';
-import type { StoredRecord } from '../ledger-index.js';
+import type { StoredRecord } from '../../ledger/ledger-index.js';
 
 /** The report periods offered. */
 export const REPORT_PERIODS: readonly { value: string; label: string }[] = [

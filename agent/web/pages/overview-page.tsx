@@ -1,7 +1,7 @@
 /** The overview: every set with readiness and the facts behind it, problems first; the evidence chain; 3-2-1-1-0. */
 import type { FC } from 'hono/jsx';
 import type { DatasetRuleReport } from '../../immutability/rule-3-2-1-1-0.js';
-import type { EvidenceStatus } from '../../metrics/evidence-status.js';
+import type { EvidenceStatus } from '../../estate/evidence-status.js';
 import { Badge, setHref, TimeAgo, VerdictBadge } from '../components/common.js';
 import { Layout, type PageFrame } from '../components/layout.js';
 import { StoreBanner } from '../components/store-findings.js';

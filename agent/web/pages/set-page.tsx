@@ -6,9 +6,9 @@
  */
 import type { FC } from 'hono/jsx';
 import { formatBytes } from '../../config/byte-size.js';
-import type { SetView } from '../../metrics/estate-view.js';
-import type { TaskKind } from '../../metrics/metrics.js';
-import type { SnapshotState } from '../../state/set-index.js';
+import type { SetView } from '../../estate/estate-view.js';
+import type { TaskKind } from '../../model/tasks.js';
+import type { SnapshotState } from '../../model/snapshot-state.js';
 import { describeSelection } from '../../triage/accept-findings.js';
 import { listAcceptances, type AcceptanceListing } from '../../triage/acceptance-listing.js';
 import { countingCounts } from '../../verdicts/acceptance.js';

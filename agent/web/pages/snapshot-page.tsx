@@ -1,7 +1,7 @@
 /** One snapshot: its facts (baseline, object, detection counts), downloads and grouped findings. */
 import type { FC } from 'hono/jsx';
 import type { RecoveryPlan } from '../../recover/recovery-plan.js';
-import type { SnapshotState } from '../../state/set-index.js';
+import type { SnapshotState } from '../../model/snapshot-state.js';
 import { setHref, Time, VerdictBadge } from '../components/common.js';
 import { Layout, type PageFrame } from '../components/layout.js';
 import { SnapshotFindings } from '../components/snapshot-findings.js';

@@ -1,5 +1,5 @@
 /**
- * The estate as the daemon reports it: per set its stored state, readiness and headline facts;
+ * The estate read model, shared by metrics, the API and the console: per set its stored state, readiness and headline facts;
  * per data set the 3-2-1-1-0 rule; the evidence status. Read from the state directory on demand
  * (metrics collection, API requests); nothing is kept in memory between reads.
  */
@@ -8,8 +8,8 @@ import type { Policy, SetPolicy } from '../config/resolve-policy.js';
 import { describeError } from '../errors.js';
 import { datasetReports } from '../immutability/dataset-report.js';
 import type { DatasetRuleReport } from '../immutability/rule-3-2-1-1-0.js';
-import type { DrillResult } from '../state/drill-index.js';
-import type { SnapshotState } from '../state/set-index.js';
+import type { DrillResult } from '../model/drill.js';
+import type { SnapshotState } from '../model/snapshot-state.js';
 import { readAcceptanceIndex } from '../state/acceptance-index.js';
 import { loadSetState, type SetState } from '../state/set-state.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';

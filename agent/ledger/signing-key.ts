@@ -14,7 +14,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { VouchError } from '../errors.js';
-import { syncDirectory, writeFileAtomic } from '../state/atomic-write.js';
+import { syncDirectory, writeFileAtomic } from '../fs/atomic-write.js';
 
 /** A public key as vouch names it. */
 export interface PublicKeyInfo {

@@ -6,8 +6,8 @@
  * not verify prove nothing either way; they are reported, not trusted.
  */
 import { describeError } from '../errors.js';
-import { readLedger } from '../state/ledger-store.js';
-import type { HeadAnchor } from './head-anchor.js';
+import { readLedger } from './ledger-store.js';
+import type { HeadAnchor } from './anchored-head.js';
 import { headSignatureValid } from './record-signature.js';
 import type { PublicKeyInfo } from './signing-key.js';
 

@@ -8,7 +8,7 @@
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Policy, SetPolicy } from '../config/resolve-policy.js';
-import type { SchedulerStats, TaskCounters, TaskKind } from '../metrics/metrics.js';
+import type { SchedulerStats, TaskCounters, TaskKind } from '../model/tasks.js';
 import type { JobRecord, JobRunner, JobWork } from './job-runner.js';
 
 /** What the scheduler runs for each task kind. */

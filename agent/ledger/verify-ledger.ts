@@ -25,10 +25,10 @@ import { createTriageChecker } from './acceptance-records.js';
 import { createChainChecker, GENESIS_HASH, parseRecordLine, type LedgerRecord } from './ledger-record.js';
 import { headSignatureValid, recordSignatureValid, type LedgerHead } from './record-signature.js';
 import { checkAgainstAnchor, type AnchorCheck } from './anchor-check.js';
-import type { HeadAnchor } from './head-anchor.js';
+import type { HeadAnchor } from './anchored-head.js';
 import { MAX_RECORD_LINE_BYTES, nonCanonicalReason } from './record-line.js';
 import { describePublicKey, storedPublicKeys, type PublicKeyInfo } from './signing-key.js';
-import { readHeadFile, readStoredLines } from '../state/ledger-store.js';
+import { readHeadFile, readStoredLines } from './ledger-store.js';
 
 /** What can be wrong with evidence. */
 export type LedgerProblem =

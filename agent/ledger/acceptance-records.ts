@@ -4,9 +4,9 @@
  * `vouch evidence verify` runs on them, and the fold that turns them into the acceptances every
  * verdict is judged with (verdicts/acceptance.ts). Pure.
  */
-import { FINDING_KINDS } from '../verdicts/findings.js';
-import type { Acceptance, AcceptanceSelection, CoveredFinding } from '../verdicts/acceptance.js';
-import type { Verdict } from '../verdicts/snapshot-verdict.js';
+import { FINDING_KINDS } from '../model/findings.js';
+import type { Acceptance, AcceptanceSelection, CoveredFinding } from '../model/acceptance.js';
+import type { Verdict } from '../model/verdict.js';
 import type { LedgerRecord } from './ledger-record.js';
 
 /** A snapshot whose verdict a triage record changed. */

@@ -3,11 +3,11 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { recordHash, type LedgerRecord } from '../../agent/evidence/ledger-record.js';
-import { signRecord } from '../../agent/evidence/record-signature.js';
-import { currentPublicKey, describePublicKey, keysDir, type SigningKey } from '../../agent/evidence/signing-key.js';
-import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
-import { headPath, LedgerTruncatedError, openLedger } from '../../agent/state/ledger-store.js';
+import { recordHash, type LedgerRecord } from '../../agent/ledger/ledger-record.js';
+import { signRecord } from '../../agent/ledger/record-signature.js';
+import { currentPublicKey, describePublicKey, keysDir, type SigningKey } from '../../agent/ledger/signing-key.js';
+import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
+import { headPath, LedgerTruncatedError, openLedger } from '../../agent/ledger/ledger-store.js';
 
 const tempState = () => mkdtemp(path.join(tmpdir(), 'vouch-evidence-'));
 
@@ -131,7 +131,7 @@ describe('evidence verify names the first bad record', () => {
     const attacker = attackerKey();
     await rewrite(dir, (all) => all.map((line) => JSON.stringify(signRecord(JSON.parse(line) as LedgerRecord, attacker))));
     await writeFile(path.join(keysDir(dir), 'public', `${attacker.keyId}.pem`), attacker.pem);
-    const { signHead } = await import('../../agent/evidence/record-signature.js');
+    const { signHead } = await import('../../agent/ledger/record-signature.js');
     const last = JSON.parse((await lines(dir)).at(-1)!) as LedgerRecord;
     await writeFile(headPath(dir), JSON.stringify(signHead(last, attacker)));
     expect((await verifyLedger(dir)).ok).toBe(true);
@@ -176,7 +176,7 @@ describe('evidence verify names the first bad record', () => {
 describe('ledgers from before signing', () => {
   it('keeps verifying: unsigned records are covered by the chain of the first signed one', async () => {
     const dir = await tempState();
-    const { nextRecord } = await import('../../agent/evidence/ledger-record.js');
+    const { nextRecord } = await import('../../agent/ledger/ledger-record.js');
     const first = nextRecord(null, 'scan-run', { legacy: 1 });
     const second = nextRecord(first, 'snapshot-scan', { legacy: 2 });
     await mkdir(path.join(dir, 'ledger'), { recursive: true });
@@ -244,7 +244,7 @@ describe('crashes and key rotation', () => {
     const { createPrivateKey } = await import('node:crypto');
     const retired = { ...first, privateKey: createPrivateKey(oldPrivate) };
     const last = JSON.parse((await lines(dir)).at(-1)!) as LedgerRecord;
-    const { nextRecord } = await import('../../agent/evidence/ledger-record.js');
+    const { nextRecord } = await import('../../agent/ledger/ledger-record.js');
     await appendFile(segment(dir), `${JSON.stringify(signRecord(nextRecord(last, 'scan-run', { forged: true }), retired))}\n`);
     expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 5, problem: 'unknown-key' });
     expect((await verifyLedger(dir)).firstBad!.detail).toMatch(/retired by the rotation at seq 3/);

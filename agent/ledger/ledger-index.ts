@@ -10,12 +10,11 @@
  * rebuilt from scratch, so an edited ledger is shown as it is now stored. A torn last line (a
  * crash mid-append) is not indexed until it is complete.
  */
-import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { parseRecordLine, type LedgerRecord } from '../evidence/ledger-record.js';
-import { MAX_RECORD_LINE_BYTES } from '../evidence/record-line.js';
-import { segmentFiles } from '../state/ledger-store.js';
+import { parseRecordLine, type LedgerRecord } from './ledger-record.js';
+import { readSegmentLines } from './segment-lines.js';
+import { segmentFiles } from './ledger-store.js';
 
 /** Which records to show. Unset fields match everything. */
 export interface LedgerFilter {
@@ -210,27 +209,13 @@ class Index implements LedgerIndex {
    */
   private async readSegment(segmentNumber: number, state: SegmentState, size: number): Promise<void> {
     if (size <= state.indexed) return;
-    let lineStart = state.indexed;
-    let parts: Buffer[] = [];
-    let length = 0;
-    let position = state.indexed;
-    for await (const chunk of createReadStream(state.file, { start: state.indexed, end: size - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-      let start = 0;
-      for (let newline = chunk.indexOf(NEWLINE, start); ; newline = chunk.indexOf(NEWLINE, start)) {
-        const piece = chunk.subarray(start, newline === -1 ? chunk.length : newline);
-        length += piece.length;
-        if (length <= MAX_RECORD_LINE_BYTES) parts.push(piece);
-        else parts = [];
-        if (newline === -1) break;
-        if (length > 0) this.add(segmentNumber, lineStart, length <= MAX_RECORD_LINE_BYTES ? Buffer.concat(parts, length).toString('utf8') : null, length);
-        lineStart = position + newline + 1;
-        parts = [];
-        length = 0;
-        start = newline + 1;
-      }
-      position += chunk.length;
+    let indexed = state.indexed;
+    for await (const line of readSegmentLines(state.file, state.indexed, size)) {
+      if (!line.terminated) break;
+      if (line.length > 0) this.add(segmentNumber, line.offset, line.bytes === null ? null : line.bytes.toString('utf8'), line.length);
+      indexed = line.offset + line.length + 1;
     }
-    state.indexed = lineStart;
+    state.indexed = indexed;
   }
 
   /** Indexes one line; `raw` is null for a line over the record limit (`bytes` long). */

@@ -1,7 +1,6 @@
-/** Baseline manifests: what a snapshot held the first time vouch read it completely. */
-import type { EntryType } from '../archives/entry-reader.js';
-import type { DigestAlgorithm } from '../config/resolve-policy.js';
-import type { ContentSummary } from '../detection/classify.js';
+/** Baseline manifests: what a snapshot held the first time vouch read it completely. Persisted in
+ * `manifests/` (state/manifest-store.ts owns the file format). Types only. */
+import type { ContentSummary } from './content.js';
 
 /** Identity of the object a snapshot was read from (archive layout), as the store reported it. */
 export interface ObjectIdentity {
@@ -45,3 +44,9 @@ export interface ManifestEntry {
   /** What detection judged the content to be (files only), for the next snapshot's history. */
   content?: ContentSummary;
 }
+
+/** What an entry is. Only `file` entries have content. */
+export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'fifo' | 'other';
+
+/** Digest algorithms for entries. */
+export type DigestAlgorithm = 'sha256' | 'blake3';

@@ -1,6 +1,6 @@
 /**
  * Evidence status: is the ledger intact — chain, ed25519 signatures, key rotations, signed head
- * (`verifyLedger` from evidence/verify-ledger.ts)? The one place the daemon asks, for metrics,
+ * (`verifyLedger` from ledger/verify-ledger.ts)? The one place the daemon asks, for metrics,
  * readiness and the API.
  *
  * Verifying a large ledger
@@ -12,7 +12,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { verifyLedger } from '../evidence/verify-ledger.js';
+import { verifyLedger } from '../ledger/verify-ledger.js';
 
 /** The shape `verifyLedger` returns (fields may be added). */
 export interface EvidenceStatus {

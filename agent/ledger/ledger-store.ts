@@ -18,13 +18,14 @@
  * recover-head` or `vouch evidence rotate-key --lost` (a signed record of what was found).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import { AnchorPublisher, type HeadAnchor } from '../evidence/head-anchor.js';
-import { GENESIS_HASH, nextRecord, parseRecordLine, type LedgerRecord, type LedgerRecordType } from '../evidence/ledger-record.js';
-import { headSignatureValid, signHead, signRecord, type LedgerHead } from '../evidence/record-signature.js';
-import { MAX_RECORD_LINE_BYTES, recordLine } from '../evidence/record-line.js';
+import { AnchorPublisher } from './head-anchor.js';
+import { type HeadAnchor } from './anchored-head.js';
+import { GENESIS_HASH, nextRecord, parseRecordLine, type LedgerRecord, type LedgerRecordType } from './ledger-record.js';
+import { headSignatureValid, signHead, signRecord, type LedgerHead } from './record-signature.js';
+import { MAX_RECORD_LINE_BYTES, recordLine } from './record-line.js';
+import { readSegmentLines } from './segment-lines.js';
 import {
   createSigningKey,
   loadSigningKey,
@@ -35,10 +36,10 @@ import {
   storedPublicKeys,
   type PublicKeyInfo,
   type SigningKey,
-} from '../evidence/signing-key.js';
+} from './signing-key.js';
 import { VouchError } from '../errors.js';
-import { syncDirectory, writeFileAtomic } from './atomic-write.js';
-import { acquireLockFile } from './lock-file.js';
+import { syncDirectory, writeFileAtomic } from '../fs/atomic-write.js';
+import { acquireLockFile } from '../fs/lock-file.js';
 
 const SEGMENT = /^(\d{8})\.ndjson$/;
 const SEGMENT_MAX_BYTES = 64 * 2 ** 20;
@@ -150,28 +151,10 @@ export async function* readStoredLines(stateDir: string): AsyncGenerator<StoredL
   const files = await segmentFiles(stateDir);
   for (const [index, file] of files.entries()) {
     const segment = path.basename(file);
-    let parts: Buffer[] = [];
-    let length = 0;
     let line = 0;
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-      let start = 0;
-      for (;;) {
-        const newline = chunk.indexOf(0x0a, start);
-        const piece = chunk.subarray(start, newline === -1 ? chunk.length : newline);
-        length += piece.length;
-        if (length <= MAX_RECORD_LINE_BYTES) {
-          if (piece.length) parts.push(piece);
-        } else parts = [];
-        if (newline === -1) break;
-        line++;
-        yield { bytes: length <= MAX_RECORD_LINE_BYTES ? Buffer.concat(parts, length) : null, length, segment, line, complete: true };
-        parts = [];
-        length = 0;
-        start = newline + 1;
-      }
-    }
-    if (length > 0) {
-      yield { bytes: length <= MAX_RECORD_LINE_BYTES ? Buffer.concat(parts, length) : null, length, segment, line: line + 1, complete: index < files.length - 1 };
+    for await (const stored of readSegmentLines(file)) {
+      line++;
+      yield { bytes: stored.bytes, length: stored.length, segment, line, complete: stored.terminated || index < files.length - 1 };
     }
   }
 }

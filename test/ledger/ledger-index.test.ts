@@ -2,9 +2,9 @@ import { appendFile, mkdtemp, readFile, rename, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { LedgerRecord } from '../../agent/evidence/ledger-record.js';
-import { openLedger } from '../../agent/state/ledger-store.js';
-import { ledgerIndex } from '../../agent/web/ledger-index.js';
+import type { LedgerRecord } from '../../agent/ledger/ledger-record.js';
+import { openLedger } from '../../agent/ledger/ledger-store.js';
+import { ledgerIndex } from '../../agent/ledger/ledger-index.js';
 
 /** A signed ledger of `count` records: snapshot scans of two sets, a drill every 10th record. */
 async function ledger(count: number): Promise<string> {

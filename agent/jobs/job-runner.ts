@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
-import type { TaskKind } from '../metrics/metrics.js';
+import type { TaskKind } from '../model/tasks.js';
 import { now } from '../clock.js';
-import type { RequestedBy } from '../state/requested-by.js';
+import type { RequestedBy } from '../model/requested-by.js';
 
 /** Why a job started. */
 export type JobTrigger = 'schedule' | 'api' | 'startup';

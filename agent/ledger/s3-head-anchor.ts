@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../sources/s3-client.js';
-import { anchoredHeadName, bySeq, parseHead, parseName, type AnchoredHeadName, type AnchorSpec, type HeadAnchor } from './head-anchor.js';
+import { anchoredHeadName, bySeq, parseHead, parseName, type AnchoredHeadName, type HeadAnchor } from './anchored-head.js';
+import { type AnchorSpec } from '../model/anchor-spec.js';
 
 /** An S3 anchor (the caller may pass its own client, e.g. the embedded store's). */
 export function s3Anchor(spec: Extract<AnchorSpec, { kind: 's3' }>, client: S3Client = createS3Client(spec)): HeadAnchor {

@@ -9,11 +9,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { directoryAnchor } from '../../agent/evidence/head-anchor.js';
+import { directoryAnchor } from '../../agent/ledger/head-anchor.js';
 import { startEmbeddedS3 } from '../../agent/sources/embedded-s3.js';
-import { currentPublicKey, keysDir, signingKeyPath } from '../../agent/evidence/signing-key.js';
-import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
-import { EvidenceRecoveryError, headPath, openLedger } from '../../agent/state/ledger-store.js';
+import { currentPublicKey, keysDir, signingKeyPath } from '../../agent/ledger/signing-key.js';
+import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
+import { EvidenceRecoveryError, headPath, openLedger } from '../../agent/ledger/ledger-store.js';
 import { runCli } from '../helpers/cli.js';
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), 'vouch-rollback-'));
