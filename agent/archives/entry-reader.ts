@@ -4,6 +4,7 @@
  * can, or stop and say the read was incomplete.
  */
 import type { Readable } from 'node:stream';
+import type { LocalFile } from '../sources/local-file.js';
 
 /** What an entry is. Only `file` entries have content. */
 export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'fifo' | 'other';
@@ -55,6 +56,14 @@ export interface EntryVisitor {
    * reader turns that into a `read-error` problem, never an exception.
    */
   entry(entry: ArchiveEntry, body: Readable | null): Promise<void>;
+  /**
+   * Optional, for directory snapshots on local disk: a small `file` entry offered as a recipe
+   * (local-file.ts) instead of a body, for the visitor to have read and analysed off this thread.
+   * Resolves with the bytes read, or null when the file could not be read cleanly that way — the
+   * reader then opens it as usual and calls `entry()` with its body (so the entry is visited once
+   * either way). A rejection is a `read-error` for the entry, as with `entry()`.
+   */
+  localEntry?(entry: ArchiveEntry, file: LocalFile): Promise<number | null>;
   /**
    * Called for every problem. An entry refused for its problem is not passed to `entry()`, with
    * two exceptions: a symlink whose target is absolute or escapes the root is still passed (links

@@ -13,6 +13,9 @@
  *   root's real path (a symlinked directory pointing elsewhere is refused).
  * - A file's validator is its device, inode, size and modification time: `open()` with `ifMatch`
  *   refuses (ObjectChangedError) a file that was replaced or rewritten since it was listed.
+ * - `localFile()` hands out the recipe for reading a small file in a worker thread with the same
+ *   checks (local-file.ts); it touches no disk, and a worker that cannot read cleanly falls back
+ *   to `open()`.
  * - Every failure is a SourceError; `permanent` is true for ENOENT/EACCES/EISDIR-like problems
  *   and false for I/O errors a retry could fix (EIO, EAGAIN, ESTALE, …).
  */
@@ -23,6 +26,7 @@ import { Readable } from 'node:stream';
 import { ObjectChangedError, SourceError, describeError } from '../errors.js';
 import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
+import { fileValidator, isInside, type LocalFile } from './local-file.js';
 
 /**
  * Bytes per read from a file. 256 KiB measured better than 1 MiB on `npm run bench` (plain files:
@@ -58,15 +62,6 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
-
-/** The version token of a file: what changes when it is replaced or rewritten. */
-function fileValidator(stats: Stats): string {
-  return `${stats.dev}:${stats.ino}:${stats.size}:${Math.round(stats.mtimeMs * 1000)}`;
-}
 
 /** Splits a key or prefix into path segments, refusing anything that could leave the root. */
 function keySegments(key: string): string[] | undefined {
@@ -314,6 +309,14 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
         validator,
         size,
       };
+    },
+
+    localFile(key: string, size: number, options: OpenOptions = {}): LocalFile | undefined {
+      // Before the first list() or open() the root is not resolved yet: use open().
+      if (realRoot === undefined || size > WHOLE_FILE_BYTES) return undefined;
+      const segments = keySegments(key);
+      if (!segments) return undefined;
+      return { absolute: path.join(rootPath, ...segments), realRoot, maxBytes: WHOLE_FILE_BYTES, ...(options.ifMatch !== undefined ? { ifMatch: options.ifMatch } : {}) };
     },
 
     async localPath(key: string, options: OpenOptions = {}): Promise<string> {
