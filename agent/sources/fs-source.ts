@@ -3,7 +3,8 @@
  * air-gapped volume).
  *
  * Contract:
- * - `list()` walks the tree lazily (one directory's names in memory at a time) and yields keys in
+ * - `list()` walks the tree lazily in a worker thread (fs-list-worker.ts: a batch of objects in
+ *   memory at a time, one directory's names in the worker) and yields keys in
  *   global key order (UTF-8 byte order, the order S3 lists in). It uses lstat: symlinks are
  *   reported as `symlink` with their target and never followed; sockets, FIFOs and devices are
  *   `other`; directories are descended into, not reported.
@@ -20,12 +21,13 @@
  *   and false for I/O errors a retry could fix (EIO, EAGAIN, ESTALE, …).
  */
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ObjectChangedError, SourceError, describeError } from '../errors.js';
 import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
+import { FsLister, ListFailure } from './fs-list.js';
 import { fileValidator, isInside, type LocalFile } from './local-file.js';
 
 /**
@@ -51,8 +53,6 @@ export interface FsSourceOptions {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
-/** lstat calls in flight per directory. */
-const STAT_BATCH = 32;
 /** Error codes where retrying cannot help. */
 const PERMANENT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENXIO', 'ENAMETOOLONG', 'EINVAL', 'EROFS']);
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
@@ -72,13 +72,6 @@ function keySegments(key: string): string[] | undefined {
     if (process.platform === 'win32' && /[\\:]/.test(segment)) return undefined;
   }
   return segments;
-}
-
-interface DirectoryEntry {
-  name: string;
-  isDirectory: boolean;
-  /** Sort key: the name as UTF-8, with `/` appended for directories so children sort in place. */
-  order: Buffer;
 }
 
 /** Creates a source over the directory `root` (resolved against the working directory). */
@@ -114,72 +107,25 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     return realRoot;
   };
 
-  /** The names in one directory, in key order. Unknown dirent types are resolved with lstat. */
-  const readDirectory = async (directory: string, dirKey: string, namePrefix: string): Promise<DirectoryEntry[] | undefined> => {
-    const entries: DirectoryEntry[] = [];
+  const lister = new FsLister();
+
+  /** The objects under `directory` in key order, listed by the source's worker (fs-list.ts). */
+  async function* walk(directory: string, dirKey: string, namePrefix: string): AsyncGenerator<SourceObject> {
     try {
-      // One readdir call per directory: iterating an opendir handle costs a promise and a
-      // round trip to the thread pool per batch of names, ~10 % of a scan of small files.
-      for (const dirent of await readdir(directory, { withFileTypes: true })) {
-        if (!dirent.name.startsWith(namePrefix)) continue;
-        let isDirectory = dirent.isDirectory();
-        const known = isDirectory || dirent.isFile() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice();
-        if (!known) {
-          const stats = await lstat(path.join(directory, dirent.name)).catch(() => undefined);
-          isDirectory = stats?.isDirectory() ?? false;
-        }
-        entries.push({ name: dirent.name, isDirectory, order: Buffer.from(isDirectory ? `${dirent.name}/` : dirent.name) });
+      for await (const listed of lister.walk(directory, dirKey, namePrefix)) {
+        yield {
+          key: listed.key,
+          size: listed.size,
+          // As Node's Stats.mtime: rounded to the millisecond, not truncated.
+          mtime: new Date(Math.round(listed.mtimeMs)),
+          kind: listed.kind,
+          ...(listed.validator !== undefined ? { validator: listed.validator } : {}),
+          ...(listed.linkTarget !== undefined ? { linkTarget: listed.linkTarget } : {}),
+        };
       }
     } catch (error) {
-      // A directory that vanished mid-walk (or a prefix that names none) lists as empty, like S3.
-      if (dirKey !== '' && (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR')) return undefined;
+      if (error instanceof ListFailure) throw fail(error.key, error.action, Object.assign(new Error(error.message), error.code !== undefined ? { code: error.code } : {}));
       throw fail(dirKey === '' ? '.' : `${dirKey}/`, 'cannot list directory', error);
-    }
-    return entries.sort((a, b) => Buffer.compare(a.order, b.order)); // UTF-8 byte order, as S3 lists
-  };
-
-  const describeEntry = async (absolute: string, key: string, stats: Stats): Promise<SourceObject | undefined> => {
-    const base = { key, size: stats.size, mtime: stats.mtime };
-    if (stats.isFile()) return { ...base, kind: 'file', validator: fileValidator(stats) };
-    if (stats.isSymbolicLink()) {
-      try {
-        return { ...base, kind: 'symlink', linkTarget: await readlink(absolute) };
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT') return undefined;
-        throw fail(key, 'cannot read symlink', error);
-      }
-    }
-    return { ...base, kind: 'other' };
-  };
-
-  async function* walk(directory: string, dirKey: string, namePrefix: string): AsyncGenerator<SourceObject> {
-    const entries = await readDirectory(directory, dirKey, namePrefix);
-    if (!entries) return;
-    for (let start = 0; start < entries.length; start += STAT_BATCH) {
-      const batch = entries.slice(start, start + STAT_BATCH);
-      const stats = await Promise.all(
-        batch.map(async (entry) => {
-          const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
-          try {
-            return await lstat(path.join(directory, entry.name));
-          } catch (error) {
-            if (errorCode(error) === 'ENOENT') return undefined; // deleted since the directory was read
-            throw fail(key, 'cannot stat', error);
-          }
-        }),
-      );
-      for (const [index, entry] of batch.entries()) {
-        const entryStats = stats[index];
-        if (!entryStats) continue;
-        const absolute = path.join(directory, entry.name);
-        const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
-        if (entryStats.isDirectory()) {
-          yield* walk(absolute, key, '');
-        } else {
-          const object = await describeEntry(absolute, key, entryStats);
-          if (object) yield object;
-        }
-      }
     }
   }
 
@@ -326,7 +272,8 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     },
 
     async close(): Promise<void> {
-      // Nothing is held open between calls.
+      // Only the listing worker is held between calls.
+      await lister.close();
     },
   };
 }
