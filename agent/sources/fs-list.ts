@@ -86,7 +86,8 @@ export class FsLister {
   private started(): Worker {
     if (this.worker) return this.worker;
     const [entry, options] = workerEntry();
-    const worker = new Worker(entry, options);
+    // A small young generation: the walk's garbage (one Stats per name) is all short-lived.
+    const worker = new Worker(entry, { ...options, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.on('message', (response: ListResponse) => {
       const waiter = this.waiting.get(response.id);
       this.waiting.delete(response.id);
