@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { EntryType } from '../model/manifest.js';
+import type { LocalFile } from '../fs/local-file.js';
 
 /** Archive formats vouch reads; `plain` means loose files (directory snapshots). */
 export type ArchiveFormat = 'plain' | 'tar' | 'tar.gz' | 'tar.zst' | 'tar.xz' | 'tar.bz2' | 'tar.lz4' | 'zip' | '7z';
@@ -53,6 +54,14 @@ export interface EntryVisitor {
    * reader turns that into a `read-error` problem, never an exception.
    */
   entry(entry: ArchiveEntry, body: Readable | null): Promise<void>;
+  /**
+   * Optional, for directory snapshots on local disk: a small `file` entry offered as a recipe
+   * (local-file.ts) instead of a body, for the visitor to have read and analysed off this thread.
+   * Resolves with the bytes read, or null when the file could not be read cleanly that way — the
+   * reader then opens it as usual and calls `entry()` with its body (so the entry is visited once
+   * either way). A rejection is a `read-error` for the entry, as with `entry()`.
+   */
+  localEntry?(entry: ArchiveEntry, file: LocalFile): Promise<number | null>;
   /**
    * Called for every problem. An entry refused for its problem is not passed to `entry()`, with
    * two exceptions: a symlink whose target is absolute or escapes the root is still passed (links

@@ -3,12 +3,14 @@
  * goes through the same safe-path module and name guard as archive members; symlinks are
  * recorded with their target and never followed; anything that is neither a file nor a symlink
  * (sockets, devices, FIFOs on a filesystem source) is an unsafe entry. A file whose stream fails
- * is a read-error for that file and the next one is still read.
+ * is a read-error for that file and the next one is still read. Small local files may be offered
+ * to the visitor as recipes for a worker to read (`localFile`), falling back to `openObject`.
  */
 import type { Readable } from 'node:stream';
 import { describeError } from '../errors.js';
 import type { ArchiveLimits, EntryVisitor, ReadSummary } from './entry-reader.js';
 import type { EntryType } from '../model/manifest.js';
+import type { LocalFile } from '../fs/local-file.js';
 import { problem, ReadSession } from './read-session.js';
 import { entryLabel } from './safe-path.js';
 
@@ -29,9 +31,45 @@ export interface PlainObject {
 const TYPES: Record<PlainObject['kind'], EntryType> = { file: 'file', symlink: 'symlink', other: 'other' };
 
 /**
+ * Small local files in flight at once when the source hands out recipes: the workers read them,
+ * so they hold no file descriptor or buffer on this thread, and many in flight let one message
+ * to a worker carry many files.
+ */
+export const LOCAL_IN_FLIGHT = 128;
+
+/** A counter of reads in flight that lets the reader wait for a free place. */
+class InFlight {
+  private count = 0;
+  private waiter: (() => void) | null = null;
+  constructor(private readonly limit: number) {}
+
+  get full(): boolean {
+    return this.count >= this.limit;
+  }
+
+  /** Counts `reading` until it settles. */
+  track(reading: Promise<void>): Promise<void> {
+    this.count++;
+    return reading.finally(() => {
+      this.count--;
+      const wake = this.waiter;
+      this.waiter = null;
+      wake?.();
+    });
+  }
+
+  /** Resolves once fewer than `limit` are in flight. */
+  async room(): Promise<void> {
+    while (this.full) await new Promise<void>((resolve) => (this.waiter = resolve));
+  }
+}
+
+/**
  * Reads `objects`, opening each file with `openObject(key, object)`. Entries are admitted (named, checked,
  * counted) in listing order; up to `concurrency` of them are read at once, so the visitor's
- * `entry()` calls may overlap (each still gets its own body, consumed to its end). Never throws
+ * `entry()` calls may overlap (each still gets its own body, consumed to its end). Small files
+ * for which `localFile` gives a recipe are offered to the visitor's `localEntry` instead, up to
+ * LOCAL_IN_FLIGHT of them at once besides. Never throws
  * for bad content or failed reads: those are problems; a failed listing stops the read
  * (incomplete).
  */
@@ -41,20 +79,27 @@ export async function readPlainEntries(
   visitor: EntryVisitor,
   limits: ArchiveLimits,
   concurrency = 1,
+  localFile?: (key: string, object: PlainObject) => LocalFile | undefined,
 ): Promise<ReadSummary> {
   const session = new ReadSession(visitor, limits, 'skip');
-  const running = new Set<Promise<void>>();
+  const opened = new InFlight(Math.max(1, concurrency));
+  const local = new InFlight(LOCAL_IN_FLIGHT);
+  const all = new Set<Promise<void>>();
   try {
     for await (const object of objects) {
       if (session.stopped) break;
-      const reading = readObject(object, openObject, session).finally(() => running.delete(reading));
-      running.add(reading);
-      if (running.size >= Math.max(1, concurrency)) await Promise.race(running);
+      const recipe = visitor.localEntry && object.kind === 'file' ? localFile?.(object.key, object) : undefined;
+      const pool = recipe ? local : opened;
+      // Waiting for room before starting (not after) keeps this thread from listing far ahead.
+      await pool.room();
+      if (session.stopped) break;
+      const reading = pool.track(readObject(object, openObject, session, recipe)).finally(() => all.delete(reading));
+      all.add(reading);
     }
   } catch (error) {
     session.stop(problem('read-error', '', `listing the snapshot failed: ${describeError(error)}`));
   }
-  await Promise.all(running);
+  await Promise.all(all);
   return session.finish();
 }
 
@@ -64,7 +109,12 @@ function typeOf(object: PlainObject): EntryType {
   return TYPES[object.kind];
 }
 
-async function readObject(object: PlainObject, openObject: (key: string, object: PlainObject) => Promise<Readable>, session: ReadSession): Promise<void> {
+async function readObject(
+  object: PlainObject,
+  openObject: (key: string, object: PlainObject) => Promise<Readable>,
+  session: ReadSession,
+  recipe: LocalFile | undefined,
+): Promise<void> {
   const type = typeOf(object);
   const entry = session.admit({
     rawName: object.key,
@@ -80,6 +130,7 @@ async function readObject(object: PlainObject, openObject: (key: string, object:
     await session.visit(entry);
     return;
   }
+  if (recipe && (await session.visitLocal(entry, recipe))) return;
   let stream: Readable;
   try {
     stream = await openObject(object.key, object);

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { describeError } from '../errors.js';
 import type { ArchiveEntry, ArchiveLimits, ArchiveProblem, EntryVisitor, ReadSummary } from './entry-reader.js';
 import type { EntryType } from '../model/manifest.js';
+import type { LocalFile } from '../fs/local-file.js';
 import { entryLabel, EntryNameGuard, normaliseEntryName } from './safe-path.js';
 
 /** Output past which the ratio cap applies: small members legitimately compress very well. */
@@ -74,6 +75,8 @@ export class ReadSession {
   private headers = 0;
   private declaredBytes = 0;
   private stopProblem: ArchiveProblem | null = null;
+  /** Bytes that local reads in flight may still deliver (kept under the total cap before they start). */
+  private reservedBytes = 0;
 
   constructor(
     private readonly visitor: EntryVisitor,
@@ -185,6 +188,32 @@ export class ReadSession {
     if (rejection && !body?.capProblem) {
       this.report(problem('read-error', entry.path, `${entryLabel(entry.path)}: ${describeError(rejection.error)}`));
     }
+  }
+
+  /**
+   * Offers an admitted file entry to the visitor as a local-file recipe (`EntryVisitor.localEntry`).
+   * True when the entry was visited that way; false when the caller must open it and `visit()`
+   * it: the visitor takes no recipes, could not read this one cleanly, or the read might cross a
+   * size cap (a body read meters caps chunk by chunk, a worker's read cannot).
+   */
+  async visitLocal(entry: ArchiveEntry, file: LocalFile): Promise<boolean> {
+    if (!this.visitor.localEntry) return false;
+    if (file.maxBytes > this.limits.maxEntryBytes || this.summary.bytes + this.reservedBytes + file.maxBytes > this.limits.maxTotalBytes) return false;
+    this.reservedBytes += file.maxBytes;
+    let bytes: number | null;
+    try {
+      bytes = await this.visitor.localEntry(entry, file);
+    } catch (error) {
+      this.summary.entries += 1;
+      this.report(problem('read-error', entry.path, `${entryLabel(entry.path)}: ${describeError(error)}`));
+      return true;
+    } finally {
+      this.reservedBytes -= file.maxBytes;
+    }
+    if (bytes === null) return false;
+    this.summary.entries += 1;
+    this.summary.bytes += bytes;
+    return true;
   }
 
   /** Summary so far (final once the reader has returned). */

@@ -339,7 +339,7 @@ const backupSet = z.strictObject({
     .min(1)
     .max(64)
     .default(4)
-    .describe('Files of one directory snapshot read and analysed at once (archives are read one stream at a time).'),
+    .describe('Files of one directory snapshot opened and read at once (archives are read one stream at a time). On an fs source, files up to 1 MiB are read by the analysis workers themselves, up to 128 of them in flight besides.'),
   integrity: integrity.default({ algorithm: 'sha256', rehash: 'always', sums: true }),
   limits: limits.optional().describe('Caps that stop a hostile or runaway archive.'),
   targets: targets.optional(),

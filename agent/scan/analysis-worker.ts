@@ -4,12 +4,15 @@
  *
  * Messages in (in order per entry): `start`, then `chunk` (a slot and a length), then `end` or
  * `cancel`; or, for whole small entries, one `batch` of many entries packed into one slot.
+ * Or `files`: small local files this worker opens, checks and reads itself (local-file.ts) into
+ * one reused buffer, then analyses — only the paths come in and only the results go out.
  * Messages out: `free` (a slot may be reused), `result`, `failed`; `batch` (all its outcomes
- * and the slot back in one message).
+ * and the slot back in one message); `files` (all its outcomes).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EntryAnalysis, type AnalysisRequest } from './entry-analysis.js';
-import type { BatchItem, BatchOutcome, WorkerMessageIn, WorkerMessageOut } from './analysis-protocol.js';
+import { readLocalFile } from '../fs/local-file.js';
+import type { BatchItem, BatchOutcome, FileItem, FileOutcome, WorkerMessageIn, WorkerMessageOut } from './analysis-protocol.js';
 
 const port = parentPort!;
 const { ring: shared, slotBytes } = workerData as { ring: SharedArrayBuffer; slotBytes: number };
@@ -68,6 +71,30 @@ async function runBatch(slot: number, items: BatchItem[]): Promise<void> {
   send({ type: 'batch', slot, outcomes });
 }
 
+/** The buffer local files are read into, reused file after file (grown for a larger one only while it is read). */
+let fileBuffer: Buffer = Buffer.allocUnsafe(64 * 1024);
+
+/** Reads and analyses every file of a `files` message in order, then answers once. */
+async function runFiles(items: FileItem[]): Promise<void> {
+  const outcomes: FileOutcome[] = [];
+  for (const item of items) {
+    const read = readLocalFile(item.file, fileBuffer);
+    if ('fallback' in read) {
+      outcomes.push({ id: item.id, fallback: read.fallback });
+      continue;
+    }
+    if (read.buffer.length <= 4 * 1024 * 1024 && read.buffer.length > fileBuffer.length) fileBuffer = read.buffer;
+    try {
+      const analysis = await EntryAnalysis.start(item.request);
+      analysis.update(read.buffer.subarray(0, read.length));
+      outcomes.push({ id: item.id, result: analysis.finish() });
+    } catch (error) {
+      outcomes.push({ id: item.id, message: messageOf(error) });
+    }
+  }
+  send({ type: 'files', outcomes });
+}
+
 /** Batches run one after another, so a later batch never overtakes an earlier one. */
 let batches: Promise<void> = Promise.resolve();
 
@@ -76,6 +103,11 @@ port.on('message', (message: WorkerMessageIn) => {
     case 'batch': {
       const { slot, items } = message;
       batches = batches.then(() => runBatch(slot, items));
+      return;
+    }
+    case 'files': {
+      const { items } = message;
+      batches = batches.then(() => runFiles(items));
       return;
     }
     case 'start':

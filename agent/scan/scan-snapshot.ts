@@ -38,7 +38,10 @@ import type { SnapshotState } from '../model/snapshot-state.js';
 import { withAcceptances, type AcceptanceMatcher } from '../verdicts/acceptance.js';
 import type { Finding } from '../model/findings.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
+import type { LocalFile } from '../fs/local-file.js';
+import { analysisPool } from './analysis-pool.js';
 import { analyzeStream } from './analyze-stream.js';
+import type { AnalysisResult } from './entry-analysis.js';
 import { EntrySpool } from './entry-spool.js';
 import { attachContentIds } from './finding-identity.js';
 import { FindingsCollector } from './findings-collector.js';
@@ -216,41 +219,57 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       ? new SnapshotDetection(set.detection, history ? 'streamed' : null, ctx.changeHistory, { maxPending: MAX_PENDING_RENAMES })
       : null;
 
+    /** What detection measures of an entry (encrypted zip members hold ciphertext by design: digests only). */
+    const detectOf = (entry: ArchiveEntry) => (detection && !entry.encrypted ? { detect: { size: entry.size, claim: claimedType(entry.path) } } : {});
+    /** Judges an entry's analysed bytes (when it has a body) and spools its manifest entry. */
+    const keepEntry = async (entry: ArchiveEntry, result: AnalysisResult | null) => {
+      let size = entry.size;
+      let digest: string | undefined;
+      let content: ContentSummary | undefined;
+      if (result) {
+        size = result.bytes;
+        digest = result.digest;
+        if (detection && result.content) {
+          const before = history ? ((await history.get(entry.path)) ?? null) : null;
+          const judged = detection.judge({ path: entry.path, size, digest, features: result.content }, before);
+          for (const finding of judged.findings) collector.add(finding);
+          content = judged.classification.summary;
+        }
+        if (entryTables.length) {
+          const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);
+          for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [DigestAlgorithm, string][]) digests.set(extraAlgorithm, extraDigest);
+          entryDigests.set(entry.path, digests);
+        }
+      }
+      await spool.add({
+        path: entry.path,
+        type: entry.type,
+        size,
+        ...(digest ? { digest } : {}),
+        ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
+        ...(entry.etag ? { etag: entry.etag } : {}),
+        ...(entry.versionId ? { versionId: entry.versionId } : {}),
+        ...(snapshot.layout === 'directory' && entry.mtime ? { mtime: entry.mtime.toISOString() } : {}),
+        ...(content ? { content } : {}),
+      });
+    };
+
     const visitor: EntryVisitor = {
       async entry(entry: ArchiveEntry, body: Readable | null) {
-        let size = entry.size;
-        let digest: string | undefined;
-        let content: ContentSummary | undefined;
+        let result: AnalysisResult | null = null;
         if (body) {
           const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
-          // Members zip itself encrypted hold ciphertext by design: digests only.
-          const detect = detection && !entry.encrypted ? { size: entry.size, claim: claimedType(entry.path) } : undefined;
-          const result = await analyzeStream(body, { algorithm, extraAlgorithms, ...(detect ? { detect } : {}) }, { sizeHint: entry.size, sinks });
-          size = result.bytes;
-          digest = result.digest;
-          if (detection && result.content) {
-            const before = history ? ((await history.get(entry.path)) ?? null) : null;
-            const judged = detection.judge({ path: entry.path, size, digest, features: result.content }, before);
-            for (const finding of judged.findings) collector.add(finding);
-            content = judged.classification.summary;
-          }
-          if (entryTables.length) {
-            const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);
-            for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [DigestAlgorithm, string][]) digests.set(extraAlgorithm, extraDigest);
-            entryDigests.set(entry.path, digests);
-          }
+          result = await analyzeStream(body, { algorithm, extraAlgorithms, ...detectOf(entry) }, { sizeHint: entry.size, sinks });
         }
-        await spool.add({
-          path: entry.path,
-          type: entry.type,
-          size,
-          ...(digest ? { digest } : {}),
-          ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
-          ...(entry.etag ? { etag: entry.etag } : {}),
-          ...(entry.versionId ? { versionId: entry.versionId } : {}),
-          ...(snapshot.layout === 'directory' && entry.mtime ? { mtime: entry.mtime.toISOString() } : {}),
-          ...(content ? { content } : {}),
-        });
+        await keepEntry(entry, result);
+      },
+      async localEntry(entry: ArchiveEntry, file: LocalFile) {
+        signal?.throwIfAborted();
+        const result = await analysisPool().analyzeFile({ algorithm, extraAlgorithms, ...detectOf(entry) }, file);
+        if (!result) return null;
+        ctx.progress?.(result.bytes);
+        await keepEntry(entry, result);
+        return result.bytes;
       },
       problem(problem) {
         collector.add(problemFinding(problem));
@@ -305,6 +324,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           visitor,
           set.limits,
           set.readConcurrency,
+          source.localFile ? (key, member) => source.localFile!(prefix + key, member.size, member.validator !== undefined ? { ifMatch: member.validator } : {}) : undefined,
         );
       }
     } catch (error) {

@@ -3,6 +3,7 @@
  * Keys are relative to the set's root, `/`-separated, never starting with `/`.
  */
 import type { Readable } from 'node:stream';
+import type { LocalFile } from '../fs/local-file.js';
 
 /** One object (file) in a source. */
 export interface SourceObject {
@@ -98,6 +99,13 @@ export interface BackupSource {
    * version `ifMatch` names), for host tools that need the file itself (7-Zip).
    */
   localPath?(key: string, options?: OpenOptions): Promise<string>;
+  /**
+   * Sources whose objects are files on this machine: a plain-data recipe for reading the small
+   * file `key` (listed at `size` bytes) whole in a worker thread, with `open()`'s checks
+   * (local-file.ts); undefined when it must be read through `open()`. Touches no disk. A reader
+   * that cannot follow the recipe cleanly falls back to `open()`, which retries and words errors.
+   */
+  localFile?(key: string, size: number, options?: OpenOptions): LocalFile | undefined;
   /**
    * Sources that are a backup tool's repository (restic, borg) know their snapshots: they list
    * them here, oldest first, and `open(snapshot.object.key)` streams one snapshot as a tar.

@@ -3,7 +3,8 @@
  * air-gapped volume).
  *
  * Contract:
- * - `list()` walks the tree lazily (one directory's names in memory at a time) and yields keys in
+ * - `list()` walks the tree lazily in a worker thread (fs-list-worker.ts: a batch of objects in
+ *   memory at a time, one directory's names in the worker) and yields keys in
  *   global key order (UTF-8 byte order, the order S3 lists in). It uses lstat: symlinks are
  *   reported as `symlink` with their target and never followed; sockets, FIFOs and devices are
  *   `other`; directories are descended into, not reported.
@@ -13,16 +14,21 @@
  *   root's real path (a symlinked directory pointing elsewhere is refused).
  * - A file's validator is its device, inode, size and modification time: `open()` with `ifMatch`
  *   refuses (ObjectChangedError) a file that was replaced or rewritten since it was listed.
+ * - `localFile()` hands out the recipe for reading a small file in a worker thread with the same
+ *   checks (local-file.ts); it touches no disk, and a worker that cannot read cleanly falls back
+ *   to `open()`.
  * - Every failure is a SourceError; `permanent` is true for ENOENT/EACCES/EISDIR-like problems
  *   and false for I/O errors a retry could fix (EIO, EAGAIN, ESTALE, …).
  */
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ObjectChangedError, SourceError, describeError } from '../errors.js';
 import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
+import { FsLister, ListFailure } from './fs-list.js';
+import { fileValidator, isInside, type LocalFile } from '../fs/local-file.js';
 
 /**
  * Bytes per read from a file. 256 KiB measured better than 1 MiB on `npm run bench` (plain files:
@@ -47,8 +53,6 @@ export interface FsSourceOptions {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
-/** lstat calls in flight per directory. */
-const STAT_BATCH = 32;
 /** Error codes where retrying cannot help. */
 const PERMANENT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENXIO', 'ENAMETOOLONG', 'EINVAL', 'EROFS']);
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
@@ -58,15 +62,6 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
-
-/** The version token of a file: what changes when it is replaced or rewritten. */
-function fileValidator(stats: Stats): string {
-  return `${stats.dev}:${stats.ino}:${stats.size}:${Math.round(stats.mtimeMs * 1000)}`;
-}
 
 /** Splits a key or prefix into path segments, refusing anything that could leave the root. */
 function keySegments(key: string): string[] | undefined {
@@ -77,13 +72,6 @@ function keySegments(key: string): string[] | undefined {
     if (process.platform === 'win32' && /[\\:]/.test(segment)) return undefined;
   }
   return segments;
-}
-
-interface DirectoryEntry {
-  name: string;
-  isDirectory: boolean;
-  /** Sort key: the name as UTF-8, with `/` appended for directories so children sort in place. */
-  order: Buffer;
 }
 
 /** Creates a source over the directory `root` (resolved against the working directory). */
@@ -119,72 +107,25 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     return realRoot;
   };
 
-  /** The names in one directory, in key order. Unknown dirent types are resolved with lstat. */
-  const readDirectory = async (directory: string, dirKey: string, namePrefix: string): Promise<DirectoryEntry[] | undefined> => {
-    const entries: DirectoryEntry[] = [];
+  const lister = new FsLister();
+
+  /** The objects under `directory` in key order, listed by the source's worker (fs-list.ts). */
+  async function* walk(directory: string, dirKey: string, namePrefix: string): AsyncGenerator<SourceObject> {
     try {
-      // One readdir call per directory: iterating an opendir handle costs a promise and a
-      // round trip to the thread pool per batch of names, ~10 % of a scan of small files.
-      for (const dirent of await readdir(directory, { withFileTypes: true })) {
-        if (!dirent.name.startsWith(namePrefix)) continue;
-        let isDirectory = dirent.isDirectory();
-        const known = isDirectory || dirent.isFile() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice();
-        if (!known) {
-          const stats = await lstat(path.join(directory, dirent.name)).catch(() => undefined);
-          isDirectory = stats?.isDirectory() ?? false;
-        }
-        entries.push({ name: dirent.name, isDirectory, order: Buffer.from(isDirectory ? `${dirent.name}/` : dirent.name) });
+      for await (const listed of lister.walk(directory, dirKey, namePrefix)) {
+        yield {
+          key: listed.key,
+          size: listed.size,
+          // As Node's Stats.mtime: rounded to the millisecond, not truncated.
+          mtime: new Date(Math.round(listed.mtimeMs)),
+          kind: listed.kind,
+          ...(listed.validator !== undefined ? { validator: listed.validator } : {}),
+          ...(listed.linkTarget !== undefined ? { linkTarget: listed.linkTarget } : {}),
+        };
       }
     } catch (error) {
-      // A directory that vanished mid-walk (or a prefix that names none) lists as empty, like S3.
-      if (dirKey !== '' && (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR')) return undefined;
+      if (error instanceof ListFailure) throw fail(error.key, error.action, Object.assign(new Error(error.message), error.code !== undefined ? { code: error.code } : {}));
       throw fail(dirKey === '' ? '.' : `${dirKey}/`, 'cannot list directory', error);
-    }
-    return entries.sort((a, b) => Buffer.compare(a.order, b.order)); // UTF-8 byte order, as S3 lists
-  };
-
-  const describeEntry = async (absolute: string, key: string, stats: Stats): Promise<SourceObject | undefined> => {
-    const base = { key, size: stats.size, mtime: stats.mtime };
-    if (stats.isFile()) return { ...base, kind: 'file', validator: fileValidator(stats) };
-    if (stats.isSymbolicLink()) {
-      try {
-        return { ...base, kind: 'symlink', linkTarget: await readlink(absolute) };
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT') return undefined;
-        throw fail(key, 'cannot read symlink', error);
-      }
-    }
-    return { ...base, kind: 'other' };
-  };
-
-  async function* walk(directory: string, dirKey: string, namePrefix: string): AsyncGenerator<SourceObject> {
-    const entries = await readDirectory(directory, dirKey, namePrefix);
-    if (!entries) return;
-    for (let start = 0; start < entries.length; start += STAT_BATCH) {
-      const batch = entries.slice(start, start + STAT_BATCH);
-      const stats = await Promise.all(
-        batch.map(async (entry) => {
-          const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
-          try {
-            return await lstat(path.join(directory, entry.name));
-          } catch (error) {
-            if (errorCode(error) === 'ENOENT') return undefined; // deleted since the directory was read
-            throw fail(key, 'cannot stat', error);
-          }
-        }),
-      );
-      for (const [index, entry] of batch.entries()) {
-        const entryStats = stats[index];
-        if (!entryStats) continue;
-        const absolute = path.join(directory, entry.name);
-        const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
-        if (entryStats.isDirectory()) {
-          yield* walk(absolute, key, '');
-        } else {
-          const object = await describeEntry(absolute, key, entryStats);
-          if (object) yield object;
-        }
-      }
     }
   }
 
@@ -316,6 +257,14 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
       };
     },
 
+    localFile(key: string, size: number, options: OpenOptions = {}): LocalFile | undefined {
+      // Before the first list() or open() the root is not resolved yet: use open().
+      if (realRoot === undefined || size > WHOLE_FILE_BYTES) return undefined;
+      const segments = keySegments(key);
+      if (!segments) return undefined;
+      return { absolute: path.join(rootPath, ...segments), realRoot, maxBytes: WHOLE_FILE_BYTES, ...(options.ifMatch !== undefined ? { ifMatch: options.ifMatch } : {}) };
+    },
+
     async localPath(key: string, options: OpenOptions = {}): Promise<string> {
       const { handle, real } = await openChecked(key, options);
       await handle.close().catch(() => undefined);
@@ -323,7 +272,8 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     },
 
     async close(): Promise<void> {
-      // Nothing is held open between calls.
+      // Only the listing worker is held between calls.
+      await lister.close();
     },
   };
 }

@@ -7,7 +7,8 @@
  * order. Several ranges of one object (a zip's central directory and members, a resumed body)
  * share their object's permit, so one reader never waits on itself. Sets that read the same
  * store (same S3 endpoint and bucket, same filesystem root) share one limiter through
- * `storeLimiter`, so the store sees the policy's limit, not one per set.
+ * `storeLimiter`, so the store sees the policy's limit, not one per set. `localFile()` recipes
+ * pass through without a permit: the analysis workers follow them one file per worker at a time.
  */
 import { finished } from 'node:stream';
 import type { BackupSource, OpenOptions } from './backup-source.js';
@@ -80,6 +81,7 @@ export function withReadLimit(source: BackupSource, limiter: ReadLimiter): Backu
     list: (prefix) => source.list(prefix),
     ...(source.localPath ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) } : {}),
     ...(source.snapshots ? { snapshots: () => source.snapshots!() } : {}),
+    ...(source.localFile ? { localFile: (key: string, size: number, options?: OpenOptions) => source.localFile!(key, size, options) } : {}),
     async open(key, range, options) {
       const { ready, leave } = join(key);
       try {

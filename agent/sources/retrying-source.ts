@@ -143,6 +143,7 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
     list: (prefix) => source.list(prefix),
     ...(source.localPath ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) } : {}),
     ...(source.snapshots ? { snapshots: () => source.snapshots!() } : {}),
+    ...(source.localFile ? { localFile: (key: string, size: number, options?: OpenOptions) => source.localFile!(key, size, options) } : {}),
     async open(key, range, conditions) {
       const body = await openWithRetries(key, range, conditions);
       const validator = conditions?.ifMatch ?? body.validator;

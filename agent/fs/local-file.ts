@@ -1,0 +1,91 @@
+/**
+ * Reading one small local file whole, in whichever thread holds the recipe: the analysis workers
+ * read a directory snapshot's small files themselves (open, check, read, hash, analyse) so the
+ * main thread makes no file-system call per file beyond the listing's lstat.
+ *
+ * The checks are exactly those of the filesystem source's `open()` (fs-source.ts): the final
+ * component opened with O_NOFOLLOW (a symlink is refused) and O_NONBLOCK (a FIFO never blocks),
+ * the descriptor must be a regular file, its real path (from /proc/self/fd) must lie under the
+ * root's real path, and its validator (device, inode, size, modification time) must still be the
+ * one the listing saw. Anything short of a clean read — any refusal, any error, a file grown past
+ * `maxBytes`, a platform without /proc — is a `fallback`: the caller then reads the file through
+ * the source's ordinary `open()`, which applies the same checks again, retries transient faults
+ * and words the error, so findings and fault tallies are the same whichever thread read it.
+ */
+import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import path from 'node:path';
+
+/** What a thread needs to read one file. Plain data: it is posted to workers. */
+export interface LocalFile {
+  /** Absolute path of the file under the root (never resolved through links). */
+  absolute: string;
+  /** The root's real path: the opened file's real path must lie under it. */
+  realRoot: string;
+  /** The listing's validator (see `fileValidator`): the read is refused if the file changed. */
+  ifMatch?: string;
+  /** Files longer than this are not read here (fallback). */
+  maxBytes: number;
+}
+
+/** A clean read's length (the bytes are at the start of the caller's buffer), or why not. */
+export type LocalReadOutcome = { length: number; buffer: Buffer } | { fallback: string };
+
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+/** The version token of a file: what changes when it is replaced or rewritten. */
+export function fileValidator(stats: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs'>): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${Math.round(stats.mtimeMs * 1000)}`;
+}
+
+/** Whether `child` is `parent` or lies under it (both absolute, resolved). */
+export function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/**
+ * Reads `file` whole with synchronous calls (meant for worker threads) into `buffer`, or a grown
+ * copy of it when the file needs more room (up to `maxBytes` + 1). Never throws.
+ */
+export function readLocalFile(file: LocalFile, buffer: Buffer): LocalReadOutcome {
+  if (process.platform !== 'linux') return { fallback: 'no /proc/self/fd on this platform' };
+  let fd: number;
+  try {
+    fd = openSync(file.absolute, OPEN_FLAGS);
+  } catch (error) {
+    return { fallback: `open: ${(error as Error).message}` };
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return { fallback: 'not a regular file' };
+    if (file.ifMatch !== undefined && fileValidator(stats) !== file.ifMatch) return { fallback: 'changed since it was listed' };
+    if (stats.size > file.maxBytes) return { fallback: 'larger than a whole read' };
+    const real = readlinkSync(`/proc/self/fd/${fd}`);
+    if (!real.startsWith('/') || real.endsWith(' (deleted)') || !isInside(real, file.realRoot)) return { fallback: 'outside the root or deleted' };
+    let target = buffer;
+    if (target.length < stats.size + 1) target = Buffer.allocUnsafe(stats.size + 1);
+    // One read of size + 1 bytes: a short read of a regular file is its end.
+    let length = 0;
+    for (;;) {
+      const wanted = Math.min(target.length, file.maxBytes + 1) - length;
+      if (wanted <= 0) return { fallback: 'grew past a whole read' };
+      const read = readSync(fd, target, length, wanted, length);
+      length += read;
+      if (read < wanted) break;
+      if (length > file.maxBytes) return { fallback: 'grew past a whole read' };
+      const grown = Buffer.allocUnsafe(Math.min(target.length * 2, file.maxBytes + 1));
+      target.copy(grown, 0, 0, length);
+      target = grown;
+    }
+    if (length > file.maxBytes) return { fallback: 'grew past a whole read' };
+    return { length, buffer: target };
+  } catch (error) {
+    return { fallback: `read: ${(error as Error).message}` };
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // A close failure after a complete read loses nothing.
+    }
+  }
+}

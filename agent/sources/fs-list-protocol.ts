@@ -1,0 +1,25 @@
+/** Messages between a filesystem source and its listing worker (fs-list-worker.ts). */
+
+/** One listed object, as the worker sends it (fs-source.ts turns it into a SourceObject). */
+export interface ListedEntry {
+  key: string;
+  size: number;
+  mtimeMs: number;
+  kind: 'file' | 'symlink' | 'other';
+  validator?: string;
+  linkTarget?: string;
+}
+
+/** Main thread → worker: start walking `directory`, send the next batch of at most `max`, or drop a walk. */
+export type ListRequest =
+  | { type: 'start'; id: number; directory: string; dirKey: string; namePrefix: string }
+  | { type: 'more'; id: number; max: number }
+  | { type: 'stop'; id: number };
+
+/**
+ * Worker → main thread: the next entries (`done` when the walk ended), or the entries before a
+ * failure and the failure (the key it concerns, the action, the error's message and code).
+ */
+export type ListResponse =
+  | { type: 'entries'; id: number; entries: ListedEntry[]; done: boolean }
+  | { type: 'error'; id: number; entries: ListedEntry[]; key: string; action: string; message: string; code?: string };

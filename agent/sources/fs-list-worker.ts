@@ -1,0 +1,142 @@
+/**
+ * Worker side of a filesystem source's listing (fs-list.ts): walks directories with synchronous
+ * calls — one readdir per directory, one lstat per name, one readlink per symlink — and answers
+ * each `more` request with the next batch of listed objects in key order, so the main thread
+ * gets one message per batch instead of a thread-pool round trip per file.
+ *
+ * The walk is exactly fs-source.ts's former one: names sorted in UTF-8 byte order with `/`
+ * appended to directories (so children sort in place), lstat decides what is descended into,
+ * symlinks are reported with their target and never followed, a name that vanished between the
+ * readdir and its lstat (or readlink) is skipped, and a directory that vanished mid-walk lists
+ * as empty. Any other failure ends that listing with an `error` message naming the key and the
+ * action; the main thread words it as the async walk did.
+ */
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import { fileValidator } from '../fs/local-file.js';
+import type { ListedEntry, ListRequest, ListResponse } from './fs-list-protocol.js';
+
+const port = parentPort!;
+
+interface DirectoryEntry {
+  name: string;
+  order: Buffer;
+}
+
+/** A failure to report: the key it concerns, what was being done, and the error. */
+class WalkError extends Error {
+  constructor(
+    readonly key: string,
+    readonly action: string,
+    readonly error: unknown,
+  ) {
+    super(action);
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function readDirectory(directory: string, dirKey: string, namePrefix: string): DirectoryEntry[] | undefined {
+  const entries: DirectoryEntry[] = [];
+  try {
+    for (const dirent of readdirSync(directory, { withFileTypes: true })) {
+      if (!dirent.name.startsWith(namePrefix)) continue;
+      let isDirectory = dirent.isDirectory();
+      const known = isDirectory || dirent.isFile() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice();
+      if (!known) {
+        let stats: Stats | undefined;
+        try {
+          stats = lstatSync(path.join(directory, dirent.name));
+        } catch {
+          stats = undefined;
+        }
+        isDirectory = stats?.isDirectory() ?? false;
+      }
+      entries.push({ name: dirent.name, order: Buffer.from(isDirectory ? `${dirent.name}/` : dirent.name) });
+    }
+  } catch (error) {
+    if (dirKey !== '' && (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR')) return undefined;
+    throw new WalkError(dirKey === '' ? '.' : `${dirKey}/`, 'cannot list directory', error);
+  }
+  return entries.sort((a, b) => Buffer.compare(a.order, b.order));
+}
+
+function* walk(directory: string, dirKey: string, namePrefix: string): Generator<ListedEntry> {
+  const entries = readDirectory(directory, dirKey, namePrefix);
+  if (!entries) return;
+  for (const entry of entries) {
+    const absolute = path.join(directory, entry.name);
+    const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+    let stats: Stats;
+    try {
+      stats = lstatSync(absolute);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') continue; // deleted since the directory was read
+      throw new WalkError(key, 'cannot stat', error);
+    }
+    if (stats.isDirectory()) {
+      yield* walk(absolute, key, '');
+      continue;
+    }
+    const base = { key, size: stats.size, mtimeMs: stats.mtimeMs };
+    if (stats.isFile()) yield { ...base, kind: 'file', validator: fileValidator(stats) };
+    else if (stats.isSymbolicLink()) {
+      let linkTarget: string;
+      try {
+        linkTarget = readlinkSync(absolute);
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') continue;
+        throw new WalkError(key, 'cannot read symlink', error);
+      }
+      yield { ...base, kind: 'symlink', linkTarget };
+    } else yield { ...base, kind: 'other' };
+  }
+}
+
+/** Listings in progress, by id. */
+const walks = new Map<number, Generator<ListedEntry>>();
+
+port.on('message', (request: ListRequest) => {
+  if (request.type === 'start') {
+    walks.set(request.id, walk(request.directory, request.dirKey, request.namePrefix));
+    return;
+  }
+  const walking = walks.get(request.id);
+  if (!walking) return;
+  if (request.type === 'stop') {
+    walks.delete(request.id);
+    return;
+  }
+  const entries: ListedEntry[] = [];
+  let response: ListResponse;
+  try {
+    let done = false;
+    while (entries.length < request.max) {
+      const next = walking.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      entries.push(next.value);
+    }
+    if (done) walks.delete(request.id);
+    response = { type: 'entries', id: request.id, entries, done };
+  } catch (error) {
+    walks.delete(request.id);
+    const cause = error instanceof WalkError ? error.error : error;
+    response = {
+      type: 'error',
+      id: request.id,
+      entries,
+      key: error instanceof WalkError ? error.key : '.',
+      action: error instanceof WalkError ? error.action : 'cannot list',
+      message: cause instanceof Error ? cause.message : String(cause),
+      ...(errorCode(cause) !== undefined ? { code: errorCode(cause)! } : {}),
+    };
+  }
+  port.postMessage(response);
+});

@@ -1,0 +1,108 @@
+/**
+ * The main-thread side of a filesystem source's listing: the walk runs in a worker thread of the
+ * source's own (fs-list-worker.ts), which sends the listed objects in batches, so listing a tree
+ * of many small files costs this thread one message per batch rather than a thread-pool round
+ * trip per file and per directory.
+ *
+ * One worker per source (per set), started on first use and holding no event-loop reference
+ * while no batch is awaited: a hung mount blocks only the listings of the set that reads it, as
+ * a hung readdir did before. At most two batches of one listing are in memory (the one being
+ * consumed and the next being listed).
+ */
+import { Worker } from 'node:worker_threads';
+import type { ListedEntry, ListRequest, ListResponse } from './fs-list-protocol.js';
+
+/** Objects per batch. */
+export const LIST_BATCH = 512;
+
+/** A listing failure as the worker reported it: message and code of the fs error, plus where. */
+export class ListFailure extends Error {
+  constructor(
+    readonly key: string,
+    readonly action: string,
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** How to start the worker module (the built `.js`, or the TypeScript source through tsx's loader). */
+function workerEntry(): [string | URL, { eval?: boolean }] {
+  const url = new URL(`./fs-list-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+  if (url.pathname.endsWith('.js')) return [url, {}];
+  return [`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, { eval: true }];
+}
+
+/** A source's listing worker. */
+export class FsLister {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (response: ListResponse) => void; reject: (error: Error) => void }>();
+
+  /** Walks `directory` (key `dirKey`, names starting with `namePrefix`) in key order; throws ListFailure. */
+  async *walk(directory: string, dirKey: string, namePrefix: string): AsyncGenerator<ListedEntry> {
+    const id = this.nextId++;
+    this.post({ type: 'start', id, directory, dirKey, namePrefix });
+    let finished = false;
+    try {
+      let next = this.request(id);
+      for (;;) {
+        const response = await next;
+        if (response.type === 'error') {
+          finished = true;
+          yield* response.entries;
+          throw new ListFailure(response.key, response.action, response.message, response.code);
+        }
+        if (response.done) finished = true;
+        else next = this.request(id); // the worker lists the next batch while this one is consumed
+        yield* response.entries;
+        if (response.done) return;
+      }
+    } finally {
+      if (!finished && this.worker) this.post({ type: 'stop', id });
+    }
+  }
+
+  /** Stops the worker (the source is closed). */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
+  }
+
+  private request(id: number): Promise<ListResponse> {
+    return new Promise<ListResponse>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.post({ type: 'more', id, max: LIST_BATCH });
+      this.worker!.ref();
+    });
+  }
+
+  private post(message: ListRequest): void {
+    this.started().postMessage(message);
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const [entry, options] = workerEntry();
+    // A small young generation: the walk's garbage (one Stats per name) is all short-lived.
+    const worker = new Worker(entry, { ...options, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    worker.on('message', (response: ListResponse) => {
+      const waiter = this.waiting.get(response.id);
+      this.waiting.delete(response.id);
+      if (this.waiting.size === 0) worker.unref();
+      waiter?.resolve(response);
+    });
+    const fail = (error: Error) => {
+      if (this.worker === worker) this.worker = null;
+      for (const waiter of this.waiting.values()) waiter.reject(error);
+      this.waiting.clear();
+    };
+    worker.on('error', (error) => fail(new Error(`listing worker failed: ${error.message}`, { cause: error })));
+    worker.on('exit', (code) => fail(new Error(`listing worker exited with code ${code}`)));
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+}
