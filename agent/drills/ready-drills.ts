@@ -11,8 +11,8 @@ import { parse } from 'yaml';
 
 /** The restore-drills directory of this installation, or null when it is not shipped. */
 export function readyDrillsDir(): string | null {
-  // agent/drills/ in the sources, dist/agent/drills/ in the build.
-  for (const relative of ['../../restore-drills', '../../../restore-drills']) {
+  // agent/drills/ in the sources, dist/ in the bundle.
+  for (const relative of ['../../restore-drills', '../restore-drills']) {
     const dir = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(path.join(dir, 'README.md'))) return dir;
   }
