@@ -16,6 +16,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build.ts ./scripts/
 COPY agent ./agent
+# The prune keeps optionalDependencies (s3rver and sql.js, for `vouch demo` only); to leave them out:
+#   RUN npm run build && npm prune --omit=dev --omit=optional
 RUN npm run build && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime

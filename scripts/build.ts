@@ -18,7 +18,7 @@
  *
  * tsc stays the type checker (`npm run typecheck`); esbuild only strips types.
  */
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,7 @@ const CJS_SHIM = [
   "const __dirname = __vouchFileURLToPath(new URL('.', import.meta.url));",
 ].join('\n');
 
-/** The esbuild options for an output directory and its entry points (shared with the bench build). */
+/** The esbuild options for an output directory and its entry points. */
 export function bundleOptions(outdir: string, entryPoints: Record<string, string>): BuildOptions {
   return {
     absWorkingDir: ROOT,
@@ -60,11 +60,12 @@ export function bundleOptions(outdir: string, entryPoints: Record<string, string
   };
 }
 
-/** Builds `dist` (default: the checkout's dist/) from scratch. */
-export async function buildDist(dist: string = path.join(ROOT, 'dist')): Promise<void> {
+/** Builds `dist` (default: the checkout's dist/) from scratch; returns esbuild's account of inputs, outputs and imports. */
+export async function buildDist(dist: string = path.join(ROOT, 'dist')): Promise<Metafile> {
   await rm(dist, { recursive: true, force: true });
-  await build(bundleOptions(dist, { vouch: 'agent/cli/main.ts', 'analysis-worker': 'agent/scan/analysis-worker.ts' }));
+  const result = await build({ ...bundleOptions(dist, { vouch: 'agent/cli/main.ts', 'analysis-worker': 'agent/scan/analysis-worker.ts' }), metafile: true });
   await cp(path.join(ROOT, 'agent/web/assets'), path.join(dist, 'assets'), { recursive: true });
+  return result.metafile;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await buildDist();

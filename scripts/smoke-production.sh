@@ -10,6 +10,8 @@ chmod 711 "$work"
 cp "$root/package.json" "$root/package-lock.json" "$work/"
 cp -r "$root/dist" "$root/policies" "$root/restore-drills" "$work/"
 cd "$work"
+# --omit=dev keeps optionalDependencies: s3rver and sql.js, which only the demo below needs, are
+# installed as they are in the image (npm ci --omit=optional leaves them out; the demo then says so).
 npm ci --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null
 node dist/vouch.js --version
 node dist/vouch.js policy check policies/s3-object-lock.yaml

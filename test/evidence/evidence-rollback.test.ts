@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { directoryAnchor } from '../../agent/evidence/head-anchor.js';
-import { startEmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { currentPublicKey, keysDir, signingKeyPath } from '../../agent/evidence/signing-key.js';
 import { verifyLedger } from '../../agent/evidence/verify-ledger.js';
 import { EvidenceRecoveryError, headPath, openLedger } from '../../agent/state/ledger-store.js';
