@@ -33,7 +33,6 @@ import { initResticRepository, resticBackup, type ResticTarget } from './restic-
 import { DEMO_DAYS, defaultDemoStart, demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit, type DemoFile } from './estate.js';
 import { ransomTreatment } from './ransomware.js';
 
-/** Demo settings. */
 export interface DemoOptions {
   /** Keep state here (default: a new temporary directory, kept so it can be inspected). */
   stateDir?: string;

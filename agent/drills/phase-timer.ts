@@ -5,7 +5,6 @@
  */
 import type { DrillPhaseSeconds } from '../state/drill-index.js';
 
-/** A drill phase. */
 export type DrillPhase = keyof DrillPhaseSeconds;
 
 /** Accumulates seconds per phase. */

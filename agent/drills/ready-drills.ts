@@ -27,7 +27,7 @@ export async function readyDrill(file: string, set: string): Promise<Record<stri
   const drill = document.sets?.[set]?.drill;
   if (!drill) throw new Error(`restore-drills/${file} has no drill for set ${set}`);
   const commands = (drill.commands as unknown[] | undefined)?.map((command) =>
-    typeof command === 'object' && command !== null && 'script' in command ? { ...command, script: path.join(dir, String((command as { script: unknown }).script)) } : command,
+    typeof command === 'object' && command !== null && 'script' in command ? { ...command, script: path.join(dir, String(command.script)) } : command,
   );
   return { ...drill, ...(commands ? { commands } : {}) };
 }
