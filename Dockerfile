@@ -13,9 +13,11 @@ FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.ts ./scripts/
 COPY agent ./agent
-COPY bench ./bench
+# The prune keeps optionalDependencies (s3rver and sql.js, for `vouch demo` only); to leave them out:
+#   RUN npm run build && npm prune --omit=dev --omit=optional
 RUN npm run build && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
@@ -57,7 +59,7 @@ EXPOSE 9740
 # /healthz needs no token; the port follows VOUCH_LISTEN.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "const p=(process.env.VOUCH_LISTEN||'').split(':').pop()||'9740';fetch('http://127.0.0.1:'+p+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/vouch/dist/agent/cli/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/vouch/dist/vouch.js"]
 CMD ["serve"]
 
 # Restore drills with application checks (vouch drill, or drill Jobs in Kubernetes: see

@@ -41,20 +41,6 @@ export class ObjectChangedError extends SourceError {
   }
 }
 
-/** A failure tied to one entry of one snapshot of one set. */
-export class EntryError extends VouchError {
-  override name = 'EntryError';
-  constructor(
-    readonly set: string,
-    readonly snapshot: string,
-    readonly entry: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(`set ${set}, snapshot ${snapshot}, entry ${entry}: ${message}`, options);
-  }
-}
-
 /** Another process holds the state directory. */
 export class StateLockedError extends VouchError {
   override name = 'StateLockedError';

@@ -11,12 +11,12 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root, whether this runs built (dist/bench/) or from source through tsx (bench/). */
-export const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '..' : '../..', import.meta.url));
+/** The repository root (benchmarks run from source through tsx; they are not part of the build). */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** bench-data/. */
 export const DATA = path.join(ROOT, 'bench-data');
-/** The built CLI. */
-export const CLI = path.join(ROOT, 'dist/agent/cli/main.js');
+/** The built CLI (the bundle `npm run build` writes). */
+export const CLI = path.join(ROOT, 'dist/vouch.js');
 export const GIB = Number(process.env.VOUCH_BENCH_GIB ?? 1);
 export const RUNS = Number(process.env.VOUCH_BENCH_RUNS ?? 3);
 export const TOTAL = Math.round(GIB * 2 ** 30);

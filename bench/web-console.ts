@@ -189,7 +189,7 @@ async function generate(state: string): Promise<{ policy: string; records: numbe
     }
   }
   const setDrills = all.map((snapshots, set) => drills(set, snapshots, now));
-  for (const [set, list] of setDrills.entries()) for (const drill of list) drill.ledgerSeq = await append('drill', { ...drill, pickReason: 'newest snapshot with a clean verdict', verifiers: [], restore: null, sandbox: 'bwrap', rpoTargetSeconds: 86_400, notes: [] }, Date.parse(drill.finishedAt));
+  for (const list of setDrills) for (const drill of list) drill.ledgerSeq = await append('drill', { ...drill, pickReason: 'newest snapshot with a clean verdict', verifiers: [], restore: null, sandbox: 'bwrap', rpoTargetSeconds: 86_400, notes: [] }, Date.parse(drill.finishedAt));
   // Then the nightly scans of everything (the cheap pass: metadata, no findings).
   for (let night = LEDGER_DAYS; night >= 1; night--) {
     const at = now - night * DAY;
@@ -243,7 +243,7 @@ async function startServe(policy: string, state: string): Promise<Serve> {
   const child = spawn(process.execPath, [CLI, '--config', policy, '--state', state, 'serve', '--listen', '127.0.0.1:0', '--jitter', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
       const match = /"url":"(http:[^"]+)"/.exec(output);
       if (match) resolve(match[1]!);

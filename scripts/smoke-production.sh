@@ -10,15 +10,17 @@ chmod 711 "$work"
 cp "$root/package.json" "$root/package-lock.json" "$work/"
 cp -r "$root/dist" "$root/policies" "$root/restore-drills" "$work/"
 cd "$work"
+# --omit=dev keeps optionalDependencies: s3rver and sql.js, which only the demo below needs, are
+# installed as they are in the image (npm ci --omit=optional leaves them out; the demo then says so).
 npm ci --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null
-node dist/agent/cli/main.js --version
-node dist/agent/cli/main.js policy check policies/s3-object-lock.yaml
-node dist/agent/cli/main.js --json demo --state "$work/state" > "$work/demo.json"
+node dist/vouch.js --version
+node dist/vouch.js policy check policies/s3-object-lock.yaml
+node dist/vouch.js --json demo --state "$work/state" > "$work/demo.json"
 node -e "const r=require('$work/demo.json'); if (!r.caught) { console.error('demo did not catch the tampering'); process.exit(1) } if (!r.drill || r.drill.outcome !== 'passed') { console.error('demo restore drill did not pass:', JSON.stringify(r.drill && r.drill.failures)); process.exit(1) } console.log('production install: demo caught', r.tampered, 'and drilled', r.drill.snapshot)"
-node dist/agent/cli/main.js --state "$work/state" evidence verify
+node dist/vouch.js --state "$work/state" evidence verify
 # The daemon the image runs: starts, answers /healthz, /metrics and the web console (whose assets the
 # build copies into dist/), stops on SIGTERM with exit 0.
-node dist/agent/cli/main.js --config "$work/state/vouch-demo.yaml" serve --listen 127.0.0.1:0 --jitter 0 > "$work/serve.log" &
+node dist/vouch.js --config "$work/state/vouch-demo.yaml" serve --listen 127.0.0.1:0 --jitter 0 > "$work/serve.log" &
 serve=$!
 url=""
 for _ in $(seq 1 100); do

@@ -14,6 +14,7 @@ export const UNIT_TESTS = [
   'test/archives/registry.test.ts',
   'test/archives/safe-path.test.ts',
   'test/archives/zip-reader.test.ts',
+  'test/build/bundle.test.ts',
   'test/daemon/listen-and-logs.test.ts',
   'test/daemon/scheduler.test.ts',
   'test/daemon/state-access.test.ts',

@@ -385,7 +385,7 @@ class ZipRead {
   }
 
   private localHeader(zipEntry: Entry): Promise<LocalFileHeader> {
-    return new Promise((resolve, reject) => this.zip.readLocalFileHeader(zipEntry, {}, (error, header) => (error ? reject(error) : resolve(header as LocalFileHeader))));
+    return new Promise((resolve, reject) => this.zip.readLocalFileHeader(zipEntry, {}, (error, header) => (error ? reject(error) : resolve(header))));
   }
 
   /**

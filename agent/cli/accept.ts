@@ -102,7 +102,6 @@ function checkFlags(flags: AcceptFlags): 'accept' | 'list' | 'revoke' {
   return 'accept';
 }
 
-/** Registers `accept`. */
 export function registerAccept(program: Command): void {
   program
     .command('accept')

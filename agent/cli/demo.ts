@@ -27,7 +27,6 @@ function drillLines(drill: DrillReport | null, stateDir: string): string[] {
   ];
 }
 
-/** Registers `demo`. */
 export function registerDemo(program: Command, dependencies: ServeDependencies): void {
   serveOptions(program.command('demo'))
     .description('run the whole loop on a demo estate (embedded S3 server, restic repository, offline volume, a tampered snapshot and ransomware-hit ones); needs no configuration')

@@ -19,7 +19,6 @@ export function drillExitCode(report: { outcome: 'passed' | 'failed' | 'aborted'
   return report.outcome === 'passed' && report.withinRto !== false ? EXIT.ok : EXIT.findings;
 }
 
-/** Registers `drill`. */
 export function registerDrill(program: Command): void {
   program
     .command('drill')

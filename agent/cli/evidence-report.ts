@@ -22,7 +22,6 @@ export function parseSince(text: string, now = clockNow()): Date {
   return date;
 }
 
-/** Registers `evidence report`. */
 export function registerEvidenceReport(evidence: Command): void {
   evidence
     .command('report')

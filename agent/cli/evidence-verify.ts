@@ -67,7 +67,6 @@ export function anchorFromFlag(flag: string | boolean | undefined, policy: Polic
   return createHeadAnchor(spec);
 }
 
-/** Registers `evidence verify`. */
 export function registerEvidenceVerify(evidence: Command): void {
   evidence
     .command('verify')

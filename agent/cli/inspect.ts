@@ -41,7 +41,6 @@ export interface InspectedFile {
   judgement?: Judgement;
   /** The encryption container the content is in (`openpgp`, `zip-encrypted`, `base64`…), when it is in one. */
   container?: string;
-  /** A ransom note. */
   ransomNote?: boolean;
   entryType: EntryType;
   size: number;
@@ -51,7 +50,11 @@ export interface InspectedFile {
   problem?: ArchiveProblem['kind'];
 }
 
-/** The `vouch inspect --json` document (streamed: files as they are read). */
+/**
+ * The `vouch inspect --json` document (streamed: files as they are read); the contract of that
+ * output, kept for its readers.
+ * @public
+ */
 export interface InspectReport {
   files: InspectedFile[];
   /** Every problem, archive-wide ones included (the first MAX_PROBLEMS; entry problems are also in `files`). */
@@ -165,13 +168,6 @@ export async function inspectPath(target: string, sink: InspectSink): Promise<vo
   await readWith(sink, target, folder, (visitor) => readPlainEntries(objects, async () => (await source.open(key)).stream, visitor, DEFAULT_LIMITS));
 }
 
-/** Collects every result in memory (tests, and callers that want the whole report). */
-export async function inspectAll(targets: readonly string[]): Promise<InspectReport> {
-  const report: InspectReport = { files: [], problems: [] };
-  await inspectTargets(targets, { file: (file) => void report.files.push(file), problem: (found) => void report.problems.push(found) });
-  return report;
-}
-
 /** Inspects every target; a path that cannot be read at all is a result (and a problem) of its own. */
 export async function inspectTargets(targets: readonly string[], sink: InspectSink): Promise<void> {
   for (const target of targets) {
@@ -215,7 +211,6 @@ export function inspectSummary(counts: { files: number; flagged: InspectedFile[]
 
 const FLAGGED_RECAP = 200;
 
-/** Registers `inspect`. */
 export function registerInspect(program: Command): void {
   program
     .command('inspect')

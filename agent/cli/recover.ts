@@ -94,7 +94,6 @@ export function recoverExitCode(result: Pick<RecoveryResult, 'plan' | 'outcome'>
   return EXIT.ok;
 }
 
-/** Registers `recover`. */
 export function registerRecover(program: Command): void {
   program
     .command('recover')

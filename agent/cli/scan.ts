@@ -28,7 +28,6 @@ export function scanExitCode(report: ScanReport): number {
   return findings ? EXIT.findings : EXIT.ok;
 }
 
-/** Registers `scan`. */
 export function registerScan(program: Command): void {
   program
     .command('scan')

@@ -12,7 +12,6 @@ import { ConfigError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { globalOptions, type GlobalOptions } from './global-options.js';
 
-/** `serve` flags. */
 export interface ServeFlags {
   listen: string;
   metricsAuth: boolean;
@@ -127,7 +126,6 @@ export function serveOptions(command: Command): Command {
     .addOption(new Option('--tasks <list>', 'scheduled tasks this agent runs: scan, drill or both (drills can run as Kubernetes Jobs)').env('VOUCH_TASKS').default('scan,drill'));
 }
 
-/** Registers `serve`. */
 export function registerServe(program: Command, dependencies: ServeDependencies): void {
   serveOptions(program.command('serve'))
     .description('run as a daemon: scheduled scans and drills, Prometheus /metrics, /healthz, /readyz, a JSON API and the web console (/)')

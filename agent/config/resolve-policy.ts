@@ -233,8 +233,6 @@ export interface Policy {
 
 /** Scan concurrency when the policy says nothing. */
 export const DEFAULT_CONCURRENCY: Policy['concurrency'] = { sets: 2, workers: null };
-/** Files of a directory snapshot read at once when a set says nothing. */
-export const DEFAULT_READ_CONCURRENCY = 4;
 
 function seconds(value: string | undefined): number | undefined {
   return value === undefined ? undefined : parseDuration(value)!;

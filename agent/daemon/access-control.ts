@@ -14,7 +14,6 @@ import type { RequestedBy } from '../model/requested-by.js';
 import { isPublicConsolePath, wantsHtml } from '../web/console-routes.js';
 import { SESSION_COOKIE, tokenMatches, type SessionStore } from '../web/sessions.js';
 
-/** Access settings. */
 export interface AccessOptions {
   token?: string;
   metricsAuth: boolean;

@@ -30,7 +30,6 @@ import { shardPolicy, type Shard } from './shard.js';
 import { createStateAccess } from './state-access.js';
 import { now, nowMs } from '../clock.js';
 
-/** Daemon settings. */
 export interface DaemonOptions {
   /** Policy file (read at start and on every reload). */
   configFile: string;

@@ -44,7 +44,6 @@ export interface HttpContext {
   logger: Logger;
 }
 
-/** HTTP settings. */
 export interface HttpOptions {
   token?: string;
   /** Also require the token on /metrics. */
@@ -168,7 +167,7 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
       if (task === 'drill' && (c.req.header('content-length') ?? '0') !== '0') {
         const body = (await c.req.json().catch(() => null)) as { snapshot?: unknown } | null;
         if (!body || (body.snapshot !== undefined && typeof body.snapshot !== 'string')) return c.json({ error: 'expected a JSON body like {"snapshot": "last-clean"}' }, 400);
-        snapshot = body.snapshot as string | undefined;
+        snapshot = body.snapshot;
       }
       const caller = callerOf(c);
       const requestedBy: RequestedBy = { trigger: 'api', ...(caller === 'none' ? {} : { caller }), address: remoteAddress(c) };

@@ -24,7 +24,6 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
 ];
 
-/** Logger settings. */
 export interface LoggerOptions {
   level?: string;
   /** Where lines go (default: stdout). */

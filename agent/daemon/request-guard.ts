@@ -19,7 +19,6 @@ import { isIP } from 'node:net';
 import type { MiddlewareHandler } from 'hono';
 import { isLoopback, type ListenAddress } from './listen-address.js';
 
-/** Guard settings. */
 export interface RequestGuardOptions {
   listen: ListenAddress;
   /** Extra host names (`--allowed-host`), lower-case, without port. */

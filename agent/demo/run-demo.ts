@@ -26,7 +26,7 @@ import { runDrillReport } from '../drills/run-drill.js';
 import { describeError } from '../errors.js';
 import { runScan, type ScanReport } from '../scan/scan-run.js';
 import type { ScanProgress } from '../scan/progress.js';
-import { startEmbeddedS3 } from '../sources/embedded-s3.js';
+import { startEmbeddedS3 } from './embedded-s3.js';
 import { now as clockNow } from '../clock.js';
 import { ToolMissingError } from '../tools/tool-process.js';
 import { initResticRepository, resticBackup, type ResticTarget } from './restic-repository.js';
@@ -34,7 +34,6 @@ import { DEMO_DAYS, defaultDemoStart, demoBackupTime, demoSnapshotFiles, demoSna
 import { type DemoFile } from './demo-file.js';
 import { ransomTreatment } from './ransomware.js';
 
-/** Demo settings. */
 export interface DemoOptions {
   /** Keep state here (default: a new temporary directory, kept so it can be inspected). */
   stateDir?: string;

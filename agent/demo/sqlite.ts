@@ -3,17 +3,29 @@
  * with sql.js (SQLite compiled to WebAssembly) and exported as bytes.
  */
 import { createRequire } from 'node:module';
-import initSqlJs from 'sql.js';
 import type { SqlJsStatic } from 'sql.js';
 import type { Product, StockRow } from './kanda.js';
 
 let sqlJs: Promise<SqlJsStatic> | null = null;
 
-/** The sql.js module, loaded once per process (the wasm sits next to sql.js in node_modules). */
+/**
+ * The sql.js module, loaded once per process (the wasm sits next to sql.js in node_modules). sql.js
+ * is an optional dependency, installed by default, that only the demo needs: an error says how to
+ * install it when it is missing.
+ */
 export function loadSqlJs(): Promise<SqlJsStatic> {
   if (!sqlJs) {
-    const wasm = createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm');
-    sqlJs = initSqlJs({ locateFile: () => wasm });
+    sqlJs = (async () => {
+      const requireHere = createRequire(import.meta.url);
+      let wasm: string;
+      try {
+        wasm = requireHere.resolve('sql.js/dist/sql-wasm.wasm');
+      } catch (error) {
+        throw new Error('the demo\'s SQLite database needs the optional "sql.js" package (npm i -E sql.js@1.16.0)', { cause: error });
+      }
+      const { default: initSqlJs } = await import('sql.js');
+      return initSqlJs({ locateFile: () => wasm });
+    })();
     sqlJs.catch(() => {
       sqlJs = null;
     });

@@ -3,7 +3,7 @@
  * ransomware damages it), intact, or legitimately encrypted? A pure function of what the probe
  * measured, the entry's name, and what the same file was in the previous snapshot.
  *
- * Signals, strongest first (DESIGN.md, *Detection*):
+ * Signals, strongest first:
  * 1. Structure: a format with checksums or a strict grammar that no longer decodes. Compressed
  *    formats (gzip, xz, zip, PNG…) look random when intact, so this is the only signal that
  *    works on them without history.
@@ -231,7 +231,7 @@ function judgeContainer(path: string, container: string, previous: PreviousConte
   const before = previous?.content;
   const what = describeContainer(container);
   if (before && wasPlain(before)) {
-    const moved = previous!.path !== path ? ` (renamed from ${previous!.path})` : '';
+    const moved = previous.path !== path ? ` (renamed from ${previous.path})` : '';
     return encrypted('strong', 0.95, ['became-encrypted', `container:${container}`], `became encrypted: was ${before.type} in the previous snapshot${moved}, now ${what}`);
   }
   if (before?.judgement === 'encrypted') return encrypted(before.strength === 'strong' ? 'strong' : 'weak', 0.8, ['encrypted-before', `container:${container}`], `${what}; the previous snapshot already judged this path encrypted`);

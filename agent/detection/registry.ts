@@ -59,6 +59,6 @@ let prepared: Promise<void> | null = null;
 
 /** Runs every validator's one-time set-up (once per thread). */
 export function prepareValidators(): Promise<void> {
-  prepared ??= Promise.all([...VALIDATORS, ...Object.values(CLAIMED_VALIDATORS)].map((definition) => definition.prepare?.())).then(() => undefined);
+  prepared ??= Promise.all([...VALIDATORS, ...Object.values(CLAIMED_VALIDATORS)].map(async (definition) => definition.prepare?.())).then(() => undefined);
   return prepared;
 }

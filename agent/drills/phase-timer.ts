@@ -5,7 +5,6 @@
  */
 import type { DrillPhaseSeconds } from '../model/drill.js';
 
-/** A drill phase. */
 export type DrillPhase = keyof DrillPhaseSeconds;
 
 /** Accumulates seconds per phase. */

@@ -11,8 +11,8 @@ import { parse } from 'yaml';
 
 /** The restore-drills directory of this installation, or null when it is not shipped. */
 export function readyDrillsDir(): string | null {
-  // agent/drills/ in the sources, dist/agent/drills/ in the build.
-  for (const relative of ['../../restore-drills', '../../../restore-drills']) {
+  // agent/drills/ in the sources, dist/ in the bundle.
+  for (const relative of ['../../restore-drills', '../restore-drills']) {
     const dir = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(path.join(dir, 'README.md'))) return dir;
   }
@@ -27,7 +27,7 @@ export async function readyDrill(file: string, set: string): Promise<Record<stri
   const drill = document.sets?.[set]?.drill;
   if (!drill) throw new Error(`restore-drills/${file} has no drill for set ${set}`);
   const commands = (drill.commands as unknown[] | undefined)?.map((command) =>
-    typeof command === 'object' && command !== null && 'script' in command ? { ...command, script: path.join(dir, String((command as { script: unknown }).script)) } : command,
+    typeof command === 'object' && command !== null && 'script' in command ? { ...command, script: path.join(dir, String(command.script)) } : command,
   );
   return { ...drill, ...(commands ? { commands } : {}) };
 }

@@ -13,7 +13,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ArchiveInput, ArchiveProblem, ReadSummary } from '../archives/entry-reader.js';
 import { readPlainEntries } from '../archives/plain-reader.js';

@@ -195,7 +195,7 @@ async function runVerifiers(context: VerifierContext, timer: PhaseTimer, restore
 /** Runs one drill and returns its full report (see the module comment). */
 export async function runDrillReport(set: SetPolicy, options: DrillOptions): Promise<DrillReport> {
   const now = options.now ?? clockNow;
-  const { stateDir, signal, logger } = options;
+  const { stateDir, logger } = options;
   const startedAt = now();
   const id = drillId(set.name, startedAt);
   const request: SnapshotRequest = options.snapshot ?? set.drill.pick;

@@ -96,7 +96,7 @@ export async function evidenceStatus(stateDir: string, options: EvidenceStatusOp
   // ledger: wait for it, then verify again.
   while (options.fresh && entry.refreshing) {
     await entry.refreshing;
-    if (entry.key !== key && !entry.refreshing) refresh();
+    if (entry.key !== key && entry.refreshing === null) refresh();
   }
   return entry.status;
 }

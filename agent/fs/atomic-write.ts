@@ -4,11 +4,8 @@
  * never a torn one.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 /** fsyncs a directory so a rename inside it survives power loss. */
 export async function syncDirectory(directory: string): Promise<void> {
@@ -43,24 +40,5 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     throw error;
   }
   await handle.close();
-  await commit(temp, target);
-}
-
-/** Atomically replaces `target` with everything `source` produces (for large, streamed files). */
-export async function writeStreamAtomic(target: string, source: Readable, mode = 0o644): Promise<void> {
-  await mkdir(path.dirname(target), { recursive: true });
-  const temp = tempPathFor(target);
-  try {
-    await pipeline(source, createWriteStream(temp, { flags: 'wx', mode }));
-    const handle = await open(temp, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
   await commit(temp, target);
 }

@@ -4,7 +4,6 @@
  * with spaces, tabs, newlines and backslashes in paths escaped as octal (`\040`).
  */
 
-/** One mount. */
 export interface MountInfo {
   /** The filesystem's device (`major:minor`): mounts with the same one show the same files. */
   device: string;

@@ -116,7 +116,6 @@ export function newestCopyCheck(set: SetPolicy, snapshots: readonly Snapshot[], 
   };
 }
 
-/** Audits an offline set. */
 export async function auditOfflineSet(set: SetPolicy, context: OfflineAuditContext): Promise<ImmutabilityAudit> {
   const directory = set.source.kind === 'fs' ? set.source.path : localRepositoryPath(set.source);
   if (directory === null) throw new TypeError(`set ${set.name} is not on a local filesystem`);

@@ -29,7 +29,6 @@ export interface S3JudgementInput {
   now: Date;
 }
 
-/** The judgement. */
 export interface S3Judgement {
   checks: ImmutabilityCheck[];
   /** Object Lock is on and every sampled object is locked (retention or legal hold). */

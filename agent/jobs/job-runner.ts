@@ -42,7 +42,6 @@ export interface JobHandle {
   reused: boolean;
 }
 
-/** The job runner. */
 export interface JobRunner {
   /** Submits a job, or returns the queued/running one for the same task and set. Throws once closed. */
   submit(task: TaskKind, set: string, trigger: JobTrigger, work: JobWork, requestedBy?: RequestedBy): JobHandle;

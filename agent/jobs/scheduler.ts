@@ -14,7 +14,6 @@ import type { JobRecord, JobRunner, JobWork } from './job-runner.js';
 /** What the scheduler runs for each task kind. */
 export type TaskWork = Record<TaskKind, (set: SetPolicy) => JobWork>;
 
-/** Scheduler settings. */
 export interface SchedulerOptions {
   runner: JobRunner;
   work: TaskWork;

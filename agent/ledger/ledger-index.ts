@@ -320,7 +320,7 @@ class Index implements LedgerIndex {
           handles.set(segment, handle);
         }
         const buffer = Buffer.alloc(this.columns.bytes[position]!);
-        await handle.read(buffer, 0, buffer.length, this.columns.offset[position]!);
+        await handle.read(buffer, 0, buffer.length, this.columns.offset[position]);
         const raw = buffer.toString('utf8');
         out.push({ position, seq: this.columns.seq[position]!, segment: path.basename(this.segments[segment]!.file), raw, record: parseRecordLine(raw) });
       }

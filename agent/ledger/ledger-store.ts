@@ -196,13 +196,6 @@ export async function readHeadFile(stateDir: string): Promise<HeadFile> {
   return { state: 'present', head: head as LedgerHead };
 }
 
-/** The signed head, or null when there is none (yet). Throws when it exists but is not a head. */
-export async function readHead(stateDir: string): Promise<LedgerHead | null> {
-  const found = await readHeadFile(stateDir);
-  if (found.state === 'unreadable') throw new EvidenceRecoveryError(`ledger head ${headPath(stateDir)} is unreadable: ${found.detail}`);
-  return found.state === 'present' ? found.head : null;
-}
-
 /** Cuts a torn (newline-less) tail off a segment; returns the last complete line. */
 async function repairTail(file: string): Promise<string | null> {
   const { size } = await stat(file);
@@ -374,7 +367,7 @@ class LedgerWriter {
     } finally {
       await handle.close();
     }
-    this.tail = { file, size: size + bytes, last: record as LedgerRecord };
+    this.tail = { file, size: size + bytes, last: record };
     return record;
   }
 

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 
-/** Where the rules file is, from this module (source tree or dist/). */
-const CANDIDATES = ['../../dashboards/vouch-alerts.yml', '../../../dashboards/vouch-alerts.yml'];
+/** Where the rules file is, from this module: agent/metrics/ in the sources, dist/ in the bundle. */
+const CANDIDATES = ['../../dashboards/vouch-alerts.yml', '../dashboards/vouch-alerts.yml'];
 
 /** The shipped rules file's text. */
 export async function shippedAlertRules(): Promise<string> {

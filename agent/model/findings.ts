@@ -1,6 +1,6 @@
 /**
  * Findings: the facts a scan reports about one snapshot. Kinds are part of the JSON contract
- * (DESIGN.md): values may be added, never renamed.
+ * (`--json` output, the ledger, the API): values may be added, never renamed.
  */
 
 /** Every kind of finding vouch reports. */
@@ -71,10 +71,3 @@ export const DRIFT_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
   'drift-object-changed',
   'sums-mismatch',
 ]);
-
-/**
- * Kinds found about a set rather than inside one snapshot: a baselined snapshot that left the
- * store or was replaced under its name, and suspicious objects beside the snapshots. They are
- * kept in the set's index (`setFindings`) and stay, counted, until accepted (`vouch accept`).
- */
-export const SET_FINDING_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['snapshot-removed', 'snapshot-replaced', 'foreign-object']);

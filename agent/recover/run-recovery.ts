@@ -23,7 +23,6 @@ import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { PhaseTimer } from '../drills/phase-timer.js';
 import { restoreSnapshot } from '../drills/restore.js';
 import { createHash } from 'node:crypto';
-import { now as clockNow } from '../clock.js';
 import { loadPlanInput } from './plan-input.js';
 import { nextVersion, planRecovery, snapshotPlan, type PlannedFile, type RecoveryPlan } from './recovery-plan.js';
 
@@ -198,9 +197,4 @@ async function restorePlan(set: SetPolicy, plan: RecoveryPlan, input: Awaited<Re
   }
   if (outcome.unrestored.length > 0) outcome.complete = false;
   return outcome;
-}
-
-/** Seconds between a version and now (the plan's "age"). */
-export function ageSeconds(iso: string, now = clockNow()): number {
-  return Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
 }

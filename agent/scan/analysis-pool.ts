@@ -241,7 +241,7 @@ export class AnalysisPool {
             worker.post({ type: 'end', id });
           } catch (error) {
             close();
-            reject(error as Error);
+            reject(error);
           }
         });
       },

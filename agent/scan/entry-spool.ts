@@ -132,7 +132,7 @@ export class EntrySpool {
         if (!next.done) heap.push({ entry: next.value, run });
       }
     } finally {
-      await Promise.all(sources.map((source) => source.return?.()));
+      await Promise.all(sources.map(async (source) => source.return?.()));
     }
   }
 

@@ -45,7 +45,6 @@ export interface SampleInput {
   policy: SamplePolicy;
 }
 
-/** The plan. */
 export interface SamplePlan {
   /** Snapshots to re-read now, oldest verification first, each with why. */
   read: { id: string; reason: string }[];

@@ -10,7 +10,6 @@ import type { DrillResult } from '../model/drill.js';
 
 /** The readiness checks, in the order they are reported. */
 export const READINESS_CHECKS = ['rpo', 'drill', 'rto', 'immutability', 'evidence'] as const;
-/** One readiness check. */
 export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
 
 /** How one check came out. */

@@ -49,7 +49,6 @@ export interface ConsoleContext {
   scheduler: Pick<Scheduler, 'nextRuns'>;
 }
 
-/** Console settings. */
 export interface ConsoleOptions {
   /** The API token; without one (loopback) there is no sign-in. */
   token?: string;

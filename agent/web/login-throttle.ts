@@ -4,14 +4,12 @@
  * at most `maxAddresses` addresses are tracked, the oldest dropped first.
  */
 
-/** Throttle settings. */
 export interface ThrottleOptions {
   maxFailures: number;
   windowMs: number;
   maxAddresses: number;
 }
 
-/** The login throttle. */
 export interface LoginThrottle {
   /** Seconds until `address` may try again, or 0 when it may now. */
   retryAfter(address: string, now?: number): number;

@@ -9,7 +9,6 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 /** The console's session cookie. */
 export const SESSION_COOKIE = 'vouch_session';
 
-/** Session settings. */
 export interface SessionOptions {
   /** How long a session lasts from login. */
   ttlMs: number;
@@ -17,7 +16,6 @@ export interface SessionOptions {
   max: number;
 }
 
-/** The session store. */
 export interface SessionStore {
   /** A new session id (to put in the cookie) and when it expires. */
   create(now?: number): { id: string; expiresAt: number };

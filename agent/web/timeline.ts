@@ -12,7 +12,6 @@ export interface TimelineSnapshot {
   verdict: Verdict;
 }
 
-/** One bar. */
 export interface TimelineBar {
   id: string;
   time: string;

@@ -24,7 +24,6 @@ export const CORPUS_TYPES = [
   'mo', 'pyc', 'java-class', 'wasm', 'ico', 'bmp', 'tiff', 'wav', 'pe', 'static-lib', 'postscript', 'pg-sql', 'lz4', 'pickle', 'git-pack',
 ] as const;
 
-/** One corpus type. */
 export type CorpusType = (typeof CORPUS_TYPES)[number];
 
 /** Files wanted per type. Formats without a validator of their own (gif, woff2, deb, font) are fewer. */

@@ -28,7 +28,6 @@ export const NEGATIVE_GROUP: Readonly<Record<NegativeKind, 'legit-encrypted' | '
   brotli: 'recompressed',
 };
 
-/** One negative file. */
 export interface NegativeFile {
   kind: NegativeKind;
   /** Its path in the corpus's namespace (`pdf/0003-x.pdf.gpg`); stored under `<root>/<kind>/`. */

@@ -141,7 +141,7 @@ function buildHistory(base: string, corpus: Corpus, negatives: Negatives, fracti
       target = Math.floor(index / HIT_MODES.length) % 2 === 0 ? file.path : file.path + CAMOUFLAGE_EXTENSION;
     } else {
       const ransomware = mode as RansomwareMode;
-      data = applyRansomware(original, ransomware, `${SECOND}/${file.path}`, CIPHERS[index % CIPHERS.length]!);
+      data = applyRansomware(original, ransomware, `${SECOND}/${file.path}`, CIPHERS[index % CIPHERS.length]);
       target = ransomware === 'rename' || ransomware === 'footer' ? file.path + RANSOM_EXTENSIONS[index % RANSOM_EXTENSIONS.length] : file.path;
     }
     write(path.join(second, target), data);

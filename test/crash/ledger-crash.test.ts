@@ -22,7 +22,7 @@ async function appendAndKill(state: string, minimum: number): Promise<number[]> 
   const child = spawn(process.execPath, ['--import', 'tsx', APPENDER, state, String(256 * 1024 + Math.floor(Math.random() * 2 ** 20))], { stdio: ['ignore', 'pipe', 'inherit'] });
   const acknowledged: number[] = [];
   let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
     const lines = buffered.split('\n');
     buffered = lines.pop()!;

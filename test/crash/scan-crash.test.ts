@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
 import type { LedgerRecord } from '../../agent/ledger/ledger-record.js';
 import { readLedger } from '../../agent/ledger/ledger-store.js';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { startFaultyS3Proxy, type FaultyS3Proxy } from '../helpers/faulty-s3-proxy.js';

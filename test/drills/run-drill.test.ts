@@ -10,7 +10,7 @@ import { createWorkspace, updateMarker } from '../../agent/drills/workspace.js';
 import { StateLockedError } from '../../agent/errors.js';
 import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
 import { runScan } from '../../agent/scan/scan-run.js';
-import { startEmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { readDrillIndex } from '../../agent/state/drill-index.js';
 import { readLedger } from '../../agent/ledger/ledger-store.js';
 import { buildTarGz, buildZip, sampleFiles, type FixtureFile } from '../helpers/build-archive.js';

@@ -14,7 +14,8 @@ import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 import { runCli } from '../helpers/cli.js';
 import { drillFixture, drillSet, policyOf, type DrillFixture } from '../helpers/drill-fixtures.js';
 
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+/** Screenshots and PDFs; `npm run test:dates` gives each of its simultaneous runs its own. */
+const ARTIFACTS = path.resolve(fileURLToPath(new URL('../../', import.meta.url)), process.env.VOUCH_TEST_ARTIFACTS ?? 'test-artifacts');
 const HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, ransomwareHit } from '../../agent/demo/estate.js';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { now } from '../../agent/clock.js';
 
 /** The estate: `days` nightly archives in s3://BUCKET/orders/. */

@@ -11,6 +11,3 @@ export function fuzzParameters(runs: number, seed = 20251019): { numRuns: number
   const chosenSeed = process.env.VOUCH_FUZZ_SEED ? Number(process.env.VOUCH_FUZZ_SEED) : seed;
   return { numRuns: scale !== null && Number.isFinite(scale) ? Math.max(runs, scale) : runs, seed: chosenSeed };
 }
-
-/** Whether this is the long `npm run fuzz` run (tests may widen their inputs). */
-export const LONG_FUZZ = process.env.VOUCH_FUZZ_RUNS !== undefined;

@@ -33,7 +33,7 @@ export function startServe(globalArgs: string[], serveArgs: string[], env: NodeJ
   const waiters = new Set<() => void>();
   let stderr = '';
   let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffer += chunk.toString('utf8');
     let newline: number;
     while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -47,7 +47,7 @@ export function startServe(globalArgs: string[], serveArgs: string[], env: NodeJ
     }
     for (const wake of waiters) wake();
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const killer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
   void exited.then(() => clearTimeout(killer));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../agent/config/load-policy.js';
-import { ConfigError } from '../../agent/errors.js';
+import { type ConfigError } from '../../agent/errors.js';
 import { evaluate32110, type CopyFacts } from '../../agent/immutability/rule-3-2-1-1-0.js';
 
 const copy = (overrides: Partial<CopyFacts>): CopyFacts => ({ set: 'x', media: 'disk', offsite: false, protected: false, verificationErrors: 0, ...overrides });

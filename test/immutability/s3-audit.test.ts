@@ -7,7 +7,7 @@ import { validatePolicy } from '../../agent/config/load-policy.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { readLedger } from '../../agent/ledger/ledger-store.js';
 import { readImmutabilityAudit } from '../../agent/state/immutability-store.js';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 import { runCli } from '../helpers/cli.js';
 

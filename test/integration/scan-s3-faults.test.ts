@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../agent/config/load-policy.js';
 import { runScan, type ScanReport } from '../../agent/scan/scan-run.js';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { buildTar, sampleFiles } from '../helpers/build-archive.js';
 import { startFaultyS3Proxy, type FaultyS3Proxy } from '../helpers/faulty-s3-proxy.js';
 

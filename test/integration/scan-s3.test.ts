@@ -5,7 +5,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../agent/config/load-policy.js';
 import { runScan } from '../../agent/scan/scan-run.js';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { buildTarGz, buildZip, sampleFiles } from '../helpers/build-archive.js';
 import { runCli } from '../helpers/cli.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { directoryAnchor } from '../../agent/ledger/head-anchor.js';
-import { startEmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { currentPublicKey, keysDir, signingKeyPath } from '../../agent/ledger/signing-key.js';
 import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
 import { EvidenceRecoveryError, headPath, openLedger } from '../../agent/ledger/ledger-store.js';

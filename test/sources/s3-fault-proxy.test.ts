@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ObjectChangedError } from '../../agent/errors.js';
 import type { BackupSource, SourceObject } from '../../agent/sources/backup-source.js';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { withRetries, type SourceFault } from '../../agent/sources/retrying-source.js';
 import { createS3Source } from '../../agent/sources/s3-source.js';
 import { startFaultyS3Proxy, type FaultyS3Proxy } from '../helpers/faulty-s3-proxy.js';

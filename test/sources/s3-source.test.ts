@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError } from '../../agent/errors.js';
 import type { BackupSource, SourceObject } from '../../agent/sources/backup-source.js';
 import { createSource } from '../../agent/sources/create-source.js';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/sources/embedded-s3.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { createS3Source } from '../../agent/sources/s3-source.js';
 import { readAll } from '../helpers/source-reads.js';
 

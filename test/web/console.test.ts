@@ -20,7 +20,8 @@ import { readSetIndex } from '../../agent/state/set-index.js';
 import { accessibilityViolations, launchChromium, watchPage, type PageProblems } from '../helpers/browser.js';
 import { startServe, type ServeProcess } from '../helpers/serve.js';
 
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+/** Screenshots and PDFs; `npm run test:dates` gives each of its simultaneous runs its own. */
+const ARTIFACTS = path.resolve(fileURLToPath(new URL('../../', import.meta.url)), process.env.VOUCH_TEST_ARTIFACTS ?? 'test-artifacts');
 const TOKEN = 'console-test-token-0123456789abcdef';
 
 let demo: DemoResult;
@@ -154,10 +155,10 @@ describe('web console on the demo estate', () => {
 
     // Downloads: the last clean snapshot's manifest and the hit snapshot's evidence records.
     const [manifest] = await Promise.all([page.waitForEvent('download'), page.locator(`table.snapshots tr[data-snapshot="${demo.expectedLastClean}"] a`, { hasText: 'manifest' }).click()]);
-    const header = JSON.parse(gunzipSync(await readFile((await manifest.path())!)).toString('utf8').split('\n')[0]!);
+    const header = JSON.parse(gunzipSync(await readFile((await manifest.path()))).toString('utf8').split('\n')[0]!);
     expect(header).toMatchObject({ format: 'vouch-manifest', set: 'orders', snapshot: demo.expectedLastClean });
     const [records] = await Promise.all([page.waitForEvent('download'), hit.locator('a', { hasText: 'evidence records' }).first().click()]);
-    const evidence = JSON.parse(await readFile((await records.path())!, 'utf8')) as { chain: { ok: boolean }; records: { type: string; data: { snapshot: string; verdict?: string } }[] };
+    const evidence = JSON.parse(await readFile((await records.path()), 'utf8')) as { chain: { ok: boolean }; records: { type: string; data: { snapshot: string; verdict?: string } }[] };
     expect(evidence.chain.ok).toBe(true);
     expect(evidence.records.every((record) => record.data.snapshot === demo.ransomware)).toBe(true);
     expect(evidence.records.map((record) => record.type)).toEqual(expect.arrayContaining(['baseline', 'snapshot-scan']));
@@ -228,7 +229,7 @@ describe('web console on the demo estate', () => {
 
     const [report] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the auditor report' }).click()]);
     expect(report.suggestedFilename()).toMatch(/^vouch-evidence-report-\d{8}T\d{6}Z\.html$/);
-    const html = await readFile((await report.path())!, 'utf8');
+    const html = await readFile((await report.path()), 'utf8');
     expect(html).toContain('Backup evidence report');
     expect(html).toContain('chain verified');
     expect(html).toContain(demo.expectedLastClean);

@@ -10,7 +10,7 @@
  * guessed at. Decoding stops at the output cap (a bomb is not an error, just not checked further).
  */
 import { brotliDecompressSync } from 'node:zlib';
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type { StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
 import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
 
 /**

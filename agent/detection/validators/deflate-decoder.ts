@@ -288,9 +288,17 @@ export class DeflateDecoder {
             } else {
               let c = 0;
               let n = 0;
-              if (s === 16) (n = 3 + bits(dat, pos, 3)), (pos += 2), (c = ldt[i - 1] as number);
-              else if (s === 17) (n = 3 + bits(dat, pos, 7)), (pos += 3);
-              else if (s === 18) (n = 11 + bits(dat, pos, 127)), (pos += 7);
+              if (s === 16) {
+                n = 3 + bits(dat, pos, 3);
+                pos += 2;
+                c = ldt[i - 1] as number;
+              } else if (s === 17) {
+                n = 3 + bits(dat, pos, 7);
+                pos += 3;
+              } else if (s === 18) {
+                n = 11 + bits(dat, pos, 127);
+                pos += 7;
+              }
               while (n--) ldt[i++] = c;
             }
           }

@@ -573,7 +573,6 @@ function checkEhFrame(bytes: Uint8Array, at: number, f: Fields): void {
   if (offset !== bytes.length && !bytes.subarray(offset).every((byte) => byte === 0)) throw new Damage('.eh_frame records do not fill their section', at + offset);
 }
 
-/** The ELF validator. */
 export const elfValidator: ValidatorDefinition = {
   type: 'elf',
   matches(head: Uint8Array): boolean {

@@ -20,8 +20,11 @@
  * None of the real JPEGs on the development machine has trailing data, so this rule is what real
  * camera files need, not what this machine's files showed.
  *
- * No decompression happens, so there are no caps to apply; the per-byte work is a native
- * `indexOf(0xFF)` over entropy-coded data.
+ * Sequential Huffman scans (SOF0/SOF1) are also decoded, without computing pixels
+ * (`HuffmanScanCheck`): every code must be in its table, every block must end within 64
+ * coefficients, and each restart interval must hold the MCUs the frame size implies. That decoding
+ * is capped by the decode budget (`limits`); past it, the rest of the scan gets the marker checks
+ * only. Elsewhere the per-byte work is a native `indexOf(0xFF)` over entropy-coded data.
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
 import { DecodeBudget } from './inflate-check.js';

@@ -125,7 +125,7 @@ function checkBox(b: Uint8Array, type: string, p: number, end: number, base: num
     case 'tkhd': {
       const version = b[p];
       if (version !== 0 && version !== 1) fail(`has unknown version ${version}`);
-      const minimum = { mvhd: [100, 112], mdhd: [24, 36], tkhd: [84, 96] }[type]![version!]!;
+      const minimum = { mvhd: [100, 112], mdhd: [24, 36], tkhd: [84, 96] }[type][version!]!;
       if (length < minimum) fail('is too short for its version');
       return;
     }

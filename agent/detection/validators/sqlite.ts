@@ -472,7 +472,6 @@ class SqliteValidator implements FormatWalk {
   }
 }
 
-/** The SQLite validator. */
 export const sqliteValidator: ValidatorDefinition = {
   type: 'sqlite',
   matches(head: Uint8Array): boolean {

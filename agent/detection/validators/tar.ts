@@ -293,7 +293,6 @@ function firstNonZero(bytes: Uint8Array): number {
 
 const ZEROS = new Uint8Array(64 * 1024);
 
-/** The tar validator. */
 export const tarValidator: ValidatorDefinition = {
   type: 'tar',
   matches(head: Uint8Array): boolean {

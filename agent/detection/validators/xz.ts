@@ -426,7 +426,6 @@ function recordBytes(unpadded: number, uncompressed: number): Uint8Array {
   return bytes;
 }
 
-/** The xz validator. */
 export const xzValidator: ValidatorDefinition = {
   type: 'xz',
   matches(head: Uint8Array): boolean {

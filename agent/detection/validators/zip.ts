@@ -483,7 +483,6 @@ class ZipValidator extends StepWalk implements FormatWalk {
     const current = this.current!;
     const have = this.heldLength;
     this.gather(data, DESCRIPTOR_MAX + 4);
-    const used = this.heldLength - have;
     if (this.heldLength < DESCRIPTOR_MAX + 4) return EMPTY;
     const bytes = this.held.subarray(0, this.heldLength);
     const signed = u32(bytes, 0) === DESCRIPTOR_SIGNATURE;

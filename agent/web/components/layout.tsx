@@ -24,7 +24,6 @@ export function activityText(jobs: readonly JobRecord[]): string {
     .join(' · ');
 }
 
-/** Layout props. */
 export interface LayoutProps {
   frame: PageFrame;
   title: string;

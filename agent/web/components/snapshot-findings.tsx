@@ -59,7 +59,6 @@ function groupSummary(groups: readonly FindingGroup[]): string {
   return groups.map((group) => `${group.title}: ${count(group.total)}`).join(' · ');
 }
 
-/** Props. */
 export interface SnapshotFindingsProps {
   set: string;
   snapshot: SnapshotState;

@@ -30,7 +30,6 @@ export interface KeyRow {
   signed: boolean;
 }
 
-/** Props. */
 export interface EvidencePageProps {
   frame: PageFrame;
   status: EvidenceStatus;
@@ -117,7 +116,6 @@ const Pager: FC<{ props: EvidencePageProps; where: string }> = ({ props, where }
   </nav>
 );
 
-/** The evidence page. */
 export const EvidencePage: FC<EvidencePageProps> = (props) => {
   const { frame, status, verifying, keys, filter, records } = props;
   const bad = status.firstBad;

@@ -8,7 +8,6 @@ import { StoreBanner } from '../components/store-findings.js';
 import { duration, plural } from '../format.js';
 import type { OverviewRow } from '../overview-rows.js';
 
-/** Props. */
 export interface OverviewProps {
   frame: PageFrame;
   rows: OverviewRow[];
@@ -110,7 +109,6 @@ const IMMUTABILITY: Record<OverviewRow['immutability']['state'], { tone: 'ok' | 
   'not-required': { tone: 'muted', text: 'not required' },
 };
 
-/** The overview page. */
 export const OverviewPage: FC<OverviewProps> = ({ frame, rows, evidence, datasets }) => {
   const notReady = rows.filter((row) => !row.ready).length;
   return (

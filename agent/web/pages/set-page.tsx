@@ -29,7 +29,6 @@ export const DETAILED_REJECTED = 10;
 /** Drill failures listed per drill. */
 const FAILURES_SHOWN = 5;
 
-/** Props. */
 export interface SetPageProps {
   frame: PageFrame;
   set: SetView;
@@ -129,7 +128,6 @@ const Acceptances: FC<{ set: string; acceptances: readonly AcceptanceListing[]; 
   </section>
 );
 
-/** The set page. */
 export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
   const name = set.policy.name;
   const snapshots = set.state ? Object.values(set.state.index.snapshots).sort(newestFirst) : [];

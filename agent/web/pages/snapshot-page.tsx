@@ -7,7 +7,6 @@ import { Layout, type PageFrame } from '../components/layout.js';
 import { SnapshotFindings } from '../components/snapshot-findings.js';
 import { count } from '../format.js';
 
-/** Props. */
 export interface SnapshotPageProps {
   frame: PageFrame;
   set: string;
@@ -82,7 +81,6 @@ const RecoveryPlanSection: FC<{ set: string; snapshot: SnapshotState; plan: Reco
   );
 };
 
-/** The snapshot page. */
 export const SnapshotPage: FC<SnapshotPageProps> = ({ frame, set, snapshot, relation, plan }) => {
   const detection = snapshot.detection;
   return (

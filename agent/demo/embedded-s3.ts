@@ -24,9 +24,9 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createS3Client } from './s3-client.js';
+import { createS3Client } from '../sources/s3-client.js';
 import { type S3StaticCredentials } from '../model/s3-connection.js';
-import type { S3SourceOptions } from './s3-source.js';
+import type { S3SourceOptions } from '../sources/s3-source.js';
 import { installConditionalGet } from './s3rver-conditional-get.js';
 import { installListObjectsV2 } from './s3rver-list-v2.js';
 
@@ -79,7 +79,7 @@ function loadS3rver(): S3rverConstructor {
   try {
     S3rver = requireHere('s3rver') as S3rverConstructor;
   } catch (error) {
-    throw new Error('the embedded S3 server needs the "s3rver" package (npm i -E s3rver@3.7.1)', { cause: error });
+    throw new Error('the embedded S3 server needs the optional "s3rver" package (npm i -E s3rver@3.7.1)', { cause: error });
   }
   installListObjectsV2(requireHere);
   installConditionalGet(requireHere);
