@@ -21,7 +21,6 @@
 import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import type { IHasher } from 'hash-wasm';
-import { VouchError } from '../errors.js';
 import { toolDecompressor, type ToolCompression } from './tool-decompress.js';
 import { ZSTD_MAX_WINDOW, ZstdFrameWalker, zstdChecksumMatches, zstdWorkExceeded, type ZstdBlockHeader, type ZstdFrameHeader, type ZstdFrameSink } from './zstd-frame.js';
 import { DecompressError } from './decompress-error.js';
