@@ -37,6 +37,8 @@ export function recoveryText(result: RecoveryResult, now = clockNow()): string[]
   if (plan.mode === 'snapshot') {
     lines.push(`recovery of ${plan.set} from snapshot ${plan.newest.id} as it is (${plan.newest.verdict}, ${shortTime(plan.newest.time)}, ${age(plan.newest.time, now)})`);
     lines.push(`  ${counts.files} files, ${formatBytes(counts.bytes)}`);
+    const demoted = plan.snapshots[0]?.note;
+    if (demoted) lines.push(`  WARNING: ${demoted} — a restore of it may not work`);
     if (plan.flagged?.length) {
       lines.push(`  WARNING: ${plan.flagged.length} of them are judged compromised and are restored as they are:`);
       for (const file of plan.flagged.slice(0, SHOWN)) lines.push(`    ${file.path}: ${file.reason}`);

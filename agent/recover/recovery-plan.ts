@@ -4,13 +4,15 @@
  *
  * Rules, so a recovery lead can predict the plan:
  * - the paths considered are those of every snapshot from the newest clean one onwards (all
- *   snapshots when none is clean): a file ransomware renamed or deleted in the newest snapshot is
+ *   snapshots when none is clean; a clean snapshot that cannot supply files, e.g. demoted by a
+ *   failed drill, does not end the range): a file ransomware renamed or deleted in the newest snapshot is
  *   still recovered from the last snapshot that held it intact;
  * - a version (a path in one snapshot) is usable when the snapshot has a baseline manifest (its
  *   digests are what the restore is verified against), the snapshot's last scan read it
  *   completely, every finding of the snapshot is listed (a snapshot with more findings than the
- *   state keeps cannot say which files are hit), and no finding that counts names the path —
- *   accepted findings do not count, so an accepted file is intact;
+ *   state keeps cannot say which files are hit), the snapshot's latest drill did not fail (the
+ *   same demotion as last-clean's), and no finding that counts names the path — accepted
+ *   findings do not count, so an accepted file is intact;
  * - a path is taken from its newest usable version; each newer version is listed with why it
  *   was rejected, and the changes made after the chosen version are the file's data-loss window;
  * - a path with no usable version is lost (the loss report), unless it is a ransomware artifact:
@@ -33,6 +35,11 @@ export interface PlanSnapshot {
   unlisted: number;
   /** The baseline's regular files by path (size and digest), or null when the snapshot has no baseline. */
   baseline: ReadonlyMap<string, { size: number; digest: string }> | null;
+  /**
+   * Why a drill demoted the snapshot (`drillDemotion` in verdicts/last-clean.ts: its latest drill
+   * failed), or absent: no file is taken from a demoted snapshot.
+   */
+  demotedBy?: string | null;
 }
 
 /** Why a version of a path was not used. */
@@ -102,6 +109,7 @@ function snapshotProblem(snapshot: PlanSnapshot): string | null {
   if (!snapshot.baseline) return 'no baseline (never read completely): nothing to verify a restore against';
   if (!snapshot.complete) return 'its last scan did not read it completely';
   if (snapshot.unlisted > 0) return `${snapshot.unlisted} findings beyond those the state lists: which files are hit is not known`;
+  if (snapshot.demotedBy) return snapshot.demotedBy;
   return null;
 }
 
@@ -130,9 +138,10 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
   const newest = snapshots[0];
   const empty = { files: 0, fromNewest: 0, fromOlder: 0, lost: 0, artifacts: 0, bytes: 0 };
   if (!newest) return { set, mode: 'newest-intact', newest: null, snapshots: [], files: [], lost: [], artifacts: [], counts: empty };
-  const lastClean = snapshots.findIndex((snapshot) => snapshot.verdict === 'clean');
-  const considered = lastClean === -1 ? snapshots : snapshots.slice(0, lastClean + 1);
   const problems = new Map(snapshots.map((snapshot) => [snapshot.id, snapshotProblem(snapshot)]));
+  // The newest clean snapshot that can supply files (a demoted one's content is not trusted).
+  const lastClean = snapshots.findIndex((snapshot) => snapshot.verdict === 'clean' && !problems.get(snapshot.id));
+  const considered = lastClean === -1 ? snapshots : snapshots.slice(0, lastClean + 1);
   const hits = new Map(snapshots.map((snapshot) => [snapshot.id, findingsByPath(snapshot.findings)]));
 
   // Every path of the snapshots considered: their baselines, and paths findings name there.
@@ -254,7 +263,7 @@ export function snapshotPlan(set: string, input: readonly PlanSnapshot[], id: st
     mode: 'snapshot',
     flagged,
     newest: { id, time: snapshot.time, verdict: snapshot.verdict },
-    snapshots: [{ id, time: snapshot.time, verdict: snapshot.verdict, usable: true }],
+    snapshots: [{ id, time: snapshot.time, verdict: snapshot.verdict, usable: !snapshot.demotedBy, ...(snapshot.demotedBy ? { note: snapshot.demotedBy } : {}) }],
     files,
     lost: [],
     artifacts: [],

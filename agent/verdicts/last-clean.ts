@@ -61,6 +61,20 @@ export function drillStanding(latest: ReadonlyMap<string, DrillFacts>, id: strin
   return !drill ? 'not-drilled' : drill.outcome === 'passed' ? 'restorable' : 'drill-failed';
 }
 
+/**
+ * The failed drill that demotes snapshot `id` — its latest drill that ran to an outcome failed —
+ * with one phrase saying so, or null. The one decision shared by last-clean (the snapshot is
+ * demoted, not recommended while a better one exists) and recover (no file is taken from it).
+ */
+export function drillDemotion<T extends DrillFacts>(latest: ReadonlyMap<string, T>, id: string): { drill: T; reason: string } | null {
+  const drill = latest.get(id);
+  if (!drill || drill.outcome !== 'failed') return null;
+  const at = drill.finishedAt.replace('T', ' ').replace(/:\d{2}(\.\d+)?Z$/, 'Z');
+  const first = drill.failures?.[0];
+  const what = first ? `: ${first.verifier}${first.path ? ` ${first.path}` : ''}: ${first.detail}` : '';
+  return { drill, reason: `its latest drill failed (drill ${drill.id ?? ''}${drill.id ? ', ' : ''}${at}${what})` };
+}
+
 /** One kind of finding that disqualified a snapshot, with examples. */
 export interface RejectionReason {
   kind: FindingKind;
@@ -209,9 +223,9 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
         }
       : null,
     demoted: cleanOnes
-      .filter((snapshot) => standing(snapshot.id) === 'drill-failed')
+      .filter((snapshot) => drillDemotion(latestDrill, snapshot.id) !== null)
       .map((snapshot) => {
-        const drill = latestDrill.get(snapshot.id)!;
+        const { drill } = drillDemotion(latestDrill, snapshot.id)!;
         return { id: snapshot.id, time: snapshot.time, drill: { id: drill.id ?? null, finishedAt: drill.finishedAt }, failures: (drill.failures ?? []).slice(0, EXAMPLES) };
       }),
     rejected: byTime

@@ -1,0 +1,93 @@
+/**
+ * `vouch recover` answers found wrong by the adversarial review of issue 12, on a real estate of
+ * directory snapshots read by the real scan and restored by the real CLI:
+ * - a snapshot whose latest drill failed (last-clean demotes it) supplies no file;
+ * - an empty set, and `--to` targets that would write into a set's source, the state directory or
+ *   over a regular file.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validatePolicy } from '../../agent/config/load-policy.js';
+import { runScan } from '../../agent/scan/scan-run.js';
+import { addToDrillIndex, type DrillResult } from '../../agent/state/drill-index.js';
+import { runCli } from '../helpers/cli.js';
+
+let base: string;
+let config: string;
+let state: string;
+let store: string;
+
+const NIGHTS = ['2026-11-01', '2026-11-02', '2026-11-03'];
+
+/** A failed drill of `snapshot` as `vouch drill` records it in the drill index. */
+function failedDrill(snapshot: string): DrillResult {
+  return {
+    id: `web-drill-${snapshot}`,
+    set: 'web',
+    snapshot,
+    snapshotTime: `${snapshot}T00:00:00.000Z`,
+    pick: 'explicit',
+    startedAt: '2026-11-04T01:00:00.000Z',
+    finishedAt: '2026-11-04T01:05:00.000Z',
+    outcome: 'failed',
+    phases: { fetch: 0, extract: 1, verify: 1, app: 0 },
+    durationSeconds: 2,
+    rtoTargetSeconds: null,
+    withinRto: null,
+    sample: { fraction: 1, entries: 2, bytes: 10 },
+    projectedFullRestoreSeconds: null,
+    failures: [{ verifier: 'sqlite', path: 'db/inventory.txt', detail: '50 rows, expected at least 100' }],
+  };
+}
+
+const cli = (...args: string[]) => runCli(['--config', config, ...args], { VOUCH_NOW: '2026-11-04T12:00:00Z' });
+
+beforeAll(async () => {
+  base = await mkdtemp(path.join(tmpdir(), 'vouch-recover-answers-'));
+  store = path.join(base, 'store');
+  state = path.join(base, 'state');
+  for (const [index, night] of NIGHTS.entries()) {
+    const root = path.join(store, night);
+    await mkdir(path.join(root, 'db'), { recursive: true });
+    await writeFile(path.join(root, 'db/inventory.txt'), `inventory as of night ${index + 1}\n`.repeat(20 + index));
+    await writeFile(path.join(root, 'notes.txt'), `notes of night ${index + 1}\n`);
+  }
+  await mkdir(path.join(base, 'empty'), { recursive: true });
+  const sets = {
+    web: { source: { fs: { path: store } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
+    empty: { source: { fs: { path: path.join(base, 'empty') } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
+  };
+  config = path.join(base, 'vouch.yaml');
+  await writeFile(config, JSON.stringify({ state, sets }));
+  const scan = await runScan(validatePolicy({ state, sets }, 'test', base), { stateDir: state });
+  expect(scan.sets.find((set) => set.name === 'web')!.snapshots.map((snapshot) => snapshot.verdict)).toEqual(['clean', 'clean', 'clean']);
+  await addToDrillIndex(state, failedDrill('2026-11-03'));
+}, 120_000);
+
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('vouch recover on the answers the adversarial review found wrong', () => {
+  it('takes no file from a snapshot whose latest drill failed: last-clean demotes it, recover uses the next intact version and says why', async () => {
+    const lastClean = await cli('last-clean', 'web', '--json');
+    const document = JSON.parse(lastClean.stdout) as { demoted: { id: string }[]; recommendation: { id: string } };
+    expect(document.demoted.map((entry) => entry.id)).toEqual(['2026-11-03']);
+    const dry = await cli('recover', 'web', '--dry-run');
+    expect(dry.stdout).toContain('rejected 2026-11-03: its latest drill failed (drill web-drill-2026-11-03, 2026-11-04 01:05Z: sqlite db/inventory.txt: 50 rows, expected at least 100)');
+    expect(dry.stdout).toContain('snapshot 2026-11-03 supplies nothing: its latest drill failed');
+    const json = await cli('recover', 'web', '--dry-run', '--json');
+    const plan = (JSON.parse(json.stdout) as { plan: { files: { path: string; snapshot: string }[] } }).plan;
+    expect(plan.files.map((file) => [file.path, file.snapshot])).toEqual([
+      ['db/inventory.txt', document.recommendation.id],
+      ['notes.txt', document.recommendation.id],
+    ]);
+    expect(document.recommendation.id).toBe('2026-11-02');
+    const to = path.join(base, 'restored');
+    const restore = await cli('recover', 'web', '--to', to);
+    expect(restore.stderr).toBe('');
+    expect(await readFile(path.join(to, 'notes.txt'), 'utf8')).toBe('notes of night 2\n');
+  }, 120_000);
+});
