@@ -5,19 +5,31 @@
  * - an empty set, and `--to` targets that would write into a set's source, the state directory or
  *   over a regular file.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../agent/config/load-policy.js';
+import { loadEstateView } from '../../agent/metrics/estate-view.js';
+import { createMetricsRegistry } from '../../agent/metrics/metrics.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { addToDrillIndex, type DrillResult } from '../../agent/state/drill-index.js';
 import { runCli } from '../helpers/cli.js';
+
+/** Runs `command args` with `input` file on stdin. */
+function run(command: string, args: string[], input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('sh', ['-c', `"$0" "$@" < "${input}"`, command, ...args], (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}${stdout}`, { cause: error })) : resolve(stdout)));
+    child.stdin?.end();
+  });
+}
 
 let base: string;
 let config: string;
 let state: string;
 let store: string;
+let policy: ReturnType<typeof validatePolicy>;
 
 const NIGHTS = ['2026-11-01', '2026-11-02', '2026-11-03'];
 
@@ -42,7 +54,8 @@ function failedDrill(snapshot: string): DrillResult {
   };
 }
 
-const cli = (...args: string[]) => runCli(['--config', config, ...args], { VOUCH_NOW: '2026-11-04T12:00:00Z' });
+const NOW = '2026-11-04T12:00:00Z';
+const cli = (...args: string[]) => runCli(['--config', config, ...args], { VOUCH_NOW: NOW });
 
 beforeAll(async () => {
   base = await mkdtemp(path.join(tmpdir(), 'vouch-recover-answers-'));
@@ -56,13 +69,15 @@ beforeAll(async () => {
   }
   await mkdir(path.join(base, 'empty'), { recursive: true });
   const sets = {
-    web: { source: { fs: { path: store } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
+    web: { source: { fs: { path: store } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' }, targets: { rpo: '36h' }, drill: {} },
     empty: { source: { fs: { path: path.join(base, 'empty') } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
   };
   config = path.join(base, 'vouch.yaml');
   await writeFile(config, JSON.stringify({ state, sets }));
-  const scan = await runScan(validatePolicy({ state, sets }, 'test', base), { stateDir: state });
+  policy = validatePolicy({ state, sets }, 'test', base);
+  const scan = await runScan(policy, { stateDir: state });
   expect(scan.sets.find((set) => set.name === 'web')!.snapshots.map((snapshot) => snapshot.verdict)).toEqual(['clean', 'clean', 'clean']);
+  await addToDrillIndex(state, { ...failedDrill('2026-11-02'), id: 'web-drill-passed', outcome: 'passed', failures: [], finishedAt: '2026-11-04T00:30:00.000Z' });
   await addToDrillIndex(state, failedDrill('2026-11-03'));
 }, 120_000);
 
@@ -90,4 +105,25 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     expect(restore.stderr).toBe('');
     expect(await readFile(path.join(to, 'notes.txt'), 'utf8')).toBe('notes of night 2\n');
   }, 120_000);
+
+  it('readiness and the RPO metric follow the last restorable snapshot: a fresh clean snapshot whose drill failed keeps neither', async () => {
+    const view = await loadEstateView(policy, state, new Date(NOW));
+    const web = view.sets.find((set) => set.policy.name === 'web')!;
+    expect(web.lastClean?.id).toBe('2026-11-03');
+    expect(web.lastRestorable?.id).toBe('2026-11-02');
+    expect(web.readiness.ready).toBe(false);
+    expect(web.readiness.checks.find((check) => check.check === 'rpo')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^last restorable snapshot .* old; RPO 36h$/) });
+    const registry = createMetricsRegistry({ estate: async () => view, scheduler: () => ({ tasks: [], running: 0, queued: 0 }), daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }) });
+    const metrics = await registry.metrics();
+    const gauge = (name: string, set = 'web') => Number(new RegExp(`^${name}\\{set="${set}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 'NaN');
+    expect(gauge('vouch_last_restorable_snapshot_timestamp_seconds')).toBe(Date.parse(web.lastRestorable!.time) / 1000);
+    expect(gauge('vouch_last_clean_snapshot_timestamp_seconds')).toBe(Date.parse(web.lastClean!.time) / 1000);
+    expect(gauge('vouch_drills_declared')).toBe(1);
+    expect(gauge('vouch_drills_declared', 'empty')).toBe(0);
+    expect(metrics).not.toMatch(/^vouch_last_restorable_snapshot_timestamp_seconds\{set="empty"\}/m);
+    expect(gauge('vouch_set_ready')).toBe(0);
+    const file = path.join(base, 'metrics.txt');
+    await writeFile(file, metrics);
+    await run('promtool', ['check', 'metrics'], file);
+  });
 });
