@@ -26,7 +26,7 @@ import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
 import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { readDrillIndex } from '../state/drill-index.js';
 import { acquireDrillLock } from './drill-lock.js';
-import { snapshotJudgement, type DrillReport, type SnapshotJudgement } from './drill-report.js';
+import { judgementForOutcome, snapshotJudgement, type DrillReport, type SnapshotJudgement } from './drill-report.js';
 import { PhaseTimer } from './phase-timer.js';
 import { pickKind, pickSnapshot, type SnapshotRequest } from './pick-snapshot.js';
 import { anchorOptions, type AnchorSpec } from '../evidence/head-anchor.js';
@@ -162,7 +162,7 @@ function buildReport(facts: DrillFacts): DrillReport {
     sandbox: facts.sandbox?.kind ?? null,
     rpoTargetSeconds: set.rpoSeconds ?? null,
     notes: facts.notes,
-    ...(facts.judgement ? { snapshotJudgement: facts.judgement } : {}),
+    ...(facts.judgement ? { snapshotJudgement: judgementForOutcome(facts.judgement, outcome) } : {}),
   };
 }
 
