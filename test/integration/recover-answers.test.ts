@@ -2,11 +2,13 @@
  * `vouch recover` answers found wrong by the adversarial review of issue 12, on a real estate of
  * directory snapshots read by the real scan and restored by the real CLI:
  * - a snapshot whose latest drill failed (last-clean demotes it) supplies no file;
+ * - readiness and the RPO metric measured from the last restorable snapshot;
  * - an empty set, and `--to` targets that would write into a set's source, the state directory or
- *   over a regular file.
+ *   over a regular file (exit 2);
+ * - a version changed after the scan (fallback, exit 3) and the store unreachable (exit 1).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,4 +128,55 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     await writeFile(file, metrics);
     await run('promtool', ['check', 'metrics'], file);
   });
+
+  it('an empty set: last-clean says it was scanned and holds no snapshot (exit 3); recover has nothing to restore (exit 3) and creates no target', async () => {
+    const lastClean = await cli('last-clean', 'empty');
+    expect(lastClean.code).toBe(3);
+    expect(lastClean.stdout).toMatch(/scanned .*: the store holds no snapshot of this set — nothing to restore/);
+    expect(lastClean.stdout).not.toContain('never scanned');
+    const to = path.join(base, 'rec-empty');
+    const recover = await cli('recover', 'empty', '--to', to);
+    expect(recover.code).toBe(3);
+    expect(recover.stdout).toContain('empty: nothing to restore — the state holds no snapshot of this set');
+    await expect(stat(to)).rejects.toThrow(/ENOENT/);
+  }, 120_000);
+
+  it('--to inside a set\'s source or the state directory, or over a regular file, is a usage error (exit 2) naming the paths', async () => {
+    const inStore = await cli('recover', 'web', '--to', path.join(store, '2026-11-09'));
+    expect(inStore.code).toBe(2);
+    expect(inStore.stderr).toContain(`--to ${path.join(store, '2026-11-09')} is inside the source of set web (${store})`);
+    const inState = await cli('recover', 'web', '--to', path.join(state, 'restore'));
+    expect(inState.code).toBe(2);
+    expect(inState.stderr).toContain(`is inside the state directory (${state})`);
+    const file = path.join(base, 'a-file');
+    await writeFile(file, 'x');
+    const overFile = await cli('recover', 'web', '--to', file);
+    expect(overFile.code).toBe(2);
+    expect(overFile.stderr).toContain(`--to ${file} exists and is not a directory`);
+    expect(overFile.stderr).not.toContain('ENOTDIR');
+    await expect(stat(path.join(store, '2026-11-09'))).rejects.toThrow(/ENOENT/);
+  }, 120_000);
+
+  it('a version changed after the scan: the file falls back to an older one, the plan line is corrected and recover exits 3', async () => {
+    // The planned version of notes.txt (night 2) is rewritten behind vouch's back.
+    await writeFile(path.join(store, '2026-11-02', 'notes.txt'), 'rewritten after the scan\n');
+    const to = path.join(base, 'rec-fallback');
+    const recover = await cli('recover', 'web', '--to', to);
+    expect(recover.code).toBe(3);
+    expect(recover.stdout).toMatch(/FELL BACK — 1 file came from an older version than the plan above chose/);
+    expect(recover.stdout).toMatch(/notes\.txt {2}← 2026-11-01 \(.* old\), not 2026-11-02: restored bytes differ from the baseline digest/);
+    expect(await readFile(path.join(to, 'notes.txt'), 'utf8')).toBe('notes of night 1\n');
+  }, 120_000);
+
+  it('the store unreachable: recover exits 1 (a runtime error, as the exit-code table says), not 3', async () => {
+    const away = `${store}-away`;
+    await rename(store, away);
+    try {
+      const recover = await cli('recover', 'web', '--to', path.join(base, 'rec-unreachable'));
+      expect(recover.code).toBe(1);
+      expect(recover.stdout).toContain('STOPPED by an error, not a finding about the backups');
+    } finally {
+      await rename(away, store);
+    }
+  }, 120_000);
 });
