@@ -46,6 +46,7 @@ export function recoveryText(result: RecoveryResult, now = clockNow()): string[]
       for (const file of plan.flagged.slice(0, SHOWN)) lines.push(`    ${file.path}: ${file.reason}`);
       if (plan.flagged.length > SHOWN) lines.push(`    … and ${plan.flagged.length - SHOWN} more (--json)`);
     }
+    lines.push(...skippedLines(plan));
   } else {
     lines.push(`recovery plan for ${plan.set}: each file's newest intact version (newest snapshot ${plan.newest.id}, ${plan.newest.verdict}, ${shortTime(plan.newest.time)})`);
     lines.push(`  ${plural(counts.files, 'file')}, ${formatBytes(counts.bytes)}: ${counts.fromNewest} from the newest snapshot, ${counts.fromOlder} from older snapshots; ${counts.lost} lost; ${plural(counts.artifacts, 'ransomware artifact')} left out`);
@@ -59,14 +60,15 @@ export function recoveryText(result: RecoveryResult, now = clockNow()): string[]
       }
       if (older.length > SHOWN) lines.push(`    … and ${older.length - SHOWN} more (--json lists every file)`);
     }
+    const unsafe = plan.skipped.filter((entry) => entry.kind === 'unsafe-name');
     if (plan.lost.length) {
-      lines.push(`  LOST — every version compromised (${plan.lost.length}):`);
+      lines.push(`  LOST — no usable version left (${plan.lost.length}; each version's reason below):`);
       for (const file of plan.lost.slice(0, SHOWN)) {
         lines.push(`    ${file.path}  data-loss window ${shortTime(file.lossWindow.from)} → ${shortTime(file.lossWindow.to)}`);
         for (const version of file.versions) lines.push(`        ${version.snapshot}: ${version.reason}`);
       }
       if (plan.lost.length > SHOWN) lines.push(`    … and ${plan.lost.length - SHOWN} more (--json)`);
-    } else {
+    } else if (unsafe.length === 0) {
       lines.push('  nothing lost: every file has an intact version');
     }
     if (plan.artifacts.length) {
@@ -74,6 +76,7 @@ export function recoveryText(result: RecoveryResult, now = clockNow()): string[]
       for (const artifact of plan.artifacts.slice(0, SHOWN)) lines.push(`    ${artifact.path}: ${artifact.kind === 'ransom-note' ? 'ransom note' : artifact.detail}`);
       if (plan.artifacts.length > SHOWN) lines.push(`    … and ${plan.artifacts.length - SHOWN} more (--json)`);
     }
+    lines.push(...skippedLines(plan));
     const unusable = plan.snapshots.filter((snapshot) => !snapshot.usable);
     for (const snapshot of unusable) lines.push(`  snapshot ${snapshot.id} supplies nothing: ${snapshot.note}`);
   }
@@ -97,6 +100,24 @@ export function recoveryText(result: RecoveryResult, now = clockNow()): string[]
   return lines;
 }
 
+/** Entries the plan does not restore: unsafe names (NOT RESTORED) and symbolic links (recorded, not created). */
+function skippedLines(plan: RecoveryPlan): string[] {
+  const lines: string[] = [];
+  const unsafe = plan.skipped.filter((entry) => entry.kind === 'unsafe-name');
+  const links = plan.skipped.filter((entry) => entry.kind === 'symlink');
+  if (unsafe.length) {
+    lines.push(`  NOT RESTORED — ${plural(unsafe.length, 'entry', 'entries')} whose name no restore writes (control characters, too long, or escaping the target):`);
+    for (const entry of unsafe.slice(0, SHOWN)) lines.push(`    ${entry.path}  (${entry.snapshot}): ${entry.reason}`);
+    if (unsafe.length > SHOWN) lines.push(`    … and ${unsafe.length - SHOWN} more (--json)`);
+  }
+  if (links.length) {
+    lines.push(`  ${plural(links.length, 'symbolic link')} recorded, not created (as drills):`);
+    for (const entry of links.slice(0, SHOWN)) lines.push(`    ${entry.path}: ${entry.reason}`);
+    if (links.length > SHOWN) lines.push(`    … and ${links.length - SHOWN} more (--json)`);
+  }
+  return lines;
+}
+
 /** Files not restored, grouped by reason: a reason shared by many files is said once. */
 function unrestoredLines(unrestored: readonly { path: string; reason: string }[]): string[] {
   const byReason = new Map<string, string[]>();
@@ -117,8 +138,9 @@ function unrestoredLines(unrestored: readonly { path: string; reason: string }[]
 /**
  * 1 when an error stopped the restore (the store unreachable); 0 when there was something to
  * restore, nothing is lost and (for a restore) every file was written and verified from the
- * planned version; 3 otherwise (losses, files not restored, a fallback to an older version than
- * planned, nothing to restore).
+ * planned version; 3 otherwise (losses, files not restored — unsafe names included —, a fallback
+ * to an older version than planned, nothing to restore). Symbolic links, recorded and not
+ * created, do not count.
  */
 export function recoverExitCode(result: Pick<RecoveryResult, 'plan' | 'outcome'>): number {
   const plan: RecoveryPlan = result.plan;
@@ -127,6 +149,7 @@ export function recoverExitCode(result: Pick<RecoveryResult, 'plan' | 'outcome'>
   // Nothing to restore is not a recovery.
   if (!plan.newest || plan.files.length === 0) return EXIT.findings;
   if (plan.lost.length > 0 || (plan.flagged?.length ?? 0) > 0) return EXIT.findings;
+  if (plan.skipped.some((entry) => entry.kind === 'unsafe-name')) return EXIT.findings;
   if (result.outcome && (!result.outcome.complete || result.outcome.fellBack.length > 0)) return EXIT.findings;
   return EXIT.ok;
 }

@@ -24,10 +24,12 @@ export async function loadPlanInput(stateDir: string, set: string): Promise<Load
   for (const snapshot of Object.values(index.snapshots)) {
     const manifest = await loadManifest(stateDir, set, snapshot.id);
     let baseline: Map<string, { size: number; digest: string }> | null = null;
+    const links = new Map<string, string>();
     if (manifest) {
       baseline = new Map();
       for (const entry of manifest.entries.values()) {
         if (entry.type === 'file' && entry.digest !== undefined) baseline.set(entry.path, { size: entry.size, digest: entry.digest });
+        else if (entry.type === 'symlink') links.set(entry.path, entry.linkTarget ?? '');
       }
     }
     out.push({
@@ -38,6 +40,7 @@ export async function loadPlanInput(stateDir: string, set: string): Promise<Load
       findings: snapshot.findings,
       unlisted: unlistedFindings(snapshot),
       baseline,
+      links,
       demotedBy: drillDemotion(latest, snapshot.id)?.reason ?? null,
       algorithm: manifest?.header.algorithm ?? null,
     });

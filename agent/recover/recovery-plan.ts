@@ -17,7 +17,11 @@
  *   was rejected, and the changes made after the chosen version are the file's data-loss window;
  * - a path with no usable version is lost (the loss report), unless it is a ransomware artifact:
  *   a ransom note, or the renamed encrypted copy (`extension-change`) of a file that is recovered.
- * Only regular files are planned: directories follow from them, links are never created (as in drills).
+ * - a path that is a symbolic link in newer snapshots is taken from its newest regular version
+ *   (the link is named as the rejection); a path that is only ever a link is listed in `skipped`,
+ *   recorded, not created (as in drills), as are entries of the newest snapshot whose names no
+ *   restore writes (`unsafe-entry`).
+ * Only regular files are restored: directories follow from them, links are never created.
  */
 import { ConfigError } from '../errors.js';
 import { countingFindings } from '../verdicts/acceptance.js';
@@ -40,6 +44,17 @@ export interface PlanSnapshot {
    * failed), or absent: no file is taken from a demoted snapshot.
    */
   demotedBy?: string | null;
+  /** The baseline's symbolic links by path (their targets): never created, but a file that became one is recovered from its last regular version. */
+  links?: ReadonlyMap<string, string>;
+}
+
+/** An entry of the newest snapshot that is not restored, and why. */
+export interface SkippedEntry {
+  path: string;
+  snapshot: string;
+  /** `symlink`: recorded, not created (as drills); `unsafe-name`: a name no restore writes (control characters, too long, escaping the target). */
+  kind: 'symlink' | 'unsafe-name';
+  reason: string;
 }
 
 /** Why a version of a path was not used. */
@@ -95,7 +110,9 @@ export interface RecoveryPlan {
   files: PlannedFile[];
   lost: LostFile[];
   artifacts: Artifact[];
-  counts: { files: number; fromNewest: number; fromOlder: number; lost: number; artifacts: number; bytes: number };
+  /** Entries not restored although not lost to ransomware: symbolic links (recorded, not created) and unsafe names. */
+  skipped: SkippedEntry[];
+  counts: { files: number; fromNewest: number; fromOlder: number; lost: number; artifacts: number; bytes: number; skipped: number };
 }
 
 /** A ransom note: the file is ransomware's own. */
@@ -136,8 +153,8 @@ function describe(findings: readonly Finding[]): string {
 export function planRecovery(set: string, input: readonly PlanSnapshot[]): RecoveryPlan {
   const snapshots = [...input].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const newest = snapshots[0];
-  const empty = { files: 0, fromNewest: 0, fromOlder: 0, lost: 0, artifacts: 0, bytes: 0 };
-  if (!newest) return { set, mode: 'newest-intact', newest: null, snapshots: [], files: [], lost: [], artifacts: [], counts: empty };
+  const empty = { files: 0, fromNewest: 0, fromOlder: 0, lost: 0, artifacts: 0, bytes: 0, skipped: 0 };
+  if (!newest) return { set, mode: 'newest-intact', newest: null, snapshots: [], files: [], lost: [], artifacts: [], skipped: [], counts: empty };
   const problems = new Map(snapshots.map((snapshot) => [snapshot.id, snapshotProblem(snapshot)]));
   // The newest clean snapshot that can supply files (a demoted one's content is not trusted).
   const lastClean = snapshots.findIndex((snapshot) => snapshot.verdict === 'clean' && !problems.get(snapshot.id));
@@ -148,27 +165,36 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
   const paths = new Set<string>();
   for (const snapshot of considered) {
     for (const path of snapshot.baseline?.keys() ?? []) paths.add(path);
+    for (const path of snapshot.links?.keys() ?? []) paths.add(path);
   }
   for (const [path, found] of hits.get(newest.id)!) if (found.some((finding) => FILE_KINDS.has(finding.kind))) paths.add(path);
 
   const files: PlannedFile[] = [];
   const lost: LostFile[] = [];
   const unrecovered: { path: string; versions: Rejection[]; findings: Finding[]; firstSeen: string }[] = [];
+  const skipped: SkippedEntry[] = [];
   for (const path of [...paths].sort()) {
     const rejected: Rejection[] = [];
     const seen: Finding[] = [];
     let chosen: PlannedFile | null = null;
     let firstSeen = newest.time;
+    let newestLink: { snapshot: string; target: string } | null = null;
+    let linkVersions = 0;
     for (const snapshot of snapshots) {
       const entry = snapshot.baseline?.get(path);
+      const link = snapshot.links?.get(path);
       const found = hits.get(snapshot.id)!.get(path) ?? [];
-      if (!entry && found.length === 0) continue;
+      if (!entry && link === undefined && found.length === 0) continue;
       firstSeen = snapshot.time;
       const problem = problems.get(snapshot.id);
       const reject = (reason: string) => rejected.push({ snapshot: snapshot.id, time: snapshot.time, reason });
       if (found.length) {
         seen.push(...found);
         reject(describe(found));
+      } else if (!entry && link !== undefined) {
+        newestLink ??= { snapshot: snapshot.id, target: link };
+        linkVersions++;
+        reject(`a symbolic link here (→ ${link}): links are recorded, not created`);
       } else if (problem) {
         reject(problem);
       } else if (!entry) {
@@ -188,8 +214,11 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
       }
     }
     if (chosen) files.push(chosen);
-    else if (rejected.length) unrecovered.push({ path, versions: rejected, findings: seen, firstSeen });
+    else if (newestLink && linkVersions === rejected.length) {
+      skipped.push({ path, snapshot: newestLink.snapshot, kind: 'symlink', reason: `symbolic link → ${newestLink.target}: recorded, not created (as drills)` });
+    } else if (rejected.length) unrecovered.push({ path, versions: rejected, findings: seen, firstSeen });
   }
+  skipped.push(...unsafeNames(newest));
 
   // Ransomware's own files are not data lost.
   const recovered = new Set(files.map((file) => file.path));
@@ -220,6 +249,7 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
     files,
     lost,
     artifacts,
+    skipped,
     counts: {
       files: files.length,
       fromNewest,
@@ -227,8 +257,21 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
       lost: lost.length,
       artifacts: artifacts.length,
       bytes: files.reduce((sum, file) => sum + file.size, 0),
+      skipped: skipped.length,
     },
   };
+}
+
+/** Entries of `snapshot` no restore writes (`unsafe-entry` findings that count: control characters, over-long or escaping names). */
+function unsafeNames(snapshot: PlanSnapshot): SkippedEntry[] {
+  return countingFindings(snapshot.findings)
+    .filter((finding) => finding.kind === 'unsafe-entry' && finding.path)
+    .map((finding) => ({ path: finding.path, snapshot: snapshot.id, kind: 'unsafe-name' as const, reason: finding.detail }));
+}
+
+/** The symbolic links of `snapshot`, recorded, not created. */
+function links(snapshot: PlanSnapshot): SkippedEntry[] {
+  return [...(snapshot.links ?? [])].map(([path, target]) => ({ path, snapshot: snapshot.id, kind: 'symlink' as const, reason: `symbolic link → ${target}: recorded, not created (as drills)` }));
 }
 
 /** The next usable version of `path` older than `snapshot` (for a restore whose verification failed), or null. Pure. */
@@ -267,6 +310,15 @@ export function snapshotPlan(set: string, input: readonly PlanSnapshot[], id: st
     files,
     lost: [],
     artifacts: [],
-    counts: { files: files.length, fromNewest: files.length, fromOlder: 0, lost: 0, artifacts: 0, bytes: files.reduce((sum, file) => sum + file.size, 0) },
+    skipped: [...links(snapshot), ...unsafeNames(snapshot)],
+    counts: {
+      files: files.length,
+      fromNewest: files.length,
+      fromOlder: 0,
+      lost: 0,
+      artifacts: 0,
+      bytes: files.reduce((sum, file) => sum + file.size, 0),
+      skipped: (snapshot.links?.size ?? 0) + unsafeNames(snapshot).length,
+    },
   };
 }

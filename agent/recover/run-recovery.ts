@@ -98,6 +98,8 @@ function recordOf(result: Omit<RecoveryResult, 'ledgerSeq'>): unknown {
     lost: plan.lost.slice(0, RECORD_LIST_CAP).map((file) => ({ path: file.path, lossWindow: file.lossWindow })),
     lostOmitted: Math.max(0, plan.lost.length - RECORD_LIST_CAP),
     artifacts: plan.artifacts.slice(0, RECORD_LIST_CAP),
+    skipped: plan.skipped.slice(0, RECORD_LIST_CAP),
+    skippedOmitted: Math.max(0, plan.skipped.length - RECORD_LIST_CAP),
     ...(plan.flagged ? { flagged: plan.flagged.slice(0, RECORD_LIST_CAP) } : {}),
     outcome: outcome ? { ...outcome, fellBack: outcome.fellBack.slice(0, RECORD_LIST_CAP), unrestored: outcome.unrestored.slice(0, RECORD_LIST_CAP) } : null,
   };

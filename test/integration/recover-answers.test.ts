@@ -8,7 +8,7 @@
  * - a version changed after the scan (fallback, exit 3) and the store unreachable (exit 1).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,9 +70,19 @@ beforeAll(async () => {
     await writeFile(path.join(root, 'notes.txt'), `notes of night ${index + 1}\n`);
   }
   await mkdir(path.join(base, 'empty'), { recursive: true });
+  // Set `links`: night 1 regular files; night 2 a file became a symbolic link to /etc/shadow and a name holds ESC.
+  const links = path.join(base, 'links');
+  await mkdir(path.join(links, '2026-11-01', 'notes'), { recursive: true });
+  await writeFile(path.join(links, '2026-11-01', 'notes', 'night.txt'), 'the night shift notes\n');
+  await writeFile(path.join(links, '2026-11-01', 'readme.txt'), 'readme 1\n');
+  await mkdir(path.join(links, '2026-11-02', 'notes'), { recursive: true });
+  await symlink('/etc/shadow', path.join(links, '2026-11-02', 'notes', 'night.txt'));
+  await writeFile(path.join(links, '2026-11-02', 'readme.txt'), 'readme 2\n');
+  await writeFile(path.join(links, '2026-11-02', 'notes', 'esc\u001b[31m.txt'), 'a name with an escape\n');
   const sets = {
     web: { source: { fs: { path: store } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' }, targets: { rpo: '36h' }, drill: {} },
     empty: { source: { fs: { path: path.join(base, 'empty') } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
+    links: { source: { fs: { path: path.join(base, 'links') } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
   };
   config = path.join(base, 'vouch.yaml');
   await writeFile(config, JSON.stringify({ state, sets }));
@@ -178,5 +188,17 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     } finally {
       await rename(away, store);
     }
+  }, 120_000);
+
+  it('a file that became a symbolic link is restored from its last regular version and said; a name with ESC is NOT RESTORED and recover exits 3', async () => {
+    const to = path.join(base, 'rec-links');
+    const recover = await cli('recover', 'links', '--to', to);
+    expect(recover.stdout).toMatch(/notes\/night\.txt {2}← 2026-11-01 /);
+    expect(recover.stdout).toContain('rejected 2026-11-02: a symbolic link here (→ /etc/shadow): links are recorded, not created');
+    expect(recover.stdout).toMatch(/NOT RESTORED — 1 entry whose name no restore writes[^\n]*\n {4}notes\/esc.*\(2026-11-02\)/);
+    expect(recover.stdout).not.toContain('nothing lost');
+    expect(recover.code).toBe(3);
+    expect(await readFile(path.join(to, 'notes', 'night.txt'), 'utf8')).toBe('the night shift notes\n');
+    expect(await readFile(path.join(to, 'readme.txt'), 'utf8')).toBe('readme 2\n');
   }, 120_000);
 });

@@ -111,4 +111,27 @@ describe('recovery plan (pure)', () => {
     expect(report.demoted.map((entry) => entry.id)).toEqual(['s6']);
     expect(report.recommendation?.id).toBe('s3');
   });
+
+  it('a file that became a symbolic link comes from its newest regular version, the link named; links only ever links and unsafe names are listed as not restored', () => {
+    const unsafe: Finding = { kind: 'unsafe-entry', path: 'notes/\u001b[31mred.txt', severity: 'warning', detail: 'name has control characters' };
+    const plan = planRecovery('docs', [
+      snapshot(1, 'clean', { 'notes/night.txt': 'n1', 'doc/readme': 'r1' }),
+      snapshot(2, 'clean', { 'doc/readme': 'r2' }, [], { links: new Map([['notes/night.txt', '/etc/shadow'], ['bin/awk', '/etc/alternatives/awk']]) }),
+      snapshot(3, 'suspicious', { 'doc/readme': 'r3' }, [unsafe], { links: new Map([['notes/night.txt', '/etc/shadow'], ['bin/awk', '/etc/alternatives/awk']]) }),
+    ]);
+    expect(plan.files.map((file) => [file.path, file.snapshot])).toEqual([
+      ['doc/readme', 's3'],
+      ['notes/night.txt', 's1'],
+    ]);
+    expect(plan.files[1]!.rejected.map((rejection) => rejection.reason)).toEqual([
+      'a symbolic link here (→ /etc/shadow): links are recorded, not created',
+      'a symbolic link here (→ /etc/shadow): links are recorded, not created',
+    ]);
+    expect(plan.skipped).toEqual([
+      { path: 'bin/awk', snapshot: 's3', kind: 'symlink', reason: 'symbolic link → /etc/alternatives/awk: recorded, not created (as drills)' },
+      { path: 'notes/\u001b[31mred.txt', snapshot: 's3', kind: 'unsafe-name', reason: 'name has control characters' },
+    ]);
+    expect(plan.lost).toEqual([]);
+    expect(plan.counts.skipped).toBe(2);
+  });
 });
