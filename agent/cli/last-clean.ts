@@ -37,11 +37,11 @@ export interface LastCleanDocument extends LastCleanReport {
 }
 
 /** Builds the report for one set from the state directory. */
-export async function lastCleanForSet(stateDir: string, set: string): Promise<LastCleanDocument> {
+export async function lastCleanForSet(stateDir: string, set: string, now = clockNow()): Promise<LastCleanDocument> {
   const [index, drills, scan] = await Promise.all([readSetIndex(stateDir, set), readDrillIndex(stateDir, set), readScanStatus(stateDir, set)]);
   const snapshots = Object.values(index.snapshots);
   const setFindings = index.setFindings ?? [];
-  return { set, snapshots: snapshots.length, ...lastCleanReport(snapshots, drills.drills), setFindings, openSetFindings: countingFindings(setFindings).length, lastScan: scan.lastSuccess };
+  return { set, snapshots: snapshots.length, ...lastCleanReport(snapshots, drills.drills, now), setFindings, openSetFindings: countingFindings(setFindings).length, lastScan: scan.lastSuccess };
 }
 
 /** The store-level findings as text: open ones first (what was destroyed), then accepted ones. */
@@ -95,8 +95,11 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
   } else {
     lines.push('  restore:         nothing — no snapshot of this set is clean (see `vouch recover --dry-run` for the newest intact version of each file)');
   }
+  for (const future of document.futureDated ?? []) {
+    lines.push(`  SUSPICIOUS:      ${future.id} is dated ${shortTime(future.time)}, ${formatAge(future.aheadSeconds)} ahead of this clock: not taken yet, so not counted as fresh (a forged or mis-set name or time)`);
+  }
   if (document.newest && !document.newest.cleanAndRestorable) {
-    const why = document.newest.verdict !== 'clean' ? document.newest.verdict : document.newest.standing === 'drill-failed' ? 'clean, but its latest drill failed' : 'clean, but not drilled yet';
+    const why = (document.futureDated ?? []).some((future) => future.id === document.newest!.id) ? 'dated in the future (see SUSPICIOUS above)' : document.newest.verdict !== 'clean' ? document.newest.verdict : document.newest.standing === 'drill-failed' ? 'clean, but its latest drill failed' : 'clean, but not drilled yet';
     lines.push(`  newest:          ${document.newest.id} is ${why}`);
   }
   for (const demoted of document.demoted) {

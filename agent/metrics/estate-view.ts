@@ -13,6 +13,7 @@ import type { SnapshotState } from '../state/set-index.js';
 import { readAcceptanceIndex } from '../state/acceptance-index.js';
 import { loadSetState, type SetState } from '../state/set-state.js';
 import { drillStanding, lastCleanSnapshot, latestDrills } from '../verdicts/last-clean.js';
+import { isFutureDated } from '../verdicts/future-time.js';
 import { assessReadiness, type Readiness } from '../verdicts/readiness.js';
 import { evidenceStatus, type EvidenceStatus } from './evidence-status.js';
 import { now as clockNow } from '../clock.js';
@@ -59,7 +60,9 @@ function lastRestorableSnapshot(snapshots: readonly SnapshotState[], drills: rea
 }
 
 function setView(set: SetPolicy, state: SetState | null, error: string | undefined, evidence: EvidenceStatus, now: Date): SetView {
-  const snapshots = state ? Object.values(state.index.snapshots) : [];
+  // Snapshots dated in the future are never fresh: no last clean, no RPO from them.
+  const all = state ? Object.values(state.index.snapshots) : [];
+  const snapshots = all.filter((snapshot) => !isFutureDated(snapshot.time, now));
   const drills = state?.drills.drills ?? [];
   const lastClean = lastCleanSnapshot(snapshots);
   const lastRestorable = lastRestorableSnapshot(snapshots, drills);
@@ -86,7 +89,7 @@ function setView(set: SetPolicy, state: SetState | null, error: string | undefin
     readiness,
     lastClean,
     lastRestorable,
-    newest: newestSnapshot(snapshots),
+    newest: newestSnapshot(all),
     lastDrill,
     lastPassedDrill: [...drills].reverse().find((drill) => drill.outcome === 'passed') ?? null,
     drillMaxAgeSeconds: maxAge,

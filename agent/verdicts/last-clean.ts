@@ -4,6 +4,7 @@
  */
 import { acceptedBy, countingCounts, countingFindings } from './acceptance.js';
 import type { AcceptanceMark, Finding, FindingKind } from './findings.js';
+import { futureDated, isFutureDated, type FutureDated } from './future-time.js';
 import type { Verdict } from './snapshot-verdict.js';
 
 /** The newest snapshot whose verdict is clean, or null. */
@@ -143,6 +144,12 @@ export interface LastCleanReport {
   olderNotClean: { id: string; time: string; verdict: Verdict }[];
   /** Snapshots with accepted findings (known and harmless, not counted), newest first. */
   accepted: AcceptedFindings[];
+  /**
+   * Snapshots dated more than an hour ahead of the clock (suspicious: not taken yet), newest
+   * first; they are left out of every answer above except `newest`, which is then not clean and
+   * restorable. Empty when the caller gave no clock.
+   */
+  futureDated: FutureDated[];
 }
 
 /** Worst kinds first: what a recovery lead must read first. */
@@ -200,7 +207,11 @@ export function acceptedFindings(snapshots: readonly SnapshotFacts[]): AcceptedF
 }
 
 /** Builds the last-clean report from a set's snapshots and drills (any order). */
-export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: readonly DrillFacts[]): LastCleanReport {
+export function lastCleanReport(all: readonly SnapshotFacts[], drills: readonly DrillFacts[], now?: Date): LastCleanReport {
+  // A snapshot dated in the future is never fresh: it takes part in no answer but `newest`.
+  const future = now ? futureDated(all, now) : [];
+  const snapshots = now ? all.filter((snapshot) => !isFutureDated(snapshot.time, now)) : all;
+  const newestOfAll = [...all].sort((a, b) => Date.parse(b.time) - Date.parse(a.time))[0];
   const byTime = [...snapshots].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const clean = lastCleanSnapshot(byTime);
   const cutoff = clean ? Date.parse(clean.time) : -Infinity;
@@ -208,7 +219,8 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
   const standing = (id: string) => drillStanding(latestDrill, id);
   const cleanOnes = byTime.filter((snapshot) => snapshot.verdict === 'clean');
   const restorable = cleanOnes.find((snapshot) => standing(snapshot.id) === 'restorable');
-  const newest = byTime[0];
+  const newest = newestOfAll;
+  const isFuture = (id: string) => future.some((entry) => entry.id === id);
   return {
     lastClean: clean ? { id: clean.id, time: clean.time } : null,
     lastRestorable: restorable ? { id: restorable.id, time: restorable.time, drilledAt: latestDrill.get(restorable.id)!.finishedAt } : null,
@@ -219,7 +231,7 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
           time: newest.time,
           verdict: newest.verdict,
           standing: standing(newest.id),
-          cleanAndRestorable: newest.verdict === 'clean' && standing(newest.id) === 'restorable',
+          cleanAndRestorable: newest.verdict === 'clean' && standing(newest.id) === 'restorable' && !isFuture(newest.id),
         }
       : null,
     demoted: cleanOnes
@@ -235,6 +247,7 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
       .filter((snapshot) => Date.parse(snapshot.time) < cutoff && snapshot.verdict !== 'clean')
       .map(({ id, time, verdict }) => ({ id, time, verdict })),
     accepted: acceptedFindings(byTime),
+    futureDated: future,
   };
 }
 

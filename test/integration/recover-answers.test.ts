@@ -139,6 +139,18 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     await run('promtool', ['check', 'metrics'], file);
   });
 
+  it('a snapshot dated ahead of the clock (VOUCH_NOW) is not fresh: no last clean or RPO from it, last-clean names it', async () => {
+    const before = '2026-11-02T12:00:00Z'; // night 3 (2026-11-03) is 12 h ahead
+    const view = await loadEstateView(policy, state, new Date(before));
+    const web = view.sets.find((set) => set.policy.name === 'web')!;
+    expect(web.lastClean?.id).toBe('2026-11-02');
+    expect(web.newest?.id).toBe('2026-11-03');
+    const lastClean = await runCli(['--config', config, 'last-clean', 'web'], { VOUCH_NOW: before });
+    expect(lastClean.code).toBe(3);
+    expect(lastClean.stdout).toMatch(/SUSPICIOUS: {6}2026-11-03 is dated 2026-11-03 00:00Z, 12h ahead of this clock/);
+    expect(lastClean.stdout).toMatch(/last clean: {6}2026-11-02 /);
+  }, 120_000);
+
   it('an empty set: last-clean says it was scanned and holds no snapshot (exit 3); recover has nothing to restore (exit 3) and creates no target', async () => {
     const lastClean = await cli('last-clean', 'empty');
     expect(lastClean.code).toBe(3);
