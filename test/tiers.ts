@@ -10,6 +10,10 @@
  * clock (VOUCH_NOW, agent/clock.ts) 45 days ahead and across a year end.
  */
 export const UNIT_TESTS = [
+  'test/unit/scan-text-paths.test.ts',
+  'test/unit/future-dated.test.ts',
+  'test/unit/recover-exit-code.test.ts',
+  'test/unit/drill-judgement-outcome.test.ts',
   'test/archives/plain-reader.test.ts',
   'test/archives/registry.test.ts',
   'test/archives/safe-path.test.ts',
@@ -41,6 +45,8 @@ export const UNIT_TESTS = [
 ];
 
 export const DATE_SENSITIVE_TESTS = [
+  'test/integration/recover-answers.test.ts',
+  'test/unit/future-dated.test.ts',
   'test/demo/estate.test.ts',
   'test/web/console.test.ts',
   'test/web/console-http.test.ts',

@@ -7,8 +7,10 @@
  * directory only (no store access, no lock), so it answers in moments even mid-incident.
  */
 import type { Command } from 'commander';
+import { formatAge } from '../config/duration.js';
 import { selectSets } from '../scan/scan-run.js';
 import { readDrillIndex } from '../state/drill-index.js';
+import { readScanStatus } from '../state/scan-status.js';
 import { readSetIndex } from '../state/set-index.js';
 import { countingFindings } from '../verdicts/acceptance.js';
 import type { Finding } from '../model/findings.js';
@@ -30,14 +32,16 @@ export interface LastCleanDocument extends LastCleanReport {
   setFindings: Finding[];
   /** Of `setFindings`, those not accepted: while any is open, last-clean does not exit 0. */
   openSetFindings: number;
+  /** End of the last scan of the set that finished without a store error, or null when none did. */
+  lastScan: string | null;
 }
 
 /** Builds the report for one set from the state directory. */
-export async function lastCleanForSet(stateDir: string, set: string): Promise<LastCleanDocument> {
-  const [index, drills] = await Promise.all([readSetIndex(stateDir, set), readDrillIndex(stateDir, set)]);
+export async function lastCleanForSet(stateDir: string, set: string, now = clockNow()): Promise<LastCleanDocument> {
+  const [index, drills, scan] = await Promise.all([readSetIndex(stateDir, set), readDrillIndex(stateDir, set), readScanStatus(stateDir, set)]);
   const snapshots = Object.values(index.snapshots);
   const setFindings = index.setFindings ?? [];
-  return { set, snapshots: snapshots.length, ...lastCleanReport(snapshots, drills.drills), setFindings, openSetFindings: countingFindings(setFindings).length };
+  return { set, snapshots: snapshots.length, ...lastCleanReport(snapshots, drills.drills, now), setFindings, openSetFindings: countingFindings(setFindings).length, lastScan: scan.lastSuccess };
 }
 
 /** The store-level findings as text: open ones first (what was destroyed), then accepted ones. */
@@ -58,8 +62,7 @@ function setFindingLines(document: LastCleanDocument): string[] {
 }
 
 function ago(iso: string, now: Date): string {
-  const hours = (now.getTime() - Date.parse(iso)) / 3_600_000;
-  return hours < 48 ? `${Math.max(0, Math.round(hours))} h ago` : `${Math.round(hours / 24)} days ago`;
+  return `${formatAge((now.getTime() - Date.parse(iso)) / 1000)} ago`;
 }
 
 const shortTime = (iso: string) => iso.replace('T', ' ').replace(/:\d{2}(\.\d+)?Z$/, 'Z');
@@ -67,7 +70,12 @@ const shortTime = (iso: string) => iso.replace('T', ' ').replace(/:\d{2}(\.\d+)?
 /** The report as text. */
 export function lastCleanText(document: LastCleanDocument, now = clockNow()): string[] {
   const lines = [`${document.set}: ${document.snapshots} snapshot${document.snapshots === 1 ? '' : 's'} in state`];
-  if (document.snapshots === 0) return [...lines, ...(document.setFindings.length ? setFindingLines(document) : ['  never scanned: run `vouch scan` first'])];
+  if (document.snapshots === 0) {
+    const why = document.lastScan
+      ? `  scanned ${shortTime(document.lastScan)} (${ago(document.lastScan, now)}): the store holds no snapshot of this set — nothing to restore`
+      : '  never scanned: run `vouch scan` first';
+    return [...lines, why, ...setFindingLines(document)];
+  }
   lines.push(
     document.lastClean
       ? `  last clean:      ${document.lastClean.id}  (${shortTime(document.lastClean.time)}, ${ago(document.lastClean.time, now)})`
@@ -87,8 +95,11 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
   } else {
     lines.push('  restore:         nothing — no snapshot of this set is clean (see `vouch recover --dry-run` for the newest intact version of each file)');
   }
+  for (const future of document.futureDated ?? []) {
+    lines.push(`  SUSPICIOUS:      ${future.id} is dated ${shortTime(future.time)}, ${formatAge(future.aheadSeconds)} ahead of this clock: not taken yet, so not counted as fresh (a forged or mis-set name or time)`);
+  }
   if (document.newest && !document.newest.cleanAndRestorable) {
-    const why = document.newest.verdict !== 'clean' ? document.newest.verdict : document.newest.standing === 'drill-failed' ? 'clean, but its latest drill failed' : 'clean, but not drilled yet';
+    const why = (document.futureDated ?? []).some((future) => future.id === document.newest!.id) ? 'dated in the future (see SUSPICIOUS above)' : document.newest.verdict !== 'clean' ? document.newest.verdict : document.newest.standing === 'drill-failed' ? 'clean, but its latest drill failed' : 'clean, but not drilled yet';
     lines.push(`  newest:          ${document.newest.id} is ${why}`);
   }
   for (const demoted of document.demoted) {

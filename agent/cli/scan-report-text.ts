@@ -33,7 +33,7 @@ function setLines(set: SetReport): string[] {
     lines.push(`  ${finding.kind.toUpperCase()}: ${finding.detail}${accepted}`);
   }
   const open = (set.findings ?? []).filter((finding) => !finding.accepted && finding.kind !== 'no-snapshots').length;
-  if (open) lines.push(`  ${open} finding${open === 1 ? '' : 's'} about the store itself stay until accepted: \`vouch accept ${set.name} --kind KIND --path PATH --reason TEXT\``);
+  if (open) lines.push(`  ${open} finding${open === 1 ? '' : 's'} about the store itself ${open === 1 ? 'stays' : 'stay'} until accepted: \`vouch accept ${set.name} --kind KIND --path PATH --reason TEXT\``);
   if (set.sampling) {
     const sampling = set.sampling;
     lines.push(
@@ -67,7 +67,7 @@ function snapshotFindingLines(snapshot: SnapshotReport): string[] {
   if (snapshot.verdict !== 'clean') {
     const total = counting.length + snapshot.findingsOmitted;
     lines.push(`  ${snapshot.id} is ${snapshot.verdict}: ${total} finding${total === 1 ? '' : 's'}${snapshot.complete ? '' : ' (not fully read)'}`);
-    lines.push(...table(counting.slice(0, FINDINGS_SHOWN).map((finding) => [finding.kind, finding.path, finding.detail])).map((row) => `    ${row}`));
+    lines.push(...table(counting.slice(0, FINDINGS_SHOWN).map((finding) => [finding.kind, shortenPath(finding.path), finding.detail])).map((row) => `    ${row}`));
     if (total > FINDINGS_SHOWN) lines.push(`    … and ${total - FINDINGS_SHOWN} more (--json lists up to 1000)`);
   }
   if (accepted.length) {
@@ -76,7 +76,7 @@ function snapshotFindingLines(snapshot: SnapshotReport): string[] {
     for (const { acceptance, findings } of acceptedBy(accepted)) {
       lines.push(`    acceptance ${acceptance.id} by ${acceptance.by}, ${findings} finding${findings === 1 ? '' : 's'}: ${acceptance.reason}`);
     }
-    const rows = accepted.slice(0, FINDINGS_SHOWN).map((finding) => [`accepted (${finding.accepted!.id})`, finding.kind, finding.path]);
+    const rows = accepted.slice(0, FINDINGS_SHOWN).map((finding) => [`accepted (${finding.accepted!.id})`, finding.kind, shortenPath(finding.path)]);
     lines.push(...table(rows).map((row) => `    ${row}`));
     if (accepted.length > FINDINGS_SHOWN) lines.push(`    … and ${accepted.length - FINDINGS_SHOWN} more (--json lists them)`);
   }
@@ -97,4 +97,14 @@ export function scanReportText(report: ScanReport): string[] {
   if (report.datasets?.length) lines.push('', ...report.datasets.flatMap(datasetLines));
   if (report.interrupted) lines.push('', 'scan interrupted: snapshots not reached keep their previous results');
   return lines;
+}
+
+/** Longest path a findings table prints; longer ones keep their start and end around an ellipsis (`--json` has them whole). */
+export const TABLE_PATH_CHARS = 120;
+
+/** `path` cut to TABLE_PATH_CHARS with `…` in the middle (the file name at the end stays readable). Pure. */
+export function shortenPath(path: string, max = TABLE_PATH_CHARS): string {
+  if (path.length <= max) return path;
+  const tail = Math.floor((max - 1) / 2);
+  return `${path.slice(0, max - 1 - tail)}…${path.slice(path.length - tail)}`;
 }

@@ -28,3 +28,13 @@ export function formatDuration(seconds: number): string {
   }
   return parts.join(' ');
 }
+
+/**
+ * An age in one format everywhere a recovery lead reads one (`last-clean`, `recover`): minutes
+ * under an hour, else whole hours in `formatDuration`'s form (`43m`, `19h`, `3d 19h`). Pure.
+ */
+export function formatAge(seconds: number): string {
+  const clamped = Math.max(0, seconds);
+  if (clamped < 3600) return `${Math.round(clamped / 60)}m`;
+  return formatDuration(Math.round(clamped / 3600) * 3600);
+}

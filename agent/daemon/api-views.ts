@@ -1,4 +1,5 @@
 /** The JSON API's documents, built from the estate view (pure). Field names follow the `--json` contract: added, never renamed. */
+import { now as clockNow } from '../clock.js';
 import { describeSource } from '../config/resolve-policy.js';
 import type { SetView } from '../estate/estate-view.js';
 import type { TaskKind } from '../model/tasks.js';
@@ -73,7 +74,7 @@ export function snapshotList(set: SetView, options: { verdict?: string | undefin
 export function lastCleanReport(set: SetView) {
   const snapshots = set.state ? Object.values(set.state.index.snapshots).sort(newestFirst) : [];
   const drills = set.state?.drills.drills ?? [];
-  const report = judgeLastClean(snapshots, drills);
+  const report = judgeLastClean(snapshots, drills, clockNow());
   const latest = latestDrills(drills);
   return {
     set: set.policy.name,

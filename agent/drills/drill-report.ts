@@ -36,6 +36,16 @@ export function snapshotJudgement(
   };
 }
 
+/**
+ * The judgement as the drill's outcome reads it (pure): a drill that did not pass proves nothing,
+ * so its warning does not say "a passed drill proves it restores".
+ */
+export function judgementForOutcome(judgement: SnapshotJudgement, outcome: DrillResult['outcome']): SnapshotJudgement {
+  if (outcome === 'passed') return judgement;
+  const warning = judgement.warning.replace(': a passed drill proves it restores, not that its content is good', `, and this drill ${outcome}: neither its content nor its restore is proven`);
+  return { ...judgement, warning };
+}
+
 const RESULT_KEYS: readonly (keyof DrillResult)[] = [
   'id', 'set', 'snapshot', 'snapshotTime', 'pick', 'startedAt', 'finishedAt', 'outcome', 'phases', 'durationSeconds',
   'rtoTargetSeconds', 'withinRto', 'sample', 'projectedFullRestoreSeconds', 'failures', 'ledgerSeq',

@@ -26,7 +26,7 @@ import { loadManifest, type LoadedManifest } from '../state/manifest-store.js';
 import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { readDrillIndex } from '../state/drill-index.js';
 import { acquireDrillLock } from './drill-lock.js';
-import { snapshotJudgement } from './drill-report.js';
+import { judgementForOutcome, snapshotJudgement } from './drill-report.js';
 import { type DrillReport, type SnapshotJudgement } from '../model/drill.js';
 import { PhaseTimer } from './phase-timer.js';
 import { pickKind, pickSnapshot, type SnapshotRequest } from './pick-snapshot.js';
@@ -166,7 +166,7 @@ function buildReport(facts: DrillFacts): DrillReport {
     sandbox: facts.sandbox?.kind ?? null,
     rpoTargetSeconds: set.rpoSeconds ?? null,
     notes: facts.notes,
-    ...(facts.judgement ? { snapshotJudgement: facts.judgement } : {}),
+    ...(facts.judgement ? { snapshotJudgement: judgementForOutcome(facts.judgement, outcome) } : {}),
   };
 }
 

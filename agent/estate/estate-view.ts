@@ -12,7 +12,8 @@ import type { DrillResult } from '../model/drill.js';
 import type { SnapshotState } from '../model/snapshot-state.js';
 import { readAcceptanceIndex } from '../state/acceptance-index.js';
 import { loadSetState, type SetState } from '../state/set-state.js';
-import { lastCleanSnapshot } from '../verdicts/last-clean.js';
+import { drillStanding, lastCleanSnapshot, latestDrills } from '../verdicts/last-clean.js';
+import { isFutureDated } from '../verdicts/future-time.js';
 import { assessReadiness, type Readiness } from '../verdicts/readiness.js';
 import { evidenceStatus, type EvidenceStatus } from './evidence-status.js';
 import { now as clockNow } from '../clock.js';
@@ -25,6 +26,8 @@ export interface SetView {
   error?: string;
   readiness: Readiness;
   lastClean: SnapshotState | null;
+  /** The newest clean snapshot whose latest drill passed (last-clean's "last restorable"), or null. */
+  lastRestorable: SnapshotState | null;
   newest: SnapshotState | null;
   lastDrill: DrillResult | null;
   lastPassedDrill: DrillResult | null;
@@ -45,10 +48,24 @@ function newestSnapshot(snapshots: readonly SnapshotState[]): SnapshotState | nu
   return newest;
 }
 
+/** The newest clean snapshot whose latest drill passed, or null (the same standing as last-clean's). */
+function lastRestorableSnapshot(snapshots: readonly SnapshotState[], drills: readonly DrillResult[]): SnapshotState | null {
+  const latest = latestDrills(drills);
+  let best: SnapshotState | null = null;
+  for (const snapshot of snapshots) {
+    if (snapshot.verdict !== 'clean' || drillStanding(latest, snapshot.id) !== 'restorable') continue;
+    if (!best || Date.parse(snapshot.time) >= Date.parse(best.time)) best = snapshot;
+  }
+  return best;
+}
+
 function setView(set: SetPolicy, state: SetState | null, error: string | undefined, evidence: EvidenceStatus, now: Date): SetView {
-  const snapshots = state ? Object.values(state.index.snapshots) : [];
+  // Snapshots dated in the future are never fresh: no last clean, no RPO from them.
+  const all = state ? Object.values(state.index.snapshots) : [];
+  const snapshots = all.filter((snapshot) => !isFutureDated(snapshot.time, now));
   const drills = state?.drills.drills ?? [];
   const lastClean = lastCleanSnapshot(snapshots);
+  const lastRestorable = lastRestorableSnapshot(snapshots, drills);
   const lastDrill = drills.at(-1) ?? null;
   const maxAge = drillMaxAgeSeconds(set);
   const readiness = assessReadiness({
@@ -56,6 +73,7 @@ function setView(set: SetPolicy, state: SetState | null, error: string | undefin
     ...(set.rpoSeconds !== undefined ? { rpoSeconds: set.rpoSeconds } : {}),
     ...(set.rtoSeconds !== undefined ? { rtoSeconds: set.rtoSeconds } : {}),
     newestCleanSnapshotTime: lastClean?.time ?? null,
+    lastRestorableSnapshotTime: lastRestorable?.time ?? null,
     drillMaxAgeSeconds: maxAge,
     drillsDeclared: set.drill.declared === true,
     lastDrill,
@@ -70,7 +88,8 @@ function setView(set: SetPolicy, state: SetState | null, error: string | undefin
     ...(error ? { error } : {}),
     readiness,
     lastClean,
-    newest: newestSnapshot(snapshots),
+    lastRestorable,
+    newest: newestSnapshot(all),
     lastDrill,
     lastPassedDrill: [...drills].reverse().find((drill) => drill.outcome === 'passed') ?? null,
     drillMaxAgeSeconds: maxAge,

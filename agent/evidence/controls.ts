@@ -14,6 +14,8 @@ export interface Control {
   /** What the control asks for, paraphrased. */
   requirement: string;
   servedBy: readonly EvidenceKind[];
+  /** The control asks for the recovery objectives (RTO/RPO): it cannot pass in a period that missed one. */
+  objectives?: boolean;
 }
 
 /** The controls of the auditor report (ISO 27001:2022, SOC 2, NIST SP 800-53 Rev. 5, CIS v8). */
@@ -31,6 +33,7 @@ export const CONTROLS: readonly Control[] = [
     title: 'Recovery plan testing',
     requirement: 'Recovery plan procedures supporting system recovery are tested to meet the entity’s objectives (RTO/RPO).',
     servedBy: ['drill', 'sampled-drill'],
+    objectives: true,
   },
   {
     id: 'CP-9(1)',

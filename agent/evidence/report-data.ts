@@ -56,6 +56,8 @@ export interface SetEvidence {
   immutabilityAudits: { seq: number; time: string; kind: string; ok: boolean | null; protected: boolean | null; findings: number }[];
   /** Findings about the store itself held now (removed, replaced, foreign objects), with the record that first reported each. */
   storeFindings: (Finding & { seq: number | null; time: string | null })[];
+  /** Snapshots whose last scan did not read them completely (whatever their verdict), oldest first. */
+  incomplete?: string[];
 }
 
 /** One acceptance as the report shows it: who, when, why, what it covered, its effect, whether it still holds. */
@@ -216,6 +218,7 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
     const index = await readSetIndex(options.stateDir, set.name);
     const snapshots = Object.values(index.snapshots).sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
     for (const snapshot of snapshots) set.verdicts[snapshot.verdict]++;
+    set.incomplete = snapshots.filter((snapshot) => !snapshot.complete).map((snapshot) => snapshot.id);
     const newest = snapshots.at(-1);
     if (newest) set.newest = { id: newest.id, time: newest.time };
     const clean = lastCleanSnapshot(snapshots);

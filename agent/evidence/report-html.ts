@@ -58,6 +58,13 @@ function drillControls(drill: ReportDrill): string {
   return e(controlsServedBy(drill.sample.fraction < 1 ? 'sampled-drill' : 'drill').join(' · '));
 }
 
+/** A drill of a snapshot that is not clean by its scan, marked: the drill proves a restore, not the content. */
+function notCleanMark(drill: ReportDrill): string {
+  const judgement = drill.snapshotJudgement;
+  if (!judgement) return '';
+  return `<div class="not-clean" data-not-clean="${e(judgement.verdict ?? 'never-scanned')}">${badge('bad', judgement.verdict ? `${judgement.verdict} snapshot` : 'never scanned')}<div class="small">${e(judgement.warning)}</div></div>`;
+}
+
 function drillRows(drills: readonly ReportDrill[]): string {
   return drills
     .map((drill) => {
@@ -79,7 +86,7 @@ function drillRows(drills: readonly ReportDrill[]): string {
       return `<tr class="drill ${e(drill.outcome)}" data-drill="${e(drill.id)}">
   <td class="num">${drill.seq}</td>
   <td>${when(drill.startedAt)}<div class="small">${e(drill.id)}</div></td>
-  <td>${drill.snapshot ? `<code>${e(drill.snapshot)}</code><div class="small">${e(drill.pick)}, taken ${when(drill.snapshotTime)}</div>` : `<span class="small">none (${e(drill.pick)})</span>`}</td>
+  <td>${drill.snapshot ? `<code>${e(drill.snapshot)}</code><div class="small">${e(drill.pick)}, taken ${when(drill.snapshotTime)}</div>${notCleanMark(drill)}` : `<span class="small">none (${e(drill.pick)})</span>`}</td>
   <td>${badge(OUTCOME_BADGE[drill.outcome], drill.outcome)}</td>
   <td class="phases">${phaseBar(drill)}</td>
   <td>${rtoCell(drill)}</td>
@@ -204,6 +211,8 @@ export function setOutcomes(set: SetEvidence, data: ReportData): SetOutcomes {
     drills: set.drills.map((drill) => ({ outcome: drill.outcome, withinRto: drill.withinRto, sampled: drill.sample.fraction < 1 })),
     scans: set.scans.records,
     unverified: set.verdicts.unverified,
+    incomplete: set.incomplete ?? [],
+    rpo: { targetSeconds: set.rpoTargetSeconds, worstGapSeconds: set.rpo.worstGapSeconds ?? set.rpo.ageSeconds, hasClean: set.lastClean !== null },
     openStoreFindings: set.storeFindings.filter((finding) => !finding.accepted).length,
     immutabilityAudits: set.immutabilityAudits,
     acceptances: set.acceptances,
@@ -227,7 +236,7 @@ function controlsTable(data: ReportData): string {
       .join('');
     return `<tr><td><b>${e(control.id)}</b><div class="small">${e(control.framework)}</div></td><td><b>${e(control.title)}</b><div class="small">${e(control.requirement)}</div><div class="small">Evidence: ${controlEvidence(control, data)}</div></td>${cells || '<td>no sets</td>'}</tr>`;
   }).join('\n');
-  return `<p class="small">Each control is judged per set from what happened in the period: <b>pass</b> when every kind of evidence it rests on held (a restore drill passed within the RTO; scans read every snapshot completely; no snapshot removed or replaced without an accepted reason; the last immutability audit held; every acceptance names who and why; the ledger verifies), <b>fail</b> when one did not, <b>no evidence</b> when one is missing.</p>
+  return `<p class="small">Each control is judged per set from what happened in the period: <b>pass</b> when every kind of evidence it rests on held (a restore drill passed within the RTO; for the RTO/RPO control, no RPO or RTO miss in the period; scans read every snapshot completely; no snapshot removed or replaced without an accepted reason; the last immutability audit held; every acceptance names who and why; the ledger verifies), <b>fail</b> when one did not, <b>no evidence</b> when one is missing.</p>
 <table class="controls"><thead><tr><th>Control</th><th>Requirement</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 

@@ -178,7 +178,7 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
     });
   }
 
-  setGauge('vouch_set_ready', '1 when the set is ready: newest clean snapshot within RPO, last drill passed in time and within RTO, immutability holds, evidence intact.', (set) => (set.readiness.ready ? 1 : 0));
+  setGauge('vouch_set_ready', '1 when the set is ready: newest clean snapshot (last restorable one when the set declares drills) within RPO, last drill passed in time and within RTO, immutability holds, evidence intact.', (set) => (set.readiness.ready ? 1 : 0));
   estateGauge('vouch_set_readiness_check', 'Readiness checks per set: 1 passed, 0 failed (checks the policy does not ask for are left out).', ['set', 'check'], (gauge, view) => {
     for (const set of view.sets) {
       for (const check of set.readiness.checks) {
@@ -187,6 +187,14 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
     }
   });
   setGauge('vouch_last_clean_snapshot_timestamp_seconds', 'Time of the newest snapshot whose verdict is clean.', (set) => (set.lastClean ? seconds(set.lastClean.time) : null));
+  setGauge(
+    'vouch_last_restorable_snapshot_timestamp_seconds',
+    'Time of the newest clean snapshot whose latest restore drill passed (sets that declare drills; absent when none is restorable). The RPO of such a set is measured from it.',
+    (set) => (set.policy.drill.declared === true || set.drillMaxAgeSeconds !== null) && set.lastRestorable ? seconds(set.lastRestorable.time) : null,
+  );
+  setGauge('vouch_drills_declared', '1 when the policy declares restore drills for the set (its RPO is then measured from the last restorable snapshot), 0 otherwise.', (set) =>
+    set.policy.drill.declared === true || set.drillMaxAgeSeconds !== null ? 1 : 0,
+  );
   setGauge('vouch_newest_snapshot_timestamp_seconds', 'Time of the newest snapshot, whatever its verdict.', (set) => (set.newest ? seconds(set.newest.time) : null));
   estateGauge('vouch_snapshots', 'Snapshots per verdict.', ['set', 'verdict'], (gauge, view) => {
     for (const set of view.sets) {

@@ -4,18 +4,24 @@
  *
  * Rules, so a recovery lead can predict the plan:
  * - the paths considered are those of every snapshot from the newest clean one onwards (all
- *   snapshots when none is clean): a file ransomware renamed or deleted in the newest snapshot is
+ *   snapshots when none is clean; a clean snapshot that cannot supply files, e.g. demoted by a
+ *   failed drill, does not end the range): a file ransomware renamed or deleted in the newest snapshot is
  *   still recovered from the last snapshot that held it intact;
  * - a version (a path in one snapshot) is usable when the snapshot has a baseline manifest (its
  *   digests are what the restore is verified against), the snapshot's last scan read it
  *   completely, every finding of the snapshot is listed (a snapshot with more findings than the
- *   state keeps cannot say which files are hit), and no finding that counts names the path —
- *   accepted findings do not count, so an accepted file is intact;
+ *   state keeps cannot say which files are hit), the snapshot's latest drill did not fail (the
+ *   same demotion as last-clean's), and no finding that counts names the path — accepted
+ *   findings do not count, so an accepted file is intact;
  * - a path is taken from its newest usable version; each newer version is listed with why it
  *   was rejected, and the changes made after the chosen version are the file's data-loss window;
  * - a path with no usable version is lost (the loss report), unless it is a ransomware artifact:
  *   a ransom note, or the renamed encrypted copy (`extension-change`) of a file that is recovered.
- * Only regular files are planned: directories follow from them, links are never created (as in drills).
+ * - a path that is a symbolic link in newer snapshots is taken from its newest regular version
+ *   (the link is named as the rejection); a path that is only ever a link is listed in `skipped`,
+ *   recorded, not created (as in drills), as are entries of the newest snapshot whose names no
+ *   restore writes (`unsafe-entry`).
+ * Only regular files are restored: directories follow from them, links are never created.
  */
 import { ConfigError } from '../errors.js';
 import { countingFindings } from '../verdicts/acceptance.js';
@@ -33,6 +39,22 @@ export interface PlanSnapshot {
   unlisted: number;
   /** The baseline's regular files by path (size and digest), or null when the snapshot has no baseline. */
   baseline: ReadonlyMap<string, { size: number; digest: string }> | null;
+  /**
+   * Why a drill demoted the snapshot (`drillDemotion` in verdicts/last-clean.ts: its latest drill
+   * failed), or absent: no file is taken from a demoted snapshot.
+   */
+  demotedBy?: string | null;
+  /** The baseline's symbolic links by path (their targets): never created, but a file that became one is recovered from its last regular version. */
+  links?: ReadonlyMap<string, string>;
+}
+
+/** An entry of the newest snapshot that is not restored, and why. */
+export interface SkippedEntry {
+  path: string;
+  snapshot: string;
+  /** `symlink`: recorded, not created (as drills); `unsafe-name`: a name no restore writes (control characters, too long, escaping the target). */
+  kind: 'symlink' | 'unsafe-name';
+  reason: string;
 }
 
 /** Why a version of a path was not used. */
@@ -88,7 +110,9 @@ export interface RecoveryPlan {
   files: PlannedFile[];
   lost: LostFile[];
   artifacts: Artifact[];
-  counts: { files: number; fromNewest: number; fromOlder: number; lost: number; artifacts: number; bytes: number };
+  /** Entries not restored although not lost to ransomware: symbolic links (recorded, not created) and unsafe names. */
+  skipped: SkippedEntry[];
+  counts: { files: number; fromNewest: number; fromOlder: number; lost: number; artifacts: number; bytes: number; skipped: number };
 }
 
 /** A ransom note: the file is ransomware's own. */
@@ -102,6 +126,7 @@ function snapshotProblem(snapshot: PlanSnapshot): string | null {
   if (!snapshot.baseline) return 'no baseline (never read completely): nothing to verify a restore against';
   if (!snapshot.complete) return 'its last scan did not read it completely';
   if (snapshot.unlisted > 0) return `${snapshot.unlisted} findings beyond those the state lists: which files are hit is not known`;
+  if (snapshot.demotedBy) return snapshot.demotedBy;
   return null;
 }
 
@@ -128,38 +153,48 @@ function describe(findings: readonly Finding[]): string {
 export function planRecovery(set: string, input: readonly PlanSnapshot[]): RecoveryPlan {
   const snapshots = [...input].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const newest = snapshots[0];
-  const empty = { files: 0, fromNewest: 0, fromOlder: 0, lost: 0, artifacts: 0, bytes: 0 };
-  if (!newest) return { set, mode: 'newest-intact', newest: null, snapshots: [], files: [], lost: [], artifacts: [], counts: empty };
-  const lastClean = snapshots.findIndex((snapshot) => snapshot.verdict === 'clean');
-  const considered = lastClean === -1 ? snapshots : snapshots.slice(0, lastClean + 1);
+  const empty = { files: 0, fromNewest: 0, fromOlder: 0, lost: 0, artifacts: 0, bytes: 0, skipped: 0 };
+  if (!newest) return { set, mode: 'newest-intact', newest: null, snapshots: [], files: [], lost: [], artifacts: [], skipped: [], counts: empty };
   const problems = new Map(snapshots.map((snapshot) => [snapshot.id, snapshotProblem(snapshot)]));
+  // The newest clean snapshot that can supply files (a demoted one's content is not trusted).
+  const lastClean = snapshots.findIndex((snapshot) => snapshot.verdict === 'clean' && !problems.get(snapshot.id));
+  const considered = lastClean === -1 ? snapshots : snapshots.slice(0, lastClean + 1);
   const hits = new Map(snapshots.map((snapshot) => [snapshot.id, findingsByPath(snapshot.findings)]));
 
   // Every path of the snapshots considered: their baselines, and paths findings name there.
   const paths = new Set<string>();
   for (const snapshot of considered) {
     for (const path of snapshot.baseline?.keys() ?? []) paths.add(path);
+    for (const path of snapshot.links?.keys() ?? []) paths.add(path);
   }
   for (const [path, found] of hits.get(newest.id)!) if (found.some((finding) => FILE_KINDS.has(finding.kind))) paths.add(path);
 
   const files: PlannedFile[] = [];
   const lost: LostFile[] = [];
   const unrecovered: { path: string; versions: Rejection[]; findings: Finding[]; firstSeen: string }[] = [];
+  const skipped: SkippedEntry[] = [];
   for (const path of [...paths].sort()) {
     const rejected: Rejection[] = [];
     const seen: Finding[] = [];
     let chosen: PlannedFile | null = null;
     let firstSeen = newest.time;
+    let newestLink: { snapshot: string; target: string } | null = null;
+    let linkVersions = 0;
     for (const snapshot of snapshots) {
       const entry = snapshot.baseline?.get(path);
+      const link = snapshot.links?.get(path);
       const found = hits.get(snapshot.id)!.get(path) ?? [];
-      if (!entry && found.length === 0) continue;
+      if (!entry && link === undefined && found.length === 0) continue;
       firstSeen = snapshot.time;
       const problem = problems.get(snapshot.id);
       const reject = (reason: string) => rejected.push({ snapshot: snapshot.id, time: snapshot.time, reason });
       if (found.length) {
         seen.push(...found);
         reject(describe(found));
+      } else if (!entry && link !== undefined) {
+        newestLink ??= { snapshot: snapshot.id, target: link };
+        linkVersions++;
+        reject(`a symbolic link here (→ ${link}): links are recorded, not created`);
       } else if (problem) {
         reject(problem);
       } else if (!entry) {
@@ -179,8 +214,11 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
       }
     }
     if (chosen) files.push(chosen);
-    else if (rejected.length) unrecovered.push({ path, versions: rejected, findings: seen, firstSeen });
+    else if (newestLink && linkVersions === rejected.length) {
+      skipped.push({ path, snapshot: newestLink.snapshot, kind: 'symlink', reason: `symbolic link → ${newestLink.target}: recorded, not created (as drills)` });
+    } else if (rejected.length) unrecovered.push({ path, versions: rejected, findings: seen, firstSeen });
   }
+  skipped.push(...unsafeNames(newest));
 
   // Ransomware's own files are not data lost.
   const recovered = new Set(files.map((file) => file.path));
@@ -211,6 +249,7 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
     files,
     lost,
     artifacts,
+    skipped,
     counts: {
       files: files.length,
       fromNewest,
@@ -218,8 +257,21 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
       lost: lost.length,
       artifacts: artifacts.length,
       bytes: files.reduce((sum, file) => sum + file.size, 0),
+      skipped: skipped.length,
     },
   };
+}
+
+/** Entries of `snapshot` no restore writes (`unsafe-entry` findings that count: control characters, over-long or escaping names). */
+function unsafeNames(snapshot: PlanSnapshot): SkippedEntry[] {
+  return countingFindings(snapshot.findings)
+    .filter((finding) => finding.kind === 'unsafe-entry' && finding.path)
+    .map((finding) => ({ path: finding.path, snapshot: snapshot.id, kind: 'unsafe-name' as const, reason: finding.detail }));
+}
+
+/** The symbolic links of `snapshot`, recorded, not created. */
+function links(snapshot: PlanSnapshot): SkippedEntry[] {
+  return [...(snapshot.links ?? [])].map(([path, target]) => ({ path, snapshot: snapshot.id, kind: 'symlink' as const, reason: `symbolic link → ${target}: recorded, not created (as drills)` }));
 }
 
 /** The next usable version of `path` older than `snapshot` (for a restore whose verification failed), or null. Pure. */
@@ -254,10 +306,19 @@ export function snapshotPlan(set: string, input: readonly PlanSnapshot[], id: st
     mode: 'snapshot',
     flagged,
     newest: { id, time: snapshot.time, verdict: snapshot.verdict },
-    snapshots: [{ id, time: snapshot.time, verdict: snapshot.verdict, usable: true }],
+    snapshots: [{ id, time: snapshot.time, verdict: snapshot.verdict, usable: !snapshot.demotedBy, ...(snapshot.demotedBy ? { note: snapshot.demotedBy } : {}) }],
     files,
     lost: [],
     artifacts: [],
-    counts: { files: files.length, fromNewest: files.length, fromOlder: 0, lost: 0, artifacts: 0, bytes: files.reduce((sum, file) => sum + file.size, 0) },
+    skipped: [...links(snapshot), ...unsafeNames(snapshot)],
+    counts: {
+      files: files.length,
+      fromNewest: files.length,
+      fromOlder: 0,
+      lost: 0,
+      artifacts: 0,
+      bytes: files.reduce((sum, file) => sum + file.size, 0),
+      skipped: (snapshot.links?.size ?? 0) + unsafeNames(snapshot).length,
+    },
   };
 }

@@ -21,7 +21,7 @@ import { discoverSourceSnapshots, type Snapshot } from '../sources/snapshot-disc
 import { openLedger } from '../ledger/ledger-store.js';
 import { readSetIndex, snapshotOwners } from '../state/set-index.js';
 import { PhaseTimer } from '../drills/phase-timer.js';
-import { restoreSnapshot } from '../drills/restore.js';
+import { restoreSnapshot, type RestoreOutcome } from '../drills/restore.js';
 import { createHash } from 'node:crypto';
 import { loadPlanInput } from './plan-input.js';
 import { nextVersion, planRecovery, snapshotPlan, type PlannedFile, type RecoveryPlan } from './recovery-plan.js';
@@ -45,6 +45,8 @@ export interface FallBack {
   path: string;
   from: string;
   to: string;
+  /** Time of the snapshot the file came from instead. */
+  toTime: string;
   reason: string;
 }
 
@@ -60,6 +62,11 @@ export interface RecoveryOutcome {
   /** Problems the archive readers reported (unsafe entries, read errors), first ones. */
   problems: string[];
   complete: boolean;
+  /**
+   * The error that stopped the restore (the store unreachable, the target unwritable), or null:
+   * a runtime error (exit 1), not a finding about the backups.
+   */
+  error: string | null;
 }
 
 /** The result of `vouch recover`. */
@@ -91,6 +98,8 @@ function recordOf(result: Omit<RecoveryResult, 'ledgerSeq'>): unknown {
     lost: plan.lost.slice(0, RECORD_LIST_CAP).map((file) => ({ path: file.path, lossWindow: file.lossWindow })),
     lostOmitted: Math.max(0, plan.lost.length - RECORD_LIST_CAP),
     artifacts: plan.artifacts.slice(0, RECORD_LIST_CAP),
+    skipped: plan.skipped.slice(0, RECORD_LIST_CAP),
+    skippedOmitted: Math.max(0, plan.skipped.length - RECORD_LIST_CAP),
     ...(plan.flagged ? { flagged: plan.flagged.slice(0, RECORD_LIST_CAP) } : {}),
     outcome: outcome ? { ...outcome, fellBack: outcome.fellBack.slice(0, RECORD_LIST_CAP), unrestored: outcome.unrestored.slice(0, RECORD_LIST_CAP) } : null,
   };
@@ -100,6 +109,7 @@ function recordOf(result: Omit<RecoveryResult, 'ledgerSeq'>): unknown {
 async function prepareTarget(to: string): Promise<void> {
   const entries = await readdir(to).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
+    if (error.code === 'ENOTDIR') throw new ConfigError(`${to} exists and is not a directory: recover writes only into a new or empty directory`, [], { cause: error });
     throw error;
   });
   if (entries && entries.length > 0) throw new ConfigError(`${to} is not empty: recover writes only into a new or empty directory`);
@@ -114,7 +124,8 @@ export async function runRecovery(set: SetPolicy, options: RecoverOptions): Prom
   let outcome: RecoveryOutcome | null = null;
   if (!options.dryRun) {
     if (!options.to) throw new ConfigError('recover needs --to DIR (or --dry-run)');
-    outcome = await restorePlan(set, plan, input, options);
+    // Nothing to restore (no snapshot in state): no target is created.
+    if (plan.newest) outcome = await restorePlan(set, plan, input, options);
   }
   const result = { plan, planSha256, dryRun: options.dryRun, outcome };
   const ledger = await openLedger(options.stateDir, anchorOptions(options.anchor));
@@ -129,7 +140,7 @@ export async function runRecovery(set: SetPolicy, options: RecoverOptions): Prom
 async function restorePlan(set: SetPolicy, plan: RecoveryPlan, input: Awaited<ReturnType<typeof loadPlanInput>>, options: RecoverOptions): Promise<RecoveryOutcome> {
   const to = path.resolve(options.to!);
   await prepareTarget(to);
-  const outcome: RecoveryOutcome = { to, verified: 0, bytes: 0, fellBack: [], unrestored: [], problems: [], complete: true };
+  const outcome: RecoveryOutcome = { to, verified: 0, bytes: 0, fellBack: [], unrestored: [], problems: [], complete: true, error: null };
   const algorithms = new Map(input.map((snapshot) => [snapshot.id, snapshot.algorithm]));
   const fetchDir = path.join(options.stateDir, 'recover', `work-${randomBytes(4).toString('hex')}`);
   await mkdir(fetchDir, { recursive: true, mode: 0o700 });
@@ -148,7 +159,7 @@ async function restorePlan(set: SetPolicy, plan: RecoveryPlan, input: Awaited<Re
         // `--snapshot ID` restores that snapshot only: no other version stands in.
         const next = plan.mode === 'snapshot' ? null : nextVersion(input, file.path, file.snapshot);
         if (next) {
-          outcome.fellBack.push({ path: file.path, from: file.snapshot, to: next.snapshot, reason });
+          outcome.fellBack.push({ path: file.path, from: file.snapshot, to: next.snapshot, toTime: next.snapshotTime, reason });
           retry.push(next);
         } else {
           outcome.unrestored.push({ path: file.path, reason: `${file.snapshot}: ${reason}; no older intact version` });
@@ -182,14 +193,14 @@ async function restorePlan(set: SetPolicy, plan: RecoveryPlan, input: Awaited<Re
             continue;
           }
           if (restored) await unlink(path.join(to, file.path)).catch(() => undefined);
-          fallBack(file, restored ? `restored bytes differ from the baseline digest (${restored.type}, ${restored.size} bytes)` : 'the archive no longer holds the file');
+          fallBack(file, restored ? `restored bytes differ from the baseline digest (${restored.type}, ${restored.size} bytes)` : missingReason(restore, file.path));
         }
       }
       pending = retry;
     }
   } catch (error) {
     outcome.complete = false;
-    outcome.problems.push(describeError(error));
+    outcome.error = describeError(error);
     if (options.signal?.aborted) throw error;
   } finally {
     await source?.close().catch(() => undefined);
@@ -198,3 +209,19 @@ async function restorePlan(set: SetPolicy, plan: RecoveryPlan, input: Awaited<Re
   if (outcome.unrestored.length > 0) outcome.complete = false;
   return outcome;
 }
+
+/**
+ * Why a planned file did not come out of its snapshot's restore: the reader's problem naming the
+ * file, else the problem that stopped the whole read (the archive unreadable), else the archive
+ * no longer holds it. Pure.
+ */
+export function missingReason(restore: Pick<RestoreOutcome, 'problems' | 'complete'>, file: string): string {
+  const own = restore.problems.find((problem) => problem.path === file);
+  if (own) return own.detail;
+  if (!restore.complete) {
+    const whole = restore.problems.find((problem) => problem.kind === 'read-error') ?? restore.problems[0];
+    return `the snapshot could not be read completely${whole ? `: ${whole.detail}` : ''}`;
+  }
+  return 'the archive no longer holds the file';
+}
+

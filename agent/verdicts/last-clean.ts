@@ -5,6 +5,7 @@
 import { acceptedBy, countingCounts, countingFindings } from './acceptance.js';
 import type { AcceptanceMark, Finding, FindingKind } from '../model/findings.js';
 import type { Verdict } from '../model/verdict.js';
+import { futureDated, isFutureDated, type FutureDated } from './future-time.js';
 
 /** The newest snapshot whose verdict is clean, or null. */
 export function lastCleanSnapshot<T extends { time: string; verdict: Verdict }>(snapshots: readonly T[]): T | null {
@@ -59,6 +60,20 @@ export type DrillStanding = 'restorable' | 'drill-failed' | 'not-drilled';
 export function drillStanding(latest: ReadonlyMap<string, DrillFacts>, id: string): DrillStanding {
   const drill = latest.get(id);
   return !drill ? 'not-drilled' : drill.outcome === 'passed' ? 'restorable' : 'drill-failed';
+}
+
+/**
+ * The failed drill that demotes snapshot `id` — its latest drill that ran to an outcome failed —
+ * with one phrase saying so, or null. The one decision shared by last-clean (the snapshot is
+ * demoted, not recommended while a better one exists) and recover (no file is taken from it).
+ */
+export function drillDemotion<T extends DrillFacts>(latest: ReadonlyMap<string, T>, id: string): { drill: T; reason: string } | null {
+  const drill = latest.get(id);
+  if (!drill || drill.outcome !== 'failed') return null;
+  const at = drill.finishedAt.replace('T', ' ').replace(/:\d{2}(\.\d+)?Z$/, 'Z');
+  const first = drill.failures?.[0];
+  const what = first ? `: ${first.verifier}${first.path ? ` ${first.path}` : ''}: ${first.detail}` : '';
+  return { drill, reason: `its latest drill failed (drill ${drill.id ?? ''}${drill.id ? ', ' : ''}${at}${what})` };
 }
 
 /** One kind of finding that disqualified a snapshot, with examples. */
@@ -129,6 +144,12 @@ export interface LastCleanReport {
   olderNotClean: { id: string; time: string; verdict: Verdict }[];
   /** Snapshots with accepted findings (known and harmless, not counted), newest first. */
   accepted: AcceptedFindings[];
+  /**
+   * Snapshots dated more than an hour ahead of the clock (suspicious: not taken yet), newest
+   * first; they are left out of every answer above except `newest`, which is then not clean and
+   * restorable. Empty when the caller gave no clock.
+   */
+  futureDated: FutureDated[];
 }
 
 /** Worst kinds first: what a recovery lead must read first. */
@@ -186,7 +207,11 @@ export function acceptedFindings(snapshots: readonly SnapshotFacts[]): AcceptedF
 }
 
 /** Builds the last-clean report from a set's snapshots and drills (any order). */
-export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: readonly DrillFacts[]): LastCleanReport {
+export function lastCleanReport(all: readonly SnapshotFacts[], drills: readonly DrillFacts[], now?: Date): LastCleanReport {
+  // A snapshot dated in the future is never fresh: it takes part in no answer but `newest`.
+  const future = now ? futureDated(all, now) : [];
+  const snapshots = now ? all.filter((snapshot) => !isFutureDated(snapshot.time, now)) : all;
+  const newestOfAll = [...all].sort((a, b) => Date.parse(b.time) - Date.parse(a.time))[0];
   const byTime = [...snapshots].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const clean = lastCleanSnapshot(byTime);
   const cutoff = clean ? Date.parse(clean.time) : -Infinity;
@@ -194,7 +219,8 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
   const standing = (id: string) => drillStanding(latestDrill, id);
   const cleanOnes = byTime.filter((snapshot) => snapshot.verdict === 'clean');
   const restorable = cleanOnes.find((snapshot) => standing(snapshot.id) === 'restorable');
-  const newest = byTime[0];
+  const newest = newestOfAll;
+  const isFuture = (id: string) => future.some((entry) => entry.id === id);
   return {
     lastClean: clean ? { id: clean.id, time: clean.time } : null,
     lastRestorable: restorable ? { id: restorable.id, time: restorable.time, drilledAt: latestDrill.get(restorable.id)!.finishedAt } : null,
@@ -205,13 +231,13 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
           time: newest.time,
           verdict: newest.verdict,
           standing: standing(newest.id),
-          cleanAndRestorable: newest.verdict === 'clean' && standing(newest.id) === 'restorable',
+          cleanAndRestorable: newest.verdict === 'clean' && standing(newest.id) === 'restorable' && !isFuture(newest.id),
         }
       : null,
     demoted: cleanOnes
-      .filter((snapshot) => standing(snapshot.id) === 'drill-failed')
+      .filter((snapshot) => drillDemotion(latestDrill, snapshot.id) !== null)
       .map((snapshot) => {
-        const drill = latestDrill.get(snapshot.id)!;
+        const { drill } = drillDemotion(latestDrill, snapshot.id)!;
         return { id: snapshot.id, time: snapshot.time, drill: { id: drill.id ?? null, finishedAt: drill.finishedAt }, failures: (drill.failures ?? []).slice(0, EXAMPLES) };
       }),
     rejected: byTime
@@ -221,6 +247,7 @@ export function lastCleanReport(snapshots: readonly SnapshotFacts[], drills: rea
       .filter((snapshot) => Date.parse(snapshot.time) < cutoff && snapshot.verdict !== 'clean')
       .map(({ id, time, verdict }) => ({ id, time, verdict })),
     accepted: acceptedFindings(byTime),
+    futureDated: future,
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * Set readiness (pure): a set is ready when its newest clean snapshot is within the RPO, its last
+ * Set readiness (pure): a set is ready when its newest clean snapshot (its last restorable one —
+ * clean, latest drill passed — when the set declares drills) is within the RPO, its last
  * drill passed within the drill interval and within the RTO (whenever the policy declares drills
  * for the set — a `drill` key or a drill schedule — scheduled or not: a set whose only drill
  * failed is not ready), its immutability holds, and the
@@ -32,6 +33,12 @@ export interface ReadinessInput {
   rtoSeconds?: number;
   /** ISO-8601 time of the newest clean snapshot, or null. */
   newestCleanSnapshotTime: string | null;
+  /**
+   * ISO-8601 time of the newest clean snapshot whose latest drill passed (last-clean's "last
+   * restorable"), or null when none; absent when the caller does not know. When the set declares
+   * drills, the RPO is measured from it (see `rpoPoint`).
+   */
+  lastRestorableSnapshotTime?: string | null;
   /** How old the last passed drill may be; null when neither `drill.maxAge` nor a drill schedule bounds it. */
   drillMaxAgeSeconds: number | null;
   /** The policy declares drills for the set: a passed drill is required even without a schedule or maxAge. */
@@ -52,15 +59,28 @@ export function drillRestoreSeconds(drill: Pick<DrillResult, 'projectedFullResto
   return drill.projectedFullRestoreSeconds ?? drill.durationSeconds;
 }
 
+/**
+ * The snapshot a restore now would go back to, which the RPO is measured from: the last
+ * restorable snapshot when the set declares drills (a clean snapshot whose drill failed does not
+ * restore, so it does not keep the RPO), else the newest clean one. `time` null when there is none.
+ */
+export function rpoPoint(input: ReadinessInput): { time: string | null; what: string; none: string } {
+  if (drillsRequired(input) && input.lastRestorableSnapshotTime !== undefined) {
+    return { time: input.lastRestorableSnapshotTime, what: 'last restorable snapshot (clean, its latest drill passed)', none: 'no restorable snapshot: no clean snapshot has a passed latest drill' };
+  }
+  return { time: input.newestCleanSnapshotTime, what: 'newest clean snapshot', none: 'no clean snapshot' };
+}
+
 function rpoCheck(input: ReadinessInput): ReadinessCheck {
-  if (input.newestCleanSnapshotTime === null) return { check: 'rpo', status: 'fail', detail: 'no clean snapshot' };
-  const seconds = age(input.now, input.newestCleanSnapshotTime);
-  if (input.rpoSeconds === undefined) return { check: 'rpo', status: 'pass', detail: `newest clean snapshot is ${hours(seconds)} old (no RPO target)` };
+  const point = rpoPoint(input);
+  if (point.time === null) return { check: 'rpo', status: 'fail', detail: point.none };
+  const seconds = age(input.now, point.time);
+  if (input.rpoSeconds === undefined) return { check: 'rpo', status: 'pass', detail: `${point.what} is ${hours(seconds)} old (no RPO target)` };
   const within = seconds <= input.rpoSeconds;
   return {
     check: 'rpo',
     status: within ? 'pass' : 'fail',
-    detail: `newest clean snapshot is ${hours(seconds)} old; RPO ${hours(input.rpoSeconds)}`,
+    detail: `${point.what} is ${hours(seconds)} old; RPO ${hours(input.rpoSeconds)}`,
   };
 }
 

@@ -195,7 +195,7 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     const set = await findSet(c.req.param('set'));
     if (!set) return notFound(c, `The policy has no set named ${c.req.param('set')}.`);
     const snapshots = set.state ? Object.values(set.state.index.snapshots) : [];
-    const report = lastCleanReport(snapshots, set.state?.drills.drills ?? []);
+    const report = lastCleanReport(snapshots, set.state?.drills.drills ?? [], now());
     return page(c, <SetPage frame={frame(c)} set={set} report={report} nextRuns={ctx.scheduler.nextRuns(set.policy.name)} />);
   });
 

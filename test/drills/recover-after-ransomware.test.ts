@@ -124,7 +124,7 @@ describe('vouch recover after ransomware hit the newest snapshot (real openssl e
     const text = await runCli(['--config', config, 'recover', 'orders', '--dry-run']);
     expect(text.stdout).toContain(`${IN_PLACE[0]}  ← ${nights[2]!.id}`);
     expect(text.stdout).toMatch(new RegExp(`rejected ${newest.id}: encrypted`));
-    expect(text.stdout).toContain(`LOST — every version compromised (1):\n    ${newInvoice}  data-loss window`);
+    expect(text.stdout).toContain(`LOST — no usable version left (1; each version's reason below):\n    ${newInvoice}  data-loss window`);
     expect(text.stdout).toContain('to restore: vouch recover orders --to DIR');
   }, 120_000);
 

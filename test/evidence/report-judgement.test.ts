@@ -49,6 +49,27 @@ describe('control judgement', () => {
   });
 });
 
+describe('the RTO/RPO control and the scans judged from outcomes', () => {
+  const drilled = { drills: [{ outcome: 'passed' as const, withinRto: true, sampled: false }] };
+  it('A1.3 (RTO/RPO) cannot pass in a period that missed the RPO or the RTO', () => {
+    const missed = outcomes({ ...drilled, rpo: { targetSeconds: 36 * 3600, worstGapSeconds: 91 * 3600, hasClean: true } });
+    expect(statusOf(missed, 'A1.3')).toEqual({ control: 'A1.3', status: 'fail', reasons: ['RPO missed in the period: worst gap between clean snapshots 3d 19h, target 1d 12h'] });
+    expect(statusOf(outcomes({ ...drilled, rpo: { targetSeconds: 3600, worstGapSeconds: null, hasClean: false } }), 'A1.3').reasons).toEqual(['RPO missed: no clean snapshot']);
+    expect(statusOf(outcomes({ ...drilled, rpo: { targetSeconds: 36 * 3600, worstGapSeconds: 30 * 3600, hasClean: true } }), 'A1.3').status).toBe('pass');
+    // One drill within the RTO and one over it: the period shows an RTO miss.
+    const overOnce = outcomes({ drills: [...drilled.drills, { outcome: 'passed', withinRto: false, sampled: false }] });
+    expect(statusOf(overOnce, 'A1.3')).toMatchObject({ status: 'fail', reasons: ['RTO missed in the period: 1 drill ran over it'] });
+    // Controls that do not ask for the objectives are not failed by them.
+    expect(statusOf(missed, '11.5').status).toBe('pass');
+  });
+
+  it('"every snapshot read completely" comes from the scans: a snapshot not read completely fails the scan-served controls and is named', () => {
+    const partly = outcomes({ ...drilled, incomplete: ['web-20261202T020000Z'] });
+    for (const control of ['A.8.13', 'CP-9(1)']) expect(statusOf(partly, control)).toMatchObject({ status: 'fail', reasons: ['1 snapshot not read completely: web-20261202T020000Z'] });
+    expect(statusOf(outcomes(drilled), 'CP-9(1)').reasons).toContain('3 scan records, every snapshot read completely');
+  });
+});
+
 const VERIFICATION = { ok: true, records: 40, keyFingerprints: ['ab'.repeat(32)], trust: 'stored', manifests: { checked: 2 }, head: null } as unknown as LedgerVerification;
 
 function drill(id: string, outcome: 'passed' | 'failed', seq: number): ReportDrill {
@@ -119,7 +140,17 @@ describe('the judged report in Chromium', () => {
       since: '2026-01-01T00:00:00.000Z',
       stateDir: '/var/lib/vouch',
       verification: VERIFICATION,
-      sets: [set('billing', [drill('d-billing', 'failed', 11)]), set('orders', [drill('d-orders', 'passed', 12)])],
+      sets: [
+        set('billing', [
+          drill('d-billing', 'failed', 11),
+          {
+            ...drill('d-billing-hit', 'failed', 13),
+            snapshotJudgement: { verdict: 'compromised', warning: 'snapshot d-billing-hit-snapshot is COMPROMISED by its scan, and this drill failed: neither its content nor its restore is proven', hitFiles: [], hitFilesOmitted: 0 },
+          } as ReportDrill,
+        ]),
+        { ...set('orders', [drill('d-orders', 'passed', 12)]), incomplete: [] },
+        { ...set('media', [drill('d-media', 'passed', 14)]), rpo: { ageSeconds: 3600, worstGapSeconds: 5 * 86_400 }, incomplete: ['media-0'] },
+      ],
       keyRotations: [{ seq: 20, time: '2026-01-02T12:00:00Z', type: 'key-rotation', previousKeyId: 'k1', keyId: 'k2', fingerprint: 'cd'.repeat(32) }],
       version: '9.9.9-test',
     };
@@ -137,11 +168,21 @@ describe('the judged report in Chromium', () => {
       expect(await status('orders', control)).toBe('pass');
     }
     expect(await page.textContent('td.control-status[data-set="billing"][data-control="A1.3"]')).toContain('no passed restore drill in the period');
+    // RPO missed in the period, a snapshot not read completely: the controls their Summary contradicts fail.
+    expect(await status('media', 'A1.3')).toBe('fail');
+    expect(await page.textContent('td.control-status[data-set="media"][data-control="A1.3"]')).toContain('RPO missed in the period');
+    expect(await status('media', 'CP-9(1)')).toBe('fail');
+    expect(await page.textContent('td.control-status[data-set="media"][data-control="CP-9(1)"]')).toContain('1 snapshot not read completely: media-0');
+    // A drill of a compromised snapshot is marked in its row.
+    const hit = page.locator('tr.drill[data-drill="d-billing-hit"] .not-clean');
+    expect(await hit.getAttribute('data-not-clean')).toBe('compromised');
+    expect(await hit.textContent()).toContain('neither its content nor its restore is proven');
+    expect(await page.locator('tr.drill[data-drill="d-billing"] .not-clean').count()).toBe(0);
     const scope = (await page.textContent('#scope'))!;
     expect(scope).toContain('9.9.9-test');
     expect(scope).toMatch(/2026-01-01 00:00:00Z to 2026-01-03 00:00:00Z/);
     expect(scope).toContain('billing');
-    expect(await page.locator('tr.immutability-audit').count()).toBe(2);
+    expect(await page.locator('tr.immutability-audit').count()).toBe(3);
     expect(await page.textContent('tr.key-rotation')).toContain('k1 → k2');
     expect(await page.locator('#sign-off table.sign-off tbody tr').count()).toBe(2);
     // Each drill's assertions with the values they returned.

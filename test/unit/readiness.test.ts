@@ -34,6 +34,19 @@ describe('readiness (pure)', () => {
     expect(assessReadiness({ ...ready, rpoSeconds: undefined, newestCleanSnapshotTime: hoursAgo(1000) }).ready).toBe(true);
   });
 
+  it('measures the RPO from the last restorable snapshot when the set declares drills: a fresh clean snapshot that failed its drill does not keep it', () => {
+    // The newest clean snapshot is 10 h old but failed its drill; `drill --search` then passed on one 91 h old.
+    const searched = { ...ready, rpoSeconds: 36 * 3600, newestCleanSnapshotTime: hoursAgo(10), lastRestorableSnapshotTime: hoursAgo(91), lastDrill: drill({ finishedAt: hoursAgo(1) }) };
+    const result = assessReadiness(searched);
+    expect(result.ready).toBe(false);
+    expect(result.checks.find((check) => check.check === 'rpo')).toEqual({ check: 'rpo', status: 'fail', detail: 'last restorable snapshot (clean, its latest drill passed) is 91h old; RPO 36h' });
+    expect(failed({ ...searched, lastRestorableSnapshotTime: null })).toEqual(['rpo']);
+    expect(failed({ ...searched, lastRestorableSnapshotTime: hoursAgo(20) })).toEqual([]);
+    // No drills declared: the newest clean snapshot keeps the RPO, drills say nothing about it.
+    const undeclared = { ...searched, drillMaxAgeSeconds: null, drillsDeclared: false };
+    expect(failed(undeclared)).toEqual([]);
+  });
+
   it('requires a passed drill whenever the policy declares drills, even without a schedule or maxAge', () => {
     const unscheduled = { ...ready, drillMaxAgeSeconds: null };
     // Drills not declared: the drill and RTO checks do not apply.

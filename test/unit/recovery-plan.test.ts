@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { drillDemotion, lastCleanReport, latestDrills, type DrillFacts } from '../../agent/verdicts/last-clean.js';
 import { nextVersion, planRecovery, snapshotPlan, type PlanSnapshot } from '../../agent/recover/recovery-plan.js';
 import type { Finding } from '../../agent/model/findings.js';
 import type { Verdict } from '../../agent/model/verdict.js';
@@ -84,5 +85,53 @@ describe('recovery plan (pure)', () => {
     expect(plan.flagged).toEqual([{ path: 'a.pdf', reason: 'encrypted: became encrypted' }]);
     expect(() => snapshotPlan('orders', input, 'nope')).toThrow(/has no snapshot nope/);
     expect(() => snapshotPlan('orders', input, 's4')).toThrow(/no baseline/);
+  });
+
+  it('takes no file from a snapshot whose latest drill failed (the snapshot last-clean demotes): the next intact version, the drill named', () => {
+    const drills: DrillFacts[] = [
+      { id: 'd-old', snapshot: 's6', outcome: 'passed', finishedAt: time(6) },
+      { id: 'd-6', snapshot: 's6', outcome: 'failed', finishedAt: time(7), failures: [{ verifier: 'sqlite', path: 'db/inventory.sqlite', detail: '50 rows, expected at least 100' }] },
+      { id: 'd-3', snapshot: 's3', outcome: 'passed', finishedAt: time(7) },
+    ];
+    const latest = latestDrills(drills);
+    const input = [snapshot(3, 'clean', { 'db.sqlite': 'd3', 'gone.txt': 'g3' }), snapshot(6, 'clean', { 'db.sqlite': 'd6' })].map((entry) => ({ ...entry, demotedBy: drillDemotion(latest, entry.id)?.reason ?? null }));
+    const reason = 'its latest drill failed (drill d-6, 2026-11-07 02:00Z: sqlite db/inventory.sqlite: 50 rows, expected at least 100)';
+    expect(input[1]!.demotedBy).toBe(reason);
+    expect(input[0]!.demotedBy).toBeNull();
+    const plan = planRecovery('tgz', input);
+    expect(plan.files.map((file) => [file.path, file.snapshot])).toEqual([
+      ['db.sqlite', 's3'],
+      ['gone.txt', 's3'],
+    ]);
+    expect(plan.files[0]!.rejected).toEqual([{ snapshot: 's6', time: time(6), reason }]);
+    expect(plan.snapshots.find((entry) => entry.id === 's6')).toMatchObject({ usable: false, note: reason });
+    expect(nextVersion([...input, snapshot(8, 'clean', { 'db.sqlite': 'd8' })], 'db.sqlite', 's8')).toMatchObject({ snapshot: 's3' });
+    // The same decision as last-clean's: s6 demoted, s3 recommended.
+    const report = lastCleanReport(input.map((entry) => ({ ...entry, findingCounts: {}, findings: [] })), drills);
+    expect(report.demoted.map((entry) => entry.id)).toEqual(['s6']);
+    expect(report.recommendation?.id).toBe('s3');
+  });
+
+  it('a file that became a symbolic link comes from its newest regular version, the link named; links only ever links and unsafe names are listed as not restored', () => {
+    const unsafe: Finding = { kind: 'unsafe-entry', path: 'notes/\u001b[31mred.txt', severity: 'warning', detail: 'name has control characters' };
+    const plan = planRecovery('docs', [
+      snapshot(1, 'clean', { 'notes/night.txt': 'n1', 'doc/readme': 'r1' }),
+      snapshot(2, 'clean', { 'doc/readme': 'r2' }, [], { links: new Map([['notes/night.txt', '/etc/shadow'], ['bin/awk', '/etc/alternatives/awk']]) }),
+      snapshot(3, 'suspicious', { 'doc/readme': 'r3' }, [unsafe], { links: new Map([['notes/night.txt', '/etc/shadow'], ['bin/awk', '/etc/alternatives/awk']]) }),
+    ]);
+    expect(plan.files.map((file) => [file.path, file.snapshot])).toEqual([
+      ['doc/readme', 's3'],
+      ['notes/night.txt', 's1'],
+    ]);
+    expect(plan.files[1]!.rejected.map((rejection) => rejection.reason)).toEqual([
+      'a symbolic link here (→ /etc/shadow): links are recorded, not created',
+      'a symbolic link here (→ /etc/shadow): links are recorded, not created',
+    ]);
+    expect(plan.skipped).toEqual([
+      { path: 'bin/awk', snapshot: 's3', kind: 'symlink', reason: 'symbolic link → /etc/alternatives/awk: recorded, not created (as drills)' },
+      { path: 'notes/\u001b[31mred.txt', snapshot: 's3', kind: 'unsafe-name', reason: 'name has control characters' },
+    ]);
+    expect(plan.lost).toEqual([]);
+    expect(plan.counts.skipped).toBe(2);
   });
 });

@@ -78,7 +78,7 @@ describe('web console on the demo estate', () => {
     expect(ordersText).toContain('not ready');
     expect(ordersText).toContain('compromised'); // its newest snapshot
     expect(ordersText).toContain(demo.expectedLastClean);
-    expect(ordersText).toMatch(/RPO: newest clean snapshot is [\d.]+h old; RPO 24h/);
+    expect(ordersText).toMatch(/RPO: last restorable snapshot \(clean, its latest drill passed\) is [\d.]+h old; RPO 24h/);
     expect(ordersText).toContain('passed'); // the demo's drill of the last clean snapshot
     expect(await page.locator('tr[data-set="invoices-offline"]').getAttribute('data-ready')).toBe('true');
     // The demo's restic repository of the same system is not ready either: its newest snapshot is the hit one and it was never drilled.

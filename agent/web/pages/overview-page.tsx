@@ -131,7 +131,7 @@ export const OverviewPage: FC<OverviewProps> = ({ frame, rows, evidence, dataset
       ) : (
         <div class="scroll">
           <table class="sets">
-            <caption>Every set, problems first. A set is ready when its newest clean snapshot is within the RPO, its last drill passed in time and within the RTO, its immutability holds and the evidence chain is intact.</caption>
+            <caption>Every set, problems first. A set is ready when its newest clean snapshot (its last restorable one, when the set declares drills) is within the RPO, its last drill passed in time and within the RTO, its immutability holds and the evidence chain is intact.</caption>
             <thead>
               <tr>
                 <th scope="col">Set</th>

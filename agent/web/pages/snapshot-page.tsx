@@ -25,6 +25,7 @@ const RecoveryPlanSection: FC<{ set: string; snapshot: SnapshotState; plan: Reco
   const supplied = plan.files.filter((file) => file.snapshot === snapshot.id);
   const replaced = plan.files.filter((file) => file.rejected.some((rejection) => rejection.snapshot === snapshot.id));
   const lostHere = plan.lost.filter((file) => file.versions.some((version) => version.snapshot === snapshot.id));
+  const unusable = plan.snapshots.find((entry) => entry.id === snapshot.id && !entry.usable);
   return (
     <section aria-labelledby="recovery-title" data-recovery-plan>
       <h2 id="recovery-title">Recovery plan</h2>
@@ -32,6 +33,11 @@ const RecoveryPlanSection: FC<{ set: string; snapshot: SnapshotState; plan: Reco
         Each file's newest intact version across snapshots (the set's newest is <code>{plan.newest?.id ?? 'none'}</code>): {count(plan.counts.files)} files,{' '}
         {count(plan.counts.fromOlder)} from older snapshots, {count(plan.counts.lost)} lost. This snapshot supplies <span data-supplies>{count(supplied.length)}</span> of them.
       </p>
+      {unusable ? (
+        <p class="alert warn" data-unusable>
+          No file is taken from this snapshot: {unusable.note}.
+        </p>
+      ) : null}
       {replaced.length ? (
         <>
           <h3>Files of this snapshot rejected, taken from another version</h3>
