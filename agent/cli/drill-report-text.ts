@@ -26,7 +26,7 @@ export function drillReportText(report: DrillReport): string[] {
   const judgement = report.snapshotJudgement;
   if (judgement) lines.push(`  WARNING: ${judgement.warning}`);
   const rows: string[][] = [];
-  rows.push(['snapshot', report.snapshot ? `${report.snapshot} (${shortTime(report.snapshotTime!)}), ${report.pick}: ${report.pickReason}` : `none (${report.pickReason || report.pick})`]);
+  rows.push(['snapshot', report.snapshot ? `${report.snapshot}${report.snapshotVersion ? `@${report.snapshotVersion} (stored version ${report.snapshotVersion}, not the current object)` : ''} (${shortTime(report.snapshotTime!)}), ${report.pick}: ${report.pickReason}` : `none (${report.pickReason || report.pick})`]);
   if (report.restore) {
     const sample = report.sample.fraction < 1 ? `, sample ${(report.sample.fraction * 100).toFixed(1).replace(/\.0$/, '')}%` : '';
     rows.push(['restored', `${report.sample.entries} of ${report.restore.entries} entries, ${formatBytes(report.sample.bytes)} of ${formatBytes(report.restore.bytes)}${sample}${report.restore.complete ? '' : ' (incomplete)'}`]);

@@ -25,7 +25,10 @@ export function registerDrill(program: Command): void {
     .command('drill')
     .description('restore a snapshot into a fresh sandbox, verify it (digests, structure, application checks), time each phase and record the result')
     .argument('<set>', 'set name from the policy')
-    .option('--snapshot <id>', "snapshot id, or latest | last-clean | random (default: the policy's drill.pick); id:NAME for a snapshot named like a rule (id:latest)")
+    .option(
+      '--snapshot <id>',
+      "snapshot id, or latest | last-clean | random (default: the policy's drill.pick); id:NAME for a snapshot named like a rule (id:latest); ID@VERSION drills that stored version of the snapshot's archive (S3 VersionId, e.g. the original a snapshot-replaced finding names), verified against the baseline taken from it",
+    )
     .option('--search', 'drill clean snapshots newest first (skipping those whose latest drill failed) until one passes; every drill is recorded. Exit 0 when one passed within the RTO, 3 when none did')
     .action(async (name: string, flags: { snapshot?: string; search?: boolean }, command: Command) => {
       const options = globalOptions(command);

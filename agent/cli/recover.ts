@@ -35,7 +35,8 @@ export function recoveryText(result: RecoveryResult, now = clockNow()): string[]
   if (!plan.newest) return [`${plan.set}: no snapshot in state — run vouch scan first`];
   const { counts } = plan;
   if (plan.mode === 'snapshot') {
-    lines.push(`recovery of ${plan.set} from snapshot ${plan.newest.id} as it is (${plan.newest.verdict}, ${shortTime(plan.newest.time)}, ${age(plan.newest.time, now)})`);
+    const stored = plan.version ? `, stored version ${plan.version} — the original its baseline was taken from, not the current object` : '';
+    lines.push(`recovery of ${plan.set} from snapshot ${plan.newest.id}${plan.version ? `@${plan.version}` : ''} as it is${stored} (${plan.newest.verdict}, ${shortTime(plan.newest.time)}, ${age(plan.newest.time, now)})`);
     lines.push(`  ${counts.files} files, ${formatBytes(counts.bytes)}`);
     if (plan.flagged?.length) {
       lines.push(`  WARNING: ${plan.flagged.length} of them are judged compromised and are restored as they are:`);
@@ -80,7 +81,7 @@ export function recoveryText(result: RecoveryResult, now = clockNow()): string[]
     for (const file of outcome.unrestored) lines.push(`    NOT RESTORED ${file.path}: ${file.reason}`);
     for (const problem of outcome.problems) lines.push(`    problem: ${problem}`);
   } else {
-    lines.push(`  to restore: vouch recover ${plan.set} --to DIR${plan.mode === 'snapshot' ? ` --snapshot ${plan.newest.id}` : ''}`);
+    lines.push(`  to restore: vouch recover ${plan.set} --to DIR${plan.mode === 'snapshot' ? ` --snapshot ${plan.newest.id}${plan.version ? `@${plan.version}` : ''}` : ''}`);
   }
   lines.push(`  plan ${result.planSha256.slice(0, 16)}… recorded in the ledger (record ${result.ledgerSeq})`);
   return lines;
@@ -104,7 +105,7 @@ export function registerRecover(program: Command): void {
     .argument('<set>', 'set name from the policy')
     .option('--to <dir>', 'target directory (must not exist, or be empty)')
     .option('--dry-run', 'print the plan (per file: snapshot chosen, age, why newer versions were rejected) and the loss report; restore nothing')
-    .option('--snapshot <id>', 'restore this one snapshot as it is (compromised files included, and listed)')
+    .option('--snapshot <id>', 'restore this one snapshot as it is (compromised files included, and listed); ID@VERSION restores that stored version of its archive (S3 VersionId, e.g. the original a snapshot-replaced finding names), verified against the baseline taken from it')
     .action(async (name: string, flags: { to?: string; dryRun?: boolean; snapshot?: string }, command: Command) => {
       const options = globalOptions(command);
       const policy = await loadConfiguredPolicy(options);

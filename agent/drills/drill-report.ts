@@ -80,7 +80,7 @@ export function snapshotJudgement(
 
 const RESULT_KEYS: readonly (keyof DrillResult)[] = [
   'id', 'set', 'snapshot', 'snapshotTime', 'pick', 'startedAt', 'finishedAt', 'outcome', 'phases', 'durationSeconds',
-  'rtoTargetSeconds', 'withinRto', 'sample', 'projectedFullRestoreSeconds', 'failures', 'ledgerSeq',
+  'rtoTargetSeconds', 'withinRto', 'sample', 'projectedFullRestoreSeconds', 'failures', 'ledgerSeq', 'snapshotVersion',
 ];
 
 /** The DrillResult part of a report (what the per-set index keeps). */

@@ -34,6 +34,7 @@ export async function loadPlanInput(stateDir: string, set: string): Promise<Load
       findings: snapshot.findings,
       unlisted: unlistedFindings(snapshot),
       baseline,
+      ...((manifest?.header.object?.versionId ?? snapshot.baseline?.versionId) ? { baselineVersion: (manifest?.header.object?.versionId ?? snapshot.baseline?.versionId)! } : {}),
       algorithm: manifest?.header.algorithm ?? null,
     });
   }

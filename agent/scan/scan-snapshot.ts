@@ -27,7 +27,7 @@ import { addedEntry, entryDrift, missingEntry, objectDrift } from '../integrity/
 import type { ManifestEntry, ManifestHeader, ObjectIdentity } from '../integrity/manifest.js';
 import { joinByPath } from '../integrity/path-join.js';
 import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
-import type { BackupSource, SourceObject } from '../sources/backup-source.js';
+import { readConditions, type BackupSource, type SourceObject } from '../sources/backup-source.js';
 import { addToFingerprint, type ListingSummary, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../state/ledger-store.js';
 import { createManifestWriter, openManifest, type ManifestReader, type ManifestWriter } from '../state/manifest-store.js';
@@ -287,7 +287,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
         if (objectBytes < object.size && !signal?.aborted) {
           ctx.progress?.(object.size - objectBytes);
           if (objectTables.length && summary.complete) {
-            const body = await source.open(object.key, undefined, object.validator !== undefined ? { ifMatch: object.validator } : {});
+            const body = await source.open(object.key, undefined, readConditions(object));
             objectBytes = (await digestStream(body.stream, objectAlgorithm, [objectDigester!])).bytes;
           }
         }
@@ -297,7 +297,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           streamMembers(source, prefix, signal, readListing),
           async (key, member) => {
             signal?.throwIfAborted();
-            return (await source.open(prefix + key, undefined, member.validator !== undefined ? { ifMatch: member.validator } : {})).stream;
+            return (await source.open(prefix + key, undefined, readConditions(member))).stream;
           },
           visitor,
           set.limits,
@@ -333,7 +333,8 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       layout: snapshot.layout,
       algorithm: set.algorithm,
       createdAt: now.toISOString(),
-      ...(listedObject ? { object: listedObject } : {}),
+      // The version the store served is the version this baseline describes (`ID@VERSION` reads it back after an overwrite).
+      ...(listedObject ? { object: { ...listedObject, ...(served.versionId && !listedObject.versionId ? { versionId: served.versionId } : {}) } } : {}),
     };
     if (baseline) {
       for await (const joined of joinByPath(spool.sorted(), baseline.entries())) {
@@ -368,10 +369,15 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           : snapshot.listing
         : undefined;
     let baselineInfo = ctx.previous?.baseline;
+    if (baselineInfo && baselineInfo.versionId === undefined) {
+      // A baseline recorded before versions were: its manifest header, or the current object when the store still serves the baselined bytes.
+      const versionId = baseline?.header.object?.versionId ?? (baseline?.header.object && currentObject && !objectDrift(baseline.header.object, currentObject) && !changed ? currentObject.versionId : undefined);
+      if (versionId !== undefined) baselineInfo = { ...baselineInfo, versionId };
+    }
     if (writer) {
       const written = await writer.commit();
       writer = null;
-      baselineInfo = { sha256: written.sha256, entries: written.entries, createdAt: now.toISOString() };
+      baselineInfo = { sha256: written.sha256, entries: written.entries, createdAt: now.toISOString(), ...(currentObject?.versionId ? { versionId: currentObject.versionId } : {}) };
       await ctx.ledger.append('baseline', {
         set: set.name,
         snapshot: snapshot.id,

@@ -80,6 +80,7 @@ export function withReadLimit(source: BackupSource, limiter: ReadLimiter): Backu
     list: (prefix) => source.list(prefix),
     ...(source.localPath ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) } : {}),
     ...(source.snapshots ? { snapshots: () => source.snapshots!() } : {}),
+    ...(source.headVersion ? { headVersion: (key: string, versionId: string) => source.headVersion!(key, versionId) } : {}),
     async open(key, range, options) {
       const { ready, leave } = join(key);
       try {
