@@ -13,6 +13,7 @@ import type { SnapshotState } from '../state/set-index.js';
 import { readAcceptanceIndex } from '../state/acceptance-index.js';
 import { loadSetState, type SetState } from '../state/set-state.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
+import { countingFindings } from '../verdicts/acceptance.js';
 import { assessReadiness, type Readiness } from '../verdicts/readiness.js';
 import { evidenceStatus, type EvidenceStatus } from './evidence-status.js';
 import { now as clockNow } from '../clock.js';
@@ -62,6 +63,7 @@ function setView(set: SetPolicy, state: SetState | null, error: string | undefin
     immutabilityRequired: set.immutability !== undefined,
     immutability: state?.audit ? { ok: state.audit.ok, auditedAt: state.audit.auditedAt } : null,
     evidenceChainOk: evidence.ok,
+    openStoreFindings: countingFindings(state?.index.setFindings ?? []),
   });
   if (error) readiness.ready = false;
   return {

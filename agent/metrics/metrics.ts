@@ -199,7 +199,7 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
     });
   }
 
-  setGauge('vouch_set_ready', '1 when the set is ready: newest clean snapshot within RPO, last drill passed in time and within RTO, immutability holds, evidence intact.', (set) => (set.readiness.ready ? 1 : 0));
+  setGauge('vouch_set_ready', '1 when the set is ready: newest clean snapshot within RPO, no open finding about the store (removed or replaced snapshots, foreign objects), last drill passed in time and within RTO, immutability holds, evidence intact.', (set) => (set.readiness.ready ? 1 : 0));
   estateGauge('vouch_set_readiness_check', 'Readiness checks per set: 1 passed, 0 failed (checks the policy does not ask for are left out).', ['set', 'check'], (gauge, view) => {
     for (const set of view.sets) {
       for (const check of set.readiness.checks) {
