@@ -24,6 +24,7 @@ import { SnapshotDetection, type DetectionSummary, type GoneFiles } from '../det
 import { describeError, ObjectChangedError } from '../errors.js';
 import { createDigester, digestStream, type ChunkSink } from '../integrity/digest.js';
 import { addedEntry, entryDrift, missingEntry, objectDrift } from '../integrity/drift.js';
+import { directoryReplacement, emptyTally, tallyMember } from '../integrity/member-replacement.js';
 import type { ManifestEntry, ManifestHeader, ObjectIdentity } from '../integrity/manifest.js';
 import { joinByPath } from '../integrity/path-join.js';
 import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
@@ -336,11 +337,13 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       // The version the store served is the version this baseline describes (`ID@VERSION` reads it back after an overwrite).
       ...(listedObject ? { object: { ...listedObject, ...(served.versionId && !listedObject.versionId ? { versionId: served.versionId } : {}) } } : {}),
     };
+    const members = emptyTally();
     if (baseline) {
       for await (const joined of joinByPath(spool.sorted(), baseline.entries())) {
         if (joined.left && joined.right) collector.add(entryDrift(joined.right, joined.left));
         else if (joined.left) collector.add(addedEntry(joined.left));
         else if (joined.right && complete) collector.add(missingEntry(joined.right));
+        if (snapshot.layout === 'directory') tallyMember(members, joined.right, joined.left, complete);
       }
     } else if (complete) {
       writer = await createManifestWriter(stateDir, header);
@@ -368,6 +371,8 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           ? { objects: readListing.objects, bytes: readListing.bytes, fingerprint: readListing.hash.digest('hex') }
           : snapshot.listing
         : undefined;
+    // A directory whose baselined members mostly changed or vanished was replaced, not drifted (member-replacement.ts).
+    if (baseline && snapshot.layout === 'directory') collector.add(directoryReplacement(snapshot.prefix!, members, listing?.fingerprint));
     let baselineInfo = ctx.previous?.baseline;
     if (baselineInfo && baselineInfo.versionId === undefined) {
       // A baseline recorded before versions were: its manifest header, or the current object when the store still serves the baselined bytes.

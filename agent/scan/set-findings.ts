@@ -40,8 +40,8 @@ export type BaselineVersionCheck = { kept: true } | { kept: false; detail: strin
 
 /**
  * A baselined archive whose object the store now reports with other bytes (size, ETag, VersionId
- * or digest): the snapshot's `drift-object-changed` finding, lifted to the set as
- * `snapshot-replaced`. Its contentId is the new object's, so a later, different replacement is
+ * or digest), or a directory snapshot whose member set was replaced (integrity/member-replacement.ts):
+ * the snapshot's `drift-object-changed` finding, lifted to the set as `snapshot-replaced`. Its contentId is the new object's, so a later, different replacement is
  * a new finding even after this one is accepted. The detail names the baselined VersionId and,
  * when the store says it still holds that version (`check`), the commands that read it back
  * (`--snapshot ID@VERSION`). Null when the snapshot was not replaced.
@@ -51,7 +51,8 @@ export function replacementFinding(state: SnapshotState, set: string, check: Bas
   if (!changed || !state.baseline) return null;
   const version = state.baseline.versionId;
   let original: string;
-  if (version === undefined) original = 'no VersionId was recorded for the baseline (the store reported none: without versioning the original is gone unless another copy exists)';
+  if (state.object === undefined) original = "a directory snapshot: its baseline manifest lists each member's baselined size, digest, ETag and VersionId";
+  else if (version === undefined) original = 'no VersionId was recorded for the baseline (the store reported none: without versioning the original is gone unless another copy exists)';
   else if (check === null) original = `the baselined version is ${version} (the store was not asked whether it still holds it)`;
   else if (check.kept) {
     const ref = `${state.id}@${version}`;
