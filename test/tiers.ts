@@ -47,6 +47,7 @@ export const DATE_SENSITIVE_TESTS = [
   'test/unit/last-clean.test.ts',
   'test/unit/verification-coverage.test.ts',
   'test/unit/drill-decisions.test.ts',
+  'test/unit/revoked-acceptance-alert.test.ts',
   'test/scan/sample-plan.test.ts',
   'test/integration/scan-sampled.test.ts',
   'test/integration/destroyed-backups.test.ts',

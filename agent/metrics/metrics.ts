@@ -255,7 +255,7 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
     set.policy.schedule?.scan ? longestGapSeconds(set.policy.schedule.scan, set.policy.schedule.timezone) + SCAN_GRACE_SECONDS : null,
   );
   registry.registerMetric(scanDurationHistogram(sources));
-  setGauge('vouch_newest_compromise_timestamp_seconds', 'When the most recent snapshot that is still not clean turned so (was clean before, or arrived not clean), by the scan that found it; absent while every snapshot is clean or accepted.', (set) => {
+  setGauge('vouch_newest_compromise_timestamp_seconds', 'When the most recent snapshot that is still not clean turned so (was clean before, or arrived not clean), by the scan that found it, or by the revocation of an acceptance that had cleared it; absent while every snapshot is clean or accepted.', (set) => {
     let newest: number | null = null;
     for (const snapshot of Object.values(set.state?.index.snapshots ?? {})) {
       if (snapshot.verdict === 'clean' || !snapshot.notCleanSince) continue;

@@ -25,6 +25,7 @@ import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import type { Verdict } from '../verdicts/snapshot-verdict.js';
 import { deepReadReason } from './deep-read-decision.js';
 import { FOREIGN_HEAD_BYTES, headsToRead, judgeForeignObjects } from './foreign-objects.js';
+import { withNotCleanSince } from '../verdicts/not-clean-since.js';
 import { judgeRemoval, mergeSetFindings, replacementFinding, type BaselineVersionCheck } from './set-findings.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
@@ -185,17 +186,6 @@ export function noSnapshotsFinding(set: SetPolicy, location: string, listed: num
   };
 }
 
-/**
- * The state with `notCleanSince` carried over or started: kept while the snapshot stays not
- * clean, set to `at` when it turns not clean (or arrives so), dropped when it is clean (pure).
- */
-export function withNotCleanSince(state: SnapshotState, previous: SnapshotState | undefined, at: Date): SnapshotState {
-  const { notCleanSince: _dropped, ...rest } = state;
-  if (state.verdict === 'clean') return rest;
-  // A state from before this field: not clean since at least its baseline (never "new" on upgrade).
-  const since = previous && previous.verdict !== 'clean' ? (previous.notCleanSince ?? previous.baseline?.createdAt ?? previous.time) : undefined;
-  return { ...rest, notCleanSince: since ?? at.toISOString() };
-}
 
 /**
  * The first FOREIGN_HEAD_BYTES of each of `objects` (key → bytes); an object that cannot be read
@@ -415,3 +405,4 @@ async function baselineVersionCheck(source: BackupSource | null, state: Snapshot
 }
 
 export type { SnapshotState };
+export { withNotCleanSince };
