@@ -19,6 +19,7 @@ export const UNIT_TESTS = [
   'test/daemon/state-access.test.ts',
   'test/deploy/kubernetes-manifests.test.ts',
   'test/detection/validators/validator-kit.test.ts',
+  'test/drills/drill-search-cap.test.ts',
   'test/drills/restore-writer.test.ts',
   'test/evidence/ledger-tamper.test.ts',
   // archive-readers.fuzz and hostile-drills also read .tar.xz, .tar.bz2 and .7z through the host's

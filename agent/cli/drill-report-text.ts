@@ -63,6 +63,13 @@ export function drillSearchText(search: import('../drills/drill-search.js').Dril
     lines.push(...drillReportText(report));
   }
   const untried = search.candidates.length - search.drills.length;
-  if (search.found && untried > 0) lines.push('', `  ${untried} older candidate${untried === 1 ? '' : 's'} not drilled: the search stops at the first pass`);
+  if (search.capped) {
+    const shown = search.capped.next.slice(0, 5).join(', ');
+    lines.push(
+      '',
+      `  STOPPED after ${search.drills.length} drill${search.drills.length === 1 ? '' : 's'} (--max ${search.max}): ${search.capped.undrilled} clean candidate${search.capped.undrilled === 1 ? '' : 's'} left undrilled (${shown}${search.capped.undrilled > 5 ? ', …' : ''})`,
+      `  continue with: ${search.capped.continueWith}   (candidates whose drill just failed are skipped)`,
+    );
+  } else if (search.found && untried > 0) lines.push('', `  ${untried} older candidate${untried === 1 ? '' : 's'} not drilled: the search stops at the first pass`);
   return lines;
 }
