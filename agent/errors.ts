@@ -41,6 +41,25 @@ export class ObjectChangedError extends SourceError {
   }
 }
 
+/**
+ * The store holds no version `versionId` of the key (asked for as `ID@VERSION`), or keeps no
+ * versions at all (`unversioned`: the bucket never had versioning, or the source is not a store
+ * with versions). Permanent.
+ */
+export class VersionNotFoundError extends SourceError {
+  override name = 'VersionNotFoundError';
+  constructor(
+    location: string,
+    key: string,
+    readonly versionId: string,
+    readonly unversioned: boolean,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(location, key, message, true, options);
+  }
+}
+
 /** Another process holds the state directory. */
 export class StateLockedError extends VouchError {
   override name = 'StateLockedError';

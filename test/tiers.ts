@@ -24,6 +24,7 @@ export const UNIT_TESTS = [
   'test/daemon/state-access.test.ts',
   'test/deploy/kubernetes-manifests.test.ts',
   'test/detection/validators/validator-kit.test.ts',
+  'test/drills/drill-search-cap.test.ts',
   'test/drills/restore-writer.test.ts',
   // archive-readers.fuzz and hostile-drills also read .tar.xz, .tar.bz2 and .7z through the host's
   // xz, bzip2 and 7zz: system tier.
@@ -54,6 +55,7 @@ export const DATE_SENSITIVE_TESTS = [
   'test/unit/last-clean.test.ts',
   'test/unit/verification-coverage.test.ts',
   'test/unit/drill-decisions.test.ts',
+  'test/unit/revoked-acceptance-alert.test.ts',
   'test/scan/sample-plan.test.ts',
   'test/integration/scan-sampled.test.ts',
   'test/integration/destroyed-backups.test.ts',

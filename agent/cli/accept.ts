@@ -113,7 +113,7 @@ export function registerAccept(program: Command): void {
     .option('--reason <text>', 'why the findings are harmless (required to accept; optional for --revoke)')
     .option('--by <who>', 'who accepts or revokes (default: the OS user, user@host)')
     .option('--list', 'list the set\'s acceptances: who, when, why, what they cover now')
-    .option('--revoke <id>', 'revoke acceptance ID: its findings count again')
+    .option('--revoke <id>', 'revoke acceptance ID: its findings count again; a snapshot it had made clean counts as newly not clean (VouchNewCompromise fires again)')
     .addHelpText(
       'after',
       `

@@ -26,7 +26,7 @@ export function drillReportText(report: DrillReport): string[] {
   const judgement = report.snapshotJudgement;
   if (judgement) lines.push(`  WARNING: ${judgement.warning}`);
   const rows: string[][] = [];
-  rows.push(['snapshot', report.snapshot ? `${report.snapshot} (${shortTime(report.snapshotTime!)}), ${report.pick}: ${report.pickReason}` : `none (${report.pickReason || report.pick})`]);
+  rows.push(['snapshot', report.snapshot ? `${report.snapshot}${report.snapshotVersion ? `@${report.snapshotVersion} (stored version ${report.snapshotVersion}, not the current object)` : ''} (${shortTime(report.snapshotTime!)}), ${report.pick}: ${report.pickReason}` : `none (${report.pickReason || report.pick})`]);
   if (report.restore) {
     const sample = report.sample.fraction < 1 ? `, sample ${(report.sample.fraction * 100).toFixed(1).replace(/\.0$/, '')}%` : '';
     rows.push(['restored', `${report.sample.entries} of ${report.restore.entries} entries, ${formatBytes(report.sample.bytes)} of ${formatBytes(report.restore.bytes)}${sample}${report.restore.complete ? '' : ' (incomplete)'}`]);
@@ -63,6 +63,13 @@ export function drillSearchText(search: import('../drills/drill-search.js').Dril
     lines.push(...drillReportText(report));
   }
   const untried = search.candidates.length - search.drills.length;
-  if (search.found && untried > 0) lines.push('', `  ${untried} older candidate${untried === 1 ? '' : 's'} not drilled: the search stops at the first pass`);
+  if (search.capped) {
+    const shown = search.capped.next.slice(0, 5).join(', ');
+    lines.push(
+      '',
+      `  STOPPED after ${search.drills.length} drill${search.drills.length === 1 ? '' : 's'} (--max ${search.max}): ${search.capped.undrilled} clean candidate${search.capped.undrilled === 1 ? '' : 's'} left undrilled (${shown}${search.capped.undrilled > 5 ? ', …' : ''})`,
+      `  continue with: ${search.capped.continueWith}   (candidates whose drill just failed are skipped)`,
+    );
+  } else if (search.found && untried > 0) lines.push('', `  ${untried} older candidate${untried === 1 ? '' : 's'} not drilled: the search stops at the first pass`);
   return lines;
 }

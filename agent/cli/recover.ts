@@ -37,7 +37,8 @@ export function recoveryText(result: RecoveryResult, now = clockNow()): string[]
   if (!plan.newest) return [`${plan.set}: nothing to restore — the state holds no snapshot of this set (vouch last-clean ${plan.set} says whether a scan found any in the store)`];
   const { counts } = plan;
   if (plan.mode === 'snapshot') {
-    lines.push(`recovery of ${plan.set} from snapshot ${plan.newest.id} as it is (${plan.newest.verdict}, ${shortTime(plan.newest.time)}, ${age(plan.newest.time, now)})`);
+    const stored = plan.version ? `, stored version ${plan.version} — the original its baseline was taken from, not the current object` : '';
+    lines.push(`recovery of ${plan.set} from snapshot ${plan.newest.id}${plan.version ? `@${plan.version}` : ''} as it is${stored} (${plan.newest.verdict}, ${shortTime(plan.newest.time)}, ${age(plan.newest.time, now)})`);
     lines.push(`  ${plural(counts.files, 'file')}, ${formatBytes(counts.bytes)}`);
     const demoted = plan.snapshots[0]?.note;
     if (demoted) lines.push(`  WARNING: ${demoted} — a restore of it may not work`);
@@ -94,7 +95,7 @@ export function recoveryText(result: RecoveryResult, now = clockNow()): string[]
     lines.push(...unrestoredLines(outcome.unrestored));
     for (const problem of outcome.problems) lines.push(`    problem: ${problem}`);
   } else {
-    lines.push(`  to restore: vouch recover ${plan.set} --to DIR${plan.mode === 'snapshot' ? ` --snapshot ${plan.newest.id}` : ''}`);
+    lines.push(`  to restore: vouch recover ${plan.set} --to DIR${plan.mode === 'snapshot' ? ` --snapshot ${plan.newest.id}${plan.version ? `@${plan.version}` : ''}` : ''}`);
   }
   lines.push(`  plan ${result.planSha256.slice(0, 16)}… recorded in the ledger (record ${result.ledgerSeq})`);
   return lines;
@@ -163,7 +164,7 @@ export function registerRecover(program: Command): void {
     .argument('<set>', 'set name from the policy')
     .option('--to <dir>', 'target directory: must not exist, or be an empty directory, outside every set\'s source directory and the state directory')
     .option('--dry-run', 'print the plan (per file: snapshot chosen, age, why newer versions were rejected) and the loss report; restore nothing')
-    .option('--snapshot <id>', 'restore this one snapshot as it is (compromised files included, and listed)')
+    .option('--snapshot <id>', 'restore this one snapshot as it is (compromised files included, and listed); ID@VERSION restores that stored version of its archive (S3 VersionId, e.g. the original a snapshot-replaced finding names), verified against the baseline taken from it')
     .action(async (name: string, flags: { to?: string; dryRun?: boolean; snapshot?: string }, command: Command) => {
       const options = globalOptions(command);
       const policy = await loadConfiguredPolicy(options);

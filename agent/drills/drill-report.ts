@@ -48,7 +48,7 @@ export function judgementForOutcome(judgement: SnapshotJudgement, outcome: Drill
 
 const RESULT_KEYS: readonly (keyof DrillResult)[] = [
   'id', 'set', 'snapshot', 'snapshotTime', 'pick', 'startedAt', 'finishedAt', 'outcome', 'phases', 'durationSeconds',
-  'rtoTargetSeconds', 'withinRto', 'sample', 'projectedFullRestoreSeconds', 'failures', 'ledgerSeq',
+  'rtoTargetSeconds', 'withinRto', 'sample', 'projectedFullRestoreSeconds', 'failures', 'ledgerSeq', 'snapshotVersion',
 ];
 
 /** The DrillResult part of a report (what the per-set index keeps). */

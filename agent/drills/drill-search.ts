@@ -2,9 +2,13 @@
  * `vouch drill --search`: find the newest snapshot that restores. Candidates are the set's clean
  * snapshots (as the state directory judges them), newest first, less those whose latest drill
  * already failed; each is drilled in turn — every drill recorded like any other — until one passes.
- * The search stops at the first pass: that snapshot is then the last restorable one.
+ * The search stops at the first pass: that snapshot is then the last restorable one — or after
+ * `max` drills (default DEFAULT_SEARCH_MAX), so a set of 200 bad snapshots does not run 200
+ * drills; the result then says how many candidates were left undrilled and the command that
+ * continues (drilled candidates whose drill failed are skipped by the next search).
  */
 import type { SetPolicy } from '../config/resolve-policy.js';
+import { DEFAULT_SEARCH_MAX } from './search-cap.js';
 import type { ScanProgress } from '../scan/progress.js';
 import { readDrillIndex } from '../state/drill-index.js';
 import { readSetIndex } from '../state/set-index.js';
@@ -23,7 +27,12 @@ export interface DrillSearch {
   drills: DrillReport[];
   /** The snapshot whose drill passed, or null when none did. */
   found: string | null;
+  /** Most drills this search would run. */
+  max: number;
+  /** Set when the search stopped at `max` drills with candidates left: how many, and the command that continues. */
+  capped?: { undrilled: number; next: string[]; continueWith: string };
 }
+
 
 /** The candidates (pure): clean snapshots newest first, split by whether their latest drill failed. */
 export function searchCandidates(
@@ -45,17 +54,29 @@ export function searchCandidates(
   return { candidates, skipped };
 }
 
+export { DEFAULT_SEARCH_MAX, parseSearchMax } from './search-cap.js';
+
 /** Drills candidates newest first until one passes (see the module comment). */
 export async function runDrillSearch(
   set: SetPolicy,
-  options: Omit<DrillOptions, 'snapshot' | 'pickAs' | 'progress'> & { /** A fresh progress display per drill (each drill stops its own). */ newProgress?: () => ScanProgress },
+  options: Omit<DrillOptions, 'snapshot' | 'pickAs' | 'progress'> & {
+    /** A fresh progress display per drill (each drill stops its own). */
+    newProgress?: () => ScanProgress;
+    /** Most drills to run (default DEFAULT_SEARCH_MAX). */
+    max?: number;
+  },
 ): Promise<DrillSearch> {
-  const { newProgress, ...drillOptions } = options;
+  const { newProgress, max = DEFAULT_SEARCH_MAX, ...drillOptions } = options;
   const [index, drillIndex] = await Promise.all([readSetIndex(options.stateDir, set.name), readDrillIndex(options.stateDir, set.name)]);
   const { candidates, skipped } = searchCandidates(Object.values(index.snapshots), drillIndex.drills);
-  const search: DrillSearch = { set: set.name, skipped, candidates, drills: [], found: null };
+  const search: DrillSearch = { set: set.name, skipped, candidates, drills: [], found: null, max };
   for (const [position, id] of candidates.entries()) {
     if (options.signal?.aborted) break;
+    if (search.drills.length >= max) {
+      const next = candidates.slice(position);
+      search.capped = { undrilled: next.length, next, continueWith: `vouch drill ${set.name} --search${max !== DEFAULT_SEARCH_MAX ? ` --max ${max}` : ''}` };
+      break;
+    }
     const skippedNote = skipped.length ? `; skipped ${skipped.length} whose latest drill failed` : '';
     const report = await runDrillReport(set, {
       ...drillOptions,

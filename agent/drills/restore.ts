@@ -23,7 +23,7 @@ import type { DigestAlgorithm } from '../model/manifest.js';
 import { describeError } from '../errors.js';
 import { createDigester, type ChunkSink } from '../integrity/digest.js';
 import { abortableInput, archiveInputFor } from '../sources/archive-input.js';
-import type { BackupSource } from '../sources/backup-source.js';
+import { readConditions, type BackupSource } from '../sources/backup-source.js';
 import { createFsSource } from '../sources/fs-source.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
 import type { PhaseTimer } from './phase-timer.js';
@@ -71,7 +71,7 @@ export interface RestoreOutcome {
 async function fetchArchive(request: RestoreRequest, digest: ChunkSink): Promise<{ dir: string; name: string; bytes: number }> {
   const object = request.snapshot.object!;
   const name = path.basename(object.key);
-  const body = await request.source.open(object.key, undefined, object.validator !== undefined ? { ifMatch: object.validator } : {});
+  const body = await request.source.open(object.key, undefined, readConditions(object));
   let bytes = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -113,7 +113,7 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
         const fetched = await request.timer.time('fetch', () => fetchArchive(request, digester));
         objectBytes = fetched.bytes;
         const local = createFsSource(fetched.dir);
-        const { validator: _remote, ...listed } = snapshot.object!;
+        const { validator: _remote, pinnedVersion: _version, ...listed } = snapshot.object!;
         input = archiveInputFor(local, { ...listed, key: fetched.name, size: fetched.bytes }, undefined, {}, archiveExtras(request));
       } else {
         // Read in place; tar family objects are hashed in the same sequential pass.
@@ -145,7 +145,7 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
           members,
           async (key, member) => {
             signal?.throwIfAborted();
-            const stream = (await request.source.open(prefix + key, undefined, member.validator !== undefined ? { ifMatch: member.validator } : {})).stream;
+            const stream = (await request.source.open(prefix + key, undefined, readConditions(member))).stream;
             if (request.progress) stream.on('data', (chunk: Buffer) => request.progress!(chunk.length));
             return stream;
           },

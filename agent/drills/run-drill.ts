@@ -35,6 +35,7 @@ import { type AnchorSpec } from '../model/anchor-spec.js';
 import type { RequestedBy } from '../model/requested-by.js';
 import { openLedger } from '../ledger/ledger-store.js';
 import { recordDrill } from './record-drill.js';
+import { baselineIsOfVersion, resolveSnapshotVersion, SnapshotVersionError, splitVersion } from './snapshot-version.js';
 import { recoverInterruptedDrills } from './recover-interrupted.js';
 import { restoreSnapshot, type RestoreOutcome } from './restore.js';
 import { restoredFile } from './verifiers/restored-file.js';
@@ -52,7 +53,10 @@ import { now as clockNow } from '../clock.js';
 /** Options of a drill (contract with the daemon: stateDir, snapshot, signal, now, logger). */
 export interface DrillOptions {
   stateDir: string;
-  /** A snapshot id, or `latest` | `last-clean` | `random`; default: the policy's `drill.pick`. */
+  /**
+   * A snapshot id, or `latest` | `last-clean` | `random`; default: the policy's `drill.pick`.
+   * `ID@VERSION` drills that stored version of the snapshot's archive (snapshot-version.ts).
+   */
   snapshot?: string;
   signal?: AbortSignal;
   now?: () => Date;
@@ -107,6 +111,8 @@ interface DrillFacts {
   fraction: number;
   notes: string[];
   judgement: SnapshotJudgement | null;
+  /** The archive version drilled (`ID@VERSION`), or null for whatever version is current. */
+  version: string | null;
 }
 
 /** The full-restore time a sampled drill projects from its measured throughput, or null. */
@@ -139,6 +145,7 @@ function buildReport(facts: DrillFacts): DrillReport {
     set: set.name,
     snapshot: facts.snapshot?.id ?? null,
     snapshotTime: facts.snapshot?.time.toISOString() ?? null,
+    ...(facts.version !== null ? { snapshotVersion: facts.version } : {}),
     pick: facts.pick,
     startedAt: facts.startedAt.toISOString(),
     finishedAt: facts.finishedAt.toISOString(),
@@ -198,7 +205,7 @@ export async function runDrillReport(set: SetPolicy, options: DrillOptions): Pro
   const { stateDir, logger } = options;
   const startedAt = now();
   const id = drillId(set.name, startedAt);
-  const request: SnapshotRequest = options.snapshot ?? set.drill.pick;
+  const { request, version } = splitVersion(set.name, options.snapshot ?? set.drill.pick);
   const lock = await acquireDrillLock(stateDir, set.name, `drill ${id}`);
   try {
     // Evidence that needs an operator stops the drill before it restores anything, not after.
@@ -216,7 +223,7 @@ export async function runDrillReport(set: SetPolicy, options: DrillOptions): Pro
     });
     let report: DrillReport;
     try {
-      report = { ...(await execute(set, options, workspace, request, startedAt, now)), requestedBy: options.requestedBy ?? { trigger: 'cli' } };
+      report = { ...(await execute(set, options, workspace, request, version, startedAt, now)), requestedBy: options.requestedBy ?? { trigger: 'cli' } };
     } finally {
       await removeWorkspace(workspace.dir).catch((error: unknown) => logger?.error({ err: error, dir: workspace.dir }, 'could not remove the drill directory'));
     }
@@ -233,7 +240,15 @@ export async function runDrill(set: SetPolicy, options: DrillOptions): Promise<D
   return runDrillReport(set, options);
 }
 
-async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWorkspace, request: SnapshotRequest, startedAt: Date, now: () => Date): Promise<DrillReport> {
+async function execute(
+  set: SetPolicy,
+  options: DrillOptions,
+  workspace: DrillWorkspace,
+  request: SnapshotRequest,
+  version: string | null,
+  startedAt: Date,
+  now: () => Date,
+): Promise<DrillReport> {
   const { signal } = options;
   const drill = set.drill;
   const timer: PhaseTimer = new PhaseTimer((phase): Promise<void> => updateMarker(workspace, { phase, phases: timer.snapshot() }).catch(() => undefined));
@@ -255,6 +270,7 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
     fraction,
     notes: [],
     judgement: null,
+    version,
   };
   const finish = () => {
     facts.finishedAt = now();
@@ -303,13 +319,24 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
       facts.setupFailures.push({ verifier: 'pick', detail: `no snapshot to drill: ${picked.reason}` });
       return finish();
     }
-    const snapshot = picked.snapshot;
+    const snapshot = version === null ? picked.snapshot : await resolveSnapshotVersion(set.name, source, picked.snapshot, version);
     facts.snapshot = snapshot;
     await updateMarker(workspace, { snapshot: snapshot.id, snapshotTime: snapshot.time.toISOString() });
     options.progress?.addTotal(snapshotBytes(snapshot));
     options.progress?.status(`${set.name}: restoring ${snapshot.id}`);
 
-    const baseline: LoadedManifest | null = await loadManifest(options.stateDir, set.name, snapshot.id);
+    let baseline: LoadedManifest | null = await loadManifest(options.stateDir, set.name, snapshot.id);
+    if (version !== null) {
+      const baselined = baseline?.header.object?.versionId ?? index.snapshots[snapshot.id]?.baseline?.versionId;
+      if (baselineIsOfVersion(baselined, version)) {
+        facts.notes.push(`drilled version ${version} of ${snapshot.object!.key}, the version its baseline was taken from: restored files are compared with that baseline`);
+      } else {
+        facts.notes.push(
+          `drilled version ${version} of ${snapshot.object!.key}; no baseline was recorded for that version (${baselined ? `the baseline is of version ${baselined}` : 'the baseline names no version'}): restored digests could not be compared`,
+        );
+        baseline = null;
+      }
+    }
     const restore = await restoreSnapshot({
       set,
       source,
@@ -323,7 +350,8 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
       ...(facts.sandbox && identity.dropFromRoot ? { owner: { uid: identity.uid, gid: identity.gid } } : {}),
     });
     facts.restore = restore;
-    facts.judgement = snapshotJudgement(index.snapshots[snapshot.id], snapshot.id, (entryPath) => restore.entries.has(entryPath));
+    // A version read back is not the object the scan's findings judged: they do not describe it.
+    facts.judgement = version === null ? snapshotJudgement(index.snapshots[snapshot.id], snapshot.id, (entryPath) => restore.entries.has(entryPath)) : null;
     if (signal?.aborted) return finish();
     const symlinks = [...restore.entries.values()].filter((entry) => entry.type === 'symlink').length;
     if (symlinks) facts.notes.push(`${symlinks} symbolic link${symlinks === 1 ? '' : 's'} recorded, not created (restores never create links)`);
@@ -347,6 +375,8 @@ async function execute(set: SetPolicy, options: DrillOptions, workspace: DrillWo
     facts.verifiers = await runVerifiers(context, timer, restore.complete);
     return finish();
   } catch (error) {
+    // A version that cannot be read is the request's mistake, not the snapshot's: nothing is recorded.
+    if (error instanceof SnapshotVersionError) throw error;
     if (!signal?.aborted) facts.setupFailures.push({ verifier: 'drill', detail: describeError(error) });
     return finish();
   } finally {

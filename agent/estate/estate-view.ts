@@ -14,6 +14,7 @@ import { readAcceptanceIndex } from '../state/acceptance-index.js';
 import { loadSetState, type SetState } from '../state/set-state.js';
 import { drillStanding, lastCleanSnapshot, latestDrills } from '../verdicts/last-clean.js';
 import { isFutureDated } from '../verdicts/future-time.js';
+import { countingFindings } from '../verdicts/acceptance.js';
 import { assessReadiness, type Readiness } from '../verdicts/readiness.js';
 import { evidenceStatus, type EvidenceStatus } from './evidence-status.js';
 import { now as clockNow } from '../clock.js';
@@ -80,6 +81,7 @@ function setView(set: SetPolicy, state: SetState | null, error: string | undefin
     immutabilityRequired: set.immutability !== undefined,
     immutability: state?.audit ? { ok: state.audit.ok, auditedAt: state.audit.auditedAt } : null,
     evidenceChainOk: evidence.ok,
+    openStoreFindings: countingFindings(state?.index.setFindings ?? []),
   });
   if (error) readiness.ready = false;
   return {

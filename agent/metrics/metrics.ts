@@ -178,7 +178,7 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
     });
   }
 
-  setGauge('vouch_set_ready', '1 when the set is ready: newest clean snapshot (last restorable one when the set declares drills) within RPO, last drill passed in time and within RTO, immutability holds, evidence intact.', (set) => (set.readiness.ready ? 1 : 0));
+  setGauge('vouch_set_ready', '1 when the set is ready: newest clean snapshot (last restorable one when the set declares drills) within RPO, no open finding about the store (removed or replaced snapshots, foreign objects), last drill passed in time and within RTO, immutability holds, evidence intact.', (set) => (set.readiness.ready ? 1 : 0));
   estateGauge('vouch_set_readiness_check', 'Readiness checks per set: 1 passed, 0 failed (checks the policy does not ask for are left out).', ['set', 'check'], (gauge, view) => {
     for (const set of view.sets) {
       for (const check of set.readiness.checks) {
@@ -242,7 +242,7 @@ export function createMetricsRegistry(input: MetricsSources): Registry {
     set.policy.schedule?.scan ? longestGapSeconds(set.policy.schedule.scan, set.policy.schedule.timezone) + SCAN_GRACE_SECONDS : null,
   );
   registry.registerMetric(scanDurationHistogram(sources));
-  setGauge('vouch_newest_compromise_timestamp_seconds', 'When the most recent snapshot that is still not clean turned so (was clean before, or arrived not clean), by the scan that found it; absent while every snapshot is clean or accepted.', (set) => {
+  setGauge('vouch_newest_compromise_timestamp_seconds', 'When the most recent snapshot that is still not clean turned so (was clean before, or arrived not clean), by the scan that found it, or by the revocation of an acceptance that had cleared it; absent while every snapshot is clean or accepted.', (set) => {
     let newest: number | null = null;
     for (const snapshot of Object.values(set.state?.index.snapshots ?? {})) {
       if (snapshot.verdict === 'clean' || !snapshot.notCleanSince) continue;

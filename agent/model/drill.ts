@@ -15,6 +15,7 @@ export interface DrillResult {
   set: string;
   snapshot: string | null;       // null when no snapshot could be picked
   snapshotTime: string | null;   // ISO-8601
+  snapshotVersion?: string;      // `--snapshot ID@VERSION`: the archive version drilled (not the current object)
   pick: 'latest' | 'last-clean' | 'random' | 'explicit';
   startedAt: string;             // ISO-8601
   finishedAt: string;            // ISO-8601

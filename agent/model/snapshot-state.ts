@@ -32,7 +32,12 @@ export interface SnapshotState {
   lastDeepScan?: string;
   /** When a scan last read it completely (kept when a later read was not complete). */
   lastVerified?: string;
-  baseline?: { sha256: string; entries: number; createdAt: string };
+  /**
+   * The baseline manifest: its hash, entries, when it was taken, and (archive snapshots on a store
+   * that keeps versions) the VersionId of the object it was taken from — what `ID@VERSION` reads
+   * back when the object is overwritten later.
+   */
+  baseline?: { sha256: string; entries: number; createdAt: string; versionId?: string };
   /** Detection's counts from the last deep read (encrypted files, renames, change rate). */
   detection?: DetectionSummary;
   /**

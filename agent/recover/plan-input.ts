@@ -42,6 +42,7 @@ export async function loadPlanInput(stateDir: string, set: string): Promise<Load
       baseline,
       links,
       demotedBy: drillDemotion(latest, snapshot.id)?.reason ?? null,
+      ...((manifest?.header.object?.versionId ?? snapshot.baseline?.versionId) ? { baselineVersion: (manifest?.header.object?.versionId ?? snapshot.baseline?.versionId)! } : {}),
       algorithm: manifest?.header.algorithm ?? null,
     });
   }

@@ -24,6 +24,7 @@
  * Only regular files are restored: directories follow from them, links are never created.
  */
 import { ConfigError } from '../errors.js';
+import { SnapshotVersionError } from '../drills/snapshot-version.js';
 import { countingFindings } from '../verdicts/acceptance.js';
 import type { Finding, FindingKind } from '../model/findings.js';
 import type { Verdict } from '../model/verdict.js';
@@ -46,6 +47,8 @@ export interface PlanSnapshot {
   demotedBy?: string | null;
   /** The baseline's symbolic links by path (their targets): never created, but a file that became one is recovered from its last regular version. */
   links?: ReadonlyMap<string, string>;
+  /** The VersionId of the archive object the baseline was taken from, when the store reported one. */
+  baselineVersion?: string;
 }
 
 /** An entry of the newest snapshot that is not restored, and why. */
@@ -103,6 +106,8 @@ export interface RecoveryPlan {
   mode: 'newest-intact' | 'snapshot';
   /** `snapshot` mode: files restored although a finding that counts names them. */
   flagged?: { path: string; reason: string }[];
+  /** `snapshot` mode with `ID@VERSION`: the stored archive version restored (the one the baseline describes). */
+  version?: string;
   /** The snapshot the plan recovers to (the newest), or null when the set has none with a baseline. */
   newest: { id: string; time: string; verdict: Verdict } | null;
   /** Snapshots considered, newest first, and whether each can supply files at all. */
@@ -292,11 +297,16 @@ export function nextVersion(input: readonly PlanSnapshot[], path: string, olderT
  * said of it; files a finding that counts names are listed in `flagged`. Throws when the snapshot
  * is unknown or has no baseline to verify against.
  */
-export function snapshotPlan(set: string, input: readonly PlanSnapshot[], id: string): RecoveryPlan {
+export function snapshotPlan(set: string, input: readonly PlanSnapshot[], id: string, version: string | null = null): RecoveryPlan {
   const snapshot = input.find((candidate) => candidate.id === id);
   if (!snapshot) throw new ConfigError(`set ${set} has no snapshot ${id} in its state (run vouch scan, or see vouch last-clean ${set})`);
   if (!snapshot.baseline) throw new ConfigError(`snapshot ${id} has no baseline yet (never read completely): a restore could not be verified`);
-  const hits = findingsByPath(snapshot.findings);
+  if (version !== null && snapshot.baselineVersion !== version) {
+    const of = snapshot.baselineVersion ? `its baseline is of version ${snapshot.baselineVersion}` : 'its baseline names no version (the store reported none when it was taken)';
+    throw new SnapshotVersionError(`set ${set}: snapshot ${id}@${version}: no baseline was recorded for that version (${of}): a restore of it could not be verified`);
+  }
+  // The findings that count describe the object the last scan read; a version read back is the baselined original, not that object.
+  const hits = version === null ? findingsByPath(snapshot.findings) : new Map<string, Finding[]>();
   const files: PlannedFile[] = [...snapshot.baseline]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([path, entry]) => ({ path, snapshot: id, snapshotTime: snapshot.time, size: entry.size, digest: entry.digest, rejected: [], inNewest: true, lossWindow: null }));
@@ -305,6 +315,7 @@ export function snapshotPlan(set: string, input: readonly PlanSnapshot[], id: st
     set,
     mode: 'snapshot',
     flagged,
+    ...(version !== null ? { version } : {}),
     newest: { id, time: snapshot.time, verdict: snapshot.verdict },
     snapshots: [{ id, time: snapshot.time, verdict: snapshot.verdict, usable: !snapshot.demotedBy, ...(snapshot.demotedBy ? { note: snapshot.demotedBy } : {}) }],
     files,

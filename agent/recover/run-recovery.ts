@@ -24,6 +24,8 @@ import { PhaseTimer } from '../drills/phase-timer.js';
 import { restoreSnapshot, type RestoreOutcome } from '../drills/restore.js';
 import { createHash } from 'node:crypto';
 import { loadPlanInput } from './plan-input.js';
+import { requestedId } from '../drills/pick-snapshot.js';
+import { resolveSnapshotVersion, SnapshotVersionError, splitVersion } from '../drills/snapshot-version.js';
 import { nextVersion, planRecovery, snapshotPlan, type PlannedFile, type RecoveryPlan } from './recovery-plan.js';
 
 /** Options of a recovery. */
@@ -32,7 +34,10 @@ export interface RecoverOptions {
   /** Target directory: must not exist, or be empty. Not needed for a dry run. */
   to?: string;
   dryRun: boolean;
-  /** Restore this snapshot as it is instead of each path's newest intact version. */
+  /**
+   * Restore this snapshot as it is instead of each path's newest intact version; `ID@VERSION`
+   * restores that stored version of its archive (the one its baseline was taken from).
+   */
   snapshot?: string;
   signal?: AbortSignal;
   anchor?: AnchorSpec;
@@ -89,6 +94,7 @@ function recordOf(result: Omit<RecoveryResult, 'ledgerSeq'>): unknown {
   return {
     set: plan.set,
     mode: plan.mode,
+    ...(plan.version ? { version: plan.version } : {}),
     dryRun: result.dryRun,
     planSha256: result.planSha256,
     newest: plan.newest,
@@ -119,13 +125,16 @@ async function prepareTarget(to: string): Promise<void> {
 /** Plans (and unless `dryRun`, restores) the set's recovery; records the plan in the ledger. */
 export async function runRecovery(set: SetPolicy, options: RecoverOptions): Promise<RecoveryResult> {
   const input = await loadPlanInput(options.stateDir, set.name);
-  const plan = options.snapshot ? snapshotPlan(set.name, input, options.snapshot) : planRecovery(set.name, input);
+  const asked = options.snapshot ? splitVersion(set.name, options.snapshot) : null;
+  const plan = asked ? snapshotPlan(set.name, input, requestedId(asked.request) ?? asked.request, asked.version) : planRecovery(set.name, input);
+  // A version is looked up in the store before anything is planned as done: an unknown one is a usage error, dry run or not.
+  const versioned = plan.version !== undefined ? await storedVersion(set, options, plan.newest!.id, plan.version) : undefined;
   const planSha256 = createHash('sha256').update(canonicalJson(plan)).digest('hex');
   let outcome: RecoveryOutcome | null = null;
   if (!options.dryRun) {
     if (!options.to) throw new ConfigError('recover needs --to DIR (or --dry-run)');
     // Nothing to restore (no snapshot in state): no target is created.
-    if (plan.newest) outcome = await restorePlan(set, plan, input, options);
+    if (plan.newest) outcome = await restorePlan(set, plan, input, options, versioned);
   }
   const result = { plan, planSha256, dryRun: options.dryRun, outcome };
   const ledger = await openLedger(options.stateDir, anchorOptions(options.anchor));
@@ -137,7 +146,26 @@ export async function runRecovery(set: SetPolicy, options: RecoverOptions): Prom
   }
 }
 
-async function restorePlan(set: SetPolicy, plan: RecoveryPlan, input: Awaited<ReturnType<typeof loadPlanInput>>, options: RecoverOptions): Promise<RecoveryOutcome> {
+/** Snapshot `id` as stored version `version` of its archive (snapshot-version.ts); throws SnapshotVersionError. */
+async function storedVersion(set: SetPolicy, options: RecoverOptions, id: string, version: string): Promise<Snapshot> {
+  const source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name })))(set);
+  try {
+    const index = await readSetIndex(options.stateDir, set.name);
+    const snapshot = (await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) })).snapshots.find((candidate) => candidate.id === id);
+    if (!snapshot) throw new SnapshotVersionError(`set ${set.name}: snapshot ${id}@${version}: the store no longer lists ${id}, so which object to read a version of is not known`);
+    return await resolveSnapshotVersion(set.name, source, snapshot, version);
+  } finally {
+    await source.close().catch(() => undefined);
+  }
+}
+
+async function restorePlan(
+  set: SetPolicy,
+  plan: RecoveryPlan,
+  input: Awaited<ReturnType<typeof loadPlanInput>>,
+  options: RecoverOptions,
+  versioned?: Snapshot,
+): Promise<RecoveryOutcome> {
   const to = path.resolve(options.to!);
   await prepareTarget(to);
   const outcome: RecoveryOutcome = { to, verified: 0, bytes: 0, fellBack: [], unrestored: [], problems: [], complete: true, error: null };
@@ -166,7 +194,7 @@ async function restorePlan(set: SetPolicy, plan: RecoveryPlan, input: Awaited<Re
         }
       };
       for (const [id, files] of bySnapshot) {
-        const snapshot: Snapshot | undefined = discovered.get(id);
+        const snapshot: Snapshot | undefined = versioned?.id === id ? versioned : discovered.get(id);
         if (!snapshot) {
           for (const file of files) fallBack(file, 'the snapshot is no longer in the store');
           continue;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { formatBytes } from '../config/byte-size.js';
 import { describeSource, type SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../model/detection.js';
-import { describeError } from '../errors.js';
+import { describeError, VersionNotFoundError } from '../errors.js';
 import type { ImmutabilityAudit } from '../model/immutability.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { decorateSource, type SourceFault } from '../sources/create-source.js';
@@ -27,7 +27,8 @@ import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import type { Verdict } from '../model/verdict.js';
 import { deepReadReason } from './deep-read-decision.js';
 import { FOREIGN_HEAD_BYTES, headsToRead, judgeForeignObjects } from './foreign-objects.js';
-import { judgeRemoval, mergeSetFindings, replacementFinding } from './set-findings.js';
+import { withNotCleanSince } from '../verdicts/not-clean-since.js';
+import { judgeRemoval, mergeSetFindings, replacementFinding, type BaselineVersionCheck } from './set-findings.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
 import { emptyFaults, identityOf, ScanAbortedError, scanSnapshot, type FaultTally } from './scan-snapshot.js';
@@ -187,17 +188,6 @@ export function noSnapshotsFinding(set: SetPolicy, location: string, listed: num
   };
 }
 
-/**
- * The state with `notCleanSince` carried over or started: kept while the snapshot stays not
- * clean, set to `at` when it turns not clean (or arrives so), dropped when it is clean (pure).
- */
-export function withNotCleanSince(state: SnapshotState, previous: SnapshotState | undefined, at: Date): SnapshotState {
-  const { notCleanSince: _dropped, ...rest } = state;
-  if (state.verdict === 'clean') return rest;
-  // A state from before this field: not clean since at least its baseline (never "new" on upgrade).
-  const since = previous && previous.verdict !== 'clean' ? (previous.notCleanSince ?? previous.baseline?.createdAt ?? previous.time) : undefined;
-  return { ...rest, notCleanSince: since ?? at.toISOString() };
-}
 
 /**
  * The first FOREIGN_HEAD_BYTES of each of `objects` (key → bytes); an object that cannot be read
@@ -336,7 +326,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
           });
         }
         index.snapshots[snapshot.id] = withNotCleanSince(result.state, index.snapshots[snapshot.id], now());
-        const replaced = replacementFinding(result.state);
+        const replaced = replacementFinding(result.state, set.name, await baselineVersionCheck(source, result.state));
         if (replaced) fresh.push(replaced);
         unflushed = true;
         if (result.deep || Date.now() - lastFlush >= INDEX_FLUSH_MS) await flush();
@@ -398,4 +388,23 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
   return report;
 }
 
+/**
+ * Asks a store that keeps versions whether it still holds the version a replaced archive's
+ * baseline was taken from; null when there is nothing to ask (not replaced, no baselined
+ * VersionId, a source without versions).
+ */
+async function baselineVersionCheck(source: BackupSource | null, state: SnapshotState): Promise<BaselineVersionCheck> {
+  const version = state.baseline?.versionId;
+  const key = state.object?.key;
+  if (!source?.headVersion || version === undefined || key === undefined || !state.findings.some((finding) => finding.kind === 'drift-object-changed')) return null;
+  try {
+    await source.headVersion(key, version);
+    return { kept: true };
+  } catch (error) {
+    if (error instanceof VersionNotFoundError) return { kept: false, detail: describeError(error) };
+    return null;
+  }
+}
+
 export type { SnapshotState };
+export { withNotCleanSince };

@@ -27,10 +27,11 @@ import { type DetectionSummary } from '../model/detection.js';
 import { describeError, ObjectChangedError } from '../errors.js';
 import { createDigester, digestStream, type ChunkSink } from '../integrity/digest.js';
 import { addedEntry, entryDrift, missingEntry, objectDrift } from '../integrity/drift.js';
+import { directoryReplacement, emptyTally, tallyMember } from '../integrity/member-replacement.js';
 import type { ManifestEntry, ManifestHeader, ObjectIdentity } from '../model/manifest.js';
 import { joinByPath } from '../integrity/path-join.js';
 import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
-import type { BackupSource, SourceObject } from '../sources/backup-source.js';
+import { readConditions, type BackupSource, type SourceObject } from '../sources/backup-source.js';
 import { addToFingerprint, type ListingSummary, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../ledger/ledger-store.js';
 import { createManifestWriter, openManifest, type ManifestReader, type ManifestWriter } from '../state/manifest-store.js';
@@ -309,7 +310,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
         if (objectBytes < object.size && !signal?.aborted) {
           ctx.progress?.(object.size - objectBytes);
           if (objectTables.length && summary.complete) {
-            const body = await source.open(object.key, undefined, object.validator !== undefined ? { ifMatch: object.validator } : {});
+            const body = await source.open(object.key, undefined, readConditions(object));
             objectBytes = (await digestStream(body.stream, objectAlgorithm, [objectDigester!])).bytes;
           }
         }
@@ -319,7 +320,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           streamMembers(source, prefix, signal, readListing),
           async (key, member) => {
             signal?.throwIfAborted();
-            return (await source.open(prefix + key, undefined, member.validator !== undefined ? { ifMatch: member.validator } : {})).stream;
+            return (await source.open(prefix + key, undefined, readConditions(member))).stream;
           },
           visitor,
           set.limits,
@@ -356,13 +357,16 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       layout: snapshot.layout,
       algorithm: set.algorithm,
       createdAt: now.toISOString(),
-      ...(listedObject ? { object: listedObject } : {}),
+      // The version the store served is the version this baseline describes (`ID@VERSION` reads it back after an overwrite).
+      ...(listedObject ? { object: { ...listedObject, ...(served.versionId && !listedObject.versionId ? { versionId: served.versionId } : {}) } } : {}),
     };
+    const members = emptyTally();
     if (baseline) {
       for await (const joined of joinByPath(spool.sorted(), baseline.entries())) {
         if (joined.left && joined.right) collector.add(entryDrift(joined.right, joined.left));
         else if (joined.left) collector.add(addedEntry(joined.left));
         else if (joined.right && complete) collector.add(missingEntry(joined.right));
+        if (snapshot.layout === 'directory') tallyMember(members, joined.right, joined.left, complete);
       }
     } else if (complete) {
       writer = await createManifestWriter(stateDir, header);
@@ -390,11 +394,18 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           ? { objects: readListing.objects, bytes: readListing.bytes, fingerprint: readListing.hash.digest('hex') }
           : snapshot.listing
         : undefined;
+    // A directory whose baselined members mostly changed or vanished was replaced, not drifted (member-replacement.ts).
+    if (baseline && snapshot.layout === 'directory') collector.add(directoryReplacement(snapshot.prefix!, members, listing?.fingerprint));
     let baselineInfo = ctx.previous?.baseline;
+    if (baselineInfo && baselineInfo.versionId === undefined) {
+      // A baseline recorded before versions were: its manifest header, or the current object when the store still serves the baselined bytes.
+      const versionId = baseline?.header.object?.versionId ?? (baseline?.header.object && currentObject && !objectDrift(baseline.header.object, currentObject) && !changed ? currentObject.versionId : undefined);
+      if (versionId !== undefined) baselineInfo = { ...baselineInfo, versionId };
+    }
     if (writer) {
       const written = await writer.commit();
       writer = null;
-      baselineInfo = { sha256: written.sha256, entries: written.entries, createdAt: now.toISOString() };
+      baselineInfo = { sha256: written.sha256, entries: written.entries, createdAt: now.toISOString(), ...(currentObject?.versionId ? { versionId: currentObject.versionId } : {}) };
       await ctx.ledger.append('baseline', {
         set: set.name,
         snapshot: snapshot.id,

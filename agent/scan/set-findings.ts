@@ -35,20 +35,34 @@ export function judgeRemoval(state: SnapshotState, retentionSeconds: number | un
   };
 }
 
+/** Whether the store still holds a baselined version: `kept`, gone (with why), or not asked (a store without versions). */
+export type BaselineVersionCheck = { kept: true } | { kept: false; detail: string } | null;
+
 /**
  * A baselined archive whose object the store now reports with other bytes (size, ETag, VersionId
- * or digest): the snapshot's `drift-object-changed` finding, lifted to the set as
- * `snapshot-replaced`. Its contentId is the new object's, so a later, different replacement is
- * a new finding even after this one is accepted. Null when the snapshot was not replaced.
+ * or digest), or a directory snapshot whose member set was replaced (integrity/member-replacement.ts):
+ * the snapshot's `drift-object-changed` finding, lifted to the set as `snapshot-replaced`. Its contentId is the new object's, so a later, different replacement is
+ * a new finding even after this one is accepted. The detail names the baselined VersionId and,
+ * when the store says it still holds that version (`check`), the commands that read it back
+ * (`--snapshot ID@VERSION`). Null when the snapshot was not replaced.
  */
-export function replacementFinding(state: SnapshotState): Finding | null {
+export function replacementFinding(state: SnapshotState, set: string, check: BaselineVersionCheck = null): Finding | null {
   const changed = state.findings.find((finding) => finding.kind === 'drift-object-changed');
   if (!changed || !state.baseline) return null;
+  const version = state.baseline.versionId;
+  let original: string;
+  if (state.object === undefined) original = "a directory snapshot: its baseline manifest lists each member's baselined size, digest, ETag and VersionId";
+  else if (version === undefined) original = 'no VersionId was recorded for the baseline (the store reported none: without versioning the original is gone unless another copy exists)';
+  else if (check === null) original = `the baselined version is ${version} (the store was not asked whether it still holds it)`;
+  else if (check.kept) {
+    const ref = `${state.id}@${version}`;
+    original = `the baselined version ${version} is still in the store: vouch recover ${set} --snapshot ${ref} --to DIR restores it, vouch drill ${set} --snapshot ${ref} drills it`;
+  } else original = `the baselined version ${version} is no longer in the store (${check.detail})`;
   return {
     kind: 'snapshot-replaced',
     path: state.id,
     severity: 'critical',
-    detail: `snapshot ${state.id} was replaced in the store after its baseline of ${day(state.baseline.createdAt)}: ${changed.path}: ${changed.detail.replace(/^object rewritten after its baseline: /, '')}`,
+    detail: `snapshot ${state.id} was replaced in the store after its baseline of ${day(state.baseline.createdAt)}: ${changed.path}: ${changed.detail.replace(/^object rewritten after its baseline: /, '')}; ${original}`,
     ...(changed.contentId !== undefined ? { contentId: changed.contentId } : {}),
   };
 }

@@ -2,7 +2,7 @@
 import { Transform, type Readable } from 'node:stream';
 import type { ArchiveInput } from '../archives/entry-reader.js';
 import type { ChunkSink } from '../integrity/digest.js';
-import type { BackupSource, ObjectBody, SourceObject } from './backup-source.js';
+import { readConditions, type BackupSource, type ObjectBody, type SourceObject } from './backup-source.js';
 
 /** What the store said about the bytes it served (set once the first read opens). */
 export interface ServedIdentity {
@@ -23,7 +23,7 @@ export function archiveInputFor(
   served: ServedIdentity = {},
   extras: Pick<ArchiveInput, 'scratchDir' | 'passwordFile'> = {},
 ): ArchiveInput {
-  const pin = object.validator !== undefined ? { ifMatch: object.validator } : {};
+  const pin = readConditions(object);
   const remember = (body: ObjectBody) => {
     if (body.etag) served.etag = body.etag;
     if (body.versionId) served.versionId = body.versionId;

@@ -23,6 +23,21 @@ export interface SourceObject {
    * size and modification time). Passed back as `ifMatch`, it pins a read to this version.
    */
   validator?: string;
+  /**
+   * Reads of this object name `versionId` (an earlier version asked for as `ID@VERSION`) instead
+   * of pinning whatever version is current by `validator` (see `readConditions`).
+   */
+  pinnedVersion?: boolean;
+}
+
+/**
+ * The conditions every read of `object` carries: its `versionId` when the object is an earlier
+ * version read on purpose (`pinnedVersion`), otherwise `ifMatch` its validator (never mixing the
+ * bytes of two versions), otherwise none.
+ */
+export function readConditions(object: SourceObject): OpenOptions {
+  if (object.pinnedVersion && object.versionId !== undefined) return { versionId: object.versionId };
+  return object.validator !== undefined ? { ifMatch: object.validator } : {};
 }
 
 /** One snapshot of a backup tool's repository (a restic snapshot, a borg archive). */
@@ -75,6 +90,11 @@ export interface OpenOptions {
    * earlier read); otherwise fail with ObjectChangedError. Bytes of two versions are never mixed.
    */
   ifMatch?: string;
+  /**
+   * Serve this version of the object (an S3 VersionId), whatever version is current. Only
+   * sources with `headVersion` understand it; others fail with a permanent SourceError.
+   */
+  versionId?: string;
 }
 
 /** A store of backup objects. Implementations must be safe to use concurrently. */
@@ -113,6 +133,13 @@ export interface BackupSource {
    * `list()` by the policy's layout.
    */
   snapshots?(): Promise<RepositorySnapshot[]>;
+  /**
+   * Stores that keep object versions (S3): the object `key` as version `versionId` (size, ETag,
+   * mtime, that versionId; `pinnedVersion` set, so reads of it name the version). Throws
+   * VersionNotFoundError when the store holds no such version of the key, a SourceError for
+   * anything else. Sources without versions (directories, restic, borg) have no such method.
+   */
+  headVersion?(key: string, versionId: string): Promise<SourceObject>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -24,7 +24,7 @@ import { constants, type Stats } from 'node:fs';
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { ObjectChangedError, SourceError, describeError } from '../errors.js';
+import { ObjectChangedError, SourceError, VersionNotFoundError, describeError } from '../errors.js';
 import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 import { FsLister, ListFailure } from './fs-list.js';
@@ -240,6 +240,7 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
       if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.end >= range.start)) {
         throw new SourceError(location, key, `invalid range [${range.start}, ${range.end})`, true);
       }
+      if (options.versionId !== undefined) throw new VersionNotFoundError(location, key, options.versionId, true, `a directory keeps no versions of its files (asked for version ${options.versionId})`);
       const { handle, validator, size } = await openChecked(key, options);
 
       if (range && range.end === range.start) {

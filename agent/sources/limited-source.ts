@@ -82,6 +82,7 @@ export function withReadLimit(source: BackupSource, limiter: ReadLimiter): Backu
     ...(source.localPath ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) } : {}),
     ...(source.snapshots ? { snapshots: () => source.snapshots!() } : {}),
     ...(source.localFile ? { localFile: (key: string, size: number, options?: OpenOptions) => source.localFile!(key, size, options) } : {}),
+    ...(source.headVersion ? { headVersion: (key: string, versionId: string) => source.headVersion!(key, versionId) } : {}),
     async open(key, range, options) {
       const { ready, leave } = join(key);
       try {

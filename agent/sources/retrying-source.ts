@@ -108,7 +108,7 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
   }
 
   /** The body's bytes, continuing after transient failures from the first byte not yet delivered. */
-  async function* resumingBytes(key: string, first: Readable, start: number, end: number, validator: string): AsyncGenerator<Buffer> {
+  async function* resumingBytes(key: string, first: Readable, start: number, end: number, validator: string, versionId?: string): AsyncGenerator<Buffer> {
     let current = first;
     let offset = start;
     let resumed = 0;
@@ -128,9 +128,10 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
             throw final;
           }
           resumed++;
-          report({ key, action: 'resumed', transient: true, detail: `resumed at byte ${offset} of ${end} (If-Match ${validator}) after: ${describeError(error)}` });
+          const pin = versionId !== undefined ? `VersionId ${versionId}` : `If-Match ${validator}`;
+          report({ key, action: 'resumed', transient: true, detail: `resumed at byte ${offset} of ${end} (${pin}) after: ${describeError(error)}` });
           await sleep(backoffDelay(resumed, policy));
-          current = (await openWithRetries(key, { start: offset, end }, { ifMatch: validator })).stream;
+          current = (await openWithRetries(key, { start: offset, end }, versionId !== undefined ? { versionId } : { ifMatch: validator })).stream;
         }
       }
     } finally {
@@ -144,13 +145,14 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
     ...(source.localPath ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) } : {}),
     ...(source.snapshots ? { snapshots: () => source.snapshots!() } : {}),
     ...(source.localFile ? { localFile: (key: string, size: number, options?: OpenOptions) => source.localFile!(key, size, options) } : {}),
+    ...(source.headVersion ? { headVersion: (key: string, versionId: string) => source.headVersion!(key, versionId) } : {}),
     async open(key, range, conditions) {
       const body = await openWithRetries(key, range, conditions);
       const validator = conditions?.ifMatch ?? body.validator;
       const start = range?.start ?? 0;
       const end = range ? Math.min(range.end, body.size ?? range.end) : body.size;
       if (body.buffered || policy.resumes === 0 || validator === undefined || end === undefined || end <= start) return body;
-      return { ...body, stream: Readable.from(resumingBytes(key, body.stream, start, end, validator), { objectMode: false }) };
+      return { ...body, stream: Readable.from(resumingBytes(key, body.stream, start, end, validator, conditions?.versionId), { objectMode: false }) };
     },
     close: () => source.close(),
   };

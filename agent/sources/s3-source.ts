@@ -14,15 +14,19 @@
  *   returns the body wrapped in an idle timeout, plus the ETag and VersionId the store reported
  *   for what it sent, the object's total size, and the failed attempts the SDK retried.
  *   The validator of an S3 object is its ETag; a 412 answer is an ObjectChangedError.
+ * - `open(key, range, { versionId })` reads that version (GetObject `VersionId`) and
+ *   `headVersion()` describes it (HeadObject `VersionId`): what `ID@VERSION` reads after an
+ *   overwrite. NoSuchVersion / 404 is a VersionNotFoundError; a store that rejects the id as
+ *   invalid (400: a bucket without versioning, a store without versions) one marked `unversioned`.
  * - Failures are SourceErrors naming the key and the store's message: missing key/bucket, access
  *   denied, bad range and other 4xx are permanent; throttling, 5xx, timeouts and network errors
  *   are not.
  * - Credentials come from the SDK default chain (environment, profile, instance role) unless
  *   given explicitly, which only embedded/demo use does: policy files never carry secrets.
  */
-import { GetObjectCommand, paginateListObjectsV2, type GetObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type GetObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { ObjectChangedError, SourceError } from '../errors.js';
+import { ObjectChangedError, SourceError, VersionNotFoundError } from '../errors.js';
 import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 import { classifyS3Error, createS3Client, quietRawResponse, S3_CONNECTION_DEFAULTS } from './s3-client.js';
@@ -151,11 +155,18 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
   const client = createS3Client(options);
   handOverBodyIdleTimeout(client);
 
-  const fail = (key: string, operation: string, error: unknown): SourceError => {
+  const fail = (key: string, operation: string, error: unknown, versionId?: string): SourceError => {
     if (error instanceof SourceError) return error;
     quietRawResponse(error);
     const { permanent, detail } = classifyS3Error(error);
     const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+    const name = (error as { name?: string } | null)?.name;
+    if (versionId !== undefined && (name === 'NoSuchVersion' || name === 'NoSuchKey' || name === 'NotFound' || status === 404)) {
+      return new VersionNotFoundError(location, key, versionId, false, `${operation}: the store holds no version ${versionId} of this object (${detail})`, { cause: error });
+    }
+    if (versionId !== undefined && (name === 'InvalidArgument' || status === 400)) {
+      return new VersionNotFoundError(location, key, versionId, true, `${operation}: the store rejected version id ${versionId} (${detail}); does the bucket keep versions (versioning enabled)?`, { cause: error });
+    }
     if ((error as { name?: string } | null)?.name === 'PreconditionFailed' || status === 412) {
       return new ObjectChangedError(location, key, `${operation}: the object is no longer the version this read started on (${detail})`, { cause: error });
     }
@@ -192,14 +203,20 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
       const input: GetObjectCommandInput = { Bucket: bucket, Key: base + key };
       if (range) input.Range = `bytes=${range.start}-${range.end - 1}`;
       if (options.ifMatch !== undefined) input.IfMatch = `"${options.ifMatch}"`;
+      if (options.versionId !== undefined) input.VersionId = options.versionId;
       const retried: string[] = [];
       let output;
       try {
         output = await client.send(recordAttemptErrors(new GetObjectCommand(input), retried));
       } catch (error) {
-        throw fail(key, 'GetObject', error);
+        throw fail(key, 'GetObject', error, options.versionId);
       }
       const body = output.Body;
+      if (options.versionId !== undefined && output.VersionId !== options.versionId) {
+        // A store without versions (s3rver, some S3-compatible stores) ignores VersionId and sends the current object.
+        (body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw new VersionNotFoundError(location, key, options.versionId, true, `GetObject: asked for version ${options.versionId}, the store sent ${output.VersionId ? `version ${output.VersionId}` : 'an object without a version'}: it does not keep versions of this object`);
+      }
       if (!(body instanceof Readable)) {
         (body as { destroy?: () => void } | undefined)?.destroy?.();
         throw new SourceError(location, key, 'GetObject returned no readable body', false);
@@ -222,6 +239,29 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
         ...(output.VersionId ? { versionId: output.VersionId } : {}),
         ...(size !== undefined ? { size } : {}),
         ...(retried.length ? { retried } : {}),
+      };
+    },
+
+    async headVersion(key: string, versionId: string): Promise<SourceObject> {
+      let output;
+      try {
+        output = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: base + key, VersionId: versionId }));
+      } catch (error) {
+        throw fail(key, 'HeadObject', error, versionId);
+      }
+      if (output.VersionId !== versionId) {
+        throw new VersionNotFoundError(location, key, versionId, true, `HeadObject: asked for version ${versionId}, the store answered with ${output.VersionId ? `version ${output.VersionId}` : 'no version'}: it does not keep versions of this object`);
+      }
+      if (output.DeleteMarker) throw new VersionNotFoundError(location, key, versionId, false, `HeadObject: version ${versionId} of this object is a delete marker, not content`);
+      const etag = stripQuotes(output.ETag);
+      return {
+        key,
+        size: output.ContentLength ?? 0,
+        mtime: output.LastModified ?? new Date(0),
+        ...(etag ? { etag, validator: etag } : {}),
+        versionId,
+        pinnedVersion: true,
+        kind: 'file',
       };
     },
 

@@ -7,14 +7,21 @@ import type { SetIndex } from '../model/snapshot-state.js';
 import { acceptanceMatcher, markSetFindings, withAcceptances, type LocatedFinding } from '../verdicts/acceptance.js';
 import { type Acceptance } from '../model/acceptance.js';
 import type { EncryptionThresholds } from '../verdicts/snapshot-verdict.js';
+import { withNotCleanSince } from '../verdicts/not-clean-since.js';
 
-/** The index judged with `acceptances`, and the snapshots whose verdict changed (oldest first). */
-export function rejudgeSet(index: SetIndex, acceptances: readonly Acceptance[], thresholds: EncryptionThresholds): { index: SetIndex; changes: VerdictEffect[] } {
+/**
+ * The index judged with `acceptances`, and the snapshots whose verdict changed (oldest first).
+ * With `at` (a committed acceptance or revocation), each snapshot's `notCleanSince` follows its
+ * new verdict: dropped when it turns clean, started at `at` when it turns not clean again (a
+ * revoked acceptance re-fires the new-compromise alert), kept otherwise.
+ */
+export function rejudgeSet(index: SetIndex, acceptances: readonly Acceptance[], thresholds: EncryptionThresholds, at?: Date): { index: SetIndex; changes: VerdictEffect[] } {
   const matcher = acceptanceMatcher(acceptances);
   const changes: VerdictEffect[] = [];
   const snapshots: SetIndex['snapshots'] = {};
   for (const [id, before] of Object.entries(index.snapshots)) {
-    const after = withAcceptances(before, id, matcher, thresholds);
+    const judged = withAcceptances(before, id, matcher, thresholds);
+    const after = at ? withNotCleanSince(judged, before, at) : judged;
     if (after.verdict !== before.verdict) changes.push({ snapshot: id, from: before.verdict, to: after.verdict });
     snapshots[id] = after;
   }

@@ -77,8 +77,9 @@ export async function withTriageSession<T>(target: TriageTarget, work: (session:
           return rejudgeSet(await index(), candidate, thresholdsOf(set)).changes;
         },
         async commit(record, cause) {
-          const { index: judged, changes } = rejudgeSet(await index(), await acceptances(), thresholdsOf(set));
-          judged.updatedAt = (target.now?.() ?? clockNow()).toISOString();
+          const at = target.now?.() ?? clockNow();
+          const { index: judged, changes } = rejudgeSet(await index(), await acceptances(), thresholdsOf(set), at);
+          judged.updatedAt = at.toISOString();
           await writeSetIndex(stateDir, judged);
           for (const change of changes) {
             const state = judged.snapshots[change.snapshot]!;

@@ -37,18 +37,20 @@ export interface DrillFacts {
   snapshot: string | null;
   outcome: 'passed' | 'failed' | 'aborted';
   finishedAt: string;
+  /** Set when the drill read an earlier version of the archive (`ID@VERSION`): it says nothing about the current object. */
+  snapshotVersion?: string;
   /** Why it failed (the drill record's failures). */
   failures?: { verifier: string; path?: string; detail: string }[];
 }
 
 /**
  * Each snapshot's latest drill that ran to an outcome (aborted drills say nothing about the
- * snapshot and are ignored), by snapshot id. `drills` in any order.
+ * snapshot and are ignored, nor do drills of an earlier version, `ID@VERSION`), by snapshot id. `drills` in any order.
  */
 export function latestDrills<T extends DrillFacts>(drills: readonly T[]): Map<string, T> {
   const latest = new Map<string, T>();
   for (const drill of [...drills].sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt))) {
-    if (drill.snapshot && drill.outcome !== 'aborted') latest.set(drill.snapshot, drill);
+    if (drill.snapshot && drill.outcome !== 'aborted' && drill.snapshotVersion === undefined) latest.set(drill.snapshot, drill);
   }
   return latest;
 }

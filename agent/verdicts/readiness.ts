@@ -3,14 +3,16 @@
  * clean, latest drill passed — when the set declares drills) is within the RPO, its last
  * drill passed within the drill interval and within the RTO (whenever the policy declares drills
  * for the set — a `drill` key or a drill schedule — scheduled or not: a set whose only drill
- * failed is not ready), its immutability holds, and the
- * evidence chain is intact. Checks the policy does not ask for are `not-applicable` and do not
+ * failed is not ready), no finding about the store itself is open (a baselined snapshot removed
+ * or replaced, foreign objects beside the snapshots: until a person accepts them the backups
+ * themselves may have been attacked), its immutability holds, and the evidence chain is intact. Checks the policy does not ask for are `not-applicable` and do not
  * block readiness.
  */
 import type { DrillResult } from '../model/drill.js';
+import type { FindingKind } from '../model/findings.js';
 
 /** The readiness checks, in the order they are reported. */
-export const READINESS_CHECKS = ['rpo', 'drill', 'rto', 'immutability', 'evidence'] as const;
+export const READINESS_CHECKS = ['rpo', 'store', 'drill', 'rto', 'immutability', 'evidence'] as const;
 export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
 
 /** How one check came out. */
@@ -49,7 +51,15 @@ export interface ReadinessInput {
   immutabilityRequired: boolean;
   immutability: { ok: boolean | null; auditedAt: string } | null;
   evidenceChainOk: boolean;
+  /**
+   * The set's findings about the store that are open (not accepted): removed or replaced
+   * snapshots, foreign objects. Absent: none.
+   */
+  openStoreFindings?: readonly { kind: FindingKind; path: string }[];
 }
+
+/** Set findings that say the store itself was touched: any open one blocks readiness. */
+export const STORE_FINDING_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['snapshot-removed', 'snapshot-replaced', 'foreign-object']);
 
 const age = (now: Date, iso: string) => (now.getTime() - Date.parse(iso)) / 1000;
 const hours = (seconds: number) => `${Math.round((seconds / 3600) * 10) / 10}h`;
@@ -116,6 +126,15 @@ function rtoCheck(input: ReadinessInput): ReadinessCheck {
   };
 }
 
+function storeCheck(input: ReadinessInput): ReadinessCheck {
+  const open = (input.openStoreFindings ?? []).filter((finding) => STORE_FINDING_KINDS.has(finding.kind));
+  if (open.length === 0) return { check: 'store', status: 'pass', detail: 'no open findings about the store (removed or replaced snapshots, foreign objects)' };
+  const byKind = new Map<FindingKind, string[]>();
+  for (const finding of open) byKind.set(finding.kind, [...(byKind.get(finding.kind) ?? []), finding.path]);
+  const parts = [...byKind].map(([kind, paths]) => `${paths.length} ${kind} (${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', …' : ''})`);
+  return { check: 'store', status: 'fail', detail: `${open.length} open finding${open.length === 1 ? '' : 's'} about the store: ${parts.join(', ')}; the backups themselves may have been attacked — review, then vouch accept` };
+}
+
 function immutabilityCheck(input: ReadinessInput): ReadinessCheck {
   if (!input.immutabilityRequired) return { check: 'immutability', status: 'not-applicable', detail: 'the policy requires no immutability' };
   if (!input.immutability) return { check: 'immutability', status: 'fail', detail: 'never audited' };
@@ -132,6 +151,6 @@ function evidenceCheck(input: ReadinessInput): ReadinessCheck {
 
 /** Decides a set's readiness. */
 export function assessReadiness(input: ReadinessInput): Readiness {
-  const checks = [rpoCheck(input), drillCheck(input), rtoCheck(input), immutabilityCheck(input), evidenceCheck(input)];
+  const checks = [rpoCheck(input), storeCheck(input), drillCheck(input), rtoCheck(input), immutabilityCheck(input), evidenceCheck(input)];
   return { ready: checks.every((check) => check.status !== 'fail'), checks };
 }

@@ -76,6 +76,7 @@ describe('destroyed backups on an offline volume', () => {
     expect(untouched.code).toBe(3);
     expect(untouched.stdout).toContain('NOT DRILLED');
     expect(untouched.stdout).not.toContain('THE STORE ITSELF WAS TOUCHED');
+    expect(gauge(await metricsOf(policy, state), 'vouch_set_ready')).toBe(1);
 
     // The attack: 18 and 20 encrypted and renamed (originals deleted), 19 encrypted in place, a note dropped.
     const original19 = await readFile(path.join(volume, 'orders-20251019.tar.gz'));
@@ -121,6 +122,12 @@ describe('destroyed backups on an offline volume', () => {
     expect(gauge(metrics, 'vouch_snapshots_replaced')).toBe(1);
     expect(gauge(metrics, 'vouch_foreign_objects')).toBe(5);
     expect(metrics).toMatch(/^vouch_findings\{set="orders",kind="snapshot-removed"\} 2$/m);
+    // Open store findings make the set not ready: the gauge, the check, /readyz detail and the console say why.
+    expect(gauge(metrics, 'vouch_set_ready')).toBe(0);
+    expect(metrics).toMatch(/^vouch_set_readiness_check\{set="orders",check="store"\} 0$/m);
+    const readyz = (await (await createTestHttpApp(policy, state).request('/readyz')).json()) as { sets: { set: string; ready: boolean; failing: { check: string; detail: string }[] }[] };
+    expect(readyz.sets[0]).toMatchObject({ set: 'orders', ready: false, failing: [{ check: 'store', detail: expect.stringMatching(/^8 open findings about the store: .*2 snapshot-removed \(orders-20251018, orders-20251020\)/) }] });
+    expect(await setPage(policy, state, 'orders')).toContain('8 open findings about the store');
 
     // The rescan keeps them (no duplicates); restoring 19's original bytes makes 19 clean again, but its replacement stays a finding.
     await writeFile(path.join(volume, 'orders-20251019.tar.gz'), original19);
@@ -153,12 +160,17 @@ describe('destroyed backups on an offline volume', () => {
     const partly = await runCli(['--config', policyFile, 'last-clean', 'orders']);
     expect(partly.code).toBe(3);
     expect(partly.stdout).toContain('THE STORE ITSELF WAS TOUCHED: 5 open findings');
+    expect(gauge(await metricsOf(policy, state), 'vouch_set_ready')).toBe(0);
     await acceptFindings({ stateDir: state, set, path: '**', kind: 'foreign-object', reason: 'IR-42: leftovers kept for forensics', by: 'bob' });
     // Every store finding accepted: last-clean no longer says the store was touched (it still
     // exits 3 because no drill proved the snapshot).
     const settled = await runCli(['--config', policyFile, 'last-clean', 'orders']);
     expect(settled.code).toBe(3);
     expect(settled.stdout).not.toContain('THE STORE ITSELF WAS TOUCHED');
+    // Accepting them restores readiness.
+    metrics = await metricsOf(policy, state);
+    expect(gauge(metrics, 'vouch_set_ready')).toBe(1);
+    expect(metrics).toMatch(/^vouch_set_readiness_check\{set="orders",check="store"\} 1$/m);
     const fourth = (await runScan(policy, { stateDir: state })).sets[0]!;
     expect(fourth.findings!.every((finding) => finding.accepted)).toBe(true);
     expect((await readSetIndex(state, 'orders')).setFindings).toHaveLength(8);

@@ -83,4 +83,20 @@ describe('readiness (pure)', () => {
     expect(result.ready).toBe(true);
     expect(result.checks.filter((check) => check.status === 'not-applicable').map((check) => check.check)).toEqual(['drill', 'rto', 'immutability']);
   });
+
+  it('is not ready while a finding about the store is open (removed or replaced snapshots, foreign objects); accepted ones (not passed in) do not count', () => {
+    const open = [
+      { kind: 'snapshot-removed' as const, path: 'orders-a' },
+      { kind: 'snapshot-replaced' as const, path: 'orders-b' },
+      { kind: 'foreign-object' as const, path: 'HOW_TO_DECRYPT.txt' },
+    ];
+    const hit = assessReadiness({ ...ready, openStoreFindings: open });
+    expect(hit.ready).toBe(false);
+    expect(failed({ ...ready, openStoreFindings: open })).toEqual(['store']);
+    expect(hit.checks.find((check) => check.check === 'store')!.detail).toBe(
+      '3 open findings about the store: 1 snapshot-removed (orders-a), 1 snapshot-replaced (orders-b), 1 foreign-object (HOW_TO_DECRYPT.txt); the backups themselves may have been attacked — review, then vouch accept',
+    );
+    expect(assessReadiness({ ...ready, openStoreFindings: [] })).toMatchObject({ ready: true });
+    expect(assessReadiness({ ...ready, openStoreFindings: [{ kind: 'encrypted', path: 'a.csv' }] }).ready).toBe(true);
+  });
 });

@@ -107,10 +107,26 @@ describe('snapshots removed from or replaced in the store', () => {
 
   it('lifts a baselined archive rewritten under its name to snapshot-replaced, with the new bytes as its identity', () => {
     const changed: Finding = { kind: 'drift-object-changed', path: 'orders-1.tar.gz', severity: 'critical', detail: 'object rewritten after its baseline: size 100 → 120', contentId: 'sha256:' + 'b'.repeat(64) };
-    const replaced = replacementFinding(state('orders-1', '2026-01-01T00:00:00Z', { findings: [changed], findingCounts: { 'drift-object-changed': 1 } }));
+    const replaced = replacementFinding(state('orders-1', '2026-01-01T00:00:00Z', { findings: [changed], findingCounts: { 'drift-object-changed': 1 } }), 'orders');
     expect(replaced).toMatchObject({ kind: 'snapshot-replaced', path: 'orders-1', contentId: changed.contentId });
     expect(replaced!.detail).toContain('size 100 → 120');
-    expect(replacementFinding(state('orders-2', '2026-01-01T00:00:00Z'))).toBeNull();
+    expect(replaced!.detail).toContain('no VersionId was recorded for the baseline');
+    expect(replacementFinding(state('orders-2', '2026-01-01T00:00:00Z'), 'orders')).toBeNull();
+  });
+
+  it('names the baselined VersionId of a replaced archive and, when the store still holds it, the commands that read it back', () => {
+    const changed: Finding = { kind: 'drift-object-changed', path: 'orders-1.tar.gz', severity: 'critical', detail: 'object rewritten after its baseline: VersionId v1 → v2' };
+    const replaced = state('orders-1', '2026-01-01T00:00:00Z', {
+      findings: [changed],
+      findingCounts: { 'drift-object-changed': 1 },
+      baseline: { sha256: 'a'.repeat(64), entries: 3, createdAt: '2026-01-02T00:00:00Z', versionId: 'v1' },
+    });
+    const kept = replacementFinding(replaced, 'orders', { kept: true })!;
+    expect(kept.detail).toContain('the baselined version v1 is still in the store: vouch recover orders --snapshot orders-1@v1 --to DIR restores it, vouch drill orders --snapshot orders-1@v1 drills it');
+    const gone = replacementFinding(replaced, 'orders', { kept: false, detail: 'NoSuchVersion' })!;
+    expect(gone.detail).toContain('the baselined version v1 is no longer in the store (NoSuchVersion)');
+    expect(gone.detail).not.toContain('vouch recover');
+    expect(replacementFinding(replaced, 'orders', null)!.detail).toContain('the baselined version is v1 (the store was not asked');
   });
 
   it('keeps every held finding (accepted ones too) and adds only new ones', () => {
