@@ -146,7 +146,7 @@ describe('the judged report in Chromium', () => {
           {
             ...drill('d-billing-hit', 'failed', 13),
             snapshotJudgement: { verdict: 'compromised', warning: 'snapshot d-billing-hit-snapshot is COMPROMISED by its scan, and this drill failed: neither its content nor its restore is proven', hitFiles: [], hitFilesOmitted: 0 },
-          } as ReportDrill,
+          },
         ]),
         { ...set('orders', [drill('d-orders', 'passed', 12)]), incomplete: [] },
         { ...set('media', [drill('d-media', 'passed', 14)]), rpo: { ageSeconds: 3600, worstGapSeconds: 5 * 86_400 }, incomplete: ['media-0'] },

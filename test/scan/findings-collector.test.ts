@@ -7,7 +7,7 @@ import { FindingsCollector } from '../../agent/scan/findings-collector.js';
 import type { Finding } from '../../agent/model/findings.js';
 
 function finding(path: string, kind: Finding['kind'] = 'encrypted'): Finding {
-  return { path, kind, severity: 'critical', detail: `${kind} at ${path}` } as Finding;
+  return { path, kind, severity: 'critical', detail: `${kind} at ${path}` };
 }
 
 /** A deterministic shuffle (LCG) of `items`. */
