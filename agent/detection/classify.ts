@@ -244,10 +244,14 @@ function wasPlain(before: ContentSummary): boolean {
  * Content in an encryption container. It became encrypted when the previous version (at this
  * path, or the path it was renamed from) was plain: what Qlocker (7-Zip), VaultCrypt (GnuPG) and
  * `openssl enc` scripts leave. New content in a container is legitimate; so is content that was
- * encrypted before. Without history, a container standing where the name promises another format
- * (`invoice.pdf` holding a gpg message) is suspicious, not proof.
+ * encrypted before. Without history, the name decides: binary ciphertext under a plain-text name
+ * (`orders.csv` holding `Salted__…`, a gpg message in `notes.txt`), or an encryption tool's
+ * output (gpg, age, `openssl enc`) under a document's or image's name (`invoice.pdf`), is
+ * camouflage — strong; another container where the name promises another format (a 7-Zip
+ * `invoice.pdf`), or ciphertext written as text under a text name, is suspicious, not proof.
+ * Names that say encrypted (`.gpg`, `.enc`, `x.csv.aes`) or claim nothing keep containers legitimate.
  */
-function judgeContainer(path: string, container: string, previous: PreviousContent | null): Verdict {
+function judgeContainer(path: string, container: string, previous: PreviousContent | null, textual: boolean): Verdict {
   const before = previous?.content;
   const what = describeContainer(container);
   if (before && wasPlain(before)) {
@@ -256,12 +260,32 @@ function judgeContainer(path: string, container: string, previous: PreviousConte
   }
   if (before?.judgement === 'encrypted') return encrypted(before.strength === 'strong' ? 'strong' : 'weak', 0.8, ['encrypted-before', `container:${container}`], `${what}; the previous snapshot already judged this path encrypted`);
   if (before) return legit('encrypted-before', `${what}; the previous snapshot already held this path encrypted`);
-  const claim = APPLICATION_ENCRYPTED_EXTENSIONS.has(extensionOf(path)) ? null : claimedType(path);
-  if (claim && claim !== 'text' && WITH_MAGIC.has(claim) && !CONTAINER_CLAIMS[container.split(':')[0]!]?.includes(claim)) {
+  const claim = ENCRYPTION_EXTENSIONS.has(extensionOf(path)) ? null : claimedType(path);
+  const outer = container.split(':')[0]!;
+  if (claim && claim !== 'text' && WITH_MAGIC.has(claim) && !CONTAINER_CLAIMS[outer]?.includes(claim)) {
+    // An encryption tool's own output never carries a document's or an image's name.
+    if (TOOL_CONTAINERS.has(outer) && !textual) {
+      return encrypted('strong', 0.9, ['camouflaged-container', `container:${container}`], `named as ${claim} (.${extensionOf(path)}) but holds ${what}: no encryption tool names its output so`);
+    }
     return encrypted('weak', 0.6, ['container-under-foreign-name', `container:${container}`], `expected ${claim} (by extension), found ${what}`);
+  }
+  if (claim === 'text') {
+    // Binary ciphertext under a plain-text name (`orders.csv` holding `Salted__…`) is camouflage;
+    // ciphertext written as text there (`-----BEGIN PGP MESSAGE-----`, base64) is only out of place.
+    if (!textual) return encrypted('strong', 0.9, ['camouflaged-container', `container:${container}`], `named as plain text (.${extensionOf(path) || 'txt'}) but holds ${what}`);
+    if (container !== 'openpgp' && container !== 'age') return encrypted('weak', 0.6, ['container-under-foreign-name', `container:${container}`], `named as plain text (.${extensionOf(path)}) but holds ${what}`);
   }
   return legit(`allow-listed:${container}`, `${what}, new at this path`);
 }
+
+/**
+ * Extensions that say a file is encrypted (`.enc` of `openssl enc -out`, `.aes`, `.crypt`…): the
+ * extension before them (`orders.csv.enc`) is what was encrypted, not a claim about the content.
+ * (`.gpg`, `.asc`, `.age`, `.7z`, `.kdbx` claim their encrypted types themselves.)
+ */
+const ENCRYPTION_EXTENSIONS: ReadonlySet<string> = new Set([...APPLICATION_ENCRYPTED_EXTENSIONS, 'aes', 'crypt', 'encrypted', 'cpt', 'axx', 'nc', 'bfe', 'p7m', 'kdb']);
+/** Containers only encryption tools write (gpg, age, `openssl enc`): never a format's legitimate variant. */
+const TOOL_CONTAINERS: ReadonlySet<string> = new Set(['openpgp', 'age', 'openssl-salted']);
 
 /** Types a name may claim for content in each container without it being out of place. */
 const CONTAINER_CLAIMS: Readonly<Record<string, readonly ContentType[]>> = {
@@ -300,7 +324,7 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
   }
 
   const container = containerOf(features);
-  if (container) return judgeContainer(path, container, previous ?? null);
+  if (container) return judgeContainer(path, container, previous ?? null, features.armoured === true || features.armour !== undefined);
   // Named encrypted by its application (`fixture.tar.enc`) and new at its path: encrypted on
   // purpose. Ransomware's `.enc` rename of a plain file is paired with that file, and judged so.
   if (!before && APPLICATION_ENCRYPTED_EXTENSIONS.has(extensionOf(path)) && (type === 'unknown' || uniform(stats))) {
