@@ -271,9 +271,12 @@ function judgeContainer(path: string, container: string, previous: PreviousConte
   }
   if (claim === 'text') {
     // Binary ciphertext under a plain-text name (`orders.csv` holding `Salted__…`) is camouflage;
-    // ciphertext written as text there (`-----BEGIN PGP MESSAGE-----`, base64) is only out of place.
+    // a tool's container written as text there (`openssl enc -a`: base64 of `Salted__…`) is out
+    // of place. Armour that says what it is (`-----BEGIN PGP MESSAGE-----`) and base64 of bytes
+    // no tool marks (keys, tokens, test data: /usr holds such .txt files) stay legitimate.
     if (!textual) return encrypted('strong', 0.9, ['camouflaged-container', `container:${container}`], `named as plain text (.${extensionOf(path) || 'txt'}) but holds ${what}`);
-    if (container !== 'openpgp' && container !== 'age') return encrypted('weak', 0.6, ['container-under-foreign-name', `container:${container}`], `named as plain text (.${extensionOf(path)}) but holds ${what}`);
+    const inner = container.split(':')[1];
+    if (inner && TOOL_CONTAINERS.has(inner)) return encrypted('weak', 0.6, ['container-under-foreign-name', `container:${container}`], `named as plain text (.${extensionOf(path)}) but holds ${what}`);
   }
   return legit(`allow-listed:${container}`, `${what}, new at this path`);
 }

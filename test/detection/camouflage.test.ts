@@ -149,8 +149,9 @@ describe('ransomware camouflaged in legitimate encryption containers', () => {
         expect(result, `${container} as ${name}`).toMatchObject({ encrypted: true, strength: 'strong' });
         expect(result.reasons, `${container} as ${name}`).toEqual(expect.arrayContaining(['camouflaged-container', `container:${container}`]));
       }
-      // Ciphertext as base64 text under a text name: out of place, not proof.
+      // `openssl enc -a` output under a text name: out of place, not proof; base64 of unmarked random bytes (keys, test data) is legitimate.
       expect(classifyBytes(name, made['base64:openssl-salted']!), name).toMatchObject({ encrypted: true, strength: 'weak' });
+      expect(classifyBytes(name, made.base64!), name).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
     }
     // A renamed copy that kept its old extension in front (`orders.csv.locked`) is the same camouflage.
     expect(classifyBytes('exports/orders.csv.locked', made['openssl-salted']!)).toMatchObject({ encrypted: true, strength: 'strong' });
