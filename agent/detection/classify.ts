@@ -437,3 +437,30 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
   // change, not damage.
   return intact(structure?.status === 'valid' ? ['structure-valid', ...history.filter((reason) => reason.startsWith('type-changed'))] : []);
 }
+
+/** The container recorded for a member its archive stores encrypted (zip -P, zip AES): see classifyArchiveEncrypted. */
+export const ARCHIVE_ENCRYPTED = 'archive-encrypted';
+
+/**
+ * Classifies a member its archive stores encrypted (a password-protected zip member), whose bytes
+ * vouch cannot read: only its history can judge it. Encryption is a change like any other
+ * container's (judgeContainer): a path whose previous version was plain and that the archive now
+ * stores password-protected *became encrypted* — strong, what ransomware re-packing a backup with
+ * `zip -P` leaves; a path encrypted before stays as it was judged; a new path is legitimate (the
+ * snapshot-level rule in SnapshotDetection weighs an archive whose every member is so). Pure.
+ */
+export function classifyArchiveEncrypted(path: string, previous: PreviousContent | null, allowed = false): Classification {
+  const before = previous?.content;
+  const what = 'password-protected by its archive (stored encrypted, unreadable without the password)';
+  let verdict: Verdict;
+  if (allowed) verdict = legit('allowed-by-policy', 'the policy allows encrypted content at this path');
+  else if (before && wasPlain(before)) {
+    const moved = previous!.path !== path ? ` (renamed from ${previous!.path})` : '';
+    verdict = encrypted('strong', 0.95, ['became-encrypted', `container:${ARCHIVE_ENCRYPTED}`], `became encrypted: was ${before.type} in the previous snapshot${moved}, now ${what}`);
+  } else if (before?.judgement === 'encrypted') {
+    verdict = encrypted(before.strength === 'strong' ? 'strong' : 'weak', 0.8, ['encrypted-before', `container:${ARCHIVE_ENCRYPTED}`], `${what}; the previous snapshot already judged this path encrypted`);
+  } else if (before) verdict = legit('encrypted-before', `${what}; the previous snapshot already held this path encrypted`);
+  else verdict = legit(`allow-listed:${ARCHIVE_ENCRYPTED}`, `${what}, new at this path`);
+  const summary: ContentSummary = { type: 'unknown', structure: 'none', chi2: 0, sampled: 0, judgement: verdict.judgement, strength: verdict.strength, container: ARCHIVE_ENCRYPTED };
+  return { encrypted: verdict.judgement === 'encrypted', strength: verdict.strength, score: verdict.score, type: 'unknown', judgement: verdict.judgement, reasons: verdict.reasons, detail: verdict.detail, summary };
+}

@@ -220,7 +220,7 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
         let content: ContentSummary | undefined;
         if (body) {
           const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
-          // Members zip itself encrypted hold ciphertext by design: digests only.
+          // Members zip itself encrypted hold ciphertext by design: digests only, judged by history below.
           const detect = detection && !entry.encrypted ? { size: entry.size, claim: claimedType(entry.path) } : undefined;
           const result = await analyzeStream(body, { algorithm, extraAlgorithms, ...(detect ? { detect } : {}) }, { sizeHint: entry.size, sinks });
           size = result.bytes;
@@ -228,6 +228,12 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           if (detection && result.content) {
             const before = history ? ((await history.get(entry.path)) ?? null) : null;
             const judged = detection.judge({ path: entry.path, size, digest, features: result.content }, before);
+            for (const finding of judged.findings) collector.add(finding);
+            content = judged.classification.summary;
+          } else if (detection && entry.encrypted) {
+            // Unreadable ciphertext by design, judged by its history: plain last night is a hit.
+            const before = history ? ((await history.get(entry.path)) ?? null) : null;
+            const judged = detection.judgeArchiveEncrypted({ path: entry.path, size, digest }, before);
             for (const finding of judged.findings) collector.add(finding);
             content = judged.classification.summary;
           }
