@@ -76,7 +76,7 @@ describe('a first snapshot that is already hit (no history)', () => {
     const base = path.join(root, 'first');
     state = path.join(root, 'state-first');
     const files = estate();
-    writeTree(path.join(base, '2026-12-05'), {
+    writeTree(path.join(base, '2025-11-05'), {
       ...files,
       'exports/orders.csv': opensslEnc(files['exports/orders.csv']!),
       'notes/static.txt': gpgSymmetric(files['notes/static.txt']!),
@@ -86,7 +86,7 @@ describe('a first snapshot that is already hit (no history)', () => {
   }, 120_000);
 
   it('flags the openssl CSV and the gpg .txt as camouflaged ciphertext and the note as a ransom note: compromised, not clean', () => {
-    const snapshot = findingsOf(report, '2026-12-05');
+    const snapshot = findingsOf(report, '2025-11-05');
     expect(snapshot.verdict).toBe('compromised');
     const byPath = new Map(snapshot.findings.map((finding) => [`${finding.kind} ${finding.path}`, finding]));
     expect(byPath.get('encrypted exports/orders.csv')).toMatchObject({ severity: 'critical' });
@@ -112,8 +112,8 @@ describe('a new ciphertext file and a terse note in a snapshot after clean ones'
     const base = path.join(root, 'later');
     state = path.join(root, 'state-later');
     const files = estate();
-    writeTree(path.join(base, '2026-12-04'), files);
-    writeTree(path.join(base, '2026-12-05'), {
+    writeTree(path.join(base, '2025-11-04'), files);
+    writeTree(path.join(base, '2025-11-05'), {
       ...files,
       'notes/new5.txt': opensslEnc(readFileSync('/usr/share/common-licenses/GPL-2')),
       'HOW_TO_DECRYPT.txt': Buffer.from(NOTE),
@@ -122,8 +122,8 @@ describe('a new ciphertext file and a terse note in a snapshot after clean ones'
   }, 120_000);
 
   it('flags the new .txt holding Salted__ and the note; the earlier night stays clean', () => {
-    expect(findingsOf(report, '2026-12-04')).toMatchObject({ verdict: 'clean', findings: [] });
-    const hit = findingsOf(report, '2026-12-05');
+    expect(findingsOf(report, '2025-11-04')).toMatchObject({ verdict: 'clean', findings: [] });
+    const hit = findingsOf(report, '2025-11-05');
     expect(hit.verdict).toBe('compromised');
     expect(hit.findings.map((finding) => `${finding.kind} ${finding.path}`).sort()).toEqual(['encrypted notes/new5.txt', 'ransom-note HOW_TO_DECRYPT.txt']);
   });
@@ -158,11 +158,11 @@ describe.each([
     const base = path.join(root, `zip-${slug}`);
     const state = path.join(root, `state-zip-${slug}`);
     mkdirSync(base, { recursive: true });
-    pack(files(), path.join(base, 'web-20261204T020000Z.zip'), false);
-    pack(files(), path.join(base, 'web-20261205T020000Z.zip'), true);
+    pack(files(), path.join(base, 'web-20251104T020000Z.zip'), false);
+    pack(files(), path.join(base, 'web-20251105T020000Z.zip'), true);
     const report = await runScan(zipPolicy(base), { stateDir: state });
-    expect(findingsOf(report, 'web-20261204T020000Z')).toMatchObject({ verdict: 'clean', findings: [] });
-    const hit = findingsOf(report, 'web-20261205T020000Z');
+    expect(findingsOf(report, 'web-20251104T020000Z')).toMatchObject({ verdict: 'clean', findings: [] });
+    const hit = findingsOf(report, 'web-20251105T020000Z');
     expect(hit.verdict).toBe('compromised');
     const encrypted = hit.findings.filter((finding) => finding.kind === 'encrypted');
     expect(encrypted.map((finding) => finding.path).sort()).toEqual(Object.keys(files()).sort());
@@ -171,40 +171,40 @@ describe.each([
       expect(finding.detail).toMatch(/became encrypted: was text in the previous snapshot, now password-protected by its archive/);
     }
     const plan = planRecovery('web', await loadPlanInput(state, 'web'));
-    expect(plan.files.map((file) => file.snapshot)).toEqual(Object.keys(files()).map(() => 'web-20261204T020000Z'));
+    expect(plan.files.map((file) => file.snapshot)).toEqual(Object.keys(files()).map(() => 'web-20251104T020000Z'));
     expect(plan.lost).toEqual([]);
   });
 
   it('makes a first snapshot whose every file is password-protected suspicious, and clean where the policy expects encrypted archives', async () => {
     const base = path.join(root, `zip-first-${slug}`);
     mkdirSync(base, { recursive: true });
-    pack(files(), path.join(base, 'web-20261205T020000Z.zip'), true);
+    pack(files(), path.join(base, 'web-20251105T020000Z.zip'), true);
     const report = await runScan(zipPolicy(base), { stateDir: path.join(root, `state-zip-first-${slug}`) });
-    const snapshot = findingsOf(report, 'web-20261205T020000Z');
+    const snapshot = findingsOf(report, 'web-20251105T020000Z');
     expect(snapshot.verdict).toBe('suspicious');
     expect(snapshot.findings).toEqual([expect.objectContaining({ kind: 'encrypted', path: '', severity: 'warning', detail: expect.stringMatching(/^all 4 files are password-protected by the archive itself/) })]);
     const expected = await runScan(zipPolicy(base, { expectEncryptedArchives: true }), { stateDir: path.join(root, `state-zip-expected-${slug}`) });
-    expect(findingsOf(expected, 'web-20261205T020000Z')).toMatchObject({ verdict: 'clean', findings: [] });
+    expect(findingsOf(expected, 'web-20251105T020000Z')).toMatchObject({ verdict: 'clean', findings: [] });
     // One plain file among them: not an archive sealed whole, no finding.
     const mixed = path.join(root, `zip-mixed-${slug}`);
     mkdirSync(mixed, { recursive: true });
-    pack(files(), path.join(mixed, 'web-20261205T020000Z.zip'), true);
+    pack(files(), path.join(mixed, 'web-20251105T020000Z.zip'), true);
     writeFileSync(path.join(root, 'README'), 'plain\n');
-    run('zip', ['-q', '-j', path.join(mixed, 'web-20261205T020000Z.zip'), path.join(root, 'README')]);
+    run('zip', ['-q', '-j', path.join(mixed, 'web-20251105T020000Z.zip'), path.join(root, 'README')]);
     const partly = await runScan(zipPolicy(mixed), { stateDir: path.join(root, `state-zip-mixed-${slug}`) });
-    expect(findingsOf(partly, 'web-20261205T020000Z')).toMatchObject({ verdict: 'clean', findings: [] });
+    expect(findingsOf(partly, 'web-20251105T020000Z')).toMatchObject({ verdict: 'clean', findings: [] });
   });
 
   it('says a baselined file is now password-protected when its archive is re-packed with a password', async () => {
     const base = path.join(root, `zip-rebaselined-${slug}`);
     const state = path.join(root, `state-zip-rebaselined-${slug}`);
     mkdirSync(base, { recursive: true });
-    const archive = path.join(base, 'web-20261205T020000Z.zip');
+    const archive = path.join(base, 'web-20251105T020000Z.zip');
     pack(files(), archive, false);
     await runScan(zipPolicy(base), { stateDir: state });
     pack(files(), archive, true);
     const report = await runScan(zipPolicy(base), { stateDir: state });
-    const snapshot = findingsOf(report, 'web-20261205T020000Z');
+    const snapshot = findingsOf(report, 'web-20251105T020000Z');
     expect(snapshot.verdict).toBe('compromised');
     const drift = snapshot.findings.filter((finding) => finding.kind.startsWith('drift-') && finding.path !== '' && !finding.path.endsWith('.zip'));
     expect(drift.map((finding) => finding.path).sort()).toEqual(Object.keys(files()).sort());
