@@ -112,7 +112,8 @@ function collector(sink: InspectSink, container: string, prefix: string): EntryV
             Object.assign(file, { ransomNote: true, reasons: ['ransom-note', ...file.reasons], detail: `ransom note (${result.content.ransomMarkers.join(', ')})` });
           }
         } else {
-          Object.assign(file, { type: 'zip-encrypted-member', reasons: ['zip-encryption'], detail: 'stored encrypted by zip itself', judgement: 'legit-encrypted' });
+          // No history here: a scan judges the member against the previous snapshot (became encrypted when it was plain).
+          Object.assign(file, { type: 'zip-encrypted-member', reasons: ['zip-encryption'], detail: 'password-protected by zip itself: unreadable without the password; a scan compares it with the previous snapshot', judgement: 'legit-encrypted' });
         }
       }
       await Promise.all(pending.splice(0));

@@ -310,6 +310,12 @@ const detection = z.strictObject({
     .array(z.string().min(1))
     .default([])
     .describe('Glob patterns (picomatch) of entry paths that may legitimately hold encrypted content, e.g. "vault/**/*.kdbx".'),
+  expectEncryptedArchives: z
+    .boolean()
+    .default(false)
+    .describe(
+      'The set\'s archives are password-protected on purpose (zip -P, zip AES): a first snapshot whose every file is stored encrypted by the archive is not suspicious. Files that were plain in the previous snapshot and are now password-protected are still reported as encrypted (use allow for paths encrypted on purpose).',
+    ),
   massChange: z
     .strictObject({
       minFiles: z.number().int().min(1).default(20).describe('Changed, added and removed files needed before a change rate can be called mass change.'),

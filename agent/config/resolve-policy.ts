@@ -126,6 +126,8 @@ export interface DetectionPolicy {
   compromisedFraction: number;
   /** Glob patterns of paths allowed to hold encrypted content. */
   allow: string[];
+  /** The set's archives are password-protected on purpose: a first snapshot of only such files is not suspicious. */
+  expectEncryptedArchives: boolean;
   massChange: { minFiles: number; factor: number; floor: number };
 }
 
@@ -135,6 +137,7 @@ export const DEFAULT_DETECTION: DetectionPolicy = {
   compromisedFiles: 3,
   compromisedFraction: 0.01,
   allow: [],
+  expectEncryptedArchives: false,
   massChange: { minFiles: 20, factor: 5, floor: 0.2 },
 };
 
@@ -147,6 +150,7 @@ function resolveDetection(detection: BackupSetFile['detection']): DetectionPolic
     compromisedFiles: detection.compromisedFiles,
     compromisedFraction: fraction(detection.compromisedFraction),
     allow: detection.allow,
+    expectEncryptedArchives: detection.expectEncryptedArchives,
     massChange: { minFiles: detection.massChange.minFiles, factor: detection.massChange.factor, floor: fraction(detection.massChange.floor) },
   };
 }

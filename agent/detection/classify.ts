@@ -27,7 +27,7 @@ import { looksRandom, MIN_CHI2_BYTES, RANDOM_CHI2_LIMIT, type ByteStats } from '
 import { ENCRYPTED_TYPES, extensionOf, typeClaimedBy, VALIDATED_TYPES, type ContentType } from './content-type.js';
 import type { ContentFeatures } from './content-probe.js';
 import { MAGIC_CATALOG, type CatalogType } from './magic-catalog.js';
-import type { Strength, Judgement, ContentSummary } from '../model/content.js';
+import { ARCHIVE_ENCRYPTED, type Strength, type Judgement, type ContentSummary } from '../model/content.js';
 
 /** Statistics alone never decide on fewer bytes than this. */
 export const MIN_STATISTICS_BYTES = 64 * 1024;
@@ -224,10 +224,14 @@ function wasPlain(before: ContentSummary): boolean {
  * Content in an encryption container. It became encrypted when the previous version (at this
  * path, or the path it was renamed from) was plain: what Qlocker (7-Zip), VaultCrypt (GnuPG) and
  * `openssl enc` scripts leave. New content in a container is legitimate; so is content that was
- * encrypted before. Without history, a container standing where the name promises another format
- * (`invoice.pdf` holding a gpg message) is suspicious, not proof.
+ * encrypted before. Without history, the name decides: binary ciphertext under a plain-text name
+ * (`orders.csv` holding `Salted__…`, a gpg message in `notes.txt`), or an encryption tool's
+ * output (gpg, age, `openssl enc`) under a document's or image's name (`invoice.pdf`), is
+ * camouflage — strong; another container where the name promises another format (a 7-Zip
+ * `invoice.pdf`), or ciphertext written as text under a text name, is suspicious, not proof.
+ * Names that say encrypted (`.gpg`, `.enc`, `x.csv.aes`) or claim nothing keep containers legitimate.
  */
-function judgeContainer(path: string, container: string, previous: PreviousContent | null): Verdict {
+function judgeContainer(path: string, container: string, previous: PreviousContent | null, textual: boolean): Verdict {
   const before = previous?.content;
   const what = describeContainer(container);
   if (before && wasPlain(before)) {
@@ -236,12 +240,35 @@ function judgeContainer(path: string, container: string, previous: PreviousConte
   }
   if (before?.judgement === 'encrypted') return encrypted(before.strength === 'strong' ? 'strong' : 'weak', 0.8, ['encrypted-before', `container:${container}`], `${what}; the previous snapshot already judged this path encrypted`);
   if (before) return legit('encrypted-before', `${what}; the previous snapshot already held this path encrypted`);
-  const claim = APPLICATION_ENCRYPTED_EXTENSIONS.has(extensionOf(path)) ? null : claimedType(path);
-  if (claim && claim !== 'text' && WITH_MAGIC.has(claim) && !CONTAINER_CLAIMS[container.split(':')[0]!]?.includes(claim)) {
+  const claim = ENCRYPTION_EXTENSIONS.has(extensionOf(path)) ? null : claimedType(path);
+  const outer = container.split(':')[0]!;
+  if (claim && claim !== 'text' && WITH_MAGIC.has(claim) && !CONTAINER_CLAIMS[outer]?.includes(claim)) {
+    // An encryption tool's own output never carries a document's or an image's name.
+    if (TOOL_CONTAINERS.has(outer) && !textual) {
+      return encrypted('strong', 0.9, ['camouflaged-container', `container:${container}`], `named as ${claim} (.${extensionOf(path)}) but holds ${what}: no encryption tool names its output so`);
+    }
     return encrypted('weak', 0.6, ['container-under-foreign-name', `container:${container}`], `expected ${claim} (by extension), found ${what}`);
+  }
+  if (claim === 'text') {
+    // Binary ciphertext under a plain-text name (`orders.csv` holding `Salted__…`) is camouflage;
+    // a tool's container written as text there (`openssl enc -a`: base64 of `Salted__…`) is out
+    // of place. Armour that says what it is (`-----BEGIN PGP MESSAGE-----`) and base64 of bytes
+    // no tool marks (keys, tokens, test data: /usr holds such .txt files) stay legitimate.
+    if (!textual) return encrypted('strong', 0.9, ['camouflaged-container', `container:${container}`], `named as plain text (.${extensionOf(path) || 'txt'}) but holds ${what}`);
+    const inner = container.split(':')[1];
+    if (inner && TOOL_CONTAINERS.has(inner)) return encrypted('weak', 0.6, ['container-under-foreign-name', `container:${container}`], `named as plain text (.${extensionOf(path)}) but holds ${what}`);
   }
   return legit(`allow-listed:${container}`, `${what}, new at this path`);
 }
+
+/**
+ * Extensions that say a file is encrypted (`.enc` of `openssl enc -out`, `.aes`, `.crypt`…): the
+ * extension before them (`orders.csv.enc`) is what was encrypted, not a claim about the content.
+ * (`.gpg`, `.asc`, `.age`, `.7z`, `.kdbx` claim their encrypted types themselves.)
+ */
+const ENCRYPTION_EXTENSIONS: ReadonlySet<string> = new Set([...APPLICATION_ENCRYPTED_EXTENSIONS, 'aes', 'crypt', 'encrypted', 'cpt', 'axx', 'nc', 'bfe', 'p7m', 'kdb']);
+/** Containers only encryption tools write (gpg, age, `openssl enc`): never a format's legitimate variant. */
+const TOOL_CONTAINERS: ReadonlySet<string> = new Set(['openpgp', 'age', 'openssl-salted']);
 
 /** Types a name may claim for content in each container without it being out of place. */
 const CONTAINER_CLAIMS: Readonly<Record<string, readonly ContentType[]>> = {
@@ -280,7 +307,7 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
   }
 
   const container = containerOf(features);
-  if (container) return judgeContainer(path, container, previous ?? null);
+  if (container) return judgeContainer(path, container, previous ?? null, features.armoured === true || features.armour !== undefined);
   // Named encrypted by its application (`fixture.tar.enc`) and new at its path: encrypted on
   // purpose. Ransomware's `.enc` rename of a plain file is paired with that file, and judged so.
   if (!before && APPLICATION_ENCRYPTED_EXTENSIONS.has(extensionOf(path)) && (type === 'unknown' || uniform(stats))) {
@@ -389,4 +416,29 @@ function decide({ path, features, digest, previous, allowed }: ClassifyInput): V
   // A file that became another valid, recognised format (compressed in place, re-encoded) is a
   // change, not damage.
   return intact(structure?.status === 'valid' ? ['structure-valid', ...history.filter((reason) => reason.startsWith('type-changed'))] : []);
+}
+
+
+/**
+ * Classifies a member its archive stores encrypted (a password-protected zip member), whose bytes
+ * vouch cannot read: only its history can judge it. Encryption is a change like any other
+ * container's (judgeContainer): a path whose previous version was plain and that the archive now
+ * stores password-protected *became encrypted* — strong, what ransomware re-packing a backup with
+ * `zip -P` leaves; a path encrypted before stays as it was judged; a new path is legitimate (the
+ * snapshot-level rule in SnapshotDetection weighs an archive whose every member is so). Pure.
+ */
+export function classifyArchiveEncrypted(path: string, previous: PreviousContent | null, allowed = false): Classification {
+  const before = previous?.content;
+  const what = 'password-protected by its archive (stored encrypted, unreadable without the password)';
+  let verdict: Verdict;
+  if (allowed) verdict = legit('allowed-by-policy', 'the policy allows encrypted content at this path');
+  else if (before && wasPlain(before)) {
+    const moved = previous.path !== path ? ` (renamed from ${previous.path})` : '';
+    verdict = encrypted('strong', 0.95, ['became-encrypted', `container:${ARCHIVE_ENCRYPTED}`], `became encrypted: was ${before.type} in the previous snapshot${moved}, now ${what}`);
+  } else if (before?.judgement === 'encrypted') {
+    verdict = encrypted(before.strength === 'strong' ? 'strong' : 'weak', 0.8, ['encrypted-before', `container:${ARCHIVE_ENCRYPTED}`], `${what}; the previous snapshot already judged this path encrypted`);
+  } else if (before) verdict = legit('encrypted-before', `${what}; the previous snapshot already held this path encrypted`);
+  else verdict = legit(`allow-listed:${ARCHIVE_ENCRYPTED}`, `${what}, new at this path`);
+  const summary: ContentSummary = { type: 'unknown', structure: 'none', chi2: 0, sampled: 0, judgement: verdict.judgement, strength: verdict.strength, container: ARCHIVE_ENCRYPTED };
+  return { encrypted: verdict.judgement === 'encrypted', strength: verdict.strength, score: verdict.score, type: 'unknown', judgement: verdict.judgement, reasons: verdict.reasons, detail: verdict.detail, summary };
 }

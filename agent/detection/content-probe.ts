@@ -32,6 +32,11 @@ export interface ContentFeatures {
   bytes: number;
   /** Set when the entry is ciphertext written as base64 or hex text (see armour.ts). */
   armour?: Armour;
+  /**
+   * Set when the type is a legitimately encrypted format in its ASCII armour (`-----BEGIN PGP
+   * MESSAGE-----`, age's armour): text that says it is encrypted, unlike the binary containers.
+   */
+  armoured?: true;
 }
 
 /** Measures one entry's content as it streams by. */
@@ -46,6 +51,7 @@ export class ContentProbe {
   private bytes = 0;
   private markers: string[] = [];
   private armour: Armour | null = null;
+  private armoured = false;
   /** The validator runs because the name claims its format, not because its magic matched. */
   private byClaim = false;
   /** The validator runs on a guess (its format has no magic and the head decoded so far). */
@@ -105,6 +111,7 @@ export class ContentProbe {
       ransomMarkers: this.markers,
       bytes: this.bytes,
       ...(this.armour ? { armour: this.armour } : {}),
+      ...(this.armoured ? { armoured: true as const } : {}),
     };
   }
 
@@ -125,6 +132,7 @@ export class ContentProbe {
     }
     if (definition === null) {
       this.type = named ?? 'unknown';
+      this.armoured = (named === 'openpgp' || named === 'age') && looksLikeText(head);
     } else {
       this.type = definition.type;
       try {

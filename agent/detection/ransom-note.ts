@@ -1,9 +1,12 @@
 /**
- * Ransom notes: the text files ransomware drops beside what it encrypted. A note is recognised
- * by what it says (Tor `.onion` contacts, payment in cryptocurrency, "your files are encrypted",
- * decryption offers) and, more weakly, by the names families give them. Either alone is too
- * common (README.txt; a security policy that mentions bitcoin), so a finding needs the name and
- * two markers, or four markers on their own.
+ * Ransom notes: the text files ransomware drops beside what it encrypted. One classifier for notes
+ * inside snapshots (content-probe.ts, snapshot-detection.ts) and beside them in the store
+ * (scan/foreign-objects.ts). A note is recognised by what it says: that files were encrypted
+ * (or how to decrypt them) — a *claim* — and how to pay or reach the attacker (cryptocurrency,
+ * Tor `.onion`, a contact address, a victim ID) — a *demand*; and, more weakly, by the names
+ * families give them. Documentation about encryption (gpg, openssl, cryptsetup manuals) makes
+ * claims but demands nothing; a security policy mentions bitcoin but claims nothing. So a note
+ * needs a claim and a demand together with a note's name or a third marker — or four markers.
  */
 
 /**
@@ -15,12 +18,26 @@ export const MARKERS: readonly { name: string; needs: readonly string[]; pattern
   { name: 'onion-link', needs: ['.onion'], pattern: /\b[a-z2-7]{16}(?:[a-z2-7]{40})?\.onion\b/ },
   { name: 'tor-browser', needs: ['tor browser', 'torbrowser', 'torproject.org'], pattern: /\btor ?browser\b|torproject\.org/ },
   { name: 'files-encrypted', needs: [' encrypted', ' locked'], pattern: /\b(?:your|all) (?:important )?(?:files|documents|data)[^.\n]{0,40}\b(?:have been|are|were) (?:encrypted|locked)\b|\bfiles (?:have been|are) encrypted\b/ },
-  { name: 'decrypt-offer', needs: ['decrypt', 'how to restore', 'how to recover'], pattern: /\bdecrypt(?:ion|or|ing)?\b[^.\n]{0,60}\b(?:files|tool|key|software|for free|price|pay)\b|\bhow to (?:decrypt|restore|recover) (?:your )?files\b/ },
-  { name: 'payment', needs: ['bitcoin', 'btc', 'monero', 'xmr', 'cryptocurrency'], pattern: /\b(?:bitcoin|btc|monero|xmr|cryptocurrency)\b[^.\n]{0,80}\b(?:pay|wallet|address|amount|send|price)\b|\bpay(?:ment)?\b[^.\n]{0,80}\b(?:bitcoin|btc|monero|xmr)\b/ },
+  {
+    name: 'decrypt-offer',
+    needs: ['decrypt', 'how to restore', 'how to recover'],
+    pattern: /\bdecrypt(?:ion|or|ing)?\b[^.\n]{0,60}\b(?:files|tool|key|software|for free|price|pay)\b|\bhow to (?:decrypt|restore|recover) (?:your )?files\b|\bto decrypt (?:them|it|your (?:files|data|documents))\b[^.\n]{0,40}\b(?:send|pay|contact|email|write|buy)\b/,
+  },
+  {
+    name: 'payment',
+    needs: ['bitcoin', 'btc', 'monero', 'xmr', 'cryptocurrency'],
+    pattern: /\b(?:bitcoin|btc|monero|xmr|cryptocurrency)\b(?:[^.\n]|\.(?=\d)){0,80}\b(?:pay|wallet|address|amount|send|price)\b|\b(?:pay(?:ment)?|send|transfer)\b(?:[^.\n]|\.(?=\d)){0,80}\b(?:bitcoin|btc|monero|xmr)\b/,
+  },
+  { name: 'contact', needs: ['@'], pattern: /\b(?:contact|write|e-?mail)(?: us)?(?: at| to)?\b[^.\n]{0,40}?[a-z0-9._%+-]+@[a-z0-9-]+\.[a-z]{2,}|\bdecrypt[a-z0-9._%+-]*@[a-z0-9-]+\./ },
   { name: 'personal-id', needs: ['personal id', 'personal key', 'your id', 'your key', 'unique id', 'unique key'], pattern: /\b(?:personal|your|unique) (?:id|key|identifier)\b\s*[:=]?\s*[a-z0-9-]{8,}/ },
   { name: 'threat', needs: ['publish', 'leak', 'sold', 'price will', 'price double', 'price increase'], pattern: /\b(?:publish(?:ed)?|leak(?:ed)?|sold)\b[^.\n]{0,60}\b(?:data|files|blog)\b|\bprice (?:will )?(?:double|increase)/ },
-  { name: 'do-not-modify', needs: ['do not '], pattern: /\bdo not (?:rename|modify|delete|try to decrypt)\b/ },
+  { name: 'do-not-modify', needs: ['do not ', "don't "], pattern: /\b(?:do not|don't) (?:rename|modify|delete|try to (?:decrypt|recover|restore))\b/ },
 ];
+
+/** Markers that claim files were encrypted. */
+const CLAIMS: ReadonlySet<string> = new Set(['files-encrypted', 'decrypt-offer']);
+/** Markers that demand payment or contact. */
+const DEMANDS: ReadonlySet<string> = new Set(['payment', 'onion-link', 'tor-browser', 'contact', 'personal-id']);
 
 /** Every marker's words, longest first, as one pattern. */
 const WORDS = [...new Set(MARKERS.flatMap(({ needs }) => needs))].sort((a, b) => b.length - a.length);
@@ -38,7 +55,7 @@ function wordsIn(lower: string): Set<string> {
 }
 
 /** Names families give their notes (matched against the file name, case-insensitively). */
-const NOTE_NAMES = /^(?:[!_#-]*)?(?:how[_ -]?to[_ -]?(?:decrypt|restore|recover|back)|(?:decrypt|restore|recover)[_ -]?(?:my|your|all)?[_ -]?files|readme[_ -]?(?:for[_ -]?)?(?:decrypt|restore|recover)|_?readme|read[_ -]?me[!_ -]*|ransom[_ -]?note|[a-z0-9]{5,10}[_-]readme|help[_ -]?(?:decrypt|restore|recover|instructions))[^/]*\.(?:txt|html?|hta|rtf|url)$/i;
+const NOTE_NAMES = /^(?:[!_#-]*)?(?:how[_ -]?to[_ -]?(?:decrypt|restore|recover|back)|(?:decrypt|restore|recover)[_ -]?(?:my|your|all)?[_ -]?files|readme[_ -]?(?:for[_ -]?)?(?:decrypt|restore|recover)|_?readme|read[_ -]?me[!_ -]*|ransom[_ -]?note|[a-z0-9]{5,10}[_-]readme|help[_ -]?(?:decrypt|restore|recover|instructions)|[^/]*(?:decrypt|(?:restore|recover|return)[_ -]?(?:my|your|all)?[_ -]?(?:files|data)))[^/]*\.(?:txt|html?|hta|rtf|url)$/i;
 
 /** Markers found in `text` (the head of a small text file), by name. */
 export function ransomMarkers(text: string): string[] {
@@ -52,7 +69,12 @@ export function hasRansomNoteName(path: string): boolean {
   return NOTE_NAMES.test(path.slice(path.lastIndexOf('/') + 1));
 }
 
-/** True when a file with these markers and this path is a ransom note. */
+/**
+ * True when a file with these markers and this path is a ransom note: a claim and a demand with a
+ * note's name or a third marker, or any four markers.
+ */
 export function isRansomNote(path: string, markers: readonly string[]): boolean {
-  return (hasRansomNoteName(path) && markers.length >= 2) || markers.length >= 4;
+  if (markers.length >= 4) return true;
+  const claimAndDemand = markers.some((marker) => CLAIMS.has(marker)) && markers.some((marker) => DEMANDS.has(marker));
+  return claimAndDemand && (hasRansomNoteName(path) || markers.length >= 3);
 }

@@ -15,7 +15,7 @@ import picomatch from 'picomatch';
 import type { DetectionPolicy } from '../config/resolve-policy.js';
 import type { ManifestEntry } from '../model/manifest.js';
 import type { Finding } from '../model/findings.js';
-import { classify, type Classification, type PreviousContent } from './classify.js';
+import { classify, classifyArchiveEncrypted, type Classification, type PreviousContent } from './classify.js';
 import type { ContentFeatures } from './content-probe.js';
 import { extensionOf, typeClaimedBy } from './content-type.js';
 import { isRansomNote } from './ransom-note.js';
@@ -223,6 +223,22 @@ export class SnapshotDetection {
     return { classification, findings };
   }
 
+  /**
+   * Judges a file its archive stores encrypted (a password-protected zip member), whose bytes
+   * vouch cannot read: by its history alone (see classifyArchiveEncrypted). Such a file is never
+   * paired as a rename. A streaming caller passes the previous snapshot's entry at this path.
+   */
+  judgeArchiveEncrypted(entry: { path: string; size: number; digest?: string }, previousEntry?: ManifestEntry | null): { classification: Classification; findings: Finding[] } {
+    if (this.previousMap) this.seen.add(entry.path);
+    this.summary.files++;
+    this.summary.archiveEncrypted = (this.summary.archiveEncrypted ?? 0) + 1;
+    const before = this.previousMap ? this.previousMap.get(entry.path) : (previousEntry ?? undefined);
+    if (this.hasPrevious && (!before || before.digest !== entry.digest || before.size !== entry.size)) this.summary.changed++;
+    const classification = classifyArchiveEncrypted(entry.path, before ? previousContent(before) : null, this.allowed(entry.path));
+    this.count(classification);
+    return { classification, findings: entryFindings(entry.path, classification, entry.size) };
+  }
+
   /** True when `path` was new at its path and its findings wait for `finish()` (renames). */
   isPending(path: string): boolean {
     return this.pending.has(path);
@@ -278,7 +294,27 @@ export class SnapshotDetection {
       const mass = massChangeFinding(this.summary, this.history, this.policy.massChange);
       if (mass) findings.push(mass);
     }
+    const sealed = this.sealedArchiveFinding();
+    if (sealed) findings.push(sealed);
     return { findings, summary: { ...this.summary }, reclassified };
+  }
+
+  /**
+   * With no earlier snapshot to compare with, an archive whose every file is password-protected
+   * hides its whole content: what ransomware re-packing a backup with `zip -P` leaves, and what a
+   * set encrypted on purpose looks like too. Suspicious (one weak finding), unless the policy says
+   * the set's archives are encrypted on purpose (`detection.expectEncryptedArchives`).
+   */
+  private sealedArchiveFinding(): Finding | null {
+    const sealed = this.summary.archiveEncrypted ?? 0;
+    if (this.hasPrevious || sealed === 0 || sealed < this.summary.files || this.policy.expectEncryptedArchives) return null;
+    this.summary.encryptedWeak++;
+    return {
+      kind: 'encrypted',
+      path: '',
+      severity: 'warning',
+      detail: `all ${sealed} files are password-protected by the archive itself and no earlier snapshot shows what they were: content vouch cannot read, as ransomware that re-packs a backup with a password leaves it (set detection.expectEncryptedArchives when the set is encrypted on purpose)`,
+    };
   }
 
   private count(classification: Classification): void {

@@ -2,11 +2,21 @@
  * Drift: differences between a snapshot and its baseline. Backups are immutable, so every
  * difference is a finding. Pure functions; the scanner feeds them entries as it reads.
  */
+import { ARCHIVE_ENCRYPTED } from '../model/content.js';
 import type { Finding } from '../model/findings.js';
 import type { ManifestEntry, ObjectIdentity } from '../model/manifest.js';
 
 function shortDigest(digest: string | undefined): string {
   return digest ? digest.slice(0, 12) : 'none';
+}
+
+/**
+ * ", now password-protected by the archive" when the entry is stored encrypted by its archive
+ * (zip -P) while its baseline was not — the reason its size and digest changed; '' otherwise.
+ */
+function sealedSince(baseline: ManifestEntry, current: ManifestEntry): string {
+  if (current.content?.container !== ARCHIVE_ENCRYPTED || baseline.content?.container === ARCHIVE_ENCRYPTED) return '';
+  return `now password-protected by the archive (stored encrypted; the baseline held it readable${baseline.content ? ` as ${baseline.content.type}` : ''})`;
 }
 
 /** Compares one entry with its baseline; null when identical. */
@@ -30,6 +40,15 @@ export function entryDrift(baseline: ManifestEntry, current: ManifestEntry): Fin
         };
   }
   if (baseline.type !== 'file') return null;
+  const sealed = sealedSince(baseline, current);
+  if (sealed && (current.size !== baseline.size || current.digest !== baseline.digest)) {
+    return {
+      kind: current.size < baseline.size ? 'drift-truncated' : 'drift-modified',
+      path: current.path,
+      severity: 'critical',
+      detail: `${sealed}: ${baseline.size} bytes ${shortDigest(baseline.digest)}… → ${current.size} bytes ${shortDigest(current.digest)}…`,
+    };
+  }
   if (current.size < baseline.size && current.digest !== baseline.digest) {
     return {
       kind: 'drift-truncated',

@@ -24,3 +24,6 @@ export interface ContentSummary {
   /** The encryption container the content is in (see containerOf), when it is in one. */
   container?: string;
 }
+
+/** The container recorded for a member its archive stores encrypted (zip -P, zip AES): see detection/classify.ts classifyArchiveEncrypted. */
+export const ARCHIVE_ENCRYPTED = 'archive-encrypted';

@@ -11,6 +11,8 @@ export interface DetectionSummary {
   encryptedWeak: number;
   ransomNotes: number;
   renamed: number;
+  /** Files their archive stores password-protected (zip -P), whose bytes vouch cannot read. */
+  archiveEncrypted?: number;
   /** Files whose content changed, appeared or disappeared since the previous snapshot. */
   changed: number;
   /** `changed` over the larger of the two snapshots' file counts; null without a previous snapshot. */

@@ -235,6 +235,12 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           const judged = detection.judge({ path: entry.path, size, digest, features: result.content }, before);
           for (const finding of judged.findings) collector.add(finding);
           content = judged.classification.summary;
+        } else if (detection && entry.encrypted) {
+          // Unreadable ciphertext by design, judged by its history: plain last night is a hit.
+          const before = history ? ((await history.get(entry.path)) ?? null) : null;
+          const judged = detection.judgeArchiveEncrypted({ path: entry.path, size, digest }, before);
+          for (const finding of judged.findings) collector.add(finding);
+          content = judged.classification.summary;
         }
         if (entryTables.length) {
           const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);

@@ -129,11 +129,45 @@ describe('ransomware camouflaged in legitimate encryption containers', () => {
     expect(done.findings).toEqual([]);
   });
 
-  it('flags a container standing where the name promises another format, without history, as weak', () => {
+  it('flags an encryption tool\'s output under a document\'s name, without history, as strong; an archive there as weak', () => {
     if (!pdfPath) return;
     const pdf = readFileSync(pdfPath);
-    const [hit] = Object.values(containers(pdf));
-    expect(classifyBytes('invoices/INV-1.pdf', hit!)).toMatchObject({ encrypted: true, strength: 'weak' });
+    const wrapped = containers(pdf);
+    for (const tool of ['openpgp', 'age', 'openssl-salted']) {
+      const result = classifyBytes('invoices/INV-1.pdf', wrapped[tool]!);
+      expect(result, tool).toMatchObject({ encrypted: true, strength: 'strong' });
+      expect(result.reasons, tool).toContain('camouflaged-container');
+    }
+    expect(classifyBytes('invoices/INV-1.pdf', wrapped['7z']!)).toMatchObject({ encrypted: true, strength: 'weak' });
+  });
+
+  it('flags binary ciphertext under a plain-text name (.txt, .csv, .json, .sql, .md, .log…) as camouflage, without history', () => {
+    const binary = ['openpgp', 'age', 'openssl-salted', '7z', 'zip-encrypted'];
+    for (const name of ['notes/new5.txt', 'exports/orders.csv', 'api/config.json', 'db/dump.sql', 'README.md', 'var/app.log', 'conf/site.yaml', 'data/feed.xml']) {
+      for (const container of binary) {
+        const result = classifyBytes(name, made[container]!);
+        expect(result, `${container} as ${name}`).toMatchObject({ encrypted: true, strength: 'strong' });
+        expect(result.reasons, `${container} as ${name}`).toEqual(expect.arrayContaining(['camouflaged-container', `container:${container}`]));
+      }
+      // `openssl enc -a` output under a text name: out of place, not proof; base64 of unmarked random bytes (keys, test data) is legitimate.
+      expect(classifyBytes(name, made['base64:openssl-salted']!), name).toMatchObject({ encrypted: true, strength: 'weak' });
+      expect(classifyBytes(name, made.base64!), name).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
+    }
+    // A renamed copy that kept its old extension in front (`orders.csv.locked`) is the same camouflage.
+    expect(classifyBytes('exports/orders.csv.locked', made['openssl-salted']!)).toMatchObject({ encrypted: true, strength: 'strong' });
+  });
+
+  it('leaves containers legitimate under names that say encrypted, claim nothing, or hold armour a person reads as encrypted', () => {
+    const armoured = run('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', 'x', '--symmetric', '--armor', '--output', '-', '/usr/share/common-licenses/GPL-3']);
+    expect(featuresOf(armoured).armoured).toBe(true);
+    expect(classifyBytes('mail/message.txt', armoured)).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
+    for (const [container, bytes] of Object.entries(made)) {
+      for (const name of ['backup/db.sql.enc', 'backup/orders.csv.aes', 'backup/notes.txt.gpg', 'keys/secret.asc', 'vault/data.age', 'backup/blob', 'backup/blob.bin']) {
+        if (name.endsWith('.asc') && container !== 'openpgp') continue;
+        if (name.endsWith('.age') && container !== 'age') continue;
+        expect(classifyBytes(name, bytes), `${container} as ${name}`).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
+      }
+    }
   });
 });
 

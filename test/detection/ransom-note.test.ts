@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { hasRansomNoteName, isRansomNote, MARKERS, ransomMarkers } from '../../agent/detection/ransom-note.js';
@@ -18,7 +19,52 @@ const NOTES: [string, string][] = [
   ],
 ];
 
+/** The note of the issue-12 adversarial review: no Tor, no victim ID — a claim, a BTC demand, an e-mail contact. */
+const TERSE_NOTE =
+  'YOUR FILES HAVE BEEN ENCRYPTED!\nAll your documents, databases and backups are encrypted.\nTo decrypt them send 2 BTC to bc1qxyz and email decrypt@evil.example with your ID.\nDo not try to recover files yourself or they will be lost forever.\n';
+
+/** Every regular file under `dir` (recursively). */
+function filesUnder(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const full = path.join(dir, name);
+    const stat = statSync(full, { throwIfNoEntry: false });
+    return stat?.isDirectory() ? filesUnder(full) : stat?.isFile() ? [full] : [];
+  });
+}
+
 describe('ransom notes', () => {
+  it('recognises a terse note that claims encryption and demands bitcoin by e-mail, under any name', () => {
+    for (const name of ['README_DECRYPT.txt', 'HOW_TO_DECRYPT.txt', 'RESTORE_MY_FILES.html', 'notes/night.txt']) {
+      expect(isRansomNote(name, ransomMarkers(TERSE_NOTE)), name).toBe(true);
+    }
+    // With a note's name, a claim and a demand are enough.
+    expect(isRansomNote('HOW_TO_DECRYPT.txt', ransomMarkers('Your files have been encrypted.\nPay 0.5 BTC to get them back.'))).toBe(true);
+  });
+
+  it('needs a claim and a demand: encryption talk or a payment alone is not a note, whatever the name', () => {
+    expect(isRansomNote('README_DECRYPT.txt', ransomMarkers('All your files are encrypted at rest with AES-256. How to restore files: run restic restore.'))).toBe(false);
+    expect(isRansomNote('HOW_TO_DECRYPT.txt', ransomMarkers('We accept bitcoin: send the amount to our wallet address. Contact us at billing@example.com.'))).toBe(false);
+  });
+
+  it('never takes the documentation and manual pages of gpg, openssl, cryptsetup and age (decompressed) for notes', () => {
+    const docs = ['/usr/share/doc/gnupg', '/usr/share/doc/gpg', '/usr/share/doc/openssl', '/usr/share/doc/cryptsetup-bin', '/usr/share/doc/age', '/usr/share/man/man1', '/usr/share/man/man8']
+      .flatMap(filesUnder)
+      .filter((file) => !file.includes('/man/') || /\/(?:gpg|openssl|cryptsetup|age|veritysetup)[^/]*$/.test(file));
+    expect(docs.length).toBeGreaterThan(20);
+    const flagged = docs.filter((file) => {
+      let data = readFileSync(file);
+      if (file.endsWith('.gz')) data = gunzipSync(data);
+      return data.length <= 256 * 1024 && isRansomNote(file.replace(/\.gz$/, ''), ransomMarkers(data.subarray(0, 64 * 1024).toString('utf8')));
+    });
+    expect(flagged).toEqual([]);
+  });
+
   it('recognises notes in the style of real families', () => {
     for (const [name, text] of NOTES) {
       expect(isRansomNote(name, ransomMarkers(text)), name).toBe(true);
@@ -84,6 +130,11 @@ describe('ransom note markers', () => {
       'all your documents have been encrypted',
       'your data were locked',
       'files are encrypted',
+      'to decrypt them send 2 btc',
+      'send 2 btc to bc1qxyz',
+      'email decrypt@evil.example',
+      'contact us at help@example.org',
+      "don't try to recover",
     ];
     const texts: string[] = [...NOTES.map(([, text]) => text)];
     // Phrases alone, run together without separators, and overlapping by one word.
