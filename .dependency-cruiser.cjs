@@ -24,15 +24,28 @@ const upward = ORDER.map((folder, index) => ({
   comment: `agent/${folder}/ may import only ${index === 0 ? 'nothing else of vouch' : `root files and ${ORDER.slice(0, index).join(', ')}`} (.dependency-cruiser.cjs, ARCHITECTURE.md)`,
   severity: 'error',
   from: { path: `^agent/${folder}/` },
-  to: { path: '^agent/', pathNot: [`^agent/${folder}/`, ...(index === 0 ? [] : [ROOT_FILES, ...ORDER.slice(0, index).map((lower) => `^agent/${lower}/`)])] },
+  to: {
+    path: '^agent/',
+    pathNot: [
+      `^agent/${folder}/`,
+      ...(index === 0 ? [] : [ROOT_FILES, ...ORDER.slice(0, index).map((lower) => `^agent/${lower}/`)]),
+    ],
+  },
 }));
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', comment: 'No import cycle between files.', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      comment: 'No import cycle between files.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
     {
       name: 'root-files-import-no-folder',
-      comment: 'clock.ts, errors.ts and version.ts sit at the bottom with model/: they import no folder of agent/.',
+      comment:
+        'clock.ts, errors.ts and version.ts sit at the bottom with model/: they import no folder of agent/.',
       severity: 'error',
       from: { path: ROOT_FILES },
       to: { path: '^agent/[^/]+/' },

@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
 import { UNIT_TESTS } from './test/tiers.js';
 
-const tier = (name: string, include: string[], exclude: string[] = []) => ({ extends: true as const, test: { name, include, exclude } });
+const tier = (name: string, include: string[], exclude: string[] = []) => ({
+  extends: true as const,
+  test: { name, include, exclude },
+});
 
 export default defineConfig({
   test: {

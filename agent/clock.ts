@@ -19,7 +19,10 @@ const ZONED_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{
 export function clockOffset(value: string | undefined, processNow: number): number {
   if (value === undefined || value === '') return 0;
   const at = ZONED_INSTANT.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(at)) throw new ConfigError(`VOUCH_NOW: expected an ISO-8601 instant with a zone (e.g. 2027-12-31T23:30:00Z), got ${JSON.stringify(value)}`);
+  if (Number.isNaN(at))
+    throw new ConfigError(
+      `VOUCH_NOW: expected an ISO-8601 instant with a zone (e.g. 2027-12-31T23:30:00Z), got ${JSON.stringify(value)}`,
+    );
   return at - processNow;
 }
 
@@ -35,7 +38,10 @@ let offset: number | undefined;
 function currentOffset(): number {
   if (offset === undefined) {
     const inherited = Number(process.env[INHERITED_OFFSET]);
-    offset = process.env[INHERITED_OFFSET] && Number.isFinite(inherited) ? inherited : clockOffset(process.env.VOUCH_NOW, Date.now());
+    offset =
+      process.env[INHERITED_OFFSET] && Number.isFinite(inherited)
+        ? inherited
+        : clockOffset(process.env.VOUCH_NOW, Date.now());
     if (offset !== 0) process.env[INHERITED_OFFSET] = String(offset);
   }
   return offset;

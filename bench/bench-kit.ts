@@ -30,7 +30,19 @@ export interface Measurement {
 }
 
 function textLike(size: number, seed: number): Buffer {
-  const words = ['order', 'invoice', 'customer', 'total', 'shipped', 'pending', 'warehouse', 'pallet', 'ream', 'stapler', '\n'];
+  const words = [
+    'order',
+    'invoice',
+    'customer',
+    'total',
+    'shipped',
+    'pending',
+    'warehouse',
+    'pallet',
+    'ream',
+    'stapler',
+    '\n',
+  ];
   const parts: string[] = [];
   let length = 0;
   let x = seed;
@@ -58,7 +70,8 @@ export function generate(): string {
   while (written < TOTAL) {
     const size = Math.min(sizes[index % sizes.length]!, TOTAL - written);
     const kind = index % 3;
-    const data = kind === 0 ? randomBytes(size) : kind === 1 ? textLike(size, index) : Buffer.alloc(size, index & 0xff);
+    const data =
+      kind === 0 ? randomBytes(size) : kind === 1 ? textLike(size, index) : Buffer.alloc(size, index & 0xff);
     const dir = path.join(plain, `d${index % 8}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, `f${index}.bin`), data);
@@ -80,7 +93,10 @@ export const ARCHIVE_SUMS = path.join(DATA, 'snap-20250101.sha256sums');
 export function ensureSums(): void {
   if (existsSync(ARCHIVE_SUMS)) return;
   const plain = path.join(DATA, 'plain', 'snap-20250101');
-  execFileSync('sh', ['-c', `cd "${plain}" && find . -type f | sort | xargs sha256sum > "${ARCHIVE_SUMS}.tmp" && mv "${ARCHIVE_SUMS}.tmp" "${ARCHIVE_SUMS}"`]);
+  execFileSync('sh', [
+    '-c',
+    `cd "${plain}" && find . -type f | sort | xargs sha256sum > "${ARCHIVE_SUMS}.tmp" && mv "${ARCHIVE_SUMS}.tmp" "${ARCHIVE_SUMS}"`,
+  ]);
 }
 
 /** The plain files of the data set, in path order. */
@@ -100,9 +116,13 @@ export function plainFiles(): string[] {
 /** Runs a shell command under /usr/bin/time; returns wall seconds, peak RSS and CPU seconds. */
 export function measure(command: string): Measurement {
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'sh', '-c', command], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const result = spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'sh', '-c', command], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.status !== 0) throw new Error(`${command} failed (${result.status}): ${result.stderr.slice(-2000)}`);
+  if (result.status !== 0)
+    throw new Error(`${command} failed (${result.status}): ${result.stderr.slice(-2000)}`);
   const [peak, user, system] = result.stderr.trim().split('\n').pop()!.split(' ').map(Number);
   return { seconds, peakRssKiB: peak!, cpuSeconds: user! + system! };
 }
@@ -114,9 +134,15 @@ export function median(values: number[]): number {
 }
 
 /** Runs `command()` once to warm caches, then RUNS times; median seconds and peak RSS. */
-export function bench(name: string, command: () => string): { name: string; seconds: number; peakMiB: number } {
+export function bench(
+  name: string,
+  command: () => string,
+): { name: string; seconds: number; peakMiB: number } {
   measure(command()); // warm the page cache and the binary
   const runs = Array.from({ length: RUNS }, () => measure(command()));
-  return { name, seconds: median(runs.map((r) => r.seconds)), peakMiB: Math.max(...runs.map((r) => r.peakRssKiB)) / 1024 };
+  return {
+    name,
+    seconds: median(runs.map((r) => r.seconds)),
+    peakMiB: Math.max(...runs.map((r) => r.peakRssKiB)) / 1024,
+  };
 }
-

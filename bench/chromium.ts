@@ -2,7 +2,16 @@
 import { chromium, type Browser } from 'playwright-core';
 
 /** The flags Chromium runs with (no downloads, no background traffic). */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Starts /usr/bin/chromium. */
 export function launchChromium(): Promise<Browser> {

@@ -18,7 +18,13 @@ async function baseLedger(dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const ledger = await openLedger(dir);
-  for (let n = 1; n <= RECORDS; n++) await ledger.append('snapshot-scan', { set: 'orders', snapshot: `orders-${n}`, verdict: 'clean', findings: [] });
+  for (let n = 1; n <= RECORDS; n++)
+    await ledger.append('snapshot-scan', {
+      set: 'orders',
+      snapshot: `orders-${n}`,
+      verdict: 'clean',
+      findings: [],
+    });
   await ledger.close();
 }
 
@@ -32,7 +38,8 @@ function withJunk(base: string, dir: string, mib: number): string {
   writeSync(fd, `${lines.slice(0, RECORDS / 2).join('\n')}\n`);
   // Printable junk (base64 of random bytes): no newline, not JSON.
   const block = Buffer.from(randomBytes(3 * 2 ** 20).toString('base64'));
-  for (let left = mib * 2 ** 20; left > 0; left -= block.length) writeSync(fd, block, 0, Math.min(left, block.length));
+  for (let left = mib * 2 ** 20; left > 0; left -= block.length)
+    writeSync(fd, block, 0, Math.min(left, block.length));
   writeSync(fd, `\n${lines.slice(RECORDS / 2).join('\n')}\n`);
   closeSync(fd);
   return segment;
@@ -41,13 +48,18 @@ function withJunk(base: string, dir: string, mib: number): string {
 const root = path.join(DATA, 'evidence');
 const base = path.join(root, 'base');
 await baseLedger(base);
-const rows: string[][] = [['junk line', 'vouch verify', 'per MiB', 'sha256sum', 'wc -l', 'vs sha256sum', 'peak RSS']];
+const rows: string[][] = [
+  ['junk line', 'vouch verify', 'per MiB', 'sha256sum', 'wc -l', 'vs sha256sum', 'peak RSS'],
+];
 let firstPerMiB = 0;
 for (const mib of SIZES_MIB) {
   const dir = path.join(root, `junk-${mib}`);
   const segment = withJunk(base, dir, mib);
   // Exit 3 is the expected verdict (the junk line is named); anything else fails the run.
-  const vouch = bench(`verify ${mib} MiB`, () => `node ${CLI} --state ${dir} evidence verify --no-manifests >/dev/null; test $? -eq 3`);
+  const vouch = bench(
+    `verify ${mib} MiB`,
+    () => `node ${CLI} --state ${dir} evidence verify --no-manifests >/dev/null; test $? -eq 3`,
+  );
   const sha = bench(`sha256sum ${mib} MiB`, () => `sha256sum ${segment} >/dev/null`);
   const wc = bench(`wc ${mib} MiB`, () => `wc -l ${segment} >/dev/null`);
   const perMiB = vouch.seconds / mib;
@@ -64,7 +76,7 @@ for (const mib of SIZES_MIB) {
   rmSync(dir, { recursive: true, force: true });
 }
 const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-console.log(`evidence verify with one junk line among ${RECORDS} signed records (medians of ${process.env.VOUCH_BENCH_RUNS ?? 3}; Node start-up included):`);
+console.log(
+  `evidence verify with one junk line among ${RECORDS} signed records (medians of ${process.env.VOUCH_BENCH_RUNS ?? 3}; Node start-up included):`,
+);
 for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '));
-
-

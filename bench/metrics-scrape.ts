@@ -37,10 +37,22 @@ try {
       const id = `${name}-${s}`;
       const drifted = s % 97 === 0;
       index.snapshots[id] = {
-        id, time: new Date(now - (SNAPSHOTS - s) * 3_600_000).toISOString(), verdict: drifted ? 'compromised' : 'clean', complete: true,
-        entries: 1200, bytes: 50_000_000,
-        findings: drifted ? Array.from({ length: 20 }, (_, f) => ({ kind: 'drift-modified' as const, path: `db/table-${f}.sql`, severity: 'critical' as const, detail: 'digest changed' })) : [],
-        findingCounts: drifted ? { 'drift-modified': 20 } : {}, lastScan: new Date(now).toISOString(),
+        id,
+        time: new Date(now - (SNAPSHOTS - s) * 3_600_000).toISOString(),
+        verdict: drifted ? 'compromised' : 'clean',
+        complete: true,
+        entries: 1200,
+        bytes: 50_000_000,
+        findings: drifted
+          ? Array.from({ length: 20 }, (_, f) => ({
+              kind: 'drift-modified' as const,
+              path: `db/table-${f}.sql`,
+              severity: 'critical' as const,
+              detail: 'digest changed',
+            }))
+          : [],
+        findingCounts: drifted ? { 'drift-modified': 20 } : {},
+        lastScan: new Date(now).toISOString(),
       };
     }
     writeFileSync(path.join(state, 'sets', `${name}.json`), JSON.stringify(index, null, 1));
@@ -51,7 +63,15 @@ try {
   for (let day = 0; day < DAYS; day++) {
     for (const name of names) {
       for (let s = 0; s < SNAPSHOTS; s += 10) {
-        const record: LedgerRecord = nextRecord(head, 'snapshot-scan', { set: name, snapshot: `${name}-${s}`, deep: false, verdict: 'clean', entries: 1200, bytes: 50_000_000, findingCounts: {} });
+        const record: LedgerRecord = nextRecord(head, 'snapshot-scan', {
+          set: name,
+          snapshot: `${name}-${s}`,
+          deep: false,
+          verdict: 'clean',
+          entries: 1200,
+          bytes: 50_000_000,
+          findingCounts: {},
+        });
         head = { seq: record.seq, hash: record.hash };
         lines.push(JSON.stringify(record));
       }
@@ -62,7 +82,19 @@ try {
   lines.length = 0;
 
   const policy = validatePolicy(
-    { sets: Object.fromEntries(names.map((name) => [name, { source: { fs: { path: '/nonexistent' } }, snapshots: { layout: 'archive' }, targets: { rpo: '24h', rto: '2h' }, schedule: { scan: '0 * * * *', drill: '30 3 * * 0' } }])) },
+    {
+      sets: Object.fromEntries(
+        names.map((name) => [
+          name,
+          {
+            source: { fs: { path: '/nonexistent' } },
+            snapshots: { layout: 'archive' },
+            targets: { rpo: '24h', rto: '2h' },
+            schedule: { scan: '0 * * * *', drill: '30 3 * * 0' },
+          },
+        ]),
+      ),
+    },
     'bench policy',
     state,
   );
@@ -100,11 +132,17 @@ try {
     await loadEstateView(policy, state);
     stateOnly.push(performance.now() - started);
   }
-  console.log(`state: ${SETS} sets × ${SNAPSHOTS} snapshots, ledger ${records} records; /metrics body ${(bytes / 1024).toFixed(0)} KiB; ${RUNS} runs`);
+  console.log(
+    `state: ${SETS} sets × ${SNAPSHOTS} snapshots, ledger ${records} records; /metrics body ${(bytes / 1024).toFixed(0)} KiB; ${RUNS} runs`,
+  );
   console.log(`scrape, ledger unchanged:             median ${median(steady).toFixed(0)} ms`);
-  console.log(`scrape right after the ledger grew:   median ${median(grown).toFixed(0)} ms (chain re-verified in the background)`);
+  console.log(
+    `scrape right after the ledger grew:   median ${median(grown).toFixed(0)} ms (chain re-verified in the background)`,
+  );
   console.log(`background chain re-verification:     median ${median(verify).toFixed(0)} ms`);
-  console.log(`estate read alone (all sets' state):  median ${median(stateOnly).toFixed(0)} ms (scrape / estate read ${(median(steady) / median(stateOnly)).toFixed(2)})`);
+  console.log(
+    `estate read alone (all sets' state):  median ${median(stateOnly).toFixed(0)} ms (scrape / estate read ${(median(steady) / median(stateOnly)).toFixed(2)})`,
+  );
   console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 } finally {
   rmSync(state, { recursive: true, force: true });

@@ -24,7 +24,8 @@ const SNAPSHOTS = 1000;
 function tarHeader(name: string, size: number): Buffer {
   const block = Buffer.alloc(512);
   block.write(name, 0, 100, 'utf8');
-  const octal = (offset: number, length: number, value: number) => block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'ascii');
+  const octal = (offset: number, length: number, value: number) =>
+    block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'ascii');
   octal(100, 8, 0o644);
   octal(108, 8, 0);
   octal(116, 8, 0);
@@ -52,7 +53,15 @@ async function writeBigSnapshot(file: string, revision: number): Promise<void> {
   for (let i = 0; i < ENTRIES; i++) {
     const changed = revision > 0 && i % 100 === 7;
     const name = `data/d${String(Math.floor(i / 1000)).padStart(4, '0')}/f${String(i).padStart(7, '0')}.txt`;
-    if (!gzip.write(tarMember(name, Buffer.from(`record ${i} of the ledger export, revision ${changed ? revision : 0}\n`)))) await once(gzip, 'drain');
+    if (
+      !gzip.write(
+        tarMember(
+          name,
+          Buffer.from(`record ${i} of the ledger export, revision ${changed ? revision : 0}\n`),
+        ),
+      )
+    )
+      await once(gzip, 'drain');
   }
   gzip.end(Buffer.alloc(1024));
   await once(out, 'finish');
@@ -60,7 +69,10 @@ async function writeBigSnapshot(file: string, revision: number): Promise<void> {
 
 function policyFile(name: string, directory: string, match: string): string {
   const file = path.join(SCALE, `${name}.yaml`);
-  writeFileSync(file, `sets:\n  ${name}:\n    source: { fs: { path: ${JSON.stringify(directory)} } }\n    snapshots: { layout: archive, match: '${match}' }\n`);
+  writeFileSync(
+    file,
+    `sets:\n  ${name}:\n    source: { fs: { path: ${JSON.stringify(directory)} } }\n    snapshots: { layout: archive, match: '${match}' }\n`,
+  );
   return file;
 }
 
@@ -83,7 +95,14 @@ if (!existsSync(path.join(many, '.complete'))) {
   const start = Date.parse('2023-01-01T00:00:00Z');
   for (let i = 0; i < SNAPSHOTS; i++) {
     const day = new Date(start + i * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
-    const tar = Buffer.concat([tarMember('db/orders.sql', Buffer.from(`-- dump ${i}\n${'insert into orders values (1);\n'.repeat(50)}`)), tarMember('README.txt', Buffer.from(`nightly ${day}\n`)), Buffer.alloc(1024)]);
+    const tar = Buffer.concat([
+      tarMember(
+        'db/orders.sql',
+        Buffer.from(`-- dump ${i}\n${'insert into orders values (1);\n'.repeat(50)}`),
+      ),
+      tarMember('README.txt', Buffer.from(`nightly ${day}\n`)),
+      Buffer.alloc(1024),
+    ]);
     writeFileSync(path.join(many, `orders-${day}.tar.gz`), gzipSync(tar));
   }
   writeFileSync(path.join(many, '.complete'), '');
@@ -102,15 +121,28 @@ rmSync(manyState, { recursive: true, force: true });
 const scanMany = `node ${q(CLI)} --config ${q(manyPolicy)} --state ${q(manyState)} --json scan > /dev/null`;
 const firstMany = measure(scanMany);
 const rescanMany = measure(scanMany);
-const lastClean = bench('vouch last-clean (1,000 snapshots)', () => `node ${q(CLI)} --config ${q(manyPolicy)} --state ${q(manyState)} --json last-clean orders > /dev/null`);
+const lastClean = bench(
+  'vouch last-clean (1,000 snapshots)',
+  () =>
+    `node ${q(CLI)} --config ${q(manyPolicy)} --state ${q(manyState)} --json last-clean orders > /dev/null`,
+);
 
 console.log(`\nvouch at scale — median of ${RUNS} runs where repeated\n`);
 console.log('what'.padEnd(58), 'seconds'.padStart(9), 'peak RSS MiB'.padStart(13));
-const row = (name: string, seconds: number, kib: number) => console.log(name.padEnd(58), seconds.toFixed(2).padStart(9), mib(kib).toFixed(0).padStart(13));
-row(`scan 2 × ${ENTRIES.toLocaleString('en')}-entry snapshots (baselines + history)`, firstBig.seconds, firstBig.peakRssKiB);
+const row = (name: string, seconds: number, kib: number) =>
+  console.log(name.padEnd(58), seconds.toFixed(2).padStart(9), mib(kib).toFixed(0).padStart(13));
+row(
+  `scan 2 × ${ENTRIES.toLocaleString('en')}-entry snapshots (baselines + history)`,
+  firstBig.seconds,
+  firstBig.peakRssKiB,
+);
 row(`rescan them (drift against the baselines)`, rescanBig.seconds, rescanBig.peakRssKiB);
 row(`scan ${SNAPSHOTS} snapshots (baselines)`, firstMany.seconds, firstMany.peakRssKiB);
 row(`rescan ${SNAPSHOTS} snapshots (metadata pass)`, rescanMany.seconds, rescanMany.peakRssKiB);
 row(lastClean.name, lastClean.seconds, lastClean.peakMiB * 1024);
-console.log(`\n  peak RSS of a ${ENTRIES.toLocaleString('en')}-entry snapshot scan: ${mib(Math.max(firstBig.peakRssKiB, rescanBig.peakRssKiB)).toFixed(0)} MiB (target < 300 MiB)`);
-console.log(`  last-clean on ${SNAPSHOTS} snapshots: ${(lastClean.seconds * 1000).toFixed(0)} ms, process start included (target well under 1 s)`);
+console.log(
+  `\n  peak RSS of a ${ENTRIES.toLocaleString('en')}-entry snapshot scan: ${mib(Math.max(firstBig.peakRssKiB, rescanBig.peakRssKiB)).toFixed(0)} MiB (target < 300 MiB)`,
+);
+console.log(
+  `  last-clean on ${SNAPSHOTS} snapshots: ${(lastClean.seconds * 1000).toFixed(0)} ms, process start included (target well under 1 s)`,
+);

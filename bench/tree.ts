@@ -54,7 +54,9 @@ if (!existsSync(zipFile)) {
   process.stderr.write('packing the tree as .zip (once)…\n');
   mkdirSync(zipRoot, { recursive: true });
   rmSync(`${zipFile}.tmp.zip`, { force: true });
-  sh(`cd ${q(tree.dir)} && zip -q -1 -r -y ${q(`${zipFile}.tmp.zip`)} . && mv ${q(`${zipFile}.tmp.zip`)} ${q(zipFile)}`);
+  sh(
+    `cd ${q(tree.dir)} && zip -q -1 -r -y ${q(`${zipFile}.tmp.zip`)} . && mv ${q(`${zipFile}.tmp.zip`)} ${q(zipFile)}`,
+  );
 }
 writeFileSync(passwordFile, 'vouch-bench\n', { mode: 0o600 });
 const restic = `restic --repo ${q(repository)} --password-file ${q(passwordFile)} --quiet`;
@@ -67,7 +69,12 @@ if (!existsSync(path.join(repository, 'config'))) {
 const base = mkdtempSync(path.join(tmpdir(), 'vouch-bench-tree-'));
 
 /** A vouch scan of one layout in its own state directory; the first call writes the baseline. */
-function vouchScan(name: string, root: string, layout: 'directory' | 'archive', detection: boolean): () => string {
+function vouchScan(
+  name: string,
+  root: string,
+  layout: 'directory' | 'archive',
+  detection: boolean,
+): () => string {
   const policy = path.join(base, `${name}.yaml`);
   writeFileSync(
     policy,
@@ -76,7 +83,8 @@ function vouchScan(name: string, root: string, layout: 'directory' | 'archive', 
   const state = path.join(base, `${name}-state`);
   const out = path.join(base, `${name}.json`);
   // Exit 3 (findings) would be a detection finding on an intact tree: kept, and shown below.
-  return () => `node ${q(CLI)} --config ${q(policy)} --state ${q(state)} --json scan > ${q(out)} || [ $? -eq 3 ]`;
+  return () =>
+    `node ${q(CLI)} --config ${q(policy)} --state ${q(state)} --json scan > ${q(out)} || [ $? -eq 3 ]`;
 }
 
 interface Row {
@@ -112,7 +120,10 @@ const rows: Row[] = [
   time('vouch scan, steady state, detection off', vouchScan('dir-off', plainRoot, 'directory', false), true),
   time('restic check --read-data', () => `${restic} check --read-data > /dev/null`),
   time('find | xargs openssl dgst -sha256', () => `${listFiles} | xargs -0 openssl dgst -sha256 > /dev/null`),
-  time('find | xargs b3sum --num-threads 1', () => `${listFiles} | xargs -0 b3sum --num-threads 1 > /dev/null`),
+  time(
+    'find | xargs b3sum --num-threads 1',
+    () => `${listFiles} | xargs -0 b3sum --num-threads 1 > /dev/null`,
+  ),
   time('vouch scan .tar.gz, steady, detection on', vouchScan('tgz-on', tarRoot, 'archive', true), true),
   time('tar -xzOf | sha256sum', () => `tar -xzOf ${q(tarGz)} | sha256sum > /dev/null`),
   time('vouch scan .zip, steady, detection on', vouchScan('zip-on', zipRoot, 'archive', true), true),
@@ -120,7 +131,9 @@ const rows: Row[] = [
 ];
 
 const verdicts = ['dir-on', 'dir-off', 'tgz-on', 'zip-on'].map((name) => {
-  const scan = JSON.parse(readFileSync(path.join(base, `${name}.json`), 'utf8')) as { sets: { snapshots: { verdict: string; entries: number; findings: { kind: string; path: string }[] }[] }[] };
+  const scan = JSON.parse(readFileSync(path.join(base, `${name}.json`), 'utf8')) as {
+    sets: { snapshots: { verdict: string; entries: number; findings: { kind: string; path: string }[] }[] }[];
+  };
   const snapshot = scan.sets[0]!.snapshots[0]!;
   return `${name}: ${snapshot.verdict}, ${snapshot.entries} entries, ${snapshot.findings.length} findings${snapshot.findings.length ? ` (first: ${snapshot.findings[0]!.kind} ${snapshot.findings[0]!.path})` : ''}`;
 });
@@ -128,8 +141,13 @@ rmSync(base, { recursive: true, force: true });
 
 const cores = execFileSync('nproc', { encoding: 'utf8' }).trim();
 const gib = tree.bytes / 2 ** 30;
-const sizes = spawnSync('sh', ['-c', `du -k ${q(tarGz)} ${q(zipFile)} | cut -f1`], { encoding: 'utf8' }).stdout.trim().split('\n').map((k) => (Number(k) / 1024).toFixed(0));
-console.log(`\nvouch on a real tree — ${tree.files} files of this machine's /usr, ${gib.toFixed(2)} GiB (average ${(tree.bytes / tree.files / 1024).toFixed(0)} KiB; .tar.gz ${sizes[0]} MiB, .zip ${sizes[1]} MiB), ${cores} cores, medians of ${RUNS} (warm cache)\n`);
+const sizes = spawnSync('sh', ['-c', `du -k ${q(tarGz)} ${q(zipFile)} | cut -f1`], { encoding: 'utf8' })
+  .stdout.trim()
+  .split('\n')
+  .map((k) => (Number(k) / 1024).toFixed(0));
+console.log(
+  `\nvouch on a real tree — ${tree.files} files of this machine's /usr, ${gib.toFixed(2)} GiB (average ${(tree.bytes / tree.files / 1024).toFixed(0)} KiB; .tar.gz ${sizes[0]} MiB, .zip ${sizes[1]} MiB), ${cores} cores, medians of ${RUNS} (warm cache)\n`,
+);
 console.log('| command (same tree, one run) | median wall s | runs | CPU s | first scan s | peak RSS MiB |');
 console.log('| --- | ---: | --- | ---: | ---: | ---: |');
 for (const row of rows) {
@@ -143,13 +161,25 @@ const off = find('vouch scan, steady state, detection off');
 const resticRow = find('restic check');
 const opensslRow = find('find | xargs openssl');
 console.log('\ntargets (detection on)');
-console.log(`  vouch / restic check --read-data time:   ${(on.seconds / resticRow.seconds).toFixed(2)}  (target ≤ 1; stretch ≤ 0.5)`);
-console.log(`  detection's cost over digests alone:     ${(((on.seconds - off.seconds) / off.seconds) * 100).toFixed(0)} %  (target ≤ 25 %)`);
-console.log(`  the same in CPU seconds:                  ${(on.cpu / resticRow.cpu).toFixed(2)} of restic's; detection ${(((on.cpu - off.cpu) / off.cpu) * 100).toFixed(0)} % over digests`);
+console.log(
+  `  vouch / restic check --read-data time:   ${(on.seconds / resticRow.seconds).toFixed(2)}  (target ≤ 1; stretch ≤ 0.5)`,
+);
+console.log(
+  `  detection's cost over digests alone:     ${(((on.seconds - off.seconds) / off.seconds) * 100).toFixed(0)} %  (target ≤ 25 %)`,
+);
+console.log(
+  `  the same in CPU seconds:                  ${(on.cpu / resticRow.cpu).toFixed(2)} of restic's; detection ${(((on.cpu - off.cpu) / off.cpu) * 100).toFixed(0)} % over digests`,
+);
 console.log(`  vouch / openssl dgst time:               ${(on.seconds / opensslRow.seconds).toFixed(2)}`);
-console.log(`  vouch .tar.gz / tar -xzOf | sha256sum:   ${(find('vouch scan .tar.gz').seconds / find('tar -xzOf').seconds).toFixed(2)}`);
-console.log(`  vouch .zip / unzip -p | sha256sum:       ${(find('vouch scan .zip').seconds / find('unzip -p').seconds).toFixed(2)}`);
+console.log(
+  `  vouch .tar.gz / tar -xzOf | sha256sum:   ${(find('vouch scan .tar.gz').seconds / find('tar -xzOf').seconds).toFixed(2)}`,
+);
+console.log(
+  `  vouch .zip / unzip -p | sha256sum:       ${(find('vouch scan .zip').seconds / find('unzip -p').seconds).toFixed(2)}`,
+);
 const peak = Math.max(...rows.filter((row) => row.name.startsWith('vouch')).map((row) => row.peakMiB));
 console.log(`  vouch peak RSS:                          ${peak.toFixed(0)} MiB  (target < 200 MiB)`);
-console.log(`  per TB of such files at this rate:       ${((on.seconds / gib) * 1024 / 3600).toFixed(1)} h (detection on), ${((off.seconds / gib) * 1024 / 3600).toFixed(1)} h (off)`);
+console.log(
+  `  per TB of such files at this rate:       ${(((on.seconds / gib) * 1024) / 3600).toFixed(1)} h (detection on), ${(((off.seconds / gib) * 1024) / 3600).toFixed(1)} h (off)`,
+);
 console.log(`\nverdicts of the last scans: ${verdicts.join('; ')}`);

@@ -9,7 +9,16 @@
  * can ask for 30,000 files or more.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { DATA } from './bench-kit.js';
 
@@ -52,12 +61,20 @@ function hashPoint(file: string): number {
  * The sample of `files` files of /usr (each at most `maxFileBytes`), made once into `dir` (default
  * bench-data/usr-tree-N); a marker `dir.json` beside it says it is complete.
  */
-export function usrTree(files: number, maxFileBytes = 64 * 2 ** 20, root = '/usr', dir = path.join(DATA, `usr-tree-${files}`)): UsrTree {
+export function usrTree(
+  files: number,
+  maxFileBytes = 64 * 2 ** 20,
+  root = '/usr',
+  dir = path.join(DATA, `usr-tree-${files}`),
+): UsrTree {
   const marker = `${dir}.json`;
   if (existsSync(marker) && existsSync(dir)) return JSON.parse(readFileSync(marker, 'utf8')) as UsrTree;
   rmSync(dir, { recursive: true, force: true });
   const candidates = listFiles(root).filter((file) => file.size <= maxFileBytes);
-  if (candidates.length < files) throw new Error(`${root} has only ${candidates.length} regular files of at most ${maxFileBytes} bytes; asked for ${files}`);
+  if (candidates.length < files)
+    throw new Error(
+      `${root} has only ${candidates.length} regular files of at most ${maxFileBytes} bytes; asked for ${files}`,
+    );
   // The `files` paths with the smallest hash points: deterministic, and nested as the sample grows.
   const picked = candidates
     .map((file) => ({ ...file, point: hashPoint(file.path) }))
@@ -82,4 +99,3 @@ export function usrTree(files: number, maxFileBytes = 64 * 2 ** 20, root = '/usr
   writeFileSync(marker, JSON.stringify(tree));
   return tree;
 }
-

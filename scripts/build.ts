@@ -64,11 +64,14 @@ export function bundleOptions(outdir: string, entryPoints: Record<string, string
 /** Builds `dist` (default: the checkout's dist/) from scratch; returns esbuild's account of inputs, outputs and imports. */
 export async function buildDist(dist: string = path.join(ROOT, 'dist')): Promise<Metafile> {
   await rm(dist, { recursive: true, force: true });
-  const result = await build({ ...bundleOptions(dist, {
+  const result = await build({
+    ...bundleOptions(dist, {
       vouch: 'agent/cli/main.ts',
       'analysis-worker': 'agent/scan/analysis-worker.ts',
       'fs-list-worker': 'agent/sources/fs-list-worker.ts',
-    }), metafile: true });
+    }),
+    metafile: true,
+  });
   await cp(path.join(ROOT, 'agent/web/assets'), path.join(dist, 'assets'), { recursive: true });
   return result.metafile;
 }

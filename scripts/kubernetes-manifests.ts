@@ -56,12 +56,27 @@ ${['orders', 'invoices', 'hr', 'crm']
 `;
 
 const policy = parsePolicy(POLICY_YAML, '/etc/vouch/vouch.yaml');
-const labels = (component: string) => ({ 'app.kubernetes.io/name': 'vouch', 'app.kubernetes.io/component': component });
+const labels = (component: string) => ({
+  'app.kubernetes.io/name': 'vouch',
+  'app.kubernetes.io/component': component,
+});
 
 /** Scan-only agents: Pod Security `restricted` (non-root, no privilege escalation, no capabilities, RuntimeDefault seccomp). */
-const agentPodSecurity: IPodSecurityContext = { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
+const agentPodSecurity: IPodSecurityContext = {
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  runAsNonRoot: true,
+  fsGroup: 1000,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
 /** Drill Jobs: bwrap needs user namespaces, which the runtime's default seccomp profile forbids without CAP_SYS_ADMIN. */
-const drillPodSecurity: IPodSecurityContext = { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000, seccompProfile: { type: 'Unconfined' } };
+const drillPodSecurity: IPodSecurityContext = {
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  runAsNonRoot: true,
+  fsGroup: 1000,
+  seccompProfile: { type: 'Unconfined' },
+};
 
 function vouchContainer(name: string, args: string[], extra: Partial<IContainer> = {}): IContainer {
   return {
@@ -72,9 +87,18 @@ function vouchContainer(name: string, args: string[], extra: Partial<IContainer>
       { name: 'VOUCH_CONFIG', value: '/etc/vouch/vouch.yaml' },
       { name: 'AWS_REGION', value: 'eu-central-1' },
     ],
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
     ...extra,
-    volumeMounts: [{ name: 'policy', mountPath: '/etc/vouch', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }, ...(extra.volumeMounts ?? [])],
+    volumeMounts: [
+      { name: 'policy', mountPath: '/etc/vouch', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+      ...(extra.volumeMounts ?? []),
+    ],
   };
 }
 
@@ -92,25 +116,59 @@ const sharedVolume = (namespace: string, pv: string) => [
   }),
   new PersistentVolumeClaim({
     metadata: { name: 'vouch-state', namespace, labels: labels('state') },
-    spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '500Gi' } }, volumeName: pv, storageClassName: '' },
+    spec: {
+      accessModes: ['ReadWriteMany'],
+      resources: { requests: { storage: '500Gi' } },
+      volumeName: pv,
+      storageClassName: '',
+    },
   }),
 ];
 
-const policyConfigMap = (namespace: string) => new ConfigMap({ metadata: { name: 'vouch-policy', namespace, labels: labels('policy') }, data: { 'vouch.yaml': POLICY_YAML } });
+const policyConfigMap = (namespace: string) =>
+  new ConfigMap({
+    metadata: { name: 'vouch-policy', namespace, labels: labels('policy') },
+    data: { 'vouch.yaml': POLICY_YAML },
+  });
 
-const dnsEgress: INetworkPolicyEgressRule = { to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] };
-const storeEgress: INetworkPolicyEgressRule = { to: [{ ipBlock: { cidr: STORE_CIDR } }], ports: STORE_PORTS.map((port) => ({ protocol: 'TCP' as const, port })) };
+const dnsEgress: INetworkPolicyEgressRule = {
+  to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+  ports: [
+    { protocol: 'UDP', port: 53 },
+    { protocol: 'TCP', port: 53 },
+  ],
+};
+const storeEgress: INetworkPolicyEgressRule = {
+  to: [{ ipBlock: { cidr: STORE_CIDR } }],
+  ports: STORE_PORTS.map((port) => ({ protocol: 'TCP' as const, port })),
+};
 
 /** Namespace `vouch`: the sharded agents. */
 export function agentManifests() {
   return [
-    new Namespace({ metadata: { name: 'vouch', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted' } } }),
-    new ServiceAccount({ metadata: { name: 'vouch', namespace: 'vouch', labels: labels('agent') }, automountServiceAccountToken: false }),
+    new Namespace({
+      metadata: {
+        name: 'vouch',
+        labels: {
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
+          'pod-security.kubernetes.io/audit': 'restricted',
+        },
+      },
+    }),
+    new ServiceAccount({
+      metadata: { name: 'vouch', namespace: 'vouch', labels: labels('agent') },
+      automountServiceAccountToken: false,
+    }),
     policyConfigMap('vouch'),
     ...sharedVolume('vouch', 'vouch-state-agents'),
     new Service({
       metadata: { name: 'vouch', namespace: 'vouch', labels: labels('agent') },
-      spec: { clusterIP: 'None', selector: labels('agent'), ports: [{ name: 'http', port: 9740, targetPort: 'http' }] },
+      spec: {
+        clusterIP: 'None',
+        selector: labels('agent'),
+        ports: [{ name: 'http', port: 9740, targetPort: 'http' }],
+      },
     }),
     new StatefulSet({
       metadata: { name: 'vouch', namespace: 'vouch', labels: labels('agent') },
@@ -120,27 +178,51 @@ export function agentManifests() {
         podManagementPolicy: 'Parallel',
         selector: { matchLabels: labels('agent') },
         template: {
-          metadata: { labels: labels('agent'), annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9740' } },
+          metadata: {
+            labels: labels('agent'),
+            annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9740' },
+          },
           spec: {
             serviceAccountName: 'vouch',
             securityContext: agentPodSecurity,
             terminationGracePeriodSeconds: 60,
             containers: [
-              vouchContainer('vouch', ['serve', '--listen', '0.0.0.0:9740', '--shard', `ordinal/${REPLICAS}`, '--tasks', 'scan', '--shutdown-timeout', '45s'], {
-                ports: [{ name: 'http', containerPort: 9740 }],
-                env: [
-                  { name: 'VOUCH_CONFIG', value: '/etc/vouch/vouch.yaml' },
-                  { name: 'AWS_REGION', value: 'eu-central-1' },
-                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                  { name: 'VOUCH_API_TOKEN', valueFrom: { secretKeyRef: { name: 'vouch-api-token', key: 'token' } } },
+              vouchContainer(
+                'vouch',
+                [
+                  'serve',
+                  '--listen',
+                  '0.0.0.0:9740',
+                  '--shard',
+                  `ordinal/${REPLICAS}`,
+                  '--tasks',
+                  'scan',
+                  '--shutdown-timeout',
+                  '45s',
                 ],
-                // Each replica's state is its own folder of the shared volume: vouch-0, vouch-1, …
-                volumeMounts: [{ name: 'state', mountPath: STATE, subPathExpr: '$(POD_NAME)' }],
-                // Ready when the policy is loaded, the state readable and the evidence chain intact.
-                readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 30, failureThreshold: 5 },
-                resources: { requests: { cpu: '2', memory: '512Mi' }, limits: { memory: '1Gi' } },
-              }),
+                {
+                  ports: [{ name: 'http', containerPort: 9740 }],
+                  env: [
+                    { name: 'VOUCH_CONFIG', value: '/etc/vouch/vouch.yaml' },
+                    { name: 'AWS_REGION', value: 'eu-central-1' },
+                    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                    {
+                      name: 'VOUCH_API_TOKEN',
+                      valueFrom: { secretKeyRef: { name: 'vouch-api-token', key: 'token' } },
+                    },
+                  ],
+                  // Each replica's state is its own folder of the shared volume: vouch-0, vouch-1, …
+                  volumeMounts: [{ name: 'state', mountPath: STATE, subPathExpr: '$(POD_NAME)' }],
+                  // Ready when the policy is loaded, the state readable and the evidence chain intact.
+                  readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 10 },
+                  livenessProbe: {
+                    httpGet: { path: '/healthz', port: 'http' },
+                    periodSeconds: 30,
+                    failureThreshold: 5,
+                  },
+                  resources: { requests: { cpu: '2', memory: '512Mi' }, limits: { memory: '1Gi' } },
+                },
+              ),
             ],
             volumes: [
               { name: 'policy', configMap: { name: 'vouch-policy' } },
@@ -160,7 +242,12 @@ export function agentManifests() {
       spec: {
         podSelector: { matchLabels: labels('agent') },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 9740 }] }],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+            ports: [{ protocol: 'TCP', port: 9740 }],
+          },
+        ],
         egress: [dnsEgress, storeEgress],
       },
     }),
@@ -172,7 +259,11 @@ export function drillManifests() {
   const cronJobs = policy.sets.map((set) => {
     const owner = ownerOf(policy, set.name, REPLICAS);
     return new CronJob({
-      metadata: { name: `drill-${set.name}`, namespace: 'vouch-drills', labels: { ...labels('drill'), 'vouch.dev/set': set.name, 'vouch.dev/shard': String(owner) } },
+      metadata: {
+        name: `drill-${set.name}`,
+        namespace: 'vouch-drills',
+        labels: { ...labels('drill'), 'vouch.dev/set': set.name, 'vouch.dev/shard': String(owner) },
+      },
       spec: {
         schedule: set.schedule!.drill!,
         timeZone: set.schedule!.timezone,
@@ -196,7 +287,10 @@ export function drillManifests() {
                     image: DRILL_IMAGE,
                     // The state folder of the replica that owns the set (see ownerOf in agent/daemon/shard.ts).
                     volumeMounts: [{ name: 'state', mountPath: STATE, subPath: `vouch-${owner}` }],
-                    resources: { requests: { cpu: '2', memory: '1Gi' }, limits: { memory: '6Gi', 'ephemeral-storage': '20Gi' } },
+                    resources: {
+                      requests: { cpu: '2', memory: '1Gi' },
+                      limits: { memory: '6Gi', 'ephemeral-storage': '20Gi' },
+                    },
                   }),
                 ],
                 volumes: [
@@ -213,13 +307,28 @@ export function drillManifests() {
   });
   return [
     // Only drill Jobs live here: bubblewrap's user namespaces need an Unconfined seccomp profile.
-    new Namespace({ metadata: { name: 'vouch-drills', labels: { 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/warn': 'baseline' } } }),
+    new Namespace({
+      metadata: {
+        name: 'vouch-drills',
+        labels: {
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'pod-security.kubernetes.io/warn': 'baseline',
+        },
+      },
+    }),
     // Nothing in or out unless a policy below allows it.
-    new NetworkPolicy({ metadata: { name: 'default-deny-all', namespace: 'vouch-drills' }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } }),
+    new NetworkPolicy({
+      metadata: { name: 'default-deny-all', namespace: 'vouch-drills' },
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    }),
     // The one exception: drills of S3 sets fetch the archive. Delete it if every set is an offline volume.
     new NetworkPolicy({
       metadata: { name: 'allow-object-store-egress', namespace: 'vouch-drills' },
-      spec: { podSelector: { matchLabels: labels('drill') }, policyTypes: ['Egress'], egress: [dnsEgress, storeEgress] },
+      spec: {
+        podSelector: { matchLabels: labels('drill') },
+        policyTypes: ['Egress'],
+        egress: [dnsEgress, storeEgress],
+      },
     }),
     policyConfigMap('vouch-drills'),
     ...sharedVolume('vouch-drills', 'vouch-state-drills'),

@@ -19,7 +19,10 @@ const TYPES: Record<string, [module: string, name: string]> = {
   'v1/PersistentVolumeClaim': ['kubernetes-models/v1/PersistentVolumeClaim', 'IPersistentVolumeClaim'],
   'apps/v1/StatefulSet': ['kubernetes-models/apps/v1/StatefulSet', 'IStatefulSet'],
   'batch/v1/CronJob': ['kubernetes-models/batch/v1/CronJob', 'ICronJob'],
-  'networking.k8s.io/v1/NetworkPolicy': ['kubernetes-models/networking.k8s.io/v1/NetworkPolicy', 'INetworkPolicy'],
+  'networking.k8s.io/v1/NetworkPolicy': [
+    'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
+    'INetworkPolicy',
+  ],
 };
 
 /** One manifest as parsed from YAML. */
@@ -33,14 +36,19 @@ export interface ManifestDocument {
  * Every field of `manifests` the Kubernetes schema does not know (or whose type is wrong), one
  * line each: `StatefulSet vouch: … 'readinesProbe' does not exist in type 'IContainer'`.
  */
-export function strictManifestProblems(manifests: readonly ManifestDocument[], root = process.cwd()): string[] {
+export function strictManifestProblems(
+  manifests: readonly ManifestDocument[],
+  root = process.cwd(),
+): string[] {
   const problems: string[] = [];
   const imports: string[] = [];
   const bodies: string[] = [];
   manifests.forEach((manifest, index) => {
     const type = TYPES[`${manifest.apiVersion}/${manifest.kind}`];
     if (!type) {
-      problems.push(`${manifest.kind} ${manifest.metadata?.name}: no schema for ${manifest.apiVersion} ${manifest.kind}`);
+      problems.push(
+        `${manifest.kind} ${manifest.metadata?.name}: no schema for ${manifest.apiVersion} ${manifest.kind}`,
+      );
       return;
     }
     imports.push(`import type { ${type[1]} as T${index} } from '${type[0]}';`);
@@ -48,18 +56,31 @@ export function strictManifestProblems(manifests: readonly ManifestDocument[], r
   });
   const file = path.join(root, '__manifests_strict_check__.ts');
   const text = `${imports.join('\n')}\n${bodies.join('\n')}\n`;
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: [] };
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    types: [],
+  };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, language, ...rest) => (path.resolve(name) === file ? ts.createSourceFile(name, text, language) : getSourceFile(name, language, ...rest));
+  host.getSourceFile = (name, language, ...rest) =>
+    path.resolve(name) === file
+      ? ts.createSourceFile(name, text, language)
+      : getSourceFile(name, language, ...rest);
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => path.resolve(name) === file || fileExists(name);
   const program = ts.createProgram([file], options, host);
   const source = program.getSourceFile(file)!;
   for (const diagnostic of ts.getPreEmitDiagnostics(program, source)) {
-    const line = diagnostic.start === undefined ? -1 : source.getLineAndCharacterOfPosition(diagnostic.start).line;
+    const line =
+      diagnostic.start === undefined ? -1 : source.getLineAndCharacterOfPosition(diagnostic.start).line;
     const index = line - imports.length;
-    const manifest = manifests[Number(/^export const m(\d+)/.exec(text.split('\n')[line] ?? '')?.[1] ?? index)];
+    const manifest =
+      manifests[Number(/^export const m(\d+)/.exec(text.split('\n')[line] ?? '')?.[1] ?? index)];
     const where = manifest ? `${manifest.kind} ${manifest.metadata.name}` : 'manifests';
     problems.push(`${where}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`);
   }

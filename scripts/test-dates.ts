@@ -16,30 +16,52 @@ import { DATE_SENSITIVE_TESTS } from '../test/tiers.js';
 const DAY_MS = 86_400_000;
 
 /** One vitest run with the clock at `instant`; resolves with its exit status and everything it printed. */
-function runAt(instant: string, index: number): Promise<{ instant: string; status: number; output: string; seconds: number }> {
+function runAt(
+  instant: string,
+  index: number,
+): Promise<{ instant: string; status: number; output: string; seconds: number }> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...DATE_SENSITIVE_TESTS], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, VOUCH_NOW: instant, VOUCH_CLOCK_OFFSET_MS: '', VOUCH_TEST_ARTIFACTS: `test-artifacts/dates-${index}` },
-    });
+    const child = spawn(
+      process.execPath,
+      ['node_modules/vitest/vitest.mjs', 'run', ...DATE_SENSITIVE_TESTS],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          VOUCH_NOW: instant,
+          VOUCH_CLOCK_OFFSET_MS: '',
+          VOUCH_TEST_ARTIFACTS: `test-artifacts/dates-${index}`,
+        },
+      },
+    );
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
     const done = (status: number, extra = '') =>
-      resolve({ instant, status, output: Buffer.concat(chunks).toString('utf8') + extra, seconds: (performance.now() - started) / 1000 });
+      resolve({
+        instant,
+        status,
+        output: Buffer.concat(chunks).toString('utf8') + extra,
+        seconds: (performance.now() - started) / 1000,
+      });
     child.on('error', (error) => done(1, `\ncould not start vitest: ${error.message}\n`));
     child.on('close', (code, signal) => done(code ?? 1, signal ? `\nvitest stopped by ${signal}\n` : ''));
   });
 }
 
 const instants = process.argv.slice(2);
-if (instants.length === 0) instants.push(new Date(Date.now() + 45 * DAY_MS).toISOString(), '2027-12-31T23:30:00Z');
-process.stderr.write(`date-sensitive tests: ${instants.length} runs at once, VOUCH_NOW=${instants.join(', ')}\n`);
+if (instants.length === 0)
+  instants.push(new Date(Date.now() + 45 * DAY_MS).toISOString(), '2027-12-31T23:30:00Z');
+process.stderr.write(
+  `date-sensitive tests: ${instants.length} runs at once, VOUCH_NOW=${instants.join(', ')}\n`,
+);
 
 const runs = instants.map((instant, index) =>
   runAt(instant, index).then((run) => {
-    process.stderr.write(`\n== date-sensitive tests with VOUCH_NOW=${run.instant} (${run.seconds.toFixed(0)} s)\n${run.output}`);
+    process.stderr.write(
+      `\n== date-sensitive tests with VOUCH_NOW=${run.instant} (${run.seconds.toFixed(0)} s)\n${run.output}`,
+    );
     return run;
   }),
 );

@@ -22,14 +22,24 @@ import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import type { IHasher } from 'hash-wasm';
 import { toolDecompressor, type ToolCompression } from './tool-decompress.js';
-import { ZSTD_MAX_WINDOW, ZstdFrameWalker, zstdChecksumMatches, zstdWorkExceeded, type ZstdBlockHeader, type ZstdFrameHeader, type ZstdFrameSink } from './zstd-frame.js';
+import {
+  ZSTD_MAX_WINDOW,
+  ZstdFrameWalker,
+  zstdChecksumMatches,
+  zstdWorkExceeded,
+  type ZstdBlockHeader,
+  type ZstdFrameHeader,
+  type ZstdFrameSink,
+} from './zstd-frame.js';
 import { DecompressError } from './decompress-error.js';
 
 /** Compressions the tar family uses (xz, bzip2 and lz4 through the host's tools: tool-decompress.ts). */
 export type Compression = 'gzip' | 'zstd' | ToolCompression;
 
 /** The decompressing pipeline stage for `compression`. */
-export function decompressor(compression: Compression): (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
+export function decompressor(
+  compression: Compression,
+): (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
   if (compression === 'gzip') return gunzipDecompress;
   if (compression === 'zstd') return zstdDecompress;
   return toolDecompressor(compression);
@@ -73,7 +83,11 @@ class GzipMembers {
         case 'header': {
           const length = gzipHeaderLength(data);
           if (length === null) {
-            if (data.length > GZIP_MAX_HEADER) throw new DecompressError(`gzip data is corrupt: member ${this.members + 1} header is over ${GZIP_MAX_HEADER} bytes`, false);
+            if (data.length > GZIP_MAX_HEADER)
+              throw new DecompressError(
+                `gzip data is corrupt: member ${this.members + 1} header is over ${GZIP_MAX_HEADER} bytes`,
+                false,
+              );
             this.pending = data;
             return;
           }
@@ -87,7 +101,9 @@ class GzipMembers {
           const unused = await this.inflate(piece);
           yield* this.drain();
           if (unused !== null) {
-            data = data.length ? Buffer.concat([piece.subarray(piece.length - unused), data]) : piece.subarray(piece.length - unused);
+            data = data.length
+              ? Buffer.concat([piece.subarray(piece.length - unused), data])
+              : piece.subarray(piece.length - unused);
             this.phase = 'trailer';
           }
           break;
@@ -120,12 +136,14 @@ class GzipMembers {
   async *end(): AsyncGenerator<Buffer> {
     switch (this.phase) {
       case 'header':
-        if (this.members === 0 && this.pending.length === 0) throw new DecompressError('gzip data is empty', true);
+        if (this.members === 0 && this.pending.length === 0)
+          throw new DecompressError('gzip data is empty', true);
         throw new DecompressError(`gzip data ends inside the header of member ${this.members + 1}`, true);
       case 'deflate': {
         const unused = await this.finishInflate();
         yield* this.drain();
-        if (unused === null) throw new DecompressError('gzip data is truncated: the compressed stream ends early', true);
+        if (unused === null)
+          throw new DecompressError('gzip data is truncated: the compressed stream ends early', true);
         throw new DecompressError(`gzip data ends before the trailer of member ${this.members + 1}`, true);
       }
       case 'trailer':
@@ -198,7 +216,10 @@ class GzipMembers {
   private throwIfFailed(): void {
     if (!this.failure) return;
     const code = (this.failure as { code?: string }).code;
-    throw new DecompressError(`gzip data is corrupt in member ${this.members + 1}: ${this.failure.message}`, code === 'Z_BUF_ERROR');
+    throw new DecompressError(
+      `gzip data is corrupt in member ${this.members + 1}: ${this.failure.message}`,
+      code === 'Z_BUF_ERROR',
+    );
   }
 
   private checkTrailer(data: Buffer): void {
@@ -207,10 +228,16 @@ class GzipMembers {
     const crc = data.readUInt32LE(0);
     const size = data.readUInt32LE(4);
     if (crc !== this.crc >>> 0) {
-      throw new DecompressError(`gzip data is corrupt: CRC-32 mismatch in member ${this.members} (stored ${hex(crc)}, computed ${hex(this.crc >>> 0)})`, false);
+      throw new DecompressError(
+        `gzip data is corrupt: CRC-32 mismatch in member ${this.members} (stored ${hex(crc)}, computed ${hex(this.crc >>> 0)})`,
+        false,
+      );
     }
     if (size !== this.size % 2 ** 32) {
-      throw new DecompressError(`gzip data is corrupt: length mismatch in member ${this.members} (stored ${size}, inflated ${this.size} bytes)`, false);
+      throw new DecompressError(
+        `gzip data is corrupt: length mismatch in member ${this.members} (stored ${size}, inflated ${this.size} bytes)`,
+        false,
+      );
     }
   }
 }
@@ -227,8 +254,10 @@ const FCOMMENT = 16;
 /** Length of the gzip member header at the start of `data`, or null if more bytes are needed. */
 function gzipHeaderLength(data: Buffer): number | null {
   if (data.length < 10) return null;
-  if (data[0] !== 0x1f || data[1] !== 0x8b) throw new DecompressError('gzip data is corrupt: bad magic bytes', false);
-  if (data[2] !== 8) throw new DecompressError(`gzip data is corrupt: unknown compression method ${data[2]}`, false);
+  if (data[0] !== 0x1f || data[1] !== 0x8b)
+    throw new DecompressError('gzip data is corrupt: bad magic bytes', false);
+  if (data[2] !== 8)
+    throw new DecompressError(`gzip data is corrupt: unknown compression method ${data[2]}`, false);
   const flags = data[3]!;
   if (flags & 0xe0) throw new DecompressError('gzip data is corrupt: reserved header flags are set', false);
   let at = 10;
@@ -266,7 +295,7 @@ class ZstdFrames implements ZstdFrameSink {
 
   *feed(chunk: Buffer): Generator<Buffer> {
     // A step at a time, passing output on after each: a block's output at most is ever held.
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       at = this.walker.step(chunk, at);
       while (this.output.length > 0) yield this.output.shift()!;
     }
@@ -275,13 +304,23 @@ class ZstdFrames implements ZstdFrameSink {
   end(): void {
     const walker = this.walker;
     if (walker.betweenFrames && walker.frames > 0) return;
-    throw new DecompressError(walker.betweenFrames ? 'zstd data is empty' : 'zstd data ends inside a frame', true);
+    throw new DecompressError(
+      walker.betweenFrames ? 'zstd data is empty' : 'zstd data ends inside a frame',
+      true,
+    );
   }
 
   frameHeader(header: ZstdFrameHeader): void {
-    if (header.dictionary !== 0) throw new DecompressError(`zstd frame needs dictionary ${header.dictionary}, which vouch does not have`, false);
+    if (header.dictionary !== 0)
+      throw new DecompressError(
+        `zstd frame needs dictionary ${header.dictionary}, which vouch does not have`,
+        false,
+      );
     if (header.window > ZSTD_MAX_WINDOW) {
-      throw new DecompressError(`zstd frame needs a ${header.window}-byte window, over the ${ZSTD_MAX_WINDOW}-byte limit`, false);
+      throw new DecompressError(
+        `zstd frame needs a ${header.window}-byte window, over the ${ZSTD_MAX_WINDOW}-byte limit`,
+        false,
+      );
     }
     this.window = header.window;
     this.hasher.init();
@@ -306,7 +345,10 @@ class ZstdFrames implements ZstdFrameSink {
   blockEnd(): void {
     this.work += this.window;
     if (zstdWorkExceeded(this.work, this.produced)) {
-      throw new DecompressError(`zstd data is hostile: its blocks are too small for its ${this.window}-byte window (decoding would shift ${this.work} bytes for ${this.produced} bytes of output)`, false);
+      throw new DecompressError(
+        `zstd data is hostile: its blocks are too small for its ${this.window}-byte window (decoding would shift ${this.work} bytes for ${this.produced} bytes of output)`,
+        false,
+      );
     }
   }
 
@@ -314,7 +356,10 @@ class ZstdFrames implements ZstdFrameSink {
     this.push(checksum ? Buffer.from(checksum) : Buffer.alloc(0), true);
     this.decoder = null;
     if (checksum && !zstdChecksumMatches(this.hasher.digest('binary'), checksum)) {
-      throw new DecompressError(`zstd data is corrupt: content checksum mismatch in frame ${this.walker.frames + 1}`, false);
+      throw new DecompressError(
+        `zstd data is corrupt: content checksum mismatch in frame ${this.walker.frames + 1}`,
+        false,
+      );
     }
   }
 
@@ -326,7 +371,11 @@ class ZstdFrames implements ZstdFrameSink {
     try {
       this.decoder!.push(bytes, final);
     } catch (error) {
-      throw new DecompressError(`zstd data is corrupt: ${error instanceof Error ? error.message : String(error)}`, false, { cause: error });
+      throw new DecompressError(
+        `zstd data is corrupt: ${error instanceof Error ? error.message : String(error)}`,
+        false,
+        { cause: error },
+      );
     }
   }
 }

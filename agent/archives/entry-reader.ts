@@ -8,7 +8,8 @@ import type { EntryType } from '../model/manifest.js';
 import type { LocalFile } from '../fs/local-file.js';
 
 /** Archive formats vouch reads; `plain` means loose files (directory snapshots). */
-export type ArchiveFormat = 'plain' | 'tar' | 'tar.gz' | 'tar.zst' | 'tar.xz' | 'tar.bz2' | 'tar.lz4' | 'zip' | '7z';
+export type ArchiveFormat =
+  'plain' | 'tar' | 'tar.gz' | 'tar.zst' | 'tar.xz' | 'tar.bz2' | 'tar.lz4' | 'zip' | '7z';
 
 /** One entry's header, after the safe-path module has looked at its name. */
 export interface ArchiveEntry {

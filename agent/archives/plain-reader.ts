@@ -88,12 +88,15 @@ export async function readPlainEntries(
   try {
     for await (const object of objects) {
       if (session.stopped) break;
-      const recipe = visitor.localEntry && object.kind === 'file' ? localFile?.(object.key, object) : undefined;
+      const recipe =
+        visitor.localEntry && object.kind === 'file' ? localFile?.(object.key, object) : undefined;
       const pool = recipe ? local : opened;
       // Waiting for room before starting (not after) keeps this thread from listing far ahead.
       await pool.room();
       if (session.stopped) break;
-      const reading = pool.track(readObject(object, openObject, session, recipe)).finally(() => all.delete(reading));
+      const reading = pool
+        .track(readObject(object, openObject, session, recipe))
+        .finally(() => all.delete(reading));
       all.add(reading);
     }
   } catch (error) {
@@ -135,7 +138,9 @@ async function readObject(
   try {
     stream = await openObject(object.key, object);
   } catch (error) {
-    session.report(problem('read-error', entry.path, `${entryLabel(entry.path)}: cannot open: ${describeError(error)}`));
+    session.report(
+      problem('read-error', entry.path, `${entryLabel(entry.path)}: cannot open: ${describeError(error)}`),
+    );
     return;
   }
   await session.visit(entry, { stream, abandon: 'destroy', sourceErrors: 'report' });

@@ -5,7 +5,13 @@
  */
 import { Readable } from 'node:stream';
 import { describeError } from '../errors.js';
-import type { ArchiveEntry, ArchiveLimits, ArchiveProblem, EntryVisitor, ReadSummary } from './entry-reader.js';
+import type {
+  ArchiveEntry,
+  ArchiveLimits,
+  ArchiveProblem,
+  EntryVisitor,
+  ReadSummary,
+} from './entry-reader.js';
 import type { EntryType } from '../model/manifest.js';
 import type { LocalFile } from '../fs/local-file.js';
 import { entryLabel, EntryNameGuard, normaliseEntryName } from './safe-path.js';
@@ -117,7 +123,13 @@ export class ReadSession {
     const { limits } = this;
     this.headers += 1;
     if (this.headers > limits.maxEntries) {
-      this.stop(problem('read-error', '', `archive has more than ${limits.maxEntries} entries (the limit); stopped before ${entryLabel(header.rawName)}`));
+      this.stop(
+        problem(
+          'read-error',
+          '',
+          `archive has more than ${limits.maxEntries} entries (the limit); stopped before ${entryLabel(header.rawName)}`,
+        ),
+      );
       return null;
     }
     // Size caps come before the name guard: a refused entry's data is still read past in a tar.
@@ -135,7 +147,13 @@ export class ReadSession {
     this.declaredBytes += header.size;
     if (this.declaredBytes > limits.maxTotalBytes) {
       const path = this.pathFor(header.rawName);
-      this.stop(problem('read-error', path, `archive declares more than ${limits.maxTotalBytes} bytes in total (the limit); stopped at ${entryLabel(path)}`));
+      this.stop(
+        problem(
+          'read-error',
+          path,
+          `archive declares more than ${limits.maxTotalBytes} bytes in total (the limit); stopped at ${entryLabel(path)}`,
+        ),
+      );
       return null;
     }
     const admission = this.guard.admit(header.rawName, header.type, header.linkTarget);
@@ -151,7 +169,8 @@ export class ReadSession {
     };
     if (header.mode !== undefined) entry.mode = header.mode;
     if (header.mtime !== undefined && !Number.isNaN(header.mtime.getTime())) entry.mtime = header.mtime;
-    if (header.linkTarget !== undefined && (header.type === 'symlink' || header.type === 'hardlink')) entry.linkTarget = header.linkTarget;
+    if (header.linkTarget !== undefined && (header.type === 'symlink' || header.type === 'hardlink'))
+      entry.linkTarget = header.linkTarget;
     if (header.encrypted && header.type === 'file') entry.encrypted = true;
     if (header.etag !== undefined) entry.etag = header.etag;
     if (header.versionId !== undefined) entry.versionId = header.versionId;
@@ -186,7 +205,9 @@ export class ReadSession {
       }
     }
     if (rejection && !body?.capProblem) {
-      this.report(problem('read-error', entry.path, `${entryLabel(entry.path)}: ${describeError(rejection.error)}`));
+      this.report(
+        problem('read-error', entry.path, `${entryLabel(entry.path)}: ${describeError(rejection.error)}`),
+      );
     }
   }
 
@@ -198,7 +219,11 @@ export class ReadSession {
    */
   async visitLocal(entry: ArchiveEntry, file: LocalFile): Promise<boolean> {
     if (!this.visitor.localEntry) return false;
-    if (file.maxBytes > this.limits.maxEntryBytes || this.summary.bytes + this.reservedBytes + file.maxBytes > this.limits.maxTotalBytes) return false;
+    if (
+      file.maxBytes > this.limits.maxEntryBytes ||
+      this.summary.bytes + this.reservedBytes + file.maxBytes > this.limits.maxTotalBytes
+    )
+      return false;
     this.reservedBytes += file.maxBytes;
     let bytes: number | null;
     try {
@@ -234,12 +259,20 @@ export class ReadSession {
       delivered += bytes;
       this.summary.bytes += bytes;
       if (delivered > this.limits.maxEntryBytes) {
-        const found = problem('read-error', entry.path, `${entryLabel(entry.path)} is larger than the ${this.limits.maxEntryBytes}-byte entry limit; not read to the end`);
+        const found = problem(
+          'read-error',
+          entry.path,
+          `${entryLabel(entry.path)} is larger than the ${this.limits.maxEntryBytes}-byte entry limit; not read to the end`,
+        );
         this.report(found);
         return found;
       }
       if (this.summary.bytes > this.limits.maxTotalBytes) {
-        const found = problem('read-error', entry.path, `archive holds more than ${this.limits.maxTotalBytes} bytes (the limit); stopped inside ${entryLabel(entry.path)}`);
+        const found = problem(
+          'read-error',
+          entry.path,
+          `archive holds more than ${this.limits.maxTotalBytes} bytes (the limit); stopped inside ${entryLabel(entry.path)}`,
+        );
         this.stop(found);
         return found;
       }

@@ -4,7 +4,14 @@
  */
 import type { ArchiveFormat, EntryReader } from './entry-reader.js';
 import { sevenZipReader } from './sevenzip-reader.js';
-import { tarBz2Reader, tarGzReader, tarLz4Reader, tarReader, tarXzReader, tarZstReader } from './tar-reader.js';
+import {
+  tarBz2Reader,
+  tarGzReader,
+  tarLz4Reader,
+  tarReader,
+  tarXzReader,
+  tarZstReader,
+} from './tar-reader.js';
 import { zipReader } from './zip-reader.js';
 
 type ArchiveKind = Exclude<ArchiveFormat, 'plain'>;
@@ -46,7 +53,8 @@ export const ARCHIVE_EXTENSIONS = (Object.keys(READERS) as ArchiveKind[])
 export function archiveExtensionOf(name: string): { extension: string; format: ArchiveKind } | null {
   const lower = name.toLowerCase();
   for (const [extension, format] of EXTENSIONS) {
-    if (lower.endsWith(extension) && lower.length > extension.length) return { extension: name.slice(name.length - extension.length), format };
+    if (lower.endsWith(extension) && lower.length > extension.length)
+      return { extension: name.slice(name.length - extension.length), format };
   }
   return null;
 }

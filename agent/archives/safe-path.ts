@@ -120,12 +120,19 @@ export function normaliseEntryName(raw: string, limits: PathLimits): NormalisedN
   if (path !== beforeNfc) {
     // NFC cannot make '/', '.' or controls today; check anyway so what is returned is what was checked.
     const nfcParts = path.split('/');
-    if (nfcParts.some((part) => part === '' || part === '.') || partsReason(nfcParts) || controlReason(path)) {
+    if (
+      nfcParts.some((part) => part === '' || part === '.') ||
+      partsReason(nfcParts) ||
+      controlReason(path)
+    ) {
       return { ok: false, reason: 'name changes meaning under Unicode normalisation' };
     }
   }
   if (path.length > limits.maxPathLength) {
-    return { ok: false, reason: `path is ${path.length} characters long; the limit is ${limits.maxPathLength}` };
+    return {
+      ok: false,
+      reason: `path is ${path.length} characters long; the limit is ${limits.maxPathLength}`,
+    };
   }
   if (parts.length > limits.maxDepth) {
     return { ok: false, reason: `path has ${parts.length} components; the limit is ${limits.maxDepth}` };
@@ -168,7 +175,10 @@ const MAX_SPELLINGS = 100_000;
  * duplicate) vanishingly rare and impossible to aim at.
  */
 class PathFingerprints {
-  private static readonly seeds = [Math.floor(Math.random() * 2 ** 32) >>> 0, Math.floor(Math.random() * 2 ** 32) >>> 0];
+  private static readonly seeds = [
+    Math.floor(Math.random() * 2 ** 32) >>> 0,
+    Math.floor(Math.random() * 2 ** 32) >>> 0,
+  ];
   private high = new Uint32Array(1024);
   private low = new Uint32Array(1024);
   /** 0: empty slot; otherwise the Seen value + 1. */
@@ -295,7 +305,8 @@ export class EntryNameGuard {
     for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
       const parent = path.slice(0, slash);
       const seen = this.seen.get(parent);
-      if (seen === SYMLINK) return `parent '${displayName(parent)}' is a symlink; the entry would be written through it`;
+      if (seen === SYMLINK)
+        return `parent '${displayName(parent)}' is a symlink; the entry would be written through it`;
       if (seen === NON_DIRECTORY) return `parent '${displayName(parent)}' is not a directory`;
     }
     return null;
@@ -306,8 +317,10 @@ export class EntryNameGuard {
     const target = normaliseEntryName(linkTarget, this.limits);
     if (!target.ok) return `hardlink target '${displayName(linkTarget)}': ${target.reason}`;
     const seen = this.seen.get(target.path);
-    if (seen === undefined) return `hardlink target '${displayName(linkTarget)}' is not an earlier entry of the archive`;
-    if (seen === DIRECTORY || seen === IMPLICIT_DIRECTORY) return `hardlink target '${displayName(linkTarget)}' is a directory`;
+    if (seen === undefined)
+      return `hardlink target '${displayName(linkTarget)}' is not an earlier entry of the archive`;
+    if (seen === DIRECTORY || seen === IMPLICIT_DIRECTORY)
+      return `hardlink target '${displayName(linkTarget)}' is a directory`;
     return null;
   }
 

@@ -56,7 +56,15 @@ const FIELD = /^([A-Z][A-Za-z ]{0,30}) = (.*)$/;
 /** Symlink targets longer than this are refused (the target is read before the entry is admitted). */
 const MAX_LINK_TARGET = 4096;
 
-const TYPE_BY_MODE: Record<string, EntryType> = { '-': 'file', d: 'directory', l: 'symlink', c: 'device', b: 'device', p: 'fifo', s: 'other' };
+const TYPE_BY_MODE: Record<string, EntryType> = {
+  '-': 'file',
+  d: 'directory',
+  l: 'symlink',
+  c: 'device',
+  b: 'device',
+  p: 'fifo',
+  s: 'other',
+};
 
 /** Unix mode string (`-rw-r--r--`, `lrwxrwxrwx`) as permission bits. */
 function modeBits(text: string): number {
@@ -83,18 +91,33 @@ function parseModified(text: string): Date | undefined {
  */
 export function parseSevenZipListing(text: string): SevenZipMember[] {
   const members: SevenZipMember[] = [];
-  const blocks = text.replace(/\r\n/g, '\n').split(/\n\n+/).filter((block) => block.trim() !== '');
+  const blocks = text
+    .replace(/\r\n/g, '\n')
+    .split(/\n\n+/)
+    .filter((block) => block.trim() !== '');
   for (const block of blocks) {
     const fields = new Map<string, string>();
     for (const line of block.split('\n').filter((each) => each !== '')) {
       const match = FIELD.exec(line);
-      if (!match) throw new SevenZipListingError(`unexpected line in 7-Zip's listing (${JSON.stringify(line.slice(0, 80))}): a member name with a line break?`);
-      if (fields.has(match[1]!)) throw new SevenZipListingError(`field ${match[1]} appears twice for one member: a member name with a line break?`);
-      if (fields.size === 0 && match[1] !== 'Path') throw new SevenZipListingError(`a member's listing does not start with its path (${JSON.stringify(line.slice(0, 80))})`);
+      if (!match)
+        throw new SevenZipListingError(
+          `unexpected line in 7-Zip's listing (${JSON.stringify(line.slice(0, 80))}): a member name with a line break?`,
+        );
+      if (fields.has(match[1]!))
+        throw new SevenZipListingError(
+          `field ${match[1]} appears twice for one member: a member name with a line break?`,
+        );
+      if (fields.size === 0 && match[1] !== 'Path')
+        throw new SevenZipListingError(
+          `a member's listing does not start with its path (${JSON.stringify(line.slice(0, 80))})`,
+        );
       fields.set(match[1]!, match[2]!);
     }
     const size = fields.get('Size') ?? '';
-    if (!/^\d+$/.test(size)) throw new SevenZipListingError(`member ${JSON.stringify(fields.get('Path'))} has no size in 7-Zip's listing`);
+    if (!/^\d+$/.test(size))
+      throw new SevenZipListingError(
+        `member ${JSON.stringify(fields.get('Path'))} has no size in 7-Zip's listing`,
+      );
     const attributes = fields.get('Attributes') ?? '';
     const unix = /(?:^|\s)([-dlcbps][-rwxsStT]{9})$/.exec(attributes)?.[1];
     const folder = fields.get('Folder') === '+' || /^D/.test(attributes);
@@ -190,7 +213,11 @@ function toolMessage(error: unknown): string {
   return error instanceof ToolFailedError ? `7-Zip: ${error.stderr || error.message}` : describeError(error);
 }
 
-async function readSevenZip(input: ArchiveInput, visitor: EntryVisitor, limits: ArchiveLimits): Promise<ReadSummary> {
+async function readSevenZip(
+  input: ArchiveInput,
+  visitor: EntryVisitor,
+  limits: ArchiveLimits,
+): Promise<ReadSummary> {
   const session = new ReadSession(visitor, limits, 'stop');
   let copy: { file: string; release: () => Promise<void> };
   try {
@@ -205,7 +232,13 @@ async function readSevenZip(input: ArchiveInput, visitor: EntryVisitor, limits: 
       try {
         password = (await readFile(input.passwordFile, 'utf8')).split(/\r?\n/)[0]!;
       } catch (error) {
-        session.stop(problem('read-error', '', `cannot read the password file ${input.passwordFile}: ${describeError(error)}`));
+        session.stop(
+          problem(
+            'read-error',
+            '',
+            `cannot read the password file ${input.passwordFile}: ${describeError(error)}`,
+          ),
+        );
         return session.finish();
       }
     }
@@ -214,13 +247,17 @@ async function readSevenZip(input: ArchiveInput, visitor: EntryVisitor, limits: 
     const options = { env: sevenZipEnv(), stdin };
     let members: SevenZipMember[];
     try {
-      const listing = (await runTool('7z', ['l', '-slt', '-ba', '-sccUTF-8', '--', copy.file], options)).toString('utf8');
+      const listing = (
+        await runTool('7z', ['l', '-slt', '-ba', '-sccUTF-8', '--', copy.file], options)
+      ).toString('utf8');
       // 7-Zip prints its password prompt on stdout, before the listing.
       members = parseSevenZipListing(listing.replace(/^\s*Enter password[^\n]*\n/, ''));
     } catch (error) {
       const said = toolMessage(error);
       // Without a password, 7-Zip's prompt for one reads end-of-file and it stops ("Break signaled").
-      const locked = error instanceof ToolFailedError && (/encrypted archive|password/i.test(said) || (password === null && /break signaled/i.test(said)));
+      const locked =
+        error instanceof ToolFailedError &&
+        (/encrypted archive|password/i.test(said) || (password === null && /break signaled/i.test(said)));
       const detail = locked
         ? password === null
           ? `the archive's names are encrypted and the set has no snapshots.passwordFile (${said})`
@@ -233,7 +270,13 @@ async function readSevenZip(input: ArchiveInput, visitor: EntryVisitor, limits: 
     }
     if (password === null && members.some((member) => member.encrypted)) {
       const first = members.find((member) => member.encrypted)!;
-      session.stop(problem('read-error', '', `${members.filter((member) => member.encrypted).length} entries are encrypted (7z AES, e.g. ${entryLabel(first.path)}) and the set has no snapshots.passwordFile to read them`));
+      session.stop(
+        problem(
+          'read-error',
+          '',
+          `${members.filter((member) => member.encrypted).length} entries are encrypted (7z AES, e.g. ${entryLabel(first.path)}) and the set has no snapshots.passwordFile to read them`,
+        ),
+      );
       return session.finish();
     }
     await extract(session, copy.file, members, options, input);
@@ -244,7 +287,13 @@ async function readSevenZip(input: ArchiveInput, visitor: EntryVisitor, limits: 
 }
 
 /** Streams every member's bytes out of 7-Zip and visits the admitted entries. */
-async function extract(session: ReadSession, file: string, members: readonly SevenZipMember[], options: { env: NodeJS.ProcessEnv; stdin: string }, input: ArchiveInput): Promise<void> {
+async function extract(
+  session: ReadSession,
+  file: string,
+  members: readonly SevenZipMember[],
+  options: { env: NodeJS.ProcessEnv; stdin: string },
+  input: ArchiveInput,
+): Promise<void> {
   const stream = toolOutput('7z', ['x', '-so', '-sccUTF-8', '-bd', '--', file], options);
   stream.on('error', () => {}); // read through the cursor, which reports it
   const abort = () => stream.destroy(new Error('read aborted'));
@@ -261,7 +310,13 @@ async function extract(session: ReadSession, file: string, members: readonly Sev
       const carriesData = member.type !== 'directory' && member.size > 0;
       const hasBody = member.type === 'file';
       if (carriesData && session.ratioExceeded(cursor.taken + member.size, archiveSize)) {
-        session.stop(problem('read-error', member.path, `archive expands more than ${session.limits.maxRatio}× (${cursor.taken + member.size} bytes from ${input.size} bytes); stopped at ${entryLabel(member.path)}`));
+        session.stop(
+          problem(
+            'read-error',
+            member.path,
+            `archive expands more than ${session.limits.maxRatio}× (${cursor.taken + member.size} bytes from ${input.size} bytes); stopped at ${entryLabel(member.path)}`,
+          ),
+        );
         return;
       }
       const header: EntryHeader = {
@@ -273,7 +328,13 @@ async function extract(session: ReadSession, file: string, members: readonly Sev
       };
       if (member.type === 'symlink') {
         if (member.size > MAX_LINK_TARGET) {
-          session.report(problem('unsafe-entry', member.path, `${entryLabel(member.path)}: symlink target of ${member.size} bytes is over ${MAX_LINK_TARGET}; not read`));
+          session.report(
+            problem(
+              'unsafe-entry',
+              member.path,
+              `${entryLabel(member.path)}: symlink target of ${member.size} bytes is over ${MAX_LINK_TARGET}; not read`,
+            ),
+          );
           for await (const _piece of cursor.take(member.size));
           continue;
         }
@@ -288,7 +349,10 @@ async function extract(session: ReadSession, file: string, members: readonly Sev
         if (entry) await session.visit(entry);
         continue;
       }
-      const body = Readable.from(checkedBytes(member, cursor.take(member.size)), { objectMode: false, highWaterMark: 256 * 1024 });
+      const body = Readable.from(checkedBytes(member, cursor.take(member.size)), {
+        objectMode: false,
+        highWaterMark: 256 * 1024,
+      });
       let failure: { error: Error } | null = null;
       body.on('error', (error) => (failure ??= { error }));
       // An abandoned body is drained to its end, so the next member starts where it should.
@@ -297,11 +361,24 @@ async function extract(session: ReadSession, file: string, members: readonly Sev
       if (failed) throw failed.error;
     }
     current = null;
-    if (!(await cursor.atEnd())) session.stop(problem('read-error', '', `7-Zip wrote more bytes than ${input.name}'s listing declares; the archive is inconsistent`));
+    if (!(await cursor.atEnd()))
+      session.stop(
+        problem(
+          'read-error',
+          '',
+          `7-Zip wrote more bytes than ${input.name}'s listing declares; the archive is inconsistent`,
+        ),
+      );
   } catch (error) {
     const at = current;
     const detail = at ? `${entryLabel(at.path)}: ${toolMessage(error)}` : toolMessage(error);
-    session.stop(problem('read-error', at?.path ?? '', /wrong password/i.test(detail) ? `${detail} (check snapshots.passwordFile)` : detail));
+    session.stop(
+      problem(
+        'read-error',
+        at?.path ?? '',
+        /wrong password/i.test(detail) ? `${detail} (check snapshots.passwordFile)` : detail,
+      ),
+    );
   } finally {
     input.signal?.removeEventListener('abort', abort);
     await cursor.close();
@@ -311,7 +388,9 @@ async function extract(session: ReadSession, file: string, members: readonly Sev
 
 function checkCrc(member: SevenZipMember, bytes: Buffer): void {
   if (member.crc !== undefined && crc32(bytes) >>> 0 !== member.crc) {
-    throw new Error(`CRC-32 mismatch (listed ${member.crc.toString(16).padStart(8, '0')}): 7-Zip's output does not match its listing`);
+    throw new Error(
+      `CRC-32 mismatch (listed ${member.crc.toString(16).padStart(8, '0')}): 7-Zip's output does not match its listing`,
+    );
   }
 }
 
@@ -323,7 +402,9 @@ async function* checkedBytes(member: SevenZipMember, pieces: AsyncGenerator<Buff
     yield piece;
   }
   if (member.crc !== undefined && crc >>> 0 !== member.crc) {
-    throw new Error(`CRC-32 mismatch (listed ${member.crc.toString(16).padStart(8, '0')}, read ${(crc >>> 0).toString(16).padStart(8, '0')})`);
+    throw new Error(
+      `CRC-32 mismatch (listed ${member.crc.toString(16).padStart(8, '0')}, read ${(crc >>> 0).toString(16).padStart(8, '0')})`,
+    );
   }
 }
 

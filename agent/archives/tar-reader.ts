@@ -28,7 +28,14 @@ import { displayName, entryLabel } from './safe-path.js';
 /** The tar family's formats. */
 export type TarFormat = 'tar' | 'tar.gz' | 'tar.zst' | 'tar.xz' | 'tar.bz2' | 'tar.lz4';
 
-const COMPRESSION: Record<TarFormat, Compression | null> = { tar: null, 'tar.gz': 'gzip', 'tar.zst': 'zstd', 'tar.xz': 'xz', 'tar.bz2': 'bzip2', 'tar.lz4': 'lz4' };
+const COMPRESSION: Record<TarFormat, Compression | null> = {
+  tar: null,
+  'tar.gz': 'gzip',
+  'tar.zst': 'zstd',
+  'tar.xz': 'xz',
+  'tar.bz2': 'bzip2',
+  'tar.lz4': 'lz4',
+};
 
 /** A reader for one of the tar family's formats. */
 export function createTarReader(format: TarFormat): EntryReader {
@@ -51,7 +58,12 @@ export const tarBz2Reader = createTarReader('tar.bz2');
 /** `.tar.lz4` (through lz4). */
 export const tarLz4Reader = createTarReader('tar.lz4');
 
-async function readTar(input: ArchiveInput, visitor: EntryVisitor, limits: ArchiveLimits, compression: Compression | null): Promise<ReadSummary> {
+async function readTar(
+  input: ArchiveInput,
+  visitor: EntryVisitor,
+  limits: ArchiveLimits,
+  compression: Compression | null,
+): Promise<ReadSummary> {
   const session = new ReadSession(visitor, limits, 'stop');
   await new TarRead(session, input, compression).run();
   return session.finish();
@@ -114,7 +126,8 @@ function createGnuCompatibleExtract(): Extract {
   const extract = createExtract();
   const internals = extract as unknown as ExtractInternals;
   const apply = internals._applyLongHeaders;
-  if (typeof apply !== 'function' || !('_paxGlobal' in internals)) throw new Error('tar-stream changed: PAX global headers cannot be applied');
+  if (typeof apply !== 'function' || !('_paxGlobal' in internals))
+    throw new Error('tar-stream changed: PAX global headers cannot be applied');
   internals._applyLongHeaders = function applyWithGlobal(this: ExtractInternals) {
     // A member with its own `x` header already got the global keys merged in by tar-stream.
     if (this._paxGlobal && !this._pax) this._pax = { ...this._paxGlobal };
@@ -229,7 +242,10 @@ class TarRead {
   private async write(chunk: Buffer): Promise<boolean> {
     if (this.closed) return false;
     this.fed += chunk.length;
-    this.tail = chunk.length >= END_MARKER ? chunk.subarray(chunk.length - END_MARKER) : Buffer.concat([this.tail, chunk]).subarray(-END_MARKER);
+    this.tail =
+      chunk.length >= END_MARKER
+        ? chunk.subarray(chunk.length - END_MARKER)
+        : Buffer.concat([this.tail, chunk]).subarray(-END_MARKER);
     if (this.extract.write(chunk)) return true;
     return new Promise((resolve) => {
       const drained = () => settle(true);
@@ -247,7 +263,7 @@ class TarRead {
   /** Handles one header; resolves to whether tar-stream may go on to the next. */
   private async onEntry(header: Header, stream: ByteSource): Promise<boolean> {
     const type = entryType(header);
-    const size = type === 'directory' ? 0 : header.size ?? 0;
+    const size = type === 'directory' ? 0 : (header.size ?? 0);
     this.current = { path: header.name, size, dataStart: dataOffsetOf(header) ?? this.fed };
     const linked = type === 'symlink' || type === 'hardlink';
     const entry = this.session.admit({
@@ -279,7 +295,11 @@ class TarRead {
 
   private stopForRatio(): void {
     const at = this.position();
-    const where = at?.inside ? `; stopped inside ${entryLabel(at.path)}` : at ? `; stopped after ${entryLabel(at.path)}` : '';
+    const where = at?.inside
+      ? `; stopped inside ${entryLabel(at.path)}`
+      : at
+        ? `; stopped after ${entryLabel(at.path)}`
+        : '';
     this.session.stop(
       problem(
         'read-error',
@@ -295,26 +315,45 @@ class TarRead {
     const after = at ? ` after ${entryLabel(at.path)}` : ' before the first entry';
     if (failure !== null) {
       const truncated = failure instanceof DecompressError && failure.truncated;
-      const cause = failure instanceof DecompressError ? failure.message : `reading ${this.input.name} failed: ${describeError(failure)}`;
+      const cause =
+        failure instanceof DecompressError
+          ? failure.message
+          : `reading ${this.input.name} failed: ${describeError(failure)}`;
       if (at?.inside) {
         const detail = truncated
           ? `archive ended inside ${entryLabel(at.path)} after ${at.got} of ${at.size} bytes (${cause})`
           : `${entryLabel(at.path)}: ${cause} (after ${at.got} of ${at.size} bytes)`;
         this.session.stop(problem('read-error', at.path, detail));
       } else {
-        this.session.stop(problem('read-error', '', truncated ? `archive ended unexpectedly${after} (${cause})` : `${cause}${after}`));
+        this.session.stop(
+          problem(
+            'read-error',
+            '',
+            truncated ? `archive ended unexpectedly${after} (${cause})` : `${cause}${after}`,
+          ),
+        );
       }
       return;
     }
     if (this.extractError) {
       if (/unexpected end of data/i.test(this.extractError.message)) {
         if (at?.inside) {
-          this.session.stop(problem('read-error', at.path, `archive ended inside ${entryLabel(at.path)} after ${at.got} of ${at.size} bytes`));
+          this.session.stop(
+            problem(
+              'read-error',
+              at.path,
+              `archive ended inside ${entryLabel(at.path)} after ${at.got} of ${at.size} bytes`,
+            ),
+          );
         } else {
-          this.session.stop(problem('read-error', '', `archive ended unexpectedly inside a tar header or padding${after}`));
+          this.session.stop(
+            problem('read-error', '', `archive ended unexpectedly inside a tar header or padding${after}`),
+          );
         }
       } else {
-        this.session.stop(problem('read-error', '', `tar data is corrupt${after}: ${this.extractError.message}`));
+        this.session.stop(
+          problem('read-error', '', `tar data is corrupt${after}: ${this.extractError.message}`),
+        );
       }
       return;
     }
@@ -323,7 +362,13 @@ class TarRead {
       return;
     }
     if (this.tail.length < END_MARKER || this.tail.some((byte) => byte !== 0)) {
-      this.session.stop(problem('read-error', '', `archive ends without the end-of-archive marker (two zero blocks): it was probably cut${after}`));
+      this.session.stop(
+        problem(
+          'read-error',
+          '',
+          `archive ends without the end-of-archive marker (two zero blocks): it was probably cut${after}`,
+        ),
+      );
     }
   }
 }

@@ -40,14 +40,20 @@ function complaint(stderr: string): string {
 }
 
 /** The decompressing pipeline stage for `compression`. */
-export function toolDecompressor(compression: ToolCompression): (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
+export function toolDecompressor(
+  compression: ToolCompression,
+): (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
   const tool: ToolName = compression;
   return async function* decompress(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     const run = startTool(tool, ARGUMENTS[compression], { stdin: 'pipe' });
     let readFailure: { error: unknown } | null = null;
     const feeding = pipeline(Readable.from(chunks), run.child.stdin!).catch((error: unknown) => {
       // EPIPE: the tool stopped reading (it failed, or the stage was stopped); its exit says why.
-      if ((error as { code?: string }).code !== 'EPIPE' && (error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') readFailure = { error };
+      if (
+        (error as { code?: string }).code !== 'EPIPE' &&
+        (error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE'
+      )
+        readFailure = { error };
       run.kill();
     });
     try {
@@ -61,7 +67,11 @@ export function toolDecompressor(compression: ToolCompression): (chunks: AsyncIt
         if (error instanceof ToolFailedError) {
           const said = complaint(error.stderr);
           const truncated = TRUNCATED.test(said);
-          throw new DecompressError(`${compression} data is ${truncated ? 'truncated' : 'corrupt'}: ${said || error.message}`, truncated, { cause: error });
+          throw new DecompressError(
+            `${compression} data is ${truncated ? 'truncated' : 'corrupt'}: ${said || error.message}`,
+            truncated,
+            { cause: error },
+          );
         }
         throw error;
       }

@@ -26,7 +26,14 @@
  */
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { fromRandomAccessReader, getFileNameLowLevel, RandomAccessReader, type Entry, type LocalFileHeader, type ZipFile } from 'yauzl';
+import {
+  fromRandomAccessReader,
+  getFileNameLowLevel,
+  RandomAccessReader,
+  type Entry,
+  type LocalFileHeader,
+  type ZipFile,
+} from 'yauzl';
 import { describeError } from '../errors.js';
 import type { ArchiveInput, ArchiveLimits, EntryReader, EntryVisitor, ReadSummary } from './entry-reader.js';
 import type { EntryType } from '../model/manifest.js';
@@ -36,7 +43,11 @@ import { displayName, entryLabel } from './safe-path.js';
 /** `.zip`. */
 export const zipReader: EntryReader = { format: 'zip', read: readZip };
 
-async function readZip(input: ArchiveInput, visitor: EntryVisitor, limits: ArchiveLimits): Promise<ReadSummary> {
+async function readZip(
+  input: ArchiveInput,
+  visitor: EntryVisitor,
+  limits: ArchiveLimits,
+): Promise<ReadSummary> {
   const session = new ReadSession(visitor, limits, 'skip');
   const reader = new InputRangeReader(input);
   let zip: ZipFile;
@@ -57,8 +68,16 @@ async function readZip(input: ArchiveInput, visitor: EntryVisitor, limits: Archi
 function openZip(input: ArchiveInput, reader: InputRangeReader): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
     // Entry sizes are checked here (checkedData), per member: yauzl's check would abort the archive.
-    const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false, strictFileNames: false };
-    fromRandomAccessReader(reader, input.size, options, (error, zip) => (error ? reject(error) : resolve(zip)));
+    const options = {
+      lazyEntries: true,
+      autoClose: false,
+      decodeStrings: false,
+      validateEntrySizes: false,
+      strictFileNames: false,
+    };
+    fromRandomAccessReader(reader, input.size, options, (error, zip) =>
+      error ? reject(error) : resolve(zip),
+    );
   });
 }
 
@@ -110,7 +129,13 @@ class InputRangeReader extends RandomAccessReader {
     return out;
   }
 
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (error: Error | null) => void): void {
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (error: Error | null) => void,
+  ): void {
     if (length > SMALL_READ) {
       super.read(buffer, offset, length, position, callback);
       return;
@@ -131,7 +156,9 @@ class InputRangeReader extends RandomAccessReader {
   }
 
   private cached(position: number, length: number): Window | null {
-    const index = this.windows.findIndex((window) => position >= window.start && position + length <= window.start + window.bytes.length);
+    const index = this.windows.findIndex(
+      (window) => position >= window.start && position + length <= window.start + window.bytes.length,
+    );
     if (index < 0) return null;
     const [window] = this.windows.splice(index, 1);
     this.windows.unshift(window!);
@@ -142,7 +169,10 @@ class InputRangeReader extends RandomAccessReader {
     const cached = this.cached(position, length);
     if (cached) return cached;
     const end = Math.min(this.input.size, position + Math.max(length, WINDOW));
-    if (position + length > end) throw new Error(`read of ${length} bytes at ${position} is past the end of the object (${this.input.size} bytes)`);
+    if (position + length > end)
+      throw new Error(
+        `read of ${length} bytes at ${position} is past the end of the object (${this.input.size} bytes)`,
+      );
     const stream = await this.input.openRange(position, end);
     const chunks: Buffer[] = [];
     let got = 0;
@@ -153,7 +183,8 @@ class InputRangeReader extends RandomAccessReader {
       if (got >= end - position) break;
     }
     stream.destroy();
-    if (got < end - position) throw new Error(`object ended after ${position + got} of ${this.input.size} bytes`);
+    if (got < end - position)
+      throw new Error(`object ended after ${position + got} of ${this.input.size} bytes`);
     const window = { start: position, bytes: Buffer.concat(chunks) };
     this.windows.unshift(window);
     this.windows.length = Math.min(this.windows.length, WINDOWS);
@@ -178,7 +209,9 @@ const MAX_LINK_TARGET = 4096;
 
 /** Entry type and permission bits from the name and the external attributes. */
 function typeOf(entry: Entry, name: string): { type: EntryType; mode?: number } {
-  const unixMode = UNIX_HOSTS.has(entry.versionMadeBy >> 8) ? (entry.externalFileAttributes >>> 16) & 0xffff : 0;
+  const unixMode = UNIX_HOSTS.has(entry.versionMadeBy >> 8)
+    ? (entry.externalFileAttributes >>> 16) & 0xffff
+    : 0;
   const mode = unixMode ? { mode: unixMode & 0o7777 } : {};
   if (name.endsWith('/')) return { type: 'directory', ...mode };
   if (unixMode) return { type: FILE_TYPES[unixMode & S_IFMT] ?? 'file', ...mode };
@@ -186,14 +219,24 @@ function typeOf(entry: Entry, name: string): { type: EntryType; mode?: number } 
   return { type: 'file' };
 }
 
-const METHODS: Record<number, string> = { 9: 'deflate64', 12: 'bzip2', 14: 'LZMA', 93: 'zstd', 95: 'xz', 98: 'PPMd' };
+const METHODS: Record<number, string> = {
+  9: 'deflate64',
+  12: 'bzip2',
+  14: 'LZMA',
+  93: 'zstd',
+  95: 'xz',
+  98: 'PPMd',
+};
 
 /** Member data errors in the words of a finding. */
 function explainer(size: number): (error: Error) => string {
   return (error) => {
     if (/too many bytes/.test(error.message)) return `data inflates beyond its declared ${size} bytes`;
     if (/not enough bytes/.test(error.message)) return `data is shorter than its declared ${size} bytes`;
-    if (typeof (error as { code?: unknown }).code === 'string' && String((error as { code?: unknown }).code).startsWith('Z_')) {
+    if (
+      typeof (error as { code?: unknown }).code === 'string' &&
+      String((error as { code?: unknown }).code).startsWith('Z_')
+    ) {
       return `data is corrupt: ${error.message}`;
     }
     return describeError(error);
@@ -217,7 +260,12 @@ function checkedData(expected: number, size: number): Transform {
     flush(callback) {
       const computed = crc >>> 0;
       if (bytes < size) callback(new Error('not enough bytes in the stream'));
-      else callback(computed === expected >>> 0 ? null : new Error(`CRC-32 mismatch (stored ${hex(expected)}, computed ${hex(computed)})`));
+      else
+        callback(
+          computed === expected >>> 0
+            ? null
+            : new Error(`CRC-32 mismatch (stored ${hex(expected)}, computed ${hex(computed)})`),
+        );
     },
   });
 }
@@ -235,10 +283,14 @@ export function localHeaderDisagreement(central: Entry, local: LocalFileHeader):
   }
   if ((local.generalPurposeBitFlag & DATA_DESCRIPTOR) !== 0) return null; // sizes and CRC follow the data
   const differs = (a: number, b: number) => a !== ZIP64_MARKER && a !== b;
-  if (differs(local.uncompressedSize, central.uncompressedSize) || differs(local.compressedSize, central.compressedSize)) {
+  if (
+    differs(local.uncompressedSize, central.uncompressedSize) ||
+    differs(local.compressedSize, central.compressedSize)
+  ) {
     return `its local header declares ${local.uncompressedSize} bytes (${local.compressedSize} compressed), the central directory ${central.uncompressedSize} (${central.compressedSize} compressed)`;
   }
-  if (local.crc32 !== central.crc32) return `its local header declares CRC-32 ${hex(local.crc32)}, the central directory ${hex(central.crc32)}`;
+  if (local.crc32 !== central.crc32)
+    return `its local header declares CRC-32 ${hex(local.crc32)}, the central directory ${hex(central.crc32)}`;
   return null;
 }
 
@@ -274,7 +326,9 @@ class ZipRead {
         entry = await this.next();
       } catch (error) {
         const after = this.last ? ` after ${entryLabel(this.last)}` : '';
-        this.session.stop(problem('read-error', '', `zip central directory is corrupt${after}: ${describeError(error)}`));
+        this.session.stop(
+          problem('read-error', '', `zip central directory is corrupt${after}: ${describeError(error)}`),
+        );
         return;
       }
       if (!entry) return;
@@ -283,7 +337,9 @@ class ZipRead {
     }
   }
 
-  private settle(action: (waiting: { resolve: (entry: Entry | null) => void; reject: (error: Error) => void }) => void): void {
+  private settle(
+    action: (waiting: { resolve: (entry: Entry | null) => void; reject: (error: Error) => void }) => void,
+  ): void {
     const waiting = this.waiting;
     this.waiting = null;
     if (waiting) action(waiting);
@@ -301,18 +357,31 @@ class ZipRead {
   }
 
   private async member(zipEntry: Entry): Promise<void> {
-    const rawName = getFileNameLowLevel(zipEntry.generalPurposeBitFlag, zipEntry.fileNameRaw, zipEntry.extraFields, false);
+    const rawName = getFileNameLowLevel(
+      zipEntry.generalPurposeBitFlag,
+      zipEntry.fileNameRaw,
+      zipEntry.extraFields,
+      false,
+    );
     this.last = rawName;
     let local: LocalFileHeader;
     try {
       local = await this.localHeader(zipEntry);
     } catch (error) {
-      this.session.report(problem('read-error', rawName, `${entryLabel(rawName)}: cannot read its local header: ${describeError(error)}`));
+      this.session.report(
+        problem(
+          'read-error',
+          rawName,
+          `${entryLabel(rawName)}: cannot read its local header: ${describeError(error)}`,
+        ),
+      );
       return;
     }
     const disagreement = localHeaderDisagreement(zipEntry, local);
     if (disagreement) {
-      this.session.report(problem('unsafe-entry', rawName, `${entryLabel(rawName)}: ${disagreement}; not read`));
+      this.session.report(
+        problem('unsafe-entry', rawName, `${entryLabel(rawName)}: ${disagreement}; not read`),
+      );
       return;
     }
     const { type, mode } = typeOf(zipEntry, rawName);
@@ -340,11 +409,27 @@ class ZipRead {
     const label = entryLabel(entry.path);
     if (!encrypted && zipEntry.compressionMethod !== 0 && zipEntry.compressionMethod !== 8) {
       const method = METHODS[zipEntry.compressionMethod] ?? 'unknown';
-      this.session.report(problem('read-error', entry.path, `${label}: compression method ${zipEntry.compressionMethod} (${method}) is not supported; not read`));
+      this.session.report(
+        problem(
+          'read-error',
+          entry.path,
+          `${label}: compression method ${zipEntry.compressionMethod} (${method}) is not supported; not read`,
+        ),
+      );
       return;
     }
-    if (!encrypted && zipEntry.compressionMethod === 0 && zipEntry.compressedSize !== zipEntry.uncompressedSize) {
-      this.session.report(problem('read-error', entry.path, `${label}: stored (uncompressed) data declares ${zipEntry.compressedSize} bytes stored but ${zipEntry.uncompressedSize} bytes of content; not read`));
+    if (
+      !encrypted &&
+      zipEntry.compressionMethod === 0 &&
+      zipEntry.compressedSize !== zipEntry.uncompressedSize
+    ) {
+      this.session.report(
+        problem(
+          'read-error',
+          entry.path,
+          `${label}: stored (uncompressed) data declares ${zipEntry.compressedSize} bytes stored but ${zipEntry.uncompressedSize} bytes of content; not read`,
+        ),
+      );
       return;
     }
     if (!encrypted && this.session.ratioExceeded(zipEntry.uncompressedSize, zipEntry.compressedSize)) {
@@ -370,9 +455,15 @@ class ZipRead {
     }
     let stream: Readable;
     try {
-      stream = await this.openData(local.fileDataStart, zipEntry, !encrypted && zipEntry.compressionMethod === 8);
+      stream = await this.openData(
+        local.fileDataStart,
+        zipEntry,
+        !encrypted && zipEntry.compressionMethod === 8,
+      );
     } catch (error) {
-      this.session.report(problem('read-error', entry.path, `${label}: cannot open its data: ${describeError(error)}`));
+      this.session.report(
+        problem('read-error', entry.path, `${label}: cannot open its data: ${describeError(error)}`),
+      );
       return;
     }
     if (!encrypted) {
@@ -381,11 +472,20 @@ class ZipRead {
       checked.on('close', () => stream.destroy());
       stream = stream.pipe(checked);
     }
-    await this.session.visit(entry, { stream, abandon: 'destroy', sourceErrors: 'report', explain: explainer(entry.size) });
+    await this.session.visit(entry, {
+      stream,
+      abandon: 'destroy',
+      sourceErrors: 'report',
+      explain: explainer(entry.size),
+    });
   }
 
   private localHeader(zipEntry: Entry): Promise<LocalFileHeader> {
-    return new Promise((resolve, reject) => this.zip.readLocalFileHeader(zipEntry, {}, (error, header) => (error ? reject(error) : resolve(header))));
+    return new Promise((resolve, reject) =>
+      this.zip.readLocalFileHeader(zipEntry, {}, (error, header) =>
+        error ? reject(error) : resolve(header),
+      ),
+    );
   }
 
   /**
@@ -401,15 +501,33 @@ class ZipRead {
       try {
         // One byte more than declared is enough to tell "inflates beyond its declared size".
         // An output chunk of the declared size, not zlib's 16 KiB default, for each small member.
-        data = inflateRawSync(stored, { maxOutputLength: zipEntry.uncompressedSize + 1, chunkSize: Math.max(64, zipEntry.uncompressedSize + 1) });
+        data = inflateRawSync(stored, {
+          maxOutputLength: zipEntry.uncompressedSize + 1,
+          chunkSize: Math.max(64, zipEntry.uncompressedSize + 1),
+        });
       } catch (error) {
-        const failure = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? new Error('too many bytes in the stream') : (error as Error);
-        return new Readable({ read() { this.destroy(failure); } });
+        const failure =
+          (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+            ? new Error('too many bytes in the stream')
+            : (error as Error);
+        return new Readable({
+          read() {
+            this.destroy(failure);
+          },
+        });
       }
       return Readable.from([data], { objectMode: false });
     }
     return new Promise((resolve, reject) =>
-      this.zip.openReadStreamLowLevel(fileDataStart, zipEntry.compressedSize, 0, zipEntry.compressedSize, inflate, zipEntry.uncompressedSize, (error, stream) => (error ? reject(error) : resolve(stream))),
+      this.zip.openReadStreamLowLevel(
+        fileDataStart,
+        zipEntry.compressedSize,
+        0,
+        zipEntry.compressedSize,
+        inflate,
+        zipEntry.uncompressedSize,
+        (error, stream) => (error ? reject(error) : resolve(stream)),
+      ),
     );
   }
 
@@ -421,7 +539,13 @@ class ZipRead {
       return null;
     }
     if (zipEntry.uncompressedSize > MAX_LINK_TARGET) {
-      this.session.report(problem('unsafe-entry', rawName, `${label}: symlink target is ${zipEntry.uncompressedSize} bytes long, over ${MAX_LINK_TARGET}`));
+      this.session.report(
+        problem(
+          'unsafe-entry',
+          rawName,
+          `${label}: symlink target is ${zipEntry.uncompressedSize} bytes long, over ${MAX_LINK_TARGET}`,
+        ),
+      );
       return null;
     }
     try {
@@ -430,7 +554,13 @@ class ZipRead {
       for await (const chunk of stream) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks).toString('utf8');
     } catch (error) {
-      this.session.report(problem('read-error', rawName, `${label}: cannot read symlink target: ${explainer(zipEntry.uncompressedSize)(error as Error)}`));
+      this.session.report(
+        problem(
+          'read-error',
+          rawName,
+          `${label}: cannot read symlink target: ${explainer(zipEntry.uncompressedSize)(error as Error)}`,
+        ),
+      );
       return null;
     }
   }

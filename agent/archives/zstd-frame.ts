@@ -38,7 +38,9 @@ export function zstdWorkExceeded(work: number, produced: number): boolean {
 
 /** Whether the XXH64 `digest` of a frame's content (big-endian, as hash-wasm gives it) matches the `stored` checksum (its low 32 bits, little-endian). */
 export function zstdChecksumMatches(digest: Uint8Array, stored: Uint8Array): boolean {
-  return digest[7] === stored[0] && digest[6] === stored[1] && digest[5] === stored[2] && digest[4] === stored[3];
+  return (
+    digest[7] === stored[0] && digest[6] === stored[1] && digest[5] === stored[2] && digest[4] === stored[3]
+  );
 }
 
 /** A frame header, parsed. */
@@ -84,7 +86,8 @@ export interface ZstdFrameSink {
   damaged(message: string, offset: number): Error;
 }
 
-type Phase = 'magic' | 'frame-header' | 'block-header' | 'block-body' | 'checksum' | 'skip-size' | 'skip-body';
+type Phase =
+  'magic' | 'frame-header' | 'block-header' | 'block-body' | 'checksum' | 'skip-size' | 'skip-body';
 
 /** Walks zstd frames fed in chunks of any size, handing each part to its sink. */
 export class ZstdFrameWalker {
@@ -114,7 +117,7 @@ export class ZstdFrameWalker {
 
   /** Walks all of `chunk`. */
   feed(chunk: Uint8Array): void {
-    for (let at = 0; at < chunk.length; ) at = this.step(chunk, at);
+    for (let at = 0; at < chunk.length;) at = this.step(chunk, at);
   }
 
   /**
@@ -161,7 +164,10 @@ export class ZstdFrameWalker {
         } else if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
           this.expect('skip-size', 4);
         } else {
-          throw this.sink.damaged(`unknown frame magic 0x${magic.toString(16)} after ${this.frames + this.skippableFrames} frame(s)`, this.fieldStart);
+          throw this.sink.damaged(
+            `unknown frame magic 0x${magic.toString(16)} after ${this.frames + this.skippableFrames} frame(s)`,
+            this.fieldStart,
+          );
         }
         return;
       }
@@ -212,7 +218,17 @@ export class ZstdFrameWalker {
     if (singleSegment) window = contentSize!;
     this.checksummed = (descriptor & 4) !== 0;
     this.blockMaximum = Math.min(MAX_BLOCK, window);
-    this.sink.frameHeader({ bytes: field.subarray(0, this.fieldNeed), window, dictionary, contentSize, checksummed: this.checksummed, blockMaximum: this.blockMaximum }, frameStart);
+    this.sink.frameHeader(
+      {
+        bytes: field.subarray(0, this.fieldNeed),
+        window,
+        dictionary,
+        contentSize,
+        checksummed: this.checksummed,
+        blockMaximum: this.blockMaximum,
+      },
+      frameStart,
+    );
     this.expect('block-header', 3);
   }
 
@@ -225,10 +241,14 @@ export class ZstdFrameWalker {
     if (typeCode === 3) throw this.sink.damaged('reserved block type', at);
     const type = typeCode === 0 ? 'raw' : typeCode === 1 ? 'rle' : 'compressed';
     const maximum = type === 'compressed' ? MAX_BLOCK : this.blockMaximum;
-    if (size > maximum) throw this.sink.damaged(`block of ${size} bytes is over the ${maximum}-byte block maximum`, at);
+    if (size > maximum)
+      throw this.sink.damaged(`block of ${size} bytes is over the ${maximum}-byte block maximum`, at);
     this.lastBlock = (header & 1) === 1;
     this.remaining = type === 'rle' ? 1 : size;
-    this.sink.blockHeader({ bytes: field.subarray(0, 3), last: this.lastBlock, type, size, contentBytes: this.remaining }, at);
+    this.sink.blockHeader(
+      { bytes: field.subarray(0, 3), last: this.lastBlock, type, size, contentBytes: this.remaining },
+      at,
+    );
     this.phase = 'block-body';
     if (this.remaining === 0) this.blockDone();
   }
@@ -250,7 +270,12 @@ export class ZstdFrameWalker {
 /** Length of a frame header, magic included, from its descriptor byte. */
 function frameHeaderLength(descriptor: number): number {
   const singleSegment = (descriptor >> 5) & 1;
-  return 5 + (singleSegment ? 0 : 1) + DICTIONARY_ID_BYTES[descriptor & 3]! + (CONTENT_SIZE_BYTES[descriptor >> 6]! || singleSegment);
+  return (
+    5 +
+    (singleSegment ? 0 : 1) +
+    DICTIONARY_ID_BYTES[descriptor & 3]! +
+    (CONTENT_SIZE_BYTES[descriptor >> 6]! || singleSegment)
+  );
 }
 
 /** A little-endian unsigned integer of `bytes` bytes (0 to 8) at `at`; 8-byte values rounded to the nearest Number. */

@@ -38,7 +38,8 @@ function verdictLines(verdicts: readonly VerdictEffect[]): string[] {
 export function acceptText(result: AcceptResult): string[] {
   const { acceptance } = result;
   const kinds = new Map<string, number>();
-  for (const item of acceptance.findings) kinds.set(item.kind, (kinds.get(item.kind) ?? 0) + Math.max(1, item.snapshots.length));
+  for (const item of acceptance.findings)
+    kinds.set(item.kind, (kinds.get(item.kind) ?? 0) + Math.max(1, item.snapshots.length));
   return [
     `${result.set}: acceptance ${acceptance.id} by ${acceptance.by} (${shortTime(acceptance.at)}) covers ${result.count} finding${result.count === 1 ? '' : 's'}: ${[...kinds].map(([kind, n]) => `${n} × ${kind}`).join(', ')}`,
     `  reason: ${acceptance.reason}`,
@@ -62,8 +63,14 @@ export function revokeText(result: RevokeResult): string[] {
 /** `vouch accept --list` as text. */
 export function listText(document: AcceptanceListDocument): string[] {
   const inForce = document.acceptances.filter((acceptance) => acceptance.inForce).length;
-  const lines = [`${document.set}: ${document.acceptances.length} acceptance${document.acceptances.length === 1 ? '' : 's'}, ${inForce} in force`];
-  if (document.acceptances.length === 0) return [...lines, `  none: accept findings with \`vouch accept ${document.set} --path GLOB --reason TEXT\``];
+  const lines = [
+    `${document.set}: ${document.acceptances.length} acceptance${document.acceptances.length === 1 ? '' : 's'}, ${inForce} in force`,
+  ];
+  if (document.acceptances.length === 0)
+    return [
+      ...lines,
+      `  none: accept findings with \`vouch accept ${document.set} --path GLOB --reason TEXT\``,
+    ];
   const rows = [['ID', 'ACCEPTED', 'BY', 'COVERED', 'NOW', 'STATUS', 'SELECTION']];
   for (const acceptance of document.acceptances) {
     rows.push([
@@ -72,21 +79,27 @@ export function listText(document: AcceptanceListDocument): string[] {
       acceptance.by,
       String(acceptance.count),
       String(acceptance.now.findings),
-      acceptance.revoked ? `revoked ${shortTime(acceptance.revoked.at)} by ${acceptance.revoked.by}` : 'in force',
+      acceptance.revoked
+        ? `revoked ${shortTime(acceptance.revoked.at)} by ${acceptance.revoked.by}`
+        : 'in force',
       describeSelection(acceptance.selection),
     ]);
   }
   lines.push(...table(rows).map((row) => `  ${row}`));
   for (const acceptance of document.acceptances) {
-    lines.push(`  ${acceptance.id}: ${acceptance.reason}${acceptance.revoked?.reason ? ` (revoked: ${acceptance.revoked.reason})` : ''}`);
+    lines.push(
+      `  ${acceptance.id}: ${acceptance.reason}${acceptance.revoked?.reason ? ` (revoked: ${acceptance.revoked.reason})` : ''}`,
+    );
   }
   return lines;
 }
 
 /** Usage errors for flags that do not belong together. */
 function checkFlags(flags: AcceptFlags): 'accept' | 'list' | 'revoke' {
-  const given = (names: (keyof AcceptFlags)[]) => names.filter((name) => flags[name] !== undefined && flags[name] !== false).map((name) => `--${name}`);
-  if (flags.list && flags.revoke !== undefined) throw new ConfigError('--list and --revoke cannot be combined');
+  const given = (names: (keyof AcceptFlags)[]) =>
+    names.filter((name) => flags[name] !== undefined && flags[name] !== false).map((name) => `--${name}`);
+  if (flags.list && flags.revoke !== undefined)
+    throw new ConfigError('--list and --revoke cannot be combined');
   if (flags.list) {
     const extra = given(['path', 'snapshot', 'kind', 'reason', 'by']);
     if (extra.length) throw new ConfigError(`--list takes no ${extra.join(', ')}`);
@@ -94,26 +107,42 @@ function checkFlags(flags: AcceptFlags): 'accept' | 'list' | 'revoke' {
   }
   if (flags.revoke !== undefined) {
     const extra = given(['path', 'snapshot', 'kind']);
-    if (extra.length) throw new ConfigError(`--revoke takes no ${extra.join(', ')}: it revokes the whole acceptance`);
+    if (extra.length)
+      throw new ConfigError(`--revoke takes no ${extra.join(', ')}: it revokes the whole acceptance`);
     return 'revoke';
   }
-  if (flags.path === undefined) throw new ConfigError('--path GLOB is required: which findings to accept (`**` for all; see --help)');
-  if (flags.reason === undefined) throw new ConfigError('--reason TEXT is required: why these findings are harmless, for whoever reads the evidence later');
+  if (flags.path === undefined)
+    throw new ConfigError('--path GLOB is required: which findings to accept (`**` for all; see --help)');
+  if (flags.reason === undefined)
+    throw new ConfigError(
+      '--reason TEXT is required: why these findings are harmless, for whoever reads the evidence later',
+    );
   return 'accept';
 }
 
 export function registerAccept(program: Command): void {
   program
     .command('accept')
-    .description('accept findings as known and harmless (signed); they stay listed but stop counting; --list, --revoke ID')
+    .description(
+      'accept findings as known and harmless (signed); they stay listed but stop counting; --list, --revoke ID',
+    )
     .argument('<set>', 'set name from the policy')
-    .option('--path <glob>', 'findings whose path matches this glob (`**`: all, including findings about a whole snapshot)')
-    .option('--snapshot <id>', 'only in this snapshot (default: this content at these paths in every snapshot)')
+    .option(
+      '--path <glob>',
+      'findings whose path matches this glob (`**`: all, including findings about a whole snapshot)',
+    )
+    .option(
+      '--snapshot <id>',
+      'only in this snapshot (default: this content at these paths in every snapshot)',
+    )
     .option('--kind <kind>', `only findings of this kind (${FINDING_KINDS.join(', ')})`)
     .option('--reason <text>', 'why the findings are harmless (required to accept; optional for --revoke)')
     .option('--by <who>', 'who accepts or revokes (default: the OS user, user@host)')
-    .option('--list', 'list the set\'s acceptances: who, when, why, what they cover now')
-    .option('--revoke <id>', 'revoke acceptance ID: its findings count again; a snapshot it had made clean counts as newly not clean (VouchNewCompromise fires again)')
+    .option('--list', "list the set's acceptances: who, when, why, what they cover now")
+    .option(
+      '--revoke <id>',
+      'revoke acceptance ID: its findings count again; a snapshot it had made clean counts as newly not clean (VouchNewCompromise fires again)',
+    )
     .addHelpText(
       'after',
       `
@@ -139,7 +168,13 @@ id that is not an acceptance in force of the set.`,
         if (options.json) printJson(document);
         else printLines(listText(document));
       } else if (mode === 'revoke') {
-        const result = await revokeAcceptance({ stateDir, set: setPolicy!, id: flags.revoke!, by, ...(flags.reason !== undefined ? { reason: flags.reason } : {}) });
+        const result = await revokeAcceptance({
+          stateDir,
+          set: setPolicy!,
+          id: flags.revoke!,
+          by,
+          ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
+        });
         if (options.json) printJson(result);
         else printLines(revokeText(result));
       } else {

@@ -11,7 +11,12 @@ function shortTime(iso: string): string {
 }
 
 /** The RTO line: measured (or projected) time against the target. */
-export function rtoText(report: Pick<DrillReport, 'rtoTargetSeconds' | 'withinRto' | 'projectedFullRestoreSeconds' | 'durationSeconds'>): string {
+export function rtoText(
+  report: Pick<
+    DrillReport,
+    'rtoTargetSeconds' | 'withinRto' | 'projectedFullRestoreSeconds' | 'durationSeconds'
+  >,
+): string {
   if (report.rtoTargetSeconds === null) return 'no RTO target';
   const measured = report.projectedFullRestoreSeconds ?? report.durationSeconds;
   const what = report.projectedFullRestoreSeconds === null ? 'took' : 'full restore projected at';
@@ -26,38 +31,73 @@ export function drillReportText(report: DrillReport): string[] {
   const judgement = report.snapshotJudgement;
   if (judgement) lines.push(`  WARNING: ${judgement.warning}`);
   const rows: string[][] = [];
-  rows.push(['snapshot', report.snapshot ? `${report.snapshot}${report.snapshotVersion ? `@${report.snapshotVersion} (stored version ${report.snapshotVersion}, not the current object)` : ''} (${shortTime(report.snapshotTime!)}), ${report.pick}: ${report.pickReason}` : `none (${report.pickReason || report.pick})`]);
+  rows.push([
+    'snapshot',
+    report.snapshot
+      ? `${report.snapshot}${report.snapshotVersion ? `@${report.snapshotVersion} (stored version ${report.snapshotVersion}, not the current object)` : ''} (${shortTime(report.snapshotTime!)}), ${report.pick}: ${report.pickReason}`
+      : `none (${report.pickReason || report.pick})`,
+  ]);
   if (report.restore) {
-    const sample = report.sample.fraction < 1 ? `, sample ${(report.sample.fraction * 100).toFixed(1).replace(/\.0$/, '')}%` : '';
-    rows.push(['restored', `${report.sample.entries} of ${report.restore.entries} entries, ${formatBytes(report.sample.bytes)} of ${formatBytes(report.restore.bytes)}${sample}${report.restore.complete ? '' : ' (incomplete)'}`]);
+    const sample =
+      report.sample.fraction < 1
+        ? `, sample ${(report.sample.fraction * 100).toFixed(1).replace(/\.0$/, '')}%`
+        : '';
+    rows.push([
+      'restored',
+      `${report.sample.entries} of ${report.restore.entries} entries, ${formatBytes(report.sample.bytes)} of ${formatBytes(report.restore.bytes)}${sample}${report.restore.complete ? '' : ' (incomplete)'}`,
+    ]);
   }
   const { fetch, extract, verify, app } = report.phases;
-  rows.push(['phases', `fetch ${formatDuration(fetch)}, extract ${formatDuration(extract)}, verify ${formatDuration(verify)}, app ${formatDuration(app)}; total ${formatDuration(report.durationSeconds)}`]);
+  rows.push([
+    'phases',
+    `fetch ${formatDuration(fetch)}, extract ${formatDuration(extract)}, verify ${formatDuration(verify)}, app ${formatDuration(app)}; total ${formatDuration(report.durationSeconds)}`,
+  ]);
   rows.push(['rto', rtoText(report)]);
-  if (report.sandbox) rows.push(['sandbox', report.sandbox === 'bwrap' ? 'bubblewrap (no network, read-only host)' : 'NONE (policy drill.sandbox: none)']);
-  for (const [index, outcome] of report.verifiers.entries()) rows.push([index === 0 ? 'verifiers' : '', `${outcome.verifier} ${outcome.status}: ${outcome.detail}`]);
+  if (report.sandbox)
+    rows.push([
+      'sandbox',
+      report.sandbox === 'bwrap'
+        ? 'bubblewrap (no network, read-only host)'
+        : 'NONE (policy drill.sandbox: none)',
+    ]);
+  for (const [index, outcome] of report.verifiers.entries())
+    rows.push([index === 0 ? 'verifiers' : '', `${outcome.verifier} ${outcome.status}: ${outcome.detail}`]);
   if (judgement?.hitFiles.length) {
     const more = judgement.hitFilesOmitted ? ` (+${judgement.hitFilesOmitted} more)` : '';
-    rows.push(['', `detection: restored files judged encrypted or damaged by the scan (${judgement.hitFiles.length} findings${more}):`]);
-    for (const file of judgement.hitFiles.slice(0, FAILURES_SHOWN)) rows.push(['', `  ${file.path}: ${file.kind}: ${file.detail}`]);
-    if (judgement.hitFiles.length > FAILURES_SHOWN) rows.push(['', `  … and ${judgement.hitFiles.length - FAILURES_SHOWN} more (--json)`]);
+    rows.push([
+      '',
+      `detection: restored files judged encrypted or damaged by the scan (${judgement.hitFiles.length} findings${more}):`,
+    ]);
+    for (const file of judgement.hitFiles.slice(0, FAILURES_SHOWN))
+      rows.push(['', `  ${file.path}: ${file.kind}: ${file.detail}`]);
+    if (judgement.hitFiles.length > FAILURES_SHOWN)
+      rows.push(['', `  … and ${judgement.hitFiles.length - FAILURES_SHOWN} more (--json)`]);
   }
   lines.push(...table(rows).map((row) => `  ${row}`));
   for (const note of report.notes) lines.push(`  note: ${note}`);
   if (report.failures.length) {
     lines.push(`  ${report.failures.length} failure${report.failures.length === 1 ? '' : 's'}:`);
-    const shown = report.failures.slice(0, FAILURES_SHOWN).map((failure) => [failure.verifier, failure.path ?? '', failure.detail]);
+    const shown = report.failures
+      .slice(0, FAILURES_SHOWN)
+      .map((failure) => [failure.verifier, failure.path ?? '', failure.detail]);
     lines.push(...table(shown).map((row) => `    ${row}`));
-    if (report.failures.length > FAILURES_SHOWN) lines.push(`    … and ${report.failures.length - FAILURES_SHOWN} more (--json lists them all)`);
+    if (report.failures.length > FAILURES_SHOWN)
+      lines.push(`    … and ${report.failures.length - FAILURES_SHOWN} more (--json lists them all)`);
   }
   return lines;
 }
 
 /** A `drill --search` as lines: what was skipped, each drill's headline, and what was found. */
 export function drillSearchText(search: import('../drills/drill-search.js').DrillSearch): string[] {
-  const lines = [`drill search of ${search.set}: ${search.found ? `FOUND ${search.found} — the newest clean snapshot that restores` : 'NO clean snapshot passed a drill'}`];
-  for (const skipped of search.skipped) lines.push(`  skipped ${skipped.id}: its latest drill ${skipped.drill} failed (${shortTime(skipped.finishedAt)})`);
-  if (search.candidates.length === 0) lines.push('  no clean snapshot left to try (run vouch scan, or drill a snapshot by id to retry it)');
+  const lines = [
+    `drill search of ${search.set}: ${search.found ? `FOUND ${search.found} — the newest clean snapshot that restores` : 'NO clean snapshot passed a drill'}`,
+  ];
+  for (const skipped of search.skipped)
+    lines.push(
+      `  skipped ${skipped.id}: its latest drill ${skipped.drill} failed (${shortTime(skipped.finishedAt)})`,
+    );
+  if (search.candidates.length === 0)
+    lines.push('  no clean snapshot left to try (run vouch scan, or drill a snapshot by id to retry it)');
   for (const report of search.drills) {
     lines.push('');
     lines.push(...drillReportText(report));
@@ -70,6 +110,10 @@ export function drillSearchText(search: import('../drills/drill-search.js').Dril
       `  STOPPED after ${search.drills.length} drill${search.drills.length === 1 ? '' : 's'} (--max ${search.max}): ${search.capped.undrilled} clean candidate${search.capped.undrilled === 1 ? '' : 's'} left undrilled (${shown}${search.capped.undrilled > 5 ? ', …' : ''})`,
       `  continue with: ${search.capped.continueWith}   (candidates whose drill just failed are skipped)`,
     );
-  } else if (search.found && untried > 0) lines.push('', `  ${untried} older candidate${untried === 1 ? '' : 's'} not drilled: the search stops at the first pass`);
+  } else if (search.found && untried > 0)
+    lines.push(
+      '',
+      `  ${untried} older candidate${untried === 1 ? '' : 's'} not drilled: the search stops at the first pass`,
+    );
   return lines;
 }

@@ -11,7 +11,9 @@ import { printErrorLines, printJson } from './output.js';
 export function registerEvidenceExportKey(evidence: Command): void {
   evidence
     .command('export-key')
-    .description('print the current public signing key (PEM) for auditors to pin with `evidence verify --key`')
+    .description(
+      'print the current public signing key (PEM) for auditors to pin with `evidence verify --key`',
+    )
     .option('--out <file>', 'write the PEM to this file instead of stdout')
     .action(async (flags: { out?: string }, command: Command) => {
       const options = globalOptions(command);
@@ -25,8 +27,16 @@ export function registerEvidenceExportKey(evidence: Command): void {
         key = (await currentPublicKey(stateDir))!;
       }
       if (flags.out) await writeFile(flags.out, key.pem, { mode: 0o644 });
-      if (options.json) printJson({ keyId: key.keyId, fingerprint: key.fingerprint, publicKey: key.pem, ...(flags.out ? { file: flags.out } : {}) });
+      if (options.json)
+        printJson({
+          keyId: key.keyId,
+          fingerprint: key.fingerprint,
+          publicKey: key.pem,
+          ...(flags.out ? { file: flags.out } : {}),
+        });
       else if (!flags.out) process.stdout.write(key.pem);
-      printErrorLines([`key ${key.keyId}, SHA-256 fingerprint ${formatFingerprint(key.fingerprint)}${flags.out ? `, written to ${flags.out}` : ''}`]);
+      printErrorLines([
+        `key ${key.keyId}, SHA-256 fingerprint ${formatFingerprint(key.fingerprint)}${flags.out ? `, written to ${flags.out}` : ''}`,
+      ]);
     });
 }

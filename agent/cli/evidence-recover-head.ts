@@ -8,7 +8,9 @@ import { printJson, printLines } from './output.js';
 export function registerEvidenceRecoverHead(evidence: Command): void {
   evidence
     .command('recover-head')
-    .description('after `evidence verify` found the head missing, unreadable or wrong over an intact chain: record what was found (signed) and sign a new head')
+    .description(
+      'after `evidence verify` found the head missing, unreadable or wrong over an intact chain: record what was found (signed) and sign a new head',
+    )
     .action(async (_flags, command: Command) => {
       const options = globalOptions(command);
       const policy = await loadOptionalPolicy(options);

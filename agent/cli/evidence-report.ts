@@ -18,14 +18,19 @@ export function parseSince(text: string, now = clockNow()): Date {
   const back = parseDuration(text);
   if (back !== null) return new Date(now.getTime() - back * 1000);
   const date = parseSnapshotTime(text);
-  if (!date) throw new ConfigError(`--since: expected a date such as 2025-10-01 or a duration such as 90d, got "${text}"`);
+  if (!date)
+    throw new ConfigError(
+      `--since: expected a date such as 2025-10-01 or a duration such as 90d, got "${text}"`,
+    );
   return date;
 }
 
 export function registerEvidenceReport(evidence: Command): void {
   evidence
     .command('report')
-    .description('render the auditor report: per set, drills with phase timings against the RTO, RPO achieved, verdicts, last clean snapshot, failures, chain verification and the controls each piece of evidence serves')
+    .description(
+      'render the auditor report: per set, drills with phase timings against the RTO, RPO achieved, verdicts, last clean snapshot, failures, chain verification and the controls each piece of evidence serves',
+    )
     .requiredOption('--out <file>', 'where to write the HTML report')
     .option('--since <date>', 'only records from this date (2025-10-01) or this long ago (90d)')
     .option('--key <file...>', 'verify the chain against these pinned PEM public keys')
@@ -37,11 +42,26 @@ export function registerEvidenceReport(evidence: Command): void {
       const trustedKeys = await readTrustedKeys(flags.key);
       const verification = await verifyLedger(stateDir, trustedKeys ? { trustedKeys } : {});
       const targets = policy ? targetsFromPolicy(policy) : undefined;
-      const data = await gatherReportData({ stateDir, verification, ...(since ? { since } : {}), ...(targets ? { targets } : {}) });
+      const data = await gatherReportData({
+        stateDir,
+        verification,
+        ...(since ? { since } : {}),
+        ...(targets ? { targets } : {}),
+      });
       await writeFileAtomic(flags.out, renderReportHtml(data));
       const drills = data.sets.reduce((sum, set) => sum + set.drills.length, 0);
-      if (options.json) printJson({ out: flags.out, sets: data.sets.length, drills, chainOk: verification.ok, firstBad: verification.firstBad ?? null });
-      else printLines([`wrote ${flags.out}: ${data.sets.length} sets, ${drills} drills; evidence chain ${verification.ok ? 'verified' : `FAILED at record ${verification.firstBad!.seq} (${verification.firstBad!.problem})`}`]);
+      if (options.json)
+        printJson({
+          out: flags.out,
+          sets: data.sets.length,
+          drills,
+          chainOk: verification.ok,
+          firstBad: verification.firstBad ?? null,
+        });
+      else
+        printLines([
+          `wrote ${flags.out}: ${data.sets.length} sets, ${drills} drills; evidence chain ${verification.ok ? 'verified' : `FAILED at record ${verification.firstBad!.seq} (${verification.firstBad!.problem})`}`,
+        ]);
       process.exitCode = verification.ok ? EXIT.ok : EXIT.findings;
     });
 }

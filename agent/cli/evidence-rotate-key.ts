@@ -14,8 +14,13 @@ import { printJson, printLines } from './output.js';
 export function registerEvidenceRotateKey(evidence: Command): void {
   evidence
     .command('rotate-key')
-    .description('generate a new signing key; a record signed by the old key introduces it, and the old private key is deleted')
-    .option('--lost', 'the signing key is missing: introduce a new key with a record it signs itself, saying what was found (auditors who pinned the old key must pin the new one)')
+    .description(
+      'generate a new signing key; a record signed by the old key introduces it, and the old private key is deleted',
+    )
+    .option(
+      '--lost',
+      'the signing key is missing: introduce a new key with a record it signs itself, saying what was found (auditors who pinned the old key must pin the new one)',
+    )
     .action(async (flags: { lost?: boolean }, command: Command) => {
       const options = globalOptions(command);
       const policy = await loadOptionalPolicy(options);
@@ -31,7 +36,16 @@ export function registerEvidenceRotateKey(evidence: Command): void {
         }
       }
       if (options.json) {
-        printJson({ previous: { keyId: rotation.previous.keyId, fingerprint: rotation.previous.fingerprint }, current: { keyId: rotation.current.keyId, fingerprint: rotation.current.fingerprint, publicKey: rotation.current.pem }, seq: rotation.record.seq, type: rotation.record.type });
+        printJson({
+          previous: { keyId: rotation.previous.keyId, fingerprint: rotation.previous.fingerprint },
+          current: {
+            keyId: rotation.current.keyId,
+            fingerprint: rotation.current.fingerprint,
+            publicKey: rotation.current.pem,
+          },
+          seq: rotation.record.seq,
+          type: rotation.record.type,
+        });
         return;
       }
       printLines([

@@ -8,7 +8,9 @@ import { registerEvidenceVerify } from './evidence-verify.js';
 
 /** Registers `evidence verify|report|export-key|rotate-key|recover-head`. */
 export function registerEvidence(program: Command): void {
-  const evidence = program.command('evidence').description('check, report and export the signed evidence ledger');
+  const evidence = program
+    .command('evidence')
+    .description('check, report and export the signed evidence ledger');
   registerEvidenceVerify(evidence);
   registerEvidenceReport(evidence);
   registerEvidenceExportKey(evidence);

@@ -74,7 +74,9 @@ export const MAX_PROBLEMS = 1000;
 
 /** Whether a result needs the responder's attention. */
 export function isFlagged(file: InspectedFile): boolean {
-  return file.encrypted || file.ransomNote === true || file.judgement === 'damaged' || file.problem !== undefined;
+  return (
+    file.encrypted || file.ransomNote === true || file.judgement === 'damaged' || file.problem !== undefined
+  );
 }
 
 /** A problem with one entry as that entry's result, so every path has a result. */
@@ -97,23 +99,53 @@ function collector(sink: InspectSink, container: string, prefix: string): EntryV
   return {
     async entry(entry, body) {
       const path = `${prefix}${entry.path}`;
-      const file: InspectedFile = { path, encrypted: false, score: 0, type: entry.type, reasons: [], detail: entry.type, entryType: entry.type, size: entry.size };
+      const file: InspectedFile = {
+        path,
+        encrypted: false,
+        score: 0,
+        type: entry.type,
+        reasons: [],
+        detail: entry.type,
+        entryType: entry.type,
+        size: entry.size,
+      };
       if (entry.linkTarget !== undefined) file.linkTarget = entry.linkTarget;
       if (body) {
         const detect = entry.encrypted ? undefined : { size: entry.size, claim: claimedType(entry.path) };
-        const result = await analyzeStream(body, { algorithm: 'sha256', extraAlgorithms: [], ...(detect ? { detect } : {}) }, { sizeHint: entry.size });
+        const result = await analyzeStream(
+          body,
+          { algorithm: 'sha256', extraAlgorithms: [], ...(detect ? { detect } : {}) },
+          { sizeHint: entry.size },
+        );
         file.sha256 = result.digest;
         file.size = result.bytes;
         if (result.content) {
           const judged = classify({ path: entry.path, features: result.content });
-          Object.assign(file, { encrypted: judged.encrypted, score: judged.score, type: judged.type, reasons: judged.reasons, detail: judged.detail, judgement: judged.judgement });
+          Object.assign(file, {
+            encrypted: judged.encrypted,
+            score: judged.score,
+            type: judged.type,
+            reasons: judged.reasons,
+            detail: judged.detail,
+            judgement: judged.judgement,
+          });
           if (judged.summary.container) file.container = judged.summary.container;
           if (isRansomNote(entry.path, result.content.ransomMarkers)) {
-            Object.assign(file, { ransomNote: true, reasons: ['ransom-note', ...file.reasons], detail: `ransom note (${result.content.ransomMarkers.join(', ')})` });
+            Object.assign(file, {
+              ransomNote: true,
+              reasons: ['ransom-note', ...file.reasons],
+              detail: `ransom note (${result.content.ransomMarkers.join(', ')})`,
+            });
           }
         } else {
           // No history here: a scan judges the member against the previous snapshot (became encrypted when it was plain).
-          Object.assign(file, { type: 'zip-encrypted-member', reasons: ['zip-encryption'], detail: 'password-protected by zip itself: unreadable without the password; a scan compares it with the previous snapshot', judgement: 'legit-encrypted' });
+          Object.assign(file, {
+            type: 'zip-encrypted-member',
+            reasons: ['zip-encryption'],
+            detail:
+              'password-protected by zip itself: unreadable without the password; a scan compares it with the previous snapshot',
+            judgement: 'legit-encrypted',
+          });
         }
       }
       await Promise.all(pending.splice(0));
@@ -134,7 +166,12 @@ function collector(sink: InspectSink, container: string, prefix: string): EntryV
   } as EntryVisitor & { settled(): Promise<void> };
 }
 
-async function readWith(sink: InspectSink, container: string, prefix: string, read: (visitor: EntryVisitor) => Promise<unknown>): Promise<void> {
+async function readWith(
+  sink: InspectSink,
+  container: string,
+  prefix: string,
+  read: (visitor: EntryVisitor) => Promise<unknown>,
+): Promise<void> {
   const visitor = collector(sink, container, prefix) as EntryVisitor & { settled(): Promise<void> };
   try {
     await read(visitor);
@@ -149,7 +186,14 @@ export async function inspectPath(target: string, sink: InspectSink): Promise<vo
   const stats = await lstat(absolute);
   if (stats.isDirectory()) {
     const source = createFsSource(absolute);
-    await readWith(sink, target, `${target.replace(/\/$/, '')}/`, (visitor) => readPlainEntries(source.list(), async (key) => (await source.open(key)).stream, visitor, DEFAULT_LIMITS));
+    await readWith(sink, target, `${target.replace(/\/$/, '')}/`, (visitor) =>
+      readPlainEntries(
+        source.list(),
+        async (key) => (await source.open(key)).stream,
+        visitor,
+        DEFAULT_LIMITS,
+      ),
+    );
     return;
   }
   const source = createFsSource(path.dirname(absolute));
@@ -157,7 +201,9 @@ export async function inspectPath(target: string, sink: InspectSink): Promise<vo
   const format = formatOf(key);
   if (format && stats.isFile()) {
     const object = { key, size: stats.size, mtime: stats.mtime, kind: 'file' as const };
-    await readWith(sink, target, `${target}!`, (visitor) => readerFor(format).read(archiveInputFor(source, object), visitor, DEFAULT_LIMITS));
+    await readWith(sink, target, `${target}!`, (visitor) =>
+      readerFor(format).read(archiveInputFor(source, object), visitor, DEFAULT_LIMITS),
+    );
     return;
   }
   const objects = (async function* () {
@@ -166,7 +212,9 @@ export async function inspectPath(target: string, sink: InspectSink): Promise<vo
   // The entry is named by its file name (the safe-path rules refuse absolute names); the report
   // shows it where the user pointed.
   const folder = target.slice(0, target.length - key.length);
-  await readWith(sink, target, folder, (visitor) => readPlainEntries(objects, async () => (await source.open(key)).stream, visitor, DEFAULT_LIMITS));
+  await readWith(sink, target, folder, (visitor) =>
+    readPlainEntries(objects, async () => (await source.open(key)).stream, visitor, DEFAULT_LIMITS),
+  );
 }
 
 /** Inspects every target; a path that cannot be read at all is a result (and a problem) of its own. */
@@ -175,7 +223,12 @@ export async function inspectTargets(targets: readonly string[], sink: InspectSi
     try {
       await inspectPath(target, sink);
     } catch (error) {
-      const found = { container: target, kind: 'read-error' as const, path: '', detail: describeError(error) };
+      const found = {
+        container: target,
+        kind: 'read-error' as const,
+        path: '',
+        detail: describeError(error),
+      };
       await sink.problem(found);
       await sink.file(problemResult(target, '', found));
     }
@@ -198,14 +251,21 @@ export function inspectLine(file: InspectedFile): string {
 }
 
 /** Lines printed after the results: the flagged ones again (the first 200), the archive-wide problems, the counts. */
-export function inspectSummary(counts: { files: number; flagged: InspectedFile[]; flaggedTotal: number; archiveProblems: (ArchiveProblem & { container: string })[] }): string[] {
+export function inspectSummary(counts: {
+  files: number;
+  flagged: InspectedFile[];
+  flaggedTotal: number;
+  archiveProblems: (ArchiveProblem & { container: string })[];
+}): string[] {
   const lines: string[] = [];
   if (counts.flaggedTotal) {
     lines.push('', `flagged (${counts.flaggedTotal}):`);
     for (const file of counts.flagged) lines.push(`  ${inspectLine(file)}`);
-    if (counts.flaggedTotal > counts.flagged.length) lines.push(`  … and ${counts.flaggedTotal - counts.flagged.length} more above`);
+    if (counts.flaggedTotal > counts.flagged.length)
+      lines.push(`  … and ${counts.flaggedTotal - counts.flagged.length} more above`);
   }
-  for (const found of counts.archiveProblems) lines.push(`${found.kind}: ${found.container}: ${found.detail}`);
+  for (const found of counts.archiveProblems)
+    lines.push(`${found.kind}: ${found.container}: ${found.detail}`);
   lines.push('', `${counts.files} entr${counts.files === 1 ? 'y' : 'ies'}, ${counts.flaggedTotal} flagged`);
   return lines;
 }
@@ -215,7 +275,9 @@ const FLAGGED_RECAP = 200;
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description('classify files, directories or archives on disk: ransomware-encrypted, damaged or intact, with reasons and SHA-256 digests')
+    .description(
+      'classify files, directories or archives on disk: ransomware-encrypted, damaged or intact, with reasons and SHA-256 digests',
+    )
     .argument('<paths...>', `files, directories or archives (${ARCHIVE_EXTENSIONS})`)
     .action(async (paths: string[], _options, command: Command) => {
       const json = globalOptions(command).json;
@@ -224,7 +286,8 @@ export function registerInspect(program: Command): void {
         try {
           await lstat(target);
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError(`inspect: ${target}: no such file or directory`, [], { cause: error });
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+            throw new ConfigError(`inspect: ${target}: no such file or directory`, [], { cause: error });
         }
       }
       const out = createStreamWriter(process.stdout);
@@ -250,10 +313,13 @@ export function registerInspect(program: Command): void {
         },
       });
       if (json) {
-        await out.write(`\n],"problems":${JSON.stringify(problems)}${problemsTotal > problems.length ? `,"problemsOmitted":${problemsTotal - problems.length}` : ''}}\n`);
+        await out.write(
+          `\n],"problems":${JSON.stringify(problems)}${problemsTotal > problems.length ? `,"problemsOmitted":${problemsTotal - problems.length}` : ''}}\n`,
+        );
       } else if (!isQuiet()) {
         const archiveProblems = problems.filter((found) => found.path === '');
-        for (const line of inspectSummary({ files, flagged, flaggedTotal, archiveProblems })) await out.write(`${terminalSafe(line)}\n`);
+        for (const line of inspectSummary({ files, flagged, flaggedTotal, archiveProblems }))
+          await out.write(`${terminalSafe(line)}\n`);
       }
       process.exitCode = problemsTotal || flaggedTotal ? EXIT.findings : EXIT.ok;
     });

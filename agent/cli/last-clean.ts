@@ -37,11 +37,26 @@ export interface LastCleanDocument extends LastCleanReport {
 }
 
 /** Builds the report for one set from the state directory. */
-export async function lastCleanForSet(stateDir: string, set: string, now = clockNow()): Promise<LastCleanDocument> {
-  const [index, drills, scan] = await Promise.all([readSetIndex(stateDir, set), readDrillIndex(stateDir, set), readScanStatus(stateDir, set)]);
+export async function lastCleanForSet(
+  stateDir: string,
+  set: string,
+  now = clockNow(),
+): Promise<LastCleanDocument> {
+  const [index, drills, scan] = await Promise.all([
+    readSetIndex(stateDir, set),
+    readDrillIndex(stateDir, set),
+    readScanStatus(stateDir, set),
+  ]);
   const snapshots = Object.values(index.snapshots);
   const setFindings = index.setFindings ?? [];
-  return { set, snapshots: snapshots.length, ...lastCleanReport(snapshots, drills.drills, now), setFindings, openSetFindings: countingFindings(setFindings).length, lastScan: scan.lastSuccess };
+  return {
+    set,
+    snapshots: snapshots.length,
+    ...lastCleanReport(snapshots, drills.drills, now),
+    setFindings,
+    openSetFindings: countingFindings(setFindings).length,
+    lastScan: scan.lastSuccess,
+  };
 }
 
 /** The store-level findings as text: open ones first (what was destroyed), then accepted ones. */
@@ -50,13 +65,18 @@ function setFindingLines(document: LastCleanDocument): string[] {
   const lines: string[] = [];
   const open = countingFindings(document.setFindings);
   if (open.length) {
-    lines.push(`  THE STORE ITSELF WAS TOUCHED: ${open.length} open finding${open.length === 1 ? '' : 's'} (until accepted: \`vouch accept ${document.set} --kind KIND --path PATH --reason TEXT\`)`);
+    lines.push(
+      `  THE STORE ITSELF WAS TOUCHED: ${open.length} open finding${open.length === 1 ? '' : 's'} (until accepted: \`vouch accept ${document.set} --kind KIND --path PATH --reason TEXT\`)`,
+    );
     for (const finding of open) lines.push(`    ${finding.kind}  ${finding.path}: ${finding.detail}`);
   }
   const accepted = document.setFindings.filter((finding) => finding.accepted);
   if (accepted.length) {
     lines.push('  accepted findings about the store:');
-    for (const finding of accepted) lines.push(`    ${finding.kind}  ${finding.path}: accepted by ${finding.accepted!.by} (acceptance ${finding.accepted!.id}): ${finding.accepted!.reason}`);
+    for (const finding of accepted)
+      lines.push(
+        `    ${finding.kind}  ${finding.path}: accepted by ${finding.accepted!.by} (acceptance ${finding.accepted!.id}): ${finding.accepted!.reason}`,
+      );
   }
   return lines;
 }
@@ -69,7 +89,9 @@ const shortTime = (iso: string) => iso.replace('T', ' ').replace(/:\d{2}(\.\d+)?
 
 /** The report as text. */
 export function lastCleanText(document: LastCleanDocument, now = clockNow()): string[] {
-  const lines = [`${document.set}: ${document.snapshots} snapshot${document.snapshots === 1 ? '' : 's'} in state`];
+  const lines = [
+    `${document.set}: ${document.snapshots} snapshot${document.snapshots === 1 ? '' : 's'} in state`,
+  ];
   if (document.snapshots === 0) {
     const why = document.lastScan
       ? `  scanned ${shortTime(document.lastScan)} (${ago(document.lastScan, now)}): the store holds no snapshot of this set — nothing to restore`
@@ -88,23 +110,44 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
   );
   const recommendation = document.recommendation;
   if (recommendation) {
-    const loud = recommendation.standing === 'restorable' ? '' : recommendation.standing === 'not-drilled' ? '  ** NOT DRILLED **' : '  ** DRILL FAILED **';
+    const loud =
+      recommendation.standing === 'restorable'
+        ? ''
+        : recommendation.standing === 'not-drilled'
+          ? '  ** NOT DRILLED **'
+          : '  ** DRILL FAILED **';
     lines.push(`  restore:         ${recommendation.id}${loud}`);
     lines.push(`                   ${recommendation.reason}`);
-    if (recommendation.standing !== 'restorable') lines.push(`                   prove it first: vouch drill ${document.set} --snapshot ${recommendation.id}  (or --search)`);
+    if (recommendation.standing !== 'restorable')
+      lines.push(
+        `                   prove it first: vouch drill ${document.set} --snapshot ${recommendation.id}  (or --search)`,
+      );
   } else {
-    lines.push('  restore:         nothing — no snapshot of this set is clean (see `vouch recover --dry-run` for the newest intact version of each file)');
+    lines.push(
+      '  restore:         nothing — no snapshot of this set is clean (see `vouch recover --dry-run` for the newest intact version of each file)',
+    );
   }
   for (const future of document.futureDated ?? []) {
-    lines.push(`  SUSPICIOUS:      ${future.id} is dated ${shortTime(future.time)}, ${formatAge(future.aheadSeconds)} ahead of this clock: not taken yet, so not counted as fresh (a forged or mis-set name or time)`);
+    lines.push(
+      `  SUSPICIOUS:      ${future.id} is dated ${shortTime(future.time)}, ${formatAge(future.aheadSeconds)} ahead of this clock: not taken yet, so not counted as fresh (a forged or mis-set name or time)`,
+    );
   }
   if (document.newest && !document.newest.cleanAndRestorable) {
-    const why = (document.futureDated ?? []).some((future) => future.id === document.newest!.id) ? 'dated in the future (see SUSPICIOUS above)' : document.newest.verdict !== 'clean' ? document.newest.verdict : document.newest.standing === 'drill-failed' ? 'clean, but its latest drill failed' : 'clean, but not drilled yet';
+    const why = (document.futureDated ?? []).some((future) => future.id === document.newest!.id)
+      ? 'dated in the future (see SUSPICIOUS above)'
+      : document.newest.verdict !== 'clean'
+        ? document.newest.verdict
+        : document.newest.standing === 'drill-failed'
+          ? 'clean, but its latest drill failed'
+          : 'clean, but not drilled yet';
     lines.push(`  newest:          ${document.newest.id} is ${why}`);
   }
   for (const demoted of document.demoted) {
-    lines.push(`  demoted:         ${demoted.id}  clean, but drill ${demoted.drill.id ?? ''} failed (${shortTime(demoted.drill.finishedAt)})`);
-    for (const failure of demoted.failures) lines.push(`        ${failure.verifier}${failure.path ? ` ${failure.path}` : ''}: ${failure.detail}`);
+    lines.push(
+      `  demoted:         ${demoted.id}  clean, but drill ${demoted.drill.id ?? ''} failed (${shortTime(demoted.drill.finishedAt)})`,
+    );
+    for (const failure of demoted.failures)
+      lines.push(`        ${failure.verifier}${failure.path ? ` ${failure.path}` : ''}: ${failure.detail}`);
   }
   if (document.rejected.length) {
     lines.push(`  rejected (newer than the last clean snapshot):`);
@@ -112,7 +155,8 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
       lines.push(`    ${snapshot.id}  ${snapshot.verdict}  (${shortTime(snapshot.time)})`);
       for (const reason of snapshot.reasons) {
         lines.push(`      ${reason.count} × ${reason.kind}`);
-        for (const example of reason.examples) lines.push(`        ${example.path ? `${example.path}: ` : ''}${example.detail}`);
+        for (const example of reason.examples)
+          lines.push(`        ${example.path ? `${example.path}: ` : ''}${example.detail}`);
       }
     }
   } else if (document.lastClean) {
@@ -120,22 +164,34 @@ export function lastCleanText(document: LastCleanDocument, now = clockNow()): st
   }
   lines.push(...setFindingLines(document));
   if (document.olderNotClean.length) {
-    lines.push(`  older snapshots that are not clean: ${document.olderNotClean.map((s) => `${s.id} (${s.verdict})`).join(', ')}`);
+    lines.push(
+      `  older snapshots that are not clean: ${document.olderNotClean.map((s) => `${s.id} (${s.verdict})`).join(', ')}`,
+    );
   }
   if (document.accepted.length) {
     lines.push('  accepted findings (known and harmless, not counted; `vouch accept --list`):');
     for (const snapshot of document.accepted) {
-      const counts = Object.entries(snapshot.counts).map(([kind, n]) => `${n} × ${kind}`).join(', ');
-      const changed = snapshot.verdictBeforeAcceptance !== snapshot.verdict ? `, ${snapshot.verdictBeforeAcceptance} without them` : '';
+      const counts = Object.entries(snapshot.counts)
+        .map(([kind, n]) => `${n} × ${kind}`)
+        .join(', ');
+      const changed =
+        snapshot.verdictBeforeAcceptance !== snapshot.verdict
+          ? `, ${snapshot.verdictBeforeAcceptance} without them`
+          : '';
       lines.push(`    ${snapshot.id}  ${snapshot.verdict}${changed}: ${counts}`);
-      for (const acceptance of snapshot.acceptances) lines.push(`      acceptance ${acceptance.id} by ${acceptance.by} (${shortTime(acceptance.at)}): ${acceptance.reason}`);
+      for (const acceptance of snapshot.acceptances)
+        lines.push(
+          `      acceptance ${acceptance.id} by ${acceptance.by} (${shortTime(acceptance.at)}): ${acceptance.reason}`,
+        );
     }
   }
   return lines;
 }
 
 /** 0 only when the newest snapshot is both clean and restorable (its latest drill passed); 3 otherwise. */
-export function lastCleanExitCode(report: Pick<LastCleanReport, 'newest'> & { openSetFindings?: number }): number {
+export function lastCleanExitCode(
+  report: Pick<LastCleanReport, 'newest'> & { openSetFindings?: number },
+): number {
   // The store itself touched (a snapshot removed or replaced, foreign objects) is a finding too.
   return report.newest?.cleanAndRestorable && !report.openSetFindings ? EXIT.ok : EXIT.findings;
 }
@@ -144,7 +200,9 @@ export function lastCleanExitCode(report: Pick<LastCleanReport, 'newest'> & { op
 export function registerLastClean(program: Command): void {
   program
     .command('last-clean')
-    .description('name the newest clean snapshot, the newest restorable one (its latest drill passed), which one to restore, and why each newer snapshot was rejected; exit 0 only when the newest snapshot is both clean and restorable and no finding about the store (a snapshot removed or replaced, foreign objects) is open, 3 otherwise')
+    .description(
+      'name the newest clean snapshot, the newest restorable one (its latest drill passed), which one to restore, and why each newer snapshot was rejected; exit 0 only when the newest snapshot is both clean and restorable and no finding about the store (a snapshot removed or replaced, foreign objects) is open, 3 otherwise',
+    )
     .argument('<set>', 'set name from the policy')
     .action(async (set: string, _options, command: Command) => {
       const options = globalOptions(command);

@@ -17,9 +17,14 @@ export function registerPolicy(program: Command): void {
       const summary = loaded.sets.map((set) => ({
         name: set.name,
         source: describeSource(set.source),
-        layout: set.source.kind === 'restic' || set.source.kind === 'borg' ? `${set.source.kind}` : set.layout,
+        layout:
+          set.source.kind === 'restic' || set.source.kind === 'borg' ? `${set.source.kind}` : set.layout,
       }));
       if (globalOptions(command).json) printJson({ file: loaded.file, valid: true, sets: summary });
-      else printLines([`${file}: valid, ${summary.length} set${summary.length === 1 ? '' : 's'}`, ...summary.map((set) => `  ${set.name}: ${set.layout} snapshots in ${set.source}`)]);
+      else
+        printLines([
+          `${file}: valid, ${summary.length} set${summary.length === 1 ? '' : 's'}`,
+          ...summary.map((set) => `  ${set.name}: ${set.layout} snapshots in ${set.source}`),
+        ]);
     });
 }

@@ -24,17 +24,28 @@ import type { RunDrill } from '../daemon/drill-contract.js';
  * The real drill runner, loaded on first use: the sandbox, verifiers and report code are only
  * needed when a drill actually runs.
  */
-const runDrillOnDemand: RunDrill = async (set, options) => (await import('../drills/run-drill.js')).runDrill(set, options);
+const runDrillOnDemand: RunDrill = async (set, options) =>
+  (await import('../drills/run-drill.js')).runDrill(set, options);
 
 /** Builds the command tree; `dependencies` wires the daemon's drill runner (tests inject fakes). */
 export function buildProgram(dependencies: ServeDependencies = { runDrill: runDrillOnDemand }): Command {
   const program = new Command('vouch')
-    .description('Backup integrity and clean-restore verification: hash drift, ransomware damage, restore drills, evidence.')
+    .description(
+      'Backup integrity and clean-restore verification: hash drift, ransomware damage, restore drills, evidence.',
+    )
     .version(VERSION)
     .addOption(new Option('--config <file>', 'policy file').env('VOUCH_CONFIG').default('vouch.yaml'))
-    .addOption(new Option('--state <dir>', 'state directory (default: the policy\'s "state", else ./vouch-state)').env('VOUCH_STATE'))
+    .addOption(
+      new Option('--state <dir>', 'state directory (default: the policy\'s "state", else ./vouch-state)').env(
+        'VOUCH_STATE',
+      ),
+    )
     .option('--json', 'print one JSON document on stdout (logs go to stderr)', false)
-    .option('-q, --quiet', 'print nothing but errors: the exit code says what was found (no report, no progress bar)', false)
+    .option(
+      '-q, --quiet',
+      'print nothing but errors: the exit code says what was found (no report, no progress bar)',
+      false,
+    )
     .showHelpAfterError()
     .exitOverride()
     .addHelpText(
@@ -57,8 +68,10 @@ export function buildProgram(dependencies: ServeDependencies = { runDrill: runDr
 
 function fail(error: unknown, json: boolean): number {
   const code = error instanceof ConfigError ? EXIT.usage : EXIT.runtime;
-  const message = error instanceof ConfigError || error instanceof StateLockedError ? error.message : describeError(error);
-  if (json) printJson({ error: message, ...(error instanceof ConfigError ? { problems: error.problems } : {}) });
+  const message =
+    error instanceof ConfigError || error instanceof StateLockedError ? error.message : describeError(error);
+  if (json)
+    printJson({ error: message, ...(error instanceof ConfigError ? { problems: error.problems } : {}) });
   // A policy error lists one problem per line; anything else is one line, whatever it quotes.
   const lines = error instanceof ConfigError ? message.split('\n') : [message];
   printErrorLines([`vouch: ${lines[0]}`, ...lines.slice(1)]);
@@ -86,4 +99,3 @@ export async function runCli(argv: string[], dependencies?: ServeDependencies): 
     process.exitCode = fail(error, json);
   }
 }
-

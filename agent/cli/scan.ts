@@ -31,9 +31,14 @@ export function scanExitCode(report: ScanReport): number {
 export function registerScan(program: Command): void {
   program
     .command('scan')
-    .description('verify every snapshot of the given sets (default: all) against its baseline and record the results')
+    .description(
+      'verify every snapshot of the given sets (default: all) against its baseline and record the results',
+    )
     .argument('[sets...]', 'set names from the policy')
-    .option('--fresh', 'start a new run instead of continuing one that was interrupted (Ctrl-C, a crash) in the last 24 hours')
+    .option(
+      '--fresh',
+      'start a new run instead of continuing one that was interrupted (Ctrl-C, a crash) in the last 24 hours',
+    )
     .addHelpText(
       'after',
       '\nCtrl-C or SIGTERM stops the read in progress at once (nothing half-read is recorded) and exits 130;\nthe next scan continues from there: snapshots already read by the interrupted run are not read again.',

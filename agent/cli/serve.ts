@@ -35,16 +35,24 @@ function seconds(flag: string, value: string): number {
 }
 
 /** Starts the daemon from parsed flags and keeps it running until a stop signal; resolves with the exit code. */
-export async function runServe(global: GlobalOptions, flags: ServeFlags, dependencies: ServeDependencies): Promise<number> {
+export async function runServe(
+  global: GlobalOptions,
+  flags: ServeFlags,
+  dependencies: ServeDependencies,
+): Promise<number> {
   const listen = parseListen(flags.listen);
   const token = requireTokenFor(listen, process.env.VOUCH_API_TOKEN);
   const concurrency = Number(flags.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ConfigError(`--concurrency ${flags.concurrency}: expected 1 to 64`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new ConfigError(`--concurrency ${flags.concurrency}: expected 1 to 64`);
   const shard = flags.shard ? parseShard(flags.shard) : undefined;
   const tasks = parseTasks(flags.tasks);
   // The daemon (HTTP, metrics, scheduler, web console) loads only when it runs: every other
   // command starts faster without it.
-  const [{ startDaemon }, { createLogger }] = await Promise.all([import('../daemon/daemon.js'), import('../daemon/logger.js')]);
+  const [{ startDaemon }, { createLogger }] = await Promise.all([
+    import('../daemon/daemon.js'),
+    import('../daemon/logger.js'),
+  ]);
   const logger = createLogger();
   const signals = trapSignals(logger);
   try {
@@ -72,15 +80,24 @@ export async function runServe(global: GlobalOptions, flags: ServeFlags, depende
 
 /** `--allowed-host` values (repeatable; env VOUCH_ALLOWED_HOSTS, comma-separated): bare host names, lower-cased. */
 export function parseAllowedHosts(values: readonly string[] | undefined): string[] {
-  const names = (values ?? []).flatMap((value) => value.split(',')).map((value) => value.trim().toLowerCase()).filter(Boolean);
+  const names = (values ?? [])
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim().toLowerCase())
+    .filter(Boolean);
   for (const name of names) {
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(name)) throw new ConfigError(`--allowed-host ${name}: expected a host name such as vouch.example.com (no port, no scheme)`);
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(name))
+      throw new ConfigError(
+        `--allowed-host ${name}: expected a host name such as vouch.example.com (no port, no scheme)`,
+      );
   }
   return names;
 }
 
 /** Signal handling that is in place before the daemon starts, so no signal meets the default action (which kills). */
-export function trapSignals(logger: { warn(obj: object, msg: string): void }): { attach(daemon: Daemon): Promise<number>; release(): void } {
+export function trapSignals(logger: { warn(obj: object, msg: string): void }): {
+  attach(daemon: Daemon): Promise<number>;
+  release(): void;
+} {
   // main's SIGINT handler exits at once; a daemon must stop gracefully instead.
   process.removeAllListeners('SIGINT');
   let daemon: Daemon | null = null;
@@ -116,19 +133,58 @@ export function trapSignals(logger: { warn(obj: object, msg: string): void }): {
 /** `serve` flags as commander options (shared with `demo --serve`). */
 export function serveOptions(command: Command): Command {
   return command
-    .addOption(new Option('--listen <host:port>', 'address for metrics, health and the API (off loopback needs VOUCH_API_TOKEN)').env('VOUCH_LISTEN').default(DEFAULT_LISTEN))
-    .addOption(new Option('--metrics-auth', 'require the bearer token on /metrics too').env('VOUCH_METRICS_AUTH').default(false))
+    .addOption(
+      new Option(
+        '--listen <host:port>',
+        'address for metrics, health and the API (off loopback needs VOUCH_API_TOKEN)',
+      )
+        .env('VOUCH_LISTEN')
+        .default(DEFAULT_LISTEN),
+    )
+    .addOption(
+      new Option('--metrics-auth', 'require the bearer token on /metrics too')
+        .env('VOUCH_METRICS_AUTH')
+        .default(false),
+    )
     .addOption(new Option('--concurrency <n>', 'jobs (scans, drills) run at once').default('2'))
-    .addOption(new Option('--jitter <duration>', 'random delay of up to this before each scheduled run').default('30s'))
-    .addOption(new Option('--shutdown-timeout <duration>', 'how long a stop waits for running jobs to reach a safe point').default('30s'))
-    .addOption(new Option('--shard <index/count>', 'run only the sets this replica owns among COUNT (INDEX, or "ordinal" for a StatefulSet pod\'s)').env('VOUCH_SHARD'))
-    .addOption(new Option('--allowed-host <name...>', 'host names browsers and clients may address this daemon by, besides its address and localhost (DNS-rebinding defence)').env('VOUCH_ALLOWED_HOSTS'))
-    .addOption(new Option('--tasks <list>', 'scheduled tasks this agent runs: scan, drill or both (drills can run as Kubernetes Jobs)').env('VOUCH_TASKS').default('scan,drill'));
+    .addOption(
+      new Option('--jitter <duration>', 'random delay of up to this before each scheduled run').default(
+        '30s',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--shutdown-timeout <duration>',
+        'how long a stop waits for running jobs to reach a safe point',
+      ).default('30s'),
+    )
+    .addOption(
+      new Option(
+        '--shard <index/count>',
+        'run only the sets this replica owns among COUNT (INDEX, or "ordinal" for a StatefulSet pod\'s)',
+      ).env('VOUCH_SHARD'),
+    )
+    .addOption(
+      new Option(
+        '--allowed-host <name...>',
+        'host names browsers and clients may address this daemon by, besides its address and localhost (DNS-rebinding defence)',
+      ).env('VOUCH_ALLOWED_HOSTS'),
+    )
+    .addOption(
+      new Option(
+        '--tasks <list>',
+        'scheduled tasks this agent runs: scan, drill or both (drills can run as Kubernetes Jobs)',
+      )
+        .env('VOUCH_TASKS')
+        .default('scan,drill'),
+    );
 }
 
 export function registerServe(program: Command, dependencies: ServeDependencies): void {
   serveOptions(program.command('serve'))
-    .description('run as a daemon: scheduled scans and drills, Prometheus /metrics, /healthz, /readyz, a JSON API and the web console (/)')
+    .description(
+      'run as a daemon: scheduled scans and drills, Prometheus /metrics, /healthz, /readyz, a JSON API and the web console (/)',
+    )
     .addHelpText(
       'after',
       '\nSignals: SIGHUP reloads the policy (an invalid one is rejected and the old one kept); SIGTERM/SIGINT stop gracefully.\nEnvironment: VOUCH_API_TOKEN (bearer token; required off loopback; browsers sign in to the console with it), VOUCH_LOG_LEVEL (info).',

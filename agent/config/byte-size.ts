@@ -1,8 +1,15 @@
 /** Byte sizes in policy files: a number, or `512KiB`, `64MiB`, `10GB`, `1TiB`… */
 
 const UNITS: Record<string, number> = {
-  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
-  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
 };
 const SIZE = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?$/i;
 

@@ -57,7 +57,9 @@ export function parsePolicy(text: string, file: string): Policy {
     // Building values can still fail on what parsed (an alias to an anchor that is not there, say).
     value = document.toJS({ maxAliasCount: 1000 });
   } catch (error) {
-    throw new ConfigError(`${file}: not valid YAML`, [(error as Error).message.split('\n')[0]!], { cause: error });
+    throw new ConfigError(`${file}: not valid YAML`, [(error as Error).message.split('\n')[0]!], {
+      cause: error,
+    });
   }
   return validatePolicy(value, file, path.dirname(path.resolve(file)));
 }
@@ -75,19 +77,34 @@ async function readPolicyText(file: string): Promise<string> {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOENT' ? ' (name the policy with --config FILE or VOUCH_CONFIG; `vouch policy check FILE` validates one)' : '';
+    const hint =
+      code === 'ENOENT'
+        ? ' (name the policy with --config FILE or VOUCH_CONFIG; `vouch policy check FILE` validates one)'
+        : '';
     throw new ConfigError(`cannot read policy ${file}: ${code ?? error}${hint}`, [], { cause: error });
   }
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) {
-      const what = stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device';
+      const what = stats.isDirectory()
+        ? 'a directory'
+        : stats.isFIFO()
+          ? 'a FIFO'
+          : stats.isSocket()
+            ? 'a socket'
+            : 'a device';
       throw new ConfigError(`cannot read policy ${file}: it is ${what}, not a regular file`);
     }
-    if (stats.size > MAX_POLICY_BYTES) throw new ConfigError(`cannot read policy ${file}: ${stats.size} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy`);
+    if (stats.size > MAX_POLICY_BYTES)
+      throw new ConfigError(
+        `cannot read policy ${file}: ${stats.size} bytes, over the ${MAX_POLICY_BYTES}-byte limit for a policy`,
+      );
     const buffer = Buffer.alloc(MAX_POLICY_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_POLICY_BYTES) throw new ConfigError(`cannot read policy ${file}: over the ${MAX_POLICY_BYTES}-byte limit for a policy`);
+    if (bytesRead > MAX_POLICY_BYTES)
+      throw new ConfigError(
+        `cannot read policy ${file}: over the ${MAX_POLICY_BYTES}-byte limit for a policy`,
+      );
     return buffer.toString('utf8', 0, bytesRead);
   } finally {
     await handle.close();

@@ -151,7 +151,11 @@ function resolveDetection(detection: BackupSetFile['detection']): DetectionPolic
     compromisedFraction: fraction(detection.compromisedFraction),
     allow: detection.allow,
     expectEncryptedArchives: detection.expectEncryptedArchives,
-    massChange: { minFiles: detection.massChange.minFiles, factor: detection.massChange.factor, floor: fraction(detection.massChange.floor) },
+    massChange: {
+      minFiles: detection.massChange.minFiles,
+      factor: detection.massChange.factor,
+      floor: fraction(detection.massChange.floor),
+    },
   };
 }
 
@@ -209,7 +213,13 @@ export interface DrillPolicy {
   limits: SandboxLimits;
   verify: { digests: boolean; structure: boolean };
   commands: DrillCommand[];
-  postgres: { dump: string; format: 'auto' | 'plain' | 'custom'; database: string; assertions: SqlAssertion[]; timeoutSeconds: number }[];
+  postgres: {
+    dump: string;
+    format: 'auto' | 'plain' | 'custom';
+    database: string;
+    assertions: SqlAssertion[];
+    timeoutSeconds: number;
+  }[];
   sqlite: { path: string; integrity: 'full' | 'quick'; assertions: SqlAssertion[]; timeoutSeconds: number }[];
   /** A passed drill older than this makes the set not ready (default: from the drill schedule). */
   maxAgeSeconds?: number;
@@ -232,7 +242,10 @@ export interface Policy {
   /** Evidence settings: where signed heads are anchored (absent: nowhere). */
   evidence?: { anchor?: AnchorSpec };
   /** How much of the machine a scan uses. */
-  concurrency: { sets: number; /** Analysis threads; null = one per core (at most 8). */ workers: number | null };
+  concurrency: {
+    sets: number;
+    /** Analysis threads; null = one per core (at most 8). */ workers: number | null;
+  };
 }
 
 /** Scan concurrency when the policy says nothing. */
@@ -256,7 +269,8 @@ function resolveLimits(limits: BackupSetFile['limits']): ArchiveLimits {
 }
 
 function resolveSource(source: BackupSetFile['source'], baseDir: string): SourceSpec {
-  if (source.fs) return { kind: 'fs', path: path.resolve(baseDir, source.fs.path), concurrency: source.fs.concurrency };
+  if (source.fs)
+    return { kind: 'fs', path: path.resolve(baseDir, source.fs.path), concurrency: source.fs.concurrency };
   if (source.restic) {
     const restic = source.restic;
     return {
@@ -271,7 +285,12 @@ function resolveSource(source: BackupSetFile['source'], baseDir: string): Source
   }
   if (source.borg) {
     const borg = source.borg;
-    return { kind: 'borg', repository: resolveRepository(borg.repository, baseDir), ...(borg.archives ? { archives: borg.archives } : {}), lock: borg.lock };
+    return {
+      kind: 'borg',
+      repository: resolveRepository(borg.repository, baseDir),
+      ...(borg.archives ? { archives: borg.archives } : {}),
+      lock: borg.lock,
+    };
   }
   const s3 = source.s3!;
   return {
@@ -289,10 +308,16 @@ function resolveSource(source: BackupSetFile['source'], baseDir: string): Source
   };
 }
 
-function resolveAssertion(assertion: DrillFile['sqlite'][number]['assertions'][number], rpoSeconds: number | undefined, set: string): SqlAssertion {
+function resolveAssertion(
+  assertion: DrillFile['sqlite'][number]['assertions'][number],
+  rpoSeconds: number | undefined,
+  set: string,
+): SqlAssertion {
   const within = assertion.within === 'rpo' ? rpoSeconds : seconds(assertion.within);
   if (assertion.within === 'rpo' && rpoSeconds === undefined) {
-    throw new ConfigError(`sets.${set}.drill: assertion "${assertion.name ?? assertion.sql}" uses within: rpo, but sets.${set}.targets.rpo is not set`);
+    throw new ConfigError(
+      `sets.${set}.drill: assertion "${assertion.name ?? assertion.sql}" uses within: rpo, but sets.${set}.targets.rpo is not set`,
+    );
   }
   return {
     name: assertion.name ?? assertion.sql.replace(/\s+/g, ' ').trim(),
@@ -305,10 +330,16 @@ function resolveAssertion(assertion: DrillFile['sqlite'][number]['assertions'][n
   };
 }
 
-function resolveDrill(drill: DrillFile, baseDir: string, rpoSeconds: number | undefined, set: string): DrillPolicy {
+function resolveDrill(
+  drill: DrillFile,
+  baseDir: string,
+  rpoSeconds: number | undefined,
+  set: string,
+): DrillPolicy {
   const timeoutSeconds = seconds(drill.timeout)!;
   const commands = drill.commands.map((command): DrillCommand => {
-    if (typeof command === 'string') return { name: command, run: command, script: null, args: [], expectExit: 0, timeoutSeconds };
+    if (typeof command === 'string')
+      return { name: command, run: command, script: null, args: [], expectExit: 0, timeoutSeconds };
     const script = command.script === undefined ? null : path.resolve(baseDir, command.script);
     return {
       name: command.name ?? command.run ?? [path.basename(script!), ...command.args].join(' '),
@@ -367,11 +398,18 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     ...(set.snapshots?.match ? { match: new RegExp(set.snapshots.match, 'u') } : {}),
     ...(set.snapshots?.timezone ? { snapshotTimeZone: set.snapshots.timezone } : {}),
     ...(set.snapshots?.retention ? { retentionSeconds: seconds(set.snapshots.retention)! } : {}),
-    ...(set.snapshots?.passwordFile ? { archivePasswordFile: path.resolve(baseDir, set.snapshots.passwordFile) } : {}),
+    ...(set.snapshots?.passwordFile
+      ? { archivePasswordFile: path.resolve(baseDir, set.snapshots.passwordFile) }
+      : {}),
     algorithm: set.integrity.algorithm,
     rehashSeconds: set.integrity.rehash === 'always' ? 0 : seconds(set.integrity.rehash)!,
     ...(set.integrity.sample
-      ? { sample: { windowSeconds: seconds(set.integrity.sample.window)!, dailyBytes: parseByteSize(set.integrity.sample.dailyBytes)! } }
+      ? {
+          sample: {
+            windowSeconds: seconds(set.integrity.sample.window)!,
+            dailyBytes: parseByteSize(set.integrity.sample.dailyBytes)!,
+          },
+        }
       : {}),
     readConcurrency: set.concurrency,
     verifySums: set.integrity.sums,
@@ -379,7 +417,10 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     rpoSeconds: seconds(set.targets?.rpo),
     rtoSeconds: seconds(set.targets?.rto),
     ...(set.schedule ? { schedule: set.schedule } : {}),
-    drill: { ...resolveDrill(set.drill ?? drillSchema.parse({}), baseDir, seconds(set.targets?.rpo), name), declared: set.drill !== undefined || set.schedule?.drill !== undefined },
+    drill: {
+      ...resolveDrill(set.drill ?? drillSchema.parse({}), baseDir, seconds(set.targets?.rpo), name),
+      declared: set.drill !== undefined || set.schedule?.drill !== undefined,
+    },
     ...(set.immutability
       ? {
           immutability: {
@@ -393,13 +434,20 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
       : {}),
     detection: resolveDetection(set.detection),
     storage: {
-      media: set.storage?.media ?? (set.source.s3 || remoteRepository(set.source) ? 'object-storage' : 'disk'),
+      media:
+        set.storage?.media ?? (set.source.s3 || remoteRepository(set.source) ? 'object-storage' : 'disk'),
       offsite: set.storage?.offsite ?? false,
     },
   }));
-  const datasets = Object.entries(parsed.datasets ?? {}).map(([name, data]) => ({ name, copies: data.copies }));
+  const datasets = Object.entries(parsed.datasets ?? {}).map(([name, data]) => ({
+    name,
+    copies: data.copies,
+  }));
   const concurrency = parsed.concurrency
-    ? { sets: parsed.concurrency.sets, workers: parsed.concurrency.workers === 'auto' ? null : parsed.concurrency.workers }
+    ? {
+        sets: parsed.concurrency.sets,
+        workers: parsed.concurrency.workers === 'auto' ? null : parsed.concurrency.workers,
+      }
     : DEFAULT_CONCURRENCY;
   const anchor = parsed.evidence?.anchor;
   const evidence = anchor?.dir
@@ -407,5 +455,12 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     : anchor?.s3
       ? { anchor: { kind: 's3' as const, ...anchor.s3 } }
       : undefined;
-  return { file, ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}), ...(evidence ? { evidence } : {}), sets, datasets, concurrency };
+  return {
+    file,
+    ...(parsed.state ? { state: path.resolve(baseDir, parsed.state) } : {}),
+    ...(evidence ? { evidence } : {}),
+    sets,
+    datasets,
+    concurrency,
+  };
 }

@@ -17,7 +17,8 @@ export function longestGapSeconds(expression: string, timezone: string, samples 
   try {
     const runs = task.getNextRuns(samples);
     let gap = 0;
-    for (let i = 1; i < runs.length; i++) gap = Math.max(gap, (runs[i]!.getTime() - runs[i - 1]!.getTime()) / 1000);
+    for (let i = 1; i < runs.length; i++)
+      gap = Math.max(gap, (runs[i]!.getTime() - runs[i - 1]!.getTime()) / 1000);
     gaps.set(key, gap);
     return gap;
   } finally {
@@ -32,7 +33,10 @@ export const DRILL_GRACE_SECONDS = 3600;
  * How old the last passed drill of a set may be before the set is not ready: the policy's
  * `drill.maxAge`, else the drill schedule's longest gap plus an hour; null when the set has no drills.
  */
-export function drillMaxAgeSeconds(set: { drill?: { maxAgeSeconds?: number }; schedule?: { drill?: string; timezone: string } }): number | null {
+export function drillMaxAgeSeconds(set: {
+  drill?: { maxAgeSeconds?: number };
+  schedule?: { drill?: string; timezone: string };
+}): number | null {
   if (set.drill?.maxAgeSeconds !== undefined) return set.drill.maxAgeSeconds;
   if (!set.schedule?.drill) return null;
   return longestGapSeconds(set.schedule.drill, set.schedule.timezone) + DRILL_GRACE_SECONDS;

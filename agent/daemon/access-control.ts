@@ -21,10 +21,14 @@ export interface AccessOptions {
 }
 
 /** Who is calling: the bearer token, a console session, loopback (a daemon without a token), or nobody proven (`none`). */
-export function identifyCaller(c: Context, options: Pick<AccessOptions, 'token' | 'sessions'>): NonNullable<RequestedBy['caller']> | 'none' {
+export function identifyCaller(
+  c: Context,
+  options: Pick<AccessOptions, 'token' | 'sessions'>,
+): NonNullable<RequestedBy['caller']> | 'none' {
   if (!options.token) return 'loopback';
   const authorization = c.req.header('authorization');
-  if (authorization?.startsWith('Bearer ') && tokenMatches(authorization.slice(7), options.token)) return 'token';
+  if (authorization?.startsWith('Bearer ') && tokenMatches(authorization.slice(7), options.token))
+    return 'token';
   if (options.sessions.valid(getCookie(c, SESSION_COOKIE))) return 'session';
   return 'none';
 }
@@ -36,7 +40,8 @@ export function accessControl(options: AccessOptions): MiddlewareHandler {
   const bearer = bearerAuth({ token });
   return async (c, next) => {
     const path = c.req.path;
-    if (path === '/healthz' || (path === '/metrics' && !options.metricsAuth) || isPublicConsolePath(path)) return next();
+    if (path === '/healthz' || (path === '/metrics' && !options.metricsAuth) || isPublicConsolePath(path))
+      return next();
     if (c.req.header('authorization') !== undefined) return bearer(c, next);
     const reading = c.req.method === 'GET' || c.req.method === 'HEAD';
     if (reading && options.sessions.valid(getCookie(c, SESSION_COOKIE))) return next();

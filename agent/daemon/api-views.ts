@@ -10,7 +10,8 @@ import { latestDrills, lastCleanReport as judgeLastClean } from '../verdicts/las
 import { VERDICTS } from '../model/verdict.js';
 
 const newestFirst = (a: SnapshotState, b: SnapshotState) => Date.parse(b.time) - Date.parse(a.time);
-const brief = (snapshot: SnapshotState | null) => (snapshot ? { id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict } : null);
+const brief = (snapshot: SnapshotState | null) =>
+  snapshot ? { id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict } : null;
 
 function location(set: SetView): string {
   return describeSource(set.policy.source);
@@ -19,7 +20,9 @@ function location(set: SetView): string {
 /** A set's summary: readiness with reasons, headline snapshot, scan, drill and immutability facts. */
 export function setSummary(set: SetView, nextRuns: Partial<Record<TaskKind, string | null>>) {
   const snapshots = set.state ? Object.values(set.state.index.snapshots) : [];
-  const counts = Object.fromEntries(VERDICTS.map((verdict) => [verdict, snapshots.filter((s) => s.verdict === verdict).length]));
+  const counts = Object.fromEntries(
+    VERDICTS.map((verdict) => [verdict, snapshots.filter((s) => s.verdict === verdict).length]),
+  );
   const audit = set.state?.audit ?? null;
   return {
     name: set.policy.name,
@@ -32,21 +35,45 @@ export function setSummary(set: SetView, nextRuns: Partial<Record<TaskKind, stri
     snapshots: counts,
     scan: set.state?.scan ?? null,
     lastDrill: set.lastDrill
-      ? { id: set.lastDrill.id, snapshot: set.lastDrill.snapshot, outcome: set.lastDrill.outcome, finishedAt: set.lastDrill.finishedAt, durationSeconds: set.lastDrill.durationSeconds }
+      ? {
+          id: set.lastDrill.id,
+          snapshot: set.lastDrill.snapshot,
+          outcome: set.lastDrill.outcome,
+          finishedAt: set.lastDrill.finishedAt,
+          durationSeconds: set.lastDrill.durationSeconds,
+        }
       : null,
-    immutability: audit ? { ok: audit.ok, protected: audit.protected, auditedAt: audit.auditedAt, findings: audit.findings.length } : null,
+    immutability: audit
+      ? {
+          ok: audit.ok,
+          protected: audit.protected,
+          auditedAt: audit.auditedAt,
+          findings: audit.findings.length,
+        }
+      : null,
     store: storeFindingCounts(set),
     acceptances: {
       inForce: (set.state?.acceptances ?? []).filter((acceptance) => !acceptance.revoked).length,
-      acceptedFindings: snapshots.reduce((sum, snapshot) => sum + Object.values(snapshot.acceptedCounts ?? {}).reduce((n, count) => n + (count ?? 0), 0), 0),
+      acceptedFindings: snapshots.reduce(
+        (sum, snapshot) =>
+          sum + Object.values(snapshot.acceptedCounts ?? {}).reduce((n, count) => n + (count ?? 0), 0),
+        0,
+      ),
     },
-    targets: { rpoSeconds: set.policy.rpoSeconds ?? null, rtoSeconds: set.policy.rtoSeconds ?? null, drillMaxAgeSeconds: set.drillMaxAgeSeconds },
+    targets: {
+      rpoSeconds: set.policy.rpoSeconds ?? null,
+      rtoSeconds: set.policy.rtoSeconds ?? null,
+      drillMaxAgeSeconds: set.drillMaxAgeSeconds,
+    },
     schedule: set.policy.schedule ? { ...set.policy.schedule, next: nextRuns } : null,
   };
 }
 
 /** Snapshots newest first with verdicts and (capped) findings, optionally of one verdict. */
-export function snapshotList(set: SetView, options: { verdict?: string | undefined; findingsPerSnapshot: number }) {
+export function snapshotList(
+  set: SetView,
+  options: { verdict?: string | undefined; findingsPerSnapshot: number },
+) {
   const snapshots = set.state ? Object.values(set.state.index.snapshots).sort(newestFirst) : [];
   return snapshots
     .filter((snapshot) => options.verdict === undefined || snapshot.verdict === options.verdict)
@@ -54,7 +81,9 @@ export function snapshotList(set: SetView, options: { verdict?: string | undefin
       id: snapshot.id,
       time: snapshot.time,
       verdict: snapshot.verdict,
-      ...(snapshot.verdictBeforeAcceptance ? { verdictBeforeAcceptance: snapshot.verdictBeforeAcceptance } : {}),
+      ...(snapshot.verdictBeforeAcceptance
+        ? { verdictBeforeAcceptance: snapshot.verdictBeforeAcceptance }
+        : {}),
       complete: snapshot.complete,
       entries: snapshot.entries,
       bytes: snapshot.bytes,
@@ -81,7 +110,13 @@ export function lastCleanReport(set: SetView) {
     snapshots: snapshots.length,
     ...report,
     lastClean: brief(set.lastClean),
-    lastRestorable: report.lastRestorable ? { ...report.lastRestorable, verdict: 'clean' as const, drill: latest.get(report.lastRestorable.id)!.id } : null,
+    lastRestorable: report.lastRestorable
+      ? {
+          ...report.lastRestorable,
+          verdict: 'clean' as const,
+          drill: latest.get(report.lastRestorable.id)!.id,
+        }
+      : null,
     rejected: report.rejected.map((rejected) => {
       const snapshot = set.state!.index.snapshots[rejected.id]!;
       return {
@@ -105,7 +140,11 @@ export function lastCleanReport(set: SetView) {
 export function storeFindingCounts(set: SetView): { removed: number; replaced: number; foreign: number } {
   const open = countingFindings(set.state?.index.setFindings ?? []);
   const count = (kind: string) => open.filter((finding) => finding.kind === kind).length;
-  return { removed: count('snapshot-removed'), replaced: count('snapshot-replaced'), foreign: count('foreign-object') };
+  return {
+    removed: count('snapshot-removed'),
+    replaced: count('snapshot-replaced'),
+    foreign: count('foreign-object'),
+  };
 }
 
 /** The set's acceptances, newest first, each with what it covers in the stored results now. */

@@ -99,7 +99,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger.error({ err: error }, 'could not recover interrupted drills');
     return [];
   })) {
-    logger.warn({ set: aborted.set, drill: aborted.id }, `drill ${aborted.id} of ${aborted.set} was interrupted; recorded as aborted`);
+    logger.warn(
+      { set: aborted.set, drill: aborted.id },
+      `drill ${aborted.id} of ${aborted.set} was interrupted; recorded as aborted`,
+    );
   }
   const stats = { reloads: 0, reloadFailures: 0, lastReloadSuccess: nowMs() / 1000 };
 
@@ -121,38 +124,74 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const runner = createJobRunner(options.concurrency, logger);
   runner.onSettled = () => (cached = null);
-  const stateAccess = createStateAccess(stateDir, () => anchorOptions(policy.evidence?.anchor, (message) => logger.warn({ anchor: policy.evidence?.anchor?.kind }, message)));
+  const stateAccess = createStateAccess(stateDir, () =>
+    anchorOptions(policy.evidence?.anchor, (message) =>
+      logger.warn({ anchor: policy.evidence?.anchor?.kind }, message),
+    ),
+  );
 
-  const scanWork = (set: SetPolicy, requestedBy: RequestedBy = { trigger: 'schedule' }): JobWork => async ({ signal, logger: jobLogger }) => {
-    const report = await stateAccess.shared((ledger) =>
-      scanWithLedger(policy, ledger, { stateDir, sets: [set.name], signal, concurrency: 1, progress: loggingProgress(jobLogger), requestedBy }),
-    );
-    const result = report.sets[0];
-    if (result?.error) throw new Error(result.error);
-    const verdicts: Record<string, number> = {};
-    for (const snapshot of result?.snapshots ?? []) verdicts[snapshot.verdict] = (verdicts[snapshot.verdict] ?? 0) + 1;
-    for (const snapshot of result?.snapshots ?? []) {
-      if (snapshot.verdict !== 'clean') jobLogger.warn({ snapshot: snapshot.id, verdict: snapshot.verdict, findingCounts: snapshot.findingCounts }, `snapshot ${snapshot.id} is ${snapshot.verdict}`);
-    }
-    return {
-      snapshots: result?.snapshots.length ?? 0,
-      verdicts,
-      lastClean: result?.lastClean ?? null,
-      ...(result?.immutability ? { immutabilityOk: result.immutability.ok } : {}),
-      ...(report.interrupted ? { interrupted: true } : {}),
+  const scanWork =
+    (set: SetPolicy, requestedBy: RequestedBy = { trigger: 'schedule' }): JobWork =>
+    async ({ signal, logger: jobLogger }) => {
+      const report = await stateAccess.shared((ledger) =>
+        scanWithLedger(policy, ledger, {
+          stateDir,
+          sets: [set.name],
+          signal,
+          concurrency: 1,
+          progress: loggingProgress(jobLogger),
+          requestedBy,
+        }),
+      );
+      const result = report.sets[0];
+      if (result?.error) throw new Error(result.error);
+      const verdicts: Record<string, number> = {};
+      for (const snapshot of result?.snapshots ?? [])
+        verdicts[snapshot.verdict] = (verdicts[snapshot.verdict] ?? 0) + 1;
+      for (const snapshot of result?.snapshots ?? []) {
+        if (snapshot.verdict !== 'clean')
+          jobLogger.warn(
+            { snapshot: snapshot.id, verdict: snapshot.verdict, findingCounts: snapshot.findingCounts },
+            `snapshot ${snapshot.id} is ${snapshot.verdict}`,
+          );
+      }
+      return {
+        snapshots: result?.snapshots.length ?? 0,
+        verdicts,
+        lastClean: result?.lastClean ?? null,
+        ...(result?.immutability ? { immutabilityOk: result.immutability.ok } : {}),
+        ...(report.interrupted ? { interrupted: true } : {}),
+      };
     };
-  };
-  const drillWork = (set: SetPolicy, snapshot?: string, requestedBy: RequestedBy = { trigger: 'schedule' }): JobWork => async ({ signal, logger: jobLogger }) => {
-    const result = await stateAccess.exclusive(() =>
-      options.runDrill(set, { stateDir, ...(snapshot ? { snapshot } : {}), signal, logger: jobLogger, requestedBy, ...(policy.evidence?.anchor ? { anchor: policy.evidence.anchor } : {}) }),
-    );
-    const drillLogger = jobLogger.child({ drill: result.id, snapshot: result.snapshot });
-    (result.outcome === 'passed' ? drillLogger.info.bind(drillLogger) : drillLogger.warn.bind(drillLogger))(
-      { outcome: result.outcome, durationSeconds: result.durationSeconds, failures: result.failures.length },
-      `drill ${result.outcome}`,
-    );
-    return { drill: result.id, snapshot: result.snapshot, outcome: result.outcome, durationSeconds: result.durationSeconds };
-  };
+  const drillWork =
+    (set: SetPolicy, snapshot?: string, requestedBy: RequestedBy = { trigger: 'schedule' }): JobWork =>
+    async ({ signal, logger: jobLogger }) => {
+      const result = await stateAccess.exclusive(() =>
+        options.runDrill(set, {
+          stateDir,
+          ...(snapshot ? { snapshot } : {}),
+          signal,
+          logger: jobLogger,
+          requestedBy,
+          ...(policy.evidence?.anchor ? { anchor: policy.evidence.anchor } : {}),
+        }),
+      );
+      const drillLogger = jobLogger.child({ drill: result.id, snapshot: result.snapshot });
+      (result.outcome === 'passed' ? drillLogger.info.bind(drillLogger) : drillLogger.warn.bind(drillLogger))(
+        {
+          outcome: result.outcome,
+          durationSeconds: result.durationSeconds,
+          failures: result.failures.length,
+        },
+        `drill ${result.outcome}`,
+      );
+      return {
+        drill: result.id,
+        snapshot: result.snapshot,
+        outcome: result.outcome,
+        durationSeconds: result.durationSeconds,
+      };
+    };
 
   const scheduler = createScheduler({
     runner,
@@ -187,7 +226,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       scheduler,
       trigger: (task: TaskKind, name, { snapshot, requestedBy }) => {
         const set = setByName(name);
-        return runner.submit(task, name, 'api', task === 'scan' ? scanWork(set, requestedBy) : drillWork(set, snapshot, requestedBy), requestedBy);
+        return runner.submit(
+          task,
+          name,
+          'api',
+          task === 'scan' ? scanWork(set, requestedBy) : drillWork(set, snapshot, requestedBy),
+          requestedBy,
+        );
       },
       logger,
     },
@@ -203,10 +248,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const server = createAdaptorServer({
     fetch: app.fetch,
-    serverOptions: { requestTimeout: (options.requestTimeoutMs ?? 30_000) + 5000, headersTimeout: 10_000, keepAliveTimeout: 5000, maxHeaderSize: 16 * 1024 },
+    serverOptions: {
+      requestTimeout: (options.requestTimeoutMs ?? 30_000) + 5000,
+      headersTimeout: 10_000,
+      keepAliveTimeout: 5000,
+      maxHeaderSize: 16 * 1024,
+    },
   }) as Server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new Error(`cannot listen on ${options.listen.host}:${options.listen.port}: ${describeError(error)}`, { cause: error })));
+    server.once('error', (error) =>
+      reject(
+        new Error(`cannot listen on ${options.listen.host}:${options.listen.port}: ${describeError(error)}`, {
+          cause: error,
+        }),
+      ),
+    );
     server.listen(options.listen.port, options.listen.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
@@ -214,7 +270,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const url = `http://${host}:${address.port}`;
   scheduler.apply(policy);
   logger.info(
-    { url, stateDir, policy: policy.file, sets: policy.sets.map((set) => set.name), auth: options.token ? (options.metricsAuth ? 'all but /healthz' : 'all but /healthz and /metrics') : 'none (loopback)' },
+    {
+      url,
+      stateDir,
+      policy: policy.file,
+      sets: policy.sets.map((set) => set.name),
+      auth: options.token
+        ? options.metricsAuth
+          ? 'all but /healthz'
+          : 'all but /healthz and /metrics'
+        : 'none (loopback)',
+    },
     `vouch serve listening on ${url}`,
   );
 
@@ -229,7 +295,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         const next = await load();
         const nextState = resolveStateDir(next, options.stateOverride);
         if (nextState !== stateDir) {
-          throw new ConfigError(`the state directory cannot change on reload (${stateDir} → ${nextState}); restart vouch serve instead`);
+          throw new ConfigError(
+            `the state directory cannot change on reload (${stateDir} → ${nextState}); restart vouch serve instead`,
+          );
         }
         policy = next;
         cached = null;
@@ -248,10 +316,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     stop() {
       stopping ??= (async () => {
-        logger.info({ running: runner.running(), queued: runner.queued(), deadlineMs: options.shutdownTimeoutMs }, 'shutting down: no new jobs, stopping running ones at a safe point');
+        logger.info(
+          { running: runner.running(), queued: runner.queued(), deadlineMs: options.shutdownTimeoutMs },
+          'shutting down: no new jobs, stopping running ones at a safe point',
+        );
         scheduler.stop();
         const graceful = await runner.close(options.shutdownTimeoutMs);
-        if (!graceful) logger.error({ running: runner.jobs().filter((job) => job.status === 'running').map((job) => job.id) }, 'jobs did not stop in time; exiting anyway (state stays consistent: every write is atomic)');
+        if (!graceful)
+          logger.error(
+            {
+              running: runner
+                .jobs()
+                .filter((job) => job.status === 'running')
+                .map((job) => job.id),
+            },
+            'jobs did not stop in time; exiting anyway (state stays consistent: every write is atomic)',
+          );
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

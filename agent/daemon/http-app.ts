@@ -70,7 +70,8 @@ const SESSION_TTL_MS = 12 * 3_600_000;
 export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
   const app = new Hono();
   const sessions = createSessionStore({ ttlMs: SESSION_TTL_MS, max: 1000 });
-  const callerOf = (c: Context) => identifyCaller(c, { ...(options.token ? { token: options.token } : {}), sessions });
+  const callerOf = (c: Context) =>
+    identifyCaller(c, { ...(options.token ? { token: options.token } : {}), sessions });
   // The access log: one line per request, refused ones included.
   app.use('*', async (c, next) => {
     const started = performance.now();
@@ -78,19 +79,39 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
       await next();
     } finally {
       ctx.logger.info(
-        { method: c.req.method, path: c.req.path, status: c.res.status, durationMs: Math.round((performance.now() - started) * 10) / 10, caller: callerOf(c), remote: remoteAddress(c) },
+        {
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          durationMs: Math.round((performance.now() - started) * 10) / 10,
+          caller: callerOf(c),
+          remote: remoteAddress(c),
+        },
         'request',
       );
     }
   });
   app.use('*', requestGuard({ listen: options.listen, allowedHosts: options.allowedHosts }));
-  app.use('*', accessControl({ ...(options.token ? { token: options.token } : {}), metricsAuth: options.metricsAuth, sessions }));
+  app.use(
+    '*',
+    accessControl({
+      ...(options.token ? { token: options.token } : {}),
+      metricsAuth: options.metricsAuth,
+      sessions,
+    }),
+  );
   const tooLong = () => new HTTPException(503, { message: 'request took too long' });
   const deadline = timeout(options.requestTimeoutMs, tooLong);
   // The auditor report verifies and reads the whole ledger: on a large one that takes a while.
   const reportDeadline = timeout(Math.max(options.requestTimeoutMs, REPORT_TIMEOUT_MS), tooLong);
   app.use('*', (c, next) => (c.req.path === REPORT_PATH ? reportDeadline : deadline)(c, next));
-  app.use('*', bodyLimit({ maxSize: options.bodyLimitBytes, onError: (c) => c.json({ error: `request body over ${options.bodyLimitBytes} bytes` }, 413) }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.bodyLimitBytes,
+      onError: (c) => c.json({ error: `request body over ${options.bodyLimitBytes} bytes` }, 413),
+    }),
+  );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -103,7 +124,11 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
       {
         check: 'evidence',
         ok: view?.evidence.ok ?? false,
-        detail: view ? (view.evidence.ok ? `${view.evidence.records} records, chain intact` : `chain broken at seq ${view.evidence.firstBad?.seq}: ${view.evidence.firstBad?.problem}`) : 'state not readable',
+        detail: view
+          ? view.evidence.ok
+            ? `${view.evidence.records} records, chain intact`
+            : `chain broken at seq ${view.evidence.firstBad?.seq}: ${view.evidence.firstBad?.problem}`
+          : 'state not readable',
       },
     ];
     const ready = checks.every((check) => check.ok);
@@ -111,30 +136,43 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
     const sets = (view?.sets ?? []).map((set) => ({
       set: set.policy.name,
       ready: set.readiness.ready,
-      failing: set.readiness.checks.filter((check) => check.status === 'fail').map(({ check, detail }) => ({ check, detail })),
+      failing: set.readiness.checks
+        .filter((check) => check.status === 'fail')
+        .map(({ check, detail }) => ({ check, detail })),
     }));
     return c.json({ ready, checks, sets }, ready ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => c.body(await ctx.registry.metrics(), 200, { 'Content-Type': ctx.registry.contentType }));
+  app.get('/metrics', async (c) =>
+    c.body(await ctx.registry.metrics(), 200, { 'Content-Type': ctx.registry.contentType }),
+  );
 
   const setOf = async (name: string) => (await ctx.estate()).sets.find((set) => set.policy.name === name);
 
   app.get('/api/sets', async (c) => {
     const view = await ctx.estate();
-    return c.json({ sets: view.sets.map((set) => setSummary(set, ctx.scheduler.nextRuns(set.policy.name))), datasets: view.datasets });
+    return c.json({
+      sets: view.sets.map((set) => setSummary(set, ctx.scheduler.nextRuns(set.policy.name))),
+      datasets: view.datasets,
+    });
   });
   app.get('/api/sets/:set', async (c) => {
     const set = await setOf(c.req.param('set'));
     if (!set) return notFound(c, `no set named ${c.req.param('set')}`);
     const view = await ctx.estate();
-    return c.json({ ...setSummary(set, ctx.scheduler.nextRuns(set.policy.name)), datasets: view.datasets.filter((d) => d.copies.includes(set.policy.name)) });
+    return c.json({
+      ...setSummary(set, ctx.scheduler.nextRuns(set.policy.name)),
+      datasets: view.datasets.filter((d) => d.copies.includes(set.policy.name)),
+    });
   });
   app.get('/api/sets/:set/snapshots', async (c) => {
     const set = await setOf(c.req.param('set'));
     if (!set) return notFound(c, `no set named ${c.req.param('set')}`);
     const limit = Math.min(1000, Math.max(1, Number(c.req.query('findings') ?? 100) || 100));
-    return c.json({ set: set.policy.name, snapshots: snapshotList(set, { verdict: c.req.query('verdict'), findingsPerSnapshot: limit }) });
+    return c.json({
+      set: set.policy.name,
+      snapshots: snapshotList(set, { verdict: c.req.query('verdict'), findingsPerSnapshot: limit }),
+    });
   });
   app.get('/api/sets/:set/last-clean', async (c) => {
     const set = await setOf(c.req.param('set'));
@@ -166,11 +204,16 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
       let snapshot: string | undefined;
       if (task === 'drill' && (c.req.header('content-length') ?? '0') !== '0') {
         const body = (await c.req.json().catch(() => null)) as { snapshot?: unknown } | null;
-        if (!body || (body.snapshot !== undefined && typeof body.snapshot !== 'string')) return c.json({ error: 'expected a JSON body like {"snapshot": "last-clean"}' }, 400);
+        if (!body || (body.snapshot !== undefined && typeof body.snapshot !== 'string'))
+          return c.json({ error: 'expected a JSON body like {"snapshot": "last-clean"}' }, 400);
         snapshot = body.snapshot;
       }
       const caller = callerOf(c);
-      const requestedBy: RequestedBy = { trigger: 'api', ...(caller === 'none' ? {} : { caller }), address: remoteAddress(c) };
+      const requestedBy: RequestedBy = {
+        trigger: 'api',
+        ...(caller === 'none' ? {} : { caller }),
+        address: remoteAddress(c),
+      };
       try {
         const handle = ctx.trigger(task, name, { ...(snapshot ? { snapshot } : {}), requestedBy });
         return c.json({ job: handle.record, alreadyRunning: handle.reused }, 202);
@@ -180,7 +223,9 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
       }
     });
   }
-  app.get('/api/jobs', (c) => c.json({ running: ctx.runner.running(), queued: ctx.runner.queued(), jobs: ctx.runner.jobs() }));
+  app.get('/api/jobs', (c) =>
+    c.json({ running: ctx.runner.running(), queued: ctx.runner.queued(), jobs: ctx.runner.jobs() }),
+  );
   app.get('/api/jobs/:id', (c) => {
     const job = ctx.runner.job(c.req.param('id'));
     return job ? c.json(job) : notFound(c, `no job ${c.req.param('id')}`);
@@ -193,7 +238,11 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
     throttle: createLoginThrottle({ maxFailures: 10, windowMs: 5 * 60_000, maxAddresses: 10_000 }),
   });
 
-  app.notFound((c) => (c.req.method === 'GET' && wantsHtml(c) && !c.req.path.startsWith('/api/') ? web.notFound(c) : c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404)));
+  app.notFound((c) =>
+    c.req.method === 'GET' && wantsHtml(c) && !c.req.path.startsWith('/api/')
+      ? web.notFound(c)
+      : c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404),
+  );
   app.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
     ctx.logger.error({ err: error, path: c.req.path }, 'request failed');

@@ -24,7 +24,8 @@ export function isLoopback(host: string): boolean {
 export function parseListen(text: string): ListenAddress {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
   const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65_535) throw new ConfigError(`--listen ${text}: expected HOST:PORT, e.g. 127.0.0.1:9740 or [::1]:9740`);
+  if (!match || port > 65_535)
+    throw new ConfigError(`--listen ${text}: expected HOST:PORT, e.g. 127.0.0.1:9740 or [::1]:9740`);
   const host = match[1] ?? match[2]!;
   return { host, port, loopback: isLoopback(host) };
 }
@@ -36,8 +37,13 @@ export function parseListen(text: string): ListenAddress {
 export function requireTokenFor(address: ListenAddress, token: string | undefined): string | undefined {
   const value = token?.trim() ? token.trim() : undefined;
   if (!address.loopback && !value) {
-    throw new ConfigError(`refusing to listen on ${address.host}:${address.port} without VOUCH_API_TOKEN: off loopback every request but /healthz needs a bearer token`);
+    throw new ConfigError(
+      `refusing to listen on ${address.host}:${address.port} without VOUCH_API_TOKEN: off loopback every request but /healthz needs a bearer token`,
+    );
   }
-  if (value && value.length < 16) throw new ConfigError('VOUCH_API_TOKEN is too short: use at least 16 characters (e.g. openssl rand -hex 32)');
+  if (value && value.length < 16)
+    throw new ConfigError(
+      'VOUCH_API_TOKEN is too short: use at least 16 characters (e.g. openssl rand -hex 32)',
+    );
   return value;
 }

@@ -8,7 +8,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export function logLevel(requested?: string, fallback = 'info'): string {
   const level = (requested ?? process.env.VOUCH_LOG_LEVEL ?? fallback).trim().toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ConfigError(`VOUCH_LOG_LEVEL=${requested ?? process.env.VOUCH_LOG_LEVEL}: expected one of ${LOG_LEVELS.join(', ')}`);
+    throw new ConfigError(
+      `VOUCH_LOG_LEVEL=${requested ?? process.env.VOUCH_LOG_LEVEL}: expected one of ${LOG_LEVELS.join(', ')}`,
+    );
   }
   return level;
 }

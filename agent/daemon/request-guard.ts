@@ -61,7 +61,10 @@ export function stateChangeRefusal(request: StateChangeRequest): { status: 403 |
   if (request.bearer) return null;
   const type = (request.contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
-    return { status: 415, error: `state-changing requests need Content-Type: application/json (or the bearer token); got ${request.contentType ? `"${request.contentType}"` : 'none'}` };
+    return {
+      status: 415,
+      error: `state-changing requests need Content-Type: application/json (or the bearer token); got ${request.contentType ? `"${request.contentType}"` : 'none'}`,
+    };
   }
   if (request.secFetchSite !== undefined && request.secFetchSite !== 'same-origin') {
     return { status: 403, error: `cross-site request refused (Sec-Fetch-Site: ${request.secFetchSite})` };
@@ -83,7 +86,12 @@ export function requestGuard(options: RequestGuardOptions): MiddlewareHandler {
     // Requests made in-process (app.request) carry no Host header: their URL says where they went.
     const host = c.req.header('host') ?? new URL(c.req.url).host;
     if (!hostAllowed(hostName(host), options)) {
-      return c.json({ error: `Host ${JSON.stringify(host ?? '')} does not name this vouch: use its address, localhost, or start it with --allowed-host NAME` }, 403);
+      return c.json(
+        {
+          error: `Host ${JSON.stringify(host ?? '')} does not name this vouch: use its address, localhost, or start it with --allowed-host NAME`,
+        },
+        403,
+      );
     }
     if (!READ_METHODS.has(c.req.method) && !FORM_PATHS.has(c.req.path)) {
       const refusal = stateChangeRefusal({

@@ -30,12 +30,16 @@ export function parseShard(text: string, host = hostname()): Shard {
   let index: number;
   if (match[1] === 'ordinal') {
     const ordinal = /-(\d+)$/.exec(host)?.[1];
-    if (ordinal === undefined) throw new ConfigError(`--shard ${text}: the host name ${host} does not end in -NUMBER (a StatefulSet pod's ordinal)`);
+    if (ordinal === undefined)
+      throw new ConfigError(
+        `--shard ${text}: the host name ${host} does not end in -NUMBER (a StatefulSet pod's ordinal)`,
+      );
     index = Number(ordinal);
   } else {
     index = Number(match[1]);
   }
-  if (count < 1 || index >= count) throw new ConfigError(`--shard ${text}: the index must be below the count (0 to ${count - 1})`);
+  if (count < 1 || index >= count)
+    throw new ConfigError(`--shard ${text}: the index must be below the count (0 to ${count - 1})`);
   return { index, count };
 }
 
@@ -68,14 +72,22 @@ export function ownerOf(policy: Pick<Policy, 'datasets'>, set: string, count: nu
 export function shardPolicy(policy: Policy, shard: Shard): Policy {
   const sets = policy.sets.filter((set) => ownerOf(policy, set.name, shard.count) === shard.index);
   const names = new Set(sets.map((set) => set.name));
-  return { ...policy, sets, datasets: policy.datasets.filter((dataset) => dataset.copies.every((copy) => names.has(copy))) };
+  return {
+    ...policy,
+    sets,
+    datasets: policy.datasets.filter((dataset) => dataset.copies.every((copy) => names.has(copy))),
+  };
 }
 
 /** Parses `--tasks scan,drill`. */
 export function parseTasks(text: string): Set<ScheduledTask> {
   const tasks = new Set<ScheduledTask>();
-  for (const part of text.split(',').map((item) => item.trim()).filter(Boolean)) {
-    if (part !== 'scan' && part !== 'drill') throw new ConfigError(`--tasks ${text}: expected scan, drill or both (comma-separated)`);
+  for (const part of text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
+    if (part !== 'scan' && part !== 'drill')
+      throw new ConfigError(`--tasks ${text}: expected scan, drill or both (comma-separated)`);
     tasks.add(part);
   }
   if (tasks.size === 0) throw new ConfigError('--tasks: name at least one of scan, drill');

@@ -31,7 +31,10 @@ interface Waiter {
 }
 
 /** Creates the access controller for `stateDir`; `ledgerOptions` is asked each time the ledger is opened (the policy may have been reloaded). */
-export function createStateAccess(stateDir: string, ledgerOptions: () => LedgerOptions = () => ({})): StateAccess {
+export function createStateAccess(
+  stateDir: string,
+  ledgerOptions: () => LedgerOptions = () => ({}),
+): StateAccess {
   let sharedUsers = 0;
   let exclusiveUser = false;
   const waiting: Waiter[] = [];
@@ -40,7 +43,9 @@ export function createStateAccess(stateDir: string, ledgerOptions: () => LedgerO
   let closing: Promise<void> = Promise.resolve();
 
   const canAdmit = (kind: Waiter['kind']) =>
-    kind === 'shared' ? !exclusiveUser && !waiting.some((w) => w.kind === 'exclusive') : !exclusiveUser && sharedUsers === 0;
+    kind === 'shared'
+      ? !exclusiveUser && !waiting.some((w) => w.kind === 'exclusive')
+      : !exclusiveUser && sharedUsers === 0;
 
   function admitWaiting(): void {
     while (waiting.length) {

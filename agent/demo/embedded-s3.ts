@@ -79,7 +79,9 @@ function loadS3rver(): S3rverConstructor {
   try {
     S3rver = requireHere('s3rver') as S3rverConstructor;
   } catch (error) {
-    throw new Error('the embedded S3 server needs the optional "s3rver" package (npm i -E s3rver@3.7.1)', { cause: error });
+    throw new Error('the embedded S3 server needs the optional "s3rver" package (npm i -E s3rver@3.7.1)', {
+      cause: error,
+    });
   }
   installListObjectsV2(requireHere);
   installConditionalGet(requireHere);

@@ -11,7 +11,16 @@ import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import type { Customer, DayData, Order, Product } from './kanda.js';
-import { buildBaseCustomers, buildCatalog, COMPANY, computeStock, DAY_MS, generateDay, HISTORY_DAYS, orderStatus } from './kanda.js';
+import {
+  buildBaseCustomers,
+  buildCatalog,
+  COMPANY,
+  computeStock,
+  DAY_MS,
+  generateDay,
+  HISTORY_DAYS,
+  orderStatus,
+} from './kanda.js';
 import { renderInvoicePdf } from './invoice.js';
 import { renderPgDump } from './pg-dump.js';
 import { Random } from './prng.js';
@@ -38,7 +47,9 @@ const FIRST_ORDER_ID = 100_001;
 
 /** Today's UTC midnight minus 13 days, so the newest of 14 daily backups is today's. */
 export function defaultDemoStart(now = clockNow()): Date {
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (DEMO_DAYS - 1) * DAY_MS);
+  return new Date(
+    Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (DEMO_DAYS - 1) * DAY_MS,
+  );
 }
 
 function normaliseStart(start: Date | undefined): Date {
@@ -48,7 +59,8 @@ function normaliseStart(start: Date | undefined): Date {
 }
 
 function checkDay(day: number): void {
-  if (!Number.isInteger(day) || day < 0) throw new RangeError(`demo day must be a non-negative integer, got ${day}`);
+  if (!Number.isInteger(day) || day < 0)
+    throw new RangeError(`demo day must be a non-negative integer, got ${day}`);
 }
 
 /** When the backup of `day` was taken (02:00Z). */
@@ -57,7 +69,11 @@ export function demoBackupTime(day: number, start?: Date): Date {
   return new Date(normaliseStart(start).getTime() + day * DAY_MS + BACKUP_HOUR_MS);
 }
 
-const compactTime = (date: Date) => date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const compactTime = (date: Date) =>
+  date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 /** Snapshot object name for a day, e.g. `orders-20261108T020000Z.tar.gz`. */
 export function demoSnapshotName(day: number, start?: Date): string {
@@ -110,7 +126,10 @@ function ensureDays(estate: Estate, day: number): void {
   while (next <= day) {
     const previous = estate.days[estate.days.length - 1];
     const lastOrder = previous?.orders[previous.orders.length - 1];
-    const lastInvoice = [...estate.days].reverse().find((d) => d.invoices.length > 0)?.invoices.at(-1);
+    const lastInvoice = [...estate.days]
+      .reverse()
+      .find((d) => d.invoices.length > 0)
+      ?.invoices.at(-1);
     const data = generateDay(
       {
         seed: estate.seed,
@@ -118,7 +137,9 @@ function ensureDays(estate: Estate, day: number): void {
         products: estate.products,
         customers: estate.customers,
         nextOrderId: lastOrder ? lastOrder.id + 1 : FIRST_ORDER_ID,
-        nextInvoiceNo: lastInvoice ? Number(lastInvoice.number.slice(4)) + 1 : new Random(estate.seed, 'invoice-base').int(20_100, 20_900),
+        nextInvoiceNo: lastInvoice
+          ? Number(lastInvoice.number.slice(4)) + 1
+          : new Random(estate.seed, 'invoice-base').int(20_100, 20_900),
       },
       next,
     );
@@ -148,16 +169,40 @@ const isoDate = (date: Date) => date.toISOString().slice(0, 10);
 
 function ordersCsv(estate: Estate, data: DayData, customers: readonly Customer[]): Buffer {
   let out = csvRow([
-    'order_id', 'ordered_at', 'customer_id', 'customer_name', 'channel', 'status', 'line_no', 'sku', 'product_name',
-    'quantity', 'unit_price_jpy', 'line_amount_jpy', 'order_total_jpy', 'invoice_no',
+    'order_id',
+    'ordered_at',
+    'customer_id',
+    'customer_name',
+    'channel',
+    'status',
+    'line_no',
+    'sku',
+    'product_name',
+    'quantity',
+    'unit_price_jpy',
+    'line_amount_jpy',
+    'order_total_jpy',
+    'invoice_no',
   ]);
   for (const order of data.orders) {
     const customer = customers[order.customerId - 1];
     for (const line of order.lines) {
       const product = estate.productById.get(line.productId);
       out += csvRow([
-        order.id, isoSeconds(order.orderedAt), order.customerId, customer?.company ?? null, order.channel, orderStatus(order, data.day),
-        line.lineNo, product?.sku ?? null, product?.name ?? null, line.quantity, line.unitPrice, line.quantity * line.unitPrice, order.total, order.invoiceNo,
+        order.id,
+        isoSeconds(order.orderedAt),
+        order.customerId,
+        customer?.company ?? null,
+        order.channel,
+        orderStatus(order, data.day),
+        line.lineNo,
+        product?.sku ?? null,
+        product?.name ?? null,
+        line.quantity,
+        line.unitPrice,
+        line.quantity * line.unitPrice,
+        order.total,
+        order.invoiceNo,
       ]);
     }
   }
@@ -214,30 +259,67 @@ export async function demoSnapshotFiles(day: number, options: DemoOptions = {}):
   files.push({ path: 'db/orders.sql', data: Buffer.from(dump, 'utf8'), mtime: at(-(3 * 60 + 43) * 1000) });
 
   const stock = computeStock(seed, start, estate.products, upTo, day);
-  files.push({ path: 'db/inventory.sqlite', data: await buildInventoryDb(estate.products, stock), mtime: at(-(1 * 60 + 12) * 1000) });
+  files.push({
+    path: 'db/inventory.sqlite',
+    data: await buildInventoryDb(estate.products, stock),
+    mtime: at(-(1 * 60 + 12) * 1000),
+  });
 
-  let inventory = csvRow(['sku', 'product_name', 'category', 'warehouse', 'on_hand', 'reserved', 'available', 'reorder_point', 'unit_price_jpy', 'updated_at']);
+  let inventory = csvRow([
+    'sku',
+    'product_name',
+    'category',
+    'warehouse',
+    'on_hand',
+    'reserved',
+    'available',
+    'reorder_point',
+    'unit_price_jpy',
+    'updated_at',
+  ]);
   for (const row of stock) {
     const product = estate.productById.get(row.productId);
     inventory += csvRow([
-      product?.sku ?? null, product?.name ?? null, product?.category ?? null, row.warehouse, row.onHand, row.reserved,
-      row.onHand - row.reserved, row.reorderPoint, product?.price ?? null, isoSeconds(row.updatedAt),
+      product?.sku ?? null,
+      product?.name ?? null,
+      product?.category ?? null,
+      row.warehouse,
+      row.onHand,
+      row.reserved,
+      row.onHand - row.reserved,
+      row.reorderPoint,
+      product?.price ?? null,
+      isoSeconds(row.updatedAt),
     ]);
   }
-  files.push({ path: 'exports/inventory.csv', data: Buffer.from(inventory, 'utf8'), mtime: at(-100 * 60_000) });
+  files.push({
+    path: 'exports/inventory.csv',
+    data: Buffer.from(inventory, 'utf8'),
+    mtime: at(-100 * 60_000),
+  });
 
   let invoiceCount = 0;
   for (const data of visibleDays) {
     // The nightly export job writes yesterday's orders at 00:20Z, before the 02:00Z backup.
     const exportAt = new Date(data.date.getTime() + DAY_MS + 20 * 60_000);
     const csvPath = `exports/orders-${isoDate(data.date)}.csv`;
-    files.push({ path: csvPath, data: immutableFile(estate, csvPath, () => ordersCsv(estate, data, customers)), mtime: exportAt });
+    files.push({
+      path: csvPath,
+      data: immutableFile(estate, csvPath, () => ordersCsv(estate, data, customers)),
+      mtime: exportAt,
+    });
     for (const invoice of data.invoices) {
       const order = orderById.get(invoice.orderId);
       const customer = order ? customers[order.customerId - 1] : undefined;
       if (!order || !customer) throw new Error(`demo invoice ${invoice.number} has no order or customer`);
       const path = `invoices/${invoice.number}.pdf`;
-      files.push({ path, data: immutableFile(estate, path, () => renderInvoicePdf(invoice, order, customer, estate.productById)), mtime: new Date(invoice.issuedAt) });
+      files.push({
+        path,
+        data: immutableFile(estate, path, () =>
+          renderInvoicePdf(invoice, order, customer, estate.productById),
+        ),
+        mtime: new Date(invoice.issuedAt),
+      });
       invoiceCount++;
     }
   }
@@ -264,7 +346,11 @@ export async function demoSnapshotFiles(day: number, options: DemoOptions = {}):
     invoices: invoiceCount,
     images: imageCount,
   };
-  files.push({ path: 'README.txt', data: Buffer.from(readme(demoSnapshotName(day, start), backupAt, counts), 'utf8'), mtime: at(-5 * 60_000) });
+  files.push({
+    path: 'README.txt',
+    data: Buffer.from(readme(demoSnapshotName(day, start), backupAt, counts), 'utf8'),
+    mtime: at(-5 * 60_000),
+  });
 
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
@@ -279,7 +365,8 @@ function parents(path: string): string[] {
 export async function packTarGz(files: DemoFile[]): Promise<Buffer> {
   const newestUnder = new Map<string, number>();
   for (const file of files) {
-    for (const dir of parents(file.path)) newestUnder.set(dir, Math.max(newestUnder.get(dir) ?? 0, file.mtime.getTime()));
+    for (const dir of parents(file.path))
+      newestUnder.set(dir, Math.max(newestUnder.get(dir) ?? 0, file.mtime.getTime()));
   }
   const pack = tarStream.pack();
   const gzip = createGzip({ level: 6 });
@@ -301,9 +388,18 @@ export async function packTarGz(files: DemoFile[]): Promise<Buffer> {
     for (const dir of parents(file.path)) {
       if (written.has(dir)) continue;
       written.add(dir);
-      await entry({ name: `${dir}/`, type: 'directory', mode: 0o755, mtime: new Date(newestUnder.get(dir) ?? 0), ...owner });
+      await entry({
+        name: `${dir}/`,
+        type: 'directory',
+        mode: 0o755,
+        mtime: new Date(newestUnder.get(dir) ?? 0),
+        ...owner,
+      });
     }
-    await entry({ name: file.path, type: 'file', size: file.data.length, mode: 0o644, mtime: file.mtime, ...owner }, file.data);
+    await entry(
+      { name: file.path, type: 'file', size: file.data.length, mode: 0o644, mtime: file.mtime, ...owner },
+      file.data,
+    );
   }
   pack.finalize();
   await finished;

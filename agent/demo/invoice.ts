@@ -7,7 +7,12 @@ import { A4, buildPdf } from './pdf.js';
 const yen = (n: number) => `JPY ${n.toLocaleString('en-US')}`;
 const isoDate = (d: Date) => d.toISOString().slice(0, 10);
 
-export function renderInvoicePdf(invoice: Invoice, order: Order, customer: Customer, products: ReadonlyMap<number, Product>): Buffer {
+export function renderInvoicePdf(
+  invoice: Invoice,
+  order: Order,
+  customer: Customer,
+  products: ReadonlyMap<number, Product>,
+): Buffer {
   const texts: PdfText[] = [];
   const rules: PdfRule[] = [];
   const boxes: PdfBox[] = [];
@@ -15,9 +20,16 @@ export function renderInvoicePdf(invoice: Invoice, order: Order, customer: Custo
   const right = A4.width - 50;
   let y = A4.height - 60;
 
-  texts.push({ x: left, y, text: COMPANY.name, size: 15, bold: true }, { x: right, y, text: 'INVOICE', size: 20, bold: true, align: 'right' });
+  texts.push(
+    { x: left, y, text: COMPANY.name, size: 15, bold: true },
+    { x: right, y, text: 'INVOICE', size: 20, bold: true, align: 'right' },
+  );
   y -= 16;
-  for (const line of [...COMPANY.address, `Tel ${COMPANY.phone}  ${COMPANY.email}`, `Registration No. ${COMPANY.registration}`]) {
+  for (const line of [
+    ...COMPANY.address,
+    `Tel ${COMPANY.phone}  ${COMPANY.email}`,
+    `Registration No. ${COMPANY.registration}`,
+  ]) {
     texts.push({ x: left, y, text: line, size: 9 });
     y -= 12;
   }
@@ -32,12 +44,20 @@ export function renderInvoicePdf(invoice: Invoice, order: Order, customer: Custo
   ];
   let metaY = y;
   for (const [label, value] of meta) {
-    texts.push({ x: 360, y: metaY, text: label, size: 9, bold: true }, { x: right, y: metaY, text: value, size: 9, align: 'right' });
+    texts.push(
+      { x: 360, y: metaY, text: label, size: 9, bold: true },
+      { x: right, y: metaY, text: value, size: 9, align: 'right' },
+    );
     metaY -= 13;
   }
   texts.push({ x: left, y, text: 'Bill to', size: 9, bold: true });
   y -= 14;
-  for (const line of [customer.company, `Attn. ${customer.contact}`, customer.address, `Postal code ${customer.postalCode}`]) {
+  for (const line of [
+    customer.company,
+    `Attn. ${customer.contact}`,
+    customer.address,
+    `Postal code ${customer.postalCode}`,
+  ]) {
     texts.push({ x: left, y, text: line, size: 10 });
     y -= 13;
   }
@@ -63,7 +83,13 @@ export function renderInvoicePdf(invoice: Invoice, order: Order, customer: Custo
       { x: columns.item, y, text: name.length > 46 ? `${name.slice(0, 45)}...` : name, size: 9 },
       { x: columns.qty, y, text: String(line.quantity), size: 9, align: 'right' },
       { x: columns.unit, y, text: line.unitPrice.toLocaleString('en-US'), size: 9, align: 'right' },
-      { x: columns.amount, y, text: (line.unitPrice * line.quantity).toLocaleString('en-US'), size: 9, align: 'right' },
+      {
+        x: columns.amount,
+        y,
+        text: (line.unitPrice * line.quantity).toLocaleString('en-US'),
+        size: 9,
+        align: 'right',
+      },
     );
     rules.push({ x1: left, y1: y - 5, x2: right, y2: y - 5, width: 0.3, grey: 0.6 });
     y -= 17;
@@ -76,7 +102,10 @@ export function renderInvoicePdf(invoice: Invoice, order: Order, customer: Custo
     ['Total due', yen(order.total), true],
   ];
   for (const [label, value, bold] of totals) {
-    texts.push({ x: 360, y, text: label, size: bold ? 11 : 9, bold }, { x: right, y, text: value, size: bold ? 11 : 9, bold, align: 'right' });
+    texts.push(
+      { x: 360, y, text: label, size: bold ? 11 : 9, bold },
+      { x: right, y, text: value, size: bold ? 11 : 9, bold, align: 'right' },
+    );
     y -= bold ? 18 : 14;
   }
   rules.push({ x1: 355, y1: y + 30, x2: right, y2: y + 30, width: 0.8 });

@@ -109,33 +109,246 @@ interface Template {
 }
 
 const BRANDS = ['Kanda Basics', 'Ochanomizu', 'Jimbocho Works', 'Suda', 'Awaji', 'Nishiki'];
-const SUPPLIERS = ['Tokyo Paper Trading', 'Keihin Stationery Wholesale', 'Chiba Logistics Supply', 'Osaka Office Goods', 'Saitama Print Media'];
+const SUPPLIERS = [
+  'Tokyo Paper Trading',
+  'Keihin Stationery Wholesale',
+  'Chiba Logistics Supply',
+  'Osaka Office Goods',
+  'Saitama Print Media',
+];
 
 const TEMPLATES: readonly Template[] = [
-  { category: 'Paper', code: 'PA', names: ['Copy Paper 500 sheets', 'Recycled Copy Paper 500 sheets', 'Premium Laser Paper 250 sheets', 'Colour Paper 100 sheets'], variants: ['A4', 'A3', 'B5', 'B4'], price: [380, 1600], unit: 'ream', maxQty: 10, popularity: 5 },
-  { category: 'Writing', code: 'WR', names: ['Gel Ink Pen 0.5mm', 'Ballpoint Pen 0.7mm', 'Fineliner 0.4mm', 'Highlighter', 'Permanent Marker', 'Mechanical Pencil 0.5mm'], variants: ['Black', 'Blue', 'Red', 'Green'], price: [90, 420], unit: 'piece', maxQty: 40, popularity: 4 },
-  { category: 'Notebooks', code: 'NB', names: ['Campus-style Notebook 30 sheets', 'Spiral Notebook 80 sheets', 'Loose-leaf Paper 100 sheets', 'Memo Pad 100 sheets'], variants: ['A5 ruled', 'B5 ruled', 'A4 grid', 'A6 plain'], price: [120, 680], unit: 'piece', maxQty: 30, popularity: 3 },
-  { category: 'Filing', code: 'FI', names: ['Clear File 10 pack', 'Lever Arch File', 'Ring Binder 2-hole', 'Document Box', 'Index Dividers 12 tabs'], variants: ['A4 clear', 'A4 blue', 'A4 black', 'B5 white'], price: [180, 1450], unit: 'piece', maxQty: 20, popularity: 3 },
-  { category: 'Desk', code: 'DK', names: ['Stapler No.10', 'Staples No.10 1000 pcs', 'Scissors 175mm', 'Tape Dispenser', 'Desk Organiser', 'Paper Clips 100 pcs', 'Correction Tape 5mm'], variants: ['Standard', 'Heavy duty', 'Compact'], price: [110, 2400], unit: 'piece', maxQty: 15, popularity: 3 },
-  { category: 'Ink & Toner', code: 'IT', names: ['Toner Cartridge', 'Ink Cartridge', 'Drum Unit'], variants: ['Black', 'Cyan', 'Magenta', 'Yellow', 'Black XL'], price: [2400, 18800], unit: 'piece', maxQty: 4, popularity: 2 },
-  { category: 'Packaging', code: 'PK', names: ['Cardboard Box 60 size 10 pcs', 'Packing Tape 48mm', 'Bubble Wrap Roll 600mm', 'Kraft Envelope 100 pcs'], variants: ['Standard', 'Heavy duty'], price: [260, 3200], unit: 'pack', maxQty: 12, popularity: 2 },
-  { category: 'Electronics', code: 'EL', names: ['Alkaline Batteries AA 20 pack', 'Alkaline Batteries AAA 20 pack', 'USB Flash Drive', 'Desktop Calculator 12-digit', 'Label Printer Tape 12mm', 'Extension Cord 3m'], variants: ['Standard', 'Value pack', 'Pro'], price: [480, 5800], unit: 'piece', maxQty: 8, popularity: 2 },
-  { category: 'Cleaning', code: 'CL', names: ['Alcohol Wipes 100 sheets', 'Garbage Bags 45L 50 pcs', 'Microfibre Cloth 10 pcs', 'Floor Cleaner 2L'], variants: ['Regular', 'Refill', 'Bulk'], price: [280, 1900], unit: 'pack', maxQty: 12, popularity: 2 },
-  { category: 'Breakroom', code: 'BR', names: ['Green Tea Bags 100', 'Drip Coffee 50 pcs', 'Paper Cups 205ml 100 pcs', 'Hand Soap Refill 2L', 'Tissue Box 5 pack'], variants: ['Regular', 'Bulk'], price: [320, 2800], unit: 'pack', maxQty: 10, popularity: 2 },
+  {
+    category: 'Paper',
+    code: 'PA',
+    names: [
+      'Copy Paper 500 sheets',
+      'Recycled Copy Paper 500 sheets',
+      'Premium Laser Paper 250 sheets',
+      'Colour Paper 100 sheets',
+    ],
+    variants: ['A4', 'A3', 'B5', 'B4'],
+    price: [380, 1600],
+    unit: 'ream',
+    maxQty: 10,
+    popularity: 5,
+  },
+  {
+    category: 'Writing',
+    code: 'WR',
+    names: [
+      'Gel Ink Pen 0.5mm',
+      'Ballpoint Pen 0.7mm',
+      'Fineliner 0.4mm',
+      'Highlighter',
+      'Permanent Marker',
+      'Mechanical Pencil 0.5mm',
+    ],
+    variants: ['Black', 'Blue', 'Red', 'Green'],
+    price: [90, 420],
+    unit: 'piece',
+    maxQty: 40,
+    popularity: 4,
+  },
+  {
+    category: 'Notebooks',
+    code: 'NB',
+    names: [
+      'Campus-style Notebook 30 sheets',
+      'Spiral Notebook 80 sheets',
+      'Loose-leaf Paper 100 sheets',
+      'Memo Pad 100 sheets',
+    ],
+    variants: ['A5 ruled', 'B5 ruled', 'A4 grid', 'A6 plain'],
+    price: [120, 680],
+    unit: 'piece',
+    maxQty: 30,
+    popularity: 3,
+  },
+  {
+    category: 'Filing',
+    code: 'FI',
+    names: [
+      'Clear File 10 pack',
+      'Lever Arch File',
+      'Ring Binder 2-hole',
+      'Document Box',
+      'Index Dividers 12 tabs',
+    ],
+    variants: ['A4 clear', 'A4 blue', 'A4 black', 'B5 white'],
+    price: [180, 1450],
+    unit: 'piece',
+    maxQty: 20,
+    popularity: 3,
+  },
+  {
+    category: 'Desk',
+    code: 'DK',
+    names: [
+      'Stapler No.10',
+      'Staples No.10 1000 pcs',
+      'Scissors 175mm',
+      'Tape Dispenser',
+      'Desk Organiser',
+      'Paper Clips 100 pcs',
+      'Correction Tape 5mm',
+    ],
+    variants: ['Standard', 'Heavy duty', 'Compact'],
+    price: [110, 2400],
+    unit: 'piece',
+    maxQty: 15,
+    popularity: 3,
+  },
+  {
+    category: 'Ink & Toner',
+    code: 'IT',
+    names: ['Toner Cartridge', 'Ink Cartridge', 'Drum Unit'],
+    variants: ['Black', 'Cyan', 'Magenta', 'Yellow', 'Black XL'],
+    price: [2400, 18800],
+    unit: 'piece',
+    maxQty: 4,
+    popularity: 2,
+  },
+  {
+    category: 'Packaging',
+    code: 'PK',
+    names: [
+      'Cardboard Box 60 size 10 pcs',
+      'Packing Tape 48mm',
+      'Bubble Wrap Roll 600mm',
+      'Kraft Envelope 100 pcs',
+    ],
+    variants: ['Standard', 'Heavy duty'],
+    price: [260, 3200],
+    unit: 'pack',
+    maxQty: 12,
+    popularity: 2,
+  },
+  {
+    category: 'Electronics',
+    code: 'EL',
+    names: [
+      'Alkaline Batteries AA 20 pack',
+      'Alkaline Batteries AAA 20 pack',
+      'USB Flash Drive',
+      'Desktop Calculator 12-digit',
+      'Label Printer Tape 12mm',
+      'Extension Cord 3m',
+    ],
+    variants: ['Standard', 'Value pack', 'Pro'],
+    price: [480, 5800],
+    unit: 'piece',
+    maxQty: 8,
+    popularity: 2,
+  },
+  {
+    category: 'Cleaning',
+    code: 'CL',
+    names: [
+      'Alcohol Wipes 100 sheets',
+      'Garbage Bags 45L 50 pcs',
+      'Microfibre Cloth 10 pcs',
+      'Floor Cleaner 2L',
+    ],
+    variants: ['Regular', 'Refill', 'Bulk'],
+    price: [280, 1900],
+    unit: 'pack',
+    maxQty: 12,
+    popularity: 2,
+  },
+  {
+    category: 'Breakroom',
+    code: 'BR',
+    names: [
+      'Green Tea Bags 100',
+      'Drip Coffee 50 pcs',
+      'Paper Cups 205ml 100 pcs',
+      'Hand Soap Refill 2L',
+      'Tissue Box 5 pack',
+    ],
+    variants: ['Regular', 'Bulk'],
+    price: [320, 2800],
+    unit: 'pack',
+    maxQty: 10,
+    popularity: 2,
+  },
 ];
 
-const FAMILY = ['Sato', 'Suzuki', 'Takahashi', 'Tanaka', 'Watanabe', 'Ito', 'Yamamoto', 'Nakamura', 'Kobayashi', 'Kato', 'Yoshida', 'Yamada', 'Sasaki', 'Yamaguchi', 'Matsumoto', 'Inoue', 'Kimura', 'Hayashi', 'Shimizu', 'Mori', 'Ikeda', 'Hashimoto', 'Ishikawa', 'Ogawa'];
-const GIVEN = ['Haruto', 'Yui', 'Sota', 'Aoi', 'Ren', 'Hina', 'Yuto', 'Mei', 'Kenji', 'Akiko', 'Takeshi', 'Naoko', 'Hiroshi', 'Emi', 'Daisuke', 'Yoko'];
+const FAMILY = [
+  'Sato',
+  'Suzuki',
+  'Takahashi',
+  'Tanaka',
+  'Watanabe',
+  'Ito',
+  'Yamamoto',
+  'Nakamura',
+  'Kobayashi',
+  'Kato',
+  'Yoshida',
+  'Yamada',
+  'Sasaki',
+  'Yamaguchi',
+  'Matsumoto',
+  'Inoue',
+  'Kimura',
+  'Hayashi',
+  'Shimizu',
+  'Mori',
+  'Ikeda',
+  'Hashimoto',
+  'Ishikawa',
+  'Ogawa',
+];
+const GIVEN = [
+  'Haruto',
+  'Yui',
+  'Sota',
+  'Aoi',
+  'Ren',
+  'Hina',
+  'Yuto',
+  'Mei',
+  'Kenji',
+  'Akiko',
+  'Takeshi',
+  'Naoko',
+  'Hiroshi',
+  'Emi',
+  'Daisuke',
+  'Yoko',
+];
 const KINDS: readonly (readonly [string, 'invoice' | 'card'])[] = [
-  ['Accounting Office', 'invoice'], ['Law Office', 'invoice'], ['Dental Clinic', 'card'], ['Architects', 'invoice'],
-  ['Printing Co., Ltd.', 'invoice'], ['Real Estate', 'card'], ['Cram School', 'card'], ['Design Studio', 'card'],
-  ['Tax Accountants', 'invoice'], ['Trading Co., Ltd.', 'invoice'], ['Kindergarten', 'invoice'], ['Bookshop', 'card'],
-  ['Clinic', 'card'], ['Logistics K.K.', 'invoice'], ['Publishing', 'invoice'], ['Cafe', 'card'],
+  ['Accounting Office', 'invoice'],
+  ['Law Office', 'invoice'],
+  ['Dental Clinic', 'card'],
+  ['Architects', 'invoice'],
+  ['Printing Co., Ltd.', 'invoice'],
+  ['Real Estate', 'card'],
+  ['Cram School', 'card'],
+  ['Design Studio', 'card'],
+  ['Tax Accountants', 'invoice'],
+  ['Trading Co., Ltd.', 'invoice'],
+  ['Kindergarten', 'invoice'],
+  ['Bookshop', 'card'],
+  ['Clinic', 'card'],
+  ['Logistics K.K.', 'invoice'],
+  ['Publishing', 'invoice'],
+  ['Cafe', 'card'],
 ];
 const AREAS: readonly (readonly [string, string])[] = [
-  ['101', 'Kanda-Jimbocho, Chiyoda-ku'], ['101', 'Kanda-Ogawamachi, Chiyoda-ku'], ['102', 'Kojimachi, Chiyoda-ku'],
-  ['103', 'Nihonbashi, Chuo-ku'], ['104', 'Ginza, Chuo-ku'], ['105', 'Shiba, Minato-ku'], ['110', 'Ueno, Taito-ku'],
-  ['111', 'Asakusa, Taito-ku'], ['112', 'Koishikawa, Bunkyo-ku'], ['113', 'Hongo, Bunkyo-ku'], ['160', 'Shinjuku, Shinjuku-ku'], ['130', 'Ryogoku, Sumida-ku'],
+  ['101', 'Kanda-Jimbocho, Chiyoda-ku'],
+  ['101', 'Kanda-Ogawamachi, Chiyoda-ku'],
+  ['102', 'Kojimachi, Chiyoda-ku'],
+  ['103', 'Nihonbashi, Chuo-ku'],
+  ['104', 'Ginza, Chuo-ku'],
+  ['105', 'Shiba, Minato-ku'],
+  ['110', 'Ueno, Taito-ku'],
+  ['111', 'Asakusa, Taito-ku'],
+  ['112', 'Koishikawa, Bunkyo-ku'],
+  ['113', 'Hongo, Bunkyo-ku'],
+  ['160', 'Shinjuku, Shinjuku-ku'],
+  ['130', 'Ryogoku, Sumida-ku'],
 ];
 
 /** The product catalogue (fixed for the whole demo). */
@@ -195,8 +408,14 @@ export function buildBaseCustomers(seed: number, start: Date): Customer[] {
   const random = new Random(seed, 'customers');
   const first = start.getTime() - (HISTORY_DAYS + 2 * 365) * DAY_MS;
   return Array.from({ length: 140 }, (_, i) =>
-    makeCustomer(random, i + 1, new Date(first + Math.floor(random.float() * 700) * DAY_MS + random.int(0, 86_399) * 1000)),
-  ).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((customer, i) => ({ ...customer, id: i + 1 }));
+    makeCustomer(
+      random,
+      i + 1,
+      new Date(first + Math.floor(random.float() * 700) * DAY_MS + random.int(0, 86_399) * 1000),
+    ),
+  )
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+    .map((customer, i) => ({ ...customer, id: i + 1 }));
 }
 
 /** Consumption tax (10 %), rounded down per order as most Japanese retailers do. */
@@ -230,9 +449,22 @@ export function generateDay(context: DayContext, day: number): DayData {
   const random = new Random(context.seed, 'day', day);
   const date = new Date(context.start.getTime() + (day - 1) * DAY_MS);
   const newCustomers: Customer[] = [];
-  const newCount = date.getUTCDay() === 0 ? 0 : random.weighted([[0, 5], [1, 3], [2, 1]] as const);
+  const newCount =
+    date.getUTCDay() === 0
+      ? 0
+      : random.weighted([
+          [0, 5],
+          [1, 3],
+          [2, 1],
+        ] as const);
   for (let i = 0; i < newCount; i++) {
-    newCustomers.push(makeCustomer(random, context.customers.length + i + 1, new Date(date.getTime() + random.int(0, 9 * 3600 - 1) * 1000)));
+    newCustomers.push(
+      makeCustomer(
+        random,
+        context.customers.length + i + 1,
+        new Date(date.getTime() + random.int(0, 9 * 3600 - 1) * 1000),
+      ),
+    );
   }
   const customers = [...context.customers, ...newCustomers];
   const customerWeights = customers.map((customer) => [customer, customer.weight] as const);
@@ -241,12 +473,28 @@ export function generateDay(context: DayContext, day: number): DayData {
   const drafts: Omit<Order, 'id' | 'invoiceNo'>[] = [];
   const count = orderCount(random, date.getUTCDay());
   for (let i = 0; i < count; i++) {
-    const channel: Channel = date.getUTCDay() === 0 ? 'web' : random.weighted([['web', 55], ['phone', 18], ['fax', 15], ['store', 12]] as const);
+    const channel: Channel =
+      date.getUTCDay() === 0
+        ? 'web'
+        : random.weighted([
+            ['web', 55],
+            ['phone', 18],
+            ['fax', 15],
+            ['store', 12],
+          ] as const);
     const customer = random.weighted(customerWeights);
     let orderedAt = new Date(date.getTime() + orderSecond(random, channel) * 1000);
-    if (orderedAt < customer.createdAt) orderedAt = new Date(customer.createdAt.getTime() + random.int(60, 3600) * 1000);
+    if (orderedAt < customer.createdAt)
+      orderedAt = new Date(customer.createdAt.getTime() + random.int(60, 3600) * 1000);
     if (orderedAt.getTime() >= date.getTime() + DAY_MS) orderedAt = new Date(date.getTime() + DAY_MS - 1000);
-    const lineCount = random.weighted([[1, 30], [2, 28], [3, 20], [4, 12], [5, 6], [6, 4]] as const);
+    const lineCount = random.weighted([
+      [1, 30],
+      [2, 28],
+      [3, 20],
+      [4, 12],
+      [5, 6],
+      [6, 4],
+    ] as const);
     const lines: OrderLine[] = [];
     const used = new Set<number>();
     while (lines.length < lineCount) {
@@ -276,19 +524,36 @@ export function generateDay(context: DayContext, day: number): DayData {
   // orders from customers on invoice terms, largest first.
   const billable = drafts
     .map((draft, index) => ({ draft, index }))
-    .filter(({ draft }) => !draft.cancelled && customers[draft.customerId - 1]?.billing === 'invoice' && draft.channel !== 'store')
+    .filter(
+      ({ draft }) =>
+        !draft.cancelled &&
+        customers[draft.customerId - 1]?.billing === 'invoice' &&
+        draft.channel !== 'store',
+    )
     .sort((a, b) => b.draft.total - a.draft.total || a.index - b.index)
     .slice(0, day < 0 ? 0 : random.int(3, 7))
     .sort((a, b) => a.index - b.index);
   const invoiceOf = new Map<number, string>();
-  billable.forEach(({ index }, i) => invoiceOf.set(index, `INV-${String(context.nextInvoiceNo + i).padStart(5, '0')}`));
+  billable.forEach(({ index }, i) =>
+    invoiceOf.set(index, `INV-${String(context.nextInvoiceNo + i).padStart(5, '0')}`),
+  );
 
-  const orders: Order[] = drafts.map((draft, index) => ({ ...draft, id: context.nextOrderId + index, invoiceNo: invoiceOf.get(index) ?? null }));
+  const orders: Order[] = drafts.map((draft, index) => ({
+    ...draft,
+    id: context.nextOrderId + index,
+    invoiceNo: invoiceOf.get(index) ?? null,
+  }));
   const issuedAt = new Date(date.getTime() + DAY_MS + 40 * 60_000);
   const dueDate = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 2, 0)); // end of next month
   const invoices: Invoice[] = orders
     .filter((order) => order.invoiceNo)
-    .map((order, i) => ({ number: order.invoiceNo as string, orderId: order.id, day, issuedAt: new Date(issuedAt.getTime() + i * 3000), dueDate }));
+    .map((order, i) => ({
+      number: order.invoiceNo as string,
+      orderId: order.id,
+      day,
+      issuedAt: new Date(issuedAt.getTime() + i * 3000),
+      dueDate,
+    }));
   return { day, date, newCustomers, orders, invoices };
 }
 
@@ -302,7 +567,8 @@ export function orderStatus(order: Order, snapshotDay: number): OrderStatus {
 }
 
 /** Which warehouse an order ships from. */
-export const warehouseOf = (order: Order): Warehouse => (order.channel === 'store' ? 'KANDA-STORE' : 'ICHIKAWA-DC');
+export const warehouseOf = (order: Order): Warehouse =>
+  order.channel === 'store' ? 'KANDA-STORE' : 'ICHIKAWA-DC';
 
 export interface StockRow {
   productId: number;
@@ -319,7 +585,13 @@ export interface StockRow {
  * of the history, minus what shipped, plus supplier deliveries whenever a level fell under its
  * reorder point. Orders still new or being picked are reserved, not yet deducted.
  */
-export function computeStock(seed: number, start: Date, products: readonly Product[], days: readonly DayData[], snapshotDay: number): StockRow[] {
+export function computeStock(
+  seed: number,
+  start: Date,
+  products: readonly Product[],
+  days: readonly DayData[],
+  snapshotDay: number,
+): StockRow[] {
   const random = new Random(seed, 'stock');
   const rows = new Map<string, StockRow>();
   const key = (productId: number, warehouse: Warehouse) => `${productId}/${warehouse}`;

@@ -55,9 +55,34 @@ export interface PdfInfo {
 
 // Helvetica advance widths (per 1000 em) for the characters invoices use; others count as 556.
 const NARROW = new Map<string, number>([
-  [' ', 278], [',', 278], ['.', 278], ['-', 333], ['/', 278], [':', 278], ['(', 333], [')', 333], ['%', 889],
-  ['I', 278], ['J', 500], ['M', 833], ['W', 944], ['m', 833], ['w', 722], ['i', 222], ['j', 222], ['l', 222],
-  ['f', 278], ['t', 278], ['r', 333], ['s', 500], ['c', 500], ['k', 500], ['v', 500], ['x', 500], ['y', 500], ['z', 500],
+  [' ', 278],
+  [',', 278],
+  ['.', 278],
+  ['-', 333],
+  ['/', 278],
+  [':', 278],
+  ['(', 333],
+  [')', 333],
+  ['%', 889],
+  ['I', 278],
+  ['J', 500],
+  ['M', 833],
+  ['W', 944],
+  ['m', 833],
+  ['w', 722],
+  ['i', 222],
+  ['j', 222],
+  ['l', 222],
+  ['f', 278],
+  ['t', 278],
+  ['r', 333],
+  ['s', 500],
+  ['c', 500],
+  ['k', 500],
+  ['v', 500],
+  ['x', 500],
+  ['y', 500],
+  ['z', 500],
 ]);
 
 /** Approximate width of `text` in points (good enough to right-align numbers). */
@@ -97,15 +122,20 @@ const fmt = (n: number) => Number(n.toFixed(2)).toString();
 
 function contentStream(page: PdfPage): string {
   const ops: string[] = [];
-  for (const box of page.boxes ?? []) ops.push(`${fmt(box.grey)} g ${fmt(box.x)} ${fmt(box.y)} ${fmt(box.w)} ${fmt(box.h)} re f`);
+  for (const box of page.boxes ?? [])
+    ops.push(`${fmt(box.grey)} g ${fmt(box.x)} ${fmt(box.y)} ${fmt(box.w)} ${fmt(box.h)} re f`);
   if (page.boxes?.length) ops.push('0 g');
   for (const rule of page.rules ?? []) {
-    ops.push(`${fmt(rule.grey ?? 0)} G ${fmt(rule.width ?? 0.5)} w ${fmt(rule.x1)} ${fmt(rule.y1)} m ${fmt(rule.x2)} ${fmt(rule.y2)} l S`);
+    ops.push(
+      `${fmt(rule.grey ?? 0)} G ${fmt(rule.width ?? 0.5)} w ${fmt(rule.x1)} ${fmt(rule.y1)} m ${fmt(rule.x2)} ${fmt(rule.y2)} l S`,
+    );
   }
   for (const text of page.texts) {
     const size = text.size ?? 10;
     const x = text.align === 'right' ? text.x - textWidth(text.text, size) : text.x;
-    ops.push(`BT /${text.bold ? 'F2' : 'F1'} ${fmt(size)} Tf ${fmt(x)} ${fmt(text.y)} Td ${pdfString(text.text)} Tj ET`);
+    ops.push(
+      `BT /${text.bold ? 'F2' : 'F1'} ${fmt(size)} Tf ${fmt(x)} ${fmt(text.y)} Td ${pdfString(text.text)} Tj ET`,
+    );
   }
   return `${ops.join('\n')}\n`;
 }
@@ -132,7 +162,11 @@ export function buildPdf(page: PdfPage, info: PdfInfo): Buffer {
     ),
     Buffer.from('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>'),
     Buffer.from('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>'),
-    Buffer.concat([Buffer.from(`<< /Length ${content.length} /Filter /FlateDecode >>\nstream\n`), content, Buffer.from('\nendstream')]),
+    Buffer.concat([
+      Buffer.from(`<< /Length ${content.length} /Filter /FlateDecode >>\nstream\n`),
+      content,
+      Buffer.from('\nendstream'),
+    ]),
     Buffer.from(`<< ${infoDict} >>`, 'latin1'),
   ];
 

@@ -23,10 +23,16 @@ export function pgTimestamp(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace('T', ' ')}+00`;
 }
 
-const section = (name: string, type: string) => `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: ${OWNER}\n--\n\n`;
-const dataSection = (table: string) => `--\n-- Data for Name: ${table}; Type: TABLE DATA; Schema: public; Owner: ${OWNER}\n--\n\n`;
+const section = (name: string, type: string) =>
+  `--\n-- Name: ${name}; Type: ${type}; Schema: public; Owner: ${OWNER}\n--\n\n`;
+const dataSection = (table: string) =>
+  `--\n-- Data for Name: ${table}; Type: TABLE DATA; Schema: public; Owner: ${OWNER}\n--\n\n`;
 
-function copyBlock(table: string, columns: readonly string[], rows: Iterable<readonly (string | number | boolean | null)[]>): string {
+function copyBlock(
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly (string | number | boolean | null)[]>,
+): string {
   const out = [`COPY public.${table} (${columns.join(', ')}) FROM stdin;`];
   for (const row of rows) out.push(row.map(copyValue).join('\t'));
   out.push('\\.', '', '', '');
@@ -45,7 +51,10 @@ function serialSequence(table: string, column: string): string {
 }
 
 function table(name: string, body: string): string {
-  return section(name, 'TABLE') + `CREATE TABLE public.${name} (\n${body}\n);\n\n\nALTER TABLE public.${name} OWNER TO ${OWNER};\n\n`;
+  return (
+    section(name, 'TABLE') +
+    `CREATE TABLE public.${name} (\n${body}\n);\n\n\nALTER TABLE public.${name} OWNER TO ${OWNER};\n\n`
+  );
 }
 
 export interface DumpInput {
@@ -59,7 +68,10 @@ export interface DumpInput {
 /** The whole dump as text. Orders must be in id order. */
 export function renderPgDump({ seed, snapshotDay, customers, products, orders }: DumpInput): string {
   // pg_dump ≥ 15.14 fences the script with a random \restrict key (CVE-2025-8714).
-  const restrictKey = new Random(seed, 'pg-restrict', snapshotDay).string(63, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789');
+  const restrictKey = new Random(seed, 'pg-restrict', snapshotDay).string(
+    63,
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+  );
   const parts: string[] = [];
   parts.push(
     `--\n-- PostgreSQL database dump\n--\n\n\\restrict ${restrictKey}\n\n` +
@@ -141,20 +153,62 @@ export function renderPgDump({ seed, snapshotDay, customers, products, orders }:
   parts.push(
     copyBlock(
       'customers',
-      ['customer_id', 'company_name', 'contact_name', 'email', 'phone', 'postal_code', 'address', 'billing', 'created_at'],
-      customers.map((c) => [c.id, c.company, c.contact, c.email, c.phone, c.postalCode, c.address, c.billing, pgTimestamp(c.createdAt)]),
+      [
+        'customer_id',
+        'company_name',
+        'contact_name',
+        'email',
+        'phone',
+        'postal_code',
+        'address',
+        'billing',
+        'created_at',
+      ],
+      customers.map((c) => [
+        c.id,
+        c.company,
+        c.contact,
+        c.email,
+        c.phone,
+        c.postalCode,
+        c.address,
+        c.billing,
+        pgTimestamp(c.createdAt),
+      ]),
     ),
     copyBlock(
       'order_lines',
       ['order_id', 'line_no', 'product_id', 'quantity', 'unit_price_jpy'],
       (function* () {
-        for (const order of orders) for (const line of order.lines) yield [order.id, line.lineNo, line.productId, line.quantity, line.unitPrice];
+        for (const order of orders)
+          for (const line of order.lines)
+            yield [order.id, line.lineNo, line.productId, line.quantity, line.unitPrice];
       })(),
     ),
     copyBlock(
       'orders',
-      ['order_id', 'customer_id', 'ordered_at', 'channel', 'status', 'subtotal_jpy', 'tax_jpy', 'total_jpy', 'invoice_no'],
-      orders.map((o) => [o.id, o.customerId, pgTimestamp(o.orderedAt), o.channel, orderStatus(o, snapshotDay), o.subtotal, o.tax, o.total, o.invoiceNo]),
+      [
+        'order_id',
+        'customer_id',
+        'ordered_at',
+        'channel',
+        'status',
+        'subtotal_jpy',
+        'tax_jpy',
+        'total_jpy',
+        'invoice_no',
+      ],
+      orders.map((o) => [
+        o.id,
+        o.customerId,
+        pgTimestamp(o.orderedAt),
+        o.channel,
+        orderStatus(o, snapshotDay),
+        o.subtotal,
+        o.tax,
+        o.total,
+        o.invoiceNo,
+      ]),
     ),
     copyBlock(
       'products',
@@ -165,14 +219,19 @@ export function renderPgDump({ seed, snapshotDay, customers, products, orders }:
 
   const lastOrder = orders[orders.length - 1]?.id ?? 100001;
   parts.push(
-    section('customers_customer_id_seq', 'SEQUENCE SET') + `SELECT pg_catalog.setval('public.customers_customer_id_seq', ${customers.length}, true);\n\n\n`,
-    section('orders_order_id_seq', 'SEQUENCE SET') + `SELECT pg_catalog.setval('public.orders_order_id_seq', ${lastOrder}, true);\n\n\n`,
-    section('products_product_id_seq', 'SEQUENCE SET') + `SELECT pg_catalog.setval('public.products_product_id_seq', ${products.length}, true);\n\n\n`,
+    section('customers_customer_id_seq', 'SEQUENCE SET') +
+      `SELECT pg_catalog.setval('public.customers_customer_id_seq', ${customers.length}, true);\n\n\n`,
+    section('orders_order_id_seq', 'SEQUENCE SET') +
+      `SELECT pg_catalog.setval('public.orders_order_id_seq', ${lastOrder}, true);\n\n\n`,
+    section('products_product_id_seq', 'SEQUENCE SET') +
+      `SELECT pg_catalog.setval('public.products_product_id_seq', ${products.length}, true);\n\n\n`,
   );
 
   const constraint = (tableName: string, name: string, definition: string, type = 'CONSTRAINT') =>
-    section(`${tableName} ${name}`, type) + `ALTER TABLE ONLY public.${tableName}\n    ADD CONSTRAINT ${name} ${definition};\n\n\n`;
-  const index = (name: string, definition: string) => section(name, 'INDEX') + `CREATE INDEX ${name} ON public.${definition};\n\n\n`;
+    section(`${tableName} ${name}`, type) +
+    `ALTER TABLE ONLY public.${tableName}\n    ADD CONSTRAINT ${name} ${definition};\n\n\n`;
+  const index = (name: string, definition: string) =>
+    section(name, 'INDEX') + `CREATE INDEX ${name} ON public.${definition};\n\n\n`;
   parts.push(
     constraint('customers', 'customers_pkey', 'PRIMARY KEY (customer_id)'),
     constraint('order_lines', 'order_lines_pkey', 'PRIMARY KEY (order_id, line_no)'),
@@ -183,9 +242,24 @@ export function renderPgDump({ seed, snapshotDay, customers, products, orders }:
     index('order_lines_product_id_idx', 'order_lines USING btree (product_id)'),
     index('orders_customer_id_idx', 'orders USING btree (customer_id)'),
     index('orders_ordered_at_idx', 'orders USING btree (ordered_at)'),
-    constraint('order_lines', 'order_lines_order_id_fkey', 'FOREIGN KEY (order_id) REFERENCES public.orders(order_id) ON DELETE CASCADE', 'FK CONSTRAINT'),
-    constraint('order_lines', 'order_lines_product_id_fkey', 'FOREIGN KEY (product_id) REFERENCES public.products(product_id)', 'FK CONSTRAINT'),
-    constraint('orders', 'orders_customer_id_fkey', 'FOREIGN KEY (customer_id) REFERENCES public.customers(customer_id)', 'FK CONSTRAINT'),
+    constraint(
+      'order_lines',
+      'order_lines_order_id_fkey',
+      'FOREIGN KEY (order_id) REFERENCES public.orders(order_id) ON DELETE CASCADE',
+      'FK CONSTRAINT',
+    ),
+    constraint(
+      'order_lines',
+      'order_lines_product_id_fkey',
+      'FOREIGN KEY (product_id) REFERENCES public.products(product_id)',
+      'FK CONSTRAINT',
+    ),
+    constraint(
+      'orders',
+      'orders_customer_id_fkey',
+      'FOREIGN KEY (customer_id) REFERENCES public.customers(customer_id)',
+      'FK CONSTRAINT',
+    ),
   );
   parts.push(`--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict ${restrictKey}\n\n`);
   return parts.join('');

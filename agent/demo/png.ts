@@ -18,7 +18,8 @@ const CRC_TABLE = (() => {
 /** CRC-32 (ISO-HDLC, as used by PNG, gzip and zip). `previous` continues an earlier CRC. */
 export function crc32(data: Uint8Array, previous = 0): number {
   let crc = (previous ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < data.length; i++) crc = (CRC_TABLE[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  for (let i = 0; i < data.length; i++)
+    crc = (CRC_TABLE[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -57,13 +58,16 @@ export class Raster {
   gradient(top: readonly [number, number, number], bottom: readonly [number, number, number]): void {
     for (let y = 0; y < this.height; y++) {
       const t = y / Math.max(1, this.height - 1);
-      const colour = [0, 1, 2].map((i) => Math.round((top[i] as number) * (1 - t) + (bottom[i] as number) * t)) as [number, number, number];
+      const colour = [0, 1, 2].map((i) =>
+        Math.round((top[i] as number) * (1 - t) + (bottom[i] as number) * t),
+      ) as [number, number, number];
       for (let x = 0; x < this.width; x++) this.set(x, y, colour);
     }
   }
 
   rect(x0: number, y0: number, w: number, h: number, colour: readonly [number, number, number]): void {
-    for (let y = Math.round(y0); y < y0 + h; y++) for (let x = Math.round(x0); x < x0 + w; x++) this.set(x, y, colour);
+    for (let y = Math.round(y0); y < y0 + h; y++)
+      for (let x = Math.round(x0); x < x0 + w; x++) this.set(x, y, colour);
   }
 
   /** Fills every pixel with `paint(x, y)` (for gradients and textures). */
@@ -72,11 +76,21 @@ export class Raster {
   }
 
   /** A rectangle lit from the top left: lighter at the top, darker towards the bottom right. */
-  shadedRect(x0: number, y0: number, w: number, h: number, [r, g, b]: readonly [number, number, number]): void {
+  shadedRect(
+    x0: number,
+    y0: number,
+    w: number,
+    h: number,
+    [r, g, b]: readonly [number, number, number],
+  ): void {
     for (let y = Math.round(y0); y < y0 + h; y++) {
       for (let x = Math.round(x0); x < x0 + w; x++) {
         const f = 1.12 - 0.22 * ((y - y0) / h) - 0.1 * ((x - x0) / w);
-        this.set(x, y, [Math.min(255, Math.round(r * f)), Math.min(255, Math.round(g * f)), Math.min(255, Math.round(b * f))]);
+        this.set(x, y, [
+          Math.min(255, Math.round(r * f)),
+          Math.min(255, Math.round(g * f)),
+          Math.min(255, Math.round(b * f)),
+        ]);
       }
     }
   }
@@ -91,7 +105,14 @@ export class Raster {
   }
 
   /** A thick straight line. */
-  line(x0: number, y0: number, x1: number, y1: number, thickness: number, colour: readonly [number, number, number]): void {
+  line(
+    x0: number,
+    y0: number,
+    x1: number,
+    y1: number,
+    thickness: number,
+    colour: readonly [number, number, number],
+  ): void {
     const steps = Math.ceil(Math.hypot(x1 - x0, y1 - y0));
     for (let i = 0; i <= steps; i++) {
       const t = steps === 0 ? 0 : i / steps;
@@ -150,9 +171,11 @@ export function encodePng(raster: Raster, text: Readonly<Record<string, string>>
   phys.writeUInt32BE(2835, 4);
   phys[8] = 1; // unit: metre
   const chunks = [PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('pHYs', phys)];
-  for (const [key, value] of Object.entries(text)) chunks.push(pngChunk('tEXt', Buffer.from(`${key}\0${value}`, 'latin1')));
+  for (const [key, value] of Object.entries(text))
+    chunks.push(pngChunk('tEXt', Buffer.from(`${key}\0${value}`, 'latin1')));
   const compressed = deflateSync(filterRows(raster), { level: 6 });
-  for (let at = 0; at < compressed.length; at += 8192) chunks.push(pngChunk('IDAT', compressed.subarray(at, at + 8192)));
+  for (let at = 0; at < compressed.length; at += 8192)
+    chunks.push(pngChunk('IDAT', compressed.subarray(at, at + 8192)));
   chunks.push(pngChunk('IEND', Buffer.alloc(0)));
   return Buffer.concat(chunks);
 }

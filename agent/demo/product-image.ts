@@ -10,8 +10,13 @@ import { Random } from './prng.js';
 type Rgb = readonly [number, number, number];
 
 const COLOURS: Record<string, Rgb> = {
-  Black: [40, 40, 46], Blue: [38, 86, 170], Red: [196, 48, 48], Green: [46, 140, 80], Cyan: [30, 170, 200],
-  Magenta: [190, 40, 140], Yellow: [236, 196, 40],
+  Black: [40, 40, 46],
+  Blue: [38, 86, 170],
+  Red: [196, 48, 48],
+  Green: [46, 140, 80],
+  Cyan: [30, 170, 200],
+  Magenta: [190, 40, 140],
+  Yellow: [236, 196, 40],
 };
 
 const clamp = (v: number) => Math.max(0, Math.min(255, Math.round(v)));
@@ -38,16 +43,27 @@ export function renderProductImage(seed: number, product: Product): Buffer {
   });
   const named = Object.entries(COLOURS).find(([name]) => product.name.includes(name))?.[1];
   const accent: Rgb = named ?? [random.int(60, 200), random.int(60, 200), random.int(60, 200)];
-  const rect = (x: number, y: number, w: number, h: number, c: Rgb) => img.shadedRect(x * k, y * k, w * k, h * k, c);
-  const flat = (x: number, y: number, w: number, h: number, c: Rgb) => img.rect(x * k, y * k, w * k, h * k, c);
-  const circle = (x: number, y: number, r: number, c: Rgb, inner = 0) => img.circle(x * k, y * k, r * k, c, inner * k);
-  const line = (x0: number, y0: number, x1: number, y1: number, t: number, c: Rgb) => img.line(x0 * k, y0 * k, x1 * k, y1 * k, t * k, c);
+  const rect = (x: number, y: number, w: number, h: number, c: Rgb) =>
+    img.shadedRect(x * k, y * k, w * k, h * k, c);
+  const flat = (x: number, y: number, w: number, h: number, c: Rgb) =>
+    img.rect(x * k, y * k, w * k, h * k, c);
+  const circle = (x: number, y: number, r: number, c: Rgb, inner = 0) =>
+    img.circle(x * k, y * k, r * k, c, inner * k);
+  const line = (x0: number, y0: number, x1: number, y1: number, t: number, c: Rgb) =>
+    img.line(x0 * k, y0 * k, x1 * k, y1 * k, t * k, c);
   // Contact shadow on the table.
   for (let i = 0; i < 5; i++) flat(26 + i * 2, 100 + i, 76 - i * 4, 1, shade(wood, 0.62 + i * 0.06));
 
   switch (product.category) {
     case 'Paper':
-      for (let i = 4; i >= 0; i--) rect(28 + i * 2, 44 - i * 3, 70, 56, i === 0 ? [252, 252, 250] : shade([240, 240, 236], 1 - i * 0.03));
+      for (let i = 4; i >= 0; i--)
+        rect(
+          28 + i * 2,
+          44 - i * 3,
+          70,
+          56,
+          i === 0 ? [252, 252, 250] : shade([240, 240, 236], 1 - i * 0.03),
+        );
       rect(28, 64, 70, 16, accent);
       flat(32, 69, 30, 2, [250, 250, 250]);
       break;
@@ -82,7 +98,8 @@ export function renderProductImage(seed: number, product: Product): Buffer {
     case 'Electronics':
       rect(36, 30, 56, 70, [58, 60, 66]);
       rect(42, 36, 44, 16, [170, 196, 170]);
-      for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) rect(42 + c * 11, 58 + r * 10, 8, 7, c === 3 ? accent : [210, 210, 214]);
+      for (let r = 0; r < 4; r++)
+        for (let c = 0; c < 4; c++) rect(42 + c * 11, 58 + r * 10, 8, 7, c === 3 ? accent : [210, 210, 214]);
       break;
     case 'Cleaning':
       rect(44, 40, 40, 60, accent);

@@ -24,7 +24,8 @@ function keystreamCipher(key: Buffer, iv: Buffer, data: Buffer): Buffer {
 /** How the hit treats one file. */
 export function ransomTreatment(file: DemoFile): 'full' | 'intermittent' | 'skip' {
   const name = file.path.split('/').pop() ?? file.path;
-  if (name === RANSOM_NOTE || /^readme(\.txt)?$/i.test(name) || name.endsWith(RANSOM_EXTENSION)) return 'skip';
+  if (name === RANSOM_NOTE || /^readme(\.txt)?$/i.test(name) || name.endsWith(RANSOM_EXTENSION))
+    return 'skip';
   if (file.path.startsWith('db/') || file.data.length >= INTERMITTENT_MIN_BYTES) return 'intermittent';
   return 'full';
 }
@@ -61,7 +62,9 @@ export function ransomwareHit(files: DemoFile[], seed = 1): DemoFile[] {
   // backup taken a few minutes after that write (as the demo's 02:00Z one is) captures it all.
   const newest = files.reduce((max, file) => Math.max(max, file.mtime.getTime()), 0);
   const hitAt = Math.floor(newest / 1000) * 1000 + 20_000;
-  const out: DemoFile[] = [{ path: RANSOM_NOTE, data: Buffer.from(ransomNote(seed), 'utf8'), mtime: new Date(hitAt - 1000) }];
+  const out: DemoFile[] = [
+    { path: RANSOM_NOTE, data: Buffer.from(ransomNote(seed), 'utf8'), mtime: new Date(hitAt - 1000) },
+  ];
   files.forEach((file, index) => {
     const treatment = ransomTreatment(file);
     if (treatment === 'skip') {
@@ -72,11 +75,16 @@ export function ransomwareHit(files: DemoFile[], seed = 1): DemoFile[] {
     const encrypted = keystreamCipher(key, iv, file.data);
     const mtime = new Date(hitAt + Math.floor(index / 10) * 1000);
     if (treatment === 'full') {
-      out.push({ path: `${file.path}${RANSOM_EXTENSION}`, data: Buffer.concat([encrypted, iv, FOOTER_MAGIC]), mtime });
+      out.push({
+        path: `${file.path}${RANSOM_EXTENSION}`,
+        data: Buffer.concat([encrypted, iv, FOOTER_MAGIC]),
+        mtime,
+      });
       return;
     }
     const data = Buffer.from(file.data);
-    for (let at = 0; at < data.length; at += 2 * SLOT) encrypted.copy(data, at, at, Math.min(at + SLOT, data.length));
+    for (let at = 0; at < data.length; at += 2 * SLOT)
+      encrypted.copy(data, at, at, Math.min(at + SLOT, data.length));
     out.push({ path: file.path, data, mtime });
   });
   return out;

@@ -27,11 +27,24 @@ export interface ResticTarget {
 
 /** restic's environment for these calls: UTC (for --time), no repository or password from the caller's environment. */
 function resticEnv(): NodeJS.ProcessEnv {
-  const { RESTIC_REPOSITORY: _r, RESTIC_REPOSITORY_FILE: _rf, RESTIC_PASSWORD: _p, RESTIC_PASSWORD_FILE: _pf, RESTIC_PASSWORD_COMMAND: _pc, ...env } = process.env;
+  const {
+    RESTIC_REPOSITORY: _r,
+    RESTIC_REPOSITORY_FILE: _rf,
+    RESTIC_PASSWORD: _p,
+    RESTIC_PASSWORD_FILE: _pf,
+    RESTIC_PASSWORD_COMMAND: _pc,
+    ...env
+  } = process.env;
   return { ...env, TZ: 'UTC' };
 }
 
-const common = (target: ResticTarget) => ['--repo', target.repository, '--password-file', target.passwordFile, '--quiet'];
+const common = (target: ResticTarget) => [
+  '--repo',
+  target.repository,
+  '--password-file',
+  target.passwordFile,
+  '--quiet',
+];
 
 /** Creates an empty repository (its password file must exist). */
 export async function initResticRepository(target: ResticTarget): Promise<void> {
@@ -52,13 +65,32 @@ export async function writeTree(dir: string, files: readonly BackupFile[]): Prom
  * Backs `files` up as one snapshot taken at `time`; entry paths in the snapshot are the files'
  * paths (the snapshot's root holds them, as `restic backup .` run in their directory does).
  */
-export async function resticBackup(target: ResticTarget, files: readonly BackupFile[], time: Date, options: { host?: string; tags?: string[] } = {}): Promise<void> {
+export async function resticBackup(
+  target: ResticTarget,
+  files: readonly BackupFile[],
+  time: Date,
+  options: { host?: string; tags?: string[] } = {},
+): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vouch-restic-src-'));
   try {
     await writeTree(dir, files);
     const stamp = time.toISOString().replace('T', ' ').slice(0, 19);
     const tags = (options.tags ?? []).flatMap((tag) => ['--tag', tag]);
-    await runTool('restic', [...common(target), 'backup', '--force', '--time', stamp, '--host', options.host ?? 'vouch-demo', ...tags, '.'], { env: resticEnv(), cwd: dir });
+    await runTool(
+      'restic',
+      [
+        ...common(target),
+        'backup',
+        '--force',
+        '--time',
+        stamp,
+        '--host',
+        options.host ?? 'vouch-demo',
+        ...tags,
+        '.',
+      ],
+      { env: resticEnv(), cwd: dir },
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -30,7 +30,17 @@ import { startEmbeddedS3 } from './embedded-s3.js';
 import { now as clockNow } from '../clock.js';
 import { ToolMissingError } from '../tools/tool-process.js';
 import { initResticRepository, resticBackup, type ResticTarget } from './restic-repository.js';
-import { DEMO_DAYS, defaultDemoStart, demoBackupTime, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit } from './estate.js';
+import {
+  DEMO_DAYS,
+  defaultDemoStart,
+  demoBackupTime,
+  demoSnapshotFiles,
+  demoSnapshotName,
+  packTarGz,
+  RANSOM_EXTENSION,
+  RANSOM_NOTE,
+  ransomwareHit,
+} from './estate.js';
 import { type DemoFile } from './demo-file.js';
 import { ransomTreatment } from './ransomware.js';
 
@@ -118,14 +128,19 @@ async function writeOfflineVolume(root: string, start: Date): Promise<void> {
   for (let day = DEMO_DAYS - OFFLINE_DAYS; day < DEMO_DAYS; day++) {
     const when = demoBackupTime(day, start);
     const dir = path.join(root, when.toISOString().slice(0, 10));
-    const files = (await demoSnapshotFiles(day, { start })).filter((file) => /^(invoices|exports)\//.test(file.path));
+    const files = (await demoSnapshotFiles(day, { start })).filter((file) =>
+      /^(invoices|exports)\//.test(file.path),
+    );
     for (const file of files) {
       const target = path.join(dir, file.path);
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, file.data);
       await utimes(target, file.mtime, file.mtime);
     }
-    await writeFile(path.join(dir, 'SHA256SUMS'), files.map((file) => `${sha256(file.data)}  ${file.path}\n`).join(''));
+    await writeFile(
+      path.join(dir, 'SHA256SUMS'),
+      files.map((file) => `${sha256(file.data)}  ${file.path}\n`).join(''),
+    );
   }
 }
 
@@ -133,8 +148,15 @@ async function writeOfflineVolume(root: string, start: Date): Promise<void> {
  * The order system's restic repository: `RESTIC_DAYS` nightly snapshots before the hit, written
  * by the real restic. Null (and the demo goes on without it) when restic is not installed.
  */
-async function writeResticRepository(stateDir: string, start: Date, say: (line: string) => void): Promise<ResticTarget | null> {
-  const target = { repository: path.join(stateDir, 'demo-restic-repo'), passwordFile: path.join(stateDir, 'demo-restic.pw') };
+async function writeResticRepository(
+  stateDir: string,
+  start: Date,
+  say: (line: string) => void,
+): Promise<ResticTarget | null> {
+  const target = {
+    repository: path.join(stateDir, 'demo-restic-repo'),
+    passwordFile: path.join(stateDir, 'demo-restic.pw'),
+  };
   await rm(target.repository, { recursive: true, force: true });
   // A demo password, in a file only its owner reads: the policy names the file, never the password.
   await writeFile(target.passwordFile, 'kanda-demo-restic\n', { mode: 0o600 });
@@ -146,14 +168,21 @@ async function writeResticRepository(stateDir: string, start: Date, say: (line: 
     return null;
   }
   for (let day = HIT_DAY - RESTIC_DAYS; day < HIT_DAY; day++) {
-    await resticBackup(target, await demoSnapshotFiles(day, { start }), demoBackupTime(day, start), { host: 'kanda-db1', tags: ['nightly'] });
+    await resticBackup(target, await demoSnapshotFiles(day, { start }), demoBackupTime(day, start), {
+      host: 'kanda-db1',
+      tags: ['nightly'],
+    });
   }
   return target;
 }
 
 function counts(report: ScanReport): { snapshots: number; bytes: number; entries: number } {
   const all = report.sets.flatMap((set) => set.snapshots);
-  return { snapshots: all.length, bytes: all.reduce((sum, s) => sum + s.bytes, 0), entries: all.reduce((sum, s) => sum + s.entries, 0) };
+  return {
+    snapshots: all.length,
+    bytes: all.reduce((sum, s) => sum + s.bytes, 0),
+    entries: all.reduce((sum, s) => sum + s.entries, 0),
+  };
 }
 
 /** Runs the demo; the caller prints `afterTamper` and decides the exit code. */
@@ -167,7 +196,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   await rm(offline, { recursive: true, force: true });
   // The newest backup is today's 02:00Z one — or yesterday's, before 02:00Z, so none is in the future.
   const now = clockNow();
-  const start = new Date(defaultDemoStart(now).getTime() - (demoBackupTime(DEMO_DAYS - 1) > now ? 86_400_000 : 0));
+  const start = new Date(
+    defaultDemoStart(now).getTime() - (demoBackupTime(DEMO_DAYS - 1) > now ? 86_400_000 : 0),
+  );
   const s3 = await startEmbeddedS3({ buckets: [BUCKET] });
   // The embedded store's fixed credentials reach the S3 source through the SDK's default chain,
   // exactly as real credentials would; the policy file never holds secrets.
@@ -183,7 +214,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const name = demoSnapshotName(day, start);
       sums.push(`${sha256(archive)}  ${name}`);
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `orders/${name}`, Body: archive }));
-      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/SHA256SUMS', Body: `${sums.join('\n')}\n` }));
+      await client.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: 'orders/SHA256SUMS', Body: `${sums.join('\n')}\n` }),
+      );
     };
     for (let day = 0; day < HIT_DAY; day++) await putBackup(day, await demoSnapshotFiles(day, { start }));
     await writeOfflineVolume(offline, start);
@@ -200,7 +233,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         state: '.',
         sets: {
           orders: {
-            source: { s3: { bucket: BUCKET, prefix: 'orders/', endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, checksums: 'when-required' } },
+            source: {
+              s3: {
+                bucket: BUCKET,
+                prefix: 'orders/',
+                endpoint: s3.endpoint,
+                region: s3.region,
+                forcePathStyle: true,
+                checksums: 'when-required',
+              },
+            },
             snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8}T\\d{6}Z)\\.tar\\.gz$' },
             targets: { rpo: '24h', rto: '2h' },
             schedule: { scan: '*/10 * * * *', timezone: 'UTC' },
@@ -209,7 +251,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           ...(restic
             ? {
                 [RESTIC_SET]: {
-                  source: { restic: { repository: './demo-restic-repo', passwordFile: './demo-restic.pw', tags: ['nightly'] } },
+                  source: {
+                    restic: {
+                      repository: './demo-restic-repo',
+                      passwordFile: './demo-restic.pw',
+                      tags: ['nightly'],
+                    },
+                  },
                   targets: { rpo: '24h', rto: '2h' },
                   schedule: { scan: '*/10 * * * *', timezone: 'UTC' },
                 },
@@ -227,28 +275,46 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const policy = await loadPolicy(policyFile);
 
     let started = Date.now();
-    const baseline = await runScan(policy, { stateDir, ...(options.progress ? { progress: options.progress } : {}) });
+    const baseline = await runScan(policy, {
+      stateDir,
+      ...(options.progress ? { progress: options.progress } : {}),
+    });
     const first = counts(baseline);
     const seconds = (Date.now() - started) / 1000;
-    say(`  first scan: baselines for ${first.snapshots} snapshots, ${first.entries} entries, ${formatBytes(first.bytes)} in ${formatDuration(seconds)}`);
+    say(
+      `  first scan: baselines for ${first.snapshots} snapshots, ${first.entries} entries, ${formatBytes(first.bytes)} in ${formatDuration(seconds)}`,
+    );
 
     const tamperedName = demoSnapshotName(TAMPERED_DAY, start);
     const rewritten = await packTarGz(tamper(await demoSnapshotFiles(TAMPERED_DAY, { start })));
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `orders/${tamperedName}`, Body: rewritten }));
+    await client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `orders/${tamperedName}`, Body: rewritten }),
+    );
     say(`  an intruder rewrote ${tamperedName}: dropped orders from db/orders.sql and deleted an invoice`);
     const beforeHit = await demoSnapshotFiles(HIT_DAY, { start });
     const hitFiles = ransomwareHit(beforeHit);
     await putBackup(HIT_DAY, hitFiles);
-    if (restic) await resticBackup(restic, hitFiles, demoBackupTime(HIT_DAY, start), { host: 'kanda-db1', tags: ['nightly'] });
+    if (restic)
+      await resticBackup(restic, hitFiles, demoBackupTime(HIT_DAY, start), {
+        host: 'kanda-db1',
+        tags: ['nightly'],
+      });
     const hit: RansomwareHitSummary = {
-      renamed: beforeHit.filter((file) => ransomTreatment(file) === 'full').map((file) => `${file.path}${RANSOM_EXTENSION}`),
+      renamed: beforeHit
+        .filter((file) => ransomTreatment(file) === 'full')
+        .map((file) => `${file.path}${RANSOM_EXTENSION}`),
       inPlace: beforeHit.filter((file) => ransomTreatment(file) === 'intermittent').map((file) => file.path),
       note: RANSOM_NOTE,
     };
-    say(`  ransomware hit the servers before ${demoSnapshotName(HIT_DAY, start)}: ${hit.renamed.length} files encrypted and renamed *${RANSOM_EXTENSION}, ${hit.inPlace.length} databases and large files encrypted in place, ${RANSOM_NOTE} dropped`);
+    say(
+      `  ransomware hit the servers before ${demoSnapshotName(HIT_DAY, start)}: ${hit.renamed.length} files encrypted and renamed *${RANSOM_EXTENSION}, ${hit.inPlace.length} databases and large files encrypted in place, ${RANSOM_NOTE} dropped`,
+    );
 
     started = Date.now();
-    const afterTamper = await runScan(policy, { stateDir, ...(options.progress ? { progress: options.progress } : {}) });
+    const afterTamper = await runScan(policy, {
+      stateDir,
+      ...(options.progress ? { progress: options.progress } : {}),
+    });
     say(`  second scan finished in ${formatDuration((Date.now() - started) / 1000)}\n`);
     const id = (day: number) => demoSnapshotName(day, start).replace(/\.tar\.gz$/, '');
     const tampered = id(TAMPERED_DAY);
@@ -259,7 +325,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     // restic names its snapshots itself: the newest is the one after the hit, the one before it the last clean.
     const resticSet = afterTamper.sets.find((set) => set.name === RESTIC_SET);
     const resticResult: DemoRestic | null =
-      restic && resticSet ? { set: RESTIC_SET, ransomware: resticSet.snapshots.at(-1)?.id ?? '', expectedLastClean: resticSet.snapshots.at(-2)?.id ?? '' } : null;
+      restic && resticSet
+        ? {
+            set: RESTIC_SET,
+            ransomware: resticSet.snapshots.at(-1)?.id ?? '',
+            expectedLastClean: resticSet.snapshots.at(-2)?.id ?? '',
+          }
+        : null;
     const resticCaught =
       !restic ||
       (resticSet !== undefined &&
@@ -273,7 +345,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       resticCaught &&
       afterTamper.sets.every((set) => !set.error) &&
       // The offline copies were out of the attackers' reach: they must stay clean.
-      afterTamper.sets.filter((set) => set.name !== 'orders' && set.name !== RESTIC_SET).every((set) => set.snapshots.every((s) => s.verdict === 'clean'));
+      afterTamper.sets
+        .filter((set) => set.name !== 'orders' && set.name !== RESTIC_SET)
+        .every((set) => set.snapshots.every((s) => s.verdict === 'clean'));
 
     let drillReport: DrillReport | null = null;
     const ordersSet = policy.sets.find((set) => set.name === 'orders')!;
@@ -284,7 +358,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       say(`  restore drill could not run: ${describeError(error)}`);
     }
     keep = options.keepStore ?? false;
-    return { stateDir, policyFile, baseline, afterTamper, tampered, ransomware, hit, expectedLastClean, caught, drill: drillReport, restic: resticResult, stopStore: () => s3.stop() };
+    return {
+      stateDir,
+      policyFile,
+      baseline,
+      afterTamper,
+      tampered,
+      ransomware,
+      hit,
+      expectedLastClean,
+      caught,
+      drill: drillReport,
+      restic: resticResult,
+      stopStore: () => s3.stop(),
+    };
   } finally {
     client.destroy();
     // A failed demo never leaves the store behind.

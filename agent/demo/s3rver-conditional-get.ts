@@ -24,7 +24,10 @@ const unquote = (etag: string) => etag.trim().replace(/^(W\/)?"(.*)"$/, '$2');
 
 /** Wraps s3rver's GetObject/HeadObject handler with If-Match (idempotent, process-wide). */
 export function installConditionalGet(requireFromHere: (id: string) => unknown): void {
-  const controller = requireFromHere('s3rver/lib/controllers/object.js') as { getObject: Handler; [PATCHED]?: true };
+  const controller = requireFromHere('s3rver/lib/controllers/object.js') as {
+    getObject: Handler;
+    [PATCHED]?: true;
+  };
   if (controller[PATCHED]) return;
   const S3Error = requireFromHere('s3rver/lib/models/error.js') as S3ErrorConstructor;
   const original = controller.getObject;
@@ -36,7 +39,11 @@ export function installConditionalGet(requireFromHere: (id: string) => unknown):
       const stored = await ctx.store.getMetadata(ctx.params.bucket, ctx.params.key).catch(() => null);
       // A missing key is s3rver's own NoSuchKey (the original handler reports it).
       if (stored && !wanted.split(',').some((tag) => unquote(tag) === unquote(stored.etag ?? ''))) {
-        throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+        throw new S3Error(
+          'PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+          { Condition: 'If-Match' },
+        );
       }
     }
     return original(ctx);

@@ -22,7 +22,10 @@ interface ListContext {
   query: Record<string, string | string[] | undefined>;
   params: { bucket: string };
   store: {
-    listObjects(bucket: string, options: { prefix?: string; delimiter?: string }): Promise<{ objects: StoredObject[]; commonPrefixes: string[] }>;
+    listObjects(
+      bucket: string,
+      options: { prefix?: string; delimiter?: string },
+    ): Promise<{ objects: StoredObject[]; commonPrefixes: string[] }>;
   };
   body: unknown;
 }
@@ -38,7 +41,10 @@ function byBytes(a: string, b: string): number {
 
 /** Replaces s3rver's bucket GET handler for `list-type=2` (idempotent, process-wide). */
 export function installListObjectsV2(requireFromHere: (id: string) => unknown): void {
-  const controller = requireFromHere('s3rver/lib/controllers/bucket.js') as { getBucket: Handler; [PATCHED]?: true };
+  const controller = requireFromHere('s3rver/lib/controllers/bucket.js') as {
+    getBucket: Handler;
+    [PATCHED]?: true;
+  };
   if (controller[PATCHED]) return;
   const S3Error = requireFromHere('s3rver/lib/models/error.js') as S3ErrorConstructor;
   const original = controller.getBucket;
@@ -52,19 +58,28 @@ export function installListObjectsV2(requireFromHere: (id: string) => unknown): 
 
     const maxKeysText = one('max-keys');
     if (maxKeysText !== undefined && !/^\d+$/.test(maxKeysText)) {
-      throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range', { ArgumentName: 'max-keys', ArgumentValue: maxKeysText });
+      throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range', {
+        ArgumentName: 'max-keys',
+        ArgumentValue: maxKeysText,
+      });
     }
     const maxKeys = Math.min(1000, maxKeysText === undefined ? 1000 : Number(maxKeysText));
     const token = one('continuation-token');
     let startAfter = one('start-after') ?? '';
     if (token) {
       startAfter = Buffer.from(token, 'base64url').toString('utf8');
-      if (!startAfter) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+      if (!startAfter)
+        throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', {
+          ArgumentName: 'continuation-token',
+        });
     }
     const prefix = one('prefix') ?? '';
     const delimiter = one('delimiter') || undefined;
 
-    const listed = await ctx.store.listObjects(ctx.params.bucket, { prefix, ...(delimiter ? { delimiter } : {}) });
+    const listed = await ctx.store.listObjects(ctx.params.bucket, {
+      prefix,
+      ...(delimiter ? { delimiter } : {}),
+    });
     const entries: { key: string; object?: StoredObject }[] = [
       ...listed.objects.map((object) => ({ key: object.key, object })),
       ...listed.commonPrefixes.map((key) => ({ key })),
@@ -81,14 +96,24 @@ export function installListObjectsV2(requireFromHere: (id: string) => unknown): 
         Prefix: prefix,
         StartAfter: token ? undefined : one('start-after'),
         ContinuationToken: token || undefined,
-        NextContinuationToken: truncated ? Buffer.from(page.at(-1)!.key, 'utf8').toString('base64url') : undefined,
+        NextContinuationToken: truncated
+          ? Buffer.from(page.at(-1)!.key, 'utf8').toString('base64url')
+          : undefined,
         KeyCount: page.length,
         MaxKeys: maxKeysText ?? 1000,
         Delimiter: delimiter,
         IsTruncated: truncated,
         Contents: page.flatMap(({ object }) =>
           object
-            ? [{ Key: object.key, LastModified: object.lastModifiedDate.toISOString(), ETag: object.metadata.etag, Size: object.size, StorageClass: 'STANDARD' }]
+            ? [
+                {
+                  Key: object.key,
+                  LastModified: object.lastModifiedDate.toISOString(),
+                  ETag: object.metadata.etag,
+                  Size: object.size,
+                  StorageClass: 'STANDARD',
+                },
+              ]
             : [],
         ),
         CommonPrefixes: page.flatMap(({ key, object }) => (object ? [] : [{ Prefix: key }])),

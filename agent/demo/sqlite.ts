@@ -21,7 +21,10 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
       try {
         wasm = requireHere.resolve('sql.js/dist/sql-wasm.wasm');
       } catch (error) {
-        throw new Error('the demo\'s SQLite database needs the optional "sql.js" package (npm i -E sql.js@1.16.0)', { cause: error });
+        throw new Error(
+          'the demo\'s SQLite database needs the optional "sql.js" package (npm i -E sql.js@1.16.0)',
+          { cause: error },
+        );
       }
       const { default: initSqlJs } = await import('sql.js');
       return initSqlJs({ locateFile: () => wasm });
@@ -63,7 +66,10 @@ CREATE VIEW low_stock AS
 `;
 
 /** Builds the inventory database and returns the file's bytes. */
-export async function buildInventoryDb(products: readonly Product[], stock: readonly StockRow[]): Promise<Buffer> {
+export async function buildInventoryDb(
+  products: readonly Product[],
+  stock: readonly StockRow[],
+): Promise<Buffer> {
   const SQL = await loadSqlJs();
   const db = new SQL.Database();
   try {
@@ -72,11 +78,20 @@ export async function buildInventoryDb(products: readonly Product[], stock: read
     db.run(SCHEMA);
     db.run('BEGIN');
     const insertProduct = db.prepare('INSERT INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    for (const p of products) insertProduct.run([p.id, p.sku, p.name, p.category, p.brand, p.unit, p.price, p.cost, p.supplier]);
+    for (const p of products)
+      insertProduct.run([p.id, p.sku, p.name, p.category, p.brand, p.unit, p.price, p.cost, p.supplier]);
     insertProduct.free();
     const insertStock = db.prepare('INSERT INTO stock VALUES (?, ?, ?, ?, ?, ?, ?)');
     for (const s of stock) {
-      insertStock.run([s.productId, s.warehouse, s.onHand, s.reserved, s.reorderPoint, s.reorderQty, s.updatedAt.toISOString().replace('.000Z', 'Z')]);
+      insertStock.run([
+        s.productId,
+        s.warehouse,
+        s.onHand,
+        s.reserved,
+        s.reorderPoint,
+        s.reorderQty,
+        s.updatedAt.toISOString().replace('.000Z', 'Z'),
+      ]);
     }
     insertStock.free();
     db.run('COMMIT');

@@ -23,7 +23,8 @@ export interface Armour {
 const MIN_DECODED = 512;
 
 const BASE64 = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_') BASE64[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_')
+  BASE64[c.charCodeAt(0)] = 1;
 const HEX = new Uint8Array(256);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 const isSpace = (byte: number) => byte === 0x0a || byte === 0x0d || byte === 0x20 || byte === 0x09;
@@ -58,11 +59,16 @@ export function armourOf(head: Uint8Array): Armour | null {
   const encoding = encodingOf(head);
   if (!encoding) return null;
   const text = Buffer.from(head.buffer, head.byteOffset, head.length).toString('latin1').replace(/\s+/g, '');
-  const decoded = encoding === 'hex' ? Buffer.from(text.slice(0, text.length & ~1), 'hex') : Buffer.from(text.slice(0, text.length & ~3), 'base64');
+  const decoded =
+    encoding === 'hex'
+      ? Buffer.from(text.slice(0, text.length & ~1), 'hex')
+      : Buffer.from(text.slice(0, text.length & ~3), 'base64');
   if (decoded.length < MIN_DECODED) return null;
   const container = encryptedFormatOf(decoded);
   if (container) return { encoding, inner: container };
   const histogram = new Uint32Array(256);
   for (const byte of decoded) histogram[byte]!++;
-  return looksRandom(chiSquare(histogram, decoded.length), decoded.length) ? { encoding, inner: 'random' } : null;
+  return looksRandom(chiSquare(histogram, decoded.length), decoded.length)
+    ? { encoding, inner: 'random' }
+    : null;
 }

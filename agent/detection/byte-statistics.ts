@@ -154,8 +154,12 @@ export class ByteSampler {
   private readonly total = new Float64Array(this.memory, 0, 256);
   private readonly window = new Uint32Array(this.memory, FLOAT_HISTOGRAMS * 2048, 256);
   private readonly head = new Uint32Array(this.memory, FLOAT_HISTOGRAMS * 2048 + 1024, 256);
-  private readonly prefixes = PREFIX_LENGTHS.map((_, i) => new Uint32Array(this.memory, FLOAT_HISTOGRAMS * 2048 + (2 + i) * 1024, 256));
-  private readonly periodicOn: Float64Array[] = PERIODIC_PATTERNS.map((_, i) => new Float64Array(this.memory, (2 + i) * 2048, 256));
+  private readonly prefixes = PREFIX_LENGTHS.map(
+    (_, i) => new Uint32Array(this.memory, FLOAT_HISTOGRAMS * 2048 + (2 + i) * 1024, 256),
+  );
+  private readonly periodicOn: Float64Array[] = PERIODIC_PATTERNS.map(
+    (_, i) => new Float64Array(this.memory, (2 + i) * 2048, 256),
+  );
   /** Histogram of the bytes the periodic counts covered. */
   private readonly periodicTotal = new Float64Array(this.memory, 2048, 256);
   /** Set once finish() gave the memory back. */
@@ -212,9 +216,16 @@ export class ByteSampler {
       periodic: PERIODIC_PATTERNS.map(([period, on], i) => {
         const onHistogram = this.periodicOn[i]!;
         const offHistogram = this.scratch;
-        for (let byte = 0; byte < 256; byte++) offHistogram[byte] = this.periodicTotal[byte]! - onHistogram[byte]!;
+        for (let byte = 0; byte < 256; byte++)
+          offHistogram[byte] = this.periodicTotal[byte]! - onHistogram[byte]!;
         const onBytes = sum(onHistogram);
-        return { period, on, onChi2: chiSquare(onHistogram, onBytes), offChi2: chiSquare(offHistogram, this.periodicBytes - onBytes), onBytes };
+        return {
+          period,
+          on,
+          onChi2: chiSquare(onHistogram, onBytes),
+          offChi2: chiSquare(offHistogram, this.periodicBytes - onBytes),
+          onBytes,
+        };
       }),
     };
     if (!this.released && spareHistograms.length < MAX_SPARE) spareHistograms.push(this.memory);
@@ -292,7 +303,8 @@ export class ByteSampler {
     const start = index * WINDOW_BYTES;
     const end = start + WINDOW_BYTES;
     const last = this.runs[this.runs.length - 1];
-    if (last && this.lastRandomWindow >= 0 && this.previousSampled(index) === this.lastRandomWindow) last[1] = end;
+    if (last && this.lastRandomWindow >= 0 && this.previousSampled(index) === this.lastRandomWindow)
+      last[1] = end;
     else if (this.runs.length < MAX_RUNS) this.runs.push([start, end]);
     this.lastRandomWindow = index;
   }

@@ -12,7 +12,13 @@ import type { ContentType } from './content-type.js';
 import { encryptedFormatOf } from './encrypted-formats.js';
 import { catalogTypeOf } from './magic-catalog.js';
 import { ransomMarkers } from './ransom-note.js';
-import { DEFAULT_VALIDATOR_LIMITS, type StructureValidator, type StructureVerdict, type ValidatorDefinition, type ValidatorLimits } from './validator.js';
+import {
+  DEFAULT_VALIDATOR_LIMITS,
+  type StructureValidator,
+  type StructureVerdict,
+  type ValidatorDefinition,
+  type ValidatorLimits,
+} from './validator.js';
 
 /** Bytes held to recognise the type (and to look for ransom-note phrases). */
 export const HEAD_BYTES = 64 * 1024;
@@ -99,7 +105,12 @@ export class ContentProbe {
       }
     }
     // A validator that breaks is a bug in vouch, not damage in the backup: never an 'invalid'.
-    if (this.validatorFailure) structure = { status: 'unsupported', detail: `validator failed: ${this.validatorFailure}`, checkedBytes: 0 };
+    if (this.validatorFailure)
+      structure = {
+        status: 'unsupported',
+        detail: `validator failed: ${this.validatorFailure}`,
+        checkedBytes: 0,
+      };
     // A format recognised only by its name, or guessed, is that format only if it validates; a
     // failed guess says nothing about the bytes.
     if ((this.byClaim || this.sniffed) && structure?.status !== 'valid') this.type = 'unknown';
@@ -142,7 +153,8 @@ export class ContentProbe {
       }
     }
     if ((this.type === 'text' || this.type === 'unknown') && looksLikeText(head)) {
-      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkers(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
+      if (this.size <= NOTE_MAX_BYTES)
+        this.markers = ransomMarkers(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
       this.armour = armourOf(head);
     }
     if (head.length > 0) this.feed(head);
@@ -159,7 +171,10 @@ export class ContentProbe {
 }
 
 /** The first validator whose magic matches, after ruling out legitimately encrypted formats. */
-export function identify(head: Uint8Array, validators: readonly ValidatorDefinition[]): ValidatorDefinition | null {
+export function identify(
+  head: Uint8Array,
+  validators: readonly ValidatorDefinition[],
+): ValidatorDefinition | null {
   if (head.length === 0 || encryptedFormatOf(head) !== null) return null;
   for (const definition of validators) {
     try {

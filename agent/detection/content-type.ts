@@ -142,7 +142,7 @@ export const EXTENSION_TYPES: Readonly<Record<string, ContentType>> = {
   pot: 'text',
   mk: 'text',
   cmake: 'text',
-  'in': 'text',
+  in: 'text',
   am: 'text',
   ac: 'text',
   m4: 'text',

@@ -53,7 +53,10 @@ function isPgpMessage(head: Uint8Array): boolean {
   }
   if (packet.tag === 3) {
     // SKESK v4: version, symmetric algorithm, S2K type (0 simple, 1 salted, 3 iterated+salted).
-    if (version === 4) return PGP_SYMMETRIC.has(head[packet.body + 1] ?? -1) && [0, 1, 3].includes(head[packet.body + 2] ?? -1);
+    if (version === 4)
+      return (
+        PGP_SYMMETRIC.has(head[packet.body + 1] ?? -1) && [0, 1, 3].includes(head[packet.body + 2] ?? -1)
+      );
     return version === 5 || version === 6;
   }
   return false;

@@ -16,32 +16,70 @@
  */
 export const MARKERS: readonly { name: string; needs: readonly string[]; pattern: RegExp }[] = [
   { name: 'onion-link', needs: ['.onion'], pattern: /\b[a-z2-7]{16}(?:[a-z2-7]{40})?\.onion\b/ },
-  { name: 'tor-browser', needs: ['tor browser', 'torbrowser', 'torproject.org'], pattern: /\btor ?browser\b|torproject\.org/ },
-  { name: 'files-encrypted', needs: [' encrypted', ' locked'], pattern: /\b(?:your|all) (?:important )?(?:files|documents|data)[^.\n]{0,40}\b(?:have been|are|were) (?:encrypted|locked)\b|\bfiles (?:have been|are) encrypted\b/ },
+  {
+    name: 'tor-browser',
+    needs: ['tor browser', 'torbrowser', 'torproject.org'],
+    pattern: /\btor ?browser\b|torproject\.org/,
+  },
+  {
+    name: 'files-encrypted',
+    needs: [' encrypted', ' locked'],
+    pattern:
+      /\b(?:your|all) (?:important )?(?:files|documents|data)[^.\n]{0,40}\b(?:have been|are|were) (?:encrypted|locked)\b|\bfiles (?:have been|are) encrypted\b/,
+  },
   {
     name: 'decrypt-offer',
     needs: ['decrypt', 'how to restore', 'how to recover'],
-    pattern: /\bdecrypt(?:ion|or|ing)?\b[^.\n]{0,60}\b(?:files|tool|key|software|for free|price|pay)\b|\bhow to (?:decrypt|restore|recover) (?:your )?files\b|\bto decrypt (?:them|it|your (?:files|data|documents))\b[^.\n]{0,40}\b(?:send|pay|contact|email|write|buy)\b/,
+    pattern:
+      /\bdecrypt(?:ion|or|ing)?\b[^.\n]{0,60}\b(?:files|tool|key|software|for free|price|pay)\b|\bhow to (?:decrypt|restore|recover) (?:your )?files\b|\bto decrypt (?:them|it|your (?:files|data|documents))\b[^.\n]{0,40}\b(?:send|pay|contact|email|write|buy)\b/,
   },
   {
     name: 'payment',
     needs: ['bitcoin', 'btc', 'monero', 'xmr', 'cryptocurrency'],
-    pattern: /\b(?:bitcoin|btc|monero|xmr|cryptocurrency)\b(?:[^.\n]|\.(?=\d)){0,80}\b(?:pay|wallet|address|amount|send|price)\b|\b(?:pay(?:ment)?|send|transfer)\b(?:[^.\n]|\.(?=\d)){0,80}\b(?:bitcoin|btc|monero|xmr)\b/,
+    pattern:
+      /\b(?:bitcoin|btc|monero|xmr|cryptocurrency)\b(?:[^.\n]|\.(?=\d)){0,80}\b(?:pay|wallet|address|amount|send|price)\b|\b(?:pay(?:ment)?|send|transfer)\b(?:[^.\n]|\.(?=\d)){0,80}\b(?:bitcoin|btc|monero|xmr)\b/,
   },
-  { name: 'contact', needs: ['@'], pattern: /\b(?:contact|write|e-?mail)(?: us)?(?: at| to)?\b[^.\n]{0,40}?[a-z0-9._%+-]+@[a-z0-9-]+\.[a-z]{2,}|\bdecrypt[a-z0-9._%+-]*@[a-z0-9-]+\./ },
-  { name: 'personal-id', needs: ['personal id', 'personal key', 'your id', 'your key', 'unique id', 'unique key'], pattern: /\b(?:personal|your|unique) (?:id|key|identifier)\b\s*[:=]?\s*[a-z0-9-]{8,}/ },
-  { name: 'threat', needs: ['publish', 'leak', 'sold', 'price will', 'price double', 'price increase'], pattern: /\b(?:publish(?:ed)?|leak(?:ed)?|sold)\b[^.\n]{0,60}\b(?:data|files|blog)\b|\bprice (?:will )?(?:double|increase)/ },
-  { name: 'do-not-modify', needs: ['do not ', "don't "], pattern: /\b(?:do not|don't) (?:rename|modify|delete|try to (?:decrypt|recover|restore))\b/ },
+  {
+    name: 'contact',
+    needs: ['@'],
+    pattern:
+      /\b(?:contact|write|e-?mail)(?: us)?(?: at| to)?\b[^.\n]{0,40}?[a-z0-9._%+-]+@[a-z0-9-]+\.[a-z]{2,}|\bdecrypt[a-z0-9._%+-]*@[a-z0-9-]+\./,
+  },
+  {
+    name: 'personal-id',
+    needs: ['personal id', 'personal key', 'your id', 'your key', 'unique id', 'unique key'],
+    pattern: /\b(?:personal|your|unique) (?:id|key|identifier)\b\s*[:=]?\s*[a-z0-9-]{8,}/,
+  },
+  {
+    name: 'threat',
+    needs: ['publish', 'leak', 'sold', 'price will', 'price double', 'price increase'],
+    pattern:
+      /\b(?:publish(?:ed)?|leak(?:ed)?|sold)\b[^.\n]{0,60}\b(?:data|files|blog)\b|\bprice (?:will )?(?:double|increase)/,
+  },
+  {
+    name: 'do-not-modify',
+    needs: ['do not ', "don't "],
+    pattern: /\b(?:do not|don't) (?:rename|modify|delete|try to (?:decrypt|recover|restore))\b/,
+  },
 ];
 
 /** Markers that claim files were encrypted. */
 const CLAIMS: ReadonlySet<string> = new Set(['files-encrypted', 'decrypt-offer']);
 /** Markers that demand payment or contact. */
-const DEMANDS: ReadonlySet<string> = new Set(['payment', 'onion-link', 'tor-browser', 'contact', 'personal-id']);
+const DEMANDS: ReadonlySet<string> = new Set([
+  'payment',
+  'onion-link',
+  'tor-browser',
+  'contact',
+  'personal-id',
+]);
 
 /** Every marker's words, longest first, as one pattern. */
 const WORDS = [...new Set(MARKERS.flatMap(({ needs }) => needs))].sort((a, b) => b.length - a.length);
-const WORD_SEARCH = new RegExp(WORDS.map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+const WORD_SEARCH = new RegExp(
+  WORDS.map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+  'g',
+);
 
 /** The marker words `lower` contains, every occurrence considered (overlapping ones, and shorter words at the start of a longer one). */
 function wordsIn(lower: string): Set<string> {
@@ -55,13 +93,16 @@ function wordsIn(lower: string): Set<string> {
 }
 
 /** Names families give their notes (matched against the file name, case-insensitively). */
-const NOTE_NAMES = /^(?:[!_#-]*)?(?:how[_ -]?to[_ -]?(?:decrypt|restore|recover|back)|(?:decrypt|restore|recover)[_ -]?(?:my|your|all)?[_ -]?files|readme[_ -]?(?:for[_ -]?)?(?:decrypt|restore|recover)|_?readme|read[_ -]?me[!_ -]*|ransom[_ -]?note|[a-z0-9]{5,10}[_-]readme|help[_ -]?(?:decrypt|restore|recover|instructions)|[^/]*(?:decrypt|(?:restore|recover|return)[_ -]?(?:my|your|all)?[_ -]?(?:files|data)))[^/]*\.(?:txt|html?|hta|rtf|url)$/i;
+const NOTE_NAMES =
+  /^(?:[!_#-]*)?(?:how[_ -]?to[_ -]?(?:decrypt|restore|recover|back)|(?:decrypt|restore|recover)[_ -]?(?:my|your|all)?[_ -]?files|readme[_ -]?(?:for[_ -]?)?(?:decrypt|restore|recover)|_?readme|read[_ -]?me[!_ -]*|ransom[_ -]?note|[a-z0-9]{5,10}[_-]readme|help[_ -]?(?:decrypt|restore|recover|instructions)|[^/]*(?:decrypt|(?:restore|recover|return)[_ -]?(?:my|your|all)?[_ -]?(?:files|data)))[^/]*\.(?:txt|html?|hta|rtf|url)$/i;
 
 /** Markers found in `text` (the head of a small text file), by name. */
 export function ransomMarkers(text: string): string[] {
   const lower = text.toLowerCase();
   const words = wordsIn(lower);
-  return MARKERS.filter(({ needs, pattern }) => needs.some((word) => words.has(word)) && pattern.test(lower)).map(({ name }) => name);
+  return MARKERS.filter(
+    ({ needs, pattern }) => needs.some((word) => words.has(word)) && pattern.test(lower),
+  ).map(({ name }) => name);
 }
 
 /** True when a file's name is one families give their notes. */
@@ -75,6 +116,7 @@ export function hasRansomNoteName(path: string): boolean {
  */
 export function isRansomNote(path: string, markers: readonly string[]): boolean {
   if (markers.length >= 4) return true;
-  const claimAndDemand = markers.some((marker) => CLAIMS.has(marker)) && markers.some((marker) => DEMANDS.has(marker));
+  const claimAndDemand =
+    markers.some((marker) => CLAIMS.has(marker)) && markers.some((marker) => DEMANDS.has(marker));
   return claimAndDemand && (hasRansomNoteName(path) || markers.length >= 3);
 }

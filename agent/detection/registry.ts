@@ -50,7 +50,9 @@ export const VALIDATORS: readonly ValidatorDefinition[] = [
 ];
 
 /** Validators of formats with no magic, run when an entry's name claims them and nothing matched. */
-export const CLAIMED_VALIDATORS: Readonly<Partial<Record<ContentType, ValidatorDefinition>>> = { brotli: brotliValidator };
+export const CLAIMED_VALIDATORS: Readonly<Partial<Record<ContentType, ValidatorDefinition>>> = {
+  brotli: brotliValidator,
+};
 
 /** Magic-less formats tried on an entry nothing recognised, when its head decodes as one (`sniff`). */
 export const SNIFFED_VALIDATORS: readonly ValidatorDefinition[] = [brotliValidator];
@@ -59,6 +61,8 @@ let prepared: Promise<void> | null = null;
 
 /** Runs every validator's one-time set-up (once per thread). */
 export function prepareValidators(): Promise<void> {
-  prepared ??= Promise.all([...VALIDATORS, ...Object.values(CLAIMED_VALIDATORS)].map(async (definition) => definition.prepare?.())).then(() => undefined);
+  prepared ??= Promise.all(
+    [...VALIDATORS, ...Object.values(CLAIMED_VALIDATORS)].map(async (definition) => definition.prepare?.()),
+  ).then(() => undefined);
   return prepared;
 }

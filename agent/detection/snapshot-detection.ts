@@ -66,7 +66,14 @@ const MASS_RENAME_FILES = 10;
 export function entryFindings(path: string, classification: Classification, size = 0): Finding[] {
   const reasons = classification.reasons.length ? ` [${classification.reasons.join(', ')}]` : '';
   if (classification.judgement === 'encrypted') {
-    return [{ kind: 'encrypted', path, severity: classification.strength === 'strong' ? 'critical' : 'warning', detail: `${classification.detail}${reasons}` }];
+    return [
+      {
+        kind: 'encrypted',
+        path,
+        severity: classification.strength === 'strong' ? 'critical' : 'warning',
+        detail: `${classification.detail}${reasons}`,
+      },
+    ];
   }
   if (classification.judgement === 'damaged') {
     // Damage is not encryption: its own kind, critical when most of the file is unreadable.
@@ -109,10 +116,18 @@ export function renameSource(
 ): ManifestEntry | null {
   // Containers compress what they hold (7-Zip, zip) or add a volume header (LUKS2: 16 MiB).
   const fits = container
-    ? (before: ManifestEntry) => before.type === 'file' && size >= before.size * CONTAINER_MIN_SHARE && size <= before.size + CONTAINER_SIZE_SLACK
-    : (before: ManifestEntry) => before.type === 'file' && size >= before.size * 0.9 && size <= before.size + RENAME_SIZE_SLACK;
+    ? (before: ManifestEntry) =>
+        before.type === 'file' &&
+        size >= before.size * CONTAINER_MIN_SHARE &&
+        size <= before.size + CONTAINER_SIZE_SLACK
+    : (before: ManifestEntry) =>
+        before.type === 'file' && size >= before.size * 0.9 && size <= before.size + RENAME_SIZE_SLACK;
   // Appended extension(s): strip one at a time.
-  for (let candidate = path, dot = candidate.lastIndexOf('.'); dot > candidate.lastIndexOf('/'); dot = candidate.lastIndexOf('.')) {
+  for (
+    let candidate = path, dot = candidate.lastIndexOf('.');
+    dot > candidate.lastIndexOf('/');
+    dot = candidate.lastIndexOf('.')
+  ) {
     candidate = candidate.slice(0, dot);
     const before = missing.get(candidate);
     if (before && fits(before)) return before;
@@ -127,7 +142,8 @@ export function renameSource(
     const stem = path.slice(0, -(ext.length + 1));
     for (const [oldPath, before] of missing) {
       const oldExt = extensionOf(oldPath);
-      if (oldExt && oldExt !== ext && oldPath.slice(0, -(oldExt.length + 1)) === stem && fits(before)) return before;
+      if (oldExt && oldExt !== ext && oldPath.slice(0, -(oldExt.length + 1)) === stem && fits(before))
+        return before;
     }
   }
   return null;
@@ -164,7 +180,15 @@ export class SnapshotDetection {
   /** Whether there is a previous snapshot (as a map or streamed by the caller). */
   private readonly hasPrevious: boolean;
   private readonly maxPending: number;
-  private readonly summary: DetectionSummary = { files: 0, encryptedStrong: 0, encryptedWeak: 0, ransomNotes: 0, renamed: 0, changed: 0, changeRate: null };
+  private readonly summary: DetectionSummary = {
+    files: 0,
+    encryptedStrong: 0,
+    encryptedWeak: 0,
+    ransomNotes: 0,
+    renamed: 0,
+    changed: 0,
+    changeRate: null,
+  };
 
   /**
    * `previous` holds the previous snapshot's entries by path, or `'streamed'` when the caller
@@ -188,7 +212,10 @@ export class SnapshotDetection {
    * findings. A new path's judgement may still change when a rename is found (see `finish`).
    * A streaming caller passes the previous snapshot's entry at this path (null: none).
    */
-  judge(entry: DetectedEntry, previousEntry?: ManifestEntry | null): { classification: Classification; findings: Finding[] } {
+  judge(
+    entry: DetectedEntry,
+    previousEntry?: ManifestEntry | null,
+  ): { classification: Classification; findings: Finding[] } {
     if (this.previousMap) this.seen.add(entry.path);
     this.summary.files++;
     const before = this.previousMap ? this.previousMap.get(entry.path) : (previousEntry ?? undefined);
@@ -213,7 +240,12 @@ export class SnapshotDetection {
     // that only looks like one is silenced with `detection.allow`.
     if (!this.allowed(entry.path) && isRansomNote(entry.path, entry.features.ransomMarkers)) {
       this.summary.ransomNotes++;
-      findings.push({ kind: 'ransom-note', path: entry.path, severity: 'critical', detail: `ransom note (${entry.features.ransomMarkers.join(', ')})` });
+      findings.push({
+        kind: 'ransom-note',
+        path: entry.path,
+        severity: 'critical',
+        detail: `ransom note (${entry.features.ransomMarkers.join(', ')})`,
+      });
     }
     // New paths are reported in finish(), once it is known whether they are renames.
     if (!hasPrevious || before || !this.pending.has(entry.path)) {
@@ -228,13 +260,21 @@ export class SnapshotDetection {
    * vouch cannot read: by its history alone (see classifyArchiveEncrypted). Such a file is never
    * paired as a rename. A streaming caller passes the previous snapshot's entry at this path.
    */
-  judgeArchiveEncrypted(entry: { path: string; size: number; digest?: string }, previousEntry?: ManifestEntry | null): { classification: Classification; findings: Finding[] } {
+  judgeArchiveEncrypted(
+    entry: { path: string; size: number; digest?: string },
+    previousEntry?: ManifestEntry | null,
+  ): { classification: Classification; findings: Finding[] } {
     if (this.previousMap) this.seen.add(entry.path);
     this.summary.files++;
     this.summary.archiveEncrypted = (this.summary.archiveEncrypted ?? 0) + 1;
     const before = this.previousMap ? this.previousMap.get(entry.path) : (previousEntry ?? undefined);
-    if (this.hasPrevious && (!before || before.digest !== entry.digest || before.size !== entry.size)) this.summary.changed++;
-    const classification = classifyArchiveEncrypted(entry.path, before ? previousContent(before) : null, this.allowed(entry.path));
+    if (this.hasPrevious && (!before || before.digest !== entry.digest || before.size !== entry.size))
+      this.summary.changed++;
+    const classification = classifyArchiveEncrypted(
+      entry.path,
+      before ? previousContent(before) : null,
+      this.allowed(entry.path),
+    );
     this.count(classification);
     return { classification, findings: entryFindings(entry.path, classification, entry.size) };
   }
@@ -248,13 +288,17 @@ export class SnapshotDetection {
    * Snapshot-level findings once every entry was judged, and the counts for the verdict. A
    * streaming caller passes the previous snapshot's files that are gone (`gone`).
    */
-  finish(complete: boolean, gone?: GoneFiles): { findings: Finding[]; summary: DetectionSummary; reclassified: Map<string, Classification> } {
+  finish(
+    complete: boolean,
+    gone?: GoneFiles,
+  ): { findings: Finding[]; summary: DetectionSummary; reclassified: Map<string, Classification> } {
     const findings: Finding[] = [];
     const reclassified = new Map<string, Classification>();
     if (this.hasPrevious) {
       const missing = new Map<string, ManifestEntry>();
       if (this.previousMap) {
-        for (const [path, entry] of this.previousMap) if (!this.seen.has(path) && entry.type === 'file') missing.set(path, entry);
+        for (const [path, entry] of this.previousMap)
+          if (!this.seen.has(path) && entry.type === 'file') missing.set(path, entry);
       } else {
         for (const entry of gone?.files ?? []) if (entry.type === 'file') missing.set(entry.path, entry);
       }
@@ -263,12 +307,24 @@ export class SnapshotDetection {
       const stems = stemIndex(missing);
       const renamedTo = new Map<string, number>();
       for (const [path, { entry, classification }] of this.pending) {
-        const source = renameSource(path, entry.size, missing, stems, classification.summary.container !== undefined);
+        const source = renameSource(
+          path,
+          entry.size,
+          missing,
+          stems,
+          classification.summary.container !== undefined,
+        );
         let final = classification;
         if (source) {
           missing.delete(source.path);
           this.summary.renamed++;
-          final = classify({ path, features: entry.features, ...(entry.digest !== undefined ? { digest: entry.digest } : {}), previous: previousContent(source), allowed: this.allowed(path) });
+          final = classify({
+            path,
+            features: entry.features,
+            ...(entry.digest !== undefined ? { digest: entry.digest } : {}),
+            previous: previousContent(source),
+            allowed: this.allowed(path),
+          });
           reclassified.set(path, final);
           // `app.log.1` → `app.log.1.gz` whose bytes are a valid gzip (logrotate, `xz file`) is
           // explained by its new name; a rename to a name that promises nothing the bytes prove
@@ -277,7 +333,12 @@ export class SnapshotDetection {
           if (!renameExplained(path, final) && !this.allowed(path)) {
             const ext = extensionOf(path) || '(none)';
             renamedTo.set(ext, (renamedTo.get(ext) ?? 0) + 1);
-            findings.push({ kind: 'extension-change', path, severity: 'warning', detail: `renamed from ${source.path}` });
+            findings.push({
+              kind: 'extension-change',
+              path,
+              severity: 'warning',
+              detail: `renamed from ${source.path}`,
+            });
           }
         }
         this.count(final);
@@ -285,11 +346,19 @@ export class SnapshotDetection {
       }
       // Only a complete read knows which files are really gone.
       if (complete) this.summary.changed += missing.size + unheld;
-      const total = Math.max(this.previousMap ? this.previousMap.size : (gone?.previousEntries ?? 0), this.summary.files);
+      const total = Math.max(
+        this.previousMap ? this.previousMap.size : (gone?.previousEntries ?? 0),
+        this.summary.files,
+      );
       this.summary.changeRate = complete && total > 0 ? Math.min(1, this.summary.changed / total) : null;
       const renames = [...renamedTo].sort((a, b) => b[1] - a[1])[0];
       if (renames && renames[1] >= MASS_RENAME_FILES && renames[1] >= this.summary.renamed / 2) {
-        findings.push({ kind: 'mass-change', path: '', severity: 'warning', detail: `${renames[1]} files renamed to *.${renames[0]}` });
+        findings.push({
+          kind: 'mass-change',
+          path: '',
+          severity: 'warning',
+          detail: `${renames[1]} files renamed to *.${renames[0]}`,
+        });
       }
       const mass = massChangeFinding(this.summary, this.history, this.policy.massChange);
       if (mass) findings.push(mass);
@@ -307,7 +376,13 @@ export class SnapshotDetection {
    */
   private sealedArchiveFinding(): Finding | null {
     const sealed = this.summary.archiveEncrypted ?? 0;
-    if (this.hasPrevious || sealed === 0 || sealed < this.summary.files || this.policy.expectEncryptedArchives) return null;
+    if (
+      this.hasPrevious ||
+      sealed === 0 ||
+      sealed < this.summary.files ||
+      this.policy.expectEncryptedArchives
+    )
+      return null;
     this.summary.encryptedWeak++;
     return {
       kind: 'encrypted',
@@ -326,10 +401,19 @@ export class SnapshotDetection {
 
 /** What classify needs of a previous manifest entry. */
 export function previousContent(entry: ManifestEntry): PreviousContent {
-  return { path: entry.path, size: entry.size, ...(entry.digest ? { digest: entry.digest } : {}), ...(entry.content ? { content: entry.content } : {}) };
+  return {
+    path: entry.path,
+    size: entry.size,
+    ...(entry.digest ? { digest: entry.digest } : {}),
+    ...(entry.content ? { content: entry.content } : {}),
+  };
 }
 
 /** A rename is explained when the new name's own extension claims a format the bytes prove: valid structure, not encrypted. */
 function renameExplained(path: string, classification: Classification): boolean {
-  return !classification.encrypted && classification.summary.structure === 'valid' && typeClaimedBy(path) === classification.type;
+  return (
+    !classification.encrypted &&
+    classification.summary.structure === 'valid' &&
+    typeClaimedBy(path) === classification.type
+  );
 }

@@ -10,7 +10,18 @@ import type { Verdict } from '../model/verdict.js';
 import type { SnapshotJudgement } from '../model/drill.js';
 
 /** Kinds that say a file's content is not what was backed up. */
-const CONTENT_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['encrypted', 'corrupted', 'structure-invalid', 'magic-mismatch', 'ransom-note', 'extension-change', 'drift-modified', 'drift-truncated', 'drift-added', 'sums-mismatch']);
+const CONTENT_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
+  'encrypted',
+  'corrupted',
+  'structure-invalid',
+  'magic-mismatch',
+  'ransom-note',
+  'extension-change',
+  'drift-modified',
+  'drift-truncated',
+  'drift-added',
+  'sums-mismatch',
+]);
 
 /** Files listed in a judgement. */
 const MAX_HIT_FILES = 200;
@@ -25,8 +36,16 @@ export function snapshotJudgement(
   restored: (path: string) => boolean,
 ): SnapshotJudgement | null {
   if (snapshot?.verdict === 'clean') return null;
-  if (!snapshot) return { verdict: null, warning: `snapshot ${id} was never scanned: nothing says its content is intact (run vouch scan)`, hitFiles: [], hitFilesOmitted: 0 };
-  const hits = countingFindings(snapshot.findings).filter((finding) => CONTENT_KINDS.has(finding.kind) && restored(finding.path));
+  if (!snapshot)
+    return {
+      verdict: null,
+      warning: `snapshot ${id} was never scanned: nothing says its content is intact (run vouch scan)`,
+      hitFiles: [],
+      hitFilesOmitted: 0,
+    };
+  const hits = countingFindings(snapshot.findings).filter(
+    (finding) => CONTENT_KINDS.has(finding.kind) && restored(finding.path),
+  );
   const files = new Set(hits.map((finding) => finding.path)).size;
   return {
     verdict: snapshot.verdict,
@@ -40,15 +59,36 @@ export function snapshotJudgement(
  * The judgement as the drill's outcome reads it (pure): a drill that did not pass proves nothing,
  * so its warning does not say "a passed drill proves it restores".
  */
-export function judgementForOutcome(judgement: SnapshotJudgement, outcome: DrillResult['outcome']): SnapshotJudgement {
+export function judgementForOutcome(
+  judgement: SnapshotJudgement,
+  outcome: DrillResult['outcome'],
+): SnapshotJudgement {
   if (outcome === 'passed') return judgement;
-  const warning = judgement.warning.replace(': a passed drill proves it restores, not that its content is good', `, and this drill ${outcome}: neither its content nor its restore is proven`);
+  const warning = judgement.warning.replace(
+    ': a passed drill proves it restores, not that its content is good',
+    `, and this drill ${outcome}: neither its content nor its restore is proven`,
+  );
   return { ...judgement, warning };
 }
 
 const RESULT_KEYS: readonly (keyof DrillResult)[] = [
-  'id', 'set', 'snapshot', 'snapshotTime', 'pick', 'startedAt', 'finishedAt', 'outcome', 'phases', 'durationSeconds',
-  'rtoTargetSeconds', 'withinRto', 'sample', 'projectedFullRestoreSeconds', 'failures', 'ledgerSeq', 'snapshotVersion',
+  'id',
+  'set',
+  'snapshot',
+  'snapshotTime',
+  'pick',
+  'startedAt',
+  'finishedAt',
+  'outcome',
+  'phases',
+  'durationSeconds',
+  'rtoTargetSeconds',
+  'withinRto',
+  'sample',
+  'projectedFullRestoreSeconds',
+  'failures',
+  'ledgerSeq',
+  'snapshotVersion',
 ];
 
 /** The DrillResult part of a report (what the per-set index keeps). */

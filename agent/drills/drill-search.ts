@@ -33,14 +33,15 @@ export interface DrillSearch {
   capped?: { undrilled: number; next: string[]; continueWith: string };
 }
 
-
 /** The candidates (pure): clean snapshots newest first, split by whether their latest drill failed. */
 export function searchCandidates(
   snapshots: readonly { id: string; time: string; verdict: string }[],
   drills: Parameters<typeof latestDrills>[0],
 ): { candidates: string[]; skipped: DrillSearch['skipped'] } {
   const latest = latestDrills(drills);
-  const clean = snapshots.filter((snapshot) => snapshot.verdict === 'clean').sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+  const clean = snapshots
+    .filter((snapshot) => snapshot.verdict === 'clean')
+    .sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const candidates: string[] = [];
   const skipped: DrillSearch['skipped'] = [];
   for (const snapshot of clean) {
@@ -67,14 +68,21 @@ export async function runDrillSearch(
   },
 ): Promise<DrillSearch> {
   const { newProgress, max = DEFAULT_SEARCH_MAX, ...drillOptions } = options;
-  const [index, drillIndex] = await Promise.all([readSetIndex(options.stateDir, set.name), readDrillIndex(options.stateDir, set.name)]);
+  const [index, drillIndex] = await Promise.all([
+    readSetIndex(options.stateDir, set.name),
+    readDrillIndex(options.stateDir, set.name),
+  ]);
   const { candidates, skipped } = searchCandidates(Object.values(index.snapshots), drillIndex.drills);
   const search: DrillSearch = { set: set.name, skipped, candidates, drills: [], found: null, max };
   for (const [position, id] of candidates.entries()) {
     if (options.signal?.aborted) break;
     if (search.drills.length >= max) {
       const next = candidates.slice(position);
-      search.capped = { undrilled: next.length, next, continueWith: `vouch drill ${set.name} --search${max !== DEFAULT_SEARCH_MAX ? ` --max ${max}` : ''}` };
+      search.capped = {
+        undrilled: next.length,
+        next,
+        continueWith: `vouch drill ${set.name} --search${max !== DEFAULT_SEARCH_MAX ? ` --max ${max}` : ''}`,
+      };
       break;
     }
     const skippedNote = skipped.length ? `; skipped ${skipped.length} whose latest drill failed` : '';
@@ -82,7 +90,10 @@ export async function runDrillSearch(
       ...drillOptions,
       ...(newProgress ? { progress: newProgress() } : {}),
       snapshot: `id:${id}`,
-      pickAs: { pick: 'last-clean', reason: `--search: clean candidate ${position + 1} of ${candidates.length}, newest first${skippedNote}` },
+      pickAs: {
+        pick: 'last-clean',
+        reason: `--search: clean candidate ${position + 1} of ${candidates.length}, newest first${skippedNote}`,
+      },
     });
     search.drills.push(report);
     if (report.outcome === 'passed') {

@@ -27,6 +27,11 @@ export class PhaseTimer {
   /** Seconds so far, rounded to milliseconds. */
   snapshot(): DrillPhaseSeconds {
     const round = (value: number) => Math.round(value * 1000) / 1000;
-    return { fetch: round(this.seconds.fetch), extract: round(this.seconds.extract), verify: round(this.seconds.verify), app: round(this.seconds.app) };
+    return {
+      fetch: round(this.seconds.fetch),
+      extract: round(this.seconds.extract),
+      verify: round(this.seconds.verify),
+      app: round(this.seconds.app),
+    };
   }
 }

@@ -52,47 +52,87 @@ export type PickOutcome =
 /** The kind of pick a request is. */
 export function pickKind(request: SnapshotRequest): DrillResult['pick'] {
   const rules: readonly string[] = PICK_RULES;
-  return rules.includes(request) && !request.startsWith(ID_PREFIX) ? (request as (typeof PICK_RULES)[number]) : 'explicit';
+  return rules.includes(request) && !request.startsWith(ID_PREFIX)
+    ? (request as (typeof PICK_RULES)[number])
+    : 'explicit';
 }
 
 /** Picks the snapshot to drill. */
 export function pickSnapshot(input: PickInput): PickOutcome {
   const { snapshots, request } = input;
   const pick = pickKind(request);
-  if (snapshots.length === 0) return { snapshot: null, pick, reason: 'the store holds no snapshots of this set' };
+  if (snapshots.length === 0)
+    return { snapshot: null, pick, reason: 'the store holds no snapshots of this set' };
   // A snapshot that happens to be named like a rule: say how to ask for it.
-  const namesake = pick !== 'explicit' && snapshots.some((candidate) => candidate.id === request) ? ` (a snapshot is named ${request}: ask for it with ${ID_PREFIX}${request})` : '';
+  const namesake =
+    pick !== 'explicit' && snapshots.some((candidate) => candidate.id === request)
+      ? ` (a snapshot is named ${request}: ask for it with ${ID_PREFIX}${request})`
+      : '';
   switch (pick) {
     case 'latest': {
       const snapshot = snapshots.at(-1)!;
       return { snapshot, pick, reason: `newest of ${snapshots.length} snapshots${namesake}` };
     }
     case 'last-clean': {
-      const clean = [...snapshots].reverse().filter((snapshot) => input.verdictOf(snapshot.id) === 'clean').sort((a, b) => b.time.getTime() - a.time.getTime());
-      if (clean.length === 0) return { snapshot: null, pick, reason: `none of ${snapshots.length} snapshots has a clean verdict yet (run vouch scan first)` };
+      const clean = [...snapshots]
+        .reverse()
+        .filter((snapshot) => input.verdictOf(snapshot.id) === 'clean')
+        .sort((a, b) => b.time.getTime() - a.time.getTime());
+      if (clean.length === 0)
+        return {
+          snapshot: null,
+          pick,
+          reason: `none of ${snapshots.length} snapshots has a clean verdict yet (run vouch scan first)`,
+        };
       const latest = latestDrills(input.drills ?? []);
       const candidate = clean.findIndex((snapshot) => drillStanding(latest, snapshot.id) !== 'drill-failed');
-      if (candidate === 0) return { snapshot: clean[0]!, pick, reason: `newest snapshot with a clean verdict${namesake}` };
+      if (candidate === 0)
+        return { snapshot: clean[0]!, pick, reason: `newest snapshot with a clean verdict${namesake}` };
       if (candidate > 0) {
-        const skipped = clean.slice(0, candidate).map((snapshot) => snapshot.id).join(', ');
-        return { snapshot: clean[candidate]!, pick, reason: `newest clean snapshot whose latest drill did not fail (walked back past ${skipped}: latest drill failed)${namesake}` };
+        const skipped = clean
+          .slice(0, candidate)
+          .map((snapshot) => snapshot.id)
+          .join(', ');
+        return {
+          snapshot: clean[candidate]!,
+          pick,
+          reason: `newest clean snapshot whose latest drill did not fail (walked back past ${skipped}: latest drill failed)${namesake}`,
+        };
       }
       // Every clean snapshot failed its latest drill: retry the one that failed longest ago.
-      const retry = [...clean].sort((a, b) => Date.parse(latest.get(a.id)!.finishedAt) - Date.parse(latest.get(b.id)!.finishedAt))[0]!;
-      return { snapshot: retry, pick, reason: `every clean snapshot's latest drill failed; trying again the one that failed longest ago${namesake}` };
+      const retry = [...clean].sort(
+        (a, b) => Date.parse(latest.get(a.id)!.finishedAt) - Date.parse(latest.get(b.id)!.finishedAt),
+      )[0]!;
+      return {
+        snapshot: retry,
+        pick,
+        reason: `every clean snapshot's latest drill failed; trying again the one that failed longest ago${namesake}`,
+      };
     }
     case 'random': {
-      const since = input.windowSeconds === undefined ? null : input.now.getTime() - input.windowSeconds * 1000;
-      const pool = since === null ? snapshots : snapshots.filter((snapshot) => snapshot.time.getTime() >= since);
-      const window = input.windowSeconds === undefined ? '' : ` of the last ${formatDuration(input.windowSeconds)}`;
+      const since =
+        input.windowSeconds === undefined ? null : input.now.getTime() - input.windowSeconds * 1000;
+      const pool =
+        since === null ? snapshots : snapshots.filter((snapshot) => snapshot.time.getTime() >= since);
+      const window =
+        input.windowSeconds === undefined ? '' : ` of the last ${formatDuration(input.windowSeconds)}`;
       if (pool.length === 0) return { snapshot: null, pick, reason: `no snapshot${window}` };
       const snapshot = pool[Math.min(pool.length - 1, Math.floor(input.random() * pool.length))]!;
-      return { snapshot, pick, reason: `picked at random among ${pool.length} snapshots${window}${namesake}` };
+      return {
+        snapshot,
+        pick,
+        reason: `picked at random among ${pool.length} snapshots${window}${namesake}`,
+      };
     }
     default: {
       const id = requestedId(request)!;
       const snapshot = snapshots.find((candidate) => candidate.id === id);
-      if (!snapshot) return { snapshot: null, pick, reason: `no snapshot has the id ${id} (newest: ${snapshots.at(-1)!.id})` };
+      if (!snapshot)
+        return {
+          snapshot: null,
+          pick,
+          reason: `no snapshot has the id ${id} (newest: ${snapshots.at(-1)!.id})`,
+        };
       return { snapshot, pick, reason: 'asked for by id' };
     }
   }

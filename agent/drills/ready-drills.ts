@@ -23,11 +23,15 @@ export function readyDrillsDir(): string | null {
 export async function readyDrill(file: string, set: string): Promise<Record<string, unknown>> {
   const dir = readyDrillsDir();
   if (!dir) throw new Error('restore-drills/ is not installed next to vouch');
-  const document = parse(await readFile(path.join(dir, file), 'utf8')) as { sets?: Record<string, { drill?: Record<string, unknown> }> };
+  const document = parse(await readFile(path.join(dir, file), 'utf8')) as {
+    sets?: Record<string, { drill?: Record<string, unknown> }>;
+  };
   const drill = document.sets?.[set]?.drill;
   if (!drill) throw new Error(`restore-drills/${file} has no drill for set ${set}`);
   const commands = (drill.commands as unknown[] | undefined)?.map((command) =>
-    typeof command === 'object' && command !== null && 'script' in command ? { ...command, script: path.join(dir, String(command.script)) } : command,
+    typeof command === 'object' && command !== null && 'script' in command
+      ? { ...command, script: path.join(dir, String(command.script)) }
+      : command,
   );
   return { ...drill, ...(commands ? { commands } : {}) };
 }

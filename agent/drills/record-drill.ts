@@ -8,7 +8,12 @@ import { type DrillReport } from '../model/drill.js';
 import { now as clockNow } from '../clock.js';
 
 /** Appends the report to the ledger (anchoring its head per `anchor`) and the index; returns it with its `ledgerSeq`. */
-export async function recordDrill(stateDir: string, report: DrillReport, now = clockNow(), anchor?: AnchorSpec): Promise<DrillReport> {
+export async function recordDrill(
+  stateDir: string,
+  report: DrillReport,
+  now = clockNow(),
+  anchor?: AnchorSpec,
+): Promise<DrillReport> {
   const ledger = await openLedger(stateDir, anchorOptions(anchor));
   let recorded: DrillReport;
   try {

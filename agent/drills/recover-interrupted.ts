@@ -12,7 +12,12 @@ import { acquireDrillLock } from './drill-lock.js';
 import type { DrillReport } from '../model/drill.js';
 import type { AnchorSpec } from '../model/anchor-spec.js';
 import { recordDrill } from './record-drill.js';
-import { listWorkspaces, removeWorkspace, type LeftoverWorkspace, type WorkspaceMarker } from './workspace.js';
+import {
+  listWorkspaces,
+  removeWorkspace,
+  type LeftoverWorkspace,
+  type WorkspaceMarker,
+} from './workspace.js';
 import { now as clockNow } from '../clock.js';
 
 /** Options of `recoverInterruptedDrills`. */
@@ -59,21 +64,33 @@ export function abortedReport(marker: WorkspaceMarker, lastSeen: Date, foundAt: 
   };
 }
 
-async function recover(stateDir: string, leftover: LeftoverWorkspace, now: Date, logger?: Logger, anchor?: AnchorSpec): Promise<DrillResult | null> {
+async function recover(
+  stateDir: string,
+  leftover: LeftoverWorkspace,
+  now: Date,
+  logger?: Logger,
+  anchor?: AnchorSpec,
+): Promise<DrillResult | null> {
   let recorded: DrillResult | null = null;
   if (leftover.marker) {
     const lastSeen = await stat(path.join(leftover.dir, 'drill.json'))
       .then((stats) => stats.mtime)
       .catch(() => now);
     recorded = await recordDrill(stateDir, abortedReport(leftover.marker, lastSeen, now), now, anchor);
-    logger?.warn({ drill: leftover.marker.id, set: leftover.set }, 'recorded an interrupted drill as aborted');
+    logger?.warn(
+      { drill: leftover.marker.id, set: leftover.set },
+      'recorded an interrupted drill as aborted',
+    );
   }
   await removeWorkspace(leftover.dir);
   return recorded;
 }
 
 /** Records and removes every interrupted drill no live process owns; returns the records written. */
-export async function recoverInterruptedDrills(stateDir: string, options: RecoverOptions = {}): Promise<DrillResult[]> {
+export async function recoverInterruptedDrills(
+  stateDir: string,
+  options: RecoverOptions = {},
+): Promise<DrillResult[]> {
   const now = (options.now ?? clockNow)();
   const recovered: DrillResult[] = [];
   const leftovers = await listWorkspaces(stateDir);

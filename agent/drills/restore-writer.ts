@@ -13,7 +13,16 @@
  * Sampling: entries the drill does not select are read past (or not read at all, where the format
  * allows) and only counted.
  */
-import { chownSync, closeSync, constants, copyFileSync, fchmodSync, fchownSync, mkdirSync, openSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  fchmodSync,
+  fchownSync,
+  mkdirSync,
+  openSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArchiveEntry, ArchiveProblem, EntryVisitor } from '../archives/entry-reader.js';
@@ -90,7 +99,12 @@ export class RestoreWriter implements EntryVisitor {
         this.record({ path: entry.path, type: 'directory', size: 0 });
         return;
       case 'symlink':
-        this.record({ path: entry.path, type: 'symlink', size: 0, ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}) });
+        this.record({
+          path: entry.path,
+          type: 'symlink',
+          size: 0,
+          ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
+        });
         return;
       case 'hardlink':
         this.restoreHardlink(entry, target);
@@ -114,7 +128,8 @@ export class RestoreWriter implements EntryVisitor {
   /** The host path of a normalised entry path, checked to lie under the root. */
   private targetOf(entryPath: string): string {
     const target = path.resolve(this.root, entryPath);
-    if (!target.startsWith(`${this.root}${path.sep}`)) throw new Error(`${entryLabel(entryPath)} resolves outside the restore directory`);
+    if (!target.startsWith(`${this.root}${path.sep}`))
+      throw new Error(`${entryLabel(entryPath)} resolves outside the restore directory`);
     return target;
   }
 
@@ -150,7 +165,9 @@ export class RestoreWriter implements EntryVisitor {
       this.record({ path: entry.path, type: 'file', size: 0 });
       return;
     }
-    const sinks = this.options.progress ? [{ update: (chunk: Uint8Array) => this.options.progress!(chunk.length) }] : [];
+    const sinks = this.options.progress
+      ? [{ update: (chunk: Uint8Array) => this.options.progress!(chunk.length) }]
+      : [];
     const result = await analyzeStream(
       body,
       {
@@ -165,7 +182,10 @@ export class RestoreWriter implements EntryVisitor {
 
   private restoreHardlink(entry: ArchiveEntry, target: string): void {
     const linkTarget = entry.linkTarget ?? '';
-    const named = normaliseEntryName(linkTarget, { maxPathLength: Number.MAX_SAFE_INTEGER, maxDepth: Number.MAX_SAFE_INTEGER });
+    const named = normaliseEntryName(linkTarget, {
+      maxPathLength: Number.MAX_SAFE_INTEGER,
+      maxDepth: Number.MAX_SAFE_INTEGER,
+    });
     const source = named.ok ? this.entries.get(named.path) : undefined;
     if (!source || source.type !== 'file' || source.digest === undefined) {
       // Its target is not part of this sample: recorded, as a link would be.
@@ -175,6 +195,13 @@ export class RestoreWriter implements EntryVisitor {
     this.makeDirectory(path.dirname(target));
     copyFileSync(this.targetOf(source.path), target, constants.COPYFILE_EXCL);
     if (this.options.owner) chownSync(target, this.options.owner.uid, this.options.owner.gid);
-    this.record({ path: entry.path, type: 'hardlink', size: source.size, digest: source.digest, linkTarget, materialised: true });
+    this.record({
+      path: entry.path,
+      type: 'hardlink',
+      size: source.size,
+      digest: source.digest,
+      linkTarget,
+      materialised: true,
+    });
   }
 }

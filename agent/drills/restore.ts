@@ -68,7 +68,10 @@ export interface RestoreOutcome {
 }
 
 /** Downloads a remote archive into the drill's fetch directory, hashing it on the way. */
-async function fetchArchive(request: RestoreRequest, digest: ChunkSink): Promise<{ dir: string; name: string; bytes: number }> {
+async function fetchArchive(
+  request: RestoreRequest,
+  digest: ChunkSink,
+): Promise<{ dir: string; name: string; bytes: number }> {
   const object = request.snapshot.object!;
   const name = path.basename(object.key);
   const body = await request.source.open(object.key, undefined, readConditions(object));
@@ -81,15 +84,23 @@ async function fetchArchive(request: RestoreRequest, digest: ChunkSink): Promise
       callback(null, chunk);
     },
   });
-  await pipeline(body.stream, tap, createWriteStream(path.join(request.workspace.fetchDir, name), { flags: 'wx', mode: 0o600 }), {
-    ...(request.signal ? { signal: request.signal } : {}),
-  });
+  await pipeline(
+    body.stream,
+    tap,
+    createWriteStream(path.join(request.workspace.fetchDir, name), { flags: 'wx', mode: 0o600 }),
+    {
+      ...(request.signal ? { signal: request.signal } : {}),
+    },
+  );
   return { dir: request.workspace.fetchDir, name, bytes };
 }
 
 /** Where a reader may copy an archive (7z from a remote store), and the password of encrypted ones. */
 function archiveExtras(request: RestoreRequest): Pick<ArchiveInput, 'scratchDir' | 'passwordFile'> {
-  return { scratchDir: request.workspace.fetchDir, ...(request.set.archivePasswordFile ? { passwordFile: request.set.archivePasswordFile } : {}) };
+  return {
+    scratchDir: request.workspace.fetchDir,
+    ...(request.set.archivePasswordFile ? { passwordFile: request.set.archivePasswordFile } : {}),
+  };
 }
 
 /** Restores `request.snapshot`; timings go to `request.timer` (fetch, extract). */
@@ -114,7 +125,13 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
         objectBytes = fetched.bytes;
         const local = createFsSource(fetched.dir);
         const { validator: _remote, pinnedVersion: _version, ...listed } = snapshot.object!;
-        input = archiveInputFor(local, { ...listed, key: fetched.name, size: fetched.bytes }, undefined, {}, archiveExtras(request));
+        input = archiveInputFor(
+          local,
+          { ...listed, key: fetched.name, size: fetched.bytes },
+          undefined,
+          {},
+          archiveExtras(request),
+        );
       } else {
         // Read in place; tar family objects are hashed in the same sequential pass.
         const tap: ChunkSink | undefined =
@@ -129,9 +146,17 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
               };
         input = archiveInputFor(request.source, snapshot.object!, tap, {}, archiveExtras(request));
       }
-      summary = await request.timer.time('extract', () => readerFor(snapshot.format!).read(abortableInput(input, signal), writer, set.limits));
+      summary = await request.timer.time('extract', () =>
+        readerFor(snapshot.format!).read(abortableInput(input, signal), writer, set.limits),
+      );
       const sequential = set.source.kind === 's3' || snapshot.format !== 'zip';
-      object = { bytes: objectBytes || snapshot.object!.size, digest: sequential && snapshot.object!.size > 0 && objectBytes === snapshot.object!.size ? digester.hex() : null };
+      object = {
+        bytes: objectBytes || snapshot.object!.size,
+        digest:
+          sequential && snapshot.object!.size > 0 && objectBytes === snapshot.object!.size
+            ? digester.hex()
+            : null,
+      };
     } else {
       const prefix = snapshot.prefix!;
       const members = (async function* () {
@@ -145,7 +170,8 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
           members,
           async (key, member) => {
             signal?.throwIfAborted();
-            const stream = (await request.source.open(prefix + key, undefined, readConditions(member))).stream;
+            const stream = (await request.source.open(prefix + key, undefined, readConditions(member)))
+              .stream;
             if (request.progress) stream.on('data', (chunk: Buffer) => request.progress!(chunk.length));
             return stream;
           },
@@ -156,7 +182,11 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
       );
     }
   } catch (error) {
-    writer.problem({ kind: 'read-error', path: snapshot.object?.key ?? snapshot.id, detail: describeError(error) });
+    writer.problem({
+      kind: 'read-error',
+      path: snapshot.object?.key ?? snapshot.id,
+      detail: describeError(error),
+    });
     summary = { ...summary, complete: false };
   }
   return {

@@ -35,7 +35,12 @@ import { type AnchorSpec } from '../model/anchor-spec.js';
 import type { RequestedBy } from '../model/requested-by.js';
 import { openLedger } from '../ledger/ledger-store.js';
 import { recordDrill } from './record-drill.js';
-import { baselineIsOfVersion, resolveSnapshotVersion, SnapshotVersionError, splitVersion } from './snapshot-version.js';
+import {
+  baselineIsOfVersion,
+  resolveSnapshotVersion,
+  SnapshotVersionError,
+  splitVersion,
+} from './snapshot-version.js';
 import { recoverInterruptedDrills } from './recover-interrupted.js';
 import { restoreSnapshot, type RestoreOutcome } from './restore.js';
 import { restoredFile } from './verifiers/restored-file.js';
@@ -79,7 +84,10 @@ export interface DrillOptions {
 const MAX_FAILURES = 200;
 
 function compactTime(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** A drill id: `SET-YYYYMMDDTHHMMSSZ-xxxx`. */
@@ -89,7 +97,10 @@ export function drillId(set: string, startedAt: Date): string {
 
 /** Files application checks read: a sampled drill always restores them. */
 function pinnedPaths(set: SetPolicy): Set<string> {
-  const names = [...set.drill.postgres.map((check) => check.dump), ...set.drill.sqlite.map((check) => check.path)];
+  const names = [
+    ...set.drill.postgres.map((check) => check.dump),
+    ...set.drill.sqlite.map((check) => check.path),
+  ];
   return new Set(names.map((name) => name.replace(/^\.\//, '').replace(/\/+/g, '/')));
 }
 
@@ -116,7 +127,12 @@ interface DrillFacts {
 }
 
 /** The full-restore time a sampled drill projects from its measured throughput, or null. */
-export function projectFullRestore(phases: DrillPhaseSeconds, seenBytes: number, restoredBytes: number, fraction: number): number | null {
+export function projectFullRestore(
+  phases: DrillPhaseSeconds,
+  seenBytes: number,
+  restoredBytes: number,
+  fraction: number,
+): number | null {
   if (fraction >= 1) return null;
   const scale = seenBytes / Math.max(restoredBytes, 1);
   return Math.round((phases.fetch + (phases.extract + phases.verify) * scale + phases.app) * 1000) / 1000;
@@ -126,20 +142,44 @@ function buildReport(facts: DrillFacts): DrillReport {
   const { restore, set } = facts;
   const failures: DrillResult['failures'] = [...facts.setupFailures];
   if (restore) {
-    for (const problem of restore.problems) failures.push({ verifier: 'restore', ...(problem.path ? { path: problem.path } : {}), detail: problem.detail });
-    if (restore.problemCount > restore.problems.length) failures.push({ verifier: 'restore', detail: `… and ${restore.problemCount - restore.problems.length} more problems` });
-    if (!restore.complete && restore.problemCount === 0) failures.push({ verifier: 'restore', detail: 'the restore stopped before the end of the snapshot' });
+    for (const problem of restore.problems)
+      failures.push({
+        verifier: 'restore',
+        ...(problem.path ? { path: problem.path } : {}),
+        detail: problem.detail,
+      });
+    if (restore.problemCount > restore.problems.length)
+      failures.push({
+        verifier: 'restore',
+        detail: `… and ${restore.problemCount - restore.problems.length} more problems`,
+      });
+    if (!restore.complete && restore.problemCount === 0)
+      failures.push({ verifier: 'restore', detail: 'the restore stopped before the end of the snapshot' });
   }
   for (const outcome of facts.verifiers) {
-    for (const failure of outcome.failures) failures.push({ verifier: outcome.verifier, ...(failure.path ? { path: failure.path } : {}), detail: failure.detail });
-    if (outcome.failuresOmitted) failures.push({ verifier: outcome.verifier, detail: `… and ${outcome.failuresOmitted} more` });
+    for (const failure of outcome.failures)
+      failures.push({
+        verifier: outcome.verifier,
+        ...(failure.path ? { path: failure.path } : {}),
+        detail: failure.detail,
+      });
+    if (outcome.failuresOmitted)
+      failures.push({ verifier: outcome.verifier, detail: `… and ${outcome.failuresOmitted} more` });
   }
-  const durationSeconds = Math.round(((facts.finishedAt.getTime() - facts.startedAt.getTime()) / 1000) * 1000) / 1000;
-  const projected = restore ? projectFullRestore(facts.phases, restore.seen.bytes, restore.restored.bytes, facts.fraction) : null;
+  const durationSeconds =
+    Math.round(((facts.finishedAt.getTime() - facts.startedAt.getTime()) / 1000) * 1000) / 1000;
+  const projected = restore
+    ? projectFullRestore(facts.phases, restore.seen.bytes, restore.restored.bytes, facts.fraction)
+    : null;
   const rto = set.rtoSeconds ?? null;
-  const outcome: DrillResult['outcome'] = facts.aborted ? 'aborted' : failures.length > 0 || !restore ? 'failed' : 'passed';
+  const outcome: DrillResult['outcome'] = facts.aborted
+    ? 'aborted'
+    : failures.length > 0 || !restore
+      ? 'failed'
+      : 'passed';
   const listed = failures.slice(0, MAX_FAILURES);
-  if (failures.length > MAX_FAILURES) listed.push({ verifier: 'drill', detail: `… and ${failures.length - MAX_FAILURES} more failures` });
+  if (failures.length > MAX_FAILURES)
+    listed.push({ verifier: 'drill', detail: `… and ${failures.length - MAX_FAILURES} more failures` });
   return {
     id: facts.id,
     set: set.name,
@@ -153,8 +193,13 @@ function buildReport(facts: DrillFacts): DrillReport {
     phases: facts.phases,
     durationSeconds,
     rtoTargetSeconds: rto,
-    withinRto: rto === null || outcome === 'aborted' || !restore ? null : (projected ?? durationSeconds) <= rto,
-    sample: { fraction: facts.fraction, entries: restore?.restored.entries ?? 0, bytes: restore?.restored.bytes ?? 0 },
+    withinRto:
+      rto === null || outcome === 'aborted' || !restore ? null : (projected ?? durationSeconds) <= rto,
+    sample: {
+      fraction: facts.fraction,
+      entries: restore?.restored.entries ?? 0,
+      bytes: restore?.restored.bytes ?? 0,
+    },
     projectedFullRestoreSeconds: projected,
     failures: listed,
     pickReason: facts.pickReason,
@@ -166,7 +211,9 @@ function buildReport(facts: DrillFacts): DrillReport {
           bytes: restore.seen.bytes,
           problems: restore.problemCount,
           symlinks: [...restore.entries.values()].filter((entry) => entry.type === 'symlink').length,
-          hardlinksCopied: [...restore.entries.values()].filter((entry) => entry.type === 'hardlink' && entry.materialised).length,
+          hardlinksCopied: [...restore.entries.values()].filter(
+            (entry) => entry.type === 'hardlink' && entry.materialised,
+          ).length,
           objectDigest: restore.object?.digest ?? null,
         }
       : null,
@@ -177,7 +224,11 @@ function buildReport(facts: DrillFacts): DrillReport {
   };
 }
 
-async function runVerifiers(context: VerifierContext, timer: PhaseTimer, restoreComplete: boolean): Promise<VerifierOutcome[]> {
+async function runVerifiers(
+  context: VerifierContext,
+  timer: PhaseTimer,
+  restoreComplete: boolean,
+): Promise<VerifierOutcome[]> {
   const outcomes: VerifierOutcome[] = [];
   for (const verifier of VERIFIERS) {
     if (!verifier.enabled(context.drill)) continue;
@@ -191,10 +242,19 @@ async function runVerifiers(context: VerifierContext, timer: PhaseTimer, restore
         report = await timer.time(verifier.phase, () => verifier.run(context));
       } catch (error) {
         if (context.signal?.aborted) break;
-        report = { status: 'failed' as const, detail: `the ${verifier.name} verifier failed`, failures: [{ detail: describeError(error) }] };
+        report = {
+          status: 'failed' as const,
+          detail: `the ${verifier.name} verifier failed`,
+          failures: [{ detail: describeError(error) }],
+        };
       }
     }
-    outcomes.push({ verifier: verifier.name, phase: verifier.phase, seconds: Number(process.hrtime.bigint() - started) / 1e9, ...report });
+    outcomes.push({
+      verifier: verifier.name,
+      phase: verifier.phase,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      ...report,
+    });
   }
   return outcomes;
 }
@@ -210,7 +270,12 @@ export async function runDrillReport(set: SetPolicy, options: DrillOptions): Pro
   try {
     // Evidence that needs an operator stops the drill before it restores anything, not after.
     await (await openLedger(stateDir, anchorOptions(options.anchor))).close();
-    await recoverInterruptedDrills(stateDir, { heldSet: set.name, now, ...(logger ? { logger } : {}), ...(options.anchor ? { anchor: options.anchor } : {}) });
+    await recoverInterruptedDrills(stateDir, {
+      heldSet: set.name,
+      now,
+      ...(logger ? { logger } : {}),
+      ...(options.anchor ? { anchor: options.anchor } : {}),
+    });
     const workspace = await createWorkspace(stateDir, {
       id,
       set: set.name,
@@ -223,12 +288,20 @@ export async function runDrillReport(set: SetPolicy, options: DrillOptions): Pro
     });
     let report: DrillReport;
     try {
-      report = { ...(await execute(set, options, workspace, request, version, startedAt, now)), requestedBy: options.requestedBy ?? { trigger: 'cli' } };
+      report = {
+        ...(await execute(set, options, workspace, request, version, startedAt, now)),
+        requestedBy: options.requestedBy ?? { trigger: 'cli' },
+      };
     } finally {
-      await removeWorkspace(workspace.dir).catch((error: unknown) => logger?.error({ err: error, dir: workspace.dir }, 'could not remove the drill directory'));
+      await removeWorkspace(workspace.dir).catch((error: unknown) =>
+        logger?.error({ err: error, dir: workspace.dir }, 'could not remove the drill directory'),
+      );
     }
     const recorded = await recordDrill(stateDir, report, now(), options.anchor);
-    logger?.info({ drill: id, set: set.name, outcome: recorded.outcome, seconds: recorded.durationSeconds }, 'drill finished');
+    logger?.info(
+      { drill: id, set: set.name, outcome: recorded.outcome, seconds: recorded.durationSeconds },
+      'drill finished',
+    );
     return recorded;
   } finally {
     await lock.release();
@@ -251,7 +324,9 @@ async function execute(
 ): Promise<DrillReport> {
   const { signal } = options;
   const drill = set.drill;
-  const timer: PhaseTimer = new PhaseTimer((phase): Promise<void> => updateMarker(workspace, { phase, phases: timer.snapshot() }).catch(() => undefined));
+  const timer: PhaseTimer = new PhaseTimer((phase): Promise<void> =>
+    updateMarker(workspace, { phase, phases: timer.snapshot() }).catch(() => undefined),
+  );
   const fraction = drill.samplePercent / 100;
   const facts: DrillFacts = {
     id: workspace.marker.id,
@@ -276,7 +351,11 @@ async function execute(
     facts.finishedAt = now();
     facts.phases = timer.snapshot();
     facts.aborted = signal?.aborted ?? false;
-    if (facts.aborted) facts.setupFailures.push({ verifier: 'drill', detail: `interrupted (${describeError(signal!.reason ?? 'aborted')}); the sandbox was killed and the drill directory removed` });
+    if (facts.aborted)
+      facts.setupFailures.push({
+        verifier: 'drill',
+        detail: `interrupted (${describeError(signal!.reason ?? 'aborted')}); the sandbox was killed and the drill directory removed`,
+      });
     return buildReport(facts);
   };
 
@@ -301,8 +380,13 @@ async function execute(
 
   let source: BackupSource | null = null;
   try {
-    source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name })))(set);
-    const [index, drills] = await Promise.all([readSetIndex(options.stateDir, set.name), readDrillIndex(options.stateDir, set.name)]);
+    source = await (
+      options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name }))
+    )(set);
+    const [index, drills] = await Promise.all([
+      readSetIndex(options.stateDir, set.name),
+      readDrillIndex(options.stateDir, set.name),
+    ]);
     const discovery = await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) });
     const picked = pickSnapshot({
       snapshots: discovery.snapshots,
@@ -319,7 +403,10 @@ async function execute(
       facts.setupFailures.push({ verifier: 'pick', detail: `no snapshot to drill: ${picked.reason}` });
       return finish();
     }
-    const snapshot = version === null ? picked.snapshot : await resolveSnapshotVersion(set.name, source, picked.snapshot, version);
+    const snapshot =
+      version === null
+        ? picked.snapshot
+        : await resolveSnapshotVersion(set.name, source, picked.snapshot, version);
     facts.snapshot = snapshot;
     await updateMarker(workspace, { snapshot: snapshot.id, snapshotTime: snapshot.time.toISOString() });
     options.progress?.addTotal(snapshotBytes(snapshot));
@@ -327,9 +414,12 @@ async function execute(
 
     let baseline: LoadedManifest | null = await loadManifest(options.stateDir, set.name, snapshot.id);
     if (version !== null) {
-      const baselined = baseline?.header.object?.versionId ?? index.snapshots[snapshot.id]?.baseline?.versionId;
+      const baselined =
+        baseline?.header.object?.versionId ?? index.snapshots[snapshot.id]?.baseline?.versionId;
       if (baselineIsOfVersion(baselined, version)) {
-        facts.notes.push(`drilled version ${version} of ${snapshot.object!.key}, the version its baseline was taken from: restored files are compared with that baseline`);
+        facts.notes.push(
+          `drilled version ${version} of ${snapshot.object!.key}, the version its baseline was taken from: restored files are compared with that baseline`,
+        );
       } else {
         facts.notes.push(
           `drilled version ${version} of ${snapshot.object!.key}; no baseline was recorded for that version (${baselined ? `the baseline is of version ${baselined}` : 'the baseline names no version'}): restored digests could not be compared`,
@@ -351,13 +441,25 @@ async function execute(
     });
     facts.restore = restore;
     // A version read back is not the object the scan's findings judged: they do not describe it.
-    facts.judgement = version === null ? snapshotJudgement(index.snapshots[snapshot.id], snapshot.id, (entryPath) => restore.entries.has(entryPath)) : null;
+    facts.judgement =
+      version === null
+        ? snapshotJudgement(index.snapshots[snapshot.id], snapshot.id, (entryPath) =>
+            restore.entries.has(entryPath),
+          )
+        : null;
     if (signal?.aborted) return finish();
     const symlinks = [...restore.entries.values()].filter((entry) => entry.type === 'symlink').length;
-    if (symlinks) facts.notes.push(`${symlinks} symbolic link${symlinks === 1 ? '' : 's'} recorded, not created (restores never create links)`);
-    if (fraction < 1) facts.notes.push(`sampled ${restore.restored.entries} of ${restore.seen.entries} entries (${drill.samplePercent}%)`);
+    if (symlinks)
+      facts.notes.push(
+        `${symlinks} symbolic link${symlinks === 1 ? '' : 's'} recorded, not created (restores never create links)`,
+      );
+    if (fraction < 1)
+      facts.notes.push(
+        `sampled ${restore.restored.entries} of ${restore.seen.entries} entries (${drill.samplePercent}%)`,
+      );
     for (const pinned of pinnedPaths(set)) {
-      if (!restoredFile(restore, pinned).ok && restore.complete) facts.notes.push(`${pinned}, named by an application check, is not in the snapshot`);
+      if (!restoredFile(restore, pinned).ok && restore.complete)
+        facts.notes.push(`${pinned}, named by an application check, is not in the snapshot`);
     }
 
     options.progress?.status(`${set.name}: verifying ${snapshot.id}`);

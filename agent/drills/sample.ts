@@ -6,7 +6,11 @@
 import { createHash } from 'node:crypto';
 
 /** A predicate: is this entry part of the drill's sample? */
-export function sampleSelector(drillId: string, fraction: number, pinned: ReadonlySet<string> = new Set()): (path: string) => boolean {
+export function sampleSelector(
+  drillId: string,
+  fraction: number,
+  pinned: ReadonlySet<string> = new Set(),
+): (path: string) => boolean {
   if (fraction >= 1) return () => true;
   const threshold = Math.floor(fraction * 2 ** 32);
   return (path) => {

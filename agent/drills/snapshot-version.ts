@@ -30,7 +30,9 @@ export function splitVersion(set: string, request: string): { request: string; v
   const id = request.slice(0, at);
   const version = request.slice(at + 1);
   if ((PICK_RULES as readonly string[]).includes(id)) {
-    throw new SnapshotVersionError(`set ${set}: --snapshot ${request}: a version belongs to one snapshot; name it by id (ID@${version}, or ${ID_PREFIX}ID@${version})`);
+    throw new SnapshotVersionError(
+      `set ${set}: --snapshot ${request}: a version belongs to one snapshot; name it by id (ID@${version}, or ${ID_PREFIX}ID@${version})`,
+    );
   }
   return { request: id, version };
 }
@@ -42,21 +44,34 @@ export const versionRef = (snapshot: string, version: string) => `${snapshot}@${
  * The snapshot as version `version` of its archive object: size, ETag and mtime as the store
  * reports that version, every read naming it. Throws SnapshotVersionError (see the module comment).
  */
-export async function resolveSnapshotVersion(set: string, source: BackupSource, snapshot: Snapshot, version: string): Promise<Snapshot> {
+export async function resolveSnapshotVersion(
+  set: string,
+  source: BackupSource,
+  snapshot: Snapshot,
+  version: string,
+): Promise<Snapshot> {
   const ref = versionRef(snapshot.id, version);
   if (snapshot.layout !== 'archive' || !snapshot.object) {
-    throw new SnapshotVersionError(`set ${set}: snapshot ${ref}: ${snapshot.id} is a directory snapshot; @VERSION reads one version of an archive object`);
+    throw new SnapshotVersionError(
+      `set ${set}: snapshot ${ref}: ${snapshot.id} is a directory snapshot; @VERSION reads one version of an archive object`,
+    );
   }
   if (!source.headVersion) {
-    throw new SnapshotVersionError(`set ${set}: snapshot ${ref}: the store ${source.location} keeps no object versions (only S3 buckets with versioning do); drop @${version}`);
+    throw new SnapshotVersionError(
+      `set ${set}: snapshot ${ref}: the store ${source.location} keeps no object versions (only S3 buckets with versioning do); drop @${version}`,
+    );
   }
   try {
     const object = await source.headVersion(snapshot.object.key, version);
     return { ...snapshot, object: { ...object, pinnedVersion: true } };
   } catch (error) {
     if (error instanceof VersionNotFoundError) {
-      const why = error.unversioned ? 'the store does not keep versions of it (is versioning enabled on the bucket?)' : `the store holds no such version of ${snapshot.object.key}`;
-      throw new SnapshotVersionError(`set ${set}: snapshot ${ref}: ${why} — ${describeError(error)}`, [], { cause: error });
+      const why = error.unversioned
+        ? 'the store does not keep versions of it (is versioning enabled on the bucket?)'
+        : `the store holds no such version of ${snapshot.object.key}`;
+      throw new SnapshotVersionError(`set ${set}: snapshot ${ref}: ${why} — ${describeError(error)}`, [], {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -79,7 +79,10 @@ export async function createWorkspace(stateDir: string, marker: WorkspaceMarker)
 }
 
 /** Records progress in the marker (what an aborted drill's record will say). */
-export async function updateMarker(workspace: DrillWorkspace, update: Partial<WorkspaceMarker>): Promise<void> {
+export async function updateMarker(
+  workspace: DrillWorkspace,
+  update: Partial<WorkspaceMarker>,
+): Promise<void> {
   Object.assign(workspace.marker, update);
   await writeFileAtomic(markerPath(workspace.dir), `${JSON.stringify(workspace.marker)}\n`);
 }

@@ -45,12 +45,16 @@ export interface EstateView {
 
 function newestSnapshot(snapshots: readonly SnapshotState[]): SnapshotState | null {
   let newest: SnapshotState | null = null;
-  for (const snapshot of snapshots) if (!newest || Date.parse(snapshot.time) >= Date.parse(newest.time)) newest = snapshot;
+  for (const snapshot of snapshots)
+    if (!newest || Date.parse(snapshot.time) >= Date.parse(newest.time)) newest = snapshot;
   return newest;
 }
 
 /** The newest clean snapshot whose latest drill passed, or null (the same standing as last-clean's). */
-function lastRestorableSnapshot(snapshots: readonly SnapshotState[], drills: readonly DrillResult[]): SnapshotState | null {
+function lastRestorableSnapshot(
+  snapshots: readonly SnapshotState[],
+  drills: readonly DrillResult[],
+): SnapshotState | null {
   const latest = latestDrills(drills);
   let best: SnapshotState | null = null;
   for (const snapshot of snapshots) {
@@ -60,7 +64,13 @@ function lastRestorableSnapshot(snapshots: readonly SnapshotState[], drills: rea
   return best;
 }
 
-function setView(set: SetPolicy, state: SetState | null, error: string | undefined, evidence: EvidenceStatus, now: Date): SetView {
+function setView(
+  set: SetPolicy,
+  state: SetState | null,
+  error: string | undefined,
+  evidence: EvidenceStatus,
+  now: Date,
+): SetView {
   // Snapshots dated in the future are never fresh: no last clean, no RPO from them.
   const all = state ? Object.values(state.index.snapshots) : [];
   const snapshots = all.filter((snapshot) => !isFutureDated(snapshot.time, now));
@@ -102,12 +112,20 @@ function setView(set: SetPolicy, state: SetState | null, error: string | undefin
  * Reads the estate's state for `policy`. A set whose state is unreadable is reported not ready
  * with the error. `known` is the evidence status when the caller already has it.
  */
-export async function loadEstateView(policy: Policy, stateDir: string, now = clockNow(), known?: EvidenceStatus): Promise<EstateView> {
+export async function loadEstateView(
+  policy: Policy,
+  stateDir: string,
+  now = clockNow(),
+  known?: EvidenceStatus,
+): Promise<EstateView> {
   const evidence =
     known ??
-    (await evidenceStatus(stateDir).catch(
-      (error): EvidenceStatus => ({ ok: false, records: 0, firstBad: { seq: -1, problem: describeError(error) }, keyFingerprints: [] }),
-    ));
+    (await evidenceStatus(stateDir).catch((error): EvidenceStatus => ({
+      ok: false,
+      records: 0,
+      firstBad: { seq: -1, problem: describeError(error) },
+      keyFingerprints: [],
+    })));
   const acceptances = readAcceptanceIndex(stateDir);
   acceptances.catch(() => undefined); // each set reports it when it cannot be read
   const loaded = await Promise.all(

@@ -34,7 +34,9 @@ const firstRuns = new Map<string, Promise<EvidenceStatus>>();
 
 async function ledgerFingerprint(stateDir: string): Promise<string> {
   const dir = path.join(stateDir, 'ledger');
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.ndjson')).sort();
+  const names = (await readdir(dir).catch(() => [] as string[]))
+    .filter((name) => name.endsWith('.ndjson'))
+    .sort();
   const parts = await Promise.all(
     names.map(async (name) => {
       const stats = await stat(path.join(dir, name));
@@ -51,7 +53,14 @@ async function replayChain(stateDir: string): Promise<EvidenceStatus> {
   return {
     ok: verification.ok,
     records: verification.records,
-    ...(verification.firstBad ? { firstBad: { seq: verification.firstBad.seq, problem: `${verification.firstBad.problem}: ${verification.firstBad.detail}` } } : {}),
+    ...(verification.firstBad
+      ? {
+          firstBad: {
+            seq: verification.firstBad.seq,
+            problem: `${verification.firstBad.problem}: ${verification.firstBad.detail}`,
+          },
+        }
+      : {}),
     keyFingerprints: verification.keyFingerprints,
   };
 }
@@ -63,7 +72,10 @@ export interface EvidenceStatusOptions {
 }
 
 /** Checks the evidence chain of a state directory (an empty ledger is intact). */
-export async function evidenceStatus(stateDir: string, options: EvidenceStatusOptions = {}): Promise<EvidenceStatus> {
+export async function evidenceStatus(
+  stateDir: string,
+  options: EvidenceStatusOptions = {},
+): Promise<EvidenceStatus> {
   const key = await ledgerFingerprint(stateDir);
   const entry = cache.get(stateDir);
   if (!entry) {
@@ -86,7 +98,12 @@ export async function evidenceStatus(stateDir: string, options: EvidenceStatusOp
         entry.key = key;
       })
       .catch((error: unknown) => {
-        entry.status = { ok: false, records: 0, firstBad: { seq: -1, problem: `ledger not readable: ${(error as Error).message}` }, keyFingerprints: [] };
+        entry.status = {
+          ok: false,
+          records: 0,
+          firstBad: { seq: -1, problem: `ledger not readable: ${(error as Error).message}` },
+          keyFingerprints: [],
+        };
         entry.key = key;
       })
       .finally(() => (entry.refreshing = null));

@@ -40,38 +40,80 @@ export function judgeEvidence(set: SetOutcomes): EvidenceJudgement[] {
   const passed = set.drills.filter((drill) => drill.outcome === 'passed');
   const inTime = passed.filter((drill) => drill.withinRto !== false);
   const drill = (kind: 'drill' | 'sampled-drill'): EvidenceJudgement => {
-    if (set.drills.length === 0) return { kind, status: 'no-evidence', reason: 'no restore drill in the period' };
-    if (passed.length === 0) return { kind, status: 'fail', reason: `no passed restore drill in the period (${set.drills.length} ran, none passed)` };
-    if (inTime.length === 0) return { kind, status: 'fail', reason: `${passed.length} drill(s) passed, every one over the RTO` };
+    if (set.drills.length === 0)
+      return { kind, status: 'no-evidence', reason: 'no restore drill in the period' };
+    if (passed.length === 0)
+      return {
+        kind,
+        status: 'fail',
+        reason: `no passed restore drill in the period (${set.drills.length} ran, none passed)`,
+      };
+    if (inTime.length === 0)
+      return { kind, status: 'fail', reason: `${passed.length} drill(s) passed, every one over the RTO` };
     return { kind, status: 'pass', reason: `${inTime.length} drill(s) passed within the RTO` };
   };
   judged.push(drill('drill'), drill('sampled-drill'));
   const incomplete = set.incomplete ?? [];
   const unread = Math.max(set.unverified, incomplete.length);
-  const named = incomplete.length ? `: ${incomplete.slice(0, 3).join(', ')}${incomplete.length > 3 ? ` and ${incomplete.length - 3} more` : ''}` : '';
+  const named = incomplete.length
+    ? `: ${incomplete.slice(0, 3).join(', ')}${incomplete.length > 3 ? ` and ${incomplete.length - 3} more` : ''}`
+    : '';
   judged.push(
     set.scans === 0
       ? { kind: 'scan', status: 'no-evidence', reason: 'no snapshot scan in the period' }
       : unread > 0
-        ? { kind: 'scan', status: 'fail', reason: `${unread} ${unread === 1 ? 'snapshot' : 'snapshots'} not read completely${named}` }
-        : { kind: 'scan', status: 'pass', reason: `${set.scans} scan ${set.scans === 1 ? 'record' : 'records'}, every snapshot read completely` },
+        ? {
+            kind: 'scan',
+            status: 'fail',
+            reason: `${unread} ${unread === 1 ? 'snapshot' : 'snapshots'} not read completely${named}`,
+          }
+        : {
+            kind: 'scan',
+            status: 'pass',
+            reason: `${set.scans} scan ${set.scans === 1 ? 'record' : 'records'}, every snapshot read completely`,
+          },
   );
   judged.push(...objectiveJudgements(set));
   judged.push(
     set.openStoreFindings > 0
-      ? { kind: 'store', status: 'fail', reason: `${set.openStoreFindings} snapshot(s) removed or replaced, or suspicious objects, not accepted` }
-      : { kind: 'store', status: 'pass', reason: 'no snapshot removed or replaced without an accepted reason' },
+      ? {
+          kind: 'store',
+          status: 'fail',
+          reason: `${set.openStoreFindings} snapshot(s) removed or replaced, or suspicious objects, not accepted`,
+        }
+      : {
+          kind: 'store',
+          status: 'pass',
+          reason: 'no snapshot removed or replaced without an accepted reason',
+        },
   );
   const lastAudit = set.immutabilityAudits.at(-1);
   if (lastAudit && lastAudit.ok !== null) {
-    judged.push(lastAudit.ok ? { kind: 'immutability', status: 'pass', reason: 'the last immutability audit held' } : { kind: 'immutability', status: 'fail', reason: 'the last immutability audit did not hold' });
+    judged.push(
+      lastAudit.ok
+        ? { kind: 'immutability', status: 'pass', reason: 'the last immutability audit held' }
+        : { kind: 'immutability', status: 'fail', reason: 'the last immutability audit did not hold' },
+    );
   }
-  const unexplained = set.acceptances.filter((acceptance) => !acceptance.by.trim() || !acceptance.reason.trim()).length;
-  judged.push(unexplained ? { kind: 'triage', status: 'fail', reason: `${unexplained} acceptance(s) without who or why` } : { kind: 'triage', status: 'pass', reason: `${set.acceptances.length} acceptance(s), each with who and why` });
-  judged.push(set.ledgerOk ? { kind: 'ledger', status: 'pass', reason: 'the signed ledger verifies' } : { kind: 'ledger', status: 'fail', reason: 'the signed ledger does not verify' });
+  const unexplained = set.acceptances.filter(
+    (acceptance) => !acceptance.by.trim() || !acceptance.reason.trim(),
+  ).length;
+  judged.push(
+    unexplained
+      ? { kind: 'triage', status: 'fail', reason: `${unexplained} acceptance(s) without who or why` }
+      : {
+          kind: 'triage',
+          status: 'pass',
+          reason: `${set.acceptances.length} acceptance(s), each with who and why`,
+        },
+  );
+  judged.push(
+    set.ledgerOk
+      ? { kind: 'ledger', status: 'pass', reason: 'the signed ledger verifies' }
+      : { kind: 'ledger', status: 'fail', reason: 'the signed ledger does not verify' },
+  );
   return judged;
 }
-
 
 /**
  * The recovery objectives in the period (pure): `rpo` fails when the widest gap between clean
@@ -84,19 +126,36 @@ export function objectiveJudgements(set: Pick<SetOutcomes, 'rpo' | 'drills'>): E
   if (rpo && rpo.targetSeconds !== null) {
     if (!rpo.hasClean) judged.push({ kind: 'rpo', status: 'fail', reason: 'RPO missed: no clean snapshot' });
     else if (rpo.worstGapSeconds !== null && rpo.worstGapSeconds > rpo.targetSeconds) {
-      judged.push({ kind: 'rpo', status: 'fail', reason: `RPO missed in the period: worst gap between clean snapshots ${duration(rpo.worstGapSeconds)}, target ${duration(rpo.targetSeconds)}` });
-    } else judged.push({ kind: 'rpo', status: 'pass', reason: `RPO met in the period (target ${duration(rpo.targetSeconds)})` });
+      judged.push({
+        kind: 'rpo',
+        status: 'fail',
+        reason: `RPO missed in the period: worst gap between clean snapshots ${duration(rpo.worstGapSeconds)}, target ${duration(rpo.targetSeconds)}`,
+      });
+    } else
+      judged.push({
+        kind: 'rpo',
+        status: 'pass',
+        reason: `RPO met in the period (target ${duration(rpo.targetSeconds)})`,
+      });
   }
   const over = set.drills.filter((drill) => drill.withinRto === false).length;
   const within = set.drills.filter((drill) => drill.withinRto === true).length;
-  if (over > 0) judged.push({ kind: 'rto', status: 'fail', reason: `RTO missed in the period: ${over} ${over === 1 ? 'drill' : 'drills'} ran over it` });
-  else if (within > 0) judged.push({ kind: 'rto', status: 'pass', reason: `every drill with an RTO target ran within it` });
+  if (over > 0)
+    judged.push({
+      kind: 'rto',
+      status: 'fail',
+      reason: `RTO missed in the period: ${over} ${over === 1 ? 'drill' : 'drills'} ran over it`,
+    });
+  else if (within > 0)
+    judged.push({ kind: 'rto', status: 'pass', reason: `every drill with an RTO target ran within it` });
   return judged;
 }
 
 /** The evidence a control rests on: what it is served by, plus integrity facts for the backup and integrity controls. */
 function reliesOn(control: Control): EvidenceJudgement['kind'][] {
-  const kinds: EvidenceJudgement['kind'][] = control.servedBy.includes('drill') ? [...control.servedBy.filter((kind) => kind !== 'sampled-drill')] : [...control.servedBy];
+  const kinds: EvidenceJudgement['kind'][] = control.servedBy.includes('drill')
+    ? [...control.servedBy.filter((kind) => kind !== 'sampled-drill')]
+    : [...control.servedBy];
   if (control.servedBy.includes('scan')) kinds.push('store', 'immutability', 'triage');
   if (control.objectives) kinds.push('rpo', 'rto');
   return kinds;
@@ -119,7 +178,9 @@ export function judgeControls(set: SetOutcomes): ControlJudgement[] {
     const failed = relevant.filter((judgement) => judgement.status === 'fail');
     const missing = relevant.filter((judgement) => judgement.status === 'no-evidence');
     const status: ControlStatus = failed.length ? 'fail' : missing.length ? 'no-evidence' : 'pass';
-    const reasons = (failed.length ? failed : missing.length ? missing : relevant).map((judgement) => judgement.reason);
+    const reasons = (failed.length ? failed : missing.length ? missing : relevant).map(
+      (judgement) => judgement.reason,
+    );
     return { control: control.id, status, reasons };
   });
 }

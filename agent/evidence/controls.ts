@@ -24,14 +24,16 @@ export const CONTROLS: readonly Control[] = [
     id: 'A.8.13',
     framework: 'ISO/IEC 27001:2022 Annex A',
     title: 'Information backup',
-    requirement: 'Backup copies of information, software and systems are kept and regularly tested according to the backup policy.',
+    requirement:
+      'Backup copies of information, software and systems are kept and regularly tested according to the backup policy.',
     servedBy: ['scan', 'drill', 'sampled-drill', 'ledger'],
   },
   {
     id: 'A1.3',
     framework: 'SOC 2 Trust Services Criteria (Availability)',
     title: 'Recovery plan testing',
-    requirement: 'Recovery plan procedures supporting system recovery are tested to meet the entity’s objectives (RTO/RPO).',
+    requirement:
+      'Recovery plan procedures supporting system recovery are tested to meet the entity’s objectives (RTO/RPO).',
     servedBy: ['drill', 'sampled-drill'],
     objectives: true,
   },
@@ -39,14 +41,16 @@ export const CONTROLS: readonly Control[] = [
     id: 'CP-9(1)',
     framework: 'NIST SP 800-53 Rev. 5',
     title: 'System backup: testing for reliability and integrity',
-    requirement: 'Backup information is tested at a defined frequency to verify media reliability and information integrity.',
+    requirement:
+      'Backup information is tested at a defined frequency to verify media reliability and information integrity.',
     servedBy: ['scan', 'drill', 'sampled-drill'],
   },
   {
     id: 'CP-9(2)',
     framework: 'NIST SP 800-53 Rev. 5',
     title: 'System backup: test restoration using sampling',
-    requirement: 'A sample of backup information is used in restoring selected system functions as part of contingency plan testing.',
+    requirement:
+      'A sample of backup information is used in restoring selected system functions as part of contingency plan testing.',
     servedBy: ['sampled-drill', 'drill'],
   },
   {

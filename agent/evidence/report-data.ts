@@ -17,7 +17,11 @@ import { type Acceptance } from '../model/acceptance.js';
 import type { Finding } from '../model/findings.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import { VERDICTS, type Verdict } from '../model/verdict.js';
-import { foldAcceptance, TRIAGE_RECORD_TYPES, type AcceptanceRecordData } from '../ledger/acceptance-records.js';
+import {
+  foldAcceptance,
+  TRIAGE_RECORD_TYPES,
+  type AcceptanceRecordData,
+} from '../ledger/acceptance-records.js';
 import type { LedgerVerification } from '../ledger/verify-ledger.js';
 import { now as clockNow } from '../clock.js';
 import { VERSION } from '../version.js';
@@ -46,14 +50,34 @@ export interface SetEvidence {
   rejected: RejectedSnapshot[];
   scans: { records: number; deep: number; last: string | null };
   /** `cause`: the triage record that made the change, when one did. */
-  verdictChanges: { seq: number; time: string; snapshot: string; from: Verdict; to: Verdict; cause?: string }[];
+  verdictChanges: {
+    seq: number;
+    time: string;
+    snapshot: string;
+    from: Verdict;
+    to: Verdict;
+    cause?: string;
+  }[];
   drills: ReportDrill[];
   /** Acceptances in force now, and those made or revoked in the period, newest first. */
   acceptances: ReportAcceptance[];
   /** Snapshots that left the store in the period (`expected`: pruned by the set's retention; null: recorded before vouch judged that). */
-  removals: { seq: number; time: string; snapshot: string; lastVerdict: string | null; expected: boolean | null }[];
+  removals: {
+    seq: number;
+    time: string;
+    snapshot: string;
+    lastVerdict: string | null;
+    expected: boolean | null;
+  }[];
   /** Immutability audits recorded in the period, oldest first. */
-  immutabilityAudits: { seq: number; time: string; kind: string; ok: boolean | null; protected: boolean | null; findings: number }[];
+  immutabilityAudits: {
+    seq: number;
+    time: string;
+    kind: string;
+    ok: boolean | null;
+    protected: boolean | null;
+    findings: number;
+  }[];
   /** Findings about the store itself held now (removed, replaced, foreign objects), with the record that first reported each. */
   storeFindings: (Finding & { seq: number | null; time: string | null })[];
   /** Snapshots whose last scan did not read them completely (whatever their verdict), oldest first. */
@@ -74,7 +98,14 @@ export interface ReportData {
   verification: LedgerVerification;
   sets: SetEvidence[];
   /** Signing-key rotations in the period. */
-  keyRotations: { seq: number; time: string; type: string; previousKeyId: string | null; keyId: string | null; fingerprint: string | null }[];
+  keyRotations: {
+    seq: number;
+    time: string;
+    type: string;
+    previousKeyId: string | null;
+    keyId: string | null;
+    fingerprint: string | null;
+  }[];
   /** The vouch version that made the report. */
   version: string;
 }
@@ -94,14 +125,19 @@ export function targetsFromPolicy(policy: Policy): Map<string, { rpoSeconds?: nu
   return new Map(
     policy.sets.map((set) => [
       set.name,
-      { ...(set.rpoSeconds !== undefined ? { rpoSeconds: set.rpoSeconds } : {}), ...(set.rtoSeconds !== undefined ? { rtoSeconds: set.rtoSeconds } : {}) },
+      {
+        ...(set.rpoSeconds !== undefined ? { rpoSeconds: set.rpoSeconds } : {}),
+        ...(set.rtoSeconds !== undefined ? { rtoSeconds: set.rtoSeconds } : {}),
+      },
     ]),
   );
 }
 
 async function namesIn(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((name) => name.endsWith('.json') && !name.startsWith('.')).map((name) => name.slice(0, -'.json'.length));
+  return names
+    .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
+    .map((name) => name.slice(0, -'.json'.length));
 }
 
 function emptySet(name: string): SetEvidence {
@@ -128,7 +164,11 @@ function emptySet(name: string): SetEvidence {
  * Worst gap between consecutive clean snapshots in [since, now] (the last one to `now` included):
  * the most data a restore from the newest clean snapshot could have lost at any moment. Pure.
  */
-export function worstCleanGap(cleanTimes: readonly number[], since: number | null, now: number): number | null {
+export function worstCleanGap(
+  cleanTimes: readonly number[],
+  since: number | null,
+  now: number,
+): number | null {
   const sorted = [...cleanTimes].sort((a, b) => a - b);
   if (sorted.length === 0) return null;
   let worst = 0;
@@ -156,15 +196,26 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
   const effects = new Map<number, AcceptanceRecordData['verdicts']>();
   /** First `set-finding` record of each set finding, by set and identity. */
   const reported = new Map<string, { seq: number; time: string }>();
-  const identity = (set: string, finding: Pick<Finding, 'kind' | 'path' | 'contentId'>) => `${set}\u0000${finding.kind}\u0000${finding.path}\u0000${finding.contentId ?? ''}`;
+  const identity = (set: string, finding: Pick<Finding, 'kind' | 'path' | 'contentId'>) =>
+    `${set}\u0000${finding.kind}\u0000${finding.path}\u0000${finding.contentId ?? ''}`;
 
   const keyRotations: ReportData['keyRotations'] = [];
   for await (const record of readLedger(options.stateDir)) {
     if (!record || typeof record.data !== 'object' || record.data === null) continue;
-    if ((record.type === 'key-rotation' || record.type === 'key-replaced') && (since === null || Date.parse(record.time) >= since)) {
+    if (
+      (record.type === 'key-rotation' || record.type === 'key-replaced') &&
+      (since === null || Date.parse(record.time) >= since)
+    ) {
       const rotation = record.data as { previousKeyId?: unknown; keyId?: unknown; fingerprint?: unknown };
       const text = (value: unknown) => (typeof value === 'string' ? value : null);
-      keyRotations.push({ seq: record.seq, time: record.time, type: record.type, previousKeyId: text(rotation.previousKeyId), keyId: text(rotation.keyId), fingerprint: text(rotation.fingerprint) });
+      keyRotations.push({
+        seq: record.seq,
+        time: record.time,
+        type: record.type,
+        previousKeyId: text(rotation.previousKeyId),
+        keyId: text(rotation.keyId),
+        fingerprint: text(rotation.fingerprint),
+      });
     }
     const data = record.data as { set?: unknown };
     if (typeof data.set !== 'string') continue;
@@ -180,9 +231,27 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
       if ((record.data as { deep?: unknown }).deep) set.scans.deep++;
       set.scans.last = record.time;
     } else if (record.type === 'verdict-change' && inPeriod) {
-      const change = record.data as { snapshot: string; from: Verdict; to: Verdict; acceptance?: number; revocation?: number };
-      const cause = change.acceptance !== undefined ? `acceptance ${change.acceptance}` : change.revocation !== undefined ? `revocation ${change.revocation}` : undefined;
-      set.verdictChanges.push({ seq: record.seq, time: record.time, snapshot: change.snapshot, from: change.from, to: change.to, ...(cause ? { cause } : {}) });
+      const change = record.data as {
+        snapshot: string;
+        from: Verdict;
+        to: Verdict;
+        acceptance?: number;
+        revocation?: number;
+      };
+      const cause =
+        change.acceptance !== undefined
+          ? `acceptance ${change.acceptance}`
+          : change.revocation !== undefined
+            ? `revocation ${change.revocation}`
+            : undefined;
+      set.verdictChanges.push({
+        seq: record.seq,
+        time: record.time,
+        snapshot: change.snapshot,
+        from: change.from,
+        to: change.to,
+        ...(cause ? { cause } : {}),
+      });
     } else if (record.type === 'immutability-audit' && inPeriod) {
       const audit = record.data as { kind?: unknown; ok?: unknown; protected?: unknown; findings?: unknown };
       set.immutabilityAudits.push({
@@ -204,10 +273,12 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
       });
     } else if (record.type === 'set-finding') {
       const finding = (record.data as { finding?: Finding }).finding;
-      if (finding && !reported.has(identity(data.set, finding))) reported.set(identity(data.set, finding), { seq: record.seq, time: record.time });
+      if (finding && !reported.has(identity(data.set, finding)))
+        reported.set(identity(data.set, finding), { seq: record.seq, time: record.time });
     } else if (TRIAGE_RECORD_TYPES.has(record.type)) {
       acceptances.set(data.set, foldAcceptance(acceptances.get(data.set) ?? [], record, data.set));
-      if (record.type === 'finding-acceptance') effects.set(record.seq, (record.data as AcceptanceRecordData).verdicts ?? []);
+      if (record.type === 'finding-acceptance')
+        effects.set(record.seq, (record.data as AcceptanceRecordData).verdicts ?? []);
     }
   }
 
@@ -227,7 +298,9 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
       set.rpo.ageSeconds = Math.max(0, (now.getTime() - Date.parse(clean.time)) / 1000);
     }
     set.rpo.worstGapSeconds = worstCleanGap(
-      snapshots.filter((snapshot) => snapshot.verdict === 'clean').map((snapshot) => Date.parse(snapshot.time)),
+      snapshots
+        .filter((snapshot) => snapshot.verdict === 'clean')
+        .map((snapshot) => Date.parse(snapshot.time)),
       since,
       now.getTime(),
     );
@@ -246,9 +319,12 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
       const first = reported.get(identity(set.name, finding));
       return { ...finding, seq: first?.seq ?? null, time: first?.time ?? null };
     });
-    const inPeriod = (iso: string | undefined) => iso !== undefined && (since === null || Date.parse(iso) >= since);
+    const inPeriod = (iso: string | undefined) =>
+      iso !== undefined && (since === null || Date.parse(iso) >= since);
     set.acceptances = listAcceptances(index, acceptances.get(set.name) ?? [])
-      .filter((acceptance) => !acceptance.revoked || inPeriod(acceptance.at) || inPeriod(acceptance.revoked.at))
+      .filter(
+        (acceptance) => !acceptance.revoked || inPeriod(acceptance.at) || inPeriod(acceptance.revoked.at),
+      )
       .map((acceptance) => ({ ...acceptance, verdicts: effects.get(acceptance.id) ?? [] }));
   }
   return {

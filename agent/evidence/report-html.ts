@@ -12,7 +12,10 @@ import { formatFingerprint } from '../ledger/signing-key.js';
 
 /** HTML-escapes text for element content and attribute values. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
+  return text.replace(
+    /[&<>"']/g,
+    (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!,
+  );
 }
 
 const e = escapeHtml;
@@ -39,9 +42,14 @@ function phaseBar(drill: ReportDrill): string {
   const scale = Math.max(total, drill.rtoTargetSeconds ?? 0, 0.001);
   const pct = (value: number) => `${Math.max(0, Math.min(100, (value / scale) * 100)).toFixed(2)}%`;
   const parts = (['fetch', 'extract', 'verify', 'app'] as const)
-    .map((phase) => `<span class="phase ${phase}" style="width:${pct(drill.phases[phase])}" title="${phase} ${e(formatDuration(drill.phases[phase]))}"></span>`)
+    .map(
+      (phase) =>
+        `<span class="phase ${phase}" style="width:${pct(drill.phases[phase])}" title="${phase} ${e(formatDuration(drill.phases[phase]))}"></span>`,
+    )
     .join('');
-  const rto = drill.rtoTargetSeconds ? `<span class="rto-mark" style="left:${pct(drill.rtoTargetSeconds)}" title="RTO ${e(formatDuration(drill.rtoTargetSeconds))}"></span>` : '';
+  const rto = drill.rtoTargetSeconds
+    ? `<span class="rto-mark" style="left:${pct(drill.rtoTargetSeconds)}" title="RTO ${e(formatDuration(drill.rtoTargetSeconds))}"></span>`
+    : '';
   const legend = `fetch ${seconds(fetch)} · extract ${seconds(extract)} · verify ${seconds(verify)} · app ${seconds(app)}`;
   return `<div class="bar" role="img" aria-label="${e(legend)}">${parts}${rto}</div><div class="legend">${legend}</div>`;
 }
@@ -68,12 +76,27 @@ function notCleanMark(drill: ReportDrill): string {
 function drillRows(drills: readonly ReportDrill[]): string {
   return drills
     .map((drill) => {
-      const sample = drill.sample.fraction < 1 ? `sample ${(drill.sample.fraction * 100).toFixed(1).replace(/\.0$/, '')}%, ` : '';
+      const sample =
+        drill.sample.fraction < 1
+          ? `sample ${(drill.sample.fraction * 100).toFixed(1).replace(/\.0$/, '')}%, `
+          : '';
       const restored = `${sample}${drill.sample.entries} entries, ${formatBytes(drill.sample.bytes)}`;
-      const verifiers = (drill.verifiers ?? []).map((outcome) => `${outcome.verifier} ${outcome.status}`).join(', ');
-      const failures = drill.failures.slice(0, FAILURES_PER_DRILL).map((failure) => `<li><b>${e(failure.verifier)}</b>${failure.path ? ` <code>${e(failure.path)}</code>` : ''}: ${e(failure.detail)}</li>`);
-      if (drill.failures.length > FAILURES_PER_DRILL) failures.push(`<li>… and ${drill.failures.length - FAILURES_PER_DRILL} more (ledger record ${drill.seq})</li>`);
-      const assertions = (drill.verifiers ?? []).flatMap((outcome) => (outcome.assertions ?? []).map((assertion) => ({ verifier: outcome.verifier, ...assertion })));
+      const verifiers = (drill.verifiers ?? [])
+        .map((outcome) => `${outcome.verifier} ${outcome.status}`)
+        .join(', ');
+      const failures = drill.failures
+        .slice(0, FAILURES_PER_DRILL)
+        .map(
+          (failure) =>
+            `<li><b>${e(failure.verifier)}</b>${failure.path ? ` <code>${e(failure.path)}</code>` : ''}: ${e(failure.detail)}</li>`,
+        );
+      if (drill.failures.length > FAILURES_PER_DRILL)
+        failures.push(
+          `<li>… and ${drill.failures.length - FAILURES_PER_DRILL} more (ledger record ${drill.seq})</li>`,
+        );
+      const assertions = (drill.verifiers ?? []).flatMap((outcome) =>
+        (outcome.assertions ?? []).map((assertion) => ({ verifier: outcome.verifier, ...assertion })),
+      );
       const assertionRows = assertions
         .map(
           (assertion) =>
@@ -120,7 +143,12 @@ function summaryTable(data: ReportData): string {
   <td>${set.lastClean ? `<code>${e(set.lastClean.id)}</code><div class="small">${when(set.lastClean.time)}</div>` : badge('bad', 'none')}</td>
   <td>${rpoCell(set)}</td>
   <td>${drillSummary(set)}</td>
-  <td class="small">${Object.entries(set.verdicts).filter(([, n]) => n > 0).map(([verdict, n]) => `${n} ${e(verdict)}`).join(', ') || '—'}${storeNote(set)}${acceptedNote(set)}</td></tr>`,
+  <td class="small">${
+    Object.entries(set.verdicts)
+      .filter(([, n]) => n > 0)
+      .map(([verdict, n]) => `${n} ${e(verdict)}`)
+      .join(', ') || '—'
+  }${storeNote(set)}${acceptedNote(set)}</td></tr>`,
     )
     .join('\n');
   return `<table class="summary"><thead><tr><th>Set</th><th>Last clean snapshot</th><th>RPO achieved</th><th>Restore drills</th><th>Snapshot verdicts</th></tr></thead><tbody>${rows || '<tr><td colspan="5">No sets in this state directory.</td></tr>'}</tbody></table>`;
@@ -129,13 +157,17 @@ function summaryTable(data: ReportData): string {
 /** Open findings about the store itself, for the summary. */
 function storeNote(set: SetEvidence): string {
   const open = set.storeFindings.filter((finding) => !finding.accepted).length;
-  return open ? `<div>${badge('bad', `${open} store finding${open === 1 ? '' : 's'} open`)} (<a href="#store-${e(set.name)}">removed, replaced, beside</a>)</div>` : '';
+  return open
+    ? `<div>${badge('bad', `${open} store finding${open === 1 ? '' : 's'} open`)} (<a href="#store-${e(set.name)}">removed, replaced, beside</a>)</div>`
+    : '';
 }
 
 /** How many findings of a set are accepted now, for the summary. */
 function acceptedNote(set: SetEvidence): string {
   const findings = set.acceptances.reduce((sum, acceptance) => sum + acceptance.now.findings, 0);
-  return findings ? `<div>${findings} finding${findings === 1 ? '' : 's'} accepted (<a href="#accepted-${e(set.name)}">who and why</a>)</div>` : '';
+  return findings
+    ? `<div>${findings} finding${findings === 1 ? '' : 's'} accepted (<a href="#accepted-${e(set.name)}">who and why</a>)</div>`
+    : '';
 }
 
 function acceptanceRow(acceptance: ReportAcceptance): string {
@@ -145,9 +177,19 @@ function acceptanceRow(acceptance: ReportAcceptance): string {
     kinds.set(item.kind, (kinds.get(item.kind) ?? 0) + Math.max(1, item.snapshots.length));
     for (const snapshot of item.snapshots) snapshots.add(snapshot);
   }
-  const selection = [`path ${acceptance.selection.path}`, acceptance.selection.kind ? `kind ${acceptance.selection.kind}` : '', acceptance.selection.snapshot ? `snapshot ${acceptance.selection.snapshot}` : ''].filter(Boolean).join(', ');
+  const selection = [
+    `path ${acceptance.selection.path}`,
+    acceptance.selection.kind ? `kind ${acceptance.selection.kind}` : '',
+    acceptance.selection.snapshot ? `snapshot ${acceptance.selection.snapshot}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   const what = `${[...kinds].map(([kind, n]) => `${n} × ${kind}`).join(', ')}<div class="small">${e(selection)}; seen in ${snapshots.size ? [...snapshots].map((id) => `<code>${e(id)}</code>`).join(', ') : 'the set itself'}</div>`;
-  const effect = acceptance.verdicts.length ? acceptance.verdicts.map((change) => `<code>${e(change.snapshot)}</code> ${e(change.from)} → ${e(change.to)}`).join('<br>') : 'no verdict changed';
+  const effect = acceptance.verdicts.length
+    ? acceptance.verdicts
+        .map((change) => `<code>${e(change.snapshot)}</code> ${e(change.from)} → ${e(change.to)}`)
+        .join('<br>')
+    : 'no verdict changed';
   const status = acceptance.revoked
     ? `${badge('none', 'revoked')}<div class="small">by ${e(acceptance.revoked.by)}, ${when(acceptance.revoked.at)} (record ${acceptance.revoked.id})${acceptance.revoked.reason ? `: ${e(acceptance.revoked.reason)}` : ''}</div>`
     : `${badge('warn', 'in force')}<div class="small">covers ${acceptance.now.findings} finding${acceptance.now.findings === 1 ? '' : 's'} now</div>`;
@@ -174,7 +216,11 @@ function storeSection(set: SetEvidence): string {
         .map(
           (removal) =>
             `<tr class="removal"><td class="num">${removal.seq}</td><td>${when(removal.time)}</td><td><code>${e(removal.snapshot)}</code></td><td>${e(removal.lastVerdict ?? '—')}</td><td>${
-              removal.expected === true ? badge('none', 'pruned by retention') : removal.expected === false ? badge('bad', 'finding') : badge('none', 'not judged')
+              removal.expected === true
+                ? badge('none', 'pruned by retention')
+                : removal.expected === false
+                  ? badge('bad', 'finding')
+                  : badge('none', 'not judged')
             }</td></tr>`,
         )
         .join('')}</tbody></table>`
@@ -198,21 +244,33 @@ function controlEvidence(control: Control, data: ReportData): string {
   const scans = data.sets.reduce((sum, set) => sum + set.scans.records, 0);
   const parts: string[] = [];
   if (control.servedBy.includes('scan')) parts.push(`${scans} snapshot scan records`);
-  if (control.servedBy.includes('drill')) parts.push(`${drills.length} restore drills (${drills.filter((drill) => drill.outcome === 'passed').length} passed)`);
+  if (control.servedBy.includes('drill'))
+    parts.push(
+      `${drills.length} restore drills (${drills.filter((drill) => drill.outcome === 'passed').length} passed)`,
+    );
   else if (control.servedBy.includes('sampled-drill')) parts.push(`${sampled.length} sampled drills`);
   if (control.id === 'CP-9(2)') parts.push(`${sampled.length} of them sampled`);
-  if (control.servedBy.includes('ledger')) parts.push(`signed ledger ${data.verification.ok ? 'verified' : 'FAILED verification'}`);
+  if (control.servedBy.includes('ledger'))
+    parts.push(`signed ledger ${data.verification.ok ? 'verified' : 'FAILED verification'}`);
   return e(parts.join('; '));
 }
 
 /** A set's outcomes, as the control judgement needs them. */
 export function setOutcomes(set: SetEvidence, data: ReportData): SetOutcomes {
   return {
-    drills: set.drills.map((drill) => ({ outcome: drill.outcome, withinRto: drill.withinRto, sampled: drill.sample.fraction < 1 })),
+    drills: set.drills.map((drill) => ({
+      outcome: drill.outcome,
+      withinRto: drill.withinRto,
+      sampled: drill.sample.fraction < 1,
+    })),
     scans: set.scans.records,
     unverified: set.verdicts.unverified,
     incomplete: set.incomplete ?? [],
-    rpo: { targetSeconds: set.rpoTargetSeconds, worstGapSeconds: set.rpo.worstGapSeconds ?? set.rpo.ageSeconds, hasClean: set.lastClean !== null },
+    rpo: {
+      targetSeconds: set.rpoTargetSeconds,
+      worstGapSeconds: set.rpo.worstGapSeconds ?? set.rpo.ageSeconds,
+      hasClean: set.lastClean !== null,
+    },
     openStoreFindings: set.storeFindings.filter((finding) => !finding.accepted).length,
     immutabilityAudits: set.immutabilityAudits,
     acceptances: set.acceptances,
@@ -220,7 +278,11 @@ export function setOutcomes(set: SetEvidence, data: ReportData): SetOutcomes {
   };
 }
 
-const STATUS_BADGE: Record<ControlStatus, [('ok' | 'bad' | 'warn'), string]> = { pass: ['ok', 'pass'], fail: ['bad', 'fail'], 'no-evidence': ['warn', 'no evidence'] };
+const STATUS_BADGE: Record<ControlStatus, ['ok' | 'bad' | 'warn', string]> = {
+  pass: ['ok', 'pass'],
+  fail: ['bad', 'fail'],
+  'no-evidence': ['warn', 'no evidence'],
+};
 
 /** Controls × sets, each cell judged from the period's outcomes with the reasons. */
 function controlsTable(data: ReportData): string {
@@ -242,7 +304,10 @@ function controlsTable(data: ReportData): string {
 
 /** What the report covers: period, sets, the vouch that made it, the signing keys. */
 function scopeBox(data: ReportData): string {
-  const keys = data.verification.keyFingerprints.map((fingerprint) => `<code>${e(formatFingerprint(fingerprint))}</code>`).join('<br>') || 'none';
+  const keys =
+    data.verification.keyFingerprints
+      .map((fingerprint) => `<code>${e(formatFingerprint(fingerprint))}</code>`)
+      .join('<br>') || 'none';
   return `<dl class="facts scope">
 <dt>Period</dt><dd>${data.since ? `${when(data.since)} to ${when(data.generatedAt)}` : `every record to ${when(data.generatedAt)}`}</dd>
 <dt>Sets</dt><dd>${data.sets.map((set) => `<code>${e(set.name)}</code>`).join(', ') || 'none'}</dd>
@@ -255,7 +320,10 @@ function scopeBox(data: ReportData): string {
 /** Signing-key rotations in the period. */
 function keyRotationSection(data: ReportData): string {
   const rows = data.keyRotations
-    .map((rotation) => `<tr class="key-rotation"><td class="num">${rotation.seq}</td><td>${when(rotation.time)}</td><td>${e(rotation.type)}</td><td><code>${e(rotation.previousKeyId ?? '—')}</code> → <code>${e(rotation.keyId ?? '—')}</code></td><td><code>${e(rotation.fingerprint ? formatFingerprint(rotation.fingerprint) : '—')}</code></td></tr>`)
+    .map(
+      (rotation) =>
+        `<tr class="key-rotation"><td class="num">${rotation.seq}</td><td>${when(rotation.time)}</td><td>${e(rotation.type)}</td><td><code>${e(rotation.previousKeyId ?? '—')}</code> → <code>${e(rotation.keyId ?? '—')}</code></td><td><code>${e(rotation.fingerprint ? formatFingerprint(rotation.fingerprint) : '—')}</code></td></tr>`,
+    )
     .join('');
   return rows
     ? `<table class="key-rotations"><thead><tr><th>Record</th><th>Time</th><th>Record type</th><th>Key</th><th>New key fingerprint</th></tr></thead><tbody>${rows}</tbody></table>`
@@ -264,7 +332,8 @@ function keyRotationSection(data: ReportData): string {
 
 /** A set's immutability audits in the period. */
 function immutabilitySection(set: SetEvidence): string {
-  if (set.immutabilityAudits.length === 0) return '<h3>Immutability audits</h3><p>No immutability audit in this period.</p>';
+  if (set.immutabilityAudits.length === 0)
+    return '<h3>Immutability audits</h3><p>No immutability audit in this period.</p>';
   const rows = set.immutabilityAudits
     .map(
       (audit) =>
@@ -283,11 +352,15 @@ const SIGN_OFF = `<section id="sign-off"><h2>Sign-off</h2>
 
 function chainBox(data: ReportData): string {
   const result = data.verification;
-  const head = result.head ? `head record ${result.head.seq}, signed ${when(result.head.time)}` : 'no signed head';
+  const head = result.head
+    ? `head record ${result.head.seq}, signed ${when(result.head.time)}`
+    : 'no signed head';
   const verdict = result.ok
     ? `${badge('ok', 'chain verified')} ${result.records} records; hash chain, ed25519 signatures and ${e(head)} verified; ${result.manifests.checked} baseline manifests match their recorded digests.`
     : `${badge('bad', 'chain FAILED')} first bad record <b>${result.firstBad!.seq}</b>: <b>${e(result.firstBad!.problem)}</b> — ${e(result.firstBad!.detail)}`;
-  const keys = result.keyFingerprints.map((fingerprint) => `<li><code>${e(formatFingerprint(fingerprint))}</code></li>`).join('');
+  const keys = result.keyFingerprints
+    .map((fingerprint) => `<li><code>${e(formatFingerprint(fingerprint))}</code></li>`)
+    .join('');
   return `<div class="chain ${result.ok ? 'ok' : 'bad'}"><p>${verdict}</p>
 <p class="small">Trust: ${result.trust === 'pinned' ? 'public keys pinned by the auditor' : 'public keys stored in the state directory (pin yours with <code>vouch evidence verify --key</code>)'}.${result.legacyUnsigned ? ` ${result.legacyUnsigned} records predate signing and are covered by the hash chain.` : ''}</p>
 <p>Signing key fingerprints (SHA-256 of the public key):</p><ul class="keys">${keys || '<li>none</li>'}</ul></div>`;
@@ -296,12 +369,18 @@ function chainBox(data: ReportData): string {
 function setSection(set: SetEvidence): string {
   const rejected = set.rejected.length
     ? `<h3>Snapshots newer than the last clean one</h3><table><thead><tr><th>Snapshot</th><th>Taken</th><th>Verdict</th><th>Why</th></tr></thead><tbody>${set.rejected
-        .map((snapshot) => `<tr><td><code>${e(snapshot.id)}</code></td><td>${when(snapshot.time)}</td><td>${badge(snapshot.verdict === 'compromised' ? 'bad' : 'warn', snapshot.verdict)}</td><td class="small">${snapshot.reasons.map(e).join('<br>') || '—'}</td></tr>`)
+        .map(
+          (snapshot) =>
+            `<tr><td><code>${e(snapshot.id)}</code></td><td>${when(snapshot.time)}</td><td>${badge(snapshot.verdict === 'compromised' ? 'bad' : 'warn', snapshot.verdict)}</td><td class="small">${snapshot.reasons.map(e).join('<br>') || '—'}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : '';
   const changes = set.verdictChanges.length
     ? `<h3>Verdict changes</h3><table><thead><tr><th>Record</th><th>Time</th><th>Snapshot</th><th>Change</th></tr></thead><tbody>${set.verdictChanges
-        .map((change) => `<tr><td class="num">${change.seq}</td><td>${when(change.time)}</td><td><code>${e(change.snapshot)}</code></td><td>${e(change.from)} → ${e(change.to)}${change.cause ? `<div class="small">by ${e(change.cause)}</div>` : ''}</td></tr>`)
+        .map(
+          (change) =>
+            `<tr><td class="num">${change.seq}</td><td>${when(change.time)}</td><td><code>${e(change.snapshot)}</code></td><td>${e(change.from)} → ${e(change.to)}${change.cause ? `<div class="small">by ${e(change.cause)}</div>` : ''}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : '';
   const drills = set.drills.length

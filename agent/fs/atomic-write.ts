@@ -27,7 +27,11 @@ async function commit(temp: string, target: string): Promise<void> {
 }
 
 /** Atomically replaces `target` with `data` (mode defaults to 0644). */
-export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
   const temp = tempPathFor(target);
   const handle = await open(temp, 'wx', mode);

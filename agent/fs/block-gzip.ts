@@ -39,7 +39,8 @@ export class BlockFormatError extends Error {
 /** Compresses `data` into one member labelled `label` (level 6 deflate on libuv's thread pool). */
 export async function encodeBlock(data: Buffer, label: string | null): Promise<Buffer> {
   const deflated = await deflateRawAsync(data, { level: 6 });
-  const labelBytes = label === null ? Buffer.alloc(0) : Buffer.from(label, 'utf8').subarray(0, MAX_LABEL_BYTES);
+  const labelBytes =
+    label === null ? Buffer.alloc(0) : Buffer.from(label, 'utf8').subarray(0, MAX_LABEL_BYTES);
   const extra = 8 + (label === null ? 0 : 4 + labelBytes.length);
   const header = Buffer.alloc(FIXED_HEADER + extra);
   header.set([0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff]);
@@ -75,27 +76,34 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
 async function memberAt(handle: FileHandle, offset: number): Promise<BlockInfo | null> {
   const fixed = await readAt(handle, offset, FIXED_HEADER);
   if (fixed.length === 0) return null;
-  if (fixed.length < FIXED_HEADER || fixed[0] !== 0x1f || fixed[1] !== 0x8b || fixed[2] !== 8 || !(fixed[3]! & 4)) {
+  if (
+    fixed.length < FIXED_HEADER ||
+    fixed[0] !== 0x1f ||
+    fixed[1] !== 0x8b ||
+    fixed[2] !== 8 ||
+    !(fixed[3]! & 4)
+  ) {
     throw new BlockFormatError(`no block-gzip member at byte ${offset}`);
   }
   const extra = await readAt(handle, offset + FIXED_HEADER, fixed.readUInt16LE(10));
   let length: number | null = null;
   let label: string | null = null;
-  for (let at = 0; at + 4 <= extra.length; ) {
+  for (let at = 0; at + 4 <= extra.length;) {
     const id = extra.toString('latin1', at, at + 2);
     const size = extra.readUInt16LE(at + 2);
     if (id === 'VB' && size === 4) length = extra.readUInt32LE(at + 4);
     if (id === 'VL') label = extra.toString('utf8', at + 4, at + 4 + size);
     at += 4 + size;
   }
-  if (length === null || length < FIXED_HEADER + 8) throw new BlockFormatError(`gzip member at byte ${offset} carries no block length`);
+  if (length === null || length < FIXED_HEADER + 8)
+    throw new BlockFormatError(`gzip member at byte ${offset} carries no block length`);
   return { offset, length, label };
 }
 
 /** Lists every block of an open file from the member headers alone. */
 export async function listBlocks(handle: FileHandle): Promise<BlockInfo[]> {
   const blocks: BlockInfo[] = [];
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const block = await memberAt(handle, offset);
     if (!block) return blocks;
     blocks.push(block);
@@ -106,10 +114,14 @@ export async function listBlocks(handle: FileHandle): Promise<BlockInfo[]> {
 /** Inflates one block, checking its CRC-32 and length. */
 export async function readBlock(handle: FileHandle, block: BlockInfo): Promise<Buffer> {
   const member = await readAt(handle, block.offset, block.length);
-  if (member.length !== block.length) throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
+  if (member.length !== block.length)
+    throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
   const headerLength = FIXED_HEADER + member.readUInt16LE(10);
   const data = await inflateRawAsync(member.subarray(headerLength, member.length - 8));
-  if (crc32(data) !== member.readUInt32LE(member.length - 8) || (data.length >>> 0) !== member.readUInt32LE(member.length - 4)) {
+  if (
+    crc32(data) !== member.readUInt32LE(member.length - 8) ||
+    data.length >>> 0 !== member.readUInt32LE(member.length - 4)
+  ) {
     throw new BlockFormatError(`block at byte ${block.offset} fails its CRC-32`);
   }
   return data;
@@ -131,7 +143,10 @@ export function readBlockSync(fd: number, block: BlockInfo): Buffer {
   if (read !== block.length) throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
   const headerLength = FIXED_HEADER + member.readUInt16LE(10);
   const data = inflateRawSync(member.subarray(headerLength, member.length - 8));
-  if (crc32(data) !== member.readUInt32LE(member.length - 8) || (data.length >>> 0) !== member.readUInt32LE(member.length - 4)) {
+  if (
+    crc32(data) !== member.readUInt32LE(member.length - 8) ||
+    data.length >>> 0 !== member.readUInt32LE(member.length - 4)
+  ) {
     throw new BlockFormatError(`block at byte ${block.offset} fails its CRC-32`);
   }
   return data;

@@ -12,9 +12,17 @@ export class StateFileError extends VouchError {
  * unreadable file, text that is not JSON, JSON that is not an object, or one `check` refuses —
  * throws a StateFileError naming `what` ("drill index for set orders") and the file.
  */
-export async function readJsonFile<T, M = T>(file: string, missing: () => M, what: string, check?: (value: Record<string, unknown>) => string | null): Promise<T | M> {
+export async function readJsonFile<T, M = T>(
+  file: string,
+  missing: () => M,
+  what: string,
+  check?: (value: Record<string, unknown>) => string | null,
+): Promise<T | M> {
   const fail = (why: string, cause?: unknown) =>
-    new StateFileError(`${what} (${file}) is unreadable: ${why}. It is a cache of the ledger: move it aside and run \`vouch scan\` to rebuild it.`, cause === undefined ? undefined : { cause });
+    new StateFileError(
+      `${what} (${file}) is unreadable: ${why}. It is a cache of the ledger: move it aside and run \`vouch scan\` to rebuild it.`,
+      cause === undefined ? undefined : { cause },
+    );
   let text: string;
   try {
     text = await readFile(file, 'utf8');

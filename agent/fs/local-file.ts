@@ -58,10 +58,12 @@ export function readLocalFile(file: LocalFile, buffer: Buffer): LocalReadOutcome
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) return { fallback: 'not a regular file' };
-    if (file.ifMatch !== undefined && fileValidator(stats) !== file.ifMatch) return { fallback: 'changed since it was listed' };
+    if (file.ifMatch !== undefined && fileValidator(stats) !== file.ifMatch)
+      return { fallback: 'changed since it was listed' };
     if (stats.size > file.maxBytes) return { fallback: 'larger than a whole read' };
     const real = readlinkSync(`/proc/self/fd/${fd}`);
-    if (!real.startsWith('/') || real.endsWith(' (deleted)') || !isInside(real, file.realRoot)) return { fallback: 'outside the root or deleted' };
+    if (!real.startsWith('/') || real.endsWith(' (deleted)') || !isInside(real, file.realRoot))
+      return { fallback: 'outside the root or deleted' };
     let target = buffer;
     if (target.length < stats.size + 1) target = Buffer.allocUnsafe(stats.size + 1);
     // One read of size + 1 bytes: a short read of a regular file is its end.

@@ -6,8 +6,14 @@
 import type { ImmutabilityCheck, ImmutabilityAudit } from '../model/immutability.js';
 
 /** Builds an audit's verdict fields from its checks (pure). */
-export function summariseChecks(checks: readonly ImmutabilityCheck[], policyRequiresSomething: boolean, location: string): Pick<ImmutabilityAudit, 'ok' | 'findings'> {
-  const broken = checks.filter((check) => check.required && (check.status === 'fail' || check.status === 'unknown'));
+export function summariseChecks(
+  checks: readonly ImmutabilityCheck[],
+  policyRequiresSomething: boolean,
+  location: string,
+): Pick<ImmutabilityAudit, 'ok' | 'findings'> {
+  const broken = checks.filter(
+    (check) => check.required && (check.status === 'fail' || check.status === 'unknown'),
+  );
   return {
     ok: policyRequiresSomething ? broken.length === 0 : null,
     findings: broken.map((check) => ({

@@ -34,7 +34,9 @@ export interface AuditOptions {
 }
 
 async function listSnapshots(set: SetPolicy, options: AuditOptions): Promise<Snapshot[]> {
-  const source = await (options.createSource ?? ((s: SetPolicy) => createSource(s.source, { set: s.name })))(set);
+  const source = await (options.createSource ?? ((s: SetPolicy) => createSource(s.source, { set: s.name })))(
+    set,
+  );
   try {
     const owners = snapshotOwners(await readSetIndex(options.stateDir, set.name));
     return (await discoverSourceSnapshots(source, { ...set, owners })).snapshots;
@@ -49,17 +51,34 @@ export async function auditSet(set: SetPolicy, options: AuditOptions): Promise<I
   try {
     const snapshots = await listSnapshots(set, options);
     if (set.source.kind === 'fs' || localRepositoryPath(set.source) !== null) {
-      return await auditOfflineSet(set, { snapshots, now, ...(options.mountInfo ? { mountInfo: options.mountInfo } : {}) });
+      return await auditOfflineSet(set, {
+        snapshots,
+        now,
+        ...(options.mountInfo ? { mountInfo: options.mountInfo } : {}),
+      });
     }
-    if (set.source.kind !== 's3') return auditRemoteRepository(set, snapshots, now, describeSource(set.source));
+    if (set.source.kind !== 's3')
+      return auditRemoteRepository(set, snapshots, now, describeSource(set.source));
     const index = await readSetIndex(options.stateDir, set.name);
     const focusSnapshot = lastCleanSnapshot(Object.values(index.snapshots))?.id ?? null;
     // Loaded on first use, like the S3 source: offline-only runs never pay for the AWS SDK.
     const { auditS3Set } = await import('./s3-audit.js');
-    return await auditS3Set(set, { snapshots, focusSnapshot, now, ...(options.s3Client ? { createClient: options.s3Client } : {}) });
+    return await auditS3Set(set, {
+      snapshots,
+      focusSnapshot,
+      now,
+      ...(options.s3Client ? { createClient: options.s3Client } : {}),
+    });
   } catch (error) {
     const location = describeSource(set.source);
-    const checks = [{ check: 'audit', required: true, status: 'unknown' as const, detail: `could not audit ${location}: ${describeError(error)}` }];
+    const checks = [
+      {
+        check: 'audit',
+        required: true,
+        status: 'unknown' as const,
+        detail: `could not audit ${location}: ${describeError(error)}`,
+      },
+    ];
     const summary = summariseChecks(checks, true, location);
     return {
       set: set.name,
@@ -78,7 +97,11 @@ export async function auditSet(set: SetPolicy, options: AuditOptions): Promise<I
 }
 
 /** Records an audit: ledger first (the evidence), then the state cache. The caller holds the state lock. */
-export async function recordAudit(stateDir: string, ledger: LedgerStore, audit: ImmutabilityAudit): Promise<void> {
+export async function recordAudit(
+  stateDir: string,
+  ledger: LedgerStore,
+  audit: ImmutabilityAudit,
+): Promise<void> {
   await ledger.append('immutability-audit', {
     set: audit.set,
     kind: audit.kind,

@@ -5,7 +5,9 @@ import { evaluate32110, type CopyFacts, type DatasetRuleReport } from './rule-3-
 
 /** What the rule needs to know about one copy, from its policy and stored state. */
 export function copyFacts(set: SetPolicy, state: SetState): CopyFacts {
-  const notClean = Object.values(state.index.snapshots).filter((snapshot) => snapshot.verdict !== 'clean').length;
+  const notClean = Object.values(state.index.snapshots).filter(
+    (snapshot) => snapshot.verdict !== 'clean',
+  ).length;
   const scanBroken = state.scan.lastSuccess === null || state.scan.lastError !== null ? 1 : 0;
   return {
     set: set.name,

@@ -85,7 +85,8 @@ export function writableAliases(mounts: readonly MountInfo[], target: string): s
     if (other === mount || other.device !== mount.device || isReadOnly(other)) continue;
     const rest = within(other.root, onDevice);
     if (rest === null) continue;
-    const alias = other.mountPoint === '/' ? rest : rest === '/' ? other.mountPoint : `${other.mountPoint}${rest}`;
+    const alias =
+      other.mountPoint === '/' ? rest : rest === '/' ? other.mountPoint : `${other.mountPoint}${rest}`;
     if (mountFor(mounts, alias) === other) aliases.push(alias);
   }
   return [...new Set(aliases)];

@@ -27,13 +27,22 @@ const WRITE_BITS = 0o222;
 /** Writable paths named in the check's detail. */
 const NAMED_PATHS = 5;
 
-async function readOnlyMountCheck(root: string, mountInfo: () => Promise<string>, required: boolean): Promise<ImmutabilityCheck & { readOnly: boolean }> {
+async function readOnlyMountCheck(
+  root: string,
+  mountInfo: () => Promise<string>,
+  required: boolean,
+): Promise<ImmutabilityCheck & { readOnly: boolean }> {
   const base = { check: 'read-only-mount', required: false };
   let text: string;
   try {
     text = await mountInfo();
   } catch (error) {
-    return { ...base, status: 'unknown', readOnly: false, detail: `mount table not readable: ${(error as Error).message}` };
+    return {
+      ...base,
+      status: 'unknown',
+      readOnly: false,
+      detail: `mount table not readable: ${(error as Error).message}`,
+    };
   }
   const mounts = parseMountInfo(text);
   const mount = mountFor(mounts, root);
@@ -58,12 +67,17 @@ async function readOnlyMountCheck(root: string, mountInfo: () => Promise<string>
 }
 
 /** Paths (relative to the root) of the sampled snapshots' files and their directories that carry a write bit. */
-async function writablePaths(root: string, snapshots: readonly Snapshot[], budget: number): Promise<{ writable: string[]; checked: number }> {
+async function writablePaths(
+  root: string,
+  snapshots: readonly Snapshot[],
+  budget: number,
+): Promise<{ writable: string[]; checked: number }> {
   const newestFirst = [...snapshots].reverse();
   const keys: string[] = [];
   for (const snapshot of newestFirst) {
     if (snapshot.prefix) keys.push(snapshot.prefix.replace(/\/$/, ''));
-    for (const member of snapshot.object ? [snapshot.object] : (snapshot.memberSample ?? [])) keys.push(member.key);
+    for (const member of snapshot.object ? [snapshot.object] : (snapshot.memberSample ?? []))
+      keys.push(member.key);
     if (keys.length >= budget) break;
   }
   return writableAmong(root, keys.slice(0, budget));
@@ -88,7 +102,10 @@ async function repositorySample(root: string, budget: number): Promise<string[]>
 }
 
 /** Paths (relative to the root) among `keys` and their directories that carry a write bit. */
-async function writableAmong(root: string, keys: readonly string[]): Promise<{ writable: string[]; checked: number }> {
+async function writableAmong(
+  root: string,
+  keys: readonly string[],
+): Promise<{ writable: string[]; checked: number }> {
   const directories = new Set<string>(['.', ...keys.map((key) => path.posix.dirname(key))]);
   const targets = [...new Set([...directories, ...keys])];
   const writable: string[] = [];
@@ -100,11 +117,21 @@ async function writableAmong(root: string, keys: readonly string[]): Promise<{ w
 }
 
 /** The newest snapshot's age against `immutability.maxAge` (default: the RPO). */
-export function newestCopyCheck(set: SetPolicy, snapshots: readonly Snapshot[], now: Date): ImmutabilityCheck & { ageSeconds: number | null } {
+export function newestCopyCheck(
+  set: SetPolicy,
+  snapshots: readonly Snapshot[],
+  now: Date,
+): ImmutabilityCheck & { ageSeconds: number | null } {
   const maxAge = set.immutability?.maxAgeSeconds ?? set.rpoSeconds;
   const base = { check: 'newest-copy-age', required: maxAge !== undefined };
   const newest = snapshots.at(-1);
-  if (!newest) return { ...base, status: maxAge === undefined ? 'info' : 'fail', ageSeconds: null, detail: 'the volume holds no snapshots' };
+  if (!newest)
+    return {
+      ...base,
+      status: maxAge === undefined ? 'info' : 'fail',
+      ageSeconds: null,
+      detail: 'the volume holds no snapshots',
+    };
   const ageSeconds = Math.max(0, (now.getTime() - newest.time.getTime()) / 1000);
   const text = `newest copy ${newest.id} is ${formatDuration(ageSeconds)} old`;
   if (maxAge === undefined) return { ...base, status: 'info', ageSeconds, detail: text };
@@ -116,20 +143,34 @@ export function newestCopyCheck(set: SetPolicy, snapshots: readonly Snapshot[], 
   };
 }
 
-export async function auditOfflineSet(set: SetPolicy, context: OfflineAuditContext): Promise<ImmutabilityAudit> {
+export async function auditOfflineSet(
+  set: SetPolicy,
+  context: OfflineAuditContext,
+): Promise<ImmutabilityAudit> {
   const directory = set.source.kind === 'fs' ? set.source.path : localRepositoryPath(set.source);
   if (directory === null) throw new TypeError(`set ${set.name} is not on a local filesystem`);
   const root = await realpath(directory);
   const required = set.immutability !== undefined;
-  const mount = await readOnlyMountCheck(root, context.mountInfo ?? (() => readFile('/proc/self/mountinfo', 'utf8')), required);
+  const mount = await readOnlyMountCheck(
+    root,
+    context.mountInfo ?? (() => readFile('/proc/self/mountinfo', 'utf8')),
+    required,
+  );
   const budget = set.immutability?.sampleObjects ?? 200;
   let writeCheck: ImmutabilityCheck;
   let protectedCopy = mount.readOnly;
   if (mount.readOnly) {
-    writeCheck = { check: 'not-writable', required, status: 'pass', detail: 'the volume is mounted read-only' };
+    writeCheck = {
+      check: 'not-writable',
+      required,
+      status: 'pass',
+      detail: 'the volume is mounted read-only',
+    };
   } else {
     const { writable, checked } =
-      set.source.kind === 'fs' ? await writablePaths(root, context.snapshots, budget) : await writableAmong(root, await repositorySample(root, budget));
+      set.source.kind === 'fs'
+        ? await writablePaths(root, context.snapshots, budget)
+        : await writableAmong(root, await repositorySample(root, budget));
     protectedCopy = writable.length === 0;
     writeCheck = writable.length
       ? {

@@ -27,9 +27,19 @@ export function remoteProtectionCheck(set: SetPolicy): ImmutabilityCheck {
       };
     }
     if (repository.startsWith('rest:')) {
-      return { check: 'append-only', required, status: 'unknown', detail: `${repository}: a rest-server's --append-only mode cannot be seen by a client; run it with --append-only and keep that setting under change control` };
+      return {
+        check: 'append-only',
+        required,
+        status: 'unknown',
+        detail: `${repository}: a rest-server's --append-only mode cannot be seen by a client; run it with --append-only and keep that setting under change control`,
+      };
     }
-    return { check: 'append-only', required, status: 'unknown', detail: `${repository}: whether this repository can be rewritten is decided on its server, which a client cannot see` };
+    return {
+      check: 'append-only',
+      required,
+      status: 'unknown',
+      detail: `${repository}: whether this repository can be rewritten is decided on its server, which a client cannot see`,
+    };
   }
   if (set.source.kind === 'borg') {
     return {
@@ -43,10 +53,18 @@ export function remoteProtectionCheck(set: SetPolicy): ImmutabilityCheck {
 }
 
 /** Audits a remote restic or borg repository (see the module comment). */
-export function auditRemoteRepository(set: SetPolicy, snapshots: readonly Snapshot[], now: Date, location: string): ImmutabilityAudit {
+export function auditRemoteRepository(
+  set: SetPolicy,
+  snapshots: readonly Snapshot[],
+  now: Date,
+  location: string,
+): ImmutabilityAudit {
   const required = set.immutability !== undefined;
   const age = newestCopyCheck(set, snapshots, now);
-  const checks: ImmutabilityCheck[] = [remoteProtectionCheck(set), { check: age.check, required: age.required && required, status: age.status, detail: age.detail }];
+  const checks: ImmutabilityCheck[] = [
+    remoteProtectionCheck(set),
+    { check: age.check, required: age.required && required, status: age.status, detail: age.detail },
+  ];
   const summary = summariseChecks(checks, required, location);
   return {
     set: set.name,

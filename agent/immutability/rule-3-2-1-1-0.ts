@@ -40,7 +40,11 @@ export interface DatasetRuleReport {
 
 /** Evaluates the rule for one data set. */
 export function evaluate32110(dataset: string, copies: readonly CopyFacts[]): DatasetRuleReport {
-  const atLeast = (count: number, required: number): RulePartResult => ({ ok: count >= required, count, required });
+  const atLeast = (count: number, required: number): RulePartResult => ({
+    ok: count >= required,
+    count,
+    required,
+  });
   const errors = copies.reduce((sum, copy) => sum + copy.verificationErrors, 0);
   const parts: Record<RulePart, RulePartResult> = {
     copies: atLeast(copies.length, 3),
@@ -49,5 +53,10 @@ export function evaluate32110(dataset: string, copies: readonly CopyFacts[]): Da
     immutable: atLeast(copies.filter((copy) => copy.protected === true).length, 1),
     errors: { ok: errors === 0, count: errors, required: 0 },
   };
-  return { dataset, copies: copies.map((copy) => copy.set), ok: RULE_PARTS.every((part) => parts[part].ok), parts };
+  return {
+    dataset,
+    copies: copies.map((copy) => copy.set),
+    ok: RULE_PARTS.every((part) => parts[part].ok),
+    parts,
+  };
 }

@@ -27,7 +27,11 @@ function objectsOf(snapshot: Snapshot, prefix: string): { key: string; snapshotT
   return members.map((member) => ({ key: `${prefix}${member.key}`, snapshotTime: snapshot.time }));
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -59,8 +63,19 @@ export async function auditS3Set(set: SetPolicy, context: S3AuditContext): Promi
       ...object,
       state: await readObjectLockState(client, spec.bucket, object.key),
     }));
-    const judgement = judgeS3({ policy: set.immutability, facts, prefix, sampled, focusKeys, now: context.now });
-    const summary = summariseChecks(judgement.checks, set.immutability !== undefined, `s3://${spec.bucket}/${prefix}`);
+    const judgement = judgeS3({
+      policy: set.immutability,
+      facts,
+      prefix,
+      sampled,
+      focusKeys,
+      now: context.now,
+    });
+    const summary = summariseChecks(
+      judgement.checks,
+      set.immutability !== undefined,
+      `s3://${spec.bucket}/${prefix}`,
+    );
     return {
       set: set.name,
       kind: 's3',
@@ -72,7 +87,9 @@ export async function auditS3Set(set: SetPolicy, context: S3AuditContext): Promi
       objectsSampled: sampled.length,
       objectsTotal: all.length,
       retentionRemainingSeconds: judgement.retentionRemainingSeconds,
-      newestCopyAgeSeconds: newest ? Math.max(0, (context.now.getTime() - newest.time.getTime()) / 1000) : null,
+      newestCopyAgeSeconds: newest
+        ? Math.max(0, (context.now.getTime() - newest.time.getTime()) / 1000)
+        : null,
     };
   } finally {
     client.destroy();

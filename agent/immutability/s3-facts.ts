@@ -25,7 +25,8 @@ export type ObjectLockFacts =
   | { status: AnswerStatus; detail: string };
 
 /** The bucket's versioning state. */
-export type VersioningFacts = { status: 'enabled' | 'suspended' | 'never-enabled' } | { status: AnswerStatus; detail: string };
+export type VersioningFacts =
+  { status: 'enabled' | 'suspended' | 'never-enabled' } | { status: AnswerStatus; detail: string };
 
 /** One lifecycle rule, reduced to what can delete objects. */
 export interface LifecycleRuleFacts {
@@ -39,12 +40,18 @@ export interface LifecycleRuleFacts {
 }
 
 /** The bucket's lifecycle configuration. */
-export type LifecycleFacts = { status: 'rules'; rules: LifecycleRuleFacts[] } | { status: 'none' } | { status: AnswerStatus; detail: string };
+export type LifecycleFacts =
+  | { status: 'rules'; rules: LifecycleRuleFacts[] }
+  | { status: 'none' }
+  | { status: AnswerStatus; detail: string };
 
 /** One object's lock state. */
 export interface ObjectLockState {
   key: string;
-  retention: { status: 'set'; mode: 'COMPLIANCE' | 'GOVERNANCE' | null; retainUntil: string } | { status: 'none' } | { status: AnswerStatus; detail: string };
+  retention:
+    | { status: 'set'; mode: 'COMPLIANCE' | 'GOVERNANCE' | null; retainUntil: string }
+    | { status: 'none' }
+    | { status: AnswerStatus; detail: string };
   legalHold: { status: 'on' | 'off' } | { status: AnswerStatus; detail: string };
 }
 
@@ -70,10 +77,16 @@ const errorName = (error: unknown) => (error as { name?: string; Code?: string }
 
 async function objectLockFacts(client: S3Client, bucket: string): Promise<ObjectLockFacts> {
   try {
-    const { ObjectLockConfiguration: config } = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+    const { ObjectLockConfiguration: config } = await client.send(
+      new GetObjectLockConfigurationCommand({ Bucket: bucket }),
+    );
     if (config?.ObjectLockEnabled !== 'Enabled') return { status: 'disabled' };
     const retention = config.Rule?.DefaultRetention;
-    const seconds = retention?.Days ? retention.Days * 86_400 : retention?.Years ? retention.Years * YEAR_SECONDS : null;
+    const seconds = retention?.Days
+      ? retention.Days * 86_400
+      : retention?.Years
+        ? retention.Years * YEAR_SECONDS
+        : null;
     const mode = retention?.Mode === 'COMPLIANCE' || retention?.Mode === 'GOVERNANCE' ? retention.Mode : null;
     return { status: 'enabled', mode, defaultRetentionSeconds: seconds };
   } catch (error) {
@@ -85,7 +98,9 @@ async function objectLockFacts(client: S3Client, bucket: string): Promise<Object
 async function versioningFacts(client: S3Client, bucket: string): Promise<VersioningFacts> {
   try {
     const { Status } = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
-    return { status: Status === 'Enabled' ? 'enabled' : Status === 'Suspended' ? 'suspended' : 'never-enabled' };
+    return {
+      status: Status === 'Enabled' ? 'enabled' : Status === 'Suspended' ? 'suspended' : 'never-enabled',
+    };
   } catch (error) {
     return failed(error);
   }
@@ -100,7 +115,9 @@ function ruleFacts(rule: LifecycleRule, index: number): LifecycleRuleFacts {
     prefix,
     ...(rule.Expiration?.Days !== undefined ? { expirationDays: rule.Expiration.Days } : {}),
     ...(rule.Expiration?.Date ? { expirationDate: new Date(rule.Expiration.Date).toISOString() } : {}),
-    ...(rule.NoncurrentVersionExpiration?.NoncurrentDays !== undefined ? { noncurrentDays: rule.NoncurrentVersionExpiration.NoncurrentDays } : {}),
+    ...(rule.NoncurrentVersionExpiration?.NoncurrentDays !== undefined
+      ? { noncurrentDays: rule.NoncurrentVersionExpiration.NoncurrentDays }
+      : {}),
   };
 }
 
@@ -134,21 +151,28 @@ function noLockConfigured(error: unknown): boolean {
 }
 
 /** Reads one object's retention and legal hold. */
-export async function readObjectLockState(client: S3Client, bucket: string, key: string): Promise<ObjectLockState> {
+export async function readObjectLockState(
+  client: S3Client,
+  bucket: string,
+  key: string,
+): Promise<ObjectLockState> {
   const [retention, legalHold] = await Promise.all([
     client.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key })).then(
       ({ Retention }): ObjectLockState['retention'] =>
         Retention?.RetainUntilDate
           ? {
               status: 'set',
-              mode: Retention.Mode === 'COMPLIANCE' || Retention.Mode === 'GOVERNANCE' ? Retention.Mode : null,
+              mode:
+                Retention.Mode === 'COMPLIANCE' || Retention.Mode === 'GOVERNANCE' ? Retention.Mode : null,
               retainUntil: new Date(Retention.RetainUntilDate).toISOString(),
             }
           : { status: 'none' },
       (error): ObjectLockState['retention'] => (noLockConfigured(error) ? { status: 'none' } : failed(error)),
     ),
     client.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key: key })).then(
-      ({ LegalHold }): ObjectLockState['legalHold'] => ({ status: LegalHold?.Status === 'ON' ? 'on' : 'off' }),
+      ({ LegalHold }): ObjectLockState['legalHold'] => ({
+        status: LegalHold?.Status === 'ON' ? 'on' : 'off',
+      }),
       (error): ObjectLockState['legalHold'] => (noLockConfigured(error) ? { status: 'off' } : failed(error)),
     ),
   ]);

@@ -57,16 +57,32 @@ function objectLockCheck(input: S3JudgementInput): ImmutabilityCheck {
   const lock = facts.objectLock;
   const base = { check: 'object-lock', required };
   if ('detail' in lock) {
-    return { ...base, status: 'unknown', detail: `bucket ${facts.bucket}: Object Lock configuration not readable (${lock.detail})` };
+    return {
+      ...base,
+      status: 'unknown',
+      detail: `bucket ${facts.bucket}: Object Lock configuration not readable (${lock.detail})`,
+    };
   }
   if (lock.status === 'disabled') {
-    return { ...base, status: required ? 'fail' : 'info', detail: `bucket ${facts.bucket} has no Object Lock` };
+    return {
+      ...base,
+      status: required ? 'fail' : 'info',
+      detail: `bucket ${facts.bucket} has no Object Lock`,
+    };
   }
   const mode = lock.mode ?? 'no default mode';
   if (required && lock.mode !== null && !modeSatisfies(policy?.objectLock, lock.mode)) {
-    return { ...base, status: 'fail', detail: `bucket ${facts.bucket} defaults to ${mode} mode; the policy requires ${policy?.objectLock}` };
+    return {
+      ...base,
+      status: 'fail',
+      detail: `bucket ${facts.bucket} defaults to ${mode} mode; the policy requires ${policy?.objectLock}`,
+    };
   }
-  return { ...base, status: 'pass', detail: `bucket ${facts.bucket}: Object Lock enabled, default mode ${mode}` };
+  return {
+    ...base,
+    status: 'pass',
+    detail: `bucket ${facts.bucket}: Object Lock enabled, default mode ${mode}`,
+  };
 }
 
 function defaultRetentionCheck(input: S3JudgementInput): ImmutabilityCheck {
@@ -74,13 +90,23 @@ function defaultRetentionCheck(input: S3JudgementInput): ImmutabilityCheck {
   const minimum = policy?.minRetentionSeconds;
   const base = { check: 'default-retention', required: minimum !== undefined };
   const lock = facts.objectLock;
-  if (lock.status !== 'enabled') return { ...base, required: false, status: 'info', detail: 'no Object Lock, so no default retention' };
+  if (lock.status !== 'enabled')
+    return { ...base, required: false, status: 'info', detail: 'no Object Lock, so no default retention' };
   if (lock.defaultRetentionSeconds === null) {
-    return { ...base, required: false, status: 'info', detail: 'no default retention: objects must carry their own (checked per object)' };
+    return {
+      ...base,
+      required: false,
+      status: 'info',
+      detail: 'no default retention: objects must carry their own (checked per object)',
+    };
   }
   const text = formatDuration(lock.defaultRetentionSeconds);
   if (minimum !== undefined && lock.defaultRetentionSeconds < minimum) {
-    return { ...base, status: 'fail', detail: `default retention ${text} is shorter than the policy minimum ${formatDuration(minimum)}` };
+    return {
+      ...base,
+      status: 'fail',
+      detail: `default retention ${text} is shorter than the policy minimum ${formatDuration(minimum)}`,
+    };
   }
   return { ...base, status: 'pass', detail: `default retention ${text}` };
 }
@@ -91,10 +117,19 @@ function versioningCheck(input: S3JudgementInput): ImmutabilityCheck {
   const base = { check: 'versioning', required };
   const versioning = facts.versioning;
   if ('detail' in versioning) {
-    return { ...base, status: 'unknown', detail: `bucket ${facts.bucket}: versioning not readable (${versioning.detail})` };
+    return {
+      ...base,
+      status: 'unknown',
+      detail: `bucket ${facts.bucket}: versioning not readable (${versioning.detail})`,
+    };
   }
-  if (versioning.status === 'enabled') return { ...base, status: 'pass', detail: `bucket ${facts.bucket}: versioning enabled` };
-  return { ...base, status: required ? 'fail' : 'info', detail: `bucket ${facts.bucket}: versioning ${versioning.status}` };
+  if (versioning.status === 'enabled')
+    return { ...base, status: 'pass', detail: `bucket ${facts.bucket}: versioning enabled` };
+  return {
+    ...base,
+    status: required ? 'fail' : 'info',
+    detail: `bucket ${facts.bucket}: versioning ${versioning.status}`,
+  };
 }
 
 function ruleTouchesSet(rule: LifecycleRuleFacts, prefix: string): boolean {
@@ -108,24 +143,52 @@ function lifecycleCheck(input: S3JudgementInput): ImmutabilityCheck {
   const base = { check: 'lifecycle', required: minimum !== undefined };
   const lifecycle = facts.lifecycle;
   if (lifecycle.status === 'unsupported') {
-    return { ...base, required: false, status: 'info', detail: `the store has no lifecycle rules (${lifecycle.detail})` };
+    return {
+      ...base,
+      required: false,
+      status: 'info',
+      detail: `the store has no lifecycle rules (${lifecycle.detail})`,
+    };
   }
-  if ('detail' in lifecycle) return { ...base, status: 'unknown', detail: `lifecycle configuration not readable (${lifecycle.detail})` };
+  if ('detail' in lifecycle)
+    return {
+      ...base,
+      status: 'unknown',
+      detail: `lifecycle configuration not readable (${lifecycle.detail})`,
+    };
   if (lifecycle.status === 'none') return { ...base, status: 'pass', detail: 'no lifecycle rules' };
-  if (minimum === undefined) return { ...base, status: 'info', detail: `${lifecycle.rules.length} lifecycle rule(s); no minimum retention to compare with` };
+  if (minimum === undefined)
+    return {
+      ...base,
+      status: 'info',
+      detail: `${lifecycle.rules.length} lifecycle rule(s); no minimum retention to compare with`,
+    };
   const minimumDays = minimum / 86_400;
   const early: string[] = [];
   for (const rule of lifecycle.rules.filter((candidate) => ruleTouchesSet(candidate, prefix))) {
-    if (rule.expirationDays !== undefined && rule.expirationDays < minimumDays) early.push(`${rule.id} expires objects after ${rule.expirationDays}d`);
-    if (rule.noncurrentDays !== undefined && rule.noncurrentDays < minimumDays) early.push(`${rule.id} deletes noncurrent versions after ${rule.noncurrentDays}d`);
-    if (rule.expirationDate !== undefined && Date.parse(rule.expirationDate) < now.getTime() + minimum * 1000) {
+    if (rule.expirationDays !== undefined && rule.expirationDays < minimumDays)
+      early.push(`${rule.id} expires objects after ${rule.expirationDays}d`);
+    if (rule.noncurrentDays !== undefined && rule.noncurrentDays < minimumDays)
+      early.push(`${rule.id} deletes noncurrent versions after ${rule.noncurrentDays}d`);
+    if (
+      rule.expirationDate !== undefined &&
+      Date.parse(rule.expirationDate) < now.getTime() + minimum * 1000
+    ) {
       early.push(`${rule.id} expires objects on ${rule.expirationDate.slice(0, 10)}`);
     }
   }
   if (early.length) {
-    return { ...base, status: 'fail', detail: `lifecycle would delete objects inside the ${formatDuration(minimum)} retention: ${early.join('; ')}` };
+    return {
+      ...base,
+      status: 'fail',
+      detail: `lifecycle would delete objects inside the ${formatDuration(minimum)} retention: ${early.join('; ')}`,
+    };
   }
-  return { ...base, status: 'pass', detail: `${lifecycle.rules.length} lifecycle rule(s), none expires objects inside the retention` };
+  return {
+    ...base,
+    status: 'pass',
+    detail: `${lifecycle.rules.length} lifecycle rule(s), none expires objects inside the retention`,
+  };
 }
 
 /** Why one object's lock falls short of the policy, or null when it does not. */
@@ -152,10 +215,16 @@ function objectRetentionCheck(input: S3JudgementInput, findings: Finding[]): Imm
   const required = lockRequired(policy) || policy?.minRetentionSeconds !== undefined;
   const base = { check: 'object-retention', required };
   if (sampled.length === 0) return { ...base, status: 'info', detail: 'no snapshot objects to check' };
-  const unanswered = sampled.filter((object) => object.state.retention.status === 'unsupported' || object.state.retention.status === 'error');
+  const unanswered = sampled.filter(
+    (object) => object.state.retention.status === 'unsupported' || object.state.retention.status === 'error',
+  );
   if (unanswered.length) {
     const first = unanswered[0]!.state.retention as { detail: string };
-    return { ...base, status: 'unknown', detail: `retention of ${unanswered.length} of ${sampled.length} sampled objects not readable (${first.detail})` };
+    return {
+      ...base,
+      status: 'unknown',
+      detail: `retention of ${unanswered.length} of ${sampled.length} sampled objects not readable (${first.detail})`,
+    };
   }
   let short = 0;
   for (const object of sampled) {
@@ -163,16 +232,31 @@ function objectRetentionCheck(input: S3JudgementInput, findings: Finding[]): Imm
     if (!why) continue;
     short++;
     if (findings.length < MAX_OBJECT_FINDINGS) {
-      findings.push({ kind: 'immutability', path: `s3://${facts.bucket}/${object.key}`, severity: 'critical', detail: why });
+      findings.push({
+        kind: 'immutability',
+        path: `s3://${facts.bucket}/${object.key}`,
+        severity: 'critical',
+        detail: why,
+      });
     }
   }
-  if (short) return { ...base, status: required ? 'fail' : 'info', detail: `${short} of ${sampled.length} sampled objects are not locked as the policy requires` };
+  if (short)
+    return {
+      ...base,
+      status: required ? 'fail' : 'info',
+      detail: `${short} of ${sampled.length} sampled objects are not locked as the policy requires`,
+    };
   return { ...base, status: 'pass', detail: `${sampled.length} sampled objects locked as required` };
 }
 
 function legalHoldCheck(sampled: readonly SampledObject[]): ImmutabilityCheck {
   const held = sampled.filter((object) => object.state.legalHold.status === 'on').length;
-  return { check: 'legal-hold', required: false, status: 'info', detail: `${held} of ${sampled.length} sampled objects under legal hold` };
+  return {
+    check: 'legal-hold',
+    required: false,
+    status: 'info',
+    detail: `${held} of ${sampled.length} sampled objects under legal hold`,
+  };
 }
 
 function remainingRetention(input: S3JudgementInput): number | null {
@@ -180,7 +264,10 @@ function remainingRetention(input: S3JudgementInput): number | null {
   let remaining: number | null = null;
   for (const object of input.sampled) {
     if (!focus.has(object.key) || object.state.retention.status !== 'set') continue;
-    const seconds = Math.max(0, (Date.parse(object.state.retention.retainUntil) - input.now.getTime()) / 1000);
+    const seconds = Math.max(
+      0,
+      (Date.parse(object.state.retention.retainUntil) - input.now.getTime()) / 1000,
+    );
     remaining = remaining === null ? seconds : Math.min(remaining, seconds);
   }
   return remaining;
@@ -190,7 +277,14 @@ function remainingRetention(input: S3JudgementInput): number | null {
 export function judgeS3(input: S3JudgementInput): S3Judgement {
   const objectFindings: Finding[] = [];
   const retention = objectRetentionCheck(input, objectFindings);
-  const checks = [objectLockCheck(input), defaultRetentionCheck(input), versioningCheck(input), lifecycleCheck(input), retention, legalHoldCheck(input.sampled)];
+  const checks = [
+    objectLockCheck(input),
+    defaultRetentionCheck(input),
+    versioningCheck(input),
+    lifecycleCheck(input),
+    retention,
+    legalHoldCheck(input.sampled),
+  ];
   const everyObjectLocked = input.sampled.every(
     (object) => object.state.retention.status === 'set' || object.state.legalHold.status === 'on',
   );
@@ -207,11 +301,17 @@ export function judgeS3(input: S3JudgementInput): S3Judgement {
  * of the budget, then a window over the rest that moves with `rotation` so every object is read
  * within a few audits.
  */
-export function sampleObjects<T extends { key: string; snapshotTime: Date }>(objects: readonly T[], focusKeys: readonly string[], budget: number, rotation: number): T[] {
+export function sampleObjects<T extends { key: string; snapshotTime: Date }>(
+  objects: readonly T[],
+  focusKeys: readonly string[],
+  budget: number,
+  rotation: number,
+): T[] {
   const newestFirst = [...objects].sort((a, b) => b.snapshotTime.getTime() - a.snapshotTime.getTime());
   const picked = new Map<string, T>();
   const focus = new Set(focusKeys);
-  for (const object of newestFirst) if (focus.has(object.key) && picked.size < budget) picked.set(object.key, object);
+  for (const object of newestFirst)
+    if (focus.has(object.key) && picked.size < budget) picked.set(object.key, object);
   const newestBudget = Math.ceil(budget / 2);
   for (const object of newestFirst) {
     if (picked.size >= newestBudget) break;

@@ -17,7 +17,11 @@ export interface Digester extends ChunkSink {
   hex(): string;
 }
 
-type Blake3Factory = () => Promise<{ init(): unknown; update(data: Uint8Array): unknown; digest(encoding: 'hex'): string }>;
+type Blake3Factory = () => Promise<{
+  init(): unknown;
+  update(data: Uint8Array): unknown;
+  digest(encoding: 'hex'): string;
+}>;
 let blake3Factory: Promise<Blake3Factory> | null = null;
 
 /** A new digester for `algorithm`. */
@@ -44,7 +48,11 @@ export interface StreamDigest {
  * the stream's error (the caller names the entry). Entry content goes through the analysis pool
  * instead (scan/analyze-stream.ts); this serves whole objects and small reads.
  */
-export async function digestStream(stream: Readable, algorithm: DigestAlgorithm, sinks: ChunkSink[] = []): Promise<StreamDigest> {
+export async function digestStream(
+  stream: Readable,
+  algorithm: DigestAlgorithm,
+  sinks: ChunkSink[] = [],
+): Promise<StreamDigest> {
   const digester = await createDigester(algorithm);
   let bytes = 0;
   for await (const chunk of stream as AsyncIterable<Uint8Array>) {

@@ -15,7 +15,8 @@ function shortDigest(digest: string | undefined): string {
  * (zip -P) while its baseline was not — the reason its size and digest changed; '' otherwise.
  */
 function sealedSince(baseline: ManifestEntry, current: ManifestEntry): string {
-  if (current.content?.container !== ARCHIVE_ENCRYPTED || baseline.content?.container === ARCHIVE_ENCRYPTED) return '';
+  if (current.content?.container !== ARCHIVE_ENCRYPTED || baseline.content?.container === ARCHIVE_ENCRYPTED)
+    return '';
   return `now password-protected by the archive (stored encrypted; the baseline held it readable${baseline.content ? ` as ${baseline.content.type}` : ''})`;
 }
 
@@ -92,14 +93,20 @@ export function addedEntry(current: ManifestEntry): Finding {
  * The parts of an object's identity that differ from the baseline, as `field old → new`.
  * Modification time alone is not drift (a copy or `touch` changes it) but it is a reason to re-read.
  */
-export function objectIdentityChanges(baseline: ObjectIdentity, current: ObjectIdentity, includeMtime = false): string[] {
+export function objectIdentityChanges(
+  baseline: ObjectIdentity,
+  current: ObjectIdentity,
+  includeMtime = false,
+): string[] {
   const changes: string[] = [];
   if (baseline.size !== current.size) changes.push(`size ${baseline.size} → ${current.size}`);
-  if (baseline.etag && current.etag && baseline.etag !== current.etag) changes.push(`ETag ${baseline.etag} → ${current.etag}`);
+  if (baseline.etag && current.etag && baseline.etag !== current.etag)
+    changes.push(`ETag ${baseline.etag} → ${current.etag}`);
   if (baseline.versionId && current.versionId && baseline.versionId !== current.versionId) {
     changes.push(`VersionId ${baseline.versionId} → ${current.versionId}`);
   }
-  if (includeMtime && baseline.mtime !== current.mtime) changes.push(`modified ${baseline.mtime} → ${current.mtime}`);
+  if (includeMtime && baseline.mtime !== current.mtime)
+    changes.push(`modified ${baseline.mtime} → ${current.mtime}`);
   if (baseline.digest && current.digest && baseline.digest !== current.digest) {
     changes.push(`digest ${shortDigest(baseline.digest)}… → ${shortDigest(current.digest)}…`);
   }

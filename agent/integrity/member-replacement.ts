@@ -33,8 +33,14 @@ export function memberIdentityChanged(baseline: ManifestEntry, current: Manifest
   if (baseline.type !== current.type || baseline.size !== current.size) return true;
   if (baseline.type === 'file' && baseline.digest !== current.digest) return true;
   if (baseline.linkTarget !== current.linkTarget) return true;
-  if (baseline.etag !== undefined && current.etag !== undefined && baseline.etag !== current.etag) return true;
-  if (baseline.versionId !== undefined && current.versionId !== undefined && baseline.versionId !== current.versionId) return true;
+  if (baseline.etag !== undefined && current.etag !== undefined && baseline.etag !== current.etag)
+    return true;
+  if (
+    baseline.versionId !== undefined &&
+    current.versionId !== undefined &&
+    baseline.versionId !== current.versionId
+  )
+    return true;
   return false;
 }
 
@@ -42,7 +48,12 @@ export function memberIdentityChanged(baseline: ManifestEntry, current: Manifest
  * Counts one joined pair of the read (`current`) and the baseline (`baseline`) into `tally`. A
  * baselined member absent from the read counts as vanished only when the read was complete.
  */
-export function tallyMember(tally: MemberTally, baseline: ManifestEntry | undefined, current: ManifestEntry | undefined, complete: boolean): void {
+export function tallyMember(
+  tally: MemberTally,
+  baseline: ManifestEntry | undefined,
+  current: ManifestEntry | undefined,
+  complete: boolean,
+): void {
   if (baseline && current) {
     tally.baselined++;
     if (memberIdentityChanged(baseline, current)) tally.changed++;
@@ -57,7 +68,11 @@ export function tallyMember(tally: MemberTally, baseline: ManifestEntry | undefi
 /** Whether the tally says the directory was replaced (see the module comment). */
 export function directoryReplaced(tally: MemberTally): boolean {
   const gone = tally.changed + tally.vanished;
-  return tally.baselined > 0 && gone > tally.baselined * REPLACED_FRACTION && (gone >= MIN_REPLACED_MEMBERS || gone === tally.baselined);
+  return (
+    tally.baselined > 0 &&
+    gone > tally.baselined * REPLACED_FRACTION &&
+    (gone >= MIN_REPLACED_MEMBERS || gone === tally.baselined)
+  );
 }
 
 /**
@@ -65,7 +80,11 @@ export function directoryReplaced(tally: MemberTally): boolean {
  * contentId: the current listing's fingerprint, so a later, different replacement is a new
  * finding), or null when the members merely drifted.
  */
-export function directoryReplacement(prefix: string, tally: MemberTally, listingFingerprint?: string): Finding | null {
+export function directoryReplacement(
+  prefix: string,
+  tally: MemberTally,
+  listingFingerprint?: string,
+): Finding | null {
   if (!directoryReplaced(tally)) return null;
   const gone = tally.changed + tally.vanished;
   const added = tally.added ? `, ${tally.added} new` : '';

@@ -13,7 +13,10 @@ export const SUMS_FILES: Readonly<Record<string, DigestAlgorithm>> = {
 };
 
 /** Per-archive sidecar suffixes (`backup.tar.gz.sha256`). */
-export const SIDECAR_SUFFIXES: Readonly<Record<string, DigestAlgorithm>> = { '.sha256': 'sha256', '.b3': 'blake3' };
+export const SIDECAR_SUFFIXES: Readonly<Record<string, DigestAlgorithm>> = {
+  '.sha256': 'sha256',
+  '.b3': 'blake3',
+};
 
 const GNU_LINE = /^\\?([0-9a-fA-F]{64})\s[ *]?(.+)$/;
 const BSD_LINE = /^(SHA256|BLAKE3)\s*\((.+)\)\s*=\s*([0-9a-fA-F]{64})$/;

@@ -32,7 +32,11 @@ export interface JobRecord {
 }
 
 /** What a job does; it must stop at a safe point soon after `signal` aborts. */
-export type JobWork = (context: { signal: AbortSignal; logger: Logger; job: JobRecord }) => Promise<Record<string, unknown>>;
+export type JobWork = (context: {
+  signal: AbortSignal;
+  logger: Logger;
+  job: JobRecord;
+}) => Promise<Record<string, unknown>>;
 
 /** A submitted job and a promise that settles when it ends (never rejects). */
 export interface JobHandle {
@@ -44,7 +48,13 @@ export interface JobHandle {
 
 export interface JobRunner {
   /** Submits a job, or returns the queued/running one for the same task and set. Throws once closed. */
-  submit(task: TaskKind, set: string, trigger: JobTrigger, work: JobWork, requestedBy?: RequestedBy): JobHandle;
+  submit(
+    task: TaskKind,
+    set: string,
+    trigger: JobTrigger,
+    work: JobWork,
+    requestedBy?: RequestedBy,
+  ): JobHandle;
   /** Recent jobs, newest first (at most 200), and the running/queued counts. */
   jobs(): JobRecord[];
   job(id: string): JobRecord | undefined;
@@ -106,7 +116,12 @@ export function createJobRunner(concurrency: number, logger: Logger): JobRunner 
         queuedAt: now().toISOString(),
       };
       remember(record);
-      const jobLogger = logger.child({ job: record.id, task, set, ...(requestedBy?.caller ? { caller: requestedBy.caller, remote: requestedBy.address } : {}) });
+      const jobLogger = logger.child({
+        job: record.id,
+        task,
+        set,
+        ...(requestedBy?.caller ? { caller: requestedBy.caller, remote: requestedBy.address } : {}),
+      });
       const done = (async () => {
         await slot();
         try {
@@ -148,7 +163,9 @@ export function createJobRunner(concurrency: number, logger: Logger): JobRunner 
       closed = true;
       controller.abort();
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs)));
+      const deadline = new Promise<false>(
+        (resolve) => (timer = setTimeout(() => resolve(false), deadlineMs)),
+      );
       const all = Promise.all([...inFlight]).then(() => true as const);
       try {
         return await Promise.race([all, deadline]);

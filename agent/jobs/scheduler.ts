@@ -75,11 +75,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }
         if (handle.reused) {
           countersFor(set.name, kind).overlaps++;
-          taskLogger.warn({ job: handle.record.id }, `scheduled ${kind} skipped: ${handle.record.id} (${handle.record.trigger}) is still ${handle.record.status}`);
+          taskLogger.warn(
+            { job: handle.record.id },
+            `scheduled ${kind} skipped: ${handle.record.id} (${handle.record.trigger}) is still ${handle.record.status}`,
+          );
         }
         await handle.done;
       },
-      { timezone, noOverlap: true, maxRandomDelay: options.jitterMs, name: `${kind}:${set.name}`, suppressMissedWarning: true },
+      {
+        timezone,
+        noOverlap: true,
+        maxRandomDelay: options.jitterMs,
+        name: `${kind}:${set.name}`,
+        suppressMissedWarning: true,
+      },
     );
     task.on('execution:overlap', () => {
       countersFor(set.name, kind).overlaps++;
@@ -87,7 +96,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     });
     task.on('execution:missed', (context) => {
       countersFor(set.name, kind).missed++;
-      taskLogger.warn({ slot: context.date.toISOString() }, `scheduled ${kind} missed its slot (process paused or overloaded)`);
+      taskLogger.warn(
+        { slot: context.date.toISOString() },
+        `scheduled ${kind} missed its slot (process paused or overloaded)`,
+      );
     });
     void task.start();
     return task;
@@ -108,14 +120,24 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           countersFor(set.name, kind);
         }
       }
-      logger.info({ tasks: tasks.map(({ set, kind, task }) => ({ set, task: kind, next: task.getNextRun()?.toISOString() ?? null })) }, `scheduled ${tasks.length} task(s)`);
+      logger.info(
+        {
+          tasks: tasks.map(({ set, kind, task }) => ({
+            set,
+            task: kind,
+            next: task.getNextRun()?.toISOString() ?? null,
+          })),
+        },
+        `scheduled ${tasks.length} task(s)`,
+      );
     },
     stats() {
       return { tasks: [...counters.values()], running: runner.running(), queued: runner.queued() };
     },
     nextRuns(set) {
       const out: Partial<Record<TaskKind, string | null>> = {};
-      for (const entry of tasks) if (entry.set === set) out[entry.kind] = entry.task.getNextRun()?.toISOString() ?? null;
+      for (const entry of tasks)
+        if (entry.set === set) out[entry.kind] = entry.task.getNextRun()?.toISOString() ?? null;
       return out;
     },
     stop() {

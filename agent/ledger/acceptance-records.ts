@@ -45,7 +45,8 @@ const KINDS = new Set<string>(FINDING_KINDS);
 const SEVERITIES = new Set(['info', 'warning', 'critical']);
 
 const isText = (value: unknown): value is string => typeof value === 'string' && value.trim().length > 0;
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function coveredProblem(item: unknown, position: number): string | null {
   const at = `covered finding ${position + 1}`;
@@ -54,7 +55,8 @@ function coveredProblem(item: unknown, position: number): string | null {
   if (!KINDS.has(String(item.kind))) return `${at} has an unknown kind ${JSON.stringify(item.kind)}`;
   if (!SEVERITIES.has(String(item.severity))) return `${at} has an unknown severity`;
   if (item.contentId !== undefined && !isText(item.contentId)) return `${at} has an empty content identity`;
-  if (!Array.isArray(item.snapshots) || !item.snapshots.every(isText)) return `${at} does not list its snapshots`;
+  if (!Array.isArray(item.snapshots) || !item.snapshots.every(isText))
+    return `${at} does not list its snapshots`;
   return null;
 }
 
@@ -66,7 +68,8 @@ export function acceptanceDataProblem(data: unknown): string | null {
   if (!isText(data.reason)) return 'acceptance gives no reason';
   const selection = data.selection;
   if (!isObject(selection) || !isText(selection.path)) return 'acceptance has no path selection';
-  if (selection.kind !== undefined && !KINDS.has(String(selection.kind))) return `acceptance selects an unknown kind ${JSON.stringify(selection.kind)}`;
+  if (selection.kind !== undefined && !KINDS.has(String(selection.kind)))
+    return `acceptance selects an unknown kind ${JSON.stringify(selection.kind)}`;
   if (!Array.isArray(data.findings) || data.findings.length === 0) return 'acceptance covers no findings';
   for (const [position, item] of data.findings.entries()) {
     const problem = coveredProblem(item, position);
@@ -80,7 +83,8 @@ export function revocationDataProblem(data: unknown): string | null {
   if (!isObject(data)) return 'revocation without data';
   if (!isText(data.set)) return 'revocation names no set';
   if (!isText(data.by)) return 'revocation names nobody who revoked';
-  if (typeof data.acceptance !== 'number' || !Number.isInteger(data.acceptance)) return 'revocation names no acceptance';
+  if (typeof data.acceptance !== 'number' || !Number.isInteger(data.acceptance))
+    return 'revocation names no acceptance';
   return null;
 }
 
@@ -94,7 +98,8 @@ export function createTriageChecker(): { check(record: LedgerRecord): string | n
     check(record) {
       if (record.type === 'finding-acceptance') {
         const problem = acceptanceDataProblem(record.data);
-        if (!problem) acceptances.set(record.seq, { set: (record.data as AcceptanceRecordData).set, revokedBy: null });
+        if (!problem)
+          acceptances.set(record.seq, { set: (record.data as AcceptanceRecordData).set, revokedBy: null });
         return problem;
       }
       if (record.type !== 'acceptance-revocation') return null;
@@ -102,9 +107,12 @@ export function createTriageChecker(): { check(record: LedgerRecord): string | n
       if (problem) return problem;
       const data = record.data as RevocationRecordData;
       const target = acceptances.get(data.acceptance);
-      if (!target) return `revocation of acceptance ${data.acceptance}, which is not an earlier finding-acceptance record`;
-      if (target.set !== data.set) return `revocation for set ${data.set} of acceptance ${data.acceptance}, which belongs to set ${target.set}`;
-      if (target.revokedBy !== null) return `acceptance ${data.acceptance} was already revoked by record ${target.revokedBy}`;
+      if (!target)
+        return `revocation of acceptance ${data.acceptance}, which is not an earlier finding-acceptance record`;
+      if (target.set !== data.set)
+        return `revocation for set ${data.set} of acceptance ${data.acceptance}, which belongs to set ${target.set}`;
+      if (target.revokedBy !== null)
+        return `acceptance ${data.acceptance} was already revoked by record ${target.revokedBy}`;
       target.revokedBy = record.seq;
       return null;
     },
@@ -112,14 +120,22 @@ export function createTriageChecker(): { check(record: LedgerRecord): string | n
 }
 
 /** Record types the fold reads. */
-export const TRIAGE_RECORD_TYPES: ReadonlySet<string> = new Set(['finding-acceptance', 'acceptance-revocation']);
+export const TRIAGE_RECORD_TYPES: ReadonlySet<string> = new Set([
+  'finding-acceptance',
+  'acceptance-revocation',
+]);
 
 /**
  * Folds one ledger record into a set's acceptances (records of other sets and types, and
  * malformed ones, are skipped; verification reports those). Returns the new list.
  */
-export function foldAcceptance(acceptances: readonly Acceptance[], record: LedgerRecord, set: string): Acceptance[] {
-  if (!TRIAGE_RECORD_TYPES.has(record.type) || !isObject(record.data) || record.data.set !== set) return [...acceptances];
+export function foldAcceptance(
+  acceptances: readonly Acceptance[],
+  record: LedgerRecord,
+  set: string,
+): Acceptance[] {
+  if (!TRIAGE_RECORD_TYPES.has(record.type) || !isObject(record.data) || record.data.set !== set)
+    return [...acceptances];
   if (acceptances.some((acceptance) => acceptance.id === record.seq)) return [...acceptances];
   if (record.type === 'finding-acceptance') {
     if (acceptanceDataProblem(record.data)) return [...acceptances];
@@ -142,7 +158,15 @@ export function foldAcceptance(acceptances: readonly Acceptance[], record: Ledge
   const data = record.data as unknown as RevocationRecordData;
   return acceptances.map((acceptance) =>
     acceptance.id === data.acceptance && !acceptance.revoked
-      ? { ...acceptance, revoked: { id: record.seq, at: record.time, by: data.by, ...(data.reason ? { reason: data.reason } : {}) } }
+      ? {
+          ...acceptance,
+          revoked: {
+            id: record.seq,
+            at: record.time,
+            by: data.by,
+            ...(data.reason ? { reason: data.reason } : {}),
+          },
+        }
       : acceptance,
   );
 }

@@ -28,13 +28,28 @@ export interface AnchorCheck {
 }
 
 /** Checks the ledger in `stateDir` against every head in `anchor`; `keys` are the public keys trusted to sign heads. */
-export async function checkAgainstAnchor(stateDir: string, anchor: HeadAnchor, keys: ReadonlyMap<string, PublicKeyInfo>): Promise<AnchorCheck> {
-  const result: AnchorCheck = { location: anchor.location, heads: 0, newest: null, localSeq: 0, problems: [], notes: [] };
+export async function checkAgainstAnchor(
+  stateDir: string,
+  anchor: HeadAnchor,
+  keys: ReadonlyMap<string, PublicKeyInfo>,
+): Promise<AnchorCheck> {
+  const result: AnchorCheck = {
+    location: anchor.location,
+    heads: 0,
+    newest: null,
+    localSeq: 0,
+    problems: [],
+    notes: [],
+  };
   let names;
   try {
     names = await anchor.list();
   } catch (error) {
-    result.problems.push({ seq: 0, problem: 'behind-anchor', detail: `the anchor ${anchor.location} cannot be read: ${describeError(error)} (nothing proves the ledger is not behind it)` });
+    result.problems.push({
+      seq: 0,
+      problem: 'behind-anchor',
+      detail: `the anchor ${anchor.location} cannot be read: ${describeError(error)} (nothing proves the ledger is not behind it)`,
+    });
     return result;
   }
   result.heads = names.length;
@@ -52,11 +67,18 @@ export async function checkAgainstAnchor(stateDir: string, anchor: HeadAnchor, k
     if (agrees && name !== names.at(-1)) continue;
     const head = await anchor.get(name).catch(() => null);
     const key = head ? keys.get(head.keyId) : undefined;
-    if (!head || head.seq !== name.seq || head.hash !== name.hash || !key || !headSignatureValid(head, key.key)) {
+    if (
+      !head ||
+      head.seq !== name.seq ||
+      head.hash !== name.hash ||
+      !key ||
+      !headSignatureValid(head, key.key)
+    ) {
       result.notes.push(`ignored ${name.name}: not a head signed by a trusted key`);
       continue;
     }
-    if (!result.newest || head.seq >= result.newest.seq) result.newest = { seq: head.seq, hash: head.hash, time: head.time };
+    if (!result.newest || head.seq >= result.newest.seq)
+      result.newest = { seq: head.seq, hash: head.hash, time: head.time };
     if (agrees) continue;
     if (!local.has(name.seq)) {
       if (!behind || head.seq > behind.seq) behind = { seq: head.seq, time: head.time };

@@ -43,11 +43,18 @@ export function parseName(base: string, name: string): AnchoredHeadName | null {
 export function parseHead(text: string): LedgerHead | null {
   try {
     const value = JSON.parse(text) as LedgerHead;
-    return value && typeof value.seq === 'number' && typeof value.hash === 'string' && typeof value.sig === 'string' && typeof value.keyId === 'string' ? value : null;
+    return value &&
+      typeof value.seq === 'number' &&
+      typeof value.hash === 'string' &&
+      typeof value.sig === 'string' &&
+      typeof value.keyId === 'string'
+      ? value
+      : null;
   } catch {
     return null;
   }
 }
 
 /** Orders anchored heads by seq. */
-export const bySeq = (a: AnchoredHeadName, b: AnchoredHeadName) => a.seq - b.seq || (a.hash < b.hash ? -1 : 1);
+export const bySeq = (a: AnchoredHeadName, b: AnchoredHeadName) =>
+  a.seq - b.seq || (a.hash < b.hash ? -1 : 1);

@@ -73,7 +73,10 @@ export function warnOnStderr(message: string): void {
  * Ledger options that anchor heads per the policy's `evidence.anchor` (none without one), with
  * `onProblem` told of every head that could not be stored. The ledger store closes the anchor.
  */
-export function anchorOptions(spec: AnchorSpec | undefined, onProblem: (message: string) => void = warnOnStderr): { anchor?: HeadAnchor; onAnchorProblem?: (message: string) => void } {
+export function anchorOptions(
+  spec: AnchorSpec | undefined,
+  onProblem: (message: string) => void = warnOnStderr,
+): { anchor?: HeadAnchor; onAnchorProblem?: (message: string) => void } {
   return spec ? { anchor: createHeadAnchor(spec), onAnchorProblem: onProblem } : {};
 }
 

@@ -67,7 +67,15 @@ class Columns {
   set = new Uint32Array(1024);
   snapshot = new Uint32Array(1024);
 
-  push(segment: number, offset: number, bytes: number, seq: number, kind: number, set: number, snapshot: number): void {
+  push(
+    segment: number,
+    offset: number,
+    bytes: number,
+    seq: number,
+    kind: number,
+    set: number,
+    snapshot: number,
+  ): void {
     if (this.length === this.seq.length) this.grow();
     const i = this.length++;
     this.segment[i] = segment;
@@ -169,7 +177,11 @@ class Index implements LedgerIndex {
       handle = await open(segment.file, 'r');
       const actual = Buffer.alloc(expected.length + 1);
       const { bytesRead } = await handle.read(actual, 0, actual.length, this.lastLine.offset);
-      return bytesRead === actual.length && actual[expected.length] === NEWLINE && actual.subarray(0, expected.length).equals(expected);
+      return (
+        bytesRead === actual.length &&
+        actual[expected.length] === NEWLINE &&
+        actual.subarray(0, expected.length).equals(expected)
+      );
     } catch {
       return false;
     } finally {
@@ -179,7 +191,12 @@ class Index implements LedgerIndex {
 
   private async catchUp(): Promise<void> {
     const files = await segmentFiles(this.stateDir);
-    const stats = await Promise.all(files.map(async (file) => ({ file, ...(await stat(file).then((s) => ({ size: s.size, mtimeMs: s.mtimeMs }))) })));
+    const stats = await Promise.all(
+      files.map(async (file) => ({
+        file,
+        ...(await stat(file).then((s) => ({ size: s.size, mtimeMs: s.mtimeMs }))),
+      })),
+    );
     let appendOnly = this.segments.length <= stats.length;
     for (let i = 0; appendOnly && i < this.segments.length; i++) {
       const known = this.segments[i]!;
@@ -187,7 +204,8 @@ class Index implements LedgerIndex {
       const last = i === this.segments.length - 1;
       if (known.file !== now.file) appendOnly = false;
       else if (!last && (known.size !== now.size || known.mtimeMs !== now.mtimeMs)) appendOnly = false;
-      else if (last && (now.size < known.size || (now.size === known.size && now.mtimeMs !== known.mtimeMs))) appendOnly = false;
+      else if (last && (now.size < known.size || (now.size === known.size && now.mtimeMs !== known.mtimeMs)))
+        appendOnly = false;
     }
     if (appendOnly && !(await this.lastLineStillThere())) appendOnly = false;
     if (!appendOnly) this.reset();
@@ -212,7 +230,13 @@ class Index implements LedgerIndex {
     let indexed = state.indexed;
     for await (const line of readSegmentLines(state.file, state.indexed, size)) {
       if (!line.terminated) break;
-      if (line.length > 0) this.add(segmentNumber, line.offset, line.bytes === null ? null : line.bytes.toString('utf8'), line.length);
+      if (line.length > 0)
+        this.add(
+          segmentNumber,
+          line.offset,
+          line.bytes === null ? null : line.bytes.toString('utf8'),
+          line.length,
+        );
       indexed = line.offset + line.length + 1;
     }
     state.indexed = indexed;
@@ -221,7 +245,10 @@ class Index implements LedgerIndex {
   /** Indexes one line; `raw` is null for a line over the record limit (`bytes` long). */
   private add(segment: number, offset: number, raw: string | null, bytes: number): void {
     const record = raw === null ? null : parseRecordLine(raw);
-    const data = record && typeof record.data === 'object' && record.data !== null ? (record.data as { set?: unknown; snapshot?: unknown }) : {};
+    const data =
+      record && typeof record.data === 'object' && record.data !== null
+        ? (record.data as { set?: unknown; snapshot?: unknown })
+        : {};
     this.columns.push(
       segment,
       offset,
@@ -248,13 +275,17 @@ class Index implements LedgerIndex {
 
   /** A predicate over positions, or null when the filter names something never recorded (nothing matches). */
   private matcher(filter: LedgerFilter): ((position: number) => boolean) | null {
-    const want = (names: Interned, value: string | undefined) => (value === undefined || value === '' ? 0 : (names.find(value) ?? -1));
+    const want = (names: Interned, value: string | undefined) =>
+      value === undefined || value === '' ? 0 : (names.find(value) ?? -1);
     const set = want(this.setNames, filter.set);
     const kind = want(this.kindNames, filter.kind);
     const snapshot = want(this.snapshotNames, filter.snapshot);
     if (set < 0 || kind < 0 || snapshot < 0) return null;
     const c = this.columns;
-    return (i) => (set === 0 || c.set[i] === set) && (kind === 0 || c.kind[i] === kind) && (snapshot === 0 || c.snapshot[i] === snapshot);
+    return (i) =>
+      (set === 0 || c.set[i] === set) &&
+      (kind === 0 || c.kind[i] === kind) &&
+      (snapshot === 0 || c.snapshot[i] === snapshot);
   }
 
   count(filter: LedgerFilter): number {
@@ -322,7 +353,13 @@ class Index implements LedgerIndex {
         const buffer = Buffer.alloc(this.columns.bytes[position]!);
         await handle.read(buffer, 0, buffer.length, this.columns.offset[position]);
         const raw = buffer.toString('utf8');
-        out.push({ position, seq: this.columns.seq[position]!, segment: path.basename(this.segments[segment]!.file), raw, record: parseRecordLine(raw) });
+        out.push({
+          position,
+          seq: this.columns.seq[position]!,
+          segment: path.basename(this.segments[segment]!.file),
+          raw,
+          record: parseRecordLine(raw),
+        });
       }
       return out;
     } finally {

@@ -82,8 +82,20 @@ export function recordHash(record: Omit<LedgerRecord, 'hash' | 'keyId' | 'sig'>)
 }
 
 /** Builds the next record of a chain. */
-export function nextRecord<T>(head: { seq: number; hash: string } | null, type: LedgerRecordType, data: T, now = clockNow()): LedgerRecord<T> {
-  const body = { v: 1 as const, seq: (head?.seq ?? 0) + 1, time: now.toISOString(), type, prev: head?.hash ?? GENESIS_HASH, data };
+export function nextRecord<T>(
+  head: { seq: number; hash: string } | null,
+  type: LedgerRecordType,
+  data: T,
+  now = clockNow(),
+): LedgerRecord<T> {
+  const body = {
+    v: 1 as const,
+    seq: (head?.seq ?? 0) + 1,
+    time: now.toISOString(),
+    type,
+    prev: head?.hash ?? GENESIS_HASH,
+    data,
+  };
   return { ...body, hash: recordHash(body) };
 }
 
@@ -100,7 +112,10 @@ export interface ChainBreak {
  * Checks a chain record by record; returns the first break or null. Pure: feed it records in
  * stored order.
  */
-export function createChainChecker(): { check(record: LedgerRecord, position: number): ChainBreak | null; head(): { seq: number; hash: string } | null } {
+export function createChainChecker(): {
+  check(record: LedgerRecord, position: number): ChainBreak | null;
+  head(): { seq: number; hash: string } | null;
+} {
   let head: { seq: number; hash: string } | null = null;
   const seen = new Set<string>();
   return {
@@ -116,10 +131,20 @@ export function createChainChecker(): { check(record: LedgerRecord, position: nu
       }
       const expectedSeq = (head?.seq ?? 0) + 1;
       if (record.seq !== expectedSeq) {
-        return { seq: record.seq, position, problem: 'dropped-or-reordered', detail: `expected seq ${expectedSeq}, found ${record.seq}` };
+        return {
+          seq: record.seq,
+          position,
+          problem: 'dropped-or-reordered',
+          detail: `expected seq ${expectedSeq}, found ${record.seq}`,
+        };
       }
       if (record.prev !== (head?.hash ?? GENESIS_HASH)) {
-        return { seq: record.seq, position, problem: 'broken-link', detail: 'prev does not match the previous record' };
+        return {
+          seq: record.seq,
+          position,
+          problem: 'broken-link',
+          detail: 'prev does not match the previous record',
+        };
       }
       seen.add(record.hash);
       head = { seq: record.seq, hash: record.hash };

@@ -22,7 +22,13 @@ import { mkdir, open, readdir, readFile, stat, truncate } from 'node:fs/promises
 import path from 'node:path';
 import { AnchorPublisher } from './head-anchor.js';
 import { type HeadAnchor } from './anchored-head.js';
-import { GENESIS_HASH, nextRecord, parseRecordLine, type LedgerRecord, type LedgerRecordType } from './ledger-record.js';
+import {
+  GENESIS_HASH,
+  nextRecord,
+  parseRecordLine,
+  type LedgerRecord,
+  type LedgerRecordType,
+} from './ledger-record.js';
 import { headSignatureValid, signHead, signRecord, type LedgerHead } from './record-signature.js';
 import { MAX_RECORD_LINE_BYTES, recordLine } from './record-line.js';
 import { readSegmentLines } from './segment-lines.js';
@@ -127,7 +133,10 @@ export async function segmentFiles(stateDir: string): Promise<string[]> {
     if (error.code === 'ENOENT') return [] as string[];
     throw error;
   });
-  return names.filter((name) => SEGMENT.test(name)).sort().map((name) => path.join(dir, name));
+  return names
+    .filter((name) => SEGMENT.test(name))
+    .sort()
+    .map((name) => path.join(dir, name));
 }
 
 /** One stored line of a segment. */
@@ -154,7 +163,13 @@ export async function* readStoredLines(stateDir: string): AsyncGenerator<StoredL
     let line = 0;
     for await (const stored of readSegmentLines(file)) {
       line++;
-      yield { bytes: stored.bytes, length: stored.length, segment, line, complete: stored.terminated || index < files.length - 1 };
+      yield {
+        bytes: stored.bytes,
+        length: stored.length,
+        segment,
+        line,
+        complete: stored.terminated || index < files.length - 1,
+      };
     }
   }
 }
@@ -180,9 +195,17 @@ export async function readHeadFile(stateDir: string): Promise<HeadFile> {
     bytes = await readFile(headPath(stateDir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
-    throw new EvidenceRecoveryError(`cannot read the ledger head ${headPath(stateDir)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    throw new EvidenceRecoveryError(
+      `cannot read the ledger head ${headPath(stateDir)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
   }
-  const unreadable = (detail: string): HeadFile => ({ state: 'unreadable', detail, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
+  const unreadable = (detail: string): HeadFile => ({
+    state: 'unreadable',
+    detail,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    bytes: bytes.length,
+  });
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
@@ -190,7 +213,17 @@ export async function readHeadFile(stateDir: string): Promise<HeadFile> {
     return unreadable(bytes.length === 0 ? 'it is empty' : 'it is not JSON');
   }
   const head = value as Partial<LedgerHead> | null;
-  if (!head || typeof head !== 'object' || typeof head.seq !== 'number' || !Number.isInteger(head.seq) || head.seq < 0 || typeof head.hash !== 'string' || typeof head.time !== 'string' || typeof head.keyId !== 'string' || typeof head.sig !== 'string') {
+  if (
+    !head ||
+    typeof head !== 'object' ||
+    typeof head.seq !== 'number' ||
+    !Number.isInteger(head.seq) ||
+    head.seq < 0 ||
+    typeof head.hash !== 'string' ||
+    typeof head.time !== 'string' ||
+    typeof head.keyId !== 'string' ||
+    typeof head.sig !== 'string'
+  ) {
     return unreadable('it is not a signed head (seq, hash, time, keyId, sig)');
   }
   return { state: 'present', head: head as LedgerHead };
@@ -240,7 +273,12 @@ const RECOVER = 'Look first: `vouch evidence verify` (with --anchor when the pol
  * one record behind it (a crash between the line and the head) or a seq-0 head before the first
  * record is fine.
  */
-function headProblem(file: string, found: HeadFile, last: LedgerRecord | null, keys: Map<string, PublicKeyInfo>): string | null {
+function headProblem(
+  file: string,
+  found: HeadFile,
+  last: LedgerRecord | null,
+  keys: Map<string, PublicKeyInfo>,
+): string | null {
   const lastSeq = last?.seq ?? 0;
   if (found.state === 'missing') {
     // A ledger with no signed record predates signing (or is empty): nothing was claimed yet.
@@ -292,7 +330,9 @@ class LedgerWriter {
     const lastLine = files.length ? await repairTail(file) : null;
     const last = lastLine === null ? null : parseRecordLine(lastLine);
     if (lastLine !== null && (!last || typeof last.seq !== 'number' || typeof last.hash !== 'string')) {
-      throw new EvidenceRecoveryError(`the last line of ${file} is not a ledger record, so nothing can be chained to it. ${RECOVER}.`);
+      throw new EvidenceRecoveryError(
+        `the last line of ${file} is not a ledger record, so nothing can be chained to it. ${RECOVER}.`,
+      );
     }
     return { file, size: files.length ? (await stat(file)).size : 0, last };
   }
@@ -300,18 +340,27 @@ class LedgerWriter {
   /** Public keys by id: the state's, re-read when a head names one not seen yet. */
   async knownKeys(keyId: string, signer: SigningKey | null): Promise<Map<string, PublicKeyInfo>> {
     if (signer) this.keys.set(signer.keyId, signer);
-    if (!this.keys.has(keyId)) for (const [id, key] of await storedPublicKeys(this.stateDir)) this.keys.set(id, key);
+    if (!this.keys.has(keyId))
+      for (const [id, key] of await storedPublicKeys(this.stateDir)) this.keys.set(id, key);
     return this.keys;
   }
 
   /** Runs `step` holding the append lock with the tail current; serialised within this writer. */
   locked<R>(step: (current: Tail) => Promise<R>): Promise<R> {
     const result = this.queue.then(async () => {
-      const lock = await acquireLockFile(path.join(this.dir, 'append.lock'), { what: `ledger ${this.dir}`, waitMs: APPEND_LOCK_WAIT_MS });
+      const lock = await acquireLockFile(path.join(this.dir, 'append.lock'), {
+        what: `ledger ${this.dir}`,
+        waitMs: APPEND_LOCK_WAIT_MS,
+      });
       try {
         const current = await this.currentTail();
         const last = current.last;
-        await settleInterruptedRotation(this.stateDir, last && (last.type === 'key-rotation' || last.type === 'key-replaced') ? String((last.data as { keyId?: unknown }).keyId) : null);
+        await settleInterruptedRotation(
+          this.stateDir,
+          last && (last.type === 'key-rotation' || last.type === 'key-replaced')
+            ? String((last.data as { keyId?: unknown }).keyId)
+            : null,
+        );
         this.tail = current;
         return await step(current);
       } finally {
@@ -337,22 +386,33 @@ class LedgerWriter {
     const found = await readHeadFile(this.stateDir);
     const keys = await this.knownKeys(found.state === 'present' ? found.head.keyId : signer.keyId, signer);
     const problem = headProblem(headPath(this.stateDir), found, last, keys);
-    if (problem) throw found.state === 'present' && found.head.seq > (last?.seq ?? 0) ? new LedgerTruncatedError(problem) : new EvidenceRecoveryError(problem);
+    if (problem)
+      throw found.state === 'present' && found.head.seq > (last?.seq ?? 0)
+        ? new LedgerTruncatedError(problem)
+        : new EvidenceRecoveryError(problem);
     // Bring the head up to date: a crash between a line and its head, a new ledger's seq-0
     // head, or a ledger from before signing.
     const current_ = found.state === 'present' ? found.head : null;
     const wanted = { seq: last?.seq ?? 0, hash: last?.hash ?? GENESIS_HASH };
-    if (repairHead && (!current_ || current_.seq !== wanted.seq || current_.hash !== wanted.hash)) await this.writeHead(wanted, signer);
+    if (repairHead && (!current_ || current_.seq !== wanted.seq || current_.hash !== wanted.hash))
+      await this.writeHead(wanted, signer);
     return signer;
   }
 
-  async appendRecord<T>(current: Tail, signer: SigningKey, type: LedgerRecordType, data: T): Promise<LedgerRecord<T>> {
+  async appendRecord<T>(
+    current: Tail,
+    signer: SigningKey,
+    type: LedgerRecordType,
+    data: T,
+  ): Promise<LedgerRecord<T>> {
     const previous = current.last ? { seq: current.last.seq, hash: current.last.hash } : null;
     const record = signRecord(nextRecord(previous, type, data), signer);
     const line = `${recordLine(record)}\n`;
     const bytes = Buffer.byteLength(line);
     if (bytes > MAX_RECORD_LINE_BYTES) {
-      throw new VouchError(`a ${type} record of ${bytes} bytes is over the ledger's ${MAX_RECORD_LINE_BYTES}-byte line limit; it was not written`);
+      throw new VouchError(
+        `a ${type} record of ${bytes} bytes is over the ledger's ${MAX_RECORD_LINE_BYTES}-byte line limit; it was not written`,
+      );
     }
     let { file, size } = current;
     if (size + bytes > SEGMENT_MAX_BYTES && size > 0) {
@@ -430,7 +490,10 @@ export async function openLedger(stateDir: string, options: LedgerOptions = {}):
  * Opens the ledger for `vouch evidence recover-head` / `rotate-key --lost` only: no checks on open.
  * The commands decide (from `condition()` and a full verification) whether recovery is sound.
  */
-export async function openLedgerForRecovery(stateDir: string, options: LedgerOptions = {}): Promise<RecoveryLedger> {
+export async function openLedgerForRecovery(
+  stateDir: string,
+  options: LedgerOptions = {},
+): Promise<RecoveryLedger> {
   await mkdir(ledgerDir(stateDir), { recursive: true });
   const writer = new LedgerWriter(stateDir, options);
   return {
@@ -441,7 +504,14 @@ export async function openLedgerForRecovery(stateDir: string, options: LedgerOpt
         const signer = await loadSigningKey(stateDir);
         const keys = await writer.knownKeys(head.state === 'present' ? head.head.keyId : '', signer);
         return {
-          last: last ? { seq: last.seq, hash: last.hash, prev: last.prev, ...(last.keyId ? { keyId: last.keyId } : {}) } : null,
+          last: last
+            ? {
+                seq: last.seq,
+                hash: last.hash,
+                prev: last.prev,
+                ...(last.keyId ? { keyId: last.keyId } : {}),
+              }
+            : null,
           head,
           headProblem: headProblem(headPath(stateDir), head, last, keys),
           keyPresent: signer !== null,
@@ -451,7 +521,10 @@ export async function openLedgerForRecovery(stateDir: string, options: LedgerOpt
     recoverHead(found) {
       return writer.locked(async (current) => {
         const signer = await loadSigningKey(stateDir);
-        if (!signer) throw new EvidenceRecoveryError(`the signing key ${signingKeyPath(stateDir)} is missing too: run \`vouch evidence rotate-key --lost\` first (it also signs a new head)`);
+        if (!signer)
+          throw new EvidenceRecoveryError(
+            `the signing key ${signingKeyPath(stateDir)} is missing too: run \`vouch evidence rotate-key --lost\` first (it also signs a new head)`,
+          );
         const record = await writer.appendRecord(current, signer, 'head-recovered', found);
         await writer.writeHeadAtTail(signer);
         return record;
@@ -459,7 +532,10 @@ export async function openLedgerForRecovery(stateDir: string, options: LedgerOpt
     },
     replaceLostKey(found) {
       return writer.locked(async (current) => {
-        if (await loadSigningKey(stateDir)) throw new EvidenceRecoveryError(`the signing key ${signingKeyPath(stateDir)} is there: use \`vouch evidence rotate-key\` without --lost`);
+        if (await loadSigningKey(stateDir))
+          throw new EvidenceRecoveryError(
+            `the signing key ${signingKeyPath(stateDir)} is there: use \`vouch evidence rotate-key\` without --lost`,
+          );
         const last = current.last;
         const next = await prepareNextKey(stateDir);
         const record = await writer.appendRecord(current, next, 'key-replaced', {

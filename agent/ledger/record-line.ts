@@ -21,7 +21,8 @@ export function nonCanonicalReason(stored: Buffer, record: unknown): string | nu
   const canonical = Buffer.from(recordLine(record), 'utf8');
   if (canonical.equals(stored)) return null;
   const duplicate = duplicateKey(stored.toString('utf8'));
-  if (duplicate !== null) return `key "${duplicate}" appears twice in one object (the hash covers only the last)`;
+  if (duplicate !== null)
+    return `key "${duplicate}" appears twice in one object (the hash covers only the last)`;
   let at = 0;
   while (at < stored.length && at < canonical.length && stored[at] === canonical[at]) at++;
   const found = stored[at];

@@ -28,16 +28,26 @@ function recordMessage(hash: string): Buffer {
 }
 
 function headMessage(head: Pick<LedgerHead, 'seq' | 'hash' | 'time'>): Buffer {
-  return Buffer.from(HEAD_DOMAIN + canonicalJson({ seq: head.seq, hash: head.hash, time: head.time }), 'utf8');
+  return Buffer.from(
+    HEAD_DOMAIN + canonicalJson({ seq: head.seq, hash: head.hash, time: head.time }),
+    'utf8',
+  );
 }
 
 /** The record with `keyId` and `sig` set. */
 export function signRecord<T>(record: LedgerRecord<T>, key: SigningKey): LedgerRecord<T> {
-  return { ...record, keyId: key.keyId, sig: sign(null, recordMessage(record.hash), key.privateKey).toString('base64') };
+  return {
+    ...record,
+    keyId: key.keyId,
+    sig: sign(null, recordMessage(record.hash), key.privateKey).toString('base64'),
+  };
 }
 
 /** True when `record.sig` is `publicKey`'s signature over `record.hash`. */
-export function recordSignatureValid(record: Pick<LedgerRecord, 'hash' | 'sig'>, publicKey: KeyObject): boolean {
+export function recordSignatureValid(
+  record: Pick<LedgerRecord, 'hash' | 'sig'>,
+  publicKey: KeyObject,
+): boolean {
   if (typeof record.sig !== 'string' || typeof record.hash !== 'string') return false;
   try {
     return verify(null, recordMessage(record.hash), publicKey, Buffer.from(record.sig, 'base64'));
@@ -49,7 +59,12 @@ export function recordSignatureValid(record: Pick<LedgerRecord, 'hash' | 'sig'>,
 /** A signed head for the record `{seq, hash}`. */
 export function signHead(head: { seq: number; hash: string }, key: SigningKey, now = clockNow()): LedgerHead {
   const body = { seq: head.seq, hash: head.hash, time: now.toISOString() };
-  return { v: 1, ...body, keyId: key.keyId, sig: sign(null, headMessage(body), key.privateKey).toString('base64') };
+  return {
+    v: 1,
+    ...body,
+    keyId: key.keyId,
+    sig: sign(null, headMessage(body), key.privateKey).toString('base64'),
+  };
 }
 
 /** True when the head's signature is `publicKey`'s. */

@@ -2,11 +2,21 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../sources/s3-client.js';
-import { anchoredHeadName, bySeq, parseHead, parseName, type AnchoredHeadName, type HeadAnchor } from './anchored-head.js';
+import {
+  anchoredHeadName,
+  bySeq,
+  parseHead,
+  parseName,
+  type AnchoredHeadName,
+  type HeadAnchor,
+} from './anchored-head.js';
 import { type AnchorSpec } from '../model/anchor-spec.js';
 
 /** An S3 anchor (the caller may pass its own client, e.g. the embedded store's). */
-export function s3Anchor(spec: Extract<AnchorSpec, { kind: 's3' }>, client: S3Client = createS3Client(spec)): HeadAnchor {
+export function s3Anchor(
+  spec: Extract<AnchorSpec, { kind: 's3' }>,
+  client: S3Client = createS3Client(spec),
+): HeadAnchor {
   const prefix = `${spec.prefix}heads/`;
   return {
     location: `s3://${spec.bucket}/${spec.prefix}`,
@@ -27,7 +37,13 @@ export function s3Anchor(spec: Extract<AnchorSpec, { kind: 's3' }>, client: S3Cl
       const found: AnchoredHeadName[] = [];
       let token: string | undefined;
       do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: spec.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+        const page = await client.send(
+          new ListObjectsV2Command({
+            Bucket: spec.bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
         for (const object of page.Contents ?? []) {
           const parsed = object.Key ? parseName(object.Key.slice(prefix.length), object.Key) : null;
           if (parsed) found.push(parsed);
@@ -45,4 +61,3 @@ export function s3Anchor(spec: Extract<AnchorSpec, { kind: 's3' }>, client: S3Cl
     },
   };
 }
-

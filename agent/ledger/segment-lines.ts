@@ -31,7 +31,11 @@ export async function* readSegmentLines(file: string, start = 0, end?: number): 
   let length = 0;
   let lineStart = start;
   let position = start;
-  const stream = createReadStream(file, { start, ...(end === undefined ? {} : { end: end - 1 }), highWaterMark: 1 << 20 });
+  const stream = createReadStream(file, {
+    start,
+    ...(end === undefined ? {} : { end: end - 1 }),
+    highWaterMark: 1 << 20,
+  });
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     let from = 0;
     for (;;) {
@@ -42,7 +46,12 @@ export async function* readSegmentLines(file: string, start = 0, end?: number): 
         if (piece.length) parts.push(piece);
       } else parts = [];
       if (newline === -1) break;
-      yield { bytes: length <= MAX_RECORD_LINE_BYTES ? Buffer.concat(parts, length) : null, length, offset: lineStart, terminated: true };
+      yield {
+        bytes: length <= MAX_RECORD_LINE_BYTES ? Buffer.concat(parts, length) : null,
+        length,
+        offset: lineStart,
+        terminated: true,
+      };
       lineStart = position + newline + 1;
       parts = [];
       length = 0;
@@ -50,7 +59,13 @@ export async function* readSegmentLines(file: string, start = 0, end?: number): 
     }
     position += chunk.length;
   }
-  if (length > 0) yield { bytes: length <= MAX_RECORD_LINE_BYTES ? Buffer.concat(parts, length) : null, length, offset: lineStart, terminated: false };
+  if (length > 0)
+    yield {
+      bytes: length <= MAX_RECORD_LINE_BYTES ? Buffer.concat(parts, length) : null,
+      length,
+      offset: lineStart,
+      terminated: false,
+    };
 }
 
 /** Where a reader of the ledger stopped: just past the last complete line it read. */
@@ -67,7 +82,11 @@ export interface LedgerPosition {
  * line of each segment comes last (`line: null`). Chunks holding no marker are skipped without
  * being split into lines (the acceptance index looks for triage records; most of a ledger is scans).
  */
-export async function* linesAfter(files: readonly string[], from: LedgerPosition | null, markers: readonly Buffer[]): AsyncGenerator<{ line: Buffer | null; end: LedgerPosition }> {
+export async function* linesAfter(
+  files: readonly string[],
+  from: LedgerPosition | null,
+  markers: readonly Buffer[],
+): AsyncGenerator<{ line: Buffer | null; end: LedgerPosition }> {
   const first = from ? files.findIndex((file) => path.basename(file) === from.segment) : 0;
   for (const [position, file] of files.slice(first).entries()) {
     const segment = path.basename(file);
@@ -79,10 +98,11 @@ export async function* linesAfter(files: readonly string[], from: LedgerPosition
       if (complete === 0) continue;
       const lines = pending.subarray(0, complete);
       if (markers.some((marker) => lines.includes(marker))) {
-        for (let start = 0; start < complete; ) {
+        for (let start = 0; start < complete;) {
           const newline = lines.indexOf(0x0a, start);
           const line = lines.subarray(start, newline);
-          if (markers.some((marker) => line.includes(marker))) yield { line, end: { segment, offset: offset + newline + 1 } };
+          if (markers.some((marker) => line.includes(marker)))
+            yield { line, end: { segment, offset: offset + newline + 1 } };
           start = newline + 1;
         }
       }

@@ -10,7 +10,13 @@
  * digits). The key is generated on first use; callers hold the ledger's append lock, so two
  * processes never generate two keys.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { VouchError } from '../errors.js';
@@ -50,14 +56,27 @@ const publicDir = (stateDir: string) => path.join(keysDir(stateDir), 'public');
 export function describePublicKey(input: string | KeyObject): PublicKeyInfo {
   let key: KeyObject;
   try {
-    key = typeof input === 'string' ? createPublicKey(input) : input.type === 'private' ? createPublicKey(input) : input;
+    key =
+      typeof input === 'string'
+        ? createPublicKey(input)
+        : input.type === 'private'
+          ? createPublicKey(input)
+          : input;
   } catch (error) {
     throw new SigningKeyError('not a PEM public key', { cause: error });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new SigningKeyError(`expected an ed25519 key, got ${key.asymmetricKeyType ?? 'a non-asymmetric key'}`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new SigningKeyError(
+      `expected an ed25519 key, got ${key.asymmetricKeyType ?? 'a non-asymmetric key'}`,
+    );
   const der = key.export({ type: 'spki', format: 'der' });
   const fingerprint = createHash('sha256').update(der).digest('hex');
-  return { keyId: fingerprint.slice(0, 16), fingerprint, pem: key.export({ type: 'spki', format: 'pem' }).toString(), key };
+  return {
+    keyId: fingerprint.slice(0, 16),
+    fingerprint,
+    pem: key.export({ type: 'spki', format: 'pem' }).toString(),
+    key,
+  };
 }
 
 /** A fingerprint grouped for reading aloud: `3f2a 9c01 …`. */
@@ -68,7 +87,9 @@ export function formatFingerprint(fingerprint: string): string {
 async function readPrivateKey(file: string): Promise<SigningKey> {
   const stats = await stat(file);
   if ((stats.mode & 0o077) !== 0) {
-    throw new SigningKeyError(`signing key ${file} is readable by others (mode ${(stats.mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
+    throw new SigningKeyError(
+      `signing key ${file} is readable by others (mode ${(stats.mode & 0o777).toString(8)}); run: chmod 600 ${file}`,
+    );
   }
   let privateKey: KeyObject;
   try {
@@ -76,7 +97,8 @@ async function readPrivateKey(file: string): Promise<SigningKey> {
   } catch (error) {
     throw new SigningKeyError(`signing key ${file} is not a PEM private key`, { cause: error });
   }
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new SigningKeyError(`signing key ${file} is ${privateKey.asymmetricKeyType}, not ed25519`);
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new SigningKeyError(`signing key ${file} is ${privateKey.asymmetricKeyType}, not ed25519`);
   return { ...describePublicKey(privateKey), privateKey };
 }
 

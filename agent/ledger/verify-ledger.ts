@@ -128,9 +128,11 @@ class KeyTrust {
   /** The key for a record signed by `keyId` at `seq`, or why it cannot be used. */
   lookup(keyId: string): PublicKeyInfo | string {
     const retired = this.retiredAt.get(keyId);
-    if (retired !== undefined) return `signed by key ${keyId}, which was retired by the rotation at seq ${retired}`;
+    if (retired !== undefined)
+      return `signed by key ${keyId}, which was retired by the rotation at seq ${retired}`;
     const key = this.trusted.get(keyId);
-    if (!key) return `signed by key ${keyId}, which is not among the trusted keys (${[...this.trusted.keys()].join(', ') || 'none'})`;
+    if (!key)
+      return `signed by key ${keyId}, which is not among the trusted keys (${[...this.trusted.keys()].join(', ') || 'none'})`;
     if (!this.used.includes(key.fingerprint)) this.used.push(key.fingerprint);
     return key;
   }
@@ -138,15 +140,18 @@ class KeyTrust {
   /** Applies a verified rotation record; returns why it is malformed, or null. */
   rotate(record: LedgerRecord): string | null {
     const data = record.data as { previousKeyId?: unknown; keyId?: unknown; publicKey?: unknown };
-    if (typeof data?.publicKey !== 'string' || typeof data.keyId !== 'string') return 'key rotation record lacks keyId/publicKey';
+    if (typeof data?.publicKey !== 'string' || typeof data.keyId !== 'string')
+      return 'key rotation record lacks keyId/publicKey';
     let introduced: PublicKeyInfo;
     try {
       introduced = describePublicKey(data.publicKey);
     } catch {
       return 'key rotation record holds no ed25519 public key';
     }
-    if (introduced.keyId !== data.keyId) return `key rotation names key ${data.keyId} but holds key ${introduced.keyId}`;
-    if (data.previousKeyId !== record.keyId) return `key rotation is signed by ${record.keyId} but names ${String(data.previousKeyId)} as the previous key`;
+    if (introduced.keyId !== data.keyId)
+      return `key rotation names key ${data.keyId} but holds key ${introduced.keyId}`;
+    if (data.previousKeyId !== record.keyId)
+      return `key rotation is signed by ${record.keyId} but names ${String(data.previousKeyId)} as the previous key`;
     this.trusted.set(introduced.keyId, introduced);
     this.retiredAt.set(record.keyId!, record.seq);
     return null;
@@ -158,30 +163,47 @@ class KeyTrust {
    */
   replace(record: LedgerRecord): string | null {
     const data = record.data as { previousKeyId?: unknown; keyId?: unknown; publicKey?: unknown };
-    if (typeof data?.publicKey !== 'string' || data.keyId !== record.keyId) return 'key replacement record must name and hold the key that signs it';
+    if (typeof data?.publicKey !== 'string' || data.keyId !== record.keyId)
+      return 'key replacement record must name and hold the key that signs it';
     try {
-      if (describePublicKey(data.publicKey).keyId !== record.keyId) return `key replacement names key ${record.keyId} but holds another key`;
+      if (describePublicKey(data.publicKey).keyId !== record.keyId)
+        return `key replacement names key ${record.keyId} but holds another key`;
     } catch {
       return 'key replacement record holds no ed25519 public key';
     }
-    if (typeof data.previousKeyId === 'string' && data.previousKeyId !== record.keyId) this.retiredAt.set(data.previousKeyId, record.seq);
+    if (typeof data.previousKeyId === 'string' && data.previousKeyId !== record.keyId)
+      this.retiredAt.set(data.previousKeyId, record.seq);
     return null;
   }
 }
 
 function recoveryDetail(record: LedgerRecord): string {
-  const data = (record.data ?? {}) as { found?: unknown; reason?: unknown; detail?: unknown; previousKeyId?: unknown; keyId?: unknown };
+  const data = (record.data ?? {}) as {
+    found?: unknown;
+    reason?: unknown;
+    detail?: unknown;
+    previousKeyId?: unknown;
+    keyId?: unknown;
+  };
   const parts: string[] = [];
   if (typeof data.reason === 'string') parts.push(data.reason);
   if (typeof data.detail === 'string') parts.push(data.detail);
-  if (record.type === 'key-replaced') parts.push(`key ${String(data.previousKeyId)} replaced by ${String(data.keyId)}`);
+  if (record.type === 'key-replaced')
+    parts.push(`key ${String(data.previousKeyId)} replaced by ${String(data.keyId)}`);
   return parts.join(': ');
 }
 
 /** Verifies the evidence in `stateDir` (see the module comment). Never throws for bad evidence. */
-export async function verifyLedger(stateDir: string, options: VerifyLedgerOptions = {}): Promise<LedgerVerification> {
-  const pinned = options.trustedKeys?.length ? options.trustedKeys.map((pem) => describePublicKey(pem)) : null;
-  const trust = new KeyTrust(pinned ? new Map(pinned.map((key) => [key.keyId, key])) : await storedPublicKeys(stateDir));
+export async function verifyLedger(
+  stateDir: string,
+  options: VerifyLedgerOptions = {},
+): Promise<LedgerVerification> {
+  const pinned = options.trustedKeys?.length
+    ? options.trustedKeys.map((pem) => describePublicKey(pem))
+    : null;
+  const trust = new KeyTrust(
+    pinned ? new Map(pinned.map((key) => [key.keyId, key])) : await storedPublicKeys(stateDir),
+  );
   let head: LedgerHead | null = null;
   let headUnreadable: string | null = null;
   try {
@@ -195,7 +217,8 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
   // First pass: which seqs exist, to tell a dropped record from a reordered one.
   const present = new Set<number>();
   for await (const stored of readStoredLines(stateDir)) {
-    const seq = stored.complete && stored.bytes ? parseRecordLine(stored.bytes.toString('utf8'))?.seq : undefined;
+    const seq =
+      stored.complete && stored.bytes ? parseRecordLine(stored.bytes.toString('utf8'))?.seq : undefined;
     if (typeof seq === 'number') present.add(seq);
   }
 
@@ -227,17 +250,32 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
     const at = { segment: stored.segment, line: stored.line };
     const expectedSeq = (checker.head()?.seq ?? 0) + 1;
     if (!stored.bytes) {
-      firstBad = { seq: expectedSeq, problem: 'malformed', detail: `${stored.segment} line ${stored.line} is ${stored.length} bytes long, over the ${MAX_RECORD_LINE_BYTES}-byte limit of a ledger record`, ...at };
+      firstBad = {
+        seq: expectedSeq,
+        problem: 'malformed',
+        detail: `${stored.segment} line ${stored.line} is ${stored.length} bytes long, over the ${MAX_RECORD_LINE_BYTES}-byte limit of a ledger record`,
+        ...at,
+      };
       break;
     }
     const record = stored.bytes.length ? parseRecordLine(stored.bytes.toString('utf8')) : null;
     if (!record) {
-      firstBad = { seq: expectedSeq, problem: 'malformed', detail: `${stored.segment} line ${stored.line} ${stored.bytes.length ? 'is not a JSON record' : 'is blank'}`, ...at };
+      firstBad = {
+        seq: expectedSeq,
+        problem: 'malformed',
+        detail: `${stored.segment} line ${stored.line} ${stored.bytes.length ? 'is not a JSON record' : 'is blank'}`,
+        ...at,
+      };
       break;
     }
     const nonCanonical = nonCanonicalReason(stored.bytes, record);
     if (nonCanonical) {
-      firstBad = { seq: typeof record.seq === 'number' ? record.seq : expectedSeq, problem: 'non-canonical', detail: `${stored.segment} line ${stored.line}: ${nonCanonical}`, ...at };
+      firstBad = {
+        seq: typeof record.seq === 'number' ? record.seq : expectedSeq,
+        problem: 'non-canonical',
+        detail: `${stored.segment} line ${stored.line}: ${nonCanonical}`,
+        ...at,
+      };
       break;
     }
     result.records++;
@@ -261,7 +299,12 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
     }
     if (record.keyId === undefined && record.sig === undefined) {
       if (signed > 0) {
-        firstBad = { seq: record.seq, problem: 'unsigned', detail: 'record carries no signature, but earlier records are signed', ...at };
+        firstBad = {
+          seq: record.seq,
+          problem: 'unsigned',
+          detail: 'record carries no signature, but earlier records are signed',
+          ...at,
+        };
         break;
       }
       result.legacyUnsigned++;
@@ -276,7 +319,12 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
         break;
       }
       if (!recordSignatureValid(record, key.key)) {
-        firstBad = { seq: record.seq, problem: 'bad-signature', detail: `signature does not verify with key ${key.keyId}`, ...at };
+        firstBad = {
+          seq: record.seq,
+          problem: 'bad-signature',
+          detail: `signature does not verify with key ${key.keyId}`,
+          ...at,
+        };
         break;
       }
       signed++;
@@ -294,11 +342,17 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
       break;
     }
     if (record.type === 'head-recovered' || record.type === 'key-replaced') {
-      result.recoveries.push({ seq: record.seq, type: record.type, time: record.time, detail: recoveryDetail(record) });
+      result.recoveries.push({
+        seq: record.seq,
+        type: record.type,
+        time: record.time,
+        detail: recoveryDetail(record),
+      });
     }
     if (record.type === 'baseline') {
       const data = record.data as { manifest?: unknown; sha256?: unknown };
-      if (typeof data?.manifest === 'string' && typeof data.sha256 === 'string') baselines.push({ seq: record.seq, manifest: data.manifest, sha256: data.sha256 });
+      if (typeof data?.manifest === 'string' && typeof data.sha256 === 'string')
+        baselines.push({ seq: record.seq, manifest: data.manifest, sha256: data.sha256 });
     }
     if (head && record.seq === head.seq) hashAtHead = record.hash;
   }
@@ -307,18 +361,37 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
 
   const last = checker.head();
   if (!firstBad && result.records > 0 && signed === 0) {
-    firstBad = { seq: 1, problem: 'unsigned', detail: 'no record is signed, so nothing proves who wrote the ledger' };
+    firstBad = {
+      seq: 1,
+      problem: 'unsigned',
+      detail: 'no record is signed, so nothing proves who wrote the ledger',
+    };
   }
   if (!firstBad && headUnreadable !== null) {
-    firstBad = { seq: last?.seq ?? 0, problem: 'head-unreadable', detail: `ledger/head.json is unreadable (${headUnreadable}): nothing shows whether records were cut off the end`, head: true };
+    firstBad = {
+      seq: last?.seq ?? 0,
+      problem: 'head-unreadable',
+      detail: `ledger/head.json is unreadable (${headUnreadable}): nothing shows whether records were cut off the end`,
+      head: true,
+    };
   } else if (!firstBad && signed > 0 && !head) {
-    firstBad = { seq: last?.seq ?? 0, problem: 'head-missing', detail: 'ledger/head.json is missing: nothing shows whether records were cut off the end', head: true };
+    firstBad = {
+      seq: last?.seq ?? 0,
+      problem: 'head-missing',
+      detail: 'ledger/head.json is missing: nothing shows whether records were cut off the end',
+      head: true,
+    };
   } else if (!firstBad && head) {
     const key = trust.lookup(head.keyId);
     if (typeof key === 'string') {
       firstBad = { seq: head.seq, problem: 'unknown-key', detail: `signed head: ${key}`, head: true };
     } else if (!headSignatureValid(head, key.key)) {
-      firstBad = { seq: head.seq, problem: 'bad-signature', detail: `signed head: signature does not verify with key ${key.keyId}`, head: true };
+      firstBad = {
+        seq: head.seq,
+        problem: 'bad-signature',
+        detail: `signed head: signature does not verify with key ${key.keyId}`,
+        head: true,
+      };
     } else if (head.seq > (last?.seq ?? 0)) {
       const from = (last?.seq ?? 0) + 1;
       firstBad = {
@@ -328,7 +401,12 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
         head: true,
       };
     } else if (hashAtHead !== head.hash) {
-      firstBad = { seq: head.seq, problem: 'head-mismatch', detail: `record ${head.seq} is not the one the signed head (written ${head.time}) recorded`, head: true };
+      firstBad = {
+        seq: head.seq,
+        problem: 'head-mismatch',
+        detail: `record ${head.seq} is not the one the signed head (written ${head.time}) recorded`,
+        head: true,
+      };
     } else if ((last?.seq ?? 0) - head.seq > 1) {
       // Every append rewrites the head right after its record; a crash in between leaves it one
       // behind, never more. An older head put back would hide records cut off the end.
@@ -349,7 +427,11 @@ export async function verifyLedger(stateDir: string, options: VerifyLedgerOption
       result.manifests.checked++;
       const digest = await fileSha256(file);
       if (digest === null) {
-        result.manifests.problems.push({ seq: baseline.seq, problem: 'manifest-missing', detail: `manifest ${baseline.manifest} bound by record ${baseline.seq} is missing` });
+        result.manifests.problems.push({
+          seq: baseline.seq,
+          problem: 'manifest-missing',
+          detail: `manifest ${baseline.manifest} bound by record ${baseline.seq} is missing`,
+        });
       } else if (digest !== baseline.sha256) {
         result.manifests.problems.push({
           seq: baseline.seq,

@@ -30,10 +30,18 @@ export function withRunbookBase(rules: string, base: string): string {
   try {
     url = new URL(base);
   } catch (error) {
-    throw new ConfigError(`--runbook-url ${JSON.stringify(base)} is not an absolute URL (e.g. https://wiki.example.com/vouch/RUNBOOK)`, [], { cause: error });
+    throw new ConfigError(
+      `--runbook-url ${JSON.stringify(base)} is not an absolute URL (e.g. https://wiki.example.com/vouch/RUNBOOK)`,
+      [],
+      { cause: error },
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`--runbook-url must be an http(s) URL, not ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(`--runbook-url must be an http(s) URL, not ${url.protocol}`);
   url.hash = '';
   const page = url.toString().replace(/'/g, "''");
-  return rules.replace(/runbook_url: 'RUNBOOK\.md#([a-z0-9-]+)'/g, (_match, anchor: string) => `runbook_url: '${page}#${anchor}'`);
+  return rules.replace(
+    /runbook_url: 'RUNBOOK\.md#([a-z0-9-]+)'/g,
+    (_match, anchor: string) => `runbook_url: '${page}#${anchor}'`,
+  );
 }

@@ -5,4 +5,6 @@
 import type { S3ConnectionOptions } from './s3-connection.js';
 
 /** An anchor as the policy declares it. */
-export type AnchorSpec = { kind: 'directory'; path: string } | ({ kind: 's3'; bucket: string; prefix: string } & S3ConnectionOptions);
+export type AnchorSpec =
+  | { kind: 'directory'; path: string }
+  | ({ kind: 's3'; bucket: string; prefix: string } & S3ConnectionOptions);

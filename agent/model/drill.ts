@@ -7,32 +7,40 @@ import type { RequestedBy } from './requested-by.js';
 import type { Verdict } from './verdict.js';
 
 /** Seconds per drill phase (0 when a phase did not run). */
-export interface DrillPhaseSeconds { fetch: number; extract: number; verify: number; app: number }
+export interface DrillPhaseSeconds {
+  fetch: number;
+  extract: number;
+  verify: number;
+  app: number;
+}
 
 /** One drill's outcome. */
 export interface DrillResult {
-  id: string;                    // unique drill id, e.g. `orders-20261124T223000Z-1a2b`
+  id: string; // unique drill id, e.g. `orders-20261124T223000Z-1a2b`
   set: string;
-  snapshot: string | null;       // null when no snapshot could be picked
-  snapshotTime: string | null;   // ISO-8601
-  snapshotVersion?: string;      // `--snapshot ID@VERSION`: the archive version drilled (not the current object)
+  snapshot: string | null; // null when no snapshot could be picked
+  snapshotTime: string | null; // ISO-8601
+  snapshotVersion?: string; // `--snapshot ID@VERSION`: the archive version drilled (not the current object)
   pick: 'latest' | 'last-clean' | 'random' | 'explicit';
-  startedAt: string;             // ISO-8601
-  finishedAt: string;            // ISO-8601
+  startedAt: string; // ISO-8601
+  finishedAt: string; // ISO-8601
   outcome: 'passed' | 'failed' | 'aborted';
-  phases: DrillPhaseSeconds;     // seconds per phase (0 when a phase did not run)
-  durationSeconds: number;       // wall time of the whole drill
+  phases: DrillPhaseSeconds; // seconds per phase (0 when a phase did not run)
+  durationSeconds: number; // wall time of the whole drill
   rtoTargetSeconds: number | null;
-  withinRto: boolean | null;     // null when no RTO target
+  withinRto: boolean | null; // null when no RTO target
   sample: { fraction: number; entries: number; bytes: number };
-  projectedFullRestoreSeconds: number | null;  // from measured throughput when sampled
+  projectedFullRestoreSeconds: number | null; // from measured throughput when sampled
   failures: { verifier: string; path?: string; detail: string }[];
   ledgerSeq?: number;
 }
 
 /** A set's recent drills. */
-export interface DrillIndex { set: string; updatedAt: string; drills: DrillResult[] /* oldest first, at most 200 */ }
-
+export interface DrillIndex {
+  set: string;
+  updatedAt: string;
+  drills: DrillResult[]; /* oldest first, at most 200 */
+}
 
 /** A drill's full report. */
 export interface DrillReport extends DrillResult {

@@ -28,7 +28,8 @@ export async function loadPlanInput(stateDir: string, set: string): Promise<Load
     if (manifest) {
       baseline = new Map();
       for (const entry of manifest.entries.values()) {
-        if (entry.type === 'file' && entry.digest !== undefined) baseline.set(entry.path, { size: entry.size, digest: entry.digest });
+        if (entry.type === 'file' && entry.digest !== undefined)
+          baseline.set(entry.path, { size: entry.size, digest: entry.digest });
         else if (entry.type === 'symlink') links.set(entry.path, entry.linkTarget ?? '');
       }
     }
@@ -42,7 +43,9 @@ export async function loadPlanInput(stateDir: string, set: string): Promise<Load
       baseline,
       links,
       demotedBy: drillDemotion(latest, snapshot.id)?.reason ?? null,
-      ...((manifest?.header.object?.versionId ?? snapshot.baseline?.versionId) ? { baselineVersion: (manifest?.header.object?.versionId ?? snapshot.baseline?.versionId)! } : {}),
+      ...((manifest?.header.object?.versionId ?? snapshot.baseline?.versionId)
+        ? { baselineVersion: (manifest?.header.object?.versionId ?? snapshot.baseline?.versionId)! }
+        : {}),
       algorithm: manifest?.header.algorithm ?? null,
     });
   }

@@ -117,20 +117,39 @@ export interface RecoveryPlan {
   artifacts: Artifact[];
   /** Entries not restored although not lost to ransomware: symbolic links (recorded, not created) and unsafe names. */
   skipped: SkippedEntry[];
-  counts: { files: number; fromNewest: number; fromOlder: number; lost: number; artifacts: number; bytes: number; skipped: number };
+  counts: {
+    files: number;
+    fromNewest: number;
+    fromOlder: number;
+    lost: number;
+    artifacts: number;
+    bytes: number;
+    skipped: number;
+  };
 }
 
 /** A ransom note: the file is ransomware's own. */
 const NOTE: FindingKind = 'ransom-note';
 
 /** Findings about a file's content (others may name an archive object or a whole snapshot). */
-const FILE_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['encrypted', 'corrupted', 'structure-invalid', 'magic-mismatch', 'ransom-note', 'extension-change', 'drift-added', 'drift-modified', 'drift-truncated']);
+const FILE_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
+  'encrypted',
+  'corrupted',
+  'structure-invalid',
+  'magic-mismatch',
+  'ransom-note',
+  'extension-change',
+  'drift-added',
+  'drift-modified',
+  'drift-truncated',
+]);
 
 /** Why a whole snapshot cannot supply files, or null. */
 function snapshotProblem(snapshot: PlanSnapshot): string | null {
   if (!snapshot.baseline) return 'no baseline (never read completely): nothing to verify a restore against';
   if (!snapshot.complete) return 'its last scan did not read it completely';
-  if (snapshot.unlisted > 0) return `${snapshot.unlisted} findings beyond those the state lists: which files are hit is not known`;
+  if (snapshot.unlisted > 0)
+    return `${snapshot.unlisted} findings beyond those the state lists: which files are hit is not known`;
   if (snapshot.demotedBy) return snapshot.demotedBy;
   return null;
 }
@@ -159,10 +178,23 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
   const snapshots = [...input].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const newest = snapshots[0];
   const empty = { files: 0, fromNewest: 0, fromOlder: 0, lost: 0, artifacts: 0, bytes: 0, skipped: 0 };
-  if (!newest) return { set, mode: 'newest-intact', newest: null, snapshots: [], files: [], lost: [], artifacts: [], skipped: [], counts: empty };
+  if (!newest)
+    return {
+      set,
+      mode: 'newest-intact',
+      newest: null,
+      snapshots: [],
+      files: [],
+      lost: [],
+      artifacts: [],
+      skipped: [],
+      counts: empty,
+    };
   const problems = new Map(snapshots.map((snapshot) => [snapshot.id, snapshotProblem(snapshot)]));
   // The newest clean snapshot that can supply files (a demoted one's content is not trusted).
-  const lastClean = snapshots.findIndex((snapshot) => snapshot.verdict === 'clean' && !problems.get(snapshot.id));
+  const lastClean = snapshots.findIndex(
+    (snapshot) => snapshot.verdict === 'clean' && !problems.get(snapshot.id),
+  );
   const considered = lastClean === -1 ? snapshots : snapshots.slice(0, lastClean + 1);
   const hits = new Map(snapshots.map((snapshot) => [snapshot.id, findingsByPath(snapshot.findings)]));
 
@@ -172,7 +204,8 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
     for (const path of snapshot.baseline?.keys() ?? []) paths.add(path);
     for (const path of snapshot.links?.keys() ?? []) paths.add(path);
   }
-  for (const [path, found] of hits.get(newest.id)!) if (found.some((finding) => FILE_KINDS.has(finding.kind))) paths.add(path);
+  for (const [path, found] of hits.get(newest.id)!)
+    if (found.some((finding) => FILE_KINDS.has(finding.kind))) paths.add(path);
 
   const files: PlannedFile[] = [];
   const lost: LostFile[] = [];
@@ -192,7 +225,8 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
       if (!entry && link === undefined && found.length === 0) continue;
       firstSeen = snapshot.time;
       const problem = problems.get(snapshot.id);
-      const reject = (reason: string) => rejected.push({ snapshot: snapshot.id, time: snapshot.time, reason });
+      const reject = (reason: string) =>
+        rejected.push({ snapshot: snapshot.id, time: snapshot.time, reason });
       if (found.length) {
         seen.push(...found);
         reject(describe(found));
@@ -220,7 +254,12 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
     }
     if (chosen) files.push(chosen);
     else if (newestLink && linkVersions === rejected.length) {
-      skipped.push({ path, snapshot: newestLink.snapshot, kind: 'symlink', reason: `symbolic link → ${newestLink.target}: recorded, not created (as drills)` });
+      skipped.push({
+        path,
+        snapshot: newestLink.snapshot,
+        kind: 'symlink',
+        reason: `symbolic link → ${newestLink.target}: recorded, not created (as drills)`,
+      });
     } else if (rejected.length) unrecovered.push({ path, versions: rejected, findings: seen, firstSeen });
   }
   skipped.push(...unsafeNames(newest));
@@ -230,16 +269,30 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
   const artifacts: Artifact[] = [];
   for (const candidate of unrecovered) {
     if (candidate.findings.some((finding) => finding.kind === NOTE)) {
-      artifacts.push({ path: candidate.path, kind: 'ransom-note', detail: candidate.findings.find((finding) => finding.kind === NOTE)!.detail });
+      artifacts.push({
+        path: candidate.path,
+        kind: 'ransom-note',
+        detail: candidate.findings.find((finding) => finding.kind === NOTE)!.detail,
+      });
       continue;
     }
-    const rename = candidate.findings.find((finding) => finding.kind === 'extension-change' && /^renamed from /.test(finding.detail));
+    const rename = candidate.findings.find(
+      (finding) => finding.kind === 'extension-change' && /^renamed from /.test(finding.detail),
+    );
     const original = rename?.detail.replace(/^renamed from /, '');
     if (original && recovered.has(original)) {
-      artifacts.push({ path: candidate.path, kind: 'renamed-copy', detail: `the encrypted, renamed copy of ${original}, which is recovered` });
+      artifacts.push({
+        path: candidate.path,
+        kind: 'renamed-copy',
+        detail: `the encrypted, renamed copy of ${original}, which is recovered`,
+      });
       continue;
     }
-    lost.push({ path: candidate.path, versions: candidate.versions, lossWindow: { from: candidate.firstSeen, to: newest.time } });
+    lost.push({
+      path: candidate.path,
+      versions: candidate.versions,
+      lossWindow: { from: candidate.firstSeen, to: newest.time },
+    });
   }
 
   const fromNewest = files.filter((file) => file.snapshot === newest.id).length;
@@ -249,7 +302,13 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
     newest: { id: newest.id, time: newest.time, verdict: newest.verdict },
     snapshots: snapshots.map((snapshot) => {
       const problem = problems.get(snapshot.id);
-      return { id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict, usable: !problem, ...(problem ? { note: problem } : {}) };
+      return {
+        id: snapshot.id,
+        time: snapshot.time,
+        verdict: snapshot.verdict,
+        usable: !problem,
+        ...(problem ? { note: problem } : {}),
+      };
     }),
     files,
     lost,
@@ -271,23 +330,43 @@ export function planRecovery(set: string, input: readonly PlanSnapshot[]): Recov
 function unsafeNames(snapshot: PlanSnapshot): SkippedEntry[] {
   return countingFindings(snapshot.findings)
     .filter((finding) => finding.kind === 'unsafe-entry' && finding.path)
-    .map((finding) => ({ path: finding.path, snapshot: snapshot.id, kind: 'unsafe-name' as const, reason: finding.detail }));
+    .map((finding) => ({
+      path: finding.path,
+      snapshot: snapshot.id,
+      kind: 'unsafe-name' as const,
+      reason: finding.detail,
+    }));
 }
 
 /** The symbolic links of `snapshot`, recorded, not created. */
 function links(snapshot: PlanSnapshot): SkippedEntry[] {
-  return [...(snapshot.links ?? [])].map(([path, target]) => ({ path, snapshot: snapshot.id, kind: 'symlink' as const, reason: `symbolic link → ${target}: recorded, not created (as drills)` }));
+  return [...(snapshot.links ?? [])].map(([path, target]) => ({
+    path,
+    snapshot: snapshot.id,
+    kind: 'symlink' as const,
+    reason: `symbolic link → ${target}: recorded, not created (as drills)`,
+  }));
 }
 
 /** The next usable version of `path` older than `snapshot` (for a restore whose verification failed), or null. Pure. */
-export function nextVersion(input: readonly PlanSnapshot[], path: string, olderThan: string): Omit<PlannedFile, 'rejected' | 'inNewest' | 'lossWindow'> | null {
+export function nextVersion(
+  input: readonly PlanSnapshot[],
+  path: string,
+  olderThan: string,
+): Omit<PlannedFile, 'rejected' | 'inNewest' | 'lossWindow'> | null {
   const snapshots = [...input].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const start = snapshots.findIndex((snapshot) => snapshot.id === olderThan);
   for (const snapshot of snapshots.slice(start + 1)) {
     const entry = snapshot.baseline?.get(path);
     if (!entry || snapshotProblem(snapshot)) continue;
     if (countingFindings(snapshot.findings).some((finding) => finding.path === path)) continue;
-    return { path, snapshot: snapshot.id, snapshotTime: snapshot.time, size: entry.size, digest: entry.digest };
+    return {
+      path,
+      snapshot: snapshot.id,
+      snapshotTime: snapshot.time,
+      size: entry.size,
+      digest: entry.digest,
+    };
   }
   return null;
 }
@@ -297,27 +376,61 @@ export function nextVersion(input: readonly PlanSnapshot[], path: string, olderT
  * said of it; files a finding that counts names are listed in `flagged`. Throws when the snapshot
  * is unknown or has no baseline to verify against.
  */
-export function snapshotPlan(set: string, input: readonly PlanSnapshot[], id: string, version: string | null = null): RecoveryPlan {
+export function snapshotPlan(
+  set: string,
+  input: readonly PlanSnapshot[],
+  id: string,
+  version: string | null = null,
+): RecoveryPlan {
   const snapshot = input.find((candidate) => candidate.id === id);
-  if (!snapshot) throw new ConfigError(`set ${set} has no snapshot ${id} in its state (run vouch scan, or see vouch last-clean ${set})`);
-  if (!snapshot.baseline) throw new ConfigError(`snapshot ${id} has no baseline yet (never read completely): a restore could not be verified`);
+  if (!snapshot)
+    throw new ConfigError(
+      `set ${set} has no snapshot ${id} in its state (run vouch scan, or see vouch last-clean ${set})`,
+    );
+  if (!snapshot.baseline)
+    throw new ConfigError(
+      `snapshot ${id} has no baseline yet (never read completely): a restore could not be verified`,
+    );
   if (version !== null && snapshot.baselineVersion !== version) {
-    const of = snapshot.baselineVersion ? `its baseline is of version ${snapshot.baselineVersion}` : 'its baseline names no version (the store reported none when it was taken)';
-    throw new SnapshotVersionError(`set ${set}: snapshot ${id}@${version}: no baseline was recorded for that version (${of}): a restore of it could not be verified`);
+    const of = snapshot.baselineVersion
+      ? `its baseline is of version ${snapshot.baselineVersion}`
+      : 'its baseline names no version (the store reported none when it was taken)';
+    throw new SnapshotVersionError(
+      `set ${set}: snapshot ${id}@${version}: no baseline was recorded for that version (${of}): a restore of it could not be verified`,
+    );
   }
   // The findings that count describe the object the last scan read; a version read back is the baselined original, not that object.
   const hits = version === null ? findingsByPath(snapshot.findings) : new Map<string, Finding[]>();
   const files: PlannedFile[] = [...snapshot.baseline]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([path, entry]) => ({ path, snapshot: id, snapshotTime: snapshot.time, size: entry.size, digest: entry.digest, rejected: [], inNewest: true, lossWindow: null }));
-  const flagged = files.filter((file) => hits.has(file.path)).map((file) => ({ path: file.path, reason: describe(hits.get(file.path)!) }));
+    .map(([path, entry]) => ({
+      path,
+      snapshot: id,
+      snapshotTime: snapshot.time,
+      size: entry.size,
+      digest: entry.digest,
+      rejected: [],
+      inNewest: true,
+      lossWindow: null,
+    }));
+  const flagged = files
+    .filter((file) => hits.has(file.path))
+    .map((file) => ({ path: file.path, reason: describe(hits.get(file.path)!) }));
   return {
     set,
     mode: 'snapshot',
     flagged,
     ...(version !== null ? { version } : {}),
     newest: { id, time: snapshot.time, verdict: snapshot.verdict },
-    snapshots: [{ id, time: snapshot.time, verdict: snapshot.verdict, usable: !snapshot.demotedBy, ...(snapshot.demotedBy ? { note: snapshot.demotedBy } : {}) }],
+    snapshots: [
+      {
+        id,
+        time: snapshot.time,
+        verdict: snapshot.verdict,
+        usable: !snapshot.demotedBy,
+        ...(snapshot.demotedBy ? { note: snapshot.demotedBy } : {}),
+      },
+    ],
     files,
     lost: [],
     artifacts: [],

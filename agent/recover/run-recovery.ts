@@ -26,7 +26,13 @@ import { createHash } from 'node:crypto';
 import { loadPlanInput } from './plan-input.js';
 import { requestedId } from '../drills/pick-snapshot.js';
 import { resolveSnapshotVersion, SnapshotVersionError, splitVersion } from '../drills/snapshot-version.js';
-import { nextVersion, planRecovery, snapshotPlan, type PlannedFile, type RecoveryPlan } from './recovery-plan.js';
+import {
+  nextVersion,
+  planRecovery,
+  snapshotPlan,
+  type PlannedFile,
+  type RecoveryPlan,
+} from './recovery-plan.js';
 
 /** Options of a recovery. */
 export interface RecoverOptions {
@@ -99,15 +105,28 @@ function recordOf(result: Omit<RecoveryResult, 'ledgerSeq'>): unknown {
     planSha256: result.planSha256,
     newest: plan.newest,
     counts: plan.counts,
-    fromOlder: older.slice(0, RECORD_LIST_CAP).map((file) => ({ path: file.path, snapshot: file.snapshot, digest: file.digest, rejected: file.rejected.map((rejection) => rejection.snapshot) })),
+    fromOlder: older.slice(0, RECORD_LIST_CAP).map((file) => ({
+      path: file.path,
+      snapshot: file.snapshot,
+      digest: file.digest,
+      rejected: file.rejected.map((rejection) => rejection.snapshot),
+    })),
     fromOlderOmitted: Math.max(0, older.length - RECORD_LIST_CAP),
-    lost: plan.lost.slice(0, RECORD_LIST_CAP).map((file) => ({ path: file.path, lossWindow: file.lossWindow })),
+    lost: plan.lost
+      .slice(0, RECORD_LIST_CAP)
+      .map((file) => ({ path: file.path, lossWindow: file.lossWindow })),
     lostOmitted: Math.max(0, plan.lost.length - RECORD_LIST_CAP),
     artifacts: plan.artifacts.slice(0, RECORD_LIST_CAP),
     skipped: plan.skipped.slice(0, RECORD_LIST_CAP),
     skippedOmitted: Math.max(0, plan.skipped.length - RECORD_LIST_CAP),
     ...(plan.flagged ? { flagged: plan.flagged.slice(0, RECORD_LIST_CAP) } : {}),
-    outcome: outcome ? { ...outcome, fellBack: outcome.fellBack.slice(0, RECORD_LIST_CAP), unrestored: outcome.unrestored.slice(0, RECORD_LIST_CAP) } : null,
+    outcome: outcome
+      ? {
+          ...outcome,
+          fellBack: outcome.fellBack.slice(0, RECORD_LIST_CAP),
+          unrestored: outcome.unrestored.slice(0, RECORD_LIST_CAP),
+        }
+      : null,
   };
 }
 
@@ -115,10 +134,16 @@ function recordOf(result: Omit<RecoveryResult, 'ledgerSeq'>): unknown {
 async function prepareTarget(to: string): Promise<void> {
   const entries = await readdir(to).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
-    if (error.code === 'ENOTDIR') throw new ConfigError(`${to} exists and is not a directory: recover writes only into a new or empty directory`, [], { cause: error });
+    if (error.code === 'ENOTDIR')
+      throw new ConfigError(
+        `${to} exists and is not a directory: recover writes only into a new or empty directory`,
+        [],
+        { cause: error },
+      );
     throw error;
   });
-  if (entries && entries.length > 0) throw new ConfigError(`${to} is not empty: recover writes only into a new or empty directory`);
+  if (entries && entries.length > 0)
+    throw new ConfigError(`${to} is not empty: recover writes only into a new or empty directory`);
   await mkdir(to, { recursive: true, mode: 0o700 });
 }
 
@@ -126,9 +151,12 @@ async function prepareTarget(to: string): Promise<void> {
 export async function runRecovery(set: SetPolicy, options: RecoverOptions): Promise<RecoveryResult> {
   const input = await loadPlanInput(options.stateDir, set.name);
   const asked = options.snapshot ? splitVersion(set.name, options.snapshot) : null;
-  const plan = asked ? snapshotPlan(set.name, input, requestedId(asked.request) ?? asked.request, asked.version) : planRecovery(set.name, input);
+  const plan = asked
+    ? snapshotPlan(set.name, input, requestedId(asked.request) ?? asked.request, asked.version)
+    : planRecovery(set.name, input);
   // A version is looked up in the store before anything is planned as done: an unknown one is a usage error, dry run or not.
-  const versioned = plan.version !== undefined ? await storedVersion(set, options, plan.newest!.id, plan.version) : undefined;
+  const versioned =
+    plan.version !== undefined ? await storedVersion(set, options, plan.newest!.id, plan.version) : undefined;
   const planSha256 = createHash('sha256').update(canonicalJson(plan)).digest('hex');
   let outcome: RecoveryOutcome | null = null;
   if (!options.dryRun) {
@@ -147,12 +175,24 @@ export async function runRecovery(set: SetPolicy, options: RecoverOptions): Prom
 }
 
 /** Snapshot `id` as stored version `version` of its archive (snapshot-version.ts); throws SnapshotVersionError. */
-async function storedVersion(set: SetPolicy, options: RecoverOptions, id: string, version: string): Promise<Snapshot> {
-  const source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name })))(set);
+async function storedVersion(
+  set: SetPolicy,
+  options: RecoverOptions,
+  id: string,
+  version: string,
+): Promise<Snapshot> {
+  const source = await (
+    options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name }))
+  )(set);
   try {
     const index = await readSetIndex(options.stateDir, set.name);
-    const snapshot = (await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) })).snapshots.find((candidate) => candidate.id === id);
-    if (!snapshot) throw new SnapshotVersionError(`set ${set.name}: snapshot ${id}@${version}: the store no longer lists ${id}, so which object to read a version of is not known`);
+    const snapshot = (
+      await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) })
+    ).snapshots.find((candidate) => candidate.id === id);
+    if (!snapshot)
+      throw new SnapshotVersionError(
+        `set ${set.name}: snapshot ${id}@${version}: the store no longer lists ${id}, so which object to read a version of is not known`,
+      );
     return await resolveSnapshotVersion(set.name, source, snapshot, version);
   } finally {
     await source.close().catch(() => undefined);
@@ -168,29 +208,54 @@ async function restorePlan(
 ): Promise<RecoveryOutcome> {
   const to = path.resolve(options.to!);
   await prepareTarget(to);
-  const outcome: RecoveryOutcome = { to, verified: 0, bytes: 0, fellBack: [], unrestored: [], problems: [], complete: true, error: null };
+  const outcome: RecoveryOutcome = {
+    to,
+    verified: 0,
+    bytes: 0,
+    fellBack: [],
+    unrestored: [],
+    problems: [],
+    complete: true,
+    error: null,
+  };
   const algorithms = new Map(input.map((snapshot) => [snapshot.id, snapshot.algorithm]));
   const fetchDir = path.join(options.stateDir, 'recover', `work-${randomBytes(4).toString('hex')}`);
   await mkdir(fetchDir, { recursive: true, mode: 0o700 });
   let source: BackupSource | null = null;
   try {
-    source = await (options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name })))(set);
+    source = await (
+      options.createSource ?? ((policy: SetPolicy) => createSource(policy.source, { set: policy.name }))
+    )(set);
     const index = await readSetIndex(options.stateDir, set.name);
-    const discovered = new Map((await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) })).snapshots.map((snapshot) => [snapshot.id, snapshot]));
+    const discovered = new Map(
+      (await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) })).snapshots.map(
+        (snapshot) => [snapshot.id, snapshot],
+      ),
+    );
     let pending: Pick<PlannedFile, 'path' | 'snapshot' | 'digest' | 'size'>[] = plan.files;
     while (pending.length > 0) {
       options.signal?.throwIfAborted();
       const bySnapshot = new Map<string, typeof pending>();
-      for (const file of pending) bySnapshot.set(file.snapshot, [...(bySnapshot.get(file.snapshot) ?? []), file]);
+      for (const file of pending)
+        bySnapshot.set(file.snapshot, [...(bySnapshot.get(file.snapshot) ?? []), file]);
       const retry: typeof pending = [];
       const fallBack = (file: (typeof pending)[number], reason: string) => {
         // `--snapshot ID` restores that snapshot only: no other version stands in.
         const next = plan.mode === 'snapshot' ? null : nextVersion(input, file.path, file.snapshot);
         if (next) {
-          outcome.fellBack.push({ path: file.path, from: file.snapshot, to: next.snapshot, toTime: next.snapshotTime, reason });
+          outcome.fellBack.push({
+            path: file.path,
+            from: file.snapshot,
+            to: next.snapshot,
+            toTime: next.snapshotTime,
+            reason,
+          });
           retry.push(next);
         } else {
-          outcome.unrestored.push({ path: file.path, reason: `${file.snapshot}: ${reason}; no older intact version` });
+          outcome.unrestored.push({
+            path: file.path,
+            reason: `${file.snapshot}: ${reason}; no older intact version`,
+          });
         }
       };
       for (const [id, files] of bySnapshot) {
@@ -212,7 +277,8 @@ async function restorePlan(
         });
         await rm(path.join(fetchDir), { recursive: true, force: true });
         await mkdir(fetchDir, { recursive: true, mode: 0o700 });
-        for (const problem of restore.problems.slice(0, 20)) outcome.problems.push(`${id}: ${problem.path ? `${problem.path}: ` : ''}${problem.detail}`);
+        for (const problem of restore.problems.slice(0, 20))
+          outcome.problems.push(`${id}: ${problem.path ? `${problem.path}: ` : ''}${problem.detail}`);
         for (const file of files) {
           const restored = restore.entries.get(file.path);
           if (restored?.type === 'file' && restored.digest === file.digest) {
@@ -221,7 +287,12 @@ async function restorePlan(
             continue;
           }
           if (restored) await unlink(path.join(to, file.path)).catch(() => undefined);
-          fallBack(file, restored ? `restored bytes differ from the baseline digest (${restored.type}, ${restored.size} bytes)` : missingReason(restore, file.path));
+          fallBack(
+            file,
+            restored
+              ? `restored bytes differ from the baseline digest (${restored.type}, ${restored.size} bytes)`
+              : missingReason(restore, file.path),
+          );
         }
       }
       pending = retry;
@@ -252,4 +323,3 @@ export function missingReason(restore: Pick<RestoreOutcome, 'problems' | 'comple
   }
   return 'the archive no longer holds the file';
 }
-

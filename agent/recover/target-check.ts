@@ -57,9 +57,14 @@ export async function checkRecoveryTarget(to: string, guarded: readonly GuardedD
   for (const dir of guarded) {
     const resolved = await resolveExisting(dir.path);
     if (isInside(target, resolved)) {
-      throw new ConfigError(`--to ${to} is inside ${dir.what} (${resolved}${target !== path.resolve(to) ? `; --to resolves to ${target}` : ''}): recover writes outside every backup store and the state directory`);
+      throw new ConfigError(
+        `--to ${to} is inside ${dir.what} (${resolved}${target !== path.resolve(to) ? `; --to resolves to ${target}` : ''}): recover writes outside every backup store and the state directory`,
+      );
     }
   }
   const existing = await stat(target).catch(() => null);
-  if (existing && !existing.isDirectory()) throw new ConfigError(`--to ${to} exists and is not a directory: recover writes only into a new or empty directory`);
+  if (existing && !existing.isDirectory())
+    throw new ConfigError(
+      `--to ${to} exists and is not a directory: recover writes only into a new or empty directory`,
+    );
 }

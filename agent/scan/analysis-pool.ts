@@ -84,7 +84,10 @@ interface Pending {
 function workerEntry(): [string | URL, { eval?: boolean }] {
   const url = new URL(`./analysis-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
   if (url.pathname.endsWith('.js')) return [url, {}];
-  return [`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, { eval: true }];
+  return [
+    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
+    { eval: true },
+  ];
 }
 
 class PoolWorker {
@@ -101,10 +104,16 @@ class PoolWorker {
     const shared = new SharedArrayBuffer(SLOT_BYTES * RING_SLOTS);
     this.ring = new Uint8Array(shared);
     const [entry, options] = workerEntry();
-    this.worker = new Worker(entry, { ...options, workerData: { ring: shared, slotBytes: SLOT_BYTES }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    this.worker = new Worker(entry, {
+      ...options,
+      workerData: { ring: shared, slotBytes: SLOT_BYTES },
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     this.worker.on('message', (message: WorkerMessageOut) => this.receive(message));
     this.worker.on('error', (error) => this.die(error, onDeath));
-    this.worker.on('exit', (code) => this.die(new Error(`analysis worker exited with code ${code}`), onDeath));
+    this.worker.on('exit', (code) =>
+      this.die(new Error(`analysis worker exited with code ${code}`), onDeath),
+    );
     // After the listeners: adding a 'message' listener refs the worker's port again.
     this.worker.unref();
   }
@@ -264,7 +273,10 @@ export class AnalysisPool {
    * the promise settles.
    */
   analyzeWhole(request: AnalysisRequest, bytes: Uint8Array): Promise<AnalysisResult> {
-    if (bytes.length > WHOLE_MAX_BYTES) return Promise.reject(new RangeError(`a whole entry takes at most ${WHOLE_MAX_BYTES} bytes, not ${bytes.length}`));
+    if (bytes.length > WHOLE_MAX_BYTES)
+      return Promise.reject(
+        new RangeError(`a whole entry takes at most ${WHOLE_MAX_BYTES} bytes, not ${bytes.length}`),
+      );
     return new Promise<AnalysisResult>((resolve, reject) => {
       this.queue.push({ request, bytes, resolve, reject });
       if (!this.pumpScheduled && !this.pumping) {
@@ -299,7 +311,11 @@ export class AnalysisPool {
       const worker = this.pick();
       const items: FileItem[] = queued.map((entry) => {
         const id = this.nextId++;
-        worker.pending.set(id, { resolve: entry.resolve, reject: entry.reject, fallback: () => entry.resolve(null) });
+        worker.pending.set(id, {
+          resolve: entry.resolve,
+          reject: entry.reject,
+          fallback: () => entry.resolve(null),
+        });
         return { id, request: entry.request, file: entry.file };
       });
       worker.begin();

@@ -25,7 +25,8 @@ export interface FileItem {
 }
 
 /** One file's outcome: its result, `fallback` (read it through the source instead), or why the analysis failed. */
-export type FileOutcome = { id: number; result: AnalysisResult } | { id: number; fallback: string } | { id: number; message: string };
+export type FileOutcome =
+  { id: number; result: AnalysisResult } | { id: number; fallback: string } | { id: number; message: string };
 
 /** One whole entry of a batch. */
 export interface BatchItem {

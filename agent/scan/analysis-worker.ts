@@ -12,7 +12,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EntryAnalysis, type AnalysisRequest } from './entry-analysis.js';
 import { readLocalFile } from '../fs/local-file.js';
-import type { BatchItem, BatchOutcome, FileItem, FileOutcome, WorkerMessageIn, WorkerMessageOut } from './analysis-protocol.js';
+import type {
+  BatchItem,
+  BatchOutcome,
+  FileItem,
+  FileOutcome,
+  WorkerMessageIn,
+  WorkerMessageOut,
+} from './analysis-protocol.js';
 
 const port = parentPort!;
 const { ring: shared, slotBytes } = workerData as { ring: SharedArrayBuffer; slotBytes: number };
@@ -83,7 +90,8 @@ async function runFiles(items: FileItem[]): Promise<void> {
       outcomes.push({ id: item.id, fallback: read.fallback });
       continue;
     }
-    if (read.buffer.length <= 4 * 1024 * 1024 && read.buffer.length > fileBuffer.length) fileBuffer = read.buffer;
+    if (read.buffer.length <= 4 * 1024 * 1024 && read.buffer.length > fileBuffer.length)
+      fileBuffer = read.buffer;
     try {
       const analysis = await EntryAnalysis.start(item.request);
       analysis.update(read.buffer.subarray(0, read.length));

@@ -23,7 +23,11 @@ export interface AnalyzeOptions {
 }
 
 /** Analyses every byte of `stream`. */
-export async function analyzeStream(stream: Readable, request: AnalysisRequest, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+export async function analyzeStream(
+  stream: Readable,
+  request: AnalysisRequest,
+  options: AnalyzeOptions = {},
+): Promise<AnalysisResult> {
   const sinks = options.sinks ?? [];
   if ((options.sizeHint ?? 0) >= POOLED_MIN_BYTES) {
     const analysis = analysisPool().analyze(request);
@@ -57,7 +61,12 @@ export async function analyzeStream(stream: Readable, request: AnalysisRequest, 
  * analysed whole in a batch; if the stream turns out longer than a batch takes, it continues as a
  * streamed analysis.
  */
-async function analyzeWhole(stream: Readable, request: AnalysisRequest, sinks: ChunkSink[], sizeHint: number): Promise<AnalysisResult> {
+async function analyzeWhole(
+  stream: Readable,
+  request: AnalysisRequest,
+  sinks: ChunkSink[],
+  sizeHint: number,
+): Promise<AnalysisResult> {
   let buffer = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 0), WHOLE_MAX_BYTES));
   let length = 0;
   let streamed: PooledAnalysis | null = null;
@@ -75,7 +84,9 @@ async function analyzeWhole(stream: Readable, request: AnalysisRequest, sinks: C
         continue;
       }
       if (length + chunk.length > buffer.length) {
-        const grown = Buffer.allocUnsafe(Math.min(Math.max(buffer.length * 2, length + chunk.length), WHOLE_MAX_BYTES));
+        const grown = Buffer.allocUnsafe(
+          Math.min(Math.max(buffer.length * 2, length + chunk.length), WHOLE_MAX_BYTES),
+        );
         buffer.copy(grown, 0, 0, length);
         buffer = grown;
       }

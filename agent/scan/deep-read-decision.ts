@@ -35,7 +35,8 @@ export function deepReadReason(facts: DeepReadFacts): string | null {
     const changes = objectIdentityChanges(previous.object, facts.object, true);
     if (changes.length) return `object changed (${changes.join(', ')})`;
   }
-  if (facts.listingFingerprint && previous.listing?.fingerprint !== facts.listingFingerprint) return 'listing changed';
+  if (facts.listingFingerprint && previous.listing?.fingerprint !== facts.listingFingerprint)
+    return 'listing changed';
   if (facts.resumingRun !== undefined && previous.runId === facts.resumingRun) return null;
   if (facts.rehashSeconds === 0) return 'policy re-hashes on every scan';
   const age = (facts.now.getTime() - Date.parse(previous.lastDeepScan)) / 1000;

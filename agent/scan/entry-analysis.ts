@@ -11,7 +11,12 @@ import { closeSync, constants, futimesSync, openSync, writeSync } from 'node:fs'
 import type { DigestAlgorithm } from '../model/manifest.js';
 import { ContentProbe, type ContentFeatures } from '../detection/content-probe.js';
 import type { ContentType } from '../detection/content-type.js';
-import { CLAIMED_VALIDATORS, prepareValidators, SNIFFED_VALIDATORS, VALIDATORS } from '../detection/registry.js';
+import {
+  CLAIMED_VALIDATORS,
+  prepareValidators,
+  SNIFFED_VALIDATORS,
+  VALIDATORS,
+} from '../detection/registry.js';
 import { DEFAULT_VALIDATOR_LIMITS } from '../detection/validator.js';
 import { describeError } from '../errors.js';
 import { createDigester, type Digester } from '../integrity/digest.js';
@@ -44,7 +49,7 @@ export interface CopyTarget {
 
 /** Writes all of `chunk` to `fd` (writeSync may write less than asked). */
 function writeAll(fd: number, chunk: Uint8Array): void {
-  for (let offset = 0; offset < chunk.length; ) offset += writeSync(fd, chunk, offset, chunk.length - offset);
+  for (let offset = 0; offset < chunk.length;) offset += writeSync(fd, chunk, offset, chunk.length - offset);
 }
 
 /** What one entry's bytes gave. Plain data. */
@@ -84,7 +89,13 @@ export class EntryAnalysis {
     if (request.detect) {
       await prepareValidators();
       const claimed = request.detect.claim ? (CLAIMED_VALIDATORS[request.detect.claim] ?? null) : null;
-      probe = new ContentProbe(request.detect.size, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claimed, SNIFFED_VALIDATORS);
+      probe = new ContentProbe(
+        request.detect.size,
+        VALIDATORS,
+        DEFAULT_VALIDATOR_LIMITS,
+        claimed,
+        SNIFFED_VALIDATORS,
+      );
     }
     return new EntryAnalysis(await createDigester(request.algorithm), extras, request.copyTo, probe);
   }
@@ -107,11 +118,19 @@ export class EntryAnalysis {
   /** The result; call once, after the last chunk. Throws when the copy could not be written. */
   finish(): AnalysisResult {
     this.closeCopy(true);
-    if (this.copyError !== null) throw new Error(`writing the restored file failed: ${describeError(this.copyError)}`, { cause: this.copyError });
+    if (this.copyError !== null)
+      throw new Error(`writing the restored file failed: ${describeError(this.copyError)}`, {
+        cause: this.copyError,
+      });
     const main = this.main.hex();
     const extra: AnalysisResult['extra'] = {};
     for (const [algorithm, digester] of this.extras) extra[algorithm] = digester.hex();
-    return { digest: main, extra, bytes: this.bytes, ...(this.probe ? { content: this.probe.finish() } : {}) };
+    return {
+      digest: main,
+      extra,
+      bytes: this.bytes,
+      ...(this.probe ? { content: this.probe.finish() } : {}),
+    };
   }
 
   /** Abandons the analysis: closes the copy (the caller discards the partial file). */

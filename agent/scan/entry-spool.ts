@@ -43,7 +43,7 @@ class RunHeap {
   push(item: { entry: ManifestEntry; run: number }): void {
     const items = this.items;
     items.push(item);
-    for (let child = items.length - 1; child > 0; ) {
+    for (let child = items.length - 1; child > 0;) {
       const parent = (child - 1) >> 1;
       if (this.less(items[parent]!, items[child]!)) break;
       [items[parent], items[child]] = [items[child]!, items[parent]!];
@@ -57,7 +57,7 @@ class RunHeap {
     const last = items.pop()!;
     if (items.length > 0) {
       items[0] = last;
-      for (let parent = 0; ; ) {
+      for (let parent = 0; ;) {
         const left = 2 * parent + 1;
         const right = left + 1;
         let smallest = parent;
@@ -118,7 +118,9 @@ export class EntrySpool {
       yield* inMemory;
       return;
     }
-    const sources: AsyncIterator<ManifestEntry>[] = [...this.runs.map((file) => readRun(file)), inMemory].map((iterable) => iterable[Symbol.asyncIterator]());
+    const sources: AsyncIterator<ManifestEntry>[] = [...this.runs.map((file) => readRun(file)), inMemory].map(
+      (iterable) => iterable[Symbol.asyncIterator](),
+    );
     const heap = new RunHeap();
     try {
       for (const [run, source] of sources.entries()) {

@@ -9,9 +9,13 @@ import type { ManifestEntry } from '../model/manifest.js';
 import type { Finding } from '../model/findings.js';
 
 /** The identity of what an entry holds: `ALGORITHM:HEX` for a file, `link:TARGET` for a link; undefined otherwise. */
-export function contentIdOf(entry: Pick<ManifestEntry, 'type' | 'digest' | 'linkTarget'>, algorithm: DigestAlgorithm): string | undefined {
+export function contentIdOf(
+  entry: Pick<ManifestEntry, 'type' | 'digest' | 'linkTarget'>,
+  algorithm: DigestAlgorithm,
+): string | undefined {
   if (entry.type === 'file' && entry.digest) return `${algorithm}:${entry.digest}`;
-  if ((entry.type === 'symlink' || entry.type === 'hardlink') && entry.linkTarget !== undefined) return `link:${entry.linkTarget}`;
+  if ((entry.type === 'symlink' || entry.type === 'hardlink') && entry.linkTarget !== undefined)
+    return `link:${entry.linkTarget}`;
   return undefined;
 }
 

@@ -12,7 +12,11 @@ import type { Finding, FindingKind } from '../model/findings.js';
 
 /** Path order, then kind, then detail: a total order on findings. */
 function compareFindings(a: Finding, b: Finding): number {
-  return comparePaths(a.path, b.path) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0);
+  return (
+    comparePaths(a.path, b.path) ||
+    (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) ||
+    (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0)
+  );
 }
 
 /** Accumulates findings with bounded memory. */

@@ -56,11 +56,16 @@ export function headsToRead(others: readonly SourceObject[]): SourceObject[] {
 /** What the bytes at the start of an object say, as a reason; null when nothing suspicious. */
 function contentReason(key: string, head: Uint8Array): { reason: string; strong: boolean } | null {
   const format = encryptedFormatOf(head);
-  if (format && typeClaimedBy(key) !== format) return { reason: `its content is ${format}-encrypted`, strong: true };
+  if (format && typeClaimedBy(key) !== format)
+    return { reason: `its content is ${format}-encrypted`, strong: true };
   if (!unexplainedName(key) || catalogTypeOf(head)) return null;
   const histogram = new Array<number>(256).fill(0);
   for (const byte of head) histogram[byte]!++;
-  if (looksRandom(chiSquare(histogram, head.length), head.length)) return { reason: `its first ${head.length} bytes are indistinguishable from random (encrypted-looking, no known file type)`, strong: false };
+  if (looksRandom(chiSquare(histogram, head.length), head.length))
+    return {
+      reason: `its first ${head.length} bytes are indistinguishable from random (encrypted-looking, no known file type)`,
+      strong: false,
+    };
   return null;
 }
 
@@ -69,7 +74,10 @@ function contentReason(key: string, head: Uint8Array): { reason: string; strong:
  * the heads read of some of them (key → bytes). One finding per suspicious object (path: its
  * key), plus one per mass new extension (path: `*.EXT`). Order: by key, then extensions.
  */
-export function judgeForeignObjects(others: readonly SourceObject[], heads: ReadonlyMap<string, Uint8Array>): Finding[] {
+export function judgeForeignObjects(
+  others: readonly SourceObject[],
+  heads: ReadonlyMap<string, Uint8Array>,
+): Finding[] {
   const findings: Finding[] = [];
   for (const object of [...others].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     if (object.kind !== 'file') continue;
@@ -79,10 +87,14 @@ export function judgeForeignObjects(others: readonly SourceObject[], heads: Read
     // A note's name alone is too common (README.txt): what it says decides, once it was read.
     const markers = head ? ransomMarkers(new TextDecoder('utf-8', { fatal: false }).decode(head)) : [];
     if (head && isRansomNote(object.key, markers)) {
-      reasons.push(`${hasRansomNoteName(object.key) ? 'named like a ransom note and says so' : 'reads like a ransom note'} (${markers.join(', ')})`);
+      reasons.push(
+        `${hasRansomNoteName(object.key) ? 'named like a ransom note and says so' : 'reads like a ransom note'} (${markers.join(', ')})`,
+      );
       strong = true;
     } else if (!head && hasRansomNoteName(object.key)) {
-      reasons.push('named like a ransom note (not read: too many objects beside the snapshots, or unreadable)');
+      reasons.push(
+        'named like a ransom note (not read: too many objects beside the snapshots, or unreadable)',
+      );
     }
     const appended = appendedExtension(object.key);
     if (appended !== null) {
@@ -106,7 +118,8 @@ export function judgeForeignObjects(others: readonly SourceObject[], heads: Read
   for (const object of others) {
     const extension = extensionOf(object.key);
     // Numbered extensions are rotation (app.log.1), not a marker.
-    if (object.kind !== 'file' || !extension || /^\d+$/.test(extension) || !unexplainedName(object.key)) continue;
+    if (object.kind !== 'file' || !extension || /^\d+$/.test(extension) || !unexplainedName(object.key))
+      continue;
     byExtension.set(extension, [...(byExtension.get(extension) ?? []), object.key]);
   }
   for (const [extension, keys] of [...byExtension].sort(([a], [b]) => (a < b ? -1 : 1))) {

@@ -82,7 +82,9 @@ export function planSample(input: SampleInput): SamplePlan {
   const largest = input.candidates.reduce((max, candidate) => Math.max(max, candidate.bytes), 0);
   // Whole snapshots are read, so a day can leave up to one snapshot's worth of its budget unused.
   const feasible = neededPerDay * PACE_SLACK <= policy.dailyBytes - largest;
-  const byAge = [...input.candidates].sort((a, b) => a.lastVerified - b.lastVerified || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const byAge = [...input.candidates].sort(
+    (a, b) => a.lastVerified - b.lastVerified || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
   const isDue = (candidate: SampleCandidate) => candidate.lastVerified + windowMs - DUE_HORIZON_MS <= now;
   const dueBytes = byAge.filter(isDue).reduce((sum, candidate) => sum + candidate.bytes, 0);
   const overdue = byAge.filter((candidate) => candidate.lastVerified + windowMs <= now).length;

@@ -77,7 +77,9 @@ export function selectSets(policy: Policy, names: readonly string[] = []): SetPo
   const known = new Map(policy.sets.map((set) => [set.name, set]));
   const unknown = names.filter((name) => !known.has(name));
   if (unknown.length) {
-    throw new ConfigError(`unknown set${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (policy has: ${[...known.keys()].join(', ')})`);
+    throw new ConfigError(
+      `unknown set${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (policy has: ${[...known.keys()].join(', ')})`,
+    );
   }
   return names.map((name) => known.get(name)!);
 }
@@ -104,7 +106,10 @@ interface RunContext {
 }
 
 function newRunId(): string {
-  return `${now().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;
+  return `${now()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Whether a marker belongs to no running scan (its process is gone, or it is this process and the run ended). */
@@ -121,7 +126,10 @@ async function removeLeftovers(stateDir: string): Promise<void> {
     if (!match) continue;
     const [, pid, id] = match;
     const mine = Number(pid) === process.pid;
-    if ((mine && !liveRuns.has(id!)) || (!mine && ownerIsDead({ pid: Number(pid), host: hostname(), since: '' }))) {
+    if (
+      (mine && !liveRuns.has(id!)) ||
+      (!mine && ownerIsDead({ pid: Number(pid), host: hostname(), since: '' }))
+    ) {
       await rm(path.join(tmp, name), { recursive: true, force: true });
     }
   }
@@ -129,7 +137,11 @@ async function removeLeftovers(stateDir: string): Promise<void> {
   for (const set of await readdir(manifests).catch(() => [] as string[])) {
     for (const name of await readdir(path.join(manifests, set)).catch(() => [] as string[])) {
       const match = /\.(\d+)\.tmp$/.exec(name);
-      if (match && Number(match[1]) !== process.pid && ownerIsDead({ pid: Number(match[1]), host: hostname(), since: '' })) {
+      if (
+        match &&
+        Number(match[1]) !== process.pid &&
+        ownerIsDead({ pid: Number(match[1]), host: hostname(), since: '' })
+      ) {
         await rm(path.join(manifests, set, name), { force: true });
       }
     }
@@ -140,7 +152,12 @@ async function removeLeftovers(stateDir: string): Promise<void> {
  * Starts a run: records runs that died as aborted, decides which to continue, removes their
  * leftovers, writes this run's marker. The caller holds the state lock (or is the daemon).
  */
-async function beginRun(stateDir: string, ledger: LedgerStore, sets: readonly SetPolicy[], options: ScanRunOptions): Promise<RunContext> {
+async function beginRun(
+  stateDir: string,
+  ledger: LedgerStore,
+  sets: readonly SetPolicy[],
+  options: ScanRunOptions,
+): Promise<RunContext> {
   const now = Date.now();
   const resuming = new Map<string, string>();
   for (const stale of (await listScanMarkers(stateDir)).filter(isStale)) {
@@ -158,7 +175,8 @@ async function beginRun(stateDir: string, ledger: LedgerStore, sets: readonly Se
       });
     }
     if (!options.fresh && now - Date.parse(stale.startedAt) < RESUME_WINDOW_MS) {
-      for (const [name, runId] of Object.entries(stale.sets)) if (!resuming.has(name)) resuming.set(name, runId);
+      for (const [name, runId] of Object.entries(stale.sets))
+        if (!resuming.has(name)) resuming.set(name, runId);
     }
     await clearScanMarker(stateDir, stale.id);
   }
@@ -193,7 +211,15 @@ async function endRun(stateDir: string, run: RunContext, interrupted: boolean): 
 }
 
 /** Scans one set, audits it when the policy asks, and records its outcome (the caller holds the lock). */
-async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore, options: ScanRunOptions, copies: ReadonlySet<string>, run: RunContext, acceptances: AcceptanceIndex): Promise<SetReport> {
+async function scanAndAudit(
+  policy: Policy,
+  set: SetPolicy,
+  ledger: LedgerStore,
+  options: ScanRunOptions,
+  copies: ReadonlySet<string>,
+  run: RunContext,
+  acceptances: AcceptanceIndex,
+): Promise<SetReport> {
   const makeSource = options.createSource ?? ((s: SetPolicy) => createSource(s.source, { set: s.name }));
   const resumingRun = run.resuming.get(set.name);
   const started = performance.now();
@@ -214,15 +240,28 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
     ...(options.retryDelays ? { retryDelays: options.retryDelays } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
-  if (resumingRun) report.notes.push(`continued the interrupted scan run ${resumingRun}: snapshots it had read were not read again`);
+  if (resumingRun)
+    report.notes.push(
+      `continued the interrupted scan run ${resumingRun}: snapshots it had read were not read again`,
+    );
   if (!report.interrupted && needsAudit(set, copies)) {
     options.progress?.status(`${set.name}: immutability audit`);
-    const audit = await auditSet(set, { stateDir: options.stateDir, createSource: makeSource, ...options.audit });
+    const audit = await auditSet(set, {
+      stateDir: options.stateDir,
+      createSource: makeSource,
+      ...options.audit,
+    });
     await recordAudit(options.stateDir, ledger, audit);
     report.immutability = audit;
   }
   if (!report.interrupted) {
-    const faults = report.snapshots.reduce((sum, snapshot) => ({ transient: sum.transient + (snapshot.faults?.transient ?? 0), gaveUp: sum.gaveUp + (snapshot.faults?.gaveUp ?? 0) }), { transient: 0, gaveUp: 0 });
+    const faults = report.snapshots.reduce(
+      (sum, snapshot) => ({
+        transient: sum.transient + (snapshot.faults?.transient ?? 0),
+        gaveUp: sum.gaveUp + (snapshot.faults?.gaveUp ?? 0),
+      }),
+      { transient: 0, gaveUp: 0 },
+    );
     await recordScanOutcome(options.stateDir, set.name, {
       finishedAt: now().toISOString(),
       error: report.error ?? null,
@@ -236,7 +275,11 @@ async function scanAndAudit(policy: Policy, set: SetPolicy, ledger: LedgerStore,
 }
 
 /** Scans `sets` of `policy` with an open ledger; the caller holds the state lock. */
-export async function scanWithLedger(policy: Policy, ledger: LedgerStore, options: ScanRunOptions): Promise<ScanReport> {
+export async function scanWithLedger(
+  policy: Policy,
+  ledger: LedgerStore,
+  options: ScanRunOptions,
+): Promise<ScanReport> {
   const sets = selectSets(policy, options.sets);
   const copies = new Set(policy.datasets.flatMap((dataset) => dataset.copies));
   configureAnalysisPool(policy.concurrency.workers);
@@ -254,9 +297,12 @@ export async function scanWithLedger(policy: Policy, ledger: LedgerStore, option
         reports[index] = await scanAndAudit(policy, sets[index]!, ledger, options, copies, run, acceptances);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? policy.concurrency.sets, sets.length) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.min(options.concurrency ?? policy.concurrency.sets, sets.length) }, worker),
+    );
   } finally {
-    interrupted = reports.filter(Boolean).length < sets.length || reports.some((report) => report?.interrupted);
+    interrupted =
+      reports.filter(Boolean).length < sets.length || reports.some((report) => report?.interrupted);
     await endRun(options.stateDir, run, interrupted);
   }
   const done = reports.filter(Boolean);
@@ -282,8 +328,16 @@ export async function scanWithLedger(policy: Policy, ledger: LedgerStore, option
   });
   const scanned = new Set(done.map((report) => report.name));
   const relevant = policy.datasets.filter((dataset) => dataset.copies.some((copy) => scanned.has(copy)));
-  const datasets = relevant.length ? await datasetsOf({ ...policy, datasets: relevant }, options.stateDir) : undefined;
-  return { sets: done, ...(datasets ? { datasets } : {}), ...(interrupted ? { interrupted } : {}), startedAt, finishedAt };
+  const datasets = relevant.length
+    ? await datasetsOf({ ...policy, datasets: relevant }, options.stateDir)
+    : undefined;
+  return {
+    sets: done,
+    ...(datasets ? { datasets } : {}),
+    ...(interrupted ? { interrupted } : {}),
+    startedAt,
+    finishedAt,
+  };
 }
 
 async function datasetsOf(policy: Policy, stateDir: string): Promise<DatasetRuleReport[]> {
@@ -299,10 +353,12 @@ export async function runScan(policy: Policy, options: ScanRunOptions): Promise<
   selectSets(policy, options.sets);
   await mkdir(options.stateDir, { recursive: true });
   const lock = await acquireStateLock(options.stateDir);
-  const ledger = await openLedger(options.stateDir, anchorOptions(policy.evidence?.anchor)).catch(async (error) => {
-    await lock.release();
-    throw error;
-  });
+  const ledger = await openLedger(options.stateDir, anchorOptions(policy.evidence?.anchor)).catch(
+    async (error) => {
+      await lock.release();
+      throw error;
+    },
+  );
   try {
     return await scanWithLedger(policy, ledger, options);
   } finally {
@@ -311,4 +367,3 @@ export async function runScan(policy: Policy, options: ScanRunOptions): Promise<
     await lock.release();
   }
 }
-

@@ -28,7 +28,12 @@ import type { Verdict } from '../model/verdict.js';
 import { deepReadReason } from './deep-read-decision.js';
 import { FOREIGN_HEAD_BYTES, headsToRead, judgeForeignObjects } from './foreign-objects.js';
 import { withNotCleanSince } from '../verdicts/not-clean-since.js';
-import { judgeRemoval, mergeSetFindings, replacementFinding, type BaselineVersionCheck } from './set-findings.js';
+import {
+  judgeRemoval,
+  mergeSetFindings,
+  replacementFinding,
+  type BaselineVersionCheck,
+} from './set-findings.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
 import { emptyFaults, identityOf, ScanAbortedError, scanSnapshot, type FaultTally } from './scan-snapshot.js';
@@ -137,7 +142,8 @@ function spentToday(index: SetIndex, now: Date): number {
   const start = dayStart(now.getTime());
   let bytes = 0;
   for (const state of Object.values(index.snapshots)) {
-    if (state.lastDeepScan && Date.parse(state.lastDeepScan) >= start) bytes += state.object?.size ?? state.listing?.bytes ?? state.bytes;
+    if (state.lastDeepScan && Date.parse(state.lastDeepScan) >= start)
+      bytes += state.object?.size ?? state.listing?.bytes ?? state.bytes;
   }
   return bytes;
 }
@@ -166,16 +172,29 @@ export function readDecisions(
     });
     reasons.set(snapshot.id, reason);
     const verified = previous?.lastVerified ?? previous?.lastDeepScan;
-    if (reason === null && set.sample && verified && !(resumingRun !== undefined && previous?.runId === resumingRun)) {
-      candidates.push({ id: snapshot.id, bytes: snapshotBytes(snapshot) || (previous?.bytes ?? 0), lastVerified: Date.parse(verified) });
+    if (
+      reason === null &&
+      set.sample &&
+      verified &&
+      !(resumingRun !== undefined && previous?.runId === resumingRun)
+    ) {
+      candidates.push({
+        id: snapshot.id,
+        bytes: snapshotBytes(snapshot) || (previous?.bytes ?? 0),
+        lastVerified: Date.parse(verified),
+      });
     }
   }
   if (!set.sample) return { reasons, plan: null, candidates: 0 };
-  const plan = planSample({ candidates, now: now.getTime(), spentToday: spentToday(index, now), policy: set.sample });
+  const plan = planSample({
+    candidates,
+    now: now.getTime(),
+    spentToday: spentToday(index, now),
+    policy: set.sample,
+  });
   for (const { id, reason } of plan.read) reasons.set(id, reason);
   return { reasons, plan, candidates: candidates.length };
 }
-
 
 /** The finding for a set whose store holds no snapshot: cron and CI must not read that as success. */
 export function noSnapshotsFinding(set: SetPolicy, location: string, listed: number): Finding {
@@ -188,16 +207,22 @@ export function noSnapshotsFinding(set: SetPolicy, location: string, listed: num
   };
 }
 
-
 /**
  * The first FOREIGN_HEAD_BYTES of each of `objects` (key → bytes); an object that cannot be read
  * is left out with a note (its name is still judged).
  */
-async function readHeads(source: BackupSource, objects: readonly SourceObject[], notes: string[]): Promise<Map<string, Uint8Array>> {
+async function readHeads(
+  source: BackupSource,
+  objects: readonly SourceObject[],
+  notes: string[],
+): Promise<Map<string, Uint8Array>> {
   const heads = new Map<string, Uint8Array>();
   for (const object of objects) {
     try {
-      const body = await source.open(object.key, { start: 0, end: Math.min(object.size, FOREIGN_HEAD_BYTES) });
+      const body = await source.open(object.key, {
+        start: 0,
+        end: Math.min(object.size, FOREIGN_HEAD_BYTES),
+      });
       const chunks: Buffer[] = [];
       for await (const chunk of body.stream) chunks.push(chunk as Buffer);
       heads.set(object.key, Buffer.concat(chunks));
@@ -213,17 +238,30 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
   const progress = options.progress ?? silentProgress;
   const now = options.now ?? clockNow;
   const acceptances = acceptanceMatcher(options.acceptances ?? []);
-  const report: SetReport = { name: set.name, location: describeSource(set.source), lastClean: null, snapshots: [], removed: [], notes: [] };
+  const report: SetReport = {
+    name: set.name,
+    location: describeSource(set.source),
+    lastClean: null,
+    snapshots: [],
+    removed: [],
+    notes: [],
+  };
   let source: BackupSource | null = null;
   let tally: FaultTally = emptyFaults();
   const onFault = (fault: SourceFault) => {
     if (fault.action === 'gave-up') tally.gaveUp++;
     else tally.transient++;
     if (fault.action === 'resumed') tally.resumed++;
-    if (tally.examples.length < FAULT_EXAMPLES) tally.examples.push(`${fault.action} (${fault.transient ? 'transient' : 'permanent'}): ${fault.detail}`);
+    if (tally.examples.length < FAULT_EXAMPLES)
+      tally.examples.push(
+        `${fault.action} (${fault.transient ? 'transient' : 'permanent'}): ${fault.detail}`,
+      );
   };
   try {
-    source = decorateSource(set.source, await options.createSource(set), { onFault, ...(options.retryDelays ?? {}) });
+    source = decorateSource(set.source, await options.createSource(set), {
+      onFault,
+      ...(options.retryDelays ?? {}),
+    });
     report.location = source.location;
     progress.status(`${set.name}: listing ${source.location}`);
     const index = await readSetIndex(options.stateDir, set.name);
@@ -234,22 +272,49 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
         yield object;
       }
     };
-    const discovery = await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) }, counted);
+    const discovery = await discoverSourceSnapshots(
+      source,
+      { ...set, owners: snapshotOwners(index) },
+      counted,
+    );
     report.notes.push(...discovery.notes);
-    if (discovery.snapshots.length === 0) report.findings = [noSnapshotsFinding(set, report.location, listed)];
-    const fresh: Finding[] = judgeForeignObjects(discovery.others, await readHeads(source, headsToRead(discovery.others), report.notes));
-    if (discovery.otherCount > discovery.others.length) report.notes.push(`${discovery.otherCount} files beside the snapshots; the first ${discovery.others.length} were judged for ransom notes and encrypted leftovers`);
-    if (tally.transient + tally.gaveUp > 0) report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
+    if (discovery.snapshots.length === 0)
+      report.findings = [noSnapshotsFinding(set, report.location, listed)];
+    const fresh: Finding[] = judgeForeignObjects(
+      discovery.others,
+      await readHeads(source, headsToRead(discovery.others), report.notes),
+    );
+    if (discovery.otherCount > discovery.others.length)
+      report.notes.push(
+        `${discovery.otherCount} files beside the snapshots; the first ${discovery.others.length} were judged for ransom notes and encrypted leftovers`,
+      );
+    if (tally.transient + tally.gaveUp > 0)
+      report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
     // restic and borg snapshots have no size until read: the last read's bytes stand in.
-    const expectedBytes = (snapshot: Snapshot) => snapshotBytes(snapshot) || (index.snapshots[snapshot.id]?.bytes ?? 0);
+    const expectedBytes = (snapshot: Snapshot) =>
+      snapshotBytes(snapshot) || (index.snapshots[snapshot.id]?.bytes ?? 0);
     progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + expectedBytes(snapshot), 0));
     const startedAt = now();
-    const manifests = new Set(await readdir(path.dirname(manifestPath(options.stateDir, set.name, 'x'))).catch(() => [] as string[]));
-    const { reasons, plan, candidates } = readDecisions(set, discovery.snapshots, index, startedAt, options.resumingRun, (id) =>
-      manifests.has(path.basename(manifestPath(options.stateDir, set.name, id))),
+    const manifests = new Set(
+      await readdir(path.dirname(manifestPath(options.stateDir, set.name, 'x'))).catch(() => [] as string[]),
+    );
+    const { reasons, plan, candidates } = readDecisions(
+      set,
+      discovery.snapshots,
+      index,
+      startedAt,
+      options.resumingRun,
+      (id) => manifests.has(path.basename(manifestPath(options.stateDir, set.name, id))),
     );
     if (plan) {
-      report.sampling = { candidates, sampled: plan.read.length, bytes: plan.bytes, neededPerDay: Math.round(plan.neededPerDay), feasible: plan.feasible, overdue: plan.overdue };
+      report.sampling = {
+        candidates,
+        sampled: plan.read.length,
+        bytes: plan.bytes,
+        neededPerDay: Math.round(plan.neededPerDay),
+        feasible: plan.feasible,
+        overdue: plan.overdue,
+      };
       if (!plan.feasible) {
         report.notes.push(
           `sampling cannot keep every byte within ${set.sample!.windowSeconds / 86_400}d: the unchanged snapshots need ${formatBytes(plan.neededPerDay)}/day (plus room for the largest one), the budget is ${formatBytes(set.sample!.dailyBytes)}/day`,
@@ -291,8 +356,11 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
               previous: index.snapshots[snapshot.id],
               now: now(),
               tempDir: options.tempDir,
-              previousManifest: async () => (previousId ? openManifest(options.stateDir, set.name, previousId) : null),
-              changeHistory: earlierSnapshots.map((earlier) => index.snapshots[earlier.id]?.detection?.changeRate).filter((rate): rate is number => typeof rate === 'number'),
+              previousManifest: async () =>
+                previousId ? openManifest(options.stateDir, set.name, previousId) : null,
+              changeHistory: earlierSnapshots
+                .map((earlier) => index.snapshots[earlier.id]?.detection?.changeRate)
+                .filter((rate): rate is number => typeof rate === 'number'),
               progress: (bytes) => {
                 read += bytes;
                 progress.advance(bytes);
@@ -326,7 +394,11 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
           });
         }
         index.snapshots[snapshot.id] = withNotCleanSince(result.state, index.snapshots[snapshot.id], now());
-        const replaced = replacementFinding(result.state, set.name, await baselineVersionCheck(source, result.state));
+        const replaced = replacementFinding(
+          result.state,
+          set.name,
+          await baselineVersionCheck(source, result.state),
+        );
         if (replaced) fresh.push(replaced);
         unflushed = true;
         if (result.deep || Date.now() - lastFlush >= INDEX_FLUSH_MS) await flush();
@@ -335,7 +407,9 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
           id: state.id,
           time: state.time,
           verdict: state.verdict,
-          ...(state.verdictBeforeAcceptance ? { verdictBeforeAcceptance: state.verdictBeforeAcceptance } : {}),
+          ...(state.verdictBeforeAcceptance
+            ? { verdictBeforeAcceptance: state.verdictBeforeAcceptance }
+            : {}),
           entries: state.entries,
           bytes: state.bytes,
           findings: state.findings,
@@ -346,13 +420,18 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
           ...(result.deepReason ? { reason: result.deepReason } : {}),
           complete: state.complete,
           ...(state.detection ? { detection: state.detection } : {}),
-          ...(result.deep && tally.transient + tally.gaveUp > 0 ? { faults: { ...tally, examples: [...tally.examples] } } : {}),
+          ...(result.deep && tally.transient + tally.gaveUp > 0
+            ? { faults: { ...tally, examples: [...tally.examples] } }
+            : {}),
         });
       }
     } finally {
       await flush();
     }
-    if (report.interrupted) report.notes.push('scan stopped before every snapshot was read (stop requested); the next scan resumes from here');
+    if (report.interrupted)
+      report.notes.push(
+        'scan stopped before every snapshot was read (stop requested); the next scan resumes from here',
+      );
 
     const present = new Set(discovery.snapshots.map((snapshot) => snapshot.id));
     for (const [id, state] of report.interrupted ? [] : Object.entries(index.snapshots)) {
@@ -393,10 +472,19 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
  * baseline was taken from; null when there is nothing to ask (not replaced, no baselined
  * VersionId, a source without versions).
  */
-async function baselineVersionCheck(source: BackupSource | null, state: SnapshotState): Promise<BaselineVersionCheck> {
+async function baselineVersionCheck(
+  source: BackupSource | null,
+  state: SnapshotState,
+): Promise<BaselineVersionCheck> {
   const version = state.baseline?.versionId;
   const key = state.object?.key;
-  if (!source?.headVersion || version === undefined || key === undefined || !state.findings.some((finding) => finding.kind === 'drift-object-changed')) return null;
+  if (
+    !source?.headVersion ||
+    version === undefined ||
+    key === undefined ||
+    !state.findings.some((finding) => finding.kind === 'drift-object-changed')
+  )
+    return null;
   try {
     await source.headVersion(key, version);
     return { kept: true };

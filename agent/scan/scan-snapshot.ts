@@ -15,7 +15,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ArchiveEntry, ArchiveInput, ArchiveProblem, EntryVisitor, ReadSummary } from '../archives/entry-reader.js';
+import type {
+  ArchiveEntry,
+  ArchiveInput,
+  ArchiveProblem,
+  EntryVisitor,
+  ReadSummary,
+} from '../archives/entry-reader.js';
 import { readPlainEntries } from '../archives/plain-reader.js';
 import { readerFor } from '../archives/registry.js';
 import type { SetPolicy } from '../config/resolve-policy.js';
@@ -34,7 +40,12 @@ import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources
 import { readConditions, type BackupSource, type SourceObject } from '../sources/backup-source.js';
 import { addToFingerprint, type ListingSummary, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../ledger/ledger-store.js';
-import { createManifestWriter, openManifest, type ManifestReader, type ManifestWriter } from '../state/manifest-store.js';
+import {
+  createManifestWriter,
+  openManifest,
+  type ManifestReader,
+  type ManifestWriter,
+} from '../state/manifest-store.js';
 import type { SnapshotState } from '../model/snapshot-state.js';
 import { withAcceptances, type AcceptanceMatcher } from '../verdicts/acceptance.js';
 import type { Finding } from '../model/findings.js';
@@ -145,7 +156,12 @@ export class ScanAbortedError extends Error {
 /** The cheap pass: the store reports the same objects as the last complete read; record that. */
 async function cheapPass(ctx: SnapshotScanContext, snapshot: Snapshot): Promise<SnapshotScanResult> {
   const previous = ctx.previous!;
-  const state = applySetAcceptances(ctx, { ...previous, time: snapshot.time.toISOString(), lastScan: ctx.now.toISOString(), ...(ctx.runId ? { runId: ctx.runId } : {}) });
+  const state = applySetAcceptances(ctx, {
+    ...previous,
+    time: snapshot.time.toISOString(),
+    lastScan: ctx.now.toISOString(),
+    ...(ctx.runId ? { runId: ctx.runId } : {}),
+  });
   const record = await ctx.ledger.append('snapshot-scan', {
     set: ctx.set.name,
     snapshot: snapshot.id,
@@ -164,16 +180,28 @@ async function cheapPass(ctx: SnapshotScanContext, snapshot: Snapshot): Promise<
 /** The state with the set's acceptances applied (unchanged without any). */
 function applySetAcceptances(ctx: SnapshotScanContext, state: SnapshotState): SnapshotState {
   if (!ctx.acceptances) return state;
-  return withAcceptances(state, state.id, ctx.acceptances, { files: ctx.set.detection.compromisedFiles, fraction: ctx.set.detection.compromisedFraction });
+  return withAcceptances(state, state.id, ctx.acceptances, {
+    files: ctx.set.detection.compromisedFiles,
+    fraction: ctx.set.detection.compromisedFraction,
+  });
 }
 
 /** What a scan record says about acceptances: the scan's own verdict and the accepted findings, when any. */
-function acceptanceFacts(state: SnapshotState): Partial<Pick<SnapshotState, 'verdictBeforeAcceptance' | 'acceptedCounts'>> {
-  return state.verdictBeforeAcceptance ? { verdictBeforeAcceptance: state.verdictBeforeAcceptance, acceptedCounts: state.acceptedCounts! } : {};
+function acceptanceFacts(
+  state: SnapshotState,
+): Partial<Pick<SnapshotState, 'verdictBeforeAcceptance' | 'acceptedCounts'>> {
+  return state.verdictBeforeAcceptance
+    ? { verdictBeforeAcceptance: state.verdictBeforeAcceptance, acceptedCounts: state.acceptedCounts! }
+    : {};
 }
 
 /** Streams a directory snapshot's members from the store, fingerprinting the listing as it goes. */
-function streamMembers(source: BackupSource, prefix: string, signal: AbortSignal | undefined, listing: { objects: number; bytes: number; hash: ReturnType<typeof createHash> }) {
+function streamMembers(
+  source: BackupSource,
+  prefix: string,
+  signal: AbortSignal | undefined,
+  listing: { objects: number; bytes: number; hash: ReturnType<typeof createHash> },
+) {
   return (async function* () {
     for await (const member of source.list(prefix)) {
       if (signal?.aborted) return;
@@ -190,7 +218,11 @@ function streamMembers(source: BackupSource, prefix: string, signal: AbortSignal
  * and the snapshot has a state, otherwise a deep read. Throws ScanAbortedError when `ctx.signal`
  * stopped the read (nothing recorded).
  */
-export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot, reason: string | null): Promise<SnapshotScanResult> {
+export async function scanSnapshot(
+  ctx: SnapshotScanContext,
+  snapshot: Snapshot,
+  reason: string | null,
+): Promise<SnapshotScanResult> {
   if (reason === null && ctx.previous) return cheapPass(ctx, snapshot);
   const { set, source, stateDir, now, signal } = ctx;
   const baseline = await openManifest(stateDir, set.name, snapshot.id);
@@ -215,13 +247,18 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
     const algorithm = baseline?.header.algorithm ?? set.algorithm;
     // Only checksum lists of entries need per-entry digests kept (one map entry per listed file).
     const entryDigests = new Map<string, Map<DigestAlgorithm, string>>();
-    const extraAlgorithms = [...new Set(entryTables.map((table) => table.algorithm))].filter((other) => other !== algorithm);
+    const extraAlgorithms = [...new Set(entryTables.map((table) => table.algorithm))].filter(
+      (other) => other !== algorithm,
+    );
     const detection = set.detection.enabled
-      ? new SnapshotDetection(set.detection, history ? 'streamed' : null, ctx.changeHistory, { maxPending: MAX_PENDING_RENAMES })
+      ? new SnapshotDetection(set.detection, history ? 'streamed' : null, ctx.changeHistory, {
+          maxPending: MAX_PENDING_RENAMES,
+        })
       : null;
 
     /** What detection measures of an entry (encrypted zip members hold ciphertext by design: digests only). */
-    const detectOf = (entry: ArchiveEntry) => (detection && !entry.encrypted ? { detect: { size: entry.size, claim: claimedType(entry.path) } } : {});
+    const detectOf = (entry: ArchiveEntry) =>
+      detection && !entry.encrypted ? { detect: { size: entry.size, claim: claimedType(entry.path) } } : {};
     /** Judges an entry's analysed bytes (when it has a body) and spools its manifest entry. */
     const keepEntry = async (entry: ArchiveEntry, result: AnalysisResult | null) => {
       let size = entry.size;
@@ -232,7 +269,10 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
         digest = result.digest;
         if (detection && result.content) {
           const before = history ? ((await history.get(entry.path)) ?? null) : null;
-          const judged = detection.judge({ path: entry.path, size, digest, features: result.content }, before);
+          const judged = detection.judge(
+            { path: entry.path, size, digest, features: result.content },
+            before,
+          );
           for (const finding of judged.findings) collector.add(finding);
           content = judged.classification.summary;
         } else if (detection && entry.encrypted) {
@@ -244,7 +284,11 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
         }
         if (entryTables.length) {
           const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);
-          for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [DigestAlgorithm, string][]) digests.set(extraAlgorithm, extraDigest);
+          for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [
+            DigestAlgorithm,
+            string,
+          ][])
+            digests.set(extraAlgorithm, extraDigest);
           entryDigests.set(entry.path, digests);
         }
       }
@@ -266,13 +310,20 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
         let result: AnalysisResult | null = null;
         if (body) {
           const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
-          result = await analyzeStream(body, { algorithm, extraAlgorithms, ...detectOf(entry) }, { sizeHint: entry.size, sinks });
+          result = await analyzeStream(
+            body,
+            { algorithm, extraAlgorithms, ...detectOf(entry) },
+            { sizeHint: entry.size, sinks },
+          );
         }
         await keepEntry(entry, result);
       },
       async localEntry(entry: ArchiveEntry, file: LocalFile) {
         signal?.throwIfAborted();
-        const result = await analysisPool().analyzeFile({ algorithm, extraAlgorithms, ...detectOf(entry) }, file);
+        const result = await analysisPool().analyzeFile(
+          { algorithm, extraAlgorithms, ...detectOf(entry) },
+          file,
+        );
         if (!result) return null;
         ctx.progress?.(result.bytes);
         await keepEntry(entry, result);
@@ -301,17 +352,25 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
             ctx.progress?.(chunk.length);
           },
         };
-        const pinned = archiveInputFor(source, object, tap, served, { scratchDir: ctx.tempDir, ...(set.archivePasswordFile ? { passwordFile: set.archivePasswordFile } : {}) });
+        const pinned = archiveInputFor(source, object, tap, served, {
+          scratchDir: ctx.tempDir,
+          ...(set.archivePasswordFile ? { passwordFile: set.archivePasswordFile } : {}),
+        });
         const watched: ArchiveInput = {
           ...pinned,
           open: () => pinned.open().catch((error: unknown) => Promise.reject(noteChange(error))),
-          openRange: (start, end) => pinned.openRange(start, end).catch((error: unknown) => Promise.reject(noteChange(error))),
+          openRange: (start, end) =>
+            pinned.openRange(start, end).catch((error: unknown) => Promise.reject(noteChange(error))),
         };
         const noteChange = (error: unknown) => {
           if (error instanceof ObjectChangedError) changedUnderUs ??= error;
           return error;
         };
-        summary = await readerFor(snapshot.format!).read(abortableInput(watched, signal), visitor, set.limits);
+        summary = await readerFor(snapshot.format!).read(
+          abortableInput(watched, signal),
+          visitor,
+          set.limits,
+        );
         // Random-access formats (zip, a local 7z) are not read as one stream: no object digest came with them.
         if (objectBytes < object.size && !signal?.aborted) {
           ctx.progress?.(object.size - objectBytes);
@@ -331,14 +390,30 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           visitor,
           set.limits,
           set.readConcurrency,
-          source.localFile ? (key, member) => source.localFile!(prefix + key, member.size, member.validator !== undefined ? { ifMatch: member.validator } : {}) : undefined,
+          source.localFile
+            ? (key, member) =>
+                source.localFile!(
+                  prefix + key,
+                  member.size,
+                  member.validator !== undefined ? { ifMatch: member.validator } : {},
+                )
+            : undefined,
         );
       }
     } catch (error) {
-      if (!signal?.aborted) collector.add({ kind: 'read-error', path: snapshot.object?.key ?? snapshot.id, severity: 'critical', detail: describeError(error) });
+      if (!signal?.aborted)
+        collector.add({
+          kind: 'read-error',
+          path: snapshot.object?.key ?? snapshot.id,
+          severity: 'critical',
+          detail: describeError(error),
+        });
       summary = { ...summary, complete: false };
     }
-    if (signal?.aborted) throw new ScanAbortedError(`scan of ${snapshot.id} stopped: ${describeError(signal.reason ?? 'aborted')}`);
+    if (signal?.aborted)
+      throw new ScanAbortedError(
+        `scan of ${snapshot.id} stopped: ${describeError(signal.reason ?? 'aborted')}`,
+      );
 
     const complete = summary.complete && !(collector.counts['read-error'] ?? 0);
     const changed = changedUnderUs as ObjectChangedError | null;
@@ -364,7 +439,14 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       algorithm: set.algorithm,
       createdAt: now.toISOString(),
       // The version the store served is the version this baseline describes (`ID@VERSION` reads it back after an overwrite).
-      ...(listedObject ? { object: { ...listedObject, ...(served.versionId && !listedObject.versionId ? { versionId: served.versionId } : {}) } } : {}),
+      ...(listedObject
+        ? {
+            object: {
+              ...listedObject,
+              ...(served.versionId && !listedObject.versionId ? { versionId: served.versionId } : {}),
+            },
+          }
+        : {}),
     };
     const members = emptyTally();
     if (baseline) {
@@ -387,31 +469,71 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
           ...listedObject,
           ...(served.etag ? { etag: served.etag } : {}),
           ...(served.versionId ? { versionId: served.versionId } : {}),
-          ...(objectDigester && listedObject.size > 0 && objectBytes === listedObject.size && (complete || snapshot.format !== 'zip') ? { digest: objectDigester.hex() } : {}),
+          ...(objectDigester &&
+          listedObject.size > 0 &&
+          objectBytes === listedObject.size &&
+          (complete || snapshot.format !== 'zip')
+            ? { digest: objectDigester.hex() }
+            : {}),
         }
       : undefined;
-    if (baseline?.header.object && currentObject && !changed) collector.add(objectDrift(baseline.header.object, currentObject));
-    for (const finding of checkSums(sumsTables, { snapshot, objectDigest: currentObject?.digest, objectAlgorithm, entryDigests, complete })) collector.add(finding);
-    await attachContentIds(collector.kept, () => spool.sorted(), algorithm, currentObject ? { key: currentObject.key, ...(currentObject.digest ? { contentId: `${objectAlgorithm}:${currentObject.digest}` } : {}) } : undefined);
+    if (baseline?.header.object && currentObject && !changed)
+      collector.add(objectDrift(baseline.header.object, currentObject));
+    for (const finding of checkSums(sumsTables, {
+      snapshot,
+      objectDigest: currentObject?.digest,
+      objectAlgorithm,
+      entryDigests,
+      complete,
+    }))
+      collector.add(finding);
+    await attachContentIds(
+      collector.kept,
+      () => spool.sorted(),
+      algorithm,
+      currentObject
+        ? {
+            key: currentObject.key,
+            ...(currentObject.digest ? { contentId: `${objectAlgorithm}:${currentObject.digest}` } : {}),
+          }
+        : undefined,
+    );
 
     const listing: ListingSummary | undefined =
       snapshot.layout === 'directory'
         ? complete
-          ? { objects: readListing.objects, bytes: readListing.bytes, fingerprint: readListing.hash.digest('hex') }
+          ? {
+              objects: readListing.objects,
+              bytes: readListing.bytes,
+              fingerprint: readListing.hash.digest('hex'),
+            }
           : snapshot.listing
         : undefined;
     // A directory whose baselined members mostly changed or vanished was replaced, not drifted (member-replacement.ts).
-    if (baseline && snapshot.layout === 'directory') collector.add(directoryReplacement(snapshot.prefix!, members, listing?.fingerprint));
+    if (baseline && snapshot.layout === 'directory')
+      collector.add(directoryReplacement(snapshot.prefix!, members, listing?.fingerprint));
     let baselineInfo = ctx.previous?.baseline;
     if (baselineInfo && baselineInfo.versionId === undefined) {
       // A baseline recorded before versions were: its manifest header, or the current object when the store still serves the baselined bytes.
-      const versionId = baseline?.header.object?.versionId ?? (baseline?.header.object && currentObject && !objectDrift(baseline.header.object, currentObject) && !changed ? currentObject.versionId : undefined);
+      const versionId =
+        baseline?.header.object?.versionId ??
+        (baseline?.header.object &&
+        currentObject &&
+        !objectDrift(baseline.header.object, currentObject) &&
+        !changed
+          ? currentObject.versionId
+          : undefined);
       if (versionId !== undefined) baselineInfo = { ...baselineInfo, versionId };
     }
     if (writer) {
       const written = await writer.commit();
       writer = null;
-      baselineInfo = { sha256: written.sha256, entries: written.entries, createdAt: now.toISOString(), ...(currentObject?.versionId ? { versionId: currentObject.versionId } : {}) };
+      baselineInfo = {
+        sha256: written.sha256,
+        entries: written.entries,
+        createdAt: now.toISOString(),
+        ...(currentObject?.versionId ? { versionId: currentObject.versionId } : {}),
+      };
       await ctx.ledger.append('baseline', {
         set: set.name,
         snapshot: snapshot.id,
@@ -428,7 +550,10 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       ...(detected ? { detection: detected.summary } : {}),
       thresholds: { files: set.detection.compromisedFiles, fraction: set.detection.compromisedFraction },
     });
-    const faults = ctx.faults && ctx.faults.transient + ctx.faults.gaveUp > 0 ? { ...ctx.faults, examples: [...ctx.faults.examples] } : undefined;
+    const faults =
+      ctx.faults && ctx.faults.transient + ctx.faults.gaveUp > 0
+        ? { ...ctx.faults, examples: [...ctx.faults.examples] }
+        : undefined;
     const state: SnapshotState = applySetAcceptances(ctx, {
       id: snapshot.id,
       time: snapshot.time.toISOString(),
@@ -442,7 +567,11 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       ...(listing ? { listing } : {}),
       lastScan: now.toISOString(),
       lastDeepScan: now.toISOString(),
-      ...(complete ? { lastVerified: now.toISOString() } : previouslyVerified(ctx.previous) ? { lastVerified: previouslyVerified(ctx.previous)! } : {}),
+      ...(complete
+        ? { lastVerified: now.toISOString() }
+        : previouslyVerified(ctx.previous)
+          ? { lastVerified: previouslyVerified(ctx.previous)! }
+          : {}),
       ...(detected ? { detection: detected.summary } : {}),
       ...(baselineInfo ? { baseline: baselineInfo } : {}),
       ...(ctx.runId ? { runId: ctx.runId } : {}),
@@ -467,7 +596,12 @@ export async function scanSnapshot(ctx: SnapshotScanContext, snapshot: Snapshot,
       baseline: baselineInfo,
       ...(faults ? { faults } : {}),
     });
-    return { state: { ...state, ledgerSeq: record.seq }, deep: true, deepReason: reason, findingsOmitted: collector.omitted };
+    return {
+      state: { ...state, ledgerSeq: record.seq },
+      deep: true,
+      deepReason: reason,
+      findingsOmitted: collector.omitted,
+    };
   } finally {
     await writer?.abort();
     await spool.dispose();
@@ -503,5 +637,10 @@ async function finishDetection(
   }
   const detected = detection.finish(complete, gone);
   for (const finding of detected.findings) collector.add(finding);
-  return { summary: detected.summary, reclassified: new Map([...detected.reclassified].map(([path, classification]) => [path, classification.summary])) };
+  return {
+    summary: detected.summary,
+    reclassified: new Map(
+      [...detected.reclassified].map(([path, classification]) => [path, classification.summary]),
+    ),
+  };
 }

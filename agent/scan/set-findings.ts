@@ -19,11 +19,19 @@ const day = (iso: string) => iso.slice(0, 10);
 export function judgeRemoval(state: SnapshotState, retentionSeconds: number | undefined, now: Date): Removal {
   const ageSeconds = (now.getTime() - Date.parse(state.time)) / 1000;
   if (retentionSeconds !== undefined && ageSeconds >= retentionSeconds) {
-    return { expected: true, note: `${state.id} left the store at ${Math.floor(ageSeconds / 86_400)} days old, past the set's retention (snapshots.retention): pruned, not a finding` };
+    return {
+      expected: true,
+      note: `${state.id} left the store at ${Math.floor(ageSeconds / 86_400)} days old, past the set's retention (snapshots.retention): pruned, not a finding`,
+    };
   }
   const where = state.object?.key ?? state.id;
-  const baseline = state.baseline ? `its baseline of ${state.baseline.entries} entries was taken ${day(state.baseline.createdAt)}` : 'it had no baseline yet';
-  const retention = retentionSeconds !== undefined ? `, younger than the set's retention of ${Math.round(retentionSeconds / 86_400)} days` : '';
+  const baseline = state.baseline
+    ? `its baseline of ${state.baseline.entries} entries was taken ${day(state.baseline.createdAt)}`
+    : 'it had no baseline yet';
+  const retention =
+    retentionSeconds !== undefined
+      ? `, younger than the set's retention of ${Math.round(retentionSeconds / 86_400)} days`
+      : '';
   return {
     expected: false,
     finding: {
@@ -46,14 +54,23 @@ export type BaselineVersionCheck = { kept: true } | { kept: false; detail: strin
  * when the store says it still holds that version (`check`), the commands that read it back
  * (`--snapshot ID@VERSION`). Null when the snapshot was not replaced.
  */
-export function replacementFinding(state: SnapshotState, set: string, check: BaselineVersionCheck = null): Finding | null {
+export function replacementFinding(
+  state: SnapshotState,
+  set: string,
+  check: BaselineVersionCheck = null,
+): Finding | null {
   const changed = state.findings.find((finding) => finding.kind === 'drift-object-changed');
   if (!changed || !state.baseline) return null;
   const version = state.baseline.versionId;
   let original: string;
-  if (state.object === undefined) original = "a directory snapshot: its baseline manifest lists each member's baselined size, digest, ETag and VersionId";
-  else if (version === undefined) original = 'no VersionId was recorded for the baseline (the store reported none: without versioning the original is gone unless another copy exists)';
-  else if (check === null) original = `the baselined version is ${version} (the store was not asked whether it still holds it)`;
+  if (state.object === undefined)
+    original =
+      "a directory snapshot: its baseline manifest lists each member's baselined size, digest, ETag and VersionId";
+  else if (version === undefined)
+    original =
+      'no VersionId was recorded for the baseline (the store reported none: without versioning the original is gone unless another copy exists)';
+  else if (check === null)
+    original = `the baselined version is ${version} (the store was not asked whether it still holds it)`;
   else if (check.kept) {
     const ref = `${state.id}@${version}`;
     original = `the baselined version ${version} is still in the store: vouch recover ${set} --snapshot ${ref} --to DIR restores it, vouch drill ${set} --snapshot ${ref} drills it`;

@@ -32,7 +32,11 @@ async function readSmallObject(source: BackupSource, key: string): Promise<strin
 }
 
 /** Reads every checksum list referenced by the snapshot; unreadable ones become read-error findings. */
-export async function loadSumsTables(source: BackupSource, snapshot: Snapshot, collector: FindingsCollector): Promise<SumsTable[]> {
+export async function loadSumsTables(
+  source: BackupSource,
+  snapshot: Snapshot,
+  collector: FindingsCollector,
+): Promise<SumsTable[]> {
   const tables: SumsTable[] = [];
   for (const reference of snapshot.sums) {
     try {
@@ -41,7 +45,12 @@ export async function loadSumsTables(source: BackupSource, snapshot: Snapshot, c
       const sums = bare ? new Map([['*', bare[1]!.toLowerCase()]]) : parseSumsFile(text);
       tables.push({ ...reference, sums });
     } catch (error) {
-      collector.add({ kind: 'read-error', path: reference.key, severity: 'warning', detail: `checksum list unreadable: ${describeError(error)}` });
+      collector.add({
+        kind: 'read-error',
+        path: reference.key,
+        severity: 'warning',
+        detail: `checksum list unreadable: ${describeError(error)}`,
+      });
     }
   }
   return tables;
@@ -67,7 +76,8 @@ export function checkSums(tables: readonly SumsTable[], computed: ComputedDigest
     if (table.scope === 'object') {
       const object = snapshot.object!;
       const expected = table.sums.get(path.basename(object.key)) ?? table.sums.get('*');
-      if (!expected || computed.objectDigest === undefined || table.algorithm !== computed.objectAlgorithm) continue;
+      if (!expected || computed.objectDigest === undefined || table.algorithm !== computed.objectAlgorithm)
+        continue;
       if (expected !== computed.objectDigest) {
         findings.push({
           kind: 'sums-mismatch',
@@ -82,7 +92,12 @@ export function checkSums(tables: readonly SumsTable[], computed: ComputedDigest
       const actual = computed.entryDigests.get(name)?.get(table.algorithm);
       if (actual === undefined) {
         if (computed.complete) {
-          findings.push({ kind: 'sums-mismatch', path: name, severity: 'critical', detail: `listed in ${listName} but not in the snapshot` });
+          findings.push({
+            kind: 'sums-mismatch',
+            path: name,
+            severity: 'critical',
+            detail: `listed in ${listName} but not in the snapshot`,
+          });
         }
       } else if (actual !== expected) {
         findings.push({

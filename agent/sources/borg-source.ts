@@ -30,8 +30,10 @@ export function classifyBorgFailure(stderr: string): RepositoryProblem {
   if (/passphrase supplied .* is incorrect|passphrase .*incorrect/i.test(stderr)) return 'wrong-password';
   if (/can not acquire a passphrase|BORG_PASSPHRASE is not set/i.test(stderr)) return 'no-password';
   if (/Failed to create\/acquire the lock|lock.*timeout/i.test(stderr)) return 'locked';
-  if (/previously located at|previously unknown unencrypted repository|Do you want to continue/i.test(stderr)) return 'needs-confirmation';
-  if (/is not a valid repository|does not exist|Repository .* not found/i.test(stderr)) return 'not-a-repository';
+  if (/previously located at|previously unknown unencrypted repository|Do you want to continue/i.test(stderr))
+    return 'needs-confirmation';
+  if (/is not a valid repository|does not exist|Repository .* not found/i.test(stderr))
+    return 'not-a-repository';
   return 'failed';
 }
 
@@ -49,12 +51,17 @@ export function parseBorgArchives(json: string, repository: string): RepositoryS
   try {
     parsed = JSON.parse(json) as { archives?: BorgArchiveJson[] };
   } catch (error) {
-    throw new VouchError(`borg list --json printed something that is not JSON (${json.slice(0, 80)}…)`, { cause: error });
+    throw new VouchError(`borg list --json printed something that is not JSON (${json.slice(0, 80)}…)`, {
+      cause: error,
+    });
   }
   return (parsed.archives ?? []).map((archive) => {
     const text = archive.time ?? archive.start ?? '';
     const time = new Date(/[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text}Z`);
-    if (Number.isNaN(time.getTime())) throw new VouchError(`borg archive ${archive.name} in ${repository} has a time vouch cannot read: ${text}`);
+    if (Number.isNaN(time.getTime()))
+      throw new VouchError(
+        `borg archive ${archive.name} in ${repository} has a time vouch cannot read: ${text}`,
+      );
     return { id: archive.name, time, object: snapshotObject(archive.name, archive.id, time) };
   });
 }
@@ -68,17 +75,29 @@ export function createBorgSource(options: BorgSourceOptions): BackupSource {
     location: `borg:${options.repository}`,
     ...(options.set ? { set: options.set } : {}),
     async listSnapshots() {
-      const json = await runTool('borg', ['list', '--json', ...lock, ...(options.archives ? ['--glob-archives', options.archives] : []), options.repository], { env });
+      const json = await runTool(
+        'borg',
+        [
+          'list',
+          '--json',
+          ...lock,
+          ...(options.archives ? ['--glob-archives', options.archives] : []),
+          options.repository,
+        ],
+        { env },
+      );
       return parseBorgArchives(json.toString('utf8'), options.repository);
     },
     tarArguments: (key) => ['export-tar', ...lock, `${options.repository}::${key}`, '-'],
     toolOptions: () => ({ env }),
     classify: classifyBorgFailure,
     advice: {
-      'wrong-password': 'check BORG_PASSPHRASE / BORG_PASSCOMMAND in vouch\'s environment',
-      'no-password': 'set BORG_PASSPHRASE or BORG_PASSCOMMAND in vouch\'s environment (never in the policy)',
-      locked: 'the next scan reads it again; a read-only repository needs source.borg.lock: false; a stale lock left by a crashed borg is removed by `borg break-lock`',
-      'needs-confirmation': 'borg asks before reading a repository that moved or is unencrypted and unknown: set BORG_RELOCATED_REPO_ACCESS_IS_OK=yes or BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes in vouch\'s environment once you trust it',
+      'wrong-password': "check BORG_PASSPHRASE / BORG_PASSCOMMAND in vouch's environment",
+      'no-password': "set BORG_PASSPHRASE or BORG_PASSCOMMAND in vouch's environment (never in the policy)",
+      locked:
+        'the next scan reads it again; a read-only repository needs source.borg.lock: false; a stale lock left by a crashed borg is removed by `borg break-lock`',
+      'needs-confirmation':
+        "borg asks before reading a repository that moved or is unencrypted and unknown: set BORG_RELOCATED_REPO_ACCESS_IS_OK=yes or BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes in vouch's environment once you trust it",
       'not-a-repository': 'check source.borg.repository',
     },
   });

@@ -23,10 +23,18 @@ export interface SourceOverrides {
 const FACTORIES = {
   fs: async (spec: { path: string }, overrides: SourceOverrides) => createFsSource(spec.path, overrides.fs),
   // Loaded on first use: the AWS SDK costs ~150 ms of start-up that offline-only runs never need.
-  s3: async (spec: S3SourceOptions, overrides: SourceOverrides) => (await import('./s3-source.js')).createS3Source({ ...spec, ...overrides.s3 }),
+  s3: async (spec: S3SourceOptions, overrides: SourceOverrides) =>
+    (await import('./s3-source.js')).createS3Source({ ...spec, ...overrides.s3 }),
   restic: async (spec: ResticSourceOptions, overrides: SourceOverrides) =>
-    (await import('./restic-source.js')).createResticSource({ ...spec, ...(overrides.set ? { set: overrides.set } : {}) }),
-  borg: async (spec: BorgSourceOptions, overrides: SourceOverrides) => (await import('./borg-source.js')).createBorgSource({ ...spec, ...(overrides.set ? { set: overrides.set } : {}) }),
+    (await import('./restic-source.js')).createResticSource({
+      ...spec,
+      ...(overrides.set ? { set: overrides.set } : {}),
+    }),
+  borg: async (spec: BorgSourceOptions, overrides: SourceOverrides) =>
+    (await import('./borg-source.js')).createBorgSource({
+      ...spec,
+      ...(overrides.set ? { set: overrides.set } : {}),
+    }),
 } satisfies Record<SourceSpec['kind'], (spec: never, overrides: SourceOverrides) => Promise<BackupSource>>;
 
 type Kind = keyof typeof FACTORIES;
@@ -35,17 +43,24 @@ type Kind = keyof typeof FACTORIES;
  * A resolved policy source (`{ kind: 'fs', path }`, as `resolvePolicy` produces) or the
  * policy-file shape with one key per kind (`{ fs: { path } }`, `{ s3: S3SourceOptions }`).
  */
-export type SourceInput = SourceSpec | { [K in Kind]: { [P in K]: Parameters<(typeof FACTORIES)[P]>[0] } }[Kind];
+export type SourceInput =
+  SourceSpec | { [K in Kind]: { [P in K]: Parameters<(typeof FACTORIES)[P]>[0] } }[Kind];
 
 /** Creates the source for `input`; the caller closes it. */
-export async function createSource(input: SourceInput, overrides: SourceOverrides = {}): Promise<BackupSource> {
+export async function createSource(
+  input: SourceInput,
+  overrides: SourceOverrides = {},
+): Promise<BackupSource> {
   const entries: [string, unknown][] =
     'kind' in input ? [[input.kind, input]] : Object.entries(input).filter(([, spec]) => spec !== undefined);
   const [kind, spec] = entries.length === 1 ? entries[0]! : [];
   if (kind === undefined || !Object.hasOwn(FACTORIES, kind)) {
     throw new ConfigError(`source: expected exactly one of ${Object.keys(FACTORIES).join(', ')}`);
   }
-  const factory = FACTORIES[kind as Kind] as (spec: unknown, overrides: SourceOverrides) => Promise<BackupSource>;
+  const factory = FACTORIES[kind as Kind] as (
+    spec: unknown,
+    overrides: SourceOverrides,
+  ) => Promise<BackupSource>;
   return factory(spec, overrides);
 }
 
@@ -75,9 +90,16 @@ export function retryPolicyFor(spec: SourceSpec): Pick<RetryOptions, 'openAttemp
  * the same store (limited-source.ts), then retries and resumable bodies (retrying-source.ts)
  * reporting each fault to `onFault`.
  */
-export function decorateSource(spec: SourceSpec, source: BackupSource, options: Omit<RetryOptions, 'openAttempts' | 'resumes'> = {}): BackupSource {
+export function decorateSource(
+  spec: SourceSpec,
+  source: BackupSource,
+  options: Omit<RetryOptions, 'openAttempts' | 'resumes'> = {},
+): BackupSource {
   const limit = spec.concurrency ?? DEFAULT_STORE_CONCURRENCY[spec.kind];
-  return withRetries(withReadLimit(source, storeLimiter(storeName(spec), limit)), { ...retryPolicyFor(spec), ...options });
+  return withRetries(withReadLimit(source, storeLimiter(storeName(spec), limit)), {
+    ...retryPolicyFor(spec),
+    ...options,
+  });
 }
 
 export type { SourceFault };

@@ -22,4 +22,12 @@ export type ListRequest =
  */
 export type ListResponse =
   | { type: 'entries'; id: number; entries: ListedEntry[]; done: boolean }
-  | { type: 'error'; id: number; entries: ListedEntry[]; key: string; action: string; message: string; code?: string };
+  | {
+      type: 'error';
+      id: number;
+      entries: ListedEntry[];
+      key: string;
+      action: string;
+      message: string;
+      code?: string;
+    };

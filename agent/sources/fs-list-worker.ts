@@ -46,7 +46,14 @@ function readDirectory(directory: string, dirKey: string, namePrefix: string): D
     for (const dirent of readdirSync(directory, { withFileTypes: true })) {
       if (!dirent.name.startsWith(namePrefix)) continue;
       let isDirectory = dirent.isDirectory();
-      const known = isDirectory || dirent.isFile() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice();
+      const known =
+        isDirectory ||
+        dirent.isFile() ||
+        dirent.isSymbolicLink() ||
+        dirent.isFIFO() ||
+        dirent.isSocket() ||
+        dirent.isBlockDevice() ||
+        dirent.isCharacterDevice();
       if (!known) {
         let stats: Stats | undefined;
         try {

@@ -31,14 +31,20 @@ export class ListFailure extends Error {
 function workerEntry(): [string | URL, { eval?: boolean }] {
   const url = new URL(`./fs-list-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
   if (url.pathname.endsWith('.js')) return [url, {}];
-  return [`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`, { eval: true }];
+  return [
+    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
+    { eval: true },
+  ];
 }
 
 /** A source's listing worker. */
 export class FsLister {
   private worker: Worker | null = null;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (response: ListResponse) => void; reject: (error: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (response: ListResponse) => void; reject: (error: Error) => void }
+  >();
 
   /** Walks `directory` (key `dirKey`, names starting with `namePrefix`) in key order; throws ListFailure. */
   async *walk(directory: string, dirKey: string, namePrefix: string): AsyncGenerator<ListedEntry> {
@@ -99,7 +105,9 @@ export class FsLister {
       for (const waiter of this.waiting.values()) waiter.reject(error);
       this.waiting.clear();
     };
-    worker.on('error', (error) => fail(new Error(`listing worker failed: ${error.message}`, { cause: error })));
+    worker.on('error', (error) =>
+      fail(new Error(`listing worker failed: ${error.message}`, { cause: error })),
+    );
     worker.on('exit', (code) => fail(new Error(`listing worker exited with code ${code}`)));
     worker.unref();
     this.worker = worker;

@@ -54,14 +54,24 @@ export interface FsSourceOptions {
 
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 /** Error codes where retrying cannot help. */
-const PERMANENT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENXIO', 'ENAMETOOLONG', 'EINVAL', 'EROFS']);
+const PERMANENT_CODES = new Set([
+  'ENOENT',
+  'ENOTDIR',
+  'EACCES',
+  'EPERM',
+  'EISDIR',
+  'ELOOP',
+  'ENXIO',
+  'ENAMETOOLONG',
+  'EINVAL',
+  'EROFS',
+]);
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
-
 
 /** Splits a key or prefix into path segments, refusing anything that could leave the root. */
 function keySegments(key: string): string[] | undefined {
@@ -84,7 +94,13 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
   const fail = (key: string, action: string, error: unknown): SourceError => {
     if (error instanceof SourceError) return error;
     const code = errorCode(error);
-    return new SourceError(location, key, `${action}: ${describeError(error)}`, code !== undefined && PERMANENT_CODES.has(code), { cause: error });
+    return new SourceError(
+      location,
+      key,
+      `${action}: ${describeError(error)}`,
+      code !== undefined && PERMANENT_CODES.has(code),
+      { cause: error },
+    );
   };
 
   /** The root's real path; a missing or non-directory root is a clear, permanent error. */
@@ -96,11 +112,18 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     } catch (error) {
       const code = errorCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') {
-        throw new SourceError(location, '.', `backup root ${rootPath} does not exist (volume not mounted?)`, true, { cause: error });
+        throw new SourceError(
+          location,
+          '.',
+          `backup root ${rootPath} does not exist (volume not mounted?)`,
+          true,
+          { cause: error },
+        );
       }
       throw fail('.', `cannot access backup root ${rootPath}`, error);
     }
-    if (!stats.isDirectory()) throw new SourceError(location, '.', `backup root ${rootPath} is not a directory`, true);
+    if (!stats.isDirectory())
+      throw new SourceError(location, '.', `backup root ${rootPath} is not a directory`, true);
     realRoot = await realpath(rootPath).catch((error: unknown) => {
       throw fail('.', `cannot resolve backup root ${rootPath}`, error);
     });
@@ -124,7 +147,12 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
         };
       }
     } catch (error) {
-      if (error instanceof ListFailure) throw fail(error.key, error.action, Object.assign(new Error(error.message), error.code !== undefined ? { code: error.code } : {}));
+      if (error instanceof ListFailure)
+        throw fail(
+          error.key,
+          error.action,
+          Object.assign(new Error(error.message), error.code !== undefined ? { code: error.code } : {}),
+        );
       throw fail(dirKey === '' ? '.' : `${dirKey}/`, 'cannot list directory', error);
     }
   }
@@ -134,39 +162,63 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
    * file (one call, and no window between opening and resolving); elsewhere, or without /proc,
    * the path is resolved again and must still be the opened file.
    */
-  async function openedRealPath(key: string, handle: FileHandle, absolute: string, opened: Stats): Promise<string> {
+  async function openedRealPath(
+    key: string,
+    handle: FileHandle,
+    absolute: string,
+    opened: Stats,
+  ): Promise<string> {
     if (process.platform === 'linux') {
       const linked = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
       if (linked !== undefined && linked.startsWith('/') && !linked.endsWith(' (deleted)')) return linked;
     }
     const real = await realpath(absolute);
     const current = await stat(real);
-    if (current.ino !== opened.ino || current.dev !== opened.dev) throw new SourceError(location, key, 'file changed while it was being opened', false);
+    if (current.ino !== opened.ino || current.dev !== opened.dev)
+      throw new SourceError(location, key, 'file changed while it was being opened', false);
     return real;
   }
 
   /** Opens `key` with every check of the contract; the caller closes the handle. */
-  async function openChecked(key: string, options: OpenOptions): Promise<{ handle: FileHandle; real: string; validator: string; size: number }> {
+  async function openChecked(
+    key: string,
+    options: OpenOptions,
+  ): Promise<{ handle: FileHandle; real: string; validator: string; size: number }> {
     const segments = keySegments(key);
-    if (!segments) throw new SourceError(location, key, 'invalid key (absolute, empty segment or "..")', true);
+    if (!segments)
+      throw new SourceError(location, key, 'invalid key (absolute, empty segment or "..")', true);
     const realBase = await resolveRoot();
     const absolute = path.join(rootPath, ...segments);
     let handle;
     try {
       handle = await open(absolute, OPEN_FLAGS);
     } catch (error) {
-      if (errorCode(error) === 'ELOOP') throw new SourceError(location, key, 'is a symlink; symlinks are never followed', true, { cause: error });
-      if (errorCode(error) === 'ENXIO') throw new SourceError(location, key, 'not a regular file (socket)', true, { cause: error });
+      if (errorCode(error) === 'ELOOP')
+        throw new SourceError(location, key, 'is a symlink; symlinks are never followed', true, {
+          cause: error,
+        });
+      if (errorCode(error) === 'ENXIO')
+        throw new SourceError(location, key, 'not a regular file (socket)', true, { cause: error });
       throw fail(key, 'cannot open', error);
     }
     try {
       const opened = await handle.stat();
       if (!opened.isFile()) throw new SourceError(location, key, 'not a regular file', true);
       const real = await openedRealPath(key, handle, absolute, opened);
-      if (!isInside(real, realBase)) throw new SourceError(location, key, `resolves to ${real}, outside the backup root ${realBase}`, true);
+      if (!isInside(real, realBase))
+        throw new SourceError(
+          location,
+          key,
+          `resolves to ${real}, outside the backup root ${realBase}`,
+          true,
+        );
       const validator = fileValidator(opened);
       if (options.ifMatch !== undefined && options.ifMatch !== validator) {
-        throw new ObjectChangedError(location, key, 'the file was replaced or rewritten since it was listed (inode, size or modification time differ)');
+        throw new ObjectChangedError(
+          location,
+          key,
+          'the file was replaced or rewritten since it was listed (inode, size or modification time differ)',
+        );
       }
       return { handle, real, validator, size: opened.size };
     } catch (error) {
@@ -200,7 +252,18 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     try {
       if (idleTimeoutMs > 0 && Number.isFinite(idleTimeoutMs)) {
         const stalled = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new SourceError(location, key, `no data received for ${idleTimeoutMs} ms (store stalled)`, false)), idleTimeoutMs);
+          timer = setTimeout(
+            () =>
+              reject(
+                new SourceError(
+                  location,
+                  key,
+                  `no data received for ${idleTimeoutMs} ms (store stalled)`,
+                  false,
+                ),
+              ),
+            idleTimeoutMs,
+          );
         });
         await Promise.race([reading, stalled]);
       } else {
@@ -226,7 +289,8 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
       const directoryPart = prefix.slice(0, slash + 1);
       const namePrefix = prefix.slice(slash + 1);
       const segments = directoryPart === '' ? [] : keySegments(directoryPart.slice(0, -1));
-      if (!segments || namePrefix.includes('\0')) throw new SourceError(location, prefix, 'invalid prefix', true);
+      if (!segments || namePrefix.includes('\0'))
+        throw new SourceError(location, prefix, 'invalid prefix', true);
       const directory = path.join(rootPath, ...segments);
       if (segments.length > 0) {
         // Never list through a symlinked directory: the full listing reports it as a symlink.
@@ -237,21 +301,42 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     },
 
     async open(key: string, range?: ByteRange, options: OpenOptions = {}): Promise<ObjectBody> {
-      if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.end >= range.start)) {
+      if (
+        range &&
+        !(
+          Number.isSafeInteger(range.start) &&
+          Number.isSafeInteger(range.end) &&
+          range.start >= 0 &&
+          range.end >= range.start
+        )
+      ) {
         throw new SourceError(location, key, `invalid range [${range.start}, ${range.end})`, true);
       }
-      if (options.versionId !== undefined) throw new VersionNotFoundError(location, key, options.versionId, true, `a directory keeps no versions of its files (asked for version ${options.versionId})`);
+      if (options.versionId !== undefined)
+        throw new VersionNotFoundError(
+          location,
+          key,
+          options.versionId,
+          true,
+          `a directory keeps no versions of its files (asked for version ${options.versionId})`,
+        );
       const { handle, validator, size } = await openChecked(key, options);
 
       if (range && range.end === range.start) {
         await handle.close().catch(() => undefined);
         return { stream: Readable.from([], { objectMode: false }), validator, size };
       }
-      if (!range && size <= WHOLE_FILE_BYTES) return { stream: await readWhole(key, handle, size), validator, size, buffered: true };
-      const raw = handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
+      if (!range && size <= WHOLE_FILE_BYTES)
+        return { stream: await readWhole(key, handle, size), validator, size, buffered: true };
+      const raw = handle.createReadStream({
+        highWaterMark: READ_CHUNK_BYTES,
+        ...(range ? { start: range.start, end: range.end - 1 } : {}),
+      });
       return {
         stream: withIdleTimeout(raw, idleTimeoutMs, (message, cause) =>
-          cause === undefined ? new SourceError(location, key, message, false) : fail(key, 'read failed', cause),
+          cause === undefined
+            ? new SourceError(location, key, message, false)
+            : fail(key, 'read failed', cause),
         ),
         validator,
         size,
@@ -263,7 +348,12 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
       if (realRoot === undefined || size > WHOLE_FILE_BYTES) return undefined;
       const segments = keySegments(key);
       if (!segments) return undefined;
-      return { absolute: path.join(rootPath, ...segments), realRoot, maxBytes: WHOLE_FILE_BYTES, ...(options.ifMatch !== undefined ? { ifMatch: options.ifMatch } : {}) };
+      return {
+        absolute: path.join(rootPath, ...segments),
+        realRoot,
+        maxBytes: WHOLE_FILE_BYTES,
+        ...(options.ifMatch !== undefined ? { ifMatch: options.ifMatch } : {}),
+      };
     },
 
     async localPath(key: string, options: OpenOptions = {}): Promise<string> {

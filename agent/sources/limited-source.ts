@@ -79,10 +79,19 @@ export function withReadLimit(source: BackupSource, limiter: ReadLimiter): Backu
   return {
     location: source.location,
     list: (prefix) => source.list(prefix),
-    ...(source.localPath ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) } : {}),
+    ...(source.localPath
+      ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) }
+      : {}),
     ...(source.snapshots ? { snapshots: () => source.snapshots!() } : {}),
-    ...(source.localFile ? { localFile: (key: string, size: number, options?: OpenOptions) => source.localFile!(key, size, options) } : {}),
-    ...(source.headVersion ? { headVersion: (key: string, versionId: string) => source.headVersion!(key, versionId) } : {}),
+    ...(source.localFile
+      ? {
+          localFile: (key: string, size: number, options?: OpenOptions) =>
+            source.localFile!(key, size, options),
+        }
+      : {}),
+    ...(source.headVersion
+      ? { headVersion: (key: string, versionId: string) => source.headVersion!(key, versionId) }
+      : {}),
     async open(key, range, options) {
       const { ready, leave } = join(key);
       try {

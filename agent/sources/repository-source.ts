@@ -17,8 +17,20 @@
  */
 import { Readable } from 'node:stream';
 import { SourceError, VouchError } from '../errors.js';
-import { ToolFailedError, ToolMissingError, toolOutput, type ToolName, type ToolOptions } from '../tools/tool-process.js';
-import type { BackupSource, ByteRange, ObjectBody, RepositorySnapshot, SourceObject } from './backup-source.js';
+import {
+  ToolFailedError,
+  ToolMissingError,
+  toolOutput,
+  type ToolName,
+  type ToolOptions,
+} from '../tools/tool-process.js';
+import type {
+  BackupSource,
+  ByteRange,
+  ObjectBody,
+  RepositorySnapshot,
+  SourceObject,
+} from './backup-source.js';
 
 /**
  * Bytes of a snapshot's tar stream read ahead of the scan, so the tool keeps decrypting and
@@ -28,7 +40,14 @@ import type { BackupSource, ByteRange, ObjectBody, RepositorySnapshot, SourceObj
 const READ_AHEAD_BYTES = 16 * 2 ** 20;
 
 /** Why a repository could not be read. */
-export type RepositoryProblem = 'missing-tool' | 'wrong-password' | 'no-password' | 'locked' | 'not-a-repository' | 'needs-confirmation' | 'failed';
+export type RepositoryProblem =
+  | 'missing-tool'
+  | 'wrong-password'
+  | 'no-password'
+  | 'locked'
+  | 'not-a-repository'
+  | 'needs-confirmation'
+  | 'failed';
 
 /** A backup tool could not read the repository; the message names the set and what to do. */
 export class RepositoryError extends VouchError {
@@ -70,7 +89,8 @@ export function explainRepositoryFailure(
 ): Error {
   if (error instanceof RepositoryError) return error;
   const where = named ? `${repository.set ? `set ${repository.set}: ` : ''}${repository.location}: ` : '';
-  if (error instanceof ToolMissingError) return new RepositoryError('missing-tool', `${where}${error.message}`, { cause: error });
+  if (error instanceof ToolMissingError)
+    return new RepositoryError('missing-tool', `${where}${error.message}`, { cause: error });
   if (!(error instanceof ToolFailedError)) return error instanceof Error ? error : new Error(String(error));
   const problem = repository.classify(error.stderr);
   const headline: Record<RepositoryProblem, string> = {
@@ -106,7 +126,9 @@ export function repositorySource(repository: RepositoryTool): BackupSource {
   const snapshots = async (): Promise<RepositorySnapshot[]> => {
     try {
       const listed = await repository.listSnapshots();
-      return [...listed].sort((a, b) => a.time.getTime() - b.time.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return [...listed].sort(
+        (a, b) => a.time.getTime() - b.time.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      );
     } catch (error) {
       throw explain(error);
     }
@@ -115,16 +137,30 @@ export function repositorySource(repository: RepositoryTool): BackupSource {
     location: repository.location,
     snapshots,
     async *list(prefix = ''): AsyncIterable<SourceObject> {
-      const objects = (await snapshots()).map((snapshot) => snapshot.object).filter((object) => object.key.startsWith(prefix));
+      const objects = (await snapshots())
+        .map((snapshot) => snapshot.object)
+        .filter((object) => object.key.startsWith(prefix));
       yield* objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
     async open(key: string, range?: ByteRange): Promise<ObjectBody> {
-      if (range) throw new SourceError(repository.location, key, `${repository.tool} snapshots are read as one stream, not in ranges`, true);
+      if (range)
+        throw new SourceError(
+          repository.location,
+          key,
+          `${repository.tool} snapshots are read as one stream, not in ranges`,
+          true,
+        );
       let output: Readable;
       try {
         output = toolOutput(repository.tool, repository.tarArguments(key), repository.toolOptions());
       } catch (error) {
-        throw new SourceError(repository.location, key, explainRepositoryFailure(repository, error, false).message, true, { cause: error });
+        throw new SourceError(
+          repository.location,
+          key,
+          explainRepositoryFailure(repository, error, false).message,
+          true,
+          { cause: error },
+        );
       }
       async function* explained(): AsyncGenerator<Buffer> {
         try {

@@ -13,7 +13,13 @@
 import { VouchError } from '../errors.js';
 import { runTool, type ToolOptions } from '../tools/tool-process.js';
 import type { BackupSource, RepositorySnapshot } from './backup-source.js';
-import { RepositoryError, repositorySource, snapshotObject, uniqueShortIds, type RepositoryProblem } from './repository-source.js';
+import {
+  RepositoryError,
+  repositorySource,
+  snapshotObject,
+  uniqueShortIds,
+  type RepositoryProblem,
+} from './repository-source.js';
 
 /** A restic set's source settings (the policy's `source.restic`, resolved). */
 export interface ResticSourceOptions {
@@ -46,9 +52,11 @@ const PASSWORD_VARIABLES = ['RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD', 'RESTIC_P
 /** What restic's stderr says went wrong (pure). */
 export function classifyResticFailure(stderr: string): RepositoryProblem {
   if (/wrong password|no key found/i.test(stderr)) return 'wrong-password';
-  if (/empty password|unable to read password|resolving password|password .*command/i.test(stderr)) return 'no-password';
+  if (/empty password|unable to read password|resolving password|password .*command/i.test(stderr))
+    return 'no-password';
   if (/already locked|unable to create lock/i.test(stderr)) return 'locked';
-  if (/unable to open config file|is there a repository|repository does not exist/i.test(stderr)) return 'not-a-repository';
+  if (/unable to open config file|is there a repository|repository does not exist/i.test(stderr))
+    return 'not-a-repository';
   return 'failed';
 }
 
@@ -58,14 +66,24 @@ export function parseResticSnapshots(json: string, repository: string): Reposito
   try {
     parsed = JSON.parse(json);
   } catch (error) {
-    throw new VouchError(`restic snapshots --json printed something that is not JSON (${json.slice(0, 80)}…)`, { cause: error });
+    throw new VouchError(
+      `restic snapshots --json printed something that is not JSON (${json.slice(0, 80)}…)`,
+      { cause: error },
+    );
   }
   if (!Array.isArray(parsed)) throw new VouchError('restic snapshots --json did not print a list');
-  const snapshots = (parsed as ResticSnapshotJson[]).filter((item) => typeof item?.id === 'string' && /^[0-9a-f]{64}$/.test(item.id));
-  const ids = uniqueShortIds(snapshots.map((item) => ({ id: item.id, shortId: item.short_id ?? item.id.slice(0, 8) })));
+  const snapshots = (parsed as ResticSnapshotJson[]).filter(
+    (item) => typeof item?.id === 'string' && /^[0-9a-f]{64}$/.test(item.id),
+  );
+  const ids = uniqueShortIds(
+    snapshots.map((item) => ({ id: item.id, shortId: item.short_id ?? item.id.slice(0, 8) })),
+  );
   return snapshots.map((item) => {
     const time = new Date(item.time);
-    if (Number.isNaN(time.getTime())) throw new VouchError(`restic snapshot ${item.id} in ${repository} has a time vouch cannot read: ${item.time}`);
+    if (Number.isNaN(time.getTime()))
+      throw new VouchError(
+        `restic snapshot ${item.id} in ${repository} has a time vouch cannot read: ${item.time}`,
+      );
     return {
       id: ids.get(item.id)!,
       time,
@@ -80,7 +98,13 @@ export function parseResticSnapshots(json: string, repository: string): Reposito
 /** A restic repository as a BackupSource (see the module comment). */
 export function createResticSource(options: ResticSourceOptions): BackupSource {
   const env = options.env ?? process.env;
-  const common = ['--repo', options.repository, '--quiet', ...(options.passwordFile ? ['--password-file', options.passwordFile] : []), ...(options.lock === false ? ['--no-lock'] : [])];
+  const common = [
+    '--repo',
+    options.repository,
+    '--quiet',
+    ...(options.passwordFile ? ['--password-file', options.passwordFile] : []),
+    ...(options.lock === false ? ['--no-lock'] : []),
+  ];
   const toolOptions = (): ToolOptions => {
     if (!options.passwordFile && !PASSWORD_VARIABLES.some((name) => env[name])) {
       throw new RepositoryError(
@@ -109,10 +133,14 @@ export function createResticSource(options: ResticSourceOptions): BackupSource {
     toolOptions,
     classify: classifyResticFailure,
     advice: {
-      'wrong-password': 'check source.restic.passwordFile (or RESTIC_PASSWORD_FILE / RESTIC_PASSWORD / RESTIC_PASSWORD_COMMAND)',
-      'no-password': 'set source.restic.passwordFile, or RESTIC_PASSWORD_FILE / RESTIC_PASSWORD / RESTIC_PASSWORD_COMMAND in vouch\'s environment',
-      locked: 'the next scan reads it again; a read-only or append-only repository needs source.restic.lock: false; a stale lock left by a crashed restic is removed by `restic unlock`',
-      'not-a-repository': 'check source.restic.repository (and, for s3:/rest:/sftp: repositories, their credentials in vouch\'s environment)',
+      'wrong-password':
+        'check source.restic.passwordFile (or RESTIC_PASSWORD_FILE / RESTIC_PASSWORD / RESTIC_PASSWORD_COMMAND)',
+      'no-password':
+        "set source.restic.passwordFile, or RESTIC_PASSWORD_FILE / RESTIC_PASSWORD / RESTIC_PASSWORD_COMMAND in vouch's environment",
+      locked:
+        'the next scan reads it again; a read-only or append-only repository needs source.restic.lock: false; a stale lock left by a crashed restic is removed by `restic unlock`',
+      'not-a-repository':
+        "check source.restic.repository (and, for s3:/rest:/sftp: repositories, their credentials in vouch's environment)",
     },
   });
 }

@@ -53,7 +53,12 @@ export interface RetryOptions extends Partial<RetryPolicy> {
 }
 
 /** Defaults: a few resumes, backoff from 200 ms to 10 s. */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { openAttempts: 3, resumes: 5, baseDelayMs: 200, maxDelayMs: 10_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  openAttempts: 3,
+  resumes: 5,
+  baseDelayMs: 200,
+  maxDelayMs: 10_000,
+};
 
 /** Whether an error is a store failure that a retry could fix. */
 export function isTransient(error: unknown): boolean {
@@ -61,15 +66,22 @@ export function isTransient(error: unknown): boolean {
 }
 
 /** The delay before retry `attempt` (1-based): full jitter over an exponential cap. */
-export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>,
+  random = Math.random,
+): number {
   const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * cap);
 }
 
 /** The error a given-up read ends with: the source's, saying whether it was transient and how often it was tried. */
 function givenUp(error: unknown, key: string, location: string, tries: number): Error {
-  if (!(error instanceof SourceError)) return error instanceof Error ? error : new Error(describeError(error));
-  const how = error.permanent ? 'permanent, not retried' : `transient, gave up after ${tries} ${tries === 1 ? 'try' : 'tries'} with backoff`;
+  if (!(error instanceof SourceError))
+    return error instanceof Error ? error : new Error(describeError(error));
+  const how = error.permanent
+    ? 'permanent, not retried'
+    : `transient, gave up after ${tries} ${tries === 1 ? 'try' : 'tries'} with backoff`;
   const message = `${describeError(error).replace(`${location}: ${key}: `, '')} (${how})`;
   return error instanceof ObjectChangedError
     ? new ObjectChangedError(location, key, message, { cause: error })
@@ -88,7 +100,11 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
   const sleep = options.sleep ?? ((ms: number) => sleepFor(ms));
 
   /** Opens with retries; reports the source's own retries too. Throws the given-up error. */
-  async function openWithRetries(key: string, range: ByteRange | undefined, conditions: OpenOptions | undefined): Promise<ObjectBody> {
+  async function openWithRetries(
+    key: string,
+    range: ByteRange | undefined,
+    conditions: OpenOptions | undefined,
+  ): Promise<ObjectBody> {
     for (let attempt = 1; ; attempt++) {
       try {
         const body = await source.open(key, range, conditions);
@@ -108,7 +124,14 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
   }
 
   /** The body's bytes, continuing after transient failures from the first byte not yet delivered. */
-  async function* resumingBytes(key: string, first: Readable, start: number, end: number, validator: string, versionId?: string): AsyncGenerator<Buffer> {
+  async function* resumingBytes(
+    key: string,
+    first: Readable,
+    start: number,
+    end: number,
+    validator: string,
+    versionId?: string,
+  ): AsyncGenerator<Buffer> {
     let current = first;
     let offset = start;
     let resumed = 0;
@@ -129,9 +152,20 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
           }
           resumed++;
           const pin = versionId !== undefined ? `VersionId ${versionId}` : `If-Match ${validator}`;
-          report({ key, action: 'resumed', transient: true, detail: `resumed at byte ${offset} of ${end} (${pin}) after: ${describeError(error)}` });
+          report({
+            key,
+            action: 'resumed',
+            transient: true,
+            detail: `resumed at byte ${offset} of ${end} (${pin}) after: ${describeError(error)}`,
+          });
           await sleep(backoffDelay(resumed, policy));
-          current = (await openWithRetries(key, { start: offset, end }, versionId !== undefined ? { versionId } : { ifMatch: validator })).stream;
+          current = (
+            await openWithRetries(
+              key,
+              { start: offset, end },
+              versionId !== undefined ? { versionId } : { ifMatch: validator },
+            )
+          ).stream;
         }
       }
     } finally {
@@ -142,17 +176,38 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
   return {
     location: source.location,
     list: (prefix) => source.list(prefix),
-    ...(source.localPath ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) } : {}),
+    ...(source.localPath
+      ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) }
+      : {}),
     ...(source.snapshots ? { snapshots: () => source.snapshots!() } : {}),
-    ...(source.localFile ? { localFile: (key: string, size: number, options?: OpenOptions) => source.localFile!(key, size, options) } : {}),
-    ...(source.headVersion ? { headVersion: (key: string, versionId: string) => source.headVersion!(key, versionId) } : {}),
+    ...(source.localFile
+      ? {
+          localFile: (key: string, size: number, options?: OpenOptions) =>
+            source.localFile!(key, size, options),
+        }
+      : {}),
+    ...(source.headVersion
+      ? { headVersion: (key: string, versionId: string) => source.headVersion!(key, versionId) }
+      : {}),
     async open(key, range, conditions) {
       const body = await openWithRetries(key, range, conditions);
       const validator = conditions?.ifMatch ?? body.validator;
       const start = range?.start ?? 0;
       const end = range ? Math.min(range.end, body.size ?? range.end) : body.size;
-      if (body.buffered || policy.resumes === 0 || validator === undefined || end === undefined || end <= start) return body;
-      return { ...body, stream: Readable.from(resumingBytes(key, body.stream, start, end, validator, conditions?.versionId), { objectMode: false }) };
+      if (
+        body.buffered ||
+        policy.resumes === 0 ||
+        validator === undefined ||
+        end === undefined ||
+        end <= start
+      )
+        return body;
+      return {
+        ...body,
+        stream: Readable.from(resumingBytes(key, body.stream, start, end, validator, conditions?.versionId), {
+          objectMode: false,
+        }),
+      };
     },
     close: () => source.close(),
   };

@@ -21,7 +21,10 @@ export const S3_CONNECTION_DEFAULTS = {
  * checksum mode). The caller owns it and must `destroy()` it.
  */
 export function createS3Client(options: S3ConnectionOptions): S3Client {
-  const checksumMode = (options.checksums ?? S3_CONNECTION_DEFAULTS.checksums) === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  const checksumMode =
+    (options.checksums ?? S3_CONNECTION_DEFAULTS.checksums) === 'when-required'
+      ? 'WHEN_REQUIRED'
+      : 'WHEN_SUPPORTED';
   const agent = { keepAlive: true, maxSockets: options.maxSockets ?? S3_CONNECTION_DEFAULTS.maxSockets };
   const region = options.region ?? (options.endpoint ? 'us-east-1' : undefined);
   const config: S3ClientConfig = {
@@ -106,7 +109,8 @@ export function classifyS3Error(error: unknown): { permanent: boolean; detail: s
   if (PERMANENT_NAMES.has(name)) permanent = true;
   else if (TRANSIENT_NAMES.has(name)) permanent = false;
   else if (/Region is missing/i.test(e.message ?? '')) permanent = true;
-  else if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) permanent = true;
+  else if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)
+    permanent = true;
   else permanent = false; // 5xx, network errors, timeouts, anything unknown
   const parts = [name];
   if (status !== undefined) parts.push(`(HTTP ${status})`);

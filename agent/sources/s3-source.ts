@@ -24,14 +24,19 @@
  * - Credentials come from the SDK default chain (environment, profile, instance role) unless
  *   given explicitly, which only embedded/demo use does: policy files never carry secrets.
  */
-import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type GetObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  type GetObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { ObjectChangedError, SourceError, VersionNotFoundError } from '../errors.js';
 import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 import { classifyS3Error, createS3Client, quietRawResponse, S3_CONNECTION_DEFAULTS } from './s3-client.js';
 import { type S3ConnectionOptions } from '../model/s3-connection.js';
-
 
 /** Options of an S3 source. */
 export interface S3SourceOptions extends S3ConnectionOptions {
@@ -56,7 +61,10 @@ function handOverBodyIdleTimeout(client: S3Client): void {
     (next, context) => async (args) => {
       const result = await next(args);
       if (context.commandName === 'GetObjectCommand') {
-        const raw = (result.response as { body?: { socket?: { setTimeout?: (ms: number) => unknown } | null } } | undefined)?.body;
+        const raw = (
+          result.response as
+            { body?: { socket?: { setTimeout?: (ms: number) => unknown } | null } } | undefined
+        )?.body;
         raw?.socket?.setTimeout?.(0);
       }
       return result;
@@ -103,7 +111,10 @@ function sliceStream(stream: Readable, skip: number, limit: number): Readable {
  * it sent exactly [start, end) (or less, at the object's end); otherwise how many bytes to skip
  * and keep. Some stores ignore Range or misread it (s3rver sends everything for `bytes=0-0`).
  */
-function rangeCorrection(range: ByteRange, contentRange: string | undefined): { skip: number; limit: number } | undefined {
+function rangeCorrection(
+  range: ByteRange,
+  contentRange: string | undefined,
+): { skip: number; limit: number } | undefined {
   const match = /^bytes (\d+)-(\d+)\/(?:\d+|\*)$/.exec(contentRange ?? '');
   const servedStart = match ? Number(match[1]) : 0; // no Content-Range: the whole object came back
   const servedEnd = match ? Number(match[2]) + 1 : Number.POSITIVE_INFINITY;
@@ -118,7 +129,11 @@ export function normalisePrefix(prefix: string | undefined): string {
 }
 
 /** The object's total size from Content-Range (`bytes a-b/total`), or the body length of a whole-object answer. */
-function totalSize(contentRange: string | undefined, contentLength: number | undefined, ranged: boolean): number | undefined {
+function totalSize(
+  contentRange: string | undefined,
+  contentLength: number | undefined,
+  ranged: boolean,
+): number | undefined {
   const total = /\/(\d+)$/.exec(contentRange ?? '')?.[1];
   if (total !== undefined) return Number(total);
   return ranged ? undefined : contentLength;
@@ -161,14 +176,36 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
     const { permanent, detail } = classifyS3Error(error);
     const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
     const name = (error as { name?: string } | null)?.name;
-    if (versionId !== undefined && (name === 'NoSuchVersion' || name === 'NoSuchKey' || name === 'NotFound' || status === 404)) {
-      return new VersionNotFoundError(location, key, versionId, false, `${operation}: the store holds no version ${versionId} of this object (${detail})`, { cause: error });
+    if (
+      versionId !== undefined &&
+      (name === 'NoSuchVersion' || name === 'NoSuchKey' || name === 'NotFound' || status === 404)
+    ) {
+      return new VersionNotFoundError(
+        location,
+        key,
+        versionId,
+        false,
+        `${operation}: the store holds no version ${versionId} of this object (${detail})`,
+        { cause: error },
+      );
     }
     if (versionId !== undefined && (name === 'InvalidArgument' || status === 400)) {
-      return new VersionNotFoundError(location, key, versionId, true, `${operation}: the store rejected version id ${versionId} (${detail}); does the bucket keep versions (versioning enabled)?`, { cause: error });
+      return new VersionNotFoundError(
+        location,
+        key,
+        versionId,
+        true,
+        `${operation}: the store rejected version id ${versionId} (${detail}); does the bucket keep versions (versioning enabled)?`,
+        { cause: error },
+      );
     }
     if ((error as { name?: string } | null)?.name === 'PreconditionFailed' || status === 412) {
-      return new ObjectChangedError(location, key, `${operation}: the object is no longer the version this read started on (${detail})`, { cause: error });
+      return new ObjectChangedError(
+        location,
+        key,
+        `${operation}: the object is no longer the version this read started on (${detail})`,
+        { cause: error },
+      );
     }
     return new SourceError(location, key, `${operation} failed: ${detail}`, permanent, { cause: error });
   };
@@ -177,7 +214,10 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
     location,
 
     async *list(prefix = ''): AsyncIterable<SourceObject> {
-      const pages = paginateListObjectsV2({ client, pageSize }, { Bucket: bucket, ...(base + prefix ? { Prefix: base + prefix } : {}) });
+      const pages = paginateListObjectsV2(
+        { client, pageSize },
+        { Bucket: bucket, ...(base + prefix ? { Prefix: base + prefix } : {}) },
+      );
       try {
         for await (const page of pages) {
           for (const item of page.Contents ?? []) {
@@ -186,7 +226,13 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
             const size = item.Size ?? 0;
             if (key === '' || (key.endsWith('/') && size === 0)) continue;
             const etag = stripQuotes(item.ETag);
-            yield { key, size, mtime: item.LastModified ?? new Date(0), ...(etag ? { etag, validator: etag } : {}), kind: 'file' };
+            yield {
+              key,
+              size,
+              mtime: item.LastModified ?? new Date(0),
+              ...(etag ? { etag, validator: etag } : {}),
+              kind: 'file',
+            };
           }
         }
       } catch (error) {
@@ -195,7 +241,15 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
     },
 
     async open(key: string, range?: ByteRange, options: OpenOptions = {}): Promise<ObjectBody> {
-      if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.end >= range.start)) {
+      if (
+        range &&
+        !(
+          Number.isSafeInteger(range.start) &&
+          Number.isSafeInteger(range.end) &&
+          range.start >= 0 &&
+          range.end >= range.start
+        )
+      ) {
         throw new SourceError(location, key, `invalid range [${range.start}, ${range.end})`, true);
       }
       // S3 ignores an unsatisfiable Range header and sends the whole object: never send one.
@@ -215,7 +269,13 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
       if (options.versionId !== undefined && output.VersionId !== options.versionId) {
         // A store without versions (s3rver, some S3-compatible stores) ignores VersionId and sends the current object.
         (body as { destroy?: () => void } | undefined)?.destroy?.();
-        throw new VersionNotFoundError(location, key, options.versionId, true, `GetObject: asked for version ${options.versionId}, the store sent ${output.VersionId ? `version ${output.VersionId}` : 'an object without a version'}: it does not keep versions of this object`);
+        throw new VersionNotFoundError(
+          location,
+          key,
+          options.versionId,
+          true,
+          `GetObject: asked for version ${options.versionId}, the store sent ${output.VersionId ? `version ${output.VersionId}` : 'an object without a version'}: it does not keep versions of this object`,
+        );
       }
       if (!(body instanceof Readable)) {
         (body as { destroy?: () => void } | undefined)?.destroy?.();
@@ -224,12 +284,19 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
       const correction = range ? rangeCorrection(range, output.ContentRange) : undefined;
       if (correction && correction.skip < 0) {
         body.destroy();
-        throw new SourceError(location, key, `asked for bytes ${range!.start}-${range!.end - 1}, store sent ${output.ContentRange}`, false);
+        throw new SourceError(
+          location,
+          key,
+          `asked for bytes ${range!.start}-${range!.end - 1}, store sent ${output.ContentRange}`,
+          false,
+        );
       }
       const guarded = withIdleTimeout(body, idleTimeoutMs, (message, cause) =>
         cause === undefined
           ? new SourceError(location, key, `GetObject body: ${message}`, false)
-          : new SourceError(location, key, `GetObject body failed: ${classifyS3Error(cause).detail}`, false, { cause }),
+          : new SourceError(location, key, `GetObject body failed: ${classifyS3Error(cause).detail}`, false, {
+              cause,
+            }),
       );
       const etag = stripQuotes(output.ETag);
       const size = totalSize(output.ContentRange, output.ContentLength, range !== undefined);
@@ -245,14 +312,29 @@ export function createS3Source(options: S3SourceOptions): BackupSource {
     async headVersion(key: string, versionId: string): Promise<SourceObject> {
       let output;
       try {
-        output = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: base + key, VersionId: versionId }));
+        output = await client.send(
+          new HeadObjectCommand({ Bucket: bucket, Key: base + key, VersionId: versionId }),
+        );
       } catch (error) {
         throw fail(key, 'HeadObject', error, versionId);
       }
       if (output.VersionId !== versionId) {
-        throw new VersionNotFoundError(location, key, versionId, true, `HeadObject: asked for version ${versionId}, the store answered with ${output.VersionId ? `version ${output.VersionId}` : 'no version'}: it does not keep versions of this object`);
+        throw new VersionNotFoundError(
+          location,
+          key,
+          versionId,
+          true,
+          `HeadObject: asked for version ${versionId}, the store answered with ${output.VersionId ? `version ${output.VersionId}` : 'no version'}: it does not keep versions of this object`,
+        );
       }
-      if (output.DeleteMarker) throw new VersionNotFoundError(location, key, versionId, false, `HeadObject: version ${versionId} of this object is a delete marker, not content`);
+      if (output.DeleteMarker)
+        throw new VersionNotFoundError(
+          location,
+          key,
+          versionId,
+          false,
+          `HeadObject: version ${versionId} of this object is a delete marker, not content`,
+        );
       const etag = stripQuotes(output.ETag);
       return {
         key,

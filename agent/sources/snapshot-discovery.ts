@@ -86,7 +86,13 @@ export interface DiscoveryRules {
   snapshotTimeZone?: string;
 }
 
-function snapshotTime(name: string, match: RegExp | undefined, fallback: Date, notes: string[], timeZone?: string): { time: Date; timeSource: 'name' | 'mtime' } {
+function snapshotTime(
+  name: string,
+  match: RegExp | undefined,
+  fallback: Date,
+  notes: string[],
+  timeZone?: string,
+): { time: Date; timeSource: 'name' | 'mtime' } {
   const text = match?.exec(name)?.groups?.time;
   if (text === undefined) return { time: fallback, timeSource: 'mtime' };
   const parsed = parseSnapshotTime(text, timeZone);
@@ -104,7 +110,12 @@ function byTime(a: Snapshot, b: Snapshot): number {
   return a.time.getTime() - b.time.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRules, notes: string[], other: (object: SourceObject) => void): Snapshot[] {
+function discoverArchives(
+  objects: readonly SourceObject[],
+  rules: DiscoveryRules,
+  notes: string[],
+  other: (object: SourceObject) => void,
+): Snapshot[] {
   const sumsByDir = new Map<string, SumsReference[]>();
   const keys = new Set(objects.map((object) => object.key));
   for (const object of objects) {
@@ -118,14 +129,23 @@ function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRule
   for (const object of objects) {
     if (object.kind !== 'file') continue;
     const name = path.basename(object.key);
-    if (SUMS_FILES[name] || Object.keys(SIDECAR_SUFFIXES).some((suffix) => keys.has(object.key.slice(0, -suffix.length)) && object.key.endsWith(suffix))) continue;
+    if (
+      SUMS_FILES[name] ||
+      Object.keys(SIDECAR_SUFFIXES).some(
+        (suffix) => keys.has(object.key.slice(0, -suffix.length)) && object.key.endsWith(suffix),
+      )
+    )
+      continue;
     if (rules.match && !rules.match.test(name)) {
       other(object);
       continue;
     }
     const format = formatOf(name);
     if (!format) {
-      if (rules.match) notes.push(`${object.key}: matches the pattern but is not a supported archive (${ARCHIVE_EXTENSIONS})`);
+      if (rules.match)
+        notes.push(
+          `${object.key}: matches the pattern but is not a supported archive (${ARCHIVE_EXTENSIONS})`,
+        );
       other(object);
       continue;
     }
@@ -150,7 +170,11 @@ function discoverArchives(objects: readonly SourceObject[], rules: DiscoveryRule
  * except the one the state already knows by that id. An archive whose id still collides is
  * skipped with a note (nothing is ever judged against another archive's baseline).
  */
-function uniqueIds(snapshots: Snapshot[], owners: ReadonlyMap<string, string> | undefined, notes: string[]): Snapshot[] {
+function uniqueIds(
+  snapshots: Snapshot[],
+  owners: ReadonlyMap<string, string> | undefined,
+  notes: string[],
+): Snapshot[] {
   const byId = new Map<string, Snapshot[]>();
   for (const snapshot of snapshots) byId.set(snapshot.id, [...(byId.get(snapshot.id) ?? []), snapshot]);
   const out: Snapshot[] = [];
@@ -162,12 +186,16 @@ function uniqueIds(snapshots: Snapshot[], owners: ReadonlyMap<string, string> | 
       const key = snapshot.object!.key;
       if (owners?.get(id) === key) continue;
       snapshot.id = key;
-      notes.push(`${keys.join(', ')} would all be snapshot ${id}: ${key} is snapshot ${key} (ids keep the extension when archive names collide)`);
+      notes.push(
+        `${keys.join(', ')} would all be snapshot ${id}: ${key} is snapshot ${key} (ids keep the extension when archive names collide)`,
+      );
     }
   }
   for (const snapshot of snapshots) {
     if (taken.has(snapshot.id)) {
-      notes.push(`${snapshot.object!.key}: skipped: its snapshot id ${snapshot.id} is already another archive's; rename one of them`);
+      notes.push(
+        `${snapshot.object!.key}: skipped: its snapshot id ${snapshot.id} is already another archive's; rename one of them`,
+      );
       continue;
     }
     taken.add(snapshot.id);
@@ -181,7 +209,9 @@ export const MEMBER_SAMPLE = 32;
 
 /** Folds one listed member into a listing fingerprint (callers feed members in key order). */
 export function addToFingerprint(hash: Hash, member: SourceObject): void {
-  hash.update(`${member.key}\0${member.kind}\0${member.size}\0${member.etag ?? ''}\0${member.versionId ?? ''}\0${member.mtime.toISOString()}\n`);
+  hash.update(
+    `${member.key}\0${member.kind}\0${member.size}\0${member.etag ?? ''}\0${member.versionId ?? ''}\0${member.mtime.toISOString()}\n`,
+  );
 }
 
 /** The directory snapshot being summarised while its members stream by. */
@@ -226,9 +256,18 @@ export class SnapshotDiscoverer {
     const dir = object.key.slice(0, slash);
     if (this.group?.dir !== dir) {
       this.closeGroup();
-      if (this.seenDirs.has(dir)) throw new Error(`the store listed keys out of order: ${dir}/ appeared twice`);
+      if (this.seenDirs.has(dir))
+        throw new Error(`the store listed keys out of order: ${dir}/ appeared twice`);
       this.seenDirs.add(dir);
-      this.group = { dir, objects: 0, bytes: 0, newest: new Date(0), hash: createHash('sha256'), sample: [], sums: [] };
+      this.group = {
+        dir,
+        objects: 0,
+        bytes: 0,
+        newest: new Date(0),
+        hash: createHash('sha256'),
+        sample: [],
+        sums: [],
+      };
     }
     const group = this.group;
     group.objects++;
@@ -242,9 +281,17 @@ export class SnapshotDiscoverer {
 
   /** The snapshots found, oldest first, and the notes. */
   finish(): Discovery {
-    if (this.rules.layout === 'archive') this.snapshots.push(...discoverArchives(this.objects, this.rules, this.notes, (object) => this.other(object)));
+    if (this.rules.layout === 'archive')
+      this.snapshots.push(
+        ...discoverArchives(this.objects, this.rules, this.notes, (object) => this.other(object)),
+      );
     else this.closeGroup();
-    return { snapshots: [...this.snapshots].sort(byTime), notes: [...this.notes], others: [...this.others], otherCount: this.otherCount };
+    return {
+      snapshots: [...this.snapshots].sort(byTime),
+      notes: [...this.notes],
+      others: [...this.others],
+      otherCount: this.otherCount,
+    };
   }
 
   private other(object: SourceObject): void {
@@ -275,12 +322,16 @@ function byKeyBytes(a: SourceObject, b: SourceObject): number {
 /** Finds the snapshots in a set's listing (any order), oldest first. */
 export function discoverSnapshots(objects: readonly SourceObject[], rules: DiscoveryRules): Discovery {
   const discoverer = new SnapshotDiscoverer(rules);
-  for (const object of rules.layout === 'directory' ? [...objects].sort(byKeyBytes) : objects) discoverer.add(object);
+  for (const object of rules.layout === 'directory' ? [...objects].sort(byKeyBytes) : objects)
+    discoverer.add(object);
   return discoverer.finish();
 }
 
 /** Finds the snapshots in a listing as a source streams it (key order), oldest first. */
-export async function discoverFromListing(objects: AsyncIterable<SourceObject>, rules: DiscoveryRules): Promise<Discovery> {
+export async function discoverFromListing(
+  objects: AsyncIterable<SourceObject>,
+  rules: DiscoveryRules,
+): Promise<Discovery> {
   const discoverer = new SnapshotDiscoverer(rules);
   for await (const object of objects) discoverer.add(object);
   return discoverer.finish();
@@ -297,9 +348,15 @@ export async function discoverSourceSnapshots(
   listing: (objects: AsyncIterable<SourceObject>) => AsyncIterable<SourceObject> = (objects) => objects,
 ): Promise<Discovery> {
   if (!source.snapshots) return discoverFromListing(listing(source.list()), rules);
-  const snapshots = (await source.snapshots()).map(
-    (snapshot): Snapshot => ({ id: snapshot.id, time: snapshot.time, timeSource: 'repository', layout: 'archive', object: snapshot.object, format: 'tar', sums: [] }),
-  );
+  const snapshots = (await source.snapshots()).map((snapshot): Snapshot => ({
+    id: snapshot.id,
+    time: snapshot.time,
+    timeSource: 'repository',
+    layout: 'archive',
+    object: snapshot.object,
+    format: 'tar',
+    sums: [],
+  }));
   return { snapshots: snapshots.sort(byTime), notes: [], others: [], otherCount: 0 };
 }
 

@@ -1,7 +1,8 @@
 /** Snapshot times as they appear in names: 20251019T000000Z, 2025-10-19T00:00:00Z, 20251019, 2025-10-19… */
 
 const COMPACT = /^(\d{4})(\d{2})(\d{2})(?:[T_-]?(\d{2})(\d{2})(\d{2})?)?(Z)?$/;
-const EXTENDED = /^(\d{4})-(\d{2})-(\d{2})(?:[T _](\d{2})[:-]?(\d{2})(?:[:-]?(\d{2}))?(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const EXTENDED =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T _](\d{2})[:-]?(\d{2})(?:[:-]?(\d{2}))?(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const EPOCH = /^\d{10}$/;
 
 /**
@@ -9,9 +10,25 @@ const EPOCH = /^\d{10}$/;
  * that instant in the zone.
  */
 export function zoneOffsetMs(at: number, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(at));
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(at));
   const part = (type: string) => Number(parts.find((candidate) => candidate.type === type)!.value);
-  const wall = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+  const wall = Date.UTC(
+    part('year'),
+    part('month') - 1,
+    part('day'),
+    part('hour'),
+    part('minute'),
+    part('second'),
+  );
   return wall - Math.floor(at / 1000) * 1000;
 }
 

@@ -56,7 +56,10 @@ async function stillThere(files: readonly string[], position: LedgerPosition): P
  * the state lock) and anything was read. A ledger that no longer holds the stored position
  * (replaced, cut) is folded again from the start.
  */
-export async function syncAcceptanceIndex(stateDir: string, options: { persist: boolean }): Promise<AcceptanceIndex> {
+export async function syncAcceptanceIndex(
+  stateDir: string,
+  options: { persist: boolean },
+): Promise<AcceptanceIndex> {
   const files = await segmentFiles(stateDir);
   const stored = await readAcceptanceIndex(stateDir);
   const index = stored.ledger && (await stillThere(files, stored.ledger)) ? stored : empty();

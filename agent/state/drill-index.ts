@@ -18,15 +18,24 @@ function indexPath(stateDir: string, set: string): string {
 
 /** Reads a set's drill index; an empty index when the set never had a drill. */
 export async function readDrillIndex(stateDir: string, set: string): Promise<DrillIndex> {
-  return readJsonFile<DrillIndex>(indexPath(stateDir, set), () => ({ set, updatedAt: new Date(0).toISOString(), drills: [] }), `drill index for set ${set}`, (value) =>
-    Array.isArray(value.drills) ? null : 'it has no "drills" list',
+  return readJsonFile<DrillIndex>(
+    indexPath(stateDir, set),
+    () => ({ set, updatedAt: new Date(0).toISOString(), drills: [] }),
+    `drill index for set ${set}`,
+    (value) => (Array.isArray(value.drills) ? null : 'it has no "drills" list'),
   );
 }
 
 /** Adds a drill to its set's index (dropping the oldest past MAX_INDEXED_DRILLS) and writes it atomically. */
-export async function addToDrillIndex(stateDir: string, result: DrillResult, now = clockNow()): Promise<DrillIndex> {
+export async function addToDrillIndex(
+  stateDir: string,
+  result: DrillResult,
+  now = clockNow(),
+): Promise<DrillIndex> {
   const index = await readDrillIndex(stateDir, result.set);
-  const drills = [...index.drills.filter((drill) => drill.id !== result.id), result].slice(-MAX_INDEXED_DRILLS);
+  const drills = [...index.drills.filter((drill) => drill.id !== result.id), result].slice(
+    -MAX_INDEXED_DRILLS,
+  );
   const updated: DrillIndex = { set: result.set, updatedAt: now.toISOString(), drills };
   await writeFileAtomic(indexPath(stateDir, result.set), `${JSON.stringify(updated, null, 1)}\n`);
   return updated;

@@ -12,8 +12,15 @@ function auditPath(stateDir: string, set: string): string {
 }
 
 /** The set's latest audit, or null when it was never audited. */
-export async function readImmutabilityAudit(stateDir: string, set: string): Promise<ImmutabilityAudit | null> {
-  return readJsonFile<ImmutabilityAudit, null>(auditPath(stateDir, set), () => null, `immutability audit for set ${set}`);
+export async function readImmutabilityAudit(
+  stateDir: string,
+  set: string,
+): Promise<ImmutabilityAudit | null> {
+  return readJsonFile<ImmutabilityAudit, null>(
+    auditPath(stateDir, set),
+    () => null,
+    `immutability audit for set ${set}`,
+  );
 }
 
 /** Stores a set's latest audit (the caller holds the state lock). */

@@ -55,7 +55,10 @@ export interface ManifestWriter {
 export type ManifestHeaderInput = Omit<ManifestHeader, 'version'> & { version?: ManifestHeader['version'] };
 
 /** Starts writing a (format 2) manifest for `header.set`/`header.snapshot`. */
-export async function createManifestWriter(stateDir: string, header: ManifestHeaderInput): Promise<ManifestWriter> {
+export async function createManifestWriter(
+  stateDir: string,
+  header: ManifestHeaderInput,
+): Promise<ManifestWriter> {
   const target = manifestPath(stateDir, header.set, header.snapshot);
   await mkdir(path.dirname(target), { recursive: true });
   const temp = `${target}.${process.pid}.tmp`;
@@ -70,7 +73,7 @@ export async function createManifestWriter(stateDir: string, header: ManifestHea
 
   const writeMember = async (member: Buffer) => {
     fileHash.update(member);
-    for (let offset = 0; offset < member.length; ) offset += (await out.write(member, offset)).bytesWritten;
+    for (let offset = 0; offset < member.length;) offset += (await out.write(member, offset)).bytesWritten;
   };
   const flush = async () => {
     if (lines.length === 0) return;
@@ -87,7 +90,9 @@ export async function createManifestWriter(stateDir: string, header: ManifestHea
     await out.close();
   };
   try {
-    await writeMember(await encodeBlock(Buffer.from(`${JSON.stringify({ ...header, version: 2 })}\n`, 'utf8'), null));
+    await writeMember(
+      await encodeBlock(Buffer.from(`${JSON.stringify({ ...header, version: 2 })}\n`, 'utf8'), null),
+    );
   } catch (error) {
     await close();
     await rm(temp, { force: true });
@@ -97,7 +102,9 @@ export async function createManifestWriter(stateDir: string, header: ManifestHea
   return {
     async add(entry) {
       if (lastPath !== null && comparePaths(lastPath, entry.path) >= 0) {
-        throw new Error(`manifest entries must come in path order, each once: '${entry.path}' after '${lastPath}'`);
+        throw new Error(
+          `manifest entries must come in path order, each once: '${entry.path}' after '${lastPath}'`,
+        );
       }
       lastPath = entry.path;
       entries++;
@@ -175,14 +182,20 @@ function parseManifestLine<T>(file: string, line: string): T {
   try {
     return JSON.parse(line) as T;
   } catch (error) {
-    throw new Error(`baseline manifest ${file} is corrupt: a line is not JSON (run \`vouch evidence verify\`: the ledger binds each manifest's digest)`, { cause: error });
+    throw new Error(
+      `baseline manifest ${file} is corrupt: a line is not JSON (run \`vouch evidence verify\`: the ledger binds each manifest's digest)`,
+      { cause: error },
+    );
   }
 }
 
 async function openBlocked(file: string, handle: FileHandle): Promise<ManifestReader> {
   const blocks = await listBlocks(handle);
   if (blocks.length === 0) throw new Error(`${file}: empty manifest`);
-  const header = parseManifestLine<ManifestHeader>(file, (await readBlock(handle, blocks[0]!)).toString('utf8').trim());
+  const header = parseManifestLine<ManifestHeader>(
+    file,
+    (await readBlock(handle, blocks[0]!)).toString('utf8').trim(),
+  );
   if (header.format !== 'vouch-manifest') throw new Error(`${file}: not a vouch manifest`);
   const cache = new Map<number, ManifestEntry[]>();
   const load = (index: number): ManifestEntry[] => {
@@ -238,7 +251,11 @@ async function openLegacy(file: string): Promise<ManifestReader> {
 }
 
 /** Opens a snapshot's manifest, or returns null when the snapshot has none yet. */
-export async function openManifest(stateDir: string, set: string, snapshot: string): Promise<ManifestReader | null> {
+export async function openManifest(
+  stateDir: string,
+  set: string,
+  snapshot: string,
+): Promise<ManifestReader | null> {
   const file = manifestPath(stateDir, set, snapshot);
   let handle: FileHandle;
   try {
@@ -250,7 +267,11 @@ export async function openManifest(stateDir: string, set: string, snapshot: stri
   try {
     const magic = Buffer.alloc(16);
     await handle.read(magic, 0, 16, 0);
-    const blocked = magic[0] === 0x1f && magic[1] === 0x8b && (magic[3]! & 4) !== 0 && magic.toString('latin1', 12, 14) === 'VB';
+    const blocked =
+      magic[0] === 0x1f &&
+      magic[1] === 0x8b &&
+      (magic[3]! & 4) !== 0 &&
+      magic.toString('latin1', 12, 14) === 'VB';
     if (blocked) return await openBlocked(file, handle);
     await handle.close();
     return await openLegacy(file);
@@ -277,13 +298,21 @@ async function fileSha256(file: string): Promise<string> {
  * Loads a whole baseline manifest into memory, or null when the snapshot has none yet. For
  * drills and small tools; scans stream manifests with `openManifest` instead.
  */
-export async function loadManifest(stateDir: string, set: string, snapshot: string): Promise<LoadedManifest | null> {
+export async function loadManifest(
+  stateDir: string,
+  set: string,
+  snapshot: string,
+): Promise<LoadedManifest | null> {
   const reader = await openManifest(stateDir, set, snapshot);
   if (!reader) return null;
   try {
     const entries = new Map<string, ManifestEntry>();
     for await (const entry of reader.entries()) entries.set(entry.path, entry);
-    return { header: reader.header, entries, sha256: await fileSha256(manifestPath(stateDir, set, snapshot)) };
+    return {
+      header: reader.header,
+      entries,
+      sha256: await fileSha256(manifestPath(stateDir, set, snapshot)),
+    };
   } finally {
     await reader.close();
   }

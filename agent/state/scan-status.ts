@@ -32,7 +32,9 @@ export interface ScanStatus {
 }
 
 /** Upper bounds (seconds) of the scan-duration histogram's buckets; `+Inf` is implied. */
-export const SCAN_DURATION_BUCKETS: readonly number[] = [1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+export const SCAN_DURATION_BUCKETS: readonly number[] = [
+  1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400,
+];
 
 /** A cumulative histogram as Prometheus exposes it: `counts[i]` scans took at most SCAN_DURATION_BUCKETS[i] seconds. */
 export interface DurationHistogram {
@@ -42,8 +44,13 @@ export interface DurationHistogram {
 }
 
 /** `histogram` with one more observation of `seconds` (pure; a missing histogram starts empty). */
-export function observeDuration(histogram: DurationHistogram | undefined, seconds: number): DurationHistogram {
-  const counts = SCAN_DURATION_BUCKETS.map((bound, i) => (histogram?.counts[i] ?? 0) + (seconds <= bound ? 1 : 0));
+export function observeDuration(
+  histogram: DurationHistogram | undefined,
+  seconds: number,
+): DurationHistogram {
+  const counts = SCAN_DURATION_BUCKETS.map(
+    (bound, i) => (histogram?.counts[i] ?? 0) + (seconds <= bound ? 1 : 0),
+  );
   return { counts, count: (histogram?.count ?? 0) + 1, sum: (histogram?.sum ?? 0) + seconds };
 }
 
@@ -55,7 +62,15 @@ function statusPath(stateDir: string, set: string): string {
 export async function readScanStatus(stateDir: string, set: string): Promise<ScanStatus> {
   return readJsonFile<ScanStatus>(
     statusPath(stateDir, set),
-    () => ({ set, lastSuccess: null, lastAttempt: null, lastError: null, runs: 0, failures: 0, scannedBytesTotal: 0 }),
+    () => ({
+      set,
+      lastSuccess: null,
+      lastAttempt: null,
+      lastError: null,
+      runs: 0,
+      failures: 0,
+      scannedBytesTotal: 0,
+    }),
     `scan status for set ${set}`,
   );
 }
@@ -74,7 +89,11 @@ export interface ScanOutcome {
 }
 
 /** Folds one scan outcome into the stored status (the caller holds the state lock). */
-export async function recordScanOutcome(stateDir: string, set: string, outcome: ScanOutcome): Promise<ScanStatus> {
+export async function recordScanOutcome(
+  stateDir: string,
+  set: string,
+  outcome: ScanOutcome,
+): Promise<ScanStatus> {
   const previous = await readScanStatus(stateDir, set);
   const next: ScanStatus = {
     set,
@@ -86,8 +105,16 @@ export async function recordScanOutcome(stateDir: string, set: string, outcome: 
     scannedBytesTotal: previous.scannedBytesTotal + outcome.scannedBytes,
     transientFaultsTotal: (previous.transientFaultsTotal ?? 0) + (outcome.faults?.transient ?? 0),
     readFailuresTotal: (previous.readFailuresTotal ?? 0) + (outcome.faults?.gaveUp ?? 0),
-    ...(outcome.snapshotsFound !== undefined ? { snapshotsFound: outcome.snapshotsFound } : previous.snapshotsFound !== undefined ? { snapshotsFound: previous.snapshotsFound } : {}),
-    ...(outcome.durationSeconds !== undefined ? { durations: observeDuration(previous.durations, outcome.durationSeconds) } : previous.durations ? { durations: previous.durations } : {}),
+    ...(outcome.snapshotsFound !== undefined
+      ? { snapshotsFound: outcome.snapshotsFound }
+      : previous.snapshotsFound !== undefined
+        ? { snapshotsFound: previous.snapshotsFound }
+        : {}),
+    ...(outcome.durationSeconds !== undefined
+      ? { durations: observeDuration(previous.durations, outcome.durationSeconds) }
+      : previous.durations
+        ? { durations: previous.durations }
+        : {}),
   };
   await writeFileAtomic(statusPath(stateDir, set), `${JSON.stringify(next, null, 1)}\n`);
   return next;

@@ -13,7 +13,10 @@ import type { SetIndex } from '../model/snapshot-state.js';
 export const MAX_STORED_FINDINGS = 1000;
 
 /** Findings counted but not listed: the index keeps only the first MAX_STORED_FINDINGS of a snapshot. */
-export function unlistedFindings(snapshot: { findings: readonly Finding[]; findingCounts: Partial<Record<FindingKind, number>> }): number {
+export function unlistedFindings(snapshot: {
+  findings: readonly Finding[];
+  findingCounts: Partial<Record<FindingKind, number>>;
+}): number {
   const total = Object.values(snapshot.findingCounts).reduce((sum, count) => sum + (count ?? 0), 0);
   return Math.max(0, total - snapshot.findings.length);
 }
@@ -24,15 +27,22 @@ function indexPath(stateDir: string, set: string): string {
 
 /** Reads a set's index (empty when the set was never scanned). */
 export async function readSetIndex(stateDir: string, set: string): Promise<SetIndex> {
-  return readJsonFile<SetIndex>(indexPath(stateDir, set), () => ({ set, updatedAt: new Date(0).toISOString(), snapshots: {} }), `state index for set ${set}`, (value) =>
-    value.snapshots && typeof value.snapshots === 'object' && !Array.isArray(value.snapshots) ? null : 'it has no "snapshots" object',
+  return readJsonFile<SetIndex>(
+    indexPath(stateDir, set),
+    () => ({ set, updatedAt: new Date(0).toISOString(), snapshots: {} }),
+    `state index for set ${set}`,
+    (value) =>
+      value.snapshots && typeof value.snapshots === 'object' && !Array.isArray(value.snapshots)
+        ? null
+        : 'it has no "snapshots" object',
   );
 }
 
 /** The object key each archive snapshot was last read from, by id (discovery keeps these ids when names collide). */
 export function snapshotOwners(index: SetIndex): Map<string, string> {
   const owners = new Map<string, string>();
-  for (const [id, state] of Object.entries(index.snapshots)) if (state.object?.key) owners.set(id, state.object.key);
+  for (const [id, state] of Object.entries(index.snapshots))
+    if (state.object?.key) owners.set(id, state.object.key);
   return owners;
 }
 

@@ -24,7 +24,11 @@ export interface SetState {
  * Reads a set's state; missing files read as empty. Throws when a file exists but is unreadable.
  * `acceptances` is the acceptance index when the caller already read it (one read for many sets).
  */
-export async function loadSetState(stateDir: string, set: string, acceptances?: Promise<AcceptanceIndex>): Promise<SetState> {
+export async function loadSetState(
+  stateDir: string,
+  set: string,
+  acceptances?: Promise<AcceptanceIndex>,
+): Promise<SetState> {
   const [index, scan, drills, audit, accepted] = await Promise.all([
     readSetIndex(stateDir, set),
     readScanStatus(stateDir, set),

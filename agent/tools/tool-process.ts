@@ -33,7 +33,9 @@ export class ToolMissingError extends VouchError {
   override name = 'ToolMissingError';
   constructor(readonly tool: ToolName) {
     const { programs, debian } = TOOLS[tool];
-    super(`${programs.join(' or ')} is not installed: install it (Debian/Ubuntu: apt-get install ${debian}), or set VOUCH_${programs[0].toUpperCase()} to its path`);
+    super(
+      `${programs.join(' or ')} is not installed: install it (Debian/Ubuntu: apt-get install ${debian}), or set VOUCH_${programs[0].toUpperCase()} to its path`,
+    );
   }
 }
 
@@ -47,7 +49,10 @@ export class ToolFailedError extends VouchError {
     readonly stderr: string,
     options?: ErrorOptions,
   ) {
-    super(`${TOOLS[tool].programs[0]} failed (${exitCode === null ? 'killed' : `exit ${exitCode}`})${stderr ? `: ${stderr}` : ''}`, options);
+    super(
+      `${TOOLS[tool].programs[0]} failed (${exitCode === null ? 'killed' : `exit ${exitCode}`})${stderr ? `: ${stderr}` : ''}`,
+      options,
+    );
   }
 }
 
@@ -132,7 +137,10 @@ export function startTool(tool: ToolName, args: readonly string[], options: Tool
     child.once('error', (error) => reject(new ToolFailedError(tool, null, error.message, { cause: error })));
     child.once('close', (code, signal) => {
       if (code === 0 || (signal !== null && killedByUs)) resolve();
-      else reject(new ToolFailedError(tool, code, explainStderr(stderr) || (signal ? `killed by ${signal}` : '')));
+      else
+        reject(
+          new ToolFailedError(tool, code, explainStderr(stderr) || (signal ? `killed by ${signal}` : '')),
+        );
     });
   });
   done.catch(() => {}); // callers that stop early may never look
@@ -152,14 +160,19 @@ export function startTool(tool: ToolName, args: readonly string[], options: Tool
 const MAX_CAPTURED = 256 * 1024 * 1024;
 
 /** Runs `tool` to its end and returns its stdout; ToolFailedError when it fails. */
-export async function runTool(tool: ToolName, args: readonly string[], options: ToolOptions = {}): Promise<Buffer> {
+export async function runTool(
+  tool: ToolName,
+  args: readonly string[],
+  options: ToolOptions = {},
+): Promise<Buffer> {
   const run = startTool(tool, args, options);
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of run.child.stdout! as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > MAX_CAPTURED) throw new ToolFailedError(tool, null, `printed more than ${MAX_CAPTURED} bytes`);
+      if (size > MAX_CAPTURED)
+        throw new ToolFailedError(tool, null, `printed more than ${MAX_CAPTURED} bytes`);
       chunks.push(chunk);
     }
     await run.done;

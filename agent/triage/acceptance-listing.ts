@@ -35,7 +35,8 @@ export function listAcceptances(index: SetIndex, acceptances: readonly Acceptanc
     if (snapshot !== null) entry.snapshots.set(snapshot, time);
   };
   for (const [id, state] of Object.entries(index.snapshots)) {
-    for (const finding of state.findings) if (finding.accepted) note(finding.accepted.id, id, Date.parse(state.time));
+    for (const finding of state.findings)
+      if (finding.accepted) note(finding.accepted.id, id, Date.parse(state.time));
   }
   for (const finding of index.setFindings ?? []) if (finding.accepted) note(finding.accepted.id, null, 0);
   return [...acceptances]
@@ -48,7 +49,9 @@ export function listAcceptances(index: SetIndex, acceptances: readonly Acceptanc
         count: coveredCount(acceptance.findings),
         now: {
           findings: covering?.findings ?? 0,
-          snapshots: covering ? [...covering.snapshots].sort((a, b) => b[1] - a[1]).map(([snapshot]) => snapshot) : [],
+          snapshots: covering
+            ? [...covering.snapshots].sort((a, b) => b[1] - a[1]).map(([snapshot]) => snapshot)
+            : [],
         },
       };
     });
@@ -56,6 +59,9 @@ export function listAcceptances(index: SetIndex, acceptances: readonly Acceptanc
 
 /** Reads a set's acceptances for `--list`: the ledger folded in memory (no lock, nothing written). */
 export async function readAcceptanceList(stateDir: string, set: string): Promise<AcceptanceListDocument> {
-  const [index, acceptances] = await Promise.all([readSetIndex(stateDir, set), syncAcceptanceIndex(stateDir, { persist: false })]);
+  const [index, acceptances] = await Promise.all([
+    readSetIndex(stateDir, set),
+    syncAcceptanceIndex(stateDir, { persist: false }),
+  ]);
   return { set, acceptances: listAcceptances(index, acceptancesOf(acceptances, set)) };
 }

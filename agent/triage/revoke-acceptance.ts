@@ -31,7 +31,10 @@ export interface RevokeResult {
 /** The acceptance id in `text`, or a usage error. */
 function parseId(text: string): number {
   const id = Number(text.trim());
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(id) || id < 1) throw new ConfigError(`--revoke needs an acceptance id (a number from \`vouch accept SET --list\`), not ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(id) || id < 1)
+    throw new ConfigError(
+      `--revoke needs an acceptance id (a number from \`vouch accept SET --list\`), not ${JSON.stringify(text)}`,
+    );
   return id;
 }
 
@@ -46,7 +49,9 @@ export async function revokeAcceptance(request: RevokeRequest): Promise<RevokeRe
     const current = await session.acceptances();
     const target = current.find((acceptance) => acceptance.id === id);
     if (!target) {
-      const elsewhere = Object.entries((await readAcceptanceIndex(request.stateDir)).sets).find(([, list]) => list.some((acceptance) => acceptance.id === id))?.[0];
+      const elsewhere = Object.entries((await readAcceptanceIndex(request.stateDir)).sets).find(([, list]) =>
+        list.some((acceptance) => acceptance.id === id),
+      )?.[0];
       const known = current.filter((acceptance) => !acceptance.revoked).map((acceptance) => acceptance.id);
       throw new ConfigError(
         elsewhere
@@ -54,9 +59,18 @@ export async function revokeAcceptance(request: RevokeRequest): Promise<RevokeRe
           : `set ${set} has no acceptance ${id} (${known.length ? `acceptances in force: ${known.join(', ')}` : 'it has no acceptances in force'})`,
       );
     }
-    if (target.revoked) throw new ConfigError(`acceptance ${id} of set ${set} was already revoked by ${target.revoked.by} at ${target.revoked.at} (record ${target.revoked.id})`);
+    if (target.revoked)
+      throw new ConfigError(
+        `acceptance ${id} of set ${set} was already revoked by ${target.revoked.by} at ${target.revoked.at} (record ${target.revoked.id})`,
+      );
     const others = current.filter((acceptance) => acceptance.id !== id);
-    const data: RevocationRecordData = { set, acceptance: id, by, ...(reason ? { reason } : {}), verdicts: await session.preview(others) };
+    const data: RevocationRecordData = {
+      set,
+      acceptance: id,
+      by,
+      ...(reason ? { reason } : {}),
+      verdicts: await session.preview(others),
+    };
     const record = await session.ledger.append('acceptance-revocation', data);
     const verdicts = await session.commit(record, 'revocation');
     const revoked = (await session.acceptances()).find((acceptance) => acceptance.id === id)!;

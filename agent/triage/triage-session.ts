@@ -58,16 +58,27 @@ export function currentUser(): string {
 }
 
 /** Runs `work` holding the state lock with the ledger open. */
-export async function withTriageSession<T>(target: TriageTarget, work: (session: TriageSession) => Promise<T>): Promise<T> {
+export async function withTriageSession<T>(
+  target: TriageTarget,
+  work: (session: TriageSession) => Promise<T>,
+): Promise<T> {
   const { stateDir, set } = target;
-  if (!(await stat(stateDir).then((info) => info.isDirectory(), () => false))) {
-    throw new ConfigError(`state directory ${stateDir} does not exist: nothing was scanned there (run \`vouch scan ${set.name}\` first, or pass --state)`);
+  if (
+    !(await stat(stateDir).then(
+      (info) => info.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new ConfigError(
+      `state directory ${stateDir} does not exist: nothing was scanned there (run \`vouch scan ${set.name}\` first, or pass --state)`,
+    );
   }
   const lock = await acquireStateLock(stateDir);
   try {
     const ledger = await openLedger(stateDir);
     try {
-      const acceptances = async () => acceptancesOf(await syncAcceptanceIndex(stateDir, { persist: true }), set.name);
+      const acceptances = async () =>
+        acceptancesOf(await syncAcceptanceIndex(stateDir, { persist: true }), set.name);
       const index = () => readSetIndex(stateDir, set.name);
       const session: TriageSession = {
         ledger,
@@ -78,7 +89,12 @@ export async function withTriageSession<T>(target: TriageTarget, work: (session:
         },
         async commit(record, cause) {
           const at = target.now?.() ?? clockNow();
-          const { index: judged, changes } = rejudgeSet(await index(), await acceptances(), thresholdsOf(set), at);
+          const { index: judged, changes } = rejudgeSet(
+            await index(),
+            await acceptances(),
+            thresholdsOf(set),
+            at,
+          );
           judged.updatedAt = at.toISOString();
           await writeSetIndex(stateDir, judged);
           for (const change of changes) {

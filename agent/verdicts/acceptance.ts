@@ -70,11 +70,15 @@ export function acceptanceMatcher(acceptances: readonly Acceptance[]): Acceptanc
     match(finding, snapshot) {
       if (UNACCEPTABLE_KINDS.has(finding.kind)) return null;
       for (const { acceptance, covered } of byKey.get(keyOf(finding.kind, finding.path)) ?? []) {
-        if (acceptance.selection.snapshot !== undefined && acceptance.selection.snapshot !== snapshot) continue;
+        if (acceptance.selection.snapshot !== undefined && acceptance.selection.snapshot !== snapshot)
+          continue;
         // A finding about the set is covered by one accepted as such, a snapshot's by a snapshot's.
         if ((snapshot === null) !== (covered.snapshots.length === 0)) continue;
         // The same bytes; without an identity, the same snapshot (or the set itself).
-        const same = covered.contentId !== undefined ? finding.contentId === covered.contentId : snapshot === null || covered.snapshots.includes(snapshot);
+        const same =
+          covered.contentId !== undefined
+            ? finding.contentId === covered.contentId
+            : snapshot === null || covered.snapshots.includes(snapshot);
         if (same) return acceptance;
       }
       return null;
@@ -111,7 +115,9 @@ export function countingCounts(snapshot: Pick<JudgedSnapshot, 'findingCounts' | 
 }
 
 /** The acceptances behind a list's accepted findings, each with how many it covers there, oldest first. */
-export function acceptedBy(findings: readonly Pick<Finding, 'accepted'>[]): { acceptance: AcceptanceMark; findings: number }[] {
+export function acceptedBy(
+  findings: readonly Pick<Finding, 'accepted'>[],
+): { acceptance: AcceptanceMark; findings: number }[] {
   const by = new Map<number, { acceptance: AcceptanceMark; findings: number }>();
   for (const { accepted } of findings) {
     if (!accepted) continue;
@@ -133,7 +139,12 @@ export function countingFindings<T extends Pick<Finding, 'accepted'>>(findings: 
  * Idempotent: the scan's own verdict is kept in `verdictBeforeAcceptance` while anything is
  * accepted. Only listed findings can be accepted; findings counted but not kept still count.
  */
-export function withAcceptances<T extends JudgedSnapshot>(snapshot: T, id: string, matcher: AcceptanceMatcher, thresholds: EncryptionThresholds): T {
+export function withAcceptances<T extends JudgedSnapshot>(
+  snapshot: T,
+  id: string,
+  matcher: AcceptanceMatcher,
+  thresholds: EncryptionThresholds,
+): T {
   const scanVerdict = snapshot.verdictBeforeAcceptance ?? snapshot.verdict;
   const accepted: Counts = {};
   let strongEncrypted = 0;
@@ -150,7 +161,14 @@ export function withAcceptances<T extends JudgedSnapshot>(snapshot: T, id: strin
   const verdict = snapshotVerdict({
     findingCounts: countingCounts({ findingCounts: snapshot.findingCounts, acceptedCounts: accepted }),
     complete: snapshot.complete,
-    ...(snapshot.detection ? { detection: { files: snapshot.detection.files, encryptedStrong: Math.max(0, snapshot.detection.encryptedStrong - strongEncrypted) } } : {}),
+    ...(snapshot.detection
+      ? {
+          detection: {
+            files: snapshot.detection.files,
+            encryptedStrong: Math.max(0, snapshot.detection.encryptedStrong - strongEncrypted),
+          },
+        }
+      : {}),
     thresholds,
   });
   return { ...rest, verdict, verdictBeforeAcceptance: scanVerdict, acceptedCounts: accepted, findings } as T;
@@ -188,7 +206,11 @@ export function pathMatcher(glob: string): (path: string) => boolean {
 }
 
 /** Applies a selection to findings (any order). */
-export function selectFindings(findings: Iterable<LocatedFinding>, selection: AcceptanceSelection, matcher: AcceptanceMatcher): SelectionResult {
+export function selectFindings(
+  findings: Iterable<LocatedFinding>,
+  selection: AcceptanceSelection,
+  matcher: AcceptanceMatcher,
+): SelectionResult {
   const matchesPath = pathMatcher(selection.path);
   const result: SelectionResult = { matched: [], alreadyAccepted: [], unacceptable: [] };
   for (const located of findings) {

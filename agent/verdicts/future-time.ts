@@ -25,5 +25,9 @@ export function futureDated(snapshots: readonly { id: string; time: string }[], 
   return snapshots
     .filter((snapshot) => isFutureDated(snapshot.time, now))
     .sort((a, b) => Date.parse(b.time) - Date.parse(a.time))
-    .map((snapshot) => ({ id: snapshot.id, time: snapshot.time, aheadSeconds: Math.round((Date.parse(snapshot.time) - now.getTime()) / 1000) }));
+    .map((snapshot) => ({
+      id: snapshot.id,
+      time: snapshot.time,
+      aheadSeconds: Math.round((Date.parse(snapshot.time) - now.getTime()) / 1000),
+    }));
 }

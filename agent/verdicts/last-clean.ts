@@ -8,7 +8,9 @@ import type { Verdict } from '../model/verdict.js';
 import { futureDated, isFutureDated, type FutureDated } from './future-time.js';
 
 /** The newest snapshot whose verdict is clean, or null. */
-export function lastCleanSnapshot<T extends { time: string; verdict: Verdict }>(snapshots: readonly T[]): T | null {
+export function lastCleanSnapshot<T extends { time: string; verdict: Verdict }>(
+  snapshots: readonly T[],
+): T | null {
   let best: T | null = null;
   for (const snapshot of snapshots) {
     if (snapshot.verdict !== 'clean') continue;
@@ -50,7 +52,8 @@ export interface DrillFacts {
 export function latestDrills<T extends DrillFacts>(drills: readonly T[]): Map<string, T> {
   const latest = new Map<string, T>();
   for (const drill of [...drills].sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt))) {
-    if (drill.snapshot && drill.outcome !== 'aborted' && drill.snapshotVersion === undefined) latest.set(drill.snapshot, drill);
+    if (drill.snapshot && drill.outcome !== 'aborted' && drill.snapshotVersion === undefined)
+      latest.set(drill.snapshot, drill);
   }
   return latest;
 }
@@ -69,13 +72,19 @@ export function drillStanding(latest: ReadonlyMap<string, DrillFacts>, id: strin
  * with one phrase saying so, or null. The one decision shared by last-clean (the snapshot is
  * demoted, not recommended while a better one exists) and recover (no file is taken from it).
  */
-export function drillDemotion<T extends DrillFacts>(latest: ReadonlyMap<string, T>, id: string): { drill: T; reason: string } | null {
+export function drillDemotion<T extends DrillFacts>(
+  latest: ReadonlyMap<string, T>,
+  id: string,
+): { drill: T; reason: string } | null {
   const drill = latest.get(id);
   if (!drill || drill.outcome !== 'failed') return null;
   const at = drill.finishedAt.replace('T', ' ').replace(/:\d{2}(\.\d+)?Z$/, 'Z');
   const first = drill.failures?.[0];
   const what = first ? `: ${first.verifier}${first.path ? ` ${first.path}` : ''}: ${first.detail}` : '';
-  return { drill, reason: `its latest drill failed (drill ${drill.id ?? ''}${drill.id ? ', ' : ''}${at}${what})` };
+  return {
+    drill,
+    reason: `its latest drill failed (drill ${drill.id ?? ''}${drill.id ? ', ' : ''}${at}${what})`,
+  };
 }
 
 /** One kind of finding that disqualified a snapshot, with examples. */
@@ -137,7 +146,13 @@ export interface LastCleanReport {
   /** What to restore (see Recommendation). */
   recommendation: Recommendation | null;
   /** The newest snapshot, and whether it is both clean and restorable (the only state `last-clean` exits 0 in). */
-  newest: { id: string; time: string; verdict: Verdict; standing: DrillStanding; cleanAndRestorable: boolean } | null;
+  newest: {
+    id: string;
+    time: string;
+    verdict: Verdict;
+    standing: DrillStanding;
+    cleanAndRestorable: boolean;
+  } | null;
   /** Clean snapshots whose latest drill failed, newest first. */
   demoted: DemotedSnapshot[];
   /** Every snapshot newer than the last clean one (all of them when none is clean), newest first. */
@@ -184,11 +199,18 @@ export function rejectionReasons(snapshot: SnapshotFacts): RejectionReason[] {
   for (const kind of KIND_ORDER) {
     const count = counts[kind] ?? 0;
     if (count === 0) continue;
-    const examples = findings.filter((finding) => finding.kind === kind).slice(0, EXAMPLES).map(({ path, detail }) => ({ path, detail }));
+    const examples = findings
+      .filter((finding) => finding.kind === kind)
+      .slice(0, EXAMPLES)
+      .map(({ path, detail }) => ({ path, detail }));
     reasons.push({ kind, count, examples });
   }
   if (!snapshot.complete && !reasons.some((reason) => reason.kind === 'read-error')) {
-    reasons.push({ kind: 'read-error', count: 1, examples: [{ path: '', detail: 'the snapshot was not read completely' }] });
+    reasons.push({
+      kind: 'read-error',
+      count: 1,
+      examples: [{ path: '', detail: 'the snapshot was not read completely' }],
+    });
   }
   return reasons;
 }
@@ -204,12 +226,19 @@ export function acceptedFindings(snapshots: readonly SnapshotFacts[]): AcceptedF
       verdict: snapshot.verdict,
       verdictBeforeAcceptance: snapshot.verdictBeforeAcceptance ?? snapshot.verdict,
       counts: snapshot.acceptedCounts!,
-      acceptances: acceptedBy(snapshot.findings).map(({ acceptance, findings }) => ({ ...acceptance, findings })),
+      acceptances: acceptedBy(snapshot.findings).map(({ acceptance, findings }) => ({
+        ...acceptance,
+        findings,
+      })),
     }));
 }
 
 /** Builds the last-clean report from a set's snapshots and drills (any order). */
-export function lastCleanReport(all: readonly SnapshotFacts[], drills: readonly DrillFacts[], now?: Date): LastCleanReport {
+export function lastCleanReport(
+  all: readonly SnapshotFacts[],
+  drills: readonly DrillFacts[],
+  now?: Date,
+): LastCleanReport {
   // A snapshot dated in the future is never fresh: it takes part in no answer but `newest`.
   const future = now ? futureDated(all, now) : [];
   const snapshots = now ? all.filter((snapshot) => !isFutureDated(snapshot.time, now)) : all;
@@ -225,7 +254,9 @@ export function lastCleanReport(all: readonly SnapshotFacts[], drills: readonly 
   const isFuture = (id: string) => future.some((entry) => entry.id === id);
   return {
     lastClean: clean ? { id: clean.id, time: clean.time } : null,
-    lastRestorable: restorable ? { id: restorable.id, time: restorable.time, drilledAt: latestDrill.get(restorable.id)!.finishedAt } : null,
+    lastRestorable: restorable
+      ? { id: restorable.id, time: restorable.time, drilledAt: latestDrill.get(restorable.id)!.finishedAt }
+      : null,
     recommendation: recommend(cleanOnes, latestDrill),
     newest: newest
       ? {
@@ -233,18 +264,29 @@ export function lastCleanReport(all: readonly SnapshotFacts[], drills: readonly 
           time: newest.time,
           verdict: newest.verdict,
           standing: standing(newest.id),
-          cleanAndRestorable: newest.verdict === 'clean' && standing(newest.id) === 'restorable' && !isFuture(newest.id),
+          cleanAndRestorable:
+            newest.verdict === 'clean' && standing(newest.id) === 'restorable' && !isFuture(newest.id),
         }
       : null,
     demoted: cleanOnes
       .filter((snapshot) => drillDemotion(latestDrill, snapshot.id) !== null)
       .map((snapshot) => {
         const { drill } = drillDemotion(latestDrill, snapshot.id)!;
-        return { id: snapshot.id, time: snapshot.time, drill: { id: drill.id ?? null, finishedAt: drill.finishedAt }, failures: (drill.failures ?? []).slice(0, EXAMPLES) };
+        return {
+          id: snapshot.id,
+          time: snapshot.time,
+          drill: { id: drill.id ?? null, finishedAt: drill.finishedAt },
+          failures: (drill.failures ?? []).slice(0, EXAMPLES),
+        };
       }),
     rejected: byTime
       .filter((snapshot) => Date.parse(snapshot.time) > cutoff && snapshot.verdict !== 'clean')
-      .map((snapshot) => ({ id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict, reasons: rejectionReasons(snapshot) })),
+      .map((snapshot) => ({
+        id: snapshot.id,
+        time: snapshot.time,
+        verdict: snapshot.verdict,
+        reasons: rejectionReasons(snapshot),
+      })),
     olderNotClean: byTime
       .filter((snapshot) => Date.parse(snapshot.time) < cutoff && snapshot.verdict !== 'clean')
       .map(({ id, time, verdict }) => ({ id, time, verdict })),
@@ -254,11 +296,17 @@ export function lastCleanReport(all: readonly SnapshotFacts[], drills: readonly 
 }
 
 /** The recommendation from the clean snapshots (newest first) and each one's latest drill. */
-export function recommend(cleanNewestFirst: readonly { id: string; time: string }[], latest: ReadonlyMap<string, DrillFacts>): Recommendation | null {
-  const pick = (standing: DrillStanding) => cleanNewestFirst.find((snapshot) => drillStanding(latest, snapshot.id) === standing);
+export function recommend(
+  cleanNewestFirst: readonly { id: string; time: string }[],
+  latest: ReadonlyMap<string, DrillFacts>,
+): Recommendation | null {
+  const pick = (standing: DrillStanding) =>
+    cleanNewestFirst.find((snapshot) => drillStanding(latest, snapshot.id) === standing);
   const drillOf = (id: string): Recommendation['drill'] => {
     const drill = latest.get(id);
-    return drill && drill.outcome !== 'aborted' ? { id: drill.id ?? null, outcome: drill.outcome, finishedAt: drill.finishedAt } : null;
+    return drill && drill.outcome !== 'aborted'
+      ? { id: drill.id ?? null, outcome: drill.outcome, finishedAt: drill.finishedAt }
+      : null;
   };
   const restorable = pick('restorable');
   if (restorable) {
@@ -281,7 +329,8 @@ export function recommend(cleanNewestFirst: readonly { id: string; time: string 
       time: undrilled.time,
       standing: 'not-drilled',
       drill: null,
-      reason: 'NOT DRILLED: clean by its scan, but no restore drill has proved it restores (no clean snapshot has a passed drill)',
+      reason:
+        'NOT DRILLED: clean by its scan, but no restore drill has proved it restores (no clean snapshot has a passed drill)',
     };
   }
   const failed = cleanNewestFirst[0];
@@ -291,6 +340,7 @@ export function recommend(cleanNewestFirst: readonly { id: string; time: string 
     time: failed.time,
     standing: 'drill-failed',
     drill: drillOf(failed.id),
-    reason: 'DRILL FAILED: every clean snapshot\'s latest restore drill failed; this is the newest clean one — expect to repair the restore',
+    reason:
+      "DRILL FAILED: every clean snapshot's latest restore drill failed; this is the newest clean one — expect to repair the restore",
   };
 }

@@ -10,10 +10,19 @@ import type { SnapshotState } from '../model/snapshot-state.js';
  * The state with `notCleanSince` carried over or started: kept while the snapshot stays not
  * clean, set to `at` when it turns not clean (or arrives so), dropped when it is clean (pure).
  */
-export function withNotCleanSince<T extends Pick<SnapshotState, 'verdict' | 'notCleanSince' | 'baseline' | 'time'>>(state: T, previous: Pick<SnapshotState, 'verdict' | 'notCleanSince' | 'baseline' | 'time'> | undefined, at: Date): T {
+export function withNotCleanSince<
+  T extends Pick<SnapshotState, 'verdict' | 'notCleanSince' | 'baseline' | 'time'>,
+>(
+  state: T,
+  previous: Pick<SnapshotState, 'verdict' | 'notCleanSince' | 'baseline' | 'time'> | undefined,
+  at: Date,
+): T {
   const { notCleanSince: _dropped, ...rest } = state;
   if (state.verdict === 'clean') return rest as T;
   // A state from before this field: not clean since at least its baseline (never "new" on upgrade).
-  const since = previous && previous.verdict !== 'clean' ? (previous.notCleanSince ?? previous.baseline?.createdAt ?? previous.time) : undefined;
+  const since =
+    previous && previous.verdict !== 'clean'
+      ? (previous.notCleanSince ?? previous.baseline?.createdAt ?? previous.time)
+      : undefined;
   return { ...rest, notCleanSince: since ?? at.toISOString() } as T;
 }

@@ -59,13 +59,19 @@ export interface ReadinessInput {
 }
 
 /** Set findings that say the store itself was touched: any open one blocks readiness. */
-export const STORE_FINDING_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['snapshot-removed', 'snapshot-replaced', 'foreign-object']);
+export const STORE_FINDING_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
+  'snapshot-removed',
+  'snapshot-replaced',
+  'foreign-object',
+]);
 
 const age = (now: Date, iso: string) => (now.getTime() - Date.parse(iso)) / 1000;
 const hours = (seconds: number) => `${Math.round((seconds / 3600) * 10) / 10}h`;
 
 /** Seconds a full restore takes by the drill's measure: the projection when it was sampled, else its wall time. */
-export function drillRestoreSeconds(drill: Pick<DrillResult, 'projectedFullRestoreSeconds' | 'durationSeconds'>): number {
+export function drillRestoreSeconds(
+  drill: Pick<DrillResult, 'projectedFullRestoreSeconds' | 'durationSeconds'>,
+): number {
   return drill.projectedFullRestoreSeconds ?? drill.durationSeconds;
 }
 
@@ -76,7 +82,11 @@ export function drillRestoreSeconds(drill: Pick<DrillResult, 'projectedFullResto
  */
 export function rpoPoint(input: ReadinessInput): { time: string | null; what: string; none: string } {
   if (drillsRequired(input) && input.lastRestorableSnapshotTime !== undefined) {
-    return { time: input.lastRestorableSnapshotTime, what: 'last restorable snapshot (clean, its latest drill passed)', none: 'no restorable snapshot: no clean snapshot has a passed latest drill' };
+    return {
+      time: input.lastRestorableSnapshotTime,
+      what: 'last restorable snapshot (clean, its latest drill passed)',
+      none: 'no restorable snapshot: no clean snapshot has a passed latest drill',
+    };
   }
   return { time: input.newestCleanSnapshotTime, what: 'newest clean snapshot', none: 'no clean snapshot' };
 }
@@ -85,7 +95,8 @@ function rpoCheck(input: ReadinessInput): ReadinessCheck {
   const point = rpoPoint(input);
   if (point.time === null) return { check: 'rpo', status: 'fail', detail: point.none };
   const seconds = age(input.now, point.time);
-  if (input.rpoSeconds === undefined) return { check: 'rpo', status: 'pass', detail: `${point.what} is ${hours(seconds)} old (no RPO target)` };
+  if (input.rpoSeconds === undefined)
+    return { check: 'rpo', status: 'pass', detail: `${point.what} is ${hours(seconds)} old (no RPO target)` };
   const within = seconds <= input.rpoSeconds;
   return {
     check: 'rpo',
@@ -100,23 +111,41 @@ function drillsRequired(input: ReadinessInput): boolean {
 }
 
 function drillCheck(input: ReadinessInput): ReadinessCheck {
-  if (!drillsRequired(input)) return { check: 'drill', status: 'not-applicable', detail: 'the policy declares no drills' };
+  if (!drillsRequired(input))
+    return { check: 'drill', status: 'not-applicable', detail: 'the policy declares no drills' };
   const drill = input.lastDrill;
   if (!drill) return { check: 'drill', status: 'fail', detail: 'no drill has run yet' };
-  if (drill.outcome !== 'passed') return { check: 'drill', status: 'fail', detail: `last drill ${drill.id} ${drill.outcome}` };
+  if (drill.outcome !== 'passed')
+    return { check: 'drill', status: 'fail', detail: `last drill ${drill.id} ${drill.outcome}` };
   const seconds = age(input.now, drill.finishedAt);
-  if (input.drillMaxAgeSeconds === null) return { check: 'drill', status: 'pass', detail: `last drill ${drill.id} passed ${hours(seconds)} ago (no drill.maxAge or drill schedule bounds its age)` };
+  if (input.drillMaxAgeSeconds === null)
+    return {
+      check: 'drill',
+      status: 'pass',
+      detail: `last drill ${drill.id} passed ${hours(seconds)} ago (no drill.maxAge or drill schedule bounds its age)`,
+    };
   if (seconds > input.drillMaxAgeSeconds) {
-    return { check: 'drill', status: 'fail', detail: `last drill passed ${hours(seconds)} ago; overdue after ${hours(input.drillMaxAgeSeconds)}` };
+    return {
+      check: 'drill',
+      status: 'fail',
+      detail: `last drill passed ${hours(seconds)} ago; overdue after ${hours(input.drillMaxAgeSeconds)}`,
+    };
   }
   return { check: 'drill', status: 'pass', detail: `last drill ${drill.id} passed ${hours(seconds)} ago` };
 }
 
 function rtoCheck(input: ReadinessInput): ReadinessCheck {
-  if (input.rtoSeconds === undefined) return { check: 'rto', status: 'not-applicable', detail: 'no RTO target' };
+  if (input.rtoSeconds === undefined)
+    return { check: 'rto', status: 'not-applicable', detail: 'no RTO target' };
   const drill = input.lastDrill;
-  if (!drillsRequired(input)) return { check: 'rto', status: 'not-applicable', detail: 'the policy declares no drills, so the RTO is unproven' };
-  if (!drill || drill.outcome !== 'passed') return { check: 'rto', status: 'fail', detail: 'no passed drill to measure the restore time' };
+  if (!drillsRequired(input))
+    return {
+      check: 'rto',
+      status: 'not-applicable',
+      detail: 'the policy declares no drills, so the RTO is unproven',
+    };
+  if (!drill || drill.outcome !== 'passed')
+    return { check: 'rto', status: 'fail', detail: 'no passed drill to measure the restore time' };
   const seconds = drillRestoreSeconds(drill);
   const within = drill.withinRto ?? seconds <= input.rtoSeconds;
   return {
@@ -128,15 +157,28 @@ function rtoCheck(input: ReadinessInput): ReadinessCheck {
 
 function storeCheck(input: ReadinessInput): ReadinessCheck {
   const open = (input.openStoreFindings ?? []).filter((finding) => STORE_FINDING_KINDS.has(finding.kind));
-  if (open.length === 0) return { check: 'store', status: 'pass', detail: 'no open findings about the store (removed or replaced snapshots, foreign objects)' };
+  if (open.length === 0)
+    return {
+      check: 'store',
+      status: 'pass',
+      detail: 'no open findings about the store (removed or replaced snapshots, foreign objects)',
+    };
   const byKind = new Map<FindingKind, string[]>();
   for (const finding of open) byKind.set(finding.kind, [...(byKind.get(finding.kind) ?? []), finding.path]);
-  const parts = [...byKind].map(([kind, paths]) => `${paths.length} ${kind} (${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', …' : ''})`);
-  return { check: 'store', status: 'fail', detail: `${open.length} open finding${open.length === 1 ? '' : 's'} about the store: ${parts.join(', ')}; the backups themselves may have been attacked — review, then vouch accept` };
+  const parts = [...byKind].map(
+    ([kind, paths]) =>
+      `${paths.length} ${kind} (${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', …' : ''})`,
+  );
+  return {
+    check: 'store',
+    status: 'fail',
+    detail: `${open.length} open finding${open.length === 1 ? '' : 's'} about the store: ${parts.join(', ')}; the backups themselves may have been attacked — review, then vouch accept`,
+  };
 }
 
 function immutabilityCheck(input: ReadinessInput): ReadinessCheck {
-  if (!input.immutabilityRequired) return { check: 'immutability', status: 'not-applicable', detail: 'the policy requires no immutability' };
+  if (!input.immutabilityRequired)
+    return { check: 'immutability', status: 'not-applicable', detail: 'the policy requires no immutability' };
   if (!input.immutability) return { check: 'immutability', status: 'fail', detail: 'never audited' };
   return input.immutability.ok
     ? { check: 'immutability', status: 'pass', detail: `audit of ${input.immutability.auditedAt} passed` }
@@ -151,6 +193,13 @@ function evidenceCheck(input: ReadinessInput): ReadinessCheck {
 
 /** Decides a set's readiness. */
 export function assessReadiness(input: ReadinessInput): Readiness {
-  const checks = [rpoCheck(input), storeCheck(input), drillCheck(input), rtoCheck(input), immutabilityCheck(input), evidenceCheck(input)];
+  const checks = [
+    rpoCheck(input),
+    storeCheck(input),
+    drillCheck(input),
+    rtoCheck(input),
+    immutabilityCheck(input),
+    evidenceCheck(input),
+  ];
   return { ready: checks.every((check) => check.status !== 'fail'), checks };
 }

@@ -25,7 +25,16 @@ export interface VerdictInput {
 export const DEFAULT_THRESHOLDS: EncryptionThresholds = { files: 3, fraction: 0.01 };
 
 /** Findings that make a snapshot suspicious when nothing worse applies. */
-const SUSPICIOUS_KINDS: readonly FindingKind[] = ['encrypted', 'corrupted', 'structure-invalid', 'magic-mismatch', 'extension-change', 'mass-change', 'unsafe-entry', 'immutability'];
+const SUSPICIOUS_KINDS: readonly FindingKind[] = [
+  'encrypted',
+  'corrupted',
+  'structure-invalid',
+  'magic-mismatch',
+  'extension-change',
+  'mass-change',
+  'unsafe-entry',
+  'immutability',
+];
 
 /**
  * The verdict, first rule that applies:
@@ -37,12 +46,18 @@ const SUSPICIOUS_KINDS: readonly FindingKind[] = ['encrypted', 'corrupted', 'str
  *    immutability → suspicious;
  * 5. otherwise clean.
  */
-export function snapshotVerdict({ findingCounts, complete, detection, thresholds = DEFAULT_THRESHOLDS }: VerdictInput): Verdict {
+export function snapshotVerdict({
+  findingCounts,
+  complete,
+  detection,
+  thresholds = DEFAULT_THRESHOLDS,
+}: VerdictInput): Verdict {
   const has = (kind: FindingKind) => (findingCounts[kind] ?? 0) > 0;
   if ([...DRIFT_KINDS].some(has) || has('ransom-note')) return 'compromised';
   if (detection && detection.encryptedStrong > 0) {
     const fraction = detection.files > 0 ? detection.encryptedStrong / detection.files : 0;
-    if (detection.encryptedStrong >= thresholds.files || fraction >= thresholds.fraction) return 'compromised';
+    if (detection.encryptedStrong >= thresholds.files || fraction >= thresholds.fraction)
+      return 'compromised';
   }
   if (!complete || has('read-error')) return 'unverified';
   if (SUSPICIOUS_KINDS.some(has)) return 'suspicious';

@@ -27,7 +27,11 @@ export interface Coverage {
 }
 
 /** Coverage of `snapshots` within `windowSeconds` at `now`. */
-export function verificationCoverage(snapshots: readonly CoverageFacts[], windowSeconds: number, now: Date): Coverage {
+export function verificationCoverage(
+  snapshots: readonly CoverageFacts[],
+  windowSeconds: number,
+  now: Date,
+): Coverage {
   const at = now.getTime();
   let bytes = 0;
   let verifiedInWindow = 0;
@@ -58,7 +62,14 @@ export function verificationCoverage(snapshots: readonly CoverageFacts[], window
  * interval; else (every scan re-reads everything) the scan schedule's longest gap plus an hour;
  * null when the set promises nothing (no schedule).
  */
-export function coverageWindowSeconds(set: { sample?: { windowSeconds: number }; rehashSeconds: number; schedule?: { scan?: string; timezone: string } }, scanGapSeconds: (expression: string, timezone: string) => number): number | null {
+export function coverageWindowSeconds(
+  set: {
+    sample?: { windowSeconds: number };
+    rehashSeconds: number;
+    schedule?: { scan?: string; timezone: string };
+  },
+  scanGapSeconds: (expression: string, timezone: string) => number,
+): number | null {
   if (set.sample) return set.sample.windowSeconds;
   if (set.rehashSeconds > 0) return set.rehashSeconds;
   if (set.schedule?.scan) return scanGapSeconds(set.schedule.scan, set.schedule.timezone) + 3600;

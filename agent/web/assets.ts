@@ -32,9 +32,16 @@ export function loadAssets(): Assets {
     try {
       body = readFileSync(url);
     } catch (error) {
-      throw new Error(`web console file ${url.pathname} is missing (run npm run build, which copies agent/web/assets)`, { cause: error });
+      throw new Error(
+        `web console file ${url.pathname} is missing (run npm run build, which copies agent/web/assets)`,
+        { cause: error },
+      );
     }
-    assets.set(name, { body, contentType, version: createHash('sha256').update(body).digest('hex').slice(0, 12) });
+    assets.set(name, {
+      body,
+      contentType,
+      version: createHash('sha256').update(body).digest('hex').slice(0, 12),
+    });
   }
   return assets;
 }

@@ -85,7 +85,11 @@ function attachment(name: string): string {
   return `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"`;
 }
 
-const compactNow = () => now().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const compactNow = () =>
+  now()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 const pageHeaders: MiddlewareHandler = secureHeaders({
   contentSecurityPolicy: {
@@ -125,7 +129,11 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
 }
 
 /** Registers the console on `app`; returns the HTML not-found answer for browsers. */
-export function registerConsole(app: Hono, ctx: ConsoleContext, options: ConsoleOptions): { notFound(c: Context): Response | Promise<Response> } {
+export function registerConsole(
+  app: Hono,
+  ctx: ConsoleContext,
+  options: ConsoleOptions,
+): { notFound(c: Context): Response | Promise<Response> } {
   const assets = loadAssets();
   const verifyWaitMs = options.verifyWaitMs ?? 2000;
 
@@ -135,19 +143,29 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     signedIn: Boolean(options.token) && options.sessions.valid(getCookie(c, SESSION_COOKIE)),
     jobs: ctx.runner.jobs(),
   });
-  const page = (c: Context, element: Child, status: 200 | 401 | 404 | 429 = 200) => c.html(htmlDocument(element), status);
-  const notFound = (c: Context, message: string) => page(c, <NotFoundPage frame={frame(c)} message={message} />, 404);
-  const findSet = async (name: string): Promise<SetView | undefined> => (await ctx.estate()).sets.find((set) => set.policy.name === name);
+  const page = (c: Context, element: Child, status: 200 | 401 | 404 | 429 = 200) =>
+    c.html(htmlDocument(element), status);
+  const notFound = (c: Context, message: string) =>
+    page(c, <NotFoundPage frame={frame(c)} message={message} />, 404);
+  const findSet = async (name: string): Promise<SetView | undefined> =>
+    (await ctx.estate()).sets.find((set) => set.policy.name === name);
 
-  for (const path of ['/', '/sets/*', '/evidence', '/evidence/*', '/login', '/logout']) app.use(path, pageHeaders, noStore);
+  for (const path of ['/', '/sets/*', '/evidence', '/evidence/*', '/login', '/logout'])
+    app.use(path, pageHeaders, noStore);
 
   app.get('/assets/:name', (c) => {
     const asset = assets.get(c.req.param('name'));
     if (!asset) return c.json({ error: `no asset ${c.req.param('name')}` }, 404);
     const etag = `"${asset.version}"`;
     const cache = c.req.query('v') === asset.version ? 'public, max-age=31536000, immutable' : 'no-cache';
-    if (c.req.header('if-none-match') === etag) return c.body(null, 304, { ETag: etag, 'Cache-Control': cache });
-    return c.body(new Uint8Array(asset.body), 200, { 'Content-Type': asset.contentType, ETag: etag, 'Cache-Control': cache, 'X-Content-Type-Options': 'nosniff' });
+    if (c.req.header('if-none-match') === etag)
+      return c.body(null, 304, { ETag: etag, 'Cache-Control': cache });
+    return c.body(new Uint8Array(asset.body), 200, {
+      'Content-Type': asset.contentType,
+      ETag: etag,
+      'Cache-Control': cache,
+      'X-Content-Type-Options': 'nosniff',
+    });
   });
 
   app.get('/login', (c) => {
@@ -162,11 +180,23 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     const wait = options.throttle.retryAfter(address);
     if (wait > 0) {
       c.header('Retry-After', String(wait));
-      return page(c, <LoginPage frame={frame(c)} next={next} error={`Too many wrong tokens from this address: try again in ${wait} s.`} />, 429);
+      return page(
+        c,
+        <LoginPage
+          frame={frame(c)}
+          next={next}
+          error={`Too many wrong tokens from this address: try again in ${wait} s.`}
+        />,
+        429,
+      );
     }
     if (typeof body.token !== 'string' || !tokenMatches(body.token, options.token)) {
       options.throttle.failed(address);
-      return page(c, <LoginPage frame={frame(c)} next={next} error="That is not this vouch's API token." />, 401);
+      return page(
+        c,
+        <LoginPage frame={frame(c)} next={next} error="That is not this vouch's API token." />,
+        401,
+      );
     }
     options.throttle.succeeded(address);
     const session = options.sessions.create();
@@ -188,7 +218,15 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
   app.get('/', async (c) => {
     const view = await ctx.estate();
     const current = frame(c);
-    return page(c, <OverviewPage frame={current} rows={overviewRows(view.sets, current.now, view.evidence.ok)} evidence={view.evidence} datasets={view.datasets} />);
+    return page(
+      c,
+      <OverviewPage
+        frame={current}
+        rows={overviewRows(view.sets, current.now, view.evidence.ok)}
+        evidence={view.evidence}
+        datasets={view.datasets}
+      />,
+    );
   });
 
   app.get('/sets/:set', async (c) => {
@@ -196,7 +234,15 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     if (!set) return notFound(c, `The policy has no set named ${c.req.param('set')}.`);
     const snapshots = set.state ? Object.values(set.state.index.snapshots) : [];
     const report = lastCleanReport(snapshots, set.state?.drills.drills ?? [], now());
-    return page(c, <SetPage frame={frame(c)} set={set} report={report} nextRuns={ctx.scheduler.nextRuns(set.policy.name)} />);
+    return page(
+      c,
+      <SetPage
+        frame={frame(c)}
+        set={set}
+        report={report}
+        nextRuns={ctx.scheduler.nextRuns(set.policy.name)}
+      />,
+    );
   });
 
   const snapshotOf = async (c: Context) => {
@@ -207,7 +253,11 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
 
   app.get('/sets/:set/snapshots/:snapshot', async (c) => {
     const found = await snapshotOf(c);
-    if (!found) return notFound(c, `Set ${c.req.param('set')} has no snapshot ${c.req.param('snapshot')} in its state.`);
+    if (!found)
+      return notFound(
+        c,
+        `Set ${c.req.param('set')} has no snapshot ${c.req.param('snapshot')} in its state.`,
+      );
     const lastClean = lastCleanReport(Object.values(found.set.state!.index.snapshots), []).lastClean;
     const relation = !lastClean
       ? 'no snapshot of the set is clean'
@@ -219,26 +269,47 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     const plan = await loadPlanInput(ctx.stateDir, found.set.policy.name)
       .then((input) => planRecovery(found.set.policy.name, input))
       .catch(() => null);
-    return page(c, <SnapshotPage frame={frame(c)} set={found.set.policy.name} snapshot={found.snapshot} relation={relation} plan={plan} />);
+    return page(
+      c,
+      <SnapshotPage
+        frame={frame(c)}
+        set={found.set.policy.name}
+        snapshot={found.snapshot}
+        relation={relation}
+        plan={plan}
+      />,
+    );
   });
 
   app.get('/sets/:set/snapshots/:snapshot/manifest.ndjson.gz', async (c) => {
     const found = await snapshotOf(c);
-    if (!found) return c.json({ error: `no snapshot ${c.req.param('snapshot')} in set ${c.req.param('set')}` }, 404);
+    if (!found)
+      return c.json({ error: `no snapshot ${c.req.param('snapshot')} in set ${c.req.param('set')}` }, 404);
     const file = manifestPath(ctx.stateDir, found.set.policy.name, found.snapshot.id);
-    const size = await stat(file).then((stats) => stats.size).catch(() => null);
-    if (size === null) return c.json({ error: `snapshot ${found.snapshot.id} of set ${found.set.policy.name} has no baseline manifest yet` }, 404);
+    const size = await stat(file)
+      .then((stats) => stats.size)
+      .catch(() => null);
+    if (size === null)
+      return c.json(
+        {
+          error: `snapshot ${found.snapshot.id} of set ${found.set.policy.name} has no baseline manifest yet`,
+        },
+        404,
+      );
     const body = Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
     return c.body(body, 200, {
       'Content-Type': 'application/gzip',
       'Content-Length': String(size),
-      'Content-Disposition': attachment(`${found.set.policy.name}-${snapshotFileName(found.snapshot.id)}.ndjson.gz`),
+      'Content-Disposition': attachment(
+        `${found.set.policy.name}-${snapshotFileName(found.snapshot.id)}.ndjson.gz`,
+      ),
     });
   });
 
   app.get('/sets/:set/snapshots/:snapshot/evidence.json', async (c) => {
     const found = await snapshotOf(c);
-    if (!found) return c.json({ error: `no snapshot ${c.req.param('snapshot')} in set ${c.req.param('set')}` }, 404);
+    if (!found)
+      return c.json({ error: `no snapshot ${c.req.param('snapshot')} in set ${c.req.param('set')}` }, 404);
     const index = ledgerIndex(ctx.stateDir);
     await index.refresh();
     const records = await index.all({ set: found.set.policy.name, snapshot: found.snapshot.id });
@@ -247,21 +318,34 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
       set: found.set.policy.name,
       snapshot: found.snapshot.id,
       generatedAt: now().toISOString(),
-      chain: { ok: chain.ok, records: chain.records, firstBad: chain.firstBad ?? null, keyFingerprints: chain.keyFingerprints },
+      chain: {
+        ok: chain.ok,
+        records: chain.records,
+        firstBad: chain.firstBad ?? null,
+        keyFingerprints: chain.keyFingerprints,
+      },
       records: records.map((stored) => stored.record ?? { malformed: stored.raw, segment: stored.segment }),
     };
     return c.body(`${JSON.stringify(document, null, 2)}\n`, 200, {
       'Content-Type': 'application/json; charset=utf-8',
-      'Content-Disposition': attachment(`${found.set.policy.name}-${snapshotFileName(found.snapshot.id)}-evidence.json`),
+      'Content-Disposition': attachment(
+        `${found.set.policy.name}-${snapshotFileName(found.snapshot.id)}-evidence.json`,
+      ),
     });
   });
 
   app.get('/evidence', async (c) => {
     const index = ledgerIndex(ctx.stateDir);
     const previous = await evidenceStatus(ctx.stateDir); // starts a re-verification when the ledger changed
-    const [fresh] = await Promise.all([within<EvidenceStatus>(evidenceStatus(ctx.stateDir, { fresh: true }), verifyWaitMs), index.refresh()]);
+    const [fresh] = await Promise.all([
+      within<EvidenceStatus>(evidenceStatus(ctx.stateDir, { fresh: true }), verifyWaitMs),
+      index.refresh(),
+    ]);
     const status = fresh ?? previous;
-    const filter = { set: (c.req.query('set') ?? '').slice(0, 200), kind: (c.req.query('kind') ?? '').slice(0, 200) };
+    const filter = {
+      set: (c.req.query('set') ?? '').slice(0, 200),
+      kind: (c.req.query('kind') ?? '').slice(0, 200),
+    };
     const total = index.count(filter);
     const pages = Math.max(1, Math.ceil(total / RECORDS_PER_PAGE));
     const requested = Number.parseInt(c.req.query('page') ?? '1', 10);
@@ -269,7 +353,11 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     const records = await index.page(filter, (pageNumber - 1) * RECORDS_PER_PAGE, RECORDS_PER_PAGE);
     const newer = status.firstBad ? index.newerThan(status.firstBad.seq, filter) : null;
     const keys: KeyRow[] = [...(await storedPublicKeys(ctx.stateDir)).values()]
-      .map((key) => ({ keyId: key.keyId, fingerprint: key.fingerprint, signed: status.keyFingerprints.includes(key.fingerprint) }))
+      .map((key) => ({
+        keyId: key.keyId,
+        fingerprint: key.fingerprint,
+        signed: status.keyFingerprints.includes(key.fingerprint),
+      }))
       .sort((a, b) => Number(b.signed) - Number(a.signed) || a.keyId.localeCompare(b.keyId));
     const sets = [...new Set([...ctx.policy().sets.map((set) => set.name), ...index.sets()])].sort();
     const kinds = index.kinds().filter((kind) => kind !== 'malformed' || filter.kind === kind);
@@ -294,11 +382,20 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
 
   app.get(REPORT_PATH, async (c) => {
     const period = c.req.query('since') ?? 'all';
-    if (!REPORT_PERIODS.some((option) => option.value === period)) return c.json({ error: `since: expected one of ${REPORT_PERIODS.map((option) => option.value).join(', ')}` }, 400);
+    if (!REPORT_PERIODS.some((option) => option.value === period))
+      return c.json(
+        { error: `since: expected one of ${REPORT_PERIODS.map((option) => option.value).join(', ')}` },
+        400,
+      );
     const back = period === 'all' ? null : parseDuration(period);
     const since = back === null ? undefined : new Date(nowMs() - back * 1000);
     const verification = await verifyLedger(ctx.stateDir);
-    const data = await gatherReportData({ stateDir: ctx.stateDir, verification, targets: targetsFromPolicy(ctx.policy()), ...(since ? { since } : {}) });
+    const data = await gatherReportData({
+      stateDir: ctx.stateDir,
+      verification,
+      targets: targetsFromPolicy(ctx.policy()),
+      ...(since ? { since } : {}),
+    });
     return c.body(renderReportHtml(data), 200, {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Disposition': attachment(`vouch-evidence-report-${compactNow()}.html`),
@@ -313,7 +410,9 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     if (!stored) return c.json({ error: `no ledger record at position ${c.req.param('file')}` }, 404);
     return c.body(stored.record ? `${JSON.stringify(stored.record, null, 2)}\n` : stored.raw, 200, {
       'Content-Type': 'application/json; charset=utf-8',
-      'Content-Disposition': attachment(`vouch-record-${Number.isNaN(stored.seq) ? `position-${stored.position}` : stored.seq}.json`),
+      'Content-Disposition': attachment(
+        `vouch-record-${Number.isNaN(stored.seq) ? `position-${stored.position}` : stored.seq}.json`,
+      ),
     });
   });
 
@@ -321,7 +420,10 @@ export function registerConsole(app: Hono, ctx: ConsoleContext, options: Console
     const keyId = /^([0-9a-f]{16})\.pem$/.exec(c.req.param('file'))?.[1];
     const key = keyId ? (await storedPublicKeys(ctx.stateDir)).get(keyId) : undefined;
     if (!key) return c.json({ error: `no public key ${c.req.param('file')}` }, 404);
-    return c.body(key.pem, 200, { 'Content-Type': 'application/x-pem-file', 'Content-Disposition': attachment(`vouch-${key.keyId}.pem`) });
+    return c.body(key.pem, 200, {
+      'Content-Type': 'application/x-pem-file',
+      'Content-Disposition': attachment(`vouch-${key.keyId}.pem`),
+    });
   });
 
   return { notFound: (c) => notFound(c, `Nothing here: ${c.req.path}`) };

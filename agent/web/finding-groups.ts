@@ -47,14 +47,33 @@ export interface EncryptionDescription {
 const GROUPS: readonly { id: string; title: string; kinds: readonly FindingKind[] }[] = [
   { id: 'ransom-notes', title: 'Ransom notes', kinds: ['ransom-note'] },
   { id: 'encrypted', title: 'Encrypted files', kinds: ['encrypted'] },
-  { id: 'drift', title: 'Changed after the baseline (drift)', kinds: ['drift-modified', 'drift-truncated', 'drift-missing', 'drift-added', 'drift-object-changed', 'sums-mismatch'] },
+  {
+    id: 'drift',
+    title: 'Changed after the baseline (drift)',
+    kinds: [
+      'drift-modified',
+      'drift-truncated',
+      'drift-missing',
+      'drift-added',
+      'drift-object-changed',
+      'sums-mismatch',
+    ],
+  },
   { id: 'renames', title: 'Renames and mass changes', kinds: ['extension-change', 'mass-change'] },
-  { id: 'damaged', title: 'Damaged or retyped files', kinds: ['corrupted', 'structure-invalid', 'magic-mismatch'] },
+  {
+    id: 'damaged',
+    title: 'Damaged or retyped files',
+    kinds: ['corrupted', 'structure-invalid', 'magic-mismatch'],
+  },
   { id: 'immutability', title: 'Immutability', kinds: ['immutability'] },
   { id: 'unsafe', title: 'Unsafe archive entries', kinds: ['unsafe-entry'] },
   { id: 'read-errors', title: 'Not read completely', kinds: ['read-error'] },
   { id: 'no-snapshots', title: 'No snapshots', kinds: ['no-snapshots'] },
-  { id: 'destroyed', title: 'Snapshots removed or replaced in the store', kinds: ['snapshot-removed', 'snapshot-replaced'] },
+  {
+    id: 'destroyed',
+    title: 'Snapshots removed or replaced in the store',
+    kinds: ['snapshot-removed', 'snapshot-replaced'],
+  },
   { id: 'foreign', title: 'Suspicious objects beside the snapshots', kinds: ['foreign-object'] },
 ];
 
@@ -84,7 +103,12 @@ const KIND_TITLES: Record<FindingKind, string> = {
 /** The reasons detection put in brackets at the end of a finding's detail. */
 export function findingReasons(detail: string): string[] {
   const match = /\[([^\]]*)\]\s*$/.exec(detail);
-  return match ? match[1]!.split(',').map((reason) => reason.trim()).filter(Boolean) : [];
+  return match
+    ? match[1]!
+        .split(',')
+        .map((reason) => reason.trim())
+        .filter(Boolean)
+    : [];
 }
 
 /** The detail without its bracketed reasons. */
@@ -94,7 +118,10 @@ export function findingSummary(detail: string): string {
 
 function encryptedType(finding: Finding, reasons: readonly string[]): string {
   const detail = finding.detail;
-  const claimed = /^expected (\S+) \(by /.exec(detail) ?? /^was (\S+) in the previous snapshot/.exec(detail) ?? /^(\S+) structure broken/.exec(detail);
+  const claimed =
+    /^expected (\S+) \(by /.exec(detail) ??
+    /^was (\S+) in the previous snapshot/.exec(detail) ??
+    /^(\S+) structure broken/.exec(detail);
   if (claimed) return claimed[1]!;
   const changed = reasons.find((reason) => reason.startsWith('type-changed:'));
   if (changed) return changed.slice('type-changed:'.length).split('→')[0]!;
@@ -108,8 +135,12 @@ function encryptionMode(reasons: readonly string[]): string {
     return `intermittent: ${on} bytes encrypted, ${off} left, repeating`;
   }
   const has = (reason: string) => reasons.includes(reason);
-  if (has('unchanged-since-previous')) return 'unchanged since the previous snapshot, already encrypted there';
-  if (has('structure-invalid')) return has('random-block-0') ? 'header encrypted, structure broken' : 'partly encrypted, structure broken';
+  if (has('unchanged-since-previous'))
+    return 'unchanged since the previous snapshot, already encrypted there';
+  if (has('structure-invalid'))
+    return has('random-block-0')
+      ? 'header encrypted, structure broken'
+      : 'partly encrypted, structure broken';
   if (has('random-content')) return 'whole file encrypted';
   if (has('random-block-0')) return 'first block encrypted';
   if (has('random-prefix')) return 'start of the file encrypted';
@@ -120,11 +151,18 @@ function encryptionMode(reasons: readonly string[]): string {
 /** Reads type and encryption pattern out of an `encrypted` finding (see detection/classify.ts for the wording). */
 export function describeEncryption(finding: Finding): EncryptionDescription {
   const reasons = findingReasons(finding.detail);
-  return { type: encryptedType(finding, reasons), mode: encryptionMode(reasons), strong: finding.severity === 'critical', reasons };
+  return {
+    type: encryptedType(finding, reasons),
+    mode: encryptionMode(reasons),
+    strong: finding.severity === 'critical',
+    reasons,
+  };
 }
 
 function bySize(subgroups: Map<string, Finding[]>): FindingSubgroup[] {
-  return [...subgroups.entries()].map(([title, findings]) => ({ title, findings })).sort((a, b) => b.findings.length - a.findings.length || a.title.localeCompare(b.title));
+  return [...subgroups.entries()]
+    .map(([title, findings]) => ({ title, findings }))
+    .sort((a, b) => b.findings.length - a.findings.length || a.title.localeCompare(b.title));
 }
 
 function subgroupsOf(id: string, findings: readonly Finding[]): FindingSubgroup[] {
@@ -151,14 +189,31 @@ export function groupFindings(snapshot: GroupInput): FindingGroup[] {
     const total = group.kinds.reduce((sum, kind) => sum + (counts[kind] ?? 0), 0);
     const listed = counting.filter((finding) => group.kinds.includes(finding.kind));
     if (total === 0 && listed.length === 0) continue;
-    groups.push({ id: group.id, title: group.title, total: Math.max(total, listed.length), subgroups: subgroupsOf(group.id, listed) });
+    groups.push({
+      id: group.id,
+      title: group.title,
+      total: Math.max(total, listed.length),
+      subgroups: subgroupsOf(group.id, listed),
+    });
   }
   if (!snapshot.complete && !groups.some((group) => group.id === 'read-errors')) {
     groups.push({
       id: 'read-errors',
       title: 'Not read completely',
       total: 1,
-      subgroups: [{ title: 'read error', findings: [{ kind: 'read-error', path: '', severity: 'warning', detail: 'the last scan did not read the whole snapshot' }] }],
+      subgroups: [
+        {
+          title: 'read error',
+          findings: [
+            {
+              kind: 'read-error',
+              path: '',
+              severity: 'warning',
+              detail: 'the last scan did not read the whole snapshot',
+            },
+          ],
+        },
+      ],
     });
   }
   const accepted = snapshot.findings.filter((finding) => finding.accepted);

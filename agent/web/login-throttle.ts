@@ -20,7 +20,8 @@ export interface LoginThrottle {
 /** Creates a throttle. */
 export function createLoginThrottle(options: ThrottleOptions): LoginThrottle {
   const failures = new Map<string, number[]>();
-  const recent = (address: string, now: number) => (failures.get(address) ?? []).filter((at) => now - at < options.windowMs);
+  const recent = (address: string, now: number) =>
+    (failures.get(address) ?? []).filter((at) => now - at < options.windowMs);
   return {
     retryAfter(address, now = Date.now()) {
       const times = recent(address, now);

@@ -31,7 +31,14 @@ export interface OverviewRow {
   lastClean: { id: string; time: string; ageSeconds: number } | null;
   lastCleanWithinRpo: boolean | null;
   rtoSeconds: number | null;
-  lastDrill: { id: string; outcome: DrillResult['outcome']; finishedAt: string; restoreSeconds: number; projected: boolean; withinRto: boolean | null } | null;
+  lastDrill: {
+    id: string;
+    outcome: DrillResult['outcome'];
+    finishedAt: string;
+    restoreSeconds: number;
+    projected: boolean;
+    withinRto: boolean | null;
+  } | null;
   immutability: { state: ImmutabilityState; auditedAt: string | null };
   evidenceOk: boolean;
   /** Findings about the store itself (removed, replaced, foreign objects); accepted ones carry `accepted`. */
@@ -45,7 +52,8 @@ export function setLocation(set: SetView): string {
 
 function immutabilityOf(set: SetView): OverviewRow['immutability'] {
   const audit = set.state?.audit ?? null;
-  if (!set.policy.immutability) return { state: audit?.ok === false ? 'failed' : 'not-required', auditedAt: audit?.auditedAt ?? null };
+  if (!set.policy.immutability)
+    return { state: audit?.ok === false ? 'failed' : 'not-required', auditedAt: audit?.auditedAt ?? null };
   if (!audit) return { state: 'never-audited', auditedAt: null };
   return { state: audit.ok ? 'holds' : 'failed', auditedAt: audit.auditedAt };
 }
@@ -56,8 +64,17 @@ export function overviewRow(set: SetView, now: Date, evidenceOk: boolean): Overv
   const verdicts = Object.fromEntries(VERDICTS.map((verdict) => [verdict, 0])) as Record<Verdict, number>;
   for (const snapshot of snapshots) verdicts[snapshot.verdict]++;
   const rpo = set.policy.rpoSeconds ?? null;
-  const newest = set.newest ? { id: set.newest.id, time: set.newest.time, verdict: set.newest.verdict, ageSeconds: ageSeconds(set.newest.time, now) } : null;
-  const lastClean = set.lastClean ? { id: set.lastClean.id, time: set.lastClean.time, ageSeconds: ageSeconds(set.lastClean.time, now) } : null;
+  const newest = set.newest
+    ? {
+        id: set.newest.id,
+        time: set.newest.time,
+        verdict: set.newest.verdict,
+        ageSeconds: ageSeconds(set.newest.time, now),
+      }
+    : null;
+  const lastClean = set.lastClean
+    ? { id: set.lastClean.id, time: set.lastClean.time, ageSeconds: ageSeconds(set.lastClean.time, now) }
+    : null;
   const drill = set.lastDrill;
   const rto = set.policy.rtoSeconds ?? null;
   return {

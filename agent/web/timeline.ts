@@ -70,7 +70,10 @@ function dayLabel(ms: number, spanMs: number): string {
 }
 
 /** Lays out `snapshots` (any order). */
-export function layoutTimeline(snapshots: readonly TimelineSnapshot[], options: TimelineOptions = {}): TimelineLayout {
+export function layoutTimeline(
+  snapshots: readonly TimelineSnapshot[],
+  options: TimelineOptions = {},
+): TimelineLayout {
   const width = options.width ?? 960;
   const sorted = [...snapshots].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   const first = sorted.length ? Date.parse(sorted[0]!.time) : 0;
@@ -81,23 +84,45 @@ export function layoutTimeline(snapshots: readonly TimelineSnapshot[], options: 
   const barWidth = Math.max(1.5, Math.min(12, (inner / Math.max(sorted.length, 1)) * 0.7));
   const bars = sorted.map((snapshot) => {
     const height = BAR_HEIGHT[snapshot.verdict];
-    return { id: snapshot.id, time: snapshot.time, verdict: snapshot.verdict, x: xOf(Date.parse(snapshot.time)) - barWidth / 2, y: BASELINE - height, width: barWidth, height };
+    return {
+      id: snapshot.id,
+      time: snapshot.time,
+      verdict: snapshot.verdict,
+      x: xOf(Date.parse(snapshot.time)) - barWidth / 2,
+      y: BASELINE - height,
+      width: barWidth,
+      height,
+    };
   });
   const centre = (id: string | null | undefined) => {
     const bar = id ? bars.find((candidate) => candidate.id === id) : undefined;
     return bar ? bar.x + bar.width / 2 : null;
   };
-  const anchorAt = (x: number): TimelineMarker['anchor'] => (x < MARKER_ROOM ? 'start' : x > width - MARKER_ROOM ? 'end' : 'middle');
+  const anchorAt = (x: number): TimelineMarker['anchor'] =>
+    x < MARKER_ROOM ? 'start' : x > width - MARKER_ROOM ? 'end' : 'middle';
   const markers: TimelineMarker[] = [];
   const cleanX = centre(options.lastClean);
   const restorableX = centre(options.lastRestorable);
   if (cleanX !== null && cleanX === restorableX) {
-    markers.push({ kind: 'last-clean', label: 'last clean · last restorable', x: cleanX, anchor: anchorAt(cleanX), row: 0 });
+    markers.push({
+      kind: 'last-clean',
+      label: 'last clean · last restorable',
+      x: cleanX,
+      anchor: anchorAt(cleanX),
+      row: 0,
+    });
   } else {
-    if (cleanX !== null) markers.push({ kind: 'last-clean', label: 'last clean', x: cleanX, anchor: anchorAt(cleanX), row: 0 });
+    if (cleanX !== null)
+      markers.push({ kind: 'last-clean', label: 'last clean', x: cleanX, anchor: anchorAt(cleanX), row: 0 });
     if (restorableX !== null) {
       const crowded = cleanX !== null && Math.abs(cleanX - restorableX) < MARKER_ROOM;
-      markers.push({ kind: 'last-restorable', label: 'last restorable', x: restorableX, anchor: anchorAt(restorableX), row: crowded ? 1 : 0 });
+      markers.push({
+        kind: 'last-restorable',
+        label: 'last restorable',
+        x: restorableX,
+        anchor: anchorAt(restorableX),
+        row: crowded ? 1 : 0,
+      });
     }
   }
   const ticks: TimelineTick[] = [];

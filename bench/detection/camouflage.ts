@@ -14,7 +14,15 @@ import { CORPUS_TYPES, type Corpus, type CorpusFile } from './corpus.js';
 import { mixedOrder, runTool } from './tools.js';
 
 /** Every container camouflage is tried in. */
-export const CAMOUFLAGE_CONTAINERS = ['openpgp', 'age', 'openssl-salted', '7z', 'zip-encrypted', 'luks', 'base64'] as const;
+export const CAMOUFLAGE_CONTAINERS = [
+  'openpgp',
+  'age',
+  'openssl-salted',
+  '7z',
+  'zip-encrypted',
+  'luks',
+  'base64',
+] as const;
 export type CamouflageContainer = (typeof CAMOUFLAGE_CONTAINERS)[number];
 
 /** Where the container lands: the same name, or renamed with a ransomware extension. */
@@ -23,7 +31,10 @@ export type CamouflagePlacement = (typeof CAMOUFLAGE_PLACEMENTS)[number];
 
 /** The scenario name of one container × placement. */
 export type CamouflageScenario = `camouflage:${CamouflageContainer}:${CamouflagePlacement}`;
-export const camouflageScenario = (container: CamouflageContainer, placement: CamouflagePlacement): CamouflageScenario => `camouflage:${container}:${placement}`;
+export const camouflageScenario = (
+  container: CamouflageContainer,
+  placement: CamouflagePlacement,
+): CamouflageScenario => `camouflage:${container}:${placement}`;
 
 /** The extension camouflaged files are renamed with. */
 export const CAMOUFLAGE_EXTENSION = '.locked';
@@ -65,7 +76,23 @@ export function createEncaser(): Encaser {
   // A LUKS1 volume whose payload starts right after its key slots: the header is cryptsetup's.
   const volume = path.join(scratch, 'volume.img');
   writeFileSync(volume, Buffer.alloc(4 * 2 ** 20));
-  runTool('cryptsetup', ['luksFormat', '--batch-mode', '--type', 'luks1', '--pbkdf-force-iterations', '1000', '--align-payload', '2048', '--key-file', '-', volume], { input: PASSPHRASE });
+  runTool(
+    'cryptsetup',
+    [
+      'luksFormat',
+      '--batch-mode',
+      '--type',
+      'luks1',
+      '--pbkdf-force-iterations',
+      '1000',
+      '--align-payload',
+      '2048',
+      '--key-file',
+      '-',
+      volume,
+    ],
+    { input: PASSPHRASE },
+  );
   const payloadSectors = readFileSync(volume).readUInt32BE(104);
   const luksHeader = readFileSync(volume).subarray(0, payloadSectors * 512);
   const env = { ...process.env, GNUPGHOME: gnupgHome };
@@ -75,11 +102,38 @@ export function createEncaser(): Encaser {
       writeFileSync(input, data);
       switch (container) {
         case 'openpgp':
-          return runTool('gpg', ['--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--s2k-count', '65536', '--symmetric', '--output', '-', input], { env });
+          return runTool(
+            'gpg',
+            [
+              '--batch',
+              '--yes',
+              '--quiet',
+              '--pinentry-mode',
+              'loopback',
+              '--passphrase',
+              PASSPHRASE,
+              '--s2k-count',
+              '65536',
+              '--symmetric',
+              '--output',
+              '-',
+              input,
+            ],
+            { env },
+          );
         case 'age':
           return runTool('age', ['-r', recipient, input]);
         case 'openssl-salted':
-          return runTool('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-salt', '-pass', `pass:${PASSPHRASE}`, '-in', input]);
+          return runTool('openssl', [
+            'enc',
+            '-aes-256-cbc',
+            '-pbkdf2',
+            '-salt',
+            '-pass',
+            `pass:${PASSPHRASE}`,
+            '-in',
+            input,
+          ]);
         case '7z': {
           const out = path.join(scratch, 'out.7z');
           rmSync(out, { force: true });
@@ -99,7 +153,17 @@ export function createEncaser(): Encaser {
           return Buffer.concat([luksHeader, cipher.update(data), cipher.final()]);
         }
         case 'base64': {
-          const raw = runTool('openssl', ['enc', '-aes-256-ctr', '-nosalt', '-K', createHash('sha256').update(id).digest('hex'), '-iv', '00'.repeat(16), '-in', input]);
+          const raw = runTool('openssl', [
+            'enc',
+            '-aes-256-ctr',
+            '-nosalt',
+            '-K',
+            createHash('sha256').update(id).digest('hex'),
+            '-iv',
+            '00'.repeat(16),
+            '-in',
+            input,
+          ]);
           return runTool('base64', ['-w', '76'], { input: raw });
         }
       }
@@ -117,7 +181,13 @@ export function createEncaser(): Encaser {
 
 /** The corpus files camouflaged: PER_TYPE of every type. */
 function sample(corpus: Corpus): CorpusFile[] {
-  return CORPUS_TYPES.flatMap((type) => mixedOrder(corpus.files.filter((file) => file.type === type && file.size <= MAX_SOURCE_BYTES), (file) => file.path, 'camouflage').slice(0, PER_TYPE));
+  return CORPUS_TYPES.flatMap((type) =>
+    mixedOrder(
+      corpus.files.filter((file) => file.type === type && file.size <= MAX_SOURCE_BYTES),
+      (file) => file.path,
+      'camouflage',
+    ).slice(0, PER_TYPE),
+  );
 }
 
 /** Where a camouflaged file's bytes are. */
@@ -148,13 +218,18 @@ function build(root: string, corpus: Corpus): Camouflage {
 }
 
 /** The camouflage in `dir`: reused when complete and made from this corpus, built otherwise. */
-export function loadOrBuildCamouflage(dir: string, corpus: Corpus & { reused: boolean }, options: { rebuild?: boolean } = {}): Camouflage & { reused: boolean } {
+export function loadOrBuildCamouflage(
+  dir: string,
+  corpus: Corpus & { reused: boolean },
+  options: { rebuild?: boolean } = {},
+): Camouflage & { reused: boolean } {
   const root = path.join(dir, 'camouflage');
   const manifest = path.join(dir, `camouflage-v${VERSION}.json`);
   if (!options.rebuild && corpus.reused && existsSync(manifest)) {
     const files = JSON.parse(readFileSync(manifest, 'utf8')) as CamouflageFile[];
     const camouflage = { root, files };
-    if (files.every((file) => existsSync(camouflageFilePath(camouflage, file)))) return { ...camouflage, reused: true };
+    if (files.every((file) => existsSync(camouflageFilePath(camouflage, file))))
+      return { ...camouflage, reused: true };
   }
   rmSync(manifest, { force: true });
   const camouflage = build(root, corpus);

@@ -10,7 +10,16 @@
  * last, so an interrupted build is redone and a finished one is reused.
  */
 import { isUtf8 } from 'node:buffer';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findMachineFiles, MACHINE_ROOTS, type MachineFile } from '../../test/helpers/machine-files.js';
@@ -20,8 +29,37 @@ import { mixedOrder, runTool, sha256 } from './tools.js';
 
 /** What corpus files are, by construction (not by what the classifier says). */
 export const CORPUS_TYPES = [
-  'text', 'gzip', 'xz', 'zstd', 'bzip2', 'zip', 'png', 'jpeg', 'pdf', 'elf', 'sqlite', 'tar', 'gif', 'woff2', 'deb', 'font',
-  'mo', 'pyc', 'java-class', 'wasm', 'ico', 'bmp', 'tiff', 'wav', 'pe', 'static-lib', 'postscript', 'pg-sql', 'lz4', 'pickle', 'git-pack',
+  'text',
+  'gzip',
+  'xz',
+  'zstd',
+  'bzip2',
+  'zip',
+  'png',
+  'jpeg',
+  'pdf',
+  'elf',
+  'sqlite',
+  'tar',
+  'gif',
+  'woff2',
+  'deb',
+  'font',
+  'mo',
+  'pyc',
+  'java-class',
+  'wasm',
+  'ico',
+  'bmp',
+  'tiff',
+  'wav',
+  'pe',
+  'static-lib',
+  'postscript',
+  'pg-sql',
+  'lz4',
+  'pickle',
+  'git-pack',
 ] as const;
 
 export type CorpusType = (typeof CORPUS_TYPES)[number];
@@ -86,9 +124,42 @@ export interface Corpus {
 /** Bumped whenever what the builder makes changes, so an older corpus is rebuilt. */
 const CORPUS_VERSION = 2;
 /** Where real files are looked for: the helpers' machine roots plus the toolchains' own trees. */
-const ROOTS = [...MACHINE_ROOTS, '/root/.pyenv', '/root/.rustup', '/root/.m2', '/root/.cargo', path.join(REPOSITORY, 'node_modules')];
+const ROOTS = [
+  ...MACHINE_ROOTS,
+  '/root/.pyenv',
+  '/root/.rustup',
+  '/root/.m2',
+  '/root/.cargo',
+  path.join(REPOSITORY, 'node_modules'),
+];
 
-const TEXT_EXTENSIONS = ['txt', 'md', 'rst', 'html', 'htm', 'py', 'js', 'json', 'xml', 'csv', 'conf', 'c', 'h', 'css', 'sh', 'pl', 'rb', 'yaml', 'yml', 'ini', 'cfg', 'sql', 'svg', 'tsv', 'log'];
+const TEXT_EXTENSIONS = [
+  'txt',
+  'md',
+  'rst',
+  'html',
+  'htm',
+  'py',
+  'js',
+  'json',
+  'xml',
+  'csv',
+  'conf',
+  'c',
+  'h',
+  'css',
+  'sh',
+  'pl',
+  'rb',
+  'yaml',
+  'yml',
+  'ini',
+  'cfg',
+  'sql',
+  'svg',
+  'tsv',
+  'log',
+];
 
 /** A real type: which names to consider and what the bytes must start with. */
 interface RealRule {
@@ -118,7 +189,10 @@ const RULES: Readonly<Record<CorpusType, RealRule>> = {
   xz: { name: /\.(xz|txz)$/i, accepts: startsWith([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) },
   zstd: { name: /\.(zst|tzst)$/i, accepts: startsWith([0x28, 0xb5, 0x2f, 0xfd]) },
   bzip2: { name: /\.(bz2|tbz2)$/i, accepts: startsWith('BZh') },
-  zip: { name: /\.(zip|jar|whl|odt|ods|odp|epub|apk|docx|xlsx|pptx|egg)$/i, accepts: startsWith('PK\x03\x04') },
+  zip: {
+    name: /\.(zip|jar|whl|odt|ods|odp|epub|apk|docx|xlsx|pptx|egg)$/i,
+    accepts: startsWith('PK\x03\x04'),
+  },
   png: { name: /\.png$/i, accepts: startsWith([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) },
   jpeg: { name: /\.(jpg|jpeg)$/i, accepts: startsWith([0xff, 0xd8, 0xff]) },
   pdf: { name: /\.pdf$/i, accepts: startsWith('%PDF-') },
@@ -128,21 +202,38 @@ const RULES: Readonly<Record<CorpusType, RealRule>> = {
   gif: { name: /\.gif$/i, accepts: startsWith('GIF8') },
   woff2: { name: /\.woff2$/i, accepts: startsWith('wOF2') },
   deb: { name: /\.deb$/i, accepts: startsWith('!<arch>\ndebian-binary') },
-  font: { name: /\.(ttf|otf)$/i, accepts: (data) => startsWith([0, 1, 0, 0])(data) || startsWith('OTTO')(data) },
-  mo: { name: /\.g?mo$/i, accepts: (data) => startsWith([0xde, 0x12, 0x04, 0x95])(data) || startsWith([0x95, 0x04, 0x12, 0xde])(data) },
+  font: {
+    name: /\.(ttf|otf)$/i,
+    accepts: (data) => startsWith([0, 1, 0, 0])(data) || startsWith('OTTO')(data),
+  },
+  mo: {
+    name: /\.g?mo$/i,
+    accepts: (data) =>
+      startsWith([0xde, 0x12, 0x04, 0x95])(data) || startsWith([0x95, 0x04, 0x12, 0xde])(data),
+  },
   pyc: { name: /\.pyc$/i, accepts: (data) => data[1] === 0x0d && data[2] === 0x0d && data[3] === 0x0a },
   'java-class': { name: /\.class$/i, accepts: startsWith([0xca, 0xfe, 0xba, 0xbe]) },
   wasm: { name: /\.wasm$/i, accepts: startsWith([0x00, 0x61, 0x73, 0x6d]) },
   ico: { name: /\.ico$/i, accepts: startsWith([0x00, 0x00, 0x01, 0x00]) },
   bmp: { name: /\.bmp$/i, accepts: startsWith('BM') },
-  tiff: { name: /\.tiff?$/i, accepts: (data) => startsWith([0x49, 0x49, 0x2a, 0x00])(data) || startsWith([0x4d, 0x4d, 0x00, 0x2a])(data) },
-  wav: { name: /\.wav$/i, accepts: (data) => startsWith('RIFF')(data) && data.subarray(8, 12).toString('latin1') === 'WAVE' },
+  tiff: {
+    name: /\.tiff?$/i,
+    accepts: (data) =>
+      startsWith([0x49, 0x49, 0x2a, 0x00])(data) || startsWith([0x4d, 0x4d, 0x00, 0x2a])(data),
+  },
+  wav: {
+    name: /\.wav$/i,
+    accepts: (data) => startsWith('RIFF')(data) && data.subarray(8, 12).toString('latin1') === 'WAVE',
+  },
   pe: { name: /\.(exe|dll)$/i, accepts: startsWith('MZ') },
   'static-lib': { name: /\.a$/, accepts: startsWith('!<arch>\n') },
   postscript: { name: /\.(ps|eps)$/i, accepts: startsWith('%!PS') },
   'pg-sql': { name: /\.sql$/i, accepts: startsWith('--\n-- PostgreSQL database dump\n') },
   lz4: { name: /\.lz4$/i, accepts: startsWith([0x04, 0x22, 0x4d, 0x18]) },
-  pickle: { name: /\.(pkl|pickle)$/i, accepts: (data) => startsWith([0x80, 0x04, 0x95])(data) || startsWith([0x80, 0x05, 0x95])(data) },
+  pickle: {
+    name: /\.(pkl|pickle)$/i,
+    accepts: (data) => startsWith([0x80, 0x04, 0x95])(data) || startsWith([0x80, 0x05, 0x95])(data),
+  },
   'git-pack': { name: /\.pack$/i, accepts: startsWith('PACK') },
 };
 
@@ -228,7 +319,13 @@ function machineCandidates(): Map<CorpusType, MachineFile[]> {
     roots: ROOTS,
     maxVisits: 2_000_000,
   });
-  const programs = findMachineFiles({ name: () => true, limit: 100_000, minSize: MIN_FILE_BYTES, maxSize: MAX_FILE_BYTES, roots: ['/usr/bin', '/usr/sbin'] });
+  const programs = findMachineFiles({
+    name: () => true,
+    limit: 100_000,
+    minSize: MIN_FILE_BYTES,
+    maxSize: MAX_FILE_BYTES,
+    roots: ['/usr/bin', '/usr/sbin'],
+  });
   const byType = new Map<CorpusType, MachineFile[]>(CORPUS_TYPES.map((type) => [type, []]));
   for (const file of all) {
     const name = path.basename(file.path);
@@ -240,7 +337,11 @@ function machineCandidates(): Map<CorpusType, MachineFile[]> {
 }
 
 /** Real files that really are `type` (by content), in picking order. */
-function* realFiles(candidates: readonly MachineFile[], type: CorpusType, salt: string): Generator<{ file: MachineFile; data: Buffer }> {
+function* realFiles(
+  candidates: readonly MachineFile[],
+  type: CorpusType,
+  salt: string,
+): Generator<{ file: MachineFile; data: Buffer }> {
   for (const file of roundRobin(candidates, `${salt}:${type}`)) {
     const data = readOrNull(file.path);
     if (data && RULES[type].accepts(data)) yield { file, data };
@@ -256,9 +357,21 @@ function addReal(writer: CorpusWriter, type: CorpusType, candidates: readonly Ma
 }
 
 /** Text and ELF files, alternately, as the raw material compressors and databases are fed. */
-function* rawMaterial(candidates: Map<CorpusType, MachineFile[]>, salt: string, maxBytes: number): Generator<{ file: MachineFile; data: Buffer }> {
-  const text = realFiles(candidates.get('text')!.filter((f) => f.size <= maxBytes), 'text', salt);
-  const elf = realFiles(candidates.get('elf')!.filter((f) => f.size <= maxBytes), 'elf', salt);
+function* rawMaterial(
+  candidates: Map<CorpusType, MachineFile[]>,
+  salt: string,
+  maxBytes: number,
+): Generator<{ file: MachineFile; data: Buffer }> {
+  const text = realFiles(
+    candidates.get('text')!.filter((f) => f.size <= maxBytes),
+    'text',
+    salt,
+  );
+  const elf = realFiles(
+    candidates.get('elf')!.filter((f) => f.size <= maxBytes),
+    'elf',
+    salt,
+  );
   for (;;) {
     const a = text.next();
     const b = elf.next();
@@ -270,20 +383,45 @@ function* rawMaterial(candidates: Map<CorpusType, MachineFile[]>, salt: string, 
 
 /** Compressor variants, cycled through so each level and check type appears. */
 const COMPRESSORS: Record<'xz' | 'zstd' | 'bzip2', { command: string; ext: string; variants: string[][] }> = {
-  xz: { command: 'xz', ext: 'xz', variants: [['-6'], ['-0'], ['-9', '--check=sha256'], ['-3', '--check=crc32'], ['-6', '-e'], ['-2', '--check=none']] },
-  zstd: { command: 'zstd', ext: 'zst', variants: [['-3'], ['-1'], ['-9'], ['-3', '--no-check'], ['-12'], ['-6', '--no-check']] },
+  xz: {
+    command: 'xz',
+    ext: 'xz',
+    variants: [
+      ['-6'],
+      ['-0'],
+      ['-9', '--check=sha256'],
+      ['-3', '--check=crc32'],
+      ['-6', '-e'],
+      ['-2', '--check=none'],
+    ],
+  },
+  zstd: {
+    command: 'zstd',
+    ext: 'zst',
+    variants: [['-3'], ['-1'], ['-9'], ['-3', '--no-check'], ['-12'], ['-6', '--no-check']],
+  },
   bzip2: { command: 'bzip2', ext: 'bz2', variants: [['-9'], ['-1'], ['-5']] },
 };
 
 /** Tops up a compressed type with real text and ELF files compressed by its real CLI. */
-function deriveCompressed(writer: CorpusWriter, type: 'xz' | 'zstd' | 'bzip2', candidates: Map<CorpusType, MachineFile[]>): void {
+function deriveCompressed(
+  writer: CorpusWriter,
+  type: 'xz' | 'zstd' | 'bzip2',
+  candidates: Map<CorpusType, MachineFile[]>,
+): void {
   const { command, ext, variants } = COMPRESSORS[type];
   let index = 0;
   for (const { file, data } of rawMaterial(candidates, `derive:${type}`, MAX_FILE_BYTES)) {
     if (writer.full(type)) return;
     const args = variants[index++ % variants.length]!;
     const out = runTool(command, [...args, '-c', '-q'], { input: data });
-    writer.add(type, `${path.basename(file.path)}.${ext}`, out, `${command} ${args.join(' ')} of ${file.path}`, true);
+    writer.add(
+      type,
+      `${path.basename(file.path)}.${ext}`,
+      out,
+      `${command} ${args.join(' ')} of ${file.path}`,
+      true,
+    );
   }
 }
 
@@ -322,7 +460,19 @@ function deriveTar(writer: CorpusWriter, candidates: Map<CorpusType, MachineFile
     }
     if (bytes === null || bytes < 8 * 1024) continue;
     const format = TAR_FORMATS[index++ % TAR_FORMATS.length]!;
-    const args = ['-cf', '-', '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', `--format=${format}`, '-C', path.dirname(dir), path.basename(dir)];
+    const args = [
+      '-cf',
+      '-',
+      '--sort=name',
+      '--mtime=@0',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      `--format=${format}`,
+      '-C',
+      path.dirname(dir),
+      path.basename(dir),
+    ];
     let out: Buffer;
     try {
       out = runTool('tar', args);
@@ -338,25 +488,44 @@ const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 /** SQL that builds one database from real text files, in one of a few real-world shapes. */
 function databaseScript(sources: readonly { path: string; text: string }[], variant: number): string {
   const pageSizes = [4096, 1024, 8192, 65536, 512, 16384];
-  const lines = sources.flatMap((source) => source.text.split('\n').map((line, n) => ({ file: source.path, n, line })));
-  const out = [`PRAGMA page_size=${pageSizes[variant % pageSizes.length]};`, variant % 4 === 1 ? 'PRAGMA auto_vacuum=FULL;' : '', 'BEGIN;'];
+  const lines = sources.flatMap((source) =>
+    source.text.split('\n').map((line, n) => ({ file: source.path, n, line })),
+  );
+  const out = [
+    `PRAGMA page_size=${pageSizes[variant % pageSizes.length]};`,
+    variant % 4 === 1 ? 'PRAGMA auto_vacuum=FULL;' : '',
+    'BEGIN;',
+  ];
   switch (variant % 3) {
     case 0:
-      out.push('CREATE TABLE lines(id INTEGER PRIMARY KEY, file TEXT NOT NULL, n INTEGER NOT NULL, line TEXT);');
-      for (const l of lines) out.push(`INSERT INTO lines(file, n, line) VALUES(${sqlString(l.file)}, ${l.n}, ${sqlString(l.line)});`);
+      out.push(
+        'CREATE TABLE lines(id INTEGER PRIMARY KEY, file TEXT NOT NULL, n INTEGER NOT NULL, line TEXT);',
+      );
+      for (const l of lines)
+        out.push(
+          `INSERT INTO lines(file, n, line) VALUES(${sqlString(l.file)}, ${l.n}, ${sqlString(l.line)});`,
+        );
       out.push('CREATE INDEX lines_by_text ON lines(line);');
       break;
     case 1: {
       out.push('CREATE TABLE words(word TEXT PRIMARY KEY, uses INTEGER NOT NULL) WITHOUT ROWID;');
       const uses = new Map<string, number>();
-      for (const word of lines.flatMap((l) => l.line.split(/\s+/)).filter(Boolean)) uses.set(word, (uses.get(word) ?? 0) + 1);
+      for (const word of lines.flatMap((l) => l.line.split(/\s+/)).filter(Boolean))
+        uses.set(word, (uses.get(word) ?? 0) + 1);
       for (const [word, count] of uses) out.push(`INSERT INTO words VALUES(${sqlString(word)}, ${count});`);
       break;
     }
     default:
-      out.push('CREATE TABLE files(path TEXT PRIMARY KEY, bytes INTEGER, body TEXT);', 'CREATE TABLE notes(id INTEGER PRIMARY KEY, path TEXT REFERENCES files(path), note TEXT);');
-      for (const source of sources) out.push(`INSERT INTO files VALUES(${sqlString(source.path)}, ${source.text.length}, ${sqlString(source.text)});`);
-      for (const l of lines.filter((_, i) => i % 7 === 0)) out.push(`INSERT INTO notes(path, note) VALUES(${sqlString(l.file)}, ${sqlString(l.line)});`);
+      out.push(
+        'CREATE TABLE files(path TEXT PRIMARY KEY, bytes INTEGER, body TEXT);',
+        'CREATE TABLE notes(id INTEGER PRIMARY KEY, path TEXT REFERENCES files(path), note TEXT);',
+      );
+      for (const source of sources)
+        out.push(
+          `INSERT INTO files VALUES(${sqlString(source.path)}, ${source.text.length}, ${sqlString(source.text)});`,
+        );
+      for (const l of lines.filter((_, i) => i % 7 === 0))
+        out.push(`INSERT INTO notes(path, note) VALUES(${sqlString(l.file)}, ${sqlString(l.line)});`);
       out.push('DELETE FROM notes WHERE id % 3 = 0;');
   }
   out.push('COMMIT;');
@@ -364,8 +533,16 @@ function databaseScript(sources: readonly { path: string; text: string }[], vari
 }
 
 /** Tops up sqlite with databases made by the sqlite3 CLI from real text files (1 to 6 per database). */
-function deriveSqlite(writer: CorpusWriter, candidates: Map<CorpusType, MachineFile[]>, scratch: string): void {
-  const texts = realFiles(candidates.get('text')!.filter((f) => f.size <= 512 * 1024), 'text', 'derive:sqlite');
+function deriveSqlite(
+  writer: CorpusWriter,
+  candidates: Map<CorpusType, MachineFile[]>,
+  scratch: string,
+): void {
+  const texts = realFiles(
+    candidates.get('text')!.filter((f) => f.size <= 512 * 1024),
+    'text',
+    'derive:sqlite',
+  );
   const extensions = ['sqlite', 'db', 'sqlite3'];
   for (let index = 0; !writer.full('sqlite'); index++) {
     const sources: { path: string; text: string }[] = [];
@@ -379,7 +556,13 @@ function deriveSqlite(writer: CorpusWriter, candidates: Map<CorpusType, MachineF
     rmSync(file, { force: true });
     runTool('sqlite3', [file], { input: databaseScript(sources, index) });
     const name = `${path.basename(sources[0]!.path).replace(/\.[^.]*$/, '')}.${extensions[index % extensions.length]}`;
-    writer.add('sqlite', name, readFileSync(file), `sqlite3 database of ${sources.map((s) => s.path).join(', ')}`, true);
+    writer.add(
+      'sqlite',
+      name,
+      readFileSync(file),
+      `sqlite3 database of ${sources.map((s) => s.path).join(', ')}`,
+      true,
+    );
   }
 }
 
@@ -398,9 +581,17 @@ function derivePdf(writer: CorpusWriter, realPdfs: readonly string[], scratch: s
     mkdirSync(dir, { recursive: true });
     runTool('pdfseparate', [source, path.join(dir, 'page-%d.pdf')]);
     const count = readdirSync(dir).length;
-    for (let page = 1; page <= count; page++) pages.push({ source, page, file: path.join(dir, `page-${page}.pdf`) });
+    for (let page = 1; page <= count; page++)
+      pages.push({ source, page, file: path.join(dir, `page-${page}.pdf`) });
   });
-  for (const page of pages) writer.add('pdf', `${path.basename(page.source, '.pdf')}-p${page.page}.pdf`, readFileSync(page.file), `pdfseparate page ${page.page} of ${page.source}`, true);
+  for (const page of pages)
+    writer.add(
+      'pdf',
+      `${path.basename(page.source, '.pdf')}-p${page.page}.pdf`,
+      readFileSync(page.file),
+      `pdfseparate page ${page.page} of ${page.source}`,
+      true,
+    );
   // Runs of 2, 3, 4… consecutive pages of one document, from every start.
   for (let length = 2; length <= 8 && !writer.full('pdf'); length++) {
     for (let start = 0; start + length <= pages.length && !writer.full('pdf'); start++) {
@@ -409,21 +600,45 @@ function derivePdf(writer: CorpusWriter, realPdfs: readonly string[], scratch: s
       const out = path.join(scratch, `unite-${length}-${start}.pdf`);
       runTool('pdfunite', [...run.map((page) => page.file), out]);
       const label = `${path.basename(run[0]!.source, '.pdf')}-p${run[0]!.page}-${run.at(-1)!.page}.pdf`;
-      writer.add('pdf', label, readFileSync(out), `pdfunite of pages ${run[0]!.page}–${run.at(-1)!.page} of ${run[0]!.source}`, true);
+      writer.add(
+        'pdf',
+        label,
+        readFileSync(out),
+        `pdfunite of pages ${run[0]!.page}–${run.at(-1)!.page} of ${run[0]!.source}`,
+        true,
+      );
     }
   }
   return pages;
 }
 
-const JPEGTRAN_VARIANTS = [['-progressive'], ['-optimize'], ['-grayscale'], ['-rotate', '90'], ['-flip', 'horizontal', '-copy', 'none'], ['-progressive', '-optimize', '-copy', 'none']];
+const JPEGTRAN_VARIANTS = [
+  ['-progressive'],
+  ['-optimize'],
+  ['-grayscale'],
+  ['-rotate', '90'],
+  ['-flip', 'horizontal', '-copy', 'none'],
+  ['-progressive', '-optimize', '-copy', 'none'],
+];
 
 /** Tops up jpeg: the real JPEGs re-encoded losslessly by jpegtran, then the real PDFs' pages rendered by pdftoppm. */
-function deriveJpeg(writer: CorpusWriter, realJpegs: readonly string[], pages: readonly PdfPage[], scratch: string): void {
+function deriveJpeg(
+  writer: CorpusWriter,
+  realJpegs: readonly string[],
+  pages: readonly PdfPage[],
+  scratch: string,
+): void {
   for (const variant of JPEGTRAN_VARIANTS) {
     for (const source of realJpegs) {
       if (writer.full('jpeg')) return;
       const out = runTool('jpegtran', [...variant, source]);
-      writer.add('jpeg', `${path.basename(source).replace(/\.[^.]*$/, '')}-${variant.join('').replace(/-/g, '')}.jpg`, out, `jpegtran ${variant.join(' ')} of ${source}`, true);
+      writer.add(
+        'jpeg',
+        `${path.basename(source).replace(/\.[^.]*$/, '')}-${variant.join('').replace(/-/g, '')}.jpg`,
+        out,
+        `jpegtran ${variant.join(' ')} of ${source}`,
+        true,
+      );
     }
   }
   const settings = [
@@ -435,9 +650,24 @@ function deriveJpeg(writer: CorpusWriter, realJpegs: readonly string[], pages: r
     for (const page of pages) {
       if (writer.full('jpeg')) return;
       const prefix = path.join(scratch, `render-${dpi}-${quality}-${page.page}`);
-      runTool('pdftoppm', ['-jpeg', '-jpegopt', `quality=${quality}`, '-r', String(dpi), '-singlefile', page.file, prefix]);
+      runTool('pdftoppm', [
+        '-jpeg',
+        '-jpegopt',
+        `quality=${quality}`,
+        '-r',
+        String(dpi),
+        '-singlefile',
+        page.file,
+        prefix,
+      ]);
       const name = `${path.basename(page.source, '.pdf')}-p${page.page}-${dpi}dpi-q${quality}.jpg`;
-      writer.add('jpeg', name, readFileSync(`${prefix}.jpg`), `pdftoppm -jpeg -r ${dpi} quality=${quality} of page ${page.page} of ${page.source}`, true);
+      writer.add(
+        'jpeg',
+        name,
+        readFileSync(`${prefix}.jpg`),
+        `pdftoppm -jpeg -r ${dpi} quality=${quality} of page ${page.page} of ${page.source}`,
+        true,
+      );
     }
   }
 }
@@ -449,13 +679,22 @@ function deriveJavaClasses(writer: CorpusWriter, candidates: Map<CorpusType, Mac
     if (writer.full('java-class')) return;
     let members: string[];
     try {
-      members = runTool('unzip', ['-Z1', jar.path]).toString('utf8').split('\n').filter((name) => name.endsWith('.class'));
+      members = runTool('unzip', ['-Z1', jar.path])
+        .toString('utf8')
+        .split('\n')
+        .filter((name) => name.endsWith('.class'));
     } catch {
       continue;
     }
     for (const member of mixedOrder(members, (m) => m, 'derive:class-member').slice(0, 3)) {
       try {
-        writer.add('java-class', path.basename(member), runTool('unzip', ['-p', jar.path, member]), `unzip -p ${jar.path} ${member}`, true);
+        writer.add(
+          'java-class',
+          path.basename(member),
+          runTool('unzip', ['-p', jar.path, member]),
+          `unzip -p ${jar.path} ${member}`,
+          true,
+        );
       } catch {
         // an unreadable member: the next one
       }
@@ -470,18 +709,35 @@ function deriveLz4(writer: CorpusWriter, candidates: Map<CorpusType, MachineFile
   for (const { file, data } of rawMaterial(candidates, 'derive:lz4', MAX_FILE_BYTES)) {
     if (writer.full('lz4')) return;
     const args = levels[index++ % levels.length]!;
-    writer.add('lz4', `${path.basename(file.path)}.lz4`, runTool('lz4', [...args, '-c', '-q'], { input: data }), `lz4 ${args.join(' ')} of ${file.path}`, true);
+    writer.add(
+      'lz4',
+      `${path.basename(file.path)}.lz4`,
+      runTool('lz4', [...args, '-c', '-q'], { input: data }),
+      `lz4 ${args.join(' ')} of ${file.path}`,
+      true,
+    );
   }
 }
 
 /** Tops up pickle with real text files' lines pickled by CPython (protocols 4 and 5). */
 function derivePickle(writer: CorpusWriter, candidates: Map<CorpusType, MachineFile[]>): void {
-  const script = 'import sys, pickle; lines = sys.stdin.buffer.read().decode("utf-8", "replace").splitlines(); sys.stdout.buffer.write(pickle.dumps({"lines": lines, "words": {w: len(w) for l in lines for w in l.split()}}, protocol=int(sys.argv[1])))';
+  const script =
+    'import sys, pickle; lines = sys.stdin.buffer.read().decode("utf-8", "replace").splitlines(); sys.stdout.buffer.write(pickle.dumps({"lines": lines, "words": {w: len(w) for l in lines for w in l.split()}}, protocol=int(sys.argv[1])))';
   let index = 0;
-  for (const { file, data } of realFiles(candidates.get('text')!.filter((f) => f.size <= 512 * 1024), 'text', 'derive:pickle')) {
+  for (const { file, data } of realFiles(
+    candidates.get('text')!.filter((f) => f.size <= 512 * 1024),
+    'text',
+    'derive:pickle',
+  )) {
     if (writer.full('pickle')) return;
     const protocol = index++ % 2 === 0 ? '4' : '5';
-    writer.add('pickle', `${path.basename(file.path).replace(/\.[^.]*$/, '')}.pkl`, runTool('python3', ['-c', script, protocol], { input: data }), `python3 pickle.dumps(protocol=${protocol}) of ${file.path}`, true);
+    writer.add(
+      'pickle',
+      `${path.basename(file.path).replace(/\.[^.]*$/, '')}.pkl`,
+      runTool('python3', ['-c', script, protocol], { input: data }),
+      `python3 pickle.dumps(protocol=${protocol}) of ${file.path}`,
+      true,
+    );
   }
 }
 
@@ -489,14 +745,25 @@ function derivePickle(writer: CorpusWriter, candidates: Map<CorpusType, MachineF
 function deriveGitPacks(writer: CorpusWriter): void {
   let commits: string[];
   try {
-    commits = runTool('git', ['-C', REPOSITORY, 'rev-list', '--max-count=400', 'HEAD']).toString('utf8').trim().split('\n');
+    commits = runTool('git', ['-C', REPOSITORY, 'rev-list', '--max-count=400', 'HEAD'])
+      .toString('utf8')
+      .trim()
+      .split('\n');
   } catch {
     return;
   }
   for (let start = 0; start + 2 < commits.length && !writer.full('git-pack'); start += 20) {
     const range = `${commits[start + 2]}..${commits[start]}`;
-    const pack = runTool('git', ['-C', REPOSITORY, 'pack-objects', '--revs', '--stdout', '-q'], { input: `${range}\n` });
-    writer.add('git-pack', `history-${start}.pack`, pack, `git pack-objects --revs ${range} of this repository`, true);
+    const pack = runTool('git', ['-C', REPOSITORY, 'pack-objects', '--revs', '--stdout', '-q'], {
+      input: `${range}\n`,
+    });
+    writer.add(
+      'git-pack',
+      `history-${start}.pack`,
+      pack,
+      `git pack-objects --revs ${range} of this repository`,
+      true,
+    );
   }
 }
 
@@ -505,7 +772,14 @@ async function derivePgSql(writer: CorpusWriter): Promise<void> {
   for (let day = 0; !writer.full('pg-sql') && day < 30; day++) {
     const files = await demoSnapshotFiles(day, { start: new Date('2025-01-01T00:00:00Z') });
     const dump = files.find((file) => file.path.endsWith('.sql'));
-    if (dump) writer.add('pg-sql', `orders-day${day}.sql`, Buffer.from(dump.data), `vouch demo estate's pg_dump-format dump, day ${day}`, true);
+    if (dump)
+      writer.add(
+        'pg-sql',
+        `orders-day${day}.sql`,
+        Buffer.from(dump.data),
+        `vouch demo estate's pg_dump-format dump, day ${day}`,
+        true,
+      );
   }
 }
 
@@ -519,7 +793,9 @@ async function buildCorpus(root: string, log: Log): Promise<Corpus> {
     const candidates = machineCandidates();
     const writer = new CorpusWriter(root);
     for (const type of CORPUS_TYPES) addReal(writer, type, candidates.get(type)!);
-    log(`real files: ${writer.files.length}; deriving the rest with xz, zstd, bzip2, tar, sqlite3, pdfseparate, pdfunite, jpegtran, pdftoppm…`);
+    log(
+      `real files: ${writer.files.length}; deriving the rest with xz, zstd, bzip2, tar, sqlite3, pdfseparate, pdfunite, jpegtran, pdftoppm…`,
+    );
     for (const type of ['xz', 'zstd', 'bzip2'] as const) deriveCompressed(writer, type, candidates);
     deriveTar(writer, candidates);
     deriveSqlite(writer, candidates, scratch);
@@ -549,7 +825,10 @@ export function loadCorpus(dir: string): Corpus | null {
 }
 
 /** The corpus in `dir`: reused when a complete one of this version is there, built otherwise (or when `rebuild`). */
-export async function loadOrBuildCorpus(dir: string, options: { rebuild?: boolean; log?: Log } = {}): Promise<Corpus & { reused: boolean }> {
+export async function loadOrBuildCorpus(
+  dir: string,
+  options: { rebuild?: boolean; log?: Log } = {},
+): Promise<Corpus & { reused: boolean }> {
   const existing = options.rebuild ? null : loadCorpus(dir);
   if (existing) return { ...existing, reused: true };
   rmSync(manifestPath(dir), { force: true });

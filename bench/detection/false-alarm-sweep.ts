@@ -19,7 +19,12 @@ import { classify, claimedType } from '../../agent/detection/classify.js';
 import { ContentProbe } from '../../agent/detection/content-probe.js';
 import { encryptedFormatOf } from '../../agent/detection/encrypted-formats.js';
 import { isRansomNote } from '../../agent/detection/ransom-note.js';
-import { CLAIMED_VALIDATORS, prepareValidators, SNIFFED_VALIDATORS, VALIDATORS } from '../../agent/detection/registry.js';
+import {
+  CLAIMED_VALIDATORS,
+  prepareValidators,
+  SNIFFED_VALIDATORS,
+  VALIDATORS,
+} from '../../agent/detection/registry.js';
 import { DEFAULT_VALIDATOR_LIMITS } from '../../agent/detection/validator.js';
 
 const HEAD = 64 * 1024;
@@ -28,7 +33,13 @@ const MAX_CLASSIFIED = 64 * 2 ** 20;
 
 function featuresOf(data: Uint8Array, file: string) {
   const claim = claimedType(file);
-  const probe = new ContentProbe(data.length, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null, SNIFFED_VALIDATORS);
+  const probe = new ContentProbe(
+    data.length,
+    VALIDATORS,
+    DEFAULT_VALIDATOR_LIMITS,
+    claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null,
+    SNIFFED_VALIDATORS,
+  );
   for (let at = 0; at < data.length; at += 65_536) probe.update(data.subarray(at, at + 65_536));
   return probe.finish();
 }
@@ -68,7 +79,9 @@ function head(file: string): Uint8Array | null {
 }
 
 await prepareValidators();
-const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['/usr', '/etc', path.join(homedir(), '.npm')];
+const roots = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['/usr', '/etc', path.join(homedir(), '.npm')];
 const totals = { files: 0, containers: 0, camouflage: 0, probedForNotes: 0, gzProbed: 0, notes: 0 };
 const flagged: string[] = [];
 for (const root of roots) {
@@ -77,7 +90,10 @@ for (const root of roots) {
     const start = head(file);
     if (!start) continue;
     const size = lstatSync(file).size;
-    const candidate = encryptedFormatOf(start) !== null || (start[0] === 0x50 && start[1] === 0x4b) || armourOf(start) !== null;
+    const candidate =
+      encryptedFormatOf(start) !== null ||
+      (start[0] === 0x50 && start[1] === 0x4b) ||
+      armourOf(start) !== null;
     if (candidate && size <= MAX_CLASSIFIED) {
       totals.containers++;
       const features = featuresOf(readFileSync(file), file);

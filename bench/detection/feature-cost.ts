@@ -86,14 +86,34 @@ function tree(dir: string): { files: number; bytes: number } {
 /** One `vouch scan` under /usr/bin/time: wall and CPU seconds, peak RSS. Findings (exit 3) are a normal outcome. */
 function timeScan(policy: string, state: string): Run {
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, '--import', 'tsx', CLI, '--config', policy, '--state', state, '--json', 'scan'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const result = spawnSync(
+    '/usr/bin/time',
+    [
+      '-f',
+      '%M %U %S',
+      process.execPath,
+      '--import',
+      'tsx',
+      CLI,
+      '--config',
+      policy,
+      '--state',
+      state,
+      '--json',
+      'scan',
+    ],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== EXIT.ok && result.status !== EXIT.findings) {
-    throw new Error(`vouch scan --config ${policy} failed (exit ${result.status ?? result.signal}): ${result.stderr.slice(-2000)}`, { cause: result.error });
+    throw new Error(
+      `vouch scan --config ${policy} failed (exit ${result.status ?? result.signal}): ${result.stderr.slice(-2000)}`,
+      { cause: result.error },
+    );
   }
   const [rss, user, system] = result.stderr.trim().split('\n').pop()!.split(' ').map(Number);
   return { seconds, cpuSeconds: user! + system!, peakRssKiB: rss! };
@@ -109,7 +129,12 @@ function timings(runs: readonly Run[]): ScanTimings {
 }
 
 /** Compares detection off and on over the directory snapshots in `dataDir`. */
-function compare(label: string, dataDir: string, work: string, options: { runs: number; warmUp: boolean; log: (message: string) => void }): Comparison {
+function compare(
+  label: string,
+  dataDir: string,
+  work: string,
+  options: { runs: number; warmUp: boolean; log: (message: string) => void },
+): Comparison {
   const { files, bytes } = tree(dataDir);
   mkdirSync(work, { recursive: true });
   const policyFor = (enabled: boolean) => {
@@ -129,7 +154,9 @@ function compare(label: string, dataDir: string, work: string, options: { runs: 
     rmSync(state, { recursive: true, force: true });
     return measured;
   };
-  options.log(`${label}: ${(bytes / 2 ** 20).toFixed(0)} MiB in ${files} files${options.warmUp ? ', warming up' : ''}…`);
+  options.log(
+    `${label}: ${(bytes / 2 ** 20).toFixed(0)} MiB in ${files} files${options.warmUp ? ', warming up' : ''}…`,
+  );
   if (options.warmUp) {
     once('off');
     once('on');
@@ -143,21 +170,42 @@ function compare(label: string, dataDir: string, work: string, options: { runs: 
   }
   const off = timings(runs.off);
   const on = timings(runs.on);
-  return { label, dataDir, files, bytes, off, on, ratio: on.median / off.median, cpuRatio: on.cpuMedian / off.cpuMedian };
+  return {
+    label,
+    dataDir,
+    files,
+    bytes,
+    off,
+    on,
+    ratio: on.median / off.median,
+    cpuRatio: on.cpuMedian / off.cpuMedian,
+  };
 }
 
 /** Runs both comparisons; `log` hears progress. */
-export function measureFeatureCost(corpus: Corpus, options: { runs: number; log?: (message: string) => void }): FeatureCost {
+export function measureFeatureCost(
+  corpus: Corpus,
+  options: { runs: number; log?: (message: string) => void },
+): FeatureCost {
   const log = options.log ?? (() => {});
   const work = mkdtempSync(path.join(tmpdir(), 'vouch-feature-cost-'));
   const loadBefore = loadavg()[0]!;
   try {
-    const scanBenchmark = compare('scan benchmark data (bench-kit.ts)', generate(), path.join(work, 'scan-benchmark'), { runs: options.runs, warmUp: true, log });
+    const scanBenchmark = compare(
+      'scan benchmark data (bench-kit.ts)',
+      generate(),
+      path.join(work, 'scan-benchmark'),
+      { runs: options.runs, warmUp: true, log },
+    );
     // The corpus as one directory snapshot, hard-linked; its bytes are in the page cache from classification.
     const snapshots = path.join(work, 'corpus-snapshots');
     mkdirSync(snapshots, { recursive: true });
     runTool('cp', ['-al', corpus.root, path.join(snapshots, '2025-01-01')]);
-    const corpusComparison = compare('detection corpus (real files)', snapshots, path.join(work, 'corpus'), { runs: 1, warmUp: false, log });
+    const corpusComparison = compare('detection corpus (real files)', snapshots, path.join(work, 'corpus'), {
+      runs: 1,
+      warmUp: false,
+      log,
+    });
     return { scanBenchmark, corpus: corpusComparison, load: [loadBefore, loadavg()[0]!] };
   } finally {
     rmSync(work, { recursive: true, force: true });

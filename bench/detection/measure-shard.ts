@@ -15,5 +15,7 @@ if (!dir || !out || !Number.isInteger(shard) || !Number.isInteger(shards) || sha
 }
 const corpus = loadCorpus(dir);
 if (!corpus) throw new Error(`measure-shard: no complete corpus in ${dir}`);
-const measured = await measureShard(corpus, shard, shards, (done, total) => process.stderr.write(`[bench:detection]   shard ${shard + 1}/${shards}: ${done}/${total} files\n`));
+const measured = await measureShard(corpus, shard, shards, (done, total) =>
+  process.stderr.write(`[bench:detection]   shard ${shard + 1}/${shards}: ${done}/${total} files\n`),
+);
 writeFileSync(out, JSON.stringify(measured));

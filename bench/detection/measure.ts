@@ -23,10 +23,22 @@ import { prepareValidators } from '../../agent/detection/registry.js';
 import { previousContent, renameSource } from '../../agent/detection/snapshot-detection.js';
 import type { ManifestEntry } from '../../agent/model/manifest.js';
 import { featuresOf } from '../../test/helpers/detect.js';
-import { applyRansomware, RANSOMWARE_MODES, type RansomwareCipher, type RansomwareMode } from '../../test/helpers/ransomware-modes.js';
+import {
+  applyRansomware,
+  RANSOMWARE_MODES,
+  type RansomwareCipher,
+  type RansomwareMode,
+} from '../../test/helpers/ransomware-modes.js';
 import type { Corpus, CorpusType } from './corpus.js';
 import { negativeFilePath, type NegativeKind, type Negatives } from './negatives.js';
-import { CAMOUFLAGE_EXTENSION, CAMOUFLAGE_PLACEMENTS, camouflageFilePath, camouflageScenario, type Camouflage, type CamouflageScenario } from './camouflage.js';
+import {
+  CAMOUFLAGE_EXTENSION,
+  CAMOUFLAGE_PLACEMENTS,
+  camouflageFilePath,
+  camouflageScenario,
+  type Camouflage,
+  type CamouflageScenario,
+} from './camouflage.js';
 import { sha256 } from './tools.js';
 
 /** What was done to a file before it was classified. */
@@ -71,7 +83,14 @@ type Original = ManifestEntry;
 
 const judged = (input: ClassifyInput): Judged => {
   const c = classify(input);
-  return { encrypted: c.encrypted, strength: c.strength, judgement: c.judgement, reasons: c.reasons, detail: c.detail, score: c.score };
+  return {
+    encrypted: c.encrypted,
+    strength: c.strength,
+    judgement: c.judgement,
+    reasons: c.reasons,
+    detail: c.detail,
+    score: c.score,
+  };
 };
 
 /** The manifest entry the first snapshot would have stored for an original. */
@@ -92,13 +111,32 @@ function probe(data: Buffer, relative: string): { features: ContentFeatures; pro
  * Classifies `data` at `relative` without history and with the original as history (paired by
  * the scan's rule when the path changed); `probed` when the features are already measured.
  */
-function judgeBoth(relative: string, data: Buffer, original: Original, probed = probe(data, relative)): Pick<CaseResult, 'withHistory' | 'withoutHistory' | 'paired' | 'probeSeconds'> {
+function judgeBoth(
+  relative: string,
+  data: Buffer,
+  original: Original,
+  probed = probe(data, relative),
+): Pick<CaseResult, 'withHistory' | 'withoutHistory' | 'paired' | 'probeSeconds'> {
   const { features, probeSeconds } = probed;
   const digest = sha256(data);
-  const before = relative === original.path ? original : renameSource(relative, data.length, new Map([[original.path, original]]), undefined, containerOf(features) !== null);
+  const before =
+    relative === original.path
+      ? original
+      : renameSource(
+          relative,
+          data.length,
+          new Map([[original.path, original]]),
+          undefined,
+          containerOf(features) !== null,
+        );
   return {
     withoutHistory: judged({ path: relative, features, digest }),
-    withHistory: judged({ path: relative, features, digest, previous: before ? previousContent(before) : null }),
+    withHistory: judged({
+      path: relative,
+      features,
+      digest,
+      previous: before ? previousContent(before) : null,
+    }),
     paired: before !== null,
     probeSeconds,
   };
@@ -131,19 +169,38 @@ function measureFile(corpus: Corpus, index: number): FileMeasurement {
   const probed = probe(data, file.path);
   const original = originalEntry(file.path, data, probed.features);
   const base = { type: file.type, origin: file.origin };
-  const cases: CaseResult[] = [{ ...base, scenario: 'intact', path: file.path, size: data.length, ...judgeBoth(file.path, data, original, probed) }];
+  const cases: CaseResult[] = [
+    {
+      ...base,
+      scenario: 'intact',
+      path: file.path,
+      size: data.length,
+      ...judgeBoth(file.path, data, original, probed),
+    },
+  ];
   RANSOMWARE_MODES.forEach((mode, m) => {
     const cipher = CIPHERS[(index + m) % CIPHERS.length]!;
     const hit = applyRansomware(data, mode, file.path, cipher);
     const renamed = mode === 'rename' || mode === 'footer';
     const target = renamed ? file.path + RANSOM_EXTENSIONS[index % RANSOM_EXTENSIONS.length] : file.path;
-    cases.push({ ...base, scenario: mode, path: target, size: hit.length, ...judgeBoth(target, hit, original) });
+    cases.push({
+      ...base,
+      scenario: mode,
+      path: target,
+      size: hit.length,
+      ...judgeBoth(target, hit, original),
+    });
   });
   return { index, original, cases };
 }
 
 /** Measures the corpus files whose index is `shard` modulo `shards` (one process's share). */
-export async function measureShard(corpus: Corpus, shard: number, shards: number, progress: Progress = () => {}): Promise<FileMeasurement[]> {
+export async function measureShard(
+  corpus: Corpus,
+  shard: number,
+  shards: number,
+  progress: Progress = () => {},
+): Promise<FileMeasurement[]> {
   await prepareValidators();
   const indexes = corpus.files.map((_, index) => index).filter((index) => index % shards === shard);
   return indexes.map((index, done) => {
@@ -156,13 +213,23 @@ export async function measureShard(corpus: Corpus, shard: number, shards: number
 const SHARD_ENTRY = fileURLToPath(new URL('./measure-shard.ts', import.meta.url));
 
 /** Runs one shard in its own process (through tsx, like the benchmark itself) and reads its results. */
-async function runShardProcess(corpus: Corpus, shard: number, shards: number, out: string): Promise<FileMeasurement[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SHARD_ENTRY, path.dirname(corpus.root), String(shard), String(shards), out], { stdio: ['ignore', 'inherit', 'inherit'] });
+async function runShardProcess(
+  corpus: Corpus,
+  shard: number,
+  shards: number,
+  out: string,
+): Promise<FileMeasurement[]> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', SHARD_ENTRY, path.dirname(corpus.root), String(shard), String(shards), out],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', resolve);
   });
-  if (code !== 0) throw new Error(`detection benchmark: classification shard ${shard + 1}/${shards} exited with ${code}`);
+  if (code !== 0)
+    throw new Error(`detection benchmark: classification shard ${shard + 1}/${shards} exited with ${code}`);
   return JSON.parse(readFileSync(out, 'utf8')) as FileMeasurement[];
 }
 
@@ -171,43 +238,77 @@ async function runShardProcess(corpus: Corpus, shard: number, shards: number, ou
  * CPU-bound and independent per file; results are merged back in corpus order, so the outcome
  * does not depend on `jobs`.
  */
-export async function measureCorpus(corpus: Corpus, options: { jobs: number; progress?: Progress }): Promise<CorpusMeasurement> {
+export async function measureCorpus(
+  corpus: Corpus,
+  options: { jobs: number; progress?: Progress },
+): Promise<CorpusMeasurement> {
   let files: FileMeasurement[];
   if (options.jobs <= 1) {
     files = await measureShard(corpus, 0, 1, options.progress);
   } else {
     const scratch = mkdtempSync(path.join(tmpdir(), 'vouch-bench-shards-'));
     try {
-      const shards = Array.from({ length: options.jobs }, (_, shard) => runShardProcess(corpus, shard, options.jobs, path.join(scratch, `shard-${shard}.json`)));
+      const shards = Array.from({ length: options.jobs }, (_, shard) =>
+        runShardProcess(corpus, shard, options.jobs, path.join(scratch, `shard-${shard}.json`)),
+      );
       files = (await Promise.all(shards)).flat().sort((a, b) => a.index - b.index);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
   }
-  return { originals: new Map(files.map((f) => [f.original.path, f.original])), cases: files.flatMap((f) => f.cases) };
+  return {
+    originals: new Map(files.map((f) => [f.original.path, f.original])),
+    cases: files.flatMap((f) => f.cases),
+  };
 }
 
 /** Classifies each camouflaged file in place and renamed, with its corpus original as history. */
-export async function measureCamouflage(camouflage: Camouflage, originals: ReadonlyMap<string, Original>): Promise<CaseResult[]> {
+export async function measureCamouflage(
+  camouflage: Camouflage,
+  originals: ReadonlyMap<string, Original>,
+): Promise<CaseResult[]> {
   await prepareValidators();
   return camouflage.files.flatMap((file) => {
     const data = readFileSync(camouflageFilePath(camouflage, file));
     const original = originals.get(file.source.path);
-    if (!original) throw new Error(`camouflage ${file.container}/${file.source.path}: its source is not in the measured corpus`);
+    if (!original)
+      throw new Error(
+        `camouflage ${file.container}/${file.source.path}: its source is not in the measured corpus`,
+      );
     return CAMOUFLAGE_PLACEMENTS.map((placement) => {
       const target = placement === 'in-place' ? file.source.path : file.source.path + CAMOUFLAGE_EXTENSION;
-      return { type: file.source.type, scenario: camouflageScenario(file.container, placement), path: target, origin: `${file.container} of ${file.source.origin}`, size: data.length, ...judgeBoth(target, data, original) };
+      return {
+        type: file.source.type,
+        scenario: camouflageScenario(file.container, placement),
+        path: target,
+        origin: `${file.container} of ${file.source.origin}`,
+        size: data.length,
+        ...judgeBoth(target, data, original),
+      };
     });
   });
 }
 
 /** Classifies each negative, with its corpus original as history where the scan would pair them. */
-export async function measureNegatives(negatives: Negatives, originals: ReadonlyMap<string, Original>): Promise<CaseResult[]> {
+export async function measureNegatives(
+  negatives: Negatives,
+  originals: ReadonlyMap<string, Original>,
+): Promise<CaseResult[]> {
   await prepareValidators();
   return negatives.files.map((file) => {
     const data = readFileSync(negativeFilePath(negatives, file));
     const original = originals.get(file.source.path);
-    if (!original) throw new Error(`negative ${file.kind}/${file.path}: its source ${file.source.path} is not in the measured corpus`);
-    return { type: file.source.type, scenario: file.kind, path: file.path, origin: `${file.command} of ${file.source.origin}`, size: data.length, ...judgeBoth(file.path, data, original) };
+    if (!original)
+      throw new Error(
+        `negative ${file.kind}/${file.path}: its source ${file.source.path} is not in the measured corpus`,
+      );
+    return {
+      type: file.source.type,
+      scenario: file.kind,
+      path: file.path,
+      origin: `${file.command} of ${file.source.origin}`,
+      size: data.length,
+      ...judgeBoth(file.path, data, original),
+    };
   });
 }

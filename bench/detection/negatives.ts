@@ -61,7 +61,11 @@ const DECOMPRESSORS: Partial<Record<CorpusType, { command: string; ext: string }
 };
 
 /** Where a kind's output of `source` goes, and the bytes to feed the tool. */
-function recompressionInput(corpusRoot: string, source: CorpusFile, ext: string): { path: string; input: Buffer } {
+function recompressionInput(
+  corpusRoot: string,
+  source: CorpusFile,
+  ext: string,
+): { path: string; input: Buffer } {
   const data = readFileSync(path.join(corpusRoot, source.path));
   const decompressor = DECOMPRESSORS[source.type];
   if (decompressor && source.path.endsWith(decompressor.ext)) {
@@ -73,22 +77,67 @@ function recompressionInput(corpusRoot: string, source: CorpusFile, ext: string)
 }
 
 /** Makes one negative of `source`; returns its path, bytes and the command. */
-function makeNegative(kind: NegativeKind, source: CorpusFile, index: number, corpusRoot: string, keys: { gnupgHome: string; ageRecipient: string }): { path: string; data: Buffer; command: string } {
+function makeNegative(
+  kind: NegativeKind,
+  source: CorpusFile,
+  index: number,
+  corpusRoot: string,
+  keys: { gnupgHome: string; ageRecipient: string },
+): { path: string; data: Buffer; command: string } {
   const input = path.join(corpusRoot, source.path);
   const armor = index % 4 === 3;
   switch (kind) {
     case 'gpg': {
-      const args = ['--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--s2k-count', '65536', '--symmetric', ...(index % 3 === 1 ? ['--cipher-algo', 'AES256'] : []), ...(index % 3 === 2 ? ['--compress-algo', 'none'] : []), ...(armor ? ['--armor'] : []), '--output', '-', input];
-      return { path: source.path + (armor ? '.asc' : '.gpg'), data: runTool('gpg', args, { env: { ...process.env, GNUPGHOME: keys.gnupgHome } }), command: `gpg ${args.filter((a) => a !== PASSPHRASE).join(' ')}` };
+      const args = [
+        '--batch',
+        '--yes',
+        '--quiet',
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        PASSPHRASE,
+        '--s2k-count',
+        '65536',
+        '--symmetric',
+        ...(index % 3 === 1 ? ['--cipher-algo', 'AES256'] : []),
+        ...(index % 3 === 2 ? ['--compress-algo', 'none'] : []),
+        ...(armor ? ['--armor'] : []),
+        '--output',
+        '-',
+        input,
+      ];
+      return {
+        path: source.path + (armor ? '.asc' : '.gpg'),
+        data: runTool('gpg', args, { env: { ...process.env, GNUPGHOME: keys.gnupgHome } }),
+        command: `gpg ${args.filter((a) => a !== PASSPHRASE).join(' ')}`,
+      };
     }
     case 'age': {
       const args = ['-r', keys.ageRecipient, ...(armor ? ['-a'] : []), input];
-      return { path: source.path + '.age', data: runTool('age', args), command: `age ${armor ? '-a ' : ''}-r <recipient>` };
+      return {
+        path: source.path + '.age',
+        data: runTool('age', args),
+        command: `age ${armor ? '-a ' : ''}-r <recipient>`,
+      };
     }
     case 'openssl': {
       const cipher = ['aes-256-cbc', 'aes-256-ctr', 'chacha20', 'aes-128-cbc'][index % 4]!;
-      const args = ['enc', `-${cipher}`, '-pbkdf2', '-salt', '-pass', `pass:${PASSPHRASE}`, ...(index % 5 === 4 ? ['-a'] : []), '-in', input];
-      return { path: source.path + '.enc', data: runTool('openssl', args), command: `openssl enc -${cipher} -pbkdf2 -salt${index % 5 === 4 ? ' -a' : ''}` };
+      const args = [
+        'enc',
+        `-${cipher}`,
+        '-pbkdf2',
+        '-salt',
+        '-pass',
+        `pass:${PASSPHRASE}`,
+        ...(index % 5 === 4 ? ['-a'] : []),
+        '-in',
+        input,
+      ];
+      return {
+        path: source.path + '.enc',
+        data: runTool('openssl', args),
+        command: `openssl enc -${cipher} -pbkdf2 -salt${index % 5 === 4 ? ' -a' : ''}`,
+      };
     }
     case 'xz':
     case 'zstd':
@@ -96,8 +145,16 @@ function makeNegative(kind: NegativeKind, source: CorpusFile, index: number, cor
       const ext = { xz: '.xz', zstd: '.zst', brotli: '.br' }[kind];
       const { path: target, input: bytes } = recompressionInput(corpusRoot, source, ext);
       const small = bytes.length <= 256 * 1024;
-      const args = { xz: ['-6', '-c'], zstd: [small ? '-19' : '-9', '-c', '-q'], brotli: ['-c', '-q', small ? '11' : '9'] }[kind];
-      return { path: target, data: runTool(kind, args, { input: bytes }), command: `${kind} ${args.join(' ')}` };
+      const args = {
+        xz: ['-6', '-c'],
+        zstd: [small ? '-19' : '-9', '-c', '-q'],
+        brotli: ['-c', '-q', small ? '11' : '9'],
+      }[kind];
+      return {
+        path: target,
+        data: runTool(kind, args, { input: bytes }),
+        command: `${kind} ${args.join(' ')}`,
+      };
     }
   }
 }
@@ -148,13 +205,18 @@ export function negativeFilePath(negatives: Negatives, file: NegativeFile): stri
 }
 
 /** The negatives in `dir`: reused when complete and made from this corpus, built otherwise. */
-export function loadOrBuildNegatives(dir: string, corpus: Corpus & { reused: boolean }, options: { rebuild?: boolean } = {}): Negatives & { reused: boolean } {
+export function loadOrBuildNegatives(
+  dir: string,
+  corpus: Corpus & { reused: boolean },
+  options: { rebuild?: boolean } = {},
+): Negatives & { reused: boolean } {
   const root = path.join(dir, 'negatives');
   const manifest = path.join(dir, `negatives-v${NEGATIVES_VERSION}.json`);
   if (!options.rebuild && corpus.reused && existsSync(manifest)) {
     const files = JSON.parse(readFileSync(manifest, 'utf8')) as NegativeFile[];
     const negatives = { root, files };
-    if (files.every((file) => existsSync(negativeFilePath(negatives, file)))) return { ...negatives, reused: true };
+    if (files.every((file) => existsSync(negativeFilePath(negatives, file))))
+      return { ...negatives, reused: true };
   }
   rmSync(manifest, { force: true });
   const negatives = buildNegatives(root, corpus);

@@ -42,11 +42,39 @@ export type TreeLayout = (typeof TREE_LAYOUTS)[number];
 
 /** Groups of Debian packages with formats the machine's own trees lack. */
 const DEBIAN_GROUPS: Readonly<Record<string, { label: string; packages: string[] }>> = {
-  'deb-office': { label: 'LibreOffice (core, common, writer, calc, help) + a Java library', packages: ['libreoffice-core', 'libreoffice-common', 'libreoffice-writer', 'libreoffice-calc', 'libreoffice-help-en-us', 'libcommons-lang3-java'] },
-  'deb-fonts': { label: 'fonts: Noto, DejaVu, Liberation, Font Awesome (woff/woff2), Noto Color Emoji', packages: ['fonts-noto-core', 'fonts-dejavu-core', 'fonts-liberation2', 'fonts-font-awesome', 'fonts-noto-color-emoji'] },
-  'deb-tex': { label: 'TeX Live base, LaTeX, recommended fonts, Latin Modern, TeX Gyre', packages: ['texlive-base', 'texlive-latex-base', 'texlive-fonts-recommended', 'lmodern', 'tex-gyre'] },
-  'deb-scipy': { label: 'scientific Python: numpy, scipy, matplotlib, pandas', packages: ['python3-numpy', 'python3-scipy', 'python3-matplotlib', 'python3-pandas'] },
-  'deb-games': { label: 'game and artwork data: Freedoom, OpenGFX, GIMP data', packages: ['freedoom', 'openttd-opengfx', 'gimp-data'] },
+  'deb-office': {
+    label: 'LibreOffice (core, common, writer, calc, help) + a Java library',
+    packages: [
+      'libreoffice-core',
+      'libreoffice-common',
+      'libreoffice-writer',
+      'libreoffice-calc',
+      'libreoffice-help-en-us',
+      'libcommons-lang3-java',
+    ],
+  },
+  'deb-fonts': {
+    label: 'fonts: Noto, DejaVu, Liberation, Font Awesome (woff/woff2), Noto Color Emoji',
+    packages: [
+      'fonts-noto-core',
+      'fonts-dejavu-core',
+      'fonts-liberation2',
+      'fonts-font-awesome',
+      'fonts-noto-color-emoji',
+    ],
+  },
+  'deb-tex': {
+    label: 'TeX Live base, LaTeX, recommended fonts, Latin Modern, TeX Gyre',
+    packages: ['texlive-base', 'texlive-latex-base', 'texlive-fonts-recommended', 'lmodern', 'tex-gyre'],
+  },
+  'deb-scipy': {
+    label: 'scientific Python: numpy, scipy, matplotlib, pandas',
+    packages: ['python3-numpy', 'python3-scipy', 'python3-matplotlib', 'python3-pandas'],
+  },
+  'deb-games': {
+    label: 'game and artwork data: Freedoom, OpenGFX, GIMP data',
+    packages: ['freedoom', 'openttd-opengfx', 'gimp-data'],
+  },
 };
 
 /** The npm cache directory (`npm config get cache`, else ~/.npm). */
@@ -64,18 +92,36 @@ export function realTrees(data: string): RealTree[] {
     { name: 'etc', label: '/etc (configuration)', root: '/etc' },
     { name: 'npm-cache', label: 'npm cache (content-addressed tarballs, index)', root: npmCache() },
     { name: 'apt-cache', label: '/var/cache/apt (downloaded .deb packages)', root: '/var/cache/apt' },
-    ...Object.entries(DEBIAN_GROUPS).map(([name, group]) => ({ name, label: group.label, root: path.join(data, 'trees', name), packages: group.packages })),
+    ...Object.entries(DEBIAN_GROUPS).map(([name, group]) => ({
+      name,
+      label: group.label,
+      root: path.join(data, 'trees', name),
+      packages: group.packages,
+    })),
   ];
 }
 
 /** Trees and layouts picked by the environment. */
-export function pickTrees(all: readonly RealTree[], env: NodeJS.ProcessEnv = process.env): { trees: RealTree[]; layouts: TreeLayout[] } {
-  const wanted = env.VOUCH_BENCH_TREES?.split(',').map((s) => s.trim()).filter(Boolean);
+export function pickTrees(
+  all: readonly RealTree[],
+  env: NodeJS.ProcessEnv = process.env,
+): { trees: RealTree[]; layouts: TreeLayout[] } {
+  const wanted = env.VOUCH_BENCH_TREES?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = wanted?.filter((name) => !all.some((tree) => tree.name === name)) ?? [];
-  if (unknown.length) throw new Error(`VOUCH_BENCH_TREES: unknown tree ${unknown.join(', ')}; known: ${all.map((t) => t.name).join(', ')}`);
-  const layouts = (env.VOUCH_BENCH_TREE_LAYOUTS?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...TREE_LAYOUTS]) as TreeLayout[];
+  if (unknown.length)
+    throw new Error(
+      `VOUCH_BENCH_TREES: unknown tree ${unknown.join(', ')}; known: ${all.map((t) => t.name).join(', ')}`,
+    );
+  const layouts = (env.VOUCH_BENCH_TREE_LAYOUTS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) ?? [...TREE_LAYOUTS]) as TreeLayout[];
   const badLayout = layouts.filter((layout) => !TREE_LAYOUTS.includes(layout));
-  if (badLayout.length) throw new Error(`VOUCH_BENCH_TREE_LAYOUTS: unknown layout ${badLayout.join(', ')}; known: ${TREE_LAYOUTS.join(', ')}`);
+  if (badLayout.length)
+    throw new Error(
+      `VOUCH_BENCH_TREE_LAYOUTS: unknown layout ${badLayout.join(', ')}; known: ${TREE_LAYOUTS.join(', ')}`,
+    );
   return { trees: wanted ? all.filter((tree) => wanted.includes(tree.name)) : [...all], layouts };
 }
 
@@ -91,7 +137,8 @@ export function prepareDebianTree(tree: RealTree, data: string, log: (message: s
   mkdirSync(tree.root, { recursive: true });
   log(`${tree.name}: apt-get download ${tree.packages.join(' ')}`);
   runTool('apt-get', ['download', '-q', ...tree.packages], { cwd: debs });
-  for (const deb of readdirSync(debs).filter((file) => file.endsWith('.deb'))) runTool('dpkg-deb', ['-x', path.join(debs, deb), tree.root]);
+  for (const deb of readdirSync(debs).filter((file) => file.endsWith('.deb')))
+    runTool('dpkg-deb', ['-x', path.join(debs, deb), tree.root]);
   writeFileSync(marker, expected);
 }
 
@@ -151,8 +198,19 @@ function placeDirectory(tree: string, at: string): () => void {
 /** Writes `tree` as a .tar.gz at `file` (GNU tar; files that change while read are archived as read). */
 function placeArchive(tree: string, file: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  const result = spawnSync('sh', ['-c', 'tar --warning=no-file-changed --warning=no-file-ignored -C "$1" -cf - . | gzip -1 > "$2"', 'sh', tree, file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (result.status !== 0 && !existsSync(file)) throw new ToolError(`tar | gzip of ${tree} failed: ${result.stderr.toString().trim()}`);
+  const result = spawnSync(
+    'sh',
+    [
+      '-c',
+      'tar --warning=no-file-changed --warning=no-file-ignored -C "$1" -cf - . | gzip -1 > "$2"',
+      'sh',
+      tree,
+      file,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  if (result.status !== 0 && !existsSync(file))
+    throw new ToolError(`tar | gzip of ${tree} failed: ${result.stderr.toString().trim()}`);
 }
 
 /** Mount points under `dir`. */
@@ -172,7 +230,10 @@ function mountsUnder(dir: string): string[] {
 /** Unmounts anything a killed earlier run left mounted under `dir`. */
 function unmountLeftovers(dir: string): void {
   for (const mount of mountsUnder(dir).sort().reverse()) spawnSync('umount', [mount], { stdio: 'ignore' });
-  if (mountsUnder(dir).length > 0) throw new Error(`real-tree benchmark: cannot unmount ${mountsUnder(dir).join(', ')}; unmount them by hand`);
+  if (mountsUnder(dir).length > 0)
+    throw new Error(
+      `real-tree benchmark: cannot unmount ${mountsUnder(dir).join(', ')}; unmount them by hand`,
+    );
 }
 
 /** Scans one tree in one layout as a two-snapshot set under `work` (emptied first and after). */
@@ -186,10 +247,28 @@ export async function scanTree(tree: RealTree, layout: TreeLayout, work: string)
       if (layout === 'directory') undo.push(placeDirectory(tree.root, path.join(setDir, time)));
       else if (time === FIRST) placeArchive(tree.root, path.join(setDir, `${tree.name}-${FIRST}.tar.gz`));
       // The same bytes a day later: an unchanged tree.
-      else linkSync(path.join(setDir, `${tree.name}-${FIRST}.tar.gz`), path.join(setDir, `${tree.name}-${time}.tar.gz`));
+      else
+        linkSync(
+          path.join(setDir, `${tree.name}-${FIRST}.tar.gz`),
+          path.join(setDir, `${tree.name}-${time}.tar.gz`),
+        );
     };
-    const match = layout === 'directory' ? '^(?<time>\\d{4}-\\d{2}-\\d{2})$' : `^${tree.name}-(?<time>\\d{4}-\\d{2}-\\d{2})\\.tar\\.gz$`;
-    const policy = validatePolicy({ sets: { tree: { source: { fs: { path: setDir } }, snapshots: { layout: layout === 'directory' ? 'directory' : 'archive', match } } } }, 'real-tree benchmark policy', work);
+    const match =
+      layout === 'directory'
+        ? '^(?<time>\\d{4}-\\d{2}-\\d{2})$'
+        : `^${tree.name}-(?<time>\\d{4}-\\d{2}-\\d{2})\\.tar\\.gz$`;
+    const policy = validatePolicy(
+      {
+        sets: {
+          tree: {
+            source: { fs: { path: setDir } },
+            snapshots: { layout: layout === 'directory' ? 'directory' : 'archive', match },
+          },
+        },
+      },
+      'real-tree benchmark policy',
+      work,
+    );
     // Two nightly scans: the first snapshot alone, then the next night's with it as history.
     const scanNight = async (time: string) => {
       place(time);
@@ -197,9 +276,15 @@ export async function scanTree(tree: RealTree, layout: TreeLayout, work: string)
       const report = await runScan(policy, { stateDir: path.join(work, 'state') });
       const seconds = (performance.now() - started) / 1000;
       const set = report.sets[0];
-      if (!set || set.error) throw new Error(`real-tree benchmark: scanning ${tree.name} (${layout}) failed: ${set?.error ?? 'no report'}`);
+      if (!set || set.error)
+        throw new Error(
+          `real-tree benchmark: scanning ${tree.name} (${layout}) failed: ${set?.error ?? 'no report'}`,
+        );
       const snapshot = set.snapshots.find((s) => s.time.startsWith(time));
-      if (!snapshot) throw new Error(`real-tree benchmark: ${tree.name} (${layout}): the scan did not report the ${time} snapshot (${set.notes.join('; ')})`);
+      if (!snapshot)
+        throw new Error(
+          `real-tree benchmark: ${tree.name} (${layout}): the scan did not report the ${time} snapshot (${set.notes.join('; ')})`,
+        );
       return snapshotResult(snapshot, seconds);
     };
     const first = await scanNight(FIRST);
@@ -209,12 +294,26 @@ export async function scanTree(tree: RealTree, layout: TreeLayout, work: string)
     for (const step of undo.reverse()) step();
     // Never remove through a mount that would not come off: that is the live tree.
     // eslint-disable-next-line no-unsafe-finally -- refusing to delete a live tree outranks the benchmark's own error
-    if (mountsUnder(work).length > 0) throw new Error(`real-tree benchmark: ${work} still has mounts (${mountsUnder(work).join(', ')}); unmount them by hand`);
+    if (mountsUnder(work).length > 0)
+      throw new Error(
+        `real-tree benchmark: ${work} still has mounts (${mountsUnder(work).join(', ')}); unmount them by hand`,
+      );
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-function snapshotResult(snapshot: { id: string; verdict: Verdict; entries: number; bytes: number; findings: Finding[]; findingCounts: Partial<Record<FindingKind, number>>; detection?: { encryptedStrong: number; encryptedWeak: number } }, seconds = 0): TreeSnapshotResult {
+function snapshotResult(
+  snapshot: {
+    id: string;
+    verdict: Verdict;
+    entries: number;
+    bytes: number;
+    findings: Finding[];
+    findingCounts: Partial<Record<FindingKind, number>>;
+    detection?: { encryptedStrong: number; encryptedWeak: number };
+  },
+  seconds = 0,
+): TreeSnapshotResult {
   const otherFindings = { ...snapshot.findingCounts };
   delete otherFindings.encrypted;
   const examples = [...snapshot.findings].sort((a, b) => rank(a) - rank(b)).slice(0, 12);

@@ -43,8 +43,13 @@ const RUNS = Number(process.env.VOUCH_BENCH_RUNS ?? 3);
 const FEATURE_COST = process.env.VOUCH_BENCH_FEATURE_COST !== '0';
 const JOBS = Number(process.env.VOUCH_BENCH_DETECTION_JOBS ?? availableParallelism());
 /** Per-tree results; runs of different trees or layouts (VOUCH_BENCH_TREES, VOUCH_BENCH_TREE_LAYOUTS) keep separate files. */
-const TREES_JSON = `trees${[process.env.VOUCH_BENCH_TREES, process.env.VOUCH_BENCH_TREE_LAYOUTS].filter(Boolean).map((pick) => `-${pick!.replace(/[^a-z0-9-]+/g, '_')}`).join('')}.json`;
-const PARTS = new Set((process.env.VOUCH_BENCH_DETECTION_PARTS ?? 'corpus,trees').split(',').map((part) => part.trim()));
+const TREES_JSON = `trees${[process.env.VOUCH_BENCH_TREES, process.env.VOUCH_BENCH_TREE_LAYOUTS]
+  .filter(Boolean)
+  .map((pick) => `-${pick!.replace(/[^a-z0-9-]+/g, '_')}`)
+  .join('')}.json`;
+const PARTS = new Set(
+  (process.env.VOUCH_BENCH_DETECTION_PARTS ?? 'corpus,trees').split(',').map((part) => part.trim()),
+);
 
 const log = (message: string) => process.stderr.write(`[bench:detection] ${message}\n`);
 const phases: [string, number][] = [];
@@ -61,14 +66,33 @@ async function phase<T>(name: string, work: () => T | Promise<T>): Promise<T> {
 
 async function corpusPart(): Promise<void> {
   const corpus = await phase('corpus', () => loadOrBuildCorpus(DATA, { rebuild: REBUILD, log }));
-  log(`${corpus.files.length} files${corpus.reused ? ' (reused; VOUCH_BENCH_DETECTION_REBUILD=1 rebuilds)' : ''}`);
-  const negatives = await phase('negatives (gpg, age, openssl, xz, zstd, brotli)', () => loadOrBuildNegatives(DATA, corpus, { rebuild: REBUILD }));
-  const camouflage = await phase('camouflage (gpg, age, openssl enc, 7z, zip -P, cryptsetup, base64)', () => loadOrBuildCamouflage(DATA, corpus, { rebuild: REBUILD }));
-  const measured = await phase(`classification (intact + 8 modes, with and without history; ${JOBS} processes)`, () => measureCorpus(corpus, { jobs: JOBS }));
-  const negativeCases = await phase('classification of the negatives', () => measureNegatives(negatives, measured.originals));
-  const camouflageCases = await phase('classification of the camouflage, in place and renamed', () => measureCamouflage(camouflage, measured.originals));
-  const histories = await phase('snapshot histories through runScan', () => runSnapshotHistories(corpus, negatives, mkdtempSync(path.join(tmpdir(), 'vouch-bench-detection-'))));
-  const featureCost = FEATURE_COST ? await phase('feature cost (detection off vs on: scan benchmark data, corpus)', () => measureFeatureCost(corpus, { runs: RUNS, log })) : null;
+  log(
+    `${corpus.files.length} files${corpus.reused ? ' (reused; VOUCH_BENCH_DETECTION_REBUILD=1 rebuilds)' : ''}`,
+  );
+  const negatives = await phase('negatives (gpg, age, openssl, xz, zstd, brotli)', () =>
+    loadOrBuildNegatives(DATA, corpus, { rebuild: REBUILD }),
+  );
+  const camouflage = await phase('camouflage (gpg, age, openssl enc, 7z, zip -P, cryptsetup, base64)', () =>
+    loadOrBuildCamouflage(DATA, corpus, { rebuild: REBUILD }),
+  );
+  const measured = await phase(
+    `classification (intact + 8 modes, with and without history; ${JOBS} processes)`,
+    () => measureCorpus(corpus, { jobs: JOBS }),
+  );
+  const negativeCases = await phase('classification of the negatives', () =>
+    measureNegatives(negatives, measured.originals),
+  );
+  const camouflageCases = await phase('classification of the camouflage, in place and renamed', () =>
+    measureCamouflage(camouflage, measured.originals),
+  );
+  const histories = await phase('snapshot histories through runScan', () =>
+    runSnapshotHistories(corpus, negatives, mkdtempSync(path.join(tmpdir(), 'vouch-bench-detection-'))),
+  );
+  const featureCost = FEATURE_COST
+    ? await phase('feature cost (detection off vs on: scan benchmark data, corpus)', () =>
+        measureFeatureCost(corpus, { runs: RUNS, log }),
+      )
+    : null;
 
   const results: BenchResults = {
     corpus: corpus.files,
@@ -89,13 +113,19 @@ async function treePart(): Promise<void> {
   for (const tree of trees) {
     await phase(`${tree.name}: prepare`, () => prepareDebianTree(tree, DATA, log));
     for (const layout of layouts) {
-      const result = await phase(`${tree.name} (${layout}): two nightly scans`, () => scanTree(tree, layout, path.join(DATA, `tree-work-${process.pid}`)));
-      log(`${tree.name} (${layout}): ${result.first.verdict} / ${result.second.verdict}; encrypted ${result.first.encryptedStrong}+${result.first.encryptedWeak} / ${result.second.encryptedStrong}+${result.second.encryptedWeak}`);
+      const result = await phase(`${tree.name} (${layout}): two nightly scans`, () =>
+        scanTree(tree, layout, path.join(DATA, `tree-work-${process.pid}`)),
+      );
+      log(
+        `${tree.name} (${layout}): ${result.first.verdict} / ${result.second.verdict}; encrypted ${result.first.encryptedStrong}+${result.first.encryptedWeak} / ${result.second.encryptedStrong}+${result.second.encryptedWeak}`,
+      );
       results.push(result);
       writeFileSync(path.join(DATA, TREES_JSON), JSON.stringify(results, null, 1));
     }
   }
-  console.log(`\n== Real trees: intact real estates scanned as a user's backup sets (default policy), two nights each\n`);
+  console.log(
+    `\n== Real trees: intact real estates scanned as a user's backup sets (default policy), two nights each\n`,
+  );
   console.log(formatTreeTable(results).join('\n'));
 }
 
@@ -106,9 +136,13 @@ async function main(): Promise<void> {
   if (PARTS.has('trees')) await treePart();
   const total = (performance.now() - started) / 1000;
   console.log(`\n== Run\n\n${phases.map(([name, s]) => `${name}: ${s.toFixed(1)} s`).join('\n')}`);
-  console.log(`total: ${total.toFixed(1)} s; peak RSS of the benchmark process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
-  if (PARTS.has('corpus')) console.log(`per-case results: ${path.relative(ROOT, path.join(DATA, 'results.json'))}`);
-  if (PARTS.has('trees')) console.log(`per-tree results: ${path.relative(ROOT, path.join(DATA, TREES_JSON))}`);
+  console.log(
+    `total: ${total.toFixed(1)} s; peak RSS of the benchmark process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+  );
+  if (PARTS.has('corpus'))
+    console.log(`per-case results: ${path.relative(ROOT, path.join(DATA, 'results.json'))}`);
+  if (PARTS.has('trees'))
+    console.log(`per-tree results: ${path.relative(ROOT, path.join(DATA, TREES_JSON))}`);
 }
 
 await main();

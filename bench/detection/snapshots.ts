@@ -19,12 +19,22 @@ import { runScan } from '../../agent/scan/scan-run.js';
 import { loadManifest } from '../../agent/state/manifest-store.js';
 import type { Finding, FindingKind } from '../../agent/model/findings.js';
 import type { Verdict } from '../../agent/model/verdict.js';
-import { applyRansomware, RANSOMWARE_MODES, type RansomwareMode } from '../../test/helpers/ransomware-modes.js';
+import {
+  applyRansomware,
+  RANSOMWARE_MODES,
+  type RansomwareMode,
+} from '../../test/helpers/ransomware-modes.js';
 import type { Corpus, CorpusFile } from './corpus.js';
 import { CIPHERS, RANSOM_EXTENSIONS } from './measure.js';
 import { NEGATIVE_GROUP, NEGATIVE_KINDS, negativeFilePath, type Negatives } from './negatives.js';
 import { mixedOrder, runTool } from './tools.js';
-import { CAMOUFLAGE_CONTAINERS, CAMOUFLAGE_EXTENSION, createEncaser, type CamouflageContainer, type Encaser } from './camouflage.js';
+import {
+  CAMOUFLAGE_CONTAINERS,
+  CAMOUFLAGE_EXTENSION,
+  createEncaser,
+  type CamouflageContainer,
+  type Encaser,
+} from './camouflage.js';
 
 /** Shares of the files hit, one backup set each. */
 export const HIT_FRACTIONS = [0, 0.001, 0.01, 0.3] as const;
@@ -75,12 +85,17 @@ export interface HistoryResult {
 
 /** How a hit file was hit: a ransomware mode, or a camouflage container. */
 export type HitMode = RansomwareMode | `camouflage:${CamouflageContainer}`;
-const HIT_MODES: readonly HitMode[] = [...RANSOMWARE_MODES, ...CAMOUFLAGE_CONTAINERS.map((container) => `camouflage:${container}` as const)];
+const HIT_MODES: readonly HitMode[] = [
+  ...RANSOMWARE_MODES,
+  ...CAMOUFLAGE_CONTAINERS.map((container) => `camouflage:${container}` as const),
+];
 
 /** The expectation for `hit` of `files` under the default policy (≥ 3 files or ≥ 1 % → compromised). */
 export function expectationFor(hit: number, files: number): Expectation {
   if (hit === 0) return 'not-compromised';
-  return hit >= DEFAULT_DETECTION.compromisedFiles || hit / files >= DEFAULT_DETECTION.compromisedFraction ? 'compromised' : 'flagged';
+  return hit >= DEFAULT_DETECTION.compromisedFiles || hit / files >= DEFAULT_DETECTION.compromisedFraction
+    ? 'compromised'
+    : 'flagged';
 }
 
 /** Hard-links `from` to `to` (copies across file systems). */
@@ -105,29 +120,59 @@ function pickHits(candidates: readonly CorpusFile[], fraction: number, total: nu
 }
 
 /** Writes one set's two snapshots under `base`; returns what the second one holds. */
-function buildHistory(base: string, corpus: Corpus, negatives: Negatives, fraction: number, encaser: Encaser) {
+function buildHistory(
+  base: string,
+  corpus: Corpus,
+  negatives: Negatives,
+  fraction: number,
+  encaser: Encaser,
+) {
   const first = path.join(base, FIRST);
   const second = path.join(base, SECOND);
   for (const file of corpus.files) place(path.join(corpus.root, file.path), path.join(first, file.path));
 
-  const byType = (type: string) => mixedOrder(corpus.files.filter((f) => f.type === type), (f) => f.path, 'snapshot-churn');
+  const byType = (type: string) =>
+    mixedOrder(
+      corpus.files.filter((f) => f.type === type),
+      (f) => f.path,
+      'snapshot-churn',
+    );
   const texts = byType('text');
   const edited = new Set(texts.slice(0, Math.ceil(texts.length * EDITED_TEXT_SHARE)).map((f) => f.path));
   const databases = byType('sqlite');
-  const updated = new Set(databases.slice(0, Math.ceil(databases.length * EDITED_DATABASE_SHARE)).map((f) => f.path));
-  const others = mixedOrder(corpus.files, (f) => f.path, 'snapshot-churn').filter((f) => !edited.has(f.path) && !updated.has(f.path));
+  const updated = new Set(
+    databases.slice(0, Math.ceil(databases.length * EDITED_DATABASE_SHARE)).map((f) => f.path),
+  );
+  const others = mixedOrder(corpus.files, (f) => f.path, 'snapshot-churn').filter(
+    (f) => !edited.has(f.path) && !updated.has(f.path),
+  );
   const deleted = new Set(others.slice(0, Math.ceil(corpus.files.length * DELETED_SHARE)).map((f) => f.path));
   // New files: a few of each negative kind; every other one replaces its original (as `gpg`
   // followed by `rm`, or `xz file`, would).
   const added = NEGATIVE_KINDS.flatMap((kind) =>
     mixedOrder(
-      negatives.files.filter((n) => n.kind === kind && !deleted.has(n.source.path) && !edited.has(n.source.path) && !updated.has(n.source.path)),
+      negatives.files.filter(
+        (n) =>
+          n.kind === kind &&
+          !deleted.has(n.source.path) &&
+          !edited.has(n.source.path) &&
+          !updated.has(n.source.path),
+      ),
       (n) => n.path,
       'snapshot-new',
     ).slice(0, NEW_NEGATIVES_PER_KIND),
   );
-  const replaced = new Set(added.filter((_, i) => i % 2 === 0 && added[i]!.path !== added[i]!.source.path).map((n) => n.source.path));
-  const untouched = corpus.files.filter((f) => !edited.has(f.path) && !updated.has(f.path) && !deleted.has(f.path) && !replaced.has(f.path) && !added.some((n) => n.path === f.path));
+  const replaced = new Set(
+    added.filter((_, i) => i % 2 === 0 && added[i]!.path !== added[i]!.source.path).map((n) => n.source.path),
+  );
+  const untouched = corpus.files.filter(
+    (f) =>
+      !edited.has(f.path) &&
+      !updated.has(f.path) &&
+      !deleted.has(f.path) &&
+      !replaced.has(f.path) &&
+      !added.some((n) => n.path === f.path),
+  );
   const hits = pickHits(untouched, fraction, corpus.files.length);
   const hitPaths = new Map<string, HitMode>();
 
@@ -137,12 +182,19 @@ function buildHistory(base: string, corpus: Corpus, negatives: Negatives, fracti
     let data: Buffer;
     let target: string;
     if (mode.startsWith('camouflage:')) {
-      data = encaser.encase(original, mode.slice('camouflage:'.length) as CamouflageContainer, `${SECOND}/${file.path}`);
+      data = encaser.encase(
+        original,
+        mode.slice('camouflage:'.length) as CamouflageContainer,
+        `${SECOND}/${file.path}`,
+      );
       target = Math.floor(index / HIT_MODES.length) % 2 === 0 ? file.path : file.path + CAMOUFLAGE_EXTENSION;
     } else {
       const ransomware = mode as RansomwareMode;
       data = applyRansomware(original, ransomware, `${SECOND}/${file.path}`, CIPHERS[index % CIPHERS.length]);
-      target = ransomware === 'rename' || ransomware === 'footer' ? file.path + RANSOM_EXTENSIONS[index % RANSOM_EXTENSIONS.length] : file.path;
+      target =
+        ransomware === 'rename' || ransomware === 'footer'
+          ? file.path + RANSOM_EXTENSIONS[index % RANSOM_EXTENSIONS.length]
+          : file.path;
     }
     write(path.join(second, target), data);
     hitPaths.set(target, mode);
@@ -152,34 +204,65 @@ function buildHistory(base: string, corpus: Corpus, negatives: Negatives, fracti
     const from = path.join(corpus.root, file.path);
     const to = path.join(second, file.path);
     if (hitSources.has(file.path) || deleted.has(file.path) || replaced.has(file.path)) continue;
-    if (edited.has(file.path)) write(to, Buffer.concat([readFileSync(from), Buffer.from(`\n# edited on ${SECOND}\n`)]));
+    if (edited.has(file.path))
+      write(to, Buffer.concat([readFileSync(from), Buffer.from(`\n# edited on ${SECOND}\n`)]));
     else if (updated.has(file.path)) {
       copyFileSync(from, to);
-      runTool('sqlite3', [to], { input: `CREATE TABLE IF NOT EXISTS audit(at TEXT, what TEXT); INSERT INTO audit VALUES('${SECOND}', 'nightly update');` });
+      runTool('sqlite3', [to], {
+        input: `CREATE TABLE IF NOT EXISTS audit(at TEXT, what TEXT); INSERT INTO audit VALUES('${SECOND}', 'nightly update');`,
+      });
     } else if (!added.some((n) => n.path === file.path)) place(from, to);
   }
-  for (const negative of added) place(negativeFilePath(negatives, negative), path.join(second, negative.path));
+  for (const negative of added)
+    place(negativeFilePath(negatives, negative), path.join(second, negative.path));
   // Encryption on purpose that replaced its original: the policy allows it at those paths.
-  const allowed = added.filter((negative) => NEGATIVE_GROUP[negative.kind] === 'legit-encrypted' && replaced.has(negative.source.path)).map((negative) => negative.path);
+  const allowed = added
+    .filter(
+      (negative) => NEGATIVE_GROUP[negative.kind] === 'legit-encrypted' && replaced.has(negative.source.path),
+    )
+    .map((negative) => negative.path);
   return {
     allowed,
     hitPaths,
     files: corpus.files.length,
-    churn: { edited: edited.size + updated.size, deleted: deleted.size, added: added.length, replaced: replaced.size },
+    churn: {
+      edited: edited.size + updated.size,
+      deleted: deleted.size,
+      added: added.length,
+      replaced: replaced.size,
+    },
   };
 }
 
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
 
-function outcome(snapshot: { id: string; verdict: Verdict; entries: number; findings: Finding[]; findingCounts: Partial<Record<FindingKind, number>> }): SnapshotOutcome {
-  const topFindings = [...snapshot.findings].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]).slice(0, 20);
-  return { id: snapshot.id, verdict: snapshot.verdict, files: snapshot.entries, findingCounts: snapshot.findingCounts, topFindings };
+function outcome(snapshot: {
+  id: string;
+  verdict: Verdict;
+  entries: number;
+  findings: Finding[];
+  findingCounts: Partial<Record<FindingKind, number>>;
+}): SnapshotOutcome {
+  const topFindings = [...snapshot.findings]
+    .sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity])
+    .slice(0, 20);
+  return {
+    id: snapshot.id,
+    verdict: snapshot.verdict,
+    files: snapshot.entries,
+    findingCounts: snapshot.findingCounts,
+    topFindings,
+  };
 }
 
 const setName = (fraction: number) => `hit-${String(fraction * 100).replace('.', '-')}pct`;
 
 /** Builds every history under `workDir` (removed afterwards), scans them all in one runScan, and reports each. */
-export async function runSnapshotHistories(corpus: Corpus, negatives: Negatives, workDir: string): Promise<HistoryResult[]> {
+export async function runSnapshotHistories(
+  corpus: Corpus,
+  negatives: Negatives,
+  workDir: string,
+): Promise<HistoryResult[]> {
   rmSync(workDir, { recursive: true, force: true });
   try {
     return await scanHistories(corpus, negatives, workDir);
@@ -188,21 +271,39 @@ export async function runSnapshotHistories(corpus: Corpus, negatives: Negatives,
   }
 }
 
-async function scanHistories(fullCorpus: Corpus, allNegatives: Negatives, workDir: string): Promise<HistoryResult[]> {
-  const corpus = { root: fullCorpus.root, files: fullCorpus.files.filter((file) => file.size <= SNAPSHOT_MAX_FILE_BYTES) };
+async function scanHistories(
+  fullCorpus: Corpus,
+  allNegatives: Negatives,
+  workDir: string,
+): Promise<HistoryResult[]> {
+  const corpus = {
+    root: fullCorpus.root,
+    files: fullCorpus.files.filter((file) => file.size <= SNAPSHOT_MAX_FILE_BYTES),
+  };
   const kept = new Set(corpus.files.map((file) => file.path));
-  const negatives = { root: allNegatives.root, files: allNegatives.files.filter((negative) => kept.has(negative.source.path)) };
+  const negatives = {
+    root: allNegatives.root,
+    files: allNegatives.files.filter((negative) => kept.has(negative.source.path)),
+  };
   const encaser = createEncaser();
   let built;
   try {
-    built = HIT_FRACTIONS.map((fraction) => ({ fraction, name: setName(fraction), ...buildHistory(path.join(workDir, setName(fraction)), corpus, negatives, fraction, encaser) }));
+    built = HIT_FRACTIONS.map((fraction) => ({
+      fraction,
+      name: setName(fraction),
+      ...buildHistory(path.join(workDir, setName(fraction)), corpus, negatives, fraction, encaser),
+    }));
   } finally {
     encaser.close();
   }
   const sets = Object.fromEntries(
     built.map(({ name, allowed }) => [
       name,
-      { source: { fs: { path: path.join(workDir, name) } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' }, ...(allowed.length ? { detection: { allow: allowed } } : {}) },
+      {
+        source: { fs: { path: path.join(workDir, name) } },
+        snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
+        ...(allowed.length ? { detection: { allow: allowed } } : {}),
+      },
     ]),
   );
   const policy = validatePolicy({ sets }, 'detection benchmark policy', workDir);
@@ -211,9 +312,15 @@ async function scanHistories(fullCorpus: Corpus, allNegatives: Negatives, workDi
   const results: HistoryResult[] = [];
   for (const history of built) {
     const set = report.sets.find((s) => s.name === history.name);
-    if (!set || set.error) throw new Error(`detection benchmark: scanning set ${history.name} failed: ${set?.error ?? 'missing from the report'}`);
+    if (!set || set.error)
+      throw new Error(
+        `detection benchmark: scanning set ${history.name} failed: ${set?.error ?? 'missing from the report'}`,
+      );
     const [first, second] = [...set.snapshots].sort((a, b) => (a.time < b.time ? -1 : 1));
-    if (!first || !second) throw new Error(`detection benchmark: set ${history.name} has ${set.snapshots.length} snapshots, expected 2`);
+    if (!first || !second)
+      throw new Error(
+        `detection benchmark: set ${history.name} has ${set.snapshots.length} snapshots, expected 2`,
+      );
     const manifest = await loadManifest(stateDir, history.name, second.id);
     let hitEncrypted = 0;
     let hitEncryptedStrong = 0;
@@ -223,7 +330,14 @@ async function scanHistories(fullCorpus: Corpus, allNegatives: Negatives, workDi
       if (content?.judgement === 'encrypted') {
         hitEncrypted++;
         if (content.strength === 'strong') hitEncryptedStrong++;
-      } else missedHits.push({ path: hitPath, mode, judgement: content ? `${content.judgement} (${content.type}, structure ${content.structure})` : 'no manifest entry' });
+      } else
+        missedHits.push({
+          path: hitPath,
+          mode,
+          judgement: content
+            ? `${content.judgement} (${content.type}, structure ${content.structure})`
+            : 'no manifest entry',
+        });
     }
     results.push({
       name: history.name,

@@ -37,7 +37,9 @@ export function runTool(command: string, args: readonly string[], options: ToolO
   if (result.error) throw new ToolError(`${line}: ${result.error.message}`, { cause: result.error });
   if (result.status !== 0) {
     const stderr = result.stderr.toString('utf8').trim().split('\n').slice(-3).join(' | ');
-    throw new ToolError(`${line}: exited with ${result.status ?? result.signal}${stderr ? `: ${stderr}` : ''}`);
+    throw new ToolError(
+      `${line}: exited with ${result.status ?? result.signal}${stderr ? `: ${stderr}` : ''}`,
+    );
   }
   return result.stdout;
 }

@@ -6,7 +6,12 @@ import { recordingVisitor, sha256 } from '../helpers/buffer-input.js';
 
 const mtime = new Date('2025-01-01T00:00:00Z');
 
-function object(key: string, size: number, kind: PlainObject['kind'] = 'file', linkTarget?: string): PlainObject {
+function object(
+  key: string,
+  size: number,
+  kind: PlainObject['kind'] = 'file',
+  linkTarget?: string,
+): PlainObject {
   return { key, size, kind, mtime, ...(linkTarget !== undefined ? { linkTarget } : {}) };
 }
 
@@ -19,7 +24,11 @@ async function* list(objects: PlainObject[], failAfter?: number): AsyncGenerator
   }
 }
 
-async function read(objects: AsyncIterable<PlainObject>, contents: Record<string, Buffer | Error>, limits: Partial<ArchiveLimits> = {}) {
+async function read(
+  objects: AsyncIterable<PlainObject>,
+  contents: Record<string, Buffer | Error>,
+  limits: Partial<ArchiveLimits> = {},
+) {
   const opened: string[] = [];
   const open = async (key: string): Promise<Readable> => {
     opened.push(key);
@@ -44,12 +53,27 @@ describe('readPlainEntries', () => {
   it('passes files with their bodies and records symlinks without opening them', async () => {
     const a = Buffer.from('alpha');
     const b = Buffer.from('bravo'.repeat(1000));
-    const { summary, visitor, opened } = await read(list([object('a.txt', a.length), object('dir/b.bin', b.length), object('latest', 0, 'symlink', 'dir/b.bin')]), {
-      'a.txt': a,
-      'dir/b.bin': b,
-    });
+    const { summary, visitor, opened } = await read(
+      list([
+        object('a.txt', a.length),
+        object('dir/b.bin', b.length),
+        object('latest', 0, 'symlink', 'dir/b.bin'),
+      ]),
+      {
+        'a.txt': a,
+        'dir/b.bin': b,
+      },
+    );
     expect(visitor.problems).toEqual([]);
-    expect(visitor.entries.map(({ path, type, size, sha256: digest, linkTarget }) => ({ path, type, size, digest, linkTarget }))).toEqual([
+    expect(
+      visitor.entries.map(({ path, type, size, sha256: digest, linkTarget }) => ({
+        path,
+        type,
+        size,
+        digest,
+        linkTarget,
+      })),
+    ).toEqual([
       { path: 'a.txt', type: 'file', size: a.length, digest: sha256(a), linkTarget: undefined },
       { path: 'dir/b.bin', type: 'file', size: b.length, digest: sha256(b), linkTarget: undefined },
       { path: 'latest', type: 'symlink', size: 0, digest: undefined, linkTarget: 'dir/b.bin' },
@@ -60,7 +84,14 @@ describe('readPlainEntries', () => {
 
   it('runs keys through the safe-path rules and flags non-file kinds', async () => {
     const { visitor, opened } = await read(
-      list([object('../escape', 1), object('/abs', 1), object('sock', 0, 'other'), object('up', 0, 'symlink', '../../etc'), object('up/passwd', 1), object('ok', 2)]),
+      list([
+        object('../escape', 1),
+        object('/abs', 1),
+        object('sock', 0, 'other'),
+        object('up', 0, 'symlink', '../../etc'),
+        object('up/passwd', 1),
+        object('ok', 2),
+      ]),
       { ok: Buffer.from('ok') },
     );
     expect(visitor.paths()).toEqual(['up', 'ok']);
@@ -68,13 +99,23 @@ describe('readPlainEntries', () => {
     expect(visitor.problems).toEqual([
       { kind: 'unsafe-entry', path: '../escape', detail: "entry '../escape': path escapes the archive root" },
       { kind: 'unsafe-entry', path: '/abs', detail: "entry '/abs': path is absolute" },
-      { kind: 'unsafe-entry', path: 'sock', detail: "entry 'sock': entries of this type are not supported and never restored" },
-      { kind: 'unsafe-entry', path: 'up/passwd', detail: "entry 'up/passwd': parent 'up' is a symlink; the entry would be written through it" },
+      {
+        kind: 'unsafe-entry',
+        path: 'sock',
+        detail: "entry 'sock': entries of this type are not supported and never restored",
+      },
+      {
+        kind: 'unsafe-entry',
+        path: 'up/passwd',
+        detail: "entry 'up/passwd': parent 'up' is a symlink; the entry would be written through it",
+      },
     ]);
   });
 
   it('treats S3 folder markers (empty key/ objects) as directories', async () => {
-    const { visitor, opened } = await read(list([object('photos/', 0), object('photos/cat.jpg', 3)]), { 'photos/cat.jpg': Buffer.from('cat') });
+    const { visitor, opened } = await read(list([object('photos/', 0), object('photos/cat.jpg', 3)]), {
+      'photos/cat.jpg': Buffer.from('cat'),
+    });
     expect(visitor.problems).toEqual([]);
     expect(visitor.entries.map(({ path, type }) => [path, type])).toEqual([
       ['photos', 'directory'],
@@ -84,10 +125,13 @@ describe('readPlainEntries', () => {
   });
 
   it('reports a file whose stream errors or cannot be opened, and reads the next one', async () => {
-    const { summary, visitor } = await read(list([object('broken', 100), object('missing', 1), object('fine', 4)]), {
-      broken: new Error('EIO: i/o error, read'),
-      fine: Buffer.from('fine'),
-    });
+    const { summary, visitor } = await read(
+      list([object('broken', 100), object('missing', 1), object('fine', 4)]),
+      {
+        broken: new Error('EIO: i/o error, read'),
+        fine: Buffer.from('fine'),
+      },
+    );
     expect(visitor.count).toBe(2);
     expect(visitor.paths()).toEqual(['fine']);
     expect(visitor.problems).toEqual([
@@ -98,22 +142,39 @@ describe('readPlainEntries', () => {
   });
 
   it('stops with complete:false when the listing fails', async () => {
-    const { summary, visitor } = await read(list([object('a', 1), object('b', 1)], 1), { a: Buffer.from('a'), b: Buffer.from('b') });
+    const { summary, visitor } = await read(list([object('a', 1), object('b', 1)], 1), {
+      a: Buffer.from('a'),
+      b: Buffer.from('b'),
+    });
     expect(visitor.paths()).toEqual(['a']);
-    expect(visitor.problems).toEqual([{ kind: 'read-error', path: '', detail: 'listing the snapshot failed: ListObjectsV2: SlowDown' }]);
+    expect(visitor.problems).toEqual([
+      { kind: 'read-error', path: '', detail: 'listing the snapshot failed: ListObjectsV2: SlowDown' },
+    ]);
     expect(summary.complete).toBe(false);
   });
 
   it('caps entry size by listed size and by bytes actually read', async () => {
-    const { summary, visitor } = await read(list([object('listed-big', 5000), object('grew', 10), object('small', 5)]), {
-      'listed-big': Buffer.alloc(5000),
-      grew: Buffer.alloc(2000),
-      small: Buffer.from('small'),
-    }, { maxEntryBytes: 1000 });
+    const { summary, visitor } = await read(
+      list([object('listed-big', 5000), object('grew', 10), object('small', 5)]),
+      {
+        'listed-big': Buffer.alloc(5000),
+        grew: Buffer.alloc(2000),
+        small: Buffer.from('small'),
+      },
+      { maxEntryBytes: 1000 },
+    );
     expect(visitor.paths()).toEqual(['small']);
     expect(visitor.problems).toEqual([
-      { kind: 'read-error', path: 'listed-big', detail: "entry 'listed-big' declares 5000 bytes, over the 1000-byte entry limit; not read" },
-      { kind: 'read-error', path: 'grew', detail: "entry 'grew' is larger than the 1000-byte entry limit; not read to the end" },
+      {
+        kind: 'read-error',
+        path: 'listed-big',
+        detail: "entry 'listed-big' declares 5000 bytes, over the 1000-byte entry limit; not read",
+      },
+      {
+        kind: 'read-error',
+        path: 'grew',
+        detail: "entry 'grew' is larger than the 1000-byte entry limit; not read to the end",
+      },
     ]);
     expect(summary.complete).toBe(true);
   });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ARCHIVE_EXTENSIONS, archiveExtensionOf, formatOf, readerFor } from '../../agent/archives/registry.js';
+import {
+  ARCHIVE_EXTENSIONS,
+  archiveExtensionOf,
+  formatOf,
+  readerFor,
+} from '../../agent/archives/registry.js';
 
 describe('archive registry', () => {
   it('maps extensions to formats, case-insensitively', () => {
@@ -21,14 +26,28 @@ describe('archive registry', () => {
   it('says which extension matched, as written', () => {
     expect(archiveExtensionOf('Orders-1.TAR.XZ')).toEqual({ extension: '.TAR.XZ', format: 'tar.xz' });
     expect(archiveExtensionOf('orders-1.tbz')).toEqual({ extension: '.tbz', format: 'tar.bz2' });
-    expect(ARCHIVE_EXTENSIONS).toBe('.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz, .txz, .tar.bz2, .tbz2, .tbz, .tar.lz4, .zip, .7z');
+    expect(ARCHIVE_EXTENSIONS).toBe(
+      '.tar, .tar.gz, .tgz, .tar.zst, .tzst, .tar.xz, .txz, .tar.bz2, .tbz2, .tbz, .tar.lz4, .zip, .7z',
+    );
   });
 
   it('knows nothing else', () => {
-    for (const name of ['orders.gz', 'orders.zst', 'orders.bz2', 'orders.xz', 'orders.lz4', 'README', '.tar', '.7z', 'tar']) expect(formatOf(name)).toBeNull();
+    for (const name of [
+      'orders.gz',
+      'orders.zst',
+      'orders.bz2',
+      'orders.xz',
+      'orders.lz4',
+      'README',
+      '.tar',
+      '.7z',
+      'tar',
+    ])
+      expect(formatOf(name)).toBeNull();
   });
 
   it('has a reader for every format it names', () => {
-    for (const format of ['tar', 'tar.gz', 'tar.zst', 'tar.xz', 'tar.bz2', 'tar.lz4', 'zip', '7z'] as const) expect(readerFor(format).format).toBe(format);
+    for (const format of ['tar', 'tar.gz', 'tar.zst', 'tar.xz', 'tar.bz2', 'tar.lz4', 'zip', '7z'] as const)
+      expect(readerFor(format).format).toBe(format);
   });
 });

@@ -57,12 +57,19 @@ describe('normaliseEntryName', () => {
   it("skips the root directory's own entry silently but refuses a root-named file", () => {
     const guard = new EntryNameGuard(DEFAULT_LIMITS);
     expect(guard.admit('./', 'directory')).toEqual({ ok: false, problem: null });
-    expect(guard.admit('.', 'file')).toMatchObject({ ok: false, problem: { kind: 'unsafe-entry', detail: "entry '.': name has no path components" } });
+    expect(guard.admit('.', 'file')).toMatchObject({
+      ok: false,
+      problem: { kind: 'unsafe-entry', detail: "entry '.': name has no path components" },
+    });
   });
 
   it('NFC-normalises and reports the spelling before normalisation', () => {
     const decomposed = 'cafe\u0301.txt';
-    expect(normaliseEntryName(decomposed, limits)).toEqual({ ok: true, path: 'caf\u00e9.txt', beforeNfc: decomposed });
+    expect(normaliseEntryName(decomposed, limits)).toEqual({
+      ok: true,
+      path: 'caf\u00e9.txt',
+      beforeNfc: decomposed,
+    });
   });
 
   it('caps path length and depth', () => {
@@ -77,7 +84,14 @@ describe('EntryNameGuard', () => {
     const guard = new EntryNameGuard(DEFAULT_LIMITS);
     expect(guard.admit('a/b.txt', 'file').ok).toBe(true);
     const second = guard.admit('./a//b.txt', 'file');
-    expect(second).toEqual({ ok: false, problem: { kind: 'unsafe-entry', path: 'a/b.txt', detail: "entry 'a/b.txt': duplicate of an earlier entry" } });
+    expect(second).toEqual({
+      ok: false,
+      problem: {
+        kind: 'unsafe-entry',
+        path: 'a/b.txt',
+        detail: "entry 'a/b.txt': duplicate of an earlier entry",
+      },
+    });
   });
 
   it('refuses the second of two names that differ only in Unicode normalisation', () => {
@@ -85,7 +99,11 @@ describe('EntryNameGuard', () => {
     expect(guard.admit('caf\u00e9', 'file').ok).toBe(true);
     expect(guard.admit('cafe\u0301', 'file')).toMatchObject({
       ok: false,
-      problem: { kind: 'unsafe-entry', path: 'caf\u00e9', detail: expect.stringMatching(/differs only in Unicode normalisation/) },
+      problem: {
+        kind: 'unsafe-entry',
+        path: 'caf\u00e9',
+        detail: expect.stringMatching(/differs only in Unicode normalisation/),
+      },
     });
   });
 
@@ -102,25 +120,39 @@ describe('EntryNameGuard', () => {
     const through = guard.admit('link/passwd', 'file');
     expect(through).toEqual({
       ok: false,
-      problem: { kind: 'unsafe-entry', path: 'link/passwd', detail: "entry 'link/passwd': parent 'link' is a symlink; the entry would be written through it" },
+      problem: {
+        kind: 'unsafe-entry',
+        path: 'link/passwd',
+        detail: "entry 'link/passwd': parent 'link' is a symlink; the entry would be written through it",
+      },
     });
   });
 
   it('refuses entries below a file and files over directories used by earlier entries', () => {
     const guard = new EntryNameGuard(DEFAULT_LIMITS);
     expect(guard.admit('f', 'file').ok).toBe(true);
-    expect(guard.admit('f/x', 'file')).toMatchObject({ ok: false, problem: { detail: "entry 'f/x': parent 'f' is not a directory" } });
+    expect(guard.admit('f/x', 'file')).toMatchObject({
+      ok: false,
+      problem: { detail: "entry 'f/x': parent 'f' is not a directory" },
+    });
     expect(guard.admit('d/x', 'file').ok).toBe(true);
     expect(guard.admit('d', 'directory').ok).toBe(true);
     expect(guard.admit('e/x', 'file').ok).toBe(true);
-    expect(guard.admit('e', 'file')).toMatchObject({ ok: false, problem: { detail: "entry 'e': earlier entries use this path as a directory" } });
+    expect(guard.admit('e', 'file')).toMatchObject({
+      ok: false,
+      problem: { detail: "entry 'e': earlier entries use this path as a directory" },
+    });
   });
 
   it('refuses hardlinks to outside the root or to entries not seen earlier', () => {
     const guard = new EntryNameGuard(DEFAULT_LIMITS);
     expect(guard.admit('shadow', 'hardlink', '../../etc/shadow')).toMatchObject({
       ok: false,
-      problem: { kind: 'unsafe-entry', path: 'shadow', detail: "entry 'shadow': hardlink target '../../etc/shadow': path escapes the archive root" },
+      problem: {
+        kind: 'unsafe-entry',
+        path: 'shadow',
+        detail: "entry 'shadow': hardlink target '../../etc/shadow': path escapes the archive root",
+      },
     });
     expect(guard.admit('early', 'hardlink', 'later')).toMatchObject({
       ok: false,
@@ -132,8 +164,18 @@ describe('EntryNameGuard', () => {
 
   it('refuses devices, FIFOs and unknown types', () => {
     const guard = new EntryNameGuard(DEFAULT_LIMITS);
-    expect(guard.admit('dev/sda', 'device')).toMatchObject({ ok: false, problem: { kind: 'unsafe-entry', path: 'dev/sda', detail: "entry 'dev/sda': device entries are never restored" } });
-    expect(guard.admit('pipe', 'fifo')).toMatchObject({ ok: false, problem: { detail: "entry 'pipe': FIFO entries are never restored" } });
+    expect(guard.admit('dev/sda', 'device')).toMatchObject({
+      ok: false,
+      problem: {
+        kind: 'unsafe-entry',
+        path: 'dev/sda',
+        detail: "entry 'dev/sda': device entries are never restored",
+      },
+    });
+    expect(guard.admit('pipe', 'fifo')).toMatchObject({
+      ok: false,
+      problem: { detail: "entry 'pipe': FIFO entries are never restored" },
+    });
     expect(guard.admit('sock', 'other')).toMatchObject({ ok: false, problem: { kind: 'unsafe-entry' } });
   });
 
@@ -141,7 +183,11 @@ describe('EntryNameGuard', () => {
     const guard = new EntryNameGuard(DEFAULT_LIMITS);
     expect(guard.admit('evil\u0000.txt', 'file')).toEqual({
       ok: false,
-      problem: { kind: 'unsafe-entry', path: 'evil\u0000.txt', detail: "entry 'evil\\u0000.txt': name contains control character U+0000" },
+      problem: {
+        kind: 'unsafe-entry',
+        path: 'evil\u0000.txt',
+        detail: "entry 'evil\\u0000.txt': name contains control character U+0000",
+      },
     });
   });
 });

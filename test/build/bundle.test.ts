@@ -6,7 +6,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -19,18 +29,26 @@ let install: string;
 /** Runs the bundled CLI in the installation; counts the JavaScript files Node loads. */
 function vouch(args: string[]): { code: number | null; stdout: string; stderr: string; loaded: number } {
   const hooks = path.join(install, 'count-loads.mjs');
-  const run = spawnSync(process.execPath, ['--import', hooks, path.join(install, 'dist/vouch.js'), ...args], { cwd: install, encoding: 'utf8', timeout: 60_000 });
+  const run = spawnSync(process.execPath, ['--import', hooks, path.join(install, 'dist/vouch.js'), ...args], {
+    cwd: install,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const loaded = run.stderr.split('\n').filter((line) => line.startsWith('loaded ')).length;
   return { code: run.status, stdout: run.stdout, stderr: run.stderr.replace(/^loaded .*\n/gm, ''), loaded };
 }
 
 beforeAll(async () => {
   install = mkdtempSync(path.join(tmpdir(), 'vouch-bundle-'));
-  for (const name of ['node_modules', 'policies', 'dashboards', 'restore-drills']) symlinkSync(path.join(ROOT, name), path.join(install, name));
+  for (const name of ['node_modules', 'policies', 'dashboards', 'restore-drills'])
+    symlinkSync(path.join(ROOT, name), path.join(install, name));
   copyFileSync(path.join(ROOT, 'package.json'), path.join(install, 'package.json'));
   // One stderr line per file Node loads: ES modules through a load hook (which runs on the hooks
   // thread in Node 20), CommonJS files as they are compiled.
-  writeFileSync(path.join(install, 'load-hooks.mjs'), "export async function load(url, context, next) { if (url.startsWith('file:')) process.stderr.write('loaded ' + url + '\\n'); return next(url, context); }\n");
+  writeFileSync(
+    path.join(install, 'load-hooks.mjs'),
+    "export async function load(url, context, next) { if (url.startsWith('file:')) process.stderr.write('loaded ' + url + '\\n'); return next(url, context); }\n",
+  );
   writeFileSync(
     path.join(install, 'count-loads.mjs'),
     [
@@ -48,18 +66,35 @@ afterAll(() => rmSync(install, { recursive: true, force: true }));
 describe('the bundled build', () => {
   it('writes the CLI, the analysis worker and the console assets side by side, with source maps carrying their sources', () => {
     const files = readdirSync(path.join(install, 'dist'));
-    expect(files).toEqual(expect.arrayContaining(['vouch.js', 'vouch.js.map', 'analysis-worker.js', 'fs-list-worker.js', 'assets']));
-    expect(readdirSync(path.join(install, 'dist/assets'))).toEqual(readdirSync(path.join(ROOT, 'agent/web/assets')));
-    const map = JSON.parse(readFileSync(path.join(install, 'dist/vouch.js.map'), 'utf8')) as { sources: string[]; sourcesContent: string[] };
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'vouch.js',
+        'vouch.js.map',
+        'analysis-worker.js',
+        'fs-list-worker.js',
+        'assets',
+      ]),
+    );
+    expect(readdirSync(path.join(install, 'dist/assets'))).toEqual(
+      readdirSync(path.join(ROOT, 'agent/web/assets')),
+    );
+    const map = JSON.parse(readFileSync(path.join(install, 'dist/vouch.js.map'), 'utf8')) as {
+      sources: string[];
+      sourcesContent: string[];
+    };
     expect(map.sources.some((source) => source.endsWith('agent/cli/main.ts'))).toBe(true);
     expect(map.sourcesContent.length).toBe(map.sources.length);
-    expect(readFileSync(path.join(install, 'dist/vouch.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(
+      readFileSync(path.join(install, 'dist/vouch.js'), 'utf8').startsWith('#!/usr/bin/env node\n'),
+    ).toBe(true);
   });
 
   it('starts from a few files and reads its version from package.json', () => {
     const run = vouch(['--version']);
     expect(run.code).toBe(0);
-    expect(run.stdout.trim()).toBe((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    expect(run.stdout.trim()).toBe(
+      (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    );
     // The unbundled build loaded ~385 files here (261 ES modules, 124 CommonJS).
     expect(run.loaded).toBeGreaterThan(0);
     expect(run.loaded).toBeLessThan(30);
@@ -78,16 +113,23 @@ describe('the bundled build', () => {
   it('hashes and judges files in the analysis worker it starts by path', () => {
     const dir = path.join(install, 'files');
     mkdirSync(dir);
-    const text = Buffer.from(Array.from({ length: 4000 }, (_, i) => `order ${i}, invoice ${(i * 7919) % 10007}, shipped\n`).join(''));
+    const text = Buffer.from(
+      Array.from({ length: 4000 }, (_, i) => `order ${i}, invoice ${(i * 7919) % 10007}, shipped\n`).join(''),
+    );
     writeFileSync(path.join(dir, 'orders.csv.gz'), gzipSync(text));
     const broken = gzipSync(text);
     broken.fill(0x41, 2000, 3000);
     writeFileSync(path.join(dir, 'damaged.csv.gz'), broken);
     const run = vouch(['--json', 'inspect', dir]);
     expect(run.stderr).not.toMatch(/worker|Error/);
-    const files = (JSON.parse(run.stdout) as { files: { path: string; sha256: string; judgement: string }[] }).files;
+    const files = (JSON.parse(run.stdout) as { files: { path: string; sha256: string; judgement: string }[] })
+      .files;
     const byName = new Map(files.map((file) => [path.basename(file.path), file]));
-    expect(byName.get('orders.csv.gz')?.sha256).toBe(createHash('sha256').update(readFileSync(path.join(dir, 'orders.csv.gz'))).digest('hex'));
+    expect(byName.get('orders.csv.gz')?.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(path.join(dir, 'orders.csv.gz')))
+        .digest('hex'),
+    );
     expect(byName.get('orders.csv.gz')?.judgement).toBe('intact');
     expect(byName.get('damaged.csv.gz')?.judgement).not.toBe('intact');
     expect(existsSync(path.join(install, 'dist/analysis-worker.js'))).toBe(true);

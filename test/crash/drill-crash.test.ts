@@ -32,7 +32,10 @@ beforeEach(async () => {
   config = path.join(fixture.root, 'vouch.yaml');
   // Large enough that the restore takes a moment: 48 MiB of incompressible files (random bytes,
   // which detection is told to expect there).
-  const files = [...sampleFiles(1), ...Array.from({ length: 12 }, (_, i) => ({ path: `blobs/b${i}.bin`, data: randomBytes(4 * 2 ** 20) }))];
+  const files = [
+    ...sampleFiles(1),
+    ...Array.from({ length: 12 }, (_, i) => ({ path: `blobs/b${i}.bin`, data: randomBytes(4 * 2 ** 20) })),
+  ];
   await writeFile(path.join(fixture.volume, 'orders-20251019.tar.gz'), await buildTarGz(files));
 });
 
@@ -59,7 +62,10 @@ describe('a drill killed with SIGKILL', () => {
     expect((await vouch('scan')).code).toBe(0);
     const { child, result } = startCli(['--config', config, 'drill', 'orders']);
     const work = path.join(fixture.state, 'drills', 'work', 'orders');
-    await waitFor(async () => (await listTree(work)).some((entry) => entry.includes('box/restore/blobs/')), 'the restore to start writing');
+    await waitFor(
+      async () => (await listTree(work)).some((entry) => entry.includes('box/restore/blobs/')),
+      'the restore to start writing',
+    );
     const [leftover] = await listTree(work);
     child.kill('SIGKILL');
     await result;
@@ -75,7 +81,11 @@ describe('a drill killed with SIGKILL', () => {
     const [leftover] = await listTree(path.join(fixture.state, 'drills', 'work', 'orders'));
     child.kill('SIGKILL');
     await result;
-    await waitFor(async () => (await processesMentioning(token)).length === 0, 'the sandbox to die with its parent', 10_000);
+    await waitFor(
+      async () => (await processesMentioning(token)).length === 0,
+      'the sandbox to die with its parent',
+      10_000,
+    );
     await expectRecoveredAndRedone(leftover!.slice(0, -1), 'app');
   });
 });

@@ -19,7 +19,11 @@ const KILLS = 6;
 
 /** Runs the appender until it has acknowledged at least `minimum` records, then kills it a random moment later. */
 async function appendAndKill(state: string, minimum: number): Promise<number[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', APPENDER, state, String(256 * 1024 + Math.floor(Math.random() * 2 ** 20))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', APPENDER, state, String(256 * 1024 + Math.floor(Math.random() * 2 ** 20))],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const acknowledged: number[] = [];
   let buffered = '';
   child.stdout.on('data', (chunk: Buffer) => {

@@ -44,7 +44,9 @@ beforeEach(async () => {
   const bucket = `crash-${++buckets}`;
   await s3.createBucket(bucket);
   for (const [day, key] of KEYS.entries()) {
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await buildTarGz(sampleFiles(day + 1)) }));
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: await buildTarGz(sampleFiles(day + 1)) }),
+    );
   }
   root = await mkdtemp(path.join(tmpdir(), 'vouch-scan-crash-'));
   state = path.join(root, 'state');
@@ -62,7 +64,10 @@ beforeEach(async () => {
   proxy.reset();
 });
 
-const env = () => ({ AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey });
+const env = () => ({
+  AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+});
 
 async function records(): Promise<LedgerRecord[]> {
   const out: LedgerRecord[] = [];
@@ -80,10 +85,16 @@ async function scanHangingOnThird() {
 }
 
 async function rescan() {
-  const { code, stdout, stderr } = await runCli(['--config', config, '--state', state, '--json', 'scan'], env(), 120_000);
+  const { code, stdout, stderr } = await runCli(
+    ['--config', config, '--state', state, '--json', 'scan'],
+    env(),
+    120_000,
+  );
   expect(stderr).not.toMatch(/error/i);
   expect(code).toBe(0);
-  return JSON.parse(stdout) as { sets: { snapshots: { id: string; verdict: string; deep: boolean; reason?: string }[]; notes: string[] }[] };
+  return JSON.parse(stdout) as {
+    sets: { snapshots: { id: string; verdict: string; deep: boolean; reason?: string }[]; notes: string[] }[];
+  };
 }
 
 describe('a scan killed mid-read', () => {
@@ -94,7 +105,9 @@ describe('a scan killed mid-read', () => {
     expect((await verifyLedger(state)).ok).toBe(true);
     expect(await readdir(path.join(state, 'scans', 'runs'))).toHaveLength(1); // the dead run's marker
     const killedRun = (await records()).filter((record) => record.type === 'snapshot-scan');
-    expect(killedRun.map((record) => (record.data as { snapshot: string }).snapshot)).toEqual(IDS.slice(0, 2));
+    expect(killedRun.map((record) => (record.data as { snapshot: string }).snapshot)).toEqual(
+      IDS.slice(0, 2),
+    );
 
     proxy.reset();
     const report = await rescan();
@@ -144,7 +157,11 @@ describe('a scan killed mid-read', () => {
     expect(types.filter((type) => type === 'scan-run')).toHaveLength(2);
 
     // A run that is not a continuation reads everything again (rehash: always).
-    const fresh = await runCli(['--config', config, '--state', state, '--json', 'scan', '--fresh'], env(), 120_000);
+    const fresh = await runCli(
+      ['--config', config, '--state', state, '--json', 'scan', '--fresh'],
+      env(),
+      120_000,
+    );
     expect(JSON.parse(fresh.stdout).sets[0].snapshots.every((s: { deep: boolean }) => s.deep)).toBe(true);
   });
 });

@@ -8,7 +8,10 @@ import { Writable } from 'node:stream';
 const quiet = () => createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
 
 function policyWith(schedule: string) {
-  return parsePolicy(`sets:\n  orders:\n    source: { fs: { path: /nonexistent } }\n    snapshots: { layout: archive }\n    schedule: { scan: '${schedule}', timezone: Asia/Tokyo }\n`, '/etc/vouch.yaml');
+  return parsePolicy(
+    `sets:\n  orders:\n    source: { fs: { path: /nonexistent } }\n    snapshots: { layout: archive }\n    schedule: { scan: '${schedule}', timezone: Asia/Tokyo }\n`,
+    '/etc/vouch.yaml',
+  );
 }
 
 describe('scheduler (real node-cron)', () => {
@@ -40,7 +43,9 @@ describe('scheduler (real node-cron)', () => {
     await runner.close(5000);
     expect(maxRunning).toBe(1);
     expect(started).toBeLessThanOrEqual(2);
-    const counters = scheduler.stats().tasks.find((task) => task.set === 'orders' && task.task === 'scan')!.counters;
+    const counters = scheduler
+      .stats()
+      .tasks.find((task) => task.set === 'orders' && task.task === 'scan')!.counters;
     expect(counters.overlaps).toBeGreaterThanOrEqual(1);
     expect(counters.runs).toBeGreaterThanOrEqual(1);
   });
@@ -48,7 +53,12 @@ describe('scheduler (real node-cron)', () => {
   it('counts slots missed while the event loop was blocked', async () => {
     const logger = quiet();
     const runner = createJobRunner(1, logger);
-    const scheduler = createScheduler({ runner, logger, jitterMs: 0, work: { scan: () => async () => ({}), drill: () => async () => ({}) } });
+    const scheduler = createScheduler({
+      runner,
+      logger,
+      jitterMs: 0,
+      work: { scan: () => async () => ({}), drill: () => async () => ({}) },
+    });
     scheduler.apply(policyWith('* * * * * *'));
     const until = Date.now() + 3500;
     while (Date.now() < until) {
@@ -64,7 +74,12 @@ describe('scheduler (real node-cron)', () => {
   it('schedules in the policy time zone and replaces tasks on apply', () => {
     const logger = quiet();
     const runner = createJobRunner(1, logger);
-    const scheduler = createScheduler({ runner, logger, jitterMs: 0, work: { scan: () => async () => ({}), drill: () => async () => ({}) } });
+    const scheduler = createScheduler({
+      runner,
+      logger,
+      jitterMs: 0,
+      work: { scan: () => async () => ({}), drill: () => async () => ({}) },
+    });
     scheduler.apply(policyWith('0 9 * * *'));
     // 09:00 in Tokyo is 00:00 UTC.
     expect(scheduler.nextRuns('orders').scan).toMatch(/T00:00:00\.000Z$/);
@@ -100,7 +115,12 @@ describe('job runner', () => {
 
   it('aborts running jobs on close and refuses new ones', async () => {
     const runner = createJobRunner(2, quiet());
-    const job = runner.submit('scan', 'orders', 'api', ({ signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({}))));
+    const job = runner.submit(
+      'scan',
+      'orders',
+      'api',
+      ({ signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({}))),
+    );
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await runner.close(1000)).toBe(true);
     expect((await job.done).status).toBe('aborted');

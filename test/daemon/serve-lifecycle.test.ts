@@ -13,7 +13,10 @@ import { getJson, parseMetrics, runJob, startServe } from '../helpers/serve.js';
 const TOKEN = 'test-token-0123456789abcdef';
 
 /** An offline volume with `count` small archives and a policy for it. */
-async function offlineEstate(count: number, extraPolicy = ''): Promise<{ dir: string; config: string; state: string }> {
+async function offlineEstate(
+  count: number,
+  extraPolicy = '',
+): Promise<{ dir: string; config: string; state: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vouch-serve-'));
   const volume = path.join(dir, 'volume');
   await mkdir(volume);
@@ -23,7 +26,10 @@ async function offlineEstate(count: number, extraPolicy = ''): Promise<{ dir: st
     await writeFile(path.join(volume, `orders-${day}.tar.gz`), archive);
   }
   const config = path.join(dir, 'vouch.yaml');
-  await writeFile(config, `state: ./state\nsets:\n  orders:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8})' }\n${extraPolicy}`);
+  await writeFile(
+    config,
+    `state: ./state\nsets:\n  orders:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8})' }\n${extraPolicy}`,
+  );
   return { dir, config, state: path.join(dir, 'state') };
 }
 
@@ -31,7 +37,10 @@ describe('vouch serve: start-up and access control', () => {
   it('exits 2 with every policy problem named by path when the policy is invalid at start-up', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vouch-serve-'));
     const config = path.join(dir, 'vouch.yaml');
-    await writeFile(config, "sets:\n  orders:\n    source: { fs: {} }\n    snapshots: { layout: archive }\n    schedule: { scan: 'every hour', timezone: Mars/Olympus }\n");
+    await writeFile(
+      config,
+      "sets:\n  orders:\n    source: { fs: {} }\n    snapshots: { layout: archive }\n    schedule: { scan: 'every hour', timezone: Mars/Olympus }\n",
+    );
     const { code, stderr } = await runCli(['--config', config, 'serve', '--listen', '127.0.0.1:0']);
     expect(code).toBe(2);
     expect(stderr).toContain('sets.orders.source.fs.path: required');
@@ -41,32 +50,60 @@ describe('vouch serve: start-up and access control', () => {
 
   it('refuses to listen off loopback without VOUCH_API_TOKEN', async () => {
     const { config } = await offlineEstate(1);
-    const { code, stderr } = await runCli(['--config', config, 'serve', '--listen', '0.0.0.0:0'], { VOUCH_API_TOKEN: '' });
+    const { code, stderr } = await runCli(['--config', config, 'serve', '--listen', '0.0.0.0:0'], {
+      VOUCH_API_TOKEN: '',
+    });
     expect(code).toBe(2);
     expect(stderr).toContain('refusing to listen on 0.0.0.0:0 without VOUCH_API_TOKEN');
   });
 
   it('requires the bearer token off loopback on everything but /healthz (and /metrics unless --metrics-auth)', async () => {
     const { config } = await offlineEstate(1);
-    const serve = await startServe(['--config', config], ['--listen', '0.0.0.0:0'], { VOUCH_API_TOKEN: TOKEN });
+    const serve = await startServe(['--config', config], ['--listen', '0.0.0.0:0'], {
+      VOUCH_API_TOKEN: TOKEN,
+    });
     try {
       const auth = { authorization: `Bearer ${TOKEN}` };
       expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
       expect((await fetch(`${serve.url}/metrics`)).status).toBe(200);
-      for (const route of ['/readyz', '/api/sets', '/api/sets/orders/snapshots', '/api/evidence', '/api/jobs']) {
+      for (const route of [
+        '/readyz',
+        '/api/sets',
+        '/api/sets/orders/snapshots',
+        '/api/evidence',
+        '/api/jobs',
+      ]) {
         expect((await fetch(`${serve.url}${route}`)).status, route).toBe(401);
-        expect((await fetch(`${serve.url}${route}`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status, route).toBe(401);
+        expect(
+          (
+            await fetch(`${serve.url}${route}`, {
+              headers: { authorization: 'Bearer wrong-token-0123456789' },
+            })
+          ).status,
+          route,
+        ).toBe(401);
         expect((await fetch(`${serve.url}${route}`, { headers: auth })).status, route).toBe(200);
       }
-      expect((await fetch(`${serve.url}/api/sets/orders/scan`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+      expect(
+        (
+          await fetch(`${serve.url}/api/sets/orders/scan`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+          })
+        ).status,
+      ).toBe(401);
       expect(await runJob(serve.url, 'orders', 'scan', auth)).toMatchObject({ status: 'succeeded' });
     } finally {
       expect(await serve.stop()).toBe(0);
     }
-    const locked = await startServe(['--config', config], ['--listen', '0.0.0.0:0', '--metrics-auth'], { VOUCH_API_TOKEN: TOKEN });
+    const locked = await startServe(['--config', config], ['--listen', '0.0.0.0:0', '--metrics-auth'], {
+      VOUCH_API_TOKEN: TOKEN,
+    });
     try {
       expect((await fetch(`${locked.url}/metrics`)).status).toBe(401);
-      expect((await fetch(`${locked.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+      expect(
+        (await fetch(`${locked.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+      ).toBe(200);
     } finally {
       await locked.stop();
     }
@@ -76,7 +113,11 @@ describe('vouch serve: start-up and access control', () => {
     const { config } = await offlineEstate(1);
     const serve = await startServe(['--config', config], ['--listen', '127.0.0.1:0']);
     try {
-      const response = await fetch(`${serve.url}/api/sets/orders/drill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ snapshot: 'x'.repeat(64 * 1024) }) });
+      const response = await fetch(`${serve.url}/api/sets/orders/drill`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ snapshot: 'x'.repeat(64 * 1024) }),
+      });
       expect(response.status).toBe(413);
     } finally {
       await serve.stop();
@@ -87,8 +128,14 @@ describe('vouch serve: start-up and access control', () => {
 describe('vouch serve: signals', () => {
   it('SIGTERM mid-scan stops at a safe point: state consistent, lock released, the next scan finishes the job', async () => {
     const { config, state } = await offlineEstate(300);
-    const serve = await startServe(['--config', config], ['--listen', '127.0.0.1:0', '--shutdown-timeout', '20s']);
-    const started = await getJson<{ job: { id: string } }>(`${serve.url}/api/sets/orders/scan`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const serve = await startServe(
+      ['--config', config],
+      ['--listen', '127.0.0.1:0', '--shutdown-timeout', '20s'],
+    );
+    const started = await getJson<{ job: { id: string } }>(`${serve.url}/api/sets/orders/scan`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(started.status).toBe(202);
     // Wait until some snapshots are recorded, then stop.
     const deadline = Date.now() + 60_000;
@@ -126,19 +173,33 @@ describe('vouch serve: signals', () => {
       const original = await readFile(config, 'utf8');
       await writeFile(config, `${original}    targets: { rpo: soon }\n`);
       serve.child.kill('SIGHUP');
-      const rejected = await serve.waitForLog((line) => String(line.msg).startsWith('policy reload rejected'));
+      const rejected = await serve.waitForLog((line) =>
+        String(line.msg).startsWith('policy reload rejected'),
+      );
       expect(rejected.level).toBe('error');
-      expect(rejected.problems).toEqual(['sets.orders.targets.rpo: expected a duration such as 90m, 24h, 30d']);
-      const sets = await getJson<{ sets: { name: string; schedule: { scan: string } }[] }>(`${serve.url}/api/sets`);
+      expect(rejected.problems).toEqual([
+        'sets.orders.targets.rpo: expected a duration such as 90m, 24h, 30d',
+      ]);
+      const sets = await getJson<{ sets: { name: string; schedule: { scan: string } }[] }>(
+        `${serve.url}/api/sets`,
+      );
       expect(sets.body.sets.map((set) => [set.name, set.schedule.scan])).toEqual([['orders', '0 * * * *']]);
       const metrics = parseMetrics(await (await fetch(`${serve.url}/metrics`)).text());
       expect(metrics.get('vouch_policy_reload_failures_total')).toBe(1);
 
-      await writeFile(config, `${original.replace("'0 * * * *'", "'15 * * * *'")}  invoices:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: archive }\n`);
+      await writeFile(
+        config,
+        `${original.replace("'0 * * * *'", "'15 * * * *'")}  invoices:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: archive }\n`,
+      );
       serve.child.kill('SIGHUP');
       await serve.waitForLog((line) => line.msg === 'policy reloaded');
-      const reloaded = await getJson<{ sets: { name: string; schedule: { scan: string } | null }[] }>(`${serve.url}/api/sets`);
-      expect(reloaded.body.sets.map((set) => [set.name, set.schedule?.scan ?? null])).toEqual([['orders', '15 * * * *'], ['invoices', null]]);
+      const reloaded = await getJson<{ sets: { name: string; schedule: { scan: string } | null }[] }>(
+        `${serve.url}/api/sets`,
+      );
+      expect(reloaded.body.sets.map((set) => [set.name, set.schedule?.scan ?? null])).toEqual([
+        ['orders', '15 * * * *'],
+        ['invoices', null],
+      ]);
     } finally {
       const code = await serve.stop();
       expect({ code, signal: serve.child.signalCode, stderr: serve.stderr() }).toMatchObject({ code: 0 });

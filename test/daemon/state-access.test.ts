@@ -28,7 +28,9 @@ describe('daemon state access', () => {
     await expect(access.shared(async () => undefined)).rejects.toThrow(StateLockedError);
     await cli.release();
     await access.shared(async (ledger) => ledger.append('scan-run', { sets: [] }));
-    expect((await readFile(path.join(state, 'ledger', '00000001.ndjson'), 'utf8')).trim().split('\n')).toHaveLength(2);
+    expect(
+      (await readFile(path.join(state, 'ledger', '00000001.ndjson'), 'utf8')).trim().split('\n'),
+    ).toHaveLength(2);
   });
 
   it('shares one lock and ledger among concurrent scans, and runs drills alone without holding it', async () => {
@@ -36,8 +38,22 @@ describe('daemon state access', () => {
     const access = createStateAccess(state);
     const order: string[] = [];
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    const scanA = access.shared(async (ledger) => (order.push('a+'), await ledger.append('scan-run', { a: 1 }), await pause(50), order.push('a-')));
-    const scanB = access.shared(async (ledger) => (order.push('b+'), await ledger.append('scan-run', { b: 1 }), await pause(50), order.push('b-')));
+    const scanA = access.shared(
+      async (ledger) => (
+        order.push('a+'),
+        await ledger.append('scan-run', { a: 1 }),
+        await pause(50),
+        order.push('a-')
+      ),
+    );
+    const scanB = access.shared(
+      async (ledger) => (
+        order.push('b+'),
+        await ledger.append('scan-run', { b: 1 }),
+        await pause(50),
+        order.push('b-')
+      ),
+    );
     const drill = access.exclusive(async () => {
       order.push('drill+');
       const lock = await acquireStateLock(state); // the drill runner takes the lock itself

@@ -5,7 +5,15 @@ import initSqlJs from 'sql.js';
 import tarStream from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DemoFile } from '../../agent/demo/demo-file.js';
-import { DEMO_DAYS, demoSnapshotFiles, demoSnapshotName, packTarGz, RANSOM_EXTENSION, RANSOM_NOTE, ransomwareHit } from '../../agent/demo/estate.js';
+import {
+  DEMO_DAYS,
+  demoSnapshotFiles,
+  demoSnapshotName,
+  packTarGz,
+  RANSOM_EXTENSION,
+  RANSOM_NOTE,
+  ransomwareHit,
+} from '../../agent/demo/estate.js';
 import { crc32 } from '../../agent/demo/png.js';
 import { now } from '../../agent/clock.js';
 
@@ -25,14 +33,19 @@ function copyRows(dump: string, table: string): string[][] {
   const end = body.indexOf('\n\\.\n');
   expect(end).toBeGreaterThan(0);
   const columns = (header[1] ?? '').split(', ').length;
-  const rows = body.slice(0, end).split('\n').map((line) => line.split('\t'));
+  const rows = body
+    .slice(0, end)
+    .split('\n')
+    .map((line) => line.split('\t'));
   for (const row of rows) expect(row).toHaveLength(columns);
   return rows;
 }
 
 /** CRC-32 from zlib where Node has it (≥ 20.15), else ours — which must then match the check value. */
 const referenceCrc32: (data: Uint8Array) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (zlib as unknown as { crc32: (d: Uint8Array) => number }).crc32 : crc32;
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+    ? (zlib as unknown as { crc32: (d: Uint8Array) => number }).crc32
+    : crc32;
 
 function pngChunks(png: Buffer): { type: string; data: Buffer; crc: number; computed: number }[] {
   expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
@@ -64,7 +77,6 @@ async function untar(tgz: Buffer): Promise<Map<string, { header: tarStream.Heade
   }
   return entries;
 }
-
 
 describe('demo estate', () => {
   let day0: DemoFile[];
@@ -101,11 +113,20 @@ describe('demo estate', () => {
   it('has the expected layout, sizes and timestamps', () => {
     const paths = day13.map((f) => f.path);
     expect(paths).toEqual([...paths].sort());
-    for (const path of ['README.txt', 'db/orders.sql', 'db/inventory.sqlite', 'exports/inventory.csv', 'exports/orders-2026-10-31.csv', 'exports/orders-2026-11-13.csv']) {
+    for (const path of [
+      'README.txt',
+      'db/orders.sql',
+      'db/inventory.sqlite',
+      'exports/inventory.csv',
+      'exports/orders-2026-10-31.csv',
+      'exports/orders-2026-11-13.csv',
+    ]) {
       expect(paths).toContain(path);
     }
     expect(paths.filter((p) => /^exports\/orders-\d{4}-\d{2}-\d{2}\.csv$/.test(p))).toHaveLength(DEMO_DAYS);
-    expect(paths.filter((p) => /^invoices\/INV-\d{5}\.pdf$/.test(p)).length).toBeGreaterThanOrEqual(3 * DEMO_DAYS);
+    expect(paths.filter((p) => /^invoices\/INV-\d{5}\.pdf$/.test(p)).length).toBeGreaterThanOrEqual(
+      3 * DEMO_DAYS,
+    );
     expect(paths.filter((p) => /^images\/product-\d{3}\.png$/.test(p)).length).toBeGreaterThanOrEqual(12);
     const bytes = (files: DemoFile[]) => files.reduce((sum, f) => sum + f.data.length, 0);
     expect(bytes(day0)).toBeGreaterThan(400_000);
@@ -126,8 +147,12 @@ describe('demo estate', () => {
       expect(later?.data.equals(file.data), file.path).toBe(true);
       expect(later?.mtime.getTime(), file.path).toBe(file.mtime.getTime());
     }
-    expect(day1.filter((f) => f.path.startsWith('invoices/')).length).toBeGreaterThan(day0.filter((f) => f.path.startsWith('invoices/')).length);
-    expect(day1.filter((f) => f.path.startsWith('images/')).length).toBe(day0.filter((f) => f.path.startsWith('images/')).length + 1);
+    expect(day1.filter((f) => f.path.startsWith('invoices/')).length).toBeGreaterThan(
+      day0.filter((f) => f.path.startsWith('invoices/')).length,
+    );
+    expect(day1.filter((f) => f.path.startsWith('images/')).length).toBe(
+      day0.filter((f) => f.path.startsWith('images/')).length + 1,
+    );
 
     const orders0 = copyRows(text(day0, 'db/orders.sql'), 'orders');
     const orders1 = copyRows(text(day1, 'db/orders.sql'), 'orders');
@@ -150,7 +175,8 @@ describe('demo estate', () => {
     expect(dump).toMatch(/^-- Dumped from database version \d+\.\d+/m);
     expect(dump).toContain("SET client_encoding = 'UTF8';");
     expect(dump).toContain("SELECT pg_catalog.set_config('search_path', '', false);");
-    for (const table of ['customers', 'orders', 'order_lines', 'products']) expect(dump).toContain(`CREATE TABLE public.${table} (`);
+    for (const table of ['customers', 'orders', 'order_lines', 'products'])
+      expect(dump).toContain(`CREATE TABLE public.${table} (`);
     const lines = copyRows(dump, 'order_lines');
     const orders = copyRows(dump, 'orders');
     const products = copyRows(dump, 'products');
@@ -170,14 +196,20 @@ describe('demo estate', () => {
       expect(Number(row[7])).toBe(Number(row[5]) + Math.floor(Number(row[5]) * 0.1));
       expect(row[2]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00$/);
     }
-    expect(dump).toContain(`SELECT pg_catalog.setval('public.orders_order_id_seq', ${orders.at(-1)?.[0]}, true);`);
-    expect(dump).toContain('ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customers(customer_id);');
+    expect(dump).toContain(
+      `SELECT pg_catalog.setval('public.orders_order_id_seq', ${orders.at(-1)?.[0]}, true);`,
+    );
+    expect(dump).toContain(
+      'ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customers(customer_id);',
+    );
     expect(dump).toMatch(/-- PostgreSQL database dump complete\n--\n\n\\unrestrict \w+\n\n$/);
   });
 
   it('exports CSVs with a header and one row per order line', () => {
     const csv = text(day13, 'exports/orders-2026-11-13.csv').split('\r\n');
-    expect(csv[0]).toBe('order_id,ordered_at,customer_id,customer_name,channel,status,line_no,sku,product_name,quantity,unit_price_jpy,line_amount_jpy,order_total_jpy,invoice_no');
+    expect(csv[0]).toBe(
+      'order_id,ordered_at,customer_id,customer_name,channel,status,line_no,sku,product_name,quantity,unit_price_jpy,line_amount_jpy,order_total_jpy,invoice_no',
+    );
     expect(csv.at(-1)).toBe('');
     expect(csv.length).toBeGreaterThan(10);
     for (const line of csv.slice(1, -1)) expect(line).toMatch(/^\d{6},2026-11-13T\d{2}:\d{2}:\d{2}Z,\d+,/);
@@ -244,7 +276,9 @@ describe('demo estate', () => {
   it('makes a real SQLite database that sql.js can reopen', async () => {
     const file = day13.find((f) => f.path === 'db/inventory.sqlite');
     expect(file?.data.subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
-    const SQL = await initSqlJs({ locateFile: () => createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm') });
+    const SQL = await initSqlJs({
+      locateFile: () => createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm'),
+    });
     const db = new SQL.Database(file?.data);
     try {
       const value = (sql: string) => db.exec(sql)[0]?.values[0]?.[0];
@@ -282,8 +316,11 @@ describe('demo estate', () => {
     const original = day13.map((f) => ({ ...f, data: Buffer.from(f.data) }));
     const hit = ransomwareHit(day13, 7);
     // The input is untouched and the hit is deterministic.
-    for (const [i, file] of day13.entries()) expect(file.data.equals(original[i]?.data ?? Buffer.alloc(0))).toBe(true);
-    expect(ransomwareHit(day13, 7).map((f) => f.data.toString('hex'))).toEqual(hit.map((f) => f.data.toString('hex')));
+    for (const [i, file] of day13.entries())
+      expect(file.data.equals(original[i]?.data ?? Buffer.alloc(0))).toBe(true);
+    expect(ransomwareHit(day13, 7).map((f) => f.data.toString('hex'))).toEqual(
+      hit.map((f) => f.data.toString('hex')),
+    );
 
     const note = hit.find((f) => f.path === RANSOM_NOTE);
     expect(note?.data.toString()).toMatch(/http:\/\/[a-z2-7]{56}\.onion\//);
@@ -318,7 +355,11 @@ describe('demo estate', () => {
     expect(changedSlots).toBe(slots);
     const sqlite = hit.find((f) => f.path === 'db/inventory.sqlite');
     expect(sqlite?.data.subarray(0, 16).toString('latin1')).not.toBe('SQLite format 3\0');
-    expect(hit.find((f) => f.path === 'README.txt')?.data.equals(before.get('README.txt')?.data ?? Buffer.alloc(0))).toBe(true);
+    expect(
+      hit
+        .find((f) => f.path === 'README.txt')
+        ?.data.equals(before.get('README.txt')?.data ?? Buffer.alloc(0)),
+    ).toBe(true);
     // The hit lands after the newest legitimate write but before the 02:00Z backup captures it.
     const newest = Math.max(...day13.map((f) => f.mtime.getTime()));
     for (const file of hit.filter((f) => !before.get(f.path)?.data.equals(f.data))) {

@@ -35,11 +35,19 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest's spec is whatever Kubernetes nests; the checks walk it by name
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, any>; data?: Record<string, string> };
+type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: Record<string, any>;
+  data?: Record<string, string>;
+};
 
 function committed(file: string): Manifest[] {
   const text = readFileSync(new URL(`../../docs/kubernetes/${file}`, import.meta.url), 'utf8');
-  return parseAllDocuments(text).map((document) => document.toJS() as Manifest).filter(Boolean);
+  return parseAllDocuments(text)
+    .map((document) => document.toJS() as Manifest)
+    .filter(Boolean);
 }
 
 const all = () => [...committed('agents.yaml'), ...committed('drills.yaml')];
@@ -53,14 +61,17 @@ function validate(manifest: Manifest): void {
 describe('Kubernetes manifests', () => {
   it('are the ones their typed source renders (run `npm run k8s` after changing it)', () => {
     for (const [file, text] of Object.entries(renderManifests())) {
-      expect(readFileSync(new URL(`../../docs/kubernetes/${file}`, import.meta.url), 'utf8'), file).toBe(text);
+      expect(readFileSync(new URL(`../../docs/kubernetes/${file}`, import.meta.url), 'utf8'), file).toBe(
+        text,
+      );
     }
   });
 
   it('validate against the Kubernetes schema, and the check catches a broken one', () => {
     const manifests = all();
     expect(manifests.length).toBeGreaterThan(10);
-    for (const manifest of manifests) expect(() => validate(manifest), `${manifest.kind} ${manifest.metadata.name}`).not.toThrow();
+    for (const manifest of manifests)
+      expect(() => validate(manifest), `${manifest.kind} ${manifest.metadata.name}`).not.toThrow();
     const cron = structuredClone(manifests.find((m) => m.kind === 'CronJob')!);
     delete cron.spec!.schedule;
     expect(() => validate(cron)).toThrow(/schedule/);
@@ -78,31 +89,52 @@ describe('Kubernetes manifests', () => {
     delete container.readinessProbe;
     const problems = strictManifestProblems([typo]);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^StatefulSet vouch: .*'"?readinesProbe"?' does not exist in type 'IContainer'/);
+    expect(problems[0]).toMatch(
+      /^StatefulSet vouch: .*'"?readinesProbe"?' does not exist in type 'IContainer'/,
+    );
   }, 60_000);
 
   it('run scan-only agents under Pod Security restricted with RuntimeDefault seccomp and readiness on /readyz; drill Jobs alone in the namespace that allows bubblewrap', () => {
     const manifests = all();
-    const namespaces = new Map(manifests.filter((m) => m.kind === 'Namespace').map((m) => [m.metadata.name, (m.metadata as unknown as { labels: Record<string, string> }).labels]));
+    const namespaces = new Map(
+      manifests
+        .filter((m) => m.kind === 'Namespace')
+        .map((m) => [m.metadata.name, (m.metadata as unknown as { labels: Record<string, string> }).labels]),
+    );
     expect(namespaces.get('vouch')!['pod-security.kubernetes.io/enforce']).toBe('restricted');
     expect(namespaces.get('vouch-drills')!['pod-security.kubernetes.io/enforce']).toBe('privileged');
     const pods = (namespace: string) =>
       manifests
-        .filter((m) => m.metadata.namespace === namespace && (m.kind === 'StatefulSet' || m.kind === 'CronJob'))
-        .map((m) => ({ kind: m.kind, spec: m.kind === 'CronJob' ? m.spec!.jobTemplate.spec.template.spec : m.spec!.template.spec }));
+        .filter(
+          (m) => m.metadata.namespace === namespace && (m.kind === 'StatefulSet' || m.kind === 'CronJob'),
+        )
+        .map((m) => ({
+          kind: m.kind,
+          spec: m.kind === 'CronJob' ? m.spec!.jobTemplate.spec.template.spec : m.spec!.template.spec,
+        }));
     for (const { spec } of pods('vouch')) {
       expect(restrictedViolations(spec)).toEqual([]);
       expect(spec.containers[0].readinessProbe.httpGet.path).toBe('/readyz');
     }
     // Every workload of the privileged namespace is a drill Job on the drills image.
     const drills = pods('vouch-drills');
-    expect(drills.every((pod) => pod.kind === 'CronJob' && pod.spec.containers[0].args.includes('drill') && /^vouch-drills:/.test(pod.spec.containers[0].image))).toBe(true);
+    expect(
+      drills.every(
+        (pod) =>
+          pod.kind === 'CronJob' &&
+          pod.spec.containers[0].args.includes('drill') &&
+          /^vouch-drills:/.test(pod.spec.containers[0].image),
+      ),
+    ).toBe(true);
     expect(restrictedViolations(drills[0]!.spec)).toEqual(['seccompProfile Unconfined']);
   });
 
   it('run sharded agents, one drill CronJob per set on its owner’s state, in a deny-all drills namespace', () => {
     const manifests = all();
-    const policy = parsePolicy(manifests.find((m) => m.kind === 'ConfigMap')!.data!['vouch.yaml']!, '/etc/vouch/vouch.yaml');
+    const policy = parsePolicy(
+      manifests.find((m) => m.kind === 'ConfigMap')!.data!['vouch.yaml']!,
+      '/etc/vouch/vouch.yaml',
+    );
     const agents = manifests.find((m) => m.kind === 'StatefulSet')!;
     expect(agents.spec!.replicas).toBe(REPLICAS);
     const args: string[] = agents.spec!.template.spec.containers[0].args;
@@ -113,19 +145,32 @@ describe('Kubernetes manifests', () => {
 
     const crons = manifests.filter((m) => m.kind === 'CronJob');
     expect(crons.map((c) => c.metadata.namespace)).toEqual(crons.map(() => 'vouch-drills'));
-    expect(crons.map((c) => c.spec!.jobTemplate.spec.template.spec.containers[0].args.at(-1)).sort()).toEqual(policy.sets.map((s) => s.name).sort());
+    expect(crons.map((c) => c.spec!.jobTemplate.spec.template.spec.containers[0].args.at(-1)).sort()).toEqual(
+      policy.sets.map((s) => s.name).sort(),
+    );
     for (const cron of crons) {
       const set = cron.spec!.jobTemplate.spec.template.spec.containers[0].args.at(-1) as string;
-      const mount = cron.spec!.jobTemplate.spec.template.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'state');
+      const mount = cron.spec!.jobTemplate.spec.template.spec.containers[0].volumeMounts.find(
+        (m: { name: string }) => m.name === 'state',
+      );
       expect(mount.subPath).toBe(`vouch-${ownerOf(policy, set, REPLICAS)}`);
       expect(cron.spec!.schedule).toBe(policy.sets.find((s) => s.name === set)!.schedule!.drill);
     }
 
-    const denyAll = manifests.find((m) => m.kind === 'NetworkPolicy' && m.metadata.namespace === 'vouch-drills' && m.metadata.name === 'default-deny-all')!;
+    const denyAll = manifests.find(
+      (m) =>
+        m.kind === 'NetworkPolicy' &&
+        m.metadata.namespace === 'vouch-drills' &&
+        m.metadata.name === 'default-deny-all',
+    )!;
     expect(denyAll.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-    const exceptions = manifests.filter((m) => m.kind === 'NetworkPolicy' && m.metadata.namespace === 'vouch-drills' && m !== denyAll);
+    const exceptions = manifests.filter(
+      (m) => m.kind === 'NetworkPolicy' && m.metadata.namespace === 'vouch-drills' && m !== denyAll,
+    );
     // The only exception: egress to DNS and the object store; nothing may reach a drill.
-    expect(exceptions.every((m) => m.spec!.policyTypes.join() === 'Egress' && m.spec!.ingress === undefined)).toBe(true);
+    expect(
+      exceptions.every((m) => m.spec!.policyTypes.join() === 'Egress' && m.spec!.ingress === undefined),
+    ).toBe(true);
   });
 });
 
@@ -145,11 +190,13 @@ function restrictedViolations(spec: Record<string, any>): string[] {
     if (context.privileged) out.push(`${container.name} privileged`);
     if (context.allowPrivilegeEscalation !== false) out.push(`${container.name} may escalate`);
     if (!(context.capabilities?.drop ?? []).includes('ALL')) out.push(`${container.name} keeps capabilities`);
-    if ((context.capabilities?.add ?? []).some((cap: string) => cap !== 'NET_BIND_SERVICE')) out.push(`${container.name} adds capabilities`);
+    if ((context.capabilities?.add ?? []).some((cap: string) => cap !== 'NET_BIND_SERVICE'))
+      out.push(`${container.name} adds capabilities`);
     if (!(context.runAsNonRoot ?? pod.runAsNonRoot)) out.push(`${container.name} may run as root`);
     if ((context.runAsUser ?? pod.runAsUser) === 0) out.push(`${container.name} runs as uid 0`);
     const seccomp = context.seccompProfile?.type ?? pod.seccompProfile?.type;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') out.push(`seccompProfile ${seccomp ?? 'unset'}`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      out.push(`seccompProfile ${seccomp ?? 'unset'}`);
   }
   return out;
 }

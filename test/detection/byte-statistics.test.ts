@@ -1,7 +1,13 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ByteSampler, looksRandom, MAX_WINDOWS, RANDOM_CHI2_LIMIT, WINDOW_BYTES } from '../../agent/detection/byte-statistics.js';
+import {
+  ByteSampler,
+  looksRandom,
+  MAX_WINDOWS,
+  RANDOM_CHI2_LIMIT,
+  WINDOW_BYTES,
+} from '../../agent/detection/byte-statistics.js';
 import { findByExtension } from '../helpers/machine-files.js';
 import { applyRansomware } from '../helpers/ransomware-modes.js';
 
@@ -52,7 +58,10 @@ describe('byte statistics', () => {
 
   it('sees the uniform slots of 16-on/16-off and 64-on/192-off encryption and their biased neighbours', () => {
     const original = readFileSync(library.path);
-    for (const [mode, period] of [['intermittent-16-16', 32], ['intermittent-64-192', 256]] as const) {
+    for (const [mode, period] of [
+      ['intermittent-16-16', 32],
+      ['intermittent-64-192', 256],
+    ] as const) {
       const stats = statsOf(applyRansomware(original, mode, 'lib'));
       const pattern = stats.periodic.find((p) => p.period === period)!;
       expect(looksRandom(pattern.onChi2, pattern.onBytes), mode).toBe(true);

@@ -34,22 +34,80 @@ function containers(data: Buffer): Record<string, Buffer> {
   rmSync(out('x.zip'), { force: true });
   rmSync(out('age.key'), { force: true });
   run('age-keygen', ['-o', out('age.key')]);
-  const recipient = /public key: (\S+)/.exec(readFileSync(out('age.key'), 'utf8'))?.[1] ?? run('age-keygen', ['-y', out('age.key')]).toString().trim();
+  const recipient =
+    /public key: (\S+)/.exec(readFileSync(out('age.key'), 'utf8'))?.[1] ??
+    run('age-keygen', ['-y', out('age.key')])
+      .toString()
+      .trim();
   run('7zz', ['a', '-bd', '-pransom', '-mhe=on', out('x.7z'), plain]);
   run('zip', ['-q', '-j', '-P', 'ransom', out('x.zip'), plain]);
   // A LUKS2 header over a small volume file (no device mapping: the header is what ransomware leaves).
   const volume = out('luks.img');
   writeFileSync(volume, Buffer.alloc(Math.max(16 * 2 ** 20, data.length + 8 * 2 ** 20)));
-  run('cryptsetup', ['luksFormat', '--batch-mode', '--type', 'luks2', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', '--key-file', '-', volume], 'ransom');
+  run(
+    'cryptsetup',
+    [
+      'luksFormat',
+      '--batch-mode',
+      '--type',
+      'luks2',
+      '--pbkdf',
+      'pbkdf2',
+      '--pbkdf-force-iterations',
+      '1000',
+      '--key-file',
+      '-',
+      volume,
+    ],
+    'ransom',
+  );
   return {
-    openpgp: run('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', 'ransom', '--symmetric', '--output', '-', plain], undefined),
+    openpgp: run(
+      'gpg',
+      [
+        '--batch',
+        '--yes',
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        'ransom',
+        '--symmetric',
+        '--output',
+        '-',
+        plain,
+      ],
+      undefined,
+    ),
     age: run('age', ['-r', recipient, plain]),
-    'openssl-salted': run('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-salt', '-pass', 'pass:ransom', '-in', plain]),
+    'openssl-salted': run('openssl', [
+      'enc',
+      '-aes-256-cbc',
+      '-pbkdf2',
+      '-salt',
+      '-pass',
+      'pass:ransom',
+      '-in',
+      plain,
+    ]),
     '7z': readFileSync(out('x.7z')),
     'zip-encrypted': readFileSync(out('x.zip')),
     luks: readFileSync(volume),
-    base64: Buffer.from(run('openssl', ['enc', '-aes-256-ctr', '-pbkdf2', '-nosalt', '-pass', 'pass:ransom', '-in', plain]).toString('base64').replace(/.{76}/g, '$&\n')),
-    'base64:openssl-salted': run('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-salt', '-a', '-pass', 'pass:ransom', '-in', plain]),
+    base64: Buffer.from(
+      run('openssl', ['enc', '-aes-256-ctr', '-pbkdf2', '-nosalt', '-pass', 'pass:ransom', '-in', plain])
+        .toString('base64')
+        .replace(/.{76}/g, '$&\n'),
+    ),
+    'base64:openssl-salted': run('openssl', [
+      'enc',
+      '-aes-256-cbc',
+      '-pbkdf2',
+      '-salt',
+      '-a',
+      '-pass',
+      'pass:ransom',
+      '-in',
+      plain,
+    ]),
   };
 }
 
@@ -68,7 +126,11 @@ afterAll(() => {
 describe('ransomware camouflaged in legitimate encryption containers', () => {
   it('names each container the real tools make', () => {
     for (const [container, bytes] of Object.entries(made)) {
-      expect(classify({ path: 'new/file.bin', features: featuresOf(bytes, undefined, 'new/file.bin') }).summary.container, container).toBe(container);
+      expect(
+        classify({ path: 'new/file.bin', features: featuresOf(bytes, undefined, 'new/file.bin') }).summary
+          .container,
+        container,
+      ).toBe(container);
     }
   });
 
@@ -76,28 +138,47 @@ describe('ransomware camouflaged in legitimate encryption containers', () => {
     for (const [container, bytes] of Object.entries(made)) {
       const result = classifyBytes('docs/GPL-3.txt', bytes, { data: original });
       expect(result, container).toMatchObject({ encrypted: true, strength: 'strong' });
-      expect(result.reasons, container).toEqual(expect.arrayContaining(['became-encrypted', `container:${container}`]));
+      expect(result.reasons, container).toEqual(
+        expect.arrayContaining(['became-encrypted', `container:${container}`]),
+      );
     }
   });
 
   it('calls a plain file renamed into a container (paired with its predecessor) strongly encrypted', () => {
     for (const [container, bytes] of Object.entries(made)) {
-      const result = classifyBytes('docs/GPL-3.txt.locked', bytes, { path: 'docs/GPL-3.txt', data: original });
+      const result = classifyBytes('docs/GPL-3.txt.locked', bytes, {
+        path: 'docs/GPL-3.txt',
+        data: original,
+      });
       expect(result, container).toMatchObject({ encrypted: true, strength: 'strong' });
     }
   });
 
   it('leaves containers quiet as new content, and where the previous snapshot held them already', () => {
     for (const [container, bytes] of Object.entries(made)) {
-      expect(classifyBytes('vault/secrets.bin', bytes), container).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
-      expect(classifyBytes('vault/secrets.bin', bytes, { data: made.openpgp! }), container).toMatchObject({ encrypted: false });
+      expect(classifyBytes('vault/secrets.bin', bytes), container).toMatchObject({
+        encrypted: false,
+        judgement: 'legit-encrypted',
+      });
+      expect(classifyBytes('vault/secrets.bin', bytes, { data: made.openpgp! }), container).toMatchObject({
+        encrypted: false,
+      });
     }
   });
 
   it('makes a snapshot compromised when a third of its files became containers, renamed or not; allow-listed paths stay quiet', () => {
     const files = Array.from({ length: 30 }, (_, i) => `docs/file-${i}.txt`);
     const previous = new Map<string, ManifestEntry>(
-      files.map((file) => [file, { path: file, type: 'file', size: original.length, digest: 'before', content: classify({ path: file, features: featuresOf(original, undefined, file) }).summary }]),
+      files.map((file) => [
+        file,
+        {
+          path: file,
+          type: 'file',
+          size: original.length,
+          digest: 'before',
+          content: classify({ path: file, features: featuresOf(original, undefined, file) }).summary,
+        },
+      ]),
     );
     const kinds = Object.keys(made);
     const policy = { ...DEFAULT_DETECTION, allow: ['vault/**'] };
@@ -105,31 +186,56 @@ describe('ransomware camouflaged in legitimate encryption containers', () => {
     let hits = 0;
     files.forEach((file, i) => {
       if (i % 3 !== 0) {
-        detection.judge({ path: file, size: original.length, digest: 'before', features: featuresOf(original, undefined, file) });
+        detection.judge({
+          path: file,
+          size: original.length,
+          digest: 'before',
+          features: featuresOf(original, undefined, file),
+        });
         return;
       }
       const bytes = made[kinds[hits % kinds.length]!]!;
       const target = hits % 2 === 0 ? file : `${file}.locked`;
       hits++;
-      detection.judge({ path: target, size: bytes.length, digest: `after-${i}`, features: featuresOf(bytes, undefined, target) });
+      detection.judge({
+        path: target,
+        size: bytes.length,
+        digest: `after-${i}`,
+        features: featuresOf(bytes, undefined, target),
+      });
     });
     const { summary } = detection.finish(true);
     expect(summary.encryptedStrong).toBe(hits);
 
     // The same containers where the policy allows encryption on purpose.
-    const allowedPrevious = new Map<string, ManifestEntry>(['vault/GPL-3.txt', 'vault/notes.txt'].map((file) => [file, { ...previous.get(files[0]!)!, path: file }]));
+    const allowedPrevious = new Map<string, ManifestEntry>(
+      ['vault/GPL-3.txt', 'vault/notes.txt'].map((file) => [
+        file,
+        { ...previous.get(files[0]!)!, path: file },
+      ]),
+    );
     const allowed = new SnapshotDetection(policy, allowedPrevious);
-    const judged = allowed.judge({ path: 'vault/GPL-3.txt', size: made.openpgp!.length, digest: 'x', features: featuresOf(made.openpgp!) });
+    const judged = allowed.judge({
+      path: 'vault/GPL-3.txt',
+      size: made.openpgp!.length,
+      digest: 'x',
+      features: featuresOf(made.openpgp!),
+    });
     expect(judged.classification).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
     // Renamed on purpose (gpg writes x.gpg, then the plain file is removed): no finding either.
-    allowed.judge({ path: 'vault/notes.txt.gpg', size: made.openpgp!.length, digest: 'y', features: featuresOf(made.openpgp!) });
+    allowed.judge({
+      path: 'vault/notes.txt.gpg',
+      size: made.openpgp!.length,
+      digest: 'y',
+      features: featuresOf(made.openpgp!),
+    });
     const done = allowed.finish(true, undefined);
     expect(done.summary.encryptedStrong).toBe(0);
     expect(done.summary.renamed).toBe(1);
     expect(done.findings).toEqual([]);
   });
 
-  it('flags an encryption tool\'s output under a document\'s name, without history, as strong; an archive there as weak', () => {
+  it("flags an encryption tool's output under a document's name, without history, as strong; an archive there as weak", () => {
     if (!pdfPath) return;
     const pdf = readFileSync(pdfPath);
     const wrapped = containers(pdf);
@@ -138,34 +244,83 @@ describe('ransomware camouflaged in legitimate encryption containers', () => {
       expect(result, tool).toMatchObject({ encrypted: true, strength: 'strong' });
       expect(result.reasons, tool).toContain('camouflaged-container');
     }
-    expect(classifyBytes('invoices/INV-1.pdf', wrapped['7z']!)).toMatchObject({ encrypted: true, strength: 'weak' });
+    expect(classifyBytes('invoices/INV-1.pdf', wrapped['7z']!)).toMatchObject({
+      encrypted: true,
+      strength: 'weak',
+    });
   });
 
   it('flags binary ciphertext under a plain-text name (.txt, .csv, .json, .sql, .md, .log…) as camouflage, without history', () => {
     const binary = ['openpgp', 'age', 'openssl-salted', '7z', 'zip-encrypted'];
-    for (const name of ['notes/new5.txt', 'exports/orders.csv', 'api/config.json', 'db/dump.sql', 'README.md', 'var/app.log', 'conf/site.yaml', 'data/feed.xml']) {
+    for (const name of [
+      'notes/new5.txt',
+      'exports/orders.csv',
+      'api/config.json',
+      'db/dump.sql',
+      'README.md',
+      'var/app.log',
+      'conf/site.yaml',
+      'data/feed.xml',
+    ]) {
       for (const container of binary) {
         const result = classifyBytes(name, made[container]!);
         expect(result, `${container} as ${name}`).toMatchObject({ encrypted: true, strength: 'strong' });
-        expect(result.reasons, `${container} as ${name}`).toEqual(expect.arrayContaining(['camouflaged-container', `container:${container}`]));
+        expect(result.reasons, `${container} as ${name}`).toEqual(
+          expect.arrayContaining(['camouflaged-container', `container:${container}`]),
+        );
       }
       // `openssl enc -a` output under a text name: out of place, not proof; base64 of unmarked random bytes (keys, test data) is legitimate.
-      expect(classifyBytes(name, made['base64:openssl-salted']!), name).toMatchObject({ encrypted: true, strength: 'weak' });
-      expect(classifyBytes(name, made.base64!), name).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
+      expect(classifyBytes(name, made['base64:openssl-salted']!), name).toMatchObject({
+        encrypted: true,
+        strength: 'weak',
+      });
+      expect(classifyBytes(name, made.base64!), name).toMatchObject({
+        encrypted: false,
+        judgement: 'legit-encrypted',
+      });
     }
     // A renamed copy that kept its old extension in front (`orders.csv.locked`) is the same camouflage.
-    expect(classifyBytes('exports/orders.csv.locked', made['openssl-salted']!)).toMatchObject({ encrypted: true, strength: 'strong' });
+    expect(classifyBytes('exports/orders.csv.locked', made['openssl-salted']!)).toMatchObject({
+      encrypted: true,
+      strength: 'strong',
+    });
   });
 
   it('leaves containers legitimate under names that say encrypted, claim nothing, or hold armour a person reads as encrypted', () => {
-    const armoured = run('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', 'x', '--symmetric', '--armor', '--output', '-', '/usr/share/common-licenses/GPL-3']);
+    const armoured = run('gpg', [
+      '--batch',
+      '--yes',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      'x',
+      '--symmetric',
+      '--armor',
+      '--output',
+      '-',
+      '/usr/share/common-licenses/GPL-3',
+    ]);
     expect(featuresOf(armoured).armoured).toBe(true);
-    expect(classifyBytes('mail/message.txt', armoured)).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
+    expect(classifyBytes('mail/message.txt', armoured)).toMatchObject({
+      encrypted: false,
+      judgement: 'legit-encrypted',
+    });
     for (const [container, bytes] of Object.entries(made)) {
-      for (const name of ['backup/db.sql.enc', 'backup/orders.csv.aes', 'backup/notes.txt.gpg', 'keys/secret.asc', 'vault/data.age', 'backup/blob', 'backup/blob.bin']) {
+      for (const name of [
+        'backup/db.sql.enc',
+        'backup/orders.csv.aes',
+        'backup/notes.txt.gpg',
+        'keys/secret.asc',
+        'vault/data.age',
+        'backup/blob',
+        'backup/blob.bin',
+      ]) {
         if (name.endsWith('.asc') && container !== 'openpgp') continue;
         if (name.endsWith('.age') && container !== 'age') continue;
-        expect(classifyBytes(name, bytes), `${container} as ${name}`).toMatchObject({ encrypted: false, judgement: 'legit-encrypted' });
+        expect(classifyBytes(name, bytes), `${container} as ${name}`).toMatchObject({
+          encrypted: false,
+          judgement: 'legit-encrypted',
+        });
       }
     }
   });
@@ -174,7 +329,9 @@ describe('ransomware camouflaged in legitimate encryption containers', () => {
 describe('PostgreSQL plain dumps', () => {
   it('reads a whole dump as valid and one cut short mid-statement as corrupted, not encrypted', async () => {
     const { demoSnapshotFiles } = await import('../../agent/demo/estate.js');
-    const dump = (await demoSnapshotFiles(3, { start: new Date('2025-01-01T00:00:00Z') })).find((file) => file.path === 'db/orders.sql')!.data;
+    const dump = (await demoSnapshotFiles(3, { start: new Date('2025-01-01T00:00:00Z') })).find(
+      (file) => file.path === 'db/orders.sql',
+    )!.data;
     expect(featuresOf(dump).type).toBe('pg-sql');
     expect(classifyBytes('db/orders.sql', dump)).toMatchObject({ encrypted: false, judgement: 'intact' });
     const result = classifyBytes('db/orders.sql', dump.subarray(0, Math.floor(dump.length * 0.7)));

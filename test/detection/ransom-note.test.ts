@@ -2,7 +2,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { hasRansomNoteName, isRansomNote, MARKERS, ransomMarkers } from '../../agent/detection/ransom-note.js';
+import {
+  hasRansomNoteName,
+  isRansomNote,
+  MARKERS,
+  ransomMarkers,
+} from '../../agent/detection/ransom-note.js';
 import { ransomNote } from '../../agent/demo/ransomware.js';
 import { findMachineFiles } from '../helpers/machine-files.js';
 
@@ -40,27 +45,64 @@ function filesUnder(dir: string): string[] {
 
 describe('ransom notes', () => {
   it('recognises a terse note that claims encryption and demands bitcoin by e-mail, under any name', () => {
-    for (const name of ['README_DECRYPT.txt', 'HOW_TO_DECRYPT.txt', 'RESTORE_MY_FILES.html', 'notes/night.txt']) {
+    for (const name of [
+      'README_DECRYPT.txt',
+      'HOW_TO_DECRYPT.txt',
+      'RESTORE_MY_FILES.html',
+      'notes/night.txt',
+    ]) {
       expect(isRansomNote(name, ransomMarkers(TERSE_NOTE)), name).toBe(true);
     }
     // With a note's name, a claim and a demand are enough.
-    expect(isRansomNote('HOW_TO_DECRYPT.txt', ransomMarkers('Your files have been encrypted.\nPay 0.5 BTC to get them back.'))).toBe(true);
+    expect(
+      isRansomNote(
+        'HOW_TO_DECRYPT.txt',
+        ransomMarkers('Your files have been encrypted.\nPay 0.5 BTC to get them back.'),
+      ),
+    ).toBe(true);
   });
 
   it('needs a claim and a demand: encryption talk or a payment alone is not a note, whatever the name', () => {
-    expect(isRansomNote('README_DECRYPT.txt', ransomMarkers('All your files are encrypted at rest with AES-256. How to restore files: run restic restore.'))).toBe(false);
-    expect(isRansomNote('HOW_TO_DECRYPT.txt', ransomMarkers('We accept bitcoin: send the amount to our wallet address. Contact us at billing@example.com.'))).toBe(false);
+    expect(
+      isRansomNote(
+        'README_DECRYPT.txt',
+        ransomMarkers(
+          'All your files are encrypted at rest with AES-256. How to restore files: run restic restore.',
+        ),
+      ),
+    ).toBe(false);
+    expect(
+      isRansomNote(
+        'HOW_TO_DECRYPT.txt',
+        ransomMarkers(
+          'We accept bitcoin: send the amount to our wallet address. Contact us at billing@example.com.',
+        ),
+      ),
+    ).toBe(false);
   });
 
   it('never takes the documentation and manual pages of gpg, openssl, cryptsetup and age (decompressed) for notes', () => {
-    const docs = ['/usr/share/doc/gnupg', '/usr/share/doc/gpg', '/usr/share/doc/openssl', '/usr/share/doc/cryptsetup-bin', '/usr/share/doc/age', '/usr/share/man/man1', '/usr/share/man/man8']
+    const docs = [
+      '/usr/share/doc/gnupg',
+      '/usr/share/doc/gpg',
+      '/usr/share/doc/openssl',
+      '/usr/share/doc/cryptsetup-bin',
+      '/usr/share/doc/age',
+      '/usr/share/man/man1',
+      '/usr/share/man/man8',
+    ]
       .flatMap(filesUnder)
-      .filter((file) => !file.includes('/man/') || /\/(?:gpg|openssl|cryptsetup|age|veritysetup)[^/]*$/.test(file));
+      .filter(
+        (file) => !file.includes('/man/') || /\/(?:gpg|openssl|cryptsetup|age|veritysetup)[^/]*$/.test(file),
+      );
     expect(docs.length).toBeGreaterThan(20);
     const flagged = docs.filter((file) => {
       let data = readFileSync(file);
       if (file.endsWith('.gz')) data = gunzipSync(data);
-      return data.length <= 256 * 1024 && isRansomNote(file.replace(/\.gz$/, ''), ransomMarkers(data.subarray(0, 64 * 1024).toString('utf8')));
+      return (
+        data.length <= 256 * 1024 &&
+        isRansomNote(file.replace(/\.gz$/, ''), ransomMarkers(data.subarray(0, 64 * 1024).toString('utf8')))
+      );
     });
     expect(flagged).toEqual([]);
   });
@@ -73,14 +115,17 @@ describe('ransom notes', () => {
 
   it('needs the content, not just a note-like name', () => {
     expect(hasRansomNoteName('README.txt')).toBe(true);
-    expect(isRansomNote('README.txt', ransomMarkers('Build with make. See INSTALL for details.'))).toBe(false);
+    expect(isRansomNote('README.txt', ransomMarkers('Build with make. See INSTALL for details.'))).toBe(
+      false,
+    );
     expect(isRansomNote('docs/notes.txt', ransomMarkers(NOTES[1]![1]))).toBe(true);
   });
 
   it('flags none of hundreds of real README, changelog and licence texts on this machine', () => {
     const files = findMachineFiles({
       roots: ['/usr/share/doc', '/usr/share/common-licenses', '/usr/lib/python3', '/usr/share/perl'],
-      name: (name) => /^(readme|changelog|news|copying|license)/i.test(name) || /\.(txt|md|html)(\.gz)?$/i.test(name),
+      name: (name) =>
+        /^(readme|changelog|news|copying|license)/i.test(name) || /\.(txt|md|html)(\.gz)?$/i.test(name),
       limit: 600,
       maxSize: 256 * 1024,
     });
@@ -141,7 +186,11 @@ describe('ransom note markers', () => {
     for (const phrase of phrases) texts.push(phrase, phrase.toUpperCase(), `x${phrase}y`);
     for (let i = 0; i < phrases.length; i++) {
       for (let j = 0; j < phrases.length; j++) {
-        texts.push(`${phrases[i]}${phrases[j]}`, `${phrases[i]} ${phrases[j]}`, `${phrases[i]!.slice(0, -3)}${phrases[j]}`);
+        texts.push(
+          `${phrases[i]}${phrases[j]}`,
+          `${phrases[i]} ${phrases[j]}`,
+          `${phrases[i]!.slice(0, -3)}${phrases[j]}`,
+        );
       }
     }
     for (const text of texts) expect(ransomMarkers(text), text).toEqual(everyPattern(text));

@@ -38,20 +38,35 @@ describe('drill --search cap', () => {
   it('stops after --max drills with candidates left, says how many and how to continue, exit 3; the next search goes on', async () => {
     const fixture = await drillFixture('vouch-search-cap-');
     const days = Array.from({ length: 8 }, (_, i) => i + 1);
-    for (const day of days) await writeFile(path.join(fixture.volume, `orders-202611${String(day).padStart(2, '0')}.tar.gz`), await buildTarGz(sampleFiles(day)));
+    for (const day of days)
+      await writeFile(
+        path.join(fixture.volume, `orders-202611${String(day).padStart(2, '0')}.tar.gz`),
+        await buildTarGz(sampleFiles(day)),
+      );
     const set = drillSet(fixture, { drill: { pick: 'last-clean' } });
     const scan = await runScan(policyOf(set), { stateDir: fixture.state });
     expect(scan.sets[0]!.snapshots.every((snapshot) => snapshot.verdict === 'clean')).toBe(true);
     const newestFirst = days.map((day) => `orders-202611${String(day).padStart(2, '0')}`).reverse();
 
-    const capped = await runDrillSearch(set, { stateDir: fixture.state, createSource: () => unreadable(fixture.volume) });
+    const capped = await runDrillSearch(set, {
+      stateDir: fixture.state,
+      createSource: () => unreadable(fixture.volume),
+    });
     expect(capped.max).toBe(DEFAULT_SEARCH_MAX);
-    expect(capped.drills.map((drill) => [drill.snapshot, drill.outcome])).toEqual(newestFirst.slice(0, 5).map((id) => [id, 'failed']));
+    expect(capped.drills.map((drill) => [drill.snapshot, drill.outcome])).toEqual(
+      newestFirst.slice(0, 5).map((id) => [id, 'failed']),
+    );
     expect(capped.found).toBeNull();
-    expect(capped.capped).toEqual({ undrilled: 3, next: newestFirst.slice(5), continueWith: 'vouch drill orders --search' });
+    expect(capped.capped).toEqual({
+      undrilled: 3,
+      next: newestFirst.slice(5),
+      continueWith: 'vouch drill orders --search',
+    });
     expect(drillSearchExitCode(capped)).toBe(3);
     const text = drillSearchText(capped).join('\n');
-    expect(text).toContain(`STOPPED after 5 drills (--max 5): 3 clean candidates left undrilled (${newestFirst.slice(5).join(', ')})`);
+    expect(text).toContain(
+      `STOPPED after 5 drills (--max 5): 3 clean candidates left undrilled (${newestFirst.slice(5).join(', ')})`,
+    );
     expect(text).toContain('continue with: vouch drill orders --search');
     expect((await readDrillIndex(fixture.state, 'orders')).drills).toHaveLength(5);
 
@@ -69,7 +84,13 @@ describe('drill --search cap', () => {
     for (const bad of ['0', '-1', '2.5', 'lots', '']) expect(() => parseSearchMax(bad)).toThrow(ConfigError);
     const fixture = await drillFixture('vouch-search-cap-cli-');
     const config = path.join(fixture.root, 'vouch.yaml');
-    await writeFile(config, JSON.stringify({ state: fixture.state, sets: { orders: { source: { fs: { path: fixture.volume } }, snapshots: { layout: 'archive' } } } }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        state: fixture.state,
+        sets: { orders: { source: { fs: { path: fixture.volume } }, snapshots: { layout: 'archive' } } },
+      }),
+    );
     const zero = await runCli(['--config', config, 'drill', 'orders', '--search', '--max', '0']);
     expect(zero.code).toBe(2);
     expect(zero.stderr).toContain('--max: expected a whole number of drills ≥ 1, got "0"');

@@ -22,12 +22,25 @@ const reports = new Map<string, DrillReport>();
 let treeBefore: string[];
 
 const HOSTILE: Record<string, () => Promise<Buffer> | Buffer> = {
-  traversal: () => tarArchive(tarEntry({ name: '../../etc/cron.d/evil' }, Buffer.from('* * * * * root sh\n')), tarEntry({ name: 'ok.txt' }, Buffer.from('ok'))),
+  traversal: () =>
+    tarArchive(
+      tarEntry({ name: '../../etc/cron.d/evil' }, Buffer.from('* * * * * root sh\n')),
+      tarEntry({ name: 'ok.txt' }, Buffer.from('ok')),
+    ),
   absolute: () => tarArchive(tarEntry({ name: path.join(tmpdir(), escapee) }, Buffer.from('escaped'))),
-  'write-through-link': () => tarArchive(tarEntry({ name: 'link', type: '2', linkname: tmpdir() }), tarEntry({ name: `link/${escapee}` }, Buffer.from('x'))),
+  'write-through-link': () =>
+    tarArchive(
+      tarEntry({ name: 'link', type: '2', linkname: tmpdir() }),
+      tarEntry({ name: `link/${escapee}` }, Buffer.from('x')),
+    ),
   devices: () => tarArchive(tarEntry({ name: 'dev/sda', type: '4' }), tarEntry({ name: 'fifo', type: '6' })),
-  'pax-override': () => tarArchive(paxHeader({ path: '../../evil' }), tarEntry({ name: 'harmless.txt' }, Buffer.from('hi'))),
-  duplicate: () => tarArchive(tarEntry({ name: 'a.txt' }, Buffer.from('first')), tarEntry({ name: 'a.txt' }, Buffer.from('second'))),
+  'pax-override': () =>
+    tarArchive(paxHeader({ path: '../../evil' }), tarEntry({ name: 'harmless.txt' }, Buffer.from('hi'))),
+  duplicate: () =>
+    tarArchive(
+      tarEntry({ name: 'a.txt' }, Buffer.from('first')),
+      tarEntry({ name: 'a.txt' }, Buffer.from('second')),
+    ),
   'huge-header': () => tarArchive(tarEntry({ name: 'huge.bin', size: 10 * 2 ** 30 }, Buffer.alloc(1024))),
   'bad-crc': async () => {
     const good = await buildTarGz(sampleFiles(2));
@@ -36,11 +49,22 @@ const HOSTILE: Record<string, () => Promise<Buffer> | Buffer> = {
     return bad;
   },
   'gzip-bomb': () => gzipSync(Buffer.alloc(64 * 2 ** 20)),
-  'zip-traversal': async () => patchBytes(await zipArchive([{ name: 'XX/XX/evil.txt', data: Buffer.from('x') }]), 'XX/XX/', '../../'),
+  'zip-traversal': async () =>
+    patchBytes(await zipArchive([{ name: 'XX/XX/evil.txt', data: Buffer.from('x') }]), 'XX/XX/', '../../'),
   // The same rules through the host tools' formats.
-  'xz-traversal': () => execFileSync('xz', ['-c'], { input: tarArchive(tarEntry({ name: '../../etc/cron.d/evil' }, Buffer.from('* * * * * root sh\n'))) }),
-  'bz2-write-through-link': () => execFileSync('bzip2', ['-c'], { input: tarArchive(tarEntry({ name: 'link', type: '2', linkname: tmpdir() }), tarEntry({ name: `link/${escapee}` }, Buffer.from('x'))) }),
-  'xz-bomb': () => execFileSync('sh', ['-c', `head -c ${64 * 2 ** 20} /dev/zero | xz -c`], { maxBuffer: 2 ** 26 }),
+  'xz-traversal': () =>
+    execFileSync('xz', ['-c'], {
+      input: tarArchive(tarEntry({ name: '../../etc/cron.d/evil' }, Buffer.from('* * * * * root sh\n'))),
+    }),
+  'bz2-write-through-link': () =>
+    execFileSync('bzip2', ['-c'], {
+      input: tarArchive(
+        tarEntry({ name: 'link', type: '2', linkname: tmpdir() }),
+        tarEntry({ name: `link/${escapee}` }, Buffer.from('x')),
+      ),
+    }),
+  'xz-bomb': () =>
+    execFileSync('sh', ['-c', `head -c ${64 * 2 ** 20} /dev/zero | xz -c`], { maxBuffer: 2 ** 26 }),
   '7z-absolute': async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vouch-7z-src-'));
     await writeFile(path.join(dir, escapee), 'escaped');
@@ -66,12 +90,19 @@ beforeAll(async () => {
   fixture = await drillFixture('vouch-hostile-drill-');
   const names = Object.keys(HOSTILE);
   for (const [index, name] of names.entries()) {
-    await writeFile(path.join(fixture.volume, `orders-${day(index)}${EXTENSION[name] ?? '.tar'}`), await HOSTILE[name]!());
+    await writeFile(
+      path.join(fixture.volume, `orders-${day(index)}${EXTENSION[name] ?? '.tar'}`),
+      await HOSTILE[name]!(),
+    );
   }
   treeBefore = await listTree(fixture.root);
   // With a command, so the sandbox is set up too: a hostile tree must not reach it either.
   const set = drillSet(fixture, { drill: { commands: ['true'] }, extra: { limits: { maxRatio: 200 } } });
-  for (const [index, name] of names.entries()) reports.set(name, await runDrillReport(set, { stateDir: fixture.state, snapshot: `orders-${day(index)}` }));
+  for (const [index, name] of names.entries())
+    reports.set(
+      name,
+      await runDrillReport(set, { stateDir: fixture.state, snapshot: `orders-${day(index)}` }),
+    );
 }, 120_000);
 
 const restoreFailures = (name: string) =>
@@ -87,9 +118,13 @@ describe('drilling hostile archives', () => {
   });
 
   it('names the entry and the reason', () => {
-    expect(restoreFailures('traversal')).toMatch(/entry '\.\.\/\.\.\/etc\/cron\.d\/evil': path escapes the archive root/);
+    expect(restoreFailures('traversal')).toMatch(
+      /entry '\.\.\/\.\.\/etc\/cron\.d\/evil': path escapes the archive root/,
+    );
     expect(restoreFailures('absolute')).toMatch(/path is absolute/);
-    expect(restoreFailures('write-through-link')).toMatch(new RegExp(`link/${escapee}.*parent 'link' is a symlink`));
+    expect(restoreFailures('write-through-link')).toMatch(
+      new RegExp(`link/${escapee}.*parent 'link' is a symlink`),
+    );
     expect(restoreFailures('devices')).toMatch(/dev\/sda.*device entries are never restored/);
     expect(restoreFailures('devices')).toMatch(/fifo.*FIFO entries are never restored/);
     expect(restoreFailures('pax-override')).toMatch(/\.\.\/\.\.\/evil.*path escapes the archive root/);
@@ -98,8 +133,12 @@ describe('drilling hostile archives', () => {
     expect(restoreFailures('bad-crc')).toMatch(/CRC/i);
     expect(restoreFailures('gzip-bomb')).toMatch(/expands more than 200×/);
     expect(restoreFailures('zip-traversal')).toMatch(/\.\.\/\.\.\/evil\.txt.*path escapes the archive root/);
-    expect(restoreFailures('xz-traversal')).toMatch(/entry '\.\.\/\.\.\/etc\/cron\.d\/evil': path escapes the archive root/);
-    expect(restoreFailures('bz2-write-through-link')).toMatch(new RegExp(`link/${escapee}.*parent 'link' is a symlink`));
+    expect(restoreFailures('xz-traversal')).toMatch(
+      /entry '\.\.\/\.\.\/etc\/cron\.d\/evil': path escapes the archive root/,
+    );
+    expect(restoreFailures('bz2-write-through-link')).toMatch(
+      new RegExp(`link/${escapee}.*parent 'link' is a symlink`),
+    );
     expect(restoreFailures('xz-bomb')).toMatch(/xz data is corrupt|holds no tar data|expands more than 200×/);
     expect(restoreFailures('7z-absolute')).toMatch(new RegExp(`${escapee}.*path is absolute`));
   });

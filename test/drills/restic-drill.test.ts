@@ -31,8 +31,19 @@ beforeAll(async () => {
   const passwordFile = path.join(work, 'restic.pw');
   await writeFile(passwordFile, 'kanda-demo-restic\n', { mode: 0o600 });
   await initResticRepository({ repository, passwordFile });
-  for (const day of [2, 3]) await resticBackup({ repository, passwordFile }, await demoSnapshotFiles(day, { start }), demoBackupTime(day, start), { host: 'kanda-db1' });
-  await resticBackup({ repository, passwordFile }, ransomwareHit(await demoSnapshotFiles(4, { start })), demoBackupTime(4, start), { host: 'kanda-db1' });
+  for (const day of [2, 3])
+    await resticBackup(
+      { repository, passwordFile },
+      await demoSnapshotFiles(day, { start }),
+      demoBackupTime(day, start),
+      { host: 'kanda-db1' },
+    );
+  await resticBackup(
+    { repository, passwordFile },
+    ransomwareHit(await demoSnapshotFiles(4, { start })),
+    demoBackupTime(4, start),
+    { host: 'kanda-db1' },
+  );
 
   // The ready drill for the demo's order system, pointed at the restic repository.
   const document = parse(await readFile(path.join(DIR, 'kanda-orders.yaml'), 'utf8'));
@@ -69,7 +80,11 @@ describe('restore drills of restic snapshots', () => {
   it('fails a drill of the snapshot taken after the hit, naming the broken database', async () => {
     const report = await runDrillReport(set, { stateDir: state, snapshot: scan.sets[0]!.snapshots[2]!.id });
     expect(report.outcome).toBe('failed');
-    expect(report.failures.some((failure) => failure.verifier === 'postgres' && /db\/orders\.sql/.test(failure.path ?? ''))).toBe(true);
+    expect(
+      report.failures.some(
+        (failure) => failure.verifier === 'postgres' && /db\/orders\.sql/.test(failure.path ?? ''),
+      ),
+    ).toBe(true);
   }, 180_000);
 
   it('leaves the repository as it was (a drill only reads)', async () => {

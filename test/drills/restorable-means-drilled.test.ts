@@ -37,25 +37,51 @@ function drillPolicy(night: Night) {
       { name: 'order lines are there', sql: 'select count(*) from order_lines', min: 1 },
     ],
   });
-  return { pick: 'last-clean', postgres: [checks('db/orders.sql', 'plain'), checks('db/orders.dump', 'custom')] };
+  return {
+    pick: 'last-clean',
+    postgres: [checks('db/orders.sql', 'plain'), checks('db/orders.dump', 'custom')],
+  };
 }
 
 beforeAll(async () => {
   expect(findPostgres(), 'PostgreSQL server programs (Debian package postgresql)').not.toBeNull();
   fixture = await drillFixture('vouch-restorable-');
   // Nights 0–1 good, 2–3 broken; night 4 (good) arrives later in the test.
-  nights = await buildRealEstate({ volume: fixture.volume, work: path.join(fixture.root, 'work'), set: 'orders', nights: 5, broken: [2, 3], start: START });
+  nights = await buildRealEstate({
+    volume: fixture.volume,
+    work: path.join(fixture.root, 'work'),
+    set: 'orders',
+    nights: 5,
+    broken: [2, 3],
+    start: START,
+  });
   await mkdir(path.join(fixture.root, 'later'));
   const { rename } = await import('node:fs/promises');
-  await rename(path.join(fixture.volume, `${nights[4]!.id}.tar.gz`), path.join(fixture.root, 'later', `${nights[4]!.id}.tar.gz`));
+  await rename(
+    path.join(fixture.volume, `${nights[4]!.id}.tar.gz`),
+    path.join(fixture.root, 'later', `${nights[4]!.id}.tar.gz`),
+  );
   const drill = drillPolicy(nights[0]!);
   set = drillSet(fixture, { drill });
   config = path.join(fixture.root, 'vouch.yaml');
   // JSON is YAML: the same set for the CLI.
   const match = `^orders-(?<time>\\d{8}(T\\d{6}Z)?)\\.(tar\\.gz)$`;
-  await writeFile(config, JSON.stringify({ state: fixture.state, sets: { orders: { source: { fs: { path: fixture.volume } }, snapshots: { layout: 'archive', match }, drill } } }));
+  await writeFile(
+    config,
+    JSON.stringify({
+      state: fixture.state,
+      sets: {
+        orders: { source: { fs: { path: fixture.volume } }, snapshots: { layout: 'archive', match }, drill },
+      },
+    }),
+  );
   const scan = await runScan(policyOf(set), { stateDir: fixture.state });
-  expect(scan.sets[0]!.snapshots.map((snapshot) => snapshot.verdict)).toEqual(['clean', 'clean', 'clean', 'clean']);
+  expect(scan.sets[0]!.snapshots.map((snapshot) => snapshot.verdict)).toEqual([
+    'clean',
+    'clean',
+    'clean',
+    'clean',
+  ]);
 }, 300_000);
 
 const ids = (...days: number[]) => days.map((day) => nights[day]!.id);
@@ -69,7 +95,10 @@ describe('restorable means drilled (real pg_dump, real tar)', () => {
     expect(lastCleanExitCode(report)).toBe(3);
     expect(lastCleanText(report).join('\n')).toContain('** NOT DRILLED **');
     const view = await loadEstateView(policyOf(set), fixture.state);
-    expect(view.sets[0]!.readiness.checks.find((check) => check.check === 'drill')).toMatchObject({ status: 'fail', detail: 'no drill has run yet' });
+    expect(view.sets[0]!.readiness.checks.find((check) => check.check === 'drill')).toMatchObject({
+      status: 'fail',
+      detail: 'no drill has run yet',
+    });
   });
 
   it('a failed drill of the broken newest night demotes it and moves the recommendation back; the set is not ready', async () => {
@@ -84,10 +113,17 @@ describe('restorable means drilled (real pg_dump, real tar)', () => {
     expect(lastClean.lastClean?.id).toBe(nights[3]!.id);
     expect(lastClean.demoted.map((snapshot) => snapshot.id)).toEqual(ids(3));
     expect(lastClean.recommendation).toMatchObject({ id: nights[2]!.id, standing: 'not-drilled' });
-    expect(lastClean.newest).toMatchObject({ id: nights[3]!.id, standing: 'drill-failed', cleanAndRestorable: false });
+    expect(lastClean.newest).toMatchObject({
+      id: nights[3]!.id,
+      standing: 'drill-failed',
+      cleanAndRestorable: false,
+    });
     const view = await loadEstateView(policyOf(set), fixture.state);
     expect(view.sets[0]!.readiness.ready).toBe(false);
-    expect(view.sets[0]!.readiness.checks.find((check) => check.check === 'drill')).toMatchObject({ status: 'fail', detail: `last drill ${report.id} failed` });
+    expect(view.sets[0]!.readiness.checks.find((check) => check.check === 'drill')).toMatchObject({
+      status: 'fail',
+      detail: `last drill ${report.id} failed`,
+    });
   }, 180_000);
 
   it('pick: last-clean walks back past the failed snapshot instead of drilling it again', async () => {
@@ -106,7 +142,9 @@ describe('restorable means drilled (real pg_dump, real tar)', () => {
     expect(cli.stdout).toContain(`skipped ${nights[2]!.id}: its latest drill`);
     expect(cli.stdout).toContain('1 older candidate not drilled: the search stops at the first pass');
     const drills = (await readDrillIndex(fixture.state, 'orders')).drills.slice(before);
-    expect(drills.map((drill) => [drill.snapshot, drill.outcome, drill.pick])).toEqual([[nights[1]!.id, 'passed', 'last-clean']]);
+    expect(drills.map((drill) => [drill.snapshot, drill.outcome, drill.pick])).toEqual([
+      [nights[1]!.id, 'passed', 'last-clean'],
+    ]);
 
     const lastClean = await lastCleanForSet(fixture.state, 'orders');
     expect(lastClean.lastRestorable?.id).toBe(nights[1]!.id);
@@ -139,13 +177,19 @@ describe('restorable means drilled (real pg_dump, real tar)', () => {
 
   it('a good new night, drilled, makes the newest snapshot clean and restorable: exit 0', async () => {
     const { rename } = await import('node:fs/promises');
-    await rename(path.join(fixture.root, 'later', `${nights[4]!.id}.tar.gz`), path.join(fixture.volume, `${nights[4]!.id}.tar.gz`));
+    await rename(
+      path.join(fixture.root, 'later', `${nights[4]!.id}.tar.gz`),
+      path.join(fixture.volume, `${nights[4]!.id}.tar.gz`),
+    );
     await runScan(policyOf(set), { stateDir: fixture.state });
     const report = await runDrillReport(set, { stateDir: fixture.state });
     expect(report.snapshot).toBe(nights[4]!.id);
     expect(report.outcome).toBe('passed');
     const cli = await runCli(['--config', config, '--json', 'last-clean', 'orders']);
     expect(cli.code).toBe(0);
-    expect(JSON.parse(cli.stdout)).toMatchObject({ newest: { id: nights[4]!.id, cleanAndRestorable: true }, recommendation: { id: nights[4]!.id, standing: 'restorable' } });
+    expect(JSON.parse(cli.stdout)).toMatchObject({
+      newest: { id: nights[4]!.id, cleanAndRestorable: true },
+      recommendation: { id: nights[4]!.id, standing: 'restorable' },
+    });
   }, 180_000);
 });

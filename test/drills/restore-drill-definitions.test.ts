@@ -16,7 +16,12 @@ const definitions = readdirSync(DIR).filter((name) => name.endsWith('.yaml'));
 
 describe('ready drill definitions in restore-drills/', () => {
   it('are valid policies whose scripts exist and parse', () => {
-    expect(definitions.sort()).toEqual(['file-exports.yaml', 'kanda-orders.yaml', 'postgres-dump.yaml', 'sqlite-database.yaml']);
+    expect(definitions.sort()).toEqual([
+      'file-exports.yaml',
+      'kanda-orders.yaml',
+      'postgres-dump.yaml',
+      'sqlite-database.yaml',
+    ]);
     for (const name of definitions) {
       const policy = parsePolicy(readFileSync(path.join(DIR, name), 'utf8'), path.join(DIR, name));
       for (const set of policy.sets) {
@@ -36,7 +41,14 @@ describe('ready drill definitions in restore-drills/', () => {
     // An intruder's edit: every fifth order gone from the dump (with its lines), one invoice cut short.
     const dump = good.find((file) => file.path === 'db/orders.sql')!.data.toString('utf8');
     const ordersBlock = dump.slice(dump.indexOf('COPY public.orders ('));
-    const dropped = new Set(ordersBlock.slice(0, ordersBlock.indexOf('\n\\.\n')).split('\n').slice(1).filter((_, i) => i % 5 === 2).map((row) => row.split('\t')[0]));
+    const dropped = new Set(
+      ordersBlock
+        .slice(0, ordersBlock.indexOf('\n\\.\n'))
+        .split('\n')
+        .slice(1)
+        .filter((_, i) => i % 5 === 2)
+        .map((row) => row.split('\t')[0]),
+    );
     let cut = false;
     const damaged = good.map((file) => {
       if (file.path === 'db/orders.sql') {
@@ -57,7 +69,10 @@ describe('ready drill definitions in restore-drills/', () => {
     const [set] = validatePolicy(document, path.join(DIR, 'kanda-orders.yaml'), DIR).sets;
     await runScan(policyOf(set!), { stateDir: fixture.state });
 
-    const passed = await runDrillReport(set!, { stateDir: fixture.state, snapshot: 'orders-20261104T020000Z' });
+    const passed = await runDrillReport(set!, {
+      stateDir: fixture.state,
+      snapshot: 'orders-20261104T020000Z',
+    });
     expect(passed.failures).toEqual([]);
     expect(passed.verifiers.map((outcome) => `${outcome.verifier}: ${outcome.detail}`)).toEqual([
       expect.stringMatching(/^digest: all \d+ entries match the baseline/),
@@ -67,13 +82,30 @@ describe('ready drill definitions in restore-drills/', () => {
       'commands: 3 commands passed',
     ]);
 
-    const failed = await runDrillReport(set!, { stateDir: fixture.state, snapshot: 'orders-20261105T020000Z' });
+    const failed = await runDrillReport(set!, {
+      stateDir: fixture.state,
+      snapshot: 'orders-20261105T020000Z',
+    });
     expect(failed.outcome).toBe('failed');
     expect(failed.failures).toEqual([
       // The damaged invoice is named twice: by detection's PDF validator and by the drill's script.
-      { verifier: 'structure', path: expect.stringMatching(/^invoices\/INV-\d+\.pdf$/), detail: expect.stringMatching(/^pdf: no startxref/) },
-      { verifier: 'postgres', path: 'db/orders.sql: order numbers have no gaps', detail: expect.stringMatching(/^returned [1-9]\d*, expected 0$/) },
-      { verifier: 'commands', path: 'invoices are whole PDFs', detail: expect.stringMatching(/^exited with 1, expected 0: invoices\/INV-\d+\.pdf: no startxref\/%%EOF trailer/) },
+      {
+        verifier: 'structure',
+        path: expect.stringMatching(/^invoices\/INV-\d+\.pdf$/),
+        detail: expect.stringMatching(/^pdf: no startxref/),
+      },
+      {
+        verifier: 'postgres',
+        path: 'db/orders.sql: order numbers have no gaps',
+        detail: expect.stringMatching(/^returned [1-9]\d*, expected 0$/),
+      },
+      {
+        verifier: 'commands',
+        path: 'invoices are whole PDFs',
+        detail: expect.stringMatching(
+          /^exited with 1, expected 0: invoices\/INV-\d+\.pdf: no startxref\/%%EOF trailer/,
+        ),
+      },
     ]);
   }, 120_000);
 });

@@ -36,7 +36,14 @@ describe('restore writer', () => {
     const summary = await tarReader.read(bufferInput('modes.tar', tar), writer, DEFAULT_LIMITS);
     expect(summary.complete).toBe(true);
     expect(writer.problems).toEqual([]);
-    expect(await listTree(root)).toEqual(['bin/', 'bin/tool', 'data/', 'data/big.bin', 'data/copy', 'data/secret']);
+    expect(await listTree(root)).toEqual([
+      'bin/',
+      'bin/tool',
+      'data/',
+      'data/big.bin',
+      'data/copy',
+      'data/secret',
+    ]);
     const mode = async (name: string) => (await lstat(path.join(root, name))).mode & 0o7777;
     expect(await mode('bin/tool')).toBe(0o755);
     expect(await mode('data/secret')).toBe(0o644);
@@ -44,8 +51,16 @@ describe('restore writer', () => {
     expect(await mode('data')).toBe(0o755);
     expect(await readFile(path.join(root, 'data/copy'), 'utf8')).toBe('s3cret');
     expect((await lstat(path.join(root, 'data/copy'))).nlink).toBe(1); // a copy, not a hardlink
-    expect(writer.entries.get('data/big.bin')).toMatchObject({ type: 'file', size: big.length, digest: sha256(big) });
-    expect(writer.entries.get('data/copy')).toMatchObject({ type: 'hardlink', materialised: true, digest: sha256('s3cret') });
+    expect(writer.entries.get('data/big.bin')).toMatchObject({
+      type: 'file',
+      size: big.length,
+      digest: sha256(big),
+    });
+    expect(writer.entries.get('data/copy')).toMatchObject({
+      type: 'hardlink',
+      materialised: true,
+      digest: sha256('s3cret'),
+    });
     expect(writer.entries.get('current')).toMatchObject({ type: 'symlink', linkTarget: 'data/secret' });
     await expect(lstat(path.join(root, 'current'))).rejects.toThrow(/ENOENT/);
   });
@@ -66,20 +81,31 @@ describe('restore writer', () => {
 
   it('restores only the sampled entries and counts the rest', async () => {
     const root = await restoreDir();
-    const files = Array.from({ length: 400 }, (_, i) => tarEntry({ name: `f/${i}.txt` }, Buffer.from(`file ${i}\n`)));
-    const writer = new RestoreWriter({ root, algorithm: 'sha256', select: sampleSelector('drill-1', 0.1, new Set(['f/7.txt'])) });
+    const files = Array.from({ length: 400 }, (_, i) =>
+      tarEntry({ name: `f/${i}.txt` }, Buffer.from(`file ${i}\n`)),
+    );
+    const writer = new RestoreWriter({
+      root,
+      algorithm: 'sha256',
+      select: sampleSelector('drill-1', 0.1, new Set(['f/7.txt'])),
+    });
     await tarReader.read(bufferInput('many.tar', tarArchive(...files)), writer, DEFAULT_LIMITS);
     expect(writer.seen.entries).toBe(400);
     expect(writer.restored.entries).toBeGreaterThan(15);
     expect(writer.restored.entries).toBeLessThan(80);
     expect(writer.entries.has('f/7.txt')).toBe(true);
-    expect((await listTree(root)).filter((name) => name.endsWith('.txt'))).toHaveLength(writer.restored.entries);
+    expect((await listTree(root)).filter((name) => name.endsWith('.txt'))).toHaveLength(
+      writer.restored.entries,
+    );
   });
 
   it('turns a write failure into a problem naming the entry, not an exception', async () => {
     const root = await restoreDir();
     const writer = new RestoreWriter({ root, algorithm: 'sha256', select: () => true });
-    const tar = tarArchive(tarEntry({ name: 'a.txt' }, Buffer.from('one')), tarEntry({ name: 'a.txt/b' }, Buffer.from('two')));
+    const tar = tarArchive(
+      tarEntry({ name: 'a.txt' }, Buffer.from('one')),
+      tarEntry({ name: 'a.txt/b' }, Buffer.from('two')),
+    );
     await tarReader.read(bufferInput('clash.tar', tar), writer, DEFAULT_LIMITS);
     expect(writer.problems).toHaveLength(1);
     expect(writer.problems[0]!.detail).toMatch(/a\.txt\/b.*not a directory/);

@@ -14,7 +14,14 @@ import { startEmbeddedS3 } from '../../agent/demo/embedded-s3.js';
 import { readDrillIndex } from '../../agent/state/drill-index.js';
 import { readLedger } from '../../agent/ledger/ledger-store.js';
 import { buildTarGz, buildZip, sampleFiles, type FixtureFile } from '../helpers/build-archive.js';
-import { drillFixture, drillSet, listTree, policyOf, processesMentioning, type DrillFixture } from '../helpers/drill-fixtures.js';
+import {
+  drillFixture,
+  drillSet,
+  listTree,
+  policyOf,
+  processesMentioning,
+  type DrillFixture,
+} from '../helpers/drill-fixtures.js';
 
 let fixture: DrillFixture;
 
@@ -26,13 +33,29 @@ afterEach(() => {
   delete process.env.VOUCH_BWRAP;
 });
 
-const put = async (name: string, files: readonly FixtureFile[]) => writeFile(path.join(fixture.volume, name), await buildTarGz(files));
-const scan = (...sets: ReturnType<typeof drillSet>[]) => runScan(policyOf(...sets), { stateDir: fixture.state });
+const put = async (name: string, files: readonly FixtureFile[]) =>
+  writeFile(path.join(fixture.volume, name), await buildTarGz(files));
+const scan = (...sets: ReturnType<typeof drillSet>[]) =>
+  runScan(policyOf(...sets), { stateDir: fixture.state });
 const workLeft = () => listTree(path.join(fixture.state, 'drills', 'work'));
 
 const CONTRACT_KEYS = [
-  'id', 'set', 'snapshot', 'snapshotTime', 'pick', 'startedAt', 'finishedAt', 'outcome', 'phases', 'durationSeconds',
-  'rtoTargetSeconds', 'withinRto', 'sample', 'projectedFullRestoreSeconds', 'failures', 'ledgerSeq',
+  'id',
+  'set',
+  'snapshot',
+  'snapshotTime',
+  'pick',
+  'startedAt',
+  'finishedAt',
+  'outcome',
+  'phases',
+  'durationSeconds',
+  'rtoTargetSeconds',
+  'withinRto',
+  'sample',
+  'projectedFullRestoreSeconds',
+  'failures',
+  'ledgerSeq',
 ].sort();
 
 describe('restore drills', () => {
@@ -43,11 +66,22 @@ describe('restore drills', () => {
     await scan(set);
     const report = await runDrillReport(set, { stateDir: fixture.state });
 
-    expect(report).toMatchObject({ outcome: 'passed', snapshot: 'orders-20251018', pick: 'last-clean', failures: [], rtoTargetSeconds: 7200, withinRto: true, projectedFullRestoreSeconds: null });
+    expect(report).toMatchObject({
+      outcome: 'passed',
+      snapshot: 'orders-20251018',
+      pick: 'last-clean',
+      failures: [],
+      rtoTargetSeconds: 7200,
+      withinRto: true,
+      projectedFullRestoreSeconds: null,
+    });
     expect(report.sample).toMatchObject({ fraction: 1, entries: 4 });
     expect(report.phases.extract).toBeGreaterThan(0);
     expect(report.phases.fetch).toBe(0); // an offline volume is read in place
-    expect(report.verifiers.find((outcome) => outcome.verifier === 'digest')).toMatchObject({ status: 'passed', detail: 'all 4 entries match the baseline (sha256)' });
+    expect(report.verifiers.find((outcome) => outcome.verifier === 'digest')).toMatchObject({
+      status: 'passed',
+      detail: 'all 4 entries match the baseline (sha256)',
+    });
     expect(report.verifiers.find((outcome) => outcome.verifier === 'structure')?.status).toBe('passed');
 
     const index = await readDrillIndex(fixture.state, 'orders');
@@ -56,7 +90,11 @@ describe('restore drills', () => {
     expect(index.drills[0]!.ledgerSeq).toBe(report.ledgerSeq);
     const records = [];
     for await (const record of readLedger(fixture.state)) records.push(record!);
-    expect(records.at(-1)).toMatchObject({ type: 'drill', seq: report.ledgerSeq, data: { id: report.id, outcome: 'passed' } });
+    expect(records.at(-1)).toMatchObject({
+      type: 'drill',
+      seq: report.ledgerSeq,
+      data: { id: report.id, outcome: 'passed' },
+    });
     expect((await verifyLedger(fixture.state)).ok).toBe(true);
     expect(await workLeft()).toEqual([]);
   });
@@ -67,19 +105,31 @@ describe('restore drills', () => {
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, file.data);
     }
-    const set = drillSet(fixture, { extra: { snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } }, drill: { commands: ['test -s db/orders.sql && test -s images/logo.bin'] } });
+    const set = drillSet(fixture, {
+      extra: { snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
+      drill: { commands: ['test -s db/orders.sql && test -s images/logo.bin'] },
+    });
     await scan(set);
     const report = await runDrillReport(set, { stateDir: fixture.state });
     expect(report).toMatchObject({ outcome: 'passed', snapshot: '2025-10-19', sample: { entries: 4 } });
-    expect(report.verifiers.find((outcome) => outcome.verifier === 'digest')!.detail).toBe('all 4 entries match the baseline (sha256)');
+    expect(report.verifiers.find((outcome) => outcome.verifier === 'digest')!.detail).toBe(
+      'all 4 entries match the baseline (sha256)',
+    );
   });
 
   it('fails, naming each file, when the restored bytes differ from the baseline', async () => {
     await put('orders-20251017.tar.gz', sampleFiles(1));
     const set = drillSet(fixture);
     await scan(set);
-    const files = sampleFiles(1).map((file) => (file.path === 'db/orders.sql' ? { ...file, data: `${file.data}INSERT INTO orders VALUES (1);\n` } : file));
-    await put('orders-20251017.tar.gz', files.filter((file) => file.path !== 'README.txt'));
+    const files = sampleFiles(1).map((file) =>
+      file.path === 'db/orders.sql'
+        ? { ...file, data: `${file.data}INSERT INTO orders VALUES (1);\n` }
+        : file,
+    );
+    await put(
+      'orders-20251017.tar.gz',
+      files.filter((file) => file.path !== 'README.txt'),
+    );
     const report = await runDrillReport(set, { stateDir: fixture.state, snapshot: 'orders-20251017' });
     expect(report.outcome).toBe('failed');
     expect(report.pick).toBe('explicit');
@@ -96,7 +146,11 @@ describe('restore drills', () => {
     await put('orders-20251019.tar.gz', sampleFiles(99));
     await scan(set);
     const report = await runDrillReport(set, { stateDir: fixture.state });
-    expect(report).toMatchObject({ snapshot: 'orders-20251018', outcome: 'passed', pickReason: 'newest snapshot with a clean verdict' });
+    expect(report).toMatchObject({
+      snapshot: 'orders-20251018',
+      outcome: 'passed',
+      pickReason: 'newest snapshot with a clean verdict',
+    });
     const latest = await runDrillReport(set, { stateDir: fixture.state, snapshot: 'latest' });
     expect(latest).toMatchObject({ snapshot: 'orders-20251019', outcome: 'failed' });
   });
@@ -105,10 +159,22 @@ describe('restore drills', () => {
     await put('orders-20251017.tar.gz', sampleFiles(1));
     const set = drillSet(fixture);
     const unscanned = await runDrillReport(set, { stateDir: fixture.state });
-    expect(unscanned).toMatchObject({ outcome: 'failed', snapshot: null, snapshotTime: null, withinRto: null });
-    expect(unscanned.failures).toEqual([{ verifier: 'pick', detail: expect.stringMatching(/none of 1 snapshots has a clean verdict yet \(run vouch scan first\)/) }]);
+    expect(unscanned).toMatchObject({
+      outcome: 'failed',
+      snapshot: null,
+      snapshotTime: null,
+      withinRto: null,
+    });
+    expect(unscanned.failures).toEqual([
+      {
+        verifier: 'pick',
+        detail: expect.stringMatching(/none of 1 snapshots has a clean verdict yet \(run vouch scan first\)/),
+      },
+    ]);
     const unknown = await runDrillReport(set, { stateDir: fixture.state, snapshot: 'orders-19991231' });
-    expect(unknown.failures[0]!.detail).toMatch(/no snapshot has the id orders-19991231 \(newest: orders-20251017\)/);
+    expect(unknown.failures[0]!.detail).toMatch(
+      /no snapshot has the id orders-19991231 \(newest: orders-20251017\)/,
+    );
   });
 
   it('restores a sample, always including the files application checks read, and projects the full restore', async () => {
@@ -116,11 +182,19 @@ describe('restore drills', () => {
     const SQL = await loadSqlJs();
     const db = new SQL.Database();
     db.run('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3);');
-    const files: FixtureFile[] = Array.from({ length: 300 }, (_, i) => ({ path: `exports/day-${i}.csv`, data: `id,total\n${i},${i * 3}\n`.repeat(20) }));
+    const files: FixtureFile[] = Array.from({ length: 300 }, (_, i) => ({
+      path: `exports/day-${i}.csv`,
+      data: `id,total\n${i},${i * 3}\n`.repeat(20),
+    }));
     files.push({ path: 'db/app.sqlite', data: Buffer.from(db.export()) });
     db.close();
     await put('orders-20251017.tar.gz', files);
-    const set = drillSet(fixture, { drill: { sample: '10%', sqlite: [{ path: 'db/app.sqlite', assertions: [{ sql: 'select count(*) from t', equals: 3 }] }] } });
+    const set = drillSet(fixture, {
+      drill: {
+        sample: '10%',
+        sqlite: [{ path: 'db/app.sqlite', assertions: [{ sql: 'select count(*) from t', equals: 3 }] }],
+      },
+    });
     await scan(set);
     const report = await runDrillReport(set, { stateDir: fixture.state });
     expect(report.outcome).toBe('passed');
@@ -129,7 +203,9 @@ describe('restore drills', () => {
     expect(report.sample.entries).toBeLessThan(70);
     expect(report.restore!.entries).toBe(301);
     expect(report.projectedFullRestoreSeconds).toBeGreaterThan(report.phases.extract);
-    expect(report.verifiers.find((outcome) => outcome.verifier === 'digest')!.detail).toMatch(/^\d+ sampled entries match the baseline/);
+    expect(report.verifiers.find((outcome) => outcome.verifier === 'digest')!.detail).toMatch(
+      /^\d+ sampled entries match the baseline/,
+    );
     expect(report.verifiers.find((outcome) => outcome.verifier === 'sqlite')!.status).toBe('passed');
   });
 
@@ -188,8 +264,14 @@ describe('restore drills', () => {
       [report.id, 'passed'],
     ]);
     const aborted = index.drills[0]!;
-    expect(aborted).toMatchObject({ snapshot: 'orders-20251017', phases: { extract: 12.5 }, withinRto: null });
-    expect(aborted.failures[0]!.detail).toMatch(/interrupted during the extract phase: process \d+ on .* ended without finishing/);
+    expect(aborted).toMatchObject({
+      snapshot: 'orders-20251017',
+      phases: { extract: 12.5 },
+      withinRto: null,
+    });
+    expect(aborted.failures[0]!.detail).toMatch(
+      /interrupted during the extract phase: process \d+ on .* ended without finishing/,
+    );
     expect(existsSync(dead.dir)).toBe(false);
     expect(existsSync(path.join(victim, 'keep'))).toBe(true);
     expect((await verifyLedger(fixture.state)).ok).toBe(true);
@@ -202,14 +284,20 @@ describe('restore drills', () => {
     await scan(set);
     const controller = new AbortController();
     const running = runDrillReport(set, { stateDir: fixture.state, signal: controller.signal });
-    for (let tries = 0; tries < 100 && (await processesMentioning(token)).length === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let tries = 0; tries < 100 && (await processesMentioning(token)).length === 0; tries++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await processesMentioning(token)).length).toBeGreaterThan(0);
     const stopped = Date.now();
     controller.abort(new Error('received SIGTERM'));
     const report = await running;
     expect(Date.now() - stopped).toBeLessThan(5000);
     expect(report.outcome).toBe('aborted');
-    expect(report.failures).toEqual([{ verifier: 'drill', detail: expect.stringMatching(/^interrupted \(received SIGTERM\); the sandbox was killed/) }]);
+    expect(report.failures).toEqual([
+      {
+        verifier: 'drill',
+        detail: expect.stringMatching(/^interrupted \(received SIGTERM\); the sandbox was killed/),
+      },
+    ]);
     expect(await processesMentioning(token)).toEqual([]);
     expect(await workLeft()).toEqual([]);
     expect((await readDrillIndex(fixture.state, 'orders')).drills.at(-1)!.outcome).toBe('aborted');
@@ -222,9 +310,22 @@ describe('restore drills', () => {
     await scan(sandboxed);
     const failed = await runDrillReport(sandboxed, { stateDir: fixture.state });
     expect(failed).toMatchObject({ outcome: 'failed', restore: null, snapshot: null });
-    expect(failed.failures[0]).toMatchObject({ verifier: 'sandbox', detail: expect.stringMatching(/bwrap is not installed: install bubblewrap \(Debian\/Ubuntu: apt-get install bubblewrap.*drill\.sandbox: none/) });
+    expect(failed.failures[0]).toMatchObject({
+      verifier: 'sandbox',
+      detail: expect.stringMatching(
+        /bwrap is not installed: install bubblewrap \(Debian\/Ubuntu: apt-get install bubblewrap.*drill\.sandbox: none/,
+      ),
+    });
 
-    const unsandboxed = drillSet(fixture, { drill: { sandbox: 'none', commands: ['test -s db/orders.sql', { run: 'test -e no-such-file', name: 'expected to fail', expectExit: 1 }] } });
+    const unsandboxed = drillSet(fixture, {
+      drill: {
+        sandbox: 'none',
+        commands: [
+          'test -s db/orders.sql',
+          { run: 'test -e no-such-file', name: 'expected to fail', expectExit: 1 },
+        ],
+      },
+    });
     const passed = await runDrillReport(unsandboxed, { stateDir: fixture.state });
     expect(passed).toMatchObject({ outcome: 'passed', sandbox: 'none' });
   });
@@ -243,7 +344,11 @@ describe('restore drills', () => {
     const report = await runDrillReport(set, { stateDir: fixture.state });
     expect(report.outcome).toBe('failed');
     expect(report.failures).toEqual([
-      { verifier: 'commands', path: 'row count', detail: expect.stringMatching(/^output does not match \/\^9999\$\/ \(ended with: \d+\)$/) },
+      {
+        verifier: 'commands',
+        path: 'row count',
+        detail: expect.stringMatching(/^output does not match \/\^9999\$\/ \(ended with: \d+\)$/),
+      },
       { verifier: 'commands', path: 'broken', detail: 'exited with 4, expected 0: cannot parse dump' },
     ]);
   });
@@ -256,9 +361,30 @@ describe('restore drills from S3 (real s3rver)', () => {
     process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
     try {
-      await client.send(new PutObjectCommand({ Bucket: 'drills', Key: 'orders/orders-20251017.zip', Body: await buildZip(sampleFiles(1)) }));
-      await client.send(new PutObjectCommand({ Bucket: 'drills', Key: 'orders/orders-20251018.tar.gz', Body: await buildTarGz(sampleFiles(2)) }));
-      const source = { s3: { bucket: 'drills', prefix: 'orders/', endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, checksums: 'when-required' } };
+      await client.send(
+        new PutObjectCommand({
+          Bucket: 'drills',
+          Key: 'orders/orders-20251017.zip',
+          Body: await buildZip(sampleFiles(1)),
+        }),
+      );
+      await client.send(
+        new PutObjectCommand({
+          Bucket: 'drills',
+          Key: 'orders/orders-20251018.tar.gz',
+          Body: await buildTarGz(sampleFiles(2)),
+        }),
+      );
+      const source = {
+        s3: {
+          bucket: 'drills',
+          prefix: 'orders/',
+          endpoint: s3.endpoint,
+          region: s3.region,
+          forcePathStyle: true,
+          checksums: 'when-required',
+        },
+      };
       const set = drillSet(fixture, { extra: { source } });
       await scan(set);
       const report = await runDrillReport(set, { stateDir: fixture.state });

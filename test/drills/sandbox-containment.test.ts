@@ -14,15 +14,27 @@ import { prepareBox, sandboxIdentity } from '../../agent/drills/sandbox/sandbox-
 import { processesMentioning } from '../helpers/drill-fixtures.js';
 
 /** Real bubblewrap: every test runs a hostile-ish command and checks the host afterwards. */
-const LIMITS: SandboxLimits = { cpuSeconds: 20, memoryBytes: 256 * 2 ** 20, processes: 64, fileSizeBytes: 8 * 2 ** 20, tmpBytes: 16 * 2 ** 20 };
+const LIMITS: SandboxLimits = {
+  cpuSeconds: 20,
+  memoryBytes: 256 * 2 ** 20,
+  processes: 64,
+  fileSizeBytes: 8 * 2 ** 20,
+  tmpBytes: 16 * 2 ** 20,
+};
 
 let root: string;
 let box: string;
 let sandbox: Sandbox;
-const sh = (script: string, timeoutSeconds = 20) => sandbox.run({ argv: ['/bin/sh', '-c', script], timeoutSeconds });
+const sh = (script: string, timeoutSeconds = 20) =>
+  sandbox.run({ argv: ['/bin/sh', '-c', script], timeoutSeconds });
 
 /** A drill-like box under `work` (restore/ and scratch/), handed to the sandbox user, and a sandbox on it. */
-async function sandboxIn(work: string, kind: 'bwrap' | 'none', limits = LIMITS, env: Record<string, string> = {}): Promise<Sandbox> {
+async function sandboxIn(
+  work: string,
+  kind: 'bwrap' | 'none',
+  limits = LIMITS,
+  env: Record<string, string> = {},
+): Promise<Sandbox> {
   const boxDir = path.join(work, 'box');
   await mkdir(path.join(boxDir, 'restore'), { recursive: true });
   await mkdir(path.join(boxDir, 'scratch'));
@@ -88,13 +100,30 @@ describe('bwrap sandbox containment', () => {
     process.env.AWS_SECRET_ACCESS_KEY = 'vouch-test-secret-value';
     process.env.VOUCH_API_TOKEN = 'vouch-test-token-value';
     try {
-      const result = await sh('env; echo ---; ls /; echo ---; ls /etc; cat /root/.bashrc /home/*/.ssh/id_* 2>&1 | head -2');
+      const result = await sh(
+        'env; echo ---; ls /; echo ---; ls /etc; cat /root/.bashrc /home/*/.ssh/id_* 2>&1 | head -2',
+      );
       const [env, top, etc] = result.stdout.split('---\n');
       expect(result.stdout).not.toContain('vouch-test-secret-value');
       expect(result.stdout).not.toContain('vouch-test-token-value');
-      const names = env!.trim().split('\n').map((line) => line.split('=')[0]).sort();
+      const names = env!
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=')[0])
+        .sort();
       expect(names.filter((name) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(name!))).toEqual(
-        ['HOME', 'LANG', 'LOGNAME', 'PATH', 'TMPDIR', 'TZ', 'USER', 'VOUCH_RESTORE', 'VOUCH_SCRATCH', 'VOUCH_SET'].sort(),
+        [
+          'HOME',
+          'LANG',
+          'LOGNAME',
+          'PATH',
+          'TMPDIR',
+          'TZ',
+          'USER',
+          'VOUCH_RESTORE',
+          'VOUCH_SCRATCH',
+          'VOUCH_SET',
+        ].sort(),
       );
       expect(top!.trim().split('\n')).not.toContain('root');
       expect(top!.trim().split('\n')).not.toContain('home');
@@ -108,7 +137,10 @@ describe('bwrap sandbox containment', () => {
   it('kills a command and its children at the timeout', async () => {
     const beat = path.join(box, 'scratch', 'beat');
     const token = `vouch-timeout-${randomBytes(4).toString('hex')}`;
-    const result = await sh(`: ${token}; (while :; do echo x >> /drill/scratch/beat; sleep 0.05; done) & sleep 0.3; sleep 600`, 1);
+    const result = await sh(
+      `: ${token}; (while :; do echo x >> /drill/scratch/beat; sleep 0.05; done) & sleep 0.3; sleep 600`,
+      1,
+    );
     expect(result.timedOut).toBe(true);
     expect(result.seconds).toBeLessThan(5);
     const size = (await stat(beat)).size;
@@ -120,9 +152,15 @@ describe('bwrap sandbox containment', () => {
   it('contains a fork bomb: the process limit stops it and the host keeps working', async () => {
     const token = `vouch-bomb-${randomBytes(4).toString('hex')}`;
     const bounded = await sandboxIn(path.join(root, 'bomb'), 'bwrap', { ...LIMITS, processes: 24 });
-    const limit = await bounded.run({ argv: ['awk', '/^Max processes/ { print $3 }', '/proc/self/limits'], timeoutSeconds: 10 });
+    const limit = await bounded.run({
+      argv: ['awk', '/^Max processes/ { print $3 }', '/proc/self/limits'],
+      timeoutSeconds: 10,
+    });
     expect(limit.stdout.trim(), JSON.stringify(limit)).toBe('24');
-    const result = await bounded.run({ argv: ['/bin/sh', '-c', `: ${token}; bomb() { bomb | bomb & }; bomb; sleep 1; echo still-bounded`], timeoutSeconds: 15 });
+    const result = await bounded.run({
+      argv: ['/bin/sh', '-c', `: ${token}; bomb() { bomb | bomb & }; bomb; sleep 1; echo still-bounded`],
+      timeoutSeconds: 15,
+    });
     expect(result.seconds).toBeLessThan(15);
     expect(result.stderr).toMatch(/Cannot fork|Resource temporarily unavailable/);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -153,7 +191,14 @@ describe('bwrap sandbox containment', () => {
     await writeFile(path.join(victim, 'precious'), 'keep me');
     const work = path.join(root, 'work2');
     const other = await sandboxIn(work, 'bwrap');
-    await other.run({ argv: ['/bin/sh', '-c', `ln -s ${JSON.stringify(victim)} /drill/restore/victim; ln -s / /drill/restore/root; mkdir -p d/e; chmod 000 d`], timeoutSeconds: 10 });
+    await other.run({
+      argv: [
+        '/bin/sh',
+        '-c',
+        `ln -s ${JSON.stringify(victim)} /drill/restore/victim; ln -s / /drill/restore/root; mkdir -p d/e; chmod 000 d`,
+      ],
+      timeoutSeconds: 10,
+    });
     await removeWorkspace(work);
     expect(existsSync(work)).toBe(false);
     expect(existsSync(path.join(victim, 'precious'))).toBe(true);
@@ -173,7 +218,10 @@ describe('unsandboxed mode (drill.sandbox: none)', () => {
       delete process.env.AWS_SECRET_ACCESS_KEY;
     }
     const token = `vouch-none-${randomBytes(4).toString('hex')}`;
-    const slow = await none.run({ argv: ['/bin/sh', '-c', `: ${token}; sleep 600 & sleep 600`], timeoutSeconds: 1 });
+    const slow = await none.run({
+      argv: ['/bin/sh', '-c', `: ${token}; sleep 600 & sleep 600`],
+      timeoutSeconds: 1,
+    });
     expect(slow.timedOut).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await processesMentioning(token)).toEqual([]);

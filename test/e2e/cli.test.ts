@@ -11,8 +11,11 @@ describe('vouch command line', () => {
   it('documents every command and the exit codes in --help', async () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
-    for (const command of ['scan', 'inspect', 'last-clean', 'accept', 'policy', 'serve', 'demo']) expect(stdout).toContain(command);
-    expect(stdout).toContain('Exit codes: 0 clean/passed, 1 runtime error, 2 usage or policy error, 3 findings, 130 interrupted.');
+    for (const command of ['scan', 'inspect', 'last-clean', 'accept', 'policy', 'serve', 'demo'])
+      expect(stdout).toContain(command);
+    expect(stdout).toContain(
+      'Exit codes: 0 clean/passed, 1 runtime error, 2 usage or policy error, 3 findings, 130 interrupted.',
+    );
   });
 
   it('exits 2 with every policy problem named by path', async () => {
@@ -34,8 +37,18 @@ describe('vouch command line', () => {
   it('exits 2 on an unknown set name', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-'));
     const file = path.join(dir, 'vouch.yaml');
-    await writeFile(file, `sets:\n  orders:\n    source: { fs: { path: ${dir} } }\n    snapshots: { layout: archive }\n`);
-    const { code, stderr } = await runCli(['--config', file, '--state', path.join(dir, 'state'), 'scan', 'ordres']);
+    await writeFile(
+      file,
+      `sets:\n  orders:\n    source: { fs: { path: ${dir} } }\n    snapshots: { layout: archive }\n`,
+    );
+    const { code, stderr } = await runCli([
+      '--config',
+      file,
+      '--state',
+      path.join(dir, 'state'),
+      'scan',
+      'ordres',
+    ]);
     expect(code).toBe(2);
     expect(stderr).toContain('unknown set: ordres (policy has: orders)');
   });
@@ -44,7 +57,10 @@ describe('vouch command line', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-'));
     await writeFile(path.join(dir, 'orders-20251019.tar.gz'), await buildTarGz(sampleFiles(1)));
     const file = path.join(dir, 'vouch.yaml');
-    await writeFile(file, `state: ./state\nsets:\n  orders:\n    source: { fs: { path: . } }\n    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8})' }\n`);
+    await writeFile(
+      file,
+      `state: ./state\nsets:\n  orders:\n    source: { fs: { path: . } }\n    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8})' }\n`,
+    );
     const { code, stdout, stderr } = await runCli(['--config', file, 'scan']);
     expect(stderr).toBe('');
     expect(code).toBe(0);
@@ -78,12 +94,17 @@ describe('vouch command line', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vouch-cli-'));
     const licence = await readFile('/usr/share/common-licenses/GPL-3');
     await writeFile(path.join(dir, 'GPL-3.txt'), licence);
-    await writeFile(path.join(dir, 'GPL-2.txt.akira'), applyRansomware(await readFile('/usr/share/common-licenses/GPL-2'), 'footer', 'gpl2'));
+    await writeFile(
+      path.join(dir, 'GPL-2.txt.akira'),
+      applyRansomware(await readFile('/usr/share/common-licenses/GPL-2'), 'footer', 'gpl2'),
+    );
     await writeFile(path.join(dir, 'README_RESTORE_FILES.txt'), ransomNote(2));
     const { code, stdout } = await runCli(['inspect', dir]);
     expect(code).toBe(3);
     const lines = stdout.split('\n');
-    expect(lines.find((line) => line.includes('GPL-2.txt.akira'))).toMatch(/^ENCRYPTED 0\.95 .*expected text \(by extension\)/);
+    expect(lines.find((line) => line.includes('GPL-2.txt.akira'))).toMatch(
+      /^ENCRYPTED 0\.95 .*expected text \(by extension\)/,
+    );
     expect(lines.find((line) => line.includes('README_RESTORE_FILES.txt'))).toMatch(/^RANSOM NOTE/);
     expect(lines.find((line) => line.includes('GPL-3.txt'))).toMatch(/^intact +text/);
     expect(stdout).toContain('3 entries, 2 flagged');
@@ -107,11 +128,16 @@ describe('archives of several formats under one name', () => {
     await mkdir(volume);
     await writeFile(path.join(volume, 'orders-20250101.tar.gz'), await buildTarGz(sampleFiles(1)));
     const config = path.join(dir, 'vouch.yaml');
-    await writeFile(config, `state: ./state\nsets:\n  orders:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8})' }\n`);
+    await writeFile(
+      config,
+      `state: ./state\nsets:\n  orders:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8})' }\n`,
+    );
     expect((await runCli(['--config', config, 'scan'])).code).toBe(0);
     await writeFile(path.join(volume, 'orders-20250101.zip'), await buildZip(sampleFiles(2)));
     const { code, stdout } = await runCli(['--json', '--config', config, 'scan']);
-    const report = JSON.parse(stdout) as { sets: { snapshots: { id: string; verdict: string }[]; notes: string[] }[] };
+    const report = JSON.parse(stdout) as {
+      sets: { snapshots: { id: string; verdict: string }[]; notes: string[] }[];
+    };
     expect(report.sets[0]!.snapshots.map((s) => [s.id, s.verdict])).toEqual([
       ['orders-20250101', 'clean'],
       ['orders-20250101.zip', 'clean'],

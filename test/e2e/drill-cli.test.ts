@@ -43,12 +43,20 @@ describe('vouch drill', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
-    expect(report).toMatchObject({ set: 'orders', snapshot: 'orders-20251019', pick: 'last-clean', outcome: 'passed', withinRto: true, rtoTargetSeconds: 7200, sandbox: 'bwrap' });
-    expect(report.verifiers.map((outcome: { verifier: string; status: string }) => `${outcome.verifier} ${outcome.status}`)).toEqual([
-      'digest passed',
-      'structure passed',
-      'commands passed',
-    ]);
+    expect(report).toMatchObject({
+      set: 'orders',
+      snapshot: 'orders-20251019',
+      pick: 'last-clean',
+      outcome: 'passed',
+      withinRto: true,
+      rtoTargetSeconds: 7200,
+      sandbox: 'bwrap',
+    });
+    expect(
+      report.verifiers.map(
+        (outcome: { verifier: string; status: string }) => `${outcome.verifier} ${outcome.status}`,
+      ),
+    ).toEqual(['digest passed', 'structure passed', 'commands passed']);
     const text = await vouch('drill', 'orders', '--snapshot', 'orders-20251018');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^drill orders-\d{8}T\d{6}Z-[0-9a-f]{4} of orders: PASSED\n/);
@@ -85,7 +93,9 @@ describe('vouch drill', () => {
     // the last processes can take a moment to go.
     await waitFor(async () => (await processesMentioning(token)).length === 0, 'the sandbox to be killed');
     expect(await listTree(path.join(fixture.state, 'drills', 'work'))).toEqual([]);
-    expect((await readDrillIndex(fixture.state, 'orders')).drills.at(-1)).toMatchObject({ outcome: 'aborted' });
+    expect((await readDrillIndex(fixture.state, 'orders')).drills.at(-1)).toMatchObject({
+      outcome: 'aborted',
+    });
   });
 
   it('SIGKILL mid-drill: the sandbox dies with vouch; the next start records the drill as aborted and removes its directory', async () => {
@@ -97,7 +107,10 @@ describe('vouch drill', () => {
     const [leftover] = await listTree(path.join(fixture.state, 'drills', 'work', 'orders'));
     child.kill('SIGKILL');
     await result;
-    await waitFor(async () => (await processesMentioning(token)).length === 0, 'the sandbox to die with its parent');
+    await waitFor(
+      async () => (await processesMentioning(token)).length === 0,
+      'the sandbox to die with its parent',
+    );
     expect(leftover).toMatch(/^orders-.*\/$/);
     const killedId = leftover!.slice(0, -1);
     expect((await readDrillIndex(fixture.state, 'orders')).drills).toEqual([]);
@@ -122,7 +135,12 @@ describe('vouch drill as an unprivileged user (how the Docker image runs it)', (
     if (uid !== undefined) execFileSync('chown', ['-R', `${uid}:${uid}`, fixture.root]);
     const env = { HOME: fixture.root };
     expect((await runCli(['--config', config, 'scan'], env, 120_000, uid)).code).toBe(0);
-    const { code, stdout, stderr } = await runCli(['--config', config, '--json', 'drill', 'orders'], env, 120_000, uid);
+    const { code, stdout, stderr } = await runCli(
+      ['--config', config, '--json', 'drill', 'orders'],
+      env,
+      120_000,
+      uid,
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ outcome: 'passed', sandbox: 'bwrap' });
@@ -137,7 +155,9 @@ describe('vouch evidence', () => {
     const pem = path.join(fixture.root, 'vouch-public.pem');
     const exported = await vouch('evidence', 'export-key', '--out', pem);
     expect(exported.code).toBe(0);
-    expect(exported.stderr).toMatch(/key [0-9a-f]{16}, SHA-256 fingerprint ([0-9a-f]{4} ){15}[0-9a-f]{4}, written to/);
+    expect(exported.stderr).toMatch(
+      /key [0-9a-f]{16}, SHA-256 fingerprint ([0-9a-f]{4} ){15}[0-9a-f]{4}, written to/,
+    );
     const ok = await vouch('--json', 'evidence', 'verify', '--key', pem);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, trust: 'pinned', records: expect.any(Number) });
@@ -152,7 +172,9 @@ describe('vouch evidence', () => {
     await writeFile(segment, lines.join('\n'));
     const bad = await vouch('evidence', 'verify');
     expect(bad.code).toBe(3);
-    expect(bad.stdout).toMatch(/FAILED at record 2 \(00000001\.ndjson line 2\): edited — content does not match its hash/);
+    expect(bad.stdout).toMatch(
+      /FAILED at record 2 \(00000001\.ndjson line 2\): edited — content does not match its hash/,
+    );
   });
 
   it('documents the drill and evidence commands in --help', async () => {
@@ -160,6 +182,7 @@ describe('vouch evidence', () => {
     expect(stdout).toContain('drill');
     expect(stdout).toContain('evidence');
     const evidence = await runCli(['evidence', '--help']);
-    for (const command of ['verify', 'report', 'export-key', 'rotate-key']) expect(evidence.stdout).toContain(command);
+    for (const command of ['verify', 'report', 'export-key', 'rotate-key'])
+      expect(evidence.stdout).toContain(command);
   });
 });

@@ -11,7 +11,6 @@ import { readSetIndex } from '../../agent/state/set-index.js';
 import { startS3Estate, type S3Estate } from '../helpers/demo-estate-s3.js';
 import { getJson, parseMetrics, runJob, startServe, type ServeProcess } from '../helpers/serve.js';
 
-
 let estate: S3Estate;
 let serve: ServeProcess;
 let dir: string;
@@ -23,7 +22,9 @@ beforeAll(async () => {
   // directory must be reachable for it (mkdtemp makes it 0700).
   await chmod(dir, 0o755);
   const config = await estate.writePolicy(dir);
-  serve = await startServe(['--config', config], ['--listen', '127.0.0.1:0'], estate.env, 60_000, { realDrills: true });
+  serve = await startServe(['--config', config], ['--listen', '127.0.0.1:0'], estate.env, 60_000, {
+    realDrills: true,
+  });
 });
 
 afterAll(async () => {
@@ -34,12 +35,24 @@ afterAll(async () => {
 describe('vouch serve against an S3 estate (real s3rver, child process)', () => {
   it('scans and drills (a real restore in bubblewrap) on request, and /metrics reports what the state directory holds', async () => {
     const scan = await runJob(serve.url, 'orders', 'scan');
-    expect(scan).toMatchObject({ status: 'succeeded', trigger: 'api', result: { snapshots: 5, verdicts: { clean: 5 } } });
+    expect(scan).toMatchObject({
+      status: 'succeeded',
+      trigger: 'api',
+      result: { snapshots: 5, verdicts: { clean: 5 } },
+    });
     const drill = await runJob(serve.url, 'orders', 'drill');
-    expect(drill).toMatchObject({ status: 'succeeded', result: { outcome: 'passed', snapshot: estate.snapshotId(4) } });
+    expect(drill).toMatchObject({
+      status: 'succeeded',
+      result: { outcome: 'passed', snapshot: estate.snapshotId(4) },
+    });
 
     const state = path.join(dir, 'state');
-    const [index, scans, drills, evidence] = await Promise.all([readSetIndex(state, 'orders'), readScanStatus(state, 'orders'), readDrillIndex(state, 'orders'), evidenceStatus(state)]);
+    const [index, scans, drills, evidence] = await Promise.all([
+      readSetIndex(state, 'orders'),
+      readScanStatus(state, 'orders'),
+      readDrillIndex(state, 'orders'),
+      evidenceStatus(state),
+    ]);
     const response = await fetch(`${serve.url}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
@@ -49,19 +62,29 @@ describe('vouch serve against an S3 estate (real s3rver, child process)', () => 
     expect(Object.values(index.snapshots).every((snapshot) => snapshot.verdict === 'clean')).toBe(true);
     expect(m('vouch_snapshots{set="orders",verdict="clean"}')).toBe(Object.keys(index.snapshots).length);
     expect(m('vouch_snapshots{set="orders",verdict="compromised"}')).toBe(0);
-    expect(m('vouch_last_clean_snapshot_timestamp_seconds{set="orders"}')).toBe(estate.snapshotTime(4).getTime() / 1000);
-    expect(m('vouch_newest_snapshot_timestamp_seconds{set="orders"}')).toBe(estate.snapshotTime(4).getTime() / 1000);
+    expect(m('vouch_last_clean_snapshot_timestamp_seconds{set="orders"}')).toBe(
+      estate.snapshotTime(4).getTime() / 1000,
+    );
+    expect(m('vouch_newest_snapshot_timestamp_seconds{set="orders"}')).toBe(
+      estate.snapshotTime(4).getTime() / 1000,
+    );
     expect(m('vouch_findings{set="orders",kind="drift-modified"}')).toBe(0);
-    expect(m('vouch_scan_last_success_timestamp_seconds{set="orders"}')).toBe(Date.parse(scans.lastSuccess!) / 1000);
+    expect(m('vouch_scan_last_success_timestamp_seconds{set="orders"}')).toBe(
+      Date.parse(scans.lastSuccess!) / 1000,
+    );
     expect(m('vouch_scanned_bytes_total{set="orders"}')).toBe(scans.scannedBytesTotal);
-    expect(scans.scannedBytesTotal).toBe(Object.values(index.snapshots).reduce((sum, snapshot) => sum + snapshot.bytes, 0));
+    expect(scans.scannedBytesTotal).toBe(
+      Object.values(index.snapshots).reduce((sum, snapshot) => sum + snapshot.bytes, 0),
+    );
     expect(m('vouch_scans_total{set="orders"}')).toBe(1);
 
     const last = drills.drills.at(-1)!;
     expect(m('vouch_drills_total{set="orders"}')).toBe(1);
     expect(m('vouch_drill_failures_total{set="orders"}')).toBe(0);
     expect(m('vouch_drill_last_passed{set="orders"}')).toBe(1);
-    expect(m('vouch_drill_last_success_timestamp_seconds{set="orders"}')).toBe(Date.parse(last.finishedAt) / 1000);
+    expect(m('vouch_drill_last_success_timestamp_seconds{set="orders"}')).toBe(
+      Date.parse(last.finishedAt) / 1000,
+    );
     expect(m('vouch_drill_duration_seconds{set="orders"}')).toBe(last.durationSeconds);
     for (const phase of ['fetch', 'extract', 'verify', 'app'] as const) {
       expect(m(`vouch_drill_phase_duration_seconds{set="orders",phase="${phase}"}`)).toBe(last.phases[phase]);
@@ -92,13 +115,27 @@ describe('vouch serve against an S3 estate (real s3rver, child process)', () => 
   });
 
   it('answers the JSON API from the same state', async () => {
-    const sets = await getJson<{ sets: { name: string; ready: boolean; lastClean: { id: string } }[] }>(`${serve.url}/api/sets`);
+    const sets = await getJson<{ sets: { name: string; ready: boolean; lastClean: { id: string } }[] }>(
+      `${serve.url}/api/sets`,
+    );
     expect(sets.status).toBe(200);
-    expect(sets.body.sets[0]).toMatchObject({ name: 'orders', ready: true, lastClean: { id: estate.snapshotId(4) } });
-    const snapshots = await getJson<{ snapshots: { id: string; verdict: string }[] }>(`${serve.url}/api/sets/orders/snapshots`);
-    expect(snapshots.body.snapshots.map((s) => s.id)).toEqual([4, 3, 2, 1, 0].map((day) => estate.snapshotId(day)));
+    expect(sets.body.sets[0]).toMatchObject({
+      name: 'orders',
+      ready: true,
+      lastClean: { id: estate.snapshotId(4) },
+    });
+    const snapshots = await getJson<{ snapshots: { id: string; verdict: string }[] }>(
+      `${serve.url}/api/sets/orders/snapshots`,
+    );
+    expect(snapshots.body.snapshots.map((s) => s.id)).toEqual(
+      [4, 3, 2, 1, 0].map((day) => estate.snapshotId(day)),
+    );
     const lastClean = await getJson(`${serve.url}/api/sets/orders/last-clean`);
-    expect(lastClean.body).toMatchObject({ lastClean: { id: estate.snapshotId(4) }, lastRestorable: { id: estate.snapshotId(4) }, rejected: [] });
+    expect(lastClean.body).toMatchObject({
+      lastClean: { id: estate.snapshotId(4) },
+      lastRestorable: { id: estate.snapshotId(4) },
+      rejected: [],
+    });
     const drills = await getJson<{ drills: { outcome: string }[] }>(`${serve.url}/api/sets/orders/drills`);
     expect(drills.body.drills.map((d) => d.outcome)).toEqual(['passed']);
     expect((await getJson(`${serve.url}/api/evidence`)).body).toMatchObject({ ok: true });
@@ -111,9 +148,14 @@ describe('vouch serve against an S3 estate (real s3rver, child process)', () => 
     const finished = serve.logs.find((line) => line.msg === 'drill finished');
     expect(finished).toMatchObject({ task: 'drill', set: 'orders', level: 'info' });
     expect(String(finished!.job)).toMatch(/^drill-orders-/);
-    expect(serve.logs.find((line) => line.msg === 'drill passed')).toMatchObject({ drill: expect.stringMatching(/^orders-/), snapshot: estate.snapshotId(4) });
+    expect(serve.logs.find((line) => line.msg === 'drill passed')).toMatchObject({
+      drill: expect.stringMatching(/^orders-/),
+      snapshot: estate.snapshotId(4),
+    });
     const raw = JSON.stringify(serve.logs);
-    expect(raw).not.toContain(estate.s3.credentials.secretAccessKey === 'S3RVER' ? '"S3RVER"' : estate.s3.credentials.secretAccessKey);
+    expect(raw).not.toContain(
+      estate.s3.credentials.secretAccessKey === 'S3RVER' ? '"S3RVER"' : estate.s3.credentials.secretAccessKey,
+    );
   });
 
   it('stops on SIGTERM with exit code 0 and releases the state lock', async () => {

@@ -15,9 +15,21 @@ import { runCli } from '../helpers/cli.js';
 import { drillFixture, drillSet, policyOf, type DrillFixture } from '../helpers/drill-fixtures.js';
 
 /** Screenshots and PDFs; `npm run test:dates` gives each of its simultaneous runs its own. */
-const ARTIFACTS = path.resolve(fileURLToPath(new URL('../../', import.meta.url)), process.env.VOUCH_TEST_ARTIFACTS ?? 'test-artifacts');
+const ARTIFACTS = path.resolve(
+  fileURLToPath(new URL('../../', import.meta.url)),
+  process.env.VOUCH_TEST_ARTIFACTS ?? 'test-artifacts',
+);
 const HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let fixture: DrillFixture;
 let drills: DrillReport[];
@@ -26,22 +38,39 @@ let browser: Browser;
 
 beforeAll(async () => {
   fixture = await drillFixture('vouch-report-');
-  for (const day of [17, 18, 19]) await writeFile(path.join(fixture.volume, `orders-202510${day}.tar.gz`), await buildTarGz(sampleFiles(day)));
+  for (const day of [17, 18, 19])
+    await writeFile(
+      path.join(fixture.volume, `orders-202510${day}.tar.gz`),
+      await buildTarGz(sampleFiles(day)),
+    );
   const set = drillSet(fixture, {
     drill: { commands: ['test -s db/orders.sql', { name: HOSTILE_NAME, run: 'test -e never-there' }] },
     extra: { targets: { rpo: '24h', rto: '2h' } },
   });
-  const sampled = drillSet(fixture, { drill: { sample: '50%' }, extra: { targets: { rpo: '24h', rto: '2h' } } });
+  const sampled = drillSet(fixture, {
+    drill: { sample: '50%' },
+    extra: { targets: { rpo: '24h', rto: '2h' } },
+  });
   await runScan(policyOf(set), { stateDir: fixture.state });
   await writeFile(path.join(fixture.volume, 'orders-20251019.tar.gz'), await buildTarGz(sampleFiles(42))); // tampered after its baseline
   await runScan(policyOf(set), { stateDir: fixture.state });
-  drills = [await runDrillReport(set, { stateDir: fixture.state }), await runDrillReport(sampled, { stateDir: fixture.state, snapshot: 'orders-20251017' })];
+  drills = [
+    await runDrillReport(set, { stateDir: fixture.state }),
+    await runDrillReport(sampled, { stateDir: fixture.state, snapshot: 'orders-20251017' }),
+  ];
   await writeFile(
     path.join(fixture.root, 'vouch.yaml'),
     `state: ./state\nsets:\n  orders:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: archive, match: '^orders-(?<time>\\d{8})' }\n    targets: { rpo: 24h, rto: 2h }\n`,
   );
   reportFile = path.join(fixture.root, 'report.html');
-  const cli = await runCli(['--config', path.join(fixture.root, 'vouch.yaml'), 'evidence', 'report', '--out', reportFile]);
+  const cli = await runCli([
+    '--config',
+    path.join(fixture.root, 'vouch.yaml'),
+    'evidence',
+    'report',
+    '--out',
+    reportFile,
+  ]);
   expect(cli.code, cli.stderr).toBe(0);
   expect(cli.stdout).toMatch(/wrote .*report\.html: 1 sets, 2 drills; evidence chain verified/);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });

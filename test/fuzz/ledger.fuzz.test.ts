@@ -24,13 +24,38 @@ beforeAll(async () => {
   pristine = await mkdtemp(path.join(tmpdir(), 'vouch-fuzz-ledger-'));
   work = await mkdtemp(path.join(tmpdir(), 'vouch-fuzz-ledger-work-'));
   const ledger = await openLedger(pristine);
-  const writer = await createManifestWriter(pristine, { format: 'vouch-manifest', set: 'orders', snapshot: 'orders-1', snapshotTime: '2025-10-19T00:00:00.000Z', layout: 'archive', algorithm: 'sha256', createdAt: '2025-10-19T00:00:00.000Z' });
-  for (let i = 0; i < 200; i++) await writer.add({ path: `db/f${String(i).padStart(4, '0')}.sql`, type: 'file', size: i, digest: 'ab'.repeat(32) });
+  const writer = await createManifestWriter(pristine, {
+    format: 'vouch-manifest',
+    set: 'orders',
+    snapshot: 'orders-1',
+    snapshotTime: '2025-10-19T00:00:00.000Z',
+    layout: 'archive',
+    algorithm: 'sha256',
+    createdAt: '2025-10-19T00:00:00.000Z',
+  });
+  for (let i = 0; i < 200; i++)
+    await writer.add({
+      path: `db/f${String(i).padStart(4, '0')}.sql`,
+      type: 'file',
+      size: i,
+      digest: 'ab'.repeat(32),
+    });
   const written = await writer.commit();
   manifestFile = written.file;
-  await ledger.append('baseline', { set: 'orders', snapshot: 'orders-1', manifest: path.relative(pristine, written.file), sha256: written.sha256, entries: written.entries });
+  await ledger.append('baseline', {
+    set: 'orders',
+    snapshot: 'orders-1',
+    manifest: path.relative(pristine, written.file),
+    sha256: written.sha256,
+    entries: written.entries,
+  });
   for (let n = 1; n <= 12; n++) {
-    await ledger.append('snapshot-scan', { set: 'orders', snapshot: `orders-${n}`, verdict: n % 5 ? 'clean' : 'suspicious', findings: [{ kind: 'encrypted', path: `x/${n}.pdf`, detail: 'ünïcödé ✓' }] });
+    await ledger.append('snapshot-scan', {
+      set: 'orders',
+      snapshot: `orders-${n}`,
+      verdict: n % 5 ? 'clean' : 'suspicious',
+      findings: [{ kind: 'encrypted', path: `x/${n}.pdf`, detail: 'ünïcödé ✓' }],
+    });
     if (n === 9) olderHead = await readFile(headPath(pristine), 'utf8');
   }
   await ledger.close();
@@ -57,7 +82,17 @@ const damage: fc.Arbitrary<Damage> = fc.oneof(
   fc.record({ kind: fc.constantFrom('drop' as const, 'repeat' as const), line: where }),
   fc.record({ kind: fc.constant('swap' as const), line: where, other: where }),
   fc.record({ kind: fc.constant('cut' as const), at: where }),
-  fc.record({ kind: fc.constant('edit' as const), line: where, field: fc.constantFrom('time' as const, 'type' as const, 'verdict' as const, 'seq' as const, 'prev' as const) }),
+  fc.record({
+    kind: fc.constant('edit' as const),
+    line: where,
+    field: fc.constantFrom(
+      'time' as const,
+      'type' as const,
+      'verdict' as const,
+      'seq' as const,
+      'prev' as const,
+    ),
+  }),
   fc.record({ kind: fc.constant('manifest-flip' as const), at: where, bit: fc.integer({ min: 0, max: 7 }) }),
   fc.constant({ kind: 'old-head' as const }),
 );
@@ -84,7 +119,8 @@ async function apply(dir: string, d: Damage): Promise<boolean> {
   else {
     if (d.kind === 'drop') lines.splice(index(d.line), 1);
     else if (d.kind === 'repeat') lines.splice(index(d.line), 0, lines[index(d.line)]!);
-    else if (d.kind === 'swap') [lines[index(d.line)], lines[index(d.other)]] = [lines[index(d.other)]!, lines[index(d.line)]!];
+    else if (d.kind === 'swap')
+      [lines[index(d.line)], lines[index(d.other)]] = [lines[index(d.other)]!, lines[index(d.line)]!];
     else if (d.kind === 'edit') {
       let record: Record<string, unknown> & { data: Record<string, unknown> };
       try {
@@ -92,10 +128,12 @@ async function apply(dir: string, d: Damage): Promise<boolean> {
       } catch {
         return false; // an earlier flip already broke this line
       }
-      if (d.field === 'verdict') record.data = { ...record.data, verdict: record.data.verdict === 'clean' ? 'compromised' : 'clean' };
+      if (d.field === 'verdict')
+        record.data = { ...record.data, verdict: record.data.verdict === 'clean' ? 'compromised' : 'clean' };
       else if (d.field === 'seq') record.seq = (record.seq as number) + 1;
       else if (d.field === 'time') record.time = '2020-01-01T00:00:00.000Z';
-      else if (d.field === 'type') record.type = record.type === 'snapshot-scan' ? 'scan-run' : 'snapshot-scan';
+      else if (d.field === 'type')
+        record.type = record.type === 'snapshot-scan' ? 'scan-run' : 'snapshot-scan';
       else record.prev = '0'.repeat(64);
       lines[index(d.line)] = JSON.stringify(record);
     }
@@ -113,9 +151,16 @@ describe('evidence verification on damaged ledgers (fuzz)', () => {
         await cp(pristine, work, { recursive: true });
         for (const d of damages) await apply(work, d);
         // Damage that undid itself (a line repeated, then dropped) is no damage.
-        const same = async (file: string) => (await readFile(path.join(work, file))).equals(await readFile(path.join(pristine, file)));
+        const same = async (file: string) =>
+          (await readFile(path.join(work, file))).equals(await readFile(path.join(pristine, file)));
         const manifest = path.relative(pristine, manifestFile);
-        fc.pre(!((await same('ledger/00000001.ndjson')) && (await same('ledger/head.json')) && (await same(manifest))));
+        fc.pre(
+          !(
+            (await same('ledger/00000001.ndjson')) &&
+            (await same('ledger/head.json')) &&
+            (await same(manifest))
+          ),
+        );
         const result = await verifyLedger(work);
         expect(result.ok, `damage ${JSON.stringify(damages)} went unnoticed`).toBe(false);
         expect(result.firstBad ?? result.manifests.problems[0]).toBeDefined();

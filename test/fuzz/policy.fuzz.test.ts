@@ -20,7 +20,33 @@ type Edit =
   | { kind: 'swap-lines'; line: number; other: number };
 
 const position = fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true });
-const fragment = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom(':', ': ', '- ', '  ', '\n', '{', '}', '[', ']', "'", '"', '&a', '*a', '!!binary', '<<: *a', '0x', '-1', '1e999', '99999999999999999999d', '%', '\t', '#'));
+const fragment = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.constantFrom(
+    ':',
+    ': ',
+    '- ',
+    '  ',
+    '\n',
+    '{',
+    '}',
+    '[',
+    ']',
+    "'",
+    '"',
+    '&a',
+    '*a',
+    '!!binary',
+    '<<: *a',
+    '0x',
+    '-1',
+    '1e999',
+    '99999999999999999999d',
+    '%',
+    '\t',
+    '#',
+  ),
+);
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: position, length: fc.integer({ min: 1, max: 20 }) }),
   fc.record({ kind: fc.constant('insert' as const), at: position, text: fragment }),

@@ -43,7 +43,10 @@ describe('scan and drill on damaged and hostile archives (fuzz)', () => {
         const volume = path.join(dir, 'volume');
         const state = path.join(dir, 'state');
         await mkdir(volume, { recursive: true });
-        await writeFile(path.join(volume, `orders-20251019.${format}`), mutate(await buildArchive(format, members), mutations));
+        await writeFile(
+          path.join(volume, `orders-20251019.${format}`),
+          mutate(await buildArchive(format, members), mutations),
+        );
         const policy = validatePolicy(
           {
             sets: {
@@ -58,13 +61,21 @@ describe('scan and drill on damaged and hostile archives (fuzz)', () => {
           'fuzz policy',
           dir,
         );
-        const report = await withinTime(runScan(policy, { stateDir: state }), 20_000, `scanning a damaged ${format}`);
+        const report = await withinTime(
+          runScan(policy, { stateDir: state }),
+          20_000,
+          `scanning a damaged ${format}`,
+        );
         const set = report.sets[0]!;
         expect(set.error).toBeUndefined();
         const snapshot = set.snapshots[0]!;
         if (!snapshot.complete) expect(snapshot.verdict).not.toBe('clean');
 
-        const drill = await withinTime(runDrillReport(policy.sets[0]!, { stateDir: state, snapshot: 'latest' }), 20_000, `drilling a damaged ${format}`);
+        const drill = await withinTime(
+          runDrillReport(policy.sets[0]!, { stateDir: state, snapshot: 'latest' }),
+          20_000,
+          `drilling a damaged ${format}`,
+        );
         expect(['passed', 'failed']).toContain(drill.outcome);
         if (!snapshot.complete) expect(drill.outcome).toBe('failed');
         expect(await listTree(canary)).toEqual(canaryBefore);

@@ -4,4 +4,6 @@ import { loadPolicy } from '../../agent/config/load-policy.js';
 import { auditSet } from '../../agent/immutability/audit-set.js';
 
 const policy = await loadPolicy(process.argv[2]!);
-process.stdout.write(JSON.stringify(await auditSet(policy.sets[0]!, { stateDir: path.dirname(policy.file) })));
+process.stdout.write(
+  JSON.stringify(await auditSet(policy.sets[0]!, { stateDir: path.dirname(policy.file) })),
+);

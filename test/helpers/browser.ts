@@ -23,11 +23,19 @@ export function watchPage(page: Page): PageProblems {
     if (request.failure()?.errorText === 'net::ERR_ABORTED' && isDownload(request.url())) return;
     problems.failedRequests.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`);
   });
-  page.on('response', (response) => response.status() >= 400 && problems.badResponses.push(`${response.status()} ${response.request().method()} ${response.url()}`));
+  page.on(
+    'response',
+    (response) =>
+      response.status() >= 400 &&
+      problems.badResponses.push(`${response.status()} ${response.request().method()} ${response.url()}`),
+  );
   return problems;
 }
 
-const isDownload = (url: string) => /\/(manifest\.ndjson\.gz|evidence\.json|report(\?.*)?|keys\/[^/]+\.pem|records\/\d+\.json)$/.test(new URL(url).pathname + new URL(url).search);
+const isDownload = (url: string) =>
+  /\/(manifest\.ndjson\.gz|evidence\.json|report(\?.*)?|keys\/[^/]+\.pem|records\/\d+\.json)$/.test(
+    new URL(url).pathname + new URL(url).search,
+  );
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 

@@ -6,7 +6,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { ArchiveEntry, ArchiveInput, ArchiveProblem, EntryVisitor } from '../../agent/archives/entry-reader.js';
+import type {
+  ArchiveEntry,
+  ArchiveInput,
+  ArchiveProblem,
+  EntryVisitor,
+} from '../../agent/archives/entry-reader.js';
 
 function* pieces(buffer: Buffer, size = 64 * 1024): Generator<Buffer> {
   for (let at = 0; at < buffer.length; at += size) yield buffer.subarray(at, at + size);
@@ -29,12 +34,17 @@ export async function fileInput(path: string): Promise<ArchiveInput> {
     name: path,
     size,
     open: async () => createReadStream(path),
-    openRange: async (start, end) => (end > start ? createReadStream(path, { start, end: end - 1 }) : Readable.from([])),
+    openRange: async (start, end) =>
+      end > start ? createReadStream(path, { start, end: end - 1 }) : Readable.from([]),
   };
 }
 
 /** A sequential-only ArchiveInput whose bytes are generated afresh on every open. */
-export function generatedInput(name: string, size: number, generate: () => AsyncIterable<Buffer>): ArchiveInput {
+export function generatedInput(
+  name: string,
+  size: number,
+  generate: () => AsyncIterable<Buffer>,
+): ArchiveInput {
   return {
     name,
     size,

@@ -52,10 +52,18 @@ export interface CliResult {
  * Runs `vouch ARGS` with extra environment; bounded by `timeoutMs`. `asUid` runs it as that user
  * (the tests run as root), from a copy of the checkout that user can read.
  */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, asUid?: number): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+  asUid?: number,
+): Promise<CliResult> {
   const root = asUid === undefined ? CHECKOUT : readableCheckout();
   const command = [...cliCommand(root), ...args];
-  const [program, ...rest] = asUid === undefined ? command : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', '--', ...command];
+  const [program, ...rest] =
+    asUid === undefined
+      ? command
+      : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', '--', ...command];
   return new Promise((resolve, reject) => {
     const child = spawn(program!, rest, {
       env: { ...process.env, ...env },
@@ -74,9 +82,15 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 }
 
 /** Starts `vouch ARGS` and returns the process (for tests that signal it); output is collected. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<CliResult> } {
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; result: Promise<CliResult> } {
   const [node, ...rest] = cliCommand(CHECKOUT);
-  const child = spawn(node!, [...rest, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(node!, [...rest, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));

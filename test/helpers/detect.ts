@@ -11,16 +11,29 @@ import { DEFAULT_VALIDATOR_LIMITS } from '../../agent/detection/validator.js';
  */
 export function featuresOf(data: Uint8Array, chunk = 65_537, path?: string): ContentFeatures {
   const claim = path ? claimedType(path) : null;
-  const probe = new ContentProbe(data.length, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null, SNIFFED_VALIDATORS);
+  const probe = new ContentProbe(
+    data.length,
+    VALIDATORS,
+    DEFAULT_VALIDATOR_LIMITS,
+    claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null,
+    SNIFFED_VALIDATORS,
+  );
   for (let at = 0; at < data.length; at += chunk) probe.update(data.subarray(at, at + chunk));
   return probe.finish();
 }
 
 /** Classifies `data` as the entry `path`, optionally with the previous snapshot's version of it. */
-export function classifyBytes(path: string, data: Uint8Array, previous?: { path?: string; data: Uint8Array }): Classification {
+export function classifyBytes(
+  path: string,
+  data: Uint8Array,
+  previous?: { path?: string; data: Uint8Array },
+): Classification {
   let before: PreviousContent | null = null;
   if (previous) {
-    const earlier = classify({ path: previous.path ?? path, features: featuresOf(previous.data, undefined, previous.path ?? path) });
+    const earlier = classify({
+      path: previous.path ?? path,
+      features: featuresOf(previous.data, undefined, previous.path ?? path),
+    });
     before = { path: previous.path ?? path, size: previous.data.length, content: earlier.summary };
   }
   return classify({ path, features: featuresOf(data, undefined, path), previous: before });

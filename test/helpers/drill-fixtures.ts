@@ -40,7 +40,10 @@ export function drillSet(fixture: DrillFixture, options: SetOptions = {}): SetPo
       sets: {
         [name]: {
           source: { fs: { path: fixture.volume } },
-          snapshots: { layout: 'archive', match: `^${name}-(?<time>\\d{8}(T\\d{6}Z)?)\\.(tar|tar\\.gz|tgz|tar\\.zst|tar\\.xz|tar\\.bz2|tar\\.lz4|zip|7z)$` },
+          snapshots: {
+            layout: 'archive',
+            match: `^${name}-(?<time>\\d{8}(T\\d{6}Z)?)\\.(tar|tar\\.gz|tgz|tar\\.zst|tar\\.xz|tar\\.bz2|tar\\.lz4|zip|7z)$`,
+          },
           drill: options.drill ?? {},
           ...options.extra,
         },

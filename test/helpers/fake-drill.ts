@@ -30,7 +30,9 @@ export const fakeRunDrill: RunDrill = async (set, options: DrillOptions) => {
     });
     const finishedAt = new Date();
     const duration = (finishedAt.getTime() - startedAt.getTime()) / 1000;
-    const outcome = options.signal?.aborted ? 'aborted' : ((process.env.VOUCH_TEST_DRILL_OUTCOME ?? 'passed') as DrillResult['outcome']);
+    const outcome = options.signal?.aborted
+      ? 'aborted'
+      : ((process.env.VOUCH_TEST_DRILL_OUTCOME ?? 'passed') as DrillResult['outcome']);
     const result: DrillResult = {
       id: `${set.name}-${finishedAt.toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z-${Math.random().toString(16).slice(2, 6)}`,
       set: set.name,
@@ -40,18 +42,29 @@ export const fakeRunDrill: RunDrill = async (set, options: DrillOptions) => {
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       outcome,
-      phases: { fetch: duration * FAKE_PHASES.fetch, extract: duration * FAKE_PHASES.extract, verify: duration * FAKE_PHASES.verify, app: duration * FAKE_PHASES.app },
+      phases: {
+        fetch: duration * FAKE_PHASES.fetch,
+        extract: duration * FAKE_PHASES.extract,
+        verify: duration * FAKE_PHASES.verify,
+        app: duration * FAKE_PHASES.app,
+      },
       durationSeconds: duration,
       rtoTargetSeconds: set.rtoSeconds ?? null,
       withinRto: set.rtoSeconds === undefined ? null : duration <= set.rtoSeconds,
       sample: { fraction: 1, entries: snapshot?.entries ?? 0, bytes: snapshot?.bytes ?? 0 },
       projectedFullRestoreSeconds: null,
-      failures: outcome === 'passed' ? [] : [{ verifier: 'digest', path: 'db/orders.sql', detail: 'digest mismatch' }],
+      failures:
+        outcome === 'passed'
+          ? []
+          : [{ verifier: 'digest', path: 'db/orders.sql', detail: 'digest mismatch' }],
     };
     const drills = await readDrillIndex(options.stateDir, set.name);
     drills.drills = [...drills.drills, result].slice(-200);
     drills.updatedAt = finishedAt.toISOString();
-    await writeFileAtomic(path.join(options.stateDir, 'drills', `${set.name}.json`), `${JSON.stringify(drills, null, 1)}\n`);
+    await writeFileAtomic(
+      path.join(options.stateDir, 'drills', `${set.name}.json`),
+      `${JSON.stringify(drills, null, 1)}\n`,
+    );
     return result;
   } finally {
     await lock.release();

@@ -11,7 +11,13 @@
  * next `times` GETs of matching keys, then requests pass untouched. Every request is logged with
  * the headers that matter (Range, If-Match) and what was done to it.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** What to do to a GET. */
@@ -65,7 +71,8 @@ interface PendingFault {
   left: number;
 }
 
-const matches = (pattern: string | RegExp, key: string) => (typeof pattern === 'string' ? pattern === key : pattern.test(key));
+const matches = (pattern: string | RegExp, key: string) =>
+  typeof pattern === 'string' ? pattern === key : pattern.test(key);
 
 function s3Error(res: ServerResponse, status: number, code: string, message: string): void {
   const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
@@ -131,7 +138,11 @@ export async function startFaultyS3Proxy(upstream: string): Promise<FaultyS3Prox
     let sent = 0;
     for await (const raw of answer) {
       let chunk = raw as Buffer;
-      if (fault?.kind === 'flip' && fault.offset >= start + sent && fault.offset < start + sent + chunk.length) {
+      if (
+        fault?.kind === 'flip' &&
+        fault.offset >= start + sent &&
+        fault.offset < start + sent + chunk.length
+      ) {
         chunk = Buffer.from(chunk);
         chunk[fault.offset - start - sent]! ^= 0xff;
       }
@@ -171,7 +182,8 @@ export async function startFaultyS3Proxy(upstream: string): Promise<FaultyS3Prox
       log.length = 0;
     },
     log,
-    gets: (key) => log.filter((request) => request.method === 'GET' && matches(key, request.key) && request.key !== ''),
+    gets: (key) =>
+      log.filter((request) => request.method === 'GET' && matches(key, request.key) && request.key !== ''),
     async stop() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -61,14 +61,30 @@ export const member: fc.Arbitrary<FuzzMember> = fc.record({
 export async function buildArchive(format: FuzzFormat, members: readonly FuzzMember[]): Promise<Buffer> {
   if (format === '7z') return build7z(members);
   if (format === 'zip') {
-    const files = members.filter((m) => m.type === '0' && !m.name.includes('\0') && !m.name.startsWith('/') && !m.name.includes('..') && !m.name.endsWith('/') && !m.name.includes('\\'));
+    const files = members.filter(
+      (m) =>
+        m.type === '0' &&
+        !m.name.includes('\0') &&
+        !m.name.startsWith('/') &&
+        !m.name.includes('..') &&
+        !m.name.endsWith('/') &&
+        !m.name.includes('\\'),
+    );
     return buildZip(files.map((m) => ({ path: m.name, data: m.data })));
   }
   const tar = tarArchive(
     ...members.map((m) => {
       const name = Buffer.from(m.name, 'utf8').subarray(0, 100);
       const carriesData = m.type === '0';
-      return tarEntry({ name, type: m.type, size: carriesData ? m.data.length : 0, ...(m.type === '1' || m.type === '2' ? { linkname: m.linkname ?? 'x' } : {}) }, carriesData ? m.data : Buffer.alloc(0));
+      return tarEntry(
+        {
+          name,
+          type: m.type,
+          size: carriesData ? m.data.length : 0,
+          ...(m.type === '1' || m.type === '2' ? { linkname: m.linkname ?? 'x' } : {}),
+        },
+        carriesData ? m.data : Buffer.alloc(0),
+      );
     }),
   );
   if (format === 'tar.xz') return execFileSync('xz', ['-c', '-0'], { input: tar });
@@ -80,8 +96,16 @@ export async function buildArchive(format: FuzzFormat, members: readonly FuzzMem
 function build7z(members: readonly FuzzMember[]): Buffer {
   const dir = mkdtempSync(path.join(tmpdir(), 'vouch-fuzz-7z-'));
   try {
-    const files = members.filter((m) => m.type === '0' && /^[\w.-]+(\/[\w.-]+)*$/.test(m.name) && !m.name.split('/').some((part) => part === '.' || part === '..'));
-    for (const [index, member] of (files.length ? files : [{ name: 'empty', data: Buffer.alloc(0) }]).entries()) {
+    const files = members.filter(
+      (m) =>
+        m.type === '0' &&
+        /^[\w.-]+(\/[\w.-]+)*$/.test(m.name) &&
+        !m.name.split('/').some((part) => part === '.' || part === '..'),
+    );
+    for (const [index, member] of (files.length
+      ? files
+      : [{ name: 'empty', data: Buffer.alloc(0) }]
+    ).entries()) {
       const target = path.join(dir, 'in', member.name);
       try {
         mkdirSync(path.dirname(target), { recursive: true });
@@ -90,7 +114,10 @@ function build7z(members: readonly FuzzMember[]): Buffer {
         writeFileSync(path.join(dir, 'in', `f${index}`), member.data); // a name that is a file and a folder at once
       }
     }
-    execFileSync('7zz', ['a', '-bd', '-mhc=off', path.join(dir, 'a.7z'), '.'], { cwd: path.join(dir, 'in'), stdio: 'ignore' });
+    execFileSync('7zz', ['a', '-bd', '-mhc=off', path.join(dir, 'a.7z'), '.'], {
+      cwd: path.join(dir, 'in'),
+      stdio: 'ignore',
+    });
     return readFileSync(path.join(dir, 'a.7z'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -107,11 +134,30 @@ export type Mutation =
 
 /** Mutations at positions given as fractions of the length, so they fit any archive. */
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ kind: fc.constant('overwrite' as const), at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.double({ min: 0, max: 1, noNaN: true }), bytes: fc.uint8Array({ minLength: 1, maxLength: 600 }) }),
-  fc.record({ kind: fc.constant('repeat' as const), at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), length: fc.integer({ min: 1, max: 2048 }) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+    bit: fc.integer({ min: 0, max: 7 }),
+  }),
+  fc.record({
+    kind: fc.constant('overwrite' as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+  }),
+  fc.record({
+    kind: fc.constant('truncate' as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true }),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 600 }),
+  }),
+  fc.record({
+    kind: fc.constant('repeat' as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+    length: fc.integer({ min: 1, max: 2048 }),
+  }),
 );
 
 /** Applies `mutations` in order to a copy of `bytes`. */
@@ -123,8 +169,14 @@ export function mutate(bytes: Buffer, mutations: readonly Mutation[]): Buffer {
     if (m.kind === 'flip') out[at]! ^= 1 << m.bit;
     else if (m.kind === 'overwrite') Buffer.from(m.bytes).copy(out, at);
     else if (m.kind === 'truncate') out = out.subarray(0, at);
-    else if (m.kind === 'insert') out = Buffer.concat([out.subarray(0, at), Buffer.from(m.bytes), out.subarray(at)]);
-    else out = Buffer.concat([out.subarray(0, at + m.length), out.subarray(at, at + m.length), out.subarray(at + m.length)]);
+    else if (m.kind === 'insert')
+      out = Buffer.concat([out.subarray(0, at), Buffer.from(m.bytes), out.subarray(at)]);
+    else
+      out = Buffer.concat([
+        out.subarray(0, at + m.length),
+        out.subarray(at, at + m.length),
+        out.subarray(at + m.length),
+      ]);
   }
   return out;
 }
@@ -147,7 +199,13 @@ export const damagedToolArchive = fc.record({
 export async function withinTime<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms (hang)`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms (hang)`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }

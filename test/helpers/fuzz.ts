@@ -9,5 +9,8 @@
 export function fuzzParameters(runs: number, seed = 20251019): { numRuns: number; seed: number } {
   const scale = process.env.VOUCH_FUZZ_RUNS ? Number(process.env.VOUCH_FUZZ_RUNS) : null;
   const chosenSeed = process.env.VOUCH_FUZZ_SEED ? Number(process.env.VOUCH_FUZZ_SEED) : seed;
-  return { numRuns: scale !== null && Number.isFinite(scale) ? Math.max(runs, scale) : runs, seed: chosenSeed };
+  return {
+    numRuns: scale !== null && Number.isFinite(scale) ? Math.max(runs, scale) : runs,
+    seed: chosenSeed,
+  };
 }

@@ -79,7 +79,10 @@ export function paxHeader(records: Record<string, string>, type: 'x' | 'g' = 'x'
     while (String(length).length + Buffer.byteLength(line) !== length) length += 1;
     body += `${length}${line}`;
   }
-  return tarEntry({ name: type === 'g' ? 'GlobalHead.0' : 'PaxHeaders/entry', type }, Buffer.from(body, 'utf8'));
+  return tarEntry(
+    { name: type === 'g' ? 'GlobalHead.0' : 'PaxHeaders/entry', type },
+    Buffer.from(body, 'utf8'),
+  );
 }
 
 /** The end-of-archive marker: two zero blocks. */
@@ -97,7 +100,8 @@ export function headerOffset(tar: Buffer, name: string): number {
   for (let at = 0; at + BLOCK <= tar.length; at += BLOCK) {
     const field = tar.subarray(at, at + 100);
     const end = field.indexOf(0);
-    if (field.subarray(0, end === -1 ? 100 : end).toString('utf8') === name && tar[at + 257] === 0x75) return at;
+    if (field.subarray(0, end === -1 ? 100 : end).toString('utf8') === name && tar[at + 257] === 0x75)
+      return at;
   }
   throw new Error(`headerOffset: no header named ${name}`);
 }
@@ -117,7 +121,8 @@ export async function* manyEmptyEntries(count: number): AsyncGenerator<Buffer> {
 export async function* zeroFileTar(name: string, size: number): AsyncGenerator<Buffer> {
   yield tarHeader({ name, size });
   const chunk = Buffer.alloc(1024 * 1024);
-  for (let left = size; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
+  for (let left = size; left > 0; left -= chunk.length)
+    yield left >= chunk.length ? chunk : chunk.subarray(0, left);
   yield padded(Buffer.alloc(size % BLOCK));
   yield tarEnd();
 }
@@ -147,7 +152,12 @@ export async function zipArchive(members: ZipMemberSpec[]): Promise<Buffer> {
   const mtime = new Date('2025-01-01T00:00:00Z');
   for (const member of members) {
     if (member.directory) zip.addEmptyDirectory(member.name, { mtime });
-    else zip.addBuffer(member.data ?? Buffer.alloc(0), member.name, { mtime, compress: member.compress ?? true, ...(member.mode !== undefined ? { mode: member.mode } : {}) });
+    else
+      zip.addBuffer(member.data ?? Buffer.alloc(0), member.name, {
+        mtime,
+        compress: member.compress ?? true,
+        ...(member.mode !== undefined ? { mode: member.mode } : {}),
+      });
   }
   zip.end();
   const out: Buffer[] = [];
@@ -179,7 +189,11 @@ export function centralHeaders(zip: Buffer): number[] {
 }
 
 /** Changes fields of the `index`th central directory header (the reader trusts these). */
-export function patchCentral(zip: Buffer, index: number, fields: { flags?: number; crc32?: number; uncompressedSize?: number }): Buffer {
+export function patchCentral(
+  zip: Buffer,
+  index: number,
+  fields: { flags?: number; crc32?: number; uncompressedSize?: number },
+): Buffer {
   const out = Buffer.from(zip);
   const at = centralHeaders(out)[index];
   if (at === undefined) throw new Error(`patchCentral: no central header ${index}`);
@@ -190,7 +204,11 @@ export function patchCentral(zip: Buffer, index: number, fields: { flags?: numbe
 }
 
 /** Changes the same fields in the `index`th member's local header and central record: a member whose two headers agree on a lie. */
-export function patchMember(zip: Buffer, index: number, fields: { crc32?: number; uncompressedSize?: number }): Buffer {
+export function patchMember(
+  zip: Buffer,
+  index: number,
+  fields: { crc32?: number; uncompressedSize?: number },
+): Buffer {
   const out = patchCentral(zip, index, fields);
   const { localHeader } = centralFields(out, index);
   if (fields.crc32 !== undefined) out.writeUInt32LE(fields.crc32 >>> 0, localHeader + 14);
@@ -199,7 +217,17 @@ export function patchMember(zip: Buffer, index: number, fields: { crc32?: number
 }
 
 /** Reads fields of the `index`th central directory header. */
-export function centralFields(zip: Buffer, index: number): { flags: number; method: number; crc32: number; compressedSize: number; uncompressedSize: number; localHeader: number } {
+export function centralFields(
+  zip: Buffer,
+  index: number,
+): {
+  flags: number;
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  localHeader: number;
+} {
   const at = centralHeaders(zip)[index];
   if (at === undefined) throw new Error(`centralFields: no central header ${index}`);
   return {
@@ -225,7 +253,8 @@ export function storedBytes(zip: Buffer, index: number): Buffer {
  */
 export function overlappingZip(single: Buffer, count: number): Buffer {
   const cd = centralHeaders(single)[0];
-  if (cd === undefined || centralHeaders(single).length !== 1) throw new Error('overlappingZip: need a one-member zip');
+  if (cd === undefined || centralHeaders(single).length !== 1)
+    throw new Error('overlappingZip: need a one-member zip');
   const nameLength = single.readUInt16LE(cd + 28);
   const recordLength = 46 + nameLength + single.readUInt16LE(cd + 30) + single.readUInt16LE(cd + 32);
   const record = single.subarray(cd, cd + recordLength);

@@ -24,12 +24,23 @@ export function createTestHttpApp(policy: Policy, state: string, token?: string)
       estate,
       stateDir: state,
       stateReadable: async () => ({ ok: true, detail: state }),
-      registry: createMetricsRegistry({ estate, scheduler: () => scheduler.stats(), daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }) }),
+      registry: createMetricsRegistry({
+        estate,
+        scheduler: () => scheduler.stats(),
+        daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }),
+      }),
       runner,
       scheduler,
       trigger: (task, set) => runner.submit(task, set, 'api', idle()),
       logger,
     },
-    { ...(token ? { token } : {}), metricsAuth: false, bodyLimitBytes: 16 * 1024, requestTimeoutMs: 30_000, listen: { host: '127.0.0.1', port: 9740, loopback: true }, allowedHosts: [] },
+    {
+      ...(token ? { token } : {}),
+      metricsAuth: false,
+      bodyLimitBytes: 16 * 1024,
+      requestTimeoutMs: 30_000,
+      listen: { host: '127.0.0.1', port: 9740, loopback: true },
+      allowedHosts: [],
+    },
   );
 }

@@ -8,7 +8,18 @@ import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 
 /** Where real files are looked for, in order. */
-export const MACHINE_ROOTS = ['/usr/share', '/usr/lib', '/usr/bin', '/usr/sbin', '/usr/local/lib', '/root/.cache', '/root/.npm', '/var/cache', '/var/lib', '/opt'];
+export const MACHINE_ROOTS = [
+  '/usr/share',
+  '/usr/lib',
+  '/usr/bin',
+  '/usr/sbin',
+  '/usr/local/lib',
+  '/root/.cache',
+  '/root/.npm',
+  '/var/cache',
+  '/var/lib',
+  '/opt',
+];
 
 /** A found file. */
 export interface MachineFile {
@@ -68,7 +79,8 @@ export function findMachineFiles(options: FindOptions): MachineFile[] {
       } catch {
         continue;
       }
-      if (seen.has(inode) || size < (options.minSize ?? 1) || size > (options.maxSize ?? 64 * 2 ** 20)) continue;
+      if (seen.has(inode) || size < (options.minSize ?? 1) || size > (options.maxSize ?? 64 * 2 ** 20))
+        continue;
       try {
         if (options.head && !options.head(readHead(full))) continue;
       } catch {
@@ -83,6 +95,14 @@ export function findMachineFiles(options: FindOptions): MachineFile[] {
 }
 
 /** Convenience: files whose name ends with one of `extensions` (with the dot). */
-export function findByExtension(extensions: string[], limit: number, extra: Partial<FindOptions> = {}): MachineFile[] {
-  return findMachineFiles({ name: (name) => extensions.some((ext) => name.toLowerCase().endsWith(ext)), limit, ...extra });
+export function findByExtension(
+  extensions: string[],
+  limit: number,
+  extra: Partial<FindOptions> = {},
+): MachineFile[] {
+  return findMachineFiles({
+    name: (name) => extensions.some((ext) => name.toLowerCase().endsWith(ext)),
+    limit,
+    ...extra,
+  });
 }

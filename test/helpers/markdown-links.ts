@@ -67,7 +67,9 @@ export function relativeLinks(text: string): MarkdownLink[] {
   // Fenced lines become empty, so offsets still map to line numbers; code spans become spaces.
   // A code span may wrap lines but not cross a blank line (the end of a paragraph).
   const lines = text.split('\n').map((_, index) => prose.get(index + 1) ?? '');
-  const flat = lines.join('\n').replace(/(`+)(?:(?!\n\s*\n)[\s\S])*?\1/g, (span) => span.replace(/[^\n]/g, ' '));
+  const flat = lines
+    .join('\n')
+    .replace(/(`+)(?:(?!\n\s*\n)[\s\S])*?\1/g, (span) => span.replace(/[^\n]/g, ' '));
   const links: MarkdownLink[] = [];
   for (const match of flat.matchAll(/!?\[(?:[^\][]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
     const target = match[1]!;

@@ -4,7 +4,12 @@ import { createMetricsRegistry } from '../../agent/metrics/metrics.js';
 /** Metric names as they appear in /metrics (counters with their `_total`). */
 export async function exportedMetricNames(): Promise<Set<string>> {
   const registry = createMetricsRegistry({
-    estate: async () => ({ at: new Date(), sets: [], datasets: [], evidence: { ok: true, records: 0, keyFingerprints: [] } }),
+    estate: async () => ({
+      at: new Date(),
+      sets: [],
+      datasets: [],
+      evidence: { ok: true, records: 0, keyFingerprints: [] },
+    }),
     scheduler: () => ({ tasks: [], running: 0, queued: 0 }),
     daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }),
   });

@@ -17,7 +17,16 @@
 import { createCipheriv, createHash } from 'node:crypto';
 
 /** Every simulated mode. */
-export const RANSOMWARE_MODES = ['whole', 'first-4k', 'header-kept', 'intermittent-16-16', 'intermittent-64-192', 'chunks-3x10', 'footer', 'rename'] as const;
+export const RANSOMWARE_MODES = [
+  'whole',
+  'first-4k',
+  'header-kept',
+  'intermittent-16-16',
+  'intermittent-64-192',
+  'chunks-3x10',
+  'footer',
+  'rename',
+] as const;
 
 /** One simulated mode. */
 export type RansomwareMode = (typeof RANSOMWARE_MODES)[number];
@@ -41,7 +50,13 @@ function xorRange(out: Buffer, stream: Buffer, start: number, end: number): void
  * Applies `mode` to `data` and returns the new bytes. `fileId` makes the keystream per file (as
  * real families derive per-file keys or IVs).
  */
-export function applyRansomware(data: Buffer, mode: RansomwareMode, fileId: string, cipher: RansomwareCipher = 'aes-256-ctr', seed = 'vouch-test'): Buffer {
+export function applyRansomware(
+  data: Buffer,
+  mode: RansomwareMode,
+  fileId: string,
+  cipher: RansomwareCipher = 'aes-256-ctr',
+  seed = 'vouch-test',
+): Buffer {
   const stream = keystream(data.length, fileId, cipher, seed);
   const out = Buffer.from(data);
   switch (mode) {
@@ -69,7 +84,8 @@ export function applyRansomware(data: Buffer, mode: RansomwareMode, fileId: stri
       return out;
     case 'chunks-3x10': {
       const chunk = Math.max(1, Math.floor(out.length / 10));
-      for (const start of [0, Math.floor(out.length / 2 - chunk / 2), out.length - chunk]) xorRange(out, stream, start, start + chunk);
+      for (const start of [0, Math.floor(out.length / 2 - chunk / 2), out.length - chunk])
+        xorRange(out, stream, start, start + chunk);
       return out;
     }
   }

@@ -43,30 +43,78 @@ function copyRows(dump: string, table: string): number {
  * server (sandboxed, as drills run it) and dumps it plain and `-Fc`, without order_lines data when
  * the night is broken.
  */
-async function realDumps(work: string, nights: { plain: string; broken: boolean }[]): Promise<{ plain: Buffer; custom: Buffer }[]> {
+async function realDumps(
+  work: string,
+  nights: { plain: string; broken: boolean }[],
+): Promise<{ plain: Buffer; custom: Buffer }[]> {
   const box = path.join(work, 'box');
   await mkdir(path.join(box, 'restore'), { recursive: true });
   await mkdir(path.join(box, 'scratch'));
-  for (const [i, night] of nights.entries()) await writeFile(path.join(box, 'restore', `night-${i}.sql`), night.plain);
+  for (const [i, night] of nights.entries())
+    await writeFile(path.join(box, 'restore', `night-${i}.sql`), night.plain);
   const identity = sandboxIdentity();
   await prepareBox(box, [path.join(box, 'restore'), path.join(box, 'scratch')], identity);
-  const limits = { cpuSeconds: 600, memoryBytes: 4 * 2 ** 30, processes: 256, fileSizeBytes: 2 ** 32, tmpBytes: 2 ** 27 };
-  const sandbox = createSandbox('bwrap', { boxDir: box, filesDir: path.join(work, 'files'), limits, env: {}, identity });
+  const limits = {
+    cpuSeconds: 600,
+    memoryBytes: 4 * 2 ** 30,
+    processes: 256,
+    fileSizeBytes: 2 ** 32,
+    tmpBytes: 2 ** 27,
+  };
+  const sandbox = createSandbox('bwrap', {
+    boxDir: box,
+    filesDir: path.join(work, 'files'),
+    limits,
+    env: {},
+    identity,
+  });
   const server = await startThrowawayServer(sandbox, findPostgres()!, { timeoutSeconds: 120, name: 'pg' });
   const must = (what: string, result: { exitCode: number | null; stderr: string }) => {
     if (result.exitCode !== 0) throw new Error(`${what} failed: ${result.stderr}`);
   };
   try {
-    must('create role', await server.client('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'CREATE ROLE kanda'], { timeoutSeconds: 60 }));
+    must(
+      'create role',
+      await server.client('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'CREATE ROLE kanda'], {
+        timeoutSeconds: 60,
+      }),
+    );
     const out: { plain: Buffer; custom: Buffer }[] = [];
     for (const [i, night] of nights.entries()) {
       const db = `night${i}`;
-      must('create database', await server.client('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${db}`], { timeoutSeconds: 60 }));
-      must('load', await server.client('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', `/drill/restore/night-${i}.sql`], { database: db, timeoutSeconds: 120 }));
+      must(
+        'create database',
+        await server.client('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${db}`], {
+          timeoutSeconds: 60,
+        }),
+      );
+      must(
+        'load',
+        await server.client(
+          'psql',
+          ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', `/drill/restore/night-${i}.sql`],
+          { database: db, timeoutSeconds: 120 },
+        ),
+      );
       const exclude = night.broken ? ['--exclude-table-data=order_lines'] : [];
-      must('pg_dump', await server.client('pg_dump', [...exclude, '-f', `/drill/scratch/${db}.sql`, db], { database: db, timeoutSeconds: 120 }));
-      must('pg_dump -Fc', await server.client('pg_dump', [...exclude, '-Fc', '-f', `/drill/scratch/${db}.dump`, db], { database: db, timeoutSeconds: 120 }));
-      out.push({ plain: await readFile(path.join(box, 'scratch', `${db}.sql`)), custom: await readFile(path.join(box, 'scratch', `${db}.dump`)) });
+      must(
+        'pg_dump',
+        await server.client('pg_dump', [...exclude, '-f', `/drill/scratch/${db}.sql`, db], {
+          database: db,
+          timeoutSeconds: 120,
+        }),
+      );
+      must(
+        'pg_dump -Fc',
+        await server.client('pg_dump', [...exclude, '-Fc', '-f', `/drill/scratch/${db}.dump`, db], {
+          database: db,
+          timeoutSeconds: 120,
+        }),
+      );
+      out.push({
+        plain: await readFile(path.join(box, 'scratch', `${db}.sql`)),
+        custom: await readFile(path.join(box, 'scratch', `${db}.dump`)),
+      });
     }
     return out;
   } finally {
@@ -93,7 +141,10 @@ export interface EstateOptions {
 
 /** The archive's name for a night: `SET-YYYYMMDDTHHMMSSZ`. */
 function snapshotId(set: string, time: Date): string {
-  return `${set}-${time.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}`;
+  return `${set}-${time
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}`;
 }
 
 const defaultKeep = (file: DemoFile) => !file.path.startsWith('images/');
@@ -115,8 +166,13 @@ export async function packWithTar(files: readonly DemoFile[], tree: string, arch
 /** Builds the nights: real dumps (`db/orders.sql` plain, `db/orders.dump` -Fc), packed by tar into `volume`. */
 export async function buildRealEstate(options: EstateOptions): Promise<Night[]> {
   const broken = new Set(options.broken ?? []);
-  const demo = await Promise.all(Array.from({ length: options.nights }, (_, day) => demoSnapshotFiles(day, { start: options.start })));
-  const plains = demo.map((files, day) => ({ plain: files.find((file) => file.path === 'db/orders.sql')!.data.toString('utf8'), broken: broken.has(day) }));
+  const demo = await Promise.all(
+    Array.from({ length: options.nights }, (_, day) => demoSnapshotFiles(day, { start: options.start })),
+  );
+  const plains = demo.map((files, day) => ({
+    plain: files.find((file) => file.path === 'db/orders.sql')!.data.toString('utf8'),
+    broken: broken.has(day),
+  }));
   const dumps = await realDumps(path.join(options.work, 'pg'), plains);
   const nights: Night[] = [];
   for (const [day, files] of demo.entries()) {
@@ -130,8 +186,20 @@ export async function buildRealEstate(options: EstateOptions): Promise<Night[]> 
     const readmeTime = files.find((file) => file.path === 'README.txt')!.mtime;
     const time = new Date(readmeTime.getTime() + 5 * 60_000);
     const id = snapshotId(options.set, time);
-    nights.push({ id, time, files: nightFiles, orders: copyRows(plains[day]!.plain, 'orders'), lines: copyRows(plains[day]!.plain, 'order_lines'), broken: broken.has(day) });
+    nights.push({
+      id,
+      time,
+      files: nightFiles,
+      orders: copyRows(plains[day]!.plain, 'orders'),
+      lines: copyRows(plains[day]!.plain, 'order_lines'),
+      broken: broken.has(day),
+    });
   }
-  for (const night of nights) await packWithTar(night.files, path.join(options.work, 'tree'), path.join(options.volume, `${night.id}.tar.gz`));
+  for (const night of nights)
+    await packWithTar(
+      night.files,
+      path.join(options.work, 'tree'),
+      path.join(options.volume, `${night.id}.tar.gz`),
+    );
   return nights;
 }

@@ -6,7 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { initResticRepository, resticBackup, writeTree, type BackupFile } from '../../agent/demo/restic-repository.js';
+import {
+  initResticRepository,
+  resticBackup,
+  writeTree,
+  type BackupFile,
+} from '../../agent/demo/restic-repository.js';
 
 export const BORG_PASSPHRASE = 'correct horse battery staple';
 
@@ -31,7 +36,12 @@ export async function createRepository(tool: 'restic' | 'borg', dir: string): Pr
   const repository = path.join(dir, `${tool}-repo`);
   if (tool === 'restic') {
     await initResticRepository({ repository, passwordFile });
-    return { tool, repository, passwordFile, backup: (files, time) => resticBackup({ repository, passwordFile }, files, time, { host: 'db1' }) };
+    return {
+      tool,
+      repository,
+      passwordFile,
+      backup: (files, time) => resticBackup({ repository, passwordFile }, files, time, { host: 'db1' }),
+    };
   }
   execFileSync('borg', ['init', '--encryption=repokey', repository], { env: borgEnv(), stdio: 'ignore' });
   return {
@@ -43,7 +53,11 @@ export async function createRepository(tool: 'restic' | 'borg', dir: string): Pr
       try {
         await writeTree(source, files);
         const stamp = time.toISOString().slice(0, 19);
-        execFileSync('borg', ['create', '--files-cache=disabled', '--timestamp', stamp, `${repository}::${name}`, '.'], { cwd: source, env: borgEnv(), stdio: 'ignore' });
+        execFileSync(
+          'borg',
+          ['create', '--files-cache=disabled', '--timestamp', stamp, `${repository}::${name}`, '.'],
+          { cwd: source, env: borgEnv(), stdio: 'ignore' },
+        );
       } finally {
         await rm(source, { recursive: true, force: true });
       }

@@ -18,17 +18,39 @@ export interface ServeProcess {
   /** Resolves with the exit code once the process ends. */
   exited: Promise<number | null>;
   /** Waits for a log line matching `predicate` (bounded). */
-  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Sends SIGTERM (if still running) and waits for the exit. */
   stop(): Promise<number | null>;
 }
 
 /** Runs `vouch GLOBAL... serve ARGS...`; resolves once it listens, rejects if it exits first. */
-export function startServe(globalArgs: string[], serveArgs: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, options: { realDrills?: boolean } = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', options.realDrills ? REAL_ENTRY : ENTRY, ...globalArgs, 'serve', '--jitter', '0', ...serveArgs], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startServe(
+  globalArgs: string[],
+  serveArgs: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+  options: { realDrills?: boolean } = {},
+): Promise<ServeProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      options.realDrills ? REAL_ENTRY : ENTRY,
+      ...globalArgs,
+      'serve',
+      '--jitter',
+      '0',
+      ...serveArgs,
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
@@ -61,7 +83,17 @@ export function startServe(globalArgs: string[], serveArgs: string[], env: NodeJ
           resolve(found);
         }
       };
-      const timer = setTimeout(() => (cleanup(), reject(new Error(`log line not seen in ${waitMs} ms; stderr: ${stderr}\nlogs: ${JSON.stringify(logs.slice(-5))}`))), waitMs);
+      const timer = setTimeout(
+        () => (
+          cleanup(),
+          reject(
+            new Error(
+              `log line not seen in ${waitMs} ms; stderr: ${stderr}\nlogs: ${JSON.stringify(logs.slice(-5))}`,
+            ),
+          )
+        ),
+        waitMs,
+      );
       const onExit = () => (cleanup(), reject(new Error(`vouch serve exited; stderr: ${stderr}`)));
       const cleanup = () => {
         clearTimeout(timer);
@@ -73,7 +105,10 @@ export function startServe(globalArgs: string[], serveArgs: string[], env: NodeJ
       check();
     });
 
-  return waitForLog((line) => typeof line.url === 'string' && String(line.msg).includes('listening'), timeoutMs).then((line) => ({
+  return waitForLog(
+    (line) => typeof line.url === 'string' && String(line.msg).includes('listening'),
+    timeoutMs,
+  ).then((line) => ({
     url: String(line.url).replace('0.0.0.0', '127.0.0.1'),
     child,
     logs,
@@ -88,19 +123,34 @@ export function startServe(globalArgs: string[], serveArgs: string[], env: NodeJ
 }
 
 /** Fetches JSON from the daemon (bounded). */
-export async function getJson<T = Record<string, unknown>>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+export async function getJson<T = Record<string, unknown>>(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
 /** Triggers a job over the API and waits until it ends; returns the finished job record. */
-export async function runJob(base: string, set: string, task: 'scan' | 'drill', headers: Record<string, string> = {}, timeoutMs = 120_000): Promise<Record<string, unknown>> {
-  const started = await getJson<{ job: { id: string } }>(`${base}/api/sets/${set}/${task}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } });
-  if (started.status !== 202) throw new Error(`POST ${task} answered ${started.status}: ${JSON.stringify(started.body)}`);
+export async function runJob(
+  base: string,
+  set: string,
+  task: 'scan' | 'drill',
+  headers: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<Record<string, unknown>> {
+  const started = await getJson<{ job: { id: string } }>(`${base}/api/sets/${set}/${task}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+  if (started.status !== 202)
+    throw new Error(`POST ${task} answered ${started.status}: ${JSON.stringify(started.body)}`);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const { body } = await getJson<Record<string, unknown>>(`${base}/api/jobs/${started.body.job.id}`, { headers });
+    const { body } = await getJson<Record<string, unknown>>(`${base}/api/jobs/${started.body.job.id}`, {
+      headers,
+    });
     if (!['queued', 'running'].includes(String(body.status))) return body;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

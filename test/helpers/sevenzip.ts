@@ -4,7 +4,10 @@ import { crc32 } from 'node:zlib';
 
 /** Archives `dir`'s contents with 7-Zip (`-snl`: symlinks as links); extra switches as given. */
 export function sevenZip(dir: string, archive: string, ...switches: string[]): void {
-  execFileSync('7zz', ['a', '-bd', '-snl', ...switches, archive, '.'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('7zz', ['a', '-bd', '-snl', ...switches, archive, '.'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 /**

@@ -10,7 +10,12 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { applyRansomware, type RansomwareMode } from './ransomware-modes.js';
 import type { MachineFile } from './machine-files.js';
-import { DEFAULT_VALIDATOR_LIMITS, type StructureVerdict, type ValidatorDefinition, type ValidatorLimits } from '../../agent/detection/validator.js';
+import {
+  DEFAULT_VALIDATOR_LIMITS,
+  type StructureVerdict,
+  type ValidatorDefinition,
+  type ValidatorLimits,
+} from '../../agent/detection/validator.js';
 
 /** How to cut the input: a fixed chunk size, or `varied` sizes from 1 byte to 256 KiB. */
 export type Chunking = number | 'varied';
@@ -21,12 +26,19 @@ export function headOf(bytes: Uint8Array): Uint8Array {
 }
 
 /** Feeds `bytes` to a new validator in chunks; the verdict. Chunks are fresh copies, so a validator that keeps references to them is caught by the ring-buffer reuse below. */
-export function validate(definition: ValidatorDefinition, bytes: Uint8Array, chunking: Chunking = 64 * 1024, limits: ValidatorLimits = DEFAULT_VALIDATOR_LIMITS): StructureVerdict {
+export function validate(
+  definition: ValidatorDefinition,
+  bytes: Uint8Array,
+  chunking: Chunking = 64 * 1024,
+  limits: ValidatorLimits = DEFAULT_VALIDATOR_LIMITS,
+): StructureVerdict {
   const validator = definition.create(bytes.length, limits);
   // One reused buffer, overwritten after every update: the scan's shared-memory ring does the same.
-  const ring = new Uint8Array(typeof chunking === 'number' ? Math.min(chunking, Math.max(1, bytes.length)) : 256 * 1024);
+  const ring = new Uint8Array(
+    typeof chunking === 'number' ? Math.min(chunking, Math.max(1, bytes.length)) : 256 * 1024,
+  );
   let seed = bytes.length % 9973;
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     let size: number;
     if (typeof chunking === 'number') size = chunking;
     else {
@@ -62,8 +74,16 @@ export interface FileVerdict {
 }
 
 /** Each file's verdict, fed in `chunking`. */
-export function verdictsOf(definition: ValidatorDefinition, files: LoadedFile[], chunking: Chunking = 64 * 1024): FileVerdict[] {
-  return files.map((file) => ({ path: file.path, size: file.bytes.length, verdict: validate(definition, file.bytes, chunking) }));
+export function verdictsOf(
+  definition: ValidatorDefinition,
+  files: LoadedFile[],
+  chunking: Chunking = 64 * 1024,
+): FileVerdict[] {
+  return files.map((file) => ({
+    path: file.path,
+    size: file.bytes.length,
+    verdict: validate(definition, file.bytes, chunking),
+  }));
 }
 
 /** Judged `valid` with every byte checked. */
@@ -72,7 +92,11 @@ export function fullyValid(result: FileVerdict): boolean {
 }
 
 /** Files whose verdict is not `valid`, with the verdict (empty when all are valid). */
-export function falsePositives(definition: ValidatorDefinition, files: LoadedFile[], chunking: Chunking = 64 * 1024): { path: string; verdict: StructureVerdict }[] {
+export function falsePositives(
+  definition: ValidatorDefinition,
+  files: LoadedFile[],
+  chunking: Chunking = 64 * 1024,
+): { path: string; verdict: StructureVerdict }[] {
   return verdictsOf(definition, files, chunking)
     .filter((result) => result.verdict.status !== 'valid')
     .map(({ path, verdict }) => ({ path, verdict }));
@@ -95,11 +119,21 @@ export interface IntactProblem {
  * chunks and, in 64 KiB chunks, `valid` with every byte checked (and, with `countsParts`, some
  * parts counted), and its head must be claimed by `matches`.
  */
-export function intactProblems(definition: ValidatorDefinition, files: LoadedFile[], options: { countsParts?: boolean } = {}): IntactProblem[] {
-  const problems: IntactProblem[] = falsePositives(definition, files, 'varied').map(({ path, verdict }) => ({ path, problem: 'not valid in varied chunks', verdict }));
+export function intactProblems(
+  definition: ValidatorDefinition,
+  files: LoadedFile[],
+  options: { countsParts?: boolean } = {},
+): IntactProblem[] {
+  const problems: IntactProblem[] = falsePositives(definition, files, 'varied').map(({ path, verdict }) => ({
+    path,
+    problem: 'not valid in varied chunks',
+    verdict,
+  }));
   for (const result of verdictsOf(definition, files)) {
-    if (!fullyValid(result)) problems.push({ path: result.path, problem: 'not checked to the end', verdict: result.verdict });
-    else if (options.countsParts && !result.verdict.parts) problems.push({ path: result.path, problem: 'no parts counted', verdict: result.verdict });
+    if (!fullyValid(result))
+      problems.push({ path: result.path, problem: 'not checked to the end', verdict: result.verdict });
+    else if (options.countsParts && !result.verdict.parts)
+      problems.push({ path: result.path, problem: 'no parts counted', verdict: result.verdict });
   }
   for (const path of unclaimed(definition, files)) problems.push({ path, problem: 'head not claimed' });
   return problems;
@@ -118,7 +152,11 @@ export interface ChunkingDisagreement {
  * Verdicts that differ from the whole-file verdict when the same bytes are fed in each of
  * `chunkings` (empty when where chunks break makes no difference, as it must not).
  */
-export function chunkingDisagreements(definition: ValidatorDefinition, files: LoadedFile[], chunkings: Chunking[] = [1, 'varied']): ChunkingDisagreement[] {
+export function chunkingDisagreements(
+  definition: ValidatorDefinition,
+  files: LoadedFile[],
+  chunkings: Chunking[] = [1, 'varied'],
+): ChunkingDisagreement[] {
   const found: ChunkingDisagreement[] = [];
   for (const file of files) {
     const whole = validate(definition, file.bytes, Math.max(1, file.bytes.length));
@@ -139,12 +177,17 @@ export interface MissedTruncation {
 }
 
 /** Files cut at each of `cuts(bytes)` that are not judged `invalid` (empty when every cut is found). */
-export function missedTruncations(definition: ValidatorDefinition, files: LoadedFile[], cuts: (bytes: Buffer) => number[] = (bytes) => truncationPoints(bytes.length)): MissedTruncation[] {
+export function missedTruncations(
+  definition: ValidatorDefinition,
+  files: LoadedFile[],
+  cuts: (bytes: Buffer) => number[] = (bytes) => truncationPoints(bytes.length),
+): MissedTruncation[] {
   const missed: MissedTruncation[] = [];
   for (const file of files) {
     for (const cut of cuts(file.bytes)) {
       const verdict = validate(definition, file.bytes.subarray(0, cut));
-      if (verdict.status !== 'invalid') missed.push({ path: file.path, size: file.bytes.length, cut, verdict });
+      if (verdict.status !== 'invalid')
+        missed.push({ path: file.path, size: file.bytes.length, cut, verdict });
     }
   }
   return missed;
@@ -193,8 +236,22 @@ export interface ModeResult {
  * which hides them from a validator (statistics catch those); a family that skips the header
  * leaves only the structure checks to find it.
  */
-export function damageResults(definition: ValidatorDefinition, files: LoadedFile[], mode: RansomwareMode, keepHead = 0): ModeResult {
-  const result: ModeResult = { mode, keepHead, files: files.length, unchanged: 0, invalid: 0, magicLost: 0, missed: [], unsupported: [] };
+export function damageResults(
+  definition: ValidatorDefinition,
+  files: LoadedFile[],
+  mode: RansomwareMode,
+  keepHead = 0,
+): ModeResult {
+  const result: ModeResult = {
+    mode,
+    keepHead,
+    files: files.length,
+    unchanged: 0,
+    invalid: 0,
+    magicLost: 0,
+    missed: [],
+    unsupported: [],
+  };
   for (const file of files) {
     const { bytes } = damagedCopy(file, mode, keepHead);
     if (bytes.equals(file.bytes)) {
@@ -221,7 +278,9 @@ export function describeResult(type: string, result: ModeResult): string {
 
 /** Cut points for truncation tests: after the magic, a third, half, and all but the last byte. */
 export function truncationPoints(length: number): number[] {
-  return [...new Set([Math.min(8, length - 1), Math.floor(length / 3), Math.floor(length / 2), length - 1])].filter((at) => at > 0 && at < length);
+  return [
+    ...new Set([Math.min(8, length - 1), Math.floor(length / 3), Math.floor(length / 2), length - 1]),
+  ].filter((at) => at > 0 && at < length);
 }
 
 /**

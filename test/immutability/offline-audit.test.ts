@@ -22,7 +22,10 @@ const MOUNTINFO = [
 describe('mountinfo', () => {
   it('finds the mount holding a path and reads its read-only flags (mount or superblock)', () => {
     const mounts = parseMountInfo(MOUNTINFO);
-    expect(mountFor(mounts, '/mnt/offline/orders')).toMatchObject({ mountPoint: '/mnt/offline', fsType: 'ext4' });
+    expect(mountFor(mounts, '/mnt/offline/orders')).toMatchObject({
+      mountPoint: '/mnt/offline',
+      fsType: 'ext4',
+    });
     expect(isReadOnly(mountFor(mounts, '/mnt/offline/orders')!)).toBe(true);
     expect(mountFor(mounts, '/mnt/offline-2/x')!.mountPoint).toBe('/');
     expect(isReadOnly(mountFor(mounts, '/mnt/back up/x')!)).toBe(false);
@@ -36,7 +39,10 @@ async function volume(): Promise<{ dir: string; policyFile: string }> {
   await mkdir(snapshotDir, { recursive: true });
   await writeFile(path.join(snapshotDir, 'invoice.pdf'), '%PDF-1.4 demo');
   const policyFile = path.join(dir, 'vouch.yaml');
-  await writeFile(policyFile, `sets:\n  invoices:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: directory, match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' }\n    immutability: { maxAge: 3d }\n`);
+  await writeFile(
+    policyFile,
+    `sets:\n  invoices:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: directory, match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' }\n    immutability: { maxAge: 3d }\n`,
+  );
   return { dir, policyFile };
 }
 
@@ -72,10 +78,29 @@ describe('offline volume audit', () => {
     const { dir, policyFile } = await volume();
     const script = fileURLToPath(new URL('../helpers/audit-entry.ts', import.meta.url));
     const volumeDir = path.join(dir, 'volume');
-    const { stdout } = await run('bwrap', ['--dev-bind', '/', '/', '--ro-bind', volumeDir, volumeDir, '--', process.execPath, '--import', 'tsx', script, policyFile], { cwd: process.cwd() });
+    const { stdout } = await run(
+      'bwrap',
+      [
+        '--dev-bind',
+        '/',
+        '/',
+        '--ro-bind',
+        volumeDir,
+        volumeDir,
+        '--',
+        process.execPath,
+        '--import',
+        'tsx',
+        script,
+        policyFile,
+      ],
+      { cwd: process.cwd() },
+    );
     const audit = JSON.parse(stdout);
     expect(audit).toMatchObject({ ok: true, protected: true });
-    expect(audit.checks.find((c: { check: string }) => c.check === 'read-only-mount')).toMatchObject({ status: 'pass' });
+    expect(audit.checks.find((c: { check: string }) => c.check === 'read-only-mount')).toMatchObject({
+      status: 'pass',
+    });
   });
 
   it('fails a read-only bind mount of a directory still writable through its original mount, naming that path (real mounts in a bubblewrap namespace)', async () => {
@@ -85,14 +110,36 @@ describe('offline volume audit', () => {
     await mkdir(view);
     // The policy audits the read-only view; the same files stay writable at volumeDir.
     const policyFile = path.join(dir, 'view.yaml');
-    await writeFile(policyFile, (await readFile(path.join(dir, 'vouch.yaml'), 'utf8')).replace('./volume', './view'));
+    await writeFile(
+      policyFile,
+      (await readFile(path.join(dir, 'vouch.yaml'), 'utf8')).replace('./volume', './view'),
+    );
     const script = fileURLToPath(new URL('../helpers/audit-entry.ts', import.meta.url));
-    const { stdout } = await run('bwrap', ['--dev-bind', '/', '/', '--ro-bind', volumeDir, view, '--', process.execPath, '--import', 'tsx', script, policyFile], { cwd: process.cwd() });
+    const { stdout } = await run(
+      'bwrap',
+      [
+        '--dev-bind',
+        '/',
+        '/',
+        '--ro-bind',
+        volumeDir,
+        view,
+        '--',
+        process.execPath,
+        '--import',
+        'tsx',
+        script,
+        policyFile,
+      ],
+      { cwd: process.cwd() },
+    );
     const audit = JSON.parse(stdout);
     expect(audit).toMatchObject({ ok: false, protected: false });
     const check = audit.checks.find((c: { check: string }) => c.check === 'read-only-mount');
     expect(check).toMatchObject({ status: 'fail', required: true });
-    expect(check.detail).toContain(`mounted read-only, but the same directory is writable through ${volumeDir}`);
+    expect(check.detail).toContain(
+      `mounted read-only, but the same directory is writable through ${volumeDir}`,
+    );
   });
 
   it('finds writable aliases from mountinfo: same device, a root that covers the directory, not shadowed', () => {
@@ -112,8 +159,14 @@ describe('offline volume audit', () => {
     const { policyFile } = await volume();
     const text = (await readFile(policyFile, 'utf8')).replace('maxAge: 3d', 'maxAge: 30m');
     const [set] = parsePolicy(text, policyFile).sets;
-    const audit = await auditSet(set!, { stateDir: path.dirname(policyFile), mountInfo: async () => `22 1 254:0 / / ro,relatime - ext4 /dev/vda ro` });
-    expect(audit.checks.find((c) => c.check === 'newest-copy-age')).toMatchObject({ status: 'fail', required: true });
+    const audit = await auditSet(set!, {
+      stateDir: path.dirname(policyFile),
+      mountInfo: async () => `22 1 254:0 / / ro,relatime - ext4 /dev/vda ro`,
+    });
+    expect(audit.checks.find((c) => c.check === 'newest-copy-age')).toMatchObject({
+      status: 'fail',
+      required: true,
+    });
     expect(audit.ok).toBe(false);
     expect(audit.protected).toBe(true);
   });

@@ -17,7 +17,11 @@ let restic: TestRepository;
 const snapshotTime = new Date('2025-10-19T02:00:00Z');
 
 function resticSet(repository: string, extra: Record<string, unknown> = {}) {
-  return validatePolicy({ sets: { r: { source: { restic: { repository, passwordFile: restic.passwordFile } }, ...extra } } }, 'test policy', dir).sets[0]!;
+  return validatePolicy(
+    { sets: { r: { source: { restic: { repository, passwordFile: restic.passwordFile } }, ...extra } } },
+    'test policy',
+    dir,
+  ).sets[0]!;
 }
 
 beforeAll(async () => {
@@ -27,33 +31,64 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('immutability of restic and borg repositories', () => {
-  it('audits a local repository like an offline volume: writable directories fail, the newest snapshot\'s age is checked', async () => {
+  it("audits a local repository like an offline volume: writable directories fail, the newest snapshot's age is checked", async () => {
     const set = resticSet(restic.repository, { immutability: { maxAge: '36h' } });
-    const audit = await auditSet(set, { stateDir: dir, now: () => new Date('2025-10-19T12:00:00Z'), mountInfo: async () => '22 1 254:0 / / rw,relatime - ext4 /dev/vda rw' });
+    const audit = await auditSet(set, {
+      stateDir: dir,
+      now: () => new Date('2025-10-19T12:00:00Z'),
+      mountInfo: async () => '22 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+    });
     expect(audit.kind).toBe('restic');
     expect(audit.checks.map((check) => [check.check, check.status])).toEqual([
       ['read-only-mount', 'info'],
       ['not-writable', 'fail'],
       ['newest-copy-age', 'pass'],
     ]);
-    expect(audit.checks[1]!.detail).toMatch(/mounted read-write and \d+ of \d+ checked paths are writable \(\(set root\)/);
+    expect(audit.checks[1]!.detail).toMatch(
+      /mounted read-write and \d+ of \d+ checked paths are writable \(\(set root\)/,
+    );
     expect(audit.ok).toBe(false);
     expect(audit.protected).toBe(false);
   });
 
   it('passes a local repository on a read-only mount', async () => {
     const set = resticSet(restic.repository, { immutability: { maxAge: '36h' } });
-    const audit = await auditSet(set, { stateDir: dir, now: () => new Date('2025-10-19T12:00:00Z'), mountInfo: async () => '22 1 254:0 / / ro,relatime - ext4 /dev/vda ro' });
+    const audit = await auditSet(set, {
+      stateDir: dir,
+      now: () => new Date('2025-10-19T12:00:00Z'),
+      mountInfo: async () => '22 1 254:0 / / ro,relatime - ext4 /dev/vda ro',
+    });
     expect(audit.ok).toBe(true);
     expect(audit.protected).toBe(true);
   });
 
-  it('says a remote repository\'s protection cannot be seen by a client, and never passes it', () => {
-    const rest = resticSet('rest:https://backup.example.com:8000/orders', { immutability: { maxAge: '36h' } });
-    expect(remoteProtectionCheck(rest)).toMatchObject({ check: 'append-only', status: 'unknown', required: true, detail: expect.stringMatching(/--append-only mode cannot be seen by a client/) });
+  it("says a remote repository's protection cannot be seen by a client, and never passes it", () => {
+    const rest = resticSet('rest:https://backup.example.com:8000/orders', {
+      immutability: { maxAge: '36h' },
+    });
+    expect(remoteProtectionCheck(rest)).toMatchObject({
+      check: 'append-only',
+      status: 'unknown',
+      required: true,
+      detail: expect.stringMatching(/--append-only mode cannot be seen by a client/),
+    });
     const s3 = resticSet('s3:https://s3.example.com/backups/orders');
-    expect(remoteProtectionCheck(s3)).toMatchObject({ check: 'object-lock', status: 'unknown', required: false, detail: expect.stringMatching(/declare an s3 set on the same bucket/) });
-    const borg = validatePolicy({ sets: { b: { source: { borg: { repository: 'backup@nas:mail' } }, immutability: {} } } }, 'test policy', dir).sets[0]!;
-    expect(remoteProtectionCheck(borg)).toMatchObject({ check: 'append-only', status: 'unknown', required: true, detail: expect.stringMatching(/borg serve --append-only/) });
+    expect(remoteProtectionCheck(s3)).toMatchObject({
+      check: 'object-lock',
+      status: 'unknown',
+      required: false,
+      detail: expect.stringMatching(/declare an s3 set on the same bucket/),
+    });
+    const borg = validatePolicy(
+      { sets: { b: { source: { borg: { repository: 'backup@nas:mail' } }, immutability: {} } } },
+      'test policy',
+      dir,
+    ).sets[0]!;
+    expect(remoteProtectionCheck(borg)).toMatchObject({
+      check: 'append-only',
+      status: 'unknown',
+      required: true,
+      detail: expect.stringMatching(/borg serve --append-only/),
+    });
   });
 });

@@ -3,7 +3,14 @@ import { parsePolicy } from '../../agent/config/load-policy.js';
 import { type ConfigError } from '../../agent/errors.js';
 import { evaluate32110, type CopyFacts } from '../../agent/immutability/rule-3-2-1-1-0.js';
 
-const copy = (overrides: Partial<CopyFacts>): CopyFacts => ({ set: 'x', media: 'disk', offsite: false, protected: false, verificationErrors: 0, ...overrides });
+const copy = (overrides: Partial<CopyFacts>): CopyFacts => ({
+  set: 'x',
+  media: 'disk',
+  offsite: false,
+  protected: false,
+  verificationErrors: 0,
+  ...overrides,
+});
 
 describe('3-2-1-1-0 rule (pure)', () => {
   it('is met by three clean copies on two media, one off-site, one immutable', () => {
@@ -23,9 +30,16 @@ describe('3-2-1-1-0 rule (pure)', () => {
   });
 
   it('names each broken part: too few copies, one medium, nothing off-site or immutable, verification errors', () => {
-    const report = evaluate32110('orders', [copy({ set: 'a', verificationErrors: 2 }), copy({ set: 'b', protected: null })]);
+    const report = evaluate32110('orders', [
+      copy({ set: 'a', verificationErrors: 2 }),
+      copy({ set: 'b', protected: null }),
+    ]);
     expect(report.ok).toBe(false);
-    expect(Object.entries(report.parts).filter(([, part]) => !part.ok).map(([name]) => name)).toEqual(['copies', 'media', 'offsite', 'immutable', 'errors']);
+    expect(
+      Object.entries(report.parts)
+        .filter(([, part]) => !part.ok)
+        .map(([name]) => name),
+    ).toEqual(['copies', 'media', 'offsite', 'immutable', 'errors']);
     expect(report.parts.errors.count).toBe(2);
   });
 
@@ -35,8 +49,16 @@ describe('3-2-1-1-0 rule (pure)', () => {
       '/p.yaml',
     );
     expect(policy.datasets).toEqual([{ name: 'orders', copies: ['a', 'b'] }]);
-    expect(policy.sets.map((set) => set.storage)).toEqual([{ media: 'object-storage', offsite: true }, { media: 'tape', offsite: false }]);
-    expect(() => parsePolicy(`sets:\n  a:\n    source: { fs: { path: /a } }\n    snapshots: { layout: archive }\ndatasets:\n  orders: { copies: [a, c] }\n`, '/p.yaml')).toThrow(
+    expect(policy.sets.map((set) => set.storage)).toEqual([
+      { media: 'object-storage', offsite: true },
+      { media: 'tape', offsite: false },
+    ]);
+    expect(() =>
+      parsePolicy(
+        `sets:\n  a:\n    source: { fs: { path: /a } }\n    snapshots: { layout: archive }\ndatasets:\n  orders: { copies: [a, c] }\n`,
+        '/p.yaml',
+      ),
+    ).toThrow(
       expect.objectContaining({ problems: ['datasets.orders.copies[1]: no set named c'] }) as ConfigError,
     );
   });

@@ -22,7 +22,11 @@ const s3 = mockClient(S3Client);
 const now = new Date('2026-03-10T12:00:00Z');
 const DAY = 86_400_000;
 const snapshotTime = (day: number) => new Date(now.getTime() - day * DAY);
-const key = (day: number) => `orders/orders-${snapshotTime(day).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}.tar.gz`;
+const key = (day: number) =>
+  `orders/orders-${snapshotTime(day)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}.tar.gz`;
 
 function policy(immutability: string) {
   return parsePolicy(
@@ -32,17 +36,42 @@ function policy(immutability: string) {
 }
 
 /** A bucket with `days` nightly archives; each object retained `retainDays` after its snapshot. */
-function lockedBucket(days: number, retainDays: (day: number) => number | null, mode: 'COMPLIANCE' | 'GOVERNANCE' = 'COMPLIANCE') {
+function lockedBucket(
+  days: number,
+  retainDays: (day: number) => number | null,
+  mode: 'COMPLIANCE' | 'GOVERNANCE' = 'COMPLIANCE',
+) {
   s3.on(ListObjectsV2Command).resolves({
     IsTruncated: false,
-    Contents: Array.from({ length: days }, (_, day) => ({ Key: key(day), Size: 100, LastModified: snapshotTime(day), ETag: '"e"' })),
+    Contents: Array.from({ length: days }, (_, day) => ({
+      Key: key(day),
+      Size: 100,
+      LastModified: snapshotTime(day),
+      ETag: '"e"',
+    })),
   });
-  s3.on(GetObjectLockConfigurationCommand).resolves({ ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 30 } } } });
+  s3.on(GetObjectLockConfigurationCommand).resolves({
+    ObjectLockConfiguration: {
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 30 } },
+    },
+  });
   s3.on(GetBucketVersioningCommand).resolves({ Status: 'Enabled' });
-  s3.on(GetBucketLifecycleConfigurationCommand).rejects(Object.assign(new Error('none'), { name: 'NoSuchLifecycleConfiguration', $metadata: { httpStatusCode: 404 } }));
+  s3.on(GetBucketLifecycleConfigurationCommand).rejects(
+    Object.assign(new Error('none'), {
+      name: 'NoSuchLifecycleConfiguration',
+      $metadata: { httpStatusCode: 404 },
+    }),
+  );
   for (let day = 0; day < days; day++) {
     const retain = retainDays(day);
-    s3.on(GetObjectRetentionCommand, { Key: key(day) }).resolves(retain === null ? {} : { Retention: { Mode: mode, RetainUntilDate: new Date(snapshotTime(day).getTime() + retain * DAY) } });
+    s3.on(GetObjectRetentionCommand, { Key: key(day) }).resolves(
+      retain === null
+        ? {}
+        : {
+            Retention: { Mode: mode, RetainUntilDate: new Date(snapshotTime(day).getTime() + retain * DAY) },
+          },
+    );
     s3.on(GetObjectLegalHoldCommand, { Key: key(day) }).resolves({ LegalHold: { Status: 'OFF' } });
   }
 }
@@ -50,7 +79,8 @@ function lockedBucket(days: number, retainDays: (day: number) => number | null, 
 beforeEach(() => s3.reset());
 afterEach(() => s3.reset());
 
-const audit = (set: ReturnType<typeof policy>) => auditSet(set, { stateDir: '/nonexistent-state', now: () => now });
+const audit = (set: ReturnType<typeof policy>) =>
+  auditSet(set, { stateDir: '/nonexistent-state', now: () => now });
 
 describe('S3 immutability audit (mock S3 client for Object Lock answers)', () => {
   it('mock: passes a compliance-locked, versioned bucket whose objects are retained for the policy minimum', async () => {
@@ -66,8 +96,17 @@ describe('S3 immutability audit (mock S3 client for Object Lock answers)', () =>
     lockedBucket(4, (day) => (day === 2 ? 7 : 30));
     const result = await audit(policy('{ objectLock: compliance, minRetention: 30d }'));
     expect(result.ok).toBe(false);
-    expect(result.checks.find((check) => check.check === 'object-retention')).toMatchObject({ status: 'fail', detail: '1 of 4 sampled objects are not locked as the policy requires' });
-    expect(result.findings).toContainEqual(expect.objectContaining({ kind: 'immutability', path: `s3://locked-backups/${key(2)}`, detail: expect.stringMatching(/before the policy minimum/) }));
+    expect(result.checks.find((check) => check.check === 'object-retention')).toMatchObject({
+      status: 'fail',
+      detail: '1 of 4 sampled objects are not locked as the policy requires',
+    });
+    expect(result.findings).toContainEqual(
+      expect.objectContaining({
+        kind: 'immutability',
+        path: `s3://locked-backups/${key(2)}`,
+        detail: expect.stringMatching(/before the policy minimum/),
+      }),
+    );
   });
 
   it('mock: fails governance-mode retention when the policy requires compliance, unless under legal hold', async () => {
@@ -77,23 +116,40 @@ describe('S3 immutability audit (mock S3 client for Object Lock answers)', () =>
     const objectFindings = result.findings.filter((finding) => finding.path.includes('.tar.gz'));
     expect(objectFindings.map((finding) => finding.path)).toEqual([`s3://locked-backups/${key(1)}`]);
     expect(objectFindings[0]!.detail).toMatch(/GOVERNANCE mode/);
-    expect(result.checks.find((check) => check.check === 'legal-hold')!.detail).toBe('1 of 2 sampled objects under legal hold');
+    expect(result.checks.find((check) => check.check === 'legal-hold')!.detail).toBe(
+      '1 of 2 sampled objects under legal hold',
+    );
   });
 
   it('mock: fails a bucket without Object Lock, with suspended versioning, or a lifecycle rule that expires inside the retention', async () => {
     lockedBucket(2, () => null);
-    s3.on(GetObjectLockConfigurationCommand).rejects(Object.assign(new Error('not found'), { name: 'ObjectLockConfigurationNotFoundError', $metadata: { httpStatusCode: 404 } }));
+    s3.on(GetObjectLockConfigurationCommand).rejects(
+      Object.assign(new Error('not found'), {
+        name: 'ObjectLockConfigurationNotFoundError',
+        $metadata: { httpStatusCode: 404 },
+      }),
+    );
     s3.on(GetBucketVersioningCommand).resolves({ Status: 'Suspended' });
     s3.on(GetBucketLifecycleConfigurationCommand).resolves({
       Rules: [
         { ID: 'expire-orders', Status: 'Enabled', Filter: { Prefix: 'orders/' }, Expiration: { Days: 14 } },
         { ID: 'other-prefix', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Expiration: { Days: 1 } },
-        { ID: 'old-versions', Status: 'Enabled', Filter: {}, NoncurrentVersionExpiration: { NoncurrentDays: 3 } },
+        {
+          ID: 'old-versions',
+          Status: 'Enabled',
+          Filter: {},
+          NoncurrentVersionExpiration: { NoncurrentDays: 3 },
+        },
       ],
     });
     const result = await audit(policy('{ objectLock: any, minRetention: 30d, versioning: required }'));
     const status = Object.fromEntries(result.checks.map((check) => [check.check, check.status]));
-    expect(status).toMatchObject({ 'object-lock': 'fail', versioning: 'fail', lifecycle: 'fail', 'object-retention': 'fail' });
+    expect(status).toMatchObject({
+      'object-lock': 'fail',
+      versioning: 'fail',
+      lifecycle: 'fail',
+      'object-retention': 'fail',
+    });
     const lifecycle = result.checks.find((check) => check.check === 'lifecycle')!.detail;
     expect(lifecycle).toContain('expire-orders expires objects after 14d');
     expect(lifecycle).toContain('old-versions deletes noncurrent versions after 3d');
@@ -103,23 +159,39 @@ describe('S3 immutability audit (mock S3 client for Object Lock answers)', () =>
 
   it('mock: a bucket whose default mode is weaker than required fails', async () => {
     lockedBucket(1, () => 30);
-    s3.on(GetObjectLockConfigurationCommand).resolves({ ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 7 } } } });
+    s3.on(GetObjectLockConfigurationCommand).resolves({
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 7 } },
+      },
+    });
     const result = await audit(policy('{ objectLock: compliance, minRetention: 30d }'));
-    expect(result.checks.find((check) => check.check === 'object-lock')).toMatchObject({ status: 'fail', detail: expect.stringContaining('GOVERNANCE') });
-    expect(result.checks.find((check) => check.check === 'default-retention')).toMatchObject({ status: 'fail', detail: 'default retention 7d is shorter than the policy minimum 30d' });
+    expect(result.checks.find((check) => check.check === 'object-lock')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('GOVERNANCE'),
+    });
+    expect(result.checks.find((check) => check.check === 'default-retention')).toMatchObject({
+      status: 'fail',
+      detail: 'default retention 7d is shorter than the policy minimum 30d',
+    });
   });
 
   it('samples large sets: the focus object, the newest, and a window that rotates over the rest', () => {
-    const objects = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i}`, snapshotTime: new Date(i * DAY) }));
+    const objects = Array.from({ length: 1000 }, (_, i) => ({
+      key: `k${i}`,
+      snapshotTime: new Date(i * DAY),
+    }));
     const first = sampleObjects(objects, ['k3'], 20, 0);
     const next = sampleObjects(objects, ['k3'], 20, 1);
     expect(first).toHaveLength(20);
     expect(first.map((o) => o.key)).toContain('k3');
     expect(first.map((o) => o.key)).toContain('k999');
-    const rotating = (sample: typeof first) => new Set(sample.map((o) => o.key).filter((k) => Number(k.slice(1)) < 980 && k !== 'k3'));
+    const rotating = (sample: typeof first) =>
+      new Set(sample.map((o) => o.key).filter((k) => Number(k.slice(1)) < 980 && k !== 'k3'));
     expect([...rotating(first)].some((k) => rotating(next).has(k))).toBe(false);
     const covered = new Set<string>();
-    for (let rotation = 0; rotation < 110; rotation++) for (const o of sampleObjects(objects, [], 20, rotation)) covered.add(o.key);
+    for (let rotation = 0; rotation < 110; rotation++)
+      for (const o of sampleObjects(objects, [], 20, rotation)) covered.add(o.key);
     expect(covered.size).toBe(1000);
   });
 });

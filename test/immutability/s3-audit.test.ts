@@ -19,7 +19,13 @@ beforeAll(async () => {
   process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
   const client = s3.client();
   for (const day of ['20251017', '20251018']) {
-    await client.send(new PutObjectCommand({ Bucket: 'backups', Key: `orders/orders-${day}T020000Z.tar.gz`, Body: await buildTarGz(sampleFiles(Number(day.slice(-1)))) }));
+    await client.send(
+      new PutObjectCommand({
+        Bucket: 'backups',
+        Key: `orders/orders-${day}T020000Z.tar.gz`,
+        Body: await buildTarGz(sampleFiles(Number(day.slice(-1)))),
+      }),
+    );
   }
 });
 afterAll(async () => s3?.stop());
@@ -28,7 +34,16 @@ function policyDocument(volume: string) {
   return {
     sets: {
       'orders-s3': {
-        source: { s3: { bucket: 'backups', prefix: 'orders/', endpoint: s3.endpoint, forcePathStyle: true, checksums: 'when-required', maxAttempts: 1 } },
+        source: {
+          s3: {
+            bucket: 'backups',
+            prefix: 'orders/',
+            endpoint: s3.endpoint,
+            forcePathStyle: true,
+            checksums: 'when-required',
+            maxAttempts: 1,
+          },
+        },
         snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8}T\\d{6}Z)\\.tar\\.gz$' },
         immutability: { objectLock: 'compliance', minRetention: '30d', versioning: 'required' },
         storage: { offsite: true },
@@ -53,15 +68,32 @@ describe('immutability audit during vouch scan (real s3rver)', () => {
     expect(audit.ok).toBe(false);
     expect(audit.protected).toBe(false);
     const status = Object.fromEntries(audit.checks.map((check) => [check.check, check.status]));
-    expect(status).toMatchObject({ 'object-lock': 'unknown', versioning: 'fail', 'object-retention': 'unknown', lifecycle: 'info' });
+    expect(status).toMatchObject({
+      'object-lock': 'unknown',
+      versioning: 'fail',
+      'object-retention': 'unknown',
+      lifecycle: 'info',
+    });
     expect(audit.checks.find((check) => check.check === 'object-lock')!.detail).toMatch(/NotImplemented/);
     expect(audit.findings.every((finding) => finding.kind === 'immutability')).toBe(true);
     expect(await readImmutabilityAudit(state, 'orders-s3')).toEqual(audit);
 
     // the offline copy is in a data set, so it is audited too (no requirements of its own: ok is null)
-    expect(report.sets.find((set) => set.name === 'orders-offline')!.immutability).toMatchObject({ ok: null, kind: 'fs' });
+    expect(report.sets.find((set) => set.name === 'orders-offline')!.immutability).toMatchObject({
+      ok: null,
+      kind: 'fs',
+    });
     expect(report.datasets).toEqual([
-      expect.objectContaining({ dataset: 'orders', ok: false, parts: expect.objectContaining({ copies: { ok: false, count: 2, required: 3 }, media: { ok: true, count: 2, required: 2 }, offsite: { ok: true, count: 1, required: 1 }, immutable: { ok: false, count: 0, required: 1 } }) }),
+      expect.objectContaining({
+        dataset: 'orders',
+        ok: false,
+        parts: expect.objectContaining({
+          copies: { ok: false, count: 2, required: 3 },
+          media: { ok: true, count: 2, required: 2 },
+          offsite: { ok: true, count: 1, required: 1 },
+          immutable: { ok: false, count: 0, required: 1 },
+        }),
+      }),
     ]);
     const types: string[] = [];
     for await (const record of readLedger(state)) types.push(record!.type);
@@ -74,7 +106,10 @@ describe('immutability audit during vouch scan (real s3rver)', () => {
     await mkdir(volume);
     const config = path.join(dir, 'vouch.yaml');
     await writeFile(config, JSON.stringify({ state: './state', ...policyDocument(volume) }));
-    const { code, stdout } = await runCli(['--config', config, 'scan', 'orders-s3'], { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+    const { code, stdout } = await runCli(['--config', config, 'scan', 'orders-s3'], {
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    });
     expect(code).toBe(3);
     expect(stdout).toContain('immutability DOES NOT HOLD');
     expect(stdout).toMatch(/unknown +object-lock: bucket backups: Object Lock configuration not readable/);

@@ -28,16 +28,32 @@ import { runCli } from '../helpers/cli.js';
 import { createTestHttpApp } from '../helpers/http-app.js';
 import { startS3Estate } from '../helpers/demo-estate-s3.js';
 
-const NOTE = 'ALL YOUR FILES HAVE BEEN ENCRYPTED!\nYour backups are encrypted too. To decrypt your files pay 2 bitcoin to the wallet address below.\nDownload Tor Browser and open http://abcdefghijklmnop.onion\nDo not rename the files or try to decrypt them yourself.\n';
+const NOTE =
+  'ALL YOUR FILES HAVE BEEN ENCRYPTED!\nYour backups are encrypted too. To decrypt your files pay 2 bitcoin to the wallet address below.\nDownload Tor Browser and open http://abcdefghijklmnop.onion\nDo not rename the files or try to decrypt them yourself.\n';
 
 /** Encrypts `from` into `to` as ransomware does with real tools. */
 function opensslEncrypt(from: string, to: string): void {
-  execFileSync('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-salt', '-pass', 'pass:ransom', '-in', from, '-out', to]);
+  execFileSync('openssl', [
+    'enc',
+    '-aes-256-cbc',
+    '-pbkdf2',
+    '-salt',
+    '-pass',
+    'pass:ransom',
+    '-in',
+    from,
+    '-out',
+    to,
+  ]);
 }
 
 /** Metric lines of a registry for one set, as text. */
 async function metricsOf(policy: Policy, state: string): Promise<string> {
-  const registry = createMetricsRegistry({ estate: () => loadEstateView(policy, state), scheduler: () => ({ tasks: [], running: 0, queued: 0 }), daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }) });
+  const registry = createMetricsRegistry({
+    estate: () => loadEstateView(policy, state),
+    scheduler: () => ({ tasks: [], running: 0, queued: 0 }),
+    daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }),
+  });
   return registry.metrics();
 }
 
@@ -49,7 +65,8 @@ async function setPage(policy: Policy, state: string, set: string): Promise<stri
   return response.text();
 }
 
-const gauge = (metrics: string, name: string, set = 'orders') => Number(new RegExp(`^${name}\\{set="${set}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 'NaN');
+const gauge = (metrics: string, name: string, set = 'orders') =>
+  Number(new RegExp(`^${name}\\{set="${set}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 'NaN');
 
 describe('destroyed backups on an offline volume', () => {
   it('reports deleted, encrypted-in-place and encrypted-and-renamed archives and a ransom note until each is accepted', async () => {
@@ -58,18 +75,29 @@ describe('destroyed backups on an offline volume', () => {
     const state = path.join(root, 'state');
     execFileSync('mkdir', ['-p', volume]);
     const days = [17, 18, 19, 20];
-    for (const day of days) await writeFile(path.join(volume, `orders-202510${day}.tar.gz`), await buildTarGz(sampleFiles(day)));
+    for (const day of days)
+      await writeFile(path.join(volume, `orders-202510${day}.tar.gz`), await buildTarGz(sampleFiles(day)));
     const policyFile = path.join(root, 'vouch.yaml');
     await writeFile(
       policyFile,
       stringify({
         state: './state',
-        sets: { orders: { source: { fs: { path: './volume' } }, snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$' } } },
+        sets: {
+          orders: {
+            source: { fs: { path: './volume' } },
+            snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$' },
+          },
+        },
       }),
     );
     const policy = await loadPolicy(policyFile);
     const first = await runScan(policy, { stateDir: state });
-    expect(first.sets[0]!.snapshots.map((snapshot) => snapshot.verdict)).toEqual(['clean', 'clean', 'clean', 'clean']);
+    expect(first.sets[0]!.snapshots.map((snapshot) => snapshot.verdict)).toEqual([
+      'clean',
+      'clean',
+      'clean',
+      'clean',
+    ]);
     expect(first.sets[0]!.findings).toBeUndefined();
     // Exit 3 only because no drill proved the snapshot yet: nothing is said about the store.
     const untouched = await runCli(['--config', policyFile, 'last-clean', 'orders']);
@@ -81,7 +109,10 @@ describe('destroyed backups on an offline volume', () => {
     // The attack: 18 and 20 encrypted and renamed (originals deleted), 19 encrypted in place, a note dropped.
     const original19 = await readFile(path.join(volume, 'orders-20251019.tar.gz'));
     for (const day of [18, 20]) {
-      opensslEncrypt(path.join(volume, `orders-202510${day}.tar.gz`), path.join(volume, `orders-202510${day}.tar.gz.locked`));
+      opensslEncrypt(
+        path.join(volume, `orders-202510${day}.tar.gz`),
+        path.join(volume, `orders-202510${day}.tar.gz.locked`),
+      );
       await rm(path.join(volume, `orders-202510${day}.tar.gz`));
     }
     opensslEncrypt(path.join(volume, 'orders-20251019.tar.gz'), path.join(root, 'encrypted19'));
@@ -125,8 +156,21 @@ describe('destroyed backups on an offline volume', () => {
     // Open store findings make the set not ready: the gauge, the check, /readyz detail and the console say why.
     expect(gauge(metrics, 'vouch_set_ready')).toBe(0);
     expect(metrics).toMatch(/^vouch_set_readiness_check\{set="orders",check="store"\} 0$/m);
-    const readyz = (await (await createTestHttpApp(policy, state).request('/readyz')).json()) as { sets: { set: string; ready: boolean; failing: { check: string; detail: string }[] }[] };
-    expect(readyz.sets[0]).toMatchObject({ set: 'orders', ready: false, failing: [{ check: 'store', detail: expect.stringMatching(/^8 open findings about the store: .*2 snapshot-removed \(orders-20251018, orders-20251020\)/) }] });
+    const readyz = (await (await createTestHttpApp(policy, state).request('/readyz')).json()) as {
+      sets: { set: string; ready: boolean; failing: { check: string; detail: string }[] }[];
+    };
+    expect(readyz.sets[0]).toMatchObject({
+      set: 'orders',
+      ready: false,
+      failing: [
+        {
+          check: 'store',
+          detail: expect.stringMatching(
+            /^8 open findings about the store: .*2 snapshot-removed \(orders-20251018, orders-20251020\)/,
+          ),
+        },
+      ],
+    });
     expect(await setPage(policy, state, 'orders')).toContain('8 open findings about the store');
 
     // The rescan keeps them (no duplicates); restoring 19's original bytes makes 19 clean again, but its replacement stays a finding.
@@ -143,7 +187,9 @@ describe('destroyed backups on an offline volume', () => {
     expect(page).toMatch(/role="alert" data-store-findings="orders"/);
     expect((await runCli(['--config', policyFile, 'last-clean', 'orders'])).code).toBe(3);
 
-    const report = renderReportHtml(await gatherReportData({ stateDir: state, verification: await verifyLedger(state) }));
+    const report = renderReportHtml(
+      await gatherReportData({ stateDir: state, verification: await verifyLedger(state) }),
+    );
     expect(report).toContain('Removed and replaced snapshots, objects beside them');
     expect(report.match(/class="store-finding"/g)).toHaveLength(8);
     expect(report.match(/class="removal"/g)).toHaveLength(2);
@@ -151,8 +197,22 @@ describe('destroyed backups on an offline volume', () => {
 
     // Accepted with who and why: they stop counting but stay listed; old damage stops firing.
     const set = policy.sets[0]!;
-    await acceptFindings({ stateDir: state, set, path: '**', kind: 'snapshot-removed', reason: 'IR-42: deleted by the intruder; copies restored from the offsite set', by: 'alice' });
-    await acceptFindings({ stateDir: state, set, path: '**', kind: 'snapshot-replaced', reason: 'IR-42: original bytes put back from the offsite set', by: 'alice' });
+    await acceptFindings({
+      stateDir: state,
+      set,
+      path: '**',
+      kind: 'snapshot-removed',
+      reason: 'IR-42: deleted by the intruder; copies restored from the offsite set',
+      by: 'alice',
+    });
+    await acceptFindings({
+      stateDir: state,
+      set,
+      path: '**',
+      kind: 'snapshot-replaced',
+      reason: 'IR-42: original bytes put back from the offsite set',
+      by: 'alice',
+    });
     metrics = await metricsOf(policy, state);
     expect(gauge(metrics, 'vouch_snapshots_removed')).toBe(0);
     expect(gauge(metrics, 'vouch_snapshots_replaced')).toBe(0);
@@ -161,7 +221,14 @@ describe('destroyed backups on an offline volume', () => {
     expect(partly.code).toBe(3);
     expect(partly.stdout).toContain('THE STORE ITSELF WAS TOUCHED: 5 open findings');
     expect(gauge(await metricsOf(policy, state), 'vouch_set_ready')).toBe(0);
-    await acceptFindings({ stateDir: state, set, path: '**', kind: 'foreign-object', reason: 'IR-42: leftovers kept for forensics', by: 'bob' });
+    await acceptFindings({
+      stateDir: state,
+      set,
+      path: '**',
+      kind: 'foreign-object',
+      reason: 'IR-42: leftovers kept for forensics',
+      by: 'bob',
+    });
     // Every store finding accepted: last-clean no longer says the store was touched (it still
     // exits 3 because no drill proved the snapshot).
     const settled = await runCli(['--config', policyFile, 'last-clean', 'orders']);
@@ -178,15 +245,24 @@ describe('destroyed backups on an offline volume', () => {
     expect((await verifyLedger(state)).ok).toBe(true);
   }, 120_000);
 
-  it('records a snapshot pruned past the set\'s retention without a finding', async () => {
+  it("records a snapshot pruned past the set's retention without a finding", async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'vouch-pruned-'));
     const volume = path.join(root, 'volume');
     execFileSync('mkdir', ['-p', volume]);
-    for (const day of [17, 18]) await writeFile(path.join(volume, `orders-202510${day}.tar.gz`), await buildTarGz(sampleFiles(day)));
+    for (const day of [17, 18])
+      await writeFile(path.join(volume, `orders-202510${day}.tar.gz`), await buildTarGz(sampleFiles(day)));
     const policyFile = path.join(root, 'vouch.yaml');
     await writeFile(
       policyFile,
-      stringify({ state: './state', sets: { orders: { source: { fs: { path: './volume' } }, snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$', retention: '30d' } } } }),
+      stringify({
+        state: './state',
+        sets: {
+          orders: {
+            source: { fs: { path: './volume' } },
+            snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$', retention: '30d' },
+          },
+        },
+      }),
     );
     const policy = await loadPolicy(policyFile);
     await runScan(policy, { stateDir: path.join(root, 'state') });
@@ -194,7 +270,7 @@ describe('destroyed backups on an offline volume', () => {
     const report = (await runScan(policy, { stateDir: path.join(root, 'state') })).sets[0]!;
     expect(report.removed).toEqual(['orders-20251017']);
     expect(report.findings).toBeUndefined();
-    expect(report.notes.some((note) => note.includes('past the set\'s retention'))).toBe(true);
+    expect(report.notes.some((note) => note.includes("past the set's retention"))).toBe(true);
   }, 60_000);
 });
 
@@ -207,12 +283,21 @@ describe('destroyed backups in S3 (s3rver through the SDK, WHEN_REQUIRED checksu
       const dir = await mkdtemp(path.join(tmpdir(), 'vouch-destroyed-s3-'));
       const policy = await loadPolicy(await estate.writePolicy(dir));
       const state = path.join(dir, 'state');
-      const before = await runScan(policy, { stateDir: state, });
-      expect(before.sets[0]!.snapshots.map((snapshot) => snapshot.verdict)).toEqual(['clean', 'clean', 'clean', 'clean']);
+      const before = await runScan(policy, { stateDir: state });
+      expect(before.sets[0]!.snapshots.map((snapshot) => snapshot.verdict)).toEqual([
+        'clean',
+        'clean',
+        'clean',
+        'clean',
+      ]);
       const client = estate.s3.client();
-      await client.send(new DeleteObjectCommand({ Bucket: estate.bucket, Key: `orders/${estate.snapshotId(0)}.tar.gz` }));
+      await client.send(
+        new DeleteObjectCommand({ Bucket: estate.bucket, Key: `orders/${estate.snapshotId(0)}.tar.gz` }),
+      );
       await estate.ransomwareHit(2);
-      await client.send(new PutObjectCommand({ Bucket: estate.bucket, Key: 'orders/README_RESTORE_FILES.txt', Body: NOTE }));
+      await client.send(
+        new PutObjectCommand({ Bucket: estate.bucket, Key: 'orders/README_RESTORE_FILES.txt', Body: NOTE }),
+      );
       client.destroy();
       const report = (await runScan(policy, { stateDir: state })).sets[0]!;
       expect(report.error).toBeUndefined();
@@ -226,7 +311,10 @@ describe('destroyed backups in S3 (s3rver through the SDK, WHEN_REQUIRED checksu
       expect(gauge(metrics, 'vouch_snapshots_replaced')).toBe(1);
       expect(gauge(metrics, 'vouch_foreign_objects')).toBe(1);
     } finally {
-      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }

@@ -21,25 +21,52 @@ const NOTE =
 let root: string;
 
 function run(command: string, args: string[], options: { cwd?: string } = {}): Buffer {
-  return execFileSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 2 ** 28, env: { ...process.env, GNUPGHOME: path.join(root, 'gnupg') }, ...options });
+  return execFileSync(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 2 ** 28,
+    env: { ...process.env, GNUPGHOME: path.join(root, 'gnupg') },
+    ...options,
+  });
 }
 
 /** `openssl enc` of `data`, as a ransomware script runs it. */
 function opensslEnc(data: Buffer): Buffer {
   writeFileSync(path.join(root, 'plain'), data);
-  return run('openssl', ['enc', '-aes-256-cbc', '-salt', '-pbkdf2', '-pass', 'pass:evil', '-in', path.join(root, 'plain')]);
+  return run('openssl', [
+    'enc',
+    '-aes-256-cbc',
+    '-salt',
+    '-pbkdf2',
+    '-pass',
+    'pass:evil',
+    '-in',
+    path.join(root, 'plain'),
+  ]);
 }
 
 /** A binary gpg message of `data` (gpg --symmetric, no armour). */
 function gpgSymmetric(data: Buffer): Buffer {
   writeFileSync(path.join(root, 'plain'), data);
-  return run('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', 'evil', '--symmetric', '--output', '-', path.join(root, 'plain')]);
+  return run('gpg', [
+    '--batch',
+    '--yes',
+    '--pinentry-mode',
+    'loopback',
+    '--passphrase',
+    'evil',
+    '--symmetric',
+    '--output',
+    '-',
+    path.join(root, 'plain'),
+  ]);
 }
 
 /** Real files of this machine, as a small estate. */
 function estate(): Record<string, Buffer> {
   return {
-    'exports/orders.csv': Buffer.from(Array.from({ length: 400 }, (_, i) => `${i},widget-${i},${(i * 7) % 100}.99\n`).join('')),
+    'exports/orders.csv': Buffer.from(
+      Array.from({ length: 400 }, (_, i) => `${i},widget-${i},${(i * 7) % 100}.99\n`).join(''),
+    ),
     'notes/static.txt': readFileSync('/usr/share/common-licenses/GPL-3'),
     'doc/copyright': readFileSync('/usr/share/common-licenses/Apache-2.0'),
     'etc/passwd': readFileSync('/etc/passwd'),
@@ -54,10 +81,22 @@ function writeTree(dir: string, files: Record<string, Buffer>): void {
 }
 
 function directoryPolicy(base: string) {
-  return validatePolicy({ sets: { files: { source: { fs: { path: base } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } } } }, 'test policy', root);
+  return validatePolicy(
+    {
+      sets: {
+        files: {
+          source: { fs: { path: base } },
+          snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
+        },
+      },
+    },
+    'test policy',
+    root,
+  );
 }
 
-const findingsOf = (report: ScanReport, id: string) => report.sets[0]!.snapshots.find((snapshot) => snapshot.id === id)!;
+const findingsOf = (report: ScanReport, id: string) =>
+  report.sets[0]!.snapshots.find((snapshot) => snapshot.id === id)!;
 
 beforeAll(() => {
   root = mkdtempSync(path.join(tmpdir(), 'vouch-misses-'));
@@ -90,7 +129,9 @@ describe('a first snapshot that is already hit (no history)', () => {
     expect(snapshot.verdict).toBe('compromised');
     const byPath = new Map(snapshot.findings.map((finding) => [`${finding.kind} ${finding.path}`, finding]));
     expect(byPath.get('encrypted exports/orders.csv')).toMatchObject({ severity: 'critical' });
-    expect(byPath.get('encrypted exports/orders.csv')!.detail).toMatch(/named as plain text \(\.csv\).*Salted__/);
+    expect(byPath.get('encrypted exports/orders.csv')!.detail).toMatch(
+      /named as plain text \(\.csv\).*Salted__/,
+    );
     expect(byPath.get('encrypted notes/static.txt')).toMatchObject({ severity: 'critical' });
     expect(byPath.get('ransom-note README_DECRYPT.txt')).toMatchObject({ severity: 'critical' });
     expect(report.sets[0]!.lastClean).toBeNull();
@@ -100,7 +141,9 @@ describe('a first snapshot that is already hit (no history)', () => {
     const plan = planRecovery('files', await loadPlanInput(state, 'files'));
     expect(plan.files.map((file) => file.path).sort()).toEqual(['doc/copyright', 'etc/passwd']);
     expect(plan.lost.map((file) => file.path).sort()).toEqual(['exports/orders.csv', 'notes/static.txt']);
-    expect(plan.artifacts).toEqual([expect.objectContaining({ path: 'README_DECRYPT.txt', kind: 'ransom-note' })]);
+    expect(plan.artifacts).toEqual([
+      expect.objectContaining({ path: 'README_DECRYPT.txt', kind: 'ransom-note' }),
+    ]);
   });
 });
 
@@ -125,7 +168,10 @@ describe('a new ciphertext file and a terse note in a snapshot after clean ones'
     expect(findingsOf(report, '2025-11-04')).toMatchObject({ verdict: 'clean', findings: [] });
     const hit = findingsOf(report, '2025-11-05');
     expect(hit.verdict).toBe('compromised');
-    expect(hit.findings.map((finding) => `${finding.kind} ${finding.path}`).sort()).toEqual(['encrypted notes/new5.txt', 'ransom-note HOW_TO_DECRYPT.txt']);
+    expect(hit.findings.map((finding) => `${finding.kind} ${finding.path}`).sort()).toEqual([
+      'encrypted notes/new5.txt',
+      'ransom-note HOW_TO_DECRYPT.txt',
+    ]);
   });
 
   it('plans every intact file, reports new5.txt lost and the note as an artifact', async () => {
@@ -137,13 +183,32 @@ describe('a new ciphertext file and a terse note in a snapshot after clean ones'
 });
 
 describe.each([
-  ['zip -P (ZipCrypto)', (dir: string, out: string) => run('zip', ['-q', '-r', '-P', 'evil', out, '.'], { cwd: dir })],
-  ['7-Zip zip AES-256', (dir: string, out: string) => run('7zz', ['a', '-bd', '-tzip', '-pevil', '-mem=AES256', out, '.'], { cwd: dir })],
+  [
+    'zip -P (ZipCrypto)',
+    (dir: string, out: string) => run('zip', ['-q', '-r', '-P', 'evil', out, '.'], { cwd: dir }),
+  ],
+  [
+    '7-Zip zip AES-256',
+    (dir: string, out: string) =>
+      run('7zz', ['a', '-bd', '-tzip', '-pevil', '-mem=AES256', out, '.'], { cwd: dir }),
+  ],
 ])('archives encrypted by the archiver itself: %s', (label, encryptedZip) => {
   const slug = label.replace(/[^a-z0-9]+/gi, '-');
   const files = () => estate();
   const zipPolicy = (base: string, detection: Record<string, unknown> = {}) =>
-    validatePolicy({ sets: { web: { source: { fs: { path: base } }, snapshots: { layout: 'archive', match: '^web-(?<time>\\d{8}T\\d{6}Z)\\.zip$' }, detection } } }, 'test policy', root);
+    validatePolicy(
+      {
+        sets: {
+          web: {
+            source: { fs: { path: base } },
+            snapshots: { layout: 'archive', match: '^web-(?<time>\\d{8}T\\d{6}Z)\\.zip$' },
+            detection,
+          },
+        },
+      },
+      'test policy',
+      root,
+    );
   /** Zips `content` into `out` (plain, or with the archiver's password). */
   function pack(content: Record<string, Buffer>, out: string, encrypted: boolean): void {
     const dir = mkdtempSync(path.join(root, 'tree-'));
@@ -168,10 +233,14 @@ describe.each([
     expect(encrypted.map((finding) => finding.path).sort()).toEqual(Object.keys(files()).sort());
     for (const finding of encrypted) {
       expect(finding.severity).toBe('critical');
-      expect(finding.detail).toMatch(/became encrypted: was text in the previous snapshot, now password-protected by its archive/);
+      expect(finding.detail).toMatch(
+        /became encrypted: was text in the previous snapshot, now password-protected by its archive/,
+      );
     }
     const plan = planRecovery('web', await loadPlanInput(state, 'web'));
-    expect(plan.files.map((file) => file.snapshot)).toEqual(Object.keys(files()).map(() => 'web-20251104T020000Z'));
+    expect(plan.files.map((file) => file.snapshot)).toEqual(
+      Object.keys(files()).map(() => 'web-20251104T020000Z'),
+    );
     expect(plan.lost).toEqual([]);
   });
 
@@ -182,8 +251,17 @@ describe.each([
     const report = await runScan(zipPolicy(base), { stateDir: path.join(root, `state-zip-first-${slug}`) });
     const snapshot = findingsOf(report, 'web-20251105T020000Z');
     expect(snapshot.verdict).toBe('suspicious');
-    expect(snapshot.findings).toEqual([expect.objectContaining({ kind: 'encrypted', path: '', severity: 'warning', detail: expect.stringMatching(/^all 4 files are password-protected by the archive itself/) })]);
-    const expected = await runScan(zipPolicy(base, { expectEncryptedArchives: true }), { stateDir: path.join(root, `state-zip-expected-${slug}`) });
+    expect(snapshot.findings).toEqual([
+      expect.objectContaining({
+        kind: 'encrypted',
+        path: '',
+        severity: 'warning',
+        detail: expect.stringMatching(/^all 4 files are password-protected by the archive itself/),
+      }),
+    ]);
+    const expected = await runScan(zipPolicy(base, { expectEncryptedArchives: true }), {
+      stateDir: path.join(root, `state-zip-expected-${slug}`),
+    });
     expect(findingsOf(expected, 'web-20251105T020000Z')).toMatchObject({ verdict: 'clean', findings: [] });
     // One plain file among them: not an archive sealed whole, no finding.
     const mixed = path.join(root, `zip-mixed-${slug}`);
@@ -206,8 +284,13 @@ describe.each([
     const report = await runScan(zipPolicy(base), { stateDir: state });
     const snapshot = findingsOf(report, 'web-20251105T020000Z');
     expect(snapshot.verdict).toBe('compromised');
-    const drift = snapshot.findings.filter((finding) => finding.kind.startsWith('drift-') && finding.path !== '' && !finding.path.endsWith('.zip'));
+    const drift = snapshot.findings.filter(
+      (finding) => finding.kind.startsWith('drift-') && finding.path !== '' && !finding.path.endsWith('.zip'),
+    );
     expect(drift.map((finding) => finding.path).sort()).toEqual(Object.keys(files()).sort());
-    for (const finding of drift) expect(finding.detail).toMatch(/^now password-protected by the archive \(stored encrypted; the baseline held it readable as text\): \d+ bytes/);
+    for (const finding of drift)
+      expect(finding.detail).toMatch(
+        /^now password-protected by the archive \(stored encrypted; the baseline held it readable as text\): \d+ bytes/,
+      );
   });
 });

@@ -21,11 +21,27 @@ const gpl = readFileSync('/usr/share/common-licenses/GPL-3');
 /** The tree of a server: one file per class, real bytes. */
 function serverTree(): Record<string, Buffer> {
   // A vim macro file: literal ^V, ^M, ^R, ^W and ESC in every mapping, over 64 KiB.
-  const macros = Buffer.from(`" generated maps\n${Array.from({ length: 2000 }, (_, i) => `nnoremap <leader>${i} :s/\x16\x0d/\x12\x17/g\x16\x0d\x1b\n`).join('')}`);
+  const macros = Buffer.from(
+    `" generated maps\n${Array.from({ length: 2000 }, (_, i) => `nnoremap <leader>${i} :s/\x16\x0d/\x12\x17/g\x16\x0d\x1b\n`).join('')}`,
+  );
   // A generated JavaScript table holding every ASCII code, DEL included.
-  const table = Buffer.from(`export const codes = [${Array.from({ length: 40 }, () => `"${Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join('').replace(/["\\\n\r]/g, ' ')}"`).join(',\n')}];\n`);
-  const brotli = execFileSync('brotli', ['-c', '-q', '11'], { input: Buffer.concat(Array.from({ length: 8 }, () => gpl)) });
-  const enc = execFileSync('openssl', ['enc', '-aes-256-ctr', '-nosalt', '-K', '00'.repeat(32), '-iv', '00'.repeat(16)], { input: Buffer.concat([gpl, gpl, gpl]) });
+  const table = Buffer.from(
+    `export const codes = [${Array.from(
+      { length: 40 },
+      () =>
+        `"${Array.from({ length: 128 }, (_, i) => String.fromCharCode(i))
+          .join('')
+          .replace(/["\\\n\r]/g, ' ')}"`,
+    ).join(',\n')}];\n`,
+  );
+  const brotli = execFileSync('brotli', ['-c', '-q', '11'], {
+    input: Buffer.concat(Array.from({ length: 8 }, () => gpl)),
+  });
+  const enc = execFileSync(
+    'openssl',
+    ['enc', '-aes-256-ctr', '-nosalt', '-K', '00'.repeat(32), '-iv', '00'.repeat(16)],
+    { input: Buffer.concat([gpl, gpl, gpl]) },
+  );
   return {
     'share/vim/vim90/macros/maps.vim': macros,
     'share/doc/tables/codes.js': table,
@@ -52,7 +68,18 @@ describe('false-alarm classes on an intact server tree', () => {
       await symlink('/etc/alternatives/awk', path.join(root, 'bin/awk'));
       await symlink('../../../../etc/passwd', path.join(root, 'share/doc/passwd'));
     }
-    const policy = validatePolicy({ sets: { usr: { source: { fs: { path: path.join(base, 'set') } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } } } }, 'test', base);
+    const policy = validatePolicy(
+      {
+        sets: {
+          usr: {
+            source: { fs: { path: path.join(base, 'set') } },
+            snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
+          },
+        },
+      },
+      'test',
+      base,
+    );
     const report = await runScan(policy, { stateDir: path.join(base, 'state') });
     const snapshots = report.sets[0]!.snapshots;
     expect(snapshots).toHaveLength(2);
@@ -72,12 +99,32 @@ describe('damage is not encryption', () => {
     flipped[Math.floor(png.length / 2)]! ^= 0x10;
     const base = await mkdtemp(path.join(tmpdir(), 'vouch-bitflip-'));
     await mkdir(path.join(base, 'set'));
-    await writeFile(path.join(base, 'set', 'site-2025-01-01.tar.gz'), await buildTarGz([{ path: 'images/logo.png', data: flipped }, { path: 'docs/GPL-3', data: gpl }]));
-    const policy = validatePolicy({ sets: { site: { source: { fs: { path: path.join(base, 'set') } }, snapshots: { layout: 'archive', match: '^site-(?<time>\\d{4}-\\d{2}-\\d{2})\\.tar\\.gz$' } } } }, 'test', base);
+    await writeFile(
+      path.join(base, 'set', 'site-2025-01-01.tar.gz'),
+      await buildTarGz([
+        { path: 'images/logo.png', data: flipped },
+        { path: 'docs/GPL-3', data: gpl },
+      ]),
+    );
+    const policy = validatePolicy(
+      {
+        sets: {
+          site: {
+            source: { fs: { path: path.join(base, 'set') } },
+            snapshots: { layout: 'archive', match: '^site-(?<time>\\d{4}-\\d{2}-\\d{2})\\.tar\\.gz$' },
+          },
+        },
+      },
+      'test',
+      base,
+    );
     const report = await runScan(policy, { stateDir: path.join(base, 'state') });
     const [snapshot] = report.sets[0]!.snapshots;
     expect(snapshot!.findings.map((finding) => finding.kind)).toEqual(['corrupted']);
-    expect(snapshot!.findings[0]).toMatchObject({ path: 'images/logo.png', detail: expect.stringMatching(/CRC-32 mismatch/) });
+    expect(snapshot!.findings[0]).toMatchObject({
+      path: 'images/logo.png',
+      detail: expect.stringMatching(/CRC-32 mismatch/),
+    });
     expect(snapshot!.detection).toMatchObject({ encryptedStrong: 0, encryptedWeak: 0 });
     expect(snapshot!.verdict).toBe('suspicious');
   });

@@ -23,7 +23,12 @@ import { runCli } from '../helpers/cli.js';
 /** Runs `command args` with `input` file on stdin. */
 function run(command: string, args: string[], input: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile('sh', ['-c', `"$0" "$@" < "${input}"`, command, ...args], (error, stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}${stdout}`, { cause: error })) : resolve(stdout)));
+    const child = execFile(
+      'sh',
+      ['-c', `"$0" "$@" < "${input}"`, command, ...args],
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${command}: ${stderr}${stdout}`, { cause: error })) : resolve(stdout),
+    );
     child.stdin?.end();
   });
 }
@@ -67,7 +72,10 @@ beforeAll(async () => {
   for (const [index, night] of NIGHTS.entries()) {
     const root = path.join(store, night);
     await mkdir(path.join(root, 'db'), { recursive: true });
-    await writeFile(path.join(root, 'db/inventory.txt'), `inventory as of night ${index + 1}\n`.repeat(20 + index));
+    await writeFile(
+      path.join(root, 'db/inventory.txt'),
+      `inventory as of night ${index + 1}\n`.repeat(20 + index),
+    );
     await writeFile(path.join(root, 'notes.txt'), `notes of night ${index + 1}\n`);
   }
   await mkdir(path.join(base, 'empty'), { recursive: true });
@@ -81,16 +89,37 @@ beforeAll(async () => {
   await writeFile(path.join(links, '2026-11-02', 'readme.txt'), 'readme 2\n');
   await writeFile(path.join(links, '2026-11-02', 'notes', 'esc\u001b[31m.txt'), 'a name with an escape\n');
   const sets = {
-    web: { source: { fs: { path: store } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' }, targets: { rpo: '36h' }, drill: {} },
-    empty: { source: { fs: { path: path.join(base, 'empty') } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
-    links: { source: { fs: { path: path.join(base, 'links') } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
+    web: {
+      source: { fs: { path: store } },
+      snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
+      targets: { rpo: '36h' },
+      drill: {},
+    },
+    empty: {
+      source: { fs: { path: path.join(base, 'empty') } },
+      snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
+    },
+    links: {
+      source: { fs: { path: path.join(base, 'links') } },
+      snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
+    },
   };
   config = path.join(base, 'vouch.yaml');
   await writeFile(config, JSON.stringify({ state, sets }));
   policy = validatePolicy({ state, sets }, 'test', base);
   const scan = await runScan(policy, { stateDir: state });
-  expect(scan.sets.find((set) => set.name === 'web')!.snapshots.map((snapshot) => snapshot.verdict)).toEqual(['clean', 'clean', 'clean']);
-  await addToDrillIndex(state, { ...failedDrill('2026-11-02'), id: 'web-drill-passed', outcome: 'passed', failures: [], finishedAt: '2026-11-04T00:30:00.000Z' });
+  expect(scan.sets.find((set) => set.name === 'web')!.snapshots.map((snapshot) => snapshot.verdict)).toEqual([
+    'clean',
+    'clean',
+    'clean',
+  ]);
+  await addToDrillIndex(state, {
+    ...failedDrill('2026-11-02'),
+    id: 'web-drill-passed',
+    outcome: 'passed',
+    failures: [],
+    finishedAt: '2026-11-04T00:30:00.000Z',
+  });
   await addToDrillIndex(state, failedDrill('2026-11-03'));
 }, 120_000);
 
@@ -101,10 +130,15 @@ afterAll(async () => {
 describe('vouch recover on the answers the adversarial review found wrong', () => {
   it('takes no file from a snapshot whose latest drill failed: last-clean demotes it, recover uses the next intact version and says why', async () => {
     const lastClean = await cli('last-clean', 'web', '--json');
-    const document = JSON.parse(lastClean.stdout) as { demoted: { id: string }[]; recommendation: { id: string } };
+    const document = JSON.parse(lastClean.stdout) as {
+      demoted: { id: string }[];
+      recommendation: { id: string };
+    };
     expect(document.demoted.map((entry) => entry.id)).toEqual(['2026-11-03']);
     const dry = await cli('recover', 'web', '--dry-run');
-    expect(dry.stdout).toContain('rejected 2026-11-03: its latest drill failed (drill web-drill-2026-11-03, 2026-11-04 01:05Z: sqlite db/inventory.txt: 50 rows, expected at least 100)');
+    expect(dry.stdout).toContain(
+      'rejected 2026-11-03: its latest drill failed (drill web-drill-2026-11-03, 2026-11-04 01:05Z: sqlite db/inventory.txt: 50 rows, expected at least 100)',
+    );
     expect(dry.stdout).toContain('snapshot 2026-11-03 supplies nothing: its latest drill failed');
     const json = await cli('recover', 'web', '--dry-run', '--json');
     const plan = (JSON.parse(json.stdout) as { plan: { files: { path: string; snapshot: string }[] } }).plan;
@@ -125,11 +159,21 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     expect(web.lastClean?.id).toBe('2026-11-03');
     expect(web.lastRestorable?.id).toBe('2026-11-02');
     expect(web.readiness.ready).toBe(false);
-    expect(web.readiness.checks.find((check) => check.check === 'rpo')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^last restorable snapshot .* old; RPO 36h$/) });
-    const registry = createMetricsRegistry({ estate: async () => view, scheduler: () => ({ tasks: [], running: 0, queued: 0 }), daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }) });
+    expect(web.readiness.checks.find((check) => check.check === 'rpo')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^last restorable snapshot .* old; RPO 36h$/),
+    });
+    const registry = createMetricsRegistry({
+      estate: async () => view,
+      scheduler: () => ({ tasks: [], running: 0, queued: 0 }),
+      daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }),
+    });
     const metrics = await registry.metrics();
-    const gauge = (name: string, set = 'web') => Number(new RegExp(`^${name}\\{set="${set}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 'NaN');
-    expect(gauge('vouch_last_restorable_snapshot_timestamp_seconds')).toBe(Date.parse(web.lastRestorable!.time) / 1000);
+    const gauge = (name: string, set = 'web') =>
+      Number(new RegExp(`^${name}\\{set="${set}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 'NaN');
+    expect(gauge('vouch_last_restorable_snapshot_timestamp_seconds')).toBe(
+      Date.parse(web.lastRestorable!.time) / 1000,
+    );
     expect(gauge('vouch_last_clean_snapshot_timestamp_seconds')).toBe(Date.parse(web.lastClean!.time) / 1000);
     expect(gauge('vouch_drills_declared')).toBe(1);
     expect(gauge('vouch_drills_declared', 'empty')).toBe(0);
@@ -148,14 +192,18 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     expect(web.newest?.id).toBe('2026-11-03');
     const lastClean = await runCli(['--config', config, 'last-clean', 'web'], { VOUCH_NOW: before });
     expect(lastClean.code).toBe(3);
-    expect(lastClean.stdout).toMatch(/SUSPICIOUS: {6}2026-11-03 is dated 2026-11-03 00:00Z, 12h ahead of this clock/);
+    expect(lastClean.stdout).toMatch(
+      /SUSPICIOUS: {6}2026-11-03 is dated 2026-11-03 00:00Z, 12h ahead of this clock/,
+    );
     expect(lastClean.stdout).toMatch(/last clean: {6}2026-11-02 /);
   }, 120_000);
 
   it('an empty set: last-clean says it was scanned and holds no snapshot (exit 3); recover has nothing to restore (exit 3) and creates no target', async () => {
     const lastClean = await cli('last-clean', 'empty');
     expect(lastClean.code).toBe(3);
-    expect(lastClean.stdout).toMatch(/scanned .*: the store holds no snapshot of this set — nothing to restore/);
+    expect(lastClean.stdout).toMatch(
+      /scanned .*: the store holds no snapshot of this set — nothing to restore/,
+    );
     expect(lastClean.stdout).not.toContain('never scanned');
     const to = path.join(base, 'rec-empty');
     const recover = await cli('recover', 'empty', '--to', to);
@@ -164,10 +212,12 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     await expect(stat(to)).rejects.toThrow(/ENOENT/);
   }, 120_000);
 
-  it('--to inside a set\'s source or the state directory, or over a regular file, is a usage error (exit 2) naming the paths', async () => {
+  it("--to inside a set's source or the state directory, or over a regular file, is a usage error (exit 2) naming the paths", async () => {
     const inStore = await cli('recover', 'web', '--to', path.join(store, '2026-11-09'));
     expect(inStore.code).toBe(2);
-    expect(inStore.stderr).toContain(`--to ${path.join(store, '2026-11-09')} is inside the source of set web (${store})`);
+    expect(inStore.stderr).toContain(
+      `--to ${path.join(store, '2026-11-09')} is inside the source of set web (${store})`,
+    );
     const inState = await cli('recover', 'web', '--to', path.join(state, 'restore'));
     expect(inState.code).toBe(2);
     expect(inState.stderr).toContain(`is inside the state directory (${state})`);
@@ -187,7 +237,9 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     const recover = await cli('recover', 'web', '--to', to);
     expect(recover.code).toBe(3);
     expect(recover.stdout).toMatch(/FELL BACK — 1 file came from an older version than the plan above chose/);
-    expect(recover.stdout).toMatch(/notes\.txt {2}← 2026-11-01 \(.* old\), not 2026-11-02: restored bytes differ from the baseline digest/);
+    expect(recover.stdout).toMatch(
+      /notes\.txt {2}← 2026-11-01 \(.* old\), not 2026-11-02: restored bytes differ from the baseline digest/,
+    );
     expect(await readFile(path.join(to, 'notes.txt'), 'utf8')).toBe('notes of night 1\n');
   }, 120_000);
 
@@ -207,8 +259,12 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     const to = path.join(base, 'rec-links');
     const recover = await cli('recover', 'links', '--to', to);
     expect(recover.stdout).toMatch(/notes\/night\.txt {2}← 2026-11-01 /);
-    expect(recover.stdout).toContain('rejected 2026-11-02: a symbolic link here (→ /etc/shadow): links are recorded, not created');
-    expect(recover.stdout).toMatch(/NOT RESTORED — 1 entry whose name no restore writes[^\n]*\n {4}notes\/esc.*\(2026-11-02\)/);
+    expect(recover.stdout).toContain(
+      'rejected 2026-11-02: a symbolic link here (→ /etc/shadow): links are recorded, not created',
+    );
+    expect(recover.stdout).toMatch(
+      /NOT RESTORED — 1 entry whose name no restore writes[^\n]*\n {4}notes\/esc.*\(2026-11-02\)/,
+    );
     expect(recover.stdout).not.toContain('nothing lost');
     expect(recover.code).toBe(3);
     expect(await readFile(path.join(to, 'notes', 'night.txt'), 'utf8')).toBe('the night shift notes\n');

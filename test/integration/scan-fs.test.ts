@@ -5,7 +5,13 @@ import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../agent/config/load-policy.js';
 import { runScan, type ScanReport } from '../../agent/scan/scan-run.js';
-import { buildTarGz, buildTarZst, buildZip, sampleFiles, type FixtureFile } from '../helpers/build-archive.js';
+import {
+  buildTarGz,
+  buildTarZst,
+  buildZip,
+  sampleFiles,
+  type FixtureFile,
+} from '../helpers/build-archive.js';
 
 let root: string;
 let backups: string;
@@ -20,16 +26,24 @@ beforeEach(async () => {
 
 function policy(layout: 'archive' | 'directory', match?: string) {
   return validatePolicy(
-    { sets: { orders: { source: { fs: { path: backups } }, snapshots: { layout, ...(match ? { match } : {}) } } } },
+    {
+      sets: {
+        orders: { source: { fs: { path: backups } }, snapshots: { layout, ...(match ? { match } : {}) } },
+      },
+    },
     'test policy',
     root,
   );
 }
 
-const scan = async (layout: 'archive' | 'directory', match?: string) => runScan(policy(layout, match), { stateDir: state });
+const scan = async (layout: 'archive' | 'directory', match?: string) =>
+  runScan(policy(layout, match), { stateDir: state });
 const snapshotsOf = (report: ScanReport) => report.sets[0]!.snapshots;
 const kindsOf = (report: ScanReport, id: string) =>
-  snapshotsOf(report).find((s) => s.id === id)!.findings.map((f) => `${f.kind} ${f.path}`).sort();
+  snapshotsOf(report)
+    .find((s) => s.id === id)!
+    .findings.map((f) => `${f.kind} ${f.path}`)
+    .sort();
 
 async function writeDirectorySnapshot(name: string, files: readonly FixtureFile[]) {
   for (const file of files) {
@@ -57,7 +71,9 @@ describe('scanning an offline volume of archives', () => {
     ]);
     expect(first.sets[0]!.lastClean).toBe('orders-20251019');
     const second = await scan('archive', match);
-    expect(snapshotsOf(second).every((s) => s.verdict === 'clean' && s.deep && s.findings.length === 0)).toBe(true);
+    expect(snapshotsOf(second).every((s) => s.verdict === 'clean' && s.deep && s.findings.length === 0)).toBe(
+      true,
+    );
   });
 
   it('names modified, added and missing entries when an old archive is rewritten', async () => {
@@ -78,12 +94,18 @@ describe('scanning an offline volume of archives', () => {
       'drift-object-changed orders-20251017.tar.gz',
     ]);
     expect(report.sets[0]!.lastClean).toBe('orders-20251019');
-    expect(snapshotsOf(report).slice(1).every((s) => s.verdict === 'clean')).toBe(true);
+    expect(
+      snapshotsOf(report)
+        .slice(1)
+        .every((s) => s.verdict === 'clean'),
+    ).toBe(true);
   });
 
   it('calls a shortened entry truncated', async () => {
     await scan('archive', match);
-    const files = sampleFiles(3).map((file) => (file.path === 'exports/orders.csv' ? { ...file, data: String(file.data).slice(0, 100) } : file));
+    const files = sampleFiles(3).map((file) =>
+      file.path === 'exports/orders.csv' ? { ...file, data: String(file.data).slice(0, 100) } : file,
+    );
     await writeFile(path.join(backups, 'orders-20251019.zip'), await buildZip(files));
     const report = await scan('archive', match);
     expect(kindsOf(report, 'orders-20251019')).toContain('drift-truncated exports/orders.csv');
@@ -91,7 +113,10 @@ describe('scanning an offline volume of archives', () => {
 
   it('marks a truncated archive unverified on first sight and names the entry', async () => {
     const whole = await buildTarGz(sampleFiles(4));
-    await writeFile(path.join(backups, 'orders-20251020.tar.gz'), whole.subarray(0, Math.floor(whole.length / 2)));
+    await writeFile(
+      path.join(backups, 'orders-20251020.tar.gz'),
+      whole.subarray(0, Math.floor(whole.length / 2)),
+    );
     const report = await scan('archive', match);
     const broken = snapshotsOf(report).find((s) => s.id === 'orders-20251020')!;
     expect(broken.verdict).toBe('unverified');
@@ -104,7 +129,10 @@ describe('scanning an offline volume of archives', () => {
     const sum = (data: Buffer) => createHash('sha256').update(data).digest('hex');
     const good = await buildTarGz(sampleFiles(1));
     await writeFile(path.join(backups, 'orders-20251017.tar.gz'), good);
-    await writeFile(path.join(backups, 'SHA256SUMS'), `${sum(good)}  orders-20251017.tar.gz\n${'0'.repeat(64)}  orders-20251018.tar.zst\n`);
+    await writeFile(
+      path.join(backups, 'SHA256SUMS'),
+      `${sum(good)}  orders-20251017.tar.gz\n${'0'.repeat(64)}  orders-20251018.tar.zst\n`,
+    );
     const report = await scan('archive', match);
     expect(snapshotsOf(report).map((s) => s.verdict)).toEqual(['clean', 'compromised', 'clean']);
     expect(kindsOf(report, 'orders-20251018')).toEqual(['sums-mismatch orders-20251018.tar.zst']);
@@ -145,9 +173,15 @@ describe('scanning an offline volume of directory snapshots', () => {
     const files = sampleFiles(3);
     const lines = files.map((f) => `${createHash('sha256').update(f.data).digest('hex')}  ${f.path}`);
     lines[1] = `${'f'.repeat(64)}  exports/orders.csv`;
-    await writeDirectorySnapshot('2025-10-20', [...files, { path: 'SHA256SUMS', data: `${lines.join('\n')}\n${'e'.repeat(64)}  gone.txt\n` }]);
+    await writeDirectorySnapshot('2025-10-20', [
+      ...files,
+      { path: 'SHA256SUMS', data: `${lines.join('\n')}\n${'e'.repeat(64)}  gone.txt\n` },
+    ]);
     const report = await scan('directory');
-    expect(kindsOf(report, '2025-10-20')).toEqual(['sums-mismatch exports/orders.csv', 'sums-mismatch gone.txt']);
+    expect(kindsOf(report, '2025-10-20')).toEqual([
+      'sums-mismatch exports/orders.csv',
+      'sums-mismatch gone.txt',
+    ]);
   });
 
   it('refuses a second writer on the same state directory', async () => {

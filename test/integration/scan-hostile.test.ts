@@ -13,7 +13,17 @@ import { gzipAll, manyEmptyEntries, paxHeader, tarArchive, tarEntry } from '../h
  * names the entry, the scan must finish, and nothing may land outside the state directory.
  */
 let dir: string;
-let json: { sets: { snapshots: { id: string; verdict: string; complete: boolean; findings: { kind: string; path: string; detail: string }[]; findingsOmitted: number }[] }[] };
+let json: {
+  sets: {
+    snapshots: {
+      id: string;
+      verdict: string;
+      complete: boolean;
+      findings: { kind: string; path: string; detail: string }[];
+      findingsOmitted: number;
+    }[];
+  }[];
+};
 let code: number | null;
 
 beforeAll(async () => {
@@ -23,11 +33,29 @@ beforeAll(async () => {
   await mkdir(volume);
   const put = (name: string, data: Buffer) => writeFile(path.join(volume, name), data);
   await put('s-20251001.tar.gz', await buildTarGz(sampleFiles(1)));
-  await put('s-20251002.tar', tarArchive(tarEntry({ name: '../../etc/cron.d/evil' }, Buffer.from('* * * * * root sh\n'))));
-  await put('s-20251003.tar', tarArchive(tarEntry({ name: 'link', type: '2', linkname: '/etc' }), tarEntry({ name: 'link/passwd' }, Buffer.from('x'))));
-  await put('s-20251004.tar', tarArchive(tarEntry({ name: 'dev/sda', type: '4' }), tarEntry({ name: 'fifo', type: '6' })));
-  await put('s-20251005.tar', tarArchive(paxHeader({ path: '../../evil' }), tarEntry({ name: 'harmless.txt' }, Buffer.from('hi'))));
-  await put('s-20251006.tar', tarArchive(tarEntry({ name: 'huge.bin', size: 10 * 2 ** 30 }, Buffer.alloc(1024))));
+  await put(
+    's-20251002.tar',
+    tarArchive(tarEntry({ name: '../../etc/cron.d/evil' }, Buffer.from('* * * * * root sh\n'))),
+  );
+  await put(
+    's-20251003.tar',
+    tarArchive(
+      tarEntry({ name: 'link', type: '2', linkname: '/etc' }),
+      tarEntry({ name: 'link/passwd' }, Buffer.from('x')),
+    ),
+  );
+  await put(
+    's-20251004.tar',
+    tarArchive(tarEntry({ name: 'dev/sda', type: '4' }), tarEntry({ name: 'fifo', type: '6' })),
+  );
+  await put(
+    's-20251005.tar',
+    tarArchive(paxHeader({ path: '../../evil' }), tarEntry({ name: 'harmless.txt' }, Buffer.from('hi'))),
+  );
+  await put(
+    's-20251006.tar',
+    tarArchive(tarEntry({ name: 'huge.bin', size: 10 * 2 ** 30 }, Buffer.alloc(1024))),
+  );
   const good = await buildTarGz(sampleFiles(2));
   const badCrc = Buffer.from(good);
   badCrc[badCrc.length - 6]! ^= 0xff;
@@ -37,7 +65,16 @@ beforeAll(async () => {
   const config = path.join(dir, 'vouch.yaml');
   await writeFile(
     config,
-    stringify({ state: './state', sets: { hostile: { source: { fs: { path: './volume' } }, snapshots: { layout: 'archive', match: '^s-(?<time>\\d{8})' }, limits: { maxRatio: 200 } } } }),
+    stringify({
+      state: './state',
+      sets: {
+        hostile: {
+          source: { fs: { path: './volume' } },
+          snapshots: { layout: 'archive', match: '^s-(?<time>\\d{8})' },
+          limits: { maxRatio: 200 },
+        },
+      },
+    }),
   );
   const result = await runCli(['--config', config, '--json', 'scan'], {}, 120_000);
   code = result.code;
@@ -45,7 +82,10 @@ beforeAll(async () => {
 }, 180_000);
 
 const snapshot = (id: string) => json.sets[0]!.snapshots.find((s) => s.id === id)!;
-const describeFindings = (id: string) => snapshot(id).findings.map((f) => `${f.kind} ${f.path}: ${f.detail}`).join('\n');
+const describeFindings = (id: string) =>
+  snapshot(id)
+    .findings.map((f) => `${f.kind} ${f.path}: ${f.detail}`)
+    .join('\n');
 
 describe('scanning hostile archives', () => {
   it('finishes the whole set and exits 3 (findings), not with a crash', () => {
@@ -69,7 +109,10 @@ describe('scanning hostile archives', () => {
   it('marks a 10 GB-claiming header, a bad gzip CRC and a gzip bomb unverified with a read-error', () => {
     for (const id of ['s-20251006', 's-20251007', 's-20251009']) {
       expect(snapshot(id).verdict, id).toBe('unverified');
-      expect(snapshot(id).findings.some((f) => f.kind === 'read-error'), describeFindings(id)).toBe(true);
+      expect(
+        snapshot(id).findings.some((f) => f.kind === 'read-error'),
+        describeFindings(id),
+      ).toBe(true);
     }
     expect(describeFindings('s-20251006')).toContain('huge.bin');
   });
@@ -80,7 +123,14 @@ describe('scanning hostile archives', () => {
 
   it('writes baselines only for snapshots read completely, and nothing outside the state directory', async () => {
     const manifests = await readdir(path.join(dir, 'state', 'manifests', 'hostile'));
-    expect(manifests.sort()).toEqual(['s-20251001.ndjson.gz', 's-20251002.ndjson.gz', 's-20251003.ndjson.gz', 's-20251004.ndjson.gz', 's-20251005.ndjson.gz', 's-20251008.ndjson.gz']);
+    expect(manifests.sort()).toEqual([
+      's-20251001.ndjson.gz',
+      's-20251002.ndjson.gz',
+      's-20251003.ndjson.gz',
+      's-20251004.ndjson.gz',
+      's-20251005.ndjson.gz',
+      's-20251008.ndjson.gz',
+    ]);
     expect((await readdir(dir)).sort()).toEqual(['state', 'volume', 'vouch.yaml']);
   });
 });

@@ -19,7 +19,12 @@ import type { BackupFile } from '../../agent/demo/restic-repository.js';
 import { runScan, type ScanReport } from '../../agent/scan/scan-run.js';
 import { findByExtension, findMachineFiles } from '../helpers/machine-files.js';
 import { applyRansomware } from '../helpers/ransomware-modes.js';
-import { BORG_PASSPHRASE, createRepository, tamperRepository, type TestRepository } from '../helpers/repositories.js';
+import {
+  BORG_PASSPHRASE,
+  createRepository,
+  tamperRepository,
+  type TestRepository,
+} from '../helpers/repositories.js';
 
 const DAYS = 4;
 let root: string;
@@ -28,9 +33,18 @@ let files: BackupFile[];
 function realFiles(): BackupFile[] {
   const picked = [
     ...findByExtension(['.gz'], 12, { minSize: 3000, maxSize: 1024 * 1024 }).map((f) => ['docs', f] as const),
-    ...findByExtension(['.png'], 12, { minSize: 3000, maxSize: 1024 * 1024 }).map((f) => ['images', f] as const),
-    ...findByExtension(['.so'], 8, { minSize: 3000, maxSize: 2 * 1024 * 1024 }).map((f) => ['lib', f] as const),
-    ...findMachineFiles({ name: (name) => /\.(txt|html|py|conf)$/.test(name), limit: 16, minSize: 1000, maxSize: 256 * 1024 }).map((f) => ['text', f] as const),
+    ...findByExtension(['.png'], 12, { minSize: 3000, maxSize: 1024 * 1024 }).map(
+      (f) => ['images', f] as const,
+    ),
+    ...findByExtension(['.so'], 8, { minSize: 3000, maxSize: 2 * 1024 * 1024 }).map(
+      (f) => ['lib', f] as const,
+    ),
+    ...findMachineFiles({
+      name: (name) => /\.(txt|html|py|conf)$/.test(name),
+      limit: 16,
+      minSize: 1000,
+      maxSize: 256 * 1024,
+    }).map((f) => ['text', f] as const),
   ];
   const seen = new Set<string>();
   return picked.flatMap(([folder, file]) => {
@@ -43,7 +57,11 @@ function realFiles(): BackupFile[] {
 
 /** Day `day`: text files grow by a line a day, the rest stays. */
 function snapshotFiles(day: number): BackupFile[] {
-  return files.map((file) => (file.path.startsWith('text/') ? { ...file, data: Buffer.concat([file.data, Buffer.from(`\nday ${day}\n`)]) } : file));
+  return files.map((file) =>
+    file.path.startsWith('text/')
+      ? { ...file, data: Buffer.concat([file.data, Buffer.from(`\nday ${day}\n`)]) }
+      : file,
+  );
 }
 
 /** Ransomware on the source before the backup: whole-file, intermittent (16 on / 16 off) and renamed files, and a note. */
@@ -65,7 +83,10 @@ const time = (day: number) => new Date(Date.UTC(2025, 9, 10 + day, 2));
 const archiveName = (day: number) => `files-2025-10-${10 + day}`;
 
 function policyFor(repository: TestRepository, extra: Record<string, unknown> = {}) {
-  const source = repository.tool === 'restic' ? { restic: { repository: repository.repository, passwordFile: repository.passwordFile, ...extra } } : { borg: { repository: repository.repository, ...extra } };
+  const source =
+    repository.tool === 'restic'
+      ? { restic: { repository: repository.repository, passwordFile: repository.passwordFile, ...extra } }
+      : { borg: { repository: repository.repository, ...extra } };
   return validatePolicy({ sets: { files: { source } } }, 'test policy', root);
 }
 
@@ -89,7 +110,8 @@ describe.each(['restic', 'borg'] as const)('a ransomware hit in a %s repository 
   beforeAll(async () => {
     repository = await createRepository(tool, await mkdtemp(path.join(root, `${tool}-`)));
     state = path.join(root, `state-${tool}`);
-    for (let day = 0; day < DAYS; day++) await repository.backup(snapshotFiles(day), time(day), archiveName(day));
+    for (let day = 0; day < DAYS; day++)
+      await repository.backup(snapshotFiles(day), time(day), archiveName(day));
     clean = await runScan(policyFor(repository), { stateDir: state });
     const attacked = hit(DAYS);
     hitPaths = attacked.hit;
@@ -99,14 +121,19 @@ describe.each(['restic', 'borg'] as const)('a ransomware hit in a %s repository 
 
   const snapshots = (report: ScanReport) => report.sets[0]!.snapshots;
 
-  it('lists every snapshot with the tool\'s time, and calls the clean history clean with no findings', () => {
+  it("lists every snapshot with the tool's time, and calls the clean history clean with no findings", () => {
     expect(files.length).toBeGreaterThan(30);
     expect(clean.sets[0]!.error).toBeUndefined();
-    expect(snapshots(clean).map((s) => s.time)).toEqual(Array.from({ length: DAYS }, (_, day) => time(day).toISOString()));
+    expect(snapshots(clean).map((s) => s.time)).toEqual(
+      Array.from({ length: DAYS }, (_, day) => time(day).toISOString()),
+    );
     expect(snapshots(clean).map((s) => s.verdict)).toEqual(Array(DAYS).fill('clean'));
     expect(snapshots(clean).flatMap((s) => s.findings)).toEqual([]);
     expect(snapshots(clean).every((s) => s.complete && s.entries >= files.length)).toBe(true);
-    if (tool === 'borg') expect(snapshots(clean).map((s) => s.id)).toEqual(Array.from({ length: DAYS }, (_, day) => archiveName(day)));
+    if (tool === 'borg')
+      expect(snapshots(clean).map((s) => s.id)).toEqual(
+        Array.from({ length: DAYS }, (_, day) => archiveName(day)),
+      );
     else expect(snapshots(clean).every((s) => /^[0-9a-f]{8}$/.test(s.id))).toBe(true);
   });
 
@@ -119,7 +146,11 @@ describe.each(['restic', 'borg'] as const)('a ransomware hit in a %s repository 
     const encrypted = new Set(newest.findings.filter((f) => f.kind === 'encrypted').map((f) => f.path));
     expect(hitPaths.filter((name) => !encrypted.has(name))).toEqual([]);
     expect(newest.findingCounts['extension-change']).toBeGreaterThan(0);
-    expect(snapshots(after).slice(0, DAYS).map((s) => s.verdict)).toEqual(Array(DAYS).fill('clean'));
+    expect(
+      snapshots(after)
+        .slice(0, DAYS)
+        .map((s) => s.verdict),
+    ).toEqual(Array(DAYS).fill('clean'));
   });
 
   it('names the last clean snapshot and why the newest was rejected', async () => {
@@ -135,13 +166,23 @@ describe.each(['restic', 'borg'] as const)('a ransomware hit in a %s repository 
     const report = await runScan(policyFor(repository), { stateDir: state });
     const broken = snapshots(report).filter((s) => s.verdict === 'unverified');
     expect(broken.length, `damaged ${damaged}`).toBeGreaterThan(0);
-    const quoted = tool === 'restic' ? /restic failed \(exit \d+\): .*(ciphertext verification failed|hash mismatch|invalid)/ : /borg failed \(exit \d+\): .*(Segment entry checksum mismatch|Data integrity error|IntegrityError)/;
+    const quoted =
+      tool === 'restic'
+        ? /restic failed \(exit \d+\): .*(ciphertext verification failed|hash mismatch|invalid)/
+        : /borg failed \(exit \d+\): .*(Segment entry checksum mismatch|Data integrity error|IntegrityError)/;
     for (const snapshot of broken) {
       expect(snapshot.complete).toBe(false);
-      expect(snapshot.findings.some((f) => f.kind === 'read-error' && quoted.test(f.detail)), JSON.stringify(snapshot.findings)).toBe(true);
+      expect(
+        snapshot.findings.some((f) => f.kind === 'read-error' && quoted.test(f.detail)),
+        JSON.stringify(snapshot.findings),
+      ).toBe(true);
     }
     // Nothing that could not be read is called clean.
-    expect(snapshots(report).filter((s) => s.verdict === 'clean').every((s) => s.complete)).toBe(true);
+    expect(
+      snapshots(report)
+        .filter((s) => s.verdict === 'clean')
+        .every((s) => s.complete),
+    ).toBe(true);
   }, 120_000);
 });
 
@@ -161,7 +202,8 @@ describe('what a user is told when a repository cannot be read', () => {
     child.kill('SIGKILL');
     await exited;
   };
-  const errorOf = async (policy: ReturnType<typeof policyFor>) => (await runScan(policy, { stateDir: await mkdtemp(path.join(root, 'state-')) })).sets[0]!.error;
+  const errorOf = async (policy: ReturnType<typeof policyFor>) =>
+    (await runScan(policy, { stateDir: await mkdtemp(path.join(root, 'state-')) })).sets[0]!.error;
 
   it('a wrong password, naming the set and where to fix it', async () => {
     const wrong = path.join(root, 'wrong.pw');
@@ -171,7 +213,9 @@ describe('what a user is told when a repository cannot be read', () => {
     );
     process.env.BORG_PASSPHRASE = 'not the passphrase';
     try {
-      expect(await errorOf(policyFor(borg))).toMatch(/^set files: borg:.*: wrong password: borg failed \(exit 2\): passphrase supplied in BORG_PASSPHRASE.* is incorrect.*; check BORG_PASSPHRASE \/ BORG_PASSCOMMAND/);
+      expect(await errorOf(policyFor(borg))).toMatch(
+        /^set files: borg:.*: wrong password: borg failed \(exit 2\): passphrase supplied in BORG_PASSPHRASE.* is incorrect.*; check BORG_PASSPHRASE \/ BORG_PASSCOMMAND/,
+      );
     } finally {
       process.env.BORG_PASSPHRASE = BORG_PASSPHRASE;
     }
@@ -179,12 +223,20 @@ describe('what a user is told when a repository cannot be read', () => {
 
   it('no password at all, without running a tool that would prompt', async () => {
     const saved = { ...process.env };
-    for (const name of ['RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND', 'BORG_PASSPHRASE']) delete process.env[name];
+    for (const name of [
+      'RESTIC_PASSWORD',
+      'RESTIC_PASSWORD_FILE',
+      'RESTIC_PASSWORD_COMMAND',
+      'BORG_PASSPHRASE',
+    ])
+      delete process.env[name];
     try {
       expect(await errorOf(policyFor({ ...restic, passwordFile: undefined as unknown as string }))).toBe(
         `set files: restic:${restic.repository}: no password: set source.restic.passwordFile, or RESTIC_PASSWORD_FILE / RESTIC_PASSWORD / RESTIC_PASSWORD_COMMAND in vouch's environment`,
       );
-      expect(await errorOf(policyFor(borg))).toMatch(/^set files: borg:.*: no password: borg failed .*BORG_PASSPHRASE is not set.*; set BORG_PASSPHRASE or BORG_PASSCOMMAND/);
+      expect(await errorOf(policyFor(borg))).toMatch(
+        /^set files: borg:.*: no password: borg failed .*BORG_PASSPHRASE is not set.*; set BORG_PASSPHRASE or BORG_PASSCOMMAND/,
+      );
     } finally {
       process.env.BORG_PASSPHRASE = saved.BORG_PASSPHRASE;
     }
@@ -192,10 +244,16 @@ describe('what a user is told when a repository cannot be read', () => {
 
   it('a locked repository, and that lock: false reads it anyway', async () => {
     // borg: another borg holds the repository's exclusive lock.
-    const holder = spawn('borg', ['with-lock', borg.repository, 'sleep', '60'], { env: { ...process.env }, stdio: 'ignore' });
+    const holder = spawn('borg', ['with-lock', borg.repository, 'sleep', '60'], {
+      env: { ...process.env },
+      stdio: 'ignore',
+    });
     try {
-      for (let i = 0; i < 100 && !(await readdir(borg.repository)).includes('lock.exclusive'); i++) await sleep(100);
-      expect(await errorOf(policyFor(borg))).toMatch(/^set files: borg:.*: the repository is locked by another process: borg failed .*Failed to create\/acquire the lock.*; the next scan reads it again; a read-only repository needs source\.borg\.lock: false/);
+      for (let i = 0; i < 100 && !(await readdir(borg.repository)).includes('lock.exclusive'); i++)
+        await sleep(100);
+      expect(await errorOf(policyFor(borg))).toMatch(
+        /^set files: borg:.*: the repository is locked by another process: borg failed .*Failed to create\/acquire the lock.*; the next scan reads it again; a read-only repository needs source\.borg\.lock: false/,
+      );
       expect(await errorOf(policyFor(borg, { lock: false }))).toBeUndefined();
     } finally {
       await stop(holder);
@@ -206,13 +264,20 @@ describe('what a user is told when a repository cannot be read', () => {
     // (restic ignores those), so the lock seen is the stopped check's own.
     const locks = path.join(restic.repository, 'locks');
     const startCheck = () => {
-      spawnSync('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'unlock'], { stdio: 'ignore' });
-      return spawn('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'check', '--read-data'], { stdio: 'ignore' });
+      spawnSync('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'unlock'], {
+        stdio: 'ignore',
+      });
+      return spawn(
+        'restic',
+        ['--repo', restic.repository, '--password-file', restic.passwordFile, 'check', '--read-data'],
+        { stdio: 'ignore' },
+      );
     };
     let check = startCheck();
     try {
       for (let attempt = 0; attempt < 10; attempt++) {
-        for (let i = 0; i < 1500 && check.exitCode === null && (await readdir(locks)).length === 0; i++) await sleep(10);
+        for (let i = 0; i < 1500 && check.exitCode === null && (await readdir(locks)).length === 0; i++)
+          await sleep(10);
         check.kill('SIGSTOP');
         await sleep(300); // a check that finished before the signal has exited and removed its lock by now
         if (check.exitCode === null && check.signalCode === null && (await readdir(locks)).length > 0) break;
@@ -220,12 +285,18 @@ describe('what a user is told when a repository cannot be read', () => {
         check = startCheck();
       }
       expect((await readdir(locks)).length).toBeGreaterThan(0);
-      expect(await errorOf(policyFor(restic))).toMatch(/^set files: restic:.*: the repository is locked by another process: restic failed .*locked exclusively.*; the next scan reads it again/);
+      expect(await errorOf(policyFor(restic))).toMatch(
+        /^set files: restic:.*: the repository is locked by another process: restic failed .*locked exclusively.*; the next scan reads it again/,
+      );
       expect(await errorOf(policyFor(restic, { lock: false }))).toBeUndefined();
     } finally {
       await stop(check);
       // What the advice says to do about a lock its dead owner left behind.
-      spawnSync('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'unlock', '--remove-all'], { stdio: 'ignore' });
+      spawnSync(
+        'restic',
+        ['--repo', restic.repository, '--password-file', restic.passwordFile, 'unlock', '--remove-all'],
+        { stdio: 'ignore' },
+      );
     }
   }, 60_000);
 
@@ -233,8 +304,12 @@ describe('what a user is told when a repository cannot be read', () => {
     process.env.VOUCH_RESTIC = '/nonexistent/restic';
     process.env.VOUCH_BORG = '/nonexistent/borg';
     try {
-      expect(await errorOf(policyFor(restic))).toBe(`set files: restic:${restic.repository}: restic is not installed: install it (Debian/Ubuntu: apt-get install restic), or set VOUCH_RESTIC to its path`);
-      expect(await errorOf(policyFor(borg))).toBe(`set files: borg:${borg.repository}: borg is not installed: install it (Debian/Ubuntu: apt-get install borgbackup), or set VOUCH_BORG to its path`);
+      expect(await errorOf(policyFor(restic))).toBe(
+        `set files: restic:${restic.repository}: restic is not installed: install it (Debian/Ubuntu: apt-get install restic), or set VOUCH_RESTIC to its path`,
+      );
+      expect(await errorOf(policyFor(borg))).toBe(
+        `set files: borg:${borg.repository}: borg is not installed: install it (Debian/Ubuntu: apt-get install borgbackup), or set VOUCH_BORG to its path`,
+      );
     } finally {
       delete process.env.VOUCH_RESTIC;
       delete process.env.VOUCH_BORG;
@@ -243,16 +318,36 @@ describe('what a user is told when a repository cannot be read', () => {
 
   it('a path that holds no repository', async () => {
     const empty = await mkdtemp(path.join(root, 'empty-'));
-    expect(await errorOf(policyFor({ ...restic, repository: empty }))).toMatch(/^set files: restic:.*: no repository there: restic failed .*unable to open config file.*; check source\.restic\.repository/);
-    expect(await errorOf(policyFor({ ...borg, repository: empty }))).toMatch(/^set files: borg:.*: no repository there: borg failed .*; check source\.borg\.repository/);
+    expect(await errorOf(policyFor({ ...restic, repository: empty }))).toMatch(
+      /^set files: restic:.*: no repository there: restic failed .*unable to open config file.*; check source\.restic\.repository/,
+    );
+    expect(await errorOf(policyFor({ ...borg, repository: empty }))).toMatch(
+      /^set files: borg:.*: no repository there: borg failed .*; check source\.borg\.repository/,
+    );
   });
 
   it('filters restic snapshots by host and tags', async () => {
-    const byHost = (await runScan(policyFor(restic, { host: 'db1' }), { stateDir: await mkdtemp(path.join(root, 'state-')) })).sets[0]!;
+    const byHost = (
+      await runScan(policyFor(restic, { host: 'db1' }), {
+        stateDir: await mkdtemp(path.join(root, 'state-')),
+      })
+    ).sets[0]!;
     expect(byHost.error).toBeUndefined();
     expect(byHost.snapshots).toHaveLength(1);
-    expect((await runScan(policyFor(restic, { host: 'elsewhere' }), { stateDir: await mkdtemp(path.join(root, 'state-')) })).sets[0]!.snapshots).toHaveLength(0);
-    expect((await runScan(policyFor(restic, { tags: ['nightly'] }), { stateDir: await mkdtemp(path.join(root, 'state-')) })).sets[0]!.snapshots).toHaveLength(0);
+    expect(
+      (
+        await runScan(policyFor(restic, { host: 'elsewhere' }), {
+          stateDir: await mkdtemp(path.join(root, 'state-')),
+        })
+      ).sets[0]!.snapshots,
+    ).toHaveLength(0);
+    expect(
+      (
+        await runScan(policyFor(restic, { tags: ['nightly'] }), {
+          stateDir: await mkdtemp(path.join(root, 'state-')),
+        })
+      ).sets[0]!.snapshots,
+    ).toHaveLength(0);
   });
 });
 

@@ -22,7 +22,11 @@ let bucket: string;
 let state: string;
 let buckets = 0;
 
-const ARCHIVES = ['orders/orders-20251017T020000Z.tar', 'orders/orders-20251018T020000Z.tar', 'orders/orders-20251019T020000Z.tar'];
+const ARCHIVES = [
+  'orders/orders-20251017T020000Z.tar',
+  'orders/orders-20251018T020000Z.tar',
+  'orders/orders-20251019T020000Z.tar',
+];
 const DIRECTORY = 'files/2025-10-18';
 
 beforeAll(async () => {
@@ -39,7 +43,8 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-const put = (key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+const put = (key: string, body: Buffer | string) =>
+  client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
 
 beforeEach(async () => {
   bucket = `faults-${++buckets}`;
@@ -52,13 +57,29 @@ beforeEach(async () => {
 
 function policy() {
   const s3Source = (prefix: string) => ({
-    s3: { bucket, prefix, endpoint: proxy.endpoint, region: s3.region, forcePathStyle: true, checksums: 'when-required', maxAttempts: 3, idleTimeout: '1s', connectTimeout: '2s' },
+    s3: {
+      bucket,
+      prefix,
+      endpoint: proxy.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      checksums: 'when-required',
+      maxAttempts: 3,
+      idleTimeout: '1s',
+      connectTimeout: '2s',
+    },
   });
   return validatePolicy(
     {
       sets: {
-        orders: { source: s3Source('orders/'), snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8}T\\d{6}Z)\\.tar$' } },
-        files: { source: s3Source('files/'), snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } },
+        orders: {
+          source: s3Source('orders/'),
+          snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8}T\\d{6}Z)\\.tar$' },
+        },
+        files: {
+          source: s3Source('files/'),
+          snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
+        },
       },
     },
     'test policy',
@@ -67,7 +88,8 @@ function policy() {
 }
 
 const scan = () => runScan(policy(), { stateDir: state, retryDelays: { baseDelayMs: 20, maxDelayMs: 200 } });
-const snapshot = (report: ScanReport, set: string, id: string) => report.sets.find((s) => s.name === set)!.snapshots.find((s) => s.id === id)!;
+const snapshot = (report: ScanReport, set: string, id: string) =>
+  report.sets.find((s) => s.name === set)!.snapshots.find((s) => s.id === id)!;
 const ORDERS_2 = 'orders-20251018T020000Z';
 
 describe('scans through a misbehaving store', () => {
@@ -78,14 +100,28 @@ describe('scans through a misbehaving store', () => {
     proxy.inject(ARCHIVES[1]!, { kind: 'stall', afterBytes: 3000 });
     proxy.inject(`${DIRECTORY}/exports/orders.csv`, { kind: 'error', status: 500, code: 'InternalError' });
     const report = await scan();
-    expect(report.sets.flatMap((set) => set.snapshots.map((s) => s.verdict))).toEqual(['clean', 'clean', 'clean', 'clean']);
-    expect(snapshot(report, 'orders', 'orders-20251017T020000Z').faults).toMatchObject({ transient: 2, resumed: 0, gaveUp: 0 });
+    expect(report.sets.flatMap((set) => set.snapshots.map((s) => s.verdict))).toEqual([
+      'clean',
+      'clean',
+      'clean',
+      'clean',
+    ]);
+    expect(snapshot(report, 'orders', 'orders-20251017T020000Z').faults).toMatchObject({
+      transient: 2,
+      resumed: 0,
+      gaveUp: 0,
+    });
     const stalled = snapshot(report, 'orders', ORDERS_2);
     expect(stalled.faults).toMatchObject({ transient: 1, resumed: 1, gaveUp: 0 });
-    expect(stalled.faults!.examples[0]).toMatch(/^resumed \(transient\): resumed at byte \d+ of \d+ .*no data received for 1000 ms/);
+    expect(stalled.faults!.examples[0]).toMatch(
+      /^resumed \(transient\): resumed at byte \d+ of \d+ .*no data received for 1000 ms/,
+    );
     const [first, resumed] = proxy.gets(ARCHIVES[1]!);
     expect(first!.ifMatch).toMatch(/^"[0-9a-f]{32}"$/);
-    expect(resumed).toMatchObject({ ifMatch: first!.ifMatch, range: expect.stringMatching(/^bytes=\d+-\d+$/) });
+    expect(resumed).toMatchObject({
+      ifMatch: first!.ifMatch,
+      range: expect.stringMatching(/^bytes=\d+-\d+$/),
+    });
     expect(snapshot(report, 'files', '2025-10-18').faults).toMatchObject({ transient: 1, gaveUp: 0 });
   });
 
@@ -98,10 +134,14 @@ describe('scans through a misbehaving store', () => {
     const report = await scan();
     const archive = snapshot(report, 'orders', ORDERS_2);
     expect(archive.verdict).toBe('compromised');
-    expect(archive.findings.filter((f) => f.kind === 'drift-modified').map((f) => f.path)).toEqual(['db/orders.sql']);
+    expect(archive.findings.filter((f) => f.kind === 'drift-modified').map((f) => f.path)).toEqual([
+      'db/orders.sql',
+    ]);
     const directory = snapshot(report, 'files', '2025-10-18');
     expect(directory.verdict).toBe('compromised');
-    expect(directory.findings.filter((f) => f.kind === 'drift-modified').map((f) => f.path)).toEqual(['exports/orders.csv']);
+    expect(directory.findings.filter((f) => f.kind === 'drift-modified').map((f) => f.path)).toEqual([
+      'exports/orders.csv',
+    ]);
   });
 
   it('does not retry permanent errors, and calls what it could not read unverified, never clean', async () => {
@@ -112,7 +152,13 @@ describe('scans through a misbehaving store', () => {
     const report = await scan();
     const directory = snapshot(report, 'files', '2025-10-18');
     expect(directory.verdict).toBe('unverified');
-    expect(directory.findings).toMatchObject([{ kind: 'read-error', path: 'db/orders.sql', detail: expect.stringMatching(/AccessDenied \(HTTP 403\).*\(permanent, not retried\)/) }]);
+    expect(directory.findings).toMatchObject([
+      {
+        kind: 'read-error',
+        path: 'db/orders.sql',
+        detail: expect.stringMatching(/AccessDenied \(HTTP 403\).*\(permanent, not retried\)/),
+      },
+    ]);
     expect(proxy.gets(`${DIRECTORY}/db/orders.sql`)).toHaveLength(1);
     const archive = snapshot(report, 'orders', 'orders-20251019T020000Z');
     expect(archive.verdict).toBe('unverified');
@@ -125,17 +171,24 @@ describe('scans through a misbehaving store', () => {
     const report = await scan();
     const failed = snapshot(report, 'orders', 'orders-20251017T020000Z');
     expect(failed.verdict).toBe('unverified');
-    expect(failed.findings[0]!.detail).toMatch(/InternalError \(HTTP 500\) after 3 attempts \(transient, gave up/);
+    expect(failed.findings[0]!.detail).toMatch(
+      /InternalError \(HTTP 500\) after 3 attempts \(transient, gave up/,
+    );
     expect(failed.faults).toMatchObject({ gaveUp: 1 });
     expect(proxy.gets(ARCHIVES[0]!)).toHaveLength(3);
   });
 
   it('catches an object overwritten between the listing and the read: drift when it had a baseline, unverified when not', async () => {
-    const overwrite = (key: string) => ({ kind: 'hook' as const, run: async () => void (await put(key, await buildTar(sampleFiles(99)))) });
+    const overwrite = (key: string) => ({
+      kind: 'hook' as const,
+      run: async () => void (await put(key, await buildTar(sampleFiles(99)))),
+    });
     proxy.inject(ARCHIVES[0]!, overwrite(ARCHIVES[0]!));
     const first = await scan();
     expect(snapshot(first, 'orders', 'orders-20251017T020000Z').verdict).toBe('unverified');
-    expect(snapshot(first, 'orders', 'orders-20251017T020000Z').findings[0]!.detail).toMatch(/no longer the version this read started on/);
+    expect(snapshot(first, 'orders', 'orders-20251017T020000Z').findings[0]!.detail).toMatch(
+      /no longer the version this read started on/,
+    );
 
     await scan(); // the rewritten object is baselined now; rewrite another one that has a baseline
     proxy.reset();

@@ -33,13 +33,23 @@ beforeEach(async () => {
   state = await mkdtemp(path.join(tmpdir(), 'vouch-scan-s3-'));
 });
 
-const put = (key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+const put = (key: string, body: Buffer | string) =>
+  client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
 
 function policyDocument() {
   return {
     sets: {
       orders: {
-        source: { s3: { bucket, prefix: 'orders/', endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, checksums: 'when-required' } },
+        source: {
+          s3: {
+            bucket,
+            prefix: 'orders/',
+            endpoint: s3.endpoint,
+            region: s3.region,
+            forcePathStyle: true,
+            checksums: 'when-required',
+          },
+        },
         snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8}T\\d{6}Z)\\.(tar\\.gz|zip)$' },
       },
     },

@@ -74,7 +74,8 @@ beforeAll(async () => {
   );
 });
 
-const deepReads = (report: ScanReport) => report.sets[0]!.snapshots.filter((s) => s.deep).map((s) => ({ id: s.id, reason: s.reason ?? '' }));
+const deepReads = (report: ScanReport) =>
+  report.sets[0]!.snapshots.filter((s) => s.deep).map((s) => ({ id: s.id, reason: s.reason ?? '' }));
 
 describe('sampled verification', () => {
   it('reads new snapshots in full, then re-reads unchanged ones in a rotation within the budget and the window', async () => {
@@ -91,16 +92,20 @@ describe('sampled verification', () => {
       expect(report.sets[0]!.snapshots.every((s) => s.verdict === 'clean')).toBe(true);
       const reads = deepReads(report);
       if (day === 4) expect(reads).toContainEqual({ id: id(8), reason: 'no baseline yet' });
-      if (day === 9) expect(reads.find((read) => read.id === id(2))!.reason).toMatch(/^object changed \(modified /);
+      if (day === 9)
+        expect(reads.find((read) => read.id === id(2))!.reason).toMatch(/^object changed \(modified /);
       const sampled = reads.filter((read) => read.reason.startsWith('sampled: '));
       expect(sampled.reduce((sum, read) => sum + sizes.get(read.id)!, 0)).toBeLessThanOrEqual(budget);
       expect(report.sets[0]!.sampling).toMatchObject({ feasible: true, overdue: 0, sampled: sampled.length });
       for (const read of reads) lastRead.set(read.id, day);
-      for (const [snapshot, readOn] of lastRead) expect(day - readOn, `${snapshot} on day ${day}`).toBeLessThan(WINDOW_DAYS);
+      for (const [snapshot, readOn] of lastRead)
+        expect(day - readOn, `${snapshot} on day ${day}`).toBeLessThan(WINDOW_DAYS);
     }
     // Sampling read far less than re-reading everything daily would have.
     const index = await readSetIndex(state, 'orders');
-    expect(Object.values(index.snapshots).every((snapshot) => snapshot.lastVerified !== undefined)).toBe(true);
+    expect(Object.values(index.snapshots).every((snapshot) => snapshot.lastVerified !== undefined)).toBe(
+      true,
+    );
   });
 
   it('exports the window, the coverage and the oldest verified and never-verified byte ages (promtool-clean)', async () => {
@@ -108,21 +113,28 @@ describe('sampled verification', () => {
     const { values, text } = await metricsAt(day);
     expect(values.get('vouch_verification_window_seconds{set="orders"}')).toBe(WINDOW_DAYS * 86_400);
     expect(values.get('vouch_verification_coverage_ratio{set="orders"}')).toBe(1);
-    expect(values.get('vouch_verification_oldest_age_seconds{set="orders"}')).toBeLessThan(WINDOW_DAYS * 86_400);
+    expect(values.get('vouch_verification_oldest_age_seconds{set="orders"}')).toBeLessThan(
+      WINDOW_DAYS * 86_400,
+    );
     expect(values.get('vouch_unverified_oldest_byte_age_seconds{set="orders"}')).toBe(0);
     expect(values.get('vouch_verification_daily_budget_bytes{set="orders"}')).toBe(budget);
     expect(values.get('vouch_source_retries_total{set="orders"}')).toBe(0);
     expect(execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('');
 
     // A snapshot that cannot be read completely is never verified: its age shows, coverage drops.
-    await writeFile(path.join(volume, `${id(9)}.tar.gz`), (await buildTarGz(sampleFiles(9))).subarray(0, 200));
+    await writeFile(
+      path.join(volume, `${id(9)}.tar.gz`),
+      (await buildTarGz(sampleFiles(9))).subarray(0, 200),
+    );
     const later = day + 2;
     await scanOn(later);
     const after = await metricsAt(later + 0.5);
     const index = await readSetIndex(state, 'orders');
     const broken = index.snapshots[id(9)]!;
     expect(broken.verdict).toBe('unverified');
-    expect(after.values.get('vouch_unverified_oldest_byte_age_seconds{set="orders"}')).toBe((at(later + 0.5).getTime() - Date.parse(broken.time)) / 1000);
+    expect(after.values.get('vouch_unverified_oldest_byte_age_seconds{set="orders"}')).toBe(
+      (at(later + 0.5).getTime() - Date.parse(broken.time)) / 1000,
+    );
     expect(after.values.get('vouch_verification_coverage_ratio{set="orders"}')).toBeLessThan(1);
   });
 });

@@ -22,7 +22,8 @@ const segment = (dir: string) => path.join(dir, 'ledger', '00000001.ndjson');
 async function ledgerWith(records: number, dir?: string, anchorDir?: string): Promise<string> {
   const state = dir ?? (await tempDir());
   const ledger = await openLedger(state, anchorDir ? { anchor: directoryAnchor(anchorDir) } : {});
-  for (let n = 1; n <= records; n++) await ledger.append('drill', { set: 'orders', outcome: n === records ? 'failed' : 'passed', n });
+  for (let n = 1; n <= records; n++)
+    await ledger.append('drill', { set: 'orders', outcome: n === records ? 'failed' : 'passed', n });
   await ledger.close();
   return state;
 }
@@ -35,20 +36,24 @@ async function cutTail(dir: string, keep: number): Promise<void> {
   await writeFile(segment(dir), `${(await lines(dir)).slice(0, keep).join('\n')}\n`);
 }
 
-const refusal = async (dir: string) => openLedger(dir).then(
-  async (ledger) => {
-    await ledger.close();
-    return null;
-  },
-  (error: unknown) => error,
-);
+const refusal = async (dir: string) =>
+  openLedger(dir).then(
+    async (ledger) => {
+      await ledger.close();
+      return null;
+    },
+    (error: unknown) => error,
+  );
 
 /** A policy over an offline volume of one small directory snapshot, so `vouch scan` is a real writer. */
 async function policyFor(dir: string, extra = ''): Promise<string> {
   await mkdir(path.join(dir, 'volume', '2025-01-01'), { recursive: true });
   await writeFile(path.join(dir, 'volume', '2025-01-01', 'orders.csv'), 'id,total\n1,10\n');
   const file = path.join(dir, 'vouch.yaml');
-  await writeFile(file, `${extra}sets:\n  orders:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: directory }\n`);
+  await writeFile(
+    file,
+    `${extra}sets:\n  orders:\n    source: { fs: { path: ./volume } }\n    snapshots: { layout: directory }\n`,
+  );
   return file;
 }
 
@@ -105,7 +110,10 @@ describe('a missing signing key with a signed ledger', () => {
     expect(code).toBe(0);
     const rotation = JSON.parse(stdout) as { seq: number; type: string; current: { keyId: string } };
     expect(rotation).toMatchObject({ seq: 4, type: 'key-replaced' });
-    expect(await verifyLedger(dir)).toMatchObject({ ok: true, recoveries: [{ seq: 4, type: 'key-replaced' }] });
+    expect(await verifyLedger(dir)).toMatchObject({
+      ok: true,
+      recoveries: [{ seq: 4, type: 'key-replaced' }],
+    });
     const pinned = await verifyLedger(dir, { trustedKeys: [old.pem] });
     expect(pinned.firstBad).toMatchObject({ seq: 4, problem: 'unknown-key' });
     expect(pinned.firstBad!.detail).toMatch(/declares the previous signing key lost/);
@@ -150,8 +158,12 @@ describe('anchored heads', () => {
     const config = await policyFor(dir, `evidence: { anchor: { dir: ./worm } }\n`);
     const state = path.join(dir, 'state');
     await ledgerWith(5, state, anchor);
-    expect((await readdir(path.join(anchor, 'heads'))).some((name) => name.startsWith('000000000005-'))).toBe(true);
-    expect((await runCli(['--config', config, '--state', state, 'evidence', 'verify', '--anchor'])).code).toBe(0);
+    expect((await readdir(path.join(anchor, 'heads'))).some((name) => name.startsWith('000000000005-'))).toBe(
+      true,
+    );
+    expect(
+      (await runCli(['--config', config, '--state', state, 'evidence', 'verify', '--anchor'])).code,
+    ).toBe(0);
 
     await cutTail(state, 3);
     await rm(headPath(state));
@@ -164,7 +176,9 @@ describe('anchored heads', () => {
     expect((await verifyLedger(state)).ok).toBe(true);
     const audit = await runCli(['--state', state, 'evidence', 'verify', '--anchor', anchor]);
     expect(audit.code).toBe(3);
-    expect(audit.stdout).toMatch(/FAILED at record 4: anchor-mismatch — record 4 is not the one the head anchored/);
+    expect(audit.stdout).toMatch(
+      /FAILED at record 4: anchor-mismatch — record 4 is not the one the head anchored/,
+    );
   });
 });
 
@@ -174,7 +188,10 @@ describe('an anchor that cannot be reached', () => {
     const blocked = path.join(dir, 'not-a-directory');
     await writeFile(blocked, 'a file where the anchor directory should be');
     const problems: string[] = [];
-    const ledger = await openLedger(dir, { anchor: directoryAnchor(blocked), onAnchorProblem: (message) => problems.push(message) });
+    const ledger = await openLedger(dir, {
+      anchor: directoryAnchor(blocked),
+      onAnchorProblem: (message) => problems.push(message),
+    });
     await ledger.append('scan-run', { n: 1 });
     await ledger.close();
     expect((await verifyLedger(dir)).ok).toBe(true);
@@ -192,17 +209,26 @@ describe('anchored heads in S3 (real s3rver, real SDK)', () => {
       const anchor = `evidence: { anchor: { s3: { bucket: evidence, prefix: agent-1/, endpoint: '${s3.endpoint}', forcePathStyle: true, checksums: when-required } } }\n`;
       const config = await policyFor(dir, anchor);
       const state = path.join(dir, 'state');
-      const env = { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
-      for (let run = 0; run < 2; run++) expect((await runCli(['--config', config, '--state', state, 'scan'], env)).code).toBe(0);
+      const env = {
+        AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      };
+      for (let run = 0; run < 2; run++)
+        expect((await runCli(['--config', config, '--state', state, 'scan'], env)).code).toBe(0);
       const ok = await runCli(['--config', config, '--state', state, 'evidence', 'verify', '--anchor'], env);
       expect(ok.code).toBe(0);
-      expect(ok.stdout).toMatch(/anchor s3:\/\/evidence\/agent-1\/: \d+ heads, newest signed at seq (\d+); the ledger ends at seq \1 — not behind any anchored head/);
+      expect(ok.stdout).toMatch(
+        /anchor s3:\/\/evidence\/agent-1\/: \d+ heads, newest signed at seq (\d+); the ledger ends at seq \1 — not behind any anchored head/,
+      );
 
       const records = (await lines(state)).length;
       await cutTail(state, records - 1);
       await rm(headPath(state));
       expect((await runCli(['--state', state, 'evidence', 'recover-head'])).code).toBe(0); // without the policy: no anchor to stop it
-      const caught = await runCli(['--config', config, '--state', state, 'evidence', 'verify', '--anchor'], env);
+      const caught = await runCli(
+        ['--config', config, '--state', state, 'evidence', 'verify', '--anchor'],
+        env,
+      );
       expect(caught.code).toBe(3);
       expect(caught.stdout).toMatch(new RegExp(`FAILED at record ${records}: anchor-mismatch`));
     } finally {
@@ -214,9 +240,17 @@ describe('anchored heads in S3 (real s3rver, real SDK)', () => {
 describe('every line must be byte for byte its canonical form', () => {
   const edits: [string, (line: string) => string, RegExp][] = [
     ['whitespace', (line) => line.replace('"type":', '"type": '), /whitespace/],
-    ['a \\u escape of a plain character', (line) => line.replace('"orders"', '"\\u006frders"'), /escape sequence/],
+    [
+      'a \\u escape of a plain character',
+      (line) => line.replace('"orders"', '"\\u006frders"'),
+      /escape sequence/,
+    ],
     ['a CRLF line ending', (line) => `${line}\r`, /carriage return/],
-    ['a duplicate key', (line) => line.replace('"set":"orders"', '"set":"evil","set":"orders"'), /key "set" appears twice/],
+    [
+      'a duplicate key',
+      (line) => line.replace('"set":"orders"', '"set":"evil","set":"orders"'),
+      /key "set" appears twice/,
+    ],
   ];
   for (const [what, edit, reason] of edits) {
     it(`names ${what} at its line`, async () => {
@@ -225,7 +259,12 @@ describe('every line must be byte for byte its canonical form', () => {
       all[1] = edit(all[1]!);
       await writeFile(segment(dir), `${all.join('\n')}\n`);
       const { firstBad } = await verifyLedger(dir);
-      expect(firstBad).toMatchObject({ seq: 2, problem: 'non-canonical', line: 2, segment: '00000001.ndjson' });
+      expect(firstBad).toMatchObject({
+        seq: 2,
+        problem: 'non-canonical',
+        line: 2,
+        segment: '00000001.ndjson',
+      });
       expect(firstBad!.detail).toMatch(reason);
     });
   }
@@ -234,9 +273,17 @@ describe('every line must be byte for byte its canonical form', () => {
     const dir = await ledgerWith(3);
     const all = await lines(dir);
     await writeFile(segment(dir), `${all[0]}\n\n${all.slice(1).join('\n')}\n`);
-    expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 2, problem: 'malformed', line: 2, detail: expect.stringMatching(/line 2 is blank/) });
+    expect((await verifyLedger(dir)).firstBad).toMatchObject({
+      seq: 2,
+      problem: 'malformed',
+      line: 2,
+      detail: expect.stringMatching(/line 2 is blank/),
+    });
     const junk = Buffer.alloc(65 * 2 ** 20, 0x41);
-    await writeFile(segment(dir), Buffer.concat([Buffer.from(`${all[0]}\n`), junk, Buffer.from(`\n${all.slice(1).join('\n')}\n`)]));
+    await writeFile(
+      segment(dir),
+      Buffer.concat([Buffer.from(`${all[0]}\n`), junk, Buffer.from(`\n${all.slice(1).join('\n')}\n`)]),
+    );
     const { firstBad } = await verifyLedger(dir);
     expect(firstBad).toMatchObject({ seq: 2, problem: 'malformed', line: 2 });
     expect(firstBad!.detail).toMatch(/line 2 is 68157440 bytes long, over the 67108864-byte limit/);

@@ -12,8 +12,15 @@ async function ledger(count: number): Promise<string> {
   const store = await openLedger(dir);
   for (let n = 1; n <= count; n++) {
     const set = n % 2 ? 'orders' : 'invoices';
-    if (n % 10 === 0) await store.append('drill', { id: `drill-${n}`, set, snapshot: `${set}-${n % 7}`, outcome: 'passed' });
-    else await store.append('snapshot-scan', { set, snapshot: `${set}-${n % 7}`, deep: false, verdict: 'clean' });
+    if (n % 10 === 0)
+      await store.append('drill', { id: `drill-${n}`, set, snapshot: `${set}-${n % 7}`, outcome: 'passed' });
+    else
+      await store.append('snapshot-scan', {
+        set,
+        snapshot: `${set}-${n % 7}`,
+        deep: false,
+        verdict: 'clean',
+      });
   }
   await store.close();
   return dir;
@@ -46,7 +53,9 @@ describe('ledger index', () => {
     expect(index.newerThan(100, {})).toBe(20);
     expect(index.newerThan(100, { kind: 'drill' })).toBe(2);
     expect(index.newerThan(99, { kind: 'drill' })).toBeNull();
-    expect(seqs(await index.all({ set: 'orders', snapshot: 'orders-1' }))).toEqual([1, 15, 29, 43, 57, 71, 85, 99, 113]);
+    expect(seqs(await index.all({ set: 'orders', snapshot: 'orders-1' }))).toEqual([
+      1, 15, 29, 43, 57, 71, 85, 99, 113,
+    ]);
     expect((await index.at(0))!.seq).toBe(1);
     expect(await index.at(120)).toBeNull();
   });
@@ -81,7 +90,9 @@ describe('ledger index', () => {
     await index.refresh();
     const [edited] = await index.page({}, 35, 1);
     expect(edited!.seq).toBe(5);
-    expect((edited!.record as LedgerRecord<{ verdict: string }>).data.verdict).toBe('compromised, and then some');
+    expect((edited!.record as LedgerRecord<{ verdict: string }>).data.verdict).toBe(
+      'compromised, and then some',
+    );
     // Every record still reads back whole after the shift.
     const all = await index.all({});
     expect(all.map((stored) => stored.record?.seq)).toEqual(Array.from({ length: 40 }, (_, n) => n + 1));

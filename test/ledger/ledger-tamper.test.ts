@@ -5,7 +5,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordHash, type LedgerRecord } from '../../agent/ledger/ledger-record.js';
 import { signRecord } from '../../agent/ledger/record-signature.js';
-import { currentPublicKey, describePublicKey, keysDir, type SigningKey } from '../../agent/ledger/signing-key.js';
+import {
+  currentPublicKey,
+  describePublicKey,
+  keysDir,
+  type SigningKey,
+} from '../../agent/ledger/signing-key.js';
 import { verifyLedger } from '../../agent/ledger/verify-ledger.js';
 import { headPath, LedgerTruncatedError, openLedger } from '../../agent/ledger/ledger-store.js';
 
@@ -14,7 +19,8 @@ const tempState = () => mkdtemp(path.join(tmpdir(), 'vouch-evidence-'));
 async function ledgerWith(records: number): Promise<string> {
   const dir = await tempState();
   const ledger = await openLedger(dir);
-  for (let n = 1; n <= records; n++) await ledger.append('snapshot-scan', { set: 'orders', snapshot: `orders-${n}`, verdict: 'clean' });
+  for (let n = 1; n <= records; n++)
+    await ledger.append('snapshot-scan', { set: 'orders', snapshot: `orders-${n}`, verdict: 'clean' });
   await ledger.close();
   return dir;
 }
@@ -39,11 +45,18 @@ describe('signed ledger', () => {
     const dir = await ledgerWith(5);
     const records = (await lines(dir)).map((line) => JSON.parse(line) as LedgerRecord);
     const key = await currentPublicKey(dir);
-    expect(records.every((record) => record.keyId === key!.keyId && typeof record.sig === 'string')).toBe(true);
+    expect(records.every((record) => record.keyId === key!.keyId && typeof record.sig === 'string')).toBe(
+      true,
+    );
     expect((await stat(path.join(keysDir(dir), 'signing-key.pem'))).mode & 0o777).toBe(0o600);
     expect((await stat(keysDir(dir))).mode & 0o777).toBe(0o700);
     const result = await verifyLedger(dir);
-    expect(result).toMatchObject({ ok: true, records: 5, keyFingerprints: [key!.fingerprint], head: { seq: 5 } });
+    expect(result).toMatchObject({
+      ok: true,
+      records: 5,
+      keyFingerprints: [key!.fingerprint],
+      head: { seq: 5 },
+    });
     expect(result.firstBad).toBeUndefined();
   });
 
@@ -60,7 +73,9 @@ describe('signed ledger', () => {
 describe('evidence verify names the first bad record', () => {
   it('edited: content changed, hash left alone', async () => {
     const dir = await ledgerWith(5);
-    await rewrite(dir, (all) => all.map((line, i) => (i === 2 ? line.replace('"verdict":"clean"', '"verdict":"compromised"') : line)));
+    await rewrite(dir, (all) =>
+      all.map((line, i) => (i === 2 ? line.replace('"verdict":"clean"', '"verdict":"compromised"') : line)),
+    );
     expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 3, problem: 'edited', line: 3 });
   });
 
@@ -119,7 +134,11 @@ describe('evidence verify names the first bad record', () => {
   it('wrong key: a record re-signed by a key the state never had', async () => {
     const dir = await ledgerWith(5);
     const attacker = attackerKey();
-    await rewrite(dir, (all) => all.map((line, i) => (i === 3 ? JSON.stringify(signRecord(JSON.parse(line) as LedgerRecord, attacker)) : line)));
+    await rewrite(dir, (all) =>
+      all.map((line, i) =>
+        i === 3 ? JSON.stringify(signRecord(JSON.parse(line) as LedgerRecord, attacker)) : line,
+      ),
+    );
     const result = await verifyLedger(dir);
     expect(result.firstBad).toMatchObject({ seq: 4, problem: 'unknown-key' });
     expect(result.firstBad!.detail).toContain(attacker.keyId);
@@ -129,20 +148,28 @@ describe('evidence verify names the first bad record', () => {
     const dir = await ledgerWith(4);
     const exported = (await currentPublicKey(dir))!.pem;
     const attacker = attackerKey();
-    await rewrite(dir, (all) => all.map((line) => JSON.stringify(signRecord(JSON.parse(line) as LedgerRecord, attacker))));
+    await rewrite(dir, (all) =>
+      all.map((line) => JSON.stringify(signRecord(JSON.parse(line) as LedgerRecord, attacker))),
+    );
     await writeFile(path.join(keysDir(dir), 'public', `${attacker.keyId}.pem`), attacker.pem);
     const { signHead } = await import('../../agent/ledger/record-signature.js');
     const last = JSON.parse((await lines(dir)).at(-1)!) as LedgerRecord;
     await writeFile(headPath(dir), JSON.stringify(signHead(last, attacker)));
     expect((await verifyLedger(dir)).ok).toBe(true);
     const pinned = await verifyLedger(dir, { trustedKeys: [exported] });
-    expect(pinned).toMatchObject({ ok: false, trust: 'pinned', firstBad: { seq: 1, problem: 'unknown-key' } });
+    expect(pinned).toMatchObject({
+      ok: false,
+      trust: 'pinned',
+      firstBad: { seq: 1, problem: 'unknown-key' },
+    });
   });
 
   it('bad signature: a signature copied from another record', async () => {
     const dir = await ledgerWith(5);
     const records = (await lines(dir)).map((line) => JSON.parse(line) as LedgerRecord);
-    await rewrite(dir, (all) => all.map((line, i) => (i === 1 ? JSON.stringify({ ...records[1], sig: records[0]!.sig }) : line)));
+    await rewrite(dir, (all) =>
+      all.map((line, i) => (i === 1 ? JSON.stringify({ ...records[1], sig: records[0]!.sig }) : line)),
+    );
     expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 2, problem: 'bad-signature' });
   });
 
@@ -165,11 +192,20 @@ describe('evidence verify names the first bad record', () => {
     await writeFile(manifest, 'original');
     const { createHash } = await import('node:crypto');
     const ledger = await openLedger(dir);
-    await ledger.append('baseline', { set: 'orders', snapshot: 'orders-1', manifest: 'manifests/orders/orders-1.ndjson.gz', sha256: createHash('sha256').update('original').digest('hex') });
+    await ledger.append('baseline', {
+      set: 'orders',
+      snapshot: 'orders-1',
+      manifest: 'manifests/orders/orders-1.ndjson.gz',
+      sha256: createHash('sha256').update('original').digest('hex'),
+    });
     await ledger.close();
     expect((await verifyLedger(dir)).ok).toBe(true);
     await writeFile(manifest, 'rewritten');
-    expect(await verifyLedger(dir)).toMatchObject({ ok: false, firstBad: { seq: 1, problem: 'manifest-changed' }, manifests: { checked: 1 } });
+    expect(await verifyLedger(dir)).toMatchObject({
+      ok: false,
+      firstBad: { seq: 1, problem: 'manifest-changed' },
+      manifests: { checked: 1 },
+    });
   });
 });
 
@@ -210,7 +246,11 @@ describe('crashes and key rotation', () => {
     await ledger.append('scan-run', { n: 5 });
     await ledger.close();
     await writeFile(headPath(dir), older);
-    expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 4, problem: 'head-mismatch', detail: expect.stringContaining('an older head was put back') });
+    expect((await verifyLedger(dir)).firstBad).toMatchObject({
+      seq: 4,
+      problem: 'head-mismatch',
+      detail: expect.stringContaining('an older head was put back'),
+    });
   });
 
   it('a crash between a record and its head: the next open brings the head up to date', async () => {
@@ -236,16 +276,25 @@ describe('crashes and key rotation', () => {
     expect(rotation.previous.keyId).toBe(first.keyId);
     const second = (await currentPublicKey(dir))!;
     expect(second.keyId).toBe(rotation.current.keyId);
-    expect((await readdir(path.join(keysDir(dir), 'public'))).sort()).toEqual([`${first.keyId}.pem`, `${second.keyId}.pem`].sort());
+    expect((await readdir(path.join(keysDir(dir), 'public'))).sort()).toEqual(
+      [`${first.keyId}.pem`, `${second.keyId}.pem`].sort(),
+    );
     const result = await verifyLedger(dir, { trustedKeys: [first.pem] });
-    expect(result).toMatchObject({ ok: true, records: 4, keyFingerprints: [first.fingerprint, second.fingerprint] });
+    expect(result).toMatchObject({
+      ok: true,
+      records: 4,
+      keyFingerprints: [first.fingerprint, second.fingerprint],
+    });
 
     // Someone still holding the retired key cannot add records that pass.
     const { createPrivateKey } = await import('node:crypto');
     const retired = { ...first, privateKey: createPrivateKey(oldPrivate) };
     const last = JSON.parse((await lines(dir)).at(-1)!) as LedgerRecord;
     const { nextRecord } = await import('../../agent/ledger/ledger-record.js');
-    await appendFile(segment(dir), `${JSON.stringify(signRecord(nextRecord(last, 'scan-run', { forged: true }), retired))}\n`);
+    await appendFile(
+      segment(dir),
+      `${JSON.stringify(signRecord(nextRecord(last, 'scan-run', { forged: true }), retired))}\n`,
+    );
     expect((await verifyLedger(dir)).firstBad).toMatchObject({ seq: 5, problem: 'unknown-key' });
     expect((await verifyLedger(dir)).firstBad!.detail).toMatch(/retired by the rotation at seq 3/);
   });

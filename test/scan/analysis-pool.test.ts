@@ -27,8 +27,16 @@ describe('analysis pool', () => {
     const data = randomBytes(9 * 2 ** 20 + 12345);
     const blake3 = await createBLAKE3();
     blake3.update(data);
-    const result = await analyzeStream(chunked(data, [1, 65_536, 3 * 2 ** 20 + 7, 1000]), { algorithm: 'sha256', extraAlgorithms: ['blake3'] }, { sizeHint: data.length });
-    expect(result).toEqual({ digest: sha256(data), extra: { blake3: blake3.digest('hex') }, bytes: data.length });
+    const result = await analyzeStream(
+      chunked(data, [1, 65_536, 3 * 2 ** 20 + 7, 1000]),
+      { algorithm: 'sha256', extraAlgorithms: ['blake3'] },
+      { sizeHint: data.length },
+    );
+    expect(result).toEqual({
+      digest: sha256(data),
+      extra: { blake3: blake3.digest('hex') },
+      bytes: data.length,
+    });
   });
 
   it('analyses many entries at once without mixing their bytes', async () => {
@@ -46,26 +54,45 @@ describe('analysis pool', () => {
 
   it('analyses many small entries in shared batches without mixing their bytes, detection included', async () => {
     const pool = new AnalysisPool(2);
-    const inputs = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? Buffer.from(`line ${i}\n`.repeat(i + 1)) : randomBytes((i * 997) % 70_000)));
-    const results = await Promise.all(inputs.map((data) => pool.analyzeWhole({ algorithm: 'sha256', extraAlgorithms: [], detect: { size: data.length } }, data)));
+    const inputs = Array.from({ length: 300 }, (_, i) =>
+      i % 3 === 0 ? Buffer.from(`line ${i}\n`.repeat(i + 1)) : randomBytes((i * 997) % 70_000),
+    );
+    const results = await Promise.all(
+      inputs.map((data) =>
+        pool.analyzeWhole({ algorithm: 'sha256', extraAlgorithms: [], detect: { size: data.length } }, data),
+      ),
+    );
     expect(results.map((r) => r.digest)).toEqual(inputs.map(sha256));
     expect(results.map((r) => r.bytes)).toEqual(inputs.map((data) => data.length));
     expect(results.filter((r, i) => i % 3 === 0).every((r) => r.content?.type === 'text')).toBe(true);
   });
 
   it('refuses a whole entry larger than a batch slot', async () => {
-    await expect(new AnalysisPool(1).analyzeWhole({ algorithm: 'sha256', extraAlgorithms: [] }, Buffer.alloc(2 ** 20 + 1))).rejects.toThrow(/at most/);
+    await expect(
+      new AnalysisPool(1).analyzeWhole(
+        { algorithm: 'sha256', extraAlgorithms: [] },
+        Buffer.alloc(2 ** 20 + 1),
+      ),
+    ).rejects.toThrow(/at most/);
   });
 
   it('streams a small-declared entry that turns out larger than a batch takes', async () => {
     const data = randomBytes(3 * 2 ** 20 + 5);
-    const result = await analyzeStream(chunked(data, [100_000]), { algorithm: 'sha256', extraAlgorithms: [] }, { sizeHint: 10 });
+    const result = await analyzeStream(
+      chunked(data, [100_000]),
+      { algorithm: 'sha256', extraAlgorithms: [] },
+      { sizeHint: 10 },
+    );
     expect(result).toMatchObject({ digest: sha256(data), bytes: data.length });
   });
 
   it('analyses small entries (batched) with the same result', async () => {
     const data = randomBytes(POOLED_MIN_BYTES - 1);
-    const result = await analyzeStream(chunked(data, [4096]), { algorithm: 'sha256', extraAlgorithms: [] }, { sizeHint: data.length });
+    const result = await analyzeStream(
+      chunked(data, [4096]),
+      { algorithm: 'sha256', extraAlgorithms: [] },
+      { sizeHint: data.length },
+    );
     expect(result.digest).toBe(sha256(data));
   });
 
@@ -81,7 +108,11 @@ describe('analysis pool', () => {
         (error) => { console.log('rejected:', error.message); },
       );
     `;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), encoding: 'utf8', timeout: 30_000 });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: process.cwd(),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(child.stdout.trim()).toBe('rejected: disk went away');
     expect(child.signal).toBeNull();
     expect(child.status).toBe(0);

@@ -11,11 +11,22 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../agent/config/load-policy.js';
 import type { ManifestEntry } from '../../agent/model/manifest.js';
-import { directoryReplaced, directoryReplacement, emptyTally, memberIdentityChanged, tallyMember } from '../../agent/integrity/member-replacement.js';
+import {
+  directoryReplaced,
+  directoryReplacement,
+  emptyTally,
+  memberIdentityChanged,
+  tallyMember,
+} from '../../agent/integrity/member-replacement.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { readSetIndex } from '../../agent/state/set-index.js';
 
-const file = (name: string, size: number, digest: string, extra: Partial<ManifestEntry> = {}): ManifestEntry => ({ path: name, type: 'file', size, digest, ...extra });
+const file = (
+  name: string,
+  size: number,
+  digest: string,
+  extra: Partial<ManifestEntry> = {},
+): ManifestEntry => ({ path: name, type: 'file', size, digest, ...extra });
 
 describe('directory replacement (pure)', () => {
   it('a member changed identity when its type, size, digest, ETag or VersionId differs; not for its mtime alone', () => {
@@ -48,7 +59,12 @@ describe('directory replacement (pure)', () => {
     expect(directoryReplaced(tally(0, 0, 10, 500))).toBe(false); // many new files beside intact ones: added, not replaced
     expect(directoryReplacement('2026-11-02/', tally(5, 2, 3, 1))).toBeNull();
     const finding = directoryReplacement('2026-11-02/', tally(6, 2, 2, 1), 'f'.repeat(64));
-    expect(finding).toMatchObject({ kind: 'drift-object-changed', path: '2026-11-02/', severity: 'critical', contentId: `listing:${'f'.repeat(64)}` });
+    expect(finding).toMatchObject({
+      kind: 'drift-object-changed',
+      path: '2026-11-02/',
+      severity: 'critical',
+      contentId: `listing:${'f'.repeat(64)}`,
+    });
     expect(finding!.detail).toBe(
       "object rewritten after its baseline: 8 of 10 baselined members changed identity or vanished (6 rewritten, 2 gone, 1 new): the directory's member set was replaced, not drifted",
     );
@@ -67,25 +83,44 @@ describe('directory replacement on real trees', () => {
     const tree = async (day: string) => {
       for (const name of names) {
         await mkdir(path.dirname(path.join(set, day, name)), { recursive: true });
-        await writeFile(path.join(set, day, name), `id,total\n${Array.from({ length: 50 }, (_, row) => `${row},${(row * 3.7).toFixed(2)}`).join('\n')}\n${day} ${name}\n`);
+        await writeFile(
+          path.join(set, day, name),
+          `id,total\n${Array.from({ length: 50 }, (_, row) => `${row},${(row * 3.7).toFixed(2)}`).join('\n')}\n${day} ${name}\n`,
+        );
       }
     };
     for (const day of ['2026-11-01', '2026-11-02', '2026-11-03']) await tree(day);
-    const policy = validatePolicy({ sets: { files: { source: { fs: { path: set } }, snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' } } } }, 'test', base);
+    const policy = validatePolicy(
+      {
+        sets: {
+          files: {
+            source: { fs: { path: set } },
+            snapshots: { layout: 'directory', match: '^(?<time>\\d{4}-\\d{2}-\\d{2})$' },
+          },
+        },
+      },
+      'test',
+      base,
+    );
     const state = path.join(base, 'state');
     const first = (await runScan(policy, { stateDir: state })).sets[0]!;
     expect(first.snapshots.map((snapshot) => snapshot.verdict)).toEqual(['clean', 'clean', 'clean']);
 
     // 11-01: two files edited (drift). 11-02: seven rewritten with random bytes, one deleted (replaced). 11-03: exactly half rewritten.
-    for (const name of names.slice(0, 2)) await writeFile(path.join(set, '2026-11-01', name), `id,total\n${'9,9.99\n'.repeat(400)}`);
-    for (const name of names.slice(0, 7)) await writeFile(path.join(set, '2026-11-02', name), randomBytes(700));
+    for (const name of names.slice(0, 2))
+      await writeFile(path.join(set, '2026-11-01', name), `id,total\n${'9,9.99\n'.repeat(400)}`);
+    for (const name of names.slice(0, 7))
+      await writeFile(path.join(set, '2026-11-02', name), randomBytes(700));
     await rm(path.join(set, '2026-11-02', names[9]!));
-    for (const name of names.slice(0, 5)) await writeFile(path.join(set, '2026-11-03', name), randomBytes(700));
+    for (const name of names.slice(0, 5))
+      await writeFile(path.join(set, '2026-11-03', name), randomBytes(700));
 
     const second = (await runScan(policy, { stateDir: state })).sets[0]!;
     const replaced = (second.findings ?? []).filter((finding) => finding.kind === 'snapshot-replaced');
     expect(replaced.map((finding) => finding.path)).toEqual(['2026-11-02']);
-    expect(replaced[0]!.detail).toContain('2026-11-02/: 8 of 10 baselined members changed identity or vanished (7 rewritten, 1 gone)');
+    expect(replaced[0]!.detail).toContain(
+      '2026-11-02/: 8 of 10 baselined members changed identity or vanished (7 rewritten, 1 gone)',
+    );
     const index = await readSetIndex(state, 'files');
     expect(index.snapshots['2026-11-01']!.findingCounts['drift-modified']).toBe(2);
     expect(index.snapshots['2026-11-01']!.findingCounts['drift-object-changed']).toBeUndefined();

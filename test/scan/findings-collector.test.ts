@@ -23,7 +23,9 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 }
 
 describe('FindingsCollector', () => {
-  const all = Array.from({ length: 60 }, (_, i) => finding(`dir-${i % 7}/file-${String(i).padStart(3, '0')}.csv`, i % 3 === 0 ? 'ransom-note' : 'encrypted'));
+  const all = Array.from({ length: 60 }, (_, i) =>
+    finding(`dir-${i % 7}/file-${String(i).padStart(3, '0')}.csv`, i % 3 === 0 ? 'ransom-note' : 'encrypted'),
+  );
 
   it('keeps the same findings in path order whatever order they arrive in', () => {
     const runs = [1, 2, 3, 4].map((seed) => {
@@ -36,7 +38,10 @@ describe('FindingsCollector', () => {
   });
 
   it('keeps the first findings in path order when there are more than it keeps, and counts them all', () => {
-    const expected = [...all].map((item) => item.path).sort().slice(0, 10);
+    const expected = [...all]
+      .map((item) => item.path)
+      .sort()
+      .slice(0, 10);
     for (const seed of [5, 6, 7]) {
       const collector = new FindingsCollector(10);
       for (const item of shuffled(all, seed)) collector.add(item);

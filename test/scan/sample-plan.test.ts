@@ -9,8 +9,17 @@ const GiB = 2 ** 30;
 describe('sampled verification plan', () => {
   it('reads the oldest snapshots first, at the pace the window needs, and no more', () => {
     const now = 100 * DAY;
-    const candidates: SampleCandidate[] = Array.from({ length: 30 }, (_, i) => ({ id: `s${i}`, bytes: 10 * GiB, lastVerified: now - (i + 1) * DAY / 2 }));
-    const plan = planSample({ candidates, now, spentToday: 0, policy: { windowSeconds: 30 * 86_400, dailyBytes: 100 * GiB } });
+    const candidates: SampleCandidate[] = Array.from({ length: 30 }, (_, i) => ({
+      id: `s${i}`,
+      bytes: 10 * GiB,
+      lastVerified: now - ((i + 1) * DAY) / 2,
+    }));
+    const plan = planSample({
+      candidates,
+      now,
+      spentToday: 0,
+      policy: { windowSeconds: 30 * 86_400, dailyBytes: 100 * GiB },
+    });
     // 300 GiB over 30 days is 10 GiB a day; paced at 1.25× that means two 10 GiB snapshots today.
     expect(plan.neededPerDay).toBe(10 * GiB);
     expect(plan.feasible).toBe(true);
@@ -21,14 +30,28 @@ describe('sampled verification plan', () => {
   it('reads nothing more once the day’s budget is spent (new snapshots count too)', () => {
     const now = 100 * DAY;
     const candidates = [{ id: 'old', bytes: GiB, lastVerified: now - 10 * DAY }];
-    const plan = planSample({ candidates, now, spentToday: 5 * GiB, policy: { windowSeconds: 30 * 86_400, dailyBytes: 5 * GiB } });
+    const plan = planSample({
+      candidates,
+      now,
+      spentToday: 5 * GiB,
+      policy: { windowSeconds: 30 * 86_400, dailyBytes: 5 * GiB },
+    });
     expect(plan.read).toEqual([]);
   });
 
   it('reads everything that would leave the window before the next day, beyond the pace', () => {
     const now = 100 * DAY;
-    const candidates = Array.from({ length: 5 }, (_, i) => ({ id: `due${i}`, bytes: GiB, lastVerified: now - 29.5 * DAY }));
-    const plan = planSample({ candidates, now, spentToday: 0, policy: { windowSeconds: 30 * 86_400, dailyBytes: 10 * GiB } });
+    const candidates = Array.from({ length: 5 }, (_, i) => ({
+      id: `due${i}`,
+      bytes: GiB,
+      lastVerified: now - 29.5 * DAY,
+    }));
+    const plan = planSample({
+      candidates,
+      now,
+      spentToday: 0,
+      policy: { windowSeconds: 30 * 86_400, dailyBytes: 10 * GiB },
+    });
     expect(plan.read.map((r) => r.id)).toEqual(['due0', 'due1', 'due2', 'due3', 'due4']);
     expect(plan.read.every((r) => r.reason.endsWith('(due)'))).toBe(true);
   });
@@ -67,13 +90,19 @@ describe('sampled verification plan', () => {
           const reads: { at: number; bytes: number }[] = [];
           let random = jitterSeed;
           // Scans at least once a day, at irregular times (18 to 24 hours apart).
-          const interval = () => DAY - ((random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 6 * 3_600_000;
+          const interval = () =>
+            DAY - ((random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 6 * 3_600_000;
           let now = 0;
           for (let scan = 1; scan <= windowDays * 3; scan++) {
             now += interval();
             for (const item of items) expect(now - item.lastVerified).toBeLessThanOrEqual(windowDays * DAY);
             const spentToday = reads.filter((r) => r.at >= dayStart(now)).reduce((s, r) => s + r.bytes, 0);
-            const plan = planSample({ candidates: items, now, spentToday, policy: { windowSeconds: windowDays * 86_400, dailyBytes } });
+            const plan = planSample({
+              candidates: items,
+              now,
+              spentToday,
+              policy: { windowSeconds: windowDays * 86_400, dailyBytes },
+            });
             expect(plan.feasible).toBe(true);
             expect(spentToday + plan.bytes).toBeLessThanOrEqual(dailyBytes);
             for (const { id } of plan.read) {

@@ -44,7 +44,9 @@ async function writeTree(snapshot: string): Promise<void> {
     'etc/empty': Buffer.alloc(0),
     'docs/readme.txt.gz': gzipSync(Buffer.from('How to run the orders service.\n'.repeat(500))),
     'data/random.bin': randomBytes(70_000),
-    'data/nested/deeper/orders.csv': Buffer.from('id,total\n' + Array.from({ length: 3000 }, (_, i) => `${i},${i * 3}`).join('\n')),
+    'data/nested/deeper/orders.csv': Buffer.from(
+      'id,total\n' + Array.from({ length: 3000 }, (_, i) => `${i},${i * 3}`).join('\n'),
+    ),
     'data/just-over-a-slot.bin': randomBytes(2 ** 20 + 17),
     'data/large.bin': randomBytes(3 * 2 ** 20),
     'ünïcode name.txt': Buffer.from('named in UTF-8\n'),
@@ -60,7 +62,15 @@ async function writeTree(snapshot: string): Promise<void> {
 
 function policy() {
   return validatePolicy(
-    { sets: { orders: { source: { fs: { path: backups } }, snapshots: { layout: 'directory' }, integrity: { algorithm: 'sha256', rehash: 'always' } } } },
+    {
+      sets: {
+        orders: {
+          source: { fs: { path: backups } },
+          snapshots: { layout: 'directory' },
+          integrity: { algorithm: 'sha256', rehash: 'always' },
+        },
+      },
+    },
     'test policy',
     root,
   );
@@ -85,7 +95,14 @@ async function manifestLines(stateDir: string, snapshot: string): Promise<string
   return lines;
 }
 
-const findingsOf = (report: ScanReport) => report.sets[0]!.snapshots.map((s) => [s.id, s.verdict, s.entries, s.bytes, s.findings.map((f) => `${f.kind} ${f.path} ${f.detail}`).sort()]);
+const findingsOf = (report: ScanReport) =>
+  report.sets[0]!.snapshots.map((s) => [
+    s.id,
+    s.verdict,
+    s.entries,
+    s.bytes,
+    s.findings.map((f) => `${f.kind} ${f.path} ${f.detail}`).sort(),
+  ]);
 
 describe('small files read in the analysis workers', () => {
   it('writes byte-identical manifest entries and the same findings as reading every file through open()', async () => {
@@ -101,12 +118,22 @@ describe('small files read in the analysis workers', () => {
         return source.open(key, range, options);
       },
     });
-    const workers = await runScan(policy(), { stateDir: viaWorkers, createSource: (set) => counting(createFsSource(set.source.kind === 'fs' ? set.source.path : '')) });
+    const workers = await runScan(policy(), {
+      stateDir: viaWorkers,
+      createSource: (set) => counting(createFsSource(set.source.kind === 'fs' ? set.source.path : '')),
+    });
     const openedByWorkersRun = opened.splice(0);
-    const open = await runScan(policy(), { stateDir: viaOpen, createSource: (set) => counting(withoutWorkerReads(createFsSource(set.source.kind === 'fs' ? set.source.path : ''))) });
+    const open = await runScan(policy(), {
+      stateDir: viaOpen,
+      createSource: (set) =>
+        counting(withoutWorkerReads(createFsSource(set.source.kind === 'fs' ? set.source.path : ''))),
+    });
 
     // The workers read the small files themselves: only the two files over 1 MiB were opened here.
-    expect(openedByWorkersRun.filter((key) => key.startsWith('snap-20250101/')).sort()).toEqual(['snap-20250101/data/just-over-a-slot.bin', 'snap-20250101/data/large.bin']);
+    expect(openedByWorkersRun.filter((key) => key.startsWith('snap-20250101/')).sort()).toEqual([
+      'snap-20250101/data/just-over-a-slot.bin',
+      'snap-20250101/data/large.bin',
+    ]);
     expect(opened.filter((key) => key.startsWith('snap-20250101/')).length).toBe(8);
 
     expect(findingsOf(workers)).toEqual(findingsOf(open));
@@ -114,7 +141,9 @@ describe('small files read in the analysis workers', () => {
       const lines = await manifestLines(viaWorkers, snapshot);
       expect(lines).toEqual(await manifestLines(viaOpen, snapshot));
       // Links are recorded, never followed; nothing outside the snapshot was read.
-      expect(lines.some((line) => line.includes('"path":"etc/escape.txt"') && line.includes('"type":"symlink"'))).toBe(true);
+      expect(
+        lines.some((line) => line.includes('"path":"etc/escape.txt"') && line.includes('"type":"symlink"')),
+      ).toBe(true);
       expect(lines.some((line) => line.includes('secret.txt"') && line.includes('"digest"'))).toBe(false);
       expect(lines.filter((line) => line.includes('"digest"')).length).toBe(8);
     }
@@ -124,7 +153,8 @@ describe('small files read in the analysis workers', () => {
     await writeTree('snap-20250101');
     const source = createFsSource(backups);
     const listed: PlainObject[] = [];
-    for await (const object of source.list('snap-20250101/')) listed.push({ ...object, key: object.key.slice('snap-20250101/'.length) });
+    for await (const object of source.list('snap-20250101/'))
+      listed.push({ ...object, key: object.key.slice('snap-20250101/'.length) });
     // Rewritten after its listing: a different size and modification time.
     await writeFile(path.join(backups, 'snap-20250101', 'etc/app.conf'), 'listen 9090\n');
 
@@ -138,11 +168,25 @@ describe('small files read in the analysis workers', () => {
         (async function* () {
           yield* listed;
         })(),
-        async (key, object) => (await source.open(`snap-20250101/${key}`, undefined, object.validator !== undefined ? { ifMatch: object.validator } : {})).stream,
+        async (key, object) =>
+          (
+            await source.open(
+              `snap-20250101/${key}`,
+              undefined,
+              object.validator !== undefined ? { ifMatch: object.validator } : {},
+            )
+          ).stream,
         visitor,
         DEFAULT_LIMITS,
         4,
-        useWorkers ? (key, object) => source.localFile!(`snap-20250101/${key}`, object.size, object.validator !== undefined ? { ifMatch: object.validator } : {}) : undefined,
+        useWorkers
+          ? (key, object) =>
+              source.localFile!(
+                `snap-20250101/${key}`,
+                object.size,
+                object.validator !== undefined ? { ifMatch: object.validator } : {},
+              )
+          : undefined,
       );
       return visitor.problems;
     };
@@ -150,7 +194,9 @@ describe('small files read in the analysis workers', () => {
     expect(viaWorkers).toEqual(await problemsVia(false));
     expect(viaWorkers).toHaveLength(1);
     expect(viaWorkers[0]!.path).toBe('etc/app.conf');
-    expect(viaWorkers[0]!.detail).toMatch(/^entry 'etc\/app\.conf': cannot open: .*snap-20250101\/etc\/app\.conf: the file was replaced or rewritten since it was listed/);
+    expect(viaWorkers[0]!.detail).toMatch(
+      /^entry 'etc\/app\.conf': cannot open: .*snap-20250101\/etc\/app\.conf: the file was replaced or rewritten since it was listed/,
+    );
   });
 });
 
@@ -161,23 +207,42 @@ describe('readLocalFile', () => {
   beforeEach(async () => {
     await writeTree('snap-20250101');
     const snap = path.join(backups, 'snap-20250101');
-    file = (name, extra = {}) => ({ absolute: path.join(snap, name), realRoot: backups, maxBytes: 2 ** 20, ...extra });
+    file = (name, extra = {}) => ({
+      absolute: path.join(snap, name),
+      realRoot: backups,
+      maxBytes: 2 ** 20,
+      ...extra,
+    });
   });
 
   it('reads a small file whole, growing past the buffer it was given', () => {
     const read = readLocalFile(file('etc/app.conf'), buffer);
-    expect('length' in read && read.buffer.subarray(0, read.length).toString()).toBe('listen 8080\nworkers 4\n'.repeat(40));
+    expect('length' in read && read.buffer.subarray(0, read.length).toString()).toBe(
+      'listen 8080\nworkers 4\n'.repeat(40),
+    );
     const empty = readLocalFile(file('etc/empty'), buffer);
     expect('length' in empty && empty.length).toBe(0);
   });
 
   it('falls back (never reads) for a symlink, a path through a symlinked folder, a folder, a changed file, a file over maxBytes', () => {
-    expect(readLocalFile(file('etc/escape.txt'), buffer)).toEqual({ fallback: expect.stringMatching(/^open: ELOOP/) });
-    expect(readLocalFile(file('etc/current.conf'), buffer)).toEqual({ fallback: expect.stringMatching(/^open: ELOOP/) });
-    expect(readLocalFile(file('linked-dir/secret.txt'), buffer)).toEqual({ fallback: 'outside the root or deleted' });
+    expect(readLocalFile(file('etc/escape.txt'), buffer)).toEqual({
+      fallback: expect.stringMatching(/^open: ELOOP/),
+    });
+    expect(readLocalFile(file('etc/current.conf'), buffer)).toEqual({
+      fallback: expect.stringMatching(/^open: ELOOP/),
+    });
+    expect(readLocalFile(file('linked-dir/secret.txt'), buffer)).toEqual({
+      fallback: 'outside the root or deleted',
+    });
     expect(readLocalFile(file('data/nested'), buffer)).toEqual({ fallback: 'not a regular file' });
-    expect(readLocalFile(file('etc/app.conf', { ifMatch: '1:2:3:4' }), buffer)).toEqual({ fallback: 'changed since it was listed' });
-    expect(readLocalFile(file('data/random.bin', { maxBytes: 1000 }), buffer)).toEqual({ fallback: 'larger than a whole read' });
-    expect(readLocalFile(file('etc/missing'), buffer)).toEqual({ fallback: expect.stringMatching(/^open: ENOENT/) });
+    expect(readLocalFile(file('etc/app.conf', { ifMatch: '1:2:3:4' }), buffer)).toEqual({
+      fallback: 'changed since it was listed',
+    });
+    expect(readLocalFile(file('data/random.bin', { maxBytes: 1000 }), buffer)).toEqual({
+      fallback: 'larger than a whole read',
+    });
+    expect(readLocalFile(file('etc/missing'), buffer)).toEqual({
+      fallback: expect.stringMatching(/^open: ENOENT/),
+    });
   });
 });

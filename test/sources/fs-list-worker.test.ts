@@ -18,7 +18,10 @@ let root: string;
 /** What a plain recursive walk of `dir` sees, in UTF-8 byte order of keys (directories sort as `name/`). */
 function reference(dir: string, prefix = ''): Omit<SourceObject, 'mtime'>[] {
   const names = readdirSync(dir, { withFileTypes: true })
-    .map((dirent) => ({ name: dirent.name, order: Buffer.from(dirent.isDirectory() ? `${dirent.name}/` : dirent.name) }))
+    .map((dirent) => ({
+      name: dirent.name,
+      order: Buffer.from(dirent.isDirectory() ? `${dirent.name}/` : dirent.name),
+    }))
     .sort((a, b) => Buffer.compare(a.order, b.order));
   const out: Omit<SourceObject, 'mtime'>[] = [];
   for (const { name } of names) {
@@ -26,8 +29,15 @@ function reference(dir: string, prefix = ''): Omit<SourceObject, 'mtime'>[] {
     const stats = lstatSync(absolute);
     const key = `${prefix}${name}`;
     if (stats.isDirectory()) out.push(...reference(absolute, `${key}/`));
-    else if (stats.isSymbolicLink()) out.push({ key, size: stats.size, kind: 'symlink', linkTarget: '../target' });
-    else out.push({ key, size: stats.size, kind: 'file', validator: `${stats.dev}:${stats.ino}:${stats.size}:${Math.round(stats.mtimeMs * 1000)}` });
+    else if (stats.isSymbolicLink())
+      out.push({ key, size: stats.size, kind: 'symlink', linkTarget: '../target' });
+    else
+      out.push({
+        key,
+        size: stats.size,
+        kind: 'file',
+        validator: `${stats.dev}:${stats.ino}:${stats.size}:${Math.round(stats.mtimeMs * 1000)}`,
+      });
   }
   return out;
 }
@@ -37,7 +47,11 @@ beforeAll(async () => {
   // More than two batches in one folder, plus nested folders, names that sort differently as
   // UTF-16 and as UTF-8, and symlinks.
   await mkdir(path.join(root, 'snap/many'), { recursive: true });
-  for (let i = 0; i < LIST_BATCH * 2 + 37; i++) await writeFile(path.join(root, 'snap/many', `f${String(i).padStart(5, '0')}.txt`), `file ${i}\n`.repeat(i % 7));
+  for (let i = 0; i < LIST_BATCH * 2 + 37; i++)
+    await writeFile(
+      path.join(root, 'snap/many', `f${String(i).padStart(5, '0')}.txt`),
+      `file ${i}\n`.repeat(i % 7),
+    );
   await mkdir(path.join(root, 'snap/a-b/c'), { recursive: true });
   await writeFile(path.join(root, 'snap/a-b/c/deep.txt'), 'deep');
   // A modification time 0.7 ms past a millisecond: Stats.mtime rounds it, a plain Date() would truncate.
@@ -59,7 +73,9 @@ describe('listing a filesystem source in a worker', () => {
       const listed: SourceObject[] = [];
       for await (const object of source.list('snap/')) listed.push(object);
       expect(listed.length).toBe(LIST_BATCH * 2 + 37 + 5);
-      expect(listed.map(({ mtime: _mtime, ...rest }) => rest)).toEqual(reference(path.join(root, 'snap'), 'snap/'));
+      expect(listed.map(({ mtime: _mtime, ...rest }) => rest)).toEqual(
+        reference(path.join(root, 'snap'), 'snap/'),
+      );
       const deep = listed.find((object) => object.key === 'snap/a-b/c/deep.txt')!;
       expect(deep.mtime.getTime()).toBe(lstatSync(path.join(root, 'snap/a-b/c/deep.txt')).mtime.getTime());
       expect(deep.mtime.getTime()).toBe(1_700_000_000_001);

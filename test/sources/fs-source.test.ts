@@ -93,7 +93,10 @@ describe('fs source', () => {
 
   it('lists under a prefix with S3 semantics (directory or partial name)', async () => {
     const source = createFsSource(root);
-    expect((await listAll(source.list('snap-1/'))).map((o) => o.key)).toEqual(['snap-1/deep/er/f.txt', 'snap-1/top.txt']);
+    expect((await listAll(source.list('snap-1/'))).map((o) => o.key)).toEqual([
+      'snap-1/deep/er/f.txt',
+      'snap-1/top.txt',
+    ]);
     expect((await listAll(source.list('a'))).map((o) => o.key)).toEqual(['a-b.txt', 'a/x.txt']);
     expect((await listAll(source.list('snap-1/deep/e'))).map((o) => o.key)).toEqual(['snap-1/deep/er/f.txt']);
     expect(await listAll(source.list('missing/'))).toEqual([]);
@@ -104,8 +107,16 @@ describe('fs source', () => {
   it('opens whole files and exact byte ranges', async () => {
     const source = createFsSource(root);
     expect((await readAll((await source.open('data.bin')).stream)).equals(bytes)).toBe(true);
-    expect((await readAll((await source.open('data.bin', { start: 100, end: 1100 })).stream)).equals(bytes.subarray(100, 1100))).toBe(true);
-    expect((await readAll((await source.open('data.bin', { start: 4095, end: 4096 })).stream)).equals(bytes.subarray(4095))).toBe(true);
+    expect(
+      (await readAll((await source.open('data.bin', { start: 100, end: 1100 })).stream)).equals(
+        bytes.subarray(100, 1100),
+      ),
+    ).toBe(true);
+    expect(
+      (await readAll((await source.open('data.bin', { start: 4095, end: 4096 })).stream)).equals(
+        bytes.subarray(4095),
+      ),
+    ).toBe(true);
     expect((await readAll((await source.open('data.bin', { start: 10, end: 10 })).stream)).length).toBe(0);
     expect((await readAll((await source.open('snap-1/deep/er/f.txt')).stream)).toString()).toBe('deep');
   });
@@ -120,7 +131,9 @@ describe('fs source', () => {
     const listed = (await readAll((await source.open('grows.bin')).stream)).length;
     await writeFile(grown, Buffer.concat([bytes, bytes, bytes]));
     expect(listed).toBe(bytes.length);
-    expect((await readAll((await source.open('grows.bin')).stream)).equals(Buffer.concat([bytes, bytes, bytes]))).toBe(true);
+    expect(
+      (await readAll((await source.open('grows.bin')).stream)).equals(Buffer.concat([bytes, bytes, bytes])),
+    ).toBe(true);
     const empty = path.join(root, 'empty.bin');
     await writeFile(empty, '');
     expect((await readAll((await source.open('empty.bin')).stream)).length).toBe(0);
@@ -138,7 +151,13 @@ describe('fs source', () => {
     expect(viaSymlink.permanent).toBe(true);
     expect(viaSymlink.message).toMatch(/outside the backup root/);
     expect(viaSymlink.key).toBe('escape/secret.txt');
-    for (const key of ['../outside/secret.txt', '/etc/passwd', 'a/../../outside/secret.txt', 'a//x.txt', '']) {
+    for (const key of [
+      '../outside/secret.txt',
+      '/etc/passwd',
+      'a/../../outside/secret.txt',
+      'a//x.txt',
+      '',
+    ]) {
       expect((await sourceError(source.open(key))).permanent).toBe(true);
     }
   });

@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { withIdleTimeout } from '../../agent/sources/idle-timeout.js';
 
 class Failure extends Error {
-  constructor(message: string, readonly upstream?: unknown) {
+  constructor(
+    message: string,
+    readonly upstream?: unknown,
+  ) {
     super(message);
   }
 }
@@ -34,7 +37,8 @@ describe('withIdleTimeout', () => {
     // Produces each chunk only when asked, so a naive "time since the last chunk" timer would fire.
     const source = Readable.from(
       (function* () {
-        for (let offset = 0; offset < data.length; offset += 64 * 1024) yield data.subarray(offset, offset + 64 * 1024);
+        for (let offset = 0; offset < data.length; offset += 64 * 1024)
+          yield data.subarray(offset, offset + 64 * 1024);
       })(),
     );
     const wrapped = withIdleTimeout(source, 50, describeFailure);
@@ -52,7 +56,9 @@ describe('withIdleTimeout', () => {
         this.destroy(Object.assign(new Error('disk on fire'), { code: 'EIO' }));
       },
     });
-    const error = (await collect(withIdleTimeout(broken, 1_000, describeFailure)).catch((e: unknown) => e)) as Failure;
+    const error = (await collect(withIdleTimeout(broken, 1_000, describeFailure)).catch(
+      (e: unknown) => e,
+    )) as Failure;
     expect(error).toBeInstanceOf(Failure);
     expect(error.message).toMatch(/read failed: disk on fire/);
     expect((error.upstream as NodeJS.ErrnoException).code).toBe('EIO');

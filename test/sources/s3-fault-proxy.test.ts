@@ -49,13 +49,29 @@ beforeEach(async () => {
   await admin.send(new PutObjectCommand({ Bucket: 'faults', Key: KEY, Body: BODY }));
   proxy.reset();
   faults = [];
-  const raw = createS3Source({ ...s3.sourceOptions('faults'), endpoint: proxy.endpoint, maxAttempts: 4, idleTimeoutMs: IDLE_MS, connectTimeoutMs: 1000 });
-  source = withRetries(raw, { openAttempts: 1, resumes: 4, baseDelayMs: 20, maxDelayMs: 100, onFault: (fault) => faults.push(fault) });
+  const raw = createS3Source({
+    ...s3.sourceOptions('faults'),
+    endpoint: proxy.endpoint,
+    maxAttempts: 4,
+    idleTimeoutMs: IDLE_MS,
+    connectTimeoutMs: 1000,
+  });
+  source = withRetries(raw, {
+    openAttempts: 1,
+    resumes: 4,
+    baseDelayMs: 20,
+    maxDelayMs: 100,
+    onFault: (fault) => faults.push(fault),
+  });
 });
 
 describe('transient faults are retried with backoff and reported as transient', () => {
   it('a burst of 503 SlowDown', async () => {
-    proxy.inject(KEY, { kind: 'error', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }, 3);
+    proxy.inject(
+      KEY,
+      { kind: 'error', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' },
+      3,
+    );
     const body = await source.open(KEY);
     expect((await readAll(body.stream)).equals(BODY)).toBe(true);
     expect(proxy.gets(KEY).map((request) => request.status)).toEqual([503, 503, 503, 200]);
@@ -76,7 +92,9 @@ describe('transient faults are retried with backoff and reported as transient', 
     const body = await source.open(KEY);
     expect((await readAll(body.stream)).equals(BODY)).toBe(true);
     expect(proxy.gets(KEY)).toHaveLength(2);
-    expect(faults).toMatchObject([{ action: 'retried', transient: true, detail: expect.stringContaining(`HTTP ${status}`) }]);
+    expect(faults).toMatchObject([
+      { action: 'retried', transient: true, detail: expect.stringContaining(`HTTP ${status}`) },
+    ]);
   });
 
   it('a connection reset before the headers', async () => {
@@ -91,7 +109,9 @@ describe('transient faults are retried with backoff and reported as transient', 
     proxy.inject(KEY, { kind: 'error', status: 500, code: 'InternalError' }, 10);
     const error = await sourceFailure(source.open(KEY));
     expect(error.permanent).toBe(false);
-    expect(error.message).toMatch(/InternalError \(HTTP 500\) after 4 attempts \(transient, gave up after 1 try with backoff\)/);
+    expect(error.message).toMatch(
+      /InternalError \(HTTP 500\) after 4 attempts \(transient, gave up after 1 try with backoff\)/,
+    );
     expect(proxy.gets(KEY)).toHaveLength(4);
     expect(faults.at(-1)).toMatchObject({ action: 'gave-up', transient: true });
   });
@@ -116,7 +136,13 @@ describe('a body that breaks part-way is resumed from where it stopped, pinned w
     expect(resumedAt).toBeLessThanOrEqual(1_000_000);
     expect(gets[1]!.range).toBe(`bytes=${resumedAt}-${BODY.length - 1}`);
     expect(gets[1]!.ifMatch).toBe(`"${object.etag}"`);
-    expect(faults).toMatchObject([{ action: 'resumed', transient: true, detail: expect.stringMatching(new RegExp(`^resumed at byte ${resumedAt} of ${BODY.length}`)) }]);
+    expect(faults).toMatchObject([
+      {
+        action: 'resumed',
+        transient: true,
+        detail: expect.stringMatching(new RegExp(`^resumed at byte ${resumedAt} of ${BODY.length}`)),
+      },
+    ]);
     if (fault.kind === 'stall') {
       expect(faults[0]!.detail).toMatch(new RegExp(`no data received for ${IDLE_MS} ms`));
       expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS);
@@ -134,7 +160,13 @@ describe('a body that breaks part-way is resumed from where it stopped, pinned w
     proxy.inject(KEY, { kind: 'stall', afterBytes: 500_000 });
     const body = await source.open(KEY);
     // The next GET (the resume) finds a new version in its place.
-    proxy.inject(KEY, { kind: 'hook', run: async () => void (await admin.send(new PutObjectCommand({ Bucket: 'faults', Key: KEY, Body: Buffer.from('rewritten') }))) });
+    proxy.inject(KEY, {
+      kind: 'hook',
+      run: async () =>
+        void (await admin.send(
+          new PutObjectCommand({ Bucket: 'faults', Key: KEY, Body: Buffer.from('rewritten') }),
+        )),
+    });
     const error = await sourceFailure(readAll(body.stream));
     expect(error).toBeInstanceOf(ObjectChangedError);
     expect(error.permanent).toBe(true);
@@ -159,7 +191,13 @@ describe('permanent errors are not retried', () => {
 
   it('an object overwritten between the listing and the read', async () => {
     const object = await listed(KEY);
-    proxy.inject(KEY, { kind: 'hook', run: async () => void (await admin.send(new PutObjectCommand({ Bucket: 'faults', Key: KEY, Body: Buffer.from('new version') }))) });
+    proxy.inject(KEY, {
+      kind: 'hook',
+      run: async () =>
+        void (await admin.send(
+          new PutObjectCommand({ Bucket: 'faults', Key: KEY, Body: Buffer.from('new version') }),
+        )),
+    });
     const error = await sourceFailure(source.open(KEY, undefined, { ifMatch: object.validator! }));
     expect(error).toBeInstanceOf(ObjectChangedError);
     expect(proxy.gets(KEY)).toMatchObject([{ status: 412, ifMatch: `"${object.etag}"` }]);

@@ -19,7 +19,12 @@ function s3Error(res: ServerResponse, status: number, code: string, message: str
 }
 
 function sendObject(res: ServerResponse): void {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length, etag: '"feedface"', 'x-amz-version-id': 'v-1' });
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': BODY.length,
+    etag: '"feedface"',
+    'x-amz-version-id': 'v-1',
+  });
   res.end(BODY);
 }
 
@@ -35,7 +40,11 @@ describe('s3 source against a misbehaving store', () => {
     hits.set(key, count);
     switch (key) {
       case 'stall-body': // headers and a few bytes, then silence
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 1_000_000, etag: '"stalled"' });
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': 1_000_000,
+          etag: '"stalled"',
+        });
         res.write(BODY.subarray(0, 10));
         return;
       case 'stall-headers': // accepts the request, never answers
@@ -46,7 +55,11 @@ describe('s3 source against a misbehaving store', () => {
       case 'ignores-range': // answers a ranged GET with the whole object and no Content-Range
         return sendObject(res);
       case 'big': // 8 MiB, sent as fast as the client reads
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG.length, etag: '"big"' });
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': BIG.length,
+          etag: '"big"',
+        });
         res.end(BIG);
         return;
       case 'always-500':

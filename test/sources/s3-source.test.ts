@@ -28,7 +28,8 @@ describe('s3 source on embedded s3rver', () => {
   let source: BackupSource;
   const payload = randomBytes(300 * 1024 + 17);
 
-  const put = (key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  const put = (key: string, body: Buffer | string) =>
+    client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
 
   beforeAll(async () => {
     s3 = await startEmbeddedS3({ buckets: [BUCKET] });
@@ -38,7 +39,8 @@ describe('s3 source on embedded s3rver', () => {
     await put('set-a/folder/', ''); // a console-style folder marker
     await put('set-b/other.bin', 'not in set a');
     const keys = Array.from({ length: MANY }, (_, i) => `many/obj-${String(i).padStart(5, '0')}`);
-    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((key) => put(key, key)));
+    for (let i = 0; i < keys.length; i += 50)
+      await Promise.all(keys.slice(i, i + 50).map((key) => put(key, key)));
     source = createS3Source(s3.sourceOptions(BUCKET, 'set-a'));
   });
 
@@ -82,7 +84,7 @@ describe('s3 source on embedded s3rver', () => {
     }
   });
 
-  it('lists in S3 byte order across pages, even where s3rver\'s disk layout sorts differently', async () => {
+  it("lists in S3 byte order across pages, even where s3rver's disk layout sorts differently", async () => {
     for (const key of ['x', 'x.A', 'x-y', 'x/z', 'W']) await put(`order/${key}`, key);
     const ordered = createS3Source({ ...s3.sourceOptions(BUCKET, 'order/'), pageSize: 1 });
     try {
@@ -148,7 +150,12 @@ describe('s3 source on embedded s3rver', () => {
     const data = randomBytes(200 * 1024);
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'checksums/buffer.bin', Body: data }));
     await client.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: 'checksums/stream.bin', Body: Readable.from([data.subarray(0, 1000), data.subarray(1000)]), ContentLength: data.length }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'checksums/stream.bin',
+        Body: Readable.from([data.subarray(0, 1000), data.subarray(1000)]),
+        ContentLength: data.length,
+      }),
     );
     const reader = createS3Source(s3.sourceOptions(BUCKET, 'checksums/'));
     try {
@@ -198,7 +205,9 @@ describe('s3 source on embedded s3rver', () => {
     const other = await startEmbeddedS3();
     await other.createBucket('late');
     await other.createBucket('late');
-    await other.client().send(new PutObjectCommand({ Bucket: 'late', Key: 'big.bin', Body: randomBytes(4 * 1024 * 1024) }));
+    await other
+      .client()
+      .send(new PutObjectCommand({ Bucket: 'late', Key: 'big.bin', Body: randomBytes(4 * 1024 * 1024) }));
     const reader = createS3Source(other.sourceOptions('late'));
     const body = await reader.open('big.bin'); // never read
     // Stopping the store resets the connection under it: the body fails with a typed error (on

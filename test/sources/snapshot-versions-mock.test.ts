@@ -10,7 +10,14 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type GetObjectCommandInput, type HeadObjectCommandInput } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type GetObjectCommandInput,
+  type HeadObjectCommandInput,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validatePolicy } from '../../agent/config/load-policy.js';
@@ -41,31 +48,52 @@ class VersionedBucket {
   constructor(private readonly versioning: boolean) {}
 
   put(key: string, body: Buffer, mtime: Date): string {
-    const id = this.versioning ? `v${this.next++}-${createHash('md5').update(body).digest('hex').slice(0, 6)}` : 'null';
+    const id = this.versioning
+      ? `v${this.next++}-${createHash('md5').update(body).digest('hex').slice(0, 6)}`
+      : 'null';
     this.versions.set(key, [...(this.versioning ? (this.versions.get(key) ?? []) : []), { id, body, mtime }]);
     return id;
   }
 
   private find(key: string, versionId: string | undefined): Version {
     const all = this.versions.get(key);
-    if (!all) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    if (!all)
+      throw Object.assign(new Error('The specified key does not exist.'), {
+        name: 'NoSuchKey',
+        $metadata: { httpStatusCode: 404 },
+      });
     if (versionId === undefined || !this.versioning) return all.at(-1)!; // an unversioned store ignores VersionId
     const found = all.find((version) => version.id === versionId);
     if (!found) {
-      if (!/^v\d+-/.test(versionId)) throw Object.assign(new Error('Invalid version id specified'), { name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } });
-      throw Object.assign(new Error('The specified version does not exist.'), { name: 'NoSuchVersion', $metadata: { httpStatusCode: 404 } });
+      if (!/^v\d+-/.test(versionId))
+        throw Object.assign(new Error('Invalid version id specified'), {
+          name: 'InvalidArgument',
+          $metadata: { httpStatusCode: 400 },
+        });
+      throw Object.assign(new Error('The specified version does not exist.'), {
+        name: 'NoSuchVersion',
+        $metadata: { httpStatusCode: 404 },
+      });
     }
     return found;
   }
 
   private identity(version: Version) {
-    return { ETag: `"${createHash('md5').update(version.body).digest('hex')}"`, LastModified: version.mtime, ...(this.versioning ? { VersionId: version.id } : {}) };
+    return {
+      ETag: `"${createHash('md5').update(version.body).digest('hex')}"`,
+      LastModified: version.mtime,
+      ...(this.versioning ? { VersionId: version.id } : {}),
+    };
   }
 
   install(): void {
     s3.on(ListObjectsV2Command).callsFake(() => ({
       IsTruncated: false,
-      Contents: [...this.versions].map(([key, all]) => ({ Key: key, Size: all.at(-1)!.body.length, ...this.identity(all.at(-1)!) })),
+      Contents: [...this.versions].map(([key, all]) => ({
+        Key: key,
+        Size: all.at(-1)!.body.length,
+        ...this.identity(all.at(-1)!),
+      })),
     }));
     s3.on(HeadObjectCommand).callsFake((input: HeadObjectCommandInput) => {
       const version = this.find(input.Key!, input.VersionId);
@@ -76,7 +104,10 @@ class VersionedBucket {
       const version = this.find(input.Key!, input.VersionId);
       const identity = this.identity(version);
       if (input.IfMatch !== undefined && input.IfMatch !== identity.ETag) {
-        throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+        throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+          name: 'PreconditionFailed',
+          $metadata: { httpStatusCode: 412 },
+        });
       }
       return { Body: Readable.from([version.body]), ContentLength: version.body.length, ...identity };
     });
@@ -88,7 +119,16 @@ function policyFor(state: string): Policy {
     {
       sets: {
         orders: {
-          source: { s3: { bucket: 'locked-backups', prefix: 'orders/', endpoint: 'http://127.0.0.1:1', region: 'us-east-1', forcePathStyle: true, maxAttempts: 1 } },
+          source: {
+            s3: {
+              bucket: 'locked-backups',
+              prefix: 'orders/',
+              endpoint: 'http://127.0.0.1:1',
+              region: 'us-east-1',
+              forcePathStyle: true,
+              maxAttempts: 1,
+            },
+          },
           snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$' },
           drill: { pick: 'latest' },
         },
@@ -129,13 +169,17 @@ describe('snapshot versions — mock client (s3rver has no versioning)', () => {
     const second = await runScan(policy, { stateDir: state });
     const replaced = second.sets[0]!.findings?.find((finding) => finding.kind === 'snapshot-replaced');
     expect(replaced?.detail).toContain(`VersionId ${v1} → ${v2}`);
-    expect(replaced?.detail).toContain(`the baselined version ${v1} is still in the store: vouch recover orders --snapshot ${ID}@${v1} --to DIR restores it`);
+    expect(replaced?.detail).toContain(
+      `the baselined version ${v1} is still in the store: vouch recover orders --snapshot ${ID}@${v1} --to DIR restores it`,
+    );
 
     // The drill reads exactly v1 (GetObject VersionId) and checks it against the baseline taken from it.
     bucket.gets.length = 0;
     const drill = await runDrillReport(set, { stateDir: state, snapshot: `${ID}@${v1}` });
     expect(drill).toMatchObject({ outcome: 'passed', snapshot: ID, snapshotVersion: v1 });
-    expect(drill.verifiers.find((verifier) => verifier.verifier === 'digest')).toMatchObject({ status: 'passed' });
+    expect(drill.verifiers.find((verifier) => verifier.verifier === 'digest')).toMatchObject({
+      status: 'passed',
+    });
     expect(drill.notes.join('\n')).toContain(`the version its baseline was taken from`);
     expect(bucket.gets.length).toBeGreaterThan(0);
     expect(bucket.gets.every((get) => get.VersionId === v1 && get.IfMatch === undefined)).toBe(true);
@@ -157,11 +201,17 @@ describe('snapshot versions — mock client (s3rver has no versioning)', () => {
     // A version the store does not hold: a usage error naming set, snapshot and version; nothing recorded.
     const drills = (await readDrillIndex(state, 'orders')).drills.length;
     await expect(runDrillReport(set, { stateDir: state, snapshot: `${ID}@v9-000000` })).rejects.toThrow(
-      new RegExp(`^set orders: snapshot ${ID}@v9-000000: the store holds no such version of orders-20261101\\.tar\\.gz`),
+      new RegExp(
+        `^set orders: snapshot ${ID}@v9-000000: the store holds no such version of orders-20261101\\.tar\\.gz`,
+      ),
     );
-    await expect(runDrillReport(set, { stateDir: state, snapshot: `${ID}@v9-000000` })).rejects.toBeInstanceOf(SnapshotVersionError);
+    await expect(
+      runDrillReport(set, { stateDir: state, snapshot: `${ID}@v9-000000` }),
+    ).rejects.toBeInstanceOf(SnapshotVersionError);
     expect((await readDrillIndex(state, 'orders')).drills.length).toBe(drills);
-    await expect(runRecovery(set, { stateDir: state, dryRun: true, snapshot: `${ID}@${v2}` })).rejects.toThrow(`no baseline was recorded for that version (its baseline is of version ${v1})`);
+    await expect(
+      runRecovery(set, { stateDir: state, dryRun: true, snapshot: `${ID}@${v2}` }),
+    ).rejects.toThrow(`no baseline was recorded for that version (its baseline is of version ${v1})`);
   });
 
   it('mock client (s3rver has no versioning): a store that ignores or rejects VersionId is named as keeping no versions, never read as the current object', async () => {
@@ -171,7 +221,9 @@ describe('snapshot versions — mock client (s3rver has no versioning)', () => {
     const policy = policyFor(state);
     await runScan(policy, { stateDir: state });
     expect((await readSetIndex(state, 'orders')).snapshots[ID]!.baseline?.versionId).toBeUndefined();
-    await expect(runDrillReport(policy.sets[0]!, { stateDir: state, snapshot: `${ID}@v1-abcdef` })).rejects.toThrow(
+    await expect(
+      runDrillReport(policy.sets[0]!, { stateDir: state, snapshot: `${ID}@v1-abcdef` }),
+    ).rejects.toThrow(
       `set orders: snapshot ${ID}@v1-abcdef: the store does not keep versions of it (is versioning enabled on the bucket?)`,
     );
     expect((await readDrillIndex(state, 'orders')).drills).toEqual([]);
@@ -180,7 +232,10 @@ describe('snapshot versions — mock client (s3rver has no versioning)', () => {
 
 describe('ID@VERSION requests', () => {
   it('split at the last @; pick rules take no version', () => {
-    expect(splitVersion('orders', 'orders-1@3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY')).toEqual({ request: 'orders-1', version: '3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY' });
+    expect(splitVersion('orders', 'orders-1@3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY')).toEqual({
+      request: 'orders-1',
+      version: '3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY',
+    });
     expect(splitVersion('orders', 'id:a@b@c')).toEqual({ request: 'id:a@b', version: 'c' });
     expect(splitVersion('orders', 'orders-1')).toEqual({ request: 'orders-1', version: null });
     expect(splitVersion('orders', 'orders-1@')).toEqual({ request: 'orders-1@', version: null });

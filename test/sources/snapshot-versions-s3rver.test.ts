@@ -41,13 +41,25 @@ describe('snapshot versions where the store keeps none', () => {
   it('on s3rver: a replaced archive names no baselined version, and ID@VERSION is refused, not read as the current object', async () => {
     await s3.createBucket('plain-backups');
     const state = await mkdtemp(path.join(tmpdir(), 'vouch-versions-s3rver-'));
-    const put = (body: Buffer) => client.send(new PutObjectCommand({ Bucket: 'plain-backups', Key: 'orders/orders-20261101.tar.gz', Body: body }));
+    const put = (body: Buffer) =>
+      client.send(
+        new PutObjectCommand({ Bucket: 'plain-backups', Key: 'orders/orders-20261101.tar.gz', Body: body }),
+      );
     await put(await buildTarGz(sampleFiles(3)));
     const policy = validatePolicy(
       {
         sets: {
           orders: {
-            source: { s3: { bucket: 'plain-backups', prefix: 'orders/', endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, checksums: 'when-required' } },
+            source: {
+              s3: {
+                bucket: 'plain-backups',
+                prefix: 'orders/',
+                endpoint: s3.endpoint,
+                region: s3.region,
+                forcePathStyle: true,
+                checksums: 'when-required',
+              },
+            },
             snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$' },
             drill: { pick: 'latest' },
           },
@@ -57,8 +69,12 @@ describe('snapshot versions where the store keeps none', () => {
       state,
     );
     await runScan(policy, { stateDir: state });
-    expect((await readSetIndex(state, 'orders')).snapshots['orders-20261101']!.baseline).toMatchObject({ entries: expect.any(Number) });
-    expect((await readSetIndex(state, 'orders')).snapshots['orders-20261101']!.baseline!.versionId).toBeUndefined();
+    expect((await readSetIndex(state, 'orders')).snapshots['orders-20261101']!.baseline).toMatchObject({
+      entries: expect.any(Number),
+    });
+    expect(
+      (await readSetIndex(state, 'orders')).snapshots['orders-20261101']!.baseline!.versionId,
+    ).toBeUndefined();
 
     await put(await buildTarGz(sampleFiles(4)));
     const rescan = await runScan(policy, { stateDir: state });
@@ -68,10 +84,14 @@ describe('snapshot versions where the store keeps none', () => {
     const set = policy.sets[0]!;
     const refused = runDrillReport(set, { stateDir: state, snapshot: 'orders-20261101@3HL4kqtJlcpXroDTDmJ' });
     await expect(refused).rejects.toBeInstanceOf(SnapshotVersionError);
-    await expect(refused).rejects.toThrow(/^set orders: snapshot orders-20261101@3HL4kqtJlcpXroDTDmJ: the store does not keep versions of it/);
+    await expect(refused).rejects.toThrow(
+      /^set orders: snapshot orders-20261101@3HL4kqtJlcpXroDTDmJ: the store does not keep versions of it/,
+    );
     expect((await readDrillIndex(state, 'orders')).drills).toEqual([]);
     // recover refuses before the store is asked: the baseline names no version to verify against.
-    await expect(runRecovery(set, { stateDir: state, dryRun: true, snapshot: 'orders-20261101@3HL4kqtJlcpXroDTDmJ' })).rejects.toThrow(
+    await expect(
+      runRecovery(set, { stateDir: state, dryRun: true, snapshot: 'orders-20261101@3HL4kqtJlcpXroDTDmJ' }),
+    ).rejects.toThrow(
       'set orders: snapshot orders-20261101@3HL4kqtJlcpXroDTDmJ: no baseline was recorded for that version (its baseline names no version',
     );
   });
@@ -83,7 +103,16 @@ describe('snapshot versions where the store keeps none', () => {
     const config = path.join(root, 'vouch.yaml');
     await writeFile(
       config,
-      stringify({ state: './state', sets: { orders: { source: { fs: { path: './volume' } }, snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$' }, drill: { pick: 'latest' } } } }),
+      stringify({
+        state: './state',
+        sets: {
+          orders: {
+            source: { fs: { path: './volume' } },
+            snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$' },
+            drill: { pick: 'latest' },
+          },
+        },
+      }),
     );
     const drill = await runCli(['--config', config, 'drill', 'orders', '--snapshot', 'orders-20261101@v1']);
     expect(drill.code).toBe(2);

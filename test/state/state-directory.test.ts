@@ -45,9 +45,17 @@ describe('ledger', () => {
     for (let n = 1; n <= 4; n++) await ledger.append('snapshot-scan', { n });
     await ledger.close();
     const records = await allRecords(dir);
-    expect(firstBreak([records[0]!, { ...records[1]!, data: { n: 99 } }, ...records.slice(2)])).toMatchObject({ seq: 2, problem: 'edited' });
-    expect(firstBreak([records[0]!, records[2]!, records[3]!])).toMatchObject({ seq: 3, problem: 'dropped-or-reordered' });
-    expect(firstBreak([records[0]!, records[1]!, records[1]!])).toMatchObject({ seq: 2, problem: 'replayed' });
+    expect(firstBreak([records[0]!, { ...records[1]!, data: { n: 99 } }, ...records.slice(2)])).toMatchObject(
+      { seq: 2, problem: 'edited' },
+    );
+    expect(firstBreak([records[0]!, records[2]!, records[3]!])).toMatchObject({
+      seq: 3,
+      problem: 'dropped-or-reordered',
+    });
+    expect(firstBreak([records[0]!, records[1]!, records[1]!])).toMatchObject({
+      seq: 2,
+      problem: 'replayed',
+    });
   });
 
   it('cuts a torn last line left by a crash mid-append and keeps chaining', async () => {
@@ -80,7 +88,10 @@ describe('state lock', () => {
   it('takes over a lock left by a process that died', async () => {
     const dir = await tempState();
     const { hostname } = await import('node:os');
-    await writeFile(path.join(dir, 'lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: '2025-01-01T00:00:00Z' }));
+    await writeFile(
+      path.join(dir, 'lock'),
+      JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: '2025-01-01T00:00:00Z' }),
+    );
     const lock = await acquireStateLock(dir);
     expect(JSON.parse(await readFile(path.join(dir, 'lock'), 'utf8')).pid).toBe(process.pid);
     await lock.release();
@@ -89,7 +100,10 @@ describe('state lock', () => {
   it('never leaves a lock file without its owner, nor its private owner file', async () => {
     const dir = await tempState();
     const lock = await acquireStateLock(dir);
-    expect(JSON.parse(await readFile(path.join(dir, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid, host: expect.any(String) });
+    expect(JSON.parse(await readFile(path.join(dir, 'lock'), 'utf8'))).toMatchObject({
+      pid: process.pid,
+      host: expect.any(String),
+    });
     expect((await readdir(dir)).filter((name) => name.startsWith('lock.'))).toEqual([]);
     await lock.release();
   });
@@ -111,7 +125,16 @@ describe('state lock', () => {
 });
 
 describe('manifests', () => {
-  const header = { format: 'vouch-manifest' as const, version: 1 as const, set: 'orders', snapshot: 'nested/orders-1', snapshotTime: '2025-01-01T00:00:00.000Z', layout: 'archive' as const, algorithm: 'sha256' as const, createdAt: '2025-01-01T00:00:00.000Z' };
+  const header = {
+    format: 'vouch-manifest' as const,
+    version: 1 as const,
+    set: 'orders',
+    snapshot: 'nested/orders-1',
+    snapshotTime: '2025-01-01T00:00:00.000Z',
+    layout: 'archive' as const,
+    algorithm: 'sha256' as const,
+    createdAt: '2025-01-01T00:00:00.000Z',
+  };
 
   it('become visible only when committed, and read back entry for entry', async () => {
     const dir = await tempState();

@@ -30,13 +30,23 @@ describe('when a snapshot turned not clean', () => {
   it('starts when a clean snapshot turns bad or a new one arrives bad, and is kept while it stays bad', () => {
     expect(withNotCleanSince(state('compromised'), state('clean'), at).notCleanSince).toBe(at.toISOString());
     expect(withNotCleanSince(state('suspicious'), undefined, at).notCleanSince).toBe(at.toISOString());
-    const kept = withNotCleanSince(state('compromised', { notCleanSince: '2026-01-03T00:00:00Z' }), state('suspicious', { notCleanSince: '2026-01-03T00:00:00Z' }), at);
+    const kept = withNotCleanSince(
+      state('compromised', { notCleanSince: '2026-01-03T00:00:00Z' }),
+      state('suspicious', { notCleanSince: '2026-01-03T00:00:00Z' }),
+      at,
+    );
     expect(kept.notCleanSince).toBe('2026-01-03T00:00:00Z');
   });
 
   it('is dropped when the snapshot is clean, and a state from before the field never counts as new', () => {
-    expect(withNotCleanSince(state('clean', { notCleanSince: '2026-01-03T00:00:00Z' }), state('compromised'), at)).not.toHaveProperty('notCleanSince');
-    const legacy = withNotCleanSince(state('compromised'), state('compromised', { baseline: { sha256: 'a', entries: 1, createdAt: '2025-12-01T00:00:00Z' } }), at);
+    expect(
+      withNotCleanSince(state('clean', { notCleanSince: '2026-01-03T00:00:00Z' }), state('compromised'), at),
+    ).not.toHaveProperty('notCleanSince');
+    const legacy = withNotCleanSince(
+      state('compromised'),
+      state('compromised', { baseline: { sha256: 'a', entries: 1, createdAt: '2025-12-01T00:00:00Z' } }),
+      at,
+    );
     expect(legacy.notCleanSince).toBe('2025-12-01T00:00:00Z');
   });
 });
@@ -46,14 +56,18 @@ describe('the scan-duration histogram', () => {
     const histogram = observeDuration(observeDuration(undefined, 42), 5000);
     expect(histogram.count).toBe(2);
     expect(histogram.sum).toBe(5042);
-    expect(histogram.counts).toEqual(SCAN_DURATION_BUCKETS.map((bound) => (bound >= 5000 ? 2 : bound >= 42 ? 1 : 0)));
+    expect(histogram.counts).toEqual(
+      SCAN_DURATION_BUCKETS.map((bound) => (bound >= 5000 ? 2 : bound >= 42 ? 1 : 0)),
+    );
   });
 });
 
 describe('runbook links', () => {
   it('point at the absolute base, fragment dropped, and refuse anything but http(s)', () => {
     const rules = "runbook_url: 'RUNBOOK.md#snapshots-removed'\nrunbook_url: 'RUNBOOK.md#scan-stalled'\n";
-    expect(withRunbookBase(rules, 'https://wiki.example.com/vouch#old')).toBe("runbook_url: 'https://wiki.example.com/vouch#snapshots-removed'\nrunbook_url: 'https://wiki.example.com/vouch#scan-stalled'\n");
+    expect(withRunbookBase(rules, 'https://wiki.example.com/vouch#old')).toBe(
+      "runbook_url: 'https://wiki.example.com/vouch#snapshots-removed'\nrunbook_url: 'https://wiki.example.com/vouch#scan-stalled'\n",
+    );
     expect(() => withRunbookBase(rules, 'RUNBOOK.md')).toThrow(ConfigError);
     expect(() => withRunbookBase(rules, 'file:///etc/passwd')).toThrow(/http\(s\)/);
   });

@@ -54,7 +54,9 @@ function readRepo(file: string): string | null {
 
 describe('links in the README and docs/', () => {
   it('resolve: every relative link names an existing file and every #anchor an existing heading', () => {
-    const broken = pages().flatMap((page) => brokenLinks(page, readFileSync(path.join(ROOT, page), 'utf8'), readRepo));
+    const broken = pages().flatMap((page) =>
+      brokenLinks(page, readFileSync(path.join(ROOT, page), 'utf8'), readRepo),
+    );
     expect(broken).toEqual([]);
   });
 
@@ -81,7 +83,9 @@ describe('links in the README and docs/', () => {
   it('slugs headings as GitHub does, repeats numbered', () => {
     expect(slugify('Daemon (`vouch serve`)')).toBe('daemon-vouch-serve');
     expect(slugify('`vouch scan --json`')).toBe('vouch-scan---json');
-    expect(slugify('Destroyed backups: findings about the store itself')).toBe('destroyed-backups-findings-about-the-store-itself');
+    expect(slugify('Destroyed backups: findings about the store itself')).toBe(
+      'destroyed-backups-findings-about-the-store-itself',
+    );
     expect([...headingAnchors('## Notes\n### Notes\n<a id="x"></a>')]).toEqual(['notes', 'notes-1', 'x']);
   });
 

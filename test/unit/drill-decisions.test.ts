@@ -3,18 +3,39 @@ import type { SqlAssertion } from '../../agent/config/resolve-policy.js';
 import { pickSnapshot, type PickInput } from '../../agent/drills/pick-snapshot.js';
 import { drillId, projectFullRestore } from '../../agent/drills/run-drill.js';
 import { sampleSelector } from '../../agent/drills/sample.js';
-import { createDumpFilter, filterDumpLine, type DumpFilterStats } from '../../agent/drills/verifiers/pg-dump-filter.js';
+import {
+  createDumpFilter,
+  filterDumpLine,
+  type DumpFilterStats,
+} from '../../agent/drills/verifiers/pg-dump-filter.js';
 import { firstValueOfPsql } from '../../agent/drills/verifiers/postgres.js';
 import { evaluateAssertion, parseDatabaseTime } from '../../agent/drills/verifiers/sql-assertion.js';
 import { firstValueOfJson } from '../../agent/drills/verifiers/sqlite.js';
 import type { Snapshot } from '../../agent/sources/snapshot-discovery.js';
 import type { Verdict } from '../../agent/model/verdict.js';
 
-const snapshot = (id: string, time: string): Snapshot => ({ id, time: new Date(time), timeSource: 'name', layout: 'archive', sums: [] });
-const SNAPSHOTS = [snapshot('s1', '2025-10-01T00:00:00Z'), snapshot('s2', '2025-10-10T00:00:00Z'), snapshot('s3', '2025-10-19T00:00:00Z')];
+const snapshot = (id: string, time: string): Snapshot => ({
+  id,
+  time: new Date(time),
+  timeSource: 'name',
+  layout: 'archive',
+  sums: [],
+});
+const SNAPSHOTS = [
+  snapshot('s1', '2025-10-01T00:00:00Z'),
+  snapshot('s2', '2025-10-10T00:00:00Z'),
+  snapshot('s3', '2025-10-19T00:00:00Z'),
+];
 const VERDICTS: Record<string, Verdict> = { s1: 'clean', s2: 'clean', s3: 'compromised' };
 const pick = (input: Partial<PickInput>) =>
-  pickSnapshot({ snapshots: SNAPSHOTS, verdictOf: (id) => VERDICTS[id], request: 'latest', now: new Date('2025-10-20T00:00:00Z'), random: () => 0, ...input });
+  pickSnapshot({
+    snapshots: SNAPSHOTS,
+    verdictOf: (id) => VERDICTS[id],
+    request: 'latest',
+    now: new Date('2025-10-20T00:00:00Z'),
+    random: () => 0,
+    ...input,
+  });
 
 describe('picking the snapshot to drill', () => {
   it('latest is the newest in the store, whatever its verdict', () => {
@@ -23,30 +44,58 @@ describe('picking the snapshot to drill', () => {
 
   it('last-clean is the newest clean one; unscanned snapshots are not clean', () => {
     expect(pick({ request: 'last-clean' })).toMatchObject({ snapshot: { id: 's2' }, pick: 'last-clean' });
-    expect(pick({ request: 'last-clean', verdictOf: () => undefined })).toMatchObject({ snapshot: null, reason: expect.stringMatching(/none of 3 snapshots has a clean verdict/) });
+    expect(pick({ request: 'last-clean', verdictOf: () => undefined })).toMatchObject({
+      snapshot: null,
+      reason: expect.stringMatching(/none of 3 snapshots has a clean verdict/),
+    });
   });
 
   it('last-clean walks back past a clean snapshot whose latest drill failed, and retries the oldest failure when all failed', () => {
     const failedS2 = [{ snapshot: 's2', outcome: 'failed' as const, finishedAt: '2025-10-19T05:00:00Z' }];
-    expect(pick({ request: 'last-clean', drills: failedS2 })).toMatchObject({ snapshot: { id: 's1' }, reason: expect.stringMatching(/walked back past s2: latest drill failed/) });
+    expect(pick({ request: 'last-clean', drills: failedS2 })).toMatchObject({
+      snapshot: { id: 's1' },
+      reason: expect.stringMatching(/walked back past s2: latest drill failed/),
+    });
     // A later pass of s2 promotes it again.
-    expect(pick({ request: 'last-clean', drills: [...failedS2, { snapshot: 's2', outcome: 'passed', finishedAt: '2025-10-19T06:00:00Z' }] }).snapshot?.id).toBe('s2');
+    expect(
+      pick({
+        request: 'last-clean',
+        drills: [...failedS2, { snapshot: 's2', outcome: 'passed', finishedAt: '2025-10-19T06:00:00Z' }],
+      }).snapshot?.id,
+    ).toBe('s2');
     // An aborted drill says nothing about the snapshot.
-    expect(pick({ request: 'last-clean', drills: [{ snapshot: 's2', outcome: 'aborted', finishedAt: '2025-10-19T06:00:00Z' }] }).snapshot?.id).toBe('s2');
-    const bothFailed = [...failedS2, { snapshot: 's1', outcome: 'failed' as const, finishedAt: '2025-10-19T07:00:00Z' }];
-    expect(pick({ request: 'last-clean', drills: bothFailed })).toMatchObject({ snapshot: { id: 's2' }, reason: expect.stringMatching(/every clean snapshot's latest drill failed/) });
+    expect(
+      pick({
+        request: 'last-clean',
+        drills: [{ snapshot: 's2', outcome: 'aborted', finishedAt: '2025-10-19T06:00:00Z' }],
+      }).snapshot?.id,
+    ).toBe('s2');
+    const bothFailed = [
+      ...failedS2,
+      { snapshot: 's1', outcome: 'failed' as const, finishedAt: '2025-10-19T07:00:00Z' },
+    ];
+    expect(pick({ request: 'last-clean', drills: bothFailed })).toMatchObject({
+      snapshot: { id: 's2' },
+      reason: expect.stringMatching(/every clean snapshot's latest drill failed/),
+    });
   });
 
   it('random draws uniformly within the window, and says when the window is empty', () => {
     expect(pick({ request: 'random', random: () => 0.999 }).snapshot?.id).toBe('s3');
     expect(pick({ request: 'random', random: () => 0 }).snapshot?.id).toBe('s1');
     expect(pick({ request: 'random', windowSeconds: 15 * 86_400, random: () => 0 }).snapshot?.id).toBe('s2');
-    expect(pick({ request: 'random', windowSeconds: 3600 })).toMatchObject({ snapshot: null, reason: 'no snapshot of the last 1h' });
+    expect(pick({ request: 'random', windowSeconds: 3600 })).toMatchObject({
+      snapshot: null,
+      reason: 'no snapshot of the last 1h',
+    });
   });
 
   it('an explicit id is taken as asked, or named when unknown', () => {
     expect(pick({ request: 's1' })).toMatchObject({ snapshot: { id: 's1' }, pick: 'explicit' });
-    expect(pick({ request: 'nope' })).toMatchObject({ snapshot: null, reason: 'no snapshot has the id nope (newest: s3)' });
+    expect(pick({ request: 'nope' })).toMatchObject({
+      snapshot: null,
+      reason: 'no snapshot has the id nope (newest: s3)',
+    });
   });
 });
 
@@ -64,18 +113,23 @@ describe('sampling', () => {
   });
 
   it('projects the full restore from the sampled throughput', () => {
-    expect(projectFullRestore({ fetch: 10, extract: 4, verify: 1, app: 3 }, 1000, 100, 0.1)).toBe(10 + 5 * 10 + 3);
+    expect(projectFullRestore({ fetch: 10, extract: 4, verify: 1, app: 3 }, 1000, 100, 0.1)).toBe(
+      10 + 5 * 10 + 3,
+    );
     expect(projectFullRestore({ fetch: 10, extract: 4, verify: 1, app: 3 }, 1000, 1000, 1)).toBeNull();
   });
 
   it('names drills by set, start time and a random suffix', () => {
-    expect(drillId('orders', new Date('2026-11-24T22:30:00.123Z'))).toMatch(/^orders-20261124T223000Z-[0-9a-f]{4}$/);
+    expect(drillId('orders', new Date('2026-11-24T22:30:00.123Z'))).toMatch(
+      /^orders-20261124T223000Z-[0-9a-f]{4}$/,
+    );
   });
 });
 
 describe('SQL assertions', () => {
   const at = new Date('2025-10-19T02:00:00Z');
-  const check = (assertion: Partial<SqlAssertion>, value: string | null) => evaluateAssertion({ name: 'n', sql: 'select 1', ...assertion }, value, at);
+  const check = (assertion: Partial<SqlAssertion>, value: string | null) =>
+    evaluateAssertion({ name: 'n', sql: 'select 1', ...assertion }, value, at);
 
   it('compares numbers with min, max and equals, and says what came back', () => {
     expect(check({ min: 1000 }, '812')).toEqual({ ok: false, detail: 'returned 812, expected ≥ 1000' });
@@ -96,7 +150,8 @@ describe('SQL assertions', () => {
     expect(check({ withinSeconds: 86_400 }, '2025-10-18 20:15:00+00').ok).toBe(true);
     expect(check({ withinSeconds: 86_400 }, '2025-10-17 20:15:00+00')).toEqual({
       ok: false,
-      detail: 'returned 2025-10-17T20:15:00.000Z, 1d 5h before the snapshot time 2025-10-19T02:00:00.000Z (limit 1d)',
+      detail:
+        'returned 2025-10-17T20:15:00.000Z, 1d 5h before the snapshot time 2025-10-19T02:00:00.000Z (limit 1d)',
     });
     expect(check({ withinSeconds: 60 }, 'yesterday').detail).toBe('returned "yesterday", not a timestamp');
   });
@@ -137,7 +192,7 @@ describe('plain dump filter', () => {
       'GRANT ALL ON everything TO everyone;',
       'ALTER TABLE x OWNER TO y;',
       '\\.',
-      'SET SESSION AUTHORIZATION \'kanda\';',
+      "SET SESSION AUTHORIZATION 'kanda';",
       '\\unrestrict abc123',
     ];
     let inCopy = false;
@@ -146,7 +201,13 @@ describe('plain dump filter', () => {
       inCopy = decided.inCopy;
       return decided.keep;
     });
-    expect(kept).toEqual(['CREATE TABLE public.t (x text);', 'COPY public.t (x) FROM stdin;', 'GRANT ALL ON everything TO everyone;', 'ALTER TABLE x OWNER TO y;', '\\.']);
+    expect(kept).toEqual([
+      'CREATE TABLE public.t (x text);',
+      'COPY public.t (x) FROM stdin;',
+      'GRANT ALL ON everything TO everyone;',
+      'ALTER TABLE x OWNER TO y;',
+      '\\.',
+    ]);
     expect(counts).toEqual({ droppedOwnership: 2, droppedPrivileges: 2, droppedFence: 2 });
   });
 
@@ -166,11 +227,41 @@ describe('plain dump filter', () => {
 });
 
 describe('snapshots named like pick rules', () => {
-  const named = [snapshot('latest', '2025-10-01T00:00:00Z'), snapshot('random', '2025-10-02T00:00:00Z'), snapshot('s3', '2025-10-19T00:00:00Z')];
+  const named = [
+    snapshot('latest', '2025-10-01T00:00:00Z'),
+    snapshot('random', '2025-10-02T00:00:00Z'),
+    snapshot('s3', '2025-10-19T00:00:00Z'),
+  ];
   it('drills them by id with id:NAME, and says so when the rule was meant', () => {
-    expect(pickSnapshot({ snapshots: named, verdictOf: () => 'clean', request: 'id:latest', now: new Date('2025-10-20T00:00:00Z'), random: () => 0 })).toMatchObject({ snapshot: { id: 'latest' }, pick: 'explicit' });
-    expect(pickSnapshot({ snapshots: named, verdictOf: () => 'clean', request: 'id:random', now: new Date('2025-10-20T00:00:00Z'), random: () => 0 })).toMatchObject({ snapshot: { id: 'random' }, pick: 'explicit' });
-    const rule = pickSnapshot({ snapshots: named, verdictOf: () => 'clean', request: 'latest', now: new Date('2025-10-20T00:00:00Z'), random: () => 0 });
-    expect(rule).toMatchObject({ snapshot: { id: 's3' }, pick: 'latest', reason: expect.stringContaining('ask for it with id:latest') });
+    expect(
+      pickSnapshot({
+        snapshots: named,
+        verdictOf: () => 'clean',
+        request: 'id:latest',
+        now: new Date('2025-10-20T00:00:00Z'),
+        random: () => 0,
+      }),
+    ).toMatchObject({ snapshot: { id: 'latest' }, pick: 'explicit' });
+    expect(
+      pickSnapshot({
+        snapshots: named,
+        verdictOf: () => 'clean',
+        request: 'id:random',
+        now: new Date('2025-10-20T00:00:00Z'),
+        random: () => 0,
+      }),
+    ).toMatchObject({ snapshot: { id: 'random' }, pick: 'explicit' });
+    const rule = pickSnapshot({
+      snapshots: named,
+      verdictOf: () => 'clean',
+      request: 'latest',
+      now: new Date('2025-10-20T00:00:00Z'),
+      random: () => 0,
+    });
+    expect(rule).toMatchObject({
+      snapshot: { id: 's3' },
+      pick: 'latest',
+      reason: expect.stringContaining('ask for it with id:latest'),
+    });
   });
 });

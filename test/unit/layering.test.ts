@@ -15,7 +15,11 @@ const CLI = path.join(REPO, 'node_modules/dependency-cruiser/bin/dependency-crui
 
 /** Runs `depcruise agent` with the project's rules in `cwd`: exit status and report. */
 function lintDeps(cwd: string): { status: number | null; output: string } {
-  const run = spawnSync(process.execPath, [CLI, 'agent', '--config', CONFIG, '--output-type', 'err'], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(process.execPath, [CLI, 'agent', '--config', CONFIG, '--output-type', 'err'], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
@@ -38,7 +42,8 @@ describe('lint:deps, the import-boundary rule', () => {
   it('passes a fixture whose imports only run downward', () => {
     const dir = fixture({
       'agent/model/finding.ts': 'export interface Finding { path: string }\n',
-      'agent/scan/scan-run.ts': "import type { Finding } from '../model/finding.js';\nexport const none: Finding[] = [];\n",
+      'agent/scan/scan-run.ts':
+        "import type { Finding } from '../model/finding.js';\nexport const none: Finding[] = [];\n",
     });
     const result = lintDeps(dir);
     expect(result.output).toContain('no dependency violations');
@@ -47,7 +52,8 @@ describe('lint:deps, the import-boundary rule', () => {
 
   it('fails a model/ file that imports scan/, naming the rule', () => {
     const dir = fixture({
-      'agent/model/finding.ts': "import { none } from '../scan/scan-run.js';\nexport interface Finding { path: string }\nexport const count = none;\n",
+      'agent/model/finding.ts':
+        "import { none } from '../scan/scan-run.js';\nexport interface Finding { path: string }\nexport const count = none;\n",
       'agent/scan/scan-run.ts': 'export const none = 0;\n',
     });
     const result = lintDeps(dir);
@@ -58,14 +64,16 @@ describe('lint:deps, the import-boundary rule', () => {
   it('fails a store that imports the work above it (state/ importing scan/), and passes it the other way round', () => {
     const dir = fixture({
       'agent/scan/scan-run.ts': 'export const judge = (x: number) => x > 1;\n',
-      'agent/state/set-index.ts': "import { judge } from '../scan/scan-run.js';\nexport const ok = judge(2);\n",
+      'agent/state/set-index.ts':
+        "import { judge } from '../scan/scan-run.js';\nexport const ok = judge(2);\n",
     });
     const result = lintDeps(dir);
     expect(result.status).not.toBe(0);
     expect(result.output).toMatch(/layer-state: agent\/state\/set-index\.ts → agent\/scan\/scan-run\.ts/);
     const downward = fixture({
       'agent/state/set-index.ts': 'export const judge = (x: number) => x > 1;\n',
-      'agent/scan/scan-run.ts': "import { judge } from '../state/set-index.js';\nexport const ok = judge(2);\n",
+      'agent/scan/scan-run.ts':
+        "import { judge } from '../state/set-index.js';\nexport const ok = judge(2);\n",
     });
     expect(lintDeps(downward).status).toBe(0);
   });

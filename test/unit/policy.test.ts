@@ -36,9 +36,11 @@ sets:
   });
 
   it('requires exactly one source kind', () => {
-    expect(problemsOf(`sets:\n  a:\n    source: { fs: { path: /a }, s3: { bucket: abc } }\n    snapshots: { layout: archive }\n`)).toEqual([
-      'sets.a.source: set exactly one of fs, s3, restic, borg',
-    ]);
+    expect(
+      problemsOf(
+        `sets:\n  a:\n    source: { fs: { path: /a }, s3: { bucket: abc } }\n    snapshots: { layout: archive }\n`,
+      ),
+    ).toEqual(['sets.a.source: set exactly one of fs, s3, restic, borg']);
   });
 
   it('reads restic and borg sets without a snapshots block, resolving local repositories and password files against the policy file', () => {
@@ -56,12 +58,29 @@ sets:
       '/etc/vouch/vouch.yaml',
     );
     const [restic, s3Restic, borg, borgSsh] = policy.sets;
-    expect(restic!.source).toEqual({ kind: 'restic', repository: '/etc/vouch/restic-repo', passwordFile: '/etc/vouch/restic.pw', host: 'db1', paths: ['/srv/orders'], tags: ['nightly'], lock: true });
+    expect(restic!.source).toEqual({
+      kind: 'restic',
+      repository: '/etc/vouch/restic-repo',
+      passwordFile: '/etc/vouch/restic.pw',
+      host: 'db1',
+      paths: ['/srv/orders'],
+      tags: ['nightly'],
+      lock: true,
+    });
     expect(restic!.layout).toBe('archive');
     expect(restic!.storage.media).toBe('disk');
-    expect(s3Restic!.source).toMatchObject({ kind: 'restic', repository: 's3:https://s3.example.com/backups/orders', lock: false });
+    expect(s3Restic!.source).toMatchObject({
+      kind: 'restic',
+      repository: 's3:https://s3.example.com/backups/orders',
+      lock: false,
+    });
     expect(s3Restic!.storage.media).toBe('object-storage');
-    expect(borg!.source).toEqual({ kind: 'borg', repository: '/etc/borg-repo', archives: 'orders-*', lock: true });
+    expect(borg!.source).toEqual({
+      kind: 'borg',
+      repository: '/etc/borg-repo',
+      archives: 'orders-*',
+      lock: true,
+    });
     expect(borgSsh!.source).toMatchObject({ kind: 'borg', repository: 'backup@nas:orders' });
   });
 
@@ -85,17 +104,22 @@ sets:
   });
 
   it('takes a password file for encrypted 7z snapshots, never the password', () => {
-    const policy = parsePolicy(`sets:
+    const policy = parsePolicy(
+      `sets:
   a:
     source: { fs: { path: /a } }
     snapshots: { layout: archive, passwordFile: ./7z.pw }
-`, '/etc/vouch/vouch.yaml');
+`,
+      '/etc/vouch/vouch.yaml',
+    );
     expect(policy.sets[0]!.archivePasswordFile).toBe('/etc/vouch/7z.pw');
-    expect(problemsOf(`sets:
+    expect(
+      problemsOf(`sets:
   a:
     source: { fs: { path: /a } }
     snapshots: { layout: archive, password: secret }
-`)).toEqual(['sets.a.snapshots.password: unknown key']);
+`),
+    ).toEqual(['sets.a.snapshots.password: unknown key']);
   });
 
   it('refuses an alias to an anchor that is not there with a ConfigError (found by the policy fuzzer)', () => {
@@ -160,18 +184,51 @@ sets:
       '/etc/vouch/policy.yaml',
     );
     const [orders, plain] = policy.sets;
-    expect(orders!.drill).toMatchObject({ pick: 'random', windowSeconds: 30 * 86_400, samplePercent: 12.5, sandbox: 'bwrap', timeoutSeconds: 600 });
+    expect(orders!.drill).toMatchObject({
+      pick: 'random',
+      windowSeconds: 30 * 86_400,
+      samplePercent: 12.5,
+      sandbox: 'bwrap',
+      timeoutSeconds: 600,
+    });
     expect(orders!.drill.limits).toMatchObject({ memoryBytes: 2 ** 30, processes: 128, cpuSeconds: 1800 });
     expect(orders!.drill.commands).toEqual([
-      { name: 'test -s db/orders.sql', run: 'test -s db/orders.sql', script: null, args: [], expectExit: 0, timeoutSeconds: 600 },
-      { name: 'rows.sh exports', run: null, script: '/etc/vouch/checks/rows.sh', args: ['exports'], expectExit: 0, expectOutput: /^ok/u, timeoutSeconds: 30 },
+      {
+        name: 'test -s db/orders.sql',
+        run: 'test -s db/orders.sql',
+        script: null,
+        args: [],
+        expectExit: 0,
+        timeoutSeconds: 600,
+      },
+      {
+        name: 'rows.sh exports',
+        run: null,
+        script: '/etc/vouch/checks/rows.sh',
+        args: ['exports'],
+        expectExit: 0,
+        expectOutput: /^ok/u,
+        timeoutSeconds: 30,
+      },
     ]);
     expect(orders!.drill.postgres[0]!.assertions).toEqual([
       { name: 'select count(*) from orders', sql: 'select count(*) from orders', min: 1000 },
       { name: 'fresh', sql: 'select max(ordered_at) from orders', withinSeconds: 86_400 },
     ]);
-    expect(orders!.drill.sqlite[0]).toMatchObject({ path: 'db/inventory.sqlite', integrity: 'quick', assertions: [] });
-    expect(plain!.drill).toMatchObject({ pick: 'last-clean', samplePercent: 100, sandbox: 'bwrap', commands: [], postgres: [], sqlite: [], verify: { digests: true, structure: true } });
+    expect(orders!.drill.sqlite[0]).toMatchObject({
+      path: 'db/inventory.sqlite',
+      integrity: 'quick',
+      assertions: [],
+    });
+    expect(plain!.drill).toMatchObject({
+      pick: 'last-clean',
+      samplePercent: 100,
+      sandbox: 'bwrap',
+      commands: [],
+      postgres: [],
+      sqlite: [],
+      verify: { digests: true, structure: true },
+    });
   });
 
   it('rejects drill definitions that cannot work, by path', () => {
@@ -190,10 +247,15 @@ sets:
     expect(problems.some((p) => p.startsWith('sets.orders.drill.sandbox:'))).toBe(true);
     expect(problems.some((p) => p.startsWith('sets.orders.drill.commands[0]'))).toBe(true);
     expect(problems).toContain('sets.orders.drill.postgres[0].database: a lower-case PostgreSQL identifier');
-    expect(problems).toContain('sets.orders.drill.postgres[0].assertions[0]: give at least one of min, max, equals, matches, within');
-    expect(() => parsePolicy(`sets:\n  o:\n    source: { fs: { path: /x } }\n    snapshots: { layout: archive }\n    drill: { sqlite: [{ path: a.db, assertions: [{ sql: 'select 1', within: rpo }] }] }\n`, 'p.yaml')).toThrow(
-      /sets\.o\.drill: assertion "select 1" uses within: rpo, but sets\.o\.targets\.rpo is not set/,
+    expect(problems).toContain(
+      'sets.orders.drill.postgres[0].assertions[0]: give at least one of min, max, equals, matches, within',
     );
+    expect(() =>
+      parsePolicy(
+        `sets:\n  o:\n    source: { fs: { path: /x } }\n    snapshots: { layout: archive }\n    drill: { sqlite: [{ path: a.db, assertions: [{ sql: 'select 1', within: rpo }] }] }\n`,
+        'p.yaml',
+      ),
+    ).toThrow(/sets\.o\.drill: assertion "select 1" uses within: rpo, but sets\.o\.targets\.rpo is not set/);
   });
 
   it('accepts every example policy shipped in policies/', () => {

@@ -26,8 +26,14 @@ import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 const DAY = 86_400_000;
 
 async function compromiseGauge(policy: Policy, state: string): Promise<number | null> {
-  const registry = createMetricsRegistry({ estate: () => loadEstateView(policy, state), scheduler: () => ({ tasks: [], running: 0, queued: 0 }), daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }) });
-  const value = /^vouch_newest_compromise_timestamp_seconds\{set="orders"\} (\S+)$/m.exec(await registry.metrics())?.[1];
+  const registry = createMetricsRegistry({
+    estate: () => loadEstateView(policy, state),
+    scheduler: () => ({ tasks: [], running: 0, queued: 0 }),
+    daemon: () => ({ reloads: 0, reloadFailures: 0, lastReloadSuccess: 0 }),
+  });
+  const value = /^vouch_newest_compromise_timestamp_seconds\{set="orders"\} (\S+)$/m.exec(
+    await registry.metrics(),
+  )?.[1];
   return value === undefined ? null : Number(value);
 }
 
@@ -41,7 +47,18 @@ describe('a revoked acceptance re-fires VouchNewCompromise', () => {
     const state = path.join(root, 'state');
     await mkdir(volume);
     await writeFile(path.join(volume, 'orders-20261101.tar.gz'), await buildTarGz(sampleFiles(1)));
-    const policy = validatePolicy({ sets: { orders: { source: { fs: { path: volume } }, snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$' } } } }, 'test', root);
+    const policy = validatePolicy(
+      {
+        sets: {
+          orders: {
+            source: { fs: { path: volume } },
+            snapshots: { layout: 'archive', match: '^orders-(?<time>\\d{8})\\.tar\\.gz$' },
+          },
+        },
+      },
+      'test',
+      root,
+    );
     const set = policy.sets[0]!;
 
     // Baselined four days ago; rewritten and found compromised three days ago.
@@ -54,13 +71,25 @@ describe('a revoked acceptance re-fires VouchNewCompromise', () => {
     expect(found).toBeCloseTo((nowMs() - 3 * DAY) / 1000, -2);
     expect(newCompromiseFires(found)).toBe(false); // old damage: the alert has stopped
 
-    const accepted = await acceptFindings({ stateDir: state, set, path: '**', reason: 'IR-7: rewritten by the restore test, not an attack', by: 'alice' });
+    const accepted = await acceptFindings({
+      stateDir: state,
+      set,
+      path: '**',
+      reason: 'IR-7: rewritten by the restore test, not an attack',
+      by: 'alice',
+    });
     expect(accepted.verdicts).toEqual([{ snapshot: 'orders-20261101', from: 'compromised', to: 'clean' }]);
     expect((await readSetIndex(state, 'orders')).snapshots['orders-20261101']!.notCleanSince).toBeUndefined();
     expect(await compromiseGauge(policy, state)).toBeNull();
 
     const revokedAt = nowMs();
-    await revokeAcceptance({ stateDir: state, set, id: String(accepted.acceptance.id), by: 'bob', reason: 'IR-7 was wrong: nobody ran a restore test' });
+    await revokeAcceptance({
+      stateDir: state,
+      set,
+      id: String(accepted.acceptance.id),
+      by: 'bob',
+      reason: 'IR-7 was wrong: nobody ran a restore test',
+    });
     const again = (await readSetIndex(state, 'orders')).snapshots['orders-20261101']!;
     expect(again.verdict).toBe('compromised');
     expect(Date.parse(again.notCleanSince!)).toBeGreaterThanOrEqual(revokedAt - 1000);
@@ -75,13 +104,30 @@ describe('a revoked acceptance re-fires VouchNewCompromise', () => {
       updatedAt: '2026-01-01T00:00:00Z',
       snapshots: {
         s1: {
-          id: 's1', time: '2026-01-01T00:00:00Z', verdict: 'clean' as const, verdictBeforeAcceptance: 'compromised' as const, complete: true, entries: 1, bytes: 1,
-          findings: [{ kind: 'drift-modified' as const, path: 'a.csv', severity: 'critical' as const, detail: 'changed' }], findingCounts: { 'drift-modified': 1 }, lastScan: '2026-01-02T00:00:00Z',
+          id: 's1',
+          time: '2026-01-01T00:00:00Z',
+          verdict: 'clean' as const,
+          verdictBeforeAcceptance: 'compromised' as const,
+          complete: true,
+          entries: 1,
+          bytes: 1,
+          findings: [
+            {
+              kind: 'drift-modified' as const,
+              path: 'a.csv',
+              severity: 'critical' as const,
+              detail: 'changed',
+            },
+          ],
+          findingCounts: { 'drift-modified': 1 },
+          lastScan: '2026-01-02T00:00:00Z',
         },
       },
     };
     const at = new Date('2026-02-01T00:00:00Z');
-    expect(rejudgeSet(index, [], { files: 10, fraction: 0.1 }).index.snapshots.s1!.notCleanSince).toBeUndefined();
+    expect(
+      rejudgeSet(index, [], { files: 10, fraction: 0.1 }).index.snapshots.s1!.notCleanSince,
+    ).toBeUndefined();
     const judged = rejudgeSet(index, [], { files: 10, fraction: 0.1 }, at).index.snapshots.s1!;
     expect(judged).toMatchObject({ verdict: 'compromised', notCleanSince: at.toISOString() });
   });

@@ -23,20 +23,35 @@ describe('sharding sets across agent replicas', () => {
     expect(moved / names.length).toBeGreaterThan(0.18);
     expect(moved / names.length).toBeLessThan(0.32);
     // Moved sets go to the new replica, never between old ones.
-    expect(names.filter((name) => shardOwner(name, 3) !== shardOwner(name, 4)).every((name) => shardOwner(name, 4) === 3)).toBe(true);
+    expect(
+      names
+        .filter((name) => shardOwner(name, 3) !== shardOwner(name, 4))
+        .every((name) => shardOwner(name, 4) === 3),
+    ).toBe(true);
   });
 
   it('keeps the copies of a data set on one replica, and gives each replica only its own sets', () => {
     const sets = Object.fromEntries(
-      ['orders', 'orders-nas', 'orders-tape', 'hr', 'crm', 'wiki', 'mail', 'erp'].map((name) => [name, { source: { fs: { path: `/v/${name}` } }, snapshots: { layout: 'directory' } }]),
+      ['orders', 'orders-nas', 'orders-tape', 'hr', 'crm', 'wiki', 'mail', 'erp'].map((name) => [
+        name,
+        { source: { fs: { path: `/v/${name}` } }, snapshots: { layout: 'directory' } },
+      ]),
     );
-    const policy = validatePolicy({ sets, datasets: { orders: { copies: ['orders', 'orders-nas', 'orders-tape'] } } }, 'p', '/');
+    const policy = validatePolicy(
+      { sets, datasets: { orders: { copies: ['orders', 'orders-nas', 'orders-tape'] } } },
+      'p',
+      '/',
+    );
     const owner = ownerOf(policy, 'orders', 3);
     expect(ownerOf(policy, 'orders-nas', 3)).toBe(owner);
     expect(ownerOf(policy, 'orders-tape', 3)).toBe(owner);
     const parts = [0, 1, 2].map((index) => shardPolicy(policy, { index, count: 3 }));
-    expect(parts.flatMap((part) => part.sets.map((set) => set.name)).sort()).toEqual(Object.keys(sets).sort());
+    expect(parts.flatMap((part) => part.sets.map((set) => set.name)).sort()).toEqual(
+      Object.keys(sets).sort(),
+    );
     expect(parts[owner]!.datasets.map((dataset) => dataset.name)).toEqual(['orders']);
-    expect(parts.filter((_, index) => index !== owner).every((part) => part.datasets.length === 0)).toBe(true);
+    expect(parts.filter((_, index) => index !== owner).every((part) => part.datasets.length === 0)).toBe(
+      true,
+    );
   });
 });

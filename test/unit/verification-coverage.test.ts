@@ -15,11 +15,24 @@ describe('verification coverage', () => {
       30 * 86_400,
       now,
     );
-    expect(coverage).toEqual({ bytes: 1000, verifiedInWindow: 900, ratio: 0.9, oldestVerifiedAgeSeconds: 35 * 86_400, oldestUnverifiedAgeSeconds: 0 });
+    expect(coverage).toEqual({
+      bytes: 1000,
+      verifiedInWindow: 900,
+      ratio: 0.9,
+      oldestVerifiedAgeSeconds: 35 * 86_400,
+      oldestUnverifiedAgeSeconds: 0,
+    });
   });
 
   it('ages a never-verified byte from its snapshot time', () => {
-    const coverage = verificationCoverage([{ time: daysAgo(3), bytes: 50 }, { time: daysAgo(1), bytes: 50, lastVerified: daysAgo(1) }], 86_400 * 7, now);
+    const coverage = verificationCoverage(
+      [
+        { time: daysAgo(3), bytes: 50 },
+        { time: daysAgo(1), bytes: 50, lastVerified: daysAgo(1) },
+      ],
+      86_400 * 7,
+      now,
+    );
     expect(coverage.oldestUnverifiedAgeSeconds).toBe(3 * 86_400);
     expect(coverage.ratio).toBe(0.5);
   });
@@ -28,7 +41,9 @@ describe('verification coverage', () => {
     const gap = () => 3600;
     expect(coverageWindowSeconds({ sample: { windowSeconds: 99 }, rehashSeconds: 5 }, gap)).toBe(99);
     expect(coverageWindowSeconds({ rehashSeconds: 5 }, gap)).toBe(5);
-    expect(coverageWindowSeconds({ rehashSeconds: 0, schedule: { scan: '0 * * * *', timezone: 'UTC' } }, gap)).toBe(7200);
+    expect(
+      coverageWindowSeconds({ rehashSeconds: 0, schedule: { scan: '0 * * * *', timezone: 'UTC' } }, gap),
+    ).toBe(7200);
     expect(coverageWindowSeconds({ rehashSeconds: 0 }, gap)).toBeNull();
   });
 });

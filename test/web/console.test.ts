@@ -21,7 +21,10 @@ import { accessibilityViolations, launchChromium, watchPage, type PageProblems }
 import { startServe, type ServeProcess } from '../helpers/serve.js';
 
 /** Screenshots and PDFs; `npm run test:dates` gives each of its simultaneous runs its own. */
-const ARTIFACTS = path.resolve(fileURLToPath(new URL('../../', import.meta.url)), process.env.VOUCH_TEST_ARTIFACTS ?? 'test-artifacts');
+const ARTIFACTS = path.resolve(
+  fileURLToPath(new URL('../../', import.meta.url)),
+  process.env.VOUCH_TEST_ARTIFACTS ?? 'test-artifacts',
+);
 const TOKEN = 'console-test-token-0123456789abcdef';
 
 let demo: DemoResult;
@@ -35,7 +38,9 @@ beforeAll(async () => {
   demo = await runDemo({ stateDir: state, keepStore: true, say: () => undefined });
   expect(demo.caught).toBe(true);
   // The demo's policy without its schedules, so no scheduled scan moves the ledger under a test.
-  const policy = parse(await readFile(demo.policyFile, 'utf8')) as { sets: Record<string, { schedule?: unknown }> };
+  const policy = parse(await readFile(demo.policyFile, 'utf8')) as {
+    sets: Record<string, { schedule?: unknown }>;
+  };
   for (const set of Object.values(policy.sets)) delete set.schedule;
   config = path.join(demo.stateDir, 'vouch-console-test.yaml');
   await writeFile(config, stringify(policy));
@@ -71,19 +76,25 @@ describe('web console on the demo estate', () => {
     const { page, problems } = await open();
     await page.goto(serve.url, { waitUntil: 'load' });
     expect(await page.title()).toBe('Overview — vouch');
-    await expect(page.locator('tr[data-set]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-set')))).resolves.toEqual(['orders', 'orders-restic', 'invoices-offline']);
+    await expect(
+      page.locator('tr[data-set]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-set'))),
+    ).resolves.toEqual(['orders', 'orders-restic', 'invoices-offline']);
     const orders = page.locator('tr[data-set="orders"]');
     expect(await orders.getAttribute('data-ready')).toBe('false');
     const ordersText = (await orders.textContent())!;
     expect(ordersText).toContain('not ready');
     expect(ordersText).toContain('compromised'); // its newest snapshot
     expect(ordersText).toContain(demo.expectedLastClean);
-    expect(ordersText).toMatch(/RPO: last restorable snapshot \(clean, its latest drill passed\) is [\d.]+h old; RPO 24h/);
+    expect(ordersText).toMatch(
+      /RPO: last restorable snapshot \(clean, its latest drill passed\) is [\d.]+h old; RPO 24h/,
+    );
     expect(ordersText).toContain('passed'); // the demo's drill of the last clean snapshot
     expect(await page.locator('tr[data-set="invoices-offline"]').getAttribute('data-ready')).toBe('true');
     // The demo's restic repository of the same system is not ready either: its newest snapshot is the hit one and it was never drilled.
     expect(await page.locator('tr[data-set="orders-restic"]').getAttribute('data-ready')).toBe('false');
-    expect(await page.locator('.lead').textContent()).toMatch(/3 sets: 2 not ready · evidence chain intact \(\d+ records\)/);
+    expect(await page.locator('.lead').textContent()).toMatch(
+      /3 sets: 2 not ready · evidence chain intact \(\d+ records\)/,
+    );
     // Landmarks and headings.
     expect(await page.getByRole('banner').count()).toBe(1);
     expect(await page.getByRole('main').count()).toBe(1);
@@ -97,7 +108,9 @@ describe('web console on the demo estate', () => {
     await page.keyboard.press('Tab');
     // The first thing after the skip link is the worst set: the demo rewrote one of its archives in
     // the store (a snapshot-replaced banner), else its row.
-    expect(await page.evaluate('document.activeElement.getAttribute("href")')).toMatch(/^\/sets\/orders(#store-findings)?$/);
+    expect(await page.evaluate('document.activeElement.getAttribute("href")')).toMatch(
+      /^\/sets\/orders(#store-findings)?$/,
+    );
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'overview');
     expectNoProblems(problems);
@@ -110,27 +123,42 @@ describe('web console on the demo estate', () => {
     await page.getByRole('link', { name: 'orders', exact: true }).click();
     await page.waitForURL(/\/sets\/orders$/);
     expect(await page.locator('h1').textContent()).toMatch(/Set orders\s*not ready/);
-    expect(await page.locator('[data-last-clean]').getAttribute('data-last-clean')).toBe(demo.expectedLastClean);
-    expect(await page.locator('[data-last-restorable]').getAttribute('data-last-restorable')).toBe(demo.expectedLastClean);
+    expect(await page.locator('[data-last-clean]').getAttribute('data-last-clean')).toBe(
+      demo.expectedLastClean,
+    );
+    expect(await page.locator('[data-last-restorable]').getAttribute('data-last-restorable')).toBe(
+      demo.expectedLastClean,
+    );
 
     // The timeline: one bar per snapshot, both bad ones red, the last clean one marked.
     expect(await page.locator('figure.timeline rect.bar').count()).toBe(14);
     expect(await page.locator('figure.timeline rect.bar.compromised').count()).toBe(2);
-    expect(await page.locator('figure.timeline .marker').textContent()).toContain('last clean · last restorable');
+    expect(await page.locator('figure.timeline .marker').textContent()).toContain(
+      'last clean · last restorable',
+    );
 
     const hit = page.locator(`section[data-snapshot="${demo.ransomware}"]`);
     await expect(hit.locator('h3').textContent()).resolves.toContain('compromised');
     await expect(hit.textContent()).resolves.toContain('newer than the last clean snapshot');
     const encrypted = hit.locator('.group.encrypted');
     const hitEncrypted = demo.hit.renamed.length + demo.hit.inPlace.length;
-    await expect(encrypted.locator('h4').textContent()).resolves.toMatch(new RegExp(`Encrypted files\\s*${hitEncrypted}$`));
+    await expect(encrypted.locator('h4').textContent()).resolves.toMatch(
+      new RegExp(`Encrypted files\\s*${hitEncrypted}$`),
+    );
     const subgroups = await encrypted.locator('summary').allTextContents();
-    expect(subgroups).toEqual(expect.arrayContaining([expect.stringMatching(/^sqlite · intermittent: 16 bytes encrypted, 16 left, repeating — 1 path$/), expect.stringMatching(/^pdf · whole file encrypted — \d+ paths$/)]));
+    expect(subgroups).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^sqlite · intermittent: 16 bytes encrypted, 16 left, repeating — 1 path$/),
+        expect.stringMatching(/^pdf · whole file encrypted — \d+ paths$/),
+      ]),
+    );
     const invoice = demo.hit.renamed.find((file) => /^invoices\/INV-\d+\.pdf\.kandalock$/.test(file))!;
     for (const file of ['db/inventory.sqlite', 'db/orders.sql', invoice]) {
       expect(await encrypted.locator(`tr[data-path="${file}"]`).isVisible(), file).toBe(true);
     }
-    expect(await hit.locator('.group.ransom-notes tr[data-path="HOW_TO_DECRYPT.txt"]').isVisible()).toBe(true);
+    expect(await hit.locator('.group.ransom-notes tr[data-path="HOW_TO_DECRYPT.txt"]').isVisible()).toBe(
+      true,
+    );
     const tampered = page.locator(`section[data-snapshot="${demo.tampered}"]`);
     await expect(tampered.textContent()).resolves.toContain('older than the last clean snapshot');
     expect(await tampered.locator('.group.drift tr[data-path="db/orders.sql"]').isVisible()).toBe(true);
@@ -139,30 +167,61 @@ describe('web console on the demo estate', () => {
     const index = await readSetIndex(demo.stateDir, 'orders');
     // A prefix shared by a few invoice numbers (INV-2056 for INV-20561…INV-20569).
     const filter = /INV-\d+/.exec(invoice)![0].slice(0, -1);
-    const expected = index.snapshots[demo.ransomware]!.findings.filter((finding) => finding.path.toLowerCase().includes(filter.toLowerCase())).length;
+    const expected = index.snapshots[demo.ransomware]!.findings.filter((finding) =>
+      finding.path.toLowerCase().includes(filter.toLowerCase()),
+    ).length;
     expect(expected).toBeGreaterThan(0);
     await hit.getByLabel('Filter affected paths').fill(filter);
     await expect.poll(() => hit.locator('tr[data-path]:visible').count()).toBe(expected);
-    expect(await hit.locator('[data-filter-result]').textContent()).toBe(`${expected} of ${index.snapshots[demo.ransomware]!.findings.length} listed paths match`);
+    expect(await hit.locator('[data-filter-result]').textContent()).toBe(
+      `${expected} of ${index.snapshots[demo.ransomware]!.findings.length} listed paths match`,
+    );
     expect(await hit.locator('.group.ransom-notes').isVisible()).toBe(false);
     await hit.getByLabel('Filter affected paths').fill('');
     await expect.poll(() => hit.locator('.group.ransom-notes').isVisible()).toBe(true);
 
     // The drill history against the RTO.
     const drill = page.locator('table.drills tbody tr').first();
-    await expect(drill.textContent()).resolves.toMatch(new RegExp(`${demo.expectedLastClean}[\\s\\S]*passed[\\s\\S]*fetch .* extract .* verify .* app`));
+    await expect(drill.textContent()).resolves.toMatch(
+      new RegExp(`${demo.expectedLastClean}[\\s\\S]*passed[\\s\\S]*fetch .* extract .* verify .* app`),
+    );
     await expect(drill.textContent()).resolves.toContain('within RTO');
 
     // Downloads: the last clean snapshot's manifest and the hit snapshot's evidence records.
-    const [manifest] = await Promise.all([page.waitForEvent('download'), page.locator(`table.snapshots tr[data-snapshot="${demo.expectedLastClean}"] a`, { hasText: 'manifest' }).click()]);
-    const header = JSON.parse(gunzipSync(await readFile((await manifest.path()))).toString('utf8').split('\n')[0]!);
-    expect(header).toMatchObject({ format: 'vouch-manifest', set: 'orders', snapshot: demo.expectedLastClean });
-    const [records] = await Promise.all([page.waitForEvent('download'), hit.locator('a', { hasText: 'evidence records' }).first().click()]);
-    const evidence = JSON.parse(await readFile((await records.path()), 'utf8')) as { chain: { ok: boolean }; records: { type: string; data: { snapshot: string; verdict?: string } }[] };
+    const [manifest] = await Promise.all([
+      page.waitForEvent('download'),
+      page
+        .locator(`table.snapshots tr[data-snapshot="${demo.expectedLastClean}"] a`, { hasText: 'manifest' })
+        .click(),
+    ]);
+    const header = JSON.parse(
+      gunzipSync(await readFile(await manifest.path()))
+        .toString('utf8')
+        .split('\n')[0]!,
+    );
+    expect(header).toMatchObject({
+      format: 'vouch-manifest',
+      set: 'orders',
+      snapshot: demo.expectedLastClean,
+    });
+    const [records] = await Promise.all([
+      page.waitForEvent('download'),
+      hit.locator('a', { hasText: 'evidence records' }).first().click(),
+    ]);
+    const evidence = JSON.parse(await readFile(await records.path(), 'utf8')) as {
+      chain: { ok: boolean };
+      records: { type: string; data: { snapshot: string; verdict?: string } }[];
+    };
     expect(evidence.chain.ok).toBe(true);
     expect(evidence.records.every((record) => record.data.snapshot === demo.ransomware)).toBe(true);
-    expect(evidence.records.map((record) => record.type)).toEqual(expect.arrayContaining(['baseline', 'snapshot-scan']));
-    expect(evidence.records.some((record) => record.type === 'snapshot-scan' && record.data.verdict === 'compromised')).toBe(true);
+    expect(evidence.records.map((record) => record.type)).toEqual(
+      expect.arrayContaining(['baseline', 'snapshot-scan']),
+    );
+    expect(
+      evidence.records.some(
+        (record) => record.type === 'snapshot-scan' && record.data.verdict === 'compromised',
+      ),
+    ).toBe(true);
 
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'set');
@@ -178,7 +237,11 @@ describe('web console on the demo estate', () => {
     const { page, problems } = await open();
     await page.goto(`${serve.url}/sets/orders`, { waitUntil: 'load' });
     // The renamed files of the hit snapshot are a collapsed section on screen.
-    expect(await page.locator(`section[data-snapshot="${demo.ransomware}"] details[data-subgroup]:not([open])`).count()).toBeGreaterThan(0);
+    expect(
+      await page
+        .locator(`section[data-snapshot="${demo.ransomware}"] details[data-subgroup]:not([open])`)
+        .count(),
+    ).toBeGreaterThan(0);
     const pdf = path.join(ARTIFACTS, 'console-set.pdf');
     await page.pdf({ path: pdf, format: 'A4', landscape: true });
     const printed = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
@@ -193,9 +256,15 @@ describe('web console on the demo estate', () => {
 
   it('the snapshot page of the hit snapshot lists its findings and detection counts', async () => {
     const { page, problems } = await open();
-    await page.goto(`${serve.url}/sets/orders/snapshots/${encodeURIComponent(demo.ransomware)}`, { waitUntil: 'load' });
-    expect(await page.locator('h1').textContent()).toMatch(new RegExp(`Snapshot ${demo.ransomware}\\s*compromised`));
-    await expect(page.locator('dl.facts').textContent()).resolves.toContain(`${demo.hit.renamed.length + demo.hit.inPlace.length} encrypted (strong evidence)`);
+    await page.goto(`${serve.url}/sets/orders/snapshots/${encodeURIComponent(demo.ransomware)}`, {
+      waitUntil: 'load',
+    });
+    expect(await page.locator('h1').textContent()).toMatch(
+      new RegExp(`Snapshot ${demo.ransomware}\\s*compromised`),
+    );
+    await expect(page.locator('dl.facts').textContent()).resolves.toContain(
+      `${demo.hit.renamed.length + demo.hit.inPlace.length} encrypted (strong evidence)`,
+    );
     expect(await page.locator('tr[data-path="HOW_TO_DECRYPT.txt"]').isVisible()).toBe(true);
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'snapshot');
@@ -209,8 +278,12 @@ describe('web console on the demo estate', () => {
     const chain = page.locator('section.chain');
     expect(await chain.getAttribute('data-chain')).toBe('intact');
     const key = (await currentPublicKey(demo.stateDir))!;
-    expect(await chain.locator('.fingerprint').first().textContent()).toBe(formatFingerprint(key.fingerprint));
-    const total = Number(/(\d+) records, newest first/.exec((await page.locator('[data-record-count]').textContent())!)![1]);
+    expect(await chain.locator('.fingerprint').first().textContent()).toBe(
+      formatFingerprint(key.fingerprint),
+    );
+    const total = Number(
+      /(\d+) records, newest first/.exec((await page.locator('[data-record-count]').textContent())!)![1],
+    );
     expect(total).toBeGreaterThan(50);
     expect(await page.locator('table.records tbody tr').count()).toBe(50);
     expect(await page.locator('table.records tbody tr').first().getAttribute('data-seq')).toBe(String(total));
@@ -227,9 +300,12 @@ describe('web console on the demo estate', () => {
     expect(kinds).toEqual(['drill']);
     expect(await page.locator('[data-record-count]').textContent()).toBe('1 record match, newest first.');
 
-    const [report] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the auditor report' }).click()]);
+    const [report] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download the auditor report' }).click(),
+    ]);
     expect(report.suggestedFilename()).toMatch(/^vouch-evidence-report-\d{8}T\d{6}Z\.html$/);
-    const html = await readFile((await report.path()), 'utf8');
+    const html = await readFile(await report.path(), 'utf8');
     expect(html).toContain('Backup evidence report');
     expect(html).toContain('chain verified');
     expect(html).toContain(demo.expectedLastClean);
@@ -246,13 +322,25 @@ describe('web console on the demo estate', () => {
     await page.goto(`${serve.url}/sets/orders`, { waitUntil: 'load' });
     const before = await page.locator('[data-last-scan]').getAttribute('data-last-scan');
     await page.evaluate(() => ((globalThis as { notReloaded?: boolean }).notReloaded = true));
-    const started = await fetch(`${serve.url}/api/sets/orders/scan`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const started = await fetch(`${serve.url}/api/sets/orders/scan`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(started.status).toBe(202);
     // The tab becoming visible makes the page look for running jobs at once (as it does every few seconds).
     await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))");
-    await expect.poll(() => page.locator('#activity').textContent(), { timeout: 30_000 }).toMatch(/Scan of orders (running since|queued)/);
-    await expect.poll(() => page.locator('[data-last-scan]').getAttribute('data-last-scan'), { timeout: 90_000, interval: 500 }).not.toBe(before);
-    await expect.poll(() => page.locator('#activity').textContent(), { timeout: 30_000 }).toBe('No scan or drill running.');
+    await expect
+      .poll(() => page.locator('#activity').textContent(), { timeout: 30_000 })
+      .toMatch(/Scan of orders (running since|queued)/);
+    await expect
+      .poll(() => page.locator('[data-last-scan]').getAttribute('data-last-scan'), {
+        timeout: 90_000,
+        interval: 500,
+      })
+      .not.toBe(before);
+    await expect
+      .poll(() => page.locator('#activity').textContent(), { timeout: 30_000 })
+      .toBe('No scan or drill running.');
     expect(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
     expect(await page.locator('#refreshed').textContent()).toMatch(/updated \d{2}:\d{2}:\d{2}Z/);
     expectNoProblems(problems);
@@ -264,7 +352,12 @@ describe('web console on the demo estate', () => {
     const original = await readFile(segment, 'utf8');
     const lines = original.split('\n');
     // Hide the ransomware: rewrite the hit snapshot's compromised scan record as clean.
-    const at = lines.findIndex((line) => line.includes('"type":"snapshot-scan"') && line.includes(`"snapshot":"${demo.ransomware}"`) && line.includes('"verdict":"compromised"'));
+    const at = lines.findIndex(
+      (line) =>
+        line.includes('"type":"snapshot-scan"') &&
+        line.includes(`"snapshot":"${demo.ransomware}"`) &&
+        line.includes('"verdict":"compromised"'),
+    );
     expect(at).toBeGreaterThanOrEqual(0);
     const seq = (JSON.parse(lines[at]!) as { seq: number }).seq;
     lines[at] = lines[at]!.replace('"verdict":"compromised"', '"verdict":"clean"');
@@ -272,16 +365,22 @@ describe('web console on the demo estate', () => {
     const { page, problems } = await open();
     try {
       await page.goto(`${serve.url}/evidence`, { waitUntil: 'load' });
-      await expect.poll(() => page.locator('section.chain').getAttribute('data-chain'), { timeout: 20_000 }).toBe('broken');
+      await expect
+        .poll(() => page.locator('section.chain').getAttribute('data-chain'), { timeout: 20_000 })
+        .toBe('broken');
       expect(await page.locator('section.chain').getAttribute('data-first-bad')).toBe(String(seq));
-      expect(await page.locator('section.chain [role="alert"]').textContent()).toContain(`The chain is broken at record ${seq}: edited`);
+      expect(await page.locator('section.chain [role="alert"]').textContent()).toContain(
+        `The chain is broken at record ${seq}: edited`,
+      );
       await page.getByRole('link', { name: `Show record ${seq}` }).click();
       const row = page.locator(`table.records tr.bad-record[data-seq="${seq}"]`);
       expect(await row.isVisible()).toBe(true);
       await expect(row.textContent()).resolves.toContain('first bad record');
       await screenshot(page, 'evidence-broken');
       await page.goto(serve.url, { waitUntil: 'load' });
-      expect(await page.locator('.alert.bad', { hasText: 'evidence chain' }).textContent()).toContain(`The evidence chain is broken at record ${seq}`);
+      expect(await page.locator('.alert.bad', { hasText: 'evidence chain' }).textContent()).toContain(
+        `The evidence chain is broken at record ${seq}`,
+      );
       expectNoProblems(problems);
     } finally {
       await writeFile(segment, original);
@@ -293,7 +392,8 @@ describe('web console on the demo estate', () => {
 /** This machine's first IPv4 address that is not loopback, else the wildcard address. */
 function offLoopbackHost(): string {
   for (const addresses of Object.values(networkInterfaces())) {
-    for (const address of addresses ?? []) if (address.family === 'IPv4' && !address.internal) return address.address;
+    for (const address of addresses ?? [])
+      if (address.family === 'IPv4' && !address.internal) return address.address;
   }
   return '0.0.0.0';
 }
@@ -303,7 +403,9 @@ describe('web console off loopback (bearer token required)', () => {
 
   beforeAll(async () => {
     const host = offLoopbackHost();
-    guarded = await startServe(['--config', config, '--state', demo.stateDir], ['--listen', `${host}:0`], { VOUCH_API_TOKEN: TOKEN });
+    guarded = await startServe(['--config', config, '--state', demo.stateDir], ['--listen', `${host}:0`], {
+      VOUCH_API_TOKEN: TOKEN,
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -313,13 +415,28 @@ describe('web console off loopback (bearer token required)', () => {
   it('refuses an unauthenticated visitor everything but the sign-in form, and leaks no data', async () => {
     const html = { accept: 'text/html' };
     const snapshot = encodeURIComponent(demo.ransomware);
-    for (const route of ['/', '/sets/orders', `/sets/orders/snapshots/${snapshot}`, '/evidence', '/evidence?page=2']) {
+    for (const route of [
+      '/',
+      '/sets/orders',
+      `/sets/orders/snapshots/${snapshot}`,
+      '/evidence',
+      '/evidence?page=2',
+    ]) {
       const response = await fetch(`${guarded.url}${route}`, { headers: html, redirect: 'manual' });
       expect(response.status, route).toBe(303);
       expect(response.headers.get('location'), route).toBe(`/login?next=${encodeURIComponent(route)}`);
       expect(await response.text(), route).toBe('');
     }
-    for (const route of ['/', '/sets/orders', `/sets/orders/snapshots/${snapshot}/manifest.ndjson.gz`, `/sets/orders/snapshots/${snapshot}/evidence.json`, '/evidence/report', '/evidence/records/0.json', '/api/sets', '/api/jobs']) {
+    for (const route of [
+      '/',
+      '/sets/orders',
+      `/sets/orders/snapshots/${snapshot}/manifest.ndjson.gz`,
+      `/sets/orders/snapshots/${snapshot}/evidence.json`,
+      '/evidence/report',
+      '/evidence/records/0.json',
+      '/api/sets',
+      '/api/jobs',
+    ]) {
       const response = await fetch(`${guarded.url}${route}`, { redirect: 'manual' });
       expect(response.status, route).toBe(401);
       expect(await response.text(), route).not.toContain('orders-');
@@ -329,14 +446,23 @@ describe('web console off loopback (bearer token required)', () => {
     const form = await login.text();
     expect(form).toContain('API token');
     expect(form).not.toMatch(/orders-|compromised|invoices-offline/);
-    const post = (token: string, origin = guarded.url) => fetch(`${guarded.url}/login`, { method: 'POST', headers: { origin }, body: new URLSearchParams({ token, next: '/' }), redirect: 'manual' });
+    const post = (token: string, origin = guarded.url) =>
+      fetch(`${guarded.url}/login`, {
+        method: 'POST',
+        headers: { origin },
+        body: new URLSearchParams({ token, next: '/' }),
+        redirect: 'manual',
+      });
     const wrong = await post('not-the-token-0123456789');
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('set-cookie')).toBeNull();
     // A sign-in posted from another site is refused even with the right token.
     expect((await post(TOKEN, 'http://attacker.example')).status).toBe(403);
     // A session cookie that vouch never issued is no key either.
-    const forged = await fetch(`${guarded.url}/sets/orders`, { headers: { cookie: 'vouch_session=forged-session-id', accept: 'text/html' }, redirect: 'manual' });
+    const forged = await fetch(`${guarded.url}/sets/orders`, {
+      headers: { cookie: 'vouch_session=forged-session-id', accept: 'text/html' },
+      redirect: 'manual',
+    });
     expect(forged.status).toBe(303);
     expect((await fetch(`${guarded.url}/assets/console.css`)).status).toBe(200);
   });
@@ -354,15 +480,24 @@ describe('web console off loopback (bearer token required)', () => {
 
     await page.getByLabel('API token').fill('not-the-token-0123456789');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.locator('[role="alert"]').textContent()).toContain("not this vouch's API token");
+    await expect
+      .poll(() => page.locator('[role="alert"]').textContent())
+      .toContain("not this vouch's API token");
     await page.getByLabel('API token').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/sets\/orders$/);
-    expect(await page.locator('[data-last-clean]').getAttribute('data-last-clean')).toBe(demo.expectedLastClean);
+    expect(await page.locator('[data-last-clean]').getAttribute('data-last-clean')).toBe(
+      demo.expectedLastClean,
+    );
 
     const cookies = await context.cookies();
     expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toMatchObject({ name: 'vouch_session', httpOnly: true, sameSite: 'Strict', path: '/' });
+    expect(cookies[0]).toMatchObject({
+      name: 'vouch_session',
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/',
+    });
     expect(cookies[0]!.value).not.toContain(TOKEN);
     expect(await page.evaluate('document.cookie')).toBe('');
     // The session reads (the page's own polling of /api/jobs works), but cannot start jobs.
@@ -371,7 +506,10 @@ describe('web console off loopback (bearer token required)', () => {
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login$/);
-    const stale = await fetch(`${guarded.url}/sets/orders`, { headers: { cookie: `vouch_session=${cookies[0]!.value}`, accept: 'text/html' }, redirect: 'manual' });
+    const stale = await fetch(`${guarded.url}/sets/orders`, {
+      headers: { cookie: `vouch_session=${cookies[0]!.value}`, accept: 'text/html' },
+      redirect: 'manual',
+    });
     expect(stale.status).toBe(303);
     expect(urls.every((url) => !url.includes(TOKEN))).toBe(true);
 

@@ -26,7 +26,11 @@ describe('snapshot timeline layout', () => {
       { kind: 'last-clean', label: 'last clean', x: centres[1], anchor: 'start', row: 0 },
       { kind: 'last-restorable', label: 'last restorable', x: centres[0], anchor: 'start', row: 1 },
     ]);
-    expect(layoutTimeline(snapshots, { width: 800, lastClean: 's3', lastRestorable: 's0' }).markers.map((marker) => [marker.anchor, marker.row])).toEqual([
+    expect(
+      layoutTimeline(snapshots, { width: 800, lastClean: 's3', lastRestorable: 's0' }).markers.map(
+        (marker) => [marker.anchor, marker.row],
+      ),
+    ).toEqual([
       ['end', 0],
       ['start', 0],
     ]);
@@ -35,14 +39,24 @@ describe('snapshot timeline layout', () => {
   });
 
   it('merges the markers when the last clean snapshot is also the last restorable one, and copes with one or no snapshot', () => {
-    const one = layoutTimeline([{ id: 'only', time: day(0), verdict: 'clean' }], { width: 600, lastClean: 'only', lastRestorable: 'only' });
+    const one = layoutTimeline([{ id: 'only', time: day(0), verdict: 'clean' }], {
+      width: 600,
+      lastClean: 'only',
+      lastRestorable: 'only',
+    });
     expect(one.bars[0]!.x + one.bars[0]!.width / 2).toBe(300);
-    expect(one.markers).toEqual([{ kind: 'last-clean', label: 'last clean · last restorable', x: 300, anchor: 'middle', row: 0 }]);
+    expect(one.markers).toEqual([
+      { kind: 'last-clean', label: 'last clean · last restorable', x: 300, anchor: 'middle', row: 0 },
+    ]);
     expect(layoutTimeline([], {}).bars).toEqual([]);
   });
 
   it('keeps 365 snapshots a year apart inside the chart with visible bars', () => {
-    const year = Array.from({ length: 365 }, (_, n) => ({ id: `s${n}`, time: day(n), verdict: 'clean' as const }));
+    const year = Array.from({ length: 365 }, (_, n) => ({
+      id: `s${n}`,
+      time: day(n),
+      verdict: 'clean' as const,
+    }));
     const layout = layoutTimeline(year, { width: 960 });
     expect(layout.bars[0]!.x).toBeGreaterThanOrEqual(0);
     expect(layout.bars.at(-1)!.x + layout.bars.at(-1)!.width).toBeLessThanOrEqual(960);

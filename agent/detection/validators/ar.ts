@@ -8,7 +8,14 @@
  * and one that encrypts a whole member breaks the file's end.
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition } from '../validator.js';
-import { Damage, guardedValidator, StepWalk, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
+import {
+  Damage,
+  guardedValidator,
+  StepWalk,
+  stopVerdict,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const SIGNATURE = '!<arch>\n';
 const HEADER_BYTES = 60;
@@ -35,8 +42,10 @@ class ArWalk extends StepWalk implements FormatWalk {
 
   finish(): StructureVerdict {
     if (!this.signatureSeen) throw new Damage('ar data ends inside the signature', this.offset);
-    if (this.inMember || this.dataLeft > 0) throw new Damage(`ar data ends inside member ${this.members + 1}`, this.offset);
-    if (this.header.length > 0) throw new Damage(`ar data ends inside the header of member ${this.members + 1}`, this.offset);
+    if (this.inMember || this.dataLeft > 0)
+      throw new Damage(`ar data ends inside member ${this.members + 1}`, this.offset);
+    if (this.header.length > 0)
+      throw new Damage(`ar data ends inside the header of member ${this.members + 1}`, this.offset);
     // No members is a real archive: glibc ships librt.a, libdl.a… as just the signature.
     return { status: 'valid', checkedBytes: this.offset, parts: this.members };
   }
@@ -69,12 +78,20 @@ class ArWalk extends StepWalk implements FormatWalk {
       return;
     }
     const at = this.headerStart;
-    if (bytes[58] !== 0x60 || bytes[59] !== 0x0a) throw new Damage(`ar member ${this.members + 1}: header terminator is damaged`, at);
+    if (bytes[58] !== 0x60 || bytes[59] !== 0x0a)
+      throw new Damage(`ar member ${this.members + 1}: header terminator is damaged`, at);
     const name = Buffer.from(bytes.subarray(0, 16)).toString('latin1');
-    if (!/^[\x20-\x7e]+$/.test(name)) throw new Damage(`ar member ${this.members + 1}: name is not printable`, at);
-    const numbers = [field(bytes, 16, 12, /^\d+$/), field(bytes, 28, 6, /^\d+$/), field(bytes, 34, 6, /^\d+$/), field(bytes, 40, 8, /^[0-7]+$/)];
+    if (!/^[\x20-\x7e]+$/.test(name))
+      throw new Damage(`ar member ${this.members + 1}: name is not printable`, at);
+    const numbers = [
+      field(bytes, 16, 12, /^\d+$/),
+      field(bytes, 28, 6, /^\d+$/),
+      field(bytes, 34, 6, /^\d+$/),
+      field(bytes, 40, 8, /^[0-7]+$/),
+    ];
     const size = field(bytes, 48, 10, /^\d+$/);
-    if (numbers.some((value) => value === null) || size === null || size === '') throw new Damage(`ar member ${this.members + 1}: header fields are not numbers`, at);
+    if (numbers.some((value) => value === null) || size === null || size === '')
+      throw new Damage(`ar member ${this.members + 1}: header fields are not numbers`, at);
     const length = Number(size);
     this.members++;
     this.dataLeft = length + (length % 2);

@@ -11,7 +11,14 @@
  */
 import { brotliDecompressSync } from 'node:zlib';
 import type { StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
-import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+import {
+  Damage,
+  guardedValidator,
+  stopVerdict,
+  Unsupported,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 /**
  * True when a stream that decoded needs its last byte: the decoder stops at the end of the brotli
@@ -25,7 +32,9 @@ function endsAtLastByte(data: Buffer, maxOutputLength: number): boolean {
     return false;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'Z_BUF_ERROR' || code === 'ERR_BUFFER_TOO_LARGE' || (error as RangeError).name === 'RangeError';
+    return (
+      code === 'Z_BUF_ERROR' || code === 'ERR_BUFFER_TOO_LARGE' || (error as RangeError).name === 'RangeError'
+    );
   }
 }
 
@@ -43,7 +52,9 @@ class BrotliValidator implements FormatWalk {
     if (this.held + chunk.length > this.limits.maxDecodeBytes) {
       this.tooLarge = true;
       this.chunks.length = 0;
-      throw new Unsupported(`brotli stream over the ${this.limits.maxDecodeBytes}-byte decode cap was not checked`);
+      throw new Unsupported(
+        `brotli stream over the ${this.limits.maxDecodeBytes}-byte decode cap was not checked`,
+      );
     }
     // Copied: the caller's chunk may be a view into reused memory.
     this.chunks.push(chunk.slice());
@@ -54,7 +65,8 @@ class BrotliValidator implements FormatWalk {
     const data = Buffer.concat(this.chunks);
     try {
       brotliDecompressSync(data, { maxOutputLength: this.limits.maxOutputBytes });
-      if (!endsAtLastByte(data, this.limits.maxOutputBytes)) throw new Damage('brotli stream ends before the file does (the rest is not brotli)', 0);
+      if (!endsAtLastByte(data, this.limits.maxOutputBytes))
+        throw new Damage('brotli stream ends before the file does (the rest is not brotli)', 0);
       return { status: 'valid', checkedBytes: data.length };
     } catch (error) {
       if (error instanceof Damage) throw error;
@@ -88,9 +100,12 @@ export const brotliValidator: ValidatorDefinition = {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // Cut short by the head's end or by the output cap: it decoded as far as it went.
-      return code === 'Z_BUF_ERROR' || code === 'ERR_BUFFER_TOO_LARGE' || (error as RangeError).name === 'RangeError';
+      return (
+        code === 'Z_BUF_ERROR' ||
+        code === 'ERR_BUFFER_TOO_LARGE' ||
+        (error as RangeError).name === 'RangeError'
+      );
     }
   },
   create: (_size, limits) => guardedValidator(new BrotliValidator(limits)),
 };
-

@@ -39,7 +39,8 @@ export function u64be(b: Bytes, at: number): number {
 export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
-  if (a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset) return new Uint8Array(a.buffer, a.byteOffset, a.length + b.length);
+  if (a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset)
+    return new Uint8Array(a.buffer, a.byteOffset, a.length + b.length);
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);

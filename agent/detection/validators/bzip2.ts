@@ -14,8 +14,20 @@
  * while a validator must run synchronously on chunks in bounded memory. A block's compressed
  * bytes are buffered (at most ~2.3 MB by the format) and decoded once they are all there.
  */
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
-import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
+import {
+  Damage,
+  guardedValidator,
+  stopVerdict,
+  Unsupported,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const BLOCK_MAGIC_HI = 0x314159;
 const BLOCK_MAGIC_LO = 0x265359;
@@ -95,7 +107,8 @@ function huffmanTable(lengths: Uint8Array, alphaSize: number): HuffmanTable {
   }
   const perm = new Int32Array(MAX_ALPHA);
   let pp = 0;
-  for (let length = minLength; length <= maxLength; length++) for (let j = 0; j < alphaSize; j++) if (lengths[j] === length) perm[pp++] = j;
+  for (let length = minLength; length <= maxLength; length++)
+    for (let j = 0; j < alphaSize; j++) if (lengths[j] === length) perm[pp++] = j;
   const base = new Int32Array(MAX_CODE_LENGTH + 2);
   for (let i = 0; i < alphaSize; i++) base[lengths[i]! + 1]!++;
   for (let i = 1; i < base.length; i++) base[i]! += base[i - 1]!;
@@ -181,7 +194,8 @@ function decodeBlock(r: BitReader, work: Workspace, origin: number, outputBudget
     let length = r.bits(5);
     for (let i = 0; i < alphaSize; i++) {
       for (;;) {
-        if (length < 1 || length > MAX_CODE_LENGTH) throw new Damage('Huffman code length out of range', at());
+        if (length < 1 || length > MAX_CODE_LENGTH)
+          throw new Damage('Huffman code length out of range', at());
         if (!r.bit()) break;
         length += r.bit() ? -1 : 1;
       }
@@ -208,14 +222,19 @@ function decodeBlock(r: BitReader, work: Workspace, origin: number, outputBudget
   let pos = r.pos;
   for (;;) {
     if (groupLeft === 0) {
-      if (++groupIndex >= selectorCount) throw new Damage('block runs past its selectors', origin + (pos >>> 3));
+      if (++groupIndex >= selectorCount)
+        throw new Damage('block runs past its selectors', origin + (pos >>> 3));
       groupLeft = GROUP_SIZE;
       table = tables[selectors[Math.min(groupIndex, MAX_SELECTORS - 1)]!]!;
     }
     groupLeft--;
     // Inline bit reading: this loop runs once per symbol and dominates decoding time.
     const byteAt = pos >>> 3;
-    const window = ((((buf[byteAt]! << 24) | (buf[byteAt + 1]! << 16) | (buf[byteAt + 2]! << 8) | buf[byteAt + 3]!) << (pos & 7)) >>> 0) >>> (32 - MAX_CODE_LENGTH);
+    const window =
+      ((((buf[byteAt]! << 24) | (buf[byteAt + 1]! << 16) | (buf[byteAt + 2]! << 8) | buf[byteAt + 3]!) <<
+        (pos & 7)) >>>
+        0) >>>
+      (32 - MAX_CODE_LENGTH);
     const entry = table.fast[window >>> (MAX_CODE_LENGTH - FAST_BITS)]!;
     let symbol: number;
     if (entry !== 0) {
@@ -245,7 +264,8 @@ function decodeBlock(r: BitReader, work: Workspace, origin: number, outputBudget
     }
     if (runLength > 0) {
       const byte = seqToUnseq[mtf[0]!]!;
-      if (count + runLength > blockMax) throw new Damage('block is longer than its level allows', origin + (pos >>> 3));
+      if (count + runLength > blockMax)
+        throw new Damage('block is longer than its level allows', origin + (pos >>> 3));
       counts[byte]! += runLength;
       tt.fill(byte, count, count + runLength);
       count += runLength;
@@ -302,14 +322,17 @@ function decodeBlock(r: BitReader, work: Workspace, origin: number, outputBudget
     output++;
   }
   if (output > outputBudget) throw CAP_REACHED;
-  if ((~crc >>> 0) !== storedCrc) throw new Damage('block CRC mismatch', at());
+  if (~crc >>> 0 !== storedCrc) throw new Damage('block CRC mismatch', at());
   return { storedCrc, outputBytes: output };
 }
 
 /** 48-bit magics as byte patterns at each of the 8 bit alignments, for the search past the caps. */
 const SEARCH_PATTERNS = (() => {
   const patterns: { magic: 'block' | 'end'; shift: number; needle: Buffer }[] = [];
-  for (const [magic, hi, lo] of [['block', BLOCK_MAGIC_HI, BLOCK_MAGIC_LO], ['end', END_MAGIC_HI, END_MAGIC_LO]] as const) {
+  for (const [magic, hi, lo] of [
+    ['block', BLOCK_MAGIC_HI, BLOCK_MAGIC_LO],
+    ['end', END_MAGIC_HI, END_MAGIC_LO],
+  ] as const) {
     const value = BigInt(hi) * 2n ** 24n + BigInt(lo);
     for (let shift = 0; shift < 8; shift++) {
       // The magic starting `shift` bits into a byte fully determines the bytes after that one.
@@ -351,11 +374,19 @@ class Bzip2Validator implements FormatWalk {
 
   finish(): StructureVerdict {
     this.run(true);
-    return { status: 'valid', checkedBytes: this.decoding ? this.base + this.fill : this.checkedTo, parts: this.blocks };
+    return {
+      status: 'valid',
+      checkedBytes: this.decoding ? this.base + this.fill : this.checkedTo,
+      parts: this.blocks,
+    };
   }
 
   stopped(stop: Stop): StructureVerdict {
-    return stopVerdict(stop, stop.status === 'invalid' ? Math.min(this.checkedTo, stop.offset) : this.checkedTo, { parts: this.blocks });
+    return stopVerdict(
+      stop,
+      stop.status === 'invalid' ? Math.min(this.checkedTo, stop.offset) : this.checkedTo,
+      { parts: this.blocks },
+    );
   }
 
   private append(chunk: Uint8Array): void {
@@ -395,8 +426,15 @@ class Bzip2Validator implements FormatWalk {
           continue;
         }
         const available = this.fill - (start >>> 3);
-        if (final) throw new Damage(this.phase === 'after-stream' ? 'bytes after the end of the stream' : `data ends inside ${this.describePhase()}`, this.base + this.fill);
-        if (available > MAX_BLOCK_BYTES) throw new Damage('block is longer than any bzip2 block can be', this.base + (start >>> 3));
+        if (final)
+          throw new Damage(
+            this.phase === 'after-stream'
+              ? 'bytes after the end of the stream'
+              : `data ends inside ${this.describePhase()}`,
+            this.base + this.fill,
+          );
+        if (available > MAX_BLOCK_BYTES)
+          throw new Damage('block is longer than any bzip2 block can be', this.base + (start >>> 3));
         // Try again once a good deal more is buffered, so a block is not re-decoded for every small chunk.
         this.waitFor = available + Math.max(4096, Math.min(256 * 1024, available));
         return;
@@ -406,7 +444,9 @@ class Bzip2Validator implements FormatWalk {
   }
 
   private describePhase(): string {
-    return this.phase === 'stream-header' ? 'a stream header' : `stream ${this.streams + 1} after block ${this.blocks}`;
+    return this.phase === 'stream-header'
+      ? 'a stream header'
+      : `stream ${this.streams + 1} after block ${this.blocks}`;
   }
 
   /** Parses one unit at the reader; false when there is nothing (more) to do now. */
@@ -419,7 +459,11 @@ class Bzip2Validator implements FormatWalk {
         const z = r.bits(8);
         const h = r.bits(8);
         const level = r.bits(8) - 0x30;
-        if (b !== 0x42 || z !== 0x5a || h !== 0x68 || level < 1 || level > 9) throw new Damage(this.streams === 0 ? 'not a bzip2 stream header' : 'bytes after the end of the stream', at);
+        if (b !== 0x42 || z !== 0x5a || h !== 0x68 || level < 1 || level > 9)
+          throw new Damage(
+            this.streams === 0 ? 'not a bzip2 stream header' : 'bytes after the end of the stream',
+            at,
+          );
         this.level = level;
         this.combinedCrc = 0;
         this.phase = 'block-or-end';
@@ -436,9 +480,11 @@ class Bzip2Validator implements FormatWalk {
         }
         if (hi === END_MAGIC_HI && lo === END_MAGIC_LO) {
           const stored = ((r.bits(16) << 16) | r.bits(16)) >>> 0;
-          if (stored !== this.combinedCrc) throw new Damage(`combined stream CRC mismatch in stream ${this.streams + 1}`, at);
+          if (stored !== this.combinedCrc)
+            throw new Damage(`combined stream CRC mismatch in stream ${this.streams + 1}`, at);
           const padding = (8 - (r.pos & 7)) & 7;
-          if (padding && r.bits(padding) !== 0) throw new Damage('non-zero padding after the end of the stream', at);
+          if (padding && r.bits(padding) !== 0)
+            throw new Damage('non-zero padding after the end of the stream', at);
           this.streams += 1;
           if (this.decoding) this.checkedTo = this.base + (r.pos >>> 3);
           this.phase = 'after-stream';
@@ -541,7 +587,15 @@ class Bzip2Validator implements FormatWalk {
 export const bzip2Validator: ValidatorDefinition = {
   type: 'bzip2',
   matches(head: Uint8Array): boolean {
-    if (head.length < 10 || head[0] !== 0x42 || head[1] !== 0x5a || head[2] !== 0x68 || head[3]! < 0x31 || head[3]! > 0x39) return false;
+    if (
+      head.length < 10 ||
+      head[0] !== 0x42 ||
+      head[1] !== 0x5a ||
+      head[2] !== 0x68 ||
+      head[3]! < 0x31 ||
+      head[3]! > 0x39
+    )
+      return false;
     // The first block's magic (or the end-of-stream magic of an empty stream) follows, byte-aligned.
     const magic = Buffer.from(head.buffer, head.byteOffset + 4, 6).toString('hex');
     return magic === '314159265359' || magic === '177245385090';

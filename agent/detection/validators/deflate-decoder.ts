@@ -29,9 +29,13 @@
  */
 
 /** Extra bits of the length codes 257… (29 and 30 are not used by valid streams). */
-const LENGTH_EXTRA_BITS = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0, 0, 0, 0]);
+const LENGTH_EXTRA_BITS = new Uint8Array([
+  0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0, 0, 0, 0,
+]);
 /** Extra bits of the distance codes (30 and 31 are not used by valid streams). */
-const DISTANCE_EXTRA_BITS = new Uint8Array([0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 0, 0]);
+const DISTANCE_EXTRA_BITS = new Uint8Array([
+  0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 0, 0,
+]);
 /** Order in which code-length code lengths are stored. */
 const CODE_LENGTH_ORDER = new Uint8Array([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]);
 
@@ -131,7 +135,14 @@ const CODE_LENGTH_LENGTHS = new Uint8Array(19);
 const CODE_LENGTH_MAP = new Uint16Array(1 << 7);
 
 function acquire(): Workspace {
-  return pool.pop() ?? { output: new Uint8Array(OUTPUT_BYTES), literalMap: new Uint16Array(32768), distanceMap: new Uint16Array(32768), input: new Uint8Array(16 * 1024) };
+  return (
+    pool.pop() ?? {
+      output: new Uint8Array(OUTPUT_BYTES),
+      literalMap: new Uint16Array(32768),
+      distanceMap: new Uint16Array(32768),
+      input: new Uint8Array(16 * 1024),
+    }
+  );
 }
 
 /** The error fflate throws, with its message. */
@@ -279,7 +290,7 @@ export class DeflateDecoder {
           const clb = maxOf(clt);
           const clbmsk = (1 << clb) - 1;
           const clm = huffmanMap(clt, clb, CODE_LENGTH_MAP);
-          for (let i = 0; i < tl; ) {
+          for (let i = 0; i < tl;) {
             const r = clm[bits(dat, pos, clbmsk)]!;
             pos += r & 15;
             const s = r >> 4;

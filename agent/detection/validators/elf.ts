@@ -15,7 +15,12 @@
  * to them is left to the statistics layer.
  */
 import { isUtf8 } from 'node:buffer';
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
 const MAX_HEAD_BYTES = 1024 * 1024;
@@ -66,7 +71,11 @@ class Fields {
   }
 
   u32(b: Uint8Array, at: number): number {
-    return (this.little ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24) : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+    return (
+      (this.little
+        ? b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)
+        : (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0
+    );
   }
 
   /** A 64-bit field as a Number (exact below 2^53; larger values only ever fail range checks). */
@@ -124,7 +133,8 @@ function parseFileHeader(h: Uint8Array): FileHeader {
   const shoff = f.addr(h, at + word);
   const rest = at + 2 * word + 4; // after e_flags
   const ehsize = f.u16(h, rest);
-  if (ehsize !== (f.is64 ? 64 : 52)) throw new Damage(`file header size ${ehsize} is wrong for the class`, rest);
+  if (ehsize !== (f.is64 ? 64 : 52))
+    throw new Damage(`file header size ${ehsize} is wrong for the class`, rest);
   const header: FileHeader = {
     f,
     type,
@@ -136,9 +146,12 @@ function parseFileHeader(h: Uint8Array): FileHeader {
     shnum: f.u16(h, rest + 8),
     shstrndx: f.u16(h, rest + 10),
   };
-  if (header.phnum > 0 && header.phentsize !== (f.is64 ? 56 : 32)) throw new Damage(`program header entry size ${header.phentsize} is wrong`, rest + 2);
-  if ((header.shnum > 0 || header.shoff > 0) && header.shentsize !== (f.is64 ? 64 : 40)) throw new Damage(`section header entry size ${header.shentsize} is wrong`, rest + 6);
-  if (header.shoff === 0 && (header.shnum !== 0 || header.shstrndx !== 0)) throw new Damage('section headers counted but not placed', rest + 8);
+  if (header.phnum > 0 && header.phentsize !== (f.is64 ? 56 : 32))
+    throw new Damage(`program header entry size ${header.phentsize} is wrong`, rest + 2);
+  if ((header.shnum > 0 || header.shoff > 0) && header.shentsize !== (f.is64 ? 64 : 40))
+    throw new Damage(`section header entry size ${header.shentsize} is wrong`, rest + 6);
+  if (header.shoff === 0 && (header.shnum !== 0 || header.shstrndx !== 0))
+    throw new Damage('section headers counted but not placed', rest + 8);
   return header;
 }
 
@@ -191,7 +204,8 @@ class ElfValidator implements FormatWalk {
     }
     if (this.header && !this.segmentsRequested) {
       const { phoff, phnum, phentsize } = this.header;
-      if (phoff + phnum * phentsize <= this.headFill) this.requestSegments(this.head.subarray(phoff, phoff + phnum * phentsize));
+      if (phoff + phnum * phentsize <= this.headFill)
+        this.requestSegments(this.head.subarray(phoff, phoff + phnum * phentsize));
     }
     this.appendTail(chunk);
     for (const capture of this.captures) {
@@ -242,7 +256,13 @@ class ElfValidator implements FormatWalk {
 
   /** Starts copying [start, start + length) out of the stream, if it is still ahead and not too long. */
   private capture(start: number, length: number): void {
-    if (length <= 0 || length > MAX_CAPTURE_BYTES || start + length <= MAX_HEAD_BYTES || start < this.position) return;
+    if (
+      length <= 0 ||
+      length > MAX_CAPTURE_BYTES ||
+      start + length <= MAX_HEAD_BYTES ||
+      start < this.position
+    )
+      return;
     this.captures.push({ start, end: start + length, data: new Uint8Array(length) });
   }
 
@@ -268,7 +288,8 @@ class ElfValidator implements FormatWalk {
     const tail = this.fromTail(start, end);
     if (tail) return tail;
     for (const capture of this.captures) {
-      if (start >= capture.start && end <= capture.end && capture.end <= this.position) return capture.data.subarray(start - capture.start, end - capture.start);
+      if (start >= capture.start && end <= capture.end && capture.end <= this.position)
+        return capture.data.subarray(start - capture.start, end - capture.start);
     }
     return null;
   }
@@ -292,7 +313,8 @@ class ElfValidator implements FormatWalk {
       this.parts += 1;
     }
     for (const section of sections) {
-      if (section.type === SHT_NOBITS || section.type === SHT_NULL || section.flags & SHF_COMPRESSED) continue;
+      if (section.type === SHT_NOBITS || section.type === SHT_NULL || section.flags & SHF_COMPRESSED)
+        continue;
       const content = this.bytes(section.offset, section.size);
       if (!content) continue;
       this.checkContent(section, content, sections, names?.(section.name) ?? '', f);
@@ -300,8 +322,10 @@ class ElfValidator implements FormatWalk {
   }
 
   private checkTableGeometry(header: FileHeader, size: number): void {
-    if (header.phnum > 0 && header.phoff + header.phnum * header.phentsize > size) throw new Damage('program header table runs past the end of the file', header.phoff);
-    if (header.shoff > 0 && header.shoff + Math.max(1, header.shnum) * header.shentsize > size) throw new Damage('section header table runs past the end of the file', header.shoff);
+    if (header.phnum > 0 && header.phoff + header.phnum * header.phentsize > size)
+      throw new Damage('program header table runs past the end of the file', header.phoff);
+    if (header.shoff > 0 && header.shoff + Math.max(1, header.shnum) * header.shentsize > size)
+      throw new Damage('section header table runs past the end of the file', header.shoff);
   }
 
   private checkProgramHeaders(table: Uint8Array, size: number): void {
@@ -317,20 +341,27 @@ class ElfValidator implements FormatWalk {
       const memsz = f.is64 ? f.u64(ph, 40) : f.u32(ph, 20);
       const flags = f.is64 ? f.u32(ph, 4) : f.u32(ph, 24);
       const align = f.is64 ? f.u64(ph, 48) : f.u32(ph, 28);
-      if (type > 8 && type < 0x60000000) throw new Damage(`program header ${i} has unknown type 0x${type.toString(16)}`, at);
+      if (type > 8 && type < 0x60000000)
+        throw new Damage(`program header ${i} has unknown type 0x${type.toString(16)}`, at);
       // OS-specific segments (PaX flags, say) use the flag bits their own way.
-      if (type <= 8 && (flags & 0x000ffff8) !== 0) throw new Damage(`program header ${i} has undefined flag bits`, at);
-      if (filesz > 0 && offset + filesz > size) throw new Damage(`program header ${i} segment runs past the end of the file`, at);
-      if (align > 1 && (align & (align - 1)) !== 0 && align < 2 ** 32) throw new Damage(`program header ${i} alignment ${align} is not a power of two`, at);
+      if (type <= 8 && (flags & 0x000ffff8) !== 0)
+        throw new Damage(`program header ${i} has undefined flag bits`, at);
+      if (filesz > 0 && offset + filesz > size)
+        throw new Damage(`program header ${i} segment runs past the end of the file`, at);
+      if (align > 1 && (align & (align - 1)) !== 0 && align < 2 ** 32)
+        throw new Damage(`program header ${i} alignment ${align} is not a power of two`, at);
       if (type === PT_LOAD) {
-        if (filesz > memsz) throw new Damage(`loadable segment ${i} is larger in the file than in memory`, at);
-        if (align > 1 && align < 2 ** 32 && offset % align !== vaddr % align) throw new Damage(`loadable segment ${i} offset and address disagree modulo its alignment`, at);
+        if (filesz > memsz)
+          throw new Damage(`loadable segment ${i} is larger in the file than in memory`, at);
+        if (align > 1 && align < 2 ** 32 && offset % align !== vaddr % align)
+          throw new Damage(`loadable segment ${i} offset and address disagree modulo its alignment`, at);
         if (vaddr < lastLoad) throw new Damage(`loadable segment ${i} is out of address order`, at);
         lastLoad = vaddr;
       }
       if (type === PT_INTERP && filesz > 0) {
         const path = this.bytes(offset, filesz);
-        if (path && !isPrintableString(path)) throw new Damage('interpreter path is not a printable string', offset);
+        if (path && !isPrintableString(path))
+          throw new Damage('interpreter path is not a printable string', offset);
       }
     }
   }
@@ -361,7 +392,8 @@ class ElfValidator implements FormatWalk {
       if (!full) return [];
       return this.readSections(full, { ...header, shnum: count });
     }
-    if (first.type !== SHT_NULL || first.name !== 0 || first.flags !== 0 || first.offset !== 0) throw new Damage('section 0 is not the null section', header.shoff);
+    if (first.type !== SHT_NULL || first.name !== 0 || first.flags !== 0 || first.offset !== 0)
+      throw new Damage('section 0 is not the null section', header.shoff);
     return Array.from({ length: count }, (_, i) => (i === 0 ? first : read(i)));
   }
 
@@ -370,12 +402,17 @@ class ElfValidator implements FormatWalk {
     const index = header.shstrndx === SHN_XINDEX ? sections[0]!.link : header.shstrndx;
     if (index === 0) return null;
     const table = sections[index];
-    if (!table || table.type !== SHT_STRTAB) throw new Damage(`section-name table index ${index} is not a string table`, header.shoff);
+    if (!table || table.type !== SHT_STRTAB)
+      throw new Damage(`section-name table index ${index} is not a string table`, header.shoff);
     const bytes = this.bytes(table.offset, table.size);
     if (!bytes) return null;
     checkStringTable(bytes, table.offset, 'section-name table');
     for (const section of sections) {
-      if (section.name >= bytes.length && section.index !== 0) throw new Damage(`section ${section.index} name is outside the section-name table`, header.shoff + section.index * header.shentsize);
+      if (section.name >= bytes.length && section.index !== 0)
+        throw new Damage(
+          `section ${section.index} name is outside the section-name table`,
+          header.shoff + section.index * header.shentsize,
+        );
     }
     return (name) => {
       const end = bytes.indexOf(0, name);
@@ -386,14 +423,25 @@ class ElfValidator implements FormatWalk {
   private checkSectionHeader(section: Section, count: number, size: number, at: number): void {
     const { index, type, flags } = section;
     if (index === 0) return;
-    if (type > 19 && type < 0x60000000) throw new Damage(`section ${index} has unknown type 0x${type.toString(16)}`, at);
-    if (flags & SHF_UNDEFINED_BITS || flags >= 2 ** 32) throw new Damage(`section ${index} has undefined flag bits`, at);
-    if (type !== SHT_NOBITS && section.size > 0 && section.offset + section.size > size) throw new Damage(`section ${index} runs past the end of the file`, at);
-    if (section.align > 1 && (section.align & (section.align - 1)) !== 0 && section.align < 2 ** 32) throw new Damage(`section ${index} alignment ${section.align} is not a power of two`, at);
-    if (section.link >= count && type !== SHT_NULL) throw new Damage(`section ${index} links to section ${section.link}, which does not exist`, at);
+    if (type > 19 && type < 0x60000000)
+      throw new Damage(`section ${index} has unknown type 0x${type.toString(16)}`, at);
+    if (flags & SHF_UNDEFINED_BITS || flags >= 2 ** 32)
+      throw new Damage(`section ${index} has undefined flag bits`, at);
+    if (type !== SHT_NOBITS && section.size > 0 && section.offset + section.size > size)
+      throw new Damage(`section ${index} runs past the end of the file`, at);
+    if (section.align > 1 && (section.align & (section.align - 1)) !== 0 && section.align < 2 ** 32)
+      throw new Damage(`section ${index} alignment ${section.align} is not a power of two`, at);
+    if (section.link >= count && type !== SHT_NULL)
+      throw new Damage(`section ${index} links to section ${section.link}, which does not exist`, at);
   }
 
-  private checkContent(section: Section, content: Uint8Array, sections: Section[], name: string, f: Fields): void {
+  private checkContent(
+    section: Section,
+    content: Uint8Array,
+    sections: Section[],
+    name: string,
+    f: Fields,
+  ): void {
     const at = section.offset;
     const linked = sections[section.link];
     switch (section.type) {
@@ -412,19 +460,22 @@ class ElfValidator implements FormatWalk {
       case SHT_HASH: {
         if (content.length < 8) throw new Damage('hash table is too short', at);
         const words = f.u32(content, 0) + f.u32(content, 4) + 2;
-        if (words * 4 !== content.length && section.entsize !== 8) throw new Damage('hash table size does not match its bucket and chain counts', at);
+        if (words * 4 !== content.length && section.entsize !== 8)
+          throw new Damage('hash table size does not match its bucket and chain counts', at);
         return;
       }
       case SHT_GNU_HASH: {
         if (content.length < 16) throw new Damage('GNU hash table is too short', at);
         const bloom = f.u32(content, 8);
         const shift = f.u32(content, 12);
-        if (bloom === 0 || (bloom & (bloom - 1)) !== 0 || shift >= 64) throw new Damage('GNU hash table header is malformed', at);
+        if (bloom === 0 || (bloom & (bloom - 1)) !== 0 || shift >= 64)
+          throw new Damage('GNU hash table header is malformed', at);
         return;
       }
       case SHT_GNU_VERSYM:
         for (let i = 2; i + 2 <= content.length; i += 2) {
-          if ((f.u16(content, i) & 0x7fff) > 0x1000) throw new Damage('symbol version index out of range', at + i);
+          if ((f.u16(content, i) & 0x7fff) > 0x1000)
+            throw new Damage('symbol version index out of range', at + i);
         }
         return;
       case SHT_GNU_VERNEED:
@@ -435,10 +486,17 @@ class ElfValidator implements FormatWalk {
     }
   }
 
-  private checkSymbols(section: Section, content: Uint8Array, strings: Section | undefined, sectionCount: number, f: Fields): void {
+  private checkSymbols(
+    section: Section,
+    content: Uint8Array,
+    strings: Section | undefined,
+    sectionCount: number,
+    f: Fields,
+  ): void {
     const entry = f.is64 ? 24 : 16;
     const at = section.offset;
-    if (content.length % entry !== 0) throw new Damage('symbol table size is not a whole number of symbols', at);
+    if (content.length % entry !== 0)
+      throw new Damage('symbol table size is not a whole number of symbols', at);
     const stringsSize = strings?.type === SHT_STRTAB ? strings.size : 0;
     for (let i = 0; i < content.length; i += entry) {
       const name = f.u32(content, i);
@@ -450,25 +508,41 @@ class ElfValidator implements FormatWalk {
         if (name !== 0 || info !== 0 || shndx !== 0) throw new Damage('symbol 0 is not the null symbol', at);
         continue;
       }
-      if (name >= stringsSize && stringsSize > 0) throw new Damage(`symbol ${i / entry} name is outside its string table`, at + i);
-      if ((bind > 2 && bind < 10) || (type > 6 && type < 10)) throw new Damage(`symbol ${i / entry} has an undefined binding or type`, at + i);
-      if (shndx >= sectionCount && shndx < SHN_LORESERVE) throw new Damage(`symbol ${i / entry} is in section ${shndx}, which does not exist`, at + i);
+      if (name >= stringsSize && stringsSize > 0)
+        throw new Damage(`symbol ${i / entry} name is outside its string table`, at + i);
+      if ((bind > 2 && bind < 10) || (type > 6 && type < 10))
+        throw new Damage(`symbol ${i / entry} has an undefined binding or type`, at + i);
+      if (shndx >= sectionCount && shndx < SHN_LORESERVE)
+        throw new Damage(`symbol ${i / entry} is in section ${shndx}, which does not exist`, at + i);
     }
   }
 
-  private checkRelocations(section: Section, content: Uint8Array, symbols: Section | undefined, f: Fields): void {
+  private checkRelocations(
+    section: Section,
+    content: Uint8Array,
+    symbols: Section | undefined,
+    f: Fields,
+  ): void {
     const entry = (section.type === SHT_RELA ? 3 : 2) * (f.is64 ? 8 : 4);
     const at = section.offset;
-    if (content.length % entry !== 0) throw new Damage('relocation section size is not a whole number of entries', at);
-    if (!symbols || (symbols.type !== SHT_SYMTAB && symbols.type !== SHT_DYNSYM) || section.link === 0) return;
+    if (content.length % entry !== 0)
+      throw new Damage('relocation section size is not a whole number of entries', at);
+    if (!symbols || (symbols.type !== SHT_SYMTAB && symbols.type !== SHT_DYNSYM) || section.link === 0)
+      return;
     const symbolCount = Math.floor(symbols.size / (f.is64 ? 24 : 16));
     for (let i = 0; i < content.length; i += entry) {
       const info = f.is64 ? f.u32(content, i + (f.little ? 12 : 8)) : f.u32(content, i + 4) >>> 8;
-      if (info >= symbolCount) throw new Damage(`relocation ${i / entry} names symbol ${info} of ${symbolCount}`, at + i);
+      if (info >= symbolCount)
+        throw new Damage(`relocation ${i / entry} names symbol ${info} of ${symbolCount}`, at + i);
     }
   }
 
-  private checkVersionNeeds(section: Section, content: Uint8Array, strings: Section | undefined, f: Fields): void {
+  private checkVersionNeeds(
+    section: Section,
+    content: Uint8Array,
+    strings: Section | undefined,
+    f: Fields,
+  ): void {
     const at = section.offset;
     const stringsSize = strings?.size ?? Infinity;
     let offset = 0;
@@ -476,11 +550,14 @@ class ElfValidator implements FormatWalk {
       if (offset + 16 > content.length) throw new Damage('version needs run past their section', at + offset);
       if (f.u16(content, offset) !== 1) throw new Damage('version need has an unknown version', at + offset);
       const auxCount = f.u16(content, offset + 2);
-      if (f.u32(content, offset + 4) >= stringsSize) throw new Damage('version need file name is outside its string table', at + offset);
+      if (f.u32(content, offset + 4) >= stringsSize)
+        throw new Damage('version need file name is outside its string table', at + offset);
       let aux = offset + f.u32(content, offset + 8);
       for (let a = 0; a < auxCount; a++) {
-        if (aux + 16 > content.length) throw new Damage('version need entries run past their section', at + aux);
-        if (f.u32(content, aux + 8) >= stringsSize) throw new Damage('version name is outside its string table', at + aux);
+        if (aux + 16 > content.length)
+          throw new Damage('version need entries run past their section', at + aux);
+        if (f.u32(content, aux + 8) >= stringsSize)
+          throw new Damage('version name is outside its string table', at + aux);
         const next = f.u32(content, aux + 12);
         if (next === 0) break;
         aux += next;
@@ -506,7 +583,8 @@ function isPrintableString(bytes: Uint8Array): boolean {
 /** A string table: NUL-separated printable UTF-8 strings, starting (when `strict`) and ending with NUL. */
 function checkStringTable(bytes: Uint8Array, at: number, what: string, strict = true): void {
   if (bytes.length === 0) return;
-  if (strict && (bytes[0] !== 0 || bytes[bytes.length - 1] !== 0)) throw new Damage(`${what} does not start and end with NUL`, at);
+  if (strict && (bytes[0] !== 0 || bytes[bytes.length - 1] !== 0))
+    throw new Damage(`${what} does not start and end with NUL`, at);
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]!;
     if (byte !== 0 && !isNameByte(byte)) throw new Damage(`${what} holds a control byte`, at + i);
@@ -563,20 +641,31 @@ function checkEhFrame(bytes: Uint8Array, at: number, f: Fields): void {
     const id = f.u32(bytes, body);
     if (id === 0) {
       const version = bytes[body + 4]!;
-      if (version !== 1 && version !== 3 && version !== 4) throw new Damage(`.eh_frame CIE has unknown version ${version}`, at + offset);
+      if (version !== 1 && version !== 3 && version !== 4)
+        throw new Damage(`.eh_frame CIE has unknown version ${version}`, at + offset);
       cies.add(offset);
     } else if (!cies.has(body - id)) {
       throw new Damage('.eh_frame FDE does not point at a CIE', at + offset);
     }
     offset = end;
   }
-  if (offset !== bytes.length && !bytes.subarray(offset).every((byte) => byte === 0)) throw new Damage('.eh_frame records do not fill their section', at + offset);
+  if (offset !== bytes.length && !bytes.subarray(offset).every((byte) => byte === 0))
+    throw new Damage('.eh_frame records do not fill their section', at + offset);
 }
 
 export const elfValidator: ValidatorDefinition = {
   type: 'elf',
   matches(head: Uint8Array): boolean {
-    return head.length >= 20 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46 && (head[4] === 1 || head[4] === 2) && (head[5] === 1 || head[5] === 2) && head[6] === 1;
+    return (
+      head.length >= 20 &&
+      head[0] === 0x7f &&
+      head[1] === 0x45 &&
+      head[2] === 0x4c &&
+      head[3] === 0x46 &&
+      (head[4] === 1 || head[4] === 2) &&
+      (head[5] === 1 || head[5] === 2) &&
+      head[6] === 1
+    );
   },
   create(_size: number, _limits: ValidatorLimits): StructureValidator {
     return guardedValidator(new ElfValidator());

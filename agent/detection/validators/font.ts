@@ -7,7 +7,14 @@
  * damage. Font collections (`ttcf`) are `unsupported`.
  */
 import type { StructureValidator, StructureVerdict, ValidatorDefinition } from '../validator.js';
-import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+import {
+  Damage,
+  guardedValidator,
+  stopVerdict,
+  Unsupported,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const MAX_TABLES = 512;
 
@@ -47,9 +54,24 @@ class FontWalk implements FormatWalk {
     if (beyond) throw new Damage(`font ends inside table '${beyond.tag}'`, this.position);
     const failed = tables.filter((table) => table.sum >>> 0 !== table.checksum);
     if (failed.length >= 2 && failed.length * 2 >= tables.length) {
-      throw new Damage(`checksums of ${failed.length} of ${tables.length} font tables fail (${failed.slice(0, 4).map((t) => t.tag.trim()).join(', ')}…)`, failed[0]!.offset);
+      throw new Damage(
+        `checksums of ${failed.length} of ${tables.length} font tables fail (${failed
+          .slice(0, 4)
+          .map((t) => t.tag.trim())
+          .join(', ')}…)`,
+        failed[0]!.offset,
+      );
     }
-    return { status: 'valid', checkedBytes: this.position, parts: tables.length, ...(failed.length ? { detail: `checksum of ${failed.map((t) => t.tag.trim()).join(', ')} fails (common in fonts edited by tools)` } : {}) };
+    return {
+      status: 'valid',
+      checkedBytes: this.position,
+      parts: tables.length,
+      ...(failed.length
+        ? {
+            detail: `checksum of ${failed.map((t) => t.tag.trim()).join(', ')} fails (common in fonts edited by tools)`,
+          }
+        : {}),
+    };
   }
 
   stopped(stop: Stop): StructureVerdict {
@@ -69,12 +91,14 @@ class FontWalk implements FormatWalk {
       const tag = String.fromCharCode(h[at]!, h[at + 1]!, h[at + 2]!, h[at + 3]!);
       if (!/^[\x20-\x7e]{4}$/.test(tag)) throw new Damage(`font table ${n + 1} has an unprintable tag`, at);
       const table = { tag, checksum: u32(at + 4), offset: u32(at + 8), length: u32(at + 12), sum: 0 };
-      if (table.offset < end || table.offset + table.length > this.size) throw new Damage(`font table '${tag}' lies outside the file`, at + 8);
+      if (table.offset < end || table.offset + table.length > this.size)
+        throw new Damage(`font table '${tag}' lies outside the file`, at + 8);
       tables.push(table);
     }
     tables.sort((a, b) => a.offset - b.offset);
     for (let n = 1; n < tables.length; n++) {
-      if (tables[n]!.offset < tables[n - 1]!.offset + tables[n - 1]!.length) throw new Unsupported('font tables overlap');
+      if (tables[n]!.offset < tables[n - 1]!.offset + tables[n - 1]!.length)
+        throw new Unsupported('font tables overlap');
     }
     this.tables = tables;
   }
@@ -113,7 +137,10 @@ export const fontValidator: ValidatorDefinition = {
     if (head.length < 12) return false;
     const tag = Buffer.from(head.subarray(0, 4)).toString('latin1');
     const tables = (head[4]! << 8) | head[5]!;
-    return (tag === '\0\x01\0\0' || tag === 'OTTO' || tag === 'true' || tag === 'ttcf') && (tag === 'ttcf' || (tables > 0 && tables <= MAX_TABLES));
+    return (
+      (tag === '\0\x01\0\0' || tag === 'OTTO' || tag === 'true' || tag === 'ttcf') &&
+      (tag === 'ttcf' || (tables > 0 && tables <= MAX_TABLES))
+    );
   },
   create(size: number): StructureValidator {
     return guardedValidator(new CollectionAware(size));
@@ -130,7 +157,8 @@ class CollectionAware implements FormatWalk {
   }
 
   update(chunk: Uint8Array): void {
-    if (this.first && chunk.length >= 4 && Buffer.from(chunk.subarray(0, 4)).toString('latin1') === 'ttcf') throw new Unsupported('font collections (ttcf) are not checked');
+    if (this.first && chunk.length >= 4 && Buffer.from(chunk.subarray(0, 4)).toString('latin1') === 'ttcf')
+      throw new Unsupported('font collections (ttcf) are not checked');
     this.first = false;
     this.walk.update(chunk);
   }

@@ -9,7 +9,12 @@
  * found, so the verdict is `valid` with `checkedBytes` where decoding stopped.
  */
 import { crc32 } from 'node:zlib';
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { u16le, u32le } from './bytes.js';
 import { DecodeBudget, StreamInflater } from './inflate-check.js';
 import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
@@ -65,14 +70,16 @@ class GzipHeaderReader {
         case 'comment': {
           const nul = data.indexOf(0, used);
           used = nul < 0 ? data.length : nul + 1;
-          if (nul >= 0) this.step = this.step === 'name' && this.flags & FCOMMENT ? 'comment' : this.afterComment();
+          if (nul >= 0)
+            this.step = this.step === 'name' && this.flags & FCOMMENT ? 'comment' : this.afterComment();
           break;
         }
         case 'hcrc':
           used += this.gather(data.subarray(used), 2);
           if (this.fields.length === 2) {
             const stored = u16le(this.fields, 0);
-            if (stored !== (this.crc & 0xffff)) this.problem = { detail: 'gzip header CRC-16 mismatch', at: this.length + used - 2 };
+            if (stored !== (this.crc & 0xffff))
+              this.problem = { detail: 'gzip header CRC-16 mismatch', at: this.length + used - 2 };
             this.step = 'done';
           }
           break;
@@ -93,8 +100,10 @@ class GzipHeaderReader {
   private checkFixed(): void {
     const [id1, id2, method, flags] = this.fields as [number, number, number, number];
     if (id1 !== 0x1f || id2 !== 0x8b) this.problem = { detail: 'gzip magic missing', at: 0 };
-    else if (method !== 8) this.problem = { detail: `gzip compression method ${method} is not deflate`, at: 2 };
-    else if (flags & FTEXT_RESERVED) this.problem = { detail: 'gzip header has reserved flag bits set', at: 3 };
+    else if (method !== 8)
+      this.problem = { detail: `gzip compression method ${method} is not deflate`, at: 2 };
+    else if (flags & FTEXT_RESERVED)
+      this.problem = { detail: 'gzip header has reserved flag bits set', at: 3 };
     this.flags = flags;
     this.fields = [];
     this.step = flags & FEXTRA ? 'xlen' : this.afterExtra();
@@ -141,7 +150,12 @@ class GzipValidator implements FormatWalk {
         return { status: 'valid', checkedBytes: this.checkedBytes, parts: this.members };
       case 'header':
         if (this.header.length === 0 && this.members > 0) break;
-        throw new Damage(this.members === 0 && this.header.length === 0 ? 'gzip data is empty' : `gzip data ends inside the header of member ${this.members + 1}`, this.offset);
+        throw new Damage(
+          this.members === 0 && this.header.length === 0
+            ? 'gzip data is empty'
+            : `gzip data ends inside the header of member ${this.members + 1}`,
+          this.offset,
+        );
       case 'trailer':
         throw new Damage(`gzip data ends inside the trailer of member ${this.members + 1}`, this.offset);
       default:
@@ -166,7 +180,10 @@ class GzipValidator implements FormatWalk {
           const used = this.header.consume(data);
           const problem = this.header.problem;
           if (problem) {
-            const detail = this.members > 0 && problem.at < 2 ? `data after gzip member ${this.members} is neither a member nor zero padding` : problem.detail;
+            const detail =
+              this.members > 0 && problem.at < 2
+                ? `data after gzip member ${this.members} is neither a member nor zero padding`
+                : problem.detail;
             throw new Damage(detail, this.memberStart + problem.at);
           }
           this.offset += used;
@@ -195,7 +212,11 @@ class GzipValidator implements FormatWalk {
         }
         case 'padding': {
           const nonZero = data.findIndex((byte) => byte !== 0);
-          if (nonZero >= 0) throw new Damage(`data after gzip member ${this.members} is neither a member nor zero padding`, this.offset + nonZero);
+          if (nonZero >= 0)
+            throw new Damage(
+              `data after gzip member ${this.members} is neither a member nor zero padding`,
+              this.offset + nonZero,
+            );
           this.offset += data.length;
           data = data.subarray(data.length);
           break;
@@ -220,7 +241,11 @@ class GzipValidator implements FormatWalk {
         return false;
       case 'failed':
         // A member cut short is reported where the bytes end (a file cut short, not encrypted).
-        if (inflater.truncated) throw new Damage(`gzip member ${this.members + 1} is cut short`, this.dataStart + inflater.inputBytes);
+        if (inflater.truncated)
+          throw new Damage(
+            `gzip member ${this.members + 1} is cut short`,
+            this.dataStart + inflater.inputBytes,
+          );
         throw new Damage(`gzip member ${this.members + 1}: ${inflater.failure}`, this.dataStart);
     }
   }
@@ -233,8 +258,14 @@ class GzipValidator implements FormatWalk {
     // The member inflated to its end, which encrypted deflate data never does: a checksum that
     // still fails is damage confined to this member (a flipped bit).
     const localized = { damagedBytes: this.offset - this.memberStart };
-    if (crc !== inflater.crc) throw new Damage(`CRC-32 mismatch in gzip member ${this.members + 1} (it inflates to its end)`, at, { localized });
-    if (isize !== inflater.outputBytes % 2 ** 32) throw new Damage(`ISIZE mismatch in gzip member ${this.members + 1} (it inflates to its end)`, at + 4, { localized });
+    if (crc !== inflater.crc)
+      throw new Damage(`CRC-32 mismatch in gzip member ${this.members + 1} (it inflates to its end)`, at, {
+        localized,
+      });
+    if (isize !== inflater.outputBytes % 2 ** 32)
+      throw new Damage(`ISIZE mismatch in gzip member ${this.members + 1} (it inflates to its end)`, at + 4, {
+        localized,
+      });
     this.members++;
     this.trailer = [];
     this.inflater = null;
@@ -248,7 +279,13 @@ class GzipValidator implements FormatWalk {
 export const gzipValidator: ValidatorDefinition = {
   type: 'gzip',
   matches(head: Uint8Array): boolean {
-    return head.length >= 4 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 8 && (head[3]! & FTEXT_RESERVED) === 0;
+    return (
+      head.length >= 4 &&
+      head[0] === 0x1f &&
+      head[1] === 0x8b &&
+      head[2] === 8 &&
+      (head[3]! & FTEXT_RESERVED) === 0
+    );
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {
     return guardedValidator(new GzipValidator(new DecodeBudget(limits)));

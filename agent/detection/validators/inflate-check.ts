@@ -183,7 +183,9 @@ export class StreamInflater {
       if (data.length === 0) return EMPTY;
       if (this.staged + data.length < STAGE_BYTES) {
         if (this.staged + data.length > this.stage.length) {
-          const grown = new Uint8Array(Math.min(STAGE_BYTES, Math.max(2 * this.stage.length, 64, this.staged + data.length)));
+          const grown = new Uint8Array(
+            Math.min(STAGE_BYTES, Math.max(2 * this.stage.length, 64, this.staged + data.length)),
+          );
           grown.set(this.stage.subarray(0, this.staged));
           this.stage = grown;
         }
@@ -231,7 +233,14 @@ export class StreamInflater {
     if (this.state === 'running' && this.phase === 'adler') rest = this.checkAdler(rest);
     if (this.state === 'running') {
       this.truncated = true;
-      this.fail(this.phase === 'header' ? 'zlib header is cut short' : this.phase === 'adler' ? 'Adler-32 trailer is cut short' : 'deflate data ends early', EMPTY);
+      this.fail(
+        this.phase === 'header'
+          ? 'zlib header is cut short'
+          : this.phase === 'adler'
+            ? 'Adler-32 trailer is cut short'
+            : 'deflate data ends early',
+        EMPTY,
+      );
     }
     return rest;
   }
@@ -241,7 +250,7 @@ export class StreamInflater {
     const whole = this.decodeWhole(input);
     if (whole !== null) return whole;
     const budget = this.options.budget;
-    for (let at = 0; at < input.length; ) {
+    for (let at = 0; at < input.length;) {
       const wanted = Math.min(PIECE_BYTES, input.length - at);
       const granted = budget.take(wanted);
       if (granted === 0) return this.cap('decode', input.subarray(at));
@@ -259,7 +268,10 @@ export class StreamInflater {
       if (after !== null) {
         // The decoder's unread bytes and the rest of the input follow the stream; the unread ones
         // are the end of this piece unless the stream ended within input it kept from before.
-        const rest = after.length <= granted ? input.subarray(at - after.length) : concatBytes(after.slice(), input.subarray(at));
+        const rest =
+          after.length <= granted
+            ? input.subarray(at - after.length)
+            : concatBytes(after.slice(), input.subarray(at));
         budget.refund(after.length);
         this.releaseDecoder();
         return this.deflateEnded(rest);
@@ -298,7 +310,11 @@ export class StreamInflater {
     let consumed: number;
     try {
       const limit = Math.min(NATIVE_MAX_OUTPUT, this.maxOutput);
-      const result = inflateRawSync(input, { info: true, maxOutputLength: Math.max(1, limit), chunkSize: Math.min(limit, Math.max(64 * 1024, input.length * 4)) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      const result = inflateRawSync(input, {
+        info: true,
+        maxOutputLength: Math.max(1, limit),
+        chunkSize: Math.min(limit, Math.max(64 * 1024, input.length * 4)),
+      }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
       output = result.buffer;
       consumed = result.engine.bytesWritten;
     } catch {

@@ -26,9 +26,22 @@
  * is capped by the decode budget (`limits`); past it, the rest of the scan gets the marker checks
  * only. Elsewhere the per-byte work is a native `indexOf(0xFF)` over entropy-coded data.
  */
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { DecodeBudget } from './inflate-check.js';
-import { Damage, guardedValidator, StepWalk, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+import {
+  Damage,
+  guardedValidator,
+  StepWalk,
+  stopVerdict,
+  Unsupported,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const SOI = 0xd8;
 const EOI = 0xd9;
@@ -48,10 +61,12 @@ const SOF_JPEG_LS = 0xf7;
 /** Segments gathered whole for their field checks (all others are skipped by length). */
 const PARSED = new Set([DHT, DAC, DQT, DNL, DRI, SOS]);
 
-const isSof = (marker: number): boolean => marker >= 0xc0 && marker <= 0xcf && marker !== DHT && marker !== 0xc8 && marker !== DAC;
+const isSof = (marker: number): boolean =>
+  marker >= 0xc0 && marker <= 0xcf && marker !== DHT && marker !== 0xc8 && marker !== DAC;
 const isRst = (marker: number): boolean => marker >= RST0 && marker <= RST7;
 /** Markers a segment with a length may carry: SOFn, DHT, DAC, SOS, DQT, DNL, DRI, DHP, EXP, APPn, JPGn, COM. */
-const hasLength = (marker: number): boolean => (marker >= 0xc0 && marker <= 0xcf) || (marker >= 0xda && marker <= 0xdf) || marker >= 0xe0;
+const hasLength = (marker: number): boolean =>
+  (marker >= 0xc0 && marker <= 0xcf) || (marker >= 0xda && marker <= 0xdf) || marker >= 0xe0;
 
 /** A Huffman table (ITU T.81 annex C) for decoding: a 9-bit lookup, then code lengths 10–16. */
 interface HuffmanTable {
@@ -80,7 +95,8 @@ function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array): HuffmanTabl
       if (code >= 1 << length) return null;
       if (length <= FAST_BITS) {
         const shift = FAST_BITS - length;
-        for (let fill = 0; fill < 1 << shift; fill++) fast[(code << shift) | fill] = (length << 8) | symbols[index]!;
+        for (let fill = 0; fill < 1 << shift; fill++)
+          fast[(code << shift) | fill] = (length << 8) | symbols[index]!;
       }
     }
     if (count > 0) maxCode[length] = code - 1;
@@ -139,7 +155,10 @@ class HuffmanScanCheck {
     if (this.problem || data.length === 0) return;
     if (this.tail + data.length > this.queue.length) {
       const live = this.tail - this.head;
-      const grown = live + data.length > this.queue.length ? new Uint8Array(Math.max(2 * this.queue.length, live + data.length + MCU_MARGIN)) : this.queue;
+      const grown =
+        live + data.length > this.queue.length
+          ? new Uint8Array(Math.max(2 * this.queue.length, live + data.length + MCU_MARGIN))
+          : this.queue;
       grown.set(this.queue.subarray(this.head, this.tail), 0);
       this.queue = grown;
       this.tail = live;
@@ -147,13 +166,15 @@ class HuffmanScanCheck {
     }
     this.queue.set(data, this.tail);
     this.tail += data.length;
-    while (!this.problem && this.tail - this.head > MCU_MARGIN && this.mcusLeftInInterval() > 0) this.decodeMcu();
+    while (!this.problem && this.tail - this.head > MCU_MARGIN && this.mcusLeftInInterval() > 0)
+      this.decodeMcu();
   }
 
   /** A restart marker: the interval must be complete. */
   restart(): void {
     this.endInterval();
-    if (!this.problem && this.decoded >= this.totalMcus) this.problem = 'restart marker after the last MCU of the scan';
+    if (!this.problem && this.decoded >= this.totalMcus)
+      this.problem = 'restart marker after the last MCU of the scan';
     this.atIntervalEnd = false;
     this.decodedInInterval = 0;
     this.bits = 0;
@@ -165,7 +186,8 @@ class HuffmanScanCheck {
   /** The marker that ends the scan: every MCU must be there. */
   end(): void {
     this.endInterval();
-    if (!this.problem && this.decoded < this.totalMcus) this.problem = `scan ends after ${this.decoded} of ${this.totalMcus} MCUs`;
+    if (!this.problem && this.decoded < this.totalMcus)
+      this.problem = `scan ends after ${this.decoded} of ${this.totalMcus} MCUs`;
   }
 
   private mcusLeftInInterval(): number {
@@ -193,7 +215,7 @@ class HuffmanScanCheck {
     if (dc < 0) return;
     if (dc > this.maxDcBits) return void (this.problem = 'DC difference out of range');
     this.skipBits(dc);
-    for (let k = 1; k < 64; ) {
+    for (let k = 1; k < 64;) {
       const rs = this.decodeSymbol(component.ac);
       if (rs < 0) return;
       const run = rs >> 4;
@@ -321,11 +343,23 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
   finish(): StructureVerdict {
     if (this.phase === 'after-eoi' || this.phase === 'trailing') {
       if (this.phase === 'trailing' && this.trailingTail === 0xffd9 && this.trailingBytes >= 2) {
-        throw new Damage('data after EOI ends with another EOI (the first was forged by damage)', this.offset - this.trailingBytes);
+        throw new Damage(
+          'data after EOI ends with another EOI (the first was forged by damage)',
+          this.offset - this.trailingBytes,
+        );
       }
-      return { status: 'valid', checkedBytes: this.uncheckedFrom ?? this.offset - this.trailingBytes, parts: this.segments };
+      return {
+        status: 'valid',
+        checkedBytes: this.uncheckedFrom ?? this.offset - this.trailingBytes,
+        parts: this.segments,
+      };
     }
-    const where = this.phase === 'entropy' ? `inside the entropy-coded data of scan ${this.scans}` : this.phase === 'soi' ? 'inside SOI' : 'inside a marker segment';
+    const where =
+      this.phase === 'entropy'
+        ? `inside the entropy-coded data of scan ${this.scans}`
+        : this.phase === 'soi'
+          ? 'inside SOI'
+          : 'inside a marker segment';
     throw new Damage(`JPEG ends ${where}, before EOI`, this.offset);
   }
 
@@ -364,7 +398,10 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
       }
       case 'trailing':
         this.trailingBytes += data.length;
-        this.trailingTail = data.length >= 2 ? (data[data.length - 2]! << 8) | data[data.length - 1]! : ((this.trailingTail << 8) | data[0]!) & 0xffff;
+        this.trailingTail =
+          data.length >= 2
+            ? (data[data.length - 2]! << 8) | data[data.length - 1]!
+            : ((this.trailingTail << 8) | data[0]!) & 0xffff;
         return data.subarray(data.length);
     }
   }
@@ -422,7 +459,8 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
     // Only as the frame header: the same marker anywhere else is damage, not another codec.
     if (marker === SOF_JPEG_LS && !this.components) throw new Unsupported('JPEG-LS image');
     // JPGn extension markers: libjpeg rejects them, and after a frame they are damage.
-    if (marker >= 0xf0 && marker <= 0xfd && this.components) throw new Damage(`JPEG extension marker 0x${marker.toString(16)} inside an image`, at);
+    if (marker >= 0xf0 && marker <= 0xfd && this.components)
+      throw new Damage(`JPEG extension marker 0x${marker.toString(16)} inside an image`, at);
     if (marker === SOI) throw new Damage('SOI inside an image', at);
     if (isRst(marker)) throw new Damage('restart marker outside entropy-coded data', at);
     if (!hasLength(marker)) throw new Damage(`reserved JPEG marker 0x${marker.toString(16)}`, at);
@@ -486,7 +524,14 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
       const components: Component[] = [];
       for (let c = 0; c < count; c++) {
         const sampling = p[7 + 3 * c]!;
-        if (sampling >> 4 < 1 || sampling >> 4 > 4 || (sampling & 15) < 1 || (sampling & 15) > 4 || p[8 + 3 * c]! > 3) return 'SOF component has illegal sampling or table';
+        if (
+          sampling >> 4 < 1 ||
+          sampling >> 4 > 4 ||
+          (sampling & 15) < 1 ||
+          (sampling & 15) > 4 ||
+          p[8 + 3 * c]! > 3
+        )
+          return 'SOF component has illegal sampling or table';
         components.push({ id: p[6 + 3 * c]!, h: sampling >> 4, v: sampling & 15 });
       }
       this.components = components;
@@ -495,19 +540,22 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
     }
     switch (marker) {
       case DHT:
-        for (let at = 0; at < p.length; ) {
+        for (let at = 0; at < p.length;) {
           if (p.length - at < 17 || p[at]! >> 4 > 1 || (p[at]! & 15) > 3) return 'DHT table is malformed';
           let symbols = 0;
           for (let i = 1; i <= 16; i++) symbols += p[at + i]!;
           if (symbols > 256 || at + 17 + symbols > p.length) return 'DHT table does not fit its segment';
-          const table = buildHuffmanTable(p.subarray(at + 1, at + 17), p.subarray(at + 17, at + 17 + symbols));
+          const table = buildHuffmanTable(
+            p.subarray(at + 1, at + 17),
+            p.subarray(at + 17, at + 17 + symbols),
+          );
           if (!table) return 'DHT table has more codes than its lengths allow';
           this.tables[(p[at]! >> 4) * 4 + (p[at]! & 15)] = table;
           at += 17 + symbols;
         }
         return p.length === 0 ? 'empty DHT segment' : null;
       case DQT:
-        for (let at = 0; at < p.length; ) {
+        for (let at = 0; at < p.length;) {
           const precision = p[at]! >> 4;
           if (precision > 1 || (p[at]! & 15) > 3) return 'DQT table is malformed';
           at += 1 + 64 * (precision + 1);
@@ -525,14 +573,22 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
       case SOS: {
         if (!this.components) return 'scan (SOS) before the frame header (SOF)';
         const count = p[0] ?? 0;
-        if (count < 1 || count > 4 || p.length !== 4 + 2 * count) return 'SOS length does not match its component count';
+        if (count < 1 || count > 4 || p.length !== 4 + 2 * count)
+          return 'SOS length does not match its component count';
         for (let c = 0; c < count; c++) {
-          if (!this.components.some((component) => component.id === p[1 + 2 * c])) return 'SOS names a component the frame does not have';
+          if (!this.components.some((component) => component.id === p[1 + 2 * c]))
+            return 'SOS names a component the frame does not have';
           if (p[2 + 2 * c]! >> 4 > 3 || (p[2 + 2 * c]! & 15) > 3) return 'SOS names an illegal table';
         }
         const spectralStart = p[1 + 2 * count]!;
         const spectralEnd = p[2 + 2 * count]!;
-        if (spectralStart > 63 || spectralEnd > 63 || p[3 + 2 * count]! >> 4 > 13 || (p[3 + 2 * count]! & 15) > 13) return 'SOS has illegal spectral or approximation values';
+        if (
+          spectralStart > 63 ||
+          spectralEnd > 63 ||
+          p[3 + 2 * count]! >> 4 > 13 ||
+          (p[3 + 2 * count]! & 15) > 13
+        )
+          return 'SOS has illegal spectral or approximation values';
         return this.prepareHuffmanCheck(p, count);
       }
       case DHP:
@@ -550,7 +606,13 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
   private prepareHuffmanCheck(p: Uint8Array, count: number): string | null {
     this.huffman = null;
     const frame = this.frame;
-    if (!frame || !SEQUENTIAL_HUFFMAN.has(frame.marker) || frame.height === 0 || (frame.precision !== 8 && frame.precision !== 12)) return null;
+    if (
+      !frame ||
+      !SEQUENTIAL_HUFFMAN.has(frame.marker) ||
+      frame.height === 0 ||
+      (frame.precision !== 8 && frame.precision !== 12)
+    )
+      return null;
     const hMax = Math.max(...frame.components.map((c) => c.h));
     const vMax = Math.max(...frame.components.map((c) => c.v));
     const components: ScanComponent[] = [];
@@ -564,12 +626,20 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
     let mcus: number;
     if (count === 1) {
       const only = frame.components.find((candidate) => candidate.id === p[1])!;
-      mcus = Math.ceil(Math.ceil((frame.width * only.h) / hMax) / 8) * Math.ceil(Math.ceil((frame.height * only.v) / vMax) / 8);
+      mcus =
+        Math.ceil(Math.ceil((frame.width * only.h) / hMax) / 8) *
+        Math.ceil(Math.ceil((frame.height * only.v) / vMax) / 8);
     } else {
       mcus = Math.ceil(frame.width / (8 * hMax)) * Math.ceil(frame.height / (8 * vMax));
     }
     const twelveBit = frame.precision === 12;
-    this.huffman = new HuffmanScanCheck(components, mcus, this.restartInterval, twelveBit ? 15 : 11, twelveBit ? 14 : 10);
+    this.huffman = new HuffmanScanCheck(
+      components,
+      mcus,
+      this.restartInterval,
+      twelveBit ? 15 : 11,
+      twelveBit ? 14 : 10,
+    );
     return null;
   }
 
@@ -617,8 +687,13 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
         continue;
       }
       if (isRst(next)) {
-        if (this.restartInterval === 0) throw new Damage('restart marker in a scan without a restart interval', this.markerAt);
-        if (next - RST0 !== this.nextRestart) throw new Damage(`restart marker RST${next - RST0} out of sequence (expected RST${this.nextRestart})`, this.markerAt);
+        if (this.restartInterval === 0)
+          throw new Damage('restart marker in a scan without a restart interval', this.markerAt);
+        if (next - RST0 !== this.nextRestart)
+          throw new Damage(
+            `restart marker RST${next - RST0} out of sequence (expected RST${this.nextRestart})`,
+            this.markerAt,
+          );
         this.nextRestart = (this.nextRestart + 1) % 8;
         this.huffman?.restart();
         this.judgeHuffman();
@@ -638,7 +713,14 @@ class JpegValidator extends StepWalk<Buffer> implements FormatWalk {
 export const jpegValidator: ValidatorDefinition = {
   type: 'jpeg',
   matches(head: Uint8Array): boolean {
-    return head.length >= 4 && head[0] === 0xff && head[1] === SOI && head[2] === 0xff && head[3] !== 0xff && head[3] !== 0x00;
+    return (
+      head.length >= 4 &&
+      head[0] === 0xff &&
+      head[1] === SOI &&
+      head[2] === 0xff &&
+      head[3] !== 0xff &&
+      head[3] !== 0x00
+    );
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {
     return guardedValidator(new JpegValidator(new DecodeBudget(limits)));

@@ -12,7 +12,12 @@
  * lengths from `stsc` and `stsz`) must lie inside an `mdat` box. Media data itself is codec
  * output with no checkable grammar here: encryption confined to it is left to statistics.
  */
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { Field, u32be as u32, u64be as u64 } from './bytes.js';
 import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
@@ -23,7 +28,31 @@ const MAX_DEPTH = 32;
 /** Top-level boxes held and walked; everything else at the top is skipped. */
 const HELD_BOXES = new Set(['moov', 'moof', 'mfra', 'meta', 'udta']);
 /** Boxes whose payload is nothing but child boxes. */
-const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'dinf', 'edts', 'udta', 'mvex', 'moof', 'traf', 'mfra', 'tref', 'ilst', 'sinf', 'schi', 'gmhd', 'tapt', 'clip', 'matt', 'imap', 'rmra', 'rmda']);
+const CONTAINERS = new Set([
+  'moov',
+  'trak',
+  'mdia',
+  'minf',
+  'stbl',
+  'dinf',
+  'edts',
+  'udta',
+  'mvex',
+  'moof',
+  'traf',
+  'mfra',
+  'tref',
+  'ilst',
+  'sinf',
+  'schi',
+  'gmhd',
+  'tapt',
+  'clip',
+  'matt',
+  'imap',
+  'rmra',
+  'rmda',
+]);
 /** First boxes of files written without `ftyp` (QuickTime before ISO), and of DASH media segments (`styp`). */
 const LEGACY_FIRST = new Set(['moov', 'mdat', 'free', 'skip', 'wide', 'pnot', 'styp']);
 /** A file holds media only with one of these at the top (movie, fragment, or HEIF-style metadata). */
@@ -60,7 +89,15 @@ interface Findings {
  * Walks the children of a held box payload `[start, end)` of `b` (whose byte 0 is file offset
  * `base`); throws Damage.
  */
-function walkChildren(b: Uint8Array, start: number, end: number, base: number, depth: number, findings: Findings, track: SampleTables | null): void {
+function walkChildren(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  base: number,
+  depth: number,
+  findings: Findings,
+  track: SampleTables | null,
+): void {
   if (depth > MAX_DEPTH) throw new Damage('boxes nested too deep', base + start);
   let at = start;
   while (at < end) {
@@ -78,7 +115,8 @@ function walkChildren(b: Uint8Array, start: number, end: number, base: number, d
     }
     if (!isBoxType(b, at + 4, true)) throw new Damage('box type is not printable', base + at + 4);
     const type = typeName(b, at + 4);
-    if (size < header || at + size > end) throw new Damage(`box '${type}' of ${size} bytes does not fit its parent`, base + at);
+    if (size < header || at + size > end)
+      throw new Damage(`box '${type}' of ${size} bytes does not fit its parent`, base + at);
     const payload = at + header;
     const boxEnd = at + size;
     checkBox(b, type, payload, boxEnd, base, depth, findings, track);
@@ -87,7 +125,16 @@ function walkChildren(b: Uint8Array, start: number, end: number, base: number, d
 }
 
 /** Checks one box's payload `[p, end)`. */
-function checkBox(b: Uint8Array, type: string, p: number, end: number, base: number, depth: number, findings: Findings, track: SampleTables | null): void {
+function checkBox(
+  b: Uint8Array,
+  type: string,
+  p: number,
+  end: number,
+  base: number,
+  depth: number,
+  findings: Findings,
+  track: SampleTables | null,
+): void {
   const length = end - p;
   const fail = (what: string): never => {
     throw new Damage(`box '${type}' ${what}`, base + p);
@@ -146,7 +193,8 @@ function checkBox(b: Uint8Array, type: string, p: number, end: number, base: num
       if (length < 12) fail('is too short');
       const fixed = u32(b, p + 4);
       const count = u32(b, p + 8);
-      if (length !== 12 + (fixed === 0 ? count * 4 : 0)) fail(`is ${length} bytes, not what its ${count} samples need`);
+      if (length !== 12 + (fixed === 0 ? count * 4 : 0))
+        fail(`is ${length} bytes, not what its ${count} samples need`);
       if (track) {
         const sizes = fixed === 0 ? new Uint32Array(count) : null;
         if (sizes) for (let i = 0; i < count; i++) sizes[i] = u32(b, p + 12 + 4 * i);
@@ -185,22 +233,33 @@ function tableEntrySize(type: string, version: number): number {
   }
 }
 
-function checkTable(b: Uint8Array, type: string, p: number, end: number, base: number, track: SampleTables | null): void {
+function checkTable(
+  b: Uint8Array,
+  type: string,
+  p: number,
+  end: number,
+  base: number,
+  track: SampleTables | null,
+): void {
   const length = end - p;
   if (type === 'sdtp') return; // one byte per sample, counted by stsz: nothing to hold it to here
   if (length < 8) throw new Damage(`box '${type}' is too short`, base + p);
   const version = b[p]!;
   const count = u32(b, p + 4);
   const entry = tableEntrySize(type, version);
-  if (length !== 8 + count * entry) throw new Damage(`box '${type}' is ${length} bytes, not what its ${count} entries need`, base + p);
+  if (length !== 8 + count * entry)
+    throw new Damage(`box '${type}' is ${length} bytes, not what its ${count} entries need`, base + p);
   if (!track) return;
   if (type === 'stco' || type === 'co64') {
-    track.chunkOffsets = Array.from({ length: count }, (_, i) => (type === 'co64' ? u64(b, p + 8 + 8 * i) : u32(b, p + 8 + 4 * i)));
+    track.chunkOffsets = Array.from({ length: count }, (_, i) =>
+      type === 'co64' ? u64(b, p + 8 + 8 * i) : u32(b, p + 8 + 4 * i),
+    );
   } else if (type === 'stsc') {
     const runs: [number, number][] = [];
     for (let i = 0; i < count; i++) {
       const first = u32(b, p + 8 + 12 * i);
-      if (first === 0 || (runs.length > 0 && first <= runs[runs.length - 1]![0])) throw new Damage("box 'stsc' chunk runs are out of order", base + p);
+      if (first === 0 || (runs.length > 0 && first <= runs[runs.length - 1]![0]))
+        throw new Damage("box 'stsc' chunk runs are out of order", base + p);
       runs.push([first, u32(b, p + 12 + 12 * i)]);
     }
     track.samplesPerChunk = runs;
@@ -213,8 +272,10 @@ function checkTrackRun(b: Uint8Array, p: number, end: number, base: number): voi
   const flags = u32(b, p) & 0xffffff;
   const count = u32(b, p + 4);
   const optional = (flags & 0x1 ? 4 : 0) + (flags & 0x4 ? 4 : 0);
-  const perSample = (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) + (flags & 0x400 ? 4 : 0) + (flags & 0x800 ? 4 : 0);
-  if (end - p !== 8 + optional + count * perSample) throw new Damage(`box 'trun' is ${end - p} bytes, not what its ${count} samples need`, base + p);
+  const perSample =
+    (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) + (flags & 0x400 ? 4 : 0) + (flags & 0x800 ? 4 : 0);
+  if (end - p !== 8 + optional + count * perSample)
+    throw new Damage(`box 'trun' is ${end - p} bytes, not what its ${count} samples need`, base + p);
 }
 
 /** Every track's chunks must lie inside one of the media-data ranges. */
@@ -229,14 +290,19 @@ function checkChunks(tracks: SampleTables[], media: [number, number][], fileSize
       const samples = samplesPerChunk[run]?.[1] ?? 0;
       let length = 0;
       for (let s = 0; s < samples; s++, sample++) {
-        if (sample >= sampleSizes.count) throw new Damage(`track ${index + 1} chunks hold more samples than its sample sizes list`, 0);
+        if (sample >= sampleSizes.count)
+          throw new Damage(`track ${index + 1} chunks hold more samples than its sample sizes list`, 0);
         length += sampleSizes.sizes ? sampleSizes.sizes[sample]! : sampleSizes.fixed;
       }
       const offset = chunkOffsets[chunk]!;
       // Chunk offsets may also point into other boxes' data in odd files; outside the file is never right.
-      if (offset + length > fileSize) throw new Damage(`track ${index + 1} chunk ${chunk + 1} lies outside the file`, 0);
+      if (offset + length > fileSize)
+        throw new Damage(`track ${index + 1} chunk ${chunk + 1} lies outside the file`, 0);
       if (media.length > 0 && !media.some(([from, to]) => offset >= from && offset + length <= to)) {
-        throw new Damage(`track ${index + 1} chunk ${chunk + 1} at ${offset} is not inside a media data box`, 0);
+        throw new Damage(
+          `track ${index + 1} chunk ${chunk + 1} at ${offset} is not inside a media data box`,
+          0,
+        );
       }
     }
   });
@@ -284,7 +350,8 @@ class Mp4Validator implements FormatWalk {
   finish(): StructureVerdict {
     if (this.toEnd) this.boxDone();
     if (this.boxes === 0) throw new Damage('no complete box', this.position);
-    if (this.remaining > 0 || this.header.filled > 0) throw new Damage(`file ends inside box '${this.boxType || '?'}'`, this.position);
+    if (this.remaining > 0 || this.header.filled > 0)
+      throw new Damage(`file ends inside box '${this.boxType || '?'}'`, this.position);
     if (!this.sawMetadata) throw new Damage('no movie, fragment or metadata box', this.position);
     checkChunks(this.findings.tracks, this.media, this.position);
     return { status: 'valid', checkedBytes: this.position, parts: this.boxes };
@@ -301,9 +368,11 @@ class Mp4Validator implements FormatWalk {
       this.header.need = 16;
       return;
     }
-    if (!isBoxType(h, 4, false)) throw new Damage(`box at ${this.header.start} has an unprintable type`, this.header.start + 4);
+    if (!isBoxType(h, 4, false))
+      throw new Damage(`box at ${this.header.start} has an unprintable type`, this.header.start + 4);
     const type = typeName(h, 4);
-    if (this.boxes === 0 && type !== 'ftyp' && !LEGACY_FIRST.has(type)) throw new Damage(`first box is '${type}', not 'ftyp'`, 4);
+    if (this.boxes === 0 && type !== 'ftyp' && !LEGACY_FIRST.has(type))
+      throw new Damage(`first box is '${type}', not 'ftyp'`, 4);
     if (this.boxes > 0 && type === 'ftyp') throw new Damage("a second 'ftyp' box", this.header.start);
     const headerLength = this.header.need;
     this.header.expect(8);
@@ -311,10 +380,12 @@ class Mp4Validator implements FormatWalk {
     if (METADATA_BOXES.has(type)) this.sawMetadata = true;
     this.toEnd = size === 0;
     if (size === 1) size = u64(h, 8);
-    if (!this.toEnd && size < headerLength) throw new Damage(`box '${type}' size ${size} is smaller than its header`, this.header.start);
+    if (!this.toEnd && size < headerLength)
+      throw new Damage(`box '${type}' size ${size} is smaller than its header`, this.header.start);
     this.remaining = this.toEnd ? 0 : size - headerLength;
     const holds = type === 'ftyp' || HELD_BOXES.has(type);
-    this.held = holds && !this.toEnd && this.remaining <= MAX_CONTAINER_BYTES ? new Uint8Array(this.remaining) : null;
+    this.held =
+      holds && !this.toEnd && this.remaining <= MAX_CONTAINER_BYTES ? new Uint8Array(this.remaining) : null;
     this.heldFill = 0;
     if (this.remaining === 0 && !this.toEnd) this.boxDone();
   }
@@ -328,8 +399,11 @@ class Mp4Validator implements FormatWalk {
     if (!held) return;
     const base = this.position - held.length;
     if (type === 'ftyp') {
-      if (held.length < 8 || (held.length - 8) % 4 !== 0) throw new Damage("box 'ftyp' has a partial brand list", base);
-      for (let i = 0; i < held.length; i += 4) if (i !== 4 && !isBoxType(held, i, false)) throw new Damage("box 'ftyp' has an unprintable brand", base + i);
+      if (held.length < 8 || (held.length - 8) % 4 !== 0)
+        throw new Damage("box 'ftyp' has a partial brand list", base);
+      for (let i = 0; i < held.length; i += 4)
+        if (i !== 4 && !isBoxType(held, i, false))
+          throw new Damage("box 'ftyp' has an unprintable brand", base + i);
       return;
     }
     checkBox(held, type, 0, held.length, base, 0, this.findings, null);
@@ -343,7 +417,8 @@ export const mp4Validator: ValidatorDefinition = {
     if (head.length < 16 || !isBoxType(head, 4, false)) return false;
     const size = u32(head, 0);
     const type = typeName(head, 4);
-    if (type === 'ftyp') return size >= 16 && size <= 4096 && (size - 16) % 4 === 0 && isBoxType(head, 8, false);
+    if (type === 'ftyp')
+      return size >= 16 && size <= 4096 && (size - 16) % 4 === 0 && isBoxType(head, 8, false);
     // Without ftyp, ask for a second box header where the first box ends, when that is in the head.
     if (!LEGACY_FIRST.has(type) || size < 8) return false;
     if (size + 8 > head.length) return type === 'mdat' || type === 'moov';

@@ -19,7 +19,12 @@
  * Caps: past the decode budget, or a stream's output cap, Flate streams are skipped to their
  * `endstream` like other streams; `checkedBytes` is where inflating stopped.
  */
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { DecodeBudget, StreamInflater } from './inflate-check.js';
 import { jpegValidator } from './jpeg.js';
 import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
@@ -37,7 +42,8 @@ const ENDSTREAM_WINDOW = 64;
 const ENDSTREAM = Buffer.from('endstream');
 
 /** Tokens found in text between streams. */
-const TOKENS = /(?<![0-9])(\d+)[\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+obj(?![A-Za-z])|(?<![A-Za-z])xref(?![A-Za-z])|startxref[\0\t\n\f\r ]+(\d+)|\/Encrypt(?![A-Za-z])|(?<![A-Za-z])endobj(?![A-Za-z])|(?<![A-Za-z])endstream(?![A-Za-z])|>>[\0\t\n\f\r ]*stream(\r\n|\n|\r)|%%EOF|%PDF-/g;
+const TOKENS =
+  /(?<![0-9])(\d+)[\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+obj(?![A-Za-z])|(?<![A-Za-z])xref(?![A-Za-z])|startxref[\0\t\n\f\r ]+(\d+)|\/Encrypt(?![A-Za-z])|(?<![A-Za-z])endobj(?![A-Za-z])|(?<![A-Za-z])endstream(?![A-Za-z])|>>[\0\t\n\f\r ]*stream(\r\n|\n|\r)|%%EOF|%PDF-/g;
 
 /** What a stream dictionary asks for. */
 type StreamKind = 'flate' | 'dct' | 'other';
@@ -45,7 +51,10 @@ type StreamKind = 'flate' | 'dct' | 'other';
 /** The single filter a stream dictionary names (`/Filter /X` or `/Filter [/X]`), when it names exactly one and no external file. */
 function streamKind(dictionary: string | null): StreamKind {
   if (dictionary === null || /\/F[\0\t\n\f\r (<[/]/.test(dictionary)) return 'other';
-  const filter = /\/Filter[\0\t\n\f\r ]*(?:\/([A-Za-z0-9]+)|\[[\0\t\n\f\r ]*\/([A-Za-z0-9]+)[\0\t\n\f\r ]*\])/.exec(dictionary);
+  const filter =
+    /\/Filter[\0\t\n\f\r ]*(?:\/([A-Za-z0-9]+)|\[[\0\t\n\f\r ]*\/([A-Za-z0-9]+)[\0\t\n\f\r ]*\])/.exec(
+      dictionary,
+    );
   const name = filter?.[1] ?? filter?.[2];
   if (name === 'FlateDecode') return 'flate';
   if (name === 'DCTDecode') return 'dct';
@@ -156,15 +165,22 @@ class PdfValidator implements FormatWalk {
         this.startxrefAt = at;
       } else if (match[3] !== undefined) {
         // `stream`: the data starts after the end-of-line.
-        if (this.dictionary !== null && dictionaryFrom >= 0) this.appendDictionary(text.slice(dictionaryFrom, match.index + 2));
+        if (this.dictionary !== null && dictionaryFrom >= 0)
+          this.appendDictionary(text.slice(dictionaryFrom, match.index + 2));
         // Every stream is the data of an indirect object: one with no object header before it lost
         // its header (and the dictionary that says how to check it).
-        if (!this.inObject) this.failure ??= { detail: `stream at byte ${at} belongs to no object (its object header is missing)`, offset: at };
+        if (!this.inObject)
+          this.failure ??= {
+            detail: `stream at byte ${at} belongs to no object (its object header is missing)`,
+            offset: at,
+          };
         const end = match.index + token.length;
         this.carry = new Uint8Array(0);
         this.resumeAt = 0;
         this.startStream(bufferAt + end);
-        return end >= carried ? data.subarray(end - carried) : Buffer.concat([buffer.subarray(end, carried), data]);
+        return end >= carried
+          ? data.subarray(end - carried)
+          : Buffer.concat([buffer.subarray(end, carried), data]);
       } else if (token === 'xref') {
         this.xrefTargets.add(at);
       } else if (token === '/Encrypt') {
@@ -172,7 +188,10 @@ class PdfValidator implements FormatWalk {
       } else if (token === 'endstream') {
         // Stream data is consumed to its `endstream` by the stream phases: one met in text ends a
         // stream whose `stream` keyword was lost, so its data was read as text.
-        this.failure ??= { detail: `endstream at byte ${at} ends no stream (the stream's start is missing)`, offset: at };
+        this.failure ??= {
+          detail: `endstream at byte ${at} ends no stream (the stream's start is missing)`,
+          offset: at,
+        };
       } else if (token === 'endobj') {
         this.inObject = false;
         this.dictionary = null;
@@ -183,11 +202,13 @@ class PdfValidator implements FormatWalk {
         this.headerAt = at;
       }
     }
-    if (this.dictionary !== null && dictionaryFrom >= 0) this.appendDictionary(text.slice(dictionaryFrom, limit));
+    if (this.dictionary !== null && dictionaryFrom >= 0)
+      this.appendDictionary(text.slice(dictionaryFrom, limit));
     // A token that started before the limit may have run past it: do not find its tail again.
     this.resumeAt = Math.max(0, processedEnd - limit);
     this.carry = Uint8Array.from(buffer.subarray(limit));
-    if (this.headerAt === null && bufferAt + limit > HEADER_WINDOW + 5) throw new Damage('no %PDF- header in the first 1024 bytes', 0);
+    if (this.headerAt === null && bufferAt + limit > HEADER_WINDOW + 5)
+      throw new Damage('no %PDF- header in the first 1024 bytes', 0);
     return data.subarray(slice.length);
   }
 
@@ -200,10 +221,14 @@ class PdfValidator implements FormatWalk {
     const dictionary = this.dictionary;
     this.streams++;
     this.streamStart = at;
-    if (dictionary !== null && /\/Type[\0\t\n\f\r ]*\/XRef(?![A-Za-z])/.test(dictionary)) this.xrefTargets.add(this.dictionaryAt);
+    if (dictionary !== null && /\/Type[\0\t\n\f\r ]*\/XRef(?![A-Za-z])/.test(dictionary))
+      this.xrefTargets.add(this.dictionaryAt);
     if (dictionary !== null && /\/Encrypt(?![A-Za-z])/.test(dictionary)) this.encrypted = true;
     const kind = streamKind(dictionary);
-    const length = dictionary === null ? null : /\/Length[\0\t\n\f\r ]+(\d+)(?![\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+R)(?![0-9])/.exec(dictionary);
+    const length =
+      dictionary === null
+        ? null
+        : /\/Length[\0\t\n\f\r ]+(\d+)(?![\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+R)(?![0-9])/.exec(dictionary);
     this.streamLength = length ? Number(length[1]) : null;
     this.dictionary = null;
     this.inObject = false;
@@ -250,7 +275,11 @@ class PdfValidator implements FormatWalk {
       case 'failed': {
         // An empty stream (`stream` EOL `endstream`) has no zlib header to find.
         const head = Buffer.from(this.streamHead).toString('latin1');
-        if (!/^[\0\t\n\f\r ]*endstream/.test(head)) this.failure ??= { detail: `Flate stream ${this.streams} does not inflate (${inflater.failure})`, offset: this.streamStart };
+        if (!/^[\0\t\n\f\r ]*endstream/.test(head))
+          this.failure ??= {
+            detail: `Flate stream ${this.streams} does not inflate (${inflater.failure})`,
+            offset: this.streamStart,
+          };
         // The inflater hands back the input from where decoding failed: skip it to `endstream`.
         this.window = [];
         this.phase = 'skip';
@@ -272,7 +301,10 @@ class PdfValidator implements FormatWalk {
       return Buffer.concat([window.subarray(used), data.subarray(take)]);
     }
     if (this.window.length >= ENDSTREAM_WINDOW + ENDSTREAM.length || atEnd) {
-      this.failure ??= { detail: `Flate stream ${this.streams} is not followed by endstream`, offset: this.streamStart };
+      this.failure ??= {
+        detail: `Flate stream ${this.streams} is not followed by endstream`,
+        offset: this.streamStart,
+      };
       this.window = [];
       this.phase = 'skip';
       return Buffer.concat([window, data.subarray(take)]);
@@ -286,7 +318,8 @@ class PdfValidator implements FormatWalk {
     const buffer = carried > 0 ? Buffer.concat([Buffer.from(this.window), data]) : data;
     const bufferAt = this.offset - carried;
     // `endstream` inside the declared length is data (an uncompressed embedded PDF holds the word).
-    const from = this.streamLength === null ? 0 : Math.max(0, this.streamStart + this.streamLength - bufferAt);
+    const from =
+      this.streamLength === null ? 0 : Math.max(0, this.streamStart + this.streamLength - bufferAt);
     const found = from >= buffer.length ? -1 : buffer.indexOf(ENDSTREAM, from);
     if (found >= 0) {
       this.jpeg?.update(buffer.subarray(0, found));
@@ -304,7 +337,11 @@ class PdfValidator implements FormatWalk {
   private endSkippedStream(): void {
     if (!this.jpeg) return;
     const verdict = this.jpeg.finish();
-    if (verdict.status === 'invalid') this.failure ??= { detail: `DCT image stream ${this.streams}: ${verdict.detail}`, offset: this.streamStart + (verdict.offset ?? 0) };
+    if (verdict.status === 'invalid')
+      this.failure ??= {
+        detail: `DCT image stream ${this.streams}: ${verdict.detail}`,
+        offset: this.streamStart + (verdict.offset ?? 0),
+      };
     this.jpeg = null;
   }
 
@@ -312,7 +349,10 @@ class PdfValidator implements FormatWalk {
   private settleAtEnd(): void {
     // Staged input may hold the rest of the file (all of it, for a small one fed in small chunks): stream after stream.
     while (this.phase === 'flate' || this.phase === 'after-flate') {
-      const rest = this.phase === 'flate' ? this.settleInflater(this.inflater!.end()) : this.findEndstreamAfterFlate(Buffer.alloc(0), true);
+      const rest =
+        this.phase === 'flate'
+          ? this.settleInflater(this.inflater!.end())
+          : this.findEndstreamAfterFlate(Buffer.alloc(0), true);
       this.offset -= rest.length;
       this.walk(rest, true);
     }
@@ -325,12 +365,22 @@ class PdfValidator implements FormatWalk {
   private judge(): StructureVerdict {
     const end = this.offset;
     if (this.startxref === null) throw new Damage('no startxref', end);
-    if (this.eofAt === null || this.eofAt < this.startxrefAt) throw new Damage('no %%EOF after startxref', this.startxrefAt);
+    if (this.eofAt === null || this.eofAt < this.startxrefAt)
+      throw new Damage('no %%EOF after startxref', this.startxrefAt);
     if (this.failure && !this.encrypted) throw new Damage(this.failure.detail, this.failure.offset);
     const header = this.headerAt ?? 0;
-    const target = [this.startxref, this.startxref + header].some((at) => [0, 1, 2, 3, 4].some((ahead) => this.xrefTargets.has(at + ahead)));
-    if (!target) throw new Damage(`startxref ${this.startxref} points at no cross-reference section`, this.startxrefAt);
-    if (this.encrypted) return { status: 'unsupported', detail: 'PDF is encrypted (standard security handler)', checkedBytes: end, parts: this.streams };
+    const target = [this.startxref, this.startxref + header].some((at) =>
+      [0, 1, 2, 3, 4].some((ahead) => this.xrefTargets.has(at + ahead)),
+    );
+    if (!target)
+      throw new Damage(`startxref ${this.startxref} points at no cross-reference section`, this.startxrefAt);
+    if (this.encrypted)
+      return {
+        status: 'unsupported',
+        detail: 'PDF is encrypted (standard security handler)',
+        checkedBytes: end,
+        parts: this.streams,
+      };
     return { status: 'valid', checkedBytes: this.uncheckedFrom ?? end, parts: this.streams };
   }
 }
@@ -343,7 +393,9 @@ class PdfValidator implements FormatWalk {
 export const pdfValidator: ValidatorDefinition = {
   type: 'pdf',
   matches(head: Uint8Array): boolean {
-    const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, HEADER_WINDOW + 8)).toString('latin1');
+    const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, HEADER_WINDOW + 8)).toString(
+      'latin1',
+    );
     const at = text.search(/%PDF-\d\.\d/);
     return at === 0 || (at > 0 && at <= HEADER_WINDOW && /[\0-\x08\x0e-\x1f]/.test(text.slice(0, at)));
   },

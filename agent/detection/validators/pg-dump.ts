@@ -8,8 +8,20 @@
  * inside a block, and one hit anywhere else breaks a length, a dump id or a zlib stream.
  */
 import { inflateSync } from 'node:zlib';
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
-import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
+import {
+  Damage,
+  guardedValidator,
+  stopVerdict,
+  Unsupported,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const BLK_DATA = 1;
 const BLK_BLOBS = 3;
@@ -64,7 +76,13 @@ class PgDumpWalk implements FormatWalk {
   }
 
   finish(): StructureVerdict {
-    if (!this.ended && !(this.betweenBlocks && this.pendingBytes === 0)) throw new Damage(this.blocks === 0 ? 'dump ends inside its header or table of contents' : `dump ends inside data block ${this.blocks}`, this.position + this.pendingBytes);
+    if (!this.ended && !(this.betweenBlocks && this.pendingBytes === 0))
+      throw new Damage(
+        this.blocks === 0
+          ? 'dump ends inside its header or table of contents'
+          : `dump ends inside data block ${this.blocks}`,
+        this.position + this.pendingBytes,
+      );
     return { status: 'valid', checkedBytes: this.position, parts: this.blocks };
   }
 
@@ -84,12 +102,15 @@ class PgDumpWalk implements FormatWalk {
       return bytes === 0 ? new Uint8Array(0) : yield { bytes, keep: true };
     };
     const head = yield* take(11);
-    if (Buffer.from(head.subarray(0, 5)).toString('latin1') !== 'PGDMP') throw new Damage('no PGDMP magic', 0);
+    if (Buffer.from(head.subarray(0, 5)).toString('latin1') !== 'PGDMP')
+      throw new Damage('no PGDMP magic', 0);
     const [major, minor] = [head[5]!, head[6]!];
     const intSize = head[8]!;
     const offSize = head[9]!;
-    if (major !== 1 || minor < 12 || minor > 16) throw new Unsupported(`pg_dump archive version ${major}.${minor} is not checked`);
-    if (intSize < 1 || intSize > 8 || offSize < 1 || offSize > 8) throw new Damage(`dump declares ${intSize}-byte integers and ${offSize}-byte offsets`, 8);
+    if (major !== 1 || minor < 12 || minor > 16)
+      throw new Unsupported(`pg_dump archive version ${major}.${minor} is not checked`);
+    if (intSize < 1 || intSize > 8 || offSize < 1 || offSize > 8)
+      throw new Damage(`dump declares ${intSize}-byte integers and ${offSize}-byte offsets`, 8);
     if (head[10] !== 1) throw new Unsupported(`pg_dump archive format ${head[10]} is not the custom format`);
     let at = 11;
     const int = function* (what: string): Generator<Need, number, Uint8Array> {
@@ -103,7 +124,8 @@ class PgDumpWalk implements FormatWalk {
     };
     const string = function* (what: string): Generator<Need, void, Uint8Array> {
       const length = yield* int(`${what} length`);
-      if (length < -1 || length > MAX_STRING) throw new Damage(`${what}: string length ${length}`, at - intSize - 1);
+      if (length < -1 || length > MAX_STRING)
+        throw new Damage(`${what}: string length ${length}`, at - intSize - 1);
       if (length > 0) {
         yield { bytes: length, keep: false };
         at += length;
@@ -121,20 +143,25 @@ class PgDumpWalk implements FormatWalk {
       if (level < -1 || level > 9) throw new Damage(`compression level ${level}`, at - intSize - 1);
       zlib = level !== 0;
     }
-    for (const field of ['seconds', 'minutes', 'hours', 'day', 'month', 'year', 'dst']) yield* int(`creation time (${field})`);
+    for (const field of ['seconds', 'minutes', 'hours', 'day', 'month', 'year', 'dst'])
+      yield* int(`creation time (${field})`);
     for (const field of ['database name', 'server version', 'pg_dump version']) yield* string(field);
     const entries = yield* int('TOC entry count');
-    if (entries < 0 || entries > MAX_TOC_ENTRIES) throw new Damage(`TOC entry count ${entries}`, at - intSize - 1);
+    if (entries < 0 || entries > MAX_TOC_ENTRIES)
+      throw new Damage(`TOC entry count ${entries}`, at - intSize - 1);
     const withData = new Set<number>();
     for (let entry = 1; entry <= entries; entry++) {
       const entryAt = at;
       const dumpId = yield* int(`TOC entry ${entry} dump id`);
       if (dumpId <= 0) throw new Damage(`TOC entry ${entry}: dump id ${dumpId}`, entryAt);
       const hasData = yield* int(`TOC entry ${entry} data flag`);
-      for (const field of ['table oid', 'oid', 'tag', 'description']) yield* string(`TOC entry ${entry} ${field}`);
+      for (const field of ['table oid', 'oid', 'tag', 'description'])
+        yield* string(`TOC entry ${entry} ${field}`);
       const section = yield* int(`TOC entry ${entry} section`);
-      if (section < 1 || section > 4) throw new Damage(`TOC entry ${entry}: section ${section}`, at - intSize - 1);
-      for (const field of ['definition', 'drop statement', 'copy statement', 'namespace', 'tablespace']) yield* string(`TOC entry ${entry} ${field}`);
+      if (section < 1 || section > 4)
+        throw new Damage(`TOC entry ${entry}: section ${section}`, at - intSize - 1);
+      for (const field of ['definition', 'drop statement', 'copy statement', 'namespace', 'tablespace'])
+        yield* string(`TOC entry ${entry} ${field}`);
       if (minor >= 14) yield* string(`TOC entry ${entry} table access method`);
       if (minor >= 16) yield* int(`TOC entry ${entry} relkind`);
       yield* string(`TOC entry ${entry} owner`);
@@ -142,14 +169,16 @@ class PgDumpWalk implements FormatWalk {
       for (let dependency = 0; ; dependency++) {
         const length = yield* int(`TOC entry ${entry} dependency`);
         if (length === -1) break;
-        if (length < 0 || length > 32 || dependency > 1_000_000) throw new Damage(`TOC entry ${entry}: dependency string length ${length}`, at - intSize - 1);
+        if (length < 0 || length > 32 || dependency > 1_000_000)
+          throw new Damage(`TOC entry ${entry}: dependency string length ${length}`, at - intSize - 1);
         yield { bytes: length, keep: false };
         at += length;
       }
       // The custom format's data pointer: a state byte (offset not set, set, no data), then the offset.
       const pointer = yield* take(1 + offSize);
       at += pointer.length;
-      if (pointer[0]! < 1 || pointer[0]! > 3) throw new Damage(`TOC entry ${entry}: data pointer state ${pointer[0]}`, at - pointer.length);
+      if (pointer[0]! < 1 || pointer[0]! > 3)
+        throw new Damage(`TOC entry ${entry}: data pointer state ${pointer[0]}`, at - pointer.length);
       if (hasData) withData.add(dumpId);
     }
     // Data blocks, to the end of the file.
@@ -160,9 +189,14 @@ class PgDumpWalk implements FormatWalk {
       const blockAt = at;
       at += 1;
       this.blocks++;
-      if (type[0] !== BLK_DATA && type[0] !== BLK_BLOBS) throw new Damage(`data block ${this.blocks}: type ${type[0]}`, blockAt);
+      if (type[0] !== BLK_DATA && type[0] !== BLK_BLOBS)
+        throw new Damage(`data block ${this.blocks}: type ${type[0]}`, blockAt);
       const dumpId = yield* int(`data block ${this.blocks} dump id`);
-      if (!withData.has(dumpId)) throw new Damage(`data block ${this.blocks}: dump id ${dumpId} has no data in the table of contents`, blockAt);
+      if (!withData.has(dumpId))
+        throw new Damage(
+          `data block ${this.blocks}: dump id ${dumpId} has no data in the table of contents`,
+          blockAt,
+        );
       const streams = type[0] === BLK_BLOBS ? Infinity : 1;
       for (let stream = 0; stream < streams; stream++) {
         if (type[0] === BLK_BLOBS) {
@@ -175,7 +209,8 @@ class PgDumpWalk implements FormatWalk {
         for (;;) {
           const length = yield* int(`data block ${this.blocks} chunk length`);
           if (length === 0) break;
-          if (length < 0 || length > 2 ** 31) throw new Damage(`data block ${this.blocks}: chunk length ${length}`, at - intSize - 1);
+          if (length < 0 || length > 2 ** 31)
+            throw new Damage(`data block ${this.blocks}: chunk length ${length}`, at - intSize - 1);
           const keep = zlib && held + length <= this.limits.maxDecodeBytes;
           if (keep) {
             compressed.push(yield* take(length));
@@ -193,8 +228,15 @@ class PgDumpWalk implements FormatWalk {
             const code = (error as NodeJS.ErrnoException).code;
             if (code === 'ERR_BUFFER_TOO_LARGE' || (error as RangeError).name === 'RangeError') continue;
             // Inflated to its end with a wrong Adler-32: damage inside this block, the framing holds.
-            const localized = code === 'Z_DATA_ERROR' && /incorrect data check/.test((error as Error).message) ? { localized: { damagedBytes: held } } : {};
-            throw new Damage(`data block ${this.blocks} does not inflate: ${(error as Error).message}`, streamAt, { cause: error, ...localized });
+            const localized =
+              code === 'Z_DATA_ERROR' && /incorrect data check/.test((error as Error).message)
+                ? { localized: { damagedBytes: held } }
+                : {};
+            throw new Damage(
+              `data block ${this.blocks} does not inflate: ${(error as Error).message}`,
+              streamAt,
+              { cause: error, ...localized },
+            );
           }
         }
       }
@@ -205,6 +247,8 @@ class PgDumpWalk implements FormatWalk {
 /** pg_dump custom format: PGDMP, archive major version 1. */
 export const pgDumpValidator: ValidatorDefinition = {
   type: 'pg-dump',
-  matches: (head) => head.length >= 11 && Buffer.from(head.subarray(0, 5)).toString('latin1') === 'PGDMP' && head[5] === 1,
-  create: (_size: number, limits: ValidatorLimits): StructureValidator => guardedValidator(new PgDumpWalk(limits)),
+  matches: (head) =>
+    head.length >= 11 && Buffer.from(head.subarray(0, 5)).toString('latin1') === 'PGDMP' && head[5] === 1,
+  create: (_size: number, limits: ValidatorLimits): StructureValidator =>
+    guardedValidator(new PgDumpWalk(limits)),
 };

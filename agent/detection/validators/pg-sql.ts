@@ -5,7 +5,12 @@
  * backup job that failed or was cut short, which restores a partial database. The text itself is
  * checked as any text is (validators/text.ts).
  */
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { textValidator } from './text.js';
 import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
@@ -23,14 +28,18 @@ class PgSqlValidator implements FormatWalk {
   update(chunk: Uint8Array): void {
     this.bytes += chunk.length;
     this.text.update(chunk);
-    const keep = Buffer.concat([this.tail, chunk.length > TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : chunk]);
+    const keep = Buffer.concat([
+      this.tail,
+      chunk.length > TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : chunk,
+    ]);
     this.tail = keep.length > TAIL_BYTES ? keep.subarray(keep.length - TAIL_BYTES) : keep;
   }
 
   finish(): StructureVerdict {
     const verdict = this.text.finish();
     if (verdict.status !== 'valid') return verdict;
-    if (!this.tail.toString('latin1').includes(TRAILER)) throw new Damage(`PostgreSQL dump ends without '${TRAILER}': cut short mid-statement`, this.bytes);
+    if (!this.tail.toString('latin1').includes(TRAILER))
+      throw new Damage(`PostgreSQL dump ends without '${TRAILER}': cut short mid-statement`, this.bytes);
     return verdict;
   }
 
@@ -42,7 +51,9 @@ class PgSqlValidator implements FormatWalk {
 /** Plain pg_dump output, recognised by its banner; the trailer is checked. */
 export const pgSqlValidator: ValidatorDefinition = {
   type: 'pg-sql',
-  matches: (head) => head.length >= BANNER.length && Buffer.from(head.subarray(0, BANNER.length)).toString('latin1') === BANNER,
+  matches: (head) =>
+    head.length >= BANNER.length &&
+    Buffer.from(head.subarray(0, BANNER.length)).toString('latin1') === BANNER,
   create(size: number, limits: ValidatorLimits): StructureValidator {
     return guardedValidator(new PgSqlValidator(textValidator.create(size, limits)));
   },

@@ -16,10 +16,23 @@
  * deflate, premultiplied BGRA) is `unsupported`.
  */
 import { crc32 } from 'node:zlib';
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { u32be } from './bytes.js';
 import { DecodeBudget, StreamInflater } from './inflate-check.js';
-import { Damage, guardedValidator, StepWalk, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+import {
+  Damage,
+  guardedValidator,
+  StepWalk,
+  stopVerdict,
+  Unsupported,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const MAX_CHUNK_LENGTH = 2 ** 31 - 1;
@@ -52,7 +65,8 @@ export function expectedImageBytes(width: number, height: number, bpp: number, i
     [0, 1, 1, 2],
   ] as const;
   let total = 0;
-  for (const [x0, dx, y0, dy] of passes) total += rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy));
+  for (const [x0, dx, y0, dy] of passes)
+    total += rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy));
   return total;
 }
 
@@ -93,13 +107,25 @@ class PngValidator extends StepWalk implements FormatWalk {
 
   finish(): StructureVerdict {
     if (this.phase !== 'trailing') {
-      const where = this.phase === 'signature' ? 'inside the signature' : this.chunks === 0 ? 'before IHDR' : `inside chunk ${this.chunks + 1}${this.chunkType ? ` (${this.chunkType})` : ''}`;
+      const where =
+        this.phase === 'signature'
+          ? 'inside the signature'
+          : this.chunks === 0
+            ? 'before IHDR'
+            : `inside chunk ${this.chunks + 1}${this.chunkType ? ` (${this.chunkType})` : ''}`;
       throw new Damage(`PNG ends ${where}, before IEND`, this.offset);
     }
     const first = this.mismatches[0];
     if (first) {
-      const more = this.mismatches.length > 1 ? ` (and ${this.mismatches.length - 1} more chunk${this.mismatches.length > 2 ? 's' : ''})` : '';
-      throw new Damage(`CRC-32 mismatch in chunk ${first.type}${more}; every chunk's framing holds to IEND`, first.start, { localized: { damagedBytes: this.mismatchedBytes } });
+      const more =
+        this.mismatches.length > 1
+          ? ` (and ${this.mismatches.length - 1} more chunk${this.mismatches.length > 2 ? 's' : ''})`
+          : '';
+      throw new Damage(
+        `CRC-32 mismatch in chunk ${first.type}${more}; every chunk's framing holds to IEND`,
+        first.start,
+        { localized: { damagedBytes: this.mismatchedBytes } },
+      );
     }
     return { status: 'valid', checkedBytes: this.uncheckedFrom ?? this.offset, parts: this.chunks };
   }
@@ -120,7 +146,8 @@ class PngValidator extends StepWalk implements FormatWalk {
       case 'signature': {
         const rest = this.gather(data, SIGNATURE.length);
         if (this.small.length < SIGNATURE.length) return rest;
-        if (this.small.some((byte, i) => byte !== SIGNATURE[i])) throw new Damage('PNG signature is damaged', 0);
+        if (this.small.some((byte, i) => byte !== SIGNATURE[i]))
+          throw new Damage('PNG signature is damaged', 0);
         this.small = [];
         this.phase = 'header';
         return rest;
@@ -148,21 +175,28 @@ class PngValidator extends StepWalk implements FormatWalk {
     const length = u32be(s, 0);
     const typeBytes = s.slice(4, 8);
     this.small = [];
-    if (length > MAX_CHUNK_LENGTH) throw new Damage(`PNG chunk ${this.chunks + 1} length is over 2^31`, this.chunkStart);
-    if (!typeBytes.every(isLetter)) throw new Damage(`PNG chunk ${this.chunks + 1} type is not four letters`, this.chunkStart + 4);
+    if (length > MAX_CHUNK_LENGTH)
+      throw new Damage(`PNG chunk ${this.chunks + 1} length is over 2^31`, this.chunkStart);
+    if (!typeBytes.every(isLetter))
+      throw new Damage(`PNG chunk ${this.chunks + 1} type is not four letters`, this.chunkStart + 4);
     const type = String.fromCharCode(...typeBytes);
     this.chunkType = type;
     if (this.chunks === 0 && type !== 'IHDR') {
       if (type === 'CgBI') throw new Unsupported('Apple CgBI PNG (raw deflate, not standard PNG)');
       throw new Damage('PNG does not start with IHDR', this.chunkStart);
     }
-    if (type === 'IHDR' && (this.chunks > 0 || length !== IHDR_LENGTH)) throw new Damage(this.chunks > 0 ? 'second IHDR chunk' : 'IHDR chunk has a wrong length', this.chunkStart);
+    if (type === 'IHDR' && (this.chunks > 0 || length !== IHDR_LENGTH))
+      throw new Damage(
+        this.chunks > 0 ? 'second IHDR chunk' : 'IHDR chunk has a wrong length',
+        this.chunkStart,
+      );
     if (type === 'IDAT') {
       if (this.idatState === 'after') throw new Damage('IDAT chunks are not consecutive', this.chunkStart);
       if (this.idatState === 'before') {
         this.idatState = 'inside';
         this.idatStart = this.chunkStart + 8;
-        if (this.budget.remaining > 0) this.inflater = new StreamInflater({ wrapper: 'zlib', verifyAdler: true, budget: this.budget });
+        if (this.budget.remaining > 0)
+          this.inflater = new StreamInflater({ wrapper: 'zlib', verifyAdler: true, budget: this.budget });
         else this.uncheckedFrom ??= this.idatStart;
       }
     } else if (this.idatState === 'inside') {
@@ -198,7 +232,13 @@ class PngValidator extends StepWalk implements FormatWalk {
    */
   private settleInflater(): void {
     const inflater = this.inflater!;
-    if (inflater.state === 'failed') throw new Damage(inflater.truncated ? 'image data ends before its zlib stream does' : `image data: ${inflater.failure}`, this.idatStart);
+    if (inflater.state === 'failed')
+      throw new Damage(
+        inflater.truncated
+          ? 'image data ends before its zlib stream does'
+          : `image data: ${inflater.failure}`,
+        this.idatStart,
+      );
     if (inflater.state === 'capped') this.uncheckedFrom ??= this.chunkStart;
   }
 
@@ -210,7 +250,10 @@ class PngValidator extends StepWalk implements FormatWalk {
     if (inflater.state === 'running') inflater.end();
     this.settleInflater();
     if (inflater.state === 'ended' && inflater.outputBytes < this.expectedBytes) {
-      throw new Damage(`image data inflates to ${inflater.outputBytes} bytes, IHDR needs ${this.expectedBytes}`, this.idatStart);
+      throw new Damage(
+        `image data inflates to ${inflater.outputBytes} bytes, IHDR needs ${this.expectedBytes}`,
+        this.idatStart,
+      );
     }
   }
 
@@ -220,7 +263,11 @@ class PngValidator extends StepWalk implements FormatWalk {
     if (stored !== this.crc >>> 0) {
       // Encryption breaks the framing of the chunks after it; bit rot leaves it whole. Walk on
       // to tell the two apart, without judging the damaged bytes (nor image data after them).
-      if (this.mismatches.length >= MAX_LOCALIZED_MISMATCHES || this.chunkType === 'IHDR') throw new Damage(`CRC-32 mismatch in chunk ${this.chunkType}`, this.mismatches[0]?.start ?? this.chunkStart);
+      if (this.mismatches.length >= MAX_LOCALIZED_MISMATCHES || this.chunkType === 'IHDR')
+        throw new Damage(
+          `CRC-32 mismatch in chunk ${this.chunkType}`,
+          this.mismatches[0]?.start ?? this.chunkStart,
+        );
       this.mismatches.push({ type: this.chunkType, start: this.chunkStart });
       this.mismatchedBytes += 12 + this.chunkLength;
       if (this.chunkType === 'IDAT' && this.inflater) {
@@ -246,9 +293,24 @@ class PngValidator extends StepWalk implements FormatWalk {
     const h = this.ihdr;
     const width = u32be(h, 0);
     const height = u32be(h, 4);
-    const [depth, colorType, compression, filter, interlace] = h.slice(8) as [number, number, number, number, number];
+    const [depth, colorType, compression, filter, interlace] = h.slice(8) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const bpp = bitsPerPixel(colorType, depth);
-    if (width === 0 || height === 0 || width > MAX_CHUNK_LENGTH || height > MAX_CHUNK_LENGTH || bpp === null || compression !== 0 || filter !== 0 || interlace > 1) {
+    if (
+      width === 0 ||
+      height === 0 ||
+      width > MAX_CHUNK_LENGTH ||
+      height > MAX_CHUNK_LENGTH ||
+      bpp === null ||
+      compression !== 0 ||
+      filter !== 0 ||
+      interlace > 1
+    ) {
       throw new Damage('IHDR has illegal values', this.chunkStart + 8);
     }
     this.expectedBytes = expectedImageBytes(width, height, bpp, interlace === 1);

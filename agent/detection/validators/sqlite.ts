@@ -21,9 +21,21 @@
  * checks the pages it can still see and that unexplained pages are no more than free plus
  * overflow pages. WAL and rollback-journal files are other formats, not handled here.
  */
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { u32be as readU32 } from './bytes.js';
-import { Damage, guardedValidator, Malformed, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
+import {
+  Damage,
+  guardedValidator,
+  Malformed,
+  stopVerdict,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const HEADER_SIZE = 100;
@@ -60,10 +72,13 @@ export function parseHeader(h: Uint8Array): Header {
   if (!MAGIC.equals(h.subarray(0, 16))) throw new Malformed('not an SQLite 3 database header');
   const raw = (h[16]! << 8) | h[17]!;
   const pageSize = raw === 1 ? 65536 : raw;
-  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) throw new Malformed(`invalid page size ${raw}`);
-  if (h[18]! < 1 || h[18]! > 2 || h[19]! < 1 || h[19]! > 2) throw new Malformed(`unknown file format versions ${h[18]}/${h[19]}`);
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
+    throw new Malformed(`invalid page size ${raw}`);
+  if (h[18]! < 1 || h[18]! > 2 || h[19]! < 1 || h[19]! > 2)
+    throw new Malformed(`unknown file format versions ${h[18]}/${h[19]}`);
   const usable = pageSize - h[20]!;
-  if (usable < 480) throw new Malformed(`${h[20]} reserved bytes leave too little of a ${pageSize}-byte page`);
+  if (usable < 480)
+    throw new Malformed(`${h[20]} reserved bytes leave too little of a ${pageSize}-byte page`);
   if (h[21] !== 64 || h[22] !== 32 || h[23] !== 32) throw new Malformed('payload fractions are not 64/32/32');
   const view = Buffer.from(h.buffer, h.byteOffset, HEADER_SIZE);
   const changeCounter = view.readUInt32BE(24);
@@ -73,7 +88,8 @@ export function parseHeader(h: Uint8Array): Header {
   if (schemaFormat > 4) throw new Malformed(`unknown schema format ${schemaFormat}`);
   const encoding = view.readUInt32BE(56);
   if (encoding > 3) throw new Malformed(`unknown text encoding ${encoding}`);
-  for (let i = 72; i < 92; i++) if (h[i] !== 0) throw new Malformed('reserved header bytes 72–91 are not zero');
+  for (let i = 72; i < 92; i++)
+    if (h[i] !== 0) throw new Malformed('reserved header bytes 72–91 are not zero');
   return {
     pageSize,
     usable,
@@ -111,16 +127,23 @@ interface OverflowNeed {
  * Checks one b-tree page as SQLite's btreeInitPage/btreeComputeFreeSpace/cell-size checks do,
  * plus record headers. Returns the overflow chains its cells need; throws `Malformed` saying what is wrong.
  */
-export function checkBTreePage(page: Uint8Array, headerAt: number, usable: number, maxPage: number): OverflowNeed[] {
+export function checkBTreePage(
+  page: Uint8Array,
+  headerAt: number,
+  usable: number,
+  maxPage: number,
+): OverflowNeed[] {
   const type = page[headerAt]!;
   const interior = type === 2 || type === 5;
   const table = type === 5 || type === 13;
   const headerSize = interior ? 12 : 8;
   const cellCount = (page[headerAt + 3]! << 8) | page[headerAt + 4]!;
-  const top = ((page[headerAt + 5]! << 8) | page[headerAt + 6]!) || 65536;
+  const top = (page[headerAt + 5]! << 8) | page[headerAt + 6]! || 65536;
   const pointersEnd = headerAt + headerSize + 2 * cellCount;
-  if (cellCount > Math.floor((page.length - 8) / 6)) throw new Malformed(`${cellCount} cells cannot fit a page`);
-  if (top > usable || top < pointersEnd) throw new Malformed(`cell content area at ${top} is outside ${pointersEnd}..${usable}`);
+  if (cellCount > Math.floor((page.length - 8) / 6))
+    throw new Malformed(`${cellCount} cells cannot fit a page`);
+  if (top > usable || top < pointersEnd)
+    throw new Malformed(`cell content area at ${top} is outside ${pointersEnd}..${usable}`);
   if (interior) {
     const right = readU32(page, headerAt + 8);
     if (right < 2 || right > maxPage) throw new Malformed(`right child page ${right} is outside the file`);
@@ -132,7 +155,8 @@ export function checkBTreePage(page: Uint8Array, headerAt: number, usable: numbe
   if (block > 0) {
     if (block < top) throw new Malformed(`freeblock at ${block} is before the cell content area`);
     for (let blocks = 0; ; blocks++) {
-      if (block > usable - 4 || blocks > usable / 4) throw new Malformed(`freeblock at ${block} is outside the page`);
+      if (block > usable - 4 || blocks > usable / 4)
+        throw new Malformed(`freeblock at ${block} is outside the page`);
       const next = (page[block]! << 8) | page[block + 1]!;
       const size = (page[block + 2]! << 8) | page[block + 3]!;
       free += size;
@@ -140,7 +164,8 @@ export function checkBTreePage(page: Uint8Array, headerAt: number, usable: numbe
         if (block + size > usable) throw new Malformed(`freeblock at ${block} runs past the page`);
         break;
       }
-      if (next <= block + size + 3) throw new Malformed(`freeblocks at ${block} and ${next} overlap or are out of order`);
+      if (next <= block + size + 3)
+        throw new Malformed(`freeblocks at ${block} and ${next} overlap or are out of order`);
       block = next;
     }
   }
@@ -152,11 +177,13 @@ export function checkBTreePage(page: Uint8Array, headerAt: number, usable: numbe
   const needs: OverflowNeed[] = [];
   for (let i = 0; i < cellCount; i++) {
     const cell = (page[headerAt + headerSize + 2 * i]! << 8) | page[headerAt + headerSize + 2 * i + 1]!;
-    if (cell < top || cell > usable - 4) throw new Malformed(`cell ${i} pointer ${cell} is outside the cell content area`);
+    if (cell < top || cell > usable - 4)
+      throw new Malformed(`cell ${i} pointer ${cell} is outside the cell content area`);
     let at = cell;
     if (interior) {
       const child = readU32(page, at);
-      if (child < 2 || child > maxPage) throw new Malformed(`cell ${i} child page ${child} is outside the file`);
+      if (child < 2 || child > maxPage)
+        throw new Malformed(`cell ${i} child page ${child} is outside the file`);
       at += 4;
     }
     if (type === 5) {
@@ -180,7 +207,8 @@ export function checkBTreePage(page: Uint8Array, headerAt: number, usable: numbe
     checkRecordHeader(page, at, local, size, i);
     if (overflow) {
       const first = readU32(page, at + local);
-      if (first < 2 || first > maxPage) throw new Malformed(`cell ${i} overflow page ${first} is outside the file`);
+      if (first < 2 || first > maxPage)
+        throw new Malformed(`cell ${i} overflow page ${first} is outside the file`);
       needs.push({ first, pages: overflow });
     }
   }
@@ -188,10 +216,17 @@ export function checkBTreePage(page: Uint8Array, headerAt: number, usable: numbe
 }
 
 /** A record's header (its size, then serial types) must account for exactly the payload's size. */
-function checkRecordHeader(page: Uint8Array, at: number, local: number, payloadSize: number, cell: number): void {
+function checkRecordHeader(
+  page: Uint8Array,
+  at: number,
+  local: number,
+  payloadSize: number,
+  cell: number,
+): void {
   if (payloadSize === 0) return;
   const headerLength = varint(page, at);
-  if (headerLength.value < headerLength.length || headerLength.value > payloadSize) throw new Malformed(`cell ${cell} record header size ${headerLength.value} is impossible`);
+  if (headerLength.value < headerLength.length || headerLength.value > payloadSize)
+    throw new Malformed(`cell ${cell} record header size ${headerLength.value} is impossible`);
   // A header that spills to overflow pages cannot be read here (only records with thousands of columns).
   if (headerLength.value > local) return;
   let content = 0;
@@ -204,7 +239,9 @@ function checkRecordHeader(page: Uint8Array, at: number, local: number, payloadS
     content += size;
   }
   if (offset !== headerLength.value || headerLength.value + content !== payloadSize) {
-    throw new Malformed(`cell ${cell} record of ${payloadSize} bytes has a header describing ${headerLength.value + content}`);
+    throw new Malformed(
+      `cell ${cell} record of ${payloadSize} bytes has a header describing ${headerLength.value + content}`,
+    );
   }
 }
 
@@ -305,7 +342,8 @@ class SqliteValidator implements FormatWalk {
     const header = this.header!;
     const number = ++this.pageNumber;
     const offset = this.position - header.pageSize;
-    if (number > this.maxPage) throw new Damage(`file goes on past the ${this.maxPage} pages its header counts`, offset);
+    if (number > this.maxPage)
+      throw new Damage(`file goes on past the ${this.maxPage} pages its header counts`, offset);
     if (this.tracking && number >= this.classes.length) this.grow(number);
     if (this.tracking) this.firstWords[number] = readU32(page, 0);
 
@@ -340,7 +378,8 @@ class SqliteValidator implements FormatWalk {
       }
     }
     // Page 1 is always the schema table's root: it cannot be free or overflow.
-    if (number === 1) throw new Damage(type === 5 || type === 13 ? reason : 'page 1 is not the schema b-tree', headerAt);
+    if (number === 1)
+      throw new Damage(type === 5 || type === 13 ? reason : 'page 1 is not the schema b-tree', headerAt);
     this.unexplainedCount += 1;
     this.classify(number, PageClass.Unexplained);
     if (this.reasons.size < MAX_REASONS) this.reasons.set(number, reason);
@@ -406,15 +445,27 @@ class SqliteValidator implements FormatWalk {
 
   private finalChecks(): void {
     const header = this.header;
-    if (!header) throw new Damage(this.position === 0 ? 'empty file' : 'file ends inside the database header', this.position);
-    if (this.fill !== 0) throw new Damage(`file of ${this.position} bytes is not a whole number of ${header.pageSize}-byte pages`, this.position);
+    if (!header)
+      throw new Damage(
+        this.position === 0 ? 'empty file' : 'file ends inside the database header',
+        this.position,
+      );
+    if (this.fill !== 0)
+      throw new Damage(
+        `file of ${this.position} bytes is not a whole number of ${header.pageSize}-byte pages`,
+        this.position,
+      );
     const pages = this.pageNumber;
     if (pages === 0) throw new Damage('file ends inside page 1', this.position);
-    if (header.pageCount !== null && pages !== header.pageCount) throw new Damage(`file has ${pages} pages, its header says ${header.pageCount}`, this.position);
+    if (header.pageCount !== null && pages !== header.pageCount)
+      throw new Damage(`file has ${pages} pages, its header says ${header.pageCount}`, this.position);
     this.maxPage = pages;
     if (!this.tracking) {
       if (this.unexplainedCount > header.freePages + this.overflowPagesNeeded) {
-        throw new Damage(`${this.unexplainedCount} pages are not b-tree pages, more than the ${header.freePages} free and ${this.overflowPagesNeeded} overflow pages`, this.position);
+        throw new Damage(
+          `${this.unexplainedCount} pages are not b-tree pages, more than the ${header.freePages} free and ${this.overflowPagesNeeded} overflow pages`,
+          this.position,
+        );
       }
       return;
     }
@@ -422,7 +473,11 @@ class SqliteValidator implements FormatWalk {
     this.walkOverflowChains();
     for (let number = 1; number <= pages; number++) {
       if (this.classes[number] === PageClass.Unexplained) {
-        throw new Damage(this.reasons.get(number) ?? `page ${number} is not a b-tree, freelist, overflow or pointer-map page`, (number - 1) * header.pageSize);
+        throw new Damage(
+          this.reasons.get(number) ??
+            `page ${number} is not a b-tree, freelist, overflow or pointer-map page`,
+          (number - 1) * header.pageSize,
+        );
       }
     }
   }
@@ -433,21 +488,37 @@ class SqliteValidator implements FormatWalk {
     while (trunk !== 0) {
       const leaves = this.trunks.get(trunk);
       if (trunk > this.maxPage || this.classes[trunk] !== PageClass.Unexplained || !leaves) {
-        throw new Damage(`freelist trunk page ${trunk} is not a freelist trunk page`, trunk <= this.maxPage ? (trunk - 1) * header.pageSize : this.position);
+        throw new Damage(
+          `freelist trunk page ${trunk} is not a freelist trunk page`,
+          trunk <= this.maxPage ? (trunk - 1) * header.pageSize : this.position,
+        );
       }
       this.classes[trunk] = PageClass.Free;
       counted += 1 + leaves.length;
-      if (counted > header.freePages) throw new Damage(`freelist holds more than the ${header.freePages} pages the header counts`, (trunk - 1) * header.pageSize);
+      if (counted > header.freePages)
+        throw new Damage(
+          `freelist holds more than the ${header.freePages} pages the header counts`,
+          (trunk - 1) * header.pageSize,
+        );
       for (const leaf of leaves) {
         const leafClass = this.classes[leaf];
-        if (leaf > this.maxPage || leafClass === PageClass.Free || leafClass === PageClass.Fixed || leaf === 1) {
-          throw new Damage(`freelist leaf page ${leaf} is not a page that can be free`, (trunk - 1) * header.pageSize);
+        if (
+          leaf > this.maxPage ||
+          leafClass === PageClass.Free ||
+          leafClass === PageClass.Fixed ||
+          leaf === 1
+        ) {
+          throw new Damage(
+            `freelist leaf page ${leaf} is not a page that can be free`,
+            (trunk - 1) * header.pageSize,
+          );
         }
         this.classes[leaf] = PageClass.Free;
       }
       trunk = this.firstWords[trunk]!;
     }
-    if (counted !== header.freePages) throw new Damage(`freelist holds ${counted} pages, the header counts ${header.freePages}`, 32);
+    if (counted !== header.freePages)
+      throw new Damage(`freelist holds ${counted} pages, the header counts ${header.freePages}`, 32);
   }
 
   private walkOverflowChains(): void {
@@ -461,11 +532,18 @@ class SqliteValidator implements FormatWalk {
       const count = data[i + 2]!;
       for (let n = 1; n <= count; n++) {
         if (page < 2 || page > this.maxPage || this.classes[page] !== PageClass.Unexplained) {
-          throw new Damage(`overflow page ${page} of a cell on page ${owner} is not an overflow page`, (owner - 1) * pageSize);
+          throw new Damage(
+            `overflow page ${page} of a cell on page ${owner} is not an overflow page`,
+            (owner - 1) * pageSize,
+          );
         }
         this.classes[page] = PageClass.Overflow;
         const next = this.firstWords[page]!;
-        if (n === count && next !== 0) throw new Damage(`overflow chain of a cell on page ${owner} is longer than its payload`, (page - 1) * pageSize);
+        if (n === count && next !== 0)
+          throw new Damage(
+            `overflow chain of a cell on page ${owner} is longer than its payload`,
+            (page - 1) * pageSize,
+          );
         page = next;
       }
     }

@@ -9,8 +9,20 @@
  * Encryption that keeps the first header intact still lands on later headers or on the zero
  * padding at the end, which covers at least 1 KiB of every archive.
  */
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
-import { Damage, guardedValidator, Malformed, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
+import {
+  Damage,
+  guardedValidator,
+  Malformed,
+  stopVerdict,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const BLOCK = 512;
 /** PAX extended headers are parsed in memory up to this size (real ones are a few hundred bytes). */
@@ -103,8 +115,15 @@ export function parsePaxRecords(data: Uint8Array): { size: number | null } {
     if (data[at] === 0 && data.subarray(at).every((byte) => byte === 0)) break;
     let length = 0;
     let i = at;
-    while (i < data.length && data[i]! >= 0x30 && data[i]! <= 0x39 && i - at < 12) length = length * 10 + (data[i++]! - 0x30);
-    if (i === at || data[i] !== 0x20 || length <= i - at + 1 || at + length > data.length || data[at + length - 1] !== 0x0a) {
+    while (i < data.length && data[i]! >= 0x30 && data[i]! <= 0x39 && i - at < 12)
+      length = length * 10 + (data[i++]! - 0x30);
+    if (
+      i === at ||
+      data[i] !== 0x20 ||
+      length <= i - at + 1 ||
+      at + length > data.length ||
+      data[at + length - 1] !== 0x0a
+    ) {
       throw new Malformed(`malformed PAX record at byte ${at} of the extended header`);
     }
     const record = data.subarray(i + 1, at + length - 1);
@@ -113,7 +132,8 @@ export function parsePaxRecords(data: Uint8Array): { size: number | null } {
     const key = Buffer.from(record.subarray(0, equals)).toString('latin1');
     if (key === 'size') {
       const text = Buffer.from(record.subarray(equals + 1)).toString('latin1');
-      if (!/^\d{1,16}$/.test(text)) throw new Malformed(`PAX size record '${text.slice(0, 20)}' is not a number`);
+      if (!/^\d{1,16}$/.test(text))
+        throw new Malformed(`PAX size record '${text.slice(0, 20)}' is not a number`);
       size = Number(text);
     }
     at += length;
@@ -165,7 +185,8 @@ class TarValidator implements FormatWalk {
         // Everything after the end-of-archive block must be zero; check whole chunks natively.
         const rest = chunk.subarray(at);
         const nonZero = firstNonZero(rest);
-        if (nonZero !== -1) throw new Damage('non-zero bytes after the end-of-archive blocks', this.position + nonZero);
+        if (nonZero !== -1)
+          throw new Damage('non-zero bytes after the end-of-archive blocks', this.position + nonZero);
         this.position += rest.length;
         this.blockFill = (this.blockFill + rest.length) % BLOCK;
         return;
@@ -219,13 +240,17 @@ class TarValidator implements FormatWalk {
       this.phase = 'end';
       return;
     }
-    if (!checksumMatches(header)) throw new Damage(`header checksum mismatch at member ${this.members + 1}`, this.headerOffset);
-    if (magicKind(header) === null) throw new Damage(`unknown header magic at member ${this.members + 1}`, this.headerOffset);
+    if (!checksumMatches(header))
+      throw new Damage(`header checksum mismatch at member ${this.members + 1}`, this.headerOffset);
+    if (magicKind(header) === null)
+      throw new Damage(`unknown header magic at member ${this.members + 1}`, this.headerOffset);
     const headerSize = parseSize(header);
-    if (headerSize === null) throw new Damage(`malformed size field at member ${this.members + 1}`, this.headerOffset);
+    if (headerSize === null)
+      throw new Damage(`malformed size field at member ${this.members + 1}`, this.headerOffset);
     const type = String.fromCharCode(header[TYPEFLAG_AT]!);
     if (type === 'x' || type === 'g') {
-      if (headerSize > MAX_PAX_HEADER) throw new Damage(`PAX header of ${headerSize} bytes is over ${MAX_PAX_HEADER}`, this.headerOffset);
+      if (headerSize > MAX_PAX_HEADER)
+        throw new Damage(`PAX header of ${headerSize} bytes is over ${MAX_PAX_HEADER}`, this.headerOffset);
       this.paxType = type;
       this.paxData = new Uint8Array(headerSize);
       this.paxFill = 0;
@@ -305,8 +330,16 @@ export const tarValidator: ValidatorDefinition = {
     if (isZeroBlock(header) || !checksumMatches(header)) return false;
     if (magic !== 'v7' || header[0] === 0) return false;
     const nameEnd = header.indexOf(0);
-    if (nameEnd < 0 || nameEnd > 100 || !header.subarray(0, nameEnd).every((byte) => byte >= 0x20 && byte < 0x7f)) return false;
-    return [100, 108, 116, 136].every((at) => parseOctal(header, at, 8 + (at === 136 ? 4 : 0)) !== null) && parseSize(header) !== null;
+    if (
+      nameEnd < 0 ||
+      nameEnd > 100 ||
+      !header.subarray(0, nameEnd).every((byte) => byte >= 0x20 && byte < 0x7f)
+    )
+      return false;
+    return (
+      [100, 108, 116, 136].every((at) => parseOctal(header, at, 8 + (at === 136 ? 4 : 0)) !== null) &&
+      parseSize(header) !== null
+    );
   },
   create(_size: number, _limits: ValidatorLimits): StructureValidator {
     return guardedValidator(new TarValidator());

@@ -23,8 +23,20 @@
  * pass over the bytes with a small state machine, carried across chunk boundaries.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
-import { Damage, guardedValidator, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
+import {
+  Damage,
+  guardedValidator,
+  stopVerdict,
+  Unsupported,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 /** Consecutive stray bytes that are damage in UTF-8 text. */
 const STRAY_RUN = 3;
@@ -102,7 +114,7 @@ class TextValidator implements FormatWalk {
 
   /** The byte-by-byte walk of `chunk[from..]`; throws once it completes damage. */
   private walk(chunk: Uint8Array, from: number, base: number): void {
-    for (let i = from; i < chunk.length; ) {
+    for (let i = from; i < chunk.length;) {
       if (this.need === 0 && this.pendingByte < 0) {
         // Between characters, a run of ASCII that text allows changes nothing but the stray run.
         let next = i;
@@ -119,10 +131,12 @@ class TextValidator implements FormatWalk {
   }
 
   finish(): StructureVerdict {
-    if (this.pendingByte >= 0 && !(this.pendingByte === DOS_EOF && this.pendingAt === this.position - 1)) this.forbidden(this.pendingByte, this.pendingAt);
+    if (this.pendingByte >= 0 && !(this.pendingByte === DOS_EOF && this.pendingAt === this.position - 1))
+      this.forbidden(this.pendingByte, this.pendingAt);
     this.pendingByte = -1;
     if (this.need > 0) this.stray(this.sequenceStart, this.sequenceLength);
-    if (!this.failure && this.firstStrayRun && (this.multibyte > this.strays || this.strays <= FEW_STRAYS)) this.failure = this.firstStrayRun;
+    if (!this.failure && this.firstStrayRun && (this.multibyte > this.strays || this.strays <= FEW_STRAYS))
+      this.failure = this.firstStrayRun;
     if (this.failure) throw new Damage(this.failure.detail, this.failure.offset);
     return { status: 'valid', checkedBytes: this.position };
   }
@@ -194,7 +208,10 @@ class TextValidator implements FormatWalk {
   private resolvePending(next: number): void {
     const byte = this.pendingByte;
     this.pendingByte = -1;
-    const allowed = (byte === INFO_SEPARATOR && (next === 0x0a || next === 0x0c)) || (byte === 0 && next === 0x08) || (byte === DEL && next >= 0x30 && next <= 0x39);
+    const allowed =
+      (byte === INFO_SEPARATOR && (next === 0x0a || next === 0x0c)) ||
+      (byte === 0 && next === 0x08) ||
+      (byte === DEL && next >= 0x30 && next <= 0x39);
     if (!allowed) this.forbidden(byte, this.pendingAt);
   }
 
@@ -202,7 +219,10 @@ class TextValidator implements FormatWalk {
     this.lastControl = at;
     if (at - this.lastStray < STRAY_CONTROL_SPACING && !this.failure) {
       const name = byte === 0 ? 'NUL' : byte === DEL ? 'DEL' : `0x${byte.toString(16).padStart(2, '0')}`;
-      this.failure = { detail: `control bytes text does not contain (${name} among invalid UTF-8)`, offset: at };
+      this.failure = {
+        detail: `control bytes text does not contain (${name} among invalid UTF-8)`,
+        offset: at,
+      };
     }
   }
 
@@ -214,14 +234,17 @@ class TextValidator implements FormatWalk {
     if (at - this.lastControl < STRAY_CONTROL_SPACING && !this.failure) {
       this.failure = { detail: 'invalid UTF-8 among control bytes', offset: at };
     }
-    if (this.strayRun >= STRAY_RUN && !this.firstStrayRun) this.firstStrayRun = { detail: 'invalid UTF-8 in UTF-8 text', offset: at + length - this.strayRun };
+    if (this.strayRun >= STRAY_RUN && !this.firstStrayRun)
+      this.firstStrayRun = { detail: 'invalid UTF-8 in UTF-8 text', offset: at + length - this.strayRun };
   }
 }
 
 /** Text with a UTF-16 or UTF-32 byte-order mark is not checked. */
 function checkByteOrderMark(chunk: Uint8Array): void {
-  if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) throw new Unsupported('UTF-16/UTF-32 text is not checked');
-  if (chunk[0] === 0 && chunk[1] === 0 && chunk[2] === 0xfe && chunk[3] === 0xff) throw new Unsupported('UTF-32 text is not checked');
+  if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))
+    throw new Unsupported('UTF-16/UTF-32 text is not checked');
+  if (chunk[0] === 0 && chunk[1] === 0 && chunk[2] === 0xfe && chunk[3] === 0xff)
+    throw new Unsupported('UTF-32 text is not checked');
 }
 
 /**
@@ -291,7 +314,7 @@ export function cleanUtf8Leads(chunk: Uint8Array, from: number, to: number): num
         const word = view32[w]!;
         forbidden |= forbiddenLanes(word);
         // Lead bytes have their top two bits set; sum the four lanes' flags in the top byte.
-        leads += Math.imul(((word & (word << 1) & HIGH) >>> 7), 0x01010101) >>> 24;
+        leads += Math.imul((word & (word << 1) & HIGH) >>> 7, 0x01010101) >>> 24;
       }
     }
     if (forbidden !== 0) return -1;

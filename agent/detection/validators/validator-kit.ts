@@ -48,20 +48,38 @@ export class Malformed extends Error {
 }
 
 /** Why a walk ended early. */
-export type Stop = { status: 'invalid'; detail: string; offset: number; localized?: { damagedBytes: number } } | { status: 'unsupported'; detail: string; offset?: number };
+export type Stop =
+  | { status: 'invalid'; detail: string; offset: number; localized?: { damagedBytes: number } }
+  | { status: 'unsupported'; detail: string; offset?: number };
 
 /** What a value thrown by a walk means: `Damage` is invalid, `Unsupported` unsupported, anything else a failure of the validator (unsupported). */
 export function stopFor(error: unknown): Stop {
-  if (error instanceof Damage) return { status: 'invalid', detail: error.message, offset: error.offset, ...(error.localized ? { localized: error.localized } : {}) };
-  if (error instanceof Unsupported) return error.offset === undefined ? { status: 'unsupported', detail: error.message } : { status: 'unsupported', detail: error.message, offset: error.offset };
-  return { status: 'unsupported', detail: `validator failed: ${error instanceof Error ? error.message : String(error)}` };
+  if (error instanceof Damage)
+    return {
+      status: 'invalid',
+      detail: error.message,
+      offset: error.offset,
+      ...(error.localized ? { localized: error.localized } : {}),
+    };
+  if (error instanceof Unsupported)
+    return error.offset === undefined
+      ? { status: 'unsupported', detail: error.message }
+      : { status: 'unsupported', detail: error.message, offset: error.offset };
+  return {
+    status: 'unsupported',
+    detail: `validator failed: ${error instanceof Error ? error.message : String(error)}`,
+  };
 }
 
 /**
  * The verdict for a stop, with what the checks covered: `checkedBytes`, and the validator's
  * counts (`parts`, `encryptedMembers`) when it keeps them.
  */
-export function stopVerdict(stop: Stop, checkedBytes: number, counts: Pick<StructureVerdict, 'parts' | 'encryptedMembers'> = {}): StructureVerdict {
+export function stopVerdict(
+  stop: Stop,
+  checkedBytes: number,
+  counts: Pick<StructureVerdict, 'parts' | 'encryptedMembers'> = {},
+): StructureVerdict {
   return { ...stop, checkedBytes, ...counts };
 }
 

@@ -21,9 +21,22 @@
  * pattern misses about two times in three; files with many chunks are caught almost surely.
  */
 import { crc32 } from 'node:zlib';
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { Field, u32le } from './bytes.js';
-import { Damage, guardedValidator, Malformed, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+import {
+  Damage,
+  guardedValidator,
+  Malformed,
+  stopVerdict,
+  Unsupported,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const HEADER_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 const LZMA2_FILTER = 0x21;
@@ -127,7 +140,8 @@ class XzValidator implements FormatWalk {
             this.streamPadding++;
           }
           if (at < chunk.length) {
-            if (this.streamPadding % 4 !== 0) throw new Damage('stream padding is not a multiple of 4 bytes', this.position);
+            if (this.streamPadding % 4 !== 0)
+              throw new Damage('stream padding is not a multiple of 4 bytes', this.position);
             this.expect('stream-header', 12);
           }
           break;
@@ -150,8 +164,15 @@ class XzValidator implements FormatWalk {
   }
 
   finish(): StructureVerdict {
-    if (this.phase !== 'stream-padding') throw new Damage(this.streams === 0 && this.phase === 'stream-header' ? 'no complete stream header' : `data ends inside stream ${this.streams + 1}`, this.position);
-    if (this.streamPadding % 4 !== 0) throw new Damage('stream padding is not a multiple of 4 bytes', this.position);
+    if (this.phase !== 'stream-padding')
+      throw new Damage(
+        this.streams === 0 && this.phase === 'stream-header'
+          ? 'no complete stream header'
+          : `data ends inside stream ${this.streams + 1}`,
+        this.position,
+      );
+    if (this.streamPadding % 4 !== 0)
+      throw new Damage('stream padding is not a multiple of 4 bytes', this.position);
     return { status: 'valid', checkedBytes: this.position, parts: this.blocks };
   }
 
@@ -193,9 +214,15 @@ class XzValidator implements FormatWalk {
 
   private streamHeader(): void {
     const f = this.field.bytes;
-    if (!HEADER_MAGIC.every((byte, i) => f[i] === byte)) throw new Damage(this.streams === 0 ? 'not an xz stream header' : `bad magic in stream ${this.streams + 1}`, this.field.start);
-    if (f[6] !== 0 || (f[7]! & 0xf0) !== 0) throw new Damage('reserved stream flags are set', this.field.start + 6);
-    if (crc32(f.subarray(6, 8)) !== u32le(f, 8)) throw new Damage('stream header CRC-32 mismatch', this.field.start + 8);
+    if (!HEADER_MAGIC.every((byte, i) => f[i] === byte))
+      throw new Damage(
+        this.streams === 0 ? 'not an xz stream header' : `bad magic in stream ${this.streams + 1}`,
+        this.field.start,
+      );
+    if (f[6] !== 0 || (f[7]! & 0xf0) !== 0)
+      throw new Damage('reserved stream flags are set', this.field.start + 6);
+    if (crc32(f.subarray(6, 8)) !== u32le(f, 8))
+      throw new Damage('stream header CRC-32 mismatch', this.field.start + 8);
     this.streamFlags = f[7]!;
     this.checkSize = CHECK_SIZES[f[7]!]!;
     this.blockRecordsCrc = 0;
@@ -208,7 +235,8 @@ class XzValidator implements FormatWalk {
     const f = this.field.bytes;
     const start = this.field.start;
     const size = this.blockHeaderSize;
-    if (crc32(f.subarray(0, size - 4)) !== u32le(f, size - 4)) throw new Damage(`block ${this.blocks + 1} header CRC-32 mismatch`, start + size - 4);
+    if (crc32(f.subarray(0, size - 4)) !== u32le(f, size - 4))
+      throw new Damage(`block ${this.blocks + 1} header CRC-32 mismatch`, start + size - 4);
     const flags = f[1]!;
     if (flags & 0x3c) throw new Damage(`reserved block flags are set in block ${this.blocks + 1}`, start + 1);
     const end = size - 4;
@@ -226,13 +254,19 @@ class XzValidator implements FormatWalk {
         at = propertiesSize.next + propertiesSize.value;
         if (at > end) throw new Malformed('filter properties run past the header');
         lastFilter = id.value;
-        if (id.value === LZMA2_FILTER && (propertiesSize.value !== 1 || f[propertiesSize.next]! > 40)) throw new Malformed('bad LZMA2 properties');
+        if (id.value === LZMA2_FILTER && (propertiesSize.value !== 1 || f[propertiesSize.next]! > 40))
+          throw new Malformed('bad LZMA2 properties');
       }
       for (; at < end; at++) if (f[at] !== 0) throw new Malformed('non-zero header padding');
-      if (lastFilter !== LZMA2_FILTER) throw new Unsupported(`block ${this.blocks + 1} ends its filter chain with filter 0x${lastFilter.toString(16)}, not LZMA2`);
+      if (lastFilter !== LZMA2_FILTER)
+        throw new Unsupported(
+          `block ${this.blocks + 1} ends its filter chain with filter 0x${lastFilter.toString(16)}, not LZMA2`,
+        );
     } catch (error) {
       if (!(error instanceof Malformed)) throw error;
-      throw new Damage(`malformed block ${this.blocks + 1} header: ${error.message}`, start, { cause: error });
+      throw new Damage(`malformed block ${this.blocks + 1} header: ${error.message}`, start, {
+        cause: error,
+      });
     }
     this.blockDataStart = this.position;
     this.uncompressed = 0;
@@ -249,12 +283,19 @@ class XzValidator implements FormatWalk {
       this.needProperties = true;
       this.needDictionaryReset = false;
     } else if (this.needDictionaryReset) {
-      throw new Damage(`LZMA2 chunk without the dictionary reset a block starts with (control 0x${control.toString(16)})`, at);
+      throw new Damage(
+        `LZMA2 chunk without the dictionary reset a block starts with (control 0x${control.toString(16)})`,
+        at,
+      );
     }
     if (control >= 0x80) {
       const reset = (control >> 5) & 3;
       if (reset >= 2) this.needProperties = false;
-      else if (this.needProperties) throw new Damage(`LZMA2 chunk without the properties it needs (control 0x${control.toString(16)})`, at);
+      else if (this.needProperties)
+        throw new Damage(
+          `LZMA2 chunk without the properties it needs (control 0x${control.toString(16)})`,
+          at,
+        );
       this.chunkIsLzma = true;
       this.phase = 'chunk-header';
       this.field.need = reset >= 2 ? 6 : 5;
@@ -276,7 +317,11 @@ class XzValidator implements FormatWalk {
         const properties = f[5]!;
         const lc = properties % 9;
         const lp = Math.floor(properties / 9) % 5;
-        if (properties >= 225 || lc + lp > 4) throw new Damage(`invalid LZMA2 properties byte 0x${properties.toString(16)}`, this.field.start + 5);
+        if (properties >= 225 || lc + lp > 4)
+          throw new Damage(
+            `invalid LZMA2 properties byte 0x${properties.toString(16)}`,
+            this.field.start + 5,
+          );
       }
       this.remaining = packed;
       this.expect('chunk-first-byte', 1);
@@ -290,7 +335,11 @@ class XzValidator implements FormatWalk {
 
   /** Every LZMA chunk starts a new range coder, whose first byte is always zero. */
   private chunkFirstByte(): void {
-    if (this.field.bytes[0] !== 0) throw new Damage('LZMA chunk data does not start with the zero byte of a new range coder', this.field.start);
+    if (this.field.bytes[0] !== 0)
+      throw new Damage(
+        'LZMA chunk data does not start with the zero byte of a new range coder',
+        this.field.start,
+      );
     this.remaining -= 1;
     if (this.remaining > 0) this.phase = 'chunk-data';
     else this.expect('chunk-control', 1);
@@ -300,10 +349,16 @@ class XzValidator implements FormatWalk {
     const compressed = this.position - this.blockDataStart;
     const block = this.blocks + 1;
     if (this.declaredCompressed !== null && compressed !== this.declaredCompressed) {
-      throw new Damage(`block ${block} compressed data is ${compressed} bytes, its header says ${this.declaredCompressed}`, this.position - 1);
+      throw new Damage(
+        `block ${block} compressed data is ${compressed} bytes, its header says ${this.declaredCompressed}`,
+        this.position - 1,
+      );
     }
     if (this.declaredUncompressed !== null && this.uncompressed !== this.declaredUncompressed) {
-      throw new Damage(`block ${block} chunks hold ${this.uncompressed} bytes, its header says ${this.declaredUncompressed}`, this.position - 1);
+      throw new Damage(
+        `block ${block} chunks hold ${this.uncompressed} bytes, its header says ${this.declaredUncompressed}`,
+        this.position - 1,
+      );
     }
     const unpaddedWithoutCheck = this.blockHeaderSize + compressed;
     this.pendingUnpadded = unpaddedWithoutCheck + this.checkSize;
@@ -379,7 +434,8 @@ class XzValidator implements FormatWalk {
       this.vliBytes = 0;
       this.indexValue(value, offset);
       if (this.indexRecords >= 0 && this.indexRecordsRead === this.indexRecords && this.pendingUnpadded < 0) {
-        if (this.indexRecordsCrc !== this.blockRecordsCrc) throw new Damage('index records do not match the blocks', offset);
+        if (this.indexRecordsCrc !== this.blockRecordsCrc)
+          throw new Damage('index records do not match the blocks', offset);
         const length = offset + 1 - this.indexStart;
         this.indexPaddingLeft = (4 - (length % 4)) % 4;
       }
@@ -390,7 +446,8 @@ class XzValidator implements FormatWalk {
 
   private indexValue(value: number, offset: number): void {
     if (this.indexRecords < 0) {
-      if (value !== this.blockCount) throw new Damage(`index lists ${value} blocks, the stream has ${this.blockCount}`, offset);
+      if (value !== this.blockCount)
+        throw new Damage(`index lists ${value} blocks, the stream has ${this.blockCount}`, offset);
       this.indexRecords = value;
       this.pendingUnpadded = -1;
       return;
@@ -409,9 +466,14 @@ class XzValidator implements FormatWalk {
     const start = this.field.start;
     if (f[10] !== 0x59 || f[11] !== 0x5a) throw new Damage('stream footer magic is not YZ', start + 10);
     if (crc32(f.subarray(4, 10)) !== u32le(f, 0)) throw new Damage('stream footer CRC-32 mismatch', start);
-    if (f[8] !== 0 || f[9] !== this.streamFlags) throw new Damage('stream footer flags differ from the header', start + 8);
+    if (f[8] !== 0 || f[9] !== this.streamFlags)
+      throw new Damage('stream footer flags differ from the header', start + 8);
     const indexSize = (u32le(f, 4) + 1) * 4;
-    if (indexSize !== start - this.indexStart) throw new Damage(`stream footer's backward size ${indexSize} is not the index size ${start - this.indexStart}`, start + 4);
+    if (indexSize !== start - this.indexStart)
+      throw new Damage(
+        `stream footer's backward size ${indexSize} is not the index size ${start - this.indexStart}`,
+        start + 4,
+      );
     this.streams += 1;
     this.phase = 'stream-padding';
     this.streamPadding = 0;

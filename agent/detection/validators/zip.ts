@@ -29,10 +29,23 @@
  * up to there.
  */
 import { crc32 } from 'node:zlib';
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { concatBytes, u16le as u16, u32le as u32, u64le as u64 } from './bytes.js';
 import { DecodeBudget, StreamInflater } from './inflate-check.js';
-import { Damage, guardedValidator, StepWalk, stopVerdict, Unsupported, type FormatWalk, type Stop } from './validator-kit.js';
+import {
+  Damage,
+  guardedValidator,
+  StepWalk,
+  stopVerdict,
+  Unsupported,
+  type FormatWalk,
+  type Stop,
+} from './validator-kit.js';
 
 const LOCAL_SIGNATURE = 0x04034b50;
 const CENTRAL_SIGNATURE = 0x02014b50;
@@ -121,9 +134,12 @@ interface DescriptorFields {
 }
 
 /** ZIP64 extended information (0x0001) and AES (0x9901) from an extra field; lenient about padding that is not id/size records (zipalign). */
-function readExtra(extra: Uint8Array, wants: { size: boolean; compressed: boolean; offset: boolean }): { size?: number; compressed?: number; offset?: number; aes: boolean } {
+function readExtra(
+  extra: Uint8Array,
+  wants: { size: boolean; compressed: boolean; offset: boolean },
+): { size?: number; compressed?: number; offset?: number; aes: boolean } {
   const found: { size?: number; compressed?: number; offset?: number; aes: boolean } = { aes: false };
-  for (let at = 0; at + 4 <= extra.length; ) {
+  for (let at = 0; at + 4 <= extra.length;) {
     const id = u16(extra, at);
     const length = u16(extra, at + 2);
     const body = extra.subarray(at + 4, at + 4 + length);
@@ -131,7 +147,8 @@ function readExtra(extra: Uint8Array, wants: { size: boolean; compressed: boolea
     if (id === EXTRA_AES) found.aes = true;
     if (id === EXTRA_ZIP64) {
       let p = 0;
-      const next = (): number | undefined => (p + 8 <= body.length ? ((p += 8), u64(body, p - 8)) : undefined);
+      const next = (): number | undefined =>
+        p + 8 <= body.length ? ((p += 8), u64(body, p - 8)) : undefined;
       if (wants.size) found.size = next();
       if (wants.compressed) found.compressed = next();
       if (wants.offset) found.offset = next();
@@ -141,7 +158,19 @@ function readExtra(extra: Uint8Array, wants: { size: boolean; compressed: boolea
   return found;
 }
 
-type Phase = 'signature' | 'local' | 'data' | 'descriptor' | 'signing-block' | 'central' | 'digital-signature' | 'zip64-end' | 'zip64-locator' | 'end' | 'skip' | 'done';
+type Phase =
+  | 'signature'
+  | 'local'
+  | 'data'
+  | 'descriptor'
+  | 'signing-block'
+  | 'central'
+  | 'digital-signature'
+  | 'zip64-end'
+  | 'zip64-locator'
+  | 'end'
+  | 'skip'
+  | 'done';
 
 const EMPTY = new Uint8Array(0);
 
@@ -185,11 +214,19 @@ class ZipValidator extends StepWalk implements FormatWalk {
 
   finish(): StructureVerdict {
     this.settleAtEnd();
-    return { status: 'valid', checkedBytes: this.uncheckedFrom ?? this.offset, parts: this.checkedParts, encryptedMembers: this.encryptedMembers };
+    return {
+      status: 'valid',
+      checkedBytes: this.uncheckedFrom ?? this.offset,
+      parts: this.checkedParts,
+      encryptedMembers: this.encryptedMembers,
+    };
   }
 
   stopped(stop: Stop): StructureVerdict {
-    return stopVerdict(stop, stop.offset ?? this.offset, { parts: this.checkedParts, encryptedMembers: this.encryptedMembers });
+    return stopVerdict(stop, stop.offset ?? this.offset, {
+      parts: this.checkedParts,
+      encryptedMembers: this.encryptedMembers,
+    });
   }
 
   protected step(data: Uint8Array): Uint8Array {
@@ -257,7 +294,8 @@ class ZipValidator extends StepWalk implements FormatWalk {
     const signature = u32(this.held, 0);
     switch (signature) {
       case LOCAL_SIGNATURE:
-        if (this.centralStart !== null) throw new Damage('local file header after the central directory', this.recordStart);
+        if (this.centralStart !== null)
+          throw new Damage('local file header after the central directory', this.recordStart);
         this.phase = 'local';
         return rest;
       case CENTRAL_SIGNATURE:
@@ -278,7 +316,11 @@ class ZipValidator extends StepWalk implements FormatWalk {
         this.phase = 'end';
         return rest;
       case ARCHIVE_EXTRA_DATA_SIGNATURE:
-        if (!this.masked) throw new Damage('archive extra data record in an archive without encrypted central directory', this.recordStart);
+        if (!this.masked)
+          throw new Damage(
+            'archive extra data record in an archive without encrypted central directory',
+            this.recordStart,
+          );
         throw new Unsupported('zip central directory is encrypted', this.recordStart);
       default:
         if (this.memberCount > 0 && this.centralStart === null && this.signingBlockSize < 0) {
@@ -286,7 +328,10 @@ class ZipValidator extends StepWalk implements FormatWalk {
           this.phase = 'signing-block';
           return rest;
         }
-        throw new Damage(`no zip record where one must start (signature ${signature.toString(16).padStart(8, '0')})`, this.recordStart);
+        throw new Damage(
+          `no zip record where one must start (signature ${signature.toString(16).padStart(8, '0')})`,
+          this.recordStart,
+        );
     }
   }
 
@@ -308,11 +353,19 @@ class ZipValidator extends StepWalk implements FormatWalk {
     let compressed: number | null = u32(h, 18);
     let size: number | null = u32(h, 22);
     const nameLength = u16(h, 26);
-    const extra = readExtra(h.subarray(LOCAL_FIXED + nameLength, this.heldLength), { size: size === U32, compressed: compressed === U32, offset: false });
+    const extra = readExtra(h.subarray(LOCAL_FIXED + nameLength, this.heldLength), {
+      size: size === U32,
+      compressed: compressed === U32,
+      offset: false,
+    });
     if (size === U32) size = extra.size ?? null;
     if (compressed === U32) compressed = extra.compressed ?? null;
     if (flags & FLAG_MASKED_HEADERS) {
-      if (this.memberCount > 0) throw new Damage(`zip member ${this.memberCount + 1} claims masked headers that earlier members do not have`, at);
+      if (this.memberCount > 0)
+        throw new Damage(
+          `zip member ${this.memberCount + 1} claims masked headers that earlier members do not have`,
+          at,
+        );
       this.masked = true;
       throw new Unsupported('zip local headers are masked (central directory encryption)', at);
     }
@@ -322,14 +375,17 @@ class ZipValidator extends StepWalk implements FormatWalk {
       compressed = null;
       size = null;
     }
-    if (compressed === null && !hasDescriptor) throw new Damage(`zip member ${this.memberCount + 1} has no compressed size`, at);
-    const encrypted = (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0 || method === METHOD_AES || extra.aes;
+    if (compressed === null && !hasDescriptor)
+      throw new Damage(`zip member ${this.memberCount + 1} has no compressed size`, at);
+    const encrypted =
+      (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0 || method === METHOD_AES || extra.aes;
     let mode: DataMode;
     if (encrypted) {
       this.encryptedMembers++;
       mode = compressed === null ? 'scan' : 'skip';
     } else if (method === METHOD_STORED) {
-      if (compressed !== null && size !== null && compressed !== size) throw new Damage(`stored zip member ${this.memberCount + 1} has different sizes`, at);
+      if (compressed !== null && size !== null && compressed !== size)
+        throw new Damage(`stored zip member ${this.memberCount + 1} has different sizes`, at);
       mode = compressed === null ? 'scan' : 'crc';
     } else if (method === METHOD_DEFLATED && this.budget.remaining > 0) {
       mode = 'inflate';
@@ -339,7 +395,17 @@ class ZipValidator extends StepWalk implements FormatWalk {
       mode = compressed === null ? 'scan' : 'skip';
     }
     this.current = {
-      member: { offset: at, nameCrc: crc32(h.subarray(LOCAL_FIXED, LOCAL_FIXED + nameLength)), nameLength, method, encryptionFlags: flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION), crc: declaredCrc, compressedSize: 0, size: size ?? 0, listed: false },
+      member: {
+        offset: at,
+        nameCrc: crc32(h.subarray(LOCAL_FIXED, LOCAL_FIXED + nameLength)),
+        nameLength,
+        method,
+        encryptionFlags: flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION),
+        crc: declaredCrc,
+        compressedSize: 0,
+        size: size ?? 0,
+        listed: false,
+      },
       index: this.memberCount,
       flags,
       mode,
@@ -351,7 +417,8 @@ class ZipValidator extends StepWalk implements FormatWalk {
       walked: 0,
       crc: 0,
       checked: !encrypted && (mode === 'inflate' || method === METHOD_STORED),
-      inflater: mode === 'inflate' ? new StreamInflater({ wrapper: 'raw', crc32: true, budget: this.budget }) : null,
+      inflater:
+        mode === 'inflate' ? new StreamInflater({ wrapper: 'raw', crc32: true, budget: this.budget }) : null,
       carry: EMPTY,
     };
     this.memberCount++;
@@ -398,7 +465,12 @@ class ZipValidator extends StepWalk implements FormatWalk {
       case 'running':
         return after;
       case 'failed':
-        throw new Damage(inflater.truncated && known !== null ? `zip member ${current.index + 1}: deflate data runs past its compressed size` : `zip member ${current.index + 1}: ${inflater.failure}`, current.dataStart);
+        throw new Damage(
+          inflater.truncated && known !== null
+            ? `zip member ${current.index + 1}: deflate data runs past its compressed size`
+            : `zip member ${current.index + 1}: ${inflater.failure}`,
+          current.dataStart,
+        );
       case 'capped':
         // The rest of this member is walked without inflating: to its size, or to its descriptor.
         this.uncheckedFrom ??= current.dataStart + inflater.inputBytes;
@@ -406,7 +478,11 @@ class ZipValidator extends StepWalk implements FormatWalk {
         current.checked = false;
         return concatBytes(rest, after);
       case 'ended':
-        if (known !== null && current.walked !== known) throw new Damage(`zip member ${current.index + 1}: deflate data ends before its compressed size`, current.dataStart + current.walked);
+        if (known !== null && current.walked !== known)
+          throw new Damage(
+            `zip member ${current.index + 1}: deflate data ends before its compressed size`,
+            current.dataStart + current.walked,
+          );
         this.endData(null);
         return concatBytes(rest, after);
     }
@@ -421,8 +497,10 @@ class ZipValidator extends StepWalk implements FormatWalk {
     if (current.checked) {
       member.crc = current.inflater ? current.inflater.crc : current.crc;
       member.size = current.inflater ? current.inflater.outputBytes : current.walked;
-      if (current.declaredSize !== null && current.declaredSize !== member.size) throw new Damage(`zip member ${index}: size differs from its header`, current.dataStart);
-      if ((current.flags & FLAG_DESCRIPTOR) === 0 && current.declaredCrc !== member.crc) throw new Damage(`CRC-32 mismatch in zip member ${index}`, current.dataStart);
+      if (current.declaredSize !== null && current.declaredSize !== member.size)
+        throw new Damage(`zip member ${index}: size differs from its header`, current.dataStart);
+      if ((current.flags & FLAG_DESCRIPTOR) === 0 && current.declaredCrc !== member.crc)
+        throw new Damage(`CRC-32 mismatch in zip member ${index}`, current.dataStart);
       this.checkedParts++;
     }
     if (descriptor) this.takeDescriptor(descriptor);
@@ -450,7 +528,12 @@ class ZipValidator extends StepWalk implements FormatWalk {
   }
 
   /** A descriptor at the start of `bytes` (with or without signature, 32- or 64-bit sizes) that agrees with the member's data. */
-  private descriptorFits(bytes: Uint8Array, signed: boolean, current: Current, atEnd: boolean): DescriptorFields | null {
+  private descriptorFits(
+    bytes: Uint8Array,
+    signed: boolean,
+    current: Current,
+    atEnd: boolean,
+  ): DescriptorFields | null {
     const start = signed ? 4 : 0;
     const sizesEqual = current.member.method === METHOD_STORED && !current.encrypted;
     for (const wide of [false, true]) {
@@ -475,7 +558,13 @@ class ZipValidator extends StepWalk implements FormatWalk {
   private recordFollows(bytes: Uint8Array, length: number): boolean {
     if (bytes.length < length + 4) return true;
     const next = u32(bytes, length);
-    return next === LOCAL_SIGNATURE || next === CENTRAL_SIGNATURE || next === END_SIGNATURE || next === ZIP64_END_SIGNATURE || next === DIGITAL_SIGNATURE;
+    return (
+      next === LOCAL_SIGNATURE ||
+      next === CENTRAL_SIGNATURE ||
+      next === END_SIGNATURE ||
+      next === ZIP64_END_SIGNATURE ||
+      next === DIGITAL_SIGNATURE
+    );
   }
 
   /** After data whose end the inflater (or the header's size) found. */
@@ -486,8 +575,14 @@ class ZipValidator extends StepWalk implements FormatWalk {
     if (this.heldLength < DESCRIPTOR_MAX + 4) return EMPTY;
     const bytes = this.held.subarray(0, this.heldLength);
     const signed = u32(bytes, 0) === DESCRIPTOR_SIGNATURE;
-    const found = (signed && this.descriptorFits(bytes, true, current, false)) || this.descriptorFits(bytes, false, current, false);
-    if (!found) throw new Damage(`zip member ${current.index + 1}: data descriptor does not match its data`, this.recordStart);
+    const found =
+      (signed && this.descriptorFits(bytes, true, current, false)) ||
+      this.descriptorFits(bytes, false, current, false);
+    if (!found)
+      throw new Damage(
+        `zip member ${current.index + 1}: data descriptor does not match its data`,
+        this.recordStart,
+      );
     this.takeDescriptor(found);
     this.track(current.member);
     this.current = null;
@@ -509,7 +604,10 @@ class ZipValidator extends StepWalk implements FormatWalk {
    */
   private scanForDescriptor(data: Uint8Array, current: Current, atEnd: boolean): Uint8Array {
     const carried = current.carry.length;
-    const buffer = carried > 0 ? Buffer.concat([current.carry, data]) : Buffer.from(data.buffer, data.byteOffset, data.length);
+    const buffer =
+      carried > 0
+        ? Buffer.concat([current.carry, data])
+        : Buffer.from(data.buffer, data.byteOffset, data.length);
     let crcDone = 0;
     const tryAt = (start: number, signed: boolean): DescriptorFields | null => {
       if (start < crcDone) return null;
@@ -521,12 +619,21 @@ class ZipValidator extends StepWalk implements FormatWalk {
       }
       const walkedBefore = current.walked;
       current.walked += start;
-      const found = this.descriptorFits(buffer.subarray(start, start + DESCRIPTOR_MAX + 4), signed, current, atEnd);
+      const found = this.descriptorFits(
+        buffer.subarray(start, start + DESCRIPTOR_MAX + 4),
+        signed,
+        current,
+        atEnd,
+      );
       if (!found) current.walked = walkedBefore;
       return found;
     };
     // "PK" pairs in the carried head were looked at in the previous call.
-    for (let at = buffer.indexOf(PK, Math.max(0, carried - SCAN_LOOKAHEAD)); at >= 0; at = buffer.indexOf(PK, at + 1)) {
+    for (
+      let at = buffer.indexOf(PK, Math.max(0, carried - SCAN_LOOKAHEAD));
+      at >= 0;
+      at = buffer.indexOf(PK, at + 1)
+    ) {
       if (!atEnd && at + SCAN_LOOKAHEAD > buffer.length) break;
       const kind = u16(buffer, at + 2);
       let found: DescriptorFields | null = null;
@@ -557,7 +664,8 @@ class ZipValidator extends StepWalk implements FormatWalk {
       const rest = this.gather(data, 8);
       if (rest === null) return EMPTY;
       this.signingBlockSize = u64(this.held, 0);
-      if (this.signingBlockSize < 32 || this.signingBlockSize > 2 ** 40) throw new Damage('no zip record where one must start (nor an APK Signing Block)', this.recordStart);
+      if (this.signingBlockSize < 32 || this.signingBlockSize > 2 ** 40)
+        throw new Damage('no zip record where one must start (nor an APK Signing Block)', this.recordStart);
       this.skipLeft = this.signingBlockSize - 24;
       return rest;
     }
@@ -569,7 +677,10 @@ class ZipValidator extends StepWalk implements FormatWalk {
     }
     const rest = this.gather(data, 24);
     if (rest === null) return EMPTY;
-    if (u64(this.held, 0) !== this.signingBlockSize || !Buffer.from(this.held.subarray(8, 24)).equals(APK_SIGNING_MAGIC)) {
+    if (
+      u64(this.held, 0) !== this.signingBlockSize ||
+      !Buffer.from(this.held.subarray(8, 24)).equals(APK_SIGNING_MAGIC)
+    ) {
       throw new Damage('APK Signing Block is damaged', this.recordStart);
     }
     this.next('signature');
@@ -598,11 +709,16 @@ class ZipValidator extends StepWalk implements FormatWalk {
     let compressed = u32(h, 20);
     let offset = u32(h, 42);
     const disk = u16(h, 34);
-    const extra = readExtra(h.subarray(CENTRAL_FIXED + nameLength, CENTRAL_FIXED + nameLength + u16(h, 30)), { size: size === U32, compressed: compressed === U32, offset: offset === U32 });
+    const extra = readExtra(h.subarray(CENTRAL_FIXED + nameLength, CENTRAL_FIXED + nameLength + u16(h, 30)), {
+      size: size === U32,
+      compressed: compressed === U32,
+      offset: offset === U32,
+    });
     if (size === U32 && extra.size !== undefined) size = extra.size;
     if (compressed === U32 && extra.compressed !== undefined) compressed = extra.compressed;
     if (offset === U32 && extra.offset !== undefined) offset = extra.offset;
-    if (disk !== 0 && disk !== 0xffff) throw new Damage(`central directory entry ${entry} names disk ${disk}`, at);
+    if (disk !== 0 && disk !== 0xffff)
+      throw new Damage(`central directory entry ${entry} names disk ${disk}`, at);
     const member = this.members.get(offset);
     if (!member) {
       if (!this.tracking) return;
@@ -610,12 +726,20 @@ class ZipValidator extends StepWalk implements FormatWalk {
     }
     if (member.listed) throw new Damage(`central directory entry ${entry} lists a member twice`, at);
     member.listed = true;
-    if (nameLength !== member.nameLength || crc32(h.subarray(CENTRAL_FIXED, CENTRAL_FIXED + nameLength)) !== member.nameCrc) throw new Damage(`central directory entry ${entry}: name differs from its local header`, at);
-    if (u16(h, 10) !== member.method) throw new Damage(`central directory entry ${entry}: method differs from its local header`, at);
+    if (
+      nameLength !== member.nameLength ||
+      crc32(h.subarray(CENTRAL_FIXED, CENTRAL_FIXED + nameLength)) !== member.nameCrc
+    )
+      throw new Damage(`central directory entry ${entry}: name differs from its local header`, at);
+    if (u16(h, 10) !== member.method)
+      throw new Damage(`central directory entry ${entry}: method differs from its local header`, at);
     // An encryption flag set on one side only would have let damage skip the member's checks.
-    if ((u16(h, 8) & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== member.encryptionFlags) throw new Damage(`central directory entry ${entry}: encryption flags differ from its local header`, at);
-    if (u32(h, 16) !== member.crc) throw new Damage(`central directory entry ${entry}: CRC-32 differs from its member`, at);
-    if (compressed !== member.compressedSize || size !== member.size) throw new Damage(`central directory entry ${entry}: sizes differ from its member`, at);
+    if ((u16(h, 8) & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== member.encryptionFlags)
+      throw new Damage(`central directory entry ${entry}: encryption flags differ from its local header`, at);
+    if (u32(h, 16) !== member.crc)
+      throw new Damage(`central directory entry ${entry}: CRC-32 differs from its member`, at);
+    if (compressed !== member.compressedSize || size !== member.size)
+      throw new Damage(`central directory entry ${entry}: sizes differ from its member`, at);
   }
 
   private readDigitalSignature(data: Uint8Array): Uint8Array {
@@ -636,11 +760,13 @@ class ZipValidator extends StepWalk implements FormatWalk {
     let rest = this.gather(data, 12);
     if (rest === null) return EMPTY;
     const total = 12 + u64(this.held, 4);
-    if (total < ZIP64_END_FIXED || total > 1024 * 1024) throw new Damage('ZIP64 end of central directory record has a wrong size', this.recordStart);
+    if (total < ZIP64_END_FIXED || total > 1024 * 1024)
+      throw new Damage('ZIP64 end of central directory record has a wrong size', this.recordStart);
     rest = this.gather(rest, total);
     if (rest === null) return EMPTY;
     const h = this.held;
-    if (u32(h, 16) !== 0 || u32(h, 20) !== 0) throw new Damage('ZIP64 end record names a disk other than 0', this.recordStart);
+    if (u32(h, 16) !== 0 || u32(h, 20) !== 0)
+      throw new Damage('ZIP64 end record names a disk other than 0', this.recordStart);
     this.zip64 = { entries: u64(h, 32), size: u64(h, 40), offset: u64(h, 48) };
     this.checkDirectoryTotals(this.zip64, null, this.recordStart);
     this.next('signature');
@@ -650,7 +776,8 @@ class ZipValidator extends StepWalk implements FormatWalk {
   private readZip64Locator(data: Uint8Array): Uint8Array {
     const rest = this.gather(data, ZIP64_LOCATOR_BYTES);
     if (rest === null) return EMPTY;
-    if (this.zip64EndAt === null || u64(this.held, 8) !== this.zip64EndAt) throw new Damage('ZIP64 locator does not point at the ZIP64 end record', this.recordStart);
+    if (this.zip64EndAt === null || u64(this.held, 8) !== this.zip64EndAt)
+      throw new Damage('ZIP64 locator does not point at the ZIP64 end record', this.recordStart);
     this.next('signature');
     return rest;
   }
@@ -660,7 +787,8 @@ class ZipValidator extends StepWalk implements FormatWalk {
     if (rest === null) return EMPTY;
     const h = this.held;
     const at = this.recordStart;
-    if (u16(h, 4) !== 0 || u16(h, 6) !== 0) throw new Damage('end of central directory names a disk other than 0', at);
+    if (u16(h, 4) !== 0 || u16(h, 6) !== 0)
+      throw new Damage('end of central directory names a disk other than 0', at);
     const entries = u16(h, 10);
     const size = u32(h, 12);
     const offset = u32(h, 16);
@@ -679,14 +807,28 @@ class ZipValidator extends StepWalk implements FormatWalk {
   }
 
   /** Entry count, size and offset of the central directory as an end record states them, against what was walked (modulo the field widths when given). */
-  private checkDirectoryTotals(stated: { entries: number; size: number; offset: number }, modulo: { entries: number; bytes: number } | null, at: number): void {
+  private checkDirectoryTotals(
+    stated: { entries: number; size: number; offset: number },
+    modulo: { entries: number; bytes: number } | null,
+    at: number,
+  ): void {
     const start = this.centralStart ?? at;
     const size = this.centralStart === null ? 0 : this.centralEnd - this.centralStart;
     const entries = modulo ? this.centralEntries % modulo.entries : this.centralEntries;
-    if (stated.entries !== entries) throw new Damage(`end of central directory counts ${stated.entries} entries, the directory has ${this.centralEntries}`, at);
-    const same = (a: number, b: number): boolean => (modulo ? a % modulo.bytes === b % modulo.bytes : a === b);
-    if (!same(stated.size, size) || !same(stated.offset, start)) throw new Damage('end of central directory does not match where the directory is', at);
-    if (this.tracking && this.centralEntries !== this.memberCount) throw new Damage(`central directory lists ${this.centralEntries} entries for ${this.memberCount} local members`, at);
+    if (stated.entries !== entries)
+      throw new Damage(
+        `end of central directory counts ${stated.entries} entries, the directory has ${this.centralEntries}`,
+        at,
+      );
+    const same = (a: number, b: number): boolean =>
+      modulo ? a % modulo.bytes === b % modulo.bytes : a === b;
+    if (!same(stated.size, size) || !same(stated.offset, start))
+      throw new Damage('end of central directory does not match where the directory is', at);
+    if (this.tracking && this.centralEntries !== this.memberCount)
+      throw new Damage(
+        `central directory lists ${this.centralEntries} entries for ${this.memberCount} local members`,
+        at,
+      );
   }
 
   /** Input is over: only a complete archive (end record and comment walked) is valid. */
@@ -700,7 +842,8 @@ class ZipValidator extends StepWalk implements FormatWalk {
       if (current.mode === 'inflate') {
         const inflater = current.inflater!;
         rest = inflater.end();
-        if (inflater.state === 'failed') throw new Damage(`zip archive ends inside the data of member ${current.index + 1}`, this.offset);
+        if (inflater.state === 'failed')
+          throw new Damage(`zip archive ends inside the data of member ${current.index + 1}`, this.offset);
         rest = this.settleInflater(current, rest, EMPTY);
       } else if (current.mode === 'scan') {
         scanned = current;
@@ -711,7 +854,12 @@ class ZipValidator extends StepWalk implements FormatWalk {
     }
     if (this.phase === 'done') return;
     const current = this.current;
-    const where = this.phase === 'data' ? `inside the data of member ${current!.index + 1}${current!.mode === 'scan' ? ' (no data descriptor fits it)' : ''}` : this.phase === 'signature' && this.heldLength === 0 ? 'before its end of central directory record' : `inside a ${this.phase} record`;
+    const where =
+      this.phase === 'data'
+        ? `inside the data of member ${current!.index + 1}${current!.mode === 'scan' ? ' (no data descriptor fits it)' : ''}`
+        : this.phase === 'signature' && this.heldLength === 0
+          ? 'before its end of central directory record'
+          : `inside a ${this.phase} record`;
     throw new Damage(`zip archive ends ${where}`, this.offset);
   }
 }

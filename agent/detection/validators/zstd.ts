@@ -21,8 +21,22 @@
  */
 import { Decompress } from 'fzstd';
 import type { IHasher } from 'hash-wasm';
-import { ZSTD_MAX_WINDOW, ZstdFrameWalker, startsLikeZstd, zstdChecksumMatches, zstdWorkExceeded, type ZstdBlockHeader, type ZstdFrameHeader, type ZstdFrameSink } from '../../archives/zstd-frame.js';
-import type { StructureValidator, StructureVerdict, ValidatorDefinition, ValidatorLimits } from '../validator.js';
+import {
+  ZSTD_MAX_WINDOW,
+  ZstdFrameWalker,
+  startsLikeZstd,
+  zstdChecksumMatches,
+  zstdWorkExceeded,
+  type ZstdBlockHeader,
+  type ZstdFrameHeader,
+  type ZstdFrameSink,
+} from '../../archives/zstd-frame.js';
+import type {
+  StructureValidator,
+  StructureVerdict,
+  ValidatorDefinition,
+  ValidatorLimits,
+} from '../validator.js';
 import { concatBytes } from './bytes.js';
 import { Damage, guardedValidator, stopVerdict, type FormatWalk, type Stop } from './validator-kit.js';
 
@@ -145,7 +159,11 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
 
   stopped(stop: Stop): StructureVerdict {
     sharedHasher?.release(this);
-    return stopVerdict(stop, stop.status === 'invalid' ? Math.min(this.checkedBytes, stop.offset) : this.checkedBytes, { parts: this.frames });
+    return stopVerdict(
+      stop,
+      stop.status === 'invalid' ? Math.min(this.checkedBytes, stop.offset) : this.checkedBytes,
+      { parts: this.frames },
+    );
   }
 
   /** Frames walked, skippable ones included. */
@@ -223,7 +241,8 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
 
   blockHeader(block: ZstdBlockHeader, at: number): void {
     if (block.type !== 'compressed') this.rawContent += block.size;
-    if (this.decoder && this.decodedInput + 3 + block.contentBytes > this.limits.maxDecodeBytes) this.stopDecoding(at);
+    if (this.decoder && this.decodedInput + 3 + block.contentBytes > this.limits.maxDecodeBytes)
+      this.stopDecoding(at);
     if (this.decoder) {
       this.block.set(block.bytes, 0);
       this.blockFill = 3;
@@ -254,13 +273,18 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
       // Whole blocks only: fzstd then decodes at once and keeps no reference to `input`.
       this.decoder!.push(input, false);
     } catch (error) {
-      throw new Damage(`block does not decode: ${error instanceof Error ? error.message : String(error)}`, blockStart, { cause: error });
+      throw new Damage(
+        `block does not decode: ${error instanceof Error ? error.message : String(error)}`,
+        blockStart,
+        { cause: error },
+      );
     }
     if (this.contentSize !== null && this.frameProduced > this.contentSize) {
       throw new Damage(`frame decodes to more than its declared ${this.contentSize} bytes`, blockStart);
     }
     this.work += this.decodeWindow;
-    if (this.produced > this.limits.maxOutputBytes || zstdWorkExceeded(this.work, this.produced)) this.stopDecoding(position);
+    if (this.produced > this.limits.maxOutputBytes || zstdWorkExceeded(this.work, this.produced))
+      this.stopDecoding(position);
   }
 
   frameEnd(checksum: Uint8Array | null): void {
@@ -270,10 +294,17 @@ class ZstdValidator implements FormatWalk, ZstdFrameSink {
         // fzstd expects the checksum bytes (when the frame has them) and `final` to flush its last block.
         this.decoder.push(checksum ? checksum.slice() : new Uint8Array(0), true);
       } catch (error) {
-        throw new Damage(`frame does not decode: ${error instanceof Error ? error.message : String(error)}`, end, { cause: error });
+        throw new Damage(
+          `frame does not decode: ${error instanceof Error ? error.message : String(error)}`,
+          end,
+          { cause: error },
+        );
       }
       if (this.contentSize !== null && this.frameProduced !== this.contentSize) {
-        throw new Damage(`frame decodes to ${this.frameProduced} bytes, not its declared ${this.contentSize}`, end);
+        throw new Damage(
+          `frame decodes to ${this.frameProduced} bytes, not its declared ${this.contentSize}`,
+          end,
+        );
       }
       if (checksum && sharedHasher && !zstdChecksumMatches(sharedHasher.digest(this), checksum)) {
         throw new Damage(`content checksum mismatch in frame ${this.frames + 1}`, end - checksum.length);
@@ -303,7 +334,9 @@ export const zstdValidator: ValidatorDefinition = {
   matches: startsLikeZstd,
   async prepare(): Promise<void> {
     if (sharedHasher) return;
-    const { createXXHash64 } = ((await import(XXHASH64_BUILD)) as { default: Pick<typeof import('hash-wasm'), 'createXXHash64'> }).default;
+    const { createXXHash64 } = (
+      (await import(XXHASH64_BUILD)) as { default: Pick<typeof import('hash-wasm'), 'createXXHash64'> }
+    ).default;
     sharedHasher ??= new SharedHasher(await createXXHash64());
   },
   create(_size: number, limits: ValidatorLimits): StructureValidator {

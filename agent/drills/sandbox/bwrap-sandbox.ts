@@ -29,11 +29,22 @@ import { lstatSync, readlinkSync } from 'node:fs';
 import type { SandboxLimits } from '../../config/resolve-policy.js';
 import { startProcess } from './sandbox-process.js';
 import { findExecutable, INSTALL_HINTS, prlimitArguments } from './host-tools.js';
-import { sandboxEnvironment, type Sandbox, type SandboxPaths, type SandboxRequest, type SandboxResult, type SandboxSpec } from './sandbox.js';
+import {
+  sandboxEnvironment,
+  type Sandbox,
+  type SandboxPaths,
+  type SandboxRequest,
+  type SandboxResult,
+  type SandboxSpec,
+} from './sandbox.js';
 import { SANDBOX_USER, SandboxUnavailableError } from './sandbox-user.js';
 
 /** Paths as sandboxed commands see them. */
-export const BWRAP_PATHS: SandboxPaths = { restore: '/drill/restore', scratch: '/drill/scratch', files: '/vouch' };
+export const BWRAP_PATHS: SandboxPaths = {
+  restore: '/drill/restore',
+  scratch: '/drill/scratch',
+  files: '/vouch',
+};
 
 /** Top-level host paths that hold programs and libraries: bound read-only, or re-created as links. */
 const SYSTEM_ROOTS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
@@ -71,7 +82,10 @@ function systemRootArguments(): string[] {
 function identityFiles(): { path: string; data: string }[] {
   const { name, uid, gid } = SANDBOX_USER;
   return [
-    { path: '/etc/passwd', data: `${name}:x:${uid}:${gid}:vouch restore drill:${BWRAP_PATHS.scratch}:/bin/sh\n` },
+    {
+      path: '/etc/passwd',
+      data: `${name}:x:${uid}:${gid}:vouch restore drill:${BWRAP_PATHS.scratch}:/bin/sh\n`,
+    },
     { path: '/etc/group', data: `${name}:x:${gid}:\n` },
     { path: '/etc/hosts', data: '127.0.0.1\tlocalhost\n::1\tlocalhost\n' },
   ];
@@ -96,30 +110,50 @@ export function bwrapArguments(invocation: BwrapInvocation): string[] {
     '--unshare-all',
     '--unshare-user',
     '--disable-userns',
-    '--uid', String(uid),
-    '--gid', String(gid),
-    '--hostname', 'vouch-drill',
+    '--uid',
+    String(uid),
+    '--gid',
+    String(gid),
+    '--hostname',
+    'vouch-drill',
     '--die-with-parent',
     '--new-session',
-    '--cap-drop', 'ALL',
+    '--cap-drop',
+    'ALL',
     '--clearenv',
-    '--ro-bind', '/usr', '/usr',
+    '--ro-bind',
+    '/usr',
+    '/usr',
     ...systemRootArguments(),
     ...ETC_ALLOW_LIST.flatMap((file) => ['--ro-bind-try', file, file]),
   ];
   let fd = 3;
   for (const file of identityFiles()) args.push('--perms', '0444', '--ro-bind-data', String(fd++), file.path);
-  for (const name of invocation.fileNames) args.push('--perms', '0555', '--ro-bind-data', String(fd++), `${BWRAP_PATHS.files}/${name}`);
+  for (const name of invocation.fileNames)
+    args.push('--perms', '0555', '--ro-bind-data', String(fd++), `${BWRAP_PATHS.files}/${name}`);
   args.push(
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--size', String(invocation.limits.tmpBytes), '--tmpfs', '/tmp',
-    '--size', String(invocation.limits.tmpBytes), '--tmpfs', '/dev/shm',
-    '--bind', invocation.boxDir, '/drill',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(invocation.limits.tmpBytes),
+    '--tmpfs',
+    '/tmp',
+    '--size',
+    String(invocation.limits.tmpBytes),
+    '--tmpfs',
+    '/dev/shm',
+    '--bind',
+    invocation.boxDir,
+    '/drill',
     // The root and /dev are bwrap's own tmpfs: read-only, so nothing but /drill, /tmp and /dev/shm takes writes.
-    '--remount-ro', '/dev',
-    '--remount-ro', '/',
-    '--chdir', invocation.cwd,
+    '--remount-ro',
+    '/dev',
+    '--remount-ro',
+    '/',
+    '--chdir',
+    invocation.cwd,
   );
   for (const [name, value] of Object.entries(invocation.env)) args.push('--setenv', name, value);
   args.push('--', invocation.prlimit, ...prlimitArguments(invocation.limits), '--', ...invocation.argv);
@@ -136,14 +170,19 @@ export function dropPrivileges(identity: { uid: number; gid: number }): string[]
 /** A bubblewrap sandbox for one drill; throws SandboxUnavailableError (with how to install) when tools are missing. */
 export function createBwrapSandbox(spec: SandboxSpec): Sandbox {
   const bwrap = findExecutable('bwrap');
-  if (!bwrap) throw new SandboxUnavailableError(`bwrap is not installed: ${INSTALL_HINTS.bwrap}; or set drill.sandbox: none in the policy to run drill commands unsandboxed`);
+  if (!bwrap)
+    throw new SandboxUnavailableError(
+      `bwrap is not installed: ${INSTALL_HINTS.bwrap}; or set drill.sandbox: none in the policy to run drill commands unsandboxed`,
+    );
   const prlimit = findExecutable('prlimit');
   if (!prlimit) throw new SandboxUnavailableError(`prlimit is not installed: ${INSTALL_HINTS.prlimit}`);
   const drop = spec.identity.dropFromRoot ? dropPrivileges(spec.identity) : [];
 
   const launch = (request: SandboxRequest) => {
     const files = request.files ?? [];
-    for (const file of files) if (!/^[\w.-]+$/.test(file.name)) throw new Error(`sandbox file name '${file.name}' is not a plain name`);
+    for (const file of files)
+      if (!/^[\w.-]+$/.test(file.name))
+        throw new Error(`sandbox file name '${file.name}' is not a plain name`);
     const env = sandboxEnvironment(BWRAP_PATHS, { ...spec.env, ...request.env });
     const args = bwrapArguments({
       boxDir: spec.boxDir,

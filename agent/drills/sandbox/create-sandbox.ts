@@ -3,7 +3,10 @@ import { createBwrapSandbox } from './bwrap-sandbox.js';
 import type { Sandbox, SandboxSpec } from './sandbox.js';
 import { createUnsandboxed } from './unsandboxed.js';
 
-const KINDS = { bwrap: createBwrapSandbox, none: createUnsandboxed } satisfies Record<string, (spec: SandboxSpec) => Sandbox>;
+const KINDS = { bwrap: createBwrapSandbox, none: createUnsandboxed } satisfies Record<
+  string,
+  (spec: SandboxSpec) => Sandbox
+>;
 
 /** The sandbox of `kind`; throws SandboxUnavailableError (saying how to install what is missing). */
 export function createSandbox(kind: keyof typeof KINDS, spec: SandboxSpec): Sandbox {

@@ -9,7 +9,8 @@ import { findExecutable } from '../../tools/find-executable.js';
 
 /** What to tell a user who lacks a tool, by tool. */
 export const INSTALL_HINTS: Readonly<Record<string, string>> = {
-  bwrap: 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora/RHEL: dnf install bubblewrap)',
+  bwrap:
+    'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora/RHEL: dnf install bubblewrap)',
   prlimit: 'install util-linux (it provides prlimit)',
   setpriv: 'install util-linux (it provides setpriv)',
 };
@@ -29,7 +30,9 @@ type LimitName = keyof typeof LIMIT_ROWS;
 
 /** This process's hard limits (Infinity when unlimited or unknown). */
 function hardLimits(): Record<LimitName, number> {
-  const out = Object.fromEntries(Object.keys(LIMIT_ROWS).map((name) => [name, Number.POSITIVE_INFINITY])) as Record<LimitName, number>;
+  const out = Object.fromEntries(
+    Object.keys(LIMIT_ROWS).map((name) => [name, Number.POSITIVE_INFINITY]),
+  ) as Record<LimitName, number>;
   let text = '';
   try {
     text = readFileSync('/proc/self/limits', 'utf8');
@@ -57,6 +60,8 @@ export function prlimitArguments(limits: SandboxLimits): string[] {
     fsize: limits.fileSizeBytes,
     nofile: SANDBOX_OPEN_FILES,
   };
-  const args = (Object.keys(wanted) as LimitName[]).map((name) => `--${name}=${Math.min(wanted[name], hard[name])}`);
+  const args = (Object.keys(wanted) as LimitName[]).map(
+    (name) => `--${name}=${Math.min(wanted[name], hard[name])}`,
+  );
   return [...args, '--core=0'];
 }

@@ -22,7 +22,9 @@ export interface SandboxIdentity {
 export function sandboxIdentity(): SandboxIdentity {
   const uid = process.getuid?.() ?? SANDBOX_USER.uid;
   const gid = process.getgid?.() ?? SANDBOX_USER.gid;
-  return uid === 0 ? { uid: SANDBOX_USER.uid, gid: SANDBOX_USER.gid, dropFromRoot: true } : { uid, gid, dropFromRoot: false };
+  return uid === 0
+    ? { uid: SANDBOX_USER.uid, gid: SANDBOX_USER.gid, dropFromRoot: true }
+    : { uid, gid, dropFromRoot: false };
 }
 
 /** The first directory above `dir` the identity cannot search, or null. */
@@ -43,7 +45,11 @@ async function unreachableAncestor(dir: string, identity: SandboxIdentity): Prom
  * root, hands them to the sandbox user and checks they can be reached; throws
  * SandboxUnavailableError saying what to change.
  */
-export async function prepareBox(boxDir: string, inside: readonly string[], identity: SandboxIdentity): Promise<void> {
+export async function prepareBox(
+  boxDir: string,
+  inside: readonly string[],
+  identity: SandboxIdentity,
+): Promise<void> {
   if (!identity.dropFromRoot) return;
   const blocked = await unreachableAncestor(boxDir, identity);
   if (blocked) {

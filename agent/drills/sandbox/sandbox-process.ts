@@ -53,7 +53,12 @@ export function startProcess(spec: ProcessSpec): RunningProcess {
   const child = spawn(spec.command, spec.args, {
     env: spec.env,
     ...(spec.cwd ? { cwd: spec.cwd } : {}),
-    stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(spec.dataFds ?? []).map(() => 'pipe' as const)],
+    stdio: [
+      spec.stdin === undefined ? 'ignore' : 'pipe',
+      'pipe',
+      'pipe',
+      ...(spec.dataFds ?? []).map(() => 'pipe' as const),
+    ],
     detached: spec.detached,
   });
   let timedOut = false;

@@ -90,7 +90,10 @@ export interface SandboxSpec {
 }
 
 /** The base environment of every sandboxed process. */
-export function sandboxEnvironment(paths: SandboxPaths, extra: Record<string, string>): Record<string, string> {
+export function sandboxEnvironment(
+  paths: SandboxPaths,
+  extra: Record<string, string>,
+): Record<string, string> {
   return {
     PATH: '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin',
     HOME: paths.scratch,

@@ -12,7 +12,13 @@ import path from 'node:path';
 import { startProcess } from './sandbox-process.js';
 import { dropPrivileges } from './bwrap-sandbox.js';
 import { findExecutable, INSTALL_HINTS, prlimitArguments } from './host-tools.js';
-import { sandboxEnvironment, type Sandbox, type SandboxPaths, type SandboxRequest, type SandboxSpec } from './sandbox.js';
+import {
+  sandboxEnvironment,
+  type Sandbox,
+  type SandboxPaths,
+  type SandboxRequest,
+  type SandboxSpec,
+} from './sandbox.js';
 import { SandboxUnavailableError } from './sandbox-user.js';
 
 /** An unsandboxed runner for one drill. */
@@ -31,13 +37,18 @@ export function createUnsandboxed(spec: SandboxSpec): Sandbox {
     if (request.files?.length) {
       await mkdir(paths.files, { recursive: true });
       for (const file of request.files) {
-        if (!/^[\w.-]+$/.test(file.name)) throw new Error(`sandbox file name '${file.name}' is not a plain name`);
+        if (!/^[\w.-]+$/.test(file.name))
+          throw new Error(`sandbox file name '${file.name}' is not a plain name`);
         await writeFile(path.join(paths.files, file.name), file.data, { mode: 0o555 });
       }
     }
     await mkdir(path.join(paths.scratch, 'tmp'), { recursive: true });
-    if (spec.identity.dropFromRoot) await chown(path.join(paths.scratch, 'tmp'), spec.identity.uid, spec.identity.gid);
-    const env = { ...sandboxEnvironment(paths, { ...spec.env, ...request.env }), TMPDIR: path.join(paths.scratch, 'tmp') };
+    if (spec.identity.dropFromRoot)
+      await chown(path.join(paths.scratch, 'tmp'), spec.identity.uid, spec.identity.gid);
+    const env = {
+      ...sandboxEnvironment(paths, { ...spec.env, ...request.env }),
+      TMPDIR: path.join(paths.scratch, 'tmp'),
+    };
     return startProcess({
       command: setpriv,
       args: [

@@ -27,7 +27,10 @@ export const commandsVerifier: Verifier = {
         try {
           data = await readFile(command.script);
         } catch (error) {
-          failures.push({ path: command.name, detail: `cannot read script ${command.script}: ${describeError(error)}` });
+          failures.push({
+            path: command.name,
+            detail: `cannot read script ${command.script}: ${describeError(error)}`,
+          });
           continue;
         }
         const name = path.basename(command.script).replace(/[^\w.-]/g, '_');
@@ -36,17 +39,29 @@ export const commandsVerifier: Verifier = {
       } else {
         argv = ['/bin/sh', '-c', command.run!];
       }
-      const result = await sandbox!.run({ argv, files, timeoutSeconds: command.timeoutSeconds, ...(signal ? { signal } : {}) });
+      const result = await sandbox!.run({
+        argv,
+        files,
+        timeoutSeconds: command.timeoutSeconds,
+        ...(signal ? { signal } : {}),
+      });
       signal?.throwIfAborted();
       const failure = processFailure(result, command.expectExit, command.timeoutSeconds);
       if (failure) {
         failures.push({ path: command.name, detail: failure });
       } else if (command.expectOutput && !command.expectOutput.test(result.stdout)) {
         const shown = result.stdout.trim().split('\n').slice(-2).join(' | ').slice(-200);
-        failures.push({ path: command.name, detail: `output does not match /${command.expectOutput.source}/${shown ? ` (ended with: ${shown})` : ' (no output)'}` });
+        failures.push({
+          path: command.name,
+          detail: `output does not match /${command.expectOutput.source}/${shown ? ` (ended with: ${shown})` : ' (no output)'}`,
+        });
       }
     }
     const count = drill.commands.length;
-    return reportFrom(failures, `${count} command${count === 1 ? '' : 's'} passed`, `${failures.length} of ${count} command${count === 1 ? '' : 's'} failed`);
+    return reportFrom(
+      failures,
+      `${count} command${count === 1 ? '' : 's'} passed`,
+      `${failures.length} of ${count} command${count === 1 ? '' : 's'} failed`,
+    );
   },
 };

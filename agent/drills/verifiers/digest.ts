@@ -10,8 +10,17 @@ import { reportFrom, type Verifier } from './verifier.js';
 import { type VerifierFailure } from '../../model/drill.js';
 
 /** The restored entry as a manifest entry, so the scan's drift rules judge it. */
-function asManifestEntry(restored: { path: string; type: string; size: number; digest?: string; linkTarget?: string }): ManifestEntry {
-  const type = restored.type === 'hardlink' || restored.type === 'symlink' || restored.type === 'directory' ? restored.type : 'file';
+function asManifestEntry(restored: {
+  path: string;
+  type: string;
+  size: number;
+  digest?: string;
+  linkTarget?: string;
+}): ManifestEntry {
+  const type =
+    restored.type === 'hardlink' || restored.type === 'symlink' || restored.type === 'directory'
+      ? restored.type
+      : 'file';
   return {
     path: restored.path,
     type,
@@ -30,7 +39,8 @@ export const digestVerifier: Verifier = {
     if (!baseline) {
       return {
         status: 'skipped',
-        detail: 'the snapshot has no baseline yet (run vouch scan first): restored digests were computed but could not be compared',
+        detail:
+          'the snapshot has no baseline yet (run vouch scan first): restored digests were computed but could not be compared',
         failures: [],
       };
     }
@@ -43,17 +53,29 @@ export const digestVerifier: Verifier = {
         continue;
       }
       // A hardlink restored as a copy is checked as the file it names.
-      const current = asManifestEntry(restored.type === 'hardlink' && before.type === 'hardlink' ? { ...restored, digest: undefined, size: 0 } : restored);
+      const current = asManifestEntry(
+        restored.type === 'hardlink' && before.type === 'hardlink'
+          ? { ...restored, digest: undefined, size: 0 }
+          : restored,
+      );
       const drift = entryDrift(before, current);
       if (drift) failures.push({ path: restored.path, detail: drift.detail });
       compared++;
     }
     if (!sampled && restore.complete) {
       for (const before of baseline.entries.values()) {
-        if (!restore.entries.has(before.path)) failures.push({ path: before.path, detail: `${before.type} of ${before.size} bytes in the baseline was not restored` });
+        if (!restore.entries.has(before.path))
+          failures.push({
+            path: before.path,
+            detail: `${before.type} of ${before.size} bytes in the baseline was not restored`,
+          });
       }
     }
     const scope = sampled ? `${compared} sampled entries` : `all ${compared} entries`;
-    return reportFrom(failures, `${scope} match the baseline (${baseline.header.algorithm})`, `${failures.length} entr${failures.length === 1 ? 'y differs' : 'ies differ'} from the baseline (${baseline.header.algorithm})`);
+    return reportFrom(
+      failures,
+      `${scope} match the baseline (${baseline.header.algorithm})`,
+      `${failures.length} entr${failures.length === 1 ? 'y differs' : 'ies differ'} from the baseline (${baseline.header.algorithm})`,
+    );
   },
 };

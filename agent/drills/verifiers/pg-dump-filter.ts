@@ -31,7 +31,11 @@ export interface DumpFilterStats {
 }
 
 /** Decides one complete line; returns whether to keep it and the new COPY state. Pure. */
-export function filterDumpLine(line: string, inCopy: boolean, stats: DumpFilterStats): { keep: boolean; inCopy: boolean } {
+export function filterDumpLine(
+  line: string,
+  inCopy: boolean,
+  stats: DumpFilterStats,
+): { keep: boolean; inCopy: boolean } {
   if (inCopy) return { keep: true, inCopy: line !== COPY_END };
   if (COPY_START.test(line)) return { keep: true, inCopy: true };
   const dropped = DROPPED.findIndex((pattern) => pattern.test(line));
@@ -84,7 +88,8 @@ export function createDumpFilter(prefix: string, stats: DumpFilterStats): Transf
     flush(callback: TransformCallback) {
       const out: Buffer[] = [];
       if (!started) out.push(Buffer.from(prefix, 'utf8'));
-      if (pending.length && (passingLongLine || filterDumpLine(pending.toString('utf8'), inCopy, stats).keep)) out.push(pending, Buffer.from('\n'));
+      if (pending.length && (passingLongLine || filterDumpLine(pending.toString('utf8'), inCopy, stats).keep))
+        out.push(pending, Buffer.from('\n'));
       callback(null, out.length ? Buffer.concat(out) : undefined);
     },
   });

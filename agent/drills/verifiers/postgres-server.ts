@@ -53,7 +53,11 @@ export function findPostgres(root = '/usr/lib/postgresql'): PostgresBinaries | n
 /** A running throwaway server. */
 export interface ThrowawayServer {
   /** Runs a client program (psql, pg_restore, pg_dump) of this installation against the server. */
-  client(program: 'psql' | 'pg_restore' | 'pg_dump', args: string[], options: Omit<SandboxRequest, 'argv' | 'env'> & { role?: string; database?: string }): Promise<SandboxResult>;
+  client(
+    program: 'psql' | 'pg_restore' | 'pg_dump',
+    args: string[],
+    options: Omit<SandboxRequest, 'argv' | 'env'> & { role?: string; database?: string },
+  ): Promise<SandboxResult>;
   /** Kills the server. */
   stop(): Promise<void>;
 }
@@ -73,12 +77,24 @@ export async function startThrowawayServer(
   const data = `${base}/data`;
   // Socket paths are limited to ~107 bytes: unsandboxed, the scratch path may be longer.
   const socketDir = sandbox.kind === 'bwrap' ? base : await mkdtemp(path.join(tmpdir(), 'vouch-pg-'));
-  const removeSocketDir = () => (socketDir === base ? Promise.resolve() : rm(socketDir, { recursive: true, force: true }));
+  const removeSocketDir = () =>
+    socketDir === base ? Promise.resolve() : rm(socketDir, { recursive: true, force: true });
   const bin = (program: string) => `${binaries.dir}/${program}`;
   const signal = options.signal ? { signal: options.signal } : {};
 
   const initdb = await sandbox.run({
-    argv: [bin('initdb'), '-D', data, '-U', ADMIN_ROLE, '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C', '--no-instructions'],
+    argv: [
+      bin('initdb'),
+      '-D',
+      data,
+      '-U',
+      ADMIN_ROLE,
+      '--auth=trust',
+      '--no-sync',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-instructions',
+    ],
     timeoutSeconds: Math.min(options.timeoutSeconds, 300),
     ...signal,
   });
@@ -94,17 +110,28 @@ export async function startThrowawayServer(
   const server: SandboxProcess = sandbox.start({
     argv: [
       bin('postgres'),
-      '-D', data,
-      '-k', socketDir,
-      '-c', 'listen_addresses=',
-      '-c', 'unix_socket_permissions=0700',
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'wal_level=minimal',
-      '-c', 'max_wal_senders=0',
-      '-c', 'max_connections=20',
-      '-c', 'logging_collector=off',
+      '-D',
+      data,
+      '-k',
+      socketDir,
+      '-c',
+      'listen_addresses=',
+      '-c',
+      'unix_socket_permissions=0700',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'wal_level=minimal',
+      '-c',
+      'max_wal_senders=0',
+      '-c',
+      'max_connections=20',
+      '-c',
+      'logging_collector=off',
     ],
     timeoutSeconds: options.timeoutSeconds,
     ...signal,
@@ -115,19 +142,26 @@ export async function startThrowawayServer(
   });
   const ended = server.done.then((result) => result);
   let timer: NodeJS.Timeout | undefined;
-  const startLimit = new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), Math.min(options.timeoutSeconds, START_SECONDS) * 1000)));
+  const startLimit = new Promise<'slow'>(
+    (resolve) =>
+      (timer = setTimeout(() => resolve('slow'), Math.min(options.timeoutSeconds, START_SECONDS) * 1000)),
+  );
   const outcome = await Promise.race([ready.then(() => null), ended, startLimit]);
   clearTimeout(timer);
   if (outcome === 'slow') {
     server.stop();
     await ended;
     await removeSocketDir();
-    throw new ServerStartError(`postgres did not accept connections within ${Math.min(options.timeoutSeconds, START_SECONDS)} s`);
+    throw new ServerStartError(
+      `postgres did not accept connections within ${Math.min(options.timeoutSeconds, START_SECONDS)} s`,
+    );
   }
   if (outcome) {
     await removeSocketDir();
     const why = processFailure(outcome) ?? 'exited before accepting connections';
-    throw new ServerStartError(`postgres did not start: ${why}${log ? ` (${log.trim().split('\n').slice(-2).join(' | ')})` : ''}`);
+    throw new ServerStartError(
+      `postgres did not start: ${why}${log ? ` (${log.trim().split('\n').slice(-2).join(' | ')})` : ''}`,
+    );
   }
 
   return {

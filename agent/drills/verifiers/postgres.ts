@@ -19,7 +19,14 @@ import path from 'node:path';
 import type { DrillPolicy } from '../../config/resolve-policy.js';
 import { describeError } from '../../errors.js';
 import { createDumpFilter, type DumpFilterStats } from './pg-dump-filter.js';
-import { findPostgres, RESTORE_ROLE, ServerStartError, startThrowawayServer, type PostgresBinaries, type ThrowawayServer } from './postgres-server.js';
+import {
+  findPostgres,
+  RESTORE_ROLE,
+  ServerStartError,
+  startThrowawayServer,
+  type PostgresBinaries,
+  type ThrowawayServer,
+} from './postgres-server.js';
 import { processFailure } from './process-detail.js';
 import { restoredFile } from './restored-file.js';
 import { evaluateAssertion } from './sql-assertion.js';
@@ -28,7 +35,8 @@ import { type AssertionOutcome, type VerifierFailure } from '../../model/drill.j
 
 type PostgresCheck = DrillPolicy['postgres'][number];
 
-const POSTGRES_HINT = 'PostgreSQL server programs (initdb, postgres, psql, pg_restore) were not found under /usr/lib/postgresql (Debian/Ubuntu: apt-get install postgresql)';
+const POSTGRES_HINT =
+  'PostgreSQL server programs (initdb, postgres, psql, pg_restore) were not found under /usr/lib/postgresql (Debian/Ubuntu: apt-get install postgresql)';
 /** Marks SQL NULL in psql output (a value cannot contain these control characters by accident). */
 const NULL_MARK = '\u001dNULL\u001d';
 const FIELD = '\u001f';
@@ -68,13 +76,28 @@ async function psqlRestricts(server: ThrowawayServer, context: VerifierContext):
   return probe.exitCode === 0;
 }
 
-async function restoreDump(server: ThrowawayServer, check: PostgresCheck, hostFile: string, sandboxFile: string, context: VerifierContext, timeoutSeconds: number): Promise<string | null> {
+async function restoreDump(
+  server: ThrowawayServer,
+  check: PostgresCheck,
+  hostFile: string,
+  sandboxFile: string,
+  context: VerifierContext,
+  timeoutSeconds: number,
+): Promise<string | null> {
   const signal = context.signal ? { signal: context.signal } : {};
   const format = await dumpFormat(hostFile, check.format);
   if (format === 'archive') {
     const result = await server.client(
       'pg_restore',
-      ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', '--dbname', check.database, sandboxFile],
+      [
+        '--no-owner',
+        '--no-privileges',
+        '--exit-on-error',
+        '--single-transaction',
+        '--dbname',
+        check.database,
+        sandboxFile,
+      ],
       { role: RESTORE_ROLE, database: check.database, timeoutSeconds, ...signal },
     );
     const failure = processFailure(result, 0, timeoutSeconds);
@@ -84,7 +107,9 @@ async function restoreDump(server: ThrowawayServer, check: PostgresCheck, hostFi
   const stats: DumpFilterStats = { droppedOwnership: 0, droppedPrivileges: 0, droppedFence: 0 };
   const handle = await open(hostFile, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   const dump = createReadStream('', { fd: handle, autoClose: true, highWaterMark: 1 << 20 });
-  const filtered = dump.pipe(createDumpFilter(restricted ? `\\restrict ${randomBytes(16).toString('hex')}\n` : '', stats));
+  const filtered = dump.pipe(
+    createDumpFilter(restricted ? `\\restrict ${randomBytes(16).toString('hex')}\n` : '', stats),
+  );
   dump.on('error', (error) => filtered.destroy(error));
   const result = await server.client('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], {
     role: RESTORE_ROLE,
@@ -97,7 +122,14 @@ async function restoreDump(server: ThrowawayServer, check: PostgresCheck, hostFi
   return failure ? `psql failed while loading the dump: ${failure}` : null;
 }
 
-async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, context: VerifierContext, index: number, failures: VerifierFailure[], assertions: AssertionOutcome[]): Promise<number> {
+async function runCheck(
+  check: PostgresCheck,
+  binaries: PostgresBinaries,
+  context: VerifierContext,
+  index: number,
+  failures: VerifierFailure[],
+  assertions: AssertionOutcome[],
+): Promise<number> {
   const sandbox = context.sandbox!;
   const signal = context.signal ? { signal: context.signal } : {};
   const file = restoredFile(context.restore, check.dump);
@@ -109,9 +141,19 @@ async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, contex
   const left = () => Math.max(1, Math.round((deadline - Date.now()) / 1000));
   let server: ThrowawayServer;
   try {
-    server = await startThrowawayServer(sandbox, binaries, { timeoutSeconds: check.timeoutSeconds, name: `pg${index}`, ...signal });
+    server = await startThrowawayServer(sandbox, binaries, {
+      timeoutSeconds: check.timeoutSeconds,
+      name: `pg${index}`,
+      ...signal,
+    });
   } catch (error) {
-    failures.push({ path: file.path, detail: error instanceof ServerStartError ? error.message : `cannot start PostgreSQL: ${describeError(error)}` });
+    failures.push({
+      path: file.path,
+      detail:
+        error instanceof ServerStartError
+          ? error.message
+          : `cannot start PostgreSQL: ${describeError(error)}`,
+    });
     return 0;
   }
   let checks = 0;
@@ -126,7 +168,14 @@ async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, contex
       failures.push({ path: file.path, detail: `preparing the throwaway database failed: ${setupFailure}` });
       return 0;
     }
-    const restoreFailure = await restoreDump(server, check, path.join(context.workspace.restoreDir, file.path), `${sandbox.paths.restore}/${file.path}`, context, left());
+    const restoreFailure = await restoreDump(
+      server,
+      check,
+      path.join(context.workspace.restoreDir, file.path),
+      `${sandbox.paths.restore}/${file.path}`,
+      context,
+      left(),
+    );
     context.signal?.throwIfAborted();
     checks++;
     if (restoreFailure) {
@@ -138,7 +187,22 @@ async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, contex
       checks++;
       const result = await server.client(
         'psql',
-        ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-F', FIELD, '-R', RECORD, '-P', `null=${NULL_MARK}`, '-c', assertion.sql],
+        [
+          '-X',
+          '-q',
+          '-A',
+          '-t',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-F',
+          FIELD,
+          '-R',
+          RECORD,
+          '-P',
+          `null=${NULL_MARK}`,
+          '-c',
+          assertion.sql,
+        ],
         { role: RESTORE_ROLE, database: check.database, timeoutSeconds: left(), ...signal },
       );
       context.signal?.throwIfAborted();
@@ -152,7 +216,9 @@ async function runCheck(check: PostgresCheck, binaries: PostgresBinaries, contex
       const value = firstValueOfPsql(result.stdout);
       const judged = evaluateAssertion(assertion, value, context.snapshot.time);
       if (!judged.ok) failures.push({ path: label, detail: judged.detail });
-      assertions.push(assertionOutcome(file.path, assertion, value, judged.ok, judged.ok ? undefined : judged.detail));
+      assertions.push(
+        assertionOutcome(file.path, assertion, value, judged.ok, judged.ok ? undefined : judged.detail),
+      );
     }
   } finally {
     await server.stop();
@@ -171,7 +237,8 @@ export const postgresVerifier: Verifier = {
     const failures: VerifierFailure[] = [];
     const assertions: AssertionOutcome[] = [];
     let checks = 0;
-    for (const [index, check] of context.drill.postgres.entries()) checks += await runCheck(check, binaries, context, index, failures, assertions);
+    for (const [index, check] of context.drill.postgres.entries())
+      checks += await runCheck(check, binaries, context, index, failures, assertions);
     const report = reportFrom(
       failures,
       `${context.drill.postgres.length} dump${context.drill.postgres.length === 1 ? '' : 's'} restored into PostgreSQL ${binaries.major}; ${checks} checks passed`,

@@ -10,4 +10,10 @@ import { structureVerifier } from './structure.js';
 import type { Verifier } from './verifier.js';
 
 /** Every verifier, in the order they run. */
-export const VERIFIERS: readonly Verifier[] = [digestVerifier, structureVerifier, postgresVerifier, sqliteVerifier, commandsVerifier];
+export const VERIFIERS: readonly Verifier[] = [
+  digestVerifier,
+  structureVerifier,
+  postgresVerifier,
+  sqliteVerifier,
+  commandsVerifier,
+];

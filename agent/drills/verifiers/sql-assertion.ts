@@ -20,10 +20,20 @@ export interface AssertionVerdict {
 export function parseDatabaseTime(text: string): Date | null {
   const value = text.trim();
   if (/^\d{9,11}(\.\d+)?$/.test(value)) return new Date(Number(value) * 1000);
-  const match = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(value);
+  const match =
+    /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
+      value,
+    );
   if (!match) return null;
   const [, date, time = '00:00:00', zone] = match;
-  const offset = !zone || zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const offset =
+    !zone || zone.toUpperCase() === 'Z'
+      ? 'Z'
+      : zone.length === 3
+        ? `${zone}:00`
+        : zone.includes(':')
+          ? zone
+          : `${zone.slice(0, 3)}:${zone.slice(3)}`;
   const parsed = new Date(`${date}T${time}${offset}`);
   return Number.isNaN(parsed.getTime()) ? null : parsed;
 }
@@ -37,33 +47,53 @@ function quoted(value: string): string {
  * Judges `value` (the first column of the first row as text; null for NULL or no rows) against
  * every expectation of `assertion`; the first unmet one decides the detail.
  */
-export function evaluateAssertion(assertion: SqlAssertion, value: string | null, snapshotTime: Date): AssertionVerdict {
+export function evaluateAssertion(
+  assertion: SqlAssertion,
+  value: string | null,
+  snapshotTime: Date,
+): AssertionVerdict {
   if (value === null) return { ok: false, detail: 'returned no value (NULL or no rows)' };
   const text = value.trim();
   const number = text === '' ? Number.NaN : Number(text);
   const numeric = () => Number.isFinite(number);
-  if ((assertion.min !== undefined || assertion.max !== undefined || typeof assertion.equals === 'number') && !numeric()) {
+  if (
+    (assertion.min !== undefined || assertion.max !== undefined || typeof assertion.equals === 'number') &&
+    !numeric()
+  ) {
     return { ok: false, detail: `returned ${quoted(text)}, not a number` };
   }
-  if (assertion.min !== undefined && number < assertion.min) return { ok: false, detail: `returned ${number}, expected ≥ ${assertion.min}` };
-  if (assertion.max !== undefined && number > assertion.max) return { ok: false, detail: `returned ${number}, expected ≤ ${assertion.max}` };
+  if (assertion.min !== undefined && number < assertion.min)
+    return { ok: false, detail: `returned ${number}, expected ≥ ${assertion.min}` };
+  if (assertion.max !== undefined && number > assertion.max)
+    return { ok: false, detail: `returned ${number}, expected ≤ ${assertion.max}` };
   if (assertion.equals !== undefined) {
     if (typeof assertion.equals === 'number') {
-      if (number !== assertion.equals) return { ok: false, detail: `returned ${number}, expected ${assertion.equals}` };
+      if (number !== assertion.equals)
+        return { ok: false, detail: `returned ${number}, expected ${assertion.equals}` };
     } else if (text !== assertion.equals) {
       return { ok: false, detail: `returned ${quoted(text)}, expected ${quoted(assertion.equals)}` };
     }
   }
-  if (assertion.matches && !assertion.matches.test(text)) return { ok: false, detail: `returned ${quoted(text)}, expected a match for /${assertion.matches.source}/` };
+  if (assertion.matches && !assertion.matches.test(text))
+    return {
+      ok: false,
+      detail: `returned ${quoted(text)}, expected a match for /${assertion.matches.source}/`,
+    };
   if (assertion.withinSeconds !== undefined) {
     const time = parseDatabaseTime(text);
     if (!time) return { ok: false, detail: `returned ${quoted(text)}, not a timestamp` };
     const age = (snapshotTime.getTime() - time.getTime()) / 1000;
     const limit = formatDuration(assertion.withinSeconds);
     if (age > assertion.withinSeconds) {
-      return { ok: false, detail: `returned ${time.toISOString()}, ${formatDuration(age)} before the snapshot time ${snapshotTime.toISOString()} (limit ${limit})` };
+      return {
+        ok: false,
+        detail: `returned ${time.toISOString()}, ${formatDuration(age)} before the snapshot time ${snapshotTime.toISOString()} (limit ${limit})`,
+      };
     }
-    return { ok: true, detail: `${time.toISOString()}, ${formatDuration(Math.max(0, age))} before the snapshot (limit ${limit})` };
+    return {
+      ok: true,
+      detail: `${time.toISOString()}, ${formatDuration(Math.max(0, age))} before the snapshot (limit ${limit})`,
+    };
   }
   return { ok: true, detail: `returned ${quoted(text)}` };
 }

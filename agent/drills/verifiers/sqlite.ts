@@ -21,7 +21,11 @@ export function firstValueOfJson(output: string): string | null {
   const first = rows[0];
   if (!first) return null;
   const value = Object.values(first)[0];
-  return value === null || value === undefined ? null : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return value === null || value === undefined
+    ? null
+    : typeof value === 'object'
+      ? JSON.stringify(value)
+      : String(value);
 }
 
 export const sqliteVerifier: Verifier = {
@@ -32,7 +36,8 @@ export const sqliteVerifier: Verifier = {
   async run({ drill, sandbox, restore, snapshot, signal }) {
     const failures: VerifierFailure[] = [];
     const assertions: AssertionOutcome[] = [];
-    if (!findExecutable('sqlite3')) return reportFrom([{ detail: SQLITE_HINT }], '', 'SQLite checks could not run');
+    if (!findExecutable('sqlite3'))
+      return reportFrom([{ detail: SQLITE_HINT }], '', 'SQLite checks could not run');
     let checks = 0;
     for (const check of drill.sqlite) {
       const file = restoredFile(restore, check.path);
@@ -42,7 +47,11 @@ export const sqliteVerifier: Verifier = {
       }
       const database = `${sandbox!.paths.restore}/${file.path}`;
       const run = (sql: string) =>
-        sandbox!.run({ argv: ['sqlite3', '-bail', '-batch', '-readonly', '-json', database, sql], timeoutSeconds: check.timeoutSeconds, ...(signal ? { signal } : {}) });
+        sandbox!.run({
+          argv: ['sqlite3', '-bail', '-batch', '-readonly', '-json', database, sql],
+          timeoutSeconds: check.timeoutSeconds,
+          ...(signal ? { signal } : {}),
+        });
 
       const pragma = check.integrity === 'quick' ? 'PRAGMA quick_check' : 'PRAGMA integrity_check';
       const integrity = await run(pragma);
@@ -84,10 +93,16 @@ export const sqliteVerifier: Verifier = {
         }
         const judged = evaluateAssertion(assertion, value, snapshot.time);
         if (!judged.ok) failures.push({ path: `${file.path}: ${assertion.name}`, detail: judged.detail });
-        assertions.push(assertionOutcome(file.path, assertion, value, judged.ok, judged.ok ? undefined : judged.detail));
+        assertions.push(
+          assertionOutcome(file.path, assertion, value, judged.ok, judged.ok ? undefined : judged.detail),
+        );
       }
     }
-    const report = reportFrom(failures, `${checks} SQLite checks passed`, `${failures.length} SQLite check${failures.length === 1 ? '' : 's'} failed`);
+    const report = reportFrom(
+      failures,
+      `${checks} SQLite checks passed`,
+      `${failures.length} SQLite check${failures.length === 1 ? '' : 's'} failed`,
+    );
     return assertions.length ? { ...report, assertions } : report;
   },
 };

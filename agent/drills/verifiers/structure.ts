@@ -11,7 +11,11 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_VALIDATOR_LIMITS } from '../../detection/validator.js';
 import { describeError } from '../../errors.js';
-import { findStructureValidator, prepareStructureValidators, structureValidatorCount } from './structure-validators.js';
+import {
+  findStructureValidator,
+  prepareStructureValidators,
+  structureValidatorCount,
+} from './structure-validators.js';
 import { reportFrom, type Verifier } from './verifier.js';
 import { type VerifierFailure } from '../../model/drill.js';
 
@@ -24,7 +28,11 @@ export const structureVerifier: Verifier = {
   enabled: (drill) => drill.verify.structure,
   async run({ restore, workspace, signal }) {
     if (structureValidatorCount() === 0) {
-      return { status: 'skipped', detail: 'no structure validators are registered in this build, so file formats were not checked', failures: [] };
+      return {
+        status: 'skipped',
+        detail: 'no structure validators are registered in this build, so file formats were not checked',
+        failures: [],
+      };
     }
     await prepareStructureValidators();
     const failures: VerifierFailure[] = [];
@@ -43,16 +51,28 @@ export const structureVerifier: Verifier = {
           continue;
         }
         const validator = definition.create(entry.size, DEFAULT_VALIDATOR_LIMITS);
-        for await (const chunk of createReadStream('', { fd: handle, autoClose: true, highWaterMark: 1 << 20 })) validator.update(chunk as Buffer);
+        for await (const chunk of createReadStream('', {
+          fd: handle,
+          autoClose: true,
+          highWaterMark: 1 << 20,
+        }))
+          validator.update(chunk as Buffer);
         const verdict = validator.finish();
         checked++;
         if (verdict.status === 'invalid') {
-          failures.push({ path: entry.path, detail: `${definition.type}: ${verdict.detail ?? 'structure invalid'}${verdict.offset !== undefined ? ` at byte ${verdict.offset}` : ''}` });
+          failures.push({
+            path: entry.path,
+            detail: `${definition.type}: ${verdict.detail ?? 'structure invalid'}${verdict.offset !== undefined ? ` at byte ${verdict.offset}` : ''}`,
+          });
         }
       } catch (error) {
         failures.push({ path: entry.path, detail: `cannot read the restored file: ${describeError(error)}` });
       }
     }
-    return reportFrom(failures, `${checked} restored files of validated formats are structurally intact`, `${failures.length} restored files are structurally broken`);
+    return reportFrom(
+      failures,
+      `${checked} restored files of validated formats are structurally intact`,
+      `${failures.length} restored files are structurally broken`,
+    );
   },
 };

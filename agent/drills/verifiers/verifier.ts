@@ -32,8 +32,21 @@ export interface VerifierContext {
 export const MAX_ASSERTION_VALUE = 200;
 
 /** An assertion's outcome as recorded (value capped). */
-export function assertionOutcome(file: string, assertion: { name: string; sql: string }, value: string | null, ok: boolean, detail?: string): AssertionOutcome {
-  return { file, name: assertion.name, sql: assertion.sql, value: value === null ? null : value.slice(0, MAX_ASSERTION_VALUE), ok, ...(detail !== undefined ? { detail } : {}) };
+export function assertionOutcome(
+  file: string,
+  assertion: { name: string; sql: string },
+  value: string | null,
+  ok: boolean,
+  detail?: string,
+): AssertionOutcome {
+  return {
+    file,
+    name: assertion.name,
+    sql: assertion.sql,
+    value: value === null ? null : value.slice(0, MAX_ASSERTION_VALUE),
+    ok,
+    ...(detail !== undefined ? { detail } : {}),
+  };
 }
 
 /** One kind of check. */
@@ -52,8 +65,17 @@ export interface Verifier {
 export const MAX_LISTED_FAILURES = 100;
 
 /** A report from a list of failures (capped), passed when there are none. */
-export function reportFrom(failures: VerifierFailure[], passedDetail: string, failedDetail: string): VerifierReport {
+export function reportFrom(
+  failures: VerifierFailure[],
+  passedDetail: string,
+  failedDetail: string,
+): VerifierReport {
   if (failures.length === 0) return { status: 'passed', detail: passedDetail, failures: [] };
   const listed = failures.slice(0, MAX_LISTED_FAILURES);
-  return { status: 'failed', detail: failedDetail, failures: listed, ...(failures.length > listed.length ? { failuresOmitted: failures.length - listed.length } : {}) };
+  return {
+    status: 'failed',
+    detail: failedDetail,
+    failures: listed,
+    ...(failures.length > listed.length ? { failuresOmitted: failures.length - listed.length } : {}),
+  };
 }

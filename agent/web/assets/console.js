@@ -43,7 +43,9 @@ function applyFilter(input) {
       if (query !== '' && subgroupShown > 0) /** @type {HTMLDetailsElement} */ (details).open = true;
       const countLabel = details.querySelector('[data-count]');
       const rows = details.querySelectorAll('tr[data-path]').length;
-      if (countLabel) countLabel.textContent = query === '' ? `${rows} ${rows === 1 ? 'path' : 'paths'}` : `${subgroupShown} of ${rows} paths`;
+      if (countLabel)
+        countLabel.textContent =
+          query === '' ? `${rows} ${rows === 1 ? 'path' : 'paths'}` : `${subgroupShown} of ${rows} paths`;
       groupShown += subgroupShown;
     }
     /** @type {HTMLElement} */ (group).hidden = query !== '' && groupShown === 0;
@@ -54,7 +56,8 @@ function applyFilter(input) {
 }
 
 function applyAllFilters() {
-  for (const input of document.querySelectorAll('input[data-filter]')) applyFilter(/** @type {HTMLInputElement} */ (input));
+  for (const input of document.querySelectorAll('input[data-filter]'))
+    applyFilter(/** @type {HTMLInputElement} */ (input));
 }
 
 /** What the reader changed, to carry over a refresh. */
@@ -66,7 +69,8 @@ function captureState() {
   }
   /** @type {Map<string, boolean>} */
   const open = new Map();
-  for (const details of document.querySelectorAll('main details[id]')) open.set(details.id, /** @type {HTMLDetailsElement} */ (details).open);
+  for (const details of document.querySelectorAll('main details[id]'))
+    open.set(details.id, /** @type {HTMLDetailsElement} */ (details).open);
   const focused = document.activeElement && document.activeElement.id ? document.activeElement.id : null;
   return { values, open, focused };
 }
@@ -93,7 +97,11 @@ async function refreshPage() {
   if (refreshing) return;
   refreshing = true;
   try {
-    const response = await fetch(location.href, { headers: { accept: 'text/html' }, credentials: 'same-origin', cache: 'no-store' });
+    const response = await fetch(location.href, {
+      headers: { accept: 'text/html' },
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
     if (response.redirected || response.status === 401) {
       // The session ended: the server sends the browser to the sign-in form.
       location.reload();
@@ -133,7 +141,11 @@ async function poll() {
   let delay = IDLE_POLL_MS;
   try {
     if (!document.hidden) {
-      const response = await fetch('/api/jobs', { headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' });
+      const response = await fetch('/api/jobs', {
+        headers: { accept: 'application/json' },
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
       if (response.status === 401) {
         location.reload();
         return;
@@ -142,7 +154,10 @@ async function poll() {
         /** @type {{ jobs: { id: string; status: string }[] }} */
         const body = await response.json();
         const active = body.jobs.some((job) => job.status === 'running' || job.status === 'queued');
-        const signature = body.jobs.slice(0, 50).map((job) => `${job.id}:${job.status}`).join(',');
+        const signature = body.jobs
+          .slice(0, 50)
+          .map((job) => `${job.id}:${job.status}`)
+          .join(',');
         const pending = document.getElementById('main')?.getAttribute('data-pending') === 'true';
         if (active || pending || (lastJobs !== '' && signature !== lastJobs)) await refreshPage();
         lastJobs = signature;
@@ -176,4 +191,10 @@ window.addEventListener('afterprint', () => {
 
 reveal(document);
 applyAllFilters();
-timer = setTimeout(poll, document.body.getAttribute('data-jobs') === 'running' || document.getElementById('main')?.getAttribute('data-pending') === 'true' ? RUNNING_POLL_MS : 0);
+timer = setTimeout(
+  poll,
+  document.body.getAttribute('data-jobs') === 'running' ||
+    document.getElementById('main')?.getAttribute('data-pending') === 'true'
+    ? RUNNING_POLL_MS
+    : 0,
+);

@@ -7,12 +7,21 @@ import { ago, fullTime, shortTime } from '../format.js';
 export type Tone = 'ok' | 'bad' | 'warn' | 'muted';
 
 /** A status label. */
-export const Badge: FC<{ tone: Tone; children?: Child }> = ({ tone, children }) => <span class={`badge ${tone}`}>{children}</span>;
+export const Badge: FC<{ tone: Tone; children?: Child }> = ({ tone, children }) => (
+  <span class={`badge ${tone}`}>{children}</span>
+);
 
-const VERDICT_TONE: Record<Verdict, Tone> = { clean: 'ok', compromised: 'bad', suspicious: 'warn', unverified: 'muted' };
+const VERDICT_TONE: Record<Verdict, Tone> = {
+  clean: 'ok',
+  compromised: 'bad',
+  suspicious: 'warn',
+  unverified: 'muted',
+};
 
 /** A snapshot verdict. */
-export const VerdictBadge: FC<{ verdict: Verdict }> = ({ verdict }) => <Badge tone={VERDICT_TONE[verdict]}>{verdict}</Badge>;
+export const VerdictBadge: FC<{ verdict: Verdict }> = ({ verdict }) => (
+  <Badge tone={VERDICT_TONE[verdict]}>{verdict}</Badge>
+);
 
 /** A time, to the minute, with the exact value for machines and on hover. */
 export const Time: FC<{ iso: string }> = ({ iso }) => (
@@ -32,7 +41,8 @@ export const TimeAgo: FC<{ iso: string; now: Date }> = ({ iso, now }) => (
 export const setHref = (set: string) => `/sets/${encodeURIComponent(set)}`;
 
 /** `/sets/NAME/snapshots/ID`. */
-export const snapshotHref = (set: string, snapshot: string) => `${setHref(set)}/snapshots/${encodeURIComponent(snapshot)}`;
+export const snapshotHref = (set: string, snapshot: string) =>
+  `${setHref(set)}/snapshots/${encodeURIComponent(snapshot)}`;
 
 /** The element id of a snapshot's findings section. */
 export const snapshotAnchor = (snapshot: string) => `snapshot-${snapshot.replace(/[^A-Za-z0-9_-]/g, '_')}`;

@@ -20,7 +20,10 @@ export function activityText(jobs: readonly JobRecord[]): string {
   const active = jobs.filter((job) => job.status === 'running' || job.status === 'queued');
   if (active.length === 0) return 'No scan or drill running.';
   return active
-    .map((job) => `${job.task === 'scan' ? 'Scan' : 'Drill'} of ${job.set} ${job.status === 'running' ? `running since ${shortTime(job.startedAt ?? job.queuedAt)}` : 'queued'}`)
+    .map(
+      (job) =>
+        `${job.task === 'scan' ? 'Scan' : 'Drill'} of ${job.set} ${job.status === 'running' ? `running since ${shortTime(job.startedAt ?? job.queuedAt)}` : 'queued'}`,
+    )
     .join(' · ');
 }
 
@@ -88,7 +91,8 @@ export const Layout: FC<LayoutProps> = ({ frame, title, nav, live = true, pendin
           {children}
         </main>
         <footer class="bottom small">
-          vouch {VERSION} · read-only console · generated <time datetime={frame.now.toISOString()}>{fullTime(frame.now.toISOString())}</time>
+          vouch {VERSION} · read-only console · generated{' '}
+          <time datetime={frame.now.toISOString()}>{fullTime(frame.now.toISOString())}</time>
           {live ? <span id="refreshed" class="refreshed"></span> : null}
         </footer>
       </body>

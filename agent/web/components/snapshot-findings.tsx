@@ -7,7 +7,14 @@ import { formatBytes } from '../../config/byte-size.js';
 import type { SnapshotState } from '../../model/snapshot-state.js';
 import { MAX_STORED_FINDINGS } from '../../state/set-index.js';
 import type { Finding } from '../../model/findings.js';
-import { ACCEPTED_GROUP, findingReasons, findingSummary, groupFindings, omittedFindings, type FindingGroup } from '../finding-groups.js';
+import {
+  ACCEPTED_GROUP,
+  findingReasons,
+  findingSummary,
+  groupFindings,
+  omittedFindings,
+  type FindingGroup,
+} from '../finding-groups.js';
 import { count, plural } from '../format.js';
 import { snapshotAnchor, snapshotHref, Time, VerdictBadge } from './common.js';
 
@@ -53,7 +60,15 @@ const Evidence: FC<{ detail: string; prefix?: string }> = ({ detail, prefix }) =
 };
 
 const Heading: FC<{ level: number; id?: string; children?: Child }> = ({ level, id, children }) =>
-  level <= 2 ? <h2 id={id}>{children}</h2> : level === 3 ? <h3 id={id}>{children}</h3> : level === 4 ? <h4 id={id}>{children}</h4> : <h5 id={id}>{children}</h5>;
+  level <= 2 ? (
+    <h2 id={id}>{children}</h2>
+  ) : level === 3 ? (
+    <h3 id={id}>{children}</h3>
+  ) : level === 4 ? (
+    <h4 id={id}>{children}</h4>
+  ) : (
+    <h5 id={id}>{children}</h5>
+  );
 
 function groupSummary(groups: readonly FindingGroup[]): string {
   return groups.map((group) => `${group.title}: ${count(group.total)}`).join(' · ');
@@ -71,13 +86,24 @@ export interface SnapshotFindingsProps {
 }
 
 /** The snapshot's findings section. */
-export const SnapshotFindings: FC<SnapshotFindingsProps> = ({ set, snapshot, level, relation, titled = true }) => {
+export const SnapshotFindings: FC<SnapshotFindingsProps> = ({
+  set,
+  snapshot,
+  level,
+  relation,
+  titled = true,
+}) => {
   const anchor = snapshotAnchor(snapshot.id);
   const groups = groupFindings(snapshot);
   const omitted = omittedFindings(snapshot);
   const listed = snapshot.findings.length;
   return (
-    <section class="snapshot-findings" id={anchor} aria-labelledby={`${anchor}-title`} data-snapshot={snapshot.id}>
+    <section
+      class="snapshot-findings"
+      id={anchor}
+      aria-labelledby={`${anchor}-title`}
+      data-snapshot={snapshot.id}
+    >
       <Heading level={level} id={`${anchor}-title`}>
         {titled ? (
           <>
@@ -92,23 +118,34 @@ export const SnapshotFindings: FC<SnapshotFindingsProps> = ({ set, snapshot, lev
       </Heading>
       <p class="facts">
         Taken <Time iso={snapshot.time} />
-        {relation ? ` — ${relation}` : ''}. {plural(snapshot.entries, 'entry', 'entries')}, {formatBytes(snapshot.bytes)}; last scanned <Time iso={snapshot.lastScan} />. Download: <SnapshotDownloads set={set} snapshot={snapshot} />
+        {relation ? ` — ${relation}` : ''}. {plural(snapshot.entries, 'entry', 'entries')},{' '}
+        {formatBytes(snapshot.bytes)}; last scanned <Time iso={snapshot.lastScan} />. Download:{' '}
+        <SnapshotDownloads set={set} snapshot={snapshot} />
       </p>
       {groups.length ? <p class="group-summary">{groupSummary(groups)}</p> : <p>No findings.</p>}
       {snapshot.verdictBeforeAcceptance && snapshot.verdictBeforeAcceptance !== snapshot.verdict ? (
         <p class="note" data-verdict-before-acceptance={snapshot.verdictBeforeAcceptance}>
-          Without its accepted findings this snapshot would be <VerdictBadge verdict={snapshot.verdictBeforeAcceptance} />: a person accepted them as known and harmless (below), so they do not count.
+          Without its accepted findings this snapshot would be{' '}
+          <VerdictBadge verdict={snapshot.verdictBeforeAcceptance} />: a person accepted them as known and
+          harmless (below), so they do not count.
         </p>
       ) : null}
       {omitted > 0 ? (
         <p class="note">
-          {count(listed)} findings are listed; {count(omitted)} more were counted but not kept (vouch keeps the first {count(MAX_STORED_FINDINGS)} per snapshot). The totals above count them all.
+          {count(listed)} findings are listed; {count(omitted)} more were counted but not kept (vouch keeps
+          the first {count(MAX_STORED_FINDINGS)} per snapshot). The totals above count them all.
         </p>
       ) : null}
       {listed > 0 ? (
         <div class="filter" data-needs-script="" hidden>
           <label for={`${anchor}-filter`}>Filter affected paths</label>
-          <input type="search" id={`${anchor}-filter`} data-filter={anchor} autocomplete="off" spellcheck={false} />
+          <input
+            type="search"
+            id={`${anchor}-filter`}
+            data-filter={anchor}
+            autocomplete="off"
+            spellcheck={false}
+          />
           <span class="small" data-filter-result="" aria-live="polite"></span>
         </div>
       ) : null}
@@ -124,11 +161,20 @@ export const SnapshotFindings: FC<SnapshotFindingsProps> = ({ set, snapshot, lev
               // The explanation most paths share is said once; rows then show only what differs.
               const common = commonDetail(subgroup.findings);
               return (
-                <details open={subgroup.findings.length <= OPEN_ROWS} data-subgroup="" id={`${anchor}-${group.id}-${position}`}>
+                <details
+                  open={subgroup.findings.length <= OPEN_ROWS}
+                  data-subgroup=""
+                  id={`${anchor}-${group.id}-${position}`}
+                >
                   <summary>
                     {subgroup.title} — <span data-count="">{plural(subgroup.findings.length, 'path')}</span>
                   </summary>
-                  {common ? <Evidence detail={common.detail} prefix={`Evidence for ${common.count === subgroup.findings.length ? 'each' : `${count(common.count)} of them`}: `} /> : null}
+                  {common ? (
+                    <Evidence
+                      detail={common.detail}
+                      prefix={`Evidence for ${common.count === subgroup.findings.length ? 'each' : `${count(common.count)} of them`}: `}
+                    />
+                  ) : null}
                   <table class="findings">
                     <thead>
                       <tr>
@@ -138,7 +184,11 @@ export const SnapshotFindings: FC<SnapshotFindingsProps> = ({ set, snapshot, lev
                     </thead>
                     <tbody>
                       {subgroup.findings.map((finding) => (
-                        <tr data-path={finding.path} class={finding.accepted ? 'accepted' : finding.severity} data-accepted={finding.accepted ? String(finding.accepted.id) : undefined}>
+                        <tr
+                          data-path={finding.path}
+                          class={finding.accepted ? 'accepted' : finding.severity}
+                          data-accepted={finding.accepted ? String(finding.accepted.id) : undefined}
+                        >
                           <td>
                             <code>{finding.path || '(the snapshot)'}</code>
                           </td>
@@ -146,7 +196,10 @@ export const SnapshotFindings: FC<SnapshotFindingsProps> = ({ set, snapshot, lev
                             {common && finding.detail === common.detail ? (
                               <span class="small">as above</span>
                             ) : (
-                              <Evidence detail={finding.detail} prefix={group.id === ACCEPTED_GROUP ? `${finding.kind}: ` : undefined} />
+                              <Evidence
+                                detail={finding.detail}
+                                prefix={group.id === ACCEPTED_GROUP ? `${finding.kind}: ` : undefined}
+                              />
                             )}
                           </td>
                         </tr>

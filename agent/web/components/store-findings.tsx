@@ -16,20 +16,26 @@ export function storeFindingPhrase(findings: readonly Finding[]): string {
   return [
     count('snapshot-removed') ? `${plural(count('snapshot-removed'), 'snapshot')} removed` : '',
     count('snapshot-replaced') ? `${plural(count('snapshot-replaced'), 'snapshot')} replaced` : '',
-    count('foreign-object') ? `${plural(count('foreign-object'), 'suspicious object')} beside the snapshots` : '',
+    count('foreign-object')
+      ? `${plural(count('foreign-object'), 'suspicious object')} beside the snapshots`
+      : '',
   ]
     .filter(Boolean)
     .join(', ');
 }
 
 /** The banner a set's page and the overview show while the store has open findings. */
-export const StoreBanner: FC<{ set: string; findings: readonly Finding[]; href?: string }> = ({ set, findings, href }) => {
+export const StoreBanner: FC<{ set: string; findings: readonly Finding[]; href?: string }> = ({
+  set,
+  findings,
+  href,
+}) => {
   const phrase = storeFindingPhrase(findings);
   if (!phrase) return null;
   return (
     <p class="alert bad" role="alert" data-store-findings={set}>
-      The backup store of <b>{set}</b> was touched: {phrase}. The backups themselves may have been attacked; these findings stay until accepted.{' '}
-      {href ? <a href={href}>See the store findings</a> : null}
+      The backup store of <b>{set}</b> was touched: {phrase}. The backups themselves may have been attacked;
+      these findings stay until accepted. {href ? <a href={href}>See the store findings</a> : null}
     </p>
   );
 };
@@ -44,10 +50,16 @@ export const StoreFindings: FC<{ set: string; findings: readonly Finding[] }> = 
       <ul class="store-findings">
         {ordered.map((finding) => (
           <li data-kind={finding.kind} data-accepted={finding.accepted ? 'true' : 'false'}>
-            {finding.accepted ? <Badge tone="muted">accepted</Badge> : <Badge tone="bad">{finding.kind}</Badge>} <code>{finding.path}</code>: {finding.detail}
+            {finding.accepted ? (
+              <Badge tone="muted">accepted</Badge>
+            ) : (
+              <Badge tone="bad">{finding.kind}</Badge>
+            )}{' '}
+            <code>{finding.path}</code>: {finding.detail}
             {finding.accepted ? (
               <div class="small">
-                accepted by {finding.accepted.by} (acceptance {finding.accepted.id}): {finding.accepted.reason}
+                accepted by {finding.accepted.by} (acceptance {finding.accepted.id}):{' '}
+                {finding.accepted.reason}
               </div>
             ) : null}
           </li>
@@ -55,7 +67,8 @@ export const StoreFindings: FC<{ set: string; findings: readonly Finding[] }> = 
       </ul>
       {countingFindings(findings).length ? (
         <p class="note">
-          Accept one once you know why it happened: <code>{`vouch accept ${set} --kind KIND --path PATH --reason TEXT`}</code>
+          Accept one once you know why it happened:{' '}
+          <code>{`vouch accept ${set} --kind KIND --path PATH --reason TEXT`}</code>
         </p>
       ) : null}
     </section>

@@ -19,7 +19,13 @@ const r = (value: number) => Math.round(value * 10) / 10;
 /** The timeline figure. */
 export const TimelineSvg: FC<TimelineProps> = ({ layout, caption, href }) => (
   <figure class="timeline">
-    <svg viewBox={`0 0 ${layout.width} ${layout.height}`} width="100%" preserveAspectRatio="xMidYMid meet" aria-hidden="true" focusable="false">
+    <svg
+      viewBox={`0 0 ${layout.width} ${layout.height}`}
+      width="100%"
+      preserveAspectRatio="xMidYMid meet"
+      aria-hidden="true"
+      focusable="false"
+    >
       <line class="axis" x1={0} x2={layout.width} y1={layout.baseline + 0.5} y2={layout.baseline + 0.5} />
       {layout.bars.map((bar) => {
         const rect = (
@@ -52,7 +58,12 @@ export const TimelineSvg: FC<TimelineProps> = ({ layout, caption, href }) => (
         );
       })}
       {layout.ticks.map((tick, i) => (
-        <text class="tick" x={r(tick.x)} y={layout.baseline + 20} text-anchor={i === 0 ? 'start' : i === layout.ticks.length - 1 ? 'end' : 'middle'}>
+        <text
+          class="tick"
+          x={r(tick.x)}
+          y={layout.baseline + 20}
+          text-anchor={i === 0 ? 'start' : i === layout.ticks.length - 1 ? 'end' : 'middle'}
+        >
           {tick.label}
         </text>
       ))}

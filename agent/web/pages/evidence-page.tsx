@@ -51,7 +51,10 @@ export interface EvidencePageProps {
 export function recordSubject(record: LedgerRecord | null): string {
   if (!record) return 'not a JSON record';
   const data = (record.data ?? {}) as Record<string, unknown>;
-  const text = (key: string) => (typeof data[key] === 'string' || typeof data[key] === 'number' || typeof data[key] === 'boolean' ? String(data[key]) : null);
+  const text = (key: string) =>
+    typeof data[key] === 'string' || typeof data[key] === 'number' || typeof data[key] === 'boolean'
+      ? String(data[key])
+      : null;
   switch (record.type) {
     case 'snapshot-scan':
       return `${text('verdict') ?? '?'}${text('verdictBeforeAcceptance') ? ` (${text('verdictBeforeAcceptance')} without accepted findings)` : ''}${data.deep ? ', full read' : ', metadata only'}${typeof data.entries === 'number' ? `, ${count(data.entries)} entries` : ''}`;
@@ -92,7 +95,13 @@ function pageHref(filter: { set: string; kind: string }, page: number): string {
 }
 
 /** A labelled filter of the records: every value, and an empty one for all. */
-const FilterSelect: FC<{ name: string; label: string; all: string; values: readonly string[]; selected: string }> = ({ name, label, all, values, selected }) => (
+const FilterSelect: FC<{
+  name: string;
+  label: string;
+  all: string;
+  values: readonly string[];
+  selected: string;
+}> = ({ name, label, all, values, selected }) => (
   <>
     <label for={`filter-${name}`}>{label}</label>
     <select id={`filter-${name}`} name={name}>
@@ -108,11 +117,23 @@ const FilterSelect: FC<{ name: string; label: string; all: string; values: reado
 
 const Pager: FC<{ props: EvidencePageProps; where: string }> = ({ props, where }) => (
   <nav class="pager" aria-label={`Record pages (${where})`}>
-    {props.page > 1 ? <a href={pageHref(props.filter, props.page - 1)} rel="prev">← Newer</a> : <span class="small">← Newer</span>}
+    {props.page > 1 ? (
+      <a href={pageHref(props.filter, props.page - 1)} rel="prev">
+        ← Newer
+      </a>
+    ) : (
+      <span class="small">← Newer</span>
+    )}
     <span>
       page {count(props.page)} of {count(props.pages)}
     </span>
-    {props.page < props.pages ? <a href={pageHref(props.filter, props.page + 1)} rel="next">Older →</a> : <span class="small">Older →</span>}
+    {props.page < props.pages ? (
+      <a href={pageHref(props.filter, props.page + 1)} rel="next">
+        Older →
+      </a>
+    ) : (
+      <span class="small">Older →</span>
+    )}
   </nav>
 );
 
@@ -122,21 +143,42 @@ export const EvidencePage: FC<EvidencePageProps> = (props) => {
   return (
     <Layout frame={frame} title="Evidence" nav="evidence" pending={verifying}>
       <h1>Evidence</h1>
-      <section aria-labelledby="chain-title" class={`chain ${status.ok ? 'ok' : 'bad'}`} data-chain={status.ok ? 'intact' : 'broken'} data-first-bad={bad ? String(bad.seq) : undefined}>
+      <section
+        aria-labelledby="chain-title"
+        class={`chain ${status.ok ? 'ok' : 'bad'}`}
+        data-chain={status.ok ? 'intact' : 'broken'}
+        data-first-bad={bad ? String(bad.seq) : undefined}
+      >
         <h2 id="chain-title">Chain verification</h2>
         {status.ok ? (
           <p>
-            <Badge tone="ok">intact</Badge> {plural(status.records, 'record')}: the hash chain, every record's ed25519 signature, key rotations and the signed head verify.
+            <Badge tone="ok">intact</Badge> {plural(status.records, 'record')}: the hash chain, every record's
+            ed25519 signature, key rotations and the signed head verify.
           </p>
         ) : (
           <p role="alert">
-            <Badge tone="bad">broken</Badge> {bad ? <>The chain is broken at record <b>{bad.seq}</b>: {bad.problem}.</> : 'The chain does not verify.'}{' '}
-            {props.firstBadPage !== null && bad ? <a href={`${pageHref(props.filter, props.firstBadPage)}`}>Show record {bad.seq}</a> : null}
+            <Badge tone="bad">broken</Badge>{' '}
+            {bad ? (
+              <>
+                The chain is broken at record <b>{bad.seq}</b>: {bad.problem}.
+              </>
+            ) : (
+              'The chain does not verify.'
+            )}{' '}
+            {props.firstBadPage !== null && bad ? (
+              <a href={`${pageHref(props.filter, props.firstBadPage)}`}>Show record {bad.seq}</a>
+            ) : null}
           </p>
         )}
-        {verifying ? <p class="note">The ledger changed; it is being verified again. This page updates when that finishes.</p> : null}
+        {verifying ? (
+          <p class="note">
+            The ledger changed; it is being verified again. This page updates when that finishes.
+          </p>
+        ) : null}
         <p class="small">
-          The daemon re-verifies the chain whenever the ledger changes; baseline manifests are re-hashed by <code>vouch evidence verify</code> and for the report below. Trust here is the state directory's own keys: pin the fingerprint with <code>vouch evidence verify --key</code>.
+          The daemon re-verifies the chain whenever the ledger changes; baseline manifests are re-hashed by{' '}
+          <code>vouch evidence verify</code> and for the report below. Trust here is the state directory's own
+          keys: pin the fingerprint with <code>vouch evidence verify --key</code>.
         </p>
         <h3>Signing keys</h3>
         {keys.length ? (
@@ -185,14 +227,23 @@ export const EvidencePage: FC<EvidencePageProps> = (props) => {
           </select>
           <button type="submit">Download the auditor report</button>
         </form>
-        <p class="small">One self-contained, printable HTML file, generated now from the ledger with a full verification (chain, signatures, baseline manifests).</p>
+        <p class="small">
+          One self-contained, printable HTML file, generated now from the ledger with a full verification
+          (chain, signatures, baseline manifests).
+        </p>
       </section>
 
       <section aria-labelledby="records-title">
         <h2 id="records-title">Records</h2>
         <form method="get" action="/evidence#records-title" class="inline filters">
           <FilterSelect name="set" label="Set" all="all sets" values={props.sets} selected={filter.set} />
-          <FilterSelect name="kind" label="Kind" all="all kinds" values={props.kinds} selected={filter.kind} />
+          <FilterSelect
+            name="kind"
+            label="Kind"
+            all="all kinds"
+            values={props.kinds}
+            selected={filter.kind}
+          />
           <button type="submit">Filter</button>
         </form>
         <p data-record-count="">
@@ -221,7 +272,11 @@ export const EvidencePage: FC<EvidencePageProps> = (props) => {
                   const snapshot = typeof data.snapshot === 'string' ? data.snapshot : null;
                   const isBad = bad !== undefined && stored.seq === bad.seq;
                   return (
-                    <tr data-seq={String(stored.seq)} class={isBad ? 'bad-record' : undefined} id={`record-${stored.position}`}>
+                    <tr
+                      data-seq={String(stored.seq)}
+                      class={isBad ? 'bad-record' : undefined}
+                      id={`record-${stored.position}`}
+                    >
                       <td class="num">
                         {Number.isNaN(stored.seq) ? '?' : stored.seq}
                         {isBad ? (
@@ -251,7 +306,10 @@ export const EvidencePage: FC<EvidencePageProps> = (props) => {
                           </details>
                         ) : null}
                         <a href={`/evidence/records/${stored.position}.json`} download="">
-                          download{stored.raw.length > INLINE_RECORD_BYTES ? ` (${Math.ceil(stored.raw.length / 1024)} KiB)` : ''}
+                          download
+                          {stored.raw.length > INLINE_RECORD_BYTES
+                            ? ` (${Math.ceil(stored.raw.length / 1024)} KiB)`
+                            : ''}
                         </a>
                       </td>
                     </tr>

@@ -14,7 +14,10 @@ export interface LoginPageProps {
 export const LoginPage: FC<LoginPageProps> = ({ frame, next, error }) => (
   <Layout frame={frame} title="Sign in" nav={null} live={false}>
     <h1>Sign in to vouch</h1>
-    <p>This vouch listens beyond this machine, so its console needs the API token (<code>VOUCH_API_TOKEN</code>). Signing in keeps a session cookie for 12 hours; the token is not stored in the browser.</p>
+    <p>
+      This vouch listens beyond this machine, so its console needs the API token (<code>VOUCH_API_TOKEN</code>
+      ). Signing in keeps a session cookie for 12 hours; the token is not stored in the browser.
+    </p>
     {error ? (
       <p class="alert bad" role="alert">
         {error}

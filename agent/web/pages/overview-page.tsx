@@ -15,11 +15,23 @@ export interface OverviewProps {
   datasets: DatasetRuleReport[];
 }
 
-const CHECK_NAMES: Record<string, string> = { rpo: 'RPO', drill: 'Drill', rto: 'RTO', immutability: 'Immutability', evidence: 'Evidence' };
+const CHECK_NAMES: Record<string, string> = {
+  rpo: 'RPO',
+  drill: 'Drill',
+  rto: 'RTO',
+  immutability: 'Immutability',
+  evidence: 'Evidence',
+};
 
 const Readiness: FC<{ row: OverviewRow }> = ({ row }) => (
   <>
-    {row.error ? <Badge tone="bad">state unreadable</Badge> : row.ready ? <Badge tone="ok">ready</Badge> : <Badge tone="bad">not ready</Badge>}
+    {row.error ? (
+      <Badge tone="bad">state unreadable</Badge>
+    ) : row.ready ? (
+      <Badge tone="ok">ready</Badge>
+    ) : (
+      <Badge tone="bad">not ready</Badge>
+    )}
     {row.error ? <div class="small">{row.error}</div> : null}
     {row.failing.length ? (
       <ul class="reasons">
@@ -36,13 +48,15 @@ const Readiness: FC<{ row: OverviewRow }> = ({ row }) => (
 const Newest: FC<{ row: OverviewRow; now: Date }> = ({ row, now }) =>
   row.newest ? (
     <>
-      <VerdictBadge verdict={row.newest.verdict} /> <span class="small">{plural(row.snapshots, 'snapshot')}</span>
+      <VerdictBadge verdict={row.newest.verdict} />{' '}
+      <span class="small">{plural(row.snapshots, 'snapshot')}</span>
       <div>
         {duration(row.newest.ageSeconds)} old
         {row.rpoSeconds !== null ? (
           <>
             {' '}
-            vs RPO {duration(row.rpoSeconds)} {row.newestWithinRpo ? <Badge tone="ok">within</Badge> : <Badge tone="bad">over</Badge>}
+            vs RPO {duration(row.rpoSeconds)}{' '}
+            {row.newestWithinRpo ? <Badge tone="ok">within</Badge> : <Badge tone="bad">over</Badge>}
           </>
         ) : (
           <span class="small"> (no RPO)</span>
@@ -84,14 +98,21 @@ const LastDrill: FC<{ row: OverviewRow; now: Date }> = ({ row, now }) => {
   if (!drill) return <span class="small">no drill yet</span>;
   return (
     <>
-      <Badge tone={drill.outcome === 'passed' ? 'ok' : drill.outcome === 'failed' ? 'bad' : 'warn'}>{drill.outcome}</Badge>
+      <Badge tone={drill.outcome === 'passed' ? 'ok' : drill.outcome === 'failed' ? 'bad' : 'warn'}>
+        {drill.outcome}
+      </Badge>
       <div>
         {duration(drill.restoreSeconds)}
         {drill.projected ? ' projected' : ''}
         {row.rtoSeconds !== null ? (
           <>
             {' '}
-            vs RTO {duration(row.rtoSeconds)} {drill.withinRto === false ? <Badge tone="bad">over</Badge> : drill.withinRto ? <Badge tone="ok">within</Badge> : null}
+            vs RTO {duration(row.rtoSeconds)}{' '}
+            {drill.withinRto === false ? (
+              <Badge tone="bad">over</Badge>
+            ) : drill.withinRto ? (
+              <Badge tone="ok">within</Badge>
+            ) : null}
           </>
         ) : null}
       </div>
@@ -102,7 +123,10 @@ const LastDrill: FC<{ row: OverviewRow; now: Date }> = ({ row, now }) => {
   );
 };
 
-const IMMUTABILITY: Record<OverviewRow['immutability']['state'], { tone: 'ok' | 'bad' | 'warn' | 'muted'; text: string }> = {
+const IMMUTABILITY: Record<
+  OverviewRow['immutability']['state'],
+  { tone: 'ok' | 'bad' | 'warn' | 'muted'; text: string }
+> = {
   holds: { tone: 'ok', text: 'holds' },
   failed: { tone: 'bad', text: 'failed' },
   'never-audited': { tone: 'warn', text: 'never audited' },
@@ -115,23 +139,35 @@ export const OverviewPage: FC<OverviewProps> = ({ frame, rows, evidence, dataset
     <Layout frame={frame} title="Overview" nav="overview">
       <h1>Backup sets</h1>
       <p class="lead">
-        {plural(rows.length, 'set')}: {notReady ? <Badge tone="bad">{`${notReady} not ready`}</Badge> : <Badge tone="ok">all ready</Badge>} · evidence chain{' '}
-        {evidence.ok ? <Badge tone="ok">intact</Badge> : <Badge tone="bad">broken</Badge>} ({plural(evidence.records, 'record')})
+        {plural(rows.length, 'set')}:{' '}
+        {notReady ? <Badge tone="bad">{`${notReady} not ready`}</Badge> : <Badge tone="ok">all ready</Badge>}{' '}
+        · evidence chain {evidence.ok ? <Badge tone="ok">intact</Badge> : <Badge tone="bad">broken</Badge>} (
+        {plural(evidence.records, 'record')})
       </p>
       {!evidence.ok ? (
         <p class="alert bad" role="alert">
-          The evidence chain is broken{evidence.firstBad ? ` at record ${evidence.firstBad.seq}: ${evidence.firstBad.problem}` : ''}. <a href="/evidence">See the evidence page</a>.
+          The evidence chain is broken
+          {evidence.firstBad ? ` at record ${evidence.firstBad.seq}: ${evidence.firstBad.problem}` : ''}.{' '}
+          <a href="/evidence">See the evidence page</a>.
         </p>
       ) : null}
       {rows.map((row) => (
-        <StoreBanner set={row.name} findings={row.storeFindings} href={`${setHref(row.name)}#store-findings`} />
+        <StoreBanner
+          set={row.name}
+          findings={row.storeFindings}
+          href={`${setHref(row.name)}#store-findings`}
+        />
       ))}
       {rows.length === 0 ? (
         <p>The policy declares no sets.</p>
       ) : (
         <div class="scroll">
           <table class="sets">
-            <caption>Every set, problems first. A set is ready when its newest clean snapshot (its last restorable one, when the set declares drills) is within the RPO, its last drill passed in time and within the RTO, its immutability holds and the evidence chain is intact.</caption>
+            <caption>
+              Every set, problems first. A set is ready when its newest clean snapshot (its last restorable
+              one, when the set declares drills) is within the RPO, its last drill passed in time and within
+              the RTO, its immutability holds and the evidence chain is intact.
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Set</th>
@@ -145,7 +181,11 @@ export const OverviewPage: FC<OverviewProps> = ({ frame, rows, evidence, dataset
             </thead>
             <tbody>
               {rows.map((row) => (
-                <tr data-set={row.name} data-ready={row.ready ? 'true' : 'false'} class={row.ready ? 'ready' : 'problem'}>
+                <tr
+                  data-set={row.name}
+                  data-ready={row.ready ? 'true' : 'false'}
+                  class={row.ready ? 'ready' : 'problem'}
+                >
                   <th scope="row">
                     <a href={setHref(row.name)}>{row.name}</a>
                     <div class="small location">{row.location}</div>
@@ -163,14 +203,18 @@ export const OverviewPage: FC<OverviewProps> = ({ frame, rows, evidence, dataset
                     <LastDrill row={row} now={frame.now} />
                   </td>
                   <td>
-                    <Badge tone={IMMUTABILITY[row.immutability.state].tone}>{IMMUTABILITY[row.immutability.state].text}</Badge>
+                    <Badge tone={IMMUTABILITY[row.immutability.state].tone}>
+                      {IMMUTABILITY[row.immutability.state].text}
+                    </Badge>
                     {row.immutability.auditedAt ? (
                       <div class="small">
                         audited <TimeAgo iso={row.immutability.auditedAt} now={frame.now} />
                       </div>
                     ) : null}
                   </td>
-                  <td>{row.evidenceOk ? <Badge tone="ok">intact</Badge> : <Badge tone="bad">broken</Badge>}</td>
+                  <td>
+                    {row.evidenceOk ? <Badge tone="ok">intact</Badge> : <Badge tone="bad">broken</Badge>}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -208,7 +252,10 @@ export const OverviewPage: FC<OverviewProps> = ({ frame, rows, evidence, dataset
                   <td>{dataset.ok ? <Badge tone="ok">met</Badge> : <Badge tone="bad">broken</Badge>}</td>
                   {(['copies', 'media', 'offsite', 'immutable', 'errors'] as const).map((part) => (
                     <td>
-                      <Badge tone={dataset.parts[part].ok ? 'ok' : 'bad'}>{dataset.parts[part].ok ? 'ok' : 'no'}</Badge> <span class="small">{dataset.parts[part].count}</span>
+                      <Badge tone={dataset.parts[part].ok ? 'ok' : 'bad'}>
+                        {dataset.parts[part].ok ? 'ok' : 'no'}
+                      </Badge>{' '}
+                      <span class="small">{dataset.parts[part].count}</span>
                     </td>
                   ))}
                 </tr>

@@ -50,21 +50,28 @@ function timelineCaption(snapshots: readonly SnapshotState[], report: LastCleanR
   return `${plural(snapshots.length, 'snapshot')} from ${sorted[0]!.time.slice(0, 10)} to ${sorted.at(-1)!.time.slice(0, 10)}: ${verdicts}. Last clean: ${report.lastClean?.id ?? 'none'}; last restorable: ${report.lastRestorable?.id ?? 'none'}.`;
 }
 
-const total = (counts: Partial<Record<string, number>>) => Object.values(counts).reduce((sum: number, n) => sum + (n ?? 0), 0);
+const total = (counts: Partial<Record<string, number>>) =>
+  Object.values(counts).reduce((sum: number, n) => sum + (n ?? 0), 0);
 
 /** The set's acceptances: who accepted which findings and why, and what each covers now. */
-const Acceptances: FC<{ set: string; acceptances: readonly AcceptanceListing[]; now: Date }> = ({ set, acceptances, now }) => (
+const Acceptances: FC<{ set: string; acceptances: readonly AcceptanceListing[]; now: Date }> = ({
+  set,
+  acceptances,
+  now,
+}) => (
   <section aria-labelledby="accepted-title">
     <h2 id="accepted-title">Accepted findings</h2>
     {acceptances.length === 0 ? (
       <p>
-        No findings were accepted. Findings a person has examined and judged harmless can be accepted with <code>vouch accept {set} --path GLOB --reason TEXT</code>: they stay listed but stop counting.
+        No findings were accepted. Findings a person has examined and judged harmless can be accepted with{' '}
+        <code>vouch accept {set} --path GLOB --reason TEXT</code>: they stay listed but stop counting.
       </p>
     ) : (
       <div class="scroll">
         <table class="acceptances">
           <caption>
-            {plural(acceptances.length, 'acceptance')}, newest first: accepted findings stay listed, marked, but do not count toward verdicts, readiness, metrics or alerts. Each is a signed ledger record (
+            {plural(acceptances.length, 'acceptance')}, newest first: accepted findings stay listed, marked,
+            but do not count toward verdicts, readiness, metrics or alerts. Each is a signed ledger record (
             <a href={`/evidence?set=${encodeURIComponent(set)}&kind=finding-acceptance`}>records</a>).
           </caption>
           <thead>
@@ -112,7 +119,9 @@ const Acceptances: FC<{ set: string; acceptances: readonly AcceptanceListing[]; 
                     <>
                       <Badge tone="muted">revoked</Badge>
                       <div class="small">
-                        by {acceptance.revoked.by}, <TimeAgo iso={acceptance.revoked.at} now={now} /> (record {acceptance.revoked.id}){acceptance.revoked.reason ? `: ${acceptance.revoked.reason}` : ''}
+                        by {acceptance.revoked.by}, <TimeAgo iso={acceptance.revoked.at} now={now} /> (record{' '}
+                        {acceptance.revoked.id})
+                        {acceptance.revoked.reason ? `: ${acceptance.revoked.reason}` : ''}
                       </div>
                     </>
                   ) : (
@@ -139,15 +148,31 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
   const audit = set.state?.audit ?? null;
   const rto = set.policy.rtoSeconds ?? null;
   const storeFindings = set.state?.index.setFindings ?? [];
-  const timeline = layoutTimeline(snapshots, { lastClean: report.lastClean?.id ?? null, lastRestorable: report.lastRestorable?.id ?? null });
-  const marks = (id: string) => [id === report.lastClean?.id ? 'last clean' : null, id === report.lastRestorable?.id ? 'last restorable' : null].filter(Boolean).join(', ');
+  const timeline = layoutTimeline(snapshots, {
+    lastClean: report.lastClean?.id ?? null,
+    lastRestorable: report.lastRestorable?.id ?? null,
+  });
+  const marks = (id: string) =>
+    [
+      id === report.lastClean?.id ? 'last clean' : null,
+      id === report.lastRestorable?.id ? 'last restorable' : null,
+    ]
+      .filter(Boolean)
+      .join(', ');
   return (
     <Layout frame={frame} title={`Set ${name}`} nav={null}>
       <nav aria-label="Breadcrumb" class="crumbs">
         <a href="/">Overview</a> › {name}
       </nav>
       <h1>
-        Set <code>{name}</code> {set.error ? <Badge tone="bad">state unreadable</Badge> : set.readiness.ready ? <Badge tone="ok">ready</Badge> : <Badge tone="bad">not ready</Badge>}
+        Set <code>{name}</code>{' '}
+        {set.error ? (
+          <Badge tone="bad">state unreadable</Badge>
+        ) : set.readiness.ready ? (
+          <Badge tone="ok">ready</Badge>
+        ) : (
+          <Badge tone="bad">not ready</Badge>
+        )}
       </h1>
       <p class="lead">
         {setLocation(set)} · RPO {duration(set.policy.rpoSeconds)} · RTO {duration(rto)}
@@ -166,7 +191,10 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
         {set.state?.scan.lastSuccess ? (
           <>
             {' '}
-            · last scan <span data-last-scan={set.state.scan.lastSuccess}><TimeAgo iso={set.state.scan.lastSuccess} now={frame.now} /></span>
+            · last scan{' '}
+            <span data-last-scan={set.state.scan.lastSuccess}>
+              <TimeAgo iso={set.state.scan.lastSuccess} now={frame.now} />
+            </span>
           </>
         ) : null}
       </p>
@@ -176,9 +204,7 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
         </p>
       ) : null}
       {set.state?.scan.lastError ? (
-        <p class="alert warn">
-          The last scan failed: {set.state.scan.lastError}
-        </p>
+        <p class="alert warn">The last scan failed: {set.state.scan.lastError}</p>
       ) : null}
       <StoreBanner set={name} findings={storeFindings} href="#store-findings" />
 
@@ -187,7 +213,8 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
         <ul class="checks">
           {set.readiness.checks.map((check) => (
             <li data-check={check.check}>
-              <Badge tone={STATUS_TONE[check.status]}>{STATUS_TEXT[check.status]}</Badge> <b>{check.check}</b>: {check.detail}
+              <Badge tone={STATUS_TONE[check.status]}>{STATUS_TEXT[check.status]}</Badge> <b>{check.check}</b>
+              : {check.detail}
             </li>
           ))}
         </ul>
@@ -223,7 +250,10 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
             )}
           </dd>
           <dt>Restore this</dt>
-          <dd data-recommendation={report.recommendation?.id ?? ''} data-standing={report.recommendation?.standing ?? ''}>
+          <dd
+            data-recommendation={report.recommendation?.id ?? ''}
+            data-standing={report.recommendation?.standing ?? ''}
+          >
             {report.recommendation ? (
               <>
                 <a href={snapshotHref(name, report.recommendation.id)}>
@@ -239,7 +269,11 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
                 <span class="small">{report.recommendation.reason}</span>
                 {report.recommendation.standing !== 'restorable' ? (
                   <div class="small">
-                    Prove it first: <code>vouch drill {name} --snapshot {report.recommendation.id}</code> (or <code>--search</code>)
+                    Prove it first:{' '}
+                    <code>
+                      vouch drill {name} --snapshot {report.recommendation.id}
+                    </code>{' '}
+                    (or <code>--search</code>)
                   </div>
                 ) : null}
               </>
@@ -257,8 +291,19 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
                       <a href={snapshotHref(name, snapshot.id)}>
                         <code>{snapshot.id}</code>
                       </a>{' '}
-                      clean, but drill <code>{snapshot.drill.id ?? ''}</code> failed <TimeAgo iso={snapshot.drill.finishedAt} now={frame.now} />
-                      {snapshot.failures.length ? <span class="small">: {snapshot.failures.map((failure) => `${failure.verifier}${failure.path ? ` ${failure.path}` : ''}: ${failure.detail}`).join('; ')}</span> : null}
+                      clean, but drill <code>{snapshot.drill.id ?? ''}</code> failed{' '}
+                      <TimeAgo iso={snapshot.drill.finishedAt} now={frame.now} />
+                      {snapshot.failures.length ? (
+                        <span class="small">
+                          :{' '}
+                          {snapshot.failures
+                            .map(
+                              (failure) =>
+                                `${failure.verifier}${failure.path ? ` ${failure.path}` : ''}: ${failure.detail}`,
+                            )
+                            .join('; ')}
+                        </span>
+                      ) : null}
                     </li>
                   ))}
                 </ul>
@@ -271,11 +316,19 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
               <ul class="plain">
                 {report.rejected.map((snapshot) => (
                   <li>
-                    <a href={detailedIds.has(snapshot.id) ? `#${snapshotAnchor(snapshot.id)}` : snapshotHref(name, snapshot.id)}>
+                    <a
+                      href={
+                        detailedIds.has(snapshot.id)
+                          ? `#${snapshotAnchor(snapshot.id)}`
+                          : snapshotHref(name, snapshot.id)
+                      }
+                    >
                       <code>{snapshot.id}</code>
                     </a>{' '}
                     <VerdictBadge verdict={snapshot.verdict} />{' '}
-                    <span class="small">{snapshot.reasons.map((reason) => `${count(reason.count)} × ${reason.kind}`).join(', ')}</span>
+                    <span class="small">
+                      {snapshot.reasons.map((reason) => `${count(reason.count)} × ${reason.kind}`).join(', ')}
+                    </span>
                   </li>
                 ))}
               </ul>
@@ -288,7 +341,9 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
           {report.olderNotClean.length ? (
             <>
               <dt>Older snapshots not clean</dt>
-              <dd>{report.olderNotClean.map((snapshot) => `${snapshot.id} (${snapshot.verdict})`).join(', ')}</dd>
+              <dd>
+                {report.olderNotClean.map((snapshot) => `${snapshot.id} (${snapshot.verdict})`).join(', ')}
+              </dd>
             </>
           ) : null}
         </dl>
@@ -313,14 +368,18 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
         <h2 id="rejected-title">Rejected snapshots</h2>
         {rejected.length === 0 ? (
           storeFindingPhrase(storeFindings) ? (
-            <p>Every snapshot still in the store is clean, but the store itself was touched: {storeFindingPhrase(storeFindings)} (below).</p>
+            <p>
+              Every snapshot still in the store is clean, but the store itself was touched:{' '}
+              {storeFindingPhrase(storeFindings)} (below).
+            </p>
           ) : (
             <p>Every snapshot is clean.</p>
           )
         ) : null}
         {rejected.length > detailed.length ? (
           <p class="note">
-            The newest {detailed.length} of {rejected.length} rejected snapshots are shown in full; the others are in the snapshot list below, each with its own page.
+            The newest {detailed.length} of {rejected.length} rejected snapshots are shown in full; the others
+            are in the snapshot list below, each with its own page.
           </p>
         ) : null}
         {detailed.map((snapshot) => (
@@ -328,12 +387,20 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
             set={name}
             snapshot={snapshot}
             level={3}
-            relation={Date.parse(snapshot.time) > lastCleanTime ? 'newer than the last clean snapshot' : 'older than the last clean snapshot'}
+            relation={
+              Date.parse(snapshot.time) > lastCleanTime
+                ? 'newer than the last clean snapshot'
+                : 'older than the last clean snapshot'
+            }
           />
         ))}
       </section>
 
-      <Acceptances set={name} acceptances={set.state ? listAcceptances(set.state.index, set.state.acceptances) : []} now={frame.now} />
+      <Acceptances
+        set={name}
+        acceptances={set.state ? listAcceptances(set.state.index, set.state.acceptances) : []}
+        now={frame.now}
+      />
 
       <section aria-labelledby="drills-title">
         <h2 id="drills-title">Restore drills</h2>
@@ -342,7 +409,9 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
         ) : (
           <div class="scroll">
             <table class="drills">
-              <caption>{plural(drills.length, 'drill')}, newest first; phase timings against the RTO.</caption>
+              <caption>
+                {plural(drills.length, 'drill')}, newest first; phase timings against the RTO.
+              </caption>
               <thead>
                 <tr>
                   <th scope="col">Started</th>
@@ -364,11 +433,21 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
                         <div class="small">{drill.id}</div>
                       </td>
                       <td>
-                        {drill.snapshot ? <code>{drill.snapshot}</code> : <span class="small">none picked</span>}
+                        {drill.snapshot ? (
+                          <code>{drill.snapshot}</code>
+                        ) : (
+                          <span class="small">none picked</span>
+                        )}
                         <div class="small">pick: {drill.pick}</div>
                       </td>
                       <td>
-                        <Badge tone={drill.outcome === 'passed' ? 'ok' : drill.outcome === 'failed' ? 'bad' : 'warn'}>{drill.outcome}</Badge>
+                        <Badge
+                          tone={
+                            drill.outcome === 'passed' ? 'ok' : drill.outcome === 'failed' ? 'bad' : 'warn'
+                          }
+                        >
+                          {drill.outcome}
+                        </Badge>
                         {drill.failures.length ? (
                           <ul class="reasons">
                             {drill.failures.slice(0, FAILURES_SHOWN).map((failure) => (
@@ -383,7 +462,11 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
                                 : {failure.detail}
                               </li>
                             ))}
-                            {drill.failures.length > FAILURES_SHOWN ? <li>… and {drill.failures.length - FAILURES_SHOWN} more (see the evidence records)</li> : null}
+                            {drill.failures.length > FAILURES_SHOWN ? (
+                              <li>
+                                … and {drill.failures.length - FAILURES_SHOWN} more (see the evidence records)
+                              </li>
+                            ) : null}
                           </ul>
                         ) : null}
                       </td>
@@ -396,12 +479,19 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
                         {target ? (
                           <>
                             {' '}
-                            of {duration(target)} {drill.withinRto === false ? <Badge tone="bad">over RTO</Badge> : drill.withinRto ? <Badge tone="ok">within RTO</Badge> : null}
+                            of {duration(target)}{' '}
+                            {drill.withinRto === false ? (
+                              <Badge tone="bad">over RTO</Badge>
+                            ) : drill.withinRto ? (
+                              <Badge tone="ok">within RTO</Badge>
+                            ) : null}
                           </>
                         ) : null}
                       </td>
                       <td class="small">
-                        {drill.sample.fraction < 1 ? `${Math.round(drill.sample.fraction * 1000) / 10}% sample: ` : ''}
+                        {drill.sample.fraction < 1
+                          ? `${Math.round(drill.sample.fraction * 1000) / 10}% sample: `
+                          : ''}
                         {plural(drill.sample.entries, 'entry', 'entries')}, {formatBytes(drill.sample.bytes)}
                       </td>
                     </tr>
@@ -416,13 +506,29 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
       <section aria-labelledby="immutability-title">
         <h2 id="immutability-title">Immutability</h2>
         {!audit ? (
-          <p>{set.policy.immutability ? 'Never audited: the next scan audits it.' : 'The policy requires no immutability of this set, and it was never audited.'}</p>
+          <p>
+            {set.policy.immutability
+              ? 'Never audited: the next scan audits it.'
+              : 'The policy requires no immutability of this set, and it was never audited.'}
+          </p>
         ) : (
           <>
             <p>
-              {audit.ok === null ? <Badge tone="muted">nothing required</Badge> : audit.ok ? <Badge tone="ok">holds</Badge> : <Badge tone="bad">failed</Badge>}{' '}
-              {audit.protected ? 'The copy is protected against rewrites.' : 'The copy is not protected against rewrites.'} Audited <TimeAgo iso={audit.auditedAt} now={frame.now} />
-              {audit.objectsTotal ? `; per-object retention read for ${audit.objectsSampled} of ${audit.objectsTotal} objects` : ''}.
+              {audit.ok === null ? (
+                <Badge tone="muted">nothing required</Badge>
+              ) : audit.ok ? (
+                <Badge tone="ok">holds</Badge>
+              ) : (
+                <Badge tone="bad">failed</Badge>
+              )}{' '}
+              {audit.protected
+                ? 'The copy is protected against rewrites.'
+                : 'The copy is not protected against rewrites.'}{' '}
+              Audited <TimeAgo iso={audit.auditedAt} now={frame.now} />
+              {audit.objectsTotal
+                ? `; per-object retention read for ${audit.objectsSampled} of ${audit.objectsTotal} objects`
+                : ''}
+              .
             </p>
             <table class="checks-table">
               <thead>
@@ -440,7 +546,19 @@ export const SetPage: FC<SetPageProps> = ({ frame, set, report, nextRuns }) => {
                       {check.required ? '' : <span class="small"> (informational)</span>}
                     </td>
                     <td>
-                      <Badge tone={check.status === 'pass' ? 'ok' : check.status === 'fail' ? 'bad' : check.status === 'unknown' ? 'warn' : 'muted'}>{check.status}</Badge>
+                      <Badge
+                        tone={
+                          check.status === 'pass'
+                            ? 'ok'
+                            : check.status === 'fail'
+                              ? 'bad'
+                              : check.status === 'unknown'
+                                ? 'warn'
+                                : 'muted'
+                        }
+                      >
+                        {check.status}
+                      </Badge>
                     </td>
                     <td>{check.detail}</td>
                   </tr>

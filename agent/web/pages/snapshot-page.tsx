@@ -21,17 +21,27 @@ export interface SnapshotPageProps {
 const PLAN_ROWS = 50;
 
 /** What the set's recovery plan says about this snapshot: the files it supplies, its files taken from elsewhere, the losses, the commands. */
-const RecoveryPlanSection: FC<{ set: string; snapshot: SnapshotState; plan: RecoveryPlan }> = ({ set, snapshot, plan }) => {
+const RecoveryPlanSection: FC<{ set: string; snapshot: SnapshotState; plan: RecoveryPlan }> = ({
+  set,
+  snapshot,
+  plan,
+}) => {
   const supplied = plan.files.filter((file) => file.snapshot === snapshot.id);
-  const replaced = plan.files.filter((file) => file.rejected.some((rejection) => rejection.snapshot === snapshot.id));
-  const lostHere = plan.lost.filter((file) => file.versions.some((version) => version.snapshot === snapshot.id));
+  const replaced = plan.files.filter((file) =>
+    file.rejected.some((rejection) => rejection.snapshot === snapshot.id),
+  );
+  const lostHere = plan.lost.filter((file) =>
+    file.versions.some((version) => version.snapshot === snapshot.id),
+  );
   const unusable = plan.snapshots.find((entry) => entry.id === snapshot.id && !entry.usable);
   return (
     <section aria-labelledby="recovery-title" data-recovery-plan>
       <h2 id="recovery-title">Recovery plan</h2>
       <p>
-        Each file's newest intact version across snapshots (the set's newest is <code>{plan.newest?.id ?? 'none'}</code>): {count(plan.counts.files)} files,{' '}
-        {count(plan.counts.fromOlder)} from older snapshots, {count(plan.counts.lost)} lost. This snapshot supplies <span data-supplies>{count(supplied.length)}</span> of them.
+        Each file's newest intact version across snapshots (the set's newest is{' '}
+        <code>{plan.newest?.id ?? 'none'}</code>): {count(plan.counts.files)} files,{' '}
+        {count(plan.counts.fromOlder)} from older snapshots, {count(plan.counts.lost)} lost. This snapshot
+        supplies <span data-supplies>{count(supplied.length)}</span> of them.
       </p>
       {unusable ? (
         <p class="alert warn" data-unusable>
@@ -55,7 +65,9 @@ const RecoveryPlanSection: FC<{ set: string; snapshot: SnapshotState; plan: Reco
                   <td>
                     <code>{file.path}</code>
                   </td>
-                  <td class="small">{file.rejected.find((rejection) => rejection.snapshot === snapshot.id)!.reason}</td>
+                  <td class="small">
+                    {file.rejected.find((rejection) => rejection.snapshot === snapshot.id)!.reason}
+                  </td>
                   <td>
                     <code>{file.snapshot}</code> (<Time iso={file.snapshotTime} />)
                   </td>
@@ -71,14 +83,16 @@ const RecoveryPlanSection: FC<{ set: string; snapshot: SnapshotState; plan: Reco
           <ul class="plain">
             {lostHere.slice(0, PLAN_ROWS).map((file) => (
               <li data-lost={file.path}>
-                <code>{file.path}</code> — data-loss window <Time iso={file.lossWindow.from} /> → <Time iso={file.lossWindow.to} />
+                <code>{file.path}</code> — data-loss window <Time iso={file.lossWindow.from} /> →{' '}
+                <Time iso={file.lossWindow.to} />
               </li>
             ))}
           </ul>
         </>
       ) : null}
       <p>
-        See the whole plan: <code>vouch recover {set} --dry-run</code>. Restore it: <code>vouch recover {set} --to DIR</code>. This snapshot as it is:{' '}
+        See the whole plan: <code>vouch recover {set} --dry-run</code>. Restore it:{' '}
+        <code>vouch recover {set} --to DIR</code>. This snapshot as it is:{' '}
         <code>
           vouch recover {set} --snapshot {snapshot.id} --to DIR
         </code>
@@ -121,7 +135,8 @@ export const SnapshotPage: FC<SnapshotPageProps> = ({ frame, set, snapshot, rela
         <dd>
           {snapshot.baseline ? (
             <>
-              {count(snapshot.baseline.entries)} entries recorded <Time iso={snapshot.baseline.createdAt} />; manifest SHA-256 <code>{snapshot.baseline.sha256}</code>
+              {count(snapshot.baseline.entries)} entries recorded <Time iso={snapshot.baseline.createdAt} />;
+              manifest SHA-256 <code>{snapshot.baseline.sha256}</code>
             </>
           ) : (
             'none yet'
@@ -131,7 +146,8 @@ export const SnapshotPage: FC<SnapshotPageProps> = ({ frame, set, snapshot, rela
           <>
             <dt>Archive object</dt>
             <dd>
-              <code>{snapshot.object.key}</code>, {count(snapshot.object.size)} bytes{snapshot.object.etag ? `, ETag ${snapshot.object.etag}` : ''}
+              <code>{snapshot.object.key}</code>, {count(snapshot.object.size)} bytes
+              {snapshot.object.etag ? `, ETag ${snapshot.object.etag}` : ''}
               {snapshot.object.versionId ? `, version ${snapshot.object.versionId}` : ''}
             </dd>
           </>
@@ -140,8 +156,12 @@ export const SnapshotPage: FC<SnapshotPageProps> = ({ frame, set, snapshot, rela
           <>
             <dt>Detection</dt>
             <dd>
-              {count(detection.files)} files judged: {count(detection.encryptedStrong)} encrypted (strong evidence), {count(detection.encryptedWeak)} weakly, {count(detection.ransomNotes)} ransom notes, {count(detection.renamed)} renamed, {count(detection.changed)} changed
-              {detection.changeRate !== null ? ` (${Math.round(detection.changeRate * 1000) / 10}% change rate)` : ''}
+              {count(detection.files)} files judged: {count(detection.encryptedStrong)} encrypted (strong
+              evidence), {count(detection.encryptedWeak)} weakly, {count(detection.ransomNotes)} ransom notes,{' '}
+              {count(detection.renamed)} renamed, {count(detection.changed)} changed
+              {detection.changeRate !== null
+                ? ` (${Math.round(detection.changeRate * 1000) / 10}% change rate)`
+                : ''}
             </dd>
           </>
         ) : null}

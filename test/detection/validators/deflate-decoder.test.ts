@@ -36,7 +36,10 @@ function withFflate(pieces: Uint8Array[]): Outcome {
     // fflate's own count of what the push decoded, against what it hands on.
     if (data.length !== (state.s.b ?? 0) - before) dropped = true;
   });
-  const state = inflate as unknown as { s: { f?: number; l?: unknown; p?: number; b?: number }; p: Uint8Array };
+  const state = inflate as unknown as {
+    s: { f?: number; l?: unknown; p?: number; b?: number };
+    p: Uint8Array;
+  };
   let failed: Outcome['failed'] = null;
   let after: string | null = null;
   for (const [index, piece] of pieces.entries()) {
@@ -104,9 +107,14 @@ function random(seed: number): () => number {
 /** `stream` cut into pieces of varied sizes (1 byte to 64 KiB), as the validators' inflater hands them on. */
 function cut(stream: Uint8Array, next: () => number): Uint8Array[] {
   const pieces: Uint8Array[] = [];
-  for (let at = 0; at < stream.length; ) {
+  for (let at = 0; at < stream.length;) {
     const r = next();
-    const size = r < 0.3 ? 1 + Math.floor(next() * 64) : r < 0.8 ? 1 + Math.floor(next() * 32 * 1024) : 1 + Math.floor(next() * 64 * 1024);
+    const size =
+      r < 0.3
+        ? 1 + Math.floor(next() * 64)
+        : r < 0.8
+          ? 1 + Math.floor(next() * 32 * 1024)
+          : 1 + Math.floor(next() * 64 * 1024);
     pieces.push(stream.subarray(at, at + size));
     at += size;
   }
@@ -116,7 +124,12 @@ function cut(stream: Uint8Array, next: () => number): Uint8Array[] {
 const streams: { name: string; data: Uint8Array }[] = [];
 
 beforeAll(() => {
-  const sources = findMachineFiles({ name: (name) => /\.(txt|html|py|so|png|json)$/.test(name) || name.endsWith('.so.6'), minSize: 20_000, maxSize: 3 * 2 ** 20, limit: 12 });
+  const sources = findMachineFiles({
+    name: (name) => /\.(txt|html|py|so|png|json)$/.test(name) || name.endsWith('.so.6'),
+    minSize: 20_000,
+    maxSize: 3 * 2 ** 20,
+    limit: 12,
+  });
   const inputs = sources.map((file) => readFileSync(file.path));
   // Repetitive data: long matches, runs with distance 1, and output that fills the window many times over.
   inputs.push(Buffer.alloc(3 * 2 ** 20, 0x61));
@@ -132,7 +145,11 @@ beforeAll(() => {
   ];
   inputs.forEach((input, i) => {
     for (const [label, options] of strategies) {
-      if (streams.length < 40 || i % 3 === 0) streams.push({ name: `${sources[i]?.path ?? `generated ${i}`} (${label})`, data: deflateRawSync(input, options) });
+      if (streams.length < 40 || i % 3 === 0)
+        streams.push({
+          name: `${sources[i]?.path ?? `generated ${i}`} (${label})`,
+          data: deflateRawSync(input, options),
+        });
     }
   });
 }, 120_000);
@@ -153,7 +170,10 @@ describe('deflate decoder', () => {
         const expected = withFflate(pieces);
         const actual = withDecoder(pieces);
         if (expected.failed || expected.after === null) differences.push(`${name}: fflate did not decode it`);
-        if (JSON.stringify(actual) !== JSON.stringify(expected)) differences.push(`${name} round ${round}: ${JSON.stringify(actual)} vs fflate ${JSON.stringify(expected)}`);
+        if (JSON.stringify(actual) !== JSON.stringify(expected))
+          differences.push(
+            `${name} round ${round}: ${JSON.stringify(actual)} vs fflate ${JSON.stringify(expected)}`,
+          );
       }
     }
     expect(differences).toEqual([]);
@@ -171,11 +191,13 @@ describe('deflate decoder', () => {
         const kind = round % 4;
         if (kind === 0) {
           // A few flipped bytes.
-          for (let k = 0; k < 1 + Math.floor(next() * 4); k++) damaged[Math.floor(next() * damaged.length)]! ^= 1 + Math.floor(next() * 255);
+          for (let k = 0; k < 1 + Math.floor(next() * 4); k++)
+            damaged[Math.floor(next() * damaged.length)]! ^= 1 + Math.floor(next() * 255);
         } else if (kind === 1) {
           // A stretch overwritten with random bytes (intermittent encryption).
           const at = Math.floor(next() * damaged.length);
-          for (let k = at; k < Math.min(damaged.length, at + 16 + Math.floor(next() * 4096)); k++) damaged[k] = Math.floor(next() * 256);
+          for (let k = at; k < Math.min(damaged.length, at + 16 + Math.floor(next() * 4096)); k++)
+            damaged[k] = Math.floor(next() * 256);
         } else if (kind === 2) {
           // Random bytes from the start on, after a valid first block header bit pattern or not.
           for (let k = Math.floor(next() * 8); k < damaged.length; k++) damaged[k] = Math.floor(next() * 256);
@@ -193,17 +215,30 @@ describe('deflate decoder', () => {
         if (expected.dropped) {
           // fflate lost output here; the decoder must have decoded more, not failed differently.
           dropped++;
-          if (actual.outputBytes <= expected.outputBytes || JSON.stringify(actual.failed) !== JSON.stringify(expected.failed)) differences.push(`${name} damage ${kind} round ${round}: fflate dropped output, decoder ${JSON.stringify(actual)}`);
+          if (
+            actual.outputBytes <= expected.outputBytes ||
+            JSON.stringify(actual.failed) !== JSON.stringify(expected.failed)
+          )
+            differences.push(
+              `${name} damage ${kind} round ${round}: fflate dropped output, decoder ${JSON.stringify(actual)}`,
+            );
           continue;
         }
-        if (JSON.stringify(actual) !== JSON.stringify(expected)) differences.push(`${name} damage ${kind} round ${round}: ${JSON.stringify(actual)} vs fflate ${JSON.stringify(expected)}`);
+        if (JSON.stringify(actual) !== JSON.stringify(expected))
+          differences.push(
+            `${name} damage ${kind} round ${round}: ${JSON.stringify(actual)} vs fflate ${JSON.stringify(expected)}`,
+          );
       }
     }
     expect(differences).toEqual([]);
     // The comparison reached every way a stream fails, and fflate's lost output is rare.
     expect(failures).toBeGreaterThan(100);
     expect(dropped).toBeLessThan(failures / 10);
-    expect([...messages].sort()).toEqual(['invalid block type', 'invalid distance', 'invalid length/literal']);
+    expect([...messages].sort()).toEqual([
+      'invalid block type',
+      'invalid distance',
+      'invalid length/literal',
+    ]);
   });
 
   it('decodes distance codes 30 and 31, which no valid stream uses, as fflate does at every push boundary', () => {
@@ -216,7 +251,10 @@ describe('deflate decoder', () => {
         const pieces = cut(stream, next);
         const expected = withFflate(pieces);
         const actual = withDecoder(pieces);
-        if (JSON.stringify(actual) !== JSON.stringify(expected)) differences.push(`code ${code} round ${round}: ${JSON.stringify(actual)} vs fflate ${JSON.stringify(expected)}`);
+        if (JSON.stringify(actual) !== JSON.stringify(expected))
+          differences.push(
+            `code ${code} round ${round}: ${JSON.stringify(actual)} vs fflate ${JSON.stringify(expected)}`,
+          );
       }
     }
     expect(differences).toEqual([]);

@@ -3,7 +3,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { elfValidator } from '../../../agent/detection/validators/elf.js';
 import { findMachineFiles } from '../../helpers/machine-files.js';
 import { applyRansomware } from '../../helpers/ransomware-modes.js';
-import { chunkingDisagreements, DAMAGE_CASES, damagedCopy, damageResults, describeResult, intactProblems, loadFiles, missedTruncations, truncationPoints, validate, type LoadedFile } from '../../helpers/validator-harness.js';
+import {
+  chunkingDisagreements,
+  DAMAGE_CASES,
+  damagedCopy,
+  damageResults,
+  describeResult,
+  intactProblems,
+  loadFiles,
+  missedTruncations,
+  truncationPoints,
+  validate,
+  type LoadedFile,
+} from '../../helpers/validator-harness.js';
 
 type Fixture = LoadedFile;
 
@@ -13,11 +25,40 @@ const isElf = (head: Buffer): boolean => head.subarray(0, 4).equals(Buffer.from(
 beforeAll(() => {
   // Programs, shared libraries (small and over 2 MiB, so head/tail limits are crossed), object files and a Go binary.
   const found = [
-    ...findMachineFiles({ name: () => true, head: isElf, roots: ['/usr/bin'], maxSize: 2_000_000, limit: 14 }),
-    ...findMachineFiles({ name: (name) => name.includes('.so'), head: isElf, roots: ['/usr/lib/x86_64-linux-gnu'], maxSize: 2_000_000, limit: 12 }),
-    ...findMachineFiles({ name: (name) => name.includes('.so'), head: isElf, roots: ['/usr/lib/x86_64-linux-gnu'], minSize: 3_000_000, maxSize: 12_000_000, limit: 3 }),
-    ...findMachineFiles({ name: (name) => name.endsWith('.o'), head: isElf, roots: ['/root/.pyenv/versions/3.13.0', '/usr/lib/x86_64-linux-gnu', '/usr/lib/gcc'], limit: 3 }),
-    ...findMachineFiles({ name: (name) => name === 'age' || name === 'age-keygen', head: isElf, roots: ['/usr/bin'], limit: 1 }),
+    ...findMachineFiles({
+      name: () => true,
+      head: isElf,
+      roots: ['/usr/bin'],
+      maxSize: 2_000_000,
+      limit: 14,
+    }),
+    ...findMachineFiles({
+      name: (name) => name.includes('.so'),
+      head: isElf,
+      roots: ['/usr/lib/x86_64-linux-gnu'],
+      maxSize: 2_000_000,
+      limit: 12,
+    }),
+    ...findMachineFiles({
+      name: (name) => name.includes('.so'),
+      head: isElf,
+      roots: ['/usr/lib/x86_64-linux-gnu'],
+      minSize: 3_000_000,
+      maxSize: 12_000_000,
+      limit: 3,
+    }),
+    ...findMachineFiles({
+      name: (name) => name.endsWith('.o'),
+      head: isElf,
+      roots: ['/root/.pyenv/versions/3.13.0', '/usr/lib/x86_64-linux-gnu', '/usr/lib/gcc'],
+      limit: 3,
+    }),
+    ...findMachineFiles({
+      name: (name) => name === 'age' || name === 'age-keygen',
+      head: isElf,
+      roots: ['/usr/bin'],
+      limit: 1,
+    }),
   ];
   fixtures.push(...loadFiles(found));
 }, 120_000);
@@ -36,27 +77,49 @@ describe('elf validator', () => {
   it('gives the same verdict for 1-byte, random and whole-file chunks', () => {
     const files = [...fixtures.slice(0, 3), fixtures.find((f) => f.bytes.length > 3 * 2 ** 20)!];
     expect(chunkingDisagreements(elfValidator, files, ['varied'])).toEqual([]);
-    expect(chunkingDisagreements(elfValidator, files.map((file) => damagedCopy(file, 'intermittent-64-192', 64)), ['varied'])).toEqual([]);
+    expect(
+      chunkingDisagreements(
+        elfValidator,
+        files.map((file) => damagedCopy(file, 'intermittent-64-192', 64)),
+        ['varied'],
+      ),
+    ).toEqual([]);
     // Byte by byte only where that is quick.
-    expect(chunkingDisagreements(elfValidator, files.filter((file) => file.bytes.length < 300_000), [1])).toEqual([]);
+    expect(
+      chunkingDisagreements(
+        elfValidator,
+        files.filter((file) => file.bytes.length < 300_000),
+        [1],
+      ),
+    ).toEqual([]);
   });
 
-  it.each([...DAMAGE_CASES, ['header-kept', 4096], ['intermittent-16-16', 4096], ['intermittent-64-192', 4096], ['chunks-3x10', 4096]] as const)(
-    'judges files damaged by %s (first %i bytes kept) invalid',
-    (mode, keepHead) => {
-      // With the header (or the first page) kept, damage must land on something with a grammar:
-      // program headers, string and symbol tables, relocations, notes, .dynamic, .eh_frame, or the
-      // section headers at the end. Encryption confined to machine code and data is no structure
-      // violation — the statistics layer judges that — so the bar is 90 %, and it reaches 100 % here.
-      const result = damageResults(elfValidator, fixtures, mode, keepHead);
-      console.info(describeResult('elf', result));
-      expect(result.invalid).toBeGreaterThanOrEqual(Math.ceil(result.files * 0.9));
-      if (keepHead === 0) expect(result.missed).toEqual([]);
-    },
-  );
+  it.each([
+    ...DAMAGE_CASES,
+    ['header-kept', 4096],
+    ['intermittent-16-16', 4096],
+    ['intermittent-64-192', 4096],
+    ['chunks-3x10', 4096],
+  ] as const)('judges files damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
+    // With the header (or the first page) kept, damage must land on something with a grammar:
+    // program headers, string and symbol tables, relocations, notes, .dynamic, .eh_frame, or the
+    // section headers at the end. Encryption confined to machine code and data is no structure
+    // violation — the statistics layer judges that — so the bar is 90 %, and it reaches 100 % here.
+    const result = damageResults(elfValidator, fixtures, mode, keepHead);
+    console.info(describeResult('elf', result));
+    expect(result.invalid).toBeGreaterThanOrEqual(Math.ceil(result.files * 0.9));
+    if (keepHead === 0) expect(result.missed).toEqual([]);
+  });
 
   it('judges truncated files invalid', () => {
-    expect(missedTruncations(elfValidator, fixtures, (bytes) => [...truncationPoints(bytes.length), bytes.length - 1, Math.floor(bytes.length / 2), 40])).toEqual([]);
+    expect(
+      missedTruncations(elfValidator, fixtures, (bytes) => [
+        ...truncationPoints(bytes.length),
+        bytes.length - 1,
+        Math.floor(bytes.length / 2),
+        40,
+      ]),
+    ).toEqual([]);
   });
 
   it('finds a damaged symbol name in the dynamic string table', () => {
@@ -64,7 +127,10 @@ describe('elf validator', () => {
     const damaged = Buffer.from(bytes);
     const at = bytes.indexOf('GLIBC_2.', 0, 'latin1');
     damaged[at + 2] = 0x07;
-    expect(validate(elfValidator, damaged)).toMatchObject({ status: 'invalid', detail: expect.stringMatching(/string table .* holds a control byte/) });
+    expect(validate(elfValidator, damaged)).toMatchObject({
+      status: 'invalid',
+      detail: expect.stringMatching(/string table .* holds a control byte/),
+    });
   });
 
   it('does not claim other formats', () => {

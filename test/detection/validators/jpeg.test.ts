@@ -6,9 +6,23 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegValidator } from '../../../agent/detection/validators/jpeg.js';
 import { findByExtension, findMachineFiles, MACHINE_ROOTS } from '../../helpers/machine-files.js';
-import { chunkingDisagreements, DAMAGE_CASES, damageResults, describeResult, falsePositives, loadFiles, missedTruncations, overwritten, validate, type LoadedFile } from '../../helpers/validator-harness.js';
+import {
+  chunkingDisagreements,
+  DAMAGE_CASES,
+  damageResults,
+  describeResult,
+  falsePositives,
+  loadFiles,
+  missedTruncations,
+  overwritten,
+  validate,
+  type LoadedFile,
+} from '../../helpers/validator-harness.js';
 
-const PDFS = ['/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf', '/usr/share/doc/libtasn1-doc/libtasn1.pdf'];
+const PDFS = [
+  '/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf',
+  '/usr/share/doc/libtasn1-doc/libtasn1.pdf',
+];
 
 let dir: string;
 /** JPEGs shipped on the machine (few: documentation images, test fixtures). */
@@ -33,7 +47,15 @@ function distinct(files: LoadedFile[]): LoadedFile[] {
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'vouch-jpeg-validator-'));
   const isJpegName = (name: string): boolean => /\.(jpe?g)$/i.test(name);
-  shipped = distinct(loadFiles(findMachineFiles({ name: isJpegName, limit: 200, roots: [...MACHINE_ROOTS, '/root/.pyenv', '/root/.rustup'] })));
+  shipped = distinct(
+    loadFiles(
+      findMachineFiles({
+        name: isJpegName,
+        limit: 200,
+        roots: [...MACHINE_ROOTS, '/root/.pyenv', '/root/.rustup'],
+      }),
+    ),
+  );
   // Rendered document pages: baseline, progressive, optimized Huffman tables, several qualities.
   PDFS.forEach((pdf, n) => {
     shell(`pdftoppm -jpeg -r 40 -f 1 -l 4 ${pdf} page${n}-q75`);
@@ -41,9 +63,14 @@ beforeAll(() => {
     shell(`pdftoppm -jpeg -jpegopt quality=95,optimize=y -r 60 -f 1 -l 1 ${pdf} page${n}-opt`);
   });
   // Real icons and a page through cjpeg's options: restart intervals, arithmetic coding, grey, sampling.
-  const icons = findByExtension(['.png'], 400, { minSize: 4000 }).filter((_, index) => index % 60 === 0).slice(0, 5);
+  const icons = findByExtension(['.png'], 400, { minSize: 4000 })
+    .filter((_, index) => index % 60 === 0)
+    .slice(0, 5);
   shell(`pdftoppm -r 30 -f 1 -l 1 -singlefile ${PDFS[0]} page`);
-  const sources = ['page.ppm', ...icons.map((icon, n) => (shell(`pngtopnm ${icon.path} > icon${n}.ppm`), `icon${n}.ppm`))];
+  const sources = [
+    'page.ppm',
+    ...icons.map((icon, n) => (shell(`pngtopnm ${icon.path} > icon${n}.ppm`), `icon${n}.ppm`)),
+  ];
   const options: Record<string, string> = {
     baseline: '-quality 85',
     progressive: '-progressive',
@@ -56,7 +83,8 @@ beforeAll(() => {
     'no-subsampling': '-sample 1x1 -quality 95',
   };
   sources.forEach((source, n) => {
-    for (const [name, flags] of Object.entries(options)) shell(`cjpeg ${flags} ${source} > cjpeg${n}-${name}.jpg`);
+    for (const [name, flags] of Object.entries(options))
+      shell(`cjpeg ${flags} ${source} > cjpeg${n}-${name}.jpg`);
   });
   // Lossless transforms of the shipped JPEGs.
   shipped.slice(0, 6).forEach((file, n) => {
@@ -102,12 +130,20 @@ describe('jpeg validator on real files', () => {
 
   it('gives the same verdict fed 1 byte at a time as in one chunk', () => {
     const files = all.filter((f) => f.bytes.length < 120 * 1024);
-    expect(chunkingDisagreements(jpegValidator, files.flatMap((file) => [file, overwritten(file, 2, 0xff)]), [1])).toEqual([]);
+    expect(
+      chunkingDisagreements(
+        jpegValidator,
+        files.flatMap((file) => [file, overwritten(file, 2, 0xff)]),
+        [1],
+      ),
+    ).toEqual([]);
   });
 
   it('checks every image of a multi-image file and accepts other trailing data', () => {
     const [a, b] = made as [LoadedFile, LoadedFile];
-    expect(validate(jpegValidator, Buffer.concat([a.bytes, b.bytes]), 'varied')).toMatchObject({ status: 'valid' });
+    expect(validate(jpegValidator, Buffer.concat([a.bytes, b.bytes]), 'varied')).toMatchObject({
+      status: 'valid',
+    });
     const second = Buffer.from(b.bytes);
     second.fill(0x5a, 200, 260);
     expect(validate(jpegValidator, Buffer.concat([a.bytes, second])).status).toBe('invalid');
@@ -123,7 +159,11 @@ describe('jpeg validator on real files', () => {
     const at = forged.length >> 1;
     forged[at] = 0xff;
     forged[at + 1] = 0xd9;
-    expect(validate(jpegValidator, forged)).toMatchObject({ status: 'invalid', offset: at + 2, detail: expect.stringContaining('ends with another EOI') });
+    expect(validate(jpegValidator, forged)).toMatchObject({
+      status: 'invalid',
+      offset: at + 2,
+      detail: expect.stringContaining('ends with another EOI'),
+    });
   });
 
   it('decodes sequential Huffman scans: a forged EOI leaves the scan short of MCUs', () => {
@@ -132,7 +172,10 @@ describe('jpeg validator on real files', () => {
     const at = forged.length >> 1;
     forged[at] = 0xff;
     forged[at + 1] = 0xd9;
-    expect(validate(jpegValidator, forged, 'varied')).toMatchObject({ status: 'invalid', detail: expect.stringMatching(/MCUs|Huffman|coefficient|range|ends inside/) });
+    expect(validate(jpegValidator, forged, 'varied')).toMatchObject({
+      status: 'invalid',
+      detail: expect.stringMatching(/MCUs|Huffman|coefficient|range|ends inside/),
+    });
   });
 
   it('finds ciphertext in entropy-coded data even where no 0xFF lands in it', () => {
@@ -144,7 +187,9 @@ describe('jpeg validator on real files', () => {
   });
 
   it('stops decoding scans at the decode budget and keeps to the marker grammar after it', () => {
-    const file = made.filter((f) => f.path.endsWith('-baseline.jpg')).reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a)).bytes;
+    const file = made
+      .filter((f) => f.path.endsWith('-baseline.jpg'))
+      .reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a)).bytes;
     const limits = { maxDecodeBytes: 1024, maxOutputBytes: 2 ** 30 };
     const verdict = validate(jpegValidator, file, 'varied', limits);
     expect(verdict.status).toBe('valid');
@@ -160,6 +205,10 @@ describe('jpeg validator on real files', () => {
     expect(first).toBeGreaterThan(0);
     const swapped = Buffer.from(file);
     swapped[first + 1] = 0xd1;
-    expect(validate(jpegValidator, swapped)).toMatchObject({ status: 'invalid', detail: expect.stringContaining('out of sequence'), offset: first });
+    expect(validate(jpegValidator, swapped)).toMatchObject({
+      status: 'invalid',
+      detail: expect.stringContaining('out of sequence'),
+      offset: first,
+    });
   });
 });

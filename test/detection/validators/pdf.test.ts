@@ -5,7 +5,19 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pdfValidator } from '../../../agent/detection/validators/pdf.js';
 import { findByExtension, findMachineFiles, MACHINE_ROOTS } from '../../helpers/machine-files.js';
-import { chunkingDisagreements, DAMAGE_CASES, damageResults, describeResult, falsePositives, loadFiles, missedTruncations, overwritten, truncationPoints, validate, type LoadedFile } from '../../helpers/validator-harness.js';
+import {
+  chunkingDisagreements,
+  DAMAGE_CASES,
+  damageResults,
+  describeResult,
+  falsePositives,
+  loadFiles,
+  missedTruncations,
+  overwritten,
+  truncationPoints,
+  validate,
+  type LoadedFile,
+} from '../../helpers/validator-harness.js';
 
 let dir: string;
 let shipped: LoadedFile[] = [];
@@ -25,7 +37,13 @@ function read(name: string): LoadedFile {
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'vouch-pdf-validator-'));
-  shipped = loadFiles(findMachineFiles({ name: (name) => name.toLowerCase().endsWith('.pdf'), limit: 50, roots: [...MACHINE_ROOTS, '/root/.pyenv'] }));
+  shipped = loadFiles(
+    findMachineFiles({
+      name: (name) => name.toLowerCase().endsWith('.pdf'),
+      limit: 50,
+      roots: [...MACHINE_ROOTS, '/root/.pyenv'],
+    }),
+  );
   shipped.forEach((file, n) => {
     copyFileSync(file.path, path.join(dir, `source${n}.pdf`));
     run('pdfseparate', [`source${n}.pdf`, `page${n}-%d.pdf`]);
@@ -36,11 +54,27 @@ beforeAll(() => {
   });
   run('pdfunite', ['page0-1.pdf', 'page1-2.pdf', 'page0-3.pdf', 'united.pdf']);
   // Chromium (Skia's PDF writer) printing a page with real JPEG and PNG images: DCTDecode and Flate image streams.
-  const jpegs = findMachineFiles({ name: (name) => /\.jpe?g$/i.test(name), limit: 3, roots: ['/usr/share/doc', '/usr/lib'] });
+  const jpegs = findMachineFiles({
+    name: (name) => /\.jpe?g$/i.test(name),
+    limit: 3,
+    roots: ['/usr/share/doc', '/usr/lib'],
+  });
   const pngs = findByExtension(['.png'], 3, { minSize: 2000 });
   const images = [...jpegs, ...pngs].map((file) => `<img src="file://${file.path}">`).join('\n');
-  writeFileSync(path.join(dir, 'page.html'), `<html><body><h1>vouch</h1><p>${'Backups are only as good as their restores. '.repeat(40)}</p>${images}</body></html>`);
-  run('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--no-pdf-header-footer', '--print-to-pdf=chromium.pdf', 'page.html']);
+  writeFileSync(
+    path.join(dir, 'page.html'),
+    `<html><body><h1>vouch</h1><p>${'Backups are only as good as their restores. '.repeat(40)}</p>${images}</body></html>`,
+  );
+  run('chromium', [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--no-pdf-header-footer',
+    '--print-to-pdf=chromium.pdf',
+    'page.html',
+  ]);
   run('qpdf', ['--encrypt', 'user', 'owner', '256', '--', 'page0-1.pdf', 'encrypted.pdf']);
   encrypted = read('encrypted.pdf');
   made = readdirSync(dir)
@@ -77,12 +111,23 @@ describe('pdf validator on real files', () => {
 
   it('judges truncated PDFs invalid', () => {
     // Only the end-of-line after %%EOF may go (readers do not need it): cut inside %%EOF instead.
-    expect(missedTruncations(pdfValidator, all, (bytes) => [...truncationPoints(bytes.length).slice(0, -1), bytes.lastIndexOf('%%EOF') + 3])).toEqual([]);
+    expect(
+      missedTruncations(pdfValidator, all, (bytes) => [
+        ...truncationPoints(bytes.length).slice(0, -1),
+        bytes.lastIndexOf('%%EOF') + 3,
+      ]),
+    ).toEqual([]);
   });
 
   it('gives the same verdict fed 1 byte at a time as in one chunk', () => {
     const files = all.filter((f) => f.bytes.length < 400 * 1024).slice(0, 6);
-    expect(chunkingDisagreements(pdfValidator, files.flatMap((file) => [file, overwritten(file, 32, 0x20)]), [1])).toEqual([]);
+    expect(
+      chunkingDisagreements(
+        pdfValidator,
+        files.flatMap((file) => [file, overwritten(file, 32, 0x20)]),
+        [1],
+      ),
+    ).toEqual([]);
   });
 
   it('accepts leading binary junk before %PDF- (offsets count from the header) but does not claim text that mentions it', () => {
@@ -96,7 +141,10 @@ describe('pdf validator on real files', () => {
   });
 
   it('calls an encrypted PDF unsupported, not invalid', () => {
-    expect(validate(pdfValidator, encrypted.bytes, 'varied')).toMatchObject({ status: 'unsupported', detail: 'PDF is encrypted (standard security handler)' });
+    expect(validate(pdfValidator, encrypted.bytes, 'varied')).toMatchObject({
+      status: 'unsupported',
+      detail: 'PDF is encrypted (standard security handler)',
+    });
   });
 
   it('checks DCT image streams with the JPEG validator', () => {
@@ -107,7 +155,10 @@ describe('pdf validator on real files', () => {
     // Inside the image's entropy-coded data, past its headers: a stray marker.
     damaged[data + 2000] = 0xff;
     damaged[data + 2001] = 0x02;
-    expect(validate(pdfValidator, damaged)).toMatchObject({ status: 'invalid', detail: expect.stringContaining('DCT image stream') });
+    expect(validate(pdfValidator, damaged)).toMatchObject({
+      status: 'invalid',
+      detail: expect.stringContaining('DCT image stream'),
+    });
   });
 
   it('rejects a startxref that points at no cross-reference section', () => {
@@ -115,18 +166,29 @@ describe('pdf validator on real files', () => {
     const at = file.lastIndexOf('startxref') + 'startxref'.length + 1;
     const forged = Buffer.from(file);
     forged[at] = forged[at] === 0x31 ? 0x32 : 0x31;
-    expect(validate(pdfValidator, forged)).toMatchObject({ status: 'invalid', detail: expect.stringContaining('points at no cross-reference') });
+    expect(validate(pdfValidator, forged)).toMatchObject({
+      status: 'invalid',
+      detail: expect.stringContaining('points at no cross-reference'),
+    });
   });
 
   it('walks past the decode cap without inflating', () => {
     const file = shipped[0]!;
-    const verdict = validate(pdfValidator, file.bytes, 64 * 1024, { maxDecodeBytes: 32 * 1024, maxOutputBytes: 2 ** 30 });
+    const verdict = validate(pdfValidator, file.bytes, 64 * 1024, {
+      maxDecodeBytes: 32 * 1024,
+      maxOutputBytes: 2 ** 30,
+    });
     expect(verdict.status).toBe('valid');
     expect(verdict.checkedBytes).toBeLessThan(file.bytes.length / 2);
     // The structure past the cap is still walked: a damaged tail is found.
     const damaged = Buffer.from(file.bytes);
     damaged.fill(0x41, damaged.length - 40);
-    expect(validate(pdfValidator, damaged, 64 * 1024, { maxDecodeBytes: 32 * 1024, maxOutputBytes: 2 ** 30 }).status).toBe('invalid');
-    expect(validate(pdfValidator, file.bytes, 64 * 1024, { maxDecodeBytes: 2 ** 30, maxOutputBytes: 4096 }).status).toBe('valid');
+    expect(
+      validate(pdfValidator, damaged, 64 * 1024, { maxDecodeBytes: 32 * 1024, maxOutputBytes: 2 ** 30 })
+        .status,
+    ).toBe('invalid');
+    expect(
+      validate(pdfValidator, file.bytes, 64 * 1024, { maxDecodeBytes: 2 ** 30, maxOutputBytes: 4096 }).status,
+    ).toBe('valid');
   });
 });

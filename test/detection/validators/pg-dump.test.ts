@@ -20,13 +20,15 @@ const dumps: Record<string, Buffer> = {};
 
 /** Runs a shell script as the postgres user when root (PostgreSQL refuses root), else as ourselves. */
 function asServerUser(script: string): void {
-  if (process.getuid?.() === 0) execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', script], { stdio: 'pipe' });
+  if (process.getuid?.() === 0)
+    execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', script], { stdio: 'pipe' });
   else execFileSync('sh', ['-c', script], { stdio: 'pipe' });
 }
 
 beforeAll(() => {
   const binaries = findPostgres();
-  if (!binaries) throw new Error('test set-up: no PostgreSQL installation (scripts/system-deps.sh installs it)');
+  if (!binaries)
+    throw new Error('test set-up: no PostgreSQL installation (scripts/system-deps.sh installs it)');
   dir = mkdtempSync(path.join(tmpdir(), 'vouch-pgdump-'));
   chmodSync(dir, 0o777);
   const bin = (program: string) => path.join(binaries.dir, program);
@@ -50,7 +52,10 @@ afterAll(() => {
 describe('pg_dump custom format', () => {
   it('validates real dumps, compressed and not, in any chunking', () => {
     for (const [name, dump] of Object.entries(dumps)) {
-      expect(validate(pgDumpValidator, dump), name).toMatchObject({ status: 'valid', checkedBytes: dump.length });
+      expect(validate(pgDumpValidator, dump), name).toMatchObject({
+        status: 'valid',
+        checkedBytes: dump.length,
+      });
       expect(validate(pgDumpValidator, dump, 7), name).toMatchObject({ status: 'valid' });
     }
   });
@@ -58,7 +63,10 @@ describe('pg_dump custom format', () => {
   it('calls a dump whose first 4 KiB, or whose data blocks, were encrypted encrypted, and one cut short corrupted', () => {
     for (const [name, dump] of Object.entries(dumps)) {
       for (const mode of ['first-4k', 'header-kept', 'intermittent-64-192', 'chunks-3x10'] as const) {
-        expect(classifyBytes('backups/shop.dump', applyRansomware(dump, mode, name)), `${name} ${mode}`).toMatchObject({ encrypted: true, strength: 'strong' });
+        expect(
+          classifyBytes('backups/shop.dump', applyRansomware(dump, mode, name)),
+          `${name} ${mode}`,
+        ).toMatchObject({ encrypted: true, strength: 'strong' });
       }
       const cut = classifyBytes('backups/shop.dump', dump.subarray(0, Math.floor(dump.length * 0.7)));
       expect(cut, name).toMatchObject({ encrypted: false, judgement: 'damaged' });

@@ -6,7 +6,20 @@ import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngValidator } from '../../../agent/detection/validators/png.js';
 import { findByExtension } from '../../helpers/machine-files.js';
-import { chunkingDisagreements, DAMAGE_CASES, damageResults, describeResult, falsePositives, fullyValid, loadFiles, missedTruncations, overwritten, validate, verdictsOf, type LoadedFile } from '../../helpers/validator-harness.js';
+import {
+  chunkingDisagreements,
+  DAMAGE_CASES,
+  damageResults,
+  describeResult,
+  falsePositives,
+  fullyValid,
+  loadFiles,
+  missedTruncations,
+  overwritten,
+  validate,
+  verdictsOf,
+  type LoadedFile,
+} from '../../helpers/validator-harness.js';
 
 const PDF = '/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf';
 
@@ -26,9 +39,14 @@ beforeAll(() => {
   intact = loadFiles(findByExtension(['.png'], 2000, { head: (head) => pngValidator.matches(head) }));
   sample = intact.filter((_, index) => index % 10 === 0);
   // Rendered pages (RGB, grey, 1-bit) and netpbm re-encodings: interlaced, uncompressed, 16-bit.
-  for (const page of [1, 2, 3]) shell(`pdftoppm -png -singlefile -r 60 -f ${page} -l ${page} ${PDF} rgb-${page}`);
-  shell(`pdftoppm -png -singlefile -gray -r 50 -f 2 -l 2 ${PDF} gray-2 && pdftoppm -png -singlefile -mono -r 80 -f 1 -l 1 ${PDF} mono-1`);
-  shell(`pngtopnm ${sample[3]!.path} > icon.pnm && pnmtopng -interlace icon.pnm > interlaced.png && pnmtopng -compression 0 icon.pnm > stored.png && pnmdepth 65535 icon.pnm | pnmtopng > deep.png`);
+  for (const page of [1, 2, 3])
+    shell(`pdftoppm -png -singlefile -r 60 -f ${page} -l ${page} ${PDF} rgb-${page}`);
+  shell(
+    `pdftoppm -png -singlefile -gray -r 50 -f 2 -l 2 ${PDF} gray-2 && pdftoppm -png -singlefile -mono -r 80 -f 1 -l 1 ${PDF} mono-1`,
+  );
+  shell(
+    `pngtopnm ${sample[3]!.path} > icon.pnm && pnmtopng -interlace icon.pnm > interlaced.png && pnmtopng -compression 0 icon.pnm > stored.png && pnmdepth 65535 icon.pnm | pnmtopng > deep.png`,
+  );
   shell('pngtopnm rgb-1.png | pnmtopng -interlace > page-interlaced.png');
   made = readdirSync(dir)
     .filter((name) => name.endsWith('.png'))
@@ -43,7 +61,17 @@ afterAll(() => {
 describe('png validator on real files', () => {
   it('finds enough real PNGs and makes the variants', () => {
     expect(intact.length).toBeGreaterThanOrEqual(1000);
-    expect(made.map((file) => path.basename(file.path))).toEqual(expect.arrayContaining(['interlaced.png', 'stored.png', 'deep.png', 'page-interlaced.png', 'rgb-1.png', 'gray-2.png', 'mono-1.png']));
+    expect(made.map((file) => path.basename(file.path))).toEqual(
+      expect.arrayContaining([
+        'interlaced.png',
+        'stored.png',
+        'deep.png',
+        'page-interlaced.png',
+        'rgb-1.png',
+        'gray-2.png',
+        'mono-1.png',
+      ]),
+    );
   });
 
   it('judges every intact PNG valid', () => {
@@ -72,8 +100,17 @@ describe('png validator on real files', () => {
   });
 
   it('gives the same verdict fed 1 byte at a time as in one chunk', () => {
-    const small = [...sample.filter((file) => file.bytes.length < 32 * 1024).slice(0, 12), ...made.filter((file) => file.bytes.length < 200 * 1024)];
-    expect(chunkingDisagreements(pngValidator, small.flatMap((file) => [file, overwritten(file, 8, 0x44)]), [1])).toEqual([]);
+    const small = [
+      ...sample.filter((file) => file.bytes.length < 32 * 1024).slice(0, 12),
+      ...made.filter((file) => file.bytes.length < 200 * 1024),
+    ];
+    expect(
+      chunkingDisagreements(
+        pngValidator,
+        small.flatMap((file) => [file, overwritten(file, 8, 0x44)]),
+        [1],
+      ),
+    ).toEqual([]);
   });
 
   it('checks that the image data inflates to the size IHDR implies', () => {
@@ -83,7 +120,10 @@ describe('png validator on real files', () => {
     const forged = Buffer.from(file);
     forged.writeUInt32BE(forged.readUInt32BE(at + 12) + 1, at + 12); // one more row
     forged.writeUInt32BE(crc32(forged.subarray(at + 4, at + 8 + 13)), at + 8 + 13);
-    expect(validate(pngValidator, forged)).toMatchObject({ status: 'invalid', detail: expect.stringContaining('IHDR needs') });
+    expect(validate(pngValidator, forged)).toMatchObject({
+      status: 'invalid',
+      detail: expect.stringContaining('IHDR needs'),
+    });
   });
 
   it('accepts bytes after IEND, as decoders do', () => {
@@ -95,7 +135,9 @@ describe('png validator on real files', () => {
     const file = sample[0]!.bytes;
     const cgbi = Buffer.from([0, 0, 0, 4, 0x43, 0x67, 0x42, 0x49, 0x50, 0, 0x20, 0x06, 0, 0, 0, 0]);
     cgbi.writeUInt32BE(crc32(cgbi.subarray(4, 12)), 12);
-    expect(validate(pngValidator, Buffer.concat([file.subarray(0, 8), cgbi, file.subarray(8)])).status).toBe('unsupported');
+    expect(validate(pngValidator, Buffer.concat([file.subarray(0, 8), cgbi, file.subarray(8)])).status).toBe(
+      'unsupported',
+    );
   });
 
   it('walks chunks and checks CRCs past the decode cap', () => {
@@ -108,8 +150,14 @@ describe('png validator on real files', () => {
     expect(verdict.checkedBytes).toBeLessThan(100 * 1024);
     const damaged = Buffer.from(large);
     damaged[large.length - 1000]! ^= 0x01;
-    expect(validate(pngValidator, damaged, 64 * 1024, limits)).toMatchObject({ status: 'invalid', detail: expect.stringMatching(/^CRC-32 mismatch in chunk IDAT/), localized: {} });
+    expect(validate(pngValidator, damaged, 64 * 1024, limits)).toMatchObject({
+      status: 'invalid',
+      detail: expect.stringMatching(/^CRC-32 mismatch in chunk IDAT/),
+      localized: {},
+    });
     // The output cap stops inflating too.
-    expect(validate(pngValidator, large, 64 * 1024, { maxDecodeBytes: 2 ** 30, maxOutputBytes: 1024 * 1024 })).toMatchObject({ status: 'valid' });
+    expect(
+      validate(pngValidator, large, 64 * 1024, { maxDecodeBytes: 2 ** 30, maxOutputBytes: 1024 * 1024 }),
+    ).toMatchObject({ status: 'valid' });
   });
 });

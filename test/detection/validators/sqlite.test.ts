@@ -6,7 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqliteValidator } from '../../../agent/detection/validators/sqlite.js';
 import { findMachineFiles } from '../../helpers/machine-files.js';
 import { applyRansomware } from '../../helpers/ransomware-modes.js';
-import { chunkingDisagreements, DAMAGE_CASES, damagedCopy, damageResults, describeResult, intactProblems, missedTruncations, truncationPoints, validate, type LoadedFile } from '../../helpers/validator-harness.js';
+import {
+  chunkingDisagreements,
+  DAMAGE_CASES,
+  damagedCopy,
+  damageResults,
+  describeResult,
+  intactProblems,
+  missedTruncations,
+  truncationPoints,
+  validate,
+  type LoadedFile,
+} from '../../helpers/validator-harness.js';
 
 type Fixture = LoadedFile;
 
@@ -21,7 +32,9 @@ function packagesCsv(): string {
     .map((stanza) => {
       const field = (name: string): string => stanza.match(new RegExp(`^${name}: (.*)$`, 'm'))?.[1] ?? '';
       const description = stanza.slice(stanza.indexOf('Description:') + 13);
-      return [field('Package'), field('Version'), field('Installed-Size'), field('Maintainer'), description].map(quote).join(',');
+      return [field('Package'), field('Version'), field('Installed-Size'), field('Maintainer'), description]
+        .map(quote)
+        .join(',');
     });
   return `package,version,size,maintainer,description\n${rows.join('\n')}\n`;
 }
@@ -57,7 +70,11 @@ beforeAll(() => {
   }
   buildDatabase('auto-vacuum-full', 'PRAGMA page_size=1024; PRAGMA auto_vacuum=FULL;', DELETES);
   buildDatabase('auto-vacuum-incremental', 'PRAGMA page_size=4096; PRAGMA auto_vacuum=INCREMENTAL;', DELETES);
-  buildDatabase('auto-vacuum-incremental-512', 'PRAGMA page_size=512; PRAGMA auto_vacuum=INCREMENTAL;', `${DELETES}\nPRAGMA incremental_vacuum(10);`);
+  buildDatabase(
+    'auto-vacuum-incremental-512',
+    'PRAGMA page_size=512; PRAGMA auto_vacuum=INCREMENTAL;',
+    `${DELETES}\nPRAGMA incremental_vacuum(10);`,
+  );
   buildDatabase('vacuumed', 'PRAGMA page_size=4096;', `${DELETES}\nVACUUM;`);
   buildDatabase('wal', 'PRAGMA page_size=4096; PRAGMA journal_mode=WAL;', DELETES);
   buildDatabase('secure-delete', 'PRAGMA page_size=2048; PRAGMA secure_delete=ON;', DELETES);
@@ -80,12 +97,25 @@ describe('sqlite validator', () => {
   });
 
   it('gives the same verdict for 1-byte, random and whole-file chunks', () => {
-    const files = fixtures.filter((f) => ['page-512-deletes', 'auto-vacuum-full', 'page-4096-deletes'].includes(f.path));
+    const files = fixtures.filter((f) =>
+      ['page-512-deletes', 'auto-vacuum-full', 'page-4096-deletes'].includes(f.path),
+    );
     expect(chunkingDisagreements(sqliteValidator, files)).toEqual([]);
-    expect(chunkingDisagreements(sqliteValidator, files.map((file) => damagedCopy(file, 'intermittent-64-192', 100)), [1])).toEqual([]);
+    expect(
+      chunkingDisagreements(
+        sqliteValidator,
+        files.map((file) => damagedCopy(file, 'intermittent-64-192', 100)),
+        [1],
+      ),
+    ).toEqual([]);
   });
 
-  it.each([...DAMAGE_CASES, ['intermittent-16-16', 100], ['intermittent-64-192', 100], ['chunks-3x10', 100]] as const)('judges every database damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
+  it.each([
+    ...DAMAGE_CASES,
+    ['intermittent-16-16', 100],
+    ['intermittent-64-192', 100],
+    ['chunks-3x10', 100],
+  ] as const)('judges every database damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
     // A one-page database is all header and unallocated space (which may hold anything): with the
     // header kept, 64 on / 192 off only lands in that space. Every larger database must break.
     const result = damageResults(sqliteValidator, fixtures, mode, keepHead);
@@ -96,7 +126,11 @@ describe('sqlite validator', () => {
   it('judges truncated databases invalid, also when cut at a page boundary', () => {
     const cuts = (bytes: Buffer): number[] => {
       const pageSize = bytes.readUInt16BE(16) === 1 ? 65536 : bytes.readUInt16BE(16);
-      return [...truncationPoints(bytes.length), 99, ...(bytes.length > pageSize ? [bytes.length - pageSize] : [])];
+      return [
+        ...truncationPoints(bytes.length),
+        99,
+        ...(bytes.length > pageSize ? [bytes.length - pageSize] : []),
+      ];
     };
     expect(missedTruncations(sqliteValidator, fixtures, cuts)).toEqual([]);
   });
@@ -121,7 +155,11 @@ describe('sqlite validator', () => {
 
   it('does not claim other formats', () => {
     expect(sqliteValidator.matches(readFileSync('/usr/share/common-licenses/GPL-3'))).toBe(false);
-    const gdbm = findMachineFiles({ name: (name) => name === 'index.db', roots: ['/var/cache/man'], limit: 1 });
+    const gdbm = findMachineFiles({
+      name: (name) => name === 'index.db',
+      roots: ['/var/cache/man'],
+      limit: 1,
+    });
     for (const file of gdbm) expect(sqliteValidator.matches(readFileSync(file.path))).toBe(false);
   });
 });

@@ -4,7 +4,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cleanUtf8Leads, textValidator } from '../../../agent/detection/validators/text.js';
 import { findMachineFiles } from '../../helpers/machine-files.js';
 import { applyRansomware } from '../../helpers/ransomware-modes.js';
-import { chunkingDisagreements, DAMAGE_CASES, damagedCopy, damageResults, describeResult, falsePositives, unclaimed, validate, verdictsOf, type LoadedFile } from '../../helpers/validator-harness.js';
+import {
+  chunkingDisagreements,
+  DAMAGE_CASES,
+  damagedCopy,
+  damageResults,
+  describeResult,
+  falsePositives,
+  unclaimed,
+  validate,
+  verdictsOf,
+  type LoadedFile,
+} from '../../helpers/validator-harness.js';
 
 interface Fixture extends LoadedFile {
   utf8: boolean;
@@ -17,21 +28,62 @@ function add(path: string, bytes: Buffer, utf8 = true): void {
 }
 
 beforeAll(() => {
-  const read = (path: string): Buffer => (path.endsWith('.gz') ? gunzipSync(readFileSync(path)) : readFileSync(path));
+  const read = (path: string): Buffer =>
+    path.endsWith('.gz') ? gunzipSync(readFileSync(path)) : readFileSync(path);
   // UTF-8: licences, documentation, Python and shell sources, HTML, man pages and GNU info (control-byte separators).
-  for (const file of findMachineFiles({ name: () => true, roots: ['/usr/share/common-licenses'], limit: 8 })) add(file.path, read(file.path));
-  for (const file of findMachineFiles({ name: (n) => n.endsWith('.py'), roots: ['/usr/lib/python3', '/root/.pyenv/versions/3.12.1/lib/python3.12'], minSize: 2000, limit: 6 })) add(file.path, read(file.path));
-  for (const file of findMachineFiles({ name: (n) => n.endsWith('.html'), roots: ['/usr/share/doc'], minSize: 2000, limit: 4 })) add(file.path, read(file.path));
-  for (const file of findMachineFiles({ name: (n) => n.endsWith('.1.gz'), roots: ['/usr/share/man/man1'], minSize: 3000, limit: 8 })) add(file.path, read(file.path));
-  for (const file of findMachineFiles({ name: (n) => n.endsWith('.info.gz'), roots: ['/usr/share/info'], limit: 3 })) add(file.path, read(file.path));
+  for (const file of findMachineFiles({ name: () => true, roots: ['/usr/share/common-licenses'], limit: 8 }))
+    add(file.path, read(file.path));
+  for (const file of findMachineFiles({
+    name: (n) => n.endsWith('.py'),
+    roots: ['/usr/lib/python3', '/root/.pyenv/versions/3.12.1/lib/python3.12'],
+    minSize: 2000,
+    limit: 6,
+  }))
+    add(file.path, read(file.path));
+  for (const file of findMachineFiles({
+    name: (n) => n.endsWith('.html'),
+    roots: ['/usr/share/doc'],
+    minSize: 2000,
+    limit: 4,
+  }))
+    add(file.path, read(file.path));
+  for (const file of findMachineFiles({
+    name: (n) => n.endsWith('.1.gz'),
+    roots: ['/usr/share/man/man1'],
+    minSize: 3000,
+    limit: 8,
+  }))
+    add(file.path, read(file.path));
+  for (const file of findMachineFiles({
+    name: (n) => n.endsWith('.info.gz'),
+    roots: ['/usr/share/info'],
+    limit: 3,
+  }))
+    add(file.path, read(file.path));
   add('/usr/share/man/man1/bash.1.gz', read('/usr/share/man/man1/bash.1.gz')); // troff with BEL delimiters
   // Legacy encodings: Vim's tutor in Latin-1, CP1250, CP1251, KOI8-R, CP737, ISO-8859-9, EUC-JP, Shift-JIS, EUC-KR, Big5.
   const tutor = '/usr/share/vim/vim90/tutor/';
-  for (const name of ['tutor.de', 'tutor.fr', 'tutor.pl.cp1250', 'tutor.ru.cp1251', 'tutor.ru', 'tutor.el.cp737', 'tutor.tr.iso9', 'tutor.ja.euc', 'tutor.ja.sjis', 'tutor.ko.euc', 'tutor.zh.big5']) {
+  for (const name of [
+    'tutor.de',
+    'tutor.fr',
+    'tutor.pl.cp1250',
+    'tutor.ru.cp1251',
+    'tutor.ru',
+    'tutor.el.cp737',
+    'tutor.tr.iso9',
+    'tutor.ja.euc',
+    'tutor.ja.sjis',
+    'tutor.ko.euc',
+    'tutor.zh.big5',
+  ]) {
     add(tutor + name, read(tutor + name), false);
   }
   // Changelogs with Latin-1 names, one with UTF-8 elsewhere in it too.
-  for (const path of ['/usr/share/doc/ed/changelog.gz', '/usr/share/doc/libpam0g/changelog.gz', '/usr/share/doc/netpbm/changelog.gz']) {
+  for (const path of [
+    '/usr/share/doc/ed/changelog.gz',
+    '/usr/share/doc/libpam0g/changelog.gz',
+    '/usr/share/doc/netpbm/changelog.gz',
+  ]) {
     try {
       add(path, read(path), false);
     } catch {
@@ -48,11 +100,22 @@ describe('text validator', () => {
 
   it('judges every intact text valid, in every encoding', () => {
     expect(falsePositives(textValidator, fixtures, 'varied')).toEqual([]);
-    expect(verdictsOf(textValidator, fixtures)).toEqual(fixtures.map((f) => ({ path: f.path, size: f.bytes.length, verdict: { status: 'valid', checkedBytes: f.bytes.length } })));
+    expect(verdictsOf(textValidator, fixtures)).toEqual(
+      fixtures.map((f) => ({
+        path: f.path,
+        size: f.bytes.length,
+        verdict: { status: 'valid', checkedBytes: f.bytes.length },
+      })),
+    );
   });
 
   it('claims UTF-8 text by its head, and no legacy, binary or random bytes', () => {
-    expect(unclaimed(textValidator, fixtures.filter((f) => f.utf8))).toEqual([]);
+    expect(
+      unclaimed(
+        textValidator,
+        fixtures.filter((f) => f.utf8),
+      ),
+    ).toEqual([]);
     expect(textValidator.matches(readFileSync('/usr/share/vim/vim90/tutor/tutor.ru.cp1251'))).toBe(false);
     expect(textValidator.matches(readFileSync('/bin/ls').subarray(0, 65536))).toBe(false);
     expect(textValidator.matches(applyRansomware(Buffer.alloc(4096, 0x61), 'whole', 'a'))).toBe(false);
@@ -65,10 +128,21 @@ describe('text validator', () => {
   it('gives the same verdict for 1-byte, random and whole-file chunks', () => {
     const files = fixtures.filter((_, i) => i % 5 === 0);
     expect(chunkingDisagreements(textValidator, files)).toEqual([]);
-    expect(chunkingDisagreements(textValidator, files.map((file) => damagedCopy(file, 'intermittent-16-16', 64)), [1])).toEqual([]);
+    expect(
+      chunkingDisagreements(
+        textValidator,
+        files.map((file) => damagedCopy(file, 'intermittent-16-16', 64)),
+        [1],
+      ),
+    ).toEqual([]);
   });
 
-  it.each([...DAMAGE_CASES, ['header-kept', 4096], ['intermittent-16-16', 4096], ['chunks-3x10', 4096]] as const)('judges every text damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
+  it.each([
+    ...DAMAGE_CASES,
+    ['header-kept', 4096],
+    ['intermittent-16-16', 4096],
+    ['chunks-3x10', 4096],
+  ] as const)('judges every text damaged by %s (first %i bytes kept) invalid', (mode, keepHead) => {
     const result = damageResults(textValidator, fixtures, mode, keepHead);
     console.info(describeResult('text', result));
     expect(result.missed).toEqual([]);
@@ -97,7 +171,10 @@ describe('text validator', () => {
   });
 
   it('leaves UTF-16 text to other checks', () => {
-    const utf16 = Buffer.from(`\ufeff${readFileSync('/usr/share/common-licenses/GPL-3', 'utf8').slice(0, 5000)}`, 'utf16le');
+    const utf16 = Buffer.from(
+      `\ufeff${readFileSync('/usr/share/common-licenses/GPL-3', 'utf8').slice(0, 5000)}`,
+      'utf16le',
+    );
     expect(validate(textValidator, utf16).status).toBe('unsupported');
     expect(textValidator.matches(utf16)).toBe(false);
   });
@@ -106,13 +183,21 @@ describe('text validator', () => {
     const text = Buffer.from('plain text\n'.repeat(50));
     text[200] = 0xff;
     text[230] = 0x02;
-    expect(validate(textValidator, text)).toMatchObject({ status: 'invalid', offset: 230, detail: 'control bytes text does not contain (0x02 among invalid UTF-8)' });
+    expect(validate(textValidator, text)).toMatchObject({
+      status: 'invalid',
+      offset: 230,
+      detail: 'control bytes text does not contain (0x02 among invalid UTF-8)',
+    });
   });
 
   it('reads text with literal control bytes as text (vim macros, tables listing every ASCII code up to DEL)', () => {
     // A vim macro file types ^V, ^R, ^W and ^[ literally; a generated table lists 0x00…0x7f.
     const macros = Buffer.from(`" macros\n${'nnoremap <F2> :s/\x16\x0d/\x12\x17/g\x16\x0d\n'.repeat(400)}`);
-    const table = Buffer.from(`const ascii = "${Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join('')}";\n`.repeat(40));
+    const table = Buffer.from(
+      `const ascii = "${Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join('')}";\n`.repeat(
+        40,
+      ),
+    );
     expect(validate(textValidator, macros).status).toBe('valid');
     expect(validate(textValidator, table).status).toBe('valid');
   });
@@ -128,10 +213,12 @@ describe('text validator', () => {
         for (let lane = 0; lane < 8; lane++) {
           const chunk = backing.subarray(align, align + 100).fill(0x61);
           chunk[40 + lane] = byte;
-          if ((cleanUtf8Leads(chunk, 0, chunk.length) < 0) !== foreign) wrong.push(`byte 0x${byte.toString(16)} at ${40 + lane} of a chunk at offset ${align}`);
+          if (cleanUtf8Leads(chunk, 0, chunk.length) < 0 !== foreign)
+            wrong.push(`byte 0x${byte.toString(16)} at ${40 + lane} of a chunk at offset ${align}`);
           // Next to invalid UTF-8 it is damage to the validator too (alone it is not: vim macros).
           chunk[60 + lane] = 0xff;
-          if ((validate(textValidator, chunk, chunk.length).status === 'invalid') !== foreign) wrong.push(`0x${byte.toString(16)} near invalid UTF-8, chunk at offset ${align}`);
+          if ((validate(textValidator, chunk, chunk.length).status === 'invalid') !== foreign)
+            wrong.push(`0x${byte.toString(16)} near invalid UTF-8, chunk at offset ${align}`);
         }
       }
     }
@@ -147,7 +234,8 @@ describe('text validator', () => {
         for (let align = 0; align < 4; align++) {
           const backing = new Uint8Array(text.length + 4);
           backing.set(text, align);
-          if (cleanUtf8Leads(backing, align, align + text.length) !== 6) wrong.push(`${character} after ${lead} bytes at offset ${align}`);
+          if (cleanUtf8Leads(backing, align, align + text.length) !== 6)
+            wrong.push(`${character} after ${lead} bytes at offset ${align}`);
         }
       }
     }
