@@ -293,8 +293,8 @@ export async function scanTree(tree: RealTree, layout: TreeLayout, work: string)
   } finally {
     for (const step of undo.reverse()) step();
     // Never remove through a mount that would not come off: that is the live tree.
-    // eslint-disable-next-line no-unsafe-finally -- refusing to delete a live tree outranks the benchmark's own error
     if (mountsUnder(work).length > 0)
+      // eslint-disable-next-line no-unsafe-finally -- refusing to delete a live tree outranks the benchmark's own error
       throw new Error(
         `real-tree benchmark: ${work} still has mounts (${mountsUnder(work).join(', ')}); unmount them by hand`,
       );

@@ -34,11 +34,11 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest's spec is whatever Kubernetes nests; the checks walk it by name
 type Manifest = {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a manifest's spec is whatever Kubernetes nests; the checks walk it by name
   spec?: Record<string, any>;
   data?: Record<string, string>;
 };
