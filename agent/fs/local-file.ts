@@ -13,7 +13,7 @@
  * and words the error, so findings and fault tallies are the same whichever thread read it.
  */
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
-import path from 'node:path';
+import { isInside } from './is-inside.js';
 
 /** What a thread needs to read one file. Plain data: it is posted to workers. */
 export interface LocalFile {
@@ -35,12 +35,6 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
 /** The version token of a file: what changes when it is replaced or rewritten. */
 export function fileValidator(stats: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs'>): string {
   return `${stats.dev}:${stats.ino}:${stats.size}:${Math.round(stats.mtimeMs * 1000)}`;
-}
-
-/** Whether `child` is `parent` or lies under it (both absolute, resolved). */
-export function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
 /**

@@ -8,6 +8,7 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { localRepositoryPath, type Policy } from '../config/resolve-policy.js';
 import { ConfigError } from '../errors.js';
+import { isInside } from '../fs/is-inside.js';
 
 /** A directory the target must stay out of, and what it is. */
 export interface GuardedDirectory {
@@ -23,12 +24,6 @@ export function guardedDirectories(policy: Policy, stateDir: string): GuardedDir
     if (local) guarded.push({ path: local, what: `the source of set ${set.name}` });
   }
   return guarded;
-}
-
-/** `candidate` is `dir` or inside it (both absolute, resolved). Pure. */
-export function isInside(candidate: string, dir: string): boolean {
-  const relative = path.relative(dir, candidate);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
 /** The path with symbolic links resolved as far as it exists (the rest appended as written). */

@@ -26,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import type { LocalFile } from '../fs/local-file.js';
 import type { BatchItem, FileItem, WorkerMessageIn, WorkerMessageOut } from './analysis-protocol.js';
 import type { AnalysisRequest, AnalysisResult } from './entry-analysis.js';
+import { workerEntry } from '../worker-entry.js';
 
 const SLOT_BYTES = 2 ** 20;
 /**
@@ -76,20 +77,6 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/**
- * How to start the worker module: the built `.js` directly; from the TypeScript sources (tests,
- * `tsx`), through tsx's loader registered inside the worker, which a test runner's own
- * transform does not reach.
- */
-function workerEntry(): [string | URL, { eval?: boolean }] {
-  const url = new URL(`./analysis-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
-  if (url.pathname.endsWith('.js')) return [url, {}];
-  return [
-    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
-    { eval: true },
-  ];
-}
-
 class PoolWorker {
   readonly worker: Worker;
   readonly ring: Uint8Array;
@@ -103,7 +90,7 @@ class PoolWorker {
   constructor(onDeath: (worker: PoolWorker) => void) {
     const shared = new SharedArrayBuffer(SLOT_BYTES * RING_SLOTS);
     this.ring = new Uint8Array(shared);
-    const [entry, options] = workerEntry();
+    const [entry, options] = workerEntry('analysis-worker', import.meta.url);
     this.worker = new Worker(entry, {
       ...options,
       workerData: { ring: shared, slotBytes: SLOT_BYTES },

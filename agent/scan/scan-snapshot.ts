@@ -267,18 +267,13 @@ export async function scanSnapshot(
       if (result) {
         size = result.bytes;
         digest = result.digest;
-        if (detection && result.content) {
+        // Readable bytes are judged by their features; members the archive itself encrypted are
+        // unreadable ciphertext by design, judged by their history alone (plain last night is a hit).
+        if (detection && (result.content || entry.encrypted)) {
           const before = history ? ((await history.get(entry.path)) ?? null) : null;
-          const judged = detection.judge(
-            { path: entry.path, size, digest, features: result.content },
-            before,
-          );
-          for (const finding of judged.findings) collector.add(finding);
-          content = judged.classification.summary;
-        } else if (detection && entry.encrypted) {
-          // Unreadable ciphertext by design, judged by its history: plain last night is a hit.
-          const before = history ? ((await history.get(entry.path)) ?? null) : null;
-          const judged = detection.judgeArchiveEncrypted({ path: entry.path, size, digest }, before);
+          const judged = result.content
+            ? detection.judge({ path: entry.path, size, digest, features: result.content }, before)
+            : detection.judgeArchiveEncrypted({ path: entry.path, size, digest }, before);
           for (const finding of judged.findings) collector.add(finding);
           content = judged.classification.summary;
         }

@@ -11,6 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ListedEntry, ListRequest, ListResponse } from './fs-list-protocol.js';
+import { workerEntry } from '../worker-entry.js';
 
 /** Objects per batch. */
 export const LIST_BATCH = 512;
@@ -25,16 +26,6 @@ export class ListFailure extends Error {
   ) {
     super(message);
   }
-}
-
-/** How to start the worker module (the built `.js`, or the TypeScript source through tsx's loader). */
-function workerEntry(): [string | URL, { eval?: boolean }] {
-  const url = new URL(`./fs-list-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
-  if (url.pathname.endsWith('.js')) return [url, {}];
-  return [
-    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
-    { eval: true },
-  ];
 }
 
 /** A source's listing worker. */
@@ -91,7 +82,7 @@ export class FsLister {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const [entry, options] = workerEntry();
+    const [entry, options] = workerEntry('fs-list-worker', import.meta.url);
     // A small young generation: the walk's garbage (one Stats per name) is all short-lived.
     const worker = new Worker(entry, { ...options, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.on('message', (response: ListResponse) => {

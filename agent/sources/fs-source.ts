@@ -28,7 +28,8 @@ import { ObjectChangedError, SourceError, VersionNotFoundError, describeError } 
 import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 import { FsLister, ListFailure } from './fs-list.js';
-import { fileValidator, isInside, type LocalFile } from '../fs/local-file.js';
+import { isInside } from '../fs/is-inside.js';
+import { fileValidator, type LocalFile } from '../fs/local-file.js';
 
 /**
  * Bytes per read from a file. 256 KiB measured better than 1 MiB on `npm run bench` (plain files:

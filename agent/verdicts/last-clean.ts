@@ -3,7 +3,8 @@
  * proven restorable, and why every newer snapshot was rejected. Pure functions.
  */
 import { acceptedBy, countingCounts, countingFindings } from './acceptance.js';
-import type { AcceptanceMark, Finding, FindingKind } from '../model/findings.js';
+import type { AcceptanceMark, FindingKind } from '../model/findings.js';
+import type { SnapshotState } from '../model/snapshot-state.js';
 import type { Verdict } from '../model/verdict.js';
 import { futureDated, isFutureDated, type FutureDated } from './future-time.js';
 
@@ -20,17 +21,17 @@ export function lastCleanSnapshot<T extends { time: string; verdict: Verdict }>(
 }
 
 /** What last-clean needs of a snapshot's state. */
-export interface SnapshotFacts {
-  id: string;
-  time: string;
-  verdict: Verdict;
-  complete: boolean;
-  findings: Finding[];
-  findingCounts: Partial<Record<FindingKind, number>>;
-  /** Of `findingCounts`, the accepted findings (they do not count). */
-  acceptedCounts?: Partial<Record<FindingKind, number>>;
-  verdictBeforeAcceptance?: Verdict;
-}
+export type SnapshotFacts = Pick<
+  SnapshotState,
+  | 'id'
+  | 'time'
+  | 'verdict'
+  | 'complete'
+  | 'findings'
+  | 'findingCounts'
+  | 'acceptedCounts'
+  | 'verdictBeforeAcceptance'
+>;
 
 /** What last-clean needs of a drill. */
 export interface DrillFacts {
