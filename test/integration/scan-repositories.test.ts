@@ -259,9 +259,12 @@ describe('what a user is told when a repository cannot be read', () => {
       await stop(holder);
     }
     // restic: a live `restic check` holds an exclusive lock (stopped, so it keeps holding it).
-    // On a loaded machine the check may finish before it is stopped: start another until one is
-    // caught holding its lock (bounded). `unlock` first clears the stale lock a killed attempt left
-    // (restic ignores those), so the lock seen is the stopped check's own.
+    // The lock counts only once restic can load it: restic ignores a lock file it cannot decrypt,
+    // and restic 0.14 writes its lock file in place, so a check stopped between creating the file
+    // and finishing the write holds nothing the scan sees. So after the stop `restic cat lock` must
+    // read the check's exclusive lock; if not, the check runs on for a moment and is stopped again.
+    // On a loaded machine the check may finish first: another is started (bounded). `unlock` first
+    // clears the stale lock a killed attempt left (restic ignores those too).
     const locks = path.join(restic.repository, 'locks');
     const startCheck = () => {
       spawnSync('restic', ['--repo', restic.repository, '--password-file', restic.passwordFile, 'unlock'], {
@@ -273,14 +276,44 @@ describe('what a user is told when a repository cannot be read', () => {
         { stdio: 'ignore' },
       );
     };
+    const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+    const holdsExclusiveLock = async (child: ChildProcess) => {
+      for (const id of await readdir(locks)) {
+        // A lock that vanishes makes `restic cat` retry for a minute: the timeout bounds that.
+        const shown = spawnSync(
+          'restic',
+          [
+            '--repo',
+            restic.repository,
+            '--password-file',
+            restic.passwordFile,
+            '--no-lock',
+            'cat',
+            'lock',
+            id,
+          ],
+          { encoding: 'utf8', timeout: 5000 },
+        );
+        if (shown.status !== 0) continue;
+        const lock = JSON.parse(shown.stdout) as { exclusive?: boolean; pid?: number };
+        if (lock.exclusive === true && lock.pid === child.pid) return true;
+      }
+      return false;
+    };
+    const stopHoldingLock = async (child: ChildProcess) => {
+      for (let i = 0; i < 1500 && running(child) && (await readdir(locks)).length === 0; i++) await sleep(10);
+      for (let tries = 0; tries < 5 && running(child); tries++) {
+        child.kill('SIGSTOP');
+        await sleep(100); // a check that finished before the signal has exited by now
+        if (running(child) && (await holdsExclusiveLock(child))) return true;
+        child.kill('SIGCONT');
+        await sleep(5);
+      }
+      return false;
+    };
     let check = startCheck();
     try {
-      for (let attempt = 0; attempt < 10; attempt++) {
-        for (let i = 0; i < 1500 && check.exitCode === null && (await readdir(locks)).length === 0; i++)
-          await sleep(10);
-        check.kill('SIGSTOP');
-        await sleep(300); // a check that finished before the signal has exited and removed its lock by now
-        if (check.exitCode === null && check.signalCode === null && (await readdir(locks)).length > 0) break;
+      for (let attempt = 0; attempt < 10 && !(await stopHoldingLock(check)); attempt++) {
         await stop(check);
         check = startCheck();
       }
