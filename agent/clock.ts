@@ -31,18 +31,36 @@ export function clockOffset(value: string | undefined, processNow: number): numb
  * began still agrees with the test about the time (re-reading `VOUCH_NOW` would set it back).
  */
 const INHERITED_OFFSET = 'VOUCH_CLOCK_OFFSET_MS';
+/**
+ * The `VOUCH_NOW` the inherited offset was computed from. A child whose `VOUCH_NOW` is another
+ * instant was given its own date on purpose: it starts from that, not from its parent's clock.
+ */
+const INHERITED_ORIGIN = 'VOUCH_CLOCK_ORIGIN';
+
+/**
+ * The offset a process starts with, from its environment: the inherited offset when it came from
+ * the same `VOUCH_NOW` (or its parent did not say which one it came from), else `VOUCH_NOW` read
+ * afresh. Pure: `processNow` is the process clock at start.
+ */
+export function startingOffset(env: NodeJS.ProcessEnv, processNow: number): number {
+  const inherited = Number(env[INHERITED_OFFSET]);
+  const origin = env[INHERITED_ORIGIN];
+  const sameOrigin = origin === undefined || origin === (env.VOUCH_NOW ?? '');
+  return env[INHERITED_OFFSET] && Number.isFinite(inherited) && sameOrigin
+    ? inherited
+    : clockOffset(env.VOUCH_NOW, processNow);
+}
 
 let offset: number | undefined;
 
 /** The offset, read from the environment once (a bad `VOUCH_NOW` throws a ConfigError, exit 2). */
 function currentOffset(): number {
   if (offset === undefined) {
-    const inherited = Number(process.env[INHERITED_OFFSET]);
-    offset =
-      process.env[INHERITED_OFFSET] && Number.isFinite(inherited)
-        ? inherited
-        : clockOffset(process.env.VOUCH_NOW, Date.now());
-    if (offset !== 0) process.env[INHERITED_OFFSET] = String(offset);
+    offset = startingOffset(process.env, Date.now());
+    if (offset !== 0) {
+      process.env[INHERITED_OFFSET] = String(offset);
+      process.env[INHERITED_ORIGIN] = process.env.VOUCH_NOW ?? '';
+    }
   }
   return offset;
 }

@@ -49,19 +49,6 @@ export interface CliResult {
 }
 
 /**
- * The child's environment: the test's, with `env` on top. A `VOUCH_NOW` given here is meant: it
- * drops the clock offset the test process inherited (agent/clock.ts prefers an inherited
- * `VOUCH_CLOCK_OFFSET_MS`, which `npm run test:dates` sets in every test process), so the child's
- * clock starts at that instant on any day the suite runs.
- */
-function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const merged = { ...process.env, ...env };
-  if (env.VOUCH_NOW !== undefined && env.VOUCH_CLOCK_OFFSET_MS === undefined)
-    delete merged.VOUCH_CLOCK_OFFSET_MS;
-  return merged;
-}
-
-/**
  * Runs `vouch ARGS` with extra environment; bounded by `timeoutMs`. `asUid` runs it as that user
  * (the tests run as root), from a copy of the checkout that user can read.
  */
@@ -79,7 +66,7 @@ export function runCli(
       : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', '--', ...command];
   return new Promise((resolve, reject) => {
     const child = spawn(program!, rest, {
-      env: childEnv(env),
+      env: { ...process.env, ...env },
       // The other user may not be able to enter the test's working directory either.
       ...(asUid === undefined ? {} : { cwd: root }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -101,7 +88,7 @@ export function startCli(
 ): { child: ChildProcess; result: Promise<CliResult> } {
   const [node, ...rest] = cliCommand(CHECKOUT);
   const child = spawn(node!, [...rest, ...args], {
-    env: childEnv(env),
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
