@@ -1,8 +1,9 @@
 /**
  * The layering of agent/, enforced by `npm run lint:deps` (dependency-cruiser). ARCHITECTURE.md
- * draws it. Folders are listed bottom to top: a folder may import the root files (clock.ts,
- * errors.ts, version.ts) and any folder listed before it, never one after it. One total order
- * rules out every cycle between folders; `no-circular` rules them out between files.
+ * draws it. Folders are listed bottom to top: a folder may import the root files (ROOT_FILES) and
+ * any folder listed before it, never one after it; model/ imports nothing but model/. One total
+ * order rules out every cycle between folders; `no-circular` rules them out between files. Type-only
+ * imports count (`tsPreCompilationDeps`): persisted types are what used to pull imports upward.
  */
 const fs = require('node:fs');
 
@@ -11,13 +12,14 @@ const LAYERS = [
   ['model'], // persisted and shared types; imports nothing else of vouch
   ['fs', 'tools', 'archives', 'config'], // primitives: files, host tools, archive readers, the policy
   ['integrity', 'verdicts', 'detection'], // decisions: pure judgements over model types
-  ['sources', 'ledger', 'state', 'jobs'], // stores and sources: what is read and what is kept
-  ['immutability', 'triage', 'estate', 'scan', 'drills', 'recover', 'evidence'], // the work
-  ['metrics', 'web', 'daemon'], // serving
+  ['sources', 'ledger', 'state'], // stores and sources: what is read and what is kept
+  ['immutability', 'triage', 'scan', 'drills', 'recover', 'evidence'], // the work
+  ['jobs', 'estate', 'metrics', 'web', 'daemon'], // serving: the job queue, the read model, the endpoints
   ['demo', 'cli'], // entry points
 ];
 const ORDER = LAYERS.flat();
-const ROOT_FILES = '^agent/[^/]+\\.tsx?$';
+/** The only files at agent/'s root; a new one fails `unknown-root-file` (give it a folder instead). */
+const ROOT_FILES = '^agent/(clock|errors|version|worker-entry)\\.ts$';
 
 const upward = ORDER.map((folder, index) => ({
   name: `layer-${folder}`,
@@ -49,6 +51,28 @@ module.exports = {
       severity: 'error',
       from: { path: ROOT_FILES },
       to: { path: '^agent/[^/]+/' },
+    },
+    {
+      name: 'unknown-root-file',
+      comment: 'agent/ holds only the root files listed in ROOT_FILES; anything else belongs in a folder.',
+      severity: 'error',
+      from: { path: '^agent/[^/]+\\.tsx?$', pathNot: ROOT_FILES },
+      to: {},
+    },
+    {
+      name: 'agent-stays-in-agent',
+      comment:
+        'agent/ (what ships) imports nothing from test/, bench/, scripts/ or any other folder of the repository.',
+      severity: 'error',
+      from: { path: '^agent/' },
+      to: { dependencyTypes: ['local'], pathNot: '^agent/' },
+    },
+    {
+      name: 'model-imports-no-package',
+      comment: 'agent/model/ holds types only: it imports no package and no Node.js module.',
+      severity: 'error',
+      from: { path: '^agent/model/' },
+      to: { pathNot: '^agent/model/' },
     },
     {
       name: 'unknown-folder',

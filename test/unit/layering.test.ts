@@ -1,10 +1,11 @@
 /**
- * The layering rule (.dependency-cruiser.cjs, `npm run lint:deps`) bites: an upward import and a
- * file cycle in a small fixture fail it, and the real tree passes it. Runs the real
+ * The layering rule (.dependency-cruiser.cjs, `npm run lint:deps`) bites: upward imports of every
+ * kind (value, type-only, re-export, dynamic), a file cycle, a package in model/, an unknown folder
+ * or root file and an import out of agent/ fail it in small fixtures, and the real tree passes it. Runs the real
  * dependency-cruiser CLI, as CI does.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,6 +89,58 @@ describe('lint:deps, the import-boundary rule', () => {
     expect(result.status).not.toBe(0);
     expect(result.output).toContain('no-circular');
     expect(result.output).toMatch(/unknown-folder: agent\/misc\/c\.ts/);
+  });
+
+  it('catches the imports a newcomer would not see: type-only, re-exported, dynamic, into test/, from a root file or a package in model/', () => {
+    const dir = fixture({
+      'agent/scan/scan-run.ts': 'export interface R { a: number }\nexport const r = 1;\n',
+      'agent/model/type-only.ts': "import type { R } from '../scan/scan-run.js';\nexport type X = R;\n",
+      'agent/model/re-export.ts': "export type { R } from '../scan/scan-run.js';\n",
+      'agent/model/package.ts':
+        "import { readFileSync } from 'node:fs';\nexport const read = readFileSync;\n",
+      'agent/state/dynamic.ts': "export const load = () => import('../scan/scan-run.js');\n",
+      'agent/config/c.ts': 'export const c = 1;\n',
+      'agent/fs/same-row.ts': "import { c } from '../config/c.js';\nexport const a = c;\n",
+      'agent/clock.ts': "import type { R } from './scan/scan-run.js';\nexport type C = R;\n",
+      'agent/util.ts': "import { c } from './config/c.js';\nexport const u = c;\n",
+      'agent/drills/helper-use.ts': "import { h } from '../../test/helper.js';\nexport const t = h;\n",
+      'test/helper.ts': 'export const h = 1;\n',
+    });
+    const result = lintDeps(dir);
+    expect(result.status).not.toBe(0);
+    for (const violation of [
+      /layer-model: agent\/model\/type-only\.ts → agent\/scan\/scan-run\.ts/,
+      /layer-model: agent\/model\/re-export\.ts → agent\/scan\/scan-run\.ts/,
+      /model-imports-no-package: agent\/model\/package\.ts → /,
+      /layer-state: agent\/state\/dynamic\.ts → agent\/scan\/scan-run\.ts/,
+      /layer-fs: agent\/fs\/same-row\.ts → agent\/config\/c\.ts/,
+      /root-files-import-no-folder: agent\/clock\.ts → agent\/scan\/scan-run\.ts/,
+      /unknown-root-file: agent\/util\.ts → /,
+      /agent-stays-in-agent: agent\/drills\/helper-use\.ts → test\/helper\.ts/,
+    ])
+      expect(result.output).toMatch(violation);
+  });
+
+  it('knows every folder and root file of the real agent/ (a new folder needs a place in LAYERS)', async () => {
+    const config = (await import(path.join(REPO, '.dependency-cruiser.cjs'))) as {
+      default: { forbidden: { name: string }[] };
+    };
+    const layers = config.default.forbidden
+      .map((rule) => /^layer-(.+)$/.exec(rule.name)?.[1])
+      .filter((name): name is string => name !== undefined);
+    const entries = readdirSync(path.join(REPO, 'agent'), { withFileTypes: true });
+    expect(
+      entries
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name)
+        .sort(),
+    ).toEqual([...layers].sort());
+    expect(
+      entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => entry.name)
+        .sort(),
+    ).toEqual(['clock.ts', 'errors.ts', 'version.ts', 'worker-entry.ts']);
   });
 
   it('passes the real tree', () => {
