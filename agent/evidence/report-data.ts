@@ -5,12 +5,11 @@
  * clean snapshot, and the chain's verification. Targets come from the drill records, or from the
  * policy when one is given.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Policy } from '../config/resolve-policy.js';
 import type { DrillReport } from '../model/drill.js';
 import { readLedger } from '../ledger/ledger-store.js';
-import { readSetIndex } from '../state/set-index.js';
+import { indexedSetNames, readSetIndex } from '../state/set-index.js';
+import { drilledSetNames } from '../state/drill-index.js';
 import { listAcceptances, type AcceptanceListing } from '../triage/acceptance-listing.js';
 import { countingFindings } from '../verdicts/acceptance.js';
 import { type Acceptance } from '../model/acceptance.js';
@@ -133,13 +132,6 @@ export function targetsFromPolicy(policy: Policy): Map<string, { rpoSeconds?: nu
   );
 }
 
-async function namesIn(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  return names
-    .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
-    .map((name) => name.slice(0, -'.json'.length));
-}
-
 function emptySet(name: string): SetEvidence {
   return {
     name,
@@ -190,8 +182,8 @@ export async function gatherReportData(options: GatherOptions): Promise<ReportDa
     if (!set) sets.set(name, (set = emptySet(name)));
     return set;
   };
-  for (const name of await namesIn(path.join(options.stateDir, 'sets'))) setOf(name);
-  for (const name of await namesIn(path.join(options.stateDir, 'drills'))) setOf(name);
+  for (const name of await indexedSetNames(options.stateDir)) setOf(name);
+  for (const name of await drilledSetNames(options.stateDir)) setOf(name);
   const acceptances = new Map<string, Acceptance[]>();
   const effects = new Map<number, AcceptanceRecordData['verdicts']>();
   /** First `set-finding` record of each set finding, by set and identity. */

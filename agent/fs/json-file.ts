@@ -1,5 +1,5 @@
 /** Reading the state directory's small JSON files (written with writeFileAtomic). */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { VouchError } from '../errors.js';
 
 /** A state file that exists but cannot be used; the message names it, its path and the way forward. */
@@ -40,4 +40,19 @@ export async function readJsonFile<T, M = T>(
   const problem = check?.(value as Record<string, unknown>);
   if (problem) throw fail(problem);
   return value as T;
+}
+
+/**
+ * The names of the JSON files in `dir` without their `.json` (hidden and temporary files left out),
+ * sorted; none when `dir` does not exist. How a store lists the keys it keeps one file per key for.
+ */
+export async function jsonFileNames(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  return names
+    .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
+    .map((name) => name.slice(0, -'.json'.length))
+    .sort();
 }

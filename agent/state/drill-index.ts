@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { readJsonFile } from '../fs/json-file.js';
+import { jsonFileNames, readJsonFile } from '../fs/json-file.js';
 import { now as clockNow } from '../clock.js';
 import type { DrillResult, DrillIndex } from '../model/drill.js';
 
@@ -14,6 +14,11 @@ export const MAX_INDEXED_DRILLS = 200;
 
 function indexPath(stateDir: string, set: string): string {
   return path.join(stateDir, 'drills', `${set}.json`);
+}
+
+/** The sets that have a drill index in the state directory (sorted). */
+export function drilledSetNames(stateDir: string): Promise<string[]> {
+  return jsonFileNames(path.join(stateDir, 'drills'));
 }
 
 /** Reads a set's drill index; an empty index when the set never had a drill. */

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Finding, FindingKind } from '../model/findings.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { readJsonFile } from '../fs/json-file.js';
+import { jsonFileNames, readJsonFile } from '../fs/json-file.js';
 import type { SetIndex } from '../model/snapshot-state.js';
 
 /** Findings kept per snapshot in the index and ledger; the rest are counted. */
@@ -23,6 +23,11 @@ export function unlistedFindings(snapshot: {
 
 function indexPath(stateDir: string, set: string): string {
   return path.join(stateDir, 'sets', `${set}.json`);
+}
+
+/** The sets that have a set index in the state directory (sorted). */
+export function indexedSetNames(stateDir: string): Promise<string[]> {
+  return jsonFileNames(path.join(stateDir, 'sets'));
 }
 
 /** Reads a set's index (empty when the set was never scanned). */
