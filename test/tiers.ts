@@ -10,6 +10,7 @@
  * clock (VOUCH_NOW, agent/clock.ts) 45 days ahead and across a year end.
  */
 export const UNIT_TESTS = [
+  'test/unit/recover-fetch-dir.test.ts',
   'test/unit/calendar-clock.test.ts',
   'test/unit/scan-text-paths.test.ts',
   'test/unit/future-dated.test.ts',

@@ -7,7 +7,6 @@
  * version in another pass; one with no version left is reported unrestored. The plan — and, for
  * a restore, its outcome — is a signed `recovery-plan` ledger record.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { SetPolicy } from '../config/resolve-policy.js';
@@ -24,6 +23,7 @@ import { PhaseTimer } from '../drills/phase-timer.js';
 import { restoreSnapshot, type RestoreOutcome } from '../drills/restore.js';
 import { createHash } from 'node:crypto';
 import { loadPlanInput } from './plan-input.js';
+import { makeFetchDir } from './fetch-dir.js';
 import { requestedId } from '../drills/pick-snapshot.js';
 import { resolveSnapshotVersion, SnapshotVersionError, splitVersion } from '../drills/snapshot-version.js';
 import {
@@ -219,8 +219,7 @@ async function restorePlan(
     error: null,
   };
   const algorithms = new Map(input.map((snapshot) => [snapshot.id, snapshot.algorithm]));
-  const fetchDir = path.join(options.stateDir, 'recover', `work-${randomBytes(4).toString('hex')}`);
-  await mkdir(fetchDir, { recursive: true, mode: 0o700 });
+  const fetchDir = await makeFetchDir(options.stateDir);
   let source: BackupSource | null = null;
   try {
     source = await (
