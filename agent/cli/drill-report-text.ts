@@ -2,6 +2,7 @@
 import { formatBytes } from '../config/byte-size.js';
 import { formatDuration } from '../config/duration.js';
 import type { DrillReport } from '../model/drill.js';
+import type { DrillSearch } from '../drills/drill-search.js';
 import { table } from './output.js';
 
 const FAILURES_SHOWN = 12;
@@ -88,7 +89,7 @@ export function drillReportText(report: DrillReport): string[] {
 }
 
 /** A `drill --search` as lines: what was skipped, each drill's headline, and what was found. */
-export function drillSearchText(search: import('../drills/drill-search.js').DrillSearch): string[] {
+export function drillSearchText(search: DrillSearch): string[] {
   const lines = [
     `drill search of ${search.set}: ${search.found ? `FOUND ${search.found} — the newest clean snapshot that restores` : 'NO clean snapshot passed a drill'}`,
   ];
