@@ -14,6 +14,7 @@ import {
   groupFindings,
   omittedFindings,
   type FindingGroup,
+  type FindingSubgroup,
 } from '../finding-groups.js';
 import { count, plural } from '../format.js';
 import { snapshotAnchor, snapshotHref, Time, VerdictBadge } from './common.js';
@@ -59,6 +60,7 @@ const Evidence: FC<{ detail: string; prefix?: string }> = ({ detail, prefix }) =
   );
 };
 
+/** A heading of `level` (2 to 5; deeper levels render as h5). */
 const Heading: FC<{ level: number; id?: string; children?: Child }> = ({ level, id, children }) =>
   level <= 2 ? (
     <h2 id={id}>{children}</h2>
@@ -70,6 +72,7 @@ const Heading: FC<{ level: number; id?: string; children?: Child }> = ({ level, 
     <h5 id={id}>{children}</h5>
   );
 
+/** One line of every group's title and total. */
 function groupSummary(groups: readonly FindingGroup[]): string {
   return groups.map((group) => `${group.title}: ${count(group.total)}`).join(' · ');
 }
@@ -85,7 +88,91 @@ export interface SnapshotFindingsProps {
   titled?: boolean;
 }
 
-/** The snapshot's findings section. */
+/**
+ * One subgroup of findings (same kind and explanation pattern) as a collapsible table of paths;
+ * the explanation most paths share is said once above the table, and rows show only what differs.
+ */
+const SubgroupTable: FC<{
+  anchor: string;
+  group: FindingGroup;
+  subgroup: FindingSubgroup;
+  position: number;
+}> = ({ anchor, group, subgroup, position }) => {
+  const common = commonDetail(subgroup.findings);
+  return (
+    <details
+      open={subgroup.findings.length <= OPEN_ROWS}
+      data-subgroup=""
+      id={`${anchor}-${group.id}-${position}`}
+    >
+      <summary>
+        {subgroup.title} — <span data-count="">{plural(subgroup.findings.length, 'path')}</span>
+      </summary>
+      {common ? (
+        <Evidence
+          detail={common.detail}
+          prefix={`Evidence for ${common.count === subgroup.findings.length ? 'each' : `${count(common.count)} of them`}: `}
+        />
+      ) : null}
+      <table class="findings">
+        <thead>
+          <tr>
+            <th scope="col">Path</th>
+            <th scope="col">Evidence</th>
+          </tr>
+        </thead>
+        <tbody>
+          {subgroup.findings.map((finding) => (
+            <tr
+              data-path={finding.path}
+              class={finding.accepted ? 'accepted' : finding.severity}
+              data-accepted={finding.accepted ? String(finding.accepted.id) : undefined}
+            >
+              <td>
+                <code>{finding.path || '(the snapshot)'}</code>
+              </td>
+              <td>
+                {common && finding.detail === common.detail ? (
+                  <span class="small">as above</span>
+                ) : (
+                  <Evidence
+                    detail={finding.detail}
+                    prefix={group.id === ACCEPTED_GROUP ? `${finding.kind}: ` : undefined}
+                  />
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+};
+
+/** One group of findings (e.g. encrypted files): its title and total, how many are listed, and its subgroups. */
+const GroupOfFindings: FC<{ anchor: string; group: FindingGroup; level: number }> = ({
+  anchor,
+  group,
+  level,
+}) => {
+  const shown = group.subgroups.reduce((sum, subgroup) => sum + subgroup.findings.length, 0);
+  return (
+    <div class={`group ${group.id}`} data-group="">
+      <Heading level={level}>
+        {group.title} <span class="count">{count(group.total)}</span>
+        {shown < group.total ? <span class="small"> ({count(shown)} listed)</span> : null}
+      </Heading>
+      {group.subgroups.map((subgroup, position) => (
+        <SubgroupTable anchor={anchor} group={group} subgroup={subgroup} position={position} />
+      ))}
+    </div>
+  );
+};
+
+/**
+ * The snapshot's findings section: its heading and facts, the group summary, notes on accepted
+ * and omitted findings, the path filter (shown by the script), and each group of findings.
+ */
 export const SnapshotFindings: FC<SnapshotFindingsProps> = ({
   set,
   snapshot,
@@ -149,69 +236,9 @@ export const SnapshotFindings: FC<SnapshotFindingsProps> = ({
           <span class="small" data-filter-result="" aria-live="polite"></span>
         </div>
       ) : null}
-      {groups.map((group) => {
-        const shown = group.subgroups.reduce((sum, subgroup) => sum + subgroup.findings.length, 0);
-        return (
-          <div class={`group ${group.id}`} data-group="">
-            <Heading level={level + 1}>
-              {group.title} <span class="count">{count(group.total)}</span>
-              {shown < group.total ? <span class="small"> ({count(shown)} listed)</span> : null}
-            </Heading>
-            {group.subgroups.map((subgroup, position) => {
-              // The explanation most paths share is said once; rows then show only what differs.
-              const common = commonDetail(subgroup.findings);
-              return (
-                <details
-                  open={subgroup.findings.length <= OPEN_ROWS}
-                  data-subgroup=""
-                  id={`${anchor}-${group.id}-${position}`}
-                >
-                  <summary>
-                    {subgroup.title} — <span data-count="">{plural(subgroup.findings.length, 'path')}</span>
-                  </summary>
-                  {common ? (
-                    <Evidence
-                      detail={common.detail}
-                      prefix={`Evidence for ${common.count === subgroup.findings.length ? 'each' : `${count(common.count)} of them`}: `}
-                    />
-                  ) : null}
-                  <table class="findings">
-                    <thead>
-                      <tr>
-                        <th scope="col">Path</th>
-                        <th scope="col">Evidence</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {subgroup.findings.map((finding) => (
-                        <tr
-                          data-path={finding.path}
-                          class={finding.accepted ? 'accepted' : finding.severity}
-                          data-accepted={finding.accepted ? String(finding.accepted.id) : undefined}
-                        >
-                          <td>
-                            <code>{finding.path || '(the snapshot)'}</code>
-                          </td>
-                          <td>
-                            {common && finding.detail === common.detail ? (
-                              <span class="small">as above</span>
-                            ) : (
-                              <Evidence
-                                detail={finding.detail}
-                                prefix={group.id === ACCEPTED_GROUP ? `${finding.kind}: ` : undefined}
-                              />
-                            )}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </details>
-              );
-            })}
-          </div>
-        );
-      })}
+      {groups.map((group) => (
+        <GroupOfFindings anchor={anchor} group={group} level={level + 1} />
+      ))}
     </section>
   );
 };

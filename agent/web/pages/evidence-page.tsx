@@ -85,6 +85,7 @@ export function recordSubject(record: LedgerRecord | null): string {
   }
 }
 
+/** The evidence page's URL for `page` under `filter`, scrolled to the records. */
 function pageHref(filter: { set: string; kind: string }, page: number): string {
   const params = new URLSearchParams();
   if (filter.set) params.set('set', filter.set);
@@ -115,6 +116,7 @@ const FilterSelect: FC<{
   </>
 );
 
+/** Links to the newer and older pages of records, and which page this is. */
 const Pager: FC<{ props: EvidencePageProps; where: string }> = ({ props, where }) => (
   <nav class="pager" aria-label={`Record pages (${where})`}>
     {props.page > 1 ? (
@@ -137,192 +139,216 @@ const Pager: FC<{ props: EvidencePageProps; where: string }> = ({ props, where }
   </nav>
 );
 
-export const EvidencePage: FC<EvidencePageProps> = (props) => {
-  const { frame, status, verifying, keys, filter, records } = props;
+/** The public signing keys: id, fingerprint, whether it signed any record, and the .pem download. */
+const SigningKeys: FC<{ keys: readonly KeyRow[] }> = ({ keys }) =>
+  keys.length ? (
+    <table class="keys">
+      <thead>
+        <tr>
+          <th scope="col">Key id</th>
+          <th scope="col">Fingerprint (SHA-256 of the public key)</th>
+          <th scope="col">Public key</th>
+        </tr>
+      </thead>
+      <tbody>
+        {keys.map((key) => (
+          <tr>
+            <td>
+              <code>{key.keyId}</code>
+              {key.signed ? '' : <span class="small"> (signed no record)</span>}
+            </td>
+            <td>
+              <code class="fingerprint">{formatFingerprint(key.fingerprint)}</code>
+            </td>
+            <td>
+              <a href={`/evidence/keys/${key.keyId}.pem`} download="">
+                {key.keyId}.pem
+              </a>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  ) : (
+    <p>No signing key yet: nothing has been recorded.</p>
+  );
+
+/**
+ * The chain's verification: intact with its record count, or broken at the first bad record (with
+ * a link to the page that lists it); a note while a changed ledger is verified again; the keys.
+ */
+const ChainVerification: FC<{ props: EvidencePageProps }> = ({ props }) => {
+  const { status, verifying, keys } = props;
   const bad = status.firstBad;
   return (
-    <Layout frame={frame} title="Evidence" nav="evidence" pending={verifying}>
-      <h1>Evidence</h1>
-      <section
-        aria-labelledby="chain-title"
-        class={`chain ${status.ok ? 'ok' : 'bad'}`}
-        data-chain={status.ok ? 'intact' : 'broken'}
-        data-first-bad={bad ? String(bad.seq) : undefined}
-      >
-        <h2 id="chain-title">Chain verification</h2>
-        {status.ok ? (
-          <p>
-            <Badge tone="ok">intact</Badge> {plural(status.records, 'record')}: the hash chain, every record's
-            ed25519 signature, key rotations and the signed head verify.
-          </p>
-        ) : (
-          <p role="alert">
-            <Badge tone="bad">broken</Badge>{' '}
-            {bad ? (
-              <>
-                The chain is broken at record <b>{bad.seq}</b>: {bad.problem}.
-              </>
-            ) : (
-              'The chain does not verify.'
-            )}{' '}
-            {props.firstBadPage !== null && bad ? (
-              <a href={`${pageHref(props.filter, props.firstBadPage)}`}>Show record {bad.seq}</a>
-            ) : null}
-          </p>
-        )}
-        {verifying ? (
-          <p class="note">
-            The ledger changed; it is being verified again. This page updates when that finishes.
-          </p>
-        ) : null}
-        <p class="small">
-          The daemon re-verifies the chain whenever the ledger changes; baseline manifests are re-hashed by{' '}
-          <code>vouch evidence verify</code> and for the report below. Trust here is the state directory's own
-          keys: pin the fingerprint with <code>vouch evidence verify --key</code>.
+    <section
+      aria-labelledby="chain-title"
+      class={`chain ${status.ok ? 'ok' : 'bad'}`}
+      data-chain={status.ok ? 'intact' : 'broken'}
+      data-first-bad={bad ? String(bad.seq) : undefined}
+    >
+      <h2 id="chain-title">Chain verification</h2>
+      {status.ok ? (
+        <p>
+          <Badge tone="ok">intact</Badge> {plural(status.records, 'record')}: the hash chain, every record's
+          ed25519 signature, key rotations and the signed head verify.
         </p>
-        <h3>Signing keys</h3>
-        {keys.length ? (
-          <table class="keys">
+      ) : (
+        <p role="alert">
+          <Badge tone="bad">broken</Badge>{' '}
+          {bad ? (
+            <>
+              The chain is broken at record <b>{bad.seq}</b>: {bad.problem}.
+            </>
+          ) : (
+            'The chain does not verify.'
+          )}{' '}
+          {props.firstBadPage !== null && bad ? (
+            <a href={`${pageHref(props.filter, props.firstBadPage)}`}>Show record {bad.seq}</a>
+          ) : null}
+        </p>
+      )}
+      {verifying ? (
+        <p class="note">
+          The ledger changed; it is being verified again. This page updates when that finishes.
+        </p>
+      ) : null}
+      <p class="small">
+        The daemon re-verifies the chain whenever the ledger changes; baseline manifests are re-hashed by{' '}
+        <code>vouch evidence verify</code> and for the report below. Trust here is the state directory's own
+        keys: pin the fingerprint with <code>vouch evidence verify --key</code>.
+      </p>
+      <h3>Signing keys</h3>
+      <SigningKeys keys={keys} />
+    </section>
+  );
+};
+
+/** The auditor report's download form: a period (90 days preselected) and the button. */
+const ReportForm: FC = () => (
+  <section aria-labelledby="report-title">
+    <h2 id="report-title">Auditor report</h2>
+    <form method="get" action="/evidence/report" class="inline">
+      <label for="report-since">Period</label>
+      <select id="report-since" name="since">
+        {REPORT_PERIODS.map((period) => (
+          <option value={period.value} selected={period.value === '90d'}>
+            {period.label}
+          </option>
+        ))}
+      </select>
+      <button type="submit">Download the auditor report</button>
+    </form>
+    <p class="small">
+      One self-contained, printable HTML file, generated now from the ledger with a full verification (chain,
+      signatures, baseline manifests).
+    </p>
+  </section>
+);
+
+/**
+ * One ledger record as a table row: its sequence number (marked when it is the first bad one),
+ * time, kind, set and snapshot, what it says, and its JSON inline (when small) and as a download.
+ */
+const RecordRow: FC<{ stored: StoredRecord; bad: EvidenceStatus['firstBad'] }> = ({ stored, bad }) => {
+  const record = stored.record;
+  const data = (record?.data ?? {}) as { set?: unknown; snapshot?: unknown };
+  const set = typeof data.set === 'string' ? data.set : null;
+  const snapshot = typeof data.snapshot === 'string' ? data.snapshot : null;
+  const isBad = bad !== undefined && stored.seq === bad.seq;
+  return (
+    <tr
+      data-seq={String(stored.seq)}
+      class={isBad ? 'bad-record' : undefined}
+      id={`record-${stored.position}`}
+    >
+      <td class="num">
+        {Number.isNaN(stored.seq) ? '?' : stored.seq}
+        {isBad ? (
+          <div>
+            <Badge tone="bad">first bad record</Badge>
+          </div>
+        ) : null}
+      </td>
+      <td>{record && typeof record.time === 'string' ? <Time iso={record.time} /> : '—'}</td>
+      <td>{record ? String(record.type) : 'malformed'}</td>
+      <td>
+        {set ? <a href={setHref(set)}>{set}</a> : <span class="small">—</span>}
+        {set && snapshot ? (
+          <div>
+            <a href={snapshotHref(set, snapshot)}>
+              <code>{snapshot}</code>
+            </a>
+          </div>
+        ) : null}
+      </td>
+      <td>{recordSubject(record)}</td>
+      <td>
+        {stored.raw.length <= INLINE_RECORD_BYTES ? (
+          <details id={`record-${stored.position}-json`}>
+            <summary>record JSON</summary>
+            <pre>{record ? JSON.stringify(record, null, 2) : stored.raw}</pre>
+          </details>
+        ) : null}
+        <a href={`/evidence/records/${stored.position}.json`} download="">
+          download
+          {stored.raw.length > INLINE_RECORD_BYTES ? ` (${Math.ceil(stored.raw.length / 1024)} KiB)` : ''}
+        </a>
+      </td>
+    </tr>
+  );
+};
+
+/** The ledger's records: the set and kind filters, the count, pagers above and below, one row per record on this page. */
+const RecordList: FC<{ props: EvidencePageProps }> = ({ props }) => {
+  const { filter, records } = props;
+  return (
+    <section aria-labelledby="records-title">
+      <h2 id="records-title">Records</h2>
+      <form method="get" action="/evidence#records-title" class="inline filters">
+        <FilterSelect name="set" label="Set" all="all sets" values={props.sets} selected={filter.set} />
+        <FilterSelect name="kind" label="Kind" all="all kinds" values={props.kinds} selected={filter.kind} />
+        <button type="submit">Filter</button>
+      </form>
+      <p data-record-count="">
+        {plural(props.total, 'record')}
+        {filter.set || filter.kind ? ' match' : ''}, newest first.
+      </p>
+      {props.pages > 1 ? <Pager props={props} where="above the records" /> : null}
+      {records.length ? (
+        <div class="scroll">
+          <table class="records">
             <thead>
               <tr>
-                <th scope="col">Key id</th>
-                <th scope="col">Fingerprint (SHA-256 of the public key)</th>
-                <th scope="col">Public key</th>
+                <th scope="col">Record</th>
+                <th scope="col">Time</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Set and snapshot</th>
+                <th scope="col">Says</th>
+                <th scope="col">Content</th>
               </tr>
             </thead>
             <tbody>
-              {keys.map((key) => (
-                <tr>
-                  <td>
-                    <code>{key.keyId}</code>
-                    {key.signed ? '' : <span class="small"> (signed no record)</span>}
-                  </td>
-                  <td>
-                    <code class="fingerprint">{formatFingerprint(key.fingerprint)}</code>
-                  </td>
-                  <td>
-                    <a href={`/evidence/keys/${key.keyId}.pem`} download="">
-                      {key.keyId}.pem
-                    </a>
-                  </td>
-                </tr>
+              {records.map((stored) => (
+                <RecordRow stored={stored} bad={props.status.firstBad} />
               ))}
             </tbody>
           </table>
-        ) : (
-          <p>No signing key yet: nothing has been recorded.</p>
-        )}
-      </section>
-
-      <section aria-labelledby="report-title">
-        <h2 id="report-title">Auditor report</h2>
-        <form method="get" action="/evidence/report" class="inline">
-          <label for="report-since">Period</label>
-          <select id="report-since" name="since">
-            {REPORT_PERIODS.map((period) => (
-              <option value={period.value} selected={period.value === '90d'}>
-                {period.label}
-              </option>
-            ))}
-          </select>
-          <button type="submit">Download the auditor report</button>
-        </form>
-        <p class="small">
-          One self-contained, printable HTML file, generated now from the ledger with a full verification
-          (chain, signatures, baseline manifests).
-        </p>
-      </section>
-
-      <section aria-labelledby="records-title">
-        <h2 id="records-title">Records</h2>
-        <form method="get" action="/evidence#records-title" class="inline filters">
-          <FilterSelect name="set" label="Set" all="all sets" values={props.sets} selected={filter.set} />
-          <FilterSelect
-            name="kind"
-            label="Kind"
-            all="all kinds"
-            values={props.kinds}
-            selected={filter.kind}
-          />
-          <button type="submit">Filter</button>
-        </form>
-        <p data-record-count="">
-          {plural(props.total, 'record')}
-          {filter.set || filter.kind ? ' match' : ''}, newest first.
-        </p>
-        {props.pages > 1 ? <Pager props={props} where="above the records" /> : null}
-        {records.length ? (
-          <div class="scroll">
-            <table class="records">
-              <thead>
-                <tr>
-                  <th scope="col">Record</th>
-                  <th scope="col">Time</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Set and snapshot</th>
-                  <th scope="col">Says</th>
-                  <th scope="col">Content</th>
-                </tr>
-              </thead>
-              <tbody>
-                {records.map((stored) => {
-                  const record = stored.record;
-                  const data = (record?.data ?? {}) as { set?: unknown; snapshot?: unknown };
-                  const set = typeof data.set === 'string' ? data.set : null;
-                  const snapshot = typeof data.snapshot === 'string' ? data.snapshot : null;
-                  const isBad = bad !== undefined && stored.seq === bad.seq;
-                  return (
-                    <tr
-                      data-seq={String(stored.seq)}
-                      class={isBad ? 'bad-record' : undefined}
-                      id={`record-${stored.position}`}
-                    >
-                      <td class="num">
-                        {Number.isNaN(stored.seq) ? '?' : stored.seq}
-                        {isBad ? (
-                          <div>
-                            <Badge tone="bad">first bad record</Badge>
-                          </div>
-                        ) : null}
-                      </td>
-                      <td>{record && typeof record.time === 'string' ? <Time iso={record.time} /> : '—'}</td>
-                      <td>{record ? String(record.type) : 'malformed'}</td>
-                      <td>
-                        {set ? <a href={setHref(set)}>{set}</a> : <span class="small">—</span>}
-                        {set && snapshot ? (
-                          <div>
-                            <a href={snapshotHref(set, snapshot)}>
-                              <code>{snapshot}</code>
-                            </a>
-                          </div>
-                        ) : null}
-                      </td>
-                      <td>{recordSubject(record)}</td>
-                      <td>
-                        {stored.raw.length <= INLINE_RECORD_BYTES ? (
-                          <details id={`record-${stored.position}-json`}>
-                            <summary>record JSON</summary>
-                            <pre>{record ? JSON.stringify(record, null, 2) : stored.raw}</pre>
-                          </details>
-                        ) : null}
-                        <a href={`/evidence/records/${stored.position}.json`} download="">
-                          download
-                          {stored.raw.length > INLINE_RECORD_BYTES
-                            ? ` (${Math.ceil(stored.raw.length / 1024)} KiB)`
-                            : ''}
-                        </a>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <p>No records{filter.set || filter.kind ? ' match this filter' : ' yet'}.</p>
-        )}
-        {props.pages > 1 ? <Pager props={props} where="below the records" /> : null}
-      </section>
-    </Layout>
+        </div>
+      ) : (
+        <p>No records{filter.set || filter.kind ? ' match this filter' : ' yet'}.</p>
+      )}
+      {props.pages > 1 ? <Pager props={props} where="below the records" /> : null}
+    </section>
   );
 };
+
+/** The evidence page: the chain's verification and keys, the auditor report form, the records. */
+export const EvidencePage: FC<EvidencePageProps> = (props) => (
+  <Layout frame={props.frame} title="Evidence" nav="evidence" pending={props.verifying}>
+    <h1>Evidence</h1>
+    <ChainVerification props={props} />
+    <ReportForm />
+    <RecordList props={props} />
+  </Layout>
+);

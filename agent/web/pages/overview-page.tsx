@@ -23,6 +23,7 @@ const CHECK_NAMES: Record<string, string> = {
   evidence: 'Evidence',
 };
 
+/** A set's readiness badge, its state error if unreadable, and the failing checks. */
 const Readiness: FC<{ row: OverviewRow }> = ({ row }) => (
   <>
     {row.error ? (
@@ -45,6 +46,7 @@ const Readiness: FC<{ row: OverviewRow }> = ({ row }) => (
   </>
 );
 
+/** The newest snapshot: verdict, snapshot count, its age against the RPO, and when it was taken. */
 const Newest: FC<{ row: OverviewRow; now: Date }> = ({ row, now }) =>
   row.newest ? (
     <>
@@ -70,6 +72,7 @@ const Newest: FC<{ row: OverviewRow; now: Date }> = ({ row, now }) =>
     <Badge tone="muted">never scanned</Badge>
   );
 
+/** The last clean snapshot: its id, its age (flagged when older than the RPO), and when it was taken. */
 const LastClean: FC<{ row: OverviewRow; now: Date }> = ({ row, now }) =>
   row.lastClean ? (
     <>
@@ -93,6 +96,7 @@ const LastClean: FC<{ row: OverviewRow; now: Date }> = ({ row, now }) =>
     <span class="small">—</span>
   );
 
+/** The last drill: outcome, restore time against the RTO, and when it finished. */
 const LastDrill: FC<{ row: OverviewRow; now: Date }> = ({ row, now }) => {
   const drill = row.lastDrill;
   if (!drill) return <span class="small">no drill yet</span>;
@@ -133,6 +137,117 @@ const IMMUTABILITY: Record<
   'not-required': { tone: 'muted', text: 'not required' },
 };
 
+/**
+ * One set as a table row: name and location, readiness with the failing checks, the newest and
+ * last clean snapshots against the RPO, the last drill against the RTO, immutability, evidence.
+ */
+const SetRow: FC<{ row: OverviewRow; now: Date }> = ({ row, now }) => (
+  <tr data-set={row.name} data-ready={row.ready ? 'true' : 'false'} class={row.ready ? 'ready' : 'problem'}>
+    <th scope="row">
+      <a href={setHref(row.name)}>{row.name}</a>
+      <div class="small location">{row.location}</div>
+    </th>
+    <td>
+      <Readiness row={row} />
+    </td>
+    <td>
+      <Newest row={row} now={now} />
+    </td>
+    <td>
+      <LastClean row={row} now={now} />
+    </td>
+    <td>
+      <LastDrill row={row} now={now} />
+    </td>
+    <td>
+      <Badge tone={IMMUTABILITY[row.immutability.state].tone}>
+        {IMMUTABILITY[row.immutability.state].text}
+      </Badge>
+      {row.immutability.auditedAt ? (
+        <div class="small">
+          audited <TimeAgo iso={row.immutability.auditedAt} now={now} />
+        </div>
+      ) : null}
+    </td>
+    <td>{row.evidenceOk ? <Badge tone="ok">intact</Badge> : <Badge tone="bad">broken</Badge>}</td>
+  </tr>
+);
+
+/** Every set in one table, problems first, with what "ready" means as its caption. */
+const SetsTable: FC<{ rows: readonly OverviewRow[]; now: Date }> = ({ rows, now }) => (
+  <div class="scroll">
+    <table class="sets">
+      <caption>
+        Every set, problems first. A set is ready when its newest clean snapshot (its last restorable one,
+        when the set declares drills) is within the RPO, its last drill passed in time and within the RTO, its
+        immutability holds and the evidence chain is intact.
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Set</th>
+          <th scope="col">Readiness</th>
+          <th scope="col">Newest snapshot vs RPO</th>
+          <th scope="col">Last clean snapshot</th>
+          <th scope="col">Last drill vs RTO</th>
+          <th scope="col">Immutability</th>
+          <th scope="col">Evidence</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <SetRow row={row} now={now} />
+        ))}
+      </tbody>
+    </table>
+  </div>
+);
+
+/** The data sets' 3-2-1-1-0 rule: per data set its copies, whether the rule is met, and each part's count. */
+const Datasets: FC<{ datasets: readonly DatasetRuleReport[] }> = ({ datasets }) => (
+  <section aria-labelledby="datasets-title">
+    <h2 id="datasets-title">Data sets (3-2-1-1-0)</h2>
+    <table class="datasets">
+      <thead>
+        <tr>
+          <th scope="col">Data set</th>
+          <th scope="col">Copies</th>
+          <th scope="col">Rule</th>
+          <th scope="col">3 copies</th>
+          <th scope="col">2 media</th>
+          <th scope="col">1 off-site</th>
+          <th scope="col">1 immutable</th>
+          <th scope="col">0 errors</th>
+        </tr>
+      </thead>
+      <tbody>
+        {datasets.map((dataset) => (
+          <tr>
+            <th scope="row">{dataset.dataset}</th>
+            <td>
+              {dataset.copies.map((copy, i) => (
+                <>
+                  {i ? ', ' : ''}
+                  <a href={setHref(copy)}>{copy}</a>
+                </>
+              ))}
+            </td>
+            <td>{dataset.ok ? <Badge tone="ok">met</Badge> : <Badge tone="bad">broken</Badge>}</td>
+            {(['copies', 'media', 'offsite', 'immutable', 'errors'] as const).map((part) => (
+              <td>
+                <Badge tone={dataset.parts[part].ok ? 'ok' : 'bad'}>
+                  {dataset.parts[part].ok ? 'ok' : 'no'}
+                </Badge>{' '}
+                <span class="small">{dataset.parts[part].count}</span>
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </section>
+);
+
+/** The overview: how many sets are ready, the chain's state and any alert, store banners, the sets, the data sets. */
 export const OverviewPage: FC<OverviewProps> = ({ frame, rows, evidence, datasets }) => {
   const notReady = rows.filter((row) => !row.ready).length;
   return (
@@ -158,112 +273,8 @@ export const OverviewPage: FC<OverviewProps> = ({ frame, rows, evidence, dataset
           href={`${setHref(row.name)}#store-findings`}
         />
       ))}
-      {rows.length === 0 ? (
-        <p>The policy declares no sets.</p>
-      ) : (
-        <div class="scroll">
-          <table class="sets">
-            <caption>
-              Every set, problems first. A set is ready when its newest clean snapshot (its last restorable
-              one, when the set declares drills) is within the RPO, its last drill passed in time and within
-              the RTO, its immutability holds and the evidence chain is intact.
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Set</th>
-                <th scope="col">Readiness</th>
-                <th scope="col">Newest snapshot vs RPO</th>
-                <th scope="col">Last clean snapshot</th>
-                <th scope="col">Last drill vs RTO</th>
-                <th scope="col">Immutability</th>
-                <th scope="col">Evidence</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((row) => (
-                <tr
-                  data-set={row.name}
-                  data-ready={row.ready ? 'true' : 'false'}
-                  class={row.ready ? 'ready' : 'problem'}
-                >
-                  <th scope="row">
-                    <a href={setHref(row.name)}>{row.name}</a>
-                    <div class="small location">{row.location}</div>
-                  </th>
-                  <td>
-                    <Readiness row={row} />
-                  </td>
-                  <td>
-                    <Newest row={row} now={frame.now} />
-                  </td>
-                  <td>
-                    <LastClean row={row} now={frame.now} />
-                  </td>
-                  <td>
-                    <LastDrill row={row} now={frame.now} />
-                  </td>
-                  <td>
-                    <Badge tone={IMMUTABILITY[row.immutability.state].tone}>
-                      {IMMUTABILITY[row.immutability.state].text}
-                    </Badge>
-                    {row.immutability.auditedAt ? (
-                      <div class="small">
-                        audited <TimeAgo iso={row.immutability.auditedAt} now={frame.now} />
-                      </div>
-                    ) : null}
-                  </td>
-                  <td>
-                    {row.evidenceOk ? <Badge tone="ok">intact</Badge> : <Badge tone="bad">broken</Badge>}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {datasets.length ? (
-        <section aria-labelledby="datasets-title">
-          <h2 id="datasets-title">Data sets (3-2-1-1-0)</h2>
-          <table class="datasets">
-            <thead>
-              <tr>
-                <th scope="col">Data set</th>
-                <th scope="col">Copies</th>
-                <th scope="col">Rule</th>
-                <th scope="col">3 copies</th>
-                <th scope="col">2 media</th>
-                <th scope="col">1 off-site</th>
-                <th scope="col">1 immutable</th>
-                <th scope="col">0 errors</th>
-              </tr>
-            </thead>
-            <tbody>
-              {datasets.map((dataset) => (
-                <tr>
-                  <th scope="row">{dataset.dataset}</th>
-                  <td>
-                    {dataset.copies.map((copy, i) => (
-                      <>
-                        {i ? ', ' : ''}
-                        <a href={setHref(copy)}>{copy}</a>
-                      </>
-                    ))}
-                  </td>
-                  <td>{dataset.ok ? <Badge tone="ok">met</Badge> : <Badge tone="bad">broken</Badge>}</td>
-                  {(['copies', 'media', 'offsite', 'immutable', 'errors'] as const).map((part) => (
-                    <td>
-                      <Badge tone={dataset.parts[part].ok ? 'ok' : 'bad'}>
-                        {dataset.parts[part].ok ? 'ok' : 'no'}
-                      </Badge>{' '}
-                      <span class="small">{dataset.parts[part].count}</span>
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
-      ) : null}
+      {rows.length === 0 ? <p>The policy declares no sets.</p> : <SetsTable rows={rows} now={frame.now} />}
+      {datasets.length ? <Datasets datasets={datasets} /> : null}
     </Layout>
   );
 };
