@@ -14,6 +14,7 @@ import type { Policy, SetPolicy } from '../config/resolve-policy.js';
 import { recoverInterruptedDrills } from '../drills/recover-interrupted.js';
 import { ConfigError, describeError } from '../errors.js';
 import { loadEstateView, type EstateView } from '../estate/estate-view.js';
+import { createEstateCache } from '../estate/estate-cache.js';
 import { evidenceStatus, type EvidenceStatus } from '../estate/evidence-status.js';
 import { anchorOptions } from '../ledger/head-anchor.js';
 import { createMetricsRegistry } from '../metrics/metrics.js';
@@ -106,24 +107,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
   const stats = { reloads: 0, reloadFailures: 0, lastReloadSuccess: nowMs() / 1000 };
 
-  let cached: { at: number; evidence: EvidenceStatus | null; view: Promise<EstateView> } | null = null;
-  const estate = async () => {
+  const estate = createEstateCache<EstateView, EvidenceStatus>({
     // The evidence status is cached on its own (by the ledger's files); a view built from an older
     // status is not reused, so a page never says "intact" after another page said "broken".
-    const evidence = await evidenceStatus(stateDir).catch(() => null);
-    if (!cached || Date.now() - cached.at > ESTATE_TTL_MS || cached.evidence !== evidence) {
-      const view = loadEstateView(policy, stateDir, now(), evidence ?? undefined);
-      const entry = { at: Date.now(), evidence, view };
-      cached = entry;
-      view.catch(() => {
-        if (cached === entry) cached = null;
-      });
-    }
-    return cached.view;
-  };
+    key: () => evidenceStatus(stateDir),
+    load: (evidence) => loadEstateView(policy, stateDir, now(), evidence),
+    ttlMs: ESTATE_TTL_MS,
+  });
 
   const runner = createJobRunner(options.concurrency, logger);
-  runner.onSettled = () => (cached = null);
+  runner.onSettled = () => estate.invalidate();
   const stateAccess = createStateAccess(stateDir, () =>
     anchorOptions(policy.evidence?.anchor, (message) =>
       logger.warn({ anchor: policy.evidence?.anchor?.kind }, message),
@@ -200,7 +193,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     work: { scan: (set) => scanWork(set), drill: (set) => drillWork(set) },
     ...(options.tasks ? { kinds: [...options.tasks] } : {}),
   });
-  const registry = createMetricsRegistry({ estate, scheduler: () => scheduler.stats(), daemon: () => stats });
+  const registry = createMetricsRegistry({
+    estate: estate.get,
+    scheduler: () => scheduler.stats(),
+    daemon: () => stats,
+  });
 
   const setByName = (name: string) => {
     const set = policy.sets.find((candidate) => candidate.name === name);
@@ -210,7 +207,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const app = createHttpApp(
     {
       policy: () => policy,
-      estate,
+      estate: estate.get,
       stateDir,
       async stateReadable() {
         try {
@@ -300,7 +297,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           );
         }
         policy = next;
-        cached = null;
+        estate.invalidate();
         scheduler.apply(next);
         stats.lastReloadSuccess = nowMs() / 1000;
         logger.info({ policy: next.file, sets: next.sets.map((set) => set.name) }, 'policy reloaded');

@@ -21,6 +21,7 @@ import {
 import { longestGapSeconds } from '../config/schedule-gap.js';
 import { VERDICTS } from '../model/verdict.js';
 import { VERSION } from '../version.js';
+import { createEstateCache } from '../estate/estate-cache.js';
 import type { EstateView, SetView } from '../estate/estate-view.js';
 import type { TaskCounters, SchedulerStats } from '../model/tasks.js';
 
@@ -132,22 +133,11 @@ function scanDurationHistogram(sources: MetricsSources): Metric {
 /** How long one estate read serves the metrics of a scrape (they are collected one after another). */
 const SCRAPE_WINDOW_MS = 1000;
 
-/** One estate read shared by every metric of a scrape: concurrent and closely following calls reuse it. */
-function perScrape(load: () => Promise<EstateView>): () => Promise<EstateView> {
-  let current: { at: number; view: Promise<EstateView> } | null = null;
-  return () => {
-    if (!current || Date.now() - current.at > SCRAPE_WINDOW_MS) {
-      const view = load();
-      current = { at: Date.now(), view };
-      view.catch(() => (current = null));
-    }
-    return current.view;
-  };
-}
-
 /** Builds vouch's own registry with every metric (plus the Node.js process metrics). */
 export function createMetricsRegistry(input: MetricsSources): Registry {
-  const sources: MetricsSources = { ...input, estate: perScrape(input.estate) };
+  // One estate read shared by every metric of a scrape: concurrent and closely following calls reuse it.
+  const estate = createEstateCache({ load: () => input.estate(), ttlMs: SCRAPE_WINDOW_MS });
+  const sources: MetricsSources = { ...input, estate: estate.get };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // prom-client names these gauges *_total, which the naming rules (and `promtool check metrics`)
