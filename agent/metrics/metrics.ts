@@ -6,7 +6,8 @@
  * metric's `collect()`: point-in-time facts from the state directory (through `estate()`, read
  * once per scrape), process counters from the scheduler. Labels are bounded: `set` and `dataset`
  * (from the policy), `verdict`, `kind`, `phase`, `check`, `part`, `task` (fixed lists) — never
- * paths, ids or hashes. */
+ * paths, ids or hashes.
+ */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createEstateCache } from '../estate/estate-cache.js';
 import { registerDrillMetrics } from './drill-metrics.js';
