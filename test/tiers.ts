@@ -24,6 +24,8 @@ export const UNIT_TESTS = [
   'test/daemon/listen-and-logs.test.ts',
   'test/daemon/scheduler.test.ts',
   'test/daemon/state-access.test.ts',
+  'test/metrics/*.test.ts',
+  'test/estate/*.test.ts',
   'test/deploy/kubernetes-manifests.test.ts',
   'test/detection/validators/validator-kit.test.ts',
   'test/drills/drill-search-cap.test.ts',

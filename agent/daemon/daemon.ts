@@ -10,24 +10,23 @@ import path from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { loadPolicy } from '../config/load-policy.js';
-import type { Policy, SetPolicy } from '../config/resolve-policy.js';
+import type { Policy } from '../config/resolve-policy.js';
 import { recoverInterruptedDrills } from '../drills/recover-interrupted.js';
 import { ConfigError, describeError } from '../errors.js';
+import { createEstateCache, type EstateCache } from '../estate/estate-cache.js';
 import { loadEstateView, type EstateView } from '../estate/estate-view.js';
 import { evidenceStatus, type EvidenceStatus } from '../estate/evidence-status.js';
-import { anchorOptions } from '../ledger/head-anchor.js';
+import { createJobRunner, type JobRunner } from '../jobs/job-runner.js';
+import { createScheduler, type Scheduler } from '../jobs/scheduler.js';
 import { createMetricsRegistry } from '../metrics/metrics.js';
+import type { DaemonStats } from '../metrics/metric-sources.js';
 import { type TaskKind } from '../model/tasks.js';
-import type { ScanProgress } from '../scan/progress.js';
-import { scanWithLedger } from '../scan/scan-run.js';
-import type { RequestedBy } from '../model/requested-by.js';
-import type { RunDrill } from './drill-contract.js';
+import type { Hono } from 'hono';
 import { createHttpApp } from './http-app.js';
-import { createJobRunner, type JobWork } from '../jobs/job-runner.js';
+import type { RunDrill } from './drill-contract.js';
+import { createJobWork, type DaemonJobWork } from './job-work.js';
 import type { ListenAddress } from './listen-address.js';
-import { createScheduler } from '../jobs/scheduler.js';
 import { shardPolicy, type Shard } from './shard.js';
-import { createStateAccess } from './state-access.js';
 import { now, nowMs } from '../clock.js';
 
 export interface DaemonOptions {
@@ -79,22 +78,17 @@ function resolveStateDir(policy: Policy, override: string | undefined): string {
   return path.resolve(override ?? policy.state ?? 'vouch-state');
 }
 
-function loggingProgress(logger: Logger): ScanProgress {
-  return { addTotal() {}, advance() {}, status: (text) => logger.debug(text), stop() {} };
+/** Reads the policy file and keeps this replica's shard of it. Throws ConfigError when it is invalid. */
+async function loadDaemonPolicy(options: Pick<DaemonOptions, 'configFile' | 'shard'>): Promise<Policy> {
+  const loaded = await loadPolicy(options.configFile);
+  return options.shard ? shardPolicy(loaded, options.shard) : loaded;
 }
 
-/** Starts the daemon. Policy problems throw ConfigError (exit 2) before anything is started. */
-export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
-  const { logger } = options;
-  const load = async () => {
-    const loaded = await loadPolicy(options.configFile);
-    return options.shard ? shardPolicy(loaded, options.shard) : loaded;
-  };
-  let policy = await load();
-  const stateDir = resolveStateDir(policy, options.stateOverride);
-  await mkdir(stateDir, { recursive: true });
-  // A drill killed with the previous daemon (SIGKILL, power loss) is recorded as aborted and its
-  // sandbox removed now, not only when that set's next drill starts.
+/**
+ * Records a drill killed with the previous daemon (SIGKILL, power loss) as aborted and removes its
+ * sandbox now, not only when that set's next drill starts. Never throws: a failed recovery is logged.
+ */
+async function recoverDrillsAtStart(stateDir: string, logger: Logger): Promise<void> {
   for (const aborted of await recoverInterruptedDrills(stateDir, { logger }).catch((error: unknown) => {
     logger.error({ err: error }, 'could not recover interrupted drills');
     return [];
@@ -104,123 +98,70 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       `drill ${aborted.id} of ${aborted.set} was interrupted; recorded as aborted`,
     );
   }
-  const stats = { reloads: 0, reloadFailures: 0, lastReloadSuccess: nowMs() / 1000 };
+}
 
-  let cached: { at: number; evidence: EvidenceStatus | null; view: Promise<EstateView> } | null = null;
-  const estate = async () => {
+/**
+ * The daemon's one estate read, shared by metrics, the API and the console: reused for
+ * ESTATE_TTL_MS while the evidence status stays the same; the caller drops it when a job settles
+ * or the policy reloads.
+ */
+function createDaemonEstate(stateDir: string, policy: () => Policy): EstateCache {
+  return createEstateCache<EstateView, EvidenceStatus>({
     // The evidence status is cached on its own (by the ledger's files); a view built from an older
     // status is not reused, so a page never says "intact" after another page said "broken".
-    const evidence = await evidenceStatus(stateDir).catch(() => null);
-    if (!cached || Date.now() - cached.at > ESTATE_TTL_MS || cached.evidence !== evidence) {
-      const view = loadEstateView(policy, stateDir, now(), evidence ?? undefined);
-      const entry = { at: Date.now(), evidence, view };
-      cached = entry;
-      view.catch(() => {
-        if (cached === entry) cached = null;
-      });
-    }
-    return cached.view;
-  };
-
-  const runner = createJobRunner(options.concurrency, logger);
-  runner.onSettled = () => (cached = null);
-  const stateAccess = createStateAccess(stateDir, () =>
-    anchorOptions(policy.evidence?.anchor, (message) =>
-      logger.warn({ anchor: policy.evidence?.anchor?.kind }, message),
-    ),
-  );
-
-  const scanWork =
-    (set: SetPolicy, requestedBy: RequestedBy = { trigger: 'schedule' }): JobWork =>
-    async ({ signal, logger: jobLogger }) => {
-      const report = await stateAccess.shared((ledger) =>
-        scanWithLedger(policy, ledger, {
-          stateDir,
-          sets: [set.name],
-          signal,
-          concurrency: 1,
-          progress: loggingProgress(jobLogger),
-          requestedBy,
-        }),
-      );
-      const result = report.sets[0];
-      if (result?.error) throw new Error(result.error);
-      const verdicts: Record<string, number> = {};
-      for (const snapshot of result?.snapshots ?? [])
-        verdicts[snapshot.verdict] = (verdicts[snapshot.verdict] ?? 0) + 1;
-      for (const snapshot of result?.snapshots ?? []) {
-        if (snapshot.verdict !== 'clean')
-          jobLogger.warn(
-            { snapshot: snapshot.id, verdict: snapshot.verdict, findingCounts: snapshot.findingCounts },
-            `snapshot ${snapshot.id} is ${snapshot.verdict}`,
-          );
-      }
-      return {
-        snapshots: result?.snapshots.length ?? 0,
-        verdicts,
-        lastClean: result?.lastClean ?? null,
-        ...(result?.immutability ? { immutabilityOk: result.immutability.ok } : {}),
-        ...(report.interrupted ? { interrupted: true } : {}),
-      };
-    };
-  const drillWork =
-    (set: SetPolicy, snapshot?: string, requestedBy: RequestedBy = { trigger: 'schedule' }): JobWork =>
-    async ({ signal, logger: jobLogger }) => {
-      const result = await stateAccess.exclusive(() =>
-        options.runDrill(set, {
-          stateDir,
-          ...(snapshot ? { snapshot } : {}),
-          signal,
-          logger: jobLogger,
-          requestedBy,
-          ...(policy.evidence?.anchor ? { anchor: policy.evidence.anchor } : {}),
-        }),
-      );
-      const drillLogger = jobLogger.child({ drill: result.id, snapshot: result.snapshot });
-      (result.outcome === 'passed' ? drillLogger.info.bind(drillLogger) : drillLogger.warn.bind(drillLogger))(
-        {
-          outcome: result.outcome,
-          durationSeconds: result.durationSeconds,
-          failures: result.failures.length,
-        },
-        `drill ${result.outcome}`,
-      );
-      return {
-        drill: result.id,
-        snapshot: result.snapshot,
-        outcome: result.outcome,
-        durationSeconds: result.durationSeconds,
-      };
-    };
-
-  const scheduler = createScheduler({
-    runner,
-    logger,
-    jitterMs: options.jitterMs,
-    work: { scan: (set) => scanWork(set), drill: (set) => drillWork(set) },
-    ...(options.tasks ? { kinds: [...options.tasks] } : {}),
+    key: () => evidenceStatus(stateDir),
+    load: (evidence) => loadEstateView(policy(), stateDir, now(), evidence),
+    ttlMs: ESTATE_TTL_MS,
   });
-  const registry = createMetricsRegistry({ estate, scheduler: () => scheduler.stats(), daemon: () => stats });
+}
 
+/** Whether the state directory can be listed (for /readyz): ok, or the reason it cannot. */
+async function stateReadable(stateDir: string): Promise<{ ok: boolean; detail: string }> {
+  try {
+    await access(stateDir, constants.R_OK | constants.X_OK);
+    await readdir(stateDir);
+    return { ok: true, detail: stateDir };
+  } catch (error) {
+    return { ok: false, detail: `${stateDir}: ${describeError(error)}` };
+  }
+}
+
+/** What the HTTP app of the daemon is built from. */
+interface DaemonAppParts {
+  policy: () => Policy;
+  stateDir: string;
+  estate: EstateCache;
+  stats: DaemonStats;
+  runner: JobRunner;
+  scheduler: Scheduler;
+  work: DaemonJobWork;
+}
+
+/**
+ * The daemon's HTTP app: metrics, health, the JSON API and the console, over the shared estate
+ * read; API-triggered scans and drills run through the same job runner as scheduled ones. A
+ * trigger for a set the policy does not name throws ConfigError.
+ */
+function createDaemonApp(
+  { policy, stateDir, estate, stats, runner, scheduler, work }: DaemonAppParts,
+  options: DaemonOptions,
+): Hono {
+  const registry = createMetricsRegistry({
+    estate: estate.get,
+    scheduler: () => scheduler.stats(),
+    daemon: () => stats,
+  });
   const setByName = (name: string) => {
-    const set = policy.sets.find((candidate) => candidate.name === name);
+    const set = policy().sets.find((candidate) => candidate.name === name);
     if (!set) throw new ConfigError(`no set named ${name}`);
     return set;
   };
-  const app = createHttpApp(
+  return createHttpApp(
     {
-      policy: () => policy,
-      estate,
+      policy,
+      estate: estate.get,
       stateDir,
-      async stateReadable() {
-        try {
-          await access(stateDir, constants.R_OK | constants.X_OK);
-          await readdir(stateDir);
-          return { ok: true, detail: stateDir };
-        } catch (error) {
-          return { ok: false, detail: `${stateDir}: ${describeError(error)}` };
-        }
-      },
+      stateReadable: () => stateReadable(stateDir),
       registry,
       runner,
       scheduler,
@@ -230,11 +171,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           task,
           name,
           'api',
-          task === 'scan' ? scanWork(set, requestedBy) : drillWork(set, snapshot, requestedBy),
+          task === 'scan' ? work.scan(set, requestedBy) : work.drill(set, snapshot, requestedBy),
           requestedBy,
         );
       },
-      logger,
+      logger: options.logger,
     },
     {
       ...(options.token ? { token: options.token } : {}),
@@ -245,7 +186,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     },
   );
+}
 
+/**
+ * Serves `app` on the listen address with bounded timeouts and header sizes; resolves with the
+ * server and its `http://HOST:PORT` once it listens, rejects when it cannot (address in use, no
+ * permission).
+ */
+async function listenHttp(
+  app: Hono,
+  options: Pick<DaemonOptions, 'listen' | 'requestTimeoutMs'>,
+): Promise<{ server: Server; url: string }> {
   const server = createAdaptorServer({
     fetch: app.fetch,
     serverOptions: {
@@ -267,9 +218,105 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  scheduler.apply(policy);
-  logger.info(
+  return { server, url: `http://${host}:${address.port}` };
+}
+
+/** What a reload works on. */
+interface ReloadParts {
+  options: DaemonOptions;
+  stateDir: string;
+  stats: DaemonStats;
+  /** Puts a validated policy in force (estate dropped, schedules replaced). */
+  apply: (next: Policy) => void;
+}
+
+/**
+ * `Daemon.reload`: re-reads the policy file; a valid policy is applied and true returned, an
+ * invalid one (or one that moves the state directory) is logged with its problems, counted as a
+ * failure, and false returned with the old policy kept.
+ */
+function createReload({ options, stateDir, stats, apply }: ReloadParts): () => Promise<boolean> {
+  const { logger } = options;
+  return async () => {
+    stats.reloads++;
+    try {
+      const next = await loadDaemonPolicy(options);
+      const nextState = resolveStateDir(next, options.stateOverride);
+      if (nextState !== stateDir) {
+        throw new ConfigError(
+          `the state directory cannot change on reload (${stateDir} → ${nextState}); restart vouch serve instead`,
+        );
+      }
+      apply(next);
+      stats.lastReloadSuccess = nowMs() / 1000;
+      logger.info({ policy: next.file, sets: next.sets.map((set) => set.name) }, 'policy reloaded');
+      return true;
+    } catch (error) {
+      stats.reloadFailures++;
+      logger.error(
+        { problems: error instanceof ConfigError ? error.problems : undefined, err: error },
+        `policy reload rejected; keeping the policy loaded at ${new Date(stats.lastReloadSuccess * 1000).toISOString()}: ${error instanceof ConfigError ? error.message.split('\n')[0] : describeError(error)}`,
+      );
+      return false;
+    }
+  };
+}
+
+/** What a shutdown stops. */
+interface StopParts {
+  runner: JobRunner;
+  scheduler: Scheduler;
+  server: Server;
+  logger: Logger;
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * `Daemon.stop`: stops scheduling, aborts running jobs and waits for them up to the deadline,
+ * then closes the server (idle connections at once, the rest after 2 s). Resolves true when every
+ * job ended in time; calling it again returns the same promise.
+ */
+function createStop({
+  runner,
+  scheduler,
+  server,
+  logger,
+  shutdownTimeoutMs,
+}: StopParts): () => Promise<boolean> {
+  let stopping: Promise<boolean> | null = null;
+  return () => {
+    stopping ??= (async () => {
+      logger.info(
+        { running: runner.running(), queued: runner.queued(), deadlineMs: shutdownTimeoutMs },
+        'shutting down: no new jobs, stopping running ones at a safe point',
+      );
+      scheduler.stop();
+      const graceful = await runner.close(shutdownTimeoutMs);
+      if (!graceful)
+        logger.error(
+          {
+            running: runner
+              .jobs()
+              .filter((job) => job.status === 'running')
+              .map((job) => job.id),
+          },
+          'jobs did not stop in time; exiting anyway (state stays consistent: every write is atomic)',
+        );
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+      logger.info({ graceful }, 'stopped');
+      return graceful;
+    })();
+    return stopping;
+  };
+}
+
+/** Logs where the daemon listens, for which policy and sets, and what needs the token. */
+function logListening(options: DaemonOptions, url: string, stateDir: string, policy: Policy): void {
+  options.logger.info(
     {
       url,
       stateDir,
@@ -283,64 +330,52 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     `vouch serve listening on ${url}`,
   );
+}
 
-  let stopping: Promise<boolean> | null = null;
+/** Starts the daemon. Policy problems throw ConfigError (exit 2) before anything is started. */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { logger } = options;
+  let policy = await loadDaemonPolicy(options);
+  const currentPolicy = () => policy;
+  const stateDir = resolveStateDir(policy, options.stateOverride);
+  await mkdir(stateDir, { recursive: true });
+  await recoverDrillsAtStart(stateDir, logger);
+  const stats: DaemonStats = { reloads: 0, reloadFailures: 0, lastReloadSuccess: nowMs() / 1000 };
+
+  const estate = createDaemonEstate(stateDir, currentPolicy);
+  const runner = createJobRunner(options.concurrency, logger);
+  runner.onSettled = () => estate.invalidate();
+  const work = createJobWork({ policy: currentPolicy, stateDir, runDrill: options.runDrill, logger });
+  const scheduler = createScheduler({
+    runner,
+    logger,
+    jitterMs: options.jitterMs,
+    work: { scan: (set) => work.scan(set), drill: (set) => work.drill(set) },
+    ...(options.tasks ? { kinds: [...options.tasks] } : {}),
+  });
+
+  const app = createDaemonApp(
+    { policy: currentPolicy, stateDir, estate, stats, runner, scheduler, work },
+    options,
+  );
+  const { server, url } = await listenHttp(app, options);
+  scheduler.apply(policy);
+  logListening(options, url, stateDir, policy);
+
   return {
     url,
     stateDir,
-    policy: () => policy,
-    async reload() {
-      stats.reloads++;
-      try {
-        const next = await load();
-        const nextState = resolveStateDir(next, options.stateOverride);
-        if (nextState !== stateDir) {
-          throw new ConfigError(
-            `the state directory cannot change on reload (${stateDir} → ${nextState}); restart vouch serve instead`,
-          );
-        }
+    policy: currentPolicy,
+    reload: createReload({
+      options,
+      stateDir,
+      stats,
+      apply(next) {
         policy = next;
-        cached = null;
+        estate.invalidate();
         scheduler.apply(next);
-        stats.lastReloadSuccess = nowMs() / 1000;
-        logger.info({ policy: next.file, sets: next.sets.map((set) => set.name) }, 'policy reloaded');
-        return true;
-      } catch (error) {
-        stats.reloadFailures++;
-        logger.error(
-          { problems: error instanceof ConfigError ? error.problems : undefined, err: error },
-          `policy reload rejected; keeping the policy loaded at ${new Date(stats.lastReloadSuccess * 1000).toISOString()}: ${error instanceof ConfigError ? error.message.split('\n')[0] : describeError(error)}`,
-        );
-        return false;
-      }
-    },
-    stop() {
-      stopping ??= (async () => {
-        logger.info(
-          { running: runner.running(), queued: runner.queued(), deadlineMs: options.shutdownTimeoutMs },
-          'shutting down: no new jobs, stopping running ones at a safe point',
-        );
-        scheduler.stop();
-        const graceful = await runner.close(options.shutdownTimeoutMs);
-        if (!graceful)
-          logger.error(
-            {
-              running: runner
-                .jobs()
-                .filter((job) => job.status === 'running')
-                .map((job) => job.id),
-            },
-            'jobs did not stop in time; exiting anyway (state stays consistent: every write is atomic)',
-          );
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 2000).unref();
-        });
-        logger.info({ graceful }, 'stopped');
-        return graceful;
-      })();
-      return stopping;
-    },
+      },
+    }),
+    stop: createStop({ runner, scheduler, server, logger, shutdownTimeoutMs: options.shutdownTimeoutMs }),
   };
 }

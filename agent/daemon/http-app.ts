@@ -18,7 +18,7 @@ import type { EstateView } from '../estate/estate-view.js';
 import type { TaskKind } from '../model/tasks.js';
 import { registerConsole, REPORT_PATH, wantsHtml } from '../web/console-routes.js';
 import { createLoginThrottle } from '../web/login-throttle.js';
-import { createSessionStore } from '../web/sessions.js';
+import { createSessionStore, type SessionStore } from '../web/sessions.js';
 import { accessControl, identifyCaller } from './access-control.js';
 import { remoteAddress } from '../web/remote-address.js';
 import { acceptanceList, lastCleanReport, setSummary, snapshotList } from './api-views.js';
@@ -66,13 +66,23 @@ const REPORT_TIMEOUT_MS = 5 * 60_000;
 /** How long a console session lasts after signing in. */
 const SESSION_TTL_MS = 12 * 3_600_000;
 
-/** Builds the app. */
-export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
-  const app = new Hono();
-  const sessions = createSessionStore({ ttlMs: SESSION_TTL_MS, max: 1000 });
-  const callerOf = (c: Context) =>
-    identifyCaller(c, { ...(options.token ? { token: options.token } : {}), sessions });
-  // The access log: one line per request, refused ones included.
+/** Sessions and the caller's identity, shared by the access layers, the job triggers and the console. */
+interface Callers {
+  sessions: SessionStore;
+  callerOf: (c: Context) => ReturnType<typeof identifyCaller>;
+}
+
+/**
+ * The layers every request passes, in order: the access log (one line per request, refused ones
+ * included), the request guard, access control (token or session), the deadline (longer for the
+ * auditor report) and the body cap.
+ */
+function useRequestLayers(
+  app: Hono,
+  ctx: HttpContext,
+  options: HttpOptions,
+  { sessions, callerOf }: Callers,
+): void {
   app.use('*', async (c, next) => {
     const started = performance.now();
     try {
@@ -112,7 +122,10 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
       onError: (c) => c.json({ error: `request body over ${options.bodyLimitBytes} bytes` }, 413),
     }),
   );
+}
 
+/** `/healthz` (the process answers), `/readyz` (policy, state and evidence readable; 503 otherwise, with each set's failing checks as detail) and `/metrics`. */
+function registerHealthRoutes(app: Hono, ctx: HttpContext): void {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.get('/readyz', async (c) => {
@@ -146,7 +159,10 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
   app.get('/metrics', async (c) =>
     c.body(await ctx.registry.metrics(), 200, { 'Content-Type': ctx.registry.contentType }),
   );
+}
 
+/** The read-only JSON API over the estate: sets, their snapshots, last clean, acceptances, drills, audits; data sets; evidence. 404 for a set the policy does not name. */
+function registerEstateApi(app: Hono, ctx: HttpContext): void {
   const setOf = async (name: string) => (await ctx.estate()).sets.find((set) => set.policy.name === name);
 
   app.get('/api/sets', async (c) => {
@@ -196,7 +212,14 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
   });
   app.get('/api/datasets', async (c) => c.json({ datasets: (await ctx.estate()).datasets }));
   app.get('/api/evidence', async (c) => c.json((await ctx.estate()).evidence));
+}
 
+/**
+ * `POST /api/sets/:set/scan|drill` (202 with the job, or the one already running; 503 while
+ * shutting down; a drill may name `{"snapshot": …}`) and `/api/jobs[/:id]`. The job records who
+ * asked (caller and address).
+ */
+function registerJobApi(app: Hono, ctx: HttpContext, callerOf: Callers['callerOf']): void {
   for (const task of ['scan', 'drill'] as const) {
     app.post(`/api/sets/:set/${task}`, async (c) => {
       const name = c.req.param('set');
@@ -230,7 +253,18 @@ export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
     const job = ctx.runner.job(c.req.param('id'));
     return job ? c.json(job) : notFound(c, `no job ${c.req.param('id')}`);
   });
+}
 
+/** Builds the app: the request layers, health and metrics, the JSON API, the console, then the 404 and error answers. */
+export function createHttpApp(ctx: HttpContext, options: HttpOptions): Hono {
+  const app = new Hono();
+  const sessions = createSessionStore({ ttlMs: SESSION_TTL_MS, max: 1000 });
+  const callerOf = (c: Context) =>
+    identifyCaller(c, { ...(options.token ? { token: options.token } : {}), sessions });
+  useRequestLayers(app, ctx, options, { sessions, callerOf });
+  registerHealthRoutes(app, ctx);
+  registerEstateApi(app, ctx);
+  registerJobApi(app, ctx, callerOf);
   const web = registerConsole(app, ctx, {
     ...(options.token ? { token: options.token } : {}),
     sessions,
