@@ -164,8 +164,9 @@ export function readDecisions(
     const reason = deepReadReason({
       hasBaseline: hasBaseline(snapshot.id),
       previous,
-      ...(snapshot.object ? { object: identityOf(snapshot.object) } : {}),
-      ...(snapshot.listing ? { listingFingerprint: snapshot.listing.fingerprint } : {}),
+      ...(snapshot.layout === 'archive'
+        ? { object: identityOf(snapshot.object) }
+        : { listingFingerprint: snapshot.listing.fingerprint }),
       rehashSeconds: set.sample ? Number.POSITIVE_INFINITY : set.rehashSeconds,
       now,
       ...(resumingRun !== undefined ? { resumingRun } : {}),

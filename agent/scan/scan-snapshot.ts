@@ -38,7 +38,12 @@ import type { ManifestEntry, ManifestHeader, ObjectIdentity } from '../model/man
 import { joinByPath } from '../integrity/path-join.js';
 import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
 import { readConditions, type BackupSource, type SourceObject } from '../sources/backup-source.js';
-import { addToFingerprint, type ListingSummary, type Snapshot } from '../sources/snapshot-discovery.js';
+import {
+  addToFingerprint,
+  problemPath,
+  type ListingSummary,
+  type Snapshot,
+} from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../ledger/ledger-store.js';
 import {
   createManifestWriter,
@@ -171,8 +176,8 @@ async function cheapPass(ctx: SnapshotScanContext, snapshot: Snapshot): Promise<
     entries: state.entries,
     bytes: state.bytes,
     findingCounts: state.findingCounts,
-    object: snapshot.object ? identityOf(snapshot.object) : undefined,
-    listing: snapshot.listing,
+    object: snapshot.layout === 'archive' ? identityOf(snapshot.object) : undefined,
+    listing: snapshot.layout === 'directory' ? snapshot.listing : undefined,
   });
   return { state: { ...state, ledgerSeq: record.seq }, deep: false, deepReason: null, findingsOmitted: 0 };
 }
@@ -234,7 +239,7 @@ export async function scanSnapshot(
     const sumsTables = set.verifySums ? await loadSumsTables(source, snapshot, collector) : [];
     const entryTables = sumsTables.filter((table) => table.scope === 'entries');
     const objectTables = sumsTables.filter((table) => table.scope === 'object');
-    const listedObject = snapshot.object ? identityOf(snapshot.object) : undefined;
+    const listedObject = snapshot.layout === 'archive' ? identityOf(snapshot.object) : undefined;
 
     if (baseline && baseline.header.algorithm !== set.algorithm) {
       collector.add({
@@ -331,7 +336,7 @@ export async function scanSnapshot(
 
     // ---- read ----
     const objectAlgorithm = objectTables[0]?.algorithm ?? algorithm;
-    const objectDigester = snapshot.object ? await createDigester(objectAlgorithm) : null;
+    const objectDigester = snapshot.layout === 'archive' ? await createDigester(objectAlgorithm) : null;
     let objectBytes = 0;
     const served: ServedIdentity = {};
     let changedUnderUs: ObjectChangedError | null = null;
@@ -339,7 +344,7 @@ export async function scanSnapshot(
     let summary: ReadSummary = { entries: 0, bytes: 0, complete: false };
     try {
       if (snapshot.layout === 'archive') {
-        const object = snapshot.object!;
+        const object = snapshot.object;
         const tap: ChunkSink = {
           update(chunk) {
             objectDigester!.update(chunk);
@@ -361,11 +366,7 @@ export async function scanSnapshot(
           if (error instanceof ObjectChangedError) changedUnderUs ??= error;
           return error;
         };
-        summary = await readerFor(snapshot.format!).read(
-          abortableInput(watched, signal),
-          visitor,
-          set.limits,
-        );
+        summary = await readerFor(snapshot.format).read(abortableInput(watched, signal), visitor, set.limits);
         // Random-access formats (zip, a local 7z) are not read as one stream: no object digest came with them.
         if (objectBytes < object.size && !signal?.aborted) {
           ctx.progress?.(object.size - objectBytes);
@@ -375,7 +376,7 @@ export async function scanSnapshot(
           }
         }
       } else {
-        const prefix = snapshot.prefix!;
+        const prefix = snapshot.prefix;
         summary = await readPlainEntries(
           streamMembers(source, prefix, signal, readListing),
           async (key, member) => {
@@ -399,7 +400,7 @@ export async function scanSnapshot(
       if (!signal?.aborted)
         collector.add({
           kind: 'read-error',
-          path: snapshot.object?.key ?? snapshot.id,
+          path: problemPath(snapshot),
           severity: 'critical',
           detail: describeError(error),
         });
@@ -415,7 +416,7 @@ export async function scanSnapshot(
     if (changed && baseline?.header.object) {
       collector.add({
         kind: 'drift-object-changed',
-        path: snapshot.object!.key,
+        path: problemPath(snapshot),
         severity: 'critical',
         detail: `object rewritten after its baseline: the store no longer holds the listed version (${changed.message.replace(/^.*?: /, '')})`,
       });
@@ -467,7 +468,7 @@ export async function scanSnapshot(
           ...(objectDigester &&
           listedObject.size > 0 &&
           objectBytes === listedObject.size &&
-          (complete || snapshot.format !== 'zip')
+          (complete || snapshot.layout !== 'archive' || snapshot.format !== 'zip')
             ? { digest: objectDigester.hex() }
             : {}),
         }
@@ -506,7 +507,7 @@ export async function scanSnapshot(
         : undefined;
     // A directory whose baselined members mostly changed or vanished was replaced, not drifted (member-replacement.ts).
     if (baseline && snapshot.layout === 'directory')
-      collector.add(directoryReplacement(snapshot.prefix!, members, listing?.fingerprint));
+      collector.add(directoryReplacement(snapshot.prefix, members, listing?.fingerprint));
     let baselineInfo = ctx.previous?.baseline;
     if (baselineInfo && baselineInfo.versionId === undefined) {
       // A baseline recorded before versions were: its manifest header, or the current object when the store still serves the baselined bytes.
