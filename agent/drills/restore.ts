@@ -23,9 +23,9 @@ import type { DigestAlgorithm } from '../model/manifest.js';
 import { describeError } from '../errors.js';
 import { createDigester, type ChunkSink } from '../integrity/digest.js';
 import { abortableInput, archiveInputFor } from '../sources/archive-input.js';
-import { readConditions, type BackupSource } from '../sources/backup-source.js';
+import { readConditions, type BackupSource, type SourceObject } from '../sources/backup-source.js';
 import { createFsSource } from '../sources/fs-source.js';
-import type { Snapshot } from '../sources/snapshot-discovery.js';
+import { problemPath, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { PhaseTimer } from './phase-timer.js';
 import { RestoreWriter, type RestoredEntry } from './restore-writer.js';
 import type { DrillWorkspace } from './workspace.js';
@@ -70,9 +70,9 @@ export interface RestoreOutcome {
 /** Downloads a remote archive into the drill's fetch directory, hashing it on the way. */
 async function fetchArchive(
   request: RestoreRequest,
+  object: SourceObject,
   digest: ChunkSink,
 ): Promise<{ dir: string; name: string; bytes: number }> {
-  const object = request.snapshot.object!;
   const name = path.basename(object.key);
   const body = await request.source.open(object.key, undefined, readConditions(object));
   let bytes = 0;
@@ -121,10 +121,12 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
       let input: ArchiveInput;
       let objectBytes = 0;
       if (set.source.kind === 's3') {
-        const fetched = await request.timer.time('fetch', () => fetchArchive(request, digester));
+        const fetched = await request.timer.time('fetch', () =>
+          fetchArchive(request, snapshot.object, digester),
+        );
         objectBytes = fetched.bytes;
         const local = createFsSource(fetched.dir);
-        const { validator: _remote, pinnedVersion: _version, ...listed } = snapshot.object!;
+        const { validator: _remote, pinnedVersion: _version, ...listed } = snapshot.object;
         input = archiveInputFor(
           local,
           { ...listed, key: fetched.name, size: fetched.bytes },
@@ -144,21 +146,21 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
                   request.progress?.(chunk.length);
                 },
               };
-        input = archiveInputFor(request.source, snapshot.object!, tap, {}, archiveExtras(request));
+        input = archiveInputFor(request.source, snapshot.object, tap, {}, archiveExtras(request));
       }
       summary = await request.timer.time('extract', () =>
-        readerFor(snapshot.format!).read(abortableInput(input, signal), writer, set.limits),
+        readerFor(snapshot.format).read(abortableInput(input, signal), writer, set.limits),
       );
       const sequential = set.source.kind === 's3' || snapshot.format !== 'zip';
       object = {
-        bytes: objectBytes || snapshot.object!.size,
+        bytes: objectBytes || snapshot.object.size,
         digest:
-          sequential && snapshot.object!.size > 0 && objectBytes === snapshot.object!.size
+          sequential && snapshot.object.size > 0 && objectBytes === snapshot.object.size
             ? digester.hex()
             : null,
       };
     } else {
-      const prefix = snapshot.prefix!;
+      const prefix = snapshot.prefix;
       const members = (async function* () {
         for await (const member of request.source.list(prefix)) {
           if (signal?.aborted) return;
@@ -184,7 +186,7 @@ export async function restoreSnapshot(request: RestoreRequest): Promise<RestoreO
   } catch (error) {
     writer.problem({
       kind: 'read-error',
-      path: snapshot.object?.key ?? snapshot.id,
+      path: problemPath(snapshot),
       detail: describeError(error),
     });
     summary = { ...summary, complete: false };

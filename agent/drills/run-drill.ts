@@ -403,26 +403,25 @@ async function execute(
       facts.setupFailures.push({ verifier: 'pick', detail: `no snapshot to drill: ${picked.reason}` });
       return finish();
     }
-    const snapshot =
-      version === null
-        ? picked.snapshot
-        : await resolveSnapshotVersion(set.name, source, picked.snapshot, version);
+    const versioned =
+      version === null ? null : await resolveSnapshotVersion(set.name, source, picked.snapshot, version);
+    const snapshot = versioned ?? picked.snapshot;
     facts.snapshot = snapshot;
     await updateMarker(workspace, { snapshot: snapshot.id, snapshotTime: snapshot.time.toISOString() });
     options.progress?.addTotal(snapshotBytes(snapshot));
     options.progress?.status(`${set.name}: restoring ${snapshot.id}`);
 
     let baseline: LoadedManifest | null = await loadManifest(options.stateDir, set.name, snapshot.id);
-    if (version !== null) {
+    if (versioned && version !== null) {
       const baselined =
         baseline?.header.object?.versionId ?? index.snapshots[snapshot.id]?.baseline?.versionId;
       if (baselineIsOfVersion(baselined, version)) {
         facts.notes.push(
-          `drilled version ${version} of ${snapshot.object!.key}, the version its baseline was taken from: restored files are compared with that baseline`,
+          `drilled version ${version} of ${versioned.object.key}, the version its baseline was taken from: restored files are compared with that baseline`,
         );
       } else {
         facts.notes.push(
-          `drilled version ${version} of ${snapshot.object!.key}; no baseline was recorded for that version (${baselined ? `the baseline is of version ${baselined}` : 'the baseline names no version'}): restored digests could not be compared`,
+          `drilled version ${version} of ${versioned.object.key}; no baseline was recorded for that version (${baselined ? `the baseline is of version ${baselined}` : 'the baseline names no version'}): restored digests could not be compared`,
         );
         baseline = null;
       }

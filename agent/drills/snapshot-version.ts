@@ -11,7 +11,7 @@
  */
 import { ConfigError, VersionNotFoundError, describeError } from '../errors.js';
 import type { BackupSource } from '../sources/backup-source.js';
-import type { Snapshot } from '../sources/snapshot-discovery.js';
+import type { ArchiveSnapshot, Snapshot } from '../sources/snapshot-discovery.js';
 import { ID_PREFIX, PICK_RULES } from './pick-snapshot.js';
 
 /** A request for a snapshot version that cannot be served. Exit 2. */
@@ -49,9 +49,9 @@ export async function resolveSnapshotVersion(
   source: BackupSource,
   snapshot: Snapshot,
   version: string,
-): Promise<Snapshot> {
+): Promise<ArchiveSnapshot> {
   const ref = versionRef(snapshot.id, version);
-  if (snapshot.layout !== 'archive' || !snapshot.object) {
+  if (snapshot.layout !== 'archive') {
     throw new SnapshotVersionError(
       `set ${set}: snapshot ${ref}: ${snapshot.id} is a directory snapshot; @VERSION reads one version of an archive object`,
     );

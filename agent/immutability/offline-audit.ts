@@ -75,9 +75,8 @@ async function writablePaths(
   const newestFirst = [...snapshots].reverse();
   const keys: string[] = [];
   for (const snapshot of newestFirst) {
-    if (snapshot.prefix) keys.push(snapshot.prefix.replace(/\/$/, ''));
-    for (const member of snapshot.object ? [snapshot.object] : (snapshot.memberSample ?? []))
-      keys.push(member.key);
+    if (snapshot.layout === 'archive') keys.push(snapshot.object.key);
+    else keys.push(snapshot.prefix.replace(/\/$/, ''), ...snapshot.memberSample.map((member) => member.key));
     if (keys.length >= budget) break;
   }
   return writableAmong(root, keys.slice(0, budget));

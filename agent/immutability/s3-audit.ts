@@ -23,7 +23,7 @@ export interface S3AuditContext {
 }
 
 function objectsOf(snapshot: Snapshot, prefix: string): { key: string; snapshotTime: Date }[] {
-  const members = snapshot.object ? [snapshot.object] : (snapshot.memberSample ?? []);
+  const members = snapshot.layout === 'archive' ? [snapshot.object] : snapshot.memberSample;
   return members.map((member) => ({ key: `${prefix}${member.key}`, snapshotTime: snapshot.time }));
 }
 

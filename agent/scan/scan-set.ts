@@ -36,7 +36,9 @@ import {
 } from './set-findings.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
-import { emptyFaults, identityOf, ScanAbortedError, scanSnapshot, type FaultTally } from './scan-snapshot.js';
+import { emptyFaults, scanSnapshot, type FaultTally } from './scan-snapshot.js';
+import { identityOf } from './snapshot-decisions.js';
+import { ScanAbortedError } from './snapshot-read.js';
 import { now as clockNow } from '../clock.js';
 
 /** One snapshot in a scan report (the `--json` contract). */
@@ -164,8 +166,9 @@ export function readDecisions(
     const reason = deepReadReason({
       hasBaseline: hasBaseline(snapshot.id),
       previous,
-      ...(snapshot.object ? { object: identityOf(snapshot.object) } : {}),
-      ...(snapshot.listing ? { listingFingerprint: snapshot.listing.fingerprint } : {}),
+      ...(snapshot.layout === 'archive'
+        ? { object: identityOf(snapshot.object) }
+        : { listingFingerprint: snapshot.listing.fingerprint }),
       rehashSeconds: set.sample ? Number.POSITIVE_INFINITY : set.rehashSeconds,
       now,
       ...(resumingRun !== undefined ? { resumingRun } : {}),

@@ -13,51 +13,44 @@
  * A stop request (`signal`) aborts the read at once: nothing is recorded for the snapshot and no
  * baseline is written, so the next scan reads it again from the start.
  */
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import type {
-  ArchiveEntry,
-  ArchiveInput,
-  ArchiveProblem,
-  EntryVisitor,
-  ReadSummary,
-} from '../archives/entry-reader.js';
-import { readPlainEntries } from '../archives/plain-reader.js';
-import { readerFor } from '../archives/registry.js';
 import type { SetPolicy } from '../config/resolve-policy.js';
-import type { DigestAlgorithm } from '../model/manifest.js';
-import { claimedType } from '../detection/classify.js';
-import { type ContentSummary } from '../model/content.js';
-import { SnapshotDetection, type GoneFiles } from '../detection/snapshot-detection.js';
-import { type DetectionSummary } from '../model/detection.js';
-import { describeError, ObjectChangedError } from '../errors.js';
-import { createDigester, digestStream, type ChunkSink } from '../integrity/digest.js';
-import { addedEntry, entryDrift, missingEntry, objectDrift } from '../integrity/drift.js';
-import { directoryReplacement, emptyTally, tallyMember } from '../integrity/member-replacement.js';
-import type { ManifestEntry, ManifestHeader, ObjectIdentity } from '../model/manifest.js';
-import { joinByPath } from '../integrity/path-join.js';
-import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
-import { readConditions, type BackupSource, type SourceObject } from '../sources/backup-source.js';
-import { addToFingerprint, type ListingSummary, type Snapshot } from '../sources/snapshot-discovery.js';
+import { SnapshotDetection } from '../detection/snapshot-detection.js';
 import type { LedgerStore } from '../ledger/ledger-store.js';
-import {
-  createManifestWriter,
-  openManifest,
-  type ManifestReader,
-  type ManifestWriter,
-} from '../state/manifest-store.js';
+import type { ContentSummary } from '../model/content.js';
+import type { ObjectIdentity } from '../model/manifest.js';
 import type { SnapshotState } from '../model/snapshot-state.js';
+import { objectDrift } from '../integrity/drift.js';
+import { directoryReplacement } from '../integrity/member-replacement.js';
+import type { BackupSource } from '../sources/backup-source.js';
+import type { Snapshot } from '../sources/snapshot-discovery.js';
+import { openManifest, type ManifestReader, type ManifestWriter } from '../state/manifest-store.js';
 import { withAcceptances, type AcceptanceMatcher } from '../verdicts/acceptance.js';
-import type { Finding } from '../model/findings.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
-import type { LocalFile } from '../fs/local-file.js';
-import { analysisPool } from './analysis-pool.js';
-import { analyzeStream } from './analyze-stream.js';
-import type { AnalysisResult } from './entry-analysis.js';
+import { compareWithBaseline, finishDetection, writeNewBaseline } from './baseline-phases.js';
+import { entryJudge, type EntryDigests } from './entry-judge.js';
 import { EntrySpool } from './entry-spool.js';
 import { attachContentIds } from './finding-identity.js';
 import { FindingsCollector } from './findings-collector.js';
-import { checkSums, loadSumsTables } from './sums-check.js';
+import {
+  algorithmChangeFinding,
+  baselineHeader,
+  carriedBaseline,
+  cheapPassRecord,
+  cheapPassState,
+  currentObjectIdentity,
+  deepScanRecord,
+  deepScanState,
+  digestPlan,
+  faultsToRecord,
+  objectChangedFinding,
+  readComplete,
+  scanListing,
+  writtenBaseline,
+  type DeepScanOutcome,
+  type DigestPlan,
+} from './snapshot-decisions.js';
+import { readSnapshot } from './snapshot-read.js';
+import { checkSums, loadSumsTables, type SumsTable } from './sums-check.js';
 
 /** What the store did while a snapshot was read (see retrying-source.ts). */
 export interface FaultTally {
@@ -115,67 +108,6 @@ export interface SnapshotScanResult {
 
 /** New-at-path entries detection keeps for rename pairing during a scan (bounded memory). */
 const MAX_PENDING_RENAMES = 50_000;
-/** Files that disappeared since the previous snapshot handed to detection for pairing; the rest are counted. */
-const MAX_GONE_HELD = 100_000;
-
-/** What the state records of a snapshot's archive object (the fields that must never change). */
-export function identityOf(object: SourceObject): ObjectIdentity {
-  return {
-    key: object.key,
-    size: object.size,
-    mtime: object.mtime.toISOString(),
-    ...(object.etag ? { etag: object.etag } : {}),
-    ...(object.versionId ? { versionId: object.versionId } : {}),
-  };
-}
-
-function problemFinding(problem: ArchiveProblem): Finding {
-  return {
-    kind: problem.kind,
-    path: problem.path,
-    severity: problem.kind === 'read-error' ? 'critical' : 'warning',
-    detail: problem.detail,
-  };
-}
-
-/** A sink that counts bytes for progress. */
-function progressSink(progress: ((bytes: number) => void) | undefined): ChunkSink[] {
-  return progress ? [{ update: (chunk) => progress(chunk.length) }] : [];
-}
-
-/** When the snapshot was last read completely, by the state before this scan. */
-function previouslyVerified(previous: SnapshotState | undefined): string | undefined {
-  return previous?.lastVerified ?? (previous?.complete ? previous.lastDeepScan : undefined);
-}
-
-/** Thrown out of a read that a stop request ended. */
-export class ScanAbortedError extends Error {
-  override name = 'ScanAbortedError';
-}
-
-/** The cheap pass: the store reports the same objects as the last complete read; record that. */
-async function cheapPass(ctx: SnapshotScanContext, snapshot: Snapshot): Promise<SnapshotScanResult> {
-  const previous = ctx.previous!;
-  const state = applySetAcceptances(ctx, {
-    ...previous,
-    time: snapshot.time.toISOString(),
-    lastScan: ctx.now.toISOString(),
-    ...(ctx.runId ? { runId: ctx.runId } : {}),
-  });
-  const record = await ctx.ledger.append('snapshot-scan', {
-    set: ctx.set.name,
-    snapshot: snapshot.id,
-    deep: false,
-    verdict: state.verdict,
-    ...acceptanceFacts(state),
-    entries: state.entries,
-    bytes: state.bytes,
-    findingCounts: state.findingCounts,
-    object: snapshot.object ? identityOf(snapshot.object) : undefined,
-    listing: snapshot.listing,
-  });
-  return { state: { ...state, ledgerSeq: record.seq }, deep: false, deepReason: null, findingsOmitted: 0 };
-}
 
 /** The state with the set's acceptances applied (unchanged without any). */
 function applySetAcceptances(ctx: SnapshotScanContext, state: SnapshotState): SnapshotState {
@@ -186,45 +118,110 @@ function applySetAcceptances(ctx: SnapshotScanContext, state: SnapshotState): Sn
   });
 }
 
-/** What a scan record says about acceptances: the scan's own verdict and the accepted findings, when any. */
-function acceptanceFacts(
-  state: SnapshotState,
-): Partial<Pick<SnapshotState, 'verdictBeforeAcceptance' | 'acceptedCounts'>> {
-  return state.verdictBeforeAcceptance
-    ? { verdictBeforeAcceptance: state.verdictBeforeAcceptance, acceptedCounts: state.acceptedCounts! }
-    : {};
+/** The cheap pass: the store reports the same objects as the last complete read; record that. */
+async function cheapPass(
+  ctx: SnapshotScanContext,
+  snapshot: Snapshot,
+  previous: SnapshotState,
+): Promise<SnapshotScanResult> {
+  const state = applySetAcceptances(ctx, cheapPassState(previous, snapshot, ctx.now, ctx.runId));
+  const record = await ctx.ledger.append('snapshot-scan', cheapPassRecord(ctx.set.name, snapshot, state));
+  return { state: { ...state, ledgerSeq: record.seq }, deep: false, deepReason: null, findingsOmitted: 0 };
 }
 
-/** Streams a directory snapshot's members from the store, fingerprinting the listing as it goes. */
-function streamMembers(
-  source: BackupSource,
-  prefix: string,
-  signal: AbortSignal | undefined,
-  listing: { objects: number; bytes: number; hash: ReturnType<typeof createHash> },
-) {
-  return (async function* () {
-    for await (const member of source.list(prefix)) {
-      if (signal?.aborted) return;
-      listing.objects++;
-      listing.bytes += member.size;
-      addToFingerprint(listing.hash, member);
-      yield { ...member, key: member.key.slice(prefix.length) };
-    }
-  })();
+/** What the checksum-list phase compares. */
+interface ListsCheck {
+  snapshot: Snapshot;
+  /** The object as the baseline recorded it (archive snapshots with a baseline). */
+  baselineObject: ObjectIdentity | undefined;
+  /** The object as this read saw it. */
+  currentObject: ObjectIdentity | undefined;
+  /** The store stopped serving the listed version mid-read (already a finding of its own). */
+  changed: boolean;
+  sumsTables: readonly SumsTable[];
+  digests: DigestPlan;
+  entryDigests: EntryDigests;
+  complete: boolean;
+  spool: EntrySpool;
+  collector: FindingsCollector;
+}
+
+/**
+ * The object and checksum lists: the archive object's drift from its baseline (unless it changed
+ * under the read), every disagreement with a checksum list, then content ids on the kept
+ * findings (what acceptances match). Writes findings to `check.collector` only.
+ */
+async function checkObjectAndLists(check: ListsCheck): Promise<void> {
+  const { collector, currentObject, digests } = check;
+  if (check.baselineObject && currentObject && !check.changed)
+    collector.add(objectDrift(check.baselineObject, currentObject));
+  for (const finding of checkSums(check.sumsTables, {
+    snapshot: check.snapshot,
+    objectDigest: currentObject?.digest,
+    objectAlgorithm: digests.objectAlgorithm,
+    entryDigests: check.entryDigests,
+    complete: check.complete,
+  }))
+    collector.add(finding);
+  await attachContentIds(
+    collector.kept,
+    () => check.spool.sorted(),
+    digests.algorithm,
+    currentObject
+      ? {
+          key: currentObject.key,
+          ...(currentObject.digest
+            ? { contentId: `${digests.objectAlgorithm}:${currentObject.digest}` }
+            : {}),
+        }
+      : undefined,
+  );
+}
+
+/**
+ * Commits a new baseline (aborting it when the commit fails) and records it in the ledger;
+ * returns what the state records of it.
+ */
+async function commitBaseline(
+  ctx: SnapshotScanContext,
+  snapshot: Snapshot,
+  writer: ManifestWriter,
+  currentObject: ObjectIdentity | undefined,
+): Promise<NonNullable<SnapshotState['baseline']>> {
+  let written: Awaited<ReturnType<ManifestWriter['commit']>>;
+  try {
+    written = await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  await ctx.ledger.append('baseline', {
+    set: ctx.set.name,
+    snapshot: snapshot.id,
+    manifest: written.file.slice(ctx.stateDir.length + 1),
+    sha256: written.sha256,
+    entries: written.entries,
+    object: currentObject,
+  });
+  return writtenBaseline(written, ctx.now, currentObject);
 }
 
 /**
  * Scans one snapshot and records the result in the ledger: the cheap pass when `reason` is null
  * and the snapshot has a state, otherwise a deep read. Throws ScanAbortedError when `ctx.signal`
  * stopped the read (nothing recorded).
+ *
+ * A deep read runs as phases: read (each entry judged as it streams), history, drift or the new
+ * baseline, checksum lists, verdict, state, ledger. The decisions between them are pure
+ * (snapshot-decisions.ts); this function only sequences them and owns what is opened.
  */
 export async function scanSnapshot(
   ctx: SnapshotScanContext,
   snapshot: Snapshot,
   reason: string | null,
 ): Promise<SnapshotScanResult> {
-  if (reason === null && ctx.previous) return cheapPass(ctx, snapshot);
-  const { set, source, stateDir, now, signal } = ctx;
+  if (reason === null && ctx.previous) return cheapPass(ctx, snapshot, ctx.previous);
+  const { set, source, stateDir, now } = ctx;
   const baseline = await openManifest(stateDir, set.name, snapshot.id);
   const history = set.detection.enabled ? ((await ctx.previousManifest?.()) ?? null) : null;
   const spool = new EntrySpool(ctx.tempDir);
@@ -232,365 +229,112 @@ export async function scanSnapshot(
   try {
     const collector = new FindingsCollector();
     const sumsTables = set.verifySums ? await loadSumsTables(source, snapshot, collector) : [];
-    const entryTables = sumsTables.filter((table) => table.scope === 'entries');
-    const objectTables = sumsTables.filter((table) => table.scope === 'object');
-    const listedObject = snapshot.object ? identityOf(snapshot.object) : undefined;
-
-    if (baseline && baseline.header.algorithm !== set.algorithm) {
-      collector.add({
-        kind: 'read-error',
-        path: snapshot.id,
-        severity: 'warning',
-        detail: `baseline uses ${baseline.header.algorithm} but the policy now says ${set.algorithm}; digests are compared in ${baseline.header.algorithm}`,
-      });
-    }
-    const algorithm = baseline?.header.algorithm ?? set.algorithm;
-    // Only checksum lists of entries need per-entry digests kept (one map entry per listed file).
-    const entryDigests = new Map<string, Map<DigestAlgorithm, string>>();
-    const extraAlgorithms = [...new Set(entryTables.map((table) => table.algorithm))].filter(
-      (other) => other !== algorithm,
-    );
+    const baselineAlgorithm = baseline?.header.algorithm;
+    const algorithmChanged = algorithmChangeFinding(snapshot.id, baselineAlgorithm, set.algorithm);
+    if (algorithmChanged) collector.add(algorithmChanged);
+    const digests = digestPlan(set.algorithm, baselineAlgorithm, sumsTables);
     const detection = set.detection.enabled
       ? new SnapshotDetection(set.detection, history ? 'streamed' : null, ctx.changeHistory, {
           maxPending: MAX_PENDING_RENAMES,
         })
       : null;
 
-    /** What detection measures of an entry (encrypted zip members hold ciphertext by design: digests only). */
-    const detectOf = (entry: ArchiveEntry) =>
-      detection && !entry.encrypted ? { detect: { size: entry.size, claim: claimedType(entry.path) } } : {};
-    /** Judges an entry's analysed bytes (when it has a body) and spools its manifest entry. */
-    const keepEntry = async (entry: ArchiveEntry, result: AnalysisResult | null) => {
-      let size = entry.size;
-      let digest: string | undefined;
-      let content: ContentSummary | undefined;
-      if (result) {
-        size = result.bytes;
-        digest = result.digest;
-        // Readable bytes are judged by their features; members the archive itself encrypted are
-        // unreadable ciphertext by design, judged by their history alone (plain last night is a hit).
-        if (detection && (result.content || entry.encrypted)) {
-          const before = history ? ((await history.get(entry.path)) ?? null) : null;
-          const judged = result.content
-            ? detection.judge({ path: entry.path, size, digest, features: result.content }, before)
-            : detection.judgeArchiveEncrypted({ path: entry.path, size, digest }, before);
-          for (const finding of judged.findings) collector.add(finding);
-          content = judged.classification.summary;
-        }
-        if (entryTables.length) {
-          const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);
-          for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [
-            DigestAlgorithm,
-            string,
-          ][])
-            digests.set(extraAlgorithm, extraDigest);
-          entryDigests.set(entry.path, digests);
-        }
-      }
-      await spool.add({
-        path: entry.path,
-        type: entry.type,
-        size,
-        ...(digest ? { digest } : {}),
-        ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
-        ...(entry.etag ? { etag: entry.etag } : {}),
-        ...(entry.versionId ? { versionId: entry.versionId } : {}),
-        ...(snapshot.layout === 'directory' && entry.mtime ? { mtime: entry.mtime.toISOString() } : {}),
-        ...(content ? { content } : {}),
-      });
-    };
+    // ---- read, judging each entry as it streams ----
+    const judge = entryJudge({
+      layout: snapshot.layout,
+      algorithm: digests.algorithm,
+      extraAlgorithms: digests.extraAlgorithms,
+      detection,
+      history,
+      keepDigests: sumsTables.some((table) => table.scope === 'entries'),
+      spool,
+      collector,
+      progress: ctx.progress,
+      signal: ctx.signal,
+    });
+    const read = await readSnapshot(
+      ctx,
+      snapshot,
+      judge.visitor,
+      {
+        algorithm: digests.objectAlgorithm,
+        wholeObject: sumsTables.some((table) => table.scope === 'object'),
+      },
+      collector,
+    );
+    const complete = readComplete(read.summary, collector.counts);
+    const changed = objectChangedFinding(snapshot, read.changed, baseline?.header.object !== undefined);
+    if (changed) collector.add(changed);
 
-    const visitor: EntryVisitor = {
-      async entry(entry: ArchiveEntry, body: Readable | null) {
-        let result: AnalysisResult | null = null;
-        if (body) {
-          const sinks = snapshot.layout === 'directory' ? progressSink(ctx.progress) : [];
-          result = await analyzeStream(
-            body,
-            { algorithm, extraAlgorithms, ...detectOf(entry) },
-            { sizeHint: entry.size, sinks },
-          );
-        }
-        await keepEntry(entry, result);
-      },
-      async localEntry(entry: ArchiveEntry, file: LocalFile) {
-        signal?.throwIfAborted();
-        const result = await analysisPool().analyzeFile(
-          { algorithm, extraAlgorithms, ...detectOf(entry) },
-          file,
-        );
-        if (!result) return null;
-        ctx.progress?.(result.bytes);
-        await keepEntry(entry, result);
-        return result.bytes;
-      },
-      problem(problem) {
-        collector.add(problemFinding(problem));
-      },
-    };
-
-    // ---- read ----
-    const objectAlgorithm = objectTables[0]?.algorithm ?? algorithm;
-    const objectDigester = snapshot.object ? await createDigester(objectAlgorithm) : null;
-    let objectBytes = 0;
-    const served: ServedIdentity = {};
-    let changedUnderUs: ObjectChangedError | null = null;
-    const readListing = { objects: 0, bytes: 0, hash: createHash('sha256') };
-    let summary: ReadSummary = { entries: 0, bytes: 0, complete: false };
-    try {
-      if (snapshot.layout === 'archive') {
-        const object = snapshot.object!;
-        const tap: ChunkSink = {
-          update(chunk) {
-            objectDigester!.update(chunk);
-            objectBytes += chunk.length;
-            ctx.progress?.(chunk.length);
-          },
-        };
-        const pinned = archiveInputFor(source, object, tap, served, {
-          scratchDir: ctx.tempDir,
-          ...(set.archivePasswordFile ? { passwordFile: set.archivePasswordFile } : {}),
-        });
-        const watched: ArchiveInput = {
-          ...pinned,
-          open: () => pinned.open().catch((error: unknown) => Promise.reject(noteChange(error))),
-          openRange: (start, end) =>
-            pinned.openRange(start, end).catch((error: unknown) => Promise.reject(noteChange(error))),
-        };
-        const noteChange = (error: unknown) => {
-          if (error instanceof ObjectChangedError) changedUnderUs ??= error;
-          return error;
-        };
-        summary = await readerFor(snapshot.format!).read(
-          abortableInput(watched, signal),
-          visitor,
-          set.limits,
-        );
-        // Random-access formats (zip, a local 7z) are not read as one stream: no object digest came with them.
-        if (objectBytes < object.size && !signal?.aborted) {
-          ctx.progress?.(object.size - objectBytes);
-          if (objectTables.length && summary.complete) {
-            const body = await source.open(object.key, undefined, readConditions(object));
-            objectBytes = (await digestStream(body.stream, objectAlgorithm, [objectDigester!])).bytes;
-          }
-        }
-      } else {
-        const prefix = snapshot.prefix!;
-        summary = await readPlainEntries(
-          streamMembers(source, prefix, signal, readListing),
-          async (key, member) => {
-            signal?.throwIfAborted();
-            return (await source.open(prefix + key, undefined, readConditions(member))).stream;
-          },
-          visitor,
-          set.limits,
-          set.readConcurrency,
-          source.localFile
-            ? (key, member) =>
-                source.localFile!(
-                  prefix + key,
-                  member.size,
-                  member.validator !== undefined ? { ifMatch: member.validator } : {},
-                )
-            : undefined,
-        );
-      }
-    } catch (error) {
-      if (!signal?.aborted)
-        collector.add({
-          kind: 'read-error',
-          path: snapshot.object?.key ?? snapshot.id,
-          severity: 'critical',
-          detail: describeError(error),
-        });
-      summary = { ...summary, complete: false };
-    }
-    if (signal?.aborted)
-      throw new ScanAbortedError(
-        `scan of ${snapshot.id} stopped: ${describeError(signal.reason ?? 'aborted')}`,
+    // ---- history, then drift or the new baseline, in path order ----
+    const detected = detection ? await finishDetection(detection, complete, spool, history, collector) : null;
+    const members = baseline
+      ? await compareWithBaseline(spool, baseline, snapshot.layout, complete, collector)
+      : null;
+    if (!baseline && complete)
+      writer = await writeNewBaseline(
+        stateDir,
+        baselineHeader(set, snapshot, read.served, now),
+        spool,
+        detected?.reclassified ?? new Map<string, ContentSummary>(),
       );
 
-    const complete = summary.complete && !(collector.counts['read-error'] ?? 0);
-    const changed = changedUnderUs as ObjectChangedError | null;
-    if (changed && baseline?.header.object) {
-      collector.add({
-        kind: 'drift-object-changed',
-        path: snapshot.object!.key,
-        severity: 'critical',
-        detail: `object rewritten after its baseline: the store no longer holds the listed version (${changed.message.replace(/^.*?: /, '')})`,
-      });
-    }
-
-    // ---- after the read: history, then drift or the new baseline, in path order ----
-    const detected = detection ? await finishDetection(detection, complete, spool, history, collector) : null;
-    const reclassified = detected?.reclassified ?? new Map<string, ContentSummary>();
-    const header: ManifestHeader = {
-      format: 'vouch-manifest',
-      version: 2,
-      set: set.name,
-      snapshot: snapshot.id,
-      snapshotTime: snapshot.time.toISOString(),
-      layout: snapshot.layout,
-      algorithm: set.algorithm,
-      createdAt: now.toISOString(),
-      // The version the store served is the version this baseline describes (`ID@VERSION` reads it back after an overwrite).
-      ...(listedObject
-        ? {
-            object: {
-              ...listedObject,
-              ...(served.versionId && !listedObject.versionId ? { versionId: served.versionId } : {}),
-            },
-          }
-        : {}),
-    };
-    const members = emptyTally();
-    if (baseline) {
-      for await (const joined of joinByPath(spool.sorted(), baseline.entries())) {
-        if (joined.left && joined.right) collector.add(entryDrift(joined.right, joined.left));
-        else if (joined.left) collector.add(addedEntry(joined.left));
-        else if (joined.right && complete) collector.add(missingEntry(joined.right));
-        if (snapshot.layout === 'directory') tallyMember(members, joined.right, joined.left, complete);
-      }
-    } else if (complete) {
-      writer = await createManifestWriter(stateDir, header);
-      for await (const entry of spool.sorted()) {
-        const renamed = reclassified.get(entry.path);
-        await writer.add(renamed ? { ...entry, content: renamed } : entry);
-      }
-    }
-
-    const currentObject: ObjectIdentity | undefined = listedObject
-      ? {
-          ...listedObject,
-          ...(served.etag ? { etag: served.etag } : {}),
-          ...(served.versionId ? { versionId: served.versionId } : {}),
-          ...(objectDigester &&
-          listedObject.size > 0 &&
-          objectBytes === listedObject.size &&
-          (complete || snapshot.format !== 'zip')
-            ? { digest: objectDigester.hex() }
-            : {}),
-        }
-      : undefined;
-    if (baseline?.header.object && currentObject && !changed)
-      collector.add(objectDrift(baseline.header.object, currentObject));
-    for (const finding of checkSums(sumsTables, {
+    // ---- the object, checksum lists, content ids ----
+    const currentObject = currentObjectIdentity(snapshot, read, complete);
+    await checkObjectAndLists({
       snapshot,
-      objectDigest: currentObject?.digest,
-      objectAlgorithm,
-      entryDigests,
+      baselineObject: baseline?.header.object,
+      currentObject,
+      changed: read.changed !== null,
+      sumsTables,
+      digests,
+      entryDigests: judge.entryDigests,
       complete,
-    }))
-      collector.add(finding);
-    await attachContentIds(
-      collector.kept,
-      () => spool.sorted(),
-      algorithm,
-      currentObject
-        ? {
-            key: currentObject.key,
-            ...(currentObject.digest ? { contentId: `${objectAlgorithm}:${currentObject.digest}` } : {}),
-          }
-        : undefined,
-    );
-
-    const listing: ListingSummary | undefined =
-      snapshot.layout === 'directory'
-        ? complete
-          ? {
-              objects: readListing.objects,
-              bytes: readListing.bytes,
-              fingerprint: readListing.hash.digest('hex'),
-            }
-          : snapshot.listing
-        : undefined;
+      spool,
+      collector,
+    });
+    const listing = scanListing(snapshot, complete, read.listed);
     // A directory whose baselined members mostly changed or vanished was replaced, not drifted (member-replacement.ts).
-    if (baseline && snapshot.layout === 'directory')
-      collector.add(directoryReplacement(snapshot.prefix!, members, listing?.fingerprint));
-    let baselineInfo = ctx.previous?.baseline;
-    if (baselineInfo && baselineInfo.versionId === undefined) {
-      // A baseline recorded before versions were: its manifest header, or the current object when the store still serves the baselined bytes.
-      const versionId =
-        baseline?.header.object?.versionId ??
-        (baseline?.header.object &&
-        currentObject &&
-        !objectDrift(baseline.header.object, currentObject) &&
-        !changed
-          ? currentObject.versionId
-          : undefined);
-      if (versionId !== undefined) baselineInfo = { ...baselineInfo, versionId };
-    }
+    if (members && snapshot.layout === 'directory')
+      collector.add(directoryReplacement(snapshot.prefix, members, listing?.fingerprint));
+
+    // ---- the baseline: carried over, or the one just written, recorded ----
+    let baselineInfo = carriedBaseline(
+      ctx.previous?.baseline,
+      baseline?.header.object,
+      currentObject,
+      read.changed !== null,
+    );
     if (writer) {
-      const written = await writer.commit();
+      const pending = writer;
       writer = null;
-      baselineInfo = {
-        sha256: written.sha256,
-        entries: written.entries,
-        createdAt: now.toISOString(),
-        ...(currentObject?.versionId ? { versionId: currentObject.versionId } : {}),
-      };
-      await ctx.ledger.append('baseline', {
-        set: set.name,
-        snapshot: snapshot.id,
-        manifest: written.file.slice(stateDir.length + 1),
-        sha256: written.sha256,
-        entries: written.entries,
-        object: currentObject,
-      });
+      baselineInfo = await commitBaseline(ctx, snapshot, pending, currentObject);
     }
 
-    const verdict = snapshotVerdict({
-      findingCounts: collector.counts,
-      complete,
-      ...(detected ? { detection: detected.summary } : {}),
-      thresholds: { files: set.detection.compromisedFiles, fraction: set.detection.compromisedFraction },
-    });
-    const faults =
-      ctx.faults && ctx.faults.transient + ctx.faults.gaveUp > 0
-        ? { ...ctx.faults, examples: [...ctx.faults.examples] }
-        : undefined;
-    const state: SnapshotState = applySetAcceptances(ctx, {
-      id: snapshot.id,
-      time: snapshot.time.toISOString(),
-      verdict,
-      complete,
-      entries: summary.entries,
-      bytes: summary.bytes,
-      findings: collector.kept,
-      findingCounts: collector.counts,
-      ...(currentObject ? { object: currentObject } : {}),
-      ...(listing ? { listing } : {}),
-      lastScan: now.toISOString(),
-      lastDeepScan: now.toISOString(),
-      ...(complete
-        ? { lastVerified: now.toISOString() }
-        : previouslyVerified(ctx.previous)
-          ? { lastVerified: previouslyVerified(ctx.previous)! }
-          : {}),
-      ...(detected ? { detection: detected.summary } : {}),
-      ...(baselineInfo ? { baseline: baselineInfo } : {}),
-      ...(ctx.runId ? { runId: ctx.runId } : {}),
-      ...(faults ? { faults } : {}),
-    });
-    const record = await ctx.ledger.append('snapshot-scan', {
-      set: set.name,
-      snapshot: snapshot.id,
-      deep: true,
+    // ---- verdict, state, ledger ----
+    const outcome: DeepScanOutcome = {
+      snapshot,
       reason,
-      verdict: state.verdict,
-      ...acceptanceFacts(state),
+      verdict: snapshotVerdict({
+        findingCounts: collector.counts,
+        complete,
+        ...(detected ? { detection: detected.summary } : {}),
+        thresholds: { files: set.detection.compromisedFiles, fraction: set.detection.compromisedFraction },
+      }),
       complete,
-      entries: state.entries,
-      bytes: state.bytes,
-      findingCounts: collector.counts,
-      ...(detected ? { detection: detected.summary } : {}),
-      findings: state.findings.slice(0, 100),
-      findingsOmitted: collector.total - Math.min(collector.kept.length, 100),
+      summary: read.summary,
+      findings: { kept: collector.kept, counts: collector.counts, total: collector.total },
       object: currentObject,
       listing,
+      detection: detected?.summary,
       baseline: baselineInfo,
-      ...(faults ? { faults } : {}),
-    });
+      faults: faultsToRecord(ctx.faults),
+      now,
+      previous: ctx.previous,
+      runId: ctx.runId,
+    };
+    const state = applySetAcceptances(ctx, deepScanState(outcome));
+    const record = await ctx.ledger.append('snapshot-scan', deepScanRecord(set.name, outcome, state));
     return {
       state: { ...state, ledgerSeq: record.seq },
       deep: true,
@@ -603,39 +347,4 @@ export async function scanSnapshot(
     await baseline?.close();
     await history?.close();
   }
-}
-
-/**
- * Finishes detection: finds the previous snapshot's files that are gone by merge-joining the
- * spool with the previous manifest, hands detection (up to MAX_GONE_HELD of) them, adds its
- * snapshot-level findings and returns the new judgements of renamed files.
- */
-async function finishDetection(
-  detection: SnapshotDetection,
-  complete: boolean,
-  spool: EntrySpool,
-  history: ManifestReader | null,
-  collector: FindingsCollector,
-): Promise<{ summary: DetectionSummary; reclassified: Map<string, ContentSummary> }> {
-  let gone: GoneFiles | undefined;
-  if (history) {
-    const files: ManifestEntry[] = [];
-    let count = 0;
-    let previousEntries = 0;
-    for await (const joined of joinByPath(spool.sorted(), history.entries())) {
-      if (joined.right) previousEntries++;
-      if (joined.left || joined.right?.type !== 'file') continue;
-      count++;
-      if (files.length < MAX_GONE_HELD) files.push(joined.right);
-    }
-    gone = { files, count, previousEntries };
-  }
-  const detected = detection.finish(complete, gone);
-  for (const finding of detected.findings) collector.add(finding);
-  return {
-    summary: detected.summary,
-    reclassified: new Map(
-      [...detected.reclassified].map(([path, classification]) => [path, classification.summary]),
-    ),
-  };
 }

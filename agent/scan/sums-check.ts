@@ -74,7 +74,9 @@ export function checkSums(tables: readonly SumsTable[], computed: ComputedDigest
   for (const table of tables) {
     const listName = path.basename(table.key);
     if (table.scope === 'object') {
-      const object = snapshot.object!;
+      // Discovery gives object-scope lists to archive snapshots only.
+      if (snapshot.layout !== 'archive') continue;
+      const object = snapshot.object;
       const expected = table.sums.get(path.basename(object.key)) ?? table.sums.get('*');
       if (!expected || computed.objectDigest === undefined || table.algorithm !== computed.objectAlgorithm)
         continue;

@@ -31,8 +31,8 @@ export interface ListingSummary {
   fingerprint: string;
 }
 
-/** One snapshot of a set. */
-export interface Snapshot {
+/** What every snapshot has, whatever its layout. */
+interface SnapshotBase {
   /**
    * Stable id: archive key without its archive extension, or the directory name. When archives
    * of several formats share a name (`X.tar`, `X.tar.gz`, `X.zip`), only the one the state
@@ -42,18 +42,29 @@ export interface Snapshot {
   time: Date;
   /** Where the time came from: the name's `time` group, the object's mtime, or the backup tool's repository. */
   timeSource: 'name' | 'mtime' | 'repository';
-  layout: 'archive' | 'directory';
-  /** The archive object (archive layout; for a restic or borg snapshot, the object `open()` streams as a tar). */
-  object?: SourceObject;
-  format?: Exclude<ArchiveFormat, 'plain'>;
-  /** Directory layout: the prefix (`name/`); `source.list(prefix)` streams its members. */
-  prefix?: string;
-  /** Directory layout: what the listing held. */
-  listing?: ListingSummary;
-  /** Directory layout: the first few members (keys relative to the set root), for audits that sample objects. */
-  memberSample?: SourceObject[];
   sums: SumsReference[];
 }
+
+/** A snapshot that is one archive object (for a restic or borg snapshot, the object `open()` streams as a tar). */
+export interface ArchiveSnapshot extends SnapshotBase {
+  layout: 'archive';
+  object: SourceObject;
+  format: Exclude<ArchiveFormat, 'plain'>;
+}
+
+/** A snapshot that is a folder of plain objects under one prefix. */
+export interface DirectorySnapshot extends SnapshotBase {
+  layout: 'directory';
+  /** The prefix (`name/`); `source.list(prefix)` streams its members. */
+  prefix: string;
+  /** What the listing held. */
+  listing: ListingSummary;
+  /** The first few members (keys relative to the set root), for audits that sample objects. */
+  memberSample: SourceObject[];
+}
+
+/** One snapshot of a set: narrow on `layout` to reach the layout's own fields. */
+export type Snapshot = ArchiveSnapshot | DirectorySnapshot;
 
 /** What discovery found. */
 export interface Discovery {
@@ -115,7 +126,7 @@ function discoverArchives(
   rules: DiscoveryRules,
   notes: string[],
   other: (object: SourceObject) => void,
-): Snapshot[] {
+): ArchiveSnapshot[] {
   const sumsByDir = new Map<string, SumsReference[]>();
   const keys = new Set(objects.map((object) => object.key));
   for (const object of objects) {
@@ -125,7 +136,7 @@ function discoverArchives(
       sumsByDir.set(dir, [...(sumsByDir.get(dir) ?? []), { key: object.key, algorithm, scope: 'object' }]);
     }
   }
-  const snapshots: Snapshot[] = [];
+  const snapshots: ArchiveSnapshot[] = [];
   for (const object of objects) {
     if (object.kind !== 'file') continue;
     const name = path.basename(object.key);
@@ -171,19 +182,19 @@ function discoverArchives(
  * skipped with a note (nothing is ever judged against another archive's baseline).
  */
 function uniqueIds(
-  snapshots: Snapshot[],
+  snapshots: ArchiveSnapshot[],
   owners: ReadonlyMap<string, string> | undefined,
   notes: string[],
-): Snapshot[] {
-  const byId = new Map<string, Snapshot[]>();
+): ArchiveSnapshot[] {
+  const byId = new Map<string, ArchiveSnapshot[]>();
   for (const snapshot of snapshots) byId.set(snapshot.id, [...(byId.get(snapshot.id) ?? []), snapshot]);
-  const out: Snapshot[] = [];
+  const out: ArchiveSnapshot[] = [];
   const taken = new Set<string>();
   for (const [id, group] of byId) {
     if (group.length === 1) continue;
-    const keys = group.map((snapshot) => snapshot.object!.key);
+    const keys = group.map((snapshot) => snapshot.object.key);
     for (const snapshot of group) {
-      const key = snapshot.object!.key;
+      const key = snapshot.object.key;
       if (owners?.get(id) === key) continue;
       snapshot.id = key;
       notes.push(
@@ -194,7 +205,7 @@ function uniqueIds(
   for (const snapshot of snapshots) {
     if (taken.has(snapshot.id)) {
       notes.push(
-        `${snapshot.object!.key}: skipped: its snapshot id ${snapshot.id} is already another archive's; rename one of them`,
+        `${snapshot.object.key}: skipped: its snapshot id ${snapshot.id} is already another archive's; rename one of them`,
       );
       continue;
     }
@@ -360,7 +371,12 @@ export async function discoverSourceSnapshots(
   return { snapshots: snapshots.sort(byTime), notes: [], others: [], otherCount: 0 };
 }
 
+/** Where a problem reading the whole snapshot is reported: its archive object's key, or its id. */
+export function problemPath(snapshot: Snapshot): string {
+  return snapshot.layout === 'archive' ? snapshot.object.key : snapshot.id;
+}
+
 /** Bytes a snapshot's read covers: its archive object, or its listed members. */
 export function snapshotBytes(snapshot: Snapshot): number {
-  return snapshot.object?.size ?? snapshot.listing?.bytes ?? 0;
+  return snapshot.layout === 'archive' ? snapshot.object.size : snapshot.listing.bytes;
 }

@@ -19,6 +19,8 @@ const snapshot = (id: string, time: string): Snapshot => ({
   time: new Date(time),
   timeSource: 'name',
   layout: 'archive',
+  object: { key: `${id}.tar`, size: 0, mtime: new Date(time), kind: 'file' },
+  format: 'tar',
   sums: [],
 });
 const SNAPSHOTS = [

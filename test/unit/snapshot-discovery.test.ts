@@ -4,6 +4,7 @@ import {
   discoverFromListing,
   discoverSnapshots,
   MEMBER_SAMPLE,
+  type Snapshot,
 } from '../../agent/sources/snapshot-discovery.js';
 import { parseSnapshotTime } from '../../agent/sources/snapshot-time.js';
 
@@ -13,6 +14,17 @@ const object = (key: string, mtime = '2025-01-01T00:00:00Z', size = 10): SourceO
   mtime: new Date(mtime),
   kind: 'file',
 });
+
+/** The snapshots, each checked to be of `layout` (and so typed with that layout's fields). */
+function ofLayout<L extends Snapshot['layout']>(
+  snapshots: readonly Snapshot[],
+  layout: L,
+): Extract<Snapshot, { layout: L }>[] {
+  return snapshots.map((snapshot) => {
+    if (snapshot.layout !== layout) throw new Error(`${snapshot.id} is a ${snapshot.layout} snapshot`);
+    return snapshot as Extract<Snapshot, { layout: L }>;
+  });
+}
 
 describe('snapshot times', () => {
   it.each([
@@ -95,15 +107,18 @@ describe('snapshot discovery', () => {
       layout: 'directory',
       match: /^(?<time>[\d-]+)$/u,
     });
-    expect(snapshots.map((s) => [s.id, s.listing!.objects, s.memberSample!.length])).toEqual([
+    expect(
+      ofLayout(snapshots, 'directory').map((s) => [s.id, s.listing.objects, s.memberSample.length]),
+    ).toEqual([
       ['2025-10-01', 500, MEMBER_SAMPLE],
       ['2025-10-02', 500, MEMBER_SAMPLE],
       ['2025-10-03', 500, MEMBER_SAMPLE],
     ]);
     // The same members give the same fingerprint; another size changes it.
-    expect(snapshots[0]!.listing!.fingerprint).not.toBe(snapshots[1]!.listing!.fingerprint);
+    const [first, second] = ofLayout(snapshots, 'directory');
+    expect(first!.listing.fingerprint).not.toBe(second!.listing.fingerprint);
     const again = await discoverFromListing(listing(), { layout: 'directory' });
-    expect(again.snapshots[0]!.listing).toEqual(snapshots[0]!.listing);
+    expect(ofLayout(again.snapshots, 'directory')[0]!.listing).toEqual(first!.listing);
   });
 
   it('refuses a listing whose directories come out of key order', async () => {
@@ -129,7 +144,7 @@ describe('snapshot discovery', () => {
       ],
       { layout: 'archive', match: /^orders-(?<time>\d{8}T\d{6}Z)\.tar\.gz$/u },
     );
-    expect(snapshots.map((s) => [s.id, s.time.toISOString(), s.format])).toEqual([
+    expect(ofLayout(snapshots, 'archive').map((s) => [s.id, s.time.toISOString(), s.format])).toEqual([
       ['orders-20251019T000000Z', '2025-10-19T00:00:00.000Z', 'tar.gz'],
       ['orders-20251020T000000Z', '2025-10-20T00:00:00.000Z', 'tar.gz'],
     ]);
@@ -151,7 +166,7 @@ describe('snapshot discovery', () => {
         layout: 'archive',
       },
     );
-    expect(snapshots.map((s) => [s.id, s.timeSource, s.format])).toEqual([
+    expect(ofLayout(snapshots, 'archive').map((s) => [s.id, s.timeSource, s.format])).toEqual([
       ['b', 'mtime', 'zip'],
       ['a', 'mtime', 'tar.zst'],
     ]);
@@ -168,7 +183,7 @@ describe('snapshot discovery', () => {
       ],
       { layout: 'directory', match: /^(?<time>[\d-]+)$/u },
     );
-    expect(snapshots.map((s) => [s.id, s.listing!.objects])).toEqual([
+    expect(ofLayout(snapshots, 'directory').map((s) => [s.id, s.listing.objects])).toEqual([
       ['2025-99-99', 1],
       ['2025-10-18', 1],
       ['2025-10-19', 2],
@@ -176,7 +191,7 @@ describe('snapshot discovery', () => {
     expect(snapshots[2]!.sums).toEqual([
       { key: '2025-10-19/SHA256SUMS', algorithm: 'sha256', scope: 'entries' },
     ]);
-    expect(snapshots[2]!.memberSample!.map((m) => m.key)).toEqual([
+    expect(ofLayout(snapshots, 'directory')[2]!.memberSample.map((m) => m.key)).toEqual([
       '2025-10-19/SHA256SUMS',
       '2025-10-19/db.sql',
     ]);
@@ -194,7 +209,7 @@ describe('snapshot ids are unique across archive extensions', () => {
 
   it('gives colliding archives ids with their extension, never one id for two objects', () => {
     const { snapshots, notes } = discoverSnapshots(listing, { layout: 'archive' });
-    expect(snapshots.map((s) => [s.id, s.object!.key])).toEqual([
+    expect(ofLayout(snapshots, 'archive').map((s) => [s.id, s.object.key])).toEqual([
       ['orders-1.tar.gz', 'orders-1.tar.gz'],
       ['orders-1.zip', 'orders-1.zip'],
       ['orders-1.tar', 'orders-1.tar'],

@@ -1,0 +1,153 @@
+/**
+ * The judge phase of a snapshot scan: the visitor the read hands every entry to. It digests and
+ * measures each body (in this thread, or in the analysis pool for a local file), lets detection
+ * judge it against its history, keeps its digests when a checksum list of entries will check
+ * them, and spools its manifest entry for the phases after the read.
+ */
+import type { Readable } from 'node:stream';
+import type { ArchiveEntry, ArchiveProblem, EntryVisitor } from '../archives/entry-reader.js';
+import { claimedType } from '../detection/classify.js';
+import type { SnapshotDetection } from '../detection/snapshot-detection.js';
+import type { LocalFile } from '../fs/local-file.js';
+import type { ChunkSink } from '../integrity/digest.js';
+import type { ContentSummary } from '../model/content.js';
+import type { Finding } from '../model/findings.js';
+import type { DigestAlgorithm, ManifestEntry } from '../model/manifest.js';
+import type { Snapshot } from '../sources/snapshot-discovery.js';
+import type { ManifestReader } from '../state/manifest-store.js';
+import { analysisPool } from './analysis-pool.js';
+import { analyzeStream } from './analyze-stream.js';
+import type { AnalysisResult } from './entry-analysis.js';
+import type { EntrySpool } from './entry-spool.js';
+import type { FindingsCollector } from './findings-collector.js';
+
+/** Entry path → algorithm → digest, for checksum lists of entries. */
+export type EntryDigests = Map<string, Map<DigestAlgorithm, string>>;
+
+/** What the judge needs of the scan. */
+export interface JudgeOptions {
+  layout: Snapshot['layout'];
+  /** The manifest's digest algorithm, and any more that checksum lists of entries use. */
+  algorithm: DigestAlgorithm;
+  extraAlgorithms: DigestAlgorithm[];
+  /** Detection for this snapshot (null when the policy turns it off). */
+  detection: SnapshotDetection | null;
+  /** The previous snapshot's manifest, for each entry's history (null without one). */
+  history: ManifestReader | null;
+  /** Keep every entry's digests in `entryDigests` (a checksum list of entries will check them). */
+  keepDigests: boolean;
+  /** Where manifest entries go, in read order. */
+  spool: EntrySpool;
+  /** Where findings go: detection's, and the readers' problems. */
+  collector: FindingsCollector;
+  progress?: (bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+/** The judge's visitor and the per-entry digests it keeps for checksum lists. */
+export interface EntryJudge {
+  visitor: EntryVisitor;
+  entryDigests: EntryDigests;
+}
+
+/** A reader's problem as a finding: a read error is critical, anything else a warning (pure). */
+export function problemFinding(problem: ArchiveProblem): Finding {
+  return {
+    kind: problem.kind,
+    path: problem.path,
+    severity: problem.kind === 'read-error' ? 'critical' : 'warning',
+    detail: problem.detail,
+  };
+}
+
+/**
+ * The manifest entry an entry is recorded as (pure): its analysed size and digest when it had a
+ * body, detection's summary when judged; a directory snapshot's members keep their mtime.
+ */
+export function manifestEntryOf(
+  entry: ArchiveEntry,
+  layout: Snapshot['layout'],
+  analysed: { size: number; digest?: string; content?: ContentSummary },
+): ManifestEntry {
+  return {
+    path: entry.path,
+    type: entry.type,
+    size: analysed.size,
+    ...(analysed.digest ? { digest: analysed.digest } : {}),
+    ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
+    ...(entry.etag ? { etag: entry.etag } : {}),
+    ...(entry.versionId ? { versionId: entry.versionId } : {}),
+    ...(layout === 'directory' && entry.mtime ? { mtime: entry.mtime.toISOString() } : {}),
+    ...(analysed.content ? { content: analysed.content } : {}),
+  };
+}
+
+/** The judge for one snapshot's read. */
+export function entryJudge(options: JudgeOptions): EntryJudge {
+  const { algorithm, extraAlgorithms, detection, history, collector, spool, signal } = options;
+  const entryDigests: EntryDigests = new Map();
+
+  /** What detection measures of an entry (encrypted zip members hold ciphertext by design: digests only). */
+  const detectOf = (entry: ArchiveEntry) =>
+    detection && !entry.encrypted ? { detect: { size: entry.size, claim: claimedType(entry.path) } } : {};
+
+  /** Judges an entry's analysed bytes (when it has a body) and spools its manifest entry. */
+  const keepEntry = async (entry: ArchiveEntry, result: AnalysisResult | null) => {
+    if (!result) {
+      await spool.add(manifestEntryOf(entry, options.layout, { size: entry.size }));
+      return;
+    }
+    const { bytes: size, digest } = result;
+    let content: ContentSummary | undefined;
+    // Readable bytes are judged by their features; members the archive itself encrypted are
+    // unreadable ciphertext by design, judged by their history alone (plain last night is a hit).
+    if (detection && (result.content || entry.encrypted)) {
+      const before = history ? ((await history.get(entry.path)) ?? null) : null;
+      const judged = result.content
+        ? detection.judge({ path: entry.path, size, digest, features: result.content }, before)
+        : detection.judgeArchiveEncrypted({ path: entry.path, size, digest }, before);
+      for (const finding of judged.findings) collector.add(finding);
+      content = judged.classification.summary;
+    }
+    if (options.keepDigests) {
+      const digests = new Map<DigestAlgorithm, string>([[algorithm, digest]]);
+      for (const [extraAlgorithm, extraDigest] of Object.entries(result.extra) as [DigestAlgorithm, string][])
+        digests.set(extraAlgorithm, extraDigest);
+      entryDigests.set(entry.path, digests);
+    }
+    await spool.add(manifestEntryOf(entry, options.layout, { size, digest, content }));
+  };
+
+  const { progress } = options;
+  /** A directory's members count toward progress as their bodies stream (an archive counts its object's bytes). */
+  const progressSinks = (): ChunkSink[] =>
+    options.layout === 'directory' && progress ? [{ update: (chunk) => progress(chunk.length) }] : [];
+  const visitor: EntryVisitor = {
+    async entry(entry: ArchiveEntry, body: Readable | null) {
+      let result: AnalysisResult | null = null;
+      if (body) {
+        result = await analyzeStream(
+          body,
+          { algorithm, extraAlgorithms, ...detectOf(entry) },
+          { sizeHint: entry.size, sinks: progressSinks() },
+        );
+      }
+      await keepEntry(entry, result);
+    },
+    async localEntry(entry: ArchiveEntry, file: LocalFile) {
+      signal?.throwIfAborted();
+      const result = await analysisPool().analyzeFile(
+        { algorithm, extraAlgorithms, ...detectOf(entry) },
+        file,
+      );
+      if (!result) return null;
+      progress?.(result.bytes);
+      await keepEntry(entry, result);
+      return result.bytes;
+    },
+    problem(problem) {
+      collector.add(problemFinding(problem));
+    },
+  };
+  return { visitor, entryDigests };
+}
