@@ -34,7 +34,7 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/consistent-type-imports': [
         'error',
-        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: true },
       ],
       '@typescript-eslint/no-unused-vars': [
         'error',

@@ -13,6 +13,7 @@
  * when it cannot run at all (another drill of the set holds the lock, the state is unusable).
  * An abort (SIGTERM) kills the sandbox, tears down and records the drill as aborted.
  */
+import type { Logger } from 'pino';
 import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { SetPolicy } from '../config/resolve-policy.js';
@@ -65,7 +66,7 @@ export interface DrillOptions {
   snapshot?: string;
   signal?: AbortSignal;
   now?: () => Date;
-  logger?: import('pino').Logger;
+  logger?: Logger;
   /** Builds the set's source (tests inject fault-injecting sources). */
   createSource?: (set: SetPolicy) => BackupSource | Promise<BackupSource>;
   /** Restore progress in source bytes (the CLI's bar). */
