@@ -14,7 +14,7 @@ afterEach(() => {
 /** Entries with pseudo-random paths (a fixed sequence), some sharing directories, some with long lines. */
 function entries(count: number): ManifestEntry[] {
   let x = 12345;
-  return Array.from({ length: count }, (_, i) => {
+  return Array.from({ length: count }, (_, i): ManifestEntry => {
     x = (x * 1103515245 + 12345) & 0x7fffffff;
     return {
       path: `d${x % 17}/sub${x % 5}/f${x}-${i}`,
@@ -22,7 +22,7 @@ function entries(count: number): ManifestEntry[] {
       size: i,
       digest: x.toString(16).padStart(64, '0'),
       ...(i % 7 === 0 ? { linkTarget: 'é'.repeat(i % 300) } : {}),
-    } as ManifestEntry;
+    };
   });
 }
 
