@@ -26,6 +26,7 @@ export interface ConsoleContext {
   scheduler: Pick<Scheduler, 'nextRuns'>;
 }
 
+/** How the console signs people in and how long the evidence page waits for a re-verification. */
 export interface ConsoleOptions {
   /** The API token; without one (loopback) there is no sign-in. */
   token?: string;
