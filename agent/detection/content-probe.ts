@@ -168,8 +168,12 @@ export class ContentProbe {
       }
     }
     if ((this.type === 'text' || this.type === 'unknown') && isText()) {
+      // The phrases are looked for in the first HEAD_BYTES only, even when the head is a whole
+      // file read at once: notes are a few KiB, and the search costs per byte.
       if (this.size <= NOTE_MAX_BYTES)
-        this.markers = ransomMarkers(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
+        this.markers = ransomMarkers(
+          Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, HEAD_BYTES)).toString('utf8'),
+        );
       this.armour = armourOf(head);
     }
     if (head.length > 0) this.feed(head);
