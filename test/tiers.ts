@@ -10,6 +10,7 @@
  * clock (VOUCH_NOW, agent/clock.ts) 45 days ahead and across a year end.
  */
 export const UNIT_TESTS = [
+  'test/detection/validators/inflate-output-size.test.ts',
   'test/unit/scan-text-paths.test.ts',
   'test/unit/future-dated.test.ts',
   'test/unit/recover-exit-code.test.ts',
