@@ -12,6 +12,7 @@
 export const UNIT_TESTS = [
   'test/unit/recover-fetch-dir.test.ts',
   'test/unit/calendar-clock.test.ts',
+  'test/detection/validators/inflate-output-size.test.ts',
   'test/unit/scan-text-paths.test.ts',
   'test/unit/future-dated.test.ts',
   'test/unit/recover-exit-code.test.ts',

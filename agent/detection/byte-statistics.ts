@@ -129,9 +129,13 @@ export function sampledWindows(size: number): (index: number) => boolean {
   return (index) => chosen.has(index);
 }
 
-/** A sampler's histograms: total, periodic total, one per periodic pattern, and a scratch one (Float64); window, head and one per prefix (Uint32). */
-const FLOAT_HISTOGRAMS = 3 + PERIODIC_PATTERNS.length;
-const UINT_HISTOGRAMS = 2 + PREFIX_LENGTHS.length;
+/**
+ * A sampler's histograms: total, periodic total and a scratch one (Float64); window, head, one
+ * per prefix and one per periodic pattern (Uint32: the hot per-byte counts are integer
+ * increments, and no 32-bit count can overflow — windows hold 4 KiB, the periodic counts 256 KiB).
+ */
+const FLOAT_HISTOGRAMS = 3;
+const UINT_HISTOGRAMS = 2 + PREFIX_LENGTHS.length + PERIODIC_PATTERNS.length;
 const HISTOGRAM_BYTES = 256 * (FLOAT_HISTOGRAMS * 8 + UINT_HISTOGRAMS * 4);
 /**
  * Histogram memory of finished samplers, reused: a scan of a million small files would otherwise
@@ -157,15 +161,16 @@ export class ByteSampler {
   private readonly prefixes = PREFIX_LENGTHS.map(
     (_, i) => new Uint32Array(this.memory, FLOAT_HISTOGRAMS * 2048 + (2 + i) * 1024, 256),
   );
-  private readonly periodicOn: Float64Array[] = PERIODIC_PATTERNS.map(
-    (_, i) => new Float64Array(this.memory, (2 + i) * 2048, 256),
+  private readonly periodicOn: Uint32Array[] = PERIODIC_PATTERNS.map(
+    (_, i) =>
+      new Uint32Array(this.memory, FLOAT_HISTOGRAMS * 2048 + (2 + PREFIX_LENGTHS.length + i) * 1024, 256),
   );
   /** Histogram of the bytes the periodic counts covered. */
   private readonly periodicTotal = new Float64Array(this.memory, 2048, 256);
   /** Set once finish() gave the memory back. */
   private released = false;
   /** Scratch space for finish(). */
-  private readonly scratch = new Float64Array(this.memory, (FLOAT_HISTOGRAMS - 1) * 2048, 256);
+  private readonly scratch = new Float64Array(this.memory, 2 * 2048, 256);
   private periodicBytes = 0;
   private headBytes = 0;
   private offset = 0;
@@ -233,8 +238,8 @@ export class ByteSampler {
     return stats;
   }
 
+  /** The first window's prefixes; its histogram is the first window's, copied when that merges. */
   private countHead(chunk: Uint8Array, at: number, take: number): void {
-    countBytes(this.head, chunk, at, at + take);
     PREFIX_LENGTHS.forEach((length, i) => {
       const count = Math.min(take, length - this.headBytes);
       if (count > 0) countBytes(this.prefixes[i]!, chunk, at, at + count);
@@ -284,6 +289,8 @@ export class ByteSampler {
       if (periodic) this.periodicTotal[i]! += window[i]!;
     }
     this.sampled += this.windowFill;
+    // The first window (always sampled) is the head: full, or the whole of a shorter entry.
+    if (full ? index === 0 : this.windows === 0) this.head.set(window);
     if (full) {
       const chi2 = chiSquare(window, WINDOW_BYTES);
       this.windows++;

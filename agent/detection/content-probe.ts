@@ -88,9 +88,18 @@ export class ContentProbe {
       this.feed(chunk);
       return;
     }
+    // Once the head is complete (or the entry is: a small file read whole), decide on it with
+    // this chunk as it is; only a head still incomplete is copied (the caller reuses `chunk`).
+    if (this.headLength + chunk.length >= HEAD_BYTES || (this.size > 0 && this.bytes >= this.size)) {
+      const head =
+        this.head.length === 0 ? chunk : concat([...this.head, chunk], this.headLength + chunk.length);
+      this.head = [];
+      this.headLength = 0;
+      this.decideOn(head);
+      return;
+    }
     this.head.push(chunk.slice());
     this.headLength += chunk.length;
-    if (this.headLength >= HEAD_BYTES) this.decide();
   }
 
   /** The measurements; call once after the last chunk. */
@@ -127,9 +136,15 @@ export class ContentProbe {
   }
 
   private decide(): void {
-    this.decided = true;
     const head = concat(this.head, this.headLength);
     this.head = [];
+    this.decideOn(head);
+  }
+
+  private decideOn(head: Uint8Array): void {
+    this.decided = true;
+    let text: boolean | null = null;
+    const isText = (): boolean => (text ??= looksLikeText(head));
     let definition = identify(head, this.validators);
     const named = definition === null ? (encryptedFormatOf(head) ?? catalogTypeOf(head)) : null;
     if (definition === null && named === null && this.claimed && head.length > 0) {
@@ -137,13 +152,13 @@ export class ContentProbe {
       this.byClaim = true;
     }
     // Compressed formats are binary: text is never guessed to be one.
-    if (definition === null && named === null && head.length > 0 && !looksLikeText(head)) {
+    if (definition === null && named === null && head.length > 0 && !isText()) {
       definition = this.sniffable.find((candidate) => sniffs(candidate, head)) ?? null;
       this.sniffed = definition !== null;
     }
     if (definition === null) {
       this.type = named ?? 'unknown';
-      this.armoured = (named === 'openpgp' || named === 'age') && looksLikeText(head);
+      this.armoured = (named === 'openpgp' || named === 'age') && isText();
     } else {
       this.type = definition.type;
       try {
@@ -152,9 +167,13 @@ export class ContentProbe {
         this.validatorFailure = describe(error);
       }
     }
-    if ((this.type === 'text' || this.type === 'unknown') && looksLikeText(head)) {
+    if ((this.type === 'text' || this.type === 'unknown') && isText()) {
+      // The phrases are looked for in the first HEAD_BYTES only, even when the head is a whole
+      // file read at once: notes are a few KiB, and the search costs per byte.
       if (this.size <= NOTE_MAX_BYTES)
-        this.markers = ransomMarkers(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
+        this.markers = ransomMarkers(
+          Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, HEAD_BYTES)).toString('utf8'),
+        );
       this.armour = armourOf(head);
     }
     if (head.length > 0) this.feed(head);

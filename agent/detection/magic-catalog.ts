@@ -120,19 +120,29 @@ const CONFIRM: Partial<Record<CatalogType, (head: Uint8Array) => boolean>> = {
     [12, 40, 52, 56, 64, 108, 124].includes(head[14]! | (head[15]! << 8)),
 };
 
-/** The catalogued format `head` starts with, or null. Java classes are tried before Mach-O fat binaries, which share CAFEBABE. */
+/**
+ * The catalogue as one flat list, built once: every signature as bytes, in the order they are
+ * tried — Java classes before Mach-O fat binaries, which share CAFEBABE.
+ */
+const SIGNATURES: readonly { type: CatalogType; offset: number; bytes: readonly number[] }[] = (
+  Object.entries(MAGIC_CATALOG) as [CatalogType, readonly (readonly [number, string | readonly number[]])[]][]
+)
+  .sort(([a], [b]) => (a === 'java-class' ? -1 : b === 'java-class' ? 1 : 0))
+  .flatMap(([type, signatures]) =>
+    signatures.map(([offset, signature]) => ({
+      type,
+      offset,
+      bytes: typeof signature === 'string' ? Array.from(signature, (c) => c.charCodeAt(0)) : signature,
+    })),
+  );
+
+/** The catalogued format `head` starts with, or null (see SIGNATURES for the order). */
 export function catalogTypeOf(head: Uint8Array): CatalogType | null {
-  const entries = Object.entries(MAGIC_CATALOG) as [
-    CatalogType,
-    readonly (readonly [number, string | readonly number[]])[],
-  ][];
-  entries.sort(([a], [b]) => (a === 'java-class' ? -1 : b === 'java-class' ? 1 : 0));
-  for (const [type, signatures] of entries) {
-    for (const [offset, signature] of signatures) {
-      const bytes = typeof signature === 'string' ? Array.from(signature, (c) => c.charCodeAt(0)) : signature;
-      if (head.length < offset + bytes.length) continue;
-      if (bytes.every((byte, i) => head[offset + i] === byte) && (CONFIRM[type]?.(head) ?? true)) return type;
-    }
+  for (const { type, offset, bytes } of SIGNATURES) {
+    if (head.length < offset + bytes.length) continue;
+    let same = true;
+    for (let i = 0; i < bytes.length && same; i++) same = head[offset + i] === bytes[i];
+    if (same && (CONFIRM[type]?.(head) ?? true)) return type;
   }
   return null;
 }

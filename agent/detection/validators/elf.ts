@@ -175,11 +175,20 @@ class ElfValidator implements FormatWalk {
    * holds every byte).
    */
   private tail: Uint8Array | null = null;
+  /** The first byte the ring received: bytes before it were never copied there. */
+  private tailStart = 0;
   private position = 0;
   private readonly captures: Capture[] = [];
   private header: FileHeader | null = null;
   private segmentsRequested = false;
   private parts = 0;
+
+  /**
+   * `size` is the declared size: chunks that end before its last MAX_TAIL_BYTES are not copied
+   * into the tail ring (for a large binary that was every byte). Were the stream shorter than
+   * declared, the bytes the ring lacks are simply not checked (see fromTail).
+   */
+  constructor(private readonly size: number) {}
 
   update(chunk: Uint8Array): void {
     const start = this.position;
@@ -230,11 +239,13 @@ class ElfValidator implements FormatWalk {
   }
 
   private appendTail(chunk: Uint8Array): void {
+    if (this.position + chunk.length <= this.size - MAX_TAIL_BYTES) return;
     if (!this.tail) {
       if (this.position + chunk.length <= MAX_HEAD_BYTES) return;
-      // Every byte so far is in the head, at its own index (position ≤ MAX_TAIL_BYTES).
       this.tail = new Uint8Array(MAX_TAIL_BYTES);
-      this.tail.set(this.head.subarray(0, this.position));
+      // Every byte so far is in the head, at its own index, unless chunks were skipped above.
+      if (this.position <= MAX_HEAD_BYTES) this.tail.set(this.head.subarray(0, this.position));
+      else this.tailStart = this.position;
     }
     const piece = chunk.length > MAX_TAIL_BYTES ? chunk.subarray(chunk.length - MAX_TAIL_BYTES) : chunk;
     const at = (this.position + chunk.length - piece.length) % MAX_TAIL_BYTES;
@@ -245,7 +256,7 @@ class ElfValidator implements FormatWalk {
 
   /** Bytes [start, end) from the tail ring, if they are all still in it. */
   private fromTail(start: number, end: number): Uint8Array | null {
-    if (!this.tail || start < this.position - MAX_TAIL_BYTES) return null;
+    if (!this.tail || start < this.position - MAX_TAIL_BYTES || start < this.tailStart) return null;
     const out = new Uint8Array(end - start);
     const at = start % MAX_TAIL_BYTES;
     const first = Math.min(out.length, MAX_TAIL_BYTES - at);
@@ -667,7 +678,7 @@ export const elfValidator: ValidatorDefinition = {
       head[6] === 1
     );
   },
-  create(_size: number, _limits: ValidatorLimits): StructureValidator {
-    return guardedValidator(new ElfValidator());
+  create(size: number, _limits: ValidatorLimits): StructureValidator {
+    return guardedValidator(new ElfValidator(size));
   },
 };

@@ -31,6 +31,10 @@ const PIECE_BYTES = 32 * 1024;
 const NATIVE_MIN_INPUT = 1024;
 /** Output node:zlib may produce (held whole) before the attempt is abandoned for the streaming decoder. */
 const NATIVE_MAX_OUTPUT = 8 * 2 ** 20;
+/** Smallest output buffer asked of node:zlib. */
+const MIN_CHUNK_BYTES = 1024;
+/** Largest output buffer asked of node:zlib when the output size is not declared (more output takes more buffers). */
+const GUESS_MAX_CHUNK_BYTES = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -78,6 +82,12 @@ export interface StreamInflaterOptions {
   budget: DecodeBudget;
   /** Try node:zlib on a stream that arrives whole (the default); false decodes in JavaScript only (tests compare the two). */
   native?: boolean;
+  /**
+   * The output size the container declares (a zip member's uncompressed size), when it does:
+   * only sizes node:zlib's output buffer, so a small member does not allocate 64 KiB. A wrong
+   * value costs a second buffer, never a different verdict.
+   */
+  expectedOutput?: number;
 }
 
 /**
@@ -310,10 +320,16 @@ export class StreamInflater {
     let consumed: number;
     try {
       const limit = Math.min(NATIVE_MAX_OUTPUT, this.maxOutput);
+      // One output buffer of about the output's size: a fixed 64 KiB per small stream (zip
+      // members, gzip'd docs) was most of the cost, in allocation and in the GC the external
+      // memory triggers. The slack lets zlib see the stream's end without a second buffer.
+      // Without a declared size, `input` may run far past the stream (a zip member followed by
+      // the rest of the archive): a guess from it is capped.
+      const expected = this.options.expectedOutput ?? Math.min(GUESS_MAX_CHUNK_BYTES, input.length * 4);
       const result = inflateRawSync(input, {
         info: true,
         maxOutputLength: Math.max(1, limit),
-        chunkSize: Math.min(limit, Math.max(64 * 1024, input.length * 4)),
+        chunkSize: Math.max(MIN_CHUNK_BYTES, Math.min(limit, expected + 64)),
       }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
       output = result.buffer;
       consumed = result.engine.bytesWritten;

@@ -37,6 +37,10 @@ import {
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const MAX_CHUNK_LENGTH = 2 ** 31 - 1;
 const IHDR_LENGTH = 13;
+/** Image data held to be inflated in one go (see PngValidator.pending). */
+const MAX_PENDING_BYTES = 4 * 2 ** 20;
+/** Most bytes one byte of deflate data can inflate to. */
+const MAX_DEFLATE_RATIO = 1032;
 /** Bits per pixel for each legal colour type and bit depth (PNG spec table 11.1). */
 function bitsPerPixel(colorType: number, depth: number): number | null {
   const channels: Record<number, { n: number; depths: number[] }> = {
@@ -91,6 +95,16 @@ class PngValidator extends StepWalk implements FormatWalk {
   private expectedBytes = 0;
   private idatState: 'before' | 'inside' | 'after' = 'before';
   private inflater: StreamInflater | null = null;
+  /**
+   * Image data of the IDAT chunks whose CRC held, not yet given to the inflater: the run is
+   * inflated in one go when it ends, so a stream split over many chunks (libpng writes 8 KiB
+   * ones) still decodes natively in one call instead of piece by piece in JavaScript. At most
+   * MAX_PENDING_BYTES are held; past that they are inflated as they come, as before.
+   */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  /** The current IDAT chunk's data, until its CRC is checked. */
+  private current: Uint8Array[] = [];
   private idatStart = 0;
   private uncheckedFrom: number | null = null;
   /** Chunks whose CRC-32 failed while the chunk framing held (bit rot), and their bytes. */
@@ -220,10 +234,44 @@ class PngValidator extends StepWalk implements FormatWalk {
     return data.subarray(take);
   }
 
-  /** Feeds image data; bytes after the end of the zlib stream are ignored (libpng only warns about them). */
+  /** Holds image data until its chunk's CRC is checked (the caller may reuse `piece`'s memory). */
   private inflate(piece: Uint8Array): void {
+    if (piece.length > 0) this.current.push(piece.slice());
+  }
+
+  /**
+   * Image data that may be held: no more than the caps could let through, so that a cap stops
+   * inflating in the same chunk as when every chunk was inflated at its end (deflate expands at
+   * most 1032:1).
+   */
+  private pendingLimit(): number {
+    const output = this.budget.limits.maxOutputBytes - (this.inflater?.outputBytes ?? 0);
+    return Math.min(MAX_PENDING_BYTES, this.budget.remaining, Math.floor(output / MAX_DEFLATE_RATIO));
+  }
+
+  /**
+   * Gives the held image data of CRC-checked chunks to the inflater and judges it; bytes after
+   * the end of the zlib stream are ignored (libpng only warns about them).
+   */
+  private drainPending(): void {
     const inflater = this.inflater!;
-    if (inflater.state === 'running') inflater.push(piece);
+    const pending = this.pending;
+    this.pending = [];
+    const length = this.pendingBytes;
+    this.pendingBytes = 0;
+    if (pending.length === 0 || inflater.state !== 'running') return;
+    if (pending.length === 1) inflater.push(pending[0]!);
+    else {
+      const whole = new Uint8Array(length);
+      let at = 0;
+      for (const part of pending) {
+        whole.set(part, at);
+        at += part.length;
+      }
+      inflater.push(whole);
+    }
+    inflater.flush();
+    this.settleInflater();
   }
 
   /**
@@ -247,6 +295,7 @@ class PngValidator extends StepWalk implements FormatWalk {
     this.idatState = 'after';
     const inflater = this.inflater;
     if (!inflater) return;
+    this.drainPending();
     if (inflater.state === 'running') inflater.end();
     this.settleInflater();
     if (inflater.state === 'ended' && inflater.outputBytes < this.expectedBytes) {
@@ -271,13 +320,20 @@ class PngValidator extends StepWalk implements FormatWalk {
       this.mismatches.push({ type: this.chunkType, start: this.chunkStart });
       this.mismatchedBytes += 12 + this.chunkLength;
       if (this.chunkType === 'IDAT' && this.inflater) {
+        // The image data before this chunk is judged as it would have been chunk by chunk.
+        this.current = [];
+        this.drainPending();
         this.inflater = null;
         this.uncheckedFrom ??= this.chunkStart;
       }
     }
     if (this.chunkType === 'IDAT' && this.inflater) {
-      this.inflater.flush();
-      this.settleInflater();
+      for (const part of this.current) {
+        this.pending.push(part);
+        this.pendingBytes += part.length;
+      }
+      this.current = [];
+      if (this.pendingBytes > this.pendingLimit()) this.drainPending();
     }
     this.chunks++;
     if (this.chunkType === 'IHDR') this.checkHeader();

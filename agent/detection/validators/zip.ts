@@ -418,7 +418,14 @@ class ZipValidator extends StepWalk implements FormatWalk {
       crc: 0,
       checked: !encrypted && (mode === 'inflate' || method === METHOD_STORED),
       inflater:
-        mode === 'inflate' ? new StreamInflater({ wrapper: 'raw', crc32: true, budget: this.budget }) : null,
+        mode === 'inflate'
+          ? new StreamInflater({
+              wrapper: 'raw',
+              crc32: true,
+              budget: this.budget,
+              ...(size !== null ? { expectedOutput: size } : {}),
+            })
+          : null,
       carry: EMPTY,
     };
     this.memberCount++;
