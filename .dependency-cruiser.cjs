@@ -13,7 +13,7 @@ const LAYERS = [
   ['fs', 'tools', 'archives', 'config'], // primitives: files, host tools, archive readers, the policy
   ['integrity', 'verdicts', 'detection'], // decisions: pure judgements over model types
   ['sources', 'ledger', 'state'], // stores and sources: what is read and what is kept
-  ['immutability', 'triage', 'scan', 'drills', 'recover', 'evidence'], // the work
+  ['analysis', 'immutability', 'triage', 'scan', 'drills', 'recover', 'evidence'], // the work
   ['jobs', 'estate', 'metrics', 'web', 'daemon'], // serving: the job queue, the read model, the endpoints
   ['demo', 'cli'], // entry points
 ];

@@ -67,7 +67,7 @@ export async function buildDist(dist: string = path.join(ROOT, 'dist')): Promise
   const result = await build({
     ...bundleOptions(dist, {
       vouch: 'agent/cli/main.ts',
-      'analysis-worker': 'agent/scan/analysis-worker.ts',
+      'analysis-worker': 'agent/analysis/analysis-worker.ts',
       'fs-list-worker': 'agent/sources/fs-list-worker.ts',
     }),
     metafile: true,

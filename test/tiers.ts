@@ -42,6 +42,7 @@ export const UNIT_TESTS = [
   'test/ledger/ledger-index.test.ts',
   'test/ledger/ledger-tamper.test.ts',
   'test/scan/*.test.ts',
+  'test/analysis/*.test.ts',
   'test/sources/*.test.ts',
   'test/state/*.test.ts',
   'test/unit/*.test.ts',

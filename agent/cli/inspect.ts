@@ -17,7 +17,7 @@ import { ConfigError, describeError } from '../errors.js';
 import { claimedType, classify } from '../detection/classify.js';
 import { type Judgement } from '../model/content.js';
 import { isRansomNote } from '../detection/ransom-note.js';
-import { analyzeStream } from '../scan/analyze-stream.js';
+import { analyzeStream } from '../analysis/analyze-stream.js';
 import { archiveInputFor } from '../sources/archive-input.js';
 import { createFsSource } from '../sources/fs-source.js';
 import { EXIT } from './exit-codes.js';

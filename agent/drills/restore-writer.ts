@@ -28,7 +28,7 @@ import type { Readable } from 'node:stream';
 import type { ArchiveEntry, ArchiveProblem, EntryVisitor } from '../archives/entry-reader.js';
 import { entryLabel, normaliseEntryName } from '../archives/safe-path.js';
 import type { DigestAlgorithm } from '../model/manifest.js';
-import { analyzeStream } from '../scan/analyze-stream.js';
+import { analyzeStream } from '../analysis/analyze-stream.js';
 
 /** One entry as the restore left it. */
 export interface RestoredEntry {

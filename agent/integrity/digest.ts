@@ -46,7 +46,7 @@ export interface StreamDigest {
 /**
  * Reads `stream` to the end on this thread, feeding the digest and every extra sink. Rejects with
  * the stream's error (the caller names the entry). Entry content goes through the analysis pool
- * instead (scan/analyze-stream.ts); this serves whole objects and small reads.
+ * instead (analysis/analyze-stream.ts); this serves whole objects and small reads.
  */
 export async function digestStream(
   stream: Readable,

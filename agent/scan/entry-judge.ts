@@ -15,9 +15,9 @@ import type { Finding } from '../model/findings.js';
 import type { DigestAlgorithm, ManifestEntry } from '../model/manifest.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
 import type { ManifestReader } from '../state/manifest-store.js';
-import { analysisPool } from './analysis-pool.js';
-import { analyzeStream } from './analyze-stream.js';
-import type { AnalysisResult } from './entry-analysis.js';
+import { analysisPool } from '../analysis/analysis-pool.js';
+import { analyzeStream } from '../analysis/analyze-stream.js';
+import type { AnalysisResult } from '../analysis/entry-analysis.js';
 import type { EntrySpool } from './entry-spool.js';
 import type { FindingsCollector } from './findings-collector.js';
 

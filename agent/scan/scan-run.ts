@@ -31,7 +31,7 @@ import { loadSetState } from '../state/set-state.js';
 import { acquireStateLock } from '../state/state-lock.js';
 import { clearScanMarker, listScanMarkers, writeScanMarker, type ScanMarker } from '../state/scan-marker.js';
 import { ownerIsDead } from '../fs/lock-file.js';
-import { configureAnalysisPool } from './analysis-pool.js';
+import { configureAnalysisPool } from '../analysis/analysis-pool.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { scanSet, type SetReport } from './scan-set.js';
 import { now } from '../clock.js';

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../agent/archives/entry-reader.js';
 import { readPlainEntries, type PlainObject } from '../../agent/archives/plain-reader.js';
 import { validatePolicy } from '../../agent/config/load-policy.js';
-import { analysisPool } from '../../agent/scan/analysis-pool.js';
+import { analysisPool } from '../../agent/analysis/analysis-pool.js';
 import { runScan, type ScanReport } from '../../agent/scan/scan-run.js';
 import type { BackupSource } from '../../agent/sources/backup-source.js';
 import { createFsSource } from '../../agent/sources/fs-source.js';

@@ -3,8 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createBLAKE3 } from 'hash-wasm';
 import { describe, expect, it } from 'vitest';
-import { AnalysisPool } from '../../agent/scan/analysis-pool.js';
-import { analyzeStream, POOLED_MIN_BYTES } from '../../agent/scan/analyze-stream.js';
+import { AnalysisPool } from '../../agent/analysis/analysis-pool.js';
+import { analyzeStream, POOLED_MIN_BYTES } from '../../agent/analysis/analyze-stream.js';
 
 /** Yields `data` in chunks of the given sizes, cycling through them. */
 function chunked(data: Buffer, sizes: number[]): Readable {
@@ -101,7 +101,7 @@ describe('analysis pool', () => {
     // time out instead of exiting 0.
     const script = `
       import { Readable } from 'node:stream';
-      import { analyzeStream } from './agent/scan/analyze-stream.ts';
+      import { analyzeStream } from './agent/analysis/analyze-stream.ts';
       const failing = new Readable({ read() { this.push(Buffer.alloc(3 * 2 ** 20)); this.destroy(new Error('disk went away')); } });
       await analyzeStream(failing, { algorithm: 'sha256', extraAlgorithms: [] }, { sizeHint: 2 ** 30 }).then(
         () => { console.log('resolved'); },
