@@ -8,8 +8,9 @@
  *
  * - `shared`: jobs that write through the daemon's ledger (scans, audits) run together under one
  *   lock and one open ledger, whose appends are serialised.
- * - `exclusive`: jobs that take the lock themselves (restore drills) run alone, with the daemon
- *   holding no lock, after the shared jobs finish; new shared jobs wait for them.
+ * - `exclusive`: jobs that lock for themselves (restore drills take their set's drill lock and
+ *   append under the ledger's own append lock) run alone, with the daemon holding no lock, after
+ *   the shared jobs finish; new shared jobs wait for them.
  */
 import { mkdir } from 'node:fs/promises';
 import { openLedger, type LedgerOptions, type LedgerStore } from '../ledger/ledger-store.js';
