@@ -9,15 +9,9 @@
  */
 import { closeSync, constants, futimesSync, openSync, writeSync } from 'node:fs';
 import type { DigestAlgorithm } from '../model/manifest.js';
-import { ContentProbe, type ContentFeatures } from '../detection/content-probe.js';
+import { type ContentProbe, type ContentFeatures } from '../detection/content-probe.js';
 import type { ContentType } from '../detection/content-type.js';
-import {
-  CLAIMED_VALIDATORS,
-  prepareValidators,
-  SNIFFED_VALIDATORS,
-  VALIDATORS,
-} from '../detection/registry.js';
-import { DEFAULT_VALIDATOR_LIMITS } from '../detection/validator.js';
+import { prepareValidators, probeFor } from '../detection/registry.js';
 import { describeError } from '../errors.js';
 import { createDigester, type Digester } from '../integrity/digest.js';
 
@@ -88,14 +82,7 @@ export class EntryAnalysis {
     let probe: ContentProbe | null = null;
     if (request.detect) {
       await prepareValidators();
-      const claimed = request.detect.claim ? (CLAIMED_VALIDATORS[request.detect.claim] ?? null) : null;
-      probe = new ContentProbe(
-        request.detect.size,
-        VALIDATORS,
-        DEFAULT_VALIDATOR_LIMITS,
-        claimed,
-        SNIFFED_VALIDATORS,
-      );
+      probe = probeFor(request.detect.size, request.detect.claim ?? null);
     }
     return new EntryAnalysis(await createDigester(request.algorithm), extras, request.copyTo, probe);
   }

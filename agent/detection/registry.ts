@@ -4,7 +4,8 @@
  * on what the head looks like), so it comes last.
  */
 import type { ContentType } from './content-type.js';
-import type { ValidatorDefinition } from './validator.js';
+import { ContentProbe } from './content-probe.js';
+import { DEFAULT_VALIDATOR_LIMITS, type ValidatorDefinition } from './validator.js';
 import { arValidator } from './validators/ar.js';
 import { brotliValidator } from './validators/brotli.js';
 import { bzip2Validator } from './validators/bzip2.js';
@@ -65,4 +66,14 @@ export function prepareValidators(): Promise<void> {
     [...VALIDATORS, ...Object.values(CLAIMED_VALIDATORS)].map(async (definition) => definition.prepare?.()),
   ).then(() => undefined);
   return prepared;
+}
+
+/**
+ * The probe a scan runs on an entry of `size` bytes whose name claims `claim` (claimedType): every
+ * magic-recognised validator, the claimed format's magic-less validator, and the sniffed ones, at
+ * the default limits. Magic-less validators that need set-up want `prepareValidators()` first.
+ */
+export function probeFor(size: number, claim: ContentType | null): ContentProbe {
+  const claimed = claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null;
+  return new ContentProbe(size, VALIDATORS, DEFAULT_VALIDATOR_LIMITS, claimed, SNIFFED_VALIDATORS);
 }

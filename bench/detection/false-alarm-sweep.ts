@@ -16,16 +16,9 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { armourOf } from '../../agent/detection/armour.js';
 import { classify, claimedType } from '../../agent/detection/classify.js';
-import { ContentProbe } from '../../agent/detection/content-probe.js';
 import { encryptedFormatOf } from '../../agent/detection/encrypted-formats.js';
 import { isRansomNote } from '../../agent/detection/ransom-note.js';
-import {
-  CLAIMED_VALIDATORS,
-  prepareValidators,
-  SNIFFED_VALIDATORS,
-  VALIDATORS,
-} from '../../agent/detection/registry.js';
-import { DEFAULT_VALIDATOR_LIMITS } from '../../agent/detection/validator.js';
+import { prepareValidators, probeFor } from '../../agent/detection/registry.js';
 
 const HEAD = 64 * 1024;
 const NOTE_MAX = 256 * 1024;
@@ -33,13 +26,7 @@ const MAX_CLASSIFIED = 64 * 2 ** 20;
 
 function featuresOf(data: Uint8Array, file: string) {
   const claim = claimedType(file);
-  const probe = new ContentProbe(
-    data.length,
-    VALIDATORS,
-    DEFAULT_VALIDATOR_LIMITS,
-    claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null,
-    SNIFFED_VALIDATORS,
-  );
+  const probe = probeFor(data.length, claim);
   for (let at = 0; at < data.length; at += 65_536) probe.update(data.subarray(at, at + 65_536));
   return probe.finish();
 }

@@ -9,14 +9,7 @@
 import { readdirSync, readFileSync, lstatSync } from 'node:fs';
 import path from 'node:path';
 import { claimedType } from '../../agent/detection/classify.js';
-import { ContentProbe } from '../../agent/detection/content-probe.js';
-import {
-  CLAIMED_VALIDATORS,
-  prepareValidators,
-  SNIFFED_VALIDATORS,
-  VALIDATORS,
-} from '../../agent/detection/registry.js';
-import { DEFAULT_VALIDATOR_LIMITS } from '../../agent/detection/validator.js';
+import { prepareValidators, probeFor } from '../../agent/detection/registry.js';
 
 const RUNS = Number(process.env.VOUCH_PROBE_RUNS ?? 3);
 const WHOLE_MAX = 2 ** 20;
@@ -32,13 +25,7 @@ function* walk(dir: string): Generator<string> {
 
 function probe(file: string, data: Buffer): string {
   const claim = claimedType(file);
-  const probe = new ContentProbe(
-    data.length,
-    VALIDATORS,
-    DEFAULT_VALIDATOR_LIMITS,
-    claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null,
-    SNIFFED_VALIDATORS,
-  );
+  const probe = probeFor(data.length, claim);
   if (data.length <= WHOLE_MAX) probe.update(data);
   else for (let at = 0; at < data.length; at += CHUNK) probe.update(data.subarray(at, at + CHUNK));
   const features = probe.finish();

@@ -1,9 +1,8 @@
 /** Runs detection on bytes in memory, the way a scan does (probe in odd-sized chunks, then classify). */
 import { classify, type Classification, type PreviousContent } from '../../agent/detection/classify.js';
 import { claimedType } from '../../agent/detection/classify.js';
-import { ContentProbe, type ContentFeatures } from '../../agent/detection/content-probe.js';
-import { CLAIMED_VALIDATORS, SNIFFED_VALIDATORS, VALIDATORS } from '../../agent/detection/registry.js';
-import { DEFAULT_VALIDATOR_LIMITS } from '../../agent/detection/validator.js';
+import { type ContentFeatures } from '../../agent/detection/content-probe.js';
+import { probeFor } from '../../agent/detection/registry.js';
 
 /**
  * The probe's features for `data`, fed in chunks of `chunk` bytes (odd by default, to cross every
@@ -11,13 +10,7 @@ import { DEFAULT_VALIDATOR_LIMITS } from '../../agent/detection/validator.js';
  */
 export function featuresOf(data: Uint8Array, chunk = 65_537, path?: string): ContentFeatures {
   const claim = path ? claimedType(path) : null;
-  const probe = new ContentProbe(
-    data.length,
-    VALIDATORS,
-    DEFAULT_VALIDATOR_LIMITS,
-    claim ? (CLAIMED_VALIDATORS[claim] ?? null) : null,
-    SNIFFED_VALIDATORS,
-  );
+  const probe = probeFor(data.length, claim);
   for (let at = 0; at < data.length; at += chunk) probe.update(data.subarray(at, at + chunk));
   return probe.finish();
 }
