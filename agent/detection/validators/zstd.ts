@@ -19,6 +19,7 @@
  * decoding the frame again from its start just before its output could outgrow it. No match can
  * reach further back than the output so far, so the smaller window never changes what decodes.
  */
+import type * as HashWasm from 'hash-wasm';
 import { Decompress } from 'fzstd';
 import type { IHasher } from 'hash-wasm';
 import {
@@ -335,7 +336,7 @@ export const zstdValidator: ValidatorDefinition = {
   async prepare(): Promise<void> {
     if (sharedHasher) return;
     const { createXXHash64 } = (
-      (await import(XXHASH64_BUILD)) as { default: Pick<typeof import('hash-wasm'), 'createXXHash64'> }
+      (await import(XXHASH64_BUILD)) as { default: Pick<typeof HashWasm, 'createXXHash64'> }
     ).default;
     sharedHasher ??= new SharedHasher(await createXXHash64());
   },
