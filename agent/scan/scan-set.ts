@@ -6,8 +6,6 @@
  * Every read of the store goes through the set's decorated source (read limit shared per store,
  * retries, resumable bodies); the faults it reports are tallied per snapshot.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { formatBytes } from '../config/byte-size.js';
 import { describeSource, type SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../model/detection.js';
@@ -17,7 +15,7 @@ import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { decorateSource, type SourceFault } from '../sources/create-source.js';
 import { discoverSourceSnapshots, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../ledger/ledger-store.js';
-import { manifestPath, openManifest } from '../state/manifest-store.js';
+import { listManifests, openManifest } from '../state/manifest-store.js';
 import { readSetIndex, writeSetIndex, snapshotOwners } from '../state/set-index.js';
 import { type SetIndex, type SnapshotState } from '../model/snapshot-state.js';
 import { acceptanceMatcher, markSetFindings } from '../verdicts/acceptance.js';
@@ -298,16 +296,14 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
       snapshotBytes(snapshot) || (index.snapshots[snapshot.id]?.bytes ?? 0);
     progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + expectedBytes(snapshot), 0));
     const startedAt = now();
-    const manifests = new Set(
-      await readdir(path.dirname(manifestPath(options.stateDir, set.name, 'x'))).catch(() => [] as string[]),
-    );
+    const manifests = await listManifests(options.stateDir, set.name);
     const { reasons, plan, candidates } = readDecisions(
       set,
       discovery.snapshots,
       index,
       startedAt,
       options.resumingRun,
-      (id) => manifests.has(path.basename(manifestPath(options.stateDir, set.name, id))),
+      (id) => manifests.has(id),
     );
     if (plan) {
       report.sampling = {
