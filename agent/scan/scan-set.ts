@@ -381,7 +381,7 @@ async function readSnapshots(
   reasons: ReadonlyMap<string, string | null>,
   fresh: Finding[],
 ): Promise<void> {
-  const { set, options, index, report } = scan;
+  const { options, index, report } = scan;
   let lastFlush = Date.now();
   let unflushed = false;
   const flush = async () => {
