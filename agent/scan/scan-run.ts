@@ -31,6 +31,7 @@ import { loadSetState } from '../state/set-state.js';
 import { acquireStateLock } from '../state/state-lock.js';
 import { clearScanMarker, listScanMarkers, writeScanMarker, type ScanMarker } from '../state/scan-marker.js';
 import { ownerIsDead } from '../fs/lock-file.js';
+import { removeDeadManifestTemps } from '../state/manifest-store.js';
 import { configureAnalysisPool } from '../analysis/analysis-pool.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { scanSet, type SetReport } from './scan-set.js';
@@ -133,19 +134,7 @@ async function removeLeftovers(stateDir: string): Promise<void> {
       await rm(path.join(tmp, name), { recursive: true, force: true });
     }
   }
-  const manifests = path.join(stateDir, 'manifests');
-  for (const set of await readdir(manifests).catch(() => [] as string[])) {
-    for (const name of await readdir(path.join(manifests, set)).catch(() => [] as string[])) {
-      const match = /\.(\d+)\.tmp$/.exec(name);
-      if (
-        match &&
-        Number(match[1]) !== process.pid &&
-        ownerIsDead({ pid: Number(match[1]), host: hostname(), since: '' })
-      ) {
-        await rm(path.join(manifests, set, name), { force: true });
-      }
-    }
-  }
+  await removeDeadManifestTemps(stateDir);
 }
 
 /**

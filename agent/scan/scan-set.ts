@@ -6,8 +6,6 @@
  * Every read of the store goes through the set's decorated source (read limit shared per store,
  * retries, resumable bodies); the faults it reports are tallied per snapshot.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { formatBytes } from '../config/byte-size.js';
 import { describeSource, type SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../model/detection.js';
@@ -17,10 +15,10 @@ import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import { decorateSource, type SourceFault } from '../sources/create-source.js';
 import { discoverSourceSnapshots, snapshotBytes, type Snapshot } from '../sources/snapshot-discovery.js';
 import type { LedgerStore } from '../ledger/ledger-store.js';
-import { manifestPath, openManifest } from '../state/manifest-store.js';
+import { listManifests, openManifest } from '../state/manifest-store.js';
 import { readSetIndex, writeSetIndex, snapshotOwners } from '../state/set-index.js';
 import { type SetIndex, type SnapshotState } from '../model/snapshot-state.js';
-import { acceptanceMatcher, markSetFindings } from '../verdicts/acceptance.js';
+import { acceptanceMatcher, markSetFindings, type AcceptanceMatcher } from '../verdicts/acceptance.js';
 import { type Acceptance } from '../model/acceptance.js';
 import type { Finding, FindingKind } from '../model/findings.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
@@ -36,7 +34,7 @@ import {
 } from './set-findings.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
-import { emptyFaults, scanSnapshot, type FaultTally } from './scan-snapshot.js';
+import { emptyFaults, scanSnapshot, type FaultTally, type SnapshotScanResult } from './scan-snapshot.js';
 import { identityOf } from './snapshot-decisions.js';
 import { ScanAbortedError } from './snapshot-read.js';
 import { now as clockNow } from '../clock.js';
@@ -236,11 +234,362 @@ async function readHeads(
   return heads;
 }
 
-/** Scans every snapshot of `set`; never throws for store or content problems (they land in the report). */
+/** What every phase of one set scan shares; the phases below fill `report` and `index`. */
+interface SetScan {
+  set: SetPolicy;
+  options: SetScanOptions;
+  source: BackupSource;
+  /** The set's index as read at the start; the phases update it in place. */
+  index: SetIndex;
+  report: SetReport;
+  progress: ScanProgress;
+  now: () => Date;
+  acceptances: AcceptanceMatcher;
+  faults: FaultCounter;
+}
+
+/** Counts the store's faults into `current`: the listing's first, then each snapshot's own. */
+interface FaultCounter {
+  current: FaultTally;
+  onFault(fault: SourceFault): void;
+}
+
+/** A fault counter starting at zero (the read loop gives each snapshot a fresh `current`). */
+function faultCounter(): FaultCounter {
+  const counter: FaultCounter = {
+    current: emptyFaults(),
+    onFault(fault) {
+      const tally = counter.current;
+      if (fault.action === 'gave-up') tally.gaveUp++;
+      else tally.transient++;
+      if (fault.action === 'resumed') tally.resumed++;
+      if (tally.examples.length < FAULT_EXAMPLES)
+        tally.examples.push(
+          `${fault.action} (${fault.transient ? 'transient' : 'permanent'}): ${fault.detail}`,
+        );
+    },
+  };
+  return counter;
+}
+
+/** The snapshots a discovery found (oldest first), and the set findings it judged (foreign objects, …). */
+interface Discovered {
+  snapshots: readonly Snapshot[];
+  /** Set findings of this scan; the read loop and the removal check add theirs. */
+  fresh: Finding[];
+}
+
+/**
+ * Phase 1, discover: lists the store (counting what it lists), finds the snapshots, judges the
+ * objects beside them, and announces the bytes to come to `progress`. Adds the `no-snapshots`
+ * finding when there are none, and discovery's, the head reads' and the listing's fault notes to
+ * the report, in that order.
+ */
+async function discover(scan: SetScan): Promise<Discovered> {
+  const { set, source, index, report } = scan;
+  let listed = 0;
+  const counted = async function* (objects: AsyncIterable<SourceObject>) {
+    for await (const object of objects) {
+      listed++;
+      yield object;
+    }
+  };
+  const discovery = await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) }, counted);
+  report.notes.push(...discovery.notes);
+  if (discovery.snapshots.length === 0) report.findings = [noSnapshotsFinding(set, report.location, listed)];
+  const fresh: Finding[] = judgeForeignObjects(
+    discovery.others,
+    await readHeads(source, headsToRead(discovery.others), report.notes),
+  );
+  if (discovery.otherCount > discovery.others.length)
+    report.notes.push(
+      `${discovery.otherCount} files beside the snapshots; the first ${discovery.others.length} were judged for ransom notes and encrypted leftovers`,
+    );
+  const tally = scan.faults.current;
+  if (tally.transient + tally.gaveUp > 0)
+    report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
+  scan.progress.addTotal(
+    discovery.snapshots.reduce((sum, snapshot) => sum + expectedBytes(index, snapshot), 0),
+  );
+  return { snapshots: discovery.snapshots, fresh };
+}
+
+/** A snapshot's size as the progress counts it: restic and borg snapshots have none until read, the last read's bytes stand in. */
+function expectedBytes(index: SetIndex, snapshot: Snapshot): number {
+  return snapshotBytes(snapshot) || (index.snapshots[snapshot.id]?.bytes ?? 0);
+}
+
+/**
+ * Phase 2, decide: why each snapshot is read (null: the cheap pass), from the index, the
+ * manifests on disk and the sampling plan (`readDecisions`); records the plan in the report.
+ */
+async function decideReads(
+  scan: SetScan,
+  snapshots: readonly Snapshot[],
+  startedAt: Date,
+): Promise<Map<string, string | null>> {
+  const { set, options, report } = scan;
+  const manifests = await listManifests(options.stateDir, set.name);
+  const { reasons, plan, candidates } = readDecisions(
+    set,
+    snapshots,
+    scan.index,
+    startedAt,
+    options.resumingRun,
+    (id) => manifests.has(id),
+  );
+  if (plan) {
+    const { sampling, note } = samplingSummary(set, plan, candidates);
+    report.sampling = sampling;
+    if (note) report.notes.push(note);
+  }
+  return reasons;
+}
+
+/** The report's account of a sampling plan, and a note when the budget cannot keep the window (pure). */
+export function samplingSummary(
+  set: SetPolicy,
+  plan: SamplePlan,
+  candidates: number,
+): { sampling: SamplingReport; note: string | null } {
+  return {
+    sampling: {
+      candidates,
+      sampled: plan.read.length,
+      bytes: plan.bytes,
+      neededPerDay: Math.round(plan.neededPerDay),
+      feasible: plan.feasible,
+      overdue: plan.overdue,
+    },
+    note:
+      plan.feasible || !set.sample
+        ? null
+        : `sampling cannot keep every byte within ${set.sample.windowSeconds / 86_400}d: the unchanged snapshots need ${formatBytes(plan.neededPerDay)}/day (plus room for the largest one), the budget is ${formatBytes(set.sample.dailyBytes)}/day`,
+  };
+}
+
+/**
+ * Phase 3, read: scans each snapshot oldest first (`scanSnapshot`, deep or cheap per `reasons`),
+ * records it in the index (written after each deep read and at least every INDEX_FLUSH_MS, and
+ * once more however the loop ends), the ledger (`verdict-change`) and the report, and adds
+ * `snapshot-replaced` findings to `fresh`. Stops early, marking the report interrupted, when the
+ * signal is aborted; a read abandoned mid-way records nothing. Other errors propagate.
+ */
+async function readSnapshots(
+  scan: SetScan,
+  snapshots: readonly Snapshot[],
+  reasons: ReadonlyMap<string, string | null>,
+  fresh: Finding[],
+): Promise<void> {
+  const { options, index, report } = scan;
+  let lastFlush = Date.now();
+  let unflushed = false;
+  const flush = async () => {
+    if (!unflushed) return;
+    index.updatedAt = scan.now().toISOString();
+    await writeSetIndex(options.stateDir, index);
+    unflushed = false;
+    lastFlush = Date.now();
+  };
+  try {
+    for (const [position, snapshot] of snapshots.entries()) {
+      if (options.signal?.aborted) {
+        report.interrupted = true;
+        break;
+      }
+      const result = await readOne(
+        scan,
+        snapshots.slice(0, position),
+        snapshot,
+        reasons.get(snapshot.id) ?? null,
+      );
+      if (!result) break;
+      await recordSnapshot(scan, snapshot, result, fresh);
+      unflushed = true;
+      if (result.deep || Date.now() - lastFlush >= INDEX_FLUSH_MS) await flush();
+      report.snapshots.push(snapshotReport(result, scan.faults.current));
+    }
+  } finally {
+    await flush();
+  }
+  if (report.interrupted)
+    report.notes.push(
+      'scan stopped before every snapshot was read (stop requested); the next scan resumes from here',
+    );
+}
+
+/**
+ * Scans one snapshot (`earlier`: the ones before it, oldest first) with a fresh fault tally, and
+ * counts it in `progress` whole however much was read; null when an abort ended the read (the
+ * report is marked interrupted and says the snapshot will be read again).
+ */
+async function readOne(
+  scan: SetScan,
+  earlier: readonly Snapshot[],
+  snapshot: Snapshot,
+  reason: string | null,
+): Promise<SnapshotScanResult | null> {
+  const { set, options, index, report } = scan;
+  scan.progress.status(`${set.name}: ${snapshot.id}`);
+  const previousId = earlier.at(-1)?.id;
+  const deep = reason !== null || !index.snapshots[snapshot.id];
+  if (deep) await options.beforeDeepRead?.(set.name, snapshot.id);
+  scan.faults.current = emptyFaults();
+  let read = 0;
+  let result: SnapshotScanResult;
+  try {
+    result = await scanSnapshot(
+      {
+        set,
+        source: scan.source,
+        stateDir: options.stateDir,
+        ledger: options.ledger,
+        previous: index.snapshots[snapshot.id],
+        now: scan.now(),
+        tempDir: options.tempDir,
+        previousManifest: async () =>
+          previousId ? openManifest(options.stateDir, set.name, previousId) : null,
+        changeHistory: earlier
+          .map((before) => index.snapshots[before.id]?.detection?.changeRate)
+          .filter((rate): rate is number => typeof rate === 'number'),
+        progress: (bytes) => {
+          read += bytes;
+          scan.progress.advance(bytes);
+        },
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.runId ? { runId: options.runId } : {}),
+        faults: scan.faults.current,
+        acceptances: scan.acceptances,
+      },
+      snapshot,
+      reason,
+    );
+  } catch (error) {
+    if (error instanceof ScanAbortedError) {
+      report.interrupted = true;
+      report.notes.push(`${error.message}; it will be read again from the start`);
+      return null;
+    }
+    throw error;
+  }
+  scan.progress.advance(Math.max(0, expectedBytes(index, snapshot) - read));
+  return result;
+}
+
+/**
+ * Keeps a scanned snapshot's outcome: a `verdict-change` ledger record when its verdict moved,
+ * its state in the index (with `notCleanSince` carried), and a `snapshot-replaced` finding in
+ * `fresh` when the store replaced the archive its baseline came from.
+ */
+async function recordSnapshot(
+  scan: SetScan,
+  snapshot: Snapshot,
+  result: SnapshotScanResult,
+  fresh: Finding[],
+): Promise<void> {
+  const { set, options, index } = scan;
+  const verdictBefore = index.snapshots[snapshot.id]?.verdict;
+  if (verdictBefore !== undefined && verdictBefore !== result.state.verdict) {
+    await options.ledger.append('verdict-change', {
+      set: set.name,
+      snapshot: snapshot.id,
+      from: verdictBefore,
+      to: result.state.verdict,
+      findingCounts: result.state.findingCounts,
+      scanSeq: result.state.ledgerSeq,
+    });
+  }
+  index.snapshots[snapshot.id] = withNotCleanSince(result.state, index.snapshots[snapshot.id], scan.now());
+  const replaced = replacementFinding(
+    result.state,
+    set.name,
+    await baselineVersionCheck(scan.source, result.state),
+  );
+  if (replaced) fresh.push(replaced);
+}
+
+/** A scanned snapshot as the report shows it; `faults` only for a deep read the store troubled (pure). */
+export function snapshotReport(result: SnapshotScanResult, tally: FaultTally): SnapshotReport {
+  const { state } = result;
+  return {
+    id: state.id,
+    time: state.time,
+    verdict: state.verdict,
+    ...(state.verdictBeforeAcceptance ? { verdictBeforeAcceptance: state.verdictBeforeAcceptance } : {}),
+    entries: state.entries,
+    bytes: state.bytes,
+    findings: state.findings,
+    findingCounts: state.findingCounts,
+    ...(state.acceptedCounts ? { acceptedCounts: state.acceptedCounts } : {}),
+    findingsOmitted: result.findingsOmitted,
+    deep: result.deep,
+    ...(result.deepReason ? { reason: result.deepReason } : {}),
+    complete: state.complete,
+    ...(state.detection ? { detection: state.detection } : {}),
+    ...(result.deep && tally.transient + tally.gaveUp > 0
+      ? { faults: { ...tally, examples: [...tally.examples] } }
+      : {}),
+  };
+}
+
+/**
+ * Phase 4a, removals: each snapshot the index knows that the store no longer holds is dropped
+ * from the index, listed in `report.removed` and recorded (`snapshot-removed`); one retention
+ * explains is a note, any other a finding in `fresh`. Skipped when the scan was interrupted
+ * (the unread snapshots were not looked for).
+ */
+async function recordRemovals(
+  scan: SetScan,
+  snapshots: readonly Snapshot[],
+  fresh: Finding[],
+): Promise<void> {
+  const { set, options, index, report } = scan;
+  if (report.interrupted) return;
+  const present = new Set(snapshots.map((snapshot) => snapshot.id));
+  for (const [id, state] of Object.entries(index.snapshots)) {
+    if (present.has(id)) continue;
+    report.removed.push(id);
+    const removal = judgeRemoval(state, set.retentionSeconds, scan.now());
+    if (removal.expected) report.notes.push(removal.note);
+    else fresh.push(removal.finding);
+    await options.ledger.append('snapshot-removed', {
+      set: set.name,
+      snapshot: id,
+      lastVerdict: state.verdict,
+      baseline: state.baseline,
+      ...(state.object ? { object: state.object } : {}),
+      expected: removal.expected,
+    });
+    delete index.snapshots[id];
+  }
+}
+
+/**
+ * Phase 4b, set findings: merges this scan's `fresh` findings into the ones the index holds
+ * (`mergeSetFindings`), records each new one (`set-finding`), marks the accepted ones and shows
+ * them all in the report. Returns whether the index holds any.
+ */
+async function recordSetFindings(scan: SetScan, fresh: readonly Finding[]): Promise<boolean> {
+  const { set, options, index, report } = scan;
+  const held = index.setFindings ?? [];
+  const merged = mergeSetFindings(held, fresh);
+  for (const finding of merged.slice(held.length)) {
+    await options.ledger.append('set-finding', { set: set.name, finding });
+  }
+  if (!merged.length) return false;
+  index.setFindings = markSetFindings(merged, scan.acceptances);
+  report.findings = [...(report.findings ?? []), ...index.setFindings];
+  return true;
+}
+
+/**
+ * Scans every snapshot of `set`: discover → decide which to read → read them → removals and set
+ * findings → write the index. Never throws for store or content problems (they land in the report
+ * as `error`); the source is closed however it ends.
+ */
 export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<SetReport> {
   const progress = options.progress ?? silentProgress;
   const now = options.now ?? clockNow;
-  const acceptances = acceptanceMatcher(options.acceptances ?? []);
   const report: SetReport = {
     name: set.name,
     location: describeSource(set.source),
@@ -249,218 +598,32 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
     removed: [],
     notes: [],
   };
+  const faults = faultCounter();
   let source: BackupSource | null = null;
-  let tally: FaultTally = emptyFaults();
-  const onFault = (fault: SourceFault) => {
-    if (fault.action === 'gave-up') tally.gaveUp++;
-    else tally.transient++;
-    if (fault.action === 'resumed') tally.resumed++;
-    if (tally.examples.length < FAULT_EXAMPLES)
-      tally.examples.push(
-        `${fault.action} (${fault.transient ? 'transient' : 'permanent'}): ${fault.detail}`,
-      );
-  };
   try {
     source = decorateSource(set.source, await options.createSource(set), {
-      onFault,
+      onFault: faults.onFault,
       ...(options.retryDelays ?? {}),
     });
     report.location = source.location;
     progress.status(`${set.name}: listing ${source.location}`);
-    const index = await readSetIndex(options.stateDir, set.name);
-    let listed = 0;
-    const counted = async function* (objects: AsyncIterable<SourceObject>) {
-      for await (const object of objects) {
-        listed++;
-        yield object;
-      }
-    };
-    const discovery = await discoverSourceSnapshots(
-      source,
-      { ...set, owners: snapshotOwners(index) },
-      counted,
-    );
-    report.notes.push(...discovery.notes);
-    if (discovery.snapshots.length === 0)
-      report.findings = [noSnapshotsFinding(set, report.location, listed)];
-    const fresh: Finding[] = judgeForeignObjects(
-      discovery.others,
-      await readHeads(source, headsToRead(discovery.others), report.notes),
-    );
-    if (discovery.otherCount > discovery.others.length)
-      report.notes.push(
-        `${discovery.otherCount} files beside the snapshots; the first ${discovery.others.length} were judged for ransom notes and encrypted leftovers`,
-      );
-    if (tally.transient + tally.gaveUp > 0)
-      report.notes.push(...tally.examples.map((example) => `listing: ${example}`));
-    // restic and borg snapshots have no size until read: the last read's bytes stand in.
-    const expectedBytes = (snapshot: Snapshot) =>
-      snapshotBytes(snapshot) || (index.snapshots[snapshot.id]?.bytes ?? 0);
-    progress.addTotal(discovery.snapshots.reduce((sum, snapshot) => sum + expectedBytes(snapshot), 0));
-    const startedAt = now();
-    const manifests = new Set(
-      await readdir(path.dirname(manifestPath(options.stateDir, set.name, 'x'))).catch(() => [] as string[]),
-    );
-    const { reasons, plan, candidates } = readDecisions(
+    const scan: SetScan = {
       set,
-      discovery.snapshots,
-      index,
-      startedAt,
-      options.resumingRun,
-      (id) => manifests.has(path.basename(manifestPath(options.stateDir, set.name, id))),
-    );
-    if (plan) {
-      report.sampling = {
-        candidates,
-        sampled: plan.read.length,
-        bytes: plan.bytes,
-        neededPerDay: Math.round(plan.neededPerDay),
-        feasible: plan.feasible,
-        overdue: plan.overdue,
-      };
-      if (!plan.feasible) {
-        report.notes.push(
-          `sampling cannot keep every byte within ${set.sample!.windowSeconds / 86_400}d: the unchanged snapshots need ${formatBytes(plan.neededPerDay)}/day (plus room for the largest one), the budget is ${formatBytes(set.sample!.dailyBytes)}/day`,
-        );
-      }
-    }
-
-    let lastFlush = Date.now();
-    let unflushed = false;
-    const flush = async () => {
-      if (!unflushed) return;
-      index.updatedAt = now().toISOString();
-      await writeSetIndex(options.stateDir, index);
-      unflushed = false;
-      lastFlush = Date.now();
+      options,
+      source,
+      index: await readSetIndex(options.stateDir, set.name),
+      report,
+      progress,
+      now,
+      acceptances: acceptanceMatcher(options.acceptances ?? []),
+      faults,
     };
-    try {
-      for (const [position, snapshot] of discovery.snapshots.entries()) {
-        if (options.signal?.aborted) {
-          report.interrupted = true;
-          break;
-        }
-        progress.status(`${set.name}: ${snapshot.id}`);
-        const earlierSnapshots = discovery.snapshots.slice(0, position);
-        const previousId = earlierSnapshots.at(-1)?.id;
-        const reason = reasons.get(snapshot.id) ?? null;
-        const deep = reason !== null || !index.snapshots[snapshot.id];
-        if (deep) await options.beforeDeepRead?.(set.name, snapshot.id);
-        tally = emptyFaults();
-        let read = 0;
-        let result;
-        try {
-          result = await scanSnapshot(
-            {
-              set,
-              source,
-              stateDir: options.stateDir,
-              ledger: options.ledger,
-              previous: index.snapshots[snapshot.id],
-              now: now(),
-              tempDir: options.tempDir,
-              previousManifest: async () =>
-                previousId ? openManifest(options.stateDir, set.name, previousId) : null,
-              changeHistory: earlierSnapshots
-                .map((earlier) => index.snapshots[earlier.id]?.detection?.changeRate)
-                .filter((rate): rate is number => typeof rate === 'number'),
-              progress: (bytes) => {
-                read += bytes;
-                progress.advance(bytes);
-              },
-              ...(options.signal ? { signal: options.signal } : {}),
-              ...(options.runId ? { runId: options.runId } : {}),
-              faults: tally,
-              acceptances,
-            },
-            snapshot,
-            reason,
-          );
-        } catch (error) {
-          if (error instanceof ScanAbortedError) {
-            report.interrupted = true;
-            report.notes.push(`${error.message}; it will be read again from the start`);
-            break;
-          }
-          throw error;
-        }
-        progress.advance(Math.max(0, expectedBytes(snapshot) - read));
-        const verdictBefore = index.snapshots[snapshot.id]?.verdict;
-        if (verdictBefore !== undefined && verdictBefore !== result.state.verdict) {
-          await options.ledger.append('verdict-change', {
-            set: set.name,
-            snapshot: snapshot.id,
-            from: verdictBefore,
-            to: result.state.verdict,
-            findingCounts: result.state.findingCounts,
-            scanSeq: result.state.ledgerSeq,
-          });
-        }
-        index.snapshots[snapshot.id] = withNotCleanSince(result.state, index.snapshots[snapshot.id], now());
-        const replaced = replacementFinding(
-          result.state,
-          set.name,
-          await baselineVersionCheck(source, result.state),
-        );
-        if (replaced) fresh.push(replaced);
-        unflushed = true;
-        if (result.deep || Date.now() - lastFlush >= INDEX_FLUSH_MS) await flush();
-        const { state } = result;
-        report.snapshots.push({
-          id: state.id,
-          time: state.time,
-          verdict: state.verdict,
-          ...(state.verdictBeforeAcceptance
-            ? { verdictBeforeAcceptance: state.verdictBeforeAcceptance }
-            : {}),
-          entries: state.entries,
-          bytes: state.bytes,
-          findings: state.findings,
-          findingCounts: state.findingCounts,
-          ...(state.acceptedCounts ? { acceptedCounts: state.acceptedCounts } : {}),
-          findingsOmitted: result.findingsOmitted,
-          deep: result.deep,
-          ...(result.deepReason ? { reason: result.deepReason } : {}),
-          complete: state.complete,
-          ...(state.detection ? { detection: state.detection } : {}),
-          ...(result.deep && tally.transient + tally.gaveUp > 0
-            ? { faults: { ...tally, examples: [...tally.examples] } }
-            : {}),
-        });
-      }
-    } finally {
-      await flush();
-    }
-    if (report.interrupted)
-      report.notes.push(
-        'scan stopped before every snapshot was read (stop requested); the next scan resumes from here',
-      );
-
-    const present = new Set(discovery.snapshots.map((snapshot) => snapshot.id));
-    for (const [id, state] of report.interrupted ? [] : Object.entries(index.snapshots)) {
-      if (present.has(id)) continue;
-      report.removed.push(id);
-      const removal = judgeRemoval(state, set.retentionSeconds, now());
-      if (removal.expected) report.notes.push(removal.note);
-      else fresh.push(removal.finding);
-      await options.ledger.append('snapshot-removed', {
-        set: set.name,
-        snapshot: id,
-        lastVerdict: state.verdict,
-        baseline: state.baseline,
-        ...(state.object ? { object: state.object } : {}),
-        expected: removal.expected,
-      });
-      delete index.snapshots[id];
-    }
-    const held = index.setFindings ?? [];
-    const merged = mergeSetFindings(held, fresh);
-    for (const finding of merged.slice(held.length)) {
-      await options.ledger.append('set-finding', { set: set.name, finding });
-    }
-    if (merged.length) index.setFindings = markSetFindings(merged, acceptances);
-    if (merged.length) report.findings = [...(report.findings ?? []), ...index.setFindings!];
-    if (report.removed.length || merged.length) await writeSetIndex(options.stateDir, index);
+    const { snapshots, fresh } = await discover(scan);
+    const reasons = await decideReads(scan, snapshots, now());
+    await readSnapshots(scan, snapshots, reasons, fresh);
+    await recordRemovals(scan, snapshots, fresh);
+    const holdsFindings = await recordSetFindings(scan, fresh);
+    if (report.removed.length || holdsFindings) await writeSetIndex(options.stateDir, scan.index);
     report.lastClean = lastCleanSnapshot(report.snapshots)?.id ?? null;
   } catch (error) {
     report.error = describeError(error);

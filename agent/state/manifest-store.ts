@@ -12,13 +12,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { ManifestEntry, ManifestHeader } from '../model/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
 import { syncDirectory } from '../fs/atomic-write.js';
+import { ownerIsDead } from '../fs/lock-file.js';
 import { encodeBlock, listBlocks, readBlock, readBlockSync, type BlockInfo } from '../fs/block-gzip.js';
 
 /**
@@ -30,15 +32,70 @@ const BLOCK_ENTRIES = 64;
 const BLOCK_BYTES = 32 * 1024;
 /** Blocks kept parsed per open manifest (a lookup's working set: ~16k entries). */
 const CACHED_BLOCKS = 256;
+/** Manifest file names end so; a writer's temp file adds `.PID.tmp` (`tempPath`). */
+const MANIFEST_SUFFIX = '.ndjson.gz';
+/** A writer's temp file: the manifest's name, the writing process's id, `.tmp`. */
+const TEMP_NAME = /\.(\d+)\.tmp$/;
 
 /** File-name-safe form of a snapshot id (ids may contain `/` on nested prefixes). */
 export function snapshotFileName(snapshot: string): string {
   return encodeURIComponent(snapshot);
 }
 
+/** The folder holding a set's manifests. */
+function manifestFolder(stateDir: string, set: string): string {
+  return path.join(stateDir, 'manifests', set);
+}
+
 /** Where a set's snapshot manifest lives. */
 export function manifestPath(stateDir: string, set: string, snapshot: string): string {
-  return path.join(stateDir, 'manifests', set, `${snapshotFileName(snapshot)}.ndjson.gz`);
+  return path.join(manifestFolder(stateDir, set), `${snapshotFileName(snapshot)}${MANIFEST_SUFFIX}`);
+}
+
+/** Where this process writes `target` before renaming it into place. */
+function tempPath(target: string): string {
+  return `${target}.${process.pid}.tmp`;
+}
+
+/**
+ * The snapshots of `set` that have a committed manifest (snapshot ids, not file names); empty when
+ * the set has none or its folder cannot be read. A manifest still being written is not listed.
+ */
+export async function listManifests(stateDir: string, set: string): Promise<Set<string>> {
+  const folder = manifestFolder(stateDir, set);
+  const ids = new Set<string>();
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    if (!name.endsWith(MANIFEST_SUFFIX)) continue;
+    const stem = name.slice(0, -MANIFEST_SUFFIX.length);
+    let id: string;
+    try {
+      id = decodeURIComponent(stem);
+    } catch {
+      continue; // not a name snapshotFileName gives
+    }
+    if (snapshotFileName(id) === stem) ids.add(id);
+  }
+  return ids;
+}
+
+/**
+ * Removes the temp files of manifest writers that died (a process on this host that no longer
+ * exists); this process's own and other live processes' are kept. Unreadable folders are skipped.
+ */
+export async function removeDeadManifestTemps(stateDir: string): Promise<void> {
+  for (const set of await readdir(path.join(stateDir, 'manifests')).catch(() => [] as string[])) {
+    const folder = manifestFolder(stateDir, set);
+    for (const name of await readdir(folder).catch(() => [] as string[])) {
+      const match = TEMP_NAME.exec(name);
+      if (
+        match &&
+        Number(match[1]) !== process.pid &&
+        ownerIsDead({ pid: Number(match[1]), host: hostname(), since: '' })
+      ) {
+        await rm(path.join(folder, name), { force: true });
+      }
+    }
+  }
 }
 
 /** Streams a manifest to disk; nothing is visible until `commit()`. */
@@ -61,7 +118,7 @@ export async function createManifestWriter(
 ): Promise<ManifestWriter> {
   const target = manifestPath(stateDir, header.set, header.snapshot);
   await mkdir(path.dirname(target), { recursive: true });
-  const temp = `${target}.${process.pid}.tmp`;
+  const temp = tempPath(target);
   const out = await open(temp, 'w', 0o644);
   const fileHash = createHash('sha256');
   let entries = 0;

@@ -1,11 +1,18 @@
 import { appendFile, mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createChainChecker, type LedgerRecord } from '../../agent/ledger/ledger-record.js';
 import { StateLockedError } from '../../agent/errors.js';
 import { openLedger, readLedger } from '../../agent/ledger/ledger-store.js';
-import { createManifestWriter, loadManifest, manifestPath } from '../../agent/state/manifest-store.js';
+import {
+  createManifestWriter,
+  listManifests,
+  loadManifest,
+  manifestPath,
+  removeDeadManifestTemps,
+} from '../../agent/state/manifest-store.js';
 import { acquireStateLock } from '../../agent/state/state-lock.js';
 
 const tempState = () => mkdtemp(path.join(tmpdir(), 'vouch-state-'));
@@ -155,5 +162,34 @@ describe('manifests', () => {
     await writer.add({ path: 'a.txt', type: 'file', size: 3, digest: 'ab' });
     await writer.abort();
     expect(await readdir(path.join(dir, 'manifests', 'orders'))).toEqual([]);
+  });
+
+  it('are listed by snapshot id once committed, never while being written', async () => {
+    const dir = await tempState();
+    expect(await listManifests(dir, 'orders')).toEqual(new Set());
+    const committed = await createManifestWriter(dir, header);
+    await committed.commit();
+    const open = await createManifestWriter(dir, { ...header, snapshot: 'orders-2' });
+    await open.add({ path: 'a.txt', type: 'file', size: 3, digest: 'ab' });
+    expect(await listManifests(dir, 'orders')).toEqual(new Set(['nested/orders-1']));
+    await open.abort();
+  });
+
+  it("lose a dead writer's temp file to the sweep; a live writer's stays", async () => {
+    const dir = await tempState();
+    const live = await createManifestWriter(dir, header);
+    await live.add({ path: 'a.txt', type: 'file', size: 3, digest: 'ab' });
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
+    const folder = path.dirname(manifestPath(dir, 'orders', 'x'));
+    const dead = `${path.basename(manifestPath(dir, 'orders', 'gone'))}.${deadPid}.tmp`;
+    const otherLive = `${path.basename(manifestPath(dir, 'orders', 'parent'))}.${process.ppid}.tmp`;
+    await writeFile(path.join(folder, dead), 'partial');
+    await writeFile(path.join(folder, otherLive), 'partial');
+    const before = await readdir(folder);
+    expect(before).toContain(dead);
+    await removeDeadManifestTemps(dir);
+    expect((await readdir(folder)).sort()).toEqual(before.filter((name) => name !== dead).sort());
+    await live.commit();
+    expect(await listManifests(dir, 'orders')).toEqual(new Set(['nested/orders-1']));
   });
 });
