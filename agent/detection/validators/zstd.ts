@@ -20,7 +20,7 @@
  * reach further back than the output so far, so the smaller window never changes what decodes.
  */
 import { Decompress } from 'fzstd';
-import type { IHasher } from 'hash-wasm';
+import type { createXXHash64 as CreateXXHash64, IHasher } from 'hash-wasm';
 import {
   ZSTD_MAX_WINDOW,
   ZstdFrameWalker,
@@ -335,7 +335,7 @@ export const zstdValidator: ValidatorDefinition = {
   async prepare(): Promise<void> {
     if (sharedHasher) return;
     const { createXXHash64 } = (
-      (await import(XXHASH64_BUILD)) as { default: Pick<typeof import('hash-wasm'), 'createXXHash64'> }
+      (await import(XXHASH64_BUILD)) as { default: { createXXHash64: typeof CreateXXHash64 } }
     ).default;
     sharedHasher ??= new SharedHasher(await createXXHash64());
   },
