@@ -39,6 +39,7 @@ export const UNIT_TESTS = [
   'test/immutability/rule-3-2-1-1-0.test.ts',
   'test/immutability/s3-audit-mock.test.ts',
   'test/integration/scan-s3-faults.test.ts',
+  'test/ledger/ledger-files-fingerprint.test.ts',
   'test/ledger/ledger-index.test.ts',
   'test/ledger/ledger-tamper.test.ts',
   'test/scan/*.test.ts',

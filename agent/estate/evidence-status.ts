@@ -5,13 +5,13 @@
  *
  * Verifying a large ledger
  * takes seconds, which a scrape cannot wait for, so the result is cached per state directory:
- * while the segment files' names, sizes and modification times stay the same it is reused; when
+ * while the segment files' names, sizes and modification times stay the same
+ * (`ledgerFilesFingerprint`, ledger/ledger-store.ts) it is reused; when
  * they change, the previous result is returned and one re-verification starts in the background
  * (the next call sees its result). Only the very first verification is waited for (by every caller
  * that arrives while it runs).
  */
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { ledgerFilesFingerprint } from '../ledger/ledger-store.js';
 import { verifyLedger } from '../ledger/verify-ledger.js';
 
 /** The shape `verifyLedger` returns (fields may be added). */
@@ -31,20 +31,6 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>();
 /** First verifications under way, so callers arriving meanwhile share one instead of starting their own. */
 const firstRuns = new Map<string, Promise<EvidenceStatus>>();
-
-async function ledgerFingerprint(stateDir: string): Promise<string> {
-  const dir = path.join(stateDir, 'ledger');
-  const names = (await readdir(dir).catch(() => [] as string[]))
-    .filter((name) => name.endsWith('.ndjson'))
-    .sort();
-  const parts = await Promise.all(
-    names.map(async (name) => {
-      const stats = await stat(path.join(dir, name));
-      return `${name}:${stats.size}:${stats.mtimeMs}`;
-    }),
-  );
-  return parts.join('|');
-}
 
 async function replayChain(stateDir: string): Promise<EvidenceStatus> {
   // Chain, signatures, key rotations and the signed head; manifests are re-hashed by `vouch
@@ -76,7 +62,7 @@ export async function evidenceStatus(
   stateDir: string,
   options: EvidenceStatusOptions = {},
 ): Promise<EvidenceStatus> {
-  const key = await ledgerFingerprint(stateDir);
+  const key = await ledgerFilesFingerprint(stateDir);
   const entry = cache.get(stateDir);
   if (!entry) {
     let first = firstRuns.get(stateDir);

@@ -139,6 +139,24 @@ export async function segmentFiles(stateDir: string): Promise<string[]> {
     .map((name) => path.join(dir, name));
 }
 
+/**
+ * A cheap fingerprint of the ledger's segment files — their names, sizes and modification times —
+ * that changes whenever a record is appended or a segment is edited, added or removed, so a
+ * verification can be cached until it changes. Reads no record. An unreadable or missing
+ * `ledger/` fingerprints as the empty string; a segment that vanishes while it is being read
+ * rejects.
+ */
+export async function ledgerFilesFingerprint(stateDir: string): Promise<string> {
+  const files = await segmentFiles(stateDir).catch(() => [] as string[]);
+  const parts = await Promise.all(
+    files.map(async (file) => {
+      const stats = await stat(file);
+      return `${path.basename(file)}:${stats.size}:${stats.mtimeMs}`;
+    }),
+  );
+  return parts.join('|');
+}
+
 /** One stored line of a segment. */
 export interface StoredLine {
   /** The line's bytes without its newline; null when it is longer than MAX_RECORD_LINE_BYTES (not kept). */

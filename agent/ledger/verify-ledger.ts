@@ -22,13 +22,19 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { createTriageChecker } from './acceptance-records.js';
-import { createChainChecker, GENESIS_HASH, parseRecordLine, type LedgerRecord } from './ledger-record.js';
+import {
+  createChainChecker,
+  GENESIS_HASH,
+  parseRecordLine,
+  type ChainBreak,
+  type LedgerRecord,
+} from './ledger-record.js';
 import { headSignatureValid, recordSignatureValid, type LedgerHead } from './record-signature.js';
 import { checkAgainstAnchor, type AnchorCheck } from './anchor-check.js';
 import type { HeadAnchor } from './anchored-head.js';
 import { MAX_RECORD_LINE_BYTES, nonCanonicalReason } from './record-line.js';
 import { describePublicKey, storedPublicKeys, type PublicKeyInfo } from './signing-key.js';
-import { readHeadFile, readStoredLines } from './ledger-store.js';
+import { readHeadFile, readStoredLines, type StoredLine } from './ledger-store.js';
 
 /** What can be wrong with evidence. */
 export type LedgerProblem =
@@ -193,156 +199,254 @@ function recoveryDetail(record: LedgerRecord): string {
   return parts.join(': ');
 }
 
-/** Verifies the evidence in `stateDir` (see the module comment). Never throws for bad evidence. */
-export async function verifyLedger(
+/** Where a stored record sits, for a BadRecord. */
+type At = Pick<BadRecord, 'segment' | 'line'>;
+
+/**
+ * The keys trusted at the start of the chain: the pinned PEM keys when any are given (an auditor's
+ * view), else every public key in `keys/public/` (the state's own view). Throws only for a pinned
+ * key that is not an ed25519 public key.
+ */
+async function initialTrust(
   stateDir: string,
-  options: VerifyLedgerOptions = {},
-): Promise<LedgerVerification> {
-  const pinned = options.trustedKeys?.length
-    ? options.trustedKeys.map((pem) => describePublicKey(pem))
-    : null;
+  trustedKeys: string[] | undefined,
+): Promise<{ pinned: PublicKeyInfo[] | null; trust: KeyTrust }> {
+  const pinned = trustedKeys?.length ? trustedKeys.map((pem) => describePublicKey(pem)) : null;
   const trust = new KeyTrust(
     pinned ? new Map(pinned.map((key) => [key.keyId, key])) : await storedPublicKeys(stateDir),
   );
-  let head: LedgerHead | null = null;
-  let headUnreadable: string | null = null;
+  return { pinned, trust };
+}
+
+/**
+ * `ledger/head.json` as found: the signed head when present and well formed; otherwise null, with
+ * why it is unreadable when it exists but cannot be read or parsed (null when it is just missing).
+ * Never throws: an error reading it is reported as unreadable.
+ */
+async function readHead(stateDir: string): Promise<{ head: LedgerHead | null; unreadable: string | null }> {
   try {
     const found = await readHeadFile(stateDir);
-    if (found.state === 'present') head = found.head;
-    else if (found.state === 'unreadable') headUnreadable = found.detail;
+    if (found.state === 'present') return { head: found.head, unreadable: null };
+    if (found.state === 'unreadable') return { head: null, unreadable: found.detail };
+    return { head: null, unreadable: null };
   } catch (error) {
-    headUnreadable = (error as Error).message;
+    return { head: null, unreadable: (error as Error).message };
   }
+}
 
-  // First pass: which seqs exist, to tell a dropped record from a reordered one.
+/**
+ * The seqs of every complete, parseable stored line (a first pass over the ledger), so the walk
+ * can tell a dropped record (its seq is nowhere) from a reordered one (it is stored elsewhere).
+ */
+async function storedSeqs(stateDir: string): Promise<Set<number>> {
   const present = new Set<number>();
   for await (const stored of readStoredLines(stateDir)) {
     const seq =
       stored.complete && stored.bytes ? parseRecordLine(stored.bytes.toString('utf8'))?.seq : undefined;
     if (typeof seq === 'number') present.add(seq);
   }
+  return present;
+}
 
-  const result: LedgerVerification = {
-    ok: false,
+/**
+ * One complete stored line as a record, or the problem with the line itself: over the record
+ * size limit, not a JSON record, blank, or not byte for byte the canonical line of its record.
+ * `expectedSeq` names the problem when the line holds no seq of its own.
+ */
+function recordOfLine(
+  stored: StoredLine,
+  expectedSeq: number,
+): { record: LedgerRecord } | { bad: BadRecord } {
+  const at: At = { segment: stored.segment, line: stored.line };
+  if (!stored.bytes) {
+    const bad: BadRecord = {
+      seq: expectedSeq,
+      problem: 'malformed',
+      detail: `${stored.segment} line ${stored.line} is ${stored.length} bytes long, over the ${MAX_RECORD_LINE_BYTES}-byte limit of a ledger record`,
+      ...at,
+    };
+    return { bad };
+  }
+  const record = stored.bytes.length ? parseRecordLine(stored.bytes.toString('utf8')) : null;
+  if (!record) {
+    const bad: BadRecord = {
+      seq: expectedSeq,
+      problem: 'malformed',
+      detail: `${stored.segment} line ${stored.line} ${stored.bytes.length ? 'is not a JSON record' : 'is blank'}`,
+      ...at,
+    };
+    return { bad };
+  }
+  const nonCanonical = nonCanonicalReason(stored.bytes, record);
+  if (nonCanonical) {
+    const bad: BadRecord = {
+      seq: typeof record.seq === 'number' ? record.seq : expectedSeq,
+      problem: 'non-canonical',
+      detail: `${stored.segment} line ${stored.line}: ${nonCanonical}`,
+      ...at,
+    };
+    return { bad };
+  }
+  return { record };
+}
+
+/**
+ * A break in the hash chain as a BadRecord. An out-of-sequence record is `dropped` when the seq
+ * that belongs here (`expectedSeq`, one past the chain's head) is stored nowhere (`present`) and
+ * the record jumps ahead of it; otherwise `reordered`. Pure.
+ */
+function chainBreakProblem(
+  broken: ChainBreak,
+  record: LedgerRecord,
+  expectedSeq: number,
+  present: ReadonlySet<number>,
+  at: At,
+): BadRecord {
+  if (broken.problem !== 'dropped-or-reordered')
+    return { seq: broken.seq, problem: broken.problem, detail: broken.detail, ...at };
+  if (record.seq > expectedSeq && !present.has(expectedSeq)) {
+    return {
+      seq: expectedSeq,
+      problem: 'dropped',
+      detail: `record ${expectedSeq} is missing: record ${record.seq} follows record ${expectedSeq - 1}`,
+      ...at,
+    };
+  }
+  return {
+    seq: broken.seq,
+    problem: 'reordered',
+    detail: `record ${record.seq} is stored where record ${expectedSeq} belongs`,
+    ...at,
+  };
+}
+
+/**
+ * The signature of one chained record: `legacy` for an unsigned record while no record before it
+ * was signed (`signedBefore` is false), `signed` when it verifies with a trusted key that is not
+ * retired, else the problem (`unsigned` after signed records, `unknown-key`, `bad-signature`, or
+ * a malformed key rotation or replacement). A verified rotation or replacement updates `trust`.
+ */
+function signatureProblem(
+  record: LedgerRecord,
+  trust: KeyTrust,
+  signedBefore: boolean,
+  at: At,
+): 'legacy' | 'signed' | BadRecord {
+  if (record.keyId === undefined && record.sig === undefined) {
+    if (!signedBefore) return 'legacy';
+    return {
+      seq: record.seq,
+      problem: 'unsigned',
+      detail: 'record carries no signature, but earlier records are signed',
+      ...at,
+    };
+  }
+  const key = trust.lookup(String(record.keyId));
+  if (typeof key === 'string') {
+    const replaced =
+      record.type === 'key-replaced'
+        ? `: this record declares the previous signing key lost and introduces key ${String(record.keyId)}, which only it vouches for — check the record and pin the new key (vouch evidence export-key) if you accept the replacement`
+        : '';
+    return { seq: record.seq, problem: 'unknown-key', detail: key + replaced, ...at };
+  }
+  if (!recordSignatureValid(record, key.key)) {
+    return {
+      seq: record.seq,
+      problem: 'bad-signature',
+      detail: `signature does not verify with key ${key.keyId}`,
+      ...at,
+    };
+  }
+  if (record.type === 'key-rotation' || record.type === 'key-replaced') {
+    const malformed = record.type === 'key-rotation' ? trust.rotate(record) : trust.replace(record);
+    if (malformed) return { seq: record.seq, problem: 'malformed', detail: malformed, ...at };
+  }
+  return 'signed';
+}
+
+/** A baseline manifest the chain binds by digest. */
+interface BoundManifest {
+  seq: number;
+  manifest: string;
+  sha256: string;
+}
+
+/** What the walk over the stored records found. */
+interface ChainWalk {
+  /** Complete records read up to and including the first bad one. */
+  records: number;
+  legacyUnsigned: number;
+  signed: number;
+  tornTail: boolean;
+  /** The last record that chained, or null when none did. */
+  last: { seq: number; hash: string } | null;
+  /** The hash of the record at `headSeq` (the genesis hash for seq 0), or null when none was reached. */
+  hashAtHead: string | null;
+  firstBad?: BadRecord;
+  recoveries: RecordedRecovery[];
+  baselines: BoundManifest[];
+}
+
+/**
+ * Walks the stored records in order, stopping at the first bad one: each line is a canonical
+ * record (recordOfLine), chains to the one before (chainBreakProblem), is signed by a trusted key
+ * (signatureProblem, which applies key rotations to `trust`), and is well-formed triage. Collects
+ * the recorded recoveries, the baseline manifests bound by digest, and the hash of the record the
+ * signed head names (`headSeq`). A torn last line ends the walk without a problem.
+ */
+async function walkChain(
+  stateDir: string,
+  present: ReadonlySet<number>,
+  trust: KeyTrust,
+  headSeq: number | undefined,
+): Promise<ChainWalk> {
+  const walk: ChainWalk = {
     records: 0,
-    keyFingerprints: [],
-    trust: pinned ? 'pinned' : 'state',
     legacyUnsigned: 0,
+    signed: 0,
     tornTail: false,
-    head: head ? { seq: head.seq, hash: head.hash, time: head.time, keyId: head.keyId } : null,
-    manifests: { checked: 0, problems: [] },
+    last: null,
+    hashAtHead: null,
     recoveries: [],
+    baselines: [],
   };
   const checker = createChainChecker();
   const triage = createTriageChecker();
-  const baselines: { seq: number; manifest: string; sha256: string }[] = [];
-  let signed = 0;
-  let hashAtHead: string | null = null;
   let position = 0;
-  let firstBad: BadRecord | undefined;
-
   for await (const stored of readStoredLines(stateDir)) {
     if (!stored.complete) {
-      result.tornTail = true;
+      walk.tornTail = true;
       break;
     }
     position++;
-    const at = { segment: stored.segment, line: stored.line };
+    const at: At = { segment: stored.segment, line: stored.line };
     const expectedSeq = (checker.head()?.seq ?? 0) + 1;
-    if (!stored.bytes) {
-      firstBad = {
-        seq: expectedSeq,
-        problem: 'malformed',
-        detail: `${stored.segment} line ${stored.line} is ${stored.length} bytes long, over the ${MAX_RECORD_LINE_BYTES}-byte limit of a ledger record`,
-        ...at,
-      };
+    const line = recordOfLine(stored, expectedSeq);
+    if ('bad' in line) {
+      walk.firstBad = line.bad;
       break;
     }
-    const record = stored.bytes.length ? parseRecordLine(stored.bytes.toString('utf8')) : null;
-    if (!record) {
-      firstBad = {
-        seq: expectedSeq,
-        problem: 'malformed',
-        detail: `${stored.segment} line ${stored.line} ${stored.bytes.length ? 'is not a JSON record' : 'is blank'}`,
-        ...at,
-      };
-      break;
-    }
-    const nonCanonical = nonCanonicalReason(stored.bytes, record);
-    if (nonCanonical) {
-      firstBad = {
-        seq: typeof record.seq === 'number' ? record.seq : expectedSeq,
-        problem: 'non-canonical',
-        detail: `${stored.segment} line ${stored.line}: ${nonCanonical}`,
-        ...at,
-      };
-      break;
-    }
-    result.records++;
+    const { record } = line;
+    walk.records++;
     const broken = checker.check(record, position);
     if (broken) {
-      let problem: LedgerProblem = broken.problem === 'dropped-or-reordered' ? 'reordered' : broken.problem;
-      let seq = broken.seq;
-      let detail = broken.detail;
-      if (broken.problem === 'dropped-or-reordered') {
-        const expected = (checker.head()?.seq ?? 0) + 1;
-        if (record.seq > expected && !present.has(expected)) {
-          problem = 'dropped';
-          seq = expected;
-          detail = `record ${expected} is missing: record ${record.seq} follows record ${expected - 1}`;
-        } else {
-          detail = `record ${record.seq} is stored where record ${expected} belongs`;
-        }
-      }
-      firstBad = { seq, problem, detail, ...at };
+      walk.firstBad = chainBreakProblem(broken, record, expectedSeq, present, at);
       break;
     }
-    if (record.keyId === undefined && record.sig === undefined) {
-      if (signed > 0) {
-        firstBad = {
-          seq: record.seq,
-          problem: 'unsigned',
-          detail: 'record carries no signature, but earlier records are signed',
-          ...at,
-        };
-        break;
-      }
-      result.legacyUnsigned++;
-    } else {
-      const key = trust.lookup(String(record.keyId));
-      if (typeof key === 'string') {
-        const replaced =
-          record.type === 'key-replaced'
-            ? `: this record declares the previous signing key lost and introduces key ${String(record.keyId)}, which only it vouches for — check the record and pin the new key (vouch evidence export-key) if you accept the replacement`
-            : '';
-        firstBad = { seq: record.seq, problem: 'unknown-key', detail: key + replaced, ...at };
-        break;
-      }
-      if (!recordSignatureValid(record, key.key)) {
-        firstBad = {
-          seq: record.seq,
-          problem: 'bad-signature',
-          detail: `signature does not verify with key ${key.keyId}`,
-          ...at,
-        };
-        break;
-      }
-      signed++;
-      if (record.type === 'key-rotation' || record.type === 'key-replaced') {
-        const malformed = record.type === 'key-rotation' ? trust.rotate(record) : trust.replace(record);
-        if (malformed) {
-          firstBad = { seq: record.seq, problem: 'malformed', detail: malformed, ...at };
-          break;
-        }
-      }
+    const signature = signatureProblem(record, trust, walk.signed > 0, at);
+    if (signature === 'legacy') walk.legacyUnsigned++;
+    else if (signature === 'signed') walk.signed++;
+    else {
+      walk.firstBad = signature;
+      break;
     }
     const triageProblem = triage.check(record);
     if (triageProblem) {
-      firstBad = { seq: record.seq, problem: 'malformed', detail: triageProblem, ...at };
+      walk.firstBad = { seq: record.seq, problem: 'malformed', detail: triageProblem, ...at };
       break;
     }
     if (record.type === 'head-recovered' || record.type === 'key-replaced') {
-      result.recoveries.push({
+      walk.recoveries.push({
         seq: record.seq,
         type: record.type,
         time: record.time,
@@ -352,99 +456,181 @@ export async function verifyLedger(
     if (record.type === 'baseline') {
       const data = record.data as { manifest?: unknown; sha256?: unknown };
       if (typeof data?.manifest === 'string' && typeof data.sha256 === 'string')
-        baselines.push({ seq: record.seq, manifest: data.manifest, sha256: data.sha256 });
+        walk.baselines.push({ seq: record.seq, manifest: data.manifest, sha256: data.sha256 });
     }
-    if (head && record.seq === head.seq) hashAtHead = record.hash;
+    if (record.seq === headSeq) walk.hashAtHead = record.hash;
   }
-  if (head?.seq === 0) hashAtHead = GENESIS_HASH;
-  result.keyFingerprints = trust.used;
+  if (headSeq === 0) walk.hashAtHead = GENESIS_HASH;
+  walk.last = checker.head();
+  return walk;
+}
 
-  const last = checker.head();
-  if (!firstBad && result.records > 0 && signed === 0) {
-    firstBad = {
+/**
+ * The problem with a chain that walked clean but whose records are all unsigned (nothing proves
+ * who wrote them), or null. An empty ledger has none.
+ */
+function unsignedLedgerProblem(walk: ChainWalk): BadRecord | null {
+  if (walk.records > 0 && walk.signed === 0)
+    return {
       seq: 1,
       problem: 'unsigned',
       detail: 'no record is signed, so nothing proves who wrote the ledger',
     };
-  }
-  if (!firstBad && headUnreadable !== null) {
-    firstBad = {
-      seq: last?.seq ?? 0,
+  return null;
+}
+
+/**
+ * The problem with the signed head of a chain that verified, or null: unreadable; missing while
+ * records are signed; signed by an unknown or retired key, or with a bad signature; ahead of the
+ * ledger (records cut off the end); naming another record than the one at its seq; or more than
+ * one record behind (an older head put back). Looks the head's key up in `trust` (which records
+ * its fingerprint as used).
+ */
+function headProblem(
+  found: { head: LedgerHead | null; unreadable: string | null },
+  walk: ChainWalk,
+  trust: KeyTrust,
+): BadRecord | null {
+  const { head, unreadable } = found;
+  const lastSeq = walk.last?.seq ?? 0;
+  if (unreadable !== null) {
+    return {
+      seq: lastSeq,
       problem: 'head-unreadable',
-      detail: `ledger/head.json is unreadable (${headUnreadable}): nothing shows whether records were cut off the end`,
+      detail: `ledger/head.json is unreadable (${unreadable}): nothing shows whether records were cut off the end`,
       head: true,
     };
-  } else if (!firstBad && signed > 0 && !head) {
-    firstBad = {
-      seq: last?.seq ?? 0,
+  }
+  if (!head) {
+    if (walk.signed === 0) return null;
+    return {
+      seq: lastSeq,
       problem: 'head-missing',
       detail: 'ledger/head.json is missing: nothing shows whether records were cut off the end',
       head: true,
     };
-  } else if (!firstBad && head) {
-    const key = trust.lookup(head.keyId);
-    if (typeof key === 'string') {
-      firstBad = { seq: head.seq, problem: 'unknown-key', detail: `signed head: ${key}`, head: true };
-    } else if (!headSignatureValid(head, key.key)) {
-      firstBad = {
-        seq: head.seq,
-        problem: 'bad-signature',
-        detail: `signed head: signature does not verify with key ${key.keyId}`,
-        head: true,
-      };
-    } else if (head.seq > (last?.seq ?? 0)) {
-      const from = (last?.seq ?? 0) + 1;
-      firstBad = {
-        seq: from,
-        problem: 'truncated',
-        detail: `the signed head (written ${head.time}) records seq ${head.seq}, but the ledger ends at seq ${last?.seq ?? 0}: records ${from}–${head.seq} were cut off`,
-        head: true,
-      };
-    } else if (hashAtHead !== head.hash) {
-      firstBad = {
-        seq: head.seq,
-        problem: 'head-mismatch',
-        detail: `record ${head.seq} is not the one the signed head (written ${head.time}) recorded`,
-        head: true,
-      };
-    } else if ((last?.seq ?? 0) - head.seq > 1) {
-      // Every append rewrites the head right after its record; a crash in between leaves it one
-      // behind, never more. An older head put back would hide records cut off the end.
-      firstBad = {
-        seq: head.seq + 1,
-        problem: 'head-mismatch',
-        detail: `the signed head (written ${head.time}) records seq ${head.seq}, but the ledger goes on to seq ${last?.seq ?? 0}: an append leaves it at most one behind, so an older head was put back`,
-        head: true,
-      };
-    }
   }
+  const key = trust.lookup(head.keyId);
+  if (typeof key === 'string')
+    return { seq: head.seq, problem: 'unknown-key', detail: `signed head: ${key}`, head: true };
+  if (!headSignatureValid(head, key.key)) {
+    return {
+      seq: head.seq,
+      problem: 'bad-signature',
+      detail: `signed head: signature does not verify with key ${key.keyId}`,
+      head: true,
+    };
+  }
+  if (head.seq > lastSeq) {
+    const from = lastSeq + 1;
+    return {
+      seq: from,
+      problem: 'truncated',
+      detail: `the signed head (written ${head.time}) records seq ${head.seq}, but the ledger ends at seq ${lastSeq}: records ${from}–${head.seq} were cut off`,
+      head: true,
+    };
+  }
+  if (walk.hashAtHead !== head.hash) {
+    return {
+      seq: head.seq,
+      problem: 'head-mismatch',
+      detail: `record ${head.seq} is not the one the signed head (written ${head.time}) recorded`,
+      head: true,
+    };
+  }
+  if (lastSeq - head.seq > 1) {
+    // Every append rewrites the head right after its record; a crash in between leaves it one
+    // behind, never more. An older head put back would hide records cut off the end.
+    return {
+      seq: head.seq + 1,
+      problem: 'head-mismatch',
+      detail: `the signed head (written ${head.time}) records seq ${head.seq}, but the ledger goes on to seq ${lastSeq}: an append leaves it at most one behind, so an older head was put back`,
+      head: true,
+    };
+  }
+  return null;
+}
 
-  if (options.checkManifests ?? true) {
-    const root = path.resolve(stateDir);
-    for (const baseline of baselines) {
-      const file = path.resolve(root, baseline.manifest);
-      if (!file.startsWith(root + path.sep)) continue;
-      result.manifests.checked++;
-      const digest = await fileSha256(file);
-      if (digest === null) {
-        result.manifests.problems.push({
-          seq: baseline.seq,
-          problem: 'manifest-missing',
-          detail: `manifest ${baseline.manifest} bound by record ${baseline.seq} is missing`,
-        });
-      } else if (digest !== baseline.sha256) {
-        result.manifests.problems.push({
-          seq: baseline.seq,
-          problem: 'manifest-changed',
-          detail: `manifest ${baseline.manifest} has SHA-256 ${digest.slice(0, 16)}…, record ${baseline.seq} bound ${baseline.sha256.slice(0, 16)}…`,
-        });
-      }
+/**
+ * Hashes each baseline manifest the chain binds and compares it with the recorded digest, in
+ * chain order; a manifest path that resolves outside `stateDir` is skipped (not counted). Every
+ * problem is returned (`manifest-missing`, `manifest-changed`), not just the first.
+ */
+async function checkManifests(
+  stateDir: string,
+  baselines: readonly BoundManifest[],
+): Promise<LedgerVerification['manifests']> {
+  const manifests: LedgerVerification['manifests'] = { checked: 0, problems: [] };
+  const root = path.resolve(stateDir);
+  for (const baseline of baselines) {
+    const file = path.resolve(root, baseline.manifest);
+    if (!file.startsWith(root + path.sep)) continue;
+    manifests.checked++;
+    const digest = await fileSha256(file);
+    if (digest === null) {
+      manifests.problems.push({
+        seq: baseline.seq,
+        problem: 'manifest-missing',
+        detail: `manifest ${baseline.manifest} bound by record ${baseline.seq} is missing`,
+      });
+    } else if (digest !== baseline.sha256) {
+      manifests.problems.push({
+        seq: baseline.seq,
+        problem: 'manifest-changed',
+        detail: `manifest ${baseline.manifest} has SHA-256 ${digest.slice(0, 16)}…, record ${baseline.seq} bound ${baseline.sha256.slice(0, 16)}…`,
+      });
     }
   }
+  return manifests;
+}
+
+/**
+ * The ledger checked against the heads anchored in `anchor`, trusting every key in `keys/public/`
+ * plus the pinned ones (an anchored head may be signed by a key since rotated away).
+ */
+async function checkAnchor(
+  stateDir: string,
+  anchor: HeadAnchor,
+  pinned: readonly PublicKeyInfo[] | null,
+): Promise<AnchorCheck> {
+  const keys = await storedPublicKeys(stateDir);
+  for (const key of pinned ?? []) keys.set(key.keyId, key);
+  return checkAgainstAnchor(stateDir, anchor, keys);
+}
+
+/**
+ * Verifies the evidence in `stateDir` (see the module comment). Never throws for bad evidence.
+ * The first problem wins in this order: the chain walk (lines, links, signatures, rotations,
+ * triage), an all-unsigned ledger, the signed head, the anchor, then the manifests (which are
+ * all checked and listed regardless).
+ */
+export async function verifyLedger(
+  stateDir: string,
+  options: VerifyLedgerOptions = {},
+): Promise<LedgerVerification> {
+  const { pinned, trust } = await initialTrust(stateDir, options.trustedKeys);
+  const found = await readHead(stateDir);
+  const { head } = found;
+  const present = await storedSeqs(stateDir);
+  const walk = await walkChain(stateDir, present, trust, head?.seq);
+  let firstBad = walk.firstBad ?? unsignedLedgerProblem(walk) ?? headProblem(found, walk, trust) ?? undefined;
+
+  const result: LedgerVerification = {
+    ok: false,
+    records: walk.records,
+    keyFingerprints: trust.used,
+    trust: pinned ? 'pinned' : 'state',
+    legacyUnsigned: walk.legacyUnsigned,
+    tornTail: walk.tornTail,
+    head: head ? { seq: head.seq, hash: head.hash, time: head.time, keyId: head.keyId } : null,
+    manifests:
+      (options.checkManifests ?? true)
+        ? await checkManifests(stateDir, walk.baselines)
+        : { checked: 0, problems: [] },
+    recoveries: walk.recoveries,
+  };
   if (options.anchor) {
-    const keys = await storedPublicKeys(stateDir);
-    for (const key of pinned ?? []) keys.set(key.keyId, key);
-    result.anchor = await checkAgainstAnchor(stateDir, options.anchor, keys);
+    result.anchor = await checkAnchor(stateDir, options.anchor, pinned);
     firstBad ??= result.anchor.problems[0];
   }
   firstBad ??= result.manifests.problems[0];
