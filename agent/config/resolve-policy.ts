@@ -251,8 +251,18 @@ export interface Policy {
 /** Scan concurrency when the policy says nothing. */
 export const DEFAULT_CONCURRENCY: Policy['concurrency'] = { sets: 2, workers: null };
 
+/**
+ * Seconds in a duration the schema has already validated (undefined stays undefined). Throws on
+ * text that is not a duration: that would be a schema that let it through, a bug in vouch.
+ */
+function seconds(value: string): number;
+function seconds(value: string | undefined): number | undefined;
 function seconds(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : parseDuration(value)!;
+  if (value === undefined) return undefined;
+  const parsed = parseDuration(value);
+  if (parsed === null)
+    throw new Error(`not a duration: ${JSON.stringify(value)} (the policy schema should have refused it)`);
+  return parsed;
 }
 
 function resolveLimits(limits: BackupSetFile['limits']): ArchiveLimits {
@@ -303,8 +313,8 @@ function resolveSource(source: BackupSetFile['source'], baseDir: string): Source
     forcePathStyle: s3.forcePathStyle,
     checksums: s3.checksums,
     maxAttempts: s3.maxAttempts,
-    connectTimeoutMs: seconds(s3.connectTimeout)! * 1000,
-    idleTimeoutMs: seconds(s3.idleTimeout)! * 1000,
+    connectTimeoutMs: seconds(s3.connectTimeout) * 1000,
+    idleTimeoutMs: seconds(s3.idleTimeout) * 1000,
   };
 }
 
@@ -336,7 +346,7 @@ function resolveDrill(
   rpoSeconds: number | undefined,
   set: string,
 ): DrillPolicy {
-  const timeoutSeconds = seconds(drill.timeout)!;
+  const timeoutSeconds = seconds(drill.timeout);
   const commands = drill.commands.map((command): DrillCommand => {
     if (typeof command === 'string')
       return { name: command, run: command, script: null, args: [], expectExit: 0, timeoutSeconds };
@@ -353,13 +363,13 @@ function resolveDrill(
   });
   return {
     pick: drill.pick,
-    ...(drill.window ? { windowSeconds: seconds(drill.window)! } : {}),
-    ...(drill.maxAge ? { maxAgeSeconds: seconds(drill.maxAge)! } : {}),
+    ...(drill.window ? { windowSeconds: seconds(drill.window) } : {}),
+    ...(drill.maxAge ? { maxAgeSeconds: seconds(drill.maxAge) } : {}),
     samplePercent: Number.parseFloat(drill.sample),
     sandbox: drill.sandbox,
     timeoutSeconds,
     limits: {
-      cpuSeconds: seconds(drill.limits.cpu)!,
+      cpuSeconds: seconds(drill.limits.cpu),
       memoryBytes: parseByteSize(drill.limits.memory)!,
       processes: drill.limits.processes,
       fileSizeBytes: parseByteSize(drill.limits.fileSize)!,
@@ -397,16 +407,16 @@ export function resolvePolicy(parsed: PolicyFile, file: string, baseDir: string)
     layout: set.snapshots?.layout ?? 'archive',
     ...(set.snapshots?.match ? { match: new RegExp(set.snapshots.match, 'u') } : {}),
     ...(set.snapshots?.timezone ? { snapshotTimeZone: set.snapshots.timezone } : {}),
-    ...(set.snapshots?.retention ? { retentionSeconds: seconds(set.snapshots.retention)! } : {}),
+    ...(set.snapshots?.retention ? { retentionSeconds: seconds(set.snapshots.retention) } : {}),
     ...(set.snapshots?.passwordFile
       ? { archivePasswordFile: path.resolve(baseDir, set.snapshots.passwordFile) }
       : {}),
     algorithm: set.integrity.algorithm,
-    rehashSeconds: set.integrity.rehash === 'always' ? 0 : seconds(set.integrity.rehash)!,
+    rehashSeconds: set.integrity.rehash === 'always' ? 0 : seconds(set.integrity.rehash),
     ...(set.integrity.sample
       ? {
           sample: {
-            windowSeconds: seconds(set.integrity.sample.window)!,
+            windowSeconds: seconds(set.integrity.sample.window),
             dailyBytes: parseByteSize(set.integrity.sample.dailyBytes)!,
           },
         }
