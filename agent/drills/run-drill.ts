@@ -314,6 +314,84 @@ export async function runDrill(set: SetPolicy, options: DrillOptions): Promise<D
   return runDrillReport(set, options);
 }
 
+/**
+ * Builds the drill's sandbox when an enabled verifier runs in one. Returns the sandbox, null when
+ * no verifier needs one, or the reason it cannot be had (a missing bwrap: the drill fails before
+ * anything is restored). Other errors throw.
+ */
+async function setUpSandbox(
+  set: SetPolicy,
+  workspace: DrillWorkspace,
+  identity: ReturnType<typeof sandboxIdentity>,
+): Promise<Sandbox | null | { unavailable: string }> {
+  const drill = set.drill;
+  if (!VERIFIERS.some((verifier) => verifier.sandboxed && verifier.enabled(drill))) return null;
+  try {
+    await prepareBox(workspace.boxDir, [workspace.restoreDir, workspace.scratchDir], identity);
+    return createSandbox(drill.sandbox, {
+      boxDir: workspace.boxDir,
+      filesDir: workspace.filesDir,
+      limits: drill.limits,
+      env: { VOUCH_SET: set.name, VOUCH_DRILL: workspace.marker.id },
+      identity,
+    });
+  } catch (error) {
+    if (error instanceof SandboxUnavailableError) return { unavailable: error.message };
+    throw error;
+  }
+}
+
+/**
+ * The baseline a drill of `snapshot` compares restored digests with, and what to note about it.
+ * A drill of one stored version (`ID@VERSION`) compares only with a baseline taken from that
+ * version; any other baseline would describe different bytes.
+ */
+async function baselineFor(
+  stateDir: string,
+  set: string,
+  snapshot: Snapshot,
+  versioned: { version: string; key: string } | null,
+  indexedVersion: string | undefined,
+): Promise<{ baseline: LoadedManifest | null; note: string | null }> {
+  const baseline = await loadManifest(stateDir, set, snapshot.id);
+  if (!versioned) return { baseline, note: null };
+  const { version, key } = versioned;
+  const baselined = baseline?.header.object?.versionId ?? indexedVersion;
+  if (baselineIsOfVersion(baselined, version))
+    return {
+      baseline,
+      note: `drilled version ${version} of ${key}, the version its baseline was taken from: restored files are compared with that baseline`,
+    };
+  return {
+    baseline: null,
+    note: `drilled version ${version} of ${key}; no baseline was recorded for that version (${baselined ? `the baseline is of version ${baselined}` : 'the baseline names no version'}): restored digests could not be compared`,
+  };
+}
+
+/** What a restore leaves worth a note in the report: links not created, the sample, missing pinned files. Pure. */
+function restoreNotes(restore: RestoreOutcome, set: SetPolicy, fraction: number): string[] {
+  const notes: string[] = [];
+  const symlinks = [...restore.entries.values()].filter((entry) => entry.type === 'symlink').length;
+  if (symlinks)
+    notes.push(
+      `${symlinks} symbolic link${symlinks === 1 ? '' : 's'} recorded, not created (restores never create links)`,
+    );
+  if (fraction < 1)
+    notes.push(
+      `sampled ${restore.restored.entries} of ${restore.seen.entries} entries (${set.drill.samplePercent}%)`,
+    );
+  for (const pinned of pinnedPaths(set)) {
+    if (!restoredFile(restore, pinned).ok && restore.complete)
+      notes.push(`${pinned}, named by an application check, is not in the snapshot`);
+  }
+  return notes;
+}
+
+/**
+ * The drill's phases after its workspace exists: sandbox, pick, restore, verify. Every outcome —
+ * a missing sandbox, nothing to pick, a failed restore, an abort — is a report, never a throw,
+ * except a snapshot version that cannot be read (the request's mistake: nothing is recorded).
+ */
 async function execute(
   set: SetPolicy,
   options: DrillOptions,
@@ -361,23 +439,13 @@ async function execute(
   };
 
   const identity = sandboxIdentity();
-  if (VERIFIERS.some((verifier) => verifier.sandboxed && verifier.enabled(drill))) {
-    try {
-      await prepareBox(workspace.boxDir, [workspace.restoreDir, workspace.scratchDir], identity);
-      facts.sandbox = createSandbox(drill.sandbox, {
-        boxDir: workspace.boxDir,
-        filesDir: workspace.filesDir,
-        limits: drill.limits,
-        env: { VOUCH_SET: set.name, VOUCH_DRILL: workspace.marker.id },
-        identity,
-      });
-    } catch (error) {
-      if (!(error instanceof SandboxUnavailableError)) throw error;
-      facts.setupFailures.push({ verifier: 'sandbox', detail: error.message });
-      facts.pickReason = 'not picked: the drill cannot run its checks';
-      return finish();
-    }
+  const sandbox = await setUpSandbox(set, workspace, identity);
+  if (sandbox !== null && 'unavailable' in sandbox) {
+    facts.setupFailures.push({ verifier: 'sandbox', detail: sandbox.unavailable });
+    facts.pickReason = 'not picked: the drill cannot run its checks';
+    return finish();
   }
+  facts.sandbox = sandbox;
 
   let source: BackupSource | null = null;
   try {
@@ -412,21 +480,14 @@ async function execute(
     options.progress?.addTotal(snapshotBytes(snapshot));
     options.progress?.status(`${set.name}: restoring ${snapshot.id}`);
 
-    let baseline: LoadedManifest | null = await loadManifest(options.stateDir, set.name, snapshot.id);
-    if (versioned && version !== null) {
-      const baselined =
-        baseline?.header.object?.versionId ?? index.snapshots[snapshot.id]?.baseline?.versionId;
-      if (baselineIsOfVersion(baselined, version)) {
-        facts.notes.push(
-          `drilled version ${version} of ${versioned.object.key}, the version its baseline was taken from: restored files are compared with that baseline`,
-        );
-      } else {
-        facts.notes.push(
-          `drilled version ${version} of ${versioned.object.key}; no baseline was recorded for that version (${baselined ? `the baseline is of version ${baselined}` : 'the baseline names no version'}): restored digests could not be compared`,
-        );
-        baseline = null;
-      }
-    }
+    const { baseline, note } = await baselineFor(
+      options.stateDir,
+      set.name,
+      snapshot,
+      versioned && version !== null ? { version, key: versioned.object.key } : null,
+      index.snapshots[snapshot.id]?.baseline?.versionId,
+    );
+    if (note) facts.notes.push(note);
     const restore = await restoreSnapshot({
       set,
       source,
@@ -448,19 +509,7 @@ async function execute(
           )
         : null;
     if (signal?.aborted) return finish();
-    const symlinks = [...restore.entries.values()].filter((entry) => entry.type === 'symlink').length;
-    if (symlinks)
-      facts.notes.push(
-        `${symlinks} symbolic link${symlinks === 1 ? '' : 's'} recorded, not created (restores never create links)`,
-      );
-    if (fraction < 1)
-      facts.notes.push(
-        `sampled ${restore.restored.entries} of ${restore.seen.entries} entries (${drill.samplePercent}%)`,
-      );
-    for (const pinned of pinnedPaths(set)) {
-      if (!restoredFile(restore, pinned).ok && restore.complete)
-        facts.notes.push(`${pinned}, named by an application check, is not in the snapshot`);
-    }
+    facts.notes.push(...restoreNotes(restore, set, fraction));
 
     options.progress?.status(`${set.name}: verifying ${snapshot.id}`);
     const context: VerifierContext = {
