@@ -27,6 +27,7 @@ import { SnapshotVersionError, splitVersion } from '../../agent/drills/snapshot-
 import { runRecovery } from '../../agent/recover/run-recovery.js';
 import { runScan } from '../../agent/scan/scan-run.js';
 import { readDrillIndex } from '../../agent/state/drill-index.js';
+import { createTestHttpApp } from '../helpers/http-app.js';
 import { readSetIndex } from '../../agent/state/set-index.js';
 import { buildTarGz, sampleFiles } from '../helpers/build-archive.js';
 
@@ -190,6 +191,14 @@ describe('snapshot versions — mock client (s3rver has no versioning)', () => {
     const current = await runDrillReport(set, { stateDir: state, snapshot: ID });
     expect(current.outcome).toBe('failed');
     expect(current.snapshotVersion).toBeUndefined();
+
+    // The console's drill history says which drill read a stored version, and which the current object.
+    const page = await (await createTestHttpApp(policy, state).request('/sets/orders')).text();
+    const rows = page.match(/<tr data-drill="[^"]+"[\s\S]*?<\/tr>/g) ?? [];
+    const row = (id: string) => rows.find((html) => html.includes(`data-drill="${id}"`)) ?? '';
+    expect(row(drill.id)).toContain(`data-snapshot-version="${v1}"`);
+    expect(row(drill.id)).toContain('not the current object');
+    expect(row(current.id)).not.toContain('data-snapshot-version');
 
     // recover --snapshot ID@v1 restores the original, every file verified against the baseline.
     const to = path.join(state, '..', `recovered-${path.basename(state)}`);

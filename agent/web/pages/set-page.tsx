@@ -427,6 +427,11 @@ const DrillRow: FC<{ drill: DrillResult; rto: number | null }> = ({ drill, rto }
       </td>
       <td>
         {drill.snapshot ? <code>{drill.snapshot}</code> : <span class="small">none picked</span>}
+        {drill.snapshotVersion ? (
+          <div class="small" data-snapshot-version={drill.snapshotVersion}>
+            stored version <code>{drill.snapshotVersion}</code>, not the current object
+          </div>
+        ) : null}
         <div class="small">pick: {drill.pick}</div>
       </td>
       <td>
