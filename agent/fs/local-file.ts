@@ -72,7 +72,7 @@ export function readLocalFile(
     const real = readlinkSync(`/proc/self/fd/${fd}`);
     if (!real.startsWith('/') || real.endsWith(' (deleted)') || !isInside(real, file.realRoot))
       return { fallback: 'outside the root or deleted' };
-    if (stats.size > LOCAL_CHUNK_BYTES) return readChunks(fd, buffer, update);
+    if (stats.size > LOCAL_CHUNK_BYTES) return readChunks(fd, buffer, file.maxBytes, update);
     const wholeMax = Math.min(file.maxBytes, LOCAL_CHUNK_BYTES);
     let target = buffer;
     if (target.length < stats.size + 1) target = Buffer.allocUnsafe(stats.size + 1);
@@ -106,9 +106,15 @@ export function readLocalFile(
 /**
  * Reads the open file `fd` to its end in chunks of LOCAL_CHUNK_BYTES (short reads are filled up,
  * so only the last chunk is shorter) into `buffer` (grown once if it is smaller), handing each to
- * `update`. Read errors throw (the caller falls back).
+ * `update`; a file that grows past `maxBytes` meanwhile is a fallback. Read errors throw (the
+ * caller falls back).
  */
-function readChunks(fd: number, buffer: Buffer, update: (chunk: Uint8Array) => void): LocalReadOutcome {
+function readChunks(
+  fd: number,
+  buffer: Buffer,
+  maxBytes: number,
+  update: (chunk: Uint8Array) => void,
+): LocalReadOutcome {
   const target = buffer.length >= LOCAL_CHUNK_BYTES ? buffer : Buffer.allocUnsafe(LOCAL_CHUNK_BYTES);
   let length = 0;
   for (;;) {
@@ -120,6 +126,7 @@ function readChunks(fd: number, buffer: Buffer, update: (chunk: Uint8Array) => v
     }
     if (filled > 0) update(target.subarray(0, filled));
     length += filled;
+    if (length > maxBytes) return { fallback: 'grew past what a worker reads' };
     if (filled < LOCAL_CHUNK_BYTES) return { length, buffer: target };
   }
 }

@@ -360,7 +360,9 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
       return {
         absolute: path.join(rootPath, ...segments),
         realRoot,
-        maxBytes: WORKER_READ_MAX_BYTES,
+        // What the read may deliver, as the read session reserves it under the caps: the listed
+        // size (a file changed since is refused anyway), never less than a whole read.
+        maxBytes: Math.max(size, WHOLE_FILE_BYTES),
         ...(options.ifMatch !== undefined ? { ifMatch: options.ifMatch } : {}),
       };
     },

@@ -155,6 +155,12 @@ describe('files read in the analysis workers', () => {
       expect(source.localFile!('snap-20250101/data/large.bin', WORKER_READ_MAX_BYTES)).toMatchObject({
         maxBytes: WORKER_READ_MAX_BYTES,
       });
+      // The recipe's maxBytes is what the read session reserves under the caps: the listed size,
+      // never less than a whole read.
+      expect(source.localFile!('snap-20250101/data/large.bin', 3 * 2 ** 20)).toMatchObject({
+        maxBytes: 3 * 2 ** 20,
+      });
+      expect(source.localFile!('snap-20250101/etc/app.conf', 880)).toMatchObject({ maxBytes: 2 ** 20 });
       expect(source.localFile!('snap-20250101/data/large.bin', WORKER_READ_MAX_BYTES + 1)).toBeUndefined();
     } finally {
       await source.close();
