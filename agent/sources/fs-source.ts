@@ -96,6 +96,8 @@ function keySegments(key: string): string[] | undefined {
 /** Creates a source over the directory `root` (resolved against the working directory). */
 export function createFsSource(root: string, options: FsSourceOptions = {}): BackupSource {
   const rootPath = path.resolve(root);
+  /** `rootPath` and a separator: a file's path is this plus its key's segments (checked by keySegments). */
+  const rootPrefix = rootPath.endsWith(path.sep) ? rootPath : rootPath + path.sep;
   const location = rootPath;
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   let realRoot: string | undefined;
@@ -358,7 +360,7 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
       const segments = keySegments(key);
       if (!segments) return undefined;
       return {
-        absolute: path.join(rootPath, ...segments),
+        absolute: rootPrefix + segments.join(path.sep),
         realRoot,
         // What the read may deliver, as the read session reserves it under the caps: the listed
         // size (a file changed since is refused anyway), never less than a whole read.
