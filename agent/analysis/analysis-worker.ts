@@ -104,6 +104,7 @@ async function runFiles(items: FileItem[]): Promise<void> {
     }
     if (read.buffer.length > fileBuffer.length) fileBuffer = read.buffer;
     try {
+      if (!read.chunked) analysis.update(read.buffer.subarray(0, read.length));
       outcomes.push({ id: item.id, result: analysis.finish() });
     } catch (error) {
       outcomes.push({ id: item.id, message: messageOf(error) });

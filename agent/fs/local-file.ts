@@ -34,8 +34,11 @@ export interface LocalFile {
 /** The largest file read with one call, and the size of every chunk of a larger one. */
 export const LOCAL_CHUNK_BYTES = 2 ** 20;
 
-/** A clean read's length (the bytes are at the start of the caller's buffer), or why not. */
-export type LocalReadOutcome = { length: number; buffer: Buffer } | { fallback: string };
+/**
+ * A clean read's length and the buffer it used (to be reused), and whether its bytes went to
+ * `update` in chunks (`chunked`) or were read whole and are at the start of `buffer`; or why not.
+ */
+export type LocalReadOutcome = { length: number; buffer: Buffer; chunked: boolean } | { fallback: string };
 
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
@@ -45,11 +48,11 @@ export function fileValidator(stats: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtime
 }
 
 /**
- * Reads `file` with synchronous calls (meant for worker threads), handing `update` its bytes: a
- * file of at most LOCAL_CHUNK_BYTES whole, in one call, also left at the start of the returned
- * buffer (`buffer`, or a grown copy when the file needs more room); a larger one in chunks of
- * LOCAL_CHUNK_BYTES read into that buffer, each valid only during its `update` call, to the end
- * of the file. Never throws; after a `fallback` the bytes `update` saw are to be discarded.
+ * Reads `file` with synchronous calls (meant for worker threads): a file of at most
+ * LOCAL_CHUNK_BYTES whole, with one call, into the start of the returned buffer (`buffer`, or a
+ * grown copy when the file needs more room); a larger one in chunks of LOCAL_CHUNK_BYTES read into
+ * that buffer and handed to `update`, each valid only during its call, to the end of the file
+ * (`chunked`). Never throws; after a `fallback` the bytes `update` saw are to be discarded.
  */
 export function readLocalFile(
   file: LocalFile,
@@ -90,8 +93,7 @@ export function readLocalFile(
       target = grown;
     }
     if (length > wholeMax) return { fallback: 'grew past a whole read' };
-    update(target.subarray(0, length));
-    return { length, buffer: target };
+    return { length, buffer: target, chunked: false };
   } catch (error) {
     return { fallback: `read: ${(error as Error).message}` };
   } finally {
@@ -127,6 +129,6 @@ function readChunks(
     if (filled > 0) update(target.subarray(0, filled));
     length += filled;
     if (length > maxBytes) return { fallback: 'grew past what a worker reads' };
-    if (filled < LOCAL_CHUNK_BYTES) return { length, buffer: target };
+    if (filled < LOCAL_CHUNK_BYTES) return { length, buffer: target, chunked: true };
   }
 }

@@ -238,6 +238,7 @@ describe('readLocalFile', () => {
     expect('length' in read && read.buffer.subarray(0, read.length).toString()).toBe(
       'listen 8080\nworkers 4\n'.repeat(40),
     );
+    expect('chunked' in read && read.chunked).toBe(false);
     const empty = readLocalFile(file('etc/empty'), buffer);
     expect('length' in empty && empty.length).toBe(0);
   });
@@ -255,6 +256,7 @@ describe('readLocalFile', () => {
       },
     );
     expect('length' in read && read.length).toBe(3 * 2 ** 20);
+    expect('chunked' in read && read.chunked).toBe(true);
     expect(chunks.map((chunk) => chunk.length)).toEqual([
       LOCAL_CHUNK_BYTES,
       LOCAL_CHUNK_BYTES,
