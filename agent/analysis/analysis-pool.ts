@@ -68,7 +68,15 @@ interface QueuedFile {
 }
 
 /** Files per `files` message, at most. */
-const FILES_PER_MESSAGE = 64;
+export const FILES_PER_MESSAGE = 32;
+/**
+ * Files posted to one worker and not yet answered, at most: a worker answers a whole message at
+ * once, so it needs more messages queued behind the one it works on, or it idles for the main
+ * thread's round trip (answer, bookkeeping, next post) after every message — measured as the
+ * scan's idle time on a tree of small files (issue 13). Three messages' worth keeps it busy
+ * through the main thread's longer turns (a spool spill, a listing batch).
+ */
+export const FILES_AHEAD_PER_WORKER = 3 * FILES_PER_MESSAGE;
 
 interface Pending {
   resolve: (result: AnalysisResult) => void;
@@ -85,9 +93,14 @@ class PoolWorker {
   readonly pending = new Map<number, Pending>();
   /** Entries started and not yet finished or cancelled. */
   active = 0;
+  /** Local files posted in `files` messages and not yet answered. */
+  filesOut = 0;
   dead: Error | null = null;
 
-  constructor(onDeath: (worker: PoolWorker) => void) {
+  constructor(
+    onDeath: (worker: PoolWorker) => void,
+    private readonly onFilesAnswered: () => void,
+  ) {
     const shared = new SharedArrayBuffer(SLOT_BYTES * RING_SLOTS);
     this.ring = new Uint8Array(shared);
     const [entry, options] = workerEntry('analysis-worker', import.meta.url);
@@ -148,6 +161,7 @@ class PoolWorker {
       return;
     }
     if (message.type === 'files') {
+      this.filesOut -= message.outcomes.length;
       for (const outcome of message.outcomes) {
         const pending = this.pending.get(outcome.id);
         if (!pending) continue;
@@ -157,6 +171,7 @@ class PoolWorker {
         else pending.reject(new Error(`entry analysis failed: ${outcome.message}`));
       }
       this.end();
+      this.onFilesAnswered();
       return;
     }
     const pending = this.pending.get(message.id);
@@ -184,7 +199,7 @@ export class AnalysisPool {
   private queue: WholeEntry[] = [];
   private pumpScheduled = false;
   private pumping = false;
-  /** Local files not yet posted. */
+  /** Local files not yet posted (every worker has FILES_AHEAD_PER_WORKER out). */
   private files: QueuedFile[] = [];
   private filesScheduled = false;
 
@@ -274,9 +289,10 @@ export class AnalysisPool {
   }
 
   /**
-   * Reads the small local file `file` in a worker and analyses it there, in one message with the
-   * other files queued in the same turn of the event loop. Resolves with null when the worker
-   * could not read it cleanly (the caller then reads it through the source's `open()`).
+   * Reads the small local file `file` in a worker and analyses it there, in one message with other
+   * queued files. Resolves with null when the worker could not read it cleanly (the caller then
+   * reads it through the source's `open()`). Files wait in a queue while every worker has
+   * FILES_AHEAD_PER_WORKER out; each answer tops its worker up again, in full messages.
    */
   analyzeFile(request: AnalysisRequest, file: LocalFile): Promise<AnalysisResult | null> {
     return new Promise<AnalysisResult | null>((resolve, reject) => {
@@ -288,14 +304,23 @@ export class AnalysisPool {
     });
   }
 
-  /** Posts the queued files, FILES_PER_MESSAGE per message, each message to the least busy worker. */
+  /**
+   * Posts queued files to the workers with the fewest files out, until the queue is empty or every
+   * worker has FILES_AHEAD_PER_WORKER out. A message takes FILES_PER_MESSAGE files, or an even
+   * share of the queue when it is shorter than that for every worker (a small tree, the end of a
+   * listing): messages do not shrink as answers come back piecemeal while files are waiting.
+   */
   private postFiles(): void {
     this.filesScheduled = false;
-    // Spread over the workers: one message each, unless there are more than FILES_PER_MESSAGE apiece.
-    const share = Math.min(FILES_PER_MESSAGE, Math.ceil(this.files.length / this.size));
     while (this.files.length > 0) {
-      const queued = this.files.splice(0, share);
-      const worker = this.pick();
+      const worker = this.fileWorker();
+      if (!worker) return;
+      const room = FILES_AHEAD_PER_WORKER - worker.filesOut;
+      const share =
+        this.files.length >= FILES_PER_MESSAGE * this.size
+          ? FILES_PER_MESSAGE
+          : Math.ceil(this.files.length / this.size);
+      const queued = this.files.splice(0, Math.max(1, Math.min(room, share)));
       const items: FileItem[] = queued.map((entry) => {
         const id = this.nextId++;
         worker.pending.set(id, {
@@ -306,10 +331,12 @@ export class AnalysisPool {
         return { id, request: entry.request, file: entry.file };
       });
       worker.begin();
+      worker.filesOut += items.length;
       try {
         worker.post({ type: 'files', items });
       } catch (error) {
         worker.end();
+        worker.filesOut -= items.length;
         for (const item of items) {
           worker.pending.get(item.id)?.reject(error as Error);
           worker.pending.delete(item.id);
@@ -363,11 +390,35 @@ export class AnalysisPool {
     if (this.workers.length < this.size) {
       const idle = this.workers.find((worker) => worker.active === 0);
       if (idle) return idle;
-      const worker = new PoolWorker((dead) => (this.workers = this.workers.filter((w) => w !== dead)));
-      this.workers.push(worker);
-      return worker;
+      return this.spawn();
     }
     return this.workers.reduce((best, candidate) => (candidate.active < best.active ? candidate : best));
+  }
+
+  /** The worker with the fewest local files out (starting one while fewer than `size` run and all have some); null when all are full. */
+  private fileWorker(): PoolWorker | null {
+    if (this.workers.length < this.size && this.workers.every((worker) => worker.filesOut > 0))
+      return this.spawn();
+    const best = this.workers.reduce<PoolWorker | null>(
+      (least, candidate) => (least && least.filesOut <= candidate.filesOut ? least : candidate),
+      null,
+    );
+    return best && best.filesOut < FILES_AHEAD_PER_WORKER ? best : null;
+  }
+
+  private spawn(): PoolWorker {
+    const worker = new PoolWorker(
+      (dead) => {
+        this.workers = this.workers.filter((w) => w !== dead);
+        // Files queued behind the dead worker's full share go to the others (or a new one).
+        if (this.files.length > 0) this.postFiles();
+      },
+      () => {
+        if (this.files.length > 0) this.postFiles();
+      },
+    );
+    this.workers.push(worker);
+    return worker;
   }
 }
 

@@ -4,8 +4,9 @@
  *
  * Messages in (in order per entry): `start`, then `chunk` (a slot and a length), then `end` or
  * `cancel`; or, for whole small entries, one `batch` of many entries packed into one slot.
- * Or `files`: small local files this worker opens, checks and reads itself (local-file.ts) into
- * one reused buffer, then analyses — only the paths come in and only the results go out.
+ * Or `files`: local files this worker opens, checks and reads itself (local-file.ts) into one
+ * reused buffer, whole or in chunks, analysing as it reads — only the paths come in and only the
+ * results go out.
  * Messages out: `free` (a slot may be reused), `result`, `failed`; `batch` (all its outcomes
  * and the slot back in one message); `files` (all its outcomes).
  */
@@ -78,23 +79,32 @@ async function runBatch(slot: number, items: BatchItem[]): Promise<void> {
   send({ type: 'batch', slot, outcomes });
 }
 
-/** The buffer local files are read into, reused file after file (grown for a larger one only while it is read). */
+/**
+ * The buffer local files are read into, reused file after file: grown to the largest whole read
+ * (at most LOCAL_CHUNK_BYTES + 1), which is also the chunk buffer of larger files.
+ */
 let fileBuffer: Buffer = Buffer.allocUnsafe(64 * 1024);
 
 /** Reads and analyses every file of a `files` message in order, then answers once. */
 async function runFiles(items: FileItem[]): Promise<void> {
   const outcomes: FileOutcome[] = [];
   for (const item of items) {
-    const read = readLocalFile(item.file, fileBuffer);
+    let analysis: EntryAnalysis;
+    try {
+      analysis = await EntryAnalysis.start(item.request);
+    } catch (error) {
+      outcomes.push({ id: item.id, message: messageOf(error) });
+      continue;
+    }
+    const read = readLocalFile(item.file, fileBuffer, (chunk) => analysis.update(chunk));
     if ('fallback' in read) {
+      analysis.cancel();
       outcomes.push({ id: item.id, fallback: read.fallback });
       continue;
     }
-    if (read.buffer.length <= 4 * 1024 * 1024 && read.buffer.length > fileBuffer.length)
-      fileBuffer = read.buffer;
+    if (read.buffer.length > fileBuffer.length) fileBuffer = read.buffer;
     try {
-      const analysis = await EntryAnalysis.start(item.request);
-      analysis.update(read.buffer.subarray(0, read.length));
+      if (!read.chunked) analysis.update(read.buffer.subarray(0, read.length));
       outcomes.push({ id: item.id, result: analysis.finish() });
     } catch (error) {
       outcomes.push({ id: item.id, message: messageOf(error) });

@@ -56,7 +56,7 @@ export interface EntryVisitor {
    */
   entry(entry: ArchiveEntry, body: Readable | null): Promise<void>;
   /**
-   * Optional, for directory snapshots on local disk: a small `file` entry offered as a recipe
+   * Optional, for directory snapshots on local disk: a `file` entry offered as a recipe
    * (local-file.ts) instead of a body, for the visitor to have read and analysed off this thread.
    * Resolves with the bytes read, or null when the file could not be read cleanly that way — the
    * reader then opens it as usual and calls `entry()` with its body (so the entry is visited once

@@ -3,7 +3,7 @@
  * goes through the same safe-path module and name guard as archive members; symlinks are
  * recorded with their target and never followed; anything that is neither a file nor a symlink
  * (sockets, devices, FIFOs on a filesystem source) is an unsafe entry. A file whose stream fails
- * is a read-error for that file and the next one is still read. Small local files may be offered
+ * is a read-error for that file and the next one is still read. Local files may be offered
  * to the visitor as recipes for a worker to read (`localFile`), falling back to `openObject`.
  */
 import type { Readable } from 'node:stream';
@@ -31,11 +31,12 @@ export interface PlainObject {
 const TYPES: Record<PlainObject['kind'], EntryType> = { file: 'file', symlink: 'symlink', other: 'other' };
 
 /**
- * Small local files in flight at once when the source hands out recipes: the workers read them,
- * so they hold no file descriptor or buffer on this thread, and many in flight let one message
- * to a worker carry many files.
+ * Local files in flight at once when the source hands out recipes: the workers read them, so they
+ * hold no file descriptor or buffer on this thread; enough in flight that every worker has files
+ * queued behind the message it works on (FILES_AHEAD_PER_WORKER in analysis-pool.ts) and the
+ * listing may run ahead.
  */
-export const LOCAL_IN_FLIGHT = 128;
+export const LOCAL_IN_FLIGHT = 512;
 
 /** A counter of reads in flight that lets the reader wait for a free place. */
 class InFlight {
@@ -67,7 +68,7 @@ class InFlight {
 /**
  * Reads `objects`, opening each file with `openObject(key, object)`. Entries are admitted (named, checked,
  * counted) in listing order; up to `concurrency` of them are read at once, so the visitor's
- * `entry()` calls may overlap (each still gets its own body, consumed to its end). Small files
+ * `entry()` calls may overlap (each still gets its own body, consumed to its end). Files
  * for which `localFile` gives a recipe are offered to the visitor's `localEntry` instead, up to
  * LOCAL_IN_FLIGHT of them at once besides. Never throws
  * for bad content or failed reads: those are problems; a failed listing stops the read

@@ -120,8 +120,8 @@ export interface BackupSource {
    */
   localPath?(key: string, options?: OpenOptions): Promise<string>;
   /**
-   * Sources whose objects are files on this machine: a plain-data recipe for reading the small
-   * file `key` (listed at `size` bytes) whole in a worker thread, with `open()`'s checks
+   * Sources whose objects are files on this machine: a plain-data recipe for reading the file
+   * `key` (listed at `size` bytes) in a worker thread, with `open()`'s checks
    * (local-file.ts); undefined when it must be read through `open()`. Touches no disk. A reader
    * that cannot follow the recipe cleanly falls back to `open()`, which retries and words errors.
    */

@@ -6,8 +6,8 @@
  *
  * One worker per source (per set), started on first use and holding no event-loop reference
  * while no batch is awaited: a hung mount blocks only the listings of the set that reads it, as
- * a hung readdir did before. At most two batches of one listing are in memory (the one being
- * consumed and the next being listed).
+ * a hung readdir did before. At most LIST_AHEAD + 1 batches of one listing are in memory (the one
+ * being consumed and those listed ahead of it).
  */
 import { Worker } from 'node:worker_threads';
 import type { ListedEntry, ListRequest, ListResponse } from './fs-list-protocol.js';
@@ -15,6 +15,12 @@ import { workerEntry } from '../worker-entry.js';
 
 /** Objects per batch. */
 export const LIST_BATCH = 512;
+/**
+ * Batches asked for ahead of the one being consumed. With one, the worker listed a batch and then
+ * waited for the main thread to start on it before listing the next: the two threads took turns
+ * (issue 13's timeline); with three it lists on while the main thread is busy.
+ */
+export const LIST_AHEAD = 3;
 
 /** A listing failure as the worker reported it: message and code of the fs error, plus where. */
 export class ListFailure extends Error {
@@ -32,9 +38,10 @@ export class ListFailure extends Error {
 export class FsLister {
   private worker: Worker | null = null;
   private nextId = 1;
+  /** Per listing, the requests not yet answered, in the order they were posted (the worker answers in order). */
   private readonly waiting = new Map<
     number,
-    { resolve: (response: ListResponse) => void; reject: (error: Error) => void }
+    { resolve: (response: ListResponse) => void; reject: (error: Error) => void }[]
   >();
 
   /** Walks `directory` (key `dirKey`, names starting with `namePrefix`) in key order; throws ListFailure. */
@@ -42,22 +49,28 @@ export class FsLister {
     const id = this.nextId++;
     this.post({ type: 'start', id, directory, dirKey, namePrefix });
     let finished = false;
+    const ahead: Promise<ListResponse>[] = [];
     try {
-      let next = this.request(id);
       for (;;) {
-        const response = await next;
-        if (response.type === 'error') {
+        // The worker lists the next batches while this one is consumed.
+        while (ahead.length < LIST_AHEAD + 1) ahead.push(this.request(id));
+        const response = await ahead.shift()!;
+        if (response.type === 'error' || response.done) {
           finished = true;
+          this.forget(id); // the worker ended the walk: requests past its end get no answer
+        }
+        if (response.type === 'error') {
           yield* response.entries;
           throw new ListFailure(response.key, response.action, response.message, response.code);
         }
-        if (response.done) finished = true;
-        else next = this.request(id); // the worker lists the next batch while this one is consumed
         yield* response.entries;
         if (response.done) return;
       }
     } finally {
-      if (!finished && this.worker) this.post({ type: 'stop', id });
+      if (!finished && this.worker) {
+        this.post({ type: 'stop', id });
+        this.forget(id);
+      }
     }
   }
 
@@ -70,10 +83,18 @@ export class FsLister {
 
   private request(id: number): Promise<ListResponse> {
     return new Promise<ListResponse>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      const queue = this.waiting.get(id) ?? [];
+      queue.push({ resolve, reject });
+      this.waiting.set(id, queue);
       this.post({ type: 'more', id, max: LIST_BATCH });
       this.worker!.ref();
     });
+  }
+
+  /** Drops a listing's unanswered requests (it ended or was stopped); the worker idles unreferenced when none is left. */
+  private forget(id: number): void {
+    this.waiting.delete(id);
+    if (this.waiting.size === 0) this.worker?.unref();
   }
 
   private post(message: ListRequest): void {
@@ -86,14 +107,15 @@ export class FsLister {
     // A small young generation: the walk's garbage (one Stats per name) is all short-lived.
     const worker = new Worker(entry, { ...options, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.on('message', (response: ListResponse) => {
-      const waiter = this.waiting.get(response.id);
-      this.waiting.delete(response.id);
+      const queue = this.waiting.get(response.id);
+      const waiter = queue?.shift();
+      if (queue?.length === 0) this.waiting.delete(response.id);
       if (this.waiting.size === 0) worker.unref();
       waiter?.resolve(response);
     });
     const fail = (error: Error) => {
       if (this.worker === worker) this.worker = null;
-      for (const waiter of this.waiting.values()) waiter.reject(error);
+      for (const queue of this.waiting.values()) for (const waiter of queue) waiter.reject(error);
       this.waiting.clear();
     };
     worker.on('error', (error) =>

@@ -1,9 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { createBLAKE3 } from 'hash-wasm';
-import { describe, expect, it } from 'vitest';
-import { AnalysisPool } from '../../agent/analysis/analysis-pool.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  AnalysisPool,
+  FILES_AHEAD_PER_WORKER,
+  FILES_PER_MESSAGE,
+} from '../../agent/analysis/analysis-pool.js';
+import type { AnalysisResult } from '../../agent/analysis/entry-analysis.js';
+import type { WorkerMessageIn } from '../../agent/analysis/analysis-protocol.js';
+import { LOCAL_IN_FLIGHT } from '../../agent/archives/plain-reader.js';
 import { analyzeStream, POOLED_MIN_BYTES } from '../../agent/analysis/analyze-stream.js';
 
 /** Yields `data` in chunks of the given sizes, cycling through them. */
@@ -65,6 +76,52 @@ describe('analysis pool', () => {
     expect(results.map((r) => r.digest)).toEqual(inputs.map(sha256));
     expect(results.map((r) => r.bytes)).toEqual(inputs.map((data) => data.length));
     expect(results.filter((r, i) => i % 3 === 0).every((r) => r.content?.type === 'text')).toBe(true);
+  });
+
+  it('posts local files in full messages while more are waiting, as answers come back piecemeal', async () => {
+    // Before: each answer's files were re-posted split over both workers, so messages shrank
+    // 64 → 32 → 16 → … → 1 and the workers waited on the main thread between tiny messages.
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-pool-files-'));
+    const count = 1500;
+    const contents = Array.from({ length: count }, (_, i) => Buffer.from(`file ${i}\n`.repeat(i % 50)));
+    await Promise.all(contents.map((data, i) => writeFile(path.join(dir, `f${i}`), data)));
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      const pool = new AnalysisPool(2);
+      const results: (AnalysisResult | null)[] = [];
+      // As the plain reader does: LOCAL_IN_FLIGHT at once, the next one started as each settles.
+      await new Promise<void>((done, fail) => {
+        let started = 0;
+        let settled = 0;
+        const start = () => {
+          const i = started++;
+          pool
+            .analyzeFile(
+              { algorithm: 'sha256', extraAlgorithms: [] },
+              { absolute: path.join(dir, `f${i}`), realRoot: dir, maxBytes: 2 ** 20 },
+            )
+            .then((result) => {
+              results[i] = result;
+              if (++settled === count) done();
+              else if (started < count) start();
+            }, fail);
+        };
+        for (let i = 0; i < LOCAL_IN_FLIGHT; i++) start();
+      });
+      expect(results.map((result) => result?.digest)).toEqual(contents.map(sha256));
+      const sizes = posted.mock.calls
+        .map(([message]) => message as WorkerMessageIn)
+        .filter((message) => message.type === 'files')
+        .map((message) => (message.type === 'files' ? message.items.length : 0));
+      expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(count);
+      expect(Math.max(...sizes)).toBe(FILES_PER_MESSAGE);
+      // Only the queue's tail, shared out evenly, goes in smaller messages.
+      const inFull = sizes.filter((size) => size === FILES_PER_MESSAGE).length * FILES_PER_MESSAGE;
+      expect(inFull).toBeGreaterThanOrEqual(count - 2 * FILES_AHEAD_PER_WORKER);
+    } finally {
+      posted.mockRestore();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a whole entry larger than a batch slot', async () => {

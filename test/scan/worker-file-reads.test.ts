@@ -1,8 +1,9 @@
 /**
- * Small files of a directory snapshot are opened, checked, read and analysed in the analysis
- * workers (local-file.ts) instead of on the main thread. These tests pin that this changes nothing
+ * Files of a directory snapshot (up to WORKER_READ_MAX_BYTES) are opened, checked, read and
+ * analysed in the analysis workers (local-file.ts) instead of on the main thread. These tests pin that this changes nothing
  * a user can see: the same manifest entries byte for byte, the same findings, the same refusals.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,8 @@ import { validatePolicy } from '../../agent/config/load-policy.js';
 import { analysisPool } from '../../agent/analysis/analysis-pool.js';
 import { runScan, type ScanReport } from '../../agent/scan/scan-run.js';
 import type { BackupSource } from '../../agent/sources/backup-source.js';
-import { createFsSource } from '../../agent/sources/fs-source.js';
-import { readLocalFile, type LocalFile } from '../../agent/fs/local-file.js';
+import { createFsSource, WORKER_READ_MAX_BYTES } from '../../agent/sources/fs-source.js';
+import { LOCAL_CHUNK_BYTES, readLocalFile, type LocalFile } from '../../agent/fs/local-file.js';
 import { openManifest } from '../../agent/state/manifest-store.js';
 import { recordingVisitor } from '../helpers/buffer-input.js';
 
@@ -104,7 +105,7 @@ const findingsOf = (report: ScanReport) =>
     s.findings.map((f) => `${f.kind} ${f.path} ${f.detail}`).sort(),
   ]);
 
-describe('small files read in the analysis workers', () => {
+describe('files read in the analysis workers', () => {
   it('writes byte-identical manifest entries and the same findings as reading every file through open()', async () => {
     await writeTree('snap-20250101');
     await writeTree('snap-20250102');
@@ -129,11 +130,8 @@ describe('small files read in the analysis workers', () => {
         counting(withoutWorkerReads(createFsSource(set.source.kind === 'fs' ? set.source.path : ''))),
     });
 
-    // The workers read the small files themselves: only the two files over 1 MiB were opened here.
-    expect(openedByWorkersRun.filter((key) => key.startsWith('snap-20250101/')).sort()).toEqual([
-      'snap-20250101/data/just-over-a-slot.bin',
-      'snap-20250101/data/large.bin',
-    ]);
+    // The workers read every file themselves, the two over 1 MiB in chunks: none was opened here.
+    expect(openedByWorkersRun.filter((key) => key.startsWith('snap-20250101/'))).toEqual([]);
     expect(opened.filter((key) => key.startsWith('snap-20250101/')).length).toBe(8);
 
     expect(findingsOf(workers)).toEqual(findingsOf(open));
@@ -146,6 +144,26 @@ describe('small files read in the analysis workers', () => {
       ).toBe(true);
       expect(lines.some((line) => line.includes('secret.txt"') && line.includes('"digest"'))).toBe(false);
       expect(lines.filter((line) => line.includes('"digest"')).length).toBe(8);
+    }
+  });
+
+  it('leaves a file over WORKER_READ_MAX_BYTES to open() (a stop request never waits long for a worker)', async () => {
+    await writeTree('snap-20250101');
+    const source = createFsSource(backups);
+    try {
+      for await (const _object of source.list('snap-20250101/')) break; // resolves the root
+      expect(source.localFile!('snap-20250101/data/large.bin', WORKER_READ_MAX_BYTES)).toMatchObject({
+        maxBytes: WORKER_READ_MAX_BYTES,
+      });
+      // The recipe's maxBytes is what the read session reserves under the caps: the listed size,
+      // never less than a whole read.
+      expect(source.localFile!('snap-20250101/data/large.bin', 3 * 2 ** 20)).toMatchObject({
+        maxBytes: 3 * 2 ** 20,
+      });
+      expect(source.localFile!('snap-20250101/etc/app.conf', 880)).toMatchObject({ maxBytes: 2 ** 20 });
+      expect(source.localFile!('snap-20250101/data/large.bin', WORKER_READ_MAX_BYTES + 1)).toBeUndefined();
+    } finally {
+      await source.close();
     }
   });
 
@@ -220,8 +238,41 @@ describe('readLocalFile', () => {
     expect('length' in read && read.buffer.subarray(0, read.length).toString()).toBe(
       'listen 8080\nworkers 4\n'.repeat(40),
     );
+    expect('chunked' in read && read.chunked).toBe(false);
     const empty = readLocalFile(file('etc/empty'), buffer);
     expect('length' in empty && empty.length).toBe(0);
+  });
+
+  it('reads a larger file in chunks of exactly LOCAL_CHUNK_BYTES into one buffer, the last shorter', () => {
+    const chunks: { length: number; buffer: ArrayBufferLike; offset: number }[] = [];
+    const copies: Buffer[] = [];
+    const given = Buffer.allocUnsafe(LOCAL_CHUNK_BYTES);
+    const read = readLocalFile(
+      file('data/large.bin', { maxBytes: WORKER_READ_MAX_BYTES }),
+      given,
+      (chunk) => {
+        chunks.push({ length: chunk.length, buffer: chunk.buffer, offset: chunk.byteOffset });
+        copies.push(Buffer.from(chunk));
+      },
+    );
+    expect('length' in read && read.length).toBe(3 * 2 ** 20);
+    expect('chunked' in read && read.chunked).toBe(true);
+    expect(chunks.map((chunk) => chunk.length)).toEqual([
+      LOCAL_CHUNK_BYTES,
+      LOCAL_CHUNK_BYTES,
+      LOCAL_CHUNK_BYTES,
+    ]);
+    expect(chunks.every((chunk) => chunk.buffer === given.buffer && chunk.offset === given.byteOffset)).toBe(
+      true,
+    );
+    const odd: number[] = [];
+    readLocalFile(file('data/just-over-a-slot.bin', { maxBytes: WORKER_READ_MAX_BYTES }), buffer, (chunk) =>
+      odd.push(chunk.length),
+    );
+    expect(odd).toEqual([LOCAL_CHUNK_BYTES, 17]);
+    expect(
+      Buffer.concat(copies).equals(readFileSync(path.join(backups, 'snap-20250101/data/large.bin'))),
+    ).toBe(true);
   });
 
   it('falls back (never reads) for a symlink, a path through a symlinked folder, a folder, a changed file, a file over maxBytes', () => {
@@ -239,7 +290,7 @@ describe('readLocalFile', () => {
       fallback: 'changed since it was listed',
     });
     expect(readLocalFile(file('data/random.bin', { maxBytes: 1000 }), buffer)).toEqual({
-      fallback: 'larger than a whole read',
+      fallback: 'larger than a worker reads',
     });
     expect(readLocalFile(file('etc/missing'), buffer)).toEqual({
       fallback: expect.stringMatching(/^open: ENOENT/),

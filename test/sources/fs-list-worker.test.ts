@@ -8,9 +8,11 @@ import { lstatSync, readdirSync, utimesSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SourceObject } from '../../agent/sources/backup-source.js';
-import { LIST_BATCH } from '../../agent/sources/fs-list.js';
+import { Worker } from 'node:worker_threads';
+import { LIST_AHEAD, LIST_BATCH } from '../../agent/sources/fs-list.js';
+import type { ListRequest } from '../../agent/sources/fs-list-protocol.js';
 import { createFsSource } from '../../agent/sources/fs-source.js';
 
 let root: string;
@@ -80,6 +82,32 @@ describe('listing a filesystem source in a worker', () => {
       expect(deep.mtime.getTime()).toBe(lstatSync(path.join(root, 'snap/a-b/c/deep.txt')).mtime.getTime());
       expect(deep.mtime.getTime()).toBe(1_700_000_000_001);
     } finally {
+      await source.close();
+    }
+  });
+
+  it('asks for LIST_AHEAD batches beyond the one being consumed, so the worker lists on meanwhile', async () => {
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    const source = createFsSource(root);
+    try {
+      const requests = () =>
+        posted.mock.calls
+          .map(([message]) => message as ListRequest)
+          .filter((message) => message.type === 'more');
+      const listing = source.list('snap/')[Symbol.asyncIterator]();
+      await listing.next();
+      expect(requests().length).toBe(LIST_AHEAD + 1);
+      let listed = 1;
+      while (!(await listing.next()).done) listed++;
+      expect(listed).toBe(LIST_BATCH * 2 + 37 + 5);
+      // The walk ended at its third batch: no request was made past LIST_AHEAD beyond it.
+      expect(requests().length).toBeLessThanOrEqual(3 + LIST_AHEAD);
+      // Another listing from the same worker after requests went unanswered past the end.
+      const again: string[] = [];
+      for await (const object of source.list('snap/many/')) again.push(object.key);
+      expect(again.length).toBe(LIST_BATCH * 2 + 37);
+    } finally {
+      posted.mockRestore();
       await source.close();
     }
   });
