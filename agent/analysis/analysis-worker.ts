@@ -69,8 +69,7 @@ async function runBatch(slot: number, items: BatchItem[]): Promise<void> {
     try {
       const analysis = await EntryAnalysis.start(item.request);
       const start = slot * slotBytes + item.offset;
-      analysis.update(ring.subarray(start, start + item.length));
-      outcomes.push({ id: item.id, result: analysis.finish() });
+      outcomes.push({ id: item.id, result: analysis.whole(ring.subarray(start, start + item.length)) });
     } catch (error) {
       outcomes.push({ id: item.id, message: messageOf(error) });
     }
@@ -94,8 +93,7 @@ async function runFiles(items: FileItem[]): Promise<void> {
       fileBuffer = read.buffer;
     try {
       const analysis = await EntryAnalysis.start(item.request);
-      analysis.update(read.buffer.subarray(0, read.length));
-      outcomes.push({ id: item.id, result: analysis.finish() });
+      outcomes.push({ id: item.id, result: analysis.whole(read.buffer.subarray(0, read.length)) });
     } catch (error) {
       outcomes.push({ id: item.id, message: messageOf(error) });
     }
