@@ -11,7 +11,7 @@ import { ByteSampler, type ByteStats } from './byte-statistics.js';
 import type { ContentType } from './content-type.js';
 import { encryptedFormatOf } from './encrypted-formats.js';
 import { catalogTypeOf } from './magic-catalog.js';
-import { ransomMarkers } from './ransom-note.js';
+import { ransomMarkersIn } from './ransom-note.js';
 import {
   DEFAULT_VALIDATOR_LIMITS,
   type StructureValidator,
@@ -207,10 +207,7 @@ export class ContentProbe {
     if ((this.type === 'text' || this.type === 'unknown') && isText()) {
       // The phrases are looked for in the first HEAD_BYTES only, even when the head is a whole
       // file read at once: notes are a few KiB, and the search costs per byte.
-      if (this.size <= NOTE_MAX_BYTES)
-        this.markers = ransomMarkers(
-          Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, HEAD_BYTES)).toString('utf8'),
-        );
+      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkersIn(head.subarray(0, HEAD_BYTES));
       this.armour = armourOf(head);
     }
     if (head.length > 0) this.feed(head);
