@@ -458,7 +458,7 @@ function onBytesOf(length: number, period: number, on: number): number {
  * RANDOM_CHI2_LIMIT — the bound of `noWindowLooksRandom`, for `onBytes / 256` expected per value.
  * Pure.
  */
-export function slotsCanLookRandom(total: ArrayLike<number>, onBytes: number): boolean {
+function slotsCanLookRandom(total: ArrayLike<number>, onBytes: number): boolean {
   if (onBytes < MIN_CHI2_BYTES) return false;
   return !cannotLookRandom(total, onBytes);
 }
