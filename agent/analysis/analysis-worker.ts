@@ -70,8 +70,7 @@ async function runBatch(slot: number, items: BatchItem[]): Promise<void> {
     try {
       const analysis = await EntryAnalysis.start(item.request);
       const start = slot * slotBytes + item.offset;
-      analysis.update(ring.subarray(start, start + item.length));
-      outcomes.push({ id: item.id, result: analysis.finish() });
+      outcomes.push({ id: item.id, result: analysis.whole(ring.subarray(start, start + item.length)) });
     } catch (error) {
       outcomes.push({ id: item.id, message: messageOf(error) });
     }
@@ -104,8 +103,8 @@ async function runFiles(items: FileItem[]): Promise<void> {
     }
     if (read.buffer.length > fileBuffer.length) fileBuffer = read.buffer;
     try {
-      if (!read.chunked) analysis.update(read.buffer.subarray(0, read.length));
-      outcomes.push({ id: item.id, result: analysis.finish() });
+      const result = read.chunked ? analysis.finish() : analysis.whole(read.buffer.subarray(0, read.length));
+      outcomes.push({ id: item.id, result });
     } catch (error) {
       outcomes.push({ id: item.id, message: messageOf(error) });
     }

@@ -68,7 +68,7 @@ export class EntryAnalysis {
     private readonly main: Digester,
     private readonly extras: [DigestAlgorithm, Digester][],
     private readonly copyTo: CopyTarget | undefined,
-    private readonly probe: ContentProbe | null,
+    private probe: ContentProbe | null,
   ) {
     if (copyTo) this.copyFd = openSync(copyTo.path, constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0));
   }
@@ -100,6 +100,23 @@ export class EntryAnalysis {
         this.copyError = error;
       }
     }
+  }
+
+  /**
+   * The result for an entry given whole in `data` (nothing fed before, nothing after): what
+   * `update(data)` then `finish()` give, with the content probe told the entry is whole (see
+   * ContentProbe.whole). Throws when the copy could not be written.
+   */
+  whole(data: Uint8Array): AnalysisResult {
+    if (!this.probe || this.bytes > 0) {
+      this.update(data);
+      return this.finish();
+    }
+    const probe = this.probe;
+    this.probe = null;
+    this.update(data);
+    const content = probe.whole(data);
+    return { ...this.finish(), content };
   }
 
   /** The result; call once, after the last chunk. Throws when the copy could not be written. */

@@ -69,11 +69,17 @@ export interface ByteStats {
   head: { bytes: number; chi2: number };
   /** Chi-square of the first 256 and 512 bytes (where formats keep their headers), and their lengths. */
   prefixes: { bytes: number; chi2: number }[];
-  /** Median chi-square of the windows that did not look random; null when there were none. */
+  /**
+   * Median chi-square of the windows that did not look random; null when there were none, or
+   * when ByteSampler.whole proved that no window can look random and did not measure them.
+   */
   structuredMedianChi2: number | null;
   /** Stretches of consecutive sampled windows that looked random (at most MAX_RUNS). */
   randomRuns: ByteRun[];
-  /** Per pattern in PERIODIC_PATTERNS. */
+  /**
+   * Per pattern in PERIODIC_PATTERNS, in that order; ByteSampler.whole leaves out the patterns
+   * whose "on" slots it proved cannot look random (so none of them could be reported).
+   */
   periodic: PeriodicStats[];
 }
 
@@ -182,9 +188,103 @@ export class ByteSampler {
   private readonly runs: ByteRun[] = [];
   private lastRandomWindow = -2;
 
+  /** Every window of an entry of the declared size is sampled. */
+  private readonly allSampled: boolean;
+
   /** `size` is the declared size; sampling is planned from it (a shorter stream just ends early). */
   constructor(size: number) {
     this.selected = sampledWindows(Math.max(size, 0));
+    this.allSampled = Math.floor(Math.max(size, 0) / WINDOW_BYTES) <= MAX_WINDOWS;
+  }
+
+  /**
+   * The statistics of an entry given whole in `data` (nothing before, nothing after), for the
+   * same classification as `update(data)` then `finish()` and usually for less than half the
+   * work. Call on a fresh sampler instead of update/finish; its memory is reused afterwards.
+   *
+   * When every window of the entry is sampled (entries up to MAX_WINDOWS windows), the total,
+   * the head and the prefixes are counted in one pass, and the total histogram then decides what
+   * else is worth counting. A subset of the entry holds each byte value at most as often as the
+   * whole does, so byte values the entry rarely or never holds bound the chi-square of every
+   * subset from below (`cannotLookRandom`): text leaves out a hundred values or more, bytecode
+   * and catalogues dozens. Where that bound proves that no full window can look random, the
+   * windows are not measured one by one; where it proves a periodic pattern's "on" slots cannot
+   * look random, that pattern is not counted. What is skipped is only what no classification
+   * rule can read for such an entry:
+   * - `randomWindows` is 0 and `randomRuns` empty, as measuring would give;
+   * - `structuredMedianChi2` is null: classify.ts reads it only in `randomFirstBlock`, behind a
+   *   random first window, which the same proof rules out (the head is the first window);
+   * - `periodic` lists only the patterns counted: classify.ts reads the list only to find a
+   *   pattern whose "on" slots look random, which the left-out ones provably cannot.
+   * `sampledBytes`, `windows`, `chi2`, `head` and `prefixes` are exactly what update/finish
+   * give, and so is the content summary stored for the next scan's history (chi2, sampled): the
+   * history rules (chi2-collapsed, random-before, wasStructured) judge the next scan as before.
+   * When the bound does not hold for the windows (compressed or random bytes: decided after the
+   * first window where possible), or `measureWindows` is set (a caller that expects so), it is
+   * update/finish.
+   */
+  whole(data: Uint8Array, measureWindows = false): ByteStats {
+    if (measureWindows || this.offset !== 0 || !this.allSampled) {
+      this.update(data);
+      return this.finish();
+    }
+    const length = data.length;
+    const [prefix256, prefix512] = this.prefixes as [Uint32Array, Uint32Array];
+    const headBytes = Math.min(length, WINDOW_BYTES);
+    const periodicBytes = Math.min(length, PERIODIC_WINDOWS * WINDOW_BYTES);
+    // Segments [0, 256), [256, 512), [512, head end), [head end, periodic end), [periodic end, end),
+    // each histogram the sum of the previous one and its segment.
+    countBytes(prefix256, data, 0, Math.min(length, PREFIX_LENGTHS[0]));
+    countBytes(prefix512, data, Math.min(length, PREFIX_LENGTHS[0]), Math.min(length, PREFIX_LENGTHS[1]));
+    addInto(prefix512, prefix256);
+    countBytes(this.head, data, Math.min(length, PREFIX_LENGTHS[1]), headBytes);
+    addInto(this.head, prefix512);
+    const windows = Math.floor(length / WINDOW_BYTES);
+    // The bound only weakens as bytes are added: when the first window fails it, so will the whole.
+    if (windows > 0 && !noWindowLooksRandom(this.head)) return this.measureWindows(data);
+    const rest = this.window;
+    countBytes(rest, data, headBytes, periodicBytes);
+    for (let i = 0; i < 256; i++) this.periodicTotal[i] = this.head[i]! + rest[i]!;
+    rest.fill(0);
+    countBytes(rest, data, periodicBytes, length);
+    for (let i = 0; i < 256; i++) this.total[i] = this.periodicTotal[i]! + rest[i]!;
+    rest.fill(0);
+    if (windows > 0 && !noWindowLooksRandom(this.total)) return this.measureWindows(data);
+    // Only the patterns whose "on" slots could be uniform are counted (and reported).
+    const patterns: number[] = [];
+    for (let p = 0; p < PERIODIC_PATTERNS.length; p++) {
+      const [period, on] = PERIODIC_PATTERNS[p]!;
+      if (!slotsCanLookRandom(this.periodicTotal, onBytesOf(periodicBytes, period, on))) continue;
+      patterns.push(p);
+      const histogram = this.periodicOn[p]!;
+      for (let start = 0; start < periodicBytes; start += period) {
+        const stop = Math.min(periodicBytes, start + on);
+        for (let j = start; j < stop; j++) histogram[data[j]!]!++;
+      }
+    }
+    this.periodicBytes = periodicBytes;
+    this.headBytes = headBytes;
+    this.offset = length;
+    const stats: ByteStats = {
+      sampledBytes: length,
+      windows,
+      randomWindows: 0,
+      chi2: chiSquare(this.total, length),
+      head: { bytes: headBytes, chi2: chiSquare(this.head, headBytes) },
+      prefixes: this.prefixStats(),
+      structuredMedianChi2: null,
+      randomRuns: [],
+      periodic: this.periodicStats(patterns),
+    };
+    this.release();
+    return stats;
+  }
+
+  /** whole() when some window could be random: the counts so far dropped, update/finish. */
+  private measureWindows(data: Uint8Array): ByteStats {
+    for (const histogram of [this.total, this.periodicTotal, this.head, ...this.prefixes]) histogram.fill(0);
+    this.update(data);
+    return this.finish();
   }
 
   /** Counts the next chunk. */
@@ -212,30 +312,45 @@ export class ByteSampler {
       randomWindows: this.randomWindows,
       chi2: chiSquare(this.total, this.sampled),
       head: { bytes: this.headBytes, chi2: chiSquare(this.head, this.headBytes) },
-      prefixes: PREFIX_LENGTHS.map((length, i) => {
-        const bytes = Math.min(this.headBytes, length);
-        return { bytes, chi2: chiSquare(this.prefixes[i]!, bytes) };
-      }),
+      prefixes: this.prefixStats(),
       structuredMedianChi2: sorted.length ? sorted[Math.floor(sorted.length / 2)]! : null,
       randomRuns: this.runs,
-      periodic: PERIODIC_PATTERNS.map(([period, on], i) => {
-        const onHistogram = this.periodicOn[i]!;
-        const offHistogram = this.scratch;
-        for (let byte = 0; byte < 256; byte++)
-          offHistogram[byte] = this.periodicTotal[byte]! - onHistogram[byte]!;
-        const onBytes = sum(onHistogram);
-        return {
-          period,
-          on,
-          onChi2: chiSquare(onHistogram, onBytes),
-          offChi2: chiSquare(offHistogram, this.periodicBytes - onBytes),
-          onBytes,
-        };
-      }),
+      periodic: this.periodicStats(),
     };
+    this.release();
+    return stats;
+  }
+
+  private prefixStats(): { bytes: number; chi2: number }[] {
+    return PREFIX_LENGTHS.map((length, i) => {
+      const bytes = Math.min(this.headBytes, length);
+      return { bytes, chi2: chiSquare(this.prefixes[i]!, bytes) };
+    });
+  }
+
+  /** The periodic statistics of the patterns at `indices` in PERIODIC_PATTERNS (all by default). */
+  private periodicStats(indices: readonly number[] = PERIODIC_PATTERNS.map((_, i) => i)): PeriodicStats[] {
+    return indices.map((i) => {
+      const [period, on] = PERIODIC_PATTERNS[i]!;
+      const onHistogram = this.periodicOn[i]!;
+      const offHistogram = this.scratch;
+      for (let byte = 0; byte < 256; byte++)
+        offHistogram[byte] = this.periodicTotal[byte]! - onHistogram[byte]!;
+      const onBytes = sum(onHistogram);
+      return {
+        period,
+        on,
+        onChi2: chiSquare(onHistogram, onBytes),
+        offChi2: chiSquare(offHistogram, this.periodicBytes - onBytes),
+        onBytes,
+      };
+    });
+  }
+
+  /** Gives the histogram memory back for the next sampler. */
+  private release(): void {
     if (!this.released && spareHistograms.length < MAX_SPARE) spareHistograms.push(this.memory);
     this.released = true;
-    return stats;
   }
 
   /** The first window's prefixes; its histogram is the first window's, copied when that merges. */
@@ -320,6 +435,49 @@ export class ByteSampler {
     for (let i = index - 1; i >= 0; i--) if (this.selected(i)) return i;
     return -1;
   }
+}
+
+/** Adds `addend` into `histogram`, bin by bin. */
+function addInto(histogram: Uint32Array, addend: Uint32Array): void {
+  for (let i = 0; i < 256; i++) histogram[i]! += addend[i]!;
+}
+
+/** True when no full window (WINDOW_BYTES) of an entry whose byte histogram is `total` can look random. Pure. */
+export function noWindowLooksRandom(total: ArrayLike<number>): boolean {
+  return cannotLookRandom(total, WINDOW_BYTES);
+}
+
+/** Bytes in the "on" slots (the first `on` of every `period`) of `length` bytes from offset 0. */
+function onBytesOf(length: number, period: number, on: number): number {
+  return Math.floor(length / period) * on + Math.min(length % period, on);
+}
+
+/**
+ * False when `onBytes` bytes taken from an entry whose byte histogram (over the same stretch) is
+ * `total` cannot look random (looksRandom): too few to judge, or a chi-square that must reach
+ * RANDOM_CHI2_LIMIT — the bound of `noWindowLooksRandom`, for `onBytes / 256` expected per value.
+ * Pure.
+ */
+function slotsCanLookRandom(total: ArrayLike<number>, onBytes: number): boolean {
+  if (onBytes < MIN_CHI2_BYTES) return false;
+  return !cannotLookRandom(total, onBytes);
+}
+
+/**
+ * True when any `bytes` bytes drawn from an entry whose byte histogram is `total` have a
+ * chi-square of at least RANDOM_CHI2_LIMIT (with a margin for rounding): a subset holds each byte
+ * value at most as often as the whole does, so a value the entry holds `count` times, fewer than
+ * the `bytes / 256` expected, leaves at least (expected − count)² / expected in the subset's
+ * chi-square; the other values add something ≥ 0. Pure.
+ */
+function cannotLookRandom(total: ArrayLike<number>, bytes: number): boolean {
+  const expected = bytes / 256;
+  let bound = 0;
+  for (let i = 0; i < 256; i++) {
+    const missing = expected - total[i]!;
+    if (missing > 0) bound += missing * missing;
+  }
+  return bound / expected >= RANDOM_CHI2_LIMIT + 1;
 }
 
 function sum(values: ArrayLike<number>): number {

@@ -11,7 +11,7 @@ import { ByteSampler, type ByteStats } from './byte-statistics.js';
 import type { ContentType } from './content-type.js';
 import { encryptedFormatOf } from './encrypted-formats.js';
 import { catalogTypeOf } from './magic-catalog.js';
-import { ransomMarkers } from './ransom-note.js';
+import { ransomMarkersIn } from './ransom-note.js';
 import {
   DEFAULT_VALIDATOR_LIMITS,
   type StructureValidator,
@@ -22,6 +22,20 @@ import {
 
 /** Bytes held to recognise the type (and to look for ransom-note phrases). */
 export const HEAD_BYTES = 64 * 1024;
+/**
+ * Types whose whole entries are worth trying without per-window statistics (ByteSampler.whole
+ * proves per entry whether they can be skipped): text, bytecode, message catalogues, executables
+ * and unrecognised content, where the proof holds for most or many real files. For compressed
+ * formats it never does, and the attempt would only cost counting the first window twice.
+ */
+const MAY_SKIP_WINDOWS: ReadonlySet<ContentType> = new Set<ContentType>([
+  'text',
+  'pyc',
+  'gettext-mo',
+  'java-class',
+  'elf',
+  'unknown',
+]);
 /** Files larger than this are never taken for ransom notes (notes are a few KiB). */
 const NOTE_MAX_BYTES = 256 * 1024;
 
@@ -58,6 +72,8 @@ export class ContentProbe {
   private markers: string[] = [];
   private armour: Armour | null = null;
   private armoured = false;
+  /** Set by whole(): the byte statistics are taken there, not chunk by chunk. */
+  private wholeEntry = false;
   /** The validator runs because the name claims its format, not because its magic matched. */
   private byClaim = false;
   /** The validator runs on a guess (its format has no magic and the head decoded so far). */
@@ -83,7 +99,7 @@ export class ContentProbe {
   update(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.bytes += chunk.length;
-    this.sampler.update(chunk);
+    if (!this.wholeEntry) this.sampler.update(chunk);
     if (this.decided) {
       this.feed(chunk);
       return;
@@ -102,8 +118,29 @@ export class ContentProbe {
     this.headLength += chunk.length;
   }
 
+  /**
+   * The measurements of an entry given whole in `data` (nothing fed before, nothing after), as a
+   * worker that reads a small file at once has it: what `update(data)` then `finish()` return,
+   * except that the byte statistics skip the per-window detail no classification rule can read
+   * for this entry (see ByteSampler.whole). Call instead of update/finish.
+   */
+  whole(data: Uint8Array): ContentFeatures {
+    if (this.bytes > 0 || data.length === 0) {
+      this.update(data);
+      return this.finish();
+    }
+    this.wholeEntry = true;
+    this.update(data);
+    return this.complete(this.sampler.whole(data, !MAY_SKIP_WINDOWS.has(this.type)));
+  }
+
   /** The measurements; call once after the last chunk. */
   finish(): ContentFeatures {
+    return this.complete(null);
+  }
+
+  /** The measurements, with the byte statistics when already taken. */
+  private complete(stats: ByteStats | null): ContentFeatures {
     if (!this.decided) this.decide();
     let structure: StructureVerdict | null = null;
     if (this.validator) {
@@ -127,7 +164,7 @@ export class ContentProbe {
     return {
       type: this.bytes === 0 ? 'empty' : this.type,
       structure,
-      stats: this.sampler.finish(),
+      stats: stats ?? this.sampler.finish(),
       ransomMarkers: this.markers,
       bytes: this.bytes,
       ...(this.armour ? { armour: this.armour } : {}),
@@ -170,10 +207,7 @@ export class ContentProbe {
     if ((this.type === 'text' || this.type === 'unknown') && isText()) {
       // The phrases are looked for in the first HEAD_BYTES only, even when the head is a whole
       // file read at once: notes are a few KiB, and the search costs per byte.
-      if (this.size <= NOTE_MAX_BYTES)
-        this.markers = ransomMarkers(
-          Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, HEAD_BYTES)).toString('utf8'),
-        );
+      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkersIn(head.subarray(0, HEAD_BYTES));
       this.armour = armourOf(head);
     }
     if (head.length > 0) this.feed(head);

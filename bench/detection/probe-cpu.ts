@@ -2,7 +2,7 @@
  * `npx tsx bench/detection/probe-cpu.ts DIR…`: the CPU the content probe (detection's single pass:
  * type, structure validator, byte statistics, ransom-note phrases) spends on every regular file
  * under DIR, by detected type — detection alone, without reading, hashing or the scan around it.
- * Files up to 1 MiB are fed whole (as the analysis workers read them), larger ones in 256 KiB
+ * Files up to 1 MiB are given whole (`ContentProbe.whole`, as the analysis workers read them), larger ones in 256 KiB
  * chunks. Each file is probed VOUCH_PROBE_RUNS times (default 3) and the fastest run counts, so a
  * busy shared machine disturbs the comparison of two builds less.
  */
@@ -26,9 +26,12 @@ function* walk(dir: string): Generator<string> {
 function probe(file: string, data: Buffer): string {
   const claim = claimedType(file);
   const probe = probeFor(data.length, claim);
-  if (data.length <= WHOLE_MAX) probe.update(data);
-  else for (let at = 0; at < data.length; at += CHUNK) probe.update(data.subarray(at, at + CHUNK));
-  const features = probe.finish();
+  let features;
+  if (data.length <= WHOLE_MAX) features = probe.whole(data);
+  else {
+    for (let at = 0; at < data.length; at += CHUNK) probe.update(data.subarray(at, at + CHUNK));
+    features = probe.finish();
+  }
   return `${features.type}:${features.structure?.status ?? 'none'}:${Math.round(features.stats.chi2)}:${features.ransomMarkers.join('+')}`;
 }
 

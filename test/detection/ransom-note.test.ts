@@ -7,6 +7,7 @@ import {
   isRansomNote,
   MARKERS,
   ransomMarkers,
+  ransomMarkersIn,
 } from '../../agent/detection/ransom-note.js';
 import { ransomNote } from '../../agent/demo/ransomware.js';
 import { findMachineFiles } from '../helpers/machine-files.js';
@@ -130,11 +131,18 @@ describe('ransom notes', () => {
       maxSize: 256 * 1024,
     });
     expect(files.length).toBeGreaterThan(300);
+    let withMarkers = 0;
     const flagged = files.filter((file) => {
       let data = readFileSync(file.path);
       if (file.path.endsWith('.gz')) data = gunzipSync(data);
-      return isRansomNote(file.path, ransomMarkers(data.subarray(0, 64 * 1024).toString('utf8')));
+      const head = data.subarray(0, 64 * 1024);
+      const markers = ransomMarkers(head.toString('utf8'));
+      // The byte search the content probe runs finds the same markers in real files.
+      expect(ransomMarkersIn(head), file.path).toEqual(markers);
+      if (markers.length > 0) withMarkers++;
+      return isRansomNote(file.path, markers);
     });
+    expect(withMarkers).toBeGreaterThan(0);
     expect(flagged.map((file) => file.path)).toEqual([]);
   });
 });
@@ -193,7 +201,18 @@ describe('ransom note markers', () => {
         );
       }
     }
-    for (const text of texts) expect(ransomMarkers(text), text).toEqual(everyPattern(text));
+    // Non-ASCII text, some of which lower-cases into marker words (the Kelvin sign into `k`).
+    texts.push(
+      'your \u212Aey: 0123456789abcdef',
+      'ÉCRIVEZ: contact us at help@example.org — fichiers chiffrés',
+      'pay in BİTCOİN to the wallet',
+      'tor browser\u00a0— personal id: abcdefgh12',
+      'ends in a marker word @',
+    );
+    for (const text of texts) {
+      expect(ransomMarkers(text), text).toEqual(everyPattern(text));
+      expect(ransomMarkersIn(Buffer.from(text)), text).toEqual(everyPattern(text));
+    }
     // Every marker is reached.
     expect(new Set(texts.flatMap(ransomMarkers))).toEqual(new Set(MARKERS.map(({ name }) => name)));
   });
