@@ -10,8 +10,11 @@ const tier = (name: string, include: string[], exclude: string[] = []) => ({
 export default defineConfig({
   test: {
     setupFiles: ['test/setup/clock.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Sized for a loaded machine, not an idle one: three test files share two cores (test/workers.ts)
+    // and many tests run the CLI several times, each start of which is seconds of CPU. A test that
+    // hangs still fails; each wait inside a test has its own, tighter bound.
+    testTimeout: 180_000,
+    hookTimeout: 240_000,
     // Two cores on CI machines: forks keep native handles (s3rver, child processes) isolated.
     pool: 'forks',
     // Test files side by side (test/workers.ts): most of them wait on the programs they start.

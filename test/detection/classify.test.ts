@@ -181,7 +181,7 @@ describe('legitimately encrypted files made by real tools', () => {
       ['plain.7z', '7z'],
       ['luks.img', 'luks'],
     );
-  }, 60_000);
+  });
 
   it('names gpg, age, openssl enc, 7-Zip AES and LUKS files as encrypted by design, never as ransomware', () => {
     for (const [file, type] of made) {

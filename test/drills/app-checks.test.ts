@@ -116,7 +116,7 @@ beforeAll(async () => {
   );
   const dump = files.find((file) => file.path === 'db/orders.sql')!.data.toString('utf8');
   orderCount = copyRows(dump, 'orders').length;
-}, 60_000);
+});
 
 async function drill(
   name: string,

@@ -97,5 +97,5 @@ describe('drill --search cap', () => {
     const alone = await runCli(['--config', config, 'drill', 'orders', '--max', '3']);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--max caps a --search');
-  }, 60_000);
+  });
 });

@@ -8,9 +8,7 @@ import { parseMetrics, runJob } from '../helpers/serve.js';
 
 const ENTRY = fileURLToPath(new URL('../helpers/serve-entry.ts', import.meta.url));
 
-// The whole demo (scans, a drill) runs before the checks; the test kills the child after 120 s,
-// so it waits longer than that, not the default 60 s, for a demo slowed by other test files.
-describe('vouch demo --serve', { timeout: 180_000 }, () => {
+describe('vouch demo --serve', () => {
   it('keeps the embedded store and the daemon up after the demo: metrics show the tampered and the ransomware-hit snapshots, scans still work, SIGTERM stops both', async () => {
     const state = await mkdtemp(path.join(tmpdir(), 'vouch-demo-serve-'));
     const child = spawn(

@@ -394,7 +394,7 @@ describe('vouch accept: triage on a real estate', () => {
     beforeAll(async () => {
       serve = await startServe(['--config', config], ['--listen', '127.0.0.1:0']);
       browser = await launchChromium();
-    }, 60_000);
+    });
 
     afterAll(async () => {
       await browser?.close();

@@ -271,7 +271,7 @@ describe('destroyed backups on an offline volume', () => {
     expect(report.removed).toEqual(['orders-20251017']);
     expect(report.findings).toBeUndefined();
     expect(report.notes.some((note) => note.includes("past the set's retention"))).toBe(true);
-  }, 60_000);
+  });
 });
 
 describe('destroyed backups in S3 (s3rver through the SDK, WHEN_REQUIRED checksums)', () => {

@@ -94,7 +94,7 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'vouch-repositories-'));
   files = realFiles();
   process.env.BORG_PASSPHRASE = BORG_PASSPHRASE;
-}, 60_000);
+});
 
 afterAll(() => {
   delete process.env.BORG_PASSPHRASE;
@@ -331,7 +331,7 @@ describe('what a user is told when a repository cannot be read', () => {
         { stdio: 'ignore' },
       );
     }
-  }, 60_000);
+  });
 
   it('a missing binary, saying which Debian package brings it', async () => {
     process.env.VOUCH_RESTIC = '/nonexistent/restic';

@@ -406,7 +406,7 @@ describe('web console off loopback (bearer token required)', () => {
     guarded = await startServe(['--config', config, '--state', demo.stateDir], ['--listen', `${host}:0`], {
       VOUCH_API_TOKEN: TOKEN,
     });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await guarded?.stop();
