@@ -104,7 +104,7 @@ beforeAll(async () => {
   );
   const scan = await vouch('scan');
   expect(scan.code, scan.stderr).toBe(3);
-}, 120_000);
+});
 
 describe('vouch accept: triage on a real estate', () => {
   it('starts from a compromised and a suspicious-at-heart snapshot, each finding with its content identity', async () => {
