@@ -6,12 +6,15 @@
  * start inherit; file times the kernel writes are not shifted, so nothing here fakes them.
  *
  * The instants run at the same time, one vitest process each (most of each run waits on child
- * processes, so two overlap well on two cores). Each run's output is buffered and printed whole
- * under its instant when it ends, so the logs do not interleave; screenshots and PDFs go to
+ * processes, so two overlap well on two cores), sharing the suite's test workers between them
+ * (test/workers.ts: two files at a time each of a total of three), so together they run about as
+ * many test files at once as `npm test`. Each run's output is buffered and printed whole under its
+ * instant when it ends, so the logs do not interleave; screenshots and PDFs go to
  * test-artifacts/dates-N/ so the runs never write the same file. Exits non-zero if any run fails.
  */
 import { spawn } from 'node:child_process';
 import { DATE_SENSITIVE_TESTS } from '../test/tiers.js';
+import { testWorkers, workersPerRun } from '../test/workers.js';
 
 const DAY_MS = 86_400_000;
 
@@ -19,6 +22,7 @@ const DAY_MS = 86_400_000;
 function runAt(
   instant: string,
   index: number,
+  workers: number,
 ): Promise<{ instant: string; status: number; output: string; seconds: number }> {
   const started = performance.now();
   return new Promise((resolve) => {
@@ -32,6 +36,7 @@ function runAt(
           VOUCH_NOW: instant,
           VOUCH_CLOCK_OFFSET_MS: '',
           VOUCH_TEST_ARTIFACTS: `test-artifacts/dates-${index}`,
+          VOUCH_TEST_WORKERS: String(workers),
         },
       },
     );
@@ -53,12 +58,13 @@ function runAt(
 const instants = process.argv.slice(2);
 if (instants.length === 0)
   instants.push(new Date(Date.now() + 45 * DAY_MS).toISOString(), '2027-12-31T23:30:00Z');
+const workers = workersPerRun(testWorkers(), instants.length);
 process.stderr.write(
-  `date-sensitive tests: ${instants.length} runs at once, VOUCH_NOW=${instants.join(', ')}\n`,
+  `date-sensitive tests: ${instants.length} runs at once, ${workers} test files each, VOUCH_NOW=${instants.join(', ')}\n`,
 );
 
 const runs = instants.map((instant, index) =>
-  runAt(instant, index).then((run) => {
+  runAt(instant, index, workers).then((run) => {
     process.stderr.write(
       `\n== date-sensitive tests with VOUCH_NOW=${run.instant} (${run.seconds.toFixed(0)} s)\n${run.output}`,
     );

@@ -59,7 +59,7 @@ beforeAll(async () => {
     ].join('\n'),
   );
   await buildDist(path.join(install, 'dist'));
-}, 120_000);
+});
 
 afterAll(() => rmSync(install, { recursive: true, force: true }));
 

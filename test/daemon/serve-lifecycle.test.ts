@@ -125,7 +125,10 @@ describe('vouch serve: start-up and access control', () => {
   });
 });
 
-describe('vouch serve: signals', () => {
+// The SIGTERM test's own bounds (up to 60 s for the scan to record five snapshots, 20 s to stop,
+// then a full scan of 300) add up to more than the default test timeout when other test files
+// share the cores.
+describe('vouch serve: signals', { timeout: 240_000 }, () => {
   it('SIGTERM mid-scan stops at a safe point: state consistent, lock released, the next scan finishes the job', async () => {
     const { config, state } = await offlineEstate(300);
     const serve = await startServe(

@@ -114,7 +114,7 @@ describe('Prometheus alert rules', () => {
     const { stdout } = await run('promtool', ['test', 'rules', path.join(dir, 'vouch-alerts.test.yml')]);
     expect(stdout).toContain('SUCCESS');
     expect((await runCli(['alert-rules', '--runbook-url', 'RUNBOOK.md'])).code).toBe(2);
-  }, 60_000);
+  });
 
   it('only name metrics the agent exports', async () => {
     const exported = await exportedMetricNames();

@@ -92,7 +92,7 @@ describe('Kubernetes manifests', () => {
     expect(problems[0]).toMatch(
       /^StatefulSet vouch: .*'"?readinesProbe"?' does not exist in type 'IContainer'/,
     );
-  }, 60_000);
+  });
 
   it('run scan-only agents under Pod Security restricted with RuntimeDefault seccomp and readiness on /readyz; drill Jobs alone in the namespace that allows bubblewrap', () => {
     const manifests = all();

@@ -117,7 +117,7 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'vouch-camouflage-'));
   process.env.GNUPGHOME = mkdtempSync(path.join(tmpdir(), 'vouch-gnupg-'));
   made = containers(original);
-}, 120_000);
+});
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

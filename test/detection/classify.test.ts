@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classify } from '../../agent/detection/classify.js';
 import { classifyBytes, featuresOf } from '../helpers/detect.js';
 import { findByExtension, findMachineFiles } from '../helpers/machine-files.js';
@@ -16,6 +16,10 @@ let dir: string;
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'vouch-classify-'));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('classifying real files hit by real ciphers', () => {
@@ -111,8 +115,17 @@ describe('legitimately encrypted files made by real tools', () => {
   beforeAll(() => {
     const plain = path.join(dir, 'plain.txt');
     writeFileSync(plain, text);
+    // gpg's own home (keyring, agent) in this test's directory: the user's ~/.gnupg and its agent
+    // are shared with every other test file running at the same time.
+    const gnupg = path.join(dir, 'gnupg');
+    mkdirSync(gnupg, { mode: 0o700 });
     const run = (file: string, args: string[], input?: string) =>
-      execFileSync(file, args, { cwd: dir, input, stdio: ['pipe', 'ignore', 'ignore'] });
+      execFileSync(file, args, {
+        cwd: dir,
+        input,
+        stdio: ['pipe', 'ignore', 'ignore'],
+        env: { ...process.env, GNUPGHOME: gnupg },
+      });
     run('gpg', [
       '--batch',
       '--yes',
@@ -168,7 +181,7 @@ describe('legitimately encrypted files made by real tools', () => {
       ['plain.7z', '7z'],
       ['luks.img', 'luks'],
     );
-  }, 60_000);
+  });
 
   it('names gpg, age, openssl enc, 7-Zip AES and LUKS files as encrypted by design, never as ransomware', () => {
     for (const [file, type] of made) {

@@ -116,7 +116,7 @@ beforeAll(async () => {
   );
   const dump = files.find((file) => file.path === 'db/orders.sql')!.data.toString('utf8');
   orderCount = copyRows(dump, 'orders').length;
-}, 60_000);
+});
 
 async function drill(
   name: string,
@@ -158,7 +158,7 @@ describe('PostgreSQL check', () => {
       /^2 dumps restored into PostgreSQL \d+; 7 checks passed$/,
     );
     expect(report.phases.app).toBeGreaterThan(0);
-  }, 120_000);
+  });
 
   it('fails a dump missing rows, naming the assertion and the numbers', async () => {
     const broken = files.map((file) =>
@@ -183,7 +183,7 @@ describe('PostgreSQL check', () => {
       ok: false,
       detail: `returned ${expected}, expected ≥ ${orderCount}`,
     });
-  }, 120_000);
+  });
 
   it('refuses what a hostile dump tries: psql shell escapes and server-side programs', async () => {
     const shellEscape = `SELECT 1;\n\\! touch /drill/restore/pwned-by-psql\n`;
@@ -213,7 +213,7 @@ describe('PostgreSQL check', () => {
       ),
     );
     expect(report.verifiers.find((outcome) => outcome.verifier === 'commands')!.status).toBe('passed');
-  }, 120_000);
+  });
 
   it('names a dump the snapshot does not hold', async () => {
     const report = await drill('missing', files, { postgres: [{ dump: 'db/nope.sql' }] });

@@ -77,7 +77,7 @@ describe('drill --search cap', () => {
     expect(next).toMatchObject({ found: newestFirst[5], max: 2 });
     expect(next.capped).toBeUndefined();
     expect(drillSearchExitCode(next)).toBe(0);
-  }, 120_000);
+  });
 
   it('--max takes a whole number ≥ 1; anything else, or --max without --search, is a usage error (exit 2)', async () => {
     expect(parseSearchMax('12')).toBe(12);
@@ -97,5 +97,5 @@ describe('drill --search cap', () => {
     const alone = await runCli(['--config', config, 'drill', 'orders', '--max', '3']);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--max caps a --search');
-  }, 60_000);
+  });
 });

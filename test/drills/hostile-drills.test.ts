@@ -103,7 +103,7 @@ beforeAll(async () => {
       name,
       await runDrillReport(set, { stateDir: fixture.state, snapshot: `orders-${day(index)}` }),
     );
-}, 120_000);
+});
 
 const restoreFailures = (name: string) =>
   reports

@@ -189,7 +189,7 @@ describe('vouch recover after ransomware hit the newest snapshot (real openssl e
       `LOST — no usable version left (1; each version's reason below):\n    ${newInvoice}  data-loss window`,
     );
     expect(text.stdout).toContain('to restore: vouch recover orders --to DIR');
-  }, 120_000);
+  });
 
   it("--to: restores every file's newest intact version, each verified; the bytes on disk are those versions", async () => {
     const to = path.join(fixture.root, 'recovered');
@@ -248,7 +248,7 @@ describe('vouch recover after ransomware hit the newest snapshot (real openssl e
     );
     const index = await readSetIndex(fixture.state, 'orders');
     expect(index.snapshots[newest.id]!.verdict).toBe('compromised');
-  }, 120_000);
+  });
 
   it("the console's snapshot page shows the same plan for the hit snapshot, and the commands", async () => {
     const newest = nights[3]!;
@@ -293,5 +293,5 @@ describe('vouch recover after ransomware hit the newest snapshot (real openssl e
     expect([...new Set(judgement.hitFiles.map((file) => file.path))].sort()).toEqual(
       [...IN_PLACE, `${RENAMED}.locked`, NOTE, newInvoice].sort(),
     );
-  }, 120_000);
+  });
 });

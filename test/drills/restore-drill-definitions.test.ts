@@ -107,5 +107,5 @@ describe('ready drill definitions in restore-drills/', () => {
         ),
       },
     ]);
-  }, 120_000);
+  });
 });

@@ -183,7 +183,7 @@ describe('bwrap sandbox containment', () => {
     const big = await sh('head -c 20000000 /dev/zero > /drill/scratch/big; echo "status $?"');
     expect(big.stdout).toContain('status 153'); // 128 + SIGXFSZ
     expect((await stat(path.join(box, 'scratch', 'big'))).size).toBe(LIMITS.fileSizeBytes);
-  }, 60_000);
+  });
 
   it('never follows a link a command planted when the drill directory is removed', async () => {
     const victim = path.join(root, 'victim');

@@ -104,7 +104,7 @@ beforeAll(async () => {
   );
   const scan = await vouch('scan');
   expect(scan.code, scan.stderr).toBe(3);
-}, 120_000);
+});
 
 describe('vouch accept: triage on a real estate', () => {
   it('starts from a compromised and a suspicious-at-heart snapshot, each finding with its content identity', async () => {
@@ -394,7 +394,7 @@ describe('vouch accept: triage on a real estate', () => {
     beforeAll(async () => {
       serve = await startServe(['--config', config], ['--listen', '127.0.0.1:0']);
       browser = await launchChromium();
-    }, 60_000);
+    });
 
     afterAll(async () => {
       await browser?.close();

@@ -202,7 +202,7 @@ function set(name: string, drills: ReportDrill[]): SetEvidence {
 let browser: Browser;
 beforeAll(async () => {
   browser = await launchChromium();
-}, 60_000);
+});
 afterAll(async () => {
   await browser?.close();
 });
@@ -296,5 +296,5 @@ describe('the judged report in Chromium', () => {
     const pdf = await page.pdf({ format: 'A4', landscape: true });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     await page.close();
-  }, 60_000);
+  });
 });

@@ -74,7 +74,7 @@ beforeAll(async () => {
   expect(cli.code, cli.stderr).toBe(0);
   expect(cli.stdout).toMatch(/wrote .*report\.html: 1 sets, 2 drills; evidence chain verified/);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-}, 120_000);
+});
 
 afterAll(async () => {
   await browser?.close();

@@ -35,7 +35,15 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('scan and drill on damaged and hostile archives (fuzz)', () => {
+/** The runs of the property; `npm run fuzz` raises them. */
+const PARAMETERS = fuzzParameters(40);
+/**
+ * Time for the whole property: about 1.5 s a run on an idle two-core machine, so 6 s a run leaves
+ * room for a loaded one (test files run side by side); a hang is caught per run by withinTime.
+ */
+const timeout = PARAMETERS.numRuns * 6_000;
+
+describe('scan and drill on damaged and hostile archives (fuzz)', { timeout }, () => {
   it('never crash or hang, never call an unread archive clean, and never write outside the drill directory', async () => {
     await fc.assert(
       fc.asyncProperty(damagedArchive, async ({ format, members, mutations }) => {
@@ -85,7 +93,7 @@ describe('scan and drill on damaged and hostile archives (fuzz)', () => {
         expect(existsSync('/etc/vouch-fuzz-absolute')).toBe(false);
         await rm(dir, { recursive: true, force: true });
       }),
-      fuzzParameters(40),
+      PARAMETERS,
     );
   });
 });

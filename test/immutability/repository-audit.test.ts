@@ -28,7 +28,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'vouch-repo-audit-'));
   restic = await createRepository('restic', dir);
   await restic.backup([{ path: 'a.txt', data: Buffer.from('a') }], snapshotTime, 'a');
-}, 60_000);
+});
 
 describe('immutability of restic and borg repositories', () => {
   it("audits a local repository like an offline volume: writable directories fail, the newest snapshot's age is checked", async () => {

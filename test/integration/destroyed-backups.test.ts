@@ -243,7 +243,7 @@ describe('destroyed backups on an offline volume', () => {
     expect((await readSetIndex(state, 'orders')).setFindings).toHaveLength(8);
     expect(await setPage(policy, state, 'orders')).toContain('Every snapshot is clean.');
     expect((await verifyLedger(state)).ok).toBe(true);
-  }, 120_000);
+  });
 
   it("records a snapshot pruned past the set's retention without a finding", async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'vouch-pruned-'));
@@ -271,7 +271,7 @@ describe('destroyed backups on an offline volume', () => {
     expect(report.removed).toEqual(['orders-20251017']);
     expect(report.findings).toBeUndefined();
     expect(report.notes.some((note) => note.includes("past the set's retention"))).toBe(true);
-  }, 60_000);
+  });
 });
 
 describe('destroyed backups in S3 (s3rver through the SDK, WHEN_REQUIRED checksums)', () => {
@@ -320,5 +320,5 @@ describe('destroyed backups in S3 (s3rver through the SDK, WHEN_REQUIRED checksu
       }
       await estate.stop();
     }
-  }, 120_000);
+  });
 });

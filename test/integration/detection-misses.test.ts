@@ -122,7 +122,7 @@ describe('a first snapshot that is already hit (no history)', () => {
       'README_DECRYPT.txt': Buffer.from(NOTE),
     });
     report = await runScan(directoryPolicy(base), { stateDir: state });
-  }, 120_000);
+  });
 
   it('flags the openssl CSV and the gpg .txt as camouflaged ciphertext and the note as a ransom note: compromised, not clean', () => {
     const snapshot = findingsOf(report, '2025-11-05');
@@ -162,7 +162,7 @@ describe('a new ciphertext file and a terse note in a snapshot after clean ones'
       'HOW_TO_DECRYPT.txt': Buffer.from(NOTE),
     });
     report = await runScan(directoryPolicy(base), { stateDir: state });
-  }, 120_000);
+  });
 
   it('flags the new .txt holding Salted__ and the note; the earlier night stays clean', () => {
     expect(findingsOf(report, '2025-11-04')).toMatchObject({ verdict: 'clean', findings: [] });

@@ -121,7 +121,7 @@ beforeAll(async () => {
     finishedAt: '2026-11-04T00:30:00.000Z',
   });
   await addToDrillIndex(state, failedDrill('2026-11-03'));
-}, 120_000);
+});
 
 afterAll(async () => {
   await rm(base, { recursive: true, force: true });
@@ -151,7 +151,7 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     const restore = await cli('recover', 'web', '--to', to);
     expect(restore.stderr).toBe('');
     expect(await readFile(path.join(to, 'notes.txt'), 'utf8')).toBe('notes of night 2\n');
-  }, 120_000);
+  });
 
   it('readiness and the RPO metric follow the last restorable snapshot: a fresh clean snapshot whose drill failed keeps neither', async () => {
     const view = await loadEstateView(policy, state, new Date(NOW));
@@ -196,7 +196,7 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
       /SUSPICIOUS: {6}2026-11-03 is dated 2026-11-03 00:00Z, 12h ahead of this clock/,
     );
     expect(lastClean.stdout).toMatch(/last clean: {6}2026-11-02 /);
-  }, 120_000);
+  });
 
   it('an empty set: last-clean says it was scanned and holds no snapshot (exit 3); recover has nothing to restore (exit 3) and creates no target', async () => {
     const lastClean = await cli('last-clean', 'empty');
@@ -210,7 +210,7 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     expect(recover.code).toBe(3);
     expect(recover.stdout).toContain('empty: nothing to restore — the state holds no snapshot of this set');
     await expect(stat(to)).rejects.toThrow(/ENOENT/);
-  }, 120_000);
+  });
 
   it("--to inside a set's source or the state directory, or over a regular file, is a usage error (exit 2) naming the paths", async () => {
     const inStore = await cli('recover', 'web', '--to', path.join(store, '2026-11-09'));
@@ -228,7 +228,7 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     expect(overFile.stderr).toContain(`--to ${file} exists and is not a directory`);
     expect(overFile.stderr).not.toContain('ENOTDIR');
     await expect(stat(path.join(store, '2026-11-09'))).rejects.toThrow(/ENOENT/);
-  }, 120_000);
+  });
 
   it('a version changed after the scan: the file falls back to an older one, the plan line is corrected and recover exits 3', async () => {
     // The planned version of notes.txt (night 2) is rewritten behind vouch's back.
@@ -241,7 +241,7 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
       /notes\.txt {2}← 2026-11-01 \(.* old\), not 2026-11-02: restored bytes differ from the baseline digest/,
     );
     expect(await readFile(path.join(to, 'notes.txt'), 'utf8')).toBe('notes of night 1\n');
-  }, 120_000);
+  });
 
   it('the store unreachable: recover exits 1 (a runtime error, as the exit-code table says), not 3', async () => {
     const away = `${store}-away`;
@@ -253,7 +253,7 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     } finally {
       await rename(away, store);
     }
-  }, 120_000);
+  });
 
   it('a file that became a symbolic link is restored from its last regular version and said; a name with ESC is NOT RESTORED and recover exits 3', async () => {
     const to = path.join(base, 'rec-links');
@@ -269,5 +269,5 @@ describe('vouch recover on the answers the adversarial review found wrong', () =
     expect(recover.code).toBe(3);
     expect(await readFile(path.join(to, 'notes', 'night.txt'), 'utf8')).toBe('the night shift notes\n');
     expect(await readFile(path.join(to, 'readme.txt'), 'utf8')).toBe('readme 2\n');
-  }, 120_000);
+  });
 });

@@ -110,7 +110,7 @@ const verdicts = (report: ScanReport) => report.sets[0]!.snapshots.map((s) => [s
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'vouch-ransomware-'));
   files = realFiles();
-}, 60_000);
+});
 
 describe.each(['directory', 'archive'] as const)(
   'a ransomware hit in a history of real files (%s snapshots)',

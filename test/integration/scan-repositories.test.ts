@@ -94,7 +94,7 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'vouch-repositories-'));
   files = realFiles();
   process.env.BORG_PASSPHRASE = BORG_PASSPHRASE;
-}, 60_000);
+});
 
 afterAll(() => {
   delete process.env.BORG_PASSPHRASE;
@@ -183,7 +183,7 @@ describe.each(['restic', 'borg'] as const)('a ransomware hit in a %s repository 
         .filter((s) => s.verdict === 'clean')
         .every((s) => s.complete),
     ).toBe(true);
-  }, 120_000);
+  });
 });
 
 describe('what a user is told when a repository cannot be read', () => {
@@ -194,7 +194,7 @@ describe('what a user is told when a repository cannot be read', () => {
     borg = await createRepository('borg', await mkdtemp(path.join(root, 'errors-borg-')));
     await restic.backup(snapshotFiles(0).slice(0, 3), time(0), archiveName(0));
     await borg.backup(snapshotFiles(0).slice(0, 3), time(0), archiveName(0));
-  }, 120_000);
+  });
 
   const stop = async (child: ChildProcess) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -331,7 +331,7 @@ describe('what a user is told when a repository cannot be read', () => {
         { stdio: 'ignore' },
       );
     }
-  }, 60_000);
+  });
 
   it('a missing binary, saying which Debian package brings it', async () => {
     process.env.VOUCH_RESTIC = '/nonexistent/restic';

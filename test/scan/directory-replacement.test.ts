@@ -130,5 +130,5 @@ describe('directory replacement on real trees', () => {
     // A rescan keeps the one finding (same replacement, same identity), no duplicate.
     const third = (await runScan(policy, { stateDir: state })).sets[0]!;
     expect((third.findings ?? []).filter((finding) => finding.kind === 'snapshot-replaced')).toHaveLength(1);
-  }, 60_000);
+  });
 });

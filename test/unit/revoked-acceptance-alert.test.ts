@@ -96,7 +96,7 @@ describe('a revoked acceptance re-fires VouchNewCompromise', () => {
     const refired = await compromiseGauge(policy, state);
     expect(refired).toBeGreaterThan(found! + 2 * 86_400);
     expect(newCompromiseFires(refired)).toBe(true);
-  }, 60_000);
+  });
 
   it('rejudging without a time (previews) leaves notCleanSince alone; with one it follows the verdict', () => {
     const index = {

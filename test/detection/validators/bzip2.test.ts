@@ -83,7 +83,7 @@ beforeAll(() => {
       bzip2(readFileSync(inputs[6]!.path), 1),
     ]),
   });
-}, 120_000);
+});
 
 describe('bzip2 validator', () => {
   it('has at least 20 real bzip2 files to test', () => {

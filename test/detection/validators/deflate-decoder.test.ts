@@ -152,7 +152,7 @@ beforeAll(() => {
         });
     }
   });
-}, 120_000);
+});
 
 describe('deflate decoder', () => {
   it('has real deflate streams of every block type to check', () => {

@@ -62,7 +62,7 @@ beforeAll(() => {
     }),
   ];
   fixtures.push(...loadFiles(found));
-}, 120_000);
+});
 
 describe('elf validator', () => {
   it('has at least 20 real ELF files to test, of every kind', () => {

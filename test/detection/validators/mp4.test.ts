@@ -303,7 +303,7 @@ beforeAll(() => {
       bytes: buildMovie(media[(i + 5) % media.length]!, plans, { moovFirst: i % 2 === 0 }),
     });
   }
-}, 120_000);
+});
 
 describe('mp4 validator', () => {
   it('has at least 20 files of every layout to test', () => {

@@ -43,7 +43,7 @@ beforeAll(() => {
     ].join(' && '),
   );
   for (const name of ['compressed', 'plain']) dumps[name] = readFileSync(path.join(dir, `${name}.dump`));
-}, 120_000);
+});
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

@@ -83,7 +83,7 @@ beforeAll(() => {
   const empty = path.join(dir, 'empty.db');
   execFileSync('sqlite3', [empty, 'PRAGMA user_version=7;']);
   fixtures.push({ path: 'empty', bytes: readFileSync(empty) });
-}, 120_000);
+});
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

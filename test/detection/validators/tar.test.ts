@@ -87,7 +87,7 @@ beforeAll(() => {
   closeSync(sparse);
   for (const format of ['gnu', 'pax', 'oldgnu'])
     tarOf(`tree-${format}`, [`--format=${format}`, '--sparse', '-C', tree, '.']);
-}, 120_000);
+});
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -90,7 +90,7 @@ beforeAll(() => {
       // not on this machine
     }
   }
-}, 120_000);
+});
 
 describe('text validator', () => {
   it('has at least 20 real text files, UTF-8 and legacy', () => {

@@ -92,7 +92,7 @@ beforeAll(() => {
   );
   const streams = Buffer.concat([xz(text, ['-3']), Buffer.alloc(8), xz(program, ['-1', '--check=crc32'])]);
   fixtures.push({ path: 'two streams with padding', bytes: streams });
-}, 120_000);
+});
 
 describe('xz validator', () => {
   it('has at least 20 real xz files to test', () => {

@@ -78,7 +78,7 @@ beforeAll(async () => {
     }),
   });
   fixtures.push({ path: 'empty content', bytes: zstd(Buffer.alloc(0), ['-3']) });
-}, 120_000);
+});
 
 describe('zstd validator', () => {
   it('has at least 20 real compressed files to test', () => {
