@@ -18,6 +18,7 @@ export const UNIT_TESTS = [
   'test/unit/recover-exit-code.test.ts',
   'test/unit/drill-judgement-outcome.test.ts',
   'test/archives/plain-reader.test.ts',
+  'test/sources/fs-changed-while-read.test.ts',
   'test/archives/registry.test.ts',
   'test/archives/safe-path.test.ts',
   'test/archives/zip-reader.test.ts',

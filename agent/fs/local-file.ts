@@ -11,7 +11,9 @@
  * component opened with O_NOFOLLOW (a symlink is refused) and O_NONBLOCK (a FIFO never blocks),
  * the descriptor must be a regular file, its real path (from /proc/self/fd) must lie under the
  * root's real path, and its validator (device, inode, size, modification time) must still be the
- * one the listing saw. Anything short of a clean read — any refusal, any error, a file grown past
+ * one the listing saw. After the read, exactly the size the file had when opened must have been
+ * read and its validator must be unchanged (`changedWhileRead`): a file truncated, served short
+ * (FUSE, NFS) or rewritten while it was read is no clean read. Anything short of a clean read — any refusal, any error, a file grown past
  * `maxBytes`, a platform without /proc — is a `fallback`: the caller then reads the file through
  * the source's ordinary `open()`, which applies the same checks again, retries transient faults
  * and words the error, so findings and fault tallies are the same whichever thread read it.
@@ -50,9 +52,11 @@ export function fileValidator(stats: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtime
 /**
  * Reads `file` with synchronous calls (meant for worker threads): a file of at most
  * LOCAL_CHUNK_BYTES whole, with one call, into the start of the returned buffer (`buffer`, or a
- * grown copy when the file needs more room); a larger one in chunks of LOCAL_CHUNK_BYTES read into
- * that buffer and handed to `update`, each valid only during its call, to the end of the file
- * (`chunked`). Never throws; after a `fallback` the bytes `update` saw are to be discarded.
+ * new one when the file needs more room); a larger one in chunks of LOCAL_CHUNK_BYTES read into
+ * that buffer and handed to `update`, each valid only during its call (`chunked`). Either way
+ * exactly the size fstat gave at open is read, and the file's validator is checked again after
+ * the read; a short read or a change is `{ fallback: 'changed while it was read' }`. Never
+ * throws; after a `fallback` the bytes `update` saw are to be discarded.
  */
 export function readLocalFile(
   file: LocalFile,
@@ -75,25 +79,20 @@ export function readLocalFile(
     const real = readlinkSync(`/proc/self/fd/${fd}`);
     if (!real.startsWith('/') || real.endsWith(' (deleted)') || !isInside(real, file.realRoot))
       return { fallback: 'outside the root or deleted' };
-    if (stats.size > LOCAL_CHUNK_BYTES) return readChunks(fd, buffer, file.maxBytes, update);
-    const wholeMax = Math.min(file.maxBytes, LOCAL_CHUNK_BYTES);
-    let target = buffer;
-    if (target.length < stats.size + 1) target = Buffer.allocUnsafe(stats.size + 1);
-    // One read of size + 1 bytes: a short read of a regular file is its end.
-    let length = 0;
-    for (;;) {
-      const wanted = Math.min(target.length, wholeMax + 1) - length;
-      if (wanted <= 0) return { fallback: 'grew past a whole read' };
-      const read = readSync(fd, target, length, wanted, length);
-      length += read;
-      if (read < wanted) break;
-      if (length > wholeMax) return { fallback: 'grew past a whole read' };
-      const grown = Buffer.allocUnsafe(Math.min(target.length * 2, wholeMax + 1));
-      target.copy(grown, 0, 0, length);
-      target = grown;
-    }
-    if (length > wholeMax) return { fallback: 'grew past a whole read' };
-    return { length, buffer: target, chunked: false };
+    const chunked = stats.size > LOCAL_CHUNK_BYTES;
+    const target = chunked
+      ? buffer.length >= LOCAL_CHUNK_BYTES
+        ? buffer
+        : Buffer.allocUnsafe(LOCAL_CHUNK_BYTES)
+      : buffer.length >= stats.size
+        ? buffer
+        : Buffer.allocUnsafe(stats.size);
+    const length = chunked ? readChunks(fd, target, stats.size, update) : readUpTo(fd, target, 0, stats.size);
+    // A short read (truncated, or served short by FUSE/NFS) or a file changed meanwhile is never
+    // a clean read: its bytes are no version the file ever had whole.
+    if (changedWhileRead(length, stats.size, fileValidator(stats), fstatSync(fd)) !== undefined)
+      return { fallback: 'changed while it was read' };
+    return { length, buffer: target, chunked };
   } catch (error) {
     return { fallback: `read: ${(error as Error).message}` };
   } finally {
@@ -106,29 +105,52 @@ export function readLocalFile(
 }
 
 /**
- * Reads the open file `fd` to its end in chunks of LOCAL_CHUNK_BYTES (short reads are filled up,
- * so only the last chunk is shorter) into `buffer` (grown once if it is smaller), handing each to
- * `update`; a file that grows past `maxBytes` meanwhile is a fallback. Read errors throw (the
+ * Reads up to `count` bytes of the open file `fd` from `position` into the start of `target`,
+ * continuing after short reads; returns the bytes read (fewer only at the end of the file).
+ */
+function readUpTo(fd: number, target: Buffer, position: number, count: number): number {
+  let filled = 0;
+  while (filled < count) {
+    const read = readSync(fd, target, filled, count - filled, position + filled);
+    if (read === 0) break;
+    filled += read;
+  }
+  return filled;
+}
+
+/**
+ * Reads the first `size` bytes of the open file `fd` in chunks of LOCAL_CHUNK_BYTES (short reads
+ * are filled up, so only the last chunk is shorter) into `target`, handing each to `update`;
+ * returns the bytes read (fewer than `size` when the file ended early). Read errors throw (the
  * caller falls back).
  */
-function readChunks(
-  fd: number,
-  buffer: Buffer,
-  maxBytes: number,
-  update: (chunk: Uint8Array) => void,
-): LocalReadOutcome {
-  const target = buffer.length >= LOCAL_CHUNK_BYTES ? buffer : Buffer.allocUnsafe(LOCAL_CHUNK_BYTES);
+function readChunks(fd: number, target: Buffer, size: number, update: (chunk: Uint8Array) => void): number {
   let length = 0;
-  for (;;) {
-    let filled = 0;
-    while (filled < LOCAL_CHUNK_BYTES) {
-      const read = readSync(fd, target, filled, LOCAL_CHUNK_BYTES - filled, length + filled);
-      if (read === 0) break;
-      filled += read;
-    }
+  while (length < size) {
+    const wanted = Math.min(LOCAL_CHUNK_BYTES, size - length);
+    const filled = readUpTo(fd, target, length, wanted);
     if (filled > 0) update(target.subarray(0, filled));
     length += filled;
-    if (length > maxBytes) return { fallback: 'grew past what a worker reads' };
-    if (filled < LOCAL_CHUNK_BYTES) return { length, buffer: target, chunked: true };
+    if (filled < wanted) break;
   }
+  return length;
+}
+
+/**
+ * Why a read of a file is not a read of one version of it, or undefined when it is. A clean read
+ * delivered exactly the `expected` bytes (the size it had when opened, or the part of it a range
+ * asked for) and left the file with the validator it had when opened (`openedValidator`, see
+ * `fileValidator`); `after` is the open descriptor's stat once the read ended. Pure.
+ */
+export function changedWhileRead(
+  bytesRead: number,
+  expected: number,
+  openedValidator: string,
+  after: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs'>,
+): string | undefined {
+  if (bytesRead !== expected)
+    return `${bytesRead} bytes read where it had ${expected} when opened (truncated or served short)`;
+  if (fileValidator(after) !== openedValidator)
+    return 'its inode, size or modification time changed during the read';
+  return undefined;
 }

@@ -13,7 +13,10 @@
  *   (a FIFO or device is refused without blocking), and the file's real path must stay under the
  *   root's real path (a symlinked directory pointing elsewhere is refused).
  * - A file's validator is its device, inode, size and modification time: `open()` with `ifMatch`
- *   refuses (ObjectChangedError) a file that was replaced or rewritten since it was listed.
+ *   refuses (ObjectChangedError) a file that was replaced or rewritten since it was listed. A body
+ *   delivers exactly the bytes the file (or the range) had when opened, and the validator is
+ *   checked again at its end: a file truncated, served short (FUSE, NFS) or rewritten while it was
+ *   read fails the body with the same ObjectChangedError, never a short clean read.
  * - `localFile()` hands out the recipe for reading a file of up to WORKER_READ_MAX_BYTES in a
  *   worker thread with the same checks (local-file.ts); it touches no disk, and a worker that
  *   cannot read cleanly falls back to `open()`.
@@ -23,13 +26,13 @@
 import { constants, type Stats } from 'node:fs';
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
 import { ObjectChangedError, SourceError, VersionNotFoundError, describeError } from '../errors.js';
 import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 import { FsLister, ListFailure } from './fs-list.js';
 import { isInside } from '../fs/is-inside.js';
-import { fileValidator, type LocalFile } from '../fs/local-file.js';
+import { changedWhileRead, fileValidator, type LocalFile } from '../fs/local-file.js';
 
 /**
  * Bytes per read from a file. 256 KiB measured better than 1 MiB on `npm run bench` (plain files:
@@ -239,25 +242,47 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
   }
 
   /**
-   * Reads a small file whole and closes it: one read of size + 1 bytes (a short read is the end),
-   * more only if the file grew since its stat. A read that takes longer than the idle timeout fails
-   * (transient) without waiting for the store.
+   * Throws ObjectChangedError unless a read of `key` through `handle` that delivered `bytesRead`
+   * bytes is a read of one version of the file: `expected` bytes (what it had when opened) and the
+   * validator it had when opened (`changedWhileRead`).
    */
-  async function readWhole(key: string, handle: FileHandle, size: number): Promise<Readable> {
-    let buffer = Buffer.allocUnsafe(size + 1);
+  async function checkUnchanged(
+    key: string,
+    handle: FileHandle,
+    bytesRead: number,
+    expected: number,
+    validator: string,
+  ): Promise<void> {
+    const after = await handle.stat();
+    const changed = changedWhileRead(bytesRead, expected, validator, after);
+    if (changed !== undefined)
+      throw new ObjectChangedError(
+        location,
+        key,
+        `the file was replaced or rewritten since it was listed (it changed while it was read: ${changed})`,
+      );
+  }
+
+  /**
+   * Reads a small file whole and closes it: one read of its size when opened (more only after a
+   * short read), then the check that it did not change meanwhile (`checkUnchanged`). A read that
+   * takes longer than the idle timeout fails (transient) without waiting for the store.
+   */
+  async function readWhole(
+    key: string,
+    handle: FileHandle,
+    size: number,
+    validator: string,
+  ): Promise<Readable> {
+    const buffer = Buffer.allocUnsafe(size);
     let length = 0;
     const reading = (async () => {
-      for (;;) {
-        if (length === buffer.length) {
-          const grown = Buffer.allocUnsafe(buffer.length * 2);
-          buffer.copy(grown, 0, 0, length);
-          buffer = grown;
-        }
-        const wanted = buffer.length - length;
-        const { bytesRead } = await handle.read(buffer, length, wanted, length);
+      while (length < size) {
+        const { bytesRead } = await handle.read(buffer, length, size - length, length);
+        if (bytesRead === 0) break;
         length += bytesRead;
-        if (bytesRead < wanted) return;
       }
+      await checkUnchanged(key, handle, length, size, validator);
     })();
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -338,13 +363,29 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
         return { stream: Readable.from([], { objectMode: false }), validator, size };
       }
       if (!range && size <= WHOLE_FILE_BYTES)
-        return { stream: await readWhole(key, handle, size), validator, size, buffered: true };
+        return { stream: await readWhole(key, handle, size, validator), validator, size, buffered: true };
       const raw = handle.createReadStream({
         highWaterMark: READ_CHUNK_BYTES,
+        autoClose: false,
         ...(range ? { start: range.start, end: range.end - 1 } : {}),
       });
+      const expected = range ? Math.max(0, Math.min(range.end, size) - range.start) : size;
+      let delivered = 0;
+      const checked = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          delivered += chunk.length;
+          done(null, chunk);
+        },
+        // At the end, before the body ends: the bytes and the validator of the file when opened.
+        flush(done) {
+          checkUnchanged(key, handle, delivered, expected, validator).then(() => done(), done);
+        },
+      });
+      // The handle is closed once the body ended, failed or was destroyed (autoClose would close
+      // it before the check).
+      pipeline(raw, checked, () => void handle.close().catch(() => undefined));
       return {
-        stream: withIdleTimeout(raw, idleTimeoutMs, (message, cause) =>
+        stream: withIdleTimeout(checked, idleTimeoutMs, (message, cause) =>
           cause === undefined
             ? new SourceError(location, key, message, false)
             : fail(key, 'read failed', cause),

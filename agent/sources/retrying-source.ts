@@ -144,7 +144,9 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
           }
           return;
         } catch (error) {
-          if (offset >= end) return; // every byte arrived; the digest judges them
+          // Every byte arrived: the digest judges them — unless the source says they are not one
+          // version of the object (a file rewritten while it was read).
+          if (offset >= end && !(error instanceof ObjectChangedError)) return;
           if (!isTransient(error) || resumed >= policy.resumes) {
             const final = givenUp(error, key, source.location, resumed + 1);
             report({ key, action: 'gave-up', transient: isTransient(error), detail: describeError(final) });
