@@ -89,6 +89,21 @@ describe('names that are not valid UTF-8 (B3)', () => {
   });
 });
 
+describe('a snapshot folder whose name is not valid UTF-8 (B3)', () => {
+  it('is a set finding, not a folder silently left out', async () => {
+    const root = path.join(base, 'b3-root');
+    mkdirSync(path.join(root, 'good'), { recursive: true });
+    writeFileSync(path.join(root, 'good', 'file.txt'), 'good\n');
+    mkdirSync(under(root, Buffer.from([0x62, 0x61, 0x64, 0xfe]))); // bad\xfe
+    writeFileSync(under(root, Buffer.from([0x62, 0x61, 0x64, 0xfe]), 'file.txt'), 'hidden\n');
+    const report = (await runScan(scanPolicy(root), { stateDir: path.join(base, 'b3-root-state') })).sets[0]!;
+    expect(report.snapshots.map((snapshot) => snapshot.id)).toEqual(['good']);
+    const unsafe = (report.findings ?? []).filter((finding) => finding.kind === 'unsafe-entry');
+    expect(unsafe.map((finding) => finding.path)).toEqual(['bad\\xfe']);
+    expect(unsafe[0]!.detail).toContain("the directory's contents were not listed");
+  });
+});
+
 describe('a directory that cannot be read fails only its snapshot (B4)', () => {
   it('a path over PATH_MAX is a read-error on its snapshot; the rest and the sibling snapshot are scanned', async () => {
     const root = path.join(base, 'b4-long');
