@@ -2,7 +2,9 @@
  * Reader for directory snapshots of loose files (a local directory or an S3 prefix). Each key
  * goes through the same safe-path module and name guard as archive members; symlinks are
  * recorded with their target and never followed; anything that is neither a file nor a symlink
- * (sockets, devices, FIFOs on a filesystem source) is an unsafe entry. A file whose stream fails
+ * (sockets, devices, FIFOs on a filesystem source) is an unsafe entry; a name the source could not
+ * list (`unlisted`: not valid UTF-8, an unreadable directory) is the problem the source names, and
+ * is not read. A file whose stream fails
  * is a read-error for that file and the next one is still read. Local files may be offered
  * to the visitor as recipes for a worker to read (`localFile`), falling back to `openObject`.
  */
@@ -26,6 +28,14 @@ export interface PlainObject {
   etag?: string;
   versionId?: string;
   validator?: string;
+  /** A name the source could not list (see SourceObject.unlisted): reported as this problem, never read. */
+  unlisted?: Unlisted;
+}
+
+/** Why a source could not list a name like the others, as the read reports it. */
+export interface Unlisted {
+  kind: 'unsafe-entry' | 'read-error';
+  detail: string;
 }
 
 const TYPES: Record<PlainObject['kind'], EntryType> = { file: 'file', symlink: 'symlink', other: 'other' };
@@ -119,6 +129,10 @@ async function readObject(
   session: ReadSession,
   recipe: LocalFile | undefined,
 ): Promise<void> {
+  if (object.unlisted) {
+    session.report(problem(object.unlisted.kind, object.key, object.unlisted.detail));
+    return;
+  }
   const type = typeOf(object);
   const entry = session.admit({
     rawName: object.key,

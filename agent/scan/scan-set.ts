@@ -6,6 +6,7 @@
  * Every read of the store goes through the set's decorated source (read limit shared per store,
  * retries, resumable bodies); the faults it reports are tallied per snapshot.
  */
+import { problemFinding } from './entry-judge.js';
 import { formatBytes } from '../config/byte-size.js';
 import { describeSource, type SetPolicy } from '../config/resolve-policy.js';
 import type { DetectionSummary } from '../model/detection.js';
@@ -301,6 +302,11 @@ async function discover(scan: SetScan): Promise<Discovered> {
     discovery.others,
     await readHeads(source, headsToRead(discovery.others), report.notes),
   );
+  // Names the listing could not list outside every snapshot (a snapshot folder named in invalid UTF-8).
+  for (const object of discovery.unlisted)
+    fresh.push(
+      problemFinding({ kind: object.unlisted!.kind, path: object.key, detail: object.unlisted!.detail }),
+    );
   if (discovery.otherCount > discovery.others.length)
     report.notes.push(
       `${discovery.otherCount} files beside the snapshots; the first ${discovery.others.length} were judged for ransom notes and encrypted leftovers`,

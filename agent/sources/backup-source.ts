@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { LocalFile } from '../fs/local-file.js';
+import type { Unlisted } from '../archives/plain-reader.js';
 
 /** One object (file) in a source. */
 export interface SourceObject {
@@ -28,6 +29,12 @@ export interface SourceObject {
    * of pinning whatever version is current by `validator` (see `readConditions`).
    */
   pinnedVersion?: boolean;
+  /**
+   * Filesystem sources: a name the listing could not list like the others (kind `other`, size 0,
+   * never read) — a name that is not valid UTF-8 (`unsafe-entry`, the key shows it escaped) or a
+   * directory or name it could not read (`read-error`). Readers report it as that problem.
+   */
+  unlisted?: Unlisted;
 }
 
 /**

@@ -1,4 +1,5 @@
 /** Messages between a filesystem source and its listing worker (fs-list-worker.ts). */
+import type { Unlisted } from '../archives/plain-reader.js';
 
 /** One listed object, as the worker sends it (fs-source.ts turns it into a SourceObject). */
 export interface ListedEntry {
@@ -8,6 +9,12 @@ export interface ListedEntry {
   kind: 'file' | 'symlink' | 'other';
   validator?: string;
   linkTarget?: string;
+  /**
+   * Set when the walk could not list this name and reports it instead (kind `other`, size 0):
+   * `unsafe-entry` for a name that is not valid UTF-8 (its key shows the name escaped), `read-error`
+   * for a directory it could not read or a name it could not stat. Never read.
+   */
+  unlisted?: Unlisted;
 }
 
 /** Main thread → worker: start walking `directory`, send the next batch of at most `max`, or drop a walk. */

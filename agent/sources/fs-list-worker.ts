@@ -8,33 +8,61 @@
  * appended to directories (so children sort in place), lstat decides what is descended into,
  * symlinks are reported with their target and never followed, a name that vanished between the
  * readdir and its lstat (or readlink) is skipped, and a directory that vanished mid-walk lists
- * as empty. Any other failure ends that listing with an `error` message naming the key and the
- * action; the main thread words it as the async walk did.
+ * as empty.
+ *
+ * Nothing under the top directory is ever skipped silently (bugs B3, B4): names are read as bytes,
+ * and one that is not valid UTF-8 (Node would decode it with U+FFFD, and the lstat of that text
+ * would miss) is listed as an `unlisted` `unsafe-entry` whose key shows it escaped (`dir\xfe`)
+ * and whose subtree is not walked; a directory below the top that cannot be read, or a name that
+ * cannot be stat'ed or whose link cannot be read (EACCES, ENAMETOOLONG, EIO…), is listed as an
+ * `unlisted` `read-error` and the walk goes on with its siblings. Only a failure to read the top
+ * directory ends the listing, with an `error` message naming the key and the action; the main
+ * thread words it as the async walk did.
  */
+import { isUtf8 } from 'node:buffer';
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { fileValidator } from '../fs/local-file.js';
+import type { Unlisted } from '../archives/plain-reader.js';
 import type { ListedEntry, ListRequest, ListResponse } from './fs-list-protocol.js';
 
 const port = parentPort!;
 
 interface DirectoryEntry {
+  /** The name as its key shows it: the name itself, or escaped (escapeName) when not valid UTF-8. */
   name: string;
   /** The name as it sorts: with `/` appended for a directory. */
   order: string;
+  /** A name that is not valid UTF-8: its bytes as they sort (with `/` for a directory). */
+  invalid?: { bytes: Buffer; isDirectory: boolean };
 }
 
 /** UTF-16 surrogates: without any, JavaScript's string order is code-point order, i.e. UTF-8 byte order. */
 const SURROGATE = /[\uD800-\uDFFF]/;
+const SLASH = Buffer.from('/');
 
 /** Sorts names in UTF-8 byte order of `order`: as strings when that is the same, else as bytes. */
 function sortByUtf8(entries: DirectoryEntry[]): DirectoryEntry[] {
-  if (!entries.some((entry) => SURROGATE.test(entry.order)))
+  if (!entries.some((entry) => entry.invalid !== undefined || SURROGATE.test(entry.order)))
     return entries.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-  const keyed = entries.map((entry) => ({ entry, bytes: Buffer.from(entry.order) }));
+  const keyed = entries.map((entry) => ({ entry, bytes: entry.invalid?.bytes ?? Buffer.from(entry.order) }));
   keyed.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
   return keyed.map(({ entry }) => entry);
+}
+
+/**
+ * A name's bytes as printable, unambiguous text: printable ASCII as itself, every other byte
+ * (and the backslash) as `\xNN`. Pure.
+ */
+function escapeName(bytes: Buffer): string {
+  let text = '';
+  for (const byte of bytes)
+    text +=
+      byte >= 0x20 && byte < 0x7f && byte !== 0x5c
+        ? String.fromCharCode(byte)
+        : `\\x${byte.toString(16).padStart(2, '0')}`;
+  return text;
 }
 
 /** A failure to report: the key it concerns, what was being done, and the error. */
@@ -53,11 +81,25 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A name the walk reports instead of listing (see the module comment). */
+function unlistedEntry(key: string, mtimeMs: number, unlisted: Unlisted): ListedEntry {
+  return { key, size: 0, mtimeMs, kind: 'other', unlisted };
+}
+
 function readDirectory(directory: string, dirKey: string, namePrefix: string): DirectoryEntry[] | undefined {
   const entries: DirectoryEntry[] = [];
+  const prefixBytes = Buffer.from(namePrefix);
   try {
-    for (const dirent of readdirSync(directory, { withFileTypes: true })) {
-      if (!dirent.name.startsWith(namePrefix)) continue;
+    for (const dirent of readdirSync(directory, { withFileTypes: true, encoding: 'buffer' })) {
+      const bytes = dirent.name;
+      const valid = isUtf8(bytes);
+      const name = valid ? bytes.toString('utf8') : escapeName(bytes);
+      if (valid ? !name.startsWith(namePrefix) : !bytes.subarray(0, prefixBytes.length).equals(prefixBytes))
+        continue;
       let isDirectory = dirent.isDirectory();
       const known =
         isDirectory ||
@@ -70,13 +112,22 @@ function readDirectory(directory: string, dirKey: string, namePrefix: string): D
       if (!known) {
         let stats: Stats | undefined;
         try {
-          stats = lstatSync(path.join(directory, dirent.name));
+          stats = lstatSync(Buffer.concat([Buffer.from(directory + path.sep), bytes]));
         } catch {
           stats = undefined;
         }
         isDirectory = stats?.isDirectory() ?? false;
       }
-      entries.push({ name: dirent.name, order: isDirectory ? `${dirent.name}/` : dirent.name });
+      const order = isDirectory ? `${name}/` : name;
+      entries.push(
+        valid
+          ? { name, order }
+          : {
+              name,
+              order,
+              invalid: { bytes: isDirectory ? Buffer.concat([bytes, SLASH]) : bytes, isDirectory },
+            },
+      );
     }
   } catch (error) {
     if (dirKey !== '' && (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR')) return undefined;
@@ -121,18 +172,34 @@ class Walk {
         this.stack.pop();
         continue;
       }
-      const { name } = frame.entries[frame.next++]!;
+      const { name, invalid } = frame.entries[frame.next++]!;
       const absolute = frame.pathPrefix + name;
       const key = frame.keyPrefix + name;
+      if (invalid)
+        return unlistedEntry(key, 0, {
+          kind: 'unsafe-entry',
+          detail: `name '${key}' is not valid UTF-8 (bytes shown as \\xNN); not read${invalid.isDirectory ? ", and the directory's contents were not listed" : ''}`,
+        });
       let stats: Stats;
       try {
         stats = lstatSync(absolute);
       } catch (error) {
         if (errorCode(error) === 'ENOENT') continue; // deleted since the directory was read
-        throw new WalkError(key, 'cannot stat', error);
+        return unlistedEntry(key, 0, {
+          kind: 'read-error',
+          detail: `'${key}': cannot stat: ${errorMessage(error)}; not read`,
+        });
       }
       if (stats.isDirectory()) {
-        this.enter(absolute, key, '');
+        try {
+          this.enter(absolute, key, '');
+        } catch (error) {
+          if (!(error instanceof WalkError)) throw error;
+          return unlistedEntry(`${key}/`, stats.mtimeMs, {
+            kind: 'read-error',
+            detail: `directory '${key}/': ${error.action}: ${errorMessage(error.error)}; its contents were not read`,
+          });
+        }
         continue;
       }
       const base = { key, size: stats.size, mtimeMs: stats.mtimeMs };
@@ -143,7 +210,10 @@ class Walk {
           linkTarget = readlinkSync(absolute);
         } catch (error) {
           if (errorCode(error) === 'ENOENT') continue;
-          throw new WalkError(key, 'cannot read symlink', error);
+          return unlistedEntry(key, stats.mtimeMs, {
+            kind: 'read-error',
+            detail: `symlink '${key}': cannot read symlink: ${errorMessage(error)}; not read`,
+          });
         }
         return { ...base, kind: 'symlink', linkTarget };
       }

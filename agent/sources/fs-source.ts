@@ -7,7 +7,10 @@
  *   memory at a time, one directory's names in the worker) and yields keys in
  *   global key order (UTF-8 byte order, the order S3 lists in). It uses lstat: symlinks are
  *   reported as `symlink` with their target and never followed; sockets, FIFOs and devices are
- *   `other`; directories are descended into, not reported.
+ *   `other`; directories are descended into, not reported. Nothing below the root is skipped
+ *   silently: a name that is not valid UTF-8, a directory that cannot be read and a name that
+ *   cannot be stat'ed are listed as `unlisted` objects (kind `other`) saying why, and the walk
+ *   goes on; only a failure to read the listed directory itself fails the listing.
  * - `open()` reads only regular files that really live under the root: the final component is
  *   opened with O_NOFOLLOW (so a symlink is refused), the opened descriptor must be a regular file
  *   (a FIFO or device is refused without blocking), and the file's real path must stay under the
@@ -158,6 +161,7 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
           kind: listed.kind,
           ...(listed.validator !== undefined ? { validator: listed.validator } : {}),
           ...(listed.linkTarget !== undefined ? { linkTarget: listed.linkTarget } : {}),
+          ...(listed.unlisted !== undefined ? { unlisted: listed.unlisted } : {}),
         };
       }
     } catch (error) {

@@ -79,6 +79,12 @@ export interface Discovery {
   others: SourceObject[];
   /** How many such files there were in all (`others` keeps the first MAX_OTHER_OBJECTS). */
   otherCount: number;
+  /**
+   * Names the listing could not list (SourceObject.unlisted) that belong to no snapshot: in the
+   * directory layout those at the set root (a snapshot directory whose name is not valid UTF-8),
+   * in the archive layout all of them. The scan reports them as set findings.
+   */
+  unlisted: SourceObject[];
 }
 
 /** Files beside the snapshots that discovery keeps for judging; the rest are counted. */
@@ -248,6 +254,7 @@ export class SnapshotDiscoverer {
   private readonly seenDirs = new Set<string>();
   private readonly others: SourceObject[] = [];
   private otherCount = 0;
+  private readonly unlisted: SourceObject[] = [];
   private group: DirectoryGroup | null = null;
 
   constructor(private readonly rules: DiscoveryRules) {}
@@ -255,11 +262,13 @@ export class SnapshotDiscoverer {
   /** Takes the next listed object. Throws when a directory's members do not arrive together (listing out of key order). */
   add(object: SourceObject): void {
     if (this.rules.layout === 'archive') {
-      this.objects.push(object);
+      if (object.unlisted) this.keepUnlisted(object);
+      else this.objects.push(object);
       return;
     }
     const slash = object.key.indexOf('/');
     if (slash < 0) {
+      if (object.unlisted) this.keepUnlisted(object);
       // A loose file at the set root belongs to no snapshot.
       if (object.kind === 'file') this.other(object);
       return;
@@ -302,7 +311,12 @@ export class SnapshotDiscoverer {
       notes: [...this.notes],
       others: [...this.others],
       otherCount: this.otherCount,
+      unlisted: [...this.unlisted],
     };
+  }
+
+  private keepUnlisted(object: SourceObject): void {
+    if (this.unlisted.length < MAX_OTHER_OBJECTS) this.unlisted.push(object);
   }
 
   private other(object: SourceObject): void {
@@ -368,7 +382,7 @@ export async function discoverSourceSnapshots(
     format: 'tar',
     sums: [],
   }));
-  return { snapshots: snapshots.sort(byTime), notes: [], others: [], otherCount: 0 };
+  return { snapshots: snapshots.sort(byTime), notes: [], others: [], otherCount: 0, unlisted: [] };
 }
 
 /** Where a problem reading the whole snapshot is reported: its archive object's key, or its id. */
