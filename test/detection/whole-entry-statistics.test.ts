@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,12 @@ const samples = [
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'vouch-whole-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+/**
+ * gpg's own home (keyring, agent) in this test's directory: the user's ~/.gnupg and its agent are
+ * shared with every other test file running at the same time.
+ */
+const gnupgHome = path.join(scratch, 'gnupg');
+mkdirSync(gnupgHome, { mode: 0o700 });
 
 let recipient: string | undefined;
 
@@ -61,20 +67,24 @@ function toolEncrypted(file: string): Buffer[] {
     '-out',
     out('f.b64'),
   ]);
-  execFileSync('gpg', [
-    '--batch',
-    '--yes',
-    '--pinentry-mode',
-    'loopback',
-    '--passphrase',
-    'pw',
-    '--compress-algo',
-    'none',
-    '-c',
-    '-o',
-    out('f.gpg'),
-    file,
-  ]);
+  execFileSync(
+    'gpg',
+    [
+      '--batch',
+      '--yes',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      'pw',
+      '--compress-algo',
+      'none',
+      '-c',
+      '-o',
+      out('f.gpg'),
+      file,
+    ],
+    { env: { ...process.env, GNUPGHOME: gnupgHome }, stdio: 'ignore' },
+  );
   recipient ??= (() => {
     execFileSync('age-keygen', ['-o', out('key.txt')], { stdio: 'ignore' });
     return readFileSync(out('key.txt'), 'utf8').match(/public key: (\S+)/)![1]!;
