@@ -3,7 +3,6 @@ import { testWorkers, workersPerRun } from '../workers.js';
 
 describe('how many test files run at once', () => {
   it('is three unless VOUCH_TEST_WORKERS says otherwise', () => {
-    expect(testWorkers(undefined)).toBe(3);
     expect(testWorkers('')).toBe(3);
     expect(testWorkers('1')).toBe(1);
     expect(testWorkers('4')).toBe(4);
