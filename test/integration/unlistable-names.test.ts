@@ -5,7 +5,7 @@
  * directory with `chmod 000` while the scan runs as `nobody` (root ignores modes).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -120,8 +120,10 @@ describe('a directory that cannot be read fails only its snapshot (B4)', () => {
     ]);
     const report = (await runScan(scanPolicy(root), { stateDir: path.join(base, 'b4-long-state') })).sets[0]!;
     expect(report.error).toBeUndefined();
-    expect(report.snapshots.map((snapshot) => snapshot.id)).toEqual(['a', 'b']);
-    const [a, b] = report.snapshots;
+    // Order is by newest member mtime, which the deep mkdirs make a race: look them up by id.
+    expect(report.snapshots.map((snapshot) => snapshot.id).sort()).toEqual(['a', 'b']);
+    const a = report.snapshots.find((snapshot) => snapshot.id === 'a');
+    const b = report.snapshots.find((snapshot) => snapshot.id === 'b');
     const errors = a!.findings.filter((finding) => finding.kind === 'read-error');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.severity).toBe('critical');
@@ -138,6 +140,16 @@ describe('a directory that cannot be read fails only its snapshot (B4)', () => {
     writeFileSync(path.join(root, 'snap/locked/secret.txt'), 'secret\n');
     writeFileSync(path.join(root, 'snap/open/file.txt'), 'open\n');
     writeFileSync(path.join(root, 'later/file.txt'), 'later\n');
+    // A directory snapshot's time is its newest member's mtime (directories included): pin them
+    // so the order does not depend on whether the writes above fell in the same millisecond.
+    const pin = (paths: string[], iso: string) => {
+      for (const relative of paths) utimesSync(path.join(root, relative), new Date(iso), new Date(iso));
+    };
+    pin(
+      ['snap/locked/secret.txt', 'snap/locked', 'snap/open/file.txt', 'snap/open', 'snap'],
+      '2026-01-01T00:00:00Z',
+    );
+    pin(['later/file.txt', 'later'], '2026-01-02T00:00:00Z');
     chmodSync(path.join(root, 'snap/locked'), 0o000);
     const state = path.join(base, 'b4-locked-state');
     mkdirSync(state, { mode: 0o777 });
@@ -168,14 +180,14 @@ process.stdout.write(JSON.stringify({ error: report.error, snapshots: report.sna
       }[];
     };
     expect(report.error).toBeUndefined();
-    expect(report.snapshots.map((snapshot) => snapshot.id)).toEqual(['later', 'snap']);
-    const snap = report.snapshots[1]!;
+    expect(report.snapshots.map((snapshot) => snapshot.id)).toEqual(['snap', 'later']);
+    const snap = report.snapshots[0]!;
     const errors = snap.findings.filter((finding) => finding.kind === 'read-error');
     expect(errors.map((finding) => finding.path)).toEqual(['locked/']);
     expect(errors[0]!.detail).toContain("directory 'snap/locked/'");
     expect(errors[0]!.detail).toContain('EACCES');
     expect(snap.verdict).toBe('unverified');
     expect(snap.entries).toBe(1); // open/file.txt
-    expect(report.snapshots[0]!.verdict).toBe('clean');
+    expect(report.snapshots[1]!.verdict).toBe('clean');
   });
 });
