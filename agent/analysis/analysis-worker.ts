@@ -11,7 +11,7 @@
  * and the slot back in one message); `files` (all its outcomes).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { EntryAnalysis, type AnalysisRequest } from './entry-analysis.js';
+import { EntryAnalysis, type AnalysisRequest, type AnalysisResult } from './entry-analysis.js';
 import { readLocalFile } from '../fs/local-file.js';
 import type {
   BatchItem,
@@ -84,31 +84,38 @@ async function runBatch(slot: number, items: BatchItem[]): Promise<void> {
  */
 let fileBuffer: Buffer = Buffer.allocUnsafe(64 * 1024);
 
+/**
+ * Reads and analyses one local file (the worker's fileBuffer may be replaced by a larger one).
+ * With `rereadable`, a large file whose bytes may keep an earlier judgement is only digested on
+ * this read, and read again to be measured when the digest differs (EntryAnalysis StartOptions).
+ */
+async function analyseFile(item: FileItem, rereadable: boolean): Promise<FileOutcome> {
+  let analysis: EntryAnalysis;
+  try {
+    analysis = await EntryAnalysis.start(item.request, { rereadable });
+  } catch (error) {
+    return { id: item.id, message: messageOf(error) };
+  }
+  const read = readLocalFile(item.file, fileBuffer, (chunk) => analysis.update(chunk));
+  if ('fallback' in read) {
+    analysis.cancel();
+    return { id: item.id, fallback: read.fallback };
+  }
+  if (read.buffer.length > fileBuffer.length) fileBuffer = read.buffer;
+  let result: AnalysisResult;
+  try {
+    result = read.chunked ? analysis.finish() : analysis.whole(read.buffer.subarray(0, read.length));
+  } catch (error) {
+    return { id: item.id, message: messageOf(error) };
+  }
+  if (!result.remeasure) return { id: item.id, result };
+  return analyseFile(item, false);
+}
+
 /** Reads and analyses every file of a `files` message in order, then answers once. */
 async function runFiles(items: FileItem[]): Promise<void> {
   const outcomes: FileOutcome[] = [];
-  for (const item of items) {
-    let analysis: EntryAnalysis;
-    try {
-      analysis = await EntryAnalysis.start(item.request);
-    } catch (error) {
-      outcomes.push({ id: item.id, message: messageOf(error) });
-      continue;
-    }
-    const read = readLocalFile(item.file, fileBuffer, (chunk) => analysis.update(chunk));
-    if ('fallback' in read) {
-      analysis.cancel();
-      outcomes.push({ id: item.id, fallback: read.fallback });
-      continue;
-    }
-    if (read.buffer.length > fileBuffer.length) fileBuffer = read.buffer;
-    try {
-      const result = read.chunked ? analysis.finish() : analysis.whole(read.buffer.subarray(0, read.length));
-      outcomes.push({ id: item.id, result });
-    } catch (error) {
-      outcomes.push({ id: item.id, message: messageOf(error) });
-    }
-  }
+  for (const item of items) outcomes.push(await analyseFile(item, true));
   send({ type: 'files', outcomes });
 }
 

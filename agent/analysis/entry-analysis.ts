@@ -26,8 +26,20 @@ export interface AnalysisRequest {
   /**
    * Measure the content for detection; `size` is the declared size (plans the sampling), `claim`
    * the type the entry's name claims (it selects validators of magic-less formats).
+   * `keepIfDigest`: bytes with this digest were already judged (scan/carry-over.ts) — when the
+   * digest matches, the result is `unchanged` and carries no measurements.
    */
-  detect?: { size: number; claim?: ContentType | null };
+  detect?: { size: number; claim?: ContentType | null; keepIfDigest?: string };
+}
+
+/** Options of EntryAnalysis.start. */
+export interface StartOptions {
+  /**
+   * The caller can read the bytes again: with `detect.keepIfDigest`, a streamed analysis only
+   * digests, and when the digest does not match, its result is `remeasure` — read the entry
+   * again with an analysis without `keepIfDigest`. (A whole entry is measured at once instead.)
+   */
+  rereadable?: boolean;
 }
 
 /**
@@ -54,8 +66,12 @@ export interface AnalysisResult {
   extra: Partial<Record<DigestAlgorithm, string>>;
   /** Bytes seen. */
   bytes: number;
-  /** Detection's measurements, when requested. */
+  /** Detection's measurements, when requested (and neither `unchanged` nor `remeasure`). */
   content?: ContentFeatures;
+  /** The digest is the request's `detect.keepIfDigest`: detection keeps its earlier judgement. */
+  unchanged?: true;
+  /** Detection's measurements were deferred and the digest did not match (StartOptions.rereadable). */
+  remeasure?: true;
 }
 
 /** One entry's analysis in progress. */
@@ -69,22 +85,36 @@ export class EntryAnalysis {
     private readonly extras: [DigestAlgorithm, Digester][],
     private readonly copyTo: CopyTarget | undefined,
     private probe: ContentProbe | null,
+    private readonly detect: AnalysisRequest['detect'],
+    /** The probe was left out until the digest is known (StartOptions.rereadable). */
+    private deferred: boolean,
   ) {
     if (copyTo) this.copyFd = openSync(copyTo.path, constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0));
   }
 
   /** Starts an analysis for `request`; throws when the copy target cannot be opened. */
-  static async start(request: AnalysisRequest): Promise<EntryAnalysis> {
+  static async start(request: AnalysisRequest, options: StartOptions = {}): Promise<EntryAnalysis> {
     const extras: [DigestAlgorithm, Digester][] = [];
     for (const algorithm of new Set(request.extraAlgorithms)) {
       if (algorithm !== request.algorithm) extras.push([algorithm, await createDigester(algorithm)]);
     }
     let probe: ContentProbe | null = null;
+    const deferred =
+      options.rereadable === true &&
+      request.detect?.keepIfDigest !== undefined &&
+      request.copyTo === undefined;
     if (request.detect) {
       await prepareValidators();
-      probe = probeFor(request.detect.size, request.detect.claim ?? null);
+      if (!deferred) probe = probeFor(request.detect.size, request.detect.claim ?? null);
     }
-    return new EntryAnalysis(await createDigester(request.algorithm), extras, request.copyTo, probe);
+    return new EntryAnalysis(
+      await createDigester(request.algorithm),
+      extras,
+      request.copyTo,
+      probe,
+      request.detect,
+      deferred,
+    );
   }
 
   /** Feeds the next chunk. Never throws: a failed copy is reported by `finish()`. */
@@ -108,15 +138,18 @@ export class EntryAnalysis {
    * ContentProbe.whole). Throws when the copy could not be written.
    */
   whole(data: Uint8Array): AnalysisResult {
-    if (!this.probe || this.bytes > 0) {
+    const detect = this.detect;
+    if (!detect || this.bytes > 0) {
       this.update(data);
       return this.finish();
     }
     const probe = this.probe;
     this.probe = null;
+    this.deferred = false;
     this.update(data);
-    const content = probe.whole(data);
-    return { ...this.finish(), content };
+    const result = this.finish();
+    if (result.unchanged) return result;
+    return { ...result, content: (probe ?? probeFor(detect.size, detect.claim ?? null)).whole(data) };
   }
 
   /** The result; call once, after the last chunk. Throws when the copy could not be written. */
@@ -129,12 +162,11 @@ export class EntryAnalysis {
     const main = this.main.hex();
     const extra: AnalysisResult['extra'] = {};
     for (const [algorithm, digester] of this.extras) extra[algorithm] = digester.hex();
-    return {
-      digest: main,
-      extra,
-      bytes: this.bytes,
-      ...(this.probe ? { content: this.probe.finish() } : {}),
-    };
+    const result: AnalysisResult = { digest: main, extra, bytes: this.bytes };
+    if (this.detect?.keepIfDigest === main) return { ...result, unchanged: true };
+    if (this.probe) return { ...result, content: this.probe.finish() };
+    if (this.deferred) return { ...result, remeasure: true };
+    return result;
   }
 
   /** Abandons the analysis: closes the copy (the caller discards the partial file). */

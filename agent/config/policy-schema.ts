@@ -430,6 +430,12 @@ const detection = z.strictObject({
     .describe(
       "The set's archives are password-protected on purpose (zip -P, zip AES): a first snapshot whose every file is stored encrypted by the archive is not suspicious. Files that were plain in the previous snapshot and are now password-protected are still reported as encrypted (use allow for paths encrypted on purpose).",
     ),
+  remeasure: z
+    .enum(['changed', 'all'])
+    .default('changed')
+    .describe(
+      "Which files detection measures: changed (default) — bytes identical to a file this version of vouch already judged intact (in the snapshot's own baseline, or at the same path in the previous snapshot) keep that judgement and are only hashed; all — measure every file on every deep read.",
+    ),
   massChange: z
     .strictObject({
       minFiles: z

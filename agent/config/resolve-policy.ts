@@ -128,6 +128,8 @@ export interface DetectionPolicy {
   allow: string[];
   /** The set's archives are password-protected on purpose: a first snapshot of only such files is not suspicious. */
   expectEncryptedArchives: boolean;
+  /** `changed`: unchanged bytes keep their judgement (scan/carry-over.ts); `all`: measure every file. */
+  remeasure: 'changed' | 'all';
   massChange: { minFiles: number; factor: number; floor: number };
 }
 
@@ -138,6 +140,7 @@ export const DEFAULT_DETECTION: DetectionPolicy = {
   compromisedFraction: 0.01,
   allow: [],
   expectEncryptedArchives: false,
+  remeasure: 'changed',
   massChange: { minFiles: 20, factor: 5, floor: 0.2 },
 };
 
@@ -151,6 +154,7 @@ function resolveDetection(detection: BackupSetFile['detection']): DetectionPolic
     compromisedFraction: fraction(detection.compromisedFraction),
     allow: detection.allow,
     expectEncryptedArchives: detection.expectEncryptedArchives,
+    remeasure: detection.remeasure,
     massChange: {
       minFiles: detection.massChange.minFiles,
       factor: detection.massChange.factor,

@@ -143,6 +143,7 @@ function summary(features: ContentFeatures, judgement: Judgement, strength: Stre
     judgement,
     strength,
     ...(container ? { container } : {}),
+    ...(features.ransomMarkers.length ? { markers: features.ransomMarkers } : {}),
   };
 }
 

@@ -13,11 +13,12 @@
  */
 import picomatch from 'picomatch';
 import type { DetectionPolicy } from '../config/resolve-policy.js';
+import type { ContentSummary } from '../model/content.js';
 import type { ManifestEntry } from '../model/manifest.js';
 import type { Finding } from '../model/findings.js';
 import { classify, classifyArchiveEncrypted, type Classification, type PreviousContent } from './classify.js';
 import type { ContentFeatures } from './content-probe.js';
-import { extensionOf, typeClaimedBy } from './content-type.js';
+import { extensionOf, typeClaimedBy, type ContentType } from './content-type.js';
 import { isRansomNote } from './ransom-note.js';
 import type { DetectionSummary } from '../model/detection.js';
 
@@ -235,24 +236,56 @@ export class SnapshotDetection {
         this.summary.changed++;
       }
     }
-    const findings: Finding[] = [];
-    // A note that persists from the previous snapshot still marks an unrecovered hit; a document
-    // that only looks like one is silenced with `detection.allow`.
-    if (!this.allowed(entry.path) && isRansomNote(entry.path, entry.features.ransomMarkers)) {
-      this.summary.ransomNotes++;
-      findings.push({
-        kind: 'ransom-note',
-        path: entry.path,
-        severity: 'critical',
-        detail: `ransom note (${entry.features.ransomMarkers.join(', ')})`,
-      });
-    }
+    const findings = this.ransomNote(entry.path, entry.features.ransomMarkers);
     // New paths are reported in finish(), once it is known whether they are renames.
     if (!hasPrevious || before || !this.pending.has(entry.path)) {
       this.count(classification);
       findings.push(...entryFindings(entry.path, classification, entry.size));
     }
     return { classification, findings };
+  }
+
+  /**
+   * Judges a file whose bytes are the same as an entry already judged `intact` by this detection
+   * (scan/carry-over.ts decides when): it keeps that judgement, `kept`, without its features being
+   * measured again. Counted like `judge`; a kept ransom note is still reported. The caller never
+   * passes an entry new at its path while a previous snapshot exists (it may be a rename).
+   */
+  judgeUnchanged(
+    entry: { path: string; size: number; digest: string },
+    kept: ContentSummary,
+    previousEntry?: ManifestEntry | null,
+  ): { classification: Classification; findings: Finding[] } {
+    if (this.previousMap) this.seen.add(entry.path);
+    this.summary.files++;
+    this.summary.kept = (this.summary.kept ?? 0) + 1;
+    const before = this.previousMap ? this.previousMap.get(entry.path) : (previousEntry ?? undefined);
+    if (this.hasPrevious && (!before || before.digest !== entry.digest || before.size !== entry.size))
+      this.summary.changed++;
+    const classification: Classification = {
+      encrypted: false,
+      strength: kept.strength,
+      score: 0,
+      type: kept.type as ContentType,
+      judgement: 'intact',
+      reasons: ['unchanged-since-judged'],
+      detail: 'the same bytes as an entry already judged intact',
+      summary: kept,
+    };
+    return { classification, findings: this.ransomNote(entry.path, kept.markers ?? []) };
+  }
+
+  /**
+   * The ransom-note finding for a file with these markers, if it is one. A note that persists from
+   * the previous snapshot still marks an unrecovered hit; a document that only looks like one is
+   * silenced with `detection.allow`.
+   */
+  private ransomNote(path: string, markers: readonly string[]): Finding[] {
+    if (this.allowed(path) || !isRansomNote(path, markers)) return [];
+    this.summary.ransomNotes++;
+    return [
+      { kind: 'ransom-note', path, severity: 'critical', detail: `ransom note (${markers.join(', ')})` },
+    ];
   }
 
   /**
@@ -277,6 +310,11 @@ export class SnapshotDetection {
     );
     this.count(classification);
     return { classification, findings: entryFindings(entry.path, classification, entry.size) };
+  }
+
+  /** True when the policy allows encrypted content at `path` (`detection.allow`). */
+  allows(path: string): boolean {
+    return this.allowed(path);
   }
 
   /** True when `path` was new at its path and its findings wait for `finish()` (renames). */

@@ -23,6 +23,8 @@ export interface ContentSummary {
   strength: Strength;
   /** The encryption container the content is in (see containerOf), when it is in one. */
   container?: string;
+  /** Ransom-note markers found in the content's head, when any (see detection/ransom-note.ts). */
+  markers?: string[];
 }
 
 /** The container recorded for a member its archive stores encrypted (zip -P, zip AES): see detection/classify.ts classifyArchiveEncrypted. */

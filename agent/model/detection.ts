@@ -11,6 +11,11 @@ export interface DetectionSummary {
   encryptedWeak: number;
   ransomNotes: number;
   renamed: number;
+  /**
+   * Files whose bytes were the same as an entry this version already judged intact, and that kept
+   * that judgement without being measured again (`detection.remeasure: changed`); included in `files`.
+   */
+  kept?: number;
   /** Files their archive stores password-protected (zip -P), whose bytes vouch cannot read. */
   archiveEncrypted?: number;
   /** Files whose content changed, appeared or disappeared since the previous snapshot. */

@@ -27,6 +27,20 @@ export interface ManifestHeader {
   createdAt: string;
   /** The archive object (archive layout only). */
   object?: ObjectIdentity;
+  /** How detection judged the entries' `content` (absent when detection was off). */
+  detection?: DetectionStamp;
+}
+
+/**
+ * Which detection wrote a manifest's content judgements: an entry whose bytes are unchanged keeps
+ * its judgement only when the same detection, against the same history, made it
+ * (scan/carry-over.ts).
+ */
+export interface DetectionStamp {
+  /** The vouch version that judged. */
+  version: string;
+  /** The manifest judged against as history, `snapshot@createdAt` (manifestIdentity), or null for none. */
+  previous: string | null;
 }
 
 /** One entry of a manifest. */

@@ -18,6 +18,7 @@ import type { ManifestReader } from '../state/manifest-store.js';
 import { analysisPool } from '../analysis/analysis-pool.js';
 import { analyzeStream } from '../analysis/analyze-stream.js';
 import type { AnalysisResult } from '../analysis/entry-analysis.js';
+import { keepableDigest } from './carry-over.js';
 import type { EntrySpool } from './entry-spool.js';
 import type { FindingsCollector } from './findings-collector.js';
 
@@ -34,6 +35,11 @@ export interface JudgeOptions {
   detection: SnapshotDetection | null;
   /** The previous snapshot's manifest, for each entry's history (null without one). */
   history: ManifestReader | null;
+  /**
+   * The manifest whose `intact` judgements entries with the same bytes keep without being
+   * measured again (`history` itself or the snapshot's own baseline; carry-over.ts), or null.
+   */
+  carryOver?: ManifestReader | null;
   /** Keep every entry's digests in `entryDigests` (a checksum list of entries will check them). */
   keepDigests: boolean;
   /** Where manifest entries go, in read order. */
@@ -82,30 +88,72 @@ export function manifestEntryOf(
   };
 }
 
+/** What lookUp found for one entry. */
+interface Looked {
+  /** The same path in the previous snapshot (null: none, or no history). */
+  before: ManifestEntry | null;
+  /** The entry whose judgement the same bytes keep, when they may keep one. */
+  reference: ManifestEntry | null;
+  /** The digest the bytes must have to keep it. */
+  keepIfDigest?: string;
+}
+
+const NOTHING_LOOKED_UP: Looked = { before: null, reference: null };
+
 /** The judge for one snapshot's read. */
 export function entryJudge(options: JudgeOptions): EntryJudge {
   const { algorithm, extraAlgorithms, detection, history, collector, spool, signal } = options;
   const entryDigests: EntryDigests = new Map();
 
+  const carryOver = options.carryOver ?? null;
+
+  /**
+   * What detection needs of a body's entry before it is read: the same path in the previous
+   * snapshot, and the entry whose judgement the same bytes would keep (carry-over.ts).
+   */
+  const lookUp = async (entry: ArchiveEntry): Promise<Looked> => {
+    if (!detection) return NOTHING_LOOKED_UP;
+    const before = history ? ((await history.get(entry.path)) ?? null) : null;
+    if (!carryOver || entry.encrypted) return { before, reference: null };
+    const reference = carryOver === history ? before : ((await carryOver.get(entry.path)) ?? null);
+    const keepIfDigest = keepableDigest(reference ?? undefined, {
+      allowed: detection.allows(entry.path),
+      newAtPath: history !== null && before === null,
+    });
+    return keepIfDigest === undefined ? { before, reference: null } : { before, reference, keepIfDigest };
+  };
+
   /** What detection measures of an entry (encrypted zip members hold ciphertext by design: digests only). */
-  const detectOf = (entry: ArchiveEntry) =>
-    detection && !entry.encrypted ? { detect: { size: entry.size, claim: claimedType(entry.path) } } : {};
+  const detectOf = (entry: ArchiveEntry, looked: Looked) =>
+    detection && !entry.encrypted
+      ? {
+          detect: {
+            size: entry.size,
+            claim: claimedType(entry.path),
+            ...(looked.keepIfDigest !== undefined ? { keepIfDigest: looked.keepIfDigest } : {}),
+          },
+        }
+      : {};
 
   /** Judges an entry's analysed bytes (when it has a body) and spools its manifest entry. */
-  const keepEntry = async (entry: ArchiveEntry, result: AnalysisResult | null) => {
+  const keepEntry = async (entry: ArchiveEntry, result: AnalysisResult | null, looked: Looked) => {
     if (!result) {
       await spool.add(manifestEntryOf(entry, options.layout, { size: entry.size }));
       return;
     }
     const { bytes: size, digest } = result;
     let content: ContentSummary | undefined;
-    // Readable bytes are judged by their features; members the archive itself encrypted are
-    // unreadable ciphertext by design, judged by their history alone (plain last night is a hit).
-    if (detection && (result.content || entry.encrypted)) {
-      const before = history ? ((await history.get(entry.path)) ?? null) : null;
-      const judged = result.content
-        ? detection.judge({ path: entry.path, size, digest, features: result.content }, before)
-        : detection.judgeArchiveEncrypted({ path: entry.path, size, digest }, before);
+    // Readable bytes are judged by their features, or keep the judgement the same bytes had;
+    // members the archive itself encrypted are unreadable ciphertext by design, judged by their
+    // history alone (plain last night is a hit).
+    const kept = result.unchanged ? looked.reference?.content : undefined;
+    if (detection && (result.content || kept || entry.encrypted)) {
+      const { before } = looked;
+      const judged = kept
+        ? detection.judgeUnchanged({ path: entry.path, size, digest }, kept, before)
+        : result.content
+          ? detection.judge({ path: entry.path, size, digest, features: result.content }, before)
+          : detection.judgeArchiveEncrypted({ path: entry.path, size, digest }, before);
       for (const finding of judged.findings) collector.add(finding);
       content = judged.classification.summary;
     }
@@ -125,24 +173,27 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
   const visitor: EntryVisitor = {
     async entry(entry: ArchiveEntry, body: Readable | null) {
       let result: AnalysisResult | null = null;
+      let looked = NOTHING_LOOKED_UP;
       if (body) {
+        looked = await lookUp(entry);
         result = await analyzeStream(
           body,
-          { algorithm, extraAlgorithms, ...detectOf(entry) },
+          { algorithm, extraAlgorithms, ...detectOf(entry, looked) },
           { sizeHint: entry.size, sinks: progressSinks() },
         );
       }
-      await keepEntry(entry, result);
+      await keepEntry(entry, result, looked);
     },
     async localEntry(entry: ArchiveEntry, file: LocalFile) {
       signal?.throwIfAborted();
+      const looked = await lookUp(entry);
       const result = await analysisPool().analyzeFile(
-        { algorithm, extraAlgorithms, ...detectOf(entry) },
+        { algorithm, extraAlgorithms, ...detectOf(entry, looked) },
         file,
       );
       if (!result) return null;
       progress?.(result.bytes);
-      await keepEntry(entry, result);
+      await keepEntry(entry, result, looked);
       return result.bytes;
     },
     problem(problem) {

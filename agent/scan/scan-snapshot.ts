@@ -26,7 +26,9 @@ import type { Snapshot } from '../sources/snapshot-discovery.js';
 import { openManifest, type ManifestReader, type ManifestWriter } from '../state/manifest-store.js';
 import { withAcceptances, type AcceptanceMatcher } from '../verdicts/acceptance.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
+import { VERSION } from '../version.js';
 import { compareWithBaseline, finishDetection, writeNewBaseline } from './baseline-phases.js';
+import { carryOverSource, detectionStamp } from './carry-over.js';
 import { entryJudge, type EntryDigests } from './entry-judge.js';
 import { EntrySpool } from './entry-spool.js';
 import { attachContentIds } from './finding-identity.js';
@@ -239,6 +241,17 @@ export async function scanSnapshot(
         })
       : null;
 
+    // Unchanged bytes keep the judgement this version already made of them (carry-over.ts).
+    const carryOver = detection
+      ? carryOverSource({
+          enabled: set.detection.remeasure === 'changed',
+          version: VERSION,
+          algorithm: digests.algorithm,
+          baseline: baseline?.header ?? null,
+          history: history?.header ?? null,
+        })
+      : null;
+
     // ---- read, judging each entry as it streams ----
     const judge = entryJudge({
       layout: snapshot.layout,
@@ -246,6 +259,7 @@ export async function scanSnapshot(
       extraAlgorithms: digests.extraAlgorithms,
       detection,
       history,
+      carryOver: carryOver === 'baseline' ? baseline : carryOver === 'history' ? history : null,
       keepDigests: sumsTables.some((table) => table.scope === 'entries'),
       spool,
       collector,
@@ -274,7 +288,10 @@ export async function scanSnapshot(
     if (!baseline && complete)
       writer = await writeNewBaseline(
         stateDir,
-        baselineHeader(set, snapshot, read.served, now),
+        {
+          ...baselineHeader(set, snapshot, read.served, now),
+          ...(detection ? { detection: detectionStamp(VERSION, history?.header ?? null) } : {}),
+        },
         spool,
         detected?.reclassified ?? new Map<string, ContentSummary>(),
       );

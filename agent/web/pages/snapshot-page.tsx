@@ -156,8 +156,12 @@ export const SnapshotPage: FC<SnapshotPageProps> = ({ frame, set, snapshot, rela
           <>
             <dt>Detection</dt>
             <dd>
-              {count(detection.files)} files judged: {count(detection.encryptedStrong)} encrypted (strong
-              evidence), {count(detection.encryptedWeak)} weakly, {count(detection.ransomNotes)} ransom notes,{' '}
+              {count(detection.files)} files judged
+              {detection.kept
+                ? ` (${count(detection.kept)} unchanged since judged intact, not measured again)`
+                : ''}
+              : {count(detection.encryptedStrong)} encrypted (strong evidence),{' '}
+              {count(detection.encryptedWeak)} weakly, {count(detection.ransomNotes)} ransom notes,{' '}
               {count(detection.renamed)} renamed, {count(detection.changed)} changed
               {detection.changeRate !== null
                 ? ` (${Math.round(detection.changeRate * 1000) / 10}% change rate)`
