@@ -32,6 +32,7 @@ import {
   type ZstdFrameSink,
 } from './zstd-frame.js';
 import { DecompressError } from './decompress-error.js';
+import { loadHashWasm } from '../tools/hash-wasm.js';
 
 /** Compressions the tar family uses (xz, bzip2 and lz4 through the host's tools: tool-decompress.ts). */
 export type Compression = 'gzip' | 'zstd' | ToolCompression;
@@ -277,7 +278,7 @@ function gzipHeaderLength(data: Buffer): number | null {
 
 /** Decompresses a zstd stream (any number of frames, skippable frames ignored). */
 export async function* zstdDecompress(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const frames = new ZstdFrames(await (await import('hash-wasm')).createXXHash64());
+  const frames = new ZstdFrames(await (await loadHashWasm()).createXXHash64());
   for await (const chunk of chunks) yield* frames.feed(chunk);
   frames.end();
 }

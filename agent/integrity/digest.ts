@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { DigestAlgorithm } from '../model/manifest.js';
+import { loadHashWasm } from '../tools/hash-wasm.js';
 
 /** Something that wants to see every chunk of an entry exactly once. */
 export interface ChunkSink {
@@ -31,7 +32,7 @@ export async function createDigester(algorithm: DigestAlgorithm): Promise<Digest
     return { update: (chunk) => void hash.update(chunk), hex: () => hash.digest('hex') };
   }
   // Loaded on first use: the WebAssembly module costs start-up time that SHA-256 runs never need.
-  blake3Factory ??= import('hash-wasm').then((module) => module.createBLAKE3 as Blake3Factory);
+  blake3Factory ??= loadHashWasm().then((module) => module.createBLAKE3 as Blake3Factory);
   const hasher = await (await blake3Factory)();
   hasher.init();
   return { update: (chunk) => void hasher.update(chunk), hex: () => hasher.digest('hex') };

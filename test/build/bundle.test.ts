@@ -161,4 +161,82 @@ describe('the bundled build', () => {
     expect(manifests.length).toBeGreaterThan(0);
     expect(existsSync(path.join(install, 'dist/fs-list-worker.js'))).toBe(true);
   });
+
+  it('loads hash-wasm in the bundle: BLAKE3 digests, and the XXH64 checksums of a .tar.zst', async () => {
+    const root = path.join(install, 'zstd-estate');
+    mkdirSync(root, { recursive: true });
+    const content = Buffer.from('order 1, shipped\n'.repeat(200));
+    const tar = tarOf('orders.csv', content);
+    writeFileSync(path.join(root, 'snap-20261130.tar.zst'), await zstdRawFrame(tar));
+    writeFileSync(
+      path.join(install, 'blake3.yaml'),
+      [
+        `state: ${path.join(install, 'state-blake3')}`,
+        'sets:',
+        '  orders:',
+        `    source: { fs: { path: ${root} } }`,
+        '    snapshots: { layout: archive }',
+        '    integrity: { algorithm: blake3 }',
+        '',
+      ].join('\n'),
+    );
+    const run = vouch(['--config', path.join(install, 'blake3.yaml'), '--json', 'scan']);
+    expect(run.stderr).not.toMatch(/is not a function|Error/);
+    const snapshot = (
+      JSON.parse(run.stdout) as {
+        sets: { snapshots: { verdict: string; entries: number; findings: unknown[] }[] }[];
+      }
+    ).sets[0]!.snapshots[0]!;
+    expect(snapshot.findings).toEqual([]);
+    expect(snapshot.verdict).toBe('clean');
+    expect(snapshot.entries).toBe(1);
+  });
 });
+
+/** A one-file ustar archive. */
+function tarOf(name: string, content: Buffer): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(name, 0);
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
+  header.write(
+    `${Math.floor(Date.UTC(2026, 10, 30) / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+  );
+  header.write('        ', 148);
+  header.write('0', 156);
+  header.write('ustar\x0000', 257, 'latin1');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
+  return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
+}
+
+/**
+ * `data` as one zstd frame of raw blocks with a content checksum (RFC 8878): the reader checks it
+ * with hash-wasm's XXH64, as it does for `zstd --check` archives.
+ */
+async function zstdRawFrame(data: Buffer): Promise<Buffer> {
+  const { createXXHash64 } = await import('hash-wasm');
+  const xxh = await createXXHash64();
+  xxh.init();
+  xxh.update(data);
+  const checksum = Buffer.from(xxh.digest('hex'), 'hex').subarray(4).reverse(); // low 32 bits, little-endian
+  const size = Buffer.alloc(4);
+  size.writeUInt32LE(data.length);
+  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xa4]), size];
+  const BLOCK = 128 * 1024;
+  for (let at = 0; at < data.length; at += BLOCK) {
+    const block = data.subarray(at, at + BLOCK);
+    const last = at + BLOCK >= data.length ? 1 : 0;
+    const header = last | (block.length << 3);
+    parts.push(Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff]), block);
+  }
+  parts.push(checksum);
+  return Buffer.concat(parts);
+}
