@@ -23,6 +23,7 @@ import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hashSourceTree } from '../agent/version.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -58,6 +59,10 @@ export function bundleOptions(outdir: string, entryPoints: Record<string, string
     jsxImportSource: 'hono/jsx',
     logLevel: 'warning',
     legalComments: 'none',
+    // Which detection judged a file is recorded with its judgement (agent/version.ts detectionVersion).
+    define: {
+      __VOUCH_DETECTION_REVISION__: JSON.stringify(hashSourceTree(path.join(ROOT, 'agent/detection'))),
+    },
   };
 }
 

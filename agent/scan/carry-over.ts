@@ -5,7 +5,9 @@
  *
  * An entry keeps its reference's judgement — and its bytes go through the digests only — when all
  * of these hold, and is measured in full otherwise:
- * - the reference manifest was judged by this version of vouch, in the same digest algorithm;
+ * - the reference manifest was judged by this detection (vouch's version and the digest of its
+ *   detection code, version.ts detectionVersion), in the same digest algorithm, and is still the
+ *   file recorded when it was written (its SHA-256; scan-snapshot.ts);
  * - for the snapshot's own baseline as reference (a re-scan), that baseline was judged against
  *   the same history manifest detection uses now; the previous snapshot as reference is its own
  *   history, so the same bytes meet the same facts;
@@ -37,7 +39,7 @@ export type CarryOverSource = 'baseline' | 'history' | null;
 
 /** What the choice of a reference needs to know. */
 export interface CarryOverInput {
-  /** The policy lets detection keep judgements (`detection.reanalyse: changed`). */
+  /** The policy lets detection keep judgements (`detection.remeasure: changed`). */
   enabled: boolean;
   /** This vouch's version. */
   version: string;
@@ -49,7 +51,10 @@ export interface CarryOverInput {
   history: Pick<ManifestHeader, 'algorithm' | 'detection' | 'snapshot' | 'createdAt'> | null;
 }
 
-/** The manifest whose judgements unchanged entries keep, or null to measure every entry. */
+/**
+ * The manifest whose judgements unchanged entries keep, or null to measure every entry. The
+ * caller also checks that the manifest it picks is still the file recorded when it was written.
+ */
 export function carryOverSource(input: CarryOverInput): CarryOverSource {
   if (!input.enabled) return null;
   const { baseline, history, version, algorithm } = input;

@@ -455,6 +455,9 @@ async function readOne(
         tempDir: options.tempDir,
         previousManifest: async () =>
           previousId ? openManifest(options.stateDir, set.name, previousId) : null,
+        ...(previousId && index.snapshots[previousId]?.baseline
+          ? { previousManifestSha256: index.snapshots[previousId].baseline.sha256 }
+          : {}),
         changeHistory: earlier
           .map((before) => index.snapshots[before.id]?.detection?.changeRate)
           .filter((rate): rate is number => typeof rate === 'number'),

@@ -23,10 +23,15 @@ import { objectDrift } from '../integrity/drift.js';
 import { directoryReplacement } from '../integrity/member-replacement.js';
 import type { BackupSource } from '../sources/backup-source.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
-import { openManifest, type ManifestReader, type ManifestWriter } from '../state/manifest-store.js';
+import {
+  manifestSha256,
+  openManifest,
+  type ManifestReader,
+  type ManifestWriter,
+} from '../state/manifest-store.js';
 import { withAcceptances, type AcceptanceMatcher } from '../verdicts/acceptance.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
-import { VERSION } from '../version.js';
+import { detectionVersion } from '../version.js';
 import { compareWithBaseline, finishDetection, writeNewBaseline } from './baseline-phases.js';
 import { carryOverSource, detectionStamp } from './carry-over.js';
 import { entryJudge, type EntryDigests } from './entry-judge.js';
@@ -88,6 +93,8 @@ export interface SnapshotScanContext {
    * snapshot is read); null when there is no previous snapshot with a baseline.
    */
   previousManifest?: () => Promise<ManifestReader | null>;
+  /** The SHA-256 recorded for that manifest when it was written (its judgements are kept only if it still matches). */
+  previousManifestSha256?: string;
   /** The set's change rates of earlier snapshots, oldest first (mass-change baseline). */
   changeHistory?: readonly number[];
   /** Aborts a deep read at once (nothing is recorded for the snapshot). */
@@ -209,6 +216,39 @@ async function commitBaseline(
 }
 
 /**
+ * The manifest whose judgements unchanged entries keep (carry-over.ts), checked first: a manifest
+ * is used only when its SHA-256 is still the one recorded when it was written (the set index, as
+ * the ledger's `baseline` record binds it), so a judgement edited in the state directory is never
+ * trusted — those entries are measured again.
+ */
+async function chooseCarryOver(
+  ctx: SnapshotScanContext,
+  snapshotId: string,
+  algorithm: string,
+  baseline: ManifestReader | null,
+  history: ManifestReader | null,
+): Promise<ManifestReader | null> {
+  const intact = async (id: string | undefined, recorded: string | undefined) =>
+    id !== undefined &&
+    recorded !== undefined &&
+    (await manifestSha256(ctx.stateDir, ctx.set.name, id)) === recorded;
+  const choose = (usable: ManifestReader | null) =>
+    carryOverSource({
+      enabled: ctx.set.detection.remeasure === 'changed',
+      version: detectionVersion(),
+      algorithm,
+      baseline: usable?.header ?? null,
+      history: history?.header ?? null,
+    });
+  let source = choose(baseline);
+  if (source === 'baseline' && !(await intact(snapshotId, ctx.previous?.baseline?.sha256)))
+    source = choose(null);
+  if (source === 'history' && !(await intact(history?.header.snapshot, ctx.previousManifestSha256)))
+    source = null;
+  return source === 'baseline' ? baseline : source === 'history' ? history : null;
+}
+
+/**
  * Scans one snapshot and records the result in the ledger: the cheap pass when `reason` is null
  * and the snapshot has a state, otherwise a deep read. Throws ScanAbortedError when `ctx.signal`
  * stopped the read (nothing recorded).
@@ -241,15 +281,9 @@ export async function scanSnapshot(
         })
       : null;
 
-    // Unchanged bytes keep the judgement this version already made of them (carry-over.ts).
+    // Unchanged bytes keep the judgement this detection already made of them (carry-over.ts).
     const carryOver = detection
-      ? carryOverSource({
-          enabled: set.detection.remeasure === 'changed',
-          version: VERSION,
-          algorithm: digests.algorithm,
-          baseline: baseline?.header ?? null,
-          history: history?.header ?? null,
-        })
+      ? await chooseCarryOver(ctx, snapshot.id, digests.algorithm, baseline, history)
       : null;
 
     // ---- read, judging each entry as it streams ----
@@ -259,7 +293,7 @@ export async function scanSnapshot(
       extraAlgorithms: digests.extraAlgorithms,
       detection,
       history,
-      carryOver: carryOver === 'baseline' ? baseline : carryOver === 'history' ? history : null,
+      carryOver,
       keepDigests: sumsTables.some((table) => table.scope === 'entries'),
       spool,
       collector,
@@ -290,7 +324,7 @@ export async function scanSnapshot(
         stateDir,
         {
           ...baselineHeader(set, snapshot, read.served, now),
-          ...(detection ? { detection: detectionStamp(VERSION, history?.header ?? null) } : {}),
+          ...(detection ? { detection: detectionStamp(detectionVersion(), history?.header ?? null) } : {}),
         },
         spool,
         detected?.reclassified ?? new Map<string, ContentSummary>(),

@@ -351,6 +351,20 @@ async function fileSha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** The SHA-256 of a snapshot's manifest file, or null when it has none. */
+export async function manifestSha256(
+  stateDir: string,
+  set: string,
+  snapshot: string,
+): Promise<string | null> {
+  try {
+    return await fileSha256(manifestPath(stateDir, set, snapshot));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 /**
  * Loads a whole baseline manifest into memory, or null when the snapshot has none yet. For
  * drills and small tools; scans stream manifests with `openManifest` instead.

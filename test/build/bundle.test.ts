@@ -22,6 +22,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../../scripts/build.js';
+import { openManifest } from '../../agent/state/manifest-store.js';
+import { detectionVersion, hashSourceTree } from '../../agent/version.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 let install: string;
@@ -190,6 +192,11 @@ describe('the bundled build', () => {
     expect(snapshot.findings).toEqual([]);
     expect(snapshot.verdict).toBe('clean');
     expect(snapshot.entries).toBe(1);
+    // The bundle stamps its judgements with the digest of the detection code it was built from.
+    const manifest = (await openManifest(path.join(install, 'state-blake3'), 'orders', 'snap-20261130'))!;
+    await manifest.close();
+    expect(manifest.header.detection?.version).toBe(detectionVersion());
+    expect(detectionVersion()).toContain(hashSourceTree(path.join(ROOT, 'agent/detection')).slice(0, 16));
   });
 });
 

@@ -15,8 +15,9 @@ import { validatePolicy } from '../../agent/config/load-policy.js';
 import type { Finding } from '../../agent/model/findings.js';
 import { runScan, type ScanReport } from '../../agent/scan/scan-run.js';
 import { manifestIdentity } from '../../agent/scan/carry-over.js';
-import { openManifest } from '../../agent/state/manifest-store.js';
-import { VERSION } from '../../agent/version.js';
+import { createManifestWriter, openManifest } from '../../agent/state/manifest-store.js';
+import type { ManifestEntry } from '../../agent/model/manifest.js';
+import { detectionVersion } from '../../agent/version.js';
 import { findByExtension } from '../helpers/machine-files.js';
 import { applyRansomware } from '../helpers/ransomware-modes.js';
 
@@ -94,7 +95,7 @@ describe('a steady-state re-scan', () => {
     expect(findingLines(before.findings)).toContain('ransom-note critical HOW_TO_DECRYPT.txt');
 
     const baseline = (await openManifest(path.join(scratch, 'state-a'), 't', 'snap-20260101'))!;
-    expect(baseline.header.detection).toEqual({ version: VERSION, previous: null });
+    expect(baseline.header.detection).toEqual({ version: detectionVersion(), previous: null });
     await baseline.close();
 
     const again = (await scan('state-a')).snapshots[0]!;
@@ -163,7 +164,7 @@ describe('the next snapshot', () => {
       const history = (await openManifest(path.join(scratch, state), 't', 'snap-20260101'))!;
       const written = (await openManifest(path.join(scratch, state), 't', 'snap-20260102'))!;
       expect(written.header.detection).toEqual({
-        version: VERSION,
+        version: detectionVersion(),
         previous: manifestIdentity(history.header),
       });
       const kept = await written.get(names()[0]!);
@@ -172,6 +173,38 @@ describe('the next snapshot', () => {
       await written.close();
     } finally {
       rmSync(next, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a manifest edited in the state directory', () => {
+  it('is not trusted: a judgement flipped to intact does not hide an encrypted file', async () => {
+    const state = path.join(scratch, 'state-d');
+    const dir = path.join(backups, 'snap-20260101');
+    const victim = names()[texts.length]!; // the first .gz: header kept, body encrypted — invalid structure
+    const original = readFileSync(path.join(dir, victim));
+    writeFileSync(path.join(dir, victim), applyRansomware(original, 'header-kept', 'd'));
+    try {
+      const first = (await scan('state-d')).snapshots[0]!;
+      expect(first.findings.filter((f) => f.kind === 'encrypted').map((f) => f.path)).toEqual([victim]);
+      // Rewrite the baseline with the victim judged intact (as someone with access to the state could).
+      const reader = (await openManifest(state, 't', 'snap-20260101'))!;
+      const entries: ManifestEntry[] = [];
+      for await (const entry of reader.entries()) entries.push(entry);
+      await reader.close();
+      const writer = await createManifestWriter(state, reader.header);
+      for (const entry of entries)
+        await writer.add(
+          entry.path === victim
+            ? { ...entry, content: { ...entry.content!, judgement: 'intact', strength: 'none' } }
+            : entry,
+        );
+      await writer.commit();
+      const again = (await scan('state-d')).snapshots[0]!;
+      expect(again.findings.filter((f) => f.kind === 'encrypted').map((f) => f.path)).toEqual([victim]);
+      expect(again.detection?.kept ?? 0).toBe(0);
+    } finally {
+      writeFileSync(path.join(dir, victim), original);
     }
   });
 });

@@ -3,6 +3,9 @@
  * (scan/carry-over.ts), and what an analysis does with `keepIfDigest` (entry-analysis.ts).
  */
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EntryAnalysis } from '../../agent/analysis/entry-analysis.js';
 import {
@@ -12,6 +15,7 @@ import {
   manifestIdentity,
 } from '../../agent/scan/carry-over.js';
 import type { ManifestEntry } from '../../agent/model/manifest.js';
+import { detectionVersion, hashSourceTree } from '../../agent/version.js';
 
 const previous = { snapshot: 'snap-1', createdAt: '2026-01-01T00:00:00.000Z', algorithm: 'sha256' as const };
 
@@ -166,5 +170,28 @@ describe('an analysis told which digest keeps a judgement', () => {
     const same = await EntryAnalysis.start(request(digest));
     same.update(bytes);
     expect(same.finish()).toMatchObject({ digest, unchanged: true });
+  });
+});
+
+describe('the detection a judgement is stamped with', () => {
+  it('changes with any byte or name of the detection code, not only with the version number', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'vouch-revision-'));
+    try {
+      mkdirSync(path.join(root, 'validators'));
+      writeFileSync(path.join(root, 'classify.ts'), 'export const threshold = 1;\n');
+      writeFileSync(path.join(root, 'validators', 'gzip.ts'), 'export {};\n');
+      writeFileSync(path.join(root, 'README.md'), 'not code\n');
+      const before = hashSourceTree(root);
+      writeFileSync(path.join(root, 'README.md'), 'still not code\n');
+      expect(hashSourceTree(root)).toBe(before);
+      writeFileSync(path.join(root, 'classify.ts'), 'export const threshold = 2;\n');
+      const changed = hashSourceTree(root);
+      expect(changed).not.toBe(before);
+      renameSync(path.join(root, 'validators', 'gzip.ts'), path.join(root, 'validators', 'zip.ts'));
+      expect(hashSourceTree(root)).not.toBe(changed);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    expect(detectionVersion()).toMatch(/^\d+\.\d+\.\d+.*\+detection\.[0-9a-f]{16}$/);
   });
 });
