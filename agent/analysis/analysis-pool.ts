@@ -27,6 +27,7 @@ import type { LocalFile } from '../fs/local-file.js';
 import type { BatchItem, FileItem, WorkerMessageIn, WorkerMessageOut } from './analysis-protocol.js';
 import type { AnalysisRequest, AnalysisResult } from './entry-analysis.js';
 import { workerEntry } from '../worker-entry.js';
+import { reassertCompactHeap } from '../tools/heap-growth.js';
 
 const SLOT_BYTES = 2 ** 20;
 /**
@@ -109,6 +110,8 @@ class PoolWorker {
       workerData: { ring: shared, slotBytes: SLOT_BYTES },
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
+    // A new isolate resets V8's young-generation growth factor (heap-growth.ts).
+    this.worker.once('online', reassertCompactHeap);
     this.worker.on('message', (message: WorkerMessageOut) => this.receive(message));
     this.worker.on('error', (error) => this.die(error, onDeath));
     this.worker.on('exit', (code) =>

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { ManifestEntry } from '../model/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
-import { holdCompactHeap } from './heap-growth.js';
+import { holdCompactHeap } from '../tools/heap-growth.js';
 
 /** Entries held in memory before a run is written (≈ 10 MB of entries). */
 export const RUN_ENTRIES = 20_000;

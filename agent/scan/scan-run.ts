@@ -36,6 +36,7 @@ import { configureAnalysisPool } from '../analysis/analysis-pool.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { scanSet, type SetReport } from './scan-set.js';
 import { now } from '../clock.js';
+import { holdCompactHeap } from '../tools/heap-growth.js';
 
 /** The `vouch scan --json` document. */
 export interface ScanReport {
@@ -348,9 +349,12 @@ export async function runScan(policy: Policy, options: ScanRunOptions): Promise<
       throw error;
     },
   );
+  // The scan's garbage must not set its peak memory (heap-growth.ts).
+  const releaseHeap = holdCompactHeap();
   try {
     return await scanWithLedger(policy, ledger, options);
   } finally {
+    releaseHeap();
     (options.progress ?? silentProgress).stop();
     await ledger.close();
     await lock.release();

@@ -12,6 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ListedEntry, ListRequest, ListResponse } from './fs-list-protocol.js';
 import { workerEntry } from '../worker-entry.js';
+import { reassertCompactHeap } from '../tools/heap-growth.js';
 
 /** Objects per batch. */
 export const LIST_BATCH = 512;
@@ -106,6 +107,8 @@ export class FsLister {
     const [entry, options] = workerEntry('fs-list-worker', import.meta.url);
     // A small young generation: the walk's garbage (one Stats per name) is all short-lived.
     const worker = new Worker(entry, { ...options, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    // A new isolate resets V8's young-generation growth factor (heap-growth.ts).
+    worker.once('online', reassertCompactHeap);
     worker.on('message', (response: ListResponse) => {
       const queue = this.waiting.get(response.id);
       const waiter = queue?.shift();
