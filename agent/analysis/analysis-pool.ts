@@ -78,11 +78,23 @@ export const FILES_PER_MESSAGE = 32;
  * through the main thread's longer turns (a spool spill, a listing batch).
  */
 export const FILES_AHEAD_PER_WORKER = 3 * FILES_PER_MESSAGE;
+/**
+ * Bytes of local files (their reserved `maxBytes`) posted to one worker and not yet answered, at
+ * most — except that a worker with none out may take one file of any size the source hands out
+ * (fs-source.ts: WORKER_READ_MAX_BYTES). A worker reads its files one after another and answers
+ * them together, so this bounds how long a stop request waits for the files already handed to a
+ * worker (about a second of SHA-256 and detection per worker), and spreads large files over the
+ * workers instead of queueing several behind one. Small files count 1 MiB each (a whole read), so
+ * FILES_AHEAD_PER_WORKER of them fit.
+ */
+export const FILE_BYTES_AHEAD_PER_WORKER = 256 * 2 ** 20;
 
 interface Pending {
   resolve: (result: AnalysisResult) => void;
   /** A local file's `fallback` outcome (the worker could not read it cleanly). */
   fallback?: () => void;
+  /** A local file's reserved bytes, counted in its worker's `fileBytesOut`. */
+  bytes?: number;
   reject: (error: Error) => void;
 }
 
@@ -96,6 +108,8 @@ class PoolWorker {
   active = 0;
   /** Local files posted in `files` messages and not yet answered. */
   filesOut = 0;
+  /** Reserved bytes of the local files out (FILE_BYTES_AHEAD_PER_WORKER). */
+  fileBytesOut = 0;
   dead: Error | null = null;
 
   constructor(
@@ -169,6 +183,7 @@ class PoolWorker {
         const pending = this.pending.get(outcome.id);
         if (!pending) continue;
         this.pending.delete(outcome.id);
+        this.fileBytesOut -= pending.bytes ?? 0;
         if ('result' in outcome) pending.resolve(outcome.result);
         else if ('fallback' in outcome) pending.fallback?.();
         else pending.reject(new Error(`entry analysis failed: ${outcome.message}`));
@@ -323,23 +338,31 @@ export class AnalysisPool {
         this.files.length >= FILES_PER_MESSAGE * this.size
           ? FILES_PER_MESSAGE
           : Math.ceil(this.files.length / this.size);
-      const queued = this.files.splice(0, Math.max(1, Math.min(room, share)));
+      const take = filesWithin(this.files, Math.max(1, Math.min(room, share)), worker.fileBytesOut);
+      // The next file waits for this worker to drain (it is the least loaded one).
+      if (take === 0) return;
+      const queued = this.files.splice(0, take);
+      let bytes = 0;
       const items: FileItem[] = queued.map((entry) => {
         const id = this.nextId++;
+        bytes += entry.file.maxBytes;
         worker.pending.set(id, {
           resolve: entry.resolve,
           reject: entry.reject,
           fallback: () => entry.resolve(null),
+          bytes: entry.file.maxBytes,
         });
         return { id, request: entry.request, file: entry.file };
       });
       worker.begin();
       worker.filesOut += items.length;
+      worker.fileBytesOut += bytes;
       try {
         worker.post({ type: 'files', items });
       } catch (error) {
         worker.end();
         worker.filesOut -= items.length;
+        worker.fileBytesOut -= bytes;
         for (const item of items) {
           worker.pending.get(item.id)?.reject(error as Error);
           worker.pending.delete(item.id);
@@ -398,15 +421,25 @@ export class AnalysisPool {
     return this.workers.reduce((best, candidate) => (candidate.active < best.active ? candidate : best));
   }
 
-  /** The worker with the fewest local files out (starting one while fewer than `size` run and all have some); null when all are full. */
+  /**
+   * The worker with the fewest bytes of local files out, then the fewest files (starting one while
+   * fewer than `size` run and all have some); null when all are full.
+   */
   private fileWorker(): PoolWorker | null {
     if (this.workers.length < this.size && this.workers.every((worker) => worker.filesOut > 0))
       return this.spawn();
     const best = this.workers.reduce<PoolWorker | null>(
-      (least, candidate) => (least && least.filesOut <= candidate.filesOut ? least : candidate),
+      (least, candidate) =>
+        least &&
+        (least.fileBytesOut < candidate.fileBytesOut ||
+          (least.fileBytesOut === candidate.fileBytesOut && least.filesOut <= candidate.filesOut))
+          ? least
+          : candidate,
       null,
     );
-    return best && best.filesOut < FILES_AHEAD_PER_WORKER ? best : null;
+    return best && best.filesOut < FILES_AHEAD_PER_WORKER && best.fileBytesOut < FILE_BYTES_AHEAD_PER_WORKER
+      ? best
+      : null;
   }
 
   private spawn(): PoolWorker {
@@ -423,6 +456,28 @@ export class AnalysisPool {
     this.workers.push(worker);
     return worker;
   }
+}
+
+/**
+ * How many of the queued files (from the front, at most `count`) one message may take for a worker
+ * with `bytesOut` reserved bytes out: while they fit under FILE_BYTES_AHEAD_PER_WORKER, or the
+ * first file alone when the worker has nothing out (a file larger than the bound still goes, to an
+ * idle worker). Pure.
+ */
+export function filesWithin(
+  queue: readonly { file: { maxBytes: number } }[],
+  count: number,
+  bytesOut: number,
+): number {
+  let take = 0;
+  let bytes = bytesOut;
+  while (take < count && take < queue.length) {
+    const next = queue[take]!.file.maxBytes;
+    if (bytes + next > FILE_BYTES_AHEAD_PER_WORKER && !(take === 0 && bytesOut === 0)) break;
+    bytes += next;
+    take++;
+  }
+  return take;
 }
 
 let shared: AnalysisPool | null = null;

@@ -52,11 +52,14 @@ const WHOLE_FILE_BYTES = 2 ** 20;
 /**
  * Files up to this size are read by the analysis workers (`localFile`), larger ones streamed
  * through `open()` on the main thread. The workers read the bulk of a tree's bytes without a copy
- * through this thread (on the 36k-file /usr sample, the 148 files over 1 MiB hold two thirds of
- * them); the cap bounds how long a stop request or the progress count waits for one file in a
- * worker (~0.2 s for SHA-256 on one core).
+ * through this thread: a file streamed here costs the main thread a read and a copy into the
+ * analysis ring per byte, and with several large files that thread set the pace (`npm run bench`,
+ * 19 files of up to 256 MiB: 2.2 s → 1.6 s, peak RSS 183 → 133 MiB when the workers read them,
+ * issue 13). The cap bounds how long a stop request waits for a file already in a worker: up to
+ * ~2 s of SHA-256 and detection on one core (the pool also bounds the bytes handed to a worker at
+ * once: analysis-pool.ts FILE_BYTES_AHEAD_PER_WORKER).
  */
-export const WORKER_READ_MAX_BYTES = 64 * 2 ** 20;
+export const WORKER_READ_MAX_BYTES = 2 ** 30;
 
 /** Options of a filesystem source. */
 export interface FsSourceOptions {
