@@ -65,7 +65,9 @@ interface QueuedFile {
   request: AnalysisRequest;
   file: LocalFile;
   resolve: (result: AnalysisResult | null) => void;
-  reject: (error: Error) => void;
+  reject: (error: unknown) => void;
+  /** The read's stop request: a file still queued when it fires is dropped, never read. */
+  signal?: AbortSignal;
 }
 
 /** Files per `files` message, at most. */
@@ -311,10 +313,19 @@ export class AnalysisPool {
    * queued files. Resolves with null when the worker could not read it cleanly (the caller then
    * reads it through the source's `open()`). Files wait in a queue while every worker has
    * FILES_AHEAD_PER_WORKER out; each answer tops its worker up again, in full messages.
+   *
+   * Once `signal` fires, the file is dropped if it is still queued (rejected with the signal's
+   * reason, like `signal.throwIfAborted()`), so a stop request waits only for the files already
+   * posted to a worker (FILE_BYTES_AHEAD_PER_WORKER), never for the rest of a snapshot's queue.
    */
-  analyzeFile(request: AnalysisRequest, file: LocalFile): Promise<AnalysisResult | null> {
+  analyzeFile(
+    request: AnalysisRequest,
+    file: LocalFile,
+    signal?: AbortSignal,
+  ): Promise<AnalysisResult | null> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<AnalysisResult | null>((resolve, reject) => {
-      this.files.push({ request, file, resolve, reject });
+      this.files.push({ request, file, resolve, reject, ...(signal ? { signal } : {}) });
       if (!this.filesScheduled) {
         this.filesScheduled = true;
         setImmediate(() => this.postFiles());
@@ -330,6 +341,7 @@ export class AnalysisPool {
    */
   private postFiles(): void {
     this.filesScheduled = false;
+    this.dropStopped();
     while (this.files.length > 0) {
       const worker = this.fileWorker();
       if (!worker) return;
@@ -369,6 +381,17 @@ export class AnalysisPool {
         }
       }
     }
+  }
+
+  /** Rejects, without reading them, the queued files whose read was stopped. */
+  private dropStopped(): void {
+    if (!this.files.some((entry) => entry.signal?.aborted)) return;
+    const kept: QueuedFile[] = [];
+    for (const entry of this.files) {
+      if (entry.signal?.aborted) entry.reject(entry.signal.reason);
+      else kept.push(entry);
+    }
+    this.files = kept;
   }
 
   /** Packs the queued whole entries into slots, one batch message per slot, until none is left. */

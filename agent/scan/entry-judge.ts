@@ -190,6 +190,7 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
       const result = await analysisPool().analyzeFile(
         { algorithm, extraAlgorithms, ...detectOf(entry, looked) },
         file,
+        signal,
       );
       if (!result) return null;
       progress?.(result.bytes);

@@ -124,6 +124,58 @@ describe('analysis pool', () => {
     }
   });
 
+  it('drops the local files still queued when their read is stopped: a stop waits only for what the workers already hold', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vouch-pool-stop-'));
+    const count = 600;
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => writeFile(path.join(dir, `f${i}`), `file ${i}\n`.repeat(200))),
+    );
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      const pool = new AnalysisPool(2);
+      const controller = new AbortController();
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: count }, (_, i) => {
+          const analysis = pool.analyzeFile(
+            { algorithm: 'sha256', extraAlgorithms: [] },
+            { absolute: path.join(dir, `f${i}`), realRoot: dir, maxBytes: 2 ** 20 },
+            controller.signal,
+          );
+          // Stopped as soon as the first answer comes back, from whichever worker answers first.
+          void analysis.then(
+            () => controller.abort(new Error('scan stopped')),
+            () => undefined,
+          );
+          return analysis;
+        }),
+      );
+      const read = outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+      const dropped = outcomes.filter(
+        (outcome) => outcome.status === 'rejected' && (outcome.reason as Error).message === 'scan stopped',
+      ).length;
+      expect(read + dropped).toBe(count);
+      // What was posted before the stop was read; at most what two workers may hold, plus the next
+      // round of messages posted from the answer that stopped it.
+      expect(read).toBeGreaterThan(0);
+      expect(read).toBeLessThanOrEqual(2 * 2 * FILES_AHEAD_PER_WORKER);
+      const postedFiles = posted.mock.calls
+        .map(([message]) => message as WorkerMessageIn)
+        .reduce((sum, message) => sum + (message.type === 'files' ? message.items.length : 0), 0);
+      expect(postedFiles).toBe(read);
+      // A file asked for after the stop is refused at once.
+      await expect(
+        pool.analyzeFile(
+          { algorithm: 'sha256', extraAlgorithms: [] },
+          { absolute: path.join(dir, 'f1'), realRoot: dir, maxBytes: 2 ** 20 },
+          controller.signal,
+        ),
+      ).rejects.toThrow('scan stopped');
+    } finally {
+      posted.mockRestore();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a whole entry larger than a batch slot', async () => {
     await expect(
       new AnalysisPool(1).analyzeWhole(
