@@ -15,7 +15,6 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { ManifestEntry } from '../model/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
-import { holdCompactHeap } from '../tools/heap-growth.js';
 
 /** Entries held in memory before a run is written (≈ 10 MB of entries). */
 export const RUN_ENTRIES = 20_000;
@@ -105,8 +104,6 @@ export class EntrySpool {
   private count = 0;
   private readonly dir: string;
   private writing: Promise<void> = Promise.resolve();
-  /** Set once the spool spills: a snapshot this large keeps the heap compact until disposed. */
-  private releaseHeap: (() => void) | null = null;
 
   /** Run files go in a fresh folder under `tempRoot` (removed by `dispose()`). */
   constructor(
@@ -163,13 +160,10 @@ export class EntrySpool {
   async dispose(): Promise<void> {
     await this.writing.catch(() => undefined);
     this.buffer = [];
-    this.releaseHeap?.();
-    this.releaseHeap = null;
     await rm(this.dir, { recursive: true, force: true });
   }
 
   private async spill(): Promise<void> {
-    this.releaseHeap ??= holdCompactHeap();
     const held = this.buffer.sort(byPath);
     this.buffer = [];
     const file = path.join(this.dir, `run-${String(this.runs.length).padStart(5, '0')}.ndjson.gz`);

@@ -264,8 +264,25 @@ async function scanAndAudit(
   return report;
 }
 
-/** Scans `sets` of `policy` with an open ledger; the caller holds the state lock. */
+/**
+ * Scans `sets` of `policy` with an open ledger; the caller holds the state lock. The CLI's
+ * `runScan` and the daemon's scan jobs both come through here, so this is where the heap is kept
+ * compact for the whole run (heap-growth.ts): the scan's garbage must not set its peak memory.
+ */
 export async function scanWithLedger(
+  policy: Policy,
+  ledger: LedgerStore,
+  options: ScanRunOptions,
+): Promise<ScanReport> {
+  const releaseHeap = holdCompactHeap();
+  try {
+    return await scanSetsWithLedger(policy, ledger, options);
+  } finally {
+    releaseHeap();
+  }
+}
+
+async function scanSetsWithLedger(
   policy: Policy,
   ledger: LedgerStore,
   options: ScanRunOptions,
@@ -349,12 +366,9 @@ export async function runScan(policy: Policy, options: ScanRunOptions): Promise<
       throw error;
     },
   );
-  // The scan's garbage must not set its peak memory (heap-growth.ts).
-  const releaseHeap = holdCompactHeap();
   try {
     return await scanWithLedger(policy, ledger, options);
   } finally {
-    releaseHeap();
     (options.progress ?? silentProgress).stop();
     await ledger.close();
     await lock.release();

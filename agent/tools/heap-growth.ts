@@ -1,5 +1,5 @@
 /**
- * Keeps V8's heap compact while a snapshot is deep-read.
+ * Keeps V8's heap compact while a scan runs.
  *
  * A scan's live heap stays flat (tens of MiB) however many entries a snapshot has, but reading
  * entries produces garbage fast — per-entry objects, promises and buffers that live just long
@@ -20,9 +20,9 @@
  * `reassertCompactHeap()` once it is online. Measured in docs/performance.md (issue 13, eighth
  * round).
  *
- * Held for a whole scan run (scan-run.ts: discovery lists every snapshot before the deep reads
- * start, and the young generation would grow during it) and by a spool that spilled to disk.
- * Nested holds are counted; the last release restores V8's defaults (growing percent 0: chosen from
+ * Held for a whole scan run, CLI or daemon (scan-run.ts `scanWithLedger`: discovery lists every
+ * snapshot before the deep reads start, and the young generation would grow during it). Nested
+ * holds are counted; the last release restores V8's defaults (growing percent 0: chosen from
  * the collector's speed; growth factor 2), so a daemon between scans runs as Node does by default.
  */
 import { setFlagsFromString } from 'node:v8';
