@@ -38,6 +38,7 @@ import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
 import { emptyFaults, scanSnapshot, type FaultTally, type SnapshotScanResult } from './scan-snapshot.js';
 import { identityOf } from './snapshot-decisions.js';
 import { ScanAbortedError } from './snapshot-read.js';
+import { ListingSpool } from './listing-spool.js';
 import { now as clockNow } from '../clock.js';
 
 /** One snapshot in a scan report (the `--json` contract). */
@@ -247,6 +248,8 @@ interface SetScan {
   now: () => Date;
   acceptances: AcceptanceMatcher;
   faults: FaultCounter;
+  /** The directory snapshots' members as discovery listed them, for their reads (directory layout). */
+  spool: ListingSpool | null;
 }
 
 /** Counts the store's faults into `current`: the listing's first, then each snapshot's own. */
@@ -295,7 +298,11 @@ async function discover(scan: SetScan): Promise<Discovered> {
       yield object;
     }
   };
-  const discovery = await discoverSourceSnapshots(source, { ...set, owners: snapshotOwners(index) }, counted);
+  const discovery = await discoverSourceSnapshots(
+    source,
+    { ...set, owners: snapshotOwners(index) },
+    scan.spool ? (objects) => scan.spool!.record(counted(objects)) : counted,
+  );
   report.notes.push(...discovery.notes);
   if (discovery.snapshots.length === 0) report.findings = [noSnapshotsFinding(set, report.location, listed)];
   const fresh: Finding[] = judgeForeignObjects(
@@ -467,6 +474,7 @@ async function readOne(
         },
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.runId ? { runId: options.runId } : {}),
+        ...(scan.spool ? { recordedListing: (prefix: string) => scan.spool!.members(prefix) } : {}),
         faults: scan.faults.current,
         acceptances: scan.acceptances,
       },
@@ -609,6 +617,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
   };
   const faults = faultCounter();
   let source: BackupSource | null = null;
+  const spool = set.layout === 'directory' ? new ListingSpool(options.tempDir) : null;
   try {
     source = decorateSource(set.source, await options.createSource(set), {
       onFault: faults.onFault,
@@ -626,6 +635,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
       now,
       acceptances: acceptanceMatcher(options.acceptances ?? []),
       faults,
+      spool,
     };
     const { snapshots, fresh } = await discover(scan);
     const reasons = await decideReads(scan, snapshots, now());
@@ -637,6 +647,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
   } catch (error) {
     report.error = describeError(error);
   } finally {
+    await spool?.close();
     await source?.close().catch(() => undefined);
   }
   return report;

@@ -21,7 +21,7 @@ import type { ObjectIdentity } from '../model/manifest.js';
 import type { SnapshotState } from '../model/snapshot-state.js';
 import { objectDrift } from '../integrity/drift.js';
 import { directoryReplacement } from '../integrity/member-replacement.js';
-import type { BackupSource } from '../sources/backup-source.js';
+import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
 import {
   manifestSha256,
@@ -99,6 +99,8 @@ export interface SnapshotScanContext {
   changeHistory?: readonly number[];
   /** Aborts a deep read at once (nothing is recorded for the snapshot). */
   signal?: AbortSignal;
+  /** A directory snapshot's members as discovery listed them, when kept (ReadContext.recordedListing). */
+  recordedListing?: (prefix: string) => AsyncIterable<SourceObject> | undefined;
   /** The scan run this result belongs to (recorded, so an interrupted run can be resumed). */
   runId?: string;
   /** The store's faults during this snapshot's read, filled in by the set scan's source wrapper. */

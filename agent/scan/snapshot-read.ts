@@ -15,7 +15,7 @@ import { describeError, ObjectChangedError } from '../errors.js';
 import { createDigester, digestStream, type ChunkSink } from '../integrity/digest.js';
 import type { DigestAlgorithm } from '../model/manifest.js';
 import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
-import { readConditions, type BackupSource } from '../sources/backup-source.js';
+import { readConditions, type BackupSource, type SourceObject } from '../sources/backup-source.js';
 import {
   addToFingerprint,
   problemPath,
@@ -39,6 +39,11 @@ export interface ReadContext {
   tempDir: string;
   progress?: (bytes: number) => void;
   signal?: AbortSignal;
+  /**
+   * A directory snapshot's members as discovery listed them (listing-spool.ts), or undefined
+   * when they were not kept: the read then lists the store again.
+   */
+  recordedListing?: (prefix: string) => AsyncIterable<SourceObject> | undefined;
 }
 
 /** How the archive object itself is digested. */
@@ -173,8 +178,9 @@ async function readDirectory(
   const listing = { objects: 0, bytes: 0, hash: createHash('sha256') };
   let summary = NOTHING_READ;
   try {
+    const members = ctx.recordedListing?.(prefix) ?? source.list(prefix);
     summary = await readPlainEntries(
-      streamMembers(source, prefix, signal, listing),
+      streamMembers(members, prefix, signal, listing),
       async (key, member) => {
         signal?.throwIfAborted();
         return (await source.open(prefix + key, undefined, readConditions(member))).stream;
@@ -203,15 +209,15 @@ async function readDirectory(
   };
 }
 
-/** Streams a directory snapshot's members from the store, fingerprinting the listing as it goes. */
+/** Streams a directory snapshot's members (keys relative to it), fingerprinting the listing as it goes. */
 function streamMembers(
-  source: BackupSource,
+  members: AsyncIterable<SourceObject>,
   prefix: string,
   signal: AbortSignal | undefined,
   listing: { objects: number; bytes: number; hash: Hash },
 ) {
   return (async function* () {
-    for await (const member of source.list(prefix)) {
+    for await (const member of members) {
       if (signal?.aborted) return;
       listing.objects++;
       listing.bytes += member.size;

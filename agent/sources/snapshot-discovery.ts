@@ -3,8 +3,10 @@
  * Given the listing (in key order, as every source lists), it returns snapshots in time order
  * plus what was skipped and why. Directory snapshots are summarised as the listing streams by —
  * member count, bytes, a fingerprint of the listing, checksum lists, a small sample of members —
- * so a set of a thousand snapshots of a million files each is discovered in constant memory; a
- * scan lists a snapshot's prefix again when it reads it.
+ * so a set of a thousand snapshots of a million files each is discovered in constant memory. A scan
+ * keeps the members aside on disk as they stream by (scan/listing-spool.ts) and reads a snapshot
+ * from there; audits, drills and recoveries, and scans past the spool's bounds, list the
+ * snapshot's prefix again when they need its members.
  */
 import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path/posix';
