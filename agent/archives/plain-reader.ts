@@ -46,7 +46,7 @@ const TYPES: Record<PlainObject['kind'], EntryType> = { file: 'file', symlink: '
  * queued behind the message it works on (FILES_AHEAD_PER_WORKER in analysis-pool.ts) and the
  * listing may run ahead.
  */
-export const LOCAL_IN_FLIGHT = 512;
+export const LOCAL_IN_FLIGHT = 256;
 
 /** A counter of reads in flight that lets the reader wait for a free place. */
 class InFlight {
