@@ -9,10 +9,13 @@
  *
  * - the old generation may grow only `COMPACT_HEAP_GROWING_PERCENT` past the live heap before
  *   the next full collection (`--heap-growing-percent`);
- * - the young generation keeps its initial size (`--semi-space-growth-factor=1`: 1 MiB semi-spaces
- *   on 64-bit) instead of doubling up to its maximum. `--max-semi-space-size` would do the same
- *   but is read only when an isolate starts, i.e. on Node's command line; the growth factor is
- *   read each time the young generation would grow, so it can be set from here.
+ * - the young generation of this thread doubles only up to COMPACT_SEMI_SPACE_MB semi-spaces
+ *   instead of V8's maximum (16 MiB on Node 20 and 22, 64 on 24): a watcher of this thread's
+ *   collections sets `--semi-space-growth-factor=1` once it got there. `--max-semi-space-size`
+ *   would be the plain way, but it is read only when an isolate starts, i.e. on Node's command
+ *   line; the growth factor is read each time the young generation would grow, so it can be set
+ *   from here. The check runs after collections as the thread yields, so the space can end one
+ *   step past the cap when the thread runs long without yielding.
  *
  * Both flags are process-wide: they apply to this thread and the worker threads alike, from
  * their next collection. One catch: V8 resets a growth factor below 2 to 2 whenever an isolate is
@@ -25,35 +28,71 @@
  * holds are counted; the last release restores V8's defaults (growing percent 0: chosen from
  * the collector's speed; growth factor 2), so a daemon between scans runs as Node does by default.
  */
-import { setFlagsFromString } from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** How far (per cent) the old generation may grow past the live heap while a hold is active. */
 export const COMPACT_HEAP_GROWING_PERCENT = 30;
 
+/**
+ * The semi-space size (MiB) this thread's young generation may double up to while a hold is
+ * active. Each young collection copies what is still live, and a scan keeps hundreds of entries in
+ * flight: 4 MiB semi-spaces were collected every ~3 MiB of garbage and copied that in-flight state
+ * each time (269 collections, ~1 s of the main thread on the 36,000-file tree, issue 13, tenth
+ * round); 8 MiB ones halve that for ~6 MiB more peak.
+ */
+export const COMPACT_SEMI_SPACE_MB = 8;
+
 /** V8's own defaults, restored when the last hold is released. */
 const V8_DEFAULTS = ['--heap-growing-percent=0', '--semi-space-growth-factor=2'];
 
-const COMPACT = [`--heap-growing-percent=${COMPACT_HEAP_GROWING_PERCENT}`, '--semi-space-growth-factor=1'];
-
 let holders = 0;
+/** The growth factor in force while held: 2 until this thread's semi-space reached its cap, then 1. */
+let growthFactor = 2;
+let watcher: PerformanceObserver | null = null;
+
+/** This thread's semi-space size in bytes (the new space holds two). */
+function semiSpaceBytes(): number {
+  const space = getHeapSpaceStatistics().find((candidate) => candidate.space_name === 'new_space');
+  return space ? space.space_size / 2 : 0;
+}
+
+/** Sets the flags of a hold: the growing percent, and the growth factor the semi-space's size calls for. */
+function applyCompact(): void {
+  if (semiSpaceBytes() >= COMPACT_SEMI_SPACE_MB * 2 ** 20) growthFactor = 1;
+  setFlagsFromString(`--heap-growing-percent=${COMPACT_HEAP_GROWING_PERCENT}`);
+  setFlagsFromString(`--semi-space-growth-factor=${growthFactor}`);
+}
 
 /** Caps heap growth until the returned function is called (nested holds are counted). */
 export function holdCompactHeap(): () => void {
-  if (holders++ === 0) for (const flag of COMPACT) setFlagsFromString(flag);
+  if (holders++ === 0) {
+    growthFactor = 2;
+    applyCompact();
+    // After each collection of this thread: stop the young generation's growth once at its cap.
+    watcher = new PerformanceObserver(() => {
+      if (growthFactor === 2 && semiSpaceBytes() >= COMPACT_SEMI_SPACE_MB * 2 ** 20) applyCompact();
+    });
+    watcher.observe({ entryTypes: ['gc'] });
+  }
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    if (--holders === 0) for (const flag of V8_DEFAULTS) setFlagsFromString(flag);
+    if (--holders === 0) {
+      watcher?.disconnect();
+      watcher = null;
+      for (const flag of V8_DEFAULTS) setFlagsFromString(flag);
+    }
   };
 }
 
 /**
- * Sets the flags again while a hold is active: call it when a worker thread comes online (its
- * isolate's start reset the young generation's growth factor).
+ * Sets the hold's flags again if one is active — for whoever starts a worker thread, once it is
+ * online (V8 resets the growth factor when an isolate is configured; see the module comment).
  */
 export function reassertCompactHeap(): void {
-  if (holders > 0) for (const flag of COMPACT) setFlagsFromString(flag);
+  if (holders > 0) applyCompact();
 }
 
 /** How many holds are active (for tests). */
