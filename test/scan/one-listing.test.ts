@@ -78,7 +78,8 @@ describe('one listing per scan', () => {
     // One member of the second day rewritten in place (same size): the read sees its bytes.
     const victim = path.join(root, DAYS[1]!, memberName(files[0]!, 0));
     const bytes = readFileSync(victim);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = bytes[middle]! ^ 0xff;
     writeFileSync(victim, bytes);
     calls.length = 0;
     const second = await runScan(policy, { stateDir, createSource: countingSource(calls) });
