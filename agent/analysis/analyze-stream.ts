@@ -28,6 +28,28 @@ export async function analyzeStream(
   request: AnalysisRequest,
   options: AnalyzeOptions = {},
 ): Promise<AnalysisResult> {
+  return (await readForAnalysis(stream, request, options)).result;
+}
+
+/** A stream read to its end, whose analysis may still be running. */
+export interface ReadForAnalysis {
+  /** The analysis; rejects when it fails after the read (a worker's failure). */
+  result: Promise<AnalysisResult>;
+  /** Bytes this thread holds for it until it settles (a small entry's copy; 0 otherwise). */
+  held: number;
+}
+
+/**
+ * Reads every byte of `stream` into its analysis and resolves once the stream is consumed, with
+ * the analysis still running — so a reader can go on to the next entry while the pool works on
+ * this one (archive members, S3 objects). Rejects with the stream's error, leaving nothing behind.
+ * The caller must handle `result`'s rejection.
+ */
+export async function readForAnalysis(
+  stream: Readable,
+  request: AnalysisRequest,
+  options: AnalyzeOptions = {},
+): Promise<ReadForAnalysis> {
   const sinks = options.sinks ?? [];
   if ((options.sizeHint ?? 0) >= POOLED_MIN_BYTES) {
     const analysis = analysisPool().analyze(request);
@@ -40,9 +62,9 @@ export async function analyzeStream(
       analysis.cancel();
       throw error;
     }
-    return analysis.finish();
+    return { result: analysis.finish(), held: 0 };
   }
-  if (!request.copyTo) return analyzeWhole(stream, request, sinks, options.sizeHint ?? 0);
+  if (!request.copyTo) return readWhole(stream, request, sinks, options.sizeHint ?? 0);
   const analysis = await EntryAnalysis.start(request);
   try {
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
@@ -53,7 +75,7 @@ export async function analyzeStream(
     analysis.cancel();
     throw error;
   }
-  return analysis.finish();
+  return { result: Promise.resolve(analysis.finish()), held: 0 };
 }
 
 /**
@@ -61,12 +83,12 @@ export async function analyzeStream(
  * analysed whole in a batch; if the stream turns out longer than a batch takes, it continues as a
  * streamed analysis.
  */
-async function analyzeWhole(
+async function readWhole(
   stream: Readable,
   request: AnalysisRequest,
   sinks: ChunkSink[],
   sizeHint: number,
-): Promise<AnalysisResult> {
+): Promise<ReadForAnalysis> {
   let buffer = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 0), WHOLE_MAX_BYTES));
   let length = 0;
   let streamed: PooledAnalysis | null = null;
@@ -97,6 +119,6 @@ async function analyzeWhole(
     streamed?.cancel();
     throw error;
   }
-  if (streamed) return streamed.finish();
-  return analysisPool().analyzeWhole(request, buffer.subarray(0, length));
+  if (streamed) return { result: streamed.finish(), held: 0 };
+  return { result: analysisPool().analyzeWhole(request, buffer.subarray(0, length)), held: buffer.length };
 }

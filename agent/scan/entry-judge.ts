@@ -16,7 +16,9 @@ import type { DigestAlgorithm, ManifestEntry } from '../model/manifest.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
 import type { ManifestReader } from '../state/manifest-store.js';
 import { analysisPool } from '../analysis/analysis-pool.js';
-import { analyzeStream } from '../analysis/analyze-stream.js';
+import { readForAnalysis } from '../analysis/analyze-stream.js';
+import { entryLabel } from '../archives/safe-path.js';
+import { describeError } from '../errors.js';
 import type { AnalysisResult } from '../analysis/entry-analysis.js';
 import { keepableDigest } from './carry-over.js';
 import type { EntrySpool } from './entry-spool.js';
@@ -54,7 +56,22 @@ export interface JudgeOptions {
 export interface EntryJudge {
   visitor: EntryVisitor;
   entryDigests: EntryDigests;
+  /**
+   * Resolves once every entry the visitor took is judged and spooled. The visitor returns as soon
+   * as a body is read, while its analysis may still run in the pool (so an archive's reader goes
+   * on to the next member): call this after the read, before the spool or the findings are used.
+   * Never rejects: an analysis that fails is that entry's read-error finding.
+   */
+  settle(): Promise<void>;
 }
+
+/**
+ * Bodies read whose analyses may run on while the reader goes on, at most: enough to keep every
+ * pool worker busy with small members (FILES_AHEAD_PER_WORKER's worth), and the bytes this thread
+ * holds for them (small members are copied whole until their analysis is done).
+ */
+export const ANALYSES_AHEAD = 192;
+export const ANALYSIS_BYTES_AHEAD = 16 * 2 ** 20;
 
 /** A reader's problem as a finding: a read error is critical, anything else a warning (pure). */
 export function problemFinding(problem: ArchiveProblem): Finding {
@@ -170,19 +187,43 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
   /** A directory's members count toward progress as their bodies stream (an archive counts its object's bytes). */
   const progressSinks = (): ChunkSink[] =>
     options.layout === 'directory' && progress ? [{ update: (chunk) => progress(chunk.length) }] : [];
+  /** Analyses still running for bodies already read, and the bytes held for them. */
+  const ahead = new Set<Promise<void>>();
+  let heldBytes = 0;
+  const room = async () => {
+    while (ahead.size >= ANALYSES_AHEAD || (heldBytes > ANALYSIS_BYTES_AHEAD && ahead.size > 0))
+      await Promise.race(ahead);
+  };
   const visitor: EntryVisitor = {
     async entry(entry: ArchiveEntry, body: Readable | null) {
-      let result: AnalysisResult | null = null;
-      let looked = NOTHING_LOOKED_UP;
-      if (body) {
-        looked = await lookUp(entry);
-        result = await analyzeStream(
-          body,
-          { algorithm, extraAlgorithms, ...detectOf(entry, looked) },
-          { sizeHint: entry.size, sinks: progressSinks() },
-        );
+      if (!body) {
+        await keepEntry(entry, null, NOTHING_LOOKED_UP);
+        return;
       }
-      await keepEntry(entry, result, looked);
+      const looked = await lookUp(entry);
+      const { result, held } = await readForAnalysis(
+        body,
+        { algorithm, extraAlgorithms, ...detectOf(entry, looked) },
+        { sizeHint: entry.size, sinks: progressSinks() },
+      );
+      heldBytes += held;
+      const judged: Promise<void> = result
+        .then((analysed) => keepEntry(entry, analysed, looked))
+        .catch((error: unknown) => {
+          collector.add(
+            problemFinding({
+              kind: 'read-error',
+              path: entry.path,
+              detail: `${entryLabel(entry.path)}: ${describeError(error)}`,
+            }),
+          );
+        })
+        .finally(() => {
+          heldBytes -= held;
+          ahead.delete(judged);
+        });
+      ahead.add(judged);
+      await room();
     },
     async localEntry(entry: ArchiveEntry, file: LocalFile) {
       signal?.throwIfAborted();
@@ -201,5 +242,8 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
       collector.add(problemFinding(problem));
     },
   };
-  return { visitor, entryDigests };
+  const settle = async () => {
+    while (ahead.size > 0) await Promise.all(ahead);
+  };
+  return { visitor, entryDigests, settle };
 }

@@ -34,7 +34,7 @@ import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
 import { detectionVersion } from '../version.js';
 import { compareWithBaseline, finishDetection, writeNewBaseline } from './baseline-phases.js';
 import { carryOverSource, detectionStamp } from './carry-over.js';
-import { entryJudge, type EntryDigests } from './entry-judge.js';
+import { entryJudge, type EntryDigests, type EntryJudge } from './entry-judge.js';
 import { EntrySpool } from './entry-spool.js';
 import { attachContentIds } from './finding-identity.js';
 import { FindingsCollector } from './findings-collector.js';
@@ -270,6 +270,7 @@ export async function scanSnapshot(
   const history = set.detection.enabled ? ((await ctx.previousManifest?.()) ?? null) : null;
   const spool = new EntrySpool(ctx.tempDir);
   let writer: ManifestWriter | null = null;
+  let judge: EntryJudge | null = null;
   try {
     const collector = new FindingsCollector();
     const sumsTables = set.verifySums ? await loadSumsTables(source, snapshot, collector) : [];
@@ -289,7 +290,7 @@ export async function scanSnapshot(
       : null;
 
     // ---- read, judging each entry as it streams ----
-    const judge = entryJudge({
+    judge = entryJudge({
       layout: snapshot.layout,
       algorithm: digests.algorithm,
       extraAlgorithms: digests.extraAlgorithms,
@@ -312,6 +313,8 @@ export async function scanSnapshot(
       },
       collector,
     );
+    // Members read last may still be in the pool.
+    await judge.settle();
     const complete = readComplete(read.summary, collector.counts);
     const changed = objectChangedFinding(snapshot, read.changed, baseline?.header.object !== undefined);
     if (changed) collector.add(changed);
@@ -395,6 +398,8 @@ export async function scanSnapshot(
       findingsOmitted: collector.omitted,
     };
   } finally {
+    // A stopped read leaves analyses running: they end before the spool they write to goes.
+    await judge?.settle();
     await writer?.abort();
     await spool.dispose();
     await baseline?.close();
