@@ -479,7 +479,7 @@ const backupSet = z.strictObject({
     .max(64)
     .default(4)
     .describe(
-      'Files of one directory snapshot opened and read at once (archives are read one stream at a time). On an fs source, files up to 1 GiB are read by the analysis workers themselves, up to 512 of them in flight besides.',
+      'Files of one directory snapshot opened and read at once (archives are read one stream at a time). On an fs source, files up to 1 GiB are read by the analysis workers themselves, up to 256 of them in flight besides.',
     ),
   integrity: integrity.default({ algorithm: 'sha256', rehash: 'always', sums: true }),
   limits: limits.optional().describe('Caps that stop a hostile or runaway archive.'),
