@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
+import { describeError } from '../errors.js';
 import type { ManifestEntry } from '../model/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
 
@@ -156,11 +157,11 @@ export class EntrySpool {
     }
   }
 
-  /** Removes the run files. */
+  /** Removes the run files (what cannot be removed is left to the next run's clean-up of the temporary folder). */
   async dispose(): Promise<void> {
     await this.writing.catch(() => undefined);
     this.buffer = [];
-    await rm(this.dir, { recursive: true, force: true });
+    await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   private async spill(): Promise<void> {
@@ -170,11 +171,21 @@ export class EntrySpool {
     this.runs.push(file);
     const previous = this.writing;
     // One run is compressed while the next fills; wait for the one before so at most two exist in memory.
-    this.writing = (async () => {
+    const writing = (async () => {
       await previous;
-      await mkdir(this.dir, { recursive: true });
-      await pipeline(Readable.from(runPieces(held)), createGzip({ level: 1 }), createWriteStream(file));
+      try {
+        await mkdir(this.dir, { recursive: true });
+        await pipeline(Readable.from(runPieces(held)), createGzip({ level: 1 }), createWriteStream(file));
+      } catch (error) {
+        throw new Error(`cannot write the scan's entry spool ${file}: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
     })();
+    // Its failure is the next spill's, sorted()'s or dispose()'s to report; until one of them
+    // awaits it, it must not count as unhandled (that ended the process: ENOSPC past 20,000 entries).
+    writing.catch(() => undefined);
+    this.writing = writing;
     await previous;
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -27,6 +27,31 @@ function entries(count: number): ManifestEntry[] {
 }
 
 describe('entry spool', () => {
+  it('a run it cannot write is a clear error naming the file when the entries are asked for, never an unhandled rejection', async () => {
+    const tempRoot = mkdtempSync(path.join(tmpdir(), 'vouch-spool-'));
+    dirs.push(tempRoot);
+    // A file where the spool's folder would go: every run fails to be written (as on a full disk).
+    const blocked = path.join(tempRoot, 'not-a-folder');
+    writeFileSync(blocked, '');
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      const spool = new EntrySpool(blocked, 100);
+      // One failed spill and nothing after it that waits for it — until sorted().
+      for (const entry of entries(150)) await spool.add(entry);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+      const reading = (async () => {
+        for await (const entry of spool.sorted()) void entry;
+      })();
+      await expect(reading).rejects.toThrow(/cannot write the scan's entry spool .*not-a-folder.*run-00000/);
+      await spool.dispose();
+    } finally {
+      process.off('unhandledRejection', note);
+    }
+  });
+
   it('gives back every entry in path order after spilling sorted runs to gzip NDJSON files', async () => {
     const tempRoot = mkdtempSync(path.join(tmpdir(), 'vouch-spool-'));
     dirs.push(tempRoot);
