@@ -12,8 +12,9 @@
  * file of the scan's private temporary folder, one contiguous segment per snapshot directory.
  * Memory is one batch of members. Three bounds keep the old behaviour where the spool would not
  * serve:
- * - at most `maxBytes` on disk; once over, recording stops (the snapshot in progress and the
- *   later ones are listed again when read);
+ * - at most `maxBytes` on disk, and never more than a quarter of the space free on its volume
+ *   when it starts (the scan's manifests and entry spool need the rest); once over, recording
+ *   stops (the snapshot in progress and the later ones are listed again when read);
  * - a segment serves a read only within `maxAgeMs` of when its listing ended, so a file that
  *   changes or goes after discovery is judged as before (the read lists what is there now) unless
  *   the read follows its listing closely; within that window a member changed or removed since
@@ -22,7 +23,7 @@
  * - a write failure (disk full) stops recording and never fails the scan.
  */
 import { randomUUID } from 'node:crypto';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, statfs, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { SourceObject } from '../sources/backup-source.js';
@@ -52,6 +53,18 @@ export interface ListingSpoolOptions {
   maxAgeMs?: number;
   /** Milliseconds, monotonic; defaults to performance.now(). */
   clock?: () => number;
+  /** Bytes free to this process on the spool's volume; defaults to statfs (unknown: no further bound). */
+  freeBytes?: (directory: string) => Promise<number>;
+}
+
+/** Bytes free to unprivileged writers on `directory`'s volume, or Infinity when statfs cannot tell. */
+async function volumeFreeBytes(directory: string): Promise<number> {
+  try {
+    const stats = await statfs(directory);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 /**
@@ -60,7 +73,9 @@ export interface ListingSpoolOptions {
  */
 export class ListingSpool {
   private readonly file: string;
-  private readonly maxBytes: number;
+  private readonly directory: string;
+  private maxBytes: number;
+  private readonly freeBytes: (directory: string) => Promise<number>;
   private readonly maxAgeMs: number;
   private readonly clock: () => number;
   private readonly segments = new Map<string, Segment>();
@@ -72,8 +87,10 @@ export class ListingSpool {
   private batch: SourceObject[] = [];
 
   constructor(directory: string, options: ListingSpoolOptions = {}) {
+    this.directory = directory;
     this.file = path.join(directory, `listing-${randomUUID()}.spool`);
     this.maxBytes = options.maxBytes ?? SPOOL_MAX_BYTES;
+    this.freeBytes = options.freeBytes ?? volumeFreeBytes;
     this.maxAgeMs = options.maxAgeMs ?? SPOOL_MAX_AGE_MS;
     this.clock = options.clock ?? (() => performance.now());
   }
@@ -158,6 +175,8 @@ export class ListingSpool {
     const body = serialize(this.batch);
     this.batch = [];
     if (!this.recording) return;
+    if (this.handle === null)
+      this.maxBytes = Math.min(this.maxBytes, Math.floor((await this.freeBytes(this.directory)) / 4));
     if (this.size + 4 + body.length > this.maxBytes) return this.stop();
     const frame = Buffer.allocUnsafe(4 + body.length);
     frame.writeUInt32LE(body.length, 0);

@@ -114,6 +114,27 @@ describe('listing spool', () => {
     await spool.close();
   });
 
+  it('takes at most a quarter of the space free on its volume, leaving the rest to the scan', async () => {
+    const asked: string[] = [];
+    const spool = new ListingSpool(dir, {
+      freeBytes: async (directory) => {
+        asked.push(directory);
+        return 4 * 300 * 1024;
+      },
+    });
+    const objects = listing(2000, 5000);
+    expect(await drain(spool.record(stream(objects)))).toEqual(objects);
+    expect(asked).toEqual([dir]);
+    expect((await drain(spool.members('a/')!)).length).toBe(2000);
+    expect(spool.members('b/')).toBeUndefined();
+    await spool.close();
+    const full = new ListingSpool(dir, { freeBytes: async () => 0 });
+    await drain(full.record(stream(objects)));
+    expect(full.members('a/')).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([]);
+    await full.close();
+  });
+
   it('never fails the listing when it cannot write: it records nothing', async () => {
     const spool = new ListingSpool(path.join(dir, 'no-such-folder'));
     const objects = listing(600, 2);
