@@ -36,12 +36,14 @@ export const COMPACT_HEAP_GROWING_PERCENT = 30;
 
 /**
  * The semi-space size (MiB) this thread's young generation may double up to while a hold is
- * active. Each young collection copies what is still live, and a scan keeps hundreds of entries in
- * flight: 4 MiB semi-spaces were collected every ~3 MiB of garbage and copied that in-flight state
- * each time (269 collections, ~1 s of the main thread on the 36,000-file tree, issue 13, tenth
- * round); 8 MiB ones halve that for ~6 MiB more peak.
+ * active. Every young collection copies what is still live — a scan keeps hundreds of entries in
+ * flight — so a larger young generation collects less often and copies less (8 MiB: half the
+ * collections and ~4 % off a steady-state scan of the 36,000-file tree), but its garbage sits in
+ * the peak: +8 to +20 MiB on the tree, on all of /usr and on archives, which put them over 200 MiB
+ * (issue 13, tenth round). 4 MiB is where start-up leaves it on Node 20; the hold now keeps it
+ * there by rule instead of by accident.
  */
-export const COMPACT_SEMI_SPACE_MB = 8;
+export const COMPACT_SEMI_SPACE_MB = 4;
 
 /** V8's own defaults, restored when the last hold is released. */
 const V8_DEFAULTS = ['--heap-growing-percent=0', '--semi-space-growth-factor=2'];
