@@ -42,7 +42,6 @@ export const SPOOL_MAX_AGE_MS = 15 * 60_000;
 interface Segment {
   start: number;
   end: number;
-  objects: number;
   /** When its listing ended (`clock()`). */
   listedAt: number;
 }
@@ -82,8 +81,8 @@ export class ListingSpool {
   private handle: FileHandle | null = null;
   private size = 0;
   private recording = true;
-  /** The directory being recorded: its prefix, where its segment starts, its members so far. */
-  private current: { prefix: string; start: number; objects: number } | null = null;
+  /** The directory being recorded: its prefix and where its segment starts. */
+  private current: { prefix: string; start: number } | null = null;
   private batch: SourceObject[] = [];
 
   constructor(directory: string, options: ListingSpoolOptions = {}) {
@@ -140,7 +139,6 @@ export class ListingSpool {
     const current = this.current;
     if (current !== null && slash === current.prefix.length - 1 && object.key.startsWith(current.prefix)) {
       this.batch.push(object);
-      current.objects++;
       return this.batch.length >= FRAME_OBJECTS ? this.flush() : undefined;
     }
     return this.startDirectory(object, slash < 0 ? null : object.key.slice(0, slash + 1));
@@ -150,7 +148,7 @@ export class ListingSpool {
   private async startDirectory(object: SourceObject, prefix: string | null): Promise<void> {
     await this.closeDirectory();
     if (!this.recording || prefix === null) return;
-    this.current = { prefix, start: this.size, objects: 1 };
+    this.current = { prefix, start: this.size };
     this.batch.push(object);
   }
 
@@ -164,7 +162,6 @@ export class ListingSpool {
     this.segments.set(current.prefix, {
       start: current.start,
       end: this.size,
-      objects: current.objects,
       listedAt: this.clock(),
     });
   }

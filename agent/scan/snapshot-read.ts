@@ -64,7 +64,7 @@ export interface SnapshotRead {
   changed: ObjectChangedError | null;
   /** Archive layout: the object's bytes that went through the whole-object digest, and that digest. */
   object: { bytes: number; digest: string } | null;
-  /** Directory layout: the listing as this read streamed it. */
+  /** Directory layout: the listing as this read streamed it (discovery's, when the read streamed discovery's recorded members). */
   listed: ListingSummary | null;
 }
 
@@ -175,12 +175,13 @@ async function readDirectory(
 ): Promise<SnapshotRead> {
   const { source, set, signal } = ctx;
   const prefix = snapshot.prefix;
-  const listing = { objects: 0, bytes: 0, hash: createHash('sha256') };
+  // Members discovery recorded are the listing its summary was made of: not fingerprinted again.
+  const recorded = ctx.recordedListing?.(prefix);
+  const listing = recorded ? null : { objects: 0, bytes: 0, hash: createHash('sha256') };
   let summary = NOTHING_READ;
   try {
-    const members = ctx.recordedListing?.(prefix) ?? source.list(prefix);
     summary = await readPlainEntries(
-      streamMembers(members, prefix, signal, listing),
+      streamMembers(recorded ?? source.list(prefix), prefix, signal, listing),
       async (key, member) => {
         signal?.throwIfAborted();
         return (await source.open(prefix + key, undefined, readConditions(member))).stream;
@@ -205,23 +206,27 @@ async function readDirectory(
     served: {},
     changed: null,
     object: null,
-    listed: { objects: listing.objects, bytes: listing.bytes, fingerprint: listing.hash.digest('hex') },
+    listed: listing
+      ? { objects: listing.objects, bytes: listing.bytes, fingerprint: listing.hash.digest('hex') }
+      : snapshot.listing,
   };
 }
 
-/** Streams a directory snapshot's members (keys relative to it), fingerprinting the listing as it goes. */
+/** Streams a directory snapshot's members (keys relative to it), fingerprinting them into `listing` when given. */
 function streamMembers(
   members: AsyncIterable<SourceObject>,
   prefix: string,
   signal: AbortSignal | undefined,
-  listing: { objects: number; bytes: number; hash: Hash },
+  listing: { objects: number; bytes: number; hash: Hash } | null,
 ) {
   return (async function* () {
     for await (const member of members) {
       if (signal?.aborted) return;
-      listing.objects++;
-      listing.bytes += member.size;
-      addToFingerprint(listing.hash, member);
+      if (listing) {
+        listing.objects++;
+        listing.bytes += member.size;
+        addToFingerprint(listing.hash, member);
+      }
       yield { ...member, key: member.key.slice(prefix.length) };
     }
   })();
