@@ -59,9 +59,16 @@ function semiSpaceBytes(): number {
   return space ? space.space_size / 2 : 0;
 }
 
-/** Sets the flags of a hold: the growing percent, and the growth factor the semi-space's size calls for. */
+/**
+ * Sets the flags of a hold: the growing percent, and the growth factor the semi-space's size calls
+ * for. Once the cap is reached the watcher of collections has nothing left to do and stops.
+ */
 function applyCompact(): void {
-  if (semiSpaceBytes() >= COMPACT_SEMI_SPACE_MB * 2 ** 20) growthFactor = 1;
+  if (semiSpaceBytes() >= COMPACT_SEMI_SPACE_MB * 2 ** 20) {
+    growthFactor = 1;
+    watcher?.disconnect();
+    watcher = null;
+  }
   setFlagsFromString(`--heap-growing-percent=${COMPACT_HEAP_GROWING_PERCENT}`);
   setFlagsFromString(`--semi-space-growth-factor=${growthFactor}`);
 }
@@ -71,11 +78,14 @@ export function holdCompactHeap(): () => void {
   if (holders++ === 0) {
     growthFactor = 2;
     applyCompact();
-    // After each collection of this thread: stop the young generation's growth once at its cap.
-    watcher = new PerformanceObserver(() => {
-      if (growthFactor === 2 && semiSpaceBytes() >= COMPACT_SEMI_SPACE_MB * 2 ** 20) applyCompact();
-    });
-    watcher.observe({ entryTypes: ['gc'] });
+    // Below the cap (the CLI usually starts at it): after each collection of this thread, stop
+    // the young generation's growth once it got there.
+    if (growthFactor === 2) {
+      watcher = new PerformanceObserver(() => {
+        if (semiSpaceBytes() >= COMPACT_SEMI_SPACE_MB * 2 ** 20) applyCompact();
+      });
+      watcher.observe({ entryTypes: ['gc'] });
+    }
   }
   let released = false;
   return () => {
