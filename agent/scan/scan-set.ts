@@ -24,7 +24,7 @@ import { type Acceptance } from '../model/acceptance.js';
 import type { Finding, FindingKind } from '../model/findings.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import type { Verdict } from '../model/verdict.js';
-import { deepReadReason } from './deep-read-decision.js';
+import { deepReadReason, type DeepReadFacts } from './deep-read-decision.js';
 import { FOREIGN_HEAD_BYTES, headsToRead, judgeForeignObjects } from './foreign-objects.js';
 import { withNotCleanSince } from '../verdicts/not-clean-since.js';
 import {
@@ -150,6 +150,52 @@ function spentToday(index: SetIndex, now: Date): number {
   return bytes;
 }
 
+/** Why a snapshot not listed yet is read when the rules give no reason (never, by construction). */
+const READ_UNLISTED = 'not listed before its read';
+
+/**
+ * Why a snapshot is read, or null for the cheap pass, from its listing's fingerprint now — for a
+ * directory snapshot not listed yet (`fingerprint` undefined), as if its listing were unchanged
+ * since the last read (pure).
+ */
+function reasonToRead(
+  set: SetPolicy,
+  id: string,
+  facts: Pick<DeepReadFacts, 'object' | 'listingFingerprint'>,
+  index: SetIndex,
+  now: Date,
+  resumingRun: string | undefined,
+  hasBaseline: (id: string) => boolean,
+): string | null {
+  const previous = index.snapshots[id];
+  const listingFingerprint =
+    'object' in facts ? undefined : (facts.listingFingerprint ?? previous?.listing?.fingerprint);
+  return deepReadReason({
+    hasBaseline: hasBaseline(id),
+    previous,
+    ...(facts.object ? { object: facts.object } : {}),
+    ...(listingFingerprint !== undefined ? { listingFingerprint } : {}),
+    rehashSeconds: set.sample ? Number.POSITIVE_INFINITY : set.rehashSeconds,
+    now,
+    ...(resumingRun !== undefined ? { resumingRun } : {}),
+  });
+}
+
+/**
+ * Whether the directory snapshot `id` is read in full whatever its listing says (pure): then
+ * discovery need not list it, its read does (DiscoveryOptions.deferListing).
+ */
+export function readWhateverListed(
+  set: SetPolicy,
+  id: string,
+  index: SetIndex,
+  now: Date,
+  resumingRun: string | undefined,
+  hasBaseline: (id: string) => boolean,
+): boolean {
+  return reasonToRead(set, id, {}, index, now, resumingRun, hasBaseline) !== null;
+}
+
 /** Why each snapshot is read (null: the cheap pass), with the sampling plan applied (pure apart from the plan). */
 export function readDecisions(
   set: SetPolicy,
@@ -163,16 +209,21 @@ export function readDecisions(
   const candidates: { id: string; bytes: number; lastVerified: number }[] = [];
   for (const snapshot of snapshots) {
     const previous = index.snapshots[snapshot.id];
-    const reason = deepReadReason({
-      hasBaseline: hasBaseline(snapshot.id),
-      previous,
-      ...(snapshot.layout === 'archive'
-        ? { object: identityOf(snapshot.object) }
-        : { listingFingerprint: snapshot.listing.fingerprint }),
-      rehashSeconds: set.sample ? Number.POSITIVE_INFINITY : set.rehashSeconds,
-      now,
-      ...(resumingRun !== undefined ? { resumingRun } : {}),
-    });
+    const unlisted = snapshot.layout === 'directory' && snapshot.listing === null;
+    const reason =
+      reasonToRead(
+        set,
+        snapshot.id,
+        snapshot.layout === 'archive'
+          ? { object: identityOf(snapshot.object) }
+          : snapshot.listing
+            ? { listingFingerprint: snapshot.listing.fingerprint }
+            : {},
+        index,
+        now,
+        resumingRun,
+        hasBaseline,
+      ) ?? (unlisted ? READ_UNLISTED : null);
     reasons.set(snapshot.id, reason);
     const verified = previous?.lastVerified ?? previous?.lastDeepScan;
     if (
@@ -250,6 +301,8 @@ interface SetScan {
   faults: FaultCounter;
   /** The directory snapshots' members as discovery listed them, for their reads (directory layout). */
   spool: ListingSpool | null;
+  /** The snapshots with a baseline manifest in the state, by id. */
+  manifests: ReadonlySet<string>;
 }
 
 /** Counts the store's faults into `current`: the listing's first, then each snapshot's own. */
@@ -298,10 +351,17 @@ async function discover(scan: SetScan): Promise<Discovered> {
       yield object;
     }
   };
+  const now = scan.now();
   const discovery = await discoverSourceSnapshots(
     source,
     { ...set, owners: snapshotOwners(index) },
-    scan.spool ? (objects) => scan.spool!.record(counted(objects)) : counted,
+    {
+      listing: scan.spool ? (objects) => scan.spool!.record(counted(objects)) : counted,
+      deferListing: (id) =>
+        readWhateverListed(set, id, index, now, scan.options.resumingRun, (known) =>
+          scan.manifests.has(known),
+        ),
+    },
   );
   report.notes.push(...discovery.notes);
   if (discovery.snapshots.length === 0) report.findings = [noSnapshotsFinding(set, report.location, listed)];
@@ -342,14 +402,13 @@ async function decideReads(
   startedAt: Date,
 ): Promise<Map<string, string | null>> {
   const { set, options, report } = scan;
-  const manifests = await listManifests(options.stateDir, set.name);
   const { reasons, plan, candidates } = readDecisions(
     set,
     snapshots,
     scan.index,
     startedAt,
     options.resumingRun,
-    (id) => manifests.has(id),
+    (id) => scan.manifests.has(id),
   );
   if (plan) {
     const { sampling, note } = samplingSummary(set, plan, candidates);
@@ -636,6 +695,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
       acceptances: acceptanceMatcher(options.acceptances ?? []),
       faults,
       spool,
+      manifests: await listManifests(options.stateDir, set.name),
     };
     const { snapshots, fresh } = await discover(scan);
     const reasons = await decideReads(scan, snapshots, now());

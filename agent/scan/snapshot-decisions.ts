@@ -169,7 +169,7 @@ export function scanListing(
   listed: ListingSummary | null,
 ): ListingSummary | undefined {
   if (snapshot.layout !== 'directory') return undefined;
-  return complete && listed ? listed : snapshot.listing;
+  return complete && listed ? listed : (snapshot.listing ?? undefined);
 }
 
 type BaselineInfo = NonNullable<SnapshotState['baseline']>;
@@ -256,7 +256,7 @@ export function cheapPassRecord(setName: string, snapshot: Snapshot, state: Snap
     bytes: state.bytes,
     findingCounts: state.findingCounts,
     object: snapshot.layout === 'archive' ? identityOf(snapshot.object) : undefined,
-    listing: snapshot.layout === 'directory' ? snapshot.listing : undefined,
+    listing: snapshot.layout === 'directory' ? (snapshot.listing ?? undefined) : undefined,
   };
 }
 

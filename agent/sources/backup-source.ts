@@ -104,15 +104,33 @@ export interface OpenOptions {
   versionId?: string;
 }
 
+/** How to list. */
+export interface ListOptions {
+  /**
+   * Folders directly under the set root (names from `folders()`) whose contents a listing of the
+   * whole set (`prefix` `''`) leaves out; ignored for any other prefix.
+   */
+  skipFolders?: ReadonlySet<string>;
+}
+
 /** A store of backup objects. Implementations must be safe to use concurrently. */
 export interface BackupSource {
   /** Printable location, e.g. `s3://backups/orders/` or `/mnt/offline/orders`. */
   readonly location: string;
   /**
    * Every object under `prefix` (relative to the set root; `''` for all), recursively, in key
-   * order. Paged internally; never buffers the whole listing.
+   * order. Paged internally; never buffers the whole listing. Sources with `folders()` honour
+   * `options.skipFolders`.
    */
-  list(prefix?: string): AsyncIterable<SourceObject>;
+  list(prefix?: string, options?: ListOptions): AsyncIterable<SourceObject>;
+  /**
+   * The folders directly under the set root that `list('')` would descend into and list at
+   * least one object under, by name (no `/`), e.g. to list some of them later on their own
+   * (`list('name/')`) and skip them now (`ListOptions.skipFolders`). A folder whose name the
+   * source cannot give back exactly (not valid UTF-8) is left out: the full listing reports it.
+   * Sources that cannot list one level (or skip folders) have no such method.
+   */
+  folders?(): Promise<string[]>;
   /**
    * Opens an object, or a range of it. The stream errors (never hangs) if the store stalls
    * longer than the source's idle timeout. Throws SourceError; `permanent` says whether a retry

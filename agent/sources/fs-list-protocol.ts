@@ -19,7 +19,15 @@ export interface ListedEntry {
 
 /** Main thread → worker: start walking `directory`, send the next batch of at most `max`, or drop a walk. */
 export type ListRequest =
-  | { type: 'start'; id: number; directory: string; dirKey: string; namePrefix: string }
+  | {
+      type: 'start';
+      id: number;
+      directory: string;
+      dirKey: string;
+      namePrefix: string;
+      /** Top-level folders of a walk from the root (`dirKey` `''`) not to descend into. */
+      skip?: string[];
+    }
   | { type: 'more'; id: number; max: number }
   | { type: 'stop'; id: number };
 

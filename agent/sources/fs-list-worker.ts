@@ -153,9 +153,12 @@ class Walk {
   private readonly stack: Frame[] = [];
   /** The top directory, until the first `next()` reads it (its failure is that call's). */
   private start: [directory: string, dirKey: string, namePrefix: string] | null;
+  /** Folders directly under the root not descended into (a walk from the root only). */
+  private readonly skip: ReadonlySet<string> | null;
 
-  constructor(directory: string, dirKey: string, namePrefix: string) {
+  constructor(directory: string, dirKey: string, namePrefix: string, skip?: readonly string[]) {
     this.start = [directory, dirKey, namePrefix];
+    this.skip = dirKey === '' && skip?.length ? new Set(skip) : null;
   }
 
   /** The next listed object, or undefined once the walk is over; throws WalkError. */
@@ -191,6 +194,7 @@ class Walk {
         });
       }
       if (stats.isDirectory()) {
+        if (this.skip !== null && frame.keyPrefix === '' && this.skip.has(name)) continue;
         try {
           this.enter(absolute, key, '');
         } catch (error) {
@@ -239,7 +243,7 @@ const walks = new Map<number, Walk>();
 
 port.on('message', (request: ListRequest) => {
   if (request.type === 'start') {
-    walks.set(request.id, new Walk(request.directory, request.dirKey, request.namePrefix));
+    walks.set(request.id, new Walk(request.directory, request.dirKey, request.namePrefix, request.skip));
     return;
   }
   const walking = walks.get(request.id);

@@ -45,10 +45,25 @@ export class FsLister {
     { resolve: (response: ListResponse) => void; reject: (error: Error) => void }[]
   >();
 
-  /** Walks `directory` (key `dirKey`, names starting with `namePrefix`) in key order; throws ListFailure. */
-  async *walk(directory: string, dirKey: string, namePrefix: string): AsyncGenerator<ListedEntry> {
+  /**
+   * Walks `directory` (key `dirKey`, names starting with `namePrefix`) in key order, not into the
+   * top-level folders `skip` names (a walk from the root only); throws ListFailure.
+   */
+  async *walk(
+    directory: string,
+    dirKey: string,
+    namePrefix: string,
+    skip?: readonly string[],
+  ): AsyncGenerator<ListedEntry> {
     const id = this.nextId++;
-    this.post({ type: 'start', id, directory, dirKey, namePrefix });
+    this.post({
+      type: 'start',
+      id,
+      directory,
+      dirKey,
+      namePrefix,
+      ...(skip?.length ? { skip: [...skip] } : {}),
+    });
     let finished = false;
     const ahead: Promise<ListResponse>[] = [];
     try {

@@ -26,12 +26,20 @@
  * - Every failure is a SourceError; `permanent` is true for ENOENT/EACCES/EISDIR-like problems
  *   and false for I/O errors a retry could fix (EIO, EAGAIN, ESTALE, …).
  */
-import { constants, type Stats } from 'node:fs';
-import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { constants, type Dirent, type Stats } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { open, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, pipeline } from 'node:stream';
 import { ObjectChangedError, SourceError, VersionNotFoundError, describeError } from '../errors.js';
-import type { BackupSource, ByteRange, ObjectBody, OpenOptions, SourceObject } from './backup-source.js';
+import type {
+  BackupSource,
+  ByteRange,
+  ListOptions,
+  ObjectBody,
+  OpenOptions,
+  SourceObject,
+} from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 import { FsLister, ListFailure } from './fs-list.js';
 import { isInside } from '../fs/is-inside.js';
@@ -102,6 +110,23 @@ function keySegments(key: string): string[] | undefined {
   return segments;
 }
 
+/**
+ * Whether a listing of the directory would give at least one object: a name that is not a
+ * directory, or a directory below it that holds one or cannot be read (the walk lists that as
+ * unlisted). Stops at the first such name. False when the directory itself cannot be read.
+ */
+async function holdsAName(directory: string, top = true): Promise<boolean> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(directory, { withFileTypes: true });
+  } catch {
+    return !top;
+  }
+  if (entries.some((entry) => !entry.isDirectory())) return true;
+  for (const entry of entries) if (await holdsAName(path.join(directory, entry.name), false)) return true;
+  return false;
+}
+
 /** Creates a source over the directory `root` (resolved against the working directory). */
 export function createFsSource(root: string, options: FsSourceOptions = {}): BackupSource {
   const rootPath = path.resolve(root);
@@ -153,9 +178,14 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
   const lister = new FsLister();
 
   /** The objects under `directory` in key order, listed by the source's worker (fs-list.ts). */
-  async function* walk(directory: string, dirKey: string, namePrefix: string): AsyncGenerator<SourceObject> {
+  async function* walk(
+    directory: string,
+    dirKey: string,
+    namePrefix: string,
+    skip?: readonly string[],
+  ): AsyncGenerator<SourceObject> {
     try {
-      for await (const listed of lister.walk(directory, dirKey, namePrefix)) {
+      for await (const listed of lister.walk(directory, dirKey, namePrefix, skip)) {
         yield {
           key: listed.key,
           size: listed.size,
@@ -326,7 +356,7 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
   return {
     location,
 
-    async *list(prefix = ''): AsyncIterable<SourceObject> {
+    async *list(prefix = '', options: ListOptions = {}): AsyncIterable<SourceObject> {
       const realBase = await resolveRoot();
       const slash = prefix.lastIndexOf('/');
       const directoryPart = prefix.slice(0, slash + 1);
@@ -340,7 +370,26 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
         const real = await realpath(directory).catch(() => undefined);
         if (real !== path.join(realBase, ...segments)) return;
       }
-      yield* walk(directory, segments.join('/'), namePrefix);
+      const skip = prefix === '' && options.skipFolders?.size ? [...options.skipFolders] : undefined;
+      yield* walk(directory, segments.join('/'), namePrefix, skip);
+    },
+
+    async folders(): Promise<string[]> {
+      await resolveRoot();
+      let entries: Dirent<Buffer>[];
+      try {
+        entries = await readdir(rootPath, { withFileTypes: true, encoding: 'buffer' });
+      } catch (error) {
+        throw fail('.', 'cannot list directory', error);
+      }
+      const names: string[] = [];
+      for (const entry of entries) {
+        // As the walk sees it: a real directory (never a symlink), its name valid UTF-8.
+        if (!entry.isDirectory() || !isUtf8(entry.name)) continue;
+        const name = entry.name.toString('utf8');
+        if (await holdsAName(path.join(rootPath, name))) names.push(name);
+      }
+      return names.sort();
     },
 
     async open(key: string, range?: ByteRange, options: OpenOptions = {}): Promise<ObjectBody> {

@@ -78,7 +78,8 @@ export function withReadLimit(source: BackupSource, limiter: ReadLimiter): Backu
   };
   return {
     location: source.location,
-    list: (prefix) => source.list(prefix),
+    list: (prefix, options) => source.list(prefix, options),
+    ...(source.folders ? { folders: () => source.folders!() } : {}),
     ...(source.localPath
       ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) }
       : {}),

@@ -177,7 +177,8 @@ export function withRetries(source: BackupSource, options: RetryOptions = {}): B
 
   return {
     location: source.location,
-    list: (prefix) => source.list(prefix),
+    list: (prefix, options) => source.list(prefix, options),
+    ...(source.folders ? { folders: () => source.folders!() } : {}),
     ...(source.localPath
       ? { localPath: (key: string, options?: OpenOptions) => source.localPath!(key, options) }
       : {}),

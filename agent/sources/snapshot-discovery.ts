@@ -6,7 +6,9 @@
  * so a set of a thousand snapshots of a million files each is discovered in constant memory. A scan
  * keeps the members aside on disk as they stream by (scan/listing-spool.ts) and reads a snapshot
  * from there; audits, drills and recoveries, and scans past the spool's bounds, list the
- * snapshot's prefix again when they need its members.
+ * snapshot's prefix again when they need its members. A scan may also leave a snapshot's members
+ * unlisted at discovery when it reads that snapshot in full whatever its listing says
+ * (`DiscoveryOptions.deferListing`): the read lists them while it reads.
  */
 import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path/posix';
@@ -59,9 +61,12 @@ export interface DirectorySnapshot extends SnapshotBase {
   layout: 'directory';
   /** The prefix (`name/`); `source.list(prefix)` streams its members. */
   prefix: string;
-  /** What the listing held. */
-  listing: ListingSummary;
-  /** The first few members (keys relative to the set root), for audits that sample objects. */
+  /**
+   * What the listing held; null when discovery left the members for the read to list
+   * (`DiscoveryOptions.deferListing`).
+   */
+  listing: ListingSummary | null;
+  /** The first few members (keys relative to the set root), for audits that sample objects; none when not listed. */
   memberSample: SourceObject[];
 }
 
@@ -364,6 +369,63 @@ export async function discoverFromListing(
   return discoverer.finish();
 }
 
+/** How a scan wants discovery done. */
+export interface DiscoveryOptions {
+  /** Wraps the listing as discovery consumes it (a scan counts and records it). */
+  listing?: (objects: AsyncIterable<SourceObject>) => AsyncIterable<SourceObject>;
+  /**
+   * Directory layout, sources with `folders()`: whether the snapshot `id` — a folder matching the
+   * pattern whose name gives its time — is read in full whatever its listing says. Such a
+   * snapshot is not listed now (`listing` null, no member sample): the read lists its members
+   * while it reads them, instead of waiting for a listing of them first.
+   */
+  deferListing?: (id: string) => boolean;
+}
+
+/** The checksum lists at the root of a directory snapshot (SUMS_FILES), listed alone; none when its folder cannot be listed (the read reports that). */
+async function rootSums(source: BackupSource, prefix: string): Promise<SumsReference[]> {
+  const names = Object.keys(SUMS_FILES);
+  const stems = names.filter((name) => !names.some((other) => other !== name && name.startsWith(other)));
+  const sums: SumsReference[] = [];
+  try {
+    for (const stem of stems)
+      for await (const object of source.list(prefix + stem)) {
+        const algorithm = SUMS_FILES[object.key.slice(prefix.length)];
+        if (algorithm) sums.push({ key: object.key, algorithm, scope: 'entries' });
+      }
+  } catch {
+    return [];
+  }
+  return sums.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** The directory snapshots whose listing `defer` leaves to their read (see DiscoveryOptions), oldest first. */
+async function deferredSnapshots(
+  source: BackupSource,
+  rules: DiscoveryRules,
+  defer: ((id: string) => boolean) | undefined,
+): Promise<DirectorySnapshot[]> {
+  if (!defer || rules.layout !== 'directory' || !rules.match || !source.folders) return [];
+  const deferred: DirectorySnapshot[] = [];
+  for (const name of await source.folders()) {
+    if (!rules.match.test(name)) continue;
+    const text = rules.match.exec(name)?.groups?.time;
+    const time = text === undefined ? null : parseSnapshotTime(text, rules.snapshotTimeZone);
+    if (!time || !defer(name)) continue;
+    deferred.push({
+      id: name,
+      time,
+      timeSource: 'name',
+      layout: 'directory',
+      prefix: `${name}/`,
+      listing: null,
+      memberSample: [],
+      sums: await rootSums(source, `${name}/`),
+    });
+  }
+  return deferred;
+}
+
 /**
  * The snapshots of a set's source: those a backup tool's repository lists itself (restic, borg:
  * each one archive-layout snapshot read as a tar stream), else those the listing holds by the
@@ -372,9 +434,18 @@ export async function discoverFromListing(
 export async function discoverSourceSnapshots(
   source: BackupSource,
   rules: DiscoveryRules,
-  listing: (objects: AsyncIterable<SourceObject>) => AsyncIterable<SourceObject> = (objects) => objects,
+  options: DiscoveryOptions = {},
 ): Promise<Discovery> {
-  if (!source.snapshots) return discoverFromListing(listing(source.list()), rules);
+  const listing = options.listing ?? ((objects) => objects);
+  if (!source.snapshots) {
+    const deferred = await deferredSnapshots(source, rules, options.deferListing);
+    const discovery = await discoverFromListing(
+      listing(source.list('', { skipFolders: new Set(deferred.map((snapshot) => snapshot.id)) })),
+      rules,
+    );
+    if (deferred.length) discovery.snapshots = [...discovery.snapshots, ...deferred].sort(byTime);
+    return discovery;
+  }
   const snapshots = (await source.snapshots()).map((snapshot): Snapshot => ({
     id: snapshot.id,
     time: snapshot.time,
@@ -392,7 +463,7 @@ export function problemPath(snapshot: Snapshot): string {
   return snapshot.layout === 'archive' ? snapshot.object.key : snapshot.id;
 }
 
-/** Bytes a snapshot's read covers: its archive object, or its listed members. */
+/** Bytes a snapshot's read covers: its archive object, or its listed members (0 when not listed yet). */
 export function snapshotBytes(snapshot: Snapshot): number {
-  return snapshot.layout === 'archive' ? snapshot.object.size : snapshot.listing.bytes;
+  return snapshot.layout === 'archive' ? snapshot.object.size : (snapshot.listing?.bytes ?? 0);
 }

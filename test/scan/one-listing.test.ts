@@ -2,6 +2,8 @@
  * A scan lists a directory snapshot once: discovery's listing feeds the read (listing-spool.ts),
  * on a filesystem and on S3 alike — and the read still judges the bytes as they are, so a file
  * changed since the baseline is drift, every member is read, and the report matches the store.
+ * A snapshot read whatever its listing says, whose name gives its time, is not listed before its
+ * read at all: its read lists it.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,15 +29,22 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-/** The real source of `set`, with every `list(prefix)` call noted in `calls`. */
-function countingSource(calls: string[]) {
+/**
+ * The real source of `set`, with every `list(prefix)` call noted in `calls` (with the folders it
+ * was told to skip, when any), and every key it listed counted in `listed`.
+ */
+function countingSource(calls: string[], listed = new Map<string, number>()) {
   return async (set: SetPolicy): Promise<BackupSource> => {
     const source = await createSource(set.source, { set: set.name });
     return {
       ...source,
-      list(prefix = '') {
-        calls.push(prefix);
-        return source.list(prefix);
+      async *list(prefix = '', options = {}) {
+        const skipped = [...(options.skipFolders ?? [])];
+        calls.push(skipped.length ? `${prefix} skipping ${skipped.join(',')}` : prefix);
+        for await (const object of source.list(prefix, options)) {
+          listed.set(object.key, (listed.get(object.key) ?? 0) + 1);
+          yield object;
+        }
       },
     };
   };
@@ -90,6 +99,67 @@ describe('one listing per scan', () => {
     expect(newer!.findings.map((finding) => [finding.kind, finding.path])).toContainEqual([
       'drift-modified',
       memberName(files[0]!, 0),
+    ]);
+  });
+
+  it('snapshots named with their time and read whatever their listing says are listed by their read alone: every member once', async () => {
+    const root = path.join(base, 'timed-set');
+    for (const day of DAYS)
+      files.forEach((file, i) => {
+        const target = path.join(root, day, memberName(file, i));
+        mkdirSync(path.dirname(target), { recursive: true });
+        copyFileSync(file.path, target);
+      });
+    // The newer day carries a checksum list at its root with one wrong line: found without a listing.
+    const sums = files.map((file, i) => `${'0'.repeat(64)}  ${i === 0 ? memberName(file, i) : 'absent'}`);
+    writeFileSync(path.join(root, DAYS[1]!, 'SHA256SUMS'), `${sums.slice(0, 1).join('\n')}\n`);
+    // An empty folder matching the pattern is no snapshot, listed or not.
+    mkdirSync(path.join(root, 'snap-20260103'));
+    const policy = (rehash: string) =>
+      validatePolicy(
+        {
+          sets: {
+            files: {
+              source: { fs: { path: root } },
+              snapshots: { layout: 'directory', match: '^snap-(?<time>\\d{8})$' },
+              integrity: { rehash },
+            },
+          },
+        },
+        'test',
+        base,
+      );
+    const stateDir = path.join(base, 'timed-state');
+    const calls: string[] = [];
+    const listed = new Map<string, number>();
+    const first = await runScan(policy('always'), { stateDir, createSource: countingSource(calls, listed) });
+    const [older, newer] = first.sets[0]!.snapshots;
+    expect(first.sets[0]!.snapshots.map((s) => [s.id, s.deep, s.entries])).toEqual([
+      [DAYS[0], true, files.length],
+      [DAYS[1], true, files.length + 1],
+    ]);
+    expect(older!.verdict).toBe('clean');
+    expect(newer!.findings.map((finding) => [finding.kind, finding.path])).toContainEqual([
+      'sums-mismatch',
+      memberName(files[0]!, 0),
+    ]);
+    // The set listed without the two snapshots, then each snapshot by its read (and its checksum lists alone).
+    expect(calls.filter((call) => !/SUMS$/.test(call))).toEqual([
+      ` skipping ${DAYS.join(',')}`,
+      `${DAYS[0]}/`,
+      `${DAYS[1]}/`,
+    ]);
+    expect(listed.size).toBe(2 * files.length + 1);
+    // Only the checksum list is listed twice: once alone, once with its snapshot's members.
+    expect([...listed].filter(([, times]) => times > 1)).toEqual([[`${DAYS[1]}/SHA256SUMS`, 2]]);
+
+    // Read a day ago and due again in a week: the listing decides, so discovery lists them.
+    calls.length = 0;
+    const second = await runScan(policy('7d'), { stateDir, createSource: countingSource(calls) });
+    expect(calls).toEqual(['']);
+    expect(second.sets[0]!.snapshots.map((s) => [s.id, s.deep, s.entries])).toEqual([
+      [DAYS[0], false, files.length],
+      [DAYS[1], false, files.length + 1],
     ]);
   });
 

@@ -104,6 +104,38 @@ describe('fs source', () => {
     expect(await listAll(source.list('escape/'))).toEqual([]);
   });
 
+  it('names the folders at the root that hold something, and lists the set without the ones it is told to skip', async () => {
+    const source = createFsSource(root);
+    await mkdir(path.join(root, 'empty', 'only', 'folders'), { recursive: true });
+    await mkdir(path.join(root, 'snap-2', 'snap-1'), { recursive: true });
+    await writeFile(path.join(root, 'snap-2', 'snap-1', 'nested.txt'), 'same name, one level down');
+    const bad = Buffer.concat([Buffer.from(root + path.sep + 'dir-'), Buffer.from([0xfe])]);
+    await mkdir(bad);
+    await writeFile(Buffer.concat([bad, Buffer.from('/inside.txt')]), 'under a name that is not UTF-8');
+    try {
+      // Real directories a listing finds something in (not the symlinked `escape`, not `empty`
+      // with its empty folders), named in valid UTF-8.
+      expect(await source.folders!()).toEqual(['a', 'snap-1', 'snap-2']);
+      const keys = (await listAll(source.list('', { skipFolders: new Set(['snap-1', 'a']) }))).map(
+        (o) => o.key,
+      );
+      expect(keys.filter((key) => key.startsWith('snap-') || key.startsWith('a/'))).toEqual([
+        'snap-2/snap-1/nested.txt',
+      ]);
+      // What is not skipped is listed as ever, the name that is not UTF-8 too.
+      expect(keys).toContain('B.txt');
+      expect(keys.some((key) => key.startsWith('dir-\\xfe'))).toBe(true);
+      // Skipping applies to a listing of the whole set only.
+      expect(
+        (await listAll(source.list('snap-1/', { skipFolders: new Set(['snap-1', 'deep']) }))).length,
+      ).toBe(2);
+    } finally {
+      await rm(path.join(root, 'empty'), { recursive: true });
+      await rm(path.join(root, 'snap-2'), { recursive: true });
+      await rm(bad, { recursive: true });
+    }
+  });
+
   it('opens whole files and exact byte ranges', async () => {
     const source = createFsSource(root);
     expect((await readAll((await source.open('data.bin')).stream)).equals(bytes)).toBe(true);

@@ -108,7 +108,7 @@ describe('snapshot discovery', () => {
       match: /^(?<time>[\d-]+)$/u,
     });
     expect(
-      ofLayout(snapshots, 'directory').map((s) => [s.id, s.listing.objects, s.memberSample.length]),
+      ofLayout(snapshots, 'directory').map((s) => [s.id, s.listing!.objects, s.memberSample.length]),
     ).toEqual([
       ['2025-10-01', 500, MEMBER_SAMPLE],
       ['2025-10-02', 500, MEMBER_SAMPLE],
@@ -116,7 +116,7 @@ describe('snapshot discovery', () => {
     ]);
     // The same members give the same fingerprint; another size changes it.
     const [first, second] = ofLayout(snapshots, 'directory');
-    expect(first!.listing.fingerprint).not.toBe(second!.listing.fingerprint);
+    expect(first!.listing!.fingerprint).not.toBe(second!.listing!.fingerprint);
     const again = await discoverFromListing(listing(), { layout: 'directory' });
     expect(ofLayout(again.snapshots, 'directory')[0]!.listing).toEqual(first!.listing);
   });
@@ -183,7 +183,7 @@ describe('snapshot discovery', () => {
       ],
       { layout: 'directory', match: /^(?<time>[\d-]+)$/u },
     );
-    expect(ofLayout(snapshots, 'directory').map((s) => [s.id, s.listing.objects])).toEqual([
+    expect(ofLayout(snapshots, 'directory').map((s) => [s.id, s.listing!.objects])).toEqual([
       ['2025-99-99', 1],
       ['2025-10-18', 1],
       ['2025-10-19', 2],
