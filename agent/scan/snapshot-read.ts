@@ -198,6 +198,12 @@ async function readDirectory(
             )
         : undefined,
     );
+    // Discovery found something to list in the folder, or it would not be a snapshot: a read that
+    // lists nothing there read a folder emptied or swapped for a link since, never a clean snapshot.
+    if (snapshot.listing === null && listing?.objects === 0 && summary.complete)
+      throw new Error(
+        `${snapshot.prefix} held files when the scan began and lists none now (emptied, or no longer a folder)`,
+      );
   } catch (error) {
     summary = failedRead(ctx, snapshot, summary, error, collector);
   }

@@ -163,6 +163,49 @@ describe('one listing per scan', () => {
     ]);
   });
 
+  it('a snapshot folder emptied between discovery and its read is a failed read, never a clean snapshot of nothing', async () => {
+    const root = path.join(base, 'emptied-set');
+    const day = path.join(root, DAYS[0]!);
+    files.slice(0, 5).forEach((file, i) => {
+      mkdirSync(path.join(day, 'd'), { recursive: true });
+      copyFileSync(file.path, path.join(day, 'd', `${i}-${path.basename(file.path)}`));
+    });
+    const policy = validatePolicy(
+      {
+        sets: {
+          files: {
+            source: { fs: { path: root } },
+            snapshots: { layout: 'directory', match: '^snap-(?<time>\\d{8})$' },
+          },
+        },
+      },
+      'test',
+      base,
+    );
+    const real = countingSource([]);
+    const report = await runScan(policy, {
+      stateDir: path.join(base, 'emptied-state'),
+      createSource: async (set) => {
+        const source = await real(set);
+        return {
+          ...source,
+          list(prefix = '', options = {}) {
+            // The read's listing finds the folder emptied (its files moved away, the folder kept).
+            if (prefix === `${DAYS[0]}/`) rmSync(path.join(day, 'd'), { recursive: true });
+            return source.list(prefix, options);
+          },
+        };
+      },
+    });
+    const [snapshot] = report.sets[0]!.snapshots;
+    expect([snapshot!.id, snapshot!.verdict, snapshot!.entries]).toEqual([DAYS[0], 'unverified', 0]);
+    expect(snapshot!.findings.map((finding) => [finding.kind, finding.severity])).toEqual([
+      ['read-error', 'critical'],
+    ]);
+    expect(snapshot!.findings[0]!.detail).toMatch(/held files when the scan began and lists none now/);
+    expect(report.sets[0]!.lastClean).toBeNull();
+  });
+
   describe('an S3 set', () => {
     let s3: EmbeddedS3;
     beforeAll(async () => {
