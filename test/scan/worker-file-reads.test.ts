@@ -3,7 +3,8 @@
  * analysed in the analysis workers (local-file.ts) instead of on the main thread. These tests pin that this changes nothing
  * a user can see: the same manifest entries byte for byte, the same findings, the same refusals.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,12 @@ import { analysisPool } from '../../agent/analysis/analysis-pool.js';
 import { runScan, type ScanReport } from '../../agent/scan/scan-run.js';
 import type { BackupSource } from '../../agent/sources/backup-source.js';
 import { createFsSource, WORKER_READ_MAX_BYTES } from '../../agent/sources/fs-source.js';
-import { LOCAL_CHUNK_BYTES, readLocalFile, type LocalFile } from '../../agent/fs/local-file.js';
+import {
+  fileValidator,
+  LOCAL_CHUNK_BYTES,
+  readLocalFile,
+  type LocalFile,
+} from '../../agent/fs/local-file.js';
 import { openManifest } from '../../agent/state/manifest-store.js';
 import { recordingVisitor } from '../helpers/buffer-input.js';
 
@@ -273,6 +279,25 @@ describe('readLocalFile', () => {
     expect(
       Buffer.concat(copies).equals(readFileSync(path.join(backups, 'snap-20250101/data/large.bin'))),
     ).toBe(true);
+  });
+
+  it('refuses a file reached through a folder swapped for a symlink after the listing, even one made to look the same: another inode', async () => {
+    const snap = path.join(backups, 'snap-20250101');
+    const listedPath = path.join(snap, 'swap/secret.txt');
+    await mkdir(path.dirname(listedPath));
+    await writeFile(listedPath, 'not part of any snapshot\n');
+    const listed = lstatSync(listedPath);
+    // The outside file gets the listed file's size and modification time, to the nanosecond.
+    execFileSync('touch', ['-r', listedPath, path.join(outside, 'secret.txt')]);
+    await rm(path.dirname(listedPath), { recursive: true });
+    await symlink(outside, path.dirname(listedPath));
+    const sizeAndTime = (validator: string) => validator.split(':').slice(2);
+    expect(sizeAndTime(fileValidator(lstatSync(path.join(outside, 'secret.txt'))))).toEqual(
+      sizeAndTime(fileValidator(listed)),
+    );
+    expect(readLocalFile(file('swap/secret.txt', { ifMatch: fileValidator(listed) }), buffer)).toEqual({
+      fallback: 'changed since it was listed',
+    });
   });
 
   it('falls back (never reads) for a symlink, a path through a symlinked folder, a folder, a changed file, a file over maxBytes', () => {
