@@ -253,6 +253,13 @@ export class EntryNameGuard {
   private readonly seen = new PathFingerprints();
   /** Pre-NFC spelling of the (rare) names that were not NFC, to tell twins from duplicates. */
   private readonly spelling = new Map<string, string>();
+  /**
+   * The parent directory of the last admitted entry: its ancestors were all checked and remembered
+   * as directories then, and a path remembered as a directory never becomes anything else (an
+   * entry that would make it one is refused), so a sibling needs neither again — most entries of
+   * a listing or an archive follow a sibling.
+   */
+  private lastParent: string | null = null;
 
   constructor(private readonly limits: PathLimits) {}
 
@@ -289,15 +296,20 @@ export class EntryNameGuard {
       }
     }
 
-    const parentProblem = this.parentProblem(path);
-    if (parentProblem) return refuse(path, `${shown}: ${parentProblem}`);
+    const parent = path.slice(0, Math.max(0, path.lastIndexOf('/')));
+    const sibling = parent === this.lastParent;
+    if (!sibling) {
+      const parentProblem = this.parentProblem(path);
+      if (parentProblem) return refuse(path, `${shown}: ${parentProblem}`);
+    }
 
     if (type === 'hardlink') {
       const targetProblem = this.hardlinkProblem(linkTarget);
       if (targetProblem) return refuse(path, `${shown}: ${targetProblem}`);
     }
 
-    this.remember(path, beforeNfc, type);
+    this.remember(path, beforeNfc, type, sibling);
+    this.lastParent = parent;
     return { ok: true, path };
   }
 
@@ -324,11 +336,13 @@ export class EntryNameGuard {
     return null;
   }
 
-  private remember(path: string, beforeNfc: string, type: EntryType): void {
-    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
-      const parent = path.slice(0, slash);
-      if (!this.seen.has(parent)) this.seen.set(parent, IMPLICIT_DIRECTORY);
-    }
+  /** Remembers an admitted entry and, unless they are known already (`parentsKnown`), its parents. */
+  private remember(path: string, beforeNfc: string, type: EntryType, parentsKnown: boolean): void {
+    if (!parentsKnown)
+      for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+        const parent = path.slice(0, slash);
+        if (!this.seen.has(parent)) this.seen.set(parent, IMPLICIT_DIRECTORY);
+      }
     this.seen.set(path, type === 'directory' ? DIRECTORY : type === 'symlink' ? SYMLINK : NON_DIRECTORY);
     if (beforeNfc !== path && this.spelling.size < MAX_SPELLINGS) this.spelling.set(path, beforeNfc);
   }

@@ -80,6 +80,35 @@ describe('normaliseEntryName', () => {
 });
 
 describe('EntryNameGuard', () => {
+  it('judges every sibling of an entry by its parent alone, a refused one included', () => {
+    const guard = new EntryNameGuard(DEFAULT_LIMITS);
+    const ok = (name: string, type: 'file' | 'symlink' | 'directory' = 'file') => guard.admit(name, type).ok;
+    // A path used as a directory stays one: a symlink by that name is refused, its siblings go on.
+    expect([ok('d/x'), ok('d', 'symlink'), ok('d/y'), ok('d/e/z'), ok('d/w')]).toEqual([
+      true,
+      false,
+      true,
+      true,
+      true,
+    ]);
+    // Under a file or a symlink, every sibling is refused, not only the first.
+    expect([ok('f'), ok('f/x'), ok('f/y'), ok('l', 'symlink'), ok('l/a'), ok('l/b')]).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
+    // A directory entry after its children, then more children: all admitted, once each.
+    expect([ok('p/q/r'), ok('p/q', 'directory'), ok('p/q/s'), ok('p/q/r')]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+  });
+
   it('refuses an exact duplicate name', () => {
     const guard = new EntryNameGuard(DEFAULT_LIMITS);
     expect(guard.admit('a/b.txt', 'file').ok).toBe(true);
