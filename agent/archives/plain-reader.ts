@@ -13,7 +13,7 @@ import { describeError } from '../errors.js';
 import type { ArchiveLimits, EntryVisitor, ReadSummary } from './entry-reader.js';
 import type { EntryType } from '../model/manifest.js';
 import type { LocalFile } from '../fs/local-file.js';
-import { problem, ReadSession } from './read-session.js';
+import { problem, ReadSession, type EntryHeader } from './read-session.js';
 import { entryLabel } from './safe-path.js';
 
 /** One listed object, as sources list them (`SourceObject` satisfies it). */
@@ -134,15 +134,16 @@ async function readObject(
     return;
   }
   const type = typeOf(object);
-  const entry = session.admit({
+  const header: EntryHeader = {
     rawName: object.key,
     type,
     size: type === 'file' ? object.size : 0,
     mtime: object.mtime,
-    ...(type === 'symlink' && object.linkTarget !== undefined ? { linkTarget: object.linkTarget } : {}),
-    ...(object.etag !== undefined ? { etag: object.etag } : {}),
-    ...(object.versionId !== undefined ? { versionId: object.versionId } : {}),
-  });
+  };
+  if (type === 'symlink' && object.linkTarget !== undefined) header.linkTarget = object.linkTarget;
+  if (object.etag !== undefined) header.etag = object.etag;
+  if (object.versionId !== undefined) header.versionId = object.versionId;
+  const entry = session.admit(header);
   if (!entry) return;
   if (entry.type !== 'file') {
     await session.visit(entry);

@@ -19,7 +19,7 @@ import { analysisPool } from '../analysis/analysis-pool.js';
 import { readForAnalysis } from '../analysis/analyze-stream.js';
 import { entryLabel } from '../archives/safe-path.js';
 import { describeError } from '../errors.js';
-import type { AnalysisResult } from '../analysis/entry-analysis.js';
+import type { AnalysisRequest, AnalysisResult } from '../analysis/entry-analysis.js';
 import { keepableDigest } from './carry-over.js';
 import type { EntrySpool } from './entry-spool.js';
 import type { FindingsCollector } from './findings-collector.js';
@@ -94,17 +94,16 @@ export function manifestEntryOf(
   layout: Snapshot['layout'],
   analysed: { size: number; digest?: string; content?: ContentSummary },
 ): ManifestEntry {
-  return {
-    path: entry.path,
-    type: entry.type,
-    size: analysed.size,
-    ...(analysed.digest ? { digest: analysed.digest } : {}),
-    ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
-    ...(entry.etag ? { etag: entry.etag } : {}),
-    ...(entry.versionId ? { versionId: entry.versionId } : {}),
-    ...(layout === 'directory' && entry.mtime ? { mtime: entry.mtime.toISOString() } : {}),
-    ...(analysed.content ? { content: analysed.content } : {}),
-  };
+  // Built field by field (once per entry, on the scan's busiest thread); the fields keep this
+  // order, which is the manifest line's.
+  const out: ManifestEntry = { path: entry.path, type: entry.type, size: analysed.size };
+  if (analysed.digest) out.digest = analysed.digest;
+  if (entry.linkTarget !== undefined) out.linkTarget = entry.linkTarget;
+  if (entry.etag) out.etag = entry.etag;
+  if (entry.versionId) out.versionId = entry.versionId;
+  if (layout === 'directory' && entry.mtime) out.mtime = entry.mtime.toISOString();
+  if (analysed.content) out.content = analysed.content;
+  return out;
 }
 
 /** What lookUp found for one entry. */
@@ -142,17 +141,19 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
     return keepIfDigest === undefined ? { before, reference: null } : { before, reference, keepIfDigest };
   };
 
-  /** What detection measures of an entry (encrypted zip members hold ciphertext by design: digests only). */
-  const detectOf = (entry: ArchiveEntry, looked: Looked) =>
-    detection && !entry.encrypted
-      ? {
-          detect: {
-            size: entry.size,
-            claim: claimedType(entry.path),
-            ...(looked.keepIfDigest !== undefined ? { keepIfDigest: looked.keepIfDigest } : {}),
-          },
-        }
-      : {};
+  /** What the analysis of an entry's bytes is asked for (encrypted zip members hold ciphertext by design: digests only). */
+  const requestOf = (entry: ArchiveEntry, looked: Looked): AnalysisRequest => {
+    const request: AnalysisRequest = { algorithm, extraAlgorithms };
+    if (detection && !entry.encrypted) {
+      const detect: NonNullable<AnalysisRequest['detect']> = {
+        size: entry.size,
+        claim: claimedType(entry.path),
+      };
+      if (looked.keepIfDigest !== undefined) detect.keepIfDigest = looked.keepIfDigest;
+      request.detect = detect;
+    }
+    return request;
+  };
 
   /** Judges an entry's analysed bytes (when it has a body) and spools its manifest entry. */
   const keepEntry = async (entry: ArchiveEntry, result: AnalysisResult | null, looked: Looked) => {
@@ -203,11 +204,10 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
         return;
       }
       const looked = await lookUp(entry);
-      const { result, held } = await readForAnalysis(
-        body,
-        { algorithm, extraAlgorithms, ...detectOf(entry, looked) },
-        { sizeHint: entry.size, sinks: progressSinks() },
-      );
+      const { result, held } = await readForAnalysis(body, requestOf(entry, looked), {
+        sizeHint: entry.size,
+        sinks: progressSinks(),
+      });
       heldBytes += held;
       const judged: Promise<void> = result
         .then((analysed) => keepEntry(entry, analysed, looked))
@@ -230,11 +230,7 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
     async localEntry(entry: ArchiveEntry, file: LocalFile) {
       signal?.throwIfAborted();
       const looked = await lookUp(entry);
-      const result = await analysisPool().analyzeFile(
-        { algorithm, extraAlgorithms, ...detectOf(entry, looked) },
-        file,
-        signal,
-      );
+      const result = await analysisPool().analyzeFile(requestOf(entry, looked), file, signal);
       if (!result) return null;
       progress?.(result.bytes);
       await keepEntry(entry, result, looked);

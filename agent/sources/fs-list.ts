@@ -47,14 +47,15 @@ export class FsLister {
 
   /**
    * Walks `directory` (key `dirKey`, names starting with `namePrefix`) in key order, not into the
-   * top-level folders `skip` names (a walk from the root only); throws ListFailure.
+   * top-level folders `skip` names (a walk from the root only), a batch of entries at a time (one
+   * asynchronous step per batch, not per entry); throws ListFailure after the entries before it.
    */
-  async *walk(
+  async *batches(
     directory: string,
     dirKey: string,
     namePrefix: string,
     skip?: readonly string[],
-  ): AsyncGenerator<ListedEntry> {
+  ): AsyncGenerator<ListedEntry[]> {
     const id = this.nextId++;
     this.post({
       type: 'start',
@@ -76,10 +77,10 @@ export class FsLister {
           this.forget(id); // the worker ended the walk: requests past its end get no answer
         }
         if (response.type === 'error') {
-          yield* response.entries;
+          if (response.entries.length) yield response.entries;
           throw new ListFailure(response.key, response.action, response.message, response.code);
         }
-        yield* response.entries;
+        if (response.entries.length) yield response.entries;
         if (response.done) return;
       }
     } finally {

@@ -42,6 +42,7 @@ import type {
 } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 import { FsLister, ListFailure } from './fs-list.js';
+import type { ListedEntry } from './fs-list-protocol.js';
 import { isInside } from '../fs/is-inside.js';
 import { changedWhileRead, fileValidator, type LocalFile } from '../fs/local-file.js';
 
@@ -127,6 +128,21 @@ async function holdsAName(directory: string, top = true): Promise<boolean> {
   return false;
 }
 
+/** A listed entry as the source lists it. */
+function sourceObjectOf(listed: ListedEntry): SourceObject {
+  const object: SourceObject = {
+    key: listed.key,
+    size: listed.size,
+    // As Node's Stats.mtime: rounded to the millisecond, not truncated.
+    mtime: new Date(Math.round(listed.mtimeMs)),
+    kind: listed.kind,
+  };
+  if (listed.validator !== undefined) object.validator = listed.validator;
+  if (listed.linkTarget !== undefined) object.linkTarget = listed.linkTarget;
+  if (listed.unlisted !== undefined) object.unlisted = listed.unlisted;
+  return object;
+}
+
 /** Creates a source over the directory `root` (resolved against the working directory). */
 export function createFsSource(root: string, options: FsSourceOptions = {}): BackupSource {
   const rootPath = path.resolve(root);
@@ -177,25 +193,21 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
 
   const lister = new FsLister();
 
-  /** The objects under `directory` in key order, listed by the source's worker (fs-list.ts). */
+  /**
+   * The objects under `directory` in key order, listed by the source's worker (fs-list.ts) in
+   * batches; a generator of generators would cost an asynchronous step per object per level.
+   */
   async function* walk(
     directory: string,
     dirKey: string,
     namePrefix: string,
     skip?: readonly string[],
-  ): AsyncGenerator<SourceObject> {
+  ): AsyncGenerator<SourceObject[]> {
     try {
-      for await (const listed of lister.walk(directory, dirKey, namePrefix, skip)) {
-        yield {
-          key: listed.key,
-          size: listed.size,
-          // As Node's Stats.mtime: rounded to the millisecond, not truncated.
-          mtime: new Date(Math.round(listed.mtimeMs)),
-          kind: listed.kind,
-          ...(listed.validator !== undefined ? { validator: listed.validator } : {}),
-          ...(listed.linkTarget !== undefined ? { linkTarget: listed.linkTarget } : {}),
-          ...(listed.unlisted !== undefined ? { unlisted: listed.unlisted } : {}),
-        };
+      for await (const batch of lister.batches(directory, dirKey, namePrefix, skip)) {
+        const objects: SourceObject[] = new Array<SourceObject>(batch.length);
+        for (let i = 0; i < batch.length; i++) objects[i] = sourceObjectOf(batch[i]!);
+        yield objects;
       }
     } catch (error) {
       if (error instanceof ListFailure)
@@ -371,7 +383,9 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
         if (real !== path.join(realBase, ...segments)) return;
       }
       const skip = prefix === '' && options.skipFolders?.size ? [...options.skipFolders] : undefined;
-      yield* walk(directory, segments.join('/'), namePrefix, skip);
+      for await (const objects of walk(directory, segments.join('/'), namePrefix, skip)) {
+        for (const object of objects) yield object;
+      }
     },
 
     async folders(): Promise<string[]> {
