@@ -7,19 +7,19 @@
  * main thread streams a file into the analysis pool's ring (one slot each), so every result is
  * the same whichever way the file went.
  *
- * The checks are those of the filesystem source's `open()` (fs-source.ts): the final component
- * opened with O_NOFOLLOW (a symlink is refused) and O_NONBLOCK (a FIFO never blocks), the
- * descriptor must be a regular file, and its validator (device, inode, size, modification time)
- * must still be the one the listing saw. That validator pins the very file the listing found under
- * the root without following a link: a name that now leads elsewhere (a directory swapped for a
- * symlink) opens another inode and is refused by it. So the opened file's real path (from
- * /proc/self/fd, one more system call per file) is checked against the root's only for a recipe
- * without a validator. After the read, exactly the size the file had when opened must have been
- * read and its validator must be unchanged (`changedWhileRead`): a file truncated, served short
- * (FUSE, NFS) or rewritten while it was read is no clean read. Anything short of a clean read — any refusal, any error, a file grown past
- * `maxBytes`, a platform without /proc — is a `fallback`: the caller then reads the file through
- * the source's ordinary `open()`, which applies the same checks again, retries transient faults
- * and words the error, so findings and fault tallies are the same whichever thread read it.
+ * The checks are exactly those of the filesystem source's `open()` (fs-source.ts): the final
+ * component opened with O_NOFOLLOW (a symlink is refused) and O_NONBLOCK (a FIFO never blocks),
+ * the descriptor must be a regular file, its real path (from /proc/self/fd) must lie under the
+ * root's real path, and its validator (device, inode, size, modification time) must still be the
+ * one the listing saw. The real-path check is needed although the validator pins an inode: the
+ * listing lstats names by their full path, so a parent folder swapped for a symlink while it is
+ * walked pins the outside file's own inode (an adversarial review showed it, issue 13). After the
+ * read, exactly the size the file had when opened must have been read and its validator must be
+ * unchanged (`changedWhileRead`): a file truncated, served short (FUSE, NFS) or rewritten while it
+ * was read is no clean read. Anything short of a clean read — any refusal, any error, a file grown
+ * past `maxBytes`, a platform without /proc — is a `fallback`: the caller then reads the file
+ * through the source's ordinary `open()`, which applies the same checks again, retries transient
+ * faults and words the error, so findings and fault tallies are the same whichever thread read it.
  */
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { isInside } from './is-inside.js';
@@ -79,11 +79,9 @@ export function readLocalFile(
     if (file.ifMatch !== undefined && fileValidator(stats) !== file.ifMatch)
       return { fallback: 'changed since it was listed' };
     if (stats.size > file.maxBytes) return { fallback: 'larger than a worker reads' };
-    if (file.ifMatch === undefined) {
-      const real = readlinkSync(`/proc/self/fd/${fd}`);
-      if (!real.startsWith('/') || real.endsWith(' (deleted)') || !isInside(real, file.realRoot))
-        return { fallback: 'outside the root or deleted' };
-    }
+    const real = readlinkSync(`/proc/self/fd/${fd}`);
+    if (!real.startsWith('/') || real.endsWith(' (deleted)') || !isInside(real, file.realRoot))
+      return { fallback: 'outside the root or deleted' };
     const chunked = stats.size > LOCAL_CHUNK_BYTES;
     const target = chunked
       ? buffer.length >= LOCAL_CHUNK_BYTES

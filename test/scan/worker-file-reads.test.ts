@@ -300,6 +300,17 @@ describe('readLocalFile', () => {
     });
   });
 
+  it("refuses a file outside the root even when the listing, fooled by a folder swapped mid-walk, pinned that very file's inode", () => {
+    // The walk lstats names by their full path: a parent swapped for a symlink while it is walked
+    // lists the outside file's own device and inode, so only the opened file's real path tells.
+    const outsideStats = lstatSync(path.join(outside, 'secret.txt'));
+    expect(
+      readLocalFile(file('linked-dir/secret.txt', { ifMatch: fileValidator(outsideStats) }), buffer),
+    ).toEqual({
+      fallback: 'outside the root or deleted',
+    });
+  });
+
   it('falls back (never reads) for a symlink, a path through a symlinked folder, a folder, a changed file, a file over maxBytes', () => {
     expect(readLocalFile(file('etc/escape.txt'), buffer)).toEqual({
       fallback: expect.stringMatching(/^open: ELOOP/),
