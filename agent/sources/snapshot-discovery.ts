@@ -382,8 +382,11 @@ export interface DiscoveryOptions {
   deferListing?: (id: string) => boolean;
 }
 
-/** The checksum lists at the root of a directory snapshot (SUMS_FILES), listed alone; none when its folder cannot be listed (the read reports that). */
-async function rootSums(source: BackupSource, prefix: string): Promise<SumsReference[]> {
+/**
+ * The checksum lists at the root of a directory snapshot (SUMS_FILES), listed alone; null when
+ * that listing fails (the snapshot is then listed by discovery, as every other).
+ */
+async function rootSums(source: BackupSource, prefix: string): Promise<SumsReference[] | null> {
   const names = Object.keys(SUMS_FILES);
   const stems = names.filter((name) => !names.some((other) => other !== name && name.startsWith(other)));
   const sums: SumsReference[] = [];
@@ -394,7 +397,7 @@ async function rootSums(source: BackupSource, prefix: string): Promise<SumsRefer
         if (algorithm) sums.push({ key: object.key, algorithm, scope: 'entries' });
       }
   } catch {
-    return [];
+    return null;
   }
   return sums.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
@@ -412,6 +415,8 @@ async function deferredSnapshots(
     const text = rules.match.exec(name)?.groups?.time;
     const time = text === undefined ? null : parseSnapshotTime(text, rules.snapshotTimeZone);
     if (!time || !defer(name)) continue;
+    const sums = await rootSums(source, `${name}/`);
+    if (!sums) continue;
     deferred.push({
       id: name,
       time,
@@ -420,7 +425,7 @@ async function deferredSnapshots(
       prefix: `${name}/`,
       listing: null,
       memberSample: [],
-      sums: await rootSums(source, `${name}/`),
+      sums,
     });
   }
   return deferred;

@@ -163,6 +163,45 @@ describe('one listing per scan', () => {
     ]);
   });
 
+  it('a snapshot whose checksum lists cannot be looked for alone is listed by discovery, as before', async () => {
+    const root = path.join(base, 'sums-fail-set');
+    files.slice(0, 5).forEach((file, i) => {
+      mkdirSync(path.join(root, DAYS[0]!), { recursive: true });
+      copyFileSync(file.path, path.join(root, DAYS[0]!, `${i}-${path.basename(file.path)}`));
+    });
+    const policy = validatePolicy(
+      {
+        sets: {
+          files: {
+            source: { fs: { path: root } },
+            snapshots: { layout: 'directory', match: '^snap-(?<time>\\d{8})$' },
+          },
+        },
+      },
+      'test',
+      base,
+    );
+    const calls: string[] = [];
+    const counting = countingSource(calls);
+    const report = await runScan(policy, {
+      stateDir: path.join(base, 'sums-fail-state'),
+      createSource: async (set) => {
+        const source = await counting(set);
+        return {
+          ...source,
+          list(prefix = '', options = {}) {
+            if (prefix.endsWith('SUMS')) throw new Error('the store refused the listing');
+            return source.list(prefix, options);
+          },
+        };
+      },
+    });
+    expect(calls).toEqual(['']);
+    expect(report.sets[0]!.snapshots.map((s) => [s.id, s.verdict, s.entries])).toEqual([
+      [DAYS[0], 'clean', 5],
+    ]);
+  });
+
   it('a snapshot folder emptied between discovery and its read is a failed read, never a clean snapshot of nothing', async () => {
     const root = path.join(base, 'emptied-set');
     const day = path.join(root, DAYS[0]!);
