@@ -54,6 +54,34 @@ function memberName(file: MachineFile, i: number): string {
   return `d${i % 3}/${i}-${path.basename(file.path)}`;
 }
 
+/** A policy for the folders under `root`, whose pattern reads each snapshot's time from its name. */
+function timedPolicy(root: string, rehash?: string) {
+  return validatePolicy(
+    {
+      sets: {
+        files: {
+          source: { fs: { path: root } },
+          snapshots: { layout: 'directory', match: '^snap-(?<time>\\d{8})$' },
+          ...(rehash ? { integrity: { rehash } } : {}),
+        },
+      },
+    },
+    'test',
+    base,
+  );
+}
+
+/** A set under `name` of one snapshot (the first day) of five machine files in `folder`, and its timed policy. */
+function smallTimedSet(name: string, folder = '') {
+  const root = path.join(base, name);
+  const dir = path.join(root, DAYS[0]!, folder);
+  mkdirSync(dir, { recursive: true });
+  files
+    .slice(0, 5)
+    .forEach((file, i) => copyFileSync(file.path, path.join(dir, `${i}-${path.basename(file.path)}`)));
+  return { root, dir, policy: timedPolicy(root) };
+}
+
 describe('one listing per scan', () => {
   it('a filesystem set: discovery lists the set once, the reads list nothing more, and drift is still found', async () => {
     const root = path.join(base, 'fs-set');
@@ -115,20 +143,7 @@ describe('one listing per scan', () => {
     writeFileSync(path.join(root, DAYS[1]!, 'SHA256SUMS'), `${sums.slice(0, 1).join('\n')}\n`);
     // An empty folder matching the pattern is no snapshot, listed or not.
     mkdirSync(path.join(root, 'snap-20260103'));
-    const policy = (rehash: string) =>
-      validatePolicy(
-        {
-          sets: {
-            files: {
-              source: { fs: { path: root } },
-              snapshots: { layout: 'directory', match: '^snap-(?<time>\\d{8})$' },
-              integrity: { rehash },
-            },
-          },
-        },
-        'test',
-        base,
-      );
+    const policy = (rehash: string) => timedPolicy(root, rehash);
     const stateDir = path.join(base, 'timed-state');
     const calls: string[] = [];
     const listed = new Map<string, number>();
@@ -164,23 +179,7 @@ describe('one listing per scan', () => {
   });
 
   it('a snapshot whose checksum lists cannot be looked for alone is listed by discovery, as before', async () => {
-    const root = path.join(base, 'sums-fail-set');
-    files.slice(0, 5).forEach((file, i) => {
-      mkdirSync(path.join(root, DAYS[0]!), { recursive: true });
-      copyFileSync(file.path, path.join(root, DAYS[0]!, `${i}-${path.basename(file.path)}`));
-    });
-    const policy = validatePolicy(
-      {
-        sets: {
-          files: {
-            source: { fs: { path: root } },
-            snapshots: { layout: 'directory', match: '^snap-(?<time>\\d{8})$' },
-          },
-        },
-      },
-      'test',
-      base,
-    );
+    const { policy } = smallTimedSet('sums-fail-set');
     const calls: string[] = [];
     const counting = countingSource(calls);
     const report = await runScan(policy, {
@@ -203,24 +202,7 @@ describe('one listing per scan', () => {
   });
 
   it('a snapshot folder emptied between discovery and its read is a failed read, never a clean snapshot of nothing', async () => {
-    const root = path.join(base, 'emptied-set');
-    const day = path.join(root, DAYS[0]!);
-    files.slice(0, 5).forEach((file, i) => {
-      mkdirSync(path.join(day, 'd'), { recursive: true });
-      copyFileSync(file.path, path.join(day, 'd', `${i}-${path.basename(file.path)}`));
-    });
-    const policy = validatePolicy(
-      {
-        sets: {
-          files: {
-            source: { fs: { path: root } },
-            snapshots: { layout: 'directory', match: '^snap-(?<time>\\d{8})$' },
-          },
-        },
-      },
-      'test',
-      base,
-    );
+    const { dir, policy } = smallTimedSet('emptied-set', 'd');
     const real = countingSource([]);
     const report = await runScan(policy, {
       stateDir: path.join(base, 'emptied-state'),
@@ -230,7 +212,7 @@ describe('one listing per scan', () => {
           ...source,
           list(prefix = '', options = {}) {
             // The read's listing finds the folder emptied (its files moved away, the folder kept).
-            if (prefix === `${DAYS[0]}/`) rmSync(path.join(day, 'd'), { recursive: true });
+            if (prefix === `${DAYS[0]}/`) rmSync(dir, { recursive: true });
             return source.list(prefix, options);
           },
         };
