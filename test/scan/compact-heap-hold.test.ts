@@ -109,9 +109,10 @@ describe('compact heap during deep reads', () => {
   }
 
   it('stops the young generation growing at its cap, which V8 alone doubles past', () => {
-    // The cap is applied after collections, so the space may end one doubling past it (Node 24
-    // grows it page by page, a little past); V8 alone takes it to 16 MiB (Node 20, 22) or 64 (24).
-    const slack = 2 * COMPACT_SEMI_SPACE_MB;
+    // The cap is applied after collections, so the space may end one doubling past it — and on
+    // Node 24, which grows it page by page, a few pages more (8.375 MiB seen on a loaded CI
+    // machine); V8 alone takes it to 16 MiB (Node 20, 22) or 64 (24).
+    const slack = 2 * COMPACT_SEMI_SPACE_MB + 1;
     expect(largestSemiSpace(false)).toBeGreaterThan(slack);
     expect(largestSemiSpace(true)).toBeLessThanOrEqual(slack);
   });
