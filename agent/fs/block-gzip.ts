@@ -9,12 +9,11 @@
  * [| 'V' 'L' <u16 n> <n label bytes>] | raw deflate | CRC-32 | ISIZE.
  */
 import { readSync } from 'node:fs';
-import { crc32, deflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
+import { crc32, deflateRaw, inflateRawSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { FileHandle } from 'node:fs/promises';
 
 const deflateRawAsync = promisify(deflateRaw);
-const inflateRawAsync = promisify(inflateRaw);
 
 /** Fixed part of a member header up to and including XLEN. */
 const FIXED_HEADER = 12;
@@ -36,9 +35,18 @@ export class BlockFormatError extends Error {
   override name = 'BlockFormatError';
 }
 
-/** Compresses `data` into one member labelled `label` (level 6 deflate on libuv's thread pool). */
-export async function encodeBlock(data: Buffer, label: string | null): Promise<Buffer> {
-  const deflated = await deflateRawAsync(data, { level: 6 });
+/**
+ * Bytes read at once when a file's blocks are walked in order (listing the headers, streaming the
+ * blocks): one system call per window instead of two per block.
+ */
+export const WINDOW_BYTES = 256 * 1024;
+
+/**
+ * Compresses `data` into one member labelled `label` (deflate at `level`, 6 unless told, on
+ * libuv's thread pool).
+ */
+export async function encodeBlock(data: Buffer, label: string | null, level = 6): Promise<Buffer> {
+  const deflated = await deflateRawAsync(data, { level });
   const labelBytes =
     label === null ? Buffer.alloc(0) : Buffer.from(label, 'utf8').subarray(0, MAX_LABEL_BYTES);
   const extra = 8 + (label === null ? 0 : 4 + labelBytes.length);
@@ -72,9 +80,34 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
   return buffer.subarray(0, read);
 }
 
+/**
+ * Reads forward through a file a window at a time, so many small reads in order (member headers,
+ * then blocks) cost one system call per window. A buffer it returns may be a view of a window; a
+ * window is never reused, so the view stays valid.
+ */
+class ForwardReader {
+  private window: Buffer = Buffer.alloc(0);
+  private start = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly windowBytes: number,
+  ) {}
+
+  /** `length` bytes at `position`; fewer means the file ended. */
+  async read(position: number, length: number): Promise<Buffer> {
+    const at = position - this.start;
+    if (at >= 0 && at + length <= this.window.length) return this.window.subarray(at, at + length);
+    if (length >= this.windowBytes) return readAt(this.handle, position, length);
+    this.window = await readAt(this.handle, position, this.windowBytes);
+    this.start = position;
+    return this.window.subarray(0, Math.min(length, this.window.length));
+  }
+}
+
 /** The header of the member at `offset`, or null at the end of the file. */
-async function memberAt(handle: FileHandle, offset: number): Promise<BlockInfo | null> {
-  const fixed = await readAt(handle, offset, FIXED_HEADER);
+async function memberAt(reader: ForwardReader, offset: number): Promise<BlockInfo | null> {
+  const fixed = await reader.read(offset, FIXED_HEADER);
   if (fixed.length === 0) return null;
   if (
     fixed.length < FIXED_HEADER ||
@@ -85,12 +118,16 @@ async function memberAt(handle: FileHandle, offset: number): Promise<BlockInfo |
   ) {
     throw new BlockFormatError(`no block-gzip member at byte ${offset}`);
   }
-  const extra = await readAt(handle, offset + FIXED_HEADER, fixed.readUInt16LE(10));
+  const extraLength = fixed.readUInt16LE(10);
+  const extra = await reader.read(offset + FIXED_HEADER, extraLength);
+  if (extra.length < extraLength) throw new BlockFormatError(`block at byte ${offset} is cut short`);
   let length: number | null = null;
   let label: string | null = null;
   for (let at = 0; at + 4 <= extra.length;) {
     const id = extra.toString('latin1', at, at + 2);
     const size = extra.readUInt16LE(at + 2);
+    if (at + 4 + size > extra.length)
+      throw new BlockFormatError(`gzip member at byte ${offset} has a malformed extra field`);
     if (id === 'VB' && size === 4) length = extra.readUInt32LE(at + 4);
     if (id === 'VL') label = extra.toString('utf8', at + 4, at + 4 + size);
     at += 4 + size;
@@ -103,28 +140,59 @@ async function memberAt(handle: FileHandle, offset: number): Promise<BlockInfo |
 /** Lists every block of an open file from the member headers alone. */
 export async function listBlocks(handle: FileHandle): Promise<BlockInfo[]> {
   const blocks: BlockInfo[] = [];
+  const reader = new ForwardReader(handle, WINDOW_BYTES);
   for (let offset = 0; ;) {
-    const block = await memberAt(handle, offset);
+    const block = await memberAt(reader, offset);
     if (!block) return blocks;
     blocks.push(block);
     offset += block.length;
   }
 }
 
-/** Inflates one block, checking its CRC-32 and length. */
-export async function readBlock(handle: FileHandle, block: BlockInfo): Promise<Buffer> {
-  const member = await readAt(handle, block.offset, block.length);
-  if (member.length !== block.length)
-    throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
+/** Inflates one whole member read from `offset`, checking its CRC-32 and length. */
+function inflateMember(member: Buffer, offset: number): Buffer {
   const headerLength = FIXED_HEADER + member.readUInt16LE(10);
-  const data = await inflateRawAsync(member.subarray(headerLength, member.length - 8));
+  const data = inflateRawSync(member.subarray(headerLength, member.length - 8));
   if (
     crc32(data) !== member.readUInt32LE(member.length - 8) ||
     data.length >>> 0 !== member.readUInt32LE(member.length - 4)
   ) {
-    throw new BlockFormatError(`block at byte ${block.offset} fails its CRC-32`);
+    throw new BlockFormatError(`block at byte ${offset} fails its CRC-32`);
   }
   return data;
+}
+
+/**
+ * Inflates `blocks` (listed by `listBlocks`, in file order) one after another, reading the file a
+ * window of `windowBytes` at a time. A block is a few KiB, so each is inflated synchronously: two
+ * thread-pool round trips per block only added latency to a merge-join waiting on the next one.
+ */
+export async function* readBlocks(
+  handle: FileHandle,
+  blocks: Iterable<BlockInfo>,
+  windowBytes = WINDOW_BYTES,
+): AsyncGenerator<Buffer> {
+  const reader = new ForwardReader(handle, windowBytes);
+  for (const block of blocks) {
+    const member = await reader.read(block.offset, block.length);
+    if (member.length !== block.length)
+      throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
+    yield inflateMember(member, block.offset);
+  }
+}
+
+/** Inflates every block of an open file in order, walking the members from the start of the file. */
+export async function* readAllBlocks(handle: FileHandle, windowBytes = WINDOW_BYTES): AsyncGenerator<Buffer> {
+  const reader = new ForwardReader(handle, windowBytes);
+  for (let offset = 0; ;) {
+    const block = await memberAt(reader, offset);
+    if (!block) return;
+    const member = await reader.read(block.offset, block.length);
+    if (member.length !== block.length)
+      throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
+    yield inflateMember(member, block.offset);
+    offset += block.length;
+  }
 }
 
 /**
@@ -141,13 +209,5 @@ export function readBlockSync(fd: number, block: BlockInfo): Buffer {
     read += got;
   }
   if (read !== block.length) throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
-  const headerLength = FIXED_HEADER + member.readUInt16LE(10);
-  const data = inflateRawSync(member.subarray(headerLength, member.length - 8));
-  if (
-    crc32(data) !== member.readUInt32LE(member.length - 8) ||
-    data.length >>> 0 !== member.readUInt32LE(member.length - 4)
-  ) {
-    throw new BlockFormatError(`block at byte ${block.offset} fails its CRC-32`);
-  }
-  return data;
+  return inflateMember(member, block.offset);
 }

@@ -1,19 +1,18 @@
 /**
  * Puts a snapshot's entries in path order with bounded memory — an external merge sort. Entries
  * stay in memory up to `runEntries`; past that, each full buffer is sorted and written to a
- * temporary run file (gzip NDJSON in `dir`), and `sorted()` merges the runs with one entry per
- * run in memory. A snapshot of a million entries costs a few runs on disk, not a million objects
- * in memory; a small one never touches the disk.
+ * temporary run file (NDJSON in block gzip, block-gzip.ts, in `dir`), and `sorted()` merges the
+ * runs with one block per run in memory. A snapshot of a million entries costs a few runs on
+ * disk, not a million objects in memory; a small one never touches the disk.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
 import { describeError } from '../errors.js';
+import { encodeBlock, readAllBlocks } from '../fs/block-gzip.js';
 import type { ManifestEntry } from '../model/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
 
@@ -21,21 +20,26 @@ import { comparePaths } from '../integrity/path-order.js';
 export const RUN_ENTRIES = 20_000;
 
 /**
- * Lines per piece a run is written in: a run goes to its gzip stream a few dozen KiB at a time, so
- * writing it never holds the whole run again as one string and one buffer (~7 MB each for 20,000
- * entries with detection's measurements).
+ * Lines per block a run is written in: a run goes to disk a few dozen KiB at a time, so writing it
+ * never holds the whole run again as one string and one buffer (~7 MB each for 20,000 entries
+ * with detection's measurements), and reading it back holds one block per run.
  */
 const LINES_PER_PIECE = 128;
 
-/** Bytes a run file is read back in (one read buffer per run is in memory during the merge). */
-const RUN_READ_BYTES = 16 * 1024;
+/**
+ * Bytes of run files read at once during the merge, shared by the runs: each reads a window of
+ * this over the number of runs, between RUN_READ_MIN_BYTES and RUN_READ_MAX_BYTES.
+ */
+const RUN_READ_BUDGET = 4 * 2 ** 20;
+const RUN_READ_MIN_BYTES = 16 * 1024;
+const RUN_READ_MAX_BYTES = 256 * 1024;
 
-/** A sorted run's lines, LINES_PER_PIECE per piece. */
-function* runPieces(held: Held[]): Generator<string> {
+/** A sorted run's blocks: LINES_PER_PIECE lines each, compressed at level 1 (a temporary file). */
+async function* runBlocks(held: Held[]): AsyncGenerator<Buffer> {
   for (let start = 0; start < held.length; start += LINES_PER_PIECE) {
     let piece = '';
     for (const [, line] of held.slice(start, start + LINES_PER_PIECE)) piece += `${line}\n`;
-    yield piece;
+    yield await encodeBlock(Buffer.from(piece, 'utf8'), null, 1);
   }
 }
 
@@ -44,13 +48,17 @@ type Held = [path: string, line: string];
 
 const byPath = (a: Held, b: Held) => comparePaths(a[0], b[0]);
 
-/** Reads one run file back in order. */
-async function* readRun(file: string): AsyncGenerator<ManifestEntry> {
-  const lines = createInterface({
-    input: createReadStream(file, { highWaterMark: RUN_READ_BYTES }).pipe(createGunzip()),
-    crlfDelay: Infinity,
-  });
-  for await (const line of lines) if (line) yield JSON.parse(line) as ManifestEntry;
+/** Reads one run file back in order, `windowBytes` of the file at a time. */
+async function* readRun(file: string, windowBytes: number): AsyncGenerator<ManifestEntry> {
+  const handle = await open(file, 'r');
+  try {
+    for await (const block of readAllBlocks(handle, windowBytes)) {
+      for (const line of block.toString('utf8').split('\n'))
+        if (line) yield JSON.parse(line) as ManifestEntry;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** A min-heap of run heads, ordered by path (ties by run number, so the merge is stable). */
@@ -137,9 +145,14 @@ export class EntrySpool {
       yield* inMemory;
       return;
     }
-    const sources: AsyncIterator<ManifestEntry>[] = [...this.runs.map((file) => readRun(file)), inMemory].map(
-      (iterable) => iterable[Symbol.asyncIterator](),
+    const windowBytes = Math.max(
+      RUN_READ_MIN_BYTES,
+      Math.min(RUN_READ_MAX_BYTES, Math.floor(RUN_READ_BUDGET / this.runs.length)),
     );
+    const sources: AsyncIterator<ManifestEntry>[] = [
+      ...this.runs.map((file) => readRun(file, windowBytes)),
+      inMemory,
+    ].map((iterable) => iterable[Symbol.asyncIterator]());
     const heap = new RunHeap();
     try {
       for (const [run, source] of sources.entries()) {
@@ -175,7 +188,7 @@ export class EntrySpool {
       await previous;
       try {
         await mkdir(this.dir, { recursive: true });
-        await pipeline(Readable.from(runPieces(held)), createGzip({ level: 1 }), createWriteStream(file));
+        await pipeline(Readable.from(runBlocks(held)), createWriteStream(file));
       } catch (error) {
         throw new Error(`cannot write the scan's entry spool ${file}: ${describeError(error)}`, {
           cause: error,

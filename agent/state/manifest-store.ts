@@ -21,7 +21,7 @@ import type { ManifestEntry, ManifestHeader } from '../model/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
 import { syncDirectory } from '../fs/atomic-write.js';
 import { ownerIsDead } from '../fs/lock-file.js';
-import { encodeBlock, listBlocks, readBlock, readBlockSync, type BlockInfo } from '../fs/block-gzip.js';
+import { encodeBlock, listBlocks, readBlocks, readBlockSync, type BlockInfo } from '../fs/block-gzip.js';
 
 /**
  * Entries per block: small, so a lookup that misses the cache inflates a few KiB (an archive's
@@ -30,8 +30,23 @@ import { encodeBlock, listBlocks, readBlock, readBlockSync, type BlockInfo } fro
 const BLOCK_ENTRIES = 64;
 /** …or this many bytes of lines, whichever comes first. */
 const BLOCK_BYTES = 32 * 1024;
-/** Blocks kept parsed per open manifest (a lookup's working set: ~16k entries). */
+/**
+ * Blocks kept parsed per open manifest unless told (a lookup's working set: ~16k entries), for
+ * lookups whose order can jump (an archive's members).
+ */
 const CACHED_BLOCKS = 256;
+/**
+ * Blocks kept parsed for lookups made in about path order (a directory's walk, which lists in the
+ * manifest's order): the one being looked in and a few behind it for entries that finish late.
+ * ~16 MB less heap than CACHED_BLOCKS with detection's measurements.
+ */
+export const IN_ORDER_CACHED_BLOCKS = 8;
+
+/** How an open manifest will be used. */
+export interface OpenManifestOptions {
+  /** Blocks kept parsed for `get()` (CACHED_BLOCKS unless told; IN_ORDER_CACHED_BLOCKS for in-order lookups). */
+  cachedBlocks?: number;
+}
 /** Manifest file names end so; a writer's temp file adds `.PID.tmp` (`tempPath`). */
 const MANIFEST_SUFFIX = '.ndjson.gz';
 /** A writer's temp file: the manifest's name, the writing process's id, `.tmp`. */
@@ -246,12 +261,12 @@ function parseManifestLine<T>(file: string, line: string): T {
   }
 }
 
-async function openBlocked(file: string, handle: FileHandle): Promise<ManifestReader> {
+async function openBlocked(file: string, handle: FileHandle, cachedBlocks: number): Promise<ManifestReader> {
   const blocks = await listBlocks(handle);
   if (blocks.length === 0) throw new Error(`${file}: empty manifest`);
   const header = parseManifestLine<ManifestHeader>(
     file,
-    (await readBlock(handle, blocks[0]!)).toString('utf8').trim(),
+    readBlockSync(handle.fd, blocks[0]!).toString('utf8').trim(),
   );
   if (header.format !== 'vouch-manifest') throw new Error(`${file}: not a vouch manifest`);
   const cache = new Map<number, ManifestEntry[]>();
@@ -264,15 +279,14 @@ async function openBlocked(file: string, handle: FileHandle): Promise<ManifestRe
     }
     const parsed = parseLines(file, readBlockSync(handle.fd, blocks[index]!).toString('utf8'));
     cache.set(index, parsed);
-    if (cache.size > CACHED_BLOCKS) cache.delete(cache.keys().next().value!);
+    if (cache.size > cachedBlocks) cache.delete(cache.keys().next().value!);
     return parsed;
   };
   return {
     header,
     async *entries() {
-      for (let index = 1; index < blocks.length; index++) {
-        yield* parseLines(file, (await readBlock(handle, blocks[index]!)).toString('utf8'));
-      }
+      for await (const data of readBlocks(handle, blocks.slice(1)))
+        yield* parseLines(file, data.toString('utf8'));
     },
     async get(target) {
       const index = blockFor(blocks, target);
@@ -312,6 +326,7 @@ export async function openManifest(
   stateDir: string,
   set: string,
   snapshot: string,
+  options: OpenManifestOptions = {},
 ): Promise<ManifestReader | null> {
   const file = manifestPath(stateDir, set, snapshot);
   let handle: FileHandle;
@@ -329,7 +344,7 @@ export async function openManifest(
       magic[1] === 0x8b &&
       (magic[3]! & 4) !== 0 &&
       magic.toString('latin1', 12, 14) === 'VB';
-    if (blocked) return await openBlocked(file, handle);
+    if (blocked) return await openBlocked(file, handle, Math.max(1, options.cachedBlocks ?? CACHED_BLOCKS));
     await handle.close();
     return await openLegacy(file);
   } catch (error) {
