@@ -35,7 +35,13 @@ import {
 } from './set-findings.js';
 import { silentProgress, type ScanProgress } from './progress.js';
 import { dayStart, planSample, type SamplePlan } from './sample-plan.js';
-import { emptyFaults, scanSnapshot, type FaultTally, type SnapshotScanResult } from './scan-snapshot.js';
+import {
+  emptyFaults,
+  manifestLookups,
+  scanSnapshot,
+  type FaultTally,
+  type SnapshotScanResult,
+} from './scan-snapshot.js';
 import { identityOf } from './snapshot-decisions.js';
 import { ScanAbortedError } from './snapshot-read.js';
 import { ListingSpool } from './listing-spool.js';
@@ -520,7 +526,9 @@ async function readOne(
         now: scan.now(),
         tempDir: options.tempDir,
         previousManifest: async () =>
-          previousId ? openManifest(options.stateDir, set.name, previousId) : null,
+          previousId
+            ? openManifest(options.stateDir, set.name, previousId, manifestLookups(snapshot.layout))
+            : null,
         ...(previousId && index.snapshots[previousId]?.baseline
           ? { previousManifestSha256: index.snapshots[previousId].baseline.sha256 }
           : {}),

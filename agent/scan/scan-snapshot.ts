@@ -24,10 +24,12 @@ import { directoryReplacement } from '../integrity/member-replacement.js';
 import type { BackupSource, SourceObject } from '../sources/backup-source.js';
 import type { Snapshot } from '../sources/snapshot-discovery.js';
 import {
+  IN_ORDER_CACHED_BLOCKS,
   manifestSha256,
   openManifest,
   type ManifestReader,
   type ManifestWriter,
+  type OpenManifestOptions,
 } from '../state/manifest-store.js';
 import { withAcceptances, type AcceptanceMatcher } from '../verdicts/acceptance.js';
 import { snapshotVerdict } from '../verdicts/snapshot-verdict.js';
@@ -251,6 +253,15 @@ async function chooseCarryOver(
 }
 
 /**
+ * How to open a manifest that a read of a snapshot of `layout` looks its entries up in: a
+ * directory is listed, hence looked up, in the manifest's path order, so a few parsed blocks
+ * serve it; an archive's members can come in any order.
+ */
+export function manifestLookups(layout: Snapshot['layout']): OpenManifestOptions {
+  return layout === 'directory' ? { cachedBlocks: IN_ORDER_CACHED_BLOCKS } : {};
+}
+
+/**
  * Scans one snapshot and records the result in the ledger: the cheap pass when `reason` is null
  * and the snapshot has a state, otherwise a deep read. Throws ScanAbortedError when `ctx.signal`
  * stopped the read (nothing recorded).
@@ -266,7 +277,7 @@ export async function scanSnapshot(
 ): Promise<SnapshotScanResult> {
   if (reason === null && ctx.previous) return cheapPass(ctx, snapshot, ctx.previous);
   const { set, source, stateDir, now } = ctx;
-  const baseline = await openManifest(stateDir, set.name, snapshot.id);
+  const baseline = await openManifest(stateDir, set.name, snapshot.id, manifestLookups(snapshot.layout));
   const history = set.detection.enabled ? ((await ctx.previousManifest?.()) ?? null) : null;
   const spool = new EntrySpool(ctx.tempDir);
   let writer: ManifestWriter | null = null;
