@@ -1,18 +1,18 @@
 /**
  * Puts a snapshot's entries in path order with bounded memory — an external merge sort. Entries
  * stay in memory up to `runEntries`; past that, each full buffer is sorted and written to a
- * temporary run file (NDJSON in block gzip, block-gzip.ts, in `dir`), and `sorted()` merges the
- * runs with one block per run in memory. A snapshot of a million entries costs a few runs on
+ * temporary run file (gzip NDJSON in `dir`), and `sorted()` merges the runs with a read window
+ * per run in memory. A snapshot of a million entries costs a few runs on
  * disk, not a million objects in memory; a small one never touches the disk.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
 import { describeError } from '../errors.js';
-import { encodeBlock, readAllBlocks } from '../fs/block-gzip.js';
 import type { ManifestEntry } from '../model/manifest.js';
 import { comparePaths } from '../integrity/path-order.js';
 
@@ -24,26 +24,28 @@ import { comparePaths } from '../integrity/path-order.js';
 export const RUN_ENTRIES = 8_000;
 
 /**
- * Lines per block a run is written in: a run goes to disk a few dozen KiB at a time, so writing it
- * never holds the whole run again as one string and one buffer (~3 MB each for 8,000 entries
- * with detection's measurements), and reading it back holds one block per run.
+ * Lines per piece a run is written in: a run goes to its gzip stream a few dozen KiB at a time, so
+ * writing it never holds the whole run again as one string and one buffer (~3 MB each for 8,000
+ * entries with detection's measurements).
  */
 const LINES_PER_PIECE = 128;
 
 /**
- * Bytes of run files read at once during the merge, shared by the runs: each reads a window of
- * this over the number of runs, between RUN_READ_MIN_BYTES and RUN_READ_MAX_BYTES.
+ * Bytes of run files read (and inflated) at once during the merge, shared by the runs: each
+ * reads a window of this over the number of runs, between RUN_READ_MIN_BYTES and
+ * RUN_READ_MAX_BYTES. Small windows made the merge wait on a thread-pool round trip every few
+ * dozen entries.
  */
 const RUN_READ_BUDGET = 4 * 2 ** 20;
 const RUN_READ_MIN_BYTES = 16 * 1024;
 const RUN_READ_MAX_BYTES = 256 * 1024;
 
-/** A sorted run's blocks: LINES_PER_PIECE lines each, compressed at level 1 (a temporary file). */
-async function* runBlocks(held: Held[]): AsyncGenerator<Buffer> {
+/** A sorted run's lines, LINES_PER_PIECE per piece. */
+function* runPieces(held: Held[]): Generator<string> {
   for (let start = 0; start < held.length; start += LINES_PER_PIECE) {
     let piece = '';
     for (const [, line] of held.slice(start, start + LINES_PER_PIECE)) piece += `${line}\n`;
-    yield await encodeBlock(Buffer.from(piece, 'utf8'), null, 1);
+    yield piece;
   }
 }
 
@@ -52,17 +54,21 @@ type Held = [path: string, line: string];
 
 const byPath = (a: Held, b: Held) => comparePaths(a[0], b[0]);
 
-/** Reads one run file back in order, `windowBytes` of the file at a time. */
+/** Reads one run file back in order, `windowBytes` of the file (and of its text) at a time. */
 async function* readRun(file: string, windowBytes: number): AsyncGenerator<ManifestEntry> {
-  const handle = await open(file, 'r');
-  try {
-    for await (const block of readAllBlocks(handle, windowBytes)) {
-      for (const line of block.toString('utf8').split('\n'))
-        if (line) yield JSON.parse(line) as ManifestEntry;
-    }
-  } finally {
-    await handle.close();
+  const gunzip = createGunzip({ chunkSize: windowBytes });
+  // `pipe` does not forward a read error: the merge would wait forever instead of failing.
+  const source = createReadStream(file, { highWaterMark: windowBytes }).on('error', (error) =>
+    gunzip.destroy(error),
+  );
+  const text = source.pipe(gunzip).setEncoding('utf8');
+  let partial = '';
+  for await (const piece of text as AsyncIterable<string>) {
+    const lines = (partial + piece).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) if (line) yield JSON.parse(line) as ManifestEntry;
   }
+  if (partial) yield JSON.parse(partial) as ManifestEntry;
 }
 
 /** A min-heap of run heads, ordered by path (ties by run number, so the merge is stable). */
@@ -192,7 +198,7 @@ export class EntrySpool {
       await previous;
       try {
         await mkdir(this.dir, { recursive: true });
-        await pipeline(Readable.from(runBlocks(held)), createWriteStream(file));
+        await pipeline(Readable.from(runPieces(held)), createGzip({ level: 1 }), createWriteStream(file));
       } catch (error) {
         throw new Error(`cannot write the scan's entry spool ${file}: ${describeError(error)}`, {
           cause: error,
