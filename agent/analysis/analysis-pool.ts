@@ -226,6 +226,14 @@ export class AnalysisPool {
   /** `size` workers; by default one per core (the main thread mostly waits on I/O). */
   constructor(private size = Math.max(1, Math.min(availableParallelism(), 8))) {}
 
+  /**
+   * Starts the pool's workers now (they idle, unreferenced, until entries come): their start-up
+   * then overlaps the caller's discovery and listing instead of delaying the first entries.
+   */
+  warm(): void {
+    while (this.workers.length < this.size) this.spawn();
+  }
+
   /** Changes how many workers new entries may be spread over. */
   resize(size: number): void {
     this.size = Math.max(1, size);

@@ -13,6 +13,7 @@
  * A stop request (`signal`) aborts the read at once: nothing is recorded for the snapshot and no
  * baseline is written, so the next scan reads it again from the start.
  */
+import { analysisPool } from '../analysis/analysis-pool.js';
 import type { SetPolicy } from '../config/resolve-policy.js';
 import { SnapshotDetection } from '../detection/snapshot-detection.js';
 import type { LedgerStore } from '../ledger/ledger-store.js';
@@ -276,6 +277,8 @@ export async function scanSnapshot(
   reason: string | null,
 ): Promise<SnapshotScanResult> {
   if (reason === null && ctx.previous) return cheapPass(ctx, snapshot, ctx.previous);
+  // A deep read analyses entries: the workers boot while the manifests and checksum lists load.
+  analysisPool().warm();
   const { set, source, stateDir, now } = ctx;
   const baseline = await openManifest(stateDir, set.name, snapshot.id, manifestLookups(snapshot.layout));
   const history = set.detection.enabled ? ((await ctx.previousManifest?.()) ?? null) : null;
