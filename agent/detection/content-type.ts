@@ -264,7 +264,13 @@ export function extensionOf(path: string): string {
 /** A versioned shared library's name (`libgbm.so.1.0.0`), whose last "extension" is a number. */
 const VERSIONED_LIBRARY = /\.so(?:\.\d+)+$/i;
 
-/** The type a path's extension claims (a versioned shared library claims ELF), or null. */
+/**
+ * The type a path's extension claims (a versioned shared library claims ELF), or null. Own keys
+ * only: `x.constructor` or `x.__proto__` claims nothing (an inherited `Object` there could not be
+ * sent to a worker, and failed every file posted with it).
+ */
 export function typeClaimedBy(path: string): ContentType | null {
-  return EXTENSION_TYPES[extensionOf(path)] ?? (VERSIONED_LIBRARY.test(path) ? 'elf' : null);
+  const extension = extensionOf(path);
+  if (Object.hasOwn(EXTENSION_TYPES, extension)) return EXTENSION_TYPES[extension]!;
+  return VERSIONED_LIBRARY.test(path) ? 'elf' : null;
 }

@@ -12,6 +12,14 @@ export const SUMS_FILES: Readonly<Record<string, DigestAlgorithm>> = {
   'B3SUMS.txt': 'blake3',
 };
 
+/**
+ * The algorithm of the checksum list named `name` (SUMS_FILES), or undefined. Own names only: a
+ * file called `constructor` or `__proto__` is no checksum list.
+ */
+export function sumsFileAlgorithm(name: string): DigestAlgorithm | undefined {
+  return Object.hasOwn(SUMS_FILES, name) ? SUMS_FILES[name] : undefined;
+}
+
 /** Per-archive sidecar suffixes (`backup.tar.gz.sha256`). */
 export const SIDECAR_SUFFIXES: Readonly<Record<string, DigestAlgorithm>> = {
   '.sha256': 'sha256',

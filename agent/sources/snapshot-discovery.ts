@@ -15,7 +15,7 @@ import path from 'node:path/posix';
 import type { ArchiveFormat } from '../archives/entry-reader.js';
 import { ARCHIVE_EXTENSIONS, archiveExtensionOf, formatOf } from '../archives/registry.js';
 import type { DigestAlgorithm } from '../model/manifest.js';
-import { SIDECAR_SUFFIXES, SUMS_FILES } from '../integrity/sums-file.js';
+import { SIDECAR_SUFFIXES, SUMS_FILES, sumsFileAlgorithm } from '../integrity/sums-file.js';
 import type { BackupSource, SourceObject } from './backup-source.js';
 import { parseSnapshotTime } from './snapshot-time.js';
 
@@ -143,7 +143,7 @@ function discoverArchives(
   const sumsByDir = new Map<string, SumsReference[]>();
   const keys = new Set(objects.map((object) => object.key));
   for (const object of objects) {
-    const algorithm = SUMS_FILES[path.basename(object.key)];
+    const algorithm = sumsFileAlgorithm(path.basename(object.key));
     if (algorithm) {
       const dir = path.dirname(object.key);
       sumsByDir.set(dir, [...(sumsByDir.get(dir) ?? []), { key: object.key, algorithm, scope: 'object' }]);
@@ -154,7 +154,7 @@ function discoverArchives(
     if (object.kind !== 'file') continue;
     const name = path.basename(object.key);
     if (
-      SUMS_FILES[name] ||
+      sumsFileAlgorithm(name) ||
       Object.keys(SIDECAR_SUFFIXES).some(
         (suffix) => keys.has(object.key.slice(0, -suffix.length)) && object.key.endsWith(suffix),
       )
@@ -302,7 +302,7 @@ export class SnapshotDiscoverer {
     if (object.mtime > group.newest) group.newest = object.mtime;
     addToFingerprint(group.hash, object);
     if (group.sample.length < MEMBER_SAMPLE) group.sample.push(object);
-    const algorithm = SUMS_FILES[object.key.slice(dir.length + 1)];
+    const algorithm = sumsFileAlgorithm(object.key.slice(dir.length + 1));
     if (algorithm) group.sums.push({ key: object.key, algorithm, scope: 'entries' });
   }
 
@@ -393,7 +393,7 @@ async function rootSums(source: BackupSource, prefix: string): Promise<SumsRefer
   try {
     for (const stem of stems)
       for await (const object of source.list(prefix + stem)) {
-        const algorithm = SUMS_FILES[object.key.slice(prefix.length)];
+        const algorithm = sumsFileAlgorithm(object.key.slice(prefix.length));
         if (algorithm) sums.push({ key: object.key, algorithm, scope: 'entries' });
       }
   } catch {

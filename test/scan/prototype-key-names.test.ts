@@ -1,0 +1,111 @@
+/**
+ * Names that are keys of every JavaScript object's prototype (`constructor`, `__proto__`) are
+ * ordinary names in a backup. They used to be looked up in plain-object tables: `x.constructor`
+ * then "claimed" the type `Object` (a function, which cannot be posted to a worker), and every
+ * file posted with it failed to read; a `constructor` at a snapshot's root was taken for a
+ * checksum list. One such file made a whole snapshot `unverified`.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validatePolicy } from '../../agent/config/load-policy.js';
+import { typeClaimedBy } from '../../agent/detection/content-type.js';
+import { sumsFileAlgorithm } from '../../agent/integrity/sums-file.js';
+import { runScan } from '../../agent/scan/scan-run.js';
+import { findByExtension, type MachineFile } from '../helpers/machine-files.js';
+
+const HOSTILE = [
+  'constructor',
+  '__proto__',
+  'x.constructor',
+  'y.__proto__',
+  'z.CONSTRUCTOR',
+  'hasOwnProperty',
+];
+
+let base = '';
+let files: MachineFile[] = [];
+
+beforeAll(() => {
+  base = mkdtempSync(path.join(tmpdir(), 'vouch-proto-names-'));
+  files = findByExtension(['.py', '.gz', '.png', '.so', '.mo'], 40, { maxSize: 2 ** 20 });
+  expect(files.length).toBeGreaterThan(20);
+});
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+/** A snapshot folder of machine files plus the hostile names at its root and in a sub-folder. */
+function fillSnapshot(dir: string): number {
+  mkdirSync(path.join(dir, 'sub'), { recursive: true });
+  files.forEach((file, i) => copyFileSync(file.path, path.join(dir, `${i}-${path.basename(file.path)}`)));
+  for (const name of HOSTILE) {
+    writeFileSync(path.join(dir, name), `plain text named ${name}\n`);
+    writeFileSync(path.join(dir, 'sub', name), `plain text named sub/${name}\n`);
+  }
+  return files.length + 2 * HOSTILE.length;
+}
+
+describe('names that are prototype keys', () => {
+  it('claim no type and name no checksum list', () => {
+    for (const name of HOSTILE) {
+      expect(typeClaimedBy(`dir/${name}`)).toBeNull();
+      expect(sumsFileAlgorithm(name)).toBeUndefined();
+    }
+    expect(typeClaimedBy('a/b.png')).toBe('png');
+    expect(sumsFileAlgorithm('SHA256SUMS')).toBe('sha256');
+  });
+
+  it('a directory snapshot holding them reads clean, every file read', async () => {
+    const root = path.join(base, 'dir-set');
+    const files = fillSnapshot(path.join(root, 'snap-20260101'));
+    const policy = validatePolicy(
+      {
+        sets: {
+          d: {
+            source: { fs: { path: root } },
+            snapshots: { layout: 'directory', match: '^snap-(?<time>\\d{8})$' },
+            detection: { enabled: true },
+          },
+        },
+      },
+      'test',
+      base,
+    );
+    const report = await runScan(policy, { stateDir: path.join(base, 'dir-state') });
+    const [snapshot] = report.sets[0]!.snapshots;
+    expect(snapshot!.findings).toEqual([]);
+    expect([snapshot!.verdict, snapshot!.entries]).toEqual(['clean', files]);
+  });
+
+  it('an archive set with them inside and beside the archives reads clean', async () => {
+    const root = path.join(base, 'archive-set');
+    const content = path.join(base, 'archive-content');
+    const members = fillSnapshot(content);
+    mkdirSync(root, { recursive: true });
+    execFileSync('tar', ['-C', content, '-czf', path.join(root, 'snap-20260101.tar.gz'), '.']);
+    // Beside the archives, at the set's root: still no checksum lists, no snapshots.
+    writeFileSync(path.join(root, 'constructor'), 'not a checksum list\n');
+    writeFileSync(path.join(root, '__proto__'), 'not a checksum list\n');
+    const policy = validatePolicy(
+      {
+        sets: {
+          a: {
+            source: { fs: { path: root } },
+            snapshots: { layout: 'archive', match: '^snap-(?<time>\\d{8})\\.tar\\.gz$' },
+            detection: { enabled: true },
+          },
+        },
+      },
+      'test',
+      base,
+    );
+    const report = await runScan(policy, { stateDir: path.join(base, 'archive-state') });
+    const snapshots = report.sets[0]!.snapshots;
+    expect(snapshots.map((snapshot) => snapshot.id)).toEqual(['snap-20260101']);
+    expect(snapshots[0]!.findings).toEqual([]);
+    expect(snapshots[0]!.verdict).toBe('clean');
+    // The archive holds `./sub` as a directory entry besides the files.
+    expect(snapshots[0]!.entries).toBe(members + 1);
+  });
+});
