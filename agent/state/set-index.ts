@@ -30,9 +30,14 @@ export function indexedSetNames(stateDir: string): Promise<string[]> {
   return jsonFileNames(path.join(stateDir, 'sets'));
 }
 
-/** Reads a set's index (empty when the set was never scanned). */
+/**
+ * Reads a set's index (empty when the set was never scanned). Its `snapshots` has no prototype:
+ * snapshot ids are names found in the store, and a folder called `constructor` or `__proto__`
+ * must be a snapshot like any other — not Object's constructor when looked up before its first
+ * scan, nor the record's prototype when its state is stored (it was then never written).
+ */
 export async function readSetIndex(stateDir: string, set: string): Promise<SetIndex> {
-  return readJsonFile<SetIndex>(
+  const index = await readJsonFile<SetIndex>(
     indexPath(stateDir, set),
     () => ({ set, updatedAt: new Date(0).toISOString(), snapshots: {} }),
     `state index for set ${set}`,
@@ -41,6 +46,10 @@ export async function readSetIndex(stateDir: string, set: string): Promise<SetIn
         ? null
         : 'it has no "snapshots" object',
   );
+  return {
+    ...index,
+    snapshots: Object.assign(Object.create(null) as SetIndex['snapshots'], index.snapshots),
+  };
 }
 
 /** The object key each archive snapshot was last read from, by id (discovery keeps these ids when names collide). */

@@ -3,7 +3,8 @@
  * ordinary names in a backup. They used to be looked up in plain-object tables: `x.constructor`
  * then "claimed" the type `Object` (a function, which cannot be posted to a worker), and every
  * file posted with it failed to read; a `constructor` at a snapshot's root was taken for a
- * checksum list. One such file made a whole snapshot `unverified`.
+ * checksum list. One such file made a whole snapshot `unverified`. A snapshot folder of such a
+ * name had its state stored as the index's prototype, i.e. never written.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { validatePolicy } from '../../agent/config/load-policy.js';
 import { typeClaimedBy } from '../../agent/detection/content-type.js';
 import { sumsFileAlgorithm } from '../../agent/integrity/sums-file.js';
 import { runScan } from '../../agent/scan/scan-run.js';
+import { readSetIndex } from '../../agent/state/set-index.js';
 import { findByExtension, type MachineFile } from '../helpers/machine-files.js';
 
 const HOSTILE = [
@@ -107,5 +109,38 @@ describe('names that are prototype keys', () => {
     expect(snapshots[0]!.verdict).toBe('clean');
     // The archive holds `./sub` as a directory entry besides the files.
     expect(snapshots[0]!.entries).toBe(members + 1);
+  });
+
+  it('snapshot folders named so are snapshots like any other, their states kept scan after scan', async () => {
+    const root = path.join(base, 'named-snapshots');
+    for (const [name, day] of [
+      ['__proto__', '2026-01-01'],
+      ['constructor', '2026-01-02'],
+      ['snap-c', '2026-01-03'],
+    ] as const) {
+      fillSnapshot(path.join(root, name));
+      execFileSync('sh', [
+        '-c',
+        `find "${path.join(root, name)}" -exec touch -h -d @${Date.parse(`${day}T00:00:00Z`) / 1000} {} +`,
+      ]);
+    }
+    const policy = validatePolicy(
+      { sets: { n: { source: { fs: { path: root } }, snapshots: { layout: 'directory' } } } },
+      'test',
+      base,
+    );
+    const stateDir = path.join(base, 'named-state');
+    for (let scan = 0; scan < 2; scan++) {
+      const report = await runScan(policy, { stateDir });
+      expect(report.sets[0]!.snapshots.map((snapshot) => [snapshot.id, snapshot.verdict])).toEqual([
+        ['__proto__', 'clean'],
+        ['constructor', 'clean'],
+        ['snap-c', 'clean'],
+      ]);
+    }
+    const index = await readSetIndex(stateDir, 'n');
+    expect(Object.keys(index.snapshots).sort()).toEqual(['__proto__', 'constructor', 'snap-c']);
+    expect(index.snapshots['__proto__']!.verdict).toBe('clean');
+    expect(index.snapshots['constructor']!.time).toBe('2026-01-02T00:00:00.000Z');
   });
 });
