@@ -181,20 +181,6 @@ export async function* readBlocks(
   }
 }
 
-/** Inflates every block of an open file in order, walking the members from the start of the file. */
-export async function* readAllBlocks(handle: FileHandle, windowBytes = WINDOW_BYTES): AsyncGenerator<Buffer> {
-  const reader = new ForwardReader(handle, windowBytes);
-  for (let offset = 0; ;) {
-    const block = await memberAt(reader, offset);
-    if (!block) return;
-    const member = await reader.read(block.offset, block.length);
-    if (member.length !== block.length)
-      throw new BlockFormatError(`block at byte ${block.offset} is cut short`);
-    yield inflateMember(member, block.offset);
-    offset += block.length;
-  }
-}
-
 /**
  * Inflates one block synchronously. For lookups: a block is a few KiB, and a scan waits on each
  * lookup before the next entry anyway, so two thread-pool round trips per lookup would only add

@@ -91,14 +91,6 @@ export class FsLister {
     }
   }
 
-  /**
-   * Starts the worker now (it idles, unreferenced, until the first walk): its start-up, ~50 ms of a
-   * new isolate, then overlaps the caller's own work instead of delaying the first listing.
-   */
-  warm(): void {
-    this.started();
-  }
-
   /** Stops the worker (the source is closed). */
   async close(): Promise<void> {
     const worker = this.worker;

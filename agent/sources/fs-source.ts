@@ -192,8 +192,6 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
   };
 
   const lister = new FsLister();
-  // Nearly every use lists: the worker boots while the caller loads its state.
-  lister.warm();
 
   /**
    * The objects under `directory` in key order, listed by the source's worker (fs-list.ts) in

@@ -261,6 +261,15 @@ function parseManifestLine<T>(file: string, line: string): T {
   }
 }
 
+/** A block of `file` that cannot be read back, as an error naming the manifest (parse errors already do). */
+function corrupt(file: string, error: unknown): Error {
+  if (error instanceof Error && error.message.startsWith(`baseline manifest ${file}`)) return error;
+  return new Error(
+    `baseline manifest ${file} is corrupt: ${(error as Error).message} (run \`vouch evidence verify\`: the ledger binds each manifest's digest)`,
+    { cause: error },
+  );
+}
+
 async function openBlocked(file: string, handle: FileHandle, cachedBlocks: number): Promise<ManifestReader> {
   const blocks = await listBlocks(handle);
   if (blocks.length === 0) throw new Error(`${file}: empty manifest`);
@@ -277,7 +286,12 @@ async function openBlocked(file: string, handle: FileHandle, cachedBlocks: numbe
       cache.set(index, hit);
       return hit;
     }
-    const parsed = parseLines(file, readBlockSync(handle.fd, blocks[index]!).toString('utf8'));
+    let parsed: ManifestEntry[];
+    try {
+      parsed = parseLines(file, readBlockSync(handle.fd, blocks[index]!).toString('utf8'));
+    } catch (error) {
+      throw corrupt(file, error);
+    }
     cache.set(index, parsed);
     if (cache.size > cachedBlocks) cache.delete(cache.keys().next().value!);
     return parsed;
@@ -285,8 +299,17 @@ async function openBlocked(file: string, handle: FileHandle, cachedBlocks: numbe
   return {
     header,
     async *entries() {
-      for await (const data of readBlocks(handle, blocks.slice(1)))
-        yield* parseLines(file, data.toString('utf8'));
+      const reading = readBlocks(handle, blocks.slice(1));
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await reading.next();
+        } catch (error) {
+          throw corrupt(file, error);
+        }
+        if (next.done) return;
+        yield* parseLines(file, next.value.toString('utf8'));
+      }
     },
     async get(target) {
       const index = blockFor(blocks, target);

@@ -8,7 +8,6 @@ import {
   BlockFormatError,
   encodeBlock,
   listBlocks,
-  readAllBlocks,
   readBlocks,
   readBlockSync,
 } from '../../agent/fs/block-gzip.js';
@@ -53,7 +52,6 @@ describe('block gzip read in windows', () => {
       expect(blocks.map((block) => block.label)).toEqual(parts.map((part) => part.label));
       for (const window of [16, 100, 4096, 1 << 20]) {
         expect(await collect(readBlocks(handle, blocks, window))).toEqual(parts.map((part) => part.data));
-        expect(await collect(readAllBlocks(handle, window))).toEqual(parts.map((part) => part.data));
         expect(await collect(readBlocks(handle, blocks.slice(7, 9), window))).toEqual(
           parts.slice(7, 9).map((part) => part.data),
         );
@@ -82,8 +80,8 @@ describe('block gzip read in windows', () => {
     handle = await open(file, 'r');
     try {
       await expect(collect(readBlocks(handle, blocks, 4096))).rejects.toThrow(BlockFormatError);
-      await expect(collect(readAllBlocks(handle, 4096))).rejects.toThrow(
-        new RegExp(`block at byte ${target.offset}`),
+      await expect(collect(readBlocks(handle, blocks.slice(10), 100))).rejects.toThrow(
+        `block at byte ${target.offset} fails its CRC-32`,
       );
     } finally {
       await handle.close();
@@ -97,9 +95,7 @@ describe('block gzip read in windows', () => {
       await expect(collect(readBlocks(handle, blocks, 4096))).rejects.toThrow(
         `block at byte ${last.offset} is cut short`,
       );
-      await expect(collect(readAllBlocks(handle, 100))).rejects.toThrow(
-        `block at byte ${last.offset} is cut short`,
-      );
+      await expect(listBlocks(handle)).rejects.toThrow(`block at byte ${last.offset} is cut short`);
     } finally {
       await handle.close();
     }
