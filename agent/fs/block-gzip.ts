@@ -41,12 +41,9 @@ export class BlockFormatError extends Error {
  */
 export const WINDOW_BYTES = 256 * 1024;
 
-/**
- * Compresses `data` into one member labelled `label` (deflate at `level`, 6 unless told, on
- * libuv's thread pool).
- */
-export async function encodeBlock(data: Buffer, label: string | null, level = 6): Promise<Buffer> {
-  const deflated = await deflateRawAsync(data, { level });
+/** Compresses `data` into one member labelled `label` (level 6 deflate on libuv's thread pool). */
+export async function encodeBlock(data: Buffer, label: string | null): Promise<Buffer> {
+  const deflated = await deflateRawAsync(data, { level: 6 });
   const labelBytes =
     label === null ? Buffer.alloc(0) : Buffer.from(label, 'utf8').subarray(0, MAX_LABEL_BYTES);
   const extra = 8 + (label === null ? 0 : 4 + labelBytes.length);

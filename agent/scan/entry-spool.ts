@@ -2,8 +2,8 @@
  * Puts a snapshot's entries in path order with bounded memory — an external merge sort. Entries
  * stay in memory up to `runEntries`; past that, each full buffer is sorted and written to a
  * temporary run file (gzip NDJSON in `dir`), and `sorted()` merges the runs with a read window
- * per run in memory. A snapshot of a million entries costs a few runs on
- * disk, not a million objects in memory; a small one never touches the disk.
+ * per run in memory. A snapshot of a million entries costs runs on disk, not a million objects
+ * in memory; a small one never touches the disk.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -18,7 +18,7 @@ import { comparePaths } from '../integrity/path-order.js';
 
 /**
  * Entries held in memory before a run is written (≈ 5 MB of lines with detection's measurements).
- * Runs read back cheaply (a window per run, blocks inflated in-process), so this is sized for
+ * Runs read back in windows of up to 64 KiB, so more of them cost little and this is sized for
  * memory: 20,000 put a whole-`/usr` scan's peak ~14 MiB higher for no speed.
  */
 export const RUN_ENTRIES = 8_000;

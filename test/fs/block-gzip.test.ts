@@ -31,7 +31,7 @@ async function blockFile(parts: { data: Buffer; label: string | null }[]): Promi
   const file = path.join(dir, 'blocks.gz');
   writeFileSync(
     file,
-    Buffer.concat(await Promise.all(parts.map((part) => encodeBlock(part.data, part.label, 1)))),
+    Buffer.concat(await Promise.all(parts.map((part) => encodeBlock(part.data, part.label)))),
   );
   return file;
 }
