@@ -39,7 +39,7 @@ export class BlockFormatError extends Error {
  * Bytes read at once when a file's blocks are walked in order (listing the headers, streaming the
  * blocks): one system call per window instead of two per block.
  */
-export const WINDOW_BYTES = 256 * 1024;
+const WINDOW_BYTES = 256 * 1024;
 
 /** Compresses `data` into one member labelled `label` (level 6 deflate on libuv's thread pool). */
 export async function encodeBlock(data: Buffer, label: string | null): Promise<Buffer> {

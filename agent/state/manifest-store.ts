@@ -299,16 +299,11 @@ async function openBlocked(file: string, handle: FileHandle, cachedBlocks: numbe
   return {
     header,
     async *entries() {
-      const reading = readBlocks(handle, blocks.slice(1));
-      for (;;) {
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await reading.next();
-        } catch (error) {
-          throw corrupt(file, error);
-        }
-        if (next.done) return;
-        yield* parseLines(file, next.value.toString('utf8'));
+      try {
+        for await (const data of readBlocks(handle, blocks.slice(1)))
+          yield* parseLines(file, data.toString('utf8'));
+      } catch (error) {
+        throw corrupt(file, error);
       }
     },
     async get(target) {

@@ -48,6 +48,15 @@ function fillSnapshot(dir: string): number {
   return files.length + 2 * HOSTILE.length;
 }
 
+/** A policy of one set `s` of the folder `root`, snapshots as `snapshots` says, detection on. */
+function detectingPolicy(root: string, snapshots: { layout: 'directory' | 'archive'; match: string }) {
+  return validatePolicy(
+    { sets: { s: { source: { fs: { path: root } }, snapshots, detection: { enabled: true } } } },
+    'test',
+    base,
+  );
+}
+
 describe('names that are prototype keys', () => {
   it('claim no type and name no checksum list', () => {
     for (const name of HOSTILE) {
@@ -61,19 +70,7 @@ describe('names that are prototype keys', () => {
   it('a directory snapshot holding them reads clean, every file read', async () => {
     const root = path.join(base, 'dir-set');
     const files = fillSnapshot(path.join(root, 'snap-20260101'));
-    const policy = validatePolicy(
-      {
-        sets: {
-          d: {
-            source: { fs: { path: root } },
-            snapshots: { layout: 'directory', match: '^snap-(?<time>\\d{8})$' },
-            detection: { enabled: true },
-          },
-        },
-      },
-      'test',
-      base,
-    );
+    const policy = detectingPolicy(root, { layout: 'directory', match: '^snap-(?<time>\\d{8})$' });
     const report = await runScan(policy, { stateDir: path.join(base, 'dir-state') });
     const [snapshot] = report.sets[0]!.snapshots;
     expect(snapshot!.findings).toEqual([]);
@@ -89,19 +86,7 @@ describe('names that are prototype keys', () => {
     // Beside the archives, at the set's root: still no checksum lists, no snapshots.
     writeFileSync(path.join(root, 'constructor'), 'not a checksum list\n');
     writeFileSync(path.join(root, '__proto__'), 'not a checksum list\n');
-    const policy = validatePolicy(
-      {
-        sets: {
-          a: {
-            source: { fs: { path: root } },
-            snapshots: { layout: 'archive', match: '^snap-(?<time>\\d{8})\\.tar\\.gz$' },
-            detection: { enabled: true },
-          },
-        },
-      },
-      'test',
-      base,
-    );
+    const policy = detectingPolicy(root, { layout: 'archive', match: '^snap-(?<time>\\d{8})\\.tar\\.gz$' });
     const report = await runScan(policy, { stateDir: path.join(base, 'archive-state') });
     const snapshots = report.sets[0]!.snapshots;
     expect(snapshots.map((snapshot) => snapshot.id)).toEqual(['snap-20260101']);
