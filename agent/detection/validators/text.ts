@@ -23,6 +23,7 @@
  * pass over the bytes with a small state machine, carried across chunk boundaries.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
+import { simdTextScanner } from './text-scan-simd.js';
 import type {
   StructureValidator,
   StructureVerdict,
@@ -285,14 +286,26 @@ function forbiddenLanes(word: number): number {
   return (~at7 | (at14 & ~at27) | (at28 & ~at32) | at127) & ~word & HIGH;
 }
 
+/** Below this many bytes a stretch is scanned here rather than copied into the SIMD scanner. */
+const SIMD_MIN_BYTES = 256;
+
 /**
  * The number of UTF-8 lead bytes (multibyte characters) in `chunk[from..to)`, or -1 when it is
  * not valid UTF-8 or holds a forbidden byte. Validity is checked natively; forbidden bytes and
- * lead bytes are found four at a time.
+ * lead bytes are found 16 at a time by WebAssembly SIMD (text-scan-simd.ts), or four at a time
+ * here for short stretches and where SIMD is missing.
  */
 export function cleanUtf8Leads(chunk: Uint8Array, from: number, to: number): number {
   const view = chunk.subarray(from, to);
   if (!isUtf8(view)) return -1;
+  const simd = view.length >= SIMD_MIN_BYTES ? simdTextScanner() : null;
+  if (simd) return simd(view);
+  return swarUtf8Leads(chunk, from, to);
+}
+
+/** cleanUtf8Leads's scan of valid UTF-8, four bytes at a time (exported for the test that holds the SIMD scan to it). */
+export function swarUtf8Leads(chunk: Uint8Array, from: number, to: number): number {
+  const view = chunk.subarray(from, to);
   const ascii = isAscii(view);
   let leads = 0;
   let i = from;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cleanUtf8Leads, textValidator } from '../../../agent/detection/validators/text.js';
+import { simdTextScanner } from '../../../agent/detection/validators/text-scan-simd.js';
+import { cleanUtf8Leads, swarUtf8Leads, textValidator } from '../../../agent/detection/validators/text.js';
 import { findMachineFiles } from '../../helpers/machine-files.js';
 import { applyRansomware } from '../../helpers/ransomware-modes.js';
 import {
@@ -220,6 +221,41 @@ describe('text validator', () => {
           if ((validate(textValidator, chunk, chunk.length).status === 'invalid') !== foreign)
             wrong.push(`0x${byte.toString(16)} near invalid UTF-8, chunk at offset ${align}`);
         }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('scans with WebAssembly SIMD: every byte value in every lane of a vector and across its 1 MiB windows, as the word-wise scan does', () => {
+    const simd = simdTextScanner();
+    expect(simd).not.toBeNull();
+    const scan = simd!;
+    const reference = (bytes: Uint8Array) => swarUtf8Leads(bytes, 0, bytes.length);
+    const wrong: string[] = [];
+    // Every byte value (valid UTF-8 or not: this scan only finds forbidden bytes and counts leads)
+    // at every lane of the first, a middle and the padded last vector.
+    for (let byte = 0; byte < 256; byte++) {
+      for (const length of [16, 47, 300]) {
+        for (let at = 0; at < length; at += at < 20 || at > length - 20 ? 1 : 13) {
+          const bytes = new Uint8Array(length).fill(0x61);
+          bytes[at] = byte;
+          if (scan(bytes) !== reference(bytes)) wrong.push(`0x${byte.toString(16)} at ${at} of ${length}`);
+        }
+      }
+    }
+    // Lead counts past the 8-bit lanes' 255 vectors, and forbidden bytes either side of a window's end.
+    const leads = new Uint8Array(3 * 2 ** 20 + 5).fill(0xc3);
+    if (scan(leads) !== leads.length) wrong.push('3 MiB of lead bytes');
+    for (const at of [2 ** 20 - 1, 2 ** 20, 2 ** 20 + 1, leads.length - 1]) {
+      const copy = new Uint8Array(leads.length).fill(0x62);
+      copy[at] = 0x7f;
+      if (scan(copy) !== -1) wrong.push(`DEL at ${at}`);
+    }
+    // Real text, whole and in uneven slices.
+    for (const fixture of fixtures.filter((candidate) => candidate.utf8)) {
+      for (let from = 0; from < fixture.bytes.length; from += 4093) {
+        const slice = fixture.bytes.subarray(from, from + 70_001);
+        if (scan(slice) !== reference(slice)) wrong.push(`${fixture.path} from ${from}`);
       }
     }
     expect(wrong).toEqual([]);
