@@ -67,7 +67,7 @@ export function armourOf(head: Uint8Array): Armour | null {
   const container = encryptedFormatOf(decoded);
   if (container) return { encoding, inner: container };
   const histogram = new Uint32Array(256);
-  for (const byte of decoded) histogram[byte]!++;
+  for (let i = 0; i < decoded.length; i++) histogram[decoded[i]!]!++;
   return looksRandom(chiSquare(histogram, decoded.length), decoded.length)
     ? { encoding, inner: 'random' }
     : null;

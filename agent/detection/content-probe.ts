@@ -205,10 +205,12 @@ export class ContentProbe {
       }
     }
     if ((this.type === 'text' || this.type === 'unknown') && isText()) {
-      // The phrases are looked for in the first HEAD_BYTES only, even when the head is a whole
-      // file read at once: notes are a few KiB, and the search costs per byte.
-      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkersIn(head.subarray(0, HEAD_BYTES));
-      this.armour = armourOf(head);
+      // The phrases and the armour are looked for in the first HEAD_BYTES only, even when the
+      // head is a whole file or a large first chunk read at once: notes are a few KiB, armour
+      // shows in its first bytes, and both searches cost per byte (the armour's decode allocates).
+      const start = head.subarray(0, HEAD_BYTES);
+      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkersIn(start);
+      this.armour = armourOf(start);
     }
     if (head.length > 0) this.feed(head);
   }
