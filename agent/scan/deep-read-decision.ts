@@ -1,7 +1,7 @@
 /** Whether a snapshot needs its content re-read this scan, and why (pure). */
 import type { ObjectIdentity } from '../model/manifest.js';
 import { objectIdentityChanges } from '../integrity/drift.js';
-import type { SnapshotState } from '../model/snapshot-state.js';
+import type { SetIndex, SnapshotState } from '../model/snapshot-state.js';
 
 /** The facts the decision needs. */
 export interface DeepReadFacts {
@@ -42,4 +42,16 @@ export function deepReadReason(facts: DeepReadFacts): string | null {
   const age = (facts.now.getTime() - Date.parse(previous.lastDeepScan)) / 1000;
   if (age >= facts.rehashSeconds) return `last full read ${Math.round(age / 3600)}h ago`;
   return null;
+}
+
+/**
+ * Whether a scan of a set reads snapshots in full whatever discovery finds (pure): none of it
+ * has been recorded yet, or its policy re-hashes on every scan (`rehashSeconds` 0 without
+ * sampling). The scan then boots the analysis workers while discovery lists the store.
+ */
+export function expectsDeepRead(
+  set: { rehashSeconds: number; sample?: unknown },
+  index: Pick<SetIndex, 'snapshots'>,
+): boolean {
+  return Object.keys(index.snapshots).length === 0 || (set.rehashSeconds === 0 && !set.sample);
 }

@@ -37,6 +37,7 @@ import { silentProgress, type ScanProgress } from './progress.js';
 import { scanSet, type SetReport } from './scan-set.js';
 import { now } from '../clock.js';
 import { holdCompactHeap } from '../tools/heap-growth.js';
+import { prestartListingWorker } from '../sources/fs-list.js';
 
 /** The `vouch scan --json` document. */
 export interface ScanReport {
@@ -290,6 +291,8 @@ async function scanSetsWithLedger(
   const sets = selectSets(policy, options.sets);
   const copies = new Set(policy.datasets.flatMap((dataset) => dataset.copies));
   configureAnalysisPool(policy.concurrency.workers);
+  // The first set's listing worker boots while the run is set up.
+  if (sets[0]?.source.kind === 'fs') prestartListingWorker();
   const startedAt = now().toISOString();
   const run = await beginRun(options.stateDir, ledger, sets, options);
   // Acceptances are read once per run, brought up to date with the ledger (we hold the lock).

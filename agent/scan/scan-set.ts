@@ -24,7 +24,7 @@ import { type Acceptance } from '../model/acceptance.js';
 import type { Finding, FindingKind } from '../model/findings.js';
 import { lastCleanSnapshot } from '../verdicts/last-clean.js';
 import type { Verdict } from '../model/verdict.js';
-import { deepReadReason, type DeepReadFacts } from './deep-read-decision.js';
+import { deepReadReason, expectsDeepRead, type DeepReadFacts } from './deep-read-decision.js';
 import { FOREIGN_HEAD_BYTES, headsToRead, judgeForeignObjects } from './foreign-objects.js';
 import { withNotCleanSince } from '../verdicts/not-clean-since.js';
 import {
@@ -46,6 +46,7 @@ import { identityOf } from './snapshot-decisions.js';
 import { ScanAbortedError } from './snapshot-read.js';
 import { ListingSpool } from './listing-spool.js';
 import { now as clockNow } from '../clock.js';
+import { analysisPool } from '../analysis/analysis-pool.js';
 
 /** One snapshot in a scan report (the `--json` contract). */
 export interface SnapshotReport {
@@ -705,6 +706,7 @@ export async function scanSet(set: SetPolicy, options: SetScanOptions): Promise<
       spool,
       manifests: await listManifests(options.stateDir, set.name),
     };
+    if (expectsDeepRead(set, scan.index)) analysisPool().warm();
     const { snapshots, fresh } = await discover(scan);
     const reasons = await decideReads(scan, snapshots, now());
     await readSnapshots(scan, snapshots, reasons, fresh);

@@ -120,11 +120,7 @@ export class FsLister {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const [entry, options] = workerEntry('fs-list-worker', import.meta.url);
-    // A small young generation: the walk's garbage (one Stats per name) is all short-lived.
-    const worker = new Worker(entry, { ...options, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-    // A new isolate resets V8's young-generation growth factor (heap-growth.ts).
-    worker.once('online', reassertCompactHeap);
+    const worker = takeSpare() ?? spawnListingWorker();
     worker.on('message', (response: ListResponse) => {
       const queue = this.waiting.get(response.id);
       const waiter = queue?.shift();
@@ -145,4 +141,49 @@ export class FsLister {
     this.worker = worker;
     return worker;
   }
+}
+
+/** A listing worker, started and unreferenced, with no listener of the lister's yet. */
+function spawnListingWorker(): Worker {
+  const [entry, options] = workerEntry('fs-list-worker', import.meta.url);
+  // A small young generation: the walk's garbage (one Stats per name) is all short-lived.
+  const worker = new Worker(entry, { ...options, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+  // A new isolate resets V8's young-generation growth factor (heap-growth.ts).
+  worker.once('online', reassertCompactHeap);
+  worker.unref();
+  return worker;
+}
+
+/** The worker prestartListingWorker started, until a lister takes it (or it dies idle). */
+let spare: { worker: Worker; drop: () => void } | null = null;
+
+/**
+ * Starts a listing worker now for the next lister that needs one (at most one waits): its
+ * start-up — an isolate and the walk's modules, ~0.1 s — then overlaps what the caller does before
+ * it lists (a scan: the state lock, the ledger, the run marker, the set index) instead of
+ * delaying the first listing. It idles unreferenced until taken, so it never keeps the process
+ * alive; call it only where a listing follows (a scan of a filesystem set). Returns the worker
+ * waiting to be taken.
+ */
+export function prestartListingWorker(): Worker {
+  if (spare) return spare.worker;
+  const worker = spawnListingWorker();
+  // Until taken, a failure only discards it: the lister that needs a worker starts its own.
+  const drop = () => {
+    if (spare?.worker === worker) spare = null;
+  };
+  worker.once('error', drop);
+  worker.once('exit', drop);
+  spare = { worker, drop };
+  return worker;
+}
+
+/** The spare worker, if one is alive, for a lister to attach its listeners to. */
+function takeSpare(): Worker | null {
+  const taken = spare;
+  if (!taken) return null;
+  spare = null;
+  taken.worker.off('error', taken.drop);
+  taken.worker.off('exit', taken.drop);
+  return taken.worker;
 }

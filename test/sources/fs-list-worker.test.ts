@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SourceObject } from '../../agent/sources/backup-source.js';
 import { Worker } from 'node:worker_threads';
-import { LIST_AHEAD, LIST_BATCH } from '../../agent/sources/fs-list.js';
+import { LIST_AHEAD, LIST_BATCH, prestartListingWorker } from '../../agent/sources/fs-list.js';
 import type { ListRequest } from '../../agent/sources/fs-list-protocol.js';
 import { createFsSource } from '../../agent/sources/fs-source.js';
 
@@ -109,6 +109,30 @@ describe('listing a filesystem source in a worker', () => {
     } finally {
       posted.mockRestore();
       await source.close();
+    }
+  });
+
+  it('lists with the worker started ahead of the listing, once, and starts its own when none waits', async () => {
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    const first = createFsSource(root);
+    const second = createFsSource(root);
+    try {
+      const spare = prestartListingWorker();
+      expect(prestartListingWorker()).toBe(spare);
+      const listed: string[] = [];
+      for await (const object of first.list('snap/many/')) listed.push(object.key);
+      expect(listed.length).toBe(LIST_BATCH * 2 + 37);
+      expect(new Set(posted.mock.contexts)).toEqual(new Set([spare]));
+      // Taken: the next source lists with a worker of its own.
+      posted.mockClear();
+      const again: string[] = [];
+      for await (const object of second.list('snap/many/')) again.push(object.key);
+      expect(again).toEqual(listed);
+      expect(posted.mock.contexts.some((worker) => worker === spare)).toBe(false);
+    } finally {
+      posted.mockRestore();
+      await first.close();
+      await second.close();
     }
   });
 

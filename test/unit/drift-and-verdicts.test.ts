@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { entryDrift, objectDrift } from '../../agent/integrity/drift.js';
 import { parseSumsFile } from '../../agent/integrity/sums-file.js';
-import { deepReadReason } from '../../agent/scan/deep-read-decision.js';
-import type { SnapshotState } from '../../agent/model/snapshot-state.js';
+import { deepReadReason, expectsDeepRead } from '../../agent/scan/deep-read-decision.js';
+import type { SetIndex, SnapshotState } from '../../agent/model/snapshot-state.js';
 import { lastCleanSnapshot } from '../../agent/verdicts/last-clean.js';
 import { snapshotVerdict } from '../../agent/verdicts/snapshot-verdict.js';
 
@@ -85,6 +85,22 @@ describe('deep-read decision (cheap pass)', () => {
     expect(deepReadReason({ ...facts, previous: { ...previous, complete: false } })).toBe(
       'last read was incomplete',
     );
+  });
+});
+
+describe('whether a set scan will read in full (the analysis workers boot during discovery)', () => {
+  const index = (ids: string[]): Pick<SetIndex, 'snapshots'> => ({
+    snapshots: Object.fromEntries(ids.map((id) => [id, { id } as SnapshotState])),
+  });
+  it('expects a deep read of a set with nothing recorded, or whose policy re-hashes on every scan', () => {
+    expect(expectsDeepRead({ rehashSeconds: 86_400 }, index([]))).toBe(true);
+    expect(expectsDeepRead({ rehashSeconds: 0 }, index(['a']))).toBe(true);
+  });
+  it('does not for a recorded set re-hashed by age or by sampling: its cheap pass may suffice', () => {
+    expect(expectsDeepRead({ rehashSeconds: 86_400 }, index(['a']))).toBe(false);
+    expect(
+      expectsDeepRead({ rehashSeconds: 0, sample: { windowSeconds: 86_400, dailyBytes: 1 } }, index(['a'])),
+    ).toBe(false);
   });
 });
 
