@@ -93,8 +93,11 @@ export const FILE_BYTES_AHEAD_PER_WORKER = 256 * 2 ** 20;
 
 interface Pending {
   resolve: (result: AnalysisResult) => void;
-  /** A local file's `fallback` outcome (the worker could not read it cleanly). */
-  fallback?: () => void;
+  /**
+   * A local file's `fallback` outcome (the worker could not read it cleanly): called with null,
+   * for the caller to read the file through the source (the file's own resolve, no closure).
+   */
+  fallback?: (result: null) => void;
   /** A local file's reserved bytes, counted in its worker's `fileBytesOut`. */
   bytes?: number;
   reject: (error: Error) => void;
@@ -187,7 +190,7 @@ class PoolWorker {
         this.pending.delete(outcome.id);
         this.fileBytesOut -= pending.bytes ?? 0;
         if ('result' in outcome) pending.resolve(outcome.result);
-        else if ('fallback' in outcome) pending.fallback?.();
+        else if ('fallback' in outcome) pending.fallback?.(null);
         else pending.reject(new Error(`entry analysis failed: ${outcome.message}`));
       }
       this.end();
@@ -333,7 +336,9 @@ export class AnalysisPool {
   ): Promise<AnalysisResult | null> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<AnalysisResult | null>((resolve, reject) => {
-      this.files.push({ request, file, resolve, reject, ...(signal ? { signal } : {}) });
+      const queued: QueuedFile = { request, file, resolve, reject };
+      if (signal) queued.signal = signal;
+      this.files.push(queued);
       if (!this.filesScheduled) {
         this.filesScheduled = true;
         setImmediate(() => this.postFiles());
@@ -369,7 +374,7 @@ export class AnalysisPool {
         worker.pending.set(id, {
           resolve: entry.resolve,
           reject: entry.reject,
-          fallback: () => entry.resolve(null),
+          fallback: entry.resolve,
           bytes: entry.file.maxBytes,
         });
         return { id, request: entry.request, file: entry.file };

@@ -52,26 +52,46 @@ export const LOCAL_IN_FLIGHT = 256;
 class InFlight {
   private count = 0;
   private waiter: (() => void) | null = null;
+  private idle: (() => void) | null = null;
+  private readonly settled = () => {
+    this.count--;
+    const wake = this.waiter;
+    this.waiter = null;
+    wake?.();
+    if (this.count === 0) {
+      const done = this.idle;
+      this.idle = null;
+      done?.();
+    }
+  };
   constructor(private readonly limit: number) {}
 
   get full(): boolean {
     return this.count >= this.limit;
   }
 
-  /** Counts `reading` until it settles. */
-  track(reading: Promise<void>): Promise<void> {
+  /** The first rejection of a tracked read, thrown by `drained()`. */
+  private failure: { error: unknown } | null = null;
+  private readonly failed = (error: unknown) => {
+    this.failure ??= { error };
+    this.settled();
+  };
+
+  /** Counts `reading` until it settles (one callback pair per read: no promise chain of its own). */
+  track(reading: Promise<void>): void {
     this.count++;
-    return reading.finally(() => {
-      this.count--;
-      const wake = this.waiter;
-      this.waiter = null;
-      wake?.();
-    });
+    void reading.then(this.settled, this.failed);
   }
 
   /** Resolves once fewer than `limit` are in flight. */
   async room(): Promise<void> {
     while (this.full) await new Promise<void>((resolve) => (this.waiter = resolve));
+  }
+
+  /** Resolves once none is in flight; rejects then with the first read that rejected. */
+  async drained(): Promise<void> {
+    while (this.count > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    if (this.failure) throw this.failure.error;
   }
 }
 
@@ -95,7 +115,6 @@ export async function readPlainEntries(
   const session = new ReadSession(visitor, limits, 'skip');
   const opened = new InFlight(Math.max(1, concurrency));
   const local = new InFlight(LOCAL_IN_FLIGHT);
-  const all = new Set<Promise<void>>();
   try {
     for await (const object of objects) {
       if (session.stopped) break;
@@ -103,17 +122,14 @@ export async function readPlainEntries(
         visitor.localEntry && object.kind === 'file' ? localFile?.(object.key, object) : undefined;
       const pool = recipe ? local : opened;
       // Waiting for room before starting (not after) keeps this thread from listing far ahead.
-      await pool.room();
+      if (pool.full) await pool.room();
       if (session.stopped) break;
-      const reading = pool
-        .track(readObject(object, openObject, session, recipe))
-        .finally(() => all.delete(reading));
-      all.add(reading);
+      pool.track(readObject(object, openObject, session, recipe));
     }
   } catch (error) {
     session.stop(problem('read-error', '', `listing the snapshot failed: ${describeError(error)}`));
   }
-  await Promise.all(all);
+  await Promise.all([opened.drained(), local.drained()]);
   return session.finish();
 }
 

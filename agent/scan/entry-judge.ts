@@ -129,11 +129,11 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
    * What detection needs of a body's entry before it is read: the same path in the previous
    * snapshot, and the entry whose judgement the same bytes would keep (carry-over.ts).
    */
-  const lookUp = async (entry: ArchiveEntry): Promise<Looked> => {
+  const lookUp = (entry: ArchiveEntry): Looked => {
     if (!detection) return NOTHING_LOOKED_UP;
-    const before = history ? ((await history.get(entry.path)) ?? null) : null;
+    const before = history ? (history.get(entry.path) ?? null) : null;
     if (!carryOver || entry.encrypted) return { before, reference: null };
-    const reference = carryOver === history ? before : ((await carryOver.get(entry.path)) ?? null);
+    const reference = carryOver === history ? before : (carryOver.get(entry.path) ?? null);
     const keepIfDigest = keepableDigest(reference ?? undefined, {
       allowed: detection.allows(entry.path),
       newAtPath: history !== null && before === null,
@@ -155,12 +155,16 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
     return request;
   };
 
-  /** Judges an entry's analysed bytes (when it has a body) and spools its manifest entry. */
-  const keepEntry = async (entry: ArchiveEntry, result: AnalysisResult | null, looked: Looked) => {
-    if (!result) {
-      await spool.add(manifestEntryOf(entry, options.layout, { size: entry.size }));
-      return;
-    }
+  /**
+   * Judges an entry's analysed bytes (when it has a body) and spools its manifest entry; returns
+   * a promise only when the spool must first write a run (EntrySpool.add).
+   */
+  const keepEntry = (
+    entry: ArchiveEntry,
+    result: AnalysisResult | null,
+    looked: Looked,
+  ): Promise<void> | undefined => {
+    if (!result) return spool.add(manifestEntryOf(entry, options.layout, { size: entry.size }));
     const { bytes: size, digest } = result;
     let content: ContentSummary | undefined;
     // Readable bytes are judged by their features, or keep the judgement the same bytes had;
@@ -183,7 +187,7 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
         digests.set(extraAlgorithm, extraDigest);
       entryDigests.set(entry.path, digests);
     }
-    await spool.add(manifestEntryOf(entry, options.layout, { size, digest, content }));
+    return spool.add(manifestEntryOf(entry, options.layout, { size, digest, content }));
   };
 
   const { progress } = options;
@@ -200,10 +204,11 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
   const visitor: EntryVisitor = {
     async entry(entry: ArchiveEntry, body: Readable | null) {
       if (!body) {
-        await keepEntry(entry, null, NOTHING_LOOKED_UP);
+        const kept = keepEntry(entry, null, NOTHING_LOOKED_UP);
+        if (kept) await kept;
         return;
       }
-      const looked = await lookUp(entry);
+      const looked = lookUp(entry);
       const { result, held } = await readForAnalysis(body, requestOf(entry, looked), {
         sizeHint: entry.size,
         sinks: progressSinks(),
@@ -229,11 +234,12 @@ export function entryJudge(options: JudgeOptions): EntryJudge {
     },
     async localEntry(entry: ArchiveEntry, file: LocalFile) {
       signal?.throwIfAborted();
-      const looked = await lookUp(entry);
+      const looked = lookUp(entry);
       const result = await analysisPool().analyzeFile(requestOf(entry, looked), file, signal);
       if (!result) return null;
       progress?.(result.bytes);
-      await keepEntry(entry, result, looked);
+      const kept = keepEntry(entry, result, looked);
+      if (kept) await kept;
       return result.bytes;
     },
     problem(problem) {

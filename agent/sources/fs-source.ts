@@ -111,6 +111,18 @@ function keySegments(key: string): string[] | undefined {
   return segments;
 }
 
+/** An empty, `.` or `..` segment of a `/`-separated key. */
+const UNSAFE_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
+
+/**
+ * `key` as a path relative to the root, or undefined when keySegments refuses it — without
+ * splitting it on POSIX, where `/` is the separator (one call per file of a tree).
+ */
+function relativePath(key: string): string | undefined {
+  if (path.sep !== '/') return keySegments(key)?.join(path.sep);
+  return key.includes('\0') || key.startsWith('/') || UNSAFE_SEGMENT.test(key) ? undefined : key;
+}
+
 /**
  * Whether a listing of the directory would give at least one object: a name that is not a
  * directory, or a directory below it that holds one or cannot be read (the walk lists that as
@@ -468,10 +480,10 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     localFile(key: string, size: number, options: OpenOptions = {}): LocalFile | undefined {
       // Before the first list() or open() the root is not resolved yet: use open().
       if (realRoot === undefined || size > WORKER_READ_MAX_BYTES) return undefined;
-      const segments = keySegments(key);
-      if (!segments) return undefined;
+      const relative = relativePath(key);
+      if (relative === undefined) return undefined;
       return {
-        absolute: rootPrefix + segments.join(path.sep),
+        absolute: rootPrefix + relative,
         realRoot,
         // What the read may deliver, as the read session reserves it under the caps: the listed
         // size (a file changed since is refused anyway), never less than a whole read.

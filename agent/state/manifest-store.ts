@@ -206,8 +206,12 @@ export interface ManifestReader {
   header: ManifestHeader;
   /** Every entry in path order, streamed (format 2: one block in memory at a time). */
   entries(): AsyncIterable<ManifestEntry>;
-  /** The entry at `path`, if any (format 2: inflates at most one block; recent blocks are cached). */
-  get(path: string): Promise<ManifestEntry | undefined>;
+  /**
+   * The entry at `path`, if any (format 2: reads and inflates at most one block, synchronously —
+   * a few KiB; recent blocks are cached). Synchronous so that a read's per-entry lookups cost no
+   * promise each. Throws when that block is corrupt.
+   */
+  get(path: string): ManifestEntry | undefined;
   close(): Promise<void>;
 }
 
@@ -306,7 +310,7 @@ async function openBlocked(file: string, handle: FileHandle, cachedBlocks: numbe
         throw corrupt(file, error);
       }
     },
-    async get(target) {
+    get(target) {
       const index = blockFor(blocks, target);
       return index < 0 ? undefined : findEntry(load(index), target);
     },
@@ -334,7 +338,7 @@ async function openLegacy(file: string): Promise<ManifestReader> {
     async *entries() {
       yield* sorted;
     },
-    get: async (target) => byPath.get(target),
+    get: (target) => byPath.get(target),
     close: async () => undefined,
   };
 }

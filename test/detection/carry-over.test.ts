@@ -167,8 +167,8 @@ describe('the next snapshot', () => {
         version: detectionVersion(),
         previous: manifestIdentity(history.header),
       });
-      const kept = await written.get(names()[0]!);
-      expect(kept?.content).toEqual((await history.get(names()[0]!))?.content);
+      const kept = written.get(names()[0]!);
+      expect(kept?.content).toEqual(history.get(names()[0]!)?.content);
       await history.close();
       await written.close();
     } finally {

@@ -194,6 +194,30 @@ describe('fs source', () => {
     }
   });
 
+  it('gives worker-read recipes only for keys inside the root, spelled as the listing spells them', async () => {
+    const source = createFsSource(root);
+    try {
+      for await (const _object of source.list('')) break; // resolves the root
+      const recipe = source.localFile!('a/x.txt', 10);
+      expect(recipe?.absolute).toBe(path.join(root, 'a/x.txt'));
+      for (const key of [
+        '../outside',
+        '/etc/passwd',
+        'a/../../x',
+        'a//x.txt',
+        'a/./x.txt',
+        'a/',
+        '.',
+        '',
+        'a\0b',
+      ])
+        expect(source.localFile!(key, 10), key).toBeUndefined();
+      expect(source.localFile!('..a/.b/c..', 10)?.absolute).toBe(path.join(root, '..a/.b/c..'));
+    } finally {
+      await source.close();
+    }
+  });
+
   it('never follows a symlink or opens a FIFO, and does not block on one', async () => {
     const source = createFsSource(root);
     const link = await sourceError(source.open('link-to-file'));
