@@ -96,7 +96,8 @@ class InFlight {
 }
 
 /**
- * Reads `objects`, opening each file with `openObject(key, object)`. Entries are admitted (named, checked,
+ * Reads `objects` (one at a time or in batches, as the listing comes), opening each file with
+ * `openObject(key, object)`. Entries are admitted (named, checked,
  * counted) in listing order; up to `concurrency` of them are read at once, so the visitor's
  * `entry()` calls may overlap (each still gets its own body, consumed to its end). Files
  * for which `localFile` gives a recipe are offered to the visitor's `localEntry` instead, up to
@@ -105,7 +106,7 @@ class InFlight {
  * (incomplete).
  */
 export async function readPlainEntries(
-  objects: AsyncIterable<PlainObject>,
+  objects: AsyncIterable<PlainObject | readonly PlainObject[]>,
   openObject: (key: string, object: PlainObject) => Promise<Readable>,
   visitor: EntryVisitor,
   limits: ArchiveLimits,
@@ -116,21 +117,28 @@ export async function readPlainEntries(
   const opened = new InFlight(Math.max(1, concurrency));
   const local = new InFlight(LOCAL_IN_FLIGHT);
   try {
-    for await (const object of objects) {
-      if (session.stopped) break;
-      const recipe =
-        visitor.localEntry && object.kind === 'file' ? localFile?.(object.key, object) : undefined;
-      const pool = recipe ? local : opened;
-      // Waiting for room before starting (not after) keeps this thread from listing far ahead.
-      if (pool.full) await pool.room();
-      if (session.stopped) break;
-      pool.track(readObject(object, openObject, session, recipe));
+    listing: for await (const item of objects) {
+      const batch: readonly PlainObject[] = isBatch(item) ? item : [item];
+      for (const object of batch) {
+        if (session.stopped) break listing;
+        const recipe =
+          visitor.localEntry && object.kind === 'file' ? localFile?.(object.key, object) : undefined;
+        const pool = recipe ? local : opened;
+        // Waiting for room before starting (not after) keeps this thread from listing far ahead.
+        if (pool.full) await pool.room();
+        if (session.stopped) break listing;
+        pool.track(readObject(object, openObject, session, recipe));
+      }
     }
   } catch (error) {
     session.stop(problem('read-error', '', `listing the snapshot failed: ${describeError(error)}`));
   }
   await Promise.all([opened.drained(), local.drained()]);
   return session.finish();
+}
+
+function isBatch(item: PlainObject | readonly PlainObject[]): item is readonly PlainObject[] {
+  return Array.isArray(item);
 }
 
 /** The entry type of a listed object. An empty `key/` object is an S3 "folder" marker. */

@@ -113,10 +113,11 @@ export class ListingSpool {
 
   /**
    * The members recorded for the directory `prefix` (`dir/`), with keys as the store lists them,
-   * in listing order; undefined when none were recorded, or when the listing ended more than
+   * in listing order, in the batches they were recorded in (one asynchronous step per batch, not
+   * per member); undefined when none were recorded, or when the listing ended more than
    * `maxAgeMs` ago (the caller lists the store).
    */
-  members(prefix: string): AsyncIterable<SourceObject> | undefined {
+  members(prefix: string): AsyncIterable<SourceObject[]> | undefined {
     const segment = this.segments.get(prefix);
     if (!segment || this.handle === null) return undefined;
     if (this.clock() - segment.listedAt > this.maxAgeMs) return undefined;
@@ -197,7 +198,7 @@ export class ListingSpool {
     this.batch = [];
   }
 
-  private async *stream(handle: FileHandle, segment: Segment): AsyncGenerator<SourceObject> {
+  private async *stream(handle: FileHandle, segment: Segment): AsyncGenerator<SourceObject[]> {
     let position = segment.start;
     let pending = Buffer.alloc(0);
     while (position < segment.end || pending.length > 0) {
@@ -206,7 +207,7 @@ export class ListingSpool {
         if (pending.length >= 4 + length) {
           const members = deserialize(pending.subarray(4, 4 + length)) as SourceObject[];
           pending = pending.subarray(4 + length);
-          yield* members;
+          if (members.length > 0) yield members;
           continue;
         }
       }

@@ -103,7 +103,7 @@ export interface SnapshotScanContext {
   /** Aborts a deep read at once (nothing is recorded for the snapshot). */
   signal?: AbortSignal;
   /** A directory snapshot's members as discovery listed them, when kept (ReadContext.recordedListing). */
-  recordedListing?: (prefix: string) => AsyncIterable<SourceObject> | undefined;
+  recordedListing?: (prefix: string) => AsyncIterable<SourceObject[]> | undefined;
   /** The scan run this result belongs to (recorded, so an interrupted run can be resumed). */
   runId?: string;
   /** The store's faults during this snapshot's read, filled in by the set scan's source wrapper. */

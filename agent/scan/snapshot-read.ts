@@ -8,14 +8,14 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { ArchiveInput, EntryVisitor, ReadSummary } from '../archives/entry-reader.js';
-import { readPlainEntries } from '../archives/plain-reader.js';
+import { readPlainEntries, type PlainObject } from '../archives/plain-reader.js';
 import { readerFor } from '../archives/registry.js';
 import type { SetPolicy } from '../config/resolve-policy.js';
 import { describeError, ObjectChangedError } from '../errors.js';
 import { createDigester, digestStream, type ChunkSink } from '../integrity/digest.js';
 import type { DigestAlgorithm } from '../model/manifest.js';
 import { abortableInput, archiveInputFor, type ServedIdentity } from '../sources/archive-input.js';
-import { readConditions, type BackupSource, type SourceObject } from '../sources/backup-source.js';
+import { batchesOf, readConditions, type BackupSource, type SourceObject } from '../sources/backup-source.js';
 import {
   addToFingerprint,
   problemPath,
@@ -43,7 +43,7 @@ export interface ReadContext {
    * A directory snapshot's members as discovery listed them (listing-spool.ts), or undefined
    * when they were not kept: the read then lists the store again.
    */
-  recordedListing?: (prefix: string) => AsyncIterable<SourceObject> | undefined;
+  recordedListing?: (prefix: string) => AsyncIterable<SourceObject[]> | undefined;
 }
 
 /** How the archive object itself is digested. */
@@ -181,7 +181,7 @@ async function readDirectory(
   let summary = NOTHING_READ;
   try {
     summary = await readPlainEntries(
-      streamMembers(recorded ?? source.list(prefix), prefix, signal, listing),
+      streamMembers(recorded ?? batchesOf(source.list(prefix)), prefix, signal, listing),
       async (key, member) => {
         signal?.throwIfAborted();
         return (await source.open(prefix + key, undefined, readConditions(member))).stream;
@@ -218,22 +218,31 @@ async function readDirectory(
   };
 }
 
-/** Streams a directory snapshot's members (keys relative to it), fingerprinting them into `listing` when given. */
+/**
+ * Streams a directory snapshot's members (keys relative to it) in the batches the listing comes
+ * in, fingerprinting them into `listing` when given.
+ */
 function streamMembers(
-  members: AsyncIterable<SourceObject>,
+  members: AsyncIterable<SourceObject | SourceObject[]>,
   prefix: string,
   signal: AbortSignal | undefined,
   listing: { objects: number; bytes: number; hash: Hash } | null,
-) {
+): AsyncIterable<PlainObject[]> {
   return (async function* () {
-    for await (const member of members) {
+    for await (const item of members) {
       if (signal?.aborted) return;
-      if (listing) {
-        listing.objects++;
-        listing.bytes += member.size;
-        addToFingerprint(listing.hash, member);
+      const batch = Array.isArray(item) ? item : [item];
+      const relative = new Array<PlainObject>(batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        const member = batch[i]!;
+        if (listing) {
+          listing.objects++;
+          listing.bytes += member.size;
+          addToFingerprint(listing.hash, member);
+        }
+        relative[i] = { ...member, key: member.key.slice(prefix.length) };
       }
-      yield { ...member, key: member.key.slice(prefix.length) };
+      yield relative;
     }
   })();
 }

@@ -168,3 +168,29 @@ export interface BackupSource {
   /** Releases connections. */
   close(): Promise<void>;
 }
+
+/**
+ * A listing that may also be consumed in the batches its source lists in: the same objects, in
+ * the same order, with the same errors, one asynchronous step per batch instead of per object (a
+ * reader of many small files). The batch view belongs to the iterable one `list()` call returned,
+ * so it always matches that listing: a wrapper that passes `list()` through keeps it, one that
+ * re-implements `list()` drops it and its readers iterate object by object.
+ */
+export interface BatchedListing<T> extends AsyncIterable<T> {
+  readonly batches: AsyncIterable<T[]>;
+}
+
+/** A listing over `batches`, iterable object by object or (`batches`) batch by batch. */
+export function batchedListing<T>(batches: AsyncIterable<T[]>): BatchedListing<T> {
+  return {
+    batches,
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of batches) yield* batch;
+    },
+  };
+}
+
+/** `listing`'s batches when it has them, else the listing itself (one object per step). */
+export function batchesOf<T>(listing: AsyncIterable<T>): AsyncIterable<T | T[]> {
+  return (listing as Partial<BatchedListing<T>>).batches ?? listing;
+}

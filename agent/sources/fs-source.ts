@@ -32,13 +32,14 @@ import { open, readdir, readlink, realpath, stat, type FileHandle } from 'node:f
 import path from 'node:path';
 import { Readable, Transform, pipeline } from 'node:stream';
 import { ObjectChangedError, SourceError, VersionNotFoundError, describeError } from '../errors.js';
-import type {
-  BackupSource,
-  ByteRange,
-  ListOptions,
-  ObjectBody,
-  OpenOptions,
-  SourceObject,
+import {
+  batchedListing,
+  type BackupSource,
+  type ByteRange,
+  type ListOptions,
+  type ObjectBody,
+  type OpenOptions,
+  type SourceObject,
 } from './backup-source.js';
 import { withIdleTimeout } from './idle-timeout.js';
 import { FsLister, ListFailure } from './fs-list.js';
@@ -377,27 +378,30 @@ export function createFsSource(root: string, options: FsSourceOptions = {}): Bac
     return Readable.from([buffer.subarray(0, length)], { objectMode: false });
   }
 
+  /** `list()` in the walk's batches, as the listing worker sends them (its `batches` view). */
+  async function* listBatches(prefix = '', options: ListOptions = {}): AsyncGenerator<SourceObject[]> {
+    const realBase = await resolveRoot();
+    const slash = prefix.lastIndexOf('/');
+    const directoryPart = prefix.slice(0, slash + 1);
+    const namePrefix = prefix.slice(slash + 1);
+    const segments = directoryPart === '' ? [] : keySegments(directoryPart.slice(0, -1));
+    if (!segments || namePrefix.includes('\0'))
+      throw new SourceError(location, prefix, 'invalid prefix', true);
+    const directory = path.join(rootPath, ...segments);
+    if (segments.length > 0) {
+      // Never list through a symlinked directory: the full listing reports it as a symlink.
+      const real = await realpath(directory).catch(() => undefined);
+      if (real !== path.join(realBase, ...segments)) return;
+    }
+    const skip = prefix === '' && options.skipFolders?.size ? [...options.skipFolders] : undefined;
+    yield* walk(directory, segments.join('/'), namePrefix, skip);
+  }
+
   return {
     location,
 
-    async *list(prefix = '', options: ListOptions = {}): AsyncIterable<SourceObject> {
-      const realBase = await resolveRoot();
-      const slash = prefix.lastIndexOf('/');
-      const directoryPart = prefix.slice(0, slash + 1);
-      const namePrefix = prefix.slice(slash + 1);
-      const segments = directoryPart === '' ? [] : keySegments(directoryPart.slice(0, -1));
-      if (!segments || namePrefix.includes('\0'))
-        throw new SourceError(location, prefix, 'invalid prefix', true);
-      const directory = path.join(rootPath, ...segments);
-      if (segments.length > 0) {
-        // Never list through a symlinked directory: the full listing reports it as a symlink.
-        const real = await realpath(directory).catch(() => undefined);
-        if (real !== path.join(realBase, ...segments)) return;
-      }
-      const skip = prefix === '' && options.skipFolders?.size ? [...options.skipFolders] : undefined;
-      for await (const objects of walk(directory, segments.join('/'), namePrefix, skip)) {
-        for (const object of objects) yield object;
-      }
+    list(prefix = '', options: ListOptions = {}): AsyncIterable<SourceObject> {
+      return batchedListing(listBatches(prefix, options));
     },
 
     async folders(): Promise<string[]> {

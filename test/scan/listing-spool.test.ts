@@ -39,9 +39,12 @@ async function* stream(objects: readonly SourceObject[]) {
   for (const object of objects) yield object;
 }
 
-async function drain<T>(objects: AsyncIterable<T>): Promise<T[]> {
+async function drain<T>(objects: AsyncIterable<T | T[]>): Promise<T[]> {
   const out: T[] = [];
-  for await (const object of objects) out.push(object);
+  for await (const item of objects) {
+    if (Array.isArray(item)) out.push(...item);
+    else out.push(item);
+  }
   return out;
 }
 

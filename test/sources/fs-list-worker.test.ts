@@ -9,11 +9,12 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { SourceObject } from '../../agent/sources/backup-source.js';
+import { batchesOf, type SourceObject } from '../../agent/sources/backup-source.js';
 import { Worker } from 'node:worker_threads';
 import { LIST_AHEAD, LIST_BATCH, prestartListingWorker } from '../../agent/sources/fs-list.js';
 import type { ListRequest } from '../../agent/sources/fs-list-protocol.js';
 import { createFsSource } from '../../agent/sources/fs-source.js';
+import { decorateSource } from '../../agent/sources/create-source.js';
 
 let root: string;
 
@@ -83,6 +84,28 @@ describe('listing a filesystem source in a worker', () => {
       expect(deep.mtime.getTime()).toBe(1_700_000_000_001);
     } finally {
       await source.close();
+    }
+  });
+
+  it('gives the same objects in batches through batchesOf(list()), also through the decorated source', async () => {
+    const source = createFsSource(root);
+    const decorated = decorateSource({ kind: 'fs', path: root }, createFsSource(root));
+    try {
+      const listed: SourceObject[] = [];
+      for await (const object of source.list('snap/')) listed.push(object);
+      for (const lister of [source, decorated]) {
+        const batches: SourceObject[][] = [];
+        for await (const batch of batchesOf(lister.list('snap/'))) {
+          expect(Array.isArray(batch)).toBe(true);
+          batches.push(batch as SourceObject[]);
+        }
+        expect(batches.length).toBeGreaterThan(2);
+        expect(batches.every((batch) => batch.length > 0 && batch.length <= LIST_BATCH)).toBe(true);
+        expect(batches.flat()).toEqual(listed);
+      }
+    } finally {
+      await source.close();
+      await decorated.close();
     }
   });
 
