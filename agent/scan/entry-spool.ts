@@ -55,7 +55,7 @@ type Held = [path: string, line: string];
 const byPath = (a: Held, b: Held) => comparePaths(a[0], b[0]);
 
 /** Reads one run file back in order, `windowBytes` of the file (and of its text) at a time. */
-async function* readRun(file: string, windowBytes: number): AsyncGenerator<ManifestEntry> {
+async function* readRun(file: string, windowBytes: number): AsyncGenerator<ManifestEntry[]> {
   const gunzip = createGunzip({ chunkSize: windowBytes });
   // `pipe` does not forward a read error: the merge would wait forever instead of failing.
   const source = createReadStream(file, { highWaterMark: windowBytes }).on('error', (error) =>
@@ -67,15 +67,20 @@ async function* readRun(file: string, windowBytes: number): AsyncGenerator<Manif
     for await (const piece of text as AsyncIterable<string>) {
       const lines = (partial + piece).split('\n');
       partial = lines.pop()!;
-      for (const line of lines) if (line) yield JSON.parse(line) as ManifestEntry;
+      const entries: ManifestEntry[] = [];
+      for (const line of lines) if (line) entries.push(JSON.parse(line) as ManifestEntry);
+      if (entries.length > 0) yield entries;
     }
-    if (partial) yield JSON.parse(partial) as ManifestEntry;
+    if (partial) yield [JSON.parse(partial) as ManifestEntry];
   } catch (error) {
     throw new Error(`cannot read back the scan's entry spool ${file}: ${describeError(error)}`, {
       cause: error,
     });
   }
 }
+
+/** Entries of the in-memory run parsed at a time when it is merged. */
+const PARSE_SLICE = 512;
 
 /** A min-heap of run heads, ordered by path (ties by run number, so the merge is stable). */
 class RunHeap {
@@ -159,35 +164,55 @@ export class EntrySpool {
   async *sorted(): AsyncGenerator<ManifestEntry> {
     await this.writing;
     this.buffer.sort(byPath);
+    // The run in memory is parsed a slice at a time, as the runs on disk are read a window at a time.
     const inMemory = (async function* (held: Held[]) {
-      for (const [, line] of held) yield JSON.parse(line) as ManifestEntry;
+      for (let at = 0; at < held.length; at += PARSE_SLICE) {
+        const slice = held.slice(at, at + PARSE_SLICE);
+        yield slice.map(([, line]) => JSON.parse(line) as ManifestEntry);
+      }
     })(this.buffer);
     if (this.runs.length === 0) {
-      yield* inMemory;
+      for await (const entries of inMemory) yield* entries;
       return;
     }
     const windowBytes = Math.max(
       RUN_READ_MIN_BYTES,
       Math.min(RUN_READ_MAX_BYTES, Math.floor(RUN_READ_BUDGET / this.runs.length)),
     );
-    const sources: AsyncIterator<ManifestEntry>[] = [
-      ...this.runs.map((file) => readRun(file, windowBytes)),
-      inMemory,
-    ].map((iterable) => iterable[Symbol.asyncIterator]());
+    // Each run is consumed from the batch it last gave: an asynchronous step per window, not per entry.
+    const cursors = [...this.runs.map((file) => readRun(file, windowBytes)), inMemory].map((source) => ({
+      source,
+      batch: [] as ManifestEntry[],
+      at: 0,
+    }));
+    const take = async (cursor: (typeof cursors)[number]): Promise<ManifestEntry | undefined> => {
+      while (cursor.at === cursor.batch.length) {
+        const next = await cursor.source.next();
+        if (next.done) return undefined;
+        cursor.batch = next.value;
+        cursor.at = 0;
+      }
+      return cursor.batch[cursor.at++];
+    };
     const heap = new RunHeap();
     try {
-      for (const [run, source] of sources.entries()) {
-        const first = await source.next();
-        if (!first.done) heap.push({ entry: first.value, run });
+      for (const [run, cursor] of cursors.entries()) {
+        const first = await take(cursor);
+        if (first) heap.push({ entry: first, run });
       }
       while (heap.size > 0) {
-        const { entry, run } = heap.pop();
-        yield entry;
-        const next = await sources[run]!.next();
-        if (!next.done) heap.push({ entry: next.value, run });
+        const head = heap.pop();
+        yield head.entry;
+        const cursor = cursors[head.run]!;
+        // The common case, another entry in the batch at hand, takes no asynchronous step.
+        const next = cursor.at < cursor.batch.length ? cursor.batch[cursor.at++] : await take(cursor);
+        if (next) {
+          head.entry = next;
+          heap.push(head);
+        }
       }
     } finally {
-      await Promise.all(sources.map(async (source) => source.return?.()));
+      await Promise.all(cursors.map(async ({ source }) => source.return(undefined)));
     }
   }
 
