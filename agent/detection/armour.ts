@@ -6,7 +6,9 @@
  * encryption container (`Salted__…`, an OpenPGP packet, age), while armoured documents, keys and
  * certificates do not look random, or are framed (PEM's `-----BEGIN`) and never reach here.
  *
- * Only the head is looked at (the probe's first 64 KiB): enough to judge, bounded in cost.
+ * Only the head is looked at: the probe's first 64 KiB, or the first chunk when that is larger (a
+ * file read whole, a 1 MiB chunk). Bounded in cost; the more decoded bytes, the better chi-square
+ * tells compressed data (base64 of a `.tar.gz`) from ciphertext.
  */
 import { chiSquare, looksRandom } from './byte-statistics.js';
 import type { ContentType } from './content-type.js';

@@ -205,12 +205,12 @@ export class ContentProbe {
       }
     }
     if ((this.type === 'text' || this.type === 'unknown') && isText()) {
-      // The phrases and the armour are looked for in the first HEAD_BYTES only, even when the
-      // head is a whole file or a large first chunk read at once: notes are a few KiB, armour
-      // shows in its first bytes, and both searches cost per byte (the armour's decode allocates).
-      const start = head.subarray(0, HEAD_BYTES);
-      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkersIn(start);
-      this.armour = armourOf(start);
+      // The phrases are looked for in the first HEAD_BYTES only, even when the head is a whole
+      // file read at once: notes are a few KiB, and the search costs per byte. Armour is judged
+      // on the whole head: the decoded bytes' chi-square needs them — 48 KiB of base64'd gzip
+      // data pass for random bytes, a MiB of it does not (an adversarial review of the bound).
+      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkersIn(head.subarray(0, HEAD_BYTES));
+      this.armour = armourOf(head);
     }
     if (head.length > 0) this.feed(head);
   }

@@ -286,6 +286,20 @@ describe('ransomware camouflaged in legitimate encryption containers', () => {
     });
   });
 
+  it('does not take base64 of compressed data read whole (a 500 KB slice of a .tar.gz) for armoured ciphertext', () => {
+    // 48 KiB of decoded gzip data pass chi-square for random bytes; the whole head does not. The
+    // armour is judged on the head a worker reads (a file under 1 MiB whole), not on 64 KiB of it.
+    const gzipped = execFileSync('sh', ['-c', 'tar czf - -C /usr/share/doc . 2>/dev/null | head -c 500000'], {
+      maxBuffer: 2 ** 20,
+    });
+    expect(gzipped.length).toBe(500_000);
+    const wrapped = Buffer.from(gzipped.toString('base64').replace(/.{76}/g, '$&\n'));
+    const name = 'exports/bundle.b64.txt';
+    const features = featuresOf(wrapped, wrapped.length, name);
+    expect(features.armour).toBeUndefined();
+    expect(classify({ path: name, features })).toMatchObject({ encrypted: false, judgement: 'intact' });
+  });
+
   it('leaves containers legitimate under names that say encrypted, claim nothing, or hold armour a person reads as encrypted', () => {
     const armoured = run('gpg', [
       '--batch',
