@@ -12,33 +12,79 @@ export interface JoinedPath<L, R> {
 }
 
 /**
- * Yields every path of `left` and `right` once, in path order, with the entry of each side that
- * has it. Both inputs must be sorted by path without duplicates.
+ * Every path of `left` and `right` once, in path order, with the entry of each side that has it,
+ * in batches (none empty). Both inputs come in batches, together sorted by path without
+ * duplicates; the join waits only when a side's batch is used up, never per entry.
  */
 export async function* joinByPath<L extends { path: string }, R extends { path: string }>(
-  left: AsyncIterable<L>,
-  right: AsyncIterable<R>,
-): AsyncGenerator<JoinedPath<L, R>> {
-  const leftIterator = left[Symbol.asyncIterator]();
-  const rightIterator = right[Symbol.asyncIterator]();
+  left: AsyncIterable<L[]>,
+  right: AsyncIterable<R[]>,
+): AsyncGenerator<JoinedPath<L, R>[]> {
+  const leftSide = side(left);
+  const rightSide = side(right);
   try {
-    let l = await leftIterator.next();
-    let r = await rightIterator.next();
-    while (!l.done || !r.done) {
-      const order = l.done ? 1 : r.done ? -1 : comparePaths(l.value.path, r.value.path);
-      if (order < 0) {
-        yield { path: l.value!.path, left: l.value! };
-        l = await leftIterator.next();
-      } else if (order > 0) {
-        yield { path: r.value!.path, right: r.value! };
-        r = await rightIterator.next();
-      } else {
-        yield { path: l.value!.path, left: l.value!, right: r.value! };
-        l = await leftIterator.next();
-        r = await rightIterator.next();
+    let out: JoinedPath<L, R>[] = [];
+    let l = leftSide.peek() ?? (await leftSide.refill());
+    let r = rightSide.peek() ?? (await rightSide.refill());
+    while (l !== undefined || r !== undefined) {
+      const order = l === undefined ? 1 : r === undefined ? -1 : comparePaths(l.path, r.path);
+      if (order <= 0) leftSide.skip();
+      if (order >= 0) rightSide.skip();
+      out.push(
+        order < 0
+          ? { path: l!.path, left: l! }
+          : order > 0
+            ? { path: r!.path, right: r! }
+            : { path: l!.path, left: l!, right: r! },
+      );
+      if (order <= 0) l = leftSide.peek();
+      if (order >= 0) r = rightSide.peek();
+      if (
+        (order <= 0 && l === undefined && !leftSide.done) ||
+        (order >= 0 && r === undefined && !rightSide.done)
+      ) {
+        // A side's batch is used up: what is joined so far goes out before waiting on it.
+        yield out;
+        out = [];
+        if (l === undefined) l = await leftSide.refill();
+        if (r === undefined) r = await rightSide.refill();
       }
     }
+    if (out.length > 0) yield out;
   } finally {
-    await Promise.all([leftIterator.return?.(), rightIterator.return?.()]);
+    await Promise.all([leftSide.close(), rightSide.close()]);
   }
+}
+
+/** One input of the join: its batch at hand and where in it. */
+function side<T>(batches: AsyncIterable<T[]>) {
+  const iterator = batches[Symbol.asyncIterator]();
+  let batch: T[] = [];
+  let at = 0;
+  let done = false;
+  return {
+    get done() {
+      return done;
+    },
+    /** The next entry of the batch at hand, or undefined when it is used up. */
+    peek: (): T | undefined => (at < batch.length ? batch[at] : undefined),
+    skip: () => {
+      at++;
+    },
+    /** The next entry, after reading batches until one holds it; undefined at the end. */
+    refill: async (): Promise<T | undefined> => {
+      while (at >= batch.length && !done) {
+        const next = await iterator.next();
+        if (next.done) done = true;
+        else {
+          batch = next.value;
+          at = 0;
+        }
+      }
+      return at < batch.length ? batch[at] : undefined;
+    },
+    close: async () => {
+      await iterator.return?.();
+    },
+  };
 }

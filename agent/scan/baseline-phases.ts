@@ -42,11 +42,13 @@ export async function finishDetection(
     const files: ManifestEntry[] = [];
     let count = 0;
     let previousEntries = 0;
-    for await (const joined of joinByPath(spool.sorted(), history.entries())) {
-      if (joined.right) previousEntries++;
-      if (joined.left || joined.right?.type !== 'file') continue;
-      count++;
-      if (files.length < MAX_GONE_HELD) files.push(joined.right);
+    for await (const batch of joinByPath(spool.sortedBatches(), history.entryBatches())) {
+      for (const joined of batch) {
+        if (joined.right) previousEntries++;
+        if (joined.left || joined.right?.type !== 'file') continue;
+        count++;
+        if (files.length < MAX_GONE_HELD) files.push(joined.right);
+      }
     }
     gone = { files, count, previousEntries };
   }
@@ -73,11 +75,13 @@ export async function compareWithBaseline(
   collector: FindingsCollector,
 ): Promise<MemberTally> {
   const members = emptyTally();
-  for await (const joined of joinByPath(spool.sorted(), baseline.entries())) {
-    if (joined.left && joined.right) collector.add(entryDrift(joined.right, joined.left));
-    else if (joined.left) collector.add(addedEntry(joined.left));
-    else if (joined.right && complete) collector.add(missingEntry(joined.right));
-    if (layout === 'directory') tallyMember(members, joined.right, joined.left, complete);
+  for await (const batch of joinByPath(spool.sortedBatches(), baseline.entryBatches())) {
+    for (const joined of batch) {
+      if (joined.left && joined.right) collector.add(entryDrift(joined.right, joined.left));
+      else if (joined.left) collector.add(addedEntry(joined.left));
+      else if (joined.right && complete) collector.add(missingEntry(joined.right));
+      if (layout === 'directory') tallyMember(members, joined.right, joined.left, complete);
+    }
   }
   return members;
 }

@@ -162,6 +162,14 @@ export class EntrySpool {
 
   /** Every entry in path order; may be called again (the runs stay until `dispose()`). */
   async *sorted(): AsyncGenerator<ManifestEntry> {
+    for await (const batch of this.sortedBatches()) yield* batch;
+  }
+
+  /**
+   * `sorted()` in batches (none empty, each in path order after the one before): one
+   * asynchronous step per batch for a consumer that merges with other sorted streams.
+   */
+  async *sortedBatches(): AsyncGenerator<ManifestEntry[]> {
     await this.writing;
     this.buffer.sort(byPath);
     // The run in memory is parsed a slice at a time, as the runs on disk are read a window at a time.
@@ -172,7 +180,7 @@ export class EntrySpool {
       }
     })(this.buffer);
     if (this.runs.length === 0) {
-      for await (const entries of inMemory) yield* entries;
+      yield* inMemory;
       return;
     }
     const windowBytes = Math.max(
@@ -200,17 +208,30 @@ export class EntrySpool {
         const first = await take(cursor);
         if (first) heap.push({ entry: first, run });
       }
+      let out: ManifestEntry[] = [];
       while (heap.size > 0) {
         const head = heap.pop();
-        yield head.entry;
+        out.push(head.entry);
         const cursor = cursors[head.run]!;
         // The common case, another entry in the batch at hand, takes no asynchronous step.
-        const next = cursor.at < cursor.batch.length ? cursor.batch[cursor.at++] : await take(cursor);
+        let next: ManifestEntry | undefined;
+        if (cursor.at < cursor.batch.length) next = cursor.batch[cursor.at++];
+        else {
+          // Before waiting on a run, what is merged so far goes out.
+          if (out.length > 0) yield out;
+          out = [];
+          next = await take(cursor);
+        }
         if (next) {
           head.entry = next;
           heap.push(head);
         }
+        if (out.length >= PARSE_SLICE) {
+          yield out;
+          out = [];
+        }
       }
+      if (out.length > 0) yield out;
     } finally {
       await Promise.all(cursors.map(async ({ source }) => source.return(undefined)));
     }

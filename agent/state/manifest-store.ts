@@ -206,6 +206,8 @@ export interface ManifestReader {
   header: ManifestHeader;
   /** Every entry in path order, streamed (format 2: one block in memory at a time). */
   entries(): AsyncIterable<ManifestEntry>;
+  /** `entries()` in batches (format 2: a block's entries each), none empty. */
+  entryBatches(): AsyncIterable<ManifestEntry[]>;
   /**
    * The entry at `path`, if any (format 2: reads and inflates at most one block, synchronously —
    * a few KiB; recent blocks are cached). Synchronous so that a read's per-entry lookups cost no
@@ -300,16 +302,22 @@ async function openBlocked(file: string, handle: FileHandle, cachedBlocks: numbe
     if (cache.size > cachedBlocks) cache.delete(cache.keys().next().value!);
     return parsed;
   };
+  const entryBatches = async function* (): AsyncGenerator<ManifestEntry[]> {
+    try {
+      for await (const data of readBlocks(handle, blocks.slice(1))) {
+        const parsed = parseLines(file, data.toString('utf8'));
+        if (parsed.length > 0) yield parsed;
+      }
+    } catch (error) {
+      throw corrupt(file, error);
+    }
+  };
   return {
     header,
     async *entries() {
-      try {
-        for await (const data of readBlocks(handle, blocks.slice(1)))
-          yield* parseLines(file, data.toString('utf8'));
-      } catch (error) {
-        throw corrupt(file, error);
-      }
+      for await (const batch of entryBatches()) yield* batch;
     },
+    entryBatches,
     get(target) {
       const index = blockFor(blocks, target);
       return index < 0 ? undefined : findEntry(load(index), target);
@@ -337,6 +345,9 @@ async function openLegacy(file: string): Promise<ManifestReader> {
     header,
     async *entries() {
       yield* sorted;
+    },
+    async *entryBatches() {
+      if (sorted.length > 0) yield sorted;
     },
     get: (target) => byPath.get(target),
     close: async () => undefined,
