@@ -178,13 +178,8 @@ export class ContentProbe {
     this.decideOn(head);
   }
 
-  private decideOn(whole: Uint8Array): void {
+  private decideOn(head: Uint8Array): void {
     this.decided = true;
-    // Formats are recognised on the first HEAD_BYTES (ValidatorDefinition.matches), however much
-    // came in the first chunk: a file read whole, or in 1 MiB chunks, is recognised as one read
-    // 64 KiB at a time — ciphertext at 800 KiB made a text file's whole-read head "not text", so
-    // no validator saw it (an adversarial review). The validator and the armour check get it all.
-    const head = whole.length > HEAD_BYTES ? whole.subarray(0, HEAD_BYTES) : whole;
     let text: boolean | null = null;
     const isText = (): boolean => (text ??= looksLikeText(head));
     let definition = identify(head, this.validators);
@@ -214,10 +209,10 @@ export class ContentProbe {
       // file read at once: notes are a few KiB, and the search costs per byte. Armour is judged
       // on the whole head: the decoded bytes' chi-square needs them — 48 KiB of base64'd gzip
       // data pass for random bytes, a MiB of it does not (an adversarial review of the bound).
-      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkersIn(head);
-      this.armour = armourOf(whole);
+      if (this.size <= NOTE_MAX_BYTES) this.markers = ransomMarkersIn(head.subarray(0, HEAD_BYTES));
+      this.armour = armourOf(head);
     }
-    if (whole.length > 0) this.feed(whole);
+    if (head.length > 0) this.feed(head);
   }
 
   private feed(chunk: Uint8Array): void {
